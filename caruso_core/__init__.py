@@ -1,0 +1,21 @@
+"""caruso: assemble a CRM front office from components that find each other at run time.
+
+The public API of the core:
+
+- :func:`service` declares a class a service (see :mod:`caruso_core.contract`);
+- :func:`connect` returns a :class:`~caruso_core.client.Client` of the service manager;
+- :data:`hookimpl` marks plugin functions (see :mod:`caruso_core.hookspecs`);
+- the errors of :mod:`caruso_core.errors`.
+"""
+__version__ = "0.1.0"
+
+from caruso_core.contract import ServiceSpec, service
+from caruso_core.errors import (CallInterrupted, CarusoError, ConfigError, Conflict, InvalidInput,
+                                ManagerUnreachable, NoInstance, NotAuthorized, NotFound,
+                                ServiceMoved, SwapFailed)
+from caruso_core.hookspecs import hookimpl
+from caruso_core.client import Client, connect
+
+__all__ = ["service", "ServiceSpec", "connect", "Client", "hookimpl", "CarusoError", "ConfigError",
+           "Conflict", "InvalidInput", "NotFound", "NotAuthorized", "ManagerUnreachable",
+           "NoInstance", "ServiceMoved", "CallInterrupted", "SwapFailed", "__version__"]

@@ -1,0 +1,222 @@
+"""Clients of the service manager and proxies to the services it knows.
+
+Contract of :class:`ServiceProxy`:
+
+- usable from any number of threads (each thread gets its own Pyro5 connection);
+- resolves its service through the manager and caches the location;
+- re-resolves when the instance moved (hot-swap) or cannot be reached, and then
+  retries the call, but only a call that provably did not run: one the instance's
+  gate refused (:class:`ServiceMoved`) or one whose connection could not be made;
+- a connection lost while a call was under way raises :class:`CallInterrupted`:
+  the call may have run, and only the caller can know whether repeating it is safe.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Iterator
+
+import Pyro5.client
+import Pyro5.errors
+
+from caruso_core import remoting
+from caruso_core.errors import CallInterrupted, ManagerUnreachable, NoInstance, ServiceMoved
+
+DEFAULT_TIMEOUT = 15.0
+RETRY_PAUSE = 0.05
+
+
+def connect(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+            operator_secret: str | None = None) -> "Client":
+    """A client of the manager at ``uri`` (else ``CARUSO_MANAGER``, else the default address).
+
+    ``timeout`` bounds how long a call waits for a service to become reachable again
+    (e.g. while the manager restarts); ``operator_secret`` (else
+    ``CARUSO_OPERATOR_SECRET``) authorizes operator actions such as swap.
+    """
+    return Client(remoting.manager_uri(uri), timeout=timeout,
+                  operator_secret=operator_secret or os.environ.get("CARUSO_OPERATOR_SECRET"))
+
+
+class _ThreadProxies(threading.local):
+    """Pyro5 proxies of one thread, by URI (a Pyro5 proxy belongs to one thread)."""
+
+    def __init__(self) -> None:
+        self.by_uri: dict[str, Pyro5.client.Proxy] = {}
+
+    def get(self, uri: str) -> Pyro5.client.Proxy:
+        found = self.by_uri.get(uri)
+        if found is None:
+            found = self.by_uri[uri] = remoting.proxy(uri)
+        return found
+
+    def drop(self, uri: str) -> None:
+        found = self.by_uri.pop(uri, None)
+        if found is not None:
+            found._pyroRelease()
+
+
+class Client:
+    """Talks to the service manager; hands out :class:`ServiceProxy` objects."""
+
+    def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT,
+                 operator_secret: str | None = None) -> None:
+        self.uri = uri
+        self.timeout = timeout
+        self.operator_secret = operator_secret
+        self._proxies = _ThreadProxies()
+
+    def manager_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a manager method; an unreachable manager is a :class:`ManagerUnreachable`."""
+        proxy = self._proxies.get(self.uri)
+        try:
+            return proxy._pyroInvoke(method, args, kwargs)
+        except Pyro5.errors.SecurityError as error:
+            self._proxies.drop(self.uri)
+            raise ManagerUnreachable(f"the service manager at {self.uri} refused the connection ({error}); "
+                                     "set CARUSO_SECRET to the deployment's secret") from None
+        except Pyro5.errors.CommunicationError as error:
+            self._proxies.drop(self.uri)
+            raise ManagerUnreachable(
+                f"no service manager answers at {self.uri} ({error}); start one with 'caruso manager' "
+                "or 'caruso up', or point CARUSO_MANAGER at the right address") from None
+
+    def get(self, name_or_interface: str, **properties: Any) -> "ServiceProxy":
+        """A proxy to the best live instance of a name, or of an interface ('id/MAJOR').
+
+        Keyword arguments filter on the services' properties (equality).
+        """
+        return ServiceProxy(self, name_or_interface, properties)
+
+    def lookup(self, name_or_interface: str, **properties: Any) -> list[dict[str, Any]]:
+        """Live active instances, best first (ranking, then registration order)."""
+        return self.manager_call("lookup", name_or_interface, properties)
+
+    def services(self) -> list[dict[str, Any]]:
+        """Every registration the manager holds, active, standby or unhealthy."""
+        return self.manager_call("list")
+
+    def swap(self, name: str, instance_id: str) -> dict[str, Any]:
+        """Make ``instance_id`` the active instance of ``name``; the old one becomes a standby."""
+        return self.manager_call("swap", name, instance_id, False, self.operator_secret)
+
+    def unregister(self, instance_id: str) -> None:
+        """Remove another's registration (operator) and retire its host."""
+        self.manager_call("unregister", instance_id, None, self.operator_secret)
+
+    def health(self) -> list[dict[str, Any]]:
+        """Every registration with its host's answer to ``health()``."""
+        return self.manager_call("health")
+
+    def watch(self, since: int | None = None, poll: float = 5.0) -> Iterator[dict[str, Any]]:
+        """Yield manager events (registered, modified, unregistering, expired) as they happen.
+
+        ``since`` is an event sequence number; None starts with events after now.
+        """
+        cursor = since
+        while True:
+            batch = self.manager_call("events", cursor, poll)
+            cursor = batch["next"]
+            yield from batch["events"]
+
+
+class ServiceProxy:
+    """A thread-safe, self-healing proxy to one service; see the module's contract."""
+
+    def __init__(self, client: Client, key: str, properties: dict[str, Any]) -> None:
+        self._client = client
+        self._key = key
+        self._properties = properties
+        self._lock = threading.Lock()
+        self._record: dict[str, Any] | None = None
+        self._unreachable: dict[str, float] = {}
+        self._proxies = _ThreadProxies()
+
+    def __repr__(self) -> str:
+        where = self._record["uri"] if self._record else "unresolved"
+        return f"<ServiceProxy {self._key} {self._properties or ''} at {where}>"
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return _Method(self, method)
+
+    @property
+    def instance(self) -> dict[str, Any]:
+        """The registration the proxy currently uses (resolving it if needed)."""
+        return self._resolve(time.monotonic() + self._client.timeout)
+
+    def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        deadline = time.monotonic() + self._client.timeout
+        while True:
+            record = self._resolve(deadline)
+            uri = record["uri"]
+            pyro = self._proxies.get(uri)
+            was_connected = remoting.is_connected(pyro)
+            try:
+                return pyro._pyroInvoke(method, args, kwargs)
+            except ServiceMoved:
+                self._proxies.drop(uri)
+                self._forget(record, unreachable=False)
+            except Pyro5.errors.CommunicationError as error:
+                self._proxies.drop(uri)
+                if was_connected:
+                    self._forget(record, unreachable=True)
+                    raise CallInterrupted(f"connection to {self._key} at {uri} was lost during "
+                                          f"{method}(): it may or may not have run ({error})") from None
+                self._forget(record, unreachable=True)
+            if time.monotonic() > deadline:
+                raise NoInstance(f"no reachable instance of {self._describe()} within "
+                                 f"{self._client.timeout:g}s (manager {self._client.uri})")
+            time.sleep(RETRY_PAUSE)
+
+    def _describe(self) -> str:
+        filters = "".join(f", {k}={v!r}" for k, v in sorted(self._properties.items()))
+        return f"{self._key!r}{filters}"
+
+    def _resolve(self, deadline: float) -> dict[str, Any]:
+        with self._lock:
+            if self._record is not None:
+                return self._record
+            while True:
+                try:
+                    candidates = self._client.lookup(self._key, **self._properties)
+                except ManagerUnreachable:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(RETRY_PAUSE * 4)
+                    continue
+                if not candidates:
+                    raise NoInstance(f"no instance of {self._describe()} is registered "
+                                     f"(manager {self._client.uri}); 'caruso services' lists what is")
+                now = time.monotonic()
+                self._unreachable = {u: t for u, t in self._unreachable.items() if t > now}
+                reachable = [c for c in candidates if c["uri"] not in self._unreachable]
+                if reachable:
+                    self._record = reachable[0]
+                    return self._record
+                if now > deadline:
+                    raise NoInstance(f"no reachable instance of {self._describe()}: tried "
+                                     + ", ".join(c["instance_id"] for c in candidates))
+                time.sleep(RETRY_PAUSE)
+
+    def _forget(self, record: dict[str, Any], unreachable: bool) -> None:
+        with self._lock:
+            if unreachable:
+                self._unreachable[record["uri"]] = time.monotonic() + 1.0
+            if self._record is record:
+                self._record = None
+
+
+class _Method:
+    """A bound remote method of a :class:`ServiceProxy`."""
+
+    __slots__ = ("_proxy", "_name")
+
+    def __init__(self, proxy: ServiceProxy, name: str) -> None:
+        self._proxy = proxy
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._proxy._call(self._name, args, kwargs)

@@ -1,0 +1,88 @@
+"""The service contract: what makes a plain class a caruso service.
+
+A service class is decorated with :func:`service`. Its public methods (names not
+starting with ``_``) are what clients call; arguments and results are plain data
+(dict, list, str, int, float, bool, None, bytes; dates as ISO strings, decimals as
+strings). The optional lifecycle methods are called by the host, never by clients:
+
+``start()``
+    after construction, before the instance is registered.
+``stop()``
+    after the instance stopped taking calls and in-flight calls finished.
+``health() -> dict``
+    ``{"status": "ok" | "degraded" | "failing", ...}``; cheap, no side effects.
+``export_state() -> plain data``
+    while new calls are held and none is in flight (hot-swap, old instance).
+``import_state(state)``
+    on the new instance before it takes its first call (hot-swap).
+
+The host constructs the class with the deployment's configuration as keyword
+arguments: ``cls(**config)``.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any, Callable, TypeVar
+
+import attrs
+
+from caruso_core.errors import ConfigError
+
+LIFECYCLE = frozenset({"start", "stop", "health", "export_state", "import_state"})
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+INTERFACE_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}/[0-9]{1,4}$")
+SPEC_ATTRIBUTE = "__caruso_service__"
+
+C = TypeVar("C", bound=type)
+
+
+@attrs.frozen
+class ServiceSpec:
+    """What a service says of itself: name, interface ("id/major"), version, properties."""
+
+    name: str
+    interface: str
+    version: str = "0.0.0"
+    properties: dict[str, Any] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        if not NAME_PATTERN.match(self.name):
+            raise ConfigError(f"service name {self.name!r} is invalid: use lower-case letters, digits, '.', '-', '_'")
+        if not INTERFACE_PATTERN.match(self.interface):
+            raise ConfigError(f"interface {self.interface!r} is invalid: write it as 'id/MAJOR', e.g. 'caruso.storage/1'")
+
+    def evolve(self, **changes: Any) -> "ServiceSpec":
+        """A copy with the non-None values of ``changes`` applied."""
+        return attrs.evolve(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def service(*, name: str, interface: str, version: str = "0.0.0",
+            properties: dict[str, Any] | None = None) -> Callable[[C], C]:
+    """Class decorator: declare a class a caruso service with the given identity."""
+    spec = ServiceSpec(name, interface, version, dict(properties or {}))
+
+    def decorate(cls: C) -> C:
+        setattr(cls, SPEC_ATTRIBUTE, spec)
+        return cls
+
+    return decorate
+
+
+def spec_of(cls: type) -> ServiceSpec:
+    """The :class:`ServiceSpec` of a decorated class, or a ConfigError naming the class."""
+    spec = getattr(cls, SPEC_ATTRIBUTE, None)
+    if not isinstance(spec, ServiceSpec):
+        raise ConfigError(f"{cls.__module__}.{cls.__qualname__} is not a caruso service: "
+                          "decorate it with @caruso_core.service(name=..., interface=...)")
+    return spec
+
+
+def exposed_methods(cls: type) -> list[str]:
+    """Names of the methods clients may call: public, callable, not lifecycle."""
+    return sorted(name for name, member in inspect.getmembers(cls, callable)
+                  if not name.startswith("_") and name not in LIFECYCLE
+                  and not inspect.isclass(member))

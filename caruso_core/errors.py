@@ -1,0 +1,114 @@
+"""Errors of caruso: one clear line for the user, intact across the wire.
+
+Every error a component means a caller to see derives from :class:`CarusoError`.
+Such an error crosses a Pyro5 connection as plain data (its type name, message and
+``details`` dict) and is raised again on the client as the same class when the
+client has imported it, else as :class:`RemoteError` carrying the same message.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from Pyro5.serializers import SerializerBase
+
+WIRE_TAG = "caruso.error"
+
+
+class CarusoError(Exception):
+    """A failure worth one line to a user: what went wrong, where, how to fix it.
+
+    ``details`` holds plain data (str, numbers, lists, dicts) for programs.
+    """
+
+    registry: ClassVar[dict[str, type["CarusoError"]]] = {}
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        CarusoError.registry[cls.wire_name()] = cls
+
+    @classmethod
+    def wire_name(cls) -> str:
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+CarusoError.registry[CarusoError.wire_name()] = CarusoError
+
+
+class RemoteError(CarusoError):
+    """An error raised by a service whose type this process does not know."""
+
+
+class ServiceError(CarusoError):
+    """A service failed with an unexpected exception; the message names its type."""
+
+
+class ConfigError(CarusoError):
+    """Bad configuration or user input: a file, an option, a value."""
+
+
+class InvalidInput(CarusoError):
+    """A call's arguments break the interface's contract."""
+
+
+class NotFound(CarusoError):
+    """The thing asked for does not exist."""
+
+
+class Conflict(CarusoError):
+    """The change lost a race (optimistic version check) or breaks a uniqueness rule."""
+
+
+class NotAuthorized(CarusoError):
+    """The caller lacks the secret or role the operation needs."""
+
+
+class ManagerUnreachable(CarusoError):
+    """The service manager did not answer at the address tried."""
+
+
+class NoInstance(CarusoError):
+    """No live instance matches a name or interface (and property filter)."""
+
+
+class ServiceMoved(CarusoError):
+    """The instance refused the call before running it: it was swapped out or is a standby.
+
+    A client proxy retries such a call on the active instance.
+    """
+
+
+class CallInterrupted(CarusoError):
+    """The connection broke while the call was under way: it may or may not have run."""
+
+
+class SwapFailed(CarusoError):
+    """A hot-swap did not happen; the previously active instance stays active."""
+
+
+def _to_wire(error: CarusoError) -> dict[str, Any]:
+    return {"__class__": WIRE_TAG, "type": type(error).wire_name(),
+            "message": error.message, "details": error.details}
+
+
+def _from_wire(_tag: str, data: dict[str, Any]) -> CarusoError:
+    cls = CarusoError.registry.get(data.get("type", ""), RemoteError)
+    error = cls.__new__(cls)
+    CarusoError.__init__(error, str(data.get("message", "")), **dict(data.get("details") or {}))
+    if cls is RemoteError:
+        error.details.setdefault("type", data.get("type"))
+    return error
+
+
+SerializerBase.register_class_to_dict(CarusoError, _to_wire)
+SerializerBase.register_dict_to_class(WIRE_TAG, _from_wire)
