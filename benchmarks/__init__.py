@@ -1,0 +1,1 @@
+"""Ratio benchmarks of caruso; run from the checkout with ``python -m benchmarks [NAME ...]``."""
