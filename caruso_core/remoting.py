@@ -43,6 +43,7 @@ def configure() -> None:
     Pyro5.config.THREADPOOL_SIZE = max(Pyro5.config.THREADPOOL_SIZE, 256)
     Pyro5.config.DETAILED_TRACEBACK = False
     Pyro5.config.MAX_RETRIES = 0
+    Pyro5.config.POLLTIMEOUT = 0.2
 
 
 configure()

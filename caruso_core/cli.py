@@ -1,0 +1,206 @@
+"""The ``caruso`` command. Components add sub-commands through the ``caruso.commands`` group.
+
+A user error (any :class:`CarusoError`) prints ``error: <one line>`` and exits 1.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+import caruso_core
+from caruso_core import plugins
+from caruso_core.errors import CarusoError, ConfigError
+
+
+class CarusoGroup(click.Group):
+    """The root group: built-in commands plus the ``caruso.commands`` entry points, loaded lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(plugins.group(plugins.COMMANDS_GROUP)))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            entry = plugins.group(plugins.COMMANDS_GROUP).get(name)
+            command = entry.load() if entry is not None else None
+        return command
+
+
+def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, Any]:
+    """``key=value`` options to a dict; values are JSON when they parse as JSON, else text."""
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{what} {pair!r} is not key=value")
+        try:
+            result[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            result[key] = raw
+    return result
+
+
+def emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
+    """Print rows as JSON or as an aligned table of ``columns``."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True, default=str))
+        return
+    table = [columns] + [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items())) or "-"
+    return "-" if value is None else str(value)
+
+
+@click.group(cls=CarusoGroup)
+@click.version_option(caruso_core.__version__, prog_name="caruso")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
+def cli(verbose: bool) -> None:
+    """caruso: assemble a CRM front office from components that find each other at run time."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+@cli.command()
+@click.option("--uri", envvar="CARUSO_MANAGER", help="Where to listen (a Pyro5 URI of object caruso.manager).")
+@click.option("--db", help="SQLAlchemy URL of the registrations (default: data/manager.db).")
+@click.option("--lease", type=click.FloatRange(min=0.2), default=10.0, show_default=True,
+              help="Seconds a registration lives without renewal before it is marked unhealthy.")
+def manager(uri: str | None, db: str | None, lease: float) -> None:
+    """Run the service manager (Ctrl-C stops it; registrations persist)."""
+    import os
+
+    from caruso_core import manager as manager_module
+
+    manager_module.serve(uri, db, lease=lease, operator_secret=os.environ.get("CARUSO_OPERATOR_SECRET"),
+                         on_ready=lambda served: click.echo(f"manager listening at {served}", err=False))
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--name", help="Register under this name instead of the class's.")
+@click.option("--version", "version_", metavar="VERSION", help="Register with this version.")
+@click.option("-p", "--property", "properties", multiple=True, metavar="KEY=VALUE",
+              help="A property to register with (repeatable), e.g. -p ranking=10.")
+@click.option("-c", "--config", "config_pairs", multiple=True, metavar="KEY=VALUE",
+              help="A constructor argument (repeatable); values are JSON or text.")
+@click.option("--config-json", help="Constructor arguments as one JSON object.")
+@click.option("--manager", "manager_uri", help="Manager URI (default: CARUSO_MANAGER or the default address).")
+@click.option("--host", help="Address to bind (default: CARUSO_BIND or 127.0.0.1).")
+@click.option("--port", type=int, default=0, help="Port to bind (default: any free port).")
+@click.option("--replace", is_flag=True, help="Hot-swap: take over from the active instance, which then exits.")
+@click.option("--standby", is_flag=True, help="Register without taking calls, ready for 'caruso swap'.")
+@click.option("--drain-timeout", type=float, default=30.0, show_default=True,
+              help="Seconds in-flight calls may take to finish when stopping or swapping.")
+def serve(reference: str, name: str | None, version_: str | None, properties: tuple[str, ...],
+          config_pairs: tuple[str, ...], config_json: str | None, manager_uri: str | None,
+          host: str | None, port: int, replace: bool, standby: bool, drain_timeout: float) -> None:
+    """Host the service REFERENCE (package.module:Class or an installed service name)."""
+    import os
+
+    from caruso_core.host import ServiceHost
+
+    if replace and standby:
+        raise ConfigError("--replace and --standby exclude each other")
+    config: dict[str, Any] = {}
+    if config_json:
+        try:
+            config = json.loads(config_json)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"--config-json is not valid JSON: {error}") from None
+        if not isinstance(config, dict):
+            raise ConfigError("--config-json must be a JSON object")
+    config.update(parse_pairs(config_pairs, "--config"))
+    host_ = ServiceHost(plugins.load_service_class(reference), config, name=name, version=version_,
+                        properties=parse_pairs(properties, "--property"), manager=manager_uri,
+                        host=host, port=port, standby=standby, replace=replace,
+                        operator_secret=os.environ.get("CARUSO_OPERATOR_SECRET"),
+                        drain_timeout=drain_timeout)
+    host_.run(on_ready=lambda h: click.echo(f"serving {h.spec.name} {h.spec.version} as {h.instance_id} "
+                                            f"at {h.uri}", err=False))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--manager", "manager_uri", help="Manager URI.")
+def services(as_json: bool, manager_uri: str | None) -> None:
+    """List the registered service instances."""
+    rows = caruso_core.connect(manager_uri).services()
+    emit(rows, as_json, ["instance_id", "name", "interface", "version", "state", "healthy", "uri", "properties"])
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("instance_id")
+@click.option("--manager", "manager_uri", help="Manager URI.")
+def swap(name: str, instance_id: str, manager_uri: str | None) -> None:
+    """Make INSTANCE_ID the active instance of NAME; the one it replaces stays as a standby."""
+    result = caruso_core.connect(manager_uri).swap(name, instance_id)
+    previous = result["previous"]["instance_id"] if result["previous"] else "none"
+    click.echo(f"{name}: {result['active']['instance_id']} is active (was {previous})")
+
+
+@cli.command()
+@click.argument("instance_id")
+@click.option("--manager", "manager_uri", help="Manager URI.")
+def unregister(instance_id: str, manager_uri: str | None) -> None:
+    """Remove INSTANCE_ID's registration and retire its host (operator)."""
+    caruso_core.connect(manager_uri).unregister(instance_id)
+    click.echo(f"{instance_id} unregistered")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--manager", "manager_uri", help="Manager URI.")
+def health(as_json: bool, manager_uri: str | None) -> None:
+    """Ask every registered instance for its health; exit 1 if any is not ok."""
+    rows = caruso_core.connect(manager_uri).health()
+    for row in rows:
+        row["status"] = row["health"].get("status")
+    emit(rows, as_json, ["instance_id", "name", "version", "state", "status"])
+    if any(row["status"] != "ok" for row in rows):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--manager", "manager_uri", help="Manager URI.")
+def watch(manager_uri: str | None) -> None:
+    """Print manager events as they happen (one JSON object a line) until Ctrl-C."""
+    for event in caruso_core.connect(manager_uri).watch():
+        click.echo(json.dumps(event, sort_keys=True), nl=True)
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def up(file: str | None) -> None:
+    """Start a solution: the manager and the services of FILE (default: caruso.toml or the built-in)."""
+    from caruso_core.deployment import load
+    from caruso_core.supervisor import Supervisor
+
+    Supervisor(load(file), echo=click.echo).run()
+
+
+def main() -> None:
+    """Entry point of the ``caruso`` console script."""
+    try:
+        cli.main(standalone_mode=False)
+    except CarusoError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

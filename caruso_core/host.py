@@ -1,0 +1,258 @@
+"""The service host: one service instance in one Pyro5 daemon, registered and renewed.
+
+Lifecycle of a host (``caruso serve``):
+
+1. build the instance (``cls(**config)``) and call its ``start()``;
+2. serve it behind a :class:`~caruso_core.gate.Gate` (object id = service name) and a
+   control object for the manager (object id ``caruso.host``, guarded by a token only
+   the manager knows);
+3. register (active, or standby for ``standby``/``replace``); with ``replace`` ask the
+   manager to swap this instance in and retire the one it replaces;
+4. renew the lease every ``lease / 3`` seconds; re-register under the same id if the
+   manager lost the registration (e.g. a manager restarted from an older database);
+5. on SIGTERM/SIGINT, or when the manager retires it: unregister, refuse new calls
+   (clients move to another instance), let in-flight calls finish, call ``stop()``,
+   keep answering refusals for a short grace while clients move, close the daemon.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import signal
+import threading
+import time
+from typing import Any, Callable
+
+import Pyro5
+import Pyro5.api
+
+from caruso_core import remoting
+from caruso_core.client import Client
+from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
+from caruso_core.errors import CarusoError, ManagerUnreachable, NotAuthorized, ServiceError
+from caruso_core.gate import OPEN, REFUSING, Gate
+
+log = logging.getLogger("caruso.host")
+
+DEFAULT_DRAIN_TIMEOUT = 30.0
+DEFAULT_RETIRE_GRACE = 2.0
+
+
+def endpoint(instance: Any, gate: Gate, label: str) -> Any:
+    """The Pyro5 object exposing ``instance``'s public methods, each call passing ``gate``."""
+    namespace: dict[str, Callable[..., Any]] = {}
+    for name in exposed_methods(type(instance)):
+        namespace[name] = _forwarder(name)
+    cls = Pyro5.api.expose(type(f"{type(instance).__name__}Endpoint", (_Endpoint,), namespace))
+    return cls(instance, gate, label)
+
+
+class _Endpoint:
+    def __init__(self, instance: Any, gate: Gate, label: str) -> None:
+        self._instance = instance
+        self._gate = gate
+        self._label = label
+
+    def _run(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return getattr(self._instance, name)(*args, **kwargs)
+        except CarusoError:
+            raise
+        except Exception as error:
+            if type(error).__module__ == "builtins":
+                raise
+            log.exception("%s.%s failed", self._label, name)
+            raise ServiceError(f"{self._label}.{name} failed: {type(error).__name__}: {error}") from None
+
+
+def _forwarder(name: str) -> Callable[..., Any]:
+    def forward(self: _Endpoint, *args: Any, **kwargs: Any) -> Any:
+        return self._gate.call(self._run, name, args, kwargs)
+
+    forward.__name__ = name
+    return forward
+
+
+@Pyro5.api.expose
+class HostControl:
+    """What the manager may ask of a host; every call carries the host's control token."""
+
+    def __init__(self, host: "ServiceHost") -> None:
+        self._host = host
+
+    def _check(self, token: str) -> None:
+        if not isinstance(token, str) or not hmac.compare_digest(token, self._host.control_token):
+            raise NotAuthorized("wrong control token for this host")
+
+    def hold(self, token: str, timeout: float) -> dict[str, Any]:
+        """Hold new calls, wait for in-flight ones, return the exported state."""
+        self._check(token)
+        self._host.gate.hold(timeout)
+        export = getattr(self._host.instance, "export_state", None)
+        if export is None:
+            return {"stateful": False, "state": None}
+        try:
+            return {"stateful": True, "state": export()}
+        except Exception as error:
+            self._host.gate.open()
+            raise ServiceError(f"export_state failed: {type(error).__name__}: {error}") from None
+
+    def resume(self, token: str) -> None:
+        """Undo ``hold`` after a swap that did not happen."""
+        self._check(token)
+        self._host.gate.open()
+
+    def activate(self, token: str, transfer: dict[str, Any] | None) -> None:
+        """Take over: import the transferred state (if any), then open the gate."""
+        self._check(token)
+        importer = getattr(self._host.instance, "import_state", None)
+        if transfer and transfer.get("stateful") and importer is not None:
+            importer(transfer["state"])
+        self._host.gate.open()
+
+    def release(self, token: str, retire: bool) -> None:
+        """Refuse calls from now on (clients move on); with ``retire``, shut the host down."""
+        self._check(token)
+        self._host.gate.refuse()
+        if retire:
+            self._host.retire_soon(unregister=False)
+
+    def health(self, token: str) -> dict[str, Any]:
+        self._check(token)
+        return self._host.health()
+
+
+class ServiceHost:
+    """Hosts one instance; see the module's lifecycle."""
+
+    def __init__(self, cls: type, config: dict[str, Any] | None = None, *,
+                 name: str | None = None, version: str | None = None,
+                 properties: dict[str, Any] | None = None, manager: str | None = None,
+                 host: str | None = None, port: int = 0, standby: bool = False,
+                 replace: bool = False, operator_secret: str | None = None,
+                 drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
+                 retire_grace: float = DEFAULT_RETIRE_GRACE) -> None:
+        base = spec_of(cls)
+        self.spec: ServiceSpec = base.evolve(name=name, version=version,
+                                             properties={**base.properties, **(properties or {})})
+        self.instance = cls(**(config or {}))
+        self.gate = Gate(REFUSING if standby or replace else OPEN, label=self.spec.name)
+        self.control_token = secrets.token_hex(16)
+        self.instance_id: str | None = None
+        self.uri: str | None = None
+        self._client = Client(remoting.manager_uri(manager), operator_secret=operator_secret)
+        self._bind = (host, port)
+        self._standby = standby
+        self._replace = replace
+        self._drain_timeout = drain_timeout
+        self._retire_grace = retire_grace
+        self._lease_token = ""
+        self._stopping = threading.Event()
+        self._daemon: remoting.Daemon | None = None
+        self._stopped = threading.Event()
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self, on_ready: Callable[["ServiceHost"], None] | None = None) -> None:
+        """Start, register and serve until retired; install signal handlers if on the main thread."""
+        start = getattr(self.instance, "start", None)
+        if start is not None:
+            start()
+        self._daemon = remoting.Daemon(*self._bind)
+        self.uri = str(self._daemon.register(endpoint(self.instance, self.gate, self.spec.name),
+                                             self.spec.name))
+        self._control_uri = str(self._daemon.register(HostControl(self), remoting.HOST_OBJECT_ID))
+        loop = threading.Thread(target=self._daemon.requestLoop, name="caruso-daemon",
+                                kwargs={"loopCondition": lambda: not self._stopped.is_set()})
+        loop.start()
+        try:
+            self._register(standby=self._standby or self._replace)
+            if self._replace:
+                self._client.manager_call("swap", self.spec.name, self.instance_id, True,
+                                          self._client.operator_secret)
+        except BaseException:
+            self._abandon()
+            loop.join()
+            self._close_daemon()
+            raise
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: self.retire_soon(unregister=True))
+        threading.Thread(target=self._renew, name="caruso-renew", daemon=True).start()
+        if on_ready is not None:
+            on_ready(self)
+        while not self._stopped.wait(0.5):
+            pass
+        loop.join()
+        self._close_daemon()
+
+    def retire_soon(self, unregister: bool) -> None:
+        """Begin the graceful end in a thread of its own (safe from signal handlers)."""
+        if not self._stopping.is_set():
+            self._stopping.set()
+            threading.Thread(target=self._retire, args=(unregister,), name="caruso-retire").start()
+
+    def health(self) -> dict[str, Any]:
+        answer = {"status": "ok"}
+        check = getattr(self.instance, "health", None)
+        if check is not None:
+            try:
+                answer = dict(check())
+            except Exception as error:
+                answer = {"status": "failing", "error": f"{type(error).__name__}: {error}"}
+        answer.setdefault("status", "ok")
+        answer.update(gate=self.gate.state, in_flight=self.gate.in_flight)
+        return answer
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _register(self, standby: bool) -> None:
+        answer = self._client.manager_call("register", self.spec.to_dict(), self.uri, self._control_uri,
+                                           self.control_token, standby, self.instance_id)
+        self.instance_id = answer["instance_id"]
+        self._lease_token = answer["lease_token"]
+        self._lease = float(answer["lease"])
+
+    def _abandon(self) -> None:
+        """Undo a start that failed half-way: leave the registry, stop serving."""
+        self._stopping.set()
+        if self.instance_id is not None:
+            try:
+                self._client.manager_call("unregister", self.instance_id, self._lease_token)
+            except CarusoError as error:
+                log.warning("could not unregister %s: %s", self.instance_id, error)
+        self._stopped.set()
+
+    def _renew(self) -> None:
+        while not self._stopping.wait(self._lease / 3):
+            try:
+                if not self._client.manager_call("renew", self.instance_id, self._lease_token):
+                    self._register(standby=self.gate.state == REFUSING)
+                    log.warning("re-registered %s with the manager", self.instance_id)
+            except ManagerUnreachable as error:
+                log.warning("lease renewal failed: %s", error)
+
+    def _retire(self, unregister: bool) -> None:
+        if unregister:
+            try:
+                self._client.manager_call("unregister", self.instance_id, self._lease_token)
+            except CarusoError as error:
+                log.warning("could not unregister %s: %s", self.instance_id, error)
+        self.gate.refuse()
+        if not self.gate.wait_idle(self._drain_timeout):
+            log.warning("%s: calls still in flight after %ss; stopping anyway",
+                        self.instance_id, self._drain_timeout)
+        stop = getattr(self.instance, "stop", None)
+        if stop is not None:
+            try:
+                stop()
+            except Exception:
+                log.exception("%s: stop() failed", self.instance_id)
+        time.sleep(self._retire_grace)
+        self._stopped.set()
+
+    def _close_daemon(self) -> None:
+        if self._daemon is not None:
+            self._daemon.close()
+            self._daemon = None

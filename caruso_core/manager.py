@@ -1,0 +1,287 @@
+"""The service manager: who is registered, who is active, who is alive.
+
+Contract (every method is a Pyro5 call on the object ``caruso.manager``):
+
+- ``register`` gives an instance id and a lease token; the host renews with it every
+  ``lease / 3`` seconds. An instance not renewed for ``lease`` seconds is marked
+  unhealthy and leaves lookups; not renewed for ``2 * lease`` it is removed and
+  watchers get ``expired``. The reaper looks every ``lease / 4`` seconds, so removal
+  happens at most ``2.25 * lease`` after the last renewal (default lease: 10 s).
+- ``lookup`` returns live active instances, higher ``ranking`` property first, then
+  registration order. Standby and unhealthy instances are listed, never looked up.
+- ``swap`` makes a registered instance the active one of its name: it holds the old
+  instance, moves its exported state to the new one, flips both atomically (persisted),
+  then lets the old one refuse the held calls so that clients retry them on the new.
+- Operator actions (swap, unregistering another's instance) need the operator secret
+  when the manager has one.
+- ``events`` is a long poll over the events registered, modified, unregistering, expired.
+"""
+from __future__ import annotations
+
+import collections
+import hmac
+import secrets
+import signal
+import threading
+import time
+from typing import Any
+
+import Pyro5.api
+import Pyro5.errors
+
+from caruso_core import remoting
+from caruso_core.contract import ServiceSpec
+from caruso_core.deployment import default_sqlite_url
+from caruso_core.errors import CarusoError, InvalidInput, NotAuthorized, NotFound, SwapFailed
+from caruso_core.registry import ACTIVE, STANDBY, Registration, RegistryStore
+
+DEFAULT_LEASE = 10.0
+DEFAULT_DRAIN_TIMEOUT = 30.0
+EVENT_BUFFER = 2000
+CONTROL_TIMEOUT = 5.0
+
+REGISTERED, MODIFIED, UNREGISTERING, EXPIRED = "registered", "modified", "unregistering", "expired"
+
+
+@Pyro5.api.expose
+@Pyro5.api.behavior(instance_mode="single")
+class ServiceManager:
+    """The registry of running service instances; see the module's contract."""
+
+    def __init__(self, store: RegistryStore, *, lease: float = DEFAULT_LEASE,
+                 operator_secret: str | None = None,
+                 drain_timeout: float = DEFAULT_DRAIN_TIMEOUT) -> None:
+        self._store = store
+        self._lease = lease
+        self._operator_secret = operator_secret
+        self._drain_timeout = drain_timeout
+        self._lock = threading.Condition()
+        self._swap_lock = threading.Lock()
+        self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=EVENT_BUFFER)
+        self._sequence = 0
+        self._stopped = threading.Event()
+        now = time.monotonic()
+        self._registrations = {r.instance_id: r for r in store.load()}
+        for registration in self._registrations.values():
+            registration.expires = now + lease
+        self._next = store.next_sequence()
+        self._reaper = threading.Thread(target=self._reap, name="caruso-reaper", daemon=True)
+        self._reaper.start()
+
+    # -- hosts -----------------------------------------------------------------------------
+
+    def register(self, spec: dict[str, Any], uri: str, control_uri: str, control_token: str,
+                 standby: bool = False, instance_id: str | None = None) -> dict[str, Any]:
+        """Register an instance; returns ``{"instance_id", "lease_token", "lease"}``.
+
+        ``instance_id`` re-attaches a host under the id it had, if that id is free.
+        """
+        checked = ServiceSpec(**spec)
+        with self._lock:
+            if instance_id is None or instance_id in self._registrations:
+                instance_id = f"{checked.name}-{self._next}"
+            registration = Registration(
+                instance_id=instance_id, name=checked.name, interface=checked.interface,
+                version=checked.version, properties=dict(checked.properties), uri=str(uri),
+                control_uri=str(control_uri), state=STANDBY if standby else ACTIVE,
+                sequence=self._next, lease_token=secrets.token_hex(16), control_token=control_token,
+                expires=time.monotonic() + self._lease)
+            self._next += 1
+            self._store.save(registration)
+            self._registrations[instance_id] = registration
+            self._emit(REGISTERED, registration)
+            return {"instance_id": instance_id, "lease_token": registration.lease_token, "lease": self._lease}
+
+    def renew(self, instance_id: str, lease_token: str) -> bool:
+        """Extend a lease; False when the manager does not know the instance (register again)."""
+        with self._lock:
+            registration = self._registrations.get(instance_id)
+            if registration is None or not hmac.compare_digest(registration.lease_token, lease_token):
+                return False
+            registration.expires = time.monotonic() + self._lease
+            if not registration.healthy:
+                registration.healthy = True
+                self._emit(MODIFIED, registration)
+            return True
+
+    def unregister(self, instance_id: str, lease_token: str | None = None,
+                   operator: str | None = None) -> None:
+        """Remove a registration: its own host (lease token) or an operator, who also retires it."""
+        with self._lock:
+            registration = self._registrations.get(instance_id)
+            if registration is None:
+                raise NotFound(f"no instance {instance_id!r} is registered")
+            own = lease_token is not None and hmac.compare_digest(registration.lease_token, lease_token)
+        if not own:
+            self._authorize(operator, f"unregister {instance_id}")
+            self._control(registration, "release", True, quiet=True)
+        self._remove(registration, UNREGISTERING)
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def lookup(self, key: str, properties: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Live active instances of a name or interface matching the property filter, best first."""
+        with self._lock:
+            found = [r for r in self._registrations.values()
+                     if r.state == ACTIVE and r.healthy and r.matches(key, properties or {})]
+        return [r.public() for r in sorted(found, key=lambda r: r.order)]
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every registration, by name then order."""
+        with self._lock:
+            found = sorted(self._registrations.values(), key=lambda r: (r.name, r.order))
+        return [r.public() for r in found]
+
+    def events(self, since: int | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        """Events after sequence ``since`` (None: after now), waiting up to ``timeout`` for one."""
+        timeout = min(max(float(timeout), 0.0), 60.0)
+        with self._lock:
+            cursor = self._sequence if since is None else int(since)
+            self._lock.wait_for(lambda: self._sequence > cursor or self._stopped.is_set(), timeout)
+            events = [e for e in self._events if e["seq"] > cursor]
+            missed = bool(self._events) and self._events[0]["seq"] > cursor + 1
+            return {"next": self._sequence, "events": events, "missed": missed}
+
+    def health(self) -> list[dict[str, Any]]:
+        """Every registration with its host's ``health()`` answer (or why there is none)."""
+        with self._lock:
+            registrations = sorted(self._registrations.values(), key=lambda r: (r.name, r.order))
+        report = []
+        for registration in registrations:
+            entry = registration.public()
+            try:
+                entry["health"] = self._control(registration, "health")
+            except CarusoError as error:
+                entry["health"] = {"status": "unreachable", "error": str(error)}
+            report.append(entry)
+        return report
+
+    # -- operators -------------------------------------------------------------------------
+
+    def swap(self, name: str, instance_id: str, retire_old: bool = False,
+             operator: str | None = None) -> dict[str, Any]:
+        """Make ``instance_id`` the active instance of ``name`` in place of the best active one."""
+        self._authorize(operator, f"swap {name}")
+        with self._swap_lock:
+            with self._lock:
+                target = self._registrations.get(instance_id)
+                if target is None:
+                    raise NotFound(f"no instance {instance_id!r} is registered; 'caruso services' lists them")
+                if target.name != name:
+                    raise InvalidInput(f"instance {instance_id!r} is a {target.name!r}, not a {name!r}")
+                others = sorted((r for r in self._registrations.values() if r.name == name
+                                 and r.state == ACTIVE and r is not target), key=lambda r: r.order)
+            old = others[0] if others else None
+            transfer = self._control(old, "hold", self._drain_timeout) if old else None
+            try:
+                self._control(target, "activate", transfer)
+            except CarusoError as error:
+                if old:
+                    self._control(old, "resume", quiet=True)
+                raise SwapFailed(f"{instance_id} could not take over {name}: {error}; "
+                                 f"{old.instance_id if old else 'nothing'} stays active") from None
+            with self._lock:
+                target.state = ACTIVE
+                changed = [target]
+                if old:
+                    old.state = STANDBY
+                    changed.append(old)
+                self._store.save(*changed)
+                for registration in changed:
+                    self._emit(MODIFIED, registration)
+            if old:
+                self._control(old, "release", retire_old, quiet=True)
+                if retire_old:
+                    self._remove(old, UNREGISTERING)
+            return {"active": target.public(), "previous": old.public() if old else None}
+
+    # -- life ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the reaper and release waiting watchers (registrations stay persisted)."""
+        self._stopped.set()
+        with self._lock:
+            self._lock.notify_all()
+        self._reaper.join(timeout=5)
+        self._store.close()
+
+    def _reap(self) -> None:
+        interval = max(self._lease / 4, 0.05)
+        while not self._stopped.wait(interval):
+            now = time.monotonic()
+            with self._lock:
+                expired = []
+                for registration in self._registrations.values():
+                    if now > registration.expires + self._lease:
+                        expired.append(registration)
+                    elif now > registration.expires and registration.healthy:
+                        registration.healthy = False
+                        self._emit(MODIFIED, registration)
+            for registration in expired:
+                self._remove(registration, EXPIRED)
+
+    def _remove(self, registration: Registration, event: str) -> None:
+        with self._lock:
+            if self._registrations.pop(registration.instance_id, None) is None:
+                return
+            self._store.delete(registration.instance_id)
+            self._emit(event, registration)
+
+    def _emit(self, kind: str, registration: Registration) -> None:
+        """Append an event (caller holds the lock) and wake watchers."""
+        self._sequence += 1
+        self._events.append({"seq": self._sequence, "event": kind, "time": time.time(),
+                             **registration.public()})
+        self._lock.notify_all()
+
+    def _authorize(self, offered: str | None, action: str) -> None:
+        if self._operator_secret is None:
+            return
+        if not isinstance(offered, str) or not hmac.compare_digest(offered, self._operator_secret):
+            raise NotAuthorized(f"{action} needs the operator secret: set CARUSO_OPERATOR_SECRET")
+
+    def _control(self, registration: Registration, method: str, *args: Any, quiet: bool = False) -> Any:
+        """Call the host control object of an instance; failures become CarusoError (or nothing)."""
+        try:
+            with remoting.proxy(registration.control_uri) as control:
+                control._pyroTimeout = CONTROL_TIMEOUT + (self._drain_timeout if method == "hold" else 0)
+                return getattr(control, method)(registration.control_token, *args)
+        except CarusoError:
+            if quiet:
+                return None
+            raise
+        except Pyro5.errors.PyroError as error:
+            if quiet:
+                return None
+            raise SwapFailed(f"cannot reach the host of {registration.instance_id} "
+                             f"({registration.control_uri}): {error}") from None
+
+
+def serve(uri: str | None = None, db: str | None = None, *, lease: float = DEFAULT_LEASE,
+          operator_secret: str | None = None, on_ready: Any = None,
+          stop: threading.Event | None = None) -> None:
+    """Run a manager at the host and port of ``uri`` until ``stop`` is set (or SIGTERM/SIGINT).
+
+    ``db`` is a SQLAlchemy URL (default: ``manager.db`` in the data folder).
+    """
+    address = Pyro5.api.URI(remoting.manager_uri(uri))
+    if address.object != remoting.MANAGER_OBJECT_ID:
+        raise InvalidInput(f"the manager's object id is {remoting.MANAGER_OBJECT_ID!r}, not {address.object!r}")
+    manager = ServiceManager(RegistryStore(db or default_sqlite_url("manager.db")), lease=lease,
+                             operator_secret=operator_secret)
+    stop = stop or threading.Event()
+    try:
+        daemon = remoting.Daemon(address.host, address.port)
+    except OSError as error:
+        manager.close()
+        raise InvalidInput(f"cannot listen at {address.host}:{address.port} ({error.strerror}); "
+                           "is a manager already running there?") from None
+    with daemon:
+        served = daemon.register(manager, remoting.MANAGER_OBJECT_ID)
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stop.set())
+        if on_ready is not None:
+            on_ready(str(served))
+        daemon.requestLoop(loopCondition=lambda: not stop.is_set())
+    manager.close()

@@ -1,0 +1,120 @@
+"""The manager's registrations and where they persist.
+
+A :class:`Registration` is one running instance of a service as the manager knows
+it. Everything but the lease clock persists through :class:`RegistryStore` (one
+SQLAlchemy table, SQLite by default), so a restarted manager knows every instance
+that was registered and gives each a fresh lease to renew.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+ACTIVE, STANDBY = "active", "standby"
+
+_metadata = sa.MetaData()
+_table = sa.Table(
+    "caruso_registrations", _metadata,
+    sa.Column("instance_id", sa.String(100), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("interface", sa.String(80), nullable=False),
+    sa.Column("version", sa.String(40), nullable=False),
+    sa.Column("properties", sa.Text, nullable=False),
+    sa.Column("uri", sa.String(300), nullable=False),
+    sa.Column("control_uri", sa.String(300), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("lease_token", sa.String(64), nullable=False),
+    sa.Column("control_token", sa.String(64), nullable=False),
+    sa.Column("registered_at", sa.Float, nullable=False),
+)
+
+
+@attrs.define
+class Registration:
+    """One registered instance. Tokens never leave the manager except to their host."""
+
+    instance_id: str
+    name: str
+    interface: str
+    version: str
+    properties: dict[str, Any]
+    uri: str
+    control_uri: str
+    state: str
+    sequence: int
+    lease_token: str
+    control_token: str
+    registered_at: float = attrs.field(factory=time.time)
+    expires: float = 0.0
+    healthy: bool = True
+
+    @property
+    def ranking(self) -> int:
+        try:
+            return int(self.properties.get("ranking", 0))
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Sort key: higher ranking first, then earlier registration."""
+        return (-self.ranking, self.sequence)
+
+    def matches(self, key: str, properties: dict[str, Any]) -> bool:
+        """Whether ``key`` (a name, or an interface if it has '/') and the property filter match."""
+        field = self.interface if "/" in key else self.name
+        return field == key and all(self.properties.get(k) == v for k, v in properties.items())
+
+    def public(self) -> dict[str, Any]:
+        """What clients may see: everything but the tokens and the lease clock."""
+        return {"instance_id": self.instance_id, "name": self.name, "interface": self.interface,
+                "version": self.version, "properties": dict(self.properties), "uri": self.uri,
+                "state": self.state, "healthy": self.healthy, "ranking": self.ranking,
+                "registered_at": self.registered_at}
+
+
+class RegistryStore:
+    """Persists registrations in a database (created on first use)."""
+
+    def __init__(self, url: str) -> None:
+        self._engine = sa.create_engine(url)
+        if self._engine.dialect.name == "sqlite":
+            sa.event.listen(self._engine, "connect", _sqlite_wal)
+        _metadata.create_all(self._engine)
+
+    def load(self) -> list[Registration]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(sa.select(_table).order_by(_table.c.sequence)).mappings()
+            return [Registration(**{**row, "properties": json.loads(row["properties"])}) for row in rows]
+
+    def next_sequence(self) -> int:
+        with self._engine.connect() as connection:
+            return (connection.execute(sa.select(sa.func.max(_table.c.sequence))).scalar() or 0) + 1
+
+    def save(self, *registrations: Registration) -> None:
+        """Insert or replace the given registrations in one transaction."""
+        with self._engine.begin() as connection:
+            for registration in registrations:
+                values = {column.name: getattr(registration, column.name) for column in _table.columns}
+                values["properties"] = json.dumps(registration.properties, sort_keys=True)
+                connection.execute(_table.delete().where(_table.c.instance_id == registration.instance_id))
+                connection.execute(_table.insert().values(**values))
+
+    def delete(self, instance_id: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(_table.delete().where(_table.c.instance_id == instance_id))
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
