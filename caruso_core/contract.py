@@ -17,7 +17,10 @@ strings). The optional lifecycle methods are called by the host, never by client
     on the new instance before it takes its first call (hot-swap).
 
 The host constructs the class with the deployment's configuration as keyword
-arguments: ``cls(**config)``.
+arguments: ``cls(**config)``. ``requires`` names the interfaces the service calls
+(``caruso up`` starts their providers first); ``autostart`` puts the service in the
+default deployment (``caruso up`` in a folder without a deployment file), for which
+it must run with no configuration at all.
 """
 from __future__ import annotations
 
@@ -45,12 +48,17 @@ class ServiceSpec:
     interface: str
     version: str = "0.0.0"
     properties: dict[str, Any] = attrs.field(factory=dict)
+    requires: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    autostart: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not NAME_PATTERN.match(self.name):
             raise ConfigError(f"service name {self.name!r} is invalid: use lower-case letters, digits, '.', '-', '_'")
         if not INTERFACE_PATTERN.match(self.interface):
             raise ConfigError(f"interface {self.interface!r} is invalid: write it as 'id/MAJOR', e.g. 'caruso.storage/1'")
+        for required in self.requires:
+            if not INTERFACE_PATTERN.match(required):
+                raise ConfigError(f"{self.name} requires {required!r}, which is not an interface 'id/MAJOR'")
 
     def evolve(self, **changes: Any) -> "ServiceSpec":
         """A copy with the non-None values of ``changes`` applied."""
@@ -61,9 +69,10 @@ class ServiceSpec:
 
 
 def service(*, name: str, interface: str, version: str = "0.0.0",
-            properties: dict[str, Any] | None = None) -> Callable[[C], C]:
+            properties: dict[str, Any] | None = None, requires: tuple[str, ...] = (),
+            autostart: bool = False) -> Callable[[C], C]:
     """Class decorator: declare a class a caruso service with the given identity."""
-    spec = ServiceSpec(name, interface, version, dict(properties or {}))
+    spec = ServiceSpec(name, interface, version, dict(properties or {}), requires, autostart)
 
     def decorate(cls: C) -> C:
         setattr(cls, SPEC_ATTRIBUTE, spec)

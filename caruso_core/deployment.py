@@ -1,10 +1,41 @@
-"""Deployments: where a solution keeps its data, and (later in this module) its TOML file."""
+"""Deployments: the services of one solution, their configuration, and where data lives.
+
+A deployment file (TOML, default ``caruso.toml`` in the current folder)::
+
+    [manager]
+    uri = "PYRO:caruso.manager@127.0.0.1:7717"   # default: CARUSO_MANAGER or this
+    lease = 10                                     # seconds
+    db = "sqlite:///data/manager.db"              # default: manager.db in the data folder
+
+    [services.storage]
+    use = "storage"                  # a caruso.services entry point, or package.module:Class
+    requires = []                    # interfaces started first (added to the class's own)
+    name = "storage"                 # optional: register under another name
+    properties = { ranking = 0 }     # optional: registration properties
+    config = { model = "model.xml" } # optional: constructor arguments
+
+Without a file, the default deployment starts every installed service whose class
+says ``autostart=True``. Services start in dependency order: a service starts after
+every service of the deployment that provides an interface it requires.
+"""
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 from pathlib import Path
+from typing import Any
+
+import attrs
+
+from caruso_core import plugins, remoting
+from caruso_core.contract import ServiceSpec, spec_of
+from caruso_core.errors import ConfigError
 
 DEFAULT_DATA_DIR = "data"
+DEFAULT_FILE = "caruso.toml"
+SERVICE_KEYS = {"use", "requires", "name", "version", "properties", "config"}
+MANAGER_KEYS = {"uri", "lease", "db"}
 
 
 def data_dir() -> Path:
@@ -17,3 +48,127 @@ def data_dir() -> Path:
 def default_sqlite_url(filename: str) -> str:
     """A SQLite URL for ``filename`` in the data folder, e.g. ``sqlite:////srv/acme/data/crm.db``."""
     return f"sqlite:///{data_dir() / filename}"
+
+
+@attrs.frozen
+class ServiceEntry:
+    """One service of a deployment."""
+
+    key: str
+    use: str
+    spec: ServiceSpec
+    config: dict[str, Any] = attrs.field(factory=dict)
+
+    def serve_arguments(self, manager_uri: str) -> list[str]:
+        """Arguments of ``caruso serve`` that host this entry."""
+        arguments = [self.use, "--name", self.spec.name, "--version", self.spec.version,
+                     "--manager", manager_uri, "--config-json", json.dumps(self.config)]
+        for key, value in self.spec.properties.items():
+            arguments += ["--property", f"{key}={json.dumps(value)}"]
+        return arguments
+
+
+@attrs.frozen
+class Deployment:
+    """A validated deployment: the manager's settings and the services in start order."""
+
+    source: str
+    manager_uri: str
+    lease: float
+    manager_db: str | None
+    services: tuple[ServiceEntry, ...]
+
+
+def load(file: str | None = None) -> Deployment:
+    """The deployment of ``file``, else of ``./caruso.toml`` if present, else the default one."""
+    path = Path(file) if file else Path(DEFAULT_FILE)
+    if file is None and not path.exists():
+        return default()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such deployment file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return parse(data, str(path))
+
+
+def default() -> Deployment:
+    """Every installed service that says ``autostart=True``, with its own defaults."""
+    entries = {}
+    for name, entry in sorted(plugins.group(plugins.SERVICES_GROUP).items()):
+        spec = spec_of(entry.load())
+        if spec.autostart:
+            entries[name] = {"use": name}
+    return parse({"services": entries}, "the default deployment")
+
+
+def parse(data: dict[str, Any], source: str) -> Deployment:
+    """Validate a deployment given as parsed TOML; errors name the source and the key."""
+    manager = _table(data.get("manager", {}), f"{source}: [manager]")
+    _only(manager, MANAGER_KEYS, f"{source}: [manager]")
+    unknown = set(data) - {"manager", "services"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; "
+                          "expected [manager] and [services.NAME]")
+    entries = []
+    for key, raw in _table(data.get("services", {}), f"{source}: [services]").items():
+        where = f"{source}: [services.{key}]"
+        table = _table(raw, where)
+        _only(table, SERVICE_KEYS, where)
+        if "use" not in table:
+            raise ConfigError(f"{where}: 'use' is missing (an installed service name or package.module:Class)")
+        try:
+            base = spec_of(plugins.load_service_class(str(table["use"])))
+            spec = base.evolve(name=table.get("name", key), version=table.get("version"),
+                               properties={**base.properties, **_table(table.get("properties", {}), where)},
+                               requires=tuple(dict.fromkeys([*base.requires, *table.get("requires", [])])))
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        entries.append(ServiceEntry(key, str(table["use"]), spec, _table(table.get("config", {}), where)))
+    lease = manager.get("lease", 10.0)
+    if not isinstance(lease, (int, float)) or lease < 0.2:
+        raise ConfigError(f"{source}: [manager] lease must be a number of seconds >= 0.2")
+    return Deployment(source, remoting.manager_uri(manager.get("uri")), float(lease),
+                      manager.get("db"), tuple(start_order(entries, source)))
+
+
+def start_order(entries: list[ServiceEntry], source: str) -> list[ServiceEntry]:
+    """Entries ordered so that providers of required interfaces come first."""
+    providers: dict[str, list[str]] = {}
+    for entry in entries:
+        providers.setdefault(entry.spec.interface, []).append(entry.key)
+    by_key = {entry.key: entry for entry in entries}
+    ordered: list[ServiceEntry] = []
+    state: dict[str, str] = {}
+
+    def visit(key: str, path: list[str]) -> None:
+        if state.get(key) == "done":
+            return
+        if state.get(key) == "visiting":
+            raise ConfigError(f"{source}: services require each other in a circle: {' -> '.join(path + [key])}")
+        state[key] = "visiting"
+        for interface in by_key[key].spec.requires:
+            if interface not in providers:
+                raise ConfigError(f"{source}: service {key!r} requires {interface}, "
+                                  "which no service of the deployment provides")
+            for provider in providers[interface]:
+                visit(provider, path + [key])
+        state[key] = "done"
+        ordered.append(by_key[key])
+
+    for entry in entries:
+        visit(entry.key, [])
+    return ordered
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    return value
+
+
+def _only(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")

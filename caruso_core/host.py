@@ -12,12 +12,14 @@ Lifecycle of a host (``caruso serve``):
    manager lost the registration (e.g. a manager restarted from an older database);
 5. on SIGTERM/SIGINT, or when the manager retires it: unregister, refuse new calls
    (clients move to another instance), let in-flight calls finish, call ``stop()``,
-   keep answering refusals for a short grace while clients move, close the daemon.
+   close the daemon; a host retired by a swap first keeps refusing for a short grace
+   (``retire_grace``) so that connected clients learn of the move from the refusal.
 """
 from __future__ import annotations
 
 import hmac
 import logging
+import os
 import secrets
 import signal
 import threading
@@ -136,6 +138,7 @@ class ServiceHost:
         base = spec_of(cls)
         self.spec: ServiceSpec = base.evolve(name=name, version=version,
                                              properties={**base.properties, **(properties or {})})
+        os.environ["CARUSO_MANAGER"] = remoting.manager_uri(manager)
         self.instance = cls(**(config or {}))
         self.gate = Gate(REFUSING if standby or replace else OPEN, label=self.spec.name)
         self.control_token = secrets.token_hex(16)
@@ -249,7 +252,8 @@ class ServiceHost:
                 stop()
             except Exception:
                 log.exception("%s: stop() failed", self.instance_id)
-        time.sleep(self._retire_grace)
+        if not unregister:
+            time.sleep(self._retire_grace)
         self._stopped.set()
 
     def _close_daemon(self) -> None:
