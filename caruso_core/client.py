@@ -70,6 +70,7 @@ class Client:
     def manager_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a manager method; an unreachable manager is a :class:`ManagerUnreachable`."""
         proxy = self._proxies.get(self.uri)
+        remoting.is_connected(proxy)  # drops a connection the manager closed (e.g. it restarted)
         try:
             return proxy._pyroInvoke(method, args, kwargs)
         except Pyro5.errors.SecurityError as error:

@@ -205,7 +205,7 @@ class ServiceHost:
             except Exception as error:
                 answer = {"status": "failing", "error": f"{type(error).__name__}: {error}"}
         answer.setdefault("status", "ok")
-        answer.update(gate=self.gate.state, in_flight=self.gate.in_flight)
+        answer.update(gate=self.gate.state, in_flight=self.gate.in_flight, pid=os.getpid())
         return answer
 
     # -- internals -------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""Services the core's tests host in subprocesses."""
+import threading
+import time
+
+from caruso_core import InvalidInput, service
+
+
+@service(name="counter", interface="test.counter/1", version="1.0.0")
+class Counter:
+    """Counts; remembers every call token it ran, so tests can prove each ran once."""
+
+    def __init__(self, label="v1"):
+        self.label = label
+        self.value = 0
+        self.seen = []
+        self.lock = threading.Lock()
+
+    def increment(self, token=None):
+        with self.lock:
+            self.value += 1
+            if token is not None:
+                self.seen.append(token)
+            return {"value": self.value, "label": self.label}
+
+    def slow(self, seconds):
+        time.sleep(seconds)
+        return self.label
+
+    def tokens(self):
+        with self.lock:
+            return list(self.seen)
+
+    def fail(self, kind):
+        if kind == "caruso":
+            raise InvalidInput("kind must be something else")
+        if kind == "builtin":
+            raise KeyError("missing")
+        raise _Private("a library error")
+
+    def export_state(self):
+        return {"value": self.value, "seen": self.seen}
+
+    def import_state(self, state):
+        self.value = state["value"]
+        self.seen = list(state["seen"])
+
+
+class _Private(Exception):
+    pass
+
+
+@service(name="echo", interface="test.echo/1", version="1.0.0", properties={"ranking": 0})
+class Echo:
+    def __init__(self, tag="plain"):
+        self.tag = tag
+
+    def echo(self, value):
+        return {"tag": self.tag, "value": value}
+
+
+@service(name="relay", interface="test.relay/1", version="1.0.0", requires=("test.counter/1",))
+class Relay:
+    """Calls the counter through the manager, as a component calls another."""
+
+    def __init__(self):
+        from caruso_core import connect
+
+        self.counter = connect().get("test.counter/1")
+
+    def bump(self):
+        return self.counter.increment()

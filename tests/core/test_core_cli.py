@@ -1,0 +1,56 @@
+"""The caruso command: user errors are one clear line and a non-zero exit."""
+import json
+import os
+import subprocess
+import sys
+
+from caruso_core.testing.processes import free_port
+
+
+def caruso(*args, env=None, cwd=None, timeout=60):
+    return subprocess.run([sys.executable, "-m", "caruso_core", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
+
+
+def test_version():
+    result = caruso("--version")
+    assert result.returncode == 0 and "caruso, version" in result.stdout
+
+
+def test_unreachable_manager_names_the_address_and_the_fix():
+    uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+    result = caruso("services", env={"CARUSO_MANAGER": uri})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no service manager answers at " + uri)
+    assert "CARUSO_MANAGER" in lines[0]
+
+
+def test_bad_service_reference_is_one_line(caruso_manager):
+    for reference, message in [("no_such_module:Thing", "cannot import 'no_such_module'"),
+                               ("sample_services:Nothing", "has no 'Nothing'"),
+                               ("not-installed", "no service implementation named 'not-installed'"),
+                               ("sample_services:_Private", "is not a caruso service")]:
+        result = caruso("serve", reference, cwd=os.path.dirname(__file__))
+        assert result.returncode == 1, reference
+        assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_services_json_and_health(caruso_host, caruso_manager):
+    host = caruso_host("sample_services:Echo", properties={"ranking": 3})
+    listed = json.loads(caruso("services", "--json").stdout)
+    assert [(s["instance_id"], s["ranking"], s["state"]) for s in listed] == [(host.instance_id, 3, "active")]
+    health = caruso("health", "--json")
+    assert health.returncode == 0
+    assert json.loads(health.stdout)[0]["health"]["status"] == "ok"
+
+
+def test_swap_without_operator_secret_is_refused(caruso_host, caruso_manager, tmp_path, monkeypatch):
+    caruso_manager.restart(CARUSO_OPERATOR_SECRET="ops")
+    monkeypatch.setenv("CARUSO_OPERATOR_SECRET", "ops")
+    caruso_host("sample_services:Counter")
+    standby = caruso_host("sample_services:Counter", standby=True)
+    refused = caruso("swap", "counter", standby.instance_id, env={"CARUSO_OPERATOR_SECRET": ""})
+    assert refused.returncode == 1 and "needs the operator secret" in refused.stderr
+    allowed = caruso("swap", "counter", standby.instance_id)
+    assert allowed.returncode == 0, allowed.stderr

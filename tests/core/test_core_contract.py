@@ -1,0 +1,56 @@
+import pytest
+from Pyro5.serializers import SerpentSerializer
+
+from caruso_core import ConfigError, InvalidInput, NotFound, service
+from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
+from caruso_core.errors import CarusoError, RemoteError
+from sample_services import Counter
+
+
+def test_decorator_records_identity_and_defaults():
+    spec = spec_of(Counter)
+    assert (spec.name, spec.interface, spec.version) == ("counter", "test.counter/1", "1.0.0")
+    assert spec.requires == () and spec.autostart is False
+
+
+def test_exposed_methods_are_public_and_not_lifecycle():
+    assert exposed_methods(Counter) == ["fail", "increment", "slow", "tokens"]
+
+
+@pytest.mark.parametrize("name, interface, message", [
+    ("Bad Name", "a.b/1", "service name"),
+    ("good", "no-major", "interface"),
+    ("good", "a.b/x", "interface"),
+])
+def test_invalid_identity_is_a_config_error(name, interface, message):
+    with pytest.raises(ConfigError, match=message):
+        service(name=name, interface=interface)
+
+
+def test_undecorated_class_is_named_in_the_error():
+    class Plain:
+        pass
+
+    with pytest.raises(ConfigError, match="Plain is not a caruso service"):
+        spec_of(Plain)
+
+
+def test_requires_must_be_interfaces():
+    with pytest.raises(ConfigError, match="requires 'storage'"):
+        ServiceSpec("x", "a.x/1", requires=("storage",))
+
+
+@pytest.mark.parametrize("error", [NotFound("no customer 7", key=7), InvalidInput("bad"), CarusoError("base")])
+def test_errors_cross_the_serpent_wire_as_themselves(error):
+    serializer = SerpentSerializer()
+    back = serializer.loads(serializer.dumps(error))
+    assert type(back) is type(error)
+    assert str(back) == str(error)
+    assert back.details == error.details
+
+
+def test_unknown_remote_error_type_arrives_as_remote_error():
+    serializer = SerpentSerializer()
+    data = serializer.dumps({"__class__": "caruso.error", "type": "elsewhere.Oops", "message": "m", "details": {}})
+    back = serializer.loads(data)
+    assert isinstance(back, RemoteError) and str(back) == "m" and back.details["type"] == "elsewhere.Oops"

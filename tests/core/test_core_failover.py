@@ -1,0 +1,63 @@
+"""Crashes and restarts: leases expire, watchers hear it, clients find what is left."""
+import threading
+import time
+
+import pytest
+
+from caruso_core import NoInstance
+
+LEASE = 1.0
+BOUND = 2.25 * LEASE          # documented in caruso_core/manager.py
+MARGIN = 10.0                 # a loaded machine schedules late; the bound is what must hold eventually
+
+
+@pytest.fixture
+def caruso_lease():
+    return LEASE
+
+
+def watch_for(client, instance_id, kind, found):
+    for event in client.watch():
+        if event["instance_id"] == instance_id and event["event"] == kind:
+            found.append(time.monotonic())
+            return
+
+
+def test_killed_host_expires_watchers_hear_it_and_get_says_no_instance(caruso_host, caruso_client):
+    host = caruso_host("sample_services:Echo")
+    proxy = caruso_client.get("echo")
+    assert proxy.echo(1) == {"tag": "plain", "value": 1}
+    expired = []
+    watcher = threading.Thread(target=watch_for, args=(caruso_client, host.instance_id, "expired", expired),
+                               daemon=True)
+    watcher.start()
+    time.sleep(0.3)
+    killed_at = time.monotonic()
+    host.kill()
+    watcher.join(BOUND + MARGIN)
+    assert expired, "no 'expired' event"
+    assert expired[0] - killed_at < BOUND + MARGIN
+    with pytest.raises(NoInstance, match="no instance of 'echo' is registered"):
+        proxy.echo(2)
+
+
+def test_killed_host_is_replaced_by_another_instance_of_the_interface(caruso_host, caruso_client):
+    best = caruso_host("sample_services:Echo", config={"tag": "best"}, properties={"ranking": 10})
+    caruso_host("sample_services:Echo", config={"tag": "spare"})
+    proxy = caruso_client.get("test.echo/1")
+    assert proxy.echo(1)["tag"] == "best"
+    best.kill()
+    assert proxy.echo(2) == {"tag": "spare", "value": 2}
+
+
+def test_manager_restart_keeps_registrations_and_clients_working(caruso_host, caruso_client, caruso_manager):
+    host = caruso_host("sample_services:Counter")
+    proxy = caruso_client.get("counter")
+    assert proxy.increment()["value"] == 1
+    caruso_manager.restart()
+    assert proxy.increment()["value"] == 2                        # the cached location still works
+    time.sleep(3 * LEASE)                                           # past a lease: the host renewed
+    listed = {s["instance_id"]: s for s in caruso_client.services()}
+    assert listed[host.instance_id]["healthy"] is True
+    from caruso_core import connect
+    assert connect(caruso_manager.uri).get("counter").increment()["value"] == 3

@@ -1,0 +1,90 @@
+"""Hot-swap under load: nothing fails, nothing runs twice, state moves (real Pyro5 processes)."""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+REFERENCE = "sample_services:Counter"
+
+
+class Load:
+    """Four client threads calling increment(token) through one shared proxy."""
+
+    def __init__(self, proxy, prefix, threads=4):
+        self.proxy = proxy
+        self.prefix = prefix
+        self.stop = threading.Event()
+        self.results = []          # (token, started_at, answer)
+        self.errors = []
+        self.threads = [threading.Thread(target=self._work, args=(n,)) for n in range(threads)]
+
+    def _work(self, number):
+        count = 0
+        while not self.stop.is_set():
+            token = f"{self.prefix}{number}-{count}"
+            count += 1
+            started = time.monotonic()
+            try:
+                self.results.append((token, started, self.proxy.increment(token)))
+            except Exception as error:  # any failure at all is what this test must not see
+                self.errors.append(repr(error))
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(60)
+
+    def calls_after(self, moment):
+        return [answer for _, started, answer in self.results if started > moment]
+
+
+def wait_for_calls(load, count):
+    deadline = time.monotonic() + 60
+    while len(load.results) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_replace_then_swap_back_loses_nothing(caruso_host, caruso_client, caruso_manager):
+    v1 = caruso_host(REFERENCE, config={"label": "v1"})
+    proxy = caruso_client.get("counter")
+
+    with Load(proxy, "a") as load:
+        wait_for_calls(load, 200)
+        v2 = caruso_host(REFERENCE, version="2.0.0", config={"label": "v2"}, replace=True)
+        swapped_at = time.monotonic()
+        wait_for_calls(load, len(load.results) + 200)
+    assert load.errors == []
+    tokens = [token for token, _, _ in load.results]
+    executed = proxy.tokens()
+    assert sorted(executed) == sorted(tokens)              # every call ran, and ran once
+    assert len(set(executed)) == len(executed)
+    assert {a["label"] for a in load.calls_after(swapped_at)} == {"v2"}
+    assert proxy.increment()["value"] == len(tokens) + 1   # the counter kept its value
+    assert v1.process.wait(30) == 0                        # the old host drained and went
+    assert [s["instance_id"] for s in caruso_client.services()] == [v2.instance_id]
+
+    back = caruso_host(REFERENCE, config={"label": "v1"}, standby=True)
+    env = {**os.environ, "CARUSO_MANAGER": caruso_manager.uri}
+    before = len(tokens) + 1
+    with Load(proxy, "b") as load:
+        wait_for_calls(load, 200)
+        swap = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "counter", back.instance_id],
+                              env=env, capture_output=True, text=True, timeout=60)
+        swapped_at = time.monotonic()
+        wait_for_calls(load, len(load.results) + 200)
+    assert swap.returncode == 0, swap.stderr
+    assert f"{back.instance_id} is active (was {v2.instance_id})" in swap.stdout
+    assert load.errors == []
+    tokens_now = [token for token, _, _ in load.results]
+    executed = proxy.tokens()
+    assert len(executed) == len(set(executed)) == before - 1 + len(tokens_now)
+    assert set(tokens_now) <= set(executed)
+    assert {a["label"] for a in load.calls_after(swapped_at)} == {"v1"}
+    states = {s["instance_id"]: s["state"] for s in caruso_client.services()}
+    assert states == {back.instance_id: "active", v2.instance_id: "standby"}

@@ -1,0 +1,32 @@
+"""A shared secret guards every daemon's handshake."""
+import Pyro5.api
+import Pyro5.errors
+import pytest
+
+from caruso_core import remoting
+
+
+@pytest.fixture
+def secret(monkeypatch):
+    monkeypatch.setenv("CARUSO_SECRET", "correct horse battery staple")
+    return "correct horse battery staple"
+
+
+def test_without_the_secret_connections_are_refused_before_any_call(secret, caruso_host, caruso_client,
+                                                                     caruso_manager):
+    host = caruso_host("sample_services:Counter")
+    for uri in (host.uri, caruso_manager.uri):
+        with Pyro5.api.Proxy(uri) as plain:
+            with pytest.raises(Pyro5.errors.CommunicationError, match="CARUSO_SECRET"):
+                plain._pyroBind()
+        with remoting.proxy(uri, secret="wrong") as wrong:
+            with pytest.raises(Pyro5.errors.CommunicationError, match="CARUSO_SECRET"):
+                wrong._pyroBind()
+    assert caruso_client.get("counter").increment()["value"] == 1   # the refused calls never ran
+    with remoting.proxy(host.uri, secret=secret) as right:
+        assert right.increment()["value"] == 2
+
+
+def test_daemons_bind_to_loopback_by_default(caruso_host):
+    host = caruso_host("sample_services:Echo")
+    assert "@127.0.0.1:" in host.uri

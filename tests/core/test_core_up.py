@@ -1,0 +1,90 @@
+"""caruso up: dependency order, restart of a crashed service, clean stop."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from caruso_core import ConfigError, connect
+from caruso_core.deployment import load, parse
+from caruso_core.testing.processes import child_environment, free_port
+
+HERE = os.path.dirname(__file__)
+
+
+def deployment_toml(uri):
+    return f"""
+[manager]
+uri = "{uri}"
+lease = 2
+
+[services.relay]
+use = "sample_services:Relay"
+
+[services.counter]
+use = "sample_services:Counter"
+config = {{ label = "from-toml" }}
+properties = {{ ranking = 1 }}
+"""
+
+
+def test_file_order_and_errors(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(HERE)
+    (tmp_path / "caruso.toml").write_text(deployment_toml("PYRO:caruso.manager@127.0.0.1:7000"))
+    deployment = load(str(tmp_path / "caruso.toml"))
+    assert [s.key for s in deployment.services] == ["counter", "relay"]
+    assert deployment.services[0].config == {"label": "from-toml"}
+    with pytest.raises(ConfigError, match=r"\[services.x\]: 'use' is missing"):
+        parse({"services": {"x": {}}}, "f.toml")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) colour"):
+        parse({"services": {"x": {"use": "sample_services:Echo", "colour": 1}}}, "f.toml")
+    with pytest.raises(ConfigError, match="requires test.counter/1, which no service"):
+        parse({"services": {"relay": {"use": "sample_services:Relay"}}}, "f.toml")
+    with pytest.raises(ConfigError, match="circle"):
+        parse({"services": {"a": {"use": "sample_services:Echo", "requires": ["test.echo/1"]}}}, "f.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[services\n")
+    with pytest.raises(ConfigError, match="bad.toml"):
+        load(str(bad))
+
+
+def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path):
+    uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+    (tmp_path / "caruso.toml").write_text(deployment_toml(uri))
+    env = child_environment([HERE], tmp_path / "data", None)
+    up = subprocess.Popen([sys.executable, "-m", "caruso_core", "up"], cwd=tmp_path, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(line.rstrip() for line in up.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: any(line.startswith("caruso is up") for line in lines), lines)
+        serving = [line.split("]")[0][1:] for line in lines if " serving " in line]
+        assert serving == ["counter", "relay"]
+        relay = connect(uri).get("relay")
+        assert relay.bump() == {"value": 1, "label": "from-toml"}
+
+        counter_pid = connect(uri).health()[0]["health"]["pid"]
+        os.kill(counter_pid, signal.SIGKILL)
+        wait_until(lambda: sum(" serving counter" in line for line in lines) == 2, lines)
+        assert any("counter exited with code -9; restarting" in line for line in lines)
+        assert relay.bump()["value"] == 1                    # a new counter, found transparently
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(90)
+    reader.join(10)
+    assert code == 0, "\n".join(lines)
+    assert lines[-1] == "caruso is down"
+    states = json.dumps(lines)
+    assert "Traceback" not in states
+
+
+def wait_until(condition, lines, timeout=90):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "\n".join(lines)
+        time.sleep(0.1)
