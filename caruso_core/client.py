@@ -141,7 +141,8 @@ class ServiceProxy:
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
             raise AttributeError(method)
-        return _Method(self, method)
+        bound = self.__dict__[method] = _Method(self, method)
+        return bound
 
     @property
     def instance(self) -> dict[str, Any]:
@@ -151,7 +152,7 @@ class ServiceProxy:
     def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         deadline = time.monotonic() + self._client.timeout
         while True:
-            record = self._resolve(deadline)
+            record = self._record or self._resolve(deadline)
             uri = record["uri"]
             pyro = self._proxies.get(uri)
             was_connected = remoting.is_connected(pyro)
@@ -177,6 +178,9 @@ class ServiceProxy:
         return f"{self._key!r}{filters}"
 
     def _resolve(self, deadline: float) -> dict[str, Any]:
+        record = self._record
+        if record is not None:
+            return record
         with self._lock:
             if self._record is not None:
                 return self._record

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run the whole test suite.
+#   Debian packages (when missing): postgresql (the tests start a private server on
+#   127.0.0.1 as the postgres user), chromium (browser tests), graphviz (script graphs).
+#   Python packages: caruso with its [test] extra, in ./.venv.
+# Arguments are passed to pytest, e.g. `bash scripts/test.sh tests/core -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v dot >/dev/null || missing+=(graphviz)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+exec .venv/bin/python -m pytest "$@"
