@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import os
-import socket
+import select
 from typing import Any
 
 import Pyro5.api
@@ -33,7 +33,6 @@ HOST_OBJECT_ID = "caruso.host"
 DEFAULT_MANAGER_PORT = 7717
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_MANAGER_URI = f"PYRO:{MANAGER_OBJECT_ID}@{DEFAULT_BIND}:{DEFAULT_MANAGER_PORT}"
-_PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_DONTWAIT
 
 
 def configure() -> None:
@@ -88,20 +87,18 @@ def proxy(uri: str | Pyro5.api.URI, secret: str | None = None) -> Pyro5.client.P
 def is_connected(pyro_proxy: Pyro5.client.Proxy) -> bool:
     """Whether the proxy holds a connection the peer has not closed.
 
-    A proxy whose peer closed is released here, so that the next call connects anew
-    (and a refused connection then proves the call never ran).
+    Between calls a Pyro5 daemon never sends anything, so an idle connection that has
+    something to read was closed by the peer. Such a proxy is released here, so that the
+    next call connects anew (and a refused connection then proves the call never ran).
     """
     connection = pyro_proxy._pyroConnection
     if connection is None:
         return False
     try:
-        peeked = connection.sock.recv(1, _PEEK_FLAGS)
-    except BlockingIOError:
-        return True
-    except OSError:
-        peeked = b""
-    if peeked:
+        readable, _, _ = select.select([connection.sock], [], [], 0)
+    except (OSError, ValueError):
+        readable = [connection.sock]
+    if not readable:
         return True
     pyro_proxy._pyroRelease()
     return False
-
