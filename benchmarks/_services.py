@@ -18,16 +18,6 @@ class Counter:
         self.value = state
 
 
-class PlainCounter:
-    """The same counter as a bare Pyro5 object: no caruso host, no gate."""
-
-    def __init__(self):
-        self.value = 0
-
-    def increment(self):
-        self.value += 1
-        return self.value
-
 
 if __name__ == "__main__":
     import Pyro5.api
@@ -35,5 +25,5 @@ if __name__ == "__main__":
     from caruso_core import remoting
 
     daemon = remoting.Daemon()
-    print(daemon.register(Pyro5.api.expose(PlainCounter)()), flush=True)
+    print(daemon.register(Pyro5.api.expose(Counter)()), flush=True)  # bare Pyro5: no host, no gate
     daemon.requestLoop()
