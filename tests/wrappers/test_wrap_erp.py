@@ -1,0 +1,47 @@
+"""The ERP wrapper against a real XML-RPC server, through a real host, passing the contract suite."""
+import pytest
+
+from caruso_core.testing import contract_suite
+from caruso_wrap_erp import demo_erp
+
+
+@pytest.fixture
+def erp_server():
+    server, books, url = demo_erp.start()
+    yield books, url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def erp_customer():
+    return "CUST-0042"
+
+
+class TestErpWrapper(contract_suite("caruso.erp/1")):
+    @pytest.fixture
+    def service(self, erp_server, caruso_host, caruso_client):
+        caruso_host("erp", config={"url": erp_server[1]})
+        return caruso_client.get("caruso.erp/1")
+
+
+def test_payments_in_the_erp_show_in_the_invoice_status(erp_server, caruso_host, caruso_client):
+    books, url = erp_server
+    caruso_host("erp", config={"url": url})
+    erp = caruso_client.get("caruso.erp/1")
+    placed = erp.create_sales_order({"customer": "C7", "lines": [{"sku": "X", "quantity": 3, "price": "10"}]})
+    books.pay(placed["invoice_no"], "12.50")
+    assert erp.invoice_status(placed["invoice_no"])["amount_due"] == "17.50"
+    books.pay(placed["invoice_no"], "17.50")
+    assert erp.invoice_status(placed["invoice_no"])["status"] == "paid"
+
+
+def test_an_unreachable_erp_is_reported_not_crashed(caruso_host, caruso_client):
+    from caruso_core.testing.processes import free_port
+    from caruso_wrap_erp.service import ErpUnavailable
+
+    caruso_host("erp", config={"url": f"http://127.0.0.1:{free_port()}/RPC2", "timeout": 2})
+    erp = caruso_client.get("erp")
+    with pytest.raises(ErpUnavailable, match="does not answer"):
+        erp.invoices("C1")
+    assert caruso_client.health()[0]["health"]["status"] == "failing"
