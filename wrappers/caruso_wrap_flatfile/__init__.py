@@ -1,0 +1,1 @@
+"""A mainframe-style fixed-width customer master behind the interface ``caruso.customer-master/1``."""
