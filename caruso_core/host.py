@@ -33,12 +33,13 @@ from caruso_core import remoting
 from caruso_core.client import Client
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
 from caruso_core.errors import CarusoError, ManagerUnreachable, NotAuthorized, ServiceError
-from caruso_core.gate import OPEN, REFUSING, Gate
+from caruso_core.gate import HOLDING, OPEN, REFUSING, Gate
 
 log = logging.getLogger("caruso.host")
 
 DEFAULT_DRAIN_TIMEOUT = 30.0
 DEFAULT_RETIRE_GRACE = 2.0
+HOLD_MARGIN = 15.0
 
 
 def endpoint(instance: Any, gate: Gate, label: str) -> Any:
@@ -88,9 +89,14 @@ class HostControl:
             raise NotAuthorized("wrong control token for this host")
 
     def hold(self, token: str, timeout: float) -> dict[str, Any]:
-        """Hold new calls, wait for in-flight ones, return the exported state."""
+        """Hold new calls, wait for in-flight ones, return the exported state.
+
+        If neither ``resume`` nor ``release`` follows within ``timeout`` plus a margin
+        (the manager died mid-swap), the host asks the manager how the swap ended.
+        """
         self._check(token)
         self._host.gate.hold(timeout)
+        self._host.watch_hold(timeout + HOLD_MARGIN)
         export = getattr(self._host.instance, "export_state", None)
         if export is None:
             return {"stateful": False, "state": None}
@@ -154,6 +160,7 @@ class ServiceHost:
         self._stopping = threading.Event()
         self._daemon: remoting.Daemon | None = None
         self._stopped = threading.Event()
+        self._holds = 0
 
     # -- running ---------------------------------------------------------------------------
 
@@ -195,6 +202,35 @@ class ServiceHost:
         if not self._stopping.is_set():
             self._stopping.set()
             threading.Thread(target=self._retire, args=(unregister,), name="caruso-retire").start()
+
+    def watch_hold(self, after: float) -> None:
+        """Settle a hold nobody ended: open if the manager says this instance is active,
+        refuse if it is not; while the manager cannot say, keep holding (never two actives)."""
+        self._holds += 1
+        hold = self._holds
+
+        def unsettled() -> bool:
+            return self.gate.state == HOLDING and hold == self._holds and not self._stopping.is_set()
+
+        def settle() -> None:
+            if self._stopping.wait(after):
+                return
+            while unsettled():
+                try:
+                    mine = [s for s in self._client.services() if s["instance_id"] == self.instance_id]
+                except ManagerUnreachable:
+                    self._stopping.wait(1.0)
+                    continue
+                if unsettled():
+                    active = bool(mine) and mine[0]["state"] == "active"
+                    if active:
+                        self.gate.open()
+                    else:
+                        self.gate.refuse()
+                    log.warning("%s: a swap was left unfinished; the manager says %s", self.instance_id,
+                                "active" if active else "not active")
+
+        threading.Thread(target=settle, name="caruso-hold-watch", daemon=True).start()
 
     def health(self) -> dict[str, Any]:
         answer = {"status": "ok"}

@@ -88,3 +88,32 @@ def test_replace_then_swap_back_loses_nothing(caruso_host, caruso_client, caruso
     assert {a["label"] for a in load.calls_after(swapped_at)} == {"v1"}
     states = {s["instance_id"]: s["state"] for s in caruso_client.services()}
     assert states == {back.instance_id: "active", v2.instance_id: "standby"}
+
+
+def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_manager, caruso_client):
+    from caruso_core.gate import HOLDING, OPEN, REFUSING
+    from caruso_core.host import ServiceHost
+    from sample_services import Counter
+
+    host = ServiceHost(Counter, manager=caruso_manager.uri)
+    runner = threading.Thread(target=host.run, daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 30
+    while host.instance_id is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        host.gate.hold(1)                      # as if the manager held it and died
+        host.watch_hold(0.2)
+        while host.gate.state == HOLDING and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert host.gate.state == OPEN         # the manager says: still the active instance
+
+        caruso_client.manager_call("unregister", host.instance_id, host._lease_token)
+        host.gate.hold(1)
+        host.watch_hold(0.2)
+        while host.gate.state == HOLDING and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert host.gate.state == REFUSING     # no longer registered: never reopen
+    finally:
+        host.retire_soon(unregister=False)
+        runner.join(30)
