@@ -1,0 +1,18 @@
+"""Provides the standard routing strategies through the ``caruso_routing_strategies`` hook."""
+from __future__ import annotations
+
+from caruso_core import hookimpl
+
+from caruso_routing.fewest_calls import FewestCalls
+from caruso_routing.least_talk_time import LeastTalkTime
+from caruso_routing.longest_idle import LongestIdle
+from caruso_routing.ring_all import RingAll
+from caruso_routing.round_robin import RoundRobinMemory
+from caruso_routing.skills_based import SkillsBased
+
+
+@hookimpl
+def caruso_routing_strategies() -> dict[str, type]:
+    return {"longest_idle": LongestIdle, "round_robin": RoundRobinMemory,
+            "fewest_calls": FewestCalls, "least_talk_time": LeastTalkTime,
+            "ring_all": RingAll, "skills_based": SkillsBased}

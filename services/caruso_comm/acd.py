@@ -1,0 +1,482 @@
+"""The ACD: queues, agents and interactions, routed event by event on the clock of its timers.
+
+Every change is reported to ``sink`` as an :class:`~caruso_comm.model.Event`, in order;
+the event names and their data are listed in docs/communication.md. The ACD is not
+thread-safe: one caller at a time (the service holds a lock; the simulator is single
+threaded). Routing work per event is bounded by the pools involved, never by the
+number of agents.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable, Mapping
+
+from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
+
+from caruso_comm import routing
+from caruso_comm.model import (VOICEMAIL, Agent, AgentState, AgentStatus, Event, Interaction,
+                               InteractionState, Queue)
+from caruso_comm.pool import Pool
+from caruso_comm.timers import Timers
+
+DEFAULT_HANDLE_TIME = 180.0
+
+
+class ACD:
+    """Automatic call distribution. Interactions enter with :meth:`arrive`; agents answer
+    through :meth:`accept`, :meth:`reject`, :meth:`complete`, :meth:`transfer`."""
+
+    def __init__(self, timers: Timers, sink: Callable[[Event], None],
+                 strategies: Mapping[str, type[routing.Strategy]] | None = None) -> None:
+        self.timers = timers
+        self.sink = sink
+        self.strategies = routing.installed() if strategies is None else dict(strategies)
+        self.queues: dict[str, Queue] = {}
+        self.agents: dict[str, Agent] = {}
+        self.interactions: dict[str, Interaction] = {}
+        self._stage_pools: dict[str, list[list[Pool]]] = {}
+        self._pools: list[Pool] = []
+        self._agent_pools: dict[str, dict[str, list[Pool]]] = {}
+        self._waiting: dict[str, dict[str, Interaction]] = {}
+        self._handled: dict[str, list[float]] = {}
+
+    # -- configuration -------------------------------------------------------------------
+
+    def add_queue(self, queue: Queue) -> None:
+        """Define a queue. Queues named by its overflow and escalation must exist already."""
+        if queue.name in self.queues:
+            raise Conflict(f"queue {queue.name!r} exists already")
+        targets = [q for step in queue.escalation for q in step.queues]
+        if queue.overflow not in (None, VOICEMAIL):
+            targets.append(queue.overflow)
+        for target in targets:
+            if target not in self.queues:
+                raise ConfigError(f"queue {queue.name!r} names queue {target!r}, which is not "
+                                  "defined: define it first")
+        strategy = routing.strategy_class(self.strategies, queue.strategy, queue.name)
+        base = self._new_pool(queue.channel, queue.skills, strategy)
+        stages = [[base]]
+        for step in queue.escalation:
+            extra = [self._new_pool(queue.channel, step.skills, strategy)] if step.skills is not None else []
+            extra += [self._stage_pools[name][0][0] for name in step.queues]
+            stages.append(stages[-1] + [pool for pool in extra if pool not in stages[-1]])
+        self.queues[queue.name] = queue
+        self._stage_pools[queue.name] = stages
+        self._waiting[queue.name] = {}
+        self._handled[queue.name] = [0, 0.0]
+
+    def _new_pool(self, channel: str, skills: Mapping[str, int], strategy: type[routing.Strategy]) -> Pool:
+        pool = Pool(channel, skills, strategy(skills))
+        self._pools.append(pool)
+        now = self.timers.now()
+        for agent in self.agents.values():
+            if agent.status != AgentStatus.LOGGED_OUT and pool.matches(agent):
+                pool.members.add(agent.id)
+                self._agent_pools[agent.id].setdefault(channel, []).append(pool)
+                if agent.free(channel) > 0:
+                    pool.strategy.add(agent, now)
+        return pool
+
+    # -- agents --------------------------------------------------------------------------
+
+    def login(self, agent_id: str, skills: Mapping[str, int] | None = None,
+              capacity: Mapping[str, int] | None = None, status: str = AgentStatus.AVAILABLE) -> Agent:
+        """Log an agent in (or update a logged-in agent's skills and capacity)."""
+        if status == AgentStatus.LOGGED_OUT or status not in AgentStatus.ALL:
+            raise InvalidInput(f"cannot log in with status {status!r}: use available or break")
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            agent = self.agents[agent_id] = Agent(agent_id)
+        self._unindex(agent)
+        agent.skills = {str(k): int(v) for k, v in (skills if skills is not None else agent.skills).items()}
+        agent.capacity = {str(k): int(v) for k, v in (capacity if capacity is not None else agent.capacity).items()}
+        if agent.status == AgentStatus.LOGGED_OUT:
+            agent.calls, agent.talk_time, agent.misses = 0, 0.0, 0
+            agent.idle_since = self.timers.now()
+        by_channel: dict[str, list[Pool]] = {}
+        for pool in self._pools:
+            if pool.matches(agent):
+                pool.members.add(agent_id)
+                by_channel.setdefault(pool.channel, []).append(pool)
+        self._agent_pools[agent_id] = by_channel
+        self._set_status(agent, status, "")
+        return agent
+
+    def logout(self, agent_id: str) -> None:
+        """Log an agent out; pending offers go back to their queues, wrap-up ends.
+        Refused (Conflict) while the agent is connected to an interaction."""
+        agent = self._agent(agent_id)
+        if agent.connected:
+            raise Conflict(f"agent {agent_id!r} is connected to {sorted(agent.connected)}: "
+                           "complete or transfer first")
+        for interaction_id in sorted(agent.wrapping):
+            self.end_wrap_up(agent_id, interaction_id)
+        self._set_status(agent, AgentStatus.LOGGED_OUT, "")
+        self._unindex(agent)
+
+    def set_status(self, agent_id: str, status: str, reason: str = "") -> None:
+        """The agent's own status: ``available`` or ``break`` (with a reason)."""
+        if status not in (AgentStatus.AVAILABLE, AgentStatus.BREAK):
+            raise InvalidInput(f"status {status!r} is not available or break (log out with logout)")
+        agent = self._agent(agent_id)
+        if agent.status == AgentStatus.LOGGED_OUT:
+            raise Conflict(f"agent {agent_id!r} is logged out: log in first")
+        self._set_status(agent, status, reason)
+
+    def _set_status(self, agent: Agent, status: str, reason: str) -> None:
+        changed = (agent.status, agent.reason) != (status, reason)
+        agent.status, agent.reason = status, reason
+        if changed:
+            self._emit("agent_status", None, None, agent.id, status=status, reason=reason)
+        if status == AgentStatus.AVAILABLE:
+            agent.misses = 0
+        else:
+            for interaction_id in sorted(agent.offers):
+                self._withdraw(self.interactions[interaction_id], agent.id, "withdraw")
+        for channel in self._agent_pools.get(agent.id, {}):
+            self._release(agent, channel)
+
+    def _unindex(self, agent: Agent) -> None:
+        for pools in self._agent_pools.pop(agent.id, {}).values():
+            for pool in pools:
+                pool.members.discard(agent.id)
+                pool.strategy.remove(agent)
+
+    def _agent(self, agent_id: str) -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id!r}")
+        return agent
+
+    # -- interactions --------------------------------------------------------------------
+
+    def arrive(self, queue: str, *, id: str | None = None, channel: str | None = None,
+               direction: str = "inbound", customer: str | None = None, from_: str | None = None,
+               to: str | None = None, priority: int = 0) -> Interaction:
+        """A new interaction enters ``queue`` and is routed at once if an agent is ready."""
+        if queue not in self.queues:
+            raise NotFound(f"no queue {queue!r}")
+        interaction_id = id or uuid.uuid4().hex
+        if interaction_id in self.interactions:
+            raise Conflict(f"interaction {interaction_id!r} exists already")
+        now = self.timers.now()
+        interaction = Interaction(interaction_id, queue, channel or self.queues[queue].channel,
+                                  direction, customer, from_, to, int(priority), created=now)
+        self.interactions[interaction_id] = interaction
+        self._enqueue(interaction, queue, channel=interaction.channel, direction=direction,
+                      customer=customer, priority=interaction.priority, **{"from": from_, "to": to})
+        return interaction
+
+    def _enqueue(self, interaction: Interaction, queue_name: str, **data: Any) -> None:
+        queue = self.queues[queue_name]
+        now = self.timers.now()
+        interaction.queue, interaction.entered, interaction.stage = queue_name, now, 0
+        interaction.declined = set()
+        self._emit("enter", interaction, queue_name, None, **data)
+        waiting = self._waiting[queue_name]
+        if queue.max_length and len(waiting) >= queue.max_length:
+            self._overflow(interaction, "max_length")
+            return
+        self._requeue(interaction)
+
+    def _requeue(self, interaction: Interaction) -> None:
+        """Put ``interaction`` back to waiting in its queue at its stage, then route it."""
+        queue = self.queues[interaction.queue]
+        interaction.state = InteractionState.WAITING
+        interaction.token += 1
+        self._waiting[queue.name][interaction.id] = interaction
+        for pool in self._stage_pools[queue.name][interaction.stage]:
+            pool.wait(interaction, queue.priority)
+        now = self.timers.now()
+        if queue.max_wait:
+            self.timers.at(max(now, interaction.entered + queue.max_wait), self._max_wait,
+                           interaction, interaction.token)
+        for index in range(interaction.stage, len(queue.escalation)):
+            self.timers.at(max(now, interaction.entered + queue.escalation[index].after),
+                           self._escalate, interaction, interaction.token, index + 1)
+        self._route(interaction, self._stage_pools[queue.name][interaction.stage])
+
+    def _route(self, interaction: Interaction, pools: list[Pool]) -> None:
+        for pool in pools:
+            strategy = pool.strategy
+            if strategy.ring_all:
+                agents = [a for a in strategy.ready() if a.id not in interaction.declined]
+                if agents:
+                    self._offer(interaction, agents)
+                    return
+            else:
+                agent = strategy.select(self.timers.now(), interaction.declined)
+                if agent is not None:
+                    self._offer(interaction, [agent])
+                    return
+
+    def _escalate(self, interaction: Interaction, token: int, stage: int) -> None:
+        if interaction.token != token or interaction.state != InteractionState.WAITING:
+            return
+        queue = self.queues[interaction.queue]
+        previous = self._stage_pools[queue.name][interaction.stage]
+        interaction.stage = stage
+        added = [pool for pool in self._stage_pools[queue.name][stage] if pool not in previous]
+        self._emit("escalate", interaction, queue.name, None, stage=stage)
+        for pool in added:
+            pool.wait(interaction, queue.priority)
+        self._route(interaction, added)
+
+    def _max_wait(self, interaction: Interaction, token: int) -> None:
+        if interaction.token == token and interaction.state == InteractionState.WAITING:
+            self._overflow(interaction, "max_wait")
+
+    def _overflow(self, interaction: Interaction, reason: str) -> None:
+        queue = self.queues[interaction.queue]
+        self._waiting[queue.name].pop(interaction.id, None)
+        interaction.token += 1
+        self._emit("overflow", interaction, queue.name, None, reason=reason, to=queue.overflow)
+        if queue.overflow == VOICEMAIL:
+            self._end(interaction, InteractionState.VOICEMAIL, "voicemail")
+        elif queue.overflow:
+            self._enqueue(interaction, queue.overflow, overflow_from=queue.name)
+        else:
+            self._end(interaction, InteractionState.ABANDONED, "abandon", reason=reason,
+                      wait=self.timers.now() - interaction.entered)
+
+    def _offer(self, interaction: Interaction, agents: list[Agent]) -> None:
+        queue = self.queues[interaction.queue]
+        self._waiting[queue.name].pop(interaction.id, None)
+        interaction.state = InteractionState.OFFERED
+        interaction.token += 1
+        channel = interaction.channel
+        strategies = {id(pool.strategy): pool.strategy for pool in self._stage_pools[queue.name][interaction.stage]}
+        for agent in agents:
+            interaction.offers.add(agent.id)
+            agent.offers.add(interaction.id)
+            agent.load[channel] = agent.load.get(channel, 0) + 1
+            self._emit("offer", interaction, queue.name, agent.id)
+            for strategy in strategies.values():
+                strategy.routed(agent)
+            self._update_state(agent)
+            self._sync_ready(agent, channel)
+        self.timers.at(self.timers.now() + queue.offer_timeout, self._offer_timeout,
+                       interaction, interaction.token)
+
+    def _offer_timeout(self, interaction: Interaction, token: int) -> None:
+        if interaction.token != token or interaction.state != InteractionState.OFFERED:
+            return
+        queue = self.queues[interaction.queue]
+        for agent_id in sorted(interaction.offers):
+            agent = self.agents[agent_id]
+            agent.misses += 1
+            interaction.declined.add(agent_id)
+            self._withdraw(interaction, agent_id, "no_answer", misses=agent.misses)
+            if queue.max_no_answer and agent.misses >= queue.max_no_answer \
+                    and agent.status == AgentStatus.AVAILABLE:
+                self._set_status(agent, AgentStatus.BREAK, "no answer")
+        self._requeue(interaction)
+
+    def _withdraw(self, interaction: Interaction, agent_id: str, event: str, **data: Any) -> None:
+        """Take back the offer of ``interaction`` to one agent; requeue it if no offer is left
+        (unless the caller does, as a timeout or rejection does)."""
+        agent = self.agents[agent_id]
+        interaction.offers.discard(agent_id)
+        agent.offers.discard(interaction.id)
+        agent.load[interaction.channel] -= 1
+        self._emit(event, interaction, interaction.queue, agent_id, **data)
+        self._update_state(agent)
+        if event == "withdraw" and not interaction.offers and interaction.state == InteractionState.OFFERED:
+            self._requeue(interaction)
+        self._release(agent, interaction.channel)
+
+    def accept(self, agent_id: str, interaction_id: str) -> Interaction:
+        """The agent takes an interaction offered to them; other offers of it are withdrawn."""
+        agent, interaction = self._offered(agent_id, interaction_id)
+        now = self.timers.now()
+        interaction.offers.discard(agent_id)
+        agent.offers.discard(interaction_id)
+        interaction.state, interaction.agent, interaction.connected_at = InteractionState.CONNECTED, agent_id, now
+        interaction.token += 1
+        agent.connected.add(interaction_id)
+        agent.misses = 0
+        self._emit("connect", interaction, interaction.queue, agent_id, wait=now - interaction.entered)
+        self._update_state(agent)
+        for other in sorted(interaction.offers):
+            self._withdraw(interaction, other, "withdraw")
+        return interaction
+
+    def reject(self, agent_id: str, interaction_id: str) -> None:
+        """The agent declines an offer; the interaction is not offered to them again in this queue."""
+        agent, interaction = self._offered(agent_id, interaction_id)
+        interaction.declined.add(agent_id)
+        self._withdraw(interaction, agent_id, "reject")
+        if not interaction.offers:
+            self._requeue(interaction)
+
+    def _offered(self, agent_id: str, interaction_id: str) -> tuple[Agent, Interaction]:
+        agent = self._agent(agent_id)
+        interaction = self.interactions.get(interaction_id)
+        if interaction is None or interaction_id not in agent.offers:
+            raise Conflict(f"interaction {interaction_id!r} is not offered to agent {agent_id!r} "
+                           "(taken, withdrawn, timed out or ended)")
+        return agent, interaction
+
+    def complete(self, agent_id: str, interaction_id: str, disposition: str = "") -> None:
+        """The agent ends a connected interaction with a disposition; wrap-up follows."""
+        agent, interaction = self._connected(agent_id, interaction_id)
+        talk = self._hang_up(agent, interaction)
+        self._end(interaction, InteractionState.COMPLETED, "complete", agent_id,
+                  talk=talk, disposition=disposition)
+        self._wrap_up(agent, interaction)
+
+    def transfer(self, agent_id: str, interaction_id: str, *, queue: str | None = None,
+                 agent: str | None = None) -> None:
+        """Hand a connected interaction to another queue or directly to a ready agent."""
+        source, interaction = self._connected(agent_id, interaction_id)
+        if (queue is None) == (agent is None):
+            raise InvalidInput("transfer to exactly one of a queue or an agent")
+        if queue is not None and queue not in self.queues:
+            raise NotFound(f"no queue {queue!r}")
+        target = self._agent(agent) if agent is not None else None
+        if target is not None and (target is source or target.free(interaction.channel) <= 0):
+            raise Conflict(f"agent {agent!r} cannot take a {interaction.channel} interaction now")
+        talk = self._hang_up(source, interaction)
+        self._emit("transfer", interaction, interaction.queue, agent_id, talk=talk,
+                   to_queue=queue, to_agent=agent)
+        self._wrap_up(source, interaction)
+        interaction.agent = None
+        if target is not None:
+            interaction.declined = set()
+            self._offer(interaction, [target])
+        else:
+            self._enqueue(interaction, queue, transfer_from=agent_id)
+
+    def _connected(self, agent_id: str, interaction_id: str) -> tuple[Agent, Interaction]:
+        agent = self._agent(agent_id)
+        interaction = self.interactions.get(interaction_id)
+        if interaction is None or interaction_id not in agent.connected:
+            raise Conflict(f"agent {agent_id!r} is not connected to interaction {interaction_id!r}")
+        return agent, interaction
+
+    def _hang_up(self, agent: Agent, interaction: Interaction) -> float:
+        talk = self.timers.now() - interaction.connected_at
+        agent.connected.discard(interaction.id)
+        agent.calls += 1
+        agent.talk_time += talk
+        return talk
+
+    def _wrap_up(self, agent: Agent, interaction: Interaction) -> None:
+        queue = self.queues[interaction.queue]
+        now = self.timers.now()
+        agent.wrapping[interaction.id] = (interaction.channel, now)
+        self._update_state(agent)
+        handled = self._handled[queue.name]
+        handled[0] += 1
+        handled[1] += now - interaction.connected_at + queue.wrap_up
+        if queue.wrap_up > 0:
+            self.timers.at(now + queue.wrap_up, self._wrap_timeout, agent, interaction.id, now)
+        else:
+            self._finish_wrap_up(agent, interaction.id)
+
+    def _wrap_timeout(self, agent: Agent, interaction_id: str, started: float) -> None:
+        wrapping = agent.wrapping.get(interaction_id)
+        if wrapping is not None and wrapping[1] == started:
+            self._finish_wrap_up(agent, interaction_id)
+
+    def end_wrap_up(self, agent_id: str, interaction_id: str) -> None:
+        """The agent ends wrap-up before its time is up (no-op if not wrapping it up)."""
+        agent = self._agent(agent_id)
+        if interaction_id in agent.wrapping:
+            self._finish_wrap_up(agent, interaction_id)
+
+    def _finish_wrap_up(self, agent: Agent, interaction_id: str) -> None:
+        channel, started = agent.wrapping.pop(interaction_id)
+        agent.load[channel] -= 1
+        self._emit("wrap_end", None, None, agent.id, of=interaction_id,
+                   seconds=self.timers.now() - started)
+        self._update_state(agent)
+        self._release(agent, channel)
+
+    def abandon(self, interaction_id: str, reason: str = "caller") -> None:
+        """The customer left before being connected (hung up, closed the chat)."""
+        interaction = self.interactions.get(interaction_id)
+        if interaction is None or interaction.state not in (InteractionState.WAITING,
+                                                            InteractionState.OFFERED):
+            raise Conflict(f"interaction {interaction_id!r} is not waiting or offered")
+        self._waiting[interaction.queue].pop(interaction_id, None)
+        interaction.token += 1
+        offered = sorted(interaction.offers)
+        self._end(interaction, InteractionState.ABANDONED, "abandon", reason=reason,
+                  wait=self.timers.now() - interaction.entered)
+        for agent_id in offered:
+            self._withdraw(interaction, agent_id, "withdraw")
+
+    def _end(self, interaction: Interaction, state: str, event: str, agent: str | None = None,
+             **data: Any) -> None:
+        interaction.state, interaction.ended = state, self.timers.now()
+        self.interactions.pop(interaction.id, None)
+        self._emit(event, interaction, interaction.queue, agent, **data)
+
+    # -- agent readiness -----------------------------------------------------------------
+
+    def _update_state(self, agent: Agent) -> None:
+        state = (AgentState.BUSY if agent.connected else AgentState.OFFERED if agent.offers
+                 else AgentState.WRAP_UP if agent.wrapping else AgentState.IDLE)
+        if state != agent.state:
+            agent.state = state
+            if state == AgentState.IDLE:
+                agent.idle_since = self.timers.now()
+            self._emit("agent_state", None, None, agent.id, state=state)
+
+    def _sync_ready(self, agent: Agent, channel: str) -> None:
+        pools = self._agent_pools.get(agent.id, {}).get(channel, ())
+        if agent.free(channel) > 0:
+            now = self.timers.now()
+            for pool in pools:
+                pool.strategy.add(agent, now)
+        else:
+            for pool in pools:
+                pool.strategy.remove(agent)
+
+    def _release(self, agent: Agent, channel: str) -> None:
+        """Give ``agent`` waiting work of ``channel`` while they have room; then mark them ready."""
+        pools = self._agent_pools.get(agent.id, {}).get(channel, ())
+        while agent.free(channel) > 0:
+            best = None
+            for pool in pools:
+                entry = pool.first_for(agent)
+                if entry is not None and (best is None or entry < best):
+                    best = entry
+            if best is None:
+                break
+            self._offer(best[5], [agent])
+        self._sync_ready(agent, channel)
+
+    # -- queries -------------------------------------------------------------------------
+
+    def position(self, interaction_id: str) -> int:
+        """1-based position of a waiting interaction among those waiting in its queue."""
+        interaction = self._waiting_interaction(interaction_id)
+        return 1 + self.waiting(interaction.queue).index(interaction)
+
+    def expected_wait(self, interaction_id: str) -> float:
+        """Seconds until a waiting interaction is likely offered: its position times the
+        queue's mean handling time, divided by the agents logged in to the queue."""
+        interaction = self._waiting_interaction(interaction_id)
+        count, total = self._handled[interaction.queue]
+        handle_time = total / count if count else DEFAULT_HANDLE_TIME
+        staffed = len(self._stage_pools[interaction.queue][0][0].members)
+        return self.position(interaction_id) * handle_time / max(1, staffed)
+
+    def _waiting_interaction(self, interaction_id: str) -> Interaction:
+        interaction = self.interactions.get(interaction_id)
+        if interaction is None or interaction.state != InteractionState.WAITING:
+            raise Conflict(f"interaction {interaction_id!r} is not waiting")
+        return interaction
+
+    def waiting(self, queue: str) -> list[Interaction]:
+        """The interactions waiting in ``queue``, in routing order (ties: first come first)."""
+        return sorted(self._waiting[queue].values(), key=lambda i: (-i.priority, i.entered))
+
+    # -- events --------------------------------------------------------------------------
+
+    def _emit(self, event: str, interaction: Interaction | None, queue: str | None,
+              agent: str | None, **data: Any) -> None:
+        self.sink(Event(self.timers.now(), event, interaction.id if interaction else None,
+                        queue, agent, data))

@@ -1,0 +1,163 @@
+"""The ACD's value objects: queues, agents, interactions and the events they produce.
+
+Times are seconds on the ACD's clock (Unix time for the real server, virtual
+seconds for the simulator). Agents and interactions are mutable records owned by
+the ACD; callers read them but change them only through :class:`caruso_comm.acd.ACD`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+VOICE = "voice"
+VOICEMAIL = "voicemail"
+
+
+class AgentStatus:
+    """What the agent sets."""
+
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    BREAK = "break"
+    ALL = frozenset({LOGGED_OUT, AVAILABLE, BREAK})
+
+
+class AgentState:
+    """What the system sets, from the agent's interactions."""
+
+    IDLE = "idle"
+    OFFERED = "offered"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+
+
+class InteractionState:
+    WAITING = "waiting"
+    OFFERED = "offered"
+    CONNECTED = "connected"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+    VOICEMAIL = "voicemail"
+    ENDED = frozenset({COMPLETED, ABANDONED, VOICEMAIL})
+
+
+def _levels(value: dict[str, int]) -> dict[str, int]:
+    return {str(skill): int(level) for skill, level in dict(value).items()}
+
+
+@attrs.frozen
+class Escalation:
+    """After ``after`` seconds of waiting, an interaction may also go to agents that have
+    ``skills`` (a relaxed requirement) or that serve ``queues`` (widening)."""
+
+    after: float
+    skills: dict[str, int] | None = attrs.field(default=None, converter=attrs.converters.optional(_levels))
+    queues: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen
+class Queue:
+    """A queue: who may take its interactions, in which order, and what happens when it is full.
+
+    ``skills`` is the requirement (skill -> minimum level); ``overflow`` is ``"voicemail"``,
+    another queue's name, or None (the interaction is abandoned with reason ``max_wait``).
+    ``max_wait`` and ``max_length`` of 0 mean no limit. ``max_no_answer`` consecutive
+    offer timeouts put the agent on break with reason ``no answer`` (0: never).
+    """
+
+    name: str
+    strategy: str = "longest_idle"
+    skills: dict[str, int] = attrs.field(factory=dict, converter=_levels)
+    channel: str = VOICE
+    priority: int = 0
+    sl_target: float = 20.0
+    max_wait: float = 0.0
+    max_length: int = 0
+    overflow: str | None = None
+    offer_timeout: float = 20.0
+    wrap_up: float = 0.0
+    max_no_answer: int = 3
+    escalation: tuple[Escalation, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.define(eq=False)
+class Agent:
+    """An agent and the counters the routing strategies order by."""
+
+    id: str
+    skills: dict[str, int] = attrs.field(factory=dict, converter=_levels)
+    capacity: dict[str, int] = attrs.field(factory=lambda: {VOICE: 1})
+    status: str = AgentStatus.LOGGED_OUT
+    reason: str = ""
+    state: str = AgentState.IDLE
+    idle_since: float = 0.0
+    calls: int = 0
+    talk_time: float = 0.0
+    misses: int = 0
+    offers: set[str] = attrs.field(factory=set)
+    connected: set[str] = attrs.field(factory=set)
+    wrapping: dict[str, tuple[str, float]] = attrs.field(factory=dict)
+    load: dict[str, int] = attrs.field(factory=dict)
+
+    def free(self, channel: str) -> int:
+        """Interactions of ``channel`` the agent could still take now."""
+        if self.status != AgentStatus.AVAILABLE:
+            return 0
+        return self.capacity.get(channel, 0) - self.load.get(channel, 0)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data for callers."""
+        return {"id": self.id, "skills": dict(self.skills), "capacity": dict(self.capacity),
+                "status": self.status, "reason": self.reason, "state": self.state,
+                "calls": self.calls, "talk_time": self.talk_time,
+                "interactions": sorted(self.offers | self.connected | set(self.wrapping))}
+
+
+@attrs.define(eq=False)
+class Interaction:
+    """A call, chat, e-mail or callback task, from arrival to its end."""
+
+    id: str
+    queue: str
+    channel: str = VOICE
+    direction: str = "inbound"
+    customer: str | None = None
+    from_: str | None = None
+    to: str | None = None
+    priority: int = 0
+    state: str = InteractionState.WAITING
+    created: float = 0.0
+    entered: float = 0.0
+    connected_at: float | None = None
+    ended: float | None = None
+    agent: str | None = None
+    offers: set[str] = attrs.field(factory=set)
+    declined: set[str] = attrs.field(factory=set)
+    stage: int = 0
+    token: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data for callers."""
+        return {"id": self.id, "queue": self.queue, "channel": self.channel,
+                "direction": self.direction, "customer": self.customer, "from": self.from_,
+                "to": self.to, "priority": self.priority, "state": self.state,
+                "created": self.created, "entered": self.entered,
+                "connected_at": self.connected_at, "ended": self.ended, "agent": self.agent,
+                "offers": sorted(self.offers)}
+
+
+@attrs.frozen
+class Event:
+    """One line of the event log (see docs/communication.md for names and data)."""
+
+    time: float
+    event: str
+    interaction: str | None = None
+    queue: str | None = None
+    agent: str | None = None
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "event": self.event, "interaction": self.interaction,
+                "queue": self.queue, "agent": self.agent, "data": dict(self.data)}

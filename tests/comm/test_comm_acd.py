@@ -1,0 +1,174 @@
+"""ACD behaviour: offers and timeouts, no-answer, wrap-up, transfers, overflow, capacity."""
+from __future__ import annotations
+
+import pytest
+
+from caruso_core.errors import ConfigError, Conflict
+from caruso_comm.model import Queue
+
+
+def test_an_unanswered_offer_goes_to_the_next_agent_and_misses_put_an_agent_on_break(desk):
+    desk.acd.add_queue(Queue("q", offer_timeout=10, max_no_answer=2))
+    desk.acd.login("sleepy")
+    desk.advance(1)
+    desk.acd.login("awake")
+    first = desk.acd.arrive("q").id
+    assert desk.offered_to(first) == ["sleepy"]
+    desk.advance(10)
+    assert desk.offered_to(first) == ["sleepy", "awake"]
+    assert desk.named("no_answer", interaction=first)[0].data == {"misses": 1}
+    desk.acd.accept("awake", first)
+    second = desk.acd.arrive("q").id
+    assert desk.offered_to(second) == ["sleepy"]
+    desk.advance(10)
+    assert desk.acd.agents["sleepy"].status == "break"
+    assert desk.acd.agents["sleepy"].reason == "no answer"
+    assert desk.acd.interactions[second].state == "waiting"
+    desk.acd.complete("awake", first)
+    assert desk.offered_to(second) == ["sleepy", "awake"]
+
+
+def test_a_rejected_interaction_is_not_offered_to_the_same_agent_again(desk):
+    desk.acd.add_queue(Queue("q"))
+    desk.acd.login("a")
+    interaction = desk.acd.arrive("q").id
+    desk.acd.reject("a", interaction)
+    assert desk.acd.interactions[interaction].state == "waiting"
+    assert desk.acd.agents["a"].state == "idle"
+    desk.acd.login("b")
+    assert desk.offered_to(interaction) == ["a", "b"]
+
+
+def test_wrap_up_holds_the_agent_for_the_queues_wrap_up_time(desk):
+    desk.acd.add_queue(Queue("q", wrap_up=30))
+    desk.acd.login("a")
+    first = desk.acd.arrive("q").id
+    desk.acd.accept("a", first)
+    desk.advance(60)
+    desk.acd.complete("a", first, "sale")
+    assert desk.named("complete")[0].data == {"talk": 60, "disposition": "sale"}
+    assert desk.acd.agents["a"].state == "wrap_up"
+    second = desk.acd.arrive("q").id
+    desk.advance(29)
+    assert desk.offered_to(second) == []
+    desk.advance(1)
+    assert desk.offered_to(second) == ["a"]
+    assert desk.named("wrap_end")[0].data == {"of": first, "seconds": 30}
+
+
+def test_an_agent_may_end_wrap_up_early(desk):
+    desk.acd.add_queue(Queue("q", wrap_up=30))
+    desk.acd.login("a")
+    first = desk.acd.arrive("q").id
+    desk.acd.accept("a", first)
+    desk.acd.complete("a", first)
+    second = desk.acd.arrive("q").id
+    desk.advance(5)
+    desk.acd.end_wrap_up("a", first)
+    assert desk.offered_to(second) == ["a"]
+    desk.advance(30)
+    assert len(desk.named("wrap_end")) == 1
+
+
+def test_transfer_to_a_queue_and_to_an_agent(desk):
+    desk.acd.add_queue(Queue("sales", skills={"sales": 1}))
+    desk.acd.add_queue(Queue("billing", skills={"billing": 1}))
+    desk.acd.login("seller", skills={"sales": 1})
+    desk.acd.login("biller", skills={"billing": 1})
+    desk.acd.login("boss", skills={})
+    interaction = desk.acd.arrive("sales").id
+    desk.acd.accept("seller", interaction)
+    desk.advance(20)
+    desk.acd.transfer("seller", interaction, queue="billing")
+    assert desk.offered_to(interaction) == ["seller", "biller"]
+    assert desk.named("enter", interaction=interaction)[-1].data == {"transfer_from": "seller"}
+    desk.acd.accept("biller", interaction)
+    desk.acd.transfer("biller", interaction, agent="boss")
+    assert desk.offered_to(interaction)[-1] == "boss"
+    desk.acd.accept("boss", interaction)
+    desk.acd.complete("boss", interaction, "solved")
+    assert [e.event for e in desk.events if e.interaction == interaction] == [
+        "enter", "offer", "connect", "transfer", "enter", "offer", "connect", "transfer",
+        "offer", "connect", "complete"]
+    with pytest.raises(Conflict):
+        desk.acd.transfer("boss", interaction, queue="sales")
+
+
+def test_max_wait_overflows_to_another_queue_then_to_voicemail(desk):
+    desk.acd.add_queue(Queue("backup", max_wait=60, overflow="voicemail"))
+    desk.acd.add_queue(Queue("front", max_wait=30, overflow="backup"))
+    interaction = desk.acd.arrive("front").id
+    desk.advance(30)
+    assert desk.acd.interactions[interaction].queue == "backup"
+    desk.advance(60)
+    assert interaction not in desk.acd.interactions
+    assert [(e.event, e.queue) for e in desk.events if e.interaction == interaction] == [
+        ("enter", "front"), ("overflow", "front"), ("enter", "backup"), ("overflow", "backup"),
+        ("voicemail", "backup")]
+
+
+def test_max_length_overflows_at_once_and_without_overflow_the_interaction_ends(desk):
+    desk.acd.add_queue(Queue("q", max_length=1))
+    desk.acd.arrive("q", id="first")
+    desk.acd.arrive("q", id="second")
+    assert desk.named("abandon")[0].interaction == "second"
+    assert desk.named("abandon")[0].data["reason"] == "max_length"
+    assert list(desk.acd.interactions) == ["first"]
+
+
+def test_abandon_while_offered_withdraws_the_offer(desk):
+    desk.acd.add_queue(Queue("q"))
+    desk.acd.login("a")
+    interaction = desk.acd.arrive("q").id
+    desk.advance(3)
+    desk.acd.abandon(interaction)
+    assert desk.named("abandon")[0].data == {"reason": "caller", "wait": 3}
+    assert desk.named("withdraw", agent="a")
+    assert desk.acd.agents["a"].state == "idle" and desk.acd.agents["a"].load == {"voice": 0}
+    with pytest.raises(Conflict):
+        desk.acd.accept("a", interaction)
+
+
+def test_position_and_expected_wait(desk):
+    desk.acd.add_queue(Queue("q"))
+    desk.acd.login("a")
+    first = desk.acd.arrive("q").id
+    desk.acd.accept("a", first)
+    desk.advance(100)
+    desk.acd.complete("a", first)
+    desk.acd.set_status("a", "break", "coffee")
+    waiting = [desk.acd.arrive("q").id for _ in range(3)]
+    assert [desk.acd.position(i) for i in waiting] == [1, 2, 3]
+    assert [desk.acd.expected_wait(i) for i in waiting] == [100, 200, 300]
+
+
+def test_chat_capacity_lets_an_agent_hold_several_chats(desk):
+    desk.acd.add_queue(Queue("chat", channel="chat"))
+    desk.acd.login("a", capacity={"chat": 2, "voice": 1})
+    chats = [desk.acd.arrive("chat").id for _ in range(3)]
+    for chat in chats[:2]:
+        desk.acd.accept("a", chat)
+    assert desk.offered_to(chats[2]) == []
+    desk.acd.complete("a", chats[0])
+    assert desk.offered_to(chats[2]) == ["a"]
+
+
+def test_logout_is_refused_while_connected_and_requeues_offers(desk):
+    desk.acd.add_queue(Queue("q"))
+    desk.acd.login("a")
+    desk.acd.login("b")
+    first = desk.acd.arrive("q").id
+    second = desk.acd.arrive("q").id
+    desk.acd.accept("a", first)
+    with pytest.raises(Conflict):
+        desk.acd.logout("a")
+    desk.acd.logout("b")
+    assert desk.acd.interactions[second].state == "waiting"
+    assert desk.named("agent_status", agent="b")[-1].data == {"status": "logged_out", "reason": ""}
+
+
+def test_queues_name_only_defined_queues_and_installed_strategies(desk):
+    with pytest.raises(ConfigError, match="define it first"):
+        desk.acd.add_queue(Queue("q", overflow="missing"))
+    with pytest.raises(ConfigError, match="no routing strategy 'fastest'"):
+        desk.acd.add_queue(Queue("q", strategy="fastest"))
