@@ -189,6 +189,21 @@ def up(file: str | None) -> None:
     Supervisor(load(file), echo=click.echo).run()
 
 
+@cli.command()
+@click.argument("kind", type=click.Choice(["service", "wrapper"]))
+@click.argument("name")
+@click.option("--into", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder to create the package in.")
+def new(kind: str, name: str, into: str) -> None:
+    """Create a package skeleton for a service or a legacy wrapper, with passing tests."""
+    from pathlib import Path
+
+    from caruso_core.scaffold import create
+
+    target = create(kind, name, Path(into))
+    click.echo(f"created {target}: 'cd {target} && pip install -e . && pytest' to start")
+
+
 def main() -> None:
     """Entry point of the ``caruso`` console script."""
     try:
