@@ -24,9 +24,13 @@ class CarusoGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
-        if command is None:
-            entry = plugins.group(plugins.COMMANDS_GROUP).get(name)
-            command = entry.load() if entry is not None else None
+        entry = plugins.group(plugins.COMMANDS_GROUP).get(name) if command is None else None
+        if entry is not None:
+            try:
+                command = entry.load()
+            except Exception as error:  # a broken component must not take the whole CLI down
+                click.echo(f"warning: command {name!r} ({entry.value}) cannot be loaded: "
+                           f"{type(error).__name__}: {error}", err=True)
         return command
 
 

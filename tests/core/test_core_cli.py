@@ -54,3 +54,14 @@ def test_swap_without_operator_secret_is_refused(caruso_host, caruso_manager, tm
     assert refused.returncode == 1 and "needs the operator secret" in refused.stderr
     allowed = caruso("swap", "counter", standby.instance_id)
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_a_broken_component_command_does_not_break_the_cli(tmp_path):
+    """An entry point of group caruso.commands that fails to load is named, and skipped."""
+    dist = tmp_path / "broken_cmd-0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-cmd\nVersion: 0\n")
+    (dist / "entry_points.txt").write_text("[caruso.commands]\nbroken = no_such_package.cli:group\n")
+    result = caruso("--help", env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0 and "serve" in result.stdout
+    assert "command 'broken' (no_such_package.cli:group) cannot be loaded" in result.stderr
