@@ -1,0 +1,125 @@
+"""Who is asking, and whether they may: visitors, role checks, CSRF-checked forms.
+
+Every handler is wrapped by :func:`page` (GET) or :func:`action` (POST):
+
+- the visitor's cookie is read (a browser without a valid one gets a fresh token);
+- ``roles`` given: an anonymous visitor of a page is sent to sign in, an anonymous or
+  wrong-role visitor of an action or a wrong-role visitor of a page gets 403;
+- an action's form must carry the CSRF token of the visitor's cookie, else 403;
+- the wrapped function runs in a worker thread (it may block on the database or
+  on Pyro5 calls) and gets ``(request, context)``, actions also the form.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+from urllib.parse import quote
+
+import attrs
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from caruso_frontoffice.accounts import User
+from caruso_frontoffice.context import Context
+
+COOKIE = "caruso_session"
+MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 200
+
+
+@attrs.define
+class Visitor:
+    """The browser behind a request: its token, its user if signed in, its CSRF token."""
+
+    token: str
+    user: User | None
+    csrf: str
+    fresh: bool
+
+
+def context_of(request: Request) -> Context:
+    return request.app.state.context
+
+
+def visitor_of(request: Request, context: Context) -> Visitor:
+    token = context.sessions.token_of(request.cookies.get(COOKIE))
+    if token is None:
+        token = context.sessions.new_token()
+        return Visitor(token, None, context.sessions.csrf(token), fresh=True)
+    user_id = context.sessions.user_id(token)
+    user = context.accounts.get(user_id) if user_id is not None else None
+    return Visitor(token, user, context.sessions.csrf(token), fresh=False)
+
+
+def set_cookie(request: Request, response: Response, context: Context, token: str,
+               signed_in: bool) -> None:
+    """Give the browser ``token``: HttpOnly, SameSite=Strict, Secure over https."""
+    response.set_cookie(COOKIE, context.sessions.cookie(token), path="/", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https",
+                        max_age=int(context.sessions.lifetime) if signed_in else None)
+
+
+def page(*roles: str) -> Callable[[Callable[..., Response]], Callable[[Request], Any]]:
+    """Wrap a GET handler ``f(request, context)``; ``roles`` (none: anyone) may see it."""
+    return functools.partial(_guard, frozenset(roles), post=False)
+
+
+def action(*roles: str) -> Callable[[Callable[..., Response]], Callable[[Request], Any]]:
+    """Wrap a POST handler ``f(request, context, form)``; ``roles`` (none: anyone) may post."""
+    return functools.partial(_guard, frozenset(roles), post=True)
+
+
+def _guard(allowed: frozenset[str], handler: Callable[..., Response], *, post: bool
+           ) -> Callable[[Request], Any]:
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        context = context_of(request)
+        visitor = request.state.visitor = await run_in_threadpool(visitor_of, request, context)
+        arguments: list[Any] = [request, context]
+        refusal = None
+        if post:
+            refusal = await _form_refusal(request, context, visitor)
+            arguments.append(request.state.form)
+        refusal = refusal or _role_refusal(request, visitor, allowed, post)
+        if isinstance(refusal, Response):
+            response = refusal
+        elif refusal:
+            response = context.render(request, "refused.html", refusal[0], reason=refusal[1])
+        else:
+            response = await run_in_threadpool(handler, *arguments)
+        if visitor.fresh:
+            set_cookie(request, response, context, visitor.token, signed_in=False)
+        return response
+
+    return endpoint
+
+
+def _role_refusal(request: Request, visitor: Visitor, allowed: frozenset[str], post: bool
+                  ) -> Response | tuple[int, str] | None:
+    if not allowed:
+        return None
+    if visitor.user is None:
+        if post:
+            return 403, "Please sign in first."
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?next={quote(target, safe='')}", 303)
+    if not visitor.user.may(allowed):
+        return 403, "Your role does not give access to this page."
+    return None
+
+
+async def _form_refusal(request: Request, context: Context, visitor: Visitor) -> tuple[int, str] | None:
+    """Why a POST is refused (status, reason), or None after storing its form in the request."""
+    request.state.form = FormData()
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
+        return 411, "The form was sent without its length."
+    if int(length) > MAX_FORM_BYTES:
+        return 413, f"The form is larger than {MAX_FORM_BYTES // 1024} KiB."
+    form: FormData = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    request.state.form = form
+    if visitor.fresh or not context.sessions.csrf_ok(visitor.token, form.get("csrf")):
+        return 403, "The form has expired or did not come from this site. Reload the page and try again."
+    return None

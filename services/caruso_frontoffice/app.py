@@ -1,0 +1,58 @@
+"""The ASGI application: routes, static files, security headers, error pages."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from caruso_frontoffice.context import Context
+from caruso_frontoffice.pages import routes
+
+STATIC = Path(__file__).with_name("static")
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; script-src 'self'; "
+                                 b"style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(context: Context) -> Starlette:
+    """The front office as an ASGI app over ``context``."""
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        reason = "There is no such page." if error.status_code == 404 else str(error.detail)
+        return context.render(request, "refused.html", error.status_code, reason=reason)
+
+    app = Starlette(routes=[*routes(), Mount("/static", StaticFiles(directory=STATIC), name="static")],
+                    middleware=[Middleware(SecurityHeaders)], exception_handlers={HTTPException: http_error})
+    app.state.context = context
+    return app

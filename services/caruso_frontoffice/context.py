@@ -1,0 +1,63 @@
+"""What every page handler of the front office works with, in one object."""
+from __future__ import annotations
+
+import secrets
+import threading
+from pathlib import Path
+from typing import Any
+
+import attrs
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from caruso_core.client import Client
+from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.records import STORAGE, Records
+from caruso_frontoffice.sessions import Sessions
+from caruso_frontoffice.throttle import Throttle
+from caruso_frontoffice.views.catalog import Catalog
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def template_environment() -> jinja2.Environment:
+    """Jinja2 over the package's templates, escaping every value (autoescape on)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+@attrs.define
+class Context:
+    """Accounts, sessions, sign-in throttles, views, the manager client, templates.
+
+    ``setup_token`` opens the first-run page that creates the first admin; it exists
+    only while there is no user.
+    """
+
+    accounts: Accounts
+    sessions: Sessions
+    catalog: Catalog
+    client: Client
+    name_throttle: Throttle
+    address_throttle: Throttle
+    templates: jinja2.Environment = attrs.field(factory=template_environment)
+    setup_token: str | None = None
+    setup_lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def __attrs_post_init__(self) -> None:
+        if self.accounts.count() == 0:
+            self.setup_token = secrets.token_urlsafe(24)
+
+    @property
+    def records(self) -> Records:
+        return Records(self.client.get(STORAGE))
+
+    def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        """The page ``template`` for the request's visitor, with ``values``."""
+        visitor = getattr(request.state, "visitor", None)
+        user = visitor.user if visitor else None
+        html = self.templates.get_template(template).render(
+            user=user, csrf=visitor.csrf if visitor else "", path=request.url.path,
+            menus=self.catalog.menus_for(user.role) if user else [], **values)
+        return HTMLResponse(html, status_code=status)

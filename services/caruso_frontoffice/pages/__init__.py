@@ -1,0 +1,10 @@
+"""The pages of the front office, one module per area; :func:`routes` lists them all."""
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def routes() -> list[BaseRoute]:
+    from caruso_frontoffice.pages import admin, auth, records
+
+    return [*auth.routes, *admin.routes, *records.routes]

@@ -1,0 +1,80 @@
+"""Admin pages: the registered services with health and versions, hot-swap and roll
+back, and the users of the front office.
+
+A swap asks the manager to make a standby instance the active one of its name; the
+instance it replaces stays registered as a standby, so activating that one again is
+the roll back. The manager checks the operator secret, which the front office takes
+from ``CARUSO_OPERATOR_SECRET``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from caruso_core.errors import CarusoError, NotAuthorized
+from caruso_frontoffice.access import action, page
+from caruso_frontoffice.accounts import ROLES
+from caruso_frontoffice.context import Context
+
+
+@page("admin")
+def services(request: Request, context: Context) -> Response:
+    return _services_page(request, context)
+
+
+@action("admin")
+def swap(request: Request, context: Context, form: FormData) -> Response:
+    name, instance_id = str(form.get("name", "")), str(form.get("instance_id", ""))
+    try:
+        result = context.client.swap(name, instance_id)
+    except NotAuthorized as error:
+        return _services_page(request, context, 403, error=f"The manager refused the swap: {error} "
+                              "in the front office's environment.")
+    except CarusoError as error:
+        return _services_page(request, context, 409, error=f"Swap of {name} failed: {error}")
+    previous = result["previous"]["instance_id"] if result["previous"] else "none"
+    return _services_page(request, context, notice=f"{name}: {result['active']['instance_id']} "
+                          f"(version {result['active']['version']}) is active; {previous} is standing by.")
+
+
+def _services_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
+                   notice: str | None = None) -> Response:
+    try:
+        rows = context.client.health()
+    except CarusoError as failure:
+        rows, error = [], f"{error + ' ' if error else ''}The service manager did not answer: {failure}"
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["name"], []).append(row)
+    return context.render(request, "services.html", status, groups=groups, error=error, notice=notice,
+                          manager=context.client.uri)
+
+
+@page("admin")
+def users(request: Request, context: Context) -> Response:
+    return context.render(request, "users.html", users=context.accounts.all(), roles=ROLES,
+                          error=None, notice=None, name="")
+
+
+@action("admin")
+def add_user(request: Request, context: Context, form: FormData) -> Response:
+    name = str(form.get("name", ""))[:64]
+    try:
+        user = context.accounts.add(name, str(form.get("role", "")), str(form.get("password", "")))
+    except CarusoError as error:
+        return context.render(request, "users.html", 400, users=context.accounts.all(), roles=ROLES,
+                              error=str(error), notice=None, name=name)
+    return context.render(request, "users.html", users=context.accounts.all(), roles=ROLES, error=None,
+                          notice=f"User {user.name} ({user.role}) added.", name="")
+
+
+routes = [
+    Route("/admin/services", services, methods=["GET"]),
+    Route("/admin/services/swap", swap, methods=["POST"]),
+    Route("/admin/users", users, methods=["GET"]),
+    Route("/admin/users", add_user, methods=["POST"]),
+]

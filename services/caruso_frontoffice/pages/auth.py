@@ -1,0 +1,122 @@
+"""Signing in and out, and the first-run page that creates the first admin.
+
+Failed sign-ins count against the name and the client address (see
+:mod:`caruso_frontoffice.throttle`); while either is over its limit, sign-ins for it
+are refused with 429 without checking the password.
+"""
+from __future__ import annotations
+
+import hmac
+import math
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from caruso_core.errors import InvalidInput
+from caruso_frontoffice.access import action, page, set_cookie
+from caruso_frontoffice.accounts import User
+from caruso_frontoffice.context import Context
+
+
+@page()
+def home(request: Request, context: Context) -> Response:
+    if request.state.visitor.user is None:
+        return RedirectResponse("/signin", 303)
+    return context.render(request, "home.html")
+
+
+@page()
+def signin_form(request: Request, context: Context) -> Response:
+    return context.render(request, "signin.html", next=_local(request.query_params.get("next")),
+                          name="", error=None, first_run=context.setup_token is not None)
+
+
+@action()
+def signin(request: Request, context: Context, form: FormData) -> Response:
+    name = str(form.get("name", ""))[:64].strip().lower()
+    password = str(form.get("password", ""))
+    address = request.client.host if request.client else "unknown"
+    keys = (f"name:{name}", f"address:{address}")
+    wait = max(context.name_throttle.wait(keys[0]), context.address_throttle.wait(keys[1]))
+    if wait > 0:
+        return _signin_again(request, context, form, 429,
+                             f"Too many failed sign-ins. Try again in {math.ceil(wait / 60)} minute(s).")
+    user = context.accounts.authenticate(name, password) if name and password else None
+    if user is None:
+        context.name_throttle.failed(keys[0])
+        context.address_throttle.failed(keys[1])
+        return _signin_again(request, context, form, 401, "Wrong name or password.")
+    context.name_throttle.forget(keys[0])
+    return _signed_in(request, context, user, _local(str(form.get("next", ""))))
+
+
+@action()
+def signout(request: Request, context: Context, form: FormData) -> Response:
+    context.sessions.unbind(request.state.visitor.token)
+    response = RedirectResponse("/signin", 303)
+    set_cookie(request, response, context, context.sessions.new_token(), signed_in=False)
+    return response
+
+
+@page()
+def setup_form(request: Request, context: Context) -> Response:
+    if not _setup_allowed(context, request.query_params.get("token")):
+        return context.render(request, "refused.html", 404, reason="There is no first-run setup here.")
+    return context.render(request, "setup.html", token=request.query_params["token"], name="", error=None)
+
+
+@action()
+def setup(request: Request, context: Context, form: FormData) -> Response:
+    token = form.get("token")
+    with context.setup_lock:
+        if not _setup_allowed(context, token):
+            return context.render(request, "refused.html", 404, reason="There is no first-run setup here.")
+        name = str(form.get("name", ""))[:64]
+        try:
+            if form.get("password") != form.get("repeat"):
+                raise InvalidInput("the two passwords differ")
+            user = context.accounts.add(name, "admin", str(form.get("password", "")))
+        except InvalidInput as error:
+            return context.render(request, "setup.html", 400, token=token, name=name, error=str(error))
+        context.setup_token = None
+    return _signed_in(request, context, user, "/admin/services")
+
+
+def _setup_allowed(context: Context, offered: object) -> bool:
+    expected = context.setup_token
+    return (expected is not None and isinstance(offered, str)
+            and hmac.compare_digest(offered, expected) and context.accounts.count() == 0)
+
+
+def _signin_again(request: Request, context: Context, form: FormData, status: int, error: str) -> Response:
+    return context.render(request, "signin.html", status, next=_local(str(form.get("next", ""))),
+                          name=str(form.get("name", ""))[:64], error=error, first_run=False)
+
+
+def _signed_in(request: Request, context: Context, user: User, target: str) -> Response:
+    """A fresh session token for ``user`` (the old token is dropped) and a redirect."""
+    context.sessions.unbind(request.state.visitor.token)
+    token = context.sessions.new_token()
+    context.sessions.bind(token, user.id)
+    response = RedirectResponse(target, 303)
+    set_cookie(request, response, context, token, signed_in=True)
+    return response
+
+
+def _local(target: str | None) -> str:
+    """``target`` if it is a path on this site, else ``/`` (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/signin", signin_form, methods=["GET"]),
+    Route("/signin", signin, methods=["POST"]),
+    Route("/signout", signout, methods=["POST"]),
+    Route("/setup", setup_form, methods=["GET"]),
+    Route("/setup", setup, methods=["POST"]),
+]

@@ -1,0 +1,243 @@
+"""Pages built from view definitions over the storage service: list, detail, form and
+customer 360.
+
+URLs: ``/views/ID`` (list), ``/views/ID/show?KEY`` (detail or customer 360),
+``/views/ID/new`` and ``/views/ID/edit?KEY`` (form), where ``KEY`` is the object's key
+attributes as query parameters (``?id=42``). A view, and each of its fields, is shown
+only to the roles it names; a form takes only the fields the user may see.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
+from caruso_frontoffice import widgets
+from caruso_frontoffice.access import action, page
+from caruso_frontoffice.accounts import ROLES
+from caruso_frontoffice.context import Context
+from caruso_frontoffice.records import ObjectInfo
+from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, FormView, ListView,
+                                            View)
+
+MAX_SEARCH = 200
+
+
+class _Refused(Exception):
+    """A page that cannot be shown: HTTP status and a reason for the person."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def _guarded(handler: Any) -> Any:
+    """Turn _Refused and storage failures into a page explaining them."""
+    def run(request: Request, context: Context, *form: FormData) -> Response:
+        try:
+            return handler(request, context, *form)
+        except _Refused as refusal:
+            return context.render(request, "refused.html", refusal.status, reason=str(refusal))
+        except NoInstance as error:
+            return context.render(request, "refused.html", 503,
+                                  reason=f"The storage service is not available: {error}")
+        except NotFound as error:
+            return context.render(request, "refused.html", 404, reason=str(error))
+    run.__name__ = handler.__name__
+    return run
+
+
+def _view(request: Request, context: Context, kinds: tuple[type[View], ...]) -> View:
+    view = context.catalog.view(request.path_params["view_id"])
+    if view is None or not isinstance(view, kinds):
+        raise _Refused(404, "There is no such view.")
+    if not view.visible_to(request.state.visitor.user.role):
+        raise _Refused(403, "Your role does not give access to this view.")
+    return view
+
+
+def _visible(fields: tuple[Field, ...], role: str) -> list[Field]:
+    return [field for field in fields if field.visible_to(role)]
+
+
+def _key(info: ObjectInfo, values: Any) -> Any:
+    """The storage key from query parameters or form fields named after the key attributes."""
+    if not info.key:
+        raise _Refused(400, f"{info.name} has no key")
+    parts = {}
+    for name in info.key:
+        try:
+            parts[name] = widgets.parse(Field(name=name, required=True), info.attribute(name),
+                                        values.get(name))
+        except InvalidInput as error:
+            raise _Refused(400, f"The key is incomplete or wrong: {error}") from None
+    return parts[info.key[0]] if len(parts) == 1 else parts
+
+
+def _key_query(info: ObjectInfo, record: dict[str, Any]) -> str:
+    return urlencode({name: widgets.display(value) for name, value in info.key_of(record).items()})
+
+
+@page(*ROLES)
+@_guarded
+def list_view(request: Request, context: Context) -> Response:
+    view = _view(request, context, (ListView,))
+    role = request.state.visitor.user.role
+    records = context.records
+    info = records.info(view.object)
+    params = request.query_params
+    search = params.get("q", "")[:MAX_SEARCH].strip()
+    filters, shown, error = {}, {}, None
+    for field in _visible(view.filters, role):
+        raw = params.get(f"f.{field.name}", "")
+        shown[field.name] = raw
+        try:
+            value = widgets.parse(Field(name=field.name, label=field.label, source=field.source),
+                                  info.attribute(field.name), raw)
+        except InvalidInput as failure:
+            error = str(failure)
+            continue
+        if value is not None and value is not False:
+            filters[field.name] = value
+    number = int(params["page"]) if params.get("page", "").isdigit() and 0 < int(params["page"]) < 100_000 else 1
+    try:
+        rows, total = records.page(view, search, filters, number)
+    except InvalidInput as failure:
+        rows, total, error = [], 0, str(failure)
+    columns = _visible(view.columns, role)
+    return context.render(
+        request, "list.html", view=view, info=info, search=search, error=error,
+        filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), shown[f.name])
+                 for f in _visible(view.filters, role)],
+        columns=[(f.label or info.attribute(f.name).label) for f in columns],
+        rows=[([widgets.display(row.get(f.name)) for f in columns], _key_query(info, row)) for row in rows],
+        total=total, page=number, pages=max(1, -(-total // view.page_size)),
+        query={"q": search, **{f"f.{k}": v for k, v in shown.items() if v}},
+        detail=_usable(context, view.detail, role), form=_usable(context, view.form, role))
+
+
+def _usable(context: Context, view_id: str | None, role: str) -> str | None:
+    view = context.catalog.view(view_id) if view_id else None
+    return view_id if view is not None and view.visible_to(role) else None
+
+
+def _sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str
+              ) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [(section.label, [(field.label or info.attribute(field.name).label,
+                              widgets.display(record.get(field.name)))
+                             for field in _visible(section.fields, role)])
+            for section in view.sections]
+
+
+@page(*ROLES)
+@_guarded
+def show(request: Request, context: Context) -> Response:
+    view = _view(request, context, (DetailView, Customer360View))
+    role = request.state.visitor.user.role
+    records = context.records
+    info = records.info(view.object)
+    key = _key(info, request.query_params)
+    record = records.get(view.object, key)
+    if isinstance(view, DetailView):
+        return context.render(request, "detail.html", view=view, sections=_sections(view, info, record, role),
+                              key_query=_key_query(info, record), form=_usable(context, view.form, role))
+    profile = context.catalog.view(view.profile)
+    related = []
+    for item in view.related:
+        target = context.catalog.view(item.list) if item.list else None
+        related_info = records.info(item.object)
+        fields = _visible(target.columns, role) if isinstance(target, ListView) else [
+            Field(name=name) for name in related_info.attributes][:4]
+        rows = records.referring(item.object, item.field, key, target.page_size if target else 25)
+        related.append((item.label, [f.label or related_info.attribute(f.name).label for f in fields],
+                        [[widgets.display(row.get(f.name)) for f in fields] for row in rows]))
+    tasks = []
+    if view.tasks is not None:
+        tasks = records.referring(view.tasks.object, view.tasks.field, key, 100,
+                                  {"field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)})
+    return context.render(request, "customer360.html", view=view, sections=_sections(profile, info, record, role),
+                          related=related, history=records.history(view.object, key, view.history_limit),
+                          tasks=[{k: widgets.display(v) for k, v in t.items() if not k.startswith("_")}
+                                 for t in tasks])
+
+
+def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, Any]]:
+    shown = []
+    for field in _visible(view.fields, role):
+        attribute = info.attribute(field.name)
+        kind = widgets.widget(field, attribute)
+        shown.append({"name": field.name, "label": field.label or attribute.label, "widget": kind,
+                      "required": field.required if field.required is not None else attribute.required,
+                      "max_length": widgets.max_length(field, attribute, kind),
+                      "choices": attribute.choices or (), "field": field, "attribute": attribute})
+    return shown
+
+
+@page(*ROLES)
+@_guarded
+def form_page(request: Request, context: Context) -> Response:
+    view = _view(request, context, (FormView,))
+    info = context.records.info(view.object)
+    fields = _form_fields(view, info, request.state.visitor.user.role)
+    if not request.url.path.endswith("/edit"):
+        return context.render(request, "form.html", view=view, fields=fields, values={}, version=None,
+                              key_query="", errors=[])
+    key = _key(info, request.query_params)
+    record = context.records.get(view.object, key)
+    values = {f["name"]: widgets.display(record.get(f["name"])) for f in fields}
+    return context.render(request, "form.html", view=view, fields=fields, values=values,
+                          version=record.get("_version"), key_query=_key_query(info, record), errors=[])
+
+
+@action(*ROLES)
+@_guarded
+def submit(request: Request, context: Context, form: FormData) -> Response:
+    view = _view(request, context, (FormView,))
+    records = context.records
+    info = records.info(view.object)
+    fields = _form_fields(view, info, request.state.visitor.user.role)
+    editing = request.url.path.endswith("/edit")
+    values, errors = {}, []
+    for spec in fields:
+        if spec["widget"] == "readonly":
+            continue
+        try:
+            values[spec["name"]] = widgets.parse(spec["field"], spec["attribute"], _text(form.get(spec["name"])))
+        except InvalidInput as error:
+            errors.append(str(error))
+    key = _key(info, request.query_params) if editing else None
+    version = _text(form.get("_version")) or None
+    if not errors:
+        try:
+            record = (records.update(view.object, key, values, version) if editing
+                      else records.create(view.object, values))
+        except Conflict as error:
+            errors.append(f"{error}. Someone changed this record since you opened it: reload to see it.")
+        except CarusoError as error:
+            errors.append(str(error))
+        else:
+            target = view.detail if _usable(context, view.detail, request.state.visitor.user.role) else None
+            return RedirectResponse(f"/views/{target}/show?{_key_query(info, record)}" if target
+                                    else f"/views/{view.id}/edit?{_key_query(info, record)}", 303)
+    shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
+    return context.render(request, "form.html", 400, view=view, fields=fields, values=shown, version=version,
+                          key_query=request.url.query, errors=errors)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+routes = [
+    Route("/views/{view_id}", list_view, methods=["GET"]),
+    Route("/views/{view_id}/show", show, methods=["GET"]),
+    Route("/views/{view_id}/new", form_page, methods=["GET"]),
+    Route("/views/{view_id}/new", submit, methods=["POST"]),
+    Route("/views/{view_id}/edit", form_page, methods=["GET"]),
+    Route("/views/{view_id}/edit", submit, methods=["POST"]),
+]

@@ -1,0 +1,101 @@
+"""Business objects as the front office sees them, through ``caruso.storage/1``.
+
+Everything the pages need from the storage service goes through :class:`Records`:
+metadata (``describe``), a page of a list view (``query`` + ``count``), one record
+(``get``), ``create`` and ``update`` with the record's ``_version``. The calls and
+values are those of docs/storage.md.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from caruso_frontoffice.views.model import ListView
+
+STORAGE = "caruso.storage/1"
+
+
+@attrs.frozen
+class Attribute:
+    """An attribute of a business object, from ``describe``."""
+
+    name: str
+    type: str
+    label: str
+    length: int | None = None
+    required: bool = False
+    choices: tuple[str, ...] | None = None
+
+
+@attrs.frozen
+class ObjectInfo:
+    """A business object's key and attributes, from ``describe``."""
+
+    name: str
+    key: tuple[str, ...]
+    attributes: dict[str, Attribute]
+
+    def attribute(self, name: str) -> Attribute:
+        """The attribute ``name``; one the model lacks reads as plain text (and the storage
+        service refuses it when it is queried or written)."""
+        return self.attributes.get(name) or Attribute(name, "string", name)
+
+    def key_of(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {name: record.get(name) for name in self.key}
+
+
+def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
+    """An :class:`ObjectInfo` from one object's entry of ``describe``."""
+    attributes = {}
+    for attribute, meta in (described.get("attributes") or {}).items():
+        choices = meta.get("choices")
+        attributes[attribute] = Attribute(
+            attribute, str(meta.get("type") or "string"), str(meta.get("label") or attribute),
+            meta.get("length"), bool(meta.get("required")),
+            tuple(str(c) for c in choices) if choices else None)
+    return ObjectInfo(name, tuple(described.get("key") or ()), attributes)
+
+
+class Records:
+    """The storage calls of the front office's pages."""
+
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+
+    def info(self, object_name: str) -> ObjectInfo:
+        return object_info(object_name, self._storage.describe(object_name))
+
+    def page(self, view: ListView, search: str, filters: dict[str, Any], number: int
+             ) -> tuple[list[dict[str, Any]], int]:
+        """Page ``number`` (from 1) of ``view``'s objects matching ``search`` and ``filters``,
+        and how many match in all."""
+        conditions: list[dict[str, Any]] = [{"field": field, "op": "eq", "value": value}
+                                            for field, value in filters.items()]
+        if search and view.search:
+            conditions.append({"or": [{"field": field, "op": "contains", "value": search}
+                                      for field in view.search]})
+        where = {"and": conditions} if conditions else None
+        order = [f"-{o.field}" if o.descending else o.field for o in view.order] or None
+        rows = self._storage.query(view.object, where, order, view.page_size, (number - 1) * view.page_size)
+        return rows, self._storage.count(view.object, where)
+
+    def get(self, object_name: str, key: Any) -> dict[str, Any]:
+        return self._storage.get(object_name, key)
+
+    def create(self, object_name: str, values: dict[str, Any]) -> dict[str, Any]:
+        return self._storage.create(object_name, values)
+
+    def update(self, object_name: str, key: Any, values: dict[str, Any], version: Any) -> dict[str, Any]:
+        return self._storage.update(object_name, key, values, version=version)
+
+    def referring(self, object_name: str, field: str, key: Any, limit: int,
+                  where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Objects of ``object_name`` whose ``field`` holds ``key`` (and match ``where``)."""
+        condition: dict[str, Any] = {"field": field, "op": "eq", "value": key}
+        return self._storage.query(object_name, {"and": [condition, where]} if where else condition,
+                                   None, limit, 0)
+
+    def history(self, object_name: str, key: Any, limit: int) -> list[dict[str, Any]]:
+        """The contact history of one object (a customer), newest first."""
+        return self._storage.contact_history(object_name, key, None, limit, 0)

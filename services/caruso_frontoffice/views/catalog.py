@@ -1,0 +1,106 @@
+"""The views of an installation: several files merged by id, later files winning.
+
+A vertical ships its view files; an integrator lists a file after them that
+redefines one view (same id) and leaves the others as they are. Sources are files,
+folders (their ``*.xml`` files in name order) or ``package:path`` resources of an
+installed package.
+"""
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Iterable
+
+import attrs
+
+from caruso_core.errors import ConfigError
+from caruso_frontoffice.views.loader import read
+from caruso_frontoffice.views.model import (Customer360View, DetailView, FormView, ListView, Menu,
+                                            View)
+
+
+@attrs.frozen
+class Catalog:
+    """Views and menus by id, checked: every reference names a view of the right kind."""
+
+    views: dict[str, View] = attrs.field(factory=dict)
+    menus: dict[str, Menu] = attrs.field(factory=dict)
+
+    def view(self, view_id: str) -> View | None:
+        return self.views.get(view_id)
+
+    def menus_for(self, role: str) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Menus with the items ``role`` may open: ``(label, [(view id, label), ...])``."""
+        found = []
+        for menu in self.menus.values():
+            items = [(item.view, item.label or self.views[item.view].title) for item in menu.items
+                     if self.views[item.view].visible_to(role)]
+            if items:
+                found.append((menu.label, items))
+        return found
+
+
+def files(sources: Iterable[str | Path]) -> list[Path]:
+    """The view files named by ``sources``, in order."""
+    found: list[Path] = []
+    for source in sources:
+        text = str(source)
+        package, colon, resource = text.partition(":")
+        if colon and "/" not in package and "\\" not in package and len(package) > 1:
+            try:
+                path = Path(str(importlib.resources.files(package).joinpath(resource)))
+            except ModuleNotFoundError:
+                raise ConfigError(f"views {text!r}: no installed package {package!r}") from None
+        else:
+            path = Path(text)
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.xml")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigError(f"views {text!r}: no such file or folder")
+    return found
+
+
+def load(sources: Iterable[str | Path]) -> Catalog:
+    """Read and merge the view files of ``sources``; a later definition replaces an earlier one."""
+    views: dict[str, View] = {}
+    menus: dict[str, Menu] = {}
+    for path in files(sources):
+        for definition in read(path):
+            target = menus if isinstance(definition, Menu) else views
+            target.pop(definition.id, None)
+            target[definition.id] = definition
+    catalog = Catalog(views, menus)
+    check(catalog)
+    return catalog
+
+
+def check(catalog: Catalog) -> None:
+    """ConfigError at the first reference to a missing view or a view of the wrong kind."""
+    for menu in catalog.menus.values():
+        for item in menu.items:
+            _expect(catalog, item.view, View, f"{item.source}: menu {menu.id!r} item")
+    for view in catalog.views.values():
+        where = f"{view.source}: {view.kind} {view.id!r}"
+        if isinstance(view, ListView):
+            _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
+            _expect(catalog, view.form, FormView, f"{where} form")
+        elif isinstance(view, DetailView):
+            _expect(catalog, view.form, FormView, f"{where} form")
+        elif isinstance(view, FormView):
+            _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
+        elif isinstance(view, Customer360View):
+            _expect(catalog, view.profile, DetailView, f"{where} profile")
+            for related in view.related:
+                _expect(catalog, related.list, ListView, f"{where} related {related.object}")
+
+
+def _expect(catalog: Catalog, view_id: str | None, kind: type | tuple[type, ...], where: str) -> None:
+    if view_id is None:
+        return
+    view = catalog.views.get(view_id)
+    if view is None:
+        raise ConfigError(f"{where} names view {view_id!r}, which no view file defines")
+    if not isinstance(view, kind):
+        raise ConfigError(f"{where} names view {view_id!r}, which is a {view.kind} view")

@@ -1,0 +1,118 @@
+"""Reading view files: hardened XML parsing, schema validation, value objects.
+
+A view file is refused, with ``file:line: what`` in a :class:`ConfigError`, when it
+is larger than ``MAX_BYTES``, is not well-formed, has a DOCTYPE (view files need
+none, and refusing it rules out entity tricks), breaks the schema ``views.rng`` or
+defines an id twice.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from lxml import etree
+
+from caruso_core.errors import ConfigError
+from caruso_frontoffice.views.model import (ALL_ROLES, Customer360View, DetailView, Field, FormView,
+                                            ListView, Menu, MenuItem, Order, Related, Section, Source,
+                                            Tasks, View)
+
+MAX_BYTES = 1024 * 1024
+SCHEMA = Path(__file__).with_name("views.rng")
+
+
+@functools.cache
+def schema() -> etree.RelaxNG:
+    return etree.RelaxNG(etree.parse(str(SCHEMA)))
+
+
+def parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                           remove_comments=False)
+
+
+def read(path: Path) -> list[View | Menu]:
+    """The definitions of one view file, in file order."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read view file ({error.strerror})") from None
+    return parse(data, str(path))
+
+
+def parse(data: bytes, name: str) -> list[View | Menu]:
+    """The definitions of view XML ``data`` read from the file ``name``."""
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"{name}: view file larger than {MAX_BYTES // 1024} KiB")
+    try:
+        root = etree.fromstring(data, parser())
+    except etree.XMLSyntaxError as error:
+        raise ConfigError(f"{name}:{error.lineno}: {error.msg}") from None
+    if root.getroottree().docinfo.doctype:
+        raise ConfigError(f"{name}:1: a DOCTYPE is not allowed in view files; remove it")
+    validator = schema()
+    if not validator.validate(root):
+        error = validator.error_log.last_error
+        raise ConfigError(f"{name}:{error.line}: {error.message}")
+    definitions = [_build(element, name) for element in root if isinstance(element.tag, str)]
+    seen: dict[tuple[str, str], Source] = {}
+    for definition in definitions:
+        key = ("menu" if isinstance(definition, Menu) else "view", definition.id)
+        if key in seen:
+            raise ConfigError(f"{definition.source}: {key[0]} id {definition.id!r} is defined twice "
+                              f"in this file (first at line {seen[key].line})")
+        seen[key] = definition.source
+    return definitions
+
+
+def _build(element: etree._Element, name: str) -> View | Menu:
+    source = Source(name, element.sourceline or 0)
+    if element.tag == "menu":
+        return Menu(id=element.get("id"), label=element.get("label"), source=source,
+                    items=tuple(MenuItem(view=item.get("view"), label=item.get("label"),
+                                         source=Source(name, item.sourceline or 0)) for item in element))
+    head = {"id": element.get("id"), "object": element.get("object"), "source": source,
+            "title": element.get("title") or element.get("id"),
+            "roles": _roles(element.get("roles")) or ALL_ROLES}
+    children = [child for child in element if isinstance(child.tag, str)]
+    if element.tag == "list":
+        search = next((c for c in children if c.tag == "search"), None)
+        return ListView(**head, page_size=int(element.get("page-size", "25")),
+                        detail=element.get("detail"), form=element.get("form"),
+                        search=tuple(search.get("fields").split()) if search is not None else (),
+                        filters=tuple(_field(c, name, "field") for c in children if c.tag == "filter"),
+                        columns=tuple(_field(c, name, "field") for c in children if c.tag == "column"),
+                        order=tuple(Order(field=c.get("field"), descending=_flag(c.get("descending")) or False)
+                                    for c in children if c.tag == "order"))
+    if element.tag == "detail":
+        return DetailView(**head, form=element.get("form"),
+                          sections=tuple(Section(label=c.get("label"), fields=tuple(_field(f, name) for f in c))
+                                         for c in children))
+    if element.tag == "form":
+        return FormView(**head, detail=element.get("detail"), fields=tuple(_field(c, name) for c in children))
+    tasks = next((c for c in children if c.tag == "tasks"), None)
+    history = next((c for c in children if c.tag == "history"), None)
+    return Customer360View(
+        **head, profile=next(c for c in children if c.tag == "profile").get("detail"),
+        related=tuple(Related(object=c.get("object"), field=c.get("field"), label=c.get("label"),
+                              list=c.get("list")) for c in children if c.tag == "related"),
+        history_limit=int(history.get("limit", "50")) if history is not None else 50,
+        tasks=None if tasks is None else Tasks(object=tasks.get("object"), field=tasks.get("field"),
+                                               state_field=tasks.get("state-field"),
+                                               open=tuple(tasks.get("open").split())))
+
+
+def _field(element: etree._Element, name: str, attribute: str = "name") -> Field:
+    length = element.get("max-length")
+    return Field(name=element.get(attribute), label=element.get("label"), widget=element.get("widget"),
+                 required=_flag(element.get("required")), max_length=int(length) if length else None,
+                 roles=_roles(element.get("roles")), source=Source(name, element.sourceline or 0))
+
+
+def _roles(value: str | None) -> frozenset[str] | None:
+    return frozenset(value.split()) if value else None
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value is None else value in ("true", "1")

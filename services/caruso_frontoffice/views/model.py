@@ -1,0 +1,147 @@
+"""What a view definition says, as value objects; every item knows its file and line."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+
+ALL_ROLES = frozenset({"agent", "supervisor", "admin"})
+
+
+@attrs.frozen
+class Source:
+    """Where a definition was written."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@attrs.frozen(kw_only=True)
+class Field:
+    """An attribute of the business object shown or edited by a view.
+
+    ``widget`` and ``max_length`` override what the attribute's type implies;
+    ``roles`` (None: the view's roles) narrows who sees the field.
+    """
+
+    name: str
+    label: str | None = None
+    widget: str | None = None
+    required: bool | None = None
+    max_length: int | None = None
+    roles: frozenset[str] | None = None
+    source: Source | None = None
+
+    def visible_to(self, role: str) -> bool:
+        return self.roles is None or role in self.roles
+
+
+@attrs.frozen(kw_only=True)
+class Section:
+    label: str
+    fields: tuple[Field, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Order:
+    field: str
+    descending: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class View:
+    """What every view has: an id, the business object, a title and the roles that see it."""
+
+    kind: ClassVar[str] = ""
+    id: str
+    object: str
+    title: str
+    roles: frozenset[str] = ALL_ROLES
+    source: Source
+
+    def visible_to(self, role: str) -> bool:
+        return role in self.roles
+
+
+@attrs.frozen(kw_only=True)
+class ListView(View):
+    """A searchable, filterable, paged table of objects."""
+
+    kind: ClassVar[str] = "list"
+    columns: tuple[Field, ...]
+    search: tuple[str, ...] = ()
+    filters: tuple[Field, ...] = ()
+    order: tuple[Order, ...] = ()
+    page_size: int = 25
+    detail: str | None = None
+    form: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DetailView(View):
+    """One object, read-only, in labelled sections."""
+
+    kind: ClassVar[str] = "detail"
+    sections: tuple[Section, ...]
+    form: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FormView(View):
+    """Create or edit one object."""
+
+    kind: ClassVar[str] = "form"
+    fields: tuple[Field, ...]
+    detail: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Related:
+    """Objects of another kind that point at the customer through ``field``."""
+
+    object: str
+    field: str
+    label: str
+    list: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Tasks:
+    """Open tasks of the customer: objects whose ``state_field`` holds one of ``open``."""
+
+    object: str
+    field: str
+    state_field: str
+    open: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Customer360View(View):
+    """Everything about one customer: profile, related objects, contact history, open tasks."""
+
+    kind: ClassVar[str] = "customer360"
+    profile: str
+    related: tuple[Related, ...] = ()
+    history_limit: int = 50
+    tasks: Tasks | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MenuItem:
+    view: str
+    label: str | None = None
+    source: Source
+
+
+@attrs.frozen(kw_only=True)
+class Menu:
+    id: str
+    label: str
+    items: tuple[MenuItem, ...]
+    source: Source
+
+
+VIEW_KINDS: dict[str, type[View]] = {cls.kind: cls for cls in (ListView, DetailView, FormView, Customer360View)}

@@ -1,0 +1,106 @@
+"""Field widgets: which input a field gets, and how a submitted value is checked.
+
+The widget follows the attribute's type (``string`` → text, ``integer`` → number,
+``boolean`` → checkbox, an attribute with choices → select, ...) unless the view
+names one. :func:`parse` turns submitted text into the storage's wire value or
+raises InvalidInput with a message for the person filling in the form.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+from typing import Any
+
+from caruso_core.errors import InvalidInput
+from caruso_frontoffice.records import Attribute
+from caruso_frontoffice.views.model import Field
+
+BY_TYPE = {"string": "text", "text": "textarea", "integer": "number", "float": "decimal",
+           "decimal": "decimal", "boolean": "checkbox", "date": "date", "datetime": "datetime"}
+DEFAULT_MAX_LENGTH = {"textarea": 10_000}
+FALLBACK_MAX_LENGTH = 1_000
+EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
+PHONE = re.compile(r"^\+?[0-9 ()./-]{3,30}$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+INTEGER_LIMIT = 2 ** 63
+
+
+def widget(field: Field, attribute: Attribute) -> str:
+    """The widget of ``field``: the view's choice, else select for choices, else by type."""
+    if field.widget:
+        return field.widget
+    if attribute.choices:
+        return "select"
+    return BY_TYPE.get(attribute.type, "text")
+
+
+def max_length(field: Field, attribute: Attribute, kind: str) -> int:
+    """The longest text accepted: the smallest of the view's and the model's limits."""
+    limits = [limit for limit in (field.max_length, attribute.length) if limit]
+    return min(limits) if limits else DEFAULT_MAX_LENGTH.get(kind, FALLBACK_MAX_LENGTH)
+
+
+def parse(field: Field, attribute: Attribute, raw: str | None) -> Any:
+    """The wire value of the submitted text ``raw`` (None when left empty)."""
+    kind = widget(field, attribute)
+    label = field.label or attribute.label
+    text = (raw or "").strip()
+    if kind == "checkbox":
+        return text in ("on", "true", "1")
+    if len(text) > max_length(field, attribute, kind):
+        raise InvalidInput(f"{label}: at most {max_length(field, attribute, kind)} characters, please")
+    if CONTROL.search(text):
+        raise InvalidInput(f"{label}: contains control characters")
+    if not text:
+        if field.required if field.required is not None else attribute.required:
+            raise InvalidInput(f"{label}: please fill this in")
+        return None
+    try:
+        return _convert(kind, attribute, text)
+    except (ValueError, ArithmeticError):
+        raise InvalidInput(f"{label}: {_expected(kind, attribute)}") from None
+
+
+def _convert(kind: str, attribute: Attribute, text: str) -> Any:
+    if kind == "select" and attribute.choices and text not in attribute.choices:
+        raise ValueError(text)
+    if kind == "email" and not EMAIL.match(text):
+        raise ValueError(text)
+    if kind == "phone" and not PHONE.match(text):
+        raise ValueError(text)
+    if attribute.type == "integer":
+        number = int(text)
+        if abs(number) >= INTEGER_LIMIT:
+            raise ValueError(text)
+        return number
+    if attribute.type in ("decimal", "float"):
+        value = decimal.Decimal(text.replace(",", "."))
+        if not value.is_finite():
+            raise ValueError(text)
+        return float(value) if attribute.type == "float" else str(value)
+    if attribute.type == "date":
+        return datetime.date.fromisoformat(text).isoformat()
+    if attribute.type == "datetime":
+        return datetime.datetime.fromisoformat(text).isoformat(timespec="seconds")
+    return text
+
+
+def _expected(kind: str, attribute: Attribute) -> str:
+    if kind == "select" and attribute.choices:
+        return "choose one of " + ", ".join(attribute.choices)
+    return {"email": "an e-mail address like name@example.com, please",
+            "phone": "a phone number like +49 30 1234567, please",
+            "integer": "a whole number, please", "decimal": "a number like 1234.50, please",
+            "float": "a number like 1234.50, please", "date": "a date like 2026-03-31, please",
+            "datetime": "a date and time like 2026-03-31T14:30, please",
+            }.get(kind if kind in ("email", "phone") else attribute.type, "a valid value, please")
+
+
+def display(value: Any) -> str:
+    """A stored value as text for a page (escaping is the template's job)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

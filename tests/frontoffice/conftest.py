@@ -1,0 +1,99 @@
+"""Fixtures of the front office's tests: an in-process app, users, a real front office
+served against a real manager, and Chromium driven by Playwright."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from caruso_core import connect
+from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.app import create_app
+from caruso_frontoffice.context import Context
+from caruso_frontoffice.database import open_database
+from caruso_frontoffice.sessions import Sessions
+from caruso_frontoffice.throttle import Throttle
+from caruso_frontoffice.views.catalog import load
+
+HERE = Path(__file__).parent
+VIEWS = HERE / "views" / "crm.xml"
+PASSWORDS = {"ada": "ada-secret-1", "sam": "sam-secret-1", "root": "root-secret-1"}
+ROLES = {"ada": "agent", "sam": "supervisor", "root": "admin"}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+SEED = {"Customer": [
+    {"name": "Acme Utilities", "email": "desk@acme.example", "phone": "+49 30 1234567", "segment": "business",
+     "credit_limit": "50000.00", "since": "2019-04-01", "vip": True},
+    {"name": "Berta Brandt", "email": "berta@example.org", "segment": "private", "vip": False}],
+    "Ticket": [{"customer": 1, "subject": "Meter reading disputed", "state": "open"},
+               {"customer": 1, "subject": "Address change", "state": "closed"}]}
+
+
+def add_users(db_url: str) -> None:
+    accounts = Accounts(open_database(db_url))
+    for name, password in PASSWORDS.items():
+        accounts.add(name, ROLES[name], password)
+
+
+def make_context(tmp_path: Path, manager_uri: str = "PYRO:caruso.manager@127.0.0.1:9", *,
+                 users: bool = True, views: list[Any] | None = None) -> Context:
+    url = f"sqlite:///{tmp_path / 'frontoffice.db'}"
+    if users:
+        add_users(url)
+    engine = open_database(url)
+    return Context(accounts=Accounts(engine), sessions=Sessions(engine, b"k" * 32),
+                   catalog=load([VIEWS] if views is None else views), client=connect(manager_uri, timeout=3),
+                   name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300))
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def sign_in(client: TestClient, name: str, password: str | None = None) -> Any:
+    csrf = csrf_of(client.get("/signin").text)
+    return client.post("/signin", data={"csrf": csrf, "name": name, "password": password or PASSWORDS[name]},
+                       follow_redirects=False)
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Context:
+    return make_context(tmp_path)
+
+
+@pytest.fixture
+def web(context: Context) -> Iterator[TestClient]:
+    with TestClient(create_app(context), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def storage(caruso_host: Any, caruso_client: Any) -> Any:
+    """The in-memory storage stand-in, hosted and registered, with two customers."""
+    caruso_host("frontoffice_storage:MemoryStorage", config={"seed": SEED})
+    return caruso_client.get("caruso.storage/1")
+
+
+@pytest.fixture
+def front_office(caruso_host: Any, caruso_client: Any, storage: Any, tmp_path: Path) -> str:
+    """A real front office (``caruso serve frontoffice``) on a free port; returns its URL."""
+    db = f"sqlite:///{tmp_path / 'served.db'}"
+    add_users(db)
+    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "views": [str(VIEWS)]})
+    return caruso_client.get("frontoffice").url()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

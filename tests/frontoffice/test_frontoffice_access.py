@@ -1,0 +1,168 @@
+"""Accounts and access: sign in and out, cookies, CSRF, rate limits, roles, first run."""
+import re
+
+from starlette.testclient import TestClient
+
+from caruso_frontoffice.access import COOKIE
+from caruso_frontoffice.app import create_app
+from caruso_frontoffice.passwords import hash_password, verify_password
+from caruso_frontoffice.throttle import Throttle
+from conftest import PASSWORDS, csrf_of, make_context, sign_in
+
+
+def test_passwords_are_salted_scrypt_hashes():
+    first, second = hash_password("correct horse"), hash_password("correct horse")
+    assert first.startswith("scrypt$") and first != second
+    assert verify_password("correct horse", first) and not verify_password("wrong horse", first)
+    assert not verify_password("correct horse", "plain-text")
+
+
+def test_sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session(web):
+    anonymous = web.get("/signin")
+    assert f"{COOKIE}=" in anonymous.headers["set-cookie"]
+    response = sign_in(web, "ada")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
+    stolen = web.cookies[COOKIE]
+    home = web.get("/")
+    assert home.status_code == 200 and "Welcome, ada" in home.text
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert web.post("/signout", data={"csrf": csrf_of(home.text)}, follow_redirects=False).status_code == 303
+    web.cookies.clear()
+    web.cookies[COOKIE] = stolen                       # the old cookie no longer opens anything
+    assert web.get("/", follow_redirects=False).headers["location"] == "/signin"
+
+
+def test_cookie_is_secure_over_https_and_tampered_cookies_are_ignored(context):
+    with TestClient(create_app(context), base_url="https://testserver") as client:
+        assert "Secure" in sign_in(client, "ada").headers["set-cookie"]
+        token, signature = client.cookies[COOKIE].rsplit(".", 1)
+        client.cookies[COOKIE] = f"{token}x.{signature}"
+        assert client.get("/", follow_redirects=False).headers["location"] == "/signin"
+
+
+def test_session_token_changes_at_sign_in(web):
+    web.get("/signin")
+    before = web.cookies[COOKIE]
+    sign_in(web, "ada")
+    assert web.cookies[COOKIE] != before
+
+
+def test_forms_without_session_or_csrf_token_are_refused(web):
+    fresh = web.post("/signin", data={"name": "ada", "password": PASSWORDS["ada"]}, follow_redirects=False)
+    assert fresh.status_code == 403 and "expired" in fresh.text
+    web.get("/signin")
+    wrong = web.post("/signin", data={"csrf": "0" * 64, "name": "ada", "password": PASSWORDS["ada"]},
+                     follow_redirects=False)
+    assert wrong.status_code == 403
+    sign_in(web, "root")
+    page = web.get("/admin/users").text
+    assert web.post("/admin/users", data={"name": "eve", "role": "admin", "password": "x" * 12}).status_code == 403
+    other = TestClient(web.app, base_url="http://testserver")
+    other.get("/signin")
+    foreign = other.post("/admin/users", data={"csrf": csrf_of(page), "name": "eve", "role": "admin",
+                                               "password": "x" * 12})
+    assert foreign.status_code == 403                  # a token of another browser does not count
+    assert "eve" not in web.get("/admin/users").text
+
+
+def test_oversized_or_lengthless_forms_are_refused(web):
+    csrf = csrf_of(web.get("/signin").text)
+    big = web.post("/signin", data={"csrf": csrf, "name": "a" * 70_000, "password": "x"})
+    assert big.status_code == 413
+
+
+def test_wrong_passwords_are_rate_limited_per_name_and_per_address(web):
+    for _ in range(5):
+        assert sign_in(web, "ada", "wrong-password").status_code == 401
+    limited = sign_in(web, "ada")                     # even the right password waits now
+    assert limited.status_code == 429 and "Too many failed sign-ins" in limited.text
+    assert sign_in(web, "sam").status_code == 303     # another name from the same address still works
+    for attempt in range(20):
+        sign_in(web, f"nobody{attempt}", "wrong-password")
+    assert sign_in(web, "root").status_code == 429    # the address is over its limit
+
+
+def test_throttle_window_slides():
+    now = [0.0]
+    throttle = Throttle(2, 60, clock=lambda: now[0])
+    throttle.failed("k")
+    throttle.failed("k")
+    assert throttle.wait("k") == 60
+    now[0] = 30
+    assert throttle.wait("k") == 30
+    now[0] = 61
+    assert throttle.wait("k") == 0
+
+
+def test_pages_check_roles(web):
+    assert web.get("/admin/services", follow_redirects=False).headers["location"] == \
+        "/signin?next=%2Fadmin%2Fservices"
+    sign_in(web, "ada")
+    refused = web.get("/admin/services")
+    assert refused.status_code == 403 and "role" in refused.text
+    assert web.get("/admin/users").status_code == 403
+    assert web.get("/views/tickets").status_code == 403         # a view for supervisors only
+    assert "Tickets" not in web.get("/").text                    # and not in the agent's menu
+
+
+def test_sign_in_redirects_only_to_local_pages(web):
+    csrf = csrf_of(web.get("/signin").text)
+    response = web.post("/signin", data={"csrf": csrf, "name": "ada", "password": PASSWORDS["ada"],
+                                         "next": "//evil.example/"}, follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+def test_html_in_form_values_is_escaped(web):
+    csrf = csrf_of(web.get("/signin").text)
+    response = web.post("/signin", data={"csrf": csrf, "name": "<script>alert(1)</script>",
+                                         "password": "whatever-1"})
+    assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+def test_admin_adds_users_with_checked_input(web):
+    sign_in(web, "root")
+    csrf = csrf_of(web.get("/admin/users").text)
+    bad = web.post("/admin/users", data={"csrf": csrf, "name": "<b>x</b>", "role": "agent", "password": "y" * 12})
+    assert bad.status_code == 400 and "user name" in bad.text and "<b>x</b>" not in bad.text
+    short = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "short"})
+    assert short.status_code == 400 and "10 to 256 characters" in short.text
+    role = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "owner", "password": "y" * 12})
+    assert role.status_code == 400 and "unknown role" in role.text
+    added = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "y" * 12})
+    assert added.status_code == 200 and "User kim (agent) added" in added.text
+    again = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "y" * 12})
+    assert again.status_code == 400 and "exists already" in again.text
+
+
+def test_first_run_creates_one_admin_with_the_one_time_token(tmp_path):
+    context = make_context(tmp_path, users=False)
+    token = context.setup_token
+    assert token
+    with TestClient(create_app(context), base_url="http://testserver") as client:
+        assert "No user exists yet" in client.get("/signin").text
+        assert client.get("/setup").status_code == 404
+        assert client.get("/setup?token=guess").status_code == 404
+        page = client.get(f"/setup?token={token}")
+        assert page.status_code == 200
+        csrf = csrf_of(page.text)
+        differ = client.post("/setup", data={"csrf": csrf, "token": token, "name": "boss",
+                                             "password": "b" * 12, "repeat": "c" * 12})
+        assert differ.status_code == 400 and "differ" in differ.text
+        done = client.post("/setup", data={"csrf": csrf, "token": token, "name": "boss",
+                                           "password": "b" * 12, "repeat": "b" * 12}, follow_redirects=False)
+        assert done.status_code == 303 and done.headers["location"] == "/admin/services"
+        assert [(u.name, u.role) for u in context.accounts.all()] == [("boss", "admin")]
+        assert client.get(f"/setup?token={token}").status_code == 404   # one time only
+        again = client.post("/setup", data={"csrf": csrf_of(client.get("/signin").text), "token": token,
+                                            "name": "mallory", "password": "m" * 12, "repeat": "m" * 12})
+        assert again.status_code == 404
+    assert make_context(tmp_path, users=False).setup_token is None      # users exist: no setup page
+
+
+def test_unknown_pages_are_404_pages(web):
+    response = web.get("/nowhere")
+    assert response.status_code == 404 and "no such page" in response.text
+    assert re.search(r"<title>.*</title>", response.text)
