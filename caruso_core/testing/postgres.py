@@ -1,0 +1,110 @@
+"""pytest fixtures for tests against a real PostgreSQL server (loaded through ``pytest11``).
+
+``postgres_url`` (session)
+    SQLAlchemy URL of a throwaway server: ``CARUSO_TEST_POSTGRES_URL`` when set, else
+    a temporary cluster of the installed PostgreSQL binaries, listening only on
+    127.0.0.1 on a free port, stopped at the end of the session. As root, the
+    cluster runs as the ``postgres`` user. Without binaries the tests fail and say
+    how to install them.
+``postgres_database``
+    URL of a fresh, empty database on that server for one test; dropped afterwards.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from caruso_core.testing.processes import free_port
+
+ENVIRONMENT = "CARUSO_TEST_POSTGRES_URL"
+BINARIES = "/usr/lib/postgresql/*/bin"
+INSTALL_HINT = ("PostgreSQL tests need the PostgreSQL server: apt-get install postgresql "
+                f"(or set {ENVIRONMENT} to the URL of a server tests may use)")
+SERVER_SETTINGS = ("-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                   "-c full_page_writes=off -c max_connections=200")
+
+
+class Cluster:
+    """A temporary PostgreSQL cluster in its own folder, trusting local connections."""
+
+    def __init__(self, binaries: Path) -> None:
+        self.binaries = binaries
+        self.folder = Path(tempfile.mkdtemp(prefix="caruso-postgres-"))
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.folder, entry.pw_uid, entry.pw_gid)
+        self.port = free_port()
+        self.data = self.folder / "data"
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
+                  "-o", f"{SERVER_SETTINGS} -p {self.port} -k {self.folder}", "start")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _run(self, program: str, *arguments: str) -> None:
+        command = [str(self.binaries / program), *arguments]
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=self.folder, timeout=120)
+        if done.returncode != 0:
+            log = self.folder / "server.log"
+            detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{program} failed ({done.returncode}):\n{done.stdout}{done.stderr}{detail}")
+
+
+def find_binaries() -> Path | None:
+    """The newest installed PostgreSQL binaries folder with initdb and pg_ctl, if any."""
+    found = [Path(folder) for folder in glob.glob(BINARIES)
+             if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists()]
+    return max(found, key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0,
+               default=None)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if os.environ.get(ENVIRONMENT):
+        yield os.environ[ENVIRONMENT]
+        return
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.fail(INSTALL_HINT, pytrace=False)
+    cluster = Cluster(binaries)
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = f"caruso_test_{uuid.uuid4().hex[:12]}"
+    server = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        server.dispose()

@@ -1,0 +1,6 @@
+"""caruso_storage: the storage manager and business object modeler (interface ``caruso.storage/1``).
+
+A model file (docs/model-format.md) maps business objects onto new or existing
+tables of one or more databases; :class:`~caruso_storage.service.StorageManager`
+serves them (docs/storage.md).
+"""

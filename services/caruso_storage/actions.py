@@ -1,0 +1,72 @@
+"""The standard business rule actions (plugin of the ``caruso_rule_actions`` hook).
+
+``create``  ``<action use="create" object="Task"><set field="subject">Review ${name}</set></action>``
+            creates an object in the same transaction, its values rendered from templates.
+``call``    ``<action use="call" interface="caruso.comm/1" method="send"><set field="to">...</set></action>``
+            calls a service method through the manager, with the sets as keyword arguments,
+            after the change is committed.
+``notify``  ``<action use="notify" to="sales-managers"><set field="message">...</set></action>``
+            writes the message to the rule log and the ``caruso.storage.rules`` logger.
+
+An action's ``check(step, obj, objects)`` runs when the model loads and raises
+ValueError for a step it cannot run.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from caruso_core import connect, hookimpl
+
+from caruso_storage.model import Action, ObjectType
+from caruso_storage.rules import RuleContext
+from caruso_storage.values import encode
+
+log = logging.getLogger("caruso.storage.rules")
+
+
+class Create:
+    def __call__(self, context: RuleContext, step: Action) -> str:
+        data = {field: context.render(template) for field, template in step.values.items()}
+        created = context.create(step.params["object"], data)
+        return f"created {step.params['object']} {created}"
+
+    def check(self, step: Action, obj: ObjectType, objects: dict[str, ObjectType]) -> None:
+        target = objects.get(step.params.get("object", ""))
+        if target is None:
+            raise ValueError(f"object=\"...\" must name an object of the model (objects: {', '.join(objects)})")
+        unknown = set(step.values) - set(target.attributes)
+        if unknown:
+            raise ValueError(f"{target.name} has no attribute(s) {', '.join(sorted(unknown))}")
+
+
+class Call:
+    def __call__(self, context: RuleContext, step: Action) -> str:
+        interface, method = step.params["interface"], step.params["method"]
+        arguments = {field: encode(context.render(template)) for field, template in step.values.items()}
+
+        def call() -> None:
+            try:
+                getattr(connect().get(interface), method)(**arguments)
+            except Exception:
+                log.exception("rule %s: calling %s.%s failed", context.rule.name, interface, method)
+
+        context.after_commit(call)
+        return f"call {interface}.{method}({', '.join(sorted(arguments))})"
+
+    def check(self, step: Action, obj: ObjectType, objects: dict[str, ObjectType]) -> None:
+        if not step.params.get("interface") or not step.params.get("method"):
+            raise ValueError("needs interface=\"id/MAJOR\" and method=\"NAME\"")
+
+
+class Notify:
+    def __call__(self, context: RuleContext, step: Action) -> str:
+        message = str(context.render(step.values.get("message", f"rule {context.rule.name} fired")))
+        recipient = step.params.get("to", "")
+        context.after_commit(lambda: log.info("notify %s: %s", recipient, message))
+        return f"notify {recipient}: {message}"
+
+
+@hookimpl
+def caruso_rule_actions() -> dict[str, Any]:
+    return {"create": Create(), "call": Call(), "notify": Notify()}

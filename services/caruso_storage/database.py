@@ -1,0 +1,88 @@
+"""Database engines of the storage service and the transaction spanning them.
+
+SQLite files run in WAL mode; a writing transaction on SQLite starts with
+``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on a stale
+snapshot. PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from caruso_core.errors import ConfigError
+
+WRITE_OPTION = "caruso_write"
+SQLITE_BUSY_SECONDS = 30
+
+
+def open_engine(url: str, where: str) -> Engine:
+    """An engine for ``url``; ``where`` names the database in errors."""
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        raise ConfigError(f"{where}: cannot use database URL {url!r}: {error}") from None
+    if engine.dialect.name == "sqlite":
+        _sqlite(engine)
+    return engine
+
+
+def _sqlite(engine: Engine) -> None:
+    file_based = engine.url.database not in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
+        if file_based:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Transaction:
+    """One writing transaction per database touched; all commit together or none.
+
+    Callbacks registered with :meth:`after_commit` run once everything committed.
+    The commit across several databases is sequential, not two-phase.
+    """
+
+    def __init__(self, engines: dict[str, Engine]) -> None:
+        self._engines = engines
+        self._connections: dict[str, Connection] = {}
+        self._after: list[Callable[[], None]] = []
+
+    def connection(self, database: str) -> Connection:
+        connection = self._connections.get(database)
+        if connection is None:
+            connection = self._engines[database].connect().execution_options(**{WRITE_OPTION: True})
+            connection.begin()
+            self._connections[database] = connection
+        return connection
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after.append(callback)
+
+    def __enter__(self) -> "Transaction":
+        return self
+
+    def __exit__(self, kind: Any, _error: Any, _traceback: Any) -> None:
+        try:
+            for connection in self._connections.values():
+                if kind is None:
+                    connection.commit()
+                else:
+                    connection.rollback()
+        finally:
+            for connection in self._connections.values():
+                connection.close()
+        if kind is None:
+            for callback in self._after:
+                callback()

@@ -1,0 +1,168 @@
+"""Structured filters: checked against an object, run as SQL or evaluated in Python.
+
+A filter is plain data (never SQL text)::
+
+    {"field": "city", "op": "eq", "value": "Berlin"}
+    {"and": [filter, ...]}   {"or": [filter, ...]}   {"not": filter}
+
+:func:`parse` checks fields, operators and values against the object and returns a
+:class:`~caruso_storage.model.Condition`; :func:`to_sql` makes a SQLAlchemy
+expression of it (values as bound parameters only); :func:`matches` evaluates it on
+a record's values, which business rules use together with the rule-only operators
+``changed`` and ``changed_to`` (the value differs from the old one, and equals
+``value``).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from sqlalchemy import String, and_, false, not_, or_, true, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+
+from caruso_core.errors import InvalidInput
+
+from caruso_storage import values
+from caruso_storage.model import Condition, ObjectType
+
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+TEXT_OPERATORS = ("contains", "startswith", "like")
+OPERATORS = (*COMPARISONS, "in", *TEXT_OPERATORS, "is_null")
+RULE_OPERATORS = ("changed", "changed_to")
+TEXT_TYPES = ("string", "text")
+MAX_DEPTH = 16
+MAX_NODES = 500
+MAX_IN_VALUES = 1000
+
+
+def parse(obj: ObjectType, data: Any, *, rule: bool = False) -> Condition | None:
+    """The checked condition of a filter given as plain data (None: no filter)."""
+    if data is None:
+        return None
+    budget = [MAX_NODES]
+    return _parse(obj, data, rule, 0, budget)
+
+
+def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool = False) -> Condition:
+    """A checked comparison of ``field`` with ``value`` (value decoded to the attribute's type)."""
+    allowed = OPERATORS + RULE_OPERATORS if rule else OPERATORS
+    if not isinstance(field, str) or field not in obj.attributes:
+        known = ", ".join(obj.attributes)
+        raise InvalidInput(f"filter: {obj.name} has no field {field!r} (fields: {known})")
+    if op not in allowed:
+        raise InvalidInput(f"filter: unknown operator {op!r} for {field} (operators: {', '.join(allowed)})")
+    attribute = obj.attributes[field]
+    if op in TEXT_OPERATORS and attribute.type not in TEXT_TYPES:
+        raise InvalidInput(f"filter: operator {op} needs a text field; {field} is {attribute.type}")
+    if op == "in":
+        if not isinstance(value, (list, tuple)) or len(value) > MAX_IN_VALUES:
+            raise InvalidInput(f"filter: 'in' on {field} needs a list of at most {MAX_IN_VALUES} values")
+        value = tuple(values.decode(attribute, item, strict=False) for item in value)
+    elif op == "is_null":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"filter: 'is_null' on {field} needs true or false")
+    elif op == "changed":
+        value = None
+    elif op in TEXT_OPERATORS:
+        if not isinstance(value, str):
+            raise InvalidInput(f"filter: {op} on {field} needs a text value")
+    else:
+        value = values.decode(attribute, value, strict=False)
+    return Condition("compare", field, op, value)
+
+
+def _parse(obj: ObjectType, data: Any, rule: bool, depth: int, budget: list[int]) -> Condition:
+    budget[0] -= 1
+    if depth > MAX_DEPTH or budget[0] < 0:
+        raise InvalidInput(f"filter: nested deeper than {MAX_DEPTH} or larger than {MAX_NODES} parts")
+    if not isinstance(data, dict):
+        raise InvalidInput(f"filter: expected a dict, got {type(data).__name__}")
+    if "field" in data:
+        unknown = set(data) - {"field", "op", "value"}
+        if unknown:
+            raise InvalidInput(f"filter: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        return comparison(obj, data["field"], data.get("op", "eq"), data.get("value"), rule=rule)
+    if len(data) != 1:
+        raise InvalidInput("filter: a dict needs 'field' or exactly one of 'and', 'or', 'not'")
+    (kind, inner), = data.items()
+    if kind == "not":
+        return Condition("not", items=(_parse(obj, inner, rule, depth + 1, budget),))
+    if kind in ("and", "or"):
+        if not isinstance(inner, list) or not inner:
+            raise InvalidInput(f"filter: '{kind}' needs a non-empty list of filters")
+        return Condition(kind, items=tuple(_parse(obj, item, rule, depth + 1, budget) for item in inner))
+    raise InvalidInput(f"filter: unknown key {kind!r} (expected field, and, or, not)")
+
+
+def to_sql(condition: Condition | None, columns: Mapping[str, Any]) -> ColumnElement[bool]:
+    """A SQL expression of ``condition`` over ``columns`` (attribute name → column)."""
+    if condition is None:
+        return true()
+    if condition.kind == "and":
+        return and_(*(to_sql(item, columns) for item in condition.items))
+    if condition.kind == "or":
+        return or_(*(to_sql(item, columns) for item in condition.items))
+    if condition.kind == "not":
+        return not_(to_sql(condition.items[0], columns))
+    column, op, value = columns[condition.field], condition.op, condition.value
+    if op in ("eq", "ne") and value is None:
+        return column.is_(None) if op == "eq" else column.is_not(None)
+    if op == "in":
+        return column.in_(value) if value else false()
+    if op == "is_null":
+        return column.is_(None) if value else column.is_not(None)
+    if op in TEXT_OPERATORS:
+        return type_coerce(column, String).ilike(_pattern(op, value), escape="\\")
+    return {"eq": column.__eq__, "ne": column.__ne__, "lt": column.__lt__, "le": column.__le__,
+            "gt": column.__gt__, "ge": column.__ge__}[op](value)
+
+
+def _pattern(op: str, value: str) -> str:
+    if op == "like":
+        return value
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if op == "contains" else f"{escaped}%"
+
+
+def matches(condition: Condition | None, new: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``condition`` holds for the values ``new`` (``old``: values before, None on create)."""
+    if condition is None:
+        return True
+    if condition.kind == "and":
+        return all(matches(item, new, old) for item in condition.items)
+    if condition.kind == "or":
+        return any(matches(item, new, old) for item in condition.items)
+    if condition.kind == "not":
+        return not matches(condition.items[0], new, old)
+    current, op, value = new.get(condition.field), condition.op, condition.value
+    before = None if old is None else old.get(condition.field)
+    if op == "changed":
+        return old is None or current != before
+    if op == "changed_to":
+        return current == value and (old is None or before != value)
+    if op == "is_null":
+        return (current is None) == value
+    if op == "in":
+        return current in value
+    if op == "eq":
+        return current == value
+    if op == "ne":
+        return current != value
+    if current is None or value is None:
+        return False
+    if op in TEXT_OPERATORS:
+        return re.fullmatch(_regex(_pattern(op, value)), str(current).rstrip(" "), re.IGNORECASE | re.DOTALL) is not None
+    return {"lt": current < value, "le": current <= value, "gt": current > value, "ge": current >= value}[op]
+
+
+def _regex(pattern: str) -> str:
+    parts, escaped = [], False
+    for char in pattern:
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            parts.append({"%": ".*", "_": "."}.get(char, re.escape(char)))
+    return "".join(parts)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the storage service's own tables (see :mod:`caruso_storage.journal`)."""

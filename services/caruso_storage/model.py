@@ -1,0 +1,156 @@
+"""The business object model: objects, attributes, relations, indexes, rules, databases.
+
+Plain value objects built by :mod:`caruso_storage.loader` from a model file. Names
+are those callers use (attribute names); columns and tables are those of the
+database.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+TYPES = ("string", "text", "integer", "decimal", "float", "boolean", "date", "datetime")
+CONVERSIONS = ("flag", "cents", "padded")
+RELATION_KINDS = ("many-to-one", "one-to-many", "many-to-many")
+RULE_EVENTS = ("create", "update")
+VERSION_COLUMN = "caruso_version"
+
+
+@attrs.frozen
+class Attribute:
+    """One attribute of an object, mapped to one column.
+
+    ``convert`` names a value conversion for legacy columns: ``flag`` (text
+    ``true_value``/``false_value`` ↔ bool), ``cents`` (integer ↔ decimal of
+    ``scale`` digits), ``padded`` (fixed-width text, trimmed on read, padded to
+    ``length`` on write).
+    """
+
+    name: str
+    type: str
+    column: str
+    key: bool = False
+    generated: bool = False
+    required: bool = False
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    default: Any = None
+    choices: tuple[Any, ...] | None = None
+    label: str = ""
+    convert: str | None = None
+    true_value: str = "J"
+    false_value: str = "N"
+    line: int = 0
+
+
+@attrs.frozen
+class Relation:
+    """A navigable relation from an object to ``target``.
+
+    ``foreign_key`` names the attributes holding the reference: on this object for
+    many-to-one, on the target for one-to-many, in order of the referenced key.
+    Many-to-many goes through the link table ``through`` whose ``source_columns``
+    reference this object's key and ``target_columns`` the target's key.
+    """
+
+    name: str
+    kind: str
+    target: str
+    foreign_key: tuple[str, ...] = ()
+    through: str | None = None
+    source_columns: tuple[str, ...] = ()
+    target_columns: tuple[str, ...] = ()
+    line: int = 0
+
+
+@attrs.frozen
+class Index:
+    name: str
+    attributes: tuple[str, ...]
+    unique: bool = False
+    line: int = 0
+
+
+@attrs.frozen
+class Condition:
+    """A filter: a comparison, or ``and``/``or``/``not`` of filters (see :mod:`caruso_storage.filters`)."""
+
+    kind: str
+    field: str | None = None
+    op: str | None = None
+    value: Any = None
+    items: tuple["Condition", ...] = ()
+
+
+@attrs.frozen
+class Action:
+    """A rule action: the ``caruso_rule_actions`` entry ``use``, its parameters and values."""
+
+    use: str
+    params: dict[str, str] = attrs.field(factory=dict)
+    values: dict[str, str] = attrs.field(factory=dict)
+    line: int = 0
+
+
+@attrs.frozen
+class Rule:
+    """On ``events`` of an object, when ``condition`` holds for the new values, run ``actions``."""
+
+    name: str
+    events: tuple[str, ...]
+    condition: Condition | None
+    actions: tuple[Action, ...]
+    line: int = 0
+
+
+@attrs.frozen
+class ObjectType:
+    """A business object mapped to a table of one database.
+
+    ``existing`` tables belong to someone else: no DDL, and without ``version``
+    column the optimistic version is a digest of the row.
+    """
+
+    name: str
+    table: str
+    database: str
+    existing: bool
+    attributes: dict[str, Attribute]
+    relations: dict[str, Relation] = attrs.field(factory=dict)
+    indexes: tuple[Index, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    schema: str | None = None
+    label: str = ""
+    line: int = 0
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return tuple(name for name, attribute in self.attributes.items() if attribute.key)
+
+    @property
+    def versioned(self) -> bool:
+        """Whether the table has the integer version column of caruso."""
+        return not self.existing
+
+
+@attrs.frozen
+class Database:
+    name: str
+    url: str | None = None
+    line: int = 0
+
+
+@attrs.frozen
+class Model:
+    """A validated model: databases by name (the first is the default) and objects by name."""
+
+    name: str
+    databases: dict[str, Database]
+    objects: dict[str, ObjectType]
+    source: str = ""
+
+    @property
+    def default_database(self) -> str:
+        return next(iter(self.databases))

@@ -1,0 +1,222 @@
+"""Records of one object type in one table: keys, versions, and the statements on them.
+
+A :class:`Records` works inside a connection given by the caller (who owns the
+transaction). Values are Python values (see :mod:`caruso_storage.values`); a
+record is a dict of every attribute plus ``_version``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable
+
+from sqlalchemy import Table, and_, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from caruso_core.errors import Conflict, InvalidInput, NotFound
+
+from caruso_storage import filters, values
+from caruso_storage.model import Condition, ObjectType
+from caruso_storage.tables import VERSION_KEY
+
+MAX_LIMIT = 10_000
+
+
+class Records:
+    """Create, read, update, delete and query the objects of one type."""
+
+    def __init__(self, obj: ObjectType, table: Table) -> None:
+        self.obj = obj
+        self.table = table
+        self.names = list(obj.attributes)
+        self.key = obj.key
+        self._columns = [table.c[name] for name in self.names]
+        if obj.versioned:
+            self._columns.append(table.c[VERSION_KEY])
+        self._generated = next((a.name for a in obj.attributes.values() if a.generated), None)
+
+    def key_of(self, key: Any) -> dict[str, Any]:
+        """The key values of a key given as a scalar (single-attribute key) or a dict."""
+        if not isinstance(key, dict):
+            if len(self.key) != 1:
+                raise InvalidInput(f"{self.obj.name}: the key is a dict of {', '.join(self.key)}")
+            key = {self.key[0]: key}
+        if set(key) != set(self.key):
+            raise InvalidInput(f"{self.obj.name}: the key is a dict of exactly {', '.join(self.key)}")
+        decoded = {name: values.decode(self.obj.attributes[name], key[name], strict=False) for name in self.key}
+        if any(value is None for value in decoded.values()):
+            raise InvalidInput(f"{self.obj.name}: a key has no missing parts")
+        return decoded
+
+    def key_value(self, record: dict[str, Any]) -> Any:
+        """The key of a record in the form callers pass it (scalar for a single-attribute key)."""
+        return record[self.key[0]] if len(self.key) == 1 else {name: record[name] for name in self.key}
+
+    def decode(self, data: Any) -> dict[str, Any]:
+        """Attribute values given by a caller, checked and decoded (unknown names refused)."""
+        if not isinstance(data, dict):
+            raise InvalidInput(f"{self.obj.name}: values must be a dict of attribute names")
+        unknown = [name for name in data if name not in self.obj.attributes]
+        if unknown:
+            raise InvalidInput(f"{self.obj.name} has no attribute(s) {', '.join(map(str, unknown))} "
+                               f"(attributes: {', '.join(self.names)})")
+        return {name: values.decode(self.obj.attributes[name], value) for name, value in data.items()}
+
+    def new(self, data: Any) -> dict[str, Any]:
+        """A complete new record from a caller's values: defaults filled in, required checked."""
+        given = self.decode(data)
+        record = {name: given.get(name, attribute.default) for name, attribute in self.obj.attributes.items()}
+        self._check_required(record)
+        return record
+
+    def _check_required(self, record: dict[str, Any]) -> None:
+        missing = [a.name for a in self.obj.attributes.values()
+                   if (a.required or a.key) and not a.generated and record.get(a.name) is None]
+        if missing:
+            raise InvalidInput(f"{self.obj.name}: {', '.join(missing)} required")
+
+    def insert(self, connection: Connection, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert complete records (from :meth:`new`); returns them with generated keys and versions."""
+        groups: dict[bool, list[dict[str, Any]]] = {}
+        for record in records:
+            groups.setdefault(self._generated is not None and record[self._generated] is None, []).append(record)
+        for generate, rows in groups.items():
+            parameters = [{k: v for k, v in row.items() if not (generate and k == self._generated)} for row in rows]
+            statement = self.table.insert()
+            try:
+                if generate:
+                    result = connection.execute(
+                        statement.returning(self.table.c[self._generated], sort_by_parameter_order=True), parameters)
+                    for row, (generated,) in zip(rows, result):
+                        row[self._generated] = generated
+                else:
+                    connection.execute(statement, parameters)
+            except IntegrityError as error:
+                raise _integrity(self.obj.name, error) from None
+        for record in records:
+            record[VERSION_KEY] = 1 if self.obj.versioned else _digest(record, self.names)
+        return records
+
+    def fetch(self, connection: Connection, key: dict[str, Any], *, lock: bool = False) -> dict[str, Any]:
+        """The record with ``key`` (NotFound if none); ``lock`` holds it for this transaction."""
+        statement = select(*self._columns).where(self._where_key(key))
+        if lock:
+            statement = statement.with_for_update()
+        row = connection.execute(statement).first()
+        if row is None:
+            raise NotFound(f"{self.obj.name} {_shown(key)} does not exist")
+        return self._record(row)
+
+    def update(self, connection: Connection, key: dict[str, Any], data: Any,
+               version: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Change attributes of the record with ``key``; returns (old record, new record)."""
+        changes = self.decode(data)
+        for name in self.key:
+            if name in changes and changes[name] != key[name]:
+                raise InvalidInput(f"{self.obj.name}: the key attribute {name} cannot change")
+        old = self.fetch(connection, key, lock=True)
+        self._check_version(key, old, version)
+        new = {**old, **changes}
+        self._check_required(new)
+        assignments = dict(changes)
+        where = self._where_key(key)
+        if self.obj.versioned:
+            assignments[VERSION_KEY] = old[VERSION_KEY] + 1
+            where = and_(where, self.table.c[VERSION_KEY] == old[VERSION_KEY])
+        if assignments:
+            try:
+                result = connection.execute(self.table.update().where(where).values(assignments))
+            except IntegrityError as error:
+                raise _integrity(self.obj.name, error) from None
+            if result.rowcount != 1:
+                raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else; read it again")
+        new[VERSION_KEY] = assignments.get(VERSION_KEY, old[VERSION_KEY]) if self.obj.versioned \
+            else _digest(new, self.names)
+        return old, new
+
+    def delete(self, connection: Connection, key: dict[str, Any], version: Any = None) -> dict[str, Any]:
+        """Delete the record with ``key``; returns it as it was."""
+        old = self.fetch(connection, key, lock=True)
+        self._check_version(key, old, version)
+        try:
+            connection.execute(self.table.delete().where(self._where_key(key)))
+        except IntegrityError as error:
+            raise _integrity(self.obj.name, error) from None
+        return old
+
+    def select(self, connection: Connection, condition: Condition | None, order_by: Any = None,
+               limit: Any = 100, offset: Any = 0, also: Any = None) -> list[dict[str, Any]]:
+        """Records matching ``condition`` (and the SQL expression ``also``), ordered (default: by key), paged."""
+        limit, offset = page(limit, offset)
+        statement = select(*self._columns).where(filters.to_sql(condition, self.table.c))
+        if also is not None:
+            statement = statement.where(also)
+        statement = statement.order_by(*self._order(order_by)).limit(limit)
+        if offset:
+            statement = statement.offset(offset)
+        return [self._record(row) for row in connection.execute(statement)]
+
+    def count(self, connection: Connection, condition: Condition | None) -> int:
+        statement = select(func.count()).select_from(self.table).where(filters.to_sql(condition, self.table.c))
+        return int(connection.execute(statement).scalar_one())
+
+    def where_equal(self, names: Iterable[str], key_values: Iterable[Any]) -> Condition:
+        """The condition ``names == key_values`` (used to navigate relations)."""
+        return Condition("and", items=tuple(Condition("compare", name, "eq", value)
+                                            for name, value in zip(names, key_values)))
+
+    def _order(self, order_by: Any) -> list[Any]:
+        if order_by is None:
+            return [self.table.c[name] for name in self.key]
+        if isinstance(order_by, str):
+            order_by = [order_by]
+        if not isinstance(order_by, (list, tuple)):
+            raise InvalidInput("order_by must be a list of attribute names ('-name' for descending)")
+        clauses, named = [], set()
+        for item in order_by:
+            name = item[1:] if isinstance(item, str) and item.startswith("-") else item
+            if not isinstance(name, str) or name not in self.obj.attributes:
+                raise InvalidInput(f"order_by: {self.obj.name} has no attribute {item!r}")
+            column = self.table.c[name]
+            clauses.append(column.desc() if name != item else column.asc())
+            named.add(name)
+        return clauses + [self.table.c[name] for name in self.key if name not in named]
+
+    def _where_key(self, key: dict[str, Any]) -> Any:
+        return and_(*(self.table.c[name] == value for name, value in key.items()))
+
+    def _record(self, row: Any) -> dict[str, Any]:
+        record = dict(zip(self.names, row))
+        record[VERSION_KEY] = row[-1] if self.obj.versioned else _digest(record, self.names)
+        return record
+
+    def _check_version(self, key: dict[str, Any], current: dict[str, Any], version: Any) -> None:
+        if version is not None and version != current[VERSION_KEY]:
+            raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else "
+                           f"(version {version!r}, now {current[VERSION_KEY]!r}); read it again")
+
+
+def _digest(record: dict[str, Any], names: list[str]) -> str:
+    """The version of a row without version column: a digest of its values."""
+    text = json.dumps([values.encode(record[name]) for name in names], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def page(limit: Any, offset: Any) -> tuple[int, int]:
+    """``limit`` and ``offset`` checked: integers, limit at most MAX_LIMIT."""
+    for name, value, high in (("limit", limit, MAX_LIMIT), ("offset", offset, None)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (high and value > high):
+            raise InvalidInput(f"{name} must be an integer from 0" + (f" to {high}" if high else " up"))
+    return limit, offset
+
+
+def _shown(key: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={values.encode(value)!r}" for name, value in key.items())
+
+
+def _integrity(name: str, error: IntegrityError) -> Exception:
+    text = str(error.orig).lower()
+    if "unique" in text or "duplicate" in text:
+        return Conflict(f"{name}: an object with this key or unique value exists already")
+    return InvalidInput(f"{name}: the database refused the values ({str(error.orig).splitlines()[0]})")

@@ -1,0 +1,90 @@
+"""Business rules: on create or update of an object, when a condition holds, run actions.
+
+Conditions are filters (:mod:`caruso_storage.filters`) evaluated in Python on the
+object's new values, with ``changed``/``changed_to`` comparing against the old
+ones. Actions come from the ``caruso_rule_actions`` hook: each is called as
+``action(context, step)`` with a :class:`RuleContext` and the model's
+:class:`~caruso_storage.model.Action`, and returns a line for the rule log. They
+run inside the transaction of the change: an action that fails undoes the change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Callable
+
+import attrs
+
+from caruso_core import plugins
+from caruso_core.errors import CarusoError, ConfigError
+
+from caruso_storage import filters, values
+from caruso_storage.database import Transaction
+from caruso_storage.model import ObjectType, Rule
+
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:([+-])([0-9]{1,4}))?\}")
+MAX_DEPTH = 4
+
+
+@attrs.frozen
+class RuleContext:
+    """What a rule action sees: the object, its values, and ways to act within the change.
+
+    ``create(object, values)`` creates an object in the same transaction (its own
+    rules run too); ``after_commit(callback)`` defers work (calls to other services,
+    notifications) until the change is committed.
+    """
+
+    obj: ObjectType
+    rule: Rule
+    key: Any
+    values: dict[str, Any]
+    old: dict[str, Any] | None
+    transaction: Transaction
+    create: Callable[[str, dict[str, Any]], dict[str, Any]]
+
+    def render(self, template: str) -> Any:
+        """``template`` with ``${attribute}`` replaced by the object's values.
+
+        ``${today}`` and ``${now}`` are the current date and time (UTC); ``${today+3}``
+        is three days on. A template that is one placeholder keeps the value's type.
+        """
+        whole = PLACEHOLDER.fullmatch(template)
+        if whole:
+            return self._value(whole)
+        return PLACEHOLDER.sub(lambda match: str(values.encode(self._value(match)) or ""), template)
+
+    def _value(self, match: re.Match[str]) -> Any:
+        name, sign, days = match.groups()
+        if name in ("today", "now"):
+            moment = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+            moment += dt.timedelta(days=int(days or 0) * (-1 if sign == "-" else 1))
+            return moment.date() if name == "today" else moment
+        if name not in self.values:
+            raise ConfigError(f"rule {self.rule.name}: {self.obj.name} has no attribute {name!r}")
+        return self.values[name]
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.transaction.after_commit(callback)
+
+
+def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[str, Any] | None,
+         transaction: Transaction, create: Callable[[str, dict[str, Any]], dict[str, Any]],
+         log: Callable[[Rule, str, str], None]) -> None:
+    """Run the actions of every rule of ``obj`` for ``event`` whose condition holds."""
+    rules = [rule for rule in obj.rules if event in rule.events and filters.matches(rule.condition, new, old)]
+    if not rules:
+        return
+    actions = plugins.provided("caruso_rule_actions")
+    for rule in rules:
+        context = RuleContext(obj, rule, key, new, old, transaction, create)
+        for step in rule.actions:
+            implementation = actions.get(step.use)
+            if implementation is None:
+                raise ConfigError(f"rule {rule.name}: action {step.use!r} is no longer installed")
+            try:
+                message = implementation(context, step)
+            except CarusoError as error:
+                raise type(error)(f"rule {rule.name} of {obj.name}, action {step.use}: {error.message}",
+                                  **error.details) from None
+            log(rule, step.use, str(message or ""))

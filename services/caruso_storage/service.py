@@ -1,0 +1,369 @@
+"""The storage manager service: business objects of a model, interface ``caruso.storage/1``.
+
+Method contracts are documented in docs/storage.md. Arguments and results are
+plain data; every failure a caller can cause is a CarusoError and leaves the
+databases unchanged.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import Engine, inspect, select, tuple_
+from sqlalchemy.exc import SAWarning
+
+from caruso_core import service
+from caruso_core.deployment import default_sqlite_url
+from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
+
+from caruso_storage import filters, journal, loader, migrate, rules, tables, values
+from caruso_storage.database import Transaction, open_engine
+from caruso_storage.model import Condition, Model, ObjectType, Rule
+from caruso_storage.records import Records, page
+from caruso_storage.tables import VERSION_KEY
+
+OPERATIONS = ("create", "update", "delete")
+warnings.filterwarnings("ignore", category=SAWarning, message=".*Decimal objects natively.*")
+
+
+@service(name="storage", interface="caruso.storage/1", version="1.0.0", autostart=True)
+class StorageManager:
+    """Business objects over SQLite, PostgreSQL and existing databases, as the model maps them.
+
+    ``model``: path of the model file (default: the packaged example CRM model);
+    ``db``: URL of the model's first database (default: ``storage.db`` in the data
+    folder); ``databases``: URLs of other databases by model name.
+    """
+
+    def __init__(self, model: str | None = None, db: str | None = None,
+                 databases: dict[str, str] | None = None) -> None:
+        self.model: Model = loader.load(model) if model else loader.load_default()
+        self.schema = tables.build(self.model)
+        self.records = {name: Records(obj, self.schema.tables[name]) for name, obj in self.model.objects.items()}
+        self.engines = self._engines(db, dict(databases or {}))
+        self._prepare()
+
+    def _engines(self, db: str | None, urls: dict[str, str]) -> dict[str, Engine]:
+        unknown = set(urls) - set(self.model.databases)
+        if unknown:
+            raise ConfigError(f"databases: the model {self.model.source} has no database(s) "
+                              f"{', '.join(sorted(unknown))} (declared: {', '.join(self.model.databases)})")
+        engines = {}
+        for name, database in self.model.databases.items():
+            url = urls.get(name) or (db if name == self.model.default_database else None) or database.url
+            if url is None:
+                url = default_sqlite_url("storage.db" if name == self.model.default_database else f"{name}.db")
+            engines[name] = open_engine(url, f"database {name}")
+        return engines
+
+    def _prepare(self) -> None:
+        """Create missing tables of new objects and the journal; check existing tables are there."""
+        for name, engine in self.engines.items():
+            with engine.connect().execution_options(caruso_write=True) as connection, connection.begin():
+                self.schema.metadata[name].create_all(connection, tables=self.schema.new_tables(self.model, name))
+            self._check_existing(name, engine)
+        migrate.upgrade_journal(self.engines[self.model.default_database])
+
+    def _check_existing(self, name: str, engine: Engine) -> None:
+        inspector = inspect(engine)
+        for obj in self.model.objects.values():
+            if obj.database != name or not obj.existing:
+                continue
+            where = f"{self.model.source}:{obj.line}: object {obj.name}"
+            if not inspector.has_table(obj.table, schema=obj.schema):
+                raise ConfigError(f"{where}: table {obj.table!r} does not exist in database {name} ({engine.url!r})")
+            present = {column["name"] for column in inspector.get_columns(obj.table, schema=obj.schema)}
+            for attribute in obj.attributes.values():
+                if attribute.column not in present:
+                    raise ConfigError(f"{where}: table {obj.table!r} has no column {attribute.column!r} "
+                                      f"(for {attribute.name}; columns: {', '.join(sorted(present))})")
+
+    def stop(self) -> None:
+        for engine in self.engines.values():
+            engine.dispose()
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "objects": len(self.model.objects), "databases": sorted(self.engines)}
+
+    # -- single operations -------------------------------------------------------------------
+
+    def create(self, object: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Create an object; returns the stored record."""
+        with self._transaction() as transaction:
+            return _wire(self._create(transaction, object, values))
+
+    def get(self, object: str, key: Any) -> dict[str, Any]:
+        """The record of the object with ``key``."""
+        records = self._records(object)
+        key = records.key_of(key)
+        with self._read(records.obj) as connection:
+            return _wire(records.fetch(connection, key))
+
+    def update(self, object: str, key: Any, values: dict[str, Any], version: Any = None) -> dict[str, Any]:
+        """Change attributes; with ``version``, only if the object is still at that version."""
+        with self._transaction() as transaction:
+            return _wire(self._update(transaction, object, key, values, version))
+
+    def delete(self, object: str, key: Any, version: Any = None) -> None:
+        """Delete an object; with ``version``, only if it is still at that version."""
+        with self._transaction() as transaction:
+            self._delete(transaction, object, key, version)
+
+    def query(self, object: str, where: Any = None, order_by: Any = None, limit: int = 100,
+              offset: int = 0) -> list[dict[str, Any]]:
+        """Records matching the filter ``where``, ordered and paged."""
+        records = self._records(object)
+        condition = filters.parse(records.obj, where)
+        with self._read(records.obj) as connection:
+            return [_wire(record) for record in records.select(connection, condition, order_by, limit, offset)]
+
+    def count(self, object: str, where: Any = None) -> int:
+        """How many objects match the filter ``where``."""
+        records = self._records(object)
+        condition = filters.parse(records.obj, where)
+        with self._read(records.obj) as connection:
+            return records.count(connection, condition)
+
+    # -- relations ---------------------------------------------------------------------------
+
+    def related(self, object: str, key: Any, relation: str, where: Any = None, order_by: Any = None,
+                limit: int = 100, offset: int = 0) -> Any:
+        """The objects ``relation`` leads to: a record or None (to-one), else a list."""
+        source, definition = self._relation(object, relation)
+        target = self.records[definition.target]
+        record = self._existing(source, key)
+        if definition.kind == "many-to-one":
+            parts = [record[name] for name in definition.foreign_key]
+            if any(part is None for part in parts):
+                return None
+            with self._read(target.obj) as connection:
+                found = target.select(connection, target.where_equal(target.key, parts), limit=1)
+            return _wire(found[0]) if found else None
+        key_values = [record[name] for name in source.key]
+        condition = filters.parse(target.obj, where)
+        if definition.kind == "one-to-many":
+            link = target.where_equal(definition.foreign_key, key_values)
+            condition = link if condition is None else Condition("and", items=(link, condition))
+            also = None
+        else:
+            also = self._linked(object, relation, key_values)
+        with self._read(target.obj) as connection:
+            return [_wire(item) for item in target.select(connection, condition, order_by, limit, offset, also)]
+
+    def link(self, object: str, key: Any, relation: str, other_key: Any) -> None:
+        """Add ``other_key`` to the many-to-many ``relation`` of the object with ``key``."""
+        self._link(object, key, relation, other_key, add=True)
+
+    def unlink(self, object: str, key: Any, relation: str, other_key: Any) -> None:
+        """Remove ``other_key`` from the many-to-many ``relation`` of the object with ``key``."""
+        self._link(object, key, relation, other_key, add=False)
+
+    def _link(self, object: str, key: Any, relation: str, other_key: Any, add: bool) -> None:
+        source, definition = self._relation(object, relation)
+        if definition.kind != "many-to-many":
+            raise InvalidInput(f"{object}.{relation} is {definition.kind}: link and unlink need many-to-many")
+        target = self.records[definition.target]
+        table = self.schema.links[(object, relation)]
+        with self._transaction() as transaction:
+            connection = transaction.connection(source.obj.database)
+            mine = source.fetch(connection, source.key_of(key))
+            theirs = target.fetch(connection, target.key_of(other_key))
+            row = {column: mine[name] for column, name in zip(definition.source_columns, source.key)}
+            row |= {column: theirs[name] for column, name in zip(definition.target_columns, target.key)}
+            match = [table.c[column] == value for column, value in row.items()]
+            connection.execute(table.delete().where(*match))
+            if add:
+                connection.execute(table.insert(), row)
+
+    def _linked(self, object: str, relation: str, key_values: list[Any]) -> Any:
+        definition = self.model.objects[object].relations[relation]
+        table = self.schema.links[(object, relation)]
+        target = self.records[definition.target]
+        inner = select(*(table.c[c] for c in definition.target_columns)).where(
+            *(table.c[c] == v for c, v in zip(definition.source_columns, key_values)))
+        columns = [target.table.c[name] for name in target.key]
+        return columns[0].in_(inner) if len(columns) == 1 else tuple_(*columns).in_(inner)
+
+    def _relation(self, object: str, relation: str) -> tuple[Records, Any]:
+        records = self._records(object)
+        definition = records.obj.relations.get(relation) if isinstance(relation, str) else None
+        if definition is None:
+            raise InvalidInput(f"{object} has no relation {relation!r} "
+                               f"(relations: {', '.join(records.obj.relations) or 'none'})")
+        return records, definition
+
+    # -- batches ----------------------------------------------------------------------------
+
+    def apply(self, operations: list[dict[str, Any]]) -> list[Any]:
+        """Run create/update/delete operations atomically; one result per operation."""
+        if not isinstance(operations, list):
+            raise InvalidInput("apply needs a list of operations")
+        results: list[Any] = [None] * len(operations)
+        with self._transaction() as transaction:
+            pending: list[tuple[int, dict[str, Any]]] = []
+            for index, operation in enumerate(operations):
+                try:
+                    kind, records = self._operation(operation)
+                except CarusoError as error:
+                    raise _at(error, str(index)) from None
+                if kind == "create" and not records.obj.rules:
+                    if pending and pending[0][1]["object"] != operation["object"]:
+                        self._insert_pending(transaction, pending, results)
+                    pending.append((index, operation))
+                    continue
+                self._insert_pending(transaction, pending, results)
+                try:
+                    results[index] = self._run(transaction, kind, operation)
+                except CarusoError as error:
+                    raise _at(error, str(index)) from None
+            self._insert_pending(transaction, pending, results)
+        return results
+
+    def _operation(self, operation: Any) -> tuple[str, Records]:
+        if not isinstance(operation, dict) or operation.get("op") not in OPERATIONS:
+            raise InvalidInput(f"an operation is a dict with op one of {', '.join(OPERATIONS)}")
+        unknown = set(operation) - {"op", "object", "key", "values", "version"}
+        if unknown:
+            raise InvalidInput(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        return operation["op"], self._records(operation.get("object"))
+
+    def _insert_pending(self, transaction: Transaction, pending: list[tuple[int, dict[str, Any]]],
+                        results: list[Any]) -> None:
+        if not pending:
+            return
+        records = self.records[pending[0][1]["object"]]
+        rows = []
+        for index, operation in pending:
+            try:
+                rows.append(records.new(operation.get("values")))
+            except CarusoError as error:
+                raise _at(error, str(index)) from None
+        try:
+            inserted = records.insert(transaction.connection(records.obj.database), rows)
+        except CarusoError as error:
+            raise _at(error, f"{pending[0][0]}-{pending[-1][0]}") from None
+        for (index, _), record in zip(pending, inserted):
+            results[index] = _wire(record)
+        pending.clear()
+
+    def _run(self, transaction: Transaction, kind: str, operation: dict[str, Any]) -> Any:
+        if kind == "create":
+            return _wire(self._create(transaction, operation["object"], operation.get("values")))
+        if kind == "update":
+            return _wire(self._update(transaction, operation["object"], operation.get("key"),
+                                      operation.get("values"), operation.get("version")))
+        self._delete(transaction, operation["object"], operation.get("key"), operation.get("version"))
+        return None
+
+    # -- the writes, inside a transaction ----------------------------------------------------
+
+    def _create(self, transaction: Transaction, object: str, data: Any, depth: int = 0) -> dict[str, Any]:
+        records = self._records(object)
+        record = records.insert(transaction.connection(records.obj.database), [records.new(data)])[0]
+        self._fire(transaction, records, "create", record, None, depth)
+        return record
+
+    def _update(self, transaction: Transaction, object: str, key: Any, data: Any, version: Any) -> dict[str, Any]:
+        records = self._records(object)
+        connection = transaction.connection(records.obj.database)
+        old, new = records.update(connection, records.key_of(key), data, version)
+        self._fire(transaction, records, "update", new, old, 0)
+        return new
+
+    def _delete(self, transaction: Transaction, object: str, key: Any, version: Any) -> None:
+        records = self._records(object)
+        records.delete(transaction.connection(records.obj.database), records.key_of(key), version)
+
+    def _fire(self, transaction: Transaction, records: Records, event: str, new: dict[str, Any],
+              old: dict[str, Any] | None, depth: int) -> None:
+        if not records.obj.rules:
+            return
+        if depth >= rules.MAX_DEPTH:
+            raise ConfigError(f"rules of {records.obj.name}: actions create objects {rules.MAX_DEPTH} levels deep; "
+                              "check the model's rules for a cycle")
+        key = records.key_value(new)
+
+        def create(object: str, data: dict[str, Any]) -> dict[str, Any]:
+            created = self._create(transaction, object, {k: values.encode(v) for k, v in data.items()}, depth + 1)
+            return self.records[object].key_value(created)
+
+        def log(rule: Rule, action: str, message: str) -> None:
+            journal.log_rule(transaction.connection(self.model.default_database), records.obj.name, key,
+                             rule.name, action, message)
+
+        rules.fire(records.obj, event, key, new, old, transaction, create, log)
+
+    # -- model, contact history, rule log ----------------------------------------------------
+
+    def describe(self, object: str | None = None) -> dict[str, Any]:
+        """The model's metadata: objects, attributes, keys, relations, rules (docs/storage.md)."""
+        if object is not None:
+            return _describe(self._records(object).obj)
+        return {"name": self.model.name, "databases": list(self.model.databases),
+                "objects": {name: _describe(obj) for name, obj in self.model.objects.items()}}
+
+    def add_contact(self, object: str, key: Any, contact: dict[str, Any]) -> dict[str, Any]:
+        """Append an interaction to the contact history of the object with ``key``."""
+        records = self._records(object)
+        key = records.key_value(self._existing(records, key))
+        with self._transaction() as transaction:
+            return journal.add_contact(transaction.connection(self.model.default_database), object, key, contact)
+
+    def contact_history(self, object: str, key: Any, channels: list[str] | None = None, limit: int = 100,
+                        offset: int = 0) -> list[dict[str, Any]]:
+        """The contact history of the object with ``key``, newest first."""
+        records = self._records(object)
+        key = records.key_value(self._existing(records, key))
+        limit, offset = page(limit, offset)
+        with self._read_database(self.model.default_database) as connection:
+            return journal.contacts(connection, object, key, channels, limit, offset)
+
+    def rule_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest rule actions run, newest first."""
+        limit, _ = page(limit, 0)
+        with self._read_database(self.model.default_database) as connection:
+            return journal.rule_entries(connection, limit)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _existing(self, records: Records, key: Any) -> dict[str, Any]:
+        with self._read(records.obj) as connection:
+            return records.fetch(connection, records.key_of(key))
+
+    def _records(self, object: Any) -> Records:
+        records = self.records.get(object) if isinstance(object, str) else None
+        if records is None:
+            raise NotFound(f"the model has no object {object!r} (objects: {', '.join(self.records)})")
+        return records
+
+    def _transaction(self) -> Transaction:
+        return Transaction(self.engines)
+
+    def _read(self, obj: ObjectType) -> Any:
+        return self._read_database(obj.database)
+
+    def _read_database(self, name: str) -> Any:
+        return self.engines[name].connect()
+
+
+def _wire(record: dict[str, Any]) -> dict[str, Any]:
+    return {name: values.encode(value) for name, value in record.items()}
+
+
+def _at(error: CarusoError, where: str) -> CarusoError:
+    return type(error)(f"operation {where}: {error.message}", **{**error.details, "operation": where})
+
+
+def _describe(obj: ObjectType) -> dict[str, Any]:
+    attributes = {
+        name: {"type": a.type, "length": a.length, "required": a.required or (a.key and not a.generated),
+               "key": a.key, "generated": a.generated, "default": values.encode(a.default),
+               "choices": None if a.choices is None else [values.encode(c) for c in a.choices],
+               "label": a.label}
+        for name, a in obj.attributes.items()}
+    relations = {name: {"kind": r.kind, "target": r.target, "foreign_key": list(r.foreign_key)}
+                 for name, r in obj.relations.items()}
+    return {"label": obj.label, "database": obj.database, "table": obj.table, "existing": obj.existing,
+            "key": list(obj.key), "attributes": attributes, "relations": relations,
+            "rules": [rule.name for rule in obj.rules], "version": VERSION_KEY}

@@ -1,0 +1,87 @@
+"""The modeler: SQLAlchemy Core tables of a model, one MetaData per database.
+
+Columns carry the attribute name as their ``key`` (``table.c.<attribute>``), so a
+renamed column is used by its attribute name everywhere. Tables of new objects
+get the integer version column of caruso; tables of existing objects are mapped
+as they are (no DDL is ever emitted for them).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, Numeric,
+                        String, Table, Text)
+from sqlalchemy.types import TypeEngine
+
+from caruso_storage.conversions import Cents, Flag, Padded
+from caruso_storage.model import VERSION_COLUMN, Attribute, Model, ObjectType, Relation
+
+VERSION_KEY = "_version"
+
+
+@attrs.frozen
+class Schema:
+    """The tables of a model: per database its MetaData; per object its table; link tables."""
+
+    metadata: dict[str, MetaData]
+    tables: dict[str, Table]
+    links: dict[tuple[str, str], Table]
+
+    def new_tables(self, model: Model, database: str) -> list[Table]:
+        """Tables of ``database`` that caruso creates: new objects and their link tables."""
+        owned = [self.tables[o.name] for o in model.objects.values() if o.database == database and not o.existing]
+        owned += [link for (owner, _), link in self.links.items()
+                  if model.objects[owner].database == database and not model.objects[owner].existing]
+        return list(dict.fromkeys(owned))
+
+
+def build(model: Model) -> Schema:
+    """Tables of every object of ``model``."""
+    metadata = {name: MetaData() for name in model.databases}
+    tables = {obj.name: _table(obj, metadata[obj.database]) for obj in model.objects.values()}
+    links = {}
+    for obj in model.objects.values():
+        for relation in obj.relations.values():
+            if relation.kind == "many-to-many":
+                links[(obj.name, relation.name)] = _link(obj, model.objects[relation.target], relation,
+                                                          metadata[obj.database])
+    return Schema(metadata, tables, links)
+
+
+def column_type(attribute: Attribute) -> TypeEngine[Any]:
+    """The column type of an attribute, with its legacy conversion if any."""
+    if attribute.convert == "flag":
+        return Flag(attribute.true_value, attribute.false_value, max(len(attribute.true_value),
+                                                                       len(attribute.false_value)))
+    if attribute.convert == "cents":
+        return Cents(attribute.scale or 0)
+    if attribute.convert == "padded":
+        return Padded(attribute.length or 0)
+    return {"string": lambda: String(attribute.length), "text": Text, "integer": Integer,
+            "float": Float, "boolean": Boolean, "date": Date, "datetime": DateTime,
+            "decimal": lambda: Numeric(attribute.precision, attribute.scale, asdecimal=True)}[attribute.type]()
+
+
+def _table(obj: ObjectType, metadata: MetaData) -> Table:
+    columns = [Column(a.column, column_type(a), key=a.name, primary_key=a.key,
+                      autoincrement=a.generated if a.key else False,
+                      nullable=not (a.required or a.key))
+               for a in obj.attributes.values()]
+    if obj.versioned:
+        columns.append(Column(VERSION_COLUMN, Integer, key=VERSION_KEY, nullable=False, default=1))
+    table = Table(obj.table, metadata, *columns, schema=obj.schema)
+    for index in obj.indexes:
+        Index(index.name, *(table.c[name] for name in index.attributes), unique=index.unique)
+    return table
+
+
+def _link(source: ObjectType, target: ObjectType, relation: Relation, metadata: MetaData) -> Table:
+    known = metadata.tables.get(f"{source.schema}.{relation.through}" if source.schema else relation.through)
+    if known is not None:
+        return known
+    columns = [Column(name, column_type(source.attributes[key]), primary_key=True)
+               for name, key in zip(relation.source_columns, source.key)]
+    columns += [Column(name, column_type(target.attributes[key]), primary_key=True)
+                for name, key in zip(relation.target_columns, target.key)]
+    return Table(relation.through, metadata, *columns, schema=source.schema)

@@ -1,0 +1,105 @@
+"""Attribute values between the wire (plain data) and Python (Decimal, date, datetime).
+
+``decode`` accepts what a client or a model file may send for an attribute and
+returns the Python value, or raises InvalidInput naming the attribute;
+``encode`` turns a Python value into plain data for the wire.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from caruso_core.errors import InvalidInput
+
+from caruso_storage.model import Attribute
+
+TRUE_TEXT = {"true", "1", "yes"}
+FALSE_TEXT = {"false", "0", "no"}
+
+
+def decode(attribute: Attribute, value: Any, *, strict: bool = True) -> Any:
+    """The Python value of ``value`` for ``attribute``; ``strict`` also checks length and choices."""
+    if value is None:
+        return None
+    try:
+        result = _DECODERS[attribute.type](attribute, value)
+    except (ValueError, TypeError, ArithmeticError):
+        raise InvalidInput(f"{attribute.name}: {value!r} is not a valid {attribute.type}") from None
+    if strict:
+        if attribute.length is not None and isinstance(result, str) and len(result) > attribute.length:
+            raise InvalidInput(f"{attribute.name}: longer than {attribute.length} characters")
+        if attribute.choices is not None and result not in attribute.choices:
+            allowed = ", ".join(map(str, attribute.choices))
+            raise InvalidInput(f"{attribute.name}: {value!r} is not one of {allowed}")
+    return result
+
+
+def encode(value: Any) -> Any:
+    """Plain data for a Python value: decimals as strings, dates and datetimes as ISO 8601."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _text(attribute: Attribute, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError
+    return value
+
+
+def _integer(attribute: Attribute, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError
+    return int(value)
+
+
+def _float(attribute: Attribute, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError
+    return float(value)
+
+
+def _decimal(attribute: Attribute, value: Any) -> decimal.Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)):
+        raise TypeError
+    number = decimal.Decimal(str(value).strip())
+    if not number.is_finite():
+        raise ValueError
+    if attribute.scale is not None:
+        number = number.quantize(decimal.Decimal(1).scaleb(-attribute.scale), rounding=decimal.ROUND_HALF_EVEN)
+    return number
+
+
+def _boolean(attribute: Attribute, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE_TEXT | FALSE_TEXT:
+        return value.strip().lower() in TRUE_TEXT
+    raise TypeError
+
+
+def _date(attribute: Attribute, value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise TypeError
+    return dt.date.fromisoformat(value.strip()[:10])
+
+
+def _datetime(attribute: Attribute, value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        raise TypeError
+    return dt.datetime.fromisoformat(value.strip())
+
+
+_DECODERS = {"string": _text, "text": _text, "integer": _integer, "float": _float,
+             "decimal": _decimal, "boolean": _boolean, "date": _date, "datetime": _datetime}
