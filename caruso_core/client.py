@@ -73,12 +73,11 @@ class Client:
         remoting.is_connected(proxy)  # drops a connection the manager closed (e.g. it restarted)
         try:
             return proxy._pyroInvoke(method, args, kwargs)
-        except Pyro5.errors.SecurityError as error:
-            self._proxies.drop(self.uri)
-            raise ManagerUnreachable(f"the service manager at {self.uri} refused the connection ({error}); "
-                                     "set CARUSO_SECRET to the deployment's secret") from None
         except Pyro5.errors.CommunicationError as error:
             self._proxies.drop(self.uri)
+            if "CARUSO_SECRET" in str(error):
+                raise ManagerUnreachable(f"the service manager at {self.uri} refused the connection: "
+                                         "set CARUSO_SECRET to the deployment's secret") from None
             raise ManagerUnreachable(
                 f"no service manager answers at {self.uri} ({error}); start one with 'caruso manager' "
                 "or 'caruso up', or point CARUSO_MANAGER at the right address") from None

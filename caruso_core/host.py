@@ -26,7 +26,6 @@ import threading
 import time
 from typing import Any, Callable
 
-import Pyro5
 import Pyro5.api
 
 from caruso_core import remoting
@@ -253,14 +252,17 @@ class ServiceHost:
         self._lease_token = answer["lease_token"]
         self._lease = float(answer["lease"])
 
-    def _abandon(self) -> None:
-        """Undo a start that failed half-way: leave the registry, stop serving."""
-        self._stopping.set()
+    def _leave_registry(self) -> None:
         if self.instance_id is not None:
             try:
                 self._client.manager_call("unregister", self.instance_id, self._lease_token)
             except CarusoError as error:
                 log.warning("could not unregister %s: %s", self.instance_id, error)
+
+    def _abandon(self) -> None:
+        """Undo a start that failed half-way: leave the registry, stop serving."""
+        self._stopping.set()
+        self._leave_registry()
         self._stopped.set()
 
     def _renew(self) -> None:
@@ -274,10 +276,7 @@ class ServiceHost:
 
     def _retire(self, unregister: bool) -> None:
         if unregister:
-            try:
-                self._client.manager_call("unregister", self.instance_id, self._lease_token)
-            except CarusoError as error:
-                log.warning("could not unregister %s: %s", self.instance_id, error)
+            self._leave_registry()
         self.gate.refuse()
         if not self.gate.wait_idle(self._drain_timeout):
             log.warning("%s: calls still in flight after %ss; stopping anyway",

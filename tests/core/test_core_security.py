@@ -1,4 +1,8 @@
 """A shared secret guards every daemon's handshake."""
+import os
+import subprocess
+import sys
+
 import Pyro5.api
 import Pyro5.errors
 import pytest
@@ -30,3 +34,11 @@ def test_without_the_secret_connections_are_refused_before_any_call(secret, caru
 def test_daemons_bind_to_loopback_by_default(caruso_host):
     host = caruso_host("sample_services:Echo")
     assert "@127.0.0.1:" in host.uri
+
+
+def test_a_client_with_the_wrong_secret_is_told_so(secret, caruso_manager):
+    result = subprocess.run([sys.executable, "-m", "caruso_core", "services"], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "CARUSO_SECRET": "wrong"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"error: the service manager at {caruso_manager.uri} refused the "
+                                      "connection: set CARUSO_SECRET to the deployment's secret")
