@@ -1,0 +1,70 @@
+"""The ``caruso simulate`` command: capacity planning with the ``sim`` channel."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+from caruso_core.errors import ConfigError
+
+from caruso_comm.eventlog import EventLog
+from caruso_comm.simulator import Scenario, Simulation
+
+FIGURES = ("offered", "answered", "abandoned", "service_level", "asa_seconds", "aht_seconds",
+           "occupancy")
+
+
+def _start_of_day() -> float:
+    today = dt.datetime.now(dt.timezone.utc).replace(hour=8, minute=0, second=0, microsecond=0)
+    return today.timestamp()
+
+
+@click.command()
+@click.option("--agents", type=click.IntRange(min=1), required=True, help="Agents logged in all day.")
+@click.option("--calls-per-hour", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Mean arrival rate (Poisson).")
+@click.option("--aht", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Mean handling time in seconds (exponential).")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Hours of arrivals; calls still waiting then are served before the end.")
+@click.option("--patience", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Mean caller patience in seconds (exponential); callers hang up after it.")
+@click.option("--no-abandon", is_flag=True, help="Callers wait as long as it takes (the default).")
+@click.option("--sl-target", type=click.FloatRange(min=0), default=20.0, show_default=True,
+              help="Service-level target in seconds.")
+@click.option("--strategy", default="longest_idle", show_default=True, help="Routing strategy.")
+@click.option("--wrap-up", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Wrap-up seconds after each call.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--db", default=None, help="Write the event log to this database URL.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def simulate(agents: int, calls_per_hour: float, aht: float, hours: float, patience: float | None,
+             no_abandon: bool, sl_target: float, strategy: str, wrap_up: float, seed: int,
+             db: str | None, as_json: bool) -> None:
+    """Simulate a day of inbound calls on the real ACD and print the call-centre figures."""
+    if patience is not None and no_abandon:
+        raise ConfigError("give either --patience SECONDS or --no-abandon, not both")
+    scenario = Scenario(agents=agents, calls_per_hour=calls_per_hour, aht=aht, hours=hours,
+                        patience=patience, sl_target=sl_target, strategy=strategy,
+                        wrap_up=wrap_up, seed=seed, start=_start_of_day())
+    log = _event_log(db) if db else None
+    try:
+        results = Simulation(scenario, sink=log).run()
+    finally:
+        if log is not None:
+            log.close()
+    if as_json:
+        click.echo(json.dumps(results, sort_keys=True))
+    else:
+        for name in FIGURES:
+            value = results[name]
+            click.echo(f"{name:>14}  {value:.4g}" if isinstance(value, float) else f"{name:>14}  {value}")
+
+
+def _event_log(url: str) -> EventLog:
+    try:
+        return EventLog(url)
+    except Exception as error:
+        raise ConfigError(f"--db {url}: cannot open the event log database: "
+                          f"{type(error).__name__}: {error}") from None

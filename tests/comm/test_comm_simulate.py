@@ -1,0 +1,76 @@
+"""The simulator's features and the ``caruso simulate`` command."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import sqlalchemy as sa
+
+from caruso_comm.eventlog import EventLog
+from caruso_comm.simulator import Scenario, SimAgent, Simulation
+
+CALL = ["--agents", "5", "--calls-per-hour", "80", "--aht", "180", "--hours", "4", "--seed", "3"]
+
+
+def _caruso(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "caruso_core", *arguments],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_simulate_prints_the_figures_and_writes_the_event_log(tmp_path):
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    done = _caruso("simulate", *CALL, "--no-abandon", "--db", url, "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["abandoned"] == 0 and figures["offered"] == figures["answered"] > 200
+    assert 0 < figures["service_level"] <= 1 and figures["asa_seconds"] >= 0
+    assert 100 < figures["aht_seconds"] < 300 and 0.3 < figures["occupancy"] < 1
+    counts = dict(sa.create_engine(url).connect().execute(sa.text(
+        "select event, count(*) from comm_events group by event")).all())
+    assert counts["enter"] == counts["connect"] == counts["complete"] == figures["offered"]
+
+
+def test_simulate_with_patience_loses_callers_and_refuses_contradictory_options():
+    figures = json.loads(_caruso("simulate", *CALL, "--patience", "30", "--json").stdout)
+    assert figures["abandoned"] > 0
+    assert figures["offered"] == figures["answered"] + figures["abandoned"]
+    refused = _caruso("simulate", *CALL, "--patience", "30", "--no-abandon")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "error: give either --patience SECONDS or --no-abandon, not both"
+
+
+def test_agents_work_their_shifts_only():
+    events = []
+    roster = (SimAgent("early", shifts=((0, 3600),)), SimAgent("late", shifts=((3600, 7200),)))
+    Simulation(Scenario(agents=roster, calls_per_hour=30, aht=60, hours=2, seed=1),
+               sink=events.append).run()
+    connects = [e for e in events if e.event == "connect"]
+    assert {e.agent for e in connects} == {"early", "late"}
+    assert all(e.agent == ("early" if e.time < 3600 else "late") for e in connects
+               if not 3500 < e.time < 3700)
+    logins = [(e.agent, e.time) for e in events if e.event == "agent_status" and e.data["status"] == "available"]
+    assert logins == [("early", 0), ("late", 3600)]
+
+
+def test_empirical_handling_times_are_drawn_from_the_samples():
+    events = []
+    Simulation(Scenario(agents=3, calls_per_hour=40, aht=100, hours=3, handle_times=(30.0, 90.0),
+                        seed=2), sink=events.append).run()
+    talks = {round(e.data["talk"], 6) for e in events if e.event == "complete"}
+    assert talks == {30.0, 90.0}
+
+
+def test_event_log_appends_in_batches_and_reads_back_in_order(tmp_path):
+    log = EventLog(f"sqlite:///{tmp_path / 'log.db'}", batch=100)
+    simulation = Simulation(Scenario(agents=2, calls_per_hour=30, aht=60, hours=1, seed=5), sink=log)
+    simulation.run()
+    written = list(log.read())
+    log.close()
+    assert written and len(written) % 100 == 0
+    assert [i for i, _ in written] == sorted(i for i, _ in written)
+    reopened = EventLog(f"sqlite:///{tmp_path / 'log.db'}")
+    events = [event for _, event in reopened.read()]
+    assert 0 < len(events) - len(written) < 100 and events[0].event == "agent_status"
+    assert sum(e.event == "enter" for e in events) == simulation.tally.offered
+    assert list(reopened.read(after=len(events) - 1))[0][1] == events[-1]
