@@ -16,6 +16,7 @@ with the one-time link that creates the first admin.
 """
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -70,19 +71,25 @@ class FrontOffice:
 
     def start(self) -> None:
         """Serve the app; ConfigError if the address cannot be served."""
-        config = uvicorn.Config(create_app(self._context), host=self._host, port=self._port, lifespan="off",
-                                log_level="warning", access_log=False, proxy_headers=False,
-                                server_header=False, **self._tls)
+        try:
+            listener = socket.create_server((self._host, self._port),
+                                            family=socket.AF_INET6 if ":" in self._host else socket.AF_INET)
+        except OSError as error:
+            raise ConfigError(f"cannot serve the front office at {self._host}:{self._port} ({error.strerror}); "
+                              "set 'address' in the deployment's [services.frontoffice] config") from None
+        self._port = listener.getsockname()[1]
+        config = uvicorn.Config(create_app(self._context), lifespan="off", log_level="warning",
+                                access_log=False, proxy_headers=False, server_header=False, **self._tls)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="caruso-frontoffice-http", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [listener]},
+                                        name="caruso-frontoffice-http", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise ConfigError(f"cannot serve the front office at {self._host}:{self._port} (port in use?); "
-                                  "set 'address' in the deployment's [services.frontoffice] config")
+                listener.close()
+                raise ConfigError(f"the front office did not start at {self.url()}; see the log above")
             time.sleep(0.02)
-        self._port = self._server.servers[0].sockets[0].getsockname()[1]
         print(f"front office at {self.url()}", flush=True)
         if self._context.setup_token:
             print(f"no user yet: create the first admin at {self.url()}/setup?token={self._context.setup_token} "

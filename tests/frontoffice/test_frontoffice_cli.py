@@ -1,0 +1,51 @@
+"""``caruso frontoffice``: adding users from a prompt or a file, checking view files."""
+import os
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from caruso_core.cli import cli
+from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.database import open_database
+from conftest import VIEWS
+
+
+def run(tmp_path, *arguments):
+    env = {**os.environ, "CARUSO_DATA": str(tmp_path / "data")}
+    return subprocess.run([sys.executable, "-m", "caruso_core", "frontoffice", *arguments], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_user_add_from_a_password_file_and_errors_in_one_line(tmp_path):
+    secret = tmp_path / "password.txt"
+    secret.write_text("a-long-password\n")
+    done = run(tmp_path, "user", "add", "Anna", "--role", "supervisor", "--password-file", str(secret))
+    assert done.returncode == 0 and done.stdout.strip() == "user anna (supervisor) added"
+    accounts = Accounts(open_database(f"sqlite:///{tmp_path / 'data' / 'frontoffice.db'}"))
+    assert accounts.authenticate("anna", "a-long-password").role == "supervisor"
+    again = run(tmp_path, "user", "add", "anna", "--role", "agent", "--password-file", str(secret))
+    assert again.returncode == 1 and again.stderr.strip() == "error: a user named 'anna' exists already"
+    short = tmp_path / "short.txt"
+    short.write_text("short")
+    weak = run(tmp_path, "user", "add", "bob", "--role", "agent", "--password-file", str(short))
+    assert weak.returncode == 1 and "10 to 256 characters" in weak.stderr and "Traceback" not in weak.stderr
+    listed = run(tmp_path, "user", "list")
+    assert listed.stdout.split() == ["anna", "supervisor"]
+
+
+def test_user_add_prompts_for_the_password_twice(tmp_path):
+    db = f"sqlite:///{tmp_path / 'fo.db'}"
+    result = CliRunner().invoke(cli, ["frontoffice", "user", "add", "root", "--role", "admin", "--db", db],
+                                input="root-password-1\nroot-password-1\n")
+    assert result.exit_code == 0, result.output
+    assert Accounts(open_database(db)).authenticate("root", "root-password-1").role == "admin"
+
+
+def test_views_command_checks_files(tmp_path):
+    ok = run(tmp_path, "views", str(VIEWS))
+    assert ok.returncode == 0 and ok.stdout.strip() == "ok: 1 customer360, 1 detail, 1 form, 2 list, 1 menu(s)"
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<views>\n  <list id='x' object='Customer'/>\n</views>")
+    failed = run(tmp_path, "views", str(bad))
+    assert failed.returncode == 1 and failed.stderr.startswith(f"error: {bad}:2: ")

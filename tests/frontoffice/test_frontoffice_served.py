@@ -1,0 +1,150 @@
+"""The front office served by its service against a real manager and a storage over Pyro5."""
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from caruso_core import connect
+from caruso_core.deployment import default
+from caruso_core.errors import ConfigError
+from caruso_frontoffice.app import create_app
+from caruso_frontoffice.service import FrontOffice
+from conftest import csrf_of, make_context, sign_in
+
+
+def test_the_default_deployment_includes_the_front_office():
+    assert "frontoffice" in [entry.key for entry in default().services]
+
+
+def test_served_by_the_host_with_health_and_address(front_office, caruso_client, caruso_host):
+    assert front_office.startswith("http://127.0.0.1:")
+    [entry] = [row for row in caruso_client.health() if row["name"] == "frontoffice"]
+    assert entry["health"]["status"] == "ok" and entry["health"]["url"] == front_office
+    with httpx.Client(base_url=front_office) as web:
+        assert web.get("/static/style.css").status_code == 200
+        assert sign_in(web, "ada").status_code == 303
+        assert "Welcome, ada" in web.get("/").text
+
+
+def test_a_busy_port_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path))
+    first = FrontOffice(address="http://127.0.0.1:0")
+    first.start()
+    try:
+        second = FrontOffice(address=first.url())
+        with pytest.raises(ConfigError, match="Address already in use"):
+            second.start()
+    finally:
+        first.stop()
+    with pytest.raises(ConfigError, match="set certfile and keyfile"):
+        FrontOffice(address="https://127.0.0.1:8443")
+    with pytest.raises(ConfigError, match="must look like"):
+        FrontOffice(address="ftp://x")
+
+
+def test_list_detail_360_and_form_pages_over_the_storage(front_office, storage):
+    storage.add_contact("Customer", 1, {"channel": "phone", "summary": "asked for a <b>discount</b>", "agent": "ada"})
+    storage.create("Customer", {"name": "<script>alert(1)</script>", "segment": "private"})
+    with httpx.Client(base_url=front_office) as web:
+        sign_in(web, "ada")
+        listing = web.get("/views/customers")
+        assert listing.status_code == 200 and "3 found" in listing.text
+        assert "Acme Utilities" in listing.text and "Credit limit" not in listing.text   # agents do not see it
+        assert "<script>alert(1)</script>" not in listing.text and "&lt;script&gt;" in listing.text
+        found = web.get("/views/customers", params={"q": "acme"})
+        assert "1 found" in found.text and "Berta" not in found.text
+        filtered = web.get("/views/customers", params={"f.segment": "private"})
+        assert "2 found" in filtered.text and "Acme" not in filtered.text
+        wrong_filter = web.get("/views/customers", params={"f.segment": "bogus"})
+        assert "choose one of private, business" in wrong_filter.text
+        full = web.get("/views/customer-360/show", params={"id": "1"})
+        assert full.status_code == 200
+        assert "Meter reading disputed" in full.text and "Address change" in full.text   # related tickets
+        assert "asked for a &lt;b&gt;discount&lt;/b&gt;" in full.text                    # contact history
+        assert "50000.00" not in full.text                                             # field roles
+        assert web.get("/views/customer-360/show", params={"id": "x"}).status_code == 400
+        assert web.get("/views/customer-360/show", params={"id": "99"}).status_code == 404
+        assert web.get("/views/nope").status_code == 404
+
+        edit = web.get("/views/customer-edit/edit", params={"id": "2"})
+        assert edit.status_code == 200 and 'name="credit_limit"' not in edit.text
+        csrf, version = csrf_of(edit.text), '1'
+        bad = web.post("/views/customer-edit/edit?id=2", data={
+            "csrf": csrf, "_version": version, "name": "B" * 81, "email": "nope", "since": "yesterday"})
+        assert bad.status_code == 400
+        for message in ("Name: at most 80 characters", "E-mail: an e-mail address", "Customer since: a date"):
+            assert message in bad.text
+        sneaky = web.post("/views/customer-edit/edit?id=2", data={
+            "csrf": csrf, "_version": version, "name": "Berta B.", "credit_limit": "1000000"},
+            follow_redirects=False)
+        assert sneaky.status_code == 303 and sneaky.headers["location"] == "/views/customer/show?id=2"
+        record = storage.get("Customer", 2)
+        assert record["name"] == "Berta B." and record["credit_limit"] is None   # hidden field ignored
+        stale = web.post("/views/customer-edit/edit?id=2", data={"csrf": csrf, "_version": version,
+                                                                  "name": "Late"})
+        assert stale.status_code == 400 and "Someone changed this record" in stale.text
+        no_csrf = web.post("/views/customer-edit/new", data={"name": "Nobody"})
+        assert no_csrf.status_code == 403
+        created = web.post("/views/customer-edit/new", data={"csrf": csrf, "name": "Carla", "vip": "on"},
+                           follow_redirects=False)
+        assert created.status_code == 303 and storage.get("Customer", 4)["vip"] is True
+
+
+def test_pages_say_when_the_storage_is_missing(tmp_path, caruso_manager):
+    context = make_context(tmp_path, caruso_manager.uri)
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        page = web.get("/views/customers")
+        assert page.status_code == 503 and "storage service is not available" in page.text
+
+
+def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, caruso_host, caruso_client):
+    first = caruso_host("frontoffice_storage:MemoryStorage", version="1.0.0")
+    second = caruso_host("frontoffice_storage:MemoryStorage", version="1.1.0", standby=True)
+    context = make_context(tmp_path, caruso_manager.uri)
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "root")
+        page = web.get("/admin/services")
+        assert page.status_code == 200
+        for text in (first.instance_id, second.instance_id, "caruso.storage/1", "1.1.0", "standby", ">ok<"):
+            assert text in page.text
+        csrf = csrf_of(page.text)
+        swapped = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage",
+                                                         "instance_id": second.instance_id})
+        assert swapped.status_code == 200
+        assert f"{second.instance_id} (version 1.1.0) is active; {first.instance_id} is standing by" in swapped.text
+        assert caruso_client.lookup("storage")[0]["instance_id"] == second.instance_id
+        back = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage",
+                                                      "instance_id": first.instance_id})
+        assert f"{first.instance_id} (version 1.0.0) is active" in back.text
+        assert caruso_client.lookup("storage")[0]["instance_id"] == first.instance_id
+        failed = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "instance_id": "ghost-1"})
+        assert failed.status_code == 409 and "Swap of storage failed: no instance &#39;ghost-1&#39;" in failed.text
+        assert web.post("/admin/services/swap", data={"name": "storage",
+                                                      "instance_id": second.instance_id}).status_code == 403
+        sign_in(web, "sam")
+        assert web.post("/admin/services/swap", data={"csrf": csrf_of(web.get("/").text), "name": "storage",
+                                                      "instance_id": second.instance_id}).status_code == 403
+    assert caruso_client.lookup("storage")[0]["instance_id"] == first.instance_id
+
+
+def test_swap_without_the_operator_secret_says_so(tmp_path, caruso_manager, caruso_host, monkeypatch):
+    monkeypatch.delenv("CARUSO_OPERATOR_SECRET", raising=False)
+    caruso_manager.restart(CARUSO_OPERATOR_SECRET="operators-only")
+    standby = caruso_host("frontoffice_storage:MemoryStorage", standby=True)
+    context = make_context(tmp_path, caruso_manager.uri)
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "root")
+        refused = web.post("/admin/services/swap", data={"csrf": csrf_of(web.get("/admin/services").text),
+                                                         "name": "storage", "instance_id": standby.instance_id})
+        assert refused.status_code == 403
+        assert "The manager refused the swap" in refused.text and "CARUSO_OPERATOR_SECRET" in refused.text
+    context.client = connect(caruso_manager.uri, operator_secret="operators-only")
+    assert context.client.swap("storage", standby.instance_id)["active"]["instance_id"] == standby.instance_id
+
+
+def test_admin_page_reports_an_unreachable_manager(tmp_path):
+    context = make_context(tmp_path)
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "root")
+        page = web.get("/admin/services")
+        assert page.status_code == 200 and "The service manager did not answer" in page.text

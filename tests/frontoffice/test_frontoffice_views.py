@@ -1,0 +1,111 @@
+"""View definitions: the schema, the hardened loader with file:line errors, merging by id."""
+import pytest
+
+from caruso_core.errors import ConfigError
+from caruso_frontoffice.views.catalog import load
+from caruso_frontoffice.views.loader import MAX_BYTES, parse
+from caruso_frontoffice.views.model import Customer360View, DetailView, FormView, ListView
+from conftest import VIEWS
+
+
+def test_the_sample_views_load_with_their_structure():
+    catalog = load([VIEWS])
+    customers = catalog.views["customers"]
+    assert isinstance(customers, ListView)
+    assert customers.search == ("name", "email") and customers.page_size == 10
+    assert [c.name for c in customers.columns] == ["name", "email", "segment", "credit_limit"]
+    assert customers.columns[3].roles == {"supervisor", "admin"}
+    assert customers.columns[1].label == "E-mail" and customers.source.line == 8
+    assert isinstance(catalog.views["customer"], DetailView)
+    assert isinstance(catalog.views["customer-edit"], FormView)
+    assert catalog.views["customer-edit"].fields[0].required is True
+    full = catalog.views["customer-360"]
+    assert isinstance(full, Customer360View) and full.profile == "customer" and full.history_limit == 20
+    assert full.tasks.open == ("open", "waiting")
+    assert catalog.menus_for("agent") == [("Customers", [("customers", "Customers")])]
+    assert catalog.menus_for("supervisor") == [("Customers", [("customers", "Customers"), ("tickets", "Tickets")])]
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_an_integrator_overrides_one_view_and_keeps_the_rest(tmp_path):
+    override = write(tmp_path, "override.xml", """<views>
+  <list id="customers" object="Customer" title="Our customers" roles="agent">
+    <column field="name"/>
+  </list>
+</views>""")
+    catalog = load([VIEWS, override])
+    assert catalog.views["customers"].title == "Our customers"
+    assert catalog.views["customers"].source.file == str(override)
+    assert catalog.views["customer"].source.file == str(VIEWS)       # untouched views stay
+    assert list(catalog.views) == ["customer", "customer-edit", "customer-360", "tickets", "customers"]
+    folder = tmp_path / "vertical"
+    folder.mkdir()
+    write(folder, "10-base.xml", VIEWS.read_text())
+    write(folder, "20-local.xml", override.read_text())
+    assert load([folder]).views["customers"].title == "Our customers"
+
+
+def test_views_from_an_installed_package(tmp_path, monkeypatch):
+    package = tmp_path / "caruso_vertical_sample"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    write(package, "views.xml", VIEWS.read_text())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "customers" in load(["caruso_vertical_sample:views.xml"]).views
+    with pytest.raises(ConfigError, match="no installed package 'caruso_no_such_pkg'"):
+        load(["caruso_no_such_pkg:views.xml"])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("<views><list id='a' object='Customer'><column field='name'/></list", ":1: "),
+    ("<views>\n<list id='a' object='Customer'>\n<column/>\n</list></views>", ":3: "),
+    ("<views>\n<list id='a' object='Customer' roles='agent owner'><column field='x'/></list></views>", ":2: "),
+    ("<views>\n<form id='a' object='Customer'><field name='x' widget='slider'/></form></views>", ":2: "),
+    ("<views>\n<list id='a' object='Customer'><column field='x'/></list>\n"
+     "<list id='a' object='Customer'><column field='y'/></list></views>", ":3: view id 'a' is defined twice"),
+    ("<views>\n<list id='a' object='1bad'><column field='x'/></list></views>", ":2: "),
+    ("<!DOCTYPE views [<!ENTITY x 'boom'>]><views><menu id='m' label='&x;'><item view='a'/></menu></views>",
+     "DOCTYPE is not allowed"),
+    ("<!DOCTYPE views SYSTEM 'file:///etc/passwd'><views/>", "DOCTYPE is not allowed"),
+])
+def test_bad_view_files_are_refused_with_file_and_line(text, message):
+    with pytest.raises(ConfigError) as caught:
+        parse(text.encode(), "bad.xml")
+    assert str(caught.value).startswith("bad.xml:") and message in str(caught.value)
+
+
+def test_entity_bombs_are_not_expanded():
+    bomb = ("<!DOCTYPE views [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
+            "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>]><views><menu id='m' label='&c;'>"
+            "<item view='x'/></menu></views>")
+    with pytest.raises(ConfigError, match="bad.xml:1: a DOCTYPE is not allowed"):
+        parse(bomb.encode(), "bad.xml")
+
+
+def test_size_limit():
+    with pytest.raises(ConfigError, match="larger than"):
+        parse(b"<views>" + b" " * MAX_BYTES + b"</views>", "big.xml")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("<views><menu id='m' label='M'><item view='nope'/></menu></views>", "menu 'm' item names view 'nope'"),
+    ("<views><list id='l' object='C' detail='l'><column field='x'/></list></views>",
+     "list 'l' detail names view 'l', which is a list view"),
+    ("<views><customer360 id='c' object='C'><profile detail='gone'/></customer360></views>",
+     "customer360 'c' profile names view 'gone'"),
+])
+def test_references_between_views_are_checked(tmp_path, text, message):
+    path = write(tmp_path, "refs.xml", text)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load([path])
+    assert str(caught.value).startswith(f"{path}:1: ")
+
+
+def test_missing_sources_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="no such file or folder"):
+        load([tmp_path / "absent.xml"])

@@ -1,0 +1,61 @@
+"""Field widgets: chosen by type, and submitted values checked before they reach storage."""
+import pytest
+
+from caruso_core.errors import InvalidInput
+from caruso_frontoffice.records import Attribute, object_info
+from caruso_frontoffice.views.model import Field
+from caruso_frontoffice.widgets import display, parse, widget
+from frontoffice_storage import MODEL
+
+CUSTOMER = object_info("Customer", MODEL["Customer"])
+
+
+def field(name, **options):
+    return Field(name=name, **options)
+
+
+def value(name, raw, **options):
+    return parse(field(name, **options), CUSTOMER.attribute(name), raw)
+
+
+def test_widgets_follow_types_unless_the_view_names_one():
+    kinds = {name: widget(field(name), CUSTOMER.attribute(name)) for name in CUSTOMER.attributes}
+    assert kinds == {"id": "number", "name": "text", "email": "text", "phone": "text", "segment": "select",
+                     "credit_limit": "decimal", "since": "date", "vip": "checkbox", "notes": "textarea"}
+    assert widget(field("email", widget="email"), CUSTOMER.attribute("email")) == "email"
+    assert widget(field("x"), Attribute("x", "blob", "X")) == "text"
+
+
+def test_values_are_converted_to_wire_values():
+    assert value("id", " 42 ") == 42
+    assert value("credit_limit", "1234,50") == "1234.50"
+    assert value("since", "2026-03-31") == "2026-03-31"
+    assert value("vip", "on") is True and value("vip", None) is False
+    assert value("segment", "business") == "business"
+    assert value("email", "") is None
+    assert value("email", "a@b.example", widget="email") == "a@b.example"
+
+
+@pytest.mark.parametrize("name, raw, options, message", [
+    ("id", "12abc", {}, "Id: a whole number"),
+    ("id", "9" * 30, {}, "Id: a whole number"),
+    ("credit_limit", "lots", {}, "Credit limit: a number"),
+    ("credit_limit", "NaN", {}, "Credit limit: a number"),
+    ("since", "31.03.2026", {}, "Customer since: a date"),
+    ("segment", "<script>", {}, "Segment: choose one of private, business"),
+    ("name", "x" * 81, {}, "Name: at most 80 characters"),
+    ("notes", "x" * 501, {"max_length": 500}, "Notes: at most 500 characters"),
+    ("notes", "x" * 10_001, {}, "Notes: at most 10000 characters"),
+    ("name", "  ", {}, "Name: please fill this in"),
+    ("email", "no-at-sign", {"widget": "email"}, "E-mail: an e-mail address"),
+    ("phone", "call me", {"widget": "phone"}, "Phone: a phone number"),
+    ("name", "a\x00b", {}, "control characters"),
+])
+def test_bad_values_get_a_message_for_the_person(name, raw, options, message):
+    with pytest.raises(InvalidInput, match=message):
+        value(name, raw, **options)
+
+
+def test_html_is_kept_as_text_for_escaping_by_templates():
+    assert value("name", "<b>Acme</b>") == "<b>Acme</b>"
+    assert display(True) == "yes" and display(None) == "" and display(3) == "3"
