@@ -43,10 +43,12 @@ CONTROL_TIMEOUT = 5.0
 REGISTERED, MODIFIED, UNREGISTERING, EXPIRED = "registered", "modified", "unregistering", "expired"
 
 
-@Pyro5.api.expose
 @Pyro5.api.behavior(instance_mode="single")
 class ServiceManager:
-    """The registry of running service instances; see the module's contract."""
+    """The registry of running service instances; see the module's contract.
+
+    Only the methods marked ``@Pyro5.api.expose`` are reachable over the wire.
+    """
 
     def __init__(self, store: RegistryStore, *, lease: float = DEFAULT_LEASE,
                  operator_secret: str | None = None,
@@ -70,6 +72,7 @@ class ServiceManager:
 
     # -- hosts -----------------------------------------------------------------------------
 
+    @Pyro5.api.expose
     def register(self, spec: dict[str, Any], uri: str, control_uri: str, control_token: str,
                  standby: bool = False, instance_id: str | None = None) -> dict[str, Any]:
         """Register an instance; returns ``{"instance_id", "lease_token", "lease"}``.
@@ -92,6 +95,7 @@ class ServiceManager:
             self._emit(REGISTERED, registration)
             return {"instance_id": instance_id, "lease_token": registration.lease_token, "lease": self._lease}
 
+    @Pyro5.api.expose
     def renew(self, instance_id: str, lease_token: str) -> bool:
         """Extend a lease; False when the manager does not know the instance (register again)."""
         with self._lock:
@@ -104,6 +108,7 @@ class ServiceManager:
                 self._emit(MODIFIED, registration)
             return True
 
+    @Pyro5.api.expose
     def unregister(self, instance_id: str, lease_token: str | None = None,
                    operator: str | None = None) -> None:
         """Remove a registration: its own host (lease token) or an operator, who also retires it."""
@@ -119,6 +124,7 @@ class ServiceManager:
 
     # -- clients ---------------------------------------------------------------------------
 
+    @Pyro5.api.expose
     def lookup(self, key: str, properties: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Live active instances of a name or interface matching the property filter, best first."""
         with self._lock:
@@ -126,12 +132,14 @@ class ServiceManager:
                      if r.state == ACTIVE and r.healthy and r.matches(key, properties or {})]
         return [r.public() for r in sorted(found, key=lambda r: r.order)]
 
+    @Pyro5.api.expose
     def list(self) -> list[dict[str, Any]]:
         """Every registration, by name then order."""
         with self._lock:
             found = sorted(self._registrations.values(), key=lambda r: (r.name, r.order))
         return [r.public() for r in found]
 
+    @Pyro5.api.expose
     def events(self, since: int | None = None, timeout: float = 5.0) -> dict[str, Any]:
         """Events after sequence ``since`` (None: after now), waiting up to ``timeout`` for one."""
         timeout = min(max(float(timeout), 0.0), 60.0)
@@ -142,6 +150,7 @@ class ServiceManager:
             missed = bool(self._events) and self._events[0]["seq"] > cursor + 1
             return {"next": self._sequence, "events": events, "missed": missed}
 
+    @Pyro5.api.expose
     def health(self) -> list[dict[str, Any]]:
         """Every registration with its host's ``health()`` answer (or why there is none)."""
         with self._lock:
@@ -158,6 +167,7 @@ class ServiceManager:
 
     # -- operators -------------------------------------------------------------------------
 
+    @Pyro5.api.expose
     def swap(self, name: str, instance_id: str, retire_old: bool = False,
              operator: str | None = None) -> dict[str, Any]:
         """Make ``instance_id`` the active instance of ``name`` in place of the best active one."""

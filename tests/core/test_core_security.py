@@ -42,3 +42,10 @@ def test_a_client_with_the_wrong_secret_is_told_so(secret, caruso_manager):
     assert result.returncode == 1
     assert result.stderr.strip() == (f"error: the service manager at {caruso_manager.uri} refused the "
                                       "connection: set CARUSO_SECRET to the deployment's secret")
+
+
+def test_only_the_manager_api_is_reachable_over_the_wire(caruso_manager):
+    with remoting.proxy(caruso_manager.uri) as manager:
+        manager._pyroBind()
+        assert manager._pyroMethods == {"register", "renew", "unregister", "lookup", "list", "events",
+                                        "health", "swap"}
