@@ -128,12 +128,15 @@ class ACD:
         agent.status, agent.reason = status, reason
         if changed:
             self._emit("agent_status", None, None, agent.id, status=status, reason=reason)
+        channels = list(self._agent_pools.get(agent.id, {}))
         if status == AgentStatus.AVAILABLE:
             agent.misses = 0
         else:
+            for channel in channels:
+                self._sync_ready(agent, channel)
             for interaction_id in sorted(agent.offers):
                 self._withdraw(self.interactions[interaction_id], agent.id, "withdraw")
-        for channel in self._agent_pools.get(agent.id, {}):
+        for channel in channels:
             self._release(agent, channel)
 
     def _unindex(self, agent: Agent) -> None:
@@ -401,11 +404,11 @@ class ACD:
             raise Conflict(f"interaction {interaction_id!r} is not waiting or offered")
         self._waiting[interaction.queue].pop(interaction_id, None)
         interaction.token += 1
-        offered = sorted(interaction.offers)
+        interaction.state = InteractionState.ABANDONED
+        for agent_id in sorted(interaction.offers):
+            self._withdraw(interaction, agent_id, "withdraw")
         self._end(interaction, InteractionState.ABANDONED, "abandon", reason=reason,
                   wait=self.timers.now() - interaction.entered)
-        for agent_id in offered:
-            self._withdraw(interaction, agent_id, "withdraw")
 
     def _end(self, interaction: Interaction, state: str, event: str, agent: str | None = None,
              **data: Any) -> None:
