@@ -1,0 +1,19 @@
+"""Action ``contact``: add an entry to a customer's contact history (storage service).
+
+Parameters: ``key`` (the customer's key), optional ``object`` (default ``Customer``),
+``channel`` (default ``phone``), ``direction`` (``inbound``), ``summary``, ``agent``.
+The entry's ``reference`` names the dialog session and its ``data`` the script and step.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+STORAGE = "caruso.storage/1"
+
+
+def log_contact(context: Any, key: Any, object: str = "Customer", channel: str = "phone",
+                direction: str = "inbound", summary: str | None = None, agent: str | None = None) -> dict[str, Any]:
+    entry = {"channel": channel, "direction": direction, "summary": summary, "agent": agent,
+             "reference": f"script-session:{context.session}",
+             "data": {"script": context.script, "step": context.step}}
+    return context.service(STORAGE).add_contact(object, key, entry)

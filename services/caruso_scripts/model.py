@@ -1,0 +1,216 @@
+"""A loaded dialog script: steps, transitions, actions, bindings, as immutable values.
+
+Every element keeps the ``line`` it came from, so run-time errors and tool output can
+point into the file. Expressions are already parsed and checked (see ``loader``).
+"""
+from __future__ import annotations
+
+from typing import Any, Union
+
+import attrs
+
+from caruso_scripts.errors import DialogError
+from caruso_scripts.expressions import Expression, Scope, as_text
+
+ANSWER_TYPES = ("choice", "yesno", "text", "number", "date", "amount")
+
+
+@attrs.frozen
+class Template:
+    """Text with ``{expression}`` parts (``{{`` and ``}}`` stand for braces)."""
+
+    parts: tuple[Union[str, Expression], ...]
+
+    def render(self, scope: Scope) -> str:
+        return "".join(part if isinstance(part, str) else as_text(part.evaluate(scope))
+                       for part in self.parts)
+
+    def expressions(self) -> list[Expression]:
+        return [part for part in self.parts if isinstance(part, Expression)]
+
+
+@attrs.frozen
+class Param:
+    """A named argument of an action or sub-script: an expression or a text template."""
+
+    name: str
+    value: Union[Expression, Template]
+    line: int
+
+    def evaluate(self, scope: Scope) -> Any:
+        if isinstance(self.value, Template):
+            return self.value.render(scope)
+        return self.value.evaluate(scope)
+
+
+@attrs.frozen
+class Action:
+    """An action run when its transition is taken, e.g. ``email`` or ``store``."""
+
+    name: str
+    params: tuple[Param, ...]
+    line: int
+
+
+@attrs.frozen
+class Assignment:
+    """``<set var=... value=...>``: a variable gets the value of an expression."""
+
+    var: str
+    value: Expression
+    line: int
+
+
+@attrs.frozen
+class Transition:
+    """``<go to=... if=...>``: the next step when the condition holds (or always)."""
+
+    target: str
+    condition: Expression | None
+    assignments: tuple[Assignment, ...]
+    actions: tuple[Action, ...]
+    line: int
+
+
+@attrs.frozen
+class Option:
+    value: str
+    label: str
+
+
+@attrs.frozen
+class Validation:
+    """A rule the answer must satisfy; ``message`` is shown when it does not."""
+
+    rule: Expression
+    message: str
+    line: int
+
+
+@attrs.frozen
+class Question:
+    id: str
+    line: int
+    type: str
+    prompt: Template
+    transitions: tuple[Transition, ...]
+    required: bool = True
+    options: tuple[Option, ...] = ()
+    minimum: Expression | None = None
+    maximum: Expression | None = None
+    maxlength: int = 500
+    validations: tuple[Validation, ...] = ()
+    kind = "question"
+
+
+@attrs.frozen
+class Info:
+    id: str
+    line: int
+    text: Template
+    transitions: tuple[Transition, ...]
+    kind = "info"
+
+
+@attrs.frozen
+class SubScript:
+    """Runs another script; its outcome becomes the value of this step's id."""
+
+    id: str
+    line: int
+    script: "Script"
+    params: tuple[Param, ...]
+    transitions: tuple[Transition, ...]
+    kind = "subscript"
+
+
+@attrs.frozen
+class End:
+    id: str
+    line: int
+    outcome: str
+    text: Template | None
+    transitions: tuple[Transition, ...] = ()
+    kind = "end"
+
+
+Step = Union[Question, Info, SubScript, End]
+
+
+@attrs.frozen
+class Binding:
+    """A business object loaded through the storage service when the script starts."""
+
+    name: str
+    object: str
+    key: Expression
+    required: bool
+    line: int
+
+
+@attrs.frozen
+class Variable:
+    name: str
+    initial: Expression | None
+    line: int
+
+
+@attrs.frozen
+class Script:
+    """A whole dialog script as loaded from ``source``."""
+
+    id: str
+    version: str
+    title: str
+    description: str
+    source: str
+    start: str
+    bindings: tuple[Binding, ...]
+    variables: tuple[Variable, ...]
+    steps: dict[str, Step]
+
+    def step(self, step_id: str) -> Step:
+        return self.steps[step_id]
+
+    def names(self) -> set[str]:
+        """The names expressions of this script may read."""
+        return ({"context"} | {b.name for b in self.bindings} | {v.name for v in self.variables}
+                | {s.id for s in self.steps.values() if isinstance(s, (Question, SubScript))})
+
+    def sub(self, path: list[str]) -> "Script":
+        """The script run by the chain of sub-script steps ``path`` (empty: this one)."""
+        script = self
+        for step_id in path:
+            step = script.steps.get(step_id)
+            if not isinstance(step, SubScript):
+                raise DialogError(f"{script.source}: no sub-script step {step_id!r} (the script changed?)")
+            script = step.script
+        return script
+
+    def expressions(self) -> list[tuple[Expression, int]]:
+        """Every expression of this script (not of its sub-scripts) with its line."""
+        found: list[tuple[Expression, int]] = [(b.key, b.line) for b in self.bindings]
+        found += [(v.initial, v.line) for v in self.variables if v.initial is not None]
+        for step in self.steps.values():
+            templates = [getattr(step, name) for name in ("prompt", "text") if getattr(step, name, None)]
+            found += [(e, step.line) for template in templates for e in template.expressions()]
+            if isinstance(step, Question):
+                found += [(e, step.line) for e in (step.minimum, step.maximum) if e is not None]
+                found += [(v.rule, v.line) for v in step.validations]
+            if isinstance(step, SubScript):
+                found += _param_expressions(step.params)
+            for transition in step.transitions:
+                if transition.condition is not None:
+                    found.append((transition.condition, transition.line))
+                found += [(a.value, a.line) for a in transition.assignments]
+                for action in transition.actions:
+                    found += _param_expressions(action.params)
+        return found
+
+
+def _param_expressions(params: tuple[Param, ...]) -> list[tuple[Expression, int]]:
+    found: list[tuple[Expression, int]] = []
+    for param in params:
+        parts = param.value.expressions() if isinstance(param.value, Template) else [param.value]
+        found += [(e, param.line) for e in parts]
+    return found
