@@ -40,7 +40,10 @@ def loads(data: bytes, source: str) -> Model:
 
 
 def _build(root: etree._Element, source: str) -> Model:
-    xmlsafe.validate(root, resources.files("caruso_storage").joinpath(SCHEMA_FILE), source)
+    schema = xmlsafe.schema(str(resources.files("caruso_storage").joinpath(SCHEMA_FILE)))
+    if not schema.validate(root):
+        located = [error for error in schema.error_log if error.line > 0] or list(schema.error_log)
+        raise ConfigError(f"{source}:{located[0].line}: {located[0].message} (see docs/model-format.md)")
     return _Builder(source).model(root)
 
 

@@ -1,0 +1,46 @@
+"""Fixtures of the storage tests: every storage test runs on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from caruso_storage.service import StorageManager
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "data"
+    monkeypatch.setenv("CARUSO_DATA", str(folder))
+    return folder
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crm.db'}"
+    return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture
+def make_storage(database_url: str) -> Iterator[Callable[..., StorageManager]]:
+    """Build storage services on the test's database (model: a path, default the packaged one)."""
+    built: list[StorageManager] = []
+
+    def make(model: str | Path | None = None, **config: Any) -> StorageManager:
+        config.setdefault("db", database_url)
+        storage = StorageManager(model=str(model) if model else None, **config)
+        built.append(storage)
+        return storage
+
+    yield make
+    for storage in built:
+        storage.stop()
+
+
+@pytest.fixture
+def storage(make_storage: Callable[..., StorageManager]) -> StorageManager:
+    return make_storage()

@@ -1,0 +1,90 @@
+"""Queries with structured filters, ordering, paging and counts."""
+from __future__ import annotations
+
+import pytest
+
+from caruso_core.errors import InvalidInput
+
+CITIES = ["Berlin", "Bonn", "Hamburg", None, "Berlin", "Munich", "bonn"]
+
+
+@pytest.fixture
+def customers(storage):
+    storage.apply([{"op": "create", "object": "Customer",
+                    "values": {"name": f"Customer {i}", "city": city, "active": i % 2 == 0}}
+                   for i, city in enumerate(CITIES)])
+    return storage
+
+
+def names(records):
+    return [record["name"] for record in records]
+
+
+@pytest.mark.parametrize("where, expected", [
+    ({"field": "city", "op": "eq", "value": "Berlin"}, [0, 4]),
+    ({"field": "city", "op": "ne", "value": "Berlin"}, [1, 2, 5, 6]),
+    ({"field": "city", "op": "eq", "value": None}, [3]),
+    ({"field": "city", "op": "is_null", "value": False}, [0, 1, 2, 4, 5, 6]),
+    ({"field": "city", "op": "in", "value": ["Bonn", "Munich"]}, [1, 5]),
+    ({"field": "city", "op": "in", "value": []}, []),
+    ({"field": "city", "op": "contains", "value": "ON"}, [1, 6]),
+    ({"field": "city", "op": "startswith", "value": "b"}, [0, 1, 4, 6]),
+    ({"field": "city", "op": "like", "value": "%r_in"}, [0, 4]),
+    ({"field": "city", "op": "contains", "value": "%"}, []),
+    ({"field": "id", "op": "gt", "value": 5}, [5, 6]),
+    ({"field": "id", "op": "le", "value": "2"}, [0, 1]),
+    ({"field": "active", "op": "eq", "value": True}, [0, 2, 4, 6]),
+    ({"and": [{"field": "active", "op": "eq", "value": True},
+              {"field": "city", "op": "startswith", "value": "B"}]}, [0, 4, 6]),
+    ({"or": [{"field": "city", "op": "eq", "value": "Hamburg"}, {"field": "id", "op": "eq", "value": 1}]}, [0, 2]),
+    ({"not": {"field": "city", "op": "is_null", "value": True}}, [0, 1, 2, 4, 5, 6]),
+])
+def test_filters(customers, where, expected):
+    found = customers.query("Customer", where)
+    assert names(found) == [f"Customer {i}" for i in expected]
+    assert customers.count("Customer", where) == len(expected)
+
+
+def test_ordering_and_paging(customers):
+    ordered = customers.query("Customer", order_by=["-name"])
+    assert names(ordered) == [f"Customer {i}" for i in range(6, -1, -1)]
+    pages = [customers.query("Customer", order_by=["city", "-id"], limit=3, offset=offset) for offset in (0, 3, 6)]
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert len({record["id"] for page in pages for record in page}) == 7
+    assert customers.count("Customer") == 7
+
+
+@pytest.mark.parametrize("where, message", [
+    ({"field": "password", "op": "eq", "value": "x"}, "has no field 'password'"),
+    ({"field": "city", "op": "regex", "value": "x"}, "unknown operator 'regex'"),
+    ({"field": "id", "op": "eq", "value": "1 OR 1=1"}, "not a valid integer"),
+    ({"field": "id", "op": "contains", "value": "1"}, "needs a text field"),
+    ({"field": "city", "op": "in", "value": "Bonn"}, "needs a list"),
+    ({"field": "city", "op": "changed_to", "value": "Bonn"}, "unknown operator"),
+    ({"sql": "1=1"}, "unknown key 'sql'"),
+    ({"and": []}, "non-empty list"),
+    ("city = 'Bonn'", "expected a dict"),
+    ({"field": "city", "op": "eq", "value": "x", "raw": True}, "unknown key"),
+])
+def test_bad_filters_are_refused(customers, where, message):
+    with pytest.raises(InvalidInput, match=message):
+        customers.query("Customer", where)
+
+
+def test_deep_or_huge_filters_are_refused(customers):
+    where = {"field": "id", "op": "eq", "value": 1}
+    for _ in range(40):
+        where = {"not": where}
+    with pytest.raises(InvalidInput, match="nested deeper"):
+        customers.query("Customer", where)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"order_by": ["shoe_size"]}, "no attribute 'shoe_size'"),
+    ({"order_by": "name; DROP TABLE customer"}, "no attribute"),
+    ({"limit": 10_001}, "limit must be"),
+    ({"offset": -1}, "offset must be"),
+])
+def test_bad_ordering_and_paging_are_refused(customers, options, message):
+    with pytest.raises(InvalidInput, match=message):
+        customers.query("Customer", **options)
