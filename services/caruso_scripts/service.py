@@ -1,0 +1,144 @@
+"""The script engine service, interface ``caruso.scripts/1``.
+
+Configuration (deployment ``config``):
+
+``scripts``   files or folders of scripts (every ``*.xml`` of a folder); default the
+              folder ``scripts`` in the data folder
+``db``        SQLAlchemy URL of the sessions; default ``scripts.db`` in the data folder
+``settings``  settings for actions, e.g. ``{smtp_host = "mail", smtp_port = 25,
+              mail_from = "service@example.org"}``
+
+Methods (all return plain data; a session is shown as the engine's ``view``):
+``scripts()``, ``start(script, context=None)``, ``current(session)``,
+``answer(session, answer, seq=None)``, ``back(session)``,
+``finish(session, outcome="abandoned")``, ``sessions(status="active", limit=100)``.
+Every change of a session is saved before the call returns, so sessions survive a
+restart; ``export_state``/``import_state`` move them in a hot-swap. A retried
+``answer`` with the same ``seq`` is recognized: nothing runs twice.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+from caruso_core import connect, plugins, service
+from caruso_core.deployment import data_dir
+from caruso_core.errors import ConfigError
+from caruso_scripts import loader
+from caruso_scripts.engine import Engine, Session
+from caruso_scripts.model import Script
+from caruso_scripts.store import SessionStore
+
+LOCKS = 64
+
+
+def load_library(sources: Iterable[str | Path], actions: Iterable[str]) -> dict[str, Script]:
+    """Scripts by id from files and folders; two scripts with one id are a ConfigError."""
+    library: dict[str, Script] = {}
+    action_names = set(actions)
+    for source in sources:
+        path = Path(source)
+        files = sorted(path.glob("*.xml")) if path.is_dir() else [path]
+        for file in files:
+            script = loader.load(file, action_names)
+            if script.id in library:
+                raise ConfigError(f"{file}: script id '{script.id}' is used by {library[script.id].source} too")
+            library[script.id] = script
+    return library
+
+
+@service(name="scripts", interface="caruso.scripts/1", version="1.0.0")
+class ScriptService:
+    """Runs dialog scripts for agents, web self-service and IVR; see the module's contract."""
+
+    def __init__(self, scripts: str | list[str] | None = None, db: str | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
+        if scripts is None:
+            folder = data_dir() / "scripts"
+            folder.mkdir(exist_ok=True)
+            scripts = [str(folder)]
+        sources = [scripts] if isinstance(scripts, str) else list(scripts)
+        actions = plugins.provided("caruso_script_actions")
+        self.library = load_library(sources, actions)
+        self.store = SessionStore(db)
+        self._client: Any = None
+        self._proxies: dict[str, Any] = {}
+        self._locks = [threading.Lock() for _ in range(LOCKS)]
+        self.engine = Engine(self.library, actions=actions, service=self._service, settings=settings)
+
+    def _service(self, key: str) -> Any:
+        proxy = self._proxies.get(key)
+        if proxy is None:
+            if self._client is None:
+                self._client = connect()
+            proxy = self._proxies[key] = self._client.get(key)
+        return proxy
+
+    def _lock(self, session_id: str) -> threading.Lock:
+        return self._locks[hash(session_id) % LOCKS]
+
+    def scripts(self) -> list[dict[str, Any]]:
+        """The published scripts: id, version, title, description."""
+        return [{"id": s.id, "version": s.version, "title": s.title, "description": s.description}
+                for s in sorted(self.library.values(), key=lambda s: s.id)]
+
+    def start(self, script: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Start a dialog of ``script`` with ``context`` (e.g. ``{"customer_id": 42}``)."""
+        session = self.engine.start(script, context or {})
+        self.store.save(session)
+        return self.engine.view(session)
+
+    def current(self, session: str) -> dict[str, Any]:
+        return self.engine.view(self.store.load(session))
+
+    def answer(self, session: str, answer: Any = None, seq: int | None = None) -> dict[str, Any]:
+        """Answer the current step (None continues an information item).
+
+        With ``seq`` (the view's ``seq`` the answer was given for), a repeated call is
+        recognized and answered with the current view without running anything again.
+        """
+        with self._lock(session):
+            loaded = self.store.load(session)
+            try:
+                self.engine.answer(loaded, answer, seq)
+            finally:
+                self.store.save(loaded)
+            return self.engine.view(loaded)
+
+    def back(self, session: str) -> dict[str, Any]:
+        with self._lock(session):
+            loaded = self.store.load(session)
+            self.engine.back(loaded)
+            self.store.save(loaded)
+            return self.engine.view(loaded)
+
+    def finish(self, session: str, outcome: str = "abandoned") -> dict[str, Any]:
+        """End a dialog early (the caller hung up, the agent closed it)."""
+        with self._lock(session):
+            loaded = self.store.load(session)
+            self.engine.finish(loaded, outcome)
+            self.store.save(loaded)
+            return self.engine.view(loaded)
+
+    def sessions(self, status: str | None = "active", limit: int = 100) -> list[dict[str, Any]]:
+        """Sessions (most recent first): id, script, status, outcome, seq, step, updated."""
+        found = []
+        for stored in self.store.all(status, min(int(limit), 10_000)):
+            session = Session.from_stored(stored)
+            found.append({"session": session.id, "script": session.script, "status": session.status,
+                          "outcome": session.outcome, "seq": session.seq, "step": session.frame.step,
+                          "updated": session.updated})
+        return found
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "scripts": len(self.library), "active_sessions": self.store.count("active")}
+
+    def export_state(self) -> dict[str, Any]:
+        return {"sessions": self.store.all()}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        self.store.save_many(state.get("sessions", []))
+
+    def stop(self) -> None:
+        self.store.close()

@@ -1,0 +1,83 @@
+"""Dialog sessions in a database (SQLAlchemy; SQLite in the data folder by default).
+
+Contract of :class:`SessionStore`: ``save`` writes a session's stored form (insert or
+replace, one transaction); ``load`` reads it back or raises :class:`NotFound`;
+``all`` lists sessions (optionally of one status); ``save_many`` writes several in one
+transaction. What was saved survives a restart of the process. Only bound parameters
+reach the database.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from caruso_core.deployment import default_sqlite_url
+from caruso_core.errors import NotFound
+from caruso_scripts.engine import Session
+
+METADATA = sa.MetaData()
+SESSIONS = sa.Table(
+    "caruso_script_sessions", METADATA,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("script", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("updated", sa.String(40), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+)
+
+
+class SessionStore:
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_sqlite_url("scripts.db")
+        sqlite = self.url.startswith("sqlite")
+        self.engine = sa.create_engine(self.url, connect_args={"timeout": 30} if sqlite else {})
+        if sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        METADATA.create_all(self.engine)
+
+    def save(self, session: Session) -> None:
+        self.save_many([session.stored()])
+
+    def save_many(self, stored: Iterable[dict[str, Any]]) -> None:
+        rows = [{"id": s["id"], "script": s["script"], "status": s["status"], "seq": s["seq"],
+                 "updated": s["updated"], "state": json.dumps(s, separators=(",", ":"))} for s in stored]
+        if not rows:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(SESSIONS.delete().where(SESSIONS.c.id.in_([r["id"] for r in rows])))
+            connection.execute(SESSIONS.insert(), rows)
+
+    def load(self, session_id: str) -> Session:
+        with self.engine.connect() as connection:
+            state = connection.execute(sa.select(SESSIONS.c.state).where(SESSIONS.c.id == session_id)).scalar()
+        if state is None:
+            raise NotFound(f"no dialog session {session_id!r}")
+        return Session.from_stored(json.loads(state))
+
+    def all(self, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored forms of sessions, most recently updated first."""
+        query = sa.select(SESSIONS.c.state).order_by(SESSIONS.c.updated.desc(), SESSIONS.c.id)
+        if status is not None:
+            query = query.where(SESSIONS.c.status == status)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            return [json.loads(state) for state in connection.execute(query).scalars()]
+
+    def count(self, status: str) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(SESSIONS)
+                                      .where(SESSIONS.c.status == status)).scalar_one()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
