@@ -21,9 +21,9 @@ from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import ROLES
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.records import ObjectInfo
+from caruso_frontoffice.records import ObjectInfo, Records
 from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, FormView, ListView,
-                                            View)
+                                            Related, View)
 
 MAX_SEARCH = 200
 
@@ -147,23 +147,29 @@ def show(request: Request, context: Context) -> Response:
         return context.render(request, "detail.html", view=view, sections=_sections(view, info, record, role),
                               key_query=_key_query(info, record), form=_usable(context, view.form, role))
     profile = context.catalog.view(view.profile)
-    related = []
-    for item in view.related:
-        target = context.catalog.view(item.list) if item.list else None
-        related_info = records.info(item.object)
-        fields = _visible(target.columns, role) if isinstance(target, ListView) else [
-            Field(name=name) for name in related_info.attributes][:4]
-        rows = records.referring(item.object, item.field, key, target.page_size if target else 25)
-        related.append((item.label, [f.label or related_info.attribute(f.name).label for f in fields],
-                        [[widgets.display(row.get(f.name)) for f in fields] for row in rows]))
-    tasks = []
+    related = [_related_table(context, records, item, key, role) for item in view.related]
+    tasks = None
     if view.tasks is not None:
-        tasks = records.referring(view.tasks.object, view.tasks.field, key, 100,
-                                  {"field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)})
+        tasks = _related_table(context, records, view.tasks, key, role, {
+            "field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)})
     return context.render(request, "customer360.html", view=view, sections=_sections(profile, info, record, role),
-                          related=related, history=records.history(view.object, key, view.history_limit),
-                          tasks=[{k: widgets.display(v) for k, v in t.items() if not k.startswith("_")}
-                                 for t in tasks])
+                          related=related, tasks=tasks,
+                          history=records.history(view.object, key, view.history_limit))
+
+
+def _related_table(context: Context, records: Records, item: Related, key: Any, role: str,
+                   where: dict[str, Any] | None = None) -> tuple[str, list[str], list[list[str]]]:
+    """``(label, column labels, rows)`` of the objects ``item`` relates to the customer ``key``."""
+    target = context.catalog.view(item.list) if item.list else None
+    info = records.info(item.object)
+    if isinstance(target, ListView):
+        fields, limit = _visible(target.columns, role), target.page_size
+    else:
+        names = [name for name in info.attributes if name not in info.key and name != item.field]
+        fields, limit = [Field(name=name) for name in names[:4]], 25
+    rows = records.referring(item.object, item.field, key, limit, where)
+    return (item.label, [f.label or info.attribute(f.name).label for f in fields],
+            [[widgets.display(row.get(f.name)) for f in fields] for row in rows])
 
 
 def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, Any]]:

@@ -92,8 +92,8 @@ def check(catalog: Catalog) -> None:
             _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
         elif isinstance(view, Customer360View):
             _expect(catalog, view.profile, DetailView, f"{where} profile")
-            for related in view.related:
-                _expect(catalog, related.list, ListView, f"{where} related {related.object}")
+            for related in (*view.related, *([view.tasks] if view.tasks else [])):
+                _expect(catalog, related.list, ListView, f"{where} {related.object}")
 
 
 def _expect(catalog: Catalog, view_id: str | None, kind: type | tuple[type, ...], where: str) -> None:

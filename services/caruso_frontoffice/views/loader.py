@@ -99,7 +99,7 @@ def _build(element: etree._Element, name: str) -> View | Menu:
                               list=c.get("list")) for c in children if c.tag == "related"),
         history_limit=int(history.get("limit", "50")) if history is not None else 50,
         tasks=None if tasks is None else Tasks(object=tasks.get("object"), field=tasks.get("field"),
-                                               state_field=tasks.get("state-field"),
+                                               list=tasks.get("list"), state_field=tasks.get("state-field"),
                                                open=tuple(tasks.get("open").split())))
 
 

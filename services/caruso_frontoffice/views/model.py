@@ -100,7 +100,8 @@ class FormView(View):
 
 @attrs.frozen(kw_only=True)
 class Related:
-    """Objects of another kind that point at the customer through ``field``."""
+    """Objects of another kind that point at the customer through ``field``, shown with the
+    columns of the list view ``list`` (else their first attributes)."""
 
     object: str
     field: str
@@ -109,11 +110,10 @@ class Related:
 
 
 @attrs.frozen(kw_only=True)
-class Tasks:
-    """Open tasks of the customer: objects whose ``state_field`` holds one of ``open``."""
+class Tasks(Related):
+    """Open tasks of the customer: related objects whose ``state_field`` holds one of ``open``."""
 
-    object: str
-    field: str
+    label: str = "Open tasks"
     state_field: str
     open: tuple[str, ...]
 

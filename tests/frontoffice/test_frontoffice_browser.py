@@ -1,0 +1,165 @@
+"""The front office in headless Chromium: every page loads without console errors and
+fits 1280x800 and a 390-pixel-wide phone; the pictures of docs/frontoffice.md.
+
+Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` they
+replace the ones of the documentation.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSWORDS
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+class Tab:
+    """A Playwright page that records console errors, failed requests and layout overflow."""
+
+    def __init__(self, browser, base, viewport, shots):
+        self.context = browser.new_context(viewport=viewport, base_url=base)
+        self.page = self.context.new_page()
+        self.problems = []
+        self.shots = shots
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("response", lambda r: r.status >= 500 and self.problems.append(f"{r.status} {r.url}"))
+
+    def open(self, path, status=200):
+        response = self.page.goto(path)
+        assert response.status == status, (path, response.status)
+        if status != 200:
+            self.expected(status)
+        self.check_layout(path)
+        return self.page
+
+    def expected(self, status):
+        """Forget Chromium's console error about a page answered with ``status`` on purpose."""
+        self.problems = [p for p in self.problems if f"status of {status}" not in p]
+
+    def check_layout(self, where):
+        assert not self.problems, (where, self.problems)
+        overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{where} is {overflow}px wider than the screen"
+
+    def sign_in(self, name, password=None):
+        page = self.open("/signin")
+        page.fill("input[name=name]", name)
+        page.fill("input[name=password]", password or PASSWORDS[name])
+        page.click("button[type=submit]")
+        return page
+
+    def shot(self, name):
+        self.page.screenshot(path=str(self.shots / name))
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    target = os.environ.get("CARUSO_SCREENSHOTS")
+    folder = Path(target) if target else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def tab(browser, front_office, shots):
+    opened = []
+
+    def open_tab(viewport=DESKTOP):
+        opened.append(Tab(browser, front_office, viewport, shots))
+        return opened[-1]
+
+    yield open_tab
+    for one in opened:
+        one.close()
+
+
+def test_admin_pages_at_desktop_size(tab, storage, caruso_host, caruso_client):
+    standby = caruso_host("frontoffice_storage:MemoryStorage", version="0.0.2", standby=True)
+    desk = tab()
+    page = desk.sign_in("root", "not-the-password")
+    assert page.locator(".error").inner_text() == "Wrong name or password."
+    desk.expected(401)
+    page = desk.sign_in("root")
+    page.wait_for_url("**/")
+    desk.check_layout("home")
+    page = desk.open("/admin/services")
+    assert page.locator("section.service h2").all_inner_texts() == ["frontoffice", "storage"]
+    assert page.locator(".health.ok").count() == 3
+    page.click(f"tr:has-text('{standby.instance_id}') >> text=Activate")
+    page.wait_for_selector(".notice")
+    assert f"{standby.instance_id} (version 0.0.2) is active" in page.inner_text(".notice")
+    assert caruso_client.lookup("storage")[0]["instance_id"] == standby.instance_id
+    desk.check_layout("services after the swap")
+    desk.shot("frontoffice-services.png")
+    page = desk.open("/admin/users")
+    assert page.locator("tbody tr").count() == 3
+    page.click("form.signout button")
+    page.wait_for_url("**/signin")
+    assert page.locator("input[name=name]").is_visible()
+    desk.shot("frontoffice-signin.png")
+
+
+def test_agent_pages_at_desktop_size(tab, storage):
+    storage.add_contact("Customer", 1, {"channel": "phone", "summary": "Asked why the bill doubled", "agent": "ada"})
+    storage.add_contact("Customer", 1, {"channel": "email", "direction": "outbound",
+                                        "summary": "Sent the meter reading photo", "agent": "ada"})
+    desk = tab()
+    page = desk.sign_in("ada")
+    page.wait_for_url("**/")
+    desk.check_layout("home")
+    page.click("nav >> text=Customers")
+    page.wait_for_url("**/views/customers")
+    desk.check_layout("customers")
+    assert page.locator("tbody tr").count() == 2
+    page.fill("input[name=q]", "acme")
+    page.click("text=Find")
+    page.wait_for_url("**q=acme**")
+    assert page.locator("tbody tr").count() == 1
+    desk.shot("frontoffice-list.png")
+    page.click("tbody a")
+    page.wait_for_url("**/views/customer-360/show?id=1")
+    desk.check_layout("customer 360")
+    assert "Meter reading disputed" in page.inner_text("main")
+    assert page.locator("ol.history li").count() == 2
+    desk.shot("frontoffice-customer360.png")
+    page = desk.open("/views/customer-edit/edit?id=2")
+    page.fill("input[name=name]", "<img src=x onerror=alert(1)>")
+    page.evaluate("""() => {                   // what a crafted request could send
+        document.querySelector('form.record').noValidate = true;
+        const since = document.querySelector('input[name=since]');
+        since.type = 'text';
+        since.value = '30.02.2026';
+    }""")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("ul.error")
+    assert "Customer since: a date like 2026-03-31, please" in page.inner_text("ul.error")
+    desk.expected(400)
+    desk.check_layout("form with errors")
+    desk.shot("frontoffice-form.png")
+    page.fill("input[name=since]", "2026-02-28")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/views/customer/show?id=2")
+    assert page.locator("dd").first.inner_text() == "<img src=x onerror=alert(1)>"   # shown as text
+    desk.check_layout("detail")
+    assert desk.open("/admin/services", 403).locator(".error").is_visible()
+
+
+def test_phone_layout(tab, storage):
+    phone = tab(PHONE)
+    page = phone.sign_in("sam")
+    page.wait_for_url("**/")
+    phone.check_layout("home")
+    for path in ("/views/customers", "/views/tickets", "/views/customer-360/show?id=1",
+                 "/views/customer/show?id=1", "/views/customer-edit/edit?id=1"):
+        phone.open(path)
+    page = phone.open("/views/customer-360/show?id=1")
+    assert "50000.00" in page.inner_text("main")           # supervisors see the credit limit
+    phone.shot("frontoffice-phone.png")
