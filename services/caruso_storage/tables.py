@@ -12,12 +12,14 @@ from typing import Any
 import attrs
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, Numeric,
                         String, Table, Text)
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeEngine
 
 from caruso_storage.conversions import Cents, Flag, Padded
 from caruso_storage.model import VERSION_COLUMN, Attribute, Model, ObjectType, Relation
 
 VERSION_KEY = "_version"
+SECONDS_FORMAT = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d"
 
 
 @attrs.frozen
@@ -49,8 +51,14 @@ def build(model: Model) -> Schema:
     return Schema(metadata, tables, links)
 
 
-def column_type(attribute: Attribute) -> TypeEngine[Any]:
-    """The column type of an attribute, with its legacy conversion if any."""
+def column_type(attribute: Attribute, existing: bool = False) -> TypeEngine[Any]:
+    """The column type of an attribute, with its legacy conversion if any.
+
+    Datetimes of existing SQLite tables are written as ``YYYY-MM-DD HH:MM:SS``, the
+    common legacy form, so that stored and compared values agree.
+    """
+    if attribute.type == "datetime" and existing:
+        return DateTime().with_variant(sqlite.DATETIME(storage_format=SECONDS_FORMAT), "sqlite")
     if attribute.convert == "flag":
         return Flag(attribute.true_value, attribute.false_value, max(len(attribute.true_value),
                                                                        len(attribute.false_value)))
@@ -64,7 +72,7 @@ def column_type(attribute: Attribute) -> TypeEngine[Any]:
 
 
 def _table(obj: ObjectType, metadata: MetaData) -> Table:
-    columns = [Column(a.column, column_type(a), key=a.name, primary_key=a.key,
+    columns = [Column(a.column, column_type(a, obj.existing), key=a.name, primary_key=a.key,
                       autoincrement=a.generated if a.key else False,
                       nullable=not (a.required or a.key))
                for a in obj.attributes.values()]
