@@ -5,11 +5,16 @@ queue settings the ACD applies with every strategy; see docs/communication.md.
 """
 from __future__ import annotations
 
+import itertools
+
 from caruso_comm.model import Agent
 from caruso_comm.routing import HeapStrategy
 
 
 class SkillsBased(HeapStrategy):
+    def __init__(self, skills: dict[str, int]) -> None:
+        super().__init__(skills)
+        self._names = tuple(self.skills)
+
     def key(self, agent: Agent, now: float) -> tuple[int, float]:
-        levels = agent.skills
-        return -sum(levels.get(skill, 0) for skill in self.skills), agent.idle_since
+        return -sum(map(agent.skills.get, self._names, itertools.repeat(0))), agent.idle_since

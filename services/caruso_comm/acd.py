@@ -29,6 +29,7 @@ class ACD:
     def __init__(self, timers: Timers, sink: Callable[[Event], None],
                  strategies: Mapping[str, type[routing.Strategy]] | None = None) -> None:
         self.timers = timers
+        self._now = timers.clock
         self.sink = sink
         self.strategies = routing.installed() if strategies is None else dict(strategies)
         self.queues: dict[str, Queue] = {}
@@ -68,7 +69,7 @@ class ACD:
     def _new_pool(self, channel: str, skills: Mapping[str, int], strategy: type[routing.Strategy]) -> Pool:
         pool = Pool(channel, skills, strategy(skills))
         self._pools.append(pool)
-        now = self.timers.now()
+        now = self._now()
         for agent in self.agents.values():
             if agent.status != AgentStatus.LOGGED_OUT and pool.matches(agent):
                 pool.members.add(agent.id)
@@ -92,7 +93,7 @@ class ACD:
         agent.capacity = {str(k): int(v) for k, v in (capacity if capacity is not None else agent.capacity).items()}
         if agent.status == AgentStatus.LOGGED_OUT:
             agent.calls, agent.talk_time, agent.misses = 0, 0.0, 0
-            agent.idle_since = self.timers.now()
+            agent.idle_since = self._now()
         by_channel: dict[str, list[Pool]] = {}
         for pool in self._pools:
             if pool.matches(agent):
@@ -162,7 +163,7 @@ class ACD:
         interaction_id = id or uuid.uuid4().hex
         if interaction_id in self.interactions:
             raise Conflict(f"interaction {interaction_id!r} exists already")
-        now = self.timers.now()
+        now = self._now()
         interaction = Interaction(interaction_id, queue, channel or self.queues[queue].channel,
                                   direction, customer, from_, to, int(priority), created=now)
         self.interactions[interaction_id] = interaction
@@ -172,7 +173,7 @@ class ACD:
 
     def _enqueue(self, interaction: Interaction, queue_name: str, **data: Any) -> None:
         queue = self.queues[queue_name]
-        now = self.timers.now()
+        now = self._now()
         interaction.queue, interaction.entered, interaction.stage = queue_name, now, 0
         interaction.declined = set()
         self._emit("enter", interaction, queue_name, None, **data)
@@ -190,7 +191,7 @@ class ACD:
         self._waiting[queue.name][interaction.id] = interaction
         for pool in self._stage_pools[queue.name][interaction.stage]:
             pool.wait(interaction, queue.priority)
-        now = self.timers.now()
+        now = self._now()
         if queue.max_wait:
             self.timers.at(max(now, interaction.entered + queue.max_wait), self._max_wait,
                            interaction, interaction.token)
@@ -205,12 +206,12 @@ class ACD:
             if strategy.ring_all:
                 agents = [a for a in strategy.ready() if a.id not in interaction.declined]
                 if agents:
-                    self._offer(interaction, agents)
+                    self._offer(interaction, agents, strategy)
                     return
             else:
-                agent = strategy.select(self.timers.now(), interaction.declined)
+                agent = strategy.select(self._now(), interaction.declined)
                 if agent is not None:
-                    self._offer(interaction, [agent])
+                    self._offer(interaction, [agent], strategy)
                     return
 
     def _escalate(self, interaction: Interaction, token: int, stage: int) -> None:
@@ -240,25 +241,26 @@ class ACD:
             self._enqueue(interaction, queue.overflow, overflow_from=queue.name)
         else:
             self._end(interaction, InteractionState.ABANDONED, "abandon", reason=reason,
-                      wait=self.timers.now() - interaction.entered)
+                      wait=self._now() - interaction.entered)
 
-    def _offer(self, interaction: Interaction, agents: list[Agent]) -> None:
+    def _offer(self, interaction: Interaction, agents: list[Agent],
+               strategy: routing.Strategy | None) -> None:
+        """Offer to ``agents``; ``strategy`` (the one that chose them, if any) is told."""
         queue = self.queues[interaction.queue]
         self._waiting[queue.name].pop(interaction.id, None)
         interaction.state = InteractionState.OFFERED
         interaction.token += 1
         channel = interaction.channel
-        strategies = {id(pool.strategy): pool.strategy for pool in self._stage_pools[queue.name][interaction.stage]}
         for agent in agents:
             interaction.offers.add(agent.id)
             agent.offers.add(interaction.id)
             agent.load[channel] = agent.load.get(channel, 0) + 1
             self._emit("offer", interaction, queue.name, agent.id)
-            for strategy in strategies.values():
+            if strategy is not None:
                 strategy.routed(agent)
             self._update_state(agent)
             self._sync_ready(agent, channel)
-        self.timers.at(self.timers.now() + queue.offer_timeout, self._offer_timeout,
+        self.timers.at(self._now() + queue.offer_timeout, self._offer_timeout,
                        interaction, interaction.token)
 
     def _offer_timeout(self, interaction: Interaction, token: int) -> None:
@@ -291,7 +293,7 @@ class ACD:
     def accept(self, agent_id: str, interaction_id: str) -> Interaction:
         """The agent takes an interaction offered to them; other offers of it are withdrawn."""
         agent, interaction = self._offered(agent_id, interaction_id)
-        now = self.timers.now()
+        now = self._now()
         interaction.offers.discard(agent_id)
         agent.offers.discard(interaction_id)
         interaction.state, interaction.agent, interaction.connected_at = InteractionState.CONNECTED, agent_id, now
@@ -346,7 +348,7 @@ class ACD:
         interaction.agent = None
         if target is not None:
             interaction.declined = set()
-            self._offer(interaction, [target])
+            self._offer(interaction, [target], None)
         else:
             self._enqueue(interaction, queue, transfer_from=agent_id)
 
@@ -358,7 +360,7 @@ class ACD:
         return agent, interaction
 
     def _hang_up(self, agent: Agent, interaction: Interaction) -> float:
-        talk = self.timers.now() - interaction.connected_at
+        talk = self._now() - interaction.connected_at
         agent.connected.discard(interaction.id)
         agent.calls += 1
         agent.talk_time += talk
@@ -366,7 +368,7 @@ class ACD:
 
     def _wrap_up(self, agent: Agent, interaction: Interaction) -> None:
         queue = self.queues[interaction.queue]
-        now = self.timers.now()
+        now = self._now()
         agent.wrapping[interaction.id] = (interaction.channel, now)
         self._update_state(agent)
         handled = self._handled[queue.name]
@@ -392,7 +394,7 @@ class ACD:
         channel, started = agent.wrapping.pop(interaction_id)
         agent.load[channel] -= 1
         self._emit("wrap_end", None, None, agent.id, of=interaction_id,
-                   seconds=self.timers.now() - started)
+                   seconds=self._now() - started)
         self._update_state(agent)
         self._release(agent, channel)
 
@@ -408,11 +410,11 @@ class ACD:
         for agent_id in sorted(interaction.offers):
             self._withdraw(interaction, agent_id, "withdraw")
         self._end(interaction, InteractionState.ABANDONED, "abandon", reason=reason,
-                  wait=self.timers.now() - interaction.entered)
+                  wait=self._now() - interaction.entered)
 
     def _end(self, interaction: Interaction, state: str, event: str, agent: str | None = None,
              **data: Any) -> None:
-        interaction.state, interaction.ended = state, self.timers.now()
+        interaction.state, interaction.ended = state, self._now()
         self.interactions.pop(interaction.id, None)
         self._emit(event, interaction, interaction.queue, agent, **data)
 
@@ -424,13 +426,13 @@ class ACD:
         if state != agent.state:
             agent.state = state
             if state == AgentState.IDLE:
-                agent.idle_since = self.timers.now()
+                agent.idle_since = self._now()
             self._emit("agent_state", None, None, agent.id, state=state)
 
     def _sync_ready(self, agent: Agent, channel: str) -> None:
         pools = self._agent_pools.get(agent.id, {}).get(channel, ())
         if agent.free(channel) > 0:
-            now = self.timers.now()
+            now = self._now()
             for pool in pools:
                 pool.strategy.add(agent, now)
         else:
@@ -441,14 +443,14 @@ class ACD:
         """Give ``agent`` waiting work of ``channel`` while they have room; then mark them ready."""
         pools = self._agent_pools.get(agent.id, {}).get(channel, ())
         while agent.free(channel) > 0:
-            best = None
+            best, chosen = None, None
             for pool in pools:
                 entry = pool.first_for(agent)
                 if entry is not None and (best is None or entry < best):
-                    best = entry
+                    best, chosen = entry, pool
             if best is None:
                 break
-            self._offer(best[5], [agent])
+            self._offer(best[5], [agent], chosen.strategy)
         self._sync_ready(agent, channel)
 
     # -- queries -------------------------------------------------------------------------
@@ -481,5 +483,5 @@ class ACD:
 
     def _emit(self, event: str, interaction: Interaction | None, queue: str | None,
               agent: str | None, **data: Any) -> None:
-        self.sink(Event(self.timers.now(), event, interaction.id if interaction else None,
+        self.sink(Event(self._now(), event, interaction.id if interaction else None,
                         queue, agent, data))

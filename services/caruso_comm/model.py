@@ -81,7 +81,7 @@ class Queue:
     escalation: tuple[Escalation, ...] = attrs.field(default=(), converter=tuple)
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class Agent:
     """An agent and the counters the routing strategies order by."""
 
@@ -114,7 +114,7 @@ class Agent:
                 "interactions": sorted(self.offers | self.connected | set(self.wrapping))}
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class Interaction:
     """A call, chat, e-mail or callback task, from arrival to its end."""
 

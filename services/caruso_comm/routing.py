@@ -73,7 +73,15 @@ class HeapStrategy(Strategy):
         self._tokens.pop(agent.id, None)
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
-        tokens = self._tokens
+        heap, tokens = self._heap, self._tokens
+        while heap:
+            _, token, agent = heap[0]
+            if tokens.get(agent.id) != token:
+                heapq.heappop(heap)
+            elif agent.id not in exclude:
+                return agent
+            else:
+                break
         entry = heaps.first(self._heap, lambda e: tokens.get(e[2].id) != e[1],
                             lambda e: e[2].id in exclude)
         return entry[2] if entry is not None else None
