@@ -151,15 +151,16 @@ class _Loader:
             step = self.step(element, path)
             if step is not None:
                 steps[step.id] = step
-        start = root.get("start") or (step_elements[0].get("id") if step_elements else "")
-        if start not in steps:
+        step_ids = [e.get("id") for e in step_elements]
+        start = root.get("start") or (step_ids[0] if step_ids else "")
+        if start not in step_ids:
             self.problem(root.sourceline, f"start step '{start}' is not a step of the script")
         variable_names = {v.name for v in variables}
         for step in steps.values():
             for transition in step.transitions:
-                if transition.target not in steps:
+                if transition.target not in step_ids:
                     self.problem(transition.line, f"step '{step.id}' goes to '{transition.target}', "
-                                 f"which is not a step (steps: {', '.join(steps)})")
+                                 f"which is not a step (steps: {', '.join(step_ids)})")
                 for assignment in transition.assignments:
                     if assignment.var not in variable_names:
                         self.problem(assignment.line, f"'{assignment.var}' is not a variable; "
@@ -176,9 +177,13 @@ class _Loader:
         if element.tag == "info":
             return Info(step_id, line, self.template(element.find("text")), transitions)
         if element.tag == "subscript":
-            script = self.load(path.parent / element.get("src"))
+            source = path.parent / element.get("src")
+            if not source.is_file():
+                self.problem(line, f"sub-script file '{element.get('src')}' does not exist "
+                             f"(a path relative to {path.name})")
+                return None
+            script = self.load(source)
             if script is None:
-                self.problem(line, f"sub-script '{element.get('src')}' of step '{step_id}' did not load")
                 return None
             return SubScript(step_id, line, script, self.params(element), transitions)
         return self.question(element, transitions)

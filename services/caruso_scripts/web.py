@@ -1,0 +1,252 @@
+"""The web self-service runner: published scripts as HTML pages and as JSON, for anonymous customers.
+
+:func:`create_app` returns a Starlette (ASGI) application over any object with the
+methods of ``caruso.scripts/1`` (the service in process or a client proxy).
+
+HTML: ``GET /`` lists the published scripts; ``POST /start/{script}`` starts one and
+redirects to ``GET /s/{session}``, the current step as a form; ``POST /s/{session}``
+(form fields ``seq``, ``answer``, or ``back``) answers it and redirects back (a
+rejected answer shows the page again, status 422, with the reason).
+JSON: ``POST /api/start/{script}``, ``GET /api/s/{session}``, ``POST /api/s/{session}``
+with ``{"seq": n, "answer": value}`` or ``{"seq": n, "back": true}``; errors are
+``{"error": message}`` with status 404, 409, 413, 422 or 500.
+
+Safe for anonymous use: only ``published`` scripts run; the session id (128 random
+bits) is the only key to a dialog; the context comes from the server (``context``
+callable, e.g. from the portal's login), never from the request; bodies are limited
+to ``MAX_BODY`` bytes; answers are checked by the engine and rejected with a message
+for the customer; only the step shown leaves the server (no answers, variables,
+actions or context); unexpected failures say "something went wrong" and are logged.
+"""
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import urllib.parse
+from string import Template
+from typing import Any, Awaitable, Callable, Iterable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from caruso_core.errors import CarusoError, Conflict, NotFound
+from caruso_scripts.errors import AnswerRejected
+
+log = logging.getLogger(__name__)
+MAX_BODY = 16 * 1024
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+PUBLIC_STEP = ("id", "kind", "type", "text", "required", "options", "maxlength", "outcome")
+HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                                      "frame-ancestors 'none'",
+           "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+SORRY = "Sorry, something went wrong on our side. Please try again later or call us."
+GONE = "This dialog does not exist or has ended. Please start again."
+PAGE = Template("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title</title>
+<style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+.notice{background:#fff3cd;border-left:4px solid #e0a800;padding:.5rem 1rem}
+label{display:block;margin:.3rem 0}button{margin:.8rem .5rem 0 0;padding:.4rem 1.2rem}</style>
+</head><body><h1>$title</h1>
+$body
+</body></html>
+""")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def public_view(view: dict[str, Any]) -> dict[str, Any]:
+    """What an anonymous customer may see of a session."""
+    return {"session": view["session"], "script": view["script"], "title": view["title"], "seq": view["seq"],
+            "status": view["status"], "outcome": view["outcome"], "can_go_back": view["can_go_back"],
+            "step": {k: view["step"][k] for k in PUBLIC_STEP if k in view["step"]}}
+
+
+def create_app(api: Any, *, published: Iterable[str] | None = None,
+               context: Callable[[Request], dict[str, Any]] | None = None,
+               title: str = "Self-service") -> Starlette:
+    """The self-service app over ``api``; ``published`` limits the scripts (default: all)."""
+    allowed = None if published is None else set(published)
+    context_of = context or (lambda request: {})
+
+    def visible(script: str) -> bool:
+        return allowed is None or script in allowed
+
+    async def call(method: str, *args: Any) -> Any:
+        return await run_in_threadpool(getattr(api, method), *args)
+
+    async def session_view(session: str) -> dict[str, Any]:
+        if not SESSION_ID.fullmatch(session):
+            raise NotFound(GONE)
+        view = await call("current", session)
+        if not visible(view["script"]):
+            raise NotFound(GONE)
+        return view
+
+    async def index(request: Request) -> Response:
+        scripts = [s for s in await call("scripts") if visible(s["id"])]
+        items = "".join(f'<li><form method="post" action="/start/{_e(s["id"])}"><button>{_e(s["title"])}</button>'
+                        f' {_e(s["description"])}</form></li>' for s in scripts)
+        return _page(title, f"<ul>{items}</ul>" if items else "<p>Nothing is published yet.</p>")
+
+    async def start(request: Request) -> Response:
+        script = request.path_params["script"]
+        if not visible(script):
+            raise NotFound(GONE)
+        await _read_body(request)
+        view = await call("start", script, context_of(request))
+        return RedirectResponse(f"/s/{view['session']}", status_code=303)
+
+    async def show(request: Request) -> Response:
+        view = await session_view(request.path_params["session"])
+        return _page(view["title"], _step_html(view, None, None))
+
+    async def submit(request: Request) -> Response:
+        session = request.path_params["session"]
+        view = await session_view(session)
+        try:
+            form = urllib.parse.parse_qs((await _read_body(request)).decode("utf-8", "replace"),
+                                         keep_blank_values=True, max_num_fields=8)
+        except ValueError:
+            return _failure(False, "The form is not valid.", 400)
+        seq = _int(form.get("seq", [""])[0])
+        try:
+            if "back" in form:
+                await call("back", session)
+            else:
+                await call("answer", session, form.get("answer", [None])[0], seq)
+        except AnswerRejected as error:
+            return _page(view["title"], _step_html(view, error.message, form.get("answer", [""])[0]), 422)
+        except Conflict:
+            view = await call("current", session)
+            return _page(view["title"], _step_html(view, "The page was out of date; here is where your "
+                                                        "dialog stands now.", None), 409)
+        return RedirectResponse(f"/s/{session}", status_code=303)
+
+    async def api_start(request: Request) -> Response:
+        script = request.path_params["script"]
+        if not visible(script):
+            raise NotFound(GONE)
+        await _read_body(request)
+        return _json(public_view(await call("start", script, context_of(request))), 201)
+
+    async def api_show(request: Request) -> Response:
+        return _json(public_view(await session_view(request.path_params["session"])))
+
+    async def api_submit(request: Request) -> Response:
+        session = request.path_params["session"]
+        await session_view(session)
+        try:
+            body = json.loads(await _read_body(request) or b"{}")
+        except ValueError:
+            return _json({"error": "The request is not valid JSON."}, 400)
+        if not isinstance(body, dict):
+            return _json({"error": "Send a JSON object with 'seq' and 'answer'."}, 400)
+        try:
+            if body.get("back") is True:
+                view = await call("back", session)
+            else:
+                view = await call("answer", session, body.get("answer"), _int(body.get("seq")))
+        except AnswerRejected as error:
+            return _json({"error": error.message}, 422)
+        except Conflict:
+            return _json({"error": "The dialog has moved on; load it again."}, 409)
+        return _json(public_view(view))
+
+    routes = [("/", index, "GET"), ("/start/{script}", start, "POST"), ("/s/{session}", show, "GET"),
+              ("/s/{session}", submit, "POST"), ("/api/start/{script}", api_start, "POST"),
+              ("/api/s/{session}", api_show, "GET"), ("/api/s/{session}", api_submit, "POST")]
+    return Starlette(routes=[Route(path, _guarded(endpoint), methods=[method]) for path, endpoint, method in routes])
+
+
+def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint with errors turned into friendly answers and the safety headers added."""
+    async def guarded(request: Request) -> Response:
+        wants_json = request.url.path.startswith("/api/")
+        try:
+            response = await endpoint(request)
+        except _BodyTooLarge:
+            response = _failure(wants_json, f"The request is too large (at most {MAX_BODY} bytes).", 413)
+        except NotFound:
+            response = _failure(wants_json, GONE, 404)
+        except Conflict:
+            response = _failure(wants_json, "This dialog has ended. Please start again.", 409)
+        except Exception as error:
+            log.error("self-service %s %s failed: %s", request.method, request.url.path,
+                      error.message if isinstance(error, CarusoError) else repr(error))
+            response = _failure(wants_json, SORRY, 500)
+        response.headers.update(HEADERS)
+        return response
+    return guarded
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        raise _BodyTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _failure(wants_json: bool, message: str, status: int) -> Response:
+    if wants_json:
+        return _json({"error": message}, status)
+    return _page("Self-service", f'<p class="notice">{_e(message)}</p><p><a href="/">Start page</a></p>', status)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 10 else None
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return JSONResponse(data, status_code=status)
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    return HTMLResponse(PAGE.substitute(title=_e(title), body=body), status_code=status)
+
+
+def _step_html(view: dict[str, Any], notice: str | None, entered: str | None) -> str:
+    step = view["step"]
+    parts = [f'<p class="notice" role="alert">{_e(notice)}</p>'] if notice else []
+    parts.append(f"<p>{_e(step.get('text'))}</p>")
+    if view["status"] != "active":
+        parts.append('<p><a href="/">Back to the start page</a></p>')
+        return "\n".join(parts)
+    fields = ""
+    kind = step.get("type")
+    required = " required" if step.get("required") else ""
+    if kind in ("choice", "yesno"):
+        options = step["options"] if kind == "choice" else [{"value": "yes", "label": "Yes"},
+                                                            {"value": "no", "label": "No"}]
+        fields = "".join(f'<label><input type="radio" name="answer" value="{_e(o["value"])}"{required}'
+                         f'{" checked" if entered == o["value"] else ""}> {_e(o["label"])}</label>'
+                         for o in options)
+    elif kind is not None:
+        types = {"date": "date", "number": "text", "amount": "text", "text": "text"}
+        size = f' maxlength="{int(step["maxlength"])}"' if step.get("maxlength") else ""
+        fields = (f'<label><input type="{types[kind]}" name="answer" value="{_e(entered)}"{size}{required}'
+                  f' inputmode="{"decimal" if kind in ("number", "amount") else "text"}"></label>')
+    back = '<button name="back" value="1" formnovalidate>Back</button>' if view["can_go_back"] else ""
+    parts.append(f'<form method="post" action="/s/{_e(view["session"])}">'
+                 f'<input type="hidden" name="seq" value="{int(view["seq"])}">{fields}'
+                 f'{back}<button>{"Continue" if kind is None else "Next"}</button></form>')
+    return "\n".join(parts)

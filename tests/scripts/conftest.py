@@ -1,0 +1,69 @@
+"""Fixtures of the script engine tests: script files in tmp_path, engines over in-memory storage."""
+import datetime
+from pathlib import Path
+
+import pytest
+
+from caruso_scripts import loader
+from caruso_scripts.engine import STORAGE, Engine
+from caruso_scripts.memory_storage import MemoryStorage
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "utility" / "scripts"
+TODAY = datetime.date(2026, 3, 2)
+
+
+@pytest.fixture
+def examples() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture
+def script_file(tmp_path):
+    """Write a script body (inside <script>) or a whole document to a file; returns its path."""
+    def write(text, name="s.xml", whole=False):
+        if not whole:
+            text = f'<?xml version="1.0"?>\n<script id="t" version="1">\n{text}\n</script>\n'
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+    return write
+
+
+class Recorder:
+    """Actions that record their calls; ``fail`` makes the named action raise."""
+
+    def __init__(self):
+        self.calls = []
+        self.fail = set()
+
+    def action(self, name):
+        def run(context, **params):
+            if name in self.fail:
+                raise RuntimeError(f"{name} is down")
+            self.calls.append((name, context.key, params))
+            return {"ok": name}
+        return run
+
+
+@pytest.fixture
+def recorder():
+    return Recorder()
+
+
+@pytest.fixture
+def customers():
+    return MemoryStorage({"Customer": {"types": {"balance": "decimal"}, "records": [
+        {"id": 1, "name": "Ann Smith", "email": "ann@example.org", "city": "Springfield",
+         "meter_no": "E-4711", "last_reading": 12000, "balance": "600.00"}]}})
+
+
+@pytest.fixture
+def make_engine(recorder, customers):
+    def make(*paths, actions=("store", "email", "contact", "note", "call")):
+        scripts = {}
+        for path in paths:
+            script = loader.load(path)
+            scripts[script.id] = script
+        return Engine(scripts, actions={name: recorder.action(name) for name in actions},
+                      service=lambda key: customers if key == STORAGE else None, today=lambda: TODAY)
+    return make
