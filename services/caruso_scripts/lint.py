@@ -8,7 +8,7 @@ reads, and variables that are set but never read.
 """
 from __future__ import annotations
 
-from caruso_scripts.model import End, Question, Script, SubScript
+from caruso_scripts.model import End, Question, Script, Step, SubScript, Transition
 
 
 def lint(script: Script) -> list[str]:
@@ -19,11 +19,19 @@ def lint(script: Script) -> list[str]:
     return findings
 
 
+def taken(step: Step) -> tuple[Transition, ...]:
+    """The transitions of a step that can be taken: up to the first one without a condition."""
+    for index, transition in enumerate(step.transitions):
+        if transition.condition is None:
+            return step.transitions[:index + 1]
+    return step.transitions
+
+
 def reachable(script: Script) -> list[str]:
     """Step ids reachable from the start, in the order found."""
     seen = [script.start] if script.start in script.steps else []
     for step_id in seen:
-        for transition in script.steps[step_id].transitions:
+        for transition in taken(script.steps[step_id]):
             if transition.target in script.steps and transition.target not in seen:
                 seen.append(transition.target)
     return seen
@@ -73,7 +81,7 @@ def _can_end(script: Script) -> set[str]:
     while changed:
         changed = False
         for step in script.steps.values():
-            if step.id not in ending and any(t.target in ending for t in step.transitions):
+            if step.id not in ending and any(t.target in ending for t in taken(step)):
                 ending.add(step.id)
                 changed = True
     return ending

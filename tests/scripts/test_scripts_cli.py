@@ -1,0 +1,178 @@
+"""``caruso script``: validate, lint, graph, test, new, run; and the example scripts through it."""
+import shutil
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from caruso_core.cli import cli
+from caruso_core.errors import CarusoError
+
+
+class Ran:
+    def __init__(self, exit_code, output):
+        self.exit_code, self.output = exit_code, output
+
+
+def caruso(*args, input=None):
+    """Run ``caruso script ARGS`` in process as the console script does: a CarusoError is 'error: ...', exit 1."""
+    result = CliRunner().invoke(cli, ["script", *map(str, args)], input=input, standalone_mode=False)
+    if isinstance(result.exception, CarusoError):
+        return Ran(1, result.output + f"error: {result.exception}\n")
+    if result.exception is not None:
+        raise result.exception
+    return Ran(result.exit_code, result.output)
+
+
+def test_the_console_script_prints_one_error_line(script_file):
+    path = script_file('<end id="e" outcome="x"/><end id="e" outcome="y"/>')
+    done = subprocess.run([sys.executable, "-m", "caruso_core", "script", "validate", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "'e' is defined twice" in done.stdout
+    assert done.stderr == "error: 1 problem(s) in 1 file(s)\n"
+
+
+def test_every_example_validates_lints_clean_and_passes_its_script_tests(examples):
+    scripts = sorted(examples.glob("*.xml"))
+    tests = sorted(examples.glob("*.test.toml"))
+    assert {p.name for p in scripts} >= {"moving-house.xml", "meter-reading.xml", "payment-arrangement.xml",
+                                         "outage-report.xml"}
+    assert len(tests) == 4
+    validated = caruso("validate", *scripts)
+    assert validated.exit_code == 0, validated.output
+    assert validated.output.count(": valid") == len(scripts)
+    linted = caruso("lint", *scripts)
+    assert linted.exit_code == 0, linted.output
+    tested = caruso("test", *tests)
+    assert tested.exit_code == 0, tested.output
+    assert "FAIL" not in tested.output and tested.output.count("PASS") >= 15
+
+
+def test_validate_reports_every_problem_and_fails(script_file):
+    path = script_file('<var name="v" value="nope"/>\n<info id="i"><text>x</text><go to="gone"/></info>'
+                       '<end id="e" outcome="x"/>')
+    result = caruso("validate", path)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == f"{path}:3: <var value=\"nope\">: unknown name 'nope'; known: context, v (column 1)"
+    assert f"{path}:4: step 'i' goes to 'gone'" in lines[1]
+    assert lines[-1] == "error: 2 problem(s) in 1 file(s)"
+
+
+def test_validate_knows_the_installed_actions(script_file):
+    path = script_file('<info id="i"><text>x</text><go to="e"><action name="fax"/></go></info><end id="e" outcome="x"/>')
+    result = caruso("validate", path)
+    assert result.exit_code == 1
+    assert "unknown action 'fax' (installed actions: call, contact, email, store)" in result.output
+
+
+def test_lint_finds_unreachable_steps_dead_ends_and_unused_answers(script_file):
+    path = script_file("""<var name="unused"/>
+<question id="q" type="yesno"><prompt>?</prompt><go to="loop" if="q"/></question>
+<question id="loop" type="number"><prompt>?</prompt><go to="loop"/><go to="e"/></question>
+<end id="e" outcome="x"/>
+<end id="orphan" outcome="y"/>""")
+    result = caruso("lint", path)
+    assert result.exit_code == 1
+    out = result.output
+    assert f"{path}:7: step 'orphan' is never reached from the start 'q'" in out
+    assert f"{path}:4: step 'q' can be a dead end" in out
+    assert f"{path}:5: this <go> of step 'loop' is never taken" in out
+    assert f"{path}:6: step 'e' is never reached from the start 'q'" in out
+    assert f"{path}:4: no end step can be reached from step 'q'" in out
+    assert f"{path}:5: no end step can be reached from step 'loop'" in out
+    assert f"{path}:5: the answer to question 'loop' is never used" in out
+    assert f"{path}:3: variable 'unused' is never read" in out
+    assert out.splitlines()[-1] == "error: 8 finding(s) in 1 file(s)"
+
+
+def test_graph_as_dot_and_svg(examples, tmp_path):
+    dot = caruso("graph", examples / "moving-house.xml")
+    assert dot.exit_code == 0
+    assert dot.output.startswith('digraph "moving_house" {')
+    assert '"confirm_move" -> "moved" [label="if confirm_move\\n! store\\n! email\\n! contact"];' in dot.output
+    assert '"moved" [shape=doubleoctagon' in dot.output
+    if shutil.which("dot") is None:
+        result = caruso("graph", examples / "moving-house.xml", "--format", "svg")
+        assert result.exit_code == 1 and "Graphviz is not installed" in result.output
+    else:
+        target = tmp_path / "moving.svg"
+        result = caruso("graph", examples / "moving-house.xml", "--format", "svg", "-o", target)
+        assert result.exit_code == 0
+        assert "<svg" in target.read_text() and "confirm_move" in target.read_text()
+
+
+def test_graph_without_dot_is_a_clear_error(examples, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    result = caruso("graph", examples / "moving-house.xml", "--format", "svg")
+    assert result.exit_code == 1
+    assert "error: the 'dot' program of Graphviz is not installed" in result.output
+
+
+def test_script_test_reports_failures(examples, tmp_path):
+    for name in ("meter-reading.xml",):
+        shutil.copy(examples / name, tmp_path / name)
+    spec = tmp_path / "wrong.test.toml"
+    spec.write_text('script = "meter-reading.xml"\ntoday = 2026-03-02\ncontext = { customer_id = 7 }\n'
+                    '[[storage.Customer.records]]\nid = 7\nname = "Bo"\nmeter_no = "E"\nlast_reading = 100\n'
+                    '[[case]]\nname = "wrong outcome"\noutcome = "cancelled"\nvariables = { consumption = 5 }\n'
+                    'actions = [ { name = "email" } ]\nanswers = { reading = 200, submit = true, extra = 1 }\n'
+                    '[[case]]\nname = "missing answer"\nanswers = { reading = 200 }\n'
+                    '[[case]]\nname = "rejected answer"\nanswers = { reading = -5 }\n')
+    result = caruso("test", spec)
+    assert result.exit_code == 1
+    out = result.output
+    assert "FAIL" in out and "wrong outcome" in out
+    assert "outcome is 'recorded', expected 'cancelled'" in out
+    assert "variable consumption is 100, expected 5" in out
+    assert "actions were ['store', 'store'], expected ['email']" in out
+    assert "answers never asked for: extra" in out
+    assert "no answer given for question 'submit'" in out
+    assert "answer -5 to 'reading' was not accepted: Please enter a value of at least 0." in out
+    assert out.splitlines()[-1] == "error: 3 of 3 script test case(s) failed"
+
+
+def test_script_test_with_a_broken_file_is_one_line(tmp_path):
+    spec = tmp_path / "broken.test.toml"
+    spec.write_text("script = \n")
+    result = caruso("test", spec)
+    assert result.exit_code == 1 and result.output.startswith(f"error: {spec}: ")
+
+
+def test_new_writes_a_valid_lint_clean_script(tmp_path):
+    target = tmp_path / "callback.xml"
+    result = caruso("new", "callback", "--title", "Call back <soon> & co", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert caruso("validate", target).exit_code == 0
+    assert caruso("lint", target).exit_code == 0
+    assert 'title="Call back &lt;soon&gt; &amp; co"' in target.read_text() or "&lt;soon" in target.read_text()
+    again = caruso("new", "callback", "-o", target)
+    assert again.exit_code == 1 and "exists already" in again.output
+    assert "is invalid" in caruso("new", "bad-id", "-o", tmp_path / "x.xml").output
+
+
+def test_run_in_the_terminal(examples, tmp_path):
+    data = tmp_path / "data.toml"
+    data.write_text('[[storage.Customer.records]]\nid = 1\nname = "Ann"\nemail = "ann@example.org"\n'
+                    'city = "Springfield"\nmeter_no = "E-1"\nlast_reading = 10\n')
+    typed = "\n".join(["", "2026-02-01", "2026-04-01", "maybe", "1", "2", ":back", "1", "12345",
+                       "2026-04-02", "yes"]) + "\n"
+    result = caruso("run", examples / "moving-house.xml", "-c", "customer_id=1", "--data", data, "--dry-run",
+                    "--today", "2026-03-02", input=typed)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Hello Ann. We will help you with your move from Springfield." in out
+    assert "! Please enter a value of at least 2026-03-02." in out
+    assert "! Please answer yes or no." in out
+    assert "[action store: {'object': 'MoveRequest'" in out and "[action email:" in out
+    assert "-- ended: moved" in out
+
+
+def test_run_can_be_quit(examples, tmp_path):
+    data = tmp_path / "data.toml"
+    data.write_text('[[storage.Customer.records]]\nid = 9\nname = "Flo"\n')
+    result = caruso("run", examples / "outage-report.xml", "-c", "customer_id=9", "--data", data, "--dry-run",
+                    input="2\n:quit\n")
+    assert result.exit_code == 0
+    assert "Do you smell gas?" in result.output and "-- abandoned" in result.output
