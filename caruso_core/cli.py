@@ -208,6 +208,62 @@ def new(kind: str, name: str, into: str) -> None:
     click.echo(f"created {target}: 'cd {target} && pip install -e . && pytest' to start")
 
 
+@cli.group()
+def vertical() -> None:
+    """Installed verticals: bundles that configure a solution for one market."""
+
+
+@vertical.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def vertical_list(as_json: bool) -> None:
+    """List the installed verticals."""
+    from caruso_core.verticals import installed
+
+    rows = [{"name": v.name, "version": v.version, "depends": ",".join(v.depends) or "-",
+             "description": v.description} for v in sorted(installed().values(), key=lambda v: v.name)]
+    emit(rows, as_json, ["name", "version", "depends", "description"])
+
+
+@vertical.command("show")
+@click.argument("name")
+def vertical_show(name: str) -> None:
+    """Print the deployment a vertical makes (TOML), its dependencies applied."""
+    import tomli_w
+
+    from caruso_core.verticals import deployment_data
+
+    click.echo(tomli_w.dumps(deployment_data([name])), nl=False)
+
+
+@vertical.command("install")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--into", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="The deployment folder; its caruso.toml is replaced.")
+def vertical_install(names: tuple[str, ...], into: str) -> None:
+    """Write the deployment file for the default services plus the verticals NAMES."""
+    from pathlib import Path
+
+    from caruso_core.verticals import write_deployment
+
+    click.echo(f"wrote {write_deployment(Path(into), list(names))}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--vertical", "verticals", multiple=True, help="A vertical to start from (repeatable).")
+def init(name: str, verticals: tuple[str, ...]) -> None:
+    """Create the deployment folder NAME for a company; then 'cd NAME && caruso up'."""
+    from pathlib import Path
+
+    from caruso_core.verticals import write_deployment
+
+    folder = Path(name)
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigError(f"{folder} exists and is not empty; choose another name")
+    write_deployment(folder, list(verticals))
+    click.echo(f"created {folder}/caruso.toml; start it with: cd {folder} && caruso up")
+
+
 def main() -> None:
     """Entry point of the ``caruso`` console script."""
     try:

@@ -1,0 +1,99 @@
+"""Verticals: manifests, dependencies, overrides by layering, caruso init."""
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from caruso_core import ConfigError
+from caruso_core.verticals import chain, deployment_data, read
+
+HERE = Path(__file__).parent
+
+
+def make_vertical(root, name, manifest, files=()):
+    package = root / f"caruso_{name}"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "vertical.toml").write_text(manifest)
+    for relative in files:
+        (package / relative).parent.mkdir(parents=True, exist_ok=True)
+        (package / relative).write_text("<views/>")
+    return package
+
+
+@pytest.fixture
+def verticals(tmp_path):
+    """A base vertical and an integrator's extension, installed through entry points."""
+    base = make_vertical(tmp_path, "base", """
+name = "base"
+version = "1.0.0"
+description = "the base"
+[services.echo]
+use = "sample_services:Echo"
+files = { views = ["views/base.xml"] }
+config = { tag = "base" }
+""", ["views/base.xml"])
+    make_vertical(tmp_path, "acme", """
+name = "acme"
+version = "0.1.0"
+depends = ["base"]
+[services.echo]
+files = { views = ["views/customer.xml"] }
+config = { tag = "acme" }
+""", ["views/customer.xml"])
+    info = tmp_path / "verticals-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: verticals\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("[caruso.verticals]\nbase = caruso_base\nacme = caruso_acme\n")
+    return tmp_path, base
+
+
+def run(*args, cwd, paths):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in paths)}
+    return subprocess.run([sys.executable, "-m", "caruso_core", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=120)
+
+
+def test_an_extension_layers_on_its_base(verticals, monkeypatch):
+    root, base = verticals
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.syspath_prepend(str(HERE))
+    known = {"base": read(base / "vertical.toml"), "acme": read(root / "caruso_acme" / "vertical.toml")}
+    assert [v.name for v in chain(["acme"], known)] == ["base", "acme"]
+    echo = deployment_data(["acme"], known)["services"]["echo"]
+    assert echo["use"] == "sample_services:Echo"
+    assert echo["config"]["tag"] == "acme"                           # a value: the extension wins
+    assert [Path(p).name for p in echo["config"]["views"]] == ["base.xml", "customer.xml"]   # files: layered
+    assert all(Path(p).is_absolute() for p in echo["config"]["views"])
+
+
+def test_manifest_errors_name_file_and_key(tmp_path):
+    bad = make_vertical(tmp_path, "bad", 'name = "bad"\nversion = "1"\n[services.x]\nfiles = { views = ["nope.xml"] }\n')
+    with pytest.raises(ConfigError, match=r"vertical.toml: \[services.x\] files.views: nope.xml does not exist"):
+        read(bad / "vertical.toml")
+    (bad / "vertical.toml").write_text('name = "bad"\n')
+    with pytest.raises(ConfigError, match="needs name and version"):
+        read(bad / "vertical.toml")
+    with pytest.raises(ConfigError, match="no vertical named 'missing'"):
+        chain(["missing"], {})
+
+
+def test_cli_list_and_init_write_a_deployment_that_loads(verticals, tmp_path):
+    root, _ = verticals
+    paths = [root, HERE]
+    listed = run("vertical", "list", cwd=tmp_path, paths=paths)
+    assert "acme" in listed.stdout and "base" in listed.stdout, listed.stderr
+    made = run("init", "acme-energy", "--vertical", "acme", cwd=tmp_path, paths=paths)
+    assert made.returncode == 0, made.stderr
+    data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
+    assert data["services"]["echo"]["config"]["tag"] == "acme"
+    again = run("init", "acme-energy", cwd=tmp_path, paths=paths)
+    assert again.returncode == 1 and "exists and is not empty" in again.stderr
+    installed = run("vertical", "install", "base", "--into", "acme-energy", cwd=tmp_path, paths=paths)
+    assert installed.returncode == 0, installed.stderr
+    data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
+    assert data["services"]["echo"]["config"]["tag"] == "base"
+    assert not list((tmp_path / "acme-energy").glob("*.tmp"))
