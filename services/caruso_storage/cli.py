@@ -1,7 +1,44 @@
-"""Command line of the storage service: ``caruso model ...`` and ``caruso data ...``."""
+"""Command line of the storage service: ``caruso model ...`` and ``caruso data ...``.
+
+Database options are those of the service: ``--model FILE`` (default: the packaged
+example model), ``--db URL`` (the model's first database), ``--database NAME=URL``.
+"""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
 import click
+
+from caruso_core.errors import ConfigError
+
+from caruso_storage import drafting, importer, loader, migrate, tables
+from caruso_storage.database import WRITE_OPTION, open_engine, open_engines
+from caruso_storage.model import Model
+
+
+def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--database", "databases", multiple=True, metavar="NAME=URL",
+                           help="URL of a database of the model, by its name (repeatable).")(command)
+    command = click.option("--db", help="URL of the model's first database "
+                                        "(default: storage.db in the data folder).")(command)
+    return click.option("--model", "model_file", type=click.Path(dir_okay=False),
+                        help="The model file (default: the packaged example model).")(command)
+
+
+def _model(model_file: str | None) -> Model:
+    return loader.load(model_file) if model_file else loader.load_default()
+
+
+def _urls(pairs: tuple[str, ...]) -> dict[str, str]:
+    urls = {}
+    for pair in pairs:
+        name, sep, url = pair.partition("=")
+        if not sep or not name or not url:
+            raise ConfigError(f"--database {pair!r} is not NAME=URL")
+        urls[name] = url
+    return urls
 
 
 @click.group()
@@ -9,6 +46,102 @@ def model() -> None:
     """Check, compare, upgrade and draft business object models."""
 
 
+@model.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+def validate(file: str) -> None:
+    """Check a model file against the schema and its own rules."""
+    checked = loader.load(file)
+    click.echo(f"{file}: valid ({len(checked.objects)} objects, {len(checked.databases)} database(s))")
+
+
+def _differences(model_file: str | None, db: str | None, databases: tuple[str, ...],
+                 act: Callable[[Any, list[migrate.Difference]], list[migrate.Difference]],
+                 journal: bool = False) -> None:
+    checked = _model(model_file)
+    schema = tables.build(checked)
+    for name, engine in open_engines(checked, db, _urls(databases)).items():
+        if journal and name == checked.default_database:
+            migrate.upgrade_journal(engine)
+        owned = schema.new_tables(checked, name)
+        with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
+            found = migrate.differences(connection, owned) if owned else []
+            shown = act(connection, found)
+        click.echo(f"database {name} ({engine.url.render_as_string(hide_password=True)}): "
+                   + ("up to date" if not found else f"{len(found)} difference(s)"))
+        for difference in shown:
+            click.echo(f"  {difference}")
+        engine.dispose()
+
+
+@model.command()
+@database_options
+def diff(model_file: str | None, db: str | None, databases: tuple[str, ...]) -> None:
+    """Show what the databases lack for the model's new tables (existing tables are never changed)."""
+    _differences(model_file, db, databases, lambda connection, found: found)
+
+
+@model.command()
+@database_options
+def upgrade(model_file: str | None, db: str | None, databases: tuple[str, ...]) -> None:
+    """Create the missing tables, columns and indexes of the model's new tables; list manual steps.
+
+    The storage service's own tables (contact history, rule log) are migrated too.
+    """
+
+    def act(connection: Any, found: list[migrate.Difference]) -> list[migrate.Difference]:
+        done = migrate.apply(connection, found)
+        return [*(migrate.Difference(f"done: {d.text}", True, d.change) for d in done),
+                *(d for d in found if not d.automatic)]
+
+    _differences(model_file, db, databases, act, journal=True)
+
+
+@model.command()
+@click.argument("url")
+@click.option("--name", default="legacy", show_default=True, help="Name of the database in the model.")
+@click.option("--table", "table_names", multiple=True, help="Only this table (repeatable).")
+@click.option("--schema", help="Database schema of the tables (PostgreSQL).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the draft here, not to stdout.")
+def inspect(url: str, name: str, table_names: tuple[str, ...], schema: str | None, output: str | None) -> None:
+    """Draft a model mapping the tables of an existing database (DB_URL), to start a legacy mapping."""
+    engine = open_engine(url, "inspect")
+    try:
+        text = drafting.draft(engine, name, list(table_names) or None, schema)
+    finally:
+        engine.dispose()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"draft written to {output}; check it with: caruso model validate {output}")
+    else:
+        click.echo(text, nl=False)
+
+
 @click.group()
 def data() -> None:
     """Move business objects in and out of the storage."""
+
+
+@data.command("import")
+@click.argument("object_name", metavar="OBJECT")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@database_options
+@click.option("--partial", is_flag=True, help="Write the good rows even when some are bad.")
+def import_(object_name: str, file: Path, model_file: str | None, db: str | None, databases: tuple[str, ...],
+            partial: bool) -> None:
+    """Import objects from a CSV file whose header names attributes; report every bad row."""
+    from caruso_storage.service import StorageManager
+
+    storage = StorageManager(model=model_file, db=db, databases=_urls(databases))
+    try:
+        rows = importer.read_rows(file, importer.records_of(storage, object_name).names)
+        with click.progressbar(length=len(rows), label=f"importing {object_name}",
+                               file=sys.stderr) as bar:
+            report = importer.import_rows(storage, object_name, rows, partial, bar.update)
+    finally:
+        storage.stop()
+    for line, message in report.errors:
+        click.echo(f"{file}:{line}: {message}", err=True)
+    click.echo(f"{report.written} of {len(rows)} row(s) written, {len(report.errors)} bad")
+    if report.errors and not partial:
+        raise ConfigError(f"{file}: {len(report.errors)} bad row(s), nothing written; "
+                          "fix them or use --partial to write the good rows")

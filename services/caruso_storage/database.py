@@ -12,10 +12,29 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import ConfigError
+
+from caruso_storage.model import Model
 
 WRITE_OPTION = "caruso_write"
 SQLITE_BUSY_SECONDS = 30
+
+
+def open_engines(model: Model, db: str | None, urls: dict[str, str]) -> dict[str, Engine]:
+    """Engines of the model's databases: ``urls`` by name, ``db`` for the first, else the
+    model's ``url``, else a SQLite file in the data folder (``storage.db`` for the first)."""
+    unknown = set(urls) - set(model.databases)
+    if unknown:
+        raise ConfigError(f"databases: the model {model.source} has no database(s) "
+                          f"{', '.join(sorted(unknown))} (declared: {', '.join(model.databases)})")
+    engines = {}
+    for name, database in model.databases.items():
+        url = urls.get(name) or (db if name == model.default_database else None) or database.url
+        if url is None:
+            url = default_sqlite_url("storage.db" if name == model.default_database else f"{name}.db")
+        engines[name] = open_engine(url, f"database {name}")
+    return engines
 
 
 def open_engine(url: str, where: str) -> Engine:

@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Engine, MetaData, Table
+from sqlalchemy import Column, Engine, MetaData, Table
 from sqlalchemy.engine import Connection
 
 from caruso_storage.database import WRITE_OPTION
@@ -74,7 +74,7 @@ def apply(connection: Connection, found: list[Difference]) -> list[Difference]:
             rest[0].create(connection)
         else:
             schema, table, column = rest
-            operations.add_column(table, column.copy(), schema=schema)
+            operations.add_column(table, Column(column.name, column.type, nullable=True), schema=schema)
         done.append(difference)
     return done
 
@@ -91,7 +91,7 @@ def _difference(change: Any) -> Difference:
         return Difference(f"+ index {change[1].name} on {change[1].table.name}", True, change)
     if kind == "add_column":
         column = change[3]
-        addable = column.nullable or column.server_default is not None
+        addable = column.nullable
         return Difference(f"+ column {change[2]}.{column.name}", addable, change)
     if kind in ("remove_column", "remove_index", "remove_table"):
         target = change[-1]

@@ -14,11 +14,10 @@ from sqlalchemy import Engine, inspect, select, tuple_
 from sqlalchemy.exc import SAWarning
 
 from caruso_core import service
-from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
 from caruso_storage import filters, journal, loader, migrate, rules, tables, values
-from caruso_storage.database import Transaction, open_engine
+from caruso_storage.database import Transaction, open_engines
 from caruso_storage.model import Condition, Model, ObjectType, Rule
 from caruso_storage.records import Records, page
 from caruso_storage.tables import VERSION_KEY
@@ -41,21 +40,8 @@ class StorageManager:
         self.model: Model = loader.load(model) if model else loader.load_default()
         self.schema = tables.build(self.model)
         self.records = {name: Records(obj, self.schema.tables[name]) for name, obj in self.model.objects.items()}
-        self.engines = self._engines(db, dict(databases or {}))
+        self.engines = open_engines(self.model, db, dict(databases or {}))
         self._prepare()
-
-    def _engines(self, db: str | None, urls: dict[str, str]) -> dict[str, Engine]:
-        unknown = set(urls) - set(self.model.databases)
-        if unknown:
-            raise ConfigError(f"databases: the model {self.model.source} has no database(s) "
-                              f"{', '.join(sorted(unknown))} (declared: {', '.join(self.model.databases)})")
-        engines = {}
-        for name, database in self.model.databases.items():
-            url = urls.get(name) or (db if name == self.model.default_database else None) or database.url
-            if url is None:
-                url = default_sqlite_url("storage.db" if name == self.model.default_database else f"{name}.db")
-            engines[name] = open_engine(url, f"database {name}")
-        return engines
 
     def _prepare(self) -> None:
         """Create missing tables of new objects and the journal; check existing tables are there."""

@@ -1,0 +1,144 @@
+"""caruso model validate|diff|upgrade|inspect and caruso data import."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, inspect
+
+from caruso_core.cli import cli
+from caruso_core.errors import CarusoError
+from caruso_storage import loader
+from caruso_storage.service import StorageManager
+
+MODELS = Path(__file__).parent / "models"
+CHINOOK = Path("/work/shared/legacy-samples/chinook.sqlite")
+
+GROWN = """<model name="grow">
+  <object name="Item" table="item">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="name" type="string" length="40" required="true"/>
+    {more}
+  </object>
+  {objects}
+</model>
+"""
+
+
+def run(*arguments: str):
+    """Exit code and output (stdout and stderr) of ``caruso ARGUMENTS``, user errors as caruso prints them."""
+    result = CliRunner().invoke(cli, list(arguments))
+    if isinstance(result.exception, CarusoError):
+        return 1, f"{result.output}error: {result.exception}\n"
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_validate_reports_a_good_file_and_a_bad_one_with_its_line(tmp_path: Path):
+    assert run("model", "validate", str(MODELS / "chinook.xml")) == (
+        0, f"{MODELS / 'chinook.xml'}: valid (5 objects, 2 database(s))\n")
+    bad = tmp_path / "bad.xml"
+    bad.write_text(GROWN.format(more='<attribute name="price" type="money"/>', objects=""))
+    done = subprocess.run([sys.executable, "-m", "caruso_core", "model", "validate", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == f"error: {bad}:5: Item.price: unknown type 'money' " \
+                          "(types: string, text, integer, decimal, float, boolean, date, datetime)\n"
+
+
+def test_diff_and_upgrade_bring_new_tables_up_to_the_model(tmp_path: Path, database_url: str):
+    first, second = tmp_path / "v1.xml", tmp_path / "v2.xml"
+    first.write_text(GROWN.format(more="", objects=""))
+    second.write_text(GROWN.format(
+        more='<attribute name="price" type="decimal" precision="10" scale="2"/>'
+             '<index name="ix_item_name" attributes="name"/>',
+        objects='<object name="Box"><attribute name="id" type="integer" key="true"/></object>'))
+    StorageManager(model=str(first), db=database_url).stop()
+    code, output = run("model", "diff", "--model", str(second), "--db", database_url)
+    assert code == 0 and "3 difference(s)" in output
+    assert "+ table Box" in output and "+ column item.price" in output and "+ index ix_item_name on item" in output
+    code, output = run("model", "upgrade", "--model", str(second), "--db", database_url)
+    assert code == 0 and "done: + column item.price" in output
+    assert "up to date" in run("model", "diff", "--model", str(second), "--db", database_url)[1]
+    storage = StorageManager(model=str(second), db=database_url)
+    assert storage.create("Item", {"name": "x", "price": "2.50"})["price"] == "2.50"
+    storage.stop()
+    code, output = run("model", "diff", "--model", str(first), "--db", database_url)
+    assert "- column price (not applied: change it by hand)" in output
+
+
+def test_inspect_drafts_a_model_that_validates_and_serves_the_legacy_database(tmp_path: Path):
+    copy = tmp_path / "chinook.sqlite"
+    shutil.copyfile(CHINOOK, copy)
+    draft = tmp_path / "draft.xml"
+    code, output = run("model", "inspect", f"sqlite:///{copy}", "--output", str(draft))
+    assert code == 0 and "caruso model validate" in output
+    model = loader.load(draft)
+    assert model.objects["InvoiceLine"].attributes["unit_price"].type == "decimal"
+    assert model.objects["Invoice"].relations["customer"].foreign_key == ("customer_id",)
+    storage = StorageManager(model=str(draft), db=f"sqlite:///{tmp_path / 'crm.db'}",
+                             databases={"legacy": f"sqlite:///{copy}"})
+    assert len(storage.related("Customer", 1, "invoice_list")) == 7
+    storage.stop()
+
+
+CSV_GOOD = "name,city,segment,active\nAcme,Berlin,business,true\nBeta,,private,false\n"
+CSV_BAD = "name,city,segment\nAcme,Berlin,business\n,Bonn,business\nGamma,Kiel,galactic\nDelta,Ulm,public\n"
+
+
+def test_import_writes_every_row_with_a_progress_bar(tmp_path: Path):
+    source = tmp_path / "customers.csv"
+    source.write_text(CSV_GOOD)
+    code, output = run("data", "import", "Customer", str(source))
+    assert code == 0 and "2 of 2 row(s) written, 0 bad" in output
+    storage = StorageManager()
+    assert [(c["name"], c["city"], c["active"]) for c in storage.query("Customer")] == [
+        ("Acme", "Berlin", True), ("Beta", None, False)]
+    storage.stop()
+
+
+def test_import_with_bad_rows_writes_nothing_and_names_each_row(tmp_path: Path):
+    source = tmp_path / "customers.csv"
+    source.write_text(CSV_BAD)
+    code, output = run("data", "import", "Customer", str(source))
+    assert code == 1
+    assert f"{source}:3: Customer: name required" in output
+    assert f"{source}:4: segment: 'galactic' is not one of private, business, public" in output
+    assert "0 of 4 row(s) written, 2 bad" in output and "nothing written" in output
+    storage = StorageManager()
+    assert storage.count("Customer") == 0
+    storage.stop()
+
+
+def test_partial_import_writes_the_good_rows_and_reports_database_refusals(tmp_path: Path):
+    source = tmp_path / "tags.csv"
+    source.write_text("name\nvip\nvip\nnorth\n\n")
+    code, output = run("data", "import", "Tag", str(source), "--partial")
+    assert code == 0 and "2 of 3 row(s) written, 1 bad" in output
+    assert f"{source}:3: Tag: an object with this key or unique value exists already" in output
+    code, output = run("data", "import", "Tag", str(tmp_path / "tags.csv"))
+    assert code == 1 and "(one of lines 2-4)" in output
+
+
+@pytest.mark.parametrize("content, message", [
+    ("nickname\nx\n", "unknown column(s) nickname"),
+    (b"name\n\xff\xfe\n", "not a UTF-8 CSV file"),
+])
+def test_import_refuses_unusable_files(tmp_path: Path, content, message):
+    source = tmp_path / "x.csv"
+    source.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, output = run("data", "import", "Customer", str(source))
+    assert code == 1 and message in output
+    assert run("data", "import", "Planet", str(source))[1].startswith("error: the model has no object 'Planet'")
+
+
+def test_upgrade_migrates_the_storage_tables(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert run("model", "upgrade", "--db", url)[0] == 0
+    names = set(inspect(create_engine(url)).get_table_names())
+    assert {"caruso_contact_history", "caruso_rule_log", "caruso_storage_alembic", "customer"} <= names
