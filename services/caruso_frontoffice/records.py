@@ -26,6 +26,8 @@ class Attribute:
     length: int | None = None
     required: bool = False
     choices: tuple[str, ...] | None = None
+    generated: bool = False
+    default: Any = None
 
 
 @attrs.frozen
@@ -53,7 +55,8 @@ def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
         attributes[attribute] = Attribute(
             attribute, str(meta.get("type") or "string"), str(meta.get("label") or attribute),
             meta.get("length"), bool(meta.get("required")),
-            tuple(str(c) for c in choices) if choices else None)
+            tuple(str(c) for c in choices) if choices else None, bool(meta.get("generated")),
+            meta.get("default"))
     return ObjectInfo(name, tuple(described.get("key") or ()), attributes)
 
 

@@ -7,6 +7,8 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
 ``db``        SQLAlchemy URL of users and sessions (default ``frontoffice.db`` in the
               data folder)
 ``views``     view files, folders or ``package:path`` resources, merged in order
+              (default: ``caruso_frontoffice.views:crm.xml``, the views of the storage
+              service's example CRM model)
 ``key_file``  the cookie signing key (default ``frontoffice.key`` in the data folder,
               created on first start)
 ``session_hours`` how long a sign-in lasts (default 12)
@@ -38,6 +40,7 @@ from caruso_frontoffice.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8080"
+DEFAULT_VIEWS = "caruso_frontoffice.views:crm.xml"
 START_TIMEOUT = 30.0
 NAME_FAILURES, ADDRESS_FAILURES, FAILURE_WINDOW = 5, 20, 300.0
 
@@ -63,7 +66,7 @@ class FrontOffice:
             accounts=Accounts(engine),
             sessions=Sessions(engine, load_key(Path(key_file) if key_file else data_dir() / "frontoffice.key"),
                               lifetime=float(session_hours) * 3600),
-            catalog=load(views or []), client=caruso_core.connect(),
+            catalog=load(views if views is not None else [DEFAULT_VIEWS]), client=caruso_core.connect(),
             name_throttle=Throttle(NAME_FAILURES, FAILURE_WINDOW),
             address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW))
         self._server: uvicorn.Server | None = None

@@ -12,6 +12,8 @@ import decimal
 import re
 from typing import Any
 
+import attrs
+
 from caruso_core.errors import InvalidInput
 from caruso_frontoffice.records import Attribute
 from caruso_frontoffice.views.model import Field
@@ -27,7 +29,10 @@ INTEGER_LIMIT = 2 ** 63
 
 
 def widget(field: Field, attribute: Attribute) -> str:
-    """The widget of ``field``: the view's choice, else select for choices, else by type."""
+    """The widget of ``field``: readonly for generated attributes, else the view's choice,
+    else select for choices, else by type."""
+    if attribute.generated:
+        return "readonly"
     if field.widget:
         return field.widget
     if attribute.choices:
@@ -60,6 +65,17 @@ def parse(field: Field, attribute: Attribute, raw: str | None) -> Any:
         return _convert(kind, attribute, text)
     except (ValueError, ArithmeticError):
         raise InvalidInput(f"{label}: {_expected(kind, attribute)}") from None
+
+
+def parse_filter(field: Field, attribute: Attribute, raw: str | None) -> Any:
+    """The value a list filter asks for; None means any. A yes/no choice for booleans."""
+    if attribute.type == "boolean":
+        if raw in ("yes", "no"):
+            return raw == "yes"
+        if raw:
+            raise InvalidInput(f"{field.label or attribute.label}: choose yes or no")
+        return None
+    return parse(attrs.evolve(field, required=False, widget=None), attribute, raw)
 
 
 def _convert(kind: str, attribute: Attribute, text: str) -> Any:

@@ -19,18 +19,26 @@ from caruso_frontoffice.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
 
 HERE = Path(__file__).parent
-VIEWS = HERE / "views" / "crm.xml"
+PACKAGED = "caruso_frontoffice.views:crm.xml"
+OVERRIDE = HERE / "views" / "override.xml"
+VIEWS = [PACKAGED, str(OVERRIDE)]
 PASSWORDS = {"ada": "ada-secret-1", "sam": "sam-secret-1", "root": "root-secret-1"}
 ROLES = {"ada": "agent", "sam": "supervisor", "root": "admin"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-SEED = {"Customer": [
-    {"name": "Acme Utilities", "email": "desk@acme.example", "phone": "+49 30 1234567", "segment": "business",
-     "credit_limit": "50000.00", "since": "2019-04-01", "vip": True},
-    {"name": "Berta Brandt", "email": "berta@example.org", "segment": "private", "vip": False}],
-    "Ticket": [{"customer": 1, "subject": "Meter reading disputed", "state": "open"},
-               {"customer": 1, "subject": "Address change", "state": "closed"}]}
+
+
+def seed(storage: Any) -> None:
+    """Two customers; the first with a contact, two opportunities and history."""
+    acme = storage.create("Customer", {"name": "Acme Utilities", "email": "desk@acme.example",
+                                       "phone": "+49 30 1234567", "city": "Berlin", "segment": "business"})
+    storage.create("Customer", {"name": "Berta Brandt", "email": "berta@example.org", "city": "Bonn",
+                                "segment": "private", "active": False})
+    storage.create("Contact", {"customer_id": acme["id"], "name": "Carl Meier", "role": "facility manager"})
+    storage.create("Opportunity", {"customer_id": acme["id"], "title": "Smart meters", "stage": "qualified",
+                                   "deal_size": "42000.00", "close_date": "2027-01-31"})
+    storage.create("Opportunity", {"customer_id": acme["id"], "title": "Green tariff", "stage": "lead"})
 
 
 def add_users(db_url: str) -> None:
@@ -46,7 +54,7 @@ def make_context(tmp_path: Path, manager_uri: str = "PYRO:caruso.manager@127.0.0
         add_users(url)
     engine = open_database(url)
     return Context(accounts=Accounts(engine), sessions=Sessions(engine, b"k" * 32),
-                   catalog=load([VIEWS] if views is None else views), client=connect(manager_uri, timeout=3),
+                   catalog=load(VIEWS if views is None else views), client=connect(manager_uri, timeout=3),
                    name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300))
 
 
@@ -75,9 +83,11 @@ def web(context: Context) -> Iterator[TestClient]:
 
 @pytest.fixture
 def storage(caruso_host: Any, caruso_client: Any) -> Any:
-    """The in-memory storage stand-in, hosted and registered, with two customers."""
-    caruso_host("frontoffice_storage:MemoryStorage", config={"seed": SEED})
-    return caruso_client.get("caruso.storage/1")
+    """The storage service with its example CRM model, hosted and registered, seeded."""
+    caruso_host("storage")
+    proxy = caruso_client.get("caruso.storage/1")
+    seed(proxy)
+    return proxy
 
 
 @pytest.fixture
@@ -85,7 +95,7 @@ def front_office(caruso_host: Any, caruso_client: Any, storage: Any, tmp_path: P
     """A real front office (``caruso serve frontoffice``) on a free port; returns its URL."""
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "views": [str(VIEWS)]})
+    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "views": VIEWS})
     return caruso_client.get("frontoffice").url()
 
 

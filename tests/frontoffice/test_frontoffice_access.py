@@ -103,8 +103,8 @@ def test_pages_check_roles(web):
     refused = web.get("/admin/services")
     assert refused.status_code == 403 and "role" in refused.text
     assert web.get("/admin/users").status_code == 403
-    assert web.get("/views/tickets").status_code == 403         # a view for supervisors only
-    assert "Tickets" not in web.get("/").text                    # and not in the agent's menu
+    assert web.get("/views/tasks").status_code == 403           # a view for supervisors only
+    assert "Tasks" not in web.get("/").text                      # and not in the agent's menu
 
 
 def test_sign_in_redirects_only_to_local_pages(web):

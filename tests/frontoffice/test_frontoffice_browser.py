@@ -82,7 +82,7 @@ def tab(browser, front_office, shots):
 
 
 def test_admin_pages_at_desktop_size(tab, storage, caruso_host, caruso_client):
-    standby = caruso_host("frontoffice_storage:MemoryStorage", version="0.0.2", standby=True)
+    standby = caruso_host("storage", version="1.0.1", standby=True)
     desk = tab()
     page = desk.sign_in("root", "not-the-password")
     assert page.locator(".error").inner_text() == "Wrong name or password."
@@ -95,7 +95,7 @@ def test_admin_pages_at_desktop_size(tab, storage, caruso_host, caruso_client):
     assert page.locator(".health.ok").count() == 3
     page.click(f"tr:has-text('{standby.instance_id}') >> text=Activate")
     page.wait_for_selector(".notice")
-    assert f"{standby.instance_id} (version 0.0.2) is active" in page.inner_text(".notice")
+    assert f"{standby.instance_id} (version 1.0.1) is active" in page.inner_text(".notice")
     assert caruso_client.lookup("storage")[0]["instance_id"] == standby.instance_id
     desk.check_layout("services after the swap")
     desk.shot("frontoffice-services.png")
@@ -127,24 +127,24 @@ def test_agent_pages_at_desktop_size(tab, storage):
     page.click("tbody a")
     page.wait_for_url("**/views/customer-360/show?id=1")
     desk.check_layout("customer 360")
-    assert "Meter reading disputed" in page.inner_text("main")
+    assert "Smart meters" in page.inner_text("main") and "Carl Meier" in page.inner_text("main")
     assert page.locator("ol.history li").count() == 2
     desk.shot("frontoffice-customer360.png")
     page = desk.open("/views/customer-edit/edit?id=2")
     page.fill("input[name=name]", "<img src=x onerror=alert(1)>")
     page.evaluate("""() => {                   // what a crafted request could send
         document.querySelector('form.record').noValidate = true;
-        const since = document.querySelector('input[name=since]');
-        since.type = 'text';
-        since.value = '30.02.2026';
+        const created = document.querySelector('input[name=created]');
+        created.type = 'text';
+        created.value = '30.02.2026 10:00';
     }""")
     page.click("button:has-text('Save')")
     page.wait_for_selector("ul.error")
-    assert "Customer since: a date like 2026-03-31, please" in page.inner_text("ul.error")
+    assert "Created: a date and time like 2026-03-31T14:30, please" in page.inner_text("ul.error")
     desk.expected(400)
     desk.check_layout("form with errors")
     desk.shot("frontoffice-form.png")
-    page.fill("input[name=since]", "2026-02-28")
+    page.fill("input[name=created]", "2026-02-28T09:30")
     page.click("button:has-text('Save')")
     page.wait_for_url("**/views/customer/show?id=2")
     assert page.locator("dd").first.inner_text() == "<img src=x onerror=alert(1)>"   # shown as text
@@ -157,9 +157,9 @@ def test_phone_layout(tab, storage):
     page = phone.sign_in("sam")
     page.wait_for_url("**/")
     phone.check_layout("home")
-    for path in ("/views/customers", "/views/tickets", "/views/customer-360/show?id=1",
-                 "/views/customer/show?id=1", "/views/customer-edit/edit?id=1"):
+    for path in ("/views/customers", "/views/tasks", "/views/opportunities", "/views/contacts",
+                 "/views/customer/show?id=1", "/views/customer-edit/edit?id=1", "/views/customer-edit/new"):
         phone.open(path)
     page = phone.open("/views/customer-360/show?id=1")
-    assert "50000.00" in page.inner_text("main")           # supervisors see the credit limit
+    assert "+49 30 1234567" in page.inner_text("main")     # supervisors see phone numbers
     phone.shot("frontoffice-phone.png")

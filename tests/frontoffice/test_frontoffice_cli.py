@@ -43,8 +43,8 @@ def test_user_add_prompts_for_the_password_twice(tmp_path):
 
 
 def test_views_command_checks_files(tmp_path):
-    ok = run(tmp_path, "views", str(VIEWS))
-    assert ok.returncode == 0 and ok.stdout.strip() == "ok: 1 customer360, 1 detail, 1 form, 2 list, 1 menu(s)"
+    ok = run(tmp_path, "views", *VIEWS)
+    assert ok.returncode == 0 and ok.stdout.strip() == "ok: 1 customer360, 1 detail, 4 form, 4 list, 1 menu(s)"
     bad = tmp_path / "bad.xml"
     bad.write_text("<views>\n  <list id='x' object='Customer'/>\n</views>")
     failed = run(tmp_path, "views", str(bad))

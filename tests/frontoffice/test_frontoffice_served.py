@@ -48,45 +48,55 @@ def test_list_detail_360_and_form_pages_over_the_storage(front_office, storage):
         sign_in(web, "ada")
         listing = web.get("/views/customers")
         assert listing.status_code == 200 and "3 found" in listing.text
-        assert "Acme Utilities" in listing.text and "Credit limit" not in listing.text   # agents do not see it
+        assert "Acme Utilities" in listing.text and "+49 30" not in listing.text   # agents do not see phones
         assert "<script>alert(1)</script>" not in listing.text and "&lt;script&gt;" in listing.text
         found = web.get("/views/customers", params={"q": "acme"})
         assert "1 found" in found.text and "Berta" not in found.text
         filtered = web.get("/views/customers", params={"f.segment": "private"})
         assert "2 found" in filtered.text and "Acme" not in filtered.text
+        inactive = web.get("/views/customers", params={"f.active": "no"})
+        assert "1 found" in inactive.text and "Berta" in inactive.text
         wrong_filter = web.get("/views/customers", params={"f.segment": "bogus"})
-        assert "choose one of private, business" in wrong_filter.text
+        assert "choose one of private, business, public" in wrong_filter.text
         full = web.get("/views/customer-360/show", params={"id": "1"})
         assert full.status_code == 200
-        assert "Meter reading disputed" in full.text and "Address change" in full.text   # related tickets
-        assert "asked for a &lt;b&gt;discount&lt;/b&gt;" in full.text                    # contact history
-        assert "50000.00" not in full.text                                             # field roles
+        for text in ("Carl Meier", "facility manager", "Smart meters", "42000.00", "Green tariff"):
+            assert text in full.text                                                   # related objects
+        assert "asked for a &lt;b&gt;discount&lt;/b&gt;" in full.text                 # contact history
+        assert "+49 30" not in full.text                                               # field roles
         assert web.get("/views/customer-360/show", params={"id": "x"}).status_code == 400
         assert web.get("/views/customer-360/show", params={"id": "99"}).status_code == 404
         assert web.get("/views/nope").status_code == 404
 
         edit = web.get("/views/customer-edit/edit", params={"id": "2"})
-        assert edit.status_code == 200 and 'name="credit_limit"' not in edit.text
-        csrf, version = csrf_of(edit.text), '1'
+        assert edit.status_code == 200 and 'name="phone"' not in edit.text and 'name="id"' not in edit.text
+        csrf, version = csrf_of(edit.text), "1"
         bad = web.post("/views/customer-edit/edit?id=2", data={
-            "csrf": csrf, "_version": version, "name": "B" * 81, "email": "nope", "since": "yesterday"})
+            "csrf": csrf, "_version": version, "name": "B" * 121, "email": "nope", "city": "x" * 41,
+            "created": "yesterday"})
         assert bad.status_code == 400
-        for message in ("Name: at most 80 characters", "E-mail: an e-mail address", "Customer since: a date"):
+        for message in ("Name: at most 120 characters", "E-mail: an e-mail address", "City: at most 40",
+                        "Created: a date and time"):
             assert message in bad.text
         sneaky = web.post("/views/customer-edit/edit?id=2", data={
-            "csrf": csrf, "_version": version, "name": "Berta B.", "credit_limit": "1000000"},
-            follow_redirects=False)
+            "csrf": csrf, "_version": version, "name": "Berta B.", "phone": "+1 555 0100", "id": "7",
+            "segment": "private"}, follow_redirects=False)
         assert sneaky.status_code == 303 and sneaky.headers["location"] == "/views/customer/show?id=2"
         record = storage.get("Customer", 2)
-        assert record["name"] == "Berta B." and record["credit_limit"] is None   # hidden field ignored
-        stale = web.post("/views/customer-edit/edit?id=2", data={"csrf": csrf, "_version": version,
-                                                                  "name": "Late"})
+        assert record["name"] == "Berta B." and record["phone"] is None and record["active"] is False
+        stale = web.post("/views/customer-edit/edit?id=2", data={"csrf": csrf, "_version": version, "name": "Late"})
         assert stale.status_code == 400 and "Someone changed this record" in stale.text
+        damaged = web.post("/views/customer-edit/edit?id=2", data={"csrf": csrf, "_version": "[1]", "name": "X"})
+        assert damaged.status_code == 400 and "The form is damaged" in damaged.text
         no_csrf = web.post("/views/customer-edit/new", data={"name": "Nobody"})
         assert no_csrf.status_code == 403
-        created = web.post("/views/customer-edit/new", data={"csrf": csrf, "name": "Carla", "vip": "on"},
-                           follow_redirects=False)
-        assert created.status_code == 303 and storage.get("Customer", 4)["vip"] is True
+        new = web.get("/views/customer-edit/new")
+        assert '<option selected>business</option>' in new.text                       # model defaults
+        created = web.post("/views/customer-edit/new", data={"csrf": csrf, "name": "Carla", "active": "on",
+                                                             "segment": "public"}, follow_redirects=False)
+        assert created.status_code == 303 and created.headers["location"] == "/views/customer/show?id=4"
+        assert storage.get("Customer", 4)["segment"] == "public"
+        assert storage.count("Customer") == 4
 
 
 def test_pages_say_when_the_storage_is_missing(tmp_path, caruso_manager):
@@ -98,8 +108,8 @@ def test_pages_say_when_the_storage_is_missing(tmp_path, caruso_manager):
 
 
 def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, caruso_host, caruso_client):
-    first = caruso_host("frontoffice_storage:MemoryStorage", version="1.0.0")
-    second = caruso_host("frontoffice_storage:MemoryStorage", version="1.1.0", standby=True)
+    first = caruso_host("storage", version="1.0.0")
+    second = caruso_host("storage", version="1.1.0", standby=True)
     context = make_context(tmp_path, caruso_manager.uri)
     with TestClient(create_app(context), base_url="http://testserver") as web:
         sign_in(web, "root")
@@ -130,7 +140,7 @@ def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, 
 def test_swap_without_the_operator_secret_says_so(tmp_path, caruso_manager, caruso_host, monkeypatch):
     monkeypatch.delenv("CARUSO_OPERATOR_SECRET", raising=False)
     caruso_manager.restart(CARUSO_OPERATOR_SECRET="operators-only")
-    standby = caruso_host("frontoffice_storage:MemoryStorage", standby=True)
+    standby = caruso_host("storage", standby=True)
     context = make_context(tmp_path, caruso_manager.uri)
     with TestClient(create_app(context), base_url="http://testserver") as web:
         sign_in(web, "root")

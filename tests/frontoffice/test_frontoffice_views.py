@@ -5,25 +5,32 @@ from caruso_core.errors import ConfigError
 from caruso_frontoffice.views.catalog import load
 from caruso_frontoffice.views.loader import MAX_BYTES, parse
 from caruso_frontoffice.views.model import Customer360View, DetailView, FormView, ListView
-from conftest import VIEWS
+from conftest import OVERRIDE, PACKAGED, VIEWS
 
 
-def test_the_sample_views_load_with_their_structure():
-    catalog = load([VIEWS])
+def test_the_packaged_crm_views_load_with_their_structure():
+    catalog = load([PACKAGED])
     customers = catalog.views["customers"]
     assert isinstance(customers, ListView)
-    assert customers.search == ("name", "email") and customers.page_size == 10
-    assert [c.name for c in customers.columns] == ["name", "email", "segment", "credit_limit"]
-    assert customers.columns[3].roles == {"supervisor", "admin"}
-    assert customers.columns[1].label == "E-mail" and customers.source.line == 8
+    assert customers.search == ("name", "email", "phone", "city") and customers.page_size == 25
+    assert [c.name for c in customers.columns] == ["name", "city", "segment", "email", "phone"]
+    assert customers.columns[3].label == "E-mail" and customers.source.line == 12
+    assert customers.detail == "customer-360" and customers.form == "customer-edit"
     assert isinstance(catalog.views["customer"], DetailView)
     assert isinstance(catalog.views["customer-edit"], FormView)
-    assert catalog.views["customer-edit"].fields[0].required is True
     full = catalog.views["customer-360"]
-    assert isinstance(full, Customer360View) and full.profile == "customer" and full.history_limit == 20
-    assert full.tasks.open == ("open", "waiting")
-    assert catalog.menus_for("agent") == [("Customers", [("customers", "Customers")])]
-    assert catalog.menus_for("supervisor") == [("Customers", [("customers", "Customers"), ("tickets", "Tickets")])]
+    assert isinstance(full, Customer360View) and full.profile == "customer" and full.history_limit == 50
+    assert [r.object for r in full.related] == ["Contact", "Opportunity"]
+    assert catalog.menus_for("agent") == [("CRM", [("customers", "Customers"), ("opportunities", "Opportunities"),
+                                                   ("tasks", "Tasks")])]
+
+
+def test_field_and_view_roles_of_the_override():
+    catalog = load(VIEWS)
+    assert catalog.views["customers"].columns[3].roles == {"supervisor", "admin"}
+    assert catalog.views["customers"].page_size == 10
+    assert catalog.menus_for("agent") == [("CRM", [("customers", "Customers"), ("opportunities", "Opportunities")])]
+    assert catalog.menus_for("supervisor")[0][1][-1] == ("tasks", "Tasks")
 
 
 def write(tmp_path, name, text):
@@ -38,23 +45,25 @@ def test_an_integrator_overrides_one_view_and_keeps_the_rest(tmp_path):
     <column field="name"/>
   </list>
 </views>""")
-    catalog = load([VIEWS, override])
+    catalog = load([PACKAGED, override])
     assert catalog.views["customers"].title == "Our customers"
     assert catalog.views["customers"].source.file == str(override)
-    assert catalog.views["customer"].source.file == str(VIEWS)       # untouched views stay
-    assert list(catalog.views) == ["customer", "customer-edit", "customer-360", "tickets", "customers"]
+    assert catalog.views["customer"].source == load([PACKAGED]).views["customer"].source   # the rest stays
+    assert list(catalog.views)[-1] == "customers" and len(catalog.views) == len(load([PACKAGED]).views)
     folder = tmp_path / "vertical"
     folder.mkdir()
-    write(folder, "10-base.xml", VIEWS.read_text())
+    write(folder, "10-base.xml", OVERRIDE.read_text().replace('title="Tasks"', 'title="Base tasks"'))
     write(folder, "20-local.xml", override.read_text())
-    assert load([folder]).views["customers"].title == "Our customers"
+    merged = load([PACKAGED, folder])
+    assert merged.views["customers"].title == "Our customers" and merged.views["tasks"].title == "Base tasks"
 
 
 def test_views_from_an_installed_package(tmp_path, monkeypatch):
     package = tmp_path / "caruso_vertical_sample"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    write(package, "views.xml", VIEWS.read_text())
+    write(package, "views.xml", OVERRIDE.read_text().replace('detail="customer-360" ', "")
+          .replace('detail="customer"', "").replace('form="customer-edit"', ""))
     monkeypatch.syspath_prepend(str(tmp_path))
     assert "customers" in load(["caruso_vertical_sample:views.xml"]).views
     with pytest.raises(ConfigError, match="no installed package 'caruso_no_such_pkg'"):
@@ -70,8 +79,8 @@ def test_views_from_an_installed_package(tmp_path, monkeypatch):
      "<list id='a' object='Customer'><column field='y'/></list></views>", ":3: view id 'a' is defined twice"),
     ("<views>\n<list id='a' object='1bad'><column field='x'/></list></views>", ":2: "),
     ("<!DOCTYPE views [<!ENTITY x 'boom'>]><views><menu id='m' label='&x;'><item view='a'/></menu></views>",
-     "DOCTYPE is not allowed"),
-    ("<!DOCTYPE views SYSTEM 'file:///etc/passwd'><views/>", "DOCTYPE is not allowed"),
+     "entity declarations are not allowed"),
+    ("<!DOCTYPE views SYSTEM 'file:///etc/passwd'><views>&passwd;</views>", "passwd"),
 ])
 def test_bad_view_files_are_refused_with_file_and_line(text, message):
     with pytest.raises(ConfigError) as caught:
@@ -83,8 +92,12 @@ def test_entity_bombs_are_not_expanded():
     bomb = ("<!DOCTYPE views [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
             "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>]><views><menu id='m' label='&c;'>"
             "<item view='x'/></menu></views>")
-    with pytest.raises(ConfigError, match="bad.xml:1: a DOCTYPE is not allowed"):
+    with pytest.raises(ConfigError, match="bad.xml:1: entity declarations are not allowed"):
         parse(bomb.encode(), "bad.xml")
+
+
+def test_a_doctype_naming_an_outside_file_loads_nothing():
+    assert parse(b"<!DOCTYPE views SYSTEM 'file:///etc/passwd'><views/>", "ok.xml") == []
 
 
 def test_size_limit():

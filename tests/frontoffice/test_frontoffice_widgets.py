@@ -4,10 +4,19 @@ import pytest
 from caruso_core.errors import InvalidInput
 from caruso_frontoffice.records import Attribute, object_info
 from caruso_frontoffice.views.model import Field
-from caruso_frontoffice.widgets import display, parse, widget
-from frontoffice_storage import MODEL
+from caruso_frontoffice.widgets import display, parse, parse_filter, widget
 
-CUSTOMER = object_info("Customer", MODEL["Customer"])
+CUSTOMER = object_info("Customer", {"key": ["id"], "attributes": {   # shaped like describe("Customer")
+    "id": {"type": "integer", "label": "Id", "generated": True},
+    "count": {"type": "integer", "label": "Count"},
+    "name": {"type": "string", "length": 80, "required": True, "label": "Name"},
+    "email": {"type": "string", "length": 120, "label": "E-mail"},
+    "phone": {"type": "string", "length": 30, "label": "Phone"},
+    "segment": {"type": "string", "choices": ["private", "business"], "label": "Segment"},
+    "credit_limit": {"type": "decimal", "label": "Credit limit"},
+    "since": {"type": "date", "label": "Customer since"},
+    "vip": {"type": "boolean", "label": "VIP"},
+    "notes": {"type": "text", "label": "Notes"}}})
 
 
 def field(name, **options):
@@ -20,14 +29,14 @@ def value(name, raw, **options):
 
 def test_widgets_follow_types_unless_the_view_names_one():
     kinds = {name: widget(field(name), CUSTOMER.attribute(name)) for name in CUSTOMER.attributes}
-    assert kinds == {"id": "number", "name": "text", "email": "text", "phone": "text", "segment": "select",
+    assert kinds == {"id": "readonly", "count": "number", "name": "text", "email": "text", "phone": "text", "segment": "select",
                      "credit_limit": "decimal", "since": "date", "vip": "checkbox", "notes": "textarea"}
     assert widget(field("email", widget="email"), CUSTOMER.attribute("email")) == "email"
     assert widget(field("x"), Attribute("x", "blob", "X")) == "text"
 
 
 def test_values_are_converted_to_wire_values():
-    assert value("id", " 42 ") == 42
+    assert value("count", " 42 ") == 42
     assert value("credit_limit", "1234,50") == "1234.50"
     assert value("since", "2026-03-31") == "2026-03-31"
     assert value("vip", "on") is True and value("vip", None) is False
@@ -37,8 +46,8 @@ def test_values_are_converted_to_wire_values():
 
 
 @pytest.mark.parametrize("name, raw, options, message", [
-    ("id", "12abc", {}, "Id: a whole number"),
-    ("id", "9" * 30, {}, "Id: a whole number"),
+    ("count", "12abc", {}, "Count: a whole number"),
+    ("count", "9" * 30, {}, "Count: a whole number"),
     ("credit_limit", "lots", {}, "Credit limit: a number"),
     ("credit_limit", "NaN", {}, "Credit limit: a number"),
     ("since", "31.03.2026", {}, "Customer since: a date"),
@@ -54,6 +63,16 @@ def test_values_are_converted_to_wire_values():
 def test_bad_values_get_a_message_for_the_person(name, raw, options, message):
     with pytest.raises(InvalidInput, match=message):
         value(name, raw, **options)
+
+
+def test_filters_take_any_or_a_checked_value():
+    assert parse_filter(field("vip"), CUSTOMER.attribute("vip"), "") is None
+    assert parse_filter(field("vip"), CUSTOMER.attribute("vip"), "no") is False
+    assert parse_filter(field("name", required=True), CUSTOMER.attribute("name"), "") is None
+    with pytest.raises(InvalidInput, match="VIP: choose yes or no"):
+        parse_filter(field("vip"), CUSTOMER.attribute("vip"), "maybe")
+    with pytest.raises(InvalidInput, match="Segment: choose one of"):
+        parse_filter(field("segment"), CUSTOMER.attribute("segment"), "vip")
 
 
 def test_html_is_kept_as_text_for_escaping_by_templates():

@@ -8,6 +8,7 @@ only to the roles it names; a form takes only the fields the user may see.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -94,15 +95,14 @@ def list_view(request: Request, context: Context) -> Response:
     search = params.get("q", "")[:MAX_SEARCH].strip()
     filters, shown, error = {}, {}, None
     for field in _visible(view.filters, role):
-        raw = params.get(f"f.{field.name}", "")
+        raw = params.get(f"f.{field.name}", "")[:MAX_SEARCH]
         shown[field.name] = raw
         try:
-            value = widgets.parse(Field(name=field.name, label=field.label, source=field.source),
-                                  info.attribute(field.name), raw)
+            value = widgets.parse_filter(field, info.attribute(field.name), raw)
         except InvalidInput as failure:
             error = str(failure)
             continue
-        if value is not None and value is not False:
+        if value is not None:
             filters[field.name] = value
     number = int(params["page"]) if params.get("page", "").isdigit() and 0 < int(params["page"]) < 100_000 else 1
     try:
@@ -191,13 +191,15 @@ def form_page(request: Request, context: Context) -> Response:
     info = context.records.info(view.object)
     fields = _form_fields(view, info, request.state.visitor.user.role)
     if not request.url.path.endswith("/edit"):
-        return context.render(request, "form.html", view=view, fields=fields, values={}, version=None,
+        defaults = {f["name"]: widgets.display(f["attribute"].default) for f in fields}
+        return context.render(request, "form.html", view=view, fields=fields, values=defaults, version=None,
                               key_query="", errors=[])
     key = _key(info, request.query_params)
     record = context.records.get(view.object, key)
     values = {f["name"]: widgets.display(record.get(f["name"])) for f in fields}
     return context.render(request, "form.html", view=view, fields=fields, values=values,
-                          version=record.get("_version"), key_query=_key_query(info, record), errors=[])
+                          version=json.dumps(record.get("_version")), key_query=_key_query(info, record),
+                          errors=[])
 
 
 @action(*ROLES)
@@ -218,9 +220,13 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             errors.append(str(error))
     key = _key(info, request.query_params) if editing else None
     version = _text(form.get("_version")) or None
+    try:
+        stored_version = _version(version) if editing else None
+    except InvalidInput as error:
+        errors.append(str(error))
     if not errors:
         try:
-            record = (records.update(view.object, key, values, version) if editing
+            record = (records.update(view.object, key, values, stored_version) if editing
                       else records.create(view.object, values))
         except Conflict as error:
             errors.append(f"{error}. Someone changed this record since you opened it: reload to see it.")
@@ -233,6 +239,20 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
     return context.render(request, "form.html", 400, view=view, fields=fields, values=shown, version=version,
                           key_query=request.url.query, errors=errors)
+
+
+def _version(token: str | None) -> Any:
+    """The record version a form carries (JSON of the ``_version`` the storage gave)."""
+    if not token:
+        return None
+    damaged = InvalidInput("The form is damaged (its record version is unreadable): reload the page.")
+    try:
+        version = json.loads(token)
+    except ValueError:
+        raise damaged from None
+    if isinstance(version, bool) or not isinstance(version, (int, str)):
+        raise damaged
+    return version
 
 
 def _text(value: Any) -> str:

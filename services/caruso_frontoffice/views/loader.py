@@ -1,17 +1,17 @@
 """Reading view files: hardened XML parsing, schema validation, value objects.
 
-A view file is refused, with ``file:line: what`` in a :class:`ConfigError`, when it
-is larger than ``MAX_BYTES``, is not well-formed, has a DOCTYPE (view files need
-none, and refusing it rules out entity tricks), breaks the schema ``views.rng`` or
+Parsing is :mod:`caruso_core.xmlsafe` (no entities, no DTD loading, no network, a
+size limit of ``MAX_BYTES``). A view file is refused with ``file:line: what`` in a
+:class:`ConfigError` when it is not well-formed, breaks the schema ``views.rng`` or
 defines an id twice.
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from lxml import etree
 
+from caruso_core import xmlsafe
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.views.model import (ALL_ROLES, Customer360View, DetailView, Field, FormView,
                                             ListView, Menu, MenuItem, Order, Related, Section, Source,
@@ -21,40 +21,18 @@ MAX_BYTES = 1024 * 1024
 SCHEMA = Path(__file__).with_name("views.rng")
 
 
-@functools.cache
-def schema() -> etree.RelaxNG:
-    return etree.RelaxNG(etree.parse(str(SCHEMA)))
-
-
-def parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                           remove_comments=False)
-
-
 def read(path: Path) -> list[View | Menu]:
     """The definitions of one view file, in file order."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_BYTES + 1)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read view file ({error.strerror})") from None
-    return parse(data, str(path))
+    return _definitions(xmlsafe.read(path, MAX_BYTES), str(path))
 
 
 def parse(data: bytes, name: str) -> list[View | Menu]:
     """The definitions of view XML ``data`` read from the file ``name``."""
-    if len(data) > MAX_BYTES:
-        raise ConfigError(f"{name}: view file larger than {MAX_BYTES // 1024} KiB")
-    try:
-        root = etree.fromstring(data, parser())
-    except etree.XMLSyntaxError as error:
-        raise ConfigError(f"{name}:{error.lineno}: {error.msg}") from None
-    if root.getroottree().docinfo.doctype:
-        raise ConfigError(f"{name}:1: a DOCTYPE is not allowed in view files; remove it")
-    validator = schema()
-    if not validator.validate(root):
-        error = validator.error_log.last_error
-        raise ConfigError(f"{name}:{error.line}: {error.message}")
+    return _definitions(xmlsafe.parse(data, name, MAX_BYTES), name)
+
+
+def _definitions(root: etree._Element, name: str) -> list[View | Menu]:
+    xmlsafe.validate(root, SCHEMA, name)
     definitions = [_build(element, name) for element in root if isinstance(element.tag, str)]
     seen: dict[tuple[str, str], Source] = {}
     for definition in definitions:
