@@ -44,4 +44,4 @@ def send_email(context: Any, to: str, subject: str, body: str, reply_to: str | N
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
         raise MailFailed(f"email to {to} via {host}:{port} failed: {error}") from None
-    return {"to": to, "message_id": message["Message-ID"]}
+    return {"to": to, "message_id": str(message["Message-ID"])}

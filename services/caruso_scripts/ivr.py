@@ -43,7 +43,7 @@ class IvrRunner:
 
     def begin(self, script: str, context: dict[str, Any] | None = None) -> IvrTurn:
         """Start a dialog for a call and say its first prompt."""
-        return self._turn(self.api.start(script, context or {}), [])
+        return self._turn(self.api.begin(script, context or {}), [])
 
     def press(self, session: str, keys: str) -> IvrTurn:
         """The caller keyed ``keys`` (digits, ``*``, ``#``) in answer to the current prompt."""

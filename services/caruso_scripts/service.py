@@ -9,7 +9,7 @@ Configuration (deployment ``config``):
               mail_from = "service@example.org"}``
 
 Methods (all return plain data; a session is shown as the engine's ``view``):
-``scripts()``, ``start(script, context=None)``, ``current(session)``,
+``scripts()``, ``begin(script, context=None)``, ``current(session)``,
 ``answer(session, answer, seq=None)``, ``back(session)``,
 ``finish(session, outcome="abandoned")``, ``sessions(status="active", limit=100)``.
 Every change of a session is saved before the call returns, so sessions survive a
@@ -83,7 +83,7 @@ class ScriptService:
         return [{"id": s.id, "version": s.version, "title": s.title, "description": s.description}
                 for s in sorted(self.library.values(), key=lambda s: s.id)]
 
-    def start(self, script: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    def begin(self, script: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
         """Start a dialog of ``script`` with ``context`` (e.g. ``{"customer_id": 42}``)."""
         session = self.engine.start(script, context or {})
         self.store.save(session)

@@ -37,12 +37,15 @@ def typed(value: Any) -> Any:
 
 
 def plain(value: Any) -> Any:
+    """The wire form; a value of any other type (e.g. an action's odd result) becomes its text."""
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
-    return value
+    if value is None or isinstance(value, (str, int, float, bytes)):
+        return value
+    return str(value)

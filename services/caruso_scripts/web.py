@@ -101,7 +101,7 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
         if not visible(script):
             raise NotFound(GONE)
         await _read_body(request)
-        view = await call("start", script, context_of(request))
+        view = await call("begin", script, context_of(request))
         return RedirectResponse(f"/s/{view['session']}", status_code=303)
 
     async def show(request: Request) -> Response:
@@ -135,7 +135,7 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
         if not visible(script):
             raise NotFound(GONE)
         await _read_body(request)
-        return _json(public_view(await call("start", script, context_of(request))), 201)
+        return _json(public_view(await call("begin", script, context_of(request))), 201)
 
     async def api_show(request: Request) -> Response:
         return _json(public_view(await session_view(request.path_params["session"])))

@@ -1,9 +1,14 @@
 """Fixtures of the script engine tests: script files in tmp_path, engines over in-memory storage."""
 import datetime
+import email
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from caruso_core.testing.processes import free_port
 from caruso_scripts import loader
 from caruso_scripts.engine import STORAGE, Engine
 from caruso_scripts.memory_storage import MemoryStorage
@@ -67,3 +72,53 @@ def make_engine(recorder, customers):
         return Engine(scripts, actions={name: recorder.action(name) for name in actions},
                       service=lambda key: customers if key == STORAGE else None, today=lambda: TODAY)
     return make
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1; yields (host, port, mailbox)."""
+    from aiosmtpd.controller import Controller
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.hostname, controller.port, mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def serve_app():
+    """Serve an ASGI app with uvicorn on 127.0.0.1 in a thread; returns its base URL."""
+    servers = []
+
+    def serve(app):
+        import uvicorn
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        servers.append((server, thread, sock))
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start"
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    yield serve
+    for server, thread, sock in servers:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()

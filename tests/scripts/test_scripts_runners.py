@@ -1,0 +1,91 @@
+"""The moving-house script through the agent API, web self-service (HTTP) and IVR (digits), on real services.
+
+A manager, the storage service (with the objects of utility_model.xml) and the script
+engine run as processes; e-mail goes to a real SMTP server on 127.0.0.1. Each runner
+takes the same path and must reach the same outcome with the same actions and records.
+"""
+import datetime
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from caruso_scripts.ivr import IvrRunner
+from caruso_scripts.web import create_app
+
+MODEL = Path(__file__).parent / "utility_model.xml"
+
+
+@pytest.fixture
+def services(caruso_host, caruso_client, smtp_server, examples, tmp_path):
+    host, port, mailbox = smtp_server
+    caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    caruso_host("scripts", config={"scripts": [str(examples)], "db": f"sqlite:///{tmp_path / 'scripts.db'}",
+                                   "settings": {"smtp_host": host, "smtp_port": port}})
+    storage = caruso_client.get("caruso.storage/1")
+    customer = storage.create("Customer", {"name": "Ann Smith", "email": "ann@example.org", "city": "Springfield",
+                                           "meter_no": "E-4711", "last_reading": 12000, "balance": "0.00"})
+    return caruso_client.get("caruso.scripts/1"), storage, customer["id"], mailbox
+
+
+def path_answers():
+    today = datetime.date.today()
+    move_out, move_in = today + datetime.timedelta(days=10), today + datetime.timedelta(days=12)
+    return move_out, move_in
+
+
+def run_agent(engine, customer_id):
+    move_out, move_in = path_answers()
+    view = engine.begin("moving_house", {"customer_id": customer_id})
+    assert view["step"]["text"] == "Hello Ann Smith. We will help you with your move from Springfield."
+    for answer in (None, move_out.isoformat(), True, False, "54321", move_in.isoformat(), True):
+        view = engine.answer(view["session"], answer, view["seq"])
+    return view["session"]
+
+
+def run_web(base, customer_id_header):
+    move_out, move_in = path_answers()
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as web:
+        listing = web.get("/")
+        assert "Moving house" in listing.text and "Outage report" not in listing.text
+        page = web.post("/start/moving_house", headers=customer_id_header)
+        session = page.url.path.rsplit("/", 1)[1]
+        for answer in (None, move_out.isoformat(), "yes", "no", "54321", move_in.isoformat(), "yes"):
+            seq = re.search(r'name="seq" value="(\d+)"', page.text).group(1)
+            data = {"seq": seq} if answer is None else {"seq": seq, "answer": answer}
+            page = web.post(f"/s/{session}", data=data)
+            assert page.status_code == 200, page.text
+        assert "Done: your supply moves with you on" in page.text
+    return session
+
+
+def run_ivr(engine, customer_id):
+    move_out, move_in = path_answers()
+    ivr = IvrRunner(engine)
+    turn = ivr.begin("moving_house", {"customer_id": customer_id})
+    assert turn.prompt.startswith("Hello Ann Smith. We will help you with your move from Springfield. "
+                                  "On which day do you move out?")
+    for keys in (move_out.strftime("%Y%m%d#"), "1", "2", "54321#", move_in.strftime("%Y%m%d#"), "1"):
+        turn = ivr.press(turn.session, keys)
+    assert turn.done and turn.prompt.startswith("Done: your supply moves with you on")
+    return turn.session
+
+
+def test_the_same_script_through_agent_web_and_ivr(services, serve_app):
+    engine, storage, customer_id, mailbox = services
+    app = create_app(engine, published=["moving_house", "meter_reading"],
+                     context=lambda request: {"customer_id": int(request.headers["x-customer"])})
+    base = serve_app(app)
+    sessions = [run_agent(engine, customer_id), run_web(base, {"x-customer": str(customer_id)}),
+                run_ivr(engine, customer_id)]
+    views = [engine.current(session) for session in sessions]
+    assert {v["outcome"] for v in views} == {"moved"}
+    assert {tuple(a["name"] for a in v["actions"]) for v in views} == {("store", "email", "contact")}
+    assert len({repr([a["params"] for a in v["actions"]]) for v in views}) == 1
+    assert {repr(v["answers"]) for v in views} == {repr(views[0]["answers"])}
+    moves = storage.query("MoveRequest")
+    assert len(moves) == 3
+    assert {(m["kind"], m["new_postcode"], m["fee"]) for m in moves} == {("move", 54321, "25.00")}
+    assert len(storage.contact_history("Customer", customer_id)) == 3
+    assert [m["To"] for m in mailbox.messages] == ["ann@example.org"] * 3

@@ -1,0 +1,104 @@
+"""The engine service caruso.scripts/1: persistence, restart and hot-swap mid-dialog (real Pyro5 hosts)."""
+import pytest
+
+from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_scripts.service import ScriptService
+
+SURVEY = """<?xml version="1.0"?>
+<script id="survey" version="1" title="Survey">
+  <var name="score" value="0"/>
+  <question id="happy" type="yesno"><prompt>Are you happy?</prompt>
+    <go to="stars" if="happy"><set var="score" value="score + 10"/></go><go to="stars"/></question>
+  <question id="stars" type="number" min="1" max="5"><prompt>How many stars?</prompt>
+    <go to="comment"><set var="score" value="score + stars"/></go></question>
+  <question id="comment" type="text" maxlength="20" required="false"><prompt>A comment?</prompt>
+    <go to="done"/></question>
+  <end id="done" outcome="rated"><text>Score {score}. {comment}</text></end>
+</script>
+"""
+
+
+@pytest.fixture
+def survey(tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "survey.xml").write_text(SURVEY)
+    return folder
+
+
+def test_sessions_survive_a_new_service_instance(survey, tmp_path):
+    db = f"sqlite:///{tmp_path / 'sessions.db'}"
+    first = ScriptService(scripts=str(survey), db=db)
+    assert first.scripts() == [{"id": "survey", "version": "1", "title": "Survey", "description": ""}]
+    view = first.begin("survey")
+    view = first.answer(view["session"], True, view["seq"])
+    first.stop()
+    second = ScriptService(scripts=[str(survey)], db=db)
+    assert second.current(view["session"])["step"]["id"] == "stars"
+    assert second.health() == {"status": "ok", "scripts": 1, "active_sessions": 1}
+    done = second.answer(view["session"], "4")
+    done = second.answer(view["session"], "fine")
+    assert done["outcome"] == "rated" and done["step"]["text"] == "Score 14. fine"
+    assert second.sessions() == []
+    assert [s["outcome"] for s in second.sessions(status=None)] == ["rated"]
+
+
+def test_errors_callers_see(survey, tmp_path):
+    engine = ScriptService(scripts=str(survey), db=f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(NotFound):
+        engine.current("0" * 32)
+    with pytest.raises(NotFound):
+        engine.begin("nope")
+    view = engine.begin("survey")
+    engine.answer(view["session"], "yes", 0)
+    with pytest.raises(InvalidInput, match="at most 5"):
+        engine.answer(view["session"], "9", 1)
+    with pytest.raises(Conflict):
+        engine.answer(view["session"], "no", 0)
+    assert engine.answer(view["session"], "yes", 0)["seq"] == 1    # a retry: the same view, nothing applied
+    assert engine.back(view["session"])["step"]["id"] == "happy"
+    assert engine.finish(view["session"], "hung_up")["status"] == "abandoned"
+
+
+def test_export_and_import_move_sessions(survey, tmp_path):
+    old = ScriptService(scripts=str(survey), db=f"sqlite:///{tmp_path / 'old.db'}")
+    new = ScriptService(scripts=str(survey), db=f"sqlite:///{tmp_path / 'new.db'}")
+    view = old.begin("survey")
+    old.answer(view["session"], "no")
+    new.import_state(old.export_state())
+    assert new.current(view["session"]) == old.current(view["session"])
+    assert new.answer(view["session"], "5")["variables"] == {"score": 5}
+
+
+def test_duplicate_script_ids_are_a_config_error(survey, tmp_path):
+    (survey / "copy.xml").write_text(SURVEY)
+    with pytest.raises(Exception, match="script id 'survey' is used by"):
+        ScriptService(scripts=str(survey), db=f"sqlite:///{tmp_path / 's.db'}")
+
+
+def test_restart_and_hot_swap_mid_dialog(caruso_host, caruso_client, survey, tmp_path):
+    first = caruso_host("scripts", config={"scripts": [str(survey)], "db": f"sqlite:///{tmp_path / 'a.db'}"})
+    engine = caruso_client.get("caruso.scripts/1")
+    view = engine.begin("survey")
+    session = view["session"]
+    view = engine.answer(session, "yes", view["seq"])
+    first.stop()                                         # the engine restarts on the same database
+    caruso_host("scripts", config={"scripts": [str(survey)], "db": f"sqlite:///{tmp_path / 'a.db'}"})
+    view = engine.current(session)
+    assert view["step"]["id"] == "stars" and view["variables"] == {"score": 10}
+    view = engine.answer(session, 3, view["seq"])
+    # a new version on another database replaces it: the session moves with export/import
+    replacement = caruso_host("scripts", version="1.0.1", replace=True,
+                              config={"scripts": [str(survey)], "db": f"sqlite:///{tmp_path / 'b.db'}"})
+    view = engine.answer(session, "great", view["seq"])
+    assert view["outcome"] == "rated" and view["step"]["text"] == "Score 13. great"
+    assert engine.instance["instance_id"] == replacement.instance_id
+    with pytest.raises(InvalidInput, match="at most 20 characters"):
+        engine.answer(_at_comment(engine), "x" * 21)
+
+
+def _at_comment(engine):
+    view = engine.begin("survey")
+    engine.answer(view["session"], "no")
+    engine.answer(view["session"], "1")
+    return view["session"]
