@@ -1,0 +1,118 @@
+"""Agent times: seconds each agent spent logged in, available, ringing, busy, in wrap-up
+and on break, from ``agent_status`` and ``agent_state`` events.
+
+A logged-in agent is in exactly one of: ``busy`` (state busy), ``ringing`` (state
+offered), ``wrap_up`` (state wrap_up), ``available`` (idle, status available) or
+``break`` (idle, status break); ``logged_in`` is their sum. Time is split at period
+boundaries and clipped to the report's range; the state at the range's start comes
+from the last events before it. The database selects the events; the intervals are
+summed here, streaming in append order.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+import attrs
+import sqlalchemy as sa
+
+from caruso_reports.eventlog import events
+from caruso_reports.periods import Period
+
+STATES = ("available", "ringing", "busy", "wrap_up", "break")
+AGENT_EVENTS = ("agent_status", "agent_state")
+BY_STATE = {"busy": "busy", "offered": "ringing", "wrap_up": "wrap_up"}
+
+Key = tuple[float | None, str | None]
+
+
+@attrs.define
+class _Agent:
+    status: str = "logged_out"
+    state: str = "idle"
+    since: float = 0.0
+
+    def category(self) -> str | None:
+        if self.status == "logged_out":
+            return None
+        return BY_STATE.get(self.state) or ("available" if self.status == "available" else "break")
+
+
+class AgentTimes:
+    """Sums agent times by (period start or None, agent or None)."""
+
+    def __init__(self, period: Period | None, by_agent: bool) -> None:
+        self.period = period
+        self.by_agent = by_agent
+        self.totals: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(("logged_in", *STATES), 0.0))
+        self._agents: dict[str, _Agent] = defaultdict(_Agent)
+
+    def start_from(self, agent: str, event: str, value: str, time: float) -> None:
+        """Set an agent's status or state as it was at ``time`` without counting time."""
+        record = self._agents[agent]
+        if event == "agent_status":
+            record.status = value
+        else:
+            record.state = value
+        record.since = time
+
+    def apply(self, agent: str, event: str, value: str, time: float) -> None:
+        """Count the agent's time up to ``time``, then take the new status or state."""
+        self._account(agent, time)
+        self.start_from(agent, event, value, time)
+
+    def close(self, end: float) -> dict[Key, dict[str, float]]:
+        """Count every open interval up to ``end``; the sums."""
+        for agent in list(self._agents):
+            self._account(agent, end)
+        return dict(self.totals)
+
+    def _account(self, agent: str, until: float) -> None:
+        record = self._agents[agent]
+        category = record.category()
+        moment = record.since
+        record.since = until
+        if category is None:
+            return
+        who = agent if self.by_agent else None
+        while moment < until:
+            if self.period is None:
+                bucket, boundary = None, until
+            else:
+                bucket = self.period.start(moment)
+                boundary = min(until, self.period.following(bucket))
+            sums = self.totals[(bucket, who)]
+            sums[category] += boundary - moment
+            sums["logged_in"] += boundary - moment
+            moment = boundary
+
+
+def compute(connection: sa.Connection, conditions: Iterable[sa.ColumnElement], start: float | None,
+            end: float | None, period: Period | None, by_agent: bool) -> dict[Key, dict[str, float]]:
+    """Agent times over ``[start, end)`` of the agents selected by ``conditions`` (on
+    :data:`~caruso_reports.eventlog.events`); an open end is the last event's time."""
+    conditions = [events.c.event.in_(AGENT_EVENTS), *conditions]
+    times = AgentTimes(period, by_agent)
+    if start is not None:
+        latest = (sa.select(sa.func.max(events.c.id)).where(*conditions, events.c.time < start)
+                  .group_by(events.c.agent, events.c.event))
+        for agent, event, data in connection.execute(
+                sa.select(events.c.agent, events.c.event, events.c.data).where(events.c.id.in_(latest))):
+            times.start_from(agent, event, _value(event, data), start)
+    window = list(conditions)
+    if start is not None:
+        window.append(events.c.time >= start)
+    if end is not None:
+        window.append(events.c.time < end)
+    last = start
+    query = sa.select(events.c.agent, events.c.event, events.c.data, events.c.time).where(*window).order_by(events.c.id)
+    for agent, event, data, time in connection.execution_options(yield_per=5000).execute(query):
+        times.apply(agent, event, _value(event, data), time)
+        last = time
+    if end is None:
+        end = connection.execute(sa.select(sa.func.max(events.c.time))).scalar() or last or 0.0
+    return times.close(end)
+
+
+def _value(event: str, data: dict) -> str:
+    return data["status"] if event == "agent_status" else data["state"]

@@ -1,0 +1,202 @@
+"""Report definitions: TOML files (docs/report-format.md), validated with the file and key
+named in every error.
+
+Built-in definitions live in this package's ``definitions`` folder; users add their own
+as ``NAME.toml`` files in a folder of their choice (``./reports`` by default).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+import attrs
+
+from caruso_core.errors import ConfigError
+
+from caruso_reports.measures import AGENT_DIMENSIONS, AGENTS, CATALOGUE, DIMENSIONS
+from caruso_reports.periods import NAMES as PERIODS
+from caruso_reports.periods import UTC
+
+BUILT_IN = Path(__file__).parent / "definitions"
+USER_FOLDER = "reports"
+KEYS = {"title", "description", "measures", "dimensions", "period", "service_level_target",
+        "short_abandon", "from", "to", "filters", "chart"}
+CHART_KINDS = ("line", "bar")
+MAX_SIZE = 64 * 1024
+
+
+@attrs.frozen
+class Definition:
+    """A validated report definition. ``start``/``end`` are Unix seconds (end exclusive) or None."""
+
+    name: str
+    title: str
+    measures: tuple[str, ...]
+    dimensions: tuple[str, ...] = ("period",)
+    period: str = "day"
+    service_level_target: float = 20.0
+    short_abandon: float = 0.0
+    start: float | None = None
+    end: float | None = None
+    filters: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    chart_kind: str = "line"
+    chart_measures: tuple[str, ...] = ()
+    description: str = ""
+
+    def override(self, *, start: float | None = None, end: float | None = None,
+                 period: str | None = None, filters: Mapping[str, tuple[str, ...]] | None = None,
+                 where: str = "options") -> "Definition":
+        """The definition with the given range, period and filters replacing its own; checked."""
+        changed = attrs.evolve(
+            self, start=self.start if start is None else start, end=self.end if end is None else end,
+            period=period or self.period, filters={**self.filters, **(filters or {})})
+        return check(changed, where)
+
+
+def parse_time(value: Any, where: str, *, end: bool = False) -> float:
+    """Unix seconds of a TOML date/datetime or an ISO string (UTC unless it says otherwise).
+    A date alone as an ``end`` means the end of that day."""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value) if len(value.strip()) == 10 else dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD) or date and time "
+                              "(YYYY-MM-DDTHH:MM)") from None
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, dt.date):
+        day = dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return (day + dt.timedelta(days=1) if end else day).timestamp()
+    raise ConfigError(f"{where}: {value!r} is not a date or a date and time")
+
+
+def from_toml(text: str, name: str, source: str) -> Definition:
+    """A definition from TOML text; ``source`` (the file) names the place in errors."""
+    if len(text) > MAX_SIZE:
+        raise ConfigError(f"{source}: larger than {MAX_SIZE // 1024} KiB; is this a report definition?")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    return from_mapping(data, name, source)
+
+
+def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
+    """A definition from parsed TOML (plain data); errors name ``source`` and the key."""
+    unknown = sorted(set(data) - KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(KEYS))}")
+    filters = _table(data.get("filters", {}), f"{source}: [filters]")
+    chart = _table(data.get("chart", {}), f"{source}: [chart]")
+    extra = sorted(set(chart) - {"kind", "measures"})
+    if extra:
+        raise ConfigError(f"{source}: [chart] unknown key {extra[0]!r}; known keys: kind, measures")
+    if "measures" not in data:
+        raise ConfigError(f"{source}: 'measures' is missing: list what to compute, e.g. "
+                          "measures = [\"offered\", \"answered\"]")
+    measures = _names(data["measures"], f"{source}: measures")
+    definition = Definition(
+        name=name, title=_text(data.get("title", name), f"{source}: title"),
+        description=_text(data.get("description", ""), f"{source}: description"),
+        measures=measures,
+        dimensions=_names(data.get("dimensions", ["period"]), f"{source}: dimensions", empty=True),
+        period=_text(data.get("period", "day"), f"{source}: period"),
+        service_level_target=_seconds(data.get("service_level_target", 20), f"{source}: service_level_target"),
+        short_abandon=_seconds(data.get("short_abandon", 0), f"{source}: short_abandon"),
+        start=parse_time(data["from"], f"{source}: from") if "from" in data else None,
+        end=parse_time(data["to"], f"{source}: to", end=True) if "to" in data else None,
+        filters={key: _names(value, f"{source}: filters.{key}") for key, value in filters.items()},
+        chart_kind=_text(chart.get("kind", "line"), f"{source}: chart.kind"),
+        chart_measures=_names(chart.get("measures", list(measures)), f"{source}: chart.measures", empty=True))
+    return check(definition, source)
+
+
+def check(definition: Definition, where: str) -> Definition:
+    """``definition`` if its names and range make sense, else a ConfigError naming ``where``."""
+    for measure in definition.measures + definition.chart_measures:
+        if measure not in CATALOGUE:
+            raise ConfigError(f"{where}: unknown measure {measure!r}; known measures: "
+                              f"{', '.join(CATALOGUE)}")
+    for chart_measure in definition.chart_measures:
+        if chart_measure not in definition.measures:
+            raise ConfigError(f"{where}: chart.measures names {chart_measure!r}, which is not in measures")
+    for dimension in definition.dimensions:
+        if dimension not in DIMENSIONS:
+            raise ConfigError(f"{where}: unknown dimension {dimension!r}; known dimensions: "
+                              f"{', '.join(DIMENSIONS)}")
+    if len(set(definition.dimensions)) != len(definition.dimensions):
+        raise ConfigError(f"{where}: dimensions repeat a name: {', '.join(definition.dimensions)}")
+    for key in definition.filters:
+        if key not in DIMENSIONS or key == "period":
+            raise ConfigError(f"{where}: unknown filter {key!r}; filters: queue, agent, channel, campaign")
+    if definition.period not in PERIODS:
+        raise ConfigError(f"{where}: unknown period {definition.period!r}; periods: {', '.join(PERIODS)}")
+    if definition.chart_kind not in CHART_KINDS:
+        raise ConfigError(f"{where}: chart.kind {definition.chart_kind!r} is not line or bar")
+    if any(CATALOGUE[m].source == AGENTS for m in definition.measures):
+        wrong = [d for d in (*definition.dimensions, *definition.filters) if d not in AGENT_DIMENSIONS]
+        if wrong:
+            raise ConfigError(f"{where}: agent times ({', '.join(m for m in definition.measures if CATALOGUE[m].source == AGENTS)}) "
+                              f"are by period and agent only, not by {wrong[0]}: put them in their own report")
+    if definition.start is not None and definition.end is not None and definition.end <= definition.start:
+        raise ConfigError(f"{where}: the date range is empty or inverted: 'to' "
+                          f"({_show(definition.end)}) must be after 'from' ({_show(definition.start)})")
+    return definition
+
+
+def load(name: str, folder: str | Path | None = None) -> Definition:
+    """The definition ``name``: a path to a ``.toml`` file, else ``NAME.toml`` in ``folder``
+    (default ``./reports``), else a built-in one."""
+    path = Path(name)
+    if path.suffix != ".toml":
+        user = Path(folder or USER_FOLDER) / f"{name}.toml"
+        path = user if user.is_file() else BUILT_IN / f"{name}.toml"
+        if not path.is_file():
+            raise ConfigError(f"no report definition {name!r}: built-in ones are "
+                              f"{', '.join(available(folder))}; or give a path to a .toml file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the report definition: {error.strerror}") from None
+    return from_toml(text, path.stem, str(path))
+
+
+def available(folder: str | Path | None = None) -> list[str]:
+    """Names of the built-in definitions and those in ``folder`` (default ``./reports``)."""
+    user = Path(folder or USER_FOLDER)
+    names = {p.stem for p in BUILT_IN.glob("*.toml")}
+    if user.is_dir():
+        names |= {p.stem for p in user.glob("*.toml")}
+    return sorted(names)
+
+
+def _show(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string, not {value!r}")
+    return value
+
+
+def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{where} must be a number of seconds >= 0, not {value!r}")
+    return float(value)
+
+
+def _names(value: Any, where: str, empty: bool = False) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where} must be a list of names, e.g. [\"a\", \"b\"]")
+    if not value and not empty:
+        raise ConfigError(f"{where} is empty: name at least one")
+    return tuple(value)

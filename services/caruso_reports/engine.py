@@ -1,0 +1,132 @@
+"""The report engine: computes a :class:`~caruso_reports.definition.Definition` over the
+event log.
+
+Interaction measures are one aggregate query grouped by the definition's dimensions
+(the database does the work); agent times are summed from the agent events the
+database selects (:mod:`caruso_reports.agenttime`). Rows exist for the dimension values
+that have events; a range without events gives an empty report.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from caruso_reports import agenttime
+from caruso_reports.definition import Definition
+from caruso_reports.eventlog import events
+from caruso_reports.measures import AGENTS, CATALOGUE
+from caruso_reports.periods import UTC, Period, sql_start
+from caruso_reports.report import Report
+from caruso_reports.tallies import TALLIES, Scope
+
+Key = tuple[Any, ...]
+
+
+def compute(engine: sa.Engine, definition: Definition) -> Report:
+    """The report of ``definition`` over the event log reached by ``engine``."""
+    measures = [CATALOGUE[name] for name in definition.measures]
+    needed = {tally for m in measures for tally in m.tallies}
+    tallies: dict[Key, dict[str, Any]] = {}
+    with engine.connect() as connection:
+        interaction_tallies = sorted(needed & set(TALLIES))
+        if interaction_tallies:
+            _merge(tallies, _interaction_tallies(connection, definition, interaction_tallies))
+        if any(m.source == AGENTS for m in measures):
+            _merge(tallies, _agent_tallies(connection, definition))
+    period = Period(definition.period)
+    rows = []
+    for key in sorted(tallies):
+        values = tallies[key]
+        row: dict[str, Any] = {}
+        for dimension, value in zip(definition.dimensions, key):
+            row[dimension] = period.label(value) if dimension == "period" else value
+        for measure in measures:
+            row[measure.name] = measure.value({t: values.get(t, 0) for t in measure.tallies})
+        rows.append(row)
+    return Report(name=definition.name, title=definition.title, dimensions=definition.dimensions,
+                  measures=definition.measures, rows=tuple(rows), period=definition.period,
+                  start=_iso(definition.start), end=_iso(definition.end),
+                  chart_kind=definition.chart_kind, chart_measures=definition.chart_measures)
+
+
+def _merge(into: dict[Key, dict[str, Any]], found: dict[Key, dict[str, Any]]) -> None:
+    for key, values in found.items():
+        into.setdefault(key, {}).update(values)
+
+
+def _range(column: sa.ColumnElement, definition: Definition) -> list[sa.ColumnElement]:
+    conditions = []
+    if definition.start is not None:
+        conditions.append(column >= definition.start)
+    if definition.end is not None:
+        conditions.append(column < definition.end)
+    return conditions
+
+
+def _interaction_tallies(connection: sa.Connection, definition: Definition,
+                         names: list[str]) -> dict[Key, dict[str, Any]]:
+    rows = events.alias("e")
+    window = _range(rows.c.time, definition)
+    earlier = events.alias("first")
+    first_ids = (sa.select(sa.func.min(earlier.c.id))
+                 .where(earlier.c.event == "connect", *_range(earlier.c.time, definition))
+                 .group_by(earlier.c.interaction))
+    scope = Scope(rows, sa.and_(rows.c.event == "connect", rows.c.id.in_(first_ids)),
+                  definition.service_level_target, definition.short_abandon)
+    used = set(definition.dimensions) | set(definition.filters)
+    source: sa.FromClause = rows
+    queue = rows.c.queue
+    if "wrap" in names and "queue" in used:
+        completed = events.alias("done")
+        source = source.outerjoin(completed, sa.and_(
+            rows.c.event == "wrap_end", completed.c.event == "complete",
+            completed.c.interaction == rows.c.data["of"].as_string()))
+        queue = sa.func.coalesce(rows.c.queue, completed.c.queue)
+    origin_data = None
+    if used & {"channel", "campaign"}:
+        origin = events.alias("origin")
+        source = source.outerjoin(origin, sa.and_(
+            origin.c.interaction == sa.func.coalesce(rows.c.interaction, rows.c.data["of"].as_string()),
+            origin.c.event == "enter", origin.c.data["channel"].as_string().is_not(None)))
+        origin_data = origin.c.data
+    dimensions = {"queue": queue, "agent": rows.c.agent}
+    if origin_data is not None:
+        dimensions["channel"] = origin_data["channel"].as_string()
+        dimensions["campaign"] = origin_data["campaign"].as_string()
+    dimensions["period"] = sql_start(Period(definition.period), rows.c.time, connection.dialect.name)
+    wanted = sorted({event for name in names for event in TALLIES[name].events})
+    conditions = [rows.c.event.in_(wanted), *window]
+    conditions += [dimensions[d].in_(values) for d, values in definition.filters.items()]
+    conditions += [dimensions[d].is_not(None) for d in definition.dimensions if d != "period"]
+    query = (sa.select(*[dimensions[d].label(f"dimension_{d}") for d in definition.dimensions],
+                       *[TALLIES[name].expression(scope).label(name) for name in names])
+             .select_from(source).where(*conditions))
+    if definition.dimensions:
+        query = query.group_by(*[sa.literal_column(str(n + 1)) for n in range(len(definition.dimensions))])
+    found = {}
+    width = len(definition.dimensions)
+    for row in connection.execute(query):
+        values = dict(zip(names, row[width:]))
+        if definition.dimensions or any(values[n] for n in names if n != "longest_wait"):
+            key = tuple(float(v) if d == "period" else v for d, v in zip(definition.dimensions, row))
+            found[key] = values
+    return found
+
+
+def _agent_tallies(connection: sa.Connection, definition: Definition) -> dict[Key, dict[str, Any]]:
+    by_period = "period" in definition.dimensions
+    by_agent = "agent" in definition.dimensions
+    conditions = [events.c.agent.in_(definition.filters["agent"])] if "agent" in definition.filters else []
+    totals = agenttime.compute(connection, conditions, definition.start, definition.end,
+                               Period(definition.period) if by_period else None, by_agent)
+    found = {}
+    for (bucket, agent), values in totals.items():
+        parts = {"period": bucket, "agent": agent}
+        found[tuple(parts[d] for d in definition.dimensions)] = values
+    return found
+
+
+def _iso(seconds: float | None) -> str | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, UTC).isoformat()
