@@ -3,7 +3,8 @@
 - routing: 10,000 agents with 5 of 100 skills each (levels 1-5), 100 skills-based
   queues; each interaction arrives in a random queue and is offered to an agent (the
   decision, timed), then accepted and completed (timed as part of the whole cycle), so
-  every decision chooses among ready agents.
+  every decision chooses among ready agents. Best of 5 interleaved rounds (fair under
+  background load).
   Reference: heap push and pop of as many items (target: at least 50,000 decisions/s).
 - day: an 8-hour day of 180 agents at 90% occupancy on the simulator (target: < 5 s).
   Reference: a bare heap event loop running as many timer events.
@@ -22,6 +23,7 @@ from caruso_comm.timers import Timers, VirtualClock
 AGENTS = 10_000
 QUEUES = 100
 DECISIONS = 50_000
+ROUNDS = 5
 DAY_AGENTS = 180
 AHT = 300.0
 
@@ -49,20 +51,22 @@ def _routing() -> dict:
     for a in range(AGENTS):
         skills = {f"s{s}": rng.randint(1, 5) for s in rng.sample(range(QUEUES), 5)}
         acd.login(f"a{a}", skills=skills)
-    queues = [f"q{rng.randrange(QUEUES)}" for _ in range(DECISIONS)]
-    deciding = cycling = 0.0
-    for n, queue in enumerate(queues):
-        clock.now = n * 0.01
-        started = time.perf_counter()
-        acd.arrive(queue, id=str(n))
-        decided = time.perf_counter()
-        agent, interaction = offers.pop()
-        acd.accept(agent, interaction)
-        acd.complete(agent, interaction)
-        deciding += decided - started
-        cycling += time.perf_counter() - started
-    rate, cycles = DECISIONS / deciding, DECISIONS / cycling
-    reference = DECISIONS / _heap_reference(DECISIONS)
+    rate = cycles = reference = 0.0
+    for round_ in range(ROUNDS):
+        queues = [f"q{rng.randrange(QUEUES)}" for _ in range(DECISIONS // ROUNDS)]
+        deciding = cycling = 0.0
+        for n, queue in enumerate(queues, start=round_ * len(queues)):
+            clock.now = n * 0.01
+            started = time.perf_counter()
+            acd.arrive(queue, id=str(n))
+            decided = time.perf_counter()
+            agent, interaction = offers.pop()
+            acd.accept(agent, interaction)
+            acd.complete(agent, interaction)
+            deciding += decided - started
+            cycling += time.perf_counter() - started
+        rate, cycles = max(rate, len(queues) / deciding), max(cycles, len(queues) / cycling)
+        reference = max(reference, len(queues) / _heap_reference(len(queues)))
     print(f"routing: {rate:,.0f} decisions/s (arrival to offer; target 50,000) with {AGENTS} agents, "
           f"{QUEUES} queues; {cycles:,.0f} whole cycles/s (with accept and complete); "
           f"heap push+pop {reference:,.0f} items/s; ratio {rate / reference:.3f}", flush=True)

@@ -479,7 +479,21 @@ class ACD:
         """The interactions waiting in ``queue``, in routing order (ties: first come first)."""
         return sorted(self._waiting[queue].values(), key=lambda i: (-i.priority, i.entered))
 
+    def staffing(self, queue: str) -> dict[str, int]:
+        """Agents logged in to ``queue`` (its base pool): ``logged_in``, ``ready`` (available
+        with room on the queue's channel), ``occupied`` (with an interaction of any kind)."""
+        pool = self._stage_pools[queue][0][0]
+        agents = [self.agents[agent_id] for agent_id in pool.members]
+        return {"logged_in": len(agents),
+                "ready": sum(agent.free(pool.channel) > 0 for agent in agents),
+                "occupied": sum(agent.state != AgentState.IDLE for agent in agents)}
+
     # -- events --------------------------------------------------------------------------
+
+    def record(self, event: str, *, interaction: str | None = None, queue: str | None = None,
+               agent: str | None = None, **data: Any) -> None:
+        """Append an event of a channel or campaign to the ACD's event stream, in order."""
+        self.sink(Event(self._now(), event, interaction, queue, agent, data))
 
     def _emit(self, event: str, interaction: Interaction | None, queue: str | None,
               agent: str | None, **data: Any) -> None:

@@ -1,6 +1,6 @@
 """The ``sim`` channel: a discrete-event simulation of a call centre driving the real ACD.
 
-Calls arrive as a Poisson process; each is answered as soon as it is offered and
+Calls arrive as a Poisson process (none at 0 calls per hour: campaigns only); each is answered as soon as it is offered and
 lasts a handling time drawn from an exponential distribution (mean ``aht``) or from
 ``handle_times`` (empirical samples); callers with ``patience`` hang up after an
 exponential time if not yet connected. Agents work their shifts (seconds from the
@@ -55,8 +55,9 @@ class Scenario:
     start: float = 0.0
 
     def __attrs_post_init__(self) -> None:
-        if self.calls_per_hour <= 0 or self.aht <= 0 or self.hours <= 0:
-            raise ConfigError("simulation needs calls per hour, AHT and hours greater than 0")
+        if self.calls_per_hour < 0 or self.aht <= 0 or self.hours <= 0:
+            raise ConfigError("simulation needs AHT and hours greater than 0 and calls per hour "
+                              "not below 0")
         if self.patience is not None and self.patience <= 0:
             raise ConfigError("patience must be greater than 0 seconds (or no abandon)")
         if isinstance(self.agents, int) and self.agents < 1:
@@ -69,7 +70,8 @@ class Scenario:
 
 
 class Simulation:
-    """One run of a :class:`Scenario`; every event also goes to ``sink`` if given."""
+    """One run of a :class:`Scenario`; every event also goes to ``sink`` if given and to
+    every callable added to ``observers`` before :meth:`run`."""
 
     def __init__(self, scenario: Scenario, sink: Callable[[Event], None] | None = None,
                  strategies: Mapping[str, type[Strategy]] | None = None) -> None:
@@ -78,7 +80,7 @@ class Simulation:
         self.clock = VirtualClock(scenario.start)
         self.timers = Timers(self.clock)
         self.tally = Tally(scenario.sl_target)
-        self.sink = sink
+        self.observers: list[Callable[[Event], None]] = [self.tally] + ([sink] if sink else [])
         self.acd = ACD(self.timers, self._observe, strategies)
         self.acd.add_queue(Queue(QUEUE, strategy=scenario.strategy, skills=scenario.skills,
                                  sl_target=scenario.sl_target, wrap_up=scenario.wrap_up,
@@ -88,9 +90,8 @@ class Simulation:
         self._end_of_arrivals = scenario.start + scenario.hours * 3600.0
 
     def _observe(self, event: Event) -> None:
-        self.tally(event)
-        if self.sink is not None:
-            self.sink(event)
+        for observer in self.observers:
+            observer(event)
         if event.event == "offer":
             self.timers.at(event.time, self._answer, event.agent, event.interaction)
 
@@ -113,6 +114,8 @@ class Simulation:
         return self.tally.results(clock.now)
 
     def _schedule_arrival(self) -> None:
+        if not self.scenario.calls_per_hour:
+            return
         when = self.clock.now + self.random.expovariate(self.scenario.calls_per_hour / 3600.0)
         if when < self._end_of_arrivals:
             self.timers.at(when, self._arrive)
@@ -137,7 +140,8 @@ class Simulation:
             self.timers.at(self.clock.now + handle, self._finish, agent_id, call_id)
 
     def _finish(self, agent_id: str, call_id: str) -> None:
-        self.acd.complete(agent_id, call_id, "handled")
+        if call_id in self.acd.agents[agent_id].connected:
+            self.acd.complete(agent_id, call_id, "handled")
         if agent_id in self._leaving and not self.acd.agents[agent_id].connected:
             self._leaving.discard(agent_id)
             self.acd.logout(agent_id)
@@ -153,3 +157,26 @@ class Simulation:
             self._leaving.add(agent_id)
         else:
             self.acd.logout(agent_id)
+
+
+class SimDialer:
+    """The simulated telephone network for campaigns: a call is answered with probability
+    ``answer_rate`` after an exponential ring (mean ``ring``), else it is busy (``busy_rate``)
+    after 3 s or not answered after ``no_answer_after`` seconds."""
+
+    def __init__(self, timers: Timers, rng: random.Random, answer_rate: float = 0.3,
+                 busy_rate: float = 0.1, ring: float = 12.0, no_answer_after: float = 25.0) -> None:
+        self.timers, self.random = timers, rng
+        self.answer_rate, self.busy_rate = answer_rate, busy_rate
+        self.ring, self.no_answer_after = ring, no_answer_after
+        self.dialed: list[str] = []
+
+    def dial(self, number: str, report: Callable[[str], None]) -> None:
+        self.dialed.append(number)
+        draw = self.random.random()
+        if draw < self.answer_rate:
+            self.timers.after(self.random.expovariate(1.0 / self.ring), report, "answered")
+        elif draw < self.answer_rate + self.busy_rate:
+            self.timers.after(3.0, report, "busy")
+        else:
+            self.timers.after(self.no_answer_after, report, "no_answer")

@@ -1,0 +1,320 @@
+"""Outbound campaigns: call lists, calling windows, pacing, retries, do-not-call, abandon cap.
+
+A campaign dials its contacts through a :class:`Dialer` (a channel) and puts answered
+calls into its queue as outbound interactions, where the ACD routes them like any
+other. An answered call not connected to an agent within ``connect_within`` seconds
+is dropped and counts as abandoned. Pacing decides how many calls ring at once:
+
+``preview``      the agent is offered the contact first; the call is dialed once they accept;
+``progressive``  one call per ready agent;
+``predictive``   more calls than ready agents, as the measured answer rate suggests, but
+                 only as many beyond the ready agents as the abandon budget allows:
+                 abandoned + (calls beyond ready agents) <= ``abandon_cap`` x answered.
+                 So the abandon rate stays at or under the cap as long as the queue's
+                 agents serve only this campaign and stay logged in while calls ring.
+
+Numbers on the do-not-call list are never dialed, even when added while the campaign
+runs. Retries follow the disposition of the last attempt (a dial result such as
+``no_answer`` or the agent's disposition). Events: see docs/communication.md.
+"""
+from __future__ import annotations
+
+import collections
+import csv
+import io
+import math
+import re
+from typing import Callable, Iterable, Mapping, Protocol
+
+import attrs
+
+from caruso_core.errors import ConfigError, Conflict, InvalidInput
+
+from caruso_comm.acd import ACD
+from caruso_comm.model import Event, InteractionState
+
+ANSWERED = "answered"
+DROPPED = "abandoned"
+DAY = 86400.0
+
+
+class Pacing:
+    PREVIEW = "preview"
+    PROGRESSIVE = "progressive"
+    PREDICTIVE = "predictive"
+    ALL = frozenset({PREVIEW, PROGRESSIVE, PREDICTIVE})
+
+
+class CampaignState:
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    FINISHED = "finished"
+
+
+class Dialer(Protocol):
+    """A channel that places calls: ``report(result)`` is called once, later, with
+    ``"answered"`` or a failure such as ``"no_answer"``, ``"busy"``, ``"machine"``."""
+
+    def dial(self, number: str, report: Callable[[str], None]) -> None: ...
+
+
+def normalize(number: str) -> str:
+    """A phone number as ``+`` and digits; InvalidInput if it has fewer than 3 digits."""
+    digits = re.sub(r"\D", "", number)
+    if len(digits) < 3:
+        raise InvalidInput(f"{number!r} is not a phone number")
+    return ("+" if number.strip().startswith("+") else "") + digits
+
+
+@attrs.define(eq=False)
+class Contact:
+    """One entry of a call list and how far the campaign got with it."""
+
+    number: str = attrs.field(converter=normalize)
+    customer: str | None = None
+    attempts: int = 0
+    status: str = "pending"
+    disposition: str | None = None
+
+
+@attrs.frozen
+class Retry:
+    """Call again ``after`` seconds, up to ``max_attempts`` attempts in all."""
+
+    max_attempts: int
+    after: float
+
+
+def read_contacts(text: str, source: str = "call list") -> list[Contact]:
+    """Contacts from CSV with a header: ``number`` (required), ``customer`` (optional)."""
+    reader = csv.DictReader(io.StringIO(text))
+    if "number" not in (reader.fieldnames or []):
+        raise ConfigError(f"{source}, line 1: no 'number' column (columns: number, customer)")
+    contacts = []
+    for row in reader:
+        try:
+            contacts.append(Contact(row["number"] or "", (row.get("customer") or None)))
+        except InvalidInput as error:
+            raise ConfigError(f"{source}, line {reader.line_num}: {error}") from None
+    return contacts
+
+
+def parse_window(text: str) -> tuple[float, float]:
+    """``"09:00-20:00"`` as seconds of the (UTC) day."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    if not match:
+        raise ConfigError(f"calling window {text!r}: write it as HH:MM-HH:MM")
+    h1, m1, h2, m2 = map(int, match.groups())
+    start, end = h1 * 3600.0 + m1 * 60, h2 * 3600.0 + m2 * 60
+    if not 0 <= start < end <= DAY:
+        raise ConfigError(f"calling window {text!r}: the start must come before the end")
+    return start, end
+
+
+class Campaign:
+    """An outbound campaign on ``acd``'s queue ``queue``; feed it every ACD event through
+    :meth:`observe`."""
+
+    def __init__(self, name: str, acd: ACD, queue: str, dialer: Dialer, contacts: Iterable[Contact],
+                 *, pacing: str = Pacing.PROGRESSIVE, windows: Iterable[str] = ("00:00-24:00",),
+                 retries: Mapping[str, Retry] | None = None, dnc: Iterable[str] = (),
+                 abandon_cap: float = 0.03, connect_within: float = 2.0) -> None:
+        if pacing not in Pacing.ALL:
+            raise ConfigError(f"campaign {name!r}: pacing {pacing!r} is not one of "
+                              f"{', '.join(sorted(Pacing.ALL))}")
+        if queue not in acd.queues:
+            raise ConfigError(f"campaign {name!r}: no queue {queue!r}")
+        self.name, self.acd, self.queue, self.dialer, self.pacing = name, acd, queue, dialer, pacing
+        self.contacts = list(contacts)
+        self.windows = sorted(parse_window(w) for w in windows)
+        self.retries = dict(retries or {})
+        self.dnc = {normalize(n) for n in dnc}
+        self.abandon_cap = abandon_cap
+        self.connect_within = connect_within
+        self.state = CampaignState.DRAFT
+        self.dialed = self.answered = self.abandoned = self.failed = 0
+        self._ready = collections.deque(self.contacts)
+        self._ringing: dict[str, Contact] = {}
+        self._unconnected: set[str] = set()
+        self._calls: dict[str, Contact] = {}
+        self._sequence = 0
+        self._pace_pending = False
+
+    # -- states ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._move({CampaignState.DRAFT}, CampaignState.ACTIVE)
+
+    def pause(self) -> None:
+        """No new calls; calls under way go on."""
+        self._move({CampaignState.ACTIVE}, CampaignState.PAUSED)
+
+    def resume(self) -> None:
+        self._move({CampaignState.PAUSED}, CampaignState.ACTIVE)
+
+    def finish(self) -> None:
+        self._move({CampaignState.DRAFT, CampaignState.ACTIVE, CampaignState.PAUSED},
+                   CampaignState.FINISHED)
+
+    def _move(self, allowed: set[str], state: str) -> None:
+        if self.state not in allowed:
+            raise Conflict(f"campaign {self.name!r} is {self.state}: cannot become {state}")
+        self.state = state
+        self.acd.record("campaign_state", queue=self.queue, campaign=self.name, state=state)
+        self._schedule_pace()
+
+    def add_dnc(self, number: str) -> None:
+        """Never dial ``number`` from now on."""
+        self.dnc.add(normalize(number))
+
+    # -- pacing ----------------------------------------------------------------------
+
+    def _schedule_pace(self) -> None:
+        if not self._pace_pending and self.state == CampaignState.ACTIVE:
+            self._pace_pending = True
+            self.acd.timers.at(self.acd.timers.now(), self._pace)
+
+    def _opens_in(self, now: float) -> float:
+        """Seconds until a calling window is open (0: open now)."""
+        second = now % DAY
+        for start, end in self.windows:
+            if start <= second < end:
+                return 0.0
+        return min((start - second) % DAY for start, _ in self.windows)
+
+    def _pace(self) -> None:
+        self._pace_pending = False
+        if self.state != CampaignState.ACTIVE:
+            return
+        wait = self._opens_in(self.acd.timers.now())
+        if wait:
+            self._pace_pending = True
+            self.acd.timers.after(wait, self._pace)
+            return
+        for _ in range(self._lines()):
+            contact = self._next_contact()
+            if contact is None:
+                break
+            self._place(contact)
+        self._check_finished()
+
+    def _lines(self) -> int:
+        """How many more calls to start now."""
+        staffing = self.acd.staffing(self.queue)
+        ready, ringing, unconnected = staffing["ready"], len(self._ringing), len(self._unconnected)
+        if self.pacing == Pacing.PREVIEW:
+            return ready
+        if self.pacing == Pacing.PROGRESSIVE:
+            return ready - unconnected - ringing
+        answer_rate = (self.answered + 1) / (self.answered + self.failed + 3)
+        wanted = math.ceil(max(ready, 1 if staffing["occupied"] else 0) / answer_rate)
+        budget = math.floor(self.abandon_cap * self.answered) - self.abandoned
+        return min(wanted - unconnected, ready - unconnected + max(0, budget)) - ringing
+
+    def _next_contact(self) -> Contact | None:
+        while self._ready:
+            contact = self._ready.popleft()
+            if contact.number in self.dnc:
+                contact.status = "dnc"
+                self.acd.record("dnc_skip", queue=self.queue, campaign=self.name, number=contact.number)
+                continue
+            return contact
+        return None
+
+    def _place(self, contact: Contact) -> None:
+        self._sequence += 1
+        call_id = f"{self.name}-{self._sequence}"
+        contact.attempts += 1
+        contact.status = "calling"
+        self._calls[call_id] = contact
+        if self.pacing == Pacing.PREVIEW:
+            self.acd.arrive(self.queue, id=call_id, direction="outbound", customer=contact.customer,
+                            to=contact.number)
+        else:
+            self._dial(call_id, contact)
+
+    def _dial(self, call_id: str, contact: Contact) -> None:
+        if contact.number in self.dnc:
+            self.acd.record("dnc_skip", queue=self.queue, campaign=self.name, number=contact.number)
+            interaction = self.acd.interactions[call_id]
+            self.acd.complete(interaction.agent, call_id, "dnc")
+            return
+        self.dialed += 1
+        self._ringing[call_id] = contact
+        self.acd.record("dial", interaction=call_id, queue=self.queue, campaign=self.name,
+                        number=contact.number, attempt=contact.attempts)
+        self.dialer.dial(contact.number, lambda result: self._result(call_id, result))
+
+    def _result(self, call_id: str, result: str) -> None:
+        contact = self._ringing.pop(call_id)
+        self.acd.record("dial_result", interaction=call_id, queue=self.queue, campaign=self.name,
+                        result=result)
+        if result == ANSWERED:
+            self.answered += 1
+            if self.pacing != Pacing.PREVIEW and call_id in self._calls:
+                self._unconnected.add(call_id)
+                self.acd.arrive(self.queue, id=call_id, direction="outbound",
+                                customer=contact.customer, to=contact.number)
+                self.acd.timers.after(self.connect_within, self._drop_if_unconnected, call_id)
+        else:
+            self.failed += 1
+            interaction = self.acd.interactions.get(call_id)
+            if interaction is not None:
+                self.acd.complete(interaction.agent, call_id, result)
+            elif call_id in self._calls:
+                self._settle(call_id, result)
+        self._schedule_pace()
+
+    def _drop_if_unconnected(self, call_id: str) -> None:
+        interaction = self.acd.interactions.get(call_id)
+        if call_id in self._unconnected and interaction is not None and \
+                interaction.state in (InteractionState.WAITING, InteractionState.OFFERED):
+            self.abandoned += 1
+            self.acd.abandon(call_id, reason="no agent")
+
+    # -- outcome ---------------------------------------------------------------------
+
+    def observe(self, event: Event) -> None:
+        """Follow the campaign's calls through the ACD's events."""
+        if event.event == "agent_state" or event.event == "agent_status":
+            self._schedule_pace()
+        contact = self._calls.get(event.interaction)
+        if contact is None:
+            return
+        if event.event == "connect":
+            self._unconnected.discard(event.interaction)
+            if self.pacing == Pacing.PREVIEW:
+                self.acd.timers.at(event.time, self._dial, event.interaction, contact)
+        elif event.event == "complete":
+            self._settle(event.interaction, event.data.get("disposition") or "completed")
+        elif event.event in ("abandon", "voicemail"):
+            self._unconnected.discard(event.interaction)
+            self._settle(event.interaction, DROPPED if event.event == "abandon" else "voicemail")
+
+    def _settle(self, call_id: str, disposition: str) -> None:
+        contact = self._calls.pop(call_id)
+        contact.disposition = disposition
+        rule = self.retries.get(disposition)
+        if disposition == "dnc":
+            contact.status = "dnc"
+        elif rule is not None and contact.attempts < rule.max_attempts:
+            contact.status = "retry"
+            self.acd.timers.after(rule.after, self._retry, contact)
+        else:
+            contact.status = "done"
+        self._schedule_pace()
+
+    def _retry(self, contact: Contact) -> None:
+        contact.status = "pending"
+        self._ready.append(contact)
+        self._schedule_pace()
+
+    def _check_finished(self) -> None:
+        if not self._ready and not self._calls and all(c.status in ("done", "dnc") for c in self.contacts):
+            self.finish()
+
+    def figures(self) -> dict[str, float | int]:
+        """Dialed, answered, abandoned (dropped answered calls) and the abandon rate."""
+        return {"dialed": self.dialed, "answered": self.answered, "abandoned": self.abandoned,
+                "abandon_rate": self.abandoned / self.answered if self.answered else 0.0}
