@@ -1,0 +1,67 @@
+"""Voicemail: messages left for a queue, each turned into a callback task the ACD routes.
+
+A message (audio bytes for voice, text otherwise) is kept with caller, customer,
+queue and time. Depositing it puts a callback interaction (direction ``outbound``,
+``to`` = the caller) into the queue's callback queue (the queue itself unless
+mapped otherwise). Messages are held in memory for now (see docs/communication.md).
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Mapping
+
+import attrs
+
+from caruso_core.errors import InvalidInput, NotFound
+
+from caruso_comm.acd import ACD
+
+
+@attrs.frozen
+class Voicemail:
+    id: str
+    queue: str
+    caller: str | None
+    customer: str | None
+    time: float
+    content: bytes | str
+    callback: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class VoicemailBox:
+    """Stores messages and creates their callback tasks on ``acd``."""
+
+    def __init__(self, acd: ACD, callback_queues: Mapping[str, str] | None = None) -> None:
+        self.acd = acd
+        self.callback_queues = dict(callback_queues or {})
+        self._messages: dict[str, Voicemail] = {}
+        self._ids = itertools.count(1)
+
+    def deposit(self, queue: str, content: bytes | str, *, caller: str | None = None,
+                customer: str | None = None) -> Voicemail:
+        """Keep a message left for ``queue`` and route its callback task."""
+        if queue not in self.acd.queues:
+            raise NotFound(f"no queue {queue!r}")
+        if not isinstance(content, (bytes, str)) or not content:
+            raise InvalidInput("a voicemail needs content: audio bytes or text")
+        message_id = f"vm{next(self._ids)}"
+        message = Voicemail(message_id, queue, caller, customer, self.acd.timers.now(), content,
+                            callback=f"callback-{message_id}")
+        self._messages[message_id] = message
+        self.acd.record("voicemail_message", interaction=message.callback, queue=queue,
+                        message=message_id, caller=caller, customer=customer)
+        self.acd.arrive(self.callback_queues.get(queue, queue), id=message.callback,
+                        direction="outbound", customer=customer, to=caller)
+        return message
+
+    def get(self, message_id: str) -> Voicemail:
+        if message_id not in self._messages:
+            raise NotFound(f"no voicemail {message_id!r}")
+        return self._messages[message_id]
+
+    def messages(self, queue: str | None = None) -> list[Voicemail]:
+        """Messages in the order they were left, for one queue or all."""
+        return [m for m in self._messages.values() if queue is None or m.queue == queue]

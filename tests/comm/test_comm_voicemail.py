@@ -1,0 +1,32 @@
+"""Voicemail messages become callback tasks routed like any interaction."""
+from __future__ import annotations
+
+import pytest
+
+from caruso_core.errors import InvalidInput
+from caruso_comm.model import Queue
+from caruso_comm.voicemail import VoicemailBox
+
+
+def test_a_message_becomes_a_callback_task_routed_to_an_agent(desk):
+    desk.acd.add_queue(Queue("callbacks", skills={"callback": 1}))
+    desk.acd.add_queue(Queue("sales", max_wait=60, overflow="voicemail"))
+    box = VoicemailBox(desk.acd, {"sales": "callbacks"})
+    call = desk.acd.arrive("sales", from_="+4930111", customer="c7").id
+    desk.advance(60)
+    assert desk.named("voicemail", interaction=call)
+    desk.advance(15)
+    message = box.deposit("sales", b"RIFF...", caller="+4930111", customer="c7")
+    assert (message.queue, message.caller, message.customer, message.time) == ("sales", "+4930111", "c7", 75)
+    desk.acd.login("caller-backer", skills={"callback": 1})
+    assert desk.offered_to(message.callback) == ["caller-backer"]
+    enter = desk.named("enter", interaction=message.callback)[0]
+    assert (enter.queue, enter.data["direction"], enter.data["to"]) == ("callbacks", "outbound", "+4930111")
+    assert box.get(message.id).content == b"RIFF..."
+    assert [m.id for m in box.messages("sales")] == [message.id] and box.messages("other") == []
+
+
+def test_a_message_needs_content(desk):
+    desk.acd.add_queue(Queue("q"))
+    with pytest.raises(InvalidInput):
+        VoicemailBox(desk.acd).deposit("q", "")
