@@ -1,0 +1,1 @@
+"""The utility vertical: a Dutch-style energy and water company (model, demo data, scripts)."""
