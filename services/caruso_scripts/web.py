@@ -163,7 +163,13 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
     routes = [("/", index, "GET"), ("/start/{script}", start, "POST"), ("/s/{session}", show, "GET"),
               ("/s/{session}", submit, "POST"), ("/api/start/{script}", api_start, "POST"),
               ("/api/s/{session}", api_show, "GET"), ("/api/s/{session}", api_submit, "POST")]
-    return Starlette(routes=[Route(path, _guarded(endpoint), methods=[method]) for path, endpoint, method in routes])
+    async def no_route(request: Request, error: Exception) -> Response:
+        response = _failure(request.url.path.startswith("/api/"), GONE, 404)
+        response.headers.update(HEADERS)
+        return response
+
+    return Starlette(routes=[Route(path, _guarded(endpoint), methods=[method]) for path, endpoint, method in routes],
+                     exception_handlers={404: no_route, 405: no_route})
 
 
 def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

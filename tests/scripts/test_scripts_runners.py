@@ -89,3 +89,16 @@ def test_the_same_script_through_agent_web_and_ivr(services, serve_app):
     assert {(m["kind"], m["new_postcode"], m["fee"]) for m in moves} == {("move", 54321, "25.00")}
     assert len(storage.contact_history("Customer", customer_id)) == 3
     assert [m["To"] for m in mailbox.messages] == ["ann@example.org"] * 3
+
+
+def test_meter_reading_creates_and_updates_business_objects(services):
+    engine, storage, customer_id, _ = services
+    view = engine.begin("meter_reading", {"customer_id": customer_id})
+    assert view["step"]["text"] == "Please enter the reading of meter E-4711 (last reading: 12000)."
+    for answer in ("12345", "yes"):
+        view = engine.answer(view["session"], answer, view["seq"])
+    assert view["outcome"] == "recorded" and view["variables"] == {"consumption": 345}
+    assert storage.get("Customer", customer_id)["last_reading"] == 12345
+    readings = storage.query("MeterReading")
+    assert [(r["reading"], r["source"], r["read_on"]) for r in readings] == [
+        (12345, "customer", datetime.date.today().isoformat())]

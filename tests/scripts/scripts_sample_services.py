@@ -1,0 +1,17 @@
+"""A service the script tests host to be called by the ``call`` action (an ERP stand-in)."""
+from caruso_core import InvalidInput, service
+
+
+@service(name="ledger", interface="test.ledger/1", version="1.0.0")
+class Ledger:
+    def __init__(self):
+        self.entries = []
+
+    def book(self, account, amount, text=""):
+        if not account:
+            raise InvalidInput("book: an account is needed")
+        self.entries.append({"account": account, "amount": amount, "text": text})
+        return {"entry": len(self.entries)}
+
+    def booked(self):
+        return self.entries

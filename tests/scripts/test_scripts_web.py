@@ -1,0 +1,156 @@
+"""Web self-service for anonymous customers over real HTTP: validation, limits, friendly messages only."""
+import re
+
+import httpx
+import pytest
+
+from caruso_scripts.service import ScriptService
+from caruso_scripts.web import MAX_BODY, create_app
+
+FORM = """<?xml version="1.0"?>
+<script id="callback" version="1" title="Call me back">
+  <question id="name" type="text" maxlength="30"><prompt>Your name?</prompt><go to="minutes"/></question>
+  <question id="minutes" type="number" min="5" max="120"><prompt>In how many minutes, {name}?</prompt>
+    <go to="mail" if="minutes == 99"/><go to="done"/></question>
+  <question id="mail" type="yesno"><prompt>Send a mail?</prompt>
+    <go to="done"><action name="email"><param name="to">x@example.org</param><param name="subject">s</param>
+    <param name="body">b</param></action></go></question>
+  <end id="done" outcome="booked"><text>We call {name} back in {minutes} minutes.</text></end>
+</script>
+"""
+INTERNAL = """<?xml version="1.0"?>
+<script id="internal" version="1" title="Agents only">
+  <question id="q" type="yesno"><prompt>Internal?</prompt><go to="e" if="q"/><go to="e"/></question>
+  <end id="e" outcome="x"/>
+</script>
+"""
+
+
+@pytest.fixture
+def site(tmp_path, serve_app):
+    (tmp_path / "callback.xml").write_text(FORM)
+    (tmp_path / "internal.xml").write_text(INTERNAL)
+    engine = ScriptService(scripts=[str(tmp_path / "callback.xml"), str(tmp_path / "internal.xml")],
+                           db=f"sqlite:///{tmp_path / 's.db'}",
+                           settings={"smtp_host": "127.0.0.1", "smtp_port": 9, "smtp_timeout": 5})
+    base = serve_app(create_app(engine, published=["callback"], title="Springfield Power"))
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield client, engine
+
+
+def start(client):
+    created = client.post("/api/start/callback")
+    assert created.status_code == 201
+    return created.json()
+
+
+def test_json_dialog_shows_only_the_step(site):
+    client, engine = site
+    view = start(client)
+    assert set(view) == {"session", "script", "title", "seq", "status", "outcome", "can_go_back", "step"}
+    assert view["step"] == {"id": "name", "kind": "question", "type": "text", "text": "Your name?",
+                            "required": True, "options": [], "maxlength": 30}
+    view = client.post(f"/api/s/{view['session']}", json={"seq": 0, "answer": "Ann"}).json()
+    assert view["step"]["text"] == "In how many minutes, Ann?"
+    view = client.post(f"/api/s/{view['session']}", json={"seq": 1, "answer": 15}).json()
+    assert (view["status"], view["outcome"]) == ("ended", "booked")
+    assert view["step"]["text"] == "We call Ann back in 15 minutes."
+    again = client.get(f"/api/s/{view['session']}").json()
+    assert again == view
+    assert "context" not in again and "answers" not in again and "actions" not in again
+
+
+@pytest.mark.parametrize("answer, message", [
+    ("x" * 31, "The answer is too long (at most 30 characters)."),
+    ("y" * 10_000, "The answer is too long"),
+    (42, "Please answer with text."),
+    (["Ann"], "Please answer with text."),
+    ({"a": 1}, "Please answer with text."),
+    (None, "Please answer this question."),
+    ("   ", "Please answer this question."),
+])
+def test_bad_json_answers_get_a_clear_message(site, answer, message):
+    client, _ = site
+    view = start(client)
+    response = client.post(f"/api/s/{view['session']}", json={"seq": 0, "answer": answer})
+    assert response.status_code == 422
+    assert message in response.json()["error"]
+    assert client.get(f"/api/s/{view['session']}").json()["step"]["id"] == "name"
+
+
+def test_wrong_type_and_range(site):
+    client, _ = site
+    view = start(client)
+    client.post(f"/api/s/{view['session']}", json={"seq": 0, "answer": "Bo"})
+    for answer, message in (("soon", "Please enter a number"), ("1e9", "Please enter a number"),
+                            (True, "Please enter a number"), (500, "at most 120")):
+        response = client.post(f"/api/s/{view['session']}", json={"seq": 1, "answer": answer})
+        assert response.status_code == 422 and message in response.json()["error"]
+
+
+@pytest.mark.parametrize("path, method, body, status", [
+    ("/api/s/{s}", "post", b"x" * (MAX_BODY + 1), 413),
+    ("/api/s/{s}", "post", b"{not json", 400),
+    ("/api/s/{s}", "post", b"[1, 2]", 400),
+    ("/api/s/0123456789abcdef0123456789abcdef", "get", None, 404),
+    ("/api/s/..%2F..%2Fetc", "get", None, 404),
+    ("/api/start/internal", "post", None, 404),
+    ("/api/start/nope", "post", None, 404),
+])
+def test_refusals_are_friendly_json(site, path, method, body, status):
+    client, _ = site
+    view = start(client)
+    response = client.request(method.upper(), path.format(s=view["session"]), content=body,
+                              headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert set(response.json()) == {"error"}
+    assert "Traceback" not in response.text and "caruso" not in response.text.lower()
+
+
+def test_sessions_of_unpublished_scripts_are_invisible(site):
+    client, engine = site
+    internal = engine.begin("internal")
+    assert client.get(f"/api/s/{internal['session']}").status_code == 404
+    assert client.get(f"/s/{internal['session']}").status_code == 404
+
+
+def test_internal_errors_are_not_shown(site):
+    client, _ = site
+    view = start(client)
+    client.post(f"/api/s/{view['session']}", json={"seq": 0, "answer": "Ann"})
+    client.post(f"/api/s/{view['session']}", json={"seq": 1, "answer": 99})
+    response = client.post(f"/api/s/{view['session']}", json={"seq": 2, "answer": "yes"})   # SMTP is down
+    assert response.status_code == 500
+    assert response.json() == {"error": "Sorry, something went wrong on our side. Please try again later or call us."}
+    assert client.get(f"/api/s/{view['session']}").json()["step"]["id"] == "mail"
+
+
+def test_html_pages_with_forms(site):
+    client, _ = site
+    index = client.get("/")
+    assert index.status_code == 200 and "Call me back" in index.text and "Agents only" not in index.text
+    assert index.headers["content-security-policy"].startswith("default-src 'none'")
+    page = client.post("/start/callback", follow_redirects=True)
+    session = page.url.path.rsplit("/", 1)[1]
+    assert 'maxlength="30"' in page.text and "Your name?" in page.text
+    rejected = client.post(f"/s/{session}", data={"seq": "0", "answer": "<script>alert(1)</script>" * 2})
+    assert rejected.status_code == 422
+    assert "The answer is too long (at most 30 characters)." in rejected.text
+    assert "<script>alert" not in rejected.text and "&lt;script&gt;" in rejected.text
+    page = client.post(f"/s/{session}", data={"seq": "0", "answer": "<b>Ann</b>"}, follow_redirects=True)
+    assert "In how many minutes, &lt;b&gt;Ann&lt;/b&gt;?" in page.text
+    same = client.post(f"/s/{session}", data={"seq": "0", "answer": "<b>Ann</b>"}, follow_redirects=True)
+    assert same.status_code == 200 and "In how many minutes" in same.text      # a double submit is harmless
+    stale = client.post(f"/s/{session}", data={"seq": "0", "answer": "Bo"})
+    assert stale.status_code == 409 and "The page was out of date" in stale.text
+    back = client.post(f"/s/{session}", data={"seq": "1", "back": "1"}, follow_redirects=True)
+    assert "Your name?" in back.text
+    seq = re.search(r'name="seq" value="(\d+)"', back.text).group(1)
+    page = client.post(f"/s/{session}", data={"seq": seq, "answer": "Cy"}, follow_redirects=True)
+    seq = re.search(r'name="seq" value="(\d+)"', page.text).group(1)
+    page = client.post(f"/s/{session}", data={"seq": seq, "answer": "30"}, follow_redirects=True)
+    assert "We call Cy back in 30 minutes." in page.text
+    assert client.get("/s/nonsense").status_code == 404
+    too_many = client.post(f"/s/{session}", content="&".join(f"f{n}=1" for n in range(20)),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert too_many.status_code == 400
