@@ -146,21 +146,32 @@ def check(definition: Definition, where: str) -> Definition:
     return definition
 
 
-def load(name: str, folder: str | Path | None = None) -> Definition:
-    """The definition ``name``: a path to a ``.toml`` file, else ``NAME.toml`` in ``folder``
-    (default ``./reports``), else a built-in one."""
+def locate(name: str, folder: str | Path | None = None) -> Path:
+    """The file of definition ``name``: a path to a ``.toml`` file, else ``NAME.toml`` in
+    ``folder`` (default ``./reports``), else a built-in one."""
     path = Path(name)
-    if path.suffix != ".toml":
-        user = Path(folder or USER_FOLDER) / f"{name}.toml"
-        path = user if user.is_file() else BUILT_IN / f"{name}.toml"
-        if not path.is_file():
-            raise ConfigError(f"no report definition {name!r}: built-in ones are "
-                              f"{', '.join(available(folder))}; or give a path to a .toml file")
+    if path.suffix == ".toml":
+        return path
+    user = Path(folder or USER_FOLDER) / f"{name}.toml"
+    path = user if user.is_file() else BUILT_IN / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"no report definition {name!r}: known ones are "
+                          f"{', '.join(available(folder))}; or give a path to a .toml file")
+    return path
+
+
+def read(path: Path) -> str:
+    """The text of a definition file; a ConfigError naming it if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the report definition: {error.strerror}") from None
-    return from_toml(text, path.stem, str(path))
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the report definition: {error}") from None
+
+
+def load(name: str, folder: str | Path | None = None) -> Definition:
+    """The definition ``name`` found by :func:`locate`, validated."""
+    path = locate(name, folder)
+    return from_toml(read(path), path.stem, str(path))
 
 
 def available(folder: str | Path | None = None) -> list[str]:

@@ -1,0 +1,78 @@
+"""``caruso report NAME``: compute a report definition and write it as a table, CSV, HTML,
+PNG or PDF.
+
+With ``--db URL`` the event log is read straight from that database; without, the
+running solution's ``caruso.reports/1`` service computes it.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from caruso_core import connect, plugins
+from caruso_core.errors import ConfigError
+
+from caruso_reports import definition, engine
+from caruso_reports.eventlog import open_engine
+from caruso_reports.periods import NAMES as PERIODS
+from caruso_reports.report import Report
+
+BINARY = ("png", "pdf")
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--from", "start", metavar="DATE", help="First day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM), UTC.")
+@click.option("--to", "end", metavar="DATE", help="Last day (included) or moment (excluded), UTC.")
+@click.option("--period", type=click.Choice(PERIODS), help="Period size (default: the definition's).")
+@click.option("--queue", "queues", multiple=True, help="Only this queue (repeatable).")
+@click.option("--agent", "agents", multiple=True, help="Only this agent (repeatable).")
+@click.option("--db", help="Read the event log from this database URL instead of the running solution.")
+@click.option("--definitions", "folder", type=click.Path(file_okay=False),
+              help="Folder of your own definitions (default: ./reports).")
+@click.option("--format", "output_format", default="table", show_default=True,
+              help="table, csv, html, png, pdf (or a renderer a plugin adds).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--list", "list_only", is_flag=True, help="List the report definitions and exit.")
+def report(name: str | None, start: str | None, end: str | None, period: str | None,
+           queues: tuple[str, ...], agents: tuple[str, ...], db: str | None, folder: str | None,
+           output_format: str, output: str | None, list_only: bool) -> None:
+    """Compute report NAME (a built-in definition, one in ./reports, or a .toml file)."""
+    if list_only:
+        click.echo("\n".join(definition.available(folder)))
+        return
+    if not name:
+        raise ConfigError("name a report, e.g. caruso report incoming-calls (caruso report --list shows them)")
+    renderers = plugins.provided("caruso_report_renderers")
+    if output_format not in renderers:
+        raise ConfigError(f"--format {output_format}: no such renderer; available: {', '.join(sorted(renderers))}")
+    if output is None and output_format in BINARY and sys.stdout.isatty():
+        raise ConfigError(f"--format {output_format} is binary: write it to a file with --output FILE")
+    path = definition.locate(name, folder)
+    text = definition.read(path)
+    filters = {key: values for key, values in (("queue", queues), ("agent", agents)) if values}
+    first = definition.parse_time(start, "--from") if start else None
+    last = definition.parse_time(end, "--to", end=True) if end else None
+    if first is not None and last is not None and last <= first:
+        raise ConfigError(f"--to {end} is not after --from {start}: the range is empty or inverted")
+    checked = definition.from_toml(text, path.stem, str(path)).override(
+        start=first, end=last, period=period, filters=filters, where=f"{path.name} with the options given")
+    if db:
+        log = open_engine(db)
+        try:
+            result = engine.compute(log, checked)
+        finally:
+            log.dispose()
+    else:
+        reports = connect().get("caruso.reports/1")
+        result = Report.from_dict(reports.run(text, checked.name, checked.start, checked.end, checked.period,
+                                              {key: list(values) for key, values in checked.filters.items()}))
+    rendered = renderers[output_format](result)
+    if output:
+        Path(output).write_bytes(rendered)
+    else:
+        stream = click.get_binary_stream("stdout")
+        stream.write(rendered)
+        stream.flush()

@@ -1,0 +1,14 @@
+"""The standard report renderers, registered through the ``caruso.plugins`` entry point group."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from caruso_core import hookimpl
+
+from caruso_reports.renderers import charts, html, spreadsheet, text
+
+
+@hookimpl
+def caruso_report_renderers() -> dict[str, Callable[..., Any]]:
+    return {"table": text.table, "csv": spreadsheet.csv, "html": html.page,
+            "png": charts.png, "pdf": charts.pdf}
