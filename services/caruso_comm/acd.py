@@ -106,7 +106,7 @@ class ACD:
     def logout(self, agent_id: str) -> None:
         """Log an agent out; pending offers go back to their queues, wrap-up ends.
         Refused (Conflict) while the agent is connected to an interaction."""
-        agent = self._agent(agent_id)
+        agent = self.agent(agent_id)
         if agent.connected:
             raise Conflict(f"agent {agent_id!r} is connected to {sorted(agent.connected)}: "
                            "complete or transfer first")
@@ -119,7 +119,7 @@ class ACD:
         """The agent's own status: ``available`` or ``break`` (with a reason)."""
         if status not in (AgentStatus.AVAILABLE, AgentStatus.BREAK):
             raise InvalidInput(f"status {status!r} is not available or break (log out with logout)")
-        agent = self._agent(agent_id)
+        agent = self.agent(agent_id)
         if agent.status == AgentStatus.LOGGED_OUT:
             raise Conflict(f"agent {agent_id!r} is logged out: log in first")
         self._set_status(agent, status, reason)
@@ -146,7 +146,8 @@ class ACD:
                 pool.members.discard(agent.id)
                 pool.strategy.remove(agent)
 
-    def _agent(self, agent_id: str) -> Agent:
+    def agent(self, agent_id: str) -> Agent:
+        """The agent with this id (NotFound if never logged in)."""
         agent = self.agents.get(agent_id)
         if agent is None:
             raise NotFound(f"no agent {agent_id!r}")
@@ -315,7 +316,7 @@ class ACD:
             self._requeue(interaction)
 
     def _offered(self, agent_id: str, interaction_id: str) -> tuple[Agent, Interaction]:
-        agent = self._agent(agent_id)
+        agent = self.agent(agent_id)
         interaction = self.interactions.get(interaction_id)
         if interaction is None or interaction_id not in agent.offers:
             raise Conflict(f"interaction {interaction_id!r} is not offered to agent {agent_id!r} "
@@ -338,7 +339,7 @@ class ACD:
             raise InvalidInput("transfer to exactly one of a queue or an agent")
         if queue is not None and queue not in self.queues:
             raise NotFound(f"no queue {queue!r}")
-        target = self._agent(agent) if agent is not None else None
+        target = self.agent(agent) if agent is not None else None
         if target is not None and (target is source or target.free(interaction.channel) <= 0):
             raise Conflict(f"agent {agent!r} cannot take a {interaction.channel} interaction now")
         talk = self._hang_up(source, interaction)
@@ -353,7 +354,7 @@ class ACD:
             self._enqueue(interaction, queue, transfer_from=agent_id)
 
     def _connected(self, agent_id: str, interaction_id: str) -> tuple[Agent, Interaction]:
-        agent = self._agent(agent_id)
+        agent = self.agent(agent_id)
         interaction = self.interactions.get(interaction_id)
         if interaction is None or interaction_id not in agent.connected:
             raise Conflict(f"agent {agent_id!r} is not connected to interaction {interaction_id!r}")
@@ -386,7 +387,7 @@ class ACD:
 
     def end_wrap_up(self, agent_id: str, interaction_id: str) -> None:
         """The agent ends wrap-up before its time is up (no-op if not wrapping it up)."""
-        agent = self._agent(agent_id)
+        agent = self.agent(agent_id)
         if interaction_id in agent.wrapping:
             self._finish_wrap_up(agent, interaction_id)
 

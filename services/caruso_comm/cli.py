@@ -1,4 +1,5 @@
-"""The ``caruso simulate`` command: capacity planning with the ``sim`` channel."""
+"""Commands: ``caruso simulate`` (capacity planning with the ``sim`` channel) and
+``caruso comm`` (queues and agents of the running server)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,6 +7,7 @@ import json
 
 import click
 
+from caruso_core import connect
 from caruso_core.errors import ConfigError
 
 from caruso_comm.eventlog import EventLog
@@ -68,3 +70,59 @@ def _event_log(url: str) -> EventLog:
     except Exception as error:
         raise ConfigError(f"--db {url}: cannot open the event log database: "
                           f"{type(error).__name__}: {error}") from None
+
+
+def _server():
+    return connect().get("caruso.comm/1")
+
+
+def _show(rows: list[dict], columns: tuple[str, ...], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, sort_keys=True, default=str))
+        return
+    click.echo("  ".join(f"{c:<14}" for c in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(f"{str(row.get(c, '')):<14}" for c in columns).rstrip())
+
+
+@click.group()
+def comm() -> None:
+    """Queues and agents of the running communication server (caruso.comm/1)."""
+
+
+@comm.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def queues(as_json: bool) -> None:
+    """Queues with their strategy, waiting interactions and staffing."""
+    rows = [dict(q, ready=q["staffing"]["ready"], logged_in=q["staffing"]["logged_in"])
+            for q in _server().queues()]
+    _show(rows, ("name", "strategy", "channel", "waiting", "logged_in", "ready"), as_json)
+
+
+@comm.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def agents(as_json: bool) -> None:
+    """Agents with their status and state."""
+    _show(_server().agents(), ("id", "status", "reason", "state", "calls"), as_json)
+
+
+@comm.command()
+@click.argument("queue")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def waiting(queue: str, as_json: bool) -> None:
+    """Interactions waiting in QUEUE, in routing order."""
+    _show(_server().waiting(queue), ("id", "channel", "customer", "priority", "entered"), as_json)
+
+
+@comm.command()
+@click.argument("agent")
+@click.argument("status", type=click.Choice(["available", "break", "logged_out"]))
+@click.option("--reason", default="supervisor", show_default=True, help="Reason of a break.")
+def status(agent: str, status: str, reason: str) -> None:
+    """Set AGENT's status (a supervisor's override)."""
+    server = _server()
+    if status == "logged_out":
+        server.logout(agent)
+    else:
+        server.set_status(agent, status, reason if status == "break" else "")
+    click.echo(f"{agent}: {status}")

@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from caruso_core.errors import ConfigError
+
 VOICE = "voice"
 VOICEMAIL = "voicemail"
 
@@ -161,3 +163,19 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         return {"time": self.time, "event": self.event, "interaction": self.interaction,
                 "queue": self.queue, "agent": self.agent, "data": dict(self.data)}
+
+
+def queue_from_dict(definition: dict[str, Any]) -> Queue:
+    """A :class:`Queue` from plain data (escalation steps as dicts); ConfigError names bad keys."""
+    known = {field.name for field in attrs.fields(Queue)}
+    unknown = sorted(set(definition) - known)
+    if unknown or "name" not in definition:
+        raise ConfigError(f"queue definition {definition.get('name', '?')!r}: "
+                          + (f"unknown keys {', '.join(unknown)}" if unknown else "no 'name'")
+                          + f" (keys: {', '.join(sorted(known))})")
+    fields = dict(definition)
+    try:
+        fields["escalation"] = [Escalation(**step) for step in fields.get("escalation", ())]
+        return Queue(**fields)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"queue definition {definition['name']!r}: {error}") from None

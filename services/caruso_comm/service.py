@@ -1,0 +1,197 @@
+"""The communication server as a caruso service (``caruso.comm/1``).
+
+It runs the ACD on Unix time: a thread runs due timers (offer timeouts, wrap-up,
+escalation, overflow) and flushes the event log every second. All operations take
+one lock, so the ACD sees one caller at a time. Agents, queues and interactions are
+kept in memory (see docs/communication.md); events go to the event log table and to
+the live feed that :meth:`CommServer.events` long-polls.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, TypeVar
+
+import attrs
+
+from caruso_core import service
+from caruso_core.errors import NotFound
+from caruso_core.deployment import default_sqlite_url
+
+from caruso_comm.acd import ACD
+from caruso_comm.eventlog import EventLog
+from caruso_comm.feed import EventFeed
+from caruso_comm.model import Event, InteractionState, queue_from_dict
+from caruso_comm.timers import Timers
+from caruso_comm.voicemail import VoicemailBox
+
+FLUSH_SECONDS = 1.0
+T = TypeVar("T")
+
+
+@service(name="comm", interface="caruso.comm/1", version="0.1.0")
+class CommServer:
+    """Agent, interaction, supervisor and monitor operations of the communication server.
+
+    Configuration: ``queues`` (list of queue definitions, see docs/communication.md),
+    ``db`` (event log URL; default ``comm.db`` in the data folder), ``callback_queues``
+    (queue -> queue for voicemail callbacks), ``feed_size`` (events kept for monitors).
+    """
+
+    def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
+                 callback_queues: dict[str, str] | None = None, feed_size: int = 10_000) -> None:
+        self._lock = threading.Condition(threading.RLock())
+        self._log = EventLog(db or default_sqlite_url("comm.db"))
+        self._feed = EventFeed(feed_size)
+        self._timers = Timers(time.time)
+        self._acd = ACD(self._timers, self._record)
+        self._voicemail = VoicemailBox(self._acd, callback_queues)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        for definition in queues or ():
+            self._acd.add_queue(queue_from_dict(definition))
+
+    def _record(self, event: Event) -> None:
+        self._log.append(event)
+        self._feed.publish(event)
+
+    def _locked(self, operation: Callable[[], T]) -> T:
+        with self._lock:
+            try:
+                return operation()
+            finally:
+                self._lock.notify()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run_timers, name="comm-timers", daemon=True)
+        self._thread.start()
+
+    def _run_timers(self) -> None:
+        flushed = time.monotonic()
+        with self._lock:
+            while not self._stopping:
+                now = time.time()
+                self._timers.run_due(now)
+                if time.monotonic() - flushed >= FLUSH_SECONDS:
+                    self._log.flush()
+                    flushed = time.monotonic()
+                due = self._timers.next_time()
+                wait = FLUSH_SECONDS if due is None else min(FLUSH_SECONDS, max(0.0, due - time.time()))
+                self._lock.wait(wait)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._lock.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._log.close()
+
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            return {"status": "ok", "agents": len(self._acd.agents),
+                    "interactions": len(self._acd.interactions)}
+
+    # -- agents ----------------------------------------------------------------------
+
+    def login(self, agent: str, skills: dict[str, int] | None = None,
+              capacity: dict[str, int] | None = None, status: str = "available") -> dict[str, Any]:
+        """Log in (or update skills and capacity); returns the agent."""
+        return self._locked(lambda: self._acd.login(agent, skills, capacity, status).snapshot())
+
+    def logout(self, agent: str) -> None:
+        self._locked(lambda: self._acd.logout(agent))
+
+    def set_status(self, agent: str, status: str, reason: str = "") -> None:
+        """``available`` or ``break`` with a reason (agents and supervisors)."""
+        self._locked(lambda: self._acd.set_status(agent, status, reason))
+
+    def agent(self, agent: str) -> dict[str, Any]:
+        """The agent with status, state and the ids of their interactions (offered first)."""
+        return self._locked(lambda: self._acd.agent(agent).snapshot())
+
+    def accept(self, agent: str, interaction: str) -> dict[str, Any]:
+        return self._locked(lambda: self._acd.accept(agent, interaction).snapshot())
+
+    def reject(self, agent: str, interaction: str) -> None:
+        self._locked(lambda: self._acd.reject(agent, interaction))
+
+    def complete(self, agent: str, interaction: str, disposition: str = "") -> None:
+        self._locked(lambda: self._acd.complete(agent, interaction, disposition))
+
+    def end_wrap_up(self, agent: str, interaction: str) -> None:
+        self._locked(lambda: self._acd.end_wrap_up(agent, interaction))
+
+    def transfer(self, agent: str, interaction: str, queue: str | None = None,
+                 to_agent: str | None = None) -> None:
+        """To a queue or directly to another agent with free capacity."""
+        self._locked(lambda: self._acd.transfer(agent, interaction, queue=queue, agent=to_agent))
+
+    # -- interactions ----------------------------------------------------------------
+
+    def arrive(self, queue: str, channel: str | None = None, customer: str | None = None,
+               from_: str | None = None, to: str | None = None, priority: int = 0,
+               id: str | None = None) -> dict[str, Any]:
+        """A new inbound interaction in ``queue``; returns it."""
+        return self._locked(lambda: self._acd.arrive(
+            queue, id=id, channel=channel, customer=customer, from_=from_, to=to,
+            priority=priority).snapshot())
+
+    def abandon(self, interaction: str, reason: str = "caller") -> None:
+        self._locked(lambda: self._acd.abandon(interaction, reason))
+
+    def interaction(self, interaction: str) -> dict[str, Any]:
+        """A live interaction; while waiting also ``position`` and ``expected_wait`` (seconds)."""
+        def read() -> dict[str, Any]:
+            found = self._acd.interactions.get(interaction)
+            if found is None:
+                raise NotFound(f"no live interaction {interaction!r}")
+            snapshot = found.snapshot()
+            if found.state == InteractionState.WAITING:
+                snapshot.update(position=self._acd.position(interaction),
+                                expected_wait=self._acd.expected_wait(interaction))
+            return snapshot
+        return self._locked(read)
+
+    # -- supervisor ------------------------------------------------------------------
+
+    def add_queue(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """Define a queue (keys as in docs/communication.md); returns it."""
+        queue = queue_from_dict(definition)
+        self._locked(lambda: self._acd.add_queue(queue))
+        return attrs.asdict(queue)
+
+    def queues(self) -> list[dict[str, Any]]:
+        """Every queue with its settings, ``waiting`` count and ``staffing``."""
+        def read() -> list[dict[str, Any]]:
+            return [dict(attrs.asdict(queue), waiting=len(self._acd.waiting(name)),
+                         staffing=self._acd.staffing(name))
+                    for name, queue in sorted(self._acd.queues.items())]
+        return self._locked(read)
+
+    def agents(self) -> list[dict[str, Any]]:
+        return self._locked(lambda: [a.snapshot() for _, a in sorted(self._acd.agents.items())])
+
+    def waiting(self, queue: str) -> list[dict[str, Any]]:
+        """The interactions waiting in ``queue``, in routing order."""
+        return self._locked(lambda: [i.snapshot() for i in self._acd.waiting(queue)])
+
+    # -- voicemail -------------------------------------------------------------------
+
+    def leave_voicemail(self, queue: str, content: bytes | str, caller: str | None = None,
+                        customer: str | None = None) -> dict[str, Any]:
+        """Store a message for ``queue``; its callback task is routed at once."""
+        return self._locked(lambda: self._voicemail.deposit(
+            queue, content, caller=caller, customer=customer).to_dict())
+
+    def voicemails(self, queue: str | None = None) -> list[dict[str, Any]]:
+        return self._locked(lambda: [m.to_dict() for m in self._voicemail.messages(queue)])
+
+    # -- monitor ---------------------------------------------------------------------
+
+    def events(self, since: int = 0, timeout: float = 0.0) -> dict[str, Any]:
+        """Events numbered above ``since``, waiting up to ``timeout`` seconds (at most 30)
+        for one: ``{"last", "events", "missed"}`` (see :class:`~caruso_comm.feed.EventFeed`)."""
+        return self._feed.since(int(since), min(float(timeout), 30.0))
