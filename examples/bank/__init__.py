@@ -1,0 +1,1 @@
+"""The bank vertical: accounts, cards, loans and complaints of a retail bank."""

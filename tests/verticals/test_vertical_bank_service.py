@@ -1,0 +1,60 @@
+"""The bank and service-company verticals: models load into a real storage service and
+their business rules act."""
+from pathlib import Path
+
+import pytest
+
+import caruso_bank
+import caruso_service
+from caruso_core.verticals import installed
+
+
+def storage_for(package, caruso_host, caruso_client, tmp_path):
+    model = Path(package.__file__).parent / "model.xml"
+    caruso_host("storage", config={"model": str(model), "db": f"sqlite:///{tmp_path / 'v.db'}"})
+    return caruso_client.get("caruso.storage/1")
+
+
+def tasks_of(storage, assignee):
+    return storage.query("Task", {"field": "assignee", "op": "eq", "value": assignee})
+
+
+def test_both_are_installed():
+    assert {"bank", "service"} <= set(installed())
+
+
+def test_bank_rules(caruso_host, caruso_client, tmp_path):
+    storage = storage_for(caruso_bank, caruso_host, caruso_client, tmp_path)
+    customer = storage.create("Customer", {"customer_no": "B-1", "name": "Visser", "phone": "0612345678"})
+    account = storage.create("Account", {"iban": "NL91ABNA0417164300", "customer_id": customer["id"],
+                                         "kind": "current"})
+    card = storage.create("Card", {"customer_id": customer["id"], "account_id": account["id"],
+                                   "last_digits": "4242", "expires": "2029-06-30"})
+    storage.update("Card", card["id"], {"status": "stolen"}, version=card["_version"])
+    [task] = tasks_of(storage, "card-desk")
+    assert "ending 4242 reported stolen" in task["subject"] and task["customer_id"] == customer["id"]
+    complaint = storage.create("Complaint", {"customer_id": customer["id"], "subject": "fees",
+                                             "received": "2026-11-02"})
+    storage.update("Complaint", complaint["id"], {"status": "ombudsman"})
+    assert len(tasks_of(storage, "compliance")) == 1
+
+
+def test_service_company_rules(caruso_host, caruso_client, tmp_path):
+    storage = storage_for(caruso_service, caruso_host, caruso_client, tmp_path)
+    customer = storage.create("Customer", {"customer_no": "S-1", "name": "Hotel Zon"})
+    order = storage.create("FieldServiceOrder", {"customer_id": customer["id"], "problem": "no heating",
+                                                 "priority": "high", "opened": "2026-11-20T08:00:00"})
+    storage.update("FieldServiceOrder", order["id"], {"status": "sla-breached"})
+    assert "SLA breached on order" in tasks_of(storage, "service-manager")[0]["subject"]
+    storage.create("KnowledgeArticle", {"question": "How do I bleed a radiator?", "status": "unanswered"})
+    storage.create("KnowledgeArticle", {"question": "Opening hours?", "answer": "8-17", "status": "published"})
+    assert [t["subject"] for t in tasks_of(storage, "knowledge-team")] == \
+        ['Answer the self-service question "How do I bleed a radiator?" for the knowledge base']
+
+
+@pytest.mark.parametrize("name", ["utility", "bank", "service"])
+def test_each_vertical_makes_a_deployment_whose_storage_uses_its_model(name):
+    from caruso_core.verticals import deployment_data
+
+    storage = deployment_data([name])["services"]["storage"]
+    assert Path(storage["config"]["model"]).parent.name == name
