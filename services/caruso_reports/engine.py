@@ -84,17 +84,19 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
             rows.c.event == "wrap_end", completed.c.event == "complete",
             completed.c.interaction == rows.c.data["of"].as_string()))
         queue = sa.func.coalesce(rows.c.queue, completed.c.queue)
-    origin_data = None
-    if used & {"channel", "campaign"}:
+    interaction = sa.func.coalesce(rows.c.interaction, rows.c.data["of"].as_string())
+    dimensions: dict[str, sa.ColumnElement] = {"queue": queue, "agent": rows.c.agent}
+    if "channel" in used:
         origin = events.alias("origin")
         source = source.outerjoin(origin, sa.and_(
-            origin.c.interaction == sa.func.coalesce(rows.c.interaction, rows.c.data["of"].as_string()),
-            origin.c.event == "enter", origin.c.data["channel"].as_string().is_not(None)))
-        origin_data = origin.c.data
-    dimensions = {"queue": queue, "agent": rows.c.agent}
-    if origin_data is not None:
-        dimensions["channel"] = origin_data["channel"].as_string()
-        dimensions["campaign"] = origin_data["campaign"].as_string()
+            origin.c.interaction == interaction, origin.c.event == "enter",
+            origin.c.data["channel"].as_string().is_not(None)))
+        dimensions["channel"] = origin.c.data["channel"].as_string()
+    if "campaign" in used:
+        dial = events.alias("dial")
+        source = source.outerjoin(dial, sa.and_(dial.c.interaction == interaction, dial.c.event == "dial"))
+        dimensions["campaign"] = sa.func.coalesce(rows.c.data["campaign"].as_string(),
+                                                  dial.c.data["campaign"].as_string())
     dimensions["period"] = sql_start(Period(definition.period), rows.c.time, connection.dialect.name)
     wanted = sorted({event for name in names for event in TALLIES[name].events})
     conditions = [rows.c.event.in_(wanted), *window]

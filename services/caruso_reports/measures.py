@@ -52,6 +52,8 @@ CATALOGUE: dict[str, Measure] = {m.name: m for m in (
     _count("transferred", "transferred", "transfers by agents"),
     _count("overflowed", "overflowed", "overflows to voicemail or another queue"),
     _count("voicemails", "voicemails", "interactions ending in voicemail"),
+    _count("dialed", "dialed", "outbound calls dialled by campaigns"),
+    _count("dial_answered", "dial_answered", "dialled calls the called party answered"),
     _count("completed", "completed", "interactions completed by an agent"),
     _count("answered_in_target", "within", "answered within the service-level target"),
     Measure("service_level", "ratio", INTERACTIONS, ("within", "new", "short_abandoned"),

@@ -64,6 +64,9 @@ TALLIES: dict[str, Tally] = {
     "transferred": Tally(("transfer",), lambda s: _count(s.event("transfer"))),
     "overflowed": Tally(("overflow",), lambda s: _count(s.event("overflow"))),
     "voicemails": Tally(("voicemail",), lambda s: _count(s.event("voicemail"))),
+    "dialed": Tally(("dial",), lambda s: _count(s.event("dial"))),
+    "dial_answered": Tally(("dial_result",), lambda s: _count(sa.and_(
+        s.event("dial_result"), s.rows.c.data["result"].as_string() == "answered"))),
     "completed": Tally(("complete",), lambda s: _count(s.event("complete"))),
     "connections": Tally(("complete", "transfer"), lambda s: _count(s.event("complete", "transfer"))),
     "talk": Tally(("complete", "transfer"), lambda s: _sum(s.event("complete", "transfer"), s.number("talk"))),

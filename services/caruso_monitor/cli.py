@@ -1,0 +1,71 @@
+"""``caruso monitor``: the live wallboard in the terminal.
+
+With ``--db URL`` the picture is rebuilt from that event log and followed by polling it;
+without, it comes from the running ``caruso.monitor/1`` service by long-polling.
+``--once`` prints one plain frame and exits (for scripts and tests).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable
+
+import click
+
+from caruso_core import connect
+
+from caruso_monitor import wallboard
+from caruso_monitor.feed import Feed
+from caruso_monitor.picture import SL_TARGET, Picture
+
+
+def _from_log(url: str, sl_target: float) -> Callable[[], dict[str, Any]]:
+    feed = Feed(url)
+    picture = Picture(default_target=sl_target)
+
+    def current() -> dict[str, Any]:
+        if feed.ready():
+            feed.catch_up(picture)
+        return picture.snapshot(max(time.time(), picture.last_time))
+
+    return current
+
+
+def _from_service(interval: float) -> Callable[[], dict[str, Any]]:
+    monitor = connect().get("caruso.monitor/1")
+    version = -1
+
+    def current() -> dict[str, Any]:
+        nonlocal version
+        picture = monitor.updates(version, interval)
+        version = picture["version"]
+        return picture
+
+    return current
+
+
+@click.command()
+@click.option("--db", help="Follow this event-log database instead of the running monitor service.")
+@click.option("--once", is_flag=True, help="Print one frame and exit.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
+              help="Seconds between redraws when nothing changes.")
+@click.option("--sl-target", type=click.FloatRange(min=0), default=SL_TARGET, show_default=True,
+              help="Service-level target in seconds (with --db).")
+def monitor(db: str | None, once: bool, interval: float, sl_target: float) -> None:
+    """Show agents, waiting interactions, service level and campaigns, live."""
+    current = _from_log(db, sl_target) if db else _from_service(interval)
+    if once:
+        click.echo("\n".join(wallboard.frame(current())))
+        return
+    out = sys.stdout
+    out.write(wallboard.HIDE_CURSOR + "\x1b[2J")
+    try:
+        while True:
+            wallboard.draw(wallboard.frame(current()), out)
+            if db:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        out.write(wallboard.SHOW_CURSOR + "\n")
+        out.flush()

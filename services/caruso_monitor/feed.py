@@ -1,0 +1,56 @@
+"""Reading the event log table ``comm_events`` by id, in append order (docs/communication.md)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import sqlalchemy as sa
+
+from caruso_core.errors import ConfigError
+
+from caruso_monitor.picture import Event, Picture
+
+EVENTS = sa.table("comm_events", sa.column("id", sa.Integer), sa.column("time", sa.Float),
+                  sa.column("interaction", sa.String), sa.column("queue", sa.String),
+                  sa.column("agent", sa.String), sa.column("event", sa.String),
+                  sa.column("data", sa.JSON))
+BATCH = 10_000
+
+
+class Feed:
+    """New events of the log at ``url`` since the last one read."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            self.engine = sa.create_engine(url)
+        except (sa.exc.ArgumentError, ImportError) as error:
+            raise ConfigError(f"event log {url!r}: not a usable database URL: {error}") from None
+        self.url = url
+
+    def ready(self) -> bool:
+        """Whether the table exists yet (the communication server creates it)."""
+        with self.engine.connect() as connection:
+            return sa.inspect(connection).has_table("comm_events")
+
+    def read(self, after: int, limit: int = BATCH) -> list[Event]:
+        """Up to ``limit`` events with ``id > after``, in id order."""
+        query = sa.select(EVENTS).where(EVENTS.c.id > after).order_by(EVENTS.c.id).limit(limit)
+        with self.engine.connect() as connection:
+            return [Event(row.id, row.time, row.event, row.interaction, row.queue, row.agent, row.data or {})
+                    for row in connection.execute(query)]
+
+    def events(self, after: int = 0) -> Iterator[Event]:
+        """Every event with ``id > after`` written so far, in batches."""
+        while batch := self.read(after):
+            yield from batch
+            after = batch[-1].id
+
+    def catch_up(self, picture: Picture) -> int:
+        """Apply every new event to ``picture``; how many there were."""
+        count = 0
+        for event in self.events(picture.last_id):
+            picture.apply(event)
+            count += 1
+        return count
+
+    def close(self) -> None:
+        self.engine.dispose()

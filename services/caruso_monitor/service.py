@@ -1,0 +1,86 @@
+"""The status monitor service ``caruso.monitor/1``.
+
+It follows the event log table by polling it for new ids (so it needs nothing of the
+communication server but its table) and keeps a :class:`~caruso_monitor.picture.Picture`.
+Started late, it rebuilds the picture by replaying the log. Subscribers long-poll
+:meth:`MonitorService.updates`.
+
+Configuration: ``db`` (event log URL; default ``comm.db`` in the data folder), ``poll``
+(seconds between reads, default 0.5), ``window`` (service-level window, default 1800 s),
+``sl_target`` (default 20 s) and ``sl_targets`` (queue -> seconds).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from caruso_core import service
+from caruso_core.deployment import default_sqlite_url
+
+from caruso_monitor.feed import Feed
+from caruso_monitor.picture import SL_TARGET, WINDOW, Picture
+
+EVENT_LOG = "comm.db"
+MAX_TIMEOUT = 30.0
+log = logging.getLogger(__name__)
+
+
+@service(name="monitor", interface="caruso.monitor/1", version="1.0.0")
+class MonitorService:
+    """The live picture of agents, waiting interactions, service level and campaigns."""
+
+    def __init__(self, db: str | None = None, poll: float = 0.5, window: float = WINDOW,
+                 sl_target: float = SL_TARGET, sl_targets: dict[str, float] | None = None) -> None:
+        self.feed = Feed(db or default_sqlite_url(EVENT_LOG))
+        self.poll = float(poll)
+        self._picture = Picture(window, sl_targets, sl_target)
+        self._version = 0
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="monitor-feed", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+        self.feed.close()
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok" if self._thread.is_alive() else "failing",
+                "event_log": self.feed.url, "last_id": self._picture.last_id}
+
+    def picture(self) -> dict[str, Any]:
+        """The picture now: ``agent_counts``, ``agents``, ``queues``, ``waiting``,
+        ``campaigns`` (docs/monitoring.md), plus ``version`` and ``last_id``."""
+        with self._changed:
+            return {**self._picture.snapshot(time.time()), "version": self._version}
+
+    def updates(self, since: int = 0, timeout: float = 10.0) -> dict[str, Any]:
+        """The picture as soon as its ``version`` is greater than ``since``, or after
+        ``timeout`` seconds (at most 30) as it is; pass the version you got last."""
+        deadline = time.monotonic() + min(max(float(timeout), 0.0), MAX_TIMEOUT)
+        with self._changed:
+            while self._version <= since and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
+            return {**self._picture.snapshot(time.time()), "version": self._version}
+
+    def _follow(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self.feed.ready():
+                    self._read()
+            except Exception:  # a database hiccup must not end the monitor; it retries
+                log.exception("reading the event log %s failed; retrying", self.feed.url)
+            self._stopping.wait(self.poll)
+
+    def _read(self) -> None:
+        while batch := self.feed.read(self._picture.last_id):
+            with self._changed:
+                for event in batch:
+                    self._picture.apply(event)
+                self._version += 1
+                self._changed.notify_all()
