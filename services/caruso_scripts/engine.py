@@ -32,7 +32,7 @@ from caruso_scripts.errors import DialogError, ExpressionError
 from caruso_scripts.expressions import Scope
 from caruso_scripts.model import End, Info, Question, Script, Step, SubScript, Transition
 
-HISTORY = 100
+HISTORY = 50
 STORAGE = "caruso.storage/1"
 CONTINUE = "continue"
 
@@ -74,8 +74,8 @@ class Frame:
 class Session:
     """A dialog in progress or ended; ``stored()`` / ``from_stored()`` round-trip it.
 
-    ``history`` (frames before each answer, for ``back``) and ``last`` (the last answer,
-    to recognize a retry) are kept in stored form.
+    ``history`` (frames before each answer, for ``back``), ``last`` (the last answer, to
+    recognize a retry) and ``actions`` (what ran, as plain data) are kept in stored form.
     """
 
     id: str
@@ -98,7 +98,10 @@ class Session:
         return self.frames[-1]
 
     def stored(self) -> dict[str, Any]:
-        return values.stored(attrs.asdict(self, recurse=True))
+        shallow = {field.name: getattr(self, field.name) for field in attrs.fields(Session)}
+        return {**shallow, "context": values.stored(self.context),
+                "frames": [values.stored(attrs.asdict(frame)) for frame in self.frames],
+                "trail": list(self.trail), "actions": list(self.actions), "history": list(self.history)}
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> "Session":

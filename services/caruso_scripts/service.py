@@ -19,6 +19,7 @@ restart; ``export_state``/``import_state`` move them in a hot-swap. A retried
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -31,6 +32,7 @@ from caruso_scripts.model import Script
 from caruso_scripts.store import SessionStore
 
 LOCKS = 64
+CACHED = 10_000
 
 
 def load_library(sources: Iterable[str | Path], actions: Iterable[str]) -> dict[str, Script]:
@@ -62,6 +64,8 @@ class ScriptService:
         actions = plugins.provided("caruso_script_actions")
         self.library = load_library(sources, actions)
         self.store = SessionStore(db)
+        self._cache: OrderedDict[str, Session] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._client: Any = None
         self._proxies: dict[str, Any] = {}
         self._locks = [threading.Lock() for _ in range(LOCKS)]
@@ -78,6 +82,26 @@ class ScriptService:
     def _lock(self, session_id: str) -> threading.Lock:
         return self._locks[hash(session_id) % LOCKS]
 
+    def _load(self, session_id: str) -> Session:
+        """The session from the cache of recent sessions, else from the database."""
+        with self._cache_lock:
+            session = self._cache.get(session_id)
+        return session if session is not None else self.store.load(session_id)
+
+    def _save(self, session: Session) -> None:
+        """Write through: the database first, then the cache (bounded, least recently saved out)."""
+        try:
+            self.store.save(session)
+        except Exception:
+            with self._cache_lock:
+                self._cache.pop(session.id, None)
+            raise
+        with self._cache_lock:
+            self._cache[session.id] = session
+            self._cache.move_to_end(session.id)
+            while len(self._cache) > CACHED:
+                self._cache.popitem(last=False)
+
     def scripts(self) -> list[dict[str, Any]]:
         """The published scripts: id, version, title, description."""
         return [{"id": s.id, "version": s.version, "title": s.title, "description": s.description}
@@ -86,11 +110,11 @@ class ScriptService:
     def begin(self, script: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
         """Start a dialog of ``script`` with ``context`` (e.g. ``{"customer_id": 42}``)."""
         session = self.engine.start(script, context or {})
-        self.store.save(session)
+        self._save(session)
         return self.engine.view(session)
 
     def current(self, session: str) -> dict[str, Any]:
-        return self.engine.view(self.store.load(session))
+        return self.engine.view(self._load(session))
 
     def answer(self, session: str, answer: Any = None, seq: int | None = None) -> dict[str, Any]:
         """Answer the current step (None continues an information item).
@@ -99,26 +123,26 @@ class ScriptService:
         recognized and answered with the current view without running anything again.
         """
         with self._lock(session):
-            loaded = self.store.load(session)
+            loaded = self._load(session)
             try:
                 self.engine.answer(loaded, answer, seq)
             finally:
-                self.store.save(loaded)
+                self._save(loaded)
             return self.engine.view(loaded)
 
     def back(self, session: str) -> dict[str, Any]:
         with self._lock(session):
-            loaded = self.store.load(session)
+            loaded = self._load(session)
             self.engine.back(loaded)
-            self.store.save(loaded)
+            self._save(loaded)
             return self.engine.view(loaded)
 
     def finish(self, session: str, outcome: str = "abandoned") -> dict[str, Any]:
         """End a dialog early (the caller hung up, the agent closed it)."""
         with self._lock(session):
-            loaded = self.store.load(session)
+            loaded = self._load(session)
             self.engine.finish(loaded, outcome)
-            self.store.save(loaded)
+            self._save(loaded)
             return self.engine.view(loaded)
 
     def sessions(self, status: str | None = "active", limit: int = 100) -> list[dict[str, Any]]:
@@ -139,6 +163,8 @@ class ScriptService:
 
     def import_state(self, state: dict[str, Any]) -> None:
         self.store.save_many(state.get("sessions", []))
+        with self._cache_lock:
+            self._cache.clear()
 
     def stop(self) -> None:
         self.store.close()

@@ -102,3 +102,18 @@ def test_meter_reading_creates_and_updates_business_objects(services):
     readings = storage.query("MeterReading")
     assert [(r["reading"], r["source"], r["read_on"]) for r in readings] == [
         (12345, "customer", datetime.date.today().isoformat())]
+
+
+def test_validate_checks_fields_against_the_storage_model(services, examples, script_file):
+    from click.testing import CliRunner
+
+    from caruso_core.cli import cli
+    good = CliRunner().invoke(cli, ["script", "validate", "--storage", str(examples / "moving-house.xml")],
+                              standalone_mode=False)
+    assert good.exception is None and good.output.endswith("moving-house.xml: valid\n")
+    bad = script_file('<bind name="customer" object="Customer" key="1"/><bind name="meter" object="Meter" key="1"/>'
+                      '<info id="i"><text>{customer.nickname}</text><go to="e"/></info><end id="e" outcome="x"/>')
+    result = CliRunner().invoke(cli, ["script", "validate", "--storage", str(bad)], standalone_mode=False)
+    assert f"{bad}:3: binding 'meter': object 'Meter' is not in the model" in result.output
+    assert f"{bad}:3: 'customer.nickname': Customer has no attribute 'nickname'" in result.output
+    assert str(result.exception) == "2 problem(s) in 1 file(s)"
