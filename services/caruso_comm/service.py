@@ -14,8 +14,8 @@ from typing import Any, Callable, TypeVar
 
 import attrs
 
-from caruso_core import service
-from caruso_core.errors import NotFound
+from caruso_core import plugins, service
+from caruso_core.errors import ConfigError, Conflict, NotFound
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_comm.acd import ACD
@@ -35,11 +35,13 @@ class CommServer:
 
     Configuration: ``queues`` (list of queue definitions, see docs/communication.md),
     ``db`` (event log URL; default ``comm.db`` in the data folder), ``callback_queues``
-    (queue -> queue for voicemail callbacks), ``feed_size`` (events kept for monitors).
+    (queue -> queue for voicemail callbacks), ``feed_size`` (events kept for monitors),
+    ``channels`` (channel name -> its configuration; see docs/communication.md).
     """
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
-                 callback_queues: dict[str, str] | None = None, feed_size: int = 10_000) -> None:
+                 callback_queues: dict[str, str] | None = None, feed_size: int = 10_000,
+                 channels: dict[str, dict[str, Any]] | None = None) -> None:
         self._lock = threading.Condition(threading.RLock())
         self._log = EventLog(db or default_sqlite_url("comm.db"))
         self._feed = EventFeed(feed_size)
@@ -50,6 +52,15 @@ class CommServer:
         self._stopping = False
         for definition in queues or ():
             self._acd.add_queue(queue_from_dict(definition))
+        installed = plugins.provided("caruso_channels")
+        self._channels = {}
+        for name, settings in (channels or {}).items():
+            if name not in installed:
+                raise ConfigError(f"no channel {name!r} (installed: {', '.join(sorted(installed)) or 'none'})")
+            try:
+                self._channels[name] = installed[name](self, **settings)
+            except TypeError as error:
+                raise ConfigError(f"channel {name!r}: {error}") from None
 
     def _record(self, event: Event) -> None:
         self._log.append(event)
@@ -65,6 +76,8 @@ class CommServer:
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
+        for channel in self._channels.values():
+            channel.start()
         self._thread = threading.Thread(target=self._run_timers, name="comm-timers", daemon=True)
         self._thread.start()
 
@@ -82,6 +95,8 @@ class CommServer:
                 self._lock.wait(wait)
 
     def stop(self) -> None:
+        for channel in self._channels.values():
+            channel.stop()
         with self._lock:
             self._stopping = True
             self._lock.notify()
@@ -177,6 +192,31 @@ class CommServer:
     def waiting(self, queue: str) -> list[dict[str, Any]]:
         """The interactions waiting in ``queue``, in routing order."""
         return self._locked(lambda: [i.snapshot() for i in self._acd.waiting(queue)])
+
+    # -- channels --------------------------------------------------------------------
+
+    def channels(self) -> dict[str, dict[str, Any]]:
+        """The running channels and where customers reach them."""
+        return {name: channel.info() for name, channel in self._channels.items()}
+
+    def send(self, agent: str, interaction: str, text: str) -> None:
+        """An agent's message to the customer of a connected interaction, through its channel."""
+        def check() -> dict[str, Any]:
+            found = self._acd.interactions.get(interaction)
+            if found is None or found.agent != agent or found.state != InteractionState.CONNECTED:
+                raise Conflict(f"agent {agent!r} is not connected to interaction {interaction!r}")
+            return found.snapshot()
+        snapshot = self._locked(check)
+        self._channel(snapshot["channel"]).send(snapshot, agent, text)
+
+    def messages(self, interaction: str, channel: str) -> list[dict[str, Any]]:
+        """The messages of an interaction of a text channel, oldest first."""
+        return self._channel(channel).messages(interaction)
+
+    def _channel(self, name: str) -> Any:
+        if name not in self._channels:
+            raise NotFound(f"no running channel {name!r}")
+        return self._channels[name]
 
     # -- voicemail -------------------------------------------------------------------
 

@@ -1,0 +1,125 @@
+"""The webchat (HTTP) and email (SMTP) channels on a running communication server."""
+from __future__ import annotations
+
+import smtplib
+import time
+from email.message import EmailMessage
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from caruso_core.errors import ConfigError
+from caruso_core.testing.processes import free_port
+from caruso_comm.service import CommServer
+
+
+def _eventually(check, limit: float = 30.0):
+    deadline = time.monotonic() + limit
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def running(tmp_path):
+    servers = []
+
+    def start(**config) -> CommServer:
+        server = CommServer(db=f"sqlite:///{tmp_path / 'comm.db'}", **config)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running):
+    server = running(queues=[{"name": "chat", "channel": "webchat"}],
+                     channels={"webchat": {"queue": "chat"}})
+    url = server.channels()["webchat"]["url"]
+    server.login("ann", {}, {"webchat": 2})
+    with httpx.Client(base_url=url, timeout=30) as http:
+        chats = {}
+        for customer in ("alice", "bert"):
+            response = http.post("/chats", json={"customer": customer, "text": f"hello from {customer}"})
+            assert response.status_code == 201
+            chats[customer] = response.json()["id"]
+        assert sorted(server.agent("ann")["interactions"]) == sorted(chats.values())
+        for customer, chat in chats.items():
+            assert http.post(f"/agents/ann/chats/{chat}/accept").json()["state"] == "connected"
+        assert server.agent("ann")["state"] == "busy"
+        for customer, chat in chats.items():
+            http.post(f"/agents/ann/chats/{chat}/messages", json={"text": f"hi {customer}"})
+            http.post(f"/chats/{chat}/messages", json={"text": f"thanks, {customer} here"})
+        for customer, chat in chats.items():
+            read = http.get(f"/chats/{chat}/messages").json()
+            assert read["state"] == "connected"
+            assert [(m["from"], m["text"]) for m in read["messages"]] == [
+                (customer, f"hello from {customer}"), ("ann", f"hi {customer}"),
+                (customer, f"thanks, {customer} here")]
+            assert len(http.get(f"/chats/{chat}/messages", params={"after": 2}).json()["messages"]) == 1
+        third = http.post("/chats", json={"customer": "carl", "text": "anyone?"}).json()["id"]
+        assert server.interaction(third)["state"] == "waiting"
+        http.post(f"/agents/ann/chats/{chats['alice']}/complete", json={"disposition": "answered"})
+        assert server.interaction(third)["offers"] == ["ann"]
+        assert http.get(f"/chats/{chats['alice']}/messages").json()["state"] == "ended"
+        refused = http.post(f"/agents/ann/chats/{chats['alice']}/messages", json={"text": "late"})
+        assert refused.status_code == 409 and "not connected" in refused.json()["error"]
+        assert http.post("/chats", json={"customer": "dora"}).status_code == 400
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def test_an_email_becomes_an_interaction_for_the_customer_and_the_reply_reaches_the_sink(running):
+    sink = _Sink()
+    relay_port = free_port()
+    relay = Controller(sink, hostname="127.0.0.1", port=relay_port)
+    relay.start()
+    try:
+        server = running(
+            queues=[{"name": "mail", "channel": "email"}],
+            channels={"email": {"queue": "mail", "address": "service@acme.test", "relay_port": relay_port,
+                                "customers": {"Jo@Example.org": "customer-42"}}})
+        server.login("ann", {}, {"email": 1})
+        message = EmailMessage()
+        message["From"] = "Jo <jo@example.org>"
+        message["To"] = "service@acme.test"
+        message["Subject"] = "Meter reading"
+        message["Message-ID"] = "<m1@example.org>"
+        message.set_content("My meter shows 4711.")
+        smtp_port = int(server.channels()["email"]["smtp"].rsplit(":", 1)[1])
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+            smtp.send_message(message)
+        offered = _eventually(lambda: server.agent("ann")["interactions"])
+        interaction = server.accept("ann", offered[0])
+        assert (interaction["customer"], interaction["from"], interaction["channel"]) == (
+            "customer-42", "jo@example.org", "email")
+        assert server.messages(interaction["id"], "email")[0]["text"].strip() == "My meter shows 4711."
+        server.send("ann", interaction["id"], "Thank you, noted.")
+        server.complete("ann", interaction["id"], "answered")
+        envelope = _eventually(lambda: sink.envelopes)[0]
+        assert envelope.rcpt_tos == ["jo@example.org"]
+        reply = envelope.content.decode()
+        assert "Subject: Re: Meter reading" in reply and "In-Reply-To: <m1@example.org>" in reply
+        assert "Thank you, noted." in reply
+    finally:
+        relay.stop()
+
+
+def test_an_unknown_channel_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigError, match="no channel 'pigeon'"):
+        CommServer(db=f"sqlite:///{tmp_path / 'c.db'}", channels={"pigeon": {}})
