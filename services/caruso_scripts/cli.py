@@ -1,4 +1,4 @@
-"""``caruso script``: validate, lint, graph, test, create and run dialog scripts.
+"""``caruso script``: validate, lint, graph, test, create and run dialog scripts; serve self-service.
 
 Each command exits 0 when all is well; a problem prints ``error: <one line>`` (after
 the problem lines for validate, lint and test) and exits 1.
@@ -39,7 +39,7 @@ def _report(lines: list[str], what: str, files: int) -> None:
 
 @click.group()
 def script() -> None:
-    """Dialog scripts: validate, lint, graph, test, new, run."""
+    """Dialog scripts: validate, lint, graph, test, new, run, and web self-service."""
 
 
 @script.command()
@@ -154,3 +154,23 @@ def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, toda
     runner = TerminalRunner(engine, ask=lambda text: click.prompt(text, default="", show_default=False,
                                                                    prompt_suffix=""), say=click.echo)
     runner.run(engine.start(loaded.id, parse_pairs(pairs, "context")))
+
+
+@script.command()
+@click.option("--publish", "published", multiple=True, required=True, metavar="SCRIPT_ID",
+              help="A script customers may run (repeatable); nothing else is served.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8470, show_default=True)
+@click.option("--title", default="Self-service", show_default=True, help="Title of the start page.")
+def web(published: tuple[str, ...], host: str, port: int, title: str) -> None:
+    """Serve published scripts as web self-service pages (engine reached through the manager)."""
+    import uvicorn
+
+    from caruso_scripts.web import create_app
+    engine = connect().get("caruso.scripts/1")
+    known = {s["id"] for s in engine.scripts()}
+    missing = sorted(set(published) - known)
+    if missing:
+        raise ConfigError(f"the script engine publishes no {', '.join(missing)} (it has: {', '.join(sorted(known))})")
+    click.echo(f"self-service at http://{host}:{port}/ for {', '.join(published)}")
+    uvicorn.run(create_app(engine, published=published, title=title), host=host, port=port, log_level="warning")

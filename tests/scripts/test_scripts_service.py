@@ -1,7 +1,14 @@
 """The engine service caruso.scripts/1: persistence, restart and hot-swap mid-dialog (real Pyro5 hosts)."""
+import os
+import subprocess
+import sys
+import time
+
+import httpx
 import pytest
 
 from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_core.testing.processes import free_port
 from caruso_scripts.service import ScriptService
 
 SURVEY = """<?xml version="1.0"?>
@@ -102,3 +109,27 @@ def _at_comment(engine):
     engine.answer(view["session"], "no")
     engine.answer(view["session"], "1")
     return view["session"]
+
+
+def test_caruso_script_web_serves_published_scripts(caruso_host, caruso_manager, survey, tmp_path):
+    caruso_host("scripts", config={"scripts": [str(survey)], "db": f"sqlite:///{tmp_path / 'w.db'}"})
+    port = free_port()
+    env = {**os.environ, "CARUSO_MANAGER": caruso_manager.uri}
+    wrong = subprocess.run([sys.executable, "-m", "caruso_core", "script", "web", "--publish", "nope"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 1 and "publishes no nope (it has: survey)" in wrong.stderr
+    server = subprocess.Popen([sys.executable, "-m", "caruso_core", "script", "web", "--publish", "survey",
+                               "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                started = httpx.post(f"http://127.0.0.1:{port}/api/start/survey", timeout=10)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "caruso script web did not start"
+                time.sleep(0.1)
+        assert started.status_code == 201 and started.json()["step"]["text"] == "Are you happy?"
+    finally:
+        server.terminate()
+        server.wait(30)
