@@ -75,25 +75,30 @@ def _guard(allowed: frozenset[str], handler: Callable[..., Response], *, post: b
            ) -> Callable[[Request], Any]:
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        context = context_of(request)
-        visitor = request.state.visitor = await run_in_threadpool(visitor_of, request, context)
-        arguments: list[Any] = [request, context]
-        refusal = None
-        if post:
-            refusal = await _form_refusal(request, context, visitor)
-            arguments.append(request.state.form)
-        refusal = refusal or _role_refusal(request, visitor, allowed, post)
-        if isinstance(refusal, Response):
-            response = refusal
-        elif refusal:
-            response = context.render(request, "refused.html", refusal[0], reason=refusal[1])
-        else:
-            response = await run_in_threadpool(handler, *arguments)
-        if visitor.fresh:
-            set_cookie(request, response, context, visitor.token, signed_in=False)
-        return response
+        form, refusal = await _read_form(request) if post else (None, None)
+        return await run_in_threadpool(_respond, request, handler, allowed, form, refusal)
 
     return endpoint
+
+
+def _respond(request: Request, handler: Callable[..., Response], allowed: frozenset[str],
+             form: FormData | None, refusal: tuple[int, str] | None) -> Response:
+    """Identify the visitor, check the CSRF token and the role, run the handler."""
+    context = context_of(request)
+    visitor = request.state.visitor = visitor_of(request, context)
+    if form is not None and refusal is None and (
+            visitor.fresh or not context.sessions.csrf_ok(visitor.token, form.get("csrf"))):
+        refusal = 403, "The form has expired or did not come from this site. Reload the page and try again."
+    outcome = refusal or _role_refusal(request, visitor, allowed, post=form is not None)
+    if isinstance(outcome, Response):
+        response = outcome
+    elif outcome:
+        response = context.render(request, "refused.html", outcome[0], reason=outcome[1])
+    else:
+        response = handler(request, context, *([form] if form is not None else []))
+    if visitor.fresh:
+        set_cookie(request, response, context, visitor.token, signed_in=False)
+    return response
 
 
 def _role_refusal(request: Request, visitor: Visitor, allowed: frozenset[str], post: bool
@@ -110,16 +115,11 @@ def _role_refusal(request: Request, visitor: Visitor, allowed: frozenset[str], p
     return None
 
 
-async def _form_refusal(request: Request, context: Context, visitor: Visitor) -> tuple[int, str] | None:
-    """Why a POST is refused (status, reason), or None after storing its form in the request."""
-    request.state.form = FormData()
+async def _read_form(request: Request) -> tuple[FormData, tuple[int, str] | None]:
+    """The form of a POST, or an empty one and why it is refused (too large, no length)."""
     length = request.headers.get("content-length", "")
     if not length.isdigit():
-        return 411, "The form was sent without its length."
+        return FormData(), (411, "The form was sent without its length.")
     if int(length) > MAX_FORM_BYTES:
-        return 413, f"The form is larger than {MAX_FORM_BYTES // 1024} KiB."
-    form: FormData = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    request.state.form = form
-    if visitor.fresh or not context.sessions.csrf_ok(visitor.token, form.get("csrf")):
-        return 403, "The form has expired or did not come from this site. Reload the page and try again."
-    return None
+        return FormData(), (413, f"The form is larger than {MAX_FORM_BYTES // 1024} KiB.")
+    return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS), None

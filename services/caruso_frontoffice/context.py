@@ -44,14 +44,12 @@ class Context:
     templates: jinja2.Environment = attrs.field(factory=template_environment)
     setup_token: str | None = None
     setup_lock: threading.Lock = attrs.field(factory=threading.Lock)
+    records: Records = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.accounts.count() == 0:
             self.setup_token = secrets.token_urlsafe(24)
-
-    @property
-    def records(self) -> Records:
-        return Records(self.client.get(STORAGE))
+        self.records = Records(self.client.get(STORAGE))
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         """The page ``template`` for the request's visitor, with ``values``."""

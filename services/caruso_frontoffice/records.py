@@ -7,13 +7,15 @@ values are those of docs/storage.md.
 """
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Callable
 
 import attrs
 
 from caruso_frontoffice.views.model import ListView
 
 STORAGE = "caruso.storage/1"
+METADATA_SECONDS = 5.0
 
 
 @attrs.frozen
@@ -61,13 +63,24 @@ def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
 
 
 class Records:
-    """The storage calls of the front office's pages."""
+    """The storage calls of the front office's pages (thread-safe, one per front office).
 
-    def __init__(self, storage: Any) -> None:
+    Object metadata is cached for ``METADATA_SECONDS``: a changed model shows within
+    that time.
+    """
+
+    def __init__(self, storage: Any, clock: Callable[[], float] = time.monotonic) -> None:
         self._storage = storage
+        self._clock = clock
+        self._infos: dict[str, tuple[float, ObjectInfo]] = {}
 
     def info(self, object_name: str) -> ObjectInfo:
-        return object_info(object_name, self._storage.describe(object_name))
+        now = self._clock()
+        cached = self._infos.get(object_name)
+        if cached is None or cached[0] < now:
+            cached = self._infos[object_name] = (now + METADATA_SECONDS,
+                                                 object_info(object_name, self._storage.describe(object_name)))
+        return cached[1]
 
     def page(self, view: ListView, search: str, filters: dict[str, Any], number: int
              ) -> tuple[list[dict[str, Any]], int]:

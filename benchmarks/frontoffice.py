@@ -1,0 +1,169 @@
+"""Front office: the agent's customer 360 page against a bare ASGI handler.
+
+Measured in one run on 127.0.0.1: 50 concurrent agents (each signed in with its own
+session) request the customer 360 page of a customer holding 1,000 contact-history
+entries, served by the front office (``caruso serve frontoffice``) over the storage
+service, both hosted behind a manager; the reference is a bare ASGI app under uvicorn
+returning the same HTML from a precomputed string. Two loads:
+
+- saturated: every agent requests the page again as soon as it has it; figures are
+  requests per second and p99 latency of each server and the throughput ratio;
+- paced: every agent opens the page once per second (a busy agent desktop), phases
+  spread; the figure is the p99 latency against the target of 100 ms.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from caruso_core import connect
+from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment, free_port
+from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.database import open_database
+
+AGENTS = 50
+HISTORY = 1000
+SECONDS = 6.0
+ROUNDS = 2
+PACED_SECONDS = 8.0
+PERIOD = 1.0
+PAGE = "/views/customer-360/show?id=1"
+PASSWORD = "bench-password-1"
+
+
+def run() -> dict:
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        env = child_environment([str(root)], work / "data", None)
+        manager = ManagerProcess(work, lease=10.0, env=env)
+        env["CARUSO_MANAGER"] = manager.uri
+        db = f"sqlite:///{work / 'frontoffice.db'}"
+        Accounts(open_database(db)).add("agent", "agent", PASSWORD)
+        hosts = [HostProcess("storage", manager, env, str(root))]
+        bare = None
+        try:
+            _seed(connect(manager.uri).get("caruso.storage/1"))
+            hosts.append(HostProcess("frontoffice", manager, env, str(root),
+                                     config={"address": "http://127.0.0.1:0", "db": db}))
+            front_office = connect(manager.uri).get("frontoffice").url()
+            html = work / "page.html"
+            html.write_text(asyncio.run(_page(front_office)))
+            port = free_port()
+            bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "benchmarks._frontoffice_bare:app",
+                                     "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                                    cwd=root, env={**env, "CARUSO_BENCH_HTML": str(html)})
+            return asyncio.run(_measure(front_office, f"http://127.0.0.1:{port}"))
+        finally:
+            if bare is not None:
+                bare.terminate()
+                bare.wait()
+            for host in reversed(hosts):
+                host.stop()
+            manager.stop()
+
+
+def _seed(storage) -> None:
+    customer = storage.create("Customer", {"name": "Acme Utilities", "city": "Berlin", "phone": "+49 30 1234567"})
+    storage.create("Contact", {"customer_id": customer["id"], "name": "Carl Meier", "role": "facility manager"})
+    for title in ("Smart meters", "Green tariff", "Service contract"):
+        storage.create("Opportunity", {"customer_id": customer["id"], "title": title, "stage": "lead"})
+    for number in range(HISTORY):
+        storage.add_contact("Customer", customer["id"], {
+            "channel": ("phone", "email", "webchat")[number % 3], "agent": "agent",
+            "summary": f"contact number {number}: question about the bill"})
+
+
+async def _signed_in(base: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base, timeout=30)
+    form = (await client.get("/signin")).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    response = await client.post("/signin", data={"csrf": csrf, "name": "agent", "password": PASSWORD})
+    assert response.status_code == 303, response.status_code
+    return client
+
+
+async def _page(base: str) -> str:
+    client = await _signed_in(base)
+    response = await client.get(PAGE)
+    await client.aclose()
+    assert response.status_code == 200 and "contact number 999" in response.text
+    return response.text
+
+
+async def _load(clients: list[httpx.AsyncClient], seconds: float, period: float = 0.0
+                ) -> tuple[float, list[float]]:
+    """Every client requests the page for ``seconds``, starting a request every ``period``
+    seconds (0: at once after the last answer): (requests/s, latencies)."""
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def agent(client: httpx.AsyncClient, phase: float) -> None:
+        await asyncio.sleep(phase)
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            response = await client.get(PAGE)
+            assert response.status_code == 200, response.status_code
+            latencies.append(time.perf_counter() - started)
+            await asyncio.sleep(max(period - (time.perf_counter() - started), 0))
+
+    began = time.perf_counter()
+    await asyncio.gather(*(agent(client, period * n / len(clients)) for n, client in enumerate(clients)))
+    return len(latencies) / (time.perf_counter() - began), latencies
+
+
+async def _measure(front_office: str, bare: str) -> dict:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            async with httpx.AsyncClient() as probe:
+                await probe.get(bare)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+    targets = {"bare": [httpx.AsyncClient(base_url=bare, timeout=30) for _ in range(AGENTS)],
+               "frontoffice": [await _signed_in(front_office) for _ in range(AGENTS)]}
+    rates: dict[str, list[float]] = {name: [] for name in targets}
+    latencies: dict[str, list[float]] = {name: [] for name in targets}
+    for name, clients in targets.items():
+        await _load(clients, 1.0)
+    for _ in range(ROUNDS):
+        for name, clients in targets.items():
+            rate, measured = await _load(clients, SECONDS / ROUNDS)
+            rates[name].append(rate)
+            latencies[name].extend(measured)
+    rps = {name: statistics.median(values) for name, values in rates.items()}
+    p99 = {name: _p99(values) for name, values in latencies.items()}
+    ratio = rps["bare"] / rps["frontoffice"]
+    print(f"saturated, {AGENTS} agents, customer with {HISTORY} history entries:")
+    print(f"  front office       {rps['frontoffice']:7.0f} req/s  p99 {p99['frontoffice']:7.1f} ms")
+    print(f"  bare ASGI handler  {rps['bare']:7.0f} req/s  p99 {p99['bare']:7.1f} ms"
+          f"   throughput ratio bare/front office {ratio:.1f}")
+    paced = {name: _p99((await _load(clients, PACED_SECONDS, PERIOD))[1]) for name, clients in targets.items()}
+    print(f"paced, {AGENTS} agents opening the page every {PERIOD:g} s:")
+    print(f"  front office p99 {paced['frontoffice']:6.1f} ms (target < 100 ms)   "
+          f"bare ASGI handler p99 {paced['bare']:6.1f} ms   ratio {paced['frontoffice'] / paced['bare']:.1f}")
+    for clients in targets.values():
+        for client in clients:
+            await client.aclose()
+    return {"agents": AGENTS, "history_entries": HISTORY,
+            "frontoffice_requests_per_s": round(rps["frontoffice"], 1), "frontoffice_p99_ms": round(p99["frontoffice"], 1),
+            "bare_requests_per_s": round(rps["bare"], 1), "bare_p99_ms": round(p99["bare"], 1),
+            "throughput_ratio": round(ratio, 2), "paced_frontoffice_p99_ms": round(paced["frontoffice"], 1),
+            "paced_bare_p99_ms": round(paced["bare"], 1), "p99_target_ms": 100}
+
+
+def _p99(latencies: list[float]) -> float:
+    """The 99th percentile of ``latencies``, in milliseconds."""
+    return statistics.quantiles(latencies, n=100)[98] * 1e3
