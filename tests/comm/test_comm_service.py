@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from caruso_core.errors import ConfigError, Conflict
+from caruso_core.testing import contract_suite
 
 QUEUES = [{"name": "sales", "offer_timeout": 1.0, "max_no_answer": 0},
           {"name": "support", "skills": {"support": 1},
@@ -35,23 +35,23 @@ def comm(caruso_host, caruso_client, tmp_path):
     yield caruso_client.get("caruso.comm/1"), host, db
 
 
-def test_agents_take_interactions_and_the_monitor_sees_every_event(comm):
+class TestCommServer(contract_suite("caruso.comm/1")):
+    @pytest.fixture
+    def service(self, caruso_host, caruso_client, tmp_path):
+        caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'contract.db'}"})
+        return caruso_client.get("caruso.comm/1")
+
+
+def test_the_event_log_has_every_event_after_a_stop(comm):
     server, host, db = comm
     server.login("ann", {"sales": 1}, {"voice": 1})
-    call = server.arrive("sales", customer="c1", from_="+4930111")
-    assert call["state"] == "offered" and call["offers"] == ["ann"]
-    assert server.accept("ann", call["id"])["state"] == "connected"
-    with pytest.raises(Conflict):
-        server.accept("ann", call["id"])
-    server.complete("ann", call["id"], "sale")
-    feed = server.events(0, 0)
-    assert [e["event"] for e in feed["events"] if e["interaction"] == call["id"]] == [
-        "enter", "offer", "connect", "complete"]
-    assert feed["missed"] == 0 and server.events(feed["last"], 0)["events"] == []
+    call = server.arrive("sales")["id"]
+    server.accept("ann", call)
+    server.complete("ann", call, "sale")
     host.stop()
     with sa.create_engine(db).connect() as connection:
         logged = connection.execute(sa.text(
-            "select event from comm_events where interaction = :i order by id"), {"i": call["id"]}).scalars().all()
+            "select event from comm_events where interaction = :i order by id"), {"i": call}).scalars().all()
     assert logged == ["enter", "offer", "connect", "complete"]
 
 
@@ -68,18 +68,11 @@ def test_timers_run_on_the_real_clock(comm):
         "enter", "escalate", "offer"]
 
 
-def test_supervisor_views_voicemail_and_cli(comm):
+def test_cli_lists_agents_and_sets_status(comm):
     server, _, _ = comm
-    server.add_queue({"name": "chat", "channel": "chat"})
-    with pytest.raises(ConfigError, match="unknown keys colour"):
-        server.add_queue({"name": "x", "colour": "red"})
-    server.login("cid", {"support": 2}, {"voice": 1, "chat": 2})
+    server.login("cid", {"support": 2}, {"voice": 1})
     server.set_status("cid", "break", "meeting")
-    message = server.leave_voicemail("support", "call me back", caller="+4930222", customer="c9")
-    assert [m["id"] for m in server.voicemails("support")] == [message["id"]]
-    assert [w["id"] for w in server.waiting("support")] == [message["callback"]]
-    queues = {q["name"]: q for q in server.queues()}
-    assert queues["support"]["waiting"] == 1 and queues["chat"]["staffing"]["logged_in"] == 1
+    call = server.arrive("support")["id"]
     done = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "agents", "--json"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -87,4 +80,8 @@ def test_supervisor_views_voicemail_and_cli(comm):
     done = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "status", "cid", "available"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert server.agent("cid")["interactions"] == [message["callback"]]
+    assert server.agent("cid")["interactions"] == [call]
+    done = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "queues"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[0].split() == ["name", "strategy", "channel", "waiting", "logged_in", "ready"]
+    assert done.stdout.split("\n")[2].split() == ["support", "longest_idle", "voice", "0", "1", "0"]
