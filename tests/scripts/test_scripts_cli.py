@@ -1,7 +1,9 @@
 """``caruso script``: validate, lint, graph, test, new, run; and the example scripts through it."""
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -176,3 +178,12 @@ def test_run_can_be_quit(examples, tmp_path):
                     input="2\n:quit\n")
     assert result.exit_code == 0
     assert "Do you smell gas?" in result.output and "-- abandoned" in result.output
+
+
+def test_the_example_in_the_format_guide_is_valid_and_clean(tmp_path):
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "script-format.md").read_text()
+    example = re.search(r"```xml\n(.*?)```", guide, re.S).group(1)
+    path = tmp_path / "callback.xml"
+    path.write_text(example)
+    assert caruso("validate", path).exit_code == 0
+    assert caruso("lint", path).exit_code == 0
