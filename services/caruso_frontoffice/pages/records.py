@@ -43,12 +43,14 @@ def _guarded(handler: Any) -> Any:
         try:
             return handler(request, context, *form)
         except _Refused as refusal:
-            return context.render(request, "refused.html", refusal.status, reason=str(refusal))
+            status, reason = refusal.status, str(refusal)
         except NoInstance as error:
-            return context.render(request, "refused.html", 503,
-                                  reason=f"The storage service is not available: {error}")
+            status, reason = 503, f"The storage service is not available: {error}"
         except NotFound as error:
-            return context.render(request, "refused.html", 404, reason=str(error))
+            status, reason = 404, str(error)
+        except CarusoError as error:
+            status, reason = 502, f"The storage service refused the request: {error}"
+        return context.render(request, "refused.html", status, reason=reason)
     run.__name__ = handler.__name__
     return run
 

@@ -1,0 +1,71 @@
+"""Pages over the storage service in-process: paging, metadata cache, a view naming an
+attribute the model lacks, a 360 view over TLS."""
+import subprocess
+
+import httpx
+from starlette.testclient import TestClient
+
+from caruso_frontoffice.app import create_app
+from caruso_frontoffice.records import METADATA_SECONDS, Records
+from conftest import add_users, make_context, sign_in
+
+
+def test_list_pages_page(tmp_path, caruso_manager, storage):
+    for number in range(12):
+        storage.create("Customer", {"name": f"Zeta {number:02d}", "segment": "public"})
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        first = web.get("/views/customers", params={"f.segment": "public"})
+        assert "12 found · page 1 of 2" in first.text and "Zeta 09" in first.text and "Zeta 10" not in first.text
+        assert 'href="/views/customers?q=&amp;f.segment=public&amp;page=2"' in first.text
+        second = web.get("/views/customers", params={"f.segment": "public", "page": "2"})
+        assert "page 2 of 2" in second.text and "Zeta 11" in second.text and "Zeta 00" not in second.text
+        assert "page 1 of" in web.get("/views/customers", params={"page": "-3"}).text
+
+
+def test_metadata_is_cached_for_a_few_seconds(storage):
+    now = [0.0]
+    records = Records(storage, clock=lambda: now[0])
+    first = records.info("Customer")
+    assert records.info("Customer") is first
+    now[0] = METADATA_SECONDS + 1
+    assert records.info("Customer") is not first and records.info("Customer").key == ("id",)
+
+
+def test_a_view_naming_an_unknown_attribute_shows_the_storage_error(tmp_path, caruso_manager, storage):
+    views = tmp_path / "odd.xml"
+    views.write_text("""<views>
+  <list id="odd" object="Customer"><search fields="shoe_size"/><column field="name"/></list>
+  <customer360 id="odd-360" object="Customer"><profile detail="plain"/>
+    <related object="Contact" field="shoe_size" label="Contacts"/></customer360>
+  <detail id="plain" object="Customer"><section label="P"><field name="name"/></section></detail>
+</views>""")
+    context = make_context(tmp_path, caruso_manager.uri, views=[views])
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        listing = web.get("/views/odd", params={"q": "x"})
+        assert listing.status_code == 200 and "shoe_size" in listing.text and "0 found" in listing.text
+        full = web.get("/views/odd-360/show", params={"id": "1"})
+        assert full.status_code == 502 and "The storage service refused the request" in full.text
+
+
+def test_forms_with_files_are_refused(web):
+    csrf = web.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
+    response = web.post("/signin", data={"csrf": csrf, "name": "ada"}, files={"password": ("a.txt", b"x")})
+    assert response.status_code == 400
+
+
+def test_served_over_https_with_secure_cookies(tmp_path, caruso_host, caruso_client, storage):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", "fo.key", "-out", "fo.crt", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], cwd=tmp_path, check=True, capture_output=True)
+    db = f"sqlite:///{tmp_path / 'tls.db'}"
+    add_users(db)
+    caruso_host("frontoffice", config={"address": "https://127.0.0.1:0", "db": db, "certfile": str(tmp_path / "fo.crt"),
+                                       "keyfile": str(tmp_path / "fo.key")})
+    url = caruso_client.get("frontoffice").url()
+    assert url.startswith("https://127.0.0.1:")
+    with httpx.Client(base_url=url, verify=str(tmp_path / "fo.crt")) as web:
+        response = sign_in(web, "ada")
+        assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
+        assert "Welcome, ada" in web.get("/").text
