@@ -1,0 +1,87 @@
+"""The monitor service over Pyro5, following the event log of a running communication server."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0}]
+
+
+def _until(read, check, limit: float = 30.0):
+    """Read until ``check`` holds (the monitor polls the log; the comm server flushes every second)."""
+    deadline = time.monotonic() + limit
+    while True:
+        value = read()
+        if check(value) or time.monotonic() > deadline:
+            return value
+
+
+def _caruso(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "caruso_core", *arguments], capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ))
+
+
+@pytest.fixture
+def centre(caruso_host, caruso_client, tmp_path):
+    db = f"sqlite:///{tmp_path / 'comm.db'}"
+    caruso_host("comm", config={"queues": QUEUES, "db": db})
+    comm = caruso_client.get("caruso.comm/1")
+    comm.login("ann")
+    comm.login("bob", status="break")
+    first = comm.arrive("sales", id="call-1")
+    comm.accept("ann", first["id"])
+    comm.arrive("sales", id="call-2")
+    return comm, db
+
+
+def _shape(picture: dict) -> tuple:
+    return ({a["id"]: (a["status"], a["state"]) for a in picture["agents"]},
+            [(w["id"], w["queue"], w["state"]) for w in picture["waiting"]])
+
+
+EXPECTED = ({"ann": ("available", "busy"), "bob": ("break", "idle")}, [("call-2", "sales", "waiting")])
+
+
+def test_the_monitor_follows_the_log_and_subscribers_get_updates(centre, caruso_host, caruso_client):
+    comm, db = centre
+    caruso_host("monitor", config={"db": db, "poll": 0.2})
+    monitor = caruso_client.get("caruso.monitor/1")
+    picture = _until(lambda: monitor.updates(-1, 2.0), lambda p: _shape(p) == EXPECTED)
+    assert _shape(picture) == EXPECTED
+    assert picture["agent_counts"]["logged_in"] == 2
+    sales = picture["queues"][0]
+    assert (sales["queue"], sales["waiting"], sales["connected"], sales["answered"]) == ("sales", 1, 1, 1)
+    started = time.monotonic()
+    comm.set_status("bob", "available")          # bob is offered call-2 at once
+    update = monitor.updates(picture["version"], 25.0)
+    assert update["version"] > picture["version"] and time.monotonic() - started < 25.0
+    update = _until(lambda: monitor.updates(-1, 1.0), lambda p: _shape(p)[1] == [("call-2", "sales", "offered")])
+    assert _shape(update)[0]["bob"] == ("available", "offered")
+    quiet = monitor.updates(update["version"], 0.5)    # nothing new: the same picture after the timeout
+    assert quiet["version"] == update["version"]
+
+
+def test_a_monitor_started_late_rebuilds_the_picture_and_the_wallboard_shows_it(centre, caruso_host,
+                                                                               caruso_client):
+    comm, db = centre
+    time.sleep(1.5)                                  # the comm server has flushed its log
+    caruso_host("monitor", config={"db": db, "poll": 0.2})
+    monitor = caruso_client.get("caruso.monitor/1")
+    picture = _until(monitor.picture, lambda p: _shape(p) == EXPECTED)
+    assert _shape(picture) == EXPECTED
+    frame = _caruso("monitor", "--once")
+    assert frame.returncode == 0, frame.stderr
+    lines = frame.stdout.splitlines()
+    assert lines[0].startswith("caruso monitor")
+    assert "logged_in 2" in lines[1] and "busy 1" in lines[1]
+    assert any(line.split()[:2] == ["sales", "1"] for line in lines)
+    assert any(line.split()[:3] == ["ann", "available", "busy"] for line in lines)
+    assert any(line.split()[:3] == ["call-2", "sales", "waiting"] for line in lines)
+    offline = _caruso("monitor", "--once", "--db", db)
+    assert offline.returncode == 0, offline.stderr
+    assert [line.split()[:2] for line in offline.stdout.splitlines()[3:]] == \
+        [line.split()[:2] for line in lines[3:]]
