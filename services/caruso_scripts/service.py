@@ -21,11 +21,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from caruso_core import connect, plugins, service
 from caruso_core.deployment import data_dir
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, InvalidInput
 from caruso_scripts import loader
 from caruso_scripts.engine import Engine, Session
 from caruso_scripts.model import Script
@@ -109,12 +109,15 @@ class ScriptService:
 
     def begin(self, script: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
         """Start a dialog of ``script`` with ``context`` (e.g. ``{"customer_id": 42}``)."""
+        if context is not None and not isinstance(context, dict):
+            raise InvalidInput("begin: the context must be a dict of names to plain values")
         session = self.engine.start(script, context or {})
         self._save(session)
         return self.engine.view(session)
 
     def current(self, session: str) -> dict[str, Any]:
-        return self.engine.view(self._load(session))
+        with self._lock(session):
+            return self.engine.view(self._load(session))
 
     def answer(self, session: str, answer: Any = None, seq: int | None = None) -> dict[str, Any]:
         """Answer the current step (None continues an information item).
@@ -122,27 +125,24 @@ class ScriptService:
         With ``seq`` (the view's ``seq`` the answer was given for), a repeated call is
         recognized and answered with the current view without running anything again.
         """
-        with self._lock(session):
-            loaded = self._load(session)
-            try:
-                self.engine.answer(loaded, answer, seq)
-            finally:
-                self._save(loaded)
-            return self.engine.view(loaded)
+        return self._change(session, lambda loaded: self.engine.answer(loaded, answer, seq))
 
     def back(self, session: str) -> dict[str, Any]:
-        with self._lock(session):
-            loaded = self._load(session)
-            self.engine.back(loaded)
-            self._save(loaded)
-            return self.engine.view(loaded)
+        """Return to the previous question."""
+        return self._change(session, self.engine.back)
 
     def finish(self, session: str, outcome: str = "abandoned") -> dict[str, Any]:
         """End a dialog early (the caller hung up, the agent closed it)."""
-        with self._lock(session):
-            loaded = self._load(session)
-            self.engine.finish(loaded, outcome)
-            self._save(loaded)
+        return self._change(session, lambda loaded: self.engine.finish(loaded, str(outcome)))
+
+    def _change(self, session_id: str, change: Callable[[Session], Any]) -> dict[str, Any]:
+        """Apply ``change`` to a session under its lock; saved even when it fails (completed actions count)."""
+        with self._lock(session_id):
+            loaded = self._load(session_id)
+            try:
+                change(loaded)
+            finally:
+                self._save(loaded)
             return self.engine.view(loaded)
 
     def sessions(self, status: str | None = "active", limit: int = 100) -> list[dict[str, Any]]:
