@@ -82,15 +82,15 @@ class Records:
                                                  object_info(object_name, self._storage.describe(object_name)))
         return cached[1]
 
-    def page(self, view: ListView, search: str, filters: dict[str, Any], number: int
-             ) -> tuple[list[dict[str, Any]], int]:
-        """Page ``number`` (from 1) of ``view``'s objects matching ``search`` and ``filters``,
-        and how many match in all."""
+    def page(self, view: ListView, search_fields: list[str], search: str, filters: dict[str, Any],
+             number: int) -> tuple[list[dict[str, Any]], int]:
+        """Page ``number`` (from 1) of ``view``'s objects whose ``search_fields`` contain
+        ``search`` and whose attributes equal ``filters``, and how many match in all."""
         conditions: list[dict[str, Any]] = [{"field": field, "op": "eq", "value": value}
                                             for field, value in filters.items()]
-        if search and view.search:
+        if search and search_fields:
             conditions.append({"or": [{"field": field, "op": "contains", "value": search}
-                                      for field in view.search]})
+                                      for field in search_fields]})
         where = {"and": conditions} if conditions else None
         order = [f"-{o.field}" if o.descending else o.field for o in view.order] or None
         rows = self._storage.query(view.object, where, order, view.page_size, (number - 1) * view.page_size)

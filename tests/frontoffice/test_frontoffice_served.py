@@ -52,6 +52,8 @@ def test_list_detail_360_and_form_pages_over_the_storage(front_office, storage):
         assert "<script>alert(1)</script>" not in listing.text and "&lt;script&gt;" in listing.text
         found = web.get("/views/customers", params={"q": "acme"})
         assert "1 found" in found.text and "Berta" not in found.text
+        probe = web.get("/views/customers", params={"q": "1234567"})   # phones are not searched for agents
+        assert "0 found" in probe.text
         filtered = web.get("/views/customers", params={"f.segment": "private"})
         assert "2 found" in filtered.text and "Acme" not in filtered.text
         inactive = web.get("/views/customers", params={"f.active": "no"})

@@ -107,8 +107,9 @@ def list_view(request: Request, context: Context) -> Response:
         if value is not None:
             filters[field.name] = value
     number = int(params["page"]) if params.get("page", "").isdigit() and 0 < int(params["page"]) < 100_000 else 1
+    hidden = {column.name for column in view.columns if not column.visible_to(role)}
     try:
-        rows, total = records.page(view, search, filters, number)
+        rows, total = records.page(view, [f for f in view.search if f not in hidden], search, filters, number)
     except InvalidInput as failure:
         rows, total, error = [], 0, str(failure)
     columns = _visible(view.columns, role)
