@@ -245,15 +245,17 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
 
 
 def _version(token: str | None) -> Any:
-    """The record version a form carries (JSON of the ``_version`` the storage gave)."""
+    """The record version an edit form carries (JSON of the ``_version`` the storage gave):
+    every edit is checked against the version it started from."""
+    damaged = InvalidInput("The form is damaged (its record version is missing or unreadable): "
+                           "reload the page.")
     if not token:
-        return None
-    damaged = InvalidInput("The form is damaged (its record version is unreadable): reload the page.")
+        raise damaged
     try:
         version = json.loads(token)
     except ValueError:
         raise damaged from None
-    if isinstance(version, bool) or not isinstance(version, (int, str)):
+    if version is None or isinstance(version, bool) or not isinstance(version, (int, str)):
         raise damaged
     return version
 
