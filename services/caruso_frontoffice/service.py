@@ -6,7 +6,8 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
               port); ``https://...`` needs ``certfile`` and ``keyfile``
 ``db``        SQLAlchemy URL of users and sessions (default ``frontoffice.db`` in the
               data folder)
-``views``     view files, folders or ``package:path`` resources, merged in order
+``views``     view files, folders or ``package:path`` resources (one or a list), merged
+              in order; relative paths start at the service's working folder
               (default: ``caruso_frontoffice.views:crm.xml``, the views of the storage
               service's example CRM model)
 ``key_file``  the cookie signing key (default ``frontoffice.key`` in the data folder,
@@ -49,7 +50,7 @@ NAME_FAILURES, ADDRESS_FAILURES, FAILURE_WINDOW = 5, 20, 300.0
 class FrontOffice:
     """Serves the front office over HTTP(S) while the service runs."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, db: str | None = None, views: list[str] | None = None,
+    def __init__(self, address: str = DEFAULT_ADDRESS, db: str | None = None, views: list[str] | str | None = None,
                  certfile: str | None = None, keyfile: str | None = None, key_file: str | None = None,
                  session_hours: float = 12.0) -> None:
         parts = urlsplit(address)
@@ -57,6 +58,8 @@ class FrontOffice:
             raise ConfigError(f"frontoffice address {address!r} must look like http://127.0.0.1:8080")
         if parts.scheme == "https" and not (certfile and keyfile):
             raise ConfigError(f"frontoffice address {address!r} is https: set certfile and keyfile")
+        if not isinstance(session_hours, (int, float)) or session_hours <= 0:
+            raise ConfigError(f"frontoffice session_hours must be a positive number, not {session_hours!r}")
         self._scheme, self._host = parts.scheme, parts.hostname
         self._port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
         self._tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile}
@@ -66,7 +69,8 @@ class FrontOffice:
             accounts=Accounts(engine),
             sessions=Sessions(engine, load_key(Path(key_file) if key_file else data_dir() / "frontoffice.key"),
                               lifetime=float(session_hours) * 3600),
-            catalog=load(views if views is not None else [DEFAULT_VIEWS]), client=caruso_core.connect(),
+            catalog=load([views] if isinstance(views, str) else views if views is not None else [DEFAULT_VIEWS]),
+            client=caruso_core.connect(),
             name_throttle=Throttle(NAME_FAILURES, FAILURE_WINDOW),
             address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW))
         self._server: uvicorn.Server | None = None

@@ -39,6 +39,10 @@ def test_a_busy_port_is_a_clear_error(tmp_path, monkeypatch):
         FrontOffice(address="https://127.0.0.1:8443")
     with pytest.raises(ConfigError, match="must look like"):
         FrontOffice(address="ftp://x")
+    with pytest.raises(ConfigError, match="session_hours must be a positive number"):
+        FrontOffice(session_hours=0)
+    with pytest.raises(ConfigError, match="views 'absent.xml': no such file"):
+        FrontOffice(views="absent.xml")
 
 
 def test_list_detail_360_and_form_pages_over_the_storage(front_office, storage):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from caruso_frontoffice.pages import admin, auth, records
+
 
 def routes() -> list[BaseRoute]:
-    from caruso_frontoffice.pages import admin, auth, records
-
     return [*auth.routes, *admin.routes, *records.routes]
