@@ -185,12 +185,16 @@ class ACD:
         self._requeue(interaction)
 
     def _requeue(self, interaction: Interaction) -> None:
-        """Put ``interaction`` back to waiting in its queue at its stage, then route it."""
+        """Route ``interaction`` in its queue at its stage; if no agent is ready, it waits."""
         queue = self.queues[interaction.queue]
         interaction.state = InteractionState.WAITING
         interaction.token += 1
+        pools = self._stage_pools[queue.name][interaction.stage]
+        self._route(interaction, pools)
+        if interaction.state != InteractionState.WAITING:
+            return
         self._waiting[queue.name][interaction.id] = interaction
-        for pool in self._stage_pools[queue.name][interaction.stage]:
+        for pool in pools:
             pool.wait(interaction, queue.priority)
         now = self._now()
         if queue.max_wait:
@@ -199,9 +203,9 @@ class ACD:
         for index in range(interaction.stage, len(queue.escalation)):
             self.timers.at(max(now, interaction.entered + queue.escalation[index].after),
                            self._escalate, interaction, interaction.token, index + 1)
-        self._route(interaction, self._stage_pools[queue.name][interaction.stage])
 
     def _route(self, interaction: Interaction, pools: list[Pool]) -> None:
+        now = self._now()
         for pool in pools:
             strategy = pool.strategy
             if strategy.ring_all:
@@ -210,7 +214,7 @@ class ACD:
                     self._offer(interaction, agents, strategy)
                     return
             else:
-                agent = strategy.select(self._now(), interaction.declined)
+                agent = strategy.select(now, interaction.declined)
                 if agent is not None:
                     self._offer(interaction, [agent], strategy)
                     return
