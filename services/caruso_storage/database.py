@@ -2,7 +2,7 @@
 
 SQLite files run in WAL mode; a writing transaction on SQLite starts with
 ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on a stale
-snapshot. PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``).
+snapshot, and a read is a single statement in autocommit mode. PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``).
 """
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ def _sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(WRITE_OPTION)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Transaction:

@@ -100,5 +100,5 @@ def _reason(error: CarusoError) -> str:
 
 
 def _write(storage: StorageManager, object: str, rows: list[tuple[int, dict[str, Any]]], report: Report) -> None:
-    storage.apply([{"op": "create", "object": object, "values": values} for _, values in rows])
+    storage.apply([{"op": "create", "object": object, "values": values} for _, values in rows], results="keys")
     report.written += len(rows)

@@ -35,6 +35,10 @@ class Records:
         if obj.versioned:
             self._columns.append(table.c[VERSION_KEY])
         self._generated = next((a.name for a in obj.attributes.values() if a.generated), None)
+        self._decoders = {name: values.decoder(attribute) for name, attribute in obj.attributes.items()}
+        self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()}
+        self._required = [a.name for a in obj.attributes.values() if (a.required or a.key) and not a.generated]
+        self._encoded = [name for name, attribute in obj.attributes.items() if values.encoded(attribute)]
 
     def key_of(self, key: Any) -> dict[str, Any]:
         """The key values of a key given as a scalar (single-attribute key) or a dict."""
@@ -57,22 +61,30 @@ class Records:
         """Attribute values given by a caller, checked and decoded (unknown names refused)."""
         if not isinstance(data, dict):
             raise InvalidInput(f"{self.obj.name}: values must be a dict of attribute names")
-        unknown = [name for name in data if name not in self.obj.attributes]
-        if unknown:
+        if not self._decoders.keys() >= data.keys():
+            unknown = [name for name in data if name not in self._decoders]
             raise InvalidInput(f"{self.obj.name} has no attribute(s) {', '.join(map(str, unknown))} "
                                f"(attributes: {', '.join(self.names)})")
-        return {name: values.decode(self.obj.attributes[name], value) for name, value in data.items()}
+        decoders = self._decoders
+        return {name: decoders[name](value) for name, value in data.items()}
 
     def new(self, data: Any) -> dict[str, Any]:
         """A complete new record from a caller's values: defaults filled in, required checked."""
-        given = self.decode(data)
-        record = {name: given.get(name, attribute.default) for name, attribute in self.obj.attributes.items()}
+        record = dict(self._defaults)
+        record.update(self.decode(data))
         self._check_required(record)
         return record
 
+    def wire(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A record as plain data (decimals, dates and datetimes as strings)."""
+        plain = dict(record)
+        for name in self._encoded:
+            if plain[name] is not None:
+                plain[name] = values.encode(plain[name])
+        return plain
+
     def _check_required(self, record: dict[str, Any]) -> None:
-        missing = [a.name for a in self.obj.attributes.values()
-                   if (a.required or a.key) and not a.generated and record.get(a.name) is None]
+        missing = [name for name in self._required if record.get(name) is None]
         if missing:
             raise InvalidInput(f"{self.obj.name}: {', '.join(missing)} required")
 
@@ -82,16 +94,17 @@ class Records:
         for record in records:
             groups.setdefault(self._generated is not None and record[self._generated] is None, []).append(record)
         for generate, rows in groups.items():
-            parameters = [{k: v for k, v in row.items() if not (generate and k == self._generated)} for row in rows]
             statement = self.table.insert()
             try:
                 if generate:
+                    for row in rows:
+                        del row[self._generated]
                     result = connection.execute(
-                        statement.returning(self.table.c[self._generated], sort_by_parameter_order=True), parameters)
+                        statement.returning(self.table.c[self._generated], sort_by_parameter_order=True), rows)
                     for row, (generated,) in zip(rows, result):
                         row[self._generated] = generated
                 else:
-                    connection.execute(statement, parameters)
+                    connection.execute(statement, rows)
             except IntegrityError as error:
                 raise _integrity(self.obj.name, error) from None
         for record in records:

@@ -6,6 +6,7 @@ databases unchanged.
 """
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +24,7 @@ from caruso_storage.records import Records, page
 from caruso_storage.tables import VERSION_KEY
 
 OPERATIONS = ("create", "update", "delete")
+RESULTS = ("records", "keys")
 warnings.filterwarnings("ignore", category=SAWarning, message=".*Decimal objects natively.*")
 
 
@@ -77,19 +79,19 @@ class StorageManager:
     def create(self, object: str, values: dict[str, Any]) -> dict[str, Any]:
         """Create an object; returns the stored record."""
         with self._transaction() as transaction:
-            return _wire(self._create(transaction, object, values))
+            return self._records(object).wire(self._create(transaction, object, values))
 
     def get(self, object: str, key: Any) -> dict[str, Any]:
         """The record of the object with ``key``."""
         records = self._records(object)
         key = records.key_of(key)
         with self._read(records.obj) as connection:
-            return _wire(records.fetch(connection, key))
+            return records.wire(records.fetch(connection, key))
 
     def update(self, object: str, key: Any, values: dict[str, Any], version: Any = None) -> dict[str, Any]:
         """Change attributes; with ``version``, only if the object is still at that version."""
         with self._transaction() as transaction:
-            return _wire(self._update(transaction, object, key, values, version))
+            return self._records(object).wire(self._update(transaction, object, key, values, version))
 
     def delete(self, object: str, key: Any, version: Any = None) -> None:
         """Delete an object; with ``version``, only if it is still at that version."""
@@ -102,7 +104,7 @@ class StorageManager:
         records = self._records(object)
         condition = filters.parse(records.obj, where)
         with self._read(records.obj) as connection:
-            return [_wire(record) for record in records.select(connection, condition, order_by, limit, offset)]
+            return [records.wire(record) for record in records.select(connection, condition, order_by, limit, offset)]
 
     def count(self, object: str, where: Any = None) -> int:
         """How many objects match the filter ``where``."""
@@ -125,7 +127,7 @@ class StorageManager:
                 return None
             with self._read(target.obj) as connection:
                 found = target.select(connection, target.where_equal(target.key, parts), limit=1)
-            return _wire(found[0]) if found else None
+            return target.wire(found[0]) if found else None
         key_values = [record[name] for name in source.key]
         condition = filters.parse(target.obj, where)
         if definition.kind == "one-to-many":
@@ -135,7 +137,7 @@ class StorageManager:
         else:
             also = self._linked(object, relation, key_values)
         with self._read(target.obj) as connection:
-            return [_wire(item) for item in target.select(connection, condition, order_by, limit, offset, also)]
+            return [target.wire(item) for item in target.select(connection, condition, order_by, limit, offset, also)]
 
     def link(self, object: str, key: Any, relation: str, other_key: Any) -> None:
         """Add ``other_key`` to the many-to-many ``relation`` of the object with ``key``."""
@@ -181,11 +183,24 @@ class StorageManager:
 
     # -- batches ----------------------------------------------------------------------------
 
-    def apply(self, operations: list[dict[str, Any]]) -> list[Any]:
-        """Run create/update/delete operations atomically; one result per operation."""
+    def apply(self, operations: list[dict[str, Any]] | str, results: str = "records") -> list[Any]:
+        """Run create/update/delete operations atomically; one result per operation.
+
+        ``operations`` may also be one JSON text of that list (large batches cross the
+        wire much faster so). ``results="keys"`` returns ``{"key": ..., "_version": ...}``
+        for creates and updates instead of whole records (for bulk loads).
+        """
+        if isinstance(operations, str):
+            try:
+                operations = json.loads(operations)
+            except ValueError as error:
+                raise InvalidInput(f"operations: not a JSON list ({error})") from None
         if not isinstance(operations, list):
             raise InvalidInput("apply needs a list of operations")
-        results: list[Any] = [None] * len(operations)
+        if results not in RESULTS:
+            raise InvalidInput(f"results must be one of {', '.join(RESULTS)}")
+        shape = self._shape(results)
+        outcome: list[Any] = [None] * len(operations)
         with self._transaction() as transaction:
             pending: list[tuple[int, dict[str, Any]]] = []
             for index, operation in enumerate(operations):
@@ -195,16 +210,23 @@ class StorageManager:
                     raise _at(error, str(index)) from None
                 if kind == "create" and not records.obj.rules:
                     if pending and pending[0][1]["object"] != operation["object"]:
-                        self._insert_pending(transaction, pending, results)
+                        self._insert_pending(transaction, pending, outcome, shape)
                     pending.append((index, operation))
                     continue
-                self._insert_pending(transaction, pending, results)
+                self._insert_pending(transaction, pending, outcome, shape)
                 try:
-                    results[index] = self._run(transaction, kind, operation)
+                    outcome[index] = self._run(transaction, kind, operation, shape)
                 except CarusoError as error:
                     raise _at(error, str(index)) from None
-            self._insert_pending(transaction, pending, results)
-        return results
+            self._insert_pending(transaction, pending, outcome, shape)
+        return outcome
+
+    @staticmethod
+    def _shape(results: str) -> Callable[[Records, dict[str, Any]], Any]:
+        if results == "keys":
+            return lambda records, record: {"key": records.key_value(records.wire(record)),
+                                            VERSION_KEY: record[VERSION_KEY]}
+        return lambda records, record: records.wire(record)
 
     def _operation(self, operation: Any) -> tuple[str, Records]:
         if not isinstance(operation, dict) or operation.get("op") not in OPERATIONS:
@@ -215,7 +237,7 @@ class StorageManager:
         return operation["op"], self._records(operation.get("object"))
 
     def _insert_pending(self, transaction: Transaction, pending: list[tuple[int, dict[str, Any]]],
-                        results: list[Any]) -> None:
+                        outcome: list[Any], shape: Callable[[Records, dict[str, Any]], Any]) -> None:
         if not pending:
             return
         records = self.records[pending[0][1]["object"]]
@@ -230,15 +252,17 @@ class StorageManager:
         except CarusoError as error:
             raise _at(error, f"{pending[0][0]}-{pending[-1][0]}") from None
         for (index, _), record in zip(pending, inserted):
-            results[index] = _wire(record)
+            outcome[index] = shape(records, record)
         pending.clear()
 
-    def _run(self, transaction: Transaction, kind: str, operation: dict[str, Any]) -> Any:
+    def _run(self, transaction: Transaction, kind: str, operation: dict[str, Any],
+             shape: Callable[[Records, dict[str, Any]], Any]) -> Any:
+        records = self.records[operation["object"]]
         if kind == "create":
-            return _wire(self._create(transaction, operation["object"], operation.get("values")))
+            return shape(records, self._create(transaction, operation["object"], operation.get("values")))
         if kind == "update":
-            return _wire(self._update(transaction, operation["object"], operation.get("key"),
-                                      operation.get("values"), operation.get("version")))
+            return shape(records, self._update(transaction, operation["object"], operation.get("key"),
+                                               operation.get("values"), operation.get("version")))
         self._delete(transaction, operation["object"], operation.get("key"), operation.get("version"))
         return None
 
@@ -331,10 +355,6 @@ class StorageManager:
 
     def _read_database(self, name: str) -> Any:
         return self.engines[name].connect()
-
-
-def _wire(record: dict[str, Any]) -> dict[str, Any]:
-    return {name: values.encode(value) for name, value in record.items()}
 
 
 def _at(error: CarusoError, where: str) -> CarusoError:

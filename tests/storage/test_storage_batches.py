@@ -93,3 +93,16 @@ def test_many_concurrent_writers_lose_no_update(make_storage):
     for thread in threads:
         thread.join(120)
     assert storages[0].get("Customer", customer["id"])["phone"] == "30"
+
+
+def test_apply_takes_json_text_and_returns_keys_on_request(storage):
+    import json
+
+    operations = [{"op": "create", "object": "Tag", "values": {"name": name}} for name in ("a", "b")]
+    assert storage.apply(json.dumps(operations), results="keys") == [{"key": 1, "_version": 1},
+                                                                     {"key": 2, "_version": 1}]
+    with pytest.raises(InvalidInput, match="not a JSON list"):
+        storage.apply("[{'op': 'create'")
+    with pytest.raises(InvalidInput, match="results must be one of records, keys"):
+        storage.apply([], results="everything")
+    assert storage.count("Tag") == 2
