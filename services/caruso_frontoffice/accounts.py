@@ -11,8 +11,8 @@ import time
 import attrs
 import sqlalchemy as sa
 
-from caruso_core.errors import Conflict, InvalidInput
-from caruso_frontoffice.database import users
+from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_frontoffice.database import sessions, users
 from caruso_frontoffice.passwords import check_policy, dummy_hash, hash_password, verify_password
 
 ROLES = ("agent", "supervisor", "admin")
@@ -60,6 +60,27 @@ class Accounts:
         except sa.exc.IntegrityError:
             raise Conflict(f"a user named {name!r} exists already") from None
         return User(row_id, name, role)
+
+    def set_password(self, name: str, password: str) -> None:
+        """Give the user ``name`` a new password and end their sessions; NotFound if unknown."""
+        check_policy(password)
+        with self._engine.begin() as connection:
+            user_id = self._id(connection, name)
+            connection.execute(users.update().where(users.c.id == user_id).values(password=hash_password(password)))
+            connection.execute(sessions.delete().where(sessions.c.user_id == user_id))
+
+    def remove(self, name: str) -> None:
+        """Delete the user ``name`` and their sessions; NotFound if unknown."""
+        with self._engine.begin() as connection:
+            user_id = self._id(connection, name)
+            connection.execute(sessions.delete().where(sessions.c.user_id == user_id))
+            connection.execute(users.delete().where(users.c.id == user_id))
+
+    def _id(self, connection: sa.Connection, name: str) -> int:
+        user_id = connection.execute(sa.select(users.c.id).where(users.c.name == name.strip().lower())).scalar()
+        if user_id is None:
+            raise NotFound(f"no user named {name!r}")
+        return user_id
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if ``password`` is theirs, else None (same cost for unknown names)."""

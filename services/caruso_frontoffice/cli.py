@@ -12,6 +12,7 @@ from caruso_frontoffice.database import open_database
 from caruso_frontoffice.views.catalog import load
 
 DB_HELP = "SQLAlchemy URL of the front office's database (default: frontoffice.db in the data folder)."
+PASSWORD_FILE_HELP = "Read the password from the first line of this file instead of prompting."
 
 
 @click.group()
@@ -27,29 +28,54 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
-@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Read the password from the first line of this file instead of prompting.")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), help=PASSWORD_FILE_HELP)
 @click.option("--db", help=DB_HELP)
 def add(name: str, role: str, password_file: Path | None, db: str | None) -> None:
     """Add the user NAME with a ROLE; the password comes from a prompt or --password-file."""
-    if password_file is not None:
-        try:
-            lines = password_file.read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise ConfigError(f"{password_file}: cannot read the password file ({error.strerror})") from None
-        password = lines[0] if lines else ""
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    created = Accounts(open_database(db or default_sqlite_url("frontoffice.db"))).add(name, role, password)
+    created = _accounts(db).add(name, role, _password(password_file))
     click.echo(f"user {created.name} ({created.role}) added")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), help=PASSWORD_FILE_HELP)
+@click.option("--db", help=DB_HELP)
+def password(name: str, password_file: Path | None, db: str | None) -> None:
+    """Set a new password for NAME (from a prompt or --password-file); ends their sessions."""
+    _accounts(db).set_password(name, _password(password_file))
+    click.echo(f"password of {name} changed")
+
+
+@user.command("remove")
+@click.argument("name")
+@click.option("--db", help=DB_HELP)
+def remove(name: str, db: str | None) -> None:
+    """Remove the user NAME and end their sessions."""
+    _accounts(db).remove(name)
+    click.echo(f"user {name} removed")
 
 
 @user.command("list")
 @click.option("--db", help=DB_HELP)
 def list_users(db: str | None) -> None:
     """List the users and their roles."""
-    for one in Accounts(open_database(db or default_sqlite_url("frontoffice.db"))).all():
+    for one in _accounts(db).all():
         click.echo(f"{one.name}\t{one.role}")
+
+
+def _accounts(db: str | None) -> Accounts:
+    return Accounts(open_database(db or default_sqlite_url("frontoffice.db")))
+
+
+def _password(password_file: Path | None) -> str:
+    """The first line of ``password_file``, else the password typed twice at a prompt."""
+    if password_file is None:
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise ConfigError(f"{password_file}: cannot read the password file ({error.strerror})") from None
+    return lines[0] if lines else ""
 
 
 @frontoffice.command("views")

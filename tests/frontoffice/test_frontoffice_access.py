@@ -137,6 +137,32 @@ def test_admin_adds_users_with_checked_input(web):
     assert again.status_code == 400 and "exists already" in again.text
 
 
+def test_admin_removes_a_user_whose_sessions_end(context):
+    app = create_app(context)
+    with TestClient(app, base_url="http://testserver") as admin, TestClient(app, base_url="http://testserver") as ada:
+        sign_in(ada, "ada")
+        assert "Welcome, ada" in ada.get("/").text
+        sign_in(admin, "root")
+        page = admin.get("/admin/users").text
+        assert page.count(">Remove<") == 2                               # everybody but oneself
+        myself = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "root"})
+        assert myself.status_code == 400 and "cannot remove yourself" in myself.text
+        unknown = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "zed"})
+        assert unknown.status_code == 400 and "no user named" in unknown.text
+        removed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada"})
+        assert removed.status_code == 200 and "User ada removed" in removed.text
+        assert ada.get("/", follow_redirects=False).headers["location"] == "/signin"
+        assert sign_in(ada, "ada").status_code == 401
+
+
+def test_a_new_password_ends_the_sessions(context, web):
+    sign_in(web, "sam")
+    context.accounts.set_password("sam", "a-new-password")
+    assert web.get("/", follow_redirects=False).status_code == 303
+    assert sign_in(web, "sam").status_code == 401
+    assert sign_in(web, "sam", "a-new-password").status_code == 303
+
+
 def test_first_run_creates_one_admin_with_the_one_time_token(tmp_path):
     context = make_context(tmp_path, users=False)
     token = context.setup_token

@@ -32,6 +32,12 @@ def test_user_add_from_a_password_file_and_errors_in_one_line(tmp_path):
     assert weak.returncode == 1 and "10 to 256 characters" in weak.stderr and "Traceback" not in weak.stderr
     listed = run(tmp_path, "user", "list")
     assert listed.stdout.split() == ["anna", "supervisor"]
+    secret.write_text("another-long-password\n")
+    changed = run(tmp_path, "user", "password", "anna", "--password-file", str(secret))
+    assert changed.returncode == 0 and accounts.authenticate("anna", "another-long-password")
+    assert run(tmp_path, "user", "remove", "anna").stdout.strip() == "user anna removed"
+    gone = run(tmp_path, "user", "remove", "anna")
+    assert gone.returncode == 1 and gone.stderr.strip() == "error: no user named 'anna'"
 
 
 def test_user_add_prompts_for_the_password_twice(tmp_path):

@@ -1,5 +1,5 @@
 """Admin pages: the registered services with health and versions, hot-swap and roll
-back, and the users of the front office.
+back, and the users of the front office (list, add, remove).
 
 A swap asks the manager to make a standby instance the active one of its name; the
 instance it replaces stays registered as a standby, so activating that one again is
@@ -72,9 +72,26 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
                           notice=f"User {user.name} ({user.role}) added.", name="")
 
 
+@action("admin")
+def remove_user(request: Request, context: Context, form: FormData) -> Response:
+    name = str(form.get("name", ""))[:64]
+    error = notice = None
+    if name == request.state.visitor.user.name:
+        error = "You cannot remove yourself; another administrator can."
+    else:
+        try:
+            context.accounts.remove(name)
+            notice = f"User {name} removed; their sessions have ended."
+        except CarusoError as failure:
+            error = str(failure)
+    return context.render(request, "users.html", 400 if error else 200, users=context.accounts.all(),
+                          roles=ROLES, error=error, notice=notice, name="")
+
+
 routes = [
     Route("/admin/services", services, methods=["GET"]),
     Route("/admin/services/swap", swap, methods=["POST"]),
     Route("/admin/users", users, methods=["GET"]),
     Route("/admin/users", add_user, methods=["POST"]),
+    Route("/admin/users/remove", remove_user, methods=["POST"]),
 ]

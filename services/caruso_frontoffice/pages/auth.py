@@ -7,6 +7,7 @@ are refused with 429 without checking the password.
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 
 from starlette.datastructures import FormData
@@ -18,6 +19,8 @@ from caruso_core.errors import InvalidInput
 from caruso_frontoffice.access import action, page, set_cookie
 from caruso_frontoffice.accounts import User
 from caruso_frontoffice.context import Context
+
+log = logging.getLogger("caruso.frontoffice")
 
 
 @page()
@@ -41,10 +44,12 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
     keys = (f"name:{name}", f"address:{address}")
     wait = max(context.name_throttle.wait(keys[0]), context.address_throttle.wait(keys[1]))
     if wait > 0:
+        log.warning("sign-in of %r from %s refused: too many failures", name, address)
         return _signin_again(request, context, form, 429,
                              f"Too many failed sign-ins. Try again in {math.ceil(wait / 60)} minute(s).")
     user = context.accounts.authenticate(name, password) if name and password else None
     if user is None:
+        log.warning("failed sign-in of %r from %s", name, address)
         context.name_throttle.failed(keys[0])
         context.address_throttle.failed(keys[1])
         return _signin_again(request, context, form, 401, "Wrong name or password.")
