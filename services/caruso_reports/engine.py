@@ -1,6 +1,9 @@
 """The report engine: computes a :class:`~caruso_reports.definition.Definition` over the
 event log.
 
+A ``wrap_end`` event names no queue: its wrap-up counts in the queue where the same
+agent last completed or transferred that interaction.
+
 Interaction measures are one aggregate query grouped by the definition's dimensions
 (the database does the work); agent times are summed from the agent events the
 database selects (:mod:`caruso_reports.agenttime`). Rows exist for the dimension values
@@ -79,11 +82,13 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
     source: sa.FromClause = rows
     queue = rows.c.queue
     if "wrap" in names and "queue" in used:
-        completed = events.alias("done")
-        source = source.outerjoin(completed, sa.and_(
-            rows.c.event == "wrap_end", completed.c.event == "complete",
-            completed.c.interaction == rows.c.data["of"].as_string()))
-        queue = sa.func.coalesce(rows.c.queue, completed.c.queue)
+        handled = events.alias("handled")
+        handled_in = (sa.select(handled.c.queue)
+                      .where(handled.c.interaction == rows.c.data["of"].as_string(),
+                             handled.c.agent == rows.c.agent, handled.c.id < rows.c.id,
+                             handled.c.event.in_(("complete", "transfer")))
+                      .order_by(handled.c.id.desc()).limit(1).scalar_subquery())
+        queue = sa.func.coalesce(rows.c.queue, handled_in)
     interaction = sa.func.coalesce(rows.c.interaction, rows.c.data["of"].as_string())
     dimensions: dict[str, sa.ColumnElement] = {"queue": queue, "agent": rows.c.agent}
     if "channel" in used:

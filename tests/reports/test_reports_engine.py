@@ -1,0 +1,168 @@
+"""The engine's counting rules on a scripted day of the real ACD: transfers, wrap-up, short
+abandons, overflow to voicemail, channels, campaigns, periods; on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from caruso_comm.acd import ACD
+from caruso_comm.eventlog import EventLog
+from caruso_comm.model import Queue
+from caruso_comm.timers import Timers, VirtualClock
+from caruso_reports import definition, engine
+from caruso_reports.periods import Period
+
+START = dt.datetime(2026, 11, 30, 23, 58, tzinfo=dt.timezone.utc).timestamp()   # a Monday, 2 min to December
+
+
+def _day(url: str) -> None:
+    """Write the scripted day to the event log at ``url``."""
+    clock = VirtualClock(START)
+    timers = Timers(clock)
+    log = EventLog(url)
+    acd = ACD(timers, log)
+
+    def at(offset: float) -> None:
+        while (due := timers.next_time()) is not None and due <= START + offset:
+            clock.now = due
+            timers.run_due(due)
+        clock.now = START + offset
+
+    acd.add_queue(Queue("sales", wrap_up=10))
+    acd.add_queue(Queue("support"))
+    acd.add_queue(Queue("chat", channel="chat", max_wait=30, overflow="voicemail"))
+    acd.login("ann")
+    at(5), acd.arrive("sales", id="c1")                # offered to ann
+    at(8), acd.accept("ann", "c1")                     # wait 3
+    at(10), acd.arrive("sales", id="c2")
+    at(12), acd.arrive("sales", id="c3")
+    at(14), acd.abandon("c3")                          # a short abandon: 2 s
+    at(40), acd.abandon("c2")                          # 30 s
+    at(68), acd.transfer("ann", "c1", queue="support") # talk 60; ann wraps up 10 s for sales
+    acd.login("bob")                                   # offered c1 in support at once
+    at(70), acd.accept("bob", "c1")
+    at(100), acd.complete("bob", "c1", "solved")       # talk 30, support has no wrap-up
+    acd.arrive("chat", id="ch1", channel="chat")       # nobody takes chats: voicemail after 30 s
+    at(150), acd.record("dial", interaction="o1", queue="sales", campaign="spring", number="+1", attempt=1)
+    acd.arrive("sales", id="o1", direction="outbound") # offered to ann or bob
+    at(155)
+    agent = next(a for a in ("ann", "bob") if "o1" in acd.agents[a].offers)
+    acd.accept(agent, "o1")
+    at(215), acd.complete(agent, "o1", "sale")         # talk 60, then 10 s wrap-up
+    at(300), acd.logout("ann"), acd.logout("bob")
+    log.close()
+
+
+def _same(got: dict, expected: dict) -> bool:
+    """Equal keys and values, numbers to rounding."""
+    return got.keys() == expected.keys() and all(
+        got[k] == expected[k] if expected[k] is None or isinstance(expected[k], str)
+        else got[k] == pytest.approx(expected[k]) for k in expected)
+
+
+def _rows(url: str, name: str, **changes) -> list[dict]:
+    checked = attrs.evolve(definition.load(name), **changes)
+    log = sa.create_engine(url)
+    try:
+        return list(engine.compute(log, definition.check(checked, "test")).rows)
+    finally:
+        log.dispose()
+
+
+@pytest.fixture(scope="module")
+def sqlite_day(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('scripted') / 'comm.db'}"
+    _day(url)
+    return url
+
+
+CALLS = {
+    "sales": {"offered": 4, "answered": 2, "abandoned": 2, "short_abandoned": 1, "transferred": 1,
+              "overflowed": 0, "service_level_answered": 1.0, "service_level": 2 / 3, "asa": 4.0,
+              "aht": (60 + 60 + 10 + 10) / 1, "avg_talk": 60.0, "longest_wait": 30.0},
+    "support": {"offered": 0, "answered": 0, "abandoned": 0, "short_abandoned": 0, "transferred": 0,
+                "overflowed": 0, "service_level_answered": None, "service_level": None, "asa": None,
+                "aht": 30.0, "avg_talk": 30.0, "longest_wait": 2.0},
+    "chat": {"offered": 1, "answered": 0, "abandoned": 0, "short_abandoned": 0, "transferred": 0,
+             "overflowed": 1, "service_level_answered": None, "service_level": 0.0, "asa": None,
+             "aht": None, "avg_talk": None, "longest_wait": None},
+}
+
+
+def test_incoming_calls_by_queue_follow_the_counting_rules(sqlite_day):
+    rows = _rows(sqlite_day, "incoming-calls", dimensions=("queue",))
+    by_queue = {row.pop("queue"): row for row in rows}
+    assert by_queue.keys() == CALLS.keys()
+    for queue, expected in CALLS.items():
+        assert _same(by_queue[queue], expected), queue
+
+
+def test_periods_split_at_midnight_and_the_month_and_sum_to_the_totals(sqlite_day):
+    months = _rows(sqlite_day, "voicemail", period="month")
+    assert [(r["period"], r["queue"], r["offered"], r["voicemails"]) for r in months] == [
+        ("2026-11-01 00:00", "chat", 1, 0), ("2026-11-01 00:00", "sales", 3, 0),
+        ("2026-11-01 00:00", "support", 0, 0), ("2026-12-01 00:00", "chat", 0, 1), ("2026-12-01 00:00", "sales", 1, 0)]
+    quarters = _rows(sqlite_day, "incoming-calls", period="15min", dimensions=("period",))
+    assert [r["period"] for r in quarters] == ["2026-11-30 23:45", "2026-12-01 00:00"]
+    assert sum(r["offered"] for r in quarters) == 5 and sum(r["abandoned"] for r in quarters) == 2
+    weeks = _rows(sqlite_day, "incoming-calls", period="week", dimensions=("period",))
+    assert [r["period"] for r in weeks] == ["2026-11-30 00:00"]
+
+
+def test_channel_campaign_and_agent_dimensions(sqlite_day):
+    channels = _rows(sqlite_day, "incoming-calls", dimensions=("channel",))
+    assert [(r["channel"], r["offered"], r["overflowed"]) for r in channels] == [("chat", 1, 1), ("voice", 4, 0)]
+    (spring,) = _rows(sqlite_day, "campaign-results", dimensions=("campaign",))
+    assert (spring["campaign"], spring["dialed"], spring["answered"], spring["completed"],
+            spring["talk_time"], spring["aht"]) == ("spring", 1, 1, 1, 60.0, 70.0)
+    agents = {r["agent"]: r for r in _rows(sqlite_day, "incoming-calls", dimensions=("agent",))}
+    assert agents["ann"]["transferred"] == 1 and agents["bob"]["avg_talk"] == pytest.approx(30.0)
+    only_support = _rows(sqlite_day, "incoming-calls", dimensions=("queue",),
+                         filters={"queue": ("support",)})
+    assert [r["queue"] for r in only_support] == ["support"]
+
+
+def test_agent_times_by_quarter_hour_add_up_and_clip_to_the_range(sqlite_day):
+    rows = _rows(sqlite_day, "agent-availability", period="15min")
+    for row in rows:
+        parts = row["available"] + row["ringing"] + row["busy"] + row["wrap_up"] + row["break"]
+        assert parts == pytest.approx(row["logged_in"])
+    by_agent = {}
+    for row in rows:
+        by_agent[row["agent"]] = by_agent.get(row["agent"], 0.0) + row["logged_in"]
+    assert by_agent == pytest.approx({"ann": 300.0, "bob": 232.0})
+    assert {r["period"] for r in rows} == {"2026-11-30 23:45", "2026-12-01 00:00"}
+    midnight = START + 120
+    clipped = _rows(sqlite_day, "agent-availability", dimensions=("agent",), start=midnight, end=midnight + 60)
+    assert [(r["agent"], r["logged_in"]) for r in clipped] == [("ann", 60.0), ("bob", 60.0)]
+    everyone = _rows(sqlite_day, "agent-availability", dimensions=("agent",))
+    ann = _rows(sqlite_day, "agent-availability", dimensions=("agent",), filters={"agent": ("ann",)})
+    assert ann == [everyone[0]] and everyone[0]["agent"] == "ann"
+    assert everyone[0]["wrap_up"] + everyone[1]["wrap_up"] == pytest.approx(20.0)
+    assert everyone[0]["busy"] + everyone[1]["busy"] == pytest.approx(60 + 30 + 60)
+
+
+def test_period_arithmetic():
+    monday = dt.datetime(2026, 12, 28, tzinfo=dt.timezone.utc).timestamp()
+    week = Period("week")
+    assert week.start(monday + 6 * 86400 + 3600) == monday and week.following(monday) == monday + 7 * 86400
+    month = Period("month")
+    december = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc).timestamp()
+    assert month.following(december) == dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+    assert month.label(month.start(december + 40 * 86400)) == "2027-01-01 00:00"
+
+
+def test_postgresql_gives_the_same_reports(sqlite_day, postgres_database):
+    _day(postgres_database)
+    for name, changes in [("incoming-calls", {"dimensions": ("period", "queue"), "period": "month"}),
+                          ("incoming-calls", {"dimensions": ("channel",)}),
+                          ("campaign-results", {}), ("voicemail", {"period": "week"}),
+                          ("agent-availability", {"period": "15min"})]:
+        expected = _rows(sqlite_day, name, **changes)
+        got = _rows(postgres_database, name, **changes)
+        assert len(got) == len(expected) and expected
+        for mine, theirs in zip(got, expected):
+            assert _same(mine, theirs), name
