@@ -112,12 +112,18 @@ class Client:
     def watch(self, since: int | None = None, poll: float = 5.0) -> Iterator[dict[str, Any]]:
         """Yield manager events (registered, modified, unregistering, expired) as they happen.
 
-        ``since`` is an event sequence number; None starts with events after now.
+        ``since`` is an event sequence number; None starts with events after now. The
+        watch outlives manager restarts: it waits for the manager to come back and then
+        yields every event of its new run.
         """
-        cursor = since
+        cursor, epoch = since, None
         while True:
-            batch = self.manager_call("events", cursor, poll)
-            cursor = batch["next"]
+            try:
+                batch = self.manager_call("events", cursor, poll, epoch)
+            except ManagerUnreachable:
+                time.sleep(RETRY_PAUSE * 10)
+                continue
+            cursor, epoch = batch["next"], batch["epoch"]
             yield from batch["events"]
 
 

@@ -61,6 +61,7 @@ class ServiceManager:
         self._swap_lock = threading.Lock()
         self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=EVENT_BUFFER)
         self._sequence = 0
+        self._epoch = secrets.token_hex(8)
         self._stopped = threading.Event()
         now = time.monotonic()
         self._registrations = {r.instance_id: r for r in store.load()}
@@ -140,15 +141,22 @@ class ServiceManager:
         return [r.public() for r in found]
 
     @Pyro5.api.expose
-    def events(self, since: int | None = None, timeout: float = 5.0) -> dict[str, Any]:
-        """Events after sequence ``since`` (None: after now), waiting up to ``timeout`` for one."""
+    def events(self, since: int | None = None, timeout: float = 5.0, epoch: str | None = None) -> dict[str, Any]:
+        """Events after sequence ``since`` (None: after now), waiting up to ``timeout`` for one.
+
+        Sequence numbers count from 1 in each run of the manager, named by ``epoch``: a
+        watcher that passes the epoch of an earlier run gets every event of this run.
+        """
         timeout = min(max(float(timeout), 0.0), 60.0)
         with self._lock:
-            cursor = self._sequence if since is None else int(since)
+            if epoch is not None and epoch != self._epoch:
+                cursor = 0
+            else:
+                cursor = self._sequence if since is None else int(since)
             self._lock.wait_for(lambda: self._sequence > cursor or self._stopped.is_set(), timeout)
             events = [e for e in self._events if e["seq"] > cursor]
             missed = bool(self._events) and self._events[0]["seq"] > cursor + 1
-            return {"next": self._sequence, "events": events, "missed": missed}
+            return {"next": self._sequence, "events": events, "missed": missed, "epoch": self._epoch}
 
     @Pyro5.api.expose
     def health(self) -> list[dict[str, Any]]:

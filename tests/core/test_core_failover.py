@@ -61,3 +61,22 @@ def test_manager_restart_keeps_registrations_and_clients_working(caruso_host, ca
     assert listed[host.instance_id]["healthy"] is True
     from caruso_core import connect
     assert connect(caruso_manager.uri).get("counter").increment()["value"] == 3
+
+
+def test_a_watch_outlives_a_manager_restart(caruso_host, caruso_client, caruso_manager):
+    host = caruso_host("sample_services:Echo")
+    seen = []
+
+    def follow():
+        for event in caruso_client.watch():
+            seen.append((event["event"], event["instance_id"]))
+            if event["event"] == "expired":
+                return
+
+    watcher = threading.Thread(target=follow, daemon=True)
+    watcher.start()
+    time.sleep(0.3)
+    caruso_manager.restart()
+    host.kill()
+    watcher.join(BOUND + MARGIN + 10)
+    assert ("expired", host.instance_id) in seen
