@@ -1,0 +1,38 @@
+"""The wallboard redraws in place: cursor home, lines overwritten, the rest cleared; never a blank screen."""
+from __future__ import annotations
+
+import io
+
+from caruso_monitor import wallboard
+from caruso_monitor.picture import Event, Picture
+
+
+def _picture() -> dict:
+    picture = Picture()
+    picture.apply(Event(1, 100.0, "agent_status", agent="ann", data={"status": "available", "reason": ""}))
+    picture.apply(Event(2, 100.0, "agent_status", agent="bob", data={"status": "break", "reason": "lunch"}))
+    picture.apply(Event(3, 110.0, "enter", "c1", "sales", data={"channel": "voice"}))
+    picture.apply(Event(4, 110.0, "campaign_state", queue="sales", data={"campaign": "spring", "state": "active",
+                                                                         "contacts": 10}))
+    picture.apply(Event(5, 111.0, "dial", "o1", "sales", data={"campaign": "spring", "number": "+1", "attempt": 1}))
+    return picture.snapshot(200.0)
+
+
+def test_a_frame_shows_agents_queues_waiting_and_campaigns():
+    lines = wallboard.frame(_picture())
+    assert lines[1].startswith("agents: logged_in 2  available 1  break 1  idle 2")
+    assert any(line.split() == ["sales", "1", "1:30", "0", "0", "0", "-"] for line in lines)
+    assert any(line.split() == ["c1", "sales", "waiting", "1:30"] for line in lines)
+    assert any(line.split() == ["bob", "break", "idle", "1:40", "lunch"] for line in lines)
+    assert any(line.split() == ["spring", "active", "10%", "1", "0", "0", "-"] for line in lines)
+
+
+def test_drawing_overwrites_in_place_without_clearing_the_screen():
+    out = io.StringIO()
+    lines = wallboard.frame(_picture())
+    wallboard.draw(lines, out)
+    written = out.getvalue()
+    assert written.startswith(wallboard.HOME) and written.endswith(wallboard.CLEAR_BELOW)
+    assert "\x1b[2J" not in written
+    body = written[len(wallboard.HOME):-len(wallboard.CLEAR_BELOW)]
+    assert body.split("\n")[:-1] == [line + wallboard.CLEAR_LINE for line in lines]
