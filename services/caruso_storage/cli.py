@@ -14,7 +14,7 @@ import click
 from caruso_core.errors import ConfigError
 
 from caruso_storage import drafting, importer, loader, migrate, tables
-from caruso_storage.database import WRITE_OPTION, open_engine, open_engines
+from caruso_storage.database import WRITE_OPTION, journal_name, open_engine, open_engines
 from caruso_storage.model import Model
 
 
@@ -59,17 +59,23 @@ def _differences(model_file: str | None, db: str | None, databases: tuple[str, .
                  journal: bool = False) -> None:
     checked = _model(model_file)
     schema = tables.build(checked)
-    for name, engine in open_engines(checked, db, _urls(databases)).items():
-        if journal and name == checked.default_database:
-            migrate.upgrade_journal(engine)
-        owned = schema.new_tables(checked, name)
-        with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
-            found = migrate.differences(connection, owned) if owned else []
-            shown = act(connection, found)
-        click.echo(f"database {name} ({engine.url.render_as_string(hide_password=True)}): "
-                   + ("up to date" if not found else f"{len(found)} difference(s)"))
+    engines = open_engines(checked, db, _urls(databases))
+    if journal:
+        migrate.upgrade_journal(engines[journal_name(checked)])
+    for name in checked.databases:
+        engine, owned = engines[name], schema.new_tables(checked, name)
+        found: list[migrate.Difference] = []
+        shown: list[migrate.Difference] = []
+        if owned:
+            with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
+                found = migrate.differences(connection, owned)
+                shown = act(connection, found)
+        state = "existing tables only, never changed" if not owned else \
+            "up to date" if not found else f"{len(found)} difference(s)"
+        click.echo(f"database {name} ({engine.url.render_as_string(hide_password=True)}): {state}")
         for difference in shown:
             click.echo(f"  {difference}")
+    for engine in engines.values():
         engine.dispose()
 
 

@@ -18,12 +18,17 @@ from caruso_core.errors import ConfigError
 from caruso_storage.model import Model
 
 WRITE_OPTION = "caruso_write"
+JOURNAL = "caruso journal"
 SQLITE_BUSY_SECONDS = 30
 
 
 def open_engines(model: Model, db: str | None, urls: dict[str, str]) -> dict[str, Engine]:
     """Engines of the model's databases: ``urls`` by name, ``db`` for the first, else the
-    model's ``url``, else a SQLite file in the data folder (``storage.db`` for the first)."""
+    model's ``url``, else a SQLite file in the data folder (``storage.db`` for the first).
+
+    When no database of the model holds a new object, caruso's own tables get their
+    own SQLite file, ``MODEL-journal.db`` in the data folder, under the name ``JOURNAL``.
+    """
     unknown = set(urls) - set(model.databases)
     if unknown:
         raise ConfigError(f"databases: the model {model.source} has no database(s) "
@@ -34,7 +39,14 @@ def open_engines(model: Model, db: str | None, urls: dict[str, str]) -> dict[str
         if url is None:
             url = default_sqlite_url("storage.db" if name == model.default_database else f"{name}.db")
         engines[name] = open_engine(url, f"database {name}")
+    if model.journal_database is None:
+        engines[JOURNAL] = open_engine(default_sqlite_url(f"{model.name}-journal.db"), "journal")
     return engines
+
+
+def journal_name(model: Model) -> str:
+    """The key in :func:`open_engines` of the database holding caruso's own tables."""
+    return model.journal_database or JOURNAL
 
 
 def open_engine(url: str, where: str) -> Engine:

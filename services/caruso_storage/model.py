@@ -154,3 +154,9 @@ class Model:
     @property
     def default_database(self) -> str:
         return next(iter(self.databases))
+
+    @property
+    def journal_database(self) -> str | None:
+        """The database of caruso's own tables: the first holding a new object (None: none does)."""
+        return next((name for name in self.databases
+                     if any(o.database == name and not o.existing for o in self.objects.values())), None)

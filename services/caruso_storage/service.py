@@ -18,7 +18,7 @@ from caruso_core import service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
 from caruso_storage import filters, journal, loader, migrate, rules, tables, values
-from caruso_storage.database import Transaction, open_engines
+from caruso_storage.database import Transaction, journal_name, open_engines
 from caruso_storage.model import Condition, Model, ObjectType, Rule
 from caruso_storage.records import Records, page
 from caruso_storage.tables import VERSION_KEY
@@ -43,15 +43,18 @@ class StorageManager:
         self.schema = tables.build(self.model)
         self.records = {name: Records(obj, self.schema.tables[name]) for name, obj in self.model.objects.items()}
         self.engines = open_engines(self.model, db, dict(databases or {}))
+        self.journal = journal_name(self.model)
         self._prepare()
 
     def _prepare(self) -> None:
         """Create missing tables of new objects and the journal; check existing tables are there."""
-        for name, engine in self.engines.items():
-            with engine.connect().execution_options(caruso_write=True) as connection, connection.begin():
-                self.schema.metadata[name].create_all(connection, tables=self.schema.new_tables(self.model, name))
+        for name in self.model.databases:
+            engine, owned = self.engines[name], self.schema.new_tables(self.model, name)
+            if owned:
+                with engine.connect().execution_options(caruso_write=True) as connection, connection.begin():
+                    self.schema.metadata[name].create_all(connection, tables=owned)
             self._check_existing(name, engine)
-        migrate.upgrade_journal(self.engines[self.model.default_database])
+        migrate.upgrade_journal(self.engines[self.journal])
 
     def _check_existing(self, name: str, engine: Engine) -> None:
         inspector = inspect(engine)
@@ -299,7 +302,7 @@ class StorageManager:
             return self.records[object].key_value(created)
 
         def log(rule: Rule, action: str, message: str) -> None:
-            journal.log_rule(transaction.connection(self.model.default_database), records.obj.name, key,
+            journal.log_rule(transaction.connection(self.journal), records.obj.name, key,
                              rule.name, action, message)
 
         rules.fire(records.obj, event, key, new, old, transaction, create, log)
@@ -318,7 +321,7 @@ class StorageManager:
         records = self._records(object)
         key = records.key_value(self._existing(records, key))
         with self._transaction() as transaction:
-            return journal.add_contact(transaction.connection(self.model.default_database), object, key, contact)
+            return journal.add_contact(transaction.connection(self.journal), object, key, contact)
 
     def contact_history(self, object: str, key: Any, channels: list[str] | None = None, limit: int = 100,
                         offset: int = 0) -> list[dict[str, Any]]:
@@ -326,13 +329,13 @@ class StorageManager:
         records = self._records(object)
         key = records.key_value(self._existing(records, key))
         limit, offset = page(limit, offset)
-        with self._read_database(self.model.default_database) as connection:
+        with self._read_database(self.journal) as connection:
             return journal.contacts(connection, object, key, channels, limit, offset)
 
     def rule_log(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest rule actions run, newest first."""
         limit, _ = page(limit, 0)
-        with self._read_database(self.model.default_database) as connection:
+        with self._read_database(self.journal) as connection:
             return journal.rule_entries(connection, limit)
 
     # -- helpers ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from caruso_core.errors import ConfigError, Conflict
 from caruso_storage.service import StorageManager
@@ -101,6 +101,15 @@ def raw(engine, order: int, position: int):
     with engine.connect() as connection:
         return connection.execute(text('SELECT "ARTIKEL NR", "GELIEFERT?", "BETRAG_CT" FROM "KUNDEN AUFTRAG" '
                                        'WHERE "AUFTR-NR" = :o AND "Pos" = :p'), {"o": order, "p": position}).one()
+
+
+def test_a_model_of_existing_tables_only_leaves_the_database_as_it_was(orders, data_folder):
+    storage, engine = orders
+    assert inspect(engine).get_table_names() == ["KUNDEN AUFTRAG"]
+    storage.add_contact("OrderLine", {"order": 1, "position": 1}, {"channel": "phone", "summary": "late"})
+    assert storage.contact_history("OrderLine", {"order": 1, "position": 1})[0]["key"] == {"order": 1, "position": 1}
+    assert inspect(engine).get_table_names() == ["KUNDEN AUFTRAG"]
+    assert (data_folder / "orders-journal.db").exists()
 
 
 def test_composite_key_flags_cents_and_padding_are_read_and_written(orders):
