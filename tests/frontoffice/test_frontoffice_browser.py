@@ -5,6 +5,7 @@ Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` th
 replace the ones of the documentation.
 """
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,29 @@ def test_phone_layout(tab, storage):
     page = phone.open("/views/customer-360/show?id=1")
     assert "+49 30 1234567" in page.inner_text("main")     # supervisors see phone numbers
     phone.shot("frontoffice-phone.png")
+    admin = tab(PHONE)
+    admin.sign_in("root").wait_for_url("**/")
+    for path in ("/admin/services", "/admin/users"):
+        admin.open(path)
+
+
+def test_first_run_admin_in_the_browser(browser, caruso_host, tmp_path, shots):
+    host = caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": f"sqlite:///{tmp_path / 'new.db'}"})
+    [link] = [found.group(0) for line in host.output if (found := re.search(r"http\S+/setup\?token=\S+", line))]
+    desk = Tab(browser, link.split("/setup")[0], DESKTOP, shots)
+    try:
+        page = desk.open("/signin")
+        assert "No user exists yet" in page.inner_text("main")
+        desk.open("/setup?token=wrong", 404)
+        page = desk.open(link)
+        page.fill("input[name=name]", "boss")
+        page.fill("input[name=password]", "boss-password-1")
+        page.fill("input[name=repeat]", "boss-password-1")
+        desk.shot("frontoffice-setup.png")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin/services")
+        desk.check_layout("services after set-up")
+        assert "boss · admin" in page.inner_text("header")
+        desk.open(link, 404)
+    finally:
+        desk.close()
