@@ -99,6 +99,7 @@ def test_admin_pages_at_desktop_size(tab, storage, caruso_host, caruso_client):
     assert f"{standby.instance_id} (version 1.0.1) is active" in page.inner_text(".notice")
     assert caruso_client.lookup("storage")[0]["instance_id"] == standby.instance_id
     desk.check_layout("services after the swap")
+    assert page.locator("button:has-text('Roll back')").count() == 1
     desk.shot("frontoffice-services.png")
     page = desk.open("/admin/users")
     assert page.locator("tbody tr").count() == 3

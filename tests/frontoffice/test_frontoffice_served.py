@@ -123,13 +123,15 @@ def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, 
         sign_in(web, "root")
         page = web.get("/admin/services")
         assert page.status_code == 200
-        for text in (first.instance_id, second.instance_id, "caruso.storage/1", "1.1.0", "standby", ">ok<"):
+        for text in (first.instance_id, second.instance_id, "caruso.storage/1", "1.1.0", "standby", ">ok<",
+                     ">Activate</button>"):
             assert text in page.text
         csrf = csrf_of(page.text)
         swapped = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage",
                                                          "instance_id": second.instance_id})
         assert swapped.status_code == 200
         assert f"{second.instance_id} (version 1.1.0) is active; {first.instance_id} is standing by" in swapped.text
+        assert ">Roll back</button>" in swapped.text and ">Activate</button>" not in swapped.text
         assert caruso_client.lookup("storage")[0]["instance_id"] == second.instance_id
         back = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage",
                                                       "instance_id": first.instance_id})

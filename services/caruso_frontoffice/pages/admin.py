@@ -3,7 +3,7 @@ back, and the users of the front office (list, add, remove).
 
 A swap asks the manager to make a standby instance the active one of its name; the
 instance it replaces stays registered as a standby, so activating that one again is
-the roll back. The manager checks the operator secret, which the front office takes
+the roll back (its button says so: it registered before the active instance). The manager checks the operator secret, which the front office takes
 from ``CARUSO_OPERATOR_SECRET``.
 """
 from __future__ import annotations
@@ -50,6 +50,10 @@ def _services_page(request: Request, context: Context, status: int = 200, *, err
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["name"], []).append(row)
+    for instances in groups.values():
+        active = [row["registered_at"] for row in instances if row["state"] == "active"]
+        for row in instances:
+            row["swap_label"] = "Roll back" if active and row["registered_at"] < min(active) else "Activate"
     return context.render(request, "services.html", status, groups=groups, error=error, notice=notice,
                           manager=context.client.uri)
 
