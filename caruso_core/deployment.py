@@ -79,18 +79,22 @@ class Deployment:
     services: tuple[ServiceEntry, ...]
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file at ``path``; a missing or malformed file is a ConfigError naming it (and the line)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
 def load(file: str | None = None) -> Deployment:
     """The deployment of ``file``, else of ``./caruso.toml`` if present, else the default one."""
     path = Path(file) if file else Path(DEFAULT_FILE)
     if file is None and not path.exists():
         return default()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such deployment file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: {error}") from None
-    return parse(data, str(path))
+    return parse(read_toml(path), str(path))
 
 
 def default() -> Deployment:

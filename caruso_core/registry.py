@@ -14,6 +14,8 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from caruso_core import databases
+
 ACTIVE, STANDBY = "active", "standby"
 
 _metadata = sa.MetaData()
@@ -82,9 +84,7 @@ class RegistryStore:
     """Persists registrations in a database (created on first use)."""
 
     def __init__(self, url: str) -> None:
-        self._engine = sa.create_engine(url)
-        if self._engine.dialect.name == "sqlite":
-            sa.event.listen(self._engine, "connect", _sqlite_wal)
+        self._engine = databases.engine(url)
         _metadata.create_all(self._engine)
 
     def load(self) -> list[Registration]:
@@ -112,9 +112,3 @@ class RegistryStore:
     def close(self) -> None:
         self._engine.dispose()
 
-
-def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

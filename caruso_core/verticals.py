@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ import attrs
 import tomli_w
 
 from caruso_core import plugins
-from caruso_core.deployment import DEFAULT_FILE, default, parse
+from caruso_core.deployment import DEFAULT_FILE, default, parse, read_toml
 from caruso_core.errors import ConfigError
 
 VERTICALS_GROUP = "caruso.verticals"
@@ -80,12 +79,7 @@ def installed() -> dict[str, Vertical]:
 
 def read(path: Path) -> Vertical:
     """The vertical whose manifest is at ``path``; errors name the file and the key."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: a vertical needs a {MANIFEST}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: {error}") from None
+    data = read_toml(path)
     unknown = set(data) - TOP_KEYS
     if unknown or "name" not in data or "version" not in data:
         raise ConfigError(f"{path}: needs name and version; allowed keys: {', '.join(sorted(TOP_KEYS))}"

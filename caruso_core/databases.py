@@ -1,0 +1,32 @@
+"""Database engines the way caruso components open them.
+
+Contract of :func:`engine`: a SQLAlchemy engine for ``url``; a SQLite database gets
+write-ahead logging (readers never block the writer; ``synchronous=NORMAL``) and waits
+up to 30 s for a lock instead of failing at once. ``wal=False`` leaves the journal
+mode of a database alone, for SQLite files that other programs own (legacy systems).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+SQLITE_LOCK_WAIT = 30
+
+
+def engine(url: str | sa.URL, *, wal: bool = True, **options: Any) -> sa.Engine:
+    """An engine for ``url`` (see the module's contract); ``options`` go to ``create_engine``."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_LOCK_WAIT)
+    created = sa.create_engine(parsed, **options)
+    if parsed.get_backend_name() == "sqlite" and wal:
+        sa.event.listen(created, "connect", _write_ahead_log)
+    return created
+
+
+def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
