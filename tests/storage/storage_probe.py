@@ -1,0 +1,14 @@
+"""A service recording the calls it gets, for rule actions calling a service (hosted by tests)."""
+from caruso_core import service
+
+
+@service(name="probe", interface="test.probe/1", version="1.0.0")
+class Probe:
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+
+    def record(self, **arguments) -> None:
+        self.received.append(arguments)
+
+    def calls(self) -> list[dict]:
+        return self.received
