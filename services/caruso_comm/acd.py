@@ -9,13 +9,15 @@ number of agents.
 from __future__ import annotations
 
 import uuid
+
+import attrs
 from typing import Any, Callable, Mapping
 
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 
 from caruso_comm import routing
 from caruso_comm.model import (VOICEMAIL, Agent, AgentState, AgentStatus, Event, Interaction,
-                               InteractionState, Queue)
+                               InteractionState, Queue, queue_from_dict)
 from caruso_comm.pool import Pool
 from caruso_comm.timers import Timers
 
@@ -94,12 +96,7 @@ class ACD:
         if agent.status == AgentStatus.LOGGED_OUT:
             agent.calls, agent.talk_time, agent.misses = 0, 0.0, 0
             agent.idle_since = self._now()
-        by_channel: dict[str, list[Pool]] = {}
-        for pool in self._pools:
-            if pool.matches(agent):
-                pool.members.add(agent_id)
-                by_channel.setdefault(pool.channel, []).append(pool)
-        self._agent_pools[agent_id] = by_channel
+        self._index(agent)
         self._set_status(agent, status, "")
         return agent
 
@@ -139,6 +136,14 @@ class ACD:
                 self._withdraw(self.interactions[interaction_id], agent.id, "withdraw")
         for channel in channels:
             self._release(agent, channel)
+
+    def _index(self, agent: Agent) -> None:
+        by_channel: dict[str, list[Pool]] = {}
+        for pool in self._pools:
+            if pool.matches(agent):
+                pool.members.add(agent.id)
+                by_channel.setdefault(pool.channel, []).append(pool)
+        self._agent_pools[agent.id] = by_channel
 
     def _unindex(self, agent: Agent) -> None:
         for pools in self._agent_pools.pop(agent.id, {}).values():
@@ -189,12 +194,15 @@ class ACD:
         queue = self.queues[interaction.queue]
         interaction.state = InteractionState.WAITING
         interaction.token += 1
-        pools = self._stage_pools[queue.name][interaction.stage]
-        self._route(interaction, pools)
-        if interaction.state != InteractionState.WAITING:
-            return
+        self._route(interaction, self._stage_pools[queue.name][interaction.stage])
+        if interaction.state == InteractionState.WAITING:
+            self._park(interaction)
+
+    def _park(self, interaction: Interaction) -> None:
+        """A waiting interaction waits: listed in its queue and pools, its timers set."""
+        queue = self.queues[interaction.queue]
         self._waiting[queue.name][interaction.id] = interaction
-        for pool in pools:
+        for pool in self._stage_pools[queue.name][interaction.stage]:
             pool.wait(interaction, queue.priority)
         now = self._now()
         if queue.max_wait:
@@ -492,6 +500,73 @@ class ACD:
         return {"logged_in": len(agents),
                 "ready": sum(agent.free(pool.channel) > 0 for agent in agents),
                 "occupied": sum(agent.state != AgentState.IDLE for agent in agents)}
+
+    # -- state transfer ------------------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Queues, agents and live interactions as plain data, for :meth:`import_state`."""
+        return {
+            "queues": [attrs.asdict(queue) for queue in self.queues.values()],
+            "agents": [{"id": a.id, "skills": a.skills, "capacity": a.capacity, "status": a.status,
+                        "reason": a.reason, "state": a.state, "idle_since": a.idle_since, "calls": a.calls,
+                        "talk_time": a.talk_time, "misses": a.misses,
+                        "wrapping": {i: list(w) for i, w in a.wrapping.items()}}
+                       for a in self.agents.values()],
+            "interactions": [dict(i.snapshot(), stage=i.stage, declined=sorted(i.declined))
+                             for i in self.interactions.values()],
+            "handled": {name: list(handled) for name, handled in self._handled.items()},
+        }
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Take over an exported ACD. Queues defined here already keep their definitions;
+        the others are added. Connected interactions stay with
+        their agents; pending offers are withdrawn (event ``withdraw``, reason ``restart``)
+        and routed again; wrap-ups end (``wrap_end``)."""
+        if self.agents or self.interactions:
+            raise Conflict("state can only be imported into an ACD without agents and interactions")
+        for definition in state["queues"]:
+            if definition["name"] not in self.queues:
+                self.add_queue(queue_from_dict(definition))
+        self._handled.update({name: list(h) for name, h in state["handled"].items()})
+        for data in state["agents"]:
+            agent = self.agents[data["id"]] = Agent(
+                data["id"], data["skills"], dict(data["capacity"]), data["status"], data["reason"],
+                idle_since=data["idle_since"], calls=data["calls"], talk_time=data["talk_time"],
+                misses=data["misses"])
+            agent.state = data["state"]
+            if agent.status != AgentStatus.LOGGED_OUT:
+                self._index(agent)
+            for interaction_id, (channel, started) in data["wrapping"].items():
+                self._emit("wrap_end", None, None, agent.id, of=interaction_id,
+                           seconds=self._now() - started)
+        restored = [self._restore(data) for data in state["interactions"]]
+        for agent in self.agents.values():
+            self._update_state(agent)
+        for interaction in restored:
+            if interaction.state == InteractionState.WAITING:
+                self._park(interaction)
+        for name in self.queues:
+            for interaction in self.waiting(name):
+                self._route(interaction, self._stage_pools[name][interaction.stage])
+        for agent in self.agents.values():
+            for channel in self._agent_pools.get(agent.id, {}):
+                self._release(agent, channel)
+
+    def _restore(self, data: dict[str, Any]) -> Interaction:
+        interaction = self.interactions[data["id"]] = Interaction(
+            data["id"], data["queue"], data["channel"], data["direction"], data["customer"],
+            data["from"], data["to"], data["priority"], data["state"], data["created"],
+            data["entered"], data["connected_at"], agent=data["agent"], stage=data["stage"],
+            declined=set(data["declined"]))
+        if interaction.state == InteractionState.CONNECTED:
+            agent = self.agents[interaction.agent]
+            agent.connected.add(interaction.id)
+            agent.load[interaction.channel] = agent.load.get(interaction.channel, 0) + 1
+        else:
+            for agent_id in data["offers"]:
+                self._emit("withdraw", interaction, interaction.queue, agent_id, reason="restart")
+            interaction.state = InteractionState.WAITING
+        return interaction
 
     # -- events --------------------------------------------------------------------------
 

@@ -10,12 +10,17 @@ from caruso_comm.model import Event
 
 
 class EventFeed:
-    """Keeps the last ``capacity`` events, numbered from 1 in publication order."""
+    """Keeps the last ``capacity`` events, numbered in publication order after ``start``
+    (a successor continues its predecessor's numbers)."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, capacity: int = 10_000, start: int = 0) -> None:
         self._events: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(maxlen=capacity)
-        self._last = 0
+        self._last = start
         self._changed = threading.Condition()
+
+    @property
+    def last(self) -> int:
+        return self._last
 
     def publish(self, event: Event) -> None:
         with self._changed:

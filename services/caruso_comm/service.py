@@ -3,8 +3,9 @@
 It runs the ACD on Unix time: a thread runs due timers (offer timeouts, wrap-up,
 escalation, overflow) and flushes the event log every second. All operations take
 one lock, so the ACD sees one caller at a time. Agents, queues and interactions are
-kept in memory (see docs/communication.md); events go to the event log table and to
-the live feed that :meth:`CommServer.events` long-polls.
+kept in memory and handed to the successor in a hot-swap (see docs/communication.md);
+events go to the event log table and to the live feed that :meth:`CommServer.events`
+long-polls.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 from typing import Any, Callable, TypeVar
 
 import attrs
+import serpent
 
 from caruso_core import plugins, service
 from caruso_core.errors import ConfigError, Conflict, NotFound
@@ -44,6 +46,7 @@ class CommServer:
                  channels: dict[str, dict[str, Any]] | None = None) -> None:
         self._lock = threading.Condition(threading.RLock())
         self._log = EventLog(db or default_sqlite_url("comm.db"))
+        self._feed_size = feed_size
         self._feed = EventFeed(feed_size)
         self._timers = Timers(time.time)
         self._acd = ACD(self._timers, self._record)
@@ -103,6 +106,21 @@ class CommServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._log.close()
+
+    def export_state(self) -> dict[str, Any]:
+        """Queues, agents, live interactions, voicemail and the feed's position (hot-swap)."""
+        with self._lock:
+            self._log.flush()
+            return {"acd": self._acd.export_state(), "feed": self._feed.last,
+                    "voicemail": [m.to_dict() for m in self._voicemail.messages()]}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Take over from the instance that exported ``state``; connected interactions stay
+        connected, pending offers are made again (see ``ACD.import_state``)."""
+        with self._lock:
+            self._feed = EventFeed(self._feed_size, start=state["feed"])
+            self._voicemail.restore([dict(m, content=_wire_bytes(m["content"])) for m in state["voicemail"]])
+            self._acd.import_state(state["acd"])
 
     def health(self) -> dict[str, Any]:
         with self._lock:
@@ -223,6 +241,7 @@ class CommServer:
     def leave_voicemail(self, queue: str, content: bytes | str, caller: str | None = None,
                         customer: str | None = None) -> dict[str, Any]:
         """Store a message for ``queue``; its callback task is routed at once."""
+        content = _wire_bytes(content)
         return self._locked(lambda: self._voicemail.deposit(
             queue, content, caller=caller, customer=customer).to_dict())
 
@@ -235,3 +254,10 @@ class CommServer:
         """Events numbered above ``since``, waiting up to ``timeout`` seconds (at most 30)
         for one: ``{"last", "events", "missed"}`` (see :class:`~caruso_comm.feed.EventFeed`)."""
         return self._feed.since(int(since), min(float(timeout), 30.0))
+
+
+def _wire_bytes(value: Any) -> Any:
+    """Bytes sent over Pyro5's serpent arrive as a base64 dict: bytes again; others unchanged."""
+    if isinstance(value, dict) and value.get("encoding") == "base64":
+        return serpent.tobytes(value)
+    return value

@@ -57,6 +57,13 @@ class VoicemailBox:
                         direction="outbound", customer=customer, to=caller)
         return message
 
+    def restore(self, messages: list[dict[str, Any]]) -> None:
+        """Keep messages exported by :meth:`Voicemail.to_dict` (their callbacks exist already)."""
+        for data in messages:
+            self._messages[data["id"]] = Voicemail(**data)
+        numbers = [int(m.id[2:]) for m in self._messages.values() if m.id[2:].isdigit()]
+        self._ids = itertools.count(max(numbers, default=0) + 1)
+
     def get(self, message_id: str) -> Voicemail:
         if message_id not in self._messages:
             raise NotFound(f"no voicemail {message_id!r}")

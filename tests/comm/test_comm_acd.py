@@ -172,3 +172,35 @@ def test_queues_name_only_defined_queues_and_installed_strategies(desk):
         desk.acd.add_queue(Queue("q", overflow="missing"))
     with pytest.raises(ConfigError, match="no routing strategy 'fastest'"):
         desk.acd.add_queue(Queue("q", strategy="fastest"))
+
+
+def test_state_moves_to_a_new_acd_without_losing_or_repeating_anything(desk):
+    from conftest import Desk
+    desk.acd.add_queue(Queue("q", wrap_up=30))
+    desk.acd.add_queue(Queue("chat", channel="chat"))
+    desk.acd.login("a", capacity={"voice": 1, "chat": 2})
+    desk.acd.login("b")
+    desk.acd.login("c")
+    talking = desk.acd.arrive("q", id="talking").id
+    desk.acd.accept("a", talking)
+    desk.acd.arrive("q", id="ringing")
+    wrapped = desk.acd.arrive("q", id="wrapped").id
+    desk.acd.accept("c", wrapped)
+    desk.acd.complete("c", wrapped)
+    desk.acd.arrive("q", id="waiting", priority=1)
+    desk.advance(10)
+    state = desk.acd.export_state()
+    successor = Desk()
+    successor.clock.now = desk.clock.now
+    successor.events = desk.events
+    successor.acd.sink = desk.events.append
+    successor.acd.import_state(state)
+    acd = successor.acd
+    assert acd.interactions["talking"].state == "connected" and acd.agents["a"].connected == {"talking"}
+    assert desk.named("withdraw", interaction="ringing")[-1].data == {"reason": "restart"}
+    assert desk.named("wrap_end", agent="c")[-1].data == {"of": "wrapped", "seconds": 10}
+    assert acd.agents["b"].offers == {"waiting"} and acd.agents["c"].offers == {"ringing"}
+    acd.complete("a", "talking", "done")
+    assert acd.agents["a"].calls == 1 and acd.agents["a"].talk_time == 10
+    assert [e.event for e in desk.events if e.interaction == "ringing"] == [
+        "enter", "offer", "withdraw", "offer"]

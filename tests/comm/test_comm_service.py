@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+import serpent
 import sqlalchemy as sa
 
 from caruso_core.testing import contract_suite
@@ -85,3 +86,27 @@ def test_cli_lists_agents_and_sets_status(comm):
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[0].split() == ["name", "strategy", "channel", "waiting", "logged_in", "ready"]
     assert done.stdout.split("\n")[2].split() == ["support", "longest_idle", "voice", "0", "1", "0"]
+
+
+def test_a_hot_swap_keeps_agents_calls_and_voicemail(comm, caruso_host):
+    server, _, db = comm
+    server.login("ann", {}, {"voice": 1})
+    server.login("bob", {}, {"voice": 1})
+    talking = server.arrive("sales")["id"]
+    server.accept(server.interaction(talking)["offers"][0], talking)
+    holder = server.interaction(talking)["agent"]
+    ringing = server.arrive("sales")["id"]
+    waiting = server.arrive("sales")["id"]
+    message = server.leave_voicemail("support", b"\x00audio", caller="+4930333")
+    last = server.events(0, 0)["last"]
+    caruso_host("caruso_comm.service:CommServer", config={"queues": QUEUES, "db": db}, replace=True)
+    assert server.interaction(talking)["state"] == "connected"
+    assert server.interaction(ringing)["state"] == "offered"
+    assert server.interaction(waiting)["position"] == 1
+    stored = server.voicemails()[0]
+    assert serpent.tobytes(stored["content"]) == b"\x00audio" and stored["id"] == message["id"]
+    feed = server.events(last, 0)
+    assert feed["events"] and all(e["seq"] > last for e in feed["events"])
+    assert [e["event"] for e in feed["events"] if e["interaction"] == ringing] == ["withdraw", "offer"]
+    server.complete(holder, talking, "done")
+    assert server.interaction(waiting)["offers"] == [holder]
