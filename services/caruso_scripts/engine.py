@@ -248,8 +248,16 @@ class Engine:
                 raise DialogError(f"{script.source}:{binding.line}: binding '{binding.name}' has no key "
                                   f"({binding.key.source} is null)")
             return None
+        storage = self.service(STORAGE)
         try:
-            record = self.service(STORAGE).get(binding.object, values.plain(key))
+            if binding.field is None:
+                record = storage.get(binding.object, values.plain(key))
+            else:
+                found = storage.query(binding.object, {"field": binding.field, "op": "eq", "value": values.plain(key)},
+                                      [binding.order] if binding.order else None, 1)
+                if not found:
+                    raise NotFound(f"no {binding.object} with {binding.field} {values.plain(key)!r}")
+                record = found[0]
         except NotFound:
             if binding.required:
                 raise DialogError(f"no {binding.object} {values.plain(key)!r} for '{binding.name}'") from None

@@ -655,6 +655,8 @@ class Function:
 
 FUNCTIONS: dict[str, Function] = {
     "today": Function(lambda s: s.today, 0, 0, "the current date"),
+    "now": Function(lambda s: datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), 0, 0,
+                    "the current UTC date and time as ISO text 'YYYY-MM-DDTHH:MM:SS'"),
     "date": Function(lambda s, v: as_date(v), 1, 1, "a date from ISO text 'YYYY-MM-DD'"),
     "add_days": Function(lambda s, d, n: as_date(d) + datetime.timedelta(days=int(as_number(n))), 2, 2,
                          "the date n days after d"),

@@ -142,7 +142,7 @@ class _Loader:
         self.known = {"context"} | {e.get("name") for e in root if e.tag in ("bind", "var")} \
             | {e.get("id") for e in step_elements if e.tag in ("question", "subscript")}
         bindings = tuple(Binding(e.get("name"), e.get("object"), self.expression(e, "key"),
-                                 e.get("required", "true") == "true", e.sourceline)
+                                 e.get("required", "true") == "true", e.sourceline, e.get("field"), e.get("order"))
                          for e in root.iterchildren("bind"))
         variables = tuple(Variable(e.get("name"), self.expression(e, "value") if e.get("value") else None,
                                    e.sourceline) for e in root.iterchildren("var"))

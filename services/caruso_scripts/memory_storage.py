@@ -2,9 +2,10 @@
 
 For script tests (``caruso script test``) and the terminal runner without a
 deployment. :class:`MemoryStorage` honours these calls of ``caruso.storage/1`` as
-docs/storage.md describes them: ``get``, ``create``, ``update``, ``describe`` and
-``add_contact`` / ``contact_history``. Records are plain data (decimals and dates as
-strings); keys are single attributes.
+docs/storage.md describes them: ``get``, ``create``, ``update``, ``query`` (one ``eq``
+condition, ordering by attributes), ``describe`` and ``add_contact`` /
+``contact_history``. Records are plain data (decimals and dates as strings); keys
+are single attributes.
 
 Declared in TOML (a script test file or ``caruso script run --data FILE``)::
 
@@ -64,6 +65,19 @@ class MemoryStorage:
         record.update(values.plain(dict(changes)))
         self._object(name)["records"][key] = record
         return dict(record)
+
+    def query(self, name: str, where: Mapping[str, Any] | None = None, order_by: list[str] | None = None,
+              limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Records of ``name``; ``where`` may be one ``eq`` condition; ``order_by`` names attributes ("-" descending)."""
+        records = list(self._object(name)["records"].values())
+        if where is not None:
+            if set(where) != {"field", "op", "value"} or where["op"] != "eq":
+                raise InvalidInput(f"memory storage filters only on one 'eq' condition, not {where}")
+            records = [r for r in records if r.get(where["field"]) == where["value"]]
+        for order in reversed(order_by or []):
+            field = order.lstrip("-")
+            records.sort(key=lambda r: (r.get(field) is None, r.get(field)), reverse=order.startswith("-"))
+        return [dict(r) for r in records[offset:offset + limit]]
 
     def describe(self, name: str | None = None) -> dict[str, Any]:
         def entry(spec: dict[str, Any]) -> dict[str, Any]:

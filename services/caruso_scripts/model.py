@@ -139,13 +139,19 @@ Step = Union[Question, Info, SubScript, End]
 
 @attrs.frozen
 class Binding:
-    """A business object loaded through the storage service when the script starts."""
+    """A business object loaded through the storage service when the script starts.
+
+    Without ``field`` the object whose key is ``key``; with ``field`` the first object
+    (by ``order``, e.g. ``-read_on``, else by key) whose ``field`` equals ``key``.
+    """
 
     name: str
     object: str
     key: Expression
     required: bool
     line: int
+    field: str | None = None
+    order: str | None = None
 
 
 @attrs.frozen

@@ -19,11 +19,16 @@ def field_problems(script: Script, describe: Callable[[str], dict[str, Any]]) ->
     bound = {b.name: b for b in script.bindings}
     for binding in script.bindings:
         try:
-            attributes[binding.name] = set(describe(binding.object).get("attributes", {}))
+            known = attributes[binding.name] = set(describe(binding.object).get("attributes", {}))
         except CarusoError as error:
             problems.append(f"{script.source}:{binding.line}: binding '{binding.name}': "
                             f"object '{binding.object}' is not in the model ({error.message})")
             attributes[binding.name] = None
+            continue
+        for field in (binding.field, (binding.order or "").lstrip("-") or None):
+            if field is not None and field not in known:
+                problems.append(f"{script.source}:{binding.line}: binding '{binding.name}': "
+                                f"{binding.object} has no attribute '{field}'")
     for expression, line in script.expressions():
         for path, column in expression.paths():
             known = attributes.get(path[0])

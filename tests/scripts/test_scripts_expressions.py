@@ -3,6 +3,8 @@ import datetime
 import decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from caruso_scripts import expressions
 from caruso_scripts.errors import ExpressionError
@@ -143,3 +145,21 @@ def test_paths_and_names():
 
 def test_every_function_is_documented():
     assert all(spec.doc for spec in expressions.FUNCTIONS.values())
+
+
+ALPHABET = "abcxy_01259.+-*/%<>=!()[],'\" \tnotandorintruefalsenulllentodaydate"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=60) | st.text(max_size=30))
+def test_any_input_parses_and_evaluates_or_fails_with_an_expression_error(source):
+    try:
+        expression = parse(source)
+    except ExpressionError:
+        return
+    if expression.check({"a", "b", "x", "y"}):
+        return
+    try:
+        expression.evaluate(Scope({"a": 1, "b": "text", "x": decimal.Decimal("2.5"), "y": [1, "a"]}, TODAY))
+    except ExpressionError:
+        pass

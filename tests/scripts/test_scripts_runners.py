@@ -1,6 +1,6 @@
 """The moving-house script through the agent API, web self-service (HTTP) and IVR (digits), on real services.
 
-A manager, the storage service (with the objects of utility_model.xml) and the script
+A manager, the storage service (with the utility vertical's model) and the script
 engine run as processes; e-mail goes to a real SMTP server on 127.0.0.1. Each runner
 takes the same path and must reach the same outcome with the same actions and records.
 """
@@ -14,7 +14,7 @@ import pytest
 from caruso_scripts.ivr import IvrRunner
 from caruso_scripts.web import create_app
 
-MODEL = Path(__file__).parent / "utility_model.xml"
+MODEL = Path(__file__).resolve().parents[2] / "examples" / "utility" / "model.xml"
 
 
 @pytest.fixture
@@ -24,8 +24,12 @@ def services(caruso_host, caruso_client, smtp_server, examples, tmp_path):
     caruso_host("scripts", config={"scripts": [str(examples)], "db": f"sqlite:///{tmp_path / 'scripts.db'}",
                                    "settings": {"smtp_host": host, "smtp_port": port}})
     storage = caruso_client.get("caruso.storage/1")
-    customer = storage.create("Customer", {"name": "Ann Smith", "email": "ann@example.org", "city": "Springfield",
-                                           "meter_no": "E-4711", "last_reading": 12000, "balance": "0.00"})
+    customer = storage.create("Customer", {"customer_no": "C-1", "name": "Ann Smith", "email": "ann@example.org",
+                                           "city": "Springfield"})
+    connection = storage.create("Connection", {"ean": "871234567890123456", "customer_id": customer["id"],
+                                               "commodity": "electricity", "street": "Evergreen Terrace",
+                                               "house_no": "742", "postcode": "1234 AB", "city": "Springfield"})
+    storage.create("Meter", {"meter_no": "E-4711", "connection_id": connection["id"]})
     return caruso_client.get("caruso.scripts/1"), storage, customer["id"], mailbox
 
 
@@ -38,8 +42,9 @@ def path_answers():
 def run_agent(engine, customer_id):
     move_out, move_in = path_answers()
     view = engine.begin("moving_house", {"customer_id": customer_id})
-    assert view["step"]["text"] == "Hello Ann Smith. We will help you with your move from Springfield."
-    for answer in (None, move_out.isoformat(), True, False, "54321", move_in.isoformat(), True):
+    assert view["step"]["text"] == ("Hello Ann Smith. We will help you with your move from Evergreen Terrace 742 "
+                                    "in Springfield.")
+    for answer in (None, move_out.isoformat(), True, False, "5432", move_in.isoformat(), True):
         view = engine.answer(view["session"], answer, view["seq"])
     return view["session"]
 
@@ -51,7 +56,7 @@ def run_web(base, customer_id_header):
         assert "Moving house" in listing.text and "Outage report" not in listing.text
         page = web.post("/start/moving_house", headers=customer_id_header)
         session = page.url.path.rsplit("/", 1)[1]
-        for answer in (None, move_out.isoformat(), "yes", "no", "54321", move_in.isoformat(), "yes"):
+        for answer in (None, move_out.isoformat(), "yes", "no", "5432", move_in.isoformat(), "yes"):
             seq = re.search(r'name="seq" value="(\d+)"', page.text).group(1)
             data = {"seq": seq} if answer is None else {"seq": seq, "answer": answer}
             page = web.post(f"/s/{session}", data=data)
@@ -64,9 +69,9 @@ def run_ivr(engine, customer_id):
     move_out, move_in = path_answers()
     ivr = IvrRunner(engine)
     turn = ivr.begin("moving_house", {"customer_id": customer_id})
-    assert turn.prompt.startswith("Hello Ann Smith. We will help you with your move from Springfield. "
-                                  "On which day do you move out?")
-    for keys in (move_out.strftime("%Y%m%d#"), "1", "2", "54321#", move_in.strftime("%Y%m%d#"), "1"):
+    assert turn.prompt.startswith("Hello Ann Smith. We will help you with your move from Evergreen Terrace 742 in "
+                                  "Springfield. On which day do you move out?")
+    for keys in (move_out.strftime("%Y%m%d#"), "1", "2", "5432#", move_in.strftime("%Y%m%d#"), "1"):
         turn = ivr.press(turn.session, keys)
     assert turn.done and turn.prompt.startswith("Done: your supply moves with you on")
     return turn.session
@@ -81,27 +86,31 @@ def test_the_same_script_through_agent_web_and_ivr(services, serve_app):
                 run_ivr(engine, customer_id)]
     views = [engine.current(session) for session in sessions]
     assert {v["outcome"] for v in views} == {"moved"}
-    assert {tuple(a["name"] for a in v["actions"]) for v in views} == {("store", "email", "contact")}
+    assert {tuple(a["name"] for a in v["actions"]) for v in views} == {("store", "store", "store", "email", "contact")}
     assert len({repr([a["params"] for a in v["actions"]]) for v in views}) == 1
     assert {repr(v["answers"]) for v in views} == {repr(views[0]["answers"])}
-    moves = storage.query("MoveRequest")
-    assert len(moves) == 3
-    assert {(m["kind"], m["new_postcode"], m["fee"]) for m in moves} == {("move", 54321, "25.00")}
+    orders = storage.query("ServiceOrder", order_by=["id"])
+    assert [o["kind"] for o in orders] == ["move-out", "move-in"] * 3
+    assert {o["notes"] for o in orders if o["kind"] == "move-out"} == {"Moving to postcode 5432; moving fee 25.00"}
+    assert len(storage.query("Task", {"field": "assignee", "op": "eq", "value": "moving"})) == 3   # the model's rule
+    assert storage.query("Connection")[0]["status"] == "moving"
     assert len(storage.contact_history("Customer", customer_id)) == 3
     assert [m["To"] for m in mailbox.messages] == ["ann@example.org"] * 3
 
 
-def test_meter_reading_creates_and_updates_business_objects(services):
+def test_meter_reading_is_stored_with_the_previous_reading(services):
     engine, storage, customer_id, _ = services
+    meter = storage.query("Meter")[0]
+    storage.create("MeterReading", {"meter_id": meter["id"], "read_on": "2025-01-10", "normal": "12000.0"})
     view = engine.begin("meter_reading", {"customer_id": customer_id})
-    assert view["step"]["text"] == "Please enter the reading of meter E-4711 (last reading: 12000)."
+    assert view["step"]["text"] == ("Please enter the reading of meter E-4711 (normal tariff; "
+                                    "last reading: 12000.0).")
     for answer in ("12345", "yes"):
         view = engine.answer(view["session"], answer, view["seq"])
-    assert view["outcome"] == "recorded" and view["variables"] == {"consumption": 345}
-    assert storage.get("Customer", customer_id)["last_reading"] == 12345
-    readings = storage.query("MeterReading")
-    assert [(r["reading"], r["source"], r["read_on"]) for r in readings] == [
-        (12345, "customer", datetime.date.today().isoformat())]
+    assert view["outcome"] == "recorded" and view["variables"] == {"consumption": "345.0"}
+    latest = storage.query("MeterReading", order_by=["-read_on"], limit=1)[0]
+    assert (latest["normal"], latest["previous"], latest["source"], latest["read_on"]) == (
+        "12345.0", "12000.0", "customer", datetime.date.today().isoformat())
 
 
 def test_validate_checks_fields_against_the_storage_model(services, examples, script_file):
@@ -111,9 +120,9 @@ def test_validate_checks_fields_against_the_storage_model(services, examples, sc
     good = CliRunner().invoke(cli, ["script", "validate", "--storage", str(examples / "moving-house.xml")],
                               standalone_mode=False)
     assert good.exception is None and good.output.endswith("moving-house.xml: valid\n")
-    bad = script_file('<bind name="customer" object="Customer" key="1"/><bind name="meter" object="Meter" key="1"/>'
+    bad = script_file('<bind name="customer" object="Customer" key="1"/><bind name="gadget" object="Gadget" key="1"/>'
                       '<info id="i"><text>{customer.nickname}</text><go to="e"/></info><end id="e" outcome="x"/>')
     result = CliRunner().invoke(cli, ["script", "validate", "--storage", str(bad)], standalone_mode=False)
-    assert f"{bad}:3: binding 'meter': object 'Meter' is not in the model" in result.output
+    assert f"{bad}:3: binding 'gadget': object 'Gadget' is not in the model" in result.output
     assert f"{bad}:3: 'customer.nickname': Customer has no attribute 'nickname'" in result.output
     assert str(result.exception) == "2 problem(s) in 1 file(s)"
