@@ -4,12 +4,15 @@ An implementation proves conformance by subclassing :class:`StorageContract` in 
 test module and providing the fixture ``service``: an object with the interface's
 methods (usually a client proxy) serving the objects of :data:`MODEL`, or objects
 of the same names, attributes and relations (a wrapper may map its own tables so).
-Each test expects those objects to start empty.
+Tests look only at the objects they create (names start with a fresh marker), so
+one service may serve all of them.
 """
 from __future__ import annotations
 
 from importlib import resources
 from typing import Any
+
+import uuid
 
 import pytest
 
@@ -19,49 +22,63 @@ from caruso_core.testing import ContractSuite
 MODEL = str(resources.files("caruso_storage").joinpath("contract_model.xml"))
 
 
-def _party(service: Any, **values: Any) -> dict[str, Any]:
-    return service.create("Party", {"name": "Acme", **values})
+def _party(service: Any, marker: str, name: str = "Acme", **values: Any) -> dict[str, Any]:
+    return service.create("Party", {"name": f"{marker} {name}", **values})
+
+
+def _mine(marker: str, *conditions: dict[str, Any]) -> dict[str, Any]:
+    return {"and": [{"field": "name", "op": "startswith", "value": f"{marker} "}, *conditions]}
 
 
 class StorageContract(ContractSuite):
     """What every ``caruso.storage/1`` implementation does; needs the fixture ``service``."""
 
+    @pytest.fixture
+    def marker(self) -> str:
+        """A prefix of the names a test gives its objects."""
+        return f"t{uuid.uuid4().hex[:10]}"
+
     interface = "caruso.storage/1"
 
-    def test_create_then_get_returns_the_same_plain_record(self, service: Any) -> None:
-        created = _party(service, city="Bonn", score=3, balance="10.50", joined="2026-02-01")
+    def test_create_then_get_returns_the_same_plain_record(self, service: Any, marker: str) -> None:
+        created = _party(service, marker, city="Bonn", score=3, balance="10.50", joined="2026-02-01")
         assert created["_version"] is not None and isinstance(created["id"], int)
         got = service.get("Party", created["id"])
         assert got == created
         assert (got["balance"], got["joined"], got["active"]) == ("10.50", "2026-02-01", True)
 
-    def test_update_checks_the_version(self, service: Any) -> None:
-        party = _party(service)
+    def test_update_checks_the_version(self, service: Any, marker: str) -> None:
+        party = _party(service, marker)
         changed = service.update("Party", party["id"], {"city": "Kiel"}, version=party["_version"])
         assert changed["city"] == "Kiel" and changed["_version"] != party["_version"]
         with pytest.raises(Conflict):
             service.update("Party", party["id"], {"city": "Ulm"}, version=party["_version"])
         assert service.get("Party", party["id"])["city"] == "Kiel"
 
-    def test_delete_and_not_found(self, service: Any) -> None:
-        party = _party(service)
+    def test_delete_and_not_found(self, service: Any, marker: str) -> None:
+        party = _party(service, marker)
         service.delete("Party", party["id"])
         with pytest.raises(NotFound):
             service.get("Party", party["id"])
         with pytest.raises(NotFound):
             service.delete("Party", party["id"])
 
-    def test_query_filters_orders_pages_and_counts(self, service: Any) -> None:
+    def test_query_filters_orders_pages_and_counts(self, service: Any, marker: str) -> None:
         for index, city in enumerate(["Bonn", "Kiel", "Bonn", None]):
-            _party(service, name=f"P{index}", city=city, score=index)
+            _party(service, marker, name=f"P{index}", city=city, score=index)
         bonn = {"field": "city", "op": "eq", "value": "Bonn"}
-        assert [p["name"] for p in service.query("Party", bonn)] == ["P0", "P2"]
-        assert service.count("Party", {"or": [bonn, {"field": "city", "op": "is_null", "value": True}]}) == 3
-        assert [p["name"] for p in service.query("Party", order_by=["-score"], limit=2, offset=1)] == ["P2", "P1"]
-        assert [p["name"] for p in service.query("Party", {"not": {"field": "score", "op": "lt", "value": 2}})] == \
-            ["P2", "P3"]
 
-    def test_filters_are_checked(self, service: Any) -> None:
+        def names(found: list[dict[str, Any]]) -> list[str]:
+            return [p["name"].split(" ", 1)[1] for p in found]
+
+        assert names(service.query("Party", _mine(marker, bonn))) == ["P0", "P2"]
+        assert service.count("Party", _mine(marker, {"or": [bonn, {"field": "city", "op": "is_null",
+                                                                   "value": True}]})) == 3
+        assert names(service.query("Party", _mine(marker), order_by=["-score"], limit=2, offset=1)) == ["P2", "P1"]
+        assert names(service.query("Party", _mine(marker, {"not": {"field": "score", "op": "lt", "value": 2}}))) \
+            == ["P2", "P3"]
+
+    def test_filters_are_checked(self, service: Any, marker: str) -> None:
         with pytest.raises(InvalidInput):
             service.query("Party", {"field": "secret", "op": "eq", "value": 1})
         with pytest.raises(InvalidInput):
@@ -69,31 +86,31 @@ class StorageContract(ContractSuite):
         with pytest.raises(InvalidInput):
             service.create("Party", {"name": "x", "unknown": 1})
 
-    def test_apply_is_all_or_nothing(self, service: Any) -> None:
-        party = _party(service)
-        results = service.apply([{"op": "create", "object": "Party", "values": {"name": "B"}},
+    def test_apply_is_all_or_nothing(self, service: Any, marker: str) -> None:
+        party = _party(service, marker)
+        results = service.apply([{"op": "create", "object": "Party", "values": {"name": f"{marker} B"}},
                                  {"op": "update", "object": "Party", "key": party["id"], "values": {"score": 9}}])
-        assert results[0]["name"] == "B" and results[1]["score"] == 9
+        assert results[0]["name"] == f"{marker} B" and results[1]["score"] == 9
         with pytest.raises(InvalidInput):
-            service.apply([{"op": "create", "object": "Party", "values": {"name": "C"}},
+            service.apply([{"op": "create", "object": "Party", "values": {"name": f"{marker} C"}},
                            {"op": "create", "object": "Party", "values": {}}])
-        assert service.count("Party") == 2
+        assert service.count("Party", _mine(marker)) == 2
 
-    def test_relations_navigate_both_ways(self, service: Any) -> None:
-        party = _party(service)
+    def test_relations_navigate_both_ways(self, service: Any, marker: str) -> None:
+        party = _party(service, marker)
         deal = service.create("Deal", {"party_id": party["id"], "title": "Fleet"})
         assert service.related("Deal", deal["id"], "party")["id"] == party["id"]
         assert [d["title"] for d in service.related("Party", party["id"], "deals")] == ["Fleet"]
 
-    def test_describe_names_objects_keys_and_attributes(self, service: Any) -> None:
+    def test_describe_names_objects_keys_and_attributes(self, service: Any, marker: str) -> None:
         described = service.describe("Party")
         assert described["key"] == ["id"]
         assert described["attributes"]["balance"]["type"] == "decimal"
         assert described["relations"]["deals"]["target"] == "Deal"
         assert {"Party", "Deal"} <= set(service.describe()["objects"])
 
-    def test_contact_history_is_appended_newest_first(self, service: Any) -> None:
-        party = _party(service)
+    def test_contact_history_is_appended_newest_first(self, service: Any, marker: str) -> None:
+        party = _party(service, marker)
         service.add_contact("Party", party["id"], {"channel": "phone", "at": "2026-01-01T10:00:00"})
         service.add_contact("Party", party["id"], {"channel": "email", "at": "2026-01-02T10:00:00"})
         assert [c["channel"] for c in service.contact_history("Party", party["id"])] == ["email", "phone"]

@@ -1,9 +1,14 @@
 """The storage service passes the contract suite of caruso.storage/1, in process and over Pyro5."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Iterator
+
 import pytest
 
+from caruso_core import connect
 from caruso_core.testing import contract_suite
+from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment
 from caruso_storage.contract import MODEL
 
 
@@ -13,8 +18,22 @@ class TestInProcess(contract_suite("caruso.storage/1")):
         return make_storage(MODEL)
 
 
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One storage service over Pyro5 for every test of the suite (they only look at their own objects)."""
+    work = tmp_path_factory.mktemp("hosted")
+    env = child_environment([str(Path(__file__).parent)], work / "data", None)
+    manager = ManagerProcess(work, 10.0, env)
+    env["CARUSO_MANAGER"] = manager.uri
+    host = HostProcess("storage", manager, env, None, config={"model": MODEL})
+    try:
+        yield connect(manager.uri).get("caruso.storage/1")
+    finally:
+        host.stop()
+        manager.stop()
+
+
 class TestOverPyro5(contract_suite("caruso.storage/1")):
     @pytest.fixture
-    def service(self, caruso_host, caruso_client):
-        caruso_host("storage", config={"model": MODEL})
-        return caruso_client.get("caruso.storage/1")
+    def service(self, hosted):
+        return hosted
