@@ -34,7 +34,6 @@ from caruso_scripts.model import End, Info, Question, Script, Step, SubScript, T
 
 HISTORY = 50
 STORAGE = "caruso.storage/1"
-CONTINUE = "continue"
 
 
 @attrs.frozen
@@ -125,20 +124,20 @@ class Engine:
         self.today = today
         self._types: dict[str, dict[str, str]] = {}
 
-    def script_of(self, session: Session, frame: Frame | None = None) -> Script:
+    def script_of(self, session: Session) -> Script:
+        """The script (or sub-script) the session stands in."""
         root = self.scripts.get(session.script)
         if root is None:
             raise NotFound(f"script '{session.script}' is not published here")
-        return root.sub((frame or session.frame).path)
+        return root.sub(session.frame.path)
 
-    def start(self, script_id: str, context: Mapping[str, Any] | None = None,
-              session_id: str | None = None) -> Session:
+    def start(self, script_id: str, context: Mapping[str, Any] | None = None) -> Session:
         """A new session of ``script_id`` standing at its first step that waits for input."""
         script = self.scripts.get(script_id)
         if script is None:
             raise NotFound(f"no script '{script_id}' (published: {', '.join(sorted(self.scripts)) or 'none'})")
         now = _now()
-        session = Session(session_id or uuid.uuid4().hex, script.id, script.version,
+        session = Session(uuid.uuid4().hex, script.id, script.version,
                           dict(context or {}), [], created=now, updated=now)
         self._push(session, script, [], session.context)
         self._settle(session, f"{session.id}:0")

@@ -222,7 +222,7 @@ class Unary(Node):
     def evaluate(self, scope: Scope) -> Any:
         value = self.operand.evaluate(scope)
         if self.operator == "not":
-            return not truth(value)
+            return not bool(value)
         if not is_number(value):
             raise ExpressionError(f"'-' needs a number, not {kind_of(value)}", self.column)
         return -value
@@ -239,10 +239,10 @@ class Logical(Node):
         return (self.left, self.right)
 
     def evaluate(self, scope: Scope) -> Any:
-        left = truth(self.left.evaluate(scope))
+        left = bool(self.left.evaluate(scope))
         if self.operator == "and":
-            return left and truth(self.right.evaluate(scope))
-        return left or truth(self.right.evaluate(scope))
+            return left and bool(self.right.evaluate(scope))
+        return left or bool(self.right.evaluate(scope))
 
 
 @attrs.frozen
@@ -537,10 +537,6 @@ def equal(left: Any, right: Any) -> bool:
     if isinstance(left, bool) or isinstance(right, bool):
         return type(left) is type(right) and left == right
     return bool(left == right)
-
-
-def truth(value: Any) -> bool:
-    return bool(value)
 
 
 def kind_of(value: Any) -> str:

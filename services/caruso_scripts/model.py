@@ -12,8 +12,6 @@ import attrs
 from caruso_scripts.errors import DialogError
 from caruso_scripts.expressions import Expression, Scope, as_text
 
-ANSWER_TYPES = ("choice", "yesno", "text", "number", "date", "amount")
-
 
 @attrs.frozen
 class Template:
