@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy import Engine, inspect, select, tuple_
@@ -43,7 +42,7 @@ class StorageManager:
         self.schema = tables.build(self.model)
         self.records = {name: Records(obj, self.schema.tables[name]) for name, obj in self.model.objects.items()}
         self.engines = open_engines(self.model, db, dict(databases or {}))
-        self.journal = journal_name(self.model)
+        self.journal_database = journal_name(self.model)
         self._prepare()
 
     def _prepare(self) -> None:
@@ -54,7 +53,7 @@ class StorageManager:
                 with engine.connect().execution_options(caruso_write=True) as connection, connection.begin():
                     self.schema.metadata[name].create_all(connection, tables=owned)
             self._check_existing(name, engine)
-        migrate.upgrade_journal(self.engines[self.journal])
+        migrate.upgrade_journal(self.engines[self.journal_database])
 
     def _check_existing(self, name: str, engine: Engine) -> None:
         inspector = inspect(engine)
@@ -302,7 +301,7 @@ class StorageManager:
             return self.records[object].key_value(created)
 
         def log(rule: Rule, action: str, message: str) -> None:
-            journal.log_rule(transaction.connection(self.journal), records.obj.name, key,
+            journal.log_rule(transaction.connection(self.journal_database), records.obj.name, key,
                              rule.name, action, message)
 
         rules.fire(records.obj, event, key, new, old, transaction, create, log)
@@ -321,7 +320,7 @@ class StorageManager:
         records = self._records(object)
         key = records.key_value(self._existing(records, key))
         with self._transaction() as transaction:
-            return journal.add_contact(transaction.connection(self.journal), object, key, contact)
+            return journal.add_contact(transaction.connection(self.journal_database), object, key, contact)
 
     def contact_history(self, object: str, key: Any, channels: list[str] | None = None, limit: int = 100,
                         offset: int = 0) -> list[dict[str, Any]]:
@@ -329,13 +328,13 @@ class StorageManager:
         records = self._records(object)
         key = records.key_value(self._existing(records, key))
         limit, offset = page(limit, offset)
-        with self._read_database(self.journal) as connection:
+        with self._read_database(self.journal_database) as connection:
             return journal.contacts(connection, object, key, channels, limit, offset)
 
     def rule_log(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest rule actions run, newest first."""
         limit, _ = page(limit, 0)
-        with self._read_database(self.journal) as connection:
+        with self._read_database(self.journal_database) as connection:
             return journal.rule_entries(connection, limit)
 
     # -- helpers ----------------------------------------------------------------------------
