@@ -68,6 +68,11 @@ class Frame:
     def scope_values(self) -> dict[str, Any]:
         return {"context": self.context, **self.bound, **self.variables, **self.answers}
 
+    def stored(self) -> dict[str, Any]:
+        return {"path": list(self.path), "step": self.step, "context": values.stored(self.context),
+                "bound": values.stored(self.bound), "variables": values.stored(self.variables),
+                "answers": values.stored(self.answers)}
+
 
 @attrs.define
 class Session:
@@ -99,7 +104,7 @@ class Session:
     def stored(self) -> dict[str, Any]:
         shallow = {field.name: getattr(self, field.name) for field in attrs.fields(Session)}
         return {**shallow, "context": values.stored(self.context),
-                "frames": [values.stored(attrs.asdict(frame)) for frame in self.frames],
+                "frames": [frame.stored() for frame in self.frames],
                 "trail": list(self.trail), "actions": list(self.actions), "history": list(self.history)}
 
     @classmethod
@@ -155,7 +160,7 @@ class Engine:
             raise Conflict(f"the dialog has ended ({session.outcome})")
         script = self.script_of(session)
         step = script.step(session.frame.step)
-        snapshot = [values.stored(attrs.asdict(f)) for f in session.frames]
+        snapshot = [f.stored() for f in session.frames]
         trail = len(session.trail)
         frame = session.frame
         if isinstance(step, Question):
