@@ -24,7 +24,7 @@ import csv
 import io
 import math
 import re
-from typing import Callable, Iterable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 import attrs
 
@@ -313,6 +313,12 @@ class Campaign:
     def _check_finished(self) -> None:
         if not self._ready and not self._calls and all(c.status in ("done", "dnc") for c in self.contacts):
             self.finish()
+
+    def summary(self) -> dict[str, Any]:
+        """Name, queue, pacing, state, figures and contacts counted by status, as plain data."""
+        return {"name": self.name, "queue": self.queue, "pacing": self.pacing, "state": self.state,
+                **self.figures(),
+                "contacts": dict(collections.Counter(c.status for c in self.contacts))}
 
     def figures(self) -> dict[str, float | int]:
         """Dialed, answered, abandoned (dropped answered calls) and the abandon rate."""

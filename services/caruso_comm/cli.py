@@ -1,5 +1,5 @@
 """Commands: ``caruso simulate`` (capacity planning with the ``sim`` channel) and
-``caruso comm`` (queues and agents of the running server)."""
+``caruso comm`` (queues, agents and campaigns of the running server)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -87,7 +87,7 @@ def _show(rows: list[dict], columns: tuple[str, ...], as_json: bool) -> None:
 
 @click.group()
 def comm() -> None:
-    """Queues and agents of the running communication server (caruso.comm/1)."""
+    """Queues, agents and campaigns of the running communication server (caruso.comm/1)."""
 
 
 @comm.command()
@@ -126,3 +126,69 @@ def status(agent: str, status: str, reason: str) -> None:
     else:
         server.set_status(agent, status, reason if status == "break" else "")
     click.echo(f"{agent}: {status}")
+
+
+@comm.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def campaigns(as_json: bool) -> None:
+    """Campaigns with their state and figures."""
+    _show(_server().campaigns(), ("name", "queue", "pacing", "state", "dialed", "answered",
+                                  "abandoned"), as_json)
+
+
+def _retry(text: str) -> tuple[str, list[float]]:
+    disposition, _, rule = text.partition("=")
+    attempts, _, after = rule.partition("/")
+    try:
+        return disposition, [int(attempts), float(after)]
+    except ValueError:
+        raise ConfigError(f"--retry {text!r}: write it as DISPOSITION=ATTEMPTS/SECONDS, "
+                          "e.g. no_answer=3/3600") from None
+
+
+def _setting(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    try:
+        return name, (int(value) if name == "seed" else float(value))
+    except ValueError:
+        raise ConfigError(f"--dialer {text!r}: write it as NAME=NUMBER, e.g. ring=12") from None
+
+
+@comm.command("campaign-add")
+@click.argument("name")
+@click.option("--queue", required=True, help="Queue whose agents take the answered calls.")
+@click.option("--list", "call_list", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="Call list: CSV with the columns number, customer.")
+@click.option("--pacing", type=click.Choice(["preview", "progressive", "predictive"]),
+              default="progressive", show_default=True)
+@click.option("--window", "windows", multiple=True, help="Calling window HH:MM-HH:MM (UTC); repeatable.")
+@click.option("--retry", "retries", multiple=True, help="DISPOSITION=ATTEMPTS/SECONDS; repeatable.")
+@click.option("--abandon-cap", type=click.FloatRange(0, 1), default=0.03, show_default=True)
+@click.option("--dialer", "dialer", multiple=True,
+              help="Simulated dialer setting NAME=NUMBER (answer_rate, busy_rate, ring, busy_after, "
+                   "no_answer_after, seed); repeatable.")
+def campaign_add(name: str, queue: str, call_list: str, pacing: str, windows: tuple[str, ...],
+                 retries: tuple[str, ...], abandon_cap: float, dialer: tuple[str, ...]) -> None:
+    """Create campaign NAME (state draft) from a CSV call list."""
+    with open(call_list, encoding="utf-8") as file:
+        text = file.read()
+    summary = _server().add_campaign(name, queue, text, pacing=pacing, windows=list(windows) or None,
+                                     retries=dict(_retry(r) for r in retries), abandon_cap=abandon_cap,
+                                     dialer=dict(_setting(d) for d in dialer), source=call_list)
+    click.echo(f"{summary['name']}: {summary['state']}, {sum(summary['contacts'].values())} contacts")
+
+
+@comm.command()
+@click.argument("name")
+@click.argument("action", type=click.Choice(["start", "pause", "resume", "finish", "show"]))
+def campaign(name: str, action: str) -> None:
+    """Start, pause, resume, finish or show campaign NAME."""
+    summary = _server().campaign(name, None if action == "show" else action)
+    click.echo(json.dumps(summary, sort_keys=True))
+
+
+@comm.command()
+@click.argument("numbers", nargs=-1, required=True)
+def dnc(numbers: tuple[str, ...]) -> None:
+    """Add NUMBERS to the do-not-call list of every campaign."""
+    click.echo(f"do-not-call list: {_server().add_dnc(list(numbers))} numbers")

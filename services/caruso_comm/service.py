@@ -9,6 +9,7 @@ long-polls.
 """
 from __future__ import annotations
 
+import random
 import threading
 import time
 from typing import Any, Callable, TypeVar
@@ -17,13 +18,15 @@ import attrs
 import serpent
 
 from caruso_core import plugins, service
-from caruso_core.errors import ConfigError, Conflict, NotFound
+from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_comm.acd import ACD
+from caruso_comm.campaign import Campaign, Retry, normalize, read_contacts
 from caruso_comm.eventlog import EventLog
 from caruso_comm.feed import EventFeed
 from caruso_comm.model import Event, InteractionState, queue_from_dict
+from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
 
@@ -51,6 +54,8 @@ class CommServer:
         self._timers = Timers(time.time)
         self._acd = ACD(self._timers, self._record)
         self._voicemail = VoicemailBox(self._acd, callback_queues)
+        self._campaigns: dict[str, Campaign] = {}
+        self._dnc: set[str] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
         for definition in queues or ():
@@ -68,6 +73,8 @@ class CommServer:
     def _record(self, event: Event) -> None:
         self._log.append(event)
         self._feed.publish(event)
+        for campaign in self._campaigns.values():
+            campaign.observe(event)
 
     def _locked(self, operation: Callable[[], T]) -> T:
         with self._lock:
@@ -236,6 +243,61 @@ class CommServer:
             raise NotFound(f"no running channel {name!r}")
         return self._channels[name]
 
+    # -- campaigns -------------------------------------------------------------------
+
+    def add_campaign(self, name: str, queue: str, contacts_csv: str, pacing: str = "progressive",
+                     windows: list[str] | None = None, retries: dict[str, list[float]] | None = None,
+                     dnc: list[str] | None = None, abandon_cap: float = 0.03,
+                     dialer: dict[str, Any] | None = None, source: str = "call list") -> dict[str, Any]:
+        """A campaign in state draft: call list as CSV text (``number``, ``customer``),
+        ``retries`` as ``{disposition: [max_attempts, after_seconds]}``; ``dialer`` holds the
+        simulated dialer's settings (``answer_rate``, ``busy_rate``, ``ring``, ``busy_after``,
+        ``no_answer_after``, ``seed``) until a telephony channel provides dialing; it runs
+        on the server's timers, so dial results reach the campaign under the server's lock."""
+        contacts = read_contacts(contacts_csv, source)
+        settings = dict(dialer or {})
+        rules = {str(d): Retry(int(rule[0]), float(rule[1])) for d, rule in (retries or {}).items()}
+
+        def add() -> dict[str, Any]:
+            if name in self._campaigns:
+                raise Conflict(f"campaign {name!r} exists already")
+            network = SimDialer(self._timers, random.Random(settings.pop("seed", 0)), **settings)
+            campaign = Campaign(name, self._acd, queue, network, contacts,
+                                pacing=pacing, windows=windows or ("00:00-24:00",), retries=rules,
+                                dnc=[*self._dnc, *(dnc or ())], abandon_cap=abandon_cap)
+            self._campaigns[name] = campaign
+            return campaign.summary()
+        try:
+            return self._locked(add)
+        except TypeError as error:
+            raise ConfigError(f"campaign {name!r}: dialer settings: {error}") from None
+
+    def campaigns(self) -> list[dict[str, Any]]:
+        return self._locked(lambda: [c.summary() for _, c in sorted(self._campaigns.items())])
+
+    def campaign(self, name: str, action: str | None = None) -> dict[str, Any]:
+        """A campaign's summary, after ``action`` (start, pause, resume, finish) if given."""
+        def act() -> dict[str, Any]:
+            if name not in self._campaigns:
+                raise NotFound(f"no campaign {name!r}")
+            campaign = self._campaigns[name]
+            if action is not None:
+                if action not in ("start", "pause", "resume", "finish"):
+                    raise InvalidInput(f"campaign action {action!r}: use start, pause, resume or finish")
+                getattr(campaign, action)()
+            return campaign.summary()
+        return self._locked(act)
+
+    def add_dnc(self, numbers: list[str]) -> int:
+        """Add numbers to the do-not-call list of every campaign; returns the list's size."""
+        def add() -> int:
+            for number in numbers:
+                self._dnc.add(normalize(number))
+                for campaign in self._campaigns.values():
+                    campaign.add_dnc(number)
+            return len(self._dnc)
+        return self._locked(add)
+
     # -- voicemail -------------------------------------------------------------------
 
     def leave_voicemail(self, queue: str, content: bytes | str, caller: str | None = None,
@@ -261,3 +323,4 @@ def _wire_bytes(value: Any) -> Any:
     if isinstance(value, dict) and value.get("encoding") == "base64":
         return serpent.tobytes(value)
     return value
+

@@ -162,13 +162,14 @@ class Simulation:
 class SimDialer:
     """The simulated telephone network for campaigns: a call is answered with probability
     ``answer_rate`` after an exponential ring (mean ``ring``), else it is busy (``busy_rate``)
-    after 3 s or not answered after ``no_answer_after`` seconds."""
+    after ``busy_after`` seconds or not answered after ``no_answer_after`` seconds."""
 
     def __init__(self, timers: Timers, rng: random.Random, answer_rate: float = 0.3,
-                 busy_rate: float = 0.1, ring: float = 12.0, no_answer_after: float = 25.0) -> None:
+                 busy_rate: float = 0.1, ring: float = 12.0, no_answer_after: float = 25.0,
+                 busy_after: float = 3.0) -> None:
         self.timers, self.random = timers, rng
         self.answer_rate, self.busy_rate = answer_rate, busy_rate
-        self.ring, self.no_answer_after = ring, no_answer_after
+        self.ring, self.no_answer_after, self.busy_after = ring, no_answer_after, busy_after
         self.dialed: list[str] = []
 
     def dial(self, number: str, report: Callable[[str], None]) -> None:
@@ -177,6 +178,6 @@ class SimDialer:
         if draw < self.answer_rate:
             self.timers.after(self.random.expovariate(1.0 / self.ring), report, "answered")
         elif draw < self.answer_rate + self.busy_rate:
-            self.timers.after(3.0, report, "busy")
+            self.timers.after(self.busy_after, report, "busy")
         else:
             self.timers.after(self.no_answer_after, report, "no_answer")

@@ -110,3 +110,37 @@ def test_a_hot_swap_keeps_agents_calls_and_voicemail(comm, caruso_host):
     assert [e["event"] for e in feed["events"] if e["interaction"] == ringing] == ["withdraw", "offer"]
     server.complete(holder, talking, "done")
     assert server.interaction(waiting)["offers"] == [holder]
+
+
+def test_a_campaign_runs_on_the_server_from_the_cli(comm, tmp_path):
+    server, _, _ = comm
+    calls = tmp_path / "spring.csv"
+    calls.write_text("number,customer\n" + "".join(f"+4930{n:04d},c{n}\n" for n in range(12)))
+    cli = [sys.executable, "-m", "caruso_core", "comm"]
+    added = subprocess.run(cli + ["campaign-add", "spring", "--queue", "sales", "--list", str(calls),
+                                  "--retry", "busy=2/0.1", "--dialer", "ring=0.05", "--dialer",
+                                  "busy_after=0.05", "--dialer", "no_answer_after=0.1"],
+                           capture_output=True, text=True, timeout=60)
+    assert added.stdout.strip() == "spring: draft, 12 contacts", added.stderr
+    server.add_dnc(["+49 30 0003"])
+    server.login("ann", {}, {"voice": 1})
+    bad = subprocess.run(cli + ["campaign-add", "x", "--queue", "sales", "--list", str(calls),
+                                "--retry", "busy"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: --retry 'busy'")
+    subprocess.run(cli + ["campaign", "spring", "start"], check=True, capture_output=True, timeout=60)
+    deadline = time.monotonic() + 60
+    while server.campaign("spring")["state"] != "finished":
+        assert time.monotonic() < deadline, server.campaign("spring")
+        for interaction in server.agent("ann")["interactions"]:
+            state = server.interaction(interaction)["state"]
+            if state == "offered":
+                server.accept("ann", interaction)
+            elif state == "connected":
+                server.complete("ann", interaction, "sale")
+        time.sleep(0.02)
+    summary = server.campaign("spring")
+    assert summary["contacts"] == {"done": 11, "dnc": 1} and summary["abandoned"] == 0
+    dialed = [e["data"]["number"] for e in server.events(0, 0)["events"] if e["event"] == "dial"]
+    assert "+49300003" not in dialed and len(set(dialed)) == 11
+    listed = subprocess.run(cli + ["campaigns"], capture_output=True, text=True, timeout=60).stdout
+    assert listed.split("\n")[1].split()[:4] == ["spring", "sales", "progressive", "finished"]
