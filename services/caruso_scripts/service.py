@@ -11,7 +11,9 @@ Configuration (deployment ``config``):
 Methods (all return plain data; a session is shown as the engine's ``view``):
 ``scripts()``, ``begin(script, context=None)``, ``current(session)``,
 ``answer(session, answer, seq=None)``, ``back(session)``,
-``finish(session, outcome="abandoned")``, ``sessions(status="active", limit=100)``.
+``finish(session, outcome="abandoned")``, ``sessions(status="active", limit=100)``;
+the IVR runner over the wire: ``ivr_begin(script, context=None)`` and
+``ivr_press(session, keys)`` return turns ``{session, prompt, done, outcome}``.
 Every change of a session is saved before the call returns, so sessions survive a
 restart; ``export_state``/``import_state`` move them in a hot-swap. A retried
 ``answer`` with the same ``seq`` is recognized: nothing runs twice.
@@ -23,11 +25,14 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import attrs
+
 from caruso_core import connect, plugins, service
 from caruso_core.deployment import data_dir
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_scripts import loader
 from caruso_scripts.engine import Engine, Session
+from caruso_scripts.ivr import IvrRunner
 from caruso_scripts.model import Script
 from caruso_scripts.store import SessionStore
 
@@ -144,6 +149,16 @@ class ScriptService:
             finally:
                 self._save(loaded)
             return self.engine.view(loaded)
+
+    def ivr_begin(self, script: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Start a dialog as a phone menu: the turn ``{session, prompt, done, outcome}`` (see ``ivr``)."""
+        return attrs.asdict(IvrRunner(self).begin(script, context))
+
+    def ivr_press(self, session: str, keys: str) -> dict[str, Any]:
+        """The caller keyed ``keys`` (digits, ``*``, ``#``): the next turn."""
+        if not isinstance(keys, str) or len(keys) > 32:
+            raise InvalidInput("ivr_press: keys are at most 32 of 0-9, * and #")
+        return attrs.asdict(IvrRunner(self).press(session, keys))
 
     def sessions(self, status: str | None = "active", limit: int = 100) -> list[dict[str, Any]]:
         """Sessions (most recent first): id, script, status, outcome, seq, step, updated."""

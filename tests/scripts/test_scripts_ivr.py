@@ -1,6 +1,7 @@
 """The IVR runner: prompts as text, options by DTMF digits, numbers and dates keyed with '#'."""
 import pytest
 
+from caruso_core.errors import InvalidInput
 from caruso_scripts.ivr import IvrRunner
 from caruso_scripts.service import ScriptService
 
@@ -65,3 +66,13 @@ def test_questions_the_keypad_cannot_answer_go_to_an_agent(ivr):
     turn = ivr.press(turn.session, "3")
     assert turn.done and turn.outcome == "agent_needed"
     assert turn.prompt == "Please hold: one of our agents will help you."
+
+
+def test_the_service_offers_the_ivr_as_plain_data(tmp_path):
+    (tmp_path / "menu.xml").write_text(MENU)
+    engine = ScriptService(scripts=str(tmp_path / "menu.xml"), db=f"sqlite:///{tmp_path / 's.db'}")
+    turn = engine.ivr_begin("menu")
+    assert set(turn) == {"session", "prompt", "done", "outcome"} and not turn["done"]
+    assert engine.ivr_press(turn["session"], "2")["prompt"].startswith("Since how many hours?")
+    with pytest.raises(InvalidInput, match="keys are at most 32"):
+        engine.ivr_press(turn["session"], "1" * 33)

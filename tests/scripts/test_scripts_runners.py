@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from caruso_scripts.ivr import IvrRunner
 from caruso_scripts.web import create_app
 
 MODEL = Path(__file__).resolve().parents[2] / "examples" / "utility" / "model.xml"
@@ -66,15 +65,16 @@ def run_web(base, customer_id_header):
 
 
 def run_ivr(engine, customer_id):
+    """The IVR runner over the wire: the service's ivr_begin and ivr_press."""
     move_out, move_in = path_answers()
-    ivr = IvrRunner(engine)
-    turn = ivr.begin("moving_house", {"customer_id": customer_id})
-    assert turn.prompt.startswith("Hello Ann Smith. We will help you with your move from Evergreen Terrace 742 in "
-                                  "Springfield. On which day do you move out?")
+    turn = engine.ivr_begin("moving_house", {"customer_id": customer_id})
+    assert turn["prompt"].startswith("Hello Ann Smith. We will help you with your move from Evergreen Terrace 742 in "
+                                     "Springfield. On which day do you move out?")
     for keys in (move_out.strftime("%Y%m%d#"), "1", "2", "5432#", move_in.strftime("%Y%m%d#"), "1"):
-        turn = ivr.press(turn.session, keys)
-    assert turn.done and turn.prompt.startswith("Done: your supply moves with you on")
-    return turn.session
+        assert not turn["done"]
+        turn = engine.ivr_press(turn["session"], keys)
+    assert turn["done"] and turn["prompt"].startswith("Done: your supply moves with you on")
+    return turn["session"]
 
 
 def test_the_same_script_through_agent_web_and_ivr(services, serve_app):
