@@ -133,6 +133,10 @@ def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, 
         assert f"{second.instance_id} (version 1.1.0) is active; {first.instance_id} is standing by" in swapped.text
         assert ">Roll back</button>" in swapped.text and ">Activate</button>" not in swapped.text
         assert caruso_client.lookup("storage")[0]["instance_id"] == second.instance_id
+        sign_in(web, "ada")
+        assert "0 found" in web.get("/views/customers").text        # pages follow the swapped-in storage
+        sign_in(web, "root")
+        csrf = csrf_of(web.get("/admin/services").text)
         back = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage",
                                                       "instance_id": first.instance_id})
         assert f"{first.instance_id} (version 1.0.0) is active" in back.text
