@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -39,6 +39,7 @@ class Records:
         self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()}
         self._required = [a.name for a in obj.attributes.values() if (a.required or a.key) and not a.generated]
         self._encoded = [name for name, attribute in obj.attributes.items() if values.encoded(attribute)]
+        self._by_key = select(*self._columns).where(*(table.c[name] == bindparam(f"key_{name}") for name in self.key))
 
     def key_of(self, key: Any) -> dict[str, Any]:
         """The key values of a key given as a scalar (single-attribute key) or a dict."""
@@ -113,10 +114,8 @@ class Records:
 
     def fetch(self, connection: Connection, key: dict[str, Any], *, lock: bool = False) -> dict[str, Any]:
         """The record with ``key`` (NotFound if none); ``lock`` holds it for this transaction."""
-        statement = select(*self._columns).where(self._where_key(key))
-        if lock:
-            statement = statement.with_for_update()
-        row = connection.execute(statement).first()
+        statement = self._by_key.with_for_update() if lock else self._by_key
+        row = connection.execute(statement, {f"key_{name}": value for name, value in key.items()}).first()
         if row is None:
             raise NotFound(f"{self.obj.name} {_shown(key)} does not exist")
         return self._record(row)
