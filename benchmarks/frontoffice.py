@@ -14,7 +14,6 @@ returning the same HTML from a precomputed string. Two loads:
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import statistics
 import subprocess
