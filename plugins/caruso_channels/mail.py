@@ -3,8 +3,10 @@ replies go out through an SMTP relay.
 
 Configuration: ``queue``; ``address`` (the channel's own address, the replies' sender);
 ``port`` (SMTP listener on 127.0.0.1; 0: a free port chosen at start); ``relay_host``/``relay_port``
-(where replies are sent); ``customers`` (sender address -> customer id; until the
-storage manager provides the lookup). The sender of a message is the interaction's
+(where replies are sent); ``customers`` (sender address -> customer id, checked
+first); ``lookup`` (``{"object": "Customer", "field": "email", "key": "id"}``: the
+customer is the first record of that object in the storage service ``caruso.storage/1``
+whose field equals the sender address). The sender of a message is the interaction's
 ``from``; an unknown sender gives an interaction without a customer.
 """
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from caruso_core.errors import CarusoError
+from caruso_core import connect
+from caruso_core.errors import CarusoError, ConfigError
 
 from caruso_channels.transcript import Transcripts
 
@@ -43,13 +46,18 @@ class _Inbox:
 
 class EmailChannel:
     def __init__(self, server: Any, queue: str, address: str, relay_host: str = "127.0.0.1",
-                 relay_port: int = 25, port: int = 0, customers: dict[str, str] | None = None) -> None:
+                 relay_port: int = 25, port: int = 0, customers: dict[str, str] | None = None,
+                 lookup: dict[str, str] | None = None) -> None:
         self.server = server
         self.queue = queue
         self.address = address
         self.relay = (relay_host, int(relay_port))
         self.port = port
         self.customers = {key.lower(): value for key, value in (customers or {}).items()}
+        self.lookup = dict(lookup or {})
+        if self.lookup and "object" not in self.lookup:
+            raise ConfigError("email channel: lookup needs 'object' (and 'field', 'key')")
+        self._storage: Any = None
         self.transcripts = Transcripts()
         self._controller: Controller | None = None
 
@@ -76,10 +84,19 @@ class EmailChannel:
         body = message.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
         interaction = self.server.arrive(self.queue, channel=NAME, from_=address, to=self.address,
-                                         customer=self.customers.get(address.lower()))
+                                         customer=self._customer(address))
         self.transcripts.add(interaction["id"], address, text, subject=str(message.get("Subject", "")),
                              message_id=str(message.get("Message-ID", "")))
         return interaction["id"]
+
+    def _customer(self, address: str) -> str | None:
+        if address.lower() in self.customers or not self.lookup:
+            return self.customers.get(address.lower())
+        if self._storage is None:
+            self._storage = connect().get("caruso.storage/1")
+        found = self._storage.query(self.lookup["object"], where={
+            "field": self.lookup.get("field", "email"), "op": "eq", "value": address}, limit=1)
+        return str(found[0][self.lookup.get("key", "id")]) if found else None
 
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
         first = (self.transcripts.of(interaction["id"]) or [{}])[0]
