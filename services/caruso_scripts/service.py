@@ -7,6 +7,8 @@ Configuration (deployment ``config``):
 ``db``        SQLAlchemy URL of the sessions; default ``scripts.db`` in the data folder
 ``settings``  settings for actions, e.g. ``{smtp_host = "mail", smtp_port = 25,
               mail_from = "service@example.org"}``
+``keep_days`` sessions not changed for this many days are deleted when the engine
+              starts (default 90)
 
 Methods (all return plain data; a session is shown as the engine's ``view``):
 ``scripts()``, ``begin(script, context=None)``, ``current(session)``,
@@ -20,6 +22,7 @@ restart; ``export_state``/``import_state`` move them in a hot-swap. A retried
 """
 from __future__ import annotations
 
+import datetime
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -60,7 +63,7 @@ class ScriptService:
     """Runs dialog scripts for agents, web self-service and IVR; see the module's contract."""
 
     def __init__(self, scripts: str | list[str] | None = None, db: str | None = None,
-                 settings: dict[str, Any] | None = None) -> None:
+                 settings: dict[str, Any] | None = None, keep_days: float = 90) -> None:
         if scripts is None:
             folder = data_dir() / "scripts"
             folder.mkdir(exist_ok=True)
@@ -69,6 +72,7 @@ class ScriptService:
         actions = plugins.provided("caruso_script_actions")
         self.library = load_library(sources, actions)
         self.store = SessionStore(db)
+        self.keep_days = float(keep_days)
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._client: Any = None
@@ -180,6 +184,11 @@ class ScriptService:
         self.store.save_many(state.get("sessions", []))
         with self._cache_lock:
             self._cache.clear()
+
+    def start(self) -> None:
+        """Lifecycle: delete sessions older than ``keep_days``."""
+        cutoff = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=self.keep_days)
+        self.store.purge(cutoff.isoformat(timespec="seconds"))
 
     def stop(self) -> None:
         self.store.close()

@@ -3,7 +3,7 @@
 Contract of :class:`SessionStore`: ``save`` writes a session's stored form (insert or
 replace, one transaction); ``load`` reads it back or raises :class:`NotFound`;
 ``all`` lists sessions (optionally of one status); ``save_many`` writes several in one
-transaction. What was saved survives a restart of the process. Only bound parameters
+transaction; ``purge`` deletes sessions not updated since a time. What was saved survives a restart of the process. Only bound parameters
 reach the database.
 """
 from __future__ import annotations
@@ -71,6 +71,11 @@ class SessionStore:
         with self.engine.connect() as connection:
             return connection.execute(sa.select(sa.func.count()).select_from(SESSIONS)
                                       .where(SESSIONS.c.status == status)).scalar_one()
+
+    def purge(self, before: str) -> int:
+        """Delete sessions last updated before the ISO time ``before``; how many were deleted."""
+        with self.engine.begin() as connection:
+            return connection.execute(SESSIONS.delete().where(SESSIONS.c.updated < before)).rowcount
 
     def close(self) -> None:
         self.engine.dispose()

@@ -133,3 +133,31 @@ def test_caruso_script_web_serves_published_scripts(caruso_host, caruso_manager,
     finally:
         server.terminate()
         server.wait(30)
+
+
+@pytest.mark.postgres
+def test_sessions_in_postgresql(survey, postgres_database):
+    first = ScriptService(scripts=str(survey), db=postgres_database)
+    view = first.begin("survey")
+    first.answer(view["session"], "yes", view["seq"])
+    first.stop()
+    second = ScriptService(scripts=str(survey), db=postgres_database)
+    assert second.current(view["session"])["variables"] == {"score": 10}
+    assert second.answer(view["session"], 2)["step"]["id"] == "comment"
+    assert second.sessions()[0]["session"] == view["session"]
+    second.stop()
+
+
+def test_old_sessions_are_purged_when_the_engine_starts(survey, tmp_path):
+    db = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = ScriptService(scripts=str(survey), db=db)
+    old, recent = engine.begin("survey"), engine.begin("survey")
+    stored = engine.store.load(old["session"])
+    stored.updated = "2020-01-01T00:00:00+00:00"
+    engine.store.save(stored)
+    engine.stop()
+    restarted = ScriptService(scripts=str(survey), db=db, keep_days=30)
+    restarted.start()
+    with pytest.raises(NotFound):
+        restarted.current(old["session"])
+    assert restarted.current(recent["session"])["status"] == "active"
