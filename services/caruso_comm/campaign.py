@@ -100,6 +100,19 @@ def read_contacts(text: str, source: str = "call list") -> list[Contact]:
     return contacts
 
 
+def contacts_from_records(records: Iterable[Mapping[str, Any]], number: str,
+                          customer: str) -> tuple[list[Contact], int]:
+    """Contacts from business-object records (``number`` and ``customer`` name their fields),
+    and how many records were left out for having no valid number."""
+    contacts, skipped = [], 0
+    for record in records:
+        try:
+            contacts.append(Contact(str(record.get(number) or ""), str(record.get(customer))))
+        except InvalidInput:
+            skipped += 1
+    return contacts, skipped
+
+
 def parse_window(text: str) -> tuple[float, float]:
     """``"09:00-20:00"`` as seconds of the (UTC) day."""
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)

@@ -17,12 +17,12 @@ from typing import Any, Callable, TypeVar
 import attrs
 import serpent
 
-from caruso_core import plugins, service
+from caruso_core import connect, plugins, service
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_comm.acd import ACD
-from caruso_comm.campaign import Campaign, Retry, normalize, read_contacts
+from caruso_comm.campaign import Campaign, Retry, contacts_from_records, normalize, read_contacts
 from caruso_comm.eventlog import EventLog
 from caruso_comm.feed import EventFeed
 from caruso_comm.model import Event, InteractionState, queue_from_dict
@@ -31,6 +31,7 @@ from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
 
 FLUSH_SECONDS = 1.0
+PAGE = 10_000
 T = TypeVar("T")
 
 
@@ -245,16 +246,27 @@ class CommServer:
 
     # -- campaigns -------------------------------------------------------------------
 
-    def add_campaign(self, name: str, queue: str, contacts_csv: str, pacing: str = "progressive",
-                     windows: list[str] | None = None, retries: dict[str, list[float]] | None = None,
-                     dnc: list[str] | None = None, abandon_cap: float = 0.03,
-                     dialer: dict[str, Any] | None = None, source: str = "call list") -> dict[str, Any]:
-        """A campaign in state draft: call list as CSV text (``number``, ``customer``),
-        ``retries`` as ``{disposition: [max_attempts, after_seconds]}``; ``dialer`` holds the
+    def add_campaign(self, name: str, queue: str, contacts_csv: str | None = None,
+                     pacing: str = "progressive", windows: list[str] | None = None,
+                     retries: dict[str, list[float]] | None = None, dnc: list[str] | None = None,
+                     abandon_cap: float = 0.03, dialer: dict[str, Any] | None = None,
+                     source: str = "call list", contacts_query: dict[str, Any] | None = None
+                     ) -> dict[str, Any]:
+        """A campaign in state draft. The call list is CSV text (``number``, ``customer``) or
+        ``contacts_query``: ``{"object", "where", "number", "customer"}`` run on the storage
+        service (records without a valid number are counted as ``skipped``). ``retries`` as ``{disposition: [max_attempts, after_seconds]}``; ``dialer`` holds the
         simulated dialer's settings (``answer_rate``, ``busy_rate``, ``ring``, ``busy_after``,
         ``no_answer_after``, ``seed``) until a telephony channel provides dialing; it runs
         on the server's timers, so dial results reach the campaign under the server's lock."""
-        contacts = read_contacts(contacts_csv, source)
+        if (contacts_csv is None) == (contacts_query is None):
+            raise InvalidInput("give the call list as contacts_csv or as contacts_query")
+        skipped = 0
+        if contacts_query is not None:
+            contacts, skipped = contacts_from_records(self._query(contacts_query),
+                                                      contacts_query.get("number", "phone"),
+                                                      contacts_query.get("customer", "id"))
+        else:
+            contacts = read_contacts(contacts_csv, source)
         settings = dict(dialer or {})
         rules = {str(d): Retry(int(rule[0]), float(rule[1])) for d, rule in (retries or {}).items()}
 
@@ -266,11 +278,22 @@ class CommServer:
                                 pacing=pacing, windows=windows or ("00:00-24:00",), retries=rules,
                                 dnc=[*self._dnc, *(dnc or ())], abandon_cap=abandon_cap)
             self._campaigns[name] = campaign
-            return campaign.summary()
+            return dict(campaign.summary(), skipped=skipped)
         try:
             return self._locked(add)
         except TypeError as error:
             raise ConfigError(f"campaign {name!r}: dialer settings: {error}") from None
+
+    @staticmethod
+    def _query(query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every record of a storage query, page by page."""
+        storage, records = connect().get("caruso.storage/1"), []
+        while True:
+            page = storage.query(query["object"], where=query.get("where"), limit=PAGE,
+                                 offset=len(records))
+            records += page
+            if len(page) < PAGE:
+                return records
 
     def campaigns(self) -> list[dict[str, Any]]:
         return self._locked(lambda: [c.summary() for _, c in sorted(self._campaigns.items())])

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import smtplib
 import time
-from pathlib import Path
 from email.message import EmailMessage
 
 import httpx
@@ -125,24 +124,3 @@ def test_an_unknown_channel_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigError, match="no channel 'pigeon'"):
         CommServer(db=f"sqlite:///{tmp_path / 'c.db'}", channels={"pigeon": {}})
 
-
-def test_the_email_channel_finds_the_customer_in_the_storage_service(caruso_host, caruso_client, tmp_path):
-    model = Path(__file__).resolve().parents[2] / "examples" / "utility" / "model.xml"
-    caruso_host("storage", config={"model": str(model), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
-    storage = caruso_client.get("caruso.storage/1")
-    customer = storage.create("Customer", {"customer_no": "K1", "name": "Jo Example", "email": "jo@example.org"})
-    port = free_port()
-    caruso_host("comm", config={
-        "db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "mail", "channel": "email"}],
-        "channels": {"email": {"queue": "mail", "address": "service@acme.test", "port": port,
-                               "lookup": {"object": "Customer", "field": "email", "key": "id"}}}})
-    comm = caruso_client.get("caruso.comm/1")
-    for sender in ("jo@example.org", "stranger@example.org"):
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = sender, "service@acme.test", "Hello"
-        message.set_content("Hi")
-        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-            smtp.send_message(message)
-    waiting = _eventually(lambda: len(comm.waiting("mail")) == 2 and comm.waiting("mail"))
-    assert [(w["from"], w["customer"]) for w in waiting] == [
-        ("jo@example.org", str(customer["id"])), ("stranger@example.org", None)]

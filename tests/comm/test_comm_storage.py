@@ -1,0 +1,60 @@
+"""The communication server with the storage service: customers by e-mail address,
+call lists from a query. Both services run hosted, with the utility example's model."""
+from __future__ import annotations
+
+import smtplib
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from caruso_core.testing.processes import free_port
+
+MODEL = Path(__file__).resolve().parents[2] / "examples" / "utility" / "model.xml"
+
+
+@pytest.fixture
+def storage(caruso_host, caruso_client, tmp_path):
+    caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    return caruso_client.get("caruso.storage/1")
+
+
+def _eventually(check, limit: float = 30.0):
+    deadline = time.monotonic() + limit
+    while not (result := check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+    return result
+
+
+def test_the_email_channel_finds_the_customer_in_the_storage_service(storage, caruso_host, caruso_client,
+                                                                     tmp_path):
+    customer = storage.create("Customer", {"customer_no": "K1", "name": "Jo Example", "email": "jo@example.org"})
+    port = free_port()
+    caruso_host("comm", config={
+        "db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "mail", "channel": "email"}],
+        "channels": {"email": {"queue": "mail", "address": "service@acme.test", "port": port,
+                               "lookup": {"object": "Customer", "field": "email", "key": "id"}}}})
+    comm = caruso_client.get("caruso.comm/1")
+    for sender in ("jo@example.org", "stranger@example.org"):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, "service@acme.test", "Hello"
+        message.set_content("Hi")
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            smtp.send_message(message)
+    waiting = _eventually(lambda: len(comm.waiting("mail")) == 2 and comm.waiting("mail"))
+    assert [(w["from"], w["customer"]) for w in waiting] == [
+        ("jo@example.org", str(customer["id"])), ("stranger@example.org", None)]
+
+
+def test_a_campaign_call_list_comes_from_a_storage_query(storage, caruso_host, caruso_client, tmp_path):
+    for n, (city, phone) in enumerate([("Bonn", "+49228111"), ("Bonn", None), ("Köln", "+49221222"),
+                                       ("Bonn", "+49228333")]):
+        storage.create("Customer", {"customer_no": f"K{n}", "name": f"c{n}", "city": city, "phone": phone})
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "out"}]})
+    comm = caruso_client.get("caruso.comm/1")
+    summary = comm.add_campaign("bonn", "out", contacts_query={
+        "object": "Customer", "where": {"field": "city", "op": "eq", "value": "Bonn"},
+        "number": "phone", "customer": "id"})
+    assert summary["contacts"] == {"pending": 2} and summary["skipped"] == 1
