@@ -112,6 +112,8 @@ class Records:
         return self._storage.query(object_name, {"and": [condition, where]} if where else condition,
                                    None, limit, 0)
 
-    def history(self, object_name: str, key: Any, limit: int) -> list[dict[str, Any]]:
-        """The contact history of one object (a customer), newest first."""
-        return self._storage.contact_history(object_name, key, None, limit, 0)
+    def history(self, object_name: str, key: Any, limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` entries of the contact history of one object (a customer), newest
+        first, from ``offset``; and whether older entries follow."""
+        entries = self._storage.contact_history(object_name, key, None, limit + 1, offset)
+        return entries[:limit], len(entries) > limit

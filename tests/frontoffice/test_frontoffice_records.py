@@ -23,6 +23,19 @@ def test_list_pages_page(tmp_path, caruso_manager, storage):
         assert "page 1 of" in web.get("/views/customers", params={"page": "-3"}).text
 
 
+def test_the_whole_contact_history_is_reachable_page_by_page(tmp_path, caruso_manager, storage):
+    for number in range(120):
+        storage.add_contact("Customer", 1, {"channel": ("phone", "email")[number % 2], "summary": f"contact {number:03d}"})
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        newest = web.get("/views/customer-360/show", params={"id": "1"}).text
+        assert "contact 119" in newest and "contact 070" in newest and "contact 069" not in newest
+        assert 'history=2">older</a>' in newest and ">newer<" not in newest
+        last = web.get("/views/customer-360/show", params={"id": "1", "history": "3"}).text
+        assert "contact 019" in last and "contact 000" in last and ">older<" not in last
+        assert 'history=2">newer</a>' in last and '<li value="101">' in last
+
+
 def test_metadata_is_cached_for_a_few_seconds(storage):
     now = [0.0]
     records = Records(storage, clock=lambda: now[0])

@@ -106,7 +106,7 @@ def list_view(request: Request, context: Context) -> Response:
             continue
         if value is not None:
             filters[field.name] = value
-    number = int(params["page"]) if params.get("page", "").isdigit() and 0 < int(params["page"]) < 100_000 else 1
+    number = _page_number(params.get("page"))
     hidden = {column.name for column in view.columns if not column.visible_to(role)}
     try:
         rows, total = records.page(view, [f for f in view.search if f not in hidden], search, filters, number)
@@ -122,6 +122,11 @@ def list_view(request: Request, context: Context) -> Response:
         total=total, page=number, pages=max(1, -(-total // view.page_size)),
         query={"q": search, **{f"f.{k}": v for k, v in shown.items() if v}},
         detail=_usable(context, view.detail, role), form=_usable(context, view.form, role))
+
+
+def _page_number(raw: str | None) -> int:
+    """A page number from a query parameter: 1 unless it is a number from 1 to 99,999."""
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 def _usable(context: Context, view_id: str | None, role: str) -> str | None:
@@ -155,9 +160,11 @@ def show(request: Request, context: Context) -> Response:
     if view.tasks is not None:
         tasks = _related_table(context, records, view.tasks, key, role, {
             "field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)})
+    number = _page_number(request.query_params.get("history"))
+    history, older = records.history(view.object, key, view.history_limit, (number - 1) * view.history_limit)
     return context.render(request, "customer360.html", view=view, sections=_sections(profile, info, record, role),
-                          related=related, tasks=tasks,
-                          history=records.history(view.object, key, view.history_limit))
+                          related=related, tasks=tasks, history=history, history_page=number, older=older,
+                          key_query=_key_query(info, record))
 
 
 def _related_table(context: Context, records: Records, item: Related, key: Any, role: str,
