@@ -25,6 +25,7 @@ from caruso_comm.acd import ACD
 from caruso_comm.campaign import Campaign, Retry, contacts_from_records, normalize, read_contacts
 from caruso_comm.eventlog import EventLog
 from caruso_comm.feed import EventFeed
+from caruso_comm.history import ContactHistory
 from caruso_comm.model import Event, InteractionState, queue_from_dict
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
@@ -42,12 +43,15 @@ class CommServer:
     Configuration: ``queues`` (list of queue definitions, see docs/communication.md),
     ``db`` (event log URL; default ``comm.db`` in the data folder), ``callback_queues``
     (queue -> queue for voicemail callbacks), ``feed_size`` (events kept for monitors),
-    ``channels`` (channel name -> its configuration; see docs/communication.md).
+    ``channels`` (channel name -> its configuration; see docs/communication.md),
+    ``contact_history`` (``{"object": "Customer"}``: ended interactions with a customer go
+    to that object's contact history in the storage service).
     """
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
                  callback_queues: dict[str, str] | None = None, feed_size: int = 10_000,
-                 channels: dict[str, dict[str, Any]] | None = None) -> None:
+                 channels: dict[str, dict[str, Any]] | None = None,
+                 contact_history: dict[str, str] | None = None) -> None:
         self._lock = threading.Condition(threading.RLock())
         self._log = EventLog(db or default_sqlite_url("comm.db"))
         self._feed_size = feed_size
@@ -59,6 +63,9 @@ class CommServer:
         self._dnc: set[str] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._storage: Any = None
+        self._history = ContactHistory(contact_history["object"], self._storage_proxy) \
+            if contact_history else None
         for definition in queues or ():
             self._acd.add_queue(queue_from_dict(definition))
         installed = plugins.provided("caruso_channels")
@@ -74,6 +81,8 @@ class CommServer:
     def _record(self, event: Event) -> None:
         self._log.append(event)
         self._feed.publish(event)
+        if self._history is not None:
+            self._history(event)
         for campaign in self._campaigns.values():
             campaign.observe(event)
 
@@ -86,7 +95,14 @@ class CommServer:
 
     # -- lifecycle -------------------------------------------------------------------
 
+    def _storage_proxy(self) -> Any:
+        if self._storage is None:
+            self._storage = connect().get("caruso.storage/1")
+        return self._storage
+
     def start(self) -> None:
+        if self._history is not None:
+            self._history.start()
         for channel in self._channels.values():
             channel.start()
         self._thread = threading.Thread(target=self._run_timers, name="comm-timers", daemon=True)
@@ -113,6 +129,8 @@ class CommServer:
             self._lock.notify()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._history is not None:
+            self._history.stop()
         self._log.close()
 
     def export_state(self) -> dict[str, Any]:
@@ -284,10 +302,9 @@ class CommServer:
         except TypeError as error:
             raise ConfigError(f"campaign {name!r}: dialer settings: {error}") from None
 
-    @staticmethod
-    def _query(query: dict[str, Any]) -> list[dict[str, Any]]:
+    def _query(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Every record of a storage query, page by page."""
-        storage, records = connect().get("caruso.storage/1"), []
+        storage, records = self._storage_proxy(), []
         while True:
             page = storage.query(query["object"], where=query.get("where"), limit=PAGE,
                                  offset=len(records))

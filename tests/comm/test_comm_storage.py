@@ -58,3 +58,19 @@ def test_a_campaign_call_list_comes_from_a_storage_query(storage, caruso_host, c
         "object": "Customer", "where": {"field": "city", "op": "eq", "value": "Bonn"},
         "number": "phone", "customer": "id"})
     assert summary["contacts"] == {"pending": 2} and summary["skipped"] == 1
+
+
+def test_ended_interactions_go_to_the_customers_contact_history(storage, caruso_host, caruso_client, tmp_path):
+    customer = storage.create("Customer", {"customer_no": "K9", "name": "Ann Customer"})
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "q"}],
+                                "contact_history": {"object": "Customer"}})
+    comm = caruso_client.get("caruso.comm/1")
+    comm.login("ann", {}, {"voice": 1})
+    call = comm.arrive("q", customer=str(customer["id"]), from_="+4930999")["id"]
+    comm.accept("ann", call)
+    comm.complete("ann", call, "address changed")
+    comm.abandon(comm.arrive("q")["id"])
+    entries = _eventually(lambda: storage.contact_history("Customer", customer["id"]))
+    assert [(e["channel"], e["direction"], e["agent"], e["reference"]) for e in entries] == [
+        ("voice", "inbound", "ann", call)]
+    assert entries[0]["summary"] == "completed in queue q: address changed"
