@@ -5,9 +5,9 @@ business objects do not: they belong to the storage service.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
+
+from caruso_core import databases
 
 metadata = sa.MetaData()
 
@@ -31,16 +31,8 @@ sessions = sa.Table(
 
 
 def open_database(url: str) -> sa.Engine:
-    """An engine on ``url`` with the front office's tables created if missing."""
-    engine = sa.create_engine(url)
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    """An engine on ``url`` (see :func:`caruso_core.databases.engine`) with the front
+    office's tables created if missing."""
+    engine = databases.engine(url)
     metadata.create_all(engine)
     return engine
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
