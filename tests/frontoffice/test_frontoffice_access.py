@@ -34,6 +34,13 @@ def test_sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session(web):
     assert web.get("/", follow_redirects=False).headers["location"] == "/signin"
 
 
+def test_sessions_survive_a_restart_of_the_front_office(tmp_path, web):
+    sign_in(web, "ada")
+    restarted = TestClient(create_app(make_context(tmp_path, users=False)), base_url="http://testserver")
+    restarted.cookies[COOKIE] = web.cookies[COOKIE]
+    assert "Welcome, ada" in restarted.get("/").text
+
+
 def test_cookie_is_secure_over_https_and_tampered_cookies_are_ignored(context):
     with TestClient(create_app(context), base_url="https://testserver") as client:
         assert "Secure" in sign_in(client, "ada").headers["set-cookie"]
