@@ -6,7 +6,8 @@ entities (billion laughs, external entities) before using any of their content, 
 raises :class:`~caruso_core.errors.ConfigError` with a message ``SOURCE:LINE: what is
 wrong`` for malformed XML. A DOCTYPE without entity declarations (e.g. naming a
 published DTD for editors) is allowed and ignored. :func:`validate` checks a parsed
-document against a RelaxNG schema and reports the first error with its line.
+document against a RelaxNG schema and reports the first error that has a line (RelaxNG
+also reports the enclosing elements that failed, which say less).
 """
 from __future__ import annotations
 
@@ -63,5 +64,6 @@ def validate(root: etree._Element, schema_path: str | Path, source: str) -> None
     """Check ``root`` against a RelaxNG schema; the first violation is a ConfigError with its line."""
     checker = schema(str(schema_path))
     if not checker.validate(root):
-        error = checker.error_log.last_error
-        raise ConfigError(f"{source}:{error.line}: {error.message}")
+        errors = list(checker.error_log)
+        first = next((e for e in errors if e.line), errors[0])
+        raise ConfigError(f"{source}:{first.line}: {first.message}")

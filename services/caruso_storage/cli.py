@@ -110,7 +110,7 @@ def upgrade(model_file: str | None, db: str | None, databases: tuple[str, ...]) 
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the draft here, not to stdout.")
 def inspect(url: str, name: str, table_names: tuple[str, ...], schema: str | None, output: str | None) -> None:
     """Draft a model mapping the tables of an existing database (DB_URL), to start a legacy mapping."""
-    engine = open_engine(url, "inspect")
+    engine = open_engine(url, "inspect", owned=False)
     try:
         text = drafting.draft(engine, name, list(table_names) or None, schema)
     finally:

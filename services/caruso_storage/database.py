@@ -1,6 +1,7 @@
 """Database engines of the storage service and the transaction spanning them.
 
-SQLite files run in WAL mode; a writing transaction on SQLite starts with
+SQLite files holding new objects run in WAL mode (a database holding only existing
+tables keeps its journal mode: its owner may need it); a writing transaction on SQLite starts with
 ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on a stale
 snapshot, and a read is a single statement in autocommit mode. PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``).
 """
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from caruso_core import databases
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import ConfigError
 
@@ -19,7 +21,6 @@ from caruso_storage.model import Model
 
 WRITE_OPTION = "caruso_write"
 JOURNAL = "caruso journal"
-SQLITE_BUSY_SECONDS = 30
 
 
 def open_engines(model: Model, db: str | None, urls: dict[str, str]) -> dict[str, Engine]:
@@ -38,9 +39,10 @@ def open_engines(model: Model, db: str | None, urls: dict[str, str]) -> dict[str
         url = urls.get(name) or (db if name == model.default_database else None) or database.url
         if url is None:
             url = default_sqlite_url("storage.db" if name == model.default_database else f"{name}.db")
-        engines[name] = open_engine(url, f"database {name}")
+        owned = any(o.database == name and not o.existing for o in model.objects.values())
+        engines[name] = open_engine(url, f"database {name}", owned)
     if model.journal_database is None:
-        engines[JOURNAL] = open_engine(default_sqlite_url(f"{model.name}-journal.db"), "journal")
+        engines[JOURNAL] = open_engine(default_sqlite_url(f"{model.name}-journal.db"), "journal", True)
     return engines
 
 
@@ -49,10 +51,11 @@ def journal_name(model: Model) -> str:
     return model.journal_database or JOURNAL
 
 
-def open_engine(url: str, where: str) -> Engine:
-    """An engine for ``url``; ``where`` names the database in errors."""
+def open_engine(url: str, where: str, owned: bool) -> Engine:
+    """An engine for ``url``; ``where`` names the database in errors; ``owned``: caruso may
+    set its journal mode (it holds new objects or caruso's own tables)."""
     try:
-        engine = create_engine(url)
+        engine = databases.engine(url, wal=owned)
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
         raise ConfigError(f"{where}: cannot use database URL {url!r}: {error}") from None
     if engine.dialect.name == "sqlite":
@@ -61,16 +64,9 @@ def open_engine(url: str, where: str) -> Engine:
 
 
 def _sqlite(engine: Engine) -> None:
-    file_based = engine.url.database not in (None, "", ":memory:")
-
     @event.listens_for(engine, "connect")
     def connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
-        if file_based:
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
 
     @event.listens_for(engine, "begin")
     def begin(connection: Connection) -> None:

@@ -60,3 +60,15 @@ def test_relaxng_errors_name_the_line(tmp_path):
     with pytest.raises(ConfigError, match=r"^bad.xml:3: .*colour"):
         validate(parse(b"<model>\n<object name='a'/>\n<object name='b' colour='red'/>\n</model>", "bad.xml"),
                  schema, "bad.xml")
+
+
+def test_relaxng_names_the_innermost_problem_not_the_enclosing_element(tmp_path):
+    schema = tmp_path / "nested.rng"
+    schema.write_text("""<element name="model" xmlns="http://relaxng.org/ns/structure/1.0">
+      <element name="object"><attribute name="name"/>
+        <zeroOrMore><element name="attribute"><attribute name="type"/></element></zeroOrMore>
+      </element></element>""")
+    with pytest.raises(ConfigError) as raised:
+        validate(parse(b"<model>\n<object name='a'>\n<attribute typo='x'/>\n</object>\n</model>", "n.xml"),
+                 schema, "n.xml")
+    assert str(raised.value).startswith("n.xml:3:")
