@@ -26,7 +26,9 @@ SECURITY_HEADERS = [
 
 
 class SecurityHeaders:
-    """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response."""
+    """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response, and
+    ``Cache-Control: no-store`` to every page (not to static files): pages hold
+    personal data that no cache should keep after signing out."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -36,9 +38,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        private = not scope["path"].startswith("/static/")
+
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS,
+                                      *([(b"cache-control", b"no-store")] if private else [])]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

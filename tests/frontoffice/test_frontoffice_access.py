@@ -28,6 +28,8 @@ def test_sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session(web):
     home = web.get("/")
     assert home.status_code == 200 and "Welcome, ada" in home.text
     assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert home.headers["cache-control"] == "no-store"
+    assert "cache-control" not in web.get("/static/style.css").headers
     assert web.post("/signout", data={"csrf": csrf_of(home.text)}, follow_redirects=False).status_code == 303
     web.cookies.clear()
     web.cookies[COOKIE] = stolen                       # the old cookie no longer opens anything
