@@ -9,9 +9,9 @@ number of agents.
 from __future__ import annotations
 
 import uuid
+from typing import Any, Callable, Mapping
 
 import attrs
-from typing import Any, Callable, Mapping
 
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 
@@ -459,7 +459,7 @@ class ACD:
             best, chosen = None, None
             for pool in pools:
                 entry = pool.first_for(agent)
-                if entry is not None and (best is None or entry < best):
+                if entry is not None and (best is None or entry[:3] < best[:3]):
                     best, chosen = entry, pool
             if best is None:
                 break
@@ -519,9 +519,9 @@ class ACD:
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over an exported ACD. Queues defined here already keep their definitions;
-        the others are added. Connected interactions stay with
-        their agents; pending offers are withdrawn (event ``withdraw``, reason ``restart``)
-        and routed again; wrap-ups end (``wrap_end``)."""
+        the others are added. Connected interactions stay with their agents; pending offers
+        are withdrawn (event ``withdraw``, reason ``restart``) and routed again; wrap-ups
+        end (``wrap_end``)."""
         if self.agents or self.interactions:
             raise Conflict("state can only be imported into an ACD without agents and interactions")
         for definition in state["queues"]:
