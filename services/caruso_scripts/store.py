@@ -44,11 +44,12 @@ class SessionStore:
     def save_many(self, stored: Iterable[dict[str, Any]]) -> None:
         rows = [{"id": s["id"], "script": s["script"], "status": s["status"], "seq": s["seq"],
                  "updated": s["updated"], "state": json.dumps(s, separators=(",", ":"))} for s in stored]
-        if not rows:
-            return
         with self.engine.begin() as connection:
-            connection.execute(SESSIONS.delete().where(SESSIONS.c.id.in_([r["id"] for r in rows])))
-            connection.execute(SESSIONS.insert(), rows)
+            for row in rows:
+                changed = connection.execute(SESSIONS.update().where(SESSIONS.c.id == row["id"])
+                                             .values({k: v for k, v in row.items() if k != "id"})).rowcount
+                if not changed:
+                    connection.execute(SESSIONS.insert(), row)
 
     def load(self, session_id: str) -> Session:
         with self.engine.connect() as connection:

@@ -51,7 +51,7 @@ PAGE = Template("""<!DOCTYPE html>
 <title>$title</title>
 <style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
 .notice{background:#fff3cd;border-left:4px solid #e0a800;padding:.5rem 1rem}
-label{display:block;margin:.3rem 0}button{margin:.8rem .5rem 0 0;padding:.4rem 1.2rem}</style>
+fieldset{border:0;padding:0;margin:0}legend{margin-bottom:.5rem}label{display:block;margin:.3rem 0}button{margin:.8rem .5rem 0 0;padding:.4rem 1.2rem}</style>
 </head><body><h1>$title</h1>
 $body
 </body></html>
@@ -231,14 +231,16 @@ def _page(title: str, body: str, status: int = 200) -> Response:
 
 
 def _step_html(view: dict[str, Any], notice: str | None, entered: str | None) -> str:
+    """The step as HTML: text (the legend of the answer's fieldset for a question) and the form."""
     step = view["step"]
     parts = [f'<p class="notice" role="alert">{_e(notice)}</p>'] if notice else []
-    parts.append(f"<p>{_e(step.get('text'))}</p>")
+    kind = step.get("type")
+    if view["status"] != "active" or kind is None:
+        parts.append(f"<p>{_e(step.get('text'))}</p>")
     if view["status"] != "active":
         parts.append('<p><a href="/">Back to the start page</a></p>')
         return "\n".join(parts)
     fields = ""
-    kind = step.get("type")
     required = " required" if step.get("required") else ""
     if kind in ("choice", "yesno"):
         options = step["options"] if kind == "choice" else [{"value": "yes", "label": "Yes"},
@@ -249,8 +251,10 @@ def _step_html(view: dict[str, Any], notice: str | None, entered: str | None) ->
     elif kind is not None:
         types = {"date": "date", "number": "text", "amount": "text", "text": "text"}
         size = f' maxlength="{int(step["maxlength"])}"' if step.get("maxlength") else ""
-        fields = (f'<label><input type="{types[kind]}" name="answer" value="{_e(entered)}"{size}{required}'
-                  f' inputmode="{"decimal" if kind in ("number", "amount") else "text"}"></label>')
+        fields = (f'<input type="{types[kind]}" name="answer" value="{_e(entered)}"{size}{required}'
+                  f' inputmode="{"decimal" if kind in ("number", "amount") else "text"}">')
+    if kind is not None:
+        fields = f"<fieldset><legend>{_e(step.get('text'))}</legend>{fields}</fieldset>"
     back = '<button name="back" value="1" formnovalidate>Back</button>' if view["can_go_back"] else ""
     parts.append(f'<form method="post" action="/s/{_e(view["session"])}">'
                  f'<input type="hidden" name="seq" value="{int(view["seq"])}">{fields}'
