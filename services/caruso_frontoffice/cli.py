@@ -5,11 +5,13 @@ from pathlib import Path
 
 import click
 
+import caruso_core
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.accounts import ROLES, Accounts
 from caruso_frontoffice.database import open_database
-from caruso_frontoffice.views.catalog import load
+from caruso_frontoffice.records import STORAGE
+from caruso_frontoffice.views.catalog import load, model_problems
 
 DB_HELP = "SQLAlchemy URL of the front office's database (default: frontoffice.db in the data folder)."
 PASSWORD_FILE_HELP = "Read the password from the first line of this file instead of prompting."
@@ -80,9 +82,18 @@ def _password(password_file: Path | None) -> str:
 
 @frontoffice.command("views")
 @click.argument("sources", nargs=-1, required=True)
-def views(sources: tuple[str, ...]) -> None:
+@click.option("--storage", "against_storage", is_flag=True,
+              help="Also check every object and attribute named against the running storage service's model.")
+@click.option("--manager", "manager_uri", help="Manager URI (default: CARUSO_MANAGER or the default address).")
+def views(sources: tuple[str, ...], against_storage: bool, manager_uri: str | None) -> None:
     """Check view files (files, folders or package:path), merged in the order given."""
     catalog = load(sources)
+    if against_storage:
+        problems = model_problems(catalog, caruso_core.connect(manager_uri).get(STORAGE).describe()["objects"])
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
+            raise ConfigError(f"{len(problems)} name(s) in the views do not match the storage model (listed above)")
     kinds: dict[str, int] = {}
     for view in catalog.views.values():
         kinds[view.kind] = kinds.get(view.kind, 0) + 1

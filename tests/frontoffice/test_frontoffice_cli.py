@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from caruso_core.cli import cli
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
-from conftest import VIEWS
+from caruso_core.errors import ConfigError
+from conftest import PACKAGED, VIEWS
 
 
 def run(tmp_path, *arguments):
@@ -55,3 +56,27 @@ def test_views_command_checks_files(tmp_path):
     bad.write_text("<views>\n  <list id='x' object='Customer'/>\n</views>")
     failed = run(tmp_path, "views", str(bad))
     assert failed.returncode == 1 and failed.stderr.startswith(f"error: {bad}:2: ")
+
+
+def test_views_checked_against_the_running_storage_model(tmp_path, storage):
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["frontoffice", "views", *VIEWS, "--storage"])
+    assert ok.exit_code == 0 and ok.output.startswith("ok: "), ok.output
+    odd = tmp_path / "odd.xml"
+    odd.write_text("""<views>
+  <list id="customers" object="Customer">
+    <search fields="name shoe_size"/>
+    <column field="name"/>
+    <column field="nickname"/>
+  </list>
+  <form id="deals" object="Deal"><field name="title"/></form>
+  <customer360 id="c360" object="Customer"><profile detail="customer"/>
+    <related object="Contact" field="client_id" label="Contacts"/></customer360>
+</views>""")
+    failed = runner.invoke(cli, ["frontoffice", "views", PACKAGED, str(odd), "--storage"])
+    assert isinstance(failed.exception, ConfigError) and "4 name(s)" in str(failed.exception)
+    assert failed.stderr.splitlines() == [
+        f"{odd}:5: list 'customers' names Customer.nickname, which the model lacks",
+        f"{odd}:2: list 'customers' names Customer.shoe_size, which the model lacks",
+        f"{odd}:7: form 'deals' names object 'Deal', which the model lacks",
+        f"{odd}:8: customer360 'c360' names Contact.client_id, which the model lacks"]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import attrs
 
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.views.loader import read
 from caruso_frontoffice.views.model import (Customer360View, DetailView, FormView, ListView, Menu,
-                                            View)
+                                            Tasks, View)
 
 
 @attrs.frozen
@@ -104,3 +104,36 @@ def _expect(catalog: Catalog, view_id: str | None, kind: type | tuple[type, ...]
         raise ConfigError(f"{where} names view {view_id!r}, which no view file defines")
     if not isinstance(view, kind):
         raise ConfigError(f"{where} names view {view_id!r}, which is a {view.kind} view")
+
+
+def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
+    """Where the views name an object or attribute the model lacks, one ``file:line: what``
+    per problem; ``objects`` is ``describe()["objects"]`` of the storage service."""
+    problems = []
+    for view in catalog.views.values():
+        where = f"{view.kind} {view.id!r}"
+        wanted: list[tuple[str, str, Any]] = [(view.object, name, source) for name, source in _names(view)]
+        if isinstance(view, Customer360View):
+            for related in (*view.related, *([view.tasks] if view.tasks else [])):
+                wanted.append((related.object, related.field, view.source))
+                if isinstance(related, Tasks):
+                    wanted.append((related.object, related.state_field, view.source))
+        for object_name, attribute, source in wanted:
+            model = objects.get(object_name)
+            if model is None:
+                problems.append(f"{source}: {where} names object {object_name!r}, which the model lacks")
+            elif attribute not in model.get("attributes", {}):
+                problems.append(f"{source}: {where} names {object_name}.{attribute}, which the model lacks")
+    return list(dict.fromkeys(problems))
+
+
+def _names(view: View) -> list[tuple[str, Any]]:
+    """The attribute names a view uses, each with where it is written."""
+    if isinstance(view, ListView):
+        return ([(f.name, f.source) for f in (*view.columns, *view.filters)]
+                + [(name, view.source) for name in (*view.search, *(o.field for o in view.order))])
+    if isinstance(view, DetailView):
+        return [(f.name, f.source) for section in view.sections for f in section.fields]
+    if isinstance(view, FormView):
+        return [(f.name, f.source) for f in view.fields]
+    return []
