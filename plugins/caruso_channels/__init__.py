@@ -1,2 +1,3 @@
-"""Channels of the communication server: ``webchat`` (HTTP) and ``email`` (SMTP), provided
-by :mod:`caruso_channels.plugin`. The ``sim`` channel lives in ``caruso_comm.simulator``."""
+"""Channels of the communication server, provided by :mod:`caruso_channels.plugin`:
+``webchat`` (HTTP), ``email`` (SMTP) and ``sim`` (simulated callers and agents in real
+time; the discrete-event simulator on a virtual clock is ``caruso_comm.simulator``)."""

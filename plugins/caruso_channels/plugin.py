@@ -4,9 +4,10 @@ from __future__ import annotations
 from caruso_core import hookimpl
 
 from caruso_channels.mail import EmailChannel
+from caruso_channels.sim import SimTraffic
 from caruso_channels.webchat import WebChat
 
 
 @hookimpl
 def caruso_channels() -> dict[str, type]:
-    return {"webchat": WebChat, "email": EmailChannel}
+    return {"webchat": WebChat, "email": EmailChannel, "sim": SimTraffic}

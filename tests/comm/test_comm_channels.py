@@ -124,3 +124,17 @@ def test_an_unknown_channel_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigError, match="no channel 'pigeon'"):
         CommServer(db=f"sqlite:///{tmp_path / 'c.db'}", channels={"pigeon": {}})
 
+
+
+def test_the_sim_channel_drives_a_running_server_with_callers_and_agents(running):
+    server = running(queues=[{"name": "demo"}], channels={"sim": {
+        "queue": "demo", "calls_per_hour": 150, "aht": 60, "agents": 2, "patience": 20,
+        "speed": 120, "seed": 1}})
+    assert server.channels()["sim"]["agents"] == ["sim-agent-1", "sim-agent-2"]
+
+    def events(kind):
+        return [e for e in server.events(0, 0)["events"] if e["event"] == kind]
+
+    completed = _eventually(lambda: len(events("complete")) >= 10 and events("complete"))
+    assert {e["agent"] for e in completed} == {"sim-agent-1", "sim-agent-2"}
+    assert _eventually(lambda: events("abandon"))
