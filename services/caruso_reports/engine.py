@@ -73,10 +73,10 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
     rows = events.alias("e")
     window = _range(rows.c.time, definition)
     earlier = events.alias("first")
-    first_ids = (sa.select(sa.func.min(earlier.c.id))
+    first_ids = (sa.select(sa.func.min(earlier.c.id).label("id"))
                  .where(earlier.c.event == "connect", *_range(earlier.c.time, definition))
-                 .group_by(earlier.c.interaction))
-    scope = Scope(rows, sa.and_(rows.c.event == "connect", rows.c.id.in_(first_ids)),
+                 .group_by(earlier.c.interaction).cte("first_connects"))
+    scope = Scope(rows, sa.and_(rows.c.event == "connect", rows.c.id.in_(sa.select(first_ids.c.id))),
                   definition.service_level_target, definition.short_abandon)
     used = set(definition.dimensions) | set(definition.filters)
     source: sa.FromClause = rows
@@ -106,7 +106,6 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
     wanted = sorted({event for name in names for event in TALLIES[name].events})
     conditions = [rows.c.event.in_(wanted), *window]
     conditions += [dimensions[d].in_(values) for d, values in definition.filters.items()]
-    conditions += [dimensions[d].is_not(None) for d in definition.dimensions if d != "period"]
     query = (sa.select(*[dimensions[d].label(f"dimension_{d}") for d in definition.dimensions],
                        *[TALLIES[name].expression(scope).label(name) for name in names])
              .select_from(source).where(*conditions))
@@ -116,9 +115,10 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
     width = len(definition.dimensions)
     for row in connection.execute(query):
         values = dict(zip(names, row[width:]))
-        if definition.dimensions or any(values[n] for n in names if n != "longest_wait"):
-            key = tuple(float(v) if d == "period" else v for d, v in zip(definition.dimensions, row))
-            found[key] = values
+        key = tuple(float(v) if d == "period" else v for d, v in zip(definition.dimensions, row))
+        if None in key or not (key or any(values[n] for n in names if n != "longest_wait")):
+            continue
+        found[key] = values
     return found
 
 
