@@ -1,7 +1,8 @@
 """The ``webchat`` channel: customers chat from a web page over HTTP (JSON).
 
-Customer endpoints::
+Customer endpoints (``GET /`` is a chat page using them)::
 
+    GET  /                                                               the chat page
     POST /chats                     {"customer", "text"} -> {"id"}      starts a chat in the queue
     POST /chats/{id}/messages       {"text"}                             customer writes
     GET  /chats/{id}/messages?after=N                                    -> {"messages", "state"}
@@ -19,12 +20,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from importlib import resources
+from typing import Any, Awaitable, Callable
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound
@@ -33,6 +35,8 @@ from caruso_channels.transcript import Transcripts
 
 NAME = "webchat"
 STATUS = {InvalidInput: 400, NotFound: 404, Conflict: 409}
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
+                "X-Content-Type-Options": "nosniff"}
 
 
 class WebChat:
@@ -46,6 +50,8 @@ class WebChat:
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.app = Starlette(routes=[
+            Route("/", self._page("webchat.html", "text/html; charset=utf-8"), methods=["GET"]),
+            Route("/chat.js", self._page("webchat.js", "text/javascript; charset=utf-8"), methods=["GET"]),
             Route("/chats", self._start_chat, methods=["POST"]),
             Route("/chats/{id}/messages", self._customer_writes, methods=["POST"]),
             Route("/chats/{id}/messages", self._read, methods=["GET"]),
@@ -88,6 +94,14 @@ class WebChat:
         return self.transcripts.of(interaction)
 
     # -- HTTP ------------------------------------------------------------------------
+
+    @staticmethod
+    def _page(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+        content = resources.files("caruso_channels").joinpath(name).read_bytes()
+
+        async def serve(request: Request) -> Response:
+            return Response(content, media_type=media_type, headers=PAGE_HEADERS)
+        return serve
 
     async def _error(self, request: Request, error: CarusoError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
