@@ -97,7 +97,12 @@ class Records:
         for generate, rows in groups.items():
             statement = self.table.insert()
             try:
-                if generate:
+                if generate and connection.dialect.name == "sqlite":
+                    first = self._next_sqlite_key(connection)
+                    for offset, row in enumerate(rows):
+                        row[self._generated] = first + offset
+                    connection.execute(statement, rows)
+                elif generate:
                     for row in rows:
                         del row[self._generated]
                     result = connection.execute(
@@ -111,6 +116,21 @@ class Records:
         for record in records:
             record[VERSION_KEY] = 1 if self.obj.versioned else _digest(record, self.names)
         return records
+
+    def _next_sqlite_key(self, connection: Connection) -> int:
+        """The key SQLite would give the next row: above every key in the table and every key
+        it ever gave (``sqlite_sequence``). Writers hold SQLite's write lock (``BEGIN
+        IMMEDIATE``), so the keys allocated here stay free until commit; a whole batch then
+        goes in one ``executemany`` instead of a statement per row."""
+        column = self.table.c[self._generated]
+        highest = connection.execute(select(func.max(column))).scalar() or 0
+        has_sequence = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'").first()
+        if has_sequence:
+            issued = connection.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?",
+                                                (self.table.name,)).scalar()
+            highest = max(highest, issued or 0)
+        return highest + 1
 
     def fetch(self, connection: Connection, key: dict[str, Any], *, lock: bool = False) -> dict[str, Any]:
         """The record with ``key`` (NotFound if none); ``lock`` holds it for this transaction."""
