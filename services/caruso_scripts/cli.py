@@ -15,6 +15,7 @@ import click
 
 from caruso_core import connect, plugins
 from caruso_core.cli import parse_pairs
+from caruso_core.deployment import read_toml
 from caruso_core.errors import ConfigError
 from caruso_scripts import graph, loader, scripttest
 from caruso_scripts.engine import STORAGE, Engine
@@ -137,7 +138,7 @@ def new(script_id: str, title: str | None, output: str | None) -> None:
 def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, today: datetime.datetime | None) -> None:
     """Run a script in the terminal; type answers, ':back' to go back, ':quit' to stop."""
     loaded = loader.load(file)
-    memory = MemoryStorage(scripttest.read_toml(Path(data)).get("storage", {})) if data else None
+    memory = MemoryStorage(read_toml(Path(data)).get("storage", {})) if data else None
     client = None if memory is not None and dry_run else connect()
 
     def service(key: str) -> Any:

@@ -23,12 +23,12 @@ expected action matches by name and by the parameters it lists.
 from __future__ import annotations
 
 import datetime
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from caruso_core.deployment import read_toml
 from caruso_core.errors import CarusoError, NotFound
 from caruso_scripts import loader, values
 from caruso_scripts.engine import STORAGE, Engine, Session
@@ -50,16 +50,6 @@ class CaseResult:
         return not self.problems
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file as a dict; unreadable or malformed files are ScriptErrors naming the file."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ScriptError(f"{path}: cannot read: {error.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ScriptError(f"{path}: {error}") from None
-
-
 def action_names(script: Script) -> set[str]:
     """Names of the actions a script and its sub-scripts use."""
     names = set()
@@ -76,7 +66,7 @@ def dry_actions(script: Script) -> dict[str, Any]:
 
 
 def run_file(path: str | Path) -> list[CaseResult]:
-    """Run every case of a script test file; a broken file or script is a ScriptError."""
+    """Run every case of a script test file; a broken file or script is a ConfigError naming it."""
     path = Path(path)
     spec = read_toml(path)
     if "script" not in spec or not spec.get("case"):

@@ -1,4 +1,5 @@
-"""Dialog sessions in a database (SQLAlchemy; SQLite in the data folder by default).
+"""Dialog sessions in a database (SQLAlchemy; SQLite in the data folder by default, opened
+with ``caruso_core.databases``).
 
 Contract of :class:`SessionStore`: ``save`` writes a session's stored form (insert or
 replace, one transaction); ``load`` reads it back or raises :class:`NotFound`;
@@ -13,6 +14,7 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
+from caruso_core import databases
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import NotFound
 from caruso_scripts.engine import Session
@@ -32,10 +34,7 @@ SESSIONS = sa.Table(
 class SessionStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_sqlite_url("scripts.db")
-        sqlite = self.url.startswith("sqlite")
-        self.engine = sa.create_engine(self.url, connect_args={"timeout": 30} if sqlite else {})
-        if sqlite:
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = databases.engine(self.url)
         METADATA.create_all(self.engine)
 
     def save(self, session: Session) -> None:
@@ -81,9 +80,3 @@ class SessionStore:
     def close(self) -> None:
         self.engine.dispose()
 
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
