@@ -1,0 +1,33 @@
+"""Users and sessions of the front office in PostgreSQL."""
+import pytest
+from starlette.testclient import TestClient
+
+from caruso_core import connect
+from caruso_core.errors import Conflict
+from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.app import create_app
+from caruso_frontoffice.context import Context
+from caruso_frontoffice.database import open_database
+from caruso_frontoffice.sessions import Sessions
+from caruso_frontoffice.throttle import Throttle
+from caruso_frontoffice.views.catalog import load
+from conftest import VIEWS, sign_in
+
+pytestmark = pytest.mark.postgres
+
+
+def test_accounts_and_sessions_in_postgresql(postgres_database):
+    engine = open_database(postgres_database)
+    accounts = Accounts(engine)
+    accounts.add("ada", "agent", "ada-secret-1")
+    with pytest.raises(Conflict):
+        accounts.add("ADA", "admin", "other-secret-1")
+    context = Context(accounts=accounts, sessions=Sessions(engine, b"p" * 32), catalog=load(VIEWS),
+                      client=connect("PYRO:caruso.manager@127.0.0.1:9"), name_throttle=Throttle(5, 300),
+                      address_throttle=Throttle(20, 300))
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        assert sign_in(web, "ada").status_code == 303
+        assert "Welcome, ada" in web.get("/").text
+        accounts.remove("ada")
+        assert web.get("/", follow_redirects=False).headers["location"] == "/signin"
+    engine.dispose()
