@@ -99,6 +99,33 @@ def queues(as_json: bool) -> None:
     _show(rows, ("name", "strategy", "channel", "waiting", "logged_in", "ready"), as_json)
 
 
+def _level(text: str) -> tuple[str, int]:
+    skill, _, level = text.partition("=")
+    try:
+        return skill, int(level)
+    except ValueError:
+        raise ConfigError(f"--skill {text!r}: write it as SKILL=LEVEL, e.g. french=3") from None
+
+
+@comm.command("queue-add")
+@click.argument("name")
+@click.option("--strategy", default="longest_idle", show_default=True, help="Routing strategy.")
+@click.option("--channel", default="voice", show_default=True)
+@click.option("--skill", "skills", multiple=True, help="Required SKILL=LEVEL; repeatable.")
+@click.option("--priority", type=int, default=0, show_default=True)
+@click.option("--sl-target", type=float, default=20.0, show_default=True, help="Seconds.")
+@click.option("--max-wait", type=float, default=0.0, help="Seconds before overflow (0: none).")
+@click.option("--max-length", type=int, default=0, help="Waiting interactions before overflow (0: none).")
+@click.option("--overflow", default=None, help="'voicemail' or another queue.")
+@click.option("--offer-timeout", type=float, default=20.0, show_default=True)
+@click.option("--wrap-up", type=float, default=0.0, show_default=True)
+@click.option("--max-no-answer", type=int, default=3, show_default=True)
+def queue_add(name: str, skills: tuple[str, ...], **settings: object) -> None:
+    """Define queue NAME on the running server."""
+    _server().add_queue(dict(settings, name=name, skills=dict(_level(s) for s in skills)))
+    click.echo(f"queue {name} added")
+
+
 @comm.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def agents(as_json: bool) -> None:

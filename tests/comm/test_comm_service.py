@@ -71,6 +71,15 @@ def test_timers_run_on_the_real_clock(comm):
 
 def test_cli_lists_agents_and_sets_status(comm):
     server, _, _ = comm
+    added = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "queue-add", "french",
+                            "--strategy", "skills_based", "--skill", "french=3", "--overflow", "voicemail",
+                            "--max-wait", "60"], capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    french = [q for q in server.queues() if q["name"] == "french"][0]
+    assert (french["skills"], french["overflow"], french["max_wait"]) == ({"french": 3}, "voicemail", 60)
+    refused = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "queue-add", "x", "--skill", "french"],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: --skill 'french'")
     server.login("cid", {"support": 2}, {"voice": 1})
     server.set_status("cid", "break", "meeting")
     call = server.arrive("support")["id"]
@@ -85,7 +94,7 @@ def test_cli_lists_agents_and_sets_status(comm):
     done = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "queues"],
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[0].split() == ["name", "strategy", "channel", "waiting", "logged_in", "ready"]
-    assert done.stdout.split("\n")[2].split() == ["support", "longest_idle", "voice", "0", "1", "0"]
+    assert done.stdout.split("\n")[3].split() == ["support", "longest_idle", "voice", "0", "1", "0"]
 
 
 def test_a_hot_swap_keeps_agents_calls_and_voicemail(comm, caruso_host):
