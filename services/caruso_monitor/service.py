@@ -69,9 +69,11 @@ class MonitorService:
             return {**self._picture.snapshot(time.time()), "version": self._version}
 
     def _follow(self) -> None:
+        ready = False
         while not self._stopping.is_set():
             try:
-                if self.feed.ready():
+                ready = ready or self.feed.ready()
+                if ready:
                     self._read()
             except Exception:  # a database hiccup must not end the monitor; it retries
                 log.exception("reading the event log %s failed; retrying", self.feed.url)

@@ -1,13 +1,12 @@
 """The report engine: computes a :class:`~caruso_reports.definition.Definition` over the
 event log.
 
-A ``wrap_end`` event names no queue: its wrap-up counts in the queue where the same
-agent last completed or transferred that interaction.
-
 Interaction measures are one aggregate query grouped by the definition's dimensions
 (the database does the work); agent times are summed from the agent events the
 database selects (:mod:`caruso_reports.agenttime`). Rows exist for the dimension values
-that have events; a range without events gives an empty report.
+that have events; a range without events gives an empty report. A ``wrap_end`` event
+names no queue: its wrap-up counts in the queue where the same agent last completed or
+transferred that interaction.
 """
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from caruso_reports.report import Report
 from caruso_reports.tallies import TALLIES, Scope
 
 Key = tuple[Any, ...]
+MISSING = {"longest_wait": None}   # a tally's value where a row has no such events (else 0)
 
 
 def compute(engine: sa.Engine, definition: Definition) -> Report:
@@ -46,7 +46,7 @@ def compute(engine: sa.Engine, definition: Definition) -> Report:
         for dimension, value in zip(definition.dimensions, key):
             row[dimension] = period.label(value) if dimension == "period" else value
         for measure in measures:
-            row[measure.name] = measure.value({t: values.get(t, 0) for t in measure.tallies})
+            row[measure.name] = measure.value({t: values.get(t, MISSING.get(t, 0)) for t in measure.tallies})
         rows.append(row)
     return Report(name=definition.name, title=definition.title, dimensions=definition.dimensions,
                   measures=definition.measures, rows=tuple(rows), period=definition.period,
