@@ -1,0 +1,58 @@
+"""The contract of ``caruso.reports/1``: what every reports service must do.
+
+Tests take the fixtures ``service`` (a client of a reports service over an event log)
+and ``write_events`` (a callable appending events, given as dicts with the keys
+``time``, ``event``, ``interaction``, ``queue``, ``agent``, ``data``, to that log).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from caruso_core.errors import ConfigError
+from caruso_core.testing import ContractSuite
+
+DAY = 1_767_225_600.0   # 2026-01-01 00:00 UTC
+DEFINITION = 'measures = ["offered", "answered", "abandoned", "asa"]\ndimensions = ["queue"]\n'
+
+
+def _event(offset: float, event: str, interaction: str, queue: str, agent: str | None = None,
+           **data: Any) -> dict[str, Any]:
+    return {"time": DAY + offset, "event": event, "interaction": interaction, "queue": queue,
+            "agent": agent, "data": data}
+
+
+class ReportsContract(ContractSuite):
+    interface = "caruso.reports/1"
+
+    @pytest.fixture
+    def calls(self, write_events) -> None:
+        write_events([_event(0, "enter", "c1", "sales", channel="voice"),
+                      _event(4, "connect", "c1", "sales", "ann", wait=4.0),
+                      _event(10, "enter", "c2", "sales", channel="voice"),
+                      _event(30, "abandon", "c2", "sales", reason="caller", wait=20.0),
+                      _event(40, "enter", "c3", "support", channel="voice"),
+                      _event(48, "connect", "c3", "support", "bob", wait=8.0)])
+
+    def test_a_definition_is_computed_by_its_dimensions(self, service, calls):
+        report = service.run(DEFINITION, "calls")
+        assert (report["dimensions"], report["measures"]) == (["queue"], ["offered", "answered", "abandoned", "asa"])
+        assert report["rows"] == [
+            {"queue": "sales", "offered": 2, "answered": 1, "abandoned": 1, "asa": 4.0},
+            {"queue": "support", "offered": 1, "answered": 1, "abandoned": 0, "asa": 8.0}]
+
+    def test_range_period_and_filters_replace_the_definitions_own(self, service, calls):
+        report = service.run(DEFINITION.replace('["queue"]', '["period", "queue"]'), "calls",
+                             DAY, DAY + 3600, "15min", {"queue": ["sales"]})
+        assert [(r["period"], r["queue"], r["offered"]) for r in report["rows"]] == [
+            ("2026-01-01 00:00", "sales", 2)]
+        assert service.run(DEFINITION, "calls", DAY + 86400, DAY + 2 * 86400)["rows"] == []
+
+    def test_bad_definitions_are_refused_with_one_line(self, service, calls):
+        with pytest.raises(ConfigError, match="unknown measure 'ofered'"):
+            service.run('measures = ["ofered"]', "bad")
+        with pytest.raises(ConfigError, match="unknown dimension 'hour'"):
+            service.run('measures = ["offered"]\ndimensions = ["hour"]', "bad")
+        with pytest.raises(ConfigError, match="empty or inverted"):
+            service.run(DEFINITION, "calls", DAY + 60, DAY)
