@@ -2,7 +2,8 @@
 
 Configuration (deployment ``config``):
 
-``scripts``   files or folders of scripts (every ``*.xml`` of a folder); default the
+``scripts``   files or folders of scripts (every ``*.xml`` of a folder), in order: a
+              later one replaces an earlier script with the same id; default the
               folder ``scripts`` in the data folder
 ``db``        SQLAlchemy URL of the sessions; default ``scripts.db`` in the data folder
 ``settings``  settings for actions, e.g. ``{smtp_host = "mail", smtp_port = 25,
@@ -44,21 +45,27 @@ CACHED = 10_000
 
 
 def load_library(sources: Iterable[str | Path], actions: Iterable[str]) -> dict[str, Script]:
-    """Scripts by id from files and folders; two scripts with one id are a ConfigError."""
+    """Scripts by id from files and folders, in order: a later source replaces a script of an
+    earlier one with the same id (a vertical extension overriding one script); two scripts
+    with one id in the same source are a ConfigError."""
     library: dict[str, Script] = {}
     action_names = set(actions)
     for source in sources:
         path = Path(source)
+        if not path.exists():
+            raise ConfigError(f"scripts: {path} does not exist (give script files or folders)")
         files = sorted(path.glob("*.xml")) if path.is_dir() else [path]
+        here: dict[str, Script] = {}
         for file in files:
             script = loader.load(file, action_names)
-            if script.id in library:
-                raise ConfigError(f"{file}: script id '{script.id}' is used by {library[script.id].source} too")
-            library[script.id] = script
+            if script.id in here:
+                raise ConfigError(f"{file}: script id '{script.id}' is used by {here[script.id].source} too")
+            here[script.id] = script
+        library.update(here)
     return library
 
 
-@service(name="scripts", interface="caruso.scripts/1", version="1.0.0")
+@service(name="scripts", interface="caruso.scripts/1", version="1.0.0", autostart=True)
 class ScriptService:
     """Runs dialog scripts for agents, web self-service and IVR; see the module's contract."""
 

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from caruso_core.testing.processes import free_port
 from caruso_scripts.service import ScriptService
 
@@ -79,7 +79,7 @@ def test_export_and_import_move_sessions(survey, tmp_path):
 
 def test_duplicate_script_ids_are_a_config_error(survey, tmp_path):
     (survey / "copy.xml").write_text(SURVEY)
-    with pytest.raises(Exception, match="script id 'survey' is used by"):
+    with pytest.raises(ConfigError, match="script id 'survey' is used by"):
         ScriptService(scripts=str(survey), db=f"sqlite:///{tmp_path / 's.db'}")
 
 
@@ -161,3 +161,13 @@ def test_old_sessions_are_purged_when_the_engine_starts(survey, tmp_path):
     with pytest.raises(NotFound):
         restarted.current(old["session"])
     assert restarted.current(recent["session"])["status"] == "active"
+
+
+def test_later_sources_override_scripts_by_id(survey, tmp_path):
+    extension = tmp_path / "extension"
+    extension.mkdir()
+    (extension / "survey.xml").write_text(SURVEY.replace('title="Survey"', 'title="Survey, extended"'))
+    engine = ScriptService(scripts=[str(survey), str(extension)], db=f"sqlite:///{tmp_path / 's.db'}")
+    assert [s["title"] for s in engine.scripts()] == ["Survey, extended"]
+    with pytest.raises(ConfigError, match="does not exist"):
+        ScriptService(scripts=[str(tmp_path / "missing")], db=f"sqlite:///{tmp_path / 's.db'}")
