@@ -5,12 +5,14 @@ It is the sole input of monitoring and reports. Rows are never updated or delete
 """
 from __future__ import annotations
 
+import logging
 from typing import Iterator
 
 import sqlalchemy as sa
 
 from caruso_comm.model import Event
 
+log = logging.getLogger(__name__)
 metadata = sa.MetaData()
 
 events = sa.Table(
@@ -27,7 +29,8 @@ events = sa.Table(
 
 class EventLog:
     """Appends events to ``comm_events`` at ``url``; buffered rows are written every
-    ``batch`` events and on :meth:`flush` / :meth:`close`."""
+    ``batch`` events and on :meth:`flush` / :meth:`close`. :meth:`append` never fails
+    (a failed batch write is logged and retried); :meth:`flush` raises."""
 
     def __init__(self, url: str, batch: int = 1000) -> None:
         self.engine = sa.create_engine(url)
@@ -40,16 +43,23 @@ class EventLog:
                              "queue": event.queue, "agent": event.agent, "event": event.event,
                              "data": event.data})
         if len(self._buffer) >= self.batch:
-            self.flush()
+            try:
+                self.flush()
+            except Exception:
+                log.exception("event log: %d events not written yet; retrying", len(self._buffer))
 
     __call__ = append
 
     def flush(self) -> None:
-        """Write the buffered events in one transaction."""
+        """Write the buffered events in one transaction; if that fails they stay buffered."""
         if self._buffer:
             rows, self._buffer = self._buffer, []
-            with self.engine.begin() as connection:
-                connection.execute(events.insert(), rows)
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(events.insert(), rows)
+            except Exception:
+                self._buffer[:0] = rows
+                raise
 
     def read(self, after: int = 0, limit: int | None = None) -> Iterator[tuple[int, Event]]:
         """Written events with ``id > after`` in append order, as ``(id, event)``."""

@@ -9,6 +9,7 @@ long-polls.
 """
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -31,6 +32,7 @@ from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
 
+log = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
 PAGE = 10_000
 T = TypeVar("T")
@@ -109,13 +111,21 @@ class CommServer:
         self._thread.start()
 
     def _run_timers(self) -> None:
+        """Run due timers and flush the event log; a failing timer or flush is logged and
+        the loop goes on (the event log keeps unwritten rows for the next flush)."""
         flushed = time.monotonic()
         with self._lock:
             while not self._stopping:
-                now = time.time()
-                self._timers.run_due(now)
+                while (timer := self._timers.pop_due(time.time())) is not None:
+                    try:
+                        timer.function(*timer.arguments)
+                    except Exception:
+                        log.exception("communication server timer %s failed", timer.function.__name__)
                 if time.monotonic() - flushed >= FLUSH_SECONDS:
-                    self._log.flush()
+                    try:
+                        self._log.flush()
+                    except Exception:
+                        log.exception("event log flush failed; retrying")
                     flushed = time.monotonic()
                 due = self._timers.next_time()
                 wait = FLUSH_SECONDS if due is None else min(FLUSH_SECONDS, max(0.0, due - time.time()))

@@ -74,3 +74,19 @@ def test_event_log_appends_in_batches_and_reads_back_in_order(tmp_path):
     assert 0 < len(events) - len(written) < 100 and events[0].event == "agent_status"
     assert sum(e.event == "enter" for e in events) == simulation.tally.offered
     assert list(reopened.read(after=len(events) - 1))[0][1] == events[-1]
+
+
+def test_events_stay_buffered_while_the_database_refuses_them(tmp_path):
+    from caruso_comm.model import Event
+
+    path = tmp_path / "log.db"
+    log = EventLog(f"sqlite:///{path}", batch=2)
+    with log.engine.begin() as connection:
+        connection.exec_driver_sql("create trigger refuse before insert on comm_events "
+                                   "begin select raise(abort, 'read only'); end")
+    for n in range(3):
+        log.append(Event(float(n), "enter", f"i{n}"))
+    with log.engine.begin() as connection:
+        connection.exec_driver_sql("drop trigger refuse")
+    log.close()
+    assert [e.interaction for _, e in EventLog(f"sqlite:///{path}").read()] == ["i0", "i1", "i2"]
