@@ -119,6 +119,7 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
         seq = _int(form.get("seq", [""])[0])
         try:
             if "back" in form:
+                _fresh(view, seq)
                 await call("back", session)
             else:
                 await call("answer", session, form.get("answer", [None])[0], seq)
@@ -142,7 +143,7 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
 
     async def api_submit(request: Request) -> Response:
         session = request.path_params["session"]
-        await session_view(session)
+        current = await session_view(session)
         try:
             body = json.loads(await _read_body(request) or b"{}")
         except ValueError:
@@ -151,6 +152,7 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
             return _json({"error": "Send a JSON object with 'seq' and 'answer'."}, 400)
         try:
             if body.get("back") is True:
+                _fresh(current, _int(body.get("seq")))
                 view = await call("back", session)
             else:
                 view = await call("answer", session, body.get("answer"), _int(body.get("seq")))
@@ -210,6 +212,12 @@ def _failure(wants_json: bool, message: str, status: int) -> Response:
     if wants_json:
         return _json({"error": message}, status)
     return _page("Self-service", f'<p class="notice">{_e(message)}</p><p><a href="/">Start page</a></p>', status)
+
+
+def _fresh(view: dict[str, Any], seq: int | None) -> None:
+    """A Conflict unless ``seq`` (when given) is the view's: a repeated "back" goes back once."""
+    if seq is not None and seq != view["seq"]:
+        raise Conflict("the dialog has moved on")
 
 
 def _int(value: Any) -> int | None:

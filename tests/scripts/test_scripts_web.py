@@ -154,3 +154,15 @@ def test_html_pages_with_forms(site):
     too_many = client.post(f"/s/{session}", content="&".join(f"f{n}=1" for n in range(20)),
                            headers={"content-type": "application/x-www-form-urlencoded"})
     assert too_many.status_code == 400
+
+
+def test_a_repeated_back_goes_back_once(site):
+    client, _ = site
+    view = start(client)
+    view = client.post(f"/api/s/{view['session']}", json={"seq": 0, "answer": "Ann"}).json()
+    view = client.post(f"/api/s/{view['session']}", json={"seq": 1, "answer": 10}).json()
+    back = client.post(f"/api/s/{view['session']}", json={"seq": 2, "back": True})
+    assert back.status_code == 200 and back.json()["step"]["id"] == "minutes"
+    again = client.post(f"/api/s/{view['session']}", json={"seq": 2, "back": True})
+    assert again.status_code == 409
+    assert client.get(f"/api/s/{view['session']}").json()["step"]["id"] == "minutes"
