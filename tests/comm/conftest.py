@@ -15,6 +15,14 @@ class Desk:
         self.events: list[Event] = []
         self.acd = ACD(self.timers, self.events.append)
 
+    def swap(self) -> None:
+        """Hand the ACD's state to a new ACD with its own timers (the old ones are dropped),
+        as a hot-swap does."""
+        state = self.acd.export_state()
+        self.timers = Timers(self.clock)
+        self.acd = ACD(self.timers, self.events.append)
+        self.acd.import_state(state)
+
     def advance(self, seconds: float) -> None:
         """Move the clock forward, running every timer due on the way."""
         end = self.clock.now + seconds

@@ -175,7 +175,6 @@ def test_queues_name_only_defined_queues_and_installed_strategies(desk):
 
 
 def test_state_moves_to_a_new_acd_without_losing_or_repeating_anything(desk):
-    from conftest import Desk
     desk.acd.add_queue(Queue("q", wrap_up=30))
     desk.acd.add_queue(Queue("chat", channel="chat"))
     desk.acd.login("a", capacity={"voice": 1, "chat": 2})
@@ -189,13 +188,8 @@ def test_state_moves_to_a_new_acd_without_losing_or_repeating_anything(desk):
     desk.acd.complete("c", wrapped)
     desk.acd.arrive("q", id="waiting", priority=1)
     desk.advance(10)
-    state = desk.acd.export_state()
-    successor = Desk()
-    successor.clock.now = desk.clock.now
-    successor.events = desk.events
-    successor.acd.sink = desk.events.append
-    successor.acd.import_state(state)
-    acd = successor.acd
+    desk.swap()
+    acd = desk.acd
     assert acd.interactions["talking"].state == "connected" and acd.agents["a"].connected == {"talking"}
     assert desk.named("withdraw", interaction="ringing")[-1].data == {"reason": "restart"}
     assert desk.named("wrap_end", agent="c")[-1].data == {"of": "wrapped", "seconds": 10}

@@ -1,5 +1,6 @@
-"""Randomized stress: thousands of interactions, agents coming and going, transfers and
-abandons; the event log alone must show nothing lost and nothing routed twice."""
+"""Randomized stress: thousands of interactions, agents coming and going, transfers,
+abandons and hot-swaps of the ACD's state; the event log alone must show nothing lost
+and nothing routed twice."""
 from __future__ import annotations
 
 import random
@@ -32,7 +33,8 @@ def _agent_profile(rng, name):
     return skills, capacity
 
 
-def _act(rng, acd, clock, arrivals):
+def _act(rng, desk, arrivals):
+    acd = desk.acd
     agents = list(acd.agents.values())
     interactions = list(acd.interactions.values())
     roll = rng.random()
@@ -70,7 +72,9 @@ def _act(rng, acd, clock, arrivals):
                     acd.transfer(agent.id, interaction, agent=target.id)
                 except Conflict:
                     assert target is agent or target.free(acd.interactions[interaction].channel) <= 0
-    elif roll < 0.93:
+    elif roll < 0.855:
+        desk.swap()
+    elif roll < 0.935:
         waiting = [i for i in interactions if i.state in ("waiting", "offered")]
         if waiting:
             acd.abandon(rng.choice(waiting).id)
@@ -142,9 +146,9 @@ def test_no_interaction_is_lost_or_routed_twice(desk, seed):
     _setup(desk.acd)
     for n in range(30):
         desk.acd.login(f"agent{n}", *_agent_profile(rng, f"agent{n}"))
-    arrivals = list(range(2000))
+    arrivals = list(range(4000))
     while arrivals:
-        _act(rng, desk.acd, desk.clock, arrivals)
+        _act(rng, desk, arrivals)
         desk.advance(rng.expovariate(1 / 3.0))
     _drain(desk)
     assert not desk.acd.interactions
