@@ -13,6 +13,7 @@ from typing import Any, Callable
 import click
 
 from caruso_core import connect
+from caruso_core.errors import ConfigError
 
 from caruso_monitor import wallboard
 from caruso_monitor.feed import Feed
@@ -21,6 +22,9 @@ from caruso_monitor.picture import SL_TARGET, Picture
 
 def _from_log(url: str, sl_target: float) -> Callable[[], dict[str, Any]]:
     feed = Feed(url)
+    if not feed.ready():
+        raise ConfigError(f"--db {url}: no event log there (table comm_events); give the database "
+                          "the communication server or caruso simulate --db writes")
     picture = Picture(default_target=sl_target)
 
     def current() -> dict[str, Any]:

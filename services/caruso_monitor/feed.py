@@ -1,6 +1,7 @@
 """Reading the event log table ``comm_events`` by id, in append order (docs/communication.md)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import sqlalchemy as sa
@@ -27,7 +28,12 @@ class Feed:
         self.url = url
 
     def ready(self) -> bool:
-        """Whether the table exists yet (the communication server creates it)."""
+        """Whether the table exists yet (the communication server creates it); a SQLite file
+        that does not exist is not created."""
+        database = self.engine.url.database
+        if self.engine.url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+                and not Path(database).exists():
+            return False
         with self.engine.connect() as connection:
             return sa.inspect(connection).has_table("comm_events")
 

@@ -85,3 +85,11 @@ def test_a_monitor_started_late_rebuilds_the_picture_and_the_wallboard_shows_it(
     assert offline.returncode == 0, offline.stderr
     assert [line.split()[:2] for line in offline.stdout.splitlines()[3:]] == \
         [line.split()[:2] for line in lines[3:]]
+
+
+def test_the_wallboard_refuses_a_database_without_an_event_log(tmp_path):
+    missing = tmp_path / "missing.db"
+    done = _caruso("monitor", "--once", "--db", f"sqlite:///{missing}")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: --db sqlite:///{missing}: no event log there")
+    assert not missing.exists()
