@@ -3,7 +3,7 @@
 Measured in one run on 127.0.0.1:
 - sequential calls through a caruso ServiceProxy vs a raw Pyro5 proxy to the same
   hosted object (target ratio <= 1.05), and vs a plain Pyro5 object without a gate;
-- manager lookups per second vs Pyro5 name server lookups;
+- manager lookups per second vs Pyro5 name server lookups (both in processes of their own);
 - the longest call latency while the service is hot-swapped vs the steady-state p99.
 """
 from __future__ import annotations
@@ -11,16 +11,15 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import Pyro5.api
-import Pyro5.nameserver
+import Pyro5.errors
 
-from caruso_core import connect, remoting
-from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment
+from benchmarks._kit import ROOT, Solution, repeated, rounds, solution
+from caruso_core import remoting
+from caruso_core.testing.processes import free_port
 
 CALLS = 1000
 ROUNDS = 21
@@ -28,55 +27,25 @@ LOOKUPS = 2000
 SERVICE = "benchmarks._services:Counter"
 
 
-def _seconds(call, count: int) -> float:
-    started = time.perf_counter()
-    for _ in range(count):
-        call()
-    return time.perf_counter() - started
+def run() -> dict:
+    with solution() as running:
+        return _measure(running)
 
 
 def _compare(calls: dict, reference: str) -> tuple[dict, dict]:
-    """Rates (calls/s, median over rounds) and time ratios against ``reference``.
-
-    Each round runs every contender back to back in a rotating order; a ratio is taken
-    within each round and the median over rounds is reported, so that load from other
-    processes, which drifts slowly, cancels out.
-    """
+    """Calls per second (median round) and median per-round time ratios against ``reference``."""
     for call in calls.values():
-        _seconds(call, CALLS // 10)
-    names = list(calls)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for round_number in range(ROUNDS):
-        shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:
-            times[name].append(_seconds(calls[name], CALLS))
-    rates = {name: CALLS / statistics.median(times[name]) for name in names}
-    ratios = {name: statistics.median(t / r for t, r in zip(times[name], times[reference]))
-              for name in names if name != reference}
-    return rates, ratios
+        repeated(call, CALLS // 10)()
+    seconds, ratios = rounds({name: [repeated(call, CALLS)] * ROUNDS for name, call in calls.items()}, reference)
+    return {name: CALLS / value for name, value in seconds.items()}, ratios
 
 
-def run() -> dict:
-    root = Path(__file__).resolve().parent.parent
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        env = child_environment([str(root)], work / "data", None)
-        manager = ManagerProcess(work, lease=10.0, env=env)
-        env["CARUSO_MANAGER"] = manager.uri
-        hosts = [HostProcess(SERVICE, manager, env, str(root))]
-        try:
-            return _measure(manager, hosts, env, str(root))
-        finally:
-            for host in reversed(hosts):
-                host.stop()
-            manager.stop()
-
-
-def _measure(manager: ManagerProcess, hosts: list, env: dict, root: str) -> dict:
-    client = connect(manager.uri)
+def _measure(running: Solution) -> dict:
+    client = running.client
+    first = running.host(SERVICE)
     caruso_proxy = client.get("counter")
-    raw_proxy = remoting.proxy(hosts[0].uri)
-    plain = subprocess.Popen([sys.executable, "-m", "benchmarks._services"], cwd=root, env=env,
+    raw_proxy = remoting.proxy(first.uri)
+    plain = subprocess.Popen([sys.executable, "-m", "benchmarks._services"], cwd=ROOT, env=running.env,
                              stdout=subprocess.PIPE, text=True)
     plain_proxy = remoting.proxy(plain.stdout.readline().strip())
 
@@ -89,17 +58,18 @@ def _measure(manager: ManagerProcess, hosts: list, env: dict, root: str) -> dict
     print(f"calls/s  bare Pyro5 object, no host or gate {rates['plain']:9.0f}   "
           f"caruso end to end time ratio {end_to_end:.3f}")
 
-    ns_daemon = Pyro5.nameserver.NameServerDaemon("127.0.0.1", 0)
-    threading.Thread(target=ns_daemon.requestLoop, daemon=True).start()
-    ns_uri = ns_daemon.uriFor(ns_daemon.nameserver)
-    Pyro5.api.Proxy(ns_uri).register("counter", hosts[0].uri)
+    ns_port = free_port()
+    name_server = subprocess.Popen([sys.executable, "-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", str(ns_port)],
+                                   env=running.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ns_uri = f"PYRO:Pyro.NameServer@127.0.0.1:{ns_port}"
+    _register_when_up(ns_uri, first.uri)
     ns_proxy = Pyro5.api.Proxy(ns_uri)
     lookup_rates, lookup_ratios = _compare({"ns": lambda: ns_proxy.lookup("counter"),
                                             "manager": lambda: client.lookup("counter")}, "ns")
     print(f"lookups/s  manager {lookup_rates['manager']:9.0f}   Pyro5 name server {lookup_rates['ns']:9.0f}"
           f"   time ratio {lookup_ratios['manager']:.3f}")
 
-    steady, during, failed = _swap_latencies(caruso_proxy, manager, hosts, env, root)
+    steady, during, failed = _swap_latencies(caruso_proxy, running)
     p99 = statistics.quantiles(steady, n=100)[98]
     longest = max(during)
     print(f"latency  steady p99 {p99 * 1e3:.3f} ms   longest during hot-swap {longest * 1e3:.1f} ms"
@@ -107,7 +77,8 @@ def _measure(manager: ManagerProcess, hosts: list, env: dict, root: str) -> dict
 
     plain.terminate()
     plain.wait()
-    ns_daemon.shutdown()
+    name_server.terminate()
+    name_server.wait()
     return {"caruso_calls_per_s": round(rates["caruso"]), "raw_calls_per_s": round(rates["raw"]),
             "plain_calls_per_s": round(rates["plain"]), "proxy_overhead_ratio": round(proxy_ratio, 3),
             "end_to_end_ratio": round(end_to_end, 3),
@@ -118,7 +89,20 @@ def _measure(manager: ManagerProcess, hosts: list, env: dict, root: str) -> dict
             "swap_to_p99_ratio": round(longest / p99), "swap_failed_calls": failed}
 
 
-def _swap_latencies(proxy, manager: ManagerProcess, hosts: list, env: dict, root: str):
+def _register_when_up(ns_uri: str, uri: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with Pyro5.api.Proxy(ns_uri) as name_server:
+                name_server.register("counter", uri)
+                return
+        except Pyro5.errors.CommunicationError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _swap_latencies(proxy, running: Solution):
     steady = []
     for _ in range(CALLS):
         started = time.perf_counter()
@@ -142,7 +126,7 @@ def _swap_latencies(proxy, manager: ManagerProcess, hosts: list, env: dict, root
     caller = threading.Thread(target=call_through)
     caller.start()
     swapping.set()
-    hosts.append(HostProcess(SERVICE, manager, env, root, replace=True))
+    running.host(SERVICE, replace=True)
     time.sleep(0.2)
     done.set()
     caller.join()

@@ -18,14 +18,12 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from caruso_core import connect
-from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment, free_port
+from benchmarks._kit import ROOT, solution
+from caruso_core.testing.processes import free_port
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
 
@@ -40,35 +38,24 @@ PASSWORD = "bench-password-1"
 
 
 def run() -> dict:
-    root = Path(__file__).resolve().parent.parent
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        env = child_environment([str(root)], work / "data", None)
-        manager = ManagerProcess(work, lease=10.0, env=env)
-        env["CARUSO_MANAGER"] = manager.uri
-        db = f"sqlite:///{work / 'frontoffice.db'}"
+    with solution() as running:
+        db = f"sqlite:///{running.work / 'frontoffice.db'}"
         Accounts(open_database(db)).add("agent", "agent", PASSWORD)
-        hosts = [HostProcess("storage", manager, env, str(root))]
-        bare = None
+        running.host("storage")
+        _seed(running.client.get("caruso.storage/1"))
+        running.host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db})
+        front_office = running.client.get("frontoffice").url()
+        html = running.work / "page.html"
+        html.write_text(asyncio.run(_page(front_office)))
+        port = free_port()
+        bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "benchmarks._frontoffice_bare:app",
+                                 "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                                cwd=ROOT, env={**running.env, "CARUSO_BENCH_HTML": str(html)})
         try:
-            _seed(connect(manager.uri).get("caruso.storage/1"))
-            hosts.append(HostProcess("frontoffice", manager, env, str(root),
-                                     config={"address": "http://127.0.0.1:0", "db": db}))
-            front_office = connect(manager.uri).get("frontoffice").url()
-            html = work / "page.html"
-            html.write_text(asyncio.run(_page(front_office)))
-            port = free_port()
-            bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "benchmarks._frontoffice_bare:app",
-                                     "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                                    cwd=root, env={**env, "CARUSO_BENCH_HTML": str(html)})
             return asyncio.run(_measure(front_office, f"http://127.0.0.1:{port}"))
         finally:
-            if bare is not None:
-                bare.terminate()
-                bare.wait()
-            for host in reversed(hosts):
-                host.stop()
-            manager.stop()
+            bare.terminate()
+            bare.wait()
 
 
 def _seed(storage) -> None:

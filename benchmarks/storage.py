@@ -17,16 +17,11 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
-import tempfile
-import time
-from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy import create_engine, select
 
-from caruso_core import connect
-from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment
+from benchmarks._kit import rounds, solution
 from caruso_storage.service import StorageManager
 
 CUSTOMERS = 100_000
@@ -47,39 +42,17 @@ def _raw(values: dict[str, Any]) -> dict[str, Any]:
     return {**values, "created": dt.datetime.fromisoformat(values["created"])}
 
 
-def _rounds(contenders: dict[str, list[Callable[[], None]]], reference: str) -> tuple[dict, dict]:
-    """Seconds per round of each contender (median) and median per-round ratios to ``reference``."""
-    names = list(contenders)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for number in range(len(contenders[reference])):
-        shift = number % len(names)
-        for name in names[shift:] + names[:shift]:
-            started = time.perf_counter()
-            contenders[name][number]()
-            times[name].append(time.perf_counter() - started)
-    seconds = {name: statistics.median(times[name]) for name in names}
-    ratios = {name: statistics.median(t / r for t, r in zip(times[name], times[reference]))
-              for name in names if name != reference}
-    return seconds, ratios
-
-
 def run() -> dict:
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        url = f"sqlite:///{work / 'bench.db'}"
-        os.environ["CARUSO_DATA"] = str(work / "data")
+    with solution() as running:
+        url = f"sqlite:///{running.work / 'bench.db'}"
+        os.environ["CARUSO_DATA"] = str(running.work / "data")
         storage = StorageManager(db=url)
-        env = child_environment([str(Path(__file__).resolve().parent.parent)], work / "data", None)
-        manager = ManagerProcess(work, lease=10.0, env=env)
-        env["CARUSO_MANAGER"] = manager.uri
         # the hosted service writes its own file: two processes alternating on one SQLite
         # file would empty each other's page cache and measure that instead
-        host = HostProcess("storage", manager, env, None, config={"db": f"sqlite:///{work / 'hosted.db'}"})
+        running.host("storage", config={"db": f"sqlite:///{running.work / 'hosted.db'}"})
         try:
-            return _measure(storage, connect(manager.uri).get("caruso.storage/1"), url)
+            return _measure(storage, running.client.get("caruso.storage/1"), url)
         finally:
-            host.stop()
-            manager.stop()
             storage.stop()
 
 
@@ -98,7 +71,7 @@ def _measure(storage: StorageManager, remote: Any, url: str) -> dict:
         return insert
 
     print(f"inserting {CUSTOMERS:,} customers per contender in batches of {BATCH:,} ...", flush=True)
-    seconds, ratios = _rounds({
+    seconds, ratios = rounds({
         "core": [raw_insert(rows) for rows in raw_rows],
         "service": [lambda ops=ops: storage.apply(ops, results="keys") for ops in operations],
         "pyro5": [lambda ops=ops: remote.apply(json.dumps(ops), results="keys") for ops in operations],
@@ -125,7 +98,7 @@ def _measure(storage: StorageManager, remote: Any, url: str) -> dict:
                     connection.execute(select(*table.c).where(table.c.id == key)).one()
         return gets
 
-    seconds, ratios = _rounds({
+    seconds, ratios = rounds({
         "core": [raw_gets(k) for k in keys],
         "service": [lambda k=k: [storage.get("Customer", key) for key in k] for k in keys],
         "pyro5": [lambda k=k: [remote.get("Customer", key) for key in k] for k in keys],
@@ -152,7 +125,7 @@ def _measure(storage: StorageManager, remote: Any, url: str) -> dict:
     def service_pages(target: Any, round_pages: list[tuple[str, int]]) -> Callable[[], None]:
         return lambda: [target.query("Customer", where[city], ["name"], 50, offset) for city, offset in round_pages]
 
-    seconds, ratios = _rounds({
+    seconds, ratios = rounds({
         "core": [raw_pages(p) for p in pages],
         "service": [service_pages(storage, p) for p in pages],
         "pyro5": [service_pages(remote, p) for p in pages],
