@@ -248,6 +248,8 @@ class Campaign:
             self._dial(call_id, contact)
 
     def _dial(self, call_id: str, contact: Contact) -> None:
+        if call_id not in self._calls:
+            return
         if contact.number in self.dnc:
             self.acd.record("dnc_skip", queue=self.queue, campaign=self.name, number=contact.number)
             interaction = self.acd.interactions[call_id]
