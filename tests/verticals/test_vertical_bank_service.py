@@ -58,3 +58,12 @@ def test_each_vertical_makes_a_deployment_whose_storage_uses_its_model(name):
 
     storage = deployment_data([name])["services"]["storage"]
     assert Path(storage["config"]["model"]).parent.name == name
+
+
+def test_the_utility_deployment_runs_its_dialog_scripts():
+    from caruso_core.verticals import deployment_data
+
+    scripts = deployment_data(["utility"])["services"]["scripts"]["config"]["scripts"]
+    assert [Path(folder).name for folder in scripts] == ["scripts"]
+    assert {p.stem for p in Path(scripts[0]).glob("*.xml")} >= {"moving-house", "meter-reading",
+                                                                 "payment-arrangement", "outage-report"}
