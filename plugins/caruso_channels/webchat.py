@@ -8,16 +8,19 @@ Customer endpoints (``GET /`` is a chat page using them)::
     GET  /chats/{id}/messages?after=N                                    -> {"messages", "state"}
     POST /chats/{id}/leave                                               customer leaves a waiting chat
 
-Agents answer through the service (``accept``, ``send``, ``complete``) or here::
+Agents answer through the service (``accept``, ``send``, ``complete``) or here, with
+the header ``Authorization: Bearer <agent_token>`` (without an ``agent_token`` in the
+configuration these endpoints are off)::
 
     GET  /agents/{agent}                                                 -> the agent
     POST /agents/{agent}/chats/{id}/accept | /messages {"text"} | /complete {"disposition"}
 
-It listens on 127.0.0.1 only and has no authentication of its own: put the agent
-endpoints behind the front office before exposing it.
+It listens on 127.0.0.1 only. The token is one secret for all agents: the front office
+(or a proxy that authenticates each agent) holds it, not the agents' browsers.
 """
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from importlib import resources
@@ -29,12 +32,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound
 
 from caruso_channels.transcript import Transcripts
 
 NAME = "webchat"
-STATUS = {InvalidInput: 400, NotFound: 404, Conflict: 409}
+STATUS = {InvalidInput: 400, NotAuthorized: 403, NotFound: 404, Conflict: 409}
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
                 "X-Content-Type-Options": "nosniff"}
 
@@ -42,8 +45,9 @@ PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self'
 class WebChat:
     """HTTP chat for the queue ``queue``, on ``127.0.0.1:port`` (0: a free port)."""
 
-    def __init__(self, server: Any, queue: str, port: int = 0) -> None:
+    def __init__(self, server: Any, queue: str, port: int = 0, agent_token: str | None = None) -> None:
         self.server = server
+        self.agent_token = agent_token
         self.queue = queue
         self.port = port
         self.transcripts = Transcripts()
@@ -56,10 +60,12 @@ class WebChat:
             Route("/chats/{id}/messages", self._customer_writes, methods=["POST"]),
             Route("/chats/{id}/messages", self._read, methods=["GET"]),
             Route("/chats/{id}/leave", self._leave, methods=["POST"]),
-            Route("/agents/{agent}", self._agent, methods=["GET"]),
-            Route("/agents/{agent}/chats/{id}/accept", self._accept, methods=["POST"]),
-            Route("/agents/{agent}/chats/{id}/messages", self._agent_writes, methods=["POST"]),
-            Route("/agents/{agent}/chats/{id}/complete", self._complete, methods=["POST"]),
+            Route("/agents/{agent}", self._for_agents(self._agent), methods=["GET"]),
+            Route("/agents/{agent}/chats/{id}/accept", self._for_agents(self._accept), methods=["POST"]),
+            Route("/agents/{agent}/chats/{id}/messages", self._for_agents(self._agent_writes),
+                  methods=["POST"]),
+            Route("/agents/{agent}/chats/{id}/complete", self._for_agents(self._complete),
+                  methods=["POST"]),
         ], exception_handlers={CarusoError: self._error})
 
     # -- lifecycle -------------------------------------------------------------------
@@ -102,6 +108,17 @@ class WebChat:
         async def serve(request: Request) -> Response:
             return Response(content, media_type=media_type, headers=PAGE_HEADERS)
         return serve
+
+    def _for_agents(self, endpoint: Callable[[Request], Awaitable[Response]]
+                    ) -> Callable[[Request], Awaitable[Response]]:
+        """``endpoint`` for callers presenting the agent token."""
+        async def guarded(request: Request) -> Response:
+            presented = request.headers.get("authorization", "")
+            if not self.agent_token or not hmac.compare_digest(
+                    presented.encode(), f"Bearer {self.agent_token}".encode()):
+                raise NotAuthorized("agent endpoints need the header Authorization: Bearer <agent_token>")
+            return await endpoint(request)
+        return guarded
 
     async def _error(self, request: Request, error: CarusoError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)

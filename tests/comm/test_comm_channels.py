@@ -42,9 +42,10 @@ def running(tmp_path):
 
 def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running):
     server = running(queues=[{"name": "chat", "channel": "webchat"}],
-                     channels={"webchat": {"queue": "chat"}})
+                     channels={"webchat": {"queue": "chat", "agent_token": "s3cret"}})
     url = server.channels()["webchat"]["url"]
     server.login("ann", {}, {"webchat": 2})
+    agent = {"Authorization": "Bearer s3cret"}
     with httpx.Client(base_url=url, timeout=30) as http:
         chats = {}
         for customer in ("alice", "bert"):
@@ -52,11 +53,16 @@ def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running)
             assert response.status_code == 201
             chats[customer] = response.json()["id"]
         assert sorted(server.agent("ann")["interactions"]) == sorted(chats.values())
+        refused = http.post(f"/agents/ann/chats/{chats['alice']}/accept")
+        assert refused.status_code == 403 and "Authorization" in refused.json()["error"]
+        wrong = http.post(f"/agents/ann/chats/{chats['alice']}/accept", headers={"Authorization": "Bearer x"})
+        assert wrong.status_code == 403
         for customer, chat in chats.items():
-            assert http.post(f"/agents/ann/chats/{chat}/accept").json()["state"] == "connected"
+            accepted = http.post(f"/agents/ann/chats/{chat}/accept", headers=agent)
+            assert accepted.json()["state"] == "connected"
         assert server.agent("ann")["state"] == "busy"
         for customer, chat in chats.items():
-            http.post(f"/agents/ann/chats/{chat}/messages", json={"text": f"hi {customer}"})
+            http.post(f"/agents/ann/chats/{chat}/messages", json={"text": f"hi {customer}"}, headers=agent)
             http.post(f"/chats/{chat}/messages", json={"text": f"thanks, {customer} here"})
         for customer, chat in chats.items():
             read = http.get(f"/chats/{chat}/messages").json()
@@ -67,10 +73,12 @@ def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running)
             assert len(http.get(f"/chats/{chat}/messages", params={"after": 2}).json()["messages"]) == 1
         third = http.post("/chats", json={"customer": "carl", "text": "anyone?"}).json()["id"]
         assert server.interaction(third)["state"] == "waiting"
-        http.post(f"/agents/ann/chats/{chats['alice']}/complete", json={"disposition": "answered"})
+        http.post(f"/agents/ann/chats/{chats['alice']}/complete", json={"disposition": "answered"},
+                  headers=agent)
         assert server.interaction(third)["offers"] == ["ann"]
         assert http.get(f"/chats/{chats['alice']}/messages").json()["state"] == "ended"
-        refused = http.post(f"/agents/ann/chats/{chats['alice']}/messages", json={"text": "late"})
+        refused = http.post(f"/agents/ann/chats/{chats['alice']}/messages", json={"text": "late"},
+                            headers=agent)
         assert refused.status_code == 409 and "not connected" in refused.json()["error"]
         assert http.post("/chats", json={"customer": "dora"}).status_code == 400
         page = http.get("/")
