@@ -21,6 +21,7 @@ It listens on 127.0.0.1 only. The token is one secret for all agents: the front 
 from __future__ import annotations
 
 import hmac
+import json
 import threading
 import time
 from importlib import resources
@@ -38,6 +39,7 @@ from caruso_channels.transcript import Transcripts
 
 NAME = "webchat"
 STATUS = {InvalidInput: 400, NotAuthorized: 403, NotFound: 404, Conflict: 409}
+MAX_BODY = 16 * 1024
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
                 "X-Content-Type-Options": "nosniff"}
 
@@ -125,12 +127,22 @@ class WebChat:
         return JSONResponse({"error": error.message}, status_code=status)
 
     @staticmethod
-    async def _text(request: Request, key: str = "text") -> str:
+    async def _json(request: Request) -> dict[str, Any]:
+        """The request's JSON object (empty body: ``{}``); at most MAX_BODY bytes."""
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise InvalidInput(f"the body is larger than {MAX_BODY} bytes")
         try:
-            body = await request.json()
+            body = json.loads(raw) if raw else {}
         except ValueError:
             raise InvalidInput("the body must be a JSON object") from None
-        value = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            raise InvalidInput("the body must be a JSON object")
+        return body
+
+    @classmethod
+    async def _text(cls, request: Request, key: str = "text") -> str:
+        value = (await cls._json(request)).get(key)
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"the body needs a non-empty string {key!r}")
         return value
@@ -171,7 +183,7 @@ class WebChat:
         return JSONResponse({"ok": True})
 
     async def _complete(self, request: Request) -> JSONResponse:
-        body = await request.json() if await request.body() else {}
+        body = await self._json(request)
         self.server.complete(request.path_params["agent"], request.path_params["id"],
                              str(body.get("disposition", "")))
         return JSONResponse({"ok": True})

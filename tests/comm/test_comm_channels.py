@@ -81,6 +81,7 @@ def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running)
                             headers=agent)
         assert refused.status_code == 409 and "not connected" in refused.json()["error"]
         assert http.post("/chats", json={"customer": "dora"}).status_code == 400
+        assert http.post("/chats", json={"customer": "eve", "text": "x" * 20000}).status_code == 400
         page = http.get("/")
         assert page.status_code == 200 and '<script src="chat.js">' in page.text
         assert page.headers["content-security-policy"].startswith("default-src 'self'")
