@@ -151,3 +151,15 @@ def test_the_sim_channel_drives_a_running_server_with_callers_and_agents(running
     completed = _eventually(lambda: len(events("complete")) >= 10 and events("complete"))
     assert {e["agent"] for e in completed} == {"sim-agent-1", "sim-agent-2"}
     assert _eventually(lambda: events("abandon"))
+
+
+def test_transcripts_keep_the_latest_interactions():
+    from caruso_channels.transcript import Transcripts
+
+    transcripts = Transcripts(capacity=2)
+    for chat in ("a", "b", "c"):
+        transcripts.add(chat, "customer", f"hello from {chat}")
+    transcripts.add("b", "agent", "hi")
+    assert transcripts.of("a") == []
+    assert [m["text"] for m in transcripts.of("b")] == ["hello from b", "hi"]
+    assert [m["text"] for m in transcripts.of("b", after=1)] == ["hi"]
