@@ -24,9 +24,10 @@ BINARY = ("png", "pdf")
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--from", "start", metavar="DATE", help="First day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM), UTC.")
-@click.option("--to", "end", metavar="DATE", help="Last day (included) or moment (excluded), UTC.")
+@click.option("--from", "start", metavar="DATE", help="First day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM).")
+@click.option("--to", "end", metavar="DATE", help="Last day (included) or moment (excluded).")
 @click.option("--period", type=click.Choice(PERIODS), help="Period size (default: the definition's).")
+@click.option("--timezone", help="Time zone of periods and dates, e.g. Europe/Berlin (default: the definition's, else UTC).")
 @click.option("--queue", "queues", multiple=True, help="Only this queue (repeatable).")
 @click.option("--agent", "agents", multiple=True, help="Only this agent (repeatable).")
 @click.option("--db", help="Read the event log from this database URL instead of the running solution.")
@@ -36,7 +37,7 @@ BINARY = ("png", "pdf")
               help="table, csv, html, png, pdf (or a renderer a plugin adds).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--list", "list_only", is_flag=True, help="List the report definitions and exit.")
-def report(name: str | None, start: str | None, end: str | None, period: str | None,
+def report(name: str | None, start: str | None, end: str | None, period: str | None, timezone: str | None,
            queues: tuple[str, ...], agents: tuple[str, ...], db: str | None, folder: str | None,
            output_format: str, output: str | None, list_only: bool) -> None:
     """Compute report NAME (a built-in definition, one in ./reports, or a .toml file)."""
@@ -52,13 +53,15 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
         raise ConfigError(f"--format {output_format} is binary: write it to a file with --output FILE")
     path = definition.locate(name, folder)
     text = definition.read(path)
+    loaded = definition.from_toml(text, path.stem, str(path))
+    zone = timezone or loaded.timezone
     filters = {key: values for key, values in (("queue", queues), ("agent", agents)) if values}
-    first = definition.parse_time(start, "--from") if start else None
-    last = definition.parse_time(end, "--to", end=True) if end else None
+    first = definition.parse_time(start, "--from", timezone=zone) if start else None
+    last = definition.parse_time(end, "--to", end=True, timezone=zone) if end else None
     if first is not None and last is not None and last <= first:
         raise ConfigError(f"--to {end} is not after --from {start}: the range is empty or inverted")
-    checked = definition.from_toml(text, path.stem, str(path)).override(
-        start=first, end=last, period=period, filters=filters, where=f"{path.name} with the options given")
+    checked = loaded.override(start=first, end=last, period=period, timezone=zone, filters=filters,
+                              where=f"{path.name} with the options given")
     if db:
         log = open_engine(db)
         try:
@@ -68,7 +71,8 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
     else:
         reports = connect().get("caruso.reports/1")
         result = Report.from_dict(reports.run(text, checked.name, checked.start, checked.end, checked.period,
-                                              {key: list(values) for key, values in checked.filters.items()}))
+                                              {key: list(values) for key, values in checked.filters.items()},
+                                              checked.timezone))
     rendered = renderers[output_format](result)
     if output:
         Path(output).write_bytes(rendered)

@@ -48,6 +48,10 @@ class ReportsContract(ContractSuite):
         assert [(r["period"], r["queue"], r["offered"]) for r in report["rows"]] == [
             ("2026-01-01 00:00", "sales", 2)]
         assert service.run(DEFINITION, "calls", DAY + 86400, DAY + 2 * 86400)["rows"] == []
+        india = service.run(DEFINITION.replace('["queue"]', '["period"]'), "calls", None, None, "hour",
+                            None, "Asia/Kolkata")
+        assert (india["timezone"], [(r["period"], r["offered"]) for r in india["rows"]]) == (
+            "Asia/Kolkata", [("2026-01-01 05:00", 3)])
 
     def test_bad_definitions_are_refused_with_one_line(self, service, calls):
         with pytest.raises(ConfigError, match="unknown measure 'ofered'"):

@@ -17,11 +17,11 @@ from caruso_core.errors import ConfigError
 
 from caruso_reports.measures import AGENT_DIMENSIONS, AGENTS, CATALOGUE, DIMENSIONS
 from caruso_reports.periods import NAMES as PERIODS
-from caruso_reports.periods import UTC
+from caruso_reports.periods import zone
 
 BUILT_IN = Path(__file__).parent / "definitions"
 USER_FOLDER = "reports"
-KEYS = {"title", "description", "measures", "dimensions", "period", "service_level_target",
+KEYS = {"title", "description", "measures", "dimensions", "period", "timezone", "service_level_target",
         "short_abandon", "from", "to", "filters", "chart"}
 CHART_KINDS = ("line", "bar")
 MAX_SIZE = 64 * 1024
@@ -29,13 +29,15 @@ MAX_SIZE = 64 * 1024
 
 @attrs.frozen
 class Definition:
-    """A validated report definition. ``start``/``end`` are Unix seconds (end exclusive) or None."""
+    """A validated report definition. ``start``/``end`` are Unix seconds (end exclusive) or None;
+    periods and dates are in the time zone ``timezone`` (an IANA name or ``UTC``)."""
 
     name: str
     title: str
     measures: tuple[str, ...]
     dimensions: tuple[str, ...] = ("period",)
     period: str = "day"
+    timezone: str = "UTC"
     service_level_target: float = 20.0
     short_abandon: float = 0.0
     start: float | None = None
@@ -46,18 +48,20 @@ class Definition:
     description: str = ""
 
     def override(self, *, start: float | None = None, end: float | None = None,
-                 period: str | None = None, filters: Mapping[str, tuple[str, ...]] | None = None,
-                 where: str = "options") -> "Definition":
-        """The definition with the given range, period and filters replacing its own; checked."""
+                 period: str | None = None, timezone: str | None = None,
+                 filters: Mapping[str, tuple[str, ...]] | None = None, where: str = "options") -> "Definition":
+        """The definition with the given range, period, time zone and filters replacing its own; checked."""
         changed = attrs.evolve(
             self, start=self.start if start is None else start, end=self.end if end is None else end,
-            period=period or self.period, filters={**self.filters, **(filters or {})})
+            period=period or self.period, timezone=timezone or self.timezone,
+            filters={**self.filters, **(filters or {})})
         return check(changed, where)
 
 
-def parse_time(value: Any, where: str, *, end: bool = False) -> float:
-    """Unix seconds of a TOML date/datetime or an ISO string (UTC unless it says otherwise).
-    A date alone as an ``end`` means the end of that day."""
+def parse_time(value: Any, where: str, *, end: bool = False, timezone: str = "UTC") -> float:
+    """Unix seconds of a TOML date/datetime or an ISO string (in ``timezone`` unless it says
+    otherwise). A date alone as an ``end`` means the end of that day."""
+    tz = zone(timezone, where)
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value) if len(value.strip()) == 10 else dt.datetime.fromisoformat(value)
@@ -65,10 +69,10 @@ def parse_time(value: Any, where: str, *, end: bool = False) -> float:
             raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD) or date and time "
                               "(YYYY-MM-DDTHH:MM)") from None
     if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=tz)).timestamp()
     if isinstance(value, dt.date):
-        day = dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
-        return (day + dt.timedelta(days=1) if end else day).timestamp()
+        day = value + dt.timedelta(days=1) if end else value
+        return dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
     raise ConfigError(f"{where}: {value!r} is not a date or a date and time")
 
 
@@ -97,16 +101,18 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
         raise ConfigError(f"{source}: 'measures' is missing: list what to compute, e.g. "
                           "measures = [\"offered\", \"answered\"]")
     measures = _names(data["measures"], f"{source}: measures")
+    timezone = _text(data.get("timezone", "UTC"), f"{source}: timezone")
+    zone(timezone, f"{source}: timezone")
     definition = Definition(
         name=name, title=_text(data.get("title", name), f"{source}: title"),
         description=_text(data.get("description", ""), f"{source}: description"),
         measures=measures,
         dimensions=_names(data.get("dimensions", ["period"]), f"{source}: dimensions", empty=True),
-        period=_text(data.get("period", "day"), f"{source}: period"),
+        period=_text(data.get("period", "day"), f"{source}: period"), timezone=timezone,
         service_level_target=_seconds(data.get("service_level_target", 20), f"{source}: service_level_target"),
         short_abandon=_seconds(data.get("short_abandon", 0), f"{source}: short_abandon"),
-        start=parse_time(data["from"], f"{source}: from") if "from" in data else None,
-        end=parse_time(data["to"], f"{source}: to", end=True) if "to" in data else None,
+        start=parse_time(data["from"], f"{source}: from", timezone=timezone) if "from" in data else None,
+        end=parse_time(data["to"], f"{source}: to", end=True, timezone=timezone) if "to" in data else None,
         filters={key: _names(value, f"{source}: filters.{key}") for key, value in filters.items()},
         chart_kind=_text(chart.get("kind", "line"), f"{source}: chart.kind"),
         chart_measures=_names(chart.get("measures", list(measures)), f"{source}: chart.measures", empty=True))
@@ -133,6 +139,7 @@ def check(definition: Definition, where: str) -> Definition:
             raise ConfigError(f"{where}: unknown filter {key!r}; filters: queue, agent, channel, campaign")
     if definition.period not in PERIODS:
         raise ConfigError(f"{where}: unknown period {definition.period!r}; periods: {', '.join(PERIODS)}")
+    zone(definition.timezone, where)
     if definition.chart_kind not in CHART_KINDS:
         raise ConfigError(f"{where}: chart.kind {definition.chart_kind!r} is not line or bar")
     if any(CATALOGUE[m].source == AGENTS for m in definition.measures):
@@ -142,7 +149,8 @@ def check(definition: Definition, where: str) -> Definition:
                               f"are by period and agent only, not by {wrong[0]}: put them in their own report")
     if definition.start is not None and definition.end is not None and definition.end <= definition.start:
         raise ConfigError(f"{where}: the date range is empty or inverted: 'to' "
-                          f"({_show(definition.end)}) must be after 'from' ({_show(definition.start)})")
+                          f"({_show(definition.end, definition.timezone)}) must be after 'from' "
+                          f"({_show(definition.start, definition.timezone)})")
     return definition
 
 
@@ -183,8 +191,8 @@ def available(folder: str | Path | None = None) -> list[str]:
     return sorted(names)
 
 
-def _show(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
+def _show(seconds: float, timezone: str) -> str:
+    return dt.datetime.fromtimestamp(seconds, zone(timezone, "timezone")).strftime("%Y-%m-%d %H:%M")
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:

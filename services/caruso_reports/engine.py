@@ -19,9 +19,9 @@ from caruso_reports import agenttime
 from caruso_reports.definition import Definition
 from caruso_reports.eventlog import events
 from caruso_reports.measures import AGENTS, CATALOGUE
-from caruso_reports.periods import UTC, Period, sql_start
+from caruso_reports.periods import QUARTER, UTC, Period, sql_start
 from caruso_reports.report import Report
-from caruso_reports.tallies import TALLIES, Scope
+from caruso_reports.tallies import TALLIES, Scope, merge
 
 Key = tuple[Any, ...]
 MISSING = {"longest_wait": None}   # a tally's value where a row has no such events (else 0)
@@ -38,7 +38,7 @@ def compute(engine: sa.Engine, definition: Definition) -> Report:
             _merge(tallies, _interaction_tallies(connection, definition, interaction_tallies))
         if any(m.source == AGENTS for m in measures):
             _merge(tallies, _agent_tallies(connection, definition))
-    period = Period(definition.period)
+    period = Period(definition.period, definition.timezone)
     rows = []
     for key in sorted(tallies):
         values = tallies[key]
@@ -50,7 +50,8 @@ def compute(engine: sa.Engine, definition: Definition) -> Report:
         rows.append(row)
     return Report(name=definition.name, title=definition.title, dimensions=definition.dimensions,
                   measures=definition.measures, rows=tuple(rows), period=definition.period,
-                  start=_iso(definition.start), end=_iso(definition.end),
+                  timezone=definition.timezone, start=_iso(definition.start, period),
+                  end=_iso(definition.end, period),
                   chart_kind=definition.chart_kind, chart_measures=definition.chart_measures)
 
 
@@ -102,7 +103,9 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
         source = source.outerjoin(dial, sa.and_(dial.c.interaction == interaction, dial.c.event == "dial"))
         dimensions["campaign"] = sa.func.coalesce(rows.c.data["campaign"].as_string(),
                                                   dial.c.data["campaign"].as_string())
-    dimensions["period"] = sql_start(Period(definition.period), rows.c.time, connection.dialect.name)
+    period = Period(definition.period, definition.timezone)
+    in_database = period if period.tz is UTC else Period(QUARTER)
+    dimensions["period"] = sql_start(in_database, rows.c.time, connection.dialect.name)
     wanted = sorted({event for name in names for event in TALLIES[name].events})
     conditions = [rows.c.event.in_(wanted), *window]
     conditions += [dimensions[d].in_(values) for d, values in definition.filters.items()]
@@ -111,14 +114,14 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
              .select_from(source).where(*conditions))
     if definition.dimensions:
         query = query.group_by(*[sa.literal_column(str(n + 1)) for n in range(len(definition.dimensions))])
-    found = {}
+    found: dict[Key, dict[str, Any]] = {}
     width = len(definition.dimensions)
     for row in connection.execute(query):
         values = dict(zip(names, row[width:]))
-        key = tuple(float(v) if d == "period" else v for d, v in zip(definition.dimensions, row))
+        key = tuple(period.start(float(v)) if d == "period" else v for d, v in zip(definition.dimensions, row))
         if None in key or not (key or any(values[n] for n in names if n != "longest_wait")):
             continue
-        found[key] = values
+        merge(found.setdefault(key, {}), values)
     return found
 
 
@@ -127,7 +130,7 @@ def _agent_tallies(connection: sa.Connection, definition: Definition) -> dict[Ke
     by_agent = "agent" in definition.dimensions
     conditions = [events.c.agent.in_(definition.filters["agent"])] if "agent" in definition.filters else []
     totals = agenttime.compute(connection, conditions, definition.start, definition.end,
-                               Period(definition.period) if by_period else None, by_agent)
+                               Period(definition.period, definition.timezone) if by_period else None, by_agent)
     found = {}
     for (bucket, agent), values in totals.items():
         parts = {"period": bucket, "agent": agent}
@@ -135,5 +138,5 @@ def _agent_tallies(connection: sa.Connection, definition: Definition) -> dict[Ke
     return found
 
 
-def _iso(seconds: float | None) -> str | None:
-    return None if seconds is None else dt.datetime.fromtimestamp(seconds, UTC).isoformat()
+def _iso(seconds: float | None, period: Period) -> str | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, period.tz).isoformat()

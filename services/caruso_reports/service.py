@@ -30,12 +30,13 @@ class ReportService:
         self._lock = threading.Lock()
 
     def run(self, text: str, name: str, start: float | None = None, end: float | None = None,
-            period: str | None = None, filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+            period: str | None = None, filters: dict[str, list[str]] | None = None,
+            timezone: str | None = None) -> dict[str, Any]:
         """The report of the definition ``text`` (TOML, docs/report-format.md) named ``name``,
-        with the range (Unix seconds), period and filters given replacing its own; plain data
-        of :class:`~caruso_reports.report.Report`. Bad definitions raise ConfigError."""
+        with the range (Unix seconds), period, filters and time zone given replacing its own;
+        plain data of :class:`~caruso_reports.report.Report`. Bad definitions raise ConfigError."""
         checked = definition.from_toml(text, name, f"report {name!r}").override(
-            start=start, end=end, period=period,
+            start=start, end=end, period=period, timezone=timezone,
             filters={key: tuple(values) for key, values in (filters or {}).items()}, where=f"report {name!r}")
         return engine.compute(self._event_log(), checked).to_dict()
 

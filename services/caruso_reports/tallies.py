@@ -7,7 +7,7 @@ answered, ASA and service level use the first ``connect`` of an interaction.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import attrs
 import sqlalchemy as sa
@@ -51,6 +51,17 @@ class Tally:
     events: tuple[str, ...]
     expression: Callable[[Scope], sa.ColumnElement]
     first_connect: bool = False
+
+
+def merge(into: dict[str, Any], values: dict[str, Any]) -> None:
+    """Add the tallies ``values`` of a part (e.g. a quarter hour) to those of the whole."""
+    for name, value in values.items():
+        if name not in into:
+            into[name] = value
+        elif name == "longest_wait":
+            into[name] = max((v for v in (into[name], value) if v is not None), default=None)
+        else:
+            into[name] += value
 
 
 TALLIES: dict[str, Tally] = {

@@ -8,6 +8,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from caruso_core.errors import ConfigError
 from caruso_comm.acd import ACD
 from caruso_comm.eventlog import EventLog
 from caruso_comm.model import Queue
@@ -145,6 +146,23 @@ def test_agent_times_by_quarter_hour_add_up_and_clip_to_the_range(sqlite_day):
     assert everyone[0]["busy"] + everyone[1]["busy"] == pytest.approx(60 + 30 + 60)
 
 
+def test_periods_and_dates_in_a_time_zone(sqlite_day):
+    berlin = _rows(sqlite_day, "voicemail", period="month", timezone="Europe/Berlin", dimensions=("period",))
+    assert [(r["period"], r["offered"], r["voicemails"]) for r in berlin] == [("2026-12-01 00:00", 5, 1)]
+    kolkata = _rows(sqlite_day, "incoming-calls", period="hour", timezone="Asia/Kolkata", dimensions=("period",))
+    assert [(r["period"], r["offered"], r["abandoned"]) for r in kolkata] == [("2026-12-01 05:00", 5, 2)]
+    december = definition.parse_time("2026-12-01", "from", timezone="Europe/Berlin")
+    assert december == START - 58 * 60                 # Berlin midnight is 23:00 UTC
+    later = _rows(sqlite_day, "incoming-calls", dimensions=(), start=december, timezone="Europe/Berlin")
+    assert later[0]["offered"] == 5
+    utc = _rows(sqlite_day, "incoming-calls", dimensions=(), start=definition.parse_time("2026-12-01", "from"))
+    assert utc[0]["offered"] == 1                      # only o1 arrives after midnight UTC
+    agents = _rows(sqlite_day, "agent-availability", period="day", timezone="Asia/Kolkata")
+    assert {r["period"] for r in agents} == {"2026-12-01 00:00"}
+    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Base'"):
+        definition.from_toml('measures = ["offered"]\ntimezone = "Mars/Base"\n', "x", "x.toml")
+
+
 def test_period_arithmetic():
     monday = dt.datetime(2026, 12, 28, tzinfo=dt.timezone.utc).timestamp()
     week = Period("week")
@@ -153,6 +171,12 @@ def test_period_arithmetic():
     december = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc).timestamp()
     assert month.following(december) == dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc).timestamp()
     assert month.label(month.start(december + 40 * 86400)) == "2027-01-01 00:00"
+    autumn = dt.datetime(2026, 10, 25, 12, tzinfo=dt.timezone.utc).timestamp()    # clocks go back in Berlin
+    day = Period("day", "Europe/Berlin")
+    assert day.following(day.start(autumn)) - day.start(autumn) == 25 * 3600
+    assert day.label(day.start(autumn)) == "2026-10-25 00:00"
+    india = Period("hour", "Asia/Kolkata")
+    assert india.start(autumn) == autumn - 1800 and india.following(india.start(autumn)) == autumn + 1800
 
 
 def test_postgresql_gives_the_same_reports(sqlite_day, postgres_database):
@@ -160,7 +184,8 @@ def test_postgresql_gives_the_same_reports(sqlite_day, postgres_database):
     for name, changes in [("incoming-calls", {"dimensions": ("period", "queue"), "period": "month"}),
                           ("incoming-calls", {"dimensions": ("channel",)}),
                           ("campaign-results", {}), ("voicemail", {"period": "week"}),
-                          ("agent-availability", {"period": "15min"})]:
+                          ("agent-availability", {"period": "15min"}),
+                          ("incoming-calls", {"period": "day", "timezone": "Europe/Berlin"})]:
         expected = _rows(sqlite_day, name, **changes)
         got = _rows(postgres_database, name, **changes)
         assert len(got) == len(expected) and expected

@@ -26,7 +26,7 @@ def page(report: Report) -> bytes:
              else "<p>No events in this range.</p>")
     document = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
                 f"<title>{escape(report.title)}</title><style>{STYLE}</style></head><body>"
-                f"<h1>{escape(report.title)}</h1><p>{escape(span)} (UTC)</p>"
+                f"<h1>{escape(report.title)}</h1><p>{escape(span)} ({escape(report.timezone)})</p>"
                 f'<img alt="{escape(report.title)} chart" src="data:image/png;base64,{chart}">'
                 f"{table}</body></html>\n")
     return document.encode()

@@ -8,7 +8,8 @@ from caruso_reports.report import Report
 def table(report: Report) -> bytes:
     """The title, the range, then one line per row; a report without rows says so."""
     span = f"{report.start or 'start of the log'} to {report.end or 'end of the log'}"
-    lines = [report.title, f"{span}, by {report.period} (UTC)" if "period" in report.dimensions else span, ""]
+    by = f", by {report.period}" if "period" in report.dimensions else ""
+    lines = [report.title, f"{span}{by} ({report.timezone})", ""]
     if not report.rows:
         lines.append("no events in this range")
         return ("\n".join(lines) + "\n").encode()
