@@ -11,6 +11,8 @@
     Every host still running at the end of the test is stopped.
 ``caruso_client``
     ``caruso_core.connect(caruso_manager.uri)``.
+``chromium``
+    the session's headless Chromium (see :mod:`caruso_core.testing.browser`).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from caruso_core.client import Client, connect
+from caruso_core.testing.browser import chromium  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment
 
 

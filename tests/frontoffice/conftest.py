@@ -24,9 +24,6 @@ OVERRIDE = HERE / "views" / "override.xml"
 VIEWS = [PACKAGED, str(OVERRIDE)]
 PASSWORDS = {"ada": "ada-secret-1", "sam": "sam-secret-1", "root": "root-secret-1"}
 ROLES = {"ada": "agent", "sam": "supervisor", "root": "admin"}
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 def seed(storage: Any) -> None:
@@ -100,10 +97,5 @@ def front_office(caruso_host: Any, caruso_client: Any, storage: Any, tmp_path: P
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+def browser(chromium: Any) -> Any:
+    return chromium

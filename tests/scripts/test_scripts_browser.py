@@ -4,9 +4,6 @@ import pytest
 from caruso_scripts.service import ScriptService
 from caruso_scripts.web import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--no-first-run", "--disable-sync"]
 CALLBACK = """<?xml version="1.0"?>
 <script id="callback" version="1" title="Call me back">
   <info id="hello"><text>We call you back at a time you choose.</text><go to="name"/></info>
@@ -21,36 +18,34 @@ CALLBACK = """<?xml version="1.0"?>
 
 
 @pytest.mark.browser
-def test_a_customer_books_a_call_back_in_chromium(tmp_path, serve_app):
-    from playwright.sync_api import sync_playwright
+def test_a_customer_books_a_call_back_in_chromium(tmp_path, serve_app, chromium):
     (tmp_path / "callback.xml").write_text(CALLBACK)
     engine = ScriptService(scripts=str(tmp_path / "callback.xml"), db=f"sqlite:///{tmp_path / 's.db'}")
     base = serve_app(create_app(engine, title="Springfield Power"))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            page = browser.new_page()
-            errors = []
-            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-            page.goto(base + "/")
-            page.get_by_role("button", name="Call me back").click()
-            page.get_by_text("We call you back at a time you choose.").wait_for()
-            page.get_by_role("button", name="Continue").click()
-            page.locator("input[name=answer]").fill("Ann")
-            page.get_by_role("button", name="Next").click()
-            page.get_by_text("When, Ann?").wait_for()
-            page.get_by_label("In the afternoon").check()
-            page.get_by_role("button", name="Next").click()
-            page.locator("input[name=answer]").fill("500")
-            page.get_by_role("button", name="Next").click()
-            assert page.get_by_role("alert").inner_text() == "Please enter a value of at most 120."
-            page.get_by_role("button", name="Back").click()
-            page.get_by_text("When, Ann?").wait_for()
-            page.get_by_label("In the morning").check()
-            page.get_by_role("button", name="Next").click()
-            page.locator("input[name=answer]").fill("15")
-            page.get_by_role("button", name="Next").click()
-            page.get_by_text("We call Ann back (am, 15 minutes).").wait_for()
-            assert [e for e in errors if "status of 422" not in e] == []     # the rejected answer's page
-        finally:
-            browser.close()
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.goto(base + "/")
+        page.get_by_role("button", name="Call me back").click()
+        page.get_by_text("We call you back at a time you choose.").wait_for()
+        page.get_by_role("button", name="Continue").click()
+        page.locator("input[name=answer]").fill("Ann")
+        page.get_by_role("button", name="Next").click()
+        page.get_by_text("When, Ann?").wait_for()
+        page.get_by_label("In the afternoon").check()
+        page.get_by_role("button", name="Next").click()
+        page.locator("input[name=answer]").fill("500")
+        page.get_by_role("button", name="Next").click()
+        assert page.get_by_role("alert").inner_text() == "Please enter a value of at most 120."
+        page.get_by_role("button", name="Back").click()
+        page.get_by_text("When, Ann?").wait_for()
+        page.get_by_label("In the morning").check()
+        page.get_by_role("button", name="Next").click()
+        page.locator("input[name=answer]").fill("15")
+        page.get_by_role("button", name="Next").click()
+        page.get_by_text("We call Ann back (am, 15 minutes).").wait_for()
+        assert [e for e in errors if "status of 422" not in e] == []     # the rejected answer's page
+    finally:
+        context.close()
