@@ -6,6 +6,8 @@ run the real thing on 127.0.0.1 (see :mod:`caruso_core.testing.plugin`):
 ``caruso_manager``  a manager in a subprocess (free port, its own SQLite database)
 ``caruso_host``     a factory hosting services with ``caruso serve`` in subprocesses
 ``caruso_client``   ``caruso_core.connect()`` to that manager
+``chromium``        the session's headless Chromium (Playwright), for pages under test
+``postgres_url``    a throwaway PostgreSQL server (``postgres_database``: a fresh database)
 
 and :class:`ContractSuite`, the base class of an interface's contract tests. To prove
 that an implementation honours an interface, subclass the interface's suite in a test
