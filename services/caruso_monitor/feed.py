@@ -39,10 +39,12 @@ class Feed:
 
     def read(self, after: int, limit: int = BATCH) -> list[Event]:
         """Up to ``limit`` events with ``id > after``, in id order."""
-        query = sa.select(EVENTS).where(EVENTS.c.id > after).order_by(EVENTS.c.id).limit(limit)
+        columns = EVENTS.c
+        query = (sa.select(columns.id, columns.time, columns.event, columns.interaction, columns.queue,
+                           columns.agent, columns.data)
+                 .where(columns.id > after).order_by(columns.id).limit(limit))
         with self.engine.connect() as connection:
-            return [Event(row.id, row.time, row.event, row.interaction, row.queue, row.agent, row.data or {})
-                    for row in connection.execute(query)]
+            return [Event._make(row) for row in connection.execute(query).tuples()]
 
     def events(self, after: int = 0) -> Iterator[Event]:
         """Every event with ``id > after`` written so far, in batches."""
