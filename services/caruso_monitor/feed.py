@@ -44,7 +44,7 @@ class Feed:
                            columns.agent, columns.data)
                  .where(columns.id > after).order_by(columns.id).limit(limit))
         with self.engine.connect() as connection:
-            return [Event._make(row) for row in connection.execute(query).tuples()]
+            return [Event._make(row) for row in connection.execute(query)]
 
     def events(self, after: int = 0) -> Iterator[Event]:
         """Every event with ``id > after`` written so far, in batches."""
