@@ -14,7 +14,7 @@ import click
 from caruso_core import connect, plugins
 from caruso_core.errors import ConfigError
 
-from caruso_reports import definition, engine
+from caruso_reports import definition, engine, periods
 from caruso_reports.eventlog import open_engine
 from caruso_reports.periods import NAMES as PERIODS
 from caruso_reports.report import Report
@@ -55,6 +55,8 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
     text = definition.read(path)
     loaded = definition.from_toml(text, path.stem, str(path))
     zone = timezone or loaded.timezone
+    if timezone:
+        periods.zone(timezone, "--timezone")
     filters = {key: values for key, values in (("queue", queues), ("agent", agents)) if values}
     first = definition.parse_time(start, "--from", timezone=zone) if start else None
     last = definition.parse_time(end, "--to", end=True, timezone=zone) if end else None
@@ -75,7 +77,10 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
                                               checked.timezone))
     rendered = renderers[output_format](result)
     if output:
-        Path(output).write_bytes(rendered)
+        try:
+            Path(output).write_bytes(rendered)
+        except OSError as error:
+            raise ConfigError(f"--output {output}: cannot write: {error.strerror}") from None
     else:
         stream = click.get_binary_stream("stdout")
         stream.write(rendered)

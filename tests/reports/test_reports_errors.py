@@ -63,6 +63,10 @@ def test_bad_options(simulated_day, tmp_path):
     assert "--format xls: no such renderer; available: csv, html, pdf, png, table" in _fails(
         "incoming-calls", "--db", url, "--format", "xls")
     assert "agent times" in _fails("agent-availability", "--db", url, "--queue", "sim")
+    assert "--timezone: unknown time zone 'Mars/Base'" in _fails("incoming-calls", "--db", url, "--timezone",
+                                                                "Mars/Base", "--from", "2026-01-01")
+    assert f"--output {tmp_path}/no/such.csv: cannot write" in _fails(
+        "incoming-calls", "--db", url, "--format", "csv", "--output", str(tmp_path / "no" / "such.csv"))
     assert "no such file" in _fails("incoming-calls", "--db", f"sqlite:///{tmp_path / 'none.db'}")
     empty = tmp_path / "empty.db"
     empty.touch()
