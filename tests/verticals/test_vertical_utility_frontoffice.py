@@ -1,0 +1,44 @@
+"""The utility deployment's front office: its views over the utility model, with role rules."""
+import contextlib
+import re
+
+import httpx
+
+from caruso_core.verticals import deployment_data
+from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.database import open_database
+from caruso_utility.demo import generate, load
+
+
+@contextlib.contextmanager
+def signed_in(url, name, password):
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as web:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/signin").text).group(1)
+        assert web.post("/signin", data={"csrf": csrf, "name": name, "password": password}).status_code == 200
+        yield web
+
+
+def test_an_agent_sees_the_customer_360_but_not_the_bank_details(caruso_host, caruso_client, tmp_path):
+    services = deployment_data(["utility"])["services"]
+    caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'u.db'}"})
+    load(caruso_client.get("storage"), customers=5)
+    db = f"sqlite:///{tmp_path / 'frontoffice.db'}"
+    accounts = Accounts(open_database(db))
+    accounts.add("anna", "agent", "anna-password-1")
+    accounts.add("sam", "supervisor", "sam-password-1")
+    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db,
+                                       "views": services["frontoffice"]["config"]["views"]})
+    url = caruso_client.get("frontoffice").url()
+    records = list(generate(5))
+    customer = next(v for o, v in records if o == "Customer" and v["id"] == 2)
+    eans = [v["ean"] for o, v in records if o == "Connection" and v["customer_id"] == 2]
+
+    with signed_in(url, "anna", "anna-password-1") as agent:
+        page = agent.get("/views/customer-360/show?id=2")
+        assert page.status_code == 200
+        assert customer["name"] in page.text and all(ean in page.text for ean in eans)
+        assert "Invoices" in page.text and "Service orders" in page.text
+        assert customer["iban"] not in page.text
+        assert customer["name"] in agent.get("/views/customers").text
+    with signed_in(url, "sam", "sam-password-1") as supervisor:
+        assert customer["iban"] in supervisor.get("/views/customer-360/show?id=2").text
