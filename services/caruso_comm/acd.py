@@ -28,12 +28,11 @@ class ACD:
     """Automatic call distribution. Interactions enter with :meth:`arrive`; agents answer
     through :meth:`accept`, :meth:`reject`, :meth:`complete`, :meth:`transfer`."""
 
-    def __init__(self, timers: Timers, sink: Callable[[Event], None],
-                 strategies: Mapping[str, type[routing.Strategy]] | None = None) -> None:
+    def __init__(self, timers: Timers, sink: Callable[[Event], None]) -> None:
         self.timers = timers
         self._now = timers.clock
         self.sink = sink
-        self.strategies = routing.installed() if strategies is None else dict(strategies)
+        self.strategies = routing.installed()
         self.queues: dict[str, Queue] = {}
         self.agents: dict[str, Agent] = {}
         self.interactions: dict[str, Interaction] = {}

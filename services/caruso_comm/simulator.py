@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import attrs
 
@@ -19,7 +19,6 @@ from caruso_core.errors import ConfigError
 
 from caruso_comm.acd import ACD
 from caruso_comm.model import Escalation, Event, Interaction, InteractionState, Queue
-from caruso_comm.routing import Strategy
 from caruso_comm.stats import Tally
 from caruso_comm.timers import Timers, VirtualClock
 
@@ -73,15 +72,14 @@ class Simulation:
     """One run of a :class:`Scenario`; every event also goes to ``sink`` if given and to
     every callable added to ``observers`` before :meth:`run`."""
 
-    def __init__(self, scenario: Scenario, sink: Callable[[Event], None] | None = None,
-                 strategies: Mapping[str, type[Strategy]] | None = None) -> None:
+    def __init__(self, scenario: Scenario, sink: Callable[[Event], None] | None = None) -> None:
         self.scenario = scenario
         self.random = random.Random(scenario.seed)
         self.clock = VirtualClock(scenario.start)
         self.timers = Timers(self.clock)
         self.tally = Tally(scenario.sl_target)
         self.observers: list[Callable[[Event], None]] = [self.tally] + ([sink] if sink else [])
-        self.acd = ACD(self.timers, self._observe, strategies)
+        self.acd = ACD(self.timers, self._observe)
         self.acd.add_queue(Queue(QUEUE, strategy=scenario.strategy, skills=scenario.skills,
                                  sl_target=scenario.sl_target, wrap_up=scenario.wrap_up,
                                  escalation=scenario.escalation, max_no_answer=0))
