@@ -7,6 +7,7 @@ as ``NAME.toml`` files in a folder of their choice (``./reports`` by default).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,7 +23,8 @@ from caruso_reports.periods import zone
 BUILT_IN = Path(__file__).parent / "definitions"
 USER_FOLDER = "reports"
 KEYS = {"title", "description", "measures", "dimensions", "period", "timezone", "service_level_target",
-        "short_abandon", "from", "to", "filters", "chart"}
+        "short_abandon", "from", "to", "filters", "chart", "mail"}
+MAIL_AT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 CHART_KINDS = ("line", "bar")
 MAX_SIZE = 64 * 1024
 
@@ -46,6 +48,9 @@ class Definition:
     chart_kind: str = "line"
     chart_measures: tuple[str, ...] = ()
     description: str = ""
+    mail_to: tuple[str, ...] = ()
+    mail_at: str = "07:00"
+    mail_format: str = "html"
 
     def override(self, *, start: float | None = None, end: float | None = None,
                  period: str | None = None, timezone: str | None = None,
@@ -97,6 +102,10 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
     extra = sorted(set(chart) - {"kind", "measures"})
     if extra:
         raise ConfigError(f"{source}: [chart] unknown key {extra[0]!r}; known keys: kind, measures")
+    mail = _table(data.get("mail", {}), f"{source}: [mail]")
+    extra = sorted(set(mail) - {"to", "at", "format"})
+    if extra:
+        raise ConfigError(f"{source}: [mail] unknown key {extra[0]!r}; known keys: to, at, format")
     if "measures" not in data:
         raise ConfigError(f"{source}: 'measures' is missing: list what to compute, e.g. "
                           "measures = [\"offered\", \"answered\"]")
@@ -115,7 +124,10 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
         end=parse_time(data["to"], f"{source}: to", end=True, timezone=timezone) if "to" in data else None,
         filters={key: _names(value, f"{source}: filters.{key}") for key, value in filters.items()},
         chart_kind=_text(chart.get("kind", "line"), f"{source}: chart.kind"),
-        chart_measures=_names(chart.get("measures", list(measures)), f"{source}: chart.measures", empty=True))
+        chart_measures=_names(chart.get("measures", list(measures)), f"{source}: chart.measures", empty=True),
+        mail_to=_names(mail["to"], f"{source}: mail.to") if "to" in mail else (),
+        mail_at=_text(mail.get("at", "07:00"), f"{source}: mail.at"),
+        mail_format=_text(mail.get("format", "html"), f"{source}: mail.format"))
     return check(definition, source)
 
 
@@ -140,6 +152,11 @@ def check(definition: Definition, where: str) -> Definition:
     if definition.period not in PERIODS:
         raise ConfigError(f"{where}: unknown period {definition.period!r}; periods: {', '.join(PERIODS)}")
     zone(definition.timezone, where)
+    if not MAIL_AT.match(definition.mail_at):
+        raise ConfigError(f"{where}: mail.at {definition.mail_at!r} is not a time of day HH:MM, e.g. \"07:00\"")
+    for address in definition.mail_to:
+        if "@" not in address or any(c.isspace() or c in ",;<>" for c in address):
+            raise ConfigError(f"{where}: mail.to {address!r} is not an e-mail address")
     if definition.chart_kind not in CHART_KINDS:
         raise ConfigError(f"{where}: chart.kind {definition.chart_kind!r} is not line or bar")
     if any(CATALOGUE[m].source == AGENTS for m in definition.measures):

@@ -1,33 +1,83 @@
 """The reports service ``caruso.reports/1``: computes report definitions over the
-deployment's event log for clients (``caruso report`` without ``--db``, the front office).
+deployment's event log for clients (``caruso report`` without ``--db``, the front office)
+and e-mails the definitions that ask for it every day (:mod:`caruso_reports.mailing`).
 
 Configuration: ``db`` (SQLAlchemy URL of the event log; default ``comm.db`` in the data
-folder, where the communication server writes it).
+folder, where the communication server writes it); for daily mail: ``definitions``
+(folder of definition files; those with a ``[mail]`` table are sent), ``smtp_host``
+(default 127.0.0.1), ``smtp_port`` (default 25), ``mail_from``, ``mail_check`` (seconds
+between checks, default 60), ``sent_file`` (what was sent, JSON; default
+``reports-mailed.json`` in the data folder).
 """
 from __future__ import annotations
 
+import json
+import logging
+import smtplib
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from caruso_core import service
-from caruso_core.deployment import default_sqlite_url
+from caruso_core import plugins, service
+from caruso_core.deployment import data_dir, default_sqlite_url
+from caruso_core.errors import ConfigError
 
-from caruso_reports import definition, engine
+from caruso_reports import definition, engine, mailing
 from caruso_reports.eventlog import open_engine
 
 EVENT_LOG = "comm.db"
+SENT_FILE = "reports-mailed.json"
+log = logging.getLogger(__name__)
 
 
 @service(name="reports", interface="caruso.reports/1", version="1.0.0")
 class ReportService:
-    """Reports over the event log at ``db``."""
+    """Reports over the event log at ``db``; daily mail of the definitions in ``definitions``."""
 
-    def __init__(self, db: str | None = None) -> None:
+    def __init__(self, db: str | None = None, definitions: str | None = None,
+                 smtp_host: str = "127.0.0.1", smtp_port: int = 25, mail_from: str = "reports@localhost",
+                 mail_check: float = 60.0, sent_file: str | None = None) -> None:
         self.url = db or default_sqlite_url(EVENT_LOG)
+        self.smtp = (smtp_host, int(smtp_port))
+        self.mail_from = mail_from
+        self.mail_check = float(mail_check)
+        self.mailed = [d for d in self._definitions(definitions) if d.mail_to]
+        renderers = plugins.provided("caruso_report_renderers")
+        for mailed in self.mailed:
+            if mailed.mail_format not in renderers:
+                raise ConfigError(f"report {mailed.name}: mail.format {mailed.mail_format!r} is not a "
+                                  f"renderer; available: {', '.join(sorted(renderers))}")
+        self.sent_file = Path(sent_file) if sent_file else data_dir() / SENT_FILE
         self._engine: sa.Engine | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._mail_daily, name="reports-mail", daemon=True)
+
+    @staticmethod
+    def _definitions(folder: str | None) -> list[definition.Definition]:
+        if folder is None:
+            return []
+        if not Path(folder).is_dir():
+            raise ConfigError(f"definitions {folder!r} is not a folder")
+        return [definition.load(str(path)) for path in sorted(Path(folder).glob("*.toml"))]
+
+    def start(self) -> None:
+        if self.mailed:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "event_log": self.url, "open": self._engine is not None,
+                "mailed": [d.name for d in self.mailed]}
 
     def run(self, text: str, name: str, start: float | None = None, end: float | None = None,
             period: str | None = None, filters: dict[str, list[str]] | None = None,
@@ -40,12 +90,34 @@ class ReportService:
             filters={key: tuple(values) for key, values in (filters or {}).items()}, where=f"report {name!r}")
         return engine.compute(self._event_log(), checked).to_dict()
 
-    def health(self) -> dict[str, Any]:
-        return {"status": "ok", "event_log": self.url, "open": self._engine is not None}
+    def send_due(self, now: float | None = None) -> list[str]:
+        """E-mail every report due at ``now`` (default: now) that was not sent yet; what was
+        sent, as ``NAME DAY``."""
+        moment = time.time() if now is None else float(now)
+        with self._lock:
+            sent = json.loads(self.sent_file.read_text()) if self.sent_file.exists() else {}
+        renderers = plugins.provided("caruso_report_renderers")
+        done = []
+        for mailed in self.mailed:
+            day = mailing.due(mailed, sent.get(mailed.name), moment)
+            if day is None:
+                continue
+            report = engine.compute(self._event_log(), mailing.of_day(mailed, day))
+            content = renderers[mailed.mail_format](report)
+            with smtplib.SMTP(*self.smtp, timeout=30) as smtp:
+                smtp.send_message(mailing.message(mailed, day, content, self.mail_from))
+            sent[mailed.name] = day.isoformat()
+            with self._lock:
+                self.sent_file.write_text(json.dumps(sent, indent=1, sort_keys=True))
+            done.append(f"{mailed.name} {day.isoformat()}")
+        return done
 
-    def stop(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
+    def _mail_daily(self) -> None:
+        while not self._stopping.wait(self.mail_check):
+            try:
+                self.send_due()
+            except Exception:  # an unreachable mail server must not end the service; it retries
+                log.exception("sending the daily reports failed; retrying in %s s", self.mail_check)
 
     def _event_log(self) -> sa.Engine:
         with self._lock:

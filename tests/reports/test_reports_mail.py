@@ -1,0 +1,83 @@
+"""Daily reports by e-mail: sent once a day after the hour set, with the previous day's figures."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import email
+import io
+
+import pytest
+
+from caruso_core.errors import ConfigError
+from caruso_core.testing.processes import free_port
+from caruso_reports.service import ReportService
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd.controller import Controller
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.port, mailbox
+    finally:
+        controller.stop()
+
+
+MAILED = ('title = "Calls yesterday"\nmeasures = ["offered", "answered", "abandoned"]\ndimensions = ["queue"]\n'
+          '[mail]\nto = ["lead@example.com", "boss@example.com"]\nat = "06:30"\nformat = "csv"\n')
+
+
+def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, smtp, tmp_path):
+    url, figures = simulated_day
+    port, mailbox = smtp
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "calls.toml").write_text(MAILED)
+    (folder / "plain.toml").write_text('measures = ["offered"]\n')
+    reports = ReportService(db=url, definitions=str(folder), smtp_port=port, mail_from="caruso@example.com",
+                            sent_file=str(tmp_path / "sent.json"))
+    simulated = dt.datetime.fromtimestamp(_first_event(url), dt.timezone.utc).date()
+    next_day = dt.datetime(simulated.year, simulated.month, simulated.day, tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+    assert reports.send_due((next_day + dt.timedelta(hours=6)).timestamp()) == []       # before 06:30
+    assert reports.send_due((next_day + dt.timedelta(hours=7)).timestamp()) == [f"calls {simulated}"]
+    assert reports.send_due((next_day + dt.timedelta(hours=9)).timestamp()) == []       # sent already
+    ((recipients, message),) = mailbox.messages
+    assert recipients == ["lead@example.com", "boss@example.com"]
+    assert message["Subject"] == f"Calls yesterday, {simulated}" and message["From"] == "caruso@example.com"
+    (attachment,) = [part for part in message.walk() if part.get_filename()]
+    assert attachment.get_filename() == f"calls-{simulated}.csv"
+    (row,) = list(csv.DictReader(io.StringIO(attachment.get_payload(decode=True).decode())))
+    assert (int(row["offered"]), int(row["answered"]), int(row["abandoned"])) == (
+        figures["offered"], figures["answered"], figures["abandoned"])
+    again = ReportService(db=url, definitions=str(folder), smtp_port=port, sent_file=str(tmp_path / "sent.json"))
+    assert again.send_due((next_day + dt.timedelta(hours=10)).timestamp()) == []      # remembered
+
+
+def _first_event(url: str) -> float:
+    import sqlite3
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        return db.execute("select min(time) from comm_events").fetchone()[0]
+
+
+@pytest.mark.parametrize("mail, expected", [
+    ('to = ["boss"]', "mail.to 'boss' is not an e-mail address"),
+    ('to = ["a@b.c"]\nat = "7am"', "mail.at '7am' is not a time of day HH:MM"),
+    ('to = ["a@b.c"]\nformat = "xls"', "mail.format 'xls' is not a renderer"),
+    ('to = ["a@b.c"]\ncc = ["x@y.z"]', "[mail] unknown key 'cc'"),
+])
+def test_bad_mail_settings_are_refused_when_the_service_starts(tmp_path, mail, expected):
+    (tmp_path / "bad.toml").write_text(f'measures = ["offered"]\n[mail]\n{mail}\n')
+    with pytest.raises(ConfigError) as error:
+        ReportService(db="sqlite://", definitions=str(tmp_path))
+    assert expected in str(error.value)
