@@ -10,6 +10,7 @@ names and fields follow docs/communication.md.
 from __future__ import annotations
 
 from collections import deque
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, NamedTuple
 
 import attrs
@@ -28,7 +29,7 @@ class Event(NamedTuple):
     interaction: str | None = None
     queue: str | None = None
     agent: str | None = None
-    data: Mapping[str, Any] = {}
+    data: Mapping[str, Any] = MappingProxyType({})
 
 
 @attrs.define

@@ -98,14 +98,8 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
     if unknown:
         raise ConfigError(f"{source}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(KEYS))}")
     filters = _table(data.get("filters", {}), f"{source}: [filters]")
-    chart = _table(data.get("chart", {}), f"{source}: [chart]")
-    extra = sorted(set(chart) - {"kind", "measures"})
-    if extra:
-        raise ConfigError(f"{source}: [chart] unknown key {extra[0]!r}; known keys: kind, measures")
-    mail = _table(data.get("mail", {}), f"{source}: [mail]")
-    extra = sorted(set(mail) - {"to", "at", "format"})
-    if extra:
-        raise ConfigError(f"{source}: [mail] unknown key {extra[0]!r}; known keys: to, at, format")
+    chart = _section(data, "chart", ("kind", "measures"), source)
+    mail = _section(data, "mail", ("to", "at", "format"), source)
     if "measures" not in data:
         raise ConfigError(f"{source}: 'measures' is missing: list what to compute, e.g. "
                           "measures = [\"offered\", \"answered\"]")
@@ -216,6 +210,14 @@ def _table(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a table")
     return value
+
+
+def _section(data: Mapping[str, Any], key: str, known: tuple[str, ...], source: str) -> dict[str, Any]:
+    table = _table(data.get(key, {}), f"{source}: [{key}]")
+    extra = sorted(set(table) - set(known))
+    if extra:
+        raise ConfigError(f"{source}: [{key}] unknown key {extra[0]!r}; known keys: {', '.join(known)}")
+    return table
 
 
 def _text(value: Any, where: str) -> str:
