@@ -6,6 +6,7 @@ without, it comes from the running ``caruso.monitor/1`` service by long-polling.
 """
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import Any, Callable
@@ -28,8 +29,7 @@ def _from_log(url: str, sl_target: float) -> Callable[[], dict[str, Any]]:
     picture = Picture(default_target=sl_target)
 
     def current() -> dict[str, Any]:
-        if feed.ready():
-            feed.catch_up(picture)
+        feed.catch_up(picture)
         return picture.snapshot(max(time.time(), picture.last_time))
 
     return current
@@ -62,10 +62,11 @@ def monitor(db: str | None, once: bool, interval: float, sl_target: float) -> No
         click.echo("\n".join(wallboard.frame(current())))
         return
     out = sys.stdout
-    out.write(wallboard.HIDE_CURSOR + "\x1b[2J")
+    out.write(wallboard.HIDE_CURSOR + wallboard.CLEAR_SCREEN)
     try:
         while True:
-            wallboard.draw(wallboard.frame(current()), out)
+            size = shutil.get_terminal_size()
+            wallboard.draw(wallboard.frame(current()), out, size.columns, size.lines)
             if db:
                 time.sleep(interval)
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, TextIO
 
-HOME, CLEAR_LINE, CLEAR_BELOW = "\x1b[H", "\x1b[K", "\x1b[J"
+HOME, CLEAR_LINE, CLEAR_BELOW, CLEAR_SCREEN = "\x1b[H", "\x1b[K", "\x1b[J", "\x1b[2J"
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 MAX_AGENTS = 40
 MAX_WAITING = 15
@@ -60,7 +60,9 @@ def frame(picture: dict[str, Any]) -> list[str]:
     return lines
 
 
-def draw(lines: list[str], out: TextIO) -> None:
-    """Overwrite the screen with ``lines`` in place."""
-    out.write(HOME + "".join(line + CLEAR_LINE + "\n" for line in lines) + CLEAR_BELOW)
+def draw(lines: list[str], out: TextIO, columns: int = 80, rows: int = 24) -> None:
+    """Overwrite a screen of ``columns`` x ``rows`` with ``lines`` in place, cut to fit (a
+    wrapped or scrolled line would move everything below it)."""
+    shown = [line[:columns] for line in lines[:max(1, rows - 1)]]
+    out.write(HOME + "".join(line + CLEAR_LINE + "\n" for line in shown) + CLEAR_BELOW)
     out.flush()

@@ -30,9 +30,17 @@ def test_a_frame_shows_agents_queues_waiting_and_campaigns():
 def test_drawing_overwrites_in_place_without_clearing_the_screen():
     out = io.StringIO()
     lines = wallboard.frame(_picture())
-    wallboard.draw(lines, out)
+    wallboard.draw(lines, out, columns=200, rows=100)
     written = out.getvalue()
     assert written.startswith(wallboard.HOME) and written.endswith(wallboard.CLEAR_BELOW)
-    assert "\x1b[2J" not in written
+    assert wallboard.CLEAR_SCREEN not in written
     body = written[len(wallboard.HOME):-len(wallboard.CLEAR_BELOW)]
     assert body.split("\n")[:-1] == [line + wallboard.CLEAR_LINE for line in lines]
+
+
+def test_a_frame_is_cut_to_the_terminal_so_nothing_wraps_or_scrolls():
+    out = io.StringIO()
+    lines = wallboard.frame(_picture())
+    wallboard.draw(lines, out, columns=20, rows=6)
+    body = out.getvalue()[len(wallboard.HOME):-len(wallboard.CLEAR_BELOW)].split("\n")[:-1]
+    assert body == [line[:20] + wallboard.CLEAR_LINE for line in lines[:5]]
