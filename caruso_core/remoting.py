@@ -38,6 +38,7 @@ DEFAULT_MANAGER_URI = f"PYRO:{MANAGER_OBJECT_ID}@{DEFAULT_BIND}:{DEFAULT_MANAGER
 def configure() -> None:
     """Set Pyro5's process-wide configuration the way caruso needs it (idempotent)."""
     Pyro5.config.SERIALIZER = "serpent"
+    Pyro5.config.SERPENT_BYTES_REPR = True  # bytes travel as bytes literals and arrive as bytes
     Pyro5.config.SERVERTYPE = "thread"
     Pyro5.config.THREADPOOL_SIZE = max(Pyro5.config.THREADPOOL_SIZE, 256)
     Pyro5.config.DETAILED_TRACEBACK = False

@@ -16,7 +16,6 @@ import time
 from typing import Any, Callable, TypeVar
 
 import attrs
-import serpent
 
 from caruso_core import connect, plugins, service
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
@@ -155,7 +154,7 @@ class CommServer:
         connected, pending offers are made again (see ``ACD.import_state``)."""
         with self._lock:
             self._feed = EventFeed(self._feed_size, start=state["feed"])
-            self._voicemail.restore([dict(m, content=_wire_bytes(m["content"])) for m in state["voicemail"]])
+            self._voicemail.restore(state["voicemail"])
             self._acd.import_state(state["acd"])
 
     def health(self) -> dict[str, Any]:
@@ -353,7 +352,6 @@ class CommServer:
     def leave_voicemail(self, queue: str, content: bytes | str, caller: str | None = None,
                         customer: str | None = None) -> dict[str, Any]:
         """Store a message for ``queue``; its callback task is routed at once."""
-        content = _wire_bytes(content)
         return self._locked(lambda: self._voicemail.deposit(
             queue, content, caller=caller, customer=customer).to_dict())
 
@@ -367,10 +365,4 @@ class CommServer:
         for one: ``{"last", "events", "missed"}`` (see :class:`~caruso_comm.feed.EventFeed`)."""
         return self._feed.since(int(since), min(float(timeout), 30.0))
 
-
-def _wire_bytes(value: Any) -> Any:
-    """Bytes sent over Pyro5's serpent arrive as a base64 dict: bytes again; others unchanged."""
-    if isinstance(value, dict) and value.get("encoding") == "base64":
-        return serpent.tobytes(value)
-    return value
 

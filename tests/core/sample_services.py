@@ -57,6 +57,9 @@ class Echo:
     def echo(self, value):
         return {"tag": self.tag, "value": value}
 
+    def type_of(self, value):
+        return type(value).__name__
+
 
 @service(name="relay", interface="test.relay/1", version="1.0.0", requires=("test.counter/1",))
 class Relay:

@@ -54,3 +54,11 @@ def test_unknown_remote_error_type_arrives_as_remote_error():
     data = serializer.dumps({"__class__": "caruso.error", "type": "elsewhere.Oops", "message": "m", "details": {}})
     back = serializer.loads(data)
     assert isinstance(back, RemoteError) and str(back) == "m" and back.details["type"] == "elsewhere.Oops"
+
+
+def test_bytes_cross_the_wire_as_bytes_both_ways(caruso_host, caruso_client):
+    caruso_host("sample_services:Echo")
+    echo = caruso_client.get("echo")
+    payload = bytes(range(256))
+    assert echo.type_of(payload) == "bytes"
+    assert echo.echo(payload)["value"] == payload
