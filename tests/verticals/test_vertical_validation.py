@@ -1,0 +1,56 @@
+"""Every vertical validates: its model, its scripts (schema, lint, script tests), its views
+and its queues; and each one's deployment loads."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from caruso_core.deployment import parse
+from caruso_core.verticals import deployment_data, installed
+
+VERTICALS = ["utility", "bank", "service"]
+
+
+def caruso(*args):
+    return subprocess.run([sys.executable, "-m", "caruso_core", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture(params=VERTICALS)
+def vertical(request):
+    return installed()[request.param]
+
+
+def test_model_validates(vertical):
+    result = caruso("model", "validate", str(vertical.root / "model.xml"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_scripts_validate_lint_clean_and_pass_their_tests(vertical):
+    scripts = sorted(str(p) for p in (vertical.root / "scripts").glob("*.xml"))
+    tests = sorted(str(p) for p in (vertical.root / "scripts").glob("*.test.toml"))
+    assert len(scripts) >= 2 and len(tests) >= 2
+    for command in (["validate", *scripts], ["lint", *scripts], ["test", *tests]):
+        result = caruso("script", *command)
+        assert result.returncode == 0, (command[0], result.stdout, result.stderr)
+
+
+def test_views_check(vertical):
+    result = caruso("frontoffice", "views", str(vertical.root / "views"))
+    assert result.returncode == 0 and result.stdout.startswith("ok:"), result.stderr
+
+
+def test_the_deployment_loads_with_its_queues(vertical, tmp_path):
+    from caruso_comm.service import CommServer
+
+    data = deployment_data([vertical.name])
+    parse(data, f"the {vertical.name} deployment")
+    comm = data["services"]["comm"]["config"]
+    server = CommServer(db=f"sqlite:///{tmp_path / 'comm.db'}", queues=comm["queues"])
+    server.start()
+    try:
+        assert {q["name"] for q in server.queues()} == {q["name"] for q in comm["queues"]}
+    finally:
+        server.stop()
+    assert Path(data["services"]["frontoffice"]["config"]["views"][0]).name == "views"
