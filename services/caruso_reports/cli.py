@@ -41,8 +41,9 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
            queues: tuple[str, ...], agents: tuple[str, ...], db: str | None, folder: str | None,
            output_format: str, output: str | None, list_only: bool) -> None:
     """Compute report NAME (a built-in definition, one in ./reports, or a .toml file)."""
+    folders = (folder or definition.USER_FOLDER,)
     if list_only:
-        click.echo("\n".join(definition.available(folder)))
+        click.echo("\n".join(sorted(definition.catalogue(folders))))
         return
     if not name:
         raise ConfigError("name a report, e.g. caruso report incoming-calls (caruso report --list shows them)")
@@ -51,7 +52,7 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
         raise ConfigError(f"--format {output_format}: no such renderer; available: {', '.join(sorted(renderers))}")
     if output is None and output_format in BINARY and sys.stdout.isatty():
         raise ConfigError(f"--format {output_format} is binary: write it to a file with --output FILE")
-    path = definition.locate(name, folder)
+    path = definition.locate(name, folders)
     text = definition.read(path)
     loaded = definition.from_toml(text, path.stem, str(path))
     zone = timezone or loaded.timezone

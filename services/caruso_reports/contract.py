@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, NotFound
 from caruso_core.testing import ContractSuite
 
 DAY = 1_767_225_600.0   # 2026-01-01 00:00 UTC
@@ -52,6 +52,15 @@ class ReportsContract(ContractSuite):
                             None, "Asia/Kolkata")
         assert (india["timezone"], [(r["period"], r["offered"]) for r in india["rows"]]) == (
             "Asia/Kolkata", [("2026-01-01 05:00", 3)])
+
+    def test_the_built_in_definitions_are_known_by_name(self, service, calls):
+        names = [d["name"] for d in service.definitions()]
+        assert {"incoming-calls", "agent-availability", "voicemail", "campaign-results"} <= set(names)
+        report = service.report("incoming-calls", None, None, "day")
+        assert [(r["period"], r["queue"], r["offered"], r["answered"]) for r in report["rows"]] == [
+            ("2026-01-01 00:00", "sales", 2, 1), ("2026-01-01 00:00", "support", 1, 1)]
+        with pytest.raises(NotFound):
+            service.report("outgoing-calls")
 
     def test_bad_definitions_are_refused_with_one_line(self, service, calls):
         with pytest.raises(ConfigError, match="unknown measure 'ofered'"):

@@ -2,7 +2,7 @@
 named in every error.
 
 Built-in definitions live in this package's ``definitions`` folder; users add their own
-as ``NAME.toml`` files in a folder of their choice (``./reports`` by default).
+as ``NAME.toml`` files in folders of their choice (``./reports`` by default).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import attrs
 
@@ -165,18 +165,25 @@ def check(definition: Definition, where: str) -> Definition:
     return definition
 
 
-def locate(name: str, folder: str | Path | None = None) -> Path:
-    """The file of definition ``name``: a path to a ``.toml`` file, else ``NAME.toml`` in
-    ``folder`` (default ``./reports``), else a built-in one."""
-    path = Path(name)
-    if path.suffix == ".toml":
-        return path
-    user = Path(folder or USER_FOLDER) / f"{name}.toml"
-    path = user if user.is_file() else BUILT_IN / f"{name}.toml"
-    if not path.is_file():
+def catalogue(folders: Iterable[str | Path] = (USER_FOLDER,)) -> dict[str, Path]:
+    """Definition files by name: the built-in ones, then those of each folder in turn (a
+    later file replaces an earlier one of the same name)."""
+    found = {path.stem: path for path in sorted(BUILT_IN.glob("*.toml"))}
+    for folder in folders:
+        found.update({path.stem: path for path in sorted(Path(folder).glob("*.toml"))})
+    return found
+
+
+def locate(name: str, folders: Iterable[str | Path] = (USER_FOLDER,)) -> Path:
+    """The file of definition ``name``: a path to a ``.toml`` file, else the one of that name
+    in :func:`catalogue`."""
+    if Path(name).suffix == ".toml":
+        return Path(name)
+    known = catalogue(folders)
+    if name not in known:
         raise ConfigError(f"no report definition {name!r}: known ones are "
-                          f"{', '.join(available(folder))}; or give a path to a .toml file")
-    return path
+                          f"{', '.join(sorted(known))}; or give a path to a .toml file")
+    return known[name]
 
 
 def read(path: Path) -> str:
@@ -187,19 +194,10 @@ def read(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read the report definition: {error}") from None
 
 
-def load(name: str, folder: str | Path | None = None) -> Definition:
+def load(name: str, folders: Iterable[str | Path] = (USER_FOLDER,)) -> Definition:
     """The definition ``name`` found by :func:`locate`, validated."""
-    path = locate(name, folder)
+    path = locate(name, folders)
     return from_toml(read(path), path.stem, str(path))
-
-
-def available(folder: str | Path | None = None) -> list[str]:
-    """Names of the built-in definitions and those in ``folder`` (default ``./reports``)."""
-    user = Path(folder or USER_FOLDER)
-    names = {p.stem for p in BUILT_IN.glob("*.toml")}
-    if user.is_dir():
-        names |= {p.stem for p in user.glob("*.toml")}
-    return sorted(names)
 
 
 def _show(seconds: float, timezone: str) -> str:

@@ -3,8 +3,9 @@ deployment's event log for clients (``caruso report`` without ``--db``, the fron
 and e-mails the definitions that ask for it every day (:mod:`caruso_reports.mailing`).
 
 Configuration: ``db`` (SQLAlchemy URL of the event log; default ``comm.db`` in the data
-folder, where the communication server writes it); for daily mail: ``definitions``
-(folder of definition files; those with a ``[mail]`` table are sent), ``smtp_host``
+folder, where the communication server writes it); ``definitions`` (a folder or a list of
+folders of definition files, a later one replacing an earlier one's file of the same
+name; verticals add theirs); for daily mail (definitions with a ``[mail]`` table): ``smtp_host``
 (default 127.0.0.1), ``smtp_port`` (default 25), ``mail_from``, ``mail_check`` (seconds
 between checks, default 60), ``sent_file`` (what was sent, JSON; default
 ``reports-mailed.json`` in the data folder).
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 
 from caruso_core import plugins, service
 from caruso_core.deployment import data_dir, default_sqlite_url
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, NotFound
 
 from caruso_reports import definition, engine, mailing
 from caruso_reports.eventlog import open_engine
@@ -37,14 +38,15 @@ log = logging.getLogger(__name__)
 class ReportService:
     """Reports over the event log at ``db``; daily mail of the definitions in ``definitions``."""
 
-    def __init__(self, db: str | None = None, definitions: str | None = None,
+    def __init__(self, db: str | None = None, definitions: str | list[str] | None = None,
                  smtp_host: str = "127.0.0.1", smtp_port: int = 25, mail_from: str = "reports@localhost",
                  mail_check: float = 60.0, sent_file: str | None = None) -> None:
         self.url = db or default_sqlite_url(EVENT_LOG)
         self.smtp = (smtp_host, int(smtp_port))
         self.mail_from = mail_from
         self.mail_check = float(mail_check)
-        self.mailed = [d for d in self._definitions(definitions) if d.mail_to]
+        self.known = self._definitions([definitions] if isinstance(definitions, str) else definitions or [])
+        self.mailed = [d for d in self.known.values() if d.mail_to]
         renderers = plugins.provided("caruso_report_renderers")
         for mailed in self.mailed:
             if mailed.mail_format not in renderers:
@@ -57,12 +59,11 @@ class ReportService:
         self._thread = threading.Thread(target=self._mail_daily, name="reports-mail", daemon=True)
 
     @staticmethod
-    def _definitions(folder: str | None) -> list[definition.Definition]:
-        if folder is None:
-            return []
-        if not Path(folder).is_dir():
-            raise ConfigError(f"definitions {folder!r} is not a folder")
-        return [definition.load(str(path)) for path in sorted(Path(folder).glob("*.toml"))]
+    def _definitions(folders: list[str]) -> dict[str, definition.Definition]:
+        for folder in folders:
+            if not Path(folder).is_dir():
+                raise ConfigError(f"definitions {folder!r} is not a folder")
+        return {name: definition.load(str(path)) for name, path in definition.catalogue(folders).items()}
 
     def start(self) -> None:
         if self.mailed:
@@ -79,15 +80,37 @@ class ReportService:
         return {"status": "ok", "event_log": self.url, "open": self._engine is not None,
                 "mailed": [d.name for d in self.mailed]}
 
+    def definitions(self) -> list[dict[str, Any]]:
+        """The definitions this service knows (built-in and configured), by name: ``name``,
+        ``title``, ``description``, ``measures``, ``dimensions``, ``period``, ``timezone``."""
+        return [{"name": d.name, "title": d.title, "description": d.description,
+                 "measures": list(d.measures), "dimensions": list(d.dimensions), "period": d.period,
+                 "timezone": d.timezone} for _, d in sorted(self.known.items())]
+
+    def report(self, name: str, start: float | None = None, end: float | None = None,
+               period: str | None = None, filters: dict[str, list[str]] | None = None,
+               timezone: str | None = None) -> dict[str, Any]:
+        """The report of the known definition ``name`` (see :meth:`definitions`), with the range
+        (Unix seconds), period, filters and time zone given replacing its own."""
+        if name not in self.known:
+            raise NotFound(f"no report definition {name!r}; known: {', '.join(sorted(self.known))}")
+        return self._compute(self.known[name], start, end, period, filters, timezone)
+
     def run(self, text: str, name: str, start: float | None = None, end: float | None = None,
             period: str | None = None, filters: dict[str, list[str]] | None = None,
             timezone: str | None = None) -> dict[str, Any]:
         """The report of the definition ``text`` (TOML, docs/report-format.md) named ``name``,
         with the range (Unix seconds), period, filters and time zone given replacing its own;
         plain data of :class:`~caruso_reports.report.Report`. Bad definitions raise ConfigError."""
-        checked = definition.from_toml(text, name, f"report {name!r}").override(
-            start=start, end=end, period=period, timezone=timezone,
-            filters={key: tuple(values) for key, values in (filters or {}).items()}, where=f"report {name!r}")
+        return self._compute(definition.from_toml(text, name, f"report {name!r}"),
+                             start, end, period, filters, timezone)
+
+    def _compute(self, loaded: definition.Definition, start: float | None, end: float | None,
+                 period: str | None, filters: dict[str, list[str]] | None,
+                 timezone: str | None) -> dict[str, Any]:
+        checked = loaded.override(start=start, end=end, period=period, timezone=timezone,
+                                  filters={key: tuple(values) for key, values in (filters or {}).items()},
+                                  where=f"report {loaded.name!r}")
         return engine.compute(self._event_log(), checked).to_dict()
 
     def send_due(self, now: float | None = None) -> list[str]:

@@ -85,10 +85,10 @@ def test_a_range_without_events_is_an_empty_report(simulated_day):
 
 
 def test_every_built_in_definition_is_valid():
-    names = definition.available()
-    assert {"incoming-calls", "agent-availability", "voicemail", "campaign-results"} <= set(names)
+    names = definition.catalogue(())
+    assert set(names) == {"incoming-calls", "agent-availability", "voicemail", "campaign-results"}
     for name in names:
-        assert definition.load(name).measures
+        assert definition.load(name, ()).measures
 
 
 def test_a_definition_is_checked_before_any_database_is_read():

@@ -64,6 +64,20 @@ def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, s
     assert again.send_due((next_day + dt.timedelta(hours=10)).timestamp()) == []      # remembered
 
 
+def test_configured_folders_add_definitions_and_a_later_one_wins(tmp_path):
+    base, extension = tmp_path / "base", tmp_path / "extension"
+    base.mkdir(), extension.mkdir()
+    (base / "queues.toml").write_text('title = "Base"\nmeasures = ["offered"]\n')
+    (extension / "queues.toml").write_text('title = "Extended"\nmeasures = ["offered", "answered"]\n')
+    (extension / "incoming-calls.toml").write_text('title = "Our calls"\nmeasures = ["offered"]\n')
+    reports = ReportService(db="sqlite://", definitions=[str(base), str(extension)])
+    known = {d["name"]: d["title"] for d in reports.definitions()}
+    assert known == {"agent-availability": "Agent availability", "campaign-results": "Campaign results",
+                     "incoming-calls": "Our calls", "queues": "Extended", "voicemail": "Voicemail"}
+    with pytest.raises(ConfigError, match="is not a folder"):
+        ReportService(definitions=str(tmp_path / "missing"))
+
+
 def _first_event(url: str) -> float:
     import sqlite3
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
