@@ -45,3 +45,28 @@ def test_an_unreachable_erp_is_reported_not_crashed(caruso_host, caruso_client):
     with pytest.raises(ErpUnavailable, match="does not answer"):
         erp.invoices("C1")
     assert caruso_client.health()[0]["health"]["status"] == "failing"
+
+
+def test_a_won_opportunity_reaches_the_erp_as_a_sales_order(erp_server, caruso_host, caruso_client, tmp_path):
+    """A business rule of the model calls the ERP wrapper through the manager when a deal is won."""
+    import time
+    from pathlib import Path
+
+    books, url = erp_server
+    caruso_host("erp", config={"url": url})
+    model = Path(__file__).parent / "models" / "won_to_erp.xml"
+    caruso_host("storage", config={"model": str(model), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    storage = caruso_client.get("caruso.storage/1")
+    customer = storage.create("Customer", {"name": "Gemeente Zwolle", "erp_no": "C-7001"})
+    deal = storage.create("Opportunity", {"customer_id": customer["id"], "title": "Smart meters",
+                                          "deal_size": "60000", "erp_customer": "C-7001", "stage": "quote sent"})
+    assert books.orders == {}
+    storage.update("Opportunity", deal["id"], {"stage": "won"})
+    deadline = time.monotonic() + 30
+    while not books.orders and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [order] = books.orders.values()
+    assert (order["customer"], order["reference"], order["total"]) == ("C-7001", f"opportunity-{deal['id']}", "60000.00")
+    storage.update("Opportunity", deal["id"], {"title": "Smart meters, phase 1"})   # not a change to won
+    time.sleep(0.5)
+    assert len(books.orders) == 1

@@ -33,6 +33,12 @@ class ErpContract(ContractSuite):
         again = service.create_sales_order(self.order(erp_customer, reference="opportunity-17"))
         assert again["order_no"] == first["order_no"]
 
+    def test_a_won_opportunity_becomes_one_order(self, service, erp_customer):
+        placed = service.order_won_opportunity(erp_customer, "opportunity-42", "Smart meters", "60000.00")
+        again = service.order_won_opportunity(erp_customer, "opportunity-42", "Smart meters", "60000.00")
+        assert again["order_no"] == placed["order_no"] and placed["total"] == "60000.00"
+        assert service.sales_order(placed["order_no"])["lines"][0]["sku"] == "DEAL"
+
     @pytest.mark.parametrize("bad", [
         {"customer": "", "lines": [{"sku": "A", "quantity": 1, "price": "1"}]},
         {"customer": "C1", "lines": []},

@@ -7,6 +7,10 @@ Interface ``caruso.erp/1``:
     the same reference never makes a second order), "lines": [{"sku": str,
     "quantity": int > 0, "price": "decimal string"}]}``; returns ``{"order_no",
     "invoice_no", "status", "total"}``.
+``order_won_opportunity(customer, reference, title, amount) -> dict``
+    one order line for a won deal (sku ``DEAL``, the amount as its price), in flat
+    arguments so that a business rule's ``call`` action can place it; the reference
+    (e.g. ``opportunity-17``) makes it idempotent like any order.
 ``sales_order(order_no) -> dict``   the order as the ERP has it.
 ``invoice_status(invoice_no) -> dict``
     ``{"invoice_no", "order_no", "customer", "amount", "paid", "amount_due", "status"}``.
@@ -44,6 +48,11 @@ class ErpWrapper:
         number = self._call("order.create", checked)
         placed = self._call("order.get", number)
         return {key: placed[key] for key in ("order_no", "invoice_no", "status", "total")}
+
+    def order_won_opportunity(self, customer: str, reference: str, title: str, amount: str) -> dict[str, Any]:
+        placed = self.create_sales_order({"customer": customer, "reference": reference,
+                                          "lines": [{"sku": "DEAL", "quantity": 1, "price": amount}]})
+        return {**placed, "title": title}
 
     def sales_order(self, order_no: str) -> dict[str, Any]:
         return self._call("order.get", _number(order_no, "order_no"))
