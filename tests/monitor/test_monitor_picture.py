@@ -54,8 +54,7 @@ class Centre:
         return items[index % len(items)] if items else None
 
     def do(self, operation: tuple) -> None:
-        """One operation, a millisecond after the previous one (as on a real clock)."""
-        self.advance(0.001)
+        """One operation at the current instant (``advance`` moves the clock)."""
         kind, a, b, c = operation
         agent = AGENTS[a % len(AGENTS)]
         acd = self.acd
