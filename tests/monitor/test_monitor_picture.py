@@ -111,7 +111,7 @@ OPERATIONS = st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 7), st.in
                                 st.integers(0, 7)), min_size=1, max_size=80)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(operations=OPERATIONS)
 def test_the_picture_matches_the_acd_after_every_operation_and_a_replay_of_the_stored_log(
