@@ -4,8 +4,10 @@ Contract:
 
 - the manager starts first; each service starts after the providers of the interfaces
   it requires have registered (the order of :func:`caruso_core.deployment.start_order`);
-- a child that exits unasked is restarted, after 1, 2, 4 ... up to 30 seconds of
-  backoff (the backoff resets once a child has run for a minute);
+- a child that crashes (exits with a non-zero code or a signal) is restarted, after
+  1, 2, 4 ... up to 30 seconds of backoff (the backoff resets once a child has run for
+  a minute); a child that ends cleanly (code 0: a host retired by a hot-swap, or
+  stopped by an operator) is not;
 - SIGINT or SIGTERM stops the services in reverse order (each drains its calls and
   unregisters), then the manager; children still running after their grace are killed;
 - every line a child prints is echoed with the child's name in front;
@@ -45,6 +47,7 @@ class Child:
     started_at: float = 0.0
     backoff: float = 1.0
     restart_at: float | None = None
+    ended: bool = False
 
 
 class Supervisor:
@@ -54,6 +57,7 @@ class Supervisor:
         self.deployment = deployment
         self._echo = echo
         self._stop = threading.Event()
+        self.ready = threading.Event()
         manager_args = ["manager", "--uri", deployment.manager_uri, "--lease", str(deployment.lease)]
         if deployment.manager_db:
             manager_args += ["--db", deployment.manager_db]
@@ -62,7 +66,10 @@ class Supervisor:
                           for entry in deployment.services]
 
     def run(self) -> None:
-        """Start everything, supervise until SIGINT/SIGTERM (or :meth:`stop`), stop everything."""
+        """Start everything, supervise until SIGINT/SIGTERM (or :meth:`stop`), stop everything.
+
+        :attr:`ready` is set once every child is up.
+        """
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: self._stop.set())
@@ -73,6 +80,7 @@ class Supervisor:
             names = ", ".join(c.label for c in self.children[1:]) or "no services"
             self._echo(f"caruso is up ({self.deployment.source}): manager at "
                        f"{self.deployment.manager_uri}; {names}. Ctrl-C stops it.")
+            self.ready.set()
             while not self._stop.wait(0.25):
                 self._restart_crashed()
         finally:
@@ -121,6 +129,11 @@ class Supervisor:
             if code is None:
                 if now - child.started_at > STABLE_AFTER:
                     child.backoff = 1.0
+                continue
+            if code == 0:
+                if not child.ended:
+                    child.ended = True
+                    self._echo(f"{child.label} ended")
                 continue
             self._echo(f"{child.label} exited with code {code}; restarting in {child.backoff:g}s")
             child.restart_at = now + child.backoff

@@ -1,0 +1,155 @@
+"""``caruso demo``: the utility solution, started, used for a morning, swapped, reported.
+
+One command, nothing more to install: it starts the utility vertical on SQLite on
+127.0.0.1 (manager, storage, script engine, communication server, monitor, reports,
+front office) in a folder of its own, loads the demo customers, plays a compressed
+morning of calls and web chats with virtual agents (:mod:`caruso_utility.morning`),
+hot-swaps the script engine half-way while dialogs run, prints the incoming-calls
+report and the front office's address, and stops everything (or keeps serving with
+``--serve``). It exits 1 if any call or dialog was lost.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import click
+import tomli_w
+
+from caruso_core import connect
+from caruso_core.deployment import load
+from caruso_core.errors import ConfigError
+from caruso_core.supervisor import Supervisor
+from caruso_core.verticals import deployment_data
+from caruso_utility.demo import load as load_customers
+from caruso_utility.morning import MailSink, Morning, free_port as _free_port
+
+START_TIMEOUT = 120.0
+
+
+@contextlib.contextmanager
+def _workspace(folder: Path | None, serve: bool) -> Iterator[Path]:
+    if folder is not None or serve:
+        path = (folder or Path("caruso-demo")).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+    else:
+        with tempfile.TemporaryDirectory(prefix="caruso-demo-") as scratch:
+            yield Path(scratch)
+
+
+def _deployment(workspace: Path, serve: bool, mail_port: int) -> tuple[Path, str, dict]:
+    """Write the demo's deployment file; returns its path, the front office URL and the data.
+
+    Mail goes to the demo's own SMTP sink on ``mail_port``: the script engine's e-mails
+    and the agents' replies to customers' e-mails.
+    """
+    manager = f"PYRO:caruso.manager@127.0.0.1:{7717 if serve else _free_port()}"
+    data = deployment_data(["utility"])
+    data["manager"] = {"uri": manager, "lease": 10}
+    services = data["services"]
+    front_office = f"http://127.0.0.1:{8080 if serve else _free_port()}"
+    services["frontoffice"].setdefault("config", {})["address"] = front_office
+    services["comm"]["config"]["channels"]["webchat"]["port"] = 8081 if serve else _free_port()
+    services["comm"]["config"]["channels"]["email"] = {
+        "queue": "email", "address": "service@utility.example", "port": _free_port(),
+        "relay_host": "127.0.0.1", "relay_port": mail_port,
+        "lookup": {"object": "Customer", "field": "email", "key": "id"}}
+    services["scripts"]["config"]["settings"] = {"smtp_host": "127.0.0.1", "smtp_port": mail_port,
+                                                  "mail_from": "service@utility.example"}
+    for name in ("monitor", "reports"):
+        services.setdefault(name, {"use": name})
+    path = workspace / "caruso.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path, front_office, data
+
+
+@click.command()
+@click.option("--customers", type=click.IntRange(10, 100_000), default=10_000, show_default=True,
+              help="Demo customers to load.")
+@click.option("--calls", type=click.IntRange(1, 5_000), default=60, show_default=True, help="Calls in the morning.")
+@click.option("--chats", type=click.IntRange(0, 200), default=6, show_default=True, help="Web chats in the morning.")
+@click.option("--mails", type=click.IntRange(0, 200), default=4, show_default=True, help="E-mails in the morning.")
+@click.option("--serve", is_flag=True, help="Keep serving after the morning (./caruso-demo, ports 7717, 8080, 8081).")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the demo's data and log (default: a temporary one).")
+def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder: Path | None) -> None:
+    """Run the utility solution for a morning: calls, chats, a hot-swap, the report."""
+    started = time.monotonic()
+
+    def say(line: str) -> None:
+        click.echo(f"[{time.monotonic() - started:5.1f}s] {line}")
+
+    with _workspace(folder, serve) as workspace, MailSink() as sink:
+        os.environ["CARUSO_DATA"] = str(workspace / "data")
+        path, front_office, data = _deployment(workspace, serve, sink.port)
+        manager = data["manager"]["uri"]
+        os.environ["CARUSO_MANAGER"] = manager
+        log = (workspace / "caruso.log").open("a", encoding="utf-8")
+        supervisor = Supervisor(load(str(path)), echo=lambda line: print(line, file=log, flush=True))
+        running = threading.Thread(target=supervisor.run, name="caruso-demo-supervisor")
+        running.start()
+        replacement: subprocess.Popen[str] | None = None
+        try:
+            if not supervisor.ready.wait(START_TIMEOUT) or not running.is_alive():
+                raise ConfigError(f"the solution did not start; see {workspace / 'caruso.log'}")
+            client = connect(manager)
+            say("utility solution up: " + ", ".join(s["name"] for s in client.services()))
+            counts = load_customers(client.get("storage"), customers=customers)
+            say(f"loaded {sum(counts.values()):,} records for {customers:,} customers")
+
+            def hot_swap() -> None:
+                nonlocal replacement
+                old = client.lookup("scripts")[0]["instance_id"]
+                replacement = subprocess.Popen(
+                    [sys.executable, "-m", "caruso_core", "serve", "scripts", "--replace", "--version", "1.0.1",
+                     "--manager", manager, "--config-json", json.dumps(data["services"]["scripts"]["config"])],
+                    stdout=subprocess.PIPE, stderr=log, text=True)
+                line = replacement.stdout.readline() if replacement.stdout else ""
+                if not line.startswith("serving "):
+                    raise ConfigError(f"the new script engine did not start; see {workspace / 'caruso.log'}")
+                say(f"script engine hot-swapped mid-morning: {old} -> {line.split()[4]}, dialogs carry on")
+
+            say(f"morning starts: {calls} calls, {chats} web chats, {mails} e-mails, 6 virtual agents")
+            morning = Morning(client, customers, calls, chats, mails)
+            morning.run(halfway=hot_swap)
+            tally = morning.tally
+            say(f"morning over: {tally['answered']}/{tally['offered']} calls answered, "
+                f"{tally['handled']} completed, {tally['chats closed']}/{chats} chats, "
+                f"{tally['mails answered']}/{mails} e-mails answered, "
+                f"{tally['dialogs handed over']} dialog(s) handed over to a person; "
+                f"{len(sink.messages)} e-mails delivered to customers")
+            for key in sorted(k for k in tally if k.startswith("dialog ")):
+                say(f"  {key}: {tally[key]}")
+            time.sleep(1.5)    # the communication server writes its event log every second
+            report = subprocess.run([sys.executable, "-m", "caruso_core", "report", "incoming-calls",
+                                     "--db", f"sqlite:///{workspace / 'data' / 'comm.db'}", "--period", "hour"],
+                                    capture_output=True, text=True, timeout=120)
+            click.echo(report.stdout.rstrip() or report.stderr.rstrip())
+            say(f"front office: {front_office} (first sign-in: the setup link in {workspace / 'caruso.log'})")
+            if morning.failures:
+                for failure in morning.failures:
+                    click.echo(f"lost: {failure}", err=True)
+                raise SystemExit(1)
+            if serve:
+                say("serving; Ctrl-C stops it")
+                while running.is_alive():
+                    running.join(0.5)
+        except KeyboardInterrupt:
+            say("stopping")
+        finally:
+            if replacement is not None:
+                replacement.terminate()
+                replacement.wait(60)
+            supervisor.stop()
+            running.join(120)
+            log.close()
+        say("done")
