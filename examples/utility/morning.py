@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 
-from caruso_core import CarusoError
+from caruso_core import CarusoError, Conflict, NotFound
 from caruso_core.client import Client
 
 SCRIPTS = {"outages": "outage_report", "billing": "meter_reading", "moving": "moving_house", "sales": None}
@@ -104,31 +104,39 @@ class Morning:
         scripts = self.client.get("caruso.scripts/1")
         while not self._done.is_set():
             for interaction_id in comm.agent(name)["interactions"]:
-                interaction = comm.interaction(interaction_id)
-                if interaction["state"] != "offered" or interaction["agent"] not in (None, name):
-                    continue
                 try:
-                    comm.accept(name, interaction_id)
-                except CarusoError:
-                    continue
-                if interaction["channel"] == "email":
-                    comm.send(name, interaction_id, "Thank you for your e-mail; your next bill is due on the 1st.")
-                    comm.complete(name, interaction_id, "answered")
-                    comm.end_wrap_up(name, interaction_id)
-                    self._count("mails answered")
-                    continue
-                if interaction["channel"] == "webchat":
-                    comm.send(name, interaction_id, "Hello, this is the utility. How can I help?")
-                    self._count("chats answered")
-                    threading.Thread(target=self._close_chat_later, args=(name, interaction_id), daemon=True).start()
-                    continue
-                self._count("answered")
-                outcome = self._dialog(scripts, interaction)
-                time.sleep(self.rng.uniform(*TALK))
-                comm.complete(name, interaction_id, outcome)
-                comm.end_wrap_up(name, interaction_id)
-                self._count("handled")
+                    self._work(comm, scripts, name, interaction_id)
+                except NotFound:
+                    continue                      # ended meanwhile (a chat closed by its customer)
+                except Exception as error:        # a virtual agent never stops; the demo reports it
+                    self.failures.append(f"{name} on {interaction_id}: {type(error).__name__}: {error}")
             time.sleep(POLL)
+
+    def _work(self, comm: Any, scripts: Any, name: str, interaction_id: str) -> None:
+        interaction = comm.interaction(interaction_id)
+        if interaction["state"] != "offered" or interaction["agent"] not in (None, name):
+            return
+        try:
+            comm.accept(name, interaction_id)
+        except Conflict:
+            return                                # the offer went elsewhere meanwhile
+        if interaction["channel"] == "email":
+            comm.send(name, interaction_id, "Thank you for your e-mail; your next bill is due on the 1st.")
+            comm.complete(name, interaction_id, "answered")
+            comm.end_wrap_up(name, interaction_id)
+            self._count("mails answered")
+            return
+        if interaction["channel"] == "webchat":
+            comm.send(name, interaction_id, "Hello, this is the utility. How can I help?")
+            self._count("chats answered")
+            threading.Thread(target=self._close_chat_later, args=(name, interaction_id), daemon=True).start()
+            return
+        self._count("answered")
+        outcome = self._dialog(scripts, interaction)
+        time.sleep(self.rng.uniform(*TALK))
+        comm.complete(name, interaction_id, outcome)
+        comm.end_wrap_up(name, interaction_id)
+        self._count("handled")
 
     def _dialog(self, scripts: Any, interaction: dict[str, Any]) -> str:
         """Run the queue's script with the caller; the dialog's outcome is the disposition."""
