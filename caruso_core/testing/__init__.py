@@ -7,6 +7,7 @@ run the real thing on 127.0.0.1 (see :mod:`caruso_core.testing.plugin`):
 ``caruso_host``     a factory hosting services with ``caruso serve`` in subprocesses
 ``caruso_client``   ``caruso_core.connect()`` to that manager
 ``chromium``        the session's headless Chromium (Playwright), for pages under test
+``smtp_server``     a real SMTP server on 127.0.0.1 that keeps the messages it receives
 ``postgres_url``    a throwaway PostgreSQL server (``postgres_database``: a fresh database)
 
 and :class:`ContractSuite`, the base class of an interface's contract tests. To prove

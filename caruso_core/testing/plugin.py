@@ -13,6 +13,9 @@
     ``caruso_core.connect(caruso_manager.uri)``.
 ``chromium``
     the session's headless Chromium (see :mod:`caruso_core.testing.browser`).
+``smtp_server``
+    a real SMTP server on 127.0.0.1 keeping what it receives (``.host``, ``.port``,
+    ``.messages``, ``.recipients``).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import pytest
 
 from caruso_core.client import Client, connect
 from caruso_core.testing.browser import chromium  # noqa: F401  (a fixture of this plugin)
+from caruso_core.testing.mail import smtp_server  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment
 
 

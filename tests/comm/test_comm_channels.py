@@ -7,10 +7,8 @@ from email.message import EmailMessage
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from caruso_core.errors import ConfigError
-from caruso_core.testing.processes import free_port
 from caruso_comm.service import CommServer
 
 
@@ -88,49 +86,32 @@ def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running)
         assert "fetch(" in http.get("/chat.js").text
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def test_an_email_becomes_an_interaction_for_the_customer_and_the_reply_reaches_the_sink(running):
-    sink = _Sink()
-    relay_port = free_port()
-    relay = Controller(sink, hostname="127.0.0.1", port=relay_port)
-    relay.start()
-    try:
-        server = running(
-            queues=[{"name": "mail", "channel": "email"}],
-            channels={"email": {"queue": "mail", "address": "service@acme.test", "relay_port": relay_port,
-                                "customers": {"Jo@Example.org": "customer-42"}}})
-        server.login("ann", {}, {"email": 1})
-        message = EmailMessage()
-        message["From"] = "Jo <jo@example.org>"
-        message["To"] = "service@acme.test"
-        message["Subject"] = "Meter reading"
-        message["Message-ID"] = "<m1@example.org>"
-        message.set_content("My meter shows 4711.")
-        smtp_port = int(server.channels()["email"]["smtp"].rsplit(":", 1)[1])
-        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
-            smtp.send_message(message)
-        offered = _eventually(lambda: server.agent("ann")["interactions"])
-        interaction = server.accept("ann", offered[0])
-        assert (interaction["customer"], interaction["from"], interaction["channel"]) == (
-            "customer-42", "jo@example.org", "email")
-        assert server.messages(interaction["id"], "email")[0]["text"].strip() == "My meter shows 4711."
-        server.send("ann", interaction["id"], "Thank you, noted.")
-        server.complete("ann", interaction["id"], "answered")
-        envelope = _eventually(lambda: sink.envelopes)[0]
-        assert envelope.rcpt_tos == ["jo@example.org"]
-        reply = envelope.content.decode()
-        assert "Subject: Re: Meter reading" in reply and "In-Reply-To: <m1@example.org>" in reply
-        assert "Thank you, noted." in reply
-    finally:
-        relay.stop()
+def test_an_email_becomes_an_interaction_for_the_customer_and_the_reply_reaches_the_sink(running, smtp_server):
+    server = running(
+        queues=[{"name": "mail", "channel": "email"}],
+        channels={"email": {"queue": "mail", "address": "service@acme.test", "relay_port": smtp_server.port,
+                            "customers": {"Jo@Example.org": "customer-42"}}})
+    server.login("ann", {}, {"email": 1})
+    message = EmailMessage()
+    message["From"] = "Jo <jo@example.org>"
+    message["To"] = "service@acme.test"
+    message["Subject"] = "Meter reading"
+    message["Message-ID"] = "<m1@example.org>"
+    message.set_content("My meter shows 4711.")
+    smtp_port = int(server.channels()["email"]["smtp"].rsplit(":", 1)[1])
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+        smtp.send_message(message)
+    offered = _eventually(lambda: server.agent("ann")["interactions"])
+    interaction = server.accept("ann", offered[0])
+    assert (interaction["customer"], interaction["from"], interaction["channel"]) == (
+        "customer-42", "jo@example.org", "email")
+    assert server.messages(interaction["id"], "email")[0]["text"].strip() == "My meter shows 4711."
+    server.send("ann", interaction["id"], "Thank you, noted.")
+    server.complete("ann", interaction["id"], "answered")
+    reply = str(_eventually(lambda: smtp_server.messages)[0])
+    assert smtp_server.recipients[0] == ["jo@example.org"]
+    assert "Subject: Re: Meter reading" in reply and "In-Reply-To: <m1@example.org>" in reply
+    assert "Thank you, noted." in reply
 
 
 def test_an_unknown_channel_is_a_configuration_error(tmp_path):

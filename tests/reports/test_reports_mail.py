@@ -3,44 +3,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import email
 import io
 
 import pytest
 
 from caruso_core.errors import ConfigError
-from caruso_core.testing.processes import free_port
 from caruso_reports.service import ReportService
-
-
-class Mailbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port, mailbox
-    finally:
-        controller.stop()
 
 
 MAILED = ('title = "Calls yesterday"\nmeasures = ["offered", "answered", "abandoned"]\ndimensions = ["queue"]\n'
           '[mail]\nto = ["lead@example.com", "boss@example.com"]\nat = "06:30"\nformat = "csv"\n')
 
 
-def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, smtp, tmp_path):
+def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, smtp_server, tmp_path):
     url, figures = simulated_day
-    port, mailbox = smtp
+    port, mailbox = smtp_server.port, smtp_server
     folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "calls.toml").write_text(MAILED)
@@ -52,7 +29,8 @@ def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, s
     assert reports.send_due((next_day + dt.timedelta(hours=6)).timestamp()) == []       # before 06:30
     assert reports.send_due((next_day + dt.timedelta(hours=7)).timestamp()) == [f"calls {simulated}"]
     assert reports.send_due((next_day + dt.timedelta(hours=9)).timestamp()) == []       # sent already
-    ((recipients, message),) = mailbox.messages
+    (message,) = mailbox.messages
+    (recipients,) = mailbox.recipients
     assert recipients == ["lead@example.com", "boss@example.com"]
     assert message["Subject"] == f"Calls yesterday, {simulated}" and message["From"] == "caruso@example.com"
     (attachment,) = [part for part in message.walk() if part.get_filename()]

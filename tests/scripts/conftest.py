@@ -1,6 +1,5 @@
 """Fixtures of the script engine tests: script files in tmp_path, engines over in-memory storage."""
 import datetime
-import email
 import socket
 import threading
 import time
@@ -8,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from caruso_core.testing.processes import free_port
 from caruso_scripts import loader
 from caruso_scripts.engine import STORAGE, Engine
 from caruso_scripts.memory_storage import MemoryStorage
@@ -72,30 +70,6 @@ def make_engine(recorder, customers):
         return Engine(scripts, actions={name: recorder.action(name) for name in actions},
                       service=lambda key: customers if key == STORAGE else None, today=lambda: TODAY)
     return make
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on 127.0.0.1; yields (host, port, mailbox)."""
-    from aiosmtpd.controller import Controller
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.hostname, controller.port, mailbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ NOTIFY = """<?xml version="1.0"?>
 
 
 def test_email_action_is_delivered_once(smtp_server, tmp_path):
-    host, port, mailbox = smtp_server
+    host, port, mailbox = smtp_server.host, smtp_server.port, smtp_server
     (tmp_path / "notify.xml").write_text(NOTIFY)
     engine = ScriptService(scripts=str(tmp_path / "notify.xml"), db=f"sqlite:///{tmp_path / 's.db'}",
                            settings={"smtp_host": host, "smtp_port": port, "mail_from": "desk@utility.example"})
@@ -51,7 +51,7 @@ def test_unreachable_smtp_server_keeps_the_dialog_at_its_step(tmp_path):
 
 
 def test_header_injection_is_refused(smtp_server, tmp_path):
-    host, port, mailbox = smtp_server
+    host, port, mailbox = smtp_server.host, smtp_server.port, smtp_server
     (tmp_path / "notify.xml").write_text(NOTIFY)
     engine = ScriptService(scripts=str(tmp_path / "notify.xml"), db=f"sqlite:///{tmp_path / 's.db'}",
                            settings={"smtp_host": host, "smtp_port": port})

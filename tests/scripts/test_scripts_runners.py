@@ -18,7 +18,7 @@ MODEL = Path(__file__).resolve().parents[2] / "examples" / "utility" / "model.xm
 
 @pytest.fixture
 def services(caruso_host, caruso_client, smtp_server, examples, tmp_path):
-    host, port, mailbox = smtp_server
+    host, port, mailbox = smtp_server.host, smtp_server.port, smtp_server
     caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
     caruso_host("scripts", config={"scripts": [str(examples)], "db": f"sqlite:///{tmp_path / 'scripts.db'}",
                                    "settings": {"smtp_host": host, "smtp_port": port}})
