@@ -120,7 +120,7 @@ def load(storage: Any, customers: int = 10_000, seed: int = 2026, batch: int = 2
     """Create the demo data through a storage service (in-process or a proxy) in atomic batches.
 
     Each batch travels as one JSON text (much cheaper to decode than nested values) and
-    only the keys come back. Returns how many records of each object were created.
+    nothing but a count comes back. Returns how many records of each object were created.
     """
     counts: dict[str, int] = {}
     operations: list[dict[str, Any]] = []
@@ -128,8 +128,8 @@ def load(storage: Any, customers: int = 10_000, seed: int = 2026, batch: int = 2
         operations.append({"op": "create", "object": object_name, "values": values})
         counts[object_name] = counts.get(object_name, 0) + 1
         if len(operations) >= batch:
-            storage.apply(json.dumps(operations), results="keys")
+            storage.apply(json.dumps(operations), results="count")
             operations = []
     if operations:
-        storage.apply(json.dumps(operations), results="keys")
+        storage.apply(json.dumps(operations), results="count")
     return counts

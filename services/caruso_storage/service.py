@@ -23,7 +23,7 @@ from caruso_storage.records import Records, page
 from caruso_storage.tables import VERSION_KEY
 
 OPERATIONS = ("create", "update", "delete")
-RESULTS = ("records", "keys")
+RESULTS = ("records", "keys", "count")
 warnings.filterwarnings("ignore", category=SAWarning, message=".*Decimal objects natively.*")
 
 
@@ -185,12 +185,13 @@ class StorageManager:
 
     # -- batches ----------------------------------------------------------------------------
 
-    def apply(self, operations: list[dict[str, Any]] | str, results: str = "records") -> list[Any]:
+    def apply(self, operations: list[dict[str, Any]] | str, results: str = "records") -> list[Any] | int:
         """Run create/update/delete operations atomically; one result per operation.
 
         ``operations`` may also be one JSON text of that list (large batches cross the
         wire much faster so). ``results="keys"`` returns ``{"key": ..., "_version": ...}``
-        for creates and updates instead of whole records (for bulk loads).
+        for creates and updates instead of whole records; ``results="count"`` returns
+        only the number of operations applied (bulk loads that need nothing back).
         """
         if isinstance(operations, str):
             try:
@@ -221,10 +222,12 @@ class StorageManager:
                 except CarusoError as error:
                     raise _at(error, str(index)) from None
             self._insert_pending(transaction, pending, outcome, shape)
-        return outcome
+        return len(outcome) if results == "count" else outcome
 
     @staticmethod
     def _shape(results: str) -> Callable[[Records, dict[str, Any]], Any]:
+        if results == "count":
+            return lambda records, record: None
         if results == "keys":
             return lambda records, record: {"key": records.key_value(records.wire(record)),
                                             VERSION_KEY: record[VERSION_KEY]}

@@ -2,70 +2,15 @@
 served against a real manager, and Chromium driven by Playwright."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
-from caruso_core import connect
-from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.database import open_database
-from caruso_frontoffice.sessions import Sessions
-from caruso_frontoffice.throttle import Throttle
-from caruso_frontoffice.views.catalog import load
-
-HERE = Path(__file__).parent
-PACKAGED = "caruso_frontoffice.views:crm.xml"
-OVERRIDE = HERE / "views" / "override.xml"
-VIEWS = [PACKAGED, str(OVERRIDE)]
-PASSWORDS = {"ada": "ada-secret-1", "sam": "sam-secret-1", "root": "root-secret-1"}
-ROLES = {"ada": "agent", "sam": "supervisor", "root": "admin"}
-
-
-def seed(storage: Any) -> None:
-    """Two customers; the first with a contact, two opportunities and history."""
-    acme = storage.create("Customer", {"name": "Acme Utilities", "email": "desk@acme.example",
-                                       "phone": "+49 30 1234567", "city": "Berlin", "segment": "business"})
-    storage.create("Customer", {"name": "Berta Brandt", "email": "berta@example.org", "city": "Bonn",
-                                "segment": "private", "active": False})
-    storage.create("Contact", {"customer_id": acme["id"], "name": "Carl Meier", "role": "facility manager"})
-    storage.create("Opportunity", {"customer_id": acme["id"], "title": "Smart meters", "stage": "qualified",
-                                   "deal_size": "42000.00", "close_date": "2027-01-31"})
-    storage.create("Opportunity", {"customer_id": acme["id"], "title": "Green tariff", "stage": "lead"})
-
-
-def add_users(db_url: str) -> None:
-    accounts = Accounts(open_database(db_url))
-    for name, password in PASSWORDS.items():
-        accounts.add(name, ROLES[name], password)
-
-
-def make_context(tmp_path: Path, manager_uri: str = "PYRO:caruso.manager@127.0.0.1:9", *,
-                 users: bool = True, views: list[Any] | None = None) -> Context:
-    url = f"sqlite:///{tmp_path / 'frontoffice.db'}"
-    if users:
-        add_users(url)
-    engine = open_database(url)
-    return Context(accounts=Accounts(engine), sessions=Sessions(engine, b"k" * 32),
-                   catalog=load(VIEWS if views is None else views), client=connect(manager_uri, timeout=3),
-                   name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300))
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
-
-
-def sign_in(client: TestClient, name: str, password: str | None = None) -> Any:
-    csrf = csrf_of(client.get("/signin").text)
-    return client.post("/signin", data={"csrf": csrf, "name": name, "password": password or PASSWORDS[name]},
-                       follow_redirects=False)
-
+from frontoffice_support import VIEWS, add_users, make_context, seed
 
 @pytest.fixture
 def context(tmp_path: Path) -> Context:

@@ -7,7 +7,7 @@ from caruso_frontoffice.access import COOKIE
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.passwords import hash_password, verify_password
 from caruso_frontoffice.throttle import Throttle
-from conftest import PASSWORDS, csrf_of, make_context, sign_in
+from frontoffice_support import PASSWORDS, csrf_of, make_context, sign_in
 
 
 def test_passwords_are_salted_scrypt_hashes():

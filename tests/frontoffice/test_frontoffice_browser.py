@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSWORDS
+from frontoffice_support import PASSWORDS
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from caruso_core.cli import cli
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
 from caruso_core.errors import ConfigError
-from conftest import PACKAGED, VIEWS
+from frontoffice_support import PACKAGED, VIEWS
 
 
 def run(tmp_path, *arguments):

@@ -11,7 +11,7 @@ from caruso_frontoffice.database import open_database
 from caruso_frontoffice.sessions import Sessions
 from caruso_frontoffice.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
-from conftest import VIEWS, sign_in
+from frontoffice_support import VIEWS, sign_in
 
 pytestmark = pytest.mark.postgres
 

@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.records import METADATA_SECONDS, Records
-from conftest import add_users, make_context, sign_in
+from frontoffice_support import add_users, make_context, sign_in
 
 
 def test_list_pages_page(tmp_path, caruso_manager, storage):

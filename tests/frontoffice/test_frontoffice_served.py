@@ -8,7 +8,7 @@ from caruso_core.deployment import default
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.service import FrontOffice
-from conftest import csrf_of, make_context, sign_in
+from frontoffice_support import csrf_of, make_context, sign_in
 
 
 def test_the_default_deployment_includes_the_front_office():

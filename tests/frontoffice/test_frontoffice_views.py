@@ -5,7 +5,7 @@ from caruso_core.errors import ConfigError
 from caruso_frontoffice.views.catalog import load
 from caruso_frontoffice.views.loader import MAX_BYTES, parse
 from caruso_frontoffice.views.model import Customer360View, DetailView, FormView, ListView
-from conftest import OVERRIDE, PACKAGED, VIEWS
+from frontoffice_support import OVERRIDE, PACKAGED, VIEWS
 
 
 def test_the_packaged_crm_views_load_with_their_structure():

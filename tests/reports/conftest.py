@@ -2,20 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from reports_support import caruso
+
 SCENARIO = ["--agents", "12", "--calls-per-hour", "150", "--aht", "240", "--hours", "8",
             "--patience", "90", "--wrap-up", "15", "--seed", "7"]
-
-
-def caruso(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the ``caruso`` command in a child process; its output as text."""
-    return subprocess.run([sys.executable, "-m", "caruso_core", *arguments], capture_output=True,
-                          text=True, timeout=120, env=env or dict(os.environ))
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 from matplotlib import image
 
-from conftest import caruso
+from reports_support import caruso
 
 AGENT_STATES = ("available", "ringing", "busy", "wrap_up", "break")
 

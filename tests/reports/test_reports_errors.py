@@ -6,7 +6,7 @@ import pytest
 from caruso_core.errors import ConfigError
 from caruso_reports import definition
 
-from conftest import caruso
+from reports_support import caruso
 
 
 def _fails(*arguments: str) -> str:

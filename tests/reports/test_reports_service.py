@@ -7,7 +7,7 @@ import pytest
 
 from caruso_core.errors import ConfigError
 
-from conftest import caruso
+from reports_support import caruso
 
 
 def test_the_service_gives_the_same_report_as_the_database(simulated_day, caruso_host, caruso_client):

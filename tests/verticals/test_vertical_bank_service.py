@@ -68,15 +68,3 @@ def test_the_utility_deployment_runs_its_dialog_scripts():
     assert {p.stem for p in Path(scripts[0]).glob("*.xml")} >= {"moving-house", "meter-reading",
                                                                  "payment-arrangement", "outage-report"}
 
-
-def test_the_utility_queues_are_accepted_by_the_communication_server(tmp_path):
-    from caruso_comm.service import CommServer
-    from caruso_core.verticals import deployment_data
-
-    config = deployment_data(["utility"])["services"]["comm"]["config"]
-    server = CommServer(db=f"sqlite:///{tmp_path / 'comm.db'}", queues=config["queues"])
-    server.start()
-    try:
-        assert {q["name"] for q in server.queues()} == {"outages", "billing", "moving", "sales", "chat"}
-    finally:
-        server.stop()
