@@ -15,7 +15,7 @@ from caruso_core.client import Client
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.records import STORAGE, Records
 from caruso_frontoffice.sessions import Sessions
-from caruso_frontoffice.throttle import Throttle
+from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import Catalog
 
 TEMPLATES = Path(__file__).with_name("templates")

@@ -37,7 +37,7 @@ from caruso_frontoffice.app import create_app
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.sessions import Sessions, load_key
-from caruso_frontoffice.throttle import Throttle
+from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8080"

@@ -163,7 +163,9 @@ def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, toda
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8470, show_default=True)
 @click.option("--title", default="Self-service", show_default=True, help="Title of the start page.")
-def web(published: tuple[str, ...], host: str, port: int, title: str) -> None:
+@click.option("--starts-per-minute", type=click.IntRange(1, 100_000), default=30, show_default=True,
+              help="New dialogs one client address may start a minute.")
+def web(published: tuple[str, ...], host: str, port: int, title: str, starts_per_minute: int) -> None:
     """Serve published scripts as web self-service pages (engine reached through the manager)."""
     import uvicorn
 
@@ -174,4 +176,5 @@ def web(published: tuple[str, ...], host: str, port: int, title: str) -> None:
     if missing:
         raise ConfigError(f"the script engine publishes no {', '.join(missing)} (it has: {', '.join(sorted(known))})")
     click.echo(f"self-service at http://{host}:{port}/ for {', '.join(published)}")
-    uvicorn.run(create_app(engine, published=published, title=title), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(engine, published=published, title=title, starts_per_minute=starts_per_minute),
+                host=host, port=port, log_level="warning")

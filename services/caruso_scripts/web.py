@@ -9,12 +9,13 @@ redirects to ``GET /s/{session}``, the current step as a form; ``POST /s/{sessio
 rejected answer shows the page again, status 422, with the reason).
 JSON: ``POST /api/start/{script}``, ``GET /api/s/{session}``, ``POST /api/s/{session}``
 with ``{"seq": n, "answer": value}`` or ``{"seq": n, "back": true}``; errors are
-``{"error": message}`` with status 404, 409, 413, 422 or 500.
+``{"error": message}`` with status 404, 409, 413, 422, 429 or 500.
 
 Safe for anonymous use: only ``published`` scripts run; the session id (128 random
 bits) is the only key to a dialog; the context comes from the server (``context``
 callable, e.g. from the portal's login), never from the request; bodies are limited
-to ``MAX_BODY`` bytes; answers are checked by the engine and rejected with a message
+to ``MAX_BODY`` bytes; one client address may start at most ``starts_per_minute``
+dialogs a minute (429 beyond); answers are checked by the engine and rejected with a message
 for the customer; only the step shown leaves the server (no answers, variables,
 actions or context); unexpected failures say "something went wrong" and are logged.
 """
@@ -35,10 +36,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, NotFound
+from caruso_core.throttle import Throttle
 from caruso_scripts.errors import AnswerRejected
 
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024
+TOO_MANY = "Too many new dialogs from your address; please try again in a minute."
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 PUBLIC_STEP = ("id", "kind", "type", "text", "required", "options", "maxlength", "outcome")
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -71,10 +74,18 @@ def public_view(view: dict[str, Any]) -> dict[str, Any]:
 
 def create_app(api: Any, *, published: Iterable[str] | None = None,
                context: Callable[[Request], dict[str, Any]] | None = None,
-               title: str = "Self-service") -> Starlette:
+               title: str = "Self-service", starts_per_minute: int = 30) -> Starlette:
     """The self-service app over ``api``; ``published`` limits the scripts (default: all)."""
     allowed = None if published is None else set(published)
     context_of = context or (lambda request: {})
+    starts = Throttle(starts_per_minute, 60)
+
+    def admitted(request: Request) -> bool:
+        address = request.client.host if request.client else "unknown"
+        if starts.wait(address):
+            return False
+        starts.hit(address)
+        return True
 
     def visible(script: str) -> bool:
         return allowed is None or script in allowed
@@ -100,6 +111,8 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
         script = request.path_params["script"]
         if not visible(script):
             raise NotFound(GONE)
+        if not admitted(request):
+            return _failure(False, TOO_MANY, 429)
         await _read_body(request)
         view = await call("begin", script, context_of(request))
         return RedirectResponse(f"/s/{view['session']}", status_code=303)
@@ -135,6 +148,8 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
         script = request.path_params["script"]
         if not visible(script):
             raise NotFound(GONE)
+        if not admitted(request):
+            return _failure(True, TOO_MANY, 429)
         await _read_body(request)
         return _json(public_view(await call("begin", script, context_of(request))), 201)
 

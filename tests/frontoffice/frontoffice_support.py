@@ -13,7 +13,7 @@ from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.sessions import Sessions
-from caruso_frontoffice.throttle import Throttle
+from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
 
 HERE = Path(__file__).parent

@@ -9,7 +9,7 @@ from caruso_frontoffice.app import create_app
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.sessions import Sessions
-from caruso_frontoffice.throttle import Throttle
+from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
 from frontoffice_support import VIEWS, sign_in
 

@@ -166,3 +166,14 @@ def test_a_repeated_back_goes_back_once(site):
     again = client.post(f"/api/s/{view['session']}", json={"seq": 2, "back": True})
     assert again.status_code == 409
     assert client.get(f"/api/s/{view['session']}").json()["step"]["id"] == "minutes"
+
+
+def test_one_address_may_start_only_so_many_dialogs_a_minute(tmp_path, serve_app):
+    (tmp_path / "callback.xml").write_text(FORM)
+    engine = ScriptService(scripts=str(tmp_path / "callback.xml"), db=f"sqlite:///{tmp_path / 's.db'}")
+    base = serve_app(create_app(engine, starts_per_minute=3))
+    with httpx.Client(base_url=base, timeout=30) as client:
+        assert [client.post("/api/start/callback").status_code for _ in range(4)] == [201, 201, 201, 429]
+        refused = client.post("/start/callback")
+        assert refused.status_code == 429 and "try again in a minute" in refused.text
+    assert len(engine.sessions()) == 3

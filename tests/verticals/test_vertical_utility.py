@@ -7,7 +7,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-
 import caruso_utility
 from caruso_core.verticals import installed
 from caruso_utility.demo import ean, generate, iban, load

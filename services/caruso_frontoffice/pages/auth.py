@@ -1,7 +1,7 @@
 """Signing in and out, and the first-run page that creates the first admin.
 
 Failed sign-ins count against the name and the client address (see
-:mod:`caruso_frontoffice.throttle`); while either is over its limit, sign-ins for it
+:mod:`caruso_core.throttle`); while either is over its limit, sign-ins for it
 are refused with 429 without checking the password.
 """
 from __future__ import annotations
@@ -50,8 +50,8 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
     user = context.accounts.authenticate(name, password) if name and password else None
     if user is None:
         log.warning("failed sign-in of %r from %s", name, address)
-        context.name_throttle.failed(keys[0])
-        context.address_throttle.failed(keys[1])
+        context.name_throttle.hit(keys[0])
+        context.address_throttle.hit(keys[1])
         return _signin_again(request, context, form, 401, "Wrong name or password.")
     context.name_throttle.forget(keys[0])
     return _signed_in(request, context, user, _local(str(form.get("next", ""))))
