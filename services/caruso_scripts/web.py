@@ -17,7 +17,11 @@ callable, e.g. from the portal's login), never from the request; bodies are limi
 to ``MAX_BODY`` bytes; one client address may start at most ``starts_per_minute``
 dialogs a minute (429 beyond); answers are checked by the engine and rejected with a message
 for the customer; only the step shown leaves the server (no answers, variables,
-actions or context); unexpected failures say "something went wrong" and are logged.
+actions or context); a dialog started with a context is continued only with the same
+context; unexpected failures say "something went wrong" and are logged.
+
+Other web front ends (the front office's self-service portal) reuse the same rules and
+forms through :class:`Dialogs` and :func:`step_html`.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ import urllib.parse
 from string import Template
 from typing import Any, Awaitable, Callable, Iterable
 
+import attrs
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -65,6 +70,21 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class TooManyStarts(Exception):
+    """A client address has started as many dialogs as it may in the last minute."""
+
+
+@attrs.frozen
+class Outcome:
+    """What a submitted step form leads to: ``status`` 303 (go on to the dialog's page) or
+    the step to show again with ``notice`` and the ``entered`` answer (422, 409)."""
+
+    view: dict[str, Any]
+    status: int = 303
+    notice: str | None = None
+    entered: str | None = None
+
+
 def public_view(view: dict[str, Any]) -> dict[str, Any]:
     """What an anonymous customer may see of a session."""
     return {"session": view["session"], "script": view["script"], "title": view["title"], "seq": view["seq"],
@@ -72,93 +92,114 @@ def public_view(view: dict[str, Any]) -> dict[str, Any]:
             "step": {k: view["step"][k] for k in PUBLIC_STEP if k in view["step"]}}
 
 
+class Dialogs:
+    """The rules of self-service over ``api`` (``caruso.scripts/1``), whatever web page shows
+    them: only ``published`` scripts (None: all), at most ``starts_per_minute`` new dialogs
+    per client address, a dialog continued only with the context it was started with.
+    Methods block on the service: call them from a worker thread."""
+
+    def __init__(self, api: Any, published: Iterable[str] | None = None, starts_per_minute: int = 30) -> None:
+        self.api = api
+        self._allowed = None if published is None else set(published)
+        self._starts = Throttle(starts_per_minute, 60)
+
+    def visible(self, script: str) -> bool:
+        return self._allowed is None or script in self._allowed
+
+    def scripts(self) -> list[dict[str, Any]]:
+        """The published scripts: ``id``, ``title``, ``description``."""
+        return [s for s in self.api.scripts() if self.visible(s["id"])]
+
+    def begin(self, script: str, context: dict[str, Any], address: str) -> dict[str, Any]:
+        """A new dialog; NotFound unless ``script`` is published, TooManyStarts beyond the limit."""
+        if not self.visible(script):
+            raise NotFound(GONE)
+        if self._starts.wait(address):
+            raise TooManyStarts(TOO_MANY)
+        self._starts.hit(address)
+        return self.api.begin(script, context)
+
+    def current(self, session: str, context: dict[str, Any]) -> dict[str, Any]:
+        """The dialog ``session``; NotFound unless it exists, runs a published script and
+        was started with ``context``."""
+        if not SESSION_ID.fullmatch(session):
+            raise NotFound(GONE)
+        view = self.api.current(session)
+        if not self.visible(view["script"]) or view.get("context", {}) != context:
+            raise NotFound(GONE)
+        return view
+
+    def reply(self, view: dict[str, Any], answer: Any, seq: int | None, back: bool) -> dict[str, Any]:
+        """Answer the step of ``view`` or go back; AnswerRejected, or Conflict when ``seq``
+        is not the dialog's."""
+        if back:
+            _fresh(view, seq)
+            return self.api.back(view["session"])
+        return self.api.answer(view["session"], answer, seq)
+
+    def submit(self, session: str, context: dict[str, Any], form: dict[str, list[str]]) -> Outcome:
+        """A step form (fields ``seq``, ``answer`` or ``back``) applied to the dialog."""
+        view = self.current(session, context)
+        entered = form.get("answer", [None])[0]
+        try:
+            self.reply(view, entered, _int(form.get("seq", [""])[0]), "back" in form)
+        except AnswerRejected as error:
+            return Outcome(view, 422, error.message, entered)
+        except Conflict:
+            return Outcome(self.current(session, context), 409,
+                           "The page was out of date; here is where your dialog stands now.")
+        return Outcome(view)
+
+
 def create_app(api: Any, *, published: Iterable[str] | None = None,
                context: Callable[[Request], dict[str, Any]] | None = None,
                title: str = "Self-service", starts_per_minute: int = 30) -> Starlette:
     """The self-service app over ``api``; ``published`` limits the scripts (default: all)."""
-    allowed = None if published is None else set(published)
+    dialogs = Dialogs(api, published, starts_per_minute)
     context_of = context or (lambda request: {})
-    starts = Throttle(starts_per_minute, 60)
 
-    def admitted(request: Request) -> bool:
+    async def call(method: Callable[..., Any], *args: Any) -> Any:
+        return await run_in_threadpool(method, *args)
+
+    async def begin(request: Request) -> dict[str, Any]:
+        await _read_body(request)
         address = request.client.host if request.client else "unknown"
-        if starts.wait(address):
-            return False
-        starts.hit(address)
-        return True
-
-    def visible(script: str) -> bool:
-        return allowed is None or script in allowed
-
-    async def call(method: str, *args: Any) -> Any:
-        return await run_in_threadpool(getattr(api, method), *args)
-
-    async def session_view(session: str) -> dict[str, Any]:
-        if not SESSION_ID.fullmatch(session):
-            raise NotFound(GONE)
-        view = await call("current", session)
-        if not visible(view["script"]):
-            raise NotFound(GONE)
-        return view
+        return await call(dialogs.begin, request.path_params["script"], context_of(request), address)
 
     async def index(request: Request) -> Response:
-        scripts = [s for s in await call("scripts") if visible(s["id"])]
+        scripts = await call(dialogs.scripts)
         items = "".join(f'<li><form method="post" action="/start/{_e(s["id"])}"><button>{_e(s["title"])}</button>'
                         f' {_e(s["description"])}</form></li>' for s in scripts)
         return _page(title, f"<ul>{items}</ul>" if items else "<p>Nothing is published yet.</p>")
 
     async def start(request: Request) -> Response:
-        script = request.path_params["script"]
-        if not visible(script):
-            raise NotFound(GONE)
-        if not admitted(request):
-            return _failure(False, TOO_MANY, 429)
-        await _read_body(request)
-        view = await call("begin", script, context_of(request))
+        view = await begin(request)
         return RedirectResponse(f"/s/{view['session']}", status_code=303)
 
     async def show(request: Request) -> Response:
-        view = await session_view(request.path_params["session"])
-        return _page(view["title"], _step_html(view, None, None))
+        view = await call(dialogs.current, request.path_params["session"], context_of(request))
+        return _page(view["title"], step_html(view, None, None))
 
     async def submit(request: Request) -> Response:
         session = request.path_params["session"]
-        view = await session_view(session)
         try:
             form = urllib.parse.parse_qs((await _read_body(request)).decode("utf-8", "replace"),
                                          keep_blank_values=True, max_num_fields=8)
         except ValueError:
             return _failure(False, "The form is not valid.", 400)
-        seq = _int(form.get("seq", [""])[0])
-        try:
-            if "back" in form:
-                _fresh(view, seq)
-                await call("back", session)
-            else:
-                await call("answer", session, form.get("answer", [None])[0], seq)
-        except AnswerRejected as error:
-            return _page(view["title"], _step_html(view, error.message, form.get("answer", [""])[0]), 422)
-        except Conflict:
-            view = await call("current", session)
-            return _page(view["title"], _step_html(view, "The page was out of date; here is where your "
-                                                        "dialog stands now.", None), 409)
-        return RedirectResponse(f"/s/{session}", status_code=303)
+        outcome = await call(dialogs.submit, session, context_of(request), form)
+        if outcome.status == 303:
+            return RedirectResponse(f"/s/{session}", status_code=303)
+        return _page(outcome.view["title"], step_html(outcome.view, outcome.notice, outcome.entered), outcome.status)
 
     async def api_start(request: Request) -> Response:
-        script = request.path_params["script"]
-        if not visible(script):
-            raise NotFound(GONE)
-        if not admitted(request):
-            return _failure(True, TOO_MANY, 429)
-        await _read_body(request)
-        return _json(public_view(await call("begin", script, context_of(request))), 201)
+        return _json(public_view(await begin(request)), 201)
 
     async def api_show(request: Request) -> Response:
-        return _json(public_view(await session_view(request.path_params["session"])))
+        return _json(public_view(await call(dialogs.current, request.path_params["session"], context_of(request))))
 
     async def api_submit(request: Request) -> Response:
-        session = request.path_params["session"]
-        current = await session_view(session)
+        current = await call(dialogs.current, request.path_params["session"], context_of(request))
         try:
             body = json.loads(await _read_body(request) or b"{}")
         except ValueError:
@@ -166,11 +207,8 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
         if not isinstance(body, dict):
             return _json({"error": "Send a JSON object with 'seq' and 'answer'."}, 400)
         try:
-            if body.get("back") is True:
-                _fresh(current, _int(body.get("seq")))
-                view = await call("back", session)
-            else:
-                view = await call("answer", session, body.get("answer"), _int(body.get("seq")))
+            view = await call(dialogs.reply, current, body.get("answer"), _int(body.get("seq")),
+                              body.get("back") is True)
         except AnswerRejected as error:
             return _json({"error": error.message}, 422)
         except Conflict:
@@ -197,6 +235,8 @@ def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Re
             response = await endpoint(request)
         except _BodyTooLarge:
             response = _failure(wants_json, f"The request is too large (at most {MAX_BODY} bytes).", 413)
+        except TooManyStarts:
+            response = _failure(wants_json, TOO_MANY, 429)
         except NotFound:
             response = _failure(wants_json, GONE, 404)
         except Conflict:
@@ -253,15 +293,17 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return HTMLResponse(PAGE.substitute(title=_e(title), body=body), status_code=status)
 
 
-def _step_html(view: dict[str, Any], notice: str | None, entered: str | None) -> str:
-    """The step as HTML: text (the legend of the answer's fieldset for a question) and the form."""
+def step_html(view: dict[str, Any], notice: str | None, entered: str | None, base: str = "",
+              hidden: dict[str, str] | None = None) -> str:
+    """The step as HTML: text (the legend of the answer's fieldset for a question) and the
+    form posting to ``{base}/s/{session}`` with the ``hidden`` fields; every value escaped."""
     step = view["step"]
     parts = [f'<p class="notice" role="alert">{_e(notice)}</p>'] if notice else []
     kind = step.get("type")
     if view["status"] != "active" or kind is None:
         parts.append(f"<p>{_e(step.get('text'))}</p>")
     if view["status"] != "active":
-        parts.append('<p><a href="/">Back to the start page</a></p>')
+        parts.append(f'<p><a href="{_e(base)}/">Back to the start page</a></p>')
         return "\n".join(parts)
     fields = ""
     required = " required" if step.get("required") else ""
@@ -279,7 +321,8 @@ def _step_html(view: dict[str, Any], notice: str | None, entered: str | None) ->
     if kind is not None:
         fields = f"<fieldset><legend>{_e(step.get('text'))}</legend>{fields}</fieldset>"
     back = '<button name="back" value="1" formnovalidate>Back</button>' if view["can_go_back"] else ""
-    parts.append(f'<form method="post" action="/s/{_e(view["session"])}">'
+    extra = "".join(f'<input type="hidden" name="{_e(k)}" value="{_e(v)}">' for k, v in (hidden or {}).items())
+    parts.append(f'<form method="post" action="{_e(base)}/s/{_e(view["session"])}">{extra}'
                  f'<input type="hidden" name="seq" value="{int(view["seq"])}">{fields}'
                  f'{back}<button>{"Continue" if kind is None else "Next"}</button></form>')
     return "\n".join(parts)
