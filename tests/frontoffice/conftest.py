@@ -2,6 +2,7 @@
 served against a real manager, and Chromium driven by Playwright."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -10,7 +11,7 @@ from starlette.testclient import TestClient
 
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.context import Context
-from frontoffice_support import VIEWS, add_users, make_context, seed
+from frontoffice_support import DESKTOP, VIEWS, Tab, add_users, make_context, seed
 
 @pytest.fixture
 def context(tmp_path: Path) -> Context:
@@ -44,3 +45,26 @@ def front_office(caruso_host: Any, caruso_client: Any, storage: Any, tmp_path: P
 @pytest.fixture(scope="session")
 def browser(chromium: Any) -> Any:
     return chromium
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where browser tests put screenshots: ``CARUSO_SCREENSHOTS`` (e.g. docs/img), else tmp_path."""
+    target = os.environ.get("CARUSO_SCREENSHOTS")
+    folder = Path(target) if target else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def tab(browser: Any, front_office: str, shots: Path) -> Iterator[Any]:
+    """``tab(viewport)`` opens a :class:`Tab` on the served front office; all are closed at the end."""
+    opened = []
+
+    def open_tab(viewport=DESKTOP):
+        opened.append(Tab(browser, front_office, viewport, shots))
+        return opened[-1]
+
+    yield open_tab
+    for one in opened:
+        one.close()

@@ -22,6 +22,8 @@ OVERRIDE = HERE / "views" / "override.xml"
 VIEWS = [PACKAGED, str(OVERRIDE)]
 PASSWORDS = {"ada": "ada-secret-1", "sam": "sam-secret-1", "root": "root-secret-1"}
 ROLES = {"ada": "agent", "sam": "supervisor", "root": "admin"}
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 def seed(storage: Any) -> None:
@@ -63,3 +65,46 @@ def sign_in(client: TestClient, name: str, password: str | None = None) -> Any:
     csrf = csrf_of(client.get("/signin").text)
     return client.post("/signin", data={"csrf": csrf, "name": name, "password": password or PASSWORDS[name]},
                        follow_redirects=False)
+
+
+class Tab:
+    """A Playwright page that records console errors, failed requests and layout overflow."""
+
+    def __init__(self, browser, base, viewport, shots):
+        self.context = browser.new_context(viewport=viewport, base_url=base)
+        self.page = self.context.new_page()
+        self.problems = []
+        self.shots = shots
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("response", lambda r: r.status >= 500 and self.problems.append(f"{r.status} {r.url}"))
+
+    def open(self, path, status=200):
+        response = self.page.goto(path)
+        assert response.status == status, (path, response.status)
+        if status != 200:
+            self.expected(status)
+        self.check_layout(path)
+        return self.page
+
+    def expected(self, status):
+        """Forget Chromium's console error about a page answered with ``status`` on purpose."""
+        self.problems = [p for p in self.problems if f"status of {status}" not in p]
+
+    def check_layout(self, where):
+        assert not self.problems, (where, self.problems)
+        overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{where} is {overflow}px wider than the screen"
+
+    def sign_in(self, name, password=None):
+        page = self.open("/signin")
+        page.fill("input[name=name]", name)
+        page.fill("input[name=password]", password or PASSWORDS[name])
+        page.click("button[type=submit]")
+        return page
+
+    def shot(self, name):
+        self.page.screenshot(path=str(self.shots / name))
+
+    def close(self):
+        self.context.close()

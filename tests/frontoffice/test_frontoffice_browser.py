@@ -4,82 +4,13 @@ fits 1280x800 and a 390-pixel-wide phone; the pictures of docs/frontoffice.md.
 Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` they
 replace the ones of the documentation.
 """
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from frontoffice_support import PASSWORDS
+from frontoffice_support import DESKTOP, PHONE, Tab
 
 pytestmark = pytest.mark.browser
-
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-
-
-class Tab:
-    """A Playwright page that records console errors, failed requests and layout overflow."""
-
-    def __init__(self, browser, base, viewport, shots):
-        self.context = browser.new_context(viewport=viewport, base_url=base)
-        self.page = self.context.new_page()
-        self.problems = []
-        self.shots = shots
-        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
-        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on("response", lambda r: r.status >= 500 and self.problems.append(f"{r.status} {r.url}"))
-
-    def open(self, path, status=200):
-        response = self.page.goto(path)
-        assert response.status == status, (path, response.status)
-        if status != 200:
-            self.expected(status)
-        self.check_layout(path)
-        return self.page
-
-    def expected(self, status):
-        """Forget Chromium's console error about a page answered with ``status`` on purpose."""
-        self.problems = [p for p in self.problems if f"status of {status}" not in p]
-
-    def check_layout(self, where):
-        assert not self.problems, (where, self.problems)
-        overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{where} is {overflow}px wider than the screen"
-
-    def sign_in(self, name, password=None):
-        page = self.open("/signin")
-        page.fill("input[name=name]", name)
-        page.fill("input[name=password]", password or PASSWORDS[name])
-        page.click("button[type=submit]")
-        return page
-
-    def shot(self, name):
-        self.page.screenshot(path=str(self.shots / name))
-
-    def close(self):
-        self.context.close()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    target = os.environ.get("CARUSO_SCREENSHOTS")
-    folder = Path(target) if target else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def tab(browser, front_office, shots):
-    opened = []
-
-    def open_tab(viewport=DESKTOP):
-        opened.append(Tab(browser, front_office, viewport, shots))
-        return opened[-1]
-
-    yield open_tab
-    for one in opened:
-        one.close()
 
 
 def test_admin_pages_at_desktop_size(tab, storage, caruso_host, caruso_client):
