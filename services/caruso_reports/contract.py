@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from caruso_core.errors import ConfigError, NotFound
+from caruso_core.errors import ConfigError, InvalidInput, NotFound
 from caruso_core.testing import ContractSuite
 
 DAY = 1_767_225_600.0   # 2026-01-01 00:00 UTC
@@ -69,3 +69,9 @@ class ReportsContract(ContractSuite):
             service.run('measures = ["offered"]\ndimensions = ["hour"]', "bad")
         with pytest.raises(ConfigError, match="empty or inverted"):
             service.run(DEFINITION, "calls", DAY + 60, DAY)
+
+    def test_a_known_definition_is_rendered_by_a_renderer(self, service, calls):
+        assert service.render("incoming-calls", "png", None, None, "day").startswith(b"\x89PNG")
+        assert b"sales" in service.render("incoming-calls", "csv")
+        with pytest.raises(InvalidInput, match="no renderer 'gif'"):
+            service.render("incoming-calls", "gif")

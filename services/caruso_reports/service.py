@@ -24,10 +24,11 @@ import sqlalchemy as sa
 
 from caruso_core import plugins, service
 from caruso_core.deployment import data_dir, default_sqlite_url
-from caruso_core.errors import ConfigError, NotFound
+from caruso_core.errors import ConfigError, InvalidInput, NotFound
 
 from caruso_reports import definition, engine, mailing
 from caruso_reports.eventlog import open_engine
+from caruso_reports.report import Report
 
 EVENT_LOG = "comm.db"
 SENT_FILE = "reports-mailed.json"
@@ -92,9 +93,22 @@ class ReportService:
                timezone: str | None = None) -> dict[str, Any]:
         """The report of the known definition ``name`` (see :meth:`definitions`), with the range
         (Unix seconds), period, filters and time zone given replacing its own."""
+        return self._known(name, start, end, period, filters, timezone).to_dict()
+
+    def render(self, name: str, format: str = "png", start: float | None = None, end: float | None = None,
+               period: str | None = None, filters: dict[str, list[str]] | None = None,
+               timezone: str | None = None) -> bytes:
+        """The report of the known definition ``name`` as :meth:`report` computes it, rendered
+        by the renderer ``format`` (``png``, ``pdf``, ``html``, ``csv``, ``table`` or a plugin's)."""
+        renderers = plugins.provided("caruso_report_renderers")
+        if format not in renderers:
+            raise InvalidInput(f"no renderer {format!r}; available: {', '.join(sorted(renderers))}")
+        return renderers[format](self._known(name, start, end, period, filters, timezone))
+
+    def _known(self, name: str, *options: Any) -> Report:
         if name not in self.known:
             raise NotFound(f"no report definition {name!r}; known: {', '.join(sorted(self.known))}")
-        return self._compute(self.known[name], start, end, period, filters, timezone)
+        return self._compute(self.known[name], *options)
 
     def run(self, text: str, name: str, start: float | None = None, end: float | None = None,
             period: str | None = None, filters: dict[str, list[str]] | None = None,
@@ -103,15 +117,15 @@ class ReportService:
         with the range (Unix seconds), period, filters and time zone given replacing its own;
         plain data of :class:`~caruso_reports.report.Report`. Bad definitions raise ConfigError."""
         return self._compute(definition.from_toml(text, name, f"report {name!r}"),
-                             start, end, period, filters, timezone)
+                             start, end, period, filters, timezone).to_dict()
 
     def _compute(self, loaded: definition.Definition, start: float | None, end: float | None,
                  period: str | None, filters: dict[str, list[str]] | None,
-                 timezone: str | None) -> dict[str, Any]:
+                 timezone: str | None) -> Report:
         checked = loaded.override(start=start, end=end, period=period, timezone=timezone,
                                   filters={key: tuple(values) for key, values in (filters or {}).items()},
                                   where=f"report {loaded.name!r}")
-        return engine.compute(self._event_log(), checked).to_dict()
+        return engine.compute(self._event_log(), checked)
 
     def send_due(self, now: float | None = None) -> list[str]:
         """E-mail every report due at ``now`` (default: now) that was not sent yet; what was
