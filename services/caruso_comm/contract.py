@@ -65,6 +65,15 @@ class CommContract(ContractSuite):
         assert [w["id"] for w in service.waiting("sales")] == [message["callback"]]
         assert [m["id"] for m in service.voicemails("sales")] == [message["id"]]
 
+    def test_without_ivr_menus_no_number_is_answered_by_an_ivr(self, service):
+        assert service.ivrs() == []
+        with pytest.raises(NotFound):
+            service.ivr_call("call1", to="+3120100", caller="+3130111")
+        with pytest.raises(NotFound):
+            service.ivr_press("call1", "1")
+        with pytest.raises(NotFound):
+            service.interaction("call1")
+
     def test_errors_name_the_problem(self, service):
         service.add_queue({"name": "sales"})
         with pytest.raises(Conflict):

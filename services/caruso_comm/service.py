@@ -9,11 +9,12 @@ long-polls.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
 import time
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import attrs
 
@@ -26,6 +27,7 @@ from caruso_comm.campaign import Campaign, Retry, contacts_from_records, normali
 from caruso_comm.eventlog import EventLog
 from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
+from caruso_comm.ivr import Ivr, menu_from_dict
 from caruso_comm.model import Event, InteractionState, queue_from_dict
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
@@ -46,13 +48,16 @@ class CommServer:
     (queue -> queue for voicemail callbacks), ``feed_size`` (events kept for monitors),
     ``channels`` (channel name -> its configuration; see docs/communication.md),
     ``contact_history`` (``{"object": "Customer"}``: ended interactions with a customer go
-    to that object's contact history in the storage service).
+    to that object's contact history in the storage service), ``ivr`` (IVR menus: one
+    ``{"script", "routes", "default", "numbers"}`` or a list of them; run by the script
+    engine service ``caruso.scripts/1``).
     """
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
                  callback_queues: dict[str, str] | None = None, feed_size: int = 10_000,
                  channels: dict[str, dict[str, Any]] | None = None,
-                 contact_history: dict[str, str] | None = None) -> None:
+                 contact_history: dict[str, str] | None = None,
+                 ivr: dict[str, Any] | list[dict[str, Any]] | None = None) -> None:
         self._lock = threading.Condition(threading.RLock())
         self._log = EventLog(db or default_sqlite_url("comm.db"))
         self._feed_size = feed_size
@@ -64,11 +69,14 @@ class CommServer:
         self._dnc: set[str] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self._storage: Any = None
+        self._proxies: dict[str, Any] = {}
         self._history = ContactHistory(contact_history["object"], self._storage_proxy) \
             if contact_history else None
         for definition in queues or ():
             self._acd.add_queue(queue_from_dict(definition))
+        menus = [ivr] if isinstance(ivr, dict) else list(ivr or ())
+        self._ivr = Ivr(self._acd, lambda: self._proxy("caruso.scripts/1"), map(menu_from_dict, menus),
+                        self._voicemail, self._critical)
         installed = plugins.provided("caruso_channels")
         self._channels = {}
         for name, settings in (channels or {}).items():
@@ -87,19 +95,29 @@ class CommServer:
         for campaign in self._campaigns.values():
             campaign.observe(event)
 
-    def _locked(self, operation: Callable[[], T]) -> T:
+    @contextlib.contextmanager
+    def _critical(self) -> Iterator[None]:
+        """Hold the server's lock; on leaving, wake the timer thread (timers may have changed)."""
         with self._lock:
             try:
-                return operation()
+                yield
             finally:
                 self._lock.notify()
 
+    def _locked(self, operation: Callable[[], T]) -> T:
+        with self._critical():
+            return operation()
+
     # -- lifecycle -------------------------------------------------------------------
 
+    def _proxy(self, interface: str) -> Any:
+        """A client proxy of another service, found through the manager on first use."""
+        if interface not in self._proxies:
+            self._proxies[interface] = connect().get(interface)
+        return self._proxies[interface]
+
     def _storage_proxy(self) -> Any:
-        if self._storage is None:
-            self._storage = connect().get("caruso.storage/1")
-        return self._storage
+        return self._proxy("caruso.storage/1")
 
     def start(self) -> None:
         if self._history is not None:
@@ -143,11 +161,13 @@ class CommServer:
         self._log.close()
 
     def export_state(self) -> dict[str, Any]:
-        """Queues, agents, live interactions, voicemail and the feed's position (hot-swap)."""
+        """Queues, agents, live interactions, calls in the IVR, voicemail and the feed's
+        position (hot-swap)."""
         with self._lock:
             self._log.flush()
             return {"acd": self._acd.export_state(), "feed": self._feed.last,
-                    "voicemail": [m.to_dict() for m in self._voicemail.messages()]}
+                    "voicemail": [m.to_dict() for m in self._voicemail.messages()],
+                    "ivr": self._ivr.export_state()}
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from the instance that exported ``state``; connected interactions stay
@@ -156,6 +176,7 @@ class CommServer:
             self._feed = EventFeed(self._feed_size, start=state["feed"])
             self._voicemail.restore(state["voicemail"])
             self._acd.import_state(state["acd"])
+            self._ivr.import_state(state.get("ivr", []))
 
     def health(self) -> dict[str, Any]:
         with self._lock:
@@ -357,6 +378,32 @@ class CommServer:
 
     def voicemails(self, queue: str | None = None) -> list[dict[str, Any]]:
         return self._locked(lambda: [m.to_dict() for m in self._voicemail.messages(queue)])
+
+    # -- IVR -----------------------------------------------------------------------
+
+    def ivrs(self) -> list[dict[str, Any]]:
+        """The IVR menus: ``script``, ``numbers`` (none: every other number), ``routes``, ``default``."""
+        return [dict(attrs.asdict(menu), numbers=list(menu.numbers)) for menu in self._ivr.menus]
+
+    def ivr_call(self, call_id: str, to: str | None = None, caller: str | None = None,
+                 customer: str | None = None) -> dict[str, Any]:
+        """A voice call to entry number ``to`` enters the IVR menu answering it: the first turn
+        ``{"prompt", "done", "target"}`` (NotFound if no menu answers ``to``)."""
+        return self._ivr.call(call_id, to=to, caller=caller, customer=customer)
+
+    def ivr_press(self, call_id: str, keys: str) -> dict[str, Any]:
+        """The caller keyed ``keys`` (digits, ``*``, ``#``): the next turn. When ``done``, the call
+        went to ``target``: a queue (it is an interaction there now, with the same id),
+        ``voicemail:QUEUE`` (the caller may :meth:`ivr_message`), or ``self_service``."""
+        return self._ivr.press(call_id, keys)
+
+    def ivr_message(self, call_id: str, content: bytes | str) -> dict[str, Any]:
+        """The message of a caller the IVR routed to voicemail; returns it (see :meth:`leave_voicemail`)."""
+        return self._ivr.leave_message(call_id, content)
+
+    def ivr_hang_up(self, call_id: str) -> None:
+        """The caller hung up in the IVR (event ``ivr_abandon``) or before leaving a message."""
+        self._ivr.hang_up(call_id)
 
     # -- monitor ---------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""IVR: a real dialog script (script engine service, its IVR runner) routes calls by outcome."""
+"""IVR: a real dialog script (script engine service, its IVR runner) routes calls by outcome;
+in process here, through hosted services in test_comm_ivr_service.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from caruso_core.errors import ConfigError, Conflict, NotFound
-from caruso_comm.ivr import Ivr
+from caruso_comm.ivr import Ivr, IvrMenu, menu_from_dict
 from caruso_comm.model import Queue
 from caruso_comm.voicemail import VoicemailBox
-from caruso_scripts.ivr import IvrRunner
 from caruso_scripts.service import ScriptService
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -19,10 +19,10 @@ SCRIPTS = Path(__file__).parent / "scripts"
 def ivr(desk, tmp_path):
     desk.acd.add_queue(Queue("power"))
     desk.acd.add_queue(Queue("general"))
-    menu = IvrRunner(ScriptService(scripts=str(SCRIPTS), db=f"sqlite:///{tmp_path / 'scripts.db'}"))
-    return Ivr(desk.acd, menu, "hotline", {"power": "power", "hours": "self_service",
-                                            "message": "voicemail:general"},
-               default="general", voicemail=VoicemailBox(desk.acd))
+    scripts = ScriptService(scripts=str(SCRIPTS), db=f"sqlite:///{tmp_path / 'scripts.db'}")
+    menu = IvrMenu("hotline", "general", {"power": "power", "hours": "self_service",
+                                          "message": "voicemail:general"})
+    return Ivr(desk.acd, lambda: scripts, [menu], voicemail=VoicemailBox(desk.acd))
 
 
 def test_digits_choose_the_queue(ivr, desk):
@@ -58,6 +58,32 @@ def test_self_service_voicemail_and_the_default_queue(ivr, desk):
     assert desk.named("ivr_abandon", interaction="d")
 
 
-def test_routes_must_name_queues(desk):
+def test_entry_numbers_pick_the_menu(desk, tmp_path):
+    desk.acd.add_queue(Queue("general"))
+    desk.acd.add_queue(Queue("power"))
+    scripts = ScriptService(scripts=str(SCRIPTS), db=f"sqlite:///{tmp_path / 'scripts.db'}")
+    ivr = Ivr(desk.acd, lambda: scripts, [IvrMenu("hotline", "general", numbers=["+3120100"]),
+                                          IvrMenu("hotline", "power", numbers=["+3120200", "+3120300"])])
+    assert ivr.call("a", to="+3120300")["done"] is False
+    assert ivr.press("a", "4")["target"] == "power"
+    ivr.call("b", to="+3120100")
+    assert ivr.press("b", "4")["target"] == "general"
+    with pytest.raises(NotFound, match="no IVR answers number '\\+3120999'"):
+        ivr.call("c", to="+3120999")
+    assert "c" not in desk.acd.interactions
+
+
+def test_menus_are_checked_when_configured(desk):
+    desk.acd.add_queue(Queue("general"))
     with pytest.raises(ConfigError, match="target 'nowhere'"):
-        Ivr(desk.acd, None, "hotline", {"x": "nowhere"}, default="nowhere")
+        Ivr(desk.acd, None, [IvrMenu("hotline", "nowhere")])
+    with pytest.raises(ConfigError, match="needs a voicemail box"):
+        Ivr(desk.acd, None, [IvrMenu("hotline", "general", {"m": "voicemail:general"})])
+    with pytest.raises(ConfigError, match="both answer every number"):
+        Ivr(desk.acd, None, [IvrMenu("a", "general"), IvrMenu("b", "general")])
+    with pytest.raises(ConfigError, match="number '1' is answered by 'a' and 'b'"):
+        Ivr(desk.acd, None, [IvrMenu("a", "general", numbers=["1"]), IvrMenu("b", "general", numbers=["1"])])
+    with pytest.raises(ConfigError, match="IVR menu 'x': unknown keys queue"):
+        menu_from_dict({"script": "x", "default": "general", "queue": "general"})
+    with pytest.raises(ConfigError, match="IVR menu 'x': no default"):
+        menu_from_dict({"script": "x"})
