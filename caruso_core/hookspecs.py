@@ -38,5 +38,11 @@ def caruso_rule_actions() -> dict[str, Callable[..., Any]]:
 
 
 @hookspec
+def caruso_model_modules() -> dict[str, str]:
+    """Model modules by name: paths of XML files of business objects that a model includes
+    with ``<include module="NAME"/>`` (e.g. ``"sales"``: opportunities, quotes, sales orders)."""
+
+
+@hookspec
 def caruso_report_renderers() -> dict[str, Callable[..., Any]]:
     """Report output formats by name (e.g. ``"csv"``, ``"png"``)."""

@@ -7,6 +7,9 @@
             after the change is committed.
 ``notify``  ``<action use="notify" to="sales-managers"><set field="message">...</set></action>``
             writes the message to the rule log and the ``caruso.storage.rules`` logger.
+``set``     ``<action use="set"><set field="rating">hot</set></action>`` changes the object itself,
+            or with ``object="Opportunity" key="${opportunity_id}"`` another one, in the same
+            transaction (the changed object's rules run too).
 
 An action's ``check(step, obj, objects)`` runs when the model loads and raises
 ValueError for a step it cannot run.
@@ -32,12 +35,7 @@ class Create:
         return f"created {step.params['object']} {created}"
 
     def check(self, step: Action, obj: ObjectType, objects: dict[str, ObjectType]) -> None:
-        target = objects.get(step.params.get("object", ""))
-        if target is None:
-            raise ValueError(f"object=\"...\" must name an object of the model (objects: {', '.join(objects)})")
-        unknown = set(step.values) - set(target.attributes)
-        if unknown:
-            raise ValueError(f"{target.name} has no attribute(s) {', '.join(sorted(unknown))}")
+        _check_fields(step, objects.get(step.params.get("object", "")), objects)
 
 
 class Call:
@@ -67,6 +65,30 @@ class Notify:
         return f"notify {recipient}: {message}"
 
 
+class Set:
+    def __call__(self, context: RuleContext, step: Action) -> str:
+        data = {field: context.render(template) for field, template in step.values.items()}
+        target = step.params.get("object", context.obj.name)
+        key = context.render(step.params["key"]) if "key" in step.params else context.key
+        context.update(target, key, data)
+        return f"set {target} {encode(key)}: {', '.join(sorted(data))}"
+
+    def check(self, step: Action, obj: ObjectType, objects: dict[str, ObjectType]) -> None:
+        if ("object" in step.params) != ("key" in step.params):
+            raise ValueError("object=\"...\" and key=\"${...}\" go together (without both: the object itself)")
+        if not step.values:
+            raise ValueError("needs at least one <set field=\"...\">")
+        _check_fields(step, objects.get(step.params.get("object", obj.name)), objects)
+
+
+def _check_fields(step: Action, target: ObjectType | None, objects: dict[str, ObjectType]) -> None:
+    if target is None:
+        raise ValueError(f"object=\"...\" must name an object of the model (objects: {', '.join(objects)})")
+    unknown = set(step.values) - set(target.attributes)
+    if unknown:
+        raise ValueError(f"{target.name} has no attribute(s) {', '.join(sorted(unknown))}")
+
+
 @hookimpl
 def caruso_rule_actions() -> dict[str, Any]:
-    return {"create": Create(), "call": Call(), "notify": Notify()}
+    return {"create": Create(), "call": Call(), "notify": Notify(), "set": Set()}

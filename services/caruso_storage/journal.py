@@ -1,4 +1,4 @@
-"""Tables of the storage service itself: contact history and rule log.
+"""Tables of the storage service itself: contact history, rule log, runs of due rules.
 
 They live in the model's default database and evolve through the Alembic
 migrations of :mod:`caruso_storage.migrations` (version table
@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, select, update
 from sqlalchemy.engine import Connection
 
 from caruso_core.errors import InvalidInput
@@ -48,6 +48,15 @@ rule_log = Table(
     Column("rule", String(64), nullable=False),
     Column("action", String(64), nullable=False),
     Column("message", Text, nullable=False),
+)
+
+due_runs = Table(
+    "caruso_due_runs", metadata,
+    Column("object", String(64), primary_key=True),
+    Column("object_key", String(200), primary_key=True),
+    Column("rule", String(64), primary_key=True),
+    Column("deadline", String(32), nullable=False),
+    Column("at", DateTime, nullable=False),
 )
 
 
@@ -118,3 +127,23 @@ def log_rule(connection: Connection, obj: str, key: Any, rule: str, action: str,
 def rule_entries(connection: Connection, limit: int) -> list[dict[str, Any]]:
     statement = select(rule_log).order_by(rule_log.c.id.desc()).limit(limit)
     return [{**dict(row._mapping), "at": row.at.isoformat()} for row in connection.execute(statement)]
+
+
+def claim_due(connection: Connection, obj: str, key: Any, rule: str, deadline: Any) -> bool:
+    """Record that ``rule`` runs for the object's ``deadline``; False if it ran for it already.
+
+    The claim is the row itself (insert, or update of an older deadline), so of two
+    instances sweeping at once only one runs the rule; the caller's transaction keeps
+    the claim only if the rule's actions succeed.
+    """
+    row = {"object": obj, "object_key": key_text(key), "rule": rule}
+    text = str(values.encode(deadline))
+    previous = connection.execute(select(due_runs.c.deadline).filter_by(**row)).scalar_one_or_none()
+    if previous is None:
+        connection.execute(due_runs.insert(), {**row, "deadline": text, "at": now()})
+        return True
+    if previous == text:
+        return False
+    changed = connection.execute(update(due_runs).filter_by(**row).where(due_runs.c.deadline == previous)
+                                 .values(deadline=text, at=now()))
+    return changed.rowcount == 1

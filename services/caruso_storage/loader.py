@@ -40,11 +40,33 @@ def loads(data: bytes, source: str) -> Model:
 
 
 def _build(root: etree._Element, source: str) -> Model:
+    _validate(root, source)
+    parts = [(root, source)] + [_module(include, source) for include in root.iterfind("include")]
+    return _Builder(source).model(root, parts)
+
+
+def _validate(root: etree._Element, source: str) -> None:
     schema = xmlsafe.schema(str(resources.files("caruso_storage").joinpath(SCHEMA_FILE)))
     if not schema.validate(root):
         located = [error for error in schema.error_log if error.line > 0] or list(schema.error_log)
         raise ConfigError(f"{source}:{located[0].line}: {located[0].message} (see docs/model-format.md)")
-    return _Builder(source).model(root)
+
+
+def _module(include: etree._Element, source: str) -> tuple[etree._Element, str]:
+    """The root and file name of the model module an ``<include module>`` names."""
+    name = include.get("module")
+    modules = plugins.provided("caruso_model_modules")
+    if name not in modules:
+        raise ConfigError(f"{source}:{include.sourceline}: unknown model module {name!r} "
+                          f"(installed: {', '.join(sorted(modules)) or 'none'})")
+    path = str(modules[name])
+    root = xmlsafe.read(path)
+    _validate(root, path)
+    extra = root.find("database") if root.find("database") is not None else root.find("include")
+    if extra is not None:
+        raise ConfigError(f"{path}:{extra.sourceline}: a model module holds objects only "
+                          f"(no <{extra.tag}>); the including model gives the databases")
+    return root, path
 
 
 def _flag(element: etree._Element, name: str, default: bool = False) -> bool:
@@ -71,7 +93,8 @@ class _Builder:
         line = element if isinstance(element, int) else element.sourceline
         return ConfigError(f"{self.source}:{line}: {message}")
 
-    def model(self, root: etree._Element) -> Model:
+    def model(self, root: etree._Element, parts: list[tuple[etree._Element, str]]) -> Model:
+        """The model of ``root`` with the objects of every part (the root and its modules, with their files)."""
         databases = {}
         for element in root.iterfind("database"):
             name = element.get("name")
@@ -81,20 +104,32 @@ class _Builder:
         databases = databases or {"main": Database("main")}
         objects: dict[str, ObjectType] = {}
         elements = {}
-        for element in root.iterfind("object"):
-            obj = self.object(element, databases)
-            if obj.name in objects:
-                raise self.fail(element, f"object {obj.name!r} is declared twice")
-            objects[obj.name] = obj
-            elements[obj.name] = element
+        origins: dict[str, str] = {}
+        for part, self.source in parts:
+            for element in part.iterfind("object"):
+                obj = self.object(element, databases)
+                if obj.name in objects:
+                    elsewhere = "" if origins[obj.name] == self.source else f" (also in {origins[obj.name]})"
+                    raise self.fail(element, f"object {obj.name!r} is declared twice{elsewhere}")
+                objects[obj.name] = obj
+                elements[obj.name] = element
+                origins[obj.name] = self.source
+        self.source = parts[0][1]
+        if not objects:
+            raise self.fail(root, "the model has no objects: add <object> or <include module=\"...\"/>")
         tables: dict[tuple[str, str | None, str], str] = {}
         for obj in objects.values():
+            self.source = origins[obj.name]
             where = (obj.database, obj.schema, obj.table)
             if where in tables:
                 raise self.fail(obj.line, f"objects {tables[where]} and {obj.name} map the same table {obj.table!r}")
             tables[where] = obj.name
-        objects = {name: self.finish(obj, elements[name], objects) for name, obj in objects.items()}
-        return Model(root.get("name"), databases, objects, self.source)
+        finished = {}
+        for name, obj in objects.items():
+            self.source = origins[name]
+            finished[name] = self.finish(obj, elements[name], objects)
+        self.source = parts[0][1]
+        return Model(root.get("name"), databases, finished, self.source)
 
     def object(self, element: etree._Element, databases: dict[str, Database]) -> ObjectType:
         name = element.get("name")
@@ -236,7 +271,13 @@ class _Builder:
                 except ValueError as error:
                     raise self.fail(child, f"rule {name}: action {action.use}: {error}") from None
             actions.append(action)
-        return Rule(name, tuple(element.get("on").split()), condition, tuple(actions), element.sourceline)
+        events, at = tuple(element.get("on").split()), element.get("at")
+        if ("due" in events) != (at is not None):
+            raise self.fail(element, f"rule {name}: on=\"due\" needs at=\"ATTRIBUTE\" (the deadline), "
+                            "and at belongs to due rules only")
+        if at is not None and getattr(obj.attributes.get(at), "type", None) not in ("date", "datetime"):
+            raise self.fail(element, f"rule {name}: at=\"{at}\" must name a date or datetime attribute of {obj.name}")
+        return Rule(name, events, condition, tuple(actions), at, element.sourceline)
 
     def condition(self, node: etree._Element) -> dict[str, Any]:
         """The plain-data filter of a ``<when>`` element's condition."""

@@ -13,7 +13,7 @@ import attrs
 TYPES = ("string", "text", "integer", "decimal", "float", "boolean", "date", "datetime")
 CONVERSIONS = ("flag", "cents", "padded")
 RELATION_KINDS = ("many-to-one", "one-to-many", "many-to-many")
-RULE_EVENTS = ("create", "update")
+RULE_EVENTS = ("create", "update", "due")
 VERSION_COLUMN = "caruso_version"
 
 
@@ -96,12 +96,17 @@ class Action:
 
 @attrs.frozen
 class Rule:
-    """On ``events`` of an object, when ``condition`` holds for the new values, run ``actions``."""
+    """On ``events`` of an object, when ``condition`` holds for the new values, run ``actions``.
+
+    A ``due`` rule runs once when the date or datetime attribute ``at`` has passed
+    (checked periodically by the storage service), again only if ``at`` changes.
+    """
 
     name: str
     events: tuple[str, ...]
     condition: Condition | None
     actions: tuple[Action, ...]
+    at: str | None = None
     line: int = 0
 
 

@@ -30,9 +30,10 @@ MAX_DEPTH = 4
 class RuleContext:
     """What a rule action sees: the object, its values, and ways to act within the change.
 
-    ``create(object, values)`` creates an object in the same transaction (its own
-    rules run too); ``after_commit(callback)`` defers work (calls to other services,
-    notifications) until the change is committed.
+    ``create(object, values)`` creates an object in the same transaction and returns
+    its key; ``update(object, key, values)`` changes one (their own rules run too);
+    ``after_commit(callback)`` defers work (calls to other services, notifications)
+    until the change is committed.
     """
 
     obj: ObjectType
@@ -41,7 +42,8 @@ class RuleContext:
     values: dict[str, Any]
     old: dict[str, Any] | None
     transaction: Transaction
-    create: Callable[[str, dict[str, Any]], dict[str, Any]]
+    create: Callable[[str, dict[str, Any]], Any]
+    update: Callable[[str, Any, dict[str, Any]], Any]
 
     def render(self, template: str) -> Any:
         """``template`` with ``${attribute}`` replaced by the object's values.
@@ -69,15 +71,17 @@ class RuleContext:
 
 
 def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[str, Any] | None,
-         transaction: Transaction, create: Callable[[str, dict[str, Any]], dict[str, Any]],
-         log: Callable[[Rule, str, str], None]) -> None:
-    """Run the actions of every rule of ``obj`` for ``event`` whose condition holds."""
-    rules = [rule for rule in obj.rules if event in rule.events and filters.matches(rule.condition, new, old)]
+         transaction: Transaction, create: Callable[[str, dict[str, Any]], Any],
+         update: Callable[[str, Any, dict[str, Any]], Any], log: Callable[[Rule, str, str], None],
+         only: Rule | None = None) -> None:
+    """Run the actions of every rule of ``obj`` (or of ``only``) for ``event`` whose condition holds."""
+    rules = [rule for rule in (obj.rules if only is None else (only,))
+             if event in rule.events and filters.matches(rule.condition, new, old)]
     if not rules:
         return
     actions = plugins.provided("caruso_rule_actions")
     for rule in rules:
-        context = RuleContext(obj, rule, key, new, old, transaction, create)
+        context = RuleContext(obj, rule, key, new, old, transaction, create, update)
         for step in rule.actions:
             implementation = actions.get(step.use)
             if implementation is None:

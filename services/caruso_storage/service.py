@@ -7,11 +7,13 @@ databases unchanged.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import warnings
 from typing import Any, Callable
 
 from sqlalchemy import Engine, inspect, select, tuple_
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import IntegrityError, SAWarning
 
 from caruso_core import service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
@@ -24,7 +26,9 @@ from caruso_storage.tables import VERSION_KEY
 
 OPERATIONS = ("create", "update", "delete")
 RESULTS = ("records", "keys", "count")
+DUE_PAGE = 500
 warnings.filterwarnings("ignore", category=SAWarning, message=".*Decimal objects natively.*")
+log = logging.getLogger("caruso.storage.rules")
 
 
 @service(name="storage", interface="caruso.storage/1", version="1.0.0", autostart=True)
@@ -33,16 +37,20 @@ class StorageManager:
 
     ``model``: path of the model file (default: the packaged example CRM model);
     ``db``: URL of the model's first database (default: ``storage.db`` in the data
-    folder); ``databases``: URLs of other databases by model name.
+    folder); ``databases``: URLs of other databases by model name; ``due_every``: seconds
+    between two runs of the model's due rules (0: only when :meth:`run_due_rules` is called).
     """
 
     def __init__(self, model: str | None = None, db: str | None = None,
-                 databases: dict[str, str] | None = None) -> None:
+                 databases: dict[str, str] | None = None, due_every: float = 60.0) -> None:
         self.model: Model = loader.load(model) if model else loader.load_default()
         self.schema = tables.build(self.model)
         self.records = {name: Records(obj, self.schema.tables[name]) for name, obj in self.model.objects.items()}
         self.engines = open_engines(self.model, db, dict(databases or {}))
         self.journal_database = journal_name(self.model)
+        self.due_every = float(due_every)
+        self._stopping = threading.Event()
+        self._due_thread: threading.Thread | None = None
         self._prepare()
 
     def _prepare(self) -> None:
@@ -69,9 +77,24 @@ class StorageManager:
                     raise ConfigError(f"{where}: table {obj.table!r} has no column {attribute.column!r} "
                                       f"(for {attribute.name}; columns: {', '.join(sorted(present))})")
 
+    def start(self) -> None:
+        if self.due_every > 0 and any(rule.at for obj in self.model.objects.values() for rule in obj.rules):
+            self._due_thread = threading.Thread(target=self._sweep, name="caruso-storage-due", daemon=True)
+            self._due_thread.start()
+
     def stop(self) -> None:
+        self._stopping.set()
+        if self._due_thread is not None:
+            self._due_thread.join()
         for engine in self.engines.values():
             engine.dispose()
+
+    def _sweep(self) -> None:
+        while not self._stopping.wait(self.due_every):
+            try:
+                self.run_due_rules()
+            except Exception:
+                log.exception("running the due rules failed")
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "objects": len(self.model.objects), "databases": sorted(self.engines)}
@@ -276,38 +299,97 @@ class StorageManager:
     def _create(self, transaction: Transaction, object: str, data: Any, depth: int = 0) -> dict[str, Any]:
         records = self._records(object)
         record = records.insert(transaction.connection(records.obj.database), [records.new(data)])[0]
-        self._fire(transaction, records, "create", record, None, depth)
-        return record
+        return self._fire(transaction, records, "create", record, None, depth)
 
-    def _update(self, transaction: Transaction, object: str, key: Any, data: Any, version: Any) -> dict[str, Any]:
+    def _update(self, transaction: Transaction, object: str, key: Any, data: Any, version: Any,
+                depth: int = 0) -> dict[str, Any]:
         records = self._records(object)
         connection = transaction.connection(records.obj.database)
         old, new = records.update(connection, records.key_of(key), data, version)
-        self._fire(transaction, records, "update", new, old, 0)
-        return new
+        return self._fire(transaction, records, "update", new, old, depth)
 
     def _delete(self, transaction: Transaction, object: str, key: Any, version: Any) -> None:
         records = self._records(object)
         records.delete(transaction.connection(records.obj.database), records.key_of(key), version)
 
     def _fire(self, transaction: Transaction, records: Records, event: str, new: dict[str, Any],
-              old: dict[str, Any] | None, depth: int) -> None:
+              old: dict[str, Any] | None, depth: int, only: Rule | None = None) -> dict[str, Any]:
+        """Run the object's rules for ``event``; returns the object's record as the rules left it."""
         if not records.obj.rules:
-            return
+            return new
         if depth >= rules.MAX_DEPTH:
-            raise ConfigError(f"rules of {records.obj.name}: actions create objects {rules.MAX_DEPTH} levels deep; "
+            raise ConfigError(f"rules of {records.obj.name}: actions change objects {rules.MAX_DEPTH} levels deep; "
                               "check the model's rules for a cycle")
         key = records.key_value(new)
+        latest = [new]
 
-        def create(object: str, data: dict[str, Any]) -> dict[str, Any]:
+        def create(object: str, data: dict[str, Any]) -> Any:
             created = self._create(transaction, object, {k: values.encode(v) for k, v in data.items()}, depth + 1)
             return self.records[object].key_value(created)
+
+        def update(object: str, other: Any, data: dict[str, Any]) -> Any:
+            changed = self._update(transaction, object, other, {k: values.encode(v) for k, v in data.items()},
+                                   None, depth + 1)
+            changed_key = self.records[object].key_value(changed)
+            if object == records.obj.name and changed_key == key:
+                latest[0] = changed
+            return changed_key
 
         def log(rule: Rule, action: str, message: str) -> None:
             journal.log_rule(transaction.connection(self.journal_database), records.obj.name, key,
                              rule.name, action, message)
 
-        rules.fire(records.obj, event, key, new, old, transaction, create, log)
+        rules.fire(records.obj, event, key, new, old, transaction, create, update, log, only)
+        return latest[0]
+
+    # -- due rules ----------------------------------------------------------------------------
+
+    def run_due_rules(self) -> int:
+        """Run every due rule for the objects whose deadline (``at``) has passed, whose condition
+        holds and for which it has not run at that deadline yet; returns how many runs there were.
+
+        A datetime deadline passes at that moment (UTC), a date deadline at the end of that day.
+        Each run is its own transaction: a failing action undoes that run only (it is tried
+        again next time) and is logged.
+        """
+        runs = 0
+        moment = journal.now()
+        for records in self.records.values():
+            for rule in records.obj.rules:
+                if rule.at is None:
+                    continue
+                dated = records.obj.attributes[rule.at].type == "date"
+                passed = {"field": rule.at, "op": "lt" if dated else "le",
+                          "value": values.encode(moment.date() if dated else moment)}
+                runs += self._run_due(records, rule, filters.parse(records.obj, passed))
+        return runs
+
+    def _run_due(self, records: Records, rule: Rule, passed: Condition) -> int:
+        candidates: list[dict[str, Any]] = []
+        with self._read(records.obj) as connection:
+            while True:
+                found = records.select(connection, passed, None, DUE_PAGE, len(candidates))
+                candidates += found
+                if len(found) < DUE_PAGE:
+                    break
+        runs = 0
+        for record in candidates:
+            if not filters.matches(rule.condition, record, record):
+                continue
+            key = records.key_value(record)
+            try:
+                with self._transaction() as transaction:
+                    claimed = journal.claim_due(transaction.connection(self.journal_database), records.obj.name,
+                                                key, rule.name, record[rule.at])
+                    if claimed:
+                        self._fire(transaction, records, "due", record, record, 0, only=rule)
+            except IntegrityError:
+                continue
+            except CarusoError as error:
+                log.warning("due rule %s of %s %s: %s", rule.name, records.obj.name, key, error.message)
+                continue
+            runs += claimed
+        return runs
 
     # -- model, contact history, rule log ----------------------------------------------------
 

@@ -28,8 +28,9 @@ def model_text(extra: str = "") -> bytes:
 
 def test_the_packaged_model_and_a_small_one_load():
     model = loader.load_default()
-    assert set(model.objects) == {"Customer", "Contact", "Opportunity", "Task", "Tag"}
-    assert [rule.name for rule in model.objects["Opportunity"].rules] == ["rfp_review"]
+    assert set(model.objects) == {"Customer", "Contact", "Task", "Tag", "Opportunity", "Quote", "SalesOrder",
+                                  "Lead", "Activity", "Consent", "KnowledgeArticle"}
+    assert [rule.name for rule in model.objects["Opportunity"].rules] == ["rfp_review", "won_to_sales_order"]
     small = loader.loads(model_text('<relation name="bs" kind="one-to-many" target="B" foreign-key="a_id"/>'), "m.xml")
     assert small.objects["A"].relations["bs"].foreign_key == ("a_id",)
     assert small.objects["B"].table == "B" and small.default_database == "main"

@@ -27,7 +27,7 @@ def test_rfp_received_on_a_big_deal_creates_a_review_for_senior_management(deal,
     with caplog.at_level(logging.INFO, logger="caruso.storage.rules"):
         storage.update("Opportunity", opportunity["id"], {"stage": "RFP received"})
     [task] = review_tasks(storage)
-    assert task["opportunity_id"] == opportunity["id"] and task["done"] is False
+    assert task["customer_id"] == opportunity["customer_id"] and task["done"] is False
     assert 'Review the RFP of "Fleet" (deal size 75000.00)' in task["subject"]
     assert task["due"] is not None
     assert "notify senior-management: RFP received" in caplog.text
@@ -43,7 +43,7 @@ def test_the_rule_fires_on_entering_the_stage_only(deal):
     assert len(review_tasks(storage)) == 1
 
 
-@pytest.mark.parametrize("values", [{"deal_size": "50000"}, {"deal_size": None}, {"stage": "qualified"}])
+@pytest.mark.parametrize("values", [{"deal_size": "50000"}, {"deal_size": None}, {"stage": "qualification"}])
 def test_small_deals_or_other_stages_create_nothing(storage, values):
     customer = storage.create("Customer", {"name": "Acme"})
     storage.create("Opportunity", {"customer_id": customer["id"], "title": "T", "stage": "RFP received",
@@ -77,5 +77,5 @@ def test_a_failing_action_undoes_the_change(deal):
             storage.update("Opportunity", opportunity["id"], {"stage": "RFP received"})
     finally:
         manager.unregister(plugin)
-    assert storage.get("Opportunity", opportunity["id"])["stage"] == "lead"
+    assert storage.get("Opportunity", opportunity["id"])["stage"] == "initiation"
     assert review_tasks(storage) == [] and storage.rule_log() == []

@@ -46,10 +46,11 @@ def test_service_company_rules(caruso_host, caruso_client, tmp_path):
                                                  "priority": "high", "opened": "2026-11-20T08:00:00"})
     storage.update("FieldServiceOrder", order["id"], {"status": "sla-breached"})
     assert "SLA breached on order" in tasks_of(storage, "service-manager")[0]["subject"]
-    storage.create("KnowledgeArticle", {"question": "How do I bleed a radiator?", "status": "unanswered"})
+    article = storage.create("KnowledgeArticle", {"question": "How do I bleed a radiator?", "status": "unanswered"})
     storage.create("KnowledgeArticle", {"question": "Opening hours?", "answer": "8-17", "status": "published"})
-    assert [t["subject"] for t in tasks_of(storage, "knowledge-team")] == \
-        ['Answer the self-service question "How do I bleed a radiator?" for the knowledge base']
+    assert [t["subject"] for t in tasks_of(storage, "knowledge-team")] == [
+        f'Answer the self-service question "How do I bleed a radiator?" (article {article["id"]}) '
+        'for the knowledge base']
 
 
 @pytest.mark.parametrize("name", ["utility", "bank", "service"])
