@@ -70,3 +70,27 @@ def test_a_won_opportunity_reaches_the_erp_as_a_sales_order(erp_server, caruso_h
     storage.update("Opportunity", deal["id"], {"title": "Smart meters, phase 1"})   # not a change to won
     time.sleep(0.5)
     assert len(books.orders) == 1
+
+
+def test_an_accepted_quote_wins_the_deal_and_its_sales_order_reaches_the_erp(erp_server, caruso_host, caruso_client,
+                                                                               tmp_path):
+    """The generic sales module: quote sent, quote accepted, opportunity won, sales order, ERP order."""
+    import time
+
+    books, url = erp_server
+    caruso_host("erp", config={"url": url})
+    caruso_host("storage", config={"db": f"sqlite:///{tmp_path / 'crm.db'}"})   # the default model
+    storage = caruso_client.get("caruso.storage/1")
+    customer = storage.create("Customer", {"name": "Waterschap Drents"})
+    deal = storage.create("Opportunity", {"customer_id": customer["id"], "title": "Pump monitoring",
+                                          "stage": "RFP received"})
+    quote = storage.create("Quote", {"opportunity_id": deal["id"], "amount": "18250.50", "status": "sent"})
+    assert storage.get("Opportunity", deal["id"])["stage"] == "quote sent" and books.orders == {}
+    storage.update("Quote", quote["id"], {"status": "accepted"})
+    [order] = storage.related("Opportunity", deal["id"], "orders")
+    deadline = time.monotonic() + 30
+    while not books.orders and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [placed] = books.orders.values()
+    assert (placed["customer"], placed["reference"], placed["total"]) == (
+        f"CRM-{customer['id']}", f"sales-order-{order['id']}", "18250.50")
