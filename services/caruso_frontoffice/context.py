@@ -13,10 +13,13 @@ from starlette.responses import HTMLResponse
 
 from caruso_core.client import Client
 from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.desk import Desk
+from caruso_frontoffice.desksettings import DeskSettings
 from caruso_frontoffice.records import STORAGE, Records
 from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import Catalog
+from caruso_frontoffice.worksheets import Worksheets
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -32,7 +35,8 @@ class Context:
     """Accounts, sessions, sign-in throttles, views, the manager client, templates.
 
     ``setup_token`` opens the first-run page that creates the first admin; it exists
-    only while there is no user.
+    only while there is no user. The agent desktop (``desk``) needs the agents'
+    ``worksheets``; it is None without them.
     """
 
     accounts: Accounts
@@ -44,12 +48,17 @@ class Context:
     templates: jinja2.Environment = attrs.field(factory=template_environment)
     setup_token: str | None = None
     setup_lock: threading.Lock = attrs.field(factory=threading.Lock)
+    desk_settings: DeskSettings = attrs.field(factory=DeskSettings)
+    worksheets: Worksheets | None = None
     records: Records = attrs.field(init=False)
+    desk: Desk | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         if self.accounts.count() == 0:
             self.setup_token = secrets.token_urlsafe(24)
         self.records = Records(self.client.get(STORAGE))
+        if self.worksheets is not None:
+            self.desk = Desk(self.desk_settings, self.worksheets, self.client)
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         """The page ``template`` for the request's visitor, with ``values``."""

@@ -13,6 +13,9 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
 ``key_file``  the cookie signing key (default ``frontoffice.key`` in the data folder,
               created on first start)
 ``session_hours`` how long a sign-in lasts (default 12)
+``desk``      the agent desktop: dialog script per queue, agents' skills and capacity,
+              dispositions, the screen pop's view and attributes (see
+              :mod:`caruso_frontoffice.desksettings`)
 
 Start-up prints one line ``front office at URL``; while no user exists, one more line
 with the one-time link that creates the first admin.
@@ -35,10 +38,12 @@ from caruso_core.errors import ConfigError
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.context import Context
+from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.sessions import Sessions, load_key
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
+from caruso_frontoffice.worksheets import Worksheets
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8080"
 DEFAULT_VIEWS = "caruso_frontoffice.views:crm.xml"
@@ -52,7 +57,7 @@ class FrontOffice:
 
     def __init__(self, address: str = DEFAULT_ADDRESS, db: str | None = None, views: list[str] | str | None = None,
                  certfile: str | None = None, keyfile: str | None = None, key_file: str | None = None,
-                 session_hours: float = 12.0) -> None:
+                 session_hours: float = 12.0, desk: dict[str, Any] | None = None) -> None:
         parts = urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"frontoffice address {address!r} must look like http://127.0.0.1:8080")
@@ -72,7 +77,8 @@ class FrontOffice:
             catalog=load([views] if isinstance(views, str) else views if views is not None else [DEFAULT_VIEWS]),
             client=caruso_core.connect(),
             name_throttle=Throttle(NAME_FAILURES, FAILURE_WINDOW),
-            address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW))
+            address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW),
+            desk_settings=desk_settings(desk), worksheets=Worksheets(engine))
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 

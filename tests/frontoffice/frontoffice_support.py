@@ -12,9 +12,11 @@ from caruso_core import connect
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.database import open_database
+from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
+from caruso_frontoffice.worksheets import Worksheets
 
 HERE = Path(__file__).parent
 PACKAGED = "caruso_frontoffice.views:crm.xml"
@@ -24,6 +26,11 @@ PASSWORDS = {"ada": "ada-secret-1", "sam": "sam-secret-1", "root": "root-secret-
 ROLES = {"ada": "agent", "sam": "supervisor", "root": "admin"}
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+SCRIPTS = HERE / "scripts"
+DESK = {"scripts": {"billing": "billing_call"}, "agent_skills": {"ada": {"billing": 2}},
+        "dispositions": ["resolved", "callback"], "capacity": {"voice": 1, "webchat": 1}}
+QUEUES = [{"name": "billing", "skills": {"billing": 1}, "wrap_up": 300}, {"name": "sales"},
+          {"name": "chat", "channel": "webchat"}]
 
 
 def seed(storage: Any) -> None:
@@ -33,9 +40,9 @@ def seed(storage: Any) -> None:
     storage.create("Customer", {"name": "Berta Brandt", "email": "berta@example.org", "city": "Bonn",
                                 "segment": "private", "active": False})
     storage.create("Contact", {"customer_id": acme["id"], "name": "Carl Meier", "role": "facility manager"})
-    storage.create("Opportunity", {"customer_id": acme["id"], "title": "Smart meters", "stage": "qualified",
+    storage.create("Opportunity", {"customer_id": acme["id"], "title": "Smart meters", "stage": "RFP received",
                                    "deal_size": "42000.00", "close_date": "2027-01-31"})
-    storage.create("Opportunity", {"customer_id": acme["id"], "title": "Green tariff", "stage": "lead"})
+    storage.create("Opportunity", {"customer_id": acme["id"], "title": "Green tariff", "stage": "lost"})
 
 
 def add_users(db_url: str) -> None:
@@ -45,14 +52,15 @@ def add_users(db_url: str) -> None:
 
 
 def make_context(tmp_path: Path, manager_uri: str = "PYRO:caruso.manager@127.0.0.1:9", *,
-                 users: bool = True, views: list[Any] | None = None) -> Context:
+                 users: bool = True, views: list[Any] | None = None, desk: bool = False) -> Context:
     url = f"sqlite:///{tmp_path / 'frontoffice.db'}"
     if users:
         add_users(url)
     engine = open_database(url)
     return Context(accounts=Accounts(engine), sessions=Sessions(engine, b"k" * 32),
                    catalog=load(VIEWS if views is None else views), client=connect(manager_uri, timeout=3),
-                   name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300))
+                   name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300),
+                   desk_settings=desk_settings(DESK), worksheets=Worksheets(engine) if desk else None)
 
 
 def csrf_of(html: str) -> str:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from caruso_frontoffice.pages import admin, auth, records
+from caruso_frontoffice.pages import admin, auth, desk, records
 
 
 def routes() -> list[BaseRoute]:
-    return [*auth.routes, *admin.routes, *records.routes]
+    return [*auth.routes, *admin.routes, *records.routes, *desk.routes]

@@ -1,0 +1,221 @@
+"""The agent desktop's work: the agent's status and interactions in the communication
+server (``caruso.comm/1``), the queue's dialog script in the script engine
+(``caruso.scripts/1``), notes, and the screen pop's customer in the storage service.
+
+An agent of the communication server is the front-office user of the same name.
+Every operation on an interaction first checks that it is the agent's own; the
+script session of an interaction is found through the agent's worksheet, never
+taken from a request.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import attrs
+
+from caruso_core.client import Client
+from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_frontoffice.desksettings import DeskSettings
+from caruso_frontoffice.worksheets import MAX_NOTES, Worksheet, Worksheets
+
+COMM = "caruso.comm/1"
+SCRIPTS = "caruso.scripts/1"
+STORAGE = "caruso.storage/1"
+TEXT_CHANNELS = frozenset({"webchat", "email"})
+STATUSES = ("available", "break", "logged_out")
+MAX_REASON = 60
+MAX_MESSAGE = 2000
+
+
+@attrs.frozen
+class Work:
+    """One of the agent's interactions as the desk shows it: the live interaction (None
+    once it ended and the agent is wrapping up), chat messages, the voicemail it calls back."""
+
+    id: str
+    interaction: dict[str, Any] | None
+    messages: list[dict[str, Any]] = attrs.field(factory=list)
+    voicemail: dict[str, Any] | None = None
+
+    @property
+    def state(self) -> str:
+        return self.interaction["state"] if self.interaction else "wrap_up"
+
+
+class Desk:
+    """The desk's calls to the other components, for one front office (thread-safe)."""
+
+    def __init__(self, settings: DeskSettings, worksheets: Worksheets, client: Client) -> None:
+        self.settings = settings
+        self.worksheets = worksheets
+        self.comm = client.get(COMM)
+        self.scripts = client.get(SCRIPTS)
+        self.storage = client.get(STORAGE)
+
+    # -- the agent -----------------------------------------------------------------------
+
+    def agent(self, name: str) -> dict[str, Any] | None:
+        """The agent in the communication server, None while never logged in."""
+        try:
+            return self.comm.agent(name)
+        except NotFound:
+            return None
+
+    def set_status(self, name: str, status: str, reason: str = "") -> None:
+        """Available or on break (logging in with the configured skills first), or logged out."""
+        if status not in STATUSES:
+            raise InvalidInput(f"status {status!r}: use one of {', '.join(STATUSES)}")
+        reason = reason.strip()
+        if len(reason) > MAX_REASON:
+            raise InvalidInput(f"the reason of a break has at most {MAX_REASON} characters")
+        agent = self.agent(name)
+        if status == "logged_out":
+            if agent is not None and agent["status"] != "logged_out":
+                self.comm.logout(name)
+        elif agent is None or agent["status"] == "logged_out":
+            self.comm.login(name, self.settings.skills_of(name), self.settings.capacity, status)
+            if reason:
+                self.comm.set_status(name, status, reason)
+        else:
+            self.comm.set_status(name, status, reason if status == "break" else "")
+
+    def work(self, agent: dict[str, Any] | None) -> list[Work]:
+        """The agent's interactions, offered first as the communication server lists them."""
+        found = []
+        for interaction_id in (agent or {}).get("interactions", []):
+            try:
+                interaction = self.comm.interaction(interaction_id)
+            except NotFound:
+                found.append(Work(interaction_id, None))
+                continue
+            found.append(Work(interaction_id, interaction, self._messages(interaction),
+                              self._voicemail(interaction_id)))
+        return found
+
+    def _messages(self, interaction: dict[str, Any]) -> list[dict[str, Any]]:
+        if interaction["channel"] not in TEXT_CHANNELS or interaction["state"] != "connected":
+            return []
+        try:
+            return self.comm.messages(interaction["id"], interaction["channel"])
+        except NotFound:
+            return []
+
+    def _voicemail(self, interaction_id: str) -> dict[str, Any] | None:
+        if not interaction_id.startswith("callback-"):
+            return None
+        return next((m for m in self.comm.voicemails() if m["callback"] == interaction_id), None)
+
+    def signature(self, name: str) -> str:
+        """A digest of what the desk shows of the agent's status and work: it changes when
+        the page should be reloaded (an offer, an accepted call, a chat message, ...)."""
+        agent = self.agent(name)
+        shown = [agent and [agent["status"], agent["reason"], agent["state"]]]
+        shown += [[w.id, w.state, len(w.messages)] for w in self.work(agent)]
+        return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
+
+    # -- interactions ----------------------------------------------------------------------
+
+    def own(self, name: str, interaction_id: str) -> dict[str, Any] | None:
+        """The agent's live interaction ``interaction_id`` (None if it ended and is in wrap-up);
+        Conflict if it is not the agent's."""
+        agent = self.agent(name)
+        if agent is None or interaction_id not in agent["interactions"]:
+            raise Conflict(f"interaction {interaction_id!r} is not (or no longer) yours")
+        try:
+            return self.comm.interaction(interaction_id)
+        except NotFound:
+            return None
+
+    def connected(self, name: str, interaction_id: str) -> dict[str, Any]:
+        """The agent's connected interaction; Conflict otherwise."""
+        interaction = self.own(name, interaction_id)
+        if interaction is None or interaction["state"] != "connected":
+            raise Conflict(f"interaction {interaction_id!r} is not connected to you")
+        return interaction
+
+    def accept(self, name: str, interaction_id: str) -> dict[str, Any]:
+        """Accept an offer; returns the connected interaction."""
+        self.own(name, interaction_id)
+        return self.comm.accept(name, interaction_id)
+
+    def reject(self, name: str, interaction_id: str) -> None:
+        self.own(name, interaction_id)
+        self.comm.reject(name, interaction_id)
+
+    def transfer(self, name: str, interaction_id: str, queue: str) -> None:
+        self.connected(name, interaction_id)
+        if queue not in {q["name"] for q in self.comm.queues()}:
+            raise InvalidInput(f"there is no queue {queue!r} to transfer to")
+        self.comm.transfer(name, interaction_id, queue=queue)
+
+    def send(self, name: str, interaction_id: str, text: str) -> None:
+        text = text.strip()
+        if not text or len(text) > MAX_MESSAGE:
+            raise InvalidInput(f"a message has 1 to {MAX_MESSAGE} characters")
+        self.connected(name, interaction_id)
+        self.comm.send(name, interaction_id, text)
+
+    def keep_notes(self, name: str, interaction_id: str, notes: str) -> None:
+        if len(notes) > MAX_NOTES:
+            raise InvalidInput(f"notes have at most {MAX_NOTES} characters")
+        self.own(name, interaction_id)
+        self.worksheets.keep(name, interaction_id, notes=notes)
+
+    def complete(self, name: str, interaction_id: str, disposition: str, customer: tuple[str, Any] | None) -> None:
+        """Complete with one of the configured dispositions; the notes go to the contact
+        history of ``customer`` (object, key) when there are any."""
+        if disposition not in self.settings.dispositions:
+            raise InvalidInput(f"disposition {disposition!r}: use one of {', '.join(self.settings.dispositions)}")
+        interaction = self.connected(name, interaction_id)
+        self.comm.complete(name, interaction_id, disposition)
+        notes = self.worksheet(name, interaction_id).notes.strip()
+        if notes and customer is not None:
+            self.storage.add_contact(customer[0], customer[1], {
+                "channel": interaction["channel"], "direction": interaction["direction"], "agent": name,
+                "reference": interaction_id, "summary": f"Notes ({disposition}): {notes}"})
+
+    def end_wrap_up(self, name: str, interaction_id: str) -> None:
+        if self.own(name, interaction_id) is not None:
+            raise Conflict(f"interaction {interaction_id!r} is not in wrap-up: complete it first")
+        self.comm.end_wrap_up(name, interaction_id)
+
+    # -- the dialog script -------------------------------------------------------------------
+
+    def worksheet(self, name: str, interaction_id: str) -> Worksheet:
+        return self.worksheets.get(name, interaction_id)
+
+    def script(self, name: str, interaction_id: str) -> dict[str, Any] | None:
+        """The script session of the interaction as the engine shows it, if one was started."""
+        session = self.worksheet(name, interaction_id).script_session
+        return self.scripts.current(session) if session else None
+
+    def start_script(self, name: str, interaction_id: str, customer: Any) -> dict[str, Any]:
+        """Begin the queue's script with the context ``customer_id``, ``caller``, ``interaction``
+        and ``queue``; its session is kept in the agent's worksheet."""
+        interaction = self.connected(name, interaction_id)
+        script = self.settings.script_of(interaction["queue"])
+        if script is None:
+            raise Conflict(f"queue {interaction['queue']!r} has no dialog script")
+        caller = interaction["from"] if interaction["direction"] == "inbound" else interaction["to"]
+        view = self.scripts.begin(script, {"customer_id": customer, "caller": caller,
+                                           "interaction": interaction_id, "queue": interaction["queue"],
+                                           "agent": name})
+        self.worksheets.keep(name, interaction_id, script_session=view["session"])
+        return view
+
+    def answer(self, name: str, interaction_id: str, answer: str | None, seq: int | None) -> dict[str, Any]:
+        """Answer the script's current step (None continues an information item); InvalidInput
+        with a message for the agent when the answer does not fit."""
+        return self.scripts.answer(self._session(name, interaction_id), answer, seq)
+
+    def back(self, name: str, interaction_id: str) -> dict[str, Any]:
+        return self.scripts.back(self._session(name, interaction_id))
+
+    def _session(self, name: str, interaction_id: str) -> str:
+        self.connected(name, interaction_id)
+        session = self.worksheet(name, interaction_id).script_session
+        if session is None:
+            raise Conflict(f"no dialog script runs for interaction {interaction_id!r}")
+        return session

@@ -1,0 +1,246 @@
+"""The agent desktop at ``/desk`` (agents and supervisors): status, the offered and
+connected interactions with the screen pop of their customer, the queue's dialog
+script, notes, transfer, disposition and wrap-up, web chat, voicemail callbacks and
+outbound preview calls.
+
+``GET /desk?i=ID`` shows the agent's interactions with ``ID`` in focus (default the
+first); ``GET /desk/poll`` answers ``{"signature"}``, which ``static/desk.js`` compares
+with the page's to reload it when something changed. Every action is a CSRF-checked
+form that redirects back to the desk, or shows the desk again with the reason it was
+refused.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
+from caruso_frontoffice import widgets
+from caruso_frontoffice.access import action, page
+from caruso_frontoffice.context import Context
+from caruso_frontoffice.desk import Desk
+from caruso_frontoffice.pages.records import _key_query, _sections
+from caruso_frontoffice.views.model import Customer360View, Field
+
+ROLES = ("agent", "supervisor")
+POPPED = 5
+HISTORY = 3
+STATUS_CODES = {InvalidInput: 400, NotFound: 404, Conflict: 409, NoInstance: 503}
+
+
+def _desk(context: Context) -> Desk:
+    if context.desk is None:
+        raise HTTPException(404, "The agent desktop is not set up in this front office.")
+    return context.desk
+
+
+@page(*ROLES)
+def board(request: Request, context: Context) -> Response:
+    return _board(request, context, request.query_params.get("i", ""))
+
+
+@page(*ROLES)
+def poll(request: Request, context: Context) -> Response:
+    try:
+        signature = _desk(context).signature(request.state.visitor.user.name)
+    except CarusoError:
+        signature = "unavailable"
+    return JSONResponse({"signature": signature})
+
+
+def _board(request: Request, context: Context, focus: str, status: int = 200, error: str | None = None
+           ) -> Response:
+    """The desk page with ``focus`` in front (the first interaction if it is not the agent's)."""
+    desk, user = _desk(context), request.state.visitor.user
+    agent, works, queues, script, worksheet, popped = None, [], [], None, None, None
+    try:
+        agent = desk.agent(user.name)
+        works = desk.work(agent)
+        current = next((w for w in works if w.id == focus), works[0] if works else None)
+        if current is not None:
+            worksheet = desk.worksheet(user.name, current.id)
+            if current.interaction is not None:
+                popped = _screen_pop(context, user.role, current.interaction)
+            if current.state == "connected":
+                queues = [q["name"] for q in desk.comm.queues() if q["name"] != current.interaction["queue"]]
+                script = desk.script(user.name, current.id)
+        signature = desk.signature(user.name)
+    except CarusoError as failure:
+        current, signature = None, "unavailable"
+        error = f"{error + ' ' if error else ''}{_unavailable(failure)}"
+        status = max(status, 503)
+    return context.render(
+        request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
+        popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
+        error=error, script_of=desk.settings.script_of(current.interaction["queue"])
+        if current is not None and current.interaction else None)
+
+
+def _unavailable(failure: CarusoError) -> str:
+    if isinstance(failure, NoInstance):
+        return f"A service the desk needs is not running: {failure}"
+    return f"The desk could not be shown completely: {failure}"
+
+
+def _screen_pop(context: Context, role: str, interaction: dict[str, Any]) -> dict[str, Any] | None:
+    """The customers of an interaction: by its customer key, else those whose matched
+    attributes (``desk.match``) equal the caller's number or address; with the customer
+    360 view's profile, a link to it, and (for one customer) the latest contacts."""
+    view = _customer_view(context, role)
+    if view is None:
+        return None
+    records, info = context.records, context.records.info(view.object)
+    found = _by_key(context, view.object, interaction.get("customer"))
+    address = interaction["from"] if interaction["direction"] == "inbound" else interaction["to"]
+    if not found and address:
+        unique: dict[str, dict[str, Any]] = {}
+        for field in (f for f in context.desk.settings.match if f in info.attributes):
+            for value in dict.fromkeys([address, address.lower()]):
+                for record in records.referring(view.object, field, value, POPPED):
+                    unique.setdefault(_key_query(info, record), record)
+        found = list(unique.values())[:POPPED]
+    profile = context.catalog.view(view.profile)
+    customers = [{"link": f"/views/{view.id}/show?{_key_query(info, record)}",
+                  "sections": _sections(profile, info, record, role), "key": _customer_key(info, record)}
+                 for record in found]
+    history = records.history(view.object, customers[0]["key"], HISTORY, 0)[0] if len(customers) == 1 else []
+    return {"view": view, "address": address, "customers": customers, "history": history}
+
+
+def _by_key(context: Context, object_name: str, customer: Any) -> list[dict[str, Any]]:
+    """The customer the communication server names, if it names one that exists."""
+    info = context.records.info(object_name)
+    if customer in (None, "") or len(info.key) != 1:
+        return []
+    try:
+        key = widgets.parse(Field(name=info.key[0], required=True), info.attribute(info.key[0]), str(customer))
+        return [context.records.get(object_name, key)]
+    except (InvalidInput, NotFound):
+        return []
+
+
+def _customer_key(info: Any, record: dict[str, Any]) -> Any:
+    key = info.key_of(record)
+    return next(iter(key.values())) if len(key) == 1 else key
+
+
+def _customer_view(context: Context, role: str) -> Customer360View | None:
+    """The configured customer 360 view, else the first one ``role`` may see."""
+    wanted = context.desk.settings.customer_view
+    views = [context.catalog.view(wanted)] if wanted else list(context.catalog.views.values())
+    return next((v for v in views if isinstance(v, Customer360View) and v.visible_to(role)), None)
+
+
+def _popped_customer(context: Context, role: str, interaction: dict[str, Any] | None) -> tuple[str, Any] | None:
+    """``(object, key)`` of the interaction's customer when the screen pop found exactly one."""
+    popped = _screen_pop(context, role, interaction) if interaction else None
+    if popped is None or len(popped["customers"]) != 1:
+        return None
+    return popped["view"].object, popped["customers"][0]["key"]
+
+
+def _act(perform: Callable[[Request, Context, FormData, str, str], str | None]) -> Callable[..., Response]:
+    """An action on the interaction named by the form's ``interaction``: ``perform(request,
+    context, form, agent, interaction)`` returns an error for the agent or None; then back
+    to the desk (with the error and its status when there is one)."""
+    def run(request: Request, context: Context, form: FormData) -> Response:
+        interaction = _text(form.get("interaction"), 200)
+        user = request.state.visitor.user
+        try:
+            problem = perform(request, context, form, user.name, interaction)
+        except CarusoError as failure:
+            status = next((code for kind, code in STATUS_CODES.items() if isinstance(failure, kind)), 502)
+            return _board(request, context, interaction, status, str(failure))
+        if problem:
+            return _board(request, context, interaction, 409, problem)
+        return RedirectResponse(f"/desk?{urlencode({'i': interaction})}" if interaction else "/desk", 303)
+    run.__name__ = perform.__name__
+    return action(*ROLES)(run)
+
+
+def _text(value: Any, limit: int) -> str:
+    """A form value as text, refused (InvalidInput) beyond ``limit`` characters."""
+    text = value if isinstance(value, str) else ""
+    if len(text) > limit:
+        raise InvalidInput(f"a value of at most {limit} characters was expected")
+    return text
+
+
+@_act
+def status(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    _desk(context).set_status(agent, _text(form.get("status"), 20), _text(form.get("reason"), 200))
+
+
+@_act
+def accept(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
+    desk = _desk(context)
+    accepted = desk.accept(agent, interaction)
+    if desk.settings.script_of(accepted["queue"]) is None:
+        return None
+    customer = _popped_customer(context, request.state.visitor.user.role, accepted)
+    try:
+        desk.start_script(agent, interaction, customer[1] if customer else None)
+    except CarusoError as failure:
+        return f"Accepted, but the dialog script did not start: {failure}"
+    return None
+
+
+@_act
+def reject(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    _desk(context).reject(agent, interaction)
+
+
+@_act
+def script(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    desk = _desk(context)
+    if "start" in form:
+        customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction))
+        desk.start_script(agent, interaction, customer[1] if customer else None)
+    elif "back" in form:
+        desk.back(agent, interaction)
+    else:
+        seq = _text(form.get("seq"), 9)
+        desk.answer(agent, interaction, form.get("answer") and _text(form.get("answer"), 4000),
+                    int(seq) if seq.isdigit() else None)
+
+
+@_act
+def notes(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    _desk(context).keep_notes(agent, interaction, _text(form.get("notes"), 4000))
+
+
+@_act
+def transfer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    _desk(context).transfer(agent, interaction, _text(form.get("queue"), 200))
+
+
+@_act
+def send(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    _desk(context).send(agent, interaction, _text(form.get("text"), 2000))
+
+
+@_act
+def complete(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    desk = _desk(context)
+    customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction))
+    desk.complete(agent, interaction, _text(form.get("disposition"), 100), customer)
+
+
+@_act
+def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    _desk(context).end_wrap_up(agent, interaction)
+
+
+routes = [
+    Route("/desk", board, methods=["GET"]),
+    Route("/desk/poll", poll, methods=["GET"]),
+    *(Route(f"/desk/{name}", endpoint, methods=["POST"]) for name, endpoint in (
+        ("status", status), ("accept", accept), ("reject", reject), ("script", script), ("notes", notes),
+        ("transfer", transfer), ("send", send), ("complete", complete), ("wrap-up", wrap_up))),
+]

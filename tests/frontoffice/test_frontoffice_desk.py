@@ -1,0 +1,175 @@
+"""The agent desktop in headless Chromium against the real communication server, script
+engine and storage service: status, screen pop, accept, the queue's script to its end,
+notes, disposition and wrap-up; a hot-swap of the script engine mid-script; web chat,
+voicemail callbacks and outbound preview calls.
+
+Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` they
+replace the ones of docs/frontoffice.md.
+"""
+import httpx
+import pytest
+
+from frontoffice_support import QUEUES, SCRIPTS
+
+pytestmark = pytest.mark.browser
+
+
+def scripts_config(tmp_path, name):
+    return {"scripts": [str(SCRIPTS)], "db": f"sqlite:///{tmp_path / name}"}
+
+
+@pytest.fixture
+def comm(caruso_host, caruso_client, tmp_path):
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": QUEUES,
+                                "channels": {"webchat": {"queue": "chat", "port": 0}}})
+    return caruso_client.get("caruso.comm/1")
+
+
+@pytest.fixture
+def scripts(caruso_host, caruso_client, tmp_path):
+    return caruso_host("scripts", config=scripts_config(tmp_path, "scripts-1.db"))
+
+
+@pytest.fixture
+def desk(tab, storage, comm, scripts):
+    """Ada signed in and available at her desk."""
+    one = tab()
+    page = one.sign_in("ada")
+    page.wait_for_url("**/")
+    page.click("nav >> text=Desk")
+    page.wait_for_url("**/desk")
+    one.check_layout("desk, logged out")
+    assert page.inner_text(".desk-status .state") == "logged out"
+    page.click("button:has-text('Available')")
+    page.wait_for_selector(".desk-status .state.available")
+    return one
+
+
+def wait_for_offer(page):
+    page.wait_for_selector(".desk-interaction .state.offered")
+
+
+def answer(page, choose=None, text=None):
+    """Answer the script panel's step (an option's label, a text, or nothing) and wait for the next."""
+    step = page.get_attribute(".desk-script form", "data-step")
+    if choose:
+        page.check(f".desk-script label:has-text('{choose}') input")
+    if text is not None:
+        page.fill(".desk-script [name=answer]", text)
+    page.click(".desk-script button[type=submit]:not([name=back])")
+    page.wait_for_function(f"""() => {{ const f = document.querySelector('.desk-script form');
+                                        return !f || f.dataset.step !== '{step}'; }}""")
+
+
+def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, storage, caruso_client):
+    page = desk.page
+    assert comm.agent("ada")["skills"] == {"billing": 2}
+    desk.shot("frontoffice-desk-available.png")
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]
+    wait_for_offer(page)                                             # no reload by the test
+    desk.check_layout("offer")
+    assert "Acme Utilities" in page.inner_text(".desk-customer")     # the screen pop
+    assert page.get_attribute(".desk-customer a", "href") == "/views/customer-360/show?id=1"
+    desk.shot("frontoffice-desk-offer.png")
+    page.click("button:has-text('Accept')")
+    page.wait_for_selector(".desk-script")
+    desk.check_layout("accepted")
+    assert comm.interaction(call)["state"] == "connected"
+    assert "Greet Acme Utilities and confirm their city (Berlin)." in page.inner_text(".desk-script")
+    answer(page)
+    answer(page, choose="A payment")
+    answer(page, text="<b>Why</b> was it debited twice?")
+    page.fill("textarea[name=notes]", "Debited twice in March; <script>x</script>")
+    page.click("button:has-text('Save notes')")
+    page.wait_for_url("**/desk?i=**")
+    assert page.input_value("textarea[name=notes]") == "Debited twice in March; <script>x</script>"
+    desk.shot("frontoffice-desk-script.png")
+    answer(page, choose="Yes")
+    assert "The script has ended: callback_promised." in page.inner_text(".desk-script")
+    [session] = [s for s in caruso_client.get("caruso.scripts/1").sessions(None) if s["script"] == "billing_call"]
+    assert (session["status"], session["outcome"]) == ("ended", "callback_promised")
+    page.select_option("select[name=disposition]", "callback")
+    page.click("button:has-text('Complete')")
+    page.wait_for_selector("button:has-text('End wrap-up')")
+    desk.check_layout("wrap-up")
+    complete = [e for e in comm.events(0, 0)["events"] if e["event"] == "complete"]
+    assert [(e["interaction"], e["data"]["disposition"]) for e in complete] == [(call, "callback")]
+    [note] = storage.contact_history("Customer", 1)
+    assert note["summary"] == "Notes (callback): Debited twice in March; <script>x</script>"
+    page.click("button:has-text('End wrap-up')")
+    page.wait_for_selector("text=Waiting for the next interaction")
+    assert comm.agent("ada")["state"] == "idle"
+    page.fill("input[name=reason]", "lunch")
+    page.click("button:has-text('Break')")
+    page.wait_for_selector(".desk-status .state.break")
+    assert (comm.agent("ada")["status"], comm.agent("ada")["reason"]) == ("break", "lunch")
+    page.click("button:has-text('Log out')")
+    page.wait_for_selector(".desk-status .state.logged_out")
+    assert comm.agent("ada")["status"] == "logged_out"
+
+
+def test_a_hot_swap_of_the_script_engine_mid_script_loses_nothing(desk, comm, caruso_host, caruso_client,
+                                                                    tmp_path):
+    page = desk.page
+    comm.arrive("billing", from_="desk@acme.example")                 # found by e-mail address
+    wait_for_offer(page)
+    assert "Acme Utilities" in page.inner_text(".desk-customer")
+    page.click("button:has-text('Accept')")
+    page.wait_for_selector(".desk-script")
+    answer(page)
+    answer(page, choose="The amount of the bill")
+    assert "What exactly does the customer ask?" in page.inner_text(".desk-script")
+    before = caruso_client.lookup("scripts")[0]["instance_id"]
+    standby = caruso_host("scripts", version="1.0.1", standby=True, config=scripts_config(tmp_path, "scripts-2.db"))
+    caruso_client.swap("scripts", standby.instance_id)
+    assert caruso_client.lookup("scripts")[0]["instance_id"] == standby.instance_id != before
+    page.reload()
+    desk.check_layout("after the swap")
+    assert "What exactly does the customer ask?" in page.inner_text(".desk-script")   # the same step
+    answer(page, text="Why is the bill higher than last year?")
+    answer(page, choose="No")
+    assert "The script has ended: settled." in page.inner_text(".desk-script")
+    assert "Thank Acme Utilities for calling." in page.inner_text(".desk-script")
+    [session] = caruso_client.get("caruso.scripts/1").sessions(None)
+    assert session["outcome"] == "settled"
+
+
+def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, shots):
+    page = desk.page
+    chat_url = comm.channels()["webchat"]["url"]
+    chat = httpx.post(f"{chat_url}/chats", json={"customer": "2", "text": "Is my <i>contract</i> still active?"}).json()
+    wait_for_offer(page)
+    assert "Web chat" in page.inner_text(".desk-interaction")
+    assert "Berta Brandt" in page.inner_text(".desk-customer")          # the customer the chat names
+    page.click("button:has-text('Accept')")
+    page.wait_for_selector(".desk-chat")
+    assert "Is my <i>contract</i> still active?" in page.inner_text(".desk-chat ol.messages")
+    page.fill("textarea[name=text]", "Yes, until <b>December</b>.")
+    page.click("button:has-text('Send')")
+    page.wait_for_selector(".desk-chat li.agent")
+    replies = httpx.get(f"{chat_url}/chats/{chat['id']}/messages").json()["messages"]
+    assert replies[-1]["text"] == "Yes, until <b>December</b>."
+    httpx.post(f"{chat_url}/chats/{chat['id']}/messages", json={"text": "Thanks!"})
+    page.wait_for_selector(".desk-chat li:has-text('Thanks!')")      # the new message shows without a reload
+    desk.check_layout("web chat")
+    desk.shot("frontoffice-desk-chat.png")
+    page.select_option("select[name=disposition]", "resolved")
+    page.click("button:has-text('Complete')")
+    page.wait_for_selector("text=Waiting for the next interaction")      # the chat queue has no wrap-up
+
+    comm.leave_voicemail("billing", "Please call me back about invoice 42", caller="+49 30 1234567")
+    wait_for_offer(page)
+    assert "Voicemail callback" in page.inner_text(".desk-interaction")
+    assert "Please call me back about invoice 42" in page.inner_text("blockquote.voicemail")
+    assert "Acme Utilities" in page.inner_text(".desk-customer")
+    desk.check_layout("voicemail callback")
+    page.click("button:has-text('Reject')")
+    page.wait_for_selector("text=Waiting for the next interaction")
+
+    comm.add_campaign("spring", "sales", contacts_csv="number,customer\n+4930555000,1\n", pacing="preview")
+    comm.campaign("spring", "start")
+    wait_for_offer(page)
+    assert "Outbound call" in page.inner_text(".desk-interaction")
+    assert "+4930555000" in page.inner_text(".desk-interaction")
+    assert "Acme Utilities" in page.inner_text(".desk-customer")
+    desk.check_layout("outbound preview")

@@ -1,0 +1,92 @@
+"""The agent desktop's endpoints over HTTP (no browser): who may use them, CSRF, bad
+input refused or escaped, the poll signature; against the real communication server,
+script engine and storage service."""
+from html import unescape
+
+import pytest
+from starlette.testclient import TestClient
+
+from caruso_frontoffice.app import create_app
+from caruso_frontoffice.desksettings import desk_settings
+from caruso_core.errors import ConfigError
+from frontoffice_support import QUEUES, SCRIPTS, csrf_of, make_context, sign_in
+
+
+@pytest.fixture
+def desk_web(tmp_path, caruso_manager):
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri, desk=True)),
+                    base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def comm(caruso_host, caruso_client, storage, tmp_path):
+    caruso_host("scripts", config={"scripts": [str(SCRIPTS)], "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": QUEUES})
+    return caruso_client.get("caruso.comm/1")
+
+
+def signed_in(client, name):
+    sign_in(client, name)
+    return csrf_of(client.get("/").text)
+
+
+def test_only_agents_and_supervisors_use_the_desk_and_every_action_needs_the_csrf_token(desk_web):
+    assert desk_web.get("/desk", follow_redirects=False).headers["location"] == "/signin?next=%2Fdesk"
+    anonymous = csrf_of(desk_web.get("/signin").text)
+    assert desk_web.post("/desk/status", data={"csrf": anonymous, "status": "available"}).status_code == 403
+    csrf = signed_in(desk_web, "root")
+    assert desk_web.get("/desk").status_code == 403
+    assert desk_web.get("/desk/poll").status_code == 403
+    assert desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"}).status_code == 403
+    signed_in(desk_web, "ada")
+    refused = desk_web.post("/desk/status", data={"status": "available"})
+    assert refused.status_code == 403 and "did not come from this site" in refused.text
+    assert desk_web.post("/desk/accept", data={"csrf": "forged", "interaction": "x"}).status_code == 403
+
+
+def test_without_the_communication_server_the_desk_says_so(desk_web, caruso_manager):
+    signed_in(desk_web, "sam")
+    page = desk_web.get("/desk")
+    assert page.status_code == 503 and "A service the desk needs is not running" in page.text
+    assert desk_web.get("/desk/poll").json() == {"signature": "unavailable"}
+
+
+def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    refused = post("status", status="dancing")
+    assert refused.status_code == 400 and "status 'dancing': use one of available, break, logged_out" in unescape(refused.text)
+    assert "at most 60 characters" in post("status", status="break", reason="x" * 61).text
+    assert post("status", status="available").status_code == 303
+    signature = desk_web.get("/desk/poll").json()["signature"]
+    call = comm.arrive("billing", from_="<img src=x onerror=alert(1)>")["id"]
+    assert desk_web.get("/desk/poll").json()["signature"] != signature
+    page = desk_web.get(f"/desk?i={call}")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page.text and "<img src=x" not in page.text
+    assert "No customer matches" in page.text
+    assert post("notes", interaction="someone-elses", notes="hi").status_code == 409
+    accepted = post("accept", interaction=call)           # the script needs a customer, none was found
+    assert accepted.status_code == 409 and "Accepted, but the dialog script did not start" in accepted.text
+    assert comm.interaction(call)["state"] == "connected" and "Start billing_call" in accepted.text
+    assert post("notes", interaction=call, notes="n" * 4001).status_code == 400
+    assert post("notes", interaction=call, notes="<script>alert(1)</script>").status_code == 303
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in desk_web.get(f"/desk?i={call}").text
+    assert "use one of resolved, callback" in post("complete", interaction=call, disposition="sold").text
+    assert "no queue 'nowhere'" in unescape(post("transfer", interaction=call, queue="nowhere").text)
+    assert post("transfer", interaction=call, queue="sales").status_code == 303
+    assert comm.interaction(call)["queue"] == "sales"
+
+
+def test_desk_settings_name_the_bad_key():
+    assert desk_settings({"agent_skills": {"ada": {"billing": 2}}}).skills_of("ada") == {"billing": 2}
+    assert desk_settings(None).skills_of("ben") == {}
+    for bad, message in (({"script": {}}, "unknown key(s) script"),
+                         ({"scripts": {"billing": 1}}, "scripts must be a table of names to str"),
+                         ({"dispositions": []}, "dispositions must be a non-empty list"),
+                         ({"capacity": {"voice": True}}, "capacity must be a table")):
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            desk_settings(bad)
