@@ -23,7 +23,7 @@ from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_comm.acd import ACD
-from caruso_comm.campaign import Campaign, Retry, contacts_from_records, normalize, read_contacts
+from caruso_comm.campaign import Campaign, Contact, Retry, contacts_from_records, normalize, read_contacts
 from caruso_comm.eventlog import EventLog
 from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
@@ -50,14 +50,17 @@ class CommServer:
     ``contact_history`` (``{"object": "Customer"}``: ended interactions with a customer go
     to that object's contact history in the storage service), ``ivr`` (IVR menus: one
     ``{"script", "routes", "default", "numbers"}`` or a list of them; run by the script
-    engine service ``caruso.scripts/1``).
+    engine service ``caruso.scripts/1``), ``opt_outs`` (``{"object", "where", "customer"}``:
+    a storage query for the customers who opted out of calls; campaign call lists leave
+    them out).
     """
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
                  callback_queues: dict[str, str] | None = None, feed_size: int = 10_000,
                  channels: dict[str, dict[str, Any]] | None = None,
                  contact_history: dict[str, str] | None = None,
-                 ivr: dict[str, Any] | list[dict[str, Any]] | None = None) -> None:
+                 ivr: dict[str, Any] | list[dict[str, Any]] | None = None,
+                 opt_outs: dict[str, Any] | None = None) -> None:
         self._lock = threading.Condition(threading.RLock())
         self._log = EventLog(db or default_sqlite_url("comm.db"))
         self._feed_size = feed_size
@@ -70,6 +73,7 @@ class CommServer:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._proxies: dict[str, Any] = {}
+        self._opt_outs = opt_outs
         self._history = ContactHistory(contact_history["object"], self._storage_proxy) \
             if contact_history else None
         for definition in queues or ():
@@ -315,6 +319,7 @@ class CommServer:
                                                       contacts_query.get("customer", "id"))
         else:
             contacts = read_contacts(contacts_csv, source)
+        contacts, opted_out = self._without_opt_outs(contacts)
         settings = dict(dialer or {})
         rules = {str(d): Retry(int(rule[0]), float(rule[1])) for d, rule in (retries or {}).items()}
 
@@ -326,11 +331,20 @@ class CommServer:
                                 pacing=pacing, windows=windows or ("00:00-24:00",), retries=rules,
                                 dnc=[*self._dnc, *(dnc or ())], abandon_cap=abandon_cap)
             self._campaigns[name] = campaign
-            return dict(campaign.summary(), skipped=skipped)
+            return dict(campaign.summary(), skipped=skipped, opted_out=opted_out)
         try:
             return self._locked(add)
         except TypeError as error:
             raise ConfigError(f"campaign {name!r}: dialer settings: {error}") from None
+
+    def _without_opt_outs(self, contacts: list[Contact]) -> tuple[list[Contact], int]:
+        """The contacts whose customer did not opt out (per ``opt_outs``), and how many did."""
+        if not self._opt_outs:
+            return contacts, 0
+        customer = self._opt_outs.get("customer", "customer_id")
+        refused = {str(record.get(customer)) for record in self._query(self._opt_outs)}
+        kept = [contact for contact in contacts if contact.customer not in refused]
+        return kept, len(contacts) - len(kept)
 
     def _query(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Every record of a storage query, page by page."""

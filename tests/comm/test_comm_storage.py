@@ -74,3 +74,28 @@ def test_ended_interactions_go_to_the_customers_contact_history(storage, caruso_
     assert [(e["channel"], e["direction"], e["agent"], e["reference"]) for e in entries] == [
         ("voice", "inbound", "ann", call)]
     assert entries[0]["summary"] == "completed in queue q: address changed"
+
+
+OPTED_OUT_OF_CALLS = {"object": "Consent", "customer": "customer_id",
+                      "where": {"and": [{"field": "channel", "op": "eq", "value": "phone"},
+                                        {"field": "opted_in", "op": "eq", "value": False}]}}
+
+
+def test_a_campaign_call_list_never_holds_a_customer_who_opted_out(storage, caruso_host, caruso_client, tmp_path):
+    customers = [storage.create("Customer", {"customer_no": f"K{n}", "name": f"c{n}", "city": "Delft",
+                                             "phone": f"+3115000{n}"}) for n in range(4)]
+    for customer, channel, opted_in in [(customers[0], "phone", False), (customers[1], "email", False),
+                                        (customers[2], "phone", True)]:
+        storage.create("Consent", {"customer_id": customer["id"], "channel": channel, "opted_in": opted_in,
+                                   "source": "web form"})
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "out"}],
+                                "opt_outs": OPTED_OUT_OF_CALLS})
+    comm = caruso_client.get("caruso.comm/1")
+    by_query = comm.add_campaign("retention", "out", contacts_query={
+        "object": "Customer", "where": {"field": "city", "op": "eq", "value": "Delft"}})
+    assert by_query["contacts"] == {"pending": 3} and by_query["opted_out"] == 1
+    call_list = "number,customer\n" + "".join(f"{c['phone']},{c['id']}\n" for c in customers) + "+31150999,\n"
+    by_file = comm.add_campaign("winback", "out", contacts_csv=call_list)
+    assert by_file["contacts"] == {"pending": 4} and by_file["opted_out"] == 1
+    storage.update("Consent", storage.query("Consent")[0]["id"], {"opted_in": True})
+    assert comm.add_campaign("again", "out", contacts_csv=call_list)["opted_out"] == 0
