@@ -39,7 +39,7 @@ PAGE = 10_000
 T = TypeVar("T")
 
 
-@service(name="comm", interface="caruso.comm/1", version="0.1.0")
+@service(name="comm", interface="caruso.comm/1", version="0.1.0", autostart=True)
 class CommServer:
     """Agent, interaction, supervisor and monitor operations of the communication server.
 

@@ -27,7 +27,7 @@ MAX_TIMEOUT = 30.0
 log = logging.getLogger(__name__)
 
 
-@service(name="monitor", interface="caruso.monitor/1", version="1.0.0")
+@service(name="monitor", interface="caruso.monitor/1", version="1.0.0", autostart=True)
 class MonitorService:
     """The live picture of agents, waiting interactions, service level and campaigns."""
 
