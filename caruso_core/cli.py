@@ -194,12 +194,12 @@ def up(file: str | None) -> None:
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["service", "wrapper"]))
+@click.argument("kind", type=click.Choice(["service", "wrapper", "vertical"]))
 @click.argument("name")
 @click.option("--into", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Folder to create the package in.")
 def new(kind: str, name: str, into: str) -> None:
-    """Create a package skeleton for a service or a legacy wrapper, with passing tests."""
+    """Create a package skeleton for a service, a legacy wrapper or a vertical, with passing tests."""
     from pathlib import Path
 
     from caruso_core.scaffold import create

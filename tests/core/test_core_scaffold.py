@@ -1,4 +1,5 @@
-"""caruso new: the skeletons it writes pass their own tests with the test kit."""
+"""caruso new: the skeletons it writes (service, wrapper, vertical) pass their own tests with the test kit,
+run in place without installing anything."""
 import os
 import subprocess
 import sys
@@ -6,7 +7,7 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("kind, passed", [("service", "2 passed"), ("wrapper", "2 passed")])
+@pytest.mark.parametrize("kind, passed", [("service", "2 passed"), ("wrapper", "2 passed"), ("vertical", "3 passed")])
 def test_skeleton_tests_pass(tmp_path, kind, passed):
     made = subprocess.run([sys.executable, "-m", "caruso_core", "new", kind, "acme-stock", "--into", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
