@@ -628,6 +628,17 @@ def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
     return implementation
 
 
+def _add_hours(scope: Scope, moment: Any, hours: Any) -> str:
+    try:
+        start = datetime.datetime.fromisoformat(_text(moment))
+        later = start + datetime.timedelta(hours=float(as_number(hours)))
+    except ValueError:
+        raise ExpressionError(f"add_hours() needs a date and time 'YYYY-MM-DDTHH:MM:SS', not {moment!r}") from None
+    except OverflowError:
+        raise ExpressionError("add_hours() goes beyond the calendar") from None
+    return later.strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _length(scope: Scope, value: Any) -> int:
     if isinstance(value, (str, list)):
         return len(value)
@@ -656,6 +667,7 @@ FUNCTIONS: dict[str, Function] = {
     "date": Function(lambda s, v: as_date(v), 1, 1, "a date from ISO text 'YYYY-MM-DD'"),
     "add_days": Function(lambda s, d, n: as_date(d) + datetime.timedelta(days=int(as_number(n))), 2, 2,
                          "the date n days after d"),
+    "add_hours": Function(_add_hours, 2, 2, "the date and time n hours after t (ISO text, as now() gives)"),
     "days_between": Function(lambda s, a, b: (as_date(b) - as_date(a)).days, 2, 2,
                              "days from date a to date b"),
     "year": Function(lambda s, d: as_date(d).year, 1, 1, "the year of a date"),

@@ -47,6 +47,7 @@ def evaluate(source, **names):
     ("today()", TODAY),
     ("add_days(today(), 30)", datetime.date(2026, 4, 1)),
     ("days_between(date('2026-03-01'), '2026-03-31')", 30),
+    ("add_hours('2026-03-02T16:30:00', 8.5)", "2026-03-03T01:00:00"),
     ("year(today()) * 100 + month(today())", 202603),
     ("day(today()) + weekday(date('2026-03-02'))", 3),
 ])
@@ -130,6 +131,8 @@ def test_values_produced_are_bounded():
     ("1 in 5", {}, "'in' needs a list or text"),
     ("date('not a date')", {}, "date() cannot take text"),
     ("upper(1)", {}, "expected text"),
+    ("add_hours('tomorrow', 8)", {}, "add_hours() needs a date and time"),
+    ("add_hours('2026-03-02T16:30:00', 999999999999)", {}, "add_hours() goes beyond the calendar"),
 ])
 def test_evaluation_errors_are_expression_errors(source, names, message):
     with pytest.raises(ExpressionError) as caught:

@@ -1,0 +1,68 @@
+"""The service company end to end, on real storage and script services with the vertical's model
+and scripts: a self-service question nobody answered becomes a task for the knowledge team and
+its answer joins the FAQ; a reported fault is checked against the warranty and opens an order
+whose SLA timer escalates it when the response deadline passes."""
+import datetime as dt
+import time
+from pathlib import Path
+
+import caruso_service
+
+ROOT = Path(caruso_service.__file__).parent
+
+
+def test_an_unanswered_self_service_question_becomes_a_task_and_its_answer_joins_the_faq(
+        caruso_host, caruso_client, tmp_path):
+    caruso_host("storage", config={"model": str(ROOT / "model.xml"), "db": f"sqlite:///{tmp_path / 'crm.db'}",
+                                   "due_every": 0})
+    caruso_host("scripts", config={"scripts": [str(ROOT / "scripts")], "db": f"sqlite:///{tmp_path / 's.db'}"})
+    storage, scripts = caruso_client.get("caruso.storage/1"), caruso_client.get("caruso.scripts/1")
+    question = "Do you service heat pumps too?"
+
+    view = scripts.begin("faq")
+    for answer in ("other", question):
+        view = scripts.answer(view["session"], answer, view["seq"])
+    assert view["outcome"] == "question_recorded", view
+
+    [article] = storage.query("KnowledgeArticle", {"field": "question", "op": "eq", "value": question})
+    assert article["status"] == "unanswered"
+    [task] = storage.query("Task", {"field": "assignee", "op": "eq", "value": "knowledge-team"})
+    assert question in task["subject"] and f"article {article['id']}" in task["subject"]
+
+    storage.update("KnowledgeArticle", article["id"], {"answer": "Yes: air and ground source heat pumps."},
+                   version=article["_version"])
+    storage.update("Task", task["id"], {"done": True})
+    faq = storage.query("KnowledgeArticle", {"field": "status", "op": "eq", "value": "published"})
+    assert [(a["question"], a["answer"]) for a in faq] == [(question, "Yes: air and ground source heat pumps.")]
+
+
+def test_a_reported_fault_is_checked_for_warranty_and_escalated_when_its_sla_deadline_passes(
+        caruso_host, caruso_client, tmp_path):
+    caruso_host("storage", config={"model": str(ROOT / "model.xml"), "db": f"sqlite:///{tmp_path / 'crm.db'}",
+                                   "due_every": 0.2})
+    caruso_host("scripts", config={"scripts": [str(ROOT / "scripts")], "db": f"sqlite:///{tmp_path / 's.db'}"})
+    storage, scripts = caruso_client.get("caruso.storage/1"), caruso_client.get("caruso.scripts/1")
+    customer = storage.create("Customer", {"customer_no": "S-7", "name": "Hotel De Zon"})
+    boiler = storage.create("Installation", {"customer_id": customer["id"], "serial_no": "HB-2291",
+                                             "product": "Boiler HB 30", "installed": "2025-06-01",
+                                             "warranty_until": (dt.date.today() + dt.timedelta(days=200)).isoformat()})
+    storage.create("ServiceContract", {"customer_id": customer["id"], "level": "premium", "response_hours": 8,
+                                       "starts": "2026-01-01"})
+
+    view = scripts.begin("report_fault", {"customer_id": customer["id"], "installation_id": boiler["id"]})
+    for answer in (None, "no", "no hot water", None, True):
+        view = scripts.answer(view["session"], answer, view["seq"])
+    assert view["outcome"] == "ordered", view
+    [order] = storage.related("Installation", boiler["id"], "orders")
+    opened, respond_by = (dt.datetime.fromisoformat(order[name]) for name in ("opened", "respond_by"))
+    assert (order["under_warranty"], order["priority"], order["status"]) == (True, "high", "open")
+    assert respond_by - opened == dt.timedelta(hours=8)
+
+    an_hour_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    storage.update("FieldServiceOrder", order["id"], {"respond_by": an_hour_ago})   # the eight hours went by
+    deadline = time.monotonic() + 30
+    while storage.get("FieldServiceOrder", order["id"])["status"] == "open" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert storage.get("FieldServiceOrder", order["id"])["status"] == "sla-breached"
+    [task] = storage.query("Task", {"field": "assignee", "op": "eq", "value": "service-manager"})
+    assert task["subject"].startswith(f"SLA breached on order {order['id']} (high)")
