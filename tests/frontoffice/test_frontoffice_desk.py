@@ -64,7 +64,6 @@ def answer(page, choose=None, text=None):
 def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, storage, caruso_client):
     page = desk.page
     assert comm.agent("ada")["skills"] == {"billing": 2}
-    desk.shot("frontoffice-desk-available.png")
     call = comm.arrive("billing", from_="+49 30 1234567")["id"]
     wait_for_offer(page)                                             # no reload by the test
     desk.check_layout("offer")
