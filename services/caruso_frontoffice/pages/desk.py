@@ -25,7 +25,7 @@ from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import Desk
-from caruso_frontoffice.pages.records import _key_query, _sections
+from caruso_frontoffice.pages.records import key_query, record_sections
 from caruso_frontoffice.views.model import Customer360View, Field
 
 ROLES = ("agent", "supervisor")
@@ -103,11 +103,11 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any]) -> dic
         for field in (f for f in context.desk.settings.match if f in info.attributes):
             for value in dict.fromkeys([address, address.lower()]):
                 for record in records.referring(view.object, field, value, POPPED):
-                    unique.setdefault(_key_query(info, record), record)
+                    unique.setdefault(key_query(info, record), record)
         found = list(unique.values())[:POPPED]
     profile = context.catalog.view(view.profile)
-    customers = [{"link": f"/views/{view.id}/show?{_key_query(info, record)}",
-                  "sections": _sections(profile, info, record, role), "key": _customer_key(info, record)}
+    customers = [{"link": f"/views/{view.id}/show?{key_query(info, record)}",
+                  "sections": record_sections(profile, info, record, role), "key": _customer_key(info, record)}
                  for record in found]
     history = records.history(view.object, customers[0]["key"], HISTORY, 0)[0] if len(customers) == 1 else []
     return {"view": view, "address": address, "customers": customers, "history": history}

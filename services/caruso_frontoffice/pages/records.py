@@ -82,7 +82,8 @@ def _key(info: ObjectInfo, values: Any) -> Any:
     return parts[info.key[0]] if len(parts) == 1 else parts
 
 
-def _key_query(info: ObjectInfo, record: dict[str, Any]) -> str:
+def key_query(info: ObjectInfo, record: dict[str, Any]) -> str:
+    """The key of ``record`` as query parameters (``id=42``), as the pages' URLs take it."""
     return urlencode({name: widgets.display(value) for name, value in info.key_of(record).items()})
 
 
@@ -118,7 +119,7 @@ def list_view(request: Request, context: Context) -> Response:
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), shown[f.name])
                  for f in _visible(view.filters, role)],
         columns=[(f.label or info.attribute(f.name).label) for f in columns],
-        rows=[([widgets.display(row.get(f.name)) for f in columns], _key_query(info, row)) for row in rows],
+        rows=[([widgets.display(row.get(f.name)) for f in columns], key_query(info, row)) for row in rows],
         total=total, page=number, pages=max(1, -(-total // view.page_size)),
         query={"q": search, **{f"f.{k}": v for k, v in shown.items() if v}},
         detail=_usable(context, view.detail, role), form=_usable(context, view.form, role))
@@ -134,8 +135,10 @@ def _usable(context: Context, view_id: str | None, role: str) -> str | None:
     return view_id if view is not None and view.visible_to(role) else None
 
 
-def _sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str
-              ) -> list[tuple[str, list[tuple[str, str]]]]:
+def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str
+                    ) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``(label, [(field label, shown value), ...])`` of each section of ``view`` for
+    ``record``: the fields ``role`` may see."""
     return [(section.label, [(field.label or info.attribute(field.name).label,
                               widgets.display(record.get(field.name)))
                              for field in _visible(section.fields, role)])
@@ -152,8 +155,8 @@ def show(request: Request, context: Context) -> Response:
     key = _key(info, request.query_params)
     record = records.get(view.object, key)
     if isinstance(view, DetailView):
-        return context.render(request, "detail.html", view=view, sections=_sections(view, info, record, role),
-                              key_query=_key_query(info, record), form=_usable(context, view.form, role))
+        return context.render(request, "detail.html", view=view, sections=record_sections(view, info, record, role),
+                              key_query=key_query(info, record), form=_usable(context, view.form, role))
     profile = context.catalog.view(view.profile)
     related = [_related_table(context, records, item, key, role) for item in view.related]
     tasks = None
@@ -162,9 +165,9 @@ def show(request: Request, context: Context) -> Response:
             "field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)})
     number = _page_number(request.query_params.get("history"))
     history, older = records.history(view.object, key, view.history_limit, (number - 1) * view.history_limit)
-    return context.render(request, "customer360.html", view=view, sections=_sections(profile, info, record, role),
+    return context.render(request, "customer360.html", view=view, sections=record_sections(profile, info, record, role),
                           related=related, tasks=tasks, history=history, history_page=number, older=older,
-                          key_query=_key_query(info, record))
+                          key_query=key_query(info, record))
 
 
 def _related_table(context: Context, records: Records, item: Related, key: Any, role: str,
@@ -208,7 +211,7 @@ def form_page(request: Request, context: Context) -> Response:
     record = context.records.get(view.object, key)
     values = {f["name"]: widgets.display(record.get(f["name"])) for f in fields}
     return context.render(request, "form.html", view=view, fields=fields, values=values,
-                          version=json.dumps(record.get("_version")), key_query=_key_query(info, record),
+                          version=json.dumps(record.get("_version")), key_query=key_query(info, record),
                           errors=[])
 
 
@@ -244,8 +247,8 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             errors.append(str(error))
         else:
             target = view.detail if _usable(context, view.detail, request.state.visitor.user.role) else None
-            return RedirectResponse(f"/views/{target}/show?{_key_query(info, record)}" if target
-                                    else f"/views/{view.id}/edit?{_key_query(info, record)}", 303)
+            return RedirectResponse(f"/views/{target}/show?{key_query(info, record)}" if target
+                                    else f"/views/{view.id}/edit?{key_query(info, record)}", 303)
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
     return context.render(request, "form.html", 400, view=view, fields=fields, values=shown, version=version,
                           key_query=request.url.query, errors=errors)
