@@ -1,22 +1,29 @@
 """Users of the front office: a name, one role, a password hash.
 
 Roles: ``agent`` (works interactions), ``supervisor`` (watches and steers agents),
-``admin`` (runs the installation). A page or view names the roles that may see it.
+``admin`` (runs the installation): the staff, who see internal pages; ``customer``
+(uses the self-service portal only), whose account holds the key of their customer
+record, e.g. ``{"customer_id": 42}``, given to the dialog scripts they run as context.
+A page or view names the roles that may see it.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
 
 from caruso_core.errors import Conflict, InvalidInput, NotFound
-from caruso_frontoffice.database import sessions, users
+from caruso_frontoffice.database import customers, sessions, users
 from caruso_frontoffice.passwords import check_policy, dummy_hash, hash_password, verify_password
 
-ROLES = ("agent", "supervisor", "admin")
+STAFF = ("agent", "supervisor", "admin")
+ROLES = (*STAFF, "customer")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+KEY_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,39})=([A-Za-z0-9._@+-]{1,80})$")
 
 
 @attrs.frozen
@@ -26,10 +33,25 @@ class User:
     id: int
     name: str
     role: str
+    customer: dict[str, Any] | None = attrs.field(default=None, eq=False)
 
     def may(self, roles: frozenset[str]) -> bool:
         """Whether this user's role is one of ``roles``."""
         return self.role in roles
+
+
+def parse_customer_key(text: str) -> dict[str, Any]:
+    """``customer_id=42`` (pairs separated by commas) as ``{"customer_id": 42}``; digits
+    become integers. InvalidInput naming the expected form otherwise."""
+    key: dict[str, Any] = {}
+    for part in (text or "").split(","):
+        found = KEY_PART.match(part.strip())
+        if not found:
+            raise InvalidInput(f"customer key {text!r}: write it as name=value pairs separated by commas, "
+                               "e.g. customer_id=42")
+        name, value = found.groups()
+        key[name] = int(value) if value.isdigit() and len(value) < 16 else value
+    return key
 
 
 def check_role(role: str) -> str:
@@ -45,21 +67,29 @@ class Accounts:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
 
-    def add(self, name: str, role: str, password: str) -> User:
-        """Create a user; InvalidInput for a bad name, role or password, Conflict if the name is taken."""
+    def add(self, name: str, role: str, password: str, customer: str | None = None) -> User:
+        """Create a user; a customer account needs ``customer``, their customer key (see
+        :func:`parse_customer_key`), no other role has one. InvalidInput for a bad name, role,
+        password or key, Conflict if the name is taken."""
         name = name.strip().lower() if isinstance(name, str) else ""
         if not NAME_PATTERN.match(name):
             raise InvalidInput("a user name is 1 to 64 of a-z, 0-9, '.', '_', '@', '-', starting with a letter or digit")
         check_role(role)
+        if (role == "customer") != bool(customer):
+            raise InvalidInput("a customer account needs its customer key (e.g. customer_id=42), "
+                               "and only a customer account has one")
+        key = parse_customer_key(customer) if customer else None
         check_policy(password)
         try:
             with self._engine.begin() as connection:
                 row_id = connection.execute(users.insert().values(
                     name=name, role=role, password=hash_password(password),
                     created_at=time.time())).inserted_primary_key[0]
+                if key is not None:
+                    connection.execute(customers.insert().values(user_id=row_id, customer_key=json.dumps(key)))
         except sa.exc.IntegrityError:
             raise Conflict(f"a user named {name!r} exists already") from None
-        return User(row_id, name, role)
+        return User(row_id, name, role, key)
 
     def set_password(self, name: str, password: str) -> None:
         """Give the user ``name`` a new password and end their sessions; NotFound if unknown."""
@@ -74,6 +104,7 @@ class Accounts:
         with self._engine.begin() as connection:
             user_id = self._id(connection, name)
             connection.execute(sessions.delete().where(sessions.c.user_id == user_id))
+            connection.execute(customers.delete().where(customers.c.user_id == user_id))
             connection.execute(users.delete().where(users.c.id == user_id))
 
     def _id(self, connection: sa.Connection, name: str) -> int:
@@ -85,23 +116,30 @@ class Accounts:
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if ``password`` is theirs, else None (same cost for unknown names)."""
         with self._engine.connect() as connection:
-            row = connection.execute(sa.select(users).where(users.c.name == name.strip().lower())).first()
+            row = connection.execute(_SELECT.where(users.c.name == name.strip().lower())).first()
         if row is None:
             verify_password(password, dummy_hash())
             return None
-        return User(row.id, row.name, row.role) if verify_password(password, row.password) else None
+        return _user(row) if verify_password(password, row.password) else None
 
     def get(self, user_id: int) -> User | None:
         with self._engine.connect() as connection:
-            row = connection.execute(sa.select(users).where(users.c.id == user_id)).first()
-        return User(row.id, row.name, row.role) if row else None
+            row = connection.execute(_SELECT.where(users.c.id == user_id)).first()
+        return _user(row) if row else None
 
     def all(self) -> list[User]:
         """Every user, by name."""
         with self._engine.connect() as connection:
-            rows = connection.execute(sa.select(users).order_by(users.c.name)).all()
-        return [User(row.id, row.name, row.role) for row in rows]
+            rows = connection.execute(_SELECT.order_by(users.c.name)).all()
+        return [_user(row) for row in rows]
 
     def count(self) -> int:
         with self._engine.connect() as connection:
             return connection.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
+
+
+_SELECT = sa.select(users, customers.c.customer_key).select_from(users.outerjoin(customers))
+
+
+def _user(row: sa.Row) -> User:
+    return User(row.id, row.name, row.role, json.loads(row.customer_key) if row.customer_key else None)

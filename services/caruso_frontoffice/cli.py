@@ -30,11 +30,12 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
+@click.option("--customer", metavar="KEY", help="A customer account's customer key, e.g. customer_id=42.")
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), help=PASSWORD_FILE_HELP)
 @click.option("--db", help=DB_HELP)
-def add(name: str, role: str, password_file: Path | None, db: str | None) -> None:
+def add(name: str, role: str, customer: str | None, password_file: Path | None, db: str | None) -> None:
     """Add the user NAME with a ROLE; the password comes from a prompt or --password-file."""
-    created = _accounts(db).add(name, role, _password(password_file))
+    created = _accounts(db).add(name, role, _password(password_file), customer)
     click.echo(f"user {created.name} ({created.role}) added")
 
 

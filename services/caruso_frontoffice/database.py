@@ -1,6 +1,6 @@
 """The front office's own database: its tables and how it is opened.
 
-Users and sessions live here (SQLite in the deployment's data folder by default);
+Users, the customer keys of customer accounts, and sessions live here (SQLite in the deployment's data folder by default);
 business objects do not: they belong to the storage service.
 """
 from __future__ import annotations
@@ -18,6 +18,13 @@ users = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("password", sa.String(200), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+)
+
+customers = sa.Table(
+    "frontoffice_customers", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("frontoffice_users.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("customer_key", sa.String(400), nullable=False),
 )
 
 sessions = sa.Table(

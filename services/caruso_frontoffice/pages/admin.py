@@ -68,7 +68,8 @@ def users(request: Request, context: Context) -> Response:
 def add_user(request: Request, context: Context, form: FormData) -> Response:
     name = str(form.get("name", ""))[:64]
     try:
-        user = context.accounts.add(name, str(form.get("role", "")), str(form.get("password", "")))
+        user = context.accounts.add(name, str(form.get("role", "")), str(form.get("password", "")),
+                                    str(form.get("customer", "")).strip() or None)
     except CarusoError as error:
         return context.render(request, "users.html", 400, users=context.accounts.all(), roles=ROLES,
                               error=str(error), notice=None, name=name)

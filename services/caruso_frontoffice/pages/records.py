@@ -20,7 +20,7 @@ from starlette.routing import Route
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
-from caruso_frontoffice.accounts import ROLES
+from caruso_frontoffice.accounts import STAFF
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.records import ObjectInfo, Records
 from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, FormView, ListView,
@@ -87,7 +87,7 @@ def key_query(info: ObjectInfo, record: dict[str, Any]) -> str:
     return urlencode({name: widgets.display(value) for name, value in info.key_of(record).items()})
 
 
-@page(*ROLES)
+@page(*STAFF)
 @_guarded
 def list_view(request: Request, context: Context) -> Response:
     view = _view(request, context, (ListView,))
@@ -145,7 +145,7 @@ def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], 
             for section in view.sections]
 
 
-@page(*ROLES)
+@page(*STAFF)
 @_guarded
 def show(request: Request, context: Context) -> Response:
     view = _view(request, context, (DetailView, Customer360View))
@@ -197,7 +197,7 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, 
     return shown
 
 
-@page(*ROLES)
+@page(*STAFF)
 @_guarded
 def form_page(request: Request, context: Context) -> Response:
     view = _view(request, context, (FormView,))
@@ -215,7 +215,7 @@ def form_page(request: Request, context: Context) -> Response:
                           errors=[])
 
 
-@action(*ROLES)
+@action(*STAFF)
 @_guarded
 def submit(request: Request, context: Context, form: FormData) -> Response:
     view = _view(request, context, (FormView,))
