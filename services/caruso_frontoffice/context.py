@@ -20,8 +20,10 @@ from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import Catalog
 from caruso_frontoffice.worksheets import Worksheets
+from caruso_scripts.web import Dialogs
 
 TEMPLATES = Path(__file__).with_name("templates")
+SCRIPTS = "caruso.scripts/1"
 
 
 def template_environment() -> jinja2.Environment:
@@ -32,11 +34,13 @@ def template_environment() -> jinja2.Environment:
 
 @attrs.define
 class Context:
-    """Accounts, sessions, sign-in throttles, views, the manager client, templates.
+    """Accounts, sessions, sign-in throttles, views, the manager client, templates, the
+    self-service dialogs.
 
     ``setup_token`` opens the first-run page that creates the first admin; it exists
-    only while there is no user. The agent desktop (``desk``) needs the agents'
-    ``worksheets``; it is None without them.
+    only while there is no user. ``self_service`` names the dialog scripts the portal
+    publishes; ``starts_per_minute`` limits the dialogs one client address starts. The
+    agent desktop (``desk``) needs the agents' ``worksheets``; it is None without them.
     """
 
     accounts: Accounts
@@ -48,10 +52,13 @@ class Context:
     templates: jinja2.Environment = attrs.field(factory=template_environment)
     setup_token: str | None = None
     setup_lock: threading.Lock = attrs.field(factory=threading.Lock)
+    self_service: tuple[str, ...] = ()
+    starts_per_minute: int = 30
     desk_settings: DeskSettings = attrs.field(factory=DeskSettings)
     worksheets: Worksheets | None = None
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
+    dialogs: Dialogs = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.accounts.count() == 0:
@@ -59,6 +66,7 @@ class Context:
         self.records = Records(self.client.get(STORAGE))
         if self.worksheets is not None:
             self.desk = Desk(self.desk_settings, self.worksheets, self.client)
+        self.dialogs = Dialogs(self.client.get(SCRIPTS), self.self_service, self.starts_per_minute)
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         """The page ``template`` for the request's visitor, with ``values``."""

@@ -13,6 +13,10 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
 ``key_file``  the cookie signing key (default ``frontoffice.key`` in the data folder,
               created on first start)
 ``session_hours`` how long a sign-in lasts (default 12)
+``self_service`` the ids of the dialog scripts the self-service portal publishes
+              (default none)
+``self_service_starts`` new self-service dialogs one client address may start a
+              minute (default 30)
 ``desk``      the agent desktop: dialog script per queue, agents' skills and capacity,
               dispositions, the screen pop's view and attributes (see
               :mod:`caruso_frontoffice.desksettings`)
@@ -57,7 +61,8 @@ class FrontOffice:
 
     def __init__(self, address: str = DEFAULT_ADDRESS, db: str | None = None, views: list[str] | str | None = None,
                  certfile: str | None = None, keyfile: str | None = None, key_file: str | None = None,
-                 session_hours: float = 12.0, desk: dict[str, Any] | None = None) -> None:
+                 session_hours: float = 12.0, self_service: list[str] | None = None,
+                 self_service_starts: int = 30, desk: dict[str, Any] | None = None) -> None:
         parts = urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"frontoffice address {address!r} must look like http://127.0.0.1:8080")
@@ -65,6 +70,12 @@ class FrontOffice:
             raise ConfigError(f"frontoffice address {address!r} is https: set certfile and keyfile")
         if not isinstance(session_hours, (int, float)) or session_hours <= 0:
             raise ConfigError(f"frontoffice session_hours must be a positive number, not {session_hours!r}")
+        if not isinstance(self_service, (list, type(None))) or not all(
+                isinstance(script, str) for script in self_service or ()):
+            raise ConfigError(f"frontoffice self_service must be a list of script ids, not {self_service!r}")
+        if not isinstance(self_service_starts, int) or self_service_starts < 1:
+            raise ConfigError(f"frontoffice self_service_starts must be a positive whole number, "
+                              f"not {self_service_starts!r}")
         self._scheme, self._host = parts.scheme, parts.hostname
         self._port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
         self._tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile}
@@ -78,6 +89,7 @@ class FrontOffice:
             client=caruso_core.connect(),
             name_throttle=Throttle(NAME_FAILURES, FAILURE_WINDOW),
             address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW),
+            self_service=tuple(self_service or ()), starts_per_minute=self_service_starts,
             desk_settings=desk_settings(desk), worksheets=Worksheets(engine))
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from caruso_frontoffice.pages import admin, auth, desk, records
+from caruso_frontoffice.pages import admin, auth, desk, portal, records, supervisor
 
 
 def routes() -> list[BaseRoute]:
-    return [*auth.routes, *admin.routes, *records.routes, *desk.routes]
+    return [*auth.routes, *admin.routes, *records.routes, *portal.routes, *supervisor.routes, *desk.routes]

@@ -25,8 +25,11 @@ log = logging.getLogger("caruso.frontoffice")
 
 @page()
 def home(request: Request, context: Context) -> Response:
-    if request.state.visitor.user is None:
+    user = request.state.visitor.user
+    if user is None:
         return RedirectResponse("/signin", 303)
+    if user.role == "customer":
+        return RedirectResponse("/portal", 303)
     return context.render(request, "home.html")
 
 

@@ -1,0 +1,96 @@
+"""The self-service portal: the published dialog scripts for customers, anonymous or
+signed in with a customer account.
+
+The dialogs follow the rules of :class:`caruso_scripts.web.Dialogs` (only the scripts
+of the ``self_service`` configuration, a start limit per client address, a dialog
+continued only by whoever started it) and show their steps with
+:func:`caruso_scripts.web.step_html`, inside the front office's pages and with its CSRF
+tokens. A signed-in customer's customer key is the dialog's context; anyone else's
+context is empty. The scripts service is reached through the manager.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from caruso_core.errors import CarusoError, NotFound
+from caruso_frontoffice.access import action, page
+from caruso_frontoffice.context import Context
+from caruso_scripts.web import GONE, SORRY, TOO_MANY, TooManyStarts, step_html
+
+log = logging.getLogger("caruso.frontoffice")
+BASE = "/portal"
+
+
+@page()
+def index(request: Request, context: Context) -> Response:
+    return _answer(request, context, lambda: context.render(
+        request, "portal.html", scripts=context.dialogs.scripts()))
+
+
+@action()
+def start(request: Request, context: Context, form: FormData) -> Response:
+    address = request.client.host if request.client else "unknown"
+
+    def begin() -> Response:
+        view = context.dialogs.begin(request.path_params["script"], _customer(request), address)
+        return RedirectResponse(f"{BASE}/s/{view['session']}", 303)
+    return _answer(request, context, begin)
+
+
+@page()
+def show(request: Request, context: Context) -> Response:
+    return _answer(request, context, lambda: _step(
+        request, context, context.dialogs.current(request.path_params["session"], _customer(request))))
+
+
+@action()
+def submit(request: Request, context: Context, form: FormData) -> Response:
+    session = request.path_params["session"]
+
+    def reply() -> Response:
+        outcome = context.dialogs.submit(session, _customer(request), {key: [str(v) for v in form.getlist(key)]
+                                                                      for key in form.keys()})
+        if outcome.status == 303:
+            return RedirectResponse(f"{BASE}/s/{session}", 303)
+        return _step(request, context, outcome.view, outcome.notice, outcome.entered, outcome.status)
+    return _answer(request, context, reply)
+
+
+def _customer(request: Request) -> dict[str, Any]:
+    """The dialog context of the visitor: a customer's key, else nothing."""
+    user = request.state.visitor.user
+    return dict(user.customer) if user is not None and user.customer else {}
+
+
+def _step(request: Request, context: Context, view: dict[str, Any], notice: str | None = None,
+          entered: str | None = None, status: int = 200) -> Response:
+    return context.render(request, "portal_step.html", status, view=view, step=step_html(
+        view, notice, entered, BASE, {"csrf": request.state.visitor.csrf}))
+
+
+def _answer(request: Request, context: Context, respond: Any) -> Response:
+    """``respond()``, or the portal's page for a dialog that is gone (404), too many
+    starts (429) or a scripts service that failed (503, logged)."""
+    try:
+        return respond()
+    except NotFound:
+        return context.render(request, "portal_refused.html", 404, reason=GONE)
+    except TooManyStarts:
+        return context.render(request, "portal_refused.html", 429, reason=TOO_MANY)
+    except CarusoError as error:
+        log.error("self-service %s %s failed: %s", request.method, request.url.path, error)
+        return context.render(request, "portal_refused.html", 503, reason=SORRY)
+
+
+routes = [
+    Route(BASE, index, methods=["GET"]),
+    Route(BASE + "/start/{script}", start, methods=["POST"]),
+    Route(BASE + "/s/{session}", show, methods=["GET"]),
+    Route(BASE + "/s/{session}", submit, methods=["POST"]),
+]

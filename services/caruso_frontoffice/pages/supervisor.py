@@ -1,0 +1,178 @@
+"""Supervisor pages (roles supervisor and admin): the live wallboard, reports with
+charts, campaign control.
+
+- ``/supervisor`` shows the status monitor's picture (``caruso.monitor/1``); the static
+  script ``wallboard.js`` long-polls ``/supervisor/wallboard.json?since=VERSION``, which
+  answers with the picture as soon as it is newer than ``since`` (or after
+  ``WAIT`` seconds as it is), and redraws the tables without reloading the page.
+- ``/supervisor/reports`` lists the report definitions of ``caruso.reports/1`` and runs
+  one for a range of days (in the definition's time zone): its table, and its chart
+  from ``/supervisor/reports/chart.png`` (the service's ``png`` renderer).
+- ``/supervisor/campaigns`` lists the campaigns of ``caruso.comm/1`` with their
+  progress; its buttons start, pause, resume them (CSRF-checked forms).
+
+Every other component is reached through the manager; one that is missing or fails
+shows as one line on the page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound
+from caruso_frontoffice.access import action, page
+from caruso_frontoffice.context import Context
+
+MONITOR, REPORTS, COMM = "caruso.monitor/1", "caruso.reports/1", "caruso.comm/1"
+ROLES = ("supervisor", "admin")
+WAIT = 10.0
+MAX_DAYS = 366
+CAMPAIGN_ACTIONS = ("start", "pause", "resume")
+STATUS_OF = {InvalidInput: 400, NotFound: 404, Conflict: 409}
+
+
+@page(*ROLES)
+def wallboard(request: Request, context: Context) -> Response:
+    return context.render(request, "wallboard.html")
+
+
+@page(*ROLES)
+def wallboard_json(request: Request, context: Context) -> Response:
+    since = request.query_params.get("since", "-1")
+    if not since.lstrip("-").isdigit() or len(since) > 12:
+        return JSONResponse({"error": f"since={since[:20]!r}: give the version of the last picture, a whole number"},
+                            400)
+    try:
+        return JSONResponse(context.client.get(MONITOR).updates(int(since), WAIT))
+    except CarusoError as error:
+        return JSONResponse({"error": f"The status monitor did not answer: {error}"}, 503)
+
+
+@page(*ROLES)
+def reports(request: Request, context: Context) -> Response:
+    service = context.client.get(REPORTS)
+    try:
+        definitions = service.definitions()
+    except CarusoError as error:
+        return context.render(request, "reports.html", 503, definitions=[], chosen=None, report=None,
+                              error=f"The reports service did not answer: {error}", query={})
+    query = {key: request.query_params.get(key, "") for key in ("name", "from", "to")}
+    if not query["name"]:
+        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+        return context.render(request, "reports.html", definitions=definitions, chosen=None, report=None,
+                              error=None, query={"name": "", "from": today, "to": today})
+    try:
+        chosen, options = _report_options(definitions, query)
+        report = service.report(chosen["name"], *options)
+    except CarusoError as error:
+        return context.render(request, "reports.html", _status(error), definitions=definitions, chosen=None,
+                              report=None, error=str(error), query=query)
+    rows = [[_cell(row.get(column)) for column in (*report["dimensions"], *report["measures"])]
+            for row in report["rows"]]
+    return context.render(request, "reports.html", definitions=definitions, chosen=chosen, report=report,
+                          rows=rows, error=None, query=query, chart=request.url.query)
+
+
+@page(*ROLES)
+def chart(request: Request, context: Context) -> Response:
+    service = context.client.get(REPORTS)
+    query = {key: request.query_params.get(key, "") for key in ("name", "from", "to")}
+    try:
+        chosen, options = _report_options(service.definitions(), query)
+        image = service.render(chosen["name"], "png", *options)
+    except CarusoError as error:
+        return Response(str(error), _status(error), media_type="text/plain")
+    return Response(image, media_type="image/png")
+
+
+@page(*ROLES)
+def campaigns(request: Request, context: Context) -> Response:
+    return _campaigns_page(request, context)
+
+
+@action(*ROLES)
+def campaign_action(request: Request, context: Context, form: FormData) -> Response:
+    name, wanted = str(form.get("name", ""))[:200], str(form.get("action", ""))
+    if wanted not in CAMPAIGN_ACTIONS:
+        return _campaigns_page(request, context, 400, error=f"Campaign action {wanted[:20]!r}: use "
+                               f"{', '.join(CAMPAIGN_ACTIONS)}.")
+    try:
+        summary = context.client.get(COMM).campaign(name, wanted)
+    except CarusoError as error:
+        return _campaigns_page(request, context, _status(error), error=f"Campaign {name}: {error}")
+    return _campaigns_page(request, context, notice=f"Campaign {summary['name']} is {summary['state']}.")
+
+
+def _campaigns_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
+                    notice: str | None = None) -> Response:
+    try:
+        rows = [_with_progress(summary) for summary in context.client.get(COMM).campaigns()]
+    except CarusoError as failure:
+        rows, error = [], f"{error + ' ' if error else ''}The communication server did not answer: {failure}"
+        status = max(status, 503)
+    return context.render(request, "campaigns.html", status, campaigns=rows, error=error, notice=notice)
+
+
+def _with_progress(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary with ``total`` contacts, ``finished`` ones (done or on the do-not-call
+    list) and ``progress`` in whole percent."""
+    contacts = summary.get("contacts", {})
+    total = sum(contacts.values())
+    finished = contacts.get("done", 0) + contacts.get("dnc", 0)
+    return {**summary, "total": total, "finished": finished,
+            "progress": round(100 * finished / total) if total else 0}
+
+
+def _report_options(definitions: list[dict[str, Any]], query: dict[str, str]
+                    ) -> tuple[dict[str, Any], tuple[float, float]]:
+    """The definition named in ``query`` and the range of its days ``from``..``to``
+    (inclusive, midnight to midnight in the definition's time zone) in Unix seconds."""
+    chosen = next((d for d in definitions if d["name"] == query["name"]), None)
+    if chosen is None:
+        raise NotFound(f"There is no report {query['name'][:60]!r}; choose one of the list.")
+    first, last = _day(query["from"], "From"), _day(query["to"], "To")
+    if last < first:
+        raise InvalidInput("To is before From: the range would be empty.")
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidInput(f"The range is longer than {MAX_DAYS} days; choose a shorter one.")
+    zone = ZoneInfo(chosen["timezone"])
+    start = dt.datetime.combine(first, dt.time(), zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+    return chosen, (start.timestamp(), end.timestamp())
+
+
+def _day(value: str, label: str) -> dt.date:
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise InvalidInput(f"{label}: a date like 2026-11-29, please (not {value[:20]!r}).")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def _status(error: CarusoError) -> int:
+    return next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 503)
+
+
+routes = [
+    Route("/supervisor", wallboard, methods=["GET"]),
+    Route("/supervisor/wallboard.json", wallboard_json, methods=["GET"]),
+    Route("/supervisor/reports", reports, methods=["GET"]),
+    Route("/supervisor/reports/chart.png", chart, methods=["GET"]),
+    Route("/supervisor/campaigns", campaigns, methods=["GET"]),
+    Route("/supervisor/campaigns", campaign_action, methods=["POST"]),
+]

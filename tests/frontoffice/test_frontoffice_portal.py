@@ -1,0 +1,165 @@
+"""The self-service portal over a real manager and a real scripts service: published
+scripts only, anonymous and identified customers, friendly validation messages,
+customers kept out of internal pages; in Chromium on a 390-pixel-wide phone."""
+from pathlib import Path
+
+import attrs
+import pytest
+from starlette.testclient import TestClient
+
+from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.app import create_app
+from caruso_frontoffice.database import open_database
+from frontoffice_support import Tab, add_users, csrf_of, make_context, sign_in
+
+HERE = Path(__file__).parent / "portal"
+PUBLISHED = ["callback", "meter"]
+CUSTOMER = ("cora", "cora-secret-1")
+SMALL_PHONE = {"width": 390, "height": 800}
+
+
+@pytest.fixture
+def scripts(caruso_host, tmp_path):
+    caruso_host("scripts", config={"scripts": [str(HERE / f"{name}.xml") for name in ("callback", "meter", "internal")],
+                                   "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
+
+
+def _accounts(db):
+    add_users(db)
+    accounts = Accounts(open_database(db))
+    accounts.add(CUSTOMER[0], "customer", CUSTOMER[1], "customer_id=7")
+    return accounts
+
+
+@pytest.fixture
+def web(scripts, caruso_manager, tmp_path):
+    context = attrs.evolve(make_context(tmp_path, caruso_manager.uri, users=False), self_service=tuple(PUBLISHED))
+    _accounts(f"sqlite:///{tmp_path / 'frontoffice.db'}")
+    with TestClient(create_app(context), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def portal(scripts, caruso_host, caruso_client, tmp_path):
+    db = f"sqlite:///{tmp_path / 'portal.db'}"
+    _accounts(db)
+    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "self_service": PUBLISHED})
+    return caruso_client.get("frontoffice").url()
+
+
+def _start(web, script):
+    csrf = csrf_of(web.get("/portal").text)
+    return web.post(f"/portal/start/{script}", data={"csrf": csrf}, follow_redirects=False)
+
+
+def test_only_published_scripts_are_listed_and_started(web):
+    page = web.get("/portal")
+    assert page.status_code == 200
+    assert "Call me back" in page.text and "Meter reading" in page.text and "Agents only" not in page.text
+    assert _start(web, "internal").status_code == 404
+    assert _start(web, "nope").status_code == 404
+    started = _start(web, "callback")
+    assert started.status_code == 303 and started.headers["location"].startswith("/portal/s/")
+    step = web.get(started.headers["location"])
+    assert "Your name?" in step.text and 'name="csrf"' in step.text
+
+
+def test_a_form_without_the_csrf_token_is_refused(web):
+    web.get("/portal")
+    assert web.post("/portal/start/callback", data={}).status_code == 403
+    session = _start(web, "callback").headers["location"]
+    assert web.post(session, data={"seq": "0", "answer": "Ann"}).status_code == 403
+    assert web.post(session, data={"seq": "0", "answer": "Ann", "csrf": "forged"}).status_code == 403
+    assert "Your name?" in web.get(session).text                   # nothing was answered
+
+
+def test_bad_answers_get_a_friendly_message_and_html_is_escaped(web):
+    session = _start(web, "callback").headers["location"]
+    csrf = csrf_of(web.get(session).text)
+    too_long = web.post(session, data={"csrf": csrf, "seq": "0", "answer": "<script>x</script>" * 3})
+    assert too_long.status_code == 422
+    assert "The answer is too long (at most 30 characters)." in too_long.text
+    assert "<script>x" not in too_long.text and "&lt;script&gt;x" in too_long.text
+    empty = web.post(session, data={"csrf": csrf, "seq": "0", "answer": " "})
+    assert empty.status_code == 422 and "Please answer this question." in empty.text
+    web.post(session, data={"csrf": csrf, "seq": "0", "answer": "<b>Ann</b>"})
+    page = web.get(session)
+    assert "What is it about, &lt;b&gt;Ann&lt;/b&gt;?" in page.text
+    stale = web.post(session, data={"csrf": csrf, "seq": "0", "answer": "Bo"})
+    assert stale.status_code == 409 and "The page was out of date" in stale.text
+    assert web.get("/portal/s/not-a-session").status_code == 404
+    assert web.get("/portal/s/" + "0" * 32).status_code == 404
+
+
+def test_a_customers_dialog_has_their_key_as_context_and_stays_theirs(web):
+    assert sign_in(web, *CUSTOMER).headers["location"] == "/"
+    assert web.get("/", follow_redirects=False).headers["location"] == "/portal"
+    session = _start(web, "meter").headers["location"]
+    assert "Your meter reading, customer 7?" in web.get(session).text
+    web.cookies.clear()                                             # an anonymous visitor with the link
+    assert web.get(session).status_code == 404
+    assert "Your meter reading, customer ?" in web.get(_start(web, "meter").headers["location"]).text
+
+
+@pytest.mark.parametrize("path", ["/views/customers", "/views/customer/show?id=1", "/admin/services",
+                                  "/admin/users", "/supervisor", "/supervisor/reports",
+                                  "/supervisor/campaigns", "/supervisor/wallboard.json"])
+def test_customers_never_reach_internal_pages(web, path):
+    sign_in(web, *CUSTOMER)
+    refused = web.get(path, follow_redirects=False)
+    assert refused.status_code == 403
+    assert "Your role does not give access to this page." in refused.text
+
+
+def test_a_customer_account_needs_a_well_formed_customer_key(tmp_path):
+    accounts = Accounts(open_database(f"sqlite:///{tmp_path / 'a.db'}"))
+    with pytest.raises(Exception, match="a customer account needs its customer key"):
+        accounts.add("carl", "customer", "carl-secret-1")
+    with pytest.raises(Exception, match="only a customer account has one"):
+        accounts.add("carl", "agent", "carl-secret-1", "customer_id=1")
+    with pytest.raises(Exception, match="write it as name=value pairs"):
+        accounts.add("carl", "customer", "carl-secret-1", "customer_id=1; drop table")
+    created = accounts.add("carl", "customer", "carl-secret-1", "customer_id=12, contract=AB-7")
+    assert accounts.authenticate("carl", "carl-secret-1").customer == {"customer_id": 12, "contract": "AB-7"}
+    accounts.remove("carl")
+    assert accounts.get(created.id) is None
+
+
+@pytest.mark.browser
+def test_customers_complete_a_script_on_a_phone(browser, portal, shots):
+    phone = Tab(browser, portal, SMALL_PHONE, shots)
+    try:
+        page = phone.open("/portal")
+        page.click("button:has-text('Call me back')")
+        page.wait_for_url("**/portal/s/**")
+        phone.check_layout("first step")
+        page.fill("input[name=answer]", "Ann")
+        page.click("button:has-text('Next')")
+        page.wait_for_selector("text=What is it about, Ann?")
+        page.check("input[value=bill]")
+        page.click("button:has-text('Next')")
+        page.wait_for_selector("text=In how many minutes?")
+        page.fill("input[name=answer]", "500")
+        page.click("button:has-text('Next')")
+        page.wait_for_selector("[role=alert]")
+        assert "at most 120" in page.inner_text("[role=alert]")
+        phone.expected(422)
+        phone.check_layout("rejected answer")
+        phone.shot("frontoffice-portal-phone.png")
+        page.fill("input[name=answer]", "15")
+        page.click("button:has-text('Next')")
+        page.wait_for_selector("text=We call Ann back in 15 minutes.")
+        phone.check_layout("end")
+        page = phone.sign_in(*CUSTOMER)
+        page.wait_for_url("**/portal")
+        phone.check_layout("portal signed in")
+        assert "Signed in as cora" in page.inner_text("main")
+        page.click("button:has-text('Meter reading')")
+        page.wait_for_selector("text=Your meter reading, customer 7?")
+        page.fill("input[name=answer]", "48213")
+        page.click("button:has-text('Next')")
+        page.wait_for_selector("text=Thank you, customer 7: we noted 48213.")
+        phone.check_layout("customer's end")
+        phone.open("/views/customers", 403)
+    finally:
+        phone.close()

@@ -1,0 +1,184 @@
+"""Supervisor pages over a real manager, communication server, status monitor and
+reports service: the live wallboard in Chromium, reports with charts, campaign control;
+roles, CSRF and bad input refused."""
+import time
+
+import pytest
+from playwright.sync_api import expect
+from starlette.testclient import TestClient
+
+from caruso_frontoffice.app import create_app
+from frontoffice_support import DESKTOP, PHONE, Tab, add_users, csrf_of, make_context, sign_in
+
+QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0}]
+CALL_LIST = "number,customer\n+49 30 1111111,1\n+49 30 2222222,2\n+49 30 3333333,3\n"
+
+
+def _until(read, check, limit=30.0):
+    deadline = time.monotonic() + limit
+    while True:
+        value = read()
+        if check(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def centre(caruso_host, caruso_client, tmp_path):
+    """The communication server with a draft campaign, the monitor and the reports service
+    over its event log; returns the comm client."""
+    db = f"sqlite:///{tmp_path / 'comm.db'}"
+    caruso_host("comm", config={"queues": QUEUES, "db": db})
+    caruso_host("monitor", config={"db": db, "poll": 0.2})
+    caruso_host("reports", config={"db": db})
+    comm = caruso_client.get("caruso.comm/1")
+    comm.add_campaign("spring", "sales", contacts_csv=CALL_LIST)
+    return comm
+
+
+@pytest.fixture
+def web(centre, caruso_manager, tmp_path):
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def supervisor_site(centre, caruso_host, caruso_client, tmp_path):
+    db = f"sqlite:///{tmp_path / 'served.db'}"
+    add_users(db)
+    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db})
+    return caruso_client.get("frontoffice").url()
+
+
+PAGES = ["/supervisor", "/supervisor/wallboard.json", "/supervisor/reports", "/supervisor/campaigns",
+         "/supervisor/reports/chart.png?name=incoming-calls&from=2026-11-01&to=2026-11-02"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_agents_and_visitors_are_refused(web, path):
+    assert web.get(path, follow_redirects=False).headers["location"].startswith("/signin?next=")
+    sign_in(web, "ada")
+    assert web.get(path).status_code == 403
+    csrf = csrf_of(web.get("/").text)
+    assert web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "spring", "action": "start"}
+                    ).status_code == 403
+
+
+def test_campaign_actions_need_the_csrf_token_and_a_known_action(web, centre):
+    sign_in(web, "sam")
+    page = web.get("/supervisor/campaigns")
+    assert page.status_code == 200 and "spring" in page.text and "0 / 3" in page.text
+    assert web.post("/supervisor/campaigns", data={"name": "spring", "action": "start"}).status_code == 403
+    assert web.post("/supervisor/campaigns", data={"name": "spring", "action": "start", "csrf": "x"}
+                    ).status_code == 403
+    assert centre.campaign("spring")["state"] == "draft"
+    csrf = csrf_of(page.text)
+    refused = web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "spring", "action": "finish"})
+    assert refused.status_code == 400 and "use start, pause, resume" in refused.text
+    unknown = web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "<autumn>", "action": "start"})
+    assert unknown.status_code == 404 and "no campaign &#39;&lt;autumn&gt;&#39;" in unknown.text
+    assert web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "spring", "action": "start"}
+                    ).status_code == 200
+    twice = web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "spring", "action": "start"})
+    assert twice.status_code == 409 and "is active: cannot become active" in twice.text
+    assert centre.campaign("spring")["state"] == "active"
+
+
+@pytest.mark.parametrize("query, status, message", [
+    ("name=incoming-calls&from=2026-13-01&to=2026-11-02", 400, "From: a date like 2026-11-29, please"),
+    ("name=incoming-calls&from=2026-11-01&to=yesterday", 400, "To: a date like 2026-11-29, please"),
+    ("name=incoming-calls&from=2026-11-02&to=2026-11-01", 400, "To is before From"),
+    ("name=incoming-calls&from=2020-01-01&to=2026-11-01", 400, "longer than 366 days"),
+    ("name=%3Cscript%3E&from=2026-11-01&to=2026-11-01", 404, "There is no report &#39;&lt;script&gt;&#39;"),
+])
+def test_bad_report_requests_are_refused_with_one_line(web, query, status, message):
+    sign_in(web, "sam")
+    page = web.get(f"/supervisor/reports?{query}")
+    assert page.status_code == status and message in page.text
+    chart = web.get(f"/supervisor/reports/chart.png?{query}")
+    assert chart.status_code == status and chart.headers["content-type"].startswith("text/plain")
+
+
+def test_the_wallboard_feed_is_the_monitors_picture(web, centre):
+    sign_in(web, "sam")
+    assert web.get("/supervisor/wallboard.json?since=soon").json()["error"].startswith("since='soon'")
+    centre.login("ann")
+    picture = _until(lambda: web.get("/supervisor/wallboard.json?since=-1").json(),
+                     lambda p: [a["id"] for a in p["agents"]] == ["ann"])
+    assert picture["agent_counts"]["logged_in"] == 1 and picture["version"] >= 1
+    assert picture["campaigns"] == [] or picture["campaigns"][0]["name"] == "spring"
+
+
+@pytest.mark.browser
+def test_the_wallboard_changes_when_an_agent_changes_state(browser, supervisor_site, centre, shots):
+    desk = Tab(browser, supervisor_site, DESKTOP, shots)
+    try:
+        page = desk.sign_in("sam")
+        page.wait_for_url("**/")
+        page = desk.open("/supervisor")
+        page.wait_for_selector("#wallboard-status:has-text('Live')")
+        page.evaluate("window.loadedOnce = true")
+        centre.login("ann")
+        centre.login("bob", status="break")
+        ann = page.locator("#agents tbody tr[data-key=ann]")
+        ann.wait_for()
+        assert ann.locator("td").nth(1).inner_text() == "available"
+        centre.set_status("ann", "break", "training")
+        expect(ann.locator("td").nth(1)).to_have_text("break")
+        assert ann.locator("td").nth(4).inner_text() == "training"
+        centre.set_status("ann", "available")
+        centre.arrive("sales", id="call-1")
+        centre.arrive("sales", id="call-2")
+        page.wait_for_selector("#waiting tbody tr[data-key=call-2]")
+        page.wait_for_selector("#agents tbody tr[data-key=ann] >> text=offered")
+        assert page.evaluate("window.loadedOnce") is True          # the same page, never reloaded
+        assert page.locator("#agent-counts [data-count=logged_in]").inner_text() == "logged in 2"
+        desk.check_layout("wallboard")
+        desk.shot("frontoffice-wallboard.png")
+    finally:
+        desk.close()
+
+
+@pytest.mark.browser
+def test_a_report_with_its_chart_and_campaign_control(browser, supervisor_site, centre, caruso_client, shots):
+    centre.login("ann", status="break")
+    for number in range(3):
+        centre.arrive("sales", id=f"call-{number}")
+    centre.abandon("call-0")
+    reports = caruso_client.get("caruso.reports/1")
+    _until(lambda: reports.report("incoming-calls", time.time() - 3600, time.time() + 3600),
+           lambda report: report["rows"] and report["rows"][0]["offered"] == 3)
+    desk = Tab(browser, supervisor_site, DESKTOP, shots)
+    try:
+        desk.sign_in("sam").wait_for_url("**/")
+        page = desk.open("/supervisor/reports")
+        page.select_option("select[name=name]", "incoming-calls")
+        page.click("button:has-text('Run')")
+        page.wait_for_url("**name=incoming-calls**")
+        report_path = page.url.removeprefix(supervisor_site)
+        expect(page.locator("img.chart")).to_have_js_property("complete", True)
+        assert page.evaluate("document.querySelector('img.chart').naturalWidth") > 0
+        headings = page.locator(".report thead th").all_inner_texts()
+        row = dict(zip(headings, page.locator(".report tbody tr").first.locator("td").all_inner_texts()))
+        assert (row["queue"], row["offered"], row["abandoned"]) == ("sales", "3", "1")
+        desk.check_layout("report")
+        desk.shot("frontoffice-reports.png")
+        page = desk.open("/supervisor/campaigns")
+        spring = page.locator("tr[data-campaign=spring]")
+        assert spring.locator(".state").inner_text() == "draft"
+        spring.locator("button:has-text('Start')").click()
+        page.wait_for_selector(".notice:has-text('Campaign spring is active.')")
+        assert centre.campaign("spring")["state"] == "active"
+        page.locator("tr[data-campaign=spring] button:has-text('Pause')").click()
+        page.wait_for_selector(".notice:has-text('Campaign spring is paused.')")
+        assert page.locator("tr[data-campaign=spring] .state").inner_text() == "paused"
+        assert centre.campaign("spring")["state"] == "paused"
+        desk.check_layout("campaigns")
+        desk.shot("frontoffice-campaigns.png")
+        phone = Tab(browser, supervisor_site, PHONE, shots)
+        phone.sign_in("sam").wait_for_url("**/")
+        for path in ("/supervisor", "/supervisor/campaigns", report_path):
+            phone.open(path)
+        phone.close()
+    finally:
+        desk.close()
