@@ -7,9 +7,11 @@ import attrs
 import pytest
 from starlette.testclient import TestClient
 
+from caruso_core.errors import ConfigError, InvalidInput
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.database import open_database
+from caruso_frontoffice.views.catalog import load
 from frontoffice_support import Tab, add_users, csrf_of, make_context, sign_in
 
 HERE = Path(__file__).parent / "portal"
@@ -101,7 +103,7 @@ def test_a_customers_dialog_has_their_key_as_context_and_stays_theirs(web):
     assert "Your meter reading, customer ?" in web.get(_start(web, "meter").headers["location"]).text
 
 
-@pytest.mark.parametrize("path", ["/views/customers", "/views/customer/show?id=1", "/admin/services",
+@pytest.mark.parametrize("path", ["/views/customers", "/views/customer/show?id=1", "/desk", "/admin/services",
                                   "/admin/users", "/supervisor", "/supervisor/reports",
                                   "/supervisor/campaigns", "/supervisor/wallboard.json"])
 def test_customers_never_reach_internal_pages(web, path):
@@ -113,11 +115,11 @@ def test_customers_never_reach_internal_pages(web, path):
 
 def test_a_customer_account_needs_a_well_formed_customer_key(tmp_path):
     accounts = Accounts(open_database(f"sqlite:///{tmp_path / 'a.db'}"))
-    with pytest.raises(Exception, match="a customer account needs its customer key"):
+    with pytest.raises(InvalidInput, match="a customer account needs its customer key"):
         accounts.add("carl", "customer", "carl-secret-1")
-    with pytest.raises(Exception, match="only a customer account has one"):
+    with pytest.raises(InvalidInput, match="only a customer account has one"):
         accounts.add("carl", "agent", "carl-secret-1", "customer_id=1")
-    with pytest.raises(Exception, match="write it as name=value pairs"):
+    with pytest.raises(InvalidInput, match="write it as name=value pairs"):
         accounts.add("carl", "customer", "carl-secret-1", "customer_id=1; drop table")
     created = accounts.add("carl", "customer", "carl-secret-1", "customer_id=12, contract=AB-7")
     assert accounts.authenticate("carl", "carl-secret-1").customer == {"customer_id": 12, "contract": "AB-7"}
@@ -163,3 +165,11 @@ def test_customers_complete_a_script_on_a_phone(browser, portal, shots):
         phone.open("/views/customers", 403)
     finally:
         phone.close()
+
+
+def test_view_files_cannot_open_views_to_customers(tmp_path):
+    views = tmp_path / "views.xml"
+    views.write_text('<?xml version="1.0"?>\n<views>\n  <list id="all" object="Customer" title="All" roles="customer">\n'
+                     '    <column field="name"/>\n  </list>\n</views>\n')
+    with pytest.raises(ConfigError, match="views.xml:3"):
+        load([str(views)])
