@@ -1,6 +1,7 @@
 """The self-service portal over a real manager and a real scripts service: published
 scripts only, anonymous and identified customers, friendly validation messages,
 customers kept out of internal pages; in Chromium on a 390-pixel-wide phone."""
+import re
 from pathlib import Path
 
 import attrs
@@ -8,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.verticals import installed
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.database import open_database
@@ -173,3 +175,22 @@ def test_view_files_cannot_open_views_to_customers(tmp_path):
                      '    <column field="name"/>\n  </list>\n</views>\n')
     with pytest.raises(ConfigError, match="views.xml:3"):
         load([str(views)])
+
+
+def test_anyone_reports_an_outage_through_the_utility_verticals_portal(caruso_host, caruso_client, caruso_manager,
+                                                                     tmp_path):
+    settings = installed()["utility"].service_settings()
+    caruso_host("storage", config={**settings["storage"]["config"], "db": f"sqlite:///{tmp_path / 'u.db'}"})
+    caruso_host("scripts", config={**settings["scripts"]["config"], "db": f"sqlite:///{tmp_path / 's.db'}"})
+    context = attrs.evolve(make_context(tmp_path, caruso_manager.uri),
+                           self_service=tuple(settings["frontoffice"]["config"]["self_service"]))
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        assert "Outage report" in web.get("/portal").text and "Payment arrangement" not in web.get("/portal").text
+        session = _start(web, "outage_report").headers["location"]
+        for answer in ("electricity", "1234", "street", "3", "yes"):
+            page = web.get(session)
+            seq = re.search(r'name="seq" value="(\d+)"', page.text).group(1)
+            assert web.post(session, data={"csrf": csrf_of(page.text), "seq": seq, "answer": answer},
+                            follow_redirects=False).status_code == 303, (answer, page.text)
+    [report] = caruso_client.get("caruso.storage/1").query("OutageReport", None)
+    assert (report["postcode"], report["commodity"]) == ("1234", "electricity")
