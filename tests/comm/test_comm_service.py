@@ -98,13 +98,14 @@ def test_cli_lists_agents_and_sets_status(comm):
 
 def test_a_hot_swap_keeps_agents_calls_and_voicemail(comm, caruso_host):
     server, _, db = comm
+    server.add_queue({"name": "swapped"})  # offers ring 20 s: the swap may take a while on a busy machine
     server.login("ann", {}, {"voice": 1})
     server.login("bob", {}, {"voice": 1})
-    talking = server.arrive("sales")["id"]
+    talking = server.arrive("swapped")["id"]
     server.accept(server.interaction(talking)["offers"][0], talking)
     holder = server.interaction(talking)["agent"]
-    ringing = server.arrive("sales")["id"]
-    waiting = server.arrive("sales")["id"]
+    ringing = server.arrive("swapped")["id"]
+    waiting = server.arrive("swapped")["id"]
     message = server.leave_voicemail("support", b"\x00audio", caller="+4930333")
     last = server.events(0, 0)["last"]
     caruso_host("caruso_comm.service:CommServer", config={"queues": QUEUES, "db": db}, replace=True)
