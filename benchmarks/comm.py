@@ -4,7 +4,10 @@
   queues; each interaction arrives in a random queue and is offered to an agent (the
   decision, timed), then accepted and completed (timed as part of the whole cycle), so
   every decision chooses among ready agents. Best of 5 interleaved rounds (fair under
-  background load).
+  background load). Run twice: the bare ACD, and with the server's write-behind of its
+  model to storage noting each change (``CommRecords.observe``; the records are built by
+  ``collect`` once per round, counted in the whole cycles; the writer's conversion and
+  sending, off the routing path, go to a storage stand-in outside the timing).
   Reference: heap push and pop of as many items (target: at least 50,000 decisions/s).
 - day: an 8-hour day of 180 agents at 90% occupancy on the simulator (target: < 5 s).
   Reference: a bare heap event loop running as many timer events.
@@ -17,6 +20,7 @@ import time
 
 from caruso_comm.acd import ACD
 from caruso_comm.model import Queue
+from caruso_comm.records import CommRecords
 from caruso_comm.simulator import Scenario, Simulation
 from caruso_comm.timers import Timers, VirtualClock
 
@@ -41,11 +45,27 @@ def _heap_reference(count: int) -> float:
     return time.perf_counter() - started
 
 
-def _routing() -> dict:
+class _Discard:
+    """Stands in for the storage service: takes batches and keeps nothing."""
+
+    def apply(self, operations: list, results: str = "records") -> int:
+        return len(operations)
+
+
+def _routing(with_records: bool) -> dict:
     rng = random.Random(1)
     clock = VirtualClock()
     offers: list[tuple[str, str]] = []
-    acd = ACD(Timers(clock), lambda e: offers.append((e.agent, e.interaction)) if e.event == "offer" else None)
+
+    def sink(event) -> None:
+        if event.event == "offer":
+            offers.append((event.agent, event.interaction))
+        if records is not None:
+            records.observe(event)
+
+    acd = ACD(Timers(clock), sink)
+    storage = _Discard()
+    records = CommRecords(acd, lambda: storage) if with_records else None
     for q in range(QUEUES):
         acd.add_queue(Queue(f"q{q}", strategy="skills_based", skills={f"s{q}": 1}))
     for a in range(AGENTS):
@@ -65,13 +85,19 @@ def _routing() -> dict:
             acd.complete(agent, interaction)
             deciding += decided - started
             cycling += time.perf_counter() - started
+        if records is not None:
+            started = time.perf_counter()
+            records.collect()
+            cycling += time.perf_counter() - started
+            records.flush()
         rate, cycles = max(rate, len(queues) / deciding), max(cycles, len(queues) / cycling)
         reference = max(reference, len(queues) / _heap_reference(len(queues)))
-    print(f"routing: {rate:,.0f} decisions/s (arrival to offer; target 50,000) with {AGENTS} agents, "
+    label, suffix = ("routing with model records", "_with_records") if with_records else ("routing", "")
+    print(f"{label}: {rate:,.0f} decisions/s (arrival to offer; target 50,000) with {AGENTS} agents, "
           f"{QUEUES} queues; {cycles:,.0f} whole cycles/s (with accept and complete); "
           f"heap push+pop {reference:,.0f} items/s; ratio {rate / reference:.3f}", flush=True)
-    return {"decisions_per_second": round(rate), "cycles_per_second": round(cycles),
-            "heap_items_per_second": round(reference), "routing_ratio": round(rate / reference, 4)}
+    return {f"decisions_per_second{suffix}": round(rate), f"cycles_per_second{suffix}": round(cycles),
+            f"heap_items_per_second{suffix}": round(reference), f"routing_ratio{suffix}": round(rate / reference, 4)}
 
 
 def _day() -> dict:
@@ -96,4 +122,4 @@ def _day() -> dict:
 
 
 def run() -> dict:
-    return {**_routing(), **_day()}
+    return {**_routing(False), **_routing(True), **_day()}

@@ -99,6 +99,14 @@ class ACD:
         self._set_status(agent, status, "")
         return agent
 
+    def define_agent(self, agent_id: str, skills: Mapping[str, int], capacity: Mapping[str, int]) -> Agent:
+        """An agent known with skills and capacity but logged out (e.g. read from storage at
+        start); a later :meth:`login` without skills or capacity keeps these."""
+        if agent_id in self.agents:
+            raise Conflict(f"agent {agent_id!r} exists already")
+        agent = self.agents[agent_id] = Agent(agent_id, dict(skills), {str(k): int(v) for k, v in capacity.items()})
+        return agent
+
     def logout(self, agent_id: str) -> None:
         """Log an agent out; pending offers go back to their queues, wrap-up ends.
         Refused (Conflict) while the agent is connected to an interaction."""
@@ -520,9 +528,10 @@ class ACD:
         """Take over an exported ACD. Queues defined here already keep their definitions;
         the others are added. Connected interactions stay with their agents; pending offers
         are withdrawn (event ``withdraw``, reason ``restart``) and routed again; wrap-ups
-        end (``wrap_end``)."""
-        if self.agents or self.interactions:
-            raise Conflict("state can only be imported into an ACD without agents and interactions")
+        end (``wrap_end``). Logged-out agents known here (defined from storage) are replaced
+        by the imported ones of the same id."""
+        if self.interactions or any(a.status != AgentStatus.LOGGED_OUT for a in self.agents.values()):
+            raise Conflict("state can only be imported into an ACD without interactions and logged-in agents")
         for definition in state["queues"]:
             if definition["name"] not in self.queues:
                 self.add_queue(queue_from_dict(definition))

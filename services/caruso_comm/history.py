@@ -8,7 +8,6 @@ cannot be reached; one it refuses (e.g. an unknown customer key) is logged and d
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import queue
 import threading
@@ -16,7 +15,7 @@ from typing import Any, Callable
 
 from caruso_core.errors import CallInterrupted, CarusoError, ManagerUnreachable, NoInstance
 
-from caruso_comm.model import Event
+from caruso_comm.model import Event, utc_iso
 
 log = logging.getLogger(__name__)
 UNREACHABLE = (ManagerUnreachable, NoInstance, CallInterrupted)
@@ -54,7 +53,7 @@ class ContactHistory:
             self._pending.put((start["customer"], {
                 "channel": start["channel"], "direction": start["direction"], "agent": event.agent,
                 "reference": event.interaction,
-                "at": dt.datetime.fromtimestamp(event.time, dt.timezone.utc).replace(tzinfo=None).isoformat(),
+                "at": utc_iso(event.time),
                 "summary": f"{ENDINGS[event.event]} in queue {event.queue}" + (f": {detail}" if detail else ""),
                 "data": {k: v for k, v in event.data.items() if k in ("talk", "wait", "disposition")}}))
 

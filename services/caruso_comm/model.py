@@ -6,6 +6,7 @@ the ACD; callers read them but change them only through :class:`caruso_comm.acd.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import attrs
@@ -42,6 +43,14 @@ class InteractionState:
     ABANDONED = "abandoned"
     VOICEMAIL = "voicemail"
     ENDED = frozenset({COMPLETED, ABANDONED, VOICEMAIL})
+
+
+def utc_iso(seconds: float | None) -> str | None:
+    """A time in seconds (Unix time) as an ISO 8601 UTC datetime without offset, as the
+    storage service takes datetimes."""
+    if seconds is None:
+        return None
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).replace(tzinfo=None).isoformat()
 
 
 def _levels(value: dict[str, int]) -> dict[str, int]:

@@ -29,6 +29,7 @@ from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
 from caruso_comm.ivr import Ivr, menu_from_dict
 from caruso_comm.model import Event, InteractionState, queue_from_dict
+from caruso_comm.records import AGENT, OBJECTS, QUEUE, CommRecords
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
@@ -50,7 +51,9 @@ class CommServer:
     ``contact_history`` (``{"object": "Customer"}``: ended interactions with a customer go
     to that object's contact history in the storage service), ``ivr`` (IVR menus: one
     ``{"script", "routes", "default", "numbers"}`` or a list of them; run by the script
-    engine service ``caruso.scripts/1``), ``opt_outs`` (``{"object", "where", "customer"}``:
+    engine service ``caruso.scripts/1``), ``persist`` (true: queues, agents and interactions
+    are written to the storage service, whose model includes the module ``comm``; queues
+    and agents are read from it at start), ``opt_outs`` (``{"object", "where", "customer"}``:
     a storage query for the customers who opted out of calls; campaign call lists leave
     them out).
     """
@@ -59,7 +62,7 @@ class CommServer:
                  callback_queues: dict[str, str] | None = None, feed_size: int = 10_000,
                  channels: dict[str, dict[str, Any]] | None = None,
                  contact_history: dict[str, str] | None = None,
-                 ivr: dict[str, Any] | list[dict[str, Any]] | None = None,
+                 ivr: dict[str, Any] | list[dict[str, Any]] | None = None, persist: bool = False,
                  opt_outs: dict[str, Any] | None = None) -> None:
         self._lock = threading.Condition(threading.RLock())
         self._log = EventLog(db or default_sqlite_url("comm.db"))
@@ -78,6 +81,7 @@ class CommServer:
             if contact_history else None
         for definition in queues or ():
             self._acd.add_queue(queue_from_dict(definition))
+        self._records = CommRecords(self._acd, self._storage_proxy) if persist else None
         menus = [ivr] if isinstance(ivr, dict) else list(ivr or ())
         self._ivr = Ivr(self._acd, lambda: self._proxy("caruso.scripts/1"), map(menu_from_dict, menus),
                         self._voicemail, self._critical)
@@ -94,6 +98,8 @@ class CommServer:
     def _record(self, event: Event) -> None:
         self._log.append(event)
         self._feed.publish(event)
+        if self._records is not None:
+            self._records.observe(event)
         if self._history is not None:
             self._history(event)
         for campaign in self._campaigns.values():
@@ -124,12 +130,41 @@ class CommServer:
         return self._proxy("caruso.storage/1")
 
     def start(self) -> None:
+        if self._records is not None:
+            self._load_records()
+            self._records.start()
         if self._history is not None:
             self._history.start()
         for channel in self._channels.values():
             channel.start()
         self._thread = threading.Thread(target=self._run_timers, name="comm-timers", daemon=True)
         self._thread.start()
+
+    def _load_records(self) -> None:
+        """Queues and agents stored by an earlier run: queues not in the configuration are
+        defined again (in an order where overflow and escalation targets come first), agents
+        become known as logged out."""
+        storage = self._storage_proxy()
+        for name in OBJECTS:
+            try:
+                storage.describe(name)
+            except NotFound:
+                raise ConfigError(f"comm: persist needs the object {name} in the storage model: "
+                                  "add <include module=\"comm\"/> to the model") from None
+        definitions = self._records.load(self._query({"object": QUEUE}), self._query({"object": AGENT}))
+        while definitions:
+            waiting = []
+            for definition in definitions:
+                try:
+                    self._acd.add_queue(queue_from_dict(definition))
+                except (ConfigError, NotFound):
+                    waiting.append(definition)
+            if len(waiting) == len(definitions):
+                raise ConfigError(f"comm: stored queues {', '.join(d['name'] for d in waiting)} "
+                                  "name queues that do not exist (overflow or escalation)")
+            definitions = waiting
+        for queue in self._acd.queues.values():
+            self._records.changed_queue(queue)
 
     def _run_timers(self) -> None:
         """Run due timers and flush the event log; a failing timer or flush is logged and
@@ -143,6 +178,8 @@ class CommServer:
                     except Exception:
                         log.exception("communication server timer %s failed", timer.function.__name__)
                 if time.monotonic() - flushed >= FLUSH_SECONDS:
+                    if self._records is not None:
+                        self._records.collect()
                     try:
                         self._log.flush()
                     except Exception:
@@ -162,6 +199,10 @@ class CommServer:
             self._thread.join(timeout=10)
         if self._history is not None:
             self._history.stop()
+        if self._records is not None:
+            with self._lock:
+                self._records.collect()
+            self._records.stop()
         self._log.close()
 
     def export_state(self) -> dict[str, Any]:
@@ -171,7 +212,8 @@ class CommServer:
             self._log.flush()
             return {"acd": self._acd.export_state(), "feed": self._feed.last,
                     "voicemail": [m.to_dict() for m in self._voicemail.messages()],
-                    "ivr": self._ivr.export_state()}
+                    "ivr": self._ivr.export_state(),
+                    "records": self._records.export_state() if self._records is not None else None}
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from the instance that exported ``state``; connected interactions stay
@@ -181,6 +223,8 @@ class CommServer:
             self._voicemail.restore(state["voicemail"])
             self._acd.import_state(state["acd"])
             self._ivr.import_state(state.get("ivr", []))
+            if self._records is not None and state.get("records") is not None:
+                self._records.import_state(state["records"])
 
     def health(self) -> dict[str, Any]:
         with self._lock:
@@ -192,7 +236,12 @@ class CommServer:
     def login(self, agent: str, skills: dict[str, int] | None = None,
               capacity: dict[str, int] | None = None, status: str = "available") -> dict[str, Any]:
         """Log in (or update skills and capacity); returns the agent."""
-        return self._locked(lambda: self._acd.login(agent, skills, capacity, status).snapshot())
+        def log_in() -> dict[str, Any]:
+            snapshot = self._acd.login(agent, skills, capacity, status).snapshot()
+            if self._records is not None:
+                self._records.changed_agent(agent)
+            return snapshot
+        return self._locked(log_in)
 
     def logout(self, agent: str) -> None:
         self._locked(lambda: self._acd.logout(agent))
@@ -253,7 +302,12 @@ class CommServer:
     def add_queue(self, definition: dict[str, Any]) -> dict[str, Any]:
         """Define a queue (keys as in docs/communication.md); returns it."""
         queue = queue_from_dict(definition)
-        self._locked(lambda: self._acd.add_queue(queue))
+
+        def add() -> None:
+            self._acd.add_queue(queue)
+            if self._records is not None:
+                self._records.changed_queue(queue)
+        self._locked(add)
         return attrs.asdict(queue)
 
     def queues(self) -> list[dict[str, Any]]:

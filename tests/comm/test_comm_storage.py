@@ -3,13 +3,13 @@ call lists from a query. Both services run hosted, with the utility example's mo
 from __future__ import annotations
 
 import smtplib
-import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from caruso_core.testing.processes import free_port
+from comm_eventually import eventually
 
 MODEL = Path(__file__).resolve().parents[2] / "examples" / "utility" / "model.xml"
 
@@ -18,14 +18,6 @@ MODEL = Path(__file__).resolve().parents[2] / "examples" / "utility" / "model.xm
 def storage(caruso_host, caruso_client, tmp_path):
     caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
     return caruso_client.get("caruso.storage/1")
-
-
-def _eventually(check, limit: float = 30.0):
-    deadline = time.monotonic() + limit
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return result
 
 
 def test_the_email_channel_finds_the_customer_in_the_storage_service(storage, caruso_host, caruso_client,
@@ -43,7 +35,7 @@ def test_the_email_channel_finds_the_customer_in_the_storage_service(storage, ca
         message.set_content("Hi")
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
             smtp.send_message(message)
-    waiting = _eventually(lambda: len(comm.waiting("mail")) == 2 and comm.waiting("mail"))
+    waiting = eventually(lambda: len(comm.waiting("mail")) == 2 and comm.waiting("mail"))
     assert [(w["from"], w["customer"]) for w in waiting] == [
         ("jo@example.org", str(customer["id"])), ("stranger@example.org", None)]
 
@@ -70,7 +62,7 @@ def test_ended_interactions_go_to_the_customers_contact_history(storage, caruso_
     comm.accept("ann", call)
     comm.complete("ann", call, "address changed")
     comm.abandon(comm.arrive("q")["id"])
-    entries = _eventually(lambda: storage.contact_history("Customer", customer["id"]))
+    entries = eventually(lambda: storage.contact_history("Customer", customer["id"]))
     assert [(e["channel"], e["direction"], e["agent"], e["reference"]) for e in entries] == [
         ("voice", "inbound", "ann", call)]
     assert entries[0]["summary"] == "completed in queue q: address changed"

@@ -1,0 +1,248 @@
+"""Queues, agents and interactions as business objects of the storage service, written behind.
+
+The objects are those of the model module ``comm`` (``CommQueue``, ``CommAgent``,
+``CommInteraction``; ``model_module.xml``), which the storage model includes. Routing
+never waits for the storage service:
+
+- :meth:`CommRecords.observe` (for each event, under the server's lock) only notes which
+  agent and interaction changed;
+- :meth:`CommRecords.collect` (under the same lock, once a second from the server's timer
+  thread) copies what changed into records, the latest state per key;
+- a writer thread converts them to storage values and sends them with ``apply`` in
+  batches of ``batch`` operations. Records that cannot be sent while the storage service is unreachable are
+  kept (a newer record of the same key replaces them); a batch the storage service refuses
+  is sent again one operation at a time, a create of an existing key becoming an update
+  and an update of a missing one a create; an operation still refused is logged and dropped.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any, Callable, Iterable
+
+import attrs
+
+from caruso_core.errors import CarusoError, Conflict, NotFound
+
+from caruso_comm.acd import ACD
+from caruso_comm.history import UNREACHABLE
+from caruso_comm.model import Agent, Event, Interaction, InteractionState, Queue, utc_iso
+
+log = logging.getLogger(__name__)
+QUEUE, AGENT, INTERACTION = "CommQueue", "CommAgent", "CommInteraction"
+OBJECTS = (QUEUE, AGENT, INTERACTION)
+KEYS = {QUEUE: "name", AGENT: "id", INTERACTION: "id"}
+
+
+TIMES = ("created", "entered", "connected", "ended")
+JSON_FIELDS = {QUEUE: ("skills", "escalation"), AGENT: ("skills", "capacity"), INTERACTION: ()}
+
+
+def values(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The storage values of a collected record: mappings and lists as JSON text, times
+    (Unix seconds) as UTC datetimes. Done by the writer, outside the server's lock."""
+    converted = dict(record)
+    for field in JSON_FIELDS[kind]:
+        converted[field] = json.dumps(record[field], sort_keys=True)
+    if kind == INTERACTION:
+        for field in TIMES:
+            converted[field] = utc_iso(record[field])
+    return converted
+
+
+def queue_definition(record: dict[str, Any]) -> dict[str, Any]:
+    """The queue definition (for ``queue_from_dict``) of a stored ``CommQueue`` record."""
+    definition = {k: v for k, v in record.items() if not k.startswith("_") and v is not None}
+    definition["skills"] = json.loads(record.get("skills") or "{}")
+    definition["escalation"] = json.loads(record.get("escalation") or "[]")
+    return definition
+
+
+def _agent(agent: Agent) -> dict[str, Any]:
+    return {"id": agent.id, "skills": agent.skills, "capacity": agent.capacity, "status": agent.status,
+            "reason": agent.reason, "state": agent.state, "calls": agent.calls, "talk_time": agent.talk_time}
+
+
+def _interaction(interaction: Interaction, disposition: str | None) -> dict[str, Any]:
+    return {"id": interaction.id, "channel": interaction.channel, "direction": interaction.direction,
+            "customer": interaction.customer, "from": interaction.from_, "to": interaction.to,
+            "queue": interaction.queue, "agent": interaction.agent, "state": interaction.state,
+            "priority": interaction.priority, "disposition": disposition,
+            "created": interaction.created, "entered": interaction.entered,
+            "connected": interaction.connected_at, "ended": interaction.ended}
+
+
+class CommRecords:
+    """Writes the ACD's queues, agents and interactions to the storage service
+    (``storage()`` returns its client) every ``interval`` seconds."""
+
+    def __init__(self, acd: ACD, storage: Callable[[], Any], batch: int = 500, interval: float = 1.0) -> None:
+        self.acd, self.batch, self.interval = acd, batch, interval
+        self._storage = storage
+        self._live: dict[str, Interaction] = {}
+        self._dispositions: dict[str, str] = {}
+        self._changed_interactions: set[str] = set()
+        self._changed_agents: set[str] = set()
+        self._pending: dict[tuple[str, str], dict[str, Any]] = {}
+        self._stored: set[tuple[str, str]] = set()
+        self._guard = threading.Lock()
+        self._sending = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._write, name="comm-records", daemon=True)
+
+    # -- under the server's lock ---------------------------------------------------------
+
+    def observe(self, event: Event) -> None:
+        """Note what ``event`` changed (cheap: no records are built here)."""
+        if event.interaction is not None:
+            interaction = self.acd.interactions.get(event.interaction)
+            if interaction is not None:
+                self._live[event.interaction] = interaction
+                self._changed_interactions.add(event.interaction)
+            elif event.interaction in self._live:
+                self._changed_interactions.add(event.interaction)
+                if event.event == "complete":
+                    self._dispositions[event.interaction] = event.data.get("disposition") or ""
+        if event.agent is not None:
+            self._changed_agents.add(event.agent)
+
+    def changed_agent(self, agent_id: str) -> None:
+        """An agent changed without an event (e.g. new skills at login)."""
+        self._changed_agents.add(agent_id)
+
+    def changed_queue(self, queue: Queue) -> None:
+        with self._guard:
+            self._pending[(QUEUE, queue.name)] = attrs.asdict(queue)
+
+    def collect(self) -> None:
+        """Turn what changed since the last call into records for the writer."""
+        records = {}
+        for interaction_id in self._changed_interactions:
+            interaction = self._live[interaction_id]
+            ended = interaction.state in InteractionState.ENDED
+            records[(INTERACTION, interaction_id)] = _interaction(
+                interaction, self._dispositions.pop(interaction_id, None) if ended else None)
+            if ended:
+                del self._live[interaction_id]
+        for agent_id in self._changed_agents:
+            if agent_id in self.acd.agents:
+                records[(AGENT, agent_id)] = _agent(self.acd.agents[agent_id])
+        self._changed_interactions.clear()
+        self._changed_agents.clear()
+        with self._guard:
+            self._pending.update(records)
+
+    # -- loading, hot-swap ---------------------------------------------------------------
+
+    def load(self, queues: Iterable[dict[str, Any]], agents: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Note the stored queue and agent records (read at start) and define the stored
+        agents the ACD does not know as logged out; returns the queue definitions the ACD
+        does not have yet."""
+        definitions = []
+        for record in queues:
+            self._stored.add((QUEUE, record["name"]))
+            if record["name"] not in self.acd.queues:
+                definitions.append(queue_definition(record))
+        for record in agents:
+            self._stored.add((AGENT, record["id"]))
+            if record["id"] not in self.acd.agents:
+                self.acd.define_agent(record["id"], json.loads(record.get("skills") or "{}"),
+                                      json.loads(record.get("capacity") or "{}"))
+        return definitions
+
+    def export_state(self) -> dict[str, Any]:
+        """What is not written yet, and which keys exist (after a batch being sent has gone);
+        the writer then has nothing left."""
+        self.collect()
+        with self._sending, self._guard:
+            pending, self._pending = self._pending, {}
+            return {"pending": [[kind, key, record] for (kind, key), record in pending.items()],
+                    "stored": [list(key) for key in self._stored]}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Take over from :meth:`export_state` of the predecessor; live interactions of the
+        ACD are followed from now on."""
+        with self._guard:
+            self._stored.update(tuple(key) for key in state["stored"])
+            for kind, key, record in state["pending"]:
+                self._pending.setdefault((kind, key), record)
+        self._live.update(self.acd.interactions)
+
+    # -- the writer ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is pending (one attempt) and stop."""
+        self._stopping.set()
+        self._thread.join(timeout=30)
+
+    def _write(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self.flush()
+        self.flush()
+
+    def flush(self) -> None:
+        """Send the pending records in batches; unreachable storage keeps them pending."""
+        with self._sending:
+            with self._guard:
+                pending, self._pending = self._pending, {}
+            self._send_all(list(pending.items()))
+
+    def _send_all(self, items: list[tuple[tuple[str, str], dict[str, Any]]]) -> None:
+        for start in range(0, len(items), self.batch):
+            chunk = items[start:start + self.batch]
+            try:
+                self._send(chunk)
+            except UNREACHABLE as error:
+                log.warning("comm records: storage unreachable, %d records kept: %s",
+                            len(items) - start, error)
+                with self._guard:
+                    for key, record in items[start:]:
+                        self._pending.setdefault(key, record)
+                return
+
+    def _operation(self, key: tuple[str, str], record: dict[str, Any], create: bool) -> dict[str, Any]:
+        stored = values(key[0], record)
+        if create:
+            return {"op": "create", "object": key[0], "values": stored}
+        del stored[KEYS[key[0]]]
+        return {"op": "update", "object": key[0], "key": key[1], "values": stored}
+
+    def _send(self, chunk: list[tuple[tuple[str, str], dict[str, Any]]]) -> None:
+        storage = self._storage()
+        try:
+            storage.apply([self._operation(key, record, key not in self._stored) for key, record in chunk],
+                          results="count")
+        except UNREACHABLE:
+            raise
+        except CarusoError as error:
+            log.info("comm records: batch refused (%s); sending one by one", error)
+            for key, record in chunk:
+                self._send_one(storage, key, record)
+        else:
+            self._stored.update(key for key, _ in chunk)
+        self._forget_ended(chunk)
+
+    def _send_one(self, storage: Any, key: tuple[str, str], record: dict[str, Any]) -> None:
+        create = key not in self._stored
+        try:
+            try:
+                storage.apply([self._operation(key, record, create)], results="count")
+            except (Conflict, NotFound) as error:
+                if isinstance(error, Conflict) != create:
+                    raise
+                storage.apply([self._operation(key, record, not create)], results="count")
+            self._stored.add(key)
+        except UNREACHABLE:
+            raise
+        except CarusoError as error:
+            log.warning("comm records: %s %s not written: %s", key[0], key[1], error)
+
+    def _forget_ended(self, chunk: list[tuple[tuple[str, str], dict[str, Any]]]) -> None:
+        """Ended interactions are never written again: their keys need not be remembered."""
+        for key, record in chunk:
+            if key[0] == INTERACTION and record["state"] in InteractionState.ENDED:
+                self._stored.discard(key)

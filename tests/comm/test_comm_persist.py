@@ -1,0 +1,84 @@
+"""The hosted communication server keeps its model in the hosted storage manager: queues,
+agents and interactions are written behind; a restarted server reads queues and agents back;
+records wait while the storage service is down."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from comm_eventually import eventually
+
+MODEL = '<model name="crm"><include module="comm"/></model>'
+
+
+@pytest.fixture
+def setup(caruso_host, caruso_client, tmp_path):
+    model = tmp_path / "crm.xml"
+    model.write_text(MODEL)
+    storage_config = {"model": str(model), "db": f"sqlite:///{tmp_path / 'crm.db'}"}
+    storage_host = caruso_host("storage", config=storage_config)
+    comm_config = {"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "sales"}], "persist": True}
+    return {"storage": caruso_client.get("caruso.storage/1"), "storage_host": storage_host,
+            "storage_config": storage_config, "comm_host": caruso_host("comm", config=comm_config),
+            "comm_config": comm_config, "comm": caruso_client.get("caruso.comm/1")}
+
+
+def _stored(storage, object: str, key: str, **expected):
+    def check():
+        try:
+            record = storage.get(object, key)
+        except Exception:
+            return None
+        return record if all(record[k] == v for k, v in expected.items()) else None
+    return eventually(check)
+
+
+def test_a_restarted_server_has_its_queues_and_agents_and_the_interactions_are_stored(setup, caruso_host):
+    comm, storage = setup["comm"], setup["storage"]
+    comm.add_queue({"name": "french", "skills": {"french": 3}, "overflow": "sales",
+                    "escalation": [{"after": 30, "queues": ["sales"]}]})
+    comm.login("ann", {"french": 4}, {"voice": 1, "webchat": 2})
+    call = comm.arrive("french", customer="K7", from_="+3130111")["id"]
+    comm.accept("ann", call)
+    comm.complete("ann", call, "order placed")
+    comm.logout("ann")
+    stored = _stored(storage, "CommInteraction", call, state="completed")
+    assert (stored["queue"], stored["agent"], stored["customer"], stored["disposition"]) == (
+        "french", "ann", "K7", "order placed")
+    _stored(storage, "CommAgent", "ann", status="logged_out")
+    setup["comm_host"].stop()
+    caruso_host("comm", config=setup["comm_config"])
+    french = [q for q in comm.queues() if q["name"] == "french"][0]
+    assert (french["skills"], french["overflow"], list(french["escalation"][0]["queues"])) == (
+        {"french": 3}, "sales", ["sales"])
+    assert comm.agent("ann")["status"] == "logged_out"
+    assert comm.login("ann")["capacity"] == {"voice": 1, "webchat": 2}
+    assert comm.arrive("french")["offers"] == ["ann"]
+
+
+def test_records_wait_while_the_storage_service_is_down(setup, caruso_host):
+    comm = setup["comm"]
+    _stored(setup["storage"], "CommQueue", "sales")
+    setup["storage_host"].stop()
+    call = comm.arrive("sales", customer="K8")["id"]
+    comm.abandon(call)
+    time.sleep(1.5)
+    caruso_host("storage", config=setup["storage_config"])
+    assert _stored(setup["storage"], "CommInteraction", call, state="abandoned")["customer"] == "K8"
+
+
+def test_a_hot_swap_hands_over_what_is_not_written_yet(setup, caruso_host):
+    comm, storage = setup["comm"], setup["storage"]
+    comm.login("bob", {}, {"voice": 1})
+    _stored(storage, "CommAgent", "bob", status="available")
+    comm.logout("bob")
+    comm.login("cid", {}, {"voice": 1})
+    call = comm.arrive("sales", customer="K9")["id"]
+    comm.accept("cid", call)
+    caruso_host("comm", config=setup["comm_config"], replace=True)
+    assert comm.agent("bob")["status"] == "logged_out"
+    assert comm.interaction(call)["state"] == "connected"
+    comm.complete("cid", call, "done")
+    assert _stored(storage, "CommInteraction", call, state="completed")["agent"] == "cid"
+    assert _stored(storage, "CommAgent", "bob", status="logged_out")

@@ -1,0 +1,106 @@
+"""Queues, agents and interactions written behind to a real storage manager (the model
+module ``comm``), on SQLite and PostgreSQL; the ACD runs on a virtual clock."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from caruso_comm.model import Escalation, Queue
+from caruso_comm.records import CommRecords
+from caruso_storage.service import StorageManager
+
+MODEL = '<model name="crm"><include module="comm"/></model>'
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request, tmp_path):
+    model = tmp_path / "crm.xml"
+    model.write_text(MODEL)
+    url = (f"sqlite:///{tmp_path / 'crm.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_database"))
+    manager = StorageManager(model=str(model), db=url)
+    yield manager
+    manager.stop()
+
+
+@pytest.fixture
+def records(desk, storage):
+    return CommRecords(desk.acd, lambda: storage, batch=3)
+
+
+def _observe(desk, records):
+    desk.acd.sink = lambda event: (desk.events.append(event), records.observe(event))
+
+
+def test_interactions_agents_and_queues_are_written_with_their_latest_state(desk, records, storage):
+    _observe(desk, records)
+    sales = Queue("sales", strategy="skills_based", skills={"sales": 2}, max_wait=600,
+                  escalation=[Escalation(after=30, skills={"sales": 1})])
+    desk.acd.add_queue(sales)
+    records.changed_queue(sales)
+    desk.acd.login("ann", {"sales": 3}, {"voice": 1})
+    desk.clock.now = 1_800_000_000.0
+    desk.acd.arrive("sales", id="c1", customer="K1", from_="+3130111", to="+3120100")
+    desk.acd.arrive("sales", id="c2")
+    desk.advance(5)
+    desk.acd.accept("ann", "c1")
+    records.collect()
+    records.flush()
+    assert storage.get("CommInteraction", "c1")["state"] == "connected"
+    desk.advance(60)
+    desk.acd.complete("ann", "c1", "sale")
+    desk.acd.abandon("c2")
+    records.collect()
+    records.flush()
+    first = storage.get("CommInteraction", "c1")
+    assert {k: first[k] for k in ("channel", "direction", "customer", "from", "to", "queue", "agent", "state",
+                                  "disposition")} == {
+        "channel": "voice", "direction": "inbound", "customer": "K1", "from": "+3130111", "to": "+3120100",
+        "queue": "sales", "agent": "ann", "state": "completed", "disposition": "sale"}
+    assert (first["created"], first["connected"], first["ended"]) == (
+        "2027-01-15T08:00:00", "2027-01-15T08:00:05", "2027-01-15T08:01:05")
+    assert storage.get("CommInteraction", "c2")["state"] == "abandoned"
+    ann = storage.get("CommAgent", "ann")
+    assert (json.loads(ann["skills"]), json.loads(ann["capacity"]), ann["status"], ann["calls"]) == (
+        {"sales": 3}, {"voice": 1}, "available", 1)
+    queue = storage.get("CommQueue", "sales")
+    assert (queue["strategy"], json.loads(queue["skills"]), queue["max_wait"]) == ("skills_based", {"sales": 2}, 600)
+    assert json.loads(queue["escalation"]) == [{"after": 30, "skills": {"sales": 1}, "queues": []}]
+
+
+def test_existing_records_are_updated_and_refused_ones_do_not_stop_the_others(desk, records, storage):
+    _observe(desk, records)
+    storage.create("CommInteraction", {"id": "i1", "channel": "voice", "direction": "inbound",
+                                       "queue": "old", "state": "completed", "created": "2026-01-01T00:00:00"})
+    desk.acd.add_queue(Queue("q"))
+    desk.acd.arrive("q", id="i1")
+    desk.acd.arrive("q", id="x" * 70)
+    for n in range(4):
+        desk.acd.arrive("q", id=f"n{n}")
+    records.collect()
+    records.flush()
+    assert storage.get("CommInteraction", "i1")["queue"] == "q"
+    assert sorted(r["id"] for r in storage.query("CommInteraction")) == ["i1", "n0", "n1", "n2", "n3"]
+
+
+def test_a_restarted_server_reads_queues_and_agents_back(desk, records, storage):
+    _observe(desk, records)
+    desk.acd.add_queue(Queue("general"))
+    french = Queue("french", skills={"french": 4}, overflow="general")
+    desk.acd.add_queue(french)
+    for queue in desk.acd.queues.values():
+        records.changed_queue(queue)
+    desk.acd.login("bob", {"french": 5}, {"voice": 1, "chat": 2})
+    desk.acd.logout("bob")
+    records.collect()
+    records.flush()
+    desk.swap()
+    desk.acd.queues.clear()
+    fresh = CommRecords(desk.acd, lambda: storage)
+    desk.acd.agents.clear()
+    definitions = fresh.load(storage.query("CommQueue"), storage.query("CommAgent"))
+    assert sorted(d["name"] for d in definitions) == ["french", "general"]
+    assert [d for d in definitions if d["name"] == "french"][0]["overflow"] == "general"
+    bob = desk.acd.agents["bob"]
+    assert (bob.status, bob.skills, bob.capacity) == ("logged_out", {"french": 5}, {"voice": 1, "chat": 2})
