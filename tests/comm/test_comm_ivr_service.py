@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from caruso_core.errors import NotFound
+from caruso_core.verticals import deployment_data
 
 SCRIPTS = Path(__file__).parent / "scripts"
 QUEUES = [{"name": "power"}, {"name": "general"}]
@@ -70,3 +71,21 @@ def test_a_call_in_the_ivr_survives_a_hot_swap_of_the_communication_server(comm,
     caruso_host("comm", config=config, replace=True)
     assert comm.ivr_press("e", "4")["target"] == "general"
     assert comm.interaction("e")["from"] == "+3130333"
+
+
+def test_the_utility_phone_menu_sends_outages_to_the_outage_team(caruso_host, caruso_client, tmp_path):
+    services = deployment_data(["utility"])["services"]
+    caruso_host("scripts", config=dict(services["scripts"]["config"], db=f"sqlite:///{tmp_path / 'scripts.db'}"))
+    vertical = services["comm"]["config"]
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": vertical["queues"],
+                                "ivr": vertical["ivr"]})
+    comm = caruso_client.get("caruso.comm/1")
+    comm.login("olga", {"outages": 1}, {"voice": 1})
+    menu = comm.ivr_call("u1", to="+31880001234", caller="+31612345678")
+    assert "For A power, gas or water outage, press 1." in menu["prompt"]
+    routed = comm.ivr_press("u1", "1")
+    assert (routed["target"], comm.interaction("u1")["offers"]) == ("outages", ["olga"])
+    comm.ivr_call("u2", caller="+31687654321")
+    assert comm.ivr_press("u2", "6")["target"] == "voicemail:billing"
+    message = comm.ivr_message("u2", b"please call me about my bill")
+    assert [w["id"] for w in comm.waiting("billing")] == [message["callback"]]
