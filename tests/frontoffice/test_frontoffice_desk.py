@@ -9,7 +9,7 @@ replace the ones of docs/frontoffice.md.
 import httpx
 import pytest
 
-from frontoffice_support import QUEUES, SCRIPTS
+from frontoffice_support import PHONE, QUEUES, SCRIPTS
 
 pytestmark = pytest.mark.browser
 
@@ -133,7 +133,7 @@ def test_a_hot_swap_of_the_script_engine_mid_script_loses_nothing(desk, comm, ca
     assert session["outcome"] == "settled"
 
 
-def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, shots):
+def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab):
     page = desk.page
     chat_url = comm.channels()["webchat"]["url"]
     chat = httpx.post(f"{chat_url}/chats", json={"customer": "2", "text": "Is my <i>contract</i> still active?"}).json()
@@ -152,6 +152,9 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, shots):
     page.wait_for_selector(".desk-chat li:has-text('Thanks!')")      # the new message shows without a reload
     desk.check_layout("web chat")
     desk.shot("frontoffice-desk-chat.png")
+    phone = tab(PHONE)                                                # the same desk on a phone
+    phone.sign_in("ada").wait_for_url("**/")
+    assert "Yes, until <b>December</b>." in phone.open("/desk").inner_text(".desk-chat")
     page.select_option("select[name=disposition]", "resolved")
     page.click("button:has-text('Complete')")
     page.wait_for_selector("text=Waiting for the next interaction")      # the chat queue has no wrap-up
