@@ -129,6 +129,16 @@ def rule_entries(connection: Connection, limit: int) -> list[dict[str, Any]]:
     return [{**dict(row._mapping), "at": row.at.isoformat()} for row in connection.execute(statement)]
 
 
+def due_marks(connection: Connection, obj: str, rule: str) -> dict[str, str]:
+    """The deadline ``rule`` last ran for, by key text of the objects of ``obj``."""
+    statement = select(due_runs.c.object_key, due_runs.c.deadline).filter_by(object=obj, rule=rule)
+    return dict(connection.execute(statement).all())
+
+
+def deadline_text(deadline: Any) -> str:
+    return str(values.encode(deadline))
+
+
 def claim_due(connection: Connection, obj: str, key: Any, rule: str, deadline: Any) -> bool:
     """Record that ``rule`` runs for the object's ``deadline``; False if it ran for it already.
 
@@ -137,7 +147,7 @@ def claim_due(connection: Connection, obj: str, key: Any, rule: str, deadline: A
     the claim only if the rule's actions succeed.
     """
     row = {"object": obj, "object_key": key_text(key), "rule": rule}
-    text = str(values.encode(deadline))
+    text = deadline_text(deadline)
     previous = connection.execute(select(due_runs.c.deadline).filter_by(**row)).scalar_one_or_none()
     if previous is None:
         connection.execute(due_runs.insert(), {**row, "deadline": text, "at": now()})

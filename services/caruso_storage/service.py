@@ -372,11 +372,14 @@ class StorageManager:
                 candidates += found
                 if len(found) < DUE_PAGE:
                     break
+        with self._read_database(self.journal_database) as connection:
+            marks = journal.due_marks(connection, records.obj.name, rule.name)
         runs = 0
         for record in candidates:
-            if not filters.matches(rule.condition, record, record):
-                continue
             key = records.key_value(record)
+            if marks.get(journal.key_text(key)) == journal.deadline_text(record[rule.at]) \
+                    or not filters.matches(rule.condition, record, record):
+                continue
             try:
                 with self._transaction() as transaction:
                     claimed = journal.claim_due(transaction.connection(self.journal_database), records.obj.name,
