@@ -61,9 +61,10 @@ def remove(name: str, db: str | None) -> None:
 @user.command("list")
 @click.option("--db", help=DB_HELP)
 def list_users(db: str | None) -> None:
-    """List the users and their roles."""
+    """List the users, their roles and the customer keys of customer accounts."""
     for one in _accounts(db).all():
-        click.echo(f"{one.name}\t{one.role}")
+        key = ", ".join(f"{name}={value}" for name, value in (one.customer or {}).items())
+        click.echo(f"{one.name}\t{one.role}" + (f"\t{key}" if key else ""))
 
 
 def _accounts(db: str | None) -> Accounts:

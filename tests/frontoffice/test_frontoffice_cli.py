@@ -80,3 +80,18 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
         f"{odd}:2: list 'customers' names Customer.shoe_size, which the model lacks",
         f"{odd}:7: form 'deals' names object 'Deal', which the model lacks",
         f"{odd}:8: customer360 'c360' names Contact.client_id, which the model lacks"]
+
+
+def test_customer_accounts_get_their_customer_key(tmp_path):
+    secret = tmp_path / "password.txt"
+    secret.write_text("a-long-password\n")
+    done = run(tmp_path, "user", "add", "cora", "--role", "customer", "--customer", "customer_id=7",
+               "--password-file", str(secret))
+    assert done.returncode == 0 and done.stdout.strip() == "user cora (customer) added"
+    keyless = run(tmp_path, "user", "add", "carl", "--role", "customer", "--password-file", str(secret))
+    assert keyless.returncode == 1 and "a customer account needs its customer key" in keyless.stderr
+    bad = run(tmp_path, "user", "add", "carl", "--role", "customer", "--customer", "id 7", "--password-file",
+              str(secret))
+    assert bad.returncode == 1 and bad.stderr.strip() == (
+        "error: customer key 'id 7': write it as name=value pairs separated by commas, e.g. customer_id=42")
+    assert run(tmp_path, "user", "list").stdout.split() == ["cora", "customer", "customer_id=7"]

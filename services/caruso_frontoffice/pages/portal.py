@@ -11,7 +11,7 @@ context is empty. The scripts service is reached through the manager.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -74,7 +74,7 @@ def _step(request: Request, context: Context, view: dict[str, Any], notice: str 
         view, notice, entered, BASE, {"csrf": request.state.visitor.csrf}))
 
 
-def _answer(request: Request, context: Context, respond: Any) -> Response:
+def _answer(request: Request, context: Context, respond: Callable[[], Response]) -> Response:
     """``respond()``, or the portal's page for a dialog that is gone (404), too many
     starts (429) or a scripts service that failed (503, logged)."""
     try:
