@@ -1,4 +1,4 @@
-"""Users and sessions of the front office in PostgreSQL."""
+"""Users, customer accounts and sessions of the front office in PostgreSQL."""
 import pytest
 from starlette.testclient import TestClient
 
@@ -30,4 +30,10 @@ def test_accounts_and_sessions_in_postgresql(postgres_database):
         assert "Welcome, ada" in web.get("/").text
         accounts.remove("ada")
         assert web.get("/", follow_redirects=False).headers["location"] == "/signin"
+        accounts.add("cora", "customer", "cora-secret-1", "customer_id=7")
+        assert sign_in(web, "cora", "cora-secret-1").status_code == 303
+        assert web.get("/", follow_redirects=False).headers["location"] == "/portal"
+    assert [(one.name, one.customer) for one in accounts.all()] == [("cora", {"customer_id": 7})]
+    accounts.remove("cora")
+    assert accounts.all() == []
     engine.dispose()
