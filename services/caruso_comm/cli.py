@@ -87,7 +87,7 @@ def _show(rows: list[dict], columns: tuple[str, ...], as_json: bool) -> None:
 
 @click.group()
 def comm() -> None:
-    """Queues, agents and campaigns of the running communication server (caruso.comm/1)."""
+    """Queues, agents, IVR menus and campaigns of the running communication server (caruso.comm/1)."""
 
 
 @comm.command()
@@ -131,6 +131,16 @@ def queue_add(name: str, skills: tuple[str, ...], **settings: object) -> None:
 def agents(as_json: bool) -> None:
     """Agents with their status and state."""
     _show(_server().agents(), ("id", "status", "reason", "state", "calls"), as_json)
+
+
+@comm.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def ivrs(as_json: bool) -> None:
+    """IVR menus: the script, the entry numbers it answers and where its outcomes lead."""
+    rows = [dict(m, numbers=" ".join(m["numbers"]) or "(every other)",
+                 routes=" ".join(f"{o}={t}" for o, t in sorted(m["routes"].items())))
+            for m in _server().ivrs()]
+    _show(rows, ("script", "numbers", "default", "routes"), as_json)
 
 
 @comm.command()
