@@ -7,7 +7,7 @@ mapped otherwise). Messages are held in memory for now (see docs/communication.m
 """
 from __future__ import annotations
 
-import itertools
+import uuid
 from typing import Any, Mapping
 
 import attrs
@@ -38,7 +38,6 @@ class VoicemailBox:
         self.acd = acd
         self.callback_queues = dict(callback_queues or {})
         self._messages: dict[str, Voicemail] = {}
-        self._ids = itertools.count(1)
 
     def deposit(self, queue: str, content: bytes | str, *, caller: str | None = None,
                 customer: str | None = None) -> Voicemail:
@@ -47,7 +46,7 @@ class VoicemailBox:
             raise NotFound(f"no queue {queue!r}")
         if not isinstance(content, (bytes, str)) or not content:
             raise InvalidInput("a voicemail needs content: audio bytes or text")
-        message_id = f"vm{next(self._ids)}"
+        message_id = f"vm{uuid.uuid4().hex[:16]}"  # unique across restarts of the server
         message = Voicemail(message_id, queue, caller, customer, self.acd.timers.now(), content,
                             callback=f"callback-{message_id}")
         self._messages[message_id] = message
@@ -61,8 +60,6 @@ class VoicemailBox:
         """Keep messages exported by :meth:`Voicemail.to_dict` (their callbacks exist already)."""
         for data in messages:
             self._messages[data["id"]] = Voicemail(**data)
-        numbers = [int(m.id[2:]) for m in self._messages.values() if m.id[2:].isdigit()]
-        self._ids = itertools.count(max(numbers, default=0) + 1)
 
     def get(self, message_id: str) -> Voicemail:
         if message_id not in self._messages:

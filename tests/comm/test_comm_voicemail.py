@@ -30,3 +30,12 @@ def test_a_message_needs_content(desk):
     desk.acd.add_queue(Queue("q"))
     with pytest.raises(InvalidInput):
         VoicemailBox(desk.acd).deposit("q", "")
+
+
+def test_message_ids_stay_unique_after_a_restart_of_the_box(desk):
+    desk.acd.add_queue(Queue("q"))
+    before = VoicemailBox(desk.acd).deposit("q", "first")
+    restarted = VoicemailBox(desk.acd)                  # a new server starts with an empty box
+    after = restarted.deposit("q", "second")
+    assert after.id != before.id and after.callback != before.callback
+    assert restarted.get(after.id).content == "second"
