@@ -14,7 +14,13 @@ strings). The optional lifecycle methods are called by the host, never by client
 ``export_state() -> plain data``
     while new calls are held and none is in flight (hot-swap, old instance).
 ``import_state(state)``
-    on the new instance before it takes its first call (hot-swap).
+    on the new instance before it takes its first call (hot-swap); also on an instance
+    that a roll-back makes active again after :func:`deactivate`.
+``deactivate()``
+    on the old instance once a swap handed its work to another (it refuses calls from
+    then on, as a standby or before it retires): stop acting on your own (timers,
+    dialers, pollers), the successor does that work now; ``import_state`` makes it
+    active again.
 
 The host constructs the class with the deployment's configuration as keyword
 arguments: ``cls(**config)``. ``requires`` names the interfaces the service calls
@@ -32,7 +38,7 @@ import attrs
 
 from caruso_core.errors import ConfigError
 
-LIFECYCLE = frozenset({"start", "stop", "health", "export_state", "import_state"})
+LIFECYCLE = frozenset({"start", "stop", "health", "export_state", "import_state", "deactivate"})
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 INTERFACE_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}/[0-9]{1,4}$")
 SPEC_ATTRIBUTE = "__caruso_service__"

@@ -119,9 +119,16 @@ class HostControl:
         self._host.gate.open()
 
     def release(self, token: str, retire: bool) -> None:
-        """Refuse calls from now on (clients move on); with ``retire``, shut the host down."""
+        """Refuse calls from now on (clients move on), then ``deactivate()`` the instance;
+        with ``retire``, shut the host down."""
         self._check(token)
         self._host.gate.refuse()
+        deactivate = getattr(self._host.instance, "deactivate", None)
+        if deactivate is not None:
+            try:
+                deactivate()
+            except Exception:
+                log.exception("%s: deactivate() failed", self._host.instance_id)
         if retire:
             self._host.retire_soon(unregister=False)
 

@@ -72,3 +72,31 @@ class Relay:
 
     def bump(self):
         return self.counter.increment()
+
+
+@service(name="ticker", interface="test.ticker/1", version="1.0.0")
+class Ticker:
+    """Has background work; writes its lifecycle calls to ``journal`` (one word a line)."""
+
+    def __init__(self, journal):
+        self.journal = journal
+        self.ticks = 0
+
+    def _note(self, word):
+        with open(self.journal, "a") as file:
+            file.write(word + "\n")
+
+    def tick(self):
+        self.ticks += 1
+        return self.ticks
+
+    def export_state(self):
+        self._note("exported")
+        return {"ticks": self.ticks}
+
+    def import_state(self, state):
+        self.ticks = state["ticks"]
+        self._note("imported")
+
+    def deactivate(self):
+        self._note("deactivated")

@@ -117,3 +117,27 @@ def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_m
     finally:
         host.retire_soon(unregister=False)
         runner.join(30)
+
+
+def test_the_swapped_out_instance_is_deactivated_and_a_roll_back_activates_it_again(
+        caruso_host, caruso_client, caruso_manager, tmp_path):
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    old = caruso_host("sample_services:Ticker", config={"journal": str(first)})
+    proxy = caruso_client.get("ticker")
+    assert proxy.tick() == 1
+    new = caruso_host("sample_services:Ticker", config={"journal": str(second)}, standby=True)
+    env = {**os.environ, "CARUSO_MANAGER": caruso_manager.uri}
+
+    def swap(to):
+        done = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "ticker", to.instance_id],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    swap(new)
+    assert proxy.tick() == 2
+    assert first.read_text().split() == ["exported", "deactivated"]
+    assert second.read_text().split() == ["imported"]
+    swap(old)                                            # roll back
+    assert proxy.tick() == 3
+    assert first.read_text().split() == ["exported", "deactivated", "imported"]
+    assert second.read_text().split() == ["imported", "exported", "deactivated"]
