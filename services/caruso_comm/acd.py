@@ -33,6 +33,9 @@ class ACD:
         self._now = timers.clock
         self.sink = sink
         self.strategies = routing.installed()
+        self._empty()
+
+    def _empty(self) -> None:
         self.queues: dict[str, Queue] = {}
         self.agents: dict[str, Agent] = {}
         self.interactions: dict[str, Interaction] = {}
@@ -41,6 +44,14 @@ class ACD:
         self._agent_pools: dict[str, dict[str, list[Pool]]] = {}
         self._waiting: dict[str, dict[str, Interaction]] = {}
         self._handled: dict[str, list[float]] = {}
+
+    def forget_work(self) -> None:
+        """Drop agents and interactions, keep the queue definitions (after a hot-swap handed
+        the work to another server; the caller clears the timers)."""
+        queues = list(self.queues.values())
+        self._empty()
+        for queue in queues:
+            self.add_queue(queue)
 
     # -- configuration -------------------------------------------------------------------
 

@@ -164,7 +164,8 @@ class Ivr:
         return [dict(attrs.asdict(call), id=call_id) for call_id, call in self._calls.items()]
 
     def import_state(self, calls: list[dict[str, Any]]) -> None:
-        """Take over calls exported by :meth:`export_state`."""
+        """Hold exactly the calls exported by :meth:`export_state`."""
+        self._calls.clear()
         for data in calls:
             fields = dict(data)
             call_id = fields.pop("id")

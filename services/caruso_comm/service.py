@@ -75,6 +75,7 @@ class CommServer:
         self._dnc: set[str] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._active = True    # False once a swap handed the work to another instance
         self._proxies: dict[str, Any] = {}
         self._opt_outs = opt_outs
         self._history = ContactHistory(contact_history["object"], self._storage_proxy) \
@@ -172,7 +173,7 @@ class CommServer:
         flushed = time.monotonic()
         with self._lock:
             while not self._stopping:
-                while (timer := self._timers.pop_due(time.time())) is not None:
+                while self._active and (timer := self._timers.pop_due(time.time())) is not None:
                     try:
                         timer.function(*timer.arguments)
                     except Exception:
@@ -215,10 +216,22 @@ class CommServer:
                     "ivr": self._ivr.export_state(),
                     "records": self._records.export_state() if self._records is not None else None}
 
+    def deactivate(self) -> None:
+        """After a swap: timers (offer timeouts, wrap-up, escalation, dialing) stop firing
+        here; the instance that imported the state runs them. A later ``import_state`` (a
+        roll-back) replaces what this instance still holds."""
+        with self._lock:
+            self._active = False
+
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from the instance that exported ``state``; connected interactions stay
         connected, pending offers are made again (see ``ACD.import_state``)."""
         with self._lock:
+            if not self._active:
+                self._timers.clear()
+                self._acd.forget_work()
+                self._campaigns.clear()
+            self._active = True
             self._feed = EventFeed(self._feed_size, start=state["feed"])
             self._voicemail.restore(state["voicemail"])
             self._acd.import_state(state["acd"])

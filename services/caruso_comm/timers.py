@@ -44,6 +44,10 @@ class Timers:
         self._heap: list[tuple[float, int, Timer]] = []
         self._sequence = itertools.count()
 
+    def clear(self) -> None:
+        """Forget every pending timer."""
+        self._heap.clear()
+
     def now(self) -> float:
         return self.clock()
 

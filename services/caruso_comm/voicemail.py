@@ -57,9 +57,9 @@ class VoicemailBox:
         return message
 
     def restore(self, messages: list[dict[str, Any]]) -> None:
-        """Keep messages exported by :meth:`Voicemail.to_dict` (their callbacks exist already)."""
-        for data in messages:
-            self._messages[data["id"]] = Voicemail(**data)
+        """Hold exactly the messages exported by :meth:`Voicemail.to_dict` (their callbacks
+        exist already)."""
+        self._messages = {data["id"]: Voicemail(**data) for data in messages}
 
     def get(self, message_id: str) -> Voicemail:
         if message_id not in self._messages:

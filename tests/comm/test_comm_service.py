@@ -153,3 +153,25 @@ def test_a_campaign_runs_on_the_server_from_the_cli(comm, tmp_path):
     assert "+49300003" not in dialed and len(set(dialed)) == 11
     listed = subprocess.run(cli + ["campaigns"], capture_output=True, text=True, timeout=60).stdout
     assert listed.split("\n")[1].split()[:4] == ["spring", "sales", "progressive", "finished"]
+
+
+def test_a_deactivated_server_fires_no_timers_until_it_imports_state_again(tmp_path):
+    from caruso_comm.service import CommServer
+
+    server = CommServer(queues=[{"name": "q", "offer_timeout": 0.2}], db=f"sqlite:///{tmp_path / 'c.db'}")
+    server.start()
+    try:
+        server.login("ann", {}, {"voice": 1})
+        call = server.arrive("q")["id"]
+        state = server.export_state()
+        server.deactivate()                                # a swap moved the work away
+        time.sleep(0.8)
+        assert server.interaction(call)["state"] == "offered"
+        assert [e["event"] for e in server.events(0, 0)["events"] if e["interaction"] == call] == ["enter", "offer"]
+        server.import_state(state)                         # rolled back: it runs the timers again
+        deadline = time.monotonic() + 10
+        while server.interaction(call)["offers"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "no_answer" in [e["event"] for e in server.events(0, 0)["events"]]
+    finally:
+        server.stop()
