@@ -35,7 +35,7 @@ SENT_FILE = "reports-mailed.json"
 log = logging.getLogger(__name__)
 
 
-@service(name="reports", interface="caruso.reports/1", version="1.0.0")
+@service(name="reports", interface="caruso.reports/1", version="1.0.0", autostart=True)
 class ReportService:
     """Reports over the event log at ``db``; daily mail of the definitions in ``definitions``."""
 

@@ -1,4 +1,4 @@
-"""caruso up: dependency order, restart of a crashed service, clean stop."""
+"""caruso up: dependency order, restart of a crashed service, clean stop, the default deployment."""
 import json
 import os
 import signal
@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -81,6 +82,29 @@ def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path):
     assert lines[-1] == "caruso is down"
     states = json.dumps(lines)
     assert "Traceback" not in states
+
+
+def test_up_in_an_empty_folder_starts_the_default_components_and_the_front_office(tmp_path):
+    env = dict(child_environment([HERE], tmp_path / "data", None),
+               CARUSO_MANAGER=f"PYRO:caruso.manager@127.0.0.1:{free_port()}")
+    up = subprocess.Popen([sys.executable, "-m", "caruso_core", "up"], cwd=tmp_path, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(line.rstrip() for line in up.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: any(line.startswith("caruso is up") for line in lines), lines, timeout=180)
+        serving = {line.split("]")[0][1:] for line in lines if " serving " in line}
+        assert serving == {"storage", "scripts", "comm", "monitor", "reports", "frontoffice"}
+        assert any("front office at http://127.0.0.1:8080" in line for line in lines)
+        with urllib.request.urlopen("http://127.0.0.1:8080/signin", timeout=30) as page:
+            assert page.status == 200 and b"Sign in" in page.read()
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(90)
+    reader.join(10)
+    assert code == 0, "\n".join(lines)
+    assert "Traceback" not in json.dumps(lines)
 
 
 def wait_until(condition, lines, timeout=90):
