@@ -40,7 +40,8 @@ def test_every_example_validates_lints_clean_and_passes_its_script_tests(example
     tests = sorted(examples.glob("*.test.toml"))
     assert {p.name for p in scripts} >= {"moving-house.xml", "meter-reading.xml", "payment-arrangement.xml",
                                          "outage-report.xml"}
-    assert len(tests) == 4
+    assert {p.name for p in tests} >= {"moving-house.test.toml", "meter-reading.test.toml",
+                                       "payment-arrangement.test.toml", "outage-report.test.toml"}
     validated = caruso("validate", *scripts)
     assert validated.exit_code == 0, validated.output
     assert validated.output.count(": valid") == len(scripts)

@@ -50,10 +50,12 @@ def run_agent(engine, customer_id):
 
 def run_web(base, customer_id_header):
     move_out, move_in = path_answers()
-    with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as web:
+    # the identity goes with every request (as a portal's sign-in would): a dialog continues
+    # only with the context it was started with
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=30, headers=customer_id_header) as web:
         listing = web.get("/")
         assert "Moving house" in listing.text and "Outage report" not in listing.text
-        page = web.post("/start/moving_house", headers=customer_id_header)
+        page = web.post("/start/moving_house")
         session = page.url.path.rsplit("/", 1)[1]
         for answer in (None, move_out.isoformat(), "yes", "no", "5432", move_in.isoformat(), "yes"):
             seq = re.search(r'name="seq" value="(\d+)"', page.text).group(1)
