@@ -4,7 +4,8 @@
             creates an object in the same transaction, its values rendered from templates.
 ``call``    ``<action use="call" interface="caruso.comm/1" method="send"><set field="to">...</set></action>``
             calls a service method through the manager, with the sets as keyword arguments,
-            after the change is committed.
+            after the change is committed, on the process's one rule-call thread (in commit
+            order; the caller does not wait for it, a failure is logged).
 ``notify``  ``<action use="notify" to="sales-managers"><set field="message">...</set></action>``
             writes the message to the rule log and the ``caruso.storage.rules`` logger.
 ``set``     ``<action use="set"><set field="rating">hot</set></action>`` changes the object itself,
@@ -17,6 +18,7 @@ ValueError for a step it cannot run.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from caruso_core import connect, hookimpl
@@ -26,6 +28,7 @@ from caruso_storage.rules import RuleContext
 from caruso_storage.values import encode
 
 log = logging.getLogger("caruso.storage.rules")
+_calls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caruso-rule-calls")
 
 
 class Create:
@@ -49,7 +52,7 @@ class Call:
             except Exception:
                 log.exception("rule %s: calling %s.%s failed", context.rule.name, interface, method)
 
-        context.after_commit(call)
+        context.after_commit(lambda: _calls.submit(call))
         return f"call {interface}.{method}({', '.join(sorted(arguments))})"
 
     def check(self, step: Action, obj: ObjectType, objects: dict[str, ObjectType]) -> None:
