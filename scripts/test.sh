@@ -22,4 +22,6 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
-exec .venv/bin/python -m pytest "$@"
+# three workers, one test file each at a time: most tests wait on real processes and
+# sockets, so three share two cores well
+exec .venv/bin/python -m pytest -n 3 --dist loadfile "$@"

@@ -1,5 +1,6 @@
 """Pages over the storage service in-process: paging, metadata cache, a view naming an
 attribute the model lacks, a 360 view over TLS."""
+import ssl
 import subprocess
 
 import httpx
@@ -78,7 +79,7 @@ def test_served_over_https_with_secure_cookies(tmp_path, caruso_host, caruso_cli
                                        "keyfile": str(tmp_path / "fo.key")})
     url = caruso_client.get("frontoffice").url()
     assert url.startswith("https://127.0.0.1:")
-    with httpx.Client(base_url=url, verify=str(tmp_path / "fo.crt")) as web:
+    with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(tmp_path / "fo.crt"))) as web:
         response = sign_in(web, "ada")
         assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
         assert "Welcome, ada" in web.get("/").text
