@@ -62,7 +62,7 @@ def _seed(storage) -> None:
     customer = storage.create("Customer", {"name": "Acme Utilities", "city": "Berlin", "phone": "+49 30 1234567"})
     storage.create("Contact", {"customer_id": customer["id"], "name": "Carl Meier", "role": "facility manager"})
     for title in ("Smart meters", "Green tariff", "Service contract"):
-        storage.create("Opportunity", {"customer_id": customer["id"], "title": title, "stage": "lead"})
+        storage.create("Opportunity", {"customer_id": customer["id"], "title": title, "stage": "initiation"})
     for number in range(HISTORY):
         storage.add_contact("Customer", customer["id"], {
             "channel": ("phone", "email", "webchat")[number % 3], "agent": "agent",
