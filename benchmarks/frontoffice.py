@@ -28,6 +28,9 @@ from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
 
 AGENTS = 50
+# idle connections close on the client's side before uvicorn's keep-alive timeout (5 s)
+# does, so that no request races a server closing its connection
+LIMITS = httpx.Limits(keepalive_expiry=3)
 HISTORY = 1000
 SECONDS = 6.0
 ROUNDS = 2
@@ -70,7 +73,7 @@ def _seed(storage) -> None:
 
 
 async def _signed_in(base: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base, timeout=30)
+    client = httpx.AsyncClient(base_url=base, timeout=30, limits=LIMITS)
     form = (await client.get("/signin")).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
     response = await client.post("/signin", data={"csrf": csrf, "name": "agent", "password": PASSWORD})
@@ -118,7 +121,7 @@ async def _measure(front_office: str, bare: str) -> dict:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.1)
-    targets = {"bare": [httpx.AsyncClient(base_url=bare, timeout=30) for _ in range(AGENTS)],
+    targets = {"bare": [httpx.AsyncClient(base_url=bare, timeout=30, limits=LIMITS) for _ in range(AGENTS)],
                "frontoffice": [await _signed_in(front_office) for _ in range(AGENTS)]}
     rates: dict[str, list[float]] = {name: [] for name in targets}
     latencies: dict[str, list[float]] = {name: [] for name in targets}

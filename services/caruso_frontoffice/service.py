@@ -102,6 +102,9 @@ class FrontOffice:
         except OSError as error:
             raise ConfigError(f"cannot serve the front office at {self._host}:{self._port} ({error.strerror}); "
                               "set 'address' in the deployment's [services.frontoffice] config") from None
+        # accepted connections inherit it: without it, a response written in two parts (head,
+        # body) waits for the client's delayed acknowledgement, about 40 ms a page
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._port = listener.getsockname()[1]
         config = uvicorn.Config(create_app(self._context), lifespan="off", log_level="warning",
                                 access_log=False, proxy_headers=False, server_header=False, **self._tls)
