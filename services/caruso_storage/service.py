@@ -234,7 +234,7 @@ class StorageManager:
                     kind, records = self._operation(operation)
                 except CarusoError as error:
                     raise _at(error, str(index)) from None
-                if kind == "create" and not records.obj.rules:
+                if kind == "create" and not any("create" in rule.events for rule in records.obj.rules):
                     if pending and pending[0][1]["object"] != operation["object"]:
                         self._insert_pending(transaction, pending, outcome, shape)
                     pending.append((index, operation))
