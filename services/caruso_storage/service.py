@@ -211,6 +211,9 @@ class StorageManager:
     def apply(self, operations: list[dict[str, Any]] | str, results: str = "records") -> list[Any] | int:
         """Run create/update/delete operations atomically; one result per operation.
 
+        Creates of one object in a row are inserted together (one ``executemany``), then
+        their rules on create run in order.
+
         ``operations`` may also be one JSON text of that list (large batches cross the
         wire much faster so). ``results="keys"`` returns ``{"key": ..., "_version": ...}``
         for creates and updates instead of whole records; ``results="count"`` returns
@@ -234,7 +237,7 @@ class StorageManager:
                     kind, records = self._operation(operation)
                 except CarusoError as error:
                     raise _at(error, str(index)) from None
-                if kind == "create" and not any("create" in rule.events for rule in records.obj.rules):
+                if kind == "create":
                     if pending and pending[0][1]["object"] != operation["object"]:
                         self._insert_pending(transaction, pending, outcome, shape)
                     pending.append((index, operation))
@@ -279,15 +282,19 @@ class StorageManager:
             inserted = records.insert(transaction.connection(records.obj.database), rows)
         except CarusoError as error:
             raise _at(error, f"{pending[0][0]}-{pending[-1][0]}") from None
+        fires = any("create" in rule.events for rule in records.obj.rules)
         for (index, _), record in zip(pending, inserted):
+            if fires:
+                try:
+                    record = self._fire(transaction, records, "create", record, None, 0)
+                except CarusoError as error:
+                    raise _at(error, str(index)) from None
             outcome[index] = shape(records, record)
         pending.clear()
 
     def _run(self, transaction: Transaction, kind: str, operation: dict[str, Any],
              shape: Callable[[Records, dict[str, Any]], Any]) -> Any:
         records = self.records[operation["object"]]
-        if kind == "create":
-            return shape(records, self._create(transaction, operation["object"], operation.get("values")))
         if kind == "update":
             return shape(records, self._update(transaction, operation["object"], operation.get("key"),
                                                operation.get("values"), operation.get("version")))
