@@ -116,6 +116,10 @@ def _invoices(rng: random.Random, next_id: Any, customer: int, monthly: Decimal)
                               "amount": str(monthly), "method": "direct-debit" if rng.random() < 0.8 else "ideal"}
 
 
+PARENTS_FIRST = {name: rank for rank, name in enumerate(
+    ("Customer", "Connection", "Meter", "MeterReading", "Contract", "Invoice", "Payment"))}
+
+
 def load(storage: Any, customers: int = 10_000, seed: int = 2026, batch: int = 2000) -> dict[str, int]:
     """Create the demo data through a storage service (in-process or a proxy) in atomic batches.
 
@@ -124,12 +128,20 @@ def load(storage: Any, customers: int = 10_000, seed: int = 2026, batch: int = 2
     """
     counts: dict[str, int] = {}
     operations: list[dict[str, Any]] = []
+
+    def send() -> None:
+        # parents first, each object's records together: the storage service inserts a run
+        # of one object's creates in one statement, and every parent is in this or an
+        # earlier batch (the generator yields parents first)
+        operations.sort(key=lambda operation: PARENTS_FIRST[operation["object"]])
+        storage.apply(json.dumps(operations), results="count")
+        operations.clear()
+
     for object_name, values in generate(customers, seed):
         operations.append({"op": "create", "object": object_name, "values": values})
         counts[object_name] = counts.get(object_name, 0) + 1
         if len(operations) >= batch:
-            storage.apply(json.dumps(operations), results="count")
-            operations = []
+            send()
     if operations:
-        storage.apply(json.dumps(operations), results="count")
+        send()
     return counts
