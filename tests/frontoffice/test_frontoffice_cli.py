@@ -51,7 +51,7 @@ def test_user_add_prompts_for_the_password_twice(tmp_path):
 
 def test_views_command_checks_files(tmp_path):
     ok = run(tmp_path, "views", *VIEWS)
-    assert ok.returncode == 0 and ok.stdout.strip() == "ok: 1 customer360, 1 detail, 4 form, 4 list, 1 menu(s)"
+    assert ok.returncode == 0 and ok.stdout.strip() == "ok: 1 customer360, 1 detail, 7 form, 8 list, 1 menu(s)"
     bad = tmp_path / "bad.xml"
     bad.write_text("<views>\n  <list id='x' object='Customer'/>\n</views>")
     failed = run(tmp_path, "views", str(bad))

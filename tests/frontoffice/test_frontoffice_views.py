@@ -14,22 +14,25 @@ def test_the_packaged_crm_views_load_with_their_structure():
     assert isinstance(customers, ListView)
     assert customers.search == ("name", "email", "phone", "city") and customers.page_size == 25
     assert [c.name for c in customers.columns] == ["name", "city", "segment", "email", "phone"]
-    assert customers.columns[3].label == "E-mail" and customers.source.line == 12
+    assert customers.columns[3].label == "E-mail" and customers.source.line == 17
     assert customers.detail == "customer-360" and customers.form == "customer-edit"
     assert isinstance(catalog.views["customer"], DetailView)
     assert isinstance(catalog.views["customer-edit"], FormView)
     full = catalog.views["customer-360"]
     assert isinstance(full, Customer360View) and full.profile == "customer" and full.history_limit == 50
     assert [r.object for r in full.related] == ["Contact", "Opportunity"]
-    assert catalog.menus_for("agent") == [("CRM", [("customers", "Customers"), ("opportunities", "Opportunities"),
-                                                   ("tasks", "Tasks")])]
+    assert catalog.menus_for("agent") == [("CRM", [
+        ("customers", "Customers"), ("leads", "Leads"), ("opportunities", "Opportunities"), ("quotes", "Quotes"),
+        ("sales-orders", "Sales orders"), ("activities", "Activities"), ("tasks", "Tasks")])]
 
 
 def test_field_and_view_roles_of_the_override():
     catalog = load(VIEWS)
     assert catalog.views["customers"].columns[3].roles == {"supervisor", "admin"}
     assert catalog.views["customers"].page_size == 10
-    assert catalog.menus_for("agent") == [("CRM", [("customers", "Customers"), ("opportunities", "Opportunities")])]
+    assert catalog.menus_for("agent") == [("CRM", [
+        ("customers", "Customers"), ("leads", "Leads"), ("opportunities", "Opportunities"), ("quotes", "Quotes"),
+        ("sales-orders", "Sales orders"), ("activities", "Activities")])]
     assert catalog.menus_for("supervisor")[0][1][-1] == ("tasks", "Tasks")
 
 
