@@ -1,4 +1,5 @@
 """caruso up: dependency order, restart of a crashed service, clean stop, the default deployment."""
+import contextlib
 import json
 import os
 import signal
@@ -53,17 +54,30 @@ def test_file_order_and_errors(tmp_path, monkeypatch):
         load(str(bad))
 
 
-def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path):
-    uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
-    (tmp_path / "caruso.toml").write_text(deployment_toml(uri))
-    env = child_environment([HERE], tmp_path / "data", None)
-    up = subprocess.Popen([sys.executable, "-m", "caruso_core", "up"], cwd=tmp_path, env=env,
+@contextlib.contextmanager
+def caruso_up(folder, env, timeout=90):
+    """``caruso up`` in ``folder``, up; yields its output lines (still growing). On leaving:
+    Ctrl-C, then it must exit with 0 and without a traceback."""
+    up = subprocess.Popen([sys.executable, "-m", "caruso_core", "up"], cwd=folder, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(line.rstrip() for line in up.stdout), daemon=True)
     reader.start()
     try:
-        wait_until(lambda: any(line.startswith("caruso is up") for line in lines), lines)
+        wait_until(lambda: any(line.startswith("caruso is up") for line in lines), lines, timeout)
+        yield lines
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(90)
+        reader.join(10)
+    assert code == 0, "\n".join(lines)
+    assert "Traceback" not in json.dumps(lines)
+
+
+def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path):
+    uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+    (tmp_path / "caruso.toml").write_text(deployment_toml(uri))
+    with caruso_up(tmp_path, child_environment([HERE], tmp_path / "data", None)) as lines:
         serving = [line.split("]")[0][1:] for line in lines if " serving " in line]
         assert serving == ["counter", "relay"]
         relay = connect(uri).get("relay")
@@ -74,37 +88,18 @@ def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path):
         wait_until(lambda: sum(" serving counter" in line for line in lines) == 2, lines)
         assert any("counter exited with code -9; restarting" in line for line in lines)
         assert relay.bump()["value"] == 1                    # a new counter, found transparently
-    finally:
-        up.send_signal(signal.SIGINT)
-        code = up.wait(90)
-    reader.join(10)
-    assert code == 0, "\n".join(lines)
     assert lines[-1] == "caruso is down"
-    states = json.dumps(lines)
-    assert "Traceback" not in states
 
 
 def test_up_in_an_empty_folder_starts_the_default_components_and_the_front_office(tmp_path):
     env = dict(child_environment([HERE], tmp_path / "data", None),
                CARUSO_MANAGER=f"PYRO:caruso.manager@127.0.0.1:{free_port()}")
-    up = subprocess.Popen([sys.executable, "-m", "caruso_core", "up"], cwd=tmp_path, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    reader = threading.Thread(target=lambda: lines.extend(line.rstrip() for line in up.stdout), daemon=True)
-    reader.start()
-    try:
-        wait_until(lambda: any(line.startswith("caruso is up") for line in lines), lines, timeout=180)
+    with caruso_up(tmp_path, env, timeout=180) as lines:
         serving = {line.split("]")[0][1:] for line in lines if " serving " in line}
         assert serving == {"storage", "scripts", "comm", "monitor", "reports", "frontoffice"}
         assert any("front office at http://127.0.0.1:8080" in line for line in lines)
         with urllib.request.urlopen("http://127.0.0.1:8080/signin", timeout=30) as page:
             assert page.status == 200 and b"Sign in" in page.read()
-    finally:
-        up.send_signal(signal.SIGINT)
-        code = up.wait(90)
-    reader.join(10)
-    assert code == 0, "\n".join(lines)
-    assert "Traceback" not in json.dumps(lines)
 
 
 def wait_until(condition, lines, timeout=90):
