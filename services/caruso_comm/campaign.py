@@ -143,6 +143,7 @@ class Campaign:
         self.windows = sorted(parse_window(w) for w in windows)
         self.retries = dict(retries or {})
         self.dnc = {normalize(n) for n in dnc}
+        self.opted_out: set[str] = set()     # customers who opted out since the list was made
         self.abandon_cap = abandon_cap
         self.connect_within = connect_within
         self.state = CampaignState.DRAFT
@@ -180,6 +181,10 @@ class Campaign:
     def add_dnc(self, number: str) -> None:
         """Never dial ``number`` from now on."""
         self.dnc.add(normalize(number))
+
+    def opt_out(self, customers: set[str]) -> None:
+        """Dial none of ``customers`` from now on (the current opt-outs, replacing the last)."""
+        self.opted_out = set(customers)
 
     # -- pacing ----------------------------------------------------------------------
 
@@ -231,6 +236,10 @@ class Campaign:
             if contact.number in self.dnc:
                 contact.status = "dnc"
                 self.acd.record("dnc_skip", queue=self.queue, campaign=self.name, number=contact.number)
+                continue
+            if contact.customer in self.opted_out:
+                contact.status = "opted_out"
+                self.acd.record("opt_out_skip", queue=self.queue, campaign=self.name, number=contact.number)
                 continue
             return contact
         return None

@@ -54,8 +54,8 @@ class CommServer:
     engine service ``caruso.scripts/1``), ``persist`` (true: queues, agents and interactions
     are written to the storage service, whose model includes the module ``comm``; queues
     and agents are read from it at start), ``opt_outs`` (``{"object", "where", "customer"}``:
-    a storage query for the customers who opted out of calls; campaign call lists leave
-    them out).
+    a storage query for the customers who opted out of calls, and ``every``: seconds between
+    two readings, default 60; call lists leave them out, running campaigns skip them).
     """
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
@@ -75,6 +75,7 @@ class CommServer:
         self._dnc: set[str] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._closing = threading.Event()
         self._active = True    # False once a swap handed the work to another instance
         self._proxies: dict[str, Any] = {}
         self._opt_outs = opt_outs
@@ -140,6 +141,8 @@ class CommServer:
             channel.start()
         self._thread = threading.Thread(target=self._run_timers, name="comm-timers", daemon=True)
         self._thread.start()
+        if self._opt_outs:
+            threading.Thread(target=self._follow_opt_outs, name="comm-opt-outs", daemon=True).start()
 
     def _load_records(self) -> None:
         """Queues and agents stored by an earlier run: queues not in the configuration are
@@ -191,6 +194,7 @@ class CommServer:
                 self._lock.wait(wait)
 
     def stop(self) -> None:
+        self._closing.set()
         for channel in self._channels.values():
             channel.stop()
         with self._lock:
@@ -408,10 +412,27 @@ class CommServer:
         """The contacts whose customer did not opt out (per ``opt_outs``), and how many did."""
         if not self._opt_outs:
             return contacts, 0
-        customer = self._opt_outs.get("customer", "customer_id")
-        refused = {str(record.get(customer)) for record in self._query(self._opt_outs)}
+        refused = self._opted_out()
         kept = [contact for contact in contacts if contact.customer not in refused]
         return kept, len(contacts) - len(kept)
+
+    def _opted_out(self) -> set[str]:
+        """The customers who opted out now (the ``opt_outs`` query on the storage service)."""
+        customer = self._opt_outs.get("customer", "customer_id")
+        return {str(record.get(customer)) for record in self._query(self._opt_outs)}
+
+    def _follow_opt_outs(self) -> None:
+        """Every ``opt_outs["every"]`` seconds (default 60), campaigns learn who opted out
+        since their call list was made; the query runs outside the server's lock."""
+        while not self._closing.wait(float(self._opt_outs.get("every", 60))):
+            try:
+                refused = self._opted_out()
+            except Exception:
+                log.exception("reading the opt-outs failed; campaigns keep the last ones")
+                continue
+            with self._critical():
+                for campaign in self._campaigns.values():
+                    campaign.opt_out(refused)
 
     def _query(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Every record of a storage query, page by page."""

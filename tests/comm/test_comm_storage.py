@@ -3,6 +3,7 @@ call lists from a query. Both services run hosted, with the utility example's mo
 from __future__ import annotations
 
 import smtplib
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -91,3 +92,24 @@ def test_a_campaign_call_list_never_holds_a_customer_who_opted_out(storage, caru
     assert by_file["contacts"] == {"pending": 4} and by_file["opted_out"] == 1
     storage.update("Consent", storage.query("Consent")[0]["id"], {"opted_in": True})
     assert comm.add_campaign("again", "out", contacts_csv=call_list)["opted_out"] == 0
+
+
+def test_a_running_campaign_skips_a_customer_who_opts_out_after_the_list_was_made(
+        storage, caruso_host, caruso_client, tmp_path):
+    keeps, leaves = [storage.create("Customer", {"customer_no": f"R{n}", "name": f"r{n}", "phone": f"+3115111{n}"})
+                     for n in range(2)]
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "out"}],
+                                "opt_outs": {**OPTED_OUT_OF_CALLS, "every": 0.2}})
+    comm = caruso_client.get("caruso.comm/1")
+    call_list = "number,customer\n" + "".join(f"{c['phone']},{c['id']}\n" for c in (keeps, leaves))
+    assert comm.add_campaign("spring", "out", contacts_csv=call_list, pacing="progressive",
+                             dialer={"answer_rate": 1.0, "ring": 0.05})["opted_out"] == 0
+    storage.create("Consent", {"customer_id": leaves["id"], "channel": "phone", "opted_in": False,
+                               "source": "call"})
+    time.sleep(1.5)                                      # several readings of the opt-outs have passed
+    comm.login("ann", {}, {"voice": 1})
+    comm.campaign("spring", "start")
+    summary = eventually(lambda: (s := comm.campaign("spring"))["contacts"].get("pending", 0) == 0 and s)
+    assert summary["contacts"].get("opted_out") == 1
+    skipped = [e for e in comm.events(0, 0)["events"] if e["event"] == "opt_out_skip"]
+    assert [e["data"]["number"] for e in skipped] == [leaves["phone"].replace(" ", "")]
