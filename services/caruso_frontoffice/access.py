@@ -15,8 +15,8 @@ import functools
 from typing import Any, Callable
 from urllib.parse import quote
 
+import anyio.to_thread
 import attrs
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -61,9 +61,12 @@ def set_cookie(request: Request, response: Response, context: Context, token: st
                         max_age=int(context.sessions.lifetime) if signed_in else None)
 
 
-def page(*roles: str) -> Callable[[Callable[..., Response]], Callable[[Request], Any]]:
-    """Wrap a GET handler ``f(request, context)``; ``roles`` (none: anyone) may see it."""
-    return functools.partial(_guard, frozenset(roles), post=False)
+def page(*roles: str, long_poll: bool = False) -> Callable[[Callable[..., Response]], Callable[[Request], Any]]:
+    """Wrap a GET handler ``f(request, context)``; ``roles`` (none: anyone) may see it.
+    A ``long_poll`` handler, which waits for news, runs on the app's own threads for
+    waiting (``app.state.long_polls``), so that waiting requests never hold the threads
+    pages are served from."""
+    return functools.partial(_guard, frozenset(roles), post=False, long_poll=long_poll)
 
 
 def action(*roles: str) -> Callable[[Callable[..., Response]], Callable[[Request], Any]]:
@@ -71,12 +74,14 @@ def action(*roles: str) -> Callable[[Callable[..., Response]], Callable[[Request
     return functools.partial(_guard, frozenset(roles), post=True)
 
 
-def _guard(allowed: frozenset[str], handler: Callable[..., Response], *, post: bool
-           ) -> Callable[[Request], Any]:
+def _guard(allowed: frozenset[str], handler: Callable[..., Response], *, post: bool,
+           long_poll: bool = False) -> Callable[[Request], Any]:
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         form, refusal = await _read_form(request) if post else (None, None)
-        return await run_in_threadpool(_respond, request, handler, allowed, form, refusal)
+        respond = functools.partial(_respond, request, handler, allowed, form, refusal)
+        limiter = request.app.state.long_polls if long_poll else None
+        return await anyio.to_thread.run_sync(respond, limiter=limiter)
 
     return endpoint
 

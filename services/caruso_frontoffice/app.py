@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -16,6 +17,7 @@ from caruso_frontoffice.context import Context
 from caruso_frontoffice.pages import routes
 
 STATIC = Path(__file__).with_name("static")
+LONG_POLLS = 200   # threads for requests that wait for news (open wallboards), beside the 40 for pages
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; script-src 'self'; "
                                  b"style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
@@ -60,4 +62,5 @@ def create_app(context: Context) -> Starlette:
     app = Starlette(routes=[*routes(), Mount("/static", StaticFiles(directory=STATIC), name="static")],
                     middleware=[Middleware(SecurityHeaders)], exception_handlers={HTTPException: http_error})
     app.state.context = context
+    app.state.long_polls = anyio.CapacityLimiter(LONG_POLLS)
     return app

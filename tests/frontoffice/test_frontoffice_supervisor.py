@@ -2,7 +2,9 @@
 reports service: the live wallboard in Chromium, reports with charts, campaign control;
 roles, CSRF and bad input refused."""
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 from starlette.testclient import TestClient
@@ -182,3 +184,22 @@ def test_a_report_with_its_chart_and_campaign_control(browser, supervisor_site, 
         phone.close()
     finally:
         desk.close()
+
+
+def test_waiting_wallboards_do_not_hold_the_threads_pages_are_served_from(supervisor_site):
+    waiting = 45                                       # more than the 40 threads that serve pages
+    with httpx.Client(base_url=supervisor_site, timeout=60) as web:
+        sign_in(web, "sam")
+        version = web.get("/supervisor/wallboard.json?since=-1").json()["version"]
+        cookies = dict(web.cookies)
+
+        def wait_for_news() -> int:
+            with httpx.Client(base_url=supervisor_site, timeout=60, cookies=cookies) as board:
+                return board.get(f"/supervisor/wallboard.json?since={version}").status_code
+
+        with ThreadPoolExecutor(waiting) as pool:
+            polls = [pool.submit(wait_for_news) for _ in range(waiting)]
+            time.sleep(1)                              # they reach the server and wait (10 s)
+            assert web.get("/supervisor/campaigns").status_code == 200
+            assert not any(poll.done() for poll in polls)    # the page did not wait for a wallboard
+            assert [poll.result() for poll in polls] == [200] * waiting

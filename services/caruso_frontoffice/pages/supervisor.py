@@ -42,7 +42,7 @@ def wallboard(request: Request, context: Context) -> Response:
     return context.render(request, "wallboard.html")
 
 
-@page(*ROLES)
+@page(*ROLES, long_poll=True)
 def wallboard_json(request: Request, context: Context) -> Response:
     since = request.query_params.get("since", "-1")
     if not since.lstrip("-").isdigit() or len(since) > 12:
