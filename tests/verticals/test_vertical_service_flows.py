@@ -11,12 +11,18 @@ import caruso_service
 ROOT = Path(caruso_service.__file__).parent
 
 
+def _service_vertical(caruso_host, caruso_client, tmp_path, due_every):
+    """The service vertical's storage (due rules checked every ``due_every`` s) and script
+    engine, hosted; returns their clients."""
+    caruso_host("storage", config={"model": str(ROOT / "model.xml"), "db": f"sqlite:///{tmp_path / 'crm.db'}",
+                                   "due_every": due_every})
+    caruso_host("scripts", config={"scripts": [str(ROOT / "scripts")], "db": f"sqlite:///{tmp_path / 's.db'}"})
+    return caruso_client.get("caruso.storage/1"), caruso_client.get("caruso.scripts/1")
+
+
 def test_an_unanswered_self_service_question_becomes_a_task_and_its_answer_joins_the_faq(
         caruso_host, caruso_client, tmp_path):
-    caruso_host("storage", config={"model": str(ROOT / "model.xml"), "db": f"sqlite:///{tmp_path / 'crm.db'}",
-                                   "due_every": 0})
-    caruso_host("scripts", config={"scripts": [str(ROOT / "scripts")], "db": f"sqlite:///{tmp_path / 's.db'}"})
-    storage, scripts = caruso_client.get("caruso.storage/1"), caruso_client.get("caruso.scripts/1")
+    storage, scripts = _service_vertical(caruso_host, caruso_client, tmp_path, due_every=0)
     question = "Do you service heat pumps too?"
 
     view = scripts.begin("faq")
@@ -38,10 +44,7 @@ def test_an_unanswered_self_service_question_becomes_a_task_and_its_answer_joins
 
 def test_a_reported_fault_is_checked_for_warranty_and_escalated_when_its_sla_deadline_passes(
         caruso_host, caruso_client, tmp_path):
-    caruso_host("storage", config={"model": str(ROOT / "model.xml"), "db": f"sqlite:///{tmp_path / 'crm.db'}",
-                                   "due_every": 0.2})
-    caruso_host("scripts", config={"scripts": [str(ROOT / "scripts")], "db": f"sqlite:///{tmp_path / 's.db'}"})
-    storage, scripts = caruso_client.get("caruso.storage/1"), caruso_client.get("caruso.scripts/1")
+    storage, scripts = _service_vertical(caruso_host, caruso_client, tmp_path, due_every=0.2)
     customer = storage.create("Customer", {"customer_no": "S-7", "name": "Hotel De Zon"})
     boiler = storage.create("Installation", {"customer_id": customer["id"], "serial_no": "HB-2291",
                                              "product": "Boiler HB 30", "installed": "2025-06-01",
