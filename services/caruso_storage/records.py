@@ -36,9 +36,12 @@ class Records:
             self._columns.append(table.c[VERSION_KEY])
         self._generated = next((a.name for a in obj.attributes.values() if a.generated), None)
         self._decoders = {name: values.decoder(attribute) for name, attribute in obj.attributes.items()}
+        self._as_given = {name: check for name, attribute in obj.attributes.items()
+                          if (check := values.as_given(attribute)) is not None}
         self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()}
         self._required = [a.name for a in obj.attributes.values() if (a.required or a.key) and not a.generated]
         self._encoded = [name for name, attribute in obj.attributes.items() if values.encoded(attribute)]
+        self._insert_plans: dict[str, tuple[str, list[str], list[tuple[int, Any]]]] = {}
         self._by_key = select(*self._columns).where(*(table.c[name] == bindparam(f"key_{name}") for name in self.key))
 
     def key_of(self, key: Any) -> dict[str, Any]:
@@ -58,21 +61,30 @@ class Records:
         """The key of a record in the form callers pass it (scalar for a single-attribute key)."""
         return record[self.key[0]] if len(self.key) == 1 else {name: record[name] for name in self.key}
 
-    def decode(self, data: Any) -> dict[str, Any]:
-        """Attribute values given by a caller, checked and decoded (unknown names refused)."""
+    def decode(self, data: Any, into: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Attribute values given by a caller, checked and decoded (unknown names refused),
+        written over ``into`` when given."""
         if not isinstance(data, dict):
             raise InvalidInput(f"{self.obj.name}: values must be a dict of attribute names")
-        if not self._decoders.keys() >= data.keys():
-            unknown = [name for name in data if name not in self._decoders]
-            raise InvalidInput(f"{self.obj.name} has no attribute(s) {', '.join(map(str, unknown))} "
-                               f"(attributes: {', '.join(self.names)})")
-        decoders = self._decoders
-        return {name: decoders[name](value) for name, value in data.items()}
+        decoded = {} if into is None else into
+        as_given, decoders = self._as_given, self._decoders
+        for name, value in data.items():
+            # the common case inline: a value of the attribute's own type, within length and choices
+            check = as_given.get(name)
+            if (check is not None and type(value) is check[0] and (check[1] is None or len(value) <= check[1])
+                    and (check[2] is None or value in check[2])):
+                decoded[name] = value
+                continue
+            if name not in decoders:
+                unknown = [name for name in data if name not in decoders]
+                raise InvalidInput(f"{self.obj.name} has no attribute(s) {', '.join(map(str, unknown))} "
+                                   f"(attributes: {', '.join(self.names)})")
+            decoded[name] = decoders[name](value)
+        return decoded
 
     def new(self, data: Any) -> dict[str, Any]:
         """A complete new record from a caller's values: defaults filled in, required checked."""
-        record = dict(self._defaults)
-        record.update(self.decode(data))
+        record = self.decode(data, self._defaults.copy())
         self._check_required(record)
         return record
 
@@ -93,29 +105,50 @@ class Records:
         """Insert complete records (from :meth:`new`); returns them with generated keys and versions."""
         groups: dict[bool, list[dict[str, Any]]] = {}
         for record in records:
+            if self.obj.versioned:
+                record[VERSION_KEY] = 1
             groups.setdefault(self._generated is not None and record[self._generated] is None, []).append(record)
         for generate, rows in groups.items():
-            statement = self.table.insert()
             try:
                 if generate and connection.dialect.name == "sqlite":
                     first = self._next_sqlite_key(connection)
                     for offset, row in enumerate(rows):
                         row[self._generated] = first + offset
-                    connection.execute(statement, rows)
+                    self._insert_complete(connection, rows)
                 elif generate:
                     for row in rows:
                         del row[self._generated]
                     result = connection.execute(
-                        statement.returning(self.table.c[self._generated], sort_by_parameter_order=True), rows)
+                        self.table.insert().returning(self.table.c[self._generated], sort_by_parameter_order=True), rows)
                     for row, (generated,) in zip(rows, result):
                         row[self._generated] = generated
                 else:
-                    connection.execute(statement, rows)
+                    self._insert_complete(connection, rows)
             except IntegrityError as error:
                 raise _integrity(self.obj.name, error) from None
-        for record in records:
-            record[VERSION_KEY] = 1 if self.obj.versioned else _digest(record, self.names)
+        if not self.obj.versioned:
+            for record in records:
+                record[VERSION_KEY] = _digest(record, self.names)
         return records
+
+    def _insert_complete(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert rows holding every attribute. On a positional DB-API (SQLite) this is one
+        ``executemany`` of an INSERT compiled once per dialect, each column's values passed
+        through the column type's own bind processor (so conversions such as 'J'/'N' flags
+        still apply); SQLAlchemy's generic path would rebuild every row's parameters."""
+        dialect = connection.dialect
+        if not dialect.positional:
+            connection.execute(self.table.insert(), rows)
+            return
+        plan = self._insert_plans.get(dialect.name)
+        if plan is None:
+            plan = self._insert_plans[dialect.name] = _positional_insert(self.table, dialect)
+        sql, keys, processors = plan
+        parameters = [[row[key] for key in keys] for row in rows]
+        for index, process in processors:
+            for row_values in parameters:
+                row_values[index] = process(row_values[index])
+        connection.exec_driver_sql(sql, list(map(tuple, parameters)))
 
     def _next_sqlite_key(self, connection: Connection) -> int:
         """The key SQLite would give the next row: above every key in the table and every key
@@ -227,6 +260,16 @@ class Records:
         if version is not None and version != current[VERSION_KEY]:
             raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else "
                            f"(version {version!r}, now {current[VERSION_KEY]!r}); read it again")
+
+
+def _positional_insert(table: Table, dialect: Any) -> tuple[str, list[str], list[tuple[int, Any]]]:
+    """An INSERT of every column with positional parameters: its SQL, the column keys in
+    parameter order, and the bind processors of the columns that have one, by position."""
+    compiled = table.insert().values({column: bindparam(column.key) for column in table.c}).compile(dialect=dialect)
+    keys = list(compiled.positiontup)
+    processors = [(index, process) for index, key in enumerate(keys)
+                  if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    return str(compiled), keys, processors
 
 
 def _digest(record: dict[str, Any], names: list[str]) -> str:
