@@ -2,8 +2,9 @@
 
 - routing: 10,000 agents with 5 of 100 skills each (levels 1-5), 100 skills-based
   queues; each interaction arrives in a random queue and is offered to an agent (the
-  decision, timed), then accepted and completed (timed as part of the whole cycle), so
-  every decision chooses among ready agents. Best of 5 interleaved rounds (fair under
+  decision, timed), then accepted and completed, and the timers due are run as on the
+  server (the offer timeouts of accepted offers do nothing); those are timed as part of
+  the whole cycle. So every decision chooses among ready agents. Best of 5 interleaved rounds (fair under
   background load). Run twice: the bare ACD, and with the server's write-behind of its
   model to storage noting each change (``CommRecords.observe``; the records are built by
   ``collect`` once per round, counted in the whole cycles; the writer's conversion and
@@ -83,6 +84,7 @@ def _routing(with_records: bool) -> dict:
             agent, interaction = offers.pop()
             acd.accept(agent, interaction)
             acd.complete(agent, interaction)
+            acd.timers.run_due(clock.now)
             deciding += decided - started
             cycling += time.perf_counter() - started
         if records is not None:

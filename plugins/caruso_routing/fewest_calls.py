@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from caruso_comm.model import Agent
-from caruso_comm.routing import HeapStrategy
+from caruso_comm.routing import RankedIdleStrategy
 
 
-class FewestCalls(HeapStrategy):
-    def key(self, agent: Agent, now: float) -> tuple[int, float]:
-        return agent.calls, agent.idle_since
+class FewestCalls(RankedIdleStrategy):
+    def rank(self, agent: Agent) -> int:
+        return agent.calls

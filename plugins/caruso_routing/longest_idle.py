@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from caruso_comm.model import Agent
-from caruso_comm.routing import HeapStrategy
+from caruso_comm.routing import RankedIdleStrategy
 
 
-class LongestIdle(HeapStrategy):
-    def key(self, agent: Agent, now: float) -> float:
-        return agent.idle_since
+class LongestIdle(RankedIdleStrategy):
+    def rank(self, agent: Agent) -> int:
+        return 0

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from caruso_comm.model import Agent
-from caruso_comm.routing import HeapStrategy
+from caruso_comm.routing import RankedIdleStrategy
 
 
-class RingAll(HeapStrategy):
+class RingAll(RankedIdleStrategy):
     ring_all = True
 
-    def key(self, agent: Agent, now: float) -> float:
-        return agent.idle_since
+    def rank(self, agent: Agent) -> int:
+        return 0

@@ -8,13 +8,13 @@ from __future__ import annotations
 import itertools
 
 from caruso_comm.model import Agent
-from caruso_comm.routing import HeapStrategy
+from caruso_comm.routing import RankedIdleStrategy
 
 
-class SkillsBased(HeapStrategy):
+class SkillsBased(RankedIdleStrategy):
     def __init__(self, skills: dict[str, int]) -> None:
         super().__init__(skills)
         self._names = tuple(self.skills)
 
-    def key(self, agent: Agent, now: float) -> tuple[int, float]:
-        return -sum(map(agent.skills.get, self._names, itertools.repeat(0))), agent.idle_since
+    def rank(self, agent: Agent) -> int:
+        return -sum(map(agent.skills.get, self._names, itertools.repeat(0)))

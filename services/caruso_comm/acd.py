@@ -182,27 +182,29 @@ class ACD:
                direction: str = "inbound", customer: str | None = None, from_: str | None = None,
                to: str | None = None, priority: int = 0) -> Interaction:
         """A new interaction enters ``queue`` and is routed at once if an agent is ready."""
-        if queue not in self.queues:
+        definition = self.queues.get(queue)
+        if definition is None:
             raise NotFound(f"no queue {queue!r}")
         interaction_id = id or uuid.uuid4().hex
         if interaction_id in self.interactions:
             raise Conflict(f"interaction {interaction_id!r} exists already")
-        now = self._now()
-        interaction = Interaction(interaction_id, queue, channel or self.queues[queue].channel,
-                                  direction, customer, from_, to, int(priority), created=now)
+        channel = channel or definition.channel
+        interaction = Interaction(interaction_id, queue, channel, direction, customer, from_, to, int(priority),
+                                  created=self._now())
         self.interactions[interaction_id] = interaction
-        self._enqueue(interaction, queue, channel=interaction.channel, direction=direction,
-                      customer=customer, priority=interaction.priority, **{"from": from_, "to": to})
+        self._enqueue(interaction, queue, {"channel": channel, "direction": direction, "customer": customer,
+                                           "priority": interaction.priority, "from": from_, "to": to})
         return interaction
 
-    def _enqueue(self, interaction: Interaction, queue_name: str, **data: Any) -> None:
+    def _enqueue(self, interaction: Interaction, queue_name: str, data: dict[str, Any]) -> None:
+        """``interaction`` enters ``queue_name`` (event ``enter`` with ``data``), then is routed."""
         queue = self.queues[queue_name]
         now = self._now()
         interaction.queue, interaction.entered, interaction.stage = queue_name, now, 0
-        interaction.declined = set()
-        self._emit("enter", interaction, queue_name, None, **data)
-        waiting = self._waiting[queue_name]
-        if queue.max_length and len(waiting) >= queue.max_length:
+        if interaction.declined:
+            interaction.declined = set()
+        self.sink(Event(now, "enter", interaction.id, queue_name, None, data))
+        if queue.max_length and len(self._waiting[queue_name]) >= queue.max_length:
             self._overflow(interaction, "max_length")
             return
         self._requeue(interaction)
@@ -269,7 +271,7 @@ class ACD:
         if queue.overflow == VOICEMAIL:
             self._end(interaction, InteractionState.VOICEMAIL, "voicemail")
         elif queue.overflow:
-            self._enqueue(interaction, queue.overflow, overflow_from=queue.name)
+            self._enqueue(interaction, queue.overflow, {"overflow_from": queue.name})
         else:
             self._end(interaction, InteractionState.ABANDONED, "abandon", reason=reason,
                       wait=self._now() - interaction.entered)
@@ -281,18 +283,17 @@ class ACD:
         self._waiting[queue.name].pop(interaction.id, None)
         interaction.state = InteractionState.OFFERED
         interaction.token += 1
-        channel = interaction.channel
+        channel, now = interaction.channel, self._now()
         for agent in agents:
             interaction.offers.add(agent.id)
             agent.offers.add(interaction.id)
             agent.load[channel] = agent.load.get(channel, 0) + 1
-            self._emit("offer", interaction, queue.name, agent.id)
+            self.sink(Event(now, "offer", interaction.id, queue.name, agent.id))
             if strategy is not None:
                 strategy.routed(agent)
             self._update_state(agent)
             self._sync_ready(agent, channel)
-        self.timers.at(self._now() + queue.offer_timeout, self._offer_timeout,
-                       interaction, interaction.token)
+        self.timers.at(now + queue.offer_timeout, self._offer_timeout, interaction, interaction.token)
 
     def _offer_timeout(self, interaction: Interaction, token: int) -> None:
         if interaction.token != token or interaction.state != InteractionState.OFFERED:
@@ -381,7 +382,7 @@ class ACD:
             interaction.declined = set()
             self._offer(interaction, [target], None)
         else:
-            self._enqueue(interaction, queue, transfer_from=agent_id)
+            self._enqueue(interaction, queue, {"transfer_from": agent_id})
 
     def _connected(self, agent_id: str, interaction_id: str) -> tuple[Agent, Interaction]:
         agent = self.agent(agent_id)

@@ -41,7 +41,7 @@ class EventLog:
     def append(self, event: Event) -> None:
         self._buffer.append({"time": event.time, "interaction": event.interaction,
                              "queue": event.queue, "agent": event.agent, "event": event.event,
-                             "data": event.data})
+                             "data": dict(event.data)})
         if len(self._buffer) >= self.batch:
             try:
                 self.flush()

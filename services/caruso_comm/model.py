@@ -7,7 +7,8 @@ the ACD; callers read them but change them only through :class:`caruso_comm.acd.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
 
 import attrs
 
@@ -158,16 +159,16 @@ class Interaction:
                 "offers": sorted(self.offers)}
 
 
-@attrs.frozen
-class Event:
-    """One line of the event log (see docs/communication.md for names and data)."""
+class Event(NamedTuple):
+    """One line of the event log (see docs/communication.md for names and data); an
+    immutable tuple, cheap to make on the routing path."""
 
     time: float
     event: str
     interaction: str | None = None
     queue: str | None = None
     agent: str | None = None
-    data: dict[str, Any] = attrs.field(factory=dict)
+    data: Mapping[str, Any] = MappingProxyType({})
 
     def to_dict(self) -> dict[str, Any]:
         return {"time": self.time, "event": self.event, "interaction": self.interaction,

@@ -8,8 +8,10 @@ ready agent at once (``ready``) and the first to accept gets the interaction.
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
+from collections import OrderedDict
 from typing import Any, Collection, Mapping
 
 from caruso_core import plugins
@@ -88,6 +90,66 @@ class HeapStrategy(Strategy):
 
     def ready(self) -> list[Agent]:
         return [agent for _, token, agent in sorted(self._heap) if self._tokens.get(agent.id) == token]
+
+
+class RankedIdleStrategy(Strategy):
+    """A strategy ordering ready agents by an integer ``rank(agent)``, smallest first, then
+    longest idle (``idle_since`` when added), then the order they were added: the order of a
+    :class:`HeapStrategy` keyed ``(rank, idle_since)``, kept without a heap.
+
+    Agents of one rank sit in an insertion-ordered bucket. They nearly always become ready
+    with the latest idle time, so adding one appends it; the rare agent added with an
+    earlier idle time is moved ahead of the later ones. Selecting reads the first agent of
+    the first non-empty bucket; removing deletes from the bucket at once (no stale entries).
+    """
+
+    def __init__(self, skills: Mapping[str, int]) -> None:
+        super().__init__(skills)
+        self._buckets: dict[int, OrderedDict[str, tuple[float, Agent]]] = {}
+        self._ranks: list[int] = []
+        self._rank_of: dict[str, int] = {}
+
+    def rank(self, agent: Agent) -> int:
+        raise NotImplementedError
+
+    def add(self, agent: Agent, now: float) -> None:
+        self.remove(agent)
+        rank, idle = self.rank(agent), agent.idle_since
+        bucket = self._buckets.get(rank)
+        if bucket is None:
+            bucket = self._buckets[rank] = OrderedDict()
+            bisect.insort(self._ranks, rank)
+        later = []
+        if bucket and next(reversed(bucket.values()))[0] > idle:
+            for agent_id in reversed(bucket):
+                if bucket[agent_id][0] <= idle:
+                    break
+                later.append(agent_id)
+        bucket[agent.id] = (idle, agent)
+        self._rank_of[agent.id] = rank
+        for agent_id in reversed(later):
+            bucket.move_to_end(agent_id)
+
+    def remove(self, agent: Agent) -> None:
+        rank = self._rank_of.pop(agent.id, None)
+        if rank is None:
+            return
+        bucket = self._buckets[rank]
+        del bucket[agent.id]
+        if not bucket:
+            del self._buckets[rank]
+            del self._ranks[bisect.bisect_left(self._ranks, rank)]
+
+    def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
+        buckets = self._buckets
+        for rank in self._ranks:
+            for _, agent in buckets[rank].values():
+                if agent.id not in exclude:
+                    return agent
+        return None
+
+    def ready(self) -> list[Agent]:
+        return [agent for rank in self._ranks for _, agent in self._buckets[rank].values()]
 
 
 def installed() -> dict[str, type[Strategy]]:

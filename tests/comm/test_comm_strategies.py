@@ -154,3 +154,38 @@ def test_an_agent_freed_after_escalation_takes_the_escalated_interaction(desk):
     assert desk.offered_to(interaction) == []
     desk.acd.set_status("junior", "available")
     assert desk.offered_to(interaction) == ["junior"]
+
+
+def test_ranked_idle_order_equals_a_heap_keyed_by_rank_then_idle_time():
+    """Random adds (idle times out of order too), re-adds and removals: the bucketed
+    strategy keeps exactly the order of a heap keyed (rank, idle_since, order added)."""
+    import random
+
+    from caruso_comm.model import Agent
+    from caruso_comm.routing import HeapStrategy, RankedIdleStrategy
+
+    class ByHeap(HeapStrategy):
+        def key(self, agent, now):
+            return agent.calls, agent.idle_since
+
+    class ByBuckets(RankedIdleStrategy):
+        def rank(self, agent):
+            return agent.calls
+
+    rng = random.Random(5)
+    heap, buckets = ByHeap({}), ByBuckets({})
+    agents = [Agent(f"a{n}") for n in range(40)]
+    for step in range(3000):
+        agent = rng.choice(agents)
+        if rng.random() < 0.35:
+            heap.remove(agent)
+            buckets.remove(agent)
+        else:
+            agent.calls = rng.randrange(4)
+            # mostly the latest time, sometimes an earlier one (an agent ready on another channel)
+            agent.idle_since = float(step if rng.random() < 0.8 else rng.randrange(step + 1))
+            heap.add(agent, step)
+            buckets.add(agent, step)
+        assert [a.id for a in buckets.ready()] == [a.id for a in heap.ready()]
+        excluded = {a.id for a in rng.sample(agents, 5)}
+        assert buckets.select(step, excluded) is heap.select(step, excluded)
