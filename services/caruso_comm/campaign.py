@@ -16,6 +16,10 @@ is dropped and counts as abandoned. Pacing decides how many calls ring at once:
 Numbers on the do-not-call list are never dialed, even when added while the campaign
 runs. Retries follow the disposition of the last attempt (a dial result such as
 ``no_answer`` or the agent's disposition). Events: see docs/communication.md.
+
+:meth:`Campaign.export_state` gives the definition and every contact's progress as plain
+data (with the calls under way and the dialer's pending results); :meth:`Campaign.restore`
+continues from it on another ACD (hot-swap), so nobody is dialed twice and no retry is lost.
 """
 from __future__ import annotations
 
@@ -53,10 +57,16 @@ class CampaignState:
 
 
 class Dialer(Protocol):
-    """A channel that places calls: ``report(result)`` is called once, later, with
-    ``"answered"`` or a failure such as ``"no_answer"``, ``"busy"``, ``"machine"``."""
+    """A channel that places calls: ``report(call, result)`` is called once, later, with
+    ``"answered"`` or a failure such as ``"no_answer"``, ``"busy"``, ``"machine"``.
+    ``export_state`` gives the calls not reported yet as plain data; ``import_state`` (on a
+    new dialer) reports them to ``report`` when due."""
 
-    def dial(self, number: str, report: Callable[[str], None]) -> None: ...
+    def dial(self, call: str, number: str, report: Callable[[str, str], None]) -> None: ...
+
+    def export_state(self) -> dict[str, Any]: ...
+
+    def import_state(self, state: dict[str, Any], report: Callable[[str, str], None]) -> None: ...
 
 
 def normalize(number: str) -> str:
@@ -76,6 +86,10 @@ class Contact:
     attempts: int = 0
     status: str = "pending"
     disposition: str | None = None
+    retry_at: float | None = None     # while status is "retry": when it is pending again
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
 
 
 @attrs.frozen
@@ -111,6 +125,11 @@ def contacts_from_records(records: Iterable[Mapping[str, Any]], number: str,
         except InvalidInput:
             skipped += 1
     return contacts, skipped
+
+
+def window_text(window: tuple[float, float]) -> str:
+    """A window in seconds of the day as ``"HH:MM-HH:MM"`` (the inverse of :func:`parse_window`)."""
+    return "-".join(f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}" for s in window)
 
 
 def parse_window(text: str) -> tuple[float, float]:
@@ -150,10 +169,14 @@ class Campaign:
         self.dialed = self.answered = self.abandoned = self.failed = 0
         self._ready = collections.deque(self.contacts)
         self._ringing: dict[str, Contact] = {}
-        self._unconnected: set[str] = set()
+        self._unconnected: dict[str, float] = {}   # answered, not connected: call -> drop time
+        self._awaiting_dial: set[str] = set()      # preview calls connected, not dialed yet
         self._calls: dict[str, Contact] = {}
         self._sequence = 0
         self._pace_pending = False
+        self._changed = set(range(len(self.contacts)))   # for take_changes
+        self._dirty = True
+        self._index = {id(contact): n for n, contact in enumerate(self.contacts)}
 
     # -- states ----------------------------------------------------------------------
 
@@ -175,6 +198,7 @@ class Campaign:
         if self.state not in allowed:
             raise Conflict(f"campaign {self.name!r} is {self.state}: cannot become {state}")
         self.state = state
+        self._dirty = True
         self.acd.record("campaign_state", queue=self.queue, campaign=self.name, state=state)
         self._schedule_pace()
 
@@ -234,11 +258,11 @@ class Campaign:
         while self._ready:
             contact = self._ready.popleft()
             if contact.number in self.dnc:
-                contact.status = "dnc"
+                self._set_status(contact, "dnc")
                 self.acd.record("dnc_skip", queue=self.queue, campaign=self.name, number=contact.number)
                 continue
             if contact.customer in self.opted_out:
-                contact.status = "opted_out"
+                self._set_status(contact, "opted_out")
                 self.acd.record("opt_out_skip", queue=self.queue, campaign=self.name, number=contact.number)
                 continue
             return contact
@@ -248,7 +272,7 @@ class Campaign:
         self._sequence += 1
         call_id = f"{self.name}-{self._sequence}"
         contact.attempts += 1
-        contact.status = "calling"
+        self._set_status(contact, "calling")
         self._calls[call_id] = contact
         if self.pacing == Pacing.PREVIEW:
             self.acd.arrive(self.queue, id=call_id, direction="outbound", customer=contact.customer,
@@ -257,6 +281,7 @@ class Campaign:
             self._dial(call_id, contact)
 
     def _dial(self, call_id: str, contact: Contact) -> None:
+        self._awaiting_dial.discard(call_id)
         if call_id not in self._calls:
             return
         if contact.number in self.dnc:
@@ -268,19 +293,20 @@ class Campaign:
         self._ringing[call_id] = contact
         self.acd.record("dial", interaction=call_id, queue=self.queue, campaign=self.name,
                         number=contact.number, attempt=contact.attempts)
-        self.dialer.dial(contact.number, lambda result: self._result(call_id, result))
+        self.dialer.dial(call_id, contact.number, self._result)
 
     def _result(self, call_id: str, result: str) -> None:
         contact = self._ringing.pop(call_id)
+        self._dirty = True
         self.acd.record("dial_result", interaction=call_id, queue=self.queue, campaign=self.name,
                         result=result)
         if result == ANSWERED:
             self.answered += 1
             if self.pacing != Pacing.PREVIEW and call_id in self._calls:
-                self._unconnected.add(call_id)
+                self._unconnected[call_id] = drop_at = self.acd.timers.now() + self.connect_within
                 self.acd.arrive(self.queue, id=call_id, direction="outbound",
                                 customer=contact.customer, to=contact.number)
-                self.acd.timers.after(self.connect_within, self._drop_if_unconnected, call_id)
+                self.acd.timers.at(drop_at, self._drop_if_unconnected, call_id)
         else:
             self.failed += 1
             interaction = self.acd.interactions.get(call_id)
@@ -295,6 +321,7 @@ class Campaign:
         if call_id in self._unconnected and interaction is not None and \
                 interaction.state in (InteractionState.WAITING, InteractionState.OFFERED):
             self.abandoned += 1
+            self._dirty = True
             self.acd.abandon(call_id, reason="no agent")
 
     # -- outcome ---------------------------------------------------------------------
@@ -307,13 +334,14 @@ class Campaign:
         if contact is None:
             return
         if event.event == "connect":
-            self._unconnected.discard(event.interaction)
+            self._unconnected.pop(event.interaction, None)
             if self.pacing == Pacing.PREVIEW:
+                self._awaiting_dial.add(event.interaction)
                 self.acd.timers.at(event.time, self._dial, event.interaction, contact)
         elif event.event == "complete":
             self._settle(event.interaction, event.data.get("disposition") or "completed")
         elif event.event in ("abandon", "voicemail"):
-            self._unconnected.discard(event.interaction)
+            self._unconnected.pop(event.interaction, None)
             self._settle(event.interaction, DROPPED if event.event == "abandon" else "voicemail")
 
     def _settle(self, call_id: str, disposition: str) -> None:
@@ -321,18 +349,24 @@ class Campaign:
         contact.disposition = disposition
         rule = self.retries.get(disposition)
         if disposition == "dnc":
-            contact.status = "dnc"
+            self._set_status(contact, "dnc")
         elif rule is not None and contact.attempts < rule.max_attempts:
-            contact.status = "retry"
-            self.acd.timers.after(rule.after, self._retry, contact)
+            self._set_status(contact, "retry")
+            contact.retry_at = self.acd.timers.now() + rule.after
+            self.acd.timers.at(contact.retry_at, self._retry, contact)
         else:
-            contact.status = "done"
+            self._set_status(contact, "done")
         self._schedule_pace()
 
     def _retry(self, contact: Contact) -> None:
-        contact.status = "pending"
+        contact.retry_at = None
+        self._set_status(contact, "pending")
         self._ready.append(contact)
         self._schedule_pace()
+
+    def _set_status(self, contact: Contact, status: str) -> None:
+        contact.status = status
+        self._changed.add(self._index[id(contact)])
 
     def _check_finished(self) -> None:
         if not self._ready and not self._calls and all(c.status in ("done", "dnc") for c in self.contacts):
@@ -348,3 +382,68 @@ class Campaign:
         """Dialed, answered, abandoned (dropped answered calls) and the abandon rate."""
         return {"dialed": self.dialed, "answered": self.answered, "abandoned": self.abandoned,
                 "abandon_rate": self.abandoned / self.answered if self.answered else 0.0}
+
+    def take_changes(self) -> list[int] | None:
+        """The positions of the contacts changed since the last call (None: the campaign did
+        not change at all); for writing the campaign behind."""
+        if not self._dirty and not self._changed:
+            return None
+        changed, self._changed, self._dirty = sorted(self._changed), set(), False
+        return changed
+
+    def definition(self) -> dict[str, Any]:
+        """Name, queue, pacing, windows, retries (``{disposition: [attempts, seconds]}``),
+        do-not-call list, abandon cap and connect time, as plain data."""
+        return {"name": self.name, "queue": self.queue, "pacing": self.pacing,
+                "windows": [window_text(w) for w in self.windows],
+                "retries": {d: [r.max_attempts, r.after] for d, r in sorted(self.retries.items())},
+                "dnc": sorted(self.dnc), "abandon_cap": self.abandon_cap,
+                "connect_within": self.connect_within}
+
+    def export_state(self) -> dict[str, Any]:
+        """Definition, state, counters, every contact with its progress, the calls under way
+        and the dialer's pending results, as plain data for :meth:`restore`."""
+        position = self._index
+        return {**self.definition(), "state": self.state, "dialed": self.dialed, "answered": self.answered,
+                "abandoned": self.abandoned, "failed": self.failed, "sequence": self._sequence,
+                "opted_out": sorted(self.opted_out),
+                "contacts": [contact.to_dict() for contact in self.contacts],
+                "ready": [position[id(contact)] for contact in self._ready],
+                "calls": {call: position[id(contact)] for call, contact in self._calls.items()},
+                "ringing": sorted(self._ringing), "unconnected": dict(self._unconnected),
+                "awaiting_dial": sorted(self._awaiting_dial), "dialer": self.dialer.export_state()}
+
+    @classmethod
+    def restore(cls, acd: ACD, dialer: Dialer, state: Mapping[str, Any]) -> "Campaign":
+        """The campaign of :meth:`export_state` on ``acd`` (which holds its live calls already),
+        dialing through ``dialer``: retries, drops of unconnected calls and the dials of
+        connected preview calls are scheduled again, the dialer's pending results too;
+        an active campaign goes on pacing."""
+        campaign = cls(state["name"], acd, state["queue"], dialer,
+                       [Contact(**contact) for contact in state["contacts"]], pacing=state["pacing"],
+                       windows=state["windows"],
+                       retries={d: Retry(int(r[0]), float(r[1])) for d, r in state["retries"].items()},
+                       dnc=state["dnc"], abandon_cap=state["abandon_cap"],
+                       connect_within=state["connect_within"])
+        campaign.state = state["state"]
+        campaign.dialed, campaign.answered = state["dialed"], state["answered"]
+        campaign.abandoned, campaign.failed = state["abandoned"], state["failed"]
+        campaign._sequence = state["sequence"]
+        campaign.opted_out = set(state["opted_out"])
+        contacts = campaign.contacts
+        campaign._ready = collections.deque(contacts[n] for n in state["ready"])
+        campaign._calls = {call: contacts[n] for call, n in state["calls"].items()}
+        campaign._ringing = {call: campaign._calls[call] for call in state["ringing"]}
+        campaign._unconnected = dict(state["unconnected"])
+        timers = acd.timers
+        for contact in contacts:
+            if contact.status == "retry":
+                timers.at(contact.retry_at, campaign._retry, contact)
+        for call, drop_at in campaign._unconnected.items():
+            timers.at(drop_at, campaign._drop_if_unconnected, call)
+        for call in state["awaiting_dial"]:
+            campaign._awaiting_dial.add(call)
+            timers.at(timers.now(), campaign._dial, call, campaign._calls[call])
+        dialer.import_state(state["dialer"], campaign._result)
+        campaign._schedule_pace()
+        return campaign

@@ -36,6 +36,7 @@ from caruso_comm.voicemail import VoicemailBox
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
+HANDOVER_SECONDS = 30.0    # an exported instance fires no timers for this long (see export_state)
 PAGE = 10_000
 T = TypeVar("T")
 
@@ -77,6 +78,7 @@ class CommServer:
         self._stopping = False
         self._closing = threading.Event()
         self._active = True    # False once a swap handed the work to another instance
+        self._held_until = 0.0  # set by export_state: the hand-over in progress
         self._proxies: dict[str, Any] = {}
         self._opt_outs = opt_outs
         self._history = ContactHistory(contact_history["object"], self._storage_proxy) \
@@ -176,7 +178,8 @@ class CommServer:
         flushed = time.monotonic()
         with self._lock:
             while not self._stopping:
-                while self._active and (timer := self._timers.pop_due(time.time())) is not None:
+                while self._active and time.time() >= self._held_until \
+                        and (timer := self._timers.pop_due(time.time())) is not None:
                     try:
                         timer.function(*timer.arguments)
                     except Exception:
@@ -190,6 +193,8 @@ class CommServer:
                         log.exception("event log flush failed; retrying")
                     flushed = time.monotonic()
                 due = self._timers.next_time()
+                if due is not None:
+                    due = max(due, self._held_until)
                 wait = FLUSH_SECONDS if due is None else min(FLUSH_SECONDS, max(0.0, due - time.time()))
                 self._lock.wait(wait)
 
@@ -211,13 +216,18 @@ class CommServer:
         self._log.close()
 
     def export_state(self) -> dict[str, Any]:
-        """Queues, agents, live interactions, calls in the IVR, voicemail and the feed's
-        position (hot-swap)."""
+        """Queues, agents, live interactions, calls in the IVR, voicemail, campaigns and the
+        feed's position (hot-swap). From then on this instance fires no timers (so it dials
+        nobody the successor dials) until ``import_state``, or for ``HANDOVER_SECONDS`` if
+        neither that nor ``deactivate`` follows (the swap did not happen)."""
         with self._lock:
             self._log.flush()
+            self._held_until = time.time() + HANDOVER_SECONDS
             return {"acd": self._acd.export_state(), "feed": self._feed.last,
                     "voicemail": [m.to_dict() for m in self._voicemail.messages()],
                     "ivr": self._ivr.export_state(),
+                    "campaigns": [c.export_state() for c in self._campaigns.values()],
+                    "dnc": sorted(self._dnc),
                     "records": self._records.export_state() if self._records is not None else None}
 
     def deactivate(self) -> None:
@@ -234,12 +244,14 @@ class CommServer:
             if not self._active:
                 self._timers.clear()
                 self._acd.forget_work()
-                self._campaigns.clear()
-            self._active = True
+            self._campaigns.clear()   # none may follow the events of the ACD's import
+            self._active, self._held_until = True, 0.0
             self._feed = EventFeed(self._feed_size, start=state["feed"])
             self._voicemail.restore(state["voicemail"])
             self._acd.import_state(state["acd"])
             self._ivr.import_state(state.get("ivr", []))
+            self._dnc = set(state.get("dnc", ()))
+            self._campaigns = {data["name"]: self._restore_campaign(data) for data in state.get("campaigns", ())}
             if self._records is not None and state.get("records") is not None:
                 self._records.import_state(state["records"])
 
@@ -407,6 +419,11 @@ class CommServer:
             return self._locked(add)
         except TypeError as error:
             raise ConfigError(f"campaign {name!r}: dialer settings: {error}") from None
+
+    def _restore_campaign(self, state: dict[str, Any]) -> Campaign:
+        """A campaign of ``Campaign.export_state`` on this server's ACD and simulated dialer."""
+        dialer = SimDialer(self._timers, random.Random(), **state["dialer"]["settings"])
+        return Campaign.restore(self._acd, dialer, state)
 
     def _without_opt_outs(self, contacts: list[Contact]) -> tuple[list[Contact], int]:
         """The contacts whose customer did not opt out (per ``opt_outs``), and how many did."""

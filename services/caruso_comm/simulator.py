@@ -169,13 +169,40 @@ class SimDialer:
         self.answer_rate, self.busy_rate = answer_rate, busy_rate
         self.ring, self.no_answer_after, self.busy_after = ring, no_answer_after, busy_after
         self.dialed: list[str] = []
+        self._pending: dict[str, tuple[float, str]] = {}   # call -> (report time, result)
 
-    def dial(self, number: str, report: Callable[[str], None]) -> None:
+    def settings(self) -> dict[str, float]:
+        return {"answer_rate": self.answer_rate, "busy_rate": self.busy_rate, "ring": self.ring,
+                "no_answer_after": self.no_answer_after, "busy_after": self.busy_after}
+
+    def dial(self, call: str, number: str, report: Callable[[str, str], None]) -> None:
         self.dialed.append(number)
         draw = self.random.random()
         if draw < self.answer_rate:
-            self.timers.after(self.random.expovariate(1.0 / self.ring), report, "answered")
+            delay, result = self.random.expovariate(1.0 / self.ring), "answered"
         elif draw < self.answer_rate + self.busy_rate:
-            self.timers.after(self.busy_after, report, "busy")
+            delay, result = self.busy_after, "busy"
         else:
-            self.timers.after(self.no_answer_after, report, "no_answer")
+            delay, result = self.no_answer_after, "no_answer"
+        self._expect(call, self.timers.now() + delay, result, report)
+
+    def _expect(self, call: str, time: float, result: str, report: Callable[[str, str], None]) -> None:
+        self._pending[call] = (time, result)
+        self.timers.at(time, self._report, call, report)
+
+    def _report(self, call: str, report: Callable[[str, str], None]) -> None:
+        _, result = self._pending.pop(call)
+        report(call, result)
+
+    def export_state(self) -> dict[str, Any]:
+        """Settings, the random generator's state and the calls not reported yet, as plain data."""
+        version, internal, gauss = self.random.getstate()
+        return {"settings": self.settings(), "random": [version, list(internal), gauss],
+                "calls": [[call, time, result] for call, (time, result) in self._pending.items()]}
+
+    def import_state(self, state: dict[str, Any], report: Callable[[str, str], None]) -> None:
+        """Go on from :meth:`export_state` of another dialer: its calls report to ``report``."""
+        version, internal, gauss = state["random"]
+        self.random.setstate((version, tuple(internal), gauss))
+        for call, time, result in state["calls"]:
+            self._expect(call, time, result, report)
