@@ -59,10 +59,13 @@ class CampaignState:
 class Dialer(Protocol):
     """A channel that places calls: ``report(call, result)`` is called once, later, with
     ``"answered"`` or a failure such as ``"no_answer"``, ``"busy"``, ``"machine"``.
-    ``export_state`` gives the calls not reported yet as plain data; ``import_state`` (on a
-    new dialer) reports them to ``report`` when due."""
+    ``settings`` is what makes another dialer like it (plain data); ``export_state`` gives
+    the calls not reported yet as plain data; ``import_state`` (on a new dialer) reports
+    them to ``report`` when due."""
 
     def dial(self, call: str, number: str, report: Callable[[str, str], None]) -> None: ...
+
+    def settings(self) -> dict[str, Any]: ...
 
     def export_state(self) -> dict[str, Any]: ...
 
@@ -172,7 +175,7 @@ class Campaign:
         self._unconnected: dict[str, float] = {}   # answered, not connected: call -> drop time
         self._awaiting_dial: set[str] = set()      # preview calls connected, not dialed yet
         self._calls: dict[str, Contact] = {}
-        self._sequence = 0
+        self.sequence = 0                    # calls placed: numbers the call ids
         self._pace_pending = False
         self._changed = set(range(len(self.contacts)))   # for take_changes
         self._dirty = True
@@ -205,6 +208,7 @@ class Campaign:
     def add_dnc(self, number: str) -> None:
         """Never dial ``number`` from now on."""
         self.dnc.add(normalize(number))
+        self._dirty = True
 
     def opt_out(self, customers: set[str]) -> None:
         """Dial none of ``customers`` from now on (the current opt-outs, replacing the last)."""
@@ -269,8 +273,8 @@ class Campaign:
         return None
 
     def _place(self, contact: Contact) -> None:
-        self._sequence += 1
-        call_id = f"{self.name}-{self._sequence}"
+        self.sequence += 1
+        call_id = f"{self.name}-{self.sequence}"
         contact.attempts += 1
         self._set_status(contact, "calling")
         self._calls[call_id] = contact
@@ -405,7 +409,7 @@ class Campaign:
         and the dialer's pending results, as plain data for :meth:`restore`."""
         position = self._index
         return {**self.definition(), "state": self.state, "dialed": self.dialed, "answered": self.answered,
-                "abandoned": self.abandoned, "failed": self.failed, "sequence": self._sequence,
+                "abandoned": self.abandoned, "failed": self.failed, "sequence": self.sequence,
                 "opted_out": sorted(self.opted_out),
                 "contacts": [contact.to_dict() for contact in self.contacts],
                 "ready": [position[id(contact)] for contact in self._ready],
@@ -414,11 +418,12 @@ class Campaign:
                 "awaiting_dial": sorted(self._awaiting_dial), "dialer": self.dialer.export_state()}
 
     @classmethod
-    def restore(cls, acd: ACD, dialer: Dialer, state: Mapping[str, Any]) -> "Campaign":
+    def restore(cls, acd: ACD, dialer: Dialer, state: Mapping[str, Any], written: bool = False) -> "Campaign":
         """The campaign of :meth:`export_state` on ``acd`` (which holds its live calls already),
         dialing through ``dialer``: retries, drops of unconnected calls and the dials of
         connected preview calls are scheduled again, the dialer's pending results too;
-        an active campaign goes on pacing."""
+        an active campaign goes on pacing. ``written``: its records are stored already, so
+        :meth:`take_changes` reports only later changes."""
         campaign = cls(state["name"], acd, state["queue"], dialer,
                        [Contact(**contact) for contact in state["contacts"]], pacing=state["pacing"],
                        windows=state["windows"],
@@ -428,7 +433,7 @@ class Campaign:
         campaign.state = state["state"]
         campaign.dialed, campaign.answered = state["dialed"], state["answered"]
         campaign.abandoned, campaign.failed = state["abandoned"], state["failed"]
-        campaign._sequence = state["sequence"]
+        campaign.sequence = state["sequence"]
         campaign.opted_out = set(state["opted_out"])
         contacts = campaign.contacts
         campaign._ready = collections.deque(contacts[n] for n in state["ready"])
@@ -445,5 +450,7 @@ class Campaign:
             campaign._awaiting_dial.add(call)
             timers.at(timers.now(), campaign._dial, call, campaign._calls[call])
         dialer.import_state(state["dialer"], campaign._result)
+        if written:
+            campaign.take_changes()
         campaign._schedule_pace()
         return campaign

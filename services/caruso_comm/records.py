@@ -1,11 +1,13 @@
-"""Queues, agents and interactions as business objects of the storage service, written behind.
+"""Queues, agents, interactions, voicemail and campaigns as business objects of the storage
+service, written behind.
 
 The objects are those of the model module ``comm`` (``CommQueue``, ``CommAgent``,
-``CommInteraction``; ``model_module.xml``), which the storage model includes. Routing
-never waits for the storage service:
+``CommInteraction``, ``CommVoicemail``, ``CommCampaign``, ``CommCampaignContact``;
+``model_module.xml``), which the storage model includes. Routing never waits for the
+storage service:
 
 - :meth:`CommRecords.observe` (for each event, under the server's lock) only notes which
-  agent and interaction changed;
+  agent and interaction changed; voicemail boxes and campaigns note their own changes;
 - :meth:`CommRecords.collect` (under the same lock, once a second from the server's timer
   thread) copies what changed into records, the latest state per key;
 - a writer thread converts them to storage values and sends them with ``apply`` in
@@ -16,39 +18,60 @@ never waits for the storage service:
 """
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import logging
 import threading
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 
 from caruso_core.errors import CarusoError, Conflict, NotFound
 
 from caruso_comm.acd import ACD
+from caruso_comm.campaign import Campaign, CampaignState
 from caruso_comm.history import UNREACHABLE
 from caruso_comm.model import Agent, Event, Interaction, InteractionState, Queue, utc_iso
+from caruso_comm.voicemail import Voicemail, VoicemailBox
 
 log = logging.getLogger(__name__)
 QUEUE, AGENT, INTERACTION = "CommQueue", "CommAgent", "CommInteraction"
-OBJECTS = (QUEUE, AGENT, INTERACTION)
-KEYS = {QUEUE: "name", AGENT: "id", INTERACTION: "id"}
+VOICEMAIL, CAMPAIGN, CONTACT = "CommVoicemail", "CommCampaign", "CommCampaignContact"
+OBJECTS = (QUEUE, AGENT, INTERACTION, VOICEMAIL, CAMPAIGN, CONTACT)
+KEYS = {QUEUE: "name", AGENT: "id", INTERACTION: "id", VOICEMAIL: "id", CAMPAIGN: "name", CONTACT: "id"}
+AUDIO_LIMIT = 1 << 20    # bytes of a recording stored (base64); a longer one keeps only its size
 
 
-TIMES = ("created", "entered", "connected", "ended")
-JSON_FIELDS = {QUEUE: ("skills", "escalation"), AGENT: ("skills", "capacity"), INTERACTION: ()}
+JSON_FIELDS = {QUEUE: ("skills", "escalation"), AGENT: ("skills", "capacity"), INTERACTION: (),
+               VOICEMAIL: (), CAMPAIGN: ("windows", "retries", "dnc", "dialer"), CONTACT: ()}
+TIME_FIELDS = {QUEUE: (), AGENT: (), INTERACTION: ("created", "entered", "connected", "ended"),
+               VOICEMAIL: ("time",), CAMPAIGN: (), CONTACT: ("retry_at",)}
 
 
 def values(kind: str, record: dict[str, Any]) -> dict[str, Any]:
     """The storage values of a collected record: mappings and lists as JSON text, times
-    (Unix seconds) as UTC datetimes. Done by the writer, outside the server's lock."""
+    (Unix seconds) as UTC datetimes, a voicemail's content as text or base64 audio. Done
+    by the writer, outside the server's lock."""
     converted = dict(record)
     for field in JSON_FIELDS[kind]:
         converted[field] = json.dumps(record[field], sort_keys=True)
-    if kind == INTERACTION:
-        for field in TIMES:
-            converted[field] = utc_iso(record[field])
+    for field in TIME_FIELDS[kind]:
+        converted[field] = utc_iso(record[field])
+    if kind == VOICEMAIL:
+        content = converted.pop("content")
+        audio = isinstance(content, bytes)
+        converted.update(size=len(content), text=None if audio else content,
+                         audio=base64.b64encode(content).decode() if audio and len(content) <= AUDIO_LIMIT
+                         else None)
     return converted
+
+
+def unix_time(stored: str | None) -> float | None:
+    """A stored UTC datetime (ISO text) as Unix seconds."""
+    if stored is None:
+        return None
+    return dt.datetime.fromisoformat(stored).replace(tzinfo=dt.timezone.utc).timestamp()
 
 
 def queue_definition(record: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +80,56 @@ def queue_definition(record: dict[str, Any]) -> dict[str, Any]:
     definition["skills"] = json.loads(record.get("skills") or "{}")
     definition["escalation"] = json.loads(record.get("escalation") or "[]")
     return definition
+
+
+def stored_voicemail(record: dict[str, Any]) -> Voicemail:
+    """The message of a stored ``CommVoicemail`` record (audio over the limit comes back empty)."""
+    content = record["text"] if record.get("text") is not None else base64.b64decode(record.get("audio") or "")
+    return Voicemail(record["id"], record["queue"], record.get("caller"), record.get("customer"),
+                     unix_time(record["time"]), content, record["callback"], record["state"])
+
+
+def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The state for ``Campaign.restore`` of a stored ``CommCampaign`` and its contact records:
+    an active campaign comes back paused, a contact whose call was under way pending again
+    (its attempt counted), with no calls under way."""
+    people = []
+    for contact in sorted(contacts, key=lambda c: c["position"]):
+        status = "pending" if contact["status"] == "calling" else contact["status"]
+        people.append({"number": contact["number"], "customer": contact.get("customer"),
+                       "attempts": contact.get("attempts") or 0, "status": status,
+                       "disposition": contact.get("disposition"), "retry_at": unix_time(contact.get("retry_at"))})
+    state = record["state"]
+    return {"name": record["name"], "queue": record["queue"], "pacing": record["pacing"],
+            **{field: json.loads(record[field]) for field in ("windows", "retries", "dnc")},
+            "abandon_cap": record["abandon_cap"], "connect_within": record["connect_within"],
+            "state": CampaignState.PAUSED if state == CampaignState.ACTIVE else state,
+            **{figure: record.get(figure) or 0 for figure in ("dialed", "answered", "abandoned", "failed", "sequence")},
+            "opted_out": [], "contacts": people,
+            "ready": [n for n, contact in enumerate(people) if contact["status"] == "pending"],
+            "calls": {}, "ringing": [], "unconnected": {}, "awaiting_dial": [],
+            "dialer": {"settings": json.loads(record["dialer"]), "calls": []}}
+
+
+def _voicemail(message: Voicemail) -> dict[str, Any]:
+    return {"id": message.id, "queue": message.queue, "caller": message.caller, "customer": message.customer,
+            "time": message.time, "content": message.content, "callback": message.callback,
+            "state": message.state}
+
+
+def _campaign(campaign: Campaign) -> dict[str, Any]:
+    definition = campaign.definition()
+    del definition["name"]
+    return {"name": campaign.name, **definition, "dialer": campaign.dialer.settings(), "state": campaign.state,
+            "dialed": campaign.dialed, "answered": campaign.answered, "abandoned": campaign.abandoned,
+            "failed": campaign.failed, "sequence": campaign.sequence}
+
+
+def _contact(campaign: Campaign, position: int) -> dict[str, Any]:
+    contact = campaign.contacts[position]
+    return {"id": f"{campaign.name}/{position}", "campaign": campaign.name, "position": position,
+            "number": contact.number, "customer": contact.customer, "attempts": contact.attempts,
+            "status": contact.status, "disposition": contact.disposition, "retry_at": contact.retry_at}
 
 
 def _agent(agent: Agent) -> dict[str, Any]:
@@ -74,12 +147,16 @@ def _interaction(interaction: Interaction, disposition: str | None) -> dict[str,
 
 
 class CommRecords:
-    """Writes the ACD's queues, agents and interactions to the storage service
-    (``storage()`` returns its client) every ``interval`` seconds."""
+    """Writes the ACD's queues, agents and interactions, the messages of ``voicemail`` and
+    the campaigns (``campaigns()`` returns them by name) to the storage service (``storage()``
+    returns its client) every ``interval`` seconds."""
 
-    def __init__(self, acd: ACD, storage: Callable[[], Any], batch: int = 500, interval: float = 1.0) -> None:
+    def __init__(self, acd: ACD, storage: Callable[[], Any], batch: int = 500, interval: float = 1.0,
+                 voicemail: VoicemailBox | None = None,
+                 campaigns: Callable[[], Mapping[str, Campaign]] = dict) -> None:
         self.acd, self.batch, self.interval = acd, batch, interval
         self._storage = storage
+        self._voicemail, self._campaigns = voicemail, campaigns
         self._live: dict[str, Interaction] = {}
         self._dispositions: dict[str, str] = {}
         self._changed_interactions: set[str] = set()
@@ -128,6 +205,13 @@ class CommRecords:
         for agent_id in self._changed_agents:
             if agent_id in self.acd.agents:
                 records[(AGENT, agent_id)] = _agent(self.acd.agents[agent_id])
+        for message in self._voicemail.take_changes() if self._voicemail is not None else ():
+            records[(VOICEMAIL, message.id)] = _voicemail(message)
+        for name, campaign in self._campaigns().items():
+            changed = campaign.take_changes()
+            if changed is not None:
+                records[(CAMPAIGN, name)] = _campaign(campaign)
+                records.update(((CONTACT, f"{name}/{n}"), _contact(campaign, n)) for n in changed)
         self._changed_interactions.clear()
         self._changed_agents.clear()
         with self._guard:
@@ -150,6 +234,10 @@ class CommRecords:
                 self.acd.define_agent(record["id"], json.loads(record.get("skills") or "{}"),
                                       json.loads(record.get("capacity") or "{}"))
         return definitions
+
+    def note_stored(self, kind: str, keys: Iterable[str]) -> None:
+        """Records of ``kind`` with ``keys`` are in storage (read at start): they are updated."""
+        self._stored.update((kind, key) for key in keys)
 
     def export_state(self) -> dict[str, Any]:
         """What is not written yet, and which keys exist (after a batch being sent has gone);

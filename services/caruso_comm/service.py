@@ -23,13 +23,14 @@ from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_comm.acd import ACD
-from caruso_comm.campaign import Campaign, Contact, Retry, contacts_from_records, normalize, read_contacts
+from caruso_comm.campaign import Campaign, CampaignState, Contact, Retry, contacts_from_records, normalize, read_contacts
 from caruso_comm.eventlog import EventLog
 from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
 from caruso_comm.ivr import Ivr, menu_from_dict
 from caruso_comm.model import Event, InteractionState, queue_from_dict
-from caruso_comm.records import AGENT, OBJECTS, QUEUE, CommRecords
+from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, OBJECTS, QUEUE, VOICEMAIL, CommRecords,
+                                 stored_campaign, stored_voicemail)
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
@@ -85,7 +86,8 @@ class CommServer:
             if contact_history else None
         for definition in queues or ():
             self._acd.add_queue(queue_from_dict(definition))
-        self._records = CommRecords(self._acd, self._storage_proxy) if persist else None
+        self._records = CommRecords(self._acd, self._storage_proxy, voicemail=self._voicemail,
+                                    campaigns=lambda: self._campaigns) if persist else None
         menus = [ivr] if isinstance(ivr, dict) else list(ivr or ())
         self._ivr = Ivr(self._acd, lambda: self._proxy("caruso.scripts/1"), map(menu_from_dict, menus),
                         self._voicemail, self._critical)
@@ -102,6 +104,7 @@ class CommServer:
     def _record(self, event: Event) -> None:
         self._log.append(event)
         self._feed.publish(event)
+        self._voicemail.observe(event)
         if self._records is not None:
             self._records.observe(event)
         if self._history is not None:
@@ -147,9 +150,10 @@ class CommServer:
             threading.Thread(target=self._follow_opt_outs, name="comm-opt-outs", daemon=True).start()
 
     def _load_records(self) -> None:
-        """Queues and agents stored by an earlier run: queues not in the configuration are
-        defined again (in an order where overflow and escalation targets come first), agents
-        become known as logged out."""
+        """Queues, agents, voicemail and campaigns stored by an earlier run: queues not in the
+        configuration are defined again (in an order where overflow and escalation targets
+        come first), agents become known as logged out, messages not called back are listed
+        again, campaigns come back in their stored state (an active one paused)."""
         storage = self._storage_proxy()
         for name in OBJECTS:
             try:
@@ -171,6 +175,19 @@ class CommServer:
             definitions = waiting
         for queue in self._acd.queues.values():
             self._records.changed_queue(queue)
+        messages = [stored_voicemail(r) for r in self._query({"object": VOICEMAIL, "where": {"field": "state", "value": "new"}})]
+        self._voicemail.load(messages)
+        self._records.note_stored(VOICEMAIL, (m.id for m in messages))
+        for record in self._query({"object": CAMPAIGN}):
+            contacts = self._query({"object": CONTACT, "where": {"field": "campaign", "value": record["name"]}})
+            try:
+                self._campaigns[record["name"]] = self._restore_campaign(
+                    stored_campaign(record, contacts), written=record["state"] != CampaignState.ACTIVE)
+            except ConfigError as error:
+                log.error("stored campaign %s not restored: %s", record["name"], error)
+                continue
+            self._records.note_stored(CAMPAIGN, [record["name"]])
+            self._records.note_stored(CONTACT, (c["id"] for c in contacts))
 
     def _run_timers(self) -> None:
         """Run due timers and flush the event log; a failing timer or flush is logged and
@@ -251,7 +268,9 @@ class CommServer:
             self._acd.import_state(state["acd"])
             self._ivr.import_state(state.get("ivr", []))
             self._dnc = set(state.get("dnc", ()))
-            self._campaigns = {data["name"]: self._restore_campaign(data) for data in state.get("campaigns", ())}
+            written = state.get("records") is not None
+            self._campaigns = {data["name"]: self._restore_campaign(data, written)
+                               for data in state.get("campaigns", ())}
             if self._records is not None and state.get("records") is not None:
                 self._records.import_state(state["records"])
 
@@ -420,10 +439,11 @@ class CommServer:
         except TypeError as error:
             raise ConfigError(f"campaign {name!r}: dialer settings: {error}") from None
 
-    def _restore_campaign(self, state: dict[str, Any]) -> Campaign:
-        """A campaign of ``Campaign.export_state`` on this server's ACD and simulated dialer."""
+    def _restore_campaign(self, state: dict[str, Any], written: bool) -> Campaign:
+        """A campaign of ``Campaign.export_state`` on this server's ACD and simulated dialer
+        (``written``: its records are stored already)."""
         dialer = SimDialer(self._timers, random.Random(), **state["dialer"]["settings"])
-        return Campaign.restore(self._acd, dialer, state)
+        return Campaign.restore(self._acd, dialer, state, written)
 
     def _without_opt_outs(self, contacts: list[Contact]) -> tuple[list[Contact], int]:
         """The contacts whose customer did not opt out (per ``opt_outs``), and how many did."""

@@ -3,7 +3,9 @@
 A message (audio bytes for voice, text otherwise) is kept with caller, customer,
 queue and time. Depositing it puts a callback interaction (direction ``outbound``,
 ``to`` = the caller) into the queue's callback queue (the queue itself unless
-mapped otherwise). Messages are held in memory for now (see docs/communication.md).
+mapped otherwise). A message is ``new`` until its callback task ends: ``called_back``
+when an agent completed it, ``closed`` when it ended otherwise. Messages are held in
+memory; with ``persist`` the server writes them behind (see docs/communication.md).
 """
 from __future__ import annotations
 
@@ -15,9 +17,12 @@ import attrs
 from caruso_core.errors import InvalidInput, NotFound
 
 from caruso_comm.acd import ACD
+from caruso_comm.model import Event
+
+NEW, CALLED_BACK, CLOSED = "new", "called_back", "closed"
 
 
-@attrs.frozen
+@attrs.define
 class Voicemail:
     id: str
     queue: str
@@ -26,6 +31,7 @@ class Voicemail:
     time: float
     content: bytes | str
     callback: str
+    state: str = NEW
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -38,6 +44,8 @@ class VoicemailBox:
         self.acd = acd
         self.callback_queues = dict(callback_queues or {})
         self._messages: dict[str, Voicemail] = {}
+        self._callbacks: dict[str, str] = {}     # live callback task -> message
+        self._changed: set[str] = set()          # for take_changes
 
     def deposit(self, queue: str, content: bytes | str, *, caller: str | None = None,
                 customer: str | None = None) -> Voicemail:
@@ -49,17 +57,40 @@ class VoicemailBox:
         message_id = f"vm{uuid.uuid4().hex[:16]}"  # unique across restarts of the server
         message = Voicemail(message_id, queue, caller, customer, self.acd.timers.now(), content,
                             callback=f"callback-{message_id}")
-        self._messages[message_id] = message
+        self._keep(message)
+        self._callbacks[message.callback] = message_id
         self.acd.record("voicemail_message", interaction=message.callback, queue=queue,
                         message=message_id, caller=caller, customer=customer)
         self.acd.arrive(self.callback_queues.get(queue, queue), id=message.callback,
                         direction="outbound", customer=customer, to=caller)
         return message
 
+    def _keep(self, message: Voicemail) -> None:
+        self._messages[message.id] = message
+        self._changed.add(message.id)
+
+    def observe(self, event: Event) -> None:
+        """Follow the callback tasks: the message is called back when its task completes."""
+        if event.event in ("complete", "abandon", "voicemail") and event.interaction in self._callbacks:
+            message = self._messages[self._callbacks.pop(event.interaction)]
+            message.state = CALLED_BACK if event.event == "complete" else CLOSED
+            self._changed.add(message.id)
+
     def restore(self, messages: list[dict[str, Any]]) -> None:
-        """Hold exactly the messages exported by :meth:`Voicemail.to_dict` (their callbacks
-        exist already)."""
+        """Hold exactly the messages exported by :meth:`Voicemail.to_dict` (the callbacks of
+        new ones exist already)."""
         self._messages = {data["id"]: Voicemail(**data) for data in messages}
+        self._callbacks = {m.callback: m.id for m in self._messages.values() if m.state == NEW}
+
+    def load(self, messages: list[Voicemail]) -> None:
+        """Hold stored messages again (read at start); their callback tasks are not routed."""
+        self._messages.update((message.id, message) for message in messages)
+
+    def take_changes(self) -> list[Voicemail]:
+        """The messages left or changed since the last call (for writing them behind)."""
+        changed = [self._messages[m] for m in sorted(self._changed) if m in self._messages]
+        self._changed = set()
+        return changed
 
     def get(self, message_id: str) -> Voicemail:
         if message_id not in self._messages:

@@ -82,3 +82,26 @@ def test_a_hot_swap_hands_over_what_is_not_written_yet(setup, caruso_host):
     comm.complete("cid", call, "done")
     assert _stored(storage, "CommInteraction", call, state="completed")["agent"] == "cid"
     assert _stored(storage, "CommAgent", "bob", status="logged_out")
+
+
+def test_a_restarted_server_lists_voicemail_not_called_back_and_has_its_campaigns_paused(setup, caruso_host):
+    comm, storage = setup["comm"], setup["storage"]
+    message = comm.leave_voicemail("sales", "call me about my bill", caller="+3130444", customer="K4")
+    comm.add_campaign("spring", "sales", "number,customer\n+4930100,K1\n+4930200,K2\n",
+                      retries={"busy": [2, 3600]}, dialer={"answer_rate": 0, "busy_rate": 1, "busy_after": 0.05})
+    comm.login("ann", {}, {"voice": 1})                    # offered the callback task
+    comm.login("bob", {}, {"voice": 1})                    # ready for the campaign
+    comm.campaign("spring", "start")
+    for position in (0, 1):
+        _stored(storage, "CommCampaignContact", f"spring/{position}", status="retry", attempts=1)
+    _stored(storage, "CommCampaign", "spring", state="active", dialed=2)
+    assert _stored(storage, "CommVoicemail", message["id"], state="new")["text"] == "call me about my bill"
+    setup["comm_host"].stop()
+    caruso_host("comm", config=setup["comm_config"])
+    listed = comm.voicemails()
+    assert [(m["id"], m["state"], m["content"], m["caller"]) for m in listed] == [
+        (message["id"], "new", "call me about my bill", "+3130444")]
+    spring = comm.campaign("spring")
+    assert (spring["state"], spring["dialed"], spring["contacts"]) == ("paused", 2, {"retry": 2})
+    _stored(storage, "CommCampaign", "spring", state="paused")
+    assert comm.campaign("spring", "resume")["state"] == "active"

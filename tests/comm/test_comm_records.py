@@ -3,11 +3,15 @@ module ``comm``), on SQLite and PostgreSQL; the ACD runs on a virtual clock."""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
+from caruso_comm.campaign import Campaign, Contact, Retry
 from caruso_comm.model import Escalation, Queue
-from caruso_comm.records import CommRecords
+from caruso_comm.records import CommRecords, stored_campaign, stored_voicemail
+from caruso_comm.simulator import SimDialer
+from caruso_comm.voicemail import VoicemailBox
 from caruso_storage.service import StorageManager
 
 MODEL = '<model name="crm"><include module="comm"/></model>'
@@ -104,3 +108,54 @@ def test_a_restarted_server_reads_queues_and_agents_back(desk, records, storage)
     assert [d for d in definitions if d["name"] == "french"][0]["overflow"] == "general"
     bob = desk.acd.agents["bob"]
     assert (bob.status, bob.skills, bob.capacity) == ("logged_out", {"french": 5}, {"voice": 1, "chat": 2})
+
+
+def test_voicemail_and_campaigns_are_written_and_read_back_with_their_progress(desk, storage):
+    desk.clock.now = 1_800_000_000.0
+    desk.acd.add_queue(Queue("sales"))
+    box = VoicemailBox(desk.acd)
+    campaign = Campaign("spring", desk.acd, "sales",
+                        SimDialer(desk.timers, random.Random(1), answer_rate=0, busy_rate=1, busy_after=3),
+                        [Contact(f"+49300{n}", customer=f"K{n}") for n in range(3)],
+                        retries={"busy": Retry(2, 600)}, dnc=["+4930999"])
+    records = CommRecords(desk.acd, lambda: storage, voicemail=box, campaigns=lambda: {"spring": campaign})
+    desk.acd.sink = lambda event: (desk.events.append(event), box.observe(event), campaign.observe(event),
+                                   records.observe(event))
+    written = box.deposit("sales", "please call me back", caller="+3130222")
+    desk.acd.login("ann", {}, {"voice": 1})
+    desk.acd.accept("ann", written.callback)
+    desk.acd.complete("ann", written.callback, "called")
+    spoken = box.deposit("sales", b"\x00\x01audio", caller="+3130111", customer="K1")   # offered to ann
+    desk.acd.login("bob", {}, {"voice": 1})
+    campaign.start()
+    desk.advance(20)                                   # each contact dialed once: busy, retry in 600 s
+    records.collect()
+    records.flush()
+    audio = storage.get("CommVoicemail", spoken.id)
+    assert (audio["state"], audio["size"], audio["text"], audio["caller"], audio["time"]) == (
+        "new", 7, None, "+3130111", "2027-01-15T08:00:00")
+    assert stored_voicemail(audio) == spoken
+    text = storage.get("CommVoicemail", written.id)
+    assert (text["state"], text["text"], text["audio"]) == ("called_back", "please call me back", None)
+    stored = storage.get("CommCampaign", "spring")
+    assert (stored["state"], stored["dialed"], stored["failed"], json.loads(stored["dnc"])) == (
+        "active", 3, 3, ["+4930999"])
+    contacts = storage.query("CommCampaignContact", where={"field": "campaign", "value": "spring"})
+    assert sorted((c["number"], c["attempts"], c["status"], c["disposition"]) for c in contacts) == [
+        (f"+49300{n}", 1, "retry", "busy") for n in range(3)]
+    assert sorted(c["retry_at"] for c in contacts) == ["2027-01-15T08:10:03", "2027-01-15T08:10:06",
+                                                       "2027-01-15T08:10:09"]
+
+    desk.swap()                                        # a restart: the new ACD knows only the records
+    state = stored_campaign(storage.get("CommCampaign", "spring"), contacts)
+    assert state["state"] == "paused"
+    again = Campaign.restore(desk.acd, SimDialer(desk.timers, random.Random(2), answer_rate=0, busy_rate=1),
+                             state, written=True)
+    desk.acd.sink = lambda event: (desk.events.append(event), again.observe(event))
+    assert again.take_changes() is None
+    desk.acd.login("cid", {}, {"voice": 1})
+    again.resume()
+    desk.advance(700)
+    attempts = [(e.data["number"], e.data["attempt"]) for e in desk.named("dial")]
+    assert sorted(attempts) == sorted([(f"+49300{n}", a) for n in range(3) for a in (1, 2)])
+    assert again.state == "finished" and {c.status for c in again.contacts} == {"done"}
