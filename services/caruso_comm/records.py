@@ -95,7 +95,9 @@ def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) 
     (its attempt counted), with no calls under way."""
     people = []
     for contact in sorted(contacts, key=lambda c: c["position"]):
-        status = "pending" if contact["status"] == "calling" else contact["status"]
+        status = contact["status"]
+        if status == "calling" or (status == "retry" and contact.get("retry_at") is None):
+            status = "pending"
         people.append({"number": contact["number"], "customer": contact.get("customer"),
                        "attempts": contact.get("attempts") or 0, "status": status,
                        "disposition": contact.get("disposition"), "retry_at": unix_time(contact.get("retry_at"))})
