@@ -53,9 +53,9 @@ class CommServer:
     ``contact_history`` (``{"object": "Customer"}``: ended interactions with a customer go
     to that object's contact history in the storage service), ``ivr`` (IVR menus: one
     ``{"script", "routes", "default", "numbers"}`` or a list of them; run by the script
-    engine service ``caruso.scripts/1``), ``persist`` (true: queues, agents and interactions
-    are written to the storage service, whose model includes the module ``comm``; queues
-    and agents are read from it at start), ``opt_outs`` (``{"object", "where", "customer"}``:
+    engine service ``caruso.scripts/1``), ``persist`` (true: queues, agents, interactions,
+    voicemail and campaigns are written to the storage service, whose model includes the
+    module ``comm``; all but interactions are read from it at start), ``opt_outs`` (``{"object", "where", "customer"}``:
     a storage query for the customers who opted out of calls, and ``every``: seconds between
     two readings, default 60; call lists leave them out, running campaigns skip them).
     """
