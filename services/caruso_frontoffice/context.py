@@ -28,7 +28,8 @@ SCRIPTS = "caruso.scripts/1"
 
 def template_environment() -> jinja2.Environment:
     """Jinja2 over the package's templates, escaping every value (autoescape on)."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+    # templates ship with the package: read once, never checked for changes on each page
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 

@@ -7,6 +7,7 @@ values are those of docs/storage.md.
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Callable
 
@@ -105,15 +106,37 @@ class Records:
     def update(self, object_name: str, key: Any, values: dict[str, Any], version: Any) -> dict[str, Any]:
         return self._storage.update(object_name, key, values, version=version)
 
+    def read(self, requests: list[dict[str, Any]]) -> list[Any]:
+        """Several reads in one round trip (``read``, as JSON text both ways); see
+        :func:`referring` and :func:`history` for requests."""
+        return json.loads(self._storage.read(json.dumps(requests)))
+
     def referring(self, object_name: str, field: str, key: Any, limit: int,
                   where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Objects of ``object_name`` whose ``field`` holds ``key`` (and match ``where``)."""
-        condition: dict[str, Any] = {"field": field, "op": "eq", "value": key}
-        return self._storage.query(object_name, {"and": [condition, where]} if where else condition,
-                                   None, limit, 0)
+        return self.read([referring(object_name, field, key, limit, where)])[0]
 
     def history(self, object_name: str, key: Any, limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
         """Up to ``limit`` entries of the contact history of one object (a customer), newest
         first, from ``offset``; and whether older entries follow."""
-        entries = self._storage.contact_history(object_name, key, None, limit + 1, offset)
-        return entries[:limit], len(entries) > limit
+        return history_page(self.read([history(object_name, key, limit, offset)])[0], limit)
+
+
+def referring(object_name: str, field: str, key: Any, limit: int,
+              where: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The read request of the objects of ``object_name`` whose ``field`` holds ``key``
+    (and match ``where``), up to ``limit``."""
+    condition: dict[str, Any] = {"field": field, "op": "eq", "value": key}
+    return {"op": "query", "object": object_name, "where": {"and": [condition, where]} if where else condition,
+            "limit": limit}
+
+
+def history(object_name: str, key: Any, limit: int, offset: int) -> dict[str, Any]:
+    """The read request of a page of ``limit`` contact-history entries from ``offset``
+    (one more, to tell whether older ones follow: see :func:`history_page`)."""
+    return {"op": "contact_history", "object": object_name, "key": key, "limit": limit + 1, "offset": offset}
+
+
+def history_page(entries: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """The entries of a page read with :func:`history`, and whether older entries follow."""
+    return entries[:limit], len(entries) > limit

@@ -9,6 +9,7 @@ one service may serve all of them.
 """
 from __future__ import annotations
 
+import json
 from importlib import resources
 from typing import Any
 
@@ -114,3 +115,29 @@ class StorageContract(ContractSuite):
         service.add_contact("Party", party["id"], {"channel": "phone", "at": "2026-01-01T10:00:00"})
         service.add_contact("Party", party["id"], {"channel": "email", "at": "2026-01-02T10:00:00"})
         assert [c["channel"] for c in service.contact_history("Party", party["id"])] == ["email", "phone"]
+
+    def test_read_answers_several_reads_in_one_call(self, service: Any, marker: str) -> None:
+        party = _party(service, marker, city="Bonn")
+        deal = service.create("Deal", {"party_id": party["id"], "title": "Fleet"})
+        service.add_contact("Party", party["id"], {"channel": "phone", "at": "2026-01-01T10:00:00"})
+        requests = [{"op": "get", "object": "Party", "key": party["id"]},
+                    {"op": "query", "object": "Party", "where": _mine(marker), "limit": 5},
+                    {"op": "count", "object": "Party", "where": _mine(marker)},
+                    {"op": "related", "object": "Party", "key": party["id"], "relation": "deals"},
+                    {"op": "contact_history", "object": "Party", "key": party["id"], "limit": 1}]
+        got, listed, counted, deals, history = service.read(requests)
+        assert got == party and listed == [party] and counted == 1 and deals == [deal]
+        assert [c["channel"] for c in history] == ["phone"]
+        assert json.loads(service.read(json.dumps(requests))) == [got, listed, counted, deals, history]
+
+    def test_read_refuses_bad_requests_naming_the_index(self, service: Any, marker: str) -> None:
+        party = _party(service, marker)
+        good = {"op": "get", "object": "Party", "key": party["id"]}
+        for bad in ({"op": "delete", "object": "Party", "key": party["id"]},
+                    {"op": "get", "object": "Party", "key": party["id"], "sql": "DROP TABLE party"},
+                    {"op": "query", "object": "Party", "where": {"field": "nope", "op": "eq", "value": 1}}):
+            with pytest.raises(InvalidInput, match="operation 1"):
+                service.read([good, bad])
+        with pytest.raises(NotFound, match="operation 1"):
+            service.read([good, {"op": "get", "object": "Party", "key": party["id"] + 10_000}])
+        assert service.get("Party", party["id"]) == party

@@ -6,10 +6,12 @@ databases unchanged.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import warnings
+from inspect import signature
 from typing import Any, Callable
 
 from sqlalchemy import Engine, inspect, select, tuple_
@@ -25,6 +27,7 @@ from caruso_storage.records import Records, page
 from caruso_storage.tables import VERSION_KEY
 
 OPERATIONS = ("create", "update", "delete")
+READS = ("get", "query", "count", "related", "contact_history")
 RESULTS = ("records", "keys", "count")
 DUE_PAGE = 500
 warnings.filterwarnings("ignore", category=SAWarning, message=".*Decimal objects natively.*")
@@ -51,6 +54,7 @@ class StorageManager:
         self.due_every = float(due_every)
         self._stopping = threading.Event()
         self._due_thread: threading.Thread | None = None
+        self._batch = threading.local()   # the connections a read() batch holds, per thread
         self._prepare()
 
     def _prepare(self) -> None:
@@ -219,13 +223,7 @@ class StorageManager:
         for creates and updates instead of whole records; ``results="count"`` returns
         only the number of operations applied (bulk loads that need nothing back).
         """
-        if isinstance(operations, str):
-            try:
-                operations = json.loads(operations)
-            except ValueError as error:
-                raise InvalidInput(f"operations: not a JSON list ({error})") from None
-        if not isinstance(operations, list):
-            raise InvalidInput("apply needs a list of operations")
+        operations = _listed(operations, "operations")
         if results not in RESULTS:
             raise InvalidInput(f"results must be one of {', '.join(RESULTS)}")
         shape = self._shape(results)
@@ -249,6 +247,40 @@ class StorageManager:
                     raise _at(error, str(index)) from None
             self._insert_pending(transaction, pending, outcome, shape)
         return len(outcome) if results == "count" else outcome
+
+    def read(self, requests: list[dict[str, Any]] | str) -> list[Any] | str:
+        """Several reads in one round trip; one result per request, in order.
+
+        A request names ``op`` (one of get, query, count, related, contact_history) and
+        that method's arguments by name, e.g. ``{"op": "query", "object": "Task",
+        "where": {...}, "limit": 10}``. The first request that fails fails the call, its
+        index in the message. Requests given as one JSON text get their results as one
+        JSON text (large answers cross the wire much faster so).
+        """
+        as_text = isinstance(requests, str)
+        self._batch.connections = held = {}
+        try:
+            results = [self._read_one(index, request)
+                       for index, request in enumerate(_listed(requests, "requests"))]
+        finally:
+            del self._batch.connections
+            for connection in held.values():
+                connection.close()
+        return json.dumps(results) if as_text else results
+
+    def _read_one(self, index: int, request: Any) -> Any:
+        try:
+            if not isinstance(request, dict) or request.get("op") not in READS:
+                raise InvalidInput(f"a request is a dict with op one of {', '.join(READS)}")
+            method = getattr(self, request["op"])
+            arguments = {name: value for name, value in request.items() if name != "op"}
+            try:
+                signature(method).bind(**arguments)
+            except TypeError as error:
+                raise InvalidInput(f"{request['op']}: {error}") from None
+            return method(**arguments)
+        except CarusoError as error:
+            raise _at(error, str(index)) from None
 
     @staticmethod
     def _shape(results: str) -> Callable[[Records, dict[str, Any]], Any]:
@@ -451,7 +483,26 @@ class StorageManager:
         return self._read_database(obj.database)
 
     def _read_database(self, name: str) -> Any:
-        return self.engines[name].connect()
+        """A connection to read database ``name``: inside :meth:`read`, the one the batch
+        holds (opened at first use), else a pooled one for this read."""
+        held = getattr(self._batch, "connections", None)
+        if held is None:
+            return self.engines[name].connect()
+        if name not in held:
+            held[name] = self.engines[name].connect()
+        return contextlib.nullcontext(held[name])
+
+
+def _listed(data: list[Any] | str, name: str) -> list[Any]:
+    """``data``, a list given as such or as JSON text; InvalidInput naming ``name`` if not."""
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError as error:
+            raise InvalidInput(f"{name}: not a JSON list ({error})") from None
+    if not isinstance(data, list):
+        raise InvalidInput(f"{name}: a list is needed")
+    return data
 
 
 def _at(error: CarusoError, where: str) -> CarusoError:

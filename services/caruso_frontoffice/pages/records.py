@@ -22,7 +22,7 @@ from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.records import ObjectInfo, Records
+from caruso_frontoffice.records import ObjectInfo, Records, history, history_page, referring
 from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, FormView, ListView,
                                             Related, View)
 
@@ -153,34 +153,45 @@ def show(request: Request, context: Context) -> Response:
     records = context.records
     info = records.info(view.object)
     key = _key(info, request.query_params)
-    record = records.get(view.object, key)
     if isinstance(view, DetailView):
+        record = records.get(view.object, key)
         return context.render(request, "detail.html", view=view, sections=record_sections(view, info, record, role),
                               key_query=key_query(info, record), form=_usable(context, view.form, role))
+    # the profile, each related list, the open tasks and a page of history: one round trip
     profile = context.catalog.view(view.profile)
-    related = [_related_table(context, records, item, key, role) for item in view.related]
-    tasks = None
+    tables = [(item, *_related_columns(context, records, item, role)) for item in view.related]
+    requests = [{"op": "get", "object": view.object, "key": key}]
+    requests += [referring(item.object, item.field, key, limit) for item, _, limit in tables]
     if view.tasks is not None:
-        tasks = _related_table(context, records, view.tasks, key, role, {
-            "field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)})
+        tasks_columns, tasks_limit = _related_columns(context, records, view.tasks, role)
+        requests.append(referring(view.tasks.object, view.tasks.field, key, tasks_limit, {
+            "field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)}))
     number = _page_number(request.query_params.get("history"))
-    history, older = records.history(view.object, key, view.history_limit, (number - 1) * view.history_limit)
+    requests.append(history(view.object, key, view.history_limit, (number - 1) * view.history_limit))
+    record, *found, entries = records.read(requests)
+    related = [_related_table(records, item, fields, rows) for (item, fields, _), rows in zip(tables, found)]
+    tasks = (_related_table(records, view.tasks, tasks_columns, found[len(tables)])
+             if view.tasks is not None else None)
+    entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", view=view, sections=record_sections(profile, info, record, role),
-                          related=related, tasks=tasks, history=history, history_page=number, older=older,
+                          related=related, tasks=tasks, history=entries, history_page=number, older=older,
                           key_query=key_query(info, record))
 
 
-def _related_table(context: Context, records: Records, item: Related, key: Any, role: str,
-                   where: dict[str, Any] | None = None) -> tuple[str, list[str], list[list[str]]]:
-    """``(label, column labels, rows)`` of the objects ``item`` relates to the customer ``key``."""
+def _related_columns(context: Context, records: Records, item: Related, role: str) -> tuple[list[Field], int]:
+    """The fields shown of the objects ``item`` relates to a customer, and how many rows."""
     target = context.catalog.view(item.list) if item.list else None
-    info = records.info(item.object)
     if isinstance(target, ListView):
-        fields, limit = _visible(target.columns, role), target.page_size
-    else:
-        names = [name for name in info.attributes if name not in info.key and name != item.field]
-        fields, limit = [Field(name=name) for name in names[:4]], 25
-    rows = records.referring(item.object, item.field, key, limit, where)
+        return _visible(target.columns, role), target.page_size
+    info = records.info(item.object)
+    names = [name for name in info.attributes if name not in info.key and name != item.field]
+    return [Field(name=name) for name in names[:4]], 25
+
+
+def _related_table(records: Records, item: Related, fields: list[Field], rows: list[dict[str, Any]]
+                   ) -> tuple[str, list[str], list[list[str]]]:
+    """``(label, column labels, rows)`` of the objects ``item`` relates to the customer."""
+    info = records.info(item.object)
     return (item.label, [f.label or info.attribute(f.name).label for f in fields],
             [[widgets.display(row.get(f.name)) for f in fields] for row in rows])
 
