@@ -3,7 +3,7 @@
 Contract of :func:`engine`: a SQLAlchemy engine for ``url``; a SQLite database gets
 write-ahead logging (readers never block the writer; ``synchronous=NORMAL``), waits
 up to 30 s for a lock instead of failing at once, and never makes a thread wait for a
-pooled connection (32 kept open, more opened while more threads need one: SQLite
+pooled connection (64 kept open, more opened while more threads need one: SQLite
 connections are cheap, and a Pyro5 or web server has many threads). ``wal=False`` leaves the journal
 mode of a database alone, for SQLite files that other programs own (legacy systems).
 """
@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 SQLITE_LOCK_WAIT = 30
-SQLITE_POOL = 32
+SQLITE_POOL = 64
 
 
 def engine(url: str | sa.URL, *, wal: bool = True, **options: Any) -> sa.Engine:

@@ -95,7 +95,7 @@ def add_contact(connection: Connection, obj: str, key: Any, contact: Any) -> dic
     except (TypeError, ValueError):
         raise InvalidInput("contact: 'at' must be an ISO datetime and 'data' plain data") from None
     row["id"] = connection.execute(contact_history.insert().returning(contact_history.c.id), row).scalar_one()
-    return _contact(row, key)
+    return _contact(row, _shown_key(key))
 
 
 def contacts(connection: Connection, obj: str, key: Any, channels: list[str] | None,
@@ -108,12 +108,18 @@ def contacts(connection: Connection, obj: str, key: Any, channels: list[str] | N
             raise InvalidInput("channels must be a list of channel names")
         statement = statement.where(table.c.channel.in_(channels))
     statement = statement.order_by(table.c.at.desc(), table.c.id.desc()).limit(limit).offset(offset)
-    return [_contact(dict(row._mapping), key) for row in connection.execute(statement)]
+    shown = _shown_key(key)
+    return [_contact(row._asdict(), shown) for row in connection.execute(statement)]
 
 
-def _contact(row: dict[str, Any], key: Any) -> dict[str, Any]:
+def _shown_key(key: Any) -> Any:
+    return values.encode(key) if not isinstance(key, dict) else {k: values.encode(v) for k, v in key.items()}
+
+
+def _contact(row: dict[str, Any], shown_key: Any) -> dict[str, Any]:
+    """A contact entry as plain data from its row; ``shown_key`` is the object's key as plain data."""
     entry = {name: row[name] for name in ("id", "object", "channel", "direction", "summary", "agent", "reference")}
-    entry["key"] = values.encode(key) if not isinstance(key, dict) else {k: values.encode(v) for k, v in key.items()}
+    entry["key"] = shown_key
     entry["at"] = row["at"].isoformat()
     entry["data"] = None if row["data"] is None else json.loads(row["data"])
     return entry

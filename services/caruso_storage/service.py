@@ -275,7 +275,7 @@ class StorageManager:
             method = getattr(self, request["op"])
             arguments = {name: value for name, value in request.items() if name != "op"}
             try:
-                signature(method).bind(**arguments)
+                READ_SIGNATURES[request["op"]].bind(None, **arguments)
             except TypeError as error:
                 raise InvalidInput(f"{request['op']}: {error}") from None
             return method(**arguments)
@@ -491,6 +491,10 @@ class StorageManager:
         if name not in held:
             held[name] = self.engines[name].connect()
         return contextlib.nullcontext(held[name])
+
+
+# what each request of read() may name: the arguments of the method it runs (``self`` bound to None)
+READ_SIGNATURES = {op: signature(getattr(StorageManager, op)) for op in READS}
 
 
 def _listed(data: list[Any] | str, name: str) -> list[Any]:
