@@ -40,6 +40,7 @@ from caruso_comm.model import Event, InteractionState
 ANSWERED = "answered"
 DROPPED = "abandoned"
 DAY = 86400.0
+FINAL = frozenset({"done", "dnc", "opted_out"})   # contact statuses never dialed again
 
 
 class Pacing:
@@ -373,7 +374,7 @@ class Campaign:
         self._changed.add(self._index[id(contact)])
 
     def _check_finished(self) -> None:
-        if not self._ready and not self._calls and all(c.status in ("done", "dnc") for c in self.contacts):
+        if not self._ready and not self._calls and all(c.status in FINAL for c in self.contacts):
             self.finish()
 
     def summary(self) -> dict[str, Any]:

@@ -70,6 +70,15 @@ def test_a_number_added_to_do_not_call_while_running_is_never_dialed():
     assert campaign.state == "finished"
 
 
+def test_a_campaign_whose_last_contacts_opted_out_finishes():
+    contacts = _contacts(200)
+    leaving = {c.customer for c in contacts[-20:]}
+    campaign, dialer, _ = _run("progressive", contacts, during=(30, lambda c: c.opt_out(leaving)))
+    assert {c.status for c in contacts[-20:]} == {"opted_out"}
+    assert not {c.number for c in contacts[-20:]} & set(dialer.dialed)
+    assert campaign.state == "finished"
+
+
 def test_preview_offers_the_contact_to_an_agent_before_dialing():
     campaign, dialer, events = _run("preview", _contacts(60), agents=3)
     assert campaign.state == "finished" and campaign.figures()["abandoned"] == 0
