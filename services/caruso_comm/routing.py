@@ -105,9 +105,9 @@ class RankedIdleStrategy(Strategy):
 
     def __init__(self, skills: Mapping[str, int]) -> None:
         super().__init__(skills)
-        self._buckets: dict[int, OrderedDict[str, tuple[float, Agent]]] = {}
+        self._buckets: dict[int, OrderedDict[str, Agent]] = {}
         self._ranks: list[int] = []
-        self._rank_of: dict[str, int] = {}
+        self._placed: dict[str, tuple[int, float]] = {}   # agent id -> (rank, idle time) when added
 
     def rank(self, agent: Agent) -> int:
         raise NotImplementedError
@@ -119,37 +119,37 @@ class RankedIdleStrategy(Strategy):
         if bucket is None:
             bucket = self._buckets[rank] = OrderedDict()
             bisect.insort(self._ranks, rank)
-        later = []
-        if bucket and next(reversed(bucket.values()))[0] > idle:
+        placed, later = self._placed, []
+        if bucket and placed[next(reversed(bucket))][1] > idle:
             for agent_id in reversed(bucket):
-                if bucket[agent_id][0] <= idle:
+                if placed[agent_id][1] <= idle:
                     break
                 later.append(agent_id)
-        bucket[agent.id] = (idle, agent)
-        self._rank_of[agent.id] = rank
+        bucket[agent.id] = agent
+        placed[agent.id] = (rank, idle)
         for agent_id in reversed(later):
             bucket.move_to_end(agent_id)
 
     def remove(self, agent: Agent) -> None:
-        rank = self._rank_of.pop(agent.id, None)
-        if rank is None:
+        spot = self._placed.pop(agent.id, None)
+        if spot is None:
             return
-        bucket = self._buckets[rank]
+        bucket = self._buckets[spot[0]]
         del bucket[agent.id]
         if not bucket:
-            del self._buckets[rank]
-            del self._ranks[bisect.bisect_left(self._ranks, rank)]
+            del self._buckets[spot[0]]
+            del self._ranks[bisect.bisect_left(self._ranks, spot[0])]
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
         buckets = self._buckets
         for rank in self._ranks:
-            for _, agent in buckets[rank].values():
+            for agent in buckets[rank].values():
                 if agent.id not in exclude:
                     return agent
         return None
 
     def ready(self) -> list[Agent]:
-        return [agent for rank in self._ranks for _, agent in self._buckets[rank].values()]
+        return [agent for rank in self._ranks for agent in self._buckets[rank].values()]
 
 
 def installed() -> dict[str, type[Strategy]]:
