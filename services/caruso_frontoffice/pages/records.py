@@ -159,19 +159,18 @@ def show(request: Request, context: Context) -> Response:
                               key_query=key_query(info, record), form=_usable(context, view.form, role))
     # the profile, each related list, the open tasks and a page of history: one round trip
     profile = context.catalog.view(view.profile)
-    tables = [(item, *_related_columns(context, records, item, role)) for item in view.related]
-    requests = [{"op": "get", "object": view.object, "key": key}]
-    requests += [referring(item.object, item.field, key, limit) for item, _, limit in tables]
+    lists: list[tuple[Related, dict[str, Any] | None]] = [(item, None) for item in view.related]
     if view.tasks is not None:
-        tasks_columns, tasks_limit = _related_columns(context, records, view.tasks, role)
-        requests.append(referring(view.tasks.object, view.tasks.field, key, tasks_limit, {
-            "field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)}))
+        lists.append((view.tasks, {"field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)}))
+    columns = [_related_columns(context, records, item, role) for item, _ in lists]
     number = _page_number(request.query_params.get("history"))
-    requests.append(history(view.object, key, view.history_limit, (number - 1) * view.history_limit))
-    record, *found, entries = records.read(requests)
-    related = [_related_table(records, item, fields, rows) for (item, fields, _), rows in zip(tables, found)]
-    tasks = (_related_table(records, view.tasks, tasks_columns, found[len(tables)])
-             if view.tasks is not None else None)
+    record, *found, entries = records.read([
+        {"op": "get", "object": view.object, "key": key},
+        *(referring(item.object, item.field, key, limit, where) for (item, where), (_, limit) in zip(lists, columns)),
+        history(view.object, key, view.history_limit, (number - 1) * view.history_limit)])
+    tables = [_related_table(records, item, fields, rows)
+              for (item, _), (fields, _), rows in zip(lists, columns, found)]
+    related, tasks = (tables[:-1], tables[-1]) if view.tasks is not None else (tables, None)
     entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", view=view, sections=record_sections(profile, info, record, role),
                           related=related, tasks=tasks, history=entries, history_page=number, older=older,
