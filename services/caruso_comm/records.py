@@ -113,25 +113,15 @@ def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) 
             "dialer": {"settings": json.loads(record["dialer"]), "calls": []}}
 
 
-def _voicemail(message: Voicemail) -> dict[str, Any]:
-    return {"id": message.id, "queue": message.queue, "caller": message.caller, "customer": message.customer,
-            "time": message.time, "content": message.content, "callback": message.callback,
-            "state": message.state}
-
-
 def _campaign(campaign: Campaign) -> dict[str, Any]:
-    definition = campaign.definition()
-    del definition["name"]
-    return {"name": campaign.name, **definition, "dialer": campaign.dialer.settings(), "state": campaign.state,
+    return {**campaign.definition(), "dialer": campaign.dialer.settings(), "state": campaign.state,
             "dialed": campaign.dialed, "answered": campaign.answered, "abandoned": campaign.abandoned,
             "failed": campaign.failed, "sequence": campaign.sequence}
 
 
 def _contact(campaign: Campaign, position: int) -> dict[str, Any]:
-    contact = campaign.contacts[position]
     return {"id": f"{campaign.name}/{position}", "campaign": campaign.name, "position": position,
-            "number": contact.number, "customer": contact.customer, "attempts": contact.attempts,
-            "status": contact.status, "disposition": contact.disposition, "retry_at": contact.retry_at}
+            **campaign.contacts[position].to_dict()}
 
 
 def _agent(agent: Agent) -> dict[str, Any]:
@@ -208,7 +198,7 @@ class CommRecords:
             if agent_id in self.acd.agents:
                 records[(AGENT, agent_id)] = _agent(self.acd.agents[agent_id])
         for message in self._voicemail.take_changes() if self._voicemail is not None else ():
-            records[(VOICEMAIL, message.id)] = _voicemail(message)
+            records[(VOICEMAIL, message.id)] = message.to_dict()
         for name, campaign in self._campaigns().items():
             changed = campaign.take_changes()
             if changed is not None:
@@ -257,7 +247,7 @@ class CommRecords:
             self._stored.update(tuple(key) for key in state["stored"])
             for kind, key, record in state["pending"]:
                 self._pending.setdefault((kind, key), record)
-        self._live.update(self.acd.interactions)
+        self._live = dict(self.acd.interactions)
 
     # -- the writer ----------------------------------------------------------------------
 

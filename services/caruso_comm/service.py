@@ -178,8 +178,11 @@ class CommServer:
         messages = [stored_voicemail(r) for r in self._query({"object": VOICEMAIL, "where": {"field": "state", "value": "new"}})]
         self._voicemail.load(messages)
         self._records.note_stored(VOICEMAIL, (m.id for m in messages))
+        contacts_of: dict[str, list[dict[str, Any]]] = {}
+        for contact in self._query({"object": CONTACT}):
+            contacts_of.setdefault(contact["campaign"], []).append(contact)
         for record in self._query({"object": CAMPAIGN}):
-            contacts = self._query({"object": CONTACT, "where": {"field": "campaign", "value": record["name"]}})
+            contacts = contacts_of.get(record["name"], [])
             try:
                 self._campaigns[record["name"]] = self._restore_campaign(
                     stored_campaign(record, contacts), written=record["state"] != CampaignState.ACTIVE)
@@ -268,8 +271,9 @@ class CommServer:
             self._acd.import_state(state["acd"])
             self._ivr.import_state(state.get("ivr", []))
             self._dnc = set(state.get("dnc", ()))
-            written = state.get("records") is not None
-            self._campaigns = {data["name"]: self._restore_campaign(data, written)
+            # written=False: this instance writes the campaigns once, over what a standby
+            # instance may have stored when it started
+            self._campaigns = {data["name"]: self._restore_campaign(data, written=False)
                                for data in state.get("campaigns", ())}
             if self._records is not None and state.get("records") is not None:
                 self._records.import_state(state["records"])
