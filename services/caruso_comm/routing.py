@@ -11,8 +11,8 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
-from collections import OrderedDict
-from typing import Any, Collection, Mapping
+from collections import deque
+from typing import Any, Collection, Iterable, Mapping
 
 from caruso_core import plugins
 from caruso_core.errors import ConfigError
@@ -97,59 +97,75 @@ class RankedIdleStrategy(Strategy):
     longest idle (``idle_since`` when added), then the order they were added: the order of a
     :class:`HeapStrategy` keyed ``(rank, idle_since)``, kept without a heap.
 
-    Agents of one rank sit in an insertion-ordered bucket. They nearly always become ready
+    Agents of one rank wait in a line sorted by idle time. They nearly always become ready
     with the latest idle time, so adding one appends it; the rare agent added with an
-    earlier idle time is moved ahead of the later ones. Selecting reads the first agent of
-    the first non-empty bucket; removing deletes from the bucket at once (no stale entries).
+    earlier idle time is inserted ahead of the later ones. Removing an agent only forgets
+    its token (lazy deletion): its stale entry is dropped when it reaches the front of its
+    line, or when stale entries outnumber live ones. Adding, removing and selecting take
+    constant time (amortized).
     """
 
     def __init__(self, skills: Mapping[str, int]) -> None:
         super().__init__(skills)
-        self._buckets: dict[int, OrderedDict[str, Agent]] = {}
+        self._lines: dict[int, deque[tuple[float, int, Agent]]] = {}   # rank -> (idle, token, agent)
         self._ranks: list[int] = []
-        self._placed: dict[str, tuple[int, float]] = {}   # agent id -> (rank, idle time) when added
+        self._tokens: dict[str, int] = {}     # agent id -> token of its live entry
+        self._counter = itertools.count()
+        self._entries = 0
 
     def rank(self, agent: Agent) -> int:
         raise NotImplementedError
 
     def add(self, agent: Agent, now: float) -> None:
-        self.remove(agent)
         rank, idle = self.rank(agent), agent.idle_since
-        bucket = self._buckets.get(rank)
-        if bucket is None:
-            bucket = self._buckets[rank] = OrderedDict()
+        token = self._tokens[agent.id] = next(self._counter)
+        line = self._lines.get(rank)
+        if line is None:
+            line = self._lines[rank] = deque()
             bisect.insort(self._ranks, rank)
-        placed, later = self._placed, []
-        if bucket and placed[next(reversed(bucket))][1] > idle:
-            for agent_id in reversed(bucket):
-                if placed[agent_id][1] <= idle:
-                    break
-                later.append(agent_id)
-        bucket[agent.id] = agent
-        placed[agent.id] = (rank, idle)
-        for agent_id in reversed(later):
-            bucket.move_to_end(agent_id)
+        if not line or line[-1][0] <= idle:
+            line.append((idle, token, agent))
+        else:
+            position = len(line) - 1
+            while position and line[position - 1][0] > idle:
+                position -= 1
+            line.insert(position, (idle, token, agent))
+        self._entries += 1
+        if self._entries > 64 + 2 * len(self._tokens):
+            self._compact()
 
     def remove(self, agent: Agent) -> None:
-        spot = self._placed.pop(agent.id, None)
-        if spot is None:
-            return
-        bucket = self._buckets[spot[0]]
-        del bucket[agent.id]
-        if not bucket:
-            del self._buckets[spot[0]]
-            del self._ranks[bisect.bisect_left(self._ranks, spot[0])]
+        self._tokens.pop(agent.id, None)
+
+    def _live(self, line: Iterable[tuple[float, int, Agent]]) -> list[tuple[float, int, Agent]]:
+        tokens = self._tokens
+        return [entry for entry in line if tokens.get(entry[2].id) == entry[1]]
+
+    def _compact(self) -> None:
+        """Drop every stale entry (and the ranks left without agents)."""
+        lines = {rank: deque(live) for rank in self._ranks if (live := self._live(self._lines[rank]))}
+        self._lines, self._ranks = lines, sorted(lines)
+        self._entries = len(self._tokens)
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
-        buckets = self._buckets
-        for rank in self._ranks:
-            for agent in buckets[rank].values():
-                if agent.id not in exclude:
+        tokens, lines, ranks = self._tokens, self._lines, self._ranks
+        index = 0
+        while index < len(ranks):
+            line = lines[ranks[index]]
+            while line and tokens.get(line[0][2].id) != line[0][1]:
+                line.popleft()
+                self._entries -= 1
+            if not line:
+                del lines[ranks[index]], ranks[index]
+                continue
+            for _, token, agent in line:
+                if agent.id not in exclude and tokens.get(agent.id) == token:
                     return agent
+            index += 1
         return None
 
     def ready(self) -> list[Agent]:
-        return [agent for rank in self._ranks for agent in self._buckets[rank].values()]
+        return [entry[2] for rank in self._ranks for entry in self._live(self._lines[rank])]
 
 
 def installed() -> dict[str, type[Strategy]]:

@@ -199,11 +199,12 @@ class CommServer:
         with self._lock:
             while not self._stopping:
                 while self._active and time.time() >= self._held_until \
-                        and (timer := self._timers.pop_due(time.time())) is not None:
+                        and (due := self._timers.pop_due(time.time())) is not None:
+                    function, arguments = due
                     try:
-                        timer.function(*timer.arguments)
+                        function(*arguments)
                     except Exception:
-                        log.exception("communication server timer %s failed", timer.function.__name__)
+                        log.exception("communication server timer %s failed", function.__name__)
                 if time.monotonic() - flushed >= FLUSH_SECONDS:
                     if self._records is not None:
                         self._records.collect()

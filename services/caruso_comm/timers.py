@@ -21,27 +21,12 @@ class VirtualClock:
         return self.now
 
 
-class Timer:
-    """A scheduled call; ``cancel()`` makes it a no-op."""
-
-    __slots__ = ("time", "function", "arguments", "cancelled")
-
-    def __init__(self, time: float, function: Callable[..., Any], arguments: tuple) -> None:
-        self.time = time
-        self.function = function
-        self.arguments = arguments
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
 class Timers:
     """Calls scheduled at clock times, run in time order (ties in scheduling order)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
-        self._heap: list[tuple[float, int, Timer]] = []
+        self._heap: list[tuple[float, int, Callable[..., Any], tuple]] = []
         self._sequence = itertools.count()
 
     def clear(self) -> None:
@@ -51,35 +36,30 @@ class Timers:
     def now(self) -> float:
         return self.clock()
 
-    def at(self, time: float, function: Callable[..., Any], *arguments: Any) -> Timer:
-        """Schedule ``function(*arguments)`` at ``time``."""
-        timer = Timer(time, function, arguments)
-        heapq.heappush(self._heap, (time, next(self._sequence), timer))
-        return timer
+    def at(self, time: float, function: Callable[..., Any], *arguments: Any) -> None:
+        """Schedule ``function(*arguments)`` at ``time``. A timer cannot be cancelled: the
+        function checks when it runs whether it still has work (the ACD compares tokens)."""
+        heapq.heappush(self._heap, (time, next(self._sequence), function, arguments))
 
-    def after(self, delay: float, function: Callable[..., Any], *arguments: Any) -> Timer:
-        return self.at(self.clock() + delay, function, *arguments)
+    def after(self, delay: float, function: Callable[..., Any], *arguments: Any) -> None:
+        self.at(self.clock() + delay, function, *arguments)
 
     def next_time(self) -> float | None:
         """Time of the earliest pending timer, or None."""
-        heap = self._heap
-        while heap and heap[0][2].cancelled:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now: float) -> Timer | None:
-        """Remove and return the earliest timer due at ``now``, or None."""
+    def pop_due(self, now: float) -> tuple[Callable[..., Any], tuple] | None:
+        """Remove the earliest timer due at ``now`` and return its function and arguments;
+        None if none is due."""
         heap = self._heap
-        while heap and (heap[0][2].cancelled or heap[0][0] <= now):
-            timer = heapq.heappop(heap)[2]
-            if not timer.cancelled:
-                return timer
+        if heap and heap[0][0] <= now:
+            return heapq.heappop(heap)[2:]
         return None
 
     def run_due(self, now: float) -> int:
         """Run every timer due at ``now`` (including ones they schedule); how many ran."""
         count = 0
-        while (timer := self.pop_due(now)) is not None:
-            timer.function(*timer.arguments)
+        while (due := self.pop_due(now)) is not None:
+            due[0](*due[1])
             count += 1
         return count
