@@ -4,7 +4,7 @@
   queues; each interaction arrives in a random queue and is offered to an agent (the
   decision, timed), then accepted and completed, and the timers due are run as on the
   server (the offer timeouts of accepted offers do nothing); those are timed as part of
-  the whole cycle. So every decision chooses among ready agents. Best of 5 interleaved rounds (fair under
+  the whole cycle. So every decision chooses among ready agents. Best of 25 interleaved rounds of 2,000 (fair under
   background load). Run twice: the bare ACD, and with the server's write-behind of its
   model to storage noting each change (``CommRecords.observe``; the records are built by
   ``collect`` once per round, counted in the whole cycles; the writer's conversion and
@@ -28,7 +28,7 @@ from caruso_comm.timers import Timers, VirtualClock
 AGENTS = 10_000
 QUEUES = 100
 DECISIONS = 50_000
-ROUNDS = 5
+ROUNDS = 25
 DAY_AGENTS = 180
 AHT = 300.0
 

@@ -211,10 +211,9 @@ class ACD:
 
     def _requeue(self, interaction: Interaction) -> None:
         """Route ``interaction`` in its queue at its stage; if no agent is ready, it waits."""
-        queue = self.queues[interaction.queue]
         interaction.state = InteractionState.WAITING
         interaction.token += 1
-        self._route(interaction, self._stage_pools[queue.name][interaction.stage])
+        self._route(interaction, self._stage_pools[interaction.queue][interaction.stage])
         if interaction.state == InteractionState.WAITING:
             self._park(interaction)
 
@@ -457,9 +456,10 @@ class ACD:
                  else AgentState.WRAP_UP if agent.wrapping else AgentState.IDLE)
         if state != agent.state:
             agent.state = state
+            now = self._now()
             if state == AgentState.IDLE:
-                agent.idle_since = self._now()
-            self._emit("agent_state", None, None, agent.id, state=state)
+                agent.idle_since = now
+            self.sink(Event(now, "agent_state", None, None, agent.id, {"state": state}))
 
     def _sync_ready(self, agent: Agent, channel: str) -> None:
         pools = self._agent_pools.get(agent.id, {}).get(channel, ())

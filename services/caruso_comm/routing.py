@@ -99,8 +99,10 @@ class RankedIdleStrategy(Strategy):
 
     Agents of one rank wait in a line sorted by idle time. They nearly always become ready
     with the latest idle time, so adding one appends it; the rare agent added with an
-    earlier idle time is inserted ahead of the later ones. Removing an agent only forgets
-    its token (lazy deletion): its stale entry is dropped when it reaches the front of its
+    earlier idle time is inserted ahead of the later ones. An entry is live while the
+    agent's mark for this strategy (``agent.marks[self]``) holds the entry's token, so
+    removing an agent only drops its mark, on the agent itself, which the ACD touches
+    anyway (lazy deletion): the stale entry is dropped when it reaches the front of its
     line, or when stale entries outnumber live ones. Adding, removing and selecting take
     constant time (amortized).
     """
@@ -109,16 +111,18 @@ class RankedIdleStrategy(Strategy):
         super().__init__(skills)
         self._lines: dict[int, deque[tuple[float, int, Agent]]] = {}   # rank -> (idle, token, agent)
         self._ranks: list[int] = []
-        self._tokens: dict[str, int] = {}     # agent id -> token of its live entry
         self._counter = itertools.count()
-        self._entries = 0
+        self._ready = 0     # agents with a live entry
+        self._entries = 0   # entries in the lines, live and stale
 
     def rank(self, agent: Agent) -> int:
         raise NotImplementedError
 
     def add(self, agent: Agent, now: float) -> None:
-        rank, idle = self.rank(agent), agent.idle_since
-        token = self._tokens[agent.id] = next(self._counter)
+        rank, idle, token = self.rank(agent), agent.idle_since, next(self._counter)
+        if agent.marks.get(self) is None:
+            self._ready += 1
+        agent.marks[self] = token
         line = self._lines.get(rank)
         if line is None:
             line = self._lines[rank] = deque()
@@ -131,35 +135,35 @@ class RankedIdleStrategy(Strategy):
                 position -= 1
             line.insert(position, (idle, token, agent))
         self._entries += 1
-        if self._entries > 64 + 2 * len(self._tokens):
+        if self._entries > 64 + 2 * self._ready:
             self._compact()
 
     def remove(self, agent: Agent) -> None:
-        self._tokens.pop(agent.id, None)
+        if agent.marks.pop(self, None) is not None:
+            self._ready -= 1
 
     def _live(self, line: Iterable[tuple[float, int, Agent]]) -> list[tuple[float, int, Agent]]:
-        tokens = self._tokens
-        return [entry for entry in line if tokens.get(entry[2].id) == entry[1]]
+        return [entry for entry in line if entry[2].marks.get(self) == entry[1]]
 
     def _compact(self) -> None:
         """Drop every stale entry (and the ranks left without agents)."""
         lines = {rank: deque(live) for rank in self._ranks if (live := self._live(self._lines[rank]))}
         self._lines, self._ranks = lines, sorted(lines)
-        self._entries = len(self._tokens)
+        self._entries = self._ready
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
-        tokens, lines, ranks = self._tokens, self._lines, self._ranks
+        lines, ranks = self._lines, self._ranks
         index = 0
         while index < len(ranks):
             line = lines[ranks[index]]
-            while line and tokens.get(line[0][2].id) != line[0][1]:
+            while line and line[0][2].marks.get(self) != line[0][1]:
                 line.popleft()
                 self._entries -= 1
             if not line:
                 del lines[ranks[index]], ranks[index]
                 continue
             for _, token, agent in line:
-                if agent.id not in exclude and tokens.get(agent.id) == token:
+                if agent.id not in exclude and agent.marks.get(self) == token:
                     return agent
             index += 1
         return None
