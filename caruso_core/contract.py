@@ -7,6 +7,15 @@ strings). The optional lifecycle methods are called by the host, never by client
 
 ``start()``
     after construction, before the instance is registered.
+``cold_start()``
+    when the instance becomes active without a predecessor's state: right after it
+    registered as the active instance at start (not as a standby), or when a swap makes
+    it active and no state was transferred (no active instance to take over from). It
+    runs before the instance takes its first call as the active one; take up the work
+    stored by earlier runs here, not in ``start()``, which also runs on a standby that a
+    swap will hand the live work. Before an instance first serves as the active one,
+    exactly one of ``cold_start()`` and ``import_state()`` happens. A failing
+    ``cold_start()`` fails the start (or the swap).
 ``stop()``
     after the instance stopped taking calls and in-flight calls finished.
 ``health() -> dict``
@@ -38,7 +47,8 @@ import attrs
 
 from caruso_core.errors import ConfigError
 
-LIFECYCLE = frozenset({"start", "stop", "health", "export_state", "import_state", "deactivate"})
+LIFECYCLE = frozenset({"start", "cold_start", "stop", "health", "export_state", "import_state",
+                       "deactivate"})
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 INTERFACE_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}/[0-9]{1,4}$")
 SPEC_ATTRIBUTE = "__caruso_service__"

@@ -6,8 +6,10 @@ Lifecycle of a host (``caruso serve``):
 2. serve it behind a :class:`~caruso_core.gate.Gate` (object id = service name) and a
    control object for the manager (object id ``caruso.host``, guarded by a token only
    the manager knows);
-3. register (active, or standby for ``standby``/``replace``); with ``replace`` ask the
-   manager to swap this instance in and retire the one it replaces;
+3. register (active, or standby for ``standby``/``replace``); an active instance's
+   ``cold_start()`` runs while its gate holds the first calls, then the gate opens; with
+   ``replace`` ask the manager to swap this instance in (it imports the state of the
+   one it replaces, or cold-starts if there is none) and retire the one it replaces;
 4. renew the lease every ``lease / 3`` seconds; re-register under the same id if the
    manager lost the registration (e.g. a manager restarted from an older database);
 5. on SIGTERM/SIGINT, or when the manager retires it: unregister, refuse new calls
@@ -32,7 +34,7 @@ from caruso_core import remoting
 from caruso_core.client import Client
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
 from caruso_core.errors import CarusoError, ManagerUnreachable, NotAuthorized, ServiceError
-from caruso_core.gate import HOLDING, OPEN, REFUSING, Gate
+from caruso_core.gate import HOLDING, REFUSING, Gate
 
 log = logging.getLogger("caruso.host")
 
@@ -111,11 +113,17 @@ class HostControl:
         self._host.gate.open()
 
     def activate(self, token: str, transfer: dict[str, Any] | None) -> None:
-        """Take over: import the transferred state (if any), then open the gate."""
+        """Take over: import the transferred state, or ``cold_start()`` if none was transferred;
+        then open the gate. A failure leaves the gate refusing (the swap fails)."""
         self._check(token)
         importer = getattr(self._host.instance, "import_state", None)
         if transfer and transfer.get("stateful") and importer is not None:
             importer(transfer["state"])
+        else:
+            try:
+                self._host.cold_start()
+            except Exception as error:
+                raise ServiceError(f"cold_start failed: {type(error).__name__}: {error}") from None
         self._host.gate.open()
 
     def release(self, token: str, retire: bool) -> None:
@@ -152,7 +160,7 @@ class ServiceHost:
                                              properties={**base.properties, **(properties or {})})
         os.environ["CARUSO_MANAGER"] = remoting.manager_uri(manager)
         self.instance = cls(**(config or {}))
-        self.gate = Gate(REFUSING if standby or replace else OPEN, label=self.spec.name)
+        self.gate = Gate(REFUSING if standby or replace else HOLDING, label=self.spec.name)
         self.control_token = secrets.token_hex(16)
         self.instance_id: str | None = None
         self.uri: str | None = None
@@ -171,7 +179,9 @@ class ServiceHost:
     # -- running ---------------------------------------------------------------------------
 
     def run(self, on_ready: Callable[["ServiceHost"], None] | None = None) -> None:
-        """Start, register and serve until retired; install signal handlers if on the main thread."""
+        """Start, register (and cold-start, if active) and serve until retired; install signal
+        handlers if on the main thread. A failing ``start()`` or ``cold_start()`` fails the run,
+        and the host leaves the registry."""
         start = getattr(self.instance, "start", None)
         if start is not None:
             start()
@@ -187,6 +197,9 @@ class ServiceHost:
             if self._replace:
                 self._client.manager_call("swap", self.spec.name, self.instance_id, True,
                                           self._client.operator_secret)
+            elif not self._standby:
+                self.cold_start()
+                self.gate.open()
         except BaseException:
             self._abandon()
             loop.join()
@@ -208,6 +221,17 @@ class ServiceHost:
         if not self._stopping.is_set():
             self._stopping.set()
             threading.Thread(target=self._retire, args=(unregister,), name="caruso-retire").start()
+
+    def cold_start(self) -> None:
+        """Call the instance's ``cold_start()``, if it has one (it becomes active without a
+        predecessor's state); a failure is logged and raised."""
+        cold_start = getattr(self.instance, "cold_start", None)
+        if cold_start is not None:
+            try:
+                cold_start()
+            except Exception:
+                log.exception("%s: cold_start() failed", self.instance_id)
+                raise
 
     def watch_hold(self, after: float) -> None:
         """Settle a hold nobody ended: open if the manager says this instance is active,
@@ -269,6 +293,7 @@ class ServiceHost:
     def _abandon(self) -> None:
         """Undo a start that failed half-way: leave the registry, stop serving."""
         self._stopping.set()
+        self.gate.refuse()
         self._leave_registry()
         self._stopped.set()
 

@@ -90,6 +90,9 @@ class Ticker:
         self.ticks += 1
         return self.ticks
 
+    def cold_start(self):
+        self._note("cold")
+
     def export_state(self):
         self._note("exported")
         return {"ticks": self.ticks}
@@ -100,3 +103,14 @@ class Ticker:
 
     def deactivate(self):
         self._note("deactivated")
+
+
+@service(name="reluctant", interface="test.reluctant/1", version="1.0.0")
+class Reluctant:
+    """Fails to cold-start."""
+
+    def cold_start(self):
+        raise RuntimeError("no stored work to take up")
+
+    def ping(self):
+        return "pong"

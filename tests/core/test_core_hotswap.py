@@ -1,9 +1,12 @@
 """Hot-swap under load: nothing fails, nothing runs twice, state moves (real Pyro5 processes)."""
+import functools
 import os
 import subprocess
 import sys
 import threading
 import time
+
+import pytest
 
 REFERENCE = "sample_services:Counter"
 
@@ -90,6 +93,14 @@ def test_replace_then_swap_back_loses_nothing(caruso_host, caruso_client, caruso
     assert states == {back.instance_id: "active", v2.instance_id: "standby"}
 
 
+def _swap(manager, name, to):
+    """``caruso swap NAME`` to the instance of host ``to``."""
+    done = subprocess.run([sys.executable, "-m", "caruso_core", "swap", name, to.instance_id],
+                          env={**os.environ, "CARUSO_MANAGER": manager.uri}, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_manager, caruso_client):
     from caruso_core.gate import HOLDING, OPEN, REFUSING
     from caruso_core.host import ServiceHost
@@ -126,18 +137,37 @@ def test_the_swapped_out_instance_is_deactivated_and_a_roll_back_activates_it_ag
     proxy = caruso_client.get("ticker")
     assert proxy.tick() == 1
     new = caruso_host("sample_services:Ticker", config={"journal": str(second)}, standby=True)
-    env = {**os.environ, "CARUSO_MANAGER": caruso_manager.uri}
-
-    def swap(to):
-        done = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "ticker", to.instance_id],
-                              env=env, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
+    swap = functools.partial(_swap, caruso_manager, "ticker")
 
     swap(new)
     assert proxy.tick() == 2
-    assert first.read_text().split() == ["exported", "deactivated"]
+    assert first.read_text().split() == ["cold", "exported", "deactivated"]
     assert second.read_text().split() == ["imported"]
     swap(old)                                            # roll back
     assert proxy.tick() == 3
-    assert first.read_text().split() == ["exported", "deactivated", "imported"]
+    assert first.read_text().split() == ["cold", "exported", "deactivated", "imported"]
     assert second.read_text().split() == ["imported", "exported", "deactivated"]
+
+
+def test_an_instance_cold_starts_when_it_becomes_active_without_a_predecessors_state(
+        caruso_host, caruso_client, caruso_manager, tmp_path):
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    old = caruso_host("sample_services:Ticker", config={"journal": str(first)})
+    assert first.read_text().split() == ["cold"]        # a plain start cold-starts before serving
+    new = caruso_host("sample_services:Ticker", config={"journal": str(second)}, standby=True)
+    assert not second.exists()                           # a standby does not
+    swap = functools.partial(_swap, caruso_manager, "ticker")
+
+    swap(new)
+    assert second.read_text().split() == ["imported"]    # it imports instead
+    new.stop()                                           # the active one leaves; old is a standby
+    swap(old)                                            # nothing to take over from
+    assert first.read_text().split() == ["cold", "exported", "deactivated", "cold"]
+    assert caruso_client.get("ticker").tick() == 1
+
+
+def test_a_failing_cold_start_fails_the_start_and_leaves_the_registry(caruso_host, caruso_client):
+    with pytest.raises(RuntimeError) as failed:
+        caruso_host("sample_services:Reluctant")
+    assert "cold_start() failed" in str(failed.value) and "no stored work to take up" in str(failed.value)
+    assert [s for s in caruso_client.services() if s["name"] == "reluctant"] == []
