@@ -29,8 +29,8 @@ from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
 from caruso_comm.ivr import Ivr, menu_from_dict
 from caruso_comm.model import Event, InteractionState, queue_from_dict
-from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, OBJECTS, QUEUE, VOICEMAIL, CommRecords,
-                                 stored_campaign, stored_voicemail)
+from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, INTERACTION, OBJECTS, QUEUE, VOICEMAIL,
+                                 CommRecords, stored_campaign, stored_voicemail)
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
@@ -55,7 +55,8 @@ class CommServer:
     ``{"script", "routes", "default", "numbers"}`` or a list of them; run by the script
     engine service ``caruso.scripts/1``), ``persist`` (true: queues, agents, interactions,
     voicemail and campaigns are written to the storage service, whose model includes the
-    module ``comm``; all but interactions are read from it at start), ``opt_outs`` (``{"object", "where", "customer"}``:
+    module ``comm``; all but interactions are read from it at start, voicemail at
+    :meth:`cold_start`, which routes its callback tasks again), ``opt_outs`` (``{"object", "where", "customer"}``:
     a storage query for the customers who opted out of calls, and ``every``: seconds between
     two readings, default 60; call lists leave them out, running campaigns skip them).
     """
@@ -150,10 +151,10 @@ class CommServer:
             threading.Thread(target=self._follow_opt_outs, name="comm-opt-outs", daemon=True).start()
 
     def _load_records(self) -> None:
-        """Queues, agents, voicemail and campaigns stored by an earlier run: queues not in the
+        """Queues, agents and campaigns stored by an earlier run: queues not in the
         configuration are defined again (in an order where overflow and escalation targets
-        come first), agents become known as logged out, messages not called back are listed
-        again, campaigns come back in their stored state (an active one paused)."""
+        come first), agents become known as logged out, campaigns come back in their stored
+        state (an active one paused). Voicemail waits for :meth:`cold_start`."""
         storage = self._storage_proxy()
         for name in OBJECTS:
             try:
@@ -175,9 +176,6 @@ class CommServer:
             definitions = waiting
         for queue in self._acd.queues.values():
             self._records.changed_queue(queue)
-        messages = [stored_voicemail(r) for r in self._query({"object": VOICEMAIL, "where": {"field": "state", "value": "new"}})]
-        self._voicemail.load(messages)
-        self._records.note_stored(VOICEMAIL, (m.id for m in messages))
         contacts_of: dict[str, list[dict[str, Any]]] = {}
         for contact in self._query({"object": CONTACT}):
             contacts_of.setdefault(contact["campaign"], []).append(contact)
@@ -191,6 +189,21 @@ class CommServer:
                 continue
             self._records.note_stored(CAMPAIGN, [record["name"]])
             self._records.note_stored(CONTACT, (c["id"] for c in contacts))
+
+    def cold_start(self) -> None:
+        """Active without a predecessor's state (a restart, not a hot-swap): with ``persist``
+        the stored messages not called back are held again and their callback tasks routed
+        again. An instance that a swap had deactivated goes on with what it holds."""
+        new = {"object": VOICEMAIL, "where": {"field": "state", "value": "new"}}
+        messages = [] if self._records is None else [stored_voicemail(r) for r in self._query(new)]
+        with self._critical():
+            self._active, self._held_until = True, 0.0
+            for message in self._voicemail.load(messages):
+                log.error("voicemail %s (queue %s): its callback queue does not exist; "
+                          "the callback task is not routed", message.id, message.queue)
+            if self._records is not None:
+                self._records.note_stored(VOICEMAIL, (m.id for m in messages))
+                self._records.note_stored(INTERACTION, (m.callback for m in messages))
 
     def _run_timers(self) -> None:
         """Run due timers and flush the event log; a failing timer or flush is logged and

@@ -5,7 +5,8 @@ queue and time. Depositing it puts a callback interaction (direction ``outbound`
 ``to`` = the caller) into the queue's callback queue (the queue itself unless
 mapped otherwise). A message is ``new`` until its callback task ends: ``called_back``
 when an agent completed it, ``closed`` when it ended otherwise. Messages are held in
-memory; with ``persist`` the server writes them behind (see docs/communication.md).
+memory; with ``persist`` the server writes them behind and, after a restart, holds the
+stored new ones again and routes their callback tasks again (see docs/communication.md).
 """
 from __future__ import annotations
 
@@ -58,12 +59,16 @@ class VoicemailBox:
         message = Voicemail(message_id, queue, caller, customer, self.acd.timers.now(), content,
                             callback=f"callback-{message_id}")
         self._keep(message)
-        self._callbacks[message.callback] = message_id
         self.acd.record("voicemail_message", interaction=message.callback, queue=queue,
                         message=message_id, caller=caller, customer=customer)
-        self.acd.arrive(self.callback_queues.get(queue, queue), id=message.callback,
-                        direction="outbound", customer=customer, to=caller)
+        self._call_back(message)
         return message
+
+    def _call_back(self, message: Voicemail) -> None:
+        """Route the callback task of ``message`` in its queue's callback queue."""
+        self._callbacks[message.callback] = message.id
+        self.acd.arrive(self.callback_queues.get(message.queue, message.queue), id=message.callback,
+                        direction="outbound", customer=message.customer, to=message.caller)
 
     def _keep(self, message: Voicemail) -> None:
         self._messages[message.id] = message
@@ -82,9 +87,21 @@ class VoicemailBox:
         self._messages = {data["id"]: Voicemail(**data) for data in messages}
         self._callbacks = {m.callback: m.id for m in self._messages.values() if m.state == NEW}
 
-    def load(self, messages: list[Voicemail]) -> None:
-        """Hold stored messages again (read at start); their callback tasks are not routed."""
-        self._messages.update((message.id, message) for message in messages)
+    def load(self, messages: list[Voicemail]) -> list[Voicemail]:
+        """Hold stored messages again (read after a restart) and route the callback task of
+        each new one the ACD does not hold (with the same id as before); returns the messages
+        whose task could not be routed (its queue is gone), which stay new."""
+        unrouted = []
+        for message in messages:
+            self._messages[message.id] = message
+            if message.state != NEW or message.callback in self.acd.interactions:
+                continue
+            try:
+                self._call_back(message)
+            except NotFound:
+                self._callbacks.pop(message.callback)
+                unrouted.append(message)
+        return unrouted
 
     def take_changes(self) -> list[Voicemail]:
         """The messages left or changed since the last call (for writing them behind)."""

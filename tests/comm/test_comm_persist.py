@@ -1,12 +1,16 @@
 """The hosted communication server keeps its model in the hosted storage manager: queues,
-agents and interactions are written behind; a restarted server reads queues and agents back;
-records wait while the storage service is down."""
+agents and interactions are written behind; a restarted server reads queues and agents back
+and routes the callbacks of voicemail again; records wait while the storage service is down."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 
+from caruso_comm.eventlog import EventLog
 from comm_eventually import eventually
 
 MODEL = '<model name="crm"><include module="comm"/></model>'
@@ -105,3 +109,43 @@ def test_a_restarted_server_lists_voicemail_not_called_back_and_has_its_campaign
     assert (spring["state"], spring["dialed"], spring["contacts"]) == ("paused", 2, {"retry": 2})
     _stored(storage, "CommCampaign", "spring", state="paused")
     assert comm.campaign("spring", "resume")["state"] == "active"
+
+
+def _entered(db: str, interaction: str) -> int:
+    """How many times ``interaction`` entered a queue, by the event log at ``db``."""
+    log = EventLog(db)
+    try:
+        return sum(1 for _, event in log.read() if event.event == "enter" and event.interaction == interaction)
+    finally:
+        log.close()
+
+
+def test_a_restarted_server_routes_the_callbacks_of_voicemail_not_called_back(setup, caruso_host):
+    comm, storage = setup["comm"], setup["storage"]
+    message = comm.leave_voicemail("sales", "call me about my meter", caller="+3130555", customer="K5")
+    _stored(storage, "CommVoicemail", message["id"], state="new")
+    setup["comm_host"].stop()
+    restarted = caruso_host("comm", config=setup["comm_config"])
+    assert comm.login("ann", {}, {"voice": 1})["interactions"] == [message["callback"]]
+    comm.accept("ann", message["callback"])
+    comm.complete("ann", message["callback"], "called back")
+    assert _stored(storage, "CommVoicemail", message["id"], state="called_back")
+    assert _stored(storage, "CommInteraction", message["callback"], state="completed")["to"] == "+3130555"
+    restarted.stop()
+    assert _entered(setup["comm_config"]["db"], message["callback"]) == 2
+
+
+def test_a_hot_swap_routes_the_callbacks_of_voicemail_once(setup, caruso_host, caruso_manager):
+    comm, storage = setup["comm"], setup["storage"]
+    message = comm.leave_voicemail("sales", "call me about my meter", caller="+3130666")
+    _stored(storage, "CommVoicemail", message["id"], state="new")
+    standby = caruso_host("comm", config=setup["comm_config"], standby=True)
+    done = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "comm", standby.instance_id],
+                          env={**os.environ, "CARUSO_MANAGER": caruso_manager.uri},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert comm.login("bob", {}, {"voice": 1})["interactions"] == [message["callback"]]
+    assert [m["state"] for m in comm.voicemails()] == ["new"]
+    standby.stop()
+    setup["comm_host"].stop()
+    assert _entered(setup["comm_config"]["db"], message["callback"]) == 1

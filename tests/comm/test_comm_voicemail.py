@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from caruso_core.errors import InvalidInput
+from caruso_comm.acd import ACD
 from caruso_comm.model import Queue
+from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
 
 
@@ -39,3 +41,23 @@ def test_message_ids_stay_unique_after_a_restart_of_the_box(desk):
     after = restarted.deposit("q", "second")
     assert after.id != before.id and after.callback != before.callback
     assert restarted.get(after.id).content == "second"
+
+
+
+def test_stored_messages_held_again_have_their_new_callbacks_routed_with_the_same_ids(desk):
+    desk.acd.add_queue(Queue("q"))
+    desk.acd.add_queue(Queue("gone"))
+    box = VoicemailBox(desk.acd)
+    waiting = box.deposit("q", "call me", caller="+4930111")
+    done = box.deposit("q", "never mind")
+    orphan = box.deposit("gone", "lost")
+    done.state = "called_back"
+    restart = ACD(Timers(desk.clock), desk.events.append)   # a restart: the ACD knows nothing live
+    restart.add_queue(Queue("q"))
+    restarted = VoicemailBox(restart)
+    assert restarted.load([waiting, done, orphan]) == [orphan]
+    assert list(restart.interactions) == [waiting.callback]
+    assert restarted.load([waiting]) == []                  # held already: not routed twice
+    assert len(desk.named("enter", interaction=waiting.callback)) == 2
+    assert restart.login("ann", {}, {"voice": 1}).snapshot()["interactions"] == [waiting.callback]
+    assert [m.id for m in restarted.messages()] == [waiting.id, done.id, orphan.id]
