@@ -2,8 +2,8 @@
 service, written behind.
 
 The objects are those of the model module ``comm`` (``CommQueue``, ``CommAgent``,
-``CommInteraction``, ``CommVoicemail``, ``CommCampaign``, ``CommCampaignContact``;
-``model_module.xml``), which the storage model includes. Routing never waits for the
+``CommInteraction``, ``CommVoicemail``, ``CommCampaign``, ``CommCampaignContact``,
+``CommDoNotCall``; ``model_module.xml``), which the storage model includes. Routing never waits for the
 storage service:
 
 - :meth:`CommRecords.observe` (for each event, under the server's lock) only notes which
@@ -38,15 +38,17 @@ from caruso_comm.voicemail import Voicemail, VoicemailBox
 log = logging.getLogger(__name__)
 QUEUE, AGENT, INTERACTION = "CommQueue", "CommAgent", "CommInteraction"
 VOICEMAIL, CAMPAIGN, CONTACT = "CommVoicemail", "CommCampaign", "CommCampaignContact"
-OBJECTS = (QUEUE, AGENT, INTERACTION, VOICEMAIL, CAMPAIGN, CONTACT)
-KEYS = {QUEUE: "name", AGENT: "id", INTERACTION: "id", VOICEMAIL: "id", CAMPAIGN: "name", CONTACT: "id"}
+DNC = "CommDoNotCall"
+OBJECTS = (QUEUE, AGENT, INTERACTION, VOICEMAIL, CAMPAIGN, CONTACT, DNC)
+KEYS = {QUEUE: "name", AGENT: "id", INTERACTION: "id", VOICEMAIL: "id", CAMPAIGN: "name", CONTACT: "id",
+        DNC: "number"}
 AUDIO_LIMIT = 1 << 20    # bytes of a recording stored (base64); a longer one keeps only its size
 
 
 JSON_FIELDS = {QUEUE: ("skills", "escalation"), AGENT: ("skills", "capacity"), INTERACTION: (),
-               VOICEMAIL: (), CAMPAIGN: ("windows", "retries", "dnc", "dialer"), CONTACT: ()}
+               VOICEMAIL: (), CAMPAIGN: ("windows", "retries", "dnc", "dialer"), CONTACT: (), DNC: ()}
 TIME_FIELDS = {QUEUE: (), AGENT: (), INTERACTION: ("created", "entered", "connected", "ended"),
-               VOICEMAIL: ("time",), CAMPAIGN: (), CONTACT: ("retry_at",)}
+               VOICEMAIL: ("time",), CAMPAIGN: (), CONTACT: ("retry_at",), DNC: ("added",)}
 
 
 def values(kind: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -139,9 +141,9 @@ def _interaction(interaction: Interaction, disposition: str | None) -> dict[str,
 
 
 class CommRecords:
-    """Writes the ACD's queues, agents and interactions, the messages of ``voicemail`` and
-    the campaigns (``campaigns()`` returns them by name) to the storage service (``storage()``
-    returns its client) every ``interval`` seconds."""
+    """Writes the ACD's queues, agents and interactions, the messages of ``voicemail``, the
+    campaigns (``campaigns()`` returns them by name) and the numbers added to the do-not-call
+    list to the storage service (``storage()`` returns its client) every ``interval`` seconds."""
 
     def __init__(self, acd: ACD, storage: Callable[[], Any], batch: int = 500, interval: float = 1.0,
                  voicemail: VoicemailBox | None = None,
@@ -183,6 +185,11 @@ class CommRecords:
     def changed_queue(self, queue: Queue) -> None:
         with self._guard:
             self._pending[(QUEUE, queue.name)] = attrs.asdict(queue)
+
+    def added_dnc(self, number: str, added: float) -> None:
+        """``number`` (normalized) joined the server's do-not-call list at ``added`` (Unix time)."""
+        with self._guard:
+            self._pending[(DNC, number)] = {"number": number, "added": added}
 
     def collect(self) -> None:
         """Turn what changed since the last call into records for the writer."""

@@ -29,7 +29,7 @@ from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
 from caruso_comm.ivr import Ivr, menu_from_dict
 from caruso_comm.model import Event, InteractionState, queue_from_dict
-from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, INTERACTION, OBJECTS, QUEUE, VOICEMAIL,
+from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, DNC, INTERACTION, OBJECTS, QUEUE, VOICEMAIL,
                                  CommRecords, stored_campaign, stored_voicemail)
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
@@ -54,11 +54,12 @@ class CommServer:
     to that object's contact history in the storage service), ``ivr`` (IVR menus: one
     ``{"script", "routes", "default", "numbers"}`` or a list of them; run by the script
     engine service ``caruso.scripts/1``), ``persist`` (true: queues, agents, interactions,
-    voicemail and campaigns are written to the storage service, whose model includes the
-    module ``comm``; all but interactions are read from it at start, voicemail at
-    :meth:`cold_start`, which routes its callback tasks again), ``opt_outs`` (``{"object", "where", "customer"}``:
-    a storage query for the customers who opted out of calls, and ``every``: seconds between
-    two readings, default 60; call lists leave them out, running campaigns skip them).
+    voicemail, campaigns and the do-not-call list are written to the storage service, whose
+    model includes the module ``comm``; all but interactions are read from it at start,
+    voicemail at :meth:`cold_start`, which routes its callback tasks again), ``opt_outs``
+    (``{"object", "where", "customer"}``: a storage query for the customers who opted out
+    of calls, and ``every``: seconds between two readings, default 60; call lists leave
+    them out, running campaigns skip them).
     """
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
@@ -151,10 +152,10 @@ class CommServer:
             threading.Thread(target=self._follow_opt_outs, name="comm-opt-outs", daemon=True).start()
 
     def _load_records(self) -> None:
-        """Queues, agents and campaigns stored by an earlier run: queues not in the
-        configuration are defined again (in an order where overflow and escalation targets
-        come first), agents become known as logged out, campaigns come back in their stored
-        state (an active one paused). Voicemail waits for :meth:`cold_start`."""
+        """Queues, agents, the do-not-call list and campaigns stored by an earlier run: queues
+        not in the configuration are defined again (in an order where overflow and escalation
+        targets come first), agents become known as logged out, campaigns come back in their
+        stored state (an active one paused). Voicemail waits for :meth:`cold_start`."""
         storage = self._storage_proxy()
         for name in OBJECTS:
             try:
@@ -176,6 +177,8 @@ class CommServer:
             definitions = waiting
         for queue in self._acd.queues.values():
             self._records.changed_queue(queue)
+        self._dnc = {record["number"] for record in self._query({"object": DNC})}
+        self._records.note_stored(DNC, self._dnc)
         contacts_of: dict[str, list[dict[str, Any]]] = {}
         for contact in self._query({"object": CONTACT}):
             contacts_of.setdefault(contact["campaign"], []).append(contact)
@@ -516,10 +519,16 @@ class CommServer:
         return self._locked(act)
 
     def add_dnc(self, numbers: list[str]) -> int:
-        """Add numbers to the do-not-call list of every campaign; returns the list's size."""
+        """Add numbers to the server's do-not-call list (campaigns added later start with it)
+        and to that of every campaign; returns the list's size. All or none: InvalidInput
+        names the first number that is not one."""
+        normalized = [normalize(number) for number in numbers]
+
         def add() -> int:
-            for number in numbers:
-                self._dnc.add(normalize(number))
+            for number in normalized:
+                if self._records is not None and number not in self._dnc:
+                    self._records.added_dnc(number, time.time())
+                self._dnc.add(number)
                 for campaign in self._campaigns.values():
                     campaign.add_dnc(number)
             return len(self._dnc)

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from caruso_core.errors import InvalidInput
 from caruso_comm.eventlog import EventLog
 from comm_eventually import eventually
 
@@ -149,3 +150,19 @@ def test_a_hot_swap_routes_the_callbacks_of_voicemail_once(setup, caruso_host, c
     standby.stop()
     setup["comm_host"].stop()
     assert _entered(setup["comm_config"]["db"], message["callback"]) == 1
+
+
+def test_the_do_not_call_list_is_kept_across_a_restart(setup, caruso_host):
+    comm, storage = setup["comm"], setup["storage"]
+    assert comm.add_dnc(["+49 30 777", "+4930777"]) == 1
+    with pytest.raises(InvalidInput, match="'12' is not a phone number"):
+        comm.add_dnc(["+4930999", "12"])                 # all or none
+    assert _stored(storage, "CommDoNotCall", "+4930777")["added"]
+    setup["comm_host"].stop()
+    caruso_host("comm", config=setup["comm_config"])
+    assert comm.add_dnc([]) == 1
+    comm.add_campaign("autumn", "sales", "number,customer\n+4930777,K1\n+4930888,K2\n",
+                      dialer={"answer_rate": 0, "busy_rate": 1, "busy_after": 0.05})
+    comm.login("bob", {}, {"voice": 1})
+    comm.campaign("autumn", "start")
+    assert eventually(lambda: comm.campaign("autumn")["contacts"].get("dnc")) == 1
