@@ -15,6 +15,12 @@ storage service:
   kept (a newer record of the same key replaces them); a batch the storage service refuses
   is sent again one operation at a time, a create of an existing key becoming an update
   and an update of a missing one a create; an operation still refused is logged and dropped.
+
+In a hot-swap :meth:`CommRecords.export_state` hands the records not written yet to the
+successor but keeps them, unsent while the hand-over lasts: :meth:`CommRecords.deactivate`
+drops them (the successor writes them); if the hand-over ends without it (the swap did not
+happen) they are written here. Every write is a create or update of the whole record by
+key, so a record written twice is harmless; a newer one of the same key replaces a kept one.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 from typing import Any, Callable, Iterable, Mapping
 
 import attrs
@@ -157,6 +164,7 @@ class CommRecords:
         self._changed_agents: set[str] = set()
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}
         self._stored: set[tuple[str, str]] = set()
+        self._held_until = 0.0    # Unix time: a hand-over in progress (see export_state)
         self._guard = threading.Lock()
         self._sending = threading.Lock()
         self._stopping = threading.Event()
@@ -238,19 +246,26 @@ class CommRecords:
         """Records of ``kind`` with ``keys`` are in storage (read at start): they are updated."""
         self._stored.update((kind, key) for key in keys)
 
-    def export_state(self) -> dict[str, Any]:
-        """What is not written yet, and which keys exist (after a batch being sent has gone);
-        the writer then has nothing left."""
+    def export_state(self, hold_until: float) -> dict[str, Any]:
+        """What is not written yet, and which keys exist (after a batch being sent has gone).
+        The records stay pending, but the writer sends nothing before ``hold_until`` (Unix
+        time) unless :meth:`deactivate` or :meth:`import_state` comes first."""
         self.collect()
         with self._sending, self._guard:
-            pending, self._pending = self._pending, {}
-            return {"pending": [[kind, key, record] for (kind, key), record in pending.items()],
+            self._held_until = hold_until
+            return {"pending": [[kind, key, record] for (kind, key), record in self._pending.items()],
                     "stored": [list(key) for key in self._stored]}
+
+    def deactivate(self) -> None:
+        """The successor took over what :meth:`export_state` handed it: drop the pending records."""
+        with self._sending, self._guard:
+            self._pending, self._held_until = {}, 0.0
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from :meth:`export_state` of the predecessor; live interactions of the
         ACD are followed from now on."""
         with self._guard:
+            self._held_until = 0.0
             self._stored.update(tuple(key) for key in state["stored"])
             for kind, key, record in state["pending"]:
                 self._pending.setdefault((kind, key), record)
@@ -262,7 +277,8 @@ class CommRecords:
         self._thread.start()
 
     def stop(self) -> None:
-        """Write what is pending (one attempt) and stop."""
+        """Write what is pending (one attempt, a hand-over or not) and stop."""
+        self._held_until = 0.0
         self._stopping.set()
         self._thread.join(timeout=30)
 
@@ -272,8 +288,11 @@ class CommRecords:
         self.flush()
 
     def flush(self) -> None:
-        """Send the pending records in batches; unreachable storage keeps them pending."""
+        """Send the pending records in batches (none during a hand-over); unreachable
+        storage keeps them pending."""
         with self._sending:
+            if time.time() < self._held_until:
+                return
             with self._guard:
                 pending, self._pending = self._pending, {}
             self._send_all(list(pending.items()))

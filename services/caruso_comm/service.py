@@ -254,9 +254,11 @@ class CommServer:
 
     def export_state(self) -> dict[str, Any]:
         """Queues, agents, live interactions, calls in the IVR, voicemail, campaigns and the
-        feed's position (hot-swap). From then on this instance fires no timers (so it dials
-        nobody the successor dials) until ``import_state``, or for ``HANDOVER_SECONDS`` if
-        neither that nor ``deactivate`` follows (the swap did not happen)."""
+        feed's position (hot-swap), and the records not written yet. From then on this
+        instance fires no timers (so it dials nobody the successor dials) and writes no
+        records until ``import_state``, or for ``HANDOVER_SECONDS`` if neither that nor
+        ``deactivate`` follows (the swap did not happen: it goes on, and writes the records
+        it handed over)."""
         with self._lock:
             self._log.flush()
             self._held_until = time.time() + HANDOVER_SECONDS
@@ -265,14 +267,17 @@ class CommServer:
                     "ivr": self._ivr.export_state(),
                     "campaigns": [c.export_state() for c in self._campaigns.values()],
                     "dnc": sorted(self._dnc),
-                    "records": self._records.export_state() if self._records is not None else None}
+                    "records": None if self._records is None else self._records.export_state(self._held_until)}
 
     def deactivate(self) -> None:
         """After a swap: timers (offer timeouts, wrap-up, escalation, dialing) stop firing
-        here; the instance that imported the state runs them. A later ``import_state`` (a
-        roll-back) replaces what this instance still holds."""
+        here and the records handed over are dropped; the instance that imported the state
+        runs the timers and writes the records. A later ``import_state`` (a roll-back)
+        replaces what this instance still holds."""
         with self._lock:
             self._active = False
+            if self._records is not None:
+                self._records.deactivate()
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from the instance that exported ``state``; connected interactions stay

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from caruso_core.errors import InvalidInput
+from caruso_comm import service
 from caruso_comm.eventlog import EventLog
 from comm_eventually import eventually
 
@@ -18,14 +19,18 @@ MODEL = '<model name="crm"><include module="comm"/></model>'
 
 
 @pytest.fixture
-def setup(caruso_host, caruso_client, tmp_path):
+def storage_service(caruso_host, caruso_client, tmp_path):
     model = tmp_path / "crm.xml"
     model.write_text(MODEL)
     storage_config = {"model": str(model), "db": f"sqlite:///{tmp_path / 'crm.db'}"}
-    storage_host = caruso_host("storage", config=storage_config)
+    return {"storage": caruso_client.get("caruso.storage/1"), "storage_config": storage_config,
+            "storage_host": caruso_host("storage", config=storage_config)}
+
+
+@pytest.fixture
+def setup(storage_service, caruso_host, caruso_client, tmp_path):
     comm_config = {"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "sales"}], "persist": True}
-    return {"storage": caruso_client.get("caruso.storage/1"), "storage_host": storage_host,
-            "storage_config": storage_config, "comm_host": caruso_host("comm", config=comm_config),
+    return {**storage_service, "comm_host": caruso_host("comm", config=comm_config),
             "comm_config": comm_config, "comm": caruso_client.get("caruso.comm/1")}
 
 
@@ -166,3 +171,23 @@ def test_the_do_not_call_list_is_kept_across_a_restart(setup, caruso_host):
     comm.login("bob", {}, {"voice": 1})
     comm.campaign("autumn", "start")
     assert eventually(lambda: comm.campaign("autumn")["contacts"].get("dnc")) == 1
+
+
+def test_records_handed_over_in_a_swap_that_did_not_happen_are_written(storage_service, caruso_host,
+                                                                       tmp_path, monkeypatch):
+    monkeypatch.setattr(service, "HANDOVER_SECONDS", 0.5)
+    storage = storage_service["storage"]
+    server = service.CommServer(queues=[{"name": "sales"}], db=f"sqlite:///{tmp_path / 'comm.db'}",
+                                persist=True)
+    server.start()
+    server.cold_start()
+    try:
+        _stored(storage, "CommQueue", "sales")
+        storage_service["storage_host"].stop()          # the call's record cannot be written now
+        call = server.arrive("sales", customer="K3")["id"]
+        state = server.export_state()                    # no deactivate follows
+        assert ["CommInteraction", call] in [[kind, key] for kind, key, _ in state["records"]["pending"]]
+        caruso_host("storage", config=storage_service["storage_config"])
+        assert _stored(storage, "CommInteraction", call, state="waiting")["customer"] == "K3"
+    finally:
+        server.stop()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
+
+from caruso_core.errors import NotFound
 
 from caruso_comm.campaign import Campaign, Contact, Retry
 from caruso_comm.model import Escalation, Queue
@@ -159,3 +162,27 @@ def test_voicemail_and_campaigns_are_written_and_read_back_with_their_progress(d
     attempts = [(e.data["number"], e.data["attempt"]) for e in desk.named("dial")]
     assert sorted(attempts) == sorted([(f"+49300{n}", a) for n in range(3) for a in (1, 2)])
     assert again.state == "finished" and {c.status for c in again.contacts} == {"done"}
+
+
+def test_records_handed_over_wait_and_are_written_only_if_the_swap_did_not_happen(desk, records, storage):
+    _observe(desk, records)
+    desk.acd.add_queue(Queue("q"))
+    desk.acd.arrive("q", id="handed")
+    exported = records.export_state(hold_until=time.time() + 3600)
+    assert [(kind, key) for kind, key, _ in exported["pending"]] == [("CommInteraction", "handed")]
+    records.flush()                                    # the hand-over lasts: the successor writes
+    records.deactivate()                               # the swap happened
+    records.flush()
+    with pytest.raises(NotFound):
+        storage.get("CommInteraction", "handed")
+
+    desk.acd.arrive("q", id="kept")
+    records.export_state(hold_until=time.time() + 3600)
+    records.flush()
+    with pytest.raises(NotFound):
+        storage.get("CommInteraction", "kept")
+    desk.acd.abandon("kept")                           # the swap failed; the server goes on
+    records.collect()
+    records.export_state(hold_until=time.time() - 1)   # a hand-over that ended without deactivate
+    records.flush()
+    assert storage.get("CommInteraction", "kept")["state"] == "abandoned"
