@@ -179,7 +179,7 @@ class Campaign:
         self.sequence = 0                    # calls placed: numbers the call ids
         self._pace_pending = False
         self._changed = set(range(len(self.contacts)))   # for take_changes
-        self._dirty = True
+        self._dirty = self._definition_changed = True
         self._index = {id(contact): n for n, contact in enumerate(self.contacts)}
 
     # -- states ----------------------------------------------------------------------
@@ -209,7 +209,7 @@ class Campaign:
     def add_dnc(self, number: str) -> None:
         """Never dial ``number`` from now on."""
         self.dnc.add(normalize(number))
-        self._dirty = True
+        self._dirty = self._definition_changed = True
 
     def opt_out(self, customers: set[str]) -> None:
         """Dial none of ``customers`` from now on (the current opt-outs, replacing the last)."""
@@ -388,13 +388,15 @@ class Campaign:
         return {"dialed": self.dialed, "answered": self.answered, "abandoned": self.abandoned,
                 "abandon_rate": self.abandoned / self.answered if self.answered else 0.0}
 
-    def take_changes(self) -> list[int] | None:
-        """The positions of the contacts changed since the last call (None: the campaign did
-        not change at all); for writing the campaign behind."""
+    def take_changes(self) -> tuple[bool, list[int]] | None:
+        """What changed since the last call, for writing the campaign behind: None if nothing,
+        else whether the definition changed (it is new, or its do-not-call list grew) and
+        the positions of the contacts that changed."""
         if not self._dirty and not self._changed:
             return None
-        changed, self._changed, self._dirty = sorted(self._changed), set(), False
-        return changed
+        changes = self._definition_changed, sorted(self._changed)
+        self._changed, self._dirty, self._definition_changed = set(), False, False
+        return changes
 
     def definition(self) -> dict[str, Any]:
         """Name, queue, pacing, windows, retries (``{disposition: [attempts, seconds]}``),

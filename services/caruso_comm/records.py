@@ -9,7 +9,9 @@ storage service:
 - :meth:`CommRecords.observe` (for each event, under the server's lock) only notes which
   agent and interaction changed; voicemail boxes and campaigns note their own changes;
 - :meth:`CommRecords.collect` (under the same lock, once a second from the server's timer
-  thread) copies what changed into records, the latest state per key;
+  thread) copies what changed into records, the latest state per key (a campaign's
+  definition, with its do-not-call list, only when it changed: otherwise its state and
+  counters are merged over a pending record);
 - a writer thread converts them to storage values and sends them with ``apply`` in
   batches of ``batch`` operations. Records that cannot be sent while the storage service is unreachable are
   kept (a newer record of the same key replaces them); a batch the storage service refuses
@@ -64,7 +66,8 @@ def values(kind: str, record: dict[str, Any]) -> dict[str, Any]:
     by the writer, outside the server's lock."""
     converted = dict(record)
     for field in JSON_FIELDS[kind]:
-        converted[field] = json.dumps(record[field], sort_keys=True)
+        if field in record:     # a campaign's progress comes without its definition
+            converted[field] = json.dumps(record[field], sort_keys=True)
     for field in TIME_FIELDS[kind]:
         converted[field] = utc_iso(record[field])
     if kind == VOICEMAIL:
@@ -122,10 +125,14 @@ def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) 
             "dialer": {"settings": json.loads(record["dialer"]), "calls": []}}
 
 
-def _campaign(campaign: Campaign) -> dict[str, Any]:
-    return {**campaign.definition(), "dialer": campaign.dialer.settings(), "state": campaign.state,
-            "dialed": campaign.dialed, "answered": campaign.answered, "abandoned": campaign.abandoned,
-            "failed": campaign.failed, "sequence": campaign.sequence}
+def _campaign(campaign: Campaign, definition: bool) -> dict[str, Any]:
+    """A campaign's state and counters, with its definition and dialer settings if ``definition``."""
+    progress = {"name": campaign.name, "state": campaign.state, "dialed": campaign.dialed,
+                "answered": campaign.answered, "abandoned": campaign.abandoned, "failed": campaign.failed,
+                "sequence": campaign.sequence}
+    if not definition:
+        return progress
+    return {**campaign.definition(), "dialer": campaign.dialer.settings(), **progress}
 
 
 def _contact(campaign: Campaign, position: int) -> dict[str, Any]:
@@ -214,15 +221,19 @@ class CommRecords:
                 records[(AGENT, agent_id)] = _agent(self.acd.agents[agent_id])
         for message in self._voicemail.take_changes() if self._voicemail is not None else ():
             records[(VOICEMAIL, message.id)] = message.to_dict()
+        progress = {}
         for name, campaign in self._campaigns().items():
-            changed = campaign.take_changes()
-            if changed is not None:
-                records[(CAMPAIGN, name)] = _campaign(campaign)
-                records.update(((CONTACT, f"{name}/{n}"), _contact(campaign, n)) for n in changed)
+            changes = campaign.take_changes()
+            if changes is not None:
+                definition, contacts = changes
+                (records if definition else progress)[(CAMPAIGN, name)] = _campaign(campaign, definition)
+                records.update(((CONTACT, f"{name}/{n}"), _contact(campaign, n)) for n in contacts)
         self._changed_interactions.clear()
         self._changed_agents.clear()
         with self._guard:
             self._pending.update(records)
+            for key, record in progress.items():
+                self._pending[key] = {**self._pending.get(key, {}), **record}
 
     # -- loading, hot-swap ---------------------------------------------------------------
 
@@ -268,7 +279,7 @@ class CommRecords:
             self._held_until = 0.0
             self._stored.update(tuple(key) for key in state["stored"])
             for kind, key, record in state["pending"]:
-                self._pending.setdefault((kind, key), record)
+                self._keep_older((kind, key), record)
         self._live = dict(self.acd.interactions)
 
     # -- the writer ----------------------------------------------------------------------
@@ -307,8 +318,13 @@ class CommRecords:
                             len(items) - start, error)
                 with self._guard:
                     for key, record in items[start:]:
-                        self._pending.setdefault(key, record)
+                        self._keep_older(key, record)
                 return
+
+    def _keep_older(self, key: tuple[str, str], record: dict[str, Any]) -> None:
+        """Keep ``record`` pending under a newer one of the same key, which supplies what it
+        lacks (a campaign's progress lacks its definition); the caller holds the guard."""
+        self._pending[key] = {**record, **self._pending.get(key, {})}
 
     def _operation(self, key: tuple[str, str], record: dict[str, Any], create: bool) -> dict[str, Any]:
         stored = values(key[0], record)

@@ -186,3 +186,32 @@ def test_records_handed_over_wait_and_are_written_only_if_the_swap_did_not_happe
     records.export_state(hold_until=time.time() - 1)   # a hand-over that ended without deactivate
     records.flush()
     assert storage.get("CommInteraction", "kept")["state"] == "abandoned"
+
+
+
+def test_a_campaign_is_written_whole_only_when_its_definition_changed(desk, storage):
+    desk.acd.add_queue(Queue("sales"))
+    campaign = Campaign("autumn", desk.acd, "sales",
+                        SimDialer(desk.timers, random.Random(1), answer_rate=0, busy_rate=1, busy_after=3),
+                        [Contact("+493001"), Contact("+493002")], retries={"busy": Retry(2, 600)},
+                        dnc=["+4930999"])
+    records = CommRecords(desk.acd, lambda: storage, campaigns=lambda: {"autumn": campaign})
+    desk.acd.sink = lambda event: (desk.events.append(event), campaign.observe(event), records.observe(event))
+    records.collect()                                  # new: the whole campaign
+    desk.acd.login("bob", {}, {"voice": 1})
+    campaign.start()
+    desk.advance(20)
+    records.collect()                                  # progress only, merged over the pending record
+    records.flush()
+    stored = storage.get("CommCampaign", "autumn")
+    assert (stored["queue"], json.loads(stored["dnc"]), stored["state"], stored["dialed"]) == (
+        "sales", ["+4930999"], "active", 2)
+    desk.advance(700)                                  # the retries
+    assert campaign.take_changes() == (False, [0, 1])
+    campaign.add_dnc("+49 30 998")
+    assert campaign.take_changes() == (True, [])
+    campaign.add_dnc("+4930997")
+    records.collect()
+    records.flush()
+    stored = storage.get("CommCampaign", "autumn")
+    assert (json.loads(stored["dnc"]), stored["dialed"]) == (["+4930997", "+4930998", "+4930999"], 4)
