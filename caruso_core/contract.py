@@ -27,7 +27,8 @@ strings). The optional lifecycle methods are called by the host, never by client
     that a roll-back makes active again after :func:`deactivate`.
 ``deactivate()``
     on the old instance once a swap handed its work to another (it refuses calls from
-    then on, as a standby or before it retires): stop acting on your own (timers,
+    then on, as a standby or before it retires; also when its host settles a swap the
+    manager left unfinished and learns it happened): stop acting on your own (timers,
     dialers, pollers), the successor does that work now; ``import_state`` makes it
     active again.
 

@@ -130,13 +130,7 @@ class HostControl:
         """Refuse calls from now on (clients move on), then ``deactivate()`` the instance;
         with ``retire``, shut the host down."""
         self._check(token)
-        self._host.gate.refuse()
-        deactivate = getattr(self._host.instance, "deactivate", None)
-        if deactivate is not None:
-            try:
-                deactivate()
-            except Exception:
-                log.exception("%s: deactivate() failed", self._host.instance_id)
+        self._host.deactivate()
         if retire:
             self._host.retire_soon(unregister=False)
 
@@ -256,11 +250,22 @@ class ServiceHost:
                     if active:
                         self.gate.open()
                     else:
-                        self.gate.refuse()
+                        self.deactivate()
                     log.warning("%s: a swap was left unfinished; the manager says %s", self.instance_id,
                                 "active" if active else "not active")
 
         threading.Thread(target=settle, name="caruso-hold-watch", daemon=True).start()
+
+    def deactivate(self) -> None:
+        """Refuse calls from now on, then ``deactivate()`` the instance: its work moved to
+        another instance (a failing ``deactivate()`` is logged)."""
+        self.gate.refuse()
+        deactivate = getattr(self.instance, "deactivate", None)
+        if deactivate is not None:
+            try:
+                deactivate()
+            except Exception:
+                log.exception("%s: deactivate() failed", self.instance_id)
 
     def health(self) -> dict[str, Any]:
         answer = {"status": "ok"}

@@ -37,7 +37,10 @@ from caruso_comm.voicemail import VoicemailBox
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
-HANDOVER_SECONDS = 30.0    # an exported instance fires no timers for this long (see export_state)
+# An exported instance fires no timers for this long (see export_state): longer than its
+# host takes to settle a hold nobody ended (drain timeout + HOLD_MARGIN, 45 s by default),
+# which deactivates it if the swap happened, so two instances never both dial.
+HANDOVER_SECONDS = 60.0
 PAGE = 10_000
 T = TypeVar("T")
 

@@ -101,12 +101,14 @@ def _swap(manager, name, to):
     assert done.returncode == 0, done.stderr
 
 
-def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_manager, caruso_client):
+def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_manager, caruso_client,
+                                                                       tmp_path):
     from caruso_core.gate import HOLDING, OPEN, REFUSING
     from caruso_core.host import ServiceHost
-    from sample_services import Counter
+    from sample_services import Ticker
 
-    host = ServiceHost(Counter, manager=caruso_manager.uri)
+    journal = tmp_path / "journal.log"
+    host = ServiceHost(Ticker, config={"journal": str(journal)}, manager=caruso_manager.uri)
     runner = threading.Thread(target=host.run, daemon=True)
     runner.start()
     deadline = time.monotonic() + 30
@@ -118,6 +120,7 @@ def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_m
         while host.gate.state == HOLDING and time.monotonic() < deadline:
             time.sleep(0.05)
         assert host.gate.state == OPEN         # the manager says: still the active instance
+        assert journal.read_text().split() == ["cold"]
 
         caruso_client.manager_call("unregister", host.instance_id, host._lease_token)
         host.gate.hold(1)
@@ -125,6 +128,7 @@ def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_m
         while host.gate.state == HOLDING and time.monotonic() < deadline:
             time.sleep(0.05)
         assert host.gate.state == REFUSING     # no longer registered: never reopen
+        assert journal.read_text().split() == ["cold", "deactivated"]   # its work is elsewhere
     finally:
         host.retire_soon(unregister=False)
         runner.join(30)
