@@ -99,19 +99,18 @@ class RankedIdleStrategy(Strategy):
 
     Agents of one rank wait in a line sorted by idle time. They nearly always become ready
     with the latest idle time, so adding one appends it; the rare agent added with an
-    earlier idle time is inserted ahead of the later ones. An entry is live while the
-    agent's mark for this strategy (``agent.marks[self]``) holds the entry's token, so
-    removing an agent only drops its mark, on the agent itself, which the ACD touches
-    anyway (lazy deletion): the stale entry is dropped when it reaches the front of its
-    line, or when stale entries outnumber live ones. Adding, removing and selecting take
-    constant time (amortized).
+    earlier idle time is inserted ahead of the later ones. Each entry carries a flag, a
+    one-item list, true while the entry is live; the agent's mark for this strategy
+    (``agent.marks[self]``) is the flag of its live entry. Removing an agent clears that
+    flag through the agent, which the ACD touches anyway (lazy deletion): the stale entry
+    is dropped when it reaches the front of its line, or when stale entries outnumber
+    live ones. Adding, removing and selecting take constant time (amortized).
     """
 
     def __init__(self, skills: Mapping[str, int]) -> None:
         super().__init__(skills)
-        self._lines: dict[int, deque[tuple[float, int, Agent]]] = {}   # rank -> (idle, token, agent)
+        self._lines: dict[int, deque[tuple[float, list[bool], Agent]]] = {}  # rank -> (idle, live, agent)
         self._ranks: list[int] = []
-        self._counter = itertools.count()
         self._ready = 0     # agents with a live entry
         self._entries = 0   # entries in the lines, live and stale
 
@@ -119,31 +118,37 @@ class RankedIdleStrategy(Strategy):
         raise NotImplementedError
 
     def add(self, agent: Agent, now: float) -> None:
-        rank, idle, token = self.rank(agent), agent.idle_since, next(self._counter)
-        if agent.marks.get(self) is None:
+        rank, idle, live = self.rank(agent), agent.idle_since, [True]
+        previous = agent.marks.get(self)
+        if previous is None:
             self._ready += 1
-        agent.marks[self] = token
+        else:
+            previous[0] = False
+        agent.marks[self] = live
         line = self._lines.get(rank)
         if line is None:
             line = self._lines[rank] = deque()
             bisect.insort(self._ranks, rank)
         if not line or line[-1][0] <= idle:
-            line.append((idle, token, agent))
+            line.append((idle, live, agent))
         else:
             position = len(line) - 1
             while position and line[position - 1][0] > idle:
                 position -= 1
-            line.insert(position, (idle, token, agent))
+            line.insert(position, (idle, live, agent))
         self._entries += 1
         if self._entries > 64 + 2 * self._ready:
             self._compact()
 
     def remove(self, agent: Agent) -> None:
-        if agent.marks.pop(self, None) is not None:
+        live = agent.marks.pop(self, None)
+        if live is not None:
+            live[0] = False
             self._ready -= 1
 
-    def _live(self, line: Iterable[tuple[float, int, Agent]]) -> list[tuple[float, int, Agent]]:
-        return [entry for entry in line if entry[2].marks.get(self) == entry[1]]
+    @staticmethod
+    def _live(line: Iterable[tuple[float, list[bool], Agent]]) -> list[tuple[float, list[bool], Agent]]:
+        return [entry for entry in line if entry[1][0]]
 
     def _compact(self) -> None:
         """Drop every stale entry (and the ranks left without agents)."""
@@ -156,14 +161,14 @@ class RankedIdleStrategy(Strategy):
         index = 0
         while index < len(ranks):
             line = lines[ranks[index]]
-            while line and line[0][2].marks.get(self) != line[0][1]:
+            while line and not line[0][1][0]:
                 line.popleft()
                 self._entries -= 1
             if not line:
                 del lines[ranks[index]], ranks[index]
                 continue
-            for _, token, agent in line:
-                if agent.id not in exclude and agent.marks.get(self) == token:
+            for _, live, agent in line:
+                if live[0] and agent.id not in exclude:
                     return agent
             index += 1
         return None
