@@ -180,8 +180,9 @@ class ACD:
 
     def arrive(self, queue: str, *, id: str | None = None, channel: str | None = None,
                direction: str = "inbound", customer: str | None = None, from_: str | None = None,
-               to: str | None = None, priority: int = 0) -> Interaction:
-        """A new interaction enters ``queue`` and is routed at once if an agent is ready."""
+               to: str | None = None, priority: int = 0, created: float | None = None) -> Interaction:
+        """A new interaction enters ``queue`` and is routed at once if an agent is ready;
+        ``created`` (Unix time) defaults to now."""
         definition = self.queues.get(queue)
         if definition is None:
             raise NotFound(f"no queue {queue!r}")
@@ -190,7 +191,7 @@ class ACD:
             raise Conflict(f"interaction {interaction_id!r} exists already")
         channel = channel or definition.channel
         interaction = Interaction(interaction_id, queue, channel, direction, customer, from_, to, int(priority),
-                                  created=self._now())
+                                  created=self._now() if created is None else created)
         self.interactions[interaction_id] = interaction
         self._enqueue(interaction, queue, {"channel": channel, "direction": direction, "customer": customer,
                                            "priority": interaction.priority, "from": from_, "to": to})

@@ -65,10 +65,12 @@ class VoicemailBox:
         return message
 
     def _call_back(self, message: Voicemail) -> None:
-        """Route the callback task of ``message`` in its queue's callback queue."""
+        """Route the callback task of ``message`` in its queue's callback queue (created when
+        the message was left)."""
         self._callbacks[message.callback] = message.id
         self.acd.arrive(self.callback_queues.get(message.queue, message.queue), id=message.callback,
-                        direction="outbound", customer=message.customer, to=message.caller)
+                        direction="outbound", customer=message.customer, to=message.caller,
+                        created=message.time)
 
     def _keep(self, message: Voicemail) -> None:
         self._messages[message.id] = message

@@ -48,6 +48,7 @@ def test_stored_messages_held_again_have_their_new_callbacks_routed_with_the_sam
     desk.acd.add_queue(Queue("q"))
     desk.acd.add_queue(Queue("gone"))
     box = VoicemailBox(desk.acd)
+    desk.advance(30)
     waiting = box.deposit("q", "call me", caller="+4930111")
     done = box.deposit("q", "never mind")
     orphan = box.deposit("gone", "lost")
@@ -55,8 +56,11 @@ def test_stored_messages_held_again_have_their_new_callbacks_routed_with_the_sam
     restart = ACD(Timers(desk.clock), desk.events.append)   # a restart: the ACD knows nothing live
     restart.add_queue(Queue("q"))
     restarted = VoicemailBox(restart)
+    desk.advance(600)
     assert restarted.load([waiting, done, orphan]) == [orphan]
     assert list(restart.interactions) == [waiting.callback]
+    task = restart.interactions[waiting.callback]
+    assert (task.created, task.entered) == (waiting.time, desk.clock.now) == (30, 630)
     assert restarted.load([waiting]) == []                  # held already: not routed twice
     assert len(desk.named("enter", interaction=waiting.callback)) == 2
     assert restart.login("ann", {}, {"voice": 1}).snapshot()["interactions"] == [waiting.callback]
