@@ -58,8 +58,8 @@ class CommServer:
     ``{"script", "routes", "default", "numbers"}`` or a list of them; run by the script
     engine service ``caruso.scripts/1``), ``persist`` (true: queues, agents, interactions,
     voicemail, campaigns and the do-not-call list are written to the storage service, whose
-    model includes the module ``comm``; all but interactions are read from it at start,
-    voicemail at :meth:`cold_start`, which routes its callback tasks again), ``opt_outs``
+    model includes the module ``comm``; all but interactions are read from it at
+    :meth:`cold_start`, which routes the callback tasks of voicemail again), ``opt_outs``
     (``{"object", "where", "customer"}``: a storage query for the customers who opted out
     of calls, and ``every``: seconds between two readings, default 60; call lists leave
     them out, running campaigns skip them).
@@ -143,7 +143,7 @@ class CommServer:
 
     def start(self) -> None:
         if self._records is not None:
-            self._load_records()
+            self._check_model()
             self._records.start()
         if self._history is not None:
             self._history.start()
@@ -154,11 +154,8 @@ class CommServer:
         if self._opt_outs:
             threading.Thread(target=self._follow_opt_outs, name="comm-opt-outs", daemon=True).start()
 
-    def _load_records(self) -> None:
-        """Queues, agents, the do-not-call list and campaigns stored by an earlier run: queues
-        not in the configuration are defined again (in an order where overflow and escalation
-        targets come first), agents become known as logged out, campaigns come back in their
-        stored state (an active one paused). Voicemail waits for :meth:`cold_start`."""
+    def _check_model(self) -> None:
+        """ConfigError unless the storage model has the objects of the module ``comm``."""
         storage = self._storage_proxy()
         for name in OBJECTS:
             try:
@@ -166,7 +163,43 @@ class CommServer:
             except NotFound:
                 raise ConfigError(f"comm: persist needs the object {name} in the storage model: "
                                   "add <include module=\"comm\"/> to the model") from None
-        definitions = self._records.load(self._query({"object": QUEUE}), self._query({"object": AGENT}))
+
+    def cold_start(self) -> None:
+        """Active without a predecessor's state (a plain start, or a swap with nothing handed
+        over). An instance that a swap had deactivated first drops the work it holds (its
+        successor's is newer). With ``persist`` it takes up what earlier runs stored (see
+        :meth:`_take_up`), read now, not at :meth:`start`, which a standby also runs."""
+        stored = None if self._records is None else self._read_stored()
+        with self._critical():
+            if not self._active:
+                self._forget_work()
+            self._active, self._held_until = True, 0.0
+            if stored is not None:
+                self._take_up(stored)
+
+    def _forget_work(self) -> None:
+        """Drop agents, interactions, calls in the IVR, voicemail, campaigns and timers (the
+        work a swap handed to another instance); keep the queue definitions."""
+        self._timers.clear()
+        self._acd.forget_work()
+        self._ivr.import_state([])
+        self._voicemail.restore([])
+        self._campaigns.clear()
+
+    def _read_stored(self) -> dict[str, list[dict[str, Any]]]:
+        """The stored queues, agents, do-not-call list, campaigns with their contacts, and
+        voicemail not called back."""
+        new = {"field": "state", "value": "new"}
+        return {kind: self._query({"object": kind, "where": new if kind == VOICEMAIL else None})
+                for kind in (QUEUE, AGENT, DNC, CAMPAIGN, CONTACT, VOICEMAIL)}
+
+    def _take_up(self, stored: dict[str, list[dict[str, Any]]]) -> None:
+        """Take up the records of :meth:`_read_stored`: queues not in the configuration are
+        defined again (in an order where overflow and escalation targets come first), agents
+        become known as logged out, the do-not-call list comes back, campaigns come back in
+        their stored state (an active one paused), messages not called back are held again
+        and their callback tasks routed again (same ids)."""
+        definitions = self._records.load(stored[QUEUE], stored[AGENT])
         while definitions:
             waiting = []
             for definition in definitions:
@@ -180,12 +213,12 @@ class CommServer:
             definitions = waiting
         for queue in self._acd.queues.values():
             self._records.changed_queue(queue)
-        self._dnc = {record["number"] for record in self._query({"object": DNC})}
+        self._dnc = {record["number"] for record in stored[DNC]}
         self._records.note_stored(DNC, self._dnc)
         contacts_of: dict[str, list[dict[str, Any]]] = {}
-        for contact in self._query({"object": CONTACT}):
+        for contact in stored[CONTACT]:
             contacts_of.setdefault(contact["campaign"], []).append(contact)
-        for record in self._query({"object": CAMPAIGN}):
+        for record in stored[CAMPAIGN]:
             contacts = contacts_of.get(record["name"], [])
             try:
                 self._campaigns[record["name"]] = self._restore_campaign(
@@ -195,21 +228,12 @@ class CommServer:
                 continue
             self._records.note_stored(CAMPAIGN, [record["name"]])
             self._records.note_stored(CONTACT, (c["id"] for c in contacts))
-
-    def cold_start(self) -> None:
-        """Active without a predecessor's state (a restart, not a hot-swap): with ``persist``
-        the stored messages not called back are held again and their callback tasks routed
-        again. An instance that a swap had deactivated goes on with what it holds."""
-        new = {"object": VOICEMAIL, "where": {"field": "state", "value": "new"}}
-        messages = [] if self._records is None else [stored_voicemail(r) for r in self._query(new)]
-        with self._critical():
-            self._active, self._held_until = True, 0.0
-            for message in self._voicemail.load(messages):
-                log.error("voicemail %s (queue %s): its callback queue does not exist; "
-                          "the callback task is not routed", message.id, message.queue)
-            if self._records is not None:
-                self._records.note_stored(VOICEMAIL, (m.id for m in messages))
-                self._records.note_stored(INTERACTION, (m.callback for m in messages))
+        messages = [stored_voicemail(record) for record in stored[VOICEMAIL]]
+        for message in self._voicemail.load(messages):
+            log.error("voicemail %s (queue %s): its callback queue does not exist; "
+                      "the callback task is not routed", message.id, message.queue)
+        self._records.note_stored(VOICEMAIL, (m.id for m in messages))
+        self._records.note_stored(INTERACTION, (m.callback for m in messages))
 
     def _run_timers(self) -> None:
         """Run due timers and flush the event log; a failing timer or flush is logged and
@@ -287,18 +311,15 @@ class CommServer:
         connected, pending offers are made again (see ``ACD.import_state``)."""
         with self._lock:
             if not self._active:
-                self._timers.clear()
-                self._acd.forget_work()
-            self._campaigns.clear()   # none may follow the events of the ACD's import
+                self._forget_work()
             self._active, self._held_until = True, 0.0
             self._feed = EventFeed(self._feed_size, start=state["feed"])
             self._voicemail.restore(state["voicemail"])
             self._acd.import_state(state["acd"])
             self._ivr.import_state(state.get("ivr", []))
             self._dnc = set(state.get("dnc", ()))
-            # written=False: this instance writes the campaigns once, over what a standby
-            # instance may have stored when it started
-            self._campaigns = {data["name"]: self._restore_campaign(data, written=False)
+            written = state.get("records") is not None     # or handed over to be written
+            self._campaigns = {data["name"]: self._restore_campaign(data, written)
                                for data in state.get("campaigns", ())}
             if self._records is not None and state.get("records") is not None:
                 self._records.import_state(state["records"])

@@ -126,6 +126,13 @@ def _entered(db: str, interaction: str) -> int:
         log.close()
 
 
+def _swap(caruso_manager, instance_id: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "comm", instance_id],
+                          env={**os.environ, "CARUSO_MANAGER": caruso_manager.uri},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_restarted_server_routes_the_callbacks_of_voicemail_not_called_back(setup, caruso_host):
     comm, storage = setup["comm"], setup["storage"]
     message = comm.leave_voicemail("sales", "call me about my meter", caller="+3130555", customer="K5")
@@ -146,15 +153,26 @@ def test_a_hot_swap_routes_the_callbacks_of_voicemail_once(setup, caruso_host, c
     message = comm.leave_voicemail("sales", "call me about my meter", caller="+3130666")
     _stored(storage, "CommVoicemail", message["id"], state="new")
     standby = caruso_host("comm", config=setup["comm_config"], standby=True)
-    done = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "comm", standby.instance_id],
-                          env={**os.environ, "CARUSO_MANAGER": caruso_manager.uri},
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    _swap(caruso_manager, standby.instance_id)
     assert comm.login("bob", {}, {"voice": 1})["interactions"] == [message["callback"]]
     assert [m["state"] for m in comm.voicemails()] == ["new"]
     standby.stop()
     setup["comm_host"].stop()
     assert _entered(setup["comm_config"]["db"], message["callback"]) == 1
+
+
+def test_a_standby_made_active_without_a_predecessor_reads_what_was_stored_after_it_started(
+        setup, caruso_host, caruso_manager):
+    comm, storage = setup["comm"], setup["storage"]
+    standby = caruso_host("comm", config=setup["comm_config"], standby=True)
+    comm.add_queue({"name": "french", "skills": {"french": 3}})
+    comm.add_dnc(["+4930777"])
+    _stored(storage, "CommQueue", "french")
+    _stored(storage, "CommDoNotCall", "+4930777")
+    setup["comm_host"].stop()                            # gone without an export
+    _swap(caruso_manager, standby.instance_id)
+    assert [q["skills"] for q in comm.queues() if q["name"] == "french"] == [{"french": 3}]
+    assert comm.add_dnc([]) == 1
 
 
 def test_the_do_not_call_list_is_kept_across_a_restart(setup, caruso_host):
