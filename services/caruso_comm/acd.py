@@ -182,7 +182,7 @@ class ACD:
                direction: str = "inbound", customer: str | None = None, from_: str | None = None,
                to: str | None = None, priority: int = 0, created: float | None = None) -> Interaction:
         """A new interaction enters ``queue`` and is routed at once if an agent is ready;
-        ``created`` (Unix time) defaults to now."""
+        ``created`` (a time on the ACD's clock) defaults to now."""
         definition = self.queues.get(queue)
         if definition is None:
             raise NotFound(f"no queue {queue!r}")
