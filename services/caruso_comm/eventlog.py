@@ -14,6 +14,8 @@ from caruso_comm.model import Event
 
 log = logging.getLogger(__name__)
 metadata = sa.MetaData()
+ENDINGS = ("complete", "abandon", "voicemail")   # every interaction ends with exactly one
+CHUNK = 500      # interaction ids per query
 
 events = sa.Table(
     "comm_events", metadata,
@@ -68,9 +70,37 @@ class EventLog:
             query = query.limit(limit)
         with self.engine.connect() as connection:
             for row in connection.execute(query):
-                yield row.id, Event(row.time, row.event, row.interaction, row.queue, row.agent,
-                                    dict(row.data))
+                yield row.id, _event(row)
+
+    def last_time(self) -> float | None:
+        """The time of the latest written event (None if there is none)."""
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.max(events.c.time))).scalar()
+
+    def open_since(self, marker: str) -> dict[str, list[Event]]:
+        """Every written event, in append order, of each interaction whose last ``enter`` came
+        after the latest ``marker`` event and has no ending event after it. Reads the events
+        since that marker (scanning back to it by ``id``) and those of the open interactions."""
+        c = events.c
+        with self.engine.connect() as connection:
+            since = connection.execute(sa.select(c.id).where(c.event == marker)
+                                       .order_by(c.id.desc()).limit(1)).scalar() or 0
+            last_enter = sa.func.max(sa.case((c.event == "enter", c.id)))
+            last_end = sa.func.coalesce(sa.func.max(sa.case((c.event != "enter", c.id))), 0)
+            open_ids = sorted(connection.execute(
+                sa.select(c.interaction).where(c.id > since, c.event.in_(("enter", *ENDINGS)))
+                .group_by(c.interaction).having(last_enter > last_end)).scalars())
+            found: dict[str, list[Event]] = {}
+            for start in range(0, len(open_ids), CHUNK):
+                query = sa.select(events).where(c.interaction.in_(open_ids[start:start + CHUNK])).order_by(c.id)
+                for row in connection.execute(query):
+                    found.setdefault(row.interaction, []).append(_event(row))
+            return found
 
     def close(self) -> None:
         self.flush()
         self.engine.dispose()
+
+
+def _event(row: sa.Row) -> Event:
+    return Event(row.time, row.event, row.interaction, row.queue, row.agent, dict(row.data))

@@ -206,6 +206,13 @@ class CommRecords:
         with self._guard:
             self._pending[(DNC, number)] = {"number": number, "added": added}
 
+    def closed(self, interaction: Interaction, disposition: str | None) -> None:
+        """``interaction``, live when an earlier run ended, was closed at a cold start: its
+        record gets the final state (an update; a create if it was never written)."""
+        with self._guard:
+            self._stored.add((INTERACTION, interaction.id))
+            self._pending[(INTERACTION, interaction.id)] = _interaction(interaction, disposition)
+
     def collect(self) -> None:
         """Turn what changed since the last call into records for the writer."""
         records = {}

@@ -31,6 +31,7 @@ from caruso_comm.ivr import Ivr, menu_from_dict
 from caruso_comm.model import Event, InteractionState, queue_from_dict
 from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, DNC, INTERACTION, OBJECTS, QUEUE, VOICEMAIL,
                                  CommRecords, stored_campaign, stored_voicemail)
+from caruso_comm.restart import RESTART, left_open
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
@@ -167,15 +168,31 @@ class CommServer:
     def cold_start(self) -> None:
         """Active without a predecessor's state (a plain start, or a swap with nothing handed
         over). An instance that a swap had deactivated first drops the work it holds (its
-        successor's is newer). With ``persist`` it takes up what earlier runs stored (see
-        :meth:`_take_up`), read now, not at :meth:`start`, which a standby also runs."""
+        successor's is newer). The interactions an earlier run left open are closed (see
+        :mod:`caruso_comm.restart`), but the callback tasks routed again; with ``persist``
+        the server takes up what earlier runs stored (see :meth:`_take_up`), read now, not
+        at :meth:`start`, which a standby also runs."""
         stored = None if self._records is None else self._read_stored()
         with self._critical():
             if not self._active:
                 self._forget_work()
             self._active, self._held_until = True, 0.0
+            self._close_left_open(keep={r["callback"] for r in stored[VOICEMAIL]} if stored else set())
             if stored is not None:
                 self._take_up(stored)
+
+    def _close_left_open(self, keep: set[str]) -> None:
+        """Close the interactions the event log shows open (the end of an earlier run), but
+        those in ``keep``; their records get the final state. Then a ``restart`` event."""
+        self._log.flush()
+        closed = left_open(self._log, keep)
+        for interaction, events in closed:
+            for event in events:
+                self._record(event)
+            if self._records is not None:
+                self._records.closed(interaction, RESTART if interaction.state == InteractionState.COMPLETED
+                                     else None)
+        self._record(Event(time.time(), RESTART, data={"closed": len(closed)}))
 
     def _forget_work(self) -> None:
         """Drop agents, interactions, calls in the IVR, voicemail, campaigns and timers (the

@@ -209,3 +209,42 @@ def test_records_handed_over_in_a_swap_that_did_not_happen_are_written(storage_s
         assert _stored(storage, "CommInteraction", call, state="waiting")["customer"] == "K3"
     finally:
         server.stop()
+
+
+def _endings(db: str) -> dict[str, list[tuple[str, dict]]]:
+    """Per interaction, its ending and withdraw events (name, data) in the event log at ``db``;
+    under ``None`` the ``restart`` events."""
+    log, found = EventLog(db), {}
+    try:
+        for _, event in log.read():
+            if event.event in ("complete", "abandon", "voicemail", "withdraw", "restart"):
+                found.setdefault(event.interaction, []).append((event.event, event.data))
+    finally:
+        log.close()
+    return found
+
+
+def test_a_cold_start_closes_the_interactions_an_earlier_run_left_open_once(setup, caruso_host):
+    comm, storage = setup["comm"], setup["storage"]
+    comm.login("ann", {}, {"voice": 1})
+    talking = comm.arrive("sales", customer="K1")["id"]
+    comm.accept("ann", talking)
+    ringing, waiting = comm.arrive("sales")["id"], comm.arrive("sales")["id"]
+    comm.login("bob", {}, {"voice": 1})                  # offered the first one waiting
+    assert comm.interaction(ringing)["offers"] == ["bob"]
+    message = comm.leave_voicemail("sales", "call me", caller="+3130777")
+    _stored(storage, "CommInteraction", talking, state="connected")
+    _stored(storage, "CommVoicemail", message["id"], state="new")
+    setup["comm_host"].stop()                            # no export: the calls are left open
+    caruso_host("comm", config=setup["comm_config"]).stop()
+    caruso_host("comm", config=setup["comm_config"]).stop()   # a second cold start closes nothing
+    endings = _endings(setup["comm_config"]["db"])
+    assert [(name, data["disposition"]) for name, data in endings[talking]] == [("complete", "restart")]
+    assert [(name, data.get("reason")) for name, data in endings[ringing]] == [
+        ("withdraw", "restart"), ("abandon", "restart")]
+    assert [(name, data["reason"]) for name, data in endings[waiting]] == [("abandon", "restart")]
+    assert message["callback"] not in endings               # routed again instead
+    assert _entered(setup["comm_config"]["db"], message["callback"]) == 3
+    assert [data["closed"] for _, data in endings[None]] == [0, 3, 0]       # one per cold start
+    assert _stored(storage, "CommInteraction", talking, state="completed")["disposition"] == "restart"
+    assert _stored(storage, "CommInteraction", waiting, state="abandoned")["ended"]
