@@ -541,7 +541,7 @@ class ACD:
         """Take over an exported ACD. Queues defined here already keep their definitions;
         the others are added. Connected interactions stay with their agents; pending offers
         are withdrawn (event ``withdraw``, reason ``restart``) and routed again; wrap-ups
-        end (``wrap_end``). Logged-out agents known here (defined from storage) are replaced
+        end (``wrap_end``). Logged-out agents known here (``define_agent``) are replaced
         by the imported ones of the same id."""
         if self.interactions or any(a.status != AgentStatus.LOGGED_OUT for a in self.agents.values()):
             raise Conflict("state can only be imported into an ACD without interactions and logged-in agents")

@@ -77,14 +77,19 @@ class EventLog:
         with self.engine.connect() as connection:
             return connection.execute(sa.select(sa.func.max(events.c.time))).scalar()
 
-    def open_since(self, marker: str) -> dict[str, list[Event]]:
-        """Every written event, in append order, of each interaction whose last ``enter`` came
-        after the latest ``marker`` event and has no ending event after it. Reads the events
-        since that marker (scanning back to it by ``id``) and those of the open interactions."""
+    def last_id(self, event: str) -> int:
+        """The id of the latest written ``event`` (0 if there is none)."""
         c = events.c
         with self.engine.connect() as connection:
-            since = connection.execute(sa.select(c.id).where(c.event == marker)
-                                       .order_by(c.id.desc()).limit(1)).scalar() or 0
+            return connection.execute(sa.select(c.id).where(c.event == event)
+                                      .order_by(c.id.desc()).limit(1)).scalar() or 0
+
+    def open_after(self, since: int) -> dict[str, list[Event]]:
+        """Every written event, in append order, of each interaction whose last ``enter`` has
+        an id above ``since`` and no ending event after it. Reads the events after ``since``
+        and those of the open interactions."""
+        c = events.c
+        with self.engine.connect() as connection:
             last_enter = sa.func.max(sa.case((c.event == "enter", c.id)))
             last_end = sa.func.coalesce(sa.func.max(sa.case((c.event != "enter", c.id))), 0)
             open_ids = sorted(connection.execute(
@@ -96,6 +101,14 @@ class EventLog:
                 for row in connection.execute(query):
                     found.setdefault(row.interaction, []).append(_event(row))
             return found
+
+    def last_per_agent(self, event: str, since: int) -> dict[str, Event]:
+        """Each agent's latest ``event`` with an id above ``since``."""
+        c = events.c
+        latest = sa.select(sa.func.max(c.id)).where(c.id > since, c.event == event,
+                                                    c.agent.is_not(None)).group_by(c.agent)
+        with self.engine.connect() as connection:
+            return {row.agent: _event(row) for row in connection.execute(sa.select(events).where(c.id.in_(latest)))}
 
     def close(self) -> None:
         self.flush()

@@ -1,11 +1,12 @@
-"""Interactions a previous run left open, closed at a cold start.
+"""Interactions and agents a previous run left open, closed at a cold start.
 
 A run that ends (stopped or crashed, not handed over in a hot-swap) leaves its live
 interactions open in the event log: an ``enter`` with no ending event after it. A cold
 start closes them as of the log's last event (about when that run ended): an offer still
 ringing is withdrawn, a connected interaction completes with disposition ``restart``
 (its talk time up to then), any other is abandoned with reason ``restart`` (its wait up
-to then). Each cold start then writes a ``restart`` event, so the next one reads only
+to then). Agents the log shows logged in are logged out (``agent_status``, reason
+``restart``). Each cold start then writes a ``restart`` event, so the next one reads only
 the log after it (see docs/communication.md, "Event log").
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Collection
 
 from caruso_comm.eventlog import EventLog
-from caruso_comm.model import Event, Interaction, InteractionState
+from caruso_comm.model import AgentStatus, Event, Interaction, InteractionState
 
 RESTART = "restart"
 OFFER_ENDINGS = ("no_answer", "reject", "withdraw")
@@ -24,11 +25,20 @@ def left_open(log: EventLog, keep: Collection[str]) -> list[tuple[Interaction, l
     ``keep``, each ended (state, ``ended``) with the events that close it."""
     at = log.last_time()
     closed = []
-    for interaction_id, events in sorted(log.open_since(RESTART).items()):
+    for interaction_id, events in sorted(log.open_after(log.last_id(RESTART)).items()):
         if interaction_id not in keep:
             interaction, offers = _replay(events)
             closed.append((interaction, _close(interaction, offers, at)))
     return closed
+
+
+def left_logged_in(log: EventLog) -> list[Event]:
+    """The events that log out, as of the log's last event, each agent the log shows logged
+    in since the last ``restart`` event."""
+    at = log.last_time()
+    return [Event(at, "agent_status", None, None, agent, {"status": AgentStatus.LOGGED_OUT, "reason": RESTART})
+            for agent, event in sorted(log.last_per_agent("agent_status", log.last_id(RESTART)).items())
+            if event.data.get("status") != AgentStatus.LOGGED_OUT]
 
 
 def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:

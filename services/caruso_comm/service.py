@@ -31,7 +31,7 @@ from caruso_comm.ivr import Ivr, menu_from_dict
 from caruso_comm.model import Event, InteractionState, queue_from_dict
 from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, DNC, INTERACTION, OBJECTS, QUEUE, VOICEMAIL,
                                  CommRecords, stored_campaign, stored_voicemail)
-from caruso_comm.restart import RESTART, left_open
+from caruso_comm.restart import RESTART, left_logged_in, left_open
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
@@ -183,7 +183,8 @@ class CommServer:
 
     def _close_left_open(self, keep: set[str]) -> None:
         """Close the interactions the event log shows open (the end of an earlier run), but
-        those in ``keep``; their records get the final state. Then a ``restart`` event."""
+        those in ``keep``; their records get the final state. Log out the agents it shows
+        logged in. Then a ``restart`` event."""
         self._log.flush()
         closed = left_open(self._log, keep)
         for interaction, events in closed:
@@ -192,7 +193,10 @@ class CommServer:
             if self._records is not None:
                 self._records.closed(interaction, RESTART if interaction.state == InteractionState.COMPLETED
                                      else None)
-        self._record(Event(time.time(), RESTART, data={"closed": len(closed)}))
+        logged_out = left_logged_in(self._log)
+        for event in logged_out:
+            self._record(event)
+        self._record(Event(time.time(), RESTART, data={"closed": len(closed), "logged_out": len(logged_out)}))
 
     def _forget_work(self) -> None:
         """Drop agents, interactions, calls in the IVR, voicemail, campaigns and timers (the

@@ -117,13 +117,18 @@ def test_a_restarted_server_lists_voicemail_not_called_back_and_has_its_campaign
     assert comm.campaign("spring", "resume")["state"] == "active"
 
 
-def _entered(db: str, interaction: str) -> int:
-    """How many times ``interaction`` entered a queue, by the event log at ``db``."""
+def _logged(db: str, *names: str) -> list:
+    """The events named ``names`` in the event log at ``db``, in order."""
     log = EventLog(db)
     try:
-        return sum(1 for _, event in log.read() if event.event == "enter" and event.interaction == interaction)
+        return [event for _, event in log.read() if event.event in names]
     finally:
         log.close()
+
+
+def _entered(db: str, interaction: str) -> int:
+    """How many times ``interaction`` entered a queue, by the event log at ``db``."""
+    return sum(1 for event in _logged(db, "enter") if event.interaction == interaction)
 
 
 def _swap(caruso_manager, instance_id: str) -> None:
@@ -211,20 +216,24 @@ def test_records_handed_over_in_a_swap_that_did_not_happen_are_written(storage_s
         server.stop()
 
 
-def _endings(db: str) -> dict[str, list[tuple[str, dict]]]:
-    """Per interaction, its ending and withdraw events (name, data) in the event log at ``db``;
-    under ``None`` the ``restart`` events."""
-    log, found = EventLog(db), {}
-    try:
-        for _, event in log.read():
-            if event.event in ("complete", "abandon", "voicemail", "withdraw", "restart"):
-                found.setdefault(event.interaction, []).append((event.event, event.data))
-    finally:
-        log.close()
+def _statuses(db: str) -> dict[str, list[tuple[str, str]]]:
+    """Per agent, the (status, reason) of its ``agent_status`` events in the event log at ``db``."""
+    found = {}
+    for event in _logged(db, "agent_status"):
+        found.setdefault(event.agent, []).append((event.data["status"], event.data["reason"]))
     return found
 
 
-def test_a_cold_start_closes_the_interactions_an_earlier_run_left_open_once(setup, caruso_host):
+def _endings(db: str) -> dict[str, list[tuple[str, dict]]]:
+    """Per interaction, its ending and withdraw events (name, data) in the event log at ``db``;
+    under ``None`` the ``restart`` events."""
+    found = {}
+    for event in _logged(db, "complete", "abandon", "voicemail", "withdraw", "restart"):
+        found.setdefault(event.interaction, []).append((event.event, event.data))
+    return found
+
+
+def test_a_cold_start_closes_the_interactions_and_agents_an_earlier_run_left_open_once(setup, caruso_host):
     comm, storage = setup["comm"], setup["storage"]
     comm.login("ann", {}, {"voice": 1})
     talking = comm.arrive("sales", customer="K1")["id"]
@@ -246,5 +255,9 @@ def test_a_cold_start_closes_the_interactions_an_earlier_run_left_open_once(setu
     assert message["callback"] not in endings               # routed again instead
     assert _entered(setup["comm_config"]["db"], message["callback"]) == 3
     assert [data["closed"] for _, data in endings[None]] == [0, 3, 0]       # one per cold start
+    assert [data["logged_out"] for _, data in endings[None]] == [0, 2, 0]
+    assert _statuses(setup["comm_config"]["db"]) == {
+        "ann": [("available", ""), ("logged_out", "restart")],
+        "bob": [("available", ""), ("logged_out", "restart")]}
     assert _stored(storage, "CommInteraction", talking, state="completed")["disposition"] == "restart"
     assert _stored(storage, "CommInteraction", waiting, state="abandoned")["ended"]
