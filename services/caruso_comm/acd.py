@@ -9,6 +9,7 @@ number of agents.
 from __future__ import annotations
 
 import uuid
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import attrs
@@ -22,6 +23,7 @@ from caruso_comm.pool import Pool
 from caruso_comm.timers import Timers
 
 DEFAULT_HANDLE_TIME = 180.0
+NO_POOLS: Mapping[str, list[Pool]] = MappingProxyType({})    # of an agent logged out
 
 
 class ACD:
@@ -144,7 +146,7 @@ class ACD:
         agent.status, agent.reason = status, reason
         if changed:
             self._emit("agent_status", None, None, agent.id, status=status, reason=reason)
-        channels = list(self._agent_pools.get(agent.id, {}))
+        channels = list(self._agent_pools.get(agent.id, NO_POOLS))
         if status == AgentStatus.AVAILABLE:
             agent.misses = 0
         else:
@@ -463,7 +465,7 @@ class ACD:
             self.sink(Event(now, "agent_state", None, None, agent.id, {"state": state}))
 
     def _sync_ready(self, agent: Agent, channel: str) -> None:
-        pools = self._agent_pools.get(agent.id, {}).get(channel, ())
+        pools = self._agent_pools.get(agent.id, NO_POOLS).get(channel, ())
         if agent.free(channel) > 0:
             now = self._now()
             for pool in pools:
@@ -474,7 +476,7 @@ class ACD:
 
     def _release(self, agent: Agent, channel: str) -> None:
         """Give ``agent`` waiting work of ``channel`` while they have room; then mark them ready."""
-        pools = self._agent_pools.get(agent.id, {}).get(channel, ())
+        pools = self._agent_pools.get(agent.id, NO_POOLS).get(channel, ())
         while agent.free(channel) > 0:
             best, chosen = None, None
             for pool in pools:
@@ -570,7 +572,7 @@ class ACD:
             for interaction in self.waiting(name):
                 self._route(interaction, self._stage_pools[name][interaction.stage])
         for agent in self.agents.values():
-            for channel in self._agent_pools.get(agent.id, {}):
+            for channel in self._agent_pools.get(agent.id, NO_POOLS):
                 self._release(agent, channel)
 
     def _restore(self, data: dict[str, Any]) -> Interaction:
