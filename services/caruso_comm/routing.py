@@ -99,7 +99,7 @@ class RankedIdleStrategy(Strategy):
 
     Agents of one rank wait in a line sorted by idle time. They nearly always become ready
     with the latest idle time, so adding one appends it; the rare agent added with an
-    earlier idle time is inserted ahead of the later ones. Each entry carries a flag, a
+    earlier idle time is inserted ahead of the later ones (a binary search). Each entry carries a flag, a
     one-item list, true while the entry is live; the agent's mark for this strategy
     (``agent.marks[self]``) is the flag of its live entry. Removing an agent clears that
     flag through the agent, which the ACD touches anyway (lazy deletion): the stale entry
@@ -132,10 +132,7 @@ class RankedIdleStrategy(Strategy):
         if not line or line[-1][0] <= idle:
             line.append((idle, live, agent))
         else:
-            position = len(line) - 1
-            while position and line[position - 1][0] > idle:
-                position -= 1
-            line.insert(position, (idle, live, agent))
+            line.insert(bisect.bisect_right(line, idle, key=_idle), (idle, live, agent))
         self._entries += 1
         if self._entries > 64 + 2 * self._ready:
             self._compact()
@@ -175,6 +172,10 @@ class RankedIdleStrategy(Strategy):
 
     def ready(self) -> list[Agent]:
         return [entry[2] for rank in self._ranks for entry in self._live(self._lines[rank])]
+
+
+def _idle(entry: tuple[float, list[bool], Agent]) -> float:
+    return entry[0]
 
 
 def installed() -> dict[str, type[Strategy]]:
