@@ -8,20 +8,27 @@ strings). The optional lifecycle methods are called by the host, never by client
 ``start()``
     after construction, before the instance is registered.
 ``cold_start()``
-    when the instance becomes active without a predecessor's state: right after it
-    registered as the active instance at start (not as a standby), or when a swap makes
+    when the instance becomes active without a predecessor's state: at start, before it
+    registers as the active instance (not on a standby), or when a swap makes
     it active and no state was transferred (no active instance to take over from). It
     runs before the instance takes its first call as the active one; take up the work
     stored by earlier runs here, not in ``start()``, which also runs on a standby that a
     swap will hand the live work. Before an instance first serves as the active one,
     exactly one of ``cold_start()`` and ``import_state()`` happens. A failing
-    ``cold_start()`` fails the start (or the swap).
+    ``cold_start()`` fails the start (or the swap). In a swap it must finish, like
+    ``import_state()``, within the manager's drain timeout.
 ``stop()``
     after the instance stopped taking calls and in-flight calls finished.
 ``health() -> dict``
     ``{"status": "ok" | "degraded" | "failing", ...}``; cheap, no side effects.
 ``export_state() -> plain data``
-    while new calls are held and none is in flight (hot-swap, old instance).
+    while new calls are held and none is in flight (hot-swap, old instance). Exactly one
+    of ``deactivate()``, ``resume()`` or (on a roll-back) ``import_state()`` follows,
+    unless the process dies.
+``resume()``
+    on the old instance when the swap after its ``export_state()`` did not happen (the
+    manager resumes it, or its host settles an unfinished swap and learns it is still
+    the active one): go on with the work it exported.
 ``import_state(state)``
     on the new instance before it takes its first call (hot-swap); also on an instance
     that a roll-back makes active again after :func:`deactivate`.
@@ -49,7 +56,7 @@ import attrs
 from caruso_core.errors import ConfigError
 
 LIFECYCLE = frozenset({"start", "cold_start", "stop", "health", "export_state", "import_state",
-                       "deactivate"})
+                       "deactivate", "resume"})
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 INTERFACE_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}/[0-9]{1,4}$")
 SPEC_ATTRIBUTE = "__caruso_service__"

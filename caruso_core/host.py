@@ -6,8 +6,8 @@ Lifecycle of a host (``caruso serve``):
 2. serve it behind a :class:`~caruso_core.gate.Gate` (object id = service name) and a
    control object for the manager (object id ``caruso.host``, guarded by a token only
    the manager knows);
-3. register (active, or standby for ``standby``/``replace``); an active instance's
-   ``cold_start()`` runs while its gate holds the first calls, then the gate opens; with
+3. an active instance (not ``standby``/``replace``) runs its ``cold_start()``, then
+   registers and opens its gate; a standby registers as one; with
    ``replace`` ask the manager to swap this instance in (it imports the state of the
    one it replaces, or cold-starts if there is none) and retire the one it replaces;
 4. renew the lease every ``lease / 3`` seconds; re-register under the same id if the
@@ -34,7 +34,7 @@ from caruso_core import remoting
 from caruso_core.client import Client
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
 from caruso_core.errors import CarusoError, ManagerUnreachable, NotAuthorized, ServiceError
-from caruso_core.gate import HOLDING, REFUSING, Gate
+from caruso_core.gate import HOLDING, OPEN, REFUSING, Gate
 
 log = logging.getLogger("caruso.host")
 
@@ -104,26 +104,31 @@ class HostControl:
         try:
             return {"stateful": True, "state": export()}
         except Exception as error:
-            self._host.gate.open()
+            self._host.resume()
             raise ServiceError(f"export_state failed: {type(error).__name__}: {error}") from None
 
     def resume(self, token: str) -> None:
         """Undo ``hold`` after a swap that did not happen."""
         self._check(token)
-        self._host.gate.open()
+        self._host.resume()
 
     def activate(self, token: str, transfer: dict[str, Any] | None) -> None:
         """Take over: import the transferred state, or ``cold_start()`` if none was transferred;
-        then open the gate. A failure leaves the gate refusing (the swap fails)."""
+        then open the gate. A failure leaves the gate refusing (the swap fails). An instance
+        whose gate is open is the active one already: nothing happens."""
         self._check(token)
+        if self._host.gate.state == OPEN:
+            return
         importer = getattr(self._host.instance, "import_state", None)
-        if transfer and transfer.get("stateful") and importer is not None:
-            importer(transfer["state"])
-        else:
-            try:
+        imports = bool(transfer and transfer.get("stateful") and importer is not None)
+        try:
+            if imports:
+                importer(transfer["state"])
+            else:
                 self._host.cold_start()
-            except Exception as error:
-                raise ServiceError(f"cold_start failed: {type(error).__name__}: {error}") from None
+        except Exception as error:
+            step = "import_state" if imports else "cold_start"
+            raise ServiceError(f"{step} failed: {type(error).__name__}: {error}") from None
         self._host.gate.open()
 
     def release(self, token: str, retire: bool) -> None:
@@ -187,12 +192,14 @@ class ServiceHost:
                                 kwargs={"loopCondition": lambda: not self._stopped.is_set()})
         loop.start()
         try:
-            self._register(standby=self._standby or self._replace)
+            active = not (self._standby or self._replace)
+            if active:
+                self.cold_start()        # before registering: nothing can reach it meanwhile
+            self._register(standby=not active)
             if self._replace:
                 self._client.manager_call("swap", self.spec.name, self.instance_id, True,
                                           self._client.operator_secret)
-            elif not self._standby:
-                self.cold_start()
+            elif active:
                 self.gate.open()
         except BaseException:
             self._abandon()
@@ -224,7 +231,7 @@ class ServiceHost:
             try:
                 cold_start()
             except Exception:
-                log.exception("%s: cold_start() failed", self.instance_id)
+                log.exception("%s: cold_start() failed", self.instance_id or self.spec.name)
                 raise
 
     def watch_hold(self, after: float) -> None:
@@ -248,7 +255,7 @@ class ServiceHost:
                 if unsettled():
                     active = bool(mine) and mine[0]["state"] == "active"
                     if active:
-                        self.gate.open()
+                        self.resume()
                     else:
                         self.deactivate()
                     log.warning("%s: a swap was left unfinished; the manager says %s", self.instance_id,
@@ -256,16 +263,26 @@ class ServiceHost:
 
         threading.Thread(target=settle, name="caruso-hold-watch", daemon=True).start()
 
+    def resume(self) -> None:
+        """Open the gate again after a hold that ended without a swap, then ``resume()`` the
+        instance: its exported work stays its own (a failing ``resume()`` is logged)."""
+        self.gate.open()
+        self._tell("resume")
+
     def deactivate(self) -> None:
         """Refuse calls from now on, then ``deactivate()`` the instance: its work moved to
         another instance (a failing ``deactivate()`` is logged)."""
         self.gate.refuse()
-        deactivate = getattr(self.instance, "deactivate", None)
-        if deactivate is not None:
+        self._tell("deactivate")
+
+    def _tell(self, lifecycle: str) -> None:
+        """Call the instance's optional lifecycle method ``lifecycle``; a failure is logged."""
+        method = getattr(self.instance, lifecycle, None)
+        if method is not None:
             try:
-                deactivate()
+                method()
             except Exception:
-                log.exception("%s: deactivate() failed", self.instance_id)
+                log.exception("%s: %s() failed", self.instance_id, lifecycle)
 
     def health(self) -> dict[str, Any]:
         answer = {"status": "ok"}

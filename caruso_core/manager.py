@@ -32,7 +32,7 @@ import Pyro5.errors
 from caruso_core import remoting
 from caruso_core.contract import ServiceSpec
 from caruso_core.deployment import default_sqlite_url
-from caruso_core.errors import CarusoError, InvalidInput, NotAuthorized, NotFound, SwapFailed
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound, SwapFailed
 from caruso_core.registry import ACTIVE, STANDBY, Registration, RegistryStore
 
 DEFAULT_LEASE = 10.0
@@ -187,6 +187,9 @@ class ServiceManager:
                     raise NotFound(f"no instance {instance_id!r} is registered; 'caruso services' lists them")
                 if target.name != name:
                     raise InvalidInput(f"instance {instance_id!r} is a {target.name!r}, not a {name!r}")
+                if target.state == ACTIVE:
+                    raise Conflict(f"instance {instance_id!r} is an active {name!r} already: "
+                                   "swap to a standby ('caruso services' lists them)")
                 others = sorted((r for r in self._registrations.values() if r.name == name
                                  and r.state == ACTIVE and r is not target), key=lambda r: r.order)
             old = others[0] if others else None
@@ -262,7 +265,9 @@ class ServiceManager:
         """Call the host control object of an instance; failures become CarusoError (or nothing)."""
         try:
             with remoting.proxy(registration.control_uri) as control:
-                control._pyroTimeout = CONTROL_TIMEOUT + (self._drain_timeout if method == "hold" else 0)
+                # hold waits for calls in flight, activate for import_state or cold_start
+                control._pyroTimeout = CONTROL_TIMEOUT + (self._drain_timeout if method in ("hold", "activate")
+                                                          else 0)
                 return getattr(control, method)(registration.control_token, *args)
         except CarusoError:
             if quiet:

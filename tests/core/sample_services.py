@@ -78,8 +78,9 @@ class Relay:
 class Ticker:
     """Has background work; writes its lifecycle calls to ``journal`` (one word a line)."""
 
-    def __init__(self, journal):
+    def __init__(self, journal, refuse_import=False):
         self.journal = journal
+        self.refuse_import = refuse_import
         self.ticks = 0
 
     def _note(self, word):
@@ -98,11 +99,16 @@ class Ticker:
         return {"ticks": self.ticks}
 
     def import_state(self, state):
+        if self.refuse_import:
+            raise RuntimeError("this ticker takes over from nobody")
         self.ticks = state["ticks"]
         self._note("imported")
 
     def deactivate(self):
         self._note("deactivated")
+
+    def resume(self):
+        self._note("resumed")
 
 
 @service(name="reluctant", interface="test.reluctant/1", version="1.0.0")

@@ -120,7 +120,7 @@ def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_m
         while host.gate.state == HOLDING and time.monotonic() < deadline:
             time.sleep(0.05)
         assert host.gate.state == OPEN         # the manager says: still the active instance
-        assert journal.read_text().split() == ["cold"]
+        assert journal.read_text().split() == ["cold", "resumed"]   # its work is its own
 
         caruso_client.manager_call("unregister", host.instance_id, host._lease_token)
         host.gate.hold(1)
@@ -128,7 +128,7 @@ def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_m
         while host.gate.state == HOLDING and time.monotonic() < deadline:
             time.sleep(0.05)
         assert host.gate.state == REFUSING     # no longer registered: never reopen
-        assert journal.read_text().split() == ["cold", "deactivated"]   # its work is elsewhere
+        assert journal.read_text().split() == ["cold", "resumed", "deactivated"]   # its work is elsewhere
     finally:
         host.retire_soon(unregister=False)
         runner.join(30)
@@ -168,6 +168,29 @@ def test_an_instance_cold_starts_when_it_becomes_active_without_a_predecessors_s
     swap(old)                                            # nothing to take over from
     assert first.read_text().split() == ["cold", "exported", "deactivated", "cold"]
     assert caruso_client.get("ticker").tick() == 1
+
+
+def test_a_swap_that_fails_resumes_the_old_instance_and_a_swap_to_the_active_one_is_refused(
+        caruso_host, caruso_client, caruso_manager, tmp_path):
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    old = caruso_host("sample_services:Ticker", config={"journal": str(first)})
+    caruso_host("sample_services:Ticker", config={"journal": str(second), "refuse_import": True}, standby=True)
+    proxy = caruso_client.get("ticker")
+    assert proxy.tick() == 1
+    standby = [s for s in caruso_client.services() if s["name"] == "ticker" and s["state"] == "standby"][0]
+    failed = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "ticker", standby["instance_id"]],
+                            env={**os.environ, "CARUSO_MANAGER": caruso_manager.uri}, capture_output=True,
+                            text=True, timeout=60)
+    assert failed.returncode != 0 and "takes over from nobody" in failed.stderr
+    assert first.read_text().split() == ["cold", "exported", "resumed"]
+    assert proxy.tick() == 2                             # the old instance serves on
+
+    again = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "ticker", old.instance_id],
+                           env={**os.environ, "CARUSO_MANAGER": caruso_manager.uri}, capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode != 0 and "active 'ticker' already" in again.stderr
+    assert first.read_text().split() == ["cold", "exported", "resumed"]   # nothing ran again
+    assert proxy.tick() == 3
 
 
 def test_a_failing_cold_start_fails_the_start_and_leaves_the_registry(caruso_host, caruso_client):
