@@ -20,8 +20,8 @@ storage service:
 
 In a hot-swap :meth:`CommRecords.export_state` hands the records not written yet to the
 successor but keeps them, unsent while the hand-over lasts: :meth:`CommRecords.deactivate`
-drops them (the successor writes them); if the hand-over ends without it (the swap did not
-happen) they are written here. Every write is a create or update of the whole record by
+drops them (the successor writes them); :meth:`CommRecords.resume` (the swap did not
+happen) writes them here. Every write is a create or update of the whole record by
 key, so a record written twice is harmless; a newer one of the same key replaces a kept one.
 """
 from __future__ import annotations
@@ -31,7 +31,6 @@ import datetime as dt
 import json
 import logging
 import threading
-import time
 from typing import Any, Callable, Iterable, Mapping
 
 import attrs
@@ -171,7 +170,7 @@ class CommRecords:
         self._changed_agents: set[str] = set()
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}
         self._stored: set[tuple[str, str]] = set()
-        self._held_until = 0.0    # Unix time: a hand-over in progress (see export_state)
+        self._handing_over = False    # export_state happened, no deactivate, import or resume since
         self._guard = threading.Lock()
         self._sending = threading.Lock()
         self._stopping = threading.Event()
@@ -264,26 +263,34 @@ class CommRecords:
         """Records of ``kind`` with ``keys`` are in storage (read at start): they are updated."""
         self._stored.update((kind, key) for key in keys)
 
-    def export_state(self, hold_until: float) -> dict[str, Any]:
+    def export_state(self) -> dict[str, Any]:
         """What is not written yet, and which keys exist (after a batch being sent has gone).
-        The records stay pending, but the writer sends nothing before ``hold_until`` (Unix
-        time) unless :meth:`deactivate` or :meth:`import_state` comes first."""
+        The records stay pending, but the writer sends nothing until :meth:`deactivate`,
+        :meth:`import_state` or :meth:`resume`."""
         self.collect()
         with self._sending, self._guard:
-            self._held_until = hold_until
+            self._handing_over = True
             return {"pending": [[kind, key, record] for (kind, key), record in self._pending.items()],
                     "stored": [list(key) for key in self._stored]}
 
     def deactivate(self) -> None:
-        """The successor took over what :meth:`export_state` handed it: drop the pending records."""
+        """The server stops serving. During a hand-over the successor took over what
+        :meth:`export_state` handed it: the pending records are dropped; otherwise they stay
+        for the writer (and :meth:`stop`)."""
         with self._sending, self._guard:
-            self._pending, self._held_until = {}, 0.0
+            if self._handing_over:
+                self._pending, self._handing_over = {}, False
+
+    def resume(self) -> None:
+        """The hand-over ended without a swap: the writer sends the pending records again."""
+        with self._guard:
+            self._handing_over = False
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from :meth:`export_state` of the predecessor; live interactions of the
         ACD are followed from now on."""
         with self._guard:
-            self._held_until = 0.0
+            self._handing_over = False
             self._stored.update(tuple(key) for key in state["stored"])
             for kind, key, record in state["pending"]:
                 self._keep_older((kind, key), record)
@@ -296,7 +303,7 @@ class CommRecords:
 
     def stop(self) -> None:
         """Write what is pending (one attempt, a hand-over or not) and stop."""
-        self._held_until = 0.0
+        self._handing_over = False
         self._stopping.set()
         self._thread.join(timeout=30)
 
@@ -309,7 +316,7 @@ class CommRecords:
         """Send the pending records in batches (none during a hand-over); unreachable
         storage keeps them pending."""
         with self._sending:
-            if time.time() < self._held_until:
+            if self._handing_over:
                 return
             with self._guard:
                 pending, self._pending = self._pending, {}

@@ -38,10 +38,6 @@ from caruso_comm.voicemail import VoicemailBox
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
-# An exported instance fires no timers for this long (see export_state): longer than its
-# host takes to settle a hold nobody ended (drain timeout + HOLD_MARGIN, 45 s by default),
-# which deactivates it if the swap happened, so two instances never both dial.
-HANDOVER_SECONDS = 60.0
 PAGE = 10_000
 T = TypeVar("T")
 
@@ -85,7 +81,7 @@ class CommServer:
         self._stopping = False
         self._closing = threading.Event()
         self._active = True    # False once a swap handed the work to another instance
-        self._held_until = 0.0  # set by export_state: the hand-over in progress
+        self._handing_over = False  # export_state happened, no deactivate, import_state or resume since
         self._proxies: dict[str, Any] = {}
         self._opt_outs = opt_outs
         self._history = ContactHistory(contact_history["object"], self._storage_proxy) \
@@ -176,7 +172,8 @@ class CommServer:
         with self._critical():
             if not self._active:
                 self._forget_work()
-            self._active, self._held_until = True, 0.0
+            self._active = True
+            self.resume()        # a hand-over nobody ended is over
             self._close_left_open(keep={r["callback"] for r in stored[VOICEMAIL]} if stored else set())
             if stored is not None:
                 self._take_up(stored)
@@ -262,8 +259,8 @@ class CommServer:
         flushed = time.monotonic()
         with self._lock:
             while not self._stopping:
-                while self._active and time.time() >= self._held_until \
-                        and (due := self._timers.pop_due(time.time())) is not None:
+                running = self._active and not self._handing_over
+                while running and (due := self._timers.pop_due(time.time())) is not None:
                     function, arguments = due
                     try:
                         function(*arguments)
@@ -277,9 +274,7 @@ class CommServer:
                     except Exception:
                         log.exception("event log flush failed; retrying")
                     flushed = time.monotonic()
-                due = self._timers.next_time()
-                if due is not None:
-                    due = max(due, self._held_until)
+                due = self._timers.next_time() if running else None
                 wait = FLUSH_SECONDS if due is None else min(FLUSH_SECONDS, max(0.0, due - time.time()))
                 self._lock.wait(wait)
 
@@ -304,28 +299,36 @@ class CommServer:
         """Queues, agents, live interactions, calls in the IVR, voicemail, campaigns and the
         feed's position (hot-swap), and the records not written yet. From then on this
         instance fires no timers (so it dials nobody the successor dials) and writes no
-        records until ``import_state``, or for ``HANDOVER_SECONDS`` if neither that nor
-        ``deactivate`` follows (the swap did not happen: it goes on, and writes the records
-        it handed over)."""
+        records until ``deactivate`` (the swap happened), ``import_state`` or ``resume``
+        (it did not)."""
         with self._lock:
             self._log.flush()
-            self._held_until = time.time() + HANDOVER_SECONDS
+            self._handing_over = True
             return {"acd": self._acd.export_state(), "feed": self._feed.last,
                     "voicemail": [m.to_dict() for m in self._voicemail.messages()],
                     "ivr": self._ivr.export_state(),
                     "campaigns": [c.export_state() for c in self._campaigns.values()],
                     "dnc": sorted(self._dnc),
-                    "records": None if self._records is None else self._records.export_state(self._held_until)}
+                    "records": None if self._records is None else self._records.export_state()}
 
     def deactivate(self) -> None:
-        """After a swap: timers (offer timeouts, wrap-up, escalation, dialing) stop firing
-        here and the records handed over are dropped; the instance that imported the state
-        runs the timers and writes the records. A later ``import_state`` (a roll-back)
-        replaces what this instance still holds."""
+        """Timers (offer timeouts, wrap-up, escalation, dialing) stop firing here. After a
+        swap the records handed over are dropped: the instance that imported the state runs
+        the timers and writes the records. Records nobody took over (no ``export_state``, as
+        when the service is unregistered) stay, for :meth:`stop` to write. A later
+        ``import_state`` (a roll-back) replaces what this instance still holds."""
         with self._lock:
-            self._active = False
+            self._active, self._handing_over = False, False
             if self._records is not None:
                 self._records.deactivate()
+
+    def resume(self) -> None:
+        """The swap after ``export_state`` did not happen: the instance goes on at once with
+        its timers and writes the records it handed over."""
+        with self._critical():
+            self._handing_over = False
+            if self._records is not None:
+                self._records.resume()
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from the instance that exported ``state``; connected interactions stay
@@ -333,7 +336,7 @@ class CommServer:
         with self._lock:
             if not self._active:
                 self._forget_work()
-            self._active, self._held_until = True, 0.0
+            self._active, self._handing_over = True, False
             self._feed = EventFeed(self._feed_size, start=state["feed"])
             self._voicemail.restore(state["voicemail"])
             self._acd.import_state(state["acd"])

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from caruso_core.errors import InvalidInput
+from caruso_core.errors import InvalidInput, NotFound
 from caruso_comm import service
 from caruso_comm.eventlog import EventLog
 from comm_eventually import eventually
@@ -196,22 +196,29 @@ def test_the_do_not_call_list_is_kept_across_a_restart(setup, caruso_host):
     assert eventually(lambda: comm.campaign("autumn")["contacts"].get("dnc")) == 1
 
 
-def test_records_handed_over_in_a_swap_that_did_not_happen_are_written(storage_service, caruso_host,
-                                                                       tmp_path, monkeypatch):
-    monkeypatch.setattr(service, "HANDOVER_SECONDS", 0.5)
+def test_a_server_whose_swap_did_not_happen_resumes_its_timers_and_writes_the_records_it_held(
+        storage_service, caruso_host, tmp_path):
     storage = storage_service["storage"]
-    server = service.CommServer(queues=[{"name": "sales"}], db=f"sqlite:///{tmp_path / 'comm.db'}",
-                                persist=True)
+    server = service.CommServer(queues=[{"name": "sales", "offer_timeout": 0.2}],
+                                db=f"sqlite:///{tmp_path / 'comm.db'}", persist=True)
     server.start()
     server.cold_start()
     try:
         _stored(storage, "CommQueue", "sales")
         storage_service["storage_host"].stop()          # the call's record cannot be written now
+        server.login("ann", {}, {"voice": 1})
         call = server.arrive("sales", customer="K3")["id"]
-        state = server.export_state()                    # no deactivate follows
+        state = server.export_state()
         assert ["CommInteraction", call] in [[kind, key] for kind, key, _ in state["records"]["pending"]]
         caruso_host("storage", config=storage_service["storage_config"])
-        assert _stored(storage, "CommInteraction", call, state="waiting")["customer"] == "K3"
+        time.sleep(1.5)                                  # held: no offer timeout, no record written
+        assert server.interaction(call)["offers"] == ["ann"]
+        with pytest.raises(NotFound):
+            storage.get("CommInteraction", call)
+        server.resume()                                  # no deactivate follows: the swap failed
+        assert eventually(lambda: not server.interaction(call)["offers"])
+        assert "no_answer" in [e["event"] for e in server.events(0, 0)["events"] if e["interaction"] == call]
+        assert _stored(storage, "CommInteraction", call)["customer"] == "K3"
     finally:
         server.stop()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 
 import pytest
 
@@ -168,7 +167,7 @@ def test_records_handed_over_wait_and_are_written_only_if_the_swap_did_not_happe
     _observe(desk, records)
     desk.acd.add_queue(Queue("q"))
     desk.acd.arrive("q", id="handed")
-    exported = records.export_state(hold_until=time.time() + 3600)
+    exported = records.export_state()
     assert [(kind, key) for kind, key, _ in exported["pending"]] == [("CommInteraction", "handed")]
     records.flush()                                    # the hand-over lasts: the successor writes
     records.deactivate()                               # the swap happened
@@ -177,16 +176,25 @@ def test_records_handed_over_wait_and_are_written_only_if_the_swap_did_not_happe
         storage.get("CommInteraction", "handed")
 
     desk.acd.arrive("q", id="kept")
-    records.export_state(hold_until=time.time() + 3600)
+    records.export_state()
     records.flush()
     with pytest.raises(NotFound):
         storage.get("CommInteraction", "kept")
     desk.acd.abandon("kept")                           # the swap failed; the server goes on
     records.collect()
-    records.export_state(hold_until=time.time() - 1)   # a hand-over that ended without deactivate
+    records.resume()
     records.flush()
     assert storage.get("CommInteraction", "kept")["state"] == "abandoned"
 
+
+def test_records_nobody_took_over_stay_pending_at_deactivate(desk, records, storage):
+    _observe(desk, records)
+    desk.acd.add_queue(Queue("q"))
+    desk.acd.arrive("q", id="left")
+    records.collect()
+    records.deactivate()                               # unregistered: no export came first
+    records.flush()
+    assert storage.get("CommInteraction", "left")["state"] == "waiting"
 
 
 def test_a_campaign_is_written_whole_only_when_its_definition_changed(desk, storage):
