@@ -286,9 +286,17 @@ class CommRecords:
         with self._guard:
             self._handing_over = False
 
+    def forget(self) -> None:
+        """Drop what was noted of interactions and agents (the ACD dropped its work): their
+        later events are not taken for changes of the dropped ones."""
+        self._live, self._dispositions = {}, {}
+        self._changed_interactions.clear()
+        self._changed_agents.clear()
+
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from :meth:`export_state` of the predecessor; live interactions of the
-        ACD are followed from now on."""
+        ACD are followed from now on (instead of what was noted before, see :meth:`forget`)."""
+        self.forget()
         with self._guard:
             self._handing_over = False
             self._stored.update(tuple(key) for key in state["stored"])

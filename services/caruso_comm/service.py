@@ -197,9 +197,12 @@ class CommServer:
 
     def _forget_work(self) -> None:
         """Drop agents, interactions, calls in the IVR, voicemail, campaigns and timers (the
-        work a swap handed to another instance); keep the queue definitions."""
+        work a swap handed to another instance) and what the records noted of it; keep the
+        queue definitions."""
         self._timers.clear()
         self._acd.forget_work()
+        if self._records is not None:
+            self._records.forget()
         self._ivr.import_state([])
         self._voicemail.restore([])
         self._campaigns.clear()

@@ -223,6 +223,24 @@ def test_a_server_whose_swap_did_not_happen_resumes_its_timers_and_writes_the_re
         server.stop()
 
 
+def test_a_cold_start_after_a_swap_away_stores_the_closed_interactions_in_their_final_state(
+        storage_service, tmp_path):
+    storage = storage_service["storage"]
+    server = service.CommServer(queues=[{"name": "sales"}], db=f"sqlite:///{tmp_path / 'comm.db'}",
+                                persist=True)                    # not started: records written below only
+    server.cold_start()
+    server.login("ann", {}, {"voice": 1})
+    call = server.arrive("sales")["id"]
+    server.accept("ann", call)
+    server.export_state()
+    server.deactivate()                                          # swapped away
+    server.cold_start()                                          # started cold again: the call is closed
+    server._records.collect()
+    server._records.flush()
+    stored = storage.get("CommInteraction", call)
+    assert (stored["state"], stored["disposition"]) == ("completed", "restart")
+
+
 def _statuses(db: str) -> dict[str, list[tuple[str, str]]]:
     """Per agent, the (status, reason) of its ``agent_status`` events in the event log at ``db``."""
     found = {}
