@@ -7,7 +7,9 @@ ringing is withdrawn, a connected interaction completes with disposition ``resta
 (its talk time up to then), any other is abandoned with reason ``restart`` (its wait up
 to then). Agents the log shows logged in are logged out (``agent_status``, reason
 ``restart``). Each cold start then writes a ``restart`` event, so the next one reads only
-the log after it (see docs/communication.md, "Event log").
+the log after it (see docs/communication.md, "Event log"). A log without a ``restart``
+event (written by versions that did not close anything) has nothing closed: its open
+interactions may be months old.
 """
 from __future__ import annotations
 
@@ -20,25 +22,39 @@ RESTART = "restart"
 OFFER_ENDINGS = ("no_answer", "reject", "withdraw")
 
 
-def left_open(log: EventLog, keep: Collection[str]) -> list[tuple[Interaction, list[Event]]]:
-    """The interactions the log shows open since the last ``restart`` event, but those in
-    ``keep``, each ended (state, ``ended``) with the events that close it."""
+def left_open(log: EventLog, live: Collection[str], keep: Collection[str]
+              ) -> tuple[list[tuple[Interaction, list[Event]]], list[Event]]:
+    """The interactions the log shows open since the last ``restart`` event (none if it has
+    none), but those in ``live`` (still served) and ``keep`` (going on), each ended (state,
+    ``ended``) with the events that close it; and the ``withdraw`` events of the offers of
+    those in ``keep`` still ringing."""
+    since = log.last_id(RESTART)
+    if not since:
+        return [], []
     at = log.last_time()
-    closed = []
-    for interaction_id, events in sorted(log.open_after(log.last_id(RESTART)).items()):
-        if interaction_id not in keep:
-            interaction, offers = _replay(events)
-            closed.append((interaction, _close(interaction, offers, at)))
-    return closed
+    closed, withdrawn = [], []
+    for interaction_id, events in sorted(log.open_after(since).items()):
+        if interaction_id in live:
+            continue
+        interaction, offers = _replay(events)
+        if interaction_id in keep:
+            withdrawn += _withdraw(interaction, offers, at)
+        else:
+            closed.append((interaction, _withdraw(interaction, offers, at) + [_end(interaction, at)]))
+    return closed, withdrawn
 
 
-def left_logged_in(log: EventLog) -> list[Event]:
+def left_logged_in(log: EventLog, live: Collection[str]) -> list[Event]:
     """The events that log out, as of the log's last event, each agent the log shows logged
-    in since the last ``restart`` event."""
+    in since the last ``restart`` event (none if it has none), but those in ``live`` (logged
+    in now)."""
+    since = log.last_id(RESTART)
+    if not since:
+        return []
     at = log.last_time()
     return [Event(at, "agent_status", None, None, agent, {"status": AgentStatus.LOGGED_OUT, "reason": RESTART})
-            for agent, event in sorted(log.last_per_agent("agent_status", log.last_id(RESTART)).items())
-            if event.data.get("status") != AgentStatus.LOGGED_OUT]
+            for agent, event in sorted(log.last_per_agent("agent_status", since).items())
+            if event.data.get("status") != AgentStatus.LOGGED_OUT and agent not in live]
 
 
 def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:
@@ -69,17 +85,19 @@ def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:
     return interaction, offers
 
 
-def _close(interaction: Interaction, offers: set[str], at: float) -> list[Event]:
-    """End ``interaction`` at ``at``: the events that say so."""
-    closing = [Event(at, "withdraw", interaction.id, interaction.queue, agent, {"reason": RESTART})
-               for agent in sorted(offers)]
+def _withdraw(interaction: Interaction, offers: set[str], at: float) -> list[Event]:
+    """The events that withdraw the ``offers`` of ``interaction`` at ``at``."""
+    return [Event(at, "withdraw", interaction.id, interaction.queue, agent, {"reason": RESTART})
+            for agent in sorted(offers)]
+
+
+def _end(interaction: Interaction, at: float) -> Event:
+    """End ``interaction`` at ``at``: the event that says so."""
+    interaction.ended = at
     if interaction.state == InteractionState.CONNECTED:
         interaction.state = InteractionState.COMPLETED
-        closing.append(Event(at, "complete", interaction.id, interaction.queue, interaction.agent,
-                             {"talk": at - interaction.connected_at, "disposition": RESTART}))
-    else:
-        interaction.state = InteractionState.ABANDONED
-        closing.append(Event(at, "abandon", interaction.id, interaction.queue, None,
-                             {"reason": RESTART, "wait": at - interaction.entered}))
-    interaction.ended = at
-    return closing
+        return Event(at, "complete", interaction.id, interaction.queue, interaction.agent,
+                     {"talk": at - interaction.connected_at, "disposition": RESTART})
+    interaction.state = InteractionState.ABANDONED
+    return Event(at, "abandon", interaction.id, interaction.queue, None,
+                 {"reason": RESTART, "wait": at - interaction.entered})

@@ -28,7 +28,7 @@ from caruso_comm.eventlog import EventLog
 from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
 from caruso_comm.ivr import Ivr, menu_from_dict
-from caruso_comm.model import Event, InteractionState, queue_from_dict
+from caruso_comm.model import AgentStatus, Event, InteractionState, queue_from_dict
 from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, DNC, INTERACTION, OBJECTS, QUEUE, VOICEMAIL,
                                  CommRecords, stored_campaign, stored_voicemail)
 from caruso_comm.restart import RESTART, left_logged_in, left_open
@@ -180,17 +180,22 @@ class CommServer:
 
     def _close_left_open(self, keep: set[str]) -> None:
         """Close the interactions the event log shows open (the end of an earlier run), but
-        those in ``keep``; their records get the final state. Log out the agents it shows
-        logged in. Then a ``restart`` event."""
+        those the ACD holds (channels start before the cold start) and those in ``keep``
+        (their offers still ringing are withdrawn); their records get the final state. Log
+        out the agents it shows logged in but not logged in to the ACD. Then a ``restart``
+        event."""
         self._log.flush()
-        closed = left_open(self._log, keep)
+        closed, withdrawn = left_open(self._log, set(self._acd.interactions), keep)
+        for event in withdrawn:
+            self._record(event)
         for interaction, events in closed:
             for event in events:
                 self._record(event)
             if self._records is not None:
                 self._records.closed(interaction, RESTART if interaction.state == InteractionState.COMPLETED
                                      else None)
-        logged_out = left_logged_in(self._log)
+        logged_in = {a.id for a in self._acd.agents.values() if a.status != AgentStatus.LOGGED_OUT}
+        logged_out = left_logged_in(self._log, logged_in)
         for event in logged_out:
             self._record(event)
         self._record(Event(time.time(), RESTART, data={"closed": len(closed), "logged_out": len(logged_out)}))

@@ -263,10 +263,13 @@ def test_a_cold_start_closes_the_interactions_and_agents_an_earlier_run_left_ope
     comm.login("ann", {}, {"voice": 1})
     talking = comm.arrive("sales", customer="K1")["id"]
     comm.accept("ann", talking)
-    ringing, waiting = comm.arrive("sales")["id"], comm.arrive("sales")["id"]
-    comm.login("bob", {}, {"voice": 1})                  # offered the first one waiting
+    ringing = comm.arrive("sales")["id"]
+    comm.login("bob", {}, {"voice": 1})
     assert comm.interaction(ringing)["offers"] == ["bob"]
     message = comm.leave_voicemail("sales", "call me", caller="+3130777")
+    comm.login("cy", {}, {"voice": 1})
+    assert comm.interaction(message["callback"])["offers"] == ["cy"]
+    waiting = comm.arrive("sales")["id"]
     _stored(storage, "CommInteraction", talking, state="connected")
     _stored(storage, "CommVoicemail", message["id"], state="new")
     setup["comm_host"].stop()                            # no export: the calls are left open
@@ -277,12 +280,12 @@ def test_a_cold_start_closes_the_interactions_and_agents_an_earlier_run_left_ope
     assert [(name, data.get("reason")) for name, data in endings[ringing]] == [
         ("withdraw", "restart"), ("abandon", "restart")]
     assert [(name, data["reason"]) for name, data in endings[waiting]] == [("abandon", "restart")]
-    assert message["callback"] not in endings               # routed again instead
+    assert [(name, data["reason"]) for name, data in endings[message["callback"]]] == [
+        ("withdraw", "restart")]                            # not ended: routed again instead
     assert _entered(setup["comm_config"]["db"], message["callback"]) == 3
     assert [data["closed"] for _, data in endings[None]] == [0, 3, 0]       # one per cold start
-    assert [data["logged_out"] for _, data in endings[None]] == [0, 2, 0]
+    assert [data["logged_out"] for _, data in endings[None]] == [0, 3, 0]
     assert _statuses(setup["comm_config"]["db"]) == {
-        "ann": [("available", ""), ("logged_out", "restart")],
-        "bob": [("available", ""), ("logged_out", "restart")]}
+        agent: [("available", ""), ("logged_out", "restart")] for agent in ("ann", "bob", "cy")}
     assert _stored(storage, "CommInteraction", talking, state="completed")["disposition"] == "restart"
     assert _stored(storage, "CommInteraction", waiting, state="abandoned")["ended"]

@@ -175,3 +175,43 @@ def test_a_deactivated_server_fires_no_timers_until_it_imports_state_again(tmp_p
         assert "no_answer" in [e["event"] for e in server.events(0, 0)["events"]]
     finally:
         server.stop()
+
+
+def _restart_events(server) -> list[dict]:
+    return [e["data"] for e in server.events(0, 0)["events"] if e["event"] == "restart"]
+
+
+def test_a_first_cold_start_on_a_log_without_a_restart_event_closes_nothing(tmp_path):
+    from caruso_comm.eventlog import EventLog
+    from caruso_comm.service import CommServer
+
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    older = CommServer(queues=[{"name": "q"}], db=db)    # an older version: no cold start closing
+    older.login("ann", {}, {"voice": 1})
+    call = older.arrive("q")["id"]
+    older.stop()
+    server = CommServer(queues=[{"name": "q"}], db=db)
+    server.cold_start()
+    server.stop()
+    assert _restart_events(server) == [{"closed": 0, "logged_out": 0}]
+    events = list(EventLog(db).read())
+    assert [e.event for _, e in events if e.interaction == call] == ["enter", "offer"]
+
+
+def test_a_cold_start_leaves_the_interactions_and_agents_that_came_before_it_to_the_acd(tmp_path):
+    from caruso_comm.service import CommServer
+
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    earlier = CommServer(queues=[{"name": "q"}], db=db)
+    earlier.cold_start()
+    earlier.stop()
+    server = CommServer(queues=[{"name": "q"}], db=db)
+    try:
+        server.login("ann", {}, {"voice": 1})            # a channel's interaction before the cold start
+        call = server.arrive("q", channel="webchat")["id"]
+        server.cold_start()
+        assert server.interaction(call)["offers"] == ["ann"] and server.agent("ann")["status"] == "available"
+        assert [e["event"] for e in server.events(0, 0)["events"] if e["interaction"] == call] == ["enter", "offer"]
+        assert _restart_events(server) == [{"closed": 0, "logged_out": 0}]
+    finally:
+        server.stop()
