@@ -225,14 +225,8 @@ class ServiceHost:
 
     def cold_start(self) -> None:
         """Call the instance's ``cold_start()``, if it has one (it becomes active without a
-        predecessor's state); a failure is logged and raised."""
-        cold_start = getattr(self.instance, "cold_start", None)
-        if cold_start is not None:
-            try:
-                cold_start()
-            except Exception:
-                log.exception("%s: cold_start() failed", self.instance_id or self.spec.name)
-                raise
+        predecessor's state); a failure is logged and raised (it fails the start or swap)."""
+        self._tell("cold_start", failing=True)
 
     def watch_hold(self, after: float) -> None:
         """Settle a hold nobody ended: open if the manager says this instance is active,
@@ -275,14 +269,17 @@ class ServiceHost:
         self.gate.refuse()
         self._tell("deactivate")
 
-    def _tell(self, lifecycle: str) -> None:
-        """Call the instance's optional lifecycle method ``lifecycle``; a failure is logged."""
+    def _tell(self, lifecycle: str, failing: bool = False) -> None:
+        """Call the instance's optional lifecycle method ``lifecycle``; a failure is logged,
+        and raised if ``failing``."""
         method = getattr(self.instance, lifecycle, None)
         if method is not None:
             try:
                 method()
             except Exception:
-                log.exception("%s: %s() failed", self.instance_id, lifecycle)
+                log.exception("%s: %s() failed", self.instance_id or self.spec.name, lifecycle)
+                if failing:
+                    raise
 
     def health(self) -> dict[str, Any]:
         answer = {"status": "ok"}

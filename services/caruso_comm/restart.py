@@ -13,7 +13,7 @@ interactions may be months old.
 """
 from __future__ import annotations
 
-from typing import Collection
+from typing import Collection, NamedTuple
 
 from caruso_comm.eventlog import EventLog
 from caruso_comm.model import AgentStatus, Event, Interaction, InteractionState
@@ -22,15 +22,23 @@ RESTART = "restart"
 OFFER_ENDINGS = ("no_answer", "reject", "withdraw")
 
 
-def left_open(log: EventLog, live: Collection[str], keep: Collection[str]
-              ) -> tuple[list[tuple[Interaction, list[Event]]], list[Event]]:
-    """The interactions the log shows open since the last ``restart`` event (none if it has
-    none), but those in ``live`` (still served) and ``keep`` (going on), each ended (state,
-    ``ended``) with the events that close it; and the ``withdraw`` events of the offers of
-    those in ``keep`` still ringing."""
+class LeftOver(NamedTuple):
+    """What an earlier run left open, with the events that close it."""
+
+    closed: list[tuple[Interaction, list[Event]]]   # each interaction ended, with its closing events
+    withdrawn: list[Event]                           # offers still ringing of interactions kept
+    logged_out: list[Event]                          # agents logged out
+
+
+def left_over(log: EventLog, live: Collection[str], keep: Collection[str],
+              logged_in: Collection[str]) -> LeftOver:
+    """What the log shows open since the last ``restart`` event (nothing if it has none), as
+    of its last event: interactions, but those in ``live`` (still served) and ``keep``
+    (going on: only their ringing offers are withdrawn), and agents logged in, but those in
+    ``logged_in`` (logged in now)."""
     since = log.last_id(RESTART)
     if not since:
-        return [], []
+        return LeftOver([], [], [])
     at = log.last_time()
     closed, withdrawn = [], []
     for interaction_id, events in sorted(log.open_after(since).items()):
@@ -41,20 +49,10 @@ def left_open(log: EventLog, live: Collection[str], keep: Collection[str]
             withdrawn += _withdraw(interaction, offers, at)
         else:
             closed.append((interaction, _withdraw(interaction, offers, at) + [_end(interaction, at)]))
-    return closed, withdrawn
-
-
-def left_logged_in(log: EventLog, live: Collection[str]) -> list[Event]:
-    """The events that log out, as of the log's last event, each agent the log shows logged
-    in since the last ``restart`` event (none if it has none), but those in ``live`` (logged
-    in now)."""
-    since = log.last_id(RESTART)
-    if not since:
-        return []
-    at = log.last_time()
-    return [Event(at, "agent_status", None, None, agent, {"status": AgentStatus.LOGGED_OUT, "reason": RESTART})
-            for agent, event in sorted(log.last_per_agent("agent_status", since).items())
-            if event.data.get("status") != AgentStatus.LOGGED_OUT and agent not in live]
+    logged_out = [Event(at, "agent_status", None, None, agent, {"status": AgentStatus.LOGGED_OUT, "reason": RESTART})
+                  for agent, event in sorted(log.last_per_agent("agent_status", since).items())
+                  if event.data.get("status") != AgentStatus.LOGGED_OUT and agent not in logged_in]
+    return LeftOver(closed, withdrawn, logged_out)
 
 
 def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:

@@ -31,7 +31,7 @@ from caruso_comm.ivr import Ivr, menu_from_dict
 from caruso_comm.model import AgentStatus, Event, InteractionState, queue_from_dict
 from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, DNC, INTERACTION, OBJECTS, QUEUE, VOICEMAIL,
                                  CommRecords, stored_campaign, stored_voicemail)
-from caruso_comm.restart import RESTART, left_logged_in, left_open
+from caruso_comm.restart import RESTART, left_over
 from caruso_comm.simulator import SimDialer
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
@@ -185,20 +185,20 @@ class CommServer:
         out the agents it shows logged in but not logged in to the ACD. Then a ``restart``
         event."""
         self._log.flush()
-        closed, withdrawn = left_open(self._log, set(self._acd.interactions), keep)
-        for event in withdrawn:
+        logged_in = {a.id for a in self._acd.agents.values() if a.status != AgentStatus.LOGGED_OUT}
+        left = left_over(self._log, set(self._acd.interactions), keep, logged_in)
+        for event in left.withdrawn:
             self._record(event)
-        for interaction, events in closed:
+        for interaction, events in left.closed:
             for event in events:
                 self._record(event)
             if self._records is not None:
                 self._records.closed(interaction, RESTART if interaction.state == InteractionState.COMPLETED
                                      else None)
-        logged_in = {a.id for a in self._acd.agents.values() if a.status != AgentStatus.LOGGED_OUT}
-        logged_out = left_logged_in(self._log, logged_in)
-        for event in logged_out:
+        for event in left.logged_out:
             self._record(event)
-        self._record(Event(time.time(), RESTART, data={"closed": len(closed), "logged_out": len(logged_out)}))
+        self._record(Event(time.time(), RESTART, data={"closed": len(left.closed),
+                                                       "logged_out": len(left.logged_out)}))
 
     def _forget_work(self) -> None:
         """Drop agents, interactions, calls in the IVR, voicemail, campaigns and timers (the
