@@ -88,8 +88,8 @@ class ACD:
             if agent.status != AgentStatus.LOGGED_OUT and pool.matches(agent):
                 pool.members.add(agent.id)
                 self._agent_pools[agent.id].setdefault(channel, []).append(pool)
-                if agent.free(channel) > 0:
-                    pool.strategy.add(agent, now)
+                if channel in agent.readiness:
+                    pool.strategy.add(agent, now, agent.readiness[channel])
         return pool
 
     # -- agents --------------------------------------------------------------------------
@@ -166,10 +166,11 @@ class ACD:
         self._agent_pools[agent.id] = by_channel
 
     def _unindex(self, agent: Agent) -> None:
+        for channel in list(agent.readiness):
+            self._unready(agent, channel)
         for pools in self._agent_pools.pop(agent.id, {}).values():
             for pool in pools:
                 pool.members.discard(agent.id)
-                pool.strategy.remove(agent)
 
     def agent(self, agent_id: str) -> Agent:
         """The agent with this id (NotFound if never logged in)."""
@@ -465,14 +466,21 @@ class ACD:
             self.sink(Event(now, "agent_state", None, None, agent.id, {"state": state}))
 
     def _sync_ready(self, agent: Agent, channel: str) -> None:
-        pools = self._agent_pools.get(agent.id, NO_POOLS).get(channel, ())
+        """Tell the strategies of ``agent``'s pools on ``channel`` whether it is ready, with
+        its current counters (a fresh readiness flag each time)."""
+        self._unready(agent, channel)
         if agent.free(channel) > 0:
+            ready = agent.readiness[channel] = [True]
             now = self._now()
-            for pool in pools:
-                pool.strategy.add(agent, now)
-        else:
-            for pool in pools:
-                pool.strategy.remove(agent)
+            for pool in self._agent_pools.get(agent.id, NO_POOLS).get(channel, ()):
+                pool.strategy.add(agent, now, ready)
+
+    @staticmethod
+    def _unready(agent: Agent, channel: str) -> None:
+        """``agent`` leaves every pool of ``channel`` (its readiness flag turns False)."""
+        ready = agent.readiness.pop(channel, None)
+        if ready is not None:
+            ready[0] = False
 
     def _release(self, agent: Agent, channel: str) -> None:
         """Give ``agent`` waiting work of ``channel`` while they have room; then mark them ready."""

@@ -95,8 +95,9 @@ class Queue:
 
 @attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class Agent:
-    """An agent and the counters the routing strategies order by. ``marks`` belongs to the
-    strategies: each keeps at most one value per agent, under the strategy itself as key."""
+    """An agent and the counters the routing strategies order by. ``readiness`` holds, for
+    each channel the agent is ready on, the flag the routing strategies were given (see
+    :mod:`caruso_comm.routing`)."""
 
     id: str
     skills: dict[str, int] = attrs.field(factory=dict, converter=_levels)
@@ -112,7 +113,7 @@ class Agent:
     connected: set[str] = attrs.field(factory=set)
     wrapping: dict[str, tuple[str, float]] = attrs.field(factory=dict)
     load: dict[str, int] = attrs.field(factory=dict)
-    marks: dict[Any, Any] = attrs.field(factory=dict)   # per routing strategy, its own mark (see routing)
+    readiness: dict[str, list[bool]] = attrs.field(factory=dict)
 
     def free(self, channel: str) -> int:
         """Interactions of ``channel`` the agent could still take now."""

@@ -2,9 +2,16 @@
 
 A strategy class is provided by a plugin (hook ``caruso_routing_strategies``) and
 instantiated once per pool with the pool's skill requirement. The ACD tells it which
-agents are ready (``add``/``remove``), asks it for the agent to offer to (``select``)
-and reports each offer (``routed``). With ``ring_all = True`` the ACD offers to every
+agents become ready (``add``), asks it for the agent to offer to (``select``) and
+reports each offer (``routed``). With ``ring_all = True`` the ACD offers to every
 ready agent at once (``ready``) and the first to accept gets the interaction.
+
+Readiness is a flag: ``add`` gets the agent's readiness flag for the pool's channel, a
+one-item list holding True while that readiness lasts. The ACD sets it to False when the
+agent stops being ready on the channel (an offer filled it, a break, a logout, new
+skills) and gives a fresh flag when it adds the agent again; one flag serves every pool
+of the channel, so an agent leaves all of them in one step. A strategy never offers an
+agent whose flag it holds is False, and drops such entries when it likes (lazy deletion).
 """
 from __future__ import annotations
 
@@ -22,6 +29,8 @@ from caruso_comm.model import Agent
 
 HOOK = "caruso_routing_strategies"
 
+Flag = list   # [True] while a readiness lasts, then [False]
+
 
 class Strategy:
     """The interface every strategy implements."""
@@ -31,12 +40,9 @@ class Strategy:
     def __init__(self, skills: Mapping[str, int]) -> None:
         self.skills = dict(skills)
 
-    def add(self, agent: Agent, now: float) -> None:
-        """``agent`` became ready (or its counters changed while ready)."""
-        raise NotImplementedError
-
-    def remove(self, agent: Agent) -> None:
-        """``agent`` is no longer ready; unknown agents are ignored."""
+    def add(self, agent: Agent, now: float, ready: Flag) -> None:
+        """``agent`` became ready (again, with new counters, if it was): it stays ready while
+        ``ready[0]`` is True; an earlier flag of the agent is False by now."""
         raise NotImplementedError
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
@@ -51,45 +57,52 @@ class Strategy:
         """An interaction was offered to ``agent`` (for strategies with memory)."""
 
 
+class _Entries:
+    """Counts entries, live and stale, and says when dropping the stale ones pays: once as
+    many were added as were live at the last count (amortized constant time)."""
+
+    def __init__(self) -> None:
+        self.added = 0
+        self.limit = 64
+
+    def add(self) -> bool:
+        """One more entry; True when the caller should drop its stale entries and :meth:`counted`."""
+        self.added += 1
+        return self.added > self.limit
+
+    def counted(self, live: int) -> None:
+        self.added, self.limit = 0, 64 + live
+
+
 class HeapStrategy(Strategy):
     """A strategy ordering ready agents by ``key(agent, now)``, smallest first."""
 
     def __init__(self, skills: Mapping[str, int]) -> None:
         super().__init__(skills)
-        self._heap: list[tuple[Any, int, Agent]] = []
-        self._tokens: dict[str, int] = {}
+        self._heap: list[tuple[Any, int, Flag, Agent]] = []
         self._counter = itertools.count()
+        self._entries = _Entries()
 
     def key(self, agent: Agent, now: float) -> Any:
         raise NotImplementedError
 
-    def add(self, agent: Agent, now: float) -> None:
-        token = next(self._counter)
-        self._tokens[agent.id] = token
-        heapq.heappush(self._heap, (self.key(agent, now), token, agent))
-        if len(self._heap) > 64 + 4 * len(self._tokens):
-            self._heap = [entry for entry in self._heap if self._tokens.get(entry[2].id) == entry[1]]
+    def add(self, agent: Agent, now: float, ready: Flag) -> None:
+        heapq.heappush(self._heap, (self.key(agent, now), next(self._counter), ready, agent))
+        if self._entries.add():
+            self._heap = [entry for entry in self._heap if entry[2][0]]
             heapq.heapify(self._heap)
-
-    def remove(self, agent: Agent) -> None:
-        self._tokens.pop(agent.id, None)
+            self._entries.counted(len(self._heap))
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
-        heap, tokens = self._heap, self._tokens
-        while heap:
-            _, token, agent = heap[0]
-            if tokens.get(agent.id) != token:
-                heapq.heappop(heap)
-            elif agent.id not in exclude:
-                return agent
-            else:
-                break
-        entry = heaps.first(self._heap, lambda e: tokens.get(e[2].id) != e[1],
-                            lambda e: e[2].id in exclude)
-        return entry[2] if entry is not None else None
+        entry = heaps.first(self._heap, _stale, lambda e: e[3].id in exclude)
+        return entry[3] if entry is not None else None
 
     def ready(self) -> list[Agent]:
-        return [agent for _, token, agent in sorted(self._heap) if self._tokens.get(agent.id) == token]
+        return [entry[3] for entry in sorted(self._heap) if entry[2][0]]
+
+
+def _stale(entry: tuple) -> bool:
+    return not entry[2][0]
 
 
 class RankedIdleStrategy(Strategy):
@@ -99,59 +112,42 @@ class RankedIdleStrategy(Strategy):
 
     Agents of one rank wait in a line sorted by idle time. They nearly always become ready
     with the latest idle time, so adding one appends it; the rare agent added with an
-    earlier idle time is inserted ahead of the later ones (a binary search). Each entry carries a flag, a
-    one-item list, true while the entry is live; the agent's mark for this strategy
-    (``agent.marks[self]``) is the flag of its live entry. Removing an agent clears that
-    flag through the agent, which the ACD touches anyway (lazy deletion): the stale entry
-    is dropped when it reaches the front of its line, or when stale entries outnumber
-    live ones. Adding, removing and selecting take constant time (amortized).
+    earlier idle time is inserted ahead of the later ones (a binary search). An entry whose
+    readiness flag is False is dropped when it reaches the front of its line, or when all
+    lines are compacted. Adding and selecting take constant time (amortized).
     """
 
     def __init__(self, skills: Mapping[str, int]) -> None:
         super().__init__(skills)
-        self._lines: dict[int, deque[tuple[float, list[bool], Agent]]] = {}  # rank -> (idle, live, agent)
+        self._lines: dict[int, deque[tuple[float, Flag, Agent]]] = {}  # rank -> (idle, ready, agent)
         self._ranks: list[int] = []
-        self._ready = 0     # agents with a live entry
-        self._entries = 0   # entries in the lines, live and stale
+        self._entries = _Entries()
 
     def rank(self, agent: Agent) -> int:
         raise NotImplementedError
 
-    def add(self, agent: Agent, now: float) -> None:
-        rank, idle, live = self.rank(agent), agent.idle_since, [True]
-        previous = agent.marks.get(self)
-        if previous is None:
-            self._ready += 1
-        else:
-            previous[0] = False
-        agent.marks[self] = live
+    def add(self, agent: Agent, now: float, ready: Flag) -> None:
+        rank, idle = self.rank(agent), agent.idle_since
         line = self._lines.get(rank)
         if line is None:
             line = self._lines[rank] = deque()
             bisect.insort(self._ranks, rank)
         if not line or line[-1][0] <= idle:
-            line.append((idle, live, agent))
+            line.append((idle, ready, agent))
         else:
-            line.insert(bisect.bisect_right(line, idle, key=_idle), (idle, live, agent))
-        self._entries += 1
-        if self._entries > 64 + 2 * self._ready:
+            line.insert(bisect.bisect_right(line, idle, key=_idle), (idle, ready, agent))
+        if self._entries.add():
             self._compact()
 
-    def remove(self, agent: Agent) -> None:
-        live = agent.marks.pop(self, None)
-        if live is not None:
-            live[0] = False
-            self._ready -= 1
-
     @staticmethod
-    def _live(line: Iterable[tuple[float, list[bool], Agent]]) -> list[tuple[float, list[bool], Agent]]:
+    def _live(line: Iterable[tuple[float, Flag, Agent]]) -> list[tuple[float, Flag, Agent]]:
         return [entry for entry in line if entry[1][0]]
 
     def _compact(self) -> None:
         """Drop every stale entry (and the ranks left without agents)."""
         lines = {rank: deque(live) for rank in self._ranks if (live := self._live(self._lines[rank]))}
         self._lines, self._ranks = lines, sorted(lines)
-        self._entries = self._ready
+        self._entries.counted(sum(map(len, lines.values())))
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
         lines, ranks = self._lines, self._ranks
@@ -160,12 +156,11 @@ class RankedIdleStrategy(Strategy):
             line = lines[ranks[index]]
             while line and not line[0][1][0]:
                 line.popleft()
-                self._entries -= 1
             if not line:
                 del lines[ranks[index]], ranks[index]
                 continue
-            for _, live, agent in line:
-                if live[0] and agent.id not in exclude:
+            for _, ready, agent in line:
+                if ready[0] and agent.id not in exclude:
                     return agent
             index += 1
         return None
@@ -174,7 +169,7 @@ class RankedIdleStrategy(Strategy):
         return [entry[2] for rank in self._ranks for entry in self._live(self._lines[rank])]
 
 
-def _idle(entry: tuple[float, list[bool], Agent]) -> float:
+def _idle(entry: tuple[float, Flag, Agent]) -> float:
     return entry[0]
 
 

@@ -156,9 +156,23 @@ def test_an_agent_freed_after_escalation_takes_the_escalated_interaction(desk):
     assert desk.offered_to(interaction) == ["junior"]
 
 
+def _leave(agent):
+    """The agent is no longer ready on voice, as the ACD does it: its flag turns False."""
+    flag = agent.readiness.pop("voice", None)
+    if flag is not None:
+        flag[0] = False
+
+
+def _fresh_flag(agent):
+    """The agent is ready on voice with a new flag (the ACD gives every pool the same one)."""
+    ready = agent.readiness["voice"] = [True]
+    return ready
+
+
 def test_ranked_idle_order_equals_a_heap_keyed_by_rank_then_idle_time():
-    """Random adds (idle times out of order too), re-adds and removals: the bucketed
-    strategy keeps exactly the order of a heap keyed (rank, idle_since, order added)."""
+    """Random adds (idle times out of order too), re-adds and agents leaving (their flag
+    turns False, as the ACD does it): the bucketed strategy keeps exactly the order of a
+    heap keyed (rank, idle_since, order added)."""
     import random
 
     from caruso_comm.model import Agent
@@ -177,15 +191,44 @@ def test_ranked_idle_order_equals_a_heap_keyed_by_rank_then_idle_time():
     agents = [Agent(f"a{n}") for n in range(40)]
     for step in range(3000):
         agent = rng.choice(agents)
-        if rng.random() < 0.35:
-            heap.remove(agent)
-            buckets.remove(agent)
-        else:
+        _leave(agent)
+        if rng.random() >= 0.35:
             agent.calls = rng.randrange(4)
             # mostly the latest time, sometimes an earlier one (an agent ready on another channel)
             agent.idle_since = float(step if rng.random() < 0.8 else rng.randrange(step + 1))
-            heap.add(agent, step)
-            buckets.add(agent, step)
+            ready = _fresh_flag(agent)
+            heap.add(agent, step, ready)
+            buckets.add(agent, step, ready)
         assert [a.id for a in buckets.ready()] == [a.id for a in heap.ready()]
+        assert sorted(a.id for a in heap.ready()) == sorted(a.id for a in agents if a.readiness)
         excluded = {a.id for a in rng.sample(agents, 5)}
         assert buckets.select(step, excluded) is heap.select(step, excluded)
+
+
+def test_round_robin_ring_under_random_readiness_equals_a_plain_list():
+    """Agents becoming ready, leaving (flag False) and being offered at random: the ring
+    is the order of first becoming ready, read from the agent after the last one offered."""
+    import random
+
+    from caruso_comm.model import Agent
+    from caruso_routing.round_robin import RoundRobinMemory
+
+    rng = random.Random(7)
+    ring, order, last = RoundRobinMemory({}), [], None
+    agents = [Agent(f"a{n}") for n in range(30)]
+    for step in range(3000):
+        agent = rng.choice(agents)
+        _leave(agent)
+        if rng.random() >= 0.4:
+            if agent not in order:
+                order.append(agent)
+            ring.add(agent, step, _fresh_flag(agent))
+        start = order.index(last) + 1 if last is not None else 0
+        expected = [a for a in order[start:] + order[:start] if a.readiness]
+        assert ring.ready() == expected
+        excluded = {a.id for a in rng.sample(agents, 3)}
+        chosen = ring.select(step, excluded)
+        assert chosen is next((a for a in expected if a.id not in excluded), None)
+        if chosen is not None and rng.random() < 0.5:
+            ring.routed(chosen)
+            last = chosen
