@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from caruso_core.errors import CallInterrupted, CarusoError, ManagerUnreachable, NoInstance
 
-from caruso_comm.model import Event, utc_iso
+from caruso_comm.model import Event, Interaction, utc_iso
 
 log = logging.getLogger(__name__)
 UNREACHABLE = (ManagerUnreachable, NoInstance, CallInterrupted)
@@ -42,6 +42,13 @@ class ContactHistory:
         """Stop after writing what is pending (entries still failing are given up)."""
         self._pending.put(None)
         self._thread.join(timeout=30)
+
+    def known(self, interaction: Interaction) -> None:
+        """``interaction`` entered before this writer saw it (an earlier run left it open);
+        its ending event is written like that of one it saw enter."""
+        if interaction.customer is not None:
+            self._started[interaction.id] = {"customer": interaction.customer, "channel": interaction.channel,
+                                             "direction": interaction.direction, "queue": interaction.queue}
 
     def __call__(self, event: Event) -> None:
         if event.event == "enter" and "channel" in event.data:

@@ -190,6 +190,8 @@ class CommServer:
         for event in left.withdrawn:
             self._record(event)
         for interaction, events in left.closed:
+            if self._history is not None:
+                self._history.known(interaction)
             for event in events:
                 self._record(event)
             if self._records is not None:

@@ -69,6 +69,23 @@ def test_ended_interactions_go_to_the_customers_contact_history(storage, caruso_
     assert entries[0]["summary"] == "completed in queue q: address changed"
 
 
+def test_an_interaction_closed_at_a_cold_start_goes_to_the_customers_contact_history(
+        storage, caruso_host, caruso_client, tmp_path):
+    customer = storage.create("Customer", {"customer_no": "K8", "name": "Bo Customer"})
+    config = {"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "q"}],
+              "contact_history": {"object": "Customer"}}
+    first = caruso_host("comm", config=config)
+    comm = caruso_client.get("caruso.comm/1")
+    comm.login("ann", {}, {"voice": 1})
+    call = comm.arrive("q", customer=str(customer["id"]))["id"]
+    comm.accept("ann", call)
+    first.stop()                                   # no hand-over: the call is left open
+    caruso_host("comm", config=config)
+    entries = eventually(lambda: storage.contact_history("Customer", customer["id"]))
+    assert [(e["channel"], e["direction"], e["agent"], e["reference"], e["summary"]) for e in entries] == [
+        ("voice", "inbound", "ann", call, "completed in queue q: restart")]
+
+
 OPTED_OUT_OF_CALLS = {"object": "Consent", "customer": "customer_id",
                       "where": {"and": [{"field": "channel", "op": "eq", "value": "phone"},
                                         {"field": "opted_in", "op": "eq", "value": False}]}}
