@@ -37,7 +37,8 @@ strings). The optional lifecycle methods are called by the host, never by client
     then on, as a standby or before it retires; also when its host settles a swap the
     manager left unfinished and learns it happened): stop acting on your own (timers,
     dialers, pollers), the successor does that work now; ``import_state`` makes it
-    active again.
+    active again. Also on a new instance after its ``import_state()`` or ``cold_start()``
+    when its host settles a swap the manager left unrecorded (the old one goes on).
 
 The host constructs the class with the deployment's configuration as keyword
 arguments: ``cls(**config)``. ``requires`` names the interfaces the service calls

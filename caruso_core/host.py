@@ -112,10 +112,12 @@ class HostControl:
         self._check(token)
         self._host.resume()
 
-    def activate(self, token: str, transfer: dict[str, Any] | None) -> None:
+    def activate(self, token: str, transfer: dict[str, Any] | None, timeout: float) -> None:
         """Take over: import the transferred state, or ``cold_start()`` if none was transferred;
-        then open the gate. A failure leaves the gate refusing (the swap fails). An instance
-        whose gate is open is the active one already: nothing happens."""
+        then hold calls until :meth:`serve` (the manager recorded the swap). A failure leaves
+        the gate refusing (the swap fails). If ``serve`` does not follow within ``timeout``
+        plus a margin (the manager died mid-swap), the host asks the manager how the swap
+        ended. An instance whose gate is open is the active one already: nothing happens."""
         self._check(token)
         if self._host.gate.state == OPEN:
             return
@@ -129,7 +131,15 @@ class HostControl:
         except Exception as error:
             step = "import_state" if imports else "cold_start"
             raise ServiceError(f"{step} failed: {type(error).__name__}: {error}") from None
-        self._host.gate.open()
+        self._host.gate.hold(timeout)
+        self._host.watch_hold(timeout + HOLD_MARGIN, taking_over=True)
+
+    def serve(self, token: str) -> None:
+        """The manager recorded this instance as the active one: open the gate (after
+        :meth:`activate`; nothing happens if the hold was settled already)."""
+        self._check(token)
+        if self._host.gate.state == HOLDING:
+            self._host.gate.open()
 
     def release(self, token: str, retire: bool) -> None:
         """Refuse calls from now on (clients move on), then ``deactivate()`` the instance;
@@ -228,9 +238,11 @@ class ServiceHost:
         predecessor's state); a failure is logged and raised (it fails the start or swap)."""
         self._tell("cold_start", failing=True)
 
-    def watch_hold(self, after: float) -> None:
+    def watch_hold(self, after: float, taking_over: bool = False) -> None:
         """Settle a hold nobody ended: open if the manager says this instance is active,
-        refuse if it is not; while the manager cannot say, keep holding (never two actives)."""
+        refuse if it is not; while the manager cannot say, keep holding (never two actives).
+        ``taking_over``: the hold follows this instance's activation, so opening does not
+        ``resume()`` it (it has nothing of its own to resume)."""
         self._holds += 1
         hold = self._holds
 
@@ -248,7 +260,9 @@ class ServiceHost:
                     continue
                 if unsettled():
                     active = bool(mine) and mine[0]["state"] == "active"
-                    if active:
+                    if active and taking_over:
+                        self.gate.open()
+                    elif active:
                         self.resume()
                     else:
                         self.deactivate()

@@ -195,7 +195,7 @@ class ServiceManager:
             old = others[0] if others else None
             transfer = self._control(old, "hold", self._drain_timeout) if old else None
             try:
-                self._control(target, "activate", transfer)
+                self._control(target, "activate", transfer, self._drain_timeout)
             except CarusoError as error:
                 if old:
                     self._control(old, "resume", quiet=True)
@@ -210,6 +210,7 @@ class ServiceManager:
                 self._store.save(*changed)
                 for registration in changed:
                     self._emit(MODIFIED, registration)
+            self._control(target, "serve", quiet=True)
             if old:
                 self._control(old, "release", retire_old, quiet=True)
                 if retire_old:

@@ -134,6 +134,49 @@ def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_m
         runner.join(30)
 
 
+def test_a_new_instance_the_manager_left_unrecorded_settles_by_asking_the_manager(
+        caruso_host, caruso_manager, caruso_client, tmp_path, monkeypatch):
+    """The manager died after activating the new instance, before or after recording the swap:
+    the new instance holds its calls until it learns which, so two never serve at once."""
+    from caruso_core import host as hosting
+    from caruso_core.gate import HOLDING, OPEN, REFUSING
+    from sample_services import Ticker
+
+    monkeypatch.setattr(hosting, "HOLD_MARGIN", 0.2)
+    old_journal, journal = tmp_path / "old.log", tmp_path / "new.log"
+    caruso_host("sample_services:Ticker", config={"journal": str(old_journal)})
+    host = hosting.ServiceHost(Ticker, config={"journal": str(journal)}, manager=caruso_manager.uri,
+                               standby=True)
+    runner = threading.Thread(target=host.run, daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 30
+    while host.instance_id is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    def settled():
+        while host.gate.state == HOLDING and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return host.gate.state
+
+    try:
+        control = hosting.HostControl(host)
+        control.activate(host.control_token, {"stateful": True, "state": {"ticks": 7}}, 0.1)
+        assert host.gate.state == HOLDING                # imported, not serving until recorded
+        assert settled() == REFUSING                     # never recorded: the old one stays active
+        assert journal.read_text().split() == ["imported", "deactivated"]
+
+        _swap(caruso_manager, "ticker", host)             # recorded and served
+        assert host.gate.state == OPEN and caruso_client.get("ticker").tick() == 1
+        host.gate.hold(1)                                 # as if recorded, and the manager died
+        host.watch_hold(0.1, taking_over=True)
+        assert settled() == OPEN                          # recorded: it serves, nothing to resume
+        assert journal.read_text().split() == ["imported", "deactivated", "imported"]
+        assert old_journal.read_text().split() == ["cold", "exported", "deactivated"]
+    finally:
+        host.retire_soon(unregister=False)
+        runner.join(30)
+
+
 def test_the_swapped_out_instance_is_deactivated_and_a_roll_back_activates_it_again(
         caruso_host, caruso_client, caruso_manager, tmp_path):
     first, second = tmp_path / "first.log", tmp_path / "second.log"
