@@ -88,8 +88,8 @@ class ACD:
             if agent.status != AgentStatus.LOGGED_OUT and pool.matches(agent):
                 pool.members.add(agent.id)
                 self._agent_pools[agent.id].setdefault(channel, []).append(pool)
-                if channel in agent.readiness:
-                    pool.strategy.add(agent, now, agent.readiness[channel])
+                if agent.free(channel) > 0:     # ready on a channel that had no pool yet, maybe
+                    pool.strategy.add(agent, now, agent.readiness.setdefault(channel, [True]))
         return pool
 
     # -- agents --------------------------------------------------------------------------

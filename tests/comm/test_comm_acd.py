@@ -198,3 +198,14 @@ def test_state_moves_to_a_new_acd_without_losing_or_repeating_anything(desk):
     assert acd.agents["a"].calls == 1 and acd.agents["a"].talk_time == 10
     assert [e.event for e in desk.events if e.interaction == "ringing"] == [
         "enter", "offer", "withdraw", "offer"]
+
+
+def test_a_queue_added_later_routes_to_agents_ready_on_its_channel_since_before(desk):
+    desk.acd.add_queue(Queue("calls"))
+    desk.acd.login("ann", capacity={"voice": 1, "chat": 2})     # no chat queue yet
+    desk.acd.add_queue(Queue("chats", channel="chat"))
+    first, second = desk.acd.arrive("chats").id, desk.acd.arrive("chats").id
+    assert desk.offered_to(first) == ["ann"] and desk.offered_to(second) == ["ann"]
+    assert desk.offered_to(desk.acd.arrive("chats").id) == []                # at capacity
+    call = desk.acd.arrive("calls").id
+    assert desk.offered_to(call) == ["ann"]                                   # voice is apart
