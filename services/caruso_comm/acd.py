@@ -150,8 +150,8 @@ class ACD:
         if status == AgentStatus.AVAILABLE:
             agent.misses = 0
         else:
-            for channel in channels:
-                self._sync_ready(agent, channel)
+            for channel in list(agent.readiness):      # channels without a pool too
+                self._unready(agent, channel)
             for interaction_id in sorted(agent.offers):
                 self._withdraw(self.interactions[interaction_id], agent.id, "withdraw")
         for channel in channels:

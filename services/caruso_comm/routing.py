@@ -8,8 +8,8 @@ ready agent at once (``ready``) and the first to accept gets the interaction.
 
 Readiness is a flag: ``add`` gets the agent's readiness flag for the pool's channel, a
 one-item list holding True while that readiness lasts. The ACD sets it to False when the
-agent stops being ready on the channel (an offer filled it, a break, a logout, new
-skills) and gives a fresh flag when it adds the agent again; one flag serves every pool
+agent stops being ready on the channel (an offer, a break, a logout, new skills) and
+gives a fresh flag when it adds the agent again; one flag serves every pool
 of the channel, so an agent leaves all of them in one step. A strategy never offers an
 agent whose flag it holds is False, and drops such entries when it likes (lazy deletion).
 """
@@ -114,7 +114,8 @@ class RankedIdleStrategy(Strategy):
     with the latest idle time, so adding one appends it; the rare agent added with an
     earlier idle time is inserted ahead of the later ones (a binary search). An entry whose
     readiness flag is False is dropped when it reaches the front of its line, or when all
-    lines are compacted. Adding and selecting take constant time (amortized).
+    lines are compacted. Adding takes constant time (amortized), and so does selecting
+    when ``exclude`` is empty.
     """
 
     def __init__(self, skills: Mapping[str, int]) -> None:

@@ -209,3 +209,15 @@ def test_a_queue_added_later_routes_to_agents_ready_on_its_channel_since_before(
     assert desk.offered_to(desk.acd.arrive("chats").id) == []                # at capacity
     call = desk.acd.arrive("calls").id
     assert desk.offered_to(call) == ["ann"]                                   # voice is apart
+
+
+def test_an_agent_on_break_is_ready_on_no_channel_not_even_one_without_a_queue(desk):
+    desk.acd.add_queue(Queue("calls"))
+    desk.acd.login("ann", capacity={"voice": 1, "chat": 2})
+    chat = desk.acd.arrive("calls", channel="chat").id         # a chat through a voice queue
+    desk.acd.accept("ann", chat)
+    desk.acd.set_status("ann", "break", "lunch")
+    assert desk.acd.agents["ann"].readiness == {}
+    desk.acd.login("bob", capacity={"chat": 1})
+    desk.acd.add_queue(Queue("chats", channel="chat"))
+    assert desk.offered_to(desk.acd.arrive("chats").id) == ["bob"]
