@@ -88,7 +88,7 @@ class ACD:
             if agent.status != AgentStatus.LOGGED_OUT and pool.matches(agent):
                 pool.members.add(agent.id)
                 self._agent_pools[agent.id].setdefault(channel, []).append(pool)
-                if agent.free(channel) > 0:     # ready on a channel that had no pool yet, maybe
+                if agent.free(channel) > 0:     # its flag, or a first one on a channel new to pools
                     pool.strategy.add(agent, now, agent.readiness.setdefault(channel, [True]))
         return pool
 

@@ -58,8 +58,10 @@ class Strategy:
 
 
 class _Entries:
-    """Counts entries, live and stale, and says when dropping the stale ones pays: once as
-    many were added as were live at the last count (amortized constant time)."""
+    """Counts the entries added since the stale ones were last dropped, and says when to
+    drop them again: once more were added than were live then, plus 64 (so dropping costs
+    constant time per entry, amortized, and stale entries never outnumber twice the live
+    ones at the last count plus 64)."""
 
     def __init__(self) -> None:
         self.added = 0
