@@ -1,10 +1,11 @@
 """Lint of a loaded script: things that are valid but almost certainly mistakes.
 
 Contract of :func:`lint`: returns ``FILE:LINE: message`` findings (empty: clean) for the
-script and its sub-scripts: steps never reached from the start, steps where the dialog
-can get stuck (every ``<go>`` has a condition), steps from which no end can be reached,
-transitions after an unconditional one (never taken), questions whose answer nothing
-reads, and variables that are set but never read.
+script and its sub-scripts (each script file once): steps never reached from the start,
+steps where the dialog can get stuck (every ``<go>`` has a condition), steps from which
+no end can be reached, transitions after an unconditional one (never taken), questions
+whose answer nothing reads, and variables that are set but never read. The work is
+linear in the size of the scripts.
 """
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from caruso_scripts.model import End, Question, Script, Step, SubScript, Transit
 
 
 def lint(script: Script) -> list[str]:
-    findings = _lint_one(script)
-    for step in script.steps.values():
-        if isinstance(step, SubScript):
-            findings += [f for f in lint(step.script) if f not in findings]
+    findings: list[str] = []
+    scripts = [script]
+    seen = {script.source}
+    for current in scripts:
+        findings += _lint_one(current)
+        for step in current.steps.values():
+            if isinstance(step, SubScript) and step.script.source not in seen:
+                seen.add(step.script.source)
+                scripts.append(step.script)
     return findings
 
 
@@ -29,20 +35,23 @@ def taken(step: Step) -> tuple[Transition, ...]:
 
 def reachable(script: Script) -> list[str]:
     """Step ids reachable from the start, in the order found."""
-    seen = [script.start] if script.start in script.steps else []
-    for step_id in seen:
+    order = [script.start] if script.start in script.steps else []
+    seen = set(order)
+    for step_id in order:
         for transition in taken(script.steps[step_id]):
             if transition.target in script.steps and transition.target not in seen:
-                seen.append(transition.target)
-    return seen
+                seen.add(transition.target)
+                order.append(transition.target)
+    return order
 
 
 def _lint_one(script: Script) -> list[str]:
     where = script.source
     findings = []
     reached = reachable(script)
+    reached_ids = set(reached)
     for step in script.steps.values():
-        if step.id not in reached:
+        if step.id not in reached_ids:
             findings.append(f"{where}:{step.line}: step '{step.id}' is never reached from the start "
                             f"'{script.start}'")
     for step in script.steps.values():
@@ -76,12 +85,16 @@ def _lint_one(script: Script) -> list[str]:
 
 
 def _can_end(script: Script) -> set[str]:
+    """Steps from which an end step can be reached: a walk back from the ends."""
+    leading_to: dict[str, list[str]] = {}
+    for step in script.steps.values():
+        for transition in taken(step):
+            leading_to.setdefault(transition.target, []).append(step.id)
     ending = {s.id for s in script.steps.values() if isinstance(s, End)}
-    changed = True
-    while changed:
-        changed = False
-        for step in script.steps.values():
-            if step.id not in ending and any(t.target in ending for t in taken(step)):
-                ending.add(step.id)
-                changed = True
+    pending = list(ending)
+    while pending:
+        for step_id in leading_to.get(pending.pop(), ()):
+            if step_id not in ending:
+                ending.add(step_id)
+                pending.append(step_id)
     return ending

@@ -80,6 +80,12 @@ def parse_template(text: str) -> Template:
     return Template(tuple(parts))
 
 
+def _some(names: list[str], shown: int = 20) -> str:
+    """Up to ``shown`` of ``names`` for a message, saying how many more there are."""
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def text_of(element: etree._Element | None) -> str:
     """The element's text with runs of blanks and line breaks folded to one space."""
     if element is None:
@@ -88,12 +94,14 @@ def text_of(element: etree._Element | None) -> str:
 
 
 class _Loader:
-    """Collects problems while building scripts; one instance per top-level load."""
+    """Collects problems while building scripts; one instance per top-level load, which
+    reads each sub-script file once however many steps run it."""
 
     def __init__(self, actions: set[str] | None) -> None:
         self.actions = actions
         self.problems: list[str] = []
         self.loading: list[Path] = []
+        self.loaded: dict[Path, Script | None] = {}
         self.source = ""
         self.known: set[str] = set()
 
@@ -106,11 +114,14 @@ class _Loader:
             chain = " -> ".join(p.name for p in [*self.loading, resolved])
             self.problem(None, f"sub-scripts run each other in a circle: {chain}")
             return None
+        if resolved in self.loaded:
+            return self.loaded[resolved]
         outer, outer_known = self.source, self.known
         self.source = str(path)
         self.loading.append(resolved)
         try:
-            return self._load(path)
+            self.loaded[resolved] = self._load(path)
+            return self.loaded[resolved]
         finally:
             self.loading.pop()
             self.source, self.known = outer, outer_known
@@ -152,15 +163,16 @@ class _Loader:
             if step is not None:
                 steps[step.id] = step
         step_ids = [e.get("id") for e in step_elements]
+        known_steps = set(step_ids)
         start = root.get("start") or (step_ids[0] if step_ids else "")
-        if start not in step_ids:
+        if start not in known_steps:
             self.problem(root.sourceline, f"start step '{start}' is not a step of the script")
         variable_names = {v.name for v in variables}
         for step in steps.values():
             for transition in step.transitions:
-                if transition.target not in step_ids:
+                if transition.target not in known_steps:
                     self.problem(transition.line, f"step '{step.id}' goes to '{transition.target}', "
-                                 f"which is not a step (steps: {', '.join(step_ids)})")
+                                 f"which is not a step (steps: {_some(step_ids)})")
                 for assignment in transition.assignments:
                     if assignment.var not in variable_names:
                         self.problem(assignment.line, f"'{assignment.var}' is not a variable; "

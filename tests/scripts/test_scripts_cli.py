@@ -195,3 +195,14 @@ def test_the_example_in_the_format_guide_is_valid_and_clean(tmp_path):
     path.write_text(example)
     assert caruso("validate", path).exit_code == 0
     assert caruso("lint", path).exit_code == 0
+
+
+def test_lint_of_a_long_script_takes_linear_work(tmp_path):
+    """8,000 steps in a chain whose end is last: a walk per step would not finish in the guard's 30 s."""
+    steps = "".join(f'<info id="s{n}"><text>{n}</text><go to="s{n + 1}"/></info>\n' for n in range(8000))
+    path = tmp_path / "long.xml"
+    path.write_text(f'<?xml version="1.0"?>\n<script id="long" version="1">\n{steps}'
+                    '<end id="s8000" outcome="done"/>\n</script>\n')
+    done = subprocess.run([sys.executable, "-m", "caruso_core", "script", "lint", str(path)],
+                          capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{path}: clean\n", "")
