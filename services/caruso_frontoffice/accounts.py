@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from caruso_core.errors import Conflict, InvalidInput, NotFound
 from caruso_frontoffice.database import customers, sessions, users
-from caruso_frontoffice.passwords import check_policy, dummy_hash, hash_password, verify_password
+from caruso_frontoffice.passwords import Passwords, check_policy
 
 STAFF = ("agent", "supervisor", "admin")
 ROLES = (*STAFF, "customer")
@@ -62,10 +62,12 @@ def check_role(role: str) -> str:
 
 
 class Accounts:
-    """The users table: add users, check passwords, find users."""
+    """The users table: add users, check passwords, find users. Passwords are hashed by
+    ``passwords`` (scrypt at its cost)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, passwords: Passwords | None = None) -> None:
         self._engine = engine
+        self.passwords = passwords or Passwords()
 
     def add(self, name: str, role: str, password: str, customer: str | None = None) -> User:
         """Create a user; a customer account needs ``customer``, their customer key (see
@@ -83,7 +85,7 @@ class Accounts:
         try:
             with self._engine.begin() as connection:
                 row_id = connection.execute(users.insert().values(
-                    name=name, role=role, password=hash_password(password),
+                    name=name, role=role, password=self.passwords.hash(password),
                     created_at=time.time())).inserted_primary_key[0]
                 if key is not None:
                     connection.execute(customers.insert().values(user_id=row_id, customer_key=json.dumps(key)))
@@ -96,7 +98,7 @@ class Accounts:
         check_policy(password)
         with self._engine.begin() as connection:
             user_id = self._id(connection, name)
-            connection.execute(users.update().where(users.c.id == user_id).values(password=hash_password(password)))
+            connection.execute(users.update().where(users.c.id == user_id).values(password=self.passwords.hash(password)))
             connection.execute(sessions.delete().where(sessions.c.user_id == user_id))
 
     def remove(self, name: str) -> None:
@@ -114,13 +116,21 @@ class Accounts:
         return user_id
 
     def authenticate(self, name: str, password: str) -> User | None:
-        """The user if ``password`` is theirs, else None (same cost for unknown names)."""
+        """The user if ``password`` is theirs, else None (same cost for unknown names). A
+        stored hash made at another cost is replaced by one at the current cost.
+        HashingBusy when no hashing slot came free in time."""
         with self._engine.connect() as connection:
             row = connection.execute(_SELECT.where(users.c.name == name.strip().lower())).first()
         if row is None:
-            verify_password(password, dummy_hash())
+            self.passwords.verify_nobody(password)
             return None
-        return _user(row) if verify_password(password, row.password) else None
+        if not self.passwords.verify(password, row.password):
+            return None
+        if self.passwords.outdated(row.password):
+            with self._engine.begin() as connection:   # unless the password changed meanwhile
+                connection.execute(users.update().where(users.c.id == row.id, users.c.password == row.password)
+                                   .values(password=self.passwords.hash(password)))
+        return _user(row)
 
     def get(self, user_id: int) -> User | None:
         with self._engine.connect() as connection:

@@ -1,7 +1,13 @@
 """Password hashing: scrypt (stdlib) with a random salt per password.
 
-A stored hash reads ``scrypt$N$r$p$salt$digest`` (salt and digest in base64), so the
-cost can be raised later without invalidating existing hashes.
+A stored hash reads ``scrypt$N$r$p$salt$digest`` (salt and digest in base64): it carries
+its cost, so a hash made at an older, lower cost still verifies, and
+:meth:`Passwords.outdated` tells the caller to store a new one (at sign-in).
+
+The cost is OWASP's current advice for scrypt, N=2^17, r=8, p=1: about 128 MiB of memory
+per hash. At most ``HASH_SLOTS`` hashes run at once in a process, so that a burst of
+sign-ins cannot exhaust memory; a hash that waits longer than ``HASH_WAIT`` seconds for a
+slot raises :class:`HashingBusy`.
 """
 from __future__ import annotations
 
@@ -10,12 +16,40 @@ import functools
 import hashlib
 import hmac
 import secrets
+import threading
 
-from caruso_core.errors import InvalidInput
+import attrs
 
-N, R, P = 2 ** 14, 8, 1
+from caruso_core.errors import CarusoError, InvalidInput
+
 MIN_LENGTH = 10
 MAX_LENGTH = 256
+HASH_SLOTS = 2
+HASH_WAIT = 10.0
+MAX_LOG2_N, MAX_R, MAX_P = 20, 32, 16   # what a stored hash may ask for (1 GiB at most)
+
+
+class HashingBusy(CarusoError):
+    """Every hashing slot stayed taken for ``HASH_WAIT`` seconds."""
+
+
+@attrs.frozen
+class Cost:
+    """scrypt's parameters: CPU and memory cost ``n`` (a power of two), block size ``r``,
+    parallelism ``p``."""
+
+    n: int = 2 ** 17
+    r: int = 8
+    p: int = 1
+
+    def memory(self) -> int:
+        """The ``maxmem`` scrypt gets at this cost: the bytes it needs, 128 * r * (n + p + 2)
+        (about 128 MiB at the default), and 1 MiB to spare."""
+        return 128 * self.r * (self.n + self.p + 2) + 2 ** 20
+
+
+DEFAULT_COST = Cost()
+_SLOTS = threading.BoundedSemaphore(HASH_SLOTS)
 
 
 def check_policy(password: str) -> None:
@@ -24,29 +58,59 @@ def check_policy(password: str) -> None:
         raise InvalidInput(f"a password needs {MIN_LENGTH} to {MAX_LENGTH} characters")
 
 
-def hash_password(password: str) -> str:
-    """A salted scrypt hash of ``password`` to store."""
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, N, R, P)
-    return "$".join(["scrypt", str(N), str(R), str(P), _b64(salt), _b64(digest)])
+class Passwords:
+    """Hashes at ``cost`` and verifies hashes of any cost within bounds (thread-safe)."""
+
+    def __init__(self, cost: Cost = DEFAULT_COST, slots: threading.Semaphore = _SLOTS,
+                 wait: float = HASH_WAIT) -> None:
+        self.cost = cost
+        self._slots = slots
+        self._wait = wait
+
+    def hash(self, password: str) -> str:
+        """A salted scrypt hash of ``password`` to store."""
+        salt = secrets.token_bytes(16)
+        digest = self._scrypt(password, salt, self.cost)
+        return "$".join(["scrypt", str(self.cost.n), str(self.cost.r), str(self.cost.p), _b64(salt), _b64(digest)])
+
+    def verify(self, password: str, stored: str) -> bool:
+        """Whether ``password`` matches the ``stored`` hash (constant-time comparison)."""
+        parsed = _parse(stored)
+        if parsed is None or len(password) > MAX_LENGTH:
+            return False
+        cost, salt, expected = parsed
+        return hmac.compare_digest(self._scrypt(password, salt, cost), expected)
+
+    def outdated(self, stored: str) -> bool:
+        """Whether ``stored`` was made at another cost than this one's (hash the password again)."""
+        parsed = _parse(stored)
+        return parsed is not None and parsed[0] != self.cost
+
+    def verify_nobody(self, password: str) -> None:
+        """Spend the time of a verification, for a user who does not exist."""
+        self.verify(password, _nobody(self.cost))
+
+    def _scrypt(self, password: str, salt: bytes, cost: Cost) -> bytes:
+        if not self._slots.acquire(timeout=self._wait):
+            raise HashingBusy("too many passwords are being checked at this moment; try again in a minute")
+        try:
+            return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=cost.n, r=cost.r, p=cost.p,
+                                  maxmem=cost.memory(), dklen=32)
+        finally:
+            self._slots.release()
 
 
-def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches the ``stored`` hash (constant-time comparison)."""
+def _parse(stored: str) -> tuple[Cost, bytes, bytes] | None:
+    """The cost, salt and digest of a stored hash; None if it is not one within bounds."""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt" or len(password) > MAX_LENGTH:
-            return False
-        expected = base64.b64decode(digest)
-        actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(actual, expected)
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                          maxmem=256 * n * r, dklen=32)
+        cost = Cost(int(n), int(r), int(p))
+        if scheme != "scrypt" or not (1 < cost.n <= 2 ** MAX_LOG2_N and cost.n & (cost.n - 1) == 0
+                                      and 0 < cost.r <= MAX_R and 0 < cost.p <= MAX_P):
+            return None
+        return cost, base64.b64decode(salt, validate=True), base64.b64decode(digest, validate=True)
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _b64(data: bytes) -> str:
@@ -54,7 +118,6 @@ def _b64(data: bytes) -> str:
 
 
 @functools.cache
-def dummy_hash() -> str:
-    """A hash no password matches: checked when a user is unknown, so that unknown and
-    known names take the same time."""
-    return hash_password(secrets.token_urlsafe(16))
+def _nobody(cost: Cost) -> str:
+    """A hash at ``cost`` that no password matches."""
+    return Passwords(cost).hash(secrets.token_urlsafe(16))

@@ -13,6 +13,7 @@ from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.desksettings import desk_settings
+from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
@@ -29,6 +30,9 @@ PHONE = {"width": 390, "height": 844}
 SCRIPTS = HERE / "scripts"
 DESK = {"scripts": {"billing": "billing_call"}, "agent_skills": {"ada": {"billing": 2}},
         "dispositions": ["resolved", "callback"], "capacity": {"voice": 1, "webchat": 1}}
+# accounts the tests make hash cheaply; the served front office hashes at the real cost
+# (test_frontoffice_served checks that it does, and that it re-hashes these at sign-in)
+QUICK_HASHES = Passwords(Cost(n=2 ** 10))
 QUEUES = [{"name": "billing", "skills": {"billing": 1}, "wrap_up": 300}, {"name": "sales"},
           {"name": "chat", "channel": "webchat"}]
 
@@ -45,8 +49,13 @@ def seed(storage: Any) -> None:
     storage.create("Opportunity", {"customer_id": acme["id"], "title": "Green tariff", "stage": "lost"})
 
 
+def accounts_of(db_url: str) -> Accounts:
+    """The accounts in the database at ``db_url``, hashing with ``QUICK_HASHES``."""
+    return Accounts(open_database(db_url), QUICK_HASHES)
+
+
 def add_users(db_url: str) -> None:
-    accounts = Accounts(open_database(db_url))
+    accounts = accounts_of(db_url)
     for name, password in PASSWORDS.items():
         accounts.add(name, ROLES[name], password)
 
@@ -57,7 +66,7 @@ def make_context(tmp_path: Path, manager_uri: str = "PYRO:caruso.manager@127.0.0
     if users:
         add_users(url)
     engine = open_database(url)
-    return Context(accounts=Accounts(engine), sessions=Sessions(engine, b"k" * 32),
+    return Context(accounts=Accounts(engine, QUICK_HASHES), sessions=Sessions(engine, b"k" * 32),
                    catalog=load(VIEWS if views is None else views), client=connect(manager_uri, timeout=3),
                    name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300),
                    desk_settings=desk_settings(DESK), worksheets=Worksheets(engine) if desk else None)

@@ -1,20 +1,38 @@
 """Accounts and access: sign in and out, cookies, CSRF, rate limits, roles, first run."""
 import re
+import threading
 
 from starlette.testclient import TestClient
 
 from caruso_frontoffice.access import COOKIE
 from caruso_frontoffice.app import create_app
-from caruso_frontoffice.passwords import hash_password, verify_password
+from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_core.throttle import Throttle
-from frontoffice_support import PASSWORDS, csrf_of, make_context, sign_in
+from frontoffice_support import PASSWORDS, QUICK_HASHES, csrf_of, make_context, sign_in
 
 
-def test_passwords_are_salted_scrypt_hashes():
-    first, second = hash_password("correct horse"), hash_password("correct horse")
-    assert first.startswith("scrypt$") and first != second
-    assert verify_password("correct horse", first) and not verify_password("wrong horse", first)
-    assert not verify_password("correct horse", "plain-text")
+def test_passwords_are_salted_scrypt_hashes_at_the_owasp_cost_and_carry_their_cost():
+    real = Passwords()
+    assert real.cost == Cost(n=2 ** 17, r=8, p=1)
+    first, second = real.hash("correct horse"), real.hash("correct horse")
+    assert first.startswith("scrypt$131072$8$1$") and first != second
+    assert QUICK_HASHES.verify("correct horse", first) and not QUICK_HASHES.verify("wrong horse", first)
+    older = Passwords(Cost(n=2 ** 14)).hash("correct horse")          # the cost of earlier versions
+    assert real.verify("correct horse", older) and real.outdated(older) and not real.outdated(first)
+    assert not real.verify("correct horse", "plain-text") and not real.outdated("plain-text")
+    salt_and_digest = first.split("$", 4)[4]
+    for unreasonable in ("scrypt$3$8$1$", "scrypt$2097152$8$1$", "scrypt$1024$64$1$", "scrypt$1024$8$0$"):
+        assert not real.verify("correct horse", unreasonable + salt_and_digest)    # refused before hashing
+
+
+def test_a_sign_in_waits_a_bounded_time_for_a_hashing_slot(web, context):
+    slots = threading.BoundedSemaphore(1)
+    context.accounts.passwords = Passwords(QUICK_HASHES.cost, slots, wait=0.2)
+    slots.acquire()                                    # as a long hash in another thread would
+    refused = sign_in(web, "ada")
+    assert refused.status_code == 503 and "Too many sign-ins at this moment" in refused.text
+    slots.release()
+    assert sign_in(web, "ada").status_code == 303
 
 
 def test_sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session(web):

@@ -10,11 +10,9 @@ from starlette.testclient import TestClient
 
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.verticals import installed
-from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.app import create_app
-from caruso_frontoffice.database import open_database
 from caruso_frontoffice.views.catalog import load
-from frontoffice_support import Tab, add_users, csrf_of, make_context, sign_in
+from frontoffice_support import Tab, accounts_of, add_users, csrf_of, make_context, sign_in
 
 HERE = Path(__file__).parent / "portal"
 PUBLISHED = ["callback", "meter"]
@@ -30,7 +28,7 @@ def scripts(caruso_host, tmp_path):
 
 def _accounts(db):
     add_users(db)
-    accounts = Accounts(open_database(db))
+    accounts = accounts_of(db)
     accounts.add(CUSTOMER[0], "customer", CUSTOMER[1], "customer_id=7")
     return accounts
 
@@ -116,7 +114,7 @@ def test_customers_never_reach_internal_pages(web, path):
 
 
 def test_a_customer_account_needs_a_well_formed_customer_key(tmp_path):
-    accounts = Accounts(open_database(f"sqlite:///{tmp_path / 'a.db'}"))
+    accounts = accounts_of(f"sqlite:///{tmp_path / 'a.db'}")
     with pytest.raises(InvalidInput, match="a customer account needs its customer key"):
         accounts.add("carl", "customer", "carl-secret-1")
     with pytest.raises(InvalidInput, match="only a customer account has one"):

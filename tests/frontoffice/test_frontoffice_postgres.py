@@ -11,14 +11,14 @@ from caruso_frontoffice.database import open_database
 from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
-from frontoffice_support import VIEWS, sign_in
+from frontoffice_support import QUICK_HASHES, VIEWS, sign_in
 
 pytestmark = pytest.mark.postgres
 
 
 def test_accounts_and_sessions_in_postgresql(postgres_database):
     engine = open_database(postgres_database)
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, QUICK_HASHES)
     accounts.add("ada", "agent", "ada-secret-1")
     with pytest.raises(Conflict):
         accounts.add("ADA", "admin", "other-secret-1")

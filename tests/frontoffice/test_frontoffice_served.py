@@ -1,14 +1,17 @@
 """The front office served by its service against a real manager and a storage over Pyro5."""
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from caruso_core import connect
 from caruso_core.deployment import default
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.app import create_app
+from caruso_frontoffice.database import open_database, users
+from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_frontoffice.service import FrontOffice
-from frontoffice_support import csrf_of, make_context, sign_in
+from frontoffice_support import PASSWORDS, csrf_of, make_context, sign_in
 
 
 def test_the_default_deployment_includes_the_front_office():
@@ -22,7 +25,31 @@ def test_served_by_the_host_with_health_and_address(front_office, caruso_client,
     with httpx.Client(base_url=front_office) as web:
         assert web.get("/static/style.css").status_code == 200
         assert sign_in(web, "ada").status_code == 303
-        assert "Welcome, ada" in web.get("/").text
+        home = web.get("/")
+        assert "Welcome, ada" in home.text and "strict-transport-security" not in home.headers   # plain http
+
+
+def test_the_served_front_office_hashes_at_the_owasp_cost_and_rehashes_older_hashes_at_sign_in(
+        front_office, tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'served.db'}")     # the front_office fixture's database
+
+    def stored(name):
+        with engine.connect() as connection:
+            return connection.execute(sa.select(users.c.password).where(users.c.name == name)).scalar_one()
+
+    with engine.begin() as connection:                                # sam's hash from an earlier version
+        connection.execute(users.update().where(users.c.name == "sam").values(
+            password=Passwords(Cost(n=2 ** 14)).hash(PASSWORDS["sam"])))
+    assert stored("ada").startswith("scrypt$1024$8$1$")                # made cheaply by the test
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "ada", "wrong-password-1").status_code == 401
+        assert stored("ada").startswith("scrypt$1024$8$1$")            # a failed sign-in changes nothing
+        assert sign_in(web, "ada").status_code == 303
+        assert sign_in(web, "sam").status_code == 303
+    for name in ("ada", "sam"):
+        assert stored(name).startswith("scrypt$131072$8$1$")           # the production cost, N=2^17
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "sam").status_code == 303                  # and the new hash verifies
 
 
 def test_a_busy_port_is_a_clear_error(tmp_path, monkeypatch):

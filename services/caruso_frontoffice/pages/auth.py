@@ -19,6 +19,7 @@ from caruso_core.errors import InvalidInput
 from caruso_frontoffice.access import action, page, set_cookie
 from caruso_frontoffice.accounts import User
 from caruso_frontoffice.context import Context
+from caruso_frontoffice.passwords import HashingBusy
 
 log = logging.getLogger("caruso.frontoffice")
 
@@ -50,7 +51,11 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
         log.warning("sign-in of %r from %s refused: too many failures", name, address)
         return _signin_again(request, context, form, 429,
                              f"Too many failed sign-ins. Try again in {math.ceil(wait / 60)} minute(s).")
-    user = context.accounts.authenticate(name, password) if name and password else None
+    try:
+        user = context.accounts.authenticate(name, password) if name and password else None
+    except HashingBusy as busy:
+        log.warning("sign-in of %r from %s refused: %s", name, address, busy)
+        return _signin_again(request, context, form, 503, "Too many sign-ins at this moment. Try again in a minute.")
     if user is None:
         log.warning("failed sign-in of %r from %s", name, address)
         context.name_throttle.hit(keys[0])
@@ -86,7 +91,7 @@ def setup(request: Request, context: Context, form: FormData) -> Response:
             if form.get("password") != form.get("repeat"):
                 raise InvalidInput("the two passwords differ")
             user = context.accounts.add(name, "admin", str(form.get("password", "")))
-        except InvalidInput as error:
+        except (InvalidInput, HashingBusy) as error:
             return context.render(request, "setup.html", 400, token=token, name=name, error=str(error))
         context.setup_token = None
     return _signed_in(request, context, user, "/admin/services")
