@@ -25,10 +25,12 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+HSTS = (b"strict-transport-security", b"max-age=31536000")   # a year; only on responses over https
 
 
 class SecurityHeaders:
-    """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response, and
+    """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response, ``HSTS`` to
+    those served over https (browsers then refuse plain http for the site), and
     ``Cache-Control: no-store`` to every page (not to static files): pages hold
     personal data that no cache should keep after signing out."""
 
@@ -40,12 +42,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        private = not scope["path"].startswith("/static/")
+        added = [*SECURITY_HEADERS, *([HSTS] if scope.get("scheme") == "https" else []),
+                 *([] if scope["path"].startswith("/static/") else [(b"cache-control", b"no-store")])]
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS,
-                                      *([(b"cache-control", b"no-store")] if private else [])]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

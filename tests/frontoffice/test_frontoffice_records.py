@@ -69,7 +69,7 @@ def test_forms_with_files_are_refused(web):
     assert response.status_code == 400
 
 
-def test_served_over_https_with_secure_cookies(tmp_path, caruso_host, caruso_client, storage):
+def test_served_over_https_with_secure_cookies_and_hsts(tmp_path, caruso_host, caruso_client, storage):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", "fo.key", "-out", "fo.crt", "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1"], cwd=tmp_path, check=True, capture_output=True)
@@ -82,4 +82,6 @@ def test_served_over_https_with_secure_cookies(tmp_path, caruso_host, caruso_cli
     with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(tmp_path / "fo.crt"))) as web:
         response = sign_in(web, "ada")
         assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
-        assert "Welcome, ada" in web.get("/").text
+        assert response.headers["strict-transport-security"] == "max-age=31536000"
+        home = web.get("/")
+        assert "Welcome, ada" in home.text and home.headers["strict-transport-security"] == "max-age=31536000"
