@@ -10,7 +10,7 @@ The public API of the core:
 __version__ = "0.1.0"
 
 from caruso_core.contract import ServiceSpec, service
-from caruso_core.errors import (CallInterrupted, CarusoError, ConfigError, Conflict, InvalidInput,
+from caruso_core.errors import (CallInterrupted, CallTimedOut, CarusoError, ConfigError, Conflict, InvalidInput,
                                 ManagerUnreachable, NoInstance, NotAuthorized, NotFound,
                                 ServiceMoved, SwapFailed)
 from caruso_core.hookspecs import hookimpl
@@ -18,4 +18,4 @@ from caruso_core.client import Client, connect
 
 __all__ = ["service", "ServiceSpec", "connect", "Client", "hookimpl", "CarusoError", "ConfigError",
            "Conflict", "InvalidInput", "NotFound", "NotAuthorized", "ManagerUnreachable",
-           "NoInstance", "ServiceMoved", "CallInterrupted", "SwapFailed", "__version__"]
+           "NoInstance", "ServiceMoved", "CallInterrupted", "CallTimedOut", "SwapFailed", "__version__"]

@@ -74,18 +74,39 @@ def cli(verbose: bool) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
+INSECURE_HELP = ("Run without a deployment secret: any local user can then connect, register, "
+                 "swap and read what the services hold.")
+
+
+def deployment_secrets(insecure: bool) -> tuple[str | None, str | None]:
+    """The deployment and operator secrets (created in the data folder when missing), or
+    none with ``insecure`` (after a warning)."""
+    from caruso_core import credentials
+
+    if insecure:
+        click.echo("warning: running without a deployment secret (--insecure): any local user can "
+                   "connect, register services, swap them and read what they hold", err=True)
+        return "", None
+    return credentials.ensure()
+
+
 @cli.command()
 @click.option("--uri", envvar="CARUSO_MANAGER", help="Where to listen (a Pyro5 URI of object caruso.manager).")
 @click.option("--db", help="SQLAlchemy URL of the registrations (default: data/manager.db).")
 @click.option("--lease", type=click.FloatRange(min=0.2), default=10.0, show_default=True,
               help="Seconds a registration lives without renewal before it is marked unhealthy.")
-def manager(uri: str | None, db: str | None, lease: float) -> None:
-    """Run the service manager (Ctrl-C stops it; registrations persist)."""
-    import os
+@click.option("--insecure", is_flag=True, help=INSECURE_HELP)
+def manager(uri: str | None, db: str | None, lease: float, insecure: bool) -> None:
+    """Run the service manager (Ctrl-C stops it; registrations persist).
 
+    It requires the deployment secret (CARUSO_SECRET, else data/secret) of every peer
+    and the operator secret (CARUSO_OPERATOR_SECRET, else data/operator.secret) for
+    operator actions; both files are created, mode 0600, when missing.
+    """
     from caruso_core import manager as manager_module
 
-    manager_module.serve(uri, db, lease=lease, operator_secret=os.environ.get("CARUSO_OPERATOR_SECRET"),
+    secret, operator = deployment_secrets(insecure)
+    manager_module.serve(uri, db, lease=lease, secret=secret or "", operator_secret=operator,
                          on_ready=lambda served: click.echo(f"manager listening at {served}", err=False))
 
 
@@ -97,7 +118,10 @@ def manager(uri: str | None, db: str | None, lease: float) -> None:
               help="A property to register with (repeatable), e.g. -p ranking=10.")
 @click.option("-c", "--config", "config_pairs", multiple=True, metavar="KEY=VALUE",
               help="A constructor argument (repeatable); values are JSON or text.")
-@click.option("--config-json", help="Constructor arguments as one JSON object.")
+@click.option("--config-json", help="Constructor arguments as one JSON object (nothing secret: "
+              "a command line is visible to every local user).")
+@click.option("--config-file", type=click.File("r", encoding="utf-8"),
+              help="Constructor arguments as one JSON object read from a file ('-': standard input).")
 @click.option("--manager", "manager_uri", help="Manager URI (default: CARUSO_MANAGER or the default address).")
 @click.option("--host", help="Address to bind (default: CARUSO_BIND or 127.0.0.1).")
 @click.option("--port", type=int, default=0, help="Port to bind (default: any free port).")
@@ -106,31 +130,43 @@ def manager(uri: str | None, db: str | None, lease: float) -> None:
 @click.option("--drain-timeout", type=float, default=30.0, show_default=True,
               help="Seconds in-flight calls may take to finish when stopping or swapping.")
 def serve(reference: str, name: str | None, version_: str | None, properties: tuple[str, ...],
-          config_pairs: tuple[str, ...], config_json: str | None, manager_uri: str | None,
+          config_pairs: tuple[str, ...], config_json: str | None, config_file: Any, manager_uri: str | None,
           host: str | None, port: int, replace: bool, standby: bool, drain_timeout: float) -> None:
-    """Host the service REFERENCE (package.module:Class or an installed service name)."""
-    import os
+    """Host the service REFERENCE (package.module:Class or an installed service name).
 
+    Registering a standby, replacing the active instance or outranking it needs the
+    operator secret (CARUSO_OPERATOR_SECRET, else data/operator.secret) or the grant of
+    the name (CARUSO_GRANT, given by 'caruso up').
+    """
+    from caruso_core import credentials
     from caruso_core.host import ServiceHost
 
     if replace and standby:
         raise ConfigError("--replace and --standby exclude each other")
     config: dict[str, Any] = {}
-    if config_json:
-        try:
-            config = json.loads(config_json)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"--config-json is not valid JSON: {error}") from None
-        if not isinstance(config, dict):
-            raise ConfigError("--config-json must be a JSON object")
+    for source, text in (("--config-file", config_file.read() if config_file else None),
+                         ("--config-json", config_json)):
+        if text is not None:
+            config.update(_json_object(text, source))
     config.update(parse_pairs(config_pairs, "--config"))
+    if credentials.deployment_secret() is None:
+        click.echo("warning: no deployment secret (CARUSO_SECRET or data/secret): this service accepts "
+                   "connections from any local user", err=True)
     host_ = ServiceHost(plugins.load_service_class(reference), config, name=name, version=version_,
                         properties=parse_pairs(properties, "--property"), manager=manager_uri,
-                        host=host, port=port, standby=standby, replace=replace,
-                        operator_secret=os.environ.get("CARUSO_OPERATOR_SECRET"),
-                        drain_timeout=drain_timeout)
+                        host=host, port=port, standby=standby, replace=replace, drain_timeout=drain_timeout)
     host_.run(on_ready=lambda h: click.echo(f"serving {h.spec.name} {h.spec.version} as {h.instance_id} "
                                             f"at {h.uri}", err=False))
+
+
+def _json_object(text: str, source: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{source} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source} must be a JSON object")
+    return value
 
 
 @cli.command()
@@ -185,12 +221,19 @@ def watch(manager_uri: str | None) -> None:
 
 @cli.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-def up(file: str | None) -> None:
-    """Start a solution: the manager and the services of FILE (default: caruso.toml or the built-in)."""
+@click.option("--insecure", is_flag=True, help=INSECURE_HELP)
+def up(file: str | None, insecure: bool) -> None:
+    """Start a solution: the manager and the services of FILE (default: caruso.toml or the built-in).
+
+    The deployment secret and the operator secret are made in the data folder (mode
+    0600) when missing; every command run in this folder then uses them.
+    """
     from caruso_core.deployment import load
     from caruso_core.supervisor import Supervisor
 
-    Supervisor(load(file), echo=click.echo).run()
+    deployment = load(file)
+    deployment_secrets(insecure)
+    Supervisor(deployment, echo=click.echo, insecure=insecure).run()
 
 
 @cli.command()
@@ -255,13 +298,16 @@ def init(name: str, verticals: tuple[str, ...]) -> None:
     """Create the deployment folder NAME for a company; then 'cd NAME && caruso up'."""
     from pathlib import Path
 
+    from caruso_core import credentials
     from caruso_core.verticals import write_deployment
 
     folder = Path(name)
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} exists and is not empty; choose another name")
     write_deployment(folder, list(verticals))
-    click.echo(f"created {folder}/caruso.toml; start it with: cd {folder} && caruso up")
+    credentials.make_files(folder / "data")
+    click.echo(f"created {folder}/caruso.toml and its secrets in {folder}/data (mode 0600); "
+               f"start it with: cd {folder} && caruso up")
 
 
 def main() -> None:

@@ -8,11 +8,15 @@ Contract of :class:`ServiceProxy`:
   retries the call, but only a call that provably did not run: one the instance's
   gate refused (:class:`ServiceMoved`) or one whose connection could not be made;
 - a connection lost while a call was under way raises :class:`CallInterrupted`:
-  the call may have run, and only the caller can know whether repeating it is safe.
+  the call may have run, and only the caller can know whether repeating it is safe;
+  a call not answered within the call timeout (``call_timeout``, else
+  ``CARUSO_CALL_TIMEOUT``, else 120 s) raises :class:`CallTimedOut`, one of those;
+- a connection is not used again once it has been idle for half the daemons' idle
+  timeout (they close idle connections), so a call never meets a connection the daemon
+  is closing.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any, Iterator
@@ -20,52 +24,66 @@ from typing import Any, Iterator
 import Pyro5.client
 import Pyro5.errors
 
-from caruso_core import remoting
-from caruso_core.errors import CallInterrupted, ManagerUnreachable, NoInstance, ServiceMoved
+from caruso_core import credentials, remoting, wire
+from caruso_core.errors import (CallInterrupted, CallTimedOut, ManagerUnreachable, NoInstance,
+                                ServiceMoved)
 
 DEFAULT_TIMEOUT = 15.0
 RETRY_PAUSE = 0.05
 
 
 def connect(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-            operator_secret: str | None = None) -> "Client":
+            operator_secret: str | None = None, call_timeout: float | None = None) -> "Client":
     """A client of the manager at ``uri`` (else ``CARUSO_MANAGER``, else the default address).
 
     ``timeout`` bounds how long a call waits for a service to become reachable again
-    (e.g. while the manager restarts); ``operator_secret`` (else
-    ``CARUSO_OPERATOR_SECRET``) authorizes operator actions such as swap.
+    (e.g. while the manager restarts); ``call_timeout`` how long it waits for an answer
+    once sent; ``operator_secret`` (None: ``CARUSO_OPERATOR_SECRET``, else the
+    deployment's operator secret file, when readable; ``""``: none) authorizes operator
+    actions such as swap.
     """
-    return Client(remoting.manager_uri(uri), timeout=timeout,
-                  operator_secret=operator_secret or os.environ.get("CARUSO_OPERATOR_SECRET"))
+    if operator_secret is None:
+        operator_secret = credentials.operator_secret()
+    return Client(remoting.manager_uri(uri), timeout=timeout, call_timeout=call_timeout,
+                  operator_secret=operator_secret or None)
 
 
 class _ThreadProxies(threading.local):
-    """Pyro5 proxies of one thread, by URI (a Pyro5 proxy belongs to one thread)."""
+    """Pyro5 proxies of one thread, by URI (a Pyro5 proxy belongs to one thread), each
+    with the time it was last used."""
 
-    def __init__(self) -> None:
-        self.by_uri: dict[str, Pyro5.client.Proxy] = {}
+    def __init__(self, call_timeout: float | None) -> None:
+        self.by_uri: dict[str, tuple[Pyro5.client.Proxy, list[float]]] = {}
+        self.call_timeout = call_timeout
+        self.fresh_for = wire.Limits.from_environment().idle_seconds / 2
 
     def get(self, uri: str) -> Pyro5.client.Proxy:
+        """The thread's proxy to ``uri``, holding no connection that idled too long."""
+        now = time.monotonic()
         found = self.by_uri.get(uri)
         if found is None:
-            found = self.by_uri[uri] = remoting.proxy(uri)
-        return found
+            found = self.by_uri[uri] = (remoting.proxy(uri, timeout=self.call_timeout), [now])
+        elif now - found[1][0] > self.fresh_for:
+            found[0]._pyroRelease()
+        found[1][0] = now
+        return found[0]
 
     def drop(self, uri: str) -> None:
         found = self.by_uri.pop(uri, None)
         if found is not None:
-            found._pyroRelease()
+            found[0]._pyroRelease()
 
 
 class Client:
     """Talks to the service manager; hands out :class:`ServiceProxy` objects."""
 
     def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT,
-                 operator_secret: str | None = None) -> None:
+                 operator_secret: str | None = None, call_timeout: float | None = None) -> None:
         self.uri = uri
         self.timeout = timeout
+        self.call_timeout = call_timeout
         self.operator_secret = operator_secret
-        self._proxies = _ThreadProxies()
+        self._proxies = _ThreadProxies(call_timeout)
 
     def manager_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a manager method; an unreachable manager is a :class:`ManagerUnreachable`."""
@@ -73,6 +91,10 @@ class Client:
         remoting.is_connected(proxy)  # drops a connection the manager closed (e.g. it restarted)
         try:
             return proxy._pyroInvoke(method, args, kwargs)
+        except Pyro5.errors.TimeoutError:
+            self._proxies.drop(self.uri)
+            raise CallTimedOut(f"the service manager at {self.uri} did not answer {method}() "
+                               f"within {proxy._pyroTimeout:g}s") from None
         except Pyro5.errors.CommunicationError as error:
             self._proxies.drop(self.uri)
             if "CARUSO_SECRET" in str(error):
@@ -97,9 +119,10 @@ class Client:
         """Every registration the manager holds, active, standby or unhealthy."""
         return self.manager_call("list")
 
-    def swap(self, name: str, instance_id: str) -> dict[str, Any]:
-        """Make ``instance_id`` the active instance of ``name``; the old one becomes a standby."""
-        return self.manager_call("swap", name, instance_id, False, self.operator_secret)
+    def swap(self, name: str, instance_id: str, operator_secret: str | None = None) -> dict[str, Any]:
+        """Make ``instance_id`` the active instance of ``name``; the old one becomes a standby.
+        ``operator_secret`` (default: the client's) authorizes it."""
+        return self.manager_call("swap", name, instance_id, False, operator_secret or self.operator_secret)
 
     def unregister(self, instance_id: str) -> None:
         """Remove another's registration (operator) and retire its host."""
@@ -137,7 +160,7 @@ class ServiceProxy:
         self._lock = threading.Lock()
         self._record: dict[str, Any] | None = None
         self._unreachable: dict[str, float] = {}
-        self._proxies = _ThreadProxies()
+        self._proxies = _ThreadProxies(client.call_timeout)
 
     def __repr__(self) -> str:
         where = self._record["uri"] if self._record else "unresolved"
@@ -160,19 +183,26 @@ class ServiceProxy:
             record = self._record or self._resolve(deadline)
             uri = record["uri"]
             pyro = self._proxies.get(uri)
-            was_connected = remoting.is_connected(pyro)
             try:
-                return pyro._pyroInvoke(method, args, kwargs)
-            except ServiceMoved:
+                remoting.connected(pyro)
+            except Pyro5.errors.CommunicationError:     # nothing was sent: the call did not run
                 self._proxies.drop(uri)
-                self._forget(record, unreachable=False)
-            except Pyro5.errors.CommunicationError as error:
-                self._proxies.drop(uri)
-                if was_connected:
+                self._forget(record, unreachable=True)
+            else:
+                try:
+                    return pyro._pyroInvoke(method, args, kwargs)
+                except ServiceMoved:
+                    self._proxies.drop(uri)
+                    self._forget(record, unreachable=False)
+                except Pyro5.errors.TimeoutError:
+                    self._proxies.drop(uri)
+                    raise CallTimedOut(f"{self._key} at {uri} did not answer {method}() within "
+                                       f"{pyro._pyroTimeout:g}s: it may or may not have run") from None
+                except Pyro5.errors.CommunicationError as error:
+                    self._proxies.drop(uri)
                     self._forget(record, unreachable=True)
                     raise CallInterrupted(f"connection to {self._key} at {uri} was lost during "
                                           f"{method}(): it may or may not have run ({error})") from None
-                self._forget(record, unreachable=True)
             if time.monotonic() > deadline:
                 raise NoInstance(f"no reachable instance of {self._describe()} within "
                                  f"{self._client.timeout:g}s (manager {self._client.uri})")

@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from caruso_core import plugins, remoting
+from caruso_core import plugins, privatefiles, remoting
 from caruso_core.contract import ServiceSpec, spec_of
 from caruso_core.errors import ConfigError
 
@@ -38,11 +38,15 @@ SERVICE_KEYS = {"use", "requires", "name", "version", "properties", "config"}
 MANAGER_KEYS = {"uri", "lease", "db"}
 
 
+def data_path() -> Path:
+    """Where the deployment's data folder is: ``CARUSO_DATA``, else ``./data`` (not created)."""
+    return Path(os.environ.get("CARUSO_DATA") or DEFAULT_DATA_DIR).resolve()
+
+
 def data_dir() -> Path:
-    """The deployment's data folder: ``CARUSO_DATA``, else ``./data``; created on demand."""
-    path = Path(os.environ.get("CARUSO_DATA") or DEFAULT_DATA_DIR).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The deployment's data folder (see :func:`data_path`); created on demand, 0700
+    (see :mod:`caruso_core.privatefiles`)."""
+    return privatefiles.create_folder(data_path())
 
 
 def default_sqlite_url(filename: str) -> str:
@@ -60,9 +64,10 @@ class ServiceEntry:
     config: dict[str, Any] = attrs.field(factory=dict)
 
     def serve_arguments(self, manager_uri: str) -> list[str]:
-        """Arguments of ``caruso serve`` that host this entry."""
+        """Arguments of ``caruso serve`` that host this entry; its configuration (which may
+        hold credentials) goes on standard input, as JSON, never on the command line."""
         arguments = [self.use, "--name", self.spec.name, "--version", self.spec.version,
-                     "--manager", manager_uri, "--config-json", json.dumps(self.config)]
+                     "--manager", manager_uri, "--config-file", "-"]
         for key, value in self.spec.properties.items():
             arguments += ["--property", f"{key}={json.dumps(value)}"]
         return arguments

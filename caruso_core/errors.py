@@ -92,6 +92,14 @@ class CallInterrupted(CarusoError):
     """The connection broke while the call was under way: it may or may not have run."""
 
 
+class CallTimedOut(CallInterrupted):
+    """No answer came within the proxy's call timeout: the call may or may not have run."""
+
+
+class Unavailable(CarusoError):
+    """The service cannot do this now (e.g. its database is read-only); the same call may succeed later."""
+
+
 class SwapFailed(CarusoError):
     """A hot-swap did not happen; the previously active instance stays active."""
 

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import Pyro5.api
 
-from caruso_core import remoting
+from caruso_core import credentials, remoting
 from caruso_core.client import Client
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
 from caruso_core.errors import CarusoError, ManagerUnreachable, NotAuthorized, ServiceError
@@ -155,14 +155,19 @@ class HostControl:
 
 
 class ServiceHost:
-    """Hosts one instance; see the module's lifecycle."""
+    """Hosts one instance; see the module's lifecycle.
+
+    ``operator_secret`` (default: the deployment's, when this process may read it)
+    authorizes ``replace``; ``credential`` (default: ``CARUSO_GRANT``, else the operator
+    secret) makes the registration trusted (see :mod:`caruso_core.manager`).
+    """
 
     def __init__(self, cls: type, config: dict[str, Any] | None = None, *,
                  name: str | None = None, version: str | None = None,
                  properties: dict[str, Any] | None = None, manager: str | None = None,
                  host: str | None = None, port: int = 0, standby: bool = False,
                  replace: bool = False, operator_secret: str | None = None,
-                 drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
+                 credential: str | None = None, drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
                  retire_grace: float = DEFAULT_RETIRE_GRACE) -> None:
         base = spec_of(cls)
         self.spec: ServiceSpec = base.evolve(name=name, version=version,
@@ -173,7 +178,9 @@ class ServiceHost:
         self.control_token = secrets.token_hex(16)
         self.instance_id: str | None = None
         self.uri: str | None = None
+        operator_secret = operator_secret or credentials.operator_secret()
         self._client = Client(remoting.manager_uri(manager), operator_secret=operator_secret)
+        self._credential = credential or os.environ.get("CARUSO_GRANT") or operator_secret
         self._bind = (host, port)
         self._standby = standby
         self._replace = replace
@@ -311,7 +318,7 @@ class ServiceHost:
 
     def _register(self, standby: bool) -> None:
         answer = self._client.manager_call("register", self.spec.to_dict(), self.uri, self._control_uri,
-                                           self.control_token, standby, self.instance_id)
+                                           self.control_token, standby, self.instance_id, self._credential)
         self.instance_id = answer["instance_id"]
         self._lease_token = answer["lease_token"]
         self._lease = float(answer["lease"])

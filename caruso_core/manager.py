@@ -7,8 +7,17 @@ Contract (every method is a Pyro5 call on the object ``caruso.manager``):
   unhealthy and leaves lookups; not renewed for ``2 * lease`` it is removed and
   watchers get ``expired``. The reaper looks every ``lease / 4`` seconds, so removal
   happens at most ``2.25 * lease`` after the last renewal (default lease: 10 s).
-- ``lookup`` returns live active instances, higher ``ranking`` property first, then
-  registration order. Standby and unhealthy instances are listed, never looked up.
+- ``register`` is open to every holder of the deployment secret for a name that has no
+  active instance, with a ranking not above the best active instance of its interface.
+  Registering a standby, a second active instance of a name, or outranking the active
+  instance of an interface needs the operator secret, or the grant of that name (see
+  :mod:`caruso_core.credentials`); such a registration is *trusted*. Without an operator
+  secret every registration is trusted.
+- ``lookup`` returns live active instances: trusted ones first, then higher ``ranking``
+  property, then registration order. Standby and unhealthy instances are listed, never
+  looked up.
+- Only trusted registrations persist over a restart of the manager; the hosts of the
+  others register again at their next renewal, under the rules above.
 - ``swap`` makes a registered instance the active one of its name: it holds the old
   instance, moves its exported state to the new one, flips both atomically (persisted),
   then lets the old one refuse the held calls so that clients retry them on the new.
@@ -29,11 +38,11 @@ from typing import Any
 import Pyro5.api
 import Pyro5.errors
 
-from caruso_core import remoting
+from caruso_core import credentials, remoting
 from caruso_core.contract import ServiceSpec
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound, SwapFailed
-from caruso_core.registry import ACTIVE, STANDBY, Registration, RegistryStore
+from caruso_core.registry import ACTIVE, STANDBY, Registration, RegistryStore, ranking_of
 
 DEFAULT_LEASE = 10.0
 DEFAULT_DRAIN_TIMEOUT = 30.0
@@ -64,9 +73,13 @@ class ServiceManager:
         self._epoch = secrets.token_hex(8)
         self._stopped = threading.Event()
         now = time.monotonic()
-        self._registrations = {r.instance_id: r for r in store.load()}
-        for registration in self._registrations.values():
-            registration.expires = now + lease
+        self._registrations = {}
+        for registration in store.load():
+            if registration.trusted or operator_secret is None:
+                registration.expires = now + lease
+                self._registrations[registration.instance_id] = registration
+            else:
+                store.delete(registration.instance_id)
         self._next = store.next_sequence()
         self._reaper = threading.Thread(target=self._reap, name="caruso-reaper", daemon=True)
         self._reaper.start()
@@ -75,13 +88,18 @@ class ServiceManager:
 
     @Pyro5.api.expose
     def register(self, spec: dict[str, Any], uri: str, control_uri: str, control_token: str,
-                 standby: bool = False, instance_id: str | None = None) -> dict[str, Any]:
+                 standby: bool = False, instance_id: str | None = None,
+                 credential: str | None = None) -> dict[str, Any]:
         """Register an instance; returns ``{"instance_id", "lease_token", "lease"}``.
 
         ``instance_id`` re-attaches a host under the id it had, if that id is free.
+        ``credential`` (the operator secret or the name's grant) makes it trusted.
         """
         checked = ServiceSpec(**spec)
+        trusted = self._trusts(checked.name, credential)
         with self._lock:
+            if not trusted:
+                self._check_untrusted(checked, standby)
             if instance_id is None or instance_id in self._registrations:
                 instance_id = f"{checked.name}-{self._next}"
             registration = Registration(
@@ -89,7 +107,7 @@ class ServiceManager:
                 version=checked.version, properties=dict(checked.properties), uri=str(uri),
                 control_uri=str(control_uri), state=STANDBY if standby else ACTIVE,
                 sequence=self._next, lease_token=secrets.token_hex(16), control_token=control_token,
-                expires=time.monotonic() + self._lease)
+                trusted=trusted, expires=time.monotonic() + self._lease)
             self._next += 1
             self._store.save(registration)
             self._registrations[instance_id] = registration
@@ -257,10 +275,33 @@ class ServiceManager:
         self._lock.notify_all()
 
     def _authorize(self, offered: str | None, action: str) -> None:
-        if self._operator_secret is None:
-            return
-        if not isinstance(offered, str) or not hmac.compare_digest(offered, self._operator_secret):
+        if not self._is_operator(offered):
             raise NotAuthorized(f"{action} needs the operator secret: set CARUSO_OPERATOR_SECRET")
+
+    def _is_operator(self, offered: str | None) -> bool:
+        return self._operator_secret is None or (
+            isinstance(offered, str) and hmac.compare_digest(offered, self._operator_secret))
+
+    def _trusts(self, name: str, credential: str | None) -> bool:
+        """Whether ``credential`` is the operator secret or the grant of ``name``."""
+        return self._is_operator(credential) or (
+            isinstance(credential, str) and credentials.is_grant(self._operator_secret, name, credential))
+
+    def _check_untrusted(self, spec: ServiceSpec, standby: bool) -> None:
+        """Refuse what only an operator (or the name's grant) may register; caller holds the lock."""
+        needs = "needs the operator secret (CARUSO_OPERATOR_SECRET) or the grant of that name"
+        if standby:
+            raise NotAuthorized(f"registering a standby of {spec.name!r} {needs}")
+        active = [r for r in self._registrations.values() if r.state == ACTIVE]
+        same_name = [r for r in active if r.name == spec.name]
+        if same_name:
+            raise NotAuthorized(f"{spec.name!r} has an active instance ({same_name[0].instance_id}); "
+                                f"registering another {needs}")
+        ranking = ranking_of(spec.properties)
+        best = max((r.ranking for r in active if r.interface == spec.interface), default=None)
+        if best is not None and ranking > best:
+            raise NotAuthorized(f"a ranking of {ranking} outranks the active {spec.interface} "
+                                f"(ranking {best}); that {needs}")
 
     def _control(self, registration: Registration, method: str, *args: Any, quiet: bool = False) -> Any:
         """Call the host control object of an instance; failures become CarusoError (or nothing)."""
@@ -282,11 +323,12 @@ class ServiceManager:
 
 
 def serve(uri: str | None = None, db: str | None = None, *, lease: float = DEFAULT_LEASE,
-          operator_secret: str | None = None, on_ready: Any = None,
+          secret: str | None = None, operator_secret: str | None = None, on_ready: Any = None,
           stop: threading.Event | None = None) -> None:
     """Run a manager at the host and port of ``uri`` until ``stop`` is set (or SIGTERM/SIGINT).
 
-    ``db`` is a SQLAlchemy URL (default: ``manager.db`` in the data folder).
+    ``db`` is a SQLAlchemy URL (default: ``manager.db`` in the data folder); ``secret``
+    the deployment secret its daemon requires (None: the deployment's, ``""``: none).
     """
     address = Pyro5.api.URI(remoting.manager_uri(uri))
     if address.object != remoting.MANAGER_OBJECT_ID:
@@ -295,7 +337,7 @@ def serve(uri: str | None = None, db: str | None = None, *, lease: float = DEFAU
                              operator_secret=operator_secret)
     stop = stop or threading.Event()
     try:
-        daemon = remoting.Daemon(address.host, address.port)
+        daemon = remoting.Daemon(address.host, address.port, secret=secret)
     except OSError as error:
         manager.close()
         raise InvalidInput(f"cannot listen at {address.host}:{address.port} ({error.strerror}); "

@@ -33,7 +33,16 @@ _table = sa.Table(
     sa.Column("lease_token", sa.String(64), nullable=False),
     sa.Column("control_token", sa.String(64), nullable=False),
     sa.Column("registered_at", sa.Float, nullable=False),
+    sa.Column("trusted", sa.Boolean, nullable=False, server_default=sa.false()),
 )
+
+
+def ranking_of(properties: dict[str, Any]) -> int:
+    """The ``ranking`` property as a whole number (0 when absent or not a number)."""
+    try:
+        return int(properties.get("ranking", 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 @attrs.define
@@ -52,20 +61,18 @@ class Registration:
     lease_token: str
     control_token: str
     registered_at: float = attrs.field(factory=time.time)
+    trusted: bool = False
     expires: float = 0.0
     healthy: bool = True
 
     @property
     def ranking(self) -> int:
-        try:
-            return int(self.properties.get("ranking", 0))
-        except (TypeError, ValueError):
-            return 0
+        return ranking_of(self.properties)
 
     @property
-    def order(self) -> tuple[int, int]:
-        """Sort key: higher ranking first, then earlier registration."""
-        return (-self.ranking, self.sequence)
+    def order(self) -> tuple[bool, int, int]:
+        """Sort key: trusted first, then higher ranking, then earlier registration."""
+        return (not self.trusted, -self.ranking, self.sequence)
 
     def matches(self, key: str, properties: dict[str, Any]) -> bool:
         """Whether ``key`` (a name, or an interface if it has '/') and the property filter match."""
@@ -77,7 +84,7 @@ class Registration:
         return {"instance_id": self.instance_id, "name": self.name, "interface": self.interface,
                 "version": self.version, "properties": dict(self.properties), "uri": self.uri,
                 "state": self.state, "healthy": self.healthy, "ranking": self.ranking,
-                "registered_at": self.registered_at}
+                "registered_at": self.registered_at, "trusted": self.trusted}
 
 
 class RegistryStore:
@@ -86,6 +93,10 @@ class RegistryStore:
     def __init__(self, url: str) -> None:
         self._engine = databases.engine(url)
         _metadata.create_all(self._engine)
+        if "trusted" not in {c["name"] for c in sa.inspect(self._engine).get_columns(_table.name)}:
+            with self._engine.begin() as connection:      # a registry of an older version
+                connection.execute(sa.text(f"ALTER TABLE {_table.name} ADD COLUMN trusted BOOLEAN "
+                                           "NOT NULL DEFAULT FALSE"))
 
     def load(self) -> list[Registration]:
         with self._engine.connect() as connection:

@@ -1,38 +1,46 @@
-"""Pyro5 transport, configured once: serpent only, loopback by default, shared secret.
+"""Pyro5 transport, configured once: serpent only, loopback by default, the deployment secret.
 
 Environment:
 
 ``CARUSO_MANAGER``
     Pyro5 URI of the service manager (default :data:`DEFAULT_MANAGER_URI`).
 ``CARUSO_SECRET``
-    when set, every daemon refuses a connection whose handshake does not carry it,
-    before any call; every proxy made here presents it.
+    the deployment secret (else the file ``secret`` in the data folder, see
+    :mod:`caruso_core.credentials`): every daemon refuses a connection whose handshake
+    does not prove it, before decoding anything; every proxy made here proves it.
 ``CARUSO_BIND``
     default address daemons bind to (default ``127.0.0.1``).
+``CARUSO_CALL_TIMEOUT``
+    seconds a proxy waits for one call's answer (default :data:`DEFAULT_CALL_TIMEOUT`).
+``CARUSO_HANDSHAKE_TIMEOUT``, ``CARUSO_IDLE_TIMEOUT``, ``CARUSO_MAX_MESSAGE_MB``
+    what a daemon takes from a peer, see :mod:`caruso_core.wire`.
 
 TLS between hosts uses Pyro5's own SSL settings (``PYRO_SSL=1`` and the
 ``PYRO_SSL_*`` certificate variables); see docs/operators.md.
 """
 from __future__ import annotations
 
-import hmac
 import os
 import select
-from typing import Any
+import time
+from typing import Any, Callable
 
+import Pyro5
 import Pyro5.api
 import Pyro5.client
-import Pyro5
 import Pyro5.errors
 import Pyro5.server
+from Pyro5.callcontext import current_context
 
 import caruso_core.errors  # noqa: F401  (registers caruso errors with the serializer)
+from caruso_core import credentials, handshake, wire
 
 MANAGER_OBJECT_ID = "caruso.manager"
 HOST_OBJECT_ID = "caruso.host"
 DEFAULT_MANAGER_PORT = 7717
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_MANAGER_URI = f"PYRO:{MANAGER_OBJECT_ID}@{DEFAULT_BIND}:{DEFAULT_MANAGER_PORT}"
+DEFAULT_CALL_TIMEOUT = 120.0
 
 
 def configure() -> None:
@@ -44,6 +52,8 @@ def configure() -> None:
     Pyro5.config.DETAILED_TRACEBACK = False
     Pyro5.config.MAX_RETRIES = 0
     Pyro5.config.POLLTIMEOUT = 0.2
+    Pyro5.config.COMPRESSION = False
+    Pyro5.config.MAX_MESSAGE_SIZE = wire.Limits.from_environment().max_message
 
 
 configure()
@@ -59,30 +69,60 @@ def bind_address(host: str | None = None) -> str:
     return host or os.environ.get("CARUSO_BIND") or DEFAULT_BIND
 
 
-def shared_secret() -> str | None:
-    return os.environ.get("CARUSO_SECRET") or None
+def call_timeout() -> float:
+    """Seconds a proxy waits for a call's answer: ``CARUSO_CALL_TIMEOUT`` or the default."""
+    return wire.positive_number("CARUSO_CALL_TIMEOUT", DEFAULT_CALL_TIMEOUT)
 
 
 class Daemon(Pyro5.server.Daemon):
-    """A Pyro5 daemon that refuses connections without the shared secret, if one is set."""
+    """A Pyro5 daemon whose connections pass caruso's wire checks (:mod:`caruso_core.wire`)
+    and, when a deployment secret is set, prove it before anything is decoded."""
 
     def __init__(self, host: str | None = None, port: int = 0, secret: str | None = None) -> None:
+        """``secret``: the one to require; None: the deployment's, if any; ``""``: none."""
         super().__init__(host=bind_address(host), port=port)
-        self._secret = secret if secret is not None else shared_secret()
+        secret = secret if secret is not None else credentials.deployment_secret()
+        port = self.transportServer.sock.getsockname()[1]
+        self._listener = wire.Listener(self, wire.Limits.from_environment(),
+                                       handshake.Verifier(secret, port) if secret else None)
+
+    def requestLoop(self, loopCondition: Callable[[], bool] = lambda: True) -> None:
+        self._listener.run(loopCondition)
 
     def validateHandshake(self, conn: Any, data: Any) -> Any:
-        if self._secret is not None:
-            offered = data.get("secret") if isinstance(data, dict) else None
-            if not isinstance(offered, str) or not hmac.compare_digest(offered, self._secret):
-                raise Pyro5.errors.SecurityError("connection refused: wrong or missing CARUSO_SECRET")
         return "caruso"
 
 
-def proxy(uri: str | Pyro5.api.URI, secret: str | None = None) -> Pyro5.client.Proxy:
-    """A Pyro5 proxy that presents the shared secret in its handshake."""
-    result = Pyro5.client.Proxy(uri)
-    result._pyroHandshake = {"secret": secret if secret is not None else shared_secret()}
+class Proxy(Pyro5.client.Proxy):
+    """A Pyro5 proxy that proves the deployment secret when it connects and waits at most
+    its timeout for each answer."""
+
+    def _Proxy__pyroCreateConnection(self, replaceUri: bool = False, connected_socket: Any = None) -> Any:
+        secret = self.__dict__.get("_caruso_secret")
+        if not secret:
+            return super()._Proxy__pyroCreateConnection(replaceUri, connected_socket)
+        saved = current_context.annotations
+        current_context.annotations = {**saved, handshake.ANNOTATION: handshake.proof(secret, self._pyroUri.port)}
+        try:
+            return super()._Proxy__pyroCreateConnection(replaceUri, connected_socket)
+        finally:
+            current_context.annotations = saved
+
+
+def proxy(uri: str | Pyro5.api.URI, secret: str | None = None, timeout: float | None = None) -> Proxy:
+    """A proxy to ``uri`` proving ``secret`` (default: the deployment secret), each call
+    bounded by ``timeout`` seconds (default: :func:`call_timeout`)."""
+    result = Proxy(uri)
+    object.__setattr__(result, "_caruso_secret", secret if secret is not None else credentials.deployment_secret())
+    result._pyroTimeout = timeout if timeout is not None else call_timeout()
     return result
+
+
+def connected(pyro_proxy: Proxy) -> None:
+    """Make sure the proxy holds a live connection, connecting now if it has none: a
+    CommunicationError here proves that no call was sent."""
+    if not is_connected(pyro_proxy):
+        pyro_proxy._Proxy__pyroCreateConnection()
 
 
 def is_connected(pyro_proxy: Pyro5.client.Proxy) -> bool:

@@ -2,11 +2,14 @@
 
 ``caruso_manager``
     a manager subprocess on 127.0.0.1 with its own database in the test's tmp folder;
-    ``CARUSO_MANAGER`` points at it for the test. Its lease is the value of the
-    fixture ``caruso_lease`` (3 s; override the fixture to change it).
-``caruso_host(reference, *, name, version, config, properties, standby, replace, cwd)``
-    hosts a service with ``caruso serve`` in a subprocess and returns once it is
-    registered (``.instance_id``, ``.uri``, ``.stop()``, ``.kill()``, ``.output``).
+    ``CARUSO_MANAGER`` points at it for the test, and ``CARUSO_DATA`` at the data folder
+    where it made the deployment and operator secrets, so that the test, its hosts and
+    its ``caruso`` commands prove them as a deployment's processes do. Its lease is the
+    value of the fixture ``caruso_lease`` (3 s; override the fixture to change it).
+``caruso_host(reference, *, name, version, config, properties, standby, replace, cwd, launcher)``
+    hosts a service with ``caruso serve`` in a subprocess (run by the command ``launcher``
+    if given, e.g. ``["setpriv", ...]``) and returns once it is registered
+    (``.instance_id``, ``.uri``, ``.stop()``, ``.kill()``, ``.output``).
     The folder of the requesting test module is importable by the child.
     Every host still running at the end of the test is stopped.
 ``caruso_client``
@@ -43,6 +46,7 @@ def caruso_manager(tmp_path: Path, caruso_lease: float, monkeypatch: pytest.Monk
     env = child_environment([str(request.path.parent)], tmp_path / "data", None)
     manager = ManagerProcess(workdir, caruso_lease, env)
     monkeypatch.setenv("CARUSO_MANAGER", manager.uri)
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
     try:
         yield manager
     finally:

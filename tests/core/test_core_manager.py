@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from caruso_core import credentials
 from caruso_core.errors import NotAuthorized, NotFound
 from caruso_core.manager import ServiceManager
 from caruso_core.registry import RegistryStore
@@ -118,3 +119,64 @@ def test_swap_names_unknown_or_mismatched_instances(manager):
         manager.swap("storage", "storage-99")
     with pytest.raises(Exception, match="not a 'scripts'"):
         manager.swap("scripts", answer["instance_id"])
+
+
+OPERATOR = "operators-only"
+
+
+@pytest.fixture
+def guarded(db):
+    manager = ServiceManager(RegistryStore(db), lease=30, operator_secret=OPERATOR)
+    yield manager
+    manager.close()
+
+
+def ids(found):
+    return [r["instance_id"] for r in found]
+
+
+def test_a_stranger_cannot_take_over_stand_by_or_outrank_a_trusted_service(guarded):
+    real = register(guarded, "PYRO:real@h:1", credential=OPERATOR)["instance_id"]
+    with pytest.raises(NotAuthorized, match=r"'storage' has an active instance \(storage-1\); registering"):
+        register(guarded, "PYRO:fake@h:2")
+    with pytest.raises(NotAuthorized, match="registering a standby of 'storage' needs the operator secret"):
+        register(guarded, "PYRO:fake@h:2", standby=True)
+    with pytest.raises(NotAuthorized, match="a ranking of 1000 outranks the active caruso.storage/1"):
+        register(guarded, "PYRO:fake@h:2", spec=spec("storage2", ranking=1000))
+    quiet = register(guarded, "PYRO:fake@h:2", spec=spec("storage2"))["instance_id"]
+    assert ids(guarded.lookup("caruso.storage/1")) == [real, quiet]        # never ahead of the trusted one
+    with pytest.raises(NotAuthorized, match="unregister storage-1 needs the operator secret"):
+        guarded.unregister(real)
+    with pytest.raises(NotAuthorized, match="swap storage needs the operator secret"):
+        guarded.swap("storage", quiet)
+
+
+def test_a_trusted_instance_comes_first_even_against_a_higher_ranking_taken_meanwhile(guarded):
+    """A stranger who registered while the real service was down does not keep its clients."""
+    squatter = register(guarded, "PYRO:fake@h:2", spec=spec(ranking=1000))["instance_id"]
+    real = register(guarded, "PYRO:real@h:1", credential=credentials.grant(OPERATOR, "storage"))
+    assert ids(guarded.lookup("storage")) == [real["instance_id"], squatter]
+    assert [r["trusted"] for r in guarded.lookup("storage")] == [True, False]
+
+
+def test_a_grant_trusts_its_own_name_only(guarded):
+    register(guarded, "PYRO:real@h:1", credential=OPERATOR)
+    storage_grant = credentials.grant(OPERATOR, "storage")
+    second = register(guarded, "PYRO:b@h:2", credential=storage_grant)
+    standby = register(guarded, "PYRO:c@h:3", credential=storage_grant, standby=True)
+    assert second["instance_id"] and standby["instance_id"]
+    register(guarded, "PYRO:s@h:4", spec=spec("scripts", "caruso.scripts/1"), credential=OPERATOR)
+    with pytest.raises(NotAuthorized):
+        register(guarded, "PYRO:d@h:5", spec=spec("scripts", "caruso.scripts/1"), credential=storage_grant)
+
+
+def test_only_trusted_registrations_survive_a_restart(db):
+    first = ServiceManager(RegistryStore(db), lease=30, operator_secret=OPERATOR)
+    trusted = register(first, "PYRO:a@h:1", credential=OPERATOR)["instance_id"]
+    register(first, "PYRO:b@h:2", spec=spec("greeter", "acme.greeter/1"))
+    first.close()
+    second = ServiceManager(RegistryStore(db), lease=30, operator_secret=OPERATOR)
+    try:
+        assert ids(second.list()) == [trusted]
+    finally:
+        second.close()

@@ -74,9 +74,10 @@ def caruso_up(folder, env, timeout=90):
     assert "Traceback" not in json.dumps(lines)
 
 
-def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path):
+def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path, monkeypatch):
     uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
     (tmp_path / "caruso.toml").write_text(deployment_toml(uri))
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
     with caruso_up(tmp_path, child_environment([HERE], tmp_path / "data", None)) as lines:
         serving = [line.split("]")[0][1:] for line in lines if " serving " in line]
         assert serving == ["counter", "relay"]
@@ -107,3 +108,35 @@ def wait_until(condition, lines, timeout=90):
     while not condition():
         assert time.monotonic() < deadline, "\n".join(lines)
         time.sleep(0.1)
+
+
+def test_up_keeps_credentials_off_command_lines_and_revives_retired_or_hung_services(tmp_path, monkeypatch):
+    uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+    label = "postgresql://crm:hunter2@db/crm"            # stands for a credential in a service's config
+    (tmp_path / "caruso.toml").write_text(deployment_toml(uri).replace('"from-toml"', f'"{label}"'))
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
+    with caruso_up(tmp_path, child_environment([HERE], tmp_path / "data", None)) as lines:
+        client = connect(uri)
+        assert client.get("relay").bump()["label"] == label
+        operator = (tmp_path / "data" / "operator.secret").read_text().strip()
+        pids = {row["name"]: row["health"]["pid"] for row in client.health()}
+        for name, pid in pids.items():
+            assert label not in open(f"/proc/{pid}/cmdline").read()
+            environment = open(f"/proc/{pid}/environ").read()
+            assert operator not in environment                  # services hold only their own grant
+        assert (tmp_path / "data" / "secret").stat().st_mode & 0o777 == 0o600
+
+        counter = client.services()[0]
+        assert counter["name"] == "counter"
+        client.unregister(counter["instance_id"])               # an operator retires it
+        wait_until(lambda: any("WARNING: counter was retired and no instance of counter is active; restarting it"
+                               in line for line in lines), lines)
+        wait_until(lambda: sum(" serving counter" in line for line in lines) == 2, lines)
+
+        hung = connect(uri).health()
+        counter_pid = next(row["health"]["pid"] for row in hung if row["name"] == "counter")
+        os.kill(counter_pid, signal.SIGSTOP)                    # alive, but renews nothing
+        wait_until(lambda: any("stopped renewing its lease; killing and restarting it" in line
+                               for line in lines), lines)
+        wait_until(lambda: sum(" serving counter" in line for line in lines) == 3, lines)
+        assert client.get("relay").bump()["value"] == 1

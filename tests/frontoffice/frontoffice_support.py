@@ -67,7 +67,7 @@ def make_context(tmp_path: Path, manager_uri: str = "PYRO:caruso.manager@127.0.0
         add_users(url)
     engine = open_database(url)
     return Context(accounts=Accounts(engine, QUICK_HASHES), sessions=Sessions(engine, b"k" * 32),
-                   catalog=load(VIEWS if views is None else views), client=connect(manager_uri, timeout=3),
+                   catalog=load(VIEWS if views is None else views), client=connect(manager_uri, timeout=3, operator_secret=""),
                    name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300),
                    desk_settings=desk_settings(DESK), worksheets=Worksheets(engine) if desk else None)
 

@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from caruso_core import credentials
+
 from frontoffice_support import DESKTOP, PHONE, Tab
 
 pytestmark = pytest.mark.browser
@@ -25,7 +27,9 @@ def test_admin_pages_at_desktop_size(tab, storage, caruso_host, caruso_client):
     page = desk.open("/admin/services")
     assert page.locator("section.service h2").all_inner_texts() == ["frontoffice", "storage"]
     assert page.locator(".health.ok").count() == 3
-    page.click(f"tr:has-text('{standby.instance_id}') >> text=Activate")
+    row = page.locator(f"tr:has-text('{standby.instance_id}')")
+    row.locator("input[name=operator_secret]").fill(credentials.operator_secret())
+    row.locator("text=Activate").click()
     page.wait_for_selector(".notice")
     assert f"{standby.instance_id} (version 1.0.1) is active" in page.inner_text(".notice")
     assert caruso_client.lookup("storage")[0]["instance_id"] == standby.instance_id

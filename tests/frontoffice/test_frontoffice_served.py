@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from caruso_core import connect
+from caruso_core import connect, credentials
 from caruso_core.deployment import default
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.app import create_app
@@ -145,52 +145,58 @@ def test_pages_say_when_the_storage_is_missing(tmp_path, caruso_manager):
 def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, caruso_host, caruso_client):
     first = caruso_host("storage", version="1.0.0")
     second = caruso_host("storage", version="1.1.0", standby=True)
+    operator = credentials.operator_secret()
     context = make_context(tmp_path, caruso_manager.uri)
     with TestClient(create_app(context), base_url="http://testserver") as web:
         sign_in(web, "root")
         page = web.get("/admin/services")
         assert page.status_code == 200
         for text in (first.instance_id, second.instance_id, "caruso.storage/1", "1.1.0", "standby", ">ok<",
-                     ">Activate</button>"):
+                     ">Activate</button>", 'name="operator_secret"'):
             assert text in page.text
         csrf = csrf_of(page.text)
-        swapped = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage",
+        swapped = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": operator,
                                                          "instance_id": second.instance_id})
         assert swapped.status_code == 200
         assert f"{second.instance_id} (version 1.1.0) is active; {first.instance_id} is standing by" in swapped.text
         assert ">Roll back</button>" in swapped.text and ">Activate</button>" not in swapped.text
+        assert operator not in swapped.text
         assert caruso_client.lookup("storage")[0]["instance_id"] == second.instance_id
         sign_in(web, "ada")
         assert "0 found" in web.get("/views/customers").text        # pages follow the swapped-in storage
         sign_in(web, "root")
         csrf = csrf_of(web.get("/admin/services").text)
-        back = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage",
+        back = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": operator,
                                                       "instance_id": first.instance_id})
         assert f"{first.instance_id} (version 1.0.0) is active" in back.text
         assert caruso_client.lookup("storage")[0]["instance_id"] == first.instance_id
-        failed = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "instance_id": "ghost-1"})
+        failed = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": operator,
+                                                        "instance_id": "ghost-1"})
         assert failed.status_code == 409 and "Swap of storage failed: no instance &#39;ghost-1&#39;" in failed.text
-        assert web.post("/admin/services/swap", data={"name": "storage",
+        assert web.post("/admin/services/swap", data={"name": "storage", "operator_secret": operator,
                                                       "instance_id": second.instance_id}).status_code == 403
         sign_in(web, "sam")
         assert web.post("/admin/services/swap", data={"csrf": csrf_of(web.get("/").text), "name": "storage",
+                                                      "operator_secret": operator,
                                                       "instance_id": second.instance_id}).status_code == 403
     assert caruso_client.lookup("storage")[0]["instance_id"] == first.instance_id
 
 
-def test_swap_without_the_operator_secret_says_so(tmp_path, caruso_manager, caruso_host, monkeypatch):
-    monkeypatch.delenv("CARUSO_OPERATOR_SECRET", raising=False)
-    caruso_manager.restart(CARUSO_OPERATOR_SECRET="operators-only")
+def test_a_swap_from_the_front_office_needs_the_operator_secret_typed_in(tmp_path, caruso_manager, caruso_host):
+    """The front office holds no operator secret: it passes on the one an operator types."""
+    caruso_host("storage")
     standby = caruso_host("storage", standby=True)
     context = make_context(tmp_path, caruso_manager.uri)
+    assert context.client.operator_secret is None
     with TestClient(create_app(context), base_url="http://testserver") as web:
         sign_in(web, "root")
-        refused = web.post("/admin/services/swap", data={"csrf": csrf_of(web.get("/admin/services").text),
-                                                         "name": "storage", "instance_id": standby.instance_id})
-        assert refused.status_code == 403
-        assert "The manager refused the swap" in refused.text and "CARUSO_OPERATOR_SECRET" in refused.text
-    context.client = connect(caruso_manager.uri, operator_secret="operators-only")
-    assert context.client.swap("storage", standby.instance_id)["active"]["instance_id"] == standby.instance_id
+        for typed, message in (("", "A swap needs the operator secret: type it in the field next to the button."),
+                               ("guess", "The manager refused the swap: the operator secret is wrong.")):
+            refused = web.post("/admin/services/swap", data={"csrf": csrf_of(web.get("/admin/services").text),
+                                                             "name": "storage", "operator_secret": typed,
+                                                             "instance_id": standby.instance_id})
+            assert refused.status_code == 403 and message in refused.text
+    assert connect(caruso_manager.uri).lookup("storage")[0]["instance_id"] != standby.instance_id
 
 
 def test_admin_page_reports_an_unreachable_manager(tmp_path):

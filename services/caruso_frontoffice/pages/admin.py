@@ -3,8 +3,10 @@ back, and the users of the front office (list, add, remove).
 
 A swap asks the manager to make a standby instance the active one of its name; the
 instance it replaces stays registered as a standby, so activating that one again is
-the roll back (its button says so: it registered before the active instance). The manager checks the operator secret, which the front office takes
-from ``CARUSO_OPERATOR_SECRET``.
+the roll back (its button says so: it registered before the active instance). The
+manager checks the operator secret, which the operator types into the form for each
+swap: the front office, which faces the internet, holds no credential that could
+replace a service, and keeps none it is given.
 """
 from __future__ import annotations
 
@@ -29,11 +31,15 @@ def services(request: Request, context: Context) -> Response:
 @action("admin")
 def swap(request: Request, context: Context, form: FormData) -> Response:
     name, instance_id = str(form.get("name", "")), str(form.get("instance_id", ""))
+    operator_secret = str(form.get("operator_secret", ""))[:200]
+    if not operator_secret:
+        return _services_page(request, context, 403, error="A swap needs the operator secret: type it in "
+                              "the field next to the button.")
     try:
-        result = context.client.swap(name, instance_id)
-    except NotAuthorized as error:
-        return _services_page(request, context, 403, error=f"The manager refused the swap: {error} "
-                              "in the front office's environment.")
+        result = context.client.swap(name, instance_id, operator_secret)
+    except NotAuthorized:
+        return _services_page(request, context, 403, error="The manager refused the swap: the operator "
+                              "secret is wrong.")
     except CarusoError as error:
         return _services_page(request, context, 409, error=f"Swap of {name} failed: {error}")
     previous = result["previous"]["instance_id"] if result["previous"] else "none"

@@ -1,0 +1,101 @@
+"""The secrets of a deployment: where each lives and what it allows.
+
+- The **deployment secret** lets a process connect to the deployment's daemons at all:
+  ``CARUSO_SECRET``, else the file ``secret`` in the data folder.
+- The **operator secret** lets its holder swap, take over a name, register a standby,
+  outrank the active instance and unregister others: ``CARUSO_OPERATOR_SECRET``, else
+  the file ``operator.secret`` in the data folder.
+- Either variable set to the empty string means "none here": the file is not read
+  (``caruso up`` starts services so, with no operator secret).
+- A **grant** lets one service process register one name as a trusted instance:
+  ``CARUSO_GRANT``, made from the operator secret by :func:`grant`. ``caruso up`` gives
+  each service it starts the grant of its own name, never the operator secret.
+
+:func:`ensure` and :func:`make_files` create the two files (mode 0600, random) where
+they are missing. Secrets
+are read from the environment or these files only, never from a command line.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+DEPLOYMENT_FILE = "secret"
+OPERATOR_FILE = "operator.secret"
+
+
+def _folder() -> Path:
+    from caruso_core.deployment import data_path
+
+    return data_path()
+
+
+def _read(variable: str, filename: str) -> str | None:
+    """The variable's value when it is set (set but empty: none, the file is not read),
+    else the file's."""
+    if variable in os.environ:
+        return os.environ[variable] or None
+    try:
+        return (_folder() / filename).read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return None
+
+
+def deployment_secret() -> str | None:
+    """The secret daemons require and proxies prove, or None (an open deployment)."""
+    return _read("CARUSO_SECRET", DEPLOYMENT_FILE)
+
+
+def operator_secret() -> str | None:
+    """The operator secret, if this process may read it."""
+    return _read("CARUSO_OPERATOR_SECRET", OPERATOR_FILE)
+
+
+def ensure() -> tuple[str | None, str | None]:
+    """The deployment and operator secrets; each is created (random, file mode 0600) in the
+    data folder when neither its variable nor its file is there."""
+    from caruso_core.deployment import data_dir
+
+    found = []
+    for variable, filename in (("CARUSO_SECRET", DEPLOYMENT_FILE), ("CARUSO_OPERATOR_SECRET", OPERATOR_FILE)):
+        value = _read(variable, filename)
+        if value is None and variable not in os.environ:
+            value = _create(data_dir() / filename)
+        found.append(value)
+    return found[0], found[1]
+
+
+def make_files(folder: Path) -> None:
+    """Create whichever of the two secret files ``folder`` (a data folder) lacks."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for filename in (DEPLOYMENT_FILE, OPERATOR_FILE):
+        if not (folder / filename).exists():
+            _create(folder / filename)
+
+
+def _create(path: Path) -> str:
+    """Write a new random secret to ``path`` (0600) unless another process did first; the
+    secret the file holds then."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-")   # mode 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)     # atomic: readers see the whole file or none
+    finally:
+        os.unlink(temporary)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def grant(operator: str, name: str) -> str:
+    """The grant that lets a process register ``name`` as a trusted instance."""
+    return hmac.new(operator.encode(), b"caruso-register:" + name.encode(), hashlib.sha256).hexdigest()
+
+
+def is_grant(operator: str, name: str, offered: str) -> bool:
+    return hmac.compare_digest(grant(operator, name), offered)
