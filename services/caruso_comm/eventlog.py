@@ -10,6 +10,8 @@ from typing import Iterator
 
 import sqlalchemy as sa
 
+from caruso_core import databases
+
 from caruso_comm.model import Event
 
 log = logging.getLogger(__name__)
@@ -30,12 +32,13 @@ events = sa.Table(
 
 
 class EventLog:
-    """Appends events to ``comm_events`` at ``url``; buffered rows are written every
-    ``batch`` events and on :meth:`flush` / :meth:`close`. :meth:`append` never fails
-    (a failed batch write is logged and retried); :meth:`flush` raises."""
+    """Appends events to ``comm_events`` at ``url`` (opened as :func:`caruso_core.databases.engine`
+    opens it); buffered rows are written every ``batch`` events and on :meth:`flush` /
+    :meth:`close`. :meth:`append` never fails (a failed batch write is logged and retried);
+    :meth:`flush` raises."""
 
     def __init__(self, url: str, batch: int = 1000) -> None:
-        self.engine = sa.create_engine(url)
+        self.engine = databases.engine(url)
         metadata.create_all(self.engine)
         self.batch = batch
         self._buffer: list[dict] = []

@@ -8,6 +8,7 @@ import sys
 import sqlalchemy as sa
 
 from caruso_comm.eventlog import EventLog
+from caruso_comm.model import Event
 from caruso_comm.simulator import Scenario, SimAgent, Simulation
 
 CALL = ["--agents", "5", "--calls-per-hour", "80", "--aht", "180", "--hours", "4", "--seed", "3"]
@@ -77,8 +78,6 @@ def test_event_log_appends_in_batches_and_reads_back_in_order(tmp_path):
 
 
 def test_events_stay_buffered_while_the_database_refuses_them(tmp_path):
-    from caruso_comm.model import Event
-
     path = tmp_path / "log.db"
     log = EventLog(f"sqlite:///{path}", batch=2)
     with log.engine.begin() as connection:
@@ -90,3 +89,14 @@ def test_events_stay_buffered_while_the_database_refuses_them(tmp_path):
         connection.exec_driver_sql("drop trigger refuse")
     log.close()
     assert [e.interaction for _, e in EventLog(f"sqlite:///{path}").read()] == ["i0", "i1", "i2"]
+
+
+def test_the_event_log_database_is_private(tmp_path, permissive_umask):
+    log = EventLog(f"sqlite:///{tmp_path / 'comm.db'}", batch=1)
+    log.append(Event(0.0, "enter", "i0"))
+    assert {path.name: path.stat().st_mode & 0o777 for path in tmp_path.iterdir()} == {
+        "comm.db": 0o600, "comm.db-wal": 0o600, "comm.db-shm": 0o600}
+    log.close()
+    done = _caruso("simulate", *CALL, "--db", f"sqlite:///{tmp_path / 'day.db'}")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "day.db").stat().st_mode & 0o777 == 0o600
