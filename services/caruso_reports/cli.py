@@ -7,11 +7,10 @@ running solution's ``caruso.reports/1`` service computes it.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from caruso_core import connect, plugins
+from caruso_core import connect, plugins, privatefiles
 from caruso_core.errors import ConfigError
 
 from caruso_reports import definition, engine, periods
@@ -79,7 +78,7 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
     rendered = renderers[output_format](result)
     if output:
         try:
-            Path(output).write_bytes(rendered)
+            privatefiles.write_file(output, rendered)
         except OSError as error:
             raise ConfigError(f"--output {output}: cannot write: {error.strerror}") from None
     else:

@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from caruso_core import plugins, service
+from caruso_core import plugins, privatefiles, service
 from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import ConfigError, InvalidInput, NotFound
 
@@ -145,7 +145,7 @@ class ReportService:
                 smtp.send_message(mailing.message(mailed, day, content, self.mail_from))
             sent[mailed.name] = day.isoformat()
             with self._lock:
-                self.sent_file.write_text(json.dumps(sent, indent=1, sort_keys=True))
+                privatefiles.write_file(self.sent_file, json.dumps(sent, indent=1, sort_keys=True).encode())
             done.append(f"{mailed.name} {day.isoformat()}")
         return done
 

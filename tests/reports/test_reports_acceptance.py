@@ -87,12 +87,13 @@ def test_a_users_own_definition_gives_the_day_in_one_row(simulated_day, tmp_path
     assert float(row["logged_in"]) == pytest.approx(sum(_logged_in_seconds(url).values()), abs=0.05)
 
 
-def test_png_html_and_pdf_are_produced_and_the_chart_shows_something(simulated_day, tmp_path):
+def test_png_html_and_pdf_are_produced_and_the_chart_shows_something(simulated_day, tmp_path, permissive_umask):
     url, _ = simulated_day
     for output_format in ("png", "html", "pdf"):
         done = caruso("report", "incoming-calls", "--db", url, "--format", output_format,
                       "--output", str(tmp_path / f"calls.{output_format}"))
         assert done.returncode == 0, done.stderr
+        assert (tmp_path / f"calls.{output_format}").stat().st_mode & 0o777 == 0o600
     pixels = image.imread(str(tmp_path / "calls.png"))
     assert pixels.ndim == 3 and pixels.shape[0] > 300 and pixels.shape[1] > 500
     coloured = (abs(pixels[:, :, 0] - pixels[:, :, 2]) > 0.2).mean()     # bars, not only black on white

@@ -15,7 +15,8 @@ MAILED = ('title = "Calls yesterday"\nmeasures = ["offered", "answered", "abando
           '[mail]\nto = ["lead@example.com", "boss@example.com"]\nat = "06:30"\nformat = "csv"\n')
 
 
-def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, smtp_server, tmp_path):
+def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, smtp_server, tmp_path,
+                                                                 permissive_umask):
     url, figures = simulated_day
     port, mailbox = smtp_server.port, smtp_server
     folder = tmp_path / "reports"
@@ -29,6 +30,7 @@ def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, s
     assert reports.send_due((next_day + dt.timedelta(hours=6)).timestamp()) == []       # before 06:30
     assert reports.send_due((next_day + dt.timedelta(hours=7)).timestamp()) == [f"calls {simulated}"]
     assert reports.send_due((next_day + dt.timedelta(hours=9)).timestamp()) == []       # sent already
+    assert (tmp_path / "sent.json").stat().st_mode & 0o777 == 0o600
     (message,) = mailbox.messages
     (recipients,) = mailbox.recipients
     assert recipients == ["lead@example.com", "boss@example.com"]
