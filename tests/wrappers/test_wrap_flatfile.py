@@ -76,3 +76,12 @@ def test_a_bad_record_names_file_and_record_or_is_skipped_when_asked(tmp_path):
     lenient.start()
     assert lenient.count() == 1
     assert lenient.health()["status"] == "degraded" and "record 2" in lenient.health()["rejected"][0]
+
+
+def test_the_change_file_is_readable_by_owner_and_group_only(master_file, permissive_umask):
+    master = CustomerMaster(str(master_file), encoding="cp037", record_length=CUSTOMER_MASTER.width)
+    master.start()
+    master.change(1001, {"city": "Haarlem"})
+    changes = master_file.with_name(master_file.name + ".changes")
+    assert changes.stat().st_mode & 0o777 == 0o640
+    assert [entry["city"] for entry in master.pending_changes()] == ["Haarlem"]

@@ -24,10 +24,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from caruso_core import ConfigError, InvalidInput, NotFound, service
+from caruso_core import ConfigError, InvalidInput, NotFound, privatefiles, service
 from caruso_wrap_flatfile.layout import CUSTOMER_MASTER, Layout
 
 MAX_RESULTS = 1000
+CHANGES_MODE = 0o640     # the batch reads the change file through the group (docs/wrappers.md)
 REPORTED_REJECTS = 20
 
 
@@ -95,7 +96,8 @@ class CustomerMaster:
         record = "U" + self.layout.encode({**current, **values})
         data = (record + "\n").encode(self.encoding)
         with self._lock:
-            descriptor = os.open(self.changes_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            privatefiles.create_file(self.changes_path, CHANGES_MODE)
+            descriptor = os.open(self.changes_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, CHANGES_MODE)
             try:
                 os.write(descriptor, data)
                 os.fsync(descriptor)
