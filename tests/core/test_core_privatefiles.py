@@ -9,6 +9,7 @@ import pytest
 
 from caruso_core import privatefiles
 from caruso_core.databases import engine
+from caruso_core.deployment import data_dir
 
 pytestmark = pytest.mark.usefixtures("permissive_umask")
 
@@ -45,6 +46,15 @@ def test_an_existing_database_keeps_its_mode(tmp_path):
         connection.exec_driver_sql("INSERT INTO customer VALUES ('Acme')")
     database.dispose()
     assert modes(tmp_path) == {"erp.sqlite": 0o644}
+
+
+def test_the_data_folder_is_made_0700_and_an_existing_one_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "acme" / "data"))
+    assert data_dir() == tmp_path / "acme" / "data"
+    assert modes(tmp_path / "acme") == {"data": 0o700}
+    (tmp_path / "acme" / "data").chmod(0o750)
+    data_dir()
+    assert modes(tmp_path / "acme") == {"data": 0o750}
 
 
 def test_a_written_file_is_0600_unless_it_existed(tmp_path):
