@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -16,13 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Solution:
-    """A manager on 127.0.0.1 in a scratch folder, and the hosts started through it."""
+    """A manager on 127.0.0.1 in a scratch folder, and the hosts started through it; while
+    it runs, this process uses its data folder (and so its deployment secret)."""
 
     def __init__(self, work: Path) -> None:
         self.work = work
         self.env = child_environment([str(ROOT)], work / "data", None)
         self.manager = ManagerProcess(work, lease=10.0, env=self.env)
         self.env["CARUSO_MANAGER"] = self.manager.uri
+        self._data = os.environ.get("CARUSO_DATA")
+        os.environ["CARUSO_DATA"] = self.env["CARUSO_DATA"]
         self.client: Client = connect(self.manager.uri)
         self.hosts: list[HostProcess] = []
 
@@ -36,6 +40,10 @@ class Solution:
         for host in reversed(self.hosts):
             host.stop()
         self.manager.stop()
+        if self._data is None:
+            os.environ.pop("CARUSO_DATA", None)
+        else:
+            os.environ["CARUSO_DATA"] = self._data
 
 
 @contextlib.contextmanager

@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from caruso_core import connect
-from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment, free_port
+from benchmarks._kit import solution
+from caruso_core.testing.processes import free_port
 
 LOOP = """<?xml version="1.0"?>
 <script id="loop" version="1" title="Loop">
@@ -120,16 +120,10 @@ def _in_process(work: Path) -> dict:
 
 
 def _over_pyro(work: Path) -> dict:
-    root = Path(__file__).resolve().parent.parent
-    env = child_environment([str(root)], work / "data", None)
-    manager = ManagerProcess(work, lease=10.0, env=env)
-    env["CARUSO_MANAGER"] = manager.uri
-    hosts = []
-    try:
-        hosts.append(HostProcess("scripts", manager, env, str(root),
-                                 config={"scripts": [str(work / "scripts")], "db": f"sqlite:///{work / 'pyro.db'}"}))
-        hosts.append(HostProcess("benchmarks._services:Counter", manager, env, str(root)))
-        client = connect(manager.uri)
+    with solution() as running:
+        running.host("scripts", config={"scripts": [str(work / "scripts")], "db": f"sqlite:///{work / 'pyro.db'}"})
+        running.host("benchmarks._services:Counter")
+        client = running.client
         engine, counter = client.get("caruso.scripts/1"), client.get("counter")
         counter.increment()
         steps = []
@@ -149,10 +143,6 @@ def _over_pyro(work: Path) -> dict:
               f"time ratio {step / call:.1f}")
         return {"pyro_steps_per_s": round(1 / step), "pyro_trivial_calls_per_s": round(1 / call),
                 "pyro_step_to_call_ratio": round(step / call, 1)}
-    finally:
-        for host in reversed(hosts):
-            host.stop()
-        manager.stop()
 
 
 def _web(work: Path) -> dict:

@@ -78,13 +78,13 @@ def hold_open(uri: str, count: int) -> list[socket.socket]:
     return [socket.create_connection(address(uri), timeout=10) for _ in range(count)]
 
 
-def closed_by_peer(sockets: Iterable[socket.socket], timeout: float) -> int:
-    """Wait up to ``timeout`` until the daemon has closed every socket; how many it closed."""
+def closed_by_peer(sockets: Iterable[socket.socket], timeout: float) -> list[socket.socket]:
+    """Wait up to ``timeout`` until the daemon has closed every socket; the ones it closed."""
     waiting = {sock.fileno(): sock for sock in sockets}
     poller = select.poll()
     for descriptor in waiting:
         poller.register(descriptor, select.POLLIN)
-    closed = 0
+    closed = []
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         for descriptor, _ in poller.poll(max(deadline - time.monotonic(), 0) * 1000):
@@ -95,7 +95,7 @@ def closed_by_peer(sockets: Iterable[socket.socket], timeout: float) -> int:
             except ConnectionError:
                 data = b""
             if not data:
-                closed += 1
+                closed.append(sock)
     return closed
 
 

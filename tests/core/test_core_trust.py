@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from caruso_core import connect, credentials
+from caruso_core.testing.processes import free_port
 
 def caruso(*arguments, env=None):
     return subprocess.run([sys.executable, "-m", "caruso_core", *arguments], capture_output=True, text=True,
@@ -38,3 +39,47 @@ def test_the_manager_makes_the_secrets_private(caruso_manager, tmp_path):
         path = tmp_path / "data" / name
         assert path.stat().st_mode & 0o777 == 0o600
         assert len(path.read_text().strip()) >= 40
+
+
+def test_init_makes_the_secrets_and_commands_in_the_folder_use_them(tmp_path):
+    """No setting: a folder made by init is closed, and its own commands get in."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CARUSO_DATA", "CARUSO_SECRET", "CARUSO_OPERATOR_SECRET", "CARUSO_MANAGER")}
+    made = subprocess.run([sys.executable, "-m", "caruso_core", "init", "acme"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "acme"
+    for name in (credentials.DEPLOYMENT_FILE, credentials.OPERATOR_FILE):
+        assert (folder / "data" / name).stat().st_mode & 0o777 == 0o600
+    uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+    env["CARUSO_MANAGER"] = uri
+    manager = subprocess.Popen([sys.executable, "-m", "caruso_core", "manager"], cwd=folder, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert manager.stdout.readline().startswith("manager listening at")
+        inside = subprocess.run([sys.executable, "-m", "caruso_core", "services"], cwd=folder, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert inside.returncode == 0, inside.stderr
+        outside = subprocess.run([sys.executable, "-m", "caruso_core", "services"], cwd=tmp_path, env=env,
+                                 capture_output=True, text=True, timeout=60)
+        assert outside.returncode == 1 and "refused the connection" in outside.stderr
+    finally:
+        manager.terminate()
+        assert manager.wait(30) == 0
+
+
+def test_running_without_a_secret_is_an_explicit_choice_with_a_warning(tmp_path):
+    env = dict(os.environ, CARUSO_DATA=str(tmp_path / "data"),
+               CARUSO_MANAGER=f"PYRO:caruso.manager@127.0.0.1:{free_port()}")
+    manager = subprocess.Popen([sys.executable, "-m", "caruso_core", "manager", "--insecure"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert manager.stdout.readline().startswith("manager listening at")
+        assert manager.stderr.readline().startswith("warning: running without a deployment secret (--insecure)")
+        assert not (tmp_path / "data" / credentials.DEPLOYMENT_FILE).exists()
+        stranger = subprocess.run([sys.executable, "-m", "caruso_core", "services"], capture_output=True,
+                                  text=True, timeout=60, env=dict(env, CARUSO_DATA=str(tmp_path / "other")))
+        assert stranger.returncode == 0          # anyone gets in: that is what --insecure means
+    finally:
+        manager.terminate()
+        manager.wait(30)
