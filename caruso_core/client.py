@@ -32,19 +32,20 @@ DEFAULT_TIMEOUT = 15.0
 RETRY_PAUSE = 0.05
 
 
-def connect(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+def connect(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, secret: str | None = None,
             operator_secret: str | None = None, call_timeout: float | None = None) -> "Client":
     """A client of the manager at ``uri`` (else ``CARUSO_MANAGER``, else the default address).
 
     ``timeout`` bounds how long a call waits for a service to become reachable again
     (e.g. while the manager restarts); ``call_timeout`` how long it waits for an answer
-    once sent; ``operator_secret`` (None: ``CARUSO_OPERATOR_SECRET``, else the
+    once sent; ``secret`` is the deployment secret to prove (None: ``CARUSO_SECRET``,
+    else the data folder's); ``operator_secret`` (None: ``CARUSO_OPERATOR_SECRET``, else the
     deployment's operator secret file, when readable; ``""``: none) authorizes operator
     actions such as swap.
     """
     if operator_secret is None:
         operator_secret = credentials.operator_secret()
-    return Client(remoting.manager_uri(uri), timeout=timeout, call_timeout=call_timeout,
+    return Client(remoting.manager_uri(uri), timeout=timeout, call_timeout=call_timeout, secret=secret,
                   operator_secret=operator_secret or None)
 
 
@@ -52,9 +53,10 @@ class _ThreadProxies(threading.local):
     """Pyro5 proxies of one thread, by URI (a Pyro5 proxy belongs to one thread), each
     with the time it was last used."""
 
-    def __init__(self, call_timeout: float | None) -> None:
+    def __init__(self, call_timeout: float | None, secret: str | None) -> None:
         self.by_uri: dict[str, tuple[Pyro5.client.Proxy, list[float]]] = {}
         self.call_timeout = call_timeout
+        self.secret = secret
         self.fresh_for = wire.Limits.from_environment().idle_seconds / 2
 
     def get(self, uri: str) -> Pyro5.client.Proxy:
@@ -62,7 +64,7 @@ class _ThreadProxies(threading.local):
         now = time.monotonic()
         found = self.by_uri.get(uri)
         if found is None:
-            found = self.by_uri[uri] = (remoting.proxy(uri, timeout=self.call_timeout), [now])
+            found = self.by_uri[uri] = (remoting.proxy(uri, self.secret, self.call_timeout), [now])
         elif now - found[1][0] > self.fresh_for:
             found[0]._pyroRelease()
         found[1][0] = now
@@ -77,13 +79,14 @@ class _ThreadProxies(threading.local):
 class Client:
     """Talks to the service manager; hands out :class:`ServiceProxy` objects."""
 
-    def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT,
+    def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT, secret: str | None = None,
                  operator_secret: str | None = None, call_timeout: float | None = None) -> None:
         self.uri = uri
         self.timeout = timeout
         self.call_timeout = call_timeout
+        self.secret = secret
         self.operator_secret = operator_secret
-        self._proxies = _ThreadProxies(call_timeout)
+        self._proxies = _ThreadProxies(call_timeout, secret)
 
     def manager_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a manager method; an unreachable manager is a :class:`ManagerUnreachable`."""
@@ -160,7 +163,7 @@ class ServiceProxy:
         self._lock = threading.Lock()
         self._record: dict[str, Any] | None = None
         self._unreachable: dict[str, float] = {}
-        self._proxies = _ThreadProxies(client.call_timeout)
+        self._proxies = _ThreadProxies(client.call_timeout, client.secret)
 
     def __repr__(self) -> str:
         where = self._record["uri"] if self._record else "unresolved"

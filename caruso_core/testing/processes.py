@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 45.0
@@ -23,16 +23,17 @@ def free_port() -> int:
 
 
 class Process:
-    """A ``python -m caruso_core ...`` child whose output is collected line by line."""
+    """A ``python -m caruso_core ...`` child whose output is collected line by line;
+    ``launcher`` is a command that runs it (e.g. ``["setpriv", ...]``), if any."""
 
     def __init__(self, arguments: list[str], ready_prefix: str, env: dict[str, str],
-                 cwd: str | None = None) -> None:
+                 cwd: str | None = None, launcher: Sequence[str] = ()) -> None:
         self.arguments = arguments
         self.output: list[str] = []
         self.ready_line = ""
         self._ready = threading.Event()
         self._prefix = ready_prefix
-        self.process = subprocess.Popen([sys.executable, "-m", "caruso_core", *arguments],
+        self.process = subprocess.Popen([*launcher, sys.executable, "-m", "caruso_core", *arguments],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         bufsize=1, env=env, cwd=cwd)
         threading.Thread(target=self._read, daemon=True).start()
@@ -85,6 +86,11 @@ class ManagerProcess(Process):
         self.env = env
         super().__init__(self._arguments(), "manager listening at", env)
 
+    @property
+    def secret(self) -> str:
+        """The deployment secret the manager made in its data folder."""
+        return (Path(self.env["CARUSO_DATA"]) / "secret").read_text(encoding="utf-8").strip()
+
     def _arguments(self) -> list[str]:
         return ["manager", "--uri", self.uri, "--db", self.db, "--lease", str(self.lease)]
 
@@ -101,7 +107,7 @@ class HostProcess(Process):
     def __init__(self, reference: str, manager: ManagerProcess, env: dict[str, str], cwd: str | None,
                  *, name: str | None = None, version: str | None = None,
                  config: dict[str, Any] | None = None, properties: dict[str, Any] | None = None,
-                 standby: bool = False, replace: bool = False) -> None:
+                 standby: bool = False, replace: bool = False, launcher: Sequence[str] = ()) -> None:
         arguments = ["serve", reference, "--manager", manager.uri, "--config-json", json.dumps(config or {})]
         if name:
             arguments += ["--name", name]
@@ -113,7 +119,7 @@ class HostProcess(Process):
             arguments.append("--standby")
         if replace:
             arguments.append("--replace")
-        super().__init__(arguments, "serving ", env, cwd)
+        super().__init__(arguments, "serving ", env, cwd, launcher)
         # "serving NAME VERSION as INSTANCE_ID at URI"
         words = self.ready_line.split()
         self.instance_id, self.uri = words[4], words[6]

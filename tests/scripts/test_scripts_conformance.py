@@ -25,7 +25,7 @@ class TestOverPyro5(contract_suite("caruso.scripts/1")):
         host = HostProcess("scripts", manager, {**env, "CARUSO_MANAGER": manager.uri}, None,
                            config={"scripts": [SCRIPT], "db": f"sqlite:///{work / 'contract.db'}"})
         try:
-            yield connect(manager.uri).get("caruso.scripts/1")
+            yield connect(manager.uri, secret=manager.secret).get("caruso.scripts/1")
         finally:
             host.stop()
             manager.stop()

@@ -27,7 +27,7 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     env["CARUSO_MANAGER"] = manager.uri
     host = HostProcess("storage", manager, env, None, config={"model": MODEL})
     try:
-        yield connect(manager.uri).get("caruso.storage/1")
+        yield connect(manager.uri, secret=manager.secret).get("caruso.storage/1")
     finally:
         host.stop()
         manager.stop()
