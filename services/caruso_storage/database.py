@@ -18,6 +18,7 @@ from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import ConfigError
 
 from caruso_storage.model import Model
+from caruso_storage.readonly import ReadOnlyWatch
 
 WRITE_OPTION = "caruso_write"
 JOURNAL = "caruso journal"
@@ -78,17 +79,20 @@ class Transaction:
     """One writing transaction per database touched; all commit together or none.
 
     Callbacks registered with :meth:`after_commit` run once everything committed.
-    The commit across several databases is sequential, not two-phase.
+    The commit across several databases is sequential, not two-phase. A database that
+    ``watch`` saw read-only is checked before the transaction writes to it.
     """
 
-    def __init__(self, engines: dict[str, Engine]) -> None:
+    def __init__(self, engines: dict[str, Engine], watch: ReadOnlyWatch) -> None:
         self._engines = engines
+        self._watch = watch
         self._connections: dict[str, Connection] = {}
         self._after: list[Callable[[], None]] = []
 
     def connection(self, database: str) -> Connection:
         connection = self._connections.get(database)
         if connection is None:
+            self._watch.before_write(database)
             connection = self._engines[database].connect().execution_options(**{WRITE_OPTION: True})
             connection.begin()
             self._connections[database] = connection

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SAWarning
 from caruso_core import service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
-from caruso_storage import filters, journal, loader, migrate, rules, tables, values
+from caruso_storage import filters, journal, loader, migrate, readonly, rules, tables, values
 from caruso_storage.database import Transaction, journal_name, open_engines
 from caruso_storage.model import Condition, Model, ObjectType, Rule
 from caruso_storage.records import Records, page
@@ -50,6 +50,7 @@ class StorageManager:
         self.schema = tables.build(self.model)
         self.records = {name: Records(obj, self.schema.tables[name]) for name, obj in self.model.objects.items()}
         self.engines = open_engines(self.model, db, dict(databases or {}))
+        self.read_only = readonly.ReadOnlyWatch(self.engines)
         self.journal_database = journal_name(self.model)
         self.due_every = float(due_every)
         self._stopping = threading.Event()
@@ -101,7 +102,13 @@ class StorageManager:
                 log.exception("running the due rules failed")
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "objects": len(self.model.objects), "databases": sorted(self.engines)}
+        """``ok``, or ``degraded`` with the ``reason`` when a database is read-only (reads still work)."""
+        answer = {"status": "ok", "objects": len(self.model.objects), "databases": sorted(self.engines)}
+        read_only = self.read_only.reasons()
+        if read_only:
+            answer.update(status="degraded", reason="; ".join(readonly.describe(name, reason)
+                                                              for name, reason in sorted(read_only.items())))
+        return answer
 
     # -- single operations -------------------------------------------------------------------
 
@@ -477,7 +484,7 @@ class StorageManager:
         return records
 
     def _transaction(self) -> Transaction:
-        return Transaction(self.engines)
+        return Transaction(self.engines, self.read_only)
 
     def _read(self, obj: ObjectType) -> Any:
         return self._read_database(obj.database)
