@@ -1,14 +1,27 @@
 "use strict";
 (function () {
-  let chat = null, seen = 0;
+  let chat = null, key = null, seen = 0;
   const $ = (id) => document.getElementById(id);
+  // a pass from the portal comes in the fragment (never sent to a server); it is used once
+  const pass = new URLSearchParams(location.hash.slice(1)).get("pass");
+  if (pass) {
+    history.replaceState(null, "", location.pathname + location.search);
+    $("signed-in").hidden = false;
+  }
 
-  async function post(path, body) {
-    const response = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
-                                        body: JSON.stringify(body)});
+  async function call(method, path, body) {
+    const headers = {"Content-Type": "application/json"};
+    if (key) { headers.Authorization = "Bearer " + key; }
+    const response = await fetch(path, {method: method, headers: headers,
+                                        body: body === undefined ? undefined : JSON.stringify(body)});
     const data = await response.json();
     if (!response.ok) { throw new Error(data.error || response.statusText); }
     return data;
+  }
+
+  function problem(error) {
+    $("problem").textContent = error ? error.message : "";
+    $("problem").hidden = !error;
   }
 
   function show(message) {
@@ -20,8 +33,14 @@
   }
 
   async function poll() {
-    const response = await fetch("chats/" + encodeURIComponent(chat) + "/messages?after=" + seen);
-    const data = await response.json();
+    let data;
+    try {
+      data = await call("GET", "chats/" + encodeURIComponent(chat) + "/messages?after=" + seen);
+    } catch (error) {
+      problem(error);
+      setTimeout(poll, 3000);
+      return;
+    }
     data.messages.forEach(show);
     seen += data.messages.length;
     $("state").textContent = {waiting: "Waiting for an agent...", offered: "Waiting for an agent...",
@@ -31,8 +50,16 @@
 
   $("start").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const started = await post("chats", {customer: $("customer").value, text: $("first").value});
-    chat = started.id;
+    try {
+      const started = await call("POST", "chats", pass ? {text: $("first").value, pass: pass}
+                                                        : {text: $("first").value});
+      chat = started.id;
+      key = started.key;
+    } catch (error) {
+      problem(error);
+      return;
+    }
+    problem(null);
     $("start").hidden = true;
     $("chat").hidden = false;
     poll();
@@ -40,7 +67,12 @@
 
   $("write").addEventListener("submit", async (event) => {
     event.preventDefault();
-    await post("chats/" + encodeURIComponent(chat) + "/messages", {text: $("text").value});
-    $("text").value = "";
+    try {
+      await call("POST", "chats/" + encodeURIComponent(chat) + "/messages", {text: $("text").value});
+      $("text").value = "";
+      problem(null);
+    } catch (error) {
+      problem(error);
+    }
   });
 })();

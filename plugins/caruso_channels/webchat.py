@@ -2,62 +2,138 @@
 
 Customer endpoints (``GET /`` is a chat page using them)::
 
-    GET  /                                                               the chat page
-    POST /chats                     {"customer", "text"} -> {"id"}      starts a chat in the queue
-    POST /chats/{id}/messages       {"text"}                             customer writes
-    GET  /chats/{id}/messages?after=N                                    -> {"messages", "state"}
-    POST /chats/{id}/leave                                               customer leaves a waiting chat
+    GET  /                                                      the chat page
+    POST /chats               {"text", "pass"?} -> {"id", "key", "state"}   starts a chat in the queue
+    POST /chats/{id}/messages {"text"}                          customer writes
+    GET  /chats/{id}/messages?after=N                           -> {"messages", "state"}
+    POST /chats/{id}/leave                                      customer leaves a waiting chat
+
+A chat's customer comes only from a pass (:mod:`caruso_channels.chatpass`): a portal asks
+for one (``chat_pass``, through the communication server's ``chat_pass``) for a customer
+who signed in there, and opens the chat page with it. A chat started without a pass is
+anonymous: its interaction has no customer and no address, so an agent's screen pop finds
+nobody. The endpoints of one chat need the header ``Authorization: Bearer <key>`` with the
+key its start returned, so the interaction id (which agents, monitors and logs see) does
+not open the conversation.
+
+Bounds: ``starts_per_minute`` new chats per client address (an IPv6 address counts by its
+/64 network), ``max_messages`` customer messages and ``max_bytes`` bytes of customer text
+per chat, ``MAX_TEXT`` characters per message, ``MAX_BODY`` bytes per request body; the
+HTTP server's ``max_connections`` and ``request_timeout`` (see
+:mod:`caruso_frontoffice.serving`). The chat page may be framed only by the origins in
+``frame_ancestors`` (none by default).
 
 Agents answer through the service (``accept``, ``send``, ``complete``) or here, with
 the header ``Authorization: Bearer <agent_token>`` (without an ``agent_token`` in the
 configuration these endpoints are off)::
 
-    GET  /agents/{agent}                                                 -> the agent
+    GET  /agents/{agent}                                        -> the agent
     POST /agents/{agent}/chats/{id}/accept | /messages {"text"} | /complete {"disposition"}
 
-It listens on 127.0.0.1 only. The token is one secret for all agents: the front office
-(or a proxy that authenticates each agent) holds it, not the agents' browsers.
+It listens on 127.0.0.1 only; customers reach it through a proxy on the same host, whose
+``X-Forwarded-For`` names the client address (``public_url`` is where they reach it). The
+token is one secret for all agents: the front office (or a proxy that authenticates each
+agent) holds it, not the agents' browsers.
 """
 from __future__ import annotations
 
+import collections
 import hmac
+import ipaddress
 import json
-import threading
-import time
+import math
+import re
+import secrets
 from importlib import resources
 from typing import Any, Awaitable, Callable
 
-import uvicorn
+import attrs
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound
+from caruso_core.errors import CarusoError, ConfigError, Conflict, InvalidInput, NotAuthorized, NotFound
+from caruso_core.throttle import Throttle
+from caruso_frontoffice.serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 
+from caruso_channels.chatpass import ChatPasses
 from caruso_channels.transcript import Transcripts
 
 NAME = "webchat"
-STATUS = {InvalidInput: 400, NotAuthorized: 403, NotFound: 404, Conflict: 409}
 MAX_BODY = 16 * 1024
-PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
-                "X-Content-Type-Options": "nosniff"}
+MAX_TEXT = 2000
+KEPT_CHATS = 10_000          # chats whose keys and counts are kept (as their transcripts)
+VISITOR = "visitor"          # the sender of an anonymous customer's messages
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
+
+
+class TooMany(CarusoError):
+    """Too many chats from one address, or messages in one chat."""
+
+
+class TooLarge(CarusoError):
+    """A request body, a message or a chat's text beyond its bound."""
+
+
+STATUS = {InvalidInput: 400, NotAuthorized: 403, NotFound: 404, Conflict: 409, TooLarge: 413, TooMany: 429}
+
+
+@attrs.define
+class _Chat:
+    """A chat started here: the key of its customer endpoints, who writes, what was written."""
+
+    key: str
+    sender: str
+    messages: int = 0
+    bytes: int = 0
+
+    def take(self, text: str, max_messages: int, max_bytes: int) -> None:
+        """Count one customer message; TooMany or TooLarge (counting nothing) beyond the bounds."""
+        size = len(text.encode("utf-8"))
+        if self.messages >= max_messages:
+            raise TooMany(f"a chat has at most {max_messages} messages: start a new one")
+        if self.bytes + size > max_bytes:
+            raise TooLarge(f"a chat has at most {max_bytes} bytes of text: start a new one")
+        self.messages, self.bytes = self.messages + 1, self.bytes + size
 
 
 class WebChat:
     """HTTP chat for the queue ``queue``, on ``127.0.0.1:port`` (0: a free port)."""
 
-    def __init__(self, server: Any, queue: str, port: int = 0, agent_token: str | None = None) -> None:
+    def __init__(self, server: Any, queue: str, port: int = 0, agent_token: str | None = None,
+                 public_url: str | None = None, frame_ancestors: list[str] | None = None,
+                 starts_per_minute: int = 10, max_messages: int = 100, max_bytes: int = 32 * 1024,
+                 max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT) -> None:
+        for key, value in (("starts_per_minute", starts_per_minute), ("max_messages", max_messages),
+                           ("max_bytes", max_bytes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"webchat {key} must be a positive whole number, not {value!r}")
+        if max_bytes < MAX_TEXT * 4:
+            raise ConfigError(f"webchat max_bytes must hold one message of {MAX_TEXT} characters "
+                              f"({MAX_TEXT * 4} bytes), not {max_bytes!r}")
+        if public_url is not None and not (isinstance(public_url, str) and PUBLIC_URL.fullmatch(public_url)):
+            raise ConfigError(f"webchat public_url {public_url!r} must look like https://chat.example.com")
+        if not isinstance(frame_ancestors, (list, type(None))) or not all(
+                isinstance(origin, str) and ORIGIN.fullmatch(origin) for origin in frame_ancestors or ()):
+            raise ConfigError(f"webchat frame_ancestors must be a list of origins such as "
+                              f"https://www.example.com, not {frame_ancestors!r}")
         self.server = server
         self.agent_token = agent_token
         self.queue = queue
         self.port = port
-        self.transcripts = Transcripts()
-        self._uvicorn: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.app = Starlette(routes=[
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.max_messages, self.max_bytes = max_messages, max_bytes
+        self.transcripts = Transcripts(KEPT_CHATS)
+        self._chats: collections.OrderedDict[str, _Chat] = collections.OrderedDict()
+        self._passes = ChatPasses()
+        self._starts = Throttle(starts_per_minute, 60.0)
+        self._page_headers = _page_headers(frame_ancestors or [])
+        app = Starlette(routes=[
             Route("/", self._page("webchat.html", "text/html; charset=utf-8"), methods=["GET"]),
             Route("/chat.js", self._page("webchat.js", "text/javascript; charset=utf-8"), methods=["GET"]),
+            Route("/favicon.ico", _no_icon, methods=["GET"]),
             Route("/chats", self._start_chat, methods=["POST"]),
             Route("/chats/{id}/messages", self._customer_writes, methods=["POST"]),
             Route("/chats/{id}/messages", self._read, methods=["GET"]),
@@ -69,29 +145,22 @@ class WebChat:
             Route("/agents/{agent}/chats/{id}/complete", self._for_agents(self._complete),
                   methods=["POST"]),
         ], exception_handlers={CarusoError: self._error})
+        self._http = HttpServer(app, Limits.configured("webchat", max_connections, request_timeout), "webchat",
+                                proxies="127.0.0.1")
 
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
-        self._uvicorn = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._uvicorn.run, name="webchat", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._uvicorn.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise CarusoError(f"webchat could not listen on 127.0.0.1:{self.port}")
-            time.sleep(0.02)
-        self.port = self._uvicorn.servers[0].sockets[0].getsockname()[1]
+        try:
+            self.port = self._http.start("127.0.0.1", self.port)
+        except OSError as error:
+            raise ConfigError(f"webchat could not listen on 127.0.0.1:{self.port} ({error.strerror})") from None
 
     def stop(self) -> None:
-        if self._uvicorn is not None:
-            self._uvicorn.should_exit = True
-            self._thread.join(timeout=10)
+        self._http.stop(10)
 
     def info(self) -> dict[str, Any]:
-        return {"url": f"http://127.0.0.1:{self.port}", "queue": self.queue}
+        return {"url": self.public_url or f"http://127.0.0.1:{self.port}", "queue": self.queue}
 
     # -- channel ---------------------------------------------------------------------
 
@@ -101,37 +170,45 @@ class WebChat:
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         return self.transcripts.of(interaction)
 
+    def chat_pass(self, customer: str, name: str) -> dict[str, Any]:
+        """``{"url", "expires"}``: the chat page with a pass that starts one chat as
+        ``customer`` (shown to the agent as ``name``) until ``expires`` (Unix time)."""
+        issued, expires = self._passes.issue(customer, name)
+        return {"url": f"{self.info()['url']}/#pass={issued}", "expires": expires}
+
     # -- HTTP ------------------------------------------------------------------------
 
-    @staticmethod
-    def _page(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+    def _page(self, name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
         content = resources.files("caruso_channels").joinpath(name).read_bytes()
 
         async def serve(request: Request) -> Response:
-            return Response(content, media_type=media_type, headers=PAGE_HEADERS)
+            return Response(content, media_type=media_type, headers=self._page_headers)
         return serve
 
     def _for_agents(self, endpoint: Callable[[Request], Awaitable[Response]]
                     ) -> Callable[[Request], Awaitable[Response]]:
         """``endpoint`` for callers presenting the agent token."""
         async def guarded(request: Request) -> Response:
-            presented = request.headers.get("authorization", "")
-            if not self.agent_token or not hmac.compare_digest(
-                    presented.encode(), f"Bearer {self.agent_token}".encode()):
+            if not self.agent_token or not _bearer(request, self.agent_token):
                 raise NotAuthorized("agent endpoints need the header Authorization: Bearer <agent_token>")
             return await endpoint(request)
         return guarded
 
     async def _error(self, request: Request, error: CarusoError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
-        return JSONResponse({"error": error.message}, status_code=status)
+        retry = error.details.get("retry_after")
+        return JSONResponse({"error": error.message}, status_code=status,
+                            headers={"Retry-After": str(retry)} if retry else None)
 
     @staticmethod
     async def _json(request: Request) -> dict[str, Any]:
-        """The request's JSON object (empty body: ``{}``); at most MAX_BODY bytes."""
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise InvalidInput(f"the body is larger than {MAX_BODY} bytes")
+        """The request's JSON object (empty body: ``{}``); TooLarge beyond MAX_BODY bytes,
+        which are never read further."""
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise TooLarge(f"the body is larger than {MAX_BODY} bytes")
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -140,36 +217,69 @@ class WebChat:
             raise InvalidInput("the body must be a JSON object")
         return body
 
-    @classmethod
-    async def _text(cls, request: Request, key: str = "text") -> str:
-        value = (await cls._json(request)).get(key)
+    @staticmethod
+    def _text(body: dict[str, Any], key: str = "text") -> str:
+        value = body.get(key)
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"the body needs a non-empty string {key!r}")
+        if len(value) > MAX_TEXT:
+            raise TooLarge(f"a message has at most {MAX_TEXT} characters")
         return value
 
     async def _start_chat(self, request: Request) -> JSONResponse:
-        text = await self._text(request)
-        customer = await self._text(request, "customer")
-        chat = self.server.arrive(self.queue, channel=NAME, customer=customer)
-        self.transcripts.add(chat["id"], customer, text)
-        return JSONResponse({"id": chat["id"], "state": chat["state"]}, status_code=201)
+        body = await self._json(request)
+        # from here on nothing awaits: the check and the count of a start are one step
+        address = _address(request)
+        wait = self._starts.wait(address)
+        if wait > 0:
+            raise TooMany(f"too many chats from your address: try again in {math.ceil(wait)} seconds",
+                          retry_after=math.ceil(wait))
+        unknown = sorted(set(body) - {"text", "pass"})
+        if unknown:
+            raise InvalidInput(f"unknown field(s) {', '.join(unknown)}: a chat's customer comes only from "
+                               "a pass the portal gives to a signed-in customer")
+        text = self._text(body)
+        identity = self._passes.redeem(body["pass"]) if "pass" in body else None
+        record = _Chat(secrets.token_urlsafe(24), identity["name"] if identity else VISITOR)
+        record.take(text, self.max_messages, self.max_bytes)
+        self._starts.hit(address)
+        chat = self.server.arrive(self.queue, channel=NAME, customer=identity["customer"] if identity else None)
+        self._chats[chat["id"]] = record
+        while len(self._chats) > KEPT_CHATS:
+            self._chats.popitem(last=False)
+        self.transcripts.add(chat["id"], record.sender, text)
+        return JSONResponse({"id": chat["id"], "key": record.key, "state": chat["state"]}, status_code=201)
+
+    def _own_chat(self, request: Request) -> tuple[str, _Chat]:
+        """The chat of the path and its record; NotFound unless the request has its key."""
+        chat_id = request.path_params["id"]
+        record = self._chats.get(chat_id)
+        if record is None or not _bearer(request, record.key):
+            raise NotFound(f"no chat {chat_id!r} for this key (the header Authorization: Bearer <key>)")
+        return chat_id, record
 
     async def _customer_writes(self, request: Request) -> JSONResponse:
-        chat = self.server.interaction(request.path_params["id"])
-        self.transcripts.add(chat["id"], chat["customer"], await self._text(request))
+        chat_id, record = self._own_chat(request)
+        text = self._text(await self._json(request))
+        self.server.interaction(chat_id)
+        record.take(text, self.max_messages, self.max_bytes)
+        self.transcripts.add(chat_id, record.sender, text)
         return JSONResponse({"ok": True})
 
     async def _read(self, request: Request) -> JSONResponse:
-        chat_id = request.path_params["id"]
+        chat_id, _ = self._own_chat(request)
+        after = request.query_params.get("after", "0") or "0"
+        if not after.isdigit() or len(after) > 9:
+            raise InvalidInput("after must be a whole number of messages")
         try:
             state = self.server.interaction(chat_id)["state"]
         except NotFound:
             state = "ended"
-        after = int(request.query_params.get("after", "0") or 0)
-        return JSONResponse({"messages": self.transcripts.of(chat_id, after), "state": state})
+        return JSONResponse({"messages": self.transcripts.of(chat_id, int(after)), "state": state})
 
     async def _leave(self, request: Request) -> JSONResponse:
-        self.server.abandon(request.path_params["id"])
+        chat_id, _ = self._own_chat(request)
+        self.server.abandon(chat_id)
         return JSONResponse({"ok": True})
 
     async def _agent(self, request: Request) -> JSONResponse:
@@ -179,7 +289,8 @@ class WebChat:
         return JSONResponse(self.server.accept(request.path_params["agent"], request.path_params["id"]))
 
     async def _agent_writes(self, request: Request) -> JSONResponse:
-        self.server.send(request.path_params["agent"], request.path_params["id"], await self._text(request))
+        text = self._text(await self._json(request))
+        self.server.send(request.path_params["agent"], request.path_params["id"], text)
         return JSONResponse({"ok": True})
 
     async def _complete(self, request: Request) -> JSONResponse:
@@ -187,3 +298,35 @@ class WebChat:
         self.server.complete(request.path_params["agent"], request.path_params["id"],
                              str(body.get("disposition", "")))
         return JSONResponse({"ok": True})
+
+
+async def _no_icon(request: Request) -> Response:
+    """The page has no icon (browsers ask for one)."""
+    return Response(status_code=204)
+
+
+def _bearer(request: Request, secret: str) -> bool:
+    """Whether the request's Authorization header is ``Bearer <secret>`` (constant time)."""
+    presented = request.headers.get("authorization", "")
+    return hmac.compare_digest(presented.encode(), f"Bearer {secret}".encode())
+
+
+def _address(request: Request) -> str:
+    """The client address a rate limit counts: an IPv6 address by its /64 network."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        parsed = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False)) if parsed.version == 6 else host
+
+
+def _page_headers(frame_ancestors: list[str]) -> dict[str, str]:
+    """The chat page's headers: framed only by ``frame_ancestors`` (none: by nobody)."""
+    ancestors = " ".join(frame_ancestors) or "'none'"
+    headers = {"Content-Security-Policy": f"default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                          f"frame-ancestors {ancestors}; base-uri 'none'",
+               "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    if not frame_ancestors:
+        headers["X-Frame-Options"] = "DENY"
+    return headers

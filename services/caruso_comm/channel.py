@@ -6,6 +6,10 @@ the interactions it creates (queues and agents' capacities use that name). The
 server builds it as ``cls(server, **config)`` and calls ``start()``/``stop()``.
 Customers reach the channel (HTTP, SMTP, ...); the channel enters their interactions
 through the server's operations (``arrive``, ``abandon``) and keeps their messages.
+
+A channel whose customers prove who they are elsewhere (the web chat: a portal they
+signed in to) also has ``chat_pass(customer, name) -> {"url", "expires"}``: where that
+customer starts a conversation as themselves; the server's ``chat_pass`` calls it.
 """
 from __future__ import annotations
 

@@ -473,6 +473,16 @@ class CommServer:
         snapshot = self._locked(check)
         self._channel(snapshot["channel"]).send(snapshot, agent, text)
 
+    def chat_pass(self, customer: str, name: str = "", channel: str = "webchat") -> dict[str, Any]:
+        """For a customer who signed in to a portal: ``{"url", "expires"}``, the chat page of
+        ``channel`` with a single-use pass, valid for a few minutes, that starts a chat whose
+        customer is ``customer`` (shown to the agent as ``name``). The only way a chat gets
+        a customer (see docs/communication.md)."""
+        found = self._channel(channel)
+        if not hasattr(found, "chat_pass"):
+            raise NotFound(f"channel {channel!r} takes no chat passes")
+        return found.chat_pass(customer, name)
+
     def messages(self, interaction: str, channel: str) -> list[dict[str, Any]]:
         """The messages of an interaction of a text channel, oldest first."""
         return self._channel(channel).messages(interaction)

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 
 from caruso_core.client import Client
 from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.chat import PortalChat
 from caruso_frontoffice.desk import Desk
 from caruso_frontoffice.desksettings import DeskSettings
 from caruso_frontoffice.records import STORAGE, Records
@@ -24,6 +25,7 @@ from caruso_scripts.web import Dialogs
 
 TEMPLATES = Path(__file__).with_name("templates")
 SCRIPTS = "caruso.scripts/1"
+COMM = "caruso.comm/1"
 
 
 def template_environment() -> jinja2.Environment:
@@ -36,7 +38,7 @@ def template_environment() -> jinja2.Environment:
 @attrs.define
 class Context:
     """Accounts, sessions, sign-in throttles, views, the manager client, templates, the
-    self-service dialogs.
+    self-service dialogs, the portal's web chat.
 
     ``setup_token`` opens the first-run page that creates the first admin; it exists
     only while there is no user. ``self_service`` names the dialog scripts the portal
@@ -60,6 +62,7 @@ class Context:
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
     dialogs: Dialogs = attrs.field(init=False)
+    chat: PortalChat = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.accounts.count() == 0:
@@ -68,6 +71,7 @@ class Context:
         if self.worksheets is not None:
             self.desk = Desk(self.desk_settings, self.worksheets, self.client)
         self.dialogs = Dialogs(self.client.get(SCRIPTS), self.self_service, self.starts_per_minute)
+        self.chat = PortalChat(self.client.get(COMM))
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         """The page ``template`` for the request's visitor, with ``values``."""

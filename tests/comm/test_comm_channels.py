@@ -8,8 +8,10 @@ from email.message import EmailMessage
 import httpx
 import pytest
 
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.testing.processes import free_port
 from caruso_comm.service import CommServer
+from comm_servers import running  # noqa: F401  (a fixture)
 
 
 def _eventually(check, limit: float = 30.0):
@@ -23,33 +25,28 @@ def _eventually(check, limit: float = 30.0):
         time.sleep(0.05)
 
 
-@pytest.fixture
-def running(tmp_path):
-    servers = []
+CHAT = {"queues": [{"name": "chat", "channel": "webchat"}]}
 
-    def start(**config) -> CommServer:
-        server = CommServer(db=f"sqlite:///{tmp_path / 'comm.db'}", **config)
-        server.start()
-        servers.append(server)
-        return server
 
-    yield start
-    for server in servers:
-        server.stop()
+def _chat(server):
+    """An HTTP client of the server's web chat."""
+    return httpx.Client(base_url=server.channels()["webchat"]["url"], timeout=30)
+
+
+def _key(started):
+    return {"Authorization": f"Bearer {started.json()['key']}"}
 
 
 def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running):
-    server = running(queues=[{"name": "chat", "channel": "webchat"}],
-                     channels={"webchat": {"queue": "chat", "agent_token": "s3cret"}})
-    url = server.channels()["webchat"]["url"]
+    server = running(**CHAT, channels={"webchat": {"queue": "chat", "agent_token": "s3cret"}})
     server.login("ann", {}, {"webchat": 2})
     agent = {"Authorization": "Bearer s3cret"}
-    with httpx.Client(base_url=url, timeout=30) as http:
-        chats = {}
+    with _chat(server) as http:
+        chats, keys = {}, {}
         for customer in ("alice", "bert"):
-            response = http.post("/chats", json={"customer": customer, "text": f"hello from {customer}"})
+            response = http.post("/chats", json={"text": f"hello from {customer}"})
             assert response.status_code == 201
-            chats[customer] = response.json()["id"]
+            chats[customer], keys[customer] = response.json()["id"], _key(response)
         assert sorted(server.agent("ann")["interactions"]) == sorted(chats.values())
         refused = http.post(f"/agents/ann/chats/{chats['alice']}/accept")
         assert refused.status_code == 403 and "Authorization" in refused.json()["error"]
@@ -61,29 +58,132 @@ def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running)
         assert server.agent("ann")["state"] == "busy"
         for customer, chat in chats.items():
             http.post(f"/agents/ann/chats/{chat}/messages", json={"text": f"hi {customer}"}, headers=agent)
-            http.post(f"/chats/{chat}/messages", json={"text": f"thanks, {customer} here"})
+            assert http.post(f"/chats/{chat}/messages", json={"text": f"thanks, {customer} here"},
+                             headers=keys[customer]).status_code == 200
         for customer, chat in chats.items():
-            read = http.get(f"/chats/{chat}/messages").json()
+            read = http.get(f"/chats/{chat}/messages", headers=keys[customer]).json()
             assert read["state"] == "connected"
             assert [(m["from"], m["text"]) for m in read["messages"]] == [
-                (customer, f"hello from {customer}"), ("ann", f"hi {customer}"),
-                (customer, f"thanks, {customer} here")]
-            assert len(http.get(f"/chats/{chat}/messages", params={"after": 2}).json()["messages"]) == 1
-        third = http.post("/chats", json={"customer": "carl", "text": "anyone?"}).json()["id"]
+                ("visitor", f"hello from {customer}"), ("ann", f"hi {customer}"),
+                ("visitor", f"thanks, {customer} here")]
+            assert len(http.get(f"/chats/{chat}/messages", params={"after": 2},
+                                headers=keys[customer]).json()["messages"]) == 1
+        third = http.post("/chats", json={"text": "anyone?"}).json()["id"]
         assert server.interaction(third)["state"] == "waiting"
         http.post(f"/agents/ann/chats/{chats['alice']}/complete", json={"disposition": "answered"},
                   headers=agent)
         assert server.interaction(third)["offers"] == ["ann"]
-        assert http.get(f"/chats/{chats['alice']}/messages").json()["state"] == "ended"
+        assert http.get(f"/chats/{chats['alice']}/messages", headers=keys["alice"]).json()["state"] == "ended"
         refused = http.post(f"/agents/ann/chats/{chats['alice']}/messages", json={"text": "late"},
                             headers=agent)
         assert refused.status_code == 409 and "not connected" in refused.json()["error"]
-        assert http.post("/chats", json={"customer": "dora"}).status_code == 400
-        assert http.post("/chats", json={"customer": "eve", "text": "x" * 20000}).status_code == 400
+        assert http.post("/chats", json={}).status_code == 400
         page = http.get("/")
         assert page.status_code == 200 and '<script src="chat.js">' in page.text
         assert page.headers["content-security-policy"].startswith("default-src 'self'")
         assert "fetch(" in http.get("/chat.js").text
+
+
+def test_an_anonymous_visitor_cannot_claim_a_customer(running):
+    server = running(**CHAT, channels={"webchat": {"queue": "chat"}})
+    with _chat(server) as http:
+        claimed = http.post("/chats", json={"customer": "1", "text": "hi"})
+        assert claimed.status_code == 400 and "comes only from a pass" in claimed.json()["error"]
+        assert server.waiting("chat") == []                              # nothing was queued
+        anonymous = http.post("/chats", json={"text": "hi"})
+        assert anonymous.status_code == 201
+        [chat] = server.waiting("chat")
+        assert (chat["customer"], chat["from"]) == (None, None)           # nothing for a screen pop to find
+        forged = http.post("/chats", json={"text": "hi", "pass": "eyJjdXN0b21lciI6ICIxIn0.AAAA"})
+        assert forged.status_code == 400 and "not valid here" in forged.json()["error"]
+        assert len(server.waiting("chat")) == 1
+
+
+def test_a_pass_from_the_server_names_the_customer_of_one_chat(running):
+    port = free_port()
+    server = running(**CHAT, channels={"webchat": {"queue": "chat", "port": port,
+                                                   "public_url": "https://chat.example.com"}})
+    issued = server.chat_pass("7", "cora")
+    assert issued["url"].startswith("https://chat.example.com/#pass=") and issued["expires"] > time.time()
+    assert server.channels()["webchat"]["url"] == "https://chat.example.com"
+    presented = issued["url"].split("#pass=", 1)[1]
+    payload, mac = presented.split(".")
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        tampered = http.post("/chats", json={"text": "hi", "pass": f"{payload[:-2]}xx.{mac}"})
+        assert tampered.status_code == 400 and server.waiting("chat") == []
+        started = http.post("/chats", json={"text": "Is my contract active?", "pass": presented})
+        assert started.status_code == 201
+        chat = server.interaction(started.json()["id"])
+        assert chat["customer"] == "7" and chat["from"] is None
+        assert [m["from"] for m in server.messages(chat["id"], "webchat")] == ["cora"]
+        replayed = http.post("/chats", json={"text": "again", "pass": presented})
+        assert replayed.status_code == 400 and "used already" in replayed.json()["error"]
+    with pytest.raises(InvalidInput, match="customer of 1 to 200 characters"):
+        server.chat_pass("", "nobody")
+
+
+def test_passes_expire():
+    from caruso_channels.chatpass import LIFETIME, ChatPasses
+
+    now = [1000.0]
+    passes = ChatPasses(clock=lambda: now[0])
+    issued, expires = passes.issue("7", "cora")
+    assert expires == 1000.0 + LIFETIME
+    now[0] = expires
+    with pytest.raises(InvalidInput, match="expired"):
+        passes.redeem(issued)
+    with pytest.raises(InvalidInput, match="not valid here"):
+        ChatPasses().redeem(passes.issue("7", "cora")[0])                # another instance's key
+
+
+def test_chat_starts_are_limited_per_client_address(running):
+    server = running(**CHAT, channels={"webchat": {"queue": "chat"}})
+    with _chat(server) as http:
+        codes = [http.post("/chats", json={"text": f"flood {n}"}).status_code for n in range(50)]
+        assert codes == [201] * 10 + [429] * 40                          # 10 a minute by default
+        assert len(server.waiting("chat")) == 10
+        refused = http.post("/chats", json={"text": "one more"})
+        assert "too many chats from your address" in refused.json()["error"]
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        other = {"X-Forwarded-For": "203.0.113.9"}                       # as the local proxy names a client
+        assert http.post("/chats", json={"text": "hello"}, headers=other).status_code == 201
+        network = [{"X-Forwarded-For": f"2001:db8:1:2::{n}"} for n in range(1, 12)]   # one /64
+        assert [http.post("/chats", json={"text": "hi"}, headers=h).status_code
+                for h in network] == [201] * 10 + [429]
+
+
+def test_a_chat_is_bounded_in_messages_bytes_and_body_and_open_only_with_its_key(running):
+    server = running(**CHAT, channels={"webchat": {"queue": "chat", "max_messages": 3, "max_bytes": 8000}})
+    with _chat(server) as http:
+        started = http.post("/chats", json={"text": "€" * 2000})         # 6000 bytes
+        chat, key = started.json()["id"], _key(started)
+        too_big = http.post(f"/chats/{chat}/messages", json={"text": "€" * 1000}, headers=key)
+        assert too_big.status_code == 413 and "at most 8000 bytes" in too_big.json()["error"]
+        for text in ("second", "third"):
+            assert http.post(f"/chats/{chat}/messages", json={"text": text}, headers=key).status_code == 200
+        fourth = http.post(f"/chats/{chat}/messages", json={"text": "fourth"}, headers=key)
+        assert fourth.status_code == 429 and "at most 3 messages" in fourth.json()["error"]
+        assert [m["text"] for m in server.messages(chat, "webchat")][1:] == ["second", "third"]
+        assert http.post("/chats", json={"text": "x" * 2001}).status_code == 413
+        assert http.post("/chats", content=b'{"text": "' + b"x" * 20000 + b'"}').status_code == 413
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            assert http.get(f"/chats/{chat}/messages", headers=headers).status_code == 404
+            assert http.post(f"/chats/{chat}/messages", json={"text": "hi"}, headers=headers).status_code == 404
+            assert http.post(f"/chats/{chat}/leave", headers=headers).status_code == 404
+        assert http.get(f"/chats/{chat}/messages", params={"after": "x"}, headers=key).status_code == 400
+        assert http.post(f"/chats/{chat}/leave", headers=key).status_code == 200
+        assert http.get(f"/chats/{chat}/messages", headers=key).json()["state"] == "ended"
+
+
+def test_the_chat_page_may_be_framed_only_by_the_configured_origins(running, tmp_path):
+    closed = running(**CHAT, channels={"webchat": {"queue": "chat"}})
+    with _chat(closed) as http:
+        page = http.get("/")
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+    with pytest.raises(ConfigError, match="frame_ancestors must be a list of origins"):
+        CommServer(db=f"sqlite:///{tmp_path / 'x.db'}", **CHAT,
+                   channels={"webchat": {"queue": "chat", "frame_ancestors": ["https://a.example\n"]}})
 
 
 def test_an_email_becomes_an_interaction_for_the_customer_and_the_reply_reaches_the_sink(running, smtp_server):

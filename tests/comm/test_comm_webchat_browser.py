@@ -1,56 +1,95 @@
-"""The web chat page in headless Chromium: two customers chat with one agent of capacity 2."""
+"""The web chat page in headless Chromium: two customers chat with one agent of capacity 2;
+the page is framed only by the origins the configuration names."""
 from __future__ import annotations
+
+import http.server
+import threading
 
 import pytest
 
-from caruso_comm.service import CommServer
+from comm_servers import running  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
-
+CHAT = {"queues": [{"name": "chat", "channel": "webchat"}], "channels": {"webchat": {"queue": "chat"}}}
 
 
 @pytest.fixture
-def server(tmp_path):
-    server = CommServer(db=f"sqlite:///{tmp_path / 'comm.db'}", queues=[{"name": "chat", "channel": "webchat"}],
-                        channels={"webchat": {"queue": "chat"}})
-    server.start()
+def embedder():
+    """A site on another origin whose page frames ``embedder.target``."""
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = f'<!doctype html><title>Our site</title><iframe src="{server.target}/"></iframe>'.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    server.origin = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
-    server.stop()
+    server.shutdown()
+    server.server_close()
 
 
-def test_two_customers_chat_from_the_page_with_one_agent(server, chromium):
+def test_two_customers_chat_from_the_page_with_one_agent(running, chromium):
     from playwright.sync_api import expect
 
+    server = running(**CHAT)
     url = server.channels()["webchat"]["url"]
     server.login("ann", {}, {"webchat": 2})
+    pages, errors = {}, []
     try:
-        pages, errors = {}, []
         for customer in ("alice", "bert"):
             page = chromium.new_context().new_page()
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(url + "/")
-            page.fill("#customer", customer)
+            assert page.locator("#signed-in").is_hidden()
             page.fill("#first", f"hello, {customer} here")
             page.click("#start button")
             expect(page.locator("#state")).to_have_text("Waiting for an agent...")
             pages[customer] = page
-        chats = {server.interaction(i)["customer"]: i for i in server.agent("ann")["interactions"]}
+        chats = {server.messages(i, "webchat")[0]["text"].split()[1].rstrip(","): i
+                 for i in server.agent("ann")["interactions"]}
         assert sorted(chats) == ["alice", "bert"]
+        assert {server.interaction(chat)["customer"] for chat in chats.values()} == {None}   # anonymous
         for customer, chat in chats.items():
             server.accept("ann", chat)
             server.send("ann", chat, f"Hi {customer}, how can I help?")
         for customer, page in pages.items():
             expect(page.locator("#state")).to_have_text("Connected.")
             expect(page.locator("#log")).to_contain_text(f"ann:Hi {customer}, how can I help?")
-            page.fill("#text", "my meter is broken")
+            page.fill("#text", f"my meter is broken, {customer}")
             page.click("#write button")
-        for customer, chat in chats.items():
-            texts = [m["text"] for m in server.messages(chat, "webchat")]
-            assert texts[0] == f"hello, {customer} here"
+        for customer, page in pages.items():
+            expect(page.locator("#log")).to_contain_text(f"visitor:my meter is broken, {customer}")
         server.complete("ann", chats["alice"], "solved")
         expect(pages["alice"].locator("#state")).to_have_text("The chat has ended.")
-        expect(pages["alice"].locator("#log")).to_contain_text("alice:my meter is broken")
         assert errors == []
     finally:
         for page in pages.values():
             page.context.close()
+
+
+def test_another_site_cannot_frame_the_chat_page_unless_configured(running, embedder, chromium):
+    from playwright.sync_api import expect
+
+    closed = running(**CHAT)
+    embedder.target = closed.channels()["webchat"]["url"]
+    page = chromium.new_context().new_page()
+    try:
+        with page.expect_console_message(lambda m: "frame-ancestors 'none'" in m.text):
+            page.goto(embedder.origin + "/")
+        assert page.frames[1].query_selector("#first") is None          # Chromium refused to show it
+
+        opened = running(queues=CHAT["queues"], channels={"webchat": {"queue": "chat",
+                                                                     "frame_ancestors": [embedder.origin]}})
+        embedder.target = opened.channels()["webchat"]["url"]
+        page.goto(embedder.origin + "/")
+        expect(page.frame_locator("iframe").locator("#first")).to_be_visible()
+    finally:
+        page.context.close()

@@ -6,10 +6,9 @@ voicemail callbacks and outbound preview calls.
 Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` they
 replace the ones of docs/frontoffice.md.
 """
-import httpx
 import pytest
 
-from frontoffice_support import PHONE, QUEUES, SCRIPTS
+from frontoffice_support import PHONE, QUEUES, SCRIPTS, accounts_of
 
 pytestmark = pytest.mark.browser
 
@@ -136,22 +135,31 @@ def test_a_hot_swap_of_the_script_engine_mid_script_loses_nothing(desk, comm, ca
     assert session["outcome"] == "settled"
 
 
-def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab):
+def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_path):
+    from playwright.sync_api import expect
+
     page = desk.page
-    chat_url = comm.channels()["webchat"]["url"]
-    chat = httpx.post(f"{chat_url}/chats", json={"customer": "2", "text": "Is my <i>contract</i> still active?"}).json()
+    accounts_of(f"sqlite:///{tmp_path / 'served.db'}").add("berta", "customer", "berta-secret-1", "customer_id=2")
+    customer = tab(PHONE)                                             # Berta, signed in to the portal
+    customer.sign_in("berta", "berta-secret-1").wait_for_url("**/portal")
+    customer.page.click("text=Chat with us")
+    customer.page.wait_for_url(comm.channels()["webchat"]["url"] + "/")   # the pass left the address bar
+    assert customer.page.locator("#signed-in").is_visible()
+    customer.page.fill("#first", "Is my <i>contract</i> still active?")
+    customer.page.click("#start button")
     wait_for_offer(page)
     assert "Web chat" in page.inner_text(".desk-interaction")
-    assert "Berta Brandt" in page.inner_text(".desk-customer")          # the customer the chat names
+    assert "Berta Brandt" in page.inner_text(".desk-customer")          # the customer who signed in
     page.click("button:has-text('Accept')")
     page.wait_for_selector(".desk-chat")
     assert "Is my <i>contract</i> still active?" in page.inner_text(".desk-chat ol.messages")
     page.fill("textarea[name=text]", "Yes, until <b>December</b>.")
     page.click("button:has-text('Send')")
     page.wait_for_selector(".desk-chat li.agent")
-    replies = httpx.get(f"{chat_url}/chats/{chat['id']}/messages").json()["messages"]
-    assert replies[-1]["text"] == "Yes, until <b>December</b>."
-    httpx.post(f"{chat_url}/chats/{chat['id']}/messages", json={"text": "Thanks!"})
+    expect(customer.page.locator("#log")).to_contain_text("ada:Yes, until <b>December</b>.")
+    customer.check_layout("web chat page")
+    customer.page.fill("#text", "Thanks!")
+    customer.page.click("#write button")
     page.wait_for_selector(".desk-chat li:has-text('Thanks!')")      # the new message shows without a reload
     desk.check_layout("web chat")
     desk.shot("frontoffice-desk-chat.png")

@@ -1,4 +1,4 @@
-"""The HTTP server of the front office under a flood of half-open
+"""The HTTP servers of the front office and of the web chat under a flood of half-open
 requests (connections that send part of a request line and nothing more), over raw
 sockets: the server's open descriptors stay bounded, a real request is still served
 while the flood is held, and the half-open connections are cut after the request time."""
@@ -14,7 +14,7 @@ import pytest
 
 from caruso_frontoffice.access import COOKIE
 from caruso_frontoffice.serving import BACKLOG
-from frontoffice_support import add_users, sign_in
+from frontoffice_support import QUEUES, add_users, sign_in
 
 FLOOD = 3000
 MAX_CONNECTIONS = 100
@@ -95,6 +95,28 @@ def test_half_open_requests_neither_exhaust_the_front_office_nor_keep_a_signed_i
         assert home.status_code == 200 and "Welcome, ada" in home.text
         assert descriptors(pid) >= baseline + MAX_CONNECTIONS // 2     # served while the flood was held
         assert all_cut(sockets)                                        # each cut within the request time
+    finally:
+        for attacker in sockets:
+            attacker.close()
+    assert settles(pid, baseline + 10)
+
+
+def test_half_open_requests_neither_exhaust_the_web_chat_nor_keep_a_customer_out(
+        caruso_host, caruso_client, tmp_path):
+    host = caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": QUEUES,
+                                       "channels": {"webchat": {"queue": "chat", **LIMITS}}})
+    comm = caruso_client.get("caruso.comm/1")
+    url = comm.channels()["webchat"]["url"]
+    pid = host.process.pid
+    baseline = descriptors(pid)
+    sockets, most = flood(url, pid)
+    try:
+        assert most <= baseline + BOUND, (baseline, most)
+        with httpx.Client(base_url=url, timeout=60) as customer:
+            started = customer.post("/chats", json={"text": "Hello?"})
+        assert started.status_code == 201 and comm.interaction(started.json()["id"])["state"] == "waiting"
+        assert descriptors(pid) >= baseline + MAX_CONNECTIONS // 2
+        assert all_cut(sockets)
     finally:
         for attacker in sockets:
             attacker.close()

@@ -1,5 +1,6 @@
 """The self-service portal: the published dialog scripts for customers, anonymous or
-signed in with a customer account.
+signed in with a customer account, and the way to the web chat (``/portal/chat``: the
+chat page, with a pass naming a signed-in customer's record, see :mod:`caruso_frontoffice.chat`).
 
 The dialogs follow the rules of :class:`caruso_scripts.web.Dialogs` (only the scripts
 of the ``self_service`` configuration, a start limit per client address, a dialog
@@ -25,12 +26,24 @@ from caruso_scripts.web import GONE, SORRY, TOO_MANY, TooManyStarts, step_html
 
 log = logging.getLogger("caruso.frontoffice")
 BASE = "/portal"
+NO_CHAT = "The chat is not available at the moment. Please try again later or call us."
 
 
 @page()
 def index(request: Request, context: Context) -> Response:
     return _answer(request, context, lambda: context.render(
-        request, "portal.html", scripts=context.dialogs.scripts()))
+        request, "portal.html", scripts=context.dialogs.scripts(), chat=context.chat.available()))
+
+
+@page()
+def chat(request: Request, context: Context) -> Response:
+    """To the chat page (a link, not a form: forms may only go to this site); 503 when the
+    communication server runs no web chat or does not answer."""
+    try:
+        return RedirectResponse(context.chat.link(request.state.visitor.user), 303)
+    except CarusoError as error:
+        log.warning("self-service chat link failed: %s", error)
+        return context.render(request, "portal_refused.html", 503, reason=NO_CHAT)
 
 
 @action()
@@ -90,6 +103,7 @@ def _answer(request: Request, context: Context, respond: Callable[[], Response])
 
 routes = [
     Route(BASE, index, methods=["GET"]),
+    Route(BASE + "/chat", chat, methods=["GET"]),
     Route(BASE + "/start/{script}", start, methods=["POST"]),
     Route(BASE + "/s/{session}", show, methods=["GET"]),
     Route(BASE + "/s/{session}", submit, methods=["POST"]),
