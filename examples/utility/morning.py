@@ -169,8 +169,8 @@ class Morning:
     def _chat(self, url: str, number: int) -> None:
         time.sleep(self.rng.uniform(0, 2))
         with httpx.Client(base_url=url, timeout=30) as web:
-            chat = web.post("/chats", json={"customer": f"chat-customer-{number}",
-                                            "text": "Hello, when is my next bill due?"}).json()
+            chat = web.post("/chats", json={"text": f"Hello, I am visitor {number}: when is my next bill due?"}).json()
+            web.headers["Authorization"] = f"Bearer {chat['key']}"
             self._count("chats started")
             seen = 0
             while not self._done.is_set():

@@ -58,7 +58,9 @@ def _deployment(workspace: Path, serve: bool, mail_port: int) -> tuple[Path, str
     services = data["services"]
     front_office = f"http://127.0.0.1:{8080 if serve else _free_port()}"
     services["frontoffice"].setdefault("config", {})["address"] = front_office
-    services["comm"]["config"]["channels"]["webchat"]["port"] = 8081 if serve else _free_port()
+    webchat = services["comm"]["config"]["channels"]["webchat"]
+    webchat["port"] = 8081 if serve else _free_port()
+    webchat["starts_per_minute"] = 300      # every simulated visitor comes from 127.0.0.1
     services["comm"]["config"]["channels"]["email"] = {
         "queue": "email", "address": "service@utility.example", "port": _free_port(),
         "relay_host": "127.0.0.1", "relay_port": mail_port,

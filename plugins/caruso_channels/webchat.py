@@ -20,7 +20,7 @@ Bounds: ``starts_per_minute`` new chats per client address (an IPv6 address coun
 /64 network), ``max_messages`` customer messages and ``max_bytes`` bytes of customer text
 per chat, ``MAX_TEXT`` characters per message, ``MAX_BODY`` bytes per request body; the
 HTTP server's ``max_connections`` and ``request_timeout`` (see
-:mod:`caruso_frontoffice.serving`). The chat page may be framed only by the origins in
+:mod:`caruso_core.webserver`). The chat page may be framed only by the origins in
 ``frame_ancestors`` (none by default).
 
 Agents answer through the service (``accept``, ``send``, ``complete``) or here, with
@@ -55,7 +55,7 @@ from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, ConfigError, Conflict, InvalidInput, NotAuthorized, NotFound
 from caruso_core.throttle import Throttle
-from caruso_frontoffice.serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
+from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 
 from caruso_channels.chatpass import ChatPasses
 from caruso_channels.transcript import Transcripts

@@ -21,7 +21,7 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
               dispositions, the screen pop's view and attributes (see
               :mod:`caruso_frontoffice.desksettings`)
 ``max_connections``, ``request_timeout`` the bounds of the HTTP server (default 1000
-              connections, 10 seconds to send a request; see :mod:`caruso_frontoffice.serving`)
+              connections, 10 seconds to send a request; see :mod:`caruso_core.webserver`)
 
 Start-up prints one line ``front office at URL``; while no user exists, one more line
 with the one-time link that creates the first admin.
@@ -41,7 +41,7 @@ from caruso_frontoffice.app import create_app
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.database import open_database
-from caruso_frontoffice.serving import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
+from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 from caruso_frontoffice.sessions import Sessions, load_key
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
@@ -84,7 +84,7 @@ class FrontOffice:
             sessions=Sessions(engine, load_key(Path(key_file) if key_file else data_dir() / "frontoffice.key"),
                               lifetime=float(session_hours) * 3600),
             catalog=load([views] if isinstance(views, str) else views if views is not None else [DEFAULT_VIEWS]),
-            client=caruso_core.connect(),
+            client=caruso_core.connect(operator_secret=""),   # faces the internet: never an operator
             name_throttle=Throttle(NAME_FAILURES, FAILURE_WINDOW),
             address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW),
             self_service=tuple(self_service or ()), starts_per_minute=self_service_starts,

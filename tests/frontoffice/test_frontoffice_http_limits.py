@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from caruso_frontoffice.access import COOKIE
-from caruso_frontoffice.serving import BACKLOG
+from caruso_core.webserver import BACKLOG
 from frontoffice_support import QUEUES, add_users, sign_in
 
 FLOOD = 3000
