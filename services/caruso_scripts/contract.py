@@ -75,6 +75,9 @@ class ScriptsContract(ContractSuite):
         assert (ended["status"], ended["outcome"]) == ("abandoned", "hung_up")
         with pytest.raises(Conflict):
             service.answer(view["session"], True, ended["seq"])
+        with pytest.raises(Conflict):
+            service.back(view["session"])                        # an ended dialog stays ended
+        assert service.current(view["session"]) == ended
 
     def test_unknown_scripts_and_sessions_are_not_found(self, service):
         with pytest.raises(NotFound):

@@ -5,21 +5,34 @@ Contract of :class:`Engine` (it keeps no state of its own besides caches; a
 
 - ``start`` creates a session, loads the script's bindings through the storage
   service, gives variables their initial values and enters the start step;
-- a question waits for an answer, an info item for a continue (``answer(None)``), a
-  sub-script step runs the sub-script (its outcome becomes the value of the step's id),
-  an end step ends the dialog with its outcome;
+- a question waits for an answer, an info item for a continue (``answer(None)``; what
+  else is sent to it is ignored), a sub-script step runs the sub-script (its outcome
+  becomes the value of the step's id), an end step ends the dialog with its outcome;
 - ``answer`` checks the answer (``answers.accept``), takes the first transition whose
-  condition holds, applies its assignments, runs its actions and enters the target;
-  when it fails (rejected answer, failing action, no transition applies) the session
-  is left as it was, except that actions which completed are remembered;
-- every transition has a sequence number ``seq``: an answer sent again with the
-  ``seq`` it was first sent with is recognized and not applied twice, and an action
-  runs at most once per (seq, transition, action) even if the answer is retried;
-- ``back`` returns to the previous question (actions already run are not undone).
+  condition holds, applies its assignments and enters the target (through sub-scripts
+  until a step waits for input), shows that step, and only then runs the actions of the
+  transitions taken, in order. When anything fails (a rejected answer, a bound of
+  ``caruso_scripts.bounds`` exceeded, the next step's text, a failing action, no
+  transition applies) the session is left as it was, except that actions which
+  completed are remembered; ``start`` then makes no session;
+- one answer (and one ``view``) does at most the work of one
+  :class:`~caruso_scripts.bounds.Budget`, and all data of a session (answers,
+  variables, records, context) stays within ``LIMITS.size``, so a session always
+  stores and travels as plain data;
+- every answer has a sequence number ``seq``: an answer sent again with the ``seq`` it
+  was first sent with is recognized and not applied twice;
+- an action runs at most once per place on the session's path: the place names every
+  transition taken from the start, so a retried answer, and going back and taking the
+  same transitions again (with the same or other answers), do not run it again;
+- ``back`` returns to the state before the last answer (as far back as the history
+  reaches: ``HISTORY`` answers and ``LIMITS.history`` of saved states); an ended
+  dialog stays ended.
 """
 from __future__ import annotations
 
 import datetime
+import hashlib
+import time
 import uuid
 from typing import Any, Callable, Mapping
 
@@ -28,11 +41,15 @@ import attrs
 from caruso_core.errors import CarusoError, Conflict, NotFound
 from caruso_scripts import values
 from caruso_scripts.answers import accept
+from caruso_scripts.bounds import LIMITS, UNLIMITED, Budget, measure, measure_all
 from caruso_scripts.errors import DialogError, ExpressionError
 from caruso_scripts.expressions import Scope
-from caruso_scripts.model import End, Info, Question, Script, Step, SubScript, Transition
+from caruso_scripts.model import Action, End, Info, Question, Script, Step, SubScript, Transition
 
 HISTORY = 50
+TRAIL = 1000
+LOGGED = 100
+RECORD = LIMITS.size // 10
 STORAGE = "caruso.storage/1"
 
 
@@ -42,7 +59,8 @@ class ActionContext:
 
     ``service(name_or_interface)`` returns a proxy to a service through the manager;
     ``settings`` is the engine's configuration for actions (e.g. SMTP host and port);
-    ``key`` identifies this run of the action uniquely and stably across retries.
+    ``key`` identifies this run of the action: the same for a retried answer and for the
+    same transitions taken again after going back, so an action can drop a duplicate.
     """
 
     session: str
@@ -56,7 +74,12 @@ class ActionContext:
 
 @attrs.define
 class Frame:
-    """One running script: the root, or a sub-script reached through ``path``."""
+    """One running script: the root, or a sub-script reached through ``path``.
+
+    ``names`` is what its expressions read (context, bindings, variables, answers) and
+    ``size`` the size of that data (``bounds.measure``); bindings, variables and answers
+    change through :meth:`put` only, which keeps both up to date.
+    """
 
     path: list[str]
     step: str
@@ -64,9 +87,18 @@ class Frame:
     bound: dict[str, Any] = attrs.field(factory=dict)
     variables: dict[str, Any] = attrs.field(factory=dict)
     answers: dict[str, Any] = attrs.field(factory=dict)
+    names: dict[str, Any] = attrs.field(init=False, eq=False, repr=False)
+    size: int = attrs.field(init=False, eq=False, repr=False)
 
-    def scope_values(self) -> dict[str, Any]:
-        return {"context": self.context, **self.bound, **self.variables, **self.answers}
+    def __attrs_post_init__(self) -> None:
+        self.names = {"context": self.context, **self.bound, **self.variables, **self.answers}
+        self.size = measure_all(self.names.values(), UNLIMITED)
+
+    def put(self, table: dict[str, Any], name: str, value: Any, budget: Budget) -> None:
+        """Set ``name`` in ``table`` (``bound``, ``variables`` or ``answers``) to ``value``."""
+        self.size += measure(value, LIMITS.size, budget) - measure(table.get(name), UNLIMITED)
+        table[name] = value
+        self.names[name] = value
 
     def stored(self) -> dict[str, Any]:
         return {"path": list(self.path), "step": self.step, "context": values.stored(self.context),
@@ -75,11 +107,35 @@ class Frame:
 
 
 @attrs.define
+class Turn:
+    """One answer (or the start, or showing a step): its date, its budget of work and the
+    actions planned on the way, run once the step after them has shown."""
+
+    today: datetime.date
+    budget: Budget = attrs.field(factory=Budget)
+    planned: list["PlannedAction"] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class PlannedAction:
+    """An action of a transition taken, its parameters evaluated, waiting to run."""
+
+    action: Action
+    implementation: Callable[..., Any]
+    params: dict[str, Any]
+    context: ActionContext
+
+
+@attrs.define
 class Session:
     """A dialog in progress or ended; ``stored()`` / ``from_stored()`` round-trip it.
 
-    ``history`` (frames before each answer, for ``back``), ``last`` (the last answer, to
-    recognize a retry) and ``actions`` (what ran, as plain data) are kept in stored form.
+    ``position`` names the path of transitions taken from the start, ``depth`` counts its
+    answers and ``size`` is the size of the data; ``history`` holds the earlier states
+    for ``back`` (``state()``, plus ``total``: the sizes of the states up to this one),
+    ``last`` the last answer (to recognize a retry), ``actions`` the most recent actions
+    run (at most ``LOGGED``, as plain data) and ``done`` the key of every action run that
+    going back can reach again, with the depth it ran at.
     """
 
     id: str
@@ -90,9 +146,13 @@ class Session:
     seq: int = 0
     status: str = "active"
     outcome: str | None = None
-    history: list[Any] = attrs.field(factory=list)
+    history: list[dict[str, Any]] = attrs.field(factory=list)
     trail: list[str] = attrs.field(factory=list)
     actions: list[dict[str, Any]] = attrs.field(factory=list)
+    done: dict[str, int] = attrs.field(factory=dict)
+    position: str = ""
+    depth: int = 0
+    size: int = 0
     last: dict[str, Any] | None = None
     created: str = ""
     updated: str = ""
@@ -101,19 +161,37 @@ class Session:
     def frame(self) -> Frame:
         return self.frames[-1]
 
+    def state(self) -> dict[str, Any]:
+        """Where the dialog stands, in stored form: what ``back`` returns to."""
+        return {"frames": [frame.stored() for frame in self.frames], "position": self.position,
+                "depth": self.depth, "size": self.size}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.frames = [Frame(**values.typed(frame)) for frame in state["frames"]]
+        self.position, self.depth, self.size = state["position"], state["depth"], state["size"]
+        self.status, self.outcome = "active", None
+
     def stored(self) -> dict[str, Any]:
         shallow = {field.name: getattr(self, field.name) for field in attrs.fields(Session)}
         return {**shallow, "context": values.stored(self.context),
-                "frames": [frame.stored() for frame in self.frames],
-                "trail": list(self.trail), "actions": list(self.actions), "history": list(self.history)}
+                "frames": [frame.stored() for frame in self.frames], "trail": list(self.trail),
+                "actions": list(self.actions), "done": dict(self.done), "history": list(self.history)}
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> "Session":
         raw = dict(data)
         kept = {name: raw.pop(name) for name in ("history", "last")}
+        kept["history"] = [_earlier(state, number) for number, state in enumerate(kept["history"])]
         typed = values.typed(raw)
         typed["frames"] = [Frame(**frame) for frame in typed["frames"]]
         return cls(**typed, **kept)
+
+
+def _earlier(state: Any, number: int) -> dict[str, Any]:
+    """A state of the history; sessions saved before states had a position kept only the frames."""
+    if isinstance(state, dict):
+        return state
+    return {"frames": state, "position": f"earlier-{number}", "depth": number, "size": 0, "total": 0}
 
 
 class Engine:
@@ -144,8 +222,9 @@ class Engine:
         now = _now()
         session = Session(uuid.uuid4().hex, script.id, script.version,
                           dict(context or {}), [], created=now, updated=now)
-        self._push(session, script, [], session.context)
-        self._settle(session, f"{session.id}:0")
+        turn = Turn(self.today())
+        self._push(session, script, [], session.context, turn)
+        self._arrive(session, self._settle(session, turn), turn)
         return session
 
     def answer(self, session: Session, raw: Any, seq: int | None = None) -> bool:
@@ -160,34 +239,37 @@ class Engine:
             raise Conflict(f"the dialog has ended ({session.outcome})")
         script = self.script_of(session)
         step = script.step(session.frame.step)
-        snapshot = [f.stored() for f in session.frames]
+        if not isinstance(step, Question):
+            raw = None
+        before = session.state()
         trail = len(session.trail)
-        frame = session.frame
-        if isinstance(step, Question):
-            value = accept(step, raw, self._scope(frame))
-            frame.answers[step.id] = value
+        turn = Turn(self.today())
         try:
-            key = f"{session.id}:{session.seq + 1}"
-            self._take(session, script, step, key)
-            self._settle(session, key)
+            if isinstance(step, Question):
+                frame = session.frame
+                frame.put(frame.answers, step.id, accept(step, raw, self._scope(frame, turn)), turn.budget)
+            self._take(session, script, step, turn)
+            self._arrive(session, self._settle(session, turn), turn)
         except Exception:
-            session.frames = [Frame(**values.typed(f)) for f in snapshot]
-            session.status, session.outcome = "active", None
+            session.restore(before)
             del session.trail[trail:]
             raise
-        session.history = [*session.history[-HISTORY + 1:], snapshot]
+        self._remember(session, before)
         session.last = {"seq": session.seq, "raw": values.stored(raw)}
         session.seq += 1
+        session.depth += 1
         session.updated = _now()
         return True
 
     def back(self, session: Session) -> None:
         """Return to the step before the last answer; actions already run stay done."""
+        if session.status != "active":
+            raise Conflict(f"the dialog has ended ({session.outcome}); start a new one")
         if not session.history:
             raise Conflict("there is no earlier step to go back to")
-        session.frames = [Frame(**values.typed(f)) for f in session.history.pop()]
-        session.status, session.outcome, session.last = "active", None, None
-        session.trail.append(self._where(session))
+        session.restore(session.history.pop())
+        session.last = None
+        session.trail = [*session.trail, self._where(session)][-TRAIL:]
         session.seq += 1
         session.updated = _now()
 
@@ -213,40 +295,83 @@ class Engine:
         }
 
     def describe_step(self, session: Session, step: Step) -> dict[str, Any]:
-        scope = self._scope(session.frame)
+        """The step as shown."""
         shown: dict[str, Any] = {"id": step.id, "kind": step.kind, "line": step.line}
+        text = self._text(session, step, Turn(self.today()))
+        if isinstance(step, Question):
+            shown.update(type=step.type, text=text, required=step.required,
+                         options=[{"value": o.value, "label": o.label} for o in step.options],
+                         maxlength=step.maxlength if step.type == "text" else None)
+        elif isinstance(step, (Info, End)):
+            shown["text"] = text
+            if isinstance(step, End):
+                shown["outcome"] = step.outcome
+        return shown
+
+    def _text(self, session: Session, step: Step, turn: Turn) -> str | None:
+        """The text of ``step`` (prompt, information, end text) rendered within ``turn``."""
+        template = step.prompt if isinstance(step, Question) else getattr(step, "text", None)
+        if template is None:
+            return "" if isinstance(step, End) else None
         try:
-            if isinstance(step, Question):
-                shown.update(type=step.type, text=step.prompt.render(scope), required=step.required,
-                             options=[{"value": o.value, "label": o.label} for o in step.options],
-                             maxlength=step.maxlength if step.type == "text" else None)
-            elif isinstance(step, (Info, End)):
-                shown["text"] = step.text.render(scope) if step.text is not None else ""
-                if isinstance(step, End):
-                    shown["outcome"] = step.outcome
+            return template.render(self._scope(session.frame, turn))
         except ExpressionError as error:
             raise DialogError(f"{self.script_of(session).source}:{step.line}: "
                               f"text of step '{step.id}' failed: {error.message}") from None
-        return shown
 
-    def _scope(self, frame: Frame) -> Scope:
-        return Scope(frame.scope_values(), self.today())
+    def _scope(self, frame: Frame, turn: Turn) -> Scope:
+        return Scope(frame.names, turn.today, turn.budget)
 
     def _where(self, session: Session) -> str:
-        return "/".join([*session.frame.path, session.frame.step])
+        frame = session.frame
+        return "/".join([*frame.path, frame.step]) if frame.path else frame.step
 
-    def _push(self, session: Session, script: Script, path: list[str], context: dict[str, Any]) -> None:
+    def _arrive(self, session: Session, step: Step, turn: Turn) -> None:
+        """Check the new state's data, show its ``step``, then run the actions planned on the way."""
+        session.size = self._measure(session)
+        self._text(session, step, turn)
+        for action in turn.planned:
+            self._run(session, action)
+        del session.trail[:-TRAIL]
+
+    def _measure(self, session: Session) -> int:
+        size = sum(frame.size for frame in session.frames)
+        if size > LIMITS.size:
+            raise DialogError(f"{self.script_of(session).source}: the dialog's data (answers, variables, records, "
+                              f"context) is larger than {LIMITS.size} characters")
+        return size
+
+    def _remember(self, session: Session, before: dict[str, Any]) -> None:
+        """Keep ``before`` for ``back`` within the bounds; forget what back can no longer reach."""
+        history = session.history
+        before["total"] = before["size"] + (history[-1]["total"] if history else 0)
+        history.append(before)
+        if len(history) > HISTORY:
+            del history[0]
+        while history[-1]["total"] - history[0]["total"] + history[0]["size"] > LIMITS.history:
+            del history[0]
+        if session.done:
+            floor = history[0]["depth"]
+            session.done = {key: depth for key, depth in session.done.items() if depth >= floor}
+
+    def _push(self, session: Session, script: Script, path: list[str], context: dict[str, Any],
+              turn: Turn) -> None:
         frame = Frame(path, script.start, context)
         for binding in script.bindings:
-            frame.bound[binding.name] = self._bind(script, binding, frame)
+            record = self._bind(script, binding, frame, turn)
+            try:
+                frame.put(frame.bound, binding.name, record, turn.budget)
+            except ExpressionError as error:
+                raise DialogError(f"{script.source}:{binding.line}: the {binding.object} for '{binding.name}' "
+                                  f"cannot be used: {error.message}") from None
         for variable in script.variables:
-            frame.variables[variable.name] = None if variable.initial is None \
-                else self._evaluate(script, variable.initial, frame, variable.line)
+            frame.put(frame.variables, variable.name, None if variable.initial is None
+                      else self._evaluate(script, variable.initial, frame, variable.line, turn), turn.budget)
         session.frames.append(frame)
         session.trail.append(self._where(session))
 
-    def _bind(self, script: Script, binding: Any, frame: Frame) -> Any:
-        key = self._evaluate(script, binding.key, frame, binding.line)
+    def _bind(self, script: Script, binding: Any, frame: Frame, turn: Turn) -> Any:
+        key = self._evaluate(script, binding.key, frame, binding.line, turn)
         if key is None:
             if binding.required:
                 raise DialogError(f"{script.source}:{binding.line}: binding '{binding.name}' has no key "
@@ -286,77 +411,119 @@ class Engine:
                 result[attribute] = values.typed({"$date": str(value)[:10]})
         return result
 
-    def _evaluate(self, script: Script, expression: Any, frame: Frame, line: int) -> Any:
+    def _evaluate(self, script: Script, expression: Any, frame: Frame, line: int, turn: Turn) -> Any:
         try:
-            return expression.evaluate(self._scope(frame))
+            return expression.evaluate(self._scope(frame, turn))
         except ExpressionError as error:
             raise DialogError(f"{script.source}:{line}: '{expression.source}' failed: {error.message}") from None
 
-    def _settle(self, session: Session, key: str) -> None:
-        """Enter sub-scripts and leave ended ones until a step waits for input or the dialog ends."""
+    def _settle(self, session: Session, turn: Turn) -> Step:
+        """Enter sub-scripts and leave ended ones until a step waits for input or the dialog
+        ends; that step."""
         while True:
             script = self.script_of(session)
             step = script.step(session.frame.step)
             if isinstance(step, SubScript):
+                turn.budget.step(step.id)
                 frame = session.frame
-                context = {**frame.context, **{p.name: p.evaluate(self._scope(frame)) for p in step.params}}
-                self._push(session, step.script, [*frame.path, step.id], context)
+                scope = self._scope(frame, turn)
+                try:
+                    context = {**frame.context, **{p.name: p.evaluate(scope) for p in step.params}}
+                except ExpressionError as error:
+                    raise DialogError(f"{script.source}:{step.line}: parameter of sub-script '{step.id}' "
+                                      f"failed: {error.message}") from None
+                self._push(session, step.script, [*frame.path, step.id], context, turn)
                 continue
             if isinstance(step, End):
                 if len(session.frames) == 1:
                     session.status, session.outcome = "ended", step.outcome
-                    return
+                    return step
                 session.frames.pop()
                 parent_script = self.script_of(session)
                 parent_step = parent_script.step(session.frame.step)
-                session.frame.answers[parent_step.id] = step.outcome
-                self._take(session, parent_script, parent_step, key)
+                session.frame.put(session.frame.answers, parent_step.id, step.outcome, turn.budget)
+                self._take(session, parent_script, parent_step, turn)
                 continue
-            return
+            return step
 
-    def _take(self, session: Session, script: Script, step: Step, key: str) -> None:
+    def _take(self, session: Session, script: Script, step: Step, turn: Turn) -> None:
+        turn.budget.step(step.id)
         frame = session.frame
-        transition = self._choose(script, step, frame)
+        index, transition = self._choose(script, step, frame, turn)
         for assignment in transition.assignments:
-            frame.variables[assignment.var] = self._evaluate(script, assignment.value, frame, assignment.line)
-        for index, action in enumerate(transition.actions):
-            self._run(session, script, step, action, f"{key}:{'/'.join(frame.path)}:{transition.line}:{index}")
+            frame.put(frame.variables, assignment.var,
+                      self._evaluate(script, assignment.value, frame, assignment.line, turn), turn.budget)
+        session.position = _advance(session.position, frame.path, step.id, index)
+        for number, action in enumerate(transition.actions):
+            turn.budget.act(step.id)
+            turn.planned.append(self._plan(session, script, step, action,
+                                           f"{session.id}:{session.depth}:{session.position}:{number}", turn))
         frame.step = transition.target
         session.trail.append(self._where(session))
 
-    def _choose(self, script: Script, step: Step, frame: Frame) -> Transition:
-        for transition in step.transitions:
-            if transition.condition is None or self._evaluate(script, transition.condition, frame, transition.line):
-                return transition
+    def _choose(self, script: Script, step: Step, frame: Frame, turn: Turn) -> tuple[int, Transition]:
+        for index, transition in enumerate(step.transitions):
+            if transition.condition is None or self._evaluate(script, transition.condition, frame, transition.line,
+                                                              turn):
+                return index, transition
         raise DialogError(f"{script.source}:{step.line}: no transition of step '{step.id}' applies "
                           "(add a <go> without 'if' as the last one)")
 
-    def _run(self, session: Session, script: Script, step: Step, action: Any, key: str) -> None:
-        if any(done["key"] == key for done in session.actions[-50:]):
-            return
+    def _plan(self, session: Session, script: Script, step: Step, action: Action, key: str,
+              turn: Turn) -> PlannedAction:
         implementation = self.actions.get(action.name)
         if implementation is None:
             raise DialogError(f"{script.source}:{action.line}: no action named '{action.name}' is installed")
         frame = session.frame
-        scope = self._scope(frame)
+        scope = self._scope(frame, turn)
         try:
             params = {param.name: param.evaluate(scope) for param in action.params}
         except ExpressionError as error:
             raise DialogError(f"{script.source}:{action.line}: parameter of '{action.name}' failed: "
                               f"{error.message}") from None
-        plain_params = values.plain(params)
         context = ActionContext(session.id, script.id, step.id, key, values.plain(frame.context),
                                 self.settings, self.service)
+        return PlannedAction(action, implementation, values.plain(params), context)
+
+    def _run(self, session: Session, planned: PlannedAction) -> None:
+        key, action = planned.context.key, planned.action
+        if key in session.done:
+            return
         try:
-            result = implementation(context, **plain_params)
+            result = planned.implementation(planned.context, **planned.params)
         except CarusoError as error:
             raise DialogError(f"action '{action.name}' (line {action.line}) failed: {error.message}") from None
         except Exception as error:
             raise DialogError(f"action '{action.name}' (line {action.line}) failed: "
                               f"{type(error).__name__}: {error}") from None
-        session.actions.append({"key": key, "name": action.name, "step": step.id, "script": script.id,
-                                "params": plain_params, "result": values.plain(result)})
+        session.done[key] = session.depth
+        self._log(session, {"key": key, "name": action.name, "step": planned.context.step,
+                            "script": planned.context.script, "params": planned.params,
+                            "result": values.plain(result)})
+
+    def _log(self, session: Session, record: dict[str, Any]) -> None:
+        """Add ``record`` to the session's log of actions, which keeps the most recent ones
+        within ``LOGGED`` records and ``LIMITS.size``; parameters and result of a record
+        larger than ``RECORD`` are not kept."""
+        try:
+            measure(record, RECORD)
+        except ExpressionError as error:
+            note = f"(not kept: {error.message})"
+            record = {**record, "params": note, "result": note}
+        log = [*session.actions, record][-LOGGED:]
+        sizes = [measure(entry, LIMITS.size) for entry in log]
+        while sum(sizes) > LIMITS.size:
+            log.pop(0)
+            sizes.pop(0)
+        session.actions = log
+
+
+def _advance(position: str, path: list[str], step: str, index: int) -> str:
+    """The place on a session's path after taking transition ``index`` of ``step`` (in the
+    sub-script ``path``) from ``position``."""
+    return hashlib.blake2b(f"{position}|{'/'.join(path)}|{step}|{index}".encode(), digest_size=8).hexdigest()
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    """The current UTC time as ISO 8601 text, to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())

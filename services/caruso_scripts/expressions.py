@@ -25,8 +25,9 @@ Contract:
   unknown names, attributes starting with ``_``, calls outside :data:`FUNCTIONS` or with
   the wrong number of arguments.
 - Evaluation cost is bounded: source length, tree size and nesting are limited at parse
-  time, and every text, list and number produced is limited in size (:data:`LIMITS`).
-  A failure during evaluation is an :class:`ExpressionError`, never another exception.
+  time, every text, list and number produced is limited in size and nesting, and every
+  evaluation spends from the budget of its answer (``caruso_scripts.bounds``). A failure
+  during evaluation is an :class:`ExpressionError`, never another exception.
 """
 from __future__ import annotations
 
@@ -37,24 +38,12 @@ from typing import Any, Callable, Iterator, Mapping
 
 import attrs
 
+from caruso_scripts.bounds import LIMITS, Budget, measure
 from caruso_scripts.errors import ExpressionError
 
-Number = (int, decimal.Decimal)
+NUMBER_TYPES = frozenset({int, decimal.Decimal})
 
 
-@attrs.frozen
-class Limits:
-    """Bounds on the size of expressions and of the values they produce."""
-
-    source: int = 2000
-    nodes: int = 300
-    depth: int = 40
-    text: int = 10_000
-    items: int = 1_000
-    magnitude: int = 10**15
-
-
-LIMITS = Limits()
 DECIMALS = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN, traps=[
     decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
 
@@ -101,13 +90,16 @@ def tokenize(source: str) -> list[Token]:
 
 
 class Scope:
-    """What names mean during one evaluation: a mapping of values plus today's date."""
+    """What names mean during one evaluation: a mapping of values, today's date and the
+    budget of the answer the evaluation is part of (a fresh one if not given)."""
 
-    __slots__ = ("values", "today")
+    __slots__ = ("values", "today", "budget")
 
-    def __init__(self, values: Mapping[str, Any], today: datetime.date | None = None) -> None:
+    def __init__(self, values: Mapping[str, Any], today: datetime.date | None = None,
+                 budget: Budget | None = None) -> None:
         self.values = values
         self.today = today or datetime.date.today()
+        self.budget = budget or Budget()
 
 
 class Node:
@@ -184,7 +176,12 @@ class ListDisplay(Node):
         return self.items
 
     def evaluate(self, scope: Scope) -> Any:
-        return [item.evaluate(scope) for item in self.items]
+        found = [item.evaluate(scope) for item in self.items]
+        try:
+            measure(found, LIMITS.size, scope.budget)
+        except ExpressionError as error:
+            raise ExpressionError(error.message, self.column) from None
+        return found
 
 
 @attrs.frozen
@@ -318,12 +315,17 @@ class Binary(Node):
 
 @attrs.frozen
 class Expression:
-    """A parsed expression: its source, its tree, the names and functions it uses."""
+    """A parsed expression: its source, its tree, the names and functions it uses.
+
+    Each evaluation spends the number of its parts from the scope's budget."""
 
     source: str
     tree: Node
+    parts: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(
+        lambda self: sum(1 for _ in self.tree.walk()), takes_self=True))
 
     def evaluate(self, scope: Scope) -> Any:
+        scope.budget.spend(self.parts)
         return self.tree.evaluate(scope)
 
     def names(self) -> set[str]:
@@ -530,7 +532,7 @@ def unquote(text: str) -> str:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, Number) and not isinstance(value, bool)
+    return type(value) in NUMBER_TYPES
 
 
 def equal(left: Any, right: Any) -> bool:
@@ -559,11 +561,12 @@ def kind_of(value: Any) -> str:
 
 def bounded(value: Any, column: int) -> Any:
     """``value`` if it is within :data:`LIMITS`, else an ExpressionError."""
-    if is_number(value) and abs(value) > LIMITS.magnitude:
+    kind = type(value)
+    if kind in NUMBER_TYPES and abs(value) > LIMITS.magnitude:
         raise ExpressionError(f"number is larger than {LIMITS.magnitude}", column)
-    if isinstance(value, str) and len(value) > LIMITS.text:
+    if kind is str and len(value) > LIMITS.text:
         raise ExpressionError(f"text is longer than {LIMITS.text} characters", column)
-    if isinstance(value, list) and len(value) > LIMITS.items:
+    if kind is list and len(value) > LIMITS.items:
         raise ExpressionError(f"list is longer than {LIMITS.items} items", column)
     return value
 
@@ -590,6 +593,10 @@ def as_number(value: Any) -> int | decimal.Decimal:
 
 
 def as_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if type(value) in NUMBER_TYPES:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -19,6 +19,7 @@ from lxml import etree
 from caruso_core import xmlsafe
 from caruso_core.errors import ConfigError
 from caruso_scripts import expressions
+from caruso_scripts.bounds import LIMITS
 from caruso_scripts.errors import ExpressionError, ScriptError
 from caruso_scripts.expressions import Expression
 from caruso_scripts.model import (Action, Assignment, Binding, End, Info, Option, Param, Question,
@@ -260,6 +261,9 @@ class _Loader:
         except ExpressionError as error:
             self.problem(element.sourceline, f"<{element.tag}> text: {error.message} (column {error.column})")
             return Template((text,))
+        if template.literal_length() > LIMITS.text:
+            self.problem(element.sourceline, f"<{element.tag}> text is longer than {LIMITS.text} characters; "
+                         "shorten it or split it over several steps")
         for expression in template.expressions():
             self.checked(expression, element, f"<{element.tag}> text {{{expression.source}}}")
         return template

@@ -9,7 +9,8 @@ from typing import Any, Union
 
 import attrs
 
-from caruso_scripts.errors import DialogError
+from caruso_scripts.bounds import LIMITS
+from caruso_scripts.errors import DialogError, ExpressionError
 from caruso_scripts.expressions import Expression, Scope, as_text
 
 
@@ -20,8 +21,20 @@ class Template:
     parts: tuple[Union[str, Expression], ...]
 
     def render(self, scope: Scope) -> str:
-        return "".join(part if isinstance(part, str) else as_text(part.evaluate(scope))
-                       for part in self.parts)
+        """The text as shown; an ExpressionError as soon as it is longer than ``LIMITS.text``."""
+        shown: list[str] = []
+        length = 0
+        for part in self.parts:
+            text = part if isinstance(part, str) else as_text(part.evaluate(scope))
+            length += len(text)
+            if length > LIMITS.text:
+                raise ExpressionError(f"the text is longer than {LIMITS.text} characters when shown")
+            shown.append(text)
+        return "".join(shown)
+
+    def literal_length(self) -> int:
+        """Characters of the text outside its ``{expression}`` parts."""
+        return sum(len(part) for part in self.parts if isinstance(part, str))
 
     def expressions(self) -> list[Expression]:
         return [part for part in self.parts if isinstance(part, Expression)]

@@ -32,7 +32,7 @@ from caruso_core.deployment import read_toml
 from caruso_core.errors import CarusoError, NotFound
 from caruso_scripts import loader, values
 from caruso_scripts.engine import STORAGE, Engine, Session
-from caruso_scripts.errors import ScriptError
+from caruso_scripts.errors import AnswerRejected, ScriptError
 from caruso_scripts.memory_storage import MemoryStorage
 from caruso_scripts.model import Question, Script, SubScript
 
@@ -114,8 +114,10 @@ def _walk(engine: Engine, session: Session, case: dict[str, Any]) -> list[str]:
             answer = pending[step.id].pop(0)
         try:
             engine.answer(session, answer)
-        except CarusoError as error:
+        except AnswerRejected as error:
             return [f"answer {values.plain(answer)!r} to '{step.id}' was not accepted: {error.message}"]
+        except CarusoError as error:
+            return [f"the dialog failed at step '{step.id}': {error.message}"]
     else:
         return [f"the dialog did not end within {MAX_STEPS} steps"]
     left = sorted(k for k, v in pending.items() if v)

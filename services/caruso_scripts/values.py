@@ -12,7 +12,12 @@ import decimal
 from typing import Any
 
 
+SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 def stored(value: Any) -> Any:
+    if type(value) in SCALARS:
+        return value
     if isinstance(value, decimal.Decimal):
         return {"$decimal": str(value)}
     if isinstance(value, datetime.date):
@@ -20,11 +25,13 @@ def stored(value: Any) -> Any:
     if isinstance(value, list):
         return [stored(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): stored(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): stored(v) for k, v in value.items()}
     return value
 
 
 def typed(value: Any) -> Any:
+    if type(value) in SCALARS:
+        return value
     if isinstance(value, dict):
         if len(value) == 1 and "$decimal" in value:
             return decimal.Decimal(value["$decimal"])
@@ -38,6 +45,8 @@ def typed(value: Any) -> Any:
 
 def plain(value: Any) -> Any:
     """The wire form; a value of any other type (e.g. an action's odd result) becomes its text."""
+    if type(value) in SCALARS:
+        return value
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, datetime.date):

@@ -215,3 +215,18 @@ def test_sessions_round_trip_through_stored_form(flow):
     engine.answer(copy, "20")
     engine.answer(copy, None)
     assert copy.outcome == "completed"
+
+
+def test_sessions_stored_before_the_history_kept_positions_still_run(flow):
+    engine, session = flow
+    for answer in (None, "2026-03-03", "flat"):
+        engine.answer(session, answer)
+    earlier = session.stored()
+    for name in ("done", "position", "depth", "size"):
+        del earlier[name]
+    earlier["history"] = [state["frames"] for state in earlier["history"]]
+    copy = Session.from_stored(earlier)
+    engine.back(copy)
+    assert copy.frame.step == "kind"
+    engine.answer(copy, "house")
+    assert copy.frame.step == "amount" and [a["name"] for a in copy.actions] == ["note", "email"]

@@ -89,6 +89,8 @@ def test_too_large_file_is_refused(script_file):
      "min/max apply to number"),
     ('<subscript id="s" src="missing.xml"><go to="e"/></subscript><end id="e" outcome="x"/>', 3,
      "sub-script file 'missing.xml' does not exist"),
+    ('<end id="e" outcome="x"><text>' + "Terms. " * 1500 + '</text></end>', 3,
+     "<text> text is longer than 10000 characters"),
 ])
 def test_invalid_scripts_name_file_and_line(script_file, body, line, message):
     path = script_file(body)

@@ -38,8 +38,8 @@ def site(tmp_path, serve_app):
         yield client, engine
 
 
-def start(client):
-    created = client.post("/api/start/callback")
+def start(client, script="callback"):
+    created = client.post(f"/api/start/{script}")
     assert created.status_code == 201
     return created.json()
 
@@ -160,12 +160,11 @@ def test_a_repeated_back_goes_back_once(site):
     client, _ = site
     view = start(client)
     view = client.post(f"/api/s/{view['session']}", json={"seq": 0, "answer": "Ann"}).json()
-    view = client.post(f"/api/s/{view['session']}", json={"seq": 1, "answer": 10}).json()
-    back = client.post(f"/api/s/{view['session']}", json={"seq": 2, "back": True})
-    assert back.status_code == 200 and back.json()["step"]["id"] == "minutes"
-    again = client.post(f"/api/s/{view['session']}", json={"seq": 2, "back": True})
+    back = client.post(f"/api/s/{view['session']}", json={"seq": 1, "back": True})
+    assert back.status_code == 200 and back.json()["step"]["id"] == "name"
+    again = client.post(f"/api/s/{view['session']}", json={"seq": 1, "back": True})
     assert again.status_code == 409
-    assert client.get(f"/api/s/{view['session']}").json()["step"]["id"] == "minutes"
+    assert client.get(f"/api/s/{view['session']}").json()["step"]["id"] == "name"
 
 
 def test_one_address_may_start_only_so_many_dialogs_a_minute(tmp_path, serve_app):
@@ -177,3 +176,68 @@ def test_one_address_may_start_only_so_many_dialogs_a_minute(tmp_path, serve_app
         refused = client.post("/start/callback")
         assert refused.status_code == 429 and "try again in a minute" in refused.text
     assert len(engine.sessions()) == 3
+
+
+BLOCK = """<?xml version="1.0"?>
+<script id="block" version="1" title="Block a card">
+  <question id="reason" type="choice"><prompt>Why?</prompt>
+    <option value="lost">Lost</option><option value="stolen">Stolen</option><go to="confirm"/></question>
+  <question id="confirm" type="yesno"><prompt>Block the card ({reason})?</prompt>
+    <go to="minutes" if="confirm"><action name="email"><param name="to">ann@example.org</param>
+      <param name="subject">Card blocked</param><param name="body">Blocked: {reason}.</param></action></go>
+    <go to="minutes"/></question>
+  <question id="minutes" type="number" min="0"><prompt>Minutes until you call again?</prompt>
+    <go to="done"><action name="email"><param name="to">ann@example.org</param>
+      <param name="subject">Call back</param><param name="body">In {minutes} minutes.</param></action></go></question>
+  <end id="done" outcome="blocked"><text>In {100 / minutes} hundredths of your time.</text></end>
+</script>
+"""
+
+
+@pytest.fixture
+def mailing(tmp_path, serve_app, smtp_server):
+    (tmp_path / "block.xml").write_text(BLOCK)
+    engine = ScriptService(scripts=str(tmp_path / "block.xml"), db=f"sqlite:///{tmp_path / 's.db'}",
+                           settings={"smtp_host": smtp_server.host, "smtp_port": smtp_server.port})
+    with httpx.Client(base_url=serve_app(create_app(engine)), timeout=30) as client:
+        yield client, smtp_server
+
+
+def post(client, view, **body):
+    response = client.post(f"/api/s/{view['session']}", json={"seq": view["seq"], **body})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_answer_and_back_cycles_run_the_actions_of_a_transition_once(mailing):
+    client, mailbox = mailing
+    view = post(client, start(client, "block"), answer="lost")
+    view = post(client, view, answer="no")                     # no block: that transition has no action
+    view = post(client, view, back=True)
+    for _ in range(5):
+        view = post(client, view, answer="yes")
+        assert view["step"]["id"] == "minutes"
+        view = post(client, view, back=True)
+    assert [m["Subject"] for m in mailbox.messages] == ["Card blocked"]
+    view = post(client, post(client, view, back=True), answer="stolen")    # another answer, the same transitions
+    view = post(client, view, answer="yes")
+    assert [m["Subject"] for m in mailbox.messages] == ["Card blocked"]
+    ended = post(client, view, answer=10)
+    assert (ended["status"], ended["outcome"]) == ("ended", "blocked")
+    again = client.post(f"/api/s/{view['session']}", json={"seq": ended["seq"], "back": True})
+    assert again.status_code == 409
+    assert client.get(f"/api/s/{view['session']}").json() == ended      # an ended dialog stays ended
+    assert [m["Subject"] for m in mailbox.messages] == ["Card blocked", "Call back"]
+
+
+def test_the_next_step_is_shown_before_the_actions_run_and_the_dialog_moves(mailing):
+    client, mailbox = mailing
+    view = post(client, post(client, start(client, "block"), answer="lost"), answer="no")
+    assert view["step"]["id"] == "minutes"
+    failed = client.post(f"/api/s/{view['session']}", json={"seq": view["seq"], "answer": 0})   # 100 / 0
+    assert failed.status_code == 500
+    assert client.get(f"/api/s/{view['session']}").json() == view
+    assert mailbox.messages == []
+    ended = post(client, view, answer=4)
+    assert ended["step"]["text"] == "In 25 hundredths of your time."
+    assert [m.get_payload().strip() for m in mailbox.messages] == ["In 4 minutes."]
