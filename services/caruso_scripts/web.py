@@ -9,7 +9,11 @@ redirects to ``GET /s/{session}``, the current step as a form; ``POST /s/{sessio
 rejected answer shows the page again, status 422, with the reason).
 JSON: ``POST /api/start/{script}``, ``GET /api/s/{session}``, ``POST /api/s/{session}``
 with ``{"seq": n, "answer": value}`` or ``{"seq": n, "back": true}``; errors are
-``{"error": message}`` with status 404, 409, 413, 422, 429 or 500.
+``{"error": message}`` with status 400, 404, 409, 413, 422, 429 or 500.
+
+Every answer and every "back" carries the ``seq`` of the step it was given for (400
+without a valid one), so a form sent twice, or an old page sent again, changes the
+dialog at most once (409 for the stale one).
 
 Safe for anonymous use: only ``published`` scripts run; the session id (128 random
 bits) is the only key to a dialog; the context comes from the server (``context``
@@ -54,6 +58,8 @@ HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inl
            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 SORRY = "Sorry, something went wrong on our side. Please try again later or call us."
 GONE = "This dialog does not exist or has ended. Please start again."
+INCOMPLETE = "The form was not complete; please answer again."
+SEQ_LIMIT = 10**9
 PAGE = Template("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>$title</title>
@@ -72,6 +78,10 @@ class _BodyTooLarge(Exception):
 
 class TooManyStarts(Exception):
     """A client address has started as many dialogs as it may in the last minute."""
+
+
+class MissingSeq(Exception):
+    """An answer or "back" came without the ``seq`` of the step it was given for."""
 
 
 @attrs.frozen
@@ -129,20 +139,25 @@ class Dialogs:
             raise NotFound(GONE)
         return view
 
-    def reply(self, view: dict[str, Any], answer: Any, seq: int | None, back: bool) -> dict[str, Any]:
-        """Answer the step of ``view`` or go back; AnswerRejected, or Conflict when ``seq``
-        is not the dialog's."""
+    def reply(self, view: dict[str, Any], answer: Any, seq: Any, back: bool) -> dict[str, Any]:
+        """Answer the step of ``view`` or go back; ``seq`` (a whole number, or its digits as
+        text) is required: MissingSeq without a valid one, Conflict when it is not the
+        dialog's (a double submit of an answer is applied once), AnswerRejected."""
+        number = seq_of(seq)
         if back:
-            _fresh(view, seq)
+            if number != view["seq"]:
+                raise Conflict("the dialog has moved on")
             return self.api.back(view["session"])
-        return self.api.answer(view["session"], answer, seq)
+        return self.api.answer(view["session"], answer, number)
 
     def submit(self, session: str, context: dict[str, Any], form: dict[str, list[str]]) -> Outcome:
         """A step form (fields ``seq``, ``answer`` or ``back``) applied to the dialog."""
         view = self.current(session, context)
         entered = form.get("answer", [None])[0]
         try:
-            self.reply(view, entered, _int(form.get("seq", [""])[0]), "back" in form)
+            self.reply(view, entered, form.get("seq", [None])[0], "back" in form)
+        except MissingSeq:
+            return Outcome(view, 400, INCOMPLETE, entered)
         except AnswerRejected as error:
             return Outcome(view, 422, error.message, entered)
         except Conflict:
@@ -202,13 +217,14 @@ def create_app(api: Any, *, published: Iterable[str] | None = None,
         current = await call(dialogs.current, request.path_params["session"], context_of(request))
         try:
             body = json.loads(await _read_body(request) or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             return _json({"error": "The request is not valid JSON."}, 400)
         if not isinstance(body, dict):
             return _json({"error": "Send a JSON object with 'seq' and 'answer'."}, 400)
         try:
-            view = await call(dialogs.reply, current, body.get("answer"), _int(body.get("seq")),
-                              body.get("back") is True)
+            view = await call(dialogs.reply, current, body.get("answer"), body.get("seq"), body.get("back") is True)
+        except MissingSeq:
+            return _json({"error": "Send the 'seq' of the step you answer (a whole number, from the dialog)."}, 400)
         except AnswerRejected as error:
             return _json({"error": error.message}, 422)
         except Conflict:
@@ -269,16 +285,14 @@ def _failure(wants_json: bool, message: str, status: int) -> Response:
     return _page("Self-service", f'<p class="notice">{_e(message)}</p><p><a href="/">Start page</a></p>', status)
 
 
-def _fresh(view: dict[str, Any], seq: int | None) -> None:
-    """A Conflict unless ``seq`` (when given) is the view's: a repeated "back" goes back once."""
-    if seq is not None and seq != view["seq"]:
-        raise Conflict("the dialog has moved on")
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
+def seq_of(value: Any) -> int:
+    """The step number ``value`` names: a whole number from 0 to 999,999,999 (or its
+    digits as text); MissingSeq for anything else (missing, null, a fraction, ``1e400``)."""
+    if type(value) is int and 0 <= value < SEQ_LIMIT:
         return value
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 10 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    raise MissingSeq()
 
 
 def _e(value: Any) -> str:

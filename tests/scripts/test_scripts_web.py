@@ -241,3 +241,27 @@ def test_the_next_step_is_shown_before_the_actions_run_and_the_dialog_moves(mail
     ended = post(client, view, answer=4)
     assert ended["step"]["text"] == "In 25 hundredths of your time."
     assert [m.get_payload().strip() for m in mailbox.messages] == ["In 4 minutes."]
+
+
+@pytest.mark.parametrize("body", [b'{"answer": "Ann"}', b'{"seq": null, "answer": "Ann"}',
+                                  b'{"seq": "abc", "answer": "Ann"}', b'{"seq": 1e400, "answer": "Ann"}',
+                                  b'{"seq": 0.0, "answer": "Ann"}', b'{"seq": true, "answer": "Ann"}',
+                                  b'{"seq": -1, "answer": "Ann"}', b'{"seq": "", "answer": "Ann"}',
+                                  b'{"back": true}', b'{"seq": "\\u0660", "answer": "Ann"}'])
+def test_an_answer_without_a_valid_seq_is_refused_and_not_applied(site, body):
+    client, _ = site
+    view = start(client)
+    refused = client.post(f"/api/s/{view['session']}", content=body, headers={"content-type": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "Send the 'seq' of the step you answer (a whole number, from the dialog)."}
+    assert client.get(f"/api/s/{view['session']}").json() == view
+
+
+@pytest.mark.parametrize("form", [{"answer": "Ann"}, {"seq": "x", "answer": "Ann"}, {"seq": "", "answer": "Ann"}])
+def test_a_form_without_a_valid_seq_is_shown_again_and_not_applied(site, form):
+    client, _ = site
+    view = start(client)
+    refused = client.post(f"/s/{view['session']}", data=form)
+    assert refused.status_code == 400
+    assert "The form was not complete; please answer again." in refused.text and 'value="Ann"' in refused.text
+    assert client.get(f"/api/s/{view['session']}").json() == view
