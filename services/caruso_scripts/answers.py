@@ -4,6 +4,8 @@ Contract of :func:`accept`: returns the typed answer (str for choice and text, b
 yesno, int or Decimal for number, Decimal with two places for amount, date for date,
 None for a skipped optional question) or raises :class:`AnswerRejected` with a message
 for the person answering; the question's min, max and validation rules are applied.
+Numbers typed as text are read as the scope's ``numbers`` say (the script's locale),
+and text that could be read more than one way is refused with why.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any, Callable
 from caruso_scripts.errors import AnswerRejected, DialogError, ExpressionError
 from caruso_scripts.expressions import LIMITS, Scope, as_text
 from caruso_scripts.model import Question
+from caruso_scripts.numbers import NumberFormat, Unclear
 
 MAX_RAW = 4000
 YES = {"yes", "y", "true", "1", "ja", "oui", "si"}
@@ -33,10 +36,10 @@ def accept(question: Question, raw: Any, scope: Scope) -> Any:
         if question.required:
             raise AnswerRejected("Please answer this question.")
         return None
-    value = PARSERS[question.type](question, raw)
+    value = PARSERS[question.type](question, raw, scope.numbers)
     _check_range(question, value, scope)
     if question.validations:
-        rule_scope = Scope({**scope.values, question.id: value}, scope.today)
+        rule_scope = scope.extended({question.id: value})
         for validation in question.validations:
             try:
                 holds = validation.rule.evaluate(rule_scope)
@@ -47,7 +50,7 @@ def accept(question: Question, raw: Any, scope: Scope) -> Any:
     return value
 
 
-def _choice(question: Question, raw: Any) -> str:
+def _choice(question: Question, raw: Any, numbers: NumberFormat) -> str:
     text = str(raw)
     for option in question.options:
         if text == option.value or text.casefold() == option.label.casefold():
@@ -56,7 +59,7 @@ def _choice(question: Question, raw: Any) -> str:
     raise AnswerRejected(f"Please choose one of: {labels}.")
 
 
-def _yesno(question: Question, raw: Any) -> bool:
+def _yesno(question: Question, raw: Any, numbers: NumberFormat) -> bool:
     if isinstance(raw, bool):
         return raw
     text = str(raw).casefold()
@@ -67,7 +70,7 @@ def _yesno(question: Question, raw: Any) -> bool:
     raise AnswerRejected("Please answer yes or no.")
 
 
-def _text(question: Question, raw: Any) -> str:
+def _text(question: Question, raw: Any, numbers: NumberFormat) -> str:
     if not isinstance(raw, str):
         raise AnswerRejected("Please answer with text.")
     if len(raw) > question.maxlength:
@@ -75,20 +78,32 @@ def _text(question: Question, raw: Any) -> str:
     return "".join(char for char in raw if char.isprintable() or char in "\n\t")
 
 
-def _number(question: Question, raw: Any) -> int | decimal.Decimal:
-    return _numeric(raw, NUMBER, "Please enter a number, e.g. 1250 or 12.5.")
+def _number(question: Question, raw: Any, numbers: NumberFormat) -> int | decimal.Decimal:
+    return _numeric(raw, NUMBER, f"Please enter a number, e.g. 1250 or {numbers.show('12.5')}.", numbers)
 
 
-def _amount(question: Question, raw: Any) -> decimal.Decimal:
-    value = _numeric(raw, AMOUNT, "Please enter an amount with at most two decimals, e.g. 120.50.")
+def _amount(question: Question, raw: Any, numbers: NumberFormat) -> decimal.Decimal:
+    value = _numeric(raw, AMOUNT, f"Please enter an amount with at most two decimals, e.g. {numbers.show('120.50')}.",
+                     numbers)
     return decimal.Decimal(value).quantize(decimal.Decimal("0.01"))
 
 
-def _numeric(raw: Any, pattern: re.Pattern[str], message: str) -> int | decimal.Decimal:
-    if isinstance(raw, bool):
+def _numeric(raw: Any, pattern: re.Pattern[str], message: str, numbers: NumberFormat) -> int | decimal.Decimal:
+    """A number typed as text (read as ``numbers`` says; an unclear one is refused with
+    why) or given as a number (a float by its shortest decimal form)."""
+    if type(raw) is int:
+        text = str(raw)
+    elif isinstance(raw, (float, decimal.Decimal)):
+        text = format(decimal.Decimal(repr(raw)) if isinstance(raw, float) else raw, "f")
+    elif isinstance(raw, str):
+        try:
+            text = numbers.canonical(raw)
+        except Unclear as error:
+            raise AnswerRejected(str(error)) from None
+        except ValueError:
+            raise AnswerRejected(message) from None
+    else:
         raise AnswerRejected(message)
-    text = format(raw, "f") if isinstance(raw, (float, decimal.Decimal)) else str(raw)
-    text = text.replace(" ", "").replace(",", "")
     if not pattern.fullmatch(text):
         raise AnswerRejected(message)
     value = decimal.Decimal(text)
@@ -97,7 +112,7 @@ def _numeric(raw: Any, pattern: re.Pattern[str], message: str) -> int | decimal.
     return int(value) if "." not in text else value
 
 
-def _date(question: Question, raw: Any) -> datetime.date:
+def _date(question: Question, raw: Any, numbers: NumberFormat) -> datetime.date:
     if isinstance(raw, datetime.date):
         return raw
     text = str(raw)
@@ -123,10 +138,10 @@ def _check_range(question: Question, value: Any, scope: Scope) -> None:
             raise DialogError(f"question '{question.id}' line {question.line}: "
                               f"its bound '{bound.source}' cannot be compared with the answer") from None
         if outside:
-            raise AnswerRejected(f"Please enter a value of {words} {as_text(limit)}.")
+            raise AnswerRejected(f"Please enter a value of {words} {as_text(limit, scope.numbers)}.")
 
 
-PARSERS: dict[str, Callable[[Question, Any], Any]] = {
+PARSERS: dict[str, Callable[[Question, Any, NumberFormat], Any]] = {
     "choice": _choice, "yesno": _yesno, "text": _text,
     "number": _number, "amount": _amount, "date": _date,
 }

@@ -135,7 +135,10 @@ def new(script_id: str, title: str | None, output: str | None) -> None:
               help="TOML file with [storage.OBJECT] records to bind instead of the storage service.")
 @click.option("--dry-run", is_flag=True, help="Show actions instead of running them.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="The date today() returns.")
-def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, today: datetime.datetime | None) -> None:
+@click.option("--locale", default="en", show_default=True,
+              help="How numbers are written in a script without its own locale (e.g. de: 1.250,5).")
+def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, today: datetime.datetime | None,
+        locale: str) -> None:
     """Run a script in the terminal; type answers, ':back' to go back, ':quit' to stop."""
     loaded = loader.load(file)
     memory = MemoryStorage(read_toml(Path(data)).get("storage", {})) if data else None
@@ -151,7 +154,7 @@ def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, toda
     actions = scripttest.dry_actions(loaded) if dry_run else installed_actions()
     day = today.date() if today else None
     engine = Engine({loaded.id: loaded}, actions=actions, service=service,
-                    today=(lambda: day) if day else datetime.date.today)
+                    today=(lambda: day) if day else datetime.date.today, locale=locale)
     runner = TerminalRunner(engine, ask=lambda text: click.prompt(text, default="", show_default=False,
                                                                    prompt_suffix=""), say=click.echo)
     runner.run(engine.start(loaded.id, parse_pairs(pairs, "context")))

@@ -38,19 +38,21 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from caruso_core.errors import CarusoError, Conflict, NotFound
+from caruso_core.errors import CarusoError, ConfigError, Conflict, NotFound
 from caruso_scripts import values
 from caruso_scripts.answers import accept
 from caruso_scripts.bounds import LIMITS, UNLIMITED, Budget, measure, measure_all
 from caruso_scripts.errors import DialogError, ExpressionError
 from caruso_scripts.expressions import Scope
 from caruso_scripts.model import Action, End, Info, Question, Script, Step, SubScript, Transition
+from caruso_scripts.numbers import NumberFormat, number_format
 
 HISTORY = 50
 TRAIL = 1000
 LOGGED = 100
 RECORD = LIMITS.size // 10
 STORAGE = "caruso.storage/1"
+NUMERIC = ("number", "amount")
 
 
 @attrs.frozen
@@ -199,12 +201,16 @@ class Engine:
 
     def __init__(self, scripts: Mapping[str, Script], *, actions: Mapping[str, Callable[..., Any]],
                  service: Callable[[str], Any], settings: Mapping[str, Any] | None = None,
-                 today: Callable[[], datetime.date] = datetime.date.today) -> None:
+                 today: Callable[[], datetime.date] = datetime.date.today, locale: str = "en") -> None:
         self.scripts = scripts
         self.actions = actions
         self.service = service
         self.settings = dict(settings or {})
         self.today = today
+        try:
+            self.numbers = number_format(locale)
+        except ValueError as error:
+            raise ConfigError(f"scripts: {error}") from None
         self._types: dict[str, dict[str, str]] = {}
 
     def script_of(self, session: Session) -> Script:
@@ -224,7 +230,7 @@ class Engine:
                           dict(context or {}), [], created=now, updated=now)
         turn = Turn(self.today())
         self._push(session, script, [], session.context, turn)
-        self._arrive(session, self._settle(session, turn), turn)
+        self._arrive(session, *self._settle(session, turn), turn)
         return session
 
     def answer(self, session: Session, raw: Any, seq: int | None = None) -> bool:
@@ -247,9 +253,9 @@ class Engine:
         try:
             if isinstance(step, Question):
                 frame = session.frame
-                frame.put(frame.answers, step.id, accept(step, raw, self._scope(frame, turn)), turn.budget)
+                frame.put(frame.answers, step.id, accept(step, raw, self._scope(frame, turn, script)), turn.budget)
             self._take(session, script, step, turn)
-            self._arrive(session, self._settle(session, turn), turn)
+            self._arrive(session, *self._settle(session, turn), turn)
         except Exception:
             session.restore(before)
             del session.trail[trail:]
@@ -295,41 +301,48 @@ class Engine:
         }
 
     def describe_step(self, session: Session, step: Step) -> dict[str, Any]:
-        """The step as shown."""
+        """The step as shown; number and amount questions say their ``decimal`` mark."""
+        script = self.script_of(session)
         shown: dict[str, Any] = {"id": step.id, "kind": step.kind, "line": step.line}
-        text = self._text(session, step, Turn(self.today()))
+        text = self._text(session, script, step, Turn(self.today()))
         if isinstance(step, Question):
             shown.update(type=step.type, text=text, required=step.required,
                          options=[{"value": o.value, "label": o.label} for o in step.options],
                          maxlength=step.maxlength if step.type == "text" else None)
+            if step.type in NUMERIC:
+                shown["decimal"] = self._numbers(script).decimal
         elif isinstance(step, (Info, End)):
             shown["text"] = text
             if isinstance(step, End):
                 shown["outcome"] = step.outcome
         return shown
 
-    def _text(self, session: Session, step: Step, turn: Turn) -> str | None:
+    def _text(self, session: Session, script: Script, step: Step, turn: Turn) -> str | None:
         """The text of ``step`` (prompt, information, end text) rendered within ``turn``."""
         template = step.prompt if isinstance(step, Question) else getattr(step, "text", None)
         if template is None:
             return "" if isinstance(step, End) else None
         try:
-            return template.render(self._scope(session.frame, turn))
+            return template.render(self._scope(session.frame, turn, script))
         except ExpressionError as error:
-            raise DialogError(f"{self.script_of(session).source}:{step.line}: "
+            raise DialogError(f"{script.source}:{step.line}: "
                               f"text of step '{step.id}' failed: {error.message}") from None
 
-    def _scope(self, frame: Frame, turn: Turn) -> Scope:
-        return Scope(frame.names, turn.today, turn.budget)
+    def _scope(self, frame: Frame, turn: Turn, script: Script) -> Scope:
+        return Scope(frame.names, turn.today, turn.budget, self._numbers(script))
+
+    def _numbers(self, script: Script) -> NumberFormat:
+        """How ``script`` writes numbers: its own locale, else the engine's."""
+        return script.numbers or self.numbers
 
     def _where(self, session: Session) -> str:
         frame = session.frame
         return "/".join([*frame.path, frame.step]) if frame.path else frame.step
 
-    def _arrive(self, session: Session, step: Step, turn: Turn) -> None:
+    def _arrive(self, session: Session, script: Script, step: Step, turn: Turn) -> None:
         """Check the new state's data, show its ``step``, then run the actions planned on the way."""
         session.size = self._measure(session)
-        self._text(session, step, turn)
+        self._text(session, script, step, turn)
         for action in turn.planned:
             self._run(session, action)
         del session.trail[:-TRAIL]
@@ -413,20 +426,20 @@ class Engine:
 
     def _evaluate(self, script: Script, expression: Any, frame: Frame, line: int, turn: Turn) -> Any:
         try:
-            return expression.evaluate(self._scope(frame, turn))
+            return expression.evaluate(self._scope(frame, turn, script))
         except ExpressionError as error:
             raise DialogError(f"{script.source}:{line}: '{expression.source}' failed: {error.message}") from None
 
-    def _settle(self, session: Session, turn: Turn) -> Step:
+    def _settle(self, session: Session, turn: Turn) -> tuple[Script, Step]:
         """Enter sub-scripts and leave ended ones until a step waits for input or the dialog
-        ends; that step."""
+        ends; that step and its script."""
         while True:
             script = self.script_of(session)
             step = script.step(session.frame.step)
             if isinstance(step, SubScript):
                 turn.budget.step(step.id)
                 frame = session.frame
-                scope = self._scope(frame, turn)
+                scope = self._scope(frame, turn, script)
                 try:
                     context = {**frame.context, **{p.name: p.evaluate(scope) for p in step.params}}
                 except ExpressionError as error:
@@ -437,14 +450,14 @@ class Engine:
             if isinstance(step, End):
                 if len(session.frames) == 1:
                     session.status, session.outcome = "ended", step.outcome
-                    return step
+                    return script, step
                 session.frames.pop()
                 parent_script = self.script_of(session)
                 parent_step = parent_script.step(session.frame.step)
                 session.frame.put(session.frame.answers, parent_step.id, step.outcome, turn.budget)
                 self._take(session, parent_script, parent_step, turn)
                 continue
-            return step
+            return script, step
 
     def _take(self, session: Session, script: Script, step: Step, turn: Turn) -> None:
         turn.budget.step(step.id)
@@ -475,7 +488,7 @@ class Engine:
         if implementation is None:
             raise DialogError(f"{script.source}:{action.line}: no action named '{action.name}' is installed")
         frame = session.frame
-        scope = self._scope(frame, turn)
+        scope = self._scope(frame, turn, script)
         try:
             params = {param.name: param.evaluate(scope) for param in action.params}
         except ExpressionError as error:

@@ -40,6 +40,7 @@ import attrs
 
 from caruso_scripts.bounds import LIMITS, Budget, measure
 from caruso_scripts.errors import ExpressionError
+from caruso_scripts.numbers import ENGLISH, NumberFormat
 
 NUMBER_TYPES = frozenset({int, decimal.Decimal})
 
@@ -90,16 +91,22 @@ def tokenize(source: str) -> list[Token]:
 
 
 class Scope:
-    """What names mean during one evaluation: a mapping of values, today's date and the
-    budget of the answer the evaluation is part of (a fresh one if not given)."""
+    """What names mean during one evaluation: a mapping of values, today's date, the
+    budget of the answer the evaluation is part of (a fresh one if not given) and how
+    numbers are written as text (``numbers``, English if not given)."""
 
-    __slots__ = ("values", "today", "budget")
+    __slots__ = ("values", "today", "budget", "numbers")
 
     def __init__(self, values: Mapping[str, Any], today: datetime.date | None = None,
-                 budget: Budget | None = None) -> None:
+                 budget: Budget | None = None, numbers: NumberFormat = ENGLISH) -> None:
         self.values = values
         self.today = today or datetime.date.today()
         self.budget = budget or Budget()
+        self.numbers = numbers
+
+    def extended(self, values: Mapping[str, Any]) -> "Scope":
+        """This scope with ``values`` added (same date, budget and numbers)."""
+        return Scope({**self.values, **values}, self.today, self.budget, self.numbers)
 
 
 class Node:
@@ -582,21 +589,29 @@ def as_date(value: Any) -> datetime.date:
     raise ExpressionError(f"expected a date, not {kind_of(value)}")
 
 
-def as_number(value: Any) -> int | decimal.Decimal:
+def as_number(value: Any, numbers: NumberFormat = ENGLISH) -> int | decimal.Decimal:
+    """A number, or one from text written as ``numbers`` says (``1,250.5`` in English)."""
     if is_number(value):
         return value
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
+        try:
+            text = numbers.canonical(value)
+        except ValueError as error:
+            raise ExpressionError(str(error)) from None
         if re.fullmatch(r"-?\d{1,16}(\.\d{1,10})?", text):
             return decimal.Decimal(text) if "." in text else int(text)
     raise ExpressionError(f"expected a number, not {kind_of(value)}")
 
 
-def as_text(value: Any) -> str:
+def as_text(value: Any, numbers: NumberFormat = ENGLISH) -> str:
+    """A value shown to people: decimals with the decimal mark of ``numbers``, dates as
+    ``YYYY-MM-DD``, booleans as yes/no, null as nothing, lists joined with commas."""
     if type(value) is str:
         return value
-    if type(value) in NUMBER_TYPES:
+    if type(value) is int:
         return str(value)
+    if type(value) is decimal.Decimal:
+        return numbers.show(str(value))
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -604,7 +619,7 @@ def as_text(value: Any) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, list):
-        return ", ".join(as_text(item) for item in value)
+        return ", ".join(as_text(item, numbers) for item in value)
     if isinstance(value, Mapping):
         raise ExpressionError("a record cannot be shown as text; name one of its fields")
     return str(value)
@@ -617,7 +632,7 @@ def _text(value: Any) -> str:
 
 
 def _round(scope: Scope, value: Any, places: Any = 0) -> Any:
-    number = as_number(value)
+    number = as_number(value, scope.numbers)
     if not isinstance(places, int) or not 0 <= places <= 10:
         raise ExpressionError("round() takes 0 to 10 decimal places")
     rounded = decimal.Decimal(number).quantize(decimal.Decimal(1).scaleb(-places),
@@ -628,7 +643,7 @@ def _round(scope: Scope, value: Any, places: Any = 0) -> Any:
 def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
     def implementation(scope: Scope, *values: Any) -> Any:
         items = values[0] if len(values) == 1 and isinstance(values[0], list) else list(values)
-        numbers = [as_number(v) for v in items if v is not None]
+        numbers = [as_number(v, scope.numbers) for v in items if v is not None]
         if not numbers:
             return None
         return pick(numbers)
@@ -638,7 +653,7 @@ def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
 def _add_hours(scope: Scope, moment: Any, hours: Any) -> str:
     try:
         start = datetime.datetime.fromisoformat(_text(moment))
-        later = start + datetime.timedelta(hours=float(as_number(hours)))
+        later = start + datetime.timedelta(hours=float(as_number(hours, scope.numbers)))
     except ValueError:
         raise ExpressionError(f"add_hours() needs a date and time 'YYYY-MM-DDTHH:MM:SS', not {moment!r}") from None
     except OverflowError:
@@ -672,7 +687,7 @@ FUNCTIONS: dict[str, Function] = {
     "now": Function(lambda s: datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), 0, 0,
                     "the current UTC date and time as ISO text 'YYYY-MM-DDTHH:MM:SS'"),
     "date": Function(lambda s, v: as_date(v), 1, 1, "a date from ISO text 'YYYY-MM-DD'"),
-    "add_days": Function(lambda s, d, n: as_date(d) + datetime.timedelta(days=int(as_number(n))), 2, 2,
+    "add_days": Function(lambda s, d, n: as_date(d) + datetime.timedelta(days=int(as_number(n, s.numbers))), 2, 2,
                          "the date n days after d"),
     "add_hours": Function(_add_hours, 2, 2, "the date and time n hours after t (ISO text, as now() gives)"),
     "days_between": Function(lambda s, a, b: (as_date(b) - as_date(a)).days, 2, 2,
@@ -687,10 +702,10 @@ FUNCTIONS: dict[str, Function] = {
     "trim": Function(lambda s, v: _text(v).strip(), 1, 1, "text without surrounding blanks"),
     "starts_with": Function(lambda s, v, p: _text(v).startswith(_text(p)), 2, 2,
                             "whether a text starts with another"),
-    "text": Function(lambda s, v: as_text(v), 1, 1, "any value as text"),
-    "number": Function(lambda s, v: as_number(v), 1, 1, "a number from text"),
+    "text": Function(lambda s, v: as_text(v, s.numbers), 1, 1, "any value as text (as shown to people)"),
+    "number": Function(lambda s, v: as_number(v, s.numbers), 1, 1, "a number from text (by the locale)"),
     "round": Function(_round, 1, 2, "a number rounded half up to n decimal places"),
-    "abs": Function(lambda s, v: abs(as_number(v)), 1, 1, "the absolute value"),
+    "abs": Function(lambda s, v: abs(as_number(v, s.numbers)), 1, 1, "the absolute value"),
     "min": Function(_extreme(min), 1, 20, "the smallest number (of the arguments or of a list)"),
     "max": Function(_extreme(max), 1, 20, "the largest number (of the arguments or of a list)"),
     "coalesce": Function(lambda s, *v: next((x for x in v if x is not None), None), 1, 20,

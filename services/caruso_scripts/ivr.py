@@ -6,7 +6,7 @@ Contract of :class:`IvrRunner` (over any object with the methods of
 - each turn returns the text to speak (information items are spoken and continued
   on their own) and whether the call's dialog is over;
 - choice options are keys 1 to 9 in script order; yes is 1, no is 2; numbers,
-  amounts (``*`` for the decimal point) and dates (``YYYYMMDD``) are keyed and ended
+  amounts (``*`` for the decimal mark of the script's locale) and dates (``YYYYMMDD``) are keyed and ended
   with ``#``; ``#`` alone skips an optional question; ``*`` alone goes back;
 - a key that is no option, or an answer the script rejects, is said and the
   question repeated; a question the keypad cannot answer (text, or more than nine
@@ -73,7 +73,7 @@ class IvrRunner:
             return choices[int(body) - 1]
         if not body.replace("*", "").isdigit() or body.count("*") > 1:
             raise ValueError(keys)
-        return body.replace("*", ".")
+        return body.replace("*", step.get("decimal", "."))
 
     def _turn(self, view: dict[str, Any], said: list[str]) -> IvrTurn:
         while view["status"] == "active" and view["step"]["kind"] == "info":

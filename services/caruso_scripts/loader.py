@@ -24,6 +24,7 @@ from caruso_scripts.errors import ExpressionError, ScriptError
 from caruso_scripts.expressions import Expression
 from caruso_scripts.model import (Action, Assignment, Binding, End, Info, Option, Param, Question,
                                   Script, Step, SubScript, Template, Transition, Validation, Variable)
+from caruso_scripts.numbers import NumberFormat, number_format
 
 RANGE_TYPES = {"number", "amount", "date"}
 MAX_TEXT_ANSWER = 2000
@@ -179,7 +180,19 @@ class _Loader:
                         self.problem(assignment.line, f"'{assignment.var}' is not a variable; "
                                      f"declare it with <var name=\"{assignment.var}\"/>")
         return Script(root.get("id"), root.get("version"), root.get("title") or root.get("id"),
-                      text_of(root.find("description")), self.source, start, bindings, variables, steps)
+                      text_of(root.find("description")), self.source, start, bindings, variables, steps,
+                      self.numbers(root))
+
+    def numbers(self, root: etree._Element) -> NumberFormat | None:
+        """The number format of the script's ``locale`` (None without one)."""
+        locale = root.get("locale")
+        if locale is None:
+            return None
+        try:
+            return number_format(locale)
+        except ValueError as error:
+            self.problem(root.sourceline, str(error))
+            return None
 
     def step(self, element: etree._Element, path: Path) -> Step | None:
         step_id, line = element.get("id"), element.sourceline

@@ -12,6 +12,7 @@ import attrs
 from caruso_scripts.bounds import LIMITS
 from caruso_scripts.errors import DialogError, ExpressionError
 from caruso_scripts.expressions import Expression, Scope, as_text
+from caruso_scripts.numbers import NumberFormat
 
 
 @attrs.frozen
@@ -25,7 +26,7 @@ class Template:
         shown: list[str] = []
         length = 0
         for part in self.parts:
-            text = part if isinstance(part, str) else as_text(part.evaluate(scope))
+            text = part if isinstance(part, str) else as_text(part.evaluate(scope), scope.numbers)
             length += len(text)
             if length > LIMITS.text:
                 raise ExpressionError(f"the text is longer than {LIMITS.text} characters when shown")
@@ -174,7 +175,8 @@ class Variable:
 
 @attrs.frozen
 class Script:
-    """A whole dialog script as loaded from ``source``."""
+    """A whole dialog script as loaded from ``source``; ``numbers`` is how its numbers are
+    written (from its ``locale``; None: as the engine's locale says)."""
 
     id: str
     version: str
@@ -185,6 +187,7 @@ class Script:
     bindings: tuple[Binding, ...]
     variables: tuple[Variable, ...]
     steps: dict[str, Step]
+    numbers: NumberFormat | None = None
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]

@@ -4,6 +4,7 @@ A script test file is TOML next to the script (docs/script-format.md, "Script te
 
     script = "moving-house.xml"          # relative to this file
     today = 2026-03-02                   # optional: the date today() returns
+    locale = "de"                        # optional: the engine's locale (for scripts without one)
     context = { customer_id = 1 }        # optional: the session's context
 
     [storage.Customer]                   # objects the bindings load (see memory_storage)
@@ -35,6 +36,7 @@ from caruso_scripts.engine import STORAGE, Engine, Session
 from caruso_scripts.errors import AnswerRejected, ScriptError
 from caruso_scripts.memory_storage import MemoryStorage
 from caruso_scripts.model import Question, Script, SubScript
+from caruso_scripts.numbers import number_format
 
 MAX_STEPS = 1000
 CASE_KEYS = {"name", "answers", "outcome", "steps", "variables", "actions", "context"}
@@ -72,6 +74,10 @@ def run_file(path: str | Path) -> list[CaseResult]:
     if "script" not in spec or not spec.get("case"):
         raise ScriptError(f"{path}: a script test file needs 'script = \"FILE.xml\"' and at least one [[case]]")
     script = loader.load(path.parent / spec["script"])
+    try:
+        number_format(spec.get("locale", "en"))
+    except ValueError as error:
+        raise ScriptError(f"{path}: {error}") from None
     results = []
     for number, case in enumerate(spec["case"], 1):
         unknown = set(case) - CASE_KEYS
@@ -92,7 +98,8 @@ def run_case(script: Script, spec: dict[str, Any], case: dict[str, Any], number:
             return storage
         raise NotFound(f"script tests reach only {STORAGE} (asked for {key})")
 
-    engine = Engine({script.id: script}, actions=dry_actions(script), service=service, today=lambda: today)
+    engine = Engine({script.id: script}, actions=dry_actions(script), service=service, today=lambda: today,
+                    locale=spec.get("locale", "en"))
     try:
         session = engine.start(script.id, {**spec.get("context", {}), **case.get("context", {})})
         problems = _walk(engine, session, case)

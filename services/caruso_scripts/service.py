@@ -10,6 +10,8 @@ Configuration (deployment ``config``):
               mail_from = "service@example.org"}``
 ``keep_days`` sessions not changed for this many days are deleted when the engine
               starts (default 90)
+``locale``    how people write numbers in scripts without their own ``locale``
+              (default ``en``: ``1,250.5``; ``de``: ``1.250,5``)
 
 Methods (all return plain data; a session is shown as the engine's ``view``):
 ``scripts()``, ``begin(script, context=None)``, ``current(session)``,
@@ -31,7 +33,7 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
-from caruso_core import connect, plugins, service
+from caruso_core import connect, plugins, remote, service
 from caruso_core.deployment import data_dir
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_scripts import loader
@@ -70,7 +72,7 @@ class ScriptService:
     """Runs dialog scripts for agents, web self-service and IVR; see the module's contract."""
 
     def __init__(self, scripts: str | list[str] | None = None, db: str | None = None,
-                 settings: dict[str, Any] | None = None, keep_days: float = 90) -> None:
+                 settings: dict[str, Any] | None = None, keep_days: float = 90, locale: str = "en") -> None:
         if scripts is None:
             folder = data_dir() / "scripts"
             folder.mkdir(exist_ok=True)
@@ -78,6 +80,7 @@ class ScriptService:
         sources = [scripts] if isinstance(scripts, str) else list(scripts)
         actions = plugins.provided("caruso_script_actions")
         self.library = load_library(sources, actions)
+        self.engine = Engine(self.library, actions=actions, service=self._service, settings=settings, locale=locale)
         self.store = SessionStore(db)
         self.keep_days = float(keep_days)
         self._cache: OrderedDict[str, Session] = OrderedDict()
@@ -85,7 +88,6 @@ class ScriptService:
         self._client: Any = None
         self._proxies: dict[str, Any] = {}
         self._locks = [threading.Lock() for _ in range(LOCKS)]
-        self.engine = Engine(self.library, actions=actions, service=self._service, settings=settings)
 
     def _service(self, key: str) -> Any:
         proxy = self._proxies.get(key)
@@ -118,11 +120,13 @@ class ScriptService:
             while len(self._cache) > CACHED:
                 self._cache.popitem(last=False)
 
+    @remote
     def scripts(self) -> list[dict[str, Any]]:
         """The published scripts: id, version, title, description."""
         return [{"id": s.id, "version": s.version, "title": s.title, "description": s.description}
                 for s in sorted(self.library.values(), key=lambda s: s.id)]
 
+    @remote
     def begin(self, script: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
         """Start a dialog of ``script`` with ``context`` (e.g. ``{"customer_id": 42}``)."""
         if context is not None and not isinstance(context, dict):
@@ -131,10 +135,12 @@ class ScriptService:
         self._save(session)
         return self.engine.view(session)
 
+    @remote
     def current(self, session: str) -> dict[str, Any]:
         with self._lock(session):
             return self.engine.view(self._load(session))
 
+    @remote
     def answer(self, session: str, answer: Any = None, seq: int | None = None) -> dict[str, Any]:
         """Answer the current step (None continues an information item).
 
@@ -143,10 +149,12 @@ class ScriptService:
         """
         return self._change(session, lambda loaded: self.engine.answer(loaded, answer, seq))
 
+    @remote
     def back(self, session: str) -> dict[str, Any]:
         """Return to the previous question."""
         return self._change(session, self.engine.back)
 
+    @remote
     def finish(self, session: str, outcome: str = "abandoned") -> dict[str, Any]:
         """End a dialog early (the caller hung up, the agent closed it)."""
         return self._change(session, lambda loaded: self.engine.finish(loaded, str(outcome)))
@@ -161,16 +169,19 @@ class ScriptService:
                 self._save(loaded)
             return self.engine.view(loaded)
 
+    @remote
     def ivr_begin(self, script: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
         """Start a dialog as a phone menu: the turn ``{session, prompt, done, outcome}`` (see ``ivr``)."""
         return attrs.asdict(IvrRunner(self).begin(script, context))
 
+    @remote
     def ivr_press(self, session: str, keys: str) -> dict[str, Any]:
         """The caller keyed ``keys`` (digits, ``*``, ``#``): the next turn."""
         if not isinstance(keys, str) or len(keys) > 32:
             raise InvalidInput("ivr_press: keys are at most 32 of 0-9, * and #")
         return attrs.asdict(IvrRunner(self).press(session, keys))
 
+    @remote
     def sessions(self, status: str | None = "active", limit: int = 100) -> list[dict[str, Any]]:
         """Sessions (most recent first): id, script, status, outcome, seq, step, updated."""
         found = []

@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024
 TOO_MANY = "Too many new dialogs from your address; please try again in a minute."
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
-PUBLIC_STEP = ("id", "kind", "type", "text", "required", "options", "maxlength", "outcome")
+PUBLIC_STEP = ("id", "kind", "type", "text", "required", "options", "maxlength", "outcome", "decimal")
+EXAMPLES = {"number": "12.5", "amount": "120.50"}
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                       "frame-ancestors 'none'",
            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -330,8 +331,10 @@ def step_html(view: dict[str, Any], notice: str | None, entered: str | None, bas
     elif kind is not None:
         types = {"date": "date", "number": "text", "amount": "text", "text": "text"}
         size = f' maxlength="{int(step["maxlength"])}"' if step.get("maxlength") else ""
-        fields = (f'<input type="{types[kind]}" name="answer" value="{_e(entered)}"{size}{required}'
-                  f' inputmode="{"decimal" if kind in ("number", "amount") else "text"}">')
+        example = f' placeholder="{_e(EXAMPLES[kind].replace(".", step.get("decimal", ".")))}"' \
+            if kind in EXAMPLES else ""
+        fields = (f'<input type="{types[kind]}" name="answer" value="{_e(entered)}"{size}{required}{example}'
+                  f' inputmode="{"decimal" if kind in EXAMPLES else "text"}">')
     if kind is not None:
         fields = f"<fieldset><legend>{_e(step.get('text'))}</legend>{fields}</fieldset>"
     back = '<button name="back" value="1" formnovalidate>Back</button>' if view["can_go_back"] else ""
