@@ -1,5 +1,5 @@
 """Services the benchmarks host (not a benchmark itself)."""
-from caruso_core import service
+from caruso_core import remote, service
 
 
 @service(name="counter", interface="bench.counter/1", version="1.0.0")
@@ -7,6 +7,7 @@ class Counter:
     def __init__(self):
         self.value = 0
 
+    @remote
     def increment(self):
         self.value += 1
         return self.value

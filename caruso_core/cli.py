@@ -1,6 +1,7 @@
 """The ``caruso`` command. Components add sub-commands through the ``caruso.commands`` group.
 
-A user error (any :class:`CarusoError`) prints ``error: <one line>`` and exits 1.
+A user error (any :class:`CarusoError`) prints ``error: <one line>`` and exits 1. The
+current folder is importable (``caruso serve mymodule:MyService`` in a project folder).
 """
 from __future__ import annotations
 
@@ -312,6 +313,8 @@ def init(name: str, verticals: tuple[str, ...]) -> None:
 
 def main() -> None:
     """Entry point of the ``caruso`` console script."""
+    if "" not in sys.path:
+        sys.path.insert(0, "")
     try:
         cli.main(standalone_mode=False)
     except CarusoError as error:

@@ -1,9 +1,11 @@
 """The service contract: what makes a plain class a caruso service.
 
-A service class is decorated with :func:`service`. Its public methods (names not
-starting with ``_``) are what clients call; arguments and results are plain data
-(dict, list, str, int, float, bool, None, bytes; dates as ISO strings, decimals as
-strings). The optional lifecycle methods are called by the host, never by clients:
+A service class is decorated with :func:`service`. The methods marked :func:`remote`
+(on the class or a base class) are what clients call, nothing else; arguments and
+results are plain data (dict, list, str, int, float, bool, None, bytes; dates as ISO
+strings, decimals as strings). A lifecycle method or a name starting with ``_`` cannot
+be remote: the class is refused when it is decorated. The optional lifecycle methods
+are called by the host, never by clients:
 
 ``start()``
     after construction, before the instance is registered.
@@ -41,14 +43,15 @@ strings). The optional lifecycle methods are called by the host, never by client
     when its host settles a swap the manager left unrecorded (the old one goes on).
 
 The host constructs the class with the deployment's configuration as keyword
-arguments: ``cls(**config)``. ``requires`` names the interfaces the service calls
+arguments, plus ``context`` (a :class:`~caruso_core.context.HostContext`: the client
+of the deployment's manager, the registered name, a logger) when ``__init__`` takes a
+parameter of that name: ``cls(**config, context=context)``. ``requires`` names the interfaces the service calls
 (``caruso up`` starts their providers first); ``autostart`` puts the service in the
 default deployment (``caruso up`` in a folder without a deployment file), for which
 it must run with no configuration at all.
 """
 from __future__ import annotations
 
-import inspect
 import re
 from typing import Any, Callable, TypeVar
 
@@ -61,8 +64,16 @@ LIFECYCLE = frozenset({"start", "cold_start", "stop", "health", "export_state", 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 INTERFACE_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}/[0-9]{1,4}$")
 SPEC_ATTRIBUTE = "__caruso_service__"
+REMOTE_ATTRIBUTE = "__caruso_remote__"
 
 C = TypeVar("C", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def remote(method: F) -> F:
+    """Mark a method of a service class as callable by clients."""
+    setattr(method, REMOTE_ATTRIBUTE, True)
+    return method
 
 
 @attrs.frozen
@@ -100,6 +111,7 @@ def service(*, name: str, interface: str, version: str = "0.0.0",
     spec = ServiceSpec(name, interface, version, dict(properties or {}), requires, autostart)
 
     def decorate(cls: C) -> C:
+        exposed_methods(cls)       # refuses a lifecycle or private method marked remote
         setattr(cls, SPEC_ATTRIBUTE, spec)
         return cls
 
@@ -116,7 +128,17 @@ def spec_of(cls: type) -> ServiceSpec:
 
 
 def exposed_methods(cls: type) -> list[str]:
-    """Names of the methods clients may call: public, callable, not lifecycle."""
-    return sorted(name for name, member in inspect.getmembers(cls, callable)
-                  if not name.startswith("_") and name not in LIFECYCLE
-                  and not inspect.isclass(member))
+    """Names of the methods clients may call: marked :func:`remote` on ``cls`` or a base
+    (an override need not repeat the mark). A marked lifecycle or private name is a
+    ConfigError."""
+    names = {name for klass in cls.__mro__ for name, member in vars(klass).items()
+             if getattr(member, REMOTE_ATTRIBUTE, False)}
+    for name in sorted(names):
+        if name in LIFECYCLE:
+            raise ConfigError(f"{cls.__qualname__}.{name} is a lifecycle method, which only the host "
+                              "calls: it cannot be @remote (rename the client method)")
+        if name.startswith("_"):
+            raise ConfigError(f"{cls.__qualname__}.{name} starts with '_': it cannot be @remote")
+        if not callable(getattr(cls, name, None)):
+            raise ConfigError(f"{cls.__qualname__}.{name} is marked @remote but is not a method")
+    return sorted(names)

@@ -2,7 +2,8 @@
 
 Lifecycle of a host (``caruso serve``):
 
-1. build the instance (``cls(**config)``) and call its ``start()``;
+1. build the instance (``cls(**config)``, plus ``context=`` its
+   :class:`~caruso_core.context.HostContext` if it takes one) and call its ``start()``;
 2. serve it behind a :class:`~caruso_core.gate.Gate` (object id = service name) and a
    control object for the manager (object id ``caruso.host``, guarded by a token only
    the manager knows);
@@ -32,6 +33,7 @@ import Pyro5.api
 
 from caruso_core import credentials, remoting
 from caruso_core.client import Client
+from caruso_core.context import HostContext, construct
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
 from caruso_core.errors import CarusoError, ManagerUnreachable, NotAuthorized, ServiceError
 from caruso_core.gate import HOLDING, OPEN, REFUSING, Gate
@@ -172,15 +174,17 @@ class ServiceHost:
         base = spec_of(cls)
         self.spec: ServiceSpec = base.evolve(name=name, version=version,
                                              properties={**base.properties, **(properties or {})})
-        os.environ["CARUSO_MANAGER"] = remoting.manager_uri(manager)
-        self.instance = cls(**(config or {}))
+        exposed_methods(cls)
+        operator_secret = operator_secret or credentials.operator_secret()
+        self._client = Client(remoting.manager_uri(manager), operator_secret=operator_secret)
+        self._credential = credential or os.environ.get("CARUSO_GRANT") or operator_secret
+        self.context = HostContext(Client(remoting.manager_uri(manager)), self.spec.name,
+                                   logging.getLogger(f"caruso.{self.spec.name}"))
+        self.instance = construct(cls, config or {}, self.context)
         self.gate = Gate(REFUSING if standby or replace else HOLDING, label=self.spec.name)
         self.control_token = secrets.token_hex(16)
         self.instance_id: str | None = None
         self.uri: str | None = None
-        operator_secret = operator_secret or credentials.operator_secret()
-        self._client = Client(remoting.manager_uri(manager), operator_secret=operator_secret)
-        self._credential = credential or os.environ.get("CARUSO_GRANT") or operator_secret
         self._bind = (host, port)
         self._standby = standby
         self._replace = replace
@@ -279,10 +283,10 @@ class ServiceHost:
         threading.Thread(target=settle, name="caruso-hold-watch", daemon=True).start()
 
     def resume(self) -> None:
-        """Open the gate again after a hold that ended without a swap, then ``resume()`` the
-        instance: its exported work stays its own (a failing ``resume()`` is logged)."""
-        self.gate.open()
+        """``resume()`` the instance after a hold that ended without a swap (its exported
+        work stays its own; a failure is logged), then open the gate again."""
         self._tell("resume")
+        self.gate.open()
 
     def deactivate(self) -> None:
         """Refuse calls from now on, then ``deactivate()`` the instance: its work moved to

@@ -3,24 +3,32 @@
 Entry point groups (the standard components use them exactly like third parties):
 
 ``caruso.services``  ``name = package.module:Class``, a class decorated with ``@service``
+``caruso.hookspecs`` ``name = package.module``, a module with a component's ``@hookspec`` functions
 ``caruso.plugins``   ``name = package.module``, a module with ``@hookimpl`` functions
 ``caruso.commands``  ``name = package.module:command``, a click command under ``caruso``
+
+A plugin entry point whose name is taken already (caruso's own are loaded first) is not
+loaded, and said so (a warning naming both); see :mod:`caruso_core.hookspecs` for how plugins
+that provide the same name are ordered.
 """
 from __future__ import annotations
 
 import functools
 import importlib
-import sys
+import logging
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import pluggy
 
-from caruso_core import hookspecs
 from caruso_core.errors import ConfigError
 
+log = logging.getLogger("caruso.plugins")
+
 SERVICES_GROUP = "caruso.services"
+HOOKSPECS_GROUP = "caruso.hookspecs"
 PLUGINS_GROUP = "caruso.plugins"
+STANDARD = "caruso"           # the distribution of the standard components
 COMMANDS_GROUP = "caruso.commands"
 
 
@@ -31,20 +39,43 @@ def group(name: str) -> dict[str, EntryPoint]:
 
 @functools.cache
 def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager with every ``caruso.plugins`` entry point loaded."""
+    """The process-wide plugin manager: every component's hookspecs, then every plugin."""
     manager = pluggy.PluginManager("caruso")
-    manager.add_hookspecs(hookspecs)
-    manager.load_setuptools_entrypoints(PLUGINS_GROUP)
+    for entry in entry_points(group=HOOKSPECS_GROUP):
+        manager.add_hookspecs(entry.load())
+    standard_first = sorted(entry_points(group=PLUGINS_GROUP), key=lambda e: _distribution(e) != STANDARD)
+    for entry in standard_first:
+        holder = manager.get_plugin(entry.name)
+        if holder is not None:
+            log.warning("plugin %r of %s is not loaded: %s registered that name already; rename "
+                        "one of the entry points (group %s)", entry.name, _distribution(entry),
+                        getattr(holder, "__name__", holder), PLUGINS_GROUP)
+            continue
+        manager.register(entry.load(), name=entry.name)
     return manager
 
 
 def provided(hook_name: str, manager: pluggy.PluginManager | None = None) -> dict[str, Any]:
-    """Merge the mappings every plugin returns for a hook; the last registered wins."""
+    """Merge the mappings the plugins return for a hook by precedence (see
+    :mod:`caruso_core.hookspecs`): ``tryfirst`` over plain over ``trylast``; a name that
+    two plugins of the same precedence provide is reported and the later one wins."""
+    manager = manager or plugin_manager()
     merged: dict[str, Any] = {}
-    hook = getattr((manager or plugin_manager()).hook, hook_name)
-    for mapping in reversed(hook()):
-        merged.update(mapping or {})
+    origin: dict[str, tuple[int, str]] = {}
+    for implementation in getattr(manager.hook, hook_name).get_hookimpls():   # lowest precedence first
+        rank = 2 if implementation.tryfirst else 0 if implementation.trylast else 1
+        who = implementation.plugin_name
+        for name, thing in (implementation.function() or {}).items():
+            earlier = origin.get(name)
+            if earlier is not None and earlier[0] == rank and merged[name] is not thing:
+                log.warning("%s %r is provided by %s and by %s; %s wins (mark one @hookimpl(tryfirst=True) "
+                            "to choose)", hook_name, name, earlier[1], who, who)
+            merged[name], origin[name] = thing, (rank, who)
     return merged
+
+
+def _distribution(entry: EntryPoint) -> str:
+    return entry.dist.name if entry.dist is not None else entry.value
 
 
 def load_object(reference: str) -> Any:
@@ -52,8 +83,6 @@ def load_object(reference: str) -> Any:
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
         raise ConfigError(f"{reference!r} is not a reference: write it as package.module:Name")
-    if "" not in sys.path:
-        sys.path.insert(0, "")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:

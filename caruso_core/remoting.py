@@ -20,6 +20,7 @@ TLS between hosts uses Pyro5's own SSL settings (``PYRO_SSL=1`` and the
 """
 from __future__ import annotations
 
+import functools
 import os
 import select
 import time
@@ -43,8 +44,10 @@ DEFAULT_MANAGER_URI = f"PYRO:{MANAGER_OBJECT_ID}@{DEFAULT_BIND}:{DEFAULT_MANAGER
 DEFAULT_CALL_TIMEOUT = 120.0
 
 
+@functools.cache
 def configure() -> None:
-    """Set Pyro5's process-wide configuration the way caruso needs it (idempotent)."""
+    """Set Pyro5's process-wide configuration the way caruso needs it, once: the first
+    daemon or proxy caruso makes does it (Pyro5 has only process-wide settings)."""
     Pyro5.config.SERIALIZER = "serpent"
     Pyro5.config.SERPENT_BYTES_REPR = True  # bytes travel as bytes literals and arrive as bytes
     Pyro5.config.SERVERTYPE = "thread"
@@ -55,8 +58,6 @@ def configure() -> None:
     Pyro5.config.COMPRESSION = False
     Pyro5.config.MAX_MESSAGE_SIZE = wire.Limits.from_environment().max_message
 
-
-configure()
 
 
 def manager_uri(uri: str | None = None) -> str:
@@ -80,6 +81,7 @@ class Daemon(Pyro5.server.Daemon):
 
     def __init__(self, host: str | None = None, port: int = 0, secret: str | None = None) -> None:
         """``secret``: the one to require; None: the deployment's, if any; ``""``: none."""
+        configure()
         super().__init__(host=bind_address(host), port=port)
         secret = secret if secret is not None else credentials.deployment_secret()
         port = self.transportServer.sock.getsockname()[1]
@@ -112,6 +114,7 @@ class Proxy(Pyro5.client.Proxy):
 def proxy(uri: str | Pyro5.api.URI, secret: str | None = None, timeout: float | None = None) -> Proxy:
     """A proxy to ``uri`` proving ``secret`` (default: the deployment secret), each call
     bounded by ``timeout`` seconds (default: :func:`call_timeout`)."""
+    configure()
     result = Proxy(uri)
     object.__setattr__(result, "_caruso_secret", secret if secret is not None else credentials.deployment_secret())
     result._pyroTimeout = timeout if timeout is not None else call_timeout()

@@ -50,7 +50,7 @@ CONTRACT_ENTRY = """
 
 SERVICE = '''\
 """$title: a caruso $kind (interface ``$interface``)."""
-from caruso_core import NotFound, service
+from caruso_core import NotFound, remote, service
 
 
 @service(name="$name", interface="$interface", version="0.1.0")
@@ -65,6 +65,7 @@ class $cls:
         """Connect to or load what the $kind serves (called once, before registration)."""
         self.items = {"example": {"id": "example", "source": self.source}}
 
+    @remote
     def get(self, item_id):
         """One item by its id."""
         if item_id not in self.items:

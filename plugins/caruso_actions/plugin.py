@@ -10,6 +10,6 @@ from caruso_actions.objects import store_object
 from caruso_actions.service_call import call_service
 
 
-@hookimpl
+@hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_script_actions() -> dict[str, Callable[..., Any]]:
     return {"email": send_email, "store": store_object, "call": call_service, "contact": log_contact}

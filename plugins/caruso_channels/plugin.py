@@ -8,6 +8,6 @@ from caruso_channels.sim import SimTraffic
 from caruso_channels.webchat import WebChat
 
 
-@hookimpl
+@hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_channels() -> dict[str, type]:
     return {"webchat": WebChat, "email": EmailChannel, "sim": SimTraffic}

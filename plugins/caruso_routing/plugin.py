@@ -11,7 +11,7 @@ from caruso_routing.round_robin import RoundRobinMemory
 from caruso_routing.skills_based import SkillsBased
 
 
-@hookimpl
+@hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_routing_strategies() -> dict[str, type]:
     return {"longest_idle": LongestIdle, "round_robin": RoundRobinMemory,
             "fewest_calls": FewestCalls, "least_talk_time": LeastTalkTime,

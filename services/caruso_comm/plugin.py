@@ -10,6 +10,6 @@ from caruso_core import hookimpl
 MODULE = Path(__file__).with_name("model_module.xml")
 
 
-@hookimpl
+@hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_model_modules() -> dict[str, str]:
     return {"comm": str(MODULE)}

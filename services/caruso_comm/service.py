@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import attrs
 
-from caruso_core import connect, plugins, service
+from caruso_core import connect, plugins, remote, service
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from caruso_core.deployment import default_sqlite_url
 
@@ -365,6 +365,7 @@ class CommServer:
 
     # -- agents ----------------------------------------------------------------------
 
+    @remote
     def login(self, agent: str, skills: dict[str, int] | None = None,
               capacity: dict[str, int] | None = None, status: str = "available") -> dict[str, Any]:
         """Log in (or update skills and capacity); returns the agent."""
@@ -375,29 +376,37 @@ class CommServer:
             return snapshot
         return self._locked(log_in)
 
+    @remote
     def logout(self, agent: str) -> None:
         self._locked(lambda: self._acd.logout(agent))
 
+    @remote
     def set_status(self, agent: str, status: str, reason: str = "") -> None:
         """``available`` or ``break`` with a reason (agents and supervisors)."""
         self._locked(lambda: self._acd.set_status(agent, status, reason))
 
+    @remote
     def agent(self, agent: str) -> dict[str, Any]:
         """The agent with status, state and the ids of their interactions (offered first)."""
         return self._locked(lambda: self._acd.agent(agent).snapshot())
 
+    @remote
     def accept(self, agent: str, interaction: str) -> dict[str, Any]:
         return self._locked(lambda: self._acd.accept(agent, interaction).snapshot())
 
+    @remote
     def reject(self, agent: str, interaction: str) -> None:
         self._locked(lambda: self._acd.reject(agent, interaction))
 
+    @remote
     def complete(self, agent: str, interaction: str, disposition: str = "") -> None:
         self._locked(lambda: self._acd.complete(agent, interaction, disposition))
 
+    @remote
     def end_wrap_up(self, agent: str, interaction: str) -> None:
         self._locked(lambda: self._acd.end_wrap_up(agent, interaction))
 
+    @remote
     def transfer(self, agent: str, interaction: str, queue: str | None = None,
                  to_agent: str | None = None) -> None:
         """To a queue or directly to another agent with free capacity."""
@@ -405,6 +414,7 @@ class CommServer:
 
     # -- interactions ----------------------------------------------------------------
 
+    @remote
     def arrive(self, queue: str, channel: str | None = None, customer: str | None = None,
                from_: str | None = None, to: str | None = None, priority: int = 0,
                id: str | None = None) -> dict[str, Any]:
@@ -413,9 +423,11 @@ class CommServer:
             queue, id=id, channel=channel, customer=customer, from_=from_, to=to,
             priority=priority).snapshot())
 
+    @remote
     def abandon(self, interaction: str, reason: str = "caller") -> None:
         self._locked(lambda: self._acd.abandon(interaction, reason))
 
+    @remote
     def interaction(self, interaction: str) -> dict[str, Any]:
         """A live interaction; while waiting also ``position`` and ``expected_wait`` (seconds)."""
         def read() -> dict[str, Any]:
@@ -431,6 +443,7 @@ class CommServer:
 
     # -- supervisor ------------------------------------------------------------------
 
+    @remote
     def add_queue(self, definition: dict[str, Any]) -> dict[str, Any]:
         """Define a queue (keys as in docs/communication.md); returns it."""
         queue = queue_from_dict(definition)
@@ -442,6 +455,7 @@ class CommServer:
         self._locked(add)
         return attrs.asdict(queue)
 
+    @remote
     def queues(self) -> list[dict[str, Any]]:
         """Every queue with its settings, ``waiting`` count and ``staffing``."""
         def read() -> list[dict[str, Any]]:
@@ -450,19 +464,23 @@ class CommServer:
                     for name, queue in sorted(self._acd.queues.items())]
         return self._locked(read)
 
+    @remote
     def agents(self) -> list[dict[str, Any]]:
         return self._locked(lambda: [a.snapshot() for _, a in sorted(self._acd.agents.items())])
 
+    @remote
     def waiting(self, queue: str) -> list[dict[str, Any]]:
         """The interactions waiting in ``queue``, in routing order."""
         return self._locked(lambda: [i.snapshot() for i in self._acd.waiting(queue)])
 
     # -- channels --------------------------------------------------------------------
 
+    @remote
     def channels(self) -> dict[str, dict[str, Any]]:
         """The running channels and where customers reach them."""
         return {name: channel.info() for name, channel in self._channels.items()}
 
+    @remote
     def send(self, agent: str, interaction: str, text: str) -> None:
         """An agent's message to the customer of a connected interaction, through its channel."""
         def check() -> dict[str, Any]:
@@ -473,6 +491,7 @@ class CommServer:
         snapshot = self._locked(check)
         self._channel(snapshot["channel"]).send(snapshot, agent, text)
 
+    @remote
     def chat_pass(self, customer: str, name: str = "", channel: str = "webchat") -> dict[str, Any]:
         """For a customer who signed in to a portal: ``{"url", "expires"}``, the chat page of
         ``channel`` with a single-use pass, valid for a few minutes, that starts a chat whose
@@ -483,6 +502,7 @@ class CommServer:
             raise NotFound(f"channel {channel!r} takes no chat passes")
         return found.chat_pass(customer, name)
 
+    @remote
     def messages(self, interaction: str, channel: str) -> list[dict[str, Any]]:
         """The messages of an interaction of a text channel, oldest first."""
         return self._channel(channel).messages(interaction)
@@ -494,6 +514,7 @@ class CommServer:
 
     # -- campaigns -------------------------------------------------------------------
 
+    @remote
     def add_campaign(self, name: str, queue: str, contacts_csv: str | None = None,
                      pacing: str = "progressive", windows: list[str] | None = None,
                      retries: dict[str, list[float]] | None = None, dnc: list[str] | None = None,
@@ -575,9 +596,11 @@ class CommServer:
             if len(page) < PAGE:
                 return records
 
+    @remote
     def campaigns(self) -> list[dict[str, Any]]:
         return self._locked(lambda: [c.summary() for _, c in sorted(self._campaigns.items())])
 
+    @remote
     def campaign(self, name: str, action: str | None = None) -> dict[str, Any]:
         """A campaign's summary, after ``action`` (start, pause, resume, finish) if given."""
         def act() -> dict[str, Any]:
@@ -591,6 +614,7 @@ class CommServer:
             return campaign.summary()
         return self._locked(act)
 
+    @remote
     def add_dnc(self, numbers: list[str]) -> int:
         """Add numbers to the server's do-not-call list (campaigns added later start with it)
         and to that of every campaign; returns the list's size. All or none: InvalidInput
@@ -609,43 +633,51 @@ class CommServer:
 
     # -- voicemail -------------------------------------------------------------------
 
+    @remote
     def leave_voicemail(self, queue: str, content: bytes | str, caller: str | None = None,
                         customer: str | None = None) -> dict[str, Any]:
         """Store a message for ``queue``; its callback task is routed at once."""
         return self._locked(lambda: self._voicemail.deposit(
             queue, content, caller=caller, customer=customer).to_dict())
 
+    @remote
     def voicemails(self, queue: str | None = None) -> list[dict[str, Any]]:
         return self._locked(lambda: [m.to_dict() for m in self._voicemail.messages(queue)])
 
     # -- IVR -----------------------------------------------------------------------
 
+    @remote
     def ivrs(self) -> list[dict[str, Any]]:
         """The IVR menus: ``script``, ``numbers`` (none: every other number), ``routes``, ``default``."""
         return [dict(attrs.asdict(menu), numbers=list(menu.numbers)) for menu in self._ivr.menus]
 
+    @remote
     def ivr_call(self, call_id: str, to: str | None = None, caller: str | None = None,
                  customer: str | None = None) -> dict[str, Any]:
         """A voice call to entry number ``to`` enters the IVR menu answering it: the first turn
         ``{"prompt", "done", "target"}`` (NotFound if no menu answers ``to``)."""
         return self._ivr.call(call_id, to=to, caller=caller, customer=customer)
 
+    @remote
     def ivr_press(self, call_id: str, keys: str) -> dict[str, Any]:
         """The caller keyed ``keys`` (digits, ``*``, ``#``): the next turn. When ``done``, the call
         went to ``target``: a queue (it is an interaction there now, with the same id),
         ``voicemail:QUEUE`` (the caller may :meth:`ivr_message`), or ``self_service``."""
         return self._ivr.press(call_id, keys)
 
+    @remote
     def ivr_message(self, call_id: str, content: bytes | str) -> dict[str, Any]:
         """The message of a caller the IVR routed to voicemail; returns it (see :meth:`leave_voicemail`)."""
         return self._ivr.leave_message(call_id, content)
 
+    @remote
     def ivr_hang_up(self, call_id: str) -> None:
         """The caller hung up in the IVR (event ``ivr_abandon``) or before leaving a message."""
         self._ivr.hang_up(call_id)
 
     # -- monitor ---------------------------------------------------------------------
 
+    @remote
     def events(self, since: int = 0, timeout: float = 0.0) -> dict[str, Any]:
         """Events numbered above ``since``, waiting up to ``timeout`` seconds (at most 30)
         for one: ``{"last", "events", "missed"}`` (see :class:`~caruso_comm.feed.EventFeed`)."""

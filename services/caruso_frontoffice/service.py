@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import caruso_core
-from caruso_core import service
+from caruso_core import remote, service
 from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.accounts import Accounts
@@ -111,6 +111,7 @@ class FrontOffice:
     def health(self) -> dict[str, Any]:
         return {"status": "ok" if self._http.serving else "failing", "url": self.url()}
 
+    @remote
     def url(self) -> str:
         """The address the front office is served at."""
         host = f"[{self._host}]" if ":" in self._host else self._host

@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from caruso_core import service
+from caruso_core import remote, service
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_monitor.feed import Feed
@@ -53,12 +53,14 @@ class MonitorService:
         return {"status": "ok" if self._thread.is_alive() else "failing",
                 "event_log": self.feed.url, "last_id": self._picture.last_id}
 
+    @remote
     def picture(self) -> dict[str, Any]:
         """The picture now: ``agent_counts``, ``agents``, ``queues``, ``waiting``,
         ``campaigns`` (docs/monitoring.md), plus ``version`` and ``last_id``."""
         with self._changed:
             return {**self._picture.snapshot(time.time()), "version": self._version}
 
+    @remote
     def updates(self, since: int = 0, timeout: float = 10.0) -> dict[str, Any]:
         """The picture as soon as its ``version`` is greater than ``since``, or after
         ``timeout`` seconds (at most 30) as it is; pass the version you got last."""

@@ -8,7 +8,7 @@ from caruso_core import hookimpl
 from caruso_reports.renderers import charts, html, spreadsheet, text
 
 
-@hookimpl
+@hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_report_renderers() -> dict[str, Callable[..., Any]]:
     return {"table": text.table, "csv": spreadsheet.csv, "html": html.page,
             "png": charts.png, "pdf": charts.pdf}

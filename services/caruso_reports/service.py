@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from caruso_core import plugins, privatefiles, service
+from caruso_core import plugins, privatefiles, remote, service
 from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import ConfigError, InvalidInput, NotFound
 
@@ -81,6 +81,7 @@ class ReportService:
         return {"status": "ok", "event_log": self.url, "open": self._engine is not None,
                 "mailed": [d.name for d in self.mailed]}
 
+    @remote
     def definitions(self) -> list[dict[str, Any]]:
         """The definitions this service knows (built-in and configured), by name: ``name``,
         ``title``, ``description``, ``measures``, ``dimensions``, ``period``, ``timezone``."""
@@ -88,6 +89,7 @@ class ReportService:
                  "measures": list(d.measures), "dimensions": list(d.dimensions), "period": d.period,
                  "timezone": d.timezone} for _, d in sorted(self.known.items())]
 
+    @remote
     def report(self, name: str, start: float | None = None, end: float | None = None,
                period: str | None = None, filters: dict[str, list[str]] | None = None,
                timezone: str | None = None) -> dict[str, Any]:
@@ -95,6 +97,7 @@ class ReportService:
         (Unix seconds), period, filters and time zone given replacing its own."""
         return self._known(name, start, end, period, filters, timezone).to_dict()
 
+    @remote
     def render(self, name: str, format: str = "png", start: float | None = None, end: float | None = None,
                period: str | None = None, filters: dict[str, list[str]] | None = None,
                timezone: str | None = None) -> bytes:
@@ -110,6 +113,7 @@ class ReportService:
             raise NotFound(f"no report definition {name!r}; known: {', '.join(sorted(self.known))}")
         return self._compute(self.known[name], *options)
 
+    @remote
     def run(self, text: str, name: str, start: float | None = None, end: float | None = None,
             period: str | None = None, filters: dict[str, list[str]] | None = None,
             timezone: str | None = None) -> dict[str, Any]:
@@ -127,6 +131,7 @@ class ReportService:
                                   where=f"report {loaded.name!r}")
         return engine.compute(self._event_log(), checked)
 
+    @remote
     def send_due(self, now: float | None = None) -> list[str]:
         """E-mail every report due at ``now`` (default: now) that was not sent yet; what was
         sent, as ``NAME DAY``."""

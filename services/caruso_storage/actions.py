@@ -92,6 +92,6 @@ def _check_fields(step: Action, target: ObjectType | None, objects: dict[str, Ob
         raise ValueError(f"{target.name} has no attribute(s) {', '.join(sorted(unknown))}")
 
 
-@hookimpl
+@hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_rule_actions() -> dict[str, Any]:
     return {"create": Create(), "call": Call(), "notify": Notify(), "set": Set()}

@@ -14,6 +14,6 @@ from caruso_core import hookimpl
 FOLDER = Path(__file__).parent / "modules"
 
 
-@hookimpl
+@hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_model_modules() -> dict[str, str]:
     return {path.stem: str(path) for path in sorted(FOLDER.glob("*.xml"))}

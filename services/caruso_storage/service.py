@@ -17,7 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, inspect, select, tuple_
 from sqlalchemy.exc import IntegrityError, SAWarning
 
-from caruso_core import service
+from caruso_core import remote, service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
 from caruso_storage import filters, journal, loader, migrate, readonly, rules, tables, values
@@ -112,11 +112,13 @@ class StorageManager:
 
     # -- single operations -------------------------------------------------------------------
 
+    @remote
     def create(self, object: str, values: dict[str, Any]) -> dict[str, Any]:
         """Create an object; returns the stored record."""
         with self._transaction() as transaction:
             return self._records(object).wire(self._create(transaction, object, values))
 
+    @remote
     def get(self, object: str, key: Any) -> dict[str, Any]:
         """The record of the object with ``key``."""
         records = self._records(object)
@@ -124,16 +126,19 @@ class StorageManager:
         with self._read(records.obj) as connection:
             return records.wire(records.fetch(connection, key))
 
+    @remote
     def update(self, object: str, key: Any, values: dict[str, Any], version: Any = None) -> dict[str, Any]:
         """Change attributes; with ``version``, only if the object is still at that version."""
         with self._transaction() as transaction:
             return self._records(object).wire(self._update(transaction, object, key, values, version))
 
+    @remote
     def delete(self, object: str, key: Any, version: Any = None) -> None:
         """Delete an object; with ``version``, only if it is still at that version."""
         with self._transaction() as transaction:
             self._delete(transaction, object, key, version)
 
+    @remote
     def query(self, object: str, where: Any = None, order_by: Any = None, limit: int = 100,
               offset: int = 0) -> list[dict[str, Any]]:
         """Records matching the filter ``where``, ordered and paged."""
@@ -142,6 +147,7 @@ class StorageManager:
         with self._read(records.obj) as connection:
             return [records.wire(record) for record in records.select(connection, condition, order_by, limit, offset)]
 
+    @remote
     def count(self, object: str, where: Any = None) -> int:
         """How many objects match the filter ``where``."""
         records = self._records(object)
@@ -151,6 +157,7 @@ class StorageManager:
 
     # -- relations ---------------------------------------------------------------------------
 
+    @remote
     def related(self, object: str, key: Any, relation: str, where: Any = None, order_by: Any = None,
                 limit: int = 100, offset: int = 0) -> Any:
         """The objects ``relation`` leads to: a record or None (to-one), else a list."""
@@ -175,10 +182,12 @@ class StorageManager:
         with self._read(target.obj) as connection:
             return [target.wire(item) for item in target.select(connection, condition, order_by, limit, offset, also)]
 
+    @remote
     def link(self, object: str, key: Any, relation: str, other_key: Any) -> None:
         """Add ``other_key`` to the many-to-many ``relation`` of the object with ``key``."""
         self._link(object, key, relation, other_key, add=True)
 
+    @remote
     def unlink(self, object: str, key: Any, relation: str, other_key: Any) -> None:
         """Remove ``other_key`` from the many-to-many ``relation`` of the object with ``key``."""
         self._link(object, key, relation, other_key, add=False)
@@ -219,6 +228,7 @@ class StorageManager:
 
     # -- batches ----------------------------------------------------------------------------
 
+    @remote
     def apply(self, operations: list[dict[str, Any]] | str, results: str = "records") -> list[Any] | int:
         """Run create/update/delete operations atomically; one result per operation.
 
@@ -255,6 +265,7 @@ class StorageManager:
             self._insert_pending(transaction, pending, outcome, shape)
         return len(outcome) if results == "count" else outcome
 
+    @remote
     def read(self, requests: list[dict[str, Any]] | str) -> list[Any] | str:
         """Several reads in one round trip; one result per request, in order.
 
@@ -390,6 +401,7 @@ class StorageManager:
 
     # -- due rules ----------------------------------------------------------------------------
 
+    @remote
     def run_due_rules(self) -> int:
         """Run every due rule for the objects whose deadline (``at``) has passed, whose condition
         holds and for which it has not run at that deadline yet; returns how many runs there were.
@@ -442,6 +454,7 @@ class StorageManager:
 
     # -- model, contact history, rule log ----------------------------------------------------
 
+    @remote
     def describe(self, object: str | None = None) -> dict[str, Any]:
         """The model's metadata: objects, attributes, keys, relations, rules (docs/storage.md)."""
         if object is not None:
@@ -449,6 +462,7 @@ class StorageManager:
         return {"name": self.model.name, "databases": list(self.model.databases),
                 "objects": {name: _describe(obj) for name, obj in self.model.objects.items()}}
 
+    @remote
     def add_contact(self, object: str, key: Any, contact: dict[str, Any]) -> dict[str, Any]:
         """Append an interaction to the contact history of the object with ``key``."""
         records = self._records(object)
@@ -456,6 +470,7 @@ class StorageManager:
         with self._transaction() as transaction:
             return journal.add_contact(transaction.connection(self.journal_database), object, key, contact)
 
+    @remote
     def contact_history(self, object: str, key: Any, channels: list[str] | None = None, limit: int = 100,
                         offset: int = 0) -> list[dict[str, Any]]:
         """The contact history of the object with ``key``, newest first."""
@@ -465,6 +480,7 @@ class StorageManager:
         with self._read_database(self.journal_database) as connection:
             return journal.contacts(connection, object, key, channels, limit, offset)
 
+    @remote
     def rule_log(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest rule actions run, newest first."""
         limit, _ = page(limit, 0)

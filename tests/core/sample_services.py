@@ -2,7 +2,7 @@
 import threading
 import time
 
-from caruso_core import InvalidInput, service
+from caruso_core import InvalidInput, remote, service
 
 
 @service(name="counter", interface="test.counter/1", version="1.0.0")
@@ -15,6 +15,7 @@ class Counter:
         self.seen = []
         self.lock = threading.Lock()
 
+    @remote
     def increment(self, token=None):
         with self.lock:
             self.value += 1
@@ -22,14 +23,17 @@ class Counter:
                 self.seen.append(token)
             return {"value": self.value, "label": self.label}
 
+    @remote
     def slow(self, seconds):
         time.sleep(seconds)
         return self.label
 
+    @remote
     def tokens(self):
         with self.lock:
             return list(self.seen)
 
+    @remote
     def fail(self, kind):
         if kind == "caruso":
             raise InvalidInput("kind must be something else")
@@ -54,9 +58,11 @@ class Echo:
     def __init__(self, tag="plain"):
         self.tag = tag
 
+    @remote
     def echo(self, value):
         return {"tag": self.tag, "value": value}
 
+    @remote
     def type_of(self, value):
         return type(value).__name__
 
@@ -70,6 +76,7 @@ class Relay:
 
         self.counter = connect().get("test.counter/1")
 
+    @remote
     def bump(self):
         return self.counter.increment()
 
@@ -87,6 +94,7 @@ class Ticker:
         with open(self.journal, "a") as file:
             file.write(word + "\n")
 
+    @remote
     def tick(self):
         self.ticks += 1
         return self.ticks
@@ -118,5 +126,6 @@ class Reluctant:
     def cold_start(self):
         raise RuntimeError("no stored work to take up")
 
+    @remote
     def ping(self):
         return "pong"

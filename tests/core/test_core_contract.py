@@ -1,7 +1,7 @@
 import pytest
 from Pyro5.serializers import SerpentSerializer
 
-from caruso_core import ConfigError, InvalidInput, NotFound, service
+from caruso_core import ConfigError, InvalidInput, NotFound, remote, service
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
 from caruso_core.errors import CarusoError, RemoteError
 from sample_services import Counter
@@ -13,8 +13,44 @@ def test_decorator_records_identity_and_defaults():
     assert spec.requires == () and spec.autostart is False
 
 
-def test_exposed_methods_are_public_and_not_lifecycle():
+def test_only_methods_marked_remote_are_exposed_and_overrides_keep_the_mark():
     assert exposed_methods(Counter) == ["fail", "increment", "slow", "tokens"]
+
+    @service(name="counted", interface="test.counted/1")
+    class Counted(Counter):
+        def increment(self, token=None):            # an override: still remote
+            return super().increment(token)
+
+        def helper(self):                          # public, unmarked: not remote
+            return 1
+
+    assert exposed_methods(Counted) == ["fail", "increment", "slow", "tokens"]
+
+
+@pytest.mark.parametrize("name", ["stop", "health", "export_state", "_secret"])
+def test_a_lifecycle_or_private_method_marked_remote_is_refused_at_once(name):
+    def method(self):
+        return None
+
+    namespace = {name: remote(method)}
+    with pytest.raises(ConfigError, match=f"Clashing.{name} .*cannot be @remote"):
+        service(name="clash", interface="test.clash/1")(type("Clashing", (), namespace))
+
+
+def test_the_host_gives_its_context_to_a_constructor_that_asks_for_it(caruso_manager):
+    from caruso_core.context import HostContext, construct
+
+    @service(name="needy", interface="test.needy/1")
+    class Needy:
+        def __init__(self, colour="red", context=None):
+            self.colour, self.context = colour, context
+
+    context = HostContext.standalone("needy")
+    made = construct(Needy, {"colour": "blue"}, context)
+    assert made.colour == "blue" and made.context is context
+    assert construct(Counter, {"label": "x"}, context).label == "x"
+    with pytest.raises(ConfigError, match="'context' is not a configuration key"):
+        construct(Needy, {"context": "mine"}, context)
 
 
 @pytest.mark.parametrize("name, interface, message", [

@@ -20,7 +20,7 @@ from decimal import ROUND_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from caruso_core import InvalidInput, connect, service
+from caruso_core import InvalidInput, connect, remote, service
 
 MODEL = str(Path(__file__).with_name("legacy_billing.xml"))
 
@@ -34,11 +34,13 @@ class LegacyBilling:
     def start(self) -> None:
         self.storage = connect().get(self.storage_name)
 
+    @remote
     def account(self, customer_no: int) -> dict[str, Any]:
         debtor = self.storage.get("Debtor", _number(customer_no))
         return {"customer_no": debtor["number"], "name": debtor["name"], "balance": debtor["balance"],
                 "active": debtor["active"], "direct_debit": debtor["direct_debit"]}
 
+    @remote
     def open_items(self, customer_no: int) -> list[dict[str, Any]]:
         number = self.account(customer_no)["customer_no"]
         items = self.storage.query("OpenItem", {"and": [{"field": "debtor", "op": "eq", "value": number},
@@ -46,6 +48,7 @@ class LegacyBilling:
                                    order_by=["due", "sequence"], limit=1000)
         return [{"invoice": i["invoice"], "amount": i["amount"], "due": i["due"]} for i in items]
 
+    @remote
     def arrange(self, customer_no: int, instalments: int, first_due: str) -> dict[str, Any]:
         if isinstance(instalments, bool) or not isinstance(instalments, int) or not 2 <= instalments <= 12:
             raise InvalidInput("instalments must be a whole number from 2 to 12")
@@ -63,6 +66,7 @@ class LegacyBilling:
                                                       "total": str(total), "first_due": start.isoformat()})
         return _arrangement(created)
 
+    @remote
     def arrangements(self, customer_no: int) -> list[dict[str, Any]]:
         number = self.account(customer_no)["customer_no"]
         found = self.storage.query("Arrangement", {"field": "debtor", "op": "eq", "value": number},

@@ -28,7 +28,7 @@ import xmlrpc.client
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from caruso_core import CarusoError, InvalidInput, NotFound, service
+from caruso_core import CarusoError, InvalidInput, NotFound, remote, service
 
 MAX_LINES = 500
 
@@ -43,23 +43,28 @@ class ErpWrapper:
         self.url = url
         self.timeout = timeout
 
+    @remote
     def create_sales_order(self, order: dict[str, Any]) -> dict[str, Any]:
         checked = _checked_order(order)
         number = self._call("order.create", checked)
         placed = self._call("order.get", number)
         return {key: placed[key] for key in ("order_no", "invoice_no", "status", "total")}
 
+    @remote
     def order_won_opportunity(self, customer: str, reference: str, title: str, amount: str) -> dict[str, Any]:
         placed = self.create_sales_order({"customer": customer, "reference": reference,
                                           "lines": [{"sku": "DEAL", "quantity": 1, "price": amount}]})
         return {**placed, "title": title}
 
+    @remote
     def sales_order(self, order_no: str) -> dict[str, Any]:
         return self._call("order.get", _number(order_no, "order_no"))
 
+    @remote
     def invoice_status(self, invoice_no: str) -> dict[str, Any]:
         return _invoice(self._call("invoice.get", _number(invoice_no, "invoice_no")))
 
+    @remote
     def invoices(self, customer: str) -> list[dict[str, Any]]:
         return [_invoice(i) for i in self._call("invoice.search", _number(customer, "customer"))]
 

@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from caruso_core import ConfigError, InvalidInput, NotFound, privatefiles, service
+from caruso_core import ConfigError, InvalidInput, NotFound, privatefiles, remote, service
 from caruso_wrap_flatfile.layout import CUSTOMER_MASTER, Layout
 
 MAX_RESULTS = 1000
@@ -51,12 +51,14 @@ class CustomerMaster:
     def start(self) -> None:
         self._refresh()
 
+    @remote
     def get(self, customer_no: Any) -> dict[str, Any]:
         records = self._refresh()
         if customer_no not in records:
             raise NotFound(f"no customer {customer_no!r} in {self.path.name}")
         return dict(records[customer_no])
 
+    @remote
     def find(self, where: dict[str, Any], limit: int = 50) -> list[dict[str, Any]]:
         if not isinstance(where, dict) or not where:
             raise InvalidInput("find needs a dict of field: value")
@@ -77,13 +79,16 @@ class CustomerMaster:
                     break
         return found
 
+    @remote
     def count(self) -> int:
         return len(self._refresh())
 
+    @remote
     def describe(self) -> dict[str, Any]:
         return {"key": self.layout.key, "fields": self.layout.describe(), "records": self.count(),
                 "file": self.path.name}
 
+    @remote
     def change(self, customer_no: Any, values: dict[str, Any]) -> dict[str, Any]:
         current = self.get(customer_no)
         if not isinstance(values, dict) or not values:
@@ -105,6 +110,7 @@ class CustomerMaster:
                 os.close(descriptor)
         return {"type": "U", **self.layout.decode(record[1:])}
 
+    @remote
     def pending_changes(self) -> list[dict[str, Any]]:
         if not self.changes_path.exists():
             return []
