@@ -127,6 +127,8 @@ def _date(question: Question, raw: Any, numbers: NumberFormat) -> datetime.date:
 
 
 def _check_range(question: Question, value: Any, scope: Scope) -> None:
+    if question.minimum is None and question.maximum is None:
+        return
     for bound, too_far, words in ((question.minimum, lambda v, b: v < b, "at least"),
                                   (question.maximum, lambda v, b: v > b, "at most")):
         if bound is None:

@@ -19,6 +19,8 @@ Contract of :class:`Engine` (it keeps no state of its own besides caches; a
   :class:`~caruso_scripts.bounds.Budget`, and all data of a session (answers,
   variables, records, context) stays within ``LIMITS.size``, so a session always
   stores and travels as plain data;
+- numbers are read from text and shown as the script's ``locale`` says, else as the
+  engine's ``locale`` (``caruso_scripts.numbers``);
 - every answer has a sequence number ``seq``: an answer sent again with the ``seq`` it
   was first sent with is recognized and not applied twice;
 - an action runs at most once per place on the session's path: the place names every

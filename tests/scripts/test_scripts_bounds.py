@@ -167,3 +167,19 @@ def _failure(engine, session, answer):
     with pytest.raises(DialogError) as caught:
         engine.answer(session, answer, 0)
     return caught.value.message
+
+
+def test_a_long_dialog_keeps_its_session_small(script_file, make_engine, recorder):
+    engine = make_engine(script_file('<var name="n" value="0"/><question id="more" type="yesno"><prompt>{n}</prompt>'
+                                     '<go to="more" if="more"><set var="n" value="n + 1"/><action name="note">'
+                                     '<param name="n" value="n"/></action></go><go to="done"/></question>'
+                                     '<end id="done" outcome="done"/>'))
+    session = engine.start("t")
+    for _ in range(1500):
+        engine.answer(session, True, session.seq)
+    assert len(recorder.calls) == 1500                      # a loop reaches new places: each round runs
+    assert (len(session.trail), len(session.history), len(session.actions)) == (1000, 50, 100)
+    assert len(session.done) <= 51 and session.actions[-1]["params"] == {"n": 1500}
+    engine.back(session)
+    engine.answer(session, True, session.seq)
+    assert len(recorder.calls) == 1500                      # the same place again: not run twice

@@ -43,6 +43,7 @@ def test_decimal_commas_in_a_german_script(web, locales):
     with web(**locales) as client:
         view = client.post("/api/start/payment").json()
         assert view["step"]["decimal"] == ","
+        assert 'placeholder="120,50" inputmode="decimal"' in client.get(f"/s/{view['session']}").text
         view = answer(client, view, "1.250,50").json()
         assert view["step"]["text"] == "Over how many months (half is 625,25)?"
         unclear = answer(client, view, "1.5")
