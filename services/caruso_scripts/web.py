@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, Conflict, NotFound
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound
 from caruso_core.throttle import Throttle
 from caruso_scripts.errors import AnswerRejected
 
@@ -81,7 +81,7 @@ class TooManyStarts(Exception):
     """A client address has started as many dialogs as it may in the last minute."""
 
 
-class MissingSeq(Exception):
+class MissingSeq(InvalidInput):
     """An answer or "back" came without the ``seq`` of the step it was given for."""
 
 
@@ -293,7 +293,7 @@ def seq_of(value: Any) -> int:
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
         return int(value)
-    raise MissingSeq()
+    raise MissingSeq("send the seq of the step answered, a whole number")
 
 
 def _e(value: Any) -> str:
