@@ -22,6 +22,7 @@ from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
 from caruso_storage import filters, journal, loader, migrate, readonly, rules, tables, values
 from caruso_storage.database import Transaction, journal_name, open_engines
+from caruso_storage.describe import describe_model, describe_object
 from caruso_storage.model import Condition, Model, ObjectType, Rule
 from caruso_storage.records import Records, page
 from caruso_storage.tables import VERSION_KEY
@@ -458,9 +459,8 @@ class StorageManager:
     def describe(self, object: str | None = None) -> dict[str, Any]:
         """The model's metadata: objects, attributes, keys, relations, rules (docs/storage.md)."""
         if object is not None:
-            return _describe(self._records(object).obj)
-        return {"name": self.model.name, "databases": list(self.model.databases),
-                "objects": {name: _describe(obj) for name, obj in self.model.objects.items()}}
+            return describe_object(self._records(object).obj)
+        return describe_model(self.model)
 
     @remote
     def add_contact(self, object: str, key: Any, contact: dict[str, Any]) -> dict[str, Any]:
@@ -534,17 +534,3 @@ def _listed(data: list[Any] | str, name: str) -> list[Any]:
 
 def _at(error: CarusoError, where: str) -> CarusoError:
     return type(error)(f"operation {where}: {error.message}", **{**error.details, "operation": where})
-
-
-def _describe(obj: ObjectType) -> dict[str, Any]:
-    attributes = {
-        name: {"type": a.type, "length": a.length, "required": a.required or (a.key and not a.generated),
-               "key": a.key, "generated": a.generated, "default": values.encode(a.default),
-               "choices": None if a.choices is None else [values.encode(c) for c in a.choices],
-               "label": a.label}
-        for name, a in obj.attributes.items()}
-    relations = {name: {"kind": r.kind, "target": r.target, "foreign_key": list(r.foreign_key)}
-                 for name, r in obj.relations.items()}
-    return {"label": obj.label, "database": obj.database, "table": obj.table, "existing": obj.existing,
-            "key": list(obj.key), "attributes": attributes, "relations": relations,
-            "rules": [rule.name for rule in obj.rules], "version": VERSION_KEY}

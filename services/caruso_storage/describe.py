@@ -1,0 +1,32 @@
+"""A model's metadata as plain data: what ``describe()`` answers and ``caruso model describe`` prints.
+
+Views, scripts and people read it; its shape is documented in docs/storage.md.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from caruso_storage import values
+from caruso_storage.model import Model, ObjectType
+from caruso_storage.tables import VERSION_KEY
+
+
+def describe_model(model: Model) -> dict[str, Any]:
+    """The model's name, databases and every object's entry."""
+    return {"name": model.name, "databases": list(model.databases),
+            "objects": {name: describe_object(obj) for name, obj in model.objects.items()}}
+
+
+def describe_object(obj: ObjectType) -> dict[str, Any]:
+    """One object: label, database, table, key, attributes, relations, rule names."""
+    attributes = {
+        name: {"type": a.type, "length": a.length, "required": a.required or (a.key and not a.generated),
+               "key": a.key, "generated": a.generated, "default": values.encode(a.default),
+               "choices": None if a.choices is None else [values.encode(c) for c in a.choices],
+               "label": a.label}
+        for name, a in obj.attributes.items()}
+    relations = {name: {"kind": r.kind, "target": r.target, "foreign_key": list(r.foreign_key)}
+                 for name, r in obj.relations.items()}
+    return {"label": obj.label, "database": obj.database, "table": obj.table, "existing": obj.existing,
+            "key": list(obj.key), "attributes": attributes, "relations": relations,
+            "rules": [rule.name for rule in obj.rules], "version": VERSION_KEY}
