@@ -1,15 +1,19 @@
-"""Column types converting legacy storage conventions to attribute values.
+"""Column types converting stored values to attribute values.
+
+Legacy storage conventions:
 
 ``flag``    text flags ('J'/'N', 'Y'/'N', ...) ↔ bool; unknown stored text reads as None
 ``cents``   integer of the smallest unit ↔ Decimal with ``scale`` digits
 ``padded``  fixed-width text: trailing blanks removed on read, padded to ``length`` on write
+
+and :class:`Decimals`, the column of every ``decimal`` attribute without a conversion.
 """
 from __future__ import annotations
 
 import decimal
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, Numeric, String
 from sqlalchemy.types import TypeDecorator
 
 
@@ -51,6 +55,27 @@ class Cents(TypeDecorator[decimal.Decimal]):
 
     def process_result_value(self, value: Any, dialect: Any) -> decimal.Decimal | None:
         return None if value is None else decimal.Decimal(int(value)).scaleb(-self.scale)
+
+
+class Decimals(TypeDecorator[decimal.Decimal]):
+    """``NUMERIC(precision, scale)`` read as Decimal on every database: where the driver
+    gives floats (SQLite), they are rounded to ``scale`` digits (10 without a scale)."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int | None = None, scale: int | None = None) -> None:
+        super().__init__(precision, scale)
+        self.digits = 10 if scale is None else scale
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        native = dialect.supports_native_decimal
+        return dialect.type_descriptor(Numeric(self.impl.precision, self.impl.scale, asdecimal=native))
+
+    def process_result_value(self, value: Any, dialect: Any) -> decimal.Decimal | None:
+        if value is None or isinstance(value, decimal.Decimal):
+            return value
+        return decimal.Decimal(f"{value:.{self.digits}f}")
 
 
 class Padded(TypeDecorator[str]):

@@ -10,12 +10,11 @@ import contextlib
 import json
 import logging
 import threading
-import warnings
 from inspect import signature
 from typing import Any, Callable
 
 from sqlalchemy import Engine, inspect, select, tuple_
-from sqlalchemy.exc import IntegrityError, SAWarning
+from sqlalchemy.exc import IntegrityError
 
 from caruso_core import remote, service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
@@ -31,7 +30,6 @@ OPERATIONS = ("create", "update", "delete")
 READS = ("get", "query", "count", "related", "contact_history")
 RESULTS = ("records", "keys", "count")
 DUE_PAGE = 500
-warnings.filterwarnings("ignore", category=SAWarning, message=".*Decimal objects natively.*")
 log = logging.getLogger("caruso.storage.rules")
 
 

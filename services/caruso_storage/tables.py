@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, Numeric,
-                        String, Table, Text)
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeEngine
 
-from caruso_storage.conversions import Cents, Flag, Padded
+from caruso_storage.conversions import Cents, Decimals, Flag, Padded
 from caruso_storage.model import VERSION_COLUMN, Attribute, Model, ObjectType, Relation
 
 VERSION_KEY = "_version"
@@ -68,7 +67,7 @@ def column_type(attribute: Attribute, existing: bool = False) -> TypeEngine[Any]
         return Padded(attribute.length or 0)
     return {"string": lambda: String(attribute.length), "text": Text, "integer": Integer,
             "float": Float, "boolean": Boolean, "date": Date, "datetime": DateTime,
-            "decimal": lambda: Numeric(attribute.precision, attribute.scale, asdecimal=True)}[attribute.type]()
+            "decimal": lambda: Decimals(attribute.precision, attribute.scale)}[attribute.type]()
 
 
 def _table(obj: ObjectType, metadata: MetaData) -> Table:

@@ -1,7 +1,10 @@
 """Create, get, update, delete of business objects; values, keys and versions."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
+from sqlalchemy.exc import SAWarning
 
 from caruso_core.errors import Conflict, InvalidInput, NotFound
 
@@ -20,6 +23,16 @@ def test_values_travel_as_plain_data(storage):
     got = storage.get("Opportunity", deal["id"])
     assert got["deal_size"] == "1234.50" and got["close_date"] == "2026-06-30"
     assert storage.get("Customer", customer["id"])["created"] == "2026-03-01T09:30:00"
+
+
+def test_decimals_read_back_as_written_without_warnings(storage):
+    customer = storage.create("Customer", {"name": "Acme"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)
+        deal = storage.create("Opportunity", {"customer_id": customer["id"], "title": "Fleet",
+                                              "deal_size": "123456789012.34"})
+        assert storage.get("Opportunity", deal["id"])["deal_size"] == "123456789012.34"
+        assert storage.count("Opportunity", {"field": "deal_size", "op": "gt", "value": "123456789012.33"}) == 1
 
 
 def test_update_bumps_the_version_and_refuses_a_stale_one(storage):
