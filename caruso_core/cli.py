@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 import caruso_core
-from caruso_core import plugins
+from caruso_core import children, plugins
 from caruso_core.errors import CarusoError, ConfigError
 
 
@@ -97,7 +97,8 @@ def deployment_secrets(insecure: bool) -> tuple[str | None, str | None]:
 @click.option("--lease", type=click.FloatRange(min=0.2), default=10.0, show_default=True,
               help="Seconds a registration lives without renewal before it is marked unhealthy.")
 @click.option("--insecure", is_flag=True, help=INSECURE_HELP)
-def manager(uri: str | None, db: str | None, lease: float, insecure: bool) -> None:
+@click.option("--ready-json", is_flag=True, hidden=True, help="Also print a JSON line once serving (for supervisors).")
+def manager(uri: str | None, db: str | None, lease: float, insecure: bool, ready_json: bool) -> None:
     """Run the service manager (Ctrl-C stops it; registrations persist).
 
     It requires the deployment secret (CARUSO_SECRET, else data/secret) of every peer
@@ -106,9 +107,13 @@ def manager(uri: str | None, db: str | None, lease: float, insecure: bool) -> No
     """
     from caruso_core import manager as manager_module
 
+    def ready(served: str) -> None:
+        click.echo(f"manager listening at {served}")
+        if ready_json:
+            click.echo(children.ready_line(uri=served))
+
     secret, operator = deployment_secrets(insecure)
-    manager_module.serve(uri, db, lease=lease, secret=secret or "", operator_secret=operator,
-                         on_ready=lambda served: click.echo(f"manager listening at {served}", err=False))
+    manager_module.serve(uri, db, lease=lease, secret=secret or "", operator_secret=operator, on_ready=ready)
 
 
 @cli.command()
@@ -130,9 +135,11 @@ def manager(uri: str | None, db: str | None, lease: float, insecure: bool) -> No
 @click.option("--standby", is_flag=True, help="Register without taking calls, ready for 'caruso swap'.")
 @click.option("--drain-timeout", type=float, default=30.0, show_default=True,
               help="Seconds in-flight calls may take to finish when stopping or swapping.")
+@click.option("--ready-json", is_flag=True, hidden=True, help="Also print a JSON line once serving (for supervisors).")
 def serve(reference: str, name: str | None, version_: str | None, properties: tuple[str, ...],
           config_pairs: tuple[str, ...], config_json: str | None, config_file: Any, manager_uri: str | None,
-          host: str | None, port: int, replace: bool, standby: bool, drain_timeout: float) -> None:
+          host: str | None, port: int, replace: bool, standby: bool, drain_timeout: float,
+          ready_json: bool) -> None:
     """Host the service REFERENCE (package.module:Class or an installed service name).
 
     Registering a standby, replacing the active instance or outranking it needs the
@@ -156,8 +163,13 @@ def serve(reference: str, name: str | None, version_: str | None, properties: tu
     host_ = ServiceHost(plugins.load_service_class(reference), config, name=name, version=version_,
                         properties=parse_pairs(properties, "--property"), manager=manager_uri,
                         host=host, port=port, standby=standby, replace=replace, drain_timeout=drain_timeout)
-    host_.run(on_ready=lambda h: click.echo(f"serving {h.spec.name} {h.spec.version} as {h.instance_id} "
-                                            f"at {h.uri}", err=False))
+    def ready(served: ServiceHost) -> None:
+        click.echo(f"serving {served.spec.name} {served.spec.version} as {served.instance_id} at {served.uri}")
+        if ready_json:
+            click.echo(children.ready_line(name=served.spec.name, version=served.spec.version,
+                                           instance_id=served.instance_id, uri=served.uri))
+
+    host_.run(on_ready=ready)
 
 
 def _json_object(text: str, source: str) -> dict[str, Any]:

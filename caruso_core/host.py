@@ -244,6 +244,12 @@ class ServiceHost:
             self._stopping.set()
             threading.Thread(target=self._retire, args=(unregister,), name="caruso-retire").start()
 
+    def halt(self) -> None:
+        """Stop serving at once, as if the process had died: no unregistering, no drain, no
+        ``stop()``; the registration expires with its lease (tests of crashes use it)."""
+        self._stopping.set()
+        self._stopped.set()
+
     def cold_start(self) -> None:
         """Call the instance's ``cold_start()``, if it has one (it becomes active without a
         predecessor's state); a failure is logged and raised (it fails the start or swap)."""

@@ -28,8 +28,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from typing import Any, Callable
@@ -37,6 +35,7 @@ from typing import Any, Callable
 import attrs
 
 from caruso_core import credentials
+from caruso_core.children import Child
 from caruso_core.client import Client
 from caruso_core.deployment import Deployment
 from caruso_core.errors import CarusoError, ConfigError
@@ -48,22 +47,23 @@ STABLE_AFTER = 60.0
 
 
 @attrs.define
-class Child:
-    """One supervised process and how to (re)start it."""
+class Supervised:
+    """One supervised command, how to (re)start it, and its current process."""
 
     label: str
     arguments: list[str]
-    ready_prefix: str
     environment: dict[str, str]
     name: str | None = None          # the service's registered name (None: the manager)
     config: dict[str, Any] | None = None
-    instance_id: str | None = None
-    process: subprocess.Popen[str] | None = None
-    ready: threading.Event = attrs.field(factory=threading.Event)
-    started_at: float = 0.0
+    child: Child | None = None
     backoff: float = 1.0
     restart_at: float | None = None
     ended: bool = False
+
+    @property
+    def instance_id(self) -> str | None:
+        """The instance id its current process registered, once it said it is ready."""
+        return (self.child.record or {}).get("instance_id") if self.child is not None else None
 
 
 class Supervisor:
@@ -79,19 +79,18 @@ class Supervisor:
         self._client = Client(deployment.manager_uri, operator_secret=operator)
         base = {**os.environ, "CARUSO_MANAGER": deployment.manager_uri, "CARUSO_SECRET": secret or ""}
         base.pop("CARUSO_GRANT", None)
-        manager_args = ["manager", "--uri", deployment.manager_uri, "--lease", str(deployment.lease)]
+        manager_args = ["manager", "--uri", deployment.manager_uri, "--lease", str(deployment.lease), "--ready-json"]
         if deployment.manager_db:
             manager_args += ["--db", deployment.manager_db]
         if insecure:
             manager_args.append("--insecure")
-        self.children = [Child("manager", manager_args, "manager listening at",
-                               {**base, "CARUSO_OPERATOR_SECRET": operator or ""})]
+        self.children = [Supervised("manager", manager_args, {**base, "CARUSO_OPERATOR_SECRET": operator or ""})]
         for entry in deployment.services:
             environment = {**base, "CARUSO_OPERATOR_SECRET": ""}
             if operator:
                 environment["CARUSO_GRANT"] = credentials.grant(operator, entry.spec.name)
-            self.children.append(Child(entry.key, ["serve", *entry.serve_arguments(deployment.manager_uri)],
-                                       "serving ", environment, entry.spec.name, entry.config))
+            self.children.append(Supervised(entry.key, ["serve", *entry.serve_arguments(deployment.manager_uri),
+                                                         "--ready-json"], environment, entry.spec.name, entry.config))
 
     def run(self) -> None:
         """Start everything, supervise until SIGINT/SIGTERM (or :meth:`stop`), stop everything.
@@ -102,9 +101,9 @@ class Supervisor:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, lambda *_: self._stop.set())
         try:
-            for child in self.children:
-                self._start(child)
-                self._await_ready(child)
+            for supervised in self.children:
+                self._start(supervised)
+                self._await_ready(supervised)
             names = ", ".join(c.label for c in self.children[1:]) or "no services"
             self._echo(f"caruso is up ({self.deployment.source}): manager at "
                        f"{self.deployment.manager_uri}; {names}. Ctrl-C stops it.")
@@ -121,86 +120,65 @@ class Supervisor:
     def stop(self) -> None:
         self._stop.set()
 
-    def _start(self, child: Child) -> None:
-        child.ready.clear()
-        child.instance_id = None
-        child.ended = False
-        child.process = subprocess.Popen(
-            [sys.executable, "-m", "caruso_core", *child.arguments], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True,
-            env=child.environment)
-        assert child.process.stdin is not None
-        with child.process.stdin:
-            if child.config is not None:
-                child.process.stdin.write(json.dumps(child.config))
-        child.started_at = time.monotonic()
-        threading.Thread(target=self._pump, args=(child, child.process), daemon=True).start()
+    def _start(self, supervised: Supervised) -> None:
+        supervised.ended = False
+        supervised.child = Child(supervised.arguments, supervised.environment,
+                                 stdin_text=None if supervised.config is None else json.dumps(supervised.config),
+                                 echo=lambda line: self._echo(f"[{supervised.label}] {line}"))
 
-    def _pump(self, child: Child, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            self._echo(f"[{child.label}] {line.rstrip()}")
-            if line.startswith(child.ready_prefix):
-                if child.name is not None:   # "serving NAME VERSION as INSTANCE_ID at URI"
-                    child.instance_id = line.split()[4]
-                child.ready.set()
-
-    def _await_ready(self, child: Child) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not child.ready.wait(0.1):
-            assert child.process is not None
-            if child.process.poll() is not None:
-                raise ConfigError(f"{child.label} exited with code {child.process.returncode} while "
-                                  "starting; its output is above")
-            if self._stop.is_set() or time.monotonic() > deadline:
-                raise ConfigError(f"{child.label} did not become ready within {READY_TIMEOUT:g}s")
+    def _await_ready(self, supervised: Supervised) -> None:
+        assert supervised.child is not None
+        try:
+            supervised.child.wait_ready(READY_TIMEOUT, give_up=self._stop.is_set)
+        except ConfigError:
+            raise ConfigError(f"{supervised.label} did not start; its output is above") from None
 
     def _restart_crashed(self) -> None:
         now = time.monotonic()
-        for child in self.children:
-            assert child.process is not None
-            if child.restart_at is not None:
-                if now >= child.restart_at:
-                    child.restart_at = None
-                    self._echo(f"restarting {child.label}")
-                    self._start(child)
+        for supervised in self.children:
+            assert supervised.child is not None
+            if supervised.restart_at is not None:
+                if now >= supervised.restart_at:
+                    supervised.restart_at = None
+                    self._echo(f"restarting {supervised.label}")
+                    self._start(supervised)
                 continue
-            code = child.process.poll()
+            code = supervised.child.process.poll()
             if code is None:
-                if now - child.started_at > STABLE_AFTER:
-                    child.backoff = 1.0
+                if now - supervised.child.started_at > STABLE_AFTER:
+                    supervised.backoff = 1.0
                 continue
             if code == 0:
-                if not child.ended:
-                    child.ended = True
-                    self._ended(child)
+                if not supervised.ended:
+                    supervised.ended = True
+                    self._ended(supervised)
                 continue
-            self._leave_registry(child)
-            self._echo(f"{child.label} exited with code {code}; restarting in {child.backoff:g}s")
-            self._restart_later(child, now)
+            self._leave_registry(supervised)
+            self._echo(f"{supervised.label} exited with code {code}; restarting in {supervised.backoff:g}s")
+            self._restart_later(supervised, now)
 
-    def _restart_later(self, child: Child, now: float) -> None:
-        child.restart_at = now + child.backoff
-        child.backoff = min(child.backoff * 2, MAX_BACKOFF)
+    def _restart_later(self, supervised: Supervised, now: float) -> None:
+        supervised.restart_at = now + supervised.backoff
+        supervised.backoff = min(supervised.backoff * 2, MAX_BACKOFF)
 
-    def _ended(self, child: Child) -> None:
-        """A child exited cleanly: restart a service nobody took over, report one somebody did."""
-        if child.name is None:
-            self._echo(f"{child.label} ended")
+    def _ended(self, supervised: Supervised) -> None:
+        """A service exited cleanly: restart it if nobody took over, report who did if somebody did."""
+        if supervised.name is None:
+            self._echo(f"{supervised.label} ended")
             return
         try:
-            active = [s for s in self._client.services() if s["name"] == child.name and s["state"] == "active"]
+            active = [s for s in self._client.services() if s["name"] == supervised.name and s["state"] == "active"]
         except CarusoError as error:
-            self._echo(f"{child.label} ended and the manager cannot say who serves {child.name} ({error}); "
-                       "restarting it")
+            self._echo(f"{supervised.label} ended and the manager cannot say who serves {supervised.name} "
+                       f"({error}); restarting it")
             active = []
         if active:
-            self._echo(f"{child.label} ended: {active[0]['instance_id']} (version {active[0]['version']}) "
-                       f"serves {child.name} now, outside this supervisor")
+            self._echo(f"{supervised.label} ended: {active[0]['instance_id']} (version {active[0]['version']}) "
+                       f"serves {supervised.name} now, outside this supervisor")
             return
-        self._echo(f"WARNING: {child.label} was retired and no instance of {child.name} is active; "
+        self._echo(f"WARNING: {supervised.label} was retired and no instance of {supervised.name} is active; "
                    "restarting it")
-        self._restart_later(child, time.monotonic())
+        self._restart_later(supervised, time.monotonic())
 
     def _check_registrations(self) -> None:
         """Kill and restart a service whose process lives but whose lease lapsed (it hangs)."""
@@ -208,37 +186,30 @@ class Supervisor:
             registrations = {s["instance_id"]: s for s in self._client.services()}
         except CarusoError:
             return
-        for child in self.children:
-            found = registrations.get(child.instance_id or "")
-            if (found is None or found["healthy"] or child.process is None
-                    or child.process.poll() is not None):
+        for supervised in self.children:
+            found = registrations.get(supervised.instance_id or "")
+            if found is None or found["healthy"] or supervised.child is None or not supervised.child.alive:
                 continue
-            self._echo(f"WARNING: {child.label} ({child.instance_id}) stopped renewing its lease; "
+            self._echo(f"WARNING: {supervised.label} ({supervised.instance_id}) stopped renewing its lease; "
                        "killing and restarting it")
-            child.process.kill()
-            child.process.wait()
-            self._leave_registry(child)
-            self._restart_later(child, time.monotonic())
+            supervised.child.kill()
+            self._leave_registry(supervised)
+            self._restart_later(supervised, time.monotonic())
 
-    def _leave_registry(self, child: Child) -> None:
-        """Remove a dead child's registration, so that clients stop trying it at once."""
-        if child.instance_id is None:
+    def _leave_registry(self, supervised: Supervised) -> None:
+        """Remove a dead service's registration, so that clients stop trying it at once."""
+        if supervised.instance_id is None:
             return
         try:
-            self._client.unregister(child.instance_id)
+            self._client.unregister(supervised.instance_id)
         except CarusoError:
             pass       # already gone, or the manager is down (it expires then)
 
     def _shutdown(self) -> None:
-        for child in reversed(self.children):
-            process = child.process
-            if process is None or process.poll() is not None:
+        for supervised in reversed(self.children):
+            child = supervised.child
+            if child is None or not child.alive:
                 continue
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                self._echo(f"{child.label} did not stop within {STOP_GRACE:g}s; killing it")
-                process.kill()
-                process.wait()
+            if child.stop(STOP_GRACE) == -signal.SIGKILL:
+                self._echo(f"{supervised.label} did not stop within {STOP_GRACE:g}s; killed it")
         self._echo("caruso is down")

@@ -26,6 +26,7 @@ import os
 import selectors
 import socket
 import ssl
+import threading
 import time
 import uuid
 from typing import Any, Callable
@@ -150,6 +151,8 @@ class Listener:
         self._verifier = verifier
         self._arrivals: dict[socket.socket, _Arrival] = {}
         self._selector = selectors.DefaultSelector()
+        self._sessions: set[_Session] = set()
+        self._sessions_lock = threading.Lock()
 
     def run(self, keep_going: Callable[[], bool]) -> None:
         """Serve until ``keep_going()`` is false or the daemon shuts down."""
@@ -177,6 +180,9 @@ class Listener:
             for arrival in list(self._arrivals.values()):
                 self._drop(arrival)
             self._selector.close()
+            with self._sessions_lock:
+                for session in self._sessions:      # their workers wake up and end
+                    session.hang_up()
 
     def _accept(self, listening: socket.socket) -> None:
         for _ in range(ACCEPTS_PER_ROUND):
@@ -224,9 +230,11 @@ class Listener:
         sock = arrival.sock
         sock.setblocking(True)
         sock.settimeout(self._limits.idle_seconds)
+        session = _Session(self._daemon, sock, message, self._limits, self._sessions, self._sessions_lock)
         try:
-            self._server.pool.process(_Session(self._daemon, sock, message, self._limits))
+            self._server.pool.process(session)
         except NoFreeWorkersError:
+            session.forget()
             _close_quietly(sock, lambda: reply(sock, protocol.MSG_CONNECTFAIL, message.seq,
                                                "connection refused: the service is busy (no free worker)"))
 
@@ -283,13 +291,26 @@ class CheckedConnection(socketutil.SocketConnection):
 
 
 class _Session:
-    """A worker's job: answer the handshake, then serve the connection's calls."""
+    """A worker's job: answer the handshake, then serve the connection's calls. It is in
+    ``sessions`` from its making until it ends, so that a stopping daemon hangs up on it."""
 
     def __init__(self, daemon: Any, sock: socket.socket, handshake: protocol.ReceivingMessage,
-                 limits: Limits) -> None:
+                 limits: Limits, sessions: set["_Session"], lock: threading.Lock) -> None:
         self._daemon = daemon
         self._connection = CheckedConnection(sock, limits.max_message)
         self._handshake = handshake
+        self._sessions, self._lock = sessions, lock
+        with lock:
+            sessions.add(self)
+
+    def hang_up(self) -> None:
+        """Close the connection under its worker (which then ends the session)."""
+        with contextlib.suppress(OSError):
+            self._connection.sock.shutdown(socket.SHUT_RDWR)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._sessions.discard(self)
 
     def __call__(self) -> None:
         connection = self._connection
@@ -310,6 +331,7 @@ class _Session:
             with contextlib.suppress(Exception):
                 self._daemon._clientDisconnect(connection)
             connection.close()
+            self.forget()
 
     def _greet(self) -> bool:
         message = self._handshake

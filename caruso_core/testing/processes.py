@@ -1,16 +1,22 @@
-"""Manager and host subprocesses for tests: started, awaited, stopped."""
+"""Managers and hosts for tests, as subprocesses (``caruso manager``/``caruso serve``,
+started through :class:`caruso_core.children.Child`) or as threads of the test process.
+
+Threads start in milliseconds and are the default of the fixtures; a subprocess is for
+what only a process can show: a crash (``kill()``), its memory, its exit code, its
+printed output, or another user's privileges.
+"""
 from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, Sequence
+
+from caruso_core import credentials, manager as manager_module, plugins
+from caruso_core.children import Child
+from caruso_core.host import ServiceHost
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 45.0
@@ -26,54 +32,37 @@ class Process:
     """A ``python -m caruso_core ...`` child whose output is collected line by line;
     ``launcher`` is a command that runs it (e.g. ``["setpriv", ...]``), if any."""
 
-    def __init__(self, arguments: list[str], ready_prefix: str, env: dict[str, str],
-                 cwd: str | None = None, launcher: Sequence[str] = ()) -> None:
-        self.arguments = arguments
-        self.output: list[str] = []
-        self.ready_line = ""
-        self._ready = threading.Event()
-        self._prefix = ready_prefix
-        self.process = subprocess.Popen([*launcher, sys.executable, "-m", "caruso_core", *arguments],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        bufsize=1, env=env, cwd=cwd)
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._ready.wait(0.05):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"'caruso {' '.join(arguments[:2])}' did not start:\n" + self.text())
+    def __init__(self, arguments: list[str], env: dict[str, str], cwd: str | None = None,
+                 launcher: Sequence[str] = (), stdin_text: str | None = None) -> None:
+        self.child = Child([*arguments, "--ready-json"], env, cwd=cwd, launcher=launcher, stdin_text=stdin_text)
+        try:
+            self.ready = self.child.wait_ready(START_TIMEOUT)
+        except Exception as error:
+            self.child.kill()
+            raise RuntimeError(str(error)) from None
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line.rstrip("\n"))
-            if not self._ready.is_set() and line.startswith(self._prefix):
-                self.ready_line = line.strip()
-                self._ready.set()
+    @property
+    def process(self) -> Any:
+        return self.child.process
+
+    @property
+    def output(self) -> list[str]:
+        return self.child.output
 
     def text(self) -> str:
-        time.sleep(0.05)
         return "\n".join(self.output)
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.child.alive
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM (graceful) and wait; kill if it does not end in time. Returns the exit code."""
-        if self.alive:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait()
+        return self.child.stop(timeout)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
-        if self.alive:
-            self.process.kill()
-        self.process.wait()
+        self.child.kill()
 
 
 class ManagerProcess(Process):
@@ -84,45 +73,122 @@ class ManagerProcess(Process):
         self.db = f"sqlite:///{workdir / 'manager.db'}"
         self.lease = lease
         self.env = env
-        super().__init__(self._arguments(), "manager listening at", env)
+        super().__init__(self._arguments(), env)
 
     @property
     def secret(self) -> str:
         """The deployment secret the manager made in its data folder."""
-        return (Path(self.env["CARUSO_DATA"]) / "secret").read_text(encoding="utf-8").strip()
+        return (Path(self.env["CARUSO_DATA"]) / credentials.DEPLOYMENT_FILE).read_text(encoding="utf-8").strip()
 
     def _arguments(self) -> list[str]:
         return ["manager", "--uri", self.uri, "--db", self.db, "--lease", str(self.lease)]
 
-    def restart(self, **environment: str) -> None:
-        """Stop and start again at the same address and database, with ``environment`` added."""
+    def restart(self, operator_secret: str | None = None) -> None:
+        """Stop and start again at the same address and database (with another operator secret)."""
         self.stop()
-        self.env = {**self.env, **environment}
-        Process.__init__(self, self._arguments(), "manager listening at", self.env)
+        if operator_secret is not None:
+            self.env = {**self.env, "CARUSO_OPERATOR_SECRET": operator_secret}
+        Process.__init__(self, self._arguments(), self.env)
+
+
+def serve_arguments(reference: str, manager_uri: str, *, name: str | None = None, version: str | None = None,
+                    properties: dict[str, Any] | None = None, standby: bool = False,
+                    replace: bool = False) -> list[str]:
+    """The ``caruso serve`` command line of a host (its configuration goes on standard input)."""
+    arguments = ["serve", reference, "--manager", manager_uri, "--config-file", "-"]
+    if name:
+        arguments += ["--name", name]
+    if version:
+        arguments += ["--version", version]
+    for key, value in (properties or {}).items():
+        arguments += ["--property", f"{key}={json.dumps(value)}"]
+    if standby:
+        arguments.append("--standby")
+    if replace:
+        arguments.append("--replace")
+    return arguments
 
 
 class HostProcess(Process):
     """A ``caruso serve`` child; knows its instance id and URI once started."""
 
-    def __init__(self, reference: str, manager: ManagerProcess, env: dict[str, str], cwd: str | None,
-                 *, name: str | None = None, version: str | None = None,
-                 config: dict[str, Any] | None = None, properties: dict[str, Any] | None = None,
-                 standby: bool = False, replace: bool = False, launcher: Sequence[str] = ()) -> None:
-        arguments = ["serve", reference, "--manager", manager.uri, "--config-json", json.dumps(config or {})]
-        if name:
-            arguments += ["--name", name]
-        if version:
-            arguments += ["--version", version]
-        for key, value in (properties or {}).items():
-            arguments += ["--property", f"{key}={json.dumps(value)}"]
-        if standby:
-            arguments.append("--standby")
-        if replace:
-            arguments.append("--replace")
-        super().__init__(arguments, "serving ", env, cwd, launcher)
-        # "serving NAME VERSION as INSTANCE_ID at URI"
-        words = self.ready_line.split()
-        self.instance_id, self.uri = words[4], words[6]
+    def __init__(self, reference: str, manager: Any, env: dict[str, str], cwd: str | None,
+                 *, config: dict[str, Any] | None = None, launcher: Sequence[str] = (), **options: Any) -> None:
+        super().__init__(serve_arguments(reference, manager.uri, **options), env, cwd, launcher,
+                         stdin_text=json.dumps(config or {}))
+        self.instance_id, self.uri = self.ready["instance_id"], self.ready["uri"]
+
+
+class ThreadManager:
+    """A manager in a thread of the test process, on 127.0.0.1, with its own database; it
+    makes the deployment secrets in the data folder the process's ``CARUSO_DATA`` names."""
+
+    def __init__(self, workdir: Path, lease: float, operator_secret: str | None = None) -> None:
+        self.uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+        self.db = f"sqlite:///{workdir / 'manager.db'}"
+        self.lease = lease
+        self.secret, made_operator = credentials.ensure()
+        self._operator = operator_secret or made_operator
+        self._start()
+
+    def _start(self) -> None:
+        ready, self._stop = threading.Event(), threading.Event()
+        self._thread = threading.Thread(
+            target=manager_module.serve, name="caruso-test-manager", daemon=True,
+            kwargs={"uri": self.uri, "db": self.db, "lease": self.lease, "secret": self.secret or "",
+                    "operator_secret": self._operator, "on_ready": lambda _: ready.set(), "stop": self._stop})
+        self._thread.start()
+        if not ready.wait(START_TIMEOUT):
+            raise RuntimeError(f"the test manager at {self.uri} did not start")
+
+    def restart(self, operator_secret: str | None = None) -> None:
+        """Stop and start again at the same address and database (with another operator secret)."""
+        self.stop()
+        if operator_secret is not None:
+            self._operator = operator_secret
+        self._start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(STOP_TIMEOUT)
+
+
+class ThreadHost:
+    """A service host in a thread of the test process; ``kill()`` ends it as a crash would
+    (no unregistering, no ``stop()``: its lease expires)."""
+
+    def __init__(self, reference: str, manager_uri: str, *, config: dict[str, Any] | None = None,
+                 standby: bool = False, replace: bool = False, **options: Any) -> None:
+        properties = options.pop("properties", None)
+        self.host = ServiceHost(plugins.load_service_class(reference), config or {}, manager=manager_uri,
+                                standby=standby, replace=replace, properties=properties, **options)
+        ready, failed = threading.Event(), []
+
+        def run() -> None:
+            try:
+                self.host.run(on_ready=lambda _: ready.set())
+            except BaseException as error:     # reported to the starting test below
+                failed.append(error)
+                ready.set()
+
+        self._thread = threading.Thread(target=run, name=f"caruso-test-host-{reference}", daemon=True)
+        self._thread.start()
+        if not ready.wait(START_TIMEOUT) or failed:
+            raise RuntimeError(f"hosting {reference} failed: {failed[0] if failed else 'no answer'}")
+        self.instance_id, self.uri = self.host.instance_id, self.host.uri
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Unregister, drain, ``stop()`` and close, as SIGTERM does to a process."""
+        self.host.retire_soon(unregister=True)
+        self._thread.join(timeout)
+
+    def kill(self) -> None:
+        self.host.halt()
+        self._thread.join(STOP_TIMEOUT)
 
 
 def child_environment(extra_paths: list[str], data_dir: Path, manager_uri: str | None) -> dict[str, str]:

@@ -46,7 +46,7 @@ def test_services_json_and_health(caruso_host, caruso_manager):
 
 
 def test_swap_without_operator_secret_is_refused(caruso_host, caruso_manager, tmp_path, monkeypatch):
-    caruso_manager.restart(CARUSO_OPERATOR_SECRET="ops")
+    caruso_manager.restart(operator_secret="ops")
     monkeypatch.setenv("CARUSO_OPERATOR_SECRET", "ops")
     caruso_host("sample_services:Counter")
     standby = caruso_host("sample_services:Counter", standby=True)

@@ -24,7 +24,7 @@ def watch_for(client, instance_id, kind, found):
 
 
 def test_killed_host_expires_watchers_hear_it_and_get_says_no_instance(caruso_host, caruso_client):
-    host = caruso_host("sample_services:Echo")
+    host = caruso_host("sample_services:Echo", process=True)
     proxy = caruso_client.get("echo")
     assert proxy.echo(1) == {"tag": "plain", "value": 1}
     expired = []
@@ -42,7 +42,7 @@ def test_killed_host_expires_watchers_hear_it_and_get_says_no_instance(caruso_ho
 
 
 def test_killed_host_is_replaced_by_another_instance_of_the_interface(caruso_host, caruso_client):
-    best = caruso_host("sample_services:Echo", config={"tag": "best"}, properties={"ranking": 10})
+    best = caruso_host("sample_services:Echo", config={"tag": "best"}, properties={"ranking": 10}, process=True)
     caruso_host("sample_services:Echo", config={"tag": "spare"})
     proxy = caruso_client.get("test.echo/1")
     assert proxy.echo(1)["tag"] == "best"
@@ -64,7 +64,7 @@ def test_manager_restart_keeps_registrations_and_clients_working(caruso_host, ca
 
 
 def test_a_watch_outlives_a_manager_restart(caruso_host, caruso_client, caruso_manager):
-    host = caruso_host("sample_services:Echo")
+    host = caruso_host("sample_services:Echo", process=True)
     seen = []
 
     def follow():

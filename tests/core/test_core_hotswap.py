@@ -54,7 +54,7 @@ def wait_for_calls(load, count):
 
 
 def test_replace_then_swap_back_loses_nothing(caruso_host, caruso_client, caruso_manager):
-    v1 = caruso_host(REFERENCE, config={"label": "v1"})
+    v1 = caruso_host(REFERENCE, config={"label": "v1"}, process=True)
     proxy = caruso_client.get("counter")
 
     with Load(proxy, "a") as load:
@@ -238,6 +238,6 @@ def test_a_swap_that_fails_resumes_the_old_instance_and_a_swap_to_the_active_one
 
 def test_a_failing_cold_start_fails_the_start_and_leaves_the_registry(caruso_host, caruso_client):
     with pytest.raises(RuntimeError) as failed:
-        caruso_host("sample_services:Reluctant")
+        caruso_host("sample_services:Reluctant", process=True)
     assert "cold_start() failed" in str(failed.value) and "no stored work to take up" in str(failed.value)
     assert [s for s in caruso_client.services() if s["name"] == "reluctant"] == []

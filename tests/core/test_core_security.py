@@ -1,4 +1,4 @@
-"""A shared secret guards every daemon's handshake."""
+"""The deployment secret guards every daemon's handshake (attacks on the wire: test_core_wire.py)."""
 import os
 import subprocess
 import sys
@@ -10,15 +10,9 @@ import pytest
 from caruso_core import remoting
 
 
-@pytest.fixture
-def secret(monkeypatch):
-    monkeypatch.setenv("CARUSO_SECRET", "correct horse battery staple")
-    return "correct horse battery staple"
-
-
-def test_without_the_secret_connections_are_refused_before_any_call(secret, caruso_host, caruso_client,
-                                                                     caruso_manager):
+def test_without_the_secret_connections_are_refused_before_any_call(caruso_host, caruso_client, caruso_manager):
     host = caruso_host("sample_services:Counter")
+    secret = caruso_manager.secret
     for uri in (host.uri, caruso_manager.uri):
         with Pyro5.api.Proxy(uri) as plain:
             with pytest.raises(Pyro5.errors.CommunicationError, match="CARUSO_SECRET"):
@@ -36,7 +30,7 @@ def test_daemons_bind_to_loopback_by_default(caruso_host):
     assert "@127.0.0.1:" in host.uri
 
 
-def test_a_client_with_the_wrong_secret_is_told_so(secret, caruso_manager):
+def test_a_client_with_the_wrong_secret_is_told_so(caruso_manager):
     result = subprocess.run([sys.executable, "-m", "caruso_core", "services"], capture_output=True, text=True,
                             timeout=60, env={**os.environ, "CARUSO_SECRET": "wrong"})
     assert result.returncode == 1

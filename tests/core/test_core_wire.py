@@ -26,10 +26,10 @@ def short_timeouts(monkeypatch):
 
 
 @pytest.fixture
-def daemons(caruso_manager, caruso_host):
-    """(uri, object id, pid) of the manager and of a host of the counter."""
-    host = caruso_host("sample_services:Counter")
-    return [(caruso_manager.uri, "caruso.manager", caruso_manager.process.pid),
+def daemons(caruso_manager_process, caruso_host):
+    """(uri, object id, pid) of the manager and of a host of the counter, each a process."""
+    host = caruso_host("sample_services:Counter", process=True)
+    return [(caruso_manager_process.uri, "caruso.manager", caruso_manager_process.process.pid),
             (host.uri, "counter", host.process.pid)]
 
 

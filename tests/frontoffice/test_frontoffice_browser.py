@@ -107,7 +107,8 @@ def test_phone_layout(tab, storage):
 
 
 def test_first_run_admin_in_the_browser(browser, caruso_host, tmp_path, shots):
-    host = caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": f"sqlite:///{tmp_path / 'new.db'}"})
+    host = caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": f"sqlite:///{tmp_path / 'new.db'}"},
+                       process=True)
     [link] = [found.group(0) for line in host.output if (found := re.search(r"http\S+/setup\?token=\S+", line))]
     desk = Tab(browser, link.split("/setup")[0], DESKTOP, shots)
     try:

@@ -80,7 +80,7 @@ def test_half_open_requests_neither_exhaust_the_front_office_nor_keep_a_signed_i
         caruso_host, caruso_client, storage, tmp_path):
     db = f"sqlite:///{tmp_path / 'limits.db'}"
     add_users(db)
-    host = caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, **LIMITS})
+    host = caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, **LIMITS}, process=True)
     url = caruso_client.get("frontoffice").url()
     with httpx.Client(base_url=url, timeout=30) as web:
         sign_in(web, "ada")
@@ -104,7 +104,7 @@ def test_half_open_requests_neither_exhaust_the_front_office_nor_keep_a_signed_i
 def test_half_open_requests_neither_exhaust_the_web_chat_nor_keep_a_customer_out(
         caruso_host, caruso_client, tmp_path):
     host = caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": QUEUES,
-                                       "channels": {"webchat": {"queue": "chat", **LIMITS}}})
+                                       "channels": {"webchat": {"queue": "chat", **LIMITS}}}, process=True)
     comm = caruso_client.get("caruso.comm/1")
     url = comm.channels()["webchat"]["url"]
     pid = host.process.pid
