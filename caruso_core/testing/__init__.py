@@ -3,14 +3,19 @@
 Loaded automatically by pytest (entry point ``pytest11``), it provides fixtures that
 run the real thing on 127.0.0.1 (see :mod:`caruso_core.testing.plugin`):
 
-``caruso_manager``  a manager in a subprocess (free port, its own SQLite database)
-``caruso_host``     a factory hosting services with ``caruso serve`` in subprocesses
+``caruso_manager``  a manager in a thread (free port, its own SQLite database, the
+                    deployment secrets in the test's data folder)
+``caruso_host``     a factory hosting services in threads, or with ``caruso serve`` in
+                    subprocesses (``process=True``: for crashes, output, memory)
+``caruso_manager_process``  the manager as a subprocess
+``caruso_cluster``  a manager and hosts shared by the tests of one module
 ``caruso_client``   ``caruso_core.connect()`` to that manager
 ``chromium``        the session's headless Chromium (Playwright), for pages under test
 ``smtp_server``     a real SMTP server on 127.0.0.1 that keeps the messages it receives
 ``postgres_url``    a throwaway PostgreSQL server (``postgres_database``: a fresh database)
 
-and :class:`ContractSuite`, the base class of an interface's contract tests. To prove
+:func:`eventually` (wait for what happens in the background, no fixed sleeps), and
+:class:`ContractSuite`, the base class of an interface's contract tests. To prove
 that an implementation honours an interface, subclass the interface's suite in a test
 module and provide the fixture ``service``::
 
@@ -28,6 +33,9 @@ from typing import ClassVar
 
 from caruso_core import plugins
 from caruso_core.errors import ConfigError
+from caruso_core.testing.waiting import eventually
+
+__all__ = ["ContractSuite", "contract_suite", "eventually"]
 
 CONTRACTS_GROUP = "caruso.contracts"
 
