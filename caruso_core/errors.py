@@ -1,9 +1,12 @@
 """Errors of caruso: one clear line for the user, intact across the wire.
 
 Every error a component means a caller to see derives from :class:`CarusoError`.
-Such an error crosses a Pyro5 connection as plain data (its type name, message and
-``details`` dict) and is raised again on the client as the same class when the
-client has imported it, else as :class:`RemoteError` carrying the same message.
+Such an error crosses a Pyro5 connection as plain data (its type name, the names of
+its caruso base classes, message and ``details`` dict) and is raised again on the
+client as the same class when the client has imported it, else as its nearest base
+class the client knows (so a client that imported only ``caruso_core`` catches a
+component's ``QuotaExceeded(InvalidInput)`` as :class:`InvalidInput`), with the same
+message and the original type name in ``details["type"]``.
 """
 from __future__ import annotations
 
@@ -105,15 +108,20 @@ class SwapFailed(CarusoError):
 
 
 def _to_wire(error: CarusoError) -> dict[str, Any]:
-    return {"__class__": WIRE_TAG, "type": type(error).wire_name(),
+    bases = [klass.wire_name() for klass in type(error).__mro__[1:]
+             if isinstance(klass, type) and issubclass(klass, CarusoError)]
+    return {"__class__": WIRE_TAG, "type": type(error).wire_name(), "bases": bases,
             "message": error.message, "details": error.details}
 
 
 def _from_wire(_tag: str, data: dict[str, Any]) -> CarusoError:
-    cls = CarusoError.registry.get(data.get("type", ""), RemoteError)
+    names = [data.get("type", ""), *(data.get("bases") or [])]
+    cls = next((CarusoError.registry[name] for name in names if name in CarusoError.registry), RemoteError)
+    if cls is CarusoError and data.get("type") != CarusoError.wire_name():
+        cls = RemoteError
     error = cls.__new__(cls)
     CarusoError.__init__(error, str(data.get("message", "")), **dict(data.get("details") or {}))
-    if cls is RemoteError:
+    if cls.wire_name() != data.get("type"):
         error.details.setdefault("type", data.get("type"))
     return error
 

@@ -92,6 +92,19 @@ def test_unknown_remote_error_type_arrives_as_remote_error():
     assert isinstance(back, RemoteError) and str(back) == "m" and back.details["type"] == "elsewhere.Oops"
 
 
+def test_a_component_error_arrives_as_its_nearest_known_base_class():
+    """A client that imported only caruso_core catches a component's own error by its kind."""
+    class QuotaExceeded(InvalidInput):
+        pass
+
+    serializer = SerpentSerializer()
+    sent = serializer.dumps(QuotaExceeded("at most 3 callbacks a day", limit=3))
+    del CarusoError.registry[QuotaExceeded.wire_name()]          # as in a client without the component
+    back = serializer.loads(sent)
+    assert type(back) is InvalidInput and str(back) == "at most 3 callbacks a day"
+    assert back.details == {"limit": 3, "type": QuotaExceeded.wire_name()}
+
+
 def test_bytes_cross_the_wire_as_bytes_both_ways(caruso_host, caruso_client):
     caruso_host("sample_services:Echo")
     echo = caruso_client.get("echo")
