@@ -27,6 +27,7 @@ class Gate:
         self._state = state
         self._label = label
         self._in_flight = 0
+        self._waiting = 0
         self._changed = threading.Condition()
 
     @property
@@ -37,11 +38,18 @@ class Gate:
     def in_flight(self) -> int:
         return self._in_flight
 
+    @property
+    def waiting(self) -> int:
+        """Calls held at the gate, waiting for it to open or refuse."""
+        return self._waiting
+
     def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``function`` if the gate admits the call; wait while it holds."""
         with self._changed:
+            self._waiting += 1
             while self._state == HOLDING:
                 self._changed.wait()
+            self._waiting -= 1
             if self._state == REFUSING:
                 raise ServiceMoved(f"{self._label} does not take calls here any more; ask the manager again")
             self._in_flight += 1

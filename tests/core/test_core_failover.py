@@ -16,8 +16,8 @@ def caruso_lease():
     return LEASE
 
 
-def watch_for(client, instance_id, kind, found):
-    for event in client.watch():
+def watch_for(client, instance_id, kind, found, since):
+    for event in client.watch(since):
         if event["instance_id"] == instance_id and event["event"] == kind:
             found.append(time.monotonic())
             return
@@ -28,10 +28,10 @@ def test_killed_host_expires_watchers_hear_it_and_get_says_no_instance(caruso_ho
     proxy = caruso_client.get("echo")
     assert proxy.echo(1) == {"tag": "plain", "value": 1}
     expired = []
-    watcher = threading.Thread(target=watch_for, args=(caruso_client, host.instance_id, "expired", expired),
+    now = caruso_client.manager_call("events", None, 0)["next"]      # the watch starts from here
+    watcher = threading.Thread(target=watch_for, args=(caruso_client, host.instance_id, "expired", expired, now),
                                daemon=True)
     watcher.start()
-    time.sleep(0.3)
     killed_at = time.monotonic()
     host.kill()
     watcher.join(BOUND + MARGIN)
@@ -56,7 +56,7 @@ def test_manager_restart_keeps_registrations_and_clients_working(caruso_host, ca
     assert proxy.increment()["value"] == 1
     caruso_manager.restart()
     assert proxy.increment()["value"] == 2                        # the cached location still works
-    time.sleep(3 * LEASE)                                           # past a lease: the host renewed
+    time.sleep(1.5 * LEASE)      # a host that did not renew would be unhealthy by now (nothing to wait for)
     listed = {s["instance_id"]: s for s in caruso_client.services()}
     assert listed[host.instance_id]["healthy"] is True
     from caruso_core import connect
@@ -67,15 +67,16 @@ def test_a_watch_outlives_a_manager_restart(caruso_host, caruso_client, caruso_m
     host = caruso_host("sample_services:Echo", process=True)
     seen = []
 
+    now = caruso_client.manager_call("events", None, 0)["next"]
+
     def follow():
-        for event in caruso_client.watch():
+        for event in caruso_client.watch(now):
             seen.append((event["event"], event["instance_id"]))
             if event["event"] == "expired":
                 return
 
     watcher = threading.Thread(target=follow, daemon=True)
     watcher.start()
-    time.sleep(0.3)
     caruso_manager.restart()
     host.kill()
     watcher.join(BOUND + MARGIN + 10)

@@ -1,10 +1,10 @@
 import threading
-import time
 
 import pytest
 
 from caruso_core.errors import ServiceMoved, SwapFailed
 from caruso_core.gate import HOLDING, OPEN, Gate
+from caruso_core.testing import eventually
 
 
 def test_open_gate_runs_calls_and_counts_them():
@@ -40,8 +40,7 @@ def test_hold_waits_for_in_flight_calls_and_holds_new_ones():
     started.wait(10)
     holder = threading.Thread(target=lambda: (gate.hold(10), order.append("held")))
     holder.start()
-    while gate.state != HOLDING:
-        time.sleep(0.01)
+    eventually(lambda: gate.state == HOLDING)
     late = threading.Thread(target=lambda: gate.call(order.append, "late call"))
     late.start()
     release.set()
@@ -65,7 +64,7 @@ def test_held_calls_are_refused_when_the_instance_moves():
 
     caller = threading.Thread(target=call)
     caller.start()
-    time.sleep(0.1)
+    eventually(lambda: gate.waiting == 1)
     gate.refuse()
     caller.join(10)
     assert outcome == ["refused"]
@@ -76,8 +75,7 @@ def test_hold_times_out_reopens_and_says_so():
     release = threading.Event()
     worker = threading.Thread(target=gate.call, args=(release.wait, 10))
     worker.start()
-    while gate.in_flight == 0:
-        time.sleep(0.01)
+    eventually(lambda: gate.in_flight)
     with pytest.raises(SwapFailed, match="counter still had 1 call"):
         gate.hold(0.2)
     assert gate.state == OPEN
