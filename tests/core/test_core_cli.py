@@ -1,26 +1,20 @@
-"""The caruso command: user errors are one clear line and a non-zero exit."""
+"""The caruso command: user errors are one clear line and a non-zero exit (run in process,
+as the console script runs it; tests of serving commands start processes)."""
 import json
-import os
-import subprocess
-import sys
 
+from caruso_core.testing.commands import caruso
 from caruso_core.testing.processes import free_port
-
-
-def caruso(*args, env=None, cwd=None, timeout=60):
-    return subprocess.run([sys.executable, "-m", "caruso_core", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
 
 
 def test_version():
     result = caruso("--version")
-    assert result.returncode == 0 and "caruso, version" in result.stdout
+    assert result.exit_code == 0 and "caruso, version" in result.stdout
 
 
 def test_unreachable_manager_names_the_address_and_the_fix():
     uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
     result = caruso("services", env={"CARUSO_MANAGER": uri})
-    assert result.returncode == 1
+    assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: no service manager answers at " + uri)
     assert "CARUSO_MANAGER" in lines[0]
@@ -31,8 +25,8 @@ def test_bad_service_reference_is_one_line(caruso_manager):
                                ("sample_services:Nothing", "has no 'Nothing'"),
                                ("not-installed", "no service implementation named 'not-installed'"),
                                ("sample_services:_Private", "is not a caruso service")]:
-        result = caruso("serve", reference, cwd=os.path.dirname(__file__))
-        assert result.returncode == 1, reference
+        result = caruso("serve", reference)
+        assert result.exit_code == 1, reference
         assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
 
 
@@ -41,7 +35,7 @@ def test_services_json_and_health(caruso_host, caruso_manager):
     listed = json.loads(caruso("services", "--json").stdout)
     assert [(s["instance_id"], s["ranking"], s["state"]) for s in listed] == [(host.instance_id, 3, "active")]
     health = caruso("health", "--json")
-    assert health.returncode == 0
+    assert health.exit_code == 0
     assert json.loads(health.stdout)[0]["health"]["status"] == "ok"
 
 
@@ -51,17 +45,18 @@ def test_swap_without_operator_secret_is_refused(caruso_host, caruso_manager, tm
     caruso_host("sample_services:Counter")
     standby = caruso_host("sample_services:Counter", standby=True)
     refused = caruso("swap", "counter", standby.instance_id, env={"CARUSO_OPERATOR_SECRET": ""})
-    assert refused.returncode == 1 and "needs the operator secret" in refused.stderr
+    assert refused.exit_code == 1 and "needs the operator secret" in refused.stderr
     allowed = caruso("swap", "counter", standby.instance_id)
-    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.exit_code == 0, allowed.stderr
 
 
-def test_a_broken_component_command_does_not_break_the_cli(tmp_path):
+def test_a_broken_component_command_does_not_break_the_cli(tmp_path, monkeypatch):
     """An entry point of group caruso.commands that fails to load is named, and skipped."""
     dist = tmp_path / "broken_cmd-0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-cmd\nVersion: 0\n")
     (dist / "entry_points.txt").write_text("[caruso.commands]\nbroken = no_such_package.cli:group\n")
-    result = caruso("--help", env={"PYTHONPATH": str(tmp_path)})
-    assert result.returncode == 0 and "serve" in result.stdout
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = caruso("--help")
+    assert result.exit_code == 0 and "serve" in result.stdout
     assert "command 'broken' (no_such_package.cli:group) cannot be loaded" in result.stderr

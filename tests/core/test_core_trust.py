@@ -6,30 +6,26 @@ import subprocess
 import sys
 
 from caruso_core import connect, credentials
+from caruso_core.testing.commands import caruso
 from caruso_core.testing.processes import free_port
-
-def caruso(*arguments, env=None):
-    return subprocess.run([sys.executable, "-m", "caruso_core", *arguments], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, **(env or {})})
-
 
 def test_a_local_process_with_the_deployment_secret_only_cannot_replace_or_retire(caruso_host, caruso_manager):
     real = caruso_host("sample_services:Counter")
-    stranger = {"CARUSO_OPERATOR_SECRET": "", "PYTHONPATH": os.path.dirname(__file__)}
+    stranger = {"CARUSO_OPERATOR_SECRET": ""}
     standby = caruso("serve", "sample_services:Counter", "--standby", env=stranger)
-    assert standby.returncode == 1
+    assert standby.exit_code == 1
     assert standby.stderr.strip().splitlines()[-1] == (
         "error: registering a standby of 'counter' needs the operator secret (CARUSO_OPERATOR_SECRET) "
         "or the grant of that name")
     retire = caruso("unregister", real.instance_id, env=stranger)
-    assert retire.returncode == 1 and "needs the operator secret" in retire.stderr
+    assert retire.exit_code == 1 and "needs the operator secret" in retire.stderr
     assert [s["instance_id"] for s in connect().services()] == [real.instance_id]
 
 
 def test_a_local_user_without_the_deployment_secret_is_refused(caruso_manager, tmp_path):
     outsider = {"CARUSO_DATA": str(tmp_path / "elsewhere"), "CARUSO_SECRET": "", "CARUSO_OPERATOR_SECRET": ""}
     listing = caruso("services", env=outsider)
-    assert listing.returncode == 1
+    assert listing.exit_code == 1
     assert listing.stderr.strip() == (f"error: the service manager at {caruso_manager.uri} refused the "
                                       "connection: set CARUSO_SECRET to the deployment's secret")
 
