@@ -5,14 +5,16 @@ Each hook returns a mapping from a name to what is provided; see
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from caruso_core.hookspecs import hookspec
 
 
 @hookspec
-def caruso_rule_actions() -> dict[str, Callable[..., Any]]:
-    """Actions that business rules of the object model can run, by name."""
+def caruso_rule_actions() -> dict[str, Any]:
+    """Rule actions by the name models use (``<action use="NAME">``): objects following the
+    contract of :class:`caruso_storage.rules.RuleAction` (``check`` when the model loads,
+    ``run`` inside the transaction of the change)."""
 
 
 @hookspec

@@ -2,16 +2,18 @@
 
 Conditions are filters (:mod:`caruso_storage.filters`) evaluated in Python on the
 object's new values, with ``changed``/``changed_to`` comparing against the old
-ones. Actions come from the ``caruso_rule_actions`` hook: each is called as
-``action(context, step)`` with a :class:`RuleContext` and the model's
-:class:`~caruso_storage.model.Action`, and returns a line for the rule log. They
-run inside the transaction of the change: an action that fails undoes the change.
+ones. Actions come from the ``caruso_rule_actions`` hook, which maps the names models
+use (``<action use="NAME">``) to :class:`RuleAction` objects: the contract of rule
+actions. They run inside the transaction of the change: an action that fails undoes
+the change. (Dialog scripts have actions of their own, with another contract:
+``caruso_scripts.actions``.)
 """
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import attrs
 
@@ -20,7 +22,8 @@ from caruso_core.errors import CarusoError, ConfigError
 
 from caruso_storage import filters, values
 from caruso_storage.database import Transaction
-from caruso_storage.model import ObjectType, Rule
+from caruso_storage.model import Action, ObjectType, Rule
+from caruso_storage.rulecalls import RuleCalls
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:([+-])([0-9]{1,4}))?\}")
 MAX_DEPTH = 4
@@ -32,8 +35,9 @@ class RuleContext:
 
     ``create(object, values)`` creates an object in the same transaction and returns
     its key; ``update(object, key, values)`` changes one (their own rules run too);
-    ``after_commit(callback)`` defers work (calls to other services, notifications)
-    until the change is committed.
+    ``after_commit(callback)`` defers work (notifications) until the change is committed;
+    ``call_after_commit`` calls another service then, on the storage instance's
+    :class:`~caruso_storage.rulecalls.RuleCalls` (``calls``).
     """
 
     obj: ObjectType
@@ -44,6 +48,7 @@ class RuleContext:
     transaction: Transaction
     create: Callable[[str, dict[str, Any]], Any]
     update: Callable[[str, Any, dict[str, Any]], Any]
+    calls: RuleCalls
 
     def render(self, template: str) -> Any:
         """``template`` with ``${attribute}`` replaced by the object's values.
@@ -69,25 +74,47 @@ class RuleContext:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.transaction.after_commit(callback)
 
+    def call_after_commit(self, interface: str, method: str, arguments: dict[str, Any]) -> None:
+        """Once the change is committed, call ``method(**arguments)`` of the service found
+        for ``interface`` (in commit order; the change does not wait for it)."""
+        self.after_commit(lambda: self.calls.submit(self.rule.name, interface, method, arguments))
+
+
+class RuleAction(abc.ABC):
+    """The contract of rule actions, the values of the ``caruso_rule_actions`` hook.
+
+    ``check`` runs when the model loads, once per ``<action>`` naming the action;
+    ``run`` runs each time its rule fires, inside the transaction of the change.
+    """
+
+    def check(self, step: Action, obj: ObjectType, objects: Mapping[str, ObjectType]) -> None:
+        """Raise ValueError (one line) if ``step`` of a rule of ``obj`` cannot run; this
+        default accepts every step."""
+
+    @abc.abstractmethod
+    def run(self, context: RuleContext, step: Action) -> str:
+        """Act on ``step`` (its ``params`` and the templates of its ``values``, rendered with
+        ``context.render``) and return a line for the rule log; a CarusoError undoes the change."""
+
 
 def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[str, Any] | None,
          transaction: Transaction, create: Callable[[str, dict[str, Any]], Any],
-         update: Callable[[str, Any, dict[str, Any]], Any], log: Callable[[Rule, str, str], None],
-         only: Rule | None = None) -> None:
+         update: Callable[[str, Any, dict[str, Any]], Any], calls: RuleCalls,
+         log: Callable[[Rule, str, str], None], only: Rule | None = None) -> None:
     """Run the actions of every rule of ``obj`` (or of ``only``) for ``event`` whose condition holds."""
     rules = [rule for rule in (obj.rules if only is None else (only,))
              if event in rule.events and filters.matches(rule.condition, new, old)]
     if not rules:
         return
-    actions = plugins.provided("caruso_rule_actions")
+    actions: dict[str, RuleAction] = plugins.provided("caruso_rule_actions")
     for rule in rules:
-        context = RuleContext(obj, rule, key, new, old, transaction, create, update)
+        context = RuleContext(obj, rule, key, new, old, transaction, create, update, calls)
         for step in rule.actions:
             implementation = actions.get(step.use)
             if implementation is None:
                 raise ConfigError(f"rule {rule.name}: action {step.use!r} is no longer installed")
             try:
-                message = implementation(context, step)
+                message = implementation.run(context, step)
             except CarusoError as error:
                 raise type(error)(f"rule {rule.name} of {obj.name}, action {step.use}: {error.message}",
                                   **error.details) from None

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, inspect, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from caruso_core import remote, service
+from caruso_core import HostContext, remote, service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
 from caruso_storage import filters, journal, loader, migrate, readonly, rules, tables, values
@@ -24,6 +24,7 @@ from caruso_storage.database import Transaction, journal_name, open_engines
 from caruso_storage.describe import describe_model, describe_object
 from caruso_storage.model import Condition, Model, ObjectType, Rule
 from caruso_storage.records import Records, page
+from caruso_storage.rulecalls import RuleCalls
 from caruso_storage.tables import VERSION_KEY
 
 OPERATIONS = ("create", "update", "delete")
@@ -41,10 +42,13 @@ class StorageManager:
     ``db``: URL of the model's first database (default: ``storage.db`` in the data
     folder); ``databases``: URLs of other databases by model name; ``due_every``: seconds
     between two runs of the model's due rules (0: only when :meth:`run_due_rules` is called).
+    Rule actions call other services through the client of the host's ``context`` on the
+    instance's own :class:`~caruso_storage.rulecalls.RuleCalls`, stopped with it.
     """
 
     def __init__(self, model: str | None = None, db: str | None = None,
-                 databases: dict[str, str] | None = None, due_every: float = 60.0) -> None:
+                 databases: dict[str, str] | None = None, due_every: float = 60.0,
+                 context: HostContext | None = None) -> None:
         self.model: Model = loader.load(model) if model else loader.load_default()
         self.schema = tables.build(self.model)
         self.records = {name: Records(obj, self.schema.tables[name]) for name, obj in self.model.objects.items()}
@@ -55,6 +59,7 @@ class StorageManager:
         self._stopping = threading.Event()
         self._due_thread: threading.Thread | None = None
         self._batch = threading.local()   # the connections a read() batch holds, per thread
+        self.rule_calls = RuleCalls((context or HostContext.standalone("storage")).client)
         self._prepare()
 
     def _prepare(self) -> None:
@@ -87,6 +92,7 @@ class StorageManager:
             self._due_thread.start()
 
     def stop(self) -> None:
+        self.rule_calls.stop()
         self._stopping.set()
         if self._due_thread is not None:
             self._due_thread.join()
@@ -395,7 +401,7 @@ class StorageManager:
             journal.log_rule(transaction.connection(self.journal_database), records.obj.name, key,
                              rule.name, action, message)
 
-        rules.fire(records.obj, event, key, new, old, transaction, create, update, log, only)
+        rules.fire(records.obj, event, key, new, old, transaction, create, update, self.rule_calls, log, only)
         return latest[0]
 
     # -- due rules ----------------------------------------------------------------------------

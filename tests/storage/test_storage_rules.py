@@ -1,13 +1,31 @@
-"""Business rules of the model: the shipped RFP review example and rule semantics."""
+"""Business rules of the model: the shipped RFP review example and rule semantics; rule
+actions as the contract says; each storage instance's own rule-call thread."""
 from __future__ import annotations
 
 import logging
 
 import pytest
 
-from caruso_core import hookimpl
-from caruso_core.errors import InvalidInput
+from caruso_core import HostContext, connect, hookimpl
+from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.plugins import plugin_manager
+from caruso_storage.rules import RuleAction
+from caruso_storage.service import StorageManager
+
+CALLING = """<model name="calls">
+  <object name="Ticket" table="ticket">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="state" type="string" length="20"/>
+    <rule name="escalate" on="update">
+      <when><test field="state" op="changed_to" value="escalated"/></when>
+      <action use="call_after_commit" interface="test.probe/1" method="record">
+        <set field="ticket">${id}</set>
+        <set field="text">Ticket ${id} escalated</set>
+      </action>
+    </rule>
+  </object>
+</model>
+"""
 
 
 @pytest.fixture
@@ -59,12 +77,15 @@ def test_the_rule_fires_on_create_too_in_the_same_batch(storage):
     assert len(review_tasks(storage)) == 1
 
 
+class Refuse(RuleAction):
+    def run(self, context, step):
+        raise InvalidInput(f"{context.values['title']} refused")
+
+
 class Failing:
     @hookimpl
     def caruso_rule_actions(self):
-        def refuse(context, step):
-            raise InvalidInput(f"{context.values['title']} refused")
-        return {"create": refuse}
+        return {"create": Refuse()}
 
 
 def test_a_failing_action_undoes_the_change(deal):
@@ -79,3 +100,40 @@ def test_a_failing_action_undoes_the_change(deal):
         manager.unregister(plugin)
     assert storage.get("Opportunity", opportunity["id"])["stage"] == "initiation"
     assert review_tasks(storage) == [] and storage.rule_log() == []
+
+
+def escalate(storage):
+    ticket = storage.create("Ticket", {"state": "open"})
+    storage.update("Ticket", ticket["id"], {"state": "escalated"})
+    return ticket["id"]
+
+
+def test_each_storage_instance_calls_services_on_its_own_thread_through_its_context(
+        caruso_host, caruso_manager, tmp_path, monkeypatch, caplog):
+    caruso_host("storage_probe:Probe")
+    probe = connect(caruso_manager.uri).get("test.probe/1")
+    monkeypatch.setenv("CARUSO_MANAGER", "PYRO:caruso.manager@127.0.0.1:9")     # nobody listens there
+    model = tmp_path / "calls.xml"
+    model.write_text(CALLING)
+    first, second = (StorageManager(model=str(model), db=f"sqlite:///{tmp_path / name}",
+                                    context=HostContext.standalone("storage", connect(caruso_manager.uri)))
+                     for name in ("first.db", "second.db"))
+    assert first.rule_calls is not second.rule_calls
+    escalate(first)
+    first.stop()                                            # waits for the calls its rules queued
+    assert probe.calls() == [{"ticket": 1, "text": "Ticket 1 escalated"}]
+    with caplog.at_level(logging.ERROR, logger="caruso.storage.rules"):
+        escalate(first)                                     # stopped: its later calls are dropped, loudly
+    assert "rule escalate: calling test.probe/1.record dropped: the storage has stopped" in caplog.text
+    escalate(second)
+    escalate(second)
+    second.stop()                                           # the other instance's thread went on
+    assert probe.calls() == [{"ticket": 1, "text": "Ticket 1 escalated"}, {"ticket": 1, "text": "Ticket 1 escalated"},
+                             {"ticket": 2, "text": "Ticket 2 escalated"}]
+
+
+def test_call_is_the_earlier_name_of_call_after_commit(make_storage, tmp_path):
+    model = tmp_path / "calls.xml"
+    model.write_text(CALLING.replace('use="call_after_commit"', 'use="call"').replace('interface="test.probe/1" ', ""))
+    with pytest.raises(ConfigError, match='rule escalate: action call: needs interface="id/MAJOR"'):
+        make_storage(model)
