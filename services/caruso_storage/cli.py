@@ -1,10 +1,12 @@
 """Command line of the storage service: ``caruso model ...`` and ``caruso data ...``.
 
-Database options are those of the service: ``--model FILE`` (default: the packaged
-example model), ``--db URL`` (the model's first database), ``--database NAME=URL``.
+Database options are those of the service: ``--model FILE`` (repeatable: files applied
+in order, later ones extending earlier ones; default: the packaged example model), ``--db
+URL`` (the model's first database), ``--database NAME=URL``.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -15,6 +17,7 @@ from caruso_core.errors import ConfigError
 
 from caruso_storage import drafting, importer, loader, migrate, tables
 from caruso_storage.database import WRITE_OPTION, journal_name, open_engine, open_engines
+from caruso_storage.describe import describe_model, describe_object
 from caruso_storage.model import Model
 
 
@@ -23,12 +26,13 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
                            help="URL of a database of the model, by its name (repeatable).")(command)
     command = click.option("--db", help="URL of the model's first database "
                                         "(default: storage.db in the data folder).")(command)
-    return click.option("--model", "model_file", type=click.Path(dir_okay=False),
-                        help="The model file (default: the packaged example model).")(command)
+    return click.option("--model", "model_files", type=click.Path(dir_okay=False), multiple=True,
+                        help="A model file (repeatable: applied in order; default: the packaged "
+                             "example model).")(command)
 
 
-def _model(model_file: str | None) -> Model:
-    return loader.load(model_file) if model_file else loader.load_default()
+def _model(model_files: tuple[str, ...]) -> Model:
+    return loader.load(list(model_files)) if model_files else loader.load_default()
 
 
 def _urls(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -47,17 +51,30 @@ def model() -> None:
 
 
 @model.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-def validate(file: str) -> None:
-    """Check a model file against the schema and its own rules."""
-    checked = loader.load(file)
-    click.echo(f"{file}: valid ({len(checked.objects)} objects, {len(checked.databases)} database(s))")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Check model FILES (one model, applied in order) against the schema and the model's rules."""
+    checked = loader.load(list(files))
+    click.echo(f"{checked.source}: valid ({len(checked.objects)} objects, {len(checked.databases)} database(s))")
 
 
-def _differences(model_file: str | None, db: str | None, databases: tuple[str, ...],
+@model.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--object", "object_name", help="Only this object.")
+def describe(files: tuple[str, ...], object_name: str | None) -> None:
+    """Print what the storage's describe() answers for the model of FILES (default: the packaged
+    example model), as JSON: objects, attributes, keys, relations, rules."""
+    checked = _model(files)
+    if object_name is not None and object_name not in checked.objects:
+        raise ConfigError(f"{checked.source}: no object {object_name!r} (objects: {', '.join(checked.objects)})")
+    answer = describe_model(checked) if object_name is None else describe_object(checked.objects[object_name])
+    click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+
+
+def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...],
                  act: Callable[[Any, list[migrate.Difference]], list[migrate.Difference]],
                  journal: bool = False) -> None:
-    checked = _model(model_file)
+    checked = _model(model_files)
     schema = tables.build(checked)
     engines = open_engines(checked, db, _urls(databases))
     if journal:
@@ -81,14 +98,14 @@ def _differences(model_file: str | None, db: str | None, databases: tuple[str, .
 
 @model.command()
 @database_options
-def diff(model_file: str | None, db: str | None, databases: tuple[str, ...]) -> None:
+def diff(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]) -> None:
     """Show what the databases lack for the model's new tables (existing tables are never changed)."""
-    _differences(model_file, db, databases, lambda connection, found: found)
+    _differences(model_files, db, databases, lambda connection, found: found)
 
 
 @model.command()
 @database_options
-def upgrade(model_file: str | None, db: str | None, databases: tuple[str, ...]) -> None:
+def upgrade(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]) -> None:
     """Create the missing tables, columns and indexes of the model's new tables; list manual steps.
 
     The storage service's own tables (contact history, rule log) are migrated too.
@@ -99,7 +116,7 @@ def upgrade(model_file: str | None, db: str | None, databases: tuple[str, ...]) 
         return [*(migrate.Difference(f"done: {d.text}", True, d.change) for d in done),
                 *(d for d in found if not d.automatic)]
 
-    _differences(model_file, db, databases, act, journal=True)
+    _differences(model_files, db, databases, act, journal=True)
 
 
 @model.command()
@@ -132,12 +149,12 @@ def data() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @database_options
 @click.option("--partial", is_flag=True, help="Write the good rows even when some are bad.")
-def import_(object_name: str, file: Path, model_file: str | None, db: str | None, databases: tuple[str, ...],
-            partial: bool) -> None:
+def import_(object_name: str, file: Path, model_files: tuple[str, ...], db: str | None,
+            databases: tuple[str, ...], partial: bool) -> None:
     """Import objects from a CSV file whose header names attributes; report every bad row."""
     from caruso_storage.service import StorageManager
 
-    storage = StorageManager(model=model_file, db=db, databases=_urls(databases))
+    storage = StorageManager(model=list(model_files) or None, db=db, databases=_urls(databases))
     try:
         rows = importer.read_rows(file, importer.records_of(storage, object_name).names)
         with click.progressbar(length=len(rows), label=f"importing {object_name}",

@@ -1,4 +1,12 @@
-"""Loading a model file: hardened XML, the published schema, then the model's own rules.
+"""Loading a model: hardened XML, the published schema, then the model's own rules.
+
+A model is one file, or several applied in order: each later file may add databases,
+model modules and objects, and ``<extend>`` the objects declared before it (in its own
+modules or in earlier files). An extension adds attributes, relations, indexes and rules;
+it may change an attribute's label, its default or (on a table caruso makes) its length
+upwards, and an object's label; anything else the base declared (types, keys, columns,
+required, choices, conversions, relations, indexes, rules) is the base's contract, which
+the base's own rules and the modules built on it rely on, so changing it is refused.
 
 Every error is a ConfigError ``FILE:LINE: what is wrong`` (and how to fix it where
 that is not obvious). Reading is :mod:`caruso_core.xmlsafe`: entity declarations
@@ -6,6 +14,7 @@ are refused, nothing is expanded, no DTD or network resource is loaded.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,11 +31,17 @@ from caruso_storage.model import (TYPES, Action, Attribute, Database, Index, Mod
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
+CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
+
+Part = tuple[etree._Element, str]       # an element and the file it is in
 
 
-def load(path: str | Path) -> Model:
-    """The validated model of the file at ``path``."""
-    return _build(xmlsafe.read(path), str(path))
+def load(paths: str | Path | Sequence[str | Path]) -> Model:
+    """The validated model of the file at ``paths``, or of a list of files applied in order."""
+    listed = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not listed:
+        raise ConfigError("no model file given: name one or more model files")
+    return _build([(xmlsafe.read(path), str(path)) for path in listed])
 
 
 def load_default() -> Model:
@@ -36,13 +51,13 @@ def load_default() -> Model:
 
 def loads(data: bytes, source: str) -> Model:
     """The validated model of the XML text ``data``; ``source`` names it in errors."""
-    return _build(xmlsafe.parse(data, source), source)
+    return _build([(xmlsafe.parse(data, source), source)])
 
 
-def _build(root: etree._Element, source: str) -> Model:
-    _validate(root, source)
-    parts = [(root, source)] + [_module(include, source) for include in root.iterfind("include")]
-    return _Builder(source).model(root, parts)
+def _build(files: list[Part]) -> Model:
+    for root, source in files:
+        _validate(root, source)
+    return _Builder().model(files)
 
 
 def _validate(root: etree._Element, source: str) -> None:
@@ -52,7 +67,7 @@ def _validate(root: etree._Element, source: str) -> None:
         raise ConfigError(f"{source}:{located[0].line}: {located[0].message} (see docs/model-format.md)")
 
 
-def _module(include: etree._Element, source: str) -> tuple[etree._Element, str]:
+def _module(include: etree._Element, source: str) -> Part:
     """The root and file name of the model module an ``<include module>`` names."""
     name = include.get("module")
     modules = plugins.provided("caruso_model_modules")
@@ -62,20 +77,21 @@ def _module(include: etree._Element, source: str) -> tuple[etree._Element, str]:
     path = str(modules[name])
     root = xmlsafe.read(path)
     _validate(root, path)
-    extra = root.find("database") if root.find("database") is not None else root.find("include")
+    extra = next((child for child in root.iterchildren(tag=etree.Element) if child.tag != "object"), None)
     if extra is not None:
         raise ConfigError(f"{path}:{extra.sourceline}: a model module holds objects only "
-                          f"(no <{extra.tag}>); the including model gives the databases")
+                          f"(no <{extra.tag}>); the including model gives the databases, "
+                          "the modules and the extensions")
     return root, path
 
 
-def _flag(element: etree._Element, name: str, default: bool = False) -> bool:
-    value = element.get(name)
+def _flag(given: Mapping[str, str], name: str, default: bool = False) -> bool:
+    value = given.get(name)
     return default if value is None else value.strip() in ("true", "1")
 
 
-def _int(element: etree._Element, name: str) -> int | None:
-    value = element.get(name)
+def _int(given: Mapping[str, str], name: str) -> int | None:
+    value = given.get(name)
     return None if value is None else int(value)
 
 
@@ -84,52 +100,73 @@ def _names(text: str | None) -> tuple[str, ...]:
 
 
 class _Builder:
-    """Builds a :class:`Model` from a schema-valid root, checking what the schema cannot."""
+    """Builds a :class:`Model` from schema-valid files, checking what the schema cannot.
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    ``source`` is the file of the element being checked (errors name it); ``parts`` holds,
+    per object, its ``<object>`` element and its ``<extend>`` elements in order, and
+    ``declared`` the element and file of each attribute as the base declared it.
+    """
+
+    def __init__(self) -> None:
+        self.source = ""
+        self.objects: dict[str, ObjectType] = {}
+        self.parts: dict[str, list[Part]] = {}
+        self.declared: dict[tuple[str, str], Part] = {}
 
     def fail(self, element: etree._Element | int, message: str) -> ConfigError:
         line = element if isinstance(element, int) else element.sourceline
         return ConfigError(f"{self.source}:{line}: {message}")
 
-    def model(self, root: etree._Element, parts: list[tuple[etree._Element, str]]) -> Model:
-        """The model of ``root`` with the objects of every part (the root and its modules, with their files)."""
-        databases = {}
-        for element in root.iterfind("database"):
-            name = element.get("name")
-            if name in databases:
-                raise self.fail(element, f"database {name!r} is declared twice")
-            databases[name] = Database(name, element.get("url"), element.sourceline)
-        databases = databases or {"main": Database("main")}
-        objects: dict[str, ObjectType] = {}
-        elements = {}
-        origins: dict[str, str] = {}
-        for part, self.source in parts:
-            for element in part.iterfind("object"):
-                obj = self.object(element, databases)
-                if obj.name in objects:
-                    elsewhere = "" if origins[obj.name] == self.source else f" (also in {origins[obj.name]})"
-                    raise self.fail(element, f"object {obj.name!r} is declared twice{elsewhere}")
-                objects[obj.name] = obj
-                elements[obj.name] = element
-                origins[obj.name] = self.source
-        self.source = parts[0][1]
-        if not objects:
-            raise self.fail(root, "the model has no objects: add <object> or <include module=\"...\"/>")
+    def model(self, files: list[Part]) -> Model:
+        """The model of ``files`` in order: each file's objects and modules, then its extensions."""
+        databases = self.databases(files)
+        included: set[str] = set()
+        for root, source in files:
+            modules = []
+            for include in root.iterfind("include"):
+                if include.get("module") not in included:
+                    included.add(include.get("module"))
+                    modules.append(_module(include, source))
+            for part_root, self.source in [*modules, (root, source)]:
+                for element in part_root.iterfind("object"):
+                    self.declare(element, databases)
+            self.source = source
+            for element in root.iterfind("extend"):
+                self.extend(element)
+        self.source = files[0][1]
+        if not self.objects:
+            raise self.fail(files[0][0], "the model has no objects: add <object> or <include module=\"...\"/>")
         tables: dict[tuple[str, str | None, str], str] = {}
-        for obj in objects.values():
-            self.source = origins[obj.name]
+        for obj in self.objects.values():
+            self.source = obj.source
             where = (obj.database, obj.schema, obj.table)
             if where in tables:
                 raise self.fail(obj.line, f"objects {tables[where]} and {obj.name} map the same table {obj.table!r}")
             tables[where] = obj.name
-        finished = {}
-        for name, obj in objects.items():
-            self.source = origins[name]
-            finished[name] = self.finish(obj, elements[name], objects)
-        self.source = parts[0][1]
-        return Model(root.get("name"), databases, finished, self.source)
+        finished = {name: self.finish(obj) for name, obj in self.objects.items()}
+        return Model(files[0][0].get("name"), databases, finished, ", ".join(source for _, source in files))
+
+    def databases(self, files: list[Part]) -> dict[str, Database]:
+        """The databases the files declare, in order (none: one named ``main``)."""
+        databases: dict[str, Database] = {}
+        for root, self.source in files:
+            for element in root.iterfind("database"):
+                name = element.get("name")
+                if name in databases:
+                    raise self.fail(element, f"database {name!r} is declared twice")
+                databases[name] = Database(name, element.get("url"), element.sourceline)
+        return databases or {"main": Database("main")}
+
+    def declare(self, element: etree._Element, databases: dict[str, Database]) -> None:
+        obj = self.object(element, databases)
+        if obj.name in self.objects:
+            first = self.objects[obj.name].source
+            elsewhere = "" if first == self.source else f" (also in {first})"
+            raise self.fail(element, f"object {obj.name!r} is declared twice{elsewhere}")
+        self.objects[obj.name] = obj
+        self.parts[obj.name] = [(element, self.source)]
+        for child in element.iterfind("attribute"):
+            self.declared[(obj.name, child.get("name"))] = (child, self.source)
 
     def object(self, element: etree._Element, databases: dict[str, Database]) -> ObjectType:
         name = element.get("name")
@@ -138,78 +175,164 @@ class _Builder:
             raise self.fail(element, f"object {name}: unknown database {database!r} "
                             f"(declared: {', '.join(databases)})")
         attributes: dict[str, Attribute] = {}
-        columns: set[str] = set()
         for child in element.iterfind("attribute"):
-            attribute = self.attribute(name, child)
-            if attribute.name in attributes:
-                raise self.fail(child, f"{name}.{attribute.name} is declared twice")
-            if attribute.column in columns:
-                raise self.fail(child, f"{name}.{attribute.name}: column {attribute.column!r} is mapped twice")
-            attributes[attribute.name] = attribute
-            columns.add(attribute.column)
+            self.add_attribute(name, attributes, self.attribute(name, child), child)
         key = [a for a in attributes.values() if a.key]
         if not key:
             raise self.fail(element, f"object {name} has no key: mark one or more attributes key=\"true\"")
         for attribute in key:
             if attribute.generated and (len(key) > 1 or attribute.type != "integer"):
                 raise self.fail(attribute.line, f"{name}.{attribute.name}: only a single integer key can be generated")
-        indexes = []
-        for child in element.iterfind("index"):
-            index = Index(child.get("name"), _names(child.get("attributes")), _flag(child, "unique"), child.sourceline)
-            for attribute_name in index.attributes:
-                if attribute_name not in attributes:
-                    raise self.fail(child, f"index {index.name}: {name} has no attribute {attribute_name!r}")
-            indexes.append(index)
+        indexes = tuple(self.index(name, child, attributes) for child in element.iterfind("index"))
         return ObjectType(name=name, table=element.get("table") or name, database=database,
-                          existing=_flag(element, "existing"), attributes=attributes,
-                          indexes=tuple(indexes), schema=element.get("schema"),
-                          label=element.get("label") or name, line=element.sourceline)
+                          existing=_flag(element.attrib, "existing"), attributes=attributes,
+                          indexes=indexes, schema=element.get("schema"),
+                          label=element.get("label") or name, line=element.sourceline, source=self.source)
 
-    def attribute(self, owner: str, element: etree._Element) -> Attribute:
+    def add_attribute(self, owner: str, attributes: dict[str, Attribute], attribute: Attribute,
+                      element: etree._Element) -> None:
+        if attribute.name in attributes:
+            raise self.fail(element, f"{owner}.{attribute.name} is declared twice")
+        if attribute.column in {a.column for a in attributes.values()}:
+            raise self.fail(element, f"{owner}.{attribute.name}: column {attribute.column!r} is mapped twice")
+        attributes[attribute.name] = attribute
+
+    def index(self, owner: str, element: etree._Element, attributes: Mapping[str, Attribute]) -> Index:
+        index = Index(element.get("name"), _names(element.get("attributes")), _flag(element.attrib, "unique"),
+                      element.sourceline)
+        for attribute_name in index.attributes:
+            if attribute_name not in attributes:
+                raise self.fail(element, f"index {index.name}: {owner} has no attribute {attribute_name!r}")
+        return index
+
+    def extend(self, element: etree._Element) -> None:
+        """Apply an ``<extend object>`` to the object declared before it."""
+        name = element.get("object")
+        base = self.objects.get(name)
+        if base is None:
+            raise self.fail(element, f"extend: no object {name!r} is declared before this "
+                            f"(objects: {', '.join(self.objects) or 'none'}); include its module "
+                            "or list the file declaring it first")
+        attributes = dict(base.attributes)
+        added: set[str] = set()
+        for child in element.iterfind("attribute"):
+            attribute_name = child.get("name")
+            if attribute_name in attributes and attribute_name not in added:
+                attributes[attribute_name] = self.changed(base, child)
+                continue
+            if child.get("type") is None:
+                raise self.fail(child, f"{name}.{attribute_name}: {name} has no such attribute to change; "
+                                "a new attribute needs type=\"...\"")
+            attribute = self.attribute(name, child)
+            if attribute.key:
+                raise self.fail(child, f"{name}.{attribute_name}: an extension cannot change the key of {name} "
+                                f"({', '.join(base.key)}): relations and modules refer to it")
+            self.add_attribute(name, attributes, attribute, child)
+            added.add(attribute_name)
+            self.declared[(name, attribute_name)] = (child, self.source)
+        indexes = list(base.indexes)
+        for child in element.iterfind("index"):
+            if child.get("name") in {index.name for index in indexes}:
+                raise self.fail(child, f"index {child.get('name')}: {name} has it already; "
+                                "an extension adds indexes, it does not change them")
+            indexes.append(self.index(name, child, attributes))
+        self.objects[name] = attrs.evolve(base, attributes=attributes, indexes=tuple(indexes),
+                                          label=element.get("label") or base.label)
+        self.parts[name].append((element, self.source))
+
+    def changed(self, obj: ObjectType, element: etree._Element) -> Attribute:
+        """The attribute of ``obj`` that ``element`` (in an extension) changes, if the change is safe."""
         name = element.get("name")
+        base = obj.attributes[name]
+        declared, declared_in = self.declared[(obj.name, name)]
+        where = f"{obj.name}.{name}"
+
+        def refused(field: str, before: Any, after: Any) -> ConfigError:
+            return self.fail(element, f"{where}: an extension may change the label, default and length of an "
+                             f"attribute, not its {field} ({before!r} to {after!r}): the base "
+                             f"({declared_in}:{base.line}) and what builds on it rely on it")
+
+        try:
+            changed = self.attribute(obj.name, element, {**declared.attrib, **element.attrib})
+        except ConfigError:
+            fixed = next((k for k, v in element.attrib.items() if k not in CHANGEABLE and v != declared.get(k)), None)
+            if fixed is None:
+                raise
+            raise refused(fixed, declared.get(fixed), element.get(fixed)) from None
+        for field in attrs.fields(Attribute):
+            if field.name not in CHANGEABLE and getattr(changed, field.name) != getattr(base, field.name):
+                raise refused(field.name, getattr(base, field.name), getattr(changed, field.name))
+        if changed.length != base.length:
+            if base.length is None or changed.length is None or changed.length < base.length:
+                raise self.fail(element, f"{where}: length {changed.length} is not longer than {base.length}: "
+                                "values the base accepts would be refused; a length may only grow")
+            if obj.existing or base.convert is not None:
+                raise self.fail(element, f"{where}: the length of a column of an existing table or with a "
+                                "conversion is fixed by the table; it cannot grow in the model")
+        return changed
+
+    def attribute(self, owner: str, element: etree._Element, given: Mapping[str, str] | None = None) -> Attribute:
+        """The attribute ``element`` declares (with the properties ``given``, default its own)."""
+        given = element.attrib if given is None else given
+        name = given.get("name")
         where = f"{owner}.{name}"
-        kind = element.get("type")
+        kind = given.get("type")
         if name.startswith("_"):
             raise self.fail(element, f"{where}: names starting with '_' are reserved")
         if kind not in TYPES:
             raise self.fail(element, f"{where}: unknown type {kind!r} (types: {', '.join(TYPES)})")
-        convert = element.get("convert")
+        convert = given.get("convert")
         needs = {"flag": "boolean", "cents": "decimal", "padded": "string"}
         if convert is not None and needs[convert] != kind:
             raise self.fail(element, f"{where}: convert=\"{convert}\" needs type {needs[convert]}, not {kind}")
-        length = _int(element, "length")
+        length = _int(given, "length")
         if length is not None and kind != "string":
             raise self.fail(element, f"{where}: length applies to type string only")
         if convert == "padded" and length is None:
             raise self.fail(element, f"{where}: convert=\"padded\" needs the column's length")
-        scale = _int(element, "scale")
+        scale = _int(given, "scale")
         attribute = Attribute(
-            name=name, type=kind, column=element.get("column") or name, key=_flag(element, "key"),
-            generated=_flag(element, "generated"), required=_flag(element, "required"), length=length,
-            precision=_int(element, "precision"), scale=2 if convert == "cents" and scale is None else scale,
-            label=element.get("label") or name.replace("_", " ").capitalize(), convert=convert,
-            true_value=element.get("true", "J"), false_value=element.get("false", "N"), line=element.sourceline)
+            name=name, type=kind, column=given.get("column") or name, key=_flag(given, "key"),
+            generated=_flag(given, "generated"), required=_flag(given, "required"), length=length,
+            precision=_int(given, "precision"), scale=2 if convert == "cents" and scale is None else scale,
+            label=given.get("label") or name.replace("_", " ").capitalize(), convert=convert,
+            true_value=given.get("true", "J"), false_value=given.get("false", "N"), line=element.sourceline)
         try:
-            choices = element.get("choices")
+            choices = given.get("choices")
             if choices is not None:
                 attribute = attrs.evolve(attribute, choices=tuple(
                     values.decode(attribute, choice.strip(), strict=False) for choice in choices.split("|")))
-            if element.get("default") is not None:
-                attribute = attrs.evolve(attribute, default=values.decode(attribute, element.get("default")))
+            if given.get("default") is not None:
+                attribute = attrs.evolve(attribute, default=values.decode(attribute, given.get("default")))
         except InvalidInput as error:
             raise self.fail(element, f"{owner}.{error}") from None
         return attribute
 
-    def finish(self, obj: ObjectType, element: etree._Element, objects: dict[str, ObjectType]) -> ObjectType:
-        relations = {}
-        for child in element.iterfind("relation"):
-            relation = self.relation(obj, child, objects)
-            if relation.name in relations or relation.name in obj.attributes:
-                raise self.fail(child, f"{obj.name}.{relation.name}: the name is used twice")
-            relations[relation.name] = relation
+    def finish(self, obj: ObjectType) -> ObjectType:
+        """``obj`` with the relations and rules of its declaration and its extensions, in order."""
+        relations: dict[str, Relation] = {}
+        relations_at: dict[str, str] = {}
+        for element, self.source in self.parts[obj.name]:
+            for child in element.iterfind("relation"):
+                relation = self.relation(obj, child, self.objects)
+                if relation.name in relations or relation.name in obj.attributes:
+                    first = relations_at.get(relation.name)
+                    raise self.fail(child, f"{obj.name}.{relation.name}: the name is used twice"
+                                    + (f" (first at {first})" if first else ""))
+                relations[relation.name] = relation
+                relations_at[relation.name] = f"{self.source}:{child.sourceline}"
         obj = attrs.evolve(obj, relations=relations)
-        rules = [self.rule(obj, child, objects) for child in element.iterfind("rule")]
-        return attrs.evolve(obj, rules=tuple(rules))
+        rules: dict[str, Rule] = {}
+        rules_at: dict[str, str] = {}
+        for element, self.source in self.parts[obj.name]:
+            for child in element.iterfind("rule"):
+                rule = self.rule(obj, child, self.objects)
+                if rule.name in rules:
+                    raise self.fail(child, f"rule {rule.name}: {obj.name} has a rule of that name already "
+                                    f"({rules_at[rule.name]}); give this one its own name")
+                rules[rule.name] = rule
+                rules_at[rule.name] = f"{self.source}:{child.sourceline}"
+        return attrs.evolve(obj, rules=tuple(rules.values()))
 
     def relation(self, obj: ObjectType, element: etree._Element, objects: dict[str, ObjectType]) -> Relation:
         name, kind, target_name = element.get("name"), element.get("kind"), element.get("target")

@@ -115,7 +115,8 @@ class ObjectType:
     """A business object mapped to a table of one database.
 
     ``existing`` tables belong to someone else: no DDL, and without ``version``
-    column the optimistic version is a digest of the row.
+    column the optimistic version is a digest of the row. ``source`` and ``line`` say
+    where the object is declared (its extensions may be in other files).
     """
 
     name: str
@@ -129,6 +130,7 @@ class ObjectType:
     schema: str | None = None
     label: str = ""
     line: int = 0
+    source: str = ""
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -149,7 +151,10 @@ class Database:
 
 @attrs.frozen
 class Model:
-    """A validated model: databases by name (the first is the default) and objects by name."""
+    """A validated model: databases by name (the first is the default) and objects by name.
+
+    ``name`` is that of the model's first file; ``source`` names its files, in order.
+    """
 
     name: str
     databases: dict[str, Database]

@@ -53,7 +53,7 @@ def test_module_errors_name_the_file_and_line(module, extra, message):
     if message is None:
         clash = text.replace(b'<object name="Task"', b'<object name="Quote" table="q"><attribute name="id" '
                              b'type="integer" key="true"/></object>\n  <object name="Task"')
-        with pytest.raises(ConfigError, match=r"sales\.xml:\d+: object 'Quote' is declared twice \(also in m\.xml\)"):
+        with pytest.raises(ConfigError, match=r"^m\.xml:7: object 'Quote' is declared twice \(also in .*sales\.xml\)"):
             loader.loads(clash, "m.xml")
         return
     with pytest.raises(ConfigError, match=message):

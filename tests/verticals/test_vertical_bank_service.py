@@ -58,7 +58,7 @@ def test_each_vertical_makes_a_deployment_whose_storage_uses_its_model(name):
     from caruso_core.verticals import deployment_data
 
     storage = deployment_data([name])["services"]["storage"]
-    assert Path(storage["config"]["model"]).parent.name == name
+    assert [Path(file).parent.name for file in storage["config"]["model"]] == [name]
 
 
 def test_the_utility_deployment_runs_its_dialog_scripts():
