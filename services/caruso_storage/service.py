@@ -38,7 +38,8 @@ log = logging.getLogger("caruso.storage.rules")
 class StorageManager:
     """Business objects over SQLite, PostgreSQL and existing databases, as the model maps them.
 
-    ``model``: path of the model file (default: the packaged example CRM model);
+    ``model``: path of the model file, or a list of files applied in order (later files
+    extend earlier ones; default: the packaged example CRM model);
     ``db``: URL of the model's first database (default: ``storage.db`` in the data
     folder); ``databases``: URLs of other databases by model name; ``due_every``: seconds
     between two runs of the model's due rules (0: only when :meth:`run_due_rules` is called).
@@ -46,7 +47,7 @@ class StorageManager:
     instance's own :class:`~caruso_storage.rulecalls.RuleCalls`, stopped with it.
     """
 
-    def __init__(self, model: str | None = None, db: str | None = None,
+    def __init__(self, model: str | list[str] | None = None, db: str | None = None,
                  databases: dict[str, str] | None = None, due_every: float = 60.0,
                  context: HostContext | None = None) -> None:
         self.model: Model = loader.load(model) if model else loader.load_default()
@@ -77,7 +78,7 @@ class StorageManager:
         for obj in self.model.objects.values():
             if obj.database != name or not obj.existing:
                 continue
-            where = f"{self.model.source}:{obj.line}: object {obj.name}"
+            where = f"{obj.source}:{obj.line}: object {obj.name}"
             if not inspector.has_table(obj.table, schema=obj.schema):
                 raise ConfigError(f"{where}: table {obj.table!r} does not exist in database {name} ({engine.url!r})")
             present = {column["name"] for column in inspector.get_columns(obj.table, schema=obj.schema)}
