@@ -21,7 +21,9 @@ installed service with ``autostart``) and applies each vertical, those it depend
 first. ``files`` are made absolute and merged into the service's configuration with
 ``config``: a list is appended to what earlier verticals gave (base files first, so a
 component that merges files by id lets an extension override one view or script
-without copying the rest); any other value replaces the earlier one.
+without copying the rest, and the storage applies model files in order, so an
+integrator's model extends the objects of the vendor's vertical it depends on); any
+other value replaces the earlier one.
 """
 from __future__ import annotations
 
@@ -84,6 +86,9 @@ def read(path: Path) -> Vertical:
     if unknown or "name" not in data or "version" not in data:
         raise ConfigError(f"{path}: needs name and version; allowed keys: {', '.join(sorted(TOP_KEYS))}"
                           + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else ""))
+    depends = data.get("depends", [])
+    if not isinstance(depends, list) or not all(isinstance(name, str) and name for name in depends):
+        raise ConfigError(f"{path}: depends is a list of vertical names, e.g. depends = [\"utility\"]")
     services = data.get("services", {})
     for key, table in services.items():
         extra = set(table) - SERVICE_KEYS if isinstance(table, dict) else {"(not a table)"}
@@ -95,7 +100,7 @@ def read(path: Path) -> Vertical:
                 if not (path.parent / relative).exists():
                     raise ConfigError(f"{path}: [services.{key}] files.{name}: {relative} does not exist")
     return Vertical(str(data["name"]), str(data["version"]), str(data.get("description", "")),
-                    tuple(data.get("depends", [])), services, path.parent)
+                    tuple(depends), services, path.parent)
 
 
 def chain(names: list[str], known: dict[str, Vertical]) -> list[Vertical]:

@@ -77,6 +77,9 @@ def test_manifest_errors_name_file_and_key(tmp_path):
     (bad / "vertical.toml").write_text('name = "bad"\n')
     with pytest.raises(ConfigError, match="needs name and version"):
         read(bad / "vertical.toml")
+    (bad / "vertical.toml").write_text('name = "bad"\nversion = "1"\ndepends = "utility"\n')
+    with pytest.raises(ConfigError, match=r"vertical.toml: depends is a list of vertical names"):
+        read(bad / "vertical.toml")
     with pytest.raises(ConfigError, match="no vertical named 'missing'"):
         chain(["missing"], {})
 
