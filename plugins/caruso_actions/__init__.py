@@ -1,9 +1,12 @@
-"""caruso_actions: the built-in actions of dialog scripts (pluggy hook ``caruso_script_actions``).
+"""caruso_actions: the built-in dialog actions of scripts (``email``, ``store``, ``call``,
+``contact``), registered through the ``caruso.plugins`` entry point ``caruso_actions.plugin``
+for the hook ``caruso_script_actions``.
 
-Every action is called as ``action(context, **params)``: ``context`` is the engine's
-action context (``session``, ``script``, ``step``, ``key`` unique per run, ``context``
-of the session, ``settings`` of the engine, ``service(name_or_interface)`` returning a
-proxy through the service manager); ``params`` are the script's ``<param>`` values as
-plain data. An action returns plain data (recorded with the session) or raises a
-``CarusoError`` with one clear line.
+Each follows the contract of dialog actions, :mod:`caruso_scripts.actions`:
+``action(context, **params)`` with the engine's ``ActionContext``; it returns plain data
+or raises a ``CarusoError`` with one clear line.
+
+Public: none (the package is reached through its entry point only).
 """
+
+PUBLIC_MODULES: tuple[str, ...] = ()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from caruso_scripts.actions import ActionContext
+
 STORAGE = "caruso.storage/1"
 
 
-def log_contact(context: Any, key: Any, object: str = "Customer", channel: str = "phone",
+def log_contact(context: ActionContext, key: Any, object: str = "Customer", channel: str = "phone",
                 direction: str = "inbound", summary: str | None = None, agent: str | None = None) -> dict[str, Any]:
     entry = {"channel": channel, "direction": direction, "summary": summary, "agent": agent,
              "reference": f"script-session:{context.session}",

@@ -14,6 +14,7 @@ import smtplib
 from typing import Any
 
 from caruso_core.errors import CarusoError, InvalidInput
+from caruso_scripts.actions import ActionContext
 
 ADDRESS = re.compile(r"[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}")
 
@@ -22,7 +23,7 @@ class MailFailed(CarusoError):
     """The SMTP server could not be reached or refused the message."""
 
 
-def send_email(context: Any, to: str, subject: str, body: str, reply_to: str | None = None) -> dict[str, Any]:
+def send_email(context: ActionContext, to: str, subject: str, body: str, reply_to: str | None = None) -> dict[str, Any]:
     if not isinstance(to, str) or not ADDRESS.fullmatch(to):
         raise InvalidInput(f"email: {to!r} is not an e-mail address")
     settings = context.settings

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from caruso_scripts.actions import ActionContext
+
 STORAGE = "caruso.storage/1"
 
 
-def store_object(context: Any, object: str, key: Any = None, **attributes: Any) -> dict[str, Any]:
+def store_object(context: ActionContext, object: str, key: Any = None, **attributes: Any) -> dict[str, Any]:
     storage = context.service(STORAGE)
     if key is None:
         return storage.create(object, attributes)

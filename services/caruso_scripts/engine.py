@@ -42,6 +42,7 @@ import attrs
 
 from caruso_core.errors import CarusoError, ConfigError, Conflict, NotFound
 from caruso_scripts import values
+from caruso_scripts.actions import ActionContext, DialogAction
 from caruso_scripts.answers import accept
 from caruso_scripts.bounds import LIMITS, UNLIMITED, Budget, measure, measure_all
 from caruso_scripts.errors import DialogError, ExpressionError
@@ -55,25 +56,6 @@ LOGGED = 100
 RECORD = LIMITS.size // 10
 STORAGE = "caruso.storage/1"
 NUMERIC = ("number", "amount")
-
-
-@attrs.frozen
-class ActionContext:
-    """What an action gets besides its parameters.
-
-    ``service(name_or_interface)`` returns a proxy to a service through the manager;
-    ``settings`` is the engine's configuration for actions (e.g. SMTP host and port);
-    ``key`` identifies this run of the action: the same for a retried answer and for the
-    same transitions taken again after going back, so an action can drop a duplicate.
-    """
-
-    session: str
-    script: str
-    step: str
-    key: str
-    context: dict[str, Any]
-    settings: dict[str, Any]
-    service: Callable[[str], Any]
 
 
 @attrs.define
@@ -125,7 +107,7 @@ class PlannedAction:
     """An action of a transition taken, its parameters evaluated, waiting to run."""
 
     action: Action
-    implementation: Callable[..., Any]
+    implementation: DialogAction
     params: dict[str, Any]
     context: ActionContext
 
@@ -201,7 +183,7 @@ def _earlier(state: Any, number: int) -> dict[str, Any]:
 class Engine:
     """Runs sessions of ``scripts`` (by id); see the module's contract."""
 
-    def __init__(self, scripts: Mapping[str, Script], *, actions: Mapping[str, Callable[..., Any]],
+    def __init__(self, scripts: Mapping[str, Script], *, actions: Mapping[str, DialogAction],
                  service: Callable[[str], Any], settings: Mapping[str, Any] | None = None,
                  today: Callable[[], datetime.date] = datetime.date.today, locale: str = "en") -> None:
         self.scripts = scripts

@@ -13,6 +13,10 @@ Configuration (deployment ``config``):
 ``locale``    how people write numbers in scripts without their own ``locale``
               (default ``en``: ``1,250.5``; ``de``: ``1.250,5``)
 
+Bindings and dialog actions reach other services through the client of the host's
+``context`` (:class:`caruso_core.HostContext`); an instance made outside a host uses
+``HostContext.standalone("scripts")``.
+
 Methods (all return plain data; a session is shown as the engine's ``view``):
 ``scripts()``, ``begin(script, context=None)``, ``current(session)``,
 ``answer(session, answer, seq=None)``, ``back(session)``,
@@ -33,7 +37,7 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
-from caruso_core import connect, plugins, remote, service
+from caruso_core import HostContext, plugins, remote, service
 from caruso_core.deployment import data_dir
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_scripts import loader
@@ -72,7 +76,8 @@ class ScriptService:
     """Runs dialog scripts for agents, web self-service and IVR; see the module's contract."""
 
     def __init__(self, scripts: str | list[str] | None = None, db: str | None = None,
-                 settings: dict[str, Any] | None = None, keep_days: float = 90, locale: str = "en") -> None:
+                 settings: dict[str, Any] | None = None, keep_days: float = 90, locale: str = "en",
+                 context: HostContext | None = None) -> None:
         if scripts is None:
             folder = data_dir() / "scripts"
             folder.mkdir(exist_ok=True)
@@ -85,15 +90,14 @@ class ScriptService:
         self.keep_days = float(keep_days)
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._client: Any = None
+        self._client = (context or HostContext.standalone("scripts")).client
         self._proxies: dict[str, Any] = {}
         self._locks = [threading.Lock() for _ in range(LOCKS)]
 
     def _service(self, key: str) -> Any:
+        """A proxy to the service ``key`` (name or interface) through the host's manager."""
         proxy = self._proxies.get(key)
         if proxy is None:
-            if self._client is None:
-                self._client = connect()
             proxy = self._proxies[key] = self._client.get(key)
         return proxy
 

@@ -32,6 +32,19 @@ def script_file(tmp_path):
     return write
 
 
+@pytest.fixture
+def script_folder(tmp_path):
+    """Write whole script documents, by file name (without ``.xml``), to the folder ``scripts``;
+    returns the folder."""
+    def write(**documents):
+        folder = tmp_path / "scripts"
+        folder.mkdir(exist_ok=True)
+        for name, text in documents.items():
+            (folder / f"{name}.xml").write_text(text, encoding="utf-8")
+        return folder
+    return write
+
+
 class Recorder:
     """Actions that record their calls; ``fail`` makes the named action raise."""
 
