@@ -76,3 +76,11 @@ def test_the_legacy_database_is_left_alone(billing, legacy_db):
         journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
     assert tables == {"DEBITEUREN", "OPENSTAANDE POSTEN", "BETAALREGELINGEN", "sqlite_sequence"}
     assert journal == "delete"
+
+
+def test_the_wrapper_finds_its_storage_through_its_hosts_context(legacy_db, caruso_host, caruso_client, monkeypatch):
+    monkeypatch.setenv("CARUSO_MANAGER", "PYRO:caruso.manager@127.0.0.1:9")   # nobody: only the host leads there
+    caruso_host("storage", name="legacy-billing",
+                config={"model": MODEL, "databases": {"billing": f"sqlite:///{legacy_db}"}})
+    caruso_host("billing")
+    assert caruso_client.get("caruso.billing/1").account(4712)["name"] == "Jansen"

@@ -12,6 +12,9 @@ Interface ``caruso.billing/1``:
 ``arrangements(customer_no) -> list[dict]``
 
 Amounts are decimal strings. Unknown customers are NotFound.
+
+The wrapper finds its storage instance through the client of the host's ``context``
+(outside a host: a standalone context for the manager the environment names).
 """
 from __future__ import annotations
 
@@ -20,19 +23,21 @@ from decimal import ROUND_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from caruso_core import InvalidInput, connect, remote, service
+from caruso_core import HostContext, InvalidInput, remote, service
 
 MODEL = str(Path(__file__).with_name("legacy_billing.xml"))
 
 
 @service(name="billing", interface="caruso.billing/1", version="1.0.0", requires=("caruso.storage/1",))
 class LegacyBilling:
-    def __init__(self, storage: str = "legacy-billing") -> None:
+    def __init__(self, storage: str = "legacy-billing", context: HostContext | None = None) -> None:
         self.storage_name = storage
+        self.context = context
         self.storage: Any = None
 
     def start(self) -> None:
-        self.storage = connect().get(self.storage_name)
+        context = self.context or HostContext.standalone("billing")
+        self.storage = context.client.get(self.storage_name)
 
     @remote
     def account(self, customer_no: int) -> dict[str, Any]:
