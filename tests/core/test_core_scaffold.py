@@ -12,6 +12,7 @@ def test_skeleton_tests_pass(tmp_path, kind, passed):
     made = subprocess.run([sys.executable, "-m", "caruso_core", "new", kind, "acme-stock", "--into", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
+    assert [path.name for path in tmp_path.iterdir()] == ["acme-stock"]     # written whole, nothing left over
     package = tmp_path / "acme-stock"
     assert (package / "acme_stock" / "contract.py").exists() == (kind == "wrapper")
     tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=package,
