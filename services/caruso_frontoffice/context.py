@@ -21,10 +21,9 @@ from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import Catalog
 from caruso_frontoffice.worksheets import Worksheets
-from caruso_scripts.web import Dialogs
+from caruso_scripts.client import INTERFACE as SCRIPTS, Scripts, SelfService
 
 TEMPLATES = Path(__file__).with_name("templates")
-SCRIPTS = "caruso.scripts/1"
 COMM = "caruso.comm/1"
 
 
@@ -61,7 +60,7 @@ class Context:
     worksheets: Worksheets | None = None
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
-    dialogs: Dialogs = attrs.field(init=False)
+    dialogs: SelfService = attrs.field(init=False)
     chat: PortalChat = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -70,7 +69,7 @@ class Context:
         self.records = Records(self.client.get(STORAGE))
         if self.worksheets is not None:
             self.desk = Desk(self.desk_settings, self.worksheets, self.client)
-        self.dialogs = Dialogs(self.client.get(SCRIPTS), self.self_service, self.starts_per_minute)
+        self.dialogs = SelfService(Scripts(self.client.get(SCRIPTS)), self.self_service, self.starts_per_minute)
         self.chat = PortalChat(self.client.get(COMM))
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:

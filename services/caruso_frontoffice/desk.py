@@ -19,9 +19,9 @@ from caruso_core.client import Client
 from caruso_core.errors import Conflict, InvalidInput, NotFound
 from caruso_frontoffice.desksettings import DeskSettings
 from caruso_frontoffice.worksheets import MAX_NOTES, Worksheet, Worksheets
+from caruso_scripts.client import INTERFACE as SCRIPTS, DialogView, Scripts
 
 COMM = "caruso.comm/1"
-SCRIPTS = "caruso.scripts/1"
 STORAGE = "caruso.storage/1"
 TEXT_CHANNELS = frozenset({"webchat", "email"})
 STATUSES = ("available", "break", "logged_out")
@@ -51,7 +51,7 @@ class Desk:
         self.settings = settings
         self.worksheets = worksheets
         self.comm = client.get(COMM)
-        self.scripts = client.get(SCRIPTS)
+        self.scripts = Scripts(client.get(SCRIPTS))
         self.storage = client.get(STORAGE)
 
     # -- the agent -----------------------------------------------------------------------
@@ -186,12 +186,12 @@ class Desk:
     def worksheet(self, name: str, interaction_id: str) -> Worksheet:
         return self.worksheets.get(name, interaction_id)
 
-    def script(self, name: str, interaction_id: str) -> dict[str, Any] | None:
+    def script(self, name: str, interaction_id: str) -> DialogView | None:
         """The script session of the interaction as the engine shows it, if one was started."""
         session = self.worksheet(name, interaction_id).script_session
         return self.scripts.current(session) if session else None
 
-    def start_script(self, name: str, interaction_id: str, customer: Any) -> dict[str, Any]:
+    def start_script(self, name: str, interaction_id: str, customer: Any) -> DialogView:
         """Begin the queue's script with the context ``customer_id``, ``caller``, ``interaction``
         and ``queue``; its session is kept in the agent's worksheet."""
         interaction = self.connected(name, interaction_id)
@@ -202,15 +202,15 @@ class Desk:
         view = self.scripts.begin(script, {"customer_id": customer, "caller": caller,
                                            "interaction": interaction_id, "queue": interaction["queue"],
                                            "agent": name})
-        self.worksheets.keep(name, interaction_id, script_session=view["session"])
+        self.worksheets.keep(name, interaction_id, script_session=view.session)
         return view
 
-    def answer(self, name: str, interaction_id: str, answer: str | None, seq: int | None) -> dict[str, Any]:
+    def answer(self, name: str, interaction_id: str, answer: str | None, seq: int | None) -> DialogView:
         """Answer the script's current step (None continues an information item); InvalidInput
         with a message for the agent when the answer does not fit."""
         return self.scripts.answer(self._session(name, interaction_id), answer, seq)
 
-    def back(self, name: str, interaction_id: str) -> dict[str, Any]:
+    def back(self, name: str, interaction_id: str) -> DialogView:
         return self.scripts.back(self._session(name, interaction_id))
 
     def _session(self, name: str, interaction_id: str) -> str:

@@ -23,6 +23,10 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
 ``max_connections``, ``request_timeout`` the bounds of the HTTP server (default 1000
               connections, 10 seconds to send a request; see :mod:`caruso_core.webserver`)
 
+The front office faces the internet, so its client of the manager never carries the
+operator secret: it is the host's ``context`` client (which has none), or for an instance
+made outside a host a client made without it.
+
 Start-up prints one line ``front office at URL``; while no user exists, one more line
 with the one-time link that creates the first admin.
 """
@@ -32,8 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import caruso_core
-from caruso_core import remote, service
+from caruso_core import HostContext, connect, remote, service
 from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.accounts import Accounts
@@ -60,7 +63,8 @@ class FrontOffice:
                  certfile: str | None = None, keyfile: str | None = None, key_file: str | None = None,
                  session_hours: float = 12.0, self_service: list[str] | None = None,
                  self_service_starts: int = 30, desk: dict[str, Any] | None = None,
-                 max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT) -> None:
+                 max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT,
+                 context: HostContext | None = None) -> None:
         parts = urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"frontoffice address {address!r} must look like http://127.0.0.1:8080")
@@ -84,7 +88,7 @@ class FrontOffice:
             sessions=Sessions(engine, load_key(Path(key_file) if key_file else data_dir() / "frontoffice.key"),
                               lifetime=float(session_hours) * 3600),
             catalog=load([views] if isinstance(views, str) else views if views is not None else [DEFAULT_VIEWS]),
-            client=caruso_core.connect(operator_secret=""),   # faces the internet: never an operator
+            client=(context or HostContext.standalone("frontoffice", connect(operator_secret=""))).client,
             name_throttle=Throttle(NAME_FAILURES, FAILURE_WINDOW),
             address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW),
             self_service=tuple(self_service or ()), starts_per_minute=self_service_starts,

@@ -14,7 +14,8 @@ import decimal
 import re
 from typing import Any, Callable
 
-from caruso_scripts.errors import AnswerRejected, DialogError, ExpressionError
+from caruso_scripts.client import AnswerRejected, DialogError
+from caruso_scripts.errors import ExpressionError
 from caruso_scripts.expressions import LIMITS, Scope, as_text
 from caruso_scripts.model import Question
 from caruso_scripts.numbers import NumberFormat, Unclear

@@ -21,7 +21,8 @@ from typing import Any, Iterable
 
 import attrs
 
-from caruso_scripts.errors import DialogError, ExpressionError
+from caruso_scripts.client import DialogError
+from caruso_scripts.errors import ExpressionError
 
 PART = 10
 UNLIMITED = sys.maxsize

@@ -12,6 +12,7 @@ import pytest
 
 from caruso_core import Conflict, InvalidInput, NotFound
 from caruso_core.testing import ContractSuite
+from caruso_scripts.client import DialogView, Option, ScriptInfo, StepView
 
 SCRIPT = str(resources.files("caruso_scripts").joinpath("contract.xml"))
 SCRIPT_ID = "contract_order"
@@ -43,6 +44,15 @@ class ScriptsContract(ContractSuite):
         assert done["variables"] == {"price": "199.00"}
         assert done["answers"]["meter"] == "smart" and done["answers"]["count"] == 2
         assert service.current(done["session"]) == done
+
+    def test_views_read_as_the_sdks_types(self, service):
+        assert ("1", "Order a meter") in [(s.version, s.title) for s in map(ScriptInfo.from_wire, service.scripts())
+                                          if s.id == SCRIPT_ID]
+        view = DialogView.from_wire(self.walk(service, [None], {"name": "Ann"}))
+        assert (view.status, view.seq, view.can_go_back, view.context) == ("active", 1, True, {"name": "Ann"})
+        assert (view.step.id, view.step.kind, view.step.type, view.step.options) == (
+            "meter", "question", "choice", (Option("smart", "Smart meter"), Option("classic", "Classic meter")))
+        assert StepView.from_wire(service.current(view.session)["step"]) == view.step
 
     def test_choices_are_offered_with_labels(self, service):
         view = self.walk(service, [None])

@@ -45,7 +45,8 @@ from caruso_scripts import values
 from caruso_scripts.actions import ActionContext, DialogAction
 from caruso_scripts.answers import accept
 from caruso_scripts.bounds import LIMITS, UNLIMITED, Budget, measure, measure_all
-from caruso_scripts.errors import DialogError, ExpressionError
+from caruso_scripts.client import DialogError, DialogView, Option, StepView
+from caruso_scripts.errors import ExpressionError
 from caruso_scripts.expressions import Scope
 from caruso_scripts.model import Action, End, Info, Question, Script, Step, SubScript, Transition
 from caruso_scripts.numbers import NumberFormat, number_format
@@ -271,35 +272,28 @@ class Engine:
             session.updated = _now()
 
     def view(self, session: Session) -> dict[str, Any]:
-        """The session as plain data: where it stands, what to show, what was done."""
+        """The session as plain data (a :class:`~caruso_scripts.client.DialogView`): where it
+        stands, what to show, what was done."""
         script = self.script_of(session)
         step = script.step(session.frame.step)
         root = session.frames[0]
-        return {
-            "session": session.id, "script": session.script, "title": self.scripts[session.script].title,
-            "seq": session.seq, "status": session.status, "outcome": session.outcome,
-            "step": self.describe_step(session, step), "can_go_back": bool(session.history),
-            "answers": values.plain(root.answers), "variables": values.plain(root.variables),
-            "actions": values.plain(session.actions), "trail": list(session.trail),
-            "context": values.plain(session.context),
-        }
+        return DialogView(
+            session.id, session.script, self.scripts[session.script].title, session.seq, session.status,
+            session.outcome, self.describe_step(session, step), bool(session.history),
+            values.plain(root.answers), values.plain(root.variables), values.plain(session.actions),
+            list(session.trail), values.plain(session.context)).wire()
 
-    def describe_step(self, session: Session, step: Step) -> dict[str, Any]:
+    def describe_step(self, session: Session, step: Step) -> StepView:
         """The step as shown; number and amount questions say their ``decimal`` mark."""
         script = self.script_of(session)
-        shown: dict[str, Any] = {"id": step.id, "kind": step.kind, "line": step.line}
         text = self._text(session, script, step, Turn(self.today()))
         if isinstance(step, Question):
-            shown.update(type=step.type, text=text, required=step.required,
-                         options=[{"value": o.value, "label": o.label} for o in step.options],
-                         maxlength=step.maxlength if step.type == "text" else None)
-            if step.type in NUMERIC:
-                shown["decimal"] = self._numbers(script).decimal
-        elif isinstance(step, (Info, End)):
-            shown["text"] = text
-            if isinstance(step, End):
-                shown["outcome"] = step.outcome
-        return shown
+            return StepView(step.id, step.kind, text, step.type, step.required,
+                            tuple(Option(o.value, o.label) for o in step.options),
+                            step.maxlength if step.type == "text" else None,
+                            self._numbers(script).decimal if step.type in NUMERIC else None, line=step.line)
+        return StepView(step.id, step.kind, text, outcome=step.outcome if isinstance(step, End) else None,
+                        line=step.line)
 
     def _text(self, session: Session, script: Script, step: Step, turn: Turn) -> str | None:
         """The text of ``step`` (prompt, information, end text) rendered within ``turn``."""

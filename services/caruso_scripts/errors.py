@@ -1,15 +1,14 @@
-"""Errors of the script engine.
+"""Errors of the script engine found in script files.
 
 ``ScriptError`` is a defect of a script file found when it loads (one line: file,
 line, what, how to fix). ``ExpressionError`` is a defect of one expression, raised
 with the column; the loader turns it into a ``ScriptError`` with file and line.
-``AnswerRejected`` is a customer's or agent's answer that does not fit the question;
-its message is meant for that person. ``DialogError`` is a dialog that cannot go on
-(a script bug met at run time, e.g. no transition applies).
+The errors callers of ``caruso.scripts/1`` see, ``AnswerRejected`` and ``DialogError``,
+are part of the interface's SDK, :mod:`caruso_scripts.client`.
 """
 from __future__ import annotations
 
-from caruso_core.errors import CarusoError, ConfigError, InvalidInput
+from caruso_core.errors import CarusoError, ConfigError
 
 
 class ScriptError(ConfigError):
@@ -22,11 +21,3 @@ class ExpressionError(CarusoError):
     def __init__(self, message: str, column: int = 0) -> None:
         super().__init__(message, column=column)
         self.column = column
-
-
-class AnswerRejected(InvalidInput):
-    """An answer does not fit its question; the message is written for the person answering."""
-
-
-class DialogError(CarusoError):
-    """The dialog cannot continue (no transition applies, an action failed, ...)."""

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
-from caruso_scripts.errors import AnswerRejected
+from caruso_scripts.client import AnswerRejected, IvrTurn
 
 AGENT = "agent_needed"
 HOW = {
@@ -27,14 +25,6 @@ HOW = {
     "amount": "Enter the amount, using the star key for the decimal point, then press the hash key.",
     "date": "Enter the date as year, month and day, for example 2 0 2 6 0 5 0 1, then press the hash key.",
 }
-
-
-@attrs.frozen
-class IvrTurn:
-    session: str
-    prompt: str
-    done: bool
-    outcome: str | None
 
 
 class IvrRunner:

@@ -10,7 +10,8 @@ from typing import Any, Union
 import attrs
 
 from caruso_scripts.bounds import LIMITS
-from caruso_scripts.errors import DialogError, ExpressionError
+from caruso_scripts.client import DialogError
+from caruso_scripts.errors import ExpressionError
 from caruso_scripts.expressions import Expression, Scope, as_text
 from caruso_scripts.numbers import NumberFormat
 

@@ -33,7 +33,8 @@ from caruso_core.deployment import read_toml
 from caruso_core.errors import CarusoError, NotFound
 from caruso_scripts import loader, values
 from caruso_scripts.engine import STORAGE, Engine, Session
-from caruso_scripts.errors import AnswerRejected, ScriptError
+from caruso_scripts.client import AnswerRejected
+from caruso_scripts.errors import ScriptError
 from caruso_scripts.memory_storage import MemoryStorage
 from caruso_scripts.model import Question, Script, SubScript
 from caruso_scripts.numbers import number_format

@@ -17,7 +17,8 @@ Bindings and dialog actions reach other services through the client of the host'
 ``context`` (:class:`caruso_core.HostContext`); an instance made outside a host uses
 ``HostContext.standalone("scripts")``.
 
-Methods (all return plain data; a session is shown as the engine's ``view``):
+Methods (all return plain data, the wire form of the types of the interface's SDK,
+:mod:`caruso_scripts.client`; a session is shown as a ``DialogView``):
 ``scripts()``, ``begin(script, context=None)``, ``current(session)``,
 ``answer(session, answer, seq=None)``, ``back(session)``,
 ``finish(session, outcome="abandoned")``, ``sessions(status="active", limit=100)``;
@@ -41,6 +42,7 @@ from caruso_core import HostContext, plugins, remote, service
 from caruso_core.deployment import data_dir
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_scripts import loader
+from caruso_scripts.client import ScriptInfo, SessionSummary
 from caruso_scripts.engine import Engine, Session
 from caruso_scripts.ivr import IvrRunner
 from caruso_scripts.model import Script
@@ -127,7 +129,7 @@ class ScriptService:
     @remote
     def scripts(self) -> list[dict[str, Any]]:
         """The published scripts: id, version, title, description."""
-        return [{"id": s.id, "version": s.version, "title": s.title, "description": s.description}
+        return [attrs.asdict(ScriptInfo(s.id, s.version, s.title, s.description))
                 for s in sorted(self.library.values(), key=lambda s: s.id)]
 
     @remote
@@ -191,9 +193,8 @@ class ScriptService:
         found = []
         for stored in self.store.all(status, min(int(limit), 10_000)):
             session = Session.from_stored(stored)
-            found.append({"session": session.id, "script": session.script, "status": session.status,
-                          "outcome": session.outcome, "seq": session.seq, "step": session.frame.step,
-                          "updated": session.updated})
+            found.append(attrs.asdict(SessionSummary(session.id, session.script, session.status, session.outcome,
+                                                     session.seq, session.frame.step, session.updated)))
         return found
 
     def health(self) -> dict[str, Any]:

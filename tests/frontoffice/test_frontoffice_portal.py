@@ -2,6 +2,8 @@
 scripts only, anonymous and identified customers, friendly validation messages,
 customers kept out of internal pages; in Chromium on a 390-pixel-wide phone."""
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import attrs
@@ -97,7 +99,9 @@ def test_a_customers_dialog_has_their_key_as_context_and_stays_theirs(web):
     assert sign_in(web, *CUSTOMER).headers["location"] == "/"
     assert web.get("/", follow_redirects=False).headers["location"] == "/portal"
     session = _start(web, "meter").headers["location"]
-    assert "Your meter reading, customer 7?" in web.get(session).text
+    step = web.get(session).text
+    assert "<legend>Your meter reading, customer 7?</legend>" in step
+    assert 'placeholder="12.5" inputmode="decimal"' in step          # the portal's own form for a number
     web.cookies.clear()                                             # an anonymous visitor with the link
     assert web.get(session).status_code == 404
     assert "Your meter reading, customer ?" in web.get(_start(web, "meter").headers["location"]).text
@@ -192,3 +196,10 @@ def test_anyone_reports_an_outage_through_the_utility_verticals_portal(caruso_ho
                             follow_redirects=False).status_code == 303, (answer, page.text)
     [report] = caruso_client.get("caruso.storage/1").query("OutageReport", None)
     assert (report["postcode"], report["commodity"]) == ("1234", "electricity")
+
+
+def test_the_front_office_loads_only_the_sdk_of_the_script_engine():
+    loaded = subprocess.run([sys.executable, "-c", "import sys, caruso_frontoffice.service; "
+                             "print(sorted(m for m in sys.modules if m.startswith('caruso_scripts')))"],
+                            capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "['caruso_scripts', 'caruso_scripts.client']"

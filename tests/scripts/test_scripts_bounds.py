@@ -9,7 +9,7 @@ import pytest
 
 from caruso_core.errors import Conflict
 from caruso_scripts.bounds import LIMITS
-from caruso_scripts.errors import DialogError
+from caruso_scripts.client import DialogError
 from caruso_scripts.service import ScriptService
 from caruso_scripts.web import create_app
 

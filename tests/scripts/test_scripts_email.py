@@ -1,7 +1,7 @@
 """A transition action sends e-mail to a real SMTP server on 127.0.0.1, once even when the answer is retried."""
 import pytest
 
-from caruso_scripts.errors import DialogError
+from caruso_scripts.client import DialogError
 from caruso_scripts.service import ScriptService
 
 NOTIFY = """<?xml version="1.0"?>

@@ -6,7 +6,7 @@ import pytest
 
 from caruso_core.errors import Conflict, NotFound
 from caruso_scripts.engine import Session
-from caruso_scripts.errors import AnswerRejected, DialogError
+from caruso_scripts.client import AnswerRejected, DialogError
 
 FLOW = """
 <bind name="customer" object="Customer" key="context.customer_id"/>

@@ -26,11 +26,8 @@ SURVEY = """<?xml version="1.0"?>
 
 
 @pytest.fixture
-def survey(tmp_path):
-    folder = tmp_path / "scripts"
-    folder.mkdir()
-    (folder / "survey.xml").write_text(SURVEY)
-    return folder
+def survey(script_folder):
+    return script_folder(survey=SURVEY)
 
 
 def test_sessions_survive_a_new_service_instance(survey, tmp_path):

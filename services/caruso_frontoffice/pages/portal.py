@@ -2,12 +2,12 @@
 signed in with a customer account, and the way to the web chat (``/portal/chat``: the
 chat page, with a pass naming a signed-in customer's record, see :mod:`caruso_frontoffice.chat`).
 
-The dialogs follow the rules of :class:`caruso_scripts.web.Dialogs` (only the scripts
-of the ``self_service`` configuration, a start limit per client address, a dialog
-continued only by whoever started it) and show their steps with
-:func:`caruso_scripts.web.step_html`, inside the front office's pages and with its CSRF
-tokens. A signed-in customer's customer key is the dialog's context; anyone else's
-context is empty. The scripts service is reached through the manager.
+The dialogs follow the rules of self-service of the script interface's SDK
+(:class:`caruso_scripts.client.SelfService`: only the scripts of the ``self_service``
+configuration, a start limit per client address, a dialog continued only by whoever
+started it); the portal shows their steps with its own templates (``portal_step.html``),
+with its CSRF tokens. A signed-in customer's customer key is the dialog's context;
+anyone else's context is empty. The scripts service is reached through the manager.
 """
 from __future__ import annotations
 
@@ -22,11 +22,16 @@ from starlette.routing import Route
 from caruso_core.errors import CarusoError, NotFound
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
-from caruso_scripts.web import GONE, SORRY, TOO_MANY, TooManyStarts, step_html
+from caruso_scripts.client import DialogView, Reply, TooManyStarts
 
 log = logging.getLogger("caruso.frontoffice")
 BASE = "/portal"
 NO_CHAT = "The chat is not available at the moment. Please try again later or call us."
+GONE = "This dialog does not exist or has ended. Please start again."
+TOO_MANY = "Too many new dialogs from your address; please try again in a minute."
+FAILED = "Sorry, something went wrong on our side. Please try again later or call us."
+INCOMPLETE = "The form was not complete; please answer again."
+STALE = "The page was out of date; here is where your dialog stands now."
 
 
 @page()
@@ -52,7 +57,7 @@ def start(request: Request, context: Context, form: FormData) -> Response:
 
     def begin() -> Response:
         view = context.dialogs.begin(request.path_params["script"], _customer(request), address)
-        return RedirectResponse(f"{BASE}/s/{view['session']}", 303)
+        return RedirectResponse(f"{BASE}/s/{view.session}", 303)
     return _answer(request, context, begin)
 
 
@@ -67,11 +72,13 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     session = request.path_params["session"]
 
     def reply() -> Response:
-        outcome = context.dialogs.submit(session, _customer(request), {key: [str(v) for v in form.getlist(key)]
-                                                                      for key in form.keys()})
-        if outcome.status == 303:
+        answer = form.get("answer")
+        sent = context.dialogs.submit(session, _customer(request), answer if isinstance(answer, str) else None,
+                                      form.get("seq"), "back" in form)
+        if sent.problem is None:
             return RedirectResponse(f"{BASE}/s/{session}", 303)
-        return _step(request, context, outcome.view, outcome.notice, outcome.entered, outcome.status)
+        status, notice = _problem(sent)
+        return _step(request, context, sent.view, notice, sent.entered, status)
     return _answer(request, context, reply)
 
 
@@ -81,10 +88,14 @@ def _customer(request: Request) -> dict[str, Any]:
     return dict(user.customer) if user is not None and user.customer else {}
 
 
-def _step(request: Request, context: Context, view: dict[str, Any], notice: str | None = None,
+def _problem(sent: Reply) -> tuple[int, str | None]:
+    """The status and the notice of a step form that did not move the dialog on."""
+    return {"incomplete": (400, INCOMPLETE), "rejected": (422, sent.message), "stale": (409, STALE)}[sent.problem]
+
+
+def _step(request: Request, context: Context, view: DialogView, notice: str | None = None,
           entered: str | None = None, status: int = 200) -> Response:
-    return context.render(request, "portal_step.html", status, view=view, step=step_html(
-        view, notice, entered, BASE, {"csrf": request.state.visitor.csrf}))
+    return context.render(request, "portal_step.html", status, view=view, notice=notice, entered=entered)
 
 
 def _answer(request: Request, context: Context, respond: Callable[[], Response]) -> Response:
@@ -98,7 +109,7 @@ def _answer(request: Request, context: Context, respond: Callable[[], Response])
         return context.render(request, "portal_refused.html", 429, reason=TOO_MANY)
     except CarusoError as error:
         log.error("self-service %s %s failed: %s", request.method, request.url.path, error)
-        return context.render(request, "portal_refused.html", 503, reason=SORRY)
+        return context.render(request, "portal_refused.html", 503, reason=FAILED)
 
 
 routes = [
