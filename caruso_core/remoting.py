@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import select
-import time
+import threading
 from typing import Any, Callable
 
 import Pyro5
@@ -31,6 +31,7 @@ import Pyro5.api
 import Pyro5.client
 import Pyro5.errors
 import Pyro5.server
+import serpent
 from Pyro5.callcontext import current_context
 
 import caruso_core.errors  # noqa: F401  (registers caruso errors with the serializer)
@@ -44,10 +45,27 @@ DEFAULT_MANAGER_URI = f"PYRO:{MANAGER_OBJECT_ID}@{DEFAULT_BIND}:{DEFAULT_MANAGER
 DEFAULT_CALL_TIMEOUT = 120.0
 
 
+_DECODING = threading.Lock()
+
+
+def _one_at_a_time(loads: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """serpent's ``loads`` made safe to call from many threads at once. It disables the
+    garbage collector around ``ast.literal_eval`` (a process-wide switch that another
+    thread then turns back on mid-parse), and CPython 3.11's AST construction keeps its
+    recursion depth in shared state, so concurrent decodes fail now and then with
+    "AST constructor recursion depth mismatch"; decoding holds the GIL anyway."""
+    @functools.wraps(loads)
+    def serial(data: bytes) -> Any:
+        with _DECODING:
+            return loads(data)
+    return serial
+
+
 @functools.cache
 def configure() -> None:
     """Set Pyro5's process-wide configuration the way caruso needs it, once: the first
     daemon or proxy caruso makes does it (Pyro5 has only process-wide settings)."""
+    serpent.loads = _one_at_a_time(serpent.loads)
     Pyro5.config.SERIALIZER = "serpent"
     Pyro5.config.SERPENT_BYTES_REPR = True  # bytes travel as bytes literals and arrive as bytes
     Pyro5.config.SERVERTYPE = "thread"
