@@ -156,10 +156,12 @@ def is_connected(pyro_proxy: Pyro5.client.Proxy) -> bool:
     connection = pyro_proxy._pyroConnection
     if connection is None:
         return False
+    poller = select.poll()        # not select(): descriptors above 1023 are common in busy processes
     try:
-        readable, _, _ = select.select([connection.sock], [], [], 0)
+        poller.register(connection.sock, select.POLLIN)
+        readable = poller.poll(0)
     except (OSError, ValueError):
-        readable = [connection.sock]
+        readable = [True]
     if not readable:
         return True
     pyro_proxy._pyroRelease()
