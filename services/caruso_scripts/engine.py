@@ -83,7 +83,8 @@ class Frame:
 
     def put(self, table: dict[str, Any], name: str, value: Any, budget: Budget) -> None:
         """Set ``name`` in ``table`` (``bound``, ``variables`` or ``answers``) to ``value``."""
-        self.size += measure(value, LIMITS.size, budget) - measure(table.get(name), UNLIMITED)
+        replaced = measure(table[name], UNLIMITED) if name in table else 0
+        self.size += measure(value, LIMITS.size, budget) - replaced
         table[name] = value
         self.names[name] = value
 
@@ -119,10 +120,11 @@ class Session:
 
     ``position`` names the path of transitions taken from the start, ``depth`` counts its
     answers and ``size`` is the size of the data; ``history`` holds the earlier states
-    for ``back`` (``state()``, plus ``total``: the sizes of the states up to this one),
-    ``last`` the last answer (to recognize a retry), ``actions`` the most recent actions
-    run (at most ``LOGGED``, as plain data) and ``done`` the key of every action run that
-    going back can reach again, with the depth it ran at.
+    for ``back``, one per answer up to this one, so the last is at ``depth - 1``
+    (``state()``, plus ``total``: the sizes of the states up to this one); ``last`` is the
+    last answer (to recognize a retry), ``actions`` the most recent actions run (at most
+    ``LOGGED``, as plain data) and ``done`` the key of every action run that going back
+    can reach again, with the depth of the state it ran from.
     """
 
     id: str
@@ -150,12 +152,12 @@ class Session:
 
     def state(self) -> dict[str, Any]:
         """Where the dialog stands, in stored form: what ``back`` returns to."""
-        return {"frames": [frame.stored() for frame in self.frames], "position": self.position,
-                "depth": self.depth, "size": self.size}
+        return {"frames": [frame.stored() for frame in self.frames], "position": self.position, "size": self.size}
 
     def restore(self, state: Mapping[str, Any]) -> None:
+        """Stand where ``state`` says (the depth is the caller's to set)."""
         self.frames = [Frame(**values.typed(frame)) for frame in state["frames"]]
-        self.position, self.depth, self.size = state["position"], state["depth"], state["size"]
+        self.position, self.size = state["position"], state["size"]
         self.status, self.outcome = "active", None
 
     def stored(self) -> dict[str, Any]:
@@ -178,7 +180,7 @@ def _earlier(state: Any, number: int) -> dict[str, Any]:
     """A state of the history; sessions saved before states had a position kept only the frames."""
     if isinstance(state, dict):
         return state
-    return {"frames": state, "position": f"earlier-{number}", "depth": number, "size": 0, "total": 0}
+    return {"frames": state, "position": f"earlier-{number}", "size": 0, "total": 0}
 
 
 class Engine:
@@ -245,10 +247,10 @@ class Engine:
             session.restore(before)
             del session.trail[trail:]
             raise
+        session.depth += 1
         self._remember(session, before)
         session.last = {"seq": session.seq, "raw": values.stored(raw)}
         session.seq += 1
-        session.depth += 1
         session.updated = _now()
         return True
 
@@ -259,6 +261,7 @@ class Engine:
         if not session.history:
             raise Conflict("there is no earlier step to go back to")
         session.restore(session.history.pop())
+        session.depth -= 1
         session.last = None
         session.trail = [*session.trail, self._where(session)][-TRAIL:]
         session.seq += 1
@@ -342,7 +345,7 @@ class Engine:
         while history[-1]["total"] - history[0]["total"] + history[0]["size"] > LIMITS.history:
             del history[0]
         if session.done:
-            floor = history[0]["depth"]
+            floor = session.depth - len(history)        # the depth of the oldest state kept
             session.done = {key: depth for key, depth in session.done.items() if depth >= floor}
 
     def _push(self, session: Session, script: Script, path: list[str], context: dict[str, Any],
