@@ -104,14 +104,15 @@ class _Builder:
 
     ``source`` is the file of the element being checked (errors name it); ``parts`` holds,
     per object, its ``<object>`` element and its ``<extend>`` elements in order, and
-    ``declared`` the element and file of each attribute as the base declared it.
+    ``declared`` each attribute's XML properties as extended so far with ``FILE:LINE``
+    of its declaration.
     """
 
     def __init__(self) -> None:
         self.source = ""
         self.objects: dict[str, ObjectType] = {}
         self.parts: dict[str, list[Part]] = {}
-        self.declared: dict[tuple[str, str], Part] = {}
+        self.declared: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
 
     def fail(self, element: etree._Element | int, message: str) -> ConfigError:
         line = element if isinstance(element, int) else element.sourceline
@@ -166,7 +167,10 @@ class _Builder:
         self.objects[obj.name] = obj
         self.parts[obj.name] = [(element, self.source)]
         for child in element.iterfind("attribute"):
-            self.declared[(obj.name, child.get("name"))] = (child, self.source)
+            self.declare_attribute(obj.name, child)
+
+    def declare_attribute(self, owner: str, element: etree._Element) -> None:
+        self.declared[(owner, element.get("name"))] = (dict(element.attrib), f"{self.source}:{element.sourceline}")
 
     def object(self, element: etree._Element, databases: dict[str, Database]) -> ObjectType:
         name = element.get("name")
@@ -229,7 +233,7 @@ class _Builder:
                                 f"({', '.join(base.key)}): relations and modules refer to it")
             self.add_attribute(name, attributes, attribute, child)
             added.add(attribute_name)
-            self.declared[(name, attribute_name)] = (child, self.source)
+            self.declare_attribute(name, child)
         indexes = list(base.indexes)
         for child in element.iterfind("index"):
             if child.get("name") in {index.name for index in indexes}:
@@ -244,16 +248,17 @@ class _Builder:
         """The attribute of ``obj`` that ``element`` (in an extension) changes, if the change is safe."""
         name = element.get("name")
         base = obj.attributes[name]
-        declared, declared_in = self.declared[(obj.name, name)]
+        declared, declared_at = self.declared[(obj.name, name)]
         where = f"{obj.name}.{name}"
 
         def refused(field: str, before: Any, after: Any) -> ConfigError:
             return self.fail(element, f"{where}: an extension may change the label, default and length of an "
                              f"attribute, not its {field} ({before!r} to {after!r}): the base "
-                             f"({declared_in}:{base.line}) and what builds on it rely on it")
+                             f"({declared_at}) and what builds on it rely on it")
 
+        properties = {**declared, **element.attrib}
         try:
-            changed = self.attribute(obj.name, element, {**declared.attrib, **element.attrib})
+            changed = self.attribute(obj.name, element, properties)
         except ConfigError:
             fixed = next((k for k, v in element.attrib.items() if k not in CHANGEABLE and v != declared.get(k)), None)
             if fixed is None:
@@ -269,6 +274,7 @@ class _Builder:
             if obj.existing or base.convert is not None:
                 raise self.fail(element, f"{where}: the length of a column of an existing table or with a "
                                 "conversion is fixed by the table; it cannot grow in the model")
+        self.declared[(obj.name, name)] = (properties, declared_at)
         return changed
 
     def attribute(self, owner: str, element: etree._Element, given: Mapping[str, str] | None = None) -> Attribute:

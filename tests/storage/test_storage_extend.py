@@ -80,6 +80,18 @@ def test_later_files_extend_the_objects_of_earlier_ones(layers):
     assert {"Activity", "Consent", "Meter"} <= set(model.objects)       # crm included twice, loaded once
 
 
+def test_a_later_extension_builds_on_the_changes_of_earlier_ones(layers, tmp_path):
+    relabel = tmp_path / "relabel.xml"
+    relabel.write_text('<model name="relabel">\n  <extend object="Customer">\n'
+                       '    <attribute name="phone" label="Mobile"/>\n'
+                       '    <attribute name="city" length="10"/>\n  </extend>\n</model>\n')
+    with pytest.raises(ConfigError, match=rf"^{relabel}:4: Customer\.city: length 10 is not longer than 80"):
+        loader.load([*layers, relabel])
+    relabel.write_text(relabel.read_text().replace('    <attribute name="city" length="10"/>\n', ""))
+    phone = loader.load([*layers, relabel]).objects["Customer"].attributes["phone"]
+    assert (phone.label, phone.length) == ("Mobile", 32)
+
+
 def test_a_layered_model_serves_its_extensions_and_their_rules(layers, database_url):
     storage = StorageManager(model=[str(layer) for layer in layers], db=database_url)
     try:
