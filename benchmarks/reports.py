@@ -19,8 +19,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from caruso_comm.events import metadata
 from caruso_reports import definition, engine
-from caruso_reports.eventlog import metadata
 
 FILE = Path(tempfile.gettempdir()) / "caruso-benchmark-reports-v1.db"
 YEAR_START = 1735689600.0   # 2025-01-01 00:00 UTC

@@ -1,7 +1,7 @@
 """The ACD: queues, agents and interactions, routed event by event on the clock of its timers.
 
-Every change is reported to ``sink`` as an :class:`~caruso_comm.model.Event`, in order;
-the event names and their data are listed in docs/communication.md. The ACD is not
+Every change is reported to ``sink`` as an :class:`~caruso_comm.events.Event`, in order
+(names and data: :mod:`caruso_comm.events`). The ACD is not
 thread-safe: one caller at a time (the service holds a lock; the simulator is single
 threaded). Routing work per event is bounded by the pools involved, never by the
 number of agents.
@@ -17,9 +17,13 @@ import attrs
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 
 from caruso_comm import routing
-from caruso_comm.model import (VOICEMAIL, Agent, AgentState, AgentStatus, Event, Interaction,
+from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, COMPLETE, CONNECT, ENTER, ESCALATE,
+                                NO_ANSWER, OFFER, OVERFLOW, REJECT, RESTART, TRANSFER, VOICEMAIL, WITHDRAW,
+                                WRAP_END, Event)
+from caruso_comm.model import (TO_VOICEMAIL, Agent, AgentState, AgentStatus, Interaction,
                                InteractionState, Queue, queue_from_dict)
 from caruso_comm.pool import Pool
+from caruso_comm.routing import Readiness
 from caruso_comm.timers import Timers
 
 DEFAULT_HANDLE_TIME = 180.0
@@ -88,8 +92,11 @@ class ACD:
             if agent.status != AgentStatus.LOGGED_OUT and pool.matches(agent):
                 pool.members.add(agent.id)
                 self._agent_pools[agent.id].setdefault(channel, []).append(pool)
-                if agent.free(channel) > 0:     # its flag, or a first one on a channel new to pools
-                    pool.strategy.add(agent, now, agent.readiness.setdefault(channel, [True]))
+                if agent.free(channel) > 0:     # its readiness, or a first one on a channel new to pools
+                    readiness = agent.readiness.get(channel)
+                    if readiness is None:
+                        readiness = agent.readiness[channel] = Readiness(agent, agent.idle_since)
+                    pool.strategy.add(agent, now, readiness)
         return pool
 
     # -- agents --------------------------------------------------------------------------
@@ -145,7 +152,7 @@ class ACD:
         changed = (agent.status, agent.reason) != (status, reason)
         agent.status, agent.reason = status, reason
         if changed:
-            self._emit("agent_status", None, None, agent.id, status=status, reason=reason)
+            self._emit(AGENT_STATUS, None, None, agent.id, status=status, reason=reason)
         channels = list(self._agent_pools.get(agent.id, NO_POOLS))
         if status == AgentStatus.AVAILABLE:
             agent.misses = 0
@@ -153,7 +160,7 @@ class ACD:
             for channel in list(agent.readiness):      # channels without a pool too
                 self._unready(agent, channel)
             for interaction_id in sorted(agent.offers):
-                self._withdraw(self.interactions[interaction_id], agent.id, "withdraw")
+                self._withdraw(self.interactions[interaction_id], agent.id, WITHDRAW)
         for channel in channels:
             self._release(agent, channel)
 
@@ -207,7 +214,7 @@ class ACD:
         interaction.queue, interaction.entered, interaction.stage = queue_name, now, 0
         if interaction.declined:
             interaction.declined = set()
-        self.sink(Event(now, "enter", interaction.id, queue_name, None, data))
+        self.sink(Event(now, ENTER, interaction.id, queue_name, None, data))
         if queue.max_length and len(self._waiting[queue_name]) >= queue.max_length:
             self._overflow(interaction, "max_length")
             return
@@ -257,7 +264,7 @@ class ACD:
         previous = self._stage_pools[queue.name][interaction.stage]
         interaction.stage = stage
         added = [pool for pool in self._stage_pools[queue.name][stage] if pool not in previous]
-        self._emit("escalate", interaction, queue.name, None, stage=stage)
+        self._emit(ESCALATE, interaction, queue.name, None, stage=stage)
         for pool in added:
             pool.wait(interaction, queue.priority)
         self._route(interaction, added)
@@ -270,13 +277,13 @@ class ACD:
         queue = self.queues[interaction.queue]
         self._waiting[queue.name].pop(interaction.id, None)
         interaction.token += 1
-        self._emit("overflow", interaction, queue.name, None, reason=reason, to=queue.overflow)
-        if queue.overflow == VOICEMAIL:
-            self._end(interaction, InteractionState.VOICEMAIL, "voicemail")
+        self._emit(OVERFLOW, interaction, queue.name, None, reason=reason, to=queue.overflow)
+        if queue.overflow == TO_VOICEMAIL:
+            self._end(interaction, InteractionState.VOICEMAIL, VOICEMAIL)
         elif queue.overflow:
             self._enqueue(interaction, queue.overflow, {"overflow_from": queue.name})
         else:
-            self._end(interaction, InteractionState.ABANDONED, "abandon", reason=reason,
+            self._end(interaction, InteractionState.ABANDONED, ABANDON, reason=reason,
                       wait=self._now() - interaction.entered)
 
     def _offer(self, interaction: Interaction, agents: list[Agent],
@@ -291,7 +298,7 @@ class ACD:
             interaction.offers.add(agent.id)
             agent.offers.add(interaction.id)
             agent.load[channel] = agent.load.get(channel, 0) + 1
-            self.sink(Event(now, "offer", interaction.id, queue.name, agent.id))
+            self.sink(Event(now, OFFER, interaction.id, queue.name, agent.id))
             if strategy is not None:
                 strategy.routed(agent)
             self._update_state(agent)
@@ -306,7 +313,7 @@ class ACD:
             agent = self.agents[agent_id]
             agent.misses += 1
             interaction.declined.add(agent_id)
-            self._withdraw(interaction, agent_id, "no_answer", misses=agent.misses)
+            self._withdraw(interaction, agent_id, NO_ANSWER, misses=agent.misses)
             if queue.max_no_answer and agent.misses >= queue.max_no_answer \
                     and agent.status == AgentStatus.AVAILABLE:
                 self._set_status(agent, AgentStatus.BREAK, "no answer")
@@ -321,7 +328,7 @@ class ACD:
         agent.load[interaction.channel] -= 1
         self._emit(event, interaction, interaction.queue, agent_id, **data)
         self._update_state(agent)
-        if event == "withdraw" and not interaction.offers and interaction.state == InteractionState.OFFERED:
+        if event == WITHDRAW and not interaction.offers and interaction.state == InteractionState.OFFERED:
             self._requeue(interaction)
         self._release(agent, interaction.channel)
 
@@ -335,17 +342,17 @@ class ACD:
         interaction.token += 1
         agent.connected.add(interaction_id)
         agent.misses = 0
-        self._emit("connect", interaction, interaction.queue, agent_id, wait=now - interaction.entered)
+        self._emit(CONNECT, interaction, interaction.queue, agent_id, wait=now - interaction.entered)
         self._update_state(agent)
         for other in sorted(interaction.offers):
-            self._withdraw(interaction, other, "withdraw")
+            self._withdraw(interaction, other, WITHDRAW)
         return interaction
 
     def reject(self, agent_id: str, interaction_id: str) -> None:
         """The agent declines an offer; the interaction is not offered to them again in this queue."""
         agent, interaction = self._offered(agent_id, interaction_id)
         interaction.declined.add(agent_id)
-        self._withdraw(interaction, agent_id, "reject")
+        self._withdraw(interaction, agent_id, REJECT)
         if not interaction.offers:
             self._requeue(interaction)
 
@@ -361,7 +368,7 @@ class ACD:
         """The agent ends a connected interaction with a disposition; wrap-up follows."""
         agent, interaction = self._connected(agent_id, interaction_id)
         talk = self._hang_up(agent, interaction)
-        self._end(interaction, InteractionState.COMPLETED, "complete", agent_id,
+        self._end(interaction, InteractionState.COMPLETED, COMPLETE, agent_id,
                   talk=talk, disposition=disposition)
         self._wrap_up(agent, interaction)
 
@@ -377,7 +384,7 @@ class ACD:
         if target is not None and (target is source or target.free(interaction.channel) <= 0):
             raise Conflict(f"agent {agent!r} cannot take a {interaction.channel} interaction now")
         talk = self._hang_up(source, interaction)
-        self._emit("transfer", interaction, interaction.queue, agent_id, talk=talk,
+        self._emit(TRANSFER, interaction, interaction.queue, agent_id, talk=talk,
                    to_queue=queue, to_agent=agent)
         self._wrap_up(source, interaction)
         interaction.agent = None
@@ -428,7 +435,7 @@ class ACD:
     def _finish_wrap_up(self, agent: Agent, interaction_id: str) -> None:
         channel, started = agent.wrapping.pop(interaction_id)
         agent.load[channel] -= 1
-        self._emit("wrap_end", None, None, agent.id, of=interaction_id,
+        self._emit(WRAP_END, None, None, agent.id, of=interaction_id,
                    seconds=self._now() - started)
         self._update_state(agent)
         self._release(agent, channel)
@@ -443,8 +450,8 @@ class ACD:
         interaction.token += 1
         interaction.state = InteractionState.ABANDONED
         for agent_id in sorted(interaction.offers):
-            self._withdraw(interaction, agent_id, "withdraw")
-        self._end(interaction, InteractionState.ABANDONED, "abandon", reason=reason,
+            self._withdraw(interaction, agent_id, WITHDRAW)
+        self._end(interaction, InteractionState.ABANDONED, ABANDON, reason=reason,
                   wait=self._now() - interaction.entered)
 
     def _end(self, interaction: Interaction, state: str, event: str, agent: str | None = None,
@@ -463,24 +470,24 @@ class ACD:
             now = self._now()
             if state == AgentState.IDLE:
                 agent.idle_since = now
-            self.sink(Event(now, "agent_state", None, None, agent.id, {"state": state}))
+            self.sink(Event(now, AGENT_STATE, None, None, agent.id, {"state": state}))
 
     def _sync_ready(self, agent: Agent, channel: str) -> None:
         """Tell the strategies of ``agent``'s pools on ``channel`` whether it is ready, with
-        its current counters (a fresh readiness flag each time)."""
+        its current counters (a new readiness each time)."""
         self._unready(agent, channel)
         if agent.free(channel) > 0:
-            ready = agent.readiness[channel] = [True]
+            readiness = agent.readiness[channel] = Readiness(agent, agent.idle_since)
             now = self._now()
             for pool in self._agent_pools.get(agent.id, NO_POOLS).get(channel, ()):
-                pool.strategy.add(agent, now, ready)
+                pool.strategy.add(agent, now, readiness)
 
     @staticmethod
     def _unready(agent: Agent, channel: str) -> None:
-        """``agent`` leaves every pool of ``channel`` (its readiness flag turns False)."""
-        ready = agent.readiness.pop(channel, None)
-        if ready is not None:
-            ready[0] = False
+        """``agent`` leaves every pool of ``channel`` (its readiness ends)."""
+        readiness = agent.readiness.pop(channel, None)
+        if readiness is not None:
+            readiness.live = False
 
     def _release(self, agent: Agent, channel: str) -> None:
         """Give ``agent`` waiting work of ``channel`` while they have room; then mark them ready."""
@@ -489,11 +496,11 @@ class ACD:
             best, chosen = None, None
             for pool in pools:
                 entry = pool.first_for(agent)
-                if entry is not None and (best is None or entry[:3] < best[:3]):
+                if entry is not None and (best is None or entry.rank < best.rank):
                     best, chosen = entry, pool
             if best is None:
                 break
-            self._offer(best[5], [agent], chosen.strategy)
+            self._offer(best.interaction, [agent], chosen.strategy)
         self._sync_ready(agent, channel)
 
     # -- queries -------------------------------------------------------------------------
@@ -568,7 +575,7 @@ class ACD:
             if agent.status != AgentStatus.LOGGED_OUT:
                 self._index(agent)
             for interaction_id, (channel, started) in data["wrapping"].items():
-                self._emit("wrap_end", None, None, agent.id, of=interaction_id,
+                self._emit(WRAP_END, None, None, agent.id, of=interaction_id,
                            seconds=self._now() - started)
         restored = [self._restore(data) for data in state["interactions"]]
         for agent in self.agents.values():
@@ -595,7 +602,7 @@ class ACD:
             agent.load[interaction.channel] = agent.load.get(interaction.channel, 0) + 1
         else:
             for agent_id in data["offers"]:
-                self._emit("withdraw", interaction, interaction.queue, agent_id, reason="restart")
+                self._emit(WITHDRAW, interaction, interaction.queue, agent_id, reason=RESTART)
             interaction.state = InteractionState.WAITING
         return interaction
 

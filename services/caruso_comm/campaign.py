@@ -1,6 +1,6 @@
 """Outbound campaigns: call lists, calling windows, pacing, retries, do-not-call, abandon cap.
 
-A campaign dials its contacts through a :class:`Dialer` (a channel) and puts answered
+A campaign dials its contacts through a :class:`~caruso_comm.dialer.Dialer` and puts answered
 calls into its queue as outbound interactions, where the ACD routes them like any
 other. An answered call not connected to an agent within ``connect_within`` seconds
 is dropped and counts as abandoned. Pacing decides how many calls ring at once:
@@ -18,7 +18,7 @@ runs. Retries follow the disposition of the last attempt (a dial result such as
 ``no_answer`` or the agent's disposition). Events: see docs/communication.md.
 
 :meth:`Campaign.export_state` gives the definition and every contact's progress as plain
-data (with the calls under way and the dialer's pending results); :meth:`Campaign.restore`
+data (with the calls under way and the dialer's calls not reported yet); :meth:`Campaign.restore`
 continues from it on another ACD (hot-swap), so nobody is dialed twice and no retry is lost.
 """
 from __future__ import annotations
@@ -28,14 +28,17 @@ import csv
 import io
 import math
 import re
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Iterable, Mapping
 
 import attrs
 
 from caruso_core.errors import ConfigError, Conflict, InvalidInput
 
 from caruso_comm.acd import ACD
-from caruso_comm.model import Event, InteractionState
+from caruso_comm.dialer import STANDARD, Dialer
+from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, CAMPAIGN_STATE, COMPLETE, CONNECT, DIAL,
+                                DIAL_RESULT, DNC_SKIP, OPT_OUT_SKIP, VOICEMAIL, Event)
+from caruso_comm.model import InteractionState
 
 ANSWERED = "answered"
 DROPPED = "abandoned"
@@ -55,22 +58,6 @@ class CampaignState:
     ACTIVE = "active"
     PAUSED = "paused"
     FINISHED = "finished"
-
-
-class Dialer(Protocol):
-    """A channel that places calls: ``report(call, result)`` is called once, later, with
-    ``"answered"`` or a failure such as ``"no_answer"``, ``"busy"``, ``"machine"``.
-    ``settings`` is what makes another dialer like it (plain data); ``export_state`` gives
-    the calls not reported yet as plain data; ``import_state`` (on a new dialer) reports
-    them to ``report`` when due."""
-
-    def dial(self, call: str, number: str, report: Callable[[str, str], None]) -> None: ...
-
-    def settings(self) -> dict[str, Any]: ...
-
-    def export_state(self) -> dict[str, Any]: ...
-
-    def import_state(self, state: dict[str, Any], report: Callable[[str, str], None]) -> None: ...
 
 
 def normalize(number: str) -> str:
@@ -149,19 +136,20 @@ def parse_window(text: str) -> tuple[float, float]:
 
 
 class Campaign:
-    """An outbound campaign on ``acd``'s queue ``queue``; feed it every ACD event through
-    :meth:`observe`."""
+    """An outbound campaign on ``acd``'s queue ``queue``, dialing through ``dialer`` (made by
+    the dialer named ``dialer_name``); feed it every ACD event through :meth:`observe`."""
 
     def __init__(self, name: str, acd: ACD, queue: str, dialer: Dialer, contacts: Iterable[Contact],
                  *, pacing: str = Pacing.PROGRESSIVE, windows: Iterable[str] = ("00:00-24:00",),
                  retries: Mapping[str, Retry] | None = None, dnc: Iterable[str] = (),
-                 abandon_cap: float = 0.03, connect_within: float = 2.0) -> None:
+                 abandon_cap: float = 0.03, connect_within: float = 2.0, dialer_name: str = STANDARD) -> None:
         if pacing not in Pacing.ALL:
             raise ConfigError(f"campaign {name!r}: pacing {pacing!r} is not one of "
                               f"{', '.join(sorted(Pacing.ALL))}")
         if queue not in acd.queues:
             raise ConfigError(f"campaign {name!r}: no queue {queue!r}")
         self.name, self.acd, self.queue, self.dialer, self.pacing = name, acd, queue, dialer, pacing
+        self.dialer_name = dialer_name
         self.contacts = list(contacts)
         self.windows = sorted(parse_window(w) for w in windows)
         self.retries = dict(retries or {})
@@ -203,7 +191,8 @@ class Campaign:
             raise Conflict(f"campaign {self.name!r} is {self.state}: cannot become {state}")
         self.state = state
         self._dirty = True
-        self.acd.record("campaign_state", queue=self.queue, campaign=self.name, state=state)
+        self.acd.record(CAMPAIGN_STATE, queue=self.queue, campaign=self.name, state=state,
+                        contacts=len(self.contacts))
         self._schedule_pace()
 
     def add_dnc(self, number: str) -> None:
@@ -264,11 +253,11 @@ class Campaign:
             contact = self._ready.popleft()
             if contact.number in self.dnc:
                 self._set_status(contact, "dnc")
-                self.acd.record("dnc_skip", queue=self.queue, campaign=self.name, number=contact.number)
+                self.acd.record(DNC_SKIP, queue=self.queue, campaign=self.name, number=contact.number)
                 continue
             if contact.customer in self.opted_out:
                 self._set_status(contact, "opted_out")
-                self.acd.record("opt_out_skip", queue=self.queue, campaign=self.name, number=contact.number)
+                self.acd.record(OPT_OUT_SKIP, queue=self.queue, campaign=self.name, number=contact.number)
                 continue
             return contact
         return None
@@ -290,20 +279,20 @@ class Campaign:
         if call_id not in self._calls:
             return
         if contact.number in self.dnc:
-            self.acd.record("dnc_skip", queue=self.queue, campaign=self.name, number=contact.number)
+            self.acd.record(DNC_SKIP, queue=self.queue, campaign=self.name, number=contact.number)
             interaction = self.acd.interactions[call_id]
             self.acd.complete(interaction.agent, call_id, "dnc")
             return
         self.dialed += 1
         self._ringing[call_id] = contact
-        self.acd.record("dial", interaction=call_id, queue=self.queue, campaign=self.name,
+        self.acd.record(DIAL, interaction=call_id, queue=self.queue, campaign=self.name,
                         number=contact.number, attempt=contact.attempts)
         self.dialer.dial(call_id, contact.number, self._result)
 
     def _result(self, call_id: str, result: str) -> None:
         contact = self._ringing.pop(call_id)
         self._dirty = True
-        self.acd.record("dial_result", interaction=call_id, queue=self.queue, campaign=self.name,
+        self.acd.record(DIAL_RESULT, interaction=call_id, queue=self.queue, campaign=self.name,
                         result=result)
         if result == ANSWERED:
             self.answered += 1
@@ -333,21 +322,21 @@ class Campaign:
 
     def observe(self, event: Event) -> None:
         """Follow the campaign's calls through the ACD's events."""
-        if event.event == "agent_state" or event.event == "agent_status":
+        if event.event == AGENT_STATE or event.event == AGENT_STATUS:
             self._schedule_pace()
         contact = self._calls.get(event.interaction)
         if contact is None:
             return
-        if event.event == "connect":
+        if event.event == CONNECT:
             self._unconnected.pop(event.interaction, None)
             if self.pacing == Pacing.PREVIEW:
                 self._awaiting_dial.add(event.interaction)
                 self.acd.timers.at(event.time, self._dial, event.interaction, contact)
-        elif event.event == "complete":
+        elif event.event == COMPLETE:
             self._settle(event.interaction, event.data.get("disposition") or "completed")
-        elif event.event in ("abandon", "voicemail"):
+        elif event.event in (ABANDON, VOICEMAIL):
             self._unconnected.pop(event.interaction, None)
-            self._settle(event.interaction, DROPPED if event.event == "abandon" else "voicemail")
+            self._settle(event.interaction, DROPPED if event.event == ABANDON else "voicemail")
 
     def _settle(self, call_id: str, disposition: str) -> None:
         contact = self._calls.pop(call_id)
@@ -400,16 +389,17 @@ class Campaign:
 
     def definition(self) -> dict[str, Any]:
         """Name, queue, pacing, windows, retries (``{disposition: [attempts, seconds]}``),
-        do-not-call list, abandon cap and connect time, as plain data."""
+        do-not-call list, abandon cap, connect time and the dialer's settings (``use``: its
+        name), as plain data."""
         return {"name": self.name, "queue": self.queue, "pacing": self.pacing,
                 "windows": [window_text(w) for w in self.windows],
                 "retries": {d: [r.max_attempts, r.after] for d, r in sorted(self.retries.items())},
-                "dnc": sorted(self.dnc), "abandon_cap": self.abandon_cap,
-                "connect_within": self.connect_within}
+                "dnc": sorted(self.dnc), "abandon_cap": self.abandon_cap, "connect_within": self.connect_within,
+                "dialer": {"use": self.dialer_name, **self.dialer.settings()}}
 
     def export_state(self) -> dict[str, Any]:
         """Definition, state, counters, every contact with its progress, the calls under way
-        and the dialer's pending results, as plain data for :meth:`restore`."""
+        and the dialer's calls not reported yet (``dialing``), as plain data for :meth:`restore`."""
         position = self._index
         return {**self.definition(), "state": self.state, "dialed": self.dialed, "answered": self.answered,
                 "abandoned": self.abandoned, "failed": self.failed, "sequence": self.sequence,
@@ -418,21 +408,21 @@ class Campaign:
                 "ready": [position[id(contact)] for contact in self._ready],
                 "calls": {call: position[id(contact)] for call, contact in self._calls.items()},
                 "ringing": sorted(self._ringing), "unconnected": dict(self._unconnected),
-                "awaiting_dial": sorted(self._awaiting_dial), "dialer": self.dialer.export_state()}
+                "awaiting_dial": sorted(self._awaiting_dial), "dialing": self.dialer.export_state()}
 
     @classmethod
     def restore(cls, acd: ACD, dialer: Dialer, state: Mapping[str, Any], written: bool = False) -> "Campaign":
         """The campaign of :meth:`export_state` on ``acd`` (which holds its live calls already),
-        dialing through ``dialer``: retries, drops of unconnected calls and the dials of
-        connected preview calls are scheduled again, the dialer's pending results too;
-        an active campaign goes on pacing. ``written``: its records are stored already, so
+        dialing through ``dialer`` (made from ``state["dialer"]``): retries, drops of unconnected
+        calls and the dials of connected preview calls are scheduled again, the dialer's calls
+        not reported yet too; an active campaign goes on pacing. ``written``: its records are stored already, so
         :meth:`take_changes` reports only later changes."""
         campaign = cls(state["name"], acd, state["queue"], dialer,
                        [Contact(**contact) for contact in state["contacts"]], pacing=state["pacing"],
                        windows=state["windows"],
                        retries={d: Retry(int(r[0]), float(r[1])) for d, r in state["retries"].items()},
                        dnc=state["dnc"], abandon_cap=state["abandon_cap"],
-                       connect_within=state["connect_within"])
+                       connect_within=state["connect_within"], dialer_name=state["dialer"]["use"])
         campaign.state = state["state"]
         campaign.dialed, campaign.answered = state["dialed"], state["answered"]
         campaign.abandoned, campaign.failed = state["abandoned"], state["failed"]
@@ -452,7 +442,7 @@ class Campaign:
         for call in state["awaiting_dial"]:
             campaign._awaiting_dial.add(call)
             timers.at(timers.now(), campaign._dial, call, campaign._calls[call])
-        dialer.import_state(state["dialer"], campaign._result)
+        dialer.import_state(state["dialing"], campaign._result)
         if written:
             campaign.take_changes()
         campaign._schedule_pace()

@@ -3,9 +3,12 @@
 A channel class comes from a plugin (hook ``caruso_channels``) and is configured in
 the server's ``channels`` setting under its name, which is also the ``channel`` of
 the interactions it creates (queues and agents' capacities use that name). The
-server builds it as ``cls(server, **config)`` and calls ``start()``/``stop()``.
-Customers reach the channel (HTTP, SMTP, ...); the channel enters their interactions
-through the server's operations (``arrive``, ``abandon``) and keeps their messages.
+server builds it as ``cls(server, context, **config)``: ``server`` has the server's
+operations, ``context`` is the server's :class:`~caruso_core.context.HostContext`
+(``context.client`` reaches other services, e.g. the storage service); it calls
+``start()``/``stop()``. Customers reach the channel (HTTP, SMTP, ...); the channel enters
+their interactions through the server's operations (``arrive``, ``abandon``) and keeps
+their messages.
 
 A channel whose customers prove who they are elsewhere (the web chat: a portal they
 signed in to) also has ``chat_pass(customer, name) -> {"url", "expires"}``: where that
@@ -13,7 +16,13 @@ customer starts a conversation as themselves; the server's ``chat_pass`` calls i
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Mapping, Protocol
+
+from caruso_core import plugins
+from caruso_core.context import HostContext
+from caruso_core.errors import ConfigError, NotFound
+
+HOOK = "caruso_channels"
 
 
 class Channel(Protocol):
@@ -29,3 +38,51 @@ class Channel(Protocol):
 
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         """The messages of an interaction so far, oldest first: ``{"from", "text", "time"}``."""
+
+
+class Channels:
+    """The running channels by name, built from ``settings`` (name -> configuration) as
+    ``cls(server, context, **config)``; ConfigError names a channel not installed or a
+    configuration its class does not take."""
+
+    def __init__(self, server: Any, context: HostContext, settings: Mapping[str, Mapping[str, Any]]) -> None:
+        installed = plugins.provided(HOOK)
+        self.by_name: dict[str, Channel] = {}
+        for name, config in settings.items():
+            if name not in installed:
+                raise ConfigError(f"no channel {name!r} (installed: {', '.join(sorted(installed)) or 'none'})")
+            try:
+                self.by_name[name] = installed[name](server, context, **config)
+            except TypeError as error:
+                raise ConfigError(f"channel {name!r}: {error}") from None
+
+    def running(self, name: str) -> Channel:
+        if name not in self.by_name:
+            raise NotFound(f"no running channel {name!r}")
+        return self.by_name[name]
+
+    def start(self) -> None:
+        for channel in self.by_name.values():
+            channel.start()
+
+    def stop(self) -> None:
+        for channel in self.by_name.values():
+            channel.stop()
+
+    def info(self) -> dict[str, dict[str, Any]]:
+        """The running channels and where customers reach them."""
+        return {name: channel.info() for name, channel in self.by_name.items()}
+
+    def chat_pass(self, customer: str, name: str = "", channel: str = "webchat") -> dict[str, Any]:
+        """``{"url", "expires"}``: the chat page of ``channel`` with a single-use pass, valid for a
+        few minutes, that starts a chat whose customer is ``customer`` (shown to the agent as
+        ``name``); for a customer who signed in to a portal. The only way a chat gets a
+        customer (see docs/communication.md)."""
+        found = self.running(channel)
+        if not hasattr(found, "chat_pass"):
+            raise NotFound(f"channel {channel!r} takes no chat passes")
+        return found.chat_pass(customer, name)
+
+    def messages(self, interaction: str, channel: str) -> list[dict[str, Any]]:
+        """The messages of an interaction of a text channel, oldest first."""
+        return self.running(channel).messages(interaction)

@@ -183,12 +183,17 @@ def _retry(text: str) -> tuple[str, list[float]]:
                           "e.g. no_answer=3/3600") from None
 
 
-def _setting(text: str) -> tuple[str, float]:
-    name, _, value = text.partition("=")
-    try:
-        return name, (int(value) if name == "seed" else float(value))
-    except ValueError:
-        raise ConfigError(f"--dialer {text!r}: write it as NAME=NUMBER, e.g. ring=12") from None
+def _setting(text: str) -> tuple[str, int | float | str]:
+    """A dialer setting: a number if it reads as one, else text."""
+    name, equals, value = text.partition("=")
+    if not name or not equals:
+        raise ConfigError(f"--dialer {text!r}: write it as NAME=VALUE, e.g. ring=12 or use=sim")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
 
 
 @comm.command("campaign-add")
@@ -202,8 +207,9 @@ def _setting(text: str) -> tuple[str, float]:
 @click.option("--retry", "retries", multiple=True, help="DISPOSITION=ATTEMPTS/SECONDS; repeatable.")
 @click.option("--abandon-cap", type=click.FloatRange(0, 1), default=0.03, show_default=True)
 @click.option("--dialer", "dialer", multiple=True,
-              help="Simulated dialer setting NAME=NUMBER (answer_rate, busy_rate, ring, busy_after, "
-                   "no_answer_after, seed); repeatable.")
+              help="Dialer setting NAME=VALUE; use=NAME picks the dialer (default: the server's); the "
+                   "simulated one, sim, takes answer_rate, busy_rate, ring, busy_after, no_answer_after, "
+                   "seed; repeatable.")
 def campaign_add(name: str, queue: str, call_list: str, pacing: str, windows: tuple[str, ...],
                  retries: tuple[str, ...], abandon_cap: float, dialer: tuple[str, ...]) -> None:
     """Create campaign NAME (state draft) from a CSV call list."""

@@ -9,6 +9,8 @@ import pytest
 from caruso_core.errors import ConfigError, Conflict, NotFound
 from caruso_core.testing import ContractSuite
 
+from caruso_comm.events import COMPLETE, CONNECT, ENTER, OFFER
+
 
 def _flow(feed: dict, interaction: str) -> list[str]:
     return [e["event"] for e in feed["events"] if e["interaction"] == interaction]
@@ -26,8 +28,8 @@ class CommContract(ContractSuite):
         assert service.accept("ann", call["id"])["state"] == "connected"
         service.complete("ann", call["id"], "sale")
         feed = service.events(0, 0)
-        assert _flow(feed, call["id"]) == ["enter", "offer", "connect", "complete"]
-        complete = [e for e in feed["events"] if e["event"] == "complete"][0]
+        assert _flow(feed, call["id"]) == [ENTER, OFFER, CONNECT, COMPLETE]
+        complete = [e for e in feed["events"] if e["event"] == COMPLETE][0]
         assert complete["agent"] == "ann" and complete["data"]["disposition"] == "sale"
         assert [e["seq"] for e in feed["events"]] == list(range(1, feed["last"] + 1))
 

@@ -1,7 +1,7 @@
-"""The event log: an append-only table of every ACD event, written in batches.
+"""The event log: every event appended to the table of :mod:`caruso_comm.events`, in batches.
 
 It is the sole input of monitoring and reports. Rows are never updated or deleted;
-``id`` increases in append order. Column meanings and event names: docs/communication.md.
+``id`` increases in append order.
 """
 from __future__ import annotations
 
@@ -12,27 +12,14 @@ import sqlalchemy as sa
 
 from caruso_core import databases
 
-from caruso_comm.model import Event
+from caruso_comm.events import ENDINGS, ENTER, Event, metadata, table as events
 
 log = logging.getLogger(__name__)
-metadata = sa.MetaData()
-ENDINGS = ("complete", "abandon", "voicemail")   # every interaction ends with exactly one
 CHUNK = 500      # interaction ids per query
-
-events = sa.Table(
-    "comm_events", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("time", sa.Float, nullable=False, index=True),
-    sa.Column("interaction", sa.String(64), index=True),
-    sa.Column("queue", sa.String(64)),
-    sa.Column("agent", sa.String(64)),
-    sa.Column("event", sa.String(32), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
-)
 
 
 class EventLog:
-    """Appends events to ``comm_events`` at ``url`` (opened as :func:`caruso_core.databases.engine`
+    """Appends events to the table ``comm_events`` at ``url`` (opened as :func:`caruso_core.databases.engine`
     opens it); buffered rows are written every ``batch`` events and on :meth:`flush` /
     :meth:`close`. :meth:`append` never fails (a failed batch write is logged and retried);
     :meth:`flush` raises."""
@@ -66,14 +53,14 @@ class EventLog:
                 self._buffer[:0] = rows
                 raise
 
-    def read(self, after: int = 0, limit: int | None = None) -> Iterator[tuple[int, Event]]:
-        """Written events with ``id > after`` in append order, as ``(id, event)``."""
+    def read(self, after: int = 0, limit: int | None = None) -> Iterator[Event]:
+        """Written events with ``id > after`` in append order, each with its ``id``."""
         query = sa.select(events).where(events.c.id > after).order_by(events.c.id)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as connection:
             for row in connection.execute(query):
-                yield row.id, _event(row)
+                yield _event(row)
 
     def last_time(self) -> float | None:
         """The time of the latest written event (None if there is none)."""
@@ -93,10 +80,10 @@ class EventLog:
         and those of the open interactions."""
         c = events.c
         with self.engine.connect() as connection:
-            last_enter = sa.func.max(sa.case((c.event == "enter", c.id)))
-            last_end = sa.func.coalesce(sa.func.max(sa.case((c.event != "enter", c.id))), 0)
+            last_enter = sa.func.max(sa.case((c.event == ENTER, c.id)))
+            last_end = sa.func.coalesce(sa.func.max(sa.case((c.event != ENTER, c.id))), 0)
             open_ids = sorted(connection.execute(
-                sa.select(c.interaction).where(c.id > since, c.event.in_(("enter", *ENDINGS)))
+                sa.select(c.interaction).where(c.id > since, c.event.in_((ENTER, *ENDINGS)))
                 .group_by(c.interaction).having(last_enter > last_end)).scalars())
             found: dict[str, list[Event]] = {}
             for start in range(0, len(open_ids), CHUNK):
@@ -119,4 +106,4 @@ class EventLog:
 
 
 def _event(row: sa.Row) -> Event:
-    return Event(row.time, row.event, row.interaction, row.queue, row.agent, dict(row.data))
+    return Event(row.time, row.event, row.interaction, row.queue, row.agent, dict(row.data), row.id)

@@ -6,17 +6,25 @@ import threading
 import time
 from typing import Any
 
-from caruso_comm.model import Event
+from caruso_comm.events import Event
+
+MAX_WAIT = 30.0
 
 
 class EventFeed:
-    """Keeps the last ``capacity`` events, numbered in publication order after ``start``
-    (a successor continues its predecessor's numbers)."""
+    """Keeps the last ``capacity`` events, numbered from 1 in publication order."""
 
-    def __init__(self, capacity: int = 10_000, start: int = 0) -> None:
+    def __init__(self, capacity: int = 10_000) -> None:
         self._events: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(maxlen=capacity)
-        self._last = start
+        self._last = 0
         self._changed = threading.Condition()
+
+    def continue_from(self, last: int) -> None:
+        """Drop the events kept; number the next ones after ``last`` (a successor continues its
+        predecessor's numbers)."""
+        with self._changed:
+            self._events.clear()
+            self._last = last
 
     @property
     def last(self) -> int:
@@ -29,12 +37,12 @@ class EventFeed:
             self._changed.notify_all()
 
     def since(self, after: int = 0, timeout: float = 0.0) -> dict[str, Any]:
-        """Events numbered above ``after``, waiting up to ``timeout`` seconds for one.
+        """Events numbered above ``after``, waiting up to ``timeout`` seconds (at most 30) for one.
 
         Returns ``{"last": n, "events": [...], "missed": k}``: each event carries its
         number as ``seq``; ``missed`` counts events no longer kept (the caller fell behind).
         """
-        deadline = time.monotonic() + max(0.0, timeout)
+        after, deadline = int(after), time.monotonic() + min(max(0.0, float(timeout)), MAX_WAIT)
         with self._changed:
             while self._last <= after and (left := deadline - time.monotonic()) > 0:
                 self._changed.wait(left)

@@ -15,11 +15,12 @@ from typing import Any, Callable
 
 from caruso_core.errors import CallInterrupted, CarusoError, ManagerUnreachable, NoInstance
 
-from caruso_comm.model import Event, Interaction, utc_iso
+from caruso_comm.events import ABANDON, COMPLETE, ENTER, VOICEMAIL, Event
+from caruso_comm.model import Interaction, utc_iso
 
 log = logging.getLogger(__name__)
 UNREACHABLE = (ManagerUnreachable, NoInstance, CallInterrupted)
-ENDINGS = {"complete": "completed", "abandon": "abandoned", "voicemail": "went to voicemail"}
+ENDINGS = {COMPLETE: "completed", ABANDON: "abandoned", VOICEMAIL: "went to voicemail"}
 
 
 class ContactHistory:
@@ -51,7 +52,7 @@ class ContactHistory:
                                              "direction": interaction.direction, "queue": interaction.queue}
 
     def __call__(self, event: Event) -> None:
-        if event.event == "enter" and "channel" in event.data:
+        if event.event == ENTER and "channel" in event.data:
             if event.data.get("customer") is not None:
                 self._started[event.interaction] = dict(event.data, queue=event.queue)
         elif event.event in ENDINGS and event.interaction in self._started:

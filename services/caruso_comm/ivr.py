@@ -9,8 +9,9 @@ queue) or ``"self_service"`` (the call ends in the IVR); other outcomes go to
 :class:`Ivr` runs the menus through any object with the IVR methods of
 ``caruso.scripts/1`` (``ivr_begin(script, context)``, ``ivr_press(session, keys)``,
 returning turns ``{session, prompt, done, outcome}``): the service's client proxy, or
-the service in process. Those calls are made outside ``lock`` (the caller's lock around
-the ACD), so a slow script engine never holds up routing.
+the service in process. Everything else happens under ``lock`` (the server's lock around
+the ACD, ``with lock:``); those calls are made outside it, so a slow script engine never
+holds up routing.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import attrs
 from caruso_core.errors import ConfigError, Conflict, NotFound
 
 from caruso_comm.acd import ACD
+from caruso_comm.events import IVR_ABANDON, IVR_END, IVR_START
 from caruso_comm.voicemail import VoicemailBox
 
 SELF_SERVICE = "self_service"
@@ -50,6 +52,12 @@ def menu_from_dict(definition: Mapping[str, Any]) -> IvrMenu:
     return IvrMenu(**definition)
 
 
+def menus_from(setting: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None) -> list[IvrMenu]:
+    """The menus of the server's ``ivr`` setting: one menu's definition or a list of them."""
+    definitions = [setting] if isinstance(setting, Mapping) else list(setting or ())
+    return [menu_from_dict(definition) for definition in definitions]
+
+
 def _voicemail_queue(target: str) -> str | None:
     return target[len(VOICEMAIL_PREFIX):] if target.startswith(VOICEMAIL_PREFIX) else None
 
@@ -69,7 +77,7 @@ class Ivr:
 
     def __init__(self, acd: ACD, scripts: Callable[[], Any], menus: Iterable[IvrMenu],
                  voicemail: VoicemailBox | None = None,
-                 lock: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> None:
+                 lock: ContextManager[Any] = contextlib.nullcontext()) -> None:
         self.acd, self.voicemail = acd, voicemail
         self.menus = list(menus)
         self._scripts, self._lock = scripts, lock
@@ -105,45 +113,53 @@ class Ivr:
             raise NotFound(f"no IVR answers number {to!r}")
         return menu
 
-    def call(self, call_id: str, *, to: str | None = None, caller: str | None = None,
+    def describe(self) -> list[dict[str, Any]]:
+        """The menus as plain data: ``script``, ``numbers`` (none: every number no other menu
+        names), ``routes``, ``default``."""
+        return [dict(attrs.asdict(menu), numbers=list(menu.numbers)) for menu in self.menus]
+
+    def call(self, call_id: str, to: str | None = None, caller: str | None = None,
              customer: str | None = None) -> dict[str, Any]:
-        """A call to ``to`` reaches the IVR; returns the first turn (see :meth:`press`)."""
+        """A call to entry number ``to`` reaches the IVR menu answering it (NotFound if none
+        does): the first turn ``{"prompt", "done", "target"}`` (see :meth:`press`)."""
         menu = self.menu_for(to)
         call = _Call(menu, caller, customer, to)
-        with self._lock():
+        with self._lock:
             if call_id in self._calls or call_id in self.acd.interactions:
                 raise Conflict(f"call {call_id!r} exists already")
             self._calls[call_id] = call
         try:
             turn = self._scripts().ivr_begin(menu.script, {"caller": caller, "customer_id": customer})
         except BaseException:
-            with self._lock():
+            with self._lock:
                 self._calls.pop(call_id, None)
             raise
-        with self._lock():
+        with self._lock:
             call.session = turn["session"]
-            self.acd.record("ivr_start", interaction=call_id, script=menu.script, session=call.session,
+            self.acd.record(IVR_START, interaction=call_id, script=menu.script, session=call.session,
                             caller=caller, customer=customer)
             return self._turn(call_id, call, turn)
 
     def press(self, call_id: str, keys: str) -> dict[str, Any]:
-        """The caller keyed ``keys``: ``{"prompt", "done", "target"}``; when done, the call has
-        been routed to ``target``."""
-        with self._lock():
+        """The caller keyed ``keys`` (digits, ``*``, ``#``): the next turn ``{"prompt", "done",
+        "target"}``; when done, the call went to ``target``: a queue (it is an interaction there
+        now, with the same id), ``voicemail:QUEUE`` (the caller may :meth:`leave_message`), or
+        ``self_service``."""
+        with self._lock:
             call = self._call(call_id)
             if call.target is not None:
                 raise Conflict(f"call {call_id!r} has left the IVR for {call.target!r}")
             if call.session is None:
                 raise Conflict(f"call {call_id!r} is still being answered")
         turn = self._scripts().ivr_press(call.session, keys)
-        with self._lock():
+        with self._lock:
             if self._calls.get(call_id) is not call:
                 raise NotFound(f"call {call_id!r} hung up")
             return self._turn(call_id, call, turn)
 
     def leave_message(self, call_id: str, content: bytes | str) -> dict[str, Any]:
-        """The caller routed to voicemail left ``content``; returns the message."""
-        with self._lock():
+        """The caller the IVR routed to voicemail left ``content``; returns the message."""
+        with self._lock:
             call = self._call(call_id)
             queue = _voicemail_queue(call.target or "")
             if queue is None:
@@ -153,11 +169,11 @@ class Ivr:
             return message.to_dict()
 
     def hang_up(self, call_id: str) -> None:
-        """The caller hung up while in the IVR (or before leaving a message)."""
-        with self._lock():
+        """The caller hung up while in the IVR (event ``ivr_abandon``) or before leaving a message."""
+        with self._lock:
             call = self._calls.pop(call_id, None)
             if call is not None and call.target is None:
-                self.acd.record("ivr_abandon", interaction=call_id, script=call.menu.script)
+                self.acd.record(IVR_ABANDON, interaction=call_id, script=call.menu.script)
 
     def export_state(self) -> list[dict[str, Any]]:
         """The calls in the IVR as plain data (their dialogs live in the script engine)."""
@@ -182,7 +198,7 @@ class Ivr:
 
     def _route(self, call_id: str, call: _Call, outcome: str | None) -> str:
         call.target = call.menu.routes.get(outcome or "", call.menu.default)
-        self.acd.record("ivr_end", interaction=call_id, script=call.menu.script, outcome=outcome,
+        self.acd.record(IVR_END, interaction=call_id, script=call.menu.script, outcome=outcome,
                         target=call.target)
         if _voicemail_queue(call.target) is None:
             del self._calls[call_id]

@@ -1,4 +1,4 @@
-"""The ACD's value objects: queues, agents, interactions and the events they produce.
+"""The ACD's value objects: queues, agents, interactions and escalation steps.
 
 Times are seconds on the ACD's clock (Unix time for the real server, virtual
 seconds for the simulator). Agents and interactions are mutable records owned by
@@ -7,15 +7,17 @@ the ACD; callers read them but change them only through :class:`caruso_comm.acd.
 from __future__ import annotations
 
 import datetime as dt
-from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from caruso_core.errors import ConfigError
 
+if TYPE_CHECKING:
+    from caruso_comm.routing import Readiness
+
 VOICE = "voice"
-VOICEMAIL = "voicemail"
+TO_VOICEMAIL = "voicemail"      # the overflow target that ends an interaction in voicemail
 
 
 class AgentStatus:
@@ -96,8 +98,8 @@ class Queue:
 @attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class Agent:
     """An agent and the counters the routing strategies order by. ``readiness`` holds, for
-    each channel the agent is ready on, the flag the routing strategies were given (see
-    :mod:`caruso_comm.routing`)."""
+    each channel the agent is ready on, the readiness the routing strategies were given
+    (see :mod:`caruso_comm.routing`)."""
 
     id: str
     skills: dict[str, int] = attrs.field(factory=dict, converter=_levels)
@@ -113,7 +115,7 @@ class Agent:
     connected: set[str] = attrs.field(factory=set)
     wrapping: dict[str, tuple[str, float]] = attrs.field(factory=dict)
     load: dict[str, int] = attrs.field(factory=dict)
-    readiness: dict[str, list[bool]] = attrs.field(factory=dict)
+    readiness: dict[str, Readiness] = attrs.field(factory=dict)
 
     def free(self, channel: str) -> int:
         """Interactions of ``channel`` the agent could still take now."""
@@ -160,22 +162,6 @@ class Interaction:
                 "created": self.created, "entered": self.entered,
                 "connected_at": self.connected_at, "ended": self.ended, "agent": self.agent,
                 "offers": sorted(self.offers)}
-
-
-class Event(NamedTuple):
-    """One line of the event log (see docs/communication.md for names and data); an
-    immutable tuple, cheap to make on the routing path."""
-
-    time: float
-    event: str
-    interaction: str | None = None
-    queue: str | None = None
-    agent: str | None = None
-    data: Mapping[str, Any] = MappingProxyType({})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"time": self.time, "event": self.event, "interaction": self.interaction,
-                "queue": self.queue, "agent": self.agent, "data": dict(self.data)}
 
 
 def queue_from_dict(definition: dict[str, Any]) -> Queue:

@@ -8,11 +8,26 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from caruso_comm import heaps
 from caruso_comm.model import Agent, Interaction, InteractionState
 from caruso_comm.routing import Strategy
+
+
+class Waiting(NamedTuple):
+    """An interaction waiting in a pool. ``rank`` orders service across pools: queue
+    priority, interaction priority (both negated: highest first), time in queue; ``order``
+    breaks ties within the pool; the entry is stale once the interaction's ``token`` moved
+    on (it was offered, overflowed, escalated, ended)."""
+
+    rank: tuple[int, int, float]
+    order: int
+    token: int
+    interaction: Interaction
+
+    def stale(self) -> bool:
+        return self.interaction.state != InteractionState.WAITING or self.interaction.token != self.token
 
 
 class Pool:
@@ -24,7 +39,7 @@ class Pool:
         self.skills = dict(skills)
         self.strategy = strategy
         self.members: set[str] = set()
-        self._waiting: list[tuple[int, int, float, int, int, Interaction]] = []
+        self._waiting: list[Waiting] = []
         self._counter = itertools.count()
 
     def matches(self, agent: Agent) -> bool:
@@ -35,12 +50,9 @@ class Pool:
 
     def wait(self, interaction: Interaction, queue_priority: int) -> None:
         """``interaction`` (in state waiting, with its current token) listens to this pool."""
-        heapq.heappush(self._waiting, (-queue_priority, -interaction.priority, interaction.entered,
-                                       next(self._counter), interaction.token, interaction))
+        rank = (-queue_priority, -interaction.priority, interaction.entered)
+        heapq.heappush(self._waiting, Waiting(rank, next(self._counter), interaction.token, interaction))
 
-    def first_for(self, agent: Agent) -> tuple | None:
-        """The sort key and interaction of the best waiting interaction ``agent`` may take."""
-        return heaps.first(
-            self._waiting,
-            lambda e: e[5].state != InteractionState.WAITING or e[5].token != e[4],
-            lambda e: agent.id in e[5].declined)
+    def first_for(self, agent: Agent) -> Waiting | None:
+        """The best waiting interaction ``agent`` may take (it stays waiting here)."""
+        return heaps.first(self._waiting, Waiting.stale, lambda e: agent.id in e.interaction.declined)

@@ -19,10 +19,11 @@ storage service:
   and an update of a missing one a create; an operation still refused is logged and dropped.
 
 In a hot-swap :meth:`CommRecords.export_state` hands the records not written yet to the
-successor but keeps them, unsent while the hand-over lasts: :meth:`CommRecords.deactivate`
-drops them (the successor writes them); :meth:`CommRecords.resume` (the swap did not
-happen) writes them here. Every write is a create or update of the whole record by
-key, so a record written twice is harmless; a newer one of the same key replaces a kept one.
+successor but keeps them, unsent while ``held()`` says the hand-over lasts (the server's
+:mod:`caruso_comm.handover` state): :meth:`CommRecords.drop_pending` drops them when the swap
+happened (the successor writes them); once the hand-over ends otherwise they are written
+here. Every write is a create or update of the whole record by key, so a record written
+twice is harmless; a newer one of the same key replaces a kept one.
 """
 from __future__ import annotations
 
@@ -35,12 +36,14 @@ from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 
-from caruso_core.errors import CarusoError, Conflict, NotFound
+from caruso_core.errors import CarusoError, ConfigError, Conflict, NotFound
 
 from caruso_comm.acd import ACD
 from caruso_comm.campaign import Campaign, CampaignState
+from caruso_comm.dialer import STANDARD
+from caruso_comm.events import COMPLETE, Event
 from caruso_comm.history import UNREACHABLE
-from caruso_comm.model import Agent, Event, Interaction, InteractionState, Queue, utc_iso
+from caruso_comm.model import Agent, Interaction, InteractionState, Queue, utc_iso
 from caruso_comm.voicemail import Voicemail, VoicemailBox
 
 log = logging.getLogger(__name__)
@@ -103,7 +106,8 @@ def stored_voicemail(record: dict[str, Any]) -> Voicemail:
 def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The state for ``Campaign.restore`` of a stored ``CommCampaign`` and its contact records:
     an active campaign comes back paused, a contact whose call was under way pending again
-    (its attempt counted), with no calls under way."""
+    (its attempt counted), with no calls under way; dialer settings without ``use`` (stored
+    before dialers were named) are those of the standard dialer."""
     people = []
     for contact in sorted(contacts, key=lambda c: c["position"]):
         status = contact["status"]
@@ -121,17 +125,17 @@ def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) 
             "opted_out": [], "contacts": people,
             "ready": [n for n, contact in enumerate(people) if contact["status"] == "pending"],
             "calls": {}, "ringing": [], "unconnected": {}, "awaiting_dial": [],
-            "dialer": {"settings": json.loads(record["dialer"]), "calls": []}}
+            "dialer": {"use": STANDARD, **json.loads(record["dialer"])}, "dialing": {"calls": []}}
 
 
 def _campaign(campaign: Campaign, definition: bool) -> dict[str, Any]:
-    """A campaign's state and counters, with its definition and dialer settings if ``definition``."""
+    """A campaign's state and counters, with its definition if ``definition``."""
     progress = {"name": campaign.name, "state": campaign.state, "dialed": campaign.dialed,
                 "answered": campaign.answered, "abandoned": campaign.abandoned, "failed": campaign.failed,
                 "sequence": campaign.sequence}
     if not definition:
         return progress
-    return {**campaign.definition(), "dialer": campaign.dialer.settings(), **progress}
+    return {**campaign.definition(), **progress}
 
 
 def _contact(campaign: Campaign, position: int) -> dict[str, Any]:
@@ -156,13 +160,15 @@ def _interaction(interaction: Interaction, disposition: str | None) -> dict[str,
 class CommRecords:
     """Writes the ACD's queues, agents and interactions, the messages of ``voicemail``, the
     campaigns (``campaigns()`` returns them by name) and the numbers added to the do-not-call
-    list to the storage service (``storage()`` returns its client) every ``interval`` seconds."""
+    list to the storage service (``storage()`` returns its client) every ``interval`` seconds,
+    but while ``held()`` (a hand-over lasts)."""
 
     def __init__(self, acd: ACD, storage: Callable[[], Any], batch: int = 500, interval: float = 1.0,
                  voicemail: VoicemailBox | None = None,
-                 campaigns: Callable[[], Mapping[str, Campaign]] = dict) -> None:
+                 campaigns: Callable[[], Mapping[str, Campaign]] = dict,
+                 held: Callable[[], bool] = lambda: False) -> None:
         self.acd, self.batch, self.interval = acd, batch, interval
-        self._storage = storage
+        self._storage, self._held = storage, held
         self._voicemail, self._campaigns = voicemail, campaigns
         self._live: dict[str, Interaction] = {}
         self._dispositions: dict[str, str] = {}
@@ -170,7 +176,6 @@ class CommRecords:
         self._changed_agents: set[str] = set()
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}
         self._stored: set[tuple[str, str]] = set()
-        self._handing_over = False    # export_state happened, no deactivate, import or resume since
         self._guard = threading.Lock()
         self._sending = threading.Lock()
         self._stopping = threading.Event()
@@ -187,7 +192,7 @@ class CommRecords:
                 self._changed_interactions.add(event.interaction)
             elif event.interaction in self._live:
                 self._changed_interactions.add(event.interaction)
-                if event.event == "complete":
+                if event.event == COMPLETE:
                     self._dispositions[event.interaction] = event.data.get("disposition") or ""
         if event.agent is not None:
             self._changed_agents.add(event.agent)
@@ -264,27 +269,18 @@ class CommRecords:
         self._stored.update((kind, key) for key in keys)
 
     def export_state(self) -> dict[str, Any]:
-        """What is not written yet, and which keys exist (after a batch being sent has gone).
-        The records stay pending, but the writer sends nothing until :meth:`deactivate`,
-        :meth:`import_state` or :meth:`resume`."""
+        """What is not written yet, and which keys exist (after a batch being sent has gone;
+        ``held()`` is true by now, so the records stay pending and unsent)."""
         self.collect()
         with self._sending, self._guard:
-            self._handing_over = True
             return {"pending": [[kind, key, record] for (kind, key), record in self._pending.items()],
                     "stored": [list(key) for key in self._stored]}
 
-    def deactivate(self) -> None:
-        """The server stops serving. During a hand-over the successor took over what
-        :meth:`export_state` handed it: the pending records are dropped; otherwise they stay
-        for the writer (and :meth:`stop`)."""
+    def drop_pending(self) -> None:
+        """The successor took over what :meth:`export_state` handed it: the pending records
+        are its to write."""
         with self._sending, self._guard:
-            if self._handing_over:
-                self._pending, self._handing_over = {}, False
-
-    def resume(self) -> None:
-        """The hand-over ended without a swap: the writer sends the pending records again."""
-        with self._guard:
-            self._handing_over = False
+            self._pending = {}
 
     def forget(self) -> None:
         """Drop what was noted of interactions and agents (the ACD dropped its work): their
@@ -298,7 +294,6 @@ class CommRecords:
         ACD are followed from now on (instead of what was noted before, see :meth:`forget`)."""
         self.forget()
         with self._guard:
-            self._handing_over = False
             self._stored.update(tuple(key) for key in state["stored"])
             for kind, key, record in state["pending"]:
                 self._keep_older((kind, key), record)
@@ -307,11 +302,19 @@ class CommRecords:
     # -- the writer ----------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the writer; ConfigError unless the storage model has the objects of the module
+        ``comm``."""
+        storage = self._storage()
+        for name in OBJECTS:
+            try:
+                storage.describe(name)
+            except NotFound:
+                raise ConfigError(f"comm: persist needs the object {name} in the storage model: "
+                                  "add <include module=\"comm\"/> to the model") from None
         self._thread.start()
 
     def stop(self) -> None:
-        """Write what is pending (one attempt, a hand-over or not) and stop."""
-        self._handing_over = False
+        """Write what is pending (one attempt, held or not) and stop."""
         self._stopping.set()
         self._thread.join(timeout=30)
 
@@ -321,10 +324,10 @@ class CommRecords:
         self.flush()
 
     def flush(self) -> None:
-        """Send the pending records in batches (none during a hand-over); unreachable
+        """Send the pending records in batches (none while held, but at the stop); unreachable
         storage keeps them pending."""
         with self._sending:
-            if self._handing_over:
+            if self._held() and not self._stopping.is_set():
                 return
             with self._guard:
                 pending, self._pending = self._pending, {}

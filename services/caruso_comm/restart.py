@@ -16,10 +16,9 @@ from __future__ import annotations
 from typing import Collection, NamedTuple
 
 from caruso_comm.eventlog import EventLog
-from caruso_comm.model import AgentStatus, Event, Interaction, InteractionState
-
-RESTART = "restart"
-OFFER_ENDINGS = ("no_answer", "reject", "withdraw")
+from caruso_comm.events import (ABANDON, AGENT_STATUS, COMPLETE, CONNECT, ENTER, OFFER, OFFER_ENDINGS, RESTART,
+                                TRANSFER, WITHDRAW, Event)
+from caruso_comm.model import AgentStatus, Interaction, InteractionState
 
 
 class LeftOver(NamedTuple):
@@ -49,8 +48,8 @@ def left_over(log: EventLog, live: Collection[str], keep: Collection[str],
             withdrawn += _withdraw(interaction, offers, at)
         else:
             closed.append((interaction, _withdraw(interaction, offers, at) + [_end(interaction, at)]))
-    logged_out = [Event(at, "agent_status", None, None, agent, {"status": AgentStatus.LOGGED_OUT, "reason": RESTART})
-                  for agent, event in sorted(log.last_per_agent("agent_status", since).items())
+    logged_out = [Event(at, AGENT_STATUS, None, None, agent, {"status": AgentStatus.LOGGED_OUT, "reason": RESTART})
+                  for agent, event in sorted(log.last_per_agent(AGENT_STATUS, since).items())
                   if event.data.get("status") != AgentStatus.LOGGED_OUT and agent not in logged_in]
     return LeftOver(closed, withdrawn, logged_out)
 
@@ -59,7 +58,7 @@ def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:
     """The interaction as of its last event, and the agents its offers still ring."""
     interaction, offers = None, set()
     for event in events:
-        if event.event == "enter":
+        if event.event == ENTER:
             if "channel" in event.data:          # a new interaction, not a transfer or overflow
                 data = event.data
                 interaction = Interaction(event.interaction, event.queue, data["channel"], data["direction"],
@@ -67,25 +66,25 @@ def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:
                                           int(data.get("priority") or 0), created=event.time)
             interaction.queue, interaction.entered = event.queue, event.time
             interaction.state, interaction.agent = InteractionState.WAITING, None
-        elif event.event == "offer":
+        elif event.event == OFFER:
             offers.add(event.agent)
             interaction.state = InteractionState.OFFERED
+        elif event.event == CONNECT:
+            offers.discard(event.agent)
+            interaction.state, interaction.agent, interaction.connected_at = (
+                InteractionState.CONNECTED, event.agent, event.time)
         elif event.event in OFFER_ENDINGS:
             offers.discard(event.agent)
             if not offers and interaction.state == InteractionState.OFFERED:
                 interaction.state = InteractionState.WAITING
-        elif event.event == "connect":
-            offers.discard(event.agent)
-            interaction.state, interaction.agent, interaction.connected_at = (
-                InteractionState.CONNECTED, event.agent, event.time)
-        elif event.event == "transfer":
+        elif event.event == TRANSFER:
             interaction.state, interaction.agent = InteractionState.WAITING, None
     return interaction, offers
 
 
 def _withdraw(interaction: Interaction, offers: set[str], at: float) -> list[Event]:
     """The events that withdraw the ``offers`` of ``interaction`` at ``at``."""
-    return [Event(at, "withdraw", interaction.id, interaction.queue, agent, {"reason": RESTART})
+    return [Event(at, WITHDRAW, interaction.id, interaction.queue, agent, {"reason": RESTART})
             for agent in sorted(offers)]
 
 
@@ -94,8 +93,8 @@ def _end(interaction: Interaction, at: float) -> Event:
     interaction.ended = at
     if interaction.state == InteractionState.CONNECTED:
         interaction.state = InteractionState.COMPLETED
-        return Event(at, "complete", interaction.id, interaction.queue, interaction.agent,
+        return Event(at, COMPLETE, interaction.id, interaction.queue, interaction.agent,
                      {"talk": at - interaction.connected_at, "disposition": RESTART})
     interaction.state = InteractionState.ABANDONED
-    return Event(at, "abandon", interaction.id, interaction.queue, None,
+    return Event(at, ABANDON, interaction.id, interaction.queue, None,
                  {"reason": RESTART, "wait": at - interaction.entered})

@@ -6,12 +6,12 @@ agents become ready (``add``), asks it for the agent to offer to (``select``) an
 reports each offer (``routed``). With ``ring_all = True`` the ACD offers to every
 ready agent at once (``ready``) and the first to accept gets the interaction.
 
-Readiness is a flag: ``add`` gets the agent's readiness flag for the pool's channel, a
-one-item list holding True while that readiness lasts. The ACD sets it to False when the
-agent stops being ready on the channel (an offer, a break, a logout, new skills) and
-gives a fresh flag when it adds the agent again; one flag serves every pool
-of the channel, so an agent leaves all of them in one step. A strategy never offers an
-agent whose flag it holds is False, and drops such entries when it likes (lazy deletion).
+``add`` gets the agent's :class:`Readiness` on the pool's channel, which is ``live``
+while the agent stays ready. The ACD ends it (``live`` False) when the agent stops being
+ready on the channel (an offer, a break, a logout, new skills) and makes a new one when
+it adds the agent again; one readiness serves every pool of the channel, so an agent
+leaves all of them in one step. A strategy never offers an agent whose readiness it holds
+is over, and drops such entries when it likes (lazy deletion).
 """
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ import bisect
 import heapq
 import itertools
 from collections import deque
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any, Collection, Mapping, NamedTuple
+
+import attrs
 
 from caruso_core import plugins
 from caruso_core.errors import ConfigError
@@ -29,7 +31,15 @@ from caruso_comm.model import Agent
 
 HOOK = "caruso_routing_strategies"
 
-Flag = list   # [True] while a readiness lasts, then [False]
+
+@attrs.define(eq=False)
+class Readiness:
+    """``agent`` ready on one channel, idle since ``idle_since`` when it became ready;
+    ``live`` while that lasts (the ACD ends it)."""
+
+    agent: Agent
+    idle_since: float
+    live: bool = True
 
 
 class Strategy:
@@ -40,9 +50,9 @@ class Strategy:
     def __init__(self, skills: Mapping[str, int]) -> None:
         self.skills = dict(skills)
 
-    def add(self, agent: Agent, now: float, ready: Flag) -> None:
+    def add(self, agent: Agent, now: float, readiness: Readiness) -> None:
         """``agent`` became ready (again, with new counters, if it was): it stays ready while
-        ``ready[0]`` is True; an earlier flag of the agent is False by now."""
+        ``readiness.live``; an earlier readiness of the agent is over by now."""
         raise NotImplementedError
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
@@ -76,79 +86,84 @@ class _Entries:
         self.added, self.limit = 0, 64 + live
 
 
+class Keyed(NamedTuple):
+    """An entry of a :class:`HeapStrategy`: the agent's key, then the order of adding."""
+
+    key: Any
+    order: int
+    readiness: Readiness
+
+
 class HeapStrategy(Strategy):
     """A strategy ordering ready agents by ``key(agent, now)``, smallest first."""
 
     def __init__(self, skills: Mapping[str, int]) -> None:
         super().__init__(skills)
-        self._heap: list[tuple[Any, int, Flag, Agent]] = []
+        self._heap: list[Keyed] = []
         self._counter = itertools.count()
         self._entries = _Entries()
 
     def key(self, agent: Agent, now: float) -> Any:
         raise NotImplementedError
 
-    def add(self, agent: Agent, now: float, ready: Flag) -> None:
-        heapq.heappush(self._heap, (self.key(agent, now), next(self._counter), ready, agent))
+    def add(self, agent: Agent, now: float, readiness: Readiness) -> None:
+        heapq.heappush(self._heap, Keyed(self.key(agent, now), next(self._counter), readiness))
         if self._entries.add():
-            self._heap = [entry for entry in self._heap if entry[2][0]]
+            self._heap = [entry for entry in self._heap if entry.readiness.live]
             heapq.heapify(self._heap)
             self._entries.counted(len(self._heap))
 
     def select(self, now: float, exclude: Collection[str] = ()) -> Agent | None:
-        entry = heaps.first(self._heap, _stale, lambda e: e[3].id in exclude)
-        return entry[3] if entry is not None else None
+        entry = heaps.first(self._heap, _over, lambda e: e.readiness.agent.id in exclude)
+        return entry.readiness.agent if entry is not None else None
 
     def ready(self) -> list[Agent]:
-        return [entry[3] for entry in sorted(self._heap) if entry[2][0]]
+        return [entry.readiness.agent for entry in sorted(self._heap) if entry.readiness.live]
 
 
-def _stale(entry: tuple) -> bool:
-    return not entry[2][0]
+def _over(entry: Keyed) -> bool:
+    return not entry.readiness.live
 
 
 class RankedIdleStrategy(Strategy):
     """A strategy ordering ready agents by an integer ``rank(agent)``, smallest first, then
-    longest idle (``idle_since`` when added), then the order they were added: the order of a
-    :class:`HeapStrategy` keyed ``(rank, idle_since)``, kept without a heap.
+    longest idle (``idle_since`` of the readiness), then the order they were added: the
+    order of a :class:`HeapStrategy` keyed ``(rank, idle_since)``, kept without a heap.
 
-    Agents of one rank wait in a line sorted by idle time. They nearly always become ready
-    with the latest idle time, so adding one appends it; the rare agent added with an
-    earlier idle time is inserted ahead of the later ones (a binary search). An entry whose
-    readiness flag is False is dropped when it reaches the front of its line, or when all
+    Agents of one rank wait in a line of readinesses sorted by idle time. They nearly always
+    become ready with the latest idle time, so adding one appends it; the rare agent added
+    with an earlier idle time is inserted ahead of the later ones (a binary search). A
+    readiness that is over is dropped when it reaches the front of its line, or when all
     lines are compacted. Adding takes constant time (amortized), and so does selecting
     when ``exclude`` is empty.
     """
 
     def __init__(self, skills: Mapping[str, int]) -> None:
         super().__init__(skills)
-        self._lines: dict[int, deque[tuple[float, Flag, Agent]]] = {}  # rank -> (idle, ready, agent)
+        self._lines: dict[int, deque[Readiness]] = {}
         self._ranks: list[int] = []
         self._entries = _Entries()
 
     def rank(self, agent: Agent) -> int:
         raise NotImplementedError
 
-    def add(self, agent: Agent, now: float, ready: Flag) -> None:
-        rank, idle = self.rank(agent), agent.idle_since
+    def add(self, agent: Agent, now: float, readiness: Readiness) -> None:
+        rank = self.rank(agent)
         line = self._lines.get(rank)
         if line is None:
             line = self._lines[rank] = deque()
             bisect.insort(self._ranks, rank)
-        if not line or line[-1][0] <= idle:
-            line.append((idle, ready, agent))
+        if not line or line[-1].idle_since <= readiness.idle_since:
+            line.append(readiness)
         else:
-            line.insert(bisect.bisect_right(line, idle, key=_idle), (idle, ready, agent))
+            line.insert(bisect.bisect_right(line, readiness.idle_since, key=_idle), readiness)
         if self._entries.add():
             self._compact()
 
-    @staticmethod
-    def _live(line: Iterable[tuple[float, Flag, Agent]]) -> list[tuple[float, Flag, Agent]]:
-        return [entry for entry in line if entry[1][0]]
-
     def _compact(self) -> None:
-        """Drop every stale entry (and the ranks left without agents)."""
-        lines = {rank: deque(live) for rank in self._ranks if (live := self._live(self._lines[rank]))}
+        """Drop every readiness that is over (and the ranks left without agents)."""
+        lines = {rank: live for rank in self._ranks
+                 if (live := deque(r for r in self._lines[rank] if r.live))}
         self._lines, self._ranks = lines, sorted(lines)
         self._entries.counted(sum(map(len, lines.values())))
 
@@ -157,23 +172,23 @@ class RankedIdleStrategy(Strategy):
         index = 0
         while index < len(ranks):
             line = lines[ranks[index]]
-            while line and not line[0][1][0]:
+            while line and not line[0].live:
                 line.popleft()
             if not line:
                 del lines[ranks[index]], ranks[index]
                 continue
-            for _, ready, agent in line:
-                if ready[0] and agent.id not in exclude:
-                    return agent
+            for readiness in line:
+                if readiness.live and readiness.agent.id not in exclude:
+                    return readiness.agent
             index += 1
         return None
 
     def ready(self) -> list[Agent]:
-        return [entry[2] for rank in self._ranks for entry in self._live(self._lines[rank])]
+        return [r.agent for rank in self._ranks for r in self._lines[rank] if r.live]
 
 
-def _idle(entry: tuple[float, Flag, Agent]) -> float:
-    return entry[0]
+def _idle(readiness: Readiness) -> float:
+    return readiness.idle_since
 
 
 def installed() -> dict[str, type[Strategy]]:

@@ -18,7 +18,8 @@ import attrs
 from caruso_core.errors import ConfigError
 
 from caruso_comm.acd import ACD
-from caruso_comm.model import Escalation, Event, Interaction, InteractionState, Queue
+from caruso_comm.events import OFFER, Event
+from caruso_comm.model import Escalation, Interaction, InteractionState, Queue
 from caruso_comm.stats import Tally
 from caruso_comm.timers import Timers, VirtualClock
 
@@ -90,7 +91,7 @@ class Simulation:
     def _observe(self, event: Event) -> None:
         for observer in self.observers:
             observer(event)
-        if event.event == "offer":
+        if event.event == OFFER:
             self.timers.at(event.time, self._answer, event.agent, event.interaction)
 
     def run(self) -> dict[str, Any]:
@@ -155,56 +156,3 @@ class Simulation:
             self._leaving.add(agent_id)
         else:
             self.acd.logout(agent_id)
-
-
-class SimDialer:
-    """The simulated telephone network for campaigns: a call is answered with probability
-    ``answer_rate`` after an exponential ring (mean ``ring``), else it is busy (``busy_rate``)
-    after ``busy_after`` seconds or not answered after ``no_answer_after`` seconds."""
-
-    def __init__(self, timers: Timers, rng: random.Random, answer_rate: float = 0.3,
-                 busy_rate: float = 0.1, ring: float = 12.0, no_answer_after: float = 25.0,
-                 busy_after: float = 3.0) -> None:
-        self.timers, self.random = timers, rng
-        self.answer_rate, self.busy_rate = answer_rate, busy_rate
-        self.ring, self.no_answer_after, self.busy_after = ring, no_answer_after, busy_after
-        self.dialed: list[str] = []
-        self._pending: dict[str, tuple[float, str]] = {}   # call -> (report time, result)
-
-    def settings(self) -> dict[str, float]:
-        return {"answer_rate": self.answer_rate, "busy_rate": self.busy_rate, "ring": self.ring,
-                "no_answer_after": self.no_answer_after, "busy_after": self.busy_after}
-
-    def dial(self, call: str, number: str, report: Callable[[str, str], None]) -> None:
-        self.dialed.append(number)
-        draw = self.random.random()
-        if draw < self.answer_rate:
-            delay, result = self.random.expovariate(1.0 / self.ring), "answered"
-        elif draw < self.answer_rate + self.busy_rate:
-            delay, result = self.busy_after, "busy"
-        else:
-            delay, result = self.no_answer_after, "no_answer"
-        self._expect(call, self.timers.now() + delay, result, report)
-
-    def _expect(self, call: str, time: float, result: str, report: Callable[[str, str], None]) -> None:
-        self._pending[call] = (time, result)
-        self.timers.at(time, self._report, call, report)
-
-    def _report(self, call: str, report: Callable[[str, str], None]) -> None:
-        _, result = self._pending.pop(call)
-        report(call, result)
-
-    def export_state(self) -> dict[str, Any]:
-        """Settings, the random generator's state and the calls not reported yet, as plain data."""
-        version, internal, gauss = self.random.getstate()
-        return {"settings": self.settings(), "random": [version, list(internal), gauss],
-                "calls": [[call, time, result] for call, (time, result) in self._pending.items()]}
-
-    def import_state(self, state: dict[str, Any], report: Callable[[str, str], None]) -> None:
-        """Go on from :meth:`export_state` of another dialer: its calls report to ``report``
-        (without ``random``, this dialer's generator goes on as it is)."""
-        if state.get("random"):
-            version, internal, gauss = state["random"]
-            self.random.setstate((version, tuple(internal), gauss))
-        for call, time, result in state["calls"]:
-            self._expect(call, time, result, report)

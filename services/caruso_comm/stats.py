@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from caruso_comm.model import AgentState, AgentStatus, Event
+from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, COMPLETE, CONNECT, ENTER, TRANSFER, WRAP_END,
+                                Event)
+from caruso_comm.model import AgentState, AgentStatus
 
 
 class _AgentClock:
@@ -32,10 +34,9 @@ class Tally:
         self.total_wait = self.handle_time = self.staffed_time = self.occupied_time = 0.0
         self._connected: set[str] = set()
         self._agents: dict[str, _AgentClock] = {}
-        self._handlers = {"enter": self._enter, "connect": self._connect, "abandon": self._abandon,
-                          "complete": self._complete, "transfer": self._talk,
-                          "wrap_end": self._wrap_end, "agent_status": self._agent_status,
-                          "agent_state": self._agent_state}
+        self._handlers = {ENTER: self._enter, CONNECT: self._connect, ABANDON: self._abandon,
+                          COMPLETE: self._complete, TRANSFER: self._talk, WRAP_END: self._wrap_end,
+                          AGENT_STATUS: self._agent_status, AGENT_STATE: self._agent_state}
 
     def __call__(self, event: Event) -> None:
         handler = self._handlers.get(event.event)

@@ -18,7 +18,7 @@ import attrs
 from caruso_core.errors import InvalidInput, NotFound
 
 from caruso_comm.acd import ACD
-from caruso_comm.model import Event
+from caruso_comm.events import COMPLETE, ENDINGS, VOICEMAIL_MESSAGE, Event
 
 NEW, CALLED_BACK, CLOSED = "new", "called_back", "closed"
 
@@ -59,7 +59,7 @@ class VoicemailBox:
         message = Voicemail(message_id, queue, caller, customer, self.acd.timers.now(), content,
                             callback=f"callback-{message_id}")
         self._keep(message)
-        self.acd.record("voicemail_message", interaction=message.callback, queue=queue,
+        self.acd.record(VOICEMAIL_MESSAGE, interaction=message.callback, queue=queue,
                         message=message_id, caller=caller, customer=customer)
         self._call_back(message)
         return message
@@ -78,9 +78,9 @@ class VoicemailBox:
 
     def observe(self, event: Event) -> None:
         """Follow the callback tasks: the message is called back when its task completes."""
-        if event.event in ("complete", "abandon", "voicemail") and event.interaction in self._callbacks:
+        if event.event in ENDINGS and event.interaction in self._callbacks:
             message = self._messages[self._callbacks.pop(event.interaction)]
-            message.state = CALLED_BACK if event.event == "complete" else CLOSED
+            message.state = CALLED_BACK if event.event == COMPLETE else CLOSED
             self._changed.add(message.id)
 
     def restore(self, messages: list[dict[str, Any]]) -> None:

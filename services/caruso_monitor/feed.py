@@ -1,4 +1,5 @@
-"""Reading the event log table ``comm_events`` by id, in append order (docs/communication.md)."""
+"""Reading the event log table ``comm_events`` by id, in append order: the table and the
+columns :mod:`caruso_comm.events` publishes."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,13 +9,11 @@ import sqlalchemy as sa
 
 from caruso_core.errors import ConfigError
 
-from caruso_monitor.picture import Event, Picture
+from caruso_comm.events import Event, table
+from caruso_monitor.picture import Picture
 
-EVENTS = sa.table("comm_events", sa.column("id", sa.Integer), sa.column("time", sa.Float),
-                  sa.column("interaction", sa.String), sa.column("queue", sa.String),
-                  sa.column("agent", sa.String), sa.column("event", sa.String),
-                  sa.column("data", sa.JSON))
 BATCH = 10_000
+COLUMNS = [table.c[field] for field in Event._fields]     # in the order of the tuple
 
 
 class Feed:
@@ -35,14 +34,11 @@ class Feed:
                 and not Path(database).exists():
             return False
         with self.engine.connect() as connection:
-            return sa.inspect(connection).has_table("comm_events")
+            return sa.inspect(connection).has_table(table.name)
 
     def read(self, after: int, limit: int = BATCH) -> list[Event]:
         """Up to ``limit`` events with ``id > after``, in id order."""
-        columns = EVENTS.c
-        query = (sa.select(columns.id, columns.time, columns.event, columns.interaction, columns.queue,
-                           columns.agent, columns.data)
-                 .where(columns.id > after).order_by(columns.id).limit(limit))
+        query = sa.select(*COLUMNS).where(table.c.id > after).order_by(table.c.id).limit(limit)
         with self.engine.connect() as connection:
             return [Event._make(row) for row in connection.execute(query)]
 

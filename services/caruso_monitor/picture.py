@@ -5,31 +5,22 @@ It holds the logged-in agents (status set by the agent, state set by the ACD, an
 since when), the live interactions (waiting, offered or connected, by queue), the
 outcomes of the last ``window`` seconds per queue (for the service level) and the
 campaigns. Replaying the event log up to an event gives the picture as of that event;
-names and fields follow docs/communication.md.
+events, names and fields are those the communication server publishes
+(:mod:`caruso_comm.events`).
 """
 from __future__ import annotations
 
 from collections import deque
-from types import MappingProxyType
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping
 
 import attrs
+
+from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, CAMPAIGN_STATE, COMPLETE, CONNECT, DIAL,
+                                DIAL_RESULT, ENTER, NO_ANSWER, OFFER, REJECT, TRANSFER, VOICEMAIL, WITHDRAW, Event)
 
 WINDOW = 1800.0
 SL_TARGET = 20.0
 LIVE_CAMPAIGN_STATES = ("active", "paused")
-
-
-class Event(NamedTuple):
-    """One row of the event log (a named tuple: millions are read when a monitor starts late)."""
-
-    id: int
-    time: float
-    event: str
-    interaction: str | None = None
-    queue: str | None = None
-    agent: str | None = None
-    data: Mapping[str, Any] = MappingProxyType({})
 
 
 @attrs.define
@@ -83,15 +74,16 @@ class Picture:
         self.last_id = 0
         self.last_time = 0.0
         self._handlers: dict[str, Callable[[Event], None]] = {
-            "agent_status": self._agent_status, "agent_state": self._agent_state,
-            "enter": self._enter, "offer": self._offer, "no_answer": self._withdraw,
-            "reject": self._withdraw, "withdraw": self._withdraw, "connect": self._connect,
-            "transfer": self._transfer, "complete": self._end, "voicemail": self._end,
-            "abandon": self._abandon, "campaign_state": self._campaign_state, "dial": self._dial,
-            "dial_result": self._dial_result}
+            AGENT_STATUS: self._agent_status, AGENT_STATE: self._agent_state,
+            ENTER: self._enter, OFFER: self._offer, NO_ANSWER: self._withdraw,
+            REJECT: self._withdraw, WITHDRAW: self._withdraw, CONNECT: self._connect,
+            TRANSFER: self._transfer, COMPLETE: self._end, VOICEMAIL: self._end,
+            ABANDON: self._abandon, CAMPAIGN_STATE: self._campaign_state, DIAL: self._dial,
+            DIAL_RESULT: self._dial_result}
 
     def apply(self, event: Event) -> None:
-        """Take one event (events must come in log order; unknown names are ignored)."""
+        """Take one event as read from the log, with its ``id`` (events must come in log
+        order; unknown names are ignored)."""
         self.last_id, self.last_time = event.id, max(self.last_time, event.time)
         if event.queue:
             self.queues.add(event.queue)

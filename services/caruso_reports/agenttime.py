@@ -16,14 +16,16 @@ from typing import Iterable
 import attrs
 import sqlalchemy as sa
 
-from caruso_reports.eventlog import events
+from caruso_comm.events import AGENT_STATE, AGENT_STATUS, table as events
 from caruso_reports.periods import Period
 
 STATES = ("available", "ringing", "busy", "wrap_up", "break")
-AGENT_EVENTS = ("agent_status", "agent_state")
+AGENT_EVENTS = (AGENT_STATUS, AGENT_STATE)
 BY_STATE = {"busy": "busy", "offered": "ringing", "wrap_up": "wrap_up"}
 
 Key = tuple[float | None, str | None]
+VALUE = sa.case((events.c.event == AGENT_STATUS, events.c.data["status"].as_string()),
+                else_=events.c.data["state"].as_string())     # the status or state an agent event sets
 
 
 @attrs.define
@@ -50,7 +52,7 @@ class AgentTimes:
     def start_from(self, agent: str, event: str, value: str, time: float) -> None:
         """Set an agent's status or state as it was at ``time`` without counting time."""
         record = self._agents[agent]
-        if event == "agent_status":
+        if event == AGENT_STATUS:
             record.status = value
         else:
             record.state = value
@@ -90,29 +92,26 @@ class AgentTimes:
 def compute(connection: sa.Connection, conditions: Iterable[sa.ColumnElement], start: float | None,
             end: float | None, period: Period | None, by_agent: bool) -> dict[Key, dict[str, float]]:
     """Agent times over ``[start, end)`` of the agents selected by ``conditions`` (on
-    :data:`~caruso_reports.eventlog.events`); an open end is the last event's time."""
+    :data:`caruso_comm.events.table`); an open end is the last event's time."""
     conditions = [events.c.event.in_(AGENT_EVENTS), *conditions]
     times = AgentTimes(period, by_agent)
     if start is not None:
         latest = (sa.select(sa.func.max(events.c.id)).where(*conditions, events.c.time < start)
                   .group_by(events.c.agent, events.c.event))
-        for agent, event, data in connection.execute(
-                sa.select(events.c.agent, events.c.event, events.c.data).where(events.c.id.in_(latest))):
-            times.start_from(agent, event, _value(event, data), start)
+        for agent, event, value in connection.execute(
+                sa.select(events.c.agent, events.c.event, VALUE).where(events.c.id.in_(latest))):
+            times.start_from(agent, event, value, start)
     window = list(conditions)
     if start is not None:
         window.append(events.c.time >= start)
     if end is not None:
         window.append(events.c.time < end)
     last = start
-    query = sa.select(events.c.agent, events.c.event, events.c.data, events.c.time).where(*window).order_by(events.c.id)
-    for agent, event, data, time in connection.execution_options(yield_per=5000).execute(query):
-        times.apply(agent, event, _value(event, data), time)
+    query = sa.select(events.c.agent, events.c.event, VALUE, events.c.time).where(*window).order_by(events.c.id)
+    for agent, event, value, time in connection.execution_options(yield_per=5000).execute(query):
+        times.apply(agent, event, value, time)
         last = time
     if end is None:
         end = connection.execute(sa.select(sa.func.max(events.c.time))).scalar() or last or 0.0
     return times.close(end)
 
-
-def _value(event: str, data: dict) -> str:
-    return data["status"] if event == "agent_status" else data["state"]

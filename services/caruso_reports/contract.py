@@ -13,6 +13,8 @@ import pytest
 from caruso_core.errors import ConfigError, InvalidInput, NotFound
 from caruso_core.testing import ContractSuite
 
+from caruso_comm.events import ABANDON, CONNECT, ENTER
+
 DAY = 1_767_225_600.0   # 2026-01-01 00:00 UTC
 DEFINITION = 'measures = ["offered", "answered", "abandoned", "asa"]\ndimensions = ["queue"]\n'
 
@@ -28,12 +30,12 @@ class ReportsContract(ContractSuite):
 
     @pytest.fixture
     def calls(self, write_events) -> None:
-        write_events([_event(0, "enter", "c1", "sales", channel="voice"),
-                      _event(4, "connect", "c1", "sales", "ann", wait=4.0),
-                      _event(10, "enter", "c2", "sales", channel="voice"),
-                      _event(30, "abandon", "c2", "sales", reason="caller", wait=20.0),
-                      _event(40, "enter", "c3", "support", channel="voice"),
-                      _event(48, "connect", "c3", "support", "bob", wait=8.0)])
+        write_events([_event(0, ENTER, "c1", "sales", channel="voice"),
+                      _event(4, CONNECT, "c1", "sales", "ann", wait=4.0),
+                      _event(10, ENTER, "c2", "sales", channel="voice"),
+                      _event(30, ABANDON, "c2", "sales", reason="caller", wait=20.0),
+                      _event(40, ENTER, "c3", "support", channel="voice"),
+                      _event(48, CONNECT, "c3", "support", "bob", wait=8.0)])
 
     def test_a_definition_is_computed_by_its_dimensions(self, service, calls):
         report = service.run(DEFINITION, "calls")

@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from caruso_comm.events import COMPLETE, CONNECT, DIAL, ENTER, TRANSFER, table as events
 from caruso_reports import agenttime
 from caruso_reports.definition import Definition
-from caruso_reports.eventlog import events
 from caruso_reports.measures import AGENTS, CATALOGUE
 from caruso_reports.periods import QUARTER, UTC, Period, sql_start
 from caruso_reports.report import Report
@@ -75,9 +75,9 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
     window = _range(rows.c.time, definition)
     earlier = events.alias("first")
     first_ids = (sa.select(sa.func.min(earlier.c.id).label("id"))
-                 .where(earlier.c.event == "connect", *_range(earlier.c.time, definition))
+                 .where(earlier.c.event == CONNECT, *_range(earlier.c.time, definition))
                  .group_by(earlier.c.interaction).cte("first_connects"))
-    scope = Scope(rows, sa.and_(rows.c.event == "connect", rows.c.id.in_(sa.select(first_ids.c.id))),
+    scope = Scope(rows, sa.and_(rows.c.event == CONNECT, rows.c.id.in_(sa.select(first_ids.c.id))),
                   definition.service_level_target, definition.short_abandon)
     used = set(definition.dimensions) | set(definition.filters)
     source: sa.FromClause = rows
@@ -87,7 +87,7 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
         handled_in = (sa.select(handled.c.queue)
                       .where(handled.c.interaction == rows.c.data["of"].as_string(),
                              handled.c.agent == rows.c.agent, handled.c.id < rows.c.id,
-                             handled.c.event.in_(("complete", "transfer")))
+                             handled.c.event.in_((COMPLETE, TRANSFER)))
                       .order_by(handled.c.id.desc()).limit(1).scalar_subquery())
         queue = sa.func.coalesce(rows.c.queue, handled_in)
     interaction = sa.func.coalesce(rows.c.interaction, rows.c.data["of"].as_string())
@@ -95,12 +95,12 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
     if "channel" in used:
         origin = events.alias("origin")
         source = source.outerjoin(origin, sa.and_(
-            origin.c.interaction == interaction, origin.c.event == "enter",
+            origin.c.interaction == interaction, origin.c.event == ENTER,
             origin.c.data["channel"].as_string().is_not(None)))
         dimensions["channel"] = origin.c.data["channel"].as_string()
     if "campaign" in used:
         dial = events.alias("dial")
-        source = source.outerjoin(dial, sa.and_(dial.c.interaction == interaction, dial.c.event == "dial"))
+        source = source.outerjoin(dial, sa.and_(dial.c.interaction == interaction, dial.c.event == DIAL))
         dimensions["campaign"] = sa.func.coalesce(rows.c.data["campaign"].as_string(),
                                                   dial.c.data["campaign"].as_string())
     period = Period(definition.period, definition.timezone)

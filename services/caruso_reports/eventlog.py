@@ -1,8 +1,5 @@
-"""The event log table as reports read it: ``comm_events`` by its documented columns.
-
-The communication server writes the table (docs/communication.md); reports only read
-it. Times are seconds (Unix time), ``data`` is JSON.
-"""
+"""Opening the event log reports read: the table ``comm_events`` the communication server
+writes and publishes (:mod:`caruso_comm.events`, the one module of it reports import)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,18 +8,7 @@ import sqlalchemy as sa
 
 from caruso_core.errors import ConfigError
 
-metadata = sa.MetaData()
-
-events = sa.Table(
-    "comm_events", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("time", sa.Float, nullable=False, index=True),
-    sa.Column("interaction", sa.String(64), index=True),
-    sa.Column("queue", sa.String(64)),
-    sa.Column("agent", sa.String(64)),
-    sa.Column("event", sa.String(32), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
-)
+from caruso_comm.events import table as events
 
 
 def open_engine(url: str) -> sa.Engine:

@@ -12,6 +12,9 @@ from typing import Any, Callable
 import attrs
 import sqlalchemy as sa
 
+from caruso_comm.events import (ABANDON, COMPLETE, CONNECT, DIAL, DIAL_RESULT, ENTER, OVERFLOW, TRANSFER,
+                                VOICEMAIL, WRAP_END)
+
 
 @attrs.frozen
 class Scope:
@@ -40,7 +43,7 @@ def _sum(condition: sa.ColumnElement, value: sa.ColumnElement) -> sa.ColumnEleme
 
 
 def _new(s: Scope) -> sa.ColumnElement:
-    return _count(sa.and_(s.event("enter"), s.rows.c.data["transfer_from"].as_string().is_(None),
+    return _count(sa.and_(s.event(ENTER), s.rows.c.data["transfer_from"].as_string().is_(None),
                           s.rows.c.data["overflow_from"].as_string().is_(None)))
 
 
@@ -65,23 +68,23 @@ def merge(into: dict[str, Any], values: dict[str, Any]) -> None:
 
 
 TALLIES: dict[str, Tally] = {
-    "new": Tally(("enter",), _new),
-    "answered": Tally(("connect",), lambda s: _count(s.first_connect), True),
-    "within": Tally(("connect",), lambda s: _count(sa.and_(s.first_connect, s.number("wait") <= s.target)), True),
-    "wait": Tally(("connect",), lambda s: _sum(s.first_connect, s.number("wait")), True),
-    "abandoned": Tally(("abandon",), lambda s: _count(s.event("abandon"))),
-    "short_abandoned": Tally(("abandon",), lambda s: _count(sa.and_(s.event("abandon"),
-                                                                    s.number("wait") < s.short_abandon))),
-    "transferred": Tally(("transfer",), lambda s: _count(s.event("transfer"))),
-    "overflowed": Tally(("overflow",), lambda s: _count(s.event("overflow"))),
-    "voicemails": Tally(("voicemail",), lambda s: _count(s.event("voicemail"))),
-    "dialed": Tally(("dial",), lambda s: _count(s.event("dial"))),
-    "dial_answered": Tally(("dial_result",), lambda s: _count(sa.and_(
-        s.event("dial_result"), s.rows.c.data["result"].as_string() == "answered"))),
-    "completed": Tally(("complete",), lambda s: _count(s.event("complete"))),
-    "connections": Tally(("complete", "transfer"), lambda s: _count(s.event("complete", "transfer"))),
-    "talk": Tally(("complete", "transfer"), lambda s: _sum(s.event("complete", "transfer"), s.number("talk"))),
-    "wrap": Tally(("wrap_end",), lambda s: _sum(s.event("wrap_end"), s.number("seconds"))),
-    "longest_wait": Tally(("connect", "abandon"),
-                          lambda s: sa.func.max(sa.case((s.event("connect", "abandon"), s.number("wait"))))),
+    "new": Tally((ENTER,), _new),
+    "answered": Tally((CONNECT,), lambda s: _count(s.first_connect), True),
+    "within": Tally((CONNECT,), lambda s: _count(sa.and_(s.first_connect, s.number("wait") <= s.target)), True),
+    "wait": Tally((CONNECT,), lambda s: _sum(s.first_connect, s.number("wait")), True),
+    "abandoned": Tally((ABANDON,), lambda s: _count(s.event(ABANDON))),
+    "short_abandoned": Tally((ABANDON,), lambda s: _count(sa.and_(s.event(ABANDON),
+                                                                  s.number("wait") < s.short_abandon))),
+    "transferred": Tally((TRANSFER,), lambda s: _count(s.event(TRANSFER))),
+    "overflowed": Tally((OVERFLOW,), lambda s: _count(s.event(OVERFLOW))),
+    "voicemails": Tally((VOICEMAIL,), lambda s: _count(s.event(VOICEMAIL))),
+    "dialed": Tally((DIAL,), lambda s: _count(s.event(DIAL))),
+    "dial_answered": Tally((DIAL_RESULT,), lambda s: _count(sa.and_(
+        s.event(DIAL_RESULT), s.rows.c.data["result"].as_string() == "answered"))),
+    "completed": Tally((COMPLETE,), lambda s: _count(s.event(COMPLETE))),
+    "connections": Tally((COMPLETE, TRANSFER), lambda s: _count(s.event(COMPLETE, TRANSFER))),
+    "talk": Tally((COMPLETE, TRANSFER), lambda s: _sum(s.event(COMPLETE, TRANSFER), s.number("talk"))),
+    "wrap": Tally((WRAP_END,), lambda s: _sum(s.event(WRAP_END), s.number("seconds"))),
+    "longest_wait": Tally((CONNECT, ABANDON),
+                          lambda s: sa.func.max(sa.case((s.event(CONNECT, ABANDON), s.number("wait"))))),
 }

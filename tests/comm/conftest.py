@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from caruso_comm.acd import ACD
-from caruso_comm.model import Event
+from caruso_comm.events import Event
 from caruso_comm.timers import Timers, VirtualClock
 
 

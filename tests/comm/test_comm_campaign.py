@@ -1,13 +1,12 @@
 """Outbound campaigns in simulation: pacing, the abandon cap, do-not-call, retries, windows."""
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from caruso_core.errors import ConfigError, Conflict
 from caruso_comm.campaign import Campaign, Contact, Retry, read_contacts
-from caruso_comm.simulator import Scenario, SimDialer, Simulation
+from caruso_comm.dialers.sim import SimDialer
+from caruso_comm.simulator import Scenario, Simulation
 
 RETRIES = {"no_answer": Retry(3, 1800), "busy": Retry(3, 600)}
 
@@ -20,7 +19,7 @@ def _run(pacing, contacts, *, agents=10, dnc=(), windows=("00:00-24:00",), start
          during=None):
     simulation = Simulation(Scenario(agents=agents, calls_per_hour=0, aht=120, hours=1, seed=seed,
                                      start=start))
-    dialer = SimDialer(simulation.timers, random.Random(seed))
+    dialer = SimDialer(simulation.timers, seed=seed)
     campaign = Campaign("spring", simulation.acd, "sim", dialer, contacts, pacing=pacing,
                         windows=windows, retries=RETRIES, dnc=dnc)
     events = []
@@ -100,7 +99,7 @@ def test_calls_are_placed_only_inside_the_calling_window():
 
 def test_states_and_transitions():
     simulation = Simulation(Scenario(agents=2, calls_per_hour=0, aht=60, hours=1))
-    campaign = Campaign("c", simulation.acd, "sim", SimDialer(simulation.timers, random.Random(1)),
+    campaign = Campaign("c", simulation.acd, "sim", SimDialer(simulation.timers, seed=1),
                         _contacts(3))
     assert campaign.state == "draft"
     with pytest.raises(Conflict):

@@ -123,7 +123,7 @@ def test_a_pass_from_the_server_names_the_customer_of_one_chat(running):
 
 
 def test_passes_expire():
-    from caruso_channels.chatpass import LIFETIME, ChatPasses
+    from caruso_comm.channels.chatpass import LIFETIME, ChatPasses
 
     now = [1000.0]
     passes = ChatPasses(clock=lambda: now[0])
@@ -235,7 +235,7 @@ def test_the_sim_channel_drives_a_running_server_with_callers_and_agents(running
 
 
 def test_transcripts_keep_the_latest_interactions():
-    from caruso_channels.transcript import Transcripts
+    from caruso_comm.channels.transcript import Transcripts
 
     transcripts = Transcripts(capacity=2)
     for chat in ("a", "b", "c"):

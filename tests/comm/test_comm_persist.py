@@ -121,7 +121,7 @@ def _logged(db: str, *names: str) -> list:
     """The events named ``names`` in the event log at ``db``, in order."""
     log = EventLog(db)
     try:
-        return [event for _, event in log.read() if event.event in names]
+        return [event for event in log.read() if event.event in names]
     finally:
         log.close()
 

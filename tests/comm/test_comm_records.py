@@ -3,16 +3,16 @@ module ``comm``), on SQLite and PostgreSQL; the ACD runs on a virtual clock."""
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
 from caruso_core.errors import NotFound
 
 from caruso_comm.campaign import Campaign, Contact, Retry
+from caruso_comm.dialers.sim import SimDialer
+from caruso_comm.handover import DEACTIVATE, EXPORT, RESUME, HandOver
 from caruso_comm.model import Escalation, Queue
 from caruso_comm.records import CommRecords, stored_campaign, stored_voicemail
-from caruso_comm.simulator import SimDialer
 from caruso_comm.voicemail import VoicemailBox
 from caruso_storage.service import StorageManager
 
@@ -117,7 +117,7 @@ def test_voicemail_and_campaigns_are_written_and_read_back_with_their_progress(d
     desk.acd.add_queue(Queue("sales"))
     box = VoicemailBox(desk.acd)
     campaign = Campaign("spring", desk.acd, "sales",
-                        SimDialer(desk.timers, random.Random(1), answer_rate=0, busy_rate=1, busy_after=3),
+                        SimDialer(desk.timers, seed=1, answer_rate=0, busy_rate=1, busy_after=3),
                         [Contact(f"+49300{n}", customer=f"K{n}") for n in range(3)],
                         retries={"busy": Retry(2, 600)}, dnc=["+4930999"])
     records = CommRecords(desk.acd, lambda: storage, voicemail=box, campaigns=lambda: {"spring": campaign})
@@ -151,7 +151,7 @@ def test_voicemail_and_campaigns_are_written_and_read_back_with_their_progress(d
     desk.swap()                                        # a restart: the new ACD knows only the records
     state = stored_campaign(storage.get("CommCampaign", "spring"), contacts)
     assert state["state"] == "paused"
-    again = Campaign.restore(desk.acd, SimDialer(desk.timers, random.Random(2), answer_rate=0, busy_rate=1),
+    again = Campaign.restore(desk.acd, SimDialer(desk.timers, seed=2, answer_rate=0, busy_rate=1),
                              state, written=True)
     desk.acd.sink = lambda event: (desk.events.append(event), again.observe(event))
     assert again.take_changes() is None
@@ -163,36 +163,53 @@ def test_voicemail_and_campaigns_are_written_and_read_back_with_their_progress(d
     assert again.state == "finished" and {c.status for c in again.contacts} == {"done"}
 
 
-def test_records_handed_over_wait_and_are_written_only_if_the_swap_did_not_happen(desk, records, storage):
+@pytest.fixture
+def handed(desk, storage):
+    """Records held while the server's hand-over lasts, and that hand-over."""
+    hand_over = HandOver()
+    return CommRecords(desk.acd, lambda: storage, batch=3, held=lambda: hand_over.held), hand_over
+
+
+def test_records_handed_over_wait_and_the_successor_writes_them_when_the_swap_happened(desk, handed, storage):
+    records, hand_over = handed
     _observe(desk, records)
     desk.acd.add_queue(Queue("q"))
     desk.acd.arrive("q", id="handed")
+    hand_over.move(EXPORT)
     exported = records.export_state()
     assert [(kind, key) for kind, key, _ in exported["pending"]] == [("CommInteraction", "handed")]
-    records.flush()                                    # the hand-over lasts: the successor writes
-    records.deactivate()                               # the swap happened
+    records.flush()                                    # the hand-over lasts: nothing is written
+    records.drop_pending()                             # the swap happened: the successor writes them
+    hand_over.move(DEACTIVATE)
     records.flush()
     with pytest.raises(NotFound):
         storage.get("CommInteraction", "handed")
 
+
+def test_records_handed_over_are_written_here_when_the_swap_did_not_happen(desk, handed, storage):
+    records, hand_over = handed
+    _observe(desk, records)
+    desk.acd.add_queue(Queue("q"))
     desk.acd.arrive("q", id="kept")
+    hand_over.move(EXPORT)
     records.export_state()
     records.flush()
     with pytest.raises(NotFound):
         storage.get("CommInteraction", "kept")
     desk.acd.abandon("kept")                           # the swap failed; the server goes on
     records.collect()
-    records.resume()
+    hand_over.move(RESUME)
     records.flush()
     assert storage.get("CommInteraction", "kept")["state"] == "abandoned"
 
 
-def test_records_nobody_took_over_stay_pending_at_deactivate(desk, records, storage):
+def test_records_nobody_took_over_stay_pending_at_deactivate(desk, handed, storage):
+    records, hand_over = handed
     _observe(desk, records)
     desk.acd.add_queue(Queue("q"))
     desk.acd.arrive("q", id="left")
     records.collect()
-    records.deactivate()                               # unregistered: no export came first
+    hand_over.move(DEACTIVATE)                         # unregistered: no export came first
     records.flush()
     assert storage.get("CommInteraction", "left")["state"] == "waiting"
 
@@ -200,7 +217,7 @@ def test_records_nobody_took_over_stay_pending_at_deactivate(desk, records, stor
 def test_a_campaign_is_written_whole_only_when_its_definition_changed(desk, storage):
     desk.acd.add_queue(Queue("sales"))
     campaign = Campaign("autumn", desk.acd, "sales",
-                        SimDialer(desk.timers, random.Random(1), answer_rate=0, busy_rate=1, busy_after=3),
+                        SimDialer(desk.timers, seed=1, answer_rate=0, busy_rate=1, busy_after=3),
                         [Contact("+493001"), Contact("+493002")], retries={"busy": Retry(2, 600)},
                         dnc=["+4930999"])
     records = CommRecords(desk.acd, lambda: storage, campaigns=lambda: {"autumn": campaign})

@@ -195,7 +195,7 @@ def test_a_first_cold_start_on_a_log_without_a_restart_event_closes_nothing(tmp_
     server.stop()
     assert _restart_events(server) == [{"closed": 0, "logged_out": 0}]
     events = list(EventLog(db).read())
-    assert [e.event for _, e in events if e.interaction == call] == ["enter", "offer"]
+    assert [e.event for e in events if e.interaction == call] == ["enter", "offer"]
 
 
 def test_a_cold_start_leaves_the_interactions_and_agents_that_came_before_it_to_the_acd(tmp_path):

@@ -8,7 +8,7 @@ import sys
 import sqlalchemy as sa
 
 from caruso_comm.eventlog import EventLog
-from caruso_comm.model import Event
+from caruso_comm.events import Event
 from caruso_comm.simulator import Scenario, SimAgent, Simulation
 
 CALL = ["--agents", "5", "--calls-per-hour", "80", "--aht", "180", "--hours", "4", "--seed", "3"]
@@ -69,12 +69,12 @@ def test_event_log_appends_in_batches_and_reads_back_in_order(tmp_path):
     written = list(log.read())
     log.close()
     assert written and len(written) % 100 == 0
-    assert [i for i, _ in written] == sorted(i for i, _ in written)
+    assert [e.id for e in written] == sorted(e.id for e in written)
     reopened = EventLog(f"sqlite:///{tmp_path / 'log.db'}")
-    events = [event for _, event in reopened.read()]
+    events = list(reopened.read())
     assert 0 < len(events) - len(written) < 100 and events[0].event == "agent_status"
     assert sum(e.event == "enter" for e in events) == simulation.tally.offered
-    assert list(reopened.read(after=len(events) - 1))[0][1] == events[-1]
+    assert list(reopened.read(after=len(events) - 1)) == [events[-1]] and events[-1].id == len(events)
 
 
 def test_events_stay_buffered_while_the_database_refuses_them(tmp_path):
@@ -88,7 +88,7 @@ def test_events_stay_buffered_while_the_database_refuses_them(tmp_path):
     with log.engine.begin() as connection:
         connection.exec_driver_sql("drop trigger refuse")
     log.close()
-    assert [e.interaction for _, e in EventLog(f"sqlite:///{path}").read()] == ["i0", "i1", "i2"]
+    assert [e.interaction for e in EventLog(f"sqlite:///{path}").read()] == ["i0", "i1", "i2"]
 
 
 def test_the_event_log_database_is_private(tmp_path, permissive_umask):

@@ -157,21 +157,23 @@ def test_an_agent_freed_after_escalation_takes_the_escalated_interaction(desk):
 
 
 def _leave(agent):
-    """The agent is no longer ready on voice, as the ACD does it: its flag turns False."""
-    flag = agent.readiness.pop("voice", None)
-    if flag is not None:
-        flag[0] = False
+    """The agent is no longer ready on voice, as the ACD does it: its readiness ends."""
+    readiness = agent.readiness.pop("voice", None)
+    if readiness is not None:
+        readiness.live = False
 
 
-def _fresh_flag(agent):
-    """The agent is ready on voice with a new flag (the ACD gives every pool the same one)."""
-    ready = agent.readiness["voice"] = [True]
-    return ready
+def _ready(agent):
+    """The agent is ready on voice with a new readiness (the ACD gives every pool the same one)."""
+    from caruso_comm.routing import Readiness
+
+    readiness = agent.readiness["voice"] = Readiness(agent, agent.idle_since)
+    return readiness
 
 
 def test_ranked_idle_order_equals_a_heap_keyed_by_rank_then_idle_time():
-    """Random adds (idle times out of order too), re-adds and agents leaving (their flag
-    turns False, as the ACD does it): the bucketed strategy keeps exactly the order of a
+    """Random adds (idle times out of order too), re-adds and agents leaving (their readiness
+    ends, as the ACD does it): the bucketed strategy keeps exactly the order of a
     heap keyed (rank, idle_since, order added)."""
     import random
 
@@ -196,9 +198,9 @@ def test_ranked_idle_order_equals_a_heap_keyed_by_rank_then_idle_time():
             agent.calls = rng.randrange(4)
             # mostly the latest time, sometimes an earlier one (an agent ready on another channel)
             agent.idle_since = float(step if rng.random() < 0.8 else rng.randrange(step + 1))
-            ready = _fresh_flag(agent)
-            heap.add(agent, step, ready)
-            buckets.add(agent, step, ready)
+            readiness = _ready(agent)
+            heap.add(agent, step, readiness)
+            buckets.add(agent, step, readiness)
         assert [a.id for a in buckets.ready()] == [a.id for a in heap.ready()]
         assert sorted(a.id for a in heap.ready()) == sorted(a.id for a in agents if a.readiness)
         excluded = {a.id for a in rng.sample(agents, 5)}
@@ -206,12 +208,12 @@ def test_ranked_idle_order_equals_a_heap_keyed_by_rank_then_idle_time():
 
 
 def test_round_robin_ring_under_random_readiness_equals_a_plain_list():
-    """Agents becoming ready, leaving (flag False) and being offered at random: the ring
+    """Agents becoming ready, leaving (readiness over) and being offered at random: the ring
     is the order of first becoming ready, read from the agent after the last one offered."""
     import random
 
     from caruso_comm.model import Agent
-    from caruso_routing.round_robin import RoundRobinMemory
+    from caruso_comm.strategies.round_robin import RoundRobinMemory
 
     rng = random.Random(7)
     ring, order, last = RoundRobinMemory({}), [], None
@@ -222,7 +224,7 @@ def test_round_robin_ring_under_random_readiness_equals_a_plain_list():
         if rng.random() >= 0.4:
             if agent not in order:
                 order.append(agent)
-            ring.add(agent, step, _fresh_flag(agent))
+            ring.add(agent, step, _ready(agent))
         start = order.index(last) + 1 if last is not None else 0
         expected = [a for a in order[start:] + order[:start] if a.readiness]
         assert ring.ready() == expected

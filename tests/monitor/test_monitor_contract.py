@@ -5,7 +5,7 @@ import pytest
 
 from caruso_core.testing import contract_suite
 from caruso_comm.eventlog import EventLog
-from caruso_comm.model import Event
+from caruso_comm.events import Event
 
 
 class TestMonitorService(contract_suite("caruso.monitor/1")):

@@ -1,8 +1,6 @@
 """The monitor's picture against the ACD itself and against a replay of the stored event log."""
 from __future__ import annotations
 
-import random
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,12 +8,14 @@ from hypothesis import strategies as st
 from caruso_core.errors import CarusoError
 from caruso_comm.acd import ACD
 from caruso_comm.campaign import Campaign, Contact
+from caruso_comm.dialers.sim import SimDialer
 from caruso_comm.eventlog import EventLog
-from caruso_comm.model import Escalation, Event as AcdEvent, Queue
-from caruso_comm.simulator import Scenario, SimDialer, Simulation
+from caruso_comm.events import Event
+from caruso_comm.model import Escalation, Queue
+from caruso_comm.simulator import Scenario, Simulation
 from caruso_comm.timers import Timers, VirtualClock
 from caruso_monitor.feed import Feed
-from caruso_monitor.picture import Event, Picture
+from caruso_monitor.picture import Picture
 
 AGENTS = [f"a{n}" for n in range(4)]
 QUEUES = ["q0", "q1", "q2"]
@@ -28,7 +28,7 @@ class Centre:
     def __init__(self) -> None:
         self.clock = VirtualClock(START)
         self.timers = Timers(self.clock)
-        self.events: list[AcdEvent] = []
+        self.events: list[Event] = []
         self.picture = Picture(window=600.0, targets={"q1": 10.0})
         self.acd = ACD(self.timers, self._observe)
         self.acd.add_queue(Queue("q0", wrap_up=5, offer_timeout=10, max_wait=60, overflow="voicemail"))
@@ -37,10 +37,9 @@ class Centre:
         self.acd.add_queue(Queue("q2", strategy="round_robin", max_wait=40, max_no_answer=2))
         self.arrivals = 0
 
-    def _observe(self, event: AcdEvent) -> None:
+    def _observe(self, event: Event) -> None:
         self.events.append(event)
-        self.picture.apply(Event(len(self.events), event.time, event.event, event.interaction,
-                                 event.queue, event.agent, event.data))
+        self.picture.apply(event._replace(id=len(self.events)))
 
     def advance(self, seconds: float) -> None:
         end = self.clock.now + seconds
@@ -158,8 +157,8 @@ def test_service_level_counts_the_last_window_only():
     picture = Picture(window=1800.0, default_target=20.0)
     events = [("connect", 5.0), ("connect", 25.0), ("abandon", 40.0), ("connect", 10.0)]
     for n, (name, wait) in enumerate(events, start=1):
-        picture.apply(Event(2 * n, START + n * 300, "enter", f"i{n}", "sales"))
-        picture.apply(Event(2 * n + 1, START + n * 300 + wait, name, f"i{n}", "sales", "b", {"wait": wait}))
+        picture.apply(Event(START + n * 300, "enter", f"i{n}", "sales", id=2 * n))
+        picture.apply(Event(START + n * 300 + wait, name, f"i{n}", "sales", "b", {"wait": wait}, 2 * n + 1))
     sales = picture.snapshot(START + 4 * 300 + 20)["queues"][0]
     assert (sales["answered"], sales["abandoned"], sales["service_level"]) == (3, 1, 0.5)
     later = picture.snapshot(START + 300 + 5 + 1800 + 1)["queues"][0]    # the first outcome left the window
@@ -168,15 +167,14 @@ def test_service_level_counts_the_last_window_only():
 
 def test_campaign_progress_and_abandon_rate_follow_the_campaigns_own_figures():
     simulation = Simulation(Scenario(agents=3, calls_per_hour=0, aht=120, hours=1, seed=4, start=START))
-    campaign = Campaign("spring", simulation.acd, "sim", SimDialer(simulation.timers, random.Random(4)),
+    campaign = Campaign("spring", simulation.acd, "sim", SimDialer(simulation.timers, seed=4),
                         [Contact(f"+49301{n:05d}", customer=f"c{n}") for n in range(300)], pacing="predictive")
     picture = Picture()
-    events: list[AcdEvent] = []
+    events: list[Event] = []
 
-    def observe(event: AcdEvent) -> None:
+    def observe(event: Event) -> None:
         events.append(event)
-        picture.apply(Event(len(events), event.time, event.event, event.interaction, event.queue,
-                            event.agent, event.data))
+        picture.apply(event._replace(id=len(events)))
 
     checks = []
 
@@ -195,5 +193,6 @@ def test_campaign_progress_and_abandon_rate_follow_the_campaigns_own_figures():
         assert (shown[0]["dialed"], shown[0]["answered"], shown[0]["abandoned"]) == \
             (figures["dialed"], figures["answered"], figures["abandoned"])
         assert shown[0]["abandon_rate"] == pytest.approx(figures["abandon_rate"])
+        assert (shown[0]["contacts"], shown[0]["progress"]) == (300, figures["dialed"] / 300)
     assert checks[-1][1]["dialed"] > checks[0][1]["dialed"] > 0
     assert picture.snapshot(simulation.clock.now)["campaigns"] == []      # finished: no longer live

@@ -3,18 +3,21 @@ from __future__ import annotations
 
 import io
 
+from caruso_comm.events import Event
 from caruso_monitor import wallboard
-from caruso_monitor.picture import Event, Picture
+from caruso_monitor.picture import Picture
 
 
 def _picture() -> dict:
     picture = Picture()
-    picture.apply(Event(1, 100.0, "agent_status", agent="ann", data={"status": "available", "reason": ""}))
-    picture.apply(Event(2, 100.0, "agent_status", agent="bob", data={"status": "break", "reason": "lunch"}))
-    picture.apply(Event(3, 110.0, "enter", "c1", "sales", data={"channel": "voice"}))
-    picture.apply(Event(4, 110.0, "campaign_state", queue="sales", data={"campaign": "spring", "state": "active",
-                                                                         "contacts": 10}))
-    picture.apply(Event(5, 111.0, "dial", "o1", "sales", data={"campaign": "spring", "number": "+1", "attempt": 1}))
+    events = [Event(100.0, "agent_status", agent="ann", data={"status": "available", "reason": ""}),
+              Event(100.0, "agent_status", agent="bob", data={"status": "break", "reason": "lunch"}),
+              Event(110.0, "enter", "c1", "sales", data={"channel": "voice"}),
+              Event(110.0, "campaign_state", queue="sales", data={"campaign": "spring", "state": "active",
+                                                                   "contacts": 10}),
+              Event(111.0, "dial", "o1", "sales", data={"campaign": "spring", "number": "+1", "attempt": 1})]
+    for number, event in enumerate(events, start=1):
+        picture.apply(event._replace(id=number))
     return picture.snapshot(200.0)
 
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from caruso_core import hookimpl
 
-from caruso_routing.fewest_calls import FewestCalls
-from caruso_routing.least_talk_time import LeastTalkTime
-from caruso_routing.longest_idle import LongestIdle
-from caruso_routing.ring_all import RingAll
-from caruso_routing.round_robin import RoundRobinMemory
-from caruso_routing.skills_based import SkillsBased
+from caruso_comm.strategies.fewest_calls import FewestCalls
+from caruso_comm.strategies.least_talk_time import LeastTalkTime
+from caruso_comm.strategies.longest_idle import LongestIdle
+from caruso_comm.strategies.ring_all import RingAll
+from caruso_comm.strategies.round_robin import RoundRobinMemory
+from caruso_comm.strategies.skills_based import SkillsBased
 
 
 @hookimpl(trylast=True)    # a standard default: any other plugin overrides it

@@ -16,13 +16,16 @@ import threading
 import time
 from typing import Any, Callable
 
+from caruso_core.context import HostContext
 from caruso_core.errors import CarusoError, ConfigError
+
+from caruso_comm.events import OFFER
 
 NAME = "sim"
 
 
 class SimTraffic:
-    def __init__(self, server: Any, queue: str, calls_per_hour: float, aht: float = 180.0,
+    def __init__(self, server: Any, context: HostContext, queue: str, calls_per_hour: float, aht: float = 180.0,
                  agents: int = 0, patience: float | None = None, speed: float = 1.0, seed: int = 0) -> None:
         if calls_per_hour <= 0 or aht <= 0 or speed <= 0 or (patience is not None and patience <= 0):
             raise ConfigError("sim channel: calls_per_hour, aht, speed and patience must be above 0")
@@ -67,7 +70,7 @@ class SimTraffic:
             feed = self.server.events(since, wait)
             since = feed["last"]
             for event in feed["events"]:
-                if event["event"] == "offer" and event["agent"] in self.agents:
+                if event["event"] == OFFER and event["agent"] in self.agents:
                     self._attempt(lambda e=event: self._answer(e["agent"], e["interaction"]))
 
     @staticmethod

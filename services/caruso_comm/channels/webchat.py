@@ -8,7 +8,7 @@ Customer endpoints (``GET /`` is a chat page using them)::
     GET  /chats/{id}/messages?after=N                           -> {"messages", "state"}
     POST /chats/{id}/leave                                      customer leaves a waiting chat
 
-A chat's customer comes only from a pass (:mod:`caruso_channels.chatpass`): a portal asks
+A chat's customer comes only from a pass (:mod:`caruso_comm.channels.chatpass`): a portal asks
 for one (``chat_pass``, through the communication server's ``chat_pass``) for a customer
 who signed in there, and opens the chat page with it. A chat started without a pass is
 anonymous: its interaction has no customer and no address, so an agent's screen pop finds
@@ -53,12 +53,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from caruso_core.context import HostContext
 from caruso_core.errors import CarusoError, ConfigError, Conflict, InvalidInput, NotAuthorized, NotFound
 from caruso_core.throttle import Throttle
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 
-from caruso_channels.chatpass import ChatPasses
-from caruso_channels.transcript import Transcripts
+from caruso_comm.channels.chatpass import ChatPasses
+from caruso_comm.channels.transcript import Transcripts
 
 NAME = "webchat"
 MAX_BODY = 16 * 1024
@@ -102,8 +103,8 @@ class _Chat:
 class WebChat:
     """HTTP chat for the queue ``queue``, on ``127.0.0.1:port`` (0: a free port)."""
 
-    def __init__(self, server: Any, queue: str, port: int = 0, agent_token: str | None = None,
-                 public_url: str | None = None, frame_ancestors: list[str] | None = None,
+    def __init__(self, server: Any, context: HostContext, queue: str, port: int = 0,
+                 agent_token: str | None = None, public_url: str | None = None, frame_ancestors: list[str] | None = None,
                  starts_per_minute: int = 10, max_messages: int = 100, max_bytes: int = 32 * 1024,
                  max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT) -> None:
         for key, value in (("starts_per_minute", starts_per_minute), ("max_messages", max_messages),
@@ -179,7 +180,7 @@ class WebChat:
     # -- HTTP ------------------------------------------------------------------------
 
     def _page(self, name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
-        content = resources.files("caruso_channels").joinpath(name).read_bytes()
+        content = resources.files(__package__).joinpath(name).read_bytes()
 
         async def serve(request: Request) -> Response:
             return Response(content, media_type=media_type, headers=self._page_headers)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from caruso_core import hookimpl
 
-from caruso_channels.mail import EmailChannel
-from caruso_channels.sim import SimTraffic
-from caruso_channels.webchat import WebChat
+from caruso_comm.channels.mail import EmailChannel
+from caruso_comm.channels.sim import SimTraffic
+from caruso_comm.channels.webchat import WebChat
 
 
 @hookimpl(trylast=True)    # a standard default: any other plugin overrides it

@@ -6,7 +6,8 @@ Configuration: ``queue``; ``address`` (the channel's own address, the replies' s
 (where replies are sent); ``customers`` (sender address -> customer id, checked
 first); ``lookup`` (``{"object": "Customer", "field": "email", "key": "id"}``: the
 customer is the first record of that object in the storage service ``caruso.storage/1``
-whose field equals the sender address). The sender of a message is the interaction's
+(reached through the server's context) whose field equals the sender address). The sender
+of a message is the interaction's
 ``from``; an unknown sender gives an interaction without a customer.
 """
 from __future__ import annotations
@@ -21,10 +22,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from caruso_core import connect
+from caruso_core.context import HostContext
 from caruso_core.errors import CarusoError, ConfigError
 
-from caruso_channels.transcript import Transcripts
+from caruso_comm.channels.transcript import Transcripts
 
 NAME = "email"
 MAX_MESSAGE = 10 * 1024 * 1024
@@ -45,10 +46,10 @@ class _Inbox:
 
 
 class EmailChannel:
-    def __init__(self, server: Any, queue: str, address: str, relay_host: str = "127.0.0.1",
+    def __init__(self, server: Any, context: HostContext, queue: str, address: str, relay_host: str = "127.0.0.1",
                  relay_port: int = 25, port: int = 0, customers: dict[str, str] | None = None,
                  lookup: dict[str, str] | None = None) -> None:
-        self.server = server
+        self.server, self.context = server, context
         self.queue = queue
         self.address = address
         self.relay = (relay_host, int(relay_port))
@@ -93,7 +94,7 @@ class EmailChannel:
         if address.lower() in self.customers or not self.lookup:
             return self.customers.get(address.lower())
         if self._storage is None:
-            self._storage = connect().get("caruso.storage/1")
+            self._storage = self.context.client.get("caruso.storage/1")
         found = self._storage.query(self.lookup["object"], where={
             "field": self.lookup.get("field", "email"), "op": "eq", "value": address}, limit=1)
         return str(found[0][self.lookup.get("key", "id")]) if found else None
