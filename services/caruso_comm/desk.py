@@ -21,6 +21,8 @@ from caruso_comm.voicemail import VoicemailBox
 
 
 class Desk:
+    """The operations, each taking ``lock`` around its work on ``acd``."""
+
     def __init__(self, acd: ACD, voicemail: VoicemailBox, channels: Channels, lock: ContextManager[Any],
                  records: CommRecords | None = None) -> None:
         self.acd, self.voicemail, self.channels = acd, voicemail, channels

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, ContextManager, Iterable
+from typing import Any, ContextManager, Iterable
 
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 
@@ -21,11 +21,11 @@ from caruso_comm.acd import ACD
 from caruso_comm.campaign import Campaign, Contact, Retry, contacts_from_records, normalize, read_contacts
 from caruso_comm.dialer import STANDARD, Dialers
 from caruso_comm.events import Event
+from caruso_comm.peers import Query
 from caruso_comm.records import CommRecords
 
 log = logging.getLogger(__name__)
 ACTIONS = ("start", "pause", "resume", "finish")
-Query = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 
 class Outbound:

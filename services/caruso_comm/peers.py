@@ -3,12 +3,13 @@ its host's client: the storage service (``caruso.storage/1``: records, contact h
 the model module ``comm``) and the script engine (``caruso.scripts/1``: IVR menus)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from caruso_core.client import Client
 
 STORAGE, SCRIPTS = "caruso.storage/1", "caruso.scripts/1"
 PAGE = 10_000
+Query = Callable[[dict[str, Any]], list[dict[str, Any]]]   # ``{"object", "where"}`` -> every record
 
 
 class Peers:

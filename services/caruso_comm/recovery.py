@@ -27,7 +27,8 @@ from caruso_comm.eventlog import EventLog
 from caruso_comm.events import RESTART, Event
 from caruso_comm.history import ContactHistory
 from caruso_comm.model import AgentStatus, InteractionState, queue_from_dict
-from caruso_comm.outbound import Outbound, Query
+from caruso_comm.outbound import Outbound
+from caruso_comm.peers import Query
 from caruso_comm.records import (AGENT, CAMPAIGN, CONTACT, DNC, INTERACTION, QUEUE, VOICEMAIL, CommRecords,
                                  stored_campaign, stored_voicemail)
 from caruso_comm.restart import left_over
