@@ -16,7 +16,6 @@ Contract:
 """
 from __future__ import annotations
 
-import sys
 from typing import Any, Iterable
 
 import attrs
@@ -25,7 +24,6 @@ from caruso_scripts.client import DialogError
 from caruso_scripts.errors import ExpressionError
 
 PART = 10
-UNLIMITED = sys.maxsize
 
 
 @attrs.frozen

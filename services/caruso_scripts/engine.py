@@ -44,7 +44,7 @@ from caruso_core.errors import CarusoError, ConfigError, Conflict, NotFound
 from caruso_scripts import values
 from caruso_scripts.actions import ActionContext, DialogAction
 from caruso_scripts.answers import accept
-from caruso_scripts.bounds import LIMITS, UNLIMITED, Budget, measure, measure_all
+from caruso_scripts.bounds import LIMITS, Budget, measure, measure_all
 from caruso_scripts.client import DialogError, DialogView, Option, StepView
 from caruso_scripts.errors import ExpressionError
 from caruso_scripts.expressions import Scope
@@ -63,9 +63,9 @@ NUMERIC = ("number", "amount")
 class Frame:
     """One running script: the root, or a sub-script reached through ``path``.
 
-    ``names`` is what its expressions read (context, bindings, variables, answers) and
-    ``size`` the size of that data (``bounds.measure``); bindings, variables and answers
-    change through :meth:`put` only, which keeps both up to date.
+    ``names`` is what its expressions read (context, bindings, variables, answers);
+    bindings, variables and answers change through :meth:`put` only, which keeps it up
+    to date. ``scope`` is the engine's scope over ``names`` for the current turn.
     """
 
     path: list[str]
@@ -75,16 +75,13 @@ class Frame:
     variables: dict[str, Any] = attrs.field(factory=dict)
     answers: dict[str, Any] = attrs.field(factory=dict)
     names: dict[str, Any] = attrs.field(init=False, eq=False, repr=False)
-    size: int = attrs.field(init=False, eq=False, repr=False)
+    scope: Scope | None = attrs.field(init=False, default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self.names = {"context": self.context, **self.bound, **self.variables, **self.answers}
-        self.size = measure_all(self.names.values(), UNLIMITED)
 
-    def put(self, table: dict[str, Any], name: str, value: Any, budget: Budget) -> None:
+    def put(self, table: dict[str, Any], name: str, value: Any) -> None:
         """Set ``name`` in ``table`` (``bound``, ``variables`` or ``answers``) to ``value``."""
-        replaced = measure(table[name], UNLIMITED) if name in table else 0
-        self.size += measure(value, LIMITS.size, budget) - replaced
         table[name] = value
         self.names[name] = value
 
@@ -240,7 +237,7 @@ class Engine:
         try:
             if isinstance(step, Question):
                 frame = session.frame
-                frame.put(frame.answers, step.id, accept(step, raw, self._scope(frame, turn, script)), turn.budget)
+                frame.put(frame.answers, step.id, accept(step, raw, self._scope(frame, turn, script)))
             self._take(session, script, step, turn)
             self._arrive(session, *self._settle(session, turn), turn)
         except Exception:
@@ -310,7 +307,11 @@ class Engine:
                               f"text of step '{step.id}' failed: {error.message}") from None
 
     def _scope(self, frame: Frame, turn: Turn, script: Script) -> Scope:
-        return Scope(frame.names, turn.today, turn.budget, self._numbers(script))
+        """What the expressions of ``frame`` read during ``turn`` (one scope per frame and turn)."""
+        scope = frame.scope
+        if scope is None or scope.budget is not turn.budget:
+            scope = frame.scope = Scope(frame.names, turn.today, turn.budget, self._numbers(script))
+        return scope
 
     def _numbers(self, script: Script) -> NumberFormat:
         """How ``script`` writes numbers: its own locale, else the engine's."""
@@ -322,18 +323,19 @@ class Engine:
 
     def _arrive(self, session: Session, script: Script, step: Step, turn: Turn) -> None:
         """Check the new state's data, show its ``step``, then run the actions planned on the way."""
-        session.size = self._measure(session)
+        session.size = self._measure(session, turn.budget)
         self._text(session, script, step, turn)
         for action in turn.planned:
             self._run(session, action)
         del session.trail[:-TRAIL]
 
-    def _measure(self, session: Session) -> int:
-        size = sum(frame.size for frame in session.frames)
-        if size > LIMITS.size:
-            raise DialogError(f"{self.script_of(session).source}: the dialog's data (answers, variables, records, "
-                              f"context) is larger than {LIMITS.size} characters")
-        return size
+    def _measure(self, session: Session, budget: Budget) -> int:
+        """The size of the session's data; a DialogError beyond the bounds."""
+        parts = [value for frame in session.frames for value in frame.names.values()]
+        try:
+            return measure_all(parts, LIMITS.size, budget, "the dialog's data (answers, variables, records, context)")
+        except ExpressionError as error:
+            raise DialogError(f"{self.script_of(session).source}: {error.message}") from None
 
     def _remember(self, session: Session, before: dict[str, Any]) -> None:
         """Keep ``before`` for ``back`` within the bounds; forget what back can no longer reach."""
@@ -352,15 +354,10 @@ class Engine:
               turn: Turn) -> None:
         frame = Frame(path, script.start, context)
         for binding in script.bindings:
-            record = self._bind(script, binding, frame, turn)
-            try:
-                frame.put(frame.bound, binding.name, record, turn.budget)
-            except ExpressionError as error:
-                raise DialogError(f"{script.source}:{binding.line}: the {binding.object} for '{binding.name}' "
-                                  f"cannot be used: {error.message}") from None
+            frame.put(frame.bound, binding.name, self._bind(script, binding, frame, turn))
         for variable in script.variables:
             frame.put(frame.variables, variable.name, None if variable.initial is None
-                      else self._evaluate(script, variable.initial, frame, variable.line, turn), turn.budget)
+                      else self._evaluate(script, variable.initial, frame, variable.line, turn))
         session.frames.append(frame)
         session.trail.append(self._where(session))
 
@@ -435,7 +432,7 @@ class Engine:
                 session.frames.pop()
                 parent_script = self.script_of(session)
                 parent_step = parent_script.step(session.frame.step)
-                session.frame.put(session.frame.answers, parent_step.id, step.outcome, turn.budget)
+                session.frame.put(session.frame.answers, parent_step.id, step.outcome)
                 self._take(session, parent_script, parent_step, turn)
                 continue
             return script, step
@@ -446,7 +443,7 @@ class Engine:
         index, transition = self._choose(script, step, frame, turn)
         for assignment in transition.assignments:
             frame.put(frame.variables, assignment.var,
-                      self._evaluate(script, assignment.value, frame, assignment.line, turn), turn.budget)
+                      self._evaluate(script, assignment.value, frame, assignment.line, turn))
         session.position = _advance(session.position, frame.path, step.id, index)
         for number, action in enumerate(transition.actions):
             turn.budget.act(step.id)
