@@ -2,7 +2,7 @@
 
 Each component declares its own hooks in a module of ``@hookspec`` functions, found
 through the entry point group ``caruso.hookspecs`` (``name = package.module``), e.g.
-``caruso_comm.hookspecs`` (routing strategies, channels). A plugin is a module (or
+``caruso_comm.hookspecs`` (routing strategies, channels, dialers). A plugin is a module (or
 object) with functions marked ``@caruso_core.hookimpl`` and named after hooks; it is
 found through the entry point group ``caruso.plugins``. The standard plugins of caruso
 are registered exactly that way.

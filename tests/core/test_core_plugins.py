@@ -30,11 +30,11 @@ class Insistent:
 @pytest.fixture
 def manager():
     import caruso_comm.hookspecs
-    import caruso_routing.plugin
+    import caruso_comm.strategies.plugin
 
     manager = pluggy.PluginManager("caruso")
     manager.add_hookspecs(caruso_comm.hookspecs)
-    return manager, caruso_routing.plugin
+    return manager, caruso_comm.strategies.plugin
 
 
 def test_a_plugin_overrides_a_standard_one_whatever_the_order(manager):
@@ -74,6 +74,6 @@ def test_an_entry_point_clashing_with_a_standard_name_is_reported(tmp_path, monk
     monkeypatch.syspath_prepend(str(tmp_path))
     with caplog.at_level(logging.WARNING, logger="caruso.plugins"):
         fresh = plugins.plugin_manager.__wrapped__()
-    assert ("plugin 'routing' of impostor is not loaded: caruso_routing.plugin registered that name "
+    assert ("plugin 'routing' of impostor is not loaded: caruso_comm.strategies.plugin registered that name "
             "already") in caplog.text
     assert plugins.provided("caruso_routing_strategies", fresh)["longest_idle"].__name__ == "LongestIdle"
