@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from typing import Any
 
 import attrs
@@ -21,11 +22,14 @@ from caruso_core.errors import ConfigError
 @attrs.frozen
 class HostContext:
     """``client``: a client of the deployment's manager; ``name``: the name the instance
-    is registered under; ``log``: a logger named after it."""
+    is registered under; ``log``: a logger named after it; ``draining``: set while the
+    host admits no calls (a swap holds them, or it retires): a call that may run long,
+    such as a long poll, returns early when it is set, so that in-flight calls end soon."""
 
     client: Client
     name: str
     log: logging.Logger
+    draining: threading.Event = attrs.field(factory=threading.Event)
 
     @classmethod
     def standalone(cls, name: str, client: Client | None = None) -> "HostContext":

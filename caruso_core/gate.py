@@ -7,7 +7,9 @@ States and what a call arriving meets:
 ``refusing``  :class:`ServiceMoved` at once, without running (standby, swapped out, retiring).
 
 :meth:`Gate.hold` returns only when no call is in flight, so whatever runs next
-(``export_state``, ``stop``) sees no half-done call.
+(``export_state``, ``stop``) sees no half-done call. :attr:`Gate.draining` is set while
+the gate does not admit calls: a long-running call (a long poll) that watches it ends
+early, so that a swap or a stop need not wait for it.
 """
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ class Gate:
         self._in_flight = 0
         self._waiting = 0
         self._changed = threading.Condition()
+        self.draining = threading.Event()
+        if state != OPEN:
+            self.draining.set()
 
     @property
     def state(self) -> str:
@@ -66,10 +71,13 @@ class Gate:
         deadline = time.monotonic() + timeout
         with self._changed:
             previous, self._state = self._state, HOLDING
+            self.draining.set()
             while self._in_flight:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._state = previous
+                    if previous == OPEN:
+                        self.draining.clear()
                     self._changed.notify_all()
                     raise SwapFailed(f"{self._label} still had {self._in_flight} call(s) in flight "
                                      f"after {timeout:g}s; nothing was changed")
@@ -89,4 +97,8 @@ class Gate:
     def _set(self, state: str) -> None:
         with self._changed:
             self._state = state
+            if state == OPEN:
+                self.draining.clear()
+            else:
+                self.draining.set()
             self._changed.notify_all()

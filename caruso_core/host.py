@@ -178,10 +178,10 @@ class ServiceHost:
         operator_secret = operator_secret or credentials.operator_secret()
         self._client = Client(remoting.manager_uri(manager), operator_secret=operator_secret)
         self._credential = credential or os.environ.get("CARUSO_GRANT") or operator_secret
-        self.context = HostContext(Client(remoting.manager_uri(manager)), self.spec.name,
-                                   logging.getLogger(f"caruso.{self.spec.name}"))
-        self.instance = construct(cls, config or {}, self.context)
         self.gate = Gate(REFUSING if standby or replace else HOLDING, label=self.spec.name)
+        self.context = HostContext(Client(remoting.manager_uri(manager)), self.spec.name,
+                                   logging.getLogger(f"caruso.{self.spec.name}"), self.gate.draining)
+        self.instance = construct(cls, config or {}, self.context)
         self.control_token = secrets.token_hex(16)
         self.instance_id: str | None = None
         self.uri: str | None = None

@@ -44,6 +44,7 @@ REQUEST_TIMEOUT = 10.0        # seconds to send a whole request
 BACKLOG = 128
 MAX_HEAD = 16 * 1024          # bytes of a request line and headers
 KEEP_ALIVE = 5                # seconds an idle connection stays open between requests
+STOP_GRACE = 3.0              # seconds requests under way get when the server stops
 FILES_RESERVE = 256           # descriptors left for everything else the process opens
 START_TIMEOUT = 30.0
 
@@ -158,7 +159,7 @@ class HttpServer:
             app, http=protocol, ws="none", lifespan="off", log_level="warning", access_log=False,
             server_header=False, proxy_headers=proxies is not None, forwarded_allow_ips=proxies,
             timeout_keep_alive=KEEP_ALIVE, backlog=limits.backlog, h11_max_incomplete_event_size=MAX_HEAD,
-            **(tls or {})))
+            timeout_graceful_shutdown=STOP_GRACE, **(tls or {})))
         self._thread: threading.Thread | None = None
 
     def start(self, host: str, port: int) -> int:
@@ -182,7 +183,8 @@ class HttpServer:
         return listener.getsockname()[1]
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop serving (requests under way get up to ``timeout`` seconds)."""
+        """Stop serving: requests under way get :data:`STOP_GRACE` seconds to finish (a long
+        poll is cut then); waits at most ``timeout`` seconds for the server to end."""
         if self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout)

@@ -367,10 +367,11 @@ class Campaign:
             self.finish()
 
     def summary(self) -> dict[str, Any]:
-        """Name, queue, pacing, state, figures and contacts counted by status, as plain data."""
+        """Name, queue, pacing, state, figures, contacts counted by status and the number of
+        customers opted out at the last reading, as plain data."""
         return {"name": self.name, "queue": self.queue, "pacing": self.pacing, "state": self.state,
-                **self.figures(),
-                "contacts": dict(collections.Counter(c.status for c in self.contacts))}
+                **self.figures(), "contacts": dict(collections.Counter(c.status for c in self.contacts)),
+                "opt_outs": len(self.opted_out)}
 
     def figures(self) -> dict[str, float | int]:
         """Dialed, answered, abandoned (dropped answered calls) and the abandon rate."""

@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from caruso_core import service
-from caruso_core.context import HostContext
+from caruso_core import HostContext, remote, service
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_comm import handover
@@ -53,7 +52,7 @@ class CommServer:
         peers = Peers(context.client)
         self._log, self._feed = EventLog(db or default_sqlite_url("comm.db")), EventFeed(feed_size)
         self._timers, self._hand_over = Timers(time.time), handover.HandOver()
-        self._serial = lock = Serial(self._timers, lambda: self._hand_over.serving, self._tick)
+        self._serial = lock = Serial(self._timers, lambda: self._hand_over.serving, self.flush)
         self._acd = ACD(self._timers, self._record)
         self._voicemail = VoicemailBox(self._acd, callback_queues)
         self._records = CommRecords(self._acd, peers.storage, voicemail=self._voicemail,
@@ -78,11 +77,13 @@ class CommServer:
         for follower in self._followers:
             follower(event)
 
-    def _tick(self) -> None:
-        """Once a second, under the lock: records made of what changed; the event log written."""
-        if self._records is not None:
-            self._records.collect()
-        self._log.flush()
+    @remote
+    def flush(self) -> None:
+        """Write the records of what changed and the event log now (the tick does it every second)."""
+        with self._serial:
+            if self._records is not None:
+                self._records.collect()
+            self._log.flush()
 
     # -- lifecycle: the steps of the hand-over (caruso_comm.handover) -------------------------
 

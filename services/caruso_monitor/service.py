@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from caruso_core import remote, service
+from caruso_core import HostContext, remote, service
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_monitor.feed import Feed
@@ -24,6 +24,7 @@ from caruso_monitor.picture import SL_TARGET, WINDOW, Picture
 
 EVENT_LOG = "comm.db"
 MAX_TIMEOUT = 30.0
+DRAIN_CHECK = 0.25          # seconds between looks at the host's draining flag while waiting
 log = logging.getLogger(__name__)
 
 
@@ -32,8 +33,11 @@ class MonitorService:
     """The live picture of agents, waiting interactions, service level and campaigns."""
 
     def __init__(self, db: str | None = None, poll: float = 0.5, window: float = WINDOW,
-                 sl_target: float = SL_TARGET, sl_targets: dict[str, float] | None = None) -> None:
+                 sl_target: float = SL_TARGET, sl_targets: dict[str, float] | None = None,
+                 context: HostContext | None = None) -> None:
         self.feed = Feed(db or default_sqlite_url(EVENT_LOG))
+        self._draining = context.draining if context is not None else threading.Event()
+        self._subscribers = 0
         self.poll = float(poll)
         self._picture = Picture(window, sl_targets, sl_target)
         self._version = 0
@@ -51,7 +55,7 @@ class MonitorService:
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok" if self._thread.is_alive() else "failing",
-                "event_log": self.feed.url, "last_id": self._picture.last_id}
+                "event_log": self.feed.url, "last_id": self._picture.last_id, "subscribers_waiting": self._subscribers}
 
     @remote
     def picture(self) -> dict[str, Any]:
@@ -63,11 +67,17 @@ class MonitorService:
     @remote
     def updates(self, since: int = 0, timeout: float = 10.0) -> dict[str, Any]:
         """The picture as soon as its ``version`` is greater than ``since``, or after
-        ``timeout`` seconds (at most 30) as it is; pass the version you got last."""
+        ``timeout`` seconds (at most 30) as it is, or at once when the host drains its
+        calls (a swap or a stop); pass the version you got last."""
         deadline = time.monotonic() + min(max(float(timeout), 0.0), MAX_TIMEOUT)
         with self._changed:
-            while self._version <= since and (left := deadline - time.monotonic()) > 0:
-                self._changed.wait(left)
+            self._subscribers += 1
+            try:
+                while (self._version <= since and not self._draining.is_set()
+                       and (left := deadline - time.monotonic()) > 0):
+                    self._changed.wait(min(left, DRAIN_CHECK))
+            finally:
+                self._subscribers -= 1
             return {**self._picture.snapshot(time.time()), "version": self._version}
 
     def _follow(self) -> None:

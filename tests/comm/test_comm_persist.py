@@ -73,7 +73,7 @@ def test_records_wait_while_the_storage_service_is_down(setup, caruso_host):
     setup["storage_host"].stop()
     call = comm.arrive("sales", customer="K8")["id"]
     comm.abandon(call)
-    time.sleep(1.5)
+    comm.flush()                                         # its record is made now, and cannot be written
     caruso_host("storage", config=setup["storage_config"])
     assert _stored(setup["storage"], "CommInteraction", call, state="abandoned")["customer"] == "K8"
 
@@ -211,7 +211,8 @@ def test_a_server_whose_swap_did_not_happen_resumes_its_timers_and_writes_the_re
         state = server.export_state()
         assert ["CommInteraction", call] in [[kind, key] for kind, key, _ in state["records"]["pending"]]
         caruso_host("storage", config=storage_service["storage_config"])
-        time.sleep(1.5)                                  # held: no offer timeout, no record written
+        time.sleep(0.3)           # past the offer timeout (0.2 s): a held server fires no timer ...
+        server.flush()            # ... and writes no record (waiting to see nothing happen)
         assert server.interaction(call)["offers"] == ["ann"]
         with pytest.raises(NotFound):
             storage.get("CommInteraction", call)

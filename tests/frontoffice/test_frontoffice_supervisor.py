@@ -1,6 +1,7 @@
 """Supervisor pages over a real manager, communication server, status monitor and
 reports service: the live wallboard in Chromium, reports with charts, campaign control;
 roles, CSRF and bad input refused."""
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,6 +15,10 @@ from frontoffice_support import DESKTOP, PHONE, Tab, add_users, csrf_of, make_co
 
 QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0}]
 CALL_LIST = "number,customer\n+49 30 1111111,1\n+49 30 2222222,2\n+49 30 3333333,3\n"
+
+
+def _monitor_health(client):
+    return next(row["health"] for row in client.health() if row["name"] == "monitor")
 
 
 def _until(read, check, limit=30.0):
@@ -186,10 +191,14 @@ def test_a_report_with_its_chart_and_campaign_control(browser, supervisor_site, 
         desk.close()
 
 
-def test_waiting_wallboards_do_not_hold_the_threads_pages_are_served_from(supervisor_site):
+def test_waiting_wallboards_do_not_hold_the_threads_pages_are_served_from(supervisor_site, caruso_client, tmp_path):
     waiting = 45                                       # more than the 40 threads that serve pages
     with httpx.Client(base_url=supervisor_site, timeout=60) as web:
         sign_in(web, "sam")
+        caruso_client.get("caruso.comm/1").flush()          # every event so far is in the log ...
+        with sqlite3.connect(tmp_path / "comm.db") as log:
+            last = log.execute("SELECT max(id) FROM comm_events").fetchone()[0]
+        _until(lambda: _monitor_health(caruso_client)["last_id"], lambda read: read == last)   # ... and read
         version = web.get("/supervisor/wallboard.json?since=-1").json()["version"]
         cookies = dict(web.cookies)
 
@@ -199,7 +208,8 @@ def test_waiting_wallboards_do_not_hold_the_threads_pages_are_served_from(superv
 
         with ThreadPoolExecutor(waiting) as pool:
             polls = [pool.submit(wait_for_news) for _ in range(waiting)]
-            time.sleep(1)                              # they reach the server and wait (10 s)
+            _until(lambda: _monitor_health(caruso_client)["subscribers_waiting"], lambda n: n == waiting)
             assert web.get("/supervisor/campaigns").status_code == 200
             assert not any(poll.done() for poll in polls)    # the page did not wait for a wallboard
+            caruso_client.get("caruso.comm/1").login("zoe", {}, {"voice": 1})    # news for all of them
             assert [poll.result() for poll in polls] == [200] * waiting

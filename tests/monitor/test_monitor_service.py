@@ -68,7 +68,7 @@ def test_the_monitor_follows_the_log_and_subscribers_get_updates(centre, caruso_
 def test_a_monitor_started_late_rebuilds_the_picture_and_the_wallboard_shows_it(centre, caruso_host,
                                                                                caruso_client):
     comm, db = centre
-    time.sleep(1.5)                                  # the comm server has flushed its log
+    comm.flush()                                     # the log holds every event so far
     caruso_host("monitor", config={"db": db, "poll": 0.2})
     monitor = caruso_client.get("caruso.monitor/1")
     picture = _until(monitor.picture, lambda p: _shape(p) == EXPECTED)

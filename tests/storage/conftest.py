@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from caruso_core import HostContext, connect
 from caruso_storage.service import StorageManager
 
 HERE = Path(__file__).parent
@@ -32,6 +33,9 @@ def make_storage(database_url: str) -> Iterator[Callable[..., StorageManager]]:
 
     def make(model: str | Path | None = None, **config: Any) -> StorageManager:
         config.setdefault("db", database_url)
+        # no manager here: a rule's service call fails at once instead of waiting for one to appear
+        config.setdefault("context", HostContext.standalone("storage", connect("PYRO:caruso.manager@127.0.0.1:9",
+                                                                               timeout=0.2)))
         storage = StorageManager(model=str(model) if model else None, **config)
         built.append(storage)
         return storage
