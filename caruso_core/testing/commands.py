@@ -28,6 +28,11 @@ class Ran:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def returncode(self) -> int:
+        """The exit code, named as :class:`subprocess.CompletedProcess` names it."""
+        return self.exit_code
+
 
 def caruso(*arguments: Any, env: dict[str, str] | None = None, input: str | None = None) -> Ran:
     """Run ``caruso ARGUMENTS`` in process (``env``: variables set meanwhile, ``""`` unsets none)."""

@@ -82,6 +82,6 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
         except OSError as error:
             raise ConfigError(f"--output {output}: cannot write: {error.strerror}") from None
     else:
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         stream.write(rendered)
         stream.flush()

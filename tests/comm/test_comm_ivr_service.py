@@ -2,13 +2,12 @@
 which runs the dialog script on the hosted script engine (caruso.scripts/1) over Pyro5."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from caruso_core.errors import NotFound
+from caruso_core.testing.commands import caruso
 from caruso_core.verticals import deployment_data
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -60,8 +59,7 @@ def test_voicemail_self_service_and_hang_up(comm):
     comm.ivr_call("c", to="+3120100")
     assert comm.ivr_press("c", "2") == {"prompt": "We are open from eight to six.", "done": True,
                                         "target": "self_service"}
-    listed = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "ivrs"], capture_output=True,
-                            text=True, timeout=60)
+    listed = caruso("comm", "ivrs")
     assert listed.stdout.split("\n")[1].split()[:3] == ["hotline", "+3120100", "general"], listed.stderr
     comm.ivr_call("d", to="+3120100")
     comm.ivr_hang_up("d")

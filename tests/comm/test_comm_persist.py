@@ -3,9 +3,6 @@ agents and interactions are written behind; a restarted server reads queues and 
 and routes the callbacks of voicemail again; records wait while the storage service is down."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from caruso_core.errors import InvalidInput, NotFound
 from caruso_comm import service
 from caruso_comm.eventlog import EventLog
+from caruso_core.testing.commands import caruso
 from comm_eventually import eventually
 
 MODEL = '<model name="crm"><include module="comm"/></model>'
@@ -132,9 +130,7 @@ def _entered(db: str, interaction: str) -> int:
 
 
 def _swap(caruso_manager, instance_id: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "comm", instance_id],
-                          env={**os.environ, "CARUSO_MANAGER": caruso_manager.uri},
-                          capture_output=True, text=True, timeout=60)
+    done = caruso("swap", "comm", instance_id, env={"CARUSO_MANAGER": caruso_manager.uri})
     assert done.returncode == 0, done.stderr
 
 

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
 import sqlalchemy as sa
 
 from caruso_core.testing import contract_suite
+from caruso_core.testing.commands import caruso
 
 QUEUES = [{"name": "sales", "offer_timeout": 1.0, "max_no_answer": 0},
           {"name": "support", "skills": {"support": 1},
@@ -70,28 +69,22 @@ def test_timers_run_on_the_real_clock(comm):
 
 def test_cli_lists_agents_and_sets_status(comm):
     server, _, _ = comm
-    added = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "queue-add", "french",
-                            "--strategy", "skills_based", "--skill", "french=3", "--overflow", "voicemail",
-                            "--max-wait", "60"], capture_output=True, text=True, timeout=60)
+    added = caruso("comm", "queue-add", "french", "--strategy", "skills_based", "--skill", "french=3", "--overflow", "voicemail", "--max-wait", "60")
     assert added.returncode == 0, added.stderr
     french = [q for q in server.queues() if q["name"] == "french"][0]
     assert (french["skills"], french["overflow"], french["max_wait"]) == ({"french": 3}, "voicemail", 60)
-    refused = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "queue-add", "x", "--skill", "french"],
-                             capture_output=True, text=True, timeout=60)
+    refused = caruso("comm", "queue-add", "x", "--skill", "french")
     assert refused.returncode == 1 and refused.stderr.startswith("error: --skill 'french'")
     server.login("cid", {"support": 2}, {"voice": 1})
     server.set_status("cid", "break", "meeting")
     call = server.arrive("support")["id"]
-    done = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "agents", "--json"],
-                          capture_output=True, text=True, timeout=60)
+    done = caruso("comm", "agents", "--json")
     assert done.returncode == 0, done.stderr
     assert [(a["id"], a["status"], a["reason"]) for a in json.loads(done.stdout)] == [("cid", "break", "meeting")]
-    done = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "status", "cid", "available"],
-                          capture_output=True, text=True, timeout=60)
+    done = caruso("comm", "status", "cid", "available")
     assert done.returncode == 0, done.stderr
     assert server.agent("cid")["interactions"] == [call]
-    done = subprocess.run([sys.executable, "-m", "caruso_core", "comm", "queues"],
-                          capture_output=True, text=True, timeout=60)
+    done = caruso("comm", "queues")
     assert done.stdout.split("\n")[0].split() == ["name", "strategy", "channel", "waiting", "logged_in", "ready"]
     assert done.stdout.split("\n")[3].split() == ["support", "longest_idle", "voice", "0", "1", "0"]
 
@@ -125,18 +118,13 @@ def test_a_campaign_runs_on_the_server_from_the_cli(comm, tmp_path):
     server, _, _ = comm
     calls = tmp_path / "spring.csv"
     calls.write_text("number,customer\n" + "".join(f"+4930{n:04d},c{n}\n" for n in range(12)))
-    cli = [sys.executable, "-m", "caruso_core", "comm"]
-    added = subprocess.run(cli + ["campaign-add", "spring", "--queue", "sales", "--list", str(calls),
-                                  "--retry", "busy=2/0.1", "--dialer", "ring=0.05", "--dialer",
-                                  "busy_after=0.05", "--dialer", "no_answer_after=0.1"],
-                           capture_output=True, text=True, timeout=60)
+    added = caruso("comm", "campaign-add", "spring", "--queue", "sales", "--list", str(calls), "--retry", "busy=2/0.1", "--dialer", "ring=0.05", "--dialer", "busy_after=0.05", "--dialer", "no_answer_after=0.1")
     assert added.stdout.strip() == "spring: draft, 12 contacts", added.stderr
     server.add_dnc(["+49 30 0003"])
     server.login("ann", {}, {"voice": 1})
-    bad = subprocess.run(cli + ["campaign-add", "x", "--queue", "sales", "--list", str(calls),
-                                "--retry", "busy"], capture_output=True, text=True, timeout=60)
+    bad = caruso("comm", "campaign-add", "x", "--queue", "sales", "--list", str(calls), "--retry", "busy")
     assert bad.returncode == 1 and bad.stderr.startswith("error: --retry 'busy'")
-    subprocess.run(cli + ["campaign", "spring", "start"], check=True, capture_output=True, timeout=60)
+    caruso("comm", "campaign", "spring", "start")
     deadline = time.monotonic() + 60
     while server.campaign("spring")["state"] != "finished":
         assert time.monotonic() < deadline, server.campaign("spring")
@@ -151,7 +139,7 @@ def test_a_campaign_runs_on_the_server_from_the_cli(comm, tmp_path):
     assert summary["contacts"] == {"done": 11, "dnc": 1} and summary["abandoned"] == 0
     dialed = [e["data"]["number"] for e in server.events(0, 0)["events"] if e["event"] == "dial"]
     assert "+49300003" not in dialed and len(set(dialed)) == 11
-    listed = subprocess.run(cli + ["campaigns"], capture_output=True, text=True, timeout=60).stdout
+    listed = caruso("comm", "campaigns").stdout
     assert listed.split("\n")[1].split()[:4] == ["spring", "sales", "progressive", "finished"]
 
 

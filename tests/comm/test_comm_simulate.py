@@ -2,21 +2,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import sqlalchemy as sa
 
 from caruso_comm.eventlog import EventLog
 from caruso_comm.events import Event
 from caruso_comm.simulator import Scenario, SimAgent, Simulation
+from caruso_core.testing.commands import Ran, caruso
 
 CALL = ["--agents", "5", "--calls-per-hour", "80", "--aht", "180", "--hours", "4", "--seed", "3"]
 
 
-def _caruso(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "caruso_core", *arguments],
-                          capture_output=True, text=True, timeout=120)
+def _caruso(*arguments: str) -> Ran:
+    return caruso(*arguments)
 
 
 def test_simulate_prints_the_figures_and_writes_the_event_log(tmp_path):

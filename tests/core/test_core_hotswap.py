@@ -1,12 +1,11 @@
 """Hot-swap under load: nothing fails, nothing runs twice, state moves (real Pyro5 processes)."""
 import functools
-import os
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
+
+from caruso_core.testing.commands import caruso
 
 REFERENCE = "sample_services:Counter"
 
@@ -73,12 +72,10 @@ def test_replace_then_swap_back_loses_nothing(caruso_host, caruso_client, caruso
     assert [s["instance_id"] for s in caruso_client.services()] == [v2.instance_id]
 
     back = caruso_host(REFERENCE, config={"label": "v1"}, standby=True)
-    env = {**os.environ, "CARUSO_MANAGER": caruso_manager.uri}
     before = len(tokens) + 1
     with Load(proxy, "b") as load:
         wait_for_calls(load, 200)
-        swap = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "counter", back.instance_id],
-                              env=env, capture_output=True, text=True, timeout=60)
+        swap = caruso("swap", "counter", back.instance_id)
         swapped_at = time.monotonic()
         wait_for_calls(load, len(load.results) + 200)
     assert swap.returncode == 0, swap.stderr
@@ -95,9 +92,7 @@ def test_replace_then_swap_back_loses_nothing(caruso_host, caruso_client, caruso
 
 def _swap(manager, name, to):
     """``caruso swap NAME`` to the instance of host ``to``."""
-    done = subprocess.run([sys.executable, "-m", "caruso_core", "swap", name, to.instance_id],
-                          env={**os.environ, "CARUSO_MANAGER": manager.uri}, capture_output=True,
-                          text=True, timeout=60)
+    done = caruso("swap", name, to.instance_id, env={"CARUSO_MANAGER": manager.uri})
     assert done.returncode == 0, done.stderr
 
 
@@ -221,16 +216,12 @@ def test_a_swap_that_fails_resumes_the_old_instance_and_a_swap_to_the_active_one
     proxy = caruso_client.get("ticker")
     assert proxy.tick() == 1
     standby = [s for s in caruso_client.services() if s["name"] == "ticker" and s["state"] == "standby"][0]
-    failed = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "ticker", standby["instance_id"]],
-                            env={**os.environ, "CARUSO_MANAGER": caruso_manager.uri}, capture_output=True,
-                            text=True, timeout=60)
+    failed = caruso("swap", "ticker", standby["instance_id"])
     assert failed.returncode != 0 and "takes over from nobody" in failed.stderr
     assert first.read_text().split() == ["cold", "exported", "resumed"]
     assert proxy.tick() == 2                             # the old instance serves on
 
-    again = subprocess.run([sys.executable, "-m", "caruso_core", "swap", "ticker", old.instance_id],
-                           env={**os.environ, "CARUSO_MANAGER": caruso_manager.uri}, capture_output=True,
-                           text=True, timeout=60)
+    again = caruso("swap", "ticker", old.instance_id)
     assert again.returncode != 0 and "active 'ticker' already" in again.stderr
     assert first.read_text().split() == ["cold", "exported", "resumed"]   # nothing ran again
     assert proxy.tick() == 3

@@ -1,21 +1,16 @@
 """``caruso frontoffice``: adding users from a prompt or a file, checking view files."""
-import os
-import subprocess
-import sys
-
 from click.testing import CliRunner
 
 from caruso_core.cli import cli
+from caruso_core.errors import ConfigError
+from caruso_core.testing.commands import caruso
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
-from caruso_core.errors import ConfigError
 from frontoffice_support import PACKAGED, VIEWS
 
 
 def run(tmp_path, *arguments):
-    env = {**os.environ, "CARUSO_DATA": str(tmp_path / "data")}
-    return subprocess.run([sys.executable, "-m", "caruso_core", "frontoffice", *arguments], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return caruso("frontoffice", *arguments, env={"CARUSO_DATA": str(tmp_path / "data")})
 
 
 def test_user_add_from_a_password_file_and_errors_in_one_line(tmp_path):

@@ -1,12 +1,11 @@
 """The monitor service over Pyro5, following the event log of a running communication server."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
+
+from caruso_core.testing.commands import Ran, caruso
 
 QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0}]
 
@@ -20,9 +19,8 @@ def _until(read, check, limit: float = 30.0):
             return value
 
 
-def _caruso(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "caruso_core", *arguments], capture_output=True,
-                          text=True, timeout=120, env=dict(os.environ))
+def _caruso(*arguments: str) -> Ran:
+    return caruso(*arguments)
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 folders would shadow each other)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from caruso_core.testing.commands import Ran, caruso as run_caruso
 
-def caruso(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the ``caruso`` command in a child process; its output as text."""
-    return subprocess.run([sys.executable, "-m", "caruso_core", *arguments], capture_output=True,
-                          text=True, timeout=120, env=env or dict(os.environ))
+
+def caruso(*arguments: str, env: dict | None = None) -> Ran:
+    """Run the ``caruso`` command in process, as the console script would."""
+    return run_caruso(*arguments, env=env)

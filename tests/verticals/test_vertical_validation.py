@@ -1,20 +1,18 @@
 """Every vertical validates: its model, its scripts (schema, lint, script tests), its views
 and its queues; and each one's deployment loads."""
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from caruso_core.deployment import parse
+from caruso_core.testing.commands import caruso as run_caruso
 from caruso_core.verticals import deployment_data, installed
 
 VERTICALS = ["utility", "bank", "service"]
 
 
 def caruso(*args):
-    return subprocess.run([sys.executable, "-m", "caruso_core", *args], capture_output=True, text=True,
-                          timeout=120)
+    return run_caruso(*args)
 
 
 @pytest.fixture(params=VERTICALS)
