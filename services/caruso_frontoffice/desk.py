@@ -205,7 +205,7 @@ class Desk:
         self.worksheets.keep(name, interaction_id, script_session=view.session)
         return view
 
-    def answer(self, name: str, interaction_id: str, answer: str | None, seq: int | None) -> DialogView:
+    def answer(self, name: str, interaction_id: str, answer: str | None, seq: int) -> DialogView:
         """Answer the script's current step (None continues an information item); InvalidInput
         with a message for the agent when the answer does not fit."""
         return self.scripts.answer(self._session(name, interaction_id), answer, seq)

@@ -1,6 +1,7 @@
 """The agent desktop's endpoints over HTTP (no browser): who may use them, CSRF, bad
 input refused or escaped, the poll signature; against the real communication server,
 script engine and storage service."""
+import re
 from html import unescape
 
 import pytest
@@ -79,6 +80,29 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert "no queue 'nowhere'" in unescape(post("transfer", interaction=call, queue="nowhere").text)
     assert post("transfer", interaction=call, queue="sales").status_code == 303
     assert comm.interaction(call)["queue"] == "sales"
+
+
+def test_a_script_answer_needs_the_seq_of_its_step(desk_web, comm):
+    """A form sent twice, or without its seq, never answers a step twice."""
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    post("status", status="available")
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]       # Acme Utilities calls
+    assert post("accept", interaction=call).status_code == 303
+
+    def step_seq():
+        return re.search(r'name="seq" value="(\d+)"', desk_web.get(f"/desk?i={call}").text).group(1)
+
+    seq = step_seq()
+    for missing in ({}, {"seq": ""}, {"seq": "abc"}, {"seq": "1e400"}):
+        refused = post("script", interaction=call, answer="yes", **missing)
+        assert refused.status_code == 400, missing
+    assert step_seq() == seq                                           # the dialog did not move
+    assert post("script", interaction=call, answer="yes", seq=seq).status_code == 303
+    assert step_seq() != seq
 
 
 def test_desk_settings_name_the_bad_key():

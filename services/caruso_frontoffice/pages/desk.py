@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
+from caruso_scripts.client import seq_of
 from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
@@ -204,10 +205,9 @@ def script(request: Request, context: Context, form: FormData, agent: str, inter
         desk.start_script(agent, interaction, customer[1] if customer else None)
     elif "back" in form:
         desk.back(agent, interaction)
-    else:
-        seq = _text(form.get("seq"), 9)
+    else:      # seq is required: a form sent twice, or one without it, never answers twice
         desk.answer(agent, interaction, form.get("answer") and _text(form.get("answer"), 4000),
-                    int(seq) if seq.isdigit() else None)
+                    seq_of(form.get("seq")))
 
 
 @_act
