@@ -7,13 +7,15 @@ from typing import Any, Callable
 DEFAULT_LIMIT = 30.0
 
 
-def eventually(check: Callable[[], Any], limit: float = DEFAULT_LIMIT, what: str = "") -> Any:
-    """The first true result of ``check()``, polled every 20 ms; an AssertionError naming
-    ``what`` (else the check) once ``limit`` seconds have passed without one."""
+def eventually(read: Callable[[], Any], accept: Callable[[Any], Any] = bool, limit: float = DEFAULT_LIMIT,
+               what: str = "") -> Any:
+    """The first value of ``read()`` that ``accept`` holds true (by default: the first true
+    one), read every 20 ms; an AssertionError naming ``what`` (else ``read``) and the last
+    value once ``limit`` seconds have passed without one."""
     deadline = time.monotonic() + limit
-    while not (result := check()):
+    while not accept(value := read()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what or getattr(check, '__name__', 'the condition')} not met "
-                                 f"within {limit:g}s")
+            raise AssertionError(f"{what or getattr(read, '__name__', 'the condition')} not met within "
+                                 f"{limit:g}s; last seen: {value!r:.300}")
         time.sleep(0.02)
-    return result
+    return value

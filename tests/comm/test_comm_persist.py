@@ -11,7 +11,7 @@ from caruso_core.errors import InvalidInput, NotFound
 from caruso_comm import service
 from caruso_comm.eventlog import EventLog
 from caruso_core.testing.commands import caruso
-from comm_eventually import eventually
+from caruso_core.testing import eventually
 
 MODEL = '<model name="crm"><include module="comm"/></model>'
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from caruso_core.testing.processes import free_port
-from comm_eventually import eventually
+from caruso_core.testing import eventually
 
 MODEL = Path(__file__).resolve().parents[2] / "examples" / "utility" / "model.xml"
 

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from starlette.testclient import TestClient
 
+from caruso_core.testing import eventually
 from caruso_frontoffice.app import create_app
 from frontoffice_support import DESKTOP, PHONE, Tab, add_users, csrf_of, make_context, sign_in
 
@@ -19,15 +20,6 @@ CALL_LIST = "number,customer\n+49 30 1111111,1\n+49 30 2222222,2\n+49 30 3333333
 
 def _monitor_health(client):
     return next(row["health"] for row in client.health() if row["name"] == "monitor")
-
-
-def _until(read, check, limit=30.0):
-    deadline = time.monotonic() + limit
-    while True:
-        value = read()
-        if check(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -110,7 +102,7 @@ def test_the_wallboard_feed_is_the_monitors_picture(web, centre):
     sign_in(web, "sam")
     assert web.get("/supervisor/wallboard.json?since=soon").json()["error"].startswith("since='soon'")
     centre.login("ann")
-    picture = _until(lambda: web.get("/supervisor/wallboard.json?since=-1").json(),
+    picture = eventually(lambda: web.get("/supervisor/wallboard.json?since=-1").json(),
                      lambda p: [a["id"] for a in p["agents"]] == ["ann"])
     assert picture["agent_counts"]["logged_in"] == 1 and picture["version"] >= 1
     assert picture["campaigns"] == [] or picture["campaigns"][0]["name"] == "spring"
@@ -153,7 +145,7 @@ def test_a_report_with_its_chart_and_campaign_control(browser, supervisor_site, 
         centre.arrive("sales", id=f"call-{number}")
     centre.abandon("call-0")
     reports = caruso_client.get("caruso.reports/1")
-    _until(lambda: reports.report("incoming-calls", time.time() - 3600, time.time() + 3600),
+    eventually(lambda: reports.report("incoming-calls", time.time() - 3600, time.time() + 3600),
            lambda report: report["rows"] and report["rows"][0]["offered"] == 3)
     desk = Tab(browser, supervisor_site, DESKTOP, shots)
     try:
@@ -198,7 +190,7 @@ def test_waiting_wallboards_do_not_hold_the_threads_pages_are_served_from(superv
         caruso_client.get("caruso.comm/1").flush()          # every event so far is in the log ...
         with sqlite3.connect(tmp_path / "comm.db") as log:
             last = log.execute("SELECT max(id) FROM comm_events").fetchone()[0]
-        _until(lambda: _monitor_health(caruso_client)["last_id"], lambda read: read == last)   # ... and read
+        eventually(lambda: _monitor_health(caruso_client)["last_id"], lambda read: read == last)   # ... and read
         version = web.get("/supervisor/wallboard.json?since=-1").json()["version"]
         cookies = dict(web.cookies)
 
@@ -208,7 +200,7 @@ def test_waiting_wallboards_do_not_hold_the_threads_pages_are_served_from(superv
 
         with ThreadPoolExecutor(waiting) as pool:
             polls = [pool.submit(wait_for_news) for _ in range(waiting)]
-            _until(lambda: _monitor_health(caruso_client)["subscribers_waiting"], lambda n: n == waiting)
+            eventually(lambda: _monitor_health(caruso_client)["subscribers_waiting"], lambda n: n == waiting)
             assert web.get("/supervisor/campaigns").status_code == 200
             assert not any(poll.done() for poll in polls)    # the page did not wait for a wallboard
             caruso_client.get("caruso.comm/1").login("zoe", {}, {"voice": 1})    # news for all of them

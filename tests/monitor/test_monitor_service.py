@@ -5,18 +5,10 @@ import time
 
 import pytest
 
+from caruso_core.testing import eventually
 from caruso_core.testing.commands import Ran, caruso
 
 QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0}]
-
-
-def _until(read, check, limit: float = 30.0):
-    """Read until ``check`` holds (the monitor polls the log; the comm server flushes every second)."""
-    deadline = time.monotonic() + limit
-    while True:
-        value = read()
-        if check(value) or time.monotonic() > deadline:
-            return value
 
 
 def _caruso(*arguments: str) -> Ran:
@@ -48,7 +40,7 @@ def test_the_monitor_follows_the_log_and_subscribers_get_updates(centre, caruso_
     comm, db = centre
     caruso_host("monitor", config={"db": db, "poll": 0.2})
     monitor = caruso_client.get("caruso.monitor/1")
-    picture = _until(lambda: monitor.updates(-1, 2.0), lambda p: _shape(p) == EXPECTED)
+    picture = eventually(lambda: monitor.updates(-1, 2.0), lambda p: _shape(p) == EXPECTED)
     assert _shape(picture) == EXPECTED
     assert picture["agent_counts"]["logged_in"] == 2
     sales = picture["queues"][0]
@@ -57,7 +49,8 @@ def test_the_monitor_follows_the_log_and_subscribers_get_updates(centre, caruso_
     comm.set_status("bob", "available")          # bob is offered call-2 at once
     update = monitor.updates(picture["version"], 25.0)
     assert update["version"] > picture["version"] and time.monotonic() - started < 25.0
-    update = _until(lambda: monitor.updates(-1, 1.0), lambda p: _shape(p)[1] == [("call-2", "sales", "offered")])
+    update = eventually(lambda: monitor.updates(-1, 1.0),
+                        lambda p: _shape(p)[1] == [("call-2", "sales", "offered")])
     assert _shape(update)[0]["bob"] == ("available", "offered")
     quiet = monitor.updates(update["version"], 0.5)    # nothing new: the same picture after the timeout
     assert quiet["version"] == update["version"]
@@ -69,7 +62,7 @@ def test_a_monitor_started_late_rebuilds_the_picture_and_the_wallboard_shows_it(
     comm.flush()                                     # the log holds every event so far
     caruso_host("monitor", config={"db": db, "poll": 0.2})
     monitor = caruso_client.get("caruso.monitor/1")
-    picture = _until(monitor.picture, lambda p: _shape(p) == EXPECTED)
+    picture = eventually(monitor.picture, lambda p: _shape(p) == EXPECTED)
     assert _shape(picture) == EXPECTED
     frame = _caruso("monitor", "--once")
     assert frame.returncode == 0, frame.stderr
