@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole test suite.
 #   Debian packages (when missing): postgresql (the tests start a private server on
-#   127.0.0.1 as the postgres user), chromium (browser tests), graphviz (script graphs).
+#   127.0.0.1 as the postgres user), chromium (browser tests), graphviz (script graphs),
+#   rtpengine-daemon (media of calls, run in user space), sip-tester (SIPp: callers,
+#   trunks and phones), baresip-core (a real softphone), espeak-ng and sox (prompts).
 #   Python packages: caruso with its [test] extra, in ./.venv.
 # Arguments are passed to pytest, e.g. `bash scripts/test.sh tests/core -x`.
 set -euo pipefail
@@ -11,6 +13,11 @@ missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v dot >/dev/null || missing+=(graphviz)
+command -v rtpengine >/dev/null || missing+=(rtpengine-daemon)
+command -v sipp >/dev/null || missing+=(sip-tester)
+command -v baresip >/dev/null || missing+=(baresip-core)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v sox >/dev/null || missing+=(sox)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
