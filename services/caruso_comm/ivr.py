@@ -194,7 +194,7 @@ class Ivr:
 
     def _turn(self, call_id: str, call: _Call, turn: Mapping[str, Any]) -> dict[str, Any]:
         target = self._route(call_id, call, turn["outcome"]) if turn["done"] else None
-        return {"prompt": turn["prompt"], "done": turn["done"], "target": target}
+        return {"prompt": turn["prompt"], "done": turn["done"], "target": target, "keys": turn.get("keys")}
 
     def _route(self, call_id: str, call: _Call, outcome: str | None) -> str:
         call.target = call.menu.routes.get(outcome or "", call.menu.default)

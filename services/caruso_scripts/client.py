@@ -185,17 +185,20 @@ class SessionSummary:
 
 @attrs.frozen
 class IvrTurn:
-    """A turn of a dialog run as a phone menu: the ``prompt`` to speak, and whether the
-    dialog is ``done`` (with its ``outcome``)."""
+    """A turn of a dialog run as a phone menu: the ``prompt`` to speak, whether the
+    dialog is ``done`` (with its ``outcome``), and while it is not, how the answer is
+    keyed: ``keys`` is ``"one"`` (a single key picks an option) or ``"until_hash"`` (keys
+    up to ``#``; a lone ``*`` goes back)."""
 
     session: str
     prompt: str
     done: bool
     outcome: str | None
+    keys: str | None = None
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> "IvrTurn":
-        return cls(*(data[field.name] for field in attrs.fields(cls)))
+        return cls(*(data.get(field.name) for field in attrs.fields(cls)))
 
 
 class Scripts:

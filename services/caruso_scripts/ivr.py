@@ -19,6 +19,7 @@ from typing import Any
 from caruso_scripts.client import AnswerRejected, IvrTurn
 
 AGENT = "agent_needed"
+ONE_KEY, UNTIL_HASH = "one", "until_hash"     # how a turn's answer is keyed
 HOW = {
     "yesno": "For yes, press 1. For no, press 2.",
     "number": "Enter the number, then press the hash key.",
@@ -83,4 +84,5 @@ class IvrRunner:
             said += [f"For {o['label']}, press {n}." for n, o in enumerate(options, 1)]
         else:
             said.append(HOW[step["type"]])
-        return IvrTurn(view["session"], " ".join(s for s in said if s), False, None)
+        keys = ONE_KEY if step["type"] in ("choice", "yesno") else UNTIL_HASH
+        return IvrTurn(view["session"], " ".join(s for s in said if s), False, None, keys)

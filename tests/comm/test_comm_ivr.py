@@ -29,7 +29,7 @@ def test_digits_choose_the_queue(ivr, desk):
     desk.acd.login("ann", {}, {"voice": 1})
     first = ivr.call("call1", caller="+4930111", customer="c1")
     assert "Welcome to the hotline." in first["prompt"] and "Electricity, press 1" in first["prompt"]
-    assert not first["done"]
+    assert not first["done"] and first["keys"] == "one"           # a single key picks an option
     routed = ivr.press("call1", "1")
     assert (routed["done"], routed["target"]) == (True, "power")
     assert desk.offered_to("call1") == ["ann"]
@@ -42,7 +42,7 @@ def test_digits_choose_the_queue(ivr, desk):
 def test_self_service_voicemail_and_the_default_queue(ivr, desk):
     ivr.call("a")
     assert ivr.press("a", "2") == {"prompt": "We are open from eight to six.", "done": True,
-                                   "target": "self_service"}
+                                   "target": "self_service", "keys": None}
     assert "a" not in desk.acd.interactions
     ivr.call("b", caller="+4930222")
     assert ivr.press("b", "3")["target"] == "voicemail:general"

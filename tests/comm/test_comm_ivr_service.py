@@ -36,7 +36,7 @@ def test_digits_route_a_call_to_a_queue_through_the_script_engine(comm):
     assert first["prompt"].startswith("Welcome to the hotline. What is your call about?")
     assert (first["done"], first["target"]) == (False, None)
     assert "not one of the options" in comm.ivr_press("call1", "9")["prompt"]
-    assert comm.ivr_press("call1", "1") == {"prompt": "", "done": True, "target": "power"}
+    assert comm.ivr_press("call1", "1") == {"prompt": "", "done": True, "target": "power", "keys": None}
     call = comm.interaction("call1")
     assert (call["queue"], call["offers"], call["from"], call["to"], call["customer"]) == (
         "power", ["ann"], "+3130111", "+3120100", "c1")
@@ -58,7 +58,7 @@ def test_voicemail_self_service_and_hang_up(comm):
     assert [w["id"] for w in comm.waiting("general")] == [message["callback"]]
     comm.ivr_call("c", to="+3120100")
     assert comm.ivr_press("c", "2") == {"prompt": "We are open from eight to six.", "done": True,
-                                        "target": "self_service"}
+                                        "target": "self_service", "keys": None}
     listed = caruso("comm", "ivrs")
     assert listed.stdout.split("\n")[1].split()[:3] == ["hotline", "+3120100", "general"], listed.stderr
     comm.ivr_call("d", to="+3120100")

@@ -61,6 +61,6 @@ def test_typed_views_and_errors_of_a_hosted_engine(caruso_host, caruso_client, o
                                                      scripts.sessions(None)[0].updated)]
     turn = scripts.ivr_begin("order")
     assert turn == IvrTurn(turn.session, "Which meter? For Smart meter, press 1. For Classic meter, press 2.",
-                           False, None)
+                           False, None, "one")
     assert scripts.finish(turn.session, "hung_up").outcome == "hung_up"
 

@@ -72,7 +72,9 @@ def test_the_service_offers_the_ivr_as_plain_data(tmp_path):
     (tmp_path / "menu.xml").write_text(MENU)
     engine = ScriptService(scripts=str(tmp_path / "menu.xml"), db=f"sqlite:///{tmp_path / 's.db'}")
     turn = engine.ivr_begin("menu")
-    assert set(turn) == {"session", "prompt", "done", "outcome"} and not turn["done"]
-    assert engine.ivr_press(turn["session"], "2")["prompt"].startswith("Since how many hours?")
+    assert set(turn) == {"session", "prompt", "done", "outcome", "keys"} and not turn["done"]
+    assert turn["keys"] == "one"                                   # a choice: one key answers
+    hours = engine.ivr_press(turn["session"], "2")
+    assert hours["prompt"].startswith("Since how many hours?") and hours["keys"] == "until_hash"
     with pytest.raises(InvalidInput, match="keys are at most 32"):
         engine.ivr_press(turn["session"], "1" * 33)
