@@ -10,6 +10,11 @@ operations, ``context`` is the server's :class:`~caruso_core.context.HostContext
 their interactions through the server's operations (``arrive``, ``abandon``) and keeps
 their messages.
 
+A channel may also have ``observe(event)`` (every event of the ACD, under the server's
+lock: queue work, do not block), and ``export_state()`` / ``import_state(state)`` (its
+work, as plain data, handed over in a hot-swap; ``export_state`` is called outside the
+server's lock, after the server stopped its timers).
+
 A channel whose customers prove who they are elsewhere (the web chat: a portal they
 signed in to) also has ``chat_pass(customer, name) -> {"url", "expires"}``: where that
 customer starts a conversation as themselves; the server's ``chat_pass`` calls it.
@@ -64,6 +69,22 @@ class Channels:
     def start(self) -> None:
         for channel in self.by_name.values():
             channel.start()
+
+    def observe(self, event: Any) -> None:
+        for channel in self.by_name.values():
+            observe = getattr(channel, "observe", None)
+            if observe is not None:
+                observe(event)
+
+    def export_state(self) -> dict[str, Any]:
+        """The work of the channels that hand some over, by name."""
+        return {name: channel.export_state() for name, channel in self.by_name.items()
+                if hasattr(channel, "export_state")}
+
+    def import_state(self, states: Mapping[str, Any]) -> None:
+        for name, state in states.items():
+            if name in self.by_name and hasattr(self.by_name[name], "import_state"):
+                self.by_name[name].import_state(state)
 
     def stop(self) -> None:
         for channel in self.by_name.values():

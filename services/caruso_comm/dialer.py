@@ -46,11 +46,13 @@ class DialerContext:
     """What a dialer gets from the server. ``timers``: the server's clock and timers (what
     they run, runs under the server's lock); ``lock``: the server's lock (``with lock:``),
     under which a dialer reports what a thread of its own learned; ``client``: the
-    deployment's services (e.g. ``client.get("caruso.telephony/1")``)."""
+    deployment's services (e.g. ``client.get("caruso.telephony/1")``); ``channel(name)``:
+    a running channel of the server (the SIP dialer places its calls through ``voice``)."""
 
     timers: Timers
     lock: ContextManager[Any]
     client: Any
+    channel: Callable[[str], Any] = attrs.field(default=lambda name: None)
 
 
 class Dialers:

@@ -1,11 +1,9 @@
 """The communication server as a caruso service (``caruso.comm/1``): the facade of its parts.
 
-It builds the parts, takes them through the host's lifecycle (the steps of the hand-over
-state machine, :mod:`caruso_comm.handover`; recovery at a cold start, :mod:`caruso_comm.recovery`)
-and hands each client operation to the part that does it: the desk (agents, interactions,
-queues, voicemail), the channels, the campaigns (:mod:`caruso_comm.outbound`), the IVR, the
-live feed. One lock serializes all work on the ACD (:mod:`caruso_comm.serial`); every part
-takes it the same way, ``with lock:``, around the work that needs it.
+It builds the parts, takes them through the host's lifecycle (:mod:`caruso_comm.handover`,
+:mod:`caruso_comm.recovery`) and hands each client operation to the part that does it: the
+desk, the channels, the campaigns, the IVR, the live feed. One lock serializes all work on
+the ACD (:mod:`caruso_comm.serial`); every part takes it the same way, ``with lock:``.
 """
 from __future__ import annotations
 
@@ -38,9 +36,8 @@ from caruso_comm.voicemail import VoicemailBox
 
 @service(name="comm", interface="caruso.comm/1", version="0.1.0", autostart=True)
 class CommServer:
-    """Configuration (docs/communication.md): ``queues``, ``db`` (event log URL; default ``comm.db``
-    in the data folder), ``callback_queues``, ``feed_size``, ``channels``, ``contact_history``, ``ivr``,
-    ``persist``, ``opt_outs``, ``dialer`` (for campaigns naming none); ``context`` from the host."""
+    """Configuration (docs/communication.md): ``queues``, ``db`` (event log URL; default ``comm.db``), ``ivr``,
+    ``callback_queues``, ``feed_size``, ``channels``, ``contact_history``, ``persist``, ``opt_outs``, ``dialer``."""
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
                  callback_queues: dict[str, str] | None = None, feed_size: int = 10_000,
@@ -58,11 +55,12 @@ class CommServer:
         self._records = CommRecords(self._acd, peers.storage, voicemail=self._voicemail,
                                     campaigns=lambda: self._outbound.campaigns,
                                     held=lambda: self._hand_over.held) if persist else None
-        self._outbound = Outbound(self._acd, Dialers(DialerContext(self._timers, lock, context.client), dialer),
-                                  lock, peers.query, opt_outs, self._records)
+        dialers = DialerContext(self._timers, lock, context.client, lambda name: self._channels.running(name))
+        self._outbound = Outbound(self._acd, Dialers(dialers, dialer), lock, peers.query, opt_outs, self._records)
         self._history = ContactHistory(contact_history["object"], peers.storage) if contact_history else None
-        followers = (self._log.append, self._feed.publish, self._voicemail.observe,
-                     self._records.observe if self._records else None, self._history, self._outbound.observe)
+        followers = (self._log.append, self._feed.publish, self._voicemail.observe, self._outbound.observe,
+                     self._records.observe if self._records else None, self._history,
+                     lambda event: self._channels.observe(event))
         self._followers = [follower for follower in followers if follower is not None]
         for definition in queues or ():
             self._acd.add_queue(queue_from_dict(definition))
@@ -96,9 +94,8 @@ class CommServer:
         for part in (self._outbound, self._channels, self._serial, self._history):
             if part is not None:
                 part.stop()
+        self.flush()                      # records of what changed since the last tick
         if self._records is not None:
-            with self._serial:
-                self._records.collect()   # what changed since the last tick
             self._records.stop()
         self._log.close()
 
@@ -112,13 +109,15 @@ class CommServer:
             self._recovery.recover(stored)
 
     def export_state(self) -> dict[str, Any]:
-        """Queues, agents, live interactions, IVR calls, voicemail, campaigns, the feed's
-        position and the records not written yet; timers and records wait from now on."""
+        """Queues, agents, live interactions, IVR calls, voicemail, campaigns, the feed's position,
+        the records not written yet and the channels' work; timers and records wait from now on."""
         with self._serial:
             self._hand_over.move(handover.EXPORT)
+        channels = self._channels.export_state()          # outside the lock: they finish their queued work
+        with self._serial:
             self._log.flush()
             return {"acd": self._acd.export_state(), "feed": self._feed.last, "ivr": self._ivr.export_state(),
-                    "voicemail": [m.to_dict() for m in self._voicemail.messages()],
+                    "voicemail": [m.to_dict() for m in self._voicemail.messages()], "channels": channels,
                     "records": None if self._records is None else self._records.export_state(),
                     **self._outbound.export_state()}
 
@@ -145,6 +144,7 @@ class CommServer:
             self._outbound.import_state(state, written=state["records"] is not None)
             if self._records is not None and state["records"] is not None:
                 self._records.import_state(state["records"])
+        self._channels.import_state(state.get("channels", {}))
 
     def _forget_work(self) -> None:
         """Drop the work a swap handed to another instance; keep the queue definitions."""

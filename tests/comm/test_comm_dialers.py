@@ -118,11 +118,11 @@ def test_a_campaign_names_its_dialer_and_keeps_it_across_a_hand_over(telephony, 
 
 
 def test_a_dialer_nobody_provides_is_a_configuration_error(running):
-    with pytest.raises(ConfigError, match="no dialer 'sip' \\(installed: sim"):
-        running(dialer="sip")
+    with pytest.raises(ConfigError, match="no dialer 'isdn' \\(installed: sim, sip"):
+        running(dialer="isdn")
     server = running(queues=[{"name": "out"}])
-    with pytest.raises(ConfigError, match="no dialer 'sip'"):
-        server.add_campaign("spring", "out", CALL_LIST, dialer={"use": "sip"})
+    with pytest.raises(ConfigError, match="no dialer 'isdn'"):
+        server.add_campaign("spring", "out", CALL_LIST, dialer={"use": "isdn"})
     with pytest.raises(ConfigError, match="dialer 'sim': .*'trunk'"):
         server.add_campaign("spring", "out", CALL_LIST, dialer={"trunk": "x"})
 

@@ -23,8 +23,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from caruso_core.context import HostContext
-from caruso_core.errors import CarusoError, ConfigError
+from caruso_core.errors import CarusoError
 
+from caruso_comm.channels.lookup import CustomerLookup
 from caruso_comm.channels.transcript import Transcripts
 
 NAME = "email"
@@ -54,11 +55,7 @@ class EmailChannel:
         self.address = address
         self.relay = (relay_host, int(relay_port))
         self.port = port
-        self.customers = {key.lower(): value for key, value in (customers or {}).items()}
-        self.lookup = dict(lookup or {})
-        if self.lookup and "object" not in self.lookup:
-            raise ConfigError("email channel: lookup needs 'object' (and 'field', 'key')")
-        self._storage: Any = None
+        self._customer = CustomerLookup(context, lookup, field="email", known=customers, channel="email")
         self.transcripts = Transcripts()
         self._controller: Controller | None = None
 
@@ -89,15 +86,6 @@ class EmailChannel:
         self.transcripts.add(interaction["id"], address, text, subject=str(message.get("Subject", "")),
                              message_id=str(message.get("Message-ID", "")))
         return interaction["id"]
-
-    def _customer(self, address: str) -> str | None:
-        if address.lower() in self.customers or not self.lookup:
-            return self.customers.get(address.lower())
-        if self._storage is None:
-            self._storage = self.context.client.get("caruso.storage/1")
-        found = self._storage.query(self.lookup["object"], where={
-            "field": self.lookup.get("field", "email"), "op": "eq", "value": address}, limit=1)
-        return str(found[0][self.lookup.get("key", "id")]) if found else None
 
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
         first = (self.transcripts.of(interaction["id"]) or [{}])[0]

@@ -1,4 +1,5 @@
-"""Provides the standard dialer through the ``caruso_dialers`` hook."""
+"""Provides the standard dialers through the ``caruso_dialers`` hook: ``sim`` (simulated) and
+``sip`` (real calls through the telephony component)."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -7,6 +8,7 @@ from caruso_core import hookimpl
 
 from caruso_comm.dialer import DialerContext
 from caruso_comm.dialers.sim import SimDialer
+from caruso_comm.dialers.sip import SipDialer
 
 
 def simulated(context: DialerContext, **settings: Any) -> SimDialer:
@@ -16,4 +18,4 @@ def simulated(context: DialerContext, **settings: Any) -> SimDialer:
 
 @hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_dialers() -> dict[str, Callable[..., Any]]:
-    return {"sim": simulated}
+    return {"sim": simulated, "sip": SipDialer}

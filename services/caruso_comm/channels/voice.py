@@ -1,0 +1,455 @@
+"""The ``voice`` channel: real phone calls through the telephony component ``caruso.telephony/1``.
+
+Telephony holds the calls (SIP dialogs, media); this channel decides what happens to
+them, through the telephony interface (docs/telephony.md), and keeps the ACD in step:
+
+- an ``incoming`` call is answered and enters the IVR menu of its number (the server's
+  ``ivr`` setting); a number without a menu goes straight to the channel's ``queue``, or
+  hears ``not_in_service`` and is hung up when there is none. The caller's customer is
+  found by ``lookup`` (as the e-mail channel's, on the phone number);
+- IVR turns are spoken; keys are passed on one at a time or up to ``#`` as the turn
+  says; the outcome routes the call to a queue (hold audio, and the caller's position
+  every ``position_every`` seconds), to voicemail (a prompt, a tone, the message recorded
+  and left for the queue) or ends it (self-service);
+- an offer rings the agent's phone (``phones`` maps an agent to an external number,
+  else their registered phone); answered, the offer is accepted and the call bridged;
+  declined, busy or unreachable, it is rejected (unreachable agents are set on break:
+  they get no more offers); the ACD's withdraws stop the ringing;
+- a transfer to a queue puts the caller on hold again; an agent completing the
+  interaction at the desk hangs the call up; the caller or the agent hanging up ends the
+  interaction (abandoned while waiting, completed when connected);
+- a queue overflowing to voicemail records a message for it.
+
+Threads: one polls telephony's events; one works through them and through the ACD's
+events (:meth:`observe`, called under the server's lock, only queues them), making
+telephony calls outside the server's lock. The channel reads telephony's events only
+while the server's host takes calls (``context.draining`` is clear: not a standby, not
+during a swap); a hot-swap hands the events' cursor and the calls over
+(:meth:`export_state`, :meth:`import_state`), so calls stay up whichever instance runs.
+The first time it reads, an instance that took over nothing hangs up the calls telephony
+still holds for an earlier run (their interactions were closed at its cold start).
+:meth:`dial` places outbound calls for the SIP dialer (:mod:`caruso_comm.dialers.sip`).
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import queue as queues
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+import attrs
+
+from caruso_core.context import HostContext
+from caruso_core.errors import CarusoError, Conflict, NotFound
+
+from caruso_comm.channels.lookup import CustomerLookup
+from caruso_comm.events import ABANDON, COMPLETE, NO_ANSWER, OFFER, TRANSFER, VOICEMAIL, WITHDRAW, Event
+
+log = logging.getLogger(__name__)
+
+NAME = "voice"
+INTERFACE = "caruso.telephony/1"
+PROMPTS = {
+    "not_in_service": "Sorry, this number is not in service. Goodbye.",
+    "voicemail": "Please leave your message after the tone, then press the hash key.",
+    "position": "You are number {position} in the queue. Please hold.",
+}
+IVR, QUEUE, AGENT, VOICEMAIL_RECORDING, ENDING, OUTBOUND = "ivr", "queue", "agent", "voicemail", "ending", "outbound"
+UNREACHABLE = (404, 408, 480)        # no registered phone, no answer from it, not available
+POLL = 5.0
+
+
+@attrs.define
+class VoiceCall:
+    """One call as the channel sees it: ``interaction`` (the ACD's id; the call's id for
+    inbound calls), ``phase``, the keys collected for an IVR turn, the agents' legs,
+    what to do when the current prompt ends."""
+
+    interaction: str
+    caller: str | None = None
+    customer: str | None = None
+    phase: str = IVR
+    keys: str | None = None
+    collected: str = ""
+    legs: dict[str, str] = attrs.field(factory=dict)       # leg -> agent
+    bridged: str | None = None
+    after_prompt: str | None = None                        # "hold", "record:QUEUE", "hang_up"
+    announce_at: float | None = None
+
+
+class VoiceChannel:
+    """Configuration: ``telephony`` (the interface or name of the telephony service),
+    ``queue`` (for numbers without an IVR menu), ``lookup``, ``phones`` (agent -> external
+    number), ``position_every`` (seconds; 0: never), ``voicemail_seconds``, ``prompts``
+    (texts replacing :data:`PROMPTS`)."""
+
+    def __init__(self, server: Any, context: HostContext, telephony: str = INTERFACE, queue: str | None = None,
+                 lookup: Mapping[str, str] | None = None, phones: Mapping[str, str] | None = None,
+                 position_every: float = 30.0, voicemail_seconds: int = 120,
+                 prompts: Mapping[str, str] | None = None) -> None:
+        self.server, self.context = server, context
+        self._telephony_key = telephony
+        self._telephony: Any = None
+        self._queue, self._phones = queue, dict(phones or {})
+        self._position_every, self._voicemail_seconds = float(position_every), int(voicemail_seconds)
+        self._prompts = {**PROMPTS, **(prompts or {})}
+        self._customer = CustomerLookup(context, lookup, field="phone", channel=NAME)
+        self._calls: dict[str, VoiceCall] = {}                 # telephony call id -> call
+        self._of_interaction: dict[str, str] = {}              # interaction -> telephony call id
+        self._dialing: dict[str, Callable[[str], None]] = {}   # interaction -> report(result)
+        self._work: queues.Queue[tuple[str, Any]] = queues.Queue()
+        self._cursor: int | None = None
+        self._epoch: str | None = None
+        self._stopping, self._idle, self._exported = threading.Event(), threading.Event(), threading.Event()
+        self._adopted, self._held = False, False
+        self._threads = [threading.Thread(target=self._poll, name="voice-events", daemon=True),
+                         threading.Thread(target=self._act, name="voice-calls", daemon=True)]
+
+    # -- the channel contract ----------------------------------------------------------------
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._work.put(("stop", None))
+        for thread in self._threads:
+            thread.join(timeout=POLL + 5)
+
+    def info(self) -> dict[str, Any]:
+        return {"telephony": self._telephony_key, "calls": len(self._calls), "cursor": self._cursor}
+
+    def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
+        raise Conflict("a voice call takes no text messages")
+
+    def messages(self, interaction: str) -> list[dict[str, Any]]:
+        return []
+
+    def observe(self, event: Event) -> None:
+        """An event of the ACD (under the server's lock): queued for the worker if it
+        concerns a call of this channel."""
+        if event.interaction in self._of_interaction:
+            self._work.put(("acd", event))
+
+    # -- hand-over -----------------------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Stop reading events (until the host takes calls again, if the swap fails), finish
+        the work queued, and hand over the cursor and the calls."""
+        self._exported.set()
+        self._work.put(("idle", None))
+        self._idle.wait(POLL + 5)
+        self._idle.clear()
+        return {"cursor": self._cursor, "epoch": self._epoch,
+                "calls": {call_id: attrs.asdict(call) for call_id, call in self._calls.items()}}
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        """Take over the calls and the cursor of a predecessor, then act."""
+        self._cursor, self._epoch = state.get("cursor"), state.get("epoch")
+        self._calls = {call_id: VoiceCall(**data) for call_id, data in state.get("calls", {}).items()}
+        self._of_interaction = {call.interaction: call_id for call_id, call in self._calls.items()}
+        self._adopted = True
+        self._exported.clear()
+
+    # -- outbound calls for the SIP dialer ----------------------------------------------------
+
+    def dial(self, interaction: str, number: str, report: Callable[[str], None]) -> None:
+        """Place a call to ``number`` for the campaign call ``interaction``; ``report(result)``
+        follows once, from the channel's worker (see :mod:`caruso_comm.dialers.sip`)."""
+        self._work.put(("dial", (interaction, number, report)))
+
+    def expect(self, interaction: str, report: Callable[[str], None]) -> None:
+        """Report the result of the call placed for ``interaction`` (by a predecessor, in a
+        hot-swap) to ``report``."""
+        self._dialing[interaction] = report
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def _reading(self) -> bool:
+        """Whether to read events now; a host taking calls again after a hold ends an export."""
+        if self.context.draining.is_set():
+            self._held = True
+            return False
+        if self._held:
+            self._held = False
+            self._exported.clear()
+        return not self._exported.is_set()
+
+    def _poll(self) -> None:
+        while not self._stopping.is_set():
+            if not self._reading():
+                self._stopping.wait(0.25)
+                continue
+            if not self._adopted:
+                self._adopted = True
+                self._work.put(("adopt", None))
+            try:
+                batch = self._telephony_service().events(self._cursor, POLL, self._epoch)
+            except CarusoError as error:
+                log.warning("no events from telephony: %s", error)
+                self._stopping.wait(1.0)
+                continue
+            if not self._reading():
+                continue          # handed over meanwhile: the successor reads these
+            if batch["missed"]:
+                log.warning("telephony events were missed; calls may be out of step")
+            for event in batch["events"]:
+                self._work.put(("telephony", event))
+            self._cursor, self._epoch = batch["next"], batch["epoch"]
+
+    def _act(self) -> None:
+        while True:
+            try:
+                kind, item = self._work.get(timeout=self._until_announcement())
+            except queues.Empty:
+                kind, item = "announce", None
+            if kind == "stop":
+                return
+            if kind == "idle":
+                self._idle.set()
+                continue
+            try:
+                {"telephony": self._on_telephony, "acd": self._on_acd, "dial": self._place,
+                 "adopt": self._adopt, "announce": self._announce}[kind](item)
+            except CarusoError as error:
+                log.warning("voice: %s: %s", kind, error)
+            except Exception:
+                log.exception("voice: handling %s %r failed", kind, item)
+
+    # -- telephony's events ----------------------------------------------------------------
+
+    def _on_telephony(self, event: Mapping[str, Any]) -> None:
+        call_id = event.get("call")
+        if event["event"] == "incoming":
+            self._incoming(call_id, event)
+            return
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        handler = getattr(self, "_on_" + event["event"], None)
+        if handler is not None:
+            handler(call_id, call, event)
+
+    def _incoming(self, call_id: str, event: Mapping[str, Any]) -> None:
+        caller = event.get("caller")
+        call = VoiceCall(call_id, caller, self._customer(caller))
+        self._track(call_id, call)
+        telephony = self._telephony_service()
+        telephony.answer(call_id)
+        try:
+            turn = self.server.ivr_call(call_id, to=event.get("to"), caller=caller, customer=call.customer)
+        except NotFound:
+            if self._queue is None:
+                self._say(call_id, call, self._prompts["not_in_service"], then="hang_up")
+                return
+            self.server.arrive(self._queue, id=call_id, channel=NAME, from_=caller, to=event.get("to"),
+                               customer=call.customer)
+            self._hold(call_id, call)
+            return
+        self._turn(call_id, call, turn)
+
+    def _turn(self, call_id: str, call: VoiceCall, turn: Mapping[str, Any]) -> None:
+        call.keys, call.collected = turn.get("keys"), ""
+        if not turn["done"]:
+            self._say(call_id, call, turn["prompt"])
+            return
+        target = turn["target"] or ""
+        if target.startswith("voicemail:"):
+            call.phase = VOICEMAIL_RECORDING
+            self._say(call_id, call, " ".join(filter(None, [turn["prompt"], self._prompts["voicemail"]])),
+                      then="record:" + target.split(":", 1)[1])
+        elif target == "self_service":
+            self._say(call_id, call, turn["prompt"] or "Goodbye.", then="hang_up")
+        else:
+            call.phase = QUEUE
+            if turn["prompt"]:
+                self._say(call_id, call, turn["prompt"], then="hold")
+            else:
+                self._hold(call_id, call)
+
+    def _on_dtmf(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        if call.phase != IVR or call.keys is None:
+            return
+        digit = event["digit"]
+        if call.keys == "until_hash" and not (digit == "*" and not call.collected) and digit != "#":
+            if not call.collected:
+                self._telephony_service().stop_playing(call_id)      # the caller keys: stop talking
+            call.collected += digit
+            return
+        keys, call.collected, call.keys = call.collected + digit, "", None
+        self._turn(call_id, call, self.server.ivr_press(call_id, keys))
+
+    def _on_played(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        then, call.after_prompt = call.after_prompt, None
+        if then == "hold":
+            self._hold(call_id, call)
+        elif then == "hang_up":
+            self._telephony_service().hangup(call_id)
+        elif then and then.startswith("record:"):
+            call.after_prompt = then             # kept until the recording arrives
+            self._telephony_service().record(call_id, self._voicemail_seconds)
+
+    def _on_recorded(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        queue = (call.after_prompt or "record:")[len("record:"):]
+        call.after_prompt = None
+        content = self._telephony_service().recording(event["recording"])
+        if call.interaction in self._of_interaction and call.phase == VOICEMAIL_RECORDING and queue:
+            try:
+                self.server.ivr_message(call.interaction, content)
+            except (NotFound, Conflict):          # the ACD sent it to voicemail: no IVR call
+                self.server.leave_voicemail(queue, content, caller=call.caller, customer=call.customer)
+        self._telephony_service().hangup(call_id)
+
+    def _on_leg_answered(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        leg = event["leg"]
+        agent = call.legs.get(leg)
+        if agent is None:
+            return
+        try:
+            self.server.accept(agent, call.interaction)
+        except (NotFound, Conflict):
+            call.legs.pop(leg, None)
+            self._telephony_service().cancel_leg(call_id, leg)
+            return
+        telephony = self._telephony_service()
+        for other in [other for other in call.legs if other != leg]:
+            telephony.cancel_leg(call_id, other)
+        call.legs = {leg: agent}
+        call.phase, call.bridged, call.announce_at = AGENT, leg, None
+        telephony.bridge(call_id, leg)
+
+    def _on_leg_failed(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        agent = call.legs.pop(event["leg"], None)
+        if agent is None:
+            return
+        try:
+            self.server.reject(agent, call.interaction)
+            if event.get("code") in UNREACHABLE:
+                self.server.set_status(agent, "break", "phone not reachable")
+        except (NotFound, Conflict):
+            pass                                 # the offer ended meanwhile
+
+    def _on_answered(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        self._hold(call_id, call)              # the customer waits for the agent the ACD finds
+        report = self._dialing.pop(call.interaction, None)
+        if report is not None:
+            report("answered")
+
+    def _on_failed(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        self._forget(call_id)
+        report = self._dialing.pop(call.interaction, None)
+        if report is not None:
+            report(event.get("result", "failed"))
+
+    def _on_ended(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        self._forget(call_id)
+        try:
+            if call.phase == IVR:
+                self.server.ivr_hang_up(call.interaction)
+            elif call.phase == QUEUE:
+                self.server.abandon(call.interaction)
+            elif call.phase == AGENT and call.bridged is not None:
+                self.server.complete(call.legs[call.bridged], call.interaction, "")
+            elif call.phase == VOICEMAIL_RECORDING:
+                self.server.ivr_hang_up(call.interaction)
+        except (NotFound, Conflict):
+            pass                                 # the interaction ended already (completed at the desk)
+
+    # -- the ACD's events ------------------------------------------------------------------
+
+    def _on_acd(self, event: Event) -> None:
+        call_id = self._of_interaction.get(event.interaction or "")
+        call = self._calls.get(call_id or "")
+        if call is None:
+            return
+        telephony = self._telephony_service()
+        if event.event == OFFER:
+            number = self._phones.get(event.agent or "")
+            target = {"number": number} if number else {"agent": event.agent}
+            call.legs[telephony.ring(call_id, target, call.caller)] = event.agent
+        elif event.event in (WITHDRAW, NO_ANSWER):
+            for leg, agent in list(call.legs.items()):
+                if agent == event.agent and leg != call.bridged:
+                    call.legs.pop(leg)
+                    telephony.cancel_leg(call_id, leg)
+        elif event.event == TRANSFER and call.phase == AGENT:
+            call.legs, call.bridged = {}, None
+            telephony.hold(call_id)
+            call.phase = QUEUE
+            self._schedule(call)
+        elif event.event == COMPLETE and call.phase == AGENT:
+            call.phase = ENDING
+            telephony.hangup(call_id)
+        elif event.event == ABANDON and call.phase in (QUEUE, OUTBOUND):
+            call.phase = ENDING                  # the ACD gave up on it (a campaign's abandon cap)
+            telephony.hangup(call_id)
+        elif event.event == VOICEMAIL:
+            call.phase = VOICEMAIL_RECORDING
+            self._say(call_id, call, self._prompts["voicemail"], then="record:" + (event.queue or ""))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _say(self, call_id: str, call: VoiceCall, text: str, then: str | None = None) -> None:
+        call.after_prompt = then
+        self._telephony_service().play(call_id, {"text": text})
+
+    def _hold(self, call_id: str, call: VoiceCall) -> None:
+        call.phase = QUEUE
+        self._telephony_service().play(call_id, {"tone": "hold"}, 1000)
+        self._schedule(call)
+
+    def _schedule(self, call: VoiceCall) -> None:
+        call.announce_at = time.monotonic() + self._position_every if self._position_every > 0 else None
+
+    def _until_announcement(self) -> float:
+        due = [call.announce_at for call in self._calls.values() if call.announce_at is not None]
+        return max(min(due, default=time.monotonic() + POLL) - time.monotonic(), 0.0)
+
+    def _announce(self, _: Any) -> None:
+        now = time.monotonic()
+        for call_id, call in list(self._calls.items()):
+            if call.announce_at is None or call.announce_at > now:
+                continue
+            self._schedule(call)
+            try:
+                position = self.server.interaction(call.interaction).get("position")
+            except NotFound:
+                continue
+            if position:
+                self._say(call_id, call, self._prompts["position"].format(position=position), then="hold")
+
+    def _place(self, item: tuple[str, str, Callable[[str], None]]) -> None:
+        interaction, number, report = item
+        try:
+            call_id = self._telephony_service().dial(number)
+        except CarusoError as error:
+            log.warning("dialing %s failed: %s", number, error)
+            report("failed")
+            return
+        self._track(call_id, VoiceCall(interaction, number, phase=OUTBOUND))
+        self._dialing[interaction] = report
+
+    def _adopt(self, _: Any) -> None:
+        """Calls telephony holds that this server does not know were left by an earlier run:
+        their interactions were closed at its cold start, so they end."""
+        telephony = self._telephony_service()
+        for call in telephony.calls():
+            if call["call"] not in self._calls:
+                telephony.hangup(call["call"])
+
+    def _track(self, call_id: str, call: VoiceCall) -> None:
+        self._calls[call_id] = call
+        self._of_interaction[call.interaction] = call_id
+
+    def _forget(self, call_id: str) -> None:
+        call = self._calls.pop(call_id, None)
+        if call is not None:
+            self._of_interaction.pop(call.interaction, None)
+
+    def _telephony_service(self) -> Any:
+        if self._telephony is None:
+            self._telephony = self.context.client.get(self._telephony_key)
+        return self._telephony
