@@ -75,6 +75,7 @@ class VoiceCall:
     collected: str = ""
     legs: dict[str, str] = attrs.field(factory=dict)       # leg -> agent
     bridged: str | None = None
+    playing: str | None = None                             # the id of the prompt playing now
     after_prompt: str | None = None                        # "hold", "record:QUEUE", "hang_up"
     announce_at: float | None = None
 
@@ -283,6 +284,8 @@ class VoiceChannel:
         self._turn(call_id, call, self.server.ivr_press(call_id, keys))
 
     def _on_played(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        if event.get("play") != call.playing or event.get("stopped"):
+            return                               # an earlier prompt, replaced or cut short
         then, call.after_prompt = call.after_prompt, None
         if then == "hold":
             self._hold(call_id, call)
@@ -394,11 +397,11 @@ class VoiceChannel:
 
     def _say(self, call_id: str, call: VoiceCall, text: str, then: str | None = None) -> None:
         call.after_prompt = then
-        self._telephony_service().play(call_id, {"text": text})
+        call.playing = self._telephony_service().play(call_id, {"text": text})["play"]
 
     def _hold(self, call_id: str, call: VoiceCall) -> None:
-        call.phase = QUEUE
-        self._telephony_service().play(call_id, {"tone": "hold"}, 1000)
+        call.phase, call.after_prompt = QUEUE, None
+        call.playing = self._telephony_service().play(call_id, {"tone": "hold"}, 1000)["play"]
         self._schedule(call)
 
     def _schedule(self, call: VoiceCall) -> None:
