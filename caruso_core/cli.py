@@ -49,6 +49,22 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, Any]:
     return result
 
 
+def manager_option(command: Any) -> Any:
+    """The ``--manager`` option of a command that talks to a service manager (``manager_uri``)."""
+    return click.option("--manager", "manager_uri", metavar="HOST:PORT",
+                        help="The service manager: HOST:PORT or a Pyro5 URI "
+                             "(default: CARUSO_MANAGER, else 127.0.0.1:7717).")(command)
+
+
+def port_options(command: Any) -> Any:
+    """``--manager-port`` and ``--web-port`` of a command that places a solution."""
+    port = click.IntRange(1, 65535)
+    command = click.option("--web-port", type=port, metavar="PORT",
+                           help="The front office's port; its web chat listens on the next one.")(command)
+    return click.option("--manager-port", type=port, metavar="PORT",
+                        help="The service manager's port (default: CARUSO_MANAGER's, else 7717).")(command)
+
+
 def emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
     """Print rows as JSON or as an aligned table of ``columns``."""
     if as_json:
@@ -128,7 +144,7 @@ def manager(uri: str | None, db: str | None, lease: float, insecure: bool, ready
               "a command line is visible to every local user).")
 @click.option("--config-file", type=click.File("r", encoding="utf-8"),
               help="Constructor arguments as one JSON object read from a file ('-': standard input).")
-@click.option("--manager", "manager_uri", help="Manager URI (default: CARUSO_MANAGER or the default address).")
+@manager_option
 @click.option("--host", help="Address to bind (default: CARUSO_BIND or 127.0.0.1).")
 @click.option("--port", type=int, default=0, help="Port to bind (default: any free port).")
 @click.option("--replace", is_flag=True, help="Hot-swap: take over from the active instance, which then exits.")
@@ -184,7 +200,7 @@ def _json_object(text: str, source: str) -> dict[str, Any]:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--manager", "manager_uri", help="Manager URI.")
+@manager_option
 def services(as_json: bool, manager_uri: str | None) -> None:
     """List the registered service instances."""
     rows = caruso_core.connect(manager_uri).services()
@@ -194,7 +210,7 @@ def services(as_json: bool, manager_uri: str | None) -> None:
 @cli.command()
 @click.argument("name")
 @click.argument("instance_id")
-@click.option("--manager", "manager_uri", help="Manager URI.")
+@manager_option
 def swap(name: str, instance_id: str, manager_uri: str | None) -> None:
     """Make INSTANCE_ID the active instance of NAME; the one it replaces stays as a standby."""
     result = caruso_core.connect(manager_uri).swap(name, instance_id)
@@ -204,7 +220,7 @@ def swap(name: str, instance_id: str, manager_uri: str | None) -> None:
 
 @cli.command()
 @click.argument("instance_id")
-@click.option("--manager", "manager_uri", help="Manager URI.")
+@manager_option
 def unregister(instance_id: str, manager_uri: str | None) -> None:
     """Remove INSTANCE_ID's registration and retire its host (operator)."""
     caruso_core.connect(manager_uri).unregister(instance_id)
@@ -213,7 +229,7 @@ def unregister(instance_id: str, manager_uri: str | None) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--manager", "manager_uri", help="Manager URI.")
+@manager_option
 def health(as_json: bool, manager_uri: str | None) -> None:
     """Ask every registered instance for its health; exit 1 if any is not ok."""
     rows = caruso_core.connect(manager_uri).health()
@@ -225,7 +241,7 @@ def health(as_json: bool, manager_uri: str | None) -> None:
 
 
 @cli.command()
-@click.option("--manager", "manager_uri", help="Manager URI.")
+@manager_option
 def watch(manager_uri: str | None) -> None:
     """Print manager events as they happen (one JSON object a line) until Ctrl-C."""
     for event in caruso_core.connect(manager_uri).watch():
@@ -235,7 +251,8 @@ def watch(manager_uri: str | None) -> None:
 @cli.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--insecure", is_flag=True, help=INSECURE_HELP)
-def up(file: str | None, insecure: bool) -> None:
+@port_options
+def up(file: str | None, insecure: bool, manager_port: int | None, web_port: int | None) -> None:
     """Start a solution: the manager and the services of FILE (default: caruso.toml or the built-in).
 
     The deployment secret and the operator secret are made in the data folder (mode
@@ -244,7 +261,7 @@ def up(file: str | None, insecure: bool) -> None:
     from caruso_core.deployment import load
     from caruso_core.supervisor import Supervisor
 
-    deployment = load(file)
+    deployment = load(file, manager_port=manager_port, web_port=web_port)
     deployment_secrets(insecure)
     Supervisor(deployment, echo=click.echo, insecure=insecure).run()
 
@@ -307,7 +324,8 @@ def vertical_install(names: tuple[str, ...], into: str) -> None:
 @cli.command()
 @click.argument("name")
 @click.option("--vertical", "verticals", multiple=True, help="A vertical to start from (repeatable).")
-def init(name: str, verticals: tuple[str, ...]) -> None:
+@port_options
+def init(name: str, verticals: tuple[str, ...], manager_port: int | None, web_port: int | None) -> None:
     """Create the deployment folder NAME for a company; then 'cd NAME && caruso up'."""
     from pathlib import Path
 
@@ -317,7 +335,7 @@ def init(name: str, verticals: tuple[str, ...]) -> None:
     folder = Path(name)
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} exists and is not empty; choose another name")
-    write_deployment(folder, list(verticals))
+    write_deployment(folder, list(verticals), manager_port=manager_port, web_port=web_port)
     credentials.make_files(folder / "data")
     click.echo(f"created {folder}/caruso.toml and its secrets in {folder}/data (mode 0600); "
                f"start it with: cd {folder} && caruso up")

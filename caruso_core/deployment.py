@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -94,22 +95,48 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {error}") from None
 
 
-def load(file: str | None = None) -> Deployment:
-    """The deployment of ``file``, else of ``./caruso.toml`` if present, else the default one."""
+def load(file: str | None = None, *, manager_port: int | None = None,
+         web_port: int | None = None) -> Deployment:
+    """The deployment of ``file``, else of ``./caruso.toml`` if present, else the default one,
+    placed on the ports given (see :func:`place`)."""
     path = Path(file) if file else Path(DEFAULT_FILE)
     if file is None and not path.exists():
-        return default()
-    return parse(read_toml(path), str(path))
+        return parse(place(default_data(), manager_port, web_port), "the default deployment")
+    return parse(place(read_toml(path), manager_port, web_port), str(path))
 
 
 def default() -> Deployment:
     """Every installed service that says ``autostart=True``, with its own defaults."""
+    return parse(default_data(), "the default deployment")
+
+
+def default_data() -> dict[str, Any]:
+    """The default deployment as TOML data."""
     entries = {}
     for name, entry in sorted(plugins.group(plugins.SERVICES_GROUP).items()):
-        spec = spec_of(entry.load())
-        if spec.autostart:
+        if spec_of(entry.load()).autostart:
             entries[name] = {"use": name}
-    return parse({"services": entries}, "the default deployment")
+    return {"services": entries}
+
+
+def place(data: dict[str, Any], manager_port: int | None = None, web_port: int | None = None) -> dict[str, Any]:
+    """``data`` (a deployment as TOML data, changed in place and returned) with the manager
+    on ``manager_port`` (its address kept; else ``CARUSO_MANAGER`` or the file's) and the
+    front office on ``web_port``, its web chat on ``web_port + 1`` (None: as they are)."""
+    manager = data.setdefault("manager", {})
+    if manager_port is not None:
+        manager["uri"] = remoting.with_port(manager.get("uri") or remoting.manager_uri(), manager_port)
+    if web_port is None:
+        return data
+    for key, service in data.get("services", {}).items():
+        interface = spec_of(plugins.load_service_class(str(service.get("use", key)))).interface
+        config = service.setdefault("config", {})
+        if interface == "caruso.frontoffice/1":
+            address = urllib.parse.urlsplit(config.get("address") or "http://127.0.0.1:8080")
+            config["address"] = f"{address.scheme}://{address.hostname}:{web_port}"
+        elif interface == "caruso.comm/1" and "webchat" in config.get("channels", {}):
+            config["channels"]["webchat"]["port"] = web_port + 1
+    return data
 
 
 def parse(data: dict[str, Any], source: str) -> Deployment:

@@ -24,14 +24,13 @@ import hmac
 import logging
 import os
 import secrets
-import signal
 import threading
 import time
 from typing import Any, Callable
 
 import Pyro5.api
 
-from caruso_core import credentials, remoting
+from caruso_core import credentials, remoting, signals
 from caruso_core.client import Client
 from caruso_core.context import HostContext, construct
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
@@ -227,9 +226,7 @@ class ServiceHost:
             loop.join()
             self._close_daemon()
             raise
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: self.retire_soon(unregister=True))
+        signals.on_stop(lambda: self.retire_soon(unregister=True))
         threading.Thread(target=self._renew, name="caruso-renew", daemon=True).start()
         if on_ready is not None:
             on_ready(self)

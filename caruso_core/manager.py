@@ -30,7 +30,6 @@ from __future__ import annotations
 import collections
 import hmac
 import secrets
-import signal
 import threading
 import time
 from typing import Any
@@ -38,7 +37,7 @@ from typing import Any
 import Pyro5.api
 import Pyro5.errors
 
-from caruso_core import credentials, remoting
+from caruso_core import credentials, remoting, signals
 from caruso_core.contract import ServiceSpec
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound, SwapFailed
@@ -344,9 +343,7 @@ def serve(uri: str | None = None, db: str | None = None, *, lease: float = DEFAU
                            "is a manager already running there?") from None
     with daemon:
         served = daemon.register(manager, remoting.MANAGER_OBJECT_ID)
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
+        signals.on_stop(stop.set)
         if on_ready is not None:
             on_ready(str(served))
         daemon.requestLoop(loopCondition=lambda: not stop.is_set())

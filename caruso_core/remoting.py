@@ -35,6 +35,7 @@ import serpent
 from Pyro5.callcontext import current_context
 
 import caruso_core.errors  # noqa: F401  (registers caruso errors with the serializer)
+from caruso_core.errors import ConfigError
 from caruso_core import credentials, handshake, wire
 
 MANAGER_OBJECT_ID = "caruso.manager"
@@ -79,8 +80,27 @@ def configure() -> None:
 
 
 def manager_uri(uri: str | None = None) -> str:
-    """The manager URI to use: the argument, else ``CARUSO_MANAGER``, else the default."""
-    return uri or os.environ.get("CARUSO_MANAGER") or DEFAULT_MANAGER_URI
+    """The manager URI to use: the argument, else ``CARUSO_MANAGER``, else the default.
+    Either may be a Pyro5 URI or ``HOST:PORT``; anything else is a ConfigError naming it."""
+    given = uri or os.environ.get("CARUSO_MANAGER") or DEFAULT_MANAGER_URI
+    host, separator, port = given.rpartition(":")
+    if not given.startswith("PYRO:") and separator and host and port.isdigit():
+        given = f"PYRO:{MANAGER_OBJECT_ID}@{host}:{port}"
+    try:
+        parsed = Pyro5.api.URI(given)
+    except Pyro5.errors.PyroError:
+        parsed = None
+    if parsed is None or parsed.protocol != "PYRO" or not parsed.host or not parsed.port:
+        where = "--manager" if uri else "CARUSO_MANAGER"
+        raise ConfigError(f"{where} {given!r}: give HOST:PORT (e.g. 127.0.0.1:7717) or a Pyro5 URI "
+                          f"(e.g. {DEFAULT_MANAGER_URI})")
+    return given
+
+
+def with_port(uri: str, port: int) -> str:
+    """``uri`` (a manager URI) with another port."""
+    parsed = Pyro5.api.URI(manager_uri(uri))
+    return f"PYRO:{parsed.object}@{parsed.host}:{port}"
 
 
 def bind_address(host: str | None = None) -> str:

@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import attrs
 
-from caruso_core import credentials
+from caruso_core import credentials, signals
 from caruso_core.children import Child
 from caruso_core.client import Client
 from caruso_core.deployment import Deployment
@@ -97,9 +97,7 @@ class Supervisor:
 
         :attr:`ready` is set once every child is up.
         """
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, lambda *_: self._stop.set())
+        signals.on_stop(self._stop.set)
         try:
             for supervised in self.children:
                 self._start(supervised)

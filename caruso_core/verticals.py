@@ -36,7 +36,7 @@ import attrs
 import tomli_w
 
 from caruso_core import plugins
-from caruso_core.deployment import DEFAULT_FILE, default, parse, read_toml
+from caruso_core.deployment import DEFAULT_FILE, default, parse, place, read_toml
 from caruso_core.errors import ConfigError
 
 VERTICALS_GROUP = "caruso.verticals"
@@ -153,9 +153,11 @@ def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def write_deployment(folder: Path, names: list[str]) -> Path:
-    """Write ``folder/caruso.toml`` for ``names`` atomically (nothing half-written); return its path."""
-    data = deployment_data(names)
+def write_deployment(folder: Path, names: list[str], *, manager_port: int | None = None,
+                     web_port: int | None = None) -> Path:
+    """Write ``folder/caruso.toml`` for ``names`` atomically (nothing half-written), placed on
+    the ports given (:func:`caruso_core.deployment.place`); return its path."""
+    data = place(deployment_data(names), manager_port, web_port)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / DEFAULT_FILE
     header = f"# caruso deployment: default services{''.join(', ' + n for n in names)}\n"

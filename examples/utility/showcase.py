@@ -24,8 +24,9 @@ from typing import Iterator
 import click
 import tomli_w
 
-from caruso_core import connect
-from caruso_core.deployment import load
+from caruso_core import connect, remoting, signals
+from caruso_core.cli import port_options
+from caruso_core.deployment import load, place
 from caruso_core.errors import ConfigError
 from caruso_core.supervisor import Supervisor
 from caruso_core.verticals import deployment_data
@@ -33,6 +34,10 @@ from caruso_utility.demo import load as load_customers
 from caruso_utility.morning import MailSink, Morning, free_port as _free_port
 
 START_TIMEOUT = 120.0
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -46,21 +51,18 @@ def _workspace(folder: Path | None, serve: bool) -> Iterator[Path]:
             yield Path(scratch)
 
 
-def _deployment(workspace: Path, serve: bool, mail_port: int) -> tuple[Path, str, dict]:
+def _deployment(workspace: Path, mail_port: int, manager_port: int, web_port: int) -> tuple[Path, str, dict]:
     """Write the demo's deployment file; returns its path, the front office URL and the data.
 
     Mail goes to the demo's own SMTP sink on ``mail_port``: the script engine's e-mails
     and the agents' replies to customers' e-mails.
     """
-    manager = f"PYRO:caruso.manager@127.0.0.1:{7717 if serve else _free_port()}"
     data = deployment_data(["utility"])
-    data["manager"] = {"uri": manager, "lease": 10}
+    data["manager"] = {"uri": remoting.manager_uri(os.environ.get("CARUSO_MANAGER")), "lease": 10}
+    data = place(data, manager_port, web_port)
     services = data["services"]
-    front_office = f"http://127.0.0.1:{8080 if serve else _free_port()}"
-    services["frontoffice"].setdefault("config", {})["address"] = front_office
-    webchat = services["comm"]["config"]["channels"]["webchat"]
-    webchat["port"] = 8081 if serve else _free_port()
-    webchat["starts_per_minute"] = 300      # every simulated visitor comes from 127.0.0.1
+    front_office = services["frontoffice"]["config"]["address"]
+    services["comm"]["config"]["channels"]["webchat"]["starts_per_minute"] = 300   # visitors share 127.0.0.1
     services["comm"]["config"]["channels"]["email"] = {
         "queue": "email", "address": "service@utility.example", "port": _free_port(),
         "relay_host": "127.0.0.1", "relay_port": mail_port,
@@ -80,19 +82,26 @@ def _deployment(workspace: Path, serve: bool, mail_port: int) -> tuple[Path, str
 @click.option("--calls", type=click.IntRange(1, 5_000), default=60, show_default=True, help="Calls in the morning.")
 @click.option("--chats", type=click.IntRange(0, 200), default=6, show_default=True, help="Web chats in the morning.")
 @click.option("--mails", type=click.IntRange(0, 200), default=4, show_default=True, help="E-mails in the morning.")
-@click.option("--serve", is_flag=True, help="Keep serving after the morning (./caruso-demo, ports 7717, 8080, 8081).")
+@click.option("--serve", is_flag=True, help="Keep serving after the morning (in ./caruso-demo; ports "
+              "7717 for the manager, 8080 for the front office, 8081 for its web chat, unless told otherwise).")
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the demo's data and log (default: a temporary one).")
-def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder: Path | None) -> None:
+@port_options
+def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder: Path | None,
+         manager_port: int | None, web_port: int | None) -> None:
     """Run the utility solution for a morning: calls, chats, a hot-swap, the report."""
     started = time.monotonic()
 
     def say(line: str) -> None:
         click.echo(f"[{time.monotonic() - started:5.1f}s] {line}")
 
+    signals.on_stop(_interrupt)       # SIGTERM too, and SIGINT even where a shell ignored it
     with _workspace(folder, serve) as workspace, MailSink() as sink:
         os.environ["CARUSO_DATA"] = str(workspace / "data")
-        path, front_office, data = _deployment(workspace, serve, sink.port)
+        default_manager = remoting.manager_uri() if "CARUSO_MANAGER" in os.environ else None
+        manager_port = manager_port or (None if default_manager else 7717 if serve else _free_port())
+        path, front_office, data = _deployment(workspace, sink.port, manager_port,
+                                               web_port or (8080 if serve else _free_port()))
         manager = data["manager"]["uri"]
         os.environ["CARUSO_MANAGER"] = manager
         log = (workspace / "caruso.log").open("a", encoding="utf-8")
@@ -131,7 +140,7 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
                 f"{len(sink.messages)} e-mails delivered to customers")
             for key in sorted(k for k in tally if k.startswith("dialog ")):
                 say(f"  {key}: {tally[key]}")
-            time.sleep(1.5)    # the communication server writes its event log every second
+            client.get("caruso.comm/1").flush()        # the event log holds the whole morning
             report = subprocess.run([sys.executable, "-m", "caruso_core", "report", "incoming-calls",
                                      "--db", f"sqlite:///{workspace / 'data' / 'comm.db'}", "--period", "hour"],
                                     capture_output=True, text=True, timeout=120)
@@ -143,8 +152,8 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
                 raise SystemExit(1)
             if serve:
                 say("serving; Ctrl-C stops it")
-                while running.is_alive():
-                    running.join(0.5)
+                while running.is_alive():       # not join(): an interrupted join leaves the thread
+                    time.sleep(0.5)             # looking finished to later joins (CPython 3.11)
         except KeyboardInterrupt:
             say("stopping")
         finally:

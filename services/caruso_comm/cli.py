@@ -8,6 +8,7 @@ import json
 import click
 
 from caruso_core import connect
+from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError
 
 from caruso_comm.eventlog import EventLog
@@ -15,6 +16,8 @@ from caruso_comm.simulator import Scenario, Simulation
 
 FIGURES = ("offered", "answered", "abandoned", "service_level", "asa_seconds", "aht_seconds",
            "occupancy")
+
+MANAGER = "caruso.manager"          # where the group keeps its --manager for its commands
 
 
 def _start_of_day() -> float:
@@ -73,7 +76,7 @@ def _event_log(url: str) -> EventLog:
 
 
 def _server():
-    return connect().get("caruso.comm/1")
+    return connect(click.get_current_context().meta.get(MANAGER)).get("caruso.comm/1")
 
 
 def _show(rows: list[dict], columns: tuple[str, ...], as_json: bool) -> None:
@@ -86,8 +89,11 @@ def _show(rows: list[dict], columns: tuple[str, ...], as_json: bool) -> None:
 
 
 @click.group()
-def comm() -> None:
+@manager_option
+@click.pass_context
+def comm(context: click.Context, manager_uri: str | None) -> None:
     """Queues, agents, IVR menus and campaigns of the running communication server (caruso.comm/1)."""
+    context.meta[MANAGER] = manager_uri
 
 
 @comm.command()

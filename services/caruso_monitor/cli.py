@@ -14,6 +14,7 @@ from typing import Any, Callable
 import click
 
 from caruso_core import connect
+from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError
 
 from caruso_monitor import wallboard
@@ -35,8 +36,8 @@ def _from_log(url: str, sl_target: float) -> Callable[[], dict[str, Any]]:
     return current
 
 
-def _from_service(interval: float) -> Callable[[], dict[str, Any]]:
-    monitor = connect().get("caruso.monitor/1")
+def _from_service(interval: float, manager_uri: str | None) -> Callable[[], dict[str, Any]]:
+    monitor = connect(manager_uri).get("caruso.monitor/1")
     version = -1
 
     def current() -> dict[str, Any]:
@@ -55,9 +56,10 @@ def _from_service(interval: float) -> Callable[[], dict[str, Any]]:
               help="Seconds between redraws when nothing changes.")
 @click.option("--sl-target", type=click.FloatRange(min=0), default=SL_TARGET, show_default=True,
               help="Service-level target in seconds (with --db).")
-def monitor(db: str | None, once: bool, interval: float, sl_target: float) -> None:
+@manager_option
+def monitor(db: str | None, once: bool, interval: float, sl_target: float, manager_uri: str | None) -> None:
     """Show agents, waiting interactions, service level and campaigns, live."""
-    current = _from_log(db, sl_target) if db else _from_service(interval)
+    current = _from_log(db, sl_target) if db else _from_service(interval, manager_uri)
     if once:
         click.echo("\n".join(wallboard.frame(current())))
         return

@@ -11,6 +11,7 @@ import sys
 import click
 
 from caruso_core import connect, plugins, privatefiles
+from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError
 
 from caruso_reports import definition, engine, periods
@@ -36,9 +37,10 @@ BINARY = ("png", "pdf")
               help="table, csv, html, png, pdf (or a renderer a plugin adds).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--list", "list_only", is_flag=True, help="List the report definitions and exit.")
+@manager_option
 def report(name: str | None, start: str | None, end: str | None, period: str | None, timezone: str | None,
            queues: tuple[str, ...], agents: tuple[str, ...], db: str | None, folder: str | None,
-           output_format: str, output: str | None, list_only: bool) -> None:
+           output_format: str, output: str | None, list_only: bool, manager_uri: str | None) -> None:
     """Compute report NAME (a built-in definition, one in ./reports, or a .toml file)."""
     folders = (folder or definition.USER_FOLDER,)
     if list_only:
@@ -71,7 +73,7 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
         finally:
             log.dispose()
     else:
-        reports = connect().get("caruso.reports/1")
+        reports = connect(manager_uri).get("caruso.reports/1")
         result = Report.from_dict(reports.run(text, checked.name, checked.start, checked.end, checked.period,
                                               {key: list(values) for key, values in checked.filters.items()},
                                               checked.timezone))

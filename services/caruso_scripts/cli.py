@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from caruso_core import connect, plugins
-from caruso_core.cli import parse_pairs
+from caruso_core.cli import manager_option, parse_pairs
 from caruso_core.deployment import read_toml
 from caruso_core.errors import ConfigError
 from caruso_scripts import graph, loader, scripttest
@@ -137,12 +137,13 @@ def new(script_id: str, title: str | None, output: str | None) -> None:
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="The date today() returns.")
 @click.option("--locale", default="en", show_default=True,
               help="How numbers are written in a script without its own locale (e.g. de: 1.250,5).")
+@manager_option
 def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, today: datetime.datetime | None,
-        locale: str) -> None:
+        locale: str, manager_uri: str | None) -> None:
     """Run a script in the terminal; type answers, ':back' to go back, ':quit' to stop."""
     loaded = loader.load(file)
     memory = MemoryStorage(read_toml(Path(data)).get("storage", {})) if data else None
-    client = None if memory is not None and dry_run else connect()
+    client = None if memory is not None and dry_run else connect(manager_uri)
 
     def service(key: str) -> Any:
         if key == STORAGE and memory is not None:
