@@ -2,6 +2,8 @@
 as the console script runs it; tests of serving commands start processes)."""
 import json
 
+import pytest
+
 from caruso_core.testing.commands import caruso
 from caruso_core.testing.processes import free_port
 
@@ -60,3 +62,21 @@ def test_a_broken_component_command_does_not_break_the_cli(tmp_path, monkeypatch
     result = caruso("--help")
     assert result.exit_code == 0 and "serve" in result.stdout
     assert "command 'broken' (no_such_package.cli:group) cannot be loaded" in result.stderr
+
+
+@pytest.mark.parametrize("arguments", [["services"], ["comm", "--manager", "{m}", "queues"], ["monitor", "--once"],
+                                       ["report", "incoming-calls"], ["script", "run", "{f}"]])
+def test_every_command_that_talks_to_a_manager_takes_host_and_port(arguments, caruso_manager, tmp_path):
+    """A bad address is one line; HOST:PORT reaches the manager (here: and then finds no such service)."""
+    script = tmp_path / "s.xml"
+    script.write_text('<?xml version="1.0"?>\n<script id="s" version="1"><end id="e" outcome="x"/></script>\n')
+    given = [a.format(m="nowhere", f=script) for a in arguments]
+    if "--manager" not in given:
+        given += ["--manager", "nowhere"]
+    bad = caruso(*given)
+    assert bad.exit_code == 1 and bad.stderr.count("\n") == 1
+    assert "--manager 'nowhere': give HOST:PORT (e.g. 127.0.0.1:7717) or a Pyro5 URI" in bad.stderr
+    host_port = caruso_manager.uri.split("@")[1]
+    reached = caruso(*[a.format(m=host_port, f=script) for a in arguments],
+                     *([] if "--manager" in arguments else ["--manager", host_port]))
+    assert "give HOST:PORT" not in reached.output and "no service manager answers" not in reached.output
