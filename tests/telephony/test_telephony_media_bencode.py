@@ -24,9 +24,9 @@ def test_ng_messages_encode_canonically_and_bytes_survive():
     assert decode(b"d6:result4:pong3:\xc3\xa9t0:e") == {"result": "pong", "ét": ""}
 
 
-@pytest.mark.parametrize("data", [b"", b"i", b"i-e", b"i-0e", b"i007e", b"i1x2e", b"i" + b"9" * 30 + b"e", b"i9223372036854775808e",
-                                  b"5:abc", b"01:a", b"3x:abc", b"l", b"d3:key", b"di1ei2ee", b"d1:ai1e1:ai2ee",
-                                  b"i1ei2e", b"x", b"-1:a", b"99999999999:a"])
+@pytest.mark.parametrize("data", [b"", b"i", b"i-e", b"i-0e", b"i007e", b"i1x2e", b"i" + b"9" * 30 + b"e",
+                                  b"i9223372036854775808e", b"5:abc", b"01:a", b"3x:abc", b"l", b"d3:key",
+                                  b"di1ei2ee", b"d1:ai1e1:ai2ee", b"i1ei2e", b"x", b"-1:a", b"99999999999:a"])
 def test_malformed_input_is_refused(data):
     with pytest.raises(BencodeError):
         decode(data)
