@@ -1,0 +1,92 @@
+"""The media layer's rtpengine: start, RTP timeouts, a crash and its restart, stop, two side by side."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from caruso_core.errors import ConfigError, NotFound
+from caruso_core.testing import eventually
+from media_instances import bridged_call, ivr_call, running_media
+from rtp_peers import tone
+
+
+def rtpengine_runs(pid: int) -> bool:
+    try:
+        return b"rtpengine" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+
+
+def test_an_rtp_timeout_reaches_on_timeout(tmp_path):
+    with running_media(tmp_path, rtp_timeout=3) as media:
+        with bridged_call(media, "silent") as (caller, agent):
+            caller.send_audio(tone(0.2, 440))
+            agent.wait_for(10)
+            media.reports.timed_out("silent")     # nobody sends: rtpengine ends the call after 3 s
+            with pytest.raises(NotFound):
+                media.stats("silent")
+
+
+def test_a_dead_rtpengine_is_restarted_by_health_and_its_calls_reported_lost(tmp_path):
+    with running_media(tmp_path) as media:
+        before = media.health()
+        assert before["status"] == "ok"
+        with ivr_call(media, "doomed"):
+            os.kill(before["rtpengine_pid"], signal.SIGKILL)
+            eventually(lambda: not rtpengine_runs(before["rtpengine_pid"]), what="rtpengine dead")
+            after = media.health()
+            assert after["restarted"] and after["lost_calls"] == ["doomed"]
+            assert after["rtpengine_pid"] != before["rtpengine_pid"]
+            media.reports.timed_out("doomed")
+        assert media.health()["status"] == "ok"
+        with bridged_call(media, "after-restart") as (caller, agent):
+            caller.send_audio(tone(0.2, 440))
+            agent.wait_for(10)
+
+
+def test_stop_leaves_no_process_thread_or_port(tmp_path):
+    with running_media(tmp_path) as media:
+        ports = media.health()
+        with bridged_call(media, "left-over") as (caller, _):
+            caller.send_audio(tone(0.1, 440))
+    assert not rtpengine_runs(ports["rtpengine_pid"])
+    for kind, port in ((socket.SOCK_DGRAM, ports["ng_port"]), (socket.SOCK_DGRAM, ports["dtmf_port"]),
+                       (socket.SOCK_STREAM, ports["teardown_port"])):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            probe.bind(("127.0.0.1", port))
+    assert not [thread.name for thread in threading.enumerate() if thread.name.startswith(("media-", "rtpengine-"))]
+    assert [path.name for path in (tmp_path / "recordings").iterdir()] == []
+
+
+def test_two_instances_run_side_by_side(tmp_path):
+    with running_media(tmp_path / "old") as old, running_media(tmp_path / "new") as new:
+        assert old.health()["ng_port"] != new.health()["ng_port"]
+        with bridged_call(old, "same-call-id") as (old_caller, old_agent), \
+                bridged_call(new, "same-call-id") as (new_caller, new_agent):
+            old_caller.send_audio(tone(0.2, 440))
+            new_caller.send_audio(tone(0.2, 440))
+            assert len(old_agent.wait_for(10)) == len(new_agent.wait_for(10)) == 10
+
+
+def test_start_fails_clearly_without_binary_address_or_port(tmp_path):
+    with pytest.raises(ConfigError, match="rtpengine binary 'no-such-rtpengine' not found"):
+        with running_media(tmp_path, rtpengine="no-such-rtpengine"):
+            pass
+    with pytest.raises(ConfigError, match="address 192.0.2.1"):
+        with running_media(tmp_path, address="192.0.2.1"):
+            pass
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"(?s)ng port 127.0.0.1:{port}.*Address already in use"):
+            with running_media(tmp_path, ng_port=port):
+                pass
+    assert not [thread.name for thread in threading.enumerate() if thread.name.startswith(("media-", "rtpengine-"))]
+    with pytest.raises(ConfigError, match="rtp_ports"):
+        with running_media(tmp_path, rtp_ports=(40000, 40001)):
+            pass
