@@ -8,6 +8,7 @@ import pytest
 
 from caruso_core.errors import InvalidInput, NotFound
 from caruso_telephony.media import MediaRefused
+from caruso_telephony.media.ng import NgClient
 from caruso_telephony.prompts import Prompts
 from media_instances import bridged_call, ivr_call, media  # noqa: F401  (a fixture)
 from rtp_peers import PCMU, RtpPeer, dtmf_tone, silence, tone
@@ -113,3 +114,22 @@ def test_commands_on_calls_it_does_not_hold_and_bad_input_are_refused(media, tmp
             media.play("no-file", "caller", tmp_path / "absent.wav")
         with pytest.raises(MediaRefused, match="play media"):
             media.play("no-file", "caller", Path(__file__))
+
+
+def test_a_caller_in_the_ivr_is_bridged_to_an_agent_on_the_same_port(media):
+    with ivr_call(media, "transfer") as caller:
+        caller.send_audio(tone(0.2, 440))
+        agent = RtpPeer()
+        try:
+            agent.connect(media.offer("transfer", "caller", caller.sdp()))
+            to_caller = media.answer("transfer", "caller", "agent", agent.sdp())
+            assert f"m=audio {caller.remote[1]} " in to_caller      # the caller keeps sending where it did
+            caller.send_audio(tone(0.4, 440))
+            agent.send_audio(tone(0.4, 300))
+            agent.wait_for(20)
+            caller.wait_for(20)
+            media.delete("transfer")
+            with pytest.raises(NotFound):
+                NgClient(media.health()["ng_port"], timeout=1, retries=0).request("query", {"call-id": "transfer"})
+        finally:
+            agent.close()

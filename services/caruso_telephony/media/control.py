@@ -84,7 +84,7 @@ class Media:
         self.on_dtmf = on_dtmf
         self.on_timeout = on_timeout
         self.log = log or logging.getLogger("caruso_telephony.media")
-        self._calls: dict[str, list[str]] = {}          # call -> its legs' tags, the first offerer's first
+        self._calls: dict[str, set[str]] = {}           # call -> its legs' tags
         self._recordings: dict[str, _Recording] = {}
         self._lock = threading.Lock()
         self._lifecycle = threading.Lock()
@@ -273,16 +273,18 @@ class Media:
         return _leg_stats(self._request("query", {"call-id": call}))
 
     def delete(self, call: str) -> dict[str, dict[str, int]]:
+        """The statistics of a query just before the delete: a delete by call id alone ends
+        every leg (one with a tag may leave legs of other dialogues) but reports nothing."""
         with self._lock:
-            tags = self._calls.pop(call, None)
-        if tags is None:
-            return {}
+            if self._calls.pop(call, None) is None:
+                return {}
         try:
-            reply = self._request("delete", {"call-id": call, "from-tag": tags[0]})
+            final = _leg_stats(self._request("query", {"call-id": call}))
+            self._request("delete", {"call-id": call})
         except NotFound:
-            reply = {}
+            final = {}
         self._discard_capture(call)
-        return _leg_stats(reply)
+        return final
 
     # -- bookkeeping -------------------------------------------------------------------
 
@@ -294,8 +296,7 @@ class Media:
 
     def _hold(self, call: str, *tags: str | None) -> None:
         with self._lock:
-            held = self._calls.setdefault(call, [])
-            held.extend(tag for tag in tags if tag is not None and tag not in held)
+            self._calls.setdefault(call, set()).update(tag for tag in tags if tag is not None)
 
     def _require(self, call: str) -> None:
         with self._lock:
