@@ -49,6 +49,16 @@ def test_a_dead_rtpengine_is_restarted_by_health_and_its_calls_reported_lost(tmp
             agent.wait_for(10)
 
 
+def test_a_hung_rtpengine_is_replaced_by_health(tmp_path):
+    with running_media(tmp_path, ng_timeout=0.2, ng_retries=1) as media:
+        hung = media.health()["rtpengine_pid"]
+        with ivr_call(media, "stuck"):
+            os.kill(hung, signal.SIGSTOP)
+            after = media.health()
+            assert after["restarted"] and after["lost_calls"] == ["stuck"] and not rtpengine_runs(hung)
+            media.reports.timed_out("stuck")
+
+
 def test_stop_leaves_no_process_thread_or_port(tmp_path):
     with running_media(tmp_path) as media:
         ports = media.health()

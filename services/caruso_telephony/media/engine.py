@@ -8,8 +8,9 @@ and returns an :class:`~caruso_telephony.media.ng.NgClient` once a ``ping`` is a
 It raises ConfigError naming the binary, the address or the port, with rtpengine's last
 lines, when the daemon cannot be found, exits or does not answer within the start
 timeout. Every line rtpengine writes goes to the given logger at its level.
-:meth:`Rtpengine.stop` ends it with SIGTERM, then SIGKILL, and kills what it forked (the
-processes that deliver its teardown requests), so nothing of it stays running.
+:meth:`Rtpengine.stop` sends SIGTERM (and SIGCONT, for a stopped one) to its process
+group, which holds what it forked (the processes that deliver its teardown requests),
+then SIGKILL after ``STOP_TIMEOUT``, so nothing of it stays running.
 """
 from __future__ import annotations
 
@@ -147,6 +148,7 @@ class Rtpengine:
             return
         if process.returncode is None:   # not reaped yet: its process group is still its own
             os.killpg(process.pid, signal.SIGTERM)   # the daemon and the teardown senders it forked
+            os.killpg(process.pid, signal.SIGCONT)   # a stopped one (a hang) handles SIGTERM once it runs
             try:
                 process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
