@@ -341,20 +341,25 @@ def init(name: str, verticals: tuple[str, ...], manager_port: int | None, web_po
                f"start it with: cd {folder} && caruso up")
 
 
+def failure(error: BaseException) -> tuple[str, int] | None:
+    """What the console script says (one line) and its exit code for an exception a user's
+    mistake causes; None for anything else (a bug: its traceback is worth seeing)."""
+    if isinstance(error, CarusoError):
+        return f"error: {error}", 1
+    if isinstance(error, (click.exceptions.Abort, KeyboardInterrupt)):
+        return "aborted", 130
+    if isinstance(error, click.ClickException):
+        return f"error: {error.format_message()}", error.exit_code
+    return None
+
+
 def main() -> None:
     """Entry point of the ``caruso`` console script."""
     if "" not in sys.path:
         sys.path.insert(0, "")
     try:
         cli.main(standalone_mode=False)
-    except CarusoError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except (CarusoError, click.ClickException, click.exceptions.Abort, KeyboardInterrupt) as error:
+        said, code = failure(error) or ("", 1)
+        click.echo(said, err=True)
+        sys.exit(code)

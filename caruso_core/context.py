@@ -8,6 +8,7 @@ so that several hosts, each with its own manager, can live in one process.
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 import logging
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 import attrs
 
 from caruso_core.client import Client, connect
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, one_line
 
 
 @attrs.frozen
@@ -39,9 +40,29 @@ class HostContext:
 
 
 def construct(cls: type, config: dict[str, Any], context: HostContext) -> Any:
-    """``cls(**config)``, with ``context=context`` if ``cls.__init__`` takes it."""
+    """``cls(**config)``, with ``context=context`` if ``cls.__init__`` takes it. A key the
+    class does not take, or one it needs and lacks, is a ConfigError naming it (one line),
+    as is any other failure of the constructor."""
     if "context" in config:
-        raise ConfigError(f"'context' is not a configuration key of {cls.__qualname__}: the host gives it")
-    if "context" in inspect.signature(cls).parameters:
-        return cls(**config, context=context)
-    return cls(**config)
+        raise ConfigError(f"'context' is not a configuration key of {context.name}: the host gives it")
+    parameters = inspect.signature(cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    known = [name for name, p in parameters.items() if name != "context"
+             and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    unknown = sorted(set(config) - set(known))
+    if unknown and not takes_any:
+        close = {key: difflib.get_close_matches(key, known, 1) for key in unknown}
+        raise ConfigError(f"{context.name}: unknown configuration key(s) "
+                          + ", ".join(f"{key!r}" + (f" (did you mean {close[key][0]!r}?)" if close[key] else "")
+                                      for key in unknown)
+                          + f"; it takes: {', '.join(known) or 'none'}")
+    missing = [name for name in known if parameters[name].default is inspect.Parameter.empty and name not in config]
+    if missing:
+        raise ConfigError(f"{context.name}: configuration key(s) {', '.join(missing)} missing")
+    extra = {"context": context} if "context" in parameters else {}
+    try:
+        return cls(**config, **extra)
+    except ConfigError:
+        raise
+    except Exception as error:
+        raise ConfigError(f"{context.name} cannot be set up: {one_line(error)}") from error

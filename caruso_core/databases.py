@@ -7,16 +7,20 @@ pooled connection (64 kept open, more opened while more threads need one: SQLite
 connections are cheap, and a Pyro5 or web server has many threads). ``wal=False`` leaves the journal
 mode of a database alone, for SQLite files that other programs own (legacy systems).
 A SQLite file the engine creates is 0600 whatever the umask (SQLite gives its -wal, -shm
-and -journal files the database file's mode); an existing file keeps its mode.
+and -journal files the database file's mode); an existing file keeps its mode. A SQLite
+file in a folder that does not exist, or a URL SQLAlchemy cannot read, is a ConfigError
+naming it.
 """
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from caruso_core import privatefiles
+from caruso_core.errors import ConfigError, one_line
 
 SQLITE_LOCK_WAIT = 30
 SQLITE_POOL = 64
@@ -24,13 +28,23 @@ SQLITE_POOL = 64
 
 def engine(url: str | sa.URL, *, wal: bool = True, **options: Any) -> sa.Engine:
     """An engine for ``url`` (see the module's contract); ``options`` go to ``create_engine``."""
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"{url!r} is not a database URL (e.g. sqlite:///data/crm.db, "
+                          "postgresql+psycopg://user@host/db)") from None
     if parsed.get_backend_name() == "sqlite":
         options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_LOCK_WAIT)
         if parsed.database not in (None, "", ":memory:"):
+            folder = Path(parsed.database).resolve().parent
+            if not folder.is_dir() and not parsed.query.get("uri"):
+                raise ConfigError(f"{url}: the folder {folder} does not exist")
             options.setdefault("pool_size", SQLITE_POOL)
             options.setdefault("max_overflow", -1)
-    created = sa.create_engine(parsed, **options)
+    try:
+        created = sa.create_engine(parsed, **options)
+    except (sa.exc.ArgumentError, ImportError) as error:
+        raise ConfigError(f"{parsed.render_as_string(hide_password=True)}: {one_line(error)}") from None
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(created, "do_connect", _create_private_file)
         if wal:

@@ -107,6 +107,15 @@ class SwapFailed(CarusoError):
     """A hot-swap did not happen; the previously active instance stays active."""
 
 
+def one_line(error: BaseException) -> str:
+    """An exception as one line for a user: its type (unless a caruso error) and the first
+    line of its message (a database's error carries its SQL on later lines)."""
+    first = (str(error).strip().splitlines() or [""])[0]
+    if isinstance(error, CarusoError):
+        return first
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
 def _to_wire(error: CarusoError) -> dict[str, Any]:
     bases = [klass.wire_name() for klass in type(error).__mro__[1:]
              if isinstance(klass, type) and issubclass(klass, CarusoError)]

@@ -34,7 +34,7 @@ from caruso_core import credentials, remoting, signals
 from caruso_core.client import Client
 from caruso_core.context import HostContext, construct
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
-from caruso_core.errors import CarusoError, ManagerUnreachable, NotAuthorized, ServiceError
+from caruso_core.errors import CarusoError, ConfigError, ManagerUnreachable, NotAuthorized, ServiceError, one_line
 from caruso_core.gate import HOLDING, OPEN, REFUSING, Gate
 
 log = logging.getLogger("caruso.host")
@@ -203,7 +203,13 @@ class ServiceHost:
         and the host leaves the registry."""
         start = getattr(self.instance, "start", None)
         if start is not None:
-            start()
+            try:
+                start()
+            except CarusoError:
+                raise
+            except Exception as error:
+                log.debug("%s: start() failed", self.spec.name, exc_info=True)
+                raise ConfigError(f"{self.spec.name} cannot start: {one_line(error)}") from None
         self._daemon = remoting.Daemon(*self._bind)
         self.uri = str(self._daemon.register(endpoint(self.instance, self.gate, self.spec.name),
                                              self.spec.name))

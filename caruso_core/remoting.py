@@ -46,19 +46,22 @@ DEFAULT_MANAGER_URI = f"PYRO:{MANAGER_OBJECT_ID}@{DEFAULT_BIND}:{DEFAULT_MANAGER
 DEFAULT_CALL_TIMEOUT = 120.0
 
 
-_DECODING = threading.Lock()
+_BUILDING_AST = threading.RLock()
 
 
-def _one_at_a_time(loads: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
-    """serpent's ``loads`` made safe to call from many threads at once. It disables the
-    garbage collector around ``ast.literal_eval`` (a process-wide switch that another
-    thread then turns back on mid-parse), and CPython 3.11's AST construction keeps its
-    recursion depth in shared state, so concurrent decodes fail now and then with
-    "AST constructor recursion depth mismatch"; decoding holds the GIL anyway."""
-    @functools.wraps(loads)
-    def serial(data: bytes) -> Any:
-        with _DECODING:
-            return loads(data)
+def one_ast_at_a_time(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` (which builds Python AST objects: serpent's ``loads``, ``ast.parse``)
+    made safe to call from many threads at once. serpent disables the garbage collector
+    around ``ast.literal_eval`` (a process-wide switch that another thread then turns back
+    on mid-parse), and CPython 3.11 keeps the AST construction's recursion depth in shared
+    state, so AST built in two threads at once fails now and then with "AST constructor
+    recursion depth mismatch". Every such function wrapped here takes one lock; building
+    AST holds the GIL anyway. The test kit wraps ``ast.parse`` too (pytest's assertion
+    rewriting builds AST while hosts in threads decode)."""
+    @functools.wraps(function)
+    def serial(*args: Any, **kwargs: Any) -> Any:
+        with _BUILDING_AST:
+            return function(*args, **kwargs)
     return serial
 
 
@@ -66,7 +69,7 @@ def _one_at_a_time(loads: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
 def configure() -> None:
     """Set Pyro5's process-wide configuration the way caruso needs it, once: the first
     daemon or proxy caruso makes does it (Pyro5 has only process-wide settings)."""
-    serpent.loads = _one_at_a_time(serpent.loads)
+    serpent.loads = one_ast_at_a_time(serpent.loads)
     Pyro5.config.SERIALIZER = "serpent"
     Pyro5.config.SERPENT_BYTES_REPR = True  # bytes travel as bytes literals and arrive as bytes
     Pyro5.config.SERVERTYPE = "thread"

@@ -1,8 +1,8 @@
 """Running ``caruso`` commands inside the test process, as the console script would.
 
-:func:`caruso` invokes the command line with click's runner: a :class:`CarusoError`
-becomes ``error: <message>`` on standard error and exit code 1, exactly as
-:func:`caruso_core.cli.main` does. Commands that serve until stopped (``manager``,
+:func:`caruso` invokes the command line with click's runner: a user's mistake (a
+:class:`CarusoError`, a bad option) becomes one line on standard error and its exit code,
+exactly as :func:`caruso_core.cli.main` says it (:func:`caruso_core.cli.failure`). Commands that serve until stopped (``manager``,
 ``serve`` once up, ``up``) belong in a subprocess instead.
 """
 from __future__ import annotations
@@ -12,8 +12,7 @@ from typing import Any
 import attrs
 from click.testing import CliRunner
 
-from caruso_core.cli import cli
-from caruso_core.errors import CarusoError
+from caruso_core.cli import cli, failure
 
 
 @attrs.frozen
@@ -37,8 +36,9 @@ class Ran:
 def caruso(*arguments: Any, env: dict[str, str] | None = None, input: str | None = None) -> Ran:
     """Run ``caruso ARGUMENTS`` in process (``env``: variables set meanwhile, ``""`` unsets none)."""
     result = CliRunner().invoke(cli, [str(a) for a in arguments], env=env, input=input, standalone_mode=False)
-    if isinstance(result.exception, CarusoError):
-        return Ran(1, result.stdout, result.stderr + f"error: {result.exception}\n")
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
+    if result.exception is None or isinstance(result.exception, SystemExit):
+        return Ran(result.exit_code, result.stdout, result.stderr)
+    said = failure(result.exception)
+    if said is None:
         raise result.exception
-    return Ran(result.exit_code, result.stdout, result.stderr)
+    return Ran(said[1], result.stdout, result.stderr + said[0] + "\n")

@@ -32,15 +32,25 @@
 """
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
+from caruso_core import remoting
 from caruso_core.client import Client, connect
 from caruso_core.testing.browser import chromium  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.mail import smtp_server  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.processes import HostProcess, ManagerProcess, ThreadHost, ThreadManager, child_environment
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hosts run in threads of the test process while pytest rewrites modules it imports:
+    both build AST, which CPython 3.11 does not allow in two threads at once (see
+    :func:`caruso_core.remoting.one_ast_at_a_time`)."""
+    if not getattr(ast.parse, "__wrapped__", None):
+        ast.parse = remoting.one_ast_at_a_time(ast.parse)
 
 
 @pytest.fixture

@@ -1,0 +1,50 @@
+"""Typical mistakes, fed to the commands people type: each gets one clear line naming what
+and where, a non-zero exit, and no traceback."""
+import pytest
+
+from caruso_core.testing.commands import caruso
+
+BROKEN_DEPLOYMENT = '[services.storage]\nuse = "storage"\nconfg = { db = "x" }\n'
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CARUSO_SECRET", "s" * 32)          # no warning about a missing secret
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
+    (tmp_path / "broken.toml").write_text(BROKEN_DEPLOYMENT)
+    (tmp_path / "typo.toml").write_text("[services.storage\n")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("")
+    return tmp_path
+
+
+MISTAKES = [
+    (["serve", "frontoffice", "-c", "adress=http://127.0.0.1:8080"],
+     "frontoffice: unknown configuration key(s) 'adress' (did you mean 'address'?)"),
+    (["serve", "storage", "-c", "db=sqlite:////nowhere/at/all/crm.db"],
+     "sqlite:////nowhere/at/all/crm.db: the folder /nowhere/at/all does not exist"),
+    (["serve", "storage", "-c", "db=crm.db"], "'crm.db' is not a database URL"),
+    (["serve", "stroage"], "no service implementation named 'stroage'"),
+    (["serve", "storage", "--config-json", "{not json"], "--config-json is not valid JSON"),
+    (["up", "broken.toml"], "broken.toml: [services.storage]: unknown key(s) confg"),
+    (["up", "typo.toml"], "typo.toml: "),
+    (["up", "missing.toml"], "missing.toml: no such file"),
+    (["init", "taken"], "taken exists and is not empty"),
+    (["services", "--manager", "127.0.0.1"], "--manager '127.0.0.1': give HOST:PORT"),
+    (["report", "incoming-calls", "--db", "sqlite:///nothing-here.db"], "no such file"),
+    (["report", "incoming-cals", "--db", "sqlite:///x.db"], "no report definition 'incoming-cals'"),
+    (["script", "validate", "nosuch.xml"], "nosuch.xml: cannot read"),
+    (["model", "validate", "nosuch.xml"], "nosuch.xml"),
+    (["frontoffice", "user", "add", "anna", "--role", "boss"], "boss"),
+]
+
+
+@pytest.mark.parametrize("arguments, says", MISTAKES, ids=[" ".join(a[:2]) + f"-{n}" for n, (a, _) in enumerate(MISTAKES)])
+def test_a_mistake_is_one_line_and_a_failing_exit(folder, arguments, says):
+    ran = caruso(*arguments)
+    assert ran.exit_code != 0
+    assert "Traceback" not in ran.output
+    errors = [line for line in ran.stderr.splitlines() if not line.startswith("warning:")]
+    assert len(errors) == 1 and errors[0].startswith("error: "), ran.output
+    assert says in ran.output
