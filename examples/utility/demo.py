@@ -14,6 +14,8 @@ import random
 from decimal import Decimal
 from typing import Any, Iterator
 
+from caruso_core import progress
+
 TODAY = dt.date(2026, 11, 1)
 FIRST = ["Anna", "Bram", "Carla", "Daan", "Emma", "Finn", "Gijs", "Hanna", "Iris", "Jan", "Kees", "Lotte",
          "Maud", "Noah", "Olga", "Pieter", "Roos", "Sem", "Tess", "Vera", "Wim", "Yara", "Zoë", "Luuk"]
@@ -137,7 +139,7 @@ def load(storage: Any, customers: int = 10_000, seed: int = 2026, batch: int = 2
         storage.apply(json.dumps(operations), results="count")
         operations.clear()
 
-    for object_name, values in generate(customers, seed):
+    for object_name, values in progress.bar(generate(customers, seed), f"loading {customers:,} demo customers"):
         operations.append({"op": "create", "object": object_name, "values": values})
         counts[object_name] = counts.get(object_name, 0) + 1
         if len(operations) >= batch:

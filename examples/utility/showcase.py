@@ -24,7 +24,7 @@ from typing import Iterator
 import click
 import tomli_w
 
-from caruso_core import connect, remoting, signals
+from caruso_core import connect, progress, remoting, signals
 from caruso_core.cli import port_options
 from caruso_core.deployment import load, place
 from caruso_core.errors import ConfigError
@@ -110,8 +110,9 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
         running.start()
         replacement: subprocess.Popen[str] | None = None
         try:
-            if not supervisor.ready.wait(START_TIMEOUT) or not running.is_alive():
-                raise ConfigError(f"the solution did not start; see {workspace / 'caruso.log'}")
+            with progress.step("starting the utility solution"):
+                if not supervisor.ready.wait(START_TIMEOUT) or not running.is_alive():
+                    raise ConfigError(f"the solution did not start; see {workspace / 'caruso.log'}")
             client = connect(manager)
             say("utility solution up: " + ", ".join(s["name"] for s in client.services()))
             counts = load_customers(client.get("storage"), customers=customers)
@@ -145,7 +146,8 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
                                      "--db", f"sqlite:///{workspace / 'data' / 'comm.db'}", "--period", "hour"],
                                     capture_output=True, text=True, timeout=120)
             click.echo(report.stdout.rstrip() or report.stderr.rstrip())
-            say(f"front office: {front_office} (first sign-in: the setup link in {workspace / 'caruso.log'})")
+            if serve:
+                say(f"front office: {front_office} (first sign-in: the setup link in {workspace / 'caruso.log'})")
             if morning.failures:
                 for failure in morning.failures:
                     click.echo(f"lost: {failure}", err=True)
@@ -163,4 +165,5 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
             supervisor.stop()
             running.join(120)
             log.close()
-        say("done")
+        say("done" if serve or folder else "done; to look around in the front office afterwards, "
+            "run: caruso demo --serve")

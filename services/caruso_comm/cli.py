@@ -7,7 +7,7 @@ import json
 
 import click
 
-from caruso_core import connect
+from caruso_core import connect, progress
 from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError
 
@@ -55,7 +55,8 @@ def simulate(agents: int, calls_per_hour: float, aht: float, hours: float, patie
                         wrap_up=wrap_up, seed=seed, start=_start_of_day())
     log = _event_log(db) if db else None
     try:
-        results = Simulation(scenario, sink=log).run()
+        with progress.step(f"simulating {hours:g} h of {calls_per_hour:g} calls an hour"):
+            results = Simulation(scenario, sink=log).run()
     finally:
         if log is not None:
             log.close()

@@ -58,11 +58,20 @@ def _from_service(interval: float, manager_uri: str | None) -> Callable[[], dict
               help="Service-level target in seconds (with --db).")
 @manager_option
 def monitor(db: str | None, once: bool, interval: float, sl_target: float, manager_uri: str | None) -> None:
-    """Show agents, waiting interactions, service level and campaigns, live."""
+    """Show agents, waiting interactions, service level and campaigns, live (redrawn in a
+    terminal; piped, each new frame printed after the last, without terminal codes)."""
     current = _from_log(db, sl_target) if db else _from_service(interval, manager_uri)
     if once:
         click.echo("\n".join(wallboard.frame(current())))
         return
+    if not sys.stdout.isatty():          # piped: frames one after another, no terminal codes
+        try:
+            while True:
+                click.echo("\n".join(wallboard.frame(current())) + "\n")
+                if db:
+                    time.sleep(interval)
+        except (KeyboardInterrupt, BrokenPipeError):
+            return
     out = sys.stdout
     out.write(wallboard.HIDE_CURSOR + wallboard.CLEAR_SCREEN)
     try:

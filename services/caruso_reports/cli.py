@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from caruso_core import connect, plugins, privatefiles
+from caruso_core import connect, plugins, privatefiles, progress
 from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError
 
@@ -66,17 +66,18 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
         raise ConfigError(f"--to {end} is not after --from {start}: the range is empty or inverted")
     checked = loaded.override(start=first, end=last, period=period, timezone=zone, filters=filters,
                               where=f"{path.name} with the options given")
-    if db:
-        log = open_engine(db)
-        try:
-            result = engine.compute(log, checked)
-        finally:
-            log.dispose()
-    else:
-        reports = connect(manager_uri).get("caruso.reports/1")
-        result = Report.from_dict(reports.run(text, checked.name, checked.start, checked.end, checked.period,
-                                              {key: list(values) for key, values in checked.filters.items()},
-                                              checked.timezone))
+    with progress.step(f"computing {checked.name}"):
+        if db:
+            log = open_engine(db)
+            try:
+                result = engine.compute(log, checked)
+            finally:
+                log.dispose()
+        else:
+            reports = connect(manager_uri).get("caruso.reports/1")
+            result = Report.from_dict(reports.run(text, checked.name, checked.start, checked.end, checked.period,
+                                                  {key: list(values) for key, values in checked.filters.items()},
+                                                  checked.timezone))
     rendered = renderers[output_format](result)
     if output:
         try:
