@@ -1,0 +1,204 @@
+"""SIP peers for telephony tests, all on 127.0.0.1: SIPp scenarios (callers, phones, trunks),
+requests written by hand over UDP and TCP, and a telephony service hosted in a process.
+
+Every SIPp gets its own free SIP port and media port (``-mp``, below the kernel's ephemeral
+range is left to rtpengine); its messages are traced to a file the test reads.
+"""
+from __future__ import annotations
+
+import random
+import re
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from caruso_core.testing import eventually
+
+SCENARIOS = Path(__file__).parent / "sipp"
+SIPP_TIMEOUT = 60
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (SIP listens on both)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            with socket.socket() as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+
+
+def free_media_port() -> int:
+    """An even port with the next three free (SIPp's audio and video, RTP and RTCP)."""
+    while True:
+        port = free_port() & ~1
+        try:
+            sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
+            for offset, sock in enumerate(sockets):
+                sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return port
+
+
+def rtp_range() -> list[int]:
+    """An RTP range for one telephony service: below the ephemeral ports, apart from the
+    media layer's own tests (20000-30000)."""
+    low = random.randrange(30000, 32700 - 64, 2)
+    return [low, low + 63]
+
+
+class Sipp:
+    """One SIPp run of ``scenario`` (a file of ``sipp/``, or a path) against ``target``
+    (``host:port``; None for a UAS that waits). ``keys``: ``-key`` values; ``duration``:
+    ``-d`` in ms (the scenarios' ``<pause/>``); ``tcp``: transport t1 instead of u1."""
+
+    def __init__(self, scenario: str | Path, folder: Path, target: str | None = None, *, service: str | None = None,
+                 keys: dict[str, Any] | None = None, duration: int | None = None, calls: int = 1, tcp: bool = False,
+                 rtp_echo: bool = False, auth: tuple[str, str] | None = None, rate: float | None = None,
+                 extra: list[str] | None = None) -> None:
+        self.port = free_port()
+        self.media_port = free_media_port()
+        self.name = f"{Path(scenario).stem}-{self.port}"
+        self.trace = folder / f"{self.name}.msg"
+        scenario_file = scenario if Path(scenario).is_absolute() else SCENARIOS / scenario
+        self.command = ["sipp", "-sf", str(scenario_file), "-i", "127.0.0.1", "-p", str(self.port),
+                        "-mi", "127.0.0.1", "-mp", str(self.media_port), "-m", str(calls), "-nostdin",
+                        "-timeout", str(SIPP_TIMEOUT), "-timeout_error", "-trace_msg", "-message_file", str(self.trace),
+                        "-t", "t1" if tcp else "u1"]
+        if service is not None:
+            self.command += ["-s", service]
+        for key, value in (keys or {}).items():
+            self.command += ["-key", key, str(value)]
+        if duration is not None:
+            self.command += ["-d", str(duration)]
+        if rtp_echo:
+            self.command.append("-rtp_echo")
+        if auth is not None:
+            self.command += ["-au", auth[0], "-ap", auth[1]]
+        if rate is not None:
+            self.command += ["-r", str(rate)]
+        self.command += list(extra or [])
+        if target is not None:
+            self.command.append(target)
+        self.output = folder / f"{self.name}.out"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Sipp":
+        """Start SIPp; returns once it holds its SIP port (or ended)."""
+        with open(self.output, "wb") as output:
+            self.process = subprocess.Popen(self.command, stdout=output, stderr=subprocess.STDOUT)
+        eventually(self._listening, what=f"SIPp {self.name} listening")
+        return self
+
+    def _listening(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError:
+                return True
+        return self.process is not None and self.process.poll() is not None
+
+    def wait(self, timeout: float = SIPP_TIMEOUT + 10) -> int:
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError(f"SIPp {self.name} did not finish in {timeout}s:\n{self.log()}") from None
+
+    def run(self, timeout: float = SIPP_TIMEOUT + 10) -> int:
+        return self.start().wait(timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        text = self.output.read_text(errors="replace") if self.output.exists() else ""
+        return text[-3000:] + "\n" + self.messages()[-3000:]
+
+    def messages(self) -> str:
+        return self.trace.read_text(errors="replace") if self.trace.exists() else ""
+
+    def received(self) -> list[str]:
+        """The messages SIPp received, in order."""
+        blocks = re.split(r"^-{20,} .*$", self.messages(), flags=re.M)
+        return [block.split("\n\n", 1)[1].strip() for block in blocks if "message received" in block.split("\n\n", 1)[0]]
+
+    def statuses(self) -> list[int]:
+        """The status codes of the responses SIPp received, in order."""
+        return [status(message) for message in self.received() if message.startswith("SIP/2.0 ")]
+
+
+def request(method: str, target: str, *, port: int, transport: str = "UDP", call_id: str | None = None,
+            headers: dict[str, str | None] | None = None, body: str = "", length: int | None = None) -> bytes:
+    """A request written by hand from 127.0.0.1:``port``; ``headers`` override the usual ones
+    (None leaves one out); ``length`` overrides Content-Length."""
+    branch = secrets.token_hex(6)
+    fields: dict[str, str | None] = {
+        "Via": f"SIP/2.0/{transport} 127.0.0.1:{port};branch=z9hG4bK{branch};rport",
+        "From": f"<sip:probe@127.0.0.1:{port}>;tag={secrets.token_hex(4)}",
+        "To": f"<{target}>",
+        "Call-ID": call_id or f"{secrets.token_hex(8)}@probe",
+        "CSeq": f"1 {method}",
+        "Contact": f"<sip:probe@127.0.0.1:{port};transport={transport.lower()}>",
+        "Max-Forwards": "70",
+    }
+    if body:
+        fields["Content-Type"] = "application/sdp"
+    fields.update(headers or {})
+    fields["Content-Length"] = str(len(body.encode()) if length is None else length)
+    lines = [f"{method} {target} SIP/2.0"] + [f"{name}: {value}" for name, value in fields.items() if value is not None]
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+
+def sdp(port: int, codecs: str = "0 101") -> str:
+    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP {codecs}\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n")
+
+
+class UdpProbe:
+    """A UDP socket sending hand-written requests and reading what comes back."""
+
+    def __init__(self, address: str = "127.0.0.1") -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((address, 0))
+        self.port = self.sock.getsockname()[1]
+
+    def send(self, data: bytes, target: tuple[str, int]) -> None:
+        self.sock.sendto(data, target)
+
+    def responses(self, wait: float = 2.0, until: int | None = None) -> list[str]:
+        """Responses (their text) within ``wait`` seconds, or as soon as one has status >= ``until``."""
+        got: list[str] = []
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65535).decode(errors="replace")
+            except socket.timeout:
+                break
+            got.append(data)
+            if until is not None and status(data) >= until:
+                break
+        return got
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def status(response: str) -> int:
+    match = re.match(r"SIP/2\.0 (\d{3})", response)
+    return int(match.group(1)) if match else 0
