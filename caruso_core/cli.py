@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 import caruso_core
-from caruso_core import children, plugins
-from caruso_core.errors import CarusoError, ConfigError
+from caruso_core import children, control, plugins
+from caruso_core.errors import CarusoError, ConfigError, NotAuthorized
 
 
 class CarusoGroup(click.Group):
@@ -209,13 +209,40 @@ def services(as_json: bool, manager_uri: str | None) -> None:
 
 @cli.command()
 @click.argument("name")
-@click.argument("instance_id")
+@click.argument("instance_id", required=False)
+@click.option("--version", "version_", metavar="VERSION", help="The new instance's version (default: the deployment's).")
+@click.option("--use", metavar="REFERENCE", help="Another implementation (entry point or module:Class) for the name.")
+@click.option("-c", "--config", "config_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Configuration that differs from the deployment's (repeatable; values in JSON or text).")
+@click.option("--back", is_flag=True, help="Make the instance the last swap replaced active again.")
 @manager_option
-def swap(name: str, instance_id: str, manager_uri: str | None) -> None:
-    """Make INSTANCE_ID the active instance of NAME; the one it replaces stays as a standby."""
-    result = caruso_core.connect(manager_uri).swap(name, instance_id)
-    previous = result["previous"]["instance_id"] if result["previous"] else "none"
-    click.echo(f"{name}: {result['active']['instance_id']} is active (was {previous})")
+def swap(name: str, instance_id: str | None, version_: str | None, use: str | None, config_pairs: tuple[str, ...],
+         back: bool, manager_uri: str | None) -> None:
+    """Hot-swap service NAME. With INSTANCE_ID, make that standby active. Without it, the
+    running 'caruso up' starts a new instance with the deployment's configuration (changed
+    by --version, --use, -c) and swaps it in; --back returns to the one it replaced. The
+    instance replaced stays as a standby."""
+    client = caruso_core.connect(manager_uri)
+    if instance_id is not None:
+        if version_ or use or config_pairs or back:
+            raise ConfigError("swap NAME INSTANCE_ID takes none of --version, --use, -c, --back: "
+                              "those ask 'caruso up' for a new instance, without INSTANCE_ID")
+        result = client.swap(name, instance_id)
+        previous = result["previous"]["instance_id"] if result["previous"] else "none"
+        click.echo(f"{name}: {result['active']['instance_id']} is active (was {previous})")
+        return
+    operator = client.operator_secret
+    if not operator:
+        raise NotAuthorized("swapping needs the operator secret: run this as the deployment's user "
+                            "(data folder's operator.secret) or set CARUSO_OPERATOR_SECRET")
+    supervisor = client.get(control.INTERFACE)
+    if back:
+        if version_ or use or config_pairs:
+            raise ConfigError("--back takes none of --version, --use, -c")
+        result = supervisor.back(name, operator)
+    else:
+        result = supervisor.swap(name, operator, version_, use, parse_pairs(config_pairs, "configuration"))
+    click.echo(f"{name}: {result['active']} is active; {result['standby']} stands by ('caruso swap {name} --back')")
 
 
 @cli.command()

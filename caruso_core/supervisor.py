@@ -17,6 +17,12 @@ Contract:
 - a service that ends cleanly (code 0) is restarted when no instance of its name is
   active any more (it was retired by an operator); when another instance took over (a
   hot-swap from outside this supervisor), that is reported;
+- :meth:`Supervisor.swap` replaces a service by a new instance with the deployment's
+  configuration (a new version, implementation or configuration given), started and
+  supervised here: it starts as a standby, the manager swaps it in (its state moved), and
+  the instance it replaced stays as a standby for :meth:`Supervisor.back` until the next
+  swap; the deployment's control service (:mod:`caruso_core.control`) offers both to
+  ``caruso swap``;
 - SIGINT or SIGTERM stops the services in reverse order (each drains its calls and
   unregisters), then the manager; children still running after their grace are killed;
 - every line a child prints is echoed with the child's name in front;
@@ -34,10 +40,11 @@ from typing import Any, Callable
 
 import attrs
 
-from caruso_core import credentials, signals
+from caruso_core import control, credentials, plugins, signals
 from caruso_core.children import Child
 from caruso_core.client import Client
-from caruso_core.deployment import Deployment
+from caruso_core.contract import spec_of
+from caruso_core.deployment import Deployment, ServiceEntry
 from caruso_core.errors import CarusoError, ConfigError
 
 READY_TIMEOUT = 60.0
@@ -55,6 +62,7 @@ class Supervised:
     environment: dict[str, str]
     name: str | None = None          # the service's registered name (None: the manager)
     config: dict[str, Any] | None = None
+    entry: ServiceEntry | None = None
     child: Child | None = None
     backoff: float = 1.0
     restart_at: float | None = None
@@ -75,22 +83,28 @@ class Supervisor:
         self._echo = echo
         self._stop = threading.Event()
         self.ready = threading.Event()
-        secret, operator = ("", None) if insecure else credentials.ensure()
-        self._client = Client(deployment.manager_uri, operator_secret=operator)
+        secret, self._operator = ("", None) if insecure else credentials.ensure()
+        self._client = Client(deployment.manager_uri, operator_secret=self._operator)
+        self._lock = threading.RLock()            # around the lists of children (swaps come from other threads)
+        self._standbys: dict[str, Supervised] = {}
+        self._control: Any = None
         base = {**os.environ, "CARUSO_MANAGER": deployment.manager_uri, "CARUSO_SECRET": secret or ""}
         base.pop("CARUSO_GRANT", None)
+        self._base = base
         manager_args = ["manager", "--uri", deployment.manager_uri, "--lease", str(deployment.lease), "--ready-json"]
         if deployment.manager_db:
             manager_args += ["--db", deployment.manager_db]
         if insecure:
             manager_args.append("--insecure")
-        self.children = [Supervised("manager", manager_args, {**base, "CARUSO_OPERATOR_SECRET": operator or ""})]
-        for entry in deployment.services:
-            environment = {**base, "CARUSO_OPERATOR_SECRET": ""}
-            if operator:
-                environment["CARUSO_GRANT"] = credentials.grant(operator, entry.spec.name)
-            self.children.append(Supervised(entry.key, ["serve", *entry.serve_arguments(deployment.manager_uri),
-                                                         "--ready-json"], environment, entry.spec.name, entry.config))
+        self.children = [Supervised("manager", manager_args, {**base, "CARUSO_OPERATOR_SECRET": self._operator or ""})]
+        self.children += [self._service(entry.key, entry) for entry in deployment.services]
+
+    def _service(self, label: str, entry: ServiceEntry) -> Supervised:
+        environment = {**self._base, "CARUSO_OPERATOR_SECRET": ""}
+        if self._operator:
+            environment["CARUSO_GRANT"] = credentials.grant(self._operator, entry.spec.name)
+        return Supervised(label, ["serve", *entry.serve_arguments(self.deployment.manager_uri), "--ready-json"],
+                          environment, entry.spec.name, entry.config, entry)
 
     def run(self) -> None:
         """Start everything, supervise until SIGINT/SIGTERM (or :meth:`stop`), stop everything.
@@ -103,24 +117,82 @@ class Supervisor:
                 self._start(supervised)
                 self._await_ready(supervised)
             names = ", ".join(c.label for c in self.children[1:]) or "no services"
+            if self._operator:
+                self._control = control.serve(self, self.deployment.manager_uri, self._operator)
             self._echo(f"caruso is up ({self.deployment.source}): manager at "
                        f"{self.deployment.manager_uri}; {names}. Ctrl-C stops it.")
             self.ready.set()
             next_check = time.monotonic() + self.deployment.lease
             while not self._stop.wait(0.25):
-                self._restart_crashed()
-                if time.monotonic() >= next_check:
-                    next_check = time.monotonic() + self.deployment.lease
-                    self._check_registrations()
+                with self._lock:
+                    self._restart_crashed()
+                    if time.monotonic() >= next_check:
+                        next_check = time.monotonic() + self.deployment.lease
+                        self._check_registrations()
         finally:
+            if self._control is not None:
+                self._control.stop()
             self._shutdown()
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _start(self, supervised: Supervised) -> None:
+    def swap(self, name: str, version: str | None = None, use: str | None = None,
+             config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Replace the active instance of service ``name`` (see the module's contract); its
+        configuration is the deployment's with ``config`` merged in. ``{"active", "standby"}``."""
+        with self._lock:
+            current = self._active(name)
+        assert current.entry is not None
+        entry = current.entry
+        if use is not None:
+            entry = attrs.evolve(entry, use=use, spec=spec_of(plugins.load_service_class(use)).evolve(
+                name=entry.spec.name, properties=entry.spec.properties))
+        entry = attrs.evolve(entry, spec=entry.spec.evolve(version=version), config={**entry.config, **(config or {})})
+        new = self._service(f"{entry.key}@{entry.spec.version}", entry)
+        self._start(new, standby=True)
+        try:
+            self._await_ready(new)
+            self._client.swap(name, new.instance_id or "")
+        except BaseException:
+            new.child and new.child.stop(STOP_GRACE)
+            raise
+        with self._lock:
+            self.children[self.children.index(current)] = new
+            older, self._standbys[name] = self._standbys.get(name), current
+        if older is not None:
+            self._retire(older)
+        self._echo(f"{name}: {new.instance_id} ({entry.spec.version}) is active; {current.instance_id} stands by")
+        return {"active": new.instance_id, "standby": current.instance_id}
+
+    def back(self, name: str) -> dict[str, Any]:
+        """Make the instance the last :meth:`swap` replaced active again (``{"active", "standby"}``)."""
+        with self._lock:
+            current, standby = self._active(name), self._standbys.get(name)
+        if standby is None or standby.child is None or not standby.child.alive:
+            raise ConfigError(f"no earlier instance of {name!r} stands by: there is nothing to go back to")
+        self._client.swap(name, standby.instance_id or "")
+        with self._lock:
+            self.children[self.children.index(current)] = standby
+            self._standbys[name] = current
+        self._echo(f"{name}: back to {standby.instance_id}; {current.instance_id} stands by")
+        return {"active": standby.instance_id, "standby": current.instance_id}
+
+    def _active(self, name: str) -> Supervised:
+        for supervised in self.children:
+            if supervised.name == name:
+                return supervised
+        raise ConfigError(f"this deployment runs no service {name!r} (it runs: "
+                          f"{', '.join(c.name for c in self.children if c.name) or 'none'})")
+
+    def _retire(self, supervised: Supervised) -> None:
+        self._leave_registry(supervised)
+        if supervised.child is not None:
+            supervised.child.stop(STOP_GRACE)
+
+    def _start(self, supervised: Supervised, standby: bool = False) -> None:
         supervised.ended = False
-        supervised.child = Child(supervised.arguments, supervised.environment,
+        supervised.child = Child([*supervised.arguments, *(["--standby"] if standby else [])], supervised.environment,
                                  stdin_text=None if supervised.config is None else json.dumps(supervised.config),
                                  echo=lambda line: self._echo(f"[{supervised.label}] {line}"))
 
@@ -129,7 +201,9 @@ class Supervisor:
         try:
             supervised.child.wait_ready(READY_TIMEOUT, give_up=self._stop.is_set)
         except ConfigError:
-            raise ConfigError(f"{supervised.label} did not start; its output is above") from None
+            said = [line for line in supervised.child.output if line.startswith("error: ")]
+            raise ConfigError(f"{supervised.label} did not start" + (f" ({said[-1]})" if said else
+                                                                  "; its output is above")) from None
 
     def _restart_crashed(self) -> None:
         now = time.monotonic()
@@ -204,7 +278,7 @@ class Supervisor:
             pass       # already gone, or the manager is down (it expires then)
 
     def _shutdown(self) -> None:
-        for supervised in reversed(self.children):
+        for supervised in [*self._standbys.values(), *reversed(self.children)]:
             child = supervised.child
             if child is None or not child.alive:
                 continue

@@ -11,7 +11,6 @@ report and the front office's address, and stops everything (or keeps serving wi
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -108,7 +107,6 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
         supervisor = Supervisor(load(str(path)), echo=lambda line: print(line, file=log, flush=True))
         running = threading.Thread(target=supervisor.run, name="caruso-demo-supervisor")
         running.start()
-        replacement: subprocess.Popen[str] | None = None
         try:
             with progress.step("starting the utility solution"):
                 if not supervisor.ready.wait(START_TIMEOUT) or not running.is_alive():
@@ -119,16 +117,9 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
             say(f"loaded {sum(counts.values()):,} records for {customers:,} customers")
 
             def hot_swap() -> None:
-                nonlocal replacement
-                old = client.lookup("scripts")[0]["instance_id"]
-                replacement = subprocess.Popen(
-                    [sys.executable, "-m", "caruso_core", "serve", "scripts", "--replace", "--version", "1.0.1",
-                     "--manager", manager, "--config-json", json.dumps(data["services"]["scripts"]["config"])],
-                    stdout=subprocess.PIPE, stderr=log, text=True)
-                line = replacement.stdout.readline() if replacement.stdout else ""
-                if not line.startswith("serving "):
-                    raise ConfigError(f"the new script engine did not start; see {workspace / 'caruso.log'}")
-                say(f"script engine hot-swapped mid-morning: {old} -> {line.split()[4]}, dialogs carry on")
+                swapped = supervisor.swap("scripts", version="1.0.1")
+                say(f"script engine hot-swapped mid-morning: {swapped['standby']} -> {swapped['active']}, "
+                    "dialogs carry on")
 
             say(f"morning starts: {calls} calls, {chats} web chats, {mails} e-mails, 6 virtual agents")
             morning = Morning(client, customers, calls, chats, mails)
@@ -159,9 +150,6 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
         except KeyboardInterrupt:
             say("stopping")
         finally:
-            if replacement is not None:
-                replacement.terminate()
-                replacement.wait(60)
             supervisor.stop()
             running.join(120)
             log.close()

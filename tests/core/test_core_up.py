@@ -13,6 +13,8 @@ import pytest
 
 from caruso_core import ConfigError, connect
 from caruso_core.deployment import load, parse
+from caruso_core.testing import eventually
+from caruso_core.testing.commands import caruso
 from caruso_core.testing.processes import child_environment, free_port
 
 HERE = os.path.dirname(__file__)
@@ -140,3 +142,41 @@ def test_up_keeps_credentials_off_command_lines_and_revives_retired_or_hung_serv
                                for line in lines), lines)
         wait_until(lambda: sum(" serving counter" in line for line in lines) == 3, lines)
         assert client.get("relay").bump()["value"] == 1
+
+
+def test_swap_through_up_starts_the_new_instance_keeps_the_old_to_go_back_and_leaves_nothing(tmp_path, monkeypatch):
+    uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+    (tmp_path / "caruso.toml").write_text(deployment_toml(uri))
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
+    with caruso_up(tmp_path, child_environment([HERE], tmp_path / "data", None)) as lines:
+        client = connect(uri)
+        counter = client.get("counter")
+        assert [counter.increment()["value"] for _ in range(3)] == [1, 2, 3]
+
+        ran = caruso("swap", "counter", "--version", "2.0.0", "-c", "label=v2", "--manager", uri)
+        assert ran.exit_code == 0, ran.output
+        assert counter.increment() == {"value": 4, "label": "v2"}        # its state moved, its config is new
+        rows = {(row["version"], row["state"]) for row in client.services() if row["name"] == "counter"}
+        assert rows == {("2.0.0", "active"), ("1.0.0", "standby")}
+
+        assert caruso("swap", "counter", "--back", "--manager", uri).exit_code == 0
+        assert counter.increment() == {"value": 5, "label": "from-toml"}
+
+        assert caruso("swap", "counter", "-c", "label=v3", "--manager", uri).exit_code == 0
+        assert counter.increment() == {"value": 6, "label": "v3"}
+        # one standby at a time: the instance before the last swap's is retired
+        eventually(lambda: sorted(row["state"] for row in client.services() if row["name"] == "counter"),
+                   lambda states: states == ["active", "standby"], what="one standby left")
+
+        refused = caruso("swap", "counter", "--manager", uri, env={"CARUSO_OPERATOR_SECRET": "guess"})
+        assert refused.exit_code == 1 and "operator secret" in refused.stderr
+        unknown = caruso("swap", "countr", "--manager", uri)
+        assert unknown.exit_code == 1 and "runs no service 'countr'" in unknown.stderr
+        failing = caruso("swap", "counter", "-c", "colour=red", "--manager", uri)
+        assert failing.exit_code == 1 and "colour" in failing.stderr
+        assert counter.increment() == {"value": 7, "label": "v3"}         # a failed swap changes nothing
+        pids = [row["health"]["pid"] for row in client.health() if "pid" in row["health"]]
+    assert lines[-1] == "caruso is down"
+    eventually(lambda: [pid for pid in pids if os.path.exists(f"/proc/{pid}") and
+                        "zombie" not in open(f"/proc/{pid}/status").read().lower()],
+               lambda left: left == [], what="every instance, standbys too, ended")
