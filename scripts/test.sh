@@ -3,7 +3,8 @@
 #   Debian packages (when missing): postgresql (the tests start a private server on
 #   127.0.0.1 as the postgres user), chromium (browser tests), graphviz (script graphs),
 #   rtpengine-daemon (media of calls, run in user space), sip-tester (SIPp: callers,
-#   trunks and phones), baresip-core (a real softphone), espeak-ng and sox (prompts).
+#   trunks and phones), baresip-core (a real softphone), espeak-ng and sox (prompts),
+#   mariadb-server (the tests start a private server on 127.0.0.1, as the mysql user).
 #   Python packages: caruso with its [test] extra, in ./.venv.
 # Arguments are passed to pytest, e.g. `bash scripts/test.sh tests/core -x`.
 set -euo pipefail
@@ -18,6 +19,7 @@ command -v sipp >/dev/null || missing+=(sip-tester)
 command -v baresip >/dev/null || missing+=(baresip-core)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox)
+compgen -G "/usr/sbin/mariadbd" >/dev/null || missing+=(mariadb-server)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -17,12 +17,12 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from caruso_core.testing.databases import throwaway_database
 from caruso_core.testing.processes import free_port
 
 ENVIRONMENT = "CARUSO_TEST_POSTGRES_URL"
@@ -95,16 +95,5 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture
 def postgres_database(postgres_url: str) -> Iterator[str]:
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    name = f"caruso_test_{uuid.uuid4().hex[:12]}"
-    server = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        server.dispose()
+    with throwaway_database(postgres_url, '"', ' WITH (FORCE)') as url:
+        yield url

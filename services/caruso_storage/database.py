@@ -3,13 +3,16 @@
 SQLite files holding new objects run in WAL mode (a database holding only existing
 tables keeps its journal mode: its owner may need it); a writing transaction on SQLite starts with
 ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on a stale
-snapshot, and a read is a single statement in autocommit mode. PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``).
+snapshot, and a read is a single statement in autocommit mode. PostgreSQL, MySQL and
+MariaDB writers lock the rows they change (``SELECT ... FOR UPDATE``); MySQL and MariaDB
+sessions read committed data (as PostgreSQL does) and refuse values a column cannot hold
+instead of cutting them (strict mode), whatever the server's defaults.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -22,6 +25,8 @@ from caruso_storage.readonly import ReadOnlyWatch
 
 WRITE_OPTION = "caruso_write"
 JOURNAL = "caruso journal"
+MYSQL = ("mysql", "mariadb")
+MYSQL_OPTIONS = {"isolation_level": "READ COMMITTED", "pool_recycle": 3600}
 
 
 def open_engines(model: Model, db: str | None, urls: dict[str, str]) -> dict[str, Engine]:
@@ -56,12 +61,21 @@ def open_engine(url: str, where: str, owned: bool) -> Engine:
     """An engine for ``url``; ``where`` names the database in errors; ``owned``: caruso may
     set its journal mode (it holds new objects or caruso's own tables)."""
     try:
-        engine = databases.engine(url, wal=owned)
+        mysql = make_url(url).get_backend_name() in MYSQL
+        engine = databases.engine(url, wal=owned, **(MYSQL_OPTIONS if mysql else {}))
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
         raise ConfigError(f"{where}: cannot use database URL {url!r}: {error}") from None
     if engine.dialect.name == "sqlite":
         _sqlite(engine)
+    elif mysql:
+        event.listen(engine, "connect", _strict)
     return engine
+
+
+def _strict(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')")
+    cursor.close()
 
 
 def _sqlite(engine: Engine) -> None:

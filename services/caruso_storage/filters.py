@@ -7,7 +7,8 @@ A filter is plain data (never SQL text)::
 
 :func:`parse` checks fields, operators and values against the object and returns a
 :class:`~caruso_storage.model.Condition`; :func:`to_sql` makes a SQLAlchemy
-expression of it (values as bound parameters only); :func:`matches` evaluates it on
+expression of it over the object's :mod:`~caruso_storage.fields` (values as bound
+parameters only, compared through the attributes' conversions); :func:`matches` evaluates it on
 a record's values, which business rules use together with the rule-only operators
 ``changed`` and ``changed_to`` (the value differs from the old one, and equals
 ``value``).
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, false, not_, or_, true, type_coerce
+from sqlalchemy import and_, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from caruso_core.errors import InvalidInput
@@ -94,30 +95,21 @@ def _parse(obj: ObjectType, data: Any, rule: bool, depth: int, budget: list[int]
     raise InvalidInput(f"filter: unknown key {kind!r} (expected field, and, or, not)")
 
 
-def to_sql(condition: Condition | None, columns: Mapping[str, Any]) -> ColumnElement[bool]:
-    """A SQL expression of ``condition`` over ``columns`` (attribute name → column)."""
+def to_sql(condition: Condition | None, fields: Mapping[str, Any]) -> ColumnElement[bool]:
+    """A SQL expression of ``condition`` over ``fields`` (attribute name → :class:`~caruso_storage.fields.Field`)."""
     if condition is None:
         return true()
     if condition.kind == "and":
-        return and_(*(to_sql(item, columns) for item in condition.items))
+        return and_(*(to_sql(item, fields) for item in condition.items))
     if condition.kind == "or":
-        return or_(*(to_sql(item, columns) for item in condition.items))
+        return or_(*(to_sql(item, fields) for item in condition.items))
     if condition.kind == "not":
-        return not_(to_sql(condition.items[0], columns))
-    column, op, value = columns[condition.field], condition.op, condition.value
-    if op in ("eq", "ne") and value is None:
-        return column.is_(None) if op == "eq" else column.is_not(None)
-    if op == "in":
-        return column.in_(value) if value else false()
-    if op == "is_null":
-        return column.is_(None) if value else column.is_not(None)
-    if op in TEXT_OPERATORS:
-        return type_coerce(column, String).ilike(_pattern(op, value), escape="\\")
-    return {"eq": column.__eq__, "ne": column.__ne__, "lt": column.__lt__, "le": column.__le__,
-            "gt": column.__gt__, "ge": column.__ge__}[op](value)
+        return not_(to_sql(condition.items[0], fields))
+    return fields[condition.field].compare(condition.op, condition.value)
 
 
-def _pattern(op: str, value: str) -> str:
+def text_pattern(op: str, value: str) -> str:
+    """The LIKE pattern of a text operator's value (``like`` takes it as it is)."""
     if op == "like":
         return value
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -151,7 +143,7 @@ def matches(condition: Condition | None, new: Mapping[str, Any], old: Mapping[st
     if current is None or value is None:
         return False
     if op in TEXT_OPERATORS:
-        return re.fullmatch(_regex(_pattern(op, value)), str(current).rstrip(" "), re.IGNORECASE | re.DOTALL) is not None
+        return re.fullmatch(_regex(text_pattern(op, value)), str(current).rstrip(" "), re.IGNORECASE | re.DOTALL) is not None
     return {"lt": current < value, "le": current <= value, "gt": current > value, "ge": current >= value}[op]
 
 

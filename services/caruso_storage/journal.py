@@ -2,7 +2,9 @@
 
 They live in the model's default database and evolve through the Alembic
 migrations of :mod:`caruso_storage.migrations` (version table
-``caruso_storage_alembic``); these definitions match the latest migration.
+``caruso_storage_alembic``); these definitions match the latest migration. On MySQL
+and MariaDB they compare text as it is (``utf8mb4_bin``), keep the microseconds of
+times and take texts of any length.
 """
 from __future__ import annotations
 
@@ -11,15 +13,20 @@ import json
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, select, update
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
 
 from caruso_core.errors import InvalidInput
 
 from caruso_storage import values
+from caruso_storage.tables import MYSQL, MYSQL_TABLE
 
 DIRECTIONS = ("inbound", "outbound")
 TEXT_FIELDS = {"channel": 32, "direction": 8, "summary": 4000, "agent": 64, "reference": 200}
 CONTACT_FIELDS = set(TEXT_FIELDS) | {"at", "data"}
+
+MOMENT = DateTime().with_variant(mysql.DATETIME(fsp=6), *MYSQL)
+LONG_TEXT = Text().with_variant(mysql.LONGTEXT(), *MYSQL)
 
 metadata = MetaData()
 
@@ -30,11 +37,12 @@ contact_history = Table(
     Column("object_key", String(200), nullable=False),
     Column("channel", String(32), nullable=False),
     Column("direction", String(8), nullable=False),
-    Column("at", DateTime, nullable=False),
-    Column("summary", Text, nullable=False),
+    Column("at", MOMENT, nullable=False),
+    Column("summary", LONG_TEXT, nullable=False),
     Column("agent", String(64)),
     Column("reference", String(200)),
-    Column("data", Text),
+    Column("data", LONG_TEXT),
+    **MYSQL_TABLE,
 )
 Index("ix_caruso_contact_history_object", contact_history.c.object, contact_history.c.object_key,
       contact_history.c.at)
@@ -42,12 +50,13 @@ Index("ix_caruso_contact_history_object", contact_history.c.object, contact_hist
 rule_log = Table(
     "caruso_rule_log", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime, nullable=False),
+    Column("at", MOMENT, nullable=False),
     Column("object", String(64), nullable=False),
     Column("object_key", String(200), nullable=False),
     Column("rule", String(64), nullable=False),
     Column("action", String(64), nullable=False),
-    Column("message", Text, nullable=False),
+    Column("message", LONG_TEXT, nullable=False),
+    **MYSQL_TABLE,
 )
 
 due_runs = Table(
@@ -56,7 +65,8 @@ due_runs = Table(
     Column("object_key", String(200), primary_key=True),
     Column("rule", String(64), primary_key=True),
     Column("deadline", String(32), nullable=False),
-    Column("at", DateTime, nullable=False),
+    Column("at", MOMENT, nullable=False),
+    **MYSQL_TABLE,
 )
 
 

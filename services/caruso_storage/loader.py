@@ -25,13 +25,18 @@ from lxml import etree
 from caruso_core import plugins, xmlsafe
 from caruso_core.errors import ConfigError, InvalidInput
 
-from caruso_storage import filters, values
-from caruso_storage.model import (TYPES, Action, Attribute, Database, Index, Model,
+from caruso_storage import filters, patterns, values
+from caruso_storage.model import (MOMENTS, TYPES, Action, Attribute, Database, Index, Model,
                                   ObjectType, Relation, Rule)
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
+
+STORED_FORMS = ("text", "number")                       # conversions of dates and times
+DEFAULT_FORMATS = {"date": "%Y%m%d", "time": "%H%M%S", "datetime": "%Y%m%d%H%M%S"}
+BELONGS = {"format": STORED_FORMS, "time-column": STORED_FORMS, "time-format": STORED_FORMS,
+           "empty": STORED_FORMS, "pivot": STORED_FORMS, "case": ("flag",), "unknown": ("flag",)}
 
 Part = tuple[etree._Element, str]       # an element and the file it is in
 
@@ -288,31 +293,79 @@ class _Builder:
         if kind not in TYPES:
             raise self.fail(element, f"{where}: unknown type {kind!r} (types: {', '.join(TYPES)})")
         convert = given.get("convert")
-        needs = {"flag": "boolean", "cents": "decimal", "padded": "string"}
-        if convert is not None and needs[convert] != kind:
-            raise self.fail(element, f"{where}: convert=\"{convert}\" needs type {needs[convert]}, not {kind}")
+        needs = {"flag": ("boolean",), "cents": ("decimal",), "padded": ("string",), "text": MOMENTS, "number": MOMENTS}
+        if convert is not None and kind not in needs[convert]:
+            raise self.fail(element, f"{where}: convert=\"{convert}\" needs type {' or '.join(needs[convert])}, "
+                                     f"not {kind}")
         length = _int(given, "length")
         if length is not None and kind != "string":
             raise self.fail(element, f"{where}: length applies to type string only")
         if convert == "padded" and length is None:
             raise self.fail(element, f"{where}: convert=\"padded\" needs the column's length")
+        misplaced = next((name for name, conversions in BELONGS.items()
+                          if given.get(name) is not None and convert not in conversions), None)
+        if misplaced is not None:
+            owners = " or ".join(f'convert="{conversion}"' for conversion in BELONGS[misplaced])
+            raise self.fail(element, f"{where}: {misplaced}=\"...\" belongs to {owners}")
         scale = _int(given, "scale")
         attribute = Attribute(
             name=name, type=kind, column=given.get("column") or name, key=_flag(given, "key"),
             generated=_flag(given, "generated"), required=_flag(given, "required"), length=length,
             precision=_int(given, "precision"), scale=2 if convert == "cents" and scale is None else scale,
             label=given.get("label") or name.replace("_", " ").capitalize(), convert=convert,
-            true_value=given.get("true", "J"), false_value=given.get("false", "N"), line=element.sourceline)
+            true_value=given.get("true", "J"), false_value=given.get("false", "N"),
+            ignore_case=given.get("case", "ignore") == "ignore",
+            unknown={"true": True, "false": False}.get(given.get("unknown", "null")),
+            time_column=given.get("time-column"), empty=given.get("empty"),
+            pivot=_int(given, "pivot") or patterns.DEFAULT_PIVOT, line=element.sourceline)
+        if convert in STORED_FORMS:
+            attribute = self.stored_form(where, attribute, given, element)
         try:
             choices = given.get("choices")
             if choices is not None:
-                attribute = attrs.evolve(attribute, choices=tuple(
-                    values.decode(attribute, choice.strip(), strict=False) for choice in choices.split("|")))
+                coded = [choice.partition("=") for choice in choices.split("|")]
+                attribute = attrs.evolve(
+                    attribute, choices=tuple(values.decode(attribute, code.strip(), strict=False) for code, _, _ in coded),
+                    choice_labels=tuple((label if labelled else code).strip() for code, labelled, label in coded)
+                    if any(labelled for _, labelled, _ in coded) else None)
             if given.get("default") is not None:
                 attribute = attrs.evolve(attribute, default=values.decode(attribute, given.get("default")))
         except InvalidInput as error:
             raise self.fail(element, f"{owner}.{error}") from None
         return attribute
+
+    def stored_form(self, where: str, attribute: Attribute, given: Mapping[str, str],
+                    element: etree._Element) -> Attribute:
+        """``attribute`` (a date, time or datetime held as text or a number) with its checked
+        stored form: ``format`` and, for a datetime in two columns, ``time-format``."""
+        number = attribute.convert == "number"
+        split = attribute.time_column is not None
+        if split and attribute.type != "datetime":
+            raise self.fail(element, f"{where}: time-column=\"...\" belongs to a datetime (its date in column, "
+                                     "its time in time-column)")
+        if split and attribute.key:
+            raise self.fail(element, f"{where}: a key attribute is held in one column; time-column cannot be used")
+        if given.get("time-format") is not None and not split:
+            raise self.fail(element, f"{where}: time-format=\"...\" needs time-column=\"...\"")
+        formats = {"format": (given.get("format") or DEFAULT_FORMATS["date" if split else attribute.type],
+                              "date" if split else attribute.type)}
+        if split:
+            formats["time-format"] = (given.get("time-format") or DEFAULT_FORMATS["time"], "time")
+        for option, (text, kind) in formats.items():
+            try:
+                pattern = patterns.Pattern.parse(text, kind, attribute.pivot)
+            except ValueError as error:
+                raise self.fail(element, f"{where}: {error} (see docs/model-format.md)") from None
+            if number and not pattern.numeric:
+                raise self.fail(element, f"{where}: {option} {text!r} has separators; a number holds digits only "
+                                         "(convert=\"text\" for text)")
+        if given.get("pivot") is not None and "%y" not in formats["format"][0] and formats["format"][0] != "CYYMMDD":
+            raise self.fail(element, f"{where}: pivot=\"...\" belongs to a format with two-digit years (%y)")
+        if number and attribute.empty is not None and not attribute.empty.strip().isdigit():
+            raise self.fail(element, f"{where}: empty={attribute.empty!r} is no number; "
+                                     "a column held as a number is empty as 0 or another number")
+        return attrs.evolve(attribute, format=formats["format"][0],
+                            time_format=formats["time-format"][0] if split else None)
 
     def finish(self, obj: ObjectType) -> ObjectType:
         """``obj`` with the relations and rules of its declaration and its extensions, in order."""

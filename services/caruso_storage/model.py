@@ -10,8 +10,11 @@ from typing import Any
 
 import attrs
 
-TYPES = ("string", "text", "integer", "decimal", "float", "boolean", "date", "datetime")
-CONVERSIONS = ("flag", "cents", "padded")
+from caruso_storage.patterns import DEFAULT_PIVOT
+
+TYPES = ("string", "text", "integer", "decimal", "float", "boolean", "date", "datetime", "time")
+CONVERSIONS = ("flag", "cents", "padded", "text", "number")
+MOMENTS = ("date", "datetime", "time")
 RELATION_KINDS = ("many-to-one", "one-to-many", "many-to-many")
 RULE_EVENTS = ("create", "update", "due")
 VERSION_COLUMN = "caruso_version"
@@ -22,9 +25,13 @@ class Attribute:
     """One attribute of an object, mapped to one column.
 
     ``convert`` names a value conversion for legacy columns: ``flag`` (text
-    ``true_value``/``false_value`` ↔ bool), ``cents`` (integer ↔ decimal of
-    ``scale`` digits), ``padded`` (fixed-width text, trimmed on read, padded to
-    ``length`` on write).
+    ``true_value``/``false_value`` ↔ bool, compared ignoring case when ``ignore_case``;
+    other text reads as ``unknown``), ``cents`` (integer ↔ decimal of ``scale``
+    digits), ``padded`` (fixed-width text, trimmed on read, padded to ``length`` on
+    write), ``text`` and ``number`` (a date, time or datetime in the stored form
+    ``format``, see :mod:`caruso_storage.patterns`; a datetime's time may be in a second
+    column, ``time_column`` in ``time_format``; a missing value is written as ``empty``,
+    NULL when None). ``choice_labels`` are the labels of ``choices``, in their order.
     """
 
     name: str
@@ -42,7 +49,20 @@ class Attribute:
     convert: str | None = None
     true_value: str = "J"
     false_value: str = "N"
+    ignore_case: bool = True
+    unknown: bool | None = None
+    format: str | None = None
+    time_column: str | None = None
+    time_format: str | None = None
+    empty: str | None = None
+    pivot: int = DEFAULT_PIVOT
+    choice_labels: tuple[str, ...] | None = None
     line: int = 0
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns holding the attribute: its own, and the time column of a split datetime."""
+        return (self.column,) if self.time_column is None else (self.column, self.time_column)
 
 
 @attrs.frozen

@@ -2,13 +2,17 @@
 
 A :class:`Records` works inside a connection given by the caller (who owns the
 transaction). Values are Python values (see :mod:`caruso_storage.values`); a
-record is a dict of every attribute plus ``_version``.
+record is a dict of every attribute plus ``_version``. Filters and orderings go
+through each attribute's :mod:`~caruso_storage.fields`; a datetime held in two columns
+is read from both and written to both. ``limits`` (from :mod:`caruso_storage.limits`)
+refuse values the columns cannot hold.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.engine import Connection
@@ -17,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from caruso_core.errors import Conflict, InvalidInput, NotFound
 
 from caruso_storage import filters, values
+from caruso_storage.fields import fields_of
 from caruso_storage.model import Condition, ObjectType
-from caruso_storage.tables import VERSION_KEY
+from caruso_storage.tables import VERSION_KEY, time_key
 
 MAX_LIMIT = 10_000
 
@@ -26,12 +31,18 @@ MAX_LIMIT = 10_000
 class Records:
     """Create, read, update, delete and query the objects of one type."""
 
-    def __init__(self, obj: ObjectType, table: Table) -> None:
+    def __init__(self, obj: ObjectType, table: Table,
+                 limits: dict[str, Callable[[Any], None]] | None = None) -> None:
         self.obj = obj
         self.table = table
         self.names = list(obj.attributes)
         self.key = obj.key
+        self.fields = fields_of(obj, table)
+        self.limits = dict(limits or {})
         self._columns = [table.c[name] for name in self.names]
+        self._times = [(name, len(self._columns) + index) for index, name in
+                       enumerate(a.name for a in obj.attributes.values() if a.time_column is not None)]
+        self._columns += [table.c[time_key(name)] for name, _ in self._times]
         if obj.versioned:
             self._columns.append(table.c[VERSION_KEY])
         self._generated = next((a.name for a in obj.attributes.values() if a.generated), None)
@@ -55,6 +66,7 @@ class Records:
         decoded = {name: values.decode(self.obj.attributes[name], key[name], strict=False) for name in self.key}
         if any(value is None for value in decoded.values()):
             raise InvalidInput(f"{self.obj.name}: a key has no missing parts")
+        self.check_limits(decoded)
         return decoded
 
     def key_value(self, record: dict[str, Any]) -> Any:
@@ -80,7 +92,16 @@ class Records:
                 raise InvalidInput(f"{self.obj.name} has no attribute(s) {', '.join(map(str, unknown))} "
                                    f"(attributes: {', '.join(self.names)})")
             decoded[name] = decoders[name](value)
+        if self.limits:
+            self.check_limits(decoded)
         return decoded
+
+    def check_limits(self, decoded: dict[str, Any]) -> None:
+        """Refuse values their columns cannot hold (InvalidInput naming the attribute)."""
+        for name, check in self.limits.items():
+            value = decoded.get(name)
+            if value is not None:
+                check(value)
 
     def new(self, data: Any) -> dict[str, Any]:
         """A complete new record from a caller's values: defaults filled in, required checked."""
@@ -119,7 +140,8 @@ class Records:
                     for row in rows:
                         del row[self._generated]
                     result = connection.execute(
-                        self.table.insert().returning(self.table.c[self._generated], sort_by_parameter_order=True), rows)
+                        self.table.insert().returning(self.table.c[self._generated], sort_by_parameter_order=True),
+                        self._stored(rows))
                     for row, (generated,) in zip(rows, result):
                         row[self._generated] = generated
                 else:
@@ -137,6 +159,7 @@ class Records:
         through the column type's own bind processor (so conversions such as 'J'/'N' flags
         still apply); SQLAlchemy's generic path would rebuild every row's parameters."""
         dialect = connection.dialect
+        rows = self._stored(rows)
         if not dialect.positional:
             connection.execute(self.table.insert(), rows)
             return
@@ -191,7 +214,7 @@ class Records:
             where = and_(where, self.table.c[VERSION_KEY] == old[VERSION_KEY])
         if assignments:
             try:
-                result = connection.execute(self.table.update().where(where).values(assignments))
+                result = connection.execute(self.table.update().where(where).values(self._stored([assignments])[0]))
             except IntegrityError as error:
                 raise _integrity(self.obj.name, error) from None
             if result.rowcount != 1:
@@ -214,7 +237,7 @@ class Records:
                limit: Any = 100, offset: Any = 0, also: Any = None) -> list[dict[str, Any]]:
         """Records matching ``condition`` (and the SQL expression ``also``), ordered (default: by key), paged."""
         limit, offset = page(limit, offset)
-        statement = select(*self._columns).where(filters.to_sql(condition, self.table.c))
+        statement = select(*self._columns).where(filters.to_sql(condition, self.fields))
         if also is not None:
             statement = statement.where(also)
         statement = statement.order_by(*self._order(order_by)).limit(limit)
@@ -223,7 +246,7 @@ class Records:
         return [self._record(row) for row in connection.execute(statement)]
 
     def count(self, connection: Connection, condition: Condition | None) -> int:
-        statement = select(func.count()).select_from(self.table).where(filters.to_sql(condition, self.table.c))
+        statement = select(func.count()).select_from(self.table).where(filters.to_sql(condition, self.fields))
         return int(connection.execute(statement).scalar_one())
 
     def where_equal(self, names: Iterable[str], key_values: Iterable[Any]) -> Condition:
@@ -233,7 +256,7 @@ class Records:
 
     def _order(self, order_by: Any) -> list[Any]:
         if order_by is None:
-            return [self.table.c[name] for name in self.key]
+            return [self.fields[name].order() for name in self.key]
         if isinstance(order_by, str):
             order_by = [order_by]
         if not isinstance(order_by, (list, tuple)):
@@ -243,16 +266,33 @@ class Records:
             name = item[1:] if isinstance(item, str) and item.startswith("-") else item
             if not isinstance(name, str) or name not in self.obj.attributes:
                 raise InvalidInput(f"order_by: {self.obj.name} has no attribute {item!r}")
-            column = self.table.c[name]
+            column = self.fields[name].order()
             clauses.append(column.desc() if name != item else column.asc())
             named.add(name)
-        return clauses + [self.table.c[name] for name in self.key if name not in named]
+        return clauses + [self.fields[name].order() for name in self.key if name not in named]
 
     def _where_key(self, key: dict[str, Any]) -> Any:
         return and_(*(self.table.c[name] == value for name, value in key.items()))
 
+    def _stored(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows as the table stores them: a datetime in two columns split into its date and time."""
+        if not self._times:
+            return rows
+        split = []
+        for row in rows:
+            row = dict(row)
+            for name, _ in self._times:
+                if name in row:
+                    moment = row[name]
+                    row[name], row[time_key(name)] = (None, None) if moment is None else (moment.date(), moment.time())
+            split.append(row)
+        return split
+
     def _record(self, row: Any) -> dict[str, Any]:
         record = dict(zip(self.names, row))
+        for name, index in self._times:
+            if record[name] is not None:
+                record[name] = dt.datetime.combine(record[name], row[index] or dt.time())
         record[VERSION_KEY] = row[-1] if self.obj.versioned else _digest(record, self.names)
         return record
 

@@ -1,8 +1,11 @@
-"""Attribute values between the wire (plain data) and Python (Decimal, date, datetime).
+"""Attribute values between the wire (plain data) and Python (Decimal, date, datetime, time).
 
 ``decode`` accepts what a client or a model file may send for an attribute and
 returns the Python value, or raises InvalidInput naming the attribute;
-``encode`` turns a Python value into plain data for the wire.
+``encode`` turns a Python value into plain data for the wire. Decimals are rounded to
+their attribute's scale half to even (banker's rounding: 0.125 → 0.12, 0.135 → 0.14);
+a decimal with more than ``MAX_DIGITS`` digits before the point is too large for any
+column.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from caruso_core.errors import InvalidInput
 
 from caruso_storage.model import Attribute
 
+MAX_DIGITS = 1000
 TRUE_TEXT = {"true", "1", "yes"}
 FALSE_TEXT = {"false", "0", "no"}
 
@@ -58,15 +62,15 @@ def as_given(attribute: Attribute) -> tuple[type, int | None, Any] | None:
 
 
 def encoded(attribute: Attribute) -> bool:
-    """Whether values of ``attribute`` change on the wire (decimals, dates, datetimes)."""
-    return attribute.type in ("decimal", "date", "datetime")
+    """Whether values of ``attribute`` change on the wire (decimals, dates, datetimes, times)."""
+    return attribute.type in ("decimal", "date", "datetime", "time")
 
 
 def encode(value: Any) -> Any:
-    """Plain data for a Python value: decimals as strings, dates and datetimes as ISO 8601."""
+    """Plain data for a Python value: decimals as strings, dates, datetimes and times as ISO 8601."""
     if isinstance(value, decimal.Decimal):
         return str(value)
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
     return value
 
@@ -95,8 +99,12 @@ def _decimal(attribute: Attribute, value: Any) -> decimal.Decimal:
     number = decimal.Decimal(str(value).strip())
     if not number.is_finite():
         raise ValueError
+    if number and number.adjusted() >= MAX_DIGITS:
+        raise InvalidInput(f"{attribute.name}: {value!r} is too large")
     if attribute.scale is not None:
-        number = number.quantize(decimal.Decimal(1).scaleb(-attribute.scale), rounding=decimal.ROUND_HALF_EVEN)
+        digits = decimal.Context(prec=max(decimal.getcontext().prec, number.adjusted() + attribute.scale + 2))
+        number = number.quantize(decimal.Decimal(1).scaleb(-attribute.scale), rounding=decimal.ROUND_HALF_EVEN,
+                                 context=digits)
     return number
 
 
@@ -128,5 +136,13 @@ def _datetime(attribute: Attribute, value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(value.strip())
 
 
-_DECODERS = {"string": _text, "text": _text, "integer": _integer, "float": _float,
-             "decimal": _decimal, "boolean": _boolean, "date": _date, "datetime": _datetime}
+def _time(attribute: Attribute, value: Any) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    if not isinstance(value, str):
+        raise TypeError
+    return dt.time.fromisoformat(value.strip())
+
+
+_DECODERS = {"string": _text, "text": _text, "integer": _integer, "float": _float, "decimal": _decimal,
+             "boolean": _boolean, "date": _date, "datetime": _datetime, "time": _time}

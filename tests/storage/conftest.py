@@ -1,10 +1,11 @@
-"""Fixtures of the storage tests: every storage test runs on SQLite and on PostgreSQL."""
+"""Fixtures of the storage tests: every database test runs on SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from caruso_core import HostContext, connect
 from caruso_storage.service import StorageManager
@@ -19,11 +20,26 @@ def data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+             pytest.param("mariadb", marks=pytest.mark.mariadb)]
+
+
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'crm.db'}"
-    return request.getfixturevalue("postgres_database")
+    return request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_database")
+
+
+def raw_engine(url: str) -> sa.Engine:
+    """An engine for the tests' own SQL: on MariaDB names in double quotes are names
+    (``ANSI_QUOTES``), so one SQL text makes and checks a legacy table on every database, and
+    ``CHAR`` values keep their padding (``PAD_CHAR_TO_FULL_LENGTH``), as they do on the others."""
+    engine = sa.create_engine(url)
+    if engine.dialect.name in ("mysql", "mariadb"):
+        sa.event.listen(engine, "connect", lambda connection, _record: connection.cursor().execute(
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,PAD_CHAR_TO_FULL_LENGTH')"))
+    return engine
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_validate_reports_a_good_file_and_a_bad_one_with_its_line(tmp_path: Path
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == f"error: {bad}:5: Item.price: unknown type 'money' " \
-                          "(types: string, text, integer, decimal, float, boolean, date, datetime)\n"
+                          "(types: string, text, integer, decimal, float, boolean, date, datetime, time)\n"
 
 
 def test_diff_and_upgrade_bring_new_tables_up_to_the_model(tmp_path: Path, database_url: str):

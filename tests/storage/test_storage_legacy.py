@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from caruso_core.errors import ConfigError, Conflict
 from caruso_storage.service import StorageManager
+from conftest import raw_engine
 
 MODELS = Path(__file__).parent / "models"
 CHINOOK = Path("/work/shared/legacy-samples/chinook.sqlite")
@@ -87,7 +88,7 @@ def test_a_missing_legacy_table_or_column_refuses_to_start(chinook: str, tmp_pat
 
 @pytest.fixture
 def orders(database_url: str):
-    engine = create_engine(database_url)
+    engine = raw_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text(LEGACY_TABLE))
         connection.execute(text(LEGACY_ROWS))

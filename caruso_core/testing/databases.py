@@ -1,0 +1,25 @@
+"""A throwaway database on a test server, shared by the PostgreSQL and MariaDB fixtures."""
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@contextmanager
+def throwaway_database(server_url: str, quote: str, drop_suffix: str = "") -> Iterator[str]:
+    """The URL of a new, empty database on the server at ``server_url``, dropped on exit.
+    ``quote`` quotes its name in the server's SQL; ``drop_suffix`` ends the DROP statement."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = f"caruso_test_{uuid.uuid4().hex[:12]}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {quote}{name}{quote}")
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{drop_suffix}")
+    finally:
+        server.dispose()
