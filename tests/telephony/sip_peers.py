@@ -142,6 +142,15 @@ class Sipp:
         return [status(message) for message in self.received() if message.startswith("SIP/2.0 ")]
 
 
+def refusing(folder: Path, code: int, reason: str) -> Path:
+    """A copy of the template ``phone_refuses.xml`` answering ``code reason`` (SIPp checks
+    status codes when it loads a scenario, so the code cannot be a key)."""
+    scenario = folder / f"refuses_{code}.xml"
+    template = (SCENARIOS / "phone_refuses.xml").read_text()
+    scenario.write_text(template.replace("@CODE@", str(code)).replace("@REASON@", reason))
+    return scenario
+
+
 def request(method: str, target: str, *, port: int, transport: str = "UDP", call_id: str | None = None,
             headers: dict[str, str | None] | None = None, body: str = "", length: int | None = None) -> bytes:
     """A request written by hand from 127.0.0.1:``port``; ``headers`` override the usual ones

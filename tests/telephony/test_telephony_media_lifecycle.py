@@ -22,6 +22,11 @@ def rtpengine_runs(pid: int) -> bool:
         return False
 
 
+def stopped(pid: int) -> bool:
+    """Whether the kernel has stopped ``pid`` (a signal sent is not yet a signal taken)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
 def test_an_rtp_timeout_reaches_on_timeout(tmp_path):
     with running_media(tmp_path, rtp_timeout=3) as media:
         with bridged_call(media, "silent") as (caller, agent):
@@ -54,6 +59,7 @@ def test_a_hung_rtpengine_is_replaced_by_health(tmp_path):
         hung = media.health()["rtpengine_pid"]
         with ivr_call(media, "stuck"):
             os.kill(hung, signal.SIGSTOP)
+            eventually(lambda: stopped(hung), what="rtpengine stopped")
             after = media.health()
             assert after["restarted"] and after["lost_calls"] == ["stuck"] and not rtpengine_runs(hung)
             media.reports.timed_out("stuck")
