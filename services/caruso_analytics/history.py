@@ -80,3 +80,26 @@ class History:
     def active(self, at: float) -> np.ndarray:
         """Mask of the customers at ``at``: joined before it and not left by then."""
         return (self.joined <= at) & ~(self.left <= at)
+
+
+def as_of(history: History, day: float) -> History:
+    """``history`` as it stood at ``day``: what happened later is gone (for back-tests)."""
+    events, opportunities, leads = history.events, history.opportunities, history.leads
+    joined = history.joined < day
+    kept = np.flatnonzero(joined)
+    renumbered = np.full(history.size, -1, np.int32)
+    renumbered[kept] = np.arange(len(kept))
+    seen = (events.time < day) & joined[events.customer]
+    value = np.where((events.kind == KIND_CODES["complaint"]) & (events.value >= day), np.inf, events.value)
+    created = opportunities.created < day
+    renumbered_opportunity = np.cumsum(created) - 1
+    staged = (opportunities.stage_time < day) & created[opportunities.stage_opportunity]
+    known = leads.created < day
+    return History(
+        history.customer_ids[kept], history.joined[kept], np.where(history.left < day, history.left, np.nan)[kept],
+        Events(renumbered[events.customer[seen]], events.time[seen], events.kind[seen], value[seen]),
+        Opportunities(renumbered[opportunities.customer[created]], opportunities.amount[created], opportunities.created[created],
+                      renumbered_opportunity[opportunities.stage_opportunity[staged]].astype(np.int32),
+                      opportunities.stage[staged], opportunities.stage_time[staged]),
+        Leads(leads.score[known], leads.created[known], np.where(leads.converted < day, leads.converted, np.nan)[known]),
+        float(day), history.origin)

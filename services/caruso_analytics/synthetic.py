@@ -47,8 +47,8 @@ class Drivers:
 
 
 def generate(customers: int = 50_000, days: float = 730.0, seed: int = 0,
-             drivers: Drivers = Drivers()) -> History:
-    """A history of ``customers`` customers over ``days`` days (``now`` = ``days``)."""
+             drivers: Drivers = Drivers(), origin: str = "2024-01-01") -> History:
+    """A history of ``customers`` customers over ``days`` days from ``origin`` (``now`` = ``days``)."""
     rng = np.random.default_rng(seed)
     n = customers
     joined = np.where(rng.random(n) < 0.15, rng.uniform(0, days - 30, n), -rng.uniform(30, 3650, n))
@@ -122,7 +122,7 @@ def generate(customers: int = 50_000, days: float = 730.0, seed: int = 0,
     gone = ~np.isnan(left[customer]) & (time >= left[customer])   # nothing after leaving
     events = Events.of(customer[~gone], time[~gone], kind[~gone], value[~gone])
     return History(np.arange(1, n + 1, dtype=np.int64), joined, left, events,
-                   _opportunities(rng, n, days, drivers), _leads(rng, n, days, drivers), float(days))
+                   _opportunities(rng, n, days, drivers), _leads(rng, n, days, drivers), float(days), origin)
 
 
 def _opportunities(rng: np.random.Generator, customers: int, days: float, drivers: Drivers) -> Opportunities:
