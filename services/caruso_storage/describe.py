@@ -23,6 +23,8 @@ def describe_object(obj: ObjectType) -> dict[str, Any]:
         name: {"type": a.type, "length": a.length, "required": a.required or (a.key and not a.generated),
                "key": a.key, "generated": a.generated, "default": values.encode(a.default),
                "choices": None if a.choices is None else [values.encode(c) for c in a.choices],
+               "choice_labels": None if a.choice_labels is None else
+               {values.encode(code): label for code, label in zip(a.choices or (), a.choice_labels)},
                "label": a.label}
         for name, a in obj.attributes.items()}
     relations = {name: {"kind": r.kind, "target": r.target, "foreign_key": list(r.foreign_key)}

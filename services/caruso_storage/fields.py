@@ -111,7 +111,9 @@ class StoredField(Field):
         key = stored.pattern.key_sql(column, stored.number)
         if time is not None:
             clock = time.type.pattern
-            time_key = func.coalesce(clock.key_sql(time, stored.number), literal(clock.key(dt.time(), stored.number)))
+            midnight = literal(clock.key(dt.time(), stored.number), BigInteger if stored.number else String)
+            time_key = case((clock.empty_sql(time, stored.number, time.type.empty), midnight),
+                            else_=clock.key_sql(time, stored.number))
             key = cast(key, BigInteger) * 10 ** clock.width + cast(time_key, BigInteger) if stored.number \
                 else type_coerce(key, String) + type_coerce(time_key, String)
         self.key = key

@@ -13,15 +13,16 @@ import threading
 from inspect import signature
 from typing import Any, Callable
 
-from sqlalchemy import Engine, inspect, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from caruso_core import HostContext, remote, service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
-from caruso_storage import filters, journal, loader, migrate, readonly, rules, tables, values
+from caruso_storage import existing, filters, journal, loader, migrate, readonly, rules, tables, values
 from caruso_storage.database import Transaction, journal_name, open_engines
 from caruso_storage.describe import describe_model, describe_object
+from caruso_storage.limits import limits_of
 from caruso_storage.model import Condition, Model, ObjectType, Rule
 from caruso_storage.records import Records, page
 from caruso_storage.rulecalls import RuleCalls
@@ -51,9 +52,18 @@ class StorageManager:
                  databases: dict[str, str] | None = None, due_every: float = 60.0,
                  context: HostContext | None = None) -> None:
         self.model: Model = loader.load(model) if model else loader.load_default()
-        self.schema = tables.build(self.model)
-        self.records = {name: Records(obj, self.schema.tables[name]) for name, obj in self.model.objects.items()}
         self.engines = open_engines(self.model, db, dict(databases or {}))
+        try:
+            self.model, stored_types = existing.resolve(self.model, self.engines)
+        except ConfigError:
+            for engine in self.engines.values():
+                engine.dispose()
+            raise
+        self.schema = tables.build(self.model)
+        self.records = {name: Records(obj, self.schema.tables[name],
+                                      limits_of(obj, self.schema.tables[name], stored_types.get(name),
+                                                self.engines[obj.database].dialect))
+                        for name, obj in self.model.objects.items()}
         self.read_only = readonly.ReadOnlyWatch(self.engines)
         self.journal_database = journal_name(self.model)
         self.due_every = float(due_every)
@@ -64,28 +74,14 @@ class StorageManager:
         self._prepare()
 
     def _prepare(self) -> None:
-        """Create missing tables of new objects and the journal; check existing tables are there."""
+        """Create missing tables of new objects and the journal (existing tables are checked
+        when the model is resolved against the databases)."""
         for name in self.model.databases:
             engine, owned = self.engines[name], self.schema.new_tables(self.model, name)
             if owned:
                 with engine.connect().execution_options(caruso_write=True) as connection, connection.begin():
                     self.schema.metadata[name].create_all(connection, tables=owned)
-            self._check_existing(name, engine)
         migrate.upgrade_journal(self.engines[self.journal_database])
-
-    def _check_existing(self, name: str, engine: Engine) -> None:
-        inspector = inspect(engine)
-        for obj in self.model.objects.values():
-            if obj.database != name or not obj.existing:
-                continue
-            where = f"{obj.source}:{obj.line}: object {obj.name}"
-            if not inspector.has_table(obj.table, schema=obj.schema):
-                raise ConfigError(f"{where}: table {obj.table!r} does not exist in database {name} ({engine.url!r})")
-            present = {column["name"] for column in inspector.get_columns(obj.table, schema=obj.schema)}
-            for attribute in obj.attributes.values():
-                if attribute.column not in present:
-                    raise ConfigError(f"{where}: table {obj.table!r} has no column {attribute.column!r} "
-                                      f"(for {attribute.name}; columns: {', '.join(sorted(present))})")
 
     def start(self) -> None:
         if self.due_every > 0 and any(rule.at for obj in self.model.objects.values() for rule in obj.rules):

@@ -65,7 +65,7 @@ def column_type(attribute: Attribute, existing: bool = False) -> TypeEngine[Any]
     Datetimes of existing SQLite tables are written as ``YYYY-MM-DD HH:MM:SS``, the
     common legacy form, so that stored and compared values agree.
     """
-    if attribute.type == "datetime" and existing:
+    if attribute.type == "datetime" and existing and attribute.convert is None:
         return DateTime().with_variant(sqlite.DATETIME(storage_format=SECONDS_FORMAT), "sqlite")
     if attribute.convert == "flag":
         return Flag(attribute.true_value, attribute.false_value,

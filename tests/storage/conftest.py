@@ -33,12 +33,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def raw_engine(url: str) -> sa.Engine:
     """An engine for the tests' own SQL: on MariaDB names in double quotes are names
-    (``ANSI_QUOTES``), so one SQL text makes and checks a legacy table on every database, and
-    ``CHAR`` values keep their padding (``PAD_CHAR_TO_FULL_LENGTH``), as they do on the others."""
+    (``ANSI_QUOTES``) and ``||`` joins text (``PIPES_AS_CONCAT``), so one SQL text makes and
+    checks a legacy table on every database, and ``CHAR`` values keep their padding
+    (``PAD_CHAR_TO_FULL_LENGTH``), as they do on the others."""
     engine = sa.create_engine(url)
     if engine.dialect.name in ("mysql", "mariadb"):
         sa.event.listen(engine, "connect", lambda connection, _record: connection.cursor().execute(
-            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,PAD_CHAR_TO_FULL_LENGTH')"))
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,PIPES_AS_CONCAT,PAD_CHAR_TO_FULL_LENGTH')"))
     return engine
 
 

@@ -1,0 +1,150 @@
+"""Existing tables as the database holds them: names found as the database folds them, and
+the columns compared with what the model maps onto them.
+
+A table or column name of the model is looked up as written; when the database has none of
+that name, the one equal to it but for case is taken. So one model maps one schema on every
+database, whatever each did to the names it was given without quotes: PostgreSQL folds them
+to lower case (``KUNDE_STAMM`` is ``kunde_stamm``), MySQL and MariaDB keep them as written
+(and compare column names ignoring case), SQLite keeps them. Two names equal but for case
+are refused: the model must give the exact one.
+
+A column fits an attribute when its type holds the attribute's values through the declared
+conversion: text for flags, padded text and dates held as text; integers for cents and
+dates held as numbers; a date, time or datetime column for such an attribute without a
+conversion (a date held as text or a number needs its stored form declared); text at least
+as long as the values written into it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from sqlalchemy import Boolean, Date, DateTime, Engine, Float, Integer, Numeric, String, Time, inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
+
+from caruso_core.errors import ConfigError
+
+from caruso_storage.model import Attribute, Model, ObjectType
+from caruso_storage.patterns import Pattern
+
+# what kinds of column hold each attribute type without a conversion
+HOLDS = {"string": ("text",), "text": ("text",), "integer": ("integer",),
+         "decimal": ("decimal", "integer", "float"), "float": ("float", "decimal", "integer"),
+         "boolean": ("boolean", "integer"), "date": ("date", "datetime"), "datetime": ("datetime",),
+         "time": ("time",)}
+CONVERTED = {"flag": ("text",), "padded": ("text",), "cents": ("integer",), "text": ("text",),
+             "number": ("integer",)}
+
+
+@attrs.frozen
+class Found:
+    """The existing tables of a database: the objects with the names the database uses, the
+    column types by object and attribute name, and what does not fit the model."""
+
+    objects: dict[str, ObjectType]
+    types: dict[str, dict[str, TypeEngine[Any]]]
+    problems: list[str]
+
+
+def kind(column_type: TypeEngine[Any]) -> str | None:
+    """The kind of values a column type holds (None: a type this module does not judge)."""
+    for kinds, name in ((Boolean, "boolean"), (Integer, "integer"), (Float, "float"), (DateTime, "datetime"),
+                        (Date, "date"), (Time, "time"), (String, "text")):
+        if isinstance(column_type, kinds):
+            return name
+    if isinstance(column_type, Numeric):
+        return "integer" if column_type.scale == 0 else "decimal"
+    return None
+
+
+def resolve(model: Model, engines: dict[str, Engine]) -> tuple[Model, dict[str, dict[str, TypeEngine[Any]]]]:
+    """The model with the names its existing tables have in the databases, and the column types
+    of those tables by object and attribute name; ConfigError (one line) if anything misfits."""
+    objects, types, problems = dict(model.objects), {}, []
+    for name in model.databases:
+        found = find(model, name, engines[name])
+        objects.update(found.objects)
+        types.update(found.types)
+        problems += found.problems
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return attrs.evolve(model, objects=objects), types
+
+
+def find(model: Model, database: str, engine: Engine) -> Found:
+    """The existing tables of ``database`` the model maps: ConfigError naming the object when a
+    table or column is missing or named ambiguously; what does not fit in ``problems``."""
+    inspector = inspect(engine)
+    objects, types, problems = {}, {}, []
+    for obj in model.objects.values():
+        if obj.database != database or not obj.existing:
+            continue
+        where = f"{obj.source}:{obj.line}: object {obj.name}"
+        tables = inspector.get_table_names(schema=obj.schema) + inspector.get_view_names(schema=obj.schema)
+        table = _named(obj.table, tables, lambda: ConfigError(
+            f"{where}: table {obj.table!r} does not exist in database {database} ({engine.url!r})"), where, "table")
+        columns = {column["name"]: column["type"] for column in inspector.get_columns(table, schema=obj.schema)}
+        attributes, types[obj.name] = {}, {}
+        for name, attribute in obj.attributes.items():
+            named = [_named(column, columns, lambda column=column: ConfigError(
+                f"{where}: table {obj.table!r} has no column {column!r} (for {name}; columns: "
+                f"{', '.join(sorted(columns))})"), where, "column") for column in attribute.columns]
+            attributes[name] = attrs.evolve(attribute, column=named[0],
+                                            time_column=named[1] if len(named) > 1 else None)
+            types[obj.name][name] = columns[named[0]]
+            problems += [f"{obj.source}:{attribute.line}: {obj.name}.{name}: {problem}"
+                         for problem in _misfits(attribute, table, named, [columns[c] for c in named], engine.dialect)]
+        objects[obj.name] = attrs.evolve(obj, table=table, attributes=attributes)
+    return Found(objects, types, problems)
+
+
+def _named(name: str, present: Any, missing: Any, where: str, what: str) -> str:
+    if name in present:
+        return name
+    folded = [other for other in present if other.lower() == name.lower()]
+    if len(folded) > 1:
+        raise ConfigError(f"{where}: {what} {name!r} matches {', '.join(map(repr, sorted(folded)))} "
+                          "but for case: give the exact name")
+    if not folded:
+        raise missing()
+    return folded[0]
+
+
+def _misfits(attribute: Attribute, table: str, columns: list[str], types: list[TypeEngine[Any]],
+             dialect: Dialect) -> list[str]:
+    """What keeps the columns from holding the attribute's values, one line each."""
+    found = []
+    for index, (column, column_type) in enumerate(zip(columns, types)):
+        held = kind(column_type)
+        if held is None:
+            continue
+        shown = f"column {table}.{column} is {column_type.compile(dialect=dialect)}"
+        wanted = CONVERTED[attribute.convert] if attribute.convert else HOLDS[attribute.type]
+        if held not in wanted:
+            if attribute.convert is None and attribute.type in ("date", "datetime", "time") \
+                    and held in ("text", "integer"):
+                form = "text" if held == "text" else "number"
+                found.append(f"{shown}: type=\"{attribute.type}\" on it needs its stored form declared, "
+                             f"convert=\"{form}\" format=\"...\" (see docs/model-format.md)")
+            else:
+                found.append(f"{shown}, which cannot hold "
+                             + (f"convert=\"{attribute.convert}\"" if attribute.convert else attribute.type)
+                             + " values")
+            continue
+        length, written = getattr(column_type, "length", None), _written_length(attribute, index)
+        if held == "text" and length is not None and (written is None or written > length):
+            found.append(f"{shown}, shorter than the values of the model "
+                         f"({'of any length' if written is None else f'up to {written} characters'})")
+    return found
+
+
+def _written_length(attribute: Attribute, index: int) -> int | None:
+    """The longest text the attribute writes into its ``index``-th column (None: any)."""
+    if attribute.convert == "flag":
+        return max(len(attribute.true_value), len(attribute.false_value))
+    if attribute.convert == "text":
+        pattern = attribute.format if index == 0 else attribute.time_format
+        kind_of = "time" if index else "date" if attribute.time_column else attribute.type
+        return Pattern.parse(pattern or "", kind_of, attribute.pivot).width
+    return attribute.length
