@@ -1,0 +1,160 @@
+"""The analytics service ``caruso.analytics/1``: churn risk, segments, lead thresholds and
+the pipeline forecast over the history the storage service holds (docs/analytics.md).
+
+Every call reads the history afresh through ``caruso.storage/1`` as ``source`` maps it
+(:mod:`caruso_analytics.source`) and writes its results back to customer attributes the
+model declares, in one atomic batch; an attribute configured as ``""`` is not written.
+
+Configuration: ``source``; ``risk_attribute`` (default ``churn_risk``), ``factors_attribute``
+(``churn_factors``), ``segment_attribute`` (``rfm_segment``), ``cluster_attribute``
+(``cluster``); ``cluster_features`` (names of :data:`caruso_analytics.features.FEATURES`),
+``clusters`` (5), ``seed`` (0); ``horizon`` (days ahead the churn risk looks, 90);
+``at_risk`` (the probability from which a customer counts as at risk, 0.2); ``warm_lift``
+and ``hot_lift`` (1.0, 2.0); ``retrain_every`` (seconds between scheduled trainings, each
+followed by scoring; 0: only on demand); ``models_file`` (default ``analytics-models.json``
+in the data folder).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, TypeVar
+
+from caruso_core import remote, service
+from caruso_core.deployment import data_dir
+from caruso_core.errors import ConfigError, InvalidInput, NotFound
+
+from caruso_analytics import churn, features, forecast, leads, segments
+from caruso_analytics.history import History
+from caruso_analytics.models import ModelStore, summary
+from caruso_analytics.source import checked as checked_source, read as read_history, write as write_back
+
+MODELS_FILE = "analytics-models.json"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _modelling(work: Callable[[], T]) -> T:
+    """``work()``, with a model's refusal of the data (ValueError) as InvalidInput."""
+    try:
+        return work()
+    except ValueError as error:
+        raise InvalidInput(str(error)) from None
+
+
+@service(name="analytics", interface="caruso.analytics/1", version="1.0.0", requires=("caruso.storage/1",))
+class AnalyticsService:
+    """Models over the storage's history; results written back to customer attributes."""
+
+    def __init__(self, source: dict[str, Any] | None = None, risk_attribute: str = "churn_risk",
+                 factors_attribute: str = "churn_factors", segment_attribute: str = "rfm_segment",
+                 cluster_attribute: str = "cluster", cluster_features: list[str] | None = None,
+                 clusters: int = 5, seed: int = 0, horizon: float = 90.0, at_risk: float = 0.2,
+                 warm_lift: float = 1.0, hot_lift: float = 2.0, retrain_every: float = 0.0,
+                 models_file: str | None = None, context: Any = None) -> None:
+        self.source = checked_source(source)
+        self.attributes = {"risk": risk_attribute, "factors": factors_attribute,
+                           "rfm": segment_attribute, "clusters": cluster_attribute}
+        self.cluster_features = list(cluster_features or ["revenue_365_days", "purchases_365_days",
+                                                          "contacts_90_days"])
+        unknown = [name for name in self.cluster_features if name not in features.FEATURES]
+        if unknown:
+            raise ConfigError(f"cluster_features: {unknown[0]!r} is not a feature; known: {', '.join(features.FEATURES)}")
+        self.clusters, self.seed, self.horizon = int(clusters), int(seed), float(horizon)
+        self.at_risk, self.lifts = float(at_risk), (float(warm_lift), float(hot_lift))
+        self.retrain_every = float(retrain_every)
+        self.store = ModelStore(models_file or data_dir() / MODELS_FILE)
+        self.context = context
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._retrain_on_schedule, name="analytics-retrain", daemon=True)
+
+    def start(self) -> None:
+        if self.retrain_every > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
+
+    def health(self) -> dict[str, Any]:
+        latest = self.store.summaries()[-1:] or [None]
+        return {"status": "ok", "model": latest[0]}
+
+    def _storage(self) -> Any:
+        return self.context.client.get("caruso.storage/1")
+
+    def _history(self) -> History:
+        return read_history(self._storage(), self.source)
+
+    def _write(self, history: History, customers: Any, values: dict[str, list[Any]]) -> int:
+        wanted = {self.attributes[name]: column for name, column in values.items() if self.attributes[name]}
+        if not wanted:
+            return 0
+        return write_back(self._storage(), self.source["customers"]["object"],
+                            history.customer_ids[customers].tolist(), wanted)
+
+    @remote
+    def train(self) -> dict[str, Any]:
+        """Train a churn model on the history now, store it as the next version; its summary
+        (``version``, ``trained_at``, ``horizon``, ``cutoff``, ``validation``)."""
+        with self._lock:
+            model = self.store.save(_modelling(lambda: churn.train(self._history(), self.horizon)))
+        return summary(model.to_dict())
+
+    @remote
+    def score(self) -> dict[str, Any]:
+        """Score the active customers with the newest model and write their risk and top factors
+        back; ``version``, ``customers``, ``at_risk`` (how many from the ``at_risk`` probability)."""
+        with self._lock:
+            model = self.store.latest()
+            if model is None:
+                raise NotFound("no churn model yet: train one first (caruso analytics train)")
+            history = self._history()
+            found = _modelling(lambda: churn.score(model, history))
+            self._write(history, found.customers,
+                        {"risk": [round(float(p), 4) for p in found.probability],
+                         "factors": [", ".join(names) for names in found.factors]})
+        return {"version": model.version, "customers": int(len(found.customers)),
+                "at_risk": int((found.probability >= self.at_risk).sum()), "threshold": self.at_risk}
+
+    @remote
+    def segments(self, method: str = "rfm") -> dict[str, Any]:
+        """Segment the active customers by ``method`` (``rfm`` or ``clusters``), write each one's
+        segment back; ``method``, ``customers`` and a ``summary`` row per segment."""
+        if method not in ("rfm", "clusters"):
+            raise InvalidInput(f"segments: method {method!r} is neither rfm nor clusters")
+        history = self._history()
+        if method == "rfm":
+            found = _modelling(lambda: segments.rfm(history))
+        else:
+            found = _modelling(lambda: segments.clusters(history, self.cluster_features, self.clusters, self.seed))
+        self._write(history, found.customers, {method: found.labels})
+        return {"method": method, "customers": len(found.labels), "summary": found.summary}
+
+    @remote
+    def lead_thresholds(self) -> dict[str, Any]:
+        """Hot and warm score thresholds learned from the leads' conversions (docs/analytics.md)."""
+        return _modelling(lambda: leads.thresholds(self._history(), *self.lifts))
+
+    @remote
+    def forecast(self, months: int = 6, level: float = 0.8) -> dict[str, Any]:
+        """The open pipeline's expected won revenue for the next ``months`` calendar months with
+        the ``level`` interval, and the stage probabilities learned."""
+        if not isinstance(months, int) or not 1 <= months <= 36:
+            raise InvalidInput("forecast: months must be an integer from 1 to 36")
+        return _modelling(lambda: forecast.forecast(self._history(), months, level=float(level), seed=self.seed))
+
+    @remote
+    def models(self) -> list[dict[str, Any]]:
+        """The stored churn models, oldest first: version, training time, validation figures."""
+        return self.store.summaries()
+
+    def _retrain_on_schedule(self) -> None:
+        while not self._stopping.wait(self.retrain_every):
+            try:
+                self.train()
+                self.score()
+            except Exception:   # a failed run must not end the schedule; the next one retries
+                log.exception("scheduled training failed; retrying in %s s", self.retrain_every)

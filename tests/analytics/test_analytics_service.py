@@ -1,0 +1,53 @@
+"""The analytics service over Pyro5 with a real storage service on SQLite: it reads the
+history through the storage interface and writes risk, factors and segments back atomically."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from caruso_core.errors import InvalidInput, NotFound
+
+
+def test_train_score_and_segment_write_back_through_the_storage(solution):
+    storage, history, start = solution
+    analytics = start(at_risk=0.1)
+    with pytest.raises(NotFound, match="no churn model yet"):
+        analytics.score()
+    model = analytics.train()
+    assert model["version"] == 1 and model["validation"]["roc_auc"] > 0.7
+    assert analytics.train()["version"] == 2 and [m["version"] for m in analytics.models()] == [1, 2]
+    scored = analytics.score()
+    active = int(history.active(history.now).sum())
+    assert scored["version"] == 2 and abs(scored["customers"] - active) <= 5
+    assert storage.count("Customer", {"field": "churn_risk", "op": "is_null", "value": False}) == scored["customers"]
+    assert storage.count("Customer", {"field": "churn_risk", "op": "ge", "value": 0.1}) == scored["at_risk"] > 0
+    riskiest = storage.query("Customer", None, ["-churn_risk"], 1)[0]
+    assert riskiest["churn_factors"] and riskiest["cancelled"] is None
+    gone = storage.query("Customer", {"field": "cancelled", "op": "is_null", "value": False}, None, 5)
+    assert all(customer["churn_risk"] is None for customer in gone)
+
+    rfm = analytics.segments("rfm")
+    for row in rfm["summary"]:
+        assert storage.count("Customer", {"field": "rfm_segment", "op": "eq", "value": row["segment"]}) == row["customers"]
+    clusters = analytics.segments("clusters")
+    assert clusters["customers"] == rfm["customers"] == scored["customers"]
+    assert storage.count("Customer", {"field": "cluster", "op": "eq", "value": "cluster 1"}) == \
+        clusters["summary"][0]["customers"]
+
+    thresholds = analytics.lead_thresholds()
+    assert thresholds["hot"] > thresholds["warm"]
+    ahead = analytics.forecast(3, 0.8)
+    assert len(ahead["months"]) == 3 and ahead["open_opportunities"] > 0
+    assert all(m["low"] <= m["expected"] <= m["high"] for m in ahead["months"])
+    assert np.isclose(sum(m["expected"] for m in ahead["months"]), ahead["total"]["expected"], rtol=1e-6)
+
+
+def test_a_write_back_the_storage_refuses_writes_nothing(solution):
+    storage, _, start = solution
+    analytics = start(factors_attribute="reasons")     # the model has no such attribute
+    analytics.train()
+    with pytest.raises(InvalidInput, match="reasons"):
+        analytics.score()
+    assert storage.count("Customer", {"field": "churn_risk", "op": "is_null", "value": False}) == 0
+    with pytest.raises(InvalidInput, match="neither rfm nor clusters"):
+        analytics.segments("deciles")
