@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -271,7 +273,9 @@ def health(as_json: bool, manager_uri: str | None) -> None:
 @manager_option
 def watch(manager_uri: str | None) -> None:
     """Print manager events as they happen (one JSON object a line) until Ctrl-C."""
-    for event in caruso_core.connect(manager_uri).watch():
+    client = caruso_core.connect(manager_uri)
+    click.echo(f"watching {client.uri}; Ctrl-C stops", err=True)
+    for event in client.watch():
         click.echo(json.dumps(event, sort_keys=True), nl=True)
 
 
@@ -288,6 +292,11 @@ def up(file: str | None, insecure: bool, manager_port: int | None, web_port: int
     from caruso_core.deployment import load
     from caruso_core.supervisor import Supervisor
 
+    if file is not None:                 # its relative paths and data folder are its folder's
+        if not Path(file).is_file():
+            raise ConfigError(f"{file}: no such file")
+        os.chdir(Path(file).resolve().parent)
+        file = Path(file).name
     deployment = load(file, manager_port=manager_port, web_port=web_port)
     deployment_secrets(insecure)
     Supervisor(deployment, echo=click.echo, insecure=insecure).run()
@@ -300,8 +309,6 @@ def up(file: str | None, insecure: bool, manager_port: int | None, web_port: int
               help="Folder to create the package in.")
 def new(kind: str, name: str, into: str) -> None:
     """Create a package skeleton for a service, a legacy wrapper or a vertical, with passing tests."""
-    from pathlib import Path
-
     from caruso_core.scaffold import create
 
     target = create(kind, name, Path(into))
@@ -341,8 +348,6 @@ def vertical_show(name: str) -> None:
               help="The deployment folder; its caruso.toml is replaced.")
 def vertical_install(names: tuple[str, ...], into: str) -> None:
     """Write the deployment file for the default services plus the verticals NAMES."""
-    from pathlib import Path
-
     from caruso_core.verticals import write_deployment
 
     click.echo(f"wrote {write_deployment(Path(into), list(names))}")
@@ -353,19 +358,19 @@ def vertical_install(names: tuple[str, ...], into: str) -> None:
 @click.option("--vertical", "verticals", multiple=True, help="A vertical to start from (repeatable).")
 @port_options
 def init(name: str, verticals: tuple[str, ...], manager_port: int | None, web_port: int | None) -> None:
-    """Create the deployment folder NAME for a company; then 'cd NAME && caruso up'."""
-    from pathlib import Path
-
+    """Create the deployment folder NAME for a company, with its own copies of the verticals'
+    model, scripts and views to edit; then 'cd NAME && caruso up'."""
     from caruso_core import credentials
     from caruso_core.verticals import write_deployment
 
     folder = Path(name)
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} exists and is not empty; choose another name")
-    write_deployment(folder, list(verticals), manager_port=manager_port, web_port=web_port)
+    write_deployment(folder, list(verticals), manager_port=manager_port, web_port=web_port, own_copies=True)
     credentials.make_files(folder / "data")
-    click.echo(f"created {folder}/caruso.toml and its secrets in {folder}/data (mode 0600); "
-               f"start it with: cd {folder} && caruso up")
+    copied = sorted(p.name for p in folder.iterdir() if p.name not in ("caruso.toml", "data"))
+    click.echo(f"created {folder}/caruso.toml" + (f", the verticals' {', '.join(copied)} to edit" if copied else "")
+               + f" and its secrets in {folder}/data (mode 0600); start it with: cd {folder} && caruso up")
 
 
 def failure(error: BaseException) -> tuple[str, int] | None:

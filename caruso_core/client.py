@@ -17,6 +17,7 @@ Contract of :class:`ServiceProxy`:
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any, Iterator
@@ -25,6 +26,7 @@ import Pyro5.client
 import Pyro5.errors
 
 from caruso_core import credentials, remoting, wire
+from caruso_core.deployment import manager_uri_here as deployment_manager_uri
 from caruso_core.errors import (CallInterrupted, CallTimedOut, ManagerUnreachable, NoInstance,
                                 ServiceMoved)
 
@@ -34,7 +36,9 @@ RETRY_PAUSE = 0.05
 
 def connect(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, secret: str | None = None,
             operator_secret: str | None = None, call_timeout: float | None = None) -> "Client":
-    """A client of the manager at ``uri`` (else ``CARUSO_MANAGER``, else the default address).
+    """A client of the manager at ``uri`` (else ``CARUSO_MANAGER``, else the ``[manager] uri``
+    of ``./caruso.toml``, else the default address): a command run in a deployment's folder
+    talks to that deployment, as it proves that deployment's secret.
 
     ``timeout`` bounds how long a call waits for a service to become reachable again
     (e.g. while the manager restarts); ``call_timeout`` how long it waits for an answer
@@ -45,6 +49,8 @@ def connect(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, secret:
     """
     if operator_secret is None:
         operator_secret = credentials.operator_secret()
+    if uri is None and "CARUSO_MANAGER" not in os.environ:
+        uri = deployment_manager_uri()
     return Client(remoting.manager_uri(uri), timeout=timeout, call_timeout=call_timeout, secret=secret,
                   operator_secret=operator_secret or None)
 

@@ -9,13 +9,13 @@ mode of a database alone, for SQLite files that other programs own (legacy syste
 A SQLite file the engine creates is 0600 whatever the umask (SQLite gives its -wal, -shm
 and -journal files the database file's mode); an existing file keeps its mode. A SQLite
 file in a folder that does not exist, or a URL SQLAlchemy cannot read, is a ConfigError
-naming it.
+naming it. :func:`reading_existing` guards work on a database that must exist already.
 """
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 
@@ -65,3 +65,19 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@contextlib.contextmanager
+def reading_existing(url: str) -> Iterator[None]:
+    """Around work on a database that must exist already (another program's): a SQLite
+    file that is not there, or a server that refuses the connection, is a ConfigError
+    naming the URL, never a new empty file."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not parsed.query.get("uri") and not Path(parsed.database).is_file():
+        raise ConfigError(f"{url}: no such database file {Path(parsed.database).resolve()}")
+    try:
+        yield
+    except sa.exc.OperationalError as error:
+        raise ConfigError(f"{parsed.render_as_string(hide_password=True)}: cannot read it: "
+                          f"{one_line(error.orig or error)}") from None

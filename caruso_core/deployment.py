@@ -2,6 +2,8 @@
 
 A deployment file (TOML, default ``caruso.toml`` in the current folder)::
 
+    verticals = ["utility"]          # optional: what it was made from (caruso data demo)
+
     [manager]
     uri = "PYRO:caruso.manager@127.0.0.1:7717"   # default: CARUSO_MANAGER or this
     lease = 10                                     # seconds
@@ -14,7 +16,8 @@ A deployment file (TOML, default ``caruso.toml`` in the current folder)::
     properties = { ranking = 0 }     # optional: registration properties
     config = { model = "model.xml" } # optional: constructor arguments
 
-Without a file, the default deployment starts every installed service whose class
+Relative paths in it (model, scripts, views, the data folder) are relative to its folder:
+``caruso up`` runs there. Without a file, the default deployment starts every installed service whose class
 says ``autostart=True``. Services start in dependency order: a service starts after
 every service of the deployment that provides an interface it requires.
 """
@@ -83,6 +86,7 @@ class Deployment:
     lease: float
     manager_db: str | None
     services: tuple[ServiceEntry, ...]
+    verticals: tuple[str, ...] = ()      # the verticals it was made from (their demo data, ...)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -103,6 +107,17 @@ def load(file: str | None = None, *, manager_port: int | None = None,
     if file is None and not path.exists():
         return parse(place(default_data(), manager_port, web_port), "the default deployment")
     return parse(place(read_toml(path), manager_port, web_port), str(path))
+
+
+def manager_uri_here() -> str | None:
+    """The ``[manager] uri`` of ``./caruso.toml``, if there is one (a file that cannot be
+    read says so when it is loaded, not here)."""
+    try:
+        manager = read_toml(Path(DEFAULT_FILE)).get("manager", {})
+    except ConfigError:
+        return None
+    uri = manager.get("uri") if isinstance(manager, dict) else None
+    return uri if isinstance(uri, str) else None
 
 
 def default() -> Deployment:
@@ -143,10 +158,13 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
     """Validate a deployment given as parsed TOML; errors name the source and the key."""
     manager = _table(data.get("manager", {}), f"{source}: [manager]")
     _only(manager, MANAGER_KEYS, f"{source}: [manager]")
-    unknown = set(data) - {"manager", "services"}
+    unknown = set(data) - {"manager", "services", "verticals"}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; "
-                          "expected [manager] and [services.NAME]")
+                          "expected verticals, [manager] and [services.NAME]")
+    verticals = data.get("verticals", [])
+    if not isinstance(verticals, list) or not all(isinstance(name, str) and name for name in verticals):
+        raise ConfigError(f"{source}: verticals is a list of vertical names, e.g. verticals = [\"utility\"]")
     entries = []
     for key, raw in _table(data.get("services", {}), f"{source}: [services]").items():
         where = f"{source}: [services.{key}]"
@@ -166,7 +184,7 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
     if not isinstance(lease, (int, float)) or lease < 0.2:
         raise ConfigError(f"{source}: [manager] lease must be a number of seconds >= 0.2")
     return Deployment(source, remoting.manager_uri(manager.get("uri")), float(lease),
-                      manager.get("db"), tuple(start_order(entries, source)))
+                      manager.get("db"), tuple(start_order(entries, source)), tuple(verticals))
 
 
 def start_order(entries: list[ServiceEntry], source: str) -> list[ServiceEntry]:

@@ -7,6 +7,7 @@ through the entry point group ``caruso.verticals`` (``utility = caruso_utility``
     version = "1.0.0"
     description = "Energy and water utility: connections, meters, readings, invoices"
     depends = []                          # verticals this one extends, applied first
+    demo = "caruso_utility.demo:load"     # optional: demo data (caruso data demo)
 
     [services.storage]
     files = { model = ["model.xml"] }     # paths relative to this folder
@@ -28,9 +29,10 @@ other value replaces the earlier one.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 import tomli_w
@@ -41,7 +43,7 @@ from caruso_core.errors import ConfigError
 
 VERTICALS_GROUP = "caruso.verticals"
 MANIFEST = "vertical.toml"
-TOP_KEYS = {"name", "version", "description", "depends", "services"}
+TOP_KEYS = {"name", "version", "description", "depends", "demo", "services"}
 SERVICE_KEYS = {"use", "files", "config", "requires", "properties"}
 
 
@@ -55,16 +57,18 @@ class Vertical:
     depends: tuple[str, ...]
     services: dict[str, dict[str, Any]]
     root: Path
+    demo: str | None = None        # "module:function" loading demo data through a storage service
 
-    def service_settings(self) -> dict[str, dict[str, Any]]:
-        """Each service's settings with ``files`` made absolute and folded into ``config``."""
+    def service_settings(self, place_file: Callable[["Vertical", str], str] | None = None) -> dict[str, dict[str, Any]]:
+        """Each service's settings with ``files`` folded into ``config``: absolute paths into
+        the vertical's folder, or what ``place_file(vertical, relative path)`` makes of them."""
         settings = {}
         for key, table in self.services.items():
             config = dict(table.get("config", {}))
             for name, paths in table.get("files", {}).items():
                 listed = paths if isinstance(paths, list) else [paths]
-                absolute = [str((self.root / p).resolve()) for p in listed]
-                config[name] = absolute if isinstance(paths, list) else absolute[0]
+                placed = [place_file(self, p) if place_file else str((self.root / p).resolve()) for p in listed]
+                config[name] = placed if isinstance(paths, list) else placed[0]
             settings[key] = {**{k: v for k, v in table.items() if k not in ("files", "config")},
                              "config": config}
         return settings
@@ -89,6 +93,9 @@ def read(path: Path) -> Vertical:
     depends = data.get("depends", [])
     if not isinstance(depends, list) or not all(isinstance(name, str) and name for name in depends):
         raise ConfigError(f"{path}: depends is a list of vertical names, e.g. depends = [\"utility\"]")
+    demo = data.get("demo")
+    if demo is not None and (not isinstance(demo, str) or ":" not in demo):
+        raise ConfigError(f"{path}: demo names a function as \"module:function\", e.g. demo = \"caruso_utility.demo:load\"")
     services = data.get("services", {})
     for key, table in services.items():
         extra = set(table) - SERVICE_KEYS if isinstance(table, dict) else {"(not a table)"}
@@ -100,7 +107,7 @@ def read(path: Path) -> Vertical:
                 if not (path.parent / relative).exists():
                     raise ConfigError(f"{path}: [services.{key}] files.{name}: {relative} does not exist")
     return Vertical(str(data["name"]), str(data["version"]), str(data.get("description", "")),
-                    tuple(depends), services, path.parent)
+                    tuple(depends), services, path.parent, demo)
 
 
 def chain(names: list[str], known: dict[str, Vertical]) -> list[Vertical]:
@@ -123,11 +130,13 @@ def chain(names: list[str], known: dict[str, Vertical]) -> list[Vertical]:
     return ordered
 
 
-def deployment_data(names: list[str], known: dict[str, Vertical] | None = None) -> dict[str, Any]:
-    """The deployment file's content (as TOML data) for the default services plus ``names``."""
+def deployment_data(names: list[str], known: dict[str, Vertical] | None = None,
+                    place_file: Callable[[Vertical, str], str] | None = None) -> dict[str, Any]:
+    """The deployment file's content (as TOML data) for the default services plus ``names``
+    (``place_file``: see :meth:`Vertical.service_settings`)."""
     services: dict[str, dict[str, Any]] = {entry.key: {"use": entry.use} for entry in default().services}
     for vertical in chain(names, installed() if known is None else known):
-        for key, settings in vertical.service_settings().items():
+        for key, settings in vertical.service_settings(place_file).items():
             target = services.setdefault(key, {})
             if "use" not in target and "use" not in settings:
                 raise ConfigError(f"vertical {vertical.name} configures service {key!r}, which the deployment "
@@ -141,7 +150,7 @@ def deployment_data(names: list[str], known: dict[str, Vertical] | None = None) 
                     target[field] = {**target.get(field, {}), **value}
                 else:
                     target[field] = value
-    data = {"services": services}
+    data = {"verticals": list(names), "services": services} if names else {"services": services}
     parse(data, "the generated deployment")
     return data
 
@@ -154,14 +163,51 @@ def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_deployment(folder: Path, names: list[str], *, manager_port: int | None = None,
-                     web_port: int | None = None) -> Path:
+                     web_port: int | None = None, own_copies: bool = False) -> Path:
     """Write ``folder/caruso.toml`` for ``names`` atomically (nothing half-written), placed on
-    the ports given (:func:`caruso_core.deployment.place`); return its path."""
-    data = place(deployment_data(names), manager_port, web_port)
+    the ports given (:func:`caruso_core.deployment.place`); return its path. ``own_copies``:
+    the verticals' files are copied into ``folder`` (see :func:`copier`) and the file names
+    the copies by paths relative to it."""
     folder.mkdir(parents=True, exist_ok=True)
+    data = place(deployment_data(names, place_file=copier(folder) if own_copies else None), manager_port, web_port)
     target = folder / DEFAULT_FILE
     header = f"# caruso deployment: default services{''.join(', ' + n for n in names)}\n"
     with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp", encoding="utf-8") as file:
         file.write(header + tomli_w.dumps(data))
     os.replace(file.name, target)
     return target
+
+
+def copier(folder: Path) -> Callable[[Vertical, str], str]:
+    """A ``place_file`` that copies a vertical's file or folder into ``folder`` under its own
+    relative path (``model.xml``, ``scripts``), or under ``VERTICAL/PATH`` when an earlier
+    vertical took that path, and returns where it went, relative to ``folder``."""
+    taken: set[str] = set()
+
+    def place_file(vertical: Vertical, relative: str) -> str:
+        target = Path(relative) if relative not in taken else Path(vertical.name) / relative
+        taken.add(target.as_posix())
+        source, destination = vertical.root / relative, folder / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(source, destination)
+        return target.as_posix()
+
+    return place_file
+
+
+DemoLoader = Callable[[Any, int], dict[str, int]]
+
+
+def demo_loaders(names: list[str], known: dict[str, Vertical] | None = None) -> list[tuple[str, DemoLoader]]:
+    """The demo-data functions of ``names`` and the verticals they extend, in order, as
+    (vertical, function). A function takes a storage service (a proxy or in-process) and a
+    number of customers, creates its records through the service and returns how many of
+    each object it made. None of them declaring demo data is a ConfigError."""
+    ordered = chain(names, installed() if known is None else known)
+    loaders = [(vertical.name, plugins.load_object(vertical.demo)) for vertical in ordered if vertical.demo]
+    if not loaders:
+        raise ConfigError(f"vertical(s) {', '.join(names)} have no demo data (no 'demo' in their {MANIFEST})")
+    return loaders

@@ -18,7 +18,7 @@ from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 
 from caruso_comm import routing
 from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, COMPLETE, CONNECT, ENTER, ESCALATE,
-                                NO_ANSWER, OFFER, OVERFLOW, REJECT, RESTART, TRANSFER, VOICEMAIL, WITHDRAW,
+                                NO_ANSWER, OFFER, OVERFLOW, QUEUES, REJECT, RESTART, TRANSFER, VOICEMAIL, WITHDRAW,
                                 WRAP_END, Event)
 from caruso_comm.model import (TO_VOICEMAIL, Agent, AgentState, AgentStatus, Interaction,
                                InteractionState, Queue, queue_from_dict)
@@ -83,6 +83,13 @@ class ACD:
         self._stage_pools[queue.name] = stages
         self._waiting[queue.name] = {}
         self._handled[queue.name] = [0, 0.0]
+
+    def announce_queues(self) -> None:
+        """Record the queues this server routes, with their service-level targets, so that
+        readers of the log (the wallboard) know every queue before anything enters it."""
+        self._emit(QUEUES, None, None, None, queues=[
+            {"name": queue.name, "channel": queue.channel, "sl_target": queue.sl_target}
+            for queue in self.queues.values()])
 
     def _new_pool(self, channel: str, skills: Mapping[str, int], strategy: type[routing.Strategy]) -> Pool:
         pool = Pool(channel, skills, strategy(skills))

@@ -69,6 +69,7 @@ AGENT_STATUS, AGENT_STATE, VOICEMAIL_MESSAGE = "agent_status", "agent_state", "v
 CAMPAIGN_STATE, DIAL, DIAL_RESULT, DNC_SKIP, OPT_OUT_SKIP = (
     "campaign_state", "dial", "dial_result", "dnc_skip", "opt_out_skip")
 IVR_START, IVR_END, IVR_ABANDON, RESTART = "ivr_start", "ivr_end", "ivr_abandon", "restart"
+QUEUES = "queues"
 
 EVENTS: Mapping[str, Spec] = MappingProxyType({
     ENTER: _spec("interaction queue", "channel direction customer priority from to transfer_from overflow_from"),
@@ -96,6 +97,7 @@ EVENTS: Mapping[str, Spec] = MappingProxyType({
     IVR_END: _spec("interaction", "script outcome target"),
     IVR_ABANDON: _spec("interaction", "script"),
     RESTART: _spec("", "closed logged_out"),
+    QUEUES: _spec("", "queues"),
 })
 
 ENDINGS = (COMPLETE, ABANDON, VOICEMAIL)              # an interaction ends with exactly one

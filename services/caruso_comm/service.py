@@ -107,6 +107,7 @@ class CommServer:
             if self._hand_over.move(handover.COLD_START) == handover.RETIRED:
                 self._forget_work()
             self._recovery.recover(stored)
+            self._acd.announce_queues()
 
     def export_state(self) -> dict[str, Any]:
         """Queues, agents, live interactions, IVR calls, voicemail, campaigns, the feed's position,
@@ -144,6 +145,7 @@ class CommServer:
             self._outbound.import_state(state, written=state["records"] is not None)
             if self._records is not None and state["records"] is not None:
                 self._records.import_state(state["records"])
+            self._acd.announce_queues()
         self._channels.import_state(state.get("channels", {}))
 
     def _forget_work(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 import attrs
 
 from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, CAMPAIGN_STATE, COMPLETE, CONNECT, DIAL,
-                                DIAL_RESULT, ENTER, NO_ANSWER, OFFER, REJECT, TRANSFER, VOICEMAIL, WITHDRAW, Event)
+                                DIAL_RESULT, ENTER, NO_ANSWER, OFFER, QUEUES, REJECT, TRANSFER, VOICEMAIL, WITHDRAW, Event)
 
 WINDOW = 1800.0
 SL_TARGET = 20.0
@@ -58,12 +58,14 @@ class CampaignView:
 
 
 class Picture:
-    """The picture; ``targets`` maps queues to service-level targets (seconds)."""
+    """The picture; ``targets`` maps queues to service-level targets (seconds), before the
+    targets the communication server announces with its queues."""
 
     def __init__(self, window: float = WINDOW, targets: Mapping[str, float] | None = None,
                  default_target: float = SL_TARGET) -> None:
         self.window = window
         self.targets = dict(targets or {})
+        self._fixed_targets = frozenset(self.targets)
         self.default_target = default_target
         self.agents: dict[str, AgentView] = {}
         self.interactions: dict[str, InteractionView] = {}
@@ -79,7 +81,7 @@ class Picture:
             REJECT: self._withdraw, WITHDRAW: self._withdraw, CONNECT: self._connect,
             TRANSFER: self._transfer, COMPLETE: self._end, VOICEMAIL: self._end,
             ABANDON: self._abandon, CAMPAIGN_STATE: self._campaign_state, DIAL: self._dial,
-            DIAL_RESULT: self._dial_result}
+            DIAL_RESULT: self._dial_result, QUEUES: self._announced_queues}
 
     def apply(self, event: Event) -> None:
         """Take one event as read from the log, with its ``id`` (events must come in log
@@ -90,6 +92,13 @@ class Picture:
         handler = self._handlers.get(event.event)
         if handler is not None:
             handler(event)
+
+    def _announced_queues(self, event: Event) -> None:
+        """The queues the communication server routes: shown from now on, idle or not."""
+        for queue in event.data["queues"]:
+            self.queues.add(queue["name"])
+            if queue["name"] not in self._fixed_targets:
+                self.targets[queue["name"]] = float(queue["sl_target"])
 
     # -- agents --------------------------------------------------------------------------
 

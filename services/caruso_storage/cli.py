@@ -13,7 +13,9 @@ from typing import Any, Callable
 
 import click
 
-from caruso_core.errors import ConfigError
+from caruso_core import databases
+from caruso_core.cli import manager_option
+from caruso_core.errors import ConfigError, Conflict
 
 from caruso_storage import drafting, importer, loader, migrate, tables
 from caruso_storage.database import WRITE_OPTION, journal_name, open_engine, open_engines
@@ -127,11 +129,12 @@ def upgrade(model_files: tuple[str, ...], db: str | None, databases: tuple[str, 
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the draft here, not to stdout.")
 def inspect(url: str, name: str, table_names: tuple[str, ...], schema: str | None, output: str | None) -> None:
     """Draft a model mapping the tables of an existing database (DB_URL), to start a legacy mapping."""
-    engine = open_engine(url, "inspect", owned=False)
-    try:
-        text = drafting.draft(engine, name, list(table_names) or None, schema)
-    finally:
-        engine.dispose()
+    with databases.reading_existing(url):
+        engine = open_engine(url, "inspect", owned=False)
+        try:
+            text = drafting.draft(engine, name, list(table_names) or None, schema)
+        finally:
+            engine.dispose()
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"draft written to {output}; check it with: caruso model validate {output}")
@@ -168,3 +171,29 @@ def import_(object_name: str, file: Path, model_files: tuple[str, ...], db: str 
     if report.errors and not partial:
         raise ConfigError(f"{file}: {len(report.errors)} bad row(s), nothing written; "
                           "fix them or use --partial to write the good rows")
+
+
+@data.command("demo")
+@click.option("--vertical", "names", multiple=True, metavar="NAME",
+              help="A vertical whose demo data to load (repeatable; default: those of ./caruso.toml).")
+@click.option("--customers", type=click.IntRange(1, 1_000_000), default=1000, show_default=True,
+              help="How many demo customers (with their records).")
+@manager_option
+def demo(names: tuple[str, ...], customers: int, manager_uri: str | None) -> None:
+    """Load the verticals' demo data into the running deployment, through its storage service."""
+    import caruso_core
+    from caruso_core import deployment, verticals
+
+    chosen = list(names) or list(deployment.load(None).verticals)
+    if not chosen:
+        raise ConfigError(f"{deployment.DEFAULT_FILE} names no vertical: say which with --vertical NAME "
+                          f"(installed: {', '.join(sorted(verticals.installed())) or 'none'})")
+    loaders = verticals.demo_loaders(chosen)
+    storage = caruso_core.connect(manager_uri).get("caruso.storage/1")
+    for vertical, load in loaders:
+        try:
+            counts = load(storage, customers)
+        except Conflict as error:
+            raise Conflict(f"demo data of {vertical}: {error}; demo data goes into a deployment "
+                           "that holds none yet") from None
+        click.echo(f"{vertical}: created " + ", ".join(f"{count:,} {name}" for name, count in counts.items()))

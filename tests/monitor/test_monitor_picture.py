@@ -196,3 +196,21 @@ def test_campaign_progress_and_abandon_rate_follow_the_campaigns_own_figures():
         assert (shown[0]["contacts"], shown[0]["progress"]) == (300, figures["dialed"] / 300)
     assert checks[-1][1]["dialed"] > checks[0][1]["dialed"] > 0
     assert picture.snapshot(simulation.clock.now)["campaigns"] == []      # finished: no longer live
+
+
+def test_announced_queues_are_shown_idle_and_measured_against_their_own_targets_unless_configured():
+    announced = Event(START, "queues", data={"queues": [{"name": "sales", "channel": "voice", "sl_target": 8.0},
+                                                         {"name": "billing", "channel": "voice", "sl_target": 60.0}]},
+                      id=1)
+    answered_in_10s = [Event(START + 1, "enter", "i1", "sales", id=2),
+                       Event(START + 11, "connect", "i1", "sales", "b", {"wait": 10.0}, 3)]
+    own, configured = Picture(default_target=20.0), Picture(targets={"sales": 30.0}, default_target=20.0)
+    for picture in (own, configured):
+        for event in (announced, *answered_in_10s):
+            picture.apply(event)
+    queues = {q["queue"]: q for q in own.snapshot(START + 12)["queues"]}
+    assert set(queues) == {"sales", "billing"}
+    assert (queues["billing"]["waiting"], queues["billing"]["answered"], queues["billing"]["service_level"]) == (
+        0, 0, None)
+    assert queues["sales"]["service_level"] == 0.0            # 10 s against the announced 8 s
+    assert configured.snapshot(START + 12)["queues"][1]["service_level"] == 1.0   # the monitor's own 30 s

@@ -11,13 +11,13 @@ from caruso_monitor.picture import Picture
 
 # every published event once, in an order that takes an interaction through queue, offers,
 # connection, transfer and end, and a campaign call from dial to agent
-LIFE = ["agent_status", "agent_state", "enter", "offer", "no_answer", "reject", "withdraw", "escalate", "connect",
+LIFE = ["queues", "agent_status", "agent_state", "enter", "offer", "no_answer", "reject", "withdraw", "escalate", "connect",
         "transfer", "complete", "wrap_end", "overflow", "voicemail", "voicemail_message", "abandon",
         "campaign_state", "dnc_skip", "opt_out_skip", "dial", "dial_result", "ivr_start", "ivr_end",
         "ivr_abandon", "restart"]
 VALUES = {"status": "available", "state": "busy", "result": "answered", "contacts": 3, "wait": 4.0,
           "talk": 60.0, "seconds": 5.0, "misses": 1, "stage": 1, "attempt": 1, "priority": 0, "closed": 0,
-          "logged_out": 0}
+          "logged_out": 0, "queues": [{"name": "sales", "channel": "voice", "sl_target": 20}]}
 ROWS = {"interaction": "c1", "queue": "sales", "agent": "ann"}
 
 

@@ -8,7 +8,8 @@ import pytest
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import Ran, caruso
 
-QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0}]
+QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0},
+          {"name": "complaints", "sl_target": 60.0}]       # configured, never used
 
 
 def _caruso(*arguments: str) -> Ran:
@@ -43,8 +44,9 @@ def test_the_monitor_follows_the_log_and_subscribers_get_updates(centre, caruso_
     picture = eventually(lambda: monitor.updates(-1, 2.0), lambda p: _shape(p) == EXPECTED)
     assert _shape(picture) == EXPECTED
     assert picture["agent_counts"]["logged_in"] == 2
-    sales = picture["queues"][0]
+    complaints, sales = picture["queues"]          # the idle queue is shown too
     assert (sales["queue"], sales["waiting"], sales["connected"], sales["answered"]) == ("sales", 1, 1, 1)
+    assert (complaints["queue"], complaints["waiting"], complaints["answered"]) == ("complaints", 0, 0)
     started = time.monotonic()
     comm.set_status("bob", "available")          # bob is offered call-2 at once
     update = monitor.updates(picture["version"], 25.0)
