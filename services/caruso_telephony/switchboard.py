@@ -392,7 +392,8 @@ class Switchboard:
             self._point_caller_at(call, leg)
         except CarusoError as error:
             log.warning("call %s: leg %s answered but its media failed: %s", call.id, leg.id, error)
-            self._leg_ended(call, leg, "application")
+            self._hang_up_leg(leg)
+            self._leg_failed(call, leg, 503, "Media Unavailable")    # never connected, as the caller sees it
             return
         self.events.emit("leg_answered", call.id, leg=leg.id)
 

@@ -51,11 +51,12 @@ def free_media_port() -> int:
         return port
 
 
-def rtp_range() -> list[int]:
-    """An RTP range for one telephony service: below the ephemeral ports, apart from the
-    media layer's own tests (20000-30000)."""
-    low = random.randrange(30000, 32700 - 64, 2)
-    return [low, low + 63]
+def rtp_range(size: int = 64) -> list[int]:
+    """An RTP range of ``size`` ports for one telephony service (each instance of a swap
+    uses half): below the ephemeral ports, apart from the media layer's own tests
+    (20000-30000)."""
+    low = random.randrange(30000, 32700 - size, 2)
+    return [low, low + size - 1]
 
 
 class Sipp:
@@ -71,6 +72,7 @@ class Sipp:
         self.media_port = free_media_port()
         self.name = f"{Path(scenario).stem}-{self.port}"
         self.trace = folder / f"{self.name}.msg"
+        self.stats = folder / f"{self.name}.csv"
         scenario_file = scenario if Path(scenario).is_absolute() else SCENARIOS / scenario
         self.command = ["sipp", "-sf", str(scenario_file), "-i", "127.0.0.1", "-p", str(self.port),
                         "-mi", "127.0.0.1", "-mp", str(self.media_port), "-m", str(calls), "-nostdin",
@@ -88,7 +90,7 @@ class Sipp:
             self.command += ["-au", auth[0], "-ap", auth[1]]
         if rate is not None:
             self.command += ["-r", str(rate)]
-        self.command += list(extra or [])
+        self.command += ["-trace_stat", "-stf", str(self.stats), *(extra or [])]
         if target is not None:
             self.command.append(target)
         self.output = folder / f"{self.name}.out"
@@ -128,6 +130,12 @@ class Sipp:
     def log(self) -> str:
         text = self.output.read_text(errors="replace") if self.output.exists() else ""
         return text[-3000:] + "\n" + self.messages()[-3000:]
+
+    def counts(self) -> dict[str, int]:
+        """SIPp's own statistics at its end: ``successful`` and ``failed`` calls."""
+        rows = [line.split(";") for line in self.stats.read_text().splitlines() if line.strip()]
+        last = dict(zip(rows[0], rows[-1]))
+        return {"successful": int(last["SuccessfulCall(C)"]), "failed": int(last["FailedCall(C)"])}
 
     def messages(self) -> str:
         return self.trace.read_text(errors="replace") if self.trace.exists() else ""

@@ -1,0 +1,83 @@
+"""Real calls end to end: SIPp callers keying RFC 4733 digits through the IVR of the hosted
+communication server (its voice channel), the ACD's queues and SIPp agent phones registered
+with the telephony service; the reports count what SIPp counted."""
+from __future__ import annotations
+
+import csv
+import io
+import wave
+from pathlib import Path
+
+import pytest
+
+from caruso_core.testing import eventually
+from caruso_core.testing.commands import caruso
+from sip_peers import Sipp, rtp_range
+from telephony_hosts import host_telephony
+
+SCRIPTS = Path(__file__).parent.parent / "comm" / "scripts"
+QUEUES = [{"name": "power"}, {"name": "general", "skills": {"night_shift": 1}}]   # general: nobody's queue
+MENU = {"script": "hotline", "numbers": ["100"], "default": "general",
+        "routes": {"power": "power", "hours": "self_service", "message": "voicemail:general"}}
+AGENTS = ("agent-1", "agent-2")
+WELCOME_MS = 1500
+
+
+@pytest.fixture
+def centre(caruso_host, caruso_client, tmp_path):
+    """Scripts, the communication server with its voice channel, telephony; two agents
+    signed in whose phones (one SIPp answering for both) are registered."""
+    caruso_host("scripts", config={"scripts": [str(SCRIPTS)], "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
+    telephony = host_telephony(caruso_host, caruso_client, numbers=["100"],
+                               media={"rtp_ports": rtp_range(512), "rtp_timeout": 10})
+    url = f"sqlite:///{tmp_path / 'comm.db'}"
+    caruso_host("comm", config={"db": url, "queues": QUEUES, "ivr": [MENU],
+                                "channels": {"voice": {"position_every": 0}}})
+    comm = caruso_client.get("caruso.comm/1")
+    for number, agent in enumerate(AGENTS, 1):
+        telephony.service.set_phone(agent, f"phone{number}", f"secret{number}")
+        comm.login(agent, {}, {"voice": 1})
+    return telephony, comm, url
+
+
+def register_phones(telephony, folder: Path, contact_port: int) -> None:
+    for number, _ in enumerate(AGENTS, 1):
+        phone = Sipp("phone_register.xml", folder, telephony.target, auth=(f"phone{number}", f"secret{number}"),
+                     keys={"user": f"phone{number}", "contact_port": contact_port, "expires": 300})
+        assert phone.run() == 0, phone.log()
+
+
+def incoming_calls(url: str) -> dict[str, int]:
+    done = caruso("report", "incoming-calls", "--db", url, "--period", "day", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    return {name: sum(int(row[name]) for row in rows) for name in ("answered", "abandoned")}
+
+
+def test_answered_abandoned_and_voicemail_calls_in_the_report_equal_sipps_counts(centre, tmp_path):
+    telephony, comm, url = centre
+    answering = Sipp("phone_hangs_up.xml", tmp_path, calls=4, duration=1500).start()
+    register_phones(telephony, tmp_path, answering.port)
+    callers = {
+        "answered": Sipp("caller_queued.xml", tmp_path, telephony.target, service="100", calls=4, rate=2,
+                         duration=WELCOME_MS),
+        "abandoned": Sipp("caller_abandons.xml", tmp_path, telephony.target, service="100", calls=2, rate=2,
+                          duration=WELCOME_MS),
+        "voicemail": Sipp("caller_leaves_message.xml", tmp_path, telephony.target, service="100", calls=2,
+                          rate=2, duration=WELCOME_MS),
+    }
+    for caller in callers.values():
+        caller.start()
+    for caller in (*callers.values(), answering):
+        assert caller.wait() == 0, caller.log()
+    counted = {name: caller.counts() for name, caller in callers.items()}
+    assert all(count["failed"] == 0 for count in counted.values()), counted
+    assert answering.counts() == {"successful": counted["answered"]["successful"], "failed": 0}
+    expected = {name: counted[name]["successful"] for name in ("answered", "abandoned")}
+    eventually(lambda: incoming_calls(url), lambda report: report == expected, what=f"the report saying {expected}")
+    messages = comm.voicemails("general")
+    assert len(messages) == counted["voicemail"]["successful"]
+    for message in messages:
+        with wave.open(io.BytesIO(message["content"])) as audio:
+            assert audio.getnframes() / audio.getframerate() > 1.0    # the caller spoke into it
+    assert telephony.service.calls() == []
