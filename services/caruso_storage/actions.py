@@ -10,9 +10,13 @@
             does not wait for it, a failure is logged). ``call`` is its earlier name.
 ``notify``  ``<action use="notify" to="sales-managers"><set field="message">...</set></action>``
             writes the message to the rule log and the ``caruso.storage.rules`` logger.
+``reject``  ``<action use="reject"><set field="message">Contract ${contract} is cancelled</set></action>``
+            refuses the change: the write fails with InvalidInput carrying the rendered message,
+            and nothing of it (or of its batch) is written.
 ``set``     ``<action use="set"><set field="rating">hot</set></action>`` changes the object itself,
             or with ``object="Opportunity" key="${opportunity_id}"`` another one, in the same
-            transaction (the changed object's rules run too).
+            transaction (the changed object's rules run too); the key of an object with a
+            composite key names each part, ``key="contract=${contract} position=${position}"``.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import logging
 from typing import Mapping
 
 from caruso_core import hookimpl
+from caruso_core.errors import InvalidInput
 
 from caruso_storage.model import Action, ObjectType
 from caruso_storage.rules import RuleAction, RuleContext
@@ -58,20 +63,51 @@ class Notify(RuleAction):
         return f"notify {recipient}: {message}"
 
 
+class Reject(RuleAction):
+    def run(self, context: RuleContext, step: Action) -> str:
+        raise InvalidInput(str(context.render(step.values["message"])), rule=context.rule.name)
+
+    def check(self, step: Action, obj: ObjectType, objects: Mapping[str, ObjectType]) -> None:
+        if set(step.values) != {"message"} or not step.values["message"].strip():
+            raise ValueError("needs one <set field=\"message\">, the refusal the writer gets")
+
+
 class Set(RuleAction):
     def run(self, context: RuleContext, step: Action) -> str:
         data = {field: context.render(template) for field, template in step.values.items()}
         target = step.params.get("object", context.obj.name)
-        key = context.render(step.params["key"]) if "key" in step.params else context.key
+        key = context.key
+        if "key" in step.params:
+            parts = _key_parts(step.params["key"])
+            key = context.render(parts[""]) if "" in parts else \
+                {name: context.render(template) for name, template in parts.items()}
         context.update(target, key, data)
-        return f"set {target} {encode(key)}: {', '.join(sorted(data))}"
+        return f"set {target} {encode(key) if not isinstance(key, dict) else _shown(key)}: {', '.join(sorted(data))}"
 
     def check(self, step: Action, obj: ObjectType, objects: Mapping[str, ObjectType]) -> None:
         if ("object" in step.params) != ("key" in step.params):
             raise ValueError("object=\"...\" and key=\"${...}\" go together (without both: the object itself)")
         if not step.values:
             raise ValueError("needs at least one <set field=\"...\">")
-        _check_fields(step, objects.get(step.params.get("object", obj.name)), objects)
+        target = objects.get(step.params.get("object", obj.name))
+        _check_fields(step, target, objects)
+        if "key" in step.params and target is not None:
+            named = set(_key_parts(step.params["key"]))
+            if (len(target.key) > 1 or named != {""}) and named != set(target.key):
+                raise ValueError(f"key=\"...\" of {target.name} names its parts: "
+                                 + " ".join(f"{part}=${{...}}" for part in target.key))
+
+
+def _key_parts(text: str) -> dict[str, str]:
+    """The templates of a ``key`` parameter: ``{"": template}`` for a single key, by part name
+    for ``name=template name=template`` (templates without blanks)."""
+    if "=" not in text:
+        return {"": text}
+    return dict(part.partition("=")[::2] for part in text.split())
+
+
+def _shown(key: dict[str, object]) -> str:
+    return ", ".join(f"{name}={encode(value)}" for name, value in key.items())
 
 
 def _check_fields(step: Action, target: ObjectType | None, objects: Mapping[str, ObjectType]) -> None:
@@ -85,4 +121,5 @@ def _check_fields(step: Action, target: ObjectType | None, objects: Mapping[str,
 @hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_rule_actions() -> dict[str, RuleAction]:
     call = CallAfterCommit()
-    return {"create": Create(), "call_after_commit": call, "call": call, "notify": Notify(), "set": Set()}
+    return {"create": Create(), "call_after_commit": call, "call": call, "notify": Notify(), "reject": Reject(),
+            "set": Set()}

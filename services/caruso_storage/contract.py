@@ -21,6 +21,23 @@ from caruso_core.errors import Conflict, InvalidInput, NotFound
 from caruso_core.testing import ContractSuite
 
 MODEL = str(resources.files("caruso_storage").joinpath("contract_model.xml"))
+METHODS = ("create", "get", "update", "delete", "query", "count", "related", "link", "unlink", "apply", "read",
+           "describe", "add_contact", "contact_history", "rule_log", "run_due_rules")
+PLAIN = (str, int, float, bool, type(None))
+
+
+def plain(value: Any, where: str) -> None:
+    """Fail unless ``value`` is plain data of exactly the built-in types (no subclasses: a
+    serializer takes those only), naming where it is not."""
+    if type(value) is dict:
+        for name, item in value.items():
+            assert type(name) is str, f"{where}: key {name!r} is a {type(name).__name__}"
+            plain(item, f"{where}[{name!r}]")
+    elif type(value) in (list, tuple):
+        for index, item in enumerate(value):
+            plain(item, f"{where}[{index}]")
+    else:
+        assert type(value) in PLAIN, f"{where}: {value!r} is a {type(value).__name__}"
 
 
 def _party(service: Any, marker: str, name: str = "Acme", **values: Any) -> dict[str, Any]:
@@ -141,3 +158,37 @@ class StorageContract(ContractSuite):
         with pytest.raises(NotFound, match="operation 1"):
             service.read([good, {"op": "get", "object": "Party", "key": party["id"] + 10_000}])
         assert service.get("Party", party["id"]) == party
+
+    def test_every_method_answers_plain_data(self, service: Any, marker: str) -> None:
+        called: list[str] = []
+
+        def call(method: str, *args: Any, **kwargs: Any) -> Any:
+            called.append(method)
+            result = getattr(service, method)(*args, **kwargs)
+            plain(result, method)
+            return result
+
+        party = call("create", "Party", {"name": f"{marker} A", "balance": "1.50", "joined": "2026-03-01"})
+        other = _party(service, marker, name="B")
+        call("get", "Party", party["id"])
+        party = call("update", "Party", party["id"], {"city": "Bonn"}, version=party["_version"])
+        deal = service.create("Deal", {"party_id": party["id"], "title": f"{marker} fleet"})
+        call("query", "Party", _mine(marker), order_by=["-name"])
+        call("count", "Party", _mine(marker))
+        call("related", "Party", party["id"], "deals")
+        call("link", "Deal", deal["id"], "partners", other["id"])
+        assert [p["id"] for p in call("related", "Deal", deal["id"], "partners")] == [other["id"]]
+        call("unlink", "Deal", deal["id"], "partners", other["id"])
+        call("apply", [{"op": "update", "object": "Party", "key": other["id"], "values": {"score": 2}}])
+        call("add_contact", "Party", party["id"], {"channel": "phone", "data": {"queue": "sales"}})
+        call("contact_history", "Party", party["id"])
+        call("read", [{"op": "get", "object": "Party", "key": party["id"]}])
+        call("describe")
+        call("describe", "Deal")
+        logged = call("rule_log", limit=50)
+        assert any(entry["rule"] == "deal_logged" and entry["message"] == f"notify contract-suite: deal {marker} fleet"
+                   for entry in logged)
+        call("run_due_rules")
+        call("delete", "Deal", deal["id"])
+        assert sorted(set(called)) == sorted(METHODS)
+

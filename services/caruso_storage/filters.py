@@ -11,7 +11,8 @@ expression of it over the object's :mod:`~caruso_storage.fields` (values as boun
 parameters only, compared through the attributes' conversions); :func:`matches` evaluates it on
 a record's values, which business rules use together with the rule-only operators
 ``changed`` and ``changed_to`` (the value differs from the old one, and equals
-``value``).
+``value``) and with fields along many-to-one relations (``contract.cancelled``, given
+the model's objects; the rule supplies their values under the dotted name).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from caruso_core.errors import InvalidInput
 
 from caruso_storage import values
-from caruso_storage.model import Condition, ObjectType
+from caruso_storage.model import Attribute, Condition, ObjectType
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 TEXT_OPERATORS = ("contains", "startswith", "like")
@@ -36,23 +37,59 @@ MAX_NODES = 500
 MAX_IN_VALUES = 1000
 
 
-def parse(obj: ObjectType, data: Any, *, rule: bool = False) -> Condition | None:
-    """The checked condition of a filter given as plain data (None: no filter)."""
+def parse(obj: ObjectType, data: Any, *, rule: bool = False,
+          objects: Mapping[str, ObjectType] | None = None) -> Condition | None:
+    """The checked condition of a filter given as plain data (None: no filter). With the
+    model's ``objects``, a field may be a path along many-to-one relations (see :func:`path`)."""
     if data is None:
         return None
     budget = [MAX_NODES]
-    return _parse(obj, data, rule, 0, budget)
+    return _parse(obj, data, rule, 0, budget, objects)
 
 
-def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool = False) -> Condition:
+def path(obj: ObjectType, field: str, objects: Mapping[str, ObjectType]) -> tuple[tuple[str, ...], Attribute]:
+    """The many-to-one relations a dotted ``field`` (``contract.holder.active``) follows from
+    ``obj``, and the attribute it ends at; InvalidInput naming the part that is neither."""
+    *relations, name = field.split(".")
+    current = obj
+    for relation_name in relations:
+        relation = current.relations.get(relation_name)
+        if relation is None or relation.kind != "many-to-one":
+            known = ", ".join(n for n, r in current.relations.items() if r.kind == "many-to-one") or "none"
+            raise InvalidInput(f"filter: {field}: {current.name} has no many-to-one relation {relation_name!r} "
+                               f"(many-to-one relations: {known})")
+        current = objects[relation.target]
+    if name not in current.attributes:
+        raise InvalidInput(f"filter: {field}: {current.name} has no field {name!r} "
+                           f"(fields: {', '.join(current.attributes)})")
+    return tuple(relations), current.attributes[name]
+
+
+def paths(condition: Condition | None) -> set[str]:
+    """The dotted fields ``condition`` compares (values of related objects)."""
+    if condition is None:
+        return set()
+    if condition.kind == "compare":
+        return {condition.field} if "." in (condition.field or "") else set()
+    return set().union(*(paths(item) for item in condition.items))
+
+
+def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool = False,
+               objects: Mapping[str, ObjectType] | None = None) -> Condition:
     """A checked comparison of ``field`` with ``value`` (value decoded to the attribute's type)."""
     allowed = OPERATORS + RULE_OPERATORS if rule else OPERATORS
-    if not isinstance(field, str) or field not in obj.attributes:
+    if objects is not None and isinstance(field, str) and "." in field:
+        attribute = path(obj, field, objects)[1]
+        if op in RULE_OPERATORS:
+            raise InvalidInput(f"filter: {op} compares with the object's values before the change: "
+                               f"{field} is a related object's")
+    elif not isinstance(field, str) or field not in obj.attributes:
         known = ", ".join(obj.attributes)
         raise InvalidInput(f"filter: {obj.name} has no field {field!r} (fields: {known})")
+    else:
+        attribute = obj.attributes[field]
     if op not in allowed:
         raise InvalidInput(f"filter: unknown operator {op!r} for {field} (operators: {', '.join(allowed)})")
-    attribute = obj.attributes[field]
     if op in TEXT_OPERATORS and attribute.type not in TEXT_TYPES:
         raise InvalidInput(f"filter: operator {op} needs a text field; {field} is {attribute.type}")
     if op == "in":
@@ -72,7 +109,8 @@ def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool =
     return Condition("compare", field, op, value)
 
 
-def _parse(obj: ObjectType, data: Any, rule: bool, depth: int, budget: list[int]) -> Condition:
+def _parse(obj: ObjectType, data: Any, rule: bool, depth: int, budget: list[int],
+           objects: Mapping[str, ObjectType] | None) -> Condition:
     budget[0] -= 1
     if depth > MAX_DEPTH or budget[0] < 0:
         raise InvalidInput(f"filter: nested deeper than {MAX_DEPTH} or larger than {MAX_NODES} parts")
@@ -82,16 +120,16 @@ def _parse(obj: ObjectType, data: Any, rule: bool, depth: int, budget: list[int]
         unknown = set(data) - {"field", "op", "value"}
         if unknown:
             raise InvalidInput(f"filter: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-        return comparison(obj, data["field"], data.get("op", "eq"), data.get("value"), rule=rule)
+        return comparison(obj, data["field"], data.get("op", "eq"), data.get("value"), rule=rule, objects=objects)
     if len(data) != 1:
         raise InvalidInput("filter: a dict needs 'field' or exactly one of 'and', 'or', 'not'")
     (kind, inner), = data.items()
     if kind == "not":
-        return Condition("not", items=(_parse(obj, inner, rule, depth + 1, budget),))
+        return Condition("not", items=(_parse(obj, inner, rule, depth + 1, budget, objects),))
     if kind in ("and", "or"):
         if not isinstance(inner, list) or not inner:
             raise InvalidInput(f"filter: '{kind}' needs a non-empty list of filters")
-        return Condition(kind, items=tuple(_parse(obj, item, rule, depth + 1, budget) for item in inner))
+        return Condition(kind, items=tuple(_parse(obj, item, rule, depth + 1, budget, objects) for item in inner))
     raise InvalidInput(f"filter: unknown key {kind!r} (expected field, and, or, not)")
 
 

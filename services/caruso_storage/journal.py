@@ -142,7 +142,9 @@ def log_rule(connection: Connection, obj: str, key: Any, rule: str, action: str,
 
 def rule_entries(connection: Connection, limit: int) -> list[dict[str, Any]]:
     statement = select(rule_log).order_by(rule_log.c.id.desc()).limit(limit)
-    return [{**dict(row._mapping), "at": row.at.isoformat()} for row in connection.execute(statement)]
+    # column names are SQLAlchemy's quoted_name, a str subclass no serializer takes: plain str keys
+    return [{**{str(name): value for name, value in row._mapping.items()}, "at": row.at.isoformat()}
+            for row in connection.execute(statement)]
 
 
 def due_marks(connection: Connection, obj: str, rule: str) -> dict[str, str]:

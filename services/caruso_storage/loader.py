@@ -149,7 +149,8 @@ class _Builder:
             if where in tables:
                 raise self.fail(obj.line, f"objects {tables[where]} and {obj.name} map the same table {obj.table!r}")
             tables[where] = obj.name
-        finished = {name: self.finish(obj) for name, obj in self.objects.items()}
+        related = {name: self.with_relations(obj) for name, obj in self.objects.items()}
+        finished = {name: self.with_rules(obj, related) for name, obj in related.items()}
         return Model(files[0][0].get("name"), databases, finished, ", ".join(source for _, source in files))
 
     def databases(self, files: list[Part]) -> dict[str, Database]:
@@ -367,8 +368,8 @@ class _Builder:
         return attrs.evolve(attribute, format=formats["format"][0],
                             time_format=formats["time-format"][0] if split else None)
 
-    def finish(self, obj: ObjectType) -> ObjectType:
-        """``obj`` with the relations and rules of its declaration and its extensions, in order."""
+    def with_relations(self, obj: ObjectType) -> ObjectType:
+        """``obj`` with the relations of its declaration and its extensions, in order."""
         relations: dict[str, Relation] = {}
         relations_at: dict[str, str] = {}
         for element, self.source in self.parts[obj.name]:
@@ -380,12 +381,16 @@ class _Builder:
                                     + (f" (first at {first})" if first else ""))
                 relations[relation.name] = relation
                 relations_at[relation.name] = f"{self.source}:{child.sourceline}"
-        obj = attrs.evolve(obj, relations=relations)
+        return attrs.evolve(obj, relations=relations)
+
+    def with_rules(self, obj: ObjectType, objects: dict[str, ObjectType]) -> ObjectType:
+        """``obj`` with the rules of its declaration and its extensions, in order (``objects``
+        with their relations: conditions may look along them)."""
         rules: dict[str, Rule] = {}
         rules_at: dict[str, str] = {}
         for element, self.source in self.parts[obj.name]:
             for child in element.iterfind("rule"):
-                rule = self.rule(obj, child, self.objects)
+                rule = self.rule(obj, child, objects)
                 if rule.name in rules:
                     raise self.fail(child, f"rule {rule.name}: {obj.name} has a rule of that name already "
                                     f"({rules_at[rule.name]}); give this one its own name")
@@ -433,7 +438,7 @@ class _Builder:
         if when is not None:
             node = next(iter(when.iterchildren(tag=etree.Element)))
             try:
-                condition = filters.parse(obj, self.condition(node), rule=True)
+                condition = filters.parse(obj, self.condition(node), rule=True, objects=objects)
             except InvalidInput as error:
                 raise self.fail(node, f"rule {name}: {error}") from None
         actions = []

@@ -2,7 +2,8 @@
 
 Conditions are filters (:mod:`caruso_storage.filters`) evaluated in Python on the
 object's new values, with ``changed``/``changed_to`` comparing against the old
-ones. Actions come from the ``caruso_rule_actions`` hook, which maps the names models
+ones, and on the values of objects reached along many-to-one relations
+(``contract.cancelled``), as the change sees them. Actions come from the ``caruso_rule_actions`` hook, which maps the names models
 use (``<action use="NAME">``) to :class:`RuleAction` objects: the contract of rule
 actions. They run inside the transaction of the change: an action that fails undoes
 the change. (Dialog scripts have actions of their own, with another contract:
@@ -100,10 +101,19 @@ class RuleAction(abc.ABC):
 def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[str, Any] | None,
          transaction: Transaction, create: Callable[[str, dict[str, Any]], Any],
          update: Callable[[str, Any, dict[str, Any]], Any], calls: RuleCalls,
-         log: Callable[[Rule, str, str], None], only: Rule | None = None) -> None:
-    """Run the actions of every rule of ``obj`` (or of ``only``) for ``event`` whose condition holds."""
-    rules = [rule for rule in (obj.rules if only is None else (only,))
-             if event in rule.events and filters.matches(rule.condition, new, old)]
+         log: Callable[[Rule, str, str], None], only: Rule | None = None,
+         related: Callable[[str], Any] = lambda field: None) -> None:
+    """Run the actions of every rule of ``obj`` (or of ``only``) for ``event`` whose condition
+    holds; ``related(field)`` is the value at a path along many-to-one relations from the new
+    values (``contract.cancelled``), read within the change."""
+    seen: dict[str, Any] = {}
+
+    def holds(rule: Rule) -> bool:
+        for field in filters.paths(rule.condition) - set(seen):
+            seen[field] = related(field)
+        return filters.matches(rule.condition, {**new, **seen} if seen else new, old)
+
+    rules = [rule for rule in (obj.rules if only is None else (only,)) if event in rule.events and holds(rule)]
     if not rules:
         return
     actions: dict[str, RuleAction] = plugins.provided("caruso_rule_actions")

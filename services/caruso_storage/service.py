@@ -398,8 +398,29 @@ class StorageManager:
             journal.log_rule(transaction.connection(self.journal_database), records.obj.name, key,
                              rule.name, action, message)
 
-        rules.fire(records.obj, event, key, new, old, transaction, create, update, self.rule_calls, log, only)
+        def related(field: str) -> Any:
+            return self._path_value(transaction, records, new, field)
+
+        rules.fire(records.obj, event, key, new, old, transaction, create, update, self.rule_calls, log, only,
+                   related)
         return latest[0]
+
+    def _path_value(self, transaction: Transaction, records: Records, record: dict[str, Any], field: str) -> Any:
+        """The value at the dotted ``field`` from ``record`` along many-to-one relations, read in
+        ``transaction`` (None where a reference is empty or leads nowhere)."""
+        *names, attribute = field.split(".")
+        for name in names:
+            relation = records.obj.relations[name]
+            parts = [record[part] for part in relation.foreign_key]
+            records = self.records[relation.target]
+            if any(part is None for part in parts):
+                return None
+            found = records.select(transaction.connection(records.obj.database),
+                                   records.where_equal(records.key, parts), limit=1)
+            if not found:
+                return None
+            record = found[0]
+        return record[attribute]
 
     # -- due rules ----------------------------------------------------------------------------
 
@@ -438,7 +459,7 @@ class StorageManager:
         for record in candidates:
             key = records.key_value(record)
             if marks.get(journal.key_text(key)) == journal.deadline_text(record[rule.at]) \
-                    or not filters.matches(rule.condition, record, record):
+                    or not (filters.paths(rule.condition) or filters.matches(rule.condition, record, record)):
                 continue
             try:
                 with self._transaction() as transaction:

@@ -45,15 +45,16 @@ def raw_engine(url: str) -> sa.Engine:
 
 @pytest.fixture
 def make_storage(database_url: str) -> Iterator[Callable[..., StorageManager]]:
-    """Build storage services on the test's database (model: a path, default the packaged one)."""
+    """Build storage services on the test's database (model: a path or a list of them, default the
+    packaged one)."""
     built: list[StorageManager] = []
 
-    def make(model: str | Path | None = None, **config: Any) -> StorageManager:
+    def make(model: str | Path | list[str] | None = None, **config: Any) -> StorageManager:
         config.setdefault("db", database_url)
         # no manager here: a rule's service call fails at once instead of waiting for one to appear
         config.setdefault("context", HostContext.standalone("storage", connect("PYRO:caruso.manager@127.0.0.1:9",
                                                                                timeout=0.2)))
-        storage = StorageManager(model=str(model) if model else None, **config)
+        storage = StorageManager(model=str(model) if isinstance(model, (str, Path)) else model, **config)
         built.append(storage)
         return storage
 

@@ -9,7 +9,9 @@ import pytest
 from caruso_core import connect
 from caruso_core.testing import contract_suite
 from caruso_core.testing.processes import HostProcess, ManagerProcess, child_environment
-from caruso_storage.contract import MODEL
+from caruso_core.contract import exposed_methods
+from caruso_storage.contract import METHODS, MODEL
+from caruso_storage.service import StorageManager
 
 
 class TestInProcess(contract_suite("caruso.storage/1")):
@@ -37,3 +39,7 @@ class TestOverPyro5(contract_suite("caruso.storage/1")):
     @pytest.fixture
     def service(self, hosted):
         return hosted
+
+
+def test_the_suite_calls_every_method_the_service_exposes():
+    assert sorted(exposed_methods(StorageManager)) == sorted(METHODS)
