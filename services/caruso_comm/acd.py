@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 
@@ -109,8 +109,10 @@ class ACD:
     # -- agents --------------------------------------------------------------------------
 
     def login(self, agent_id: str, skills: Mapping[str, int] | None = None,
-              capacity: Mapping[str, int] | None = None, status: str = AgentStatus.AVAILABLE) -> Agent:
-        """Log an agent in (or update a logged-in agent's skills and capacity)."""
+              capacity: Mapping[str, int] | None = None, status: str = AgentStatus.AVAILABLE,
+              reason: str = "") -> Agent:
+        """Log an agent in (or update a logged-in agent's skills and capacity) with ``status``
+        and its ``reason``."""
         if status == AgentStatus.LOGGED_OUT or status not in AgentStatus.ALL:
             raise InvalidInput(f"cannot log in with status {status!r}: use available or break")
         agent = self.agents.get(agent_id)
@@ -123,7 +125,7 @@ class ACD:
             agent.calls, agent.talk_time, agent.misses = 0, 0.0, 0
             agent.idle_since = self._now()
         self._index(agent)
-        self._set_status(agent, status, "")
+        self._set_status(agent, status, reason)
         return agent
 
     def define_agent(self, agent_id: str, skills: Mapping[str, int], capacity: Mapping[str, int]) -> Agent:
@@ -448,18 +450,19 @@ class ACD:
         self._release(agent, channel)
 
     def abandon(self, interaction_id: str, reason: str = "caller") -> None:
-        """The customer left before being connected (hung up, closed the chat)."""
+        """The customer left before being connected (hung up, closed the chat); with reason
+        ``restart`` nobody left: the channel lost it in a restart, and it ends ``closed``."""
         interaction = self.interactions.get(interaction_id)
         if interaction is None or interaction.state not in (InteractionState.WAITING,
                                                             InteractionState.OFFERED):
             raise Conflict(f"interaction {interaction_id!r} is not waiting or offered")
         self._waiting[interaction.queue].pop(interaction_id, None)
         interaction.token += 1
-        interaction.state = InteractionState.ABANDONED
+        state = InteractionState.CLOSED if reason == RESTART else InteractionState.ABANDONED
+        interaction.state = state
         for agent_id in sorted(interaction.offers):
             self._withdraw(interaction, agent_id, WITHDRAW)
-        self._end(interaction, InteractionState.ABANDONED, ABANDON, reason=reason,
-                  wait=self._now() - interaction.entered)
+        self._end(interaction, state, ABANDON, reason=reason, wait=self._now() - interaction.entered)
 
     def _end(self, interaction: Interaction, state: str, event: str, agent: str | None = None,
              **data: Any) -> None:
@@ -596,6 +599,33 @@ class ACD:
         for agent in self.agents.values():
             for channel in self._agent_pools.get(agent.id, NO_POOLS):
                 self._release(agent, channel)
+
+    def take_back(self, left: Iterable[tuple[Interaction, Iterable[str]]]) -> None:
+        """Take back interactions an earlier run left open, as its event log shows them, each
+        with the agents its offers still ring: those offers are withdrawn (``withdraw``, reason
+        ``restart``); a connected interaction stays with its agent (known here, logged in or
+        not: it takes the agent's capacity); any other waits in its queue again with its time of
+        arrival and escalation stage, and is routed. Their queues must exist."""
+        waiting = []
+        for interaction, offers in left:
+            if interaction.id in self.interactions:
+                raise Conflict(f"interaction {interaction.id!r} exists already")
+            self.interactions[interaction.id] = interaction
+            interaction.offers = set()
+            for agent_id in sorted(offers):
+                self._emit(WITHDRAW, interaction, interaction.queue, agent_id, reason=RESTART)
+            if interaction.state == InteractionState.CONNECTED:
+                agent = self.agents[interaction.agent]
+                agent.connected.add(interaction.id)
+                agent.load[interaction.channel] = agent.load.get(interaction.channel, 0) + 1
+                self._update_state(agent)
+            else:
+                interaction.state = InteractionState.WAITING
+                self._park(interaction)
+                waiting.append(interaction)
+        for interaction in waiting:
+            if interaction.state == InteractionState.WAITING:
+                self._route(interaction, self._stage_pools[interaction.queue][interaction.stage])
 
     def _restore(self, data: dict[str, Any]) -> Interaction:
         interaction = self.interactions[data["id"]] = Interaction(

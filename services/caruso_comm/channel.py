@@ -15,6 +15,25 @@ lock: queue work, do not block), and ``export_state()`` / ``import_state(state)`
 work, as plain data, handed over in a hot-swap; ``export_state`` is called outside the
 server's lock, after the server stopped its timers).
 
+**After a restart.** With ``persist``, a cold start takes back the interactions an earlier
+run (stopped or crashed) left open on each running channel: waiting ones wait again with
+their time of arrival, connected ones stay with their agent. Each channel then says, once,
+which of them it still holds (its customer is still there: a chat it has the key of, an
+e-mail it has the message of, a call telephony holds): those go on, the others end with
+reason ``restart`` (a connected one completes with disposition ``restart``, any other ends
+``closed``, counted neither as answered nor as abandoned). A channel says so either
+
+- at the cold start, with ``held(interactions) -> list[str]``: ``interactions`` are the
+  snapshots (as ``interaction()`` gives them) of those taken back for it, after the
+  transcripts of text channels were loaded (:meth:`CommServer.transcripts`); it returns
+  the ids it holds; or
+- later, from its own thread, with ``server.reclaim(name, ids)``, which returns the
+  snapshots of those that go on (the ``voice`` channel, once telephony answers).
+
+A channel that has said neither within ``reclaim_within`` seconds (default 30) holds none.
+Without ``persist`` nothing is taken back. Text channels keep their messages in
+``server.transcripts(name)``, which the server writes behind with ``persist``.
+
 A channel whose customers prove who they are elsewhere (the web chat: a portal they
 signed in to) also has ``chat_pass(customer, name) -> {"url", "expires"}``: where that
 customer starts a conversation as themselves; the server's ``chat_pass`` calls it.
@@ -75,6 +94,12 @@ class Channels:
             observe = getattr(channel, "observe", None)
             if observe is not None:
                 observe(event)
+
+    def held(self, name: str, interactions: list[dict[str, Any]]) -> list[str] | None:
+        """Which of ``interactions`` (taken back at a cold start) channel ``name`` still holds;
+        None if it says so later itself (it has no ``held``)."""
+        held = getattr(self.running(name), "held", None)
+        return None if held is None else held(interactions)
 
     def export_state(self) -> dict[str, Any]:
         """The work of the channels that hand some over, by name."""

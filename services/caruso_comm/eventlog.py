@@ -67,12 +67,12 @@ class EventLog:
         with self.engine.connect() as connection:
             return connection.execute(sa.select(sa.func.max(events.c.time))).scalar()
 
-    def last_id(self, event: str) -> int:
-        """The id of the latest written ``event`` (0 if there is none)."""
+    def last(self, event: str) -> Event | None:
+        """The latest written ``event`` (None if there is none)."""
         c = events.c
         with self.engine.connect() as connection:
-            return connection.execute(sa.select(c.id).where(c.event == event)
-                                      .order_by(c.id.desc()).limit(1)).scalar() or 0
+            row = connection.execute(sa.select(events).where(c.event == event).order_by(c.id.desc()).limit(1)).first()
+            return None if row is None else _event(row)
 
     def open_after(self, since: int) -> dict[str, list[Event]]:
         """Every written event, in append order, of each interaction whose last ``enter`` has

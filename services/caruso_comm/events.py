@@ -96,7 +96,7 @@ EVENTS: Mapping[str, Spec] = MappingProxyType({
     IVR_START: _spec("interaction", "script session caller customer"),
     IVR_END: _spec("interaction", "script outcome target"),
     IVR_ABANDON: _spec("interaction", "script"),
-    RESTART: _spec("", "closed logged_out"),
+    RESTART: _spec("", "closed logged_out kept open_from"),
     QUEUES: _spec("", "queues"),
 })
 

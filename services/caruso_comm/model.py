@@ -45,7 +45,8 @@ class InteractionState:
     COMPLETED = "completed"
     ABANDONED = "abandoned"
     VOICEMAIL = "voicemail"
-    ENDED = frozenset({COMPLETED, ABANDONED, VOICEMAIL})
+    CLOSED = "closed"           # waiting when the server stopped, and no channel held it any more
+    ENDED = frozenset({COMPLETED, ABANDONED, VOICEMAIL, CLOSED})
 
 
 def utc_iso(seconds: float | None) -> str | None:

@@ -3,11 +3,12 @@ service, written behind.
 
 The objects are those of the model module ``comm`` (``CommQueue``, ``CommAgent``,
 ``CommInteraction``, ``CommVoicemail``, ``CommCampaign``, ``CommCampaignContact``,
-``CommDoNotCall``; ``model_module.xml``), which the storage model includes. Routing never waits for the
+``CommDoNotCall``, ``CommMessage``; ``model_module.xml``), which the storage model includes. Routing never waits for the
 storage service:
 
 - :meth:`CommRecords.observe` (for each event, under the server's lock) only notes which
-  agent and interaction changed; voicemail boxes and campaigns note their own changes;
+  agent and interaction changed; voicemail boxes, campaigns and the transcripts of text
+  channels note their own changes;
 - :meth:`CommRecords.collect` (under the same lock, once a second from the server's timer
   thread) copies what changed into records, the latest state per key (a campaign's
   definition, with its do-not-call list, only when it changed: otherwise its state and
@@ -49,17 +50,18 @@ from caruso_comm.voicemail import Voicemail, VoicemailBox
 log = logging.getLogger(__name__)
 QUEUE, AGENT, INTERACTION = "CommQueue", "CommAgent", "CommInteraction"
 VOICEMAIL, CAMPAIGN, CONTACT = "CommVoicemail", "CommCampaign", "CommCampaignContact"
-DNC = "CommDoNotCall"
-OBJECTS = (QUEUE, AGENT, INTERACTION, VOICEMAIL, CAMPAIGN, CONTACT, DNC)
+DNC, MESSAGE = "CommDoNotCall", "CommMessage"
+OBJECTS = (QUEUE, AGENT, INTERACTION, VOICEMAIL, CAMPAIGN, CONTACT, DNC, MESSAGE)
 KEYS = {QUEUE: "name", AGENT: "id", INTERACTION: "id", VOICEMAIL: "id", CAMPAIGN: "name", CONTACT: "id",
-        DNC: "number"}
+        DNC: "number", MESSAGE: "id"}
 AUDIO_LIMIT = 1 << 20    # bytes of a recording stored (base64); a longer one keeps only its size
 
 
 JSON_FIELDS = {QUEUE: ("skills", "escalation"), AGENT: ("skills", "capacity"), INTERACTION: (),
-               VOICEMAIL: (), CAMPAIGN: ("windows", "retries", "dnc", "dialer"), CONTACT: (), DNC: ()}
+               VOICEMAIL: (), CAMPAIGN: ("windows", "retries", "dnc", "dialer"), CONTACT: (), DNC: (),
+               MESSAGE: ("data",)}
 TIME_FIELDS = {QUEUE: (), AGENT: (), INTERACTION: ("created", "entered", "connected", "ended"),
-               VOICEMAIL: ("time",), CAMPAIGN: (), CONTACT: ("retry_at",), DNC: ("added",)}
+               VOICEMAIL: ("time",), CAMPAIGN: (), CONTACT: ("retry_at",), DNC: ("added",), MESSAGE: ("time",)}
 
 
 def values(kind: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +103,20 @@ def stored_voicemail(record: dict[str, Any]) -> Voicemail:
     content = record["text"] if record.get("text") is not None else base64.b64decode(record.get("audio") or "")
     return Voicemail(record["id"], record["queue"], record.get("caller"), record.get("customer"),
                      unix_time(record["time"]), content, record["callback"], record["state"])
+
+
+def stored_message(record: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
+    """``(interaction, position, message)`` of a stored ``CommMessage`` record, for ``Transcripts.load``."""
+    message = {"from": record.get("sender"), "text": record.get("text") or "", "time": unix_time(record["time"]),
+               **json.loads(record.get("data") or "{}")}
+    return record["interaction"], record["position"], message
+
+
+def _message(channel: str, interaction: str, position: int, message: dict[str, Any]) -> dict[str, Any]:
+    fields = {k: v for k, v in message.items() if k not in ("from", "text", "time")}
+    return {"id": f"{interaction}/{position}", "interaction": interaction, "position": position,
+            "channel": channel, "sender": message["from"], "text": message["text"], "time": message["time"],
+            "data": fields}
 
 
 def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -159,17 +175,19 @@ def _interaction(interaction: Interaction, disposition: str | None) -> dict[str,
 
 class CommRecords:
     """Writes the ACD's queues, agents and interactions, the messages of ``voicemail``, the
-    campaigns (``campaigns()`` returns them by name) and the numbers added to the do-not-call
-    list to the storage service (``storage()`` returns its client) every ``interval`` seconds,
+    campaigns (``campaigns()`` returns them by name), the numbers added to the do-not-call
+    list and the messages of the text channels' transcripts (``transcripts()``: channel name ->
+    ``Transcripts``) to the storage service (``storage()`` returns its client) every ``interval`` seconds,
     but while ``held()`` (a hand-over lasts)."""
 
     def __init__(self, acd: ACD, storage: Callable[[], Any], batch: int = 500, interval: float = 1.0,
                  voicemail: VoicemailBox | None = None,
                  campaigns: Callable[[], Mapping[str, Campaign]] = dict,
+                 transcripts: Callable[[], Mapping[str, Any]] = dict,
                  held: Callable[[], bool] = lambda: False) -> None:
         self.acd, self.batch, self.interval = acd, batch, interval
         self._storage, self._held = storage, held
-        self._voicemail, self._campaigns = voicemail, campaigns
+        self._voicemail, self._campaigns, self._transcripts = voicemail, campaigns, transcripts
         self._live: dict[str, Interaction] = {}
         self._dispositions: dict[str, str] = {}
         self._changed_interactions: set[str] = set()
@@ -217,6 +235,14 @@ class CommRecords:
             self._stored.add((INTERACTION, interaction.id))
             self._pending[(INTERACTION, interaction.id)] = _interaction(interaction, disposition)
 
+    def taken_back(self, interactions: Iterable[Interaction]) -> None:
+        """Interactions an earlier run left open, taken back by a cold start: stored already,
+        followed from now on."""
+        for interaction in interactions:
+            self._stored.add((INTERACTION, interaction.id))
+            self._live[interaction.id] = interaction
+            self._changed_interactions.add(interaction.id)
+
     def collect(self) -> None:
         """Turn what changed since the last call into records for the writer."""
         records = {}
@@ -232,6 +258,9 @@ class CommRecords:
                 records[(AGENT, agent_id)] = _agent(self.acd.agents[agent_id])
         for message in self._voicemail.take_changes() if self._voicemail is not None else ():
             records[(VOICEMAIL, message.id)] = message.to_dict()
+        for channel, transcripts in self._transcripts().items():
+            for interaction, position, message in transcripts.take_changes():
+                records[(MESSAGE, f"{interaction}/{position}")] = _message(channel, interaction, position, message)
         progress = {}
         for name, campaign in self._campaigns().items():
             changes = campaign.take_changes()
@@ -389,7 +418,7 @@ class CommRecords:
             log.warning("comm records: %s %s not written: %s", key[0], key[1], error)
 
     def _forget_ended(self, chunk: list[tuple[tuple[str, str], dict[str, Any]]]) -> None:
-        """Ended interactions are never written again: their keys need not be remembered."""
+        """Ended interactions and messages are never written again: their keys need not be remembered."""
         for key, record in chunk:
-            if key[0] == INTERACTION and record["state"] in InteractionState.ENDED:
+            if key[0] == MESSAGE or (key[0] == INTERACTION and record["state"] in InteractionState.ENDED):
                 self._stored.discard(key)

@@ -1,62 +1,87 @@
-"""Interactions and agents a previous run left open, closed at a cold start.
+"""What a previous run left open in the event log, as of its end.
 
 A run that ends (stopped or crashed, not handed over in a hot-swap) leaves its live
 interactions open in the event log: an ``enter`` with no ending event after it. A cold
-start closes them as of the log's last event (about when that run ended): an offer still
-ringing is withdrawn, a connected interaction completes with disposition ``restart``
-(its talk time up to then), any other is abandoned with reason ``restart`` (its wait up
-to then). Agents the log shows logged in are logged out (``agent_status``, reason
-``restart``). Each cold start then writes a ``restart`` event, so the next one reads only
-the log after it (see docs/communication.md, "Event log"). A log without a ``restart``
-event (written by versions that did not close anything) has nothing closed: its open
-interactions may be months old.
+start reads them back (:func:`left_over`) as of the log's last event (about when that run
+ended), with the offers still ringing and the agents still logged in, and decides what
+becomes of them (:mod:`caruso_comm.recovery`): taken back, or ended here (:func:`close`):
+a connected interaction completes with disposition ``restart`` (its talk time up to then),
+any other is abandoned with reason ``restart`` (its wait up to then) and ends ``closed``.
+
+Each cold start writes a ``restart`` event; the next one reads the log from there, or from
+its ``open_from`` (just before the oldest ``enter`` of the interactions it took back), so
+the cost follows the last run and what is still open. A log without a ``restart`` event
+(written by versions that did not close anything) has nothing open: its open interactions
+may be months old.
 """
 from __future__ import annotations
 
 from typing import Collection, NamedTuple
 
 from caruso_comm.eventlog import EventLog
-from caruso_comm.events import (ABANDON, AGENT_STATUS, COMPLETE, CONNECT, ENTER, OFFER, OFFER_ENDINGS, RESTART,
-                                TRANSFER, WITHDRAW, Event)
+from caruso_comm.events import (ABANDON, AGENT_STATUS, COMPLETE, CONNECT, ENTER, ESCALATE, NO_ANSWER, OFFER,
+                                OFFER_ENDINGS, REJECT, RESTART, TRANSFER, WITHDRAW, Event)
 from caruso_comm.model import AgentStatus, Interaction, InteractionState
 
 
-class LeftOver(NamedTuple):
-    """What an earlier run left open, with the events that close it."""
+class Open(NamedTuple):
+    """An interaction left open, as of its last event."""
 
-    closed: list[tuple[Interaction, list[Event]]]   # each interaction ended, with its closing events
-    withdrawn: list[Event]                           # offers still ringing of interactions kept
-    logged_out: list[Event]                          # agents logged out
+    interaction: Interaction
+    offers: set[str]          # the agents its offers still ring
+    entered_id: int           # the log id of its last ``enter``
+
+
+class LeftOver(NamedTuple):
+    """What an earlier run left open."""
+
+    open: list[Open]                     # interactions, but those live and kept
+    withdrawn: list[Event]               # the ringing offers of the interactions kept
+    logged_in: dict[str, Event]          # each agent logged in then (not now): its last ``agent_status``
+    at: float                            # the time of the log's last event
+    live_entered: list[int]              # the log ids of the last ``enter`` of the live interactions
+
+
+def since(log: EventLog) -> int:
+    """The log id after which the open interactions of the last run are (0: no ``restart`` event)."""
+    marker = log.last(RESTART)
+    return 0 if marker is None else int(marker.data.get("open_from", marker.id))
+
+
+def open_ids(log: EventLog) -> list[str]:
+    """The interactions the log shows open since the last ``restart`` event."""
+    after = since(log)
+    return sorted(log.open_after(after)) if after else []
 
 
 def left_over(log: EventLog, live: Collection[str], keep: Collection[str],
               logged_in: Collection[str]) -> LeftOver:
     """What the log shows open since the last ``restart`` event (nothing if it has none), as
-    of its last event: interactions, but those in ``live`` (still served) and ``keep``
-    (going on: only their ringing offers are withdrawn), and agents logged in, but those in
+    of its last event: interactions, but those in ``live`` (still served) and ``keep`` (going
+    on: only their ringing offers are withdrawn), and agents logged in, but those in
     ``logged_in`` (logged in now)."""
-    since = log.last_id(RESTART)
-    if not since:
-        return LeftOver([], [], [])
+    after = since(log)
+    if not after:
+        return LeftOver([], [], {}, 0.0, [])
     at = log.last_time()
-    closed, withdrawn = [], []
-    for interaction_id, events in sorted(log.open_after(since).items()):
+    left, withdrawn, live_entered = [], [], []
+    for interaction_id, events in sorted(log.open_after(after).items()):
+        found = _replay(events)
         if interaction_id in live:
+            live_entered.append(found.entered_id)
             continue
-        interaction, offers = _replay(events)
         if interaction_id in keep:
-            withdrawn += _withdraw(interaction, offers, at)
+            withdrawn += withdraw(found.interaction, found.offers, at)
         else:
-            closed.append((interaction, _withdraw(interaction, offers, at) + [_end(interaction, at)]))
-    logged_out = [Event(at, AGENT_STATUS, None, None, agent, {"status": AgentStatus.LOGGED_OUT, "reason": RESTART})
-                  for agent, event in sorted(log.last_per_agent(AGENT_STATUS, since).items())
-                  if event.data.get("status") != AgentStatus.LOGGED_OUT and agent not in logged_in]
-    return LeftOver(closed, withdrawn, logged_out)
+            left.append(found)
+    agents = {agent: event for agent, event in sorted(log.last_per_agent(AGENT_STATUS, after).items())
+              if event.data.get("status") != AgentStatus.LOGGED_OUT and agent not in logged_in}
+    return LeftOver(left, withdrawn, agents, at, live_entered)
 
 
-def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:
-    """The interaction as of its last event, and the agents its offers still ring."""
-    interaction, offers = None, set()
+def _replay(events: list[Event]) -> Open:
+    """The interaction as of its last event."""
+    interaction, offers, entered_id = None, set(), 0
     for event in events:
         if event.event == ENTER:
             if "channel" in event.data:          # a new interaction, not a transfer or overflow
@@ -64,8 +89,9 @@ def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:
                 interaction = Interaction(event.interaction, event.queue, data["channel"], data["direction"],
                                           data.get("customer"), data.get("from"), data.get("to"),
                                           int(data.get("priority") or 0), created=event.time)
-            interaction.queue, interaction.entered = event.queue, event.time
-            interaction.state, interaction.agent = InteractionState.WAITING, None
+            interaction.queue, interaction.entered, interaction.stage = event.queue, event.time, 0
+            interaction.state, interaction.agent, interaction.declined = InteractionState.WAITING, None, set()
+            entered_id = event.id
         elif event.event == OFFER:
             offers.add(event.agent)
             interaction.state = InteractionState.OFFERED
@@ -75,26 +101,35 @@ def _replay(events: list[Event]) -> tuple[Interaction, set[str]]:
                 InteractionState.CONNECTED, event.agent, event.time)
         elif event.event in OFFER_ENDINGS:
             offers.discard(event.agent)
+            if event.event in (NO_ANSWER, REJECT):           # not offered to them again in this queue
+                interaction.declined.add(event.agent)
             if not offers and interaction.state == InteractionState.OFFERED:
                 interaction.state = InteractionState.WAITING
+        elif event.event == ESCALATE:
+            interaction.stage = int(event.data["stage"])
         elif event.event == TRANSFER:
             interaction.state, interaction.agent = InteractionState.WAITING, None
-    return interaction, offers
+    return Open(interaction, offers, entered_id)
 
 
-def _withdraw(interaction: Interaction, offers: set[str], at: float) -> list[Event]:
+def withdraw(interaction: Interaction, offers: set[str], at: float) -> list[Event]:
     """The events that withdraw the ``offers`` of ``interaction`` at ``at``."""
     return [Event(at, WITHDRAW, interaction.id, interaction.queue, agent, {"reason": RESTART})
             for agent in sorted(offers)]
 
 
-def _end(interaction: Interaction, at: float) -> Event:
+def close(interaction: Interaction, at: float) -> Event:
     """End ``interaction`` at ``at``: the event that says so."""
     interaction.ended = at
     if interaction.state == InteractionState.CONNECTED:
         interaction.state = InteractionState.COMPLETED
         return Event(at, COMPLETE, interaction.id, interaction.queue, interaction.agent,
                      {"talk": at - interaction.connected_at, "disposition": RESTART})
-    interaction.state = InteractionState.ABANDONED
+    interaction.state = InteractionState.CLOSED
     return Event(at, ABANDON, interaction.id, interaction.queue, None,
                  {"reason": RESTART, "wait": at - interaction.entered})
+
+
+def logged_out(agent: str, at: float) -> Event:
+    """The event that logs ``agent`` out at ``at`` (a cold start did)."""
+    return Event(at, AGENT_STATUS, None, None, agent, {"status": AgentStatus.LOGGED_OUT, "reason": RESTART})

@@ -16,6 +16,7 @@ from caruso_core.deployment import default_sqlite_url
 from caruso_comm import handover
 from caruso_comm.acd import ACD
 from caruso_comm.channel import Channels
+from caruso_comm.channels.transcript import Transcripts
 from caruso_comm.delegation import delegate
 from caruso_comm.desk import Desk
 from caruso_comm.dialer import STANDARD, DialerContext, Dialers
@@ -37,13 +38,14 @@ from caruso_comm.voicemail import VoicemailBox
 @service(name="comm", interface="caruso.comm/1", version="0.1.0", autostart=True)
 class CommServer:
     """Configuration (docs/communication.md): ``queues``, ``db`` (event log URL; default ``comm.db``), ``ivr``,
-    ``callback_queues``, ``feed_size``, ``channels``, ``contact_history``, ``persist``, ``opt_outs``, ``dialer``."""
+    ``callback_queues``, ``feed_size``, ``channels``, ``contact_history``, ``persist``, ``opt_outs``, ``dialer``,
+    ``reclaim_within``."""
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
                  callback_queues: dict[str, str] | None = None, feed_size: int = 10_000,
                  channels: dict[str, dict[str, Any]] | None = None, contact_history: dict[str, str] | None = None,
                  ivr: dict[str, Any] | list[dict[str, Any]] | None = None, persist: bool = False,
-                 opt_outs: dict[str, Any] | None = None, dialer: str = STANDARD,
+                 opt_outs: dict[str, Any] | None = None, dialer: str = STANDARD, reclaim_within: float = 30.0,
                  context: HostContext | None = None) -> None:
         context = context or HostContext.standalone("comm")
         peers = Peers(context.client)
@@ -52,8 +54,10 @@ class CommServer:
         self._serial = lock = Serial(self._timers, lambda: self._hand_over.serving, self.flush)
         self._acd = ACD(self._timers, self._record)
         self._voicemail = VoicemailBox(self._acd, callback_queues)
+        self._transcripts: dict[str, Transcripts] = {}
+        self._persist = persist
         self._records = CommRecords(self._acd, peers.storage, voicemail=self._voicemail,
-                                    campaigns=lambda: self._outbound.campaigns,
+                                    campaigns=lambda: self._outbound.campaigns, transcripts=lambda: self._transcripts,
                                     held=lambda: self._hand_over.held) if persist else None
         dialers = DialerContext(self._timers, lock, context.client, lambda name: self._channels.running(name))
         self._outbound = Outbound(self._acd, Dialers(dialers, dialer), lock, peers.query, opt_outs, self._records)
@@ -68,12 +72,26 @@ class CommServer:
         self._channels = Channels(self, context, channels or {})
         self._desk = Desk(self._acd, self._voicemail, self._channels, lock, self._records)
         self._recovery = Recovery(self._acd, self._log, self._record, self._voicemail, self._outbound,
-                                  self._records, self._history, peers.query)
+                                  self._records, self._history, peers.query, lambda: self._channels.by_name,
+                                  self.transcripts, reclaim_within)
 
     def _record(self, event: Event) -> None:
         """Every event, under the lock: to the log, the feed and the parts that follow events."""
         for follower in self._followers:
             follower(event)
+
+    def transcripts(self, channel: str) -> Transcripts:
+        """The transcripts of the text channel ``channel``, written behind with ``persist`` (for channels)."""
+        if channel not in self._transcripts:
+            self._transcripts[channel] = Transcripts(noting=self._persist)
+        return self._transcripts[channel]
+
+    def reclaim(self, channel: str, held: list[str]) -> list[dict[str, Any]]:
+        """``channel`` still holds the interactions ``held`` of those an earlier run left open
+        and the cold start took back for it; the others end (see the channel contract in
+        :mod:`caruso_comm.channel`). Returns the snapshots of those that go on (for channels)."""
+        with self._serial:
+            return self._recovery.reclaim(channel, held)
 
     @remote
     def flush(self) -> None:
@@ -108,6 +126,11 @@ class CommServer:
                 self._forget_work()
             self._recovery.recover(stored)
             self._acd.announce_queues()
+            unclaimed = self._recovery.unclaimed()
+        for channel, interactions in unclaimed.items():     # outside the lock: channels may call the server
+            held = self._channels.held(channel, interactions)
+            if held is not None:
+                self.reclaim(channel, held)
 
     def export_state(self) -> dict[str, Any]:
         """Queues, agents, live interactions, IVR calls, voicemail, campaigns, the feed's position,

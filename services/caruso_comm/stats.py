@@ -2,7 +2,8 @@
 
 ``offered`` counts interactions entering their first queue; ``answered`` those
 connected at least once (``asa_seconds`` and ``service_level`` use the wait before
-the first connect); ``abandoned`` every ``abandon`` event (callers and full queues);
+the first connect); ``abandoned`` every ``abandon`` event (callers and full queues) but those with reason
+``restart`` (nobody left: a restart of the server ended them);
 ``aht_seconds`` is talk plus wrap-up per completed interaction; ``occupancy`` is the
 agents' time with an interaction (offered, busy, wrap-up) over their time available
 or with an interaction.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, COMPLETE, CONNECT, ENTER, TRANSFER, WRAP_END,
+from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, COMPLETE, CONNECT, ENTER, RESTART, TRANSFER, WRAP_END,
                                 Event)
 from caruso_comm.model import AgentState, AgentStatus
 
@@ -56,7 +57,7 @@ class Tally:
             self.within_target += wait <= self.sl_target
 
     def _abandon(self, event: Event) -> None:
-        self.abandoned += 1
+        self.abandoned += event.data.get("reason") != RESTART
 
     def _complete(self, event: Event) -> None:
         self.completed += 1

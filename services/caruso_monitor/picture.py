@@ -16,7 +16,8 @@ from typing import Any, Callable, Mapping
 import attrs
 
 from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, CAMPAIGN_STATE, COMPLETE, CONNECT, DIAL,
-                                DIAL_RESULT, ENTER, NO_ANSWER, OFFER, QUEUES, REJECT, TRANSFER, VOICEMAIL, WITHDRAW, Event)
+                                DIAL_RESULT, ENTER, NO_ANSWER, OFFER, QUEUES, REJECT, RESTART, TRANSFER, VOICEMAIL,
+                                WITHDRAW, Event)
 
 WINDOW = 1800.0
 SL_TARGET = 20.0
@@ -111,7 +112,7 @@ class Picture:
         if agent is None:
             self.agents[event.agent] = AgentView(event.agent, status, event.data.get("reason", ""),
                                                  "idle", event.time, event.time)
-        else:
+        elif (agent.status, agent.reason) != (status, event.data.get("reason", "")):   # not a restatement
             agent.status, agent.reason, agent.status_since = status, event.data.get("reason", ""), event.time
 
     def _agent_state(self, event: Event) -> None:
@@ -166,6 +167,9 @@ class Picture:
         self._campaign_of.pop(event.interaction, None)
 
     def _abandon(self, event: Event) -> None:
+        if event.data.get("reason") == RESTART:     # nobody left: a restart of the server ended it
+            self._end(event)
+            return
         self._outcome(event, False, False)
         campaign = self._campaign(event.interaction)
         if campaign is not None:

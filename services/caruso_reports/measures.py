@@ -46,7 +46,7 @@ CATALOGUE: dict[str, Measure] = {m.name: m for m in (
     _count("offered", "new", "interactions entering their first queue"),
     _count("answered", "answered", "interactions connected to an agent (first connect)"),
     _count("abandoned", "abandoned", "interactions that ended unanswered: callers hanging up "
-                                      "and full queues without overflow"),
+                                      "and full queues without overflow (not those a restart ended)"),
     _count("short_abandoned", "short_abandoned",
            "abandoned after waiting less than the short-abandon threshold"),
     _count("transferred", "transferred", "transfers by agents"),

@@ -12,8 +12,8 @@ from typing import Any, Callable
 import attrs
 import sqlalchemy as sa
 
-from caruso_comm.events import (ABANDON, COMPLETE, CONNECT, DIAL, DIAL_RESULT, ENTER, OVERFLOW, TRANSFER,
-                                VOICEMAIL, WRAP_END)
+from caruso_comm.events import (ABANDON, COMPLETE, CONNECT, DIAL, DIAL_RESULT, ENTER, OVERFLOW, RESTART,
+                                TRANSFER, VOICEMAIL, WRAP_END)
 
 
 @attrs.frozen
@@ -40,6 +40,12 @@ def _count(condition: sa.ColumnElement) -> sa.ColumnElement:
 
 def _sum(condition: sa.ColumnElement, value: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, value))), 0.0)
+
+
+def _abandoned(s: Scope) -> sa.ColumnElement:
+    """``abandon`` events but those of reason ``restart`` (nobody left: a restart of the server ended them)."""
+    reason = s.rows.c.data["reason"].as_string()
+    return sa.and_(s.event(ABANDON), sa.or_(reason.is_(None), reason != RESTART))
 
 
 def _new(s: Scope) -> sa.ColumnElement:
@@ -72,9 +78,8 @@ TALLIES: dict[str, Tally] = {
     "answered": Tally((CONNECT,), lambda s: _count(s.first_connect), True),
     "within": Tally((CONNECT,), lambda s: _count(sa.and_(s.first_connect, s.number("wait") <= s.target)), True),
     "wait": Tally((CONNECT,), lambda s: _sum(s.first_connect, s.number("wait")), True),
-    "abandoned": Tally((ABANDON,), lambda s: _count(s.event(ABANDON))),
-    "short_abandoned": Tally((ABANDON,), lambda s: _count(sa.and_(s.event(ABANDON),
-                                                                  s.number("wait") < s.short_abandon))),
+    "abandoned": Tally((ABANDON,), lambda s: _count(_abandoned(s))),
+    "short_abandoned": Tally((ABANDON,), lambda s: _count(sa.and_(_abandoned(s), s.number("wait") < s.short_abandon))),
     "transferred": Tally((TRANSFER,), lambda s: _count(s.event(TRANSFER))),
     "overflowed": Tally((OVERFLOW,), lambda s: _count(s.event(OVERFLOW))),
     "voicemails": Tally((VOICEMAIL,), lambda s: _count(s.event(VOICEMAIL))),

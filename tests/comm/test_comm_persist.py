@@ -12,9 +12,7 @@ from caruso_comm import service
 from caruso_comm.eventlog import EventLog
 from caruso_core.testing.commands import caruso
 from caruso_core.testing import eventually
-
-MODEL = '<model name="crm"><include module="comm"/></model>'
-
+from comm_records import MODEL, stored
 
 @pytest.fixture
 def storage_service(caruso_host, caruso_client, tmp_path):
@@ -32,16 +30,6 @@ def setup(storage_service, caruso_host, caruso_client, tmp_path):
             "comm_config": comm_config, "comm": caruso_client.get("caruso.comm/1")}
 
 
-def _stored(storage, object: str, key: str, **expected):
-    def check():
-        try:
-            record = storage.get(object, key)
-        except Exception:
-            return None
-        return record if all(record[k] == v for k, v in expected.items()) else None
-    return eventually(check)
-
-
 def test_a_restarted_server_has_its_queues_and_agents_and_the_interactions_are_stored(setup, caruso_host):
     comm, storage = setup["comm"], setup["storage"]
     comm.add_queue({"name": "french", "skills": {"french": 3}, "overflow": "sales",
@@ -51,10 +39,10 @@ def test_a_restarted_server_has_its_queues_and_agents_and_the_interactions_are_s
     comm.accept("ann", call)
     comm.complete("ann", call, "order placed")
     comm.logout("ann")
-    stored = _stored(storage, "CommInteraction", call, state="completed")
-    assert (stored["queue"], stored["agent"], stored["customer"], stored["disposition"]) == (
+    record = stored(storage, "CommInteraction", call, state="completed")
+    assert (record["queue"], record["agent"], record["customer"], record["disposition"]) == (
         "french", "ann", "K7", "order placed")
-    _stored(storage, "CommAgent", "ann", status="logged_out")
+    stored(storage, "CommAgent", "ann", status="logged_out")
     setup["comm_host"].stop()
     caruso_host("comm", config=setup["comm_config"])
     french = [q for q in comm.queues() if q["name"] == "french"][0]
@@ -67,19 +55,19 @@ def test_a_restarted_server_has_its_queues_and_agents_and_the_interactions_are_s
 
 def test_records_wait_while_the_storage_service_is_down(setup, caruso_host):
     comm = setup["comm"]
-    _stored(setup["storage"], "CommQueue", "sales")
+    stored(setup["storage"], "CommQueue", "sales")
     setup["storage_host"].stop()
     call = comm.arrive("sales", customer="K8")["id"]
     comm.abandon(call)
     comm.flush()                                         # its record is made now, and cannot be written
     caruso_host("storage", config=setup["storage_config"])
-    assert _stored(setup["storage"], "CommInteraction", call, state="abandoned")["customer"] == "K8"
+    assert stored(setup["storage"], "CommInteraction", call, state="abandoned")["customer"] == "K8"
 
 
 def test_a_hot_swap_hands_over_what_is_not_written_yet(setup, caruso_host):
     comm, storage = setup["comm"], setup["storage"]
     comm.login("bob", {}, {"voice": 1})
-    _stored(storage, "CommAgent", "bob", status="available")
+    stored(storage, "CommAgent", "bob", status="available")
     comm.logout("bob")
     comm.login("cid", {}, {"voice": 1})
     call = comm.arrive("sales", customer="K9")["id"]
@@ -88,8 +76,8 @@ def test_a_hot_swap_hands_over_what_is_not_written_yet(setup, caruso_host):
     assert comm.agent("bob")["status"] == "logged_out"
     assert comm.interaction(call)["state"] == "connected"
     comm.complete("cid", call, "done")
-    assert _stored(storage, "CommInteraction", call, state="completed")["agent"] == "cid"
-    assert _stored(storage, "CommAgent", "bob", status="logged_out")
+    assert stored(storage, "CommInteraction", call, state="completed")["agent"] == "cid"
+    assert stored(storage, "CommAgent", "bob", status="logged_out")
 
 
 def test_a_restarted_server_lists_voicemail_not_called_back_and_has_its_campaigns_paused(setup, caruso_host):
@@ -101,9 +89,9 @@ def test_a_restarted_server_lists_voicemail_not_called_back_and_has_its_campaign
     comm.login("bob", {}, {"voice": 1})                    # ready for the campaign
     comm.campaign("spring", "start")
     for position in (0, 1):
-        _stored(storage, "CommCampaignContact", f"spring/{position}", status="retry", attempts=1)
-    _stored(storage, "CommCampaign", "spring", state="active", dialed=2)
-    assert _stored(storage, "CommVoicemail", message["id"], state="new")["text"] == "call me about my bill"
+        stored(storage, "CommCampaignContact", f"spring/{position}", status="retry", attempts=1)
+    stored(storage, "CommCampaign", "spring", state="active", dialed=2)
+    assert stored(storage, "CommVoicemail", message["id"], state="new")["text"] == "call me about my bill"
     setup["comm_host"].stop()
     caruso_host("comm", config=setup["comm_config"])
     listed = comm.voicemails()
@@ -111,7 +99,7 @@ def test_a_restarted_server_lists_voicemail_not_called_back_and_has_its_campaign
         (message["id"], "new", "call me about my bill", "+3130444")]
     spring = comm.campaign("spring")
     assert (spring["state"], spring["dialed"], spring["contacts"]) == ("paused", 2, {"retry": 2})
-    _stored(storage, "CommCampaign", "spring", state="paused")
+    stored(storage, "CommCampaign", "spring", state="paused")
     assert comm.campaign("spring", "resume")["state"] == "active"
 
 
@@ -137,14 +125,14 @@ def _swap(caruso_manager, instance_id: str) -> None:
 def test_a_restarted_server_routes_the_callbacks_of_voicemail_not_called_back(setup, caruso_host):
     comm, storage = setup["comm"], setup["storage"]
     message = comm.leave_voicemail("sales", "call me about my meter", caller="+3130555", customer="K5")
-    _stored(storage, "CommVoicemail", message["id"], state="new")
+    stored(storage, "CommVoicemail", message["id"], state="new")
     setup["comm_host"].stop()
     restarted = caruso_host("comm", config=setup["comm_config"])
     assert comm.login("ann", {}, {"voice": 1})["interactions"] == [message["callback"]]
     comm.accept("ann", message["callback"])
     comm.complete("ann", message["callback"], "called back")
-    assert _stored(storage, "CommVoicemail", message["id"], state="called_back")
-    assert _stored(storage, "CommInteraction", message["callback"], state="completed")["to"] == "+3130555"
+    assert stored(storage, "CommVoicemail", message["id"], state="called_back")
+    assert stored(storage, "CommInteraction", message["callback"], state="completed")["to"] == "+3130555"
     restarted.stop()
     assert _entered(setup["comm_config"]["db"], message["callback"]) == 2
 
@@ -152,7 +140,7 @@ def test_a_restarted_server_routes_the_callbacks_of_voicemail_not_called_back(se
 def test_a_hot_swap_routes_the_callbacks_of_voicemail_once(setup, caruso_host, caruso_manager):
     comm, storage = setup["comm"], setup["storage"]
     message = comm.leave_voicemail("sales", "call me about my meter", caller="+3130666")
-    _stored(storage, "CommVoicemail", message["id"], state="new")
+    stored(storage, "CommVoicemail", message["id"], state="new")
     standby = caruso_host("comm", config=setup["comm_config"], standby=True)
     _swap(caruso_manager, standby.instance_id)
     assert comm.login("bob", {}, {"voice": 1})["interactions"] == [message["callback"]]
@@ -168,8 +156,8 @@ def test_a_standby_made_active_without_a_predecessor_reads_what_was_stored_after
     standby = caruso_host("comm", config=setup["comm_config"], standby=True)
     comm.add_queue({"name": "french", "skills": {"french": 3}})
     comm.add_dnc(["+4930777"])
-    _stored(storage, "CommQueue", "french")
-    _stored(storage, "CommDoNotCall", "+4930777")
+    stored(storage, "CommQueue", "french")
+    stored(storage, "CommDoNotCall", "+4930777")
     setup["comm_host"].stop()                            # gone without an export
     _swap(caruso_manager, standby.instance_id)
     assert [q["skills"] for q in comm.queues() if q["name"] == "french"] == [{"french": 3}]
@@ -181,7 +169,7 @@ def test_the_do_not_call_list_is_kept_across_a_restart(setup, caruso_host):
     assert comm.add_dnc(["+49 30 777", "+4930777"]) == 1
     with pytest.raises(InvalidInput, match="'12' is not a phone number"):
         comm.add_dnc(["+4930999", "12"])                 # all or none
-    assert _stored(storage, "CommDoNotCall", "+4930777")["added"]
+    assert stored(storage, "CommDoNotCall", "+4930777")["added"]
     setup["comm_host"].stop()
     caruso_host("comm", config=setup["comm_config"])
     assert comm.add_dnc([]) == 1
@@ -200,7 +188,7 @@ def test_a_server_whose_swap_did_not_happen_resumes_its_timers_and_writes_the_re
     server.start()
     server.cold_start()
     try:
-        _stored(storage, "CommQueue", "sales")
+        stored(storage, "CommQueue", "sales")
         storage_service["storage_host"].stop()          # the call's record cannot be written now
         server.login("ann", {}, {"voice": 1})
         call = server.arrive("sales", customer="K3")["id"]
@@ -215,7 +203,7 @@ def test_a_server_whose_swap_did_not_happen_resumes_its_timers_and_writes_the_re
         server.resume()                                  # no deactivate follows: the swap failed
         assert eventually(lambda: not server.interaction(call)["offers"])
         assert "no_answer" in [e["event"] for e in server.events(0, 0)["events"] if e["interaction"] == call]
-        assert _stored(storage, "CommInteraction", call)["customer"] == "K3"
+        assert stored(storage, "CommInteraction", call)["customer"] == "K3"
     finally:
         server.stop()
 
@@ -234,8 +222,8 @@ def test_a_cold_start_after_a_swap_away_stores_the_closed_interactions_in_their_
     server.cold_start()                                          # started cold again: the call is closed
     server._records.collect()
     server._records.flush()
-    stored = storage.get("CommInteraction", call)
-    assert (stored["state"], stored["disposition"]) == ("completed", "restart")
+    record = storage.get("CommInteraction", call)
+    assert (record["state"], record["disposition"]) == ("completed", "restart")
 
 
 def _statuses(db: str) -> dict[str, list[tuple[str, str]]]:
@@ -255,7 +243,8 @@ def _endings(db: str) -> dict[str, list[tuple[str, dict]]]:
     return found
 
 
-def test_a_cold_start_closes_the_interactions_and_agents_an_earlier_run_left_open_once(setup, caruso_host):
+def test_a_cold_start_ends_the_interactions_no_channel_holds_once_and_keeps_the_agents_logged_in(
+        setup, caruso_host):
     comm, storage = setup["comm"], setup["storage"]
     comm.login("ann", {}, {"voice": 1})
     talking = comm.arrive("sales", customer="K1")["id"]
@@ -265,24 +254,28 @@ def test_a_cold_start_closes_the_interactions_and_agents_an_earlier_run_left_ope
     assert comm.interaction(ringing)["offers"] == ["bob"]
     message = comm.leave_voicemail("sales", "call me", caller="+3130777")
     comm.login("cy", {}, {"voice": 1})
-    assert comm.interaction(message["callback"])["offers"] == ["cy"]
+    comm.set_status("cy", "break", "lunch")
     waiting = comm.arrive("sales")["id"]
-    _stored(storage, "CommInteraction", talking, state="connected")
-    _stored(storage, "CommVoicemail", message["id"], state="new")
+    for agent in ("ann", "bob", "cy"):
+        stored(storage, "CommAgent", agent, status="break" if agent == "cy" else "available")
+    stored(storage, "CommInteraction", talking, state="connected")
+    stored(storage, "CommVoicemail", message["id"], state="new")
     setup["comm_host"].stop()                            # no export: the calls are left open
-    caruso_host("comm", config=setup["comm_config"]).stop()
-    caruso_host("comm", config=setup["comm_config"]).stop()   # a second cold start closes nothing
+    caruso_host("comm", config=setup["comm_config"]).stop()   # no channel holds them: they end
+    caruso_host("comm", config=setup["comm_config"])          # a second cold start ends nothing more
+    comm.flush()
     endings = _endings(setup["comm_config"]["db"])
     assert [(name, data["disposition"]) for name, data in endings[talking]] == [("complete", "restart")]
     assert [(name, data.get("reason")) for name, data in endings[ringing]] == [
         ("withdraw", "restart"), ("abandon", "restart")]
     assert [(name, data["reason"]) for name, data in endings[waiting]] == [("abandon", "restart")]
-    assert [(name, data["reason"]) for name, data in endings[message["callback"]]] == [
-        ("withdraw", "restart")]                            # not ended: routed again instead
+    assert "abandon" not in [name for name, _ in endings[message["callback"]]]   # routed again instead
     assert _entered(setup["comm_config"]["db"], message["callback"]) == 3
     assert [data["closed"] for _, data in endings[None]] == [0, 3, 0]       # one per cold start
-    assert [data["logged_out"] for _, data in endings[None]] == [0, 3, 0]
-    assert _statuses(setup["comm_config"]["db"]) == {
-        agent: [("available", ""), ("logged_out", "restart")] for agent in ("ann", "bob", "cy")}
-    assert _stored(storage, "CommInteraction", talking, state="completed")["disposition"] == "restart"
-    assert _stored(storage, "CommInteraction", waiting, state="abandoned")["ended"]
+    assert [data["logged_out"] for _, data in endings[None]] == [0, 0, 0]
+    assert {agent: comm.agent(agent)["status"] for agent in ("ann", "bob", "cy")} == {
+        "ann": "available", "bob": "available", "cy": "break"}
+    assert comm.agent("cy")["reason"] == "lunch"
+    assert _statuses(setup["comm_config"]["db"])["cy"] == [("available", "")] + [("break", "lunch")] * 3
+    assert stored(storage, "CommInteraction", talking, state="completed")["disposition"] == "restart"
+    assert stored(storage, "CommInteraction", waiting, state="closed")["ended"]

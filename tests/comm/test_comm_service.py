@@ -181,12 +181,13 @@ def test_a_first_cold_start_on_a_log_without_a_restart_event_closes_nothing(tmp_
     server = CommServer(queues=[{"name": "q"}], db=db)
     server.cold_start()
     server.stop()
-    assert _restart_events(server) == [{"closed": 0, "logged_out": 0}]
+    assert _restart_events(server) == [{"closed": 0, "logged_out": 0, "kept": 0}]
     events = list(EventLog(db).read())
     assert [e.event for e in events if e.interaction == call] == ["enter", "offer"]
 
 
 def test_a_cold_start_leaves_the_interactions_and_agents_that_came_before_it_to_the_acd(tmp_path):
+    from caruso_comm.eventlog import EventLog
     from caruso_comm.service import CommServer
 
     db = f"sqlite:///{tmp_path / 'c.db'}"
@@ -200,6 +201,8 @@ def test_a_cold_start_leaves_the_interactions_and_agents_that_came_before_it_to_
         server.cold_start()
         assert server.interaction(call)["offers"] == ["ann"] and server.agent("ann")["status"] == "available"
         assert [e["event"] for e in server.events(0, 0)["events"] if e["interaction"] == call] == ["enter", "offer"]
-        assert _restart_events(server) == [{"closed": 0, "logged_out": 0}]
+        restarts = _restart_events(server)
     finally:
         server.stop()
+    entered = [e.id for e in EventLog(db).read() if e.event == "enter" and e.interaction == call]
+    assert restarts == [{"closed": 0, "logged_out": 0, "kept": 0, "open_from": entered[0] - 1}]   # read again next time

@@ -26,7 +26,6 @@ from caruso_core.context import HostContext
 from caruso_core.errors import CarusoError
 
 from caruso_comm.channels.lookup import CustomerLookup
-from caruso_comm.channels.transcript import Transcripts
 
 NAME = "email"
 MAX_MESSAGE = 10 * 1024 * 1024
@@ -56,7 +55,7 @@ class EmailChannel:
         self.relay = (relay_host, int(relay_port))
         self.port = port
         self._customer = CustomerLookup(context, lookup, field="email", known=customers, channel="email")
-        self.transcripts = Transcripts()
+        self.transcripts = server.transcripts(NAME)
         self._controller: Controller | None = None
 
     def start(self) -> None:
@@ -103,3 +102,7 @@ class EmailChannel:
 
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         return self.transcripts.of(interaction)
+
+    def held(self, interactions: list[dict[str, Any]]) -> list[str]:
+        """After a restart: the e-mails whose messages came back go on."""
+        return [interaction["id"] for interaction in interactions if self.transcripts.of(interaction["id"])]

@@ -57,6 +57,10 @@ class SimTraffic:
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         return []
 
+    def held(self, interactions: list[dict[str, Any]]) -> list[str]:
+        """After a restart: simulated callers do not outlive the server that ran them."""
+        return []
+
     def _after(self, seconds: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._due, (time.monotonic() + seconds / self.speed, next(self._order), action))
 

@@ -26,8 +26,9 @@ telephony calls outside the server's lock. The channel reads telephony's events 
 while the server's host takes calls (``context.draining`` is clear: not a standby, not
 during a swap); a hot-swap hands the events' cursor and the calls over
 (:meth:`export_state`, :meth:`import_state`), so calls stay up whichever instance runs.
-The first time it reads, an instance that took over nothing hangs up the calls telephony
-still holds for an earlier run (their interactions were closed at its cold start).
+The first time it reads, an instance that took over nothing reports the calls telephony
+still holds for an earlier run (:meth:`_adopt`): those whose interactions its cold start
+took back go on, the others are hung up.
 :meth:`dial` places outbound calls for the SIP dialer (:mod:`caruso_comm.dialers.sip`).
 """
 from __future__ import annotations
@@ -437,11 +438,29 @@ class VoiceChannel:
 
     def _adopt(self, _: Any) -> None:
         """Calls telephony holds that this server does not know were left by an earlier run:
-        their interactions were closed at its cold start, so they end."""
+        the channel reports them (``server.reclaim``, the channel contract of
+        :mod:`caruso_comm.channel`). Those whose interactions go on are followed again: a
+        waiting caller hears hold audio again (legs still ringing stop, the ACD offers anew),
+        a connected one stays bridged to its agent; the others end."""
         telephony = self._telephony_service()
-        for call in telephony.calls():
-            if call["call"] not in self._calls:
-                telephony.hangup(call["call"])
+        stale = {call["call"]: call for call in telephony.calls() if call["call"] not in self._calls}
+        going_on = {interaction["id"]: interaction for interaction in self.server.reclaim(NAME, sorted(stale))}
+        for call_id, held in stale.items():
+            interaction = going_on.get(call_id)
+            if interaction is None:
+                telephony.hangup(call_id)
+                continue
+            call = VoiceCall(call_id, held.get("caller"), interaction["customer"])
+            self._track(call_id, call)
+            bridged = held.get("bridged") if interaction["state"] == "connected" else None
+            for leg in held.get("legs", ()):
+                if leg["leg"] != bridged:
+                    telephony.cancel_leg(call_id, leg["leg"])
+            if interaction["state"] == "connected":
+                call.phase, call.bridged = AGENT, bridged
+                call.legs = {bridged: interaction["agent"]} if bridged else {}
+            else:
+                self._hold(call_id, call)
 
     def _track(self, call_id: str, call: VoiceCall) -> None:
         self._calls[call_id] = call

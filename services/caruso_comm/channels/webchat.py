@@ -38,6 +38,7 @@ agent) holds it, not the agents' browsers.
 from __future__ import annotations
 
 import collections
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -59,7 +60,6 @@ from caruso_core.throttle import Throttle
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 
 from caruso_comm.channels.chatpass import ChatPasses
-from caruso_comm.channels.transcript import Transcripts
 
 NAME = "webchat"
 MAX_BODY = 16 * 1024
@@ -83,9 +83,10 @@ STATUS = {InvalidInput: 400, NotAuthorized: 403, NotFound: 404, Conflict: 409, T
 
 @attrs.define
 class _Chat:
-    """A chat started here: the key of its customer endpoints, who writes, what was written."""
+    """A chat started here: the digest of the key of its customer endpoints, who writes, what
+    was written."""
 
-    key: str
+    digest: str
     sender: str
     messages: int = 0
     bytes: int = 0
@@ -126,7 +127,7 @@ class WebChat:
         self.port = port
         self.public_url = public_url.rstrip("/") if public_url else None
         self.max_messages, self.max_bytes = max_messages, max_bytes
-        self.transcripts = Transcripts(KEPT_CHATS)
+        self.transcripts = server.transcripts(NAME)
         self._chats: collections.OrderedDict[str, _Chat] = collections.OrderedDict()
         self._passes = ChatPasses()
         self._starts = Throttle(starts_per_minute, 60.0)
@@ -170,6 +171,21 @@ class WebChat:
 
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         return self.transcripts.of(interaction)
+
+    def held(self, interactions: list[dict[str, Any]]) -> list[str]:
+        """After a restart: the chats whose transcripts came back (their first message has the
+        digest of the key) go on with the same key and counts."""
+        held = []
+        for interaction in interactions:
+            messages = self.transcripts.own(interaction["id"])
+            if not messages or "_key" not in messages[0]:
+                continue
+            sender = messages[0]["from"]
+            own = [m["text"] for m in messages if m["from"] == sender]
+            self._chats[interaction["id"]] = _Chat(messages[0]["_key"], sender, len(own),
+                                                   sum(len(text.encode("utf-8")) for text in own))
+            held.append(interaction["id"])
+        return held
 
     def chat_pass(self, customer: str, name: str) -> dict[str, Any]:
         """``{"url", "expires"}``: the chat page with a pass that starts one chat as
@@ -241,21 +257,24 @@ class WebChat:
                                "a pass the portal gives to a signed-in customer")
         text = self._text(body)
         identity = self._passes.redeem(body["pass"]) if "pass" in body else None
-        record = _Chat(secrets.token_urlsafe(24), identity["name"] if identity else VISITOR)
+        key = secrets.token_urlsafe(24)
+        record = _Chat(_digest(key), identity["name"] if identity else VISITOR)
         record.take(text, self.max_messages, self.max_bytes)
         self._starts.hit(address)
         chat = self.server.arrive(self.queue, channel=NAME, customer=identity["customer"] if identity else None)
         self._chats[chat["id"]] = record
         while len(self._chats) > KEPT_CHATS:
             self._chats.popitem(last=False)
-        self.transcripts.add(chat["id"], record.sender, text)
-        return JSONResponse({"id": chat["id"], "key": record.key, "state": chat["state"]}, status_code=201)
+        self.transcripts.add(chat["id"], record.sender, text, _key=record.digest)
+        return JSONResponse({"id": chat["id"], "key": key, "state": chat["state"]}, status_code=201)
 
     def _own_chat(self, request: Request) -> tuple[str, _Chat]:
         """The chat of the path and its record; NotFound unless the request has its key."""
         chat_id = request.path_params["id"]
         record = self._chats.get(chat_id)
-        if record is None or not _bearer(request, record.key):
+        presented = request.headers.get("authorization", "")
+        if record is None or not presented.startswith("Bearer ") or not hmac.compare_digest(
+                _digest(presented[len("Bearer "):]), record.digest):
             raise NotFound(f"no chat {chat_id!r} for this key (the header Authorization: Bearer <key>)")
         return chat_id, record
 
@@ -310,6 +329,11 @@ def _bearer(request: Request, secret: str) -> bool:
     """Whether the request's Authorization header is ``Bearer <secret>`` (constant time)."""
     presented = request.headers.get("authorization", "")
     return hmac.compare_digest(presented.encode(), f"Bearer {secret}".encode())
+
+
+def _digest(key: str) -> str:
+    """What is kept of a chat's key (stored with its transcript): its SHA-256, hex."""
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _address(request: Request) -> str:
