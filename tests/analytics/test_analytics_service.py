@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from caruso_core.errors import InvalidInput, NotFound
+from caruso_core.testing.waiting import eventually
 
 
 def test_train_score_and_segment_write_back_through_the_storage(solution):
@@ -51,3 +52,13 @@ def test_a_write_back_the_storage_refuses_writes_nothing(solution):
     assert storage.count("Customer", {"field": "churn_risk", "op": "is_null", "value": False}) == 0
     with pytest.raises(InvalidInput, match="neither rfm nor clusters"):
         analytics.segments("deciles")
+
+
+def test_on_a_schedule_it_trains_and_scores_by_itself(solution):
+    storage, _, start = solution
+    analytics = start(retrain_every=0.5)
+    scored = {"field": "churn_risk", "op": "is_null", "value": False}
+    eventually(lambda: storage.count("Customer", scored), limit=120, what="customers scored on schedule")
+    versions = eventually(lambda: [m["version"] for m in analytics.models()], lambda v: len(v) >= 2, limit=120,
+                          what="a second scheduled training")
+    assert versions[:2] == [1, 2]
