@@ -237,7 +237,8 @@ class Picture:
                            "connected": sum(1 for i in self.interactions.values()
                                             if i.queue == name and i.state == "connected"),
                            "answered": answered, "abandoned": len(outcomes) - answered,
-                           "service_level": within / len(outcomes) if outcomes else None})
+                           "service_level": within / len(outcomes) if outcomes else None,
+                           "sl_target": self.targets.get(name, self.default_target)})
         campaigns = [{"name": c.name, "state": c.state, "contacts": c.contacts, "dialed": c.dialed,
                       "answered": c.dial_answered, "connected": c.connected, "abandoned": c.abandoned,
                       "abandon_rate": c.abandoned / c.dial_answered if c.dial_answered else None,

@@ -7,7 +7,8 @@ Started late, it rebuilds the picture by replaying the log. Subscribers long-pol
 
 Configuration: ``db`` (event log URL; default ``comm.db`` in the data folder), ``poll``
 (seconds between reads, default 0.5), ``window`` (service-level window, default 1800 s),
-``sl_target`` (default 20 s) and ``sl_targets`` (queue -> seconds).
+``sl_target`` (default 20 s), ``sl_targets`` (queue -> seconds) and ``thresholds`` (when a
+queue's figures need attention: :mod:`caruso_monitor.thresholds`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from caruso_core.deployment import default_sqlite_url
 
 from caruso_monitor.feed import Feed
 from caruso_monitor.picture import SL_TARGET, WINDOW, Picture
+from caruso_monitor.thresholds import Thresholds
 
 EVENT_LOG = "comm.db"
 MAX_TIMEOUT = 30.0
@@ -34,12 +36,14 @@ class MonitorService:
 
     def __init__(self, db: str | None = None, poll: float = 0.5, window: float = WINDOW,
                  sl_target: float = SL_TARGET, sl_targets: dict[str, float] | None = None,
+                 thresholds: dict[str, dict[str, list[float]]] | None = None,
                  context: HostContext | None = None) -> None:
         self.feed = Feed(db or default_sqlite_url(EVENT_LOG))
         self._draining = context.draining if context is not None else threading.Event()
         self._subscribers = 0
         self.poll = float(poll)
         self._picture = Picture(window, sl_targets, sl_target)
+        self._thresholds = Thresholds(thresholds)
         self._version = 0
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -59,10 +63,11 @@ class MonitorService:
 
     @remote
     def picture(self) -> dict[str, Any]:
-        """The picture now: ``agent_counts``, ``agents``, ``queues``, ``waiting``,
-        ``campaigns`` (docs/monitoring.md), plus ``version`` and ``last_id``."""
+        """The picture now: ``agent_counts``, ``agents``, ``queues`` (each with the ``levels``
+        of its figures), ``waiting``, ``campaigns`` (docs/monitoring.md), plus ``version`` and
+        ``last_id``."""
         with self._changed:
-            return {**self._picture.snapshot(time.time()), "version": self._version}
+            return self._judged({**self._picture.snapshot(time.time()), "version": self._version})
 
     @remote
     def updates(self, since: int = 0, timeout: float = 10.0) -> dict[str, Any]:
@@ -78,7 +83,12 @@ class MonitorService:
                     self._changed.wait(min(left, DRAIN_CHECK))
             finally:
                 self._subscribers -= 1
-            return {**self._picture.snapshot(time.time()), "version": self._version}
+            return self._judged({**self._picture.snapshot(time.time()), "version": self._version})
+
+    def _judged(self, picture: dict[str, Any]) -> dict[str, Any]:
+        for queue in picture["queues"]:
+            queue["levels"] = self._thresholds.levels(queue)
+        return picture
 
     def _follow(self) -> None:
         ready = False

@@ -14,7 +14,10 @@ from caruso_core.testing import eventually
 from caruso_frontoffice.app import create_app
 from frontoffice_support import DESKTOP, PHONE, Tab, add_users, csrf_of, make_context, sign_in
 
-QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0}]
+QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0, "sl_target": 30},
+          {"name": "complaints"}]                               # configured, never used
+THRESHOLDS = {"sales": {"waiting": [1, 2]}}
+WALL = {"width": 1920, "height": 1080}
 CALL_LIST = "number,customer\n+49 30 1111111,1\n+49 30 2222222,2\n+49 30 3333333,3\n"
 
 
@@ -28,7 +31,7 @@ def centre(caruso_host, caruso_client, tmp_path):
     over its event log; returns the comm client."""
     db = f"sqlite:///{tmp_path / 'comm.db'}"
     caruso_host("comm", config={"queues": QUEUES, "db": db})
-    caruso_host("monitor", config={"db": db, "poll": 0.2})
+    caruso_host("monitor", config={"db": db, "poll": 0.2, "thresholds": THRESHOLDS})
     caruso_host("reports", config={"db": db})
     comm = caruso_client.get("caruso.comm/1")
     comm.add_campaign("spring", "sales", contacts_csv=CALL_LIST)
@@ -131,56 +134,47 @@ def test_the_wallboard_changes_when_an_agent_changes_state(browser, supervisor_s
         page.wait_for_selector("#waiting tbody tr[data-key=call-2]")
         page.wait_for_selector("#agents tbody tr[data-key=ann] >> text=offered")
         assert page.evaluate("window.loadedOnce") is True          # the same page, never reloaded
-        assert page.locator("#agent-counts [data-count=logged_in]").inner_text() == "logged in 2"
+        assert page.locator("#agent-counts [data-count=logged_in] .value").inner_text() == "2"
         desk.check_layout("wallboard")
         desk.shot("frontoffice-wallboard.png")
     finally:
         desk.close()
 
 
+def _figure(page, queue, figure):
+    return page.locator(f"#queue-tiles [data-queue={queue}] [data-figure={figure}]")
+
+
 @pytest.mark.browser
-def test_a_report_with_its_chart_and_campaign_control(browser, supervisor_site, centre, caruso_client, shots):
-    centre.login("ann", status="break")
-    for number in range(3):
-        centre.arrive("sales", id=f"call-{number}")
-    centre.abandon("call-0")
-    reports = caruso_client.get("caruso.reports/1")
-    eventually(lambda: reports.report("incoming-calls", time.time() - 3600, time.time() + 3600),
-           lambda report: report["rows"] and report["rows"][0]["offered"] == 3)
-    desk = Tab(browser, supervisor_site, DESKTOP, shots)
+@pytest.mark.parametrize("screen", [WALL, PHONE], ids=["wall-1920", "phone-390"])
+def test_the_wallboard_shows_every_queue_in_figures_read_from_across_the_room(browser, supervisor_site, centre,
+                                                                             shots, screen):
+    wall = Tab(browser, supervisor_site, screen, shots)
     try:
-        desk.sign_in("sam").wait_for_url("**/")
-        page = desk.open("/supervisor/reports")
-        page.select_option("select[name=name]", "incoming-calls")
-        page.click("button:has-text('Run')")
-        page.wait_for_url("**name=incoming-calls**")
-        report_path = page.url.removeprefix(supervisor_site)
-        expect(page.locator("img.chart")).to_have_js_property("complete", True)
-        assert page.evaluate("document.querySelector('img.chart').naturalWidth") > 0
-        headings = page.locator(".report thead th").all_inner_texts()
-        row = dict(zip(headings, page.locator(".report tbody tr").first.locator("td").all_inner_texts()))
-        assert (row["queue"], row["offered"], row["abandoned"]) == ("sales", "3", "1")
-        desk.check_layout("report")
-        desk.shot("frontoffice-reports.png")
-        page = desk.open("/supervisor/campaigns")
-        spring = page.locator("tr[data-campaign=spring]")
-        assert spring.locator(".state").inner_text() == "draft"
-        spring.locator("button:has-text('Start')").click()
-        page.wait_for_selector(".notice:has-text('Campaign spring is active.')")
-        assert centre.campaign("spring")["state"] == "active"
-        page.locator("tr[data-campaign=spring] button:has-text('Pause')").click()
-        page.wait_for_selector(".notice:has-text('Campaign spring is paused.')")
-        assert page.locator("tr[data-campaign=spring] .state").inner_text() == "paused"
-        assert centre.campaign("spring")["state"] == "paused"
-        desk.check_layout("campaigns")
-        desk.shot("frontoffice-campaigns.png")
-        phone = Tab(browser, supervisor_site, PHONE, shots)
-        phone.sign_in("sam").wait_for_url("**/")
-        for path in ("/supervisor", "/supervisor/campaigns", report_path):
-            phone.open(path)
-        phone.close()
+        wall.sign_in("sam").wait_for_url("**/")
+        page = wall.open("/supervisor")
+        expect(_figure(page, "complaints", "waiting").locator(".value")).to_have_text("0")   # idle, shown
+        expect(_figure(page, "sales", "waiting")).to_have_attribute("data-level", "ok")
+        assert "target 0:30" in page.locator("#queue-tiles [data-queue=sales] .detail").inner_text()
+        centre.arrive("sales", id="call-1")
+        expect(_figure(page, "sales", "waiting")).to_have_attribute("data-level", "warn")     # 1 of [1, 2]
+        centre.arrive("sales", id="call-2")
+        expect(_figure(page, "sales", "waiting")).to_have_attribute("data-level", "alert")
+        expect(_figure(page, "complaints", "waiting")).to_have_attribute("data-level", "ok")
+        centre.campaign("spring", "start")
+        campaign = page.locator("#campaigns tbody tr[data-key=spring] td")
+        expect(campaign.nth(2)).to_have_text("3")                                             # contacts
+        expect(campaign.nth(3)).to_have_text("0%")                                            # progress
+        size = float(page.evaluate("parseFloat(getComputedStyle(document.querySelector("
+                                   "'#queue-tiles [data-figure=waiting] .value')).fontSize)"))
+        if screen is WALL:
+            assert size >= 80, f"figures of {size}px cannot be read from 3 m"
+            wall.shot("frontoffice-wallboard-wall.png")
+        else:
+            assert size >= 32
+        wall.check_layout(f"wallboard at {screen['width']} px")
     finally:
-        desk.close()
+        wall.close()
 
 
 def test_waiting_wallboards_do_not_hold_the_threads_pages_are_served_from(supervisor_site, caruso_client, tmp_path):

@@ -1,5 +1,6 @@
 // The supervisor's wallboard: long-polls the status monitor's picture and redraws the
-// tables in place. Values are set as text, never as HTML.
+// agent counts, a tile per queue (figures coloured by the monitor's levels) and the tables
+// in place. Values are set as text, never as HTML.
 "use strict";
 (function () {
   const board = document.getElementById("wallboard");
@@ -34,19 +35,44 @@
     }));
   }
 
+  function count([name, value]) {
+    const item = document.createElement("li");
+    item.dataset.count = name;
+    const number = document.createElement("span"), label = document.createElement("span");
+    number.className = "value";
+    number.textContent = String(value);
+    label.className = "label";
+    label.textContent = name.replace("_", " ");
+    item.append(number, label);
+    return item;
+  }
+
+  // one tile per queue, kept across redraws (found by its queue's name)
+  function tile(queue) {
+    const tiles = document.getElementById("queue-tiles");
+    let found = [...tiles.children].find((child) => child.dataset.queue === queue.queue);
+    if (!found) {
+      found = document.getElementById("queue-tile").content.firstElementChild.cloneNode(true);
+      found.dataset.queue = queue.queue;
+      found.querySelector(".name").textContent = queue.queue;
+    }
+    const shown = { waiting: String(queue.waiting), longest_wait: duration(queue.longest_wait),
+      service_level: percent(queue.service_level) };
+    for (const figure of found.querySelectorAll(".figure")) {
+      figure.querySelector(".value").textContent = shown[figure.dataset.figure];
+      figure.dataset.level = (queue.levels || {})[figure.dataset.figure] || "ok";
+    }
+    found.querySelector(".detail").textContent = `talking ${queue.connected} · answered ${queue.answered}`
+      + ` · abandoned ${queue.abandoned} · target ${duration(queue.sl_target)}`;
+    return found;
+  }
+
   function show(picture) {
-    const counts = document.getElementById("agent-counts");
-    counts.replaceChildren(...Object.entries(picture.agent_counts).map(([name, count]) => {
-      const item = document.createElement("li");
-      item.dataset.count = name;
-      item.textContent = `${name.replace("_", " ")} ${count}`;
-      return item;
-    }));
+    document.getElementById("agent-counts").replaceChildren(...Object.entries(picture.agent_counts).map(count));
+    document.getElementById("queue-tiles").replaceChildren(...picture.queues.map(tile));
     fill("agents", picture.agents.map((a) => [a.id, a.status, a.state, duration(a.seconds_in_state), a.reason]));
-    fill("queues", picture.queues.map((q) => [q.queue, q.waiting, duration(q.longest_wait), q.connected,
-      q.answered, q.abandoned, percent(q.service_level)]));
     fill("waiting", picture.waiting.map((w) => [w.id, w.queue, w.state, duration(w.wait)]));
-    fill("campaigns", picture.campaigns.map((c) => [c.name, c.state, percent(c.progress), c.dialed,
+    fill("campaigns", picture.campaigns.map((c) => [c.name, c.state, c.contacts, percent(c.progress), c.dialed,
       c.answered, percent(c.abandon_rate)]));
   }
 
