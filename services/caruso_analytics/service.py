@@ -3,7 +3,8 @@ the pipeline forecast over the history the storage service holds (docs/analytics
 
 Every call reads the history afresh through ``caruso.storage/1`` as ``source`` maps it
 (:mod:`caruso_analytics.source`) and writes its results back to customer attributes the
-model declares, in one atomic batch; an attribute configured as ``""`` is not written.
+model declares, in one atomic batch (customers who left get empty values); an attribute
+configured as ``""`` is not written.
 
 Configuration: ``source``; ``risk_attribute`` (default ``churn_risk``), ``factors_attribute``
 (``churn_factors``), ``segment_attribute`` (``rfm_segment``), ``cluster_attribute``
@@ -89,11 +90,17 @@ class AnalyticsService:
         return read_history(self._storage(), self.source)
 
     def _write(self, history: History, customers: Any, values: dict[str, list[Any]]) -> int:
+        """Write ``values`` (one per customer of ``customers``) back, and empty values to every
+        other customer (those who left): a result never outlives the customer's relationship."""
         wanted = {self.attributes[name]: column for name, column in values.items() if self.attributes[name]}
         if not wanted:
             return 0
-        return write_back(self._storage(), self.source["customers"]["object"],
-                            history.customer_ids[customers].tolist(), wanted)
+        for attribute, column in wanted.items():
+            full: list[Any] = [None] * history.size
+            for position, value in zip(customers.tolist(), column):
+                full[position] = value
+            wanted[attribute] = full
+        return write_back(self._storage(), self.source["customers"]["object"], history.customer_ids.tolist(), wanted)
 
     @remote
     def train(self) -> dict[str, Any]:
