@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, COMPLETE, CONNECT, ENTER, RESTART, TRANSFER, WRAP_END,
-                                Event)
+from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, COMPLETE, CONNECT, ENTER, RESTART, TRANSFER,
+                                WRAP_END, Event)
 from caruso_comm.model import AgentState, AgentStatus
 
 

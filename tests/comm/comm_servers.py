@@ -1,4 +1,5 @@
-"""Communication servers running in the test process (a pytest fixture)."""
+"""Communication servers in tests: running in the test process (a pytest fixture), and a
+restarted one found through the manager."""
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator
@@ -23,3 +24,14 @@ def running(tmp_path: Any) -> Iterator[Callable[..., CommServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+def restarted(client: Any, agent: str) -> Any:
+    """The communication server once it answers about ``agent`` (None before: a killed
+    instance's registration expires meanwhile); for ``eventually``."""
+    comm = client.get("caruso.comm/1")
+    try:
+        comm.agent(agent)
+    except Exception:
+        return None
+    return comm

@@ -16,6 +16,7 @@ from caruso_core.testing.processes import free_port
 from caruso_comm.eventlog import EventLog
 from caruso_comm.stats import Tally
 from comm_records import MODEL, stored
+from comm_servers import restarted
 
 
 @attrs.define
@@ -103,7 +104,8 @@ def test_a_killed_server_drops_no_chat_mail_or_agent(caruso_host, caruso_client,
     connected[mails[0]["id"]] = "cy"
     before = {i: comm.interaction(i) for i in [c.id for c in early] + [m["id"] for m in mails]}
     comm.flush()
-    eventually(lambda: len(storage.query("CommMessage", limit=1000)) == 2 * len(early) + 3 + 2)   # 3 agents' words, 2 mails
+    words = 2 * len(early) + 3 + 2                                   # the customers', 3 of agents, 2 mails
+    eventually(lambda: len(storage.query("CommMessage", limit=1000)) == words)
     stored(storage, "CommAgent", "cy", state="busy", status="available")
 
     # load until the kill
@@ -120,7 +122,7 @@ def test_a_killed_server_drops_no_chat_mail_or_agent(caruso_host, caruso_client,
     logged = list(log.read())                                        # what the crash left
     first_stored = _first_stored(storage)
     caruso_host("comm", config=config, process=True)
-    comm = eventually(lambda: _serving(caruso_client))
+    comm = eventually(lambda: restarted(caruso_client, "ann"))
 
     # agents stay logged in, with their interactions
     assert {a: comm.agent(a)["status"] for a in ("ann", "bob", "cy")} == {
@@ -183,13 +185,3 @@ def _first_stored(storage) -> set[str]:
     """The interactions whose first message is in the storage."""
     return {m["interaction"] for m in storage.query("CommMessage", where={"field": "position", "value": 0},
                                                     limit=10_000)}
-
-
-def _serving(client):
-    """The restarted server, once it answers (the killed one's registration expires meanwhile)."""
-    comm = client.get("caruso.comm/1")
-    try:
-        comm.agent("ann")
-    except Exception:
-        return None
-    return comm
