@@ -9,7 +9,7 @@ reader of the storage service produce a :class:`History`; nothing else reaches t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -72,6 +72,7 @@ class History:
     leads: Leads
     now: float
     origin: str = "1970-01-01"   # the date of day 0 (ISO)
+    current: dict[str, list] = field(default_factory=dict)   # stored values of result attributes, per customer
 
     @property
     def size(self) -> int:

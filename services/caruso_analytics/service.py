@@ -3,8 +3,8 @@ the pipeline forecast over the history the storage service holds (docs/analytics
 
 Every call reads the history afresh through ``caruso.storage/1`` as ``source`` maps it
 (:mod:`caruso_analytics.source`) and writes its results back to customer attributes the
-model declares, in one atomic batch (customers who left get empty values); an attribute
-configured as ``""`` is not written.
+model declares, in one atomic batch of the customers whose values changed (customers who
+left get empty values); an attribute configured as ``""`` is not written.
 
 Configuration: ``source``; ``risk_attribute`` (default ``churn_risk``), ``factors_attribute``
 (``churn_factors``), ``segment_attribute`` (``rfm_segment``), ``cluster_attribute``
@@ -87,20 +87,23 @@ class AnalyticsService:
         return self.context.client.get("caruso.storage/1")
 
     def _history(self) -> History:
-        return read_history(self._storage(), self.source)
+        return read_history(self._storage(), self.source, current=tuple(filter(None, self.attributes.values())))
 
     def _write(self, history: History, customers: Any, values: dict[str, list[Any]]) -> int:
         """Write ``values`` (one per customer of ``customers``) back, and empty values to every
-        other customer (those who left): a result never outlives the customer's relationship."""
+        other customer (those who left): a result never outlives the customer's relationship.
+        Only customers whose stored values differ are written. How many were."""
         wanted = {self.attributes[name]: column for name, column in values.items() if self.attributes[name]}
-        if not wanted:
-            return 0
         for attribute, column in wanted.items():
             full: list[Any] = [None] * history.size
             for position, value in zip(customers.tolist(), column):
                 full[position] = value
             wanted[attribute] = full
-        return write_back(self._storage(), self.source["customers"]["object"], history.customer_ids.tolist(), wanted)
+        changed = [position for position in range(history.size)
+                   if any(column[position] != history.current[name][position] for name, column in wanted.items())]
+        return write_back(self._storage(), self.source["customers"]["object"],
+                          history.customer_ids[changed].tolist(),
+                          {name: [column[position] for position in changed] for name, column in wanted.items()})
 
     @remote
     def train(self) -> dict[str, Any]:
@@ -113,23 +116,24 @@ class AnalyticsService:
     @remote
     def score(self) -> dict[str, Any]:
         """Score the active customers with the newest model and write their risk and top factors
-        back; ``version``, ``customers``, ``at_risk`` (how many from the ``at_risk`` probability)."""
+        back; ``version``, ``customers``, ``at_risk`` (how many from the ``at_risk`` probability),
+        ``written`` (customers whose stored values changed)."""
         with self._lock:
             model = self.store.latest()
             if model is None:
                 raise NotFound("no churn model yet: train one first (caruso analytics train)")
             history = self._history()
             found = _modelling(lambda: churn.score(model, history))
-            self._write(history, found.customers,
-                        {"risk": [round(float(p), 4) for p in found.probability],
-                         "factors": [", ".join(names) for names in found.factors]})
-        return {"version": model.version, "customers": int(len(found.customers)),
+            written = self._write(history, found.customers,
+                                  {"risk": [round(float(p), 3) for p in found.probability],
+                                   "factors": [", ".join(names) for names in found.factors]})
+        return {"version": model.version, "customers": int(len(found.customers)), "written": written,
                 "at_risk": int((found.probability >= self.at_risk).sum()), "threshold": self.at_risk}
 
     @remote
     def segments(self, method: str = "rfm") -> dict[str, Any]:
         """Segment the active customers by ``method`` (``rfm`` or ``clusters``), write each one's
-        segment back; ``method``, ``customers`` and a ``summary`` row per segment."""
+        segment back; ``method``, ``customers``, ``written`` and a ``summary`` row per segment."""
         if method not in ("rfm", "clusters"):
             raise InvalidInput(f"segments: method {method!r} is neither rfm nor clusters")
         history = self._history()
@@ -137,8 +141,8 @@ class AnalyticsService:
             found = _modelling(lambda: segments.rfm(history))
         else:
             found = _modelling(lambda: segments.clusters(history, self.cluster_features, self.clusters, self.seed))
-        self._write(history, found.customers, {method: found.labels})
-        return {"method": method, "customers": len(found.labels), "summary": found.summary}
+        written = self._write(history, found.customers, {method: found.labels})
+        return {"method": method, "customers": len(found.labels), "written": written, "summary": found.summary}
 
     @remote
     def lead_thresholds(self) -> dict[str, Any]:

@@ -94,8 +94,9 @@ def _all(storage: Any, object: str, where: Any = None) -> list[dict[str, Any]]:
     return rows
 
 
-def read(storage: Any, source: dict[str, Any], now: float | None = None) -> History:
-    """The history the storage holds, as ``source`` (already :func:`checked`) maps it."""
+def read(storage: Any, source: dict[str, Any], now: float | None = None, current: tuple[str, ...] = ()) -> History:
+    """The history the storage holds, as ``source`` (already :func:`checked`) maps it, with
+    the customers' stored values of the attributes ``current``."""
     customers = source["customers"]
     rows = _all(storage, customers["object"])
     ids = np.array([row[customers["key"]] for row in rows], dtype=np.int64)
@@ -115,8 +116,8 @@ def read(storage: Any, source: dict[str, Any], now: float | None = None) -> Hist
     events = Events.of(*(np.concatenate([p[i] for p in parts]) if parts else [] for i in range(4)))
     known = joined[~np.isnan(joined)]
     joined[np.isnan(joined)] = known.min() if len(known) else moment   # unknown: as the oldest customer
-    return History(ids, joined, left, events,
-                   _opportunities(storage, source, index), _leads(storage, source["leads"]), moment)
+    return History(ids, joined, left, events, _opportunities(storage, source, index), _leads(storage, source["leads"]),
+                   moment, current={name: [row.get(name) for row in rows] for name in current})
 
 
 def _values(entry: dict[str, Any], found: list[dict[str, Any]]) -> np.ndarray:

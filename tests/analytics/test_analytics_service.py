@@ -32,7 +32,10 @@ def test_train_score_and_segment_write_back_through_the_storage(solution):
     assert all(customer["churn_risk"] is None and customer["churn_factors"] is None
                for customer in storage.query("Customer", gone, None, 1000))
 
+    again = analytics.score()
+    assert again["written"] == 0 and again["customers"] == scored["customers"]   # nothing changed, nothing written
     rfm = analytics.segments("rfm")
+    assert rfm["written"] == rfm["customers"]
     for row in rfm["summary"]:
         assert storage.count("Customer", {"field": "rfm_segment", "op": "eq", "value": row["segment"]}) == row["customers"]
     clusters = analytics.segments("clusters")
