@@ -17,6 +17,7 @@ from caruso_core.errors import ConfigError
 from caruso_analytics.churn import ChurnModel
 
 KEEP = 20
+FIELDS = set(ChurnModel.__dataclass_fields__)
 
 
 class ModelStore:
@@ -31,8 +32,9 @@ class ModelStore:
             stored = json.loads(self.path.read_text())
         except (OSError, ValueError) as error:
             raise ConfigError(f"{self.path}: not a file of analytics models: {error}") from None
-        if not isinstance(stored, list):
-            raise ConfigError(f"{self.path}: not a file of analytics models: a list expected")
+        if not isinstance(stored, list) or not all(isinstance(entry, dict) and set(entry) == FIELDS
+                                                   for entry in stored):
+            raise ConfigError(f"{self.path}: not a file of analytics models: a list of models expected")
         return stored
 
     def save(self, model: ChurnModel) -> ChurnModel:
