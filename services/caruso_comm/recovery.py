@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, Mapping
 
 from caruso_core.errors import ConfigError, NotFound
 
@@ -183,6 +183,17 @@ class Recovery:
             else:
                 self.acd.abandon(interaction_id, RESTART)
         return [self.acd.interactions[i].snapshot() for i in sorted(pending & held) if i in self.acd.interactions]
+
+    def export_state(self) -> dict[str, list[str]]:
+        """For a hot-swap: by channel, the interactions taken back that it has not said it holds."""
+        return {channel: sorted(ids) for channel, ids in self._unclaimed.items()}
+
+    def import_state(self, unclaimed: Mapping[str, list[str]]) -> None:
+        """Wait, as the predecessor that exported ``unclaimed`` did, for channels to say which
+        they hold (``within`` seconds from now)."""
+        self._unclaimed = {channel: set(ids) for channel, ids in unclaimed.items() if ids}
+        if self._unclaimed:
+            self.acd.timers.at(self.acd.timers.clock() + self.within, self.expire)
 
     def expire(self) -> None:
         """The time for channels to say what they hold is over: what they did not say ends."""

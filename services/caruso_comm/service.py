@@ -134,7 +134,8 @@ class CommServer:
 
     def export_state(self) -> dict[str, Any]:
         """Queues, agents, live interactions, IVR calls, voicemail, campaigns, the feed's position,
-        the records not written yet and the channels' work; timers and records wait from now on."""
+        the records not written yet, the interactions a cold start took back that their channels
+        have not claimed yet and the channels' work; timers and records wait from now on."""
         with self._serial:
             self._hand_over.move(handover.EXPORT)
         channels = self._channels.export_state()          # outside the lock: they finish their queued work
@@ -143,7 +144,7 @@ class CommServer:
             return {"acd": self._acd.export_state(), "feed": self._feed.last, "ivr": self._ivr.export_state(),
                     "voicemail": [m.to_dict() for m in self._voicemail.messages()], "channels": channels,
                     "records": None if self._records is None else self._records.export_state(),
-                    **self._outbound.export_state()}
+                    "unclaimed": self._recovery.export_state(), **self._outbound.export_state()}
 
     def deactivate(self) -> None:
         """A swap moved the work away: records handed over are the successor's to write."""
@@ -168,6 +169,7 @@ class CommServer:
             self._outbound.import_state(state, written=state["records"] is not None)
             if self._records is not None and state["records"] is not None:
                 self._records.import_state(state["records"])
+            self._recovery.import_state(state.get("unclaimed", {}))
             self._acd.announce_queues()
         self._channels.import_state(state.get("channels", {}))
 

@@ -157,6 +157,22 @@ def test_a_channel_that_never_says_what_it_holds_has_its_interactions_ended_afte
     assert [(e.interaction, e.data["reason"]) for e in _logged(config, "abandon")] == [(call, "restart")]
 
 
+def test_a_hot_swap_before_the_channels_claimed_hands_the_wait_over(storage, caruso_host, caruso_client, tmp_path):
+    config = _config(tmp_path, queues=[{"name": "calls"}], channels={"voice": {"queue": "calls"}},
+                     reclaim_within=5.0)
+    host = caruso_host("comm", config=config)
+    comm = caruso_client.get("caruso.comm/1")
+    call = comm.arrive("calls", channel="voice")["id"]
+    stored(storage, "CommInteraction", call, state="waiting")
+    host.stop()
+    caruso_host("comm", config=config)                             # takes it back for the voice channel ...
+    caruso_host("comm", config=config, replace=True)               # ... and hands it over unclaimed
+    assert comm.interaction(call)["state"] == "waiting"
+    eventually(lambda: _gone(comm, call))                          # the successor's wait ran out
+    comm.flush()
+    assert [(e.interaction, e.data["reason"]) for e in _logged(config, "abandon")] == [(call, "restart")]
+
+
 def _gone(comm, interaction) -> bool:
     try:
         comm.interaction(interaction)
