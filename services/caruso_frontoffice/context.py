@@ -16,6 +16,7 @@ from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.chat import PortalChat
 from caruso_frontoffice.desk import Desk
 from caruso_frontoffice.desksettings import DeskSettings
+from caruso_frontoffice.deskphone import DeskPhone
 from caruso_frontoffice.records import STORAGE, Records
 from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
@@ -60,6 +61,7 @@ class Context:
     worksheets: Worksheets | None = None
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
+    phone: DeskPhone = attrs.field(init=False)
     dialogs: SelfService = attrs.field(init=False)
     chat: PortalChat = attrs.field(init=False)
 
@@ -71,6 +73,7 @@ class Context:
             self.desk = Desk(self.desk_settings, self.worksheets, self.client)
         self.dialogs = SelfService(Scripts(self.client.get(SCRIPTS)), self.self_service, self.starts_per_minute)
         self.chat = PortalChat(self.client.get(COMM))
+        self.phone = DeskPhone(self.client)
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         """The page ``template`` for the request's visitor, with ``values``."""

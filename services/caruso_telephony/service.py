@@ -32,6 +32,7 @@ from caruso_telephony.calls import CallTable
 from caruso_telephony.events import EventLog
 from caruso_telephony.handover import Predecessors, Successor, new_token
 from caruso_telephony.media import Media, MediaSettings
+from caruso_telephony.phonechoice import PhoneChoices
 from caruso_telephony.phones import Phones
 from caruso_telephony.prompts import Prompts
 from caruso_telephony.settings import settings
@@ -61,6 +62,7 @@ class TelephonyService:
         self.table = CallTable()
         self.predecessors = Predecessors(self._adopt_event, self._sip_address, self.draining, self._take_public_port)
         self.phonebook: Phones | None = None
+        self.choices: PhoneChoices | None = None
         self.prompts: Prompts | None = None
         self.stack: SipStack | None = None
         self.media: Media | None = None
@@ -78,6 +80,7 @@ class TelephonyService:
 
     def start(self) -> None:
         self.phonebook = Phones(self.settings.db, self.settings.realm, self.settings.registration.get("contacts", 5))
+        self.choices = PhoneChoices(self.phonebook.engine)
         self.prompts = Prompts(create_folder(self.settings.folder / "prompts"), self.settings.prompt_files)
         self.prompts.check(self.settings.prompt_texts)
         for name in self.settings.prompt_files:
@@ -156,7 +159,8 @@ class TelephonyService:
                            on_dtmf=self._on_dtmf, on_timeout=self._on_timeout, log=self.log.getChild("media"))
         self.switchboard = Switchboard(stack=self.stack, media=self.media, prompts=self.prompts, phones=self.phonebook,
                                        trunk=self.settings.trunk, events=self.event_log, table=self.table,
-                                       policy=self.settings.policy)
+                                       policy=self.settings.policy, choices=self.choices,
+                                       browser=self.settings.browser)
         registration = {key: value for key, value in self.settings.registration.items() if key != "contacts"}
         router = Router(Registrar(self.phonebook, **registration).handle, self.switchboard.incoming)
         self.relay = Relay(self.stack, lambda call_id: self.table.by_dialog(call_id) is not None)
@@ -368,6 +372,43 @@ class TelephonyService:
     def phones(self) -> list[dict[str, Any]]:
         """The agents' phone accounts and their registered contacts."""
         return self.phonebook.phones()
+
+    @remote
+    def set_phone_choice(self, agent: str, kind: str, number: str | None = None) -> None:
+        """Which phone rings for ``agent``: ``sip`` (the registered phone), ``browser`` (the
+        agent desk) or ``number`` (``number`` through the trunk)."""
+        self.choices.set(agent, kind, number)
+
+    @remote
+    def phone_choice(self, agent: str) -> dict[str, Any]:
+        """``{"agent", "kind", "number"}``; ``sip`` for an agent who never chose."""
+        return self.choices.get(agent)
+
+    @remote
+    def browser_legs(self, agent: str) -> list[dict[str, Any]]:
+        """The agent's browser legs held here (``call``, ``leg``, ``state``, ``caller``, ``to``,
+        ``started``, ``holding``, and ``offer``, the SDP for the page, while it rings); asking
+        is the page's sign of life."""
+        return self._live().browsers.legs(agent)
+
+    @remote
+    def browser_answer(self, call: str, leg: str, sdp: str) -> None:
+        """The page's SDP answer to a ringing browser leg; ``leg_answered`` follows."""
+        self._browser_command(call, "answer", leg, sdp)
+
+    @remote
+    def browser_end(self, call: str, leg: str, reason: str = "Declined") -> None:
+        """The page ends its leg: a ringing one fails (480, ``reason``), a connected one hangs up."""
+        self._browser_command(call, "end", leg, reason)
+
+    @remote
+    def browser_hold(self, call: str, leg: str, on: bool) -> None:
+        """Hold (hold audio for the caller, the agent not heard) or take back a bridged browser leg."""
+        self._browser_command(call, "hold", leg, bool(on))
+
+    def _browser_command(self, call: str, method: str, *args: Any) -> None:
+        switchboard = self._live()
+        switchboard.command(call, getattr(switchboard.browsers, method), *args)
 
     @remote
     def handover(self, token: str, events: list[dict[str, Any]], results: list[list[Any]],

@@ -20,6 +20,7 @@ from caruso_telephony.switchboard import Policy
 
 MEDIA_KEYS = {"rtpengine", "rtp_ports", "rtp_timeout", "silent_timeout", "ng_port", "address"}
 REGISTRATION_KEYS = {"default_expires", "min_expires", "max_expires", "contacts", "failures", "window"}
+BROWSER_KEYS = {"page_timeout", "media_timeout"}
 
 
 @attrs.frozen(kw_only=True)
@@ -35,6 +36,7 @@ class TelephonySettings:
     folder: Path
     registration: dict[str, Any]
     media: dict[str, Any]
+    browser: dict[str, float]
     prompt_files: dict[str, Path]
     prompt_texts: tuple[str, ...]
     limits: Limits
@@ -73,7 +75,8 @@ def settings(*, address: str = "127.0.0.1", udp_port: int = 5060, tcp: bool = Tr
              db: str | None = None, max_calls: int = 100, ring_limit: int = 120, hold_on_agent_hangup: bool = False,
              record_silence: int = 5, registration: dict[str, Any] | None = None, media: dict[str, Any] | None = None,
              prompts: dict[str, Any] | None = None, max_message: int = 16384, max_transactions: int = 2000,
-             drain_limit: float = 3600, events: int = 10000) -> TelephonySettings:
+             drain_limit: float = 3600, events: int = 10000, browser: dict[str, Any] | None = None
+             ) -> TelephonySettings:
     try:
         ipaddress.IPv4Address(address)
     except ValueError:
@@ -98,6 +101,8 @@ def settings(*, address: str = "127.0.0.1", udp_port: int = 5060, tcp: bool = Tr
         db=db or default_sqlite_url("telephony.db"), folder=data_dir() / "telephony",
         registration=_keys("registration", registration or {}, REGISTRATION_KEYS),
         media=_keys("media", media or {}, MEDIA_KEYS),
+        browser={key: _positive(f"browser.{key}", value)
+                 for key, value in _keys("browser", browser or {}, BROWSER_KEYS).items()},
         prompt_files={str(name): Path(path) for name, path in files.items()},
         prompt_texts=tuple(str(text) for text in texts),
         limits=Limits(message_bytes=_positive("max_message", max_message)),

@@ -37,10 +37,12 @@ from typing import Any, Callable
 import attrs
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound, Unavailable
+from caruso_telephony.browserlegs import BrowserLegs
 from caruso_telephony.calls import CALLER, PLACEHOLDER, Call, CallTable, Leg
 from caruso_telephony.clock import Clock
 from caruso_telephony.events import EventLog
 from caruso_telephony.media.control import MAX_REPEAT
+from caruso_telephony.phonechoice import PhoneChoices
 from caruso_telephony.phones import Phones
 from caruso_telephony.serial import Serial
 from caruso_telephony.sip.dialogs import Dialog
@@ -76,7 +78,8 @@ class Switchboard:
     """See the module's contract."""
 
     def __init__(self, *, stack: SipStack, media: Any, prompts: Any, phones: Phones, trunk: Trunk,
-                 events: EventLog, table: CallTable, policy: Policy, workers: int = 16) -> None:
+                 events: EventLog, table: CallTable, policy: Policy, workers: int = 16,
+                 choices: PhoneChoices | None = None, browser: dict[str, float] | None = None) -> None:
         self.stack = stack
         self.media = media
         self.prompts = prompts
@@ -88,6 +91,8 @@ class Switchboard:
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="telephony-call")
         self.clock = Clock()
         self.clock.every(1.0, self._check_sessions)
+        self.choices = choices
+        self.browsers = BrowserLegs(self, **(browser or {}))
 
     def close(self) -> None:
         self.clock.stop()
@@ -328,9 +333,12 @@ class Switchboard:
             raise Conflict(f"call {call.id} is {call.state}")
         if call.bridged is not None:
             raise Conflict(f"call {call.id} is bridged to {call.bridged}: hold it first")
-        if not isinstance(target, dict) or len(target) != 1 or not set(target) <= {"agent", "number"}:
-            raise InvalidInput("a ring target is {'agent': ID} or {'number': '+49...'}")
+        if not isinstance(target, dict) or len(target) != 1 or not set(target) <= {"agent", "number", "browser"}:
+            raise InvalidInput("a ring target is {'agent': ID}, {'browser': ID} or {'number': '+49...'}")
         caller = check_caller_id(caller_id) if caller_id is not None else (call.caller_number or self.trunk.caller_id)
+        target = self.choices.route(target) if self.choices is not None else target
+        if "browser" in target:
+            return self._ring_browser(call, target)
         if "agent" in target:
             hops = [(contact, None) for contact in self.phones.agent_contacts(str(target["agent"]))]
         else:
@@ -343,6 +351,17 @@ class Switchboard:
         offer = self._anchor(call)
         for uri, trunk in hops:
             self.stack.run(self._invite, call, leg, uri, offer, caller, trunk)
+        leg.deadline = self.clock.at(self.policy.ring_limit, self._post, call, self._ring_limit, leg)
+        return leg.id
+
+    def _ring_browser(self, call: Call, target: dict[str, Any]) -> str:
+        leg = Leg(self.table.new_id("l"), {"browser": str(target["browser"])})
+        call.legs[leg.id] = leg
+        try:
+            self.browsers.ring(call, leg)
+        except CarusoError:
+            call.legs.pop(leg.id, None)
+            raise
         leg.deadline = self.clock.at(self.policy.ring_limit, self._post, call, self._ring_limit, leg)
         return leg.id
 

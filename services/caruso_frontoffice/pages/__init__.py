@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from caruso_frontoffice.pages import admin, auth, desk, portal, records, supervisor
+from caruso_frontoffice.pages import admin, auth, desk, phone, portal, records, supervisor
 
 
 def routes() -> list[BaseRoute]:
-    return [*auth.routes, *admin.routes, *records.routes, *portal.routes, *supervisor.routes, *desk.routes]
+    return [*auth.routes, *admin.routes, *records.routes, *portal.routes, *supervisor.routes, *desk.routes,
+            *phone.routes]

@@ -26,6 +26,7 @@ from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import Desk
+from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.pages.records import key_query, record_sections
 from caruso_frontoffice.views.model import Customer360View, Field
 
@@ -79,6 +80,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     return context.render(
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
         popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
+        phone=context.phone.choice(user.name), phone_kinds=KINDS,
         error=error, script_of=desk.settings.script_of(current.interaction["queue"])
         if current is not None and current.interaction else None)
 

@@ -16,7 +16,8 @@ Contract (the SIP layer calls exactly this):
 - A *call* is the SIP call id, a *leg* the SIP tag of one side. :meth:`~Media.offer`
   and :meth:`~Media.answer` pass an SDP through rtpengine and return the SDP to send on
   (media anchored, ICE removed, the caller's port kept across re-offers: port latching);
-  ``webrtc=True`` makes the offered SDP fit a browser (ICE, DTLS-SRTP, rtcp-mux).
+  ``webrtc=True`` makes the offered SDP fit a browser (ICE, DTLS-SRTP, rtcp-mux);
+  ``extra`` adds ng fields to an offer (e.g. codec transcoding).
   The first offer of a call makes the media layer hold it; every other command on a call
   it does not hold raises NotFound. rtpengine's refusals raise
   :class:`~caruso_telephony.media.ng.MediaRefused`, an rtpengine that does not answer
@@ -174,10 +175,12 @@ class Media:
 
     # -- signalling --------------------------------------------------------------------
 
-    def offer(self, call: str, from_tag: str, sdp: str, *, to_tag: str | None = None, webrtc: bool = False) -> str:
+    def offer(self, call: str, from_tag: str, sdp: str, *, to_tag: str | None = None, webrtc: bool = False,
+              extra: dict[str, Any] | None = None) -> str:
         for name in (call, from_tag, *([to_tag] if to_tag is not None else [])):
             _check_id(name)
-        fields = {"call-id": call, "from-tag": from_tag, "sdp": _checked_sdp(sdp), **(WEBRTC if webrtc else PLAIN)}
+        fields = {"call-id": call, "from-tag": from_tag, "sdp": _checked_sdp(sdp), **(WEBRTC if webrtc else PLAIN),
+                  **(extra or {})}
         if to_tag is not None:
             fields["to-tag"] = to_tag
         reply = self._request("offer", fields)

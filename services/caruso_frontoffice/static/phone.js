@@ -1,0 +1,189 @@
+// The desk's phone: a call offered to this agent rings here; media is WebRTC to the
+// telephony component's rtpengine, the SDP goes through the front office
+// (/desk/phone...). Asking every second is also the page's sign of life: a closed tab
+// stops it, and the telephony component ends the leg. window.deskPhone.live tells
+// desk.js to redraw the desk in place instead of reloading the page during a call.
+(function () {
+  "use strict";
+  var card = document.getElementById("phone");
+  if (!card) {
+    return;
+  }
+  var $ = function (id) { return document.getElementById(id); };
+  var phone = window.deskPhone = {live: false, pc: null, leg: null};
+  var stream = null, timer = null, muted = false, holding = false;
+
+  function post(path, fields) {
+    var body = new URLSearchParams(fields);
+    body.set("csrf", card.dataset.csrf);
+    return fetch(path, {method: "POST", body: body, credentials: "same-origin"})
+      .then(function (response) {
+        return response.json().then(function (answer) {
+          if (!response.ok) { throw new Error(answer.error || response.statusText); }
+          return answer;
+        });
+      });
+  }
+  function show(id, visible) { $(id).hidden = !visible; }
+  function fail(text) { $("phone-error").textContent = text; show("phone-error", !!text); }
+  function state(text) { $("phone-state").textContent = text; $("phone-state").className = "state " + text.replace(" ", "_"); }
+  function buttons(names) {
+    ["phone-accept", "phone-decline", "phone-mute", "phone-hold", "phone-hangup", "phone-keypad"].forEach(function (id) {
+      show(id, names.indexOf(id) >= 0);
+    });
+  }
+  function tick(since) {
+    var seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
+    $("phone-timer").textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+  }
+  function idle() {
+    if (phone.pc) { phone.pc.close(); }
+    if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+    window.clearInterval(timer);
+    phone.pc = stream = timer = phone.leg = null;
+    muted = holding = false;
+    $("phone-mute").setAttribute("aria-pressed", "false");
+    $("phone-hold").setAttribute("aria-pressed", "false");
+    state("idle");
+    $("phone-remote").textContent = $("phone-timer").textContent = "";
+    buttons([]);
+    if (phone.live) {
+      phone.live = false;
+      window.location.reload();      // the desk shows the call's wrap-up
+    }
+  }
+  function end(reason) {
+    var leg = phone.leg;
+    if (leg) {
+      post("/desk/phone/end", {call: leg.call, leg: leg.leg, reason: reason}).catch(function () {});
+    }
+    idle();
+  }
+  function ringing(leg) {
+    phone.leg = leg;
+    phone.live = true;
+    state("ringing");
+    $("phone-remote").textContent = leg.caller || "unknown number";
+    buttons(["phone-accept", "phone-decline"]);
+  }
+  function connected(leg) {
+    if (!timer) {
+      var since = Date.now();
+      tick(since);
+      timer = window.setInterval(function () { tick(since); }, 1000);
+    }
+    holding = !!leg.holding;
+    $("phone-hold").setAttribute("aria-pressed", String(holding));
+    state(holding ? "on hold" : "connected");
+    buttons(["phone-mute", "phone-hold", "phone-hangup", "phone-keypad"]);
+  }
+  function gathered(pc) {
+    return new Promise(function (resolve) {
+      if (pc.iceGatheringState === "complete") { resolve(); return; }
+      pc.addEventListener("icegatheringstatechange", function () {
+        if (pc.iceGatheringState === "complete") { resolve(); }
+      });
+      window.setTimeout(resolve, 2000);   // host candidates are enough for rtpengine
+    });
+  }
+  function accept() {
+    var leg = phone.leg;
+    var mic = $("phone-mic").value;
+    buttons([]);
+    state("connecting");
+    navigator.mediaDevices.getUserMedia({audio: mic ? {deviceId: {exact: mic}} : true})
+      .catch(function (error) {
+        fail("The browser refused the microphone (" + error.name + "): allow it for this site, " +
+             "then go available again. The call went to another agent.");
+        end("Microphone Refused");
+        throw error;
+      })
+      .then(function (media) {
+        stream = media;
+        devices();
+        var pc = phone.pc = new RTCPeerConnection({iceServers: []});
+        stream.getTracks().forEach(function (track) { pc.addTrack(track, stream); });
+        pc.ontrack = function (event) { $("phone-audio").srcObject = event.streams[0]; };
+        pc.oniceconnectionstatechange = function () {
+          if (pc.iceConnectionState === "failed" && phone.pc === pc) {
+            fail("The call's media could not connect (ICE failed): check the network.");
+            end("ICE Failed");
+          }
+        };
+        return pc.setRemoteDescription({type: "offer", sdp: leg.offer})
+          .then(function () { return pc.createAnswer(); })
+          .then(function (answer) { return pc.setLocalDescription(answer); })
+          .then(function () { return gathered(pc); })
+          .then(function () { return post("/desk/phone/answer", {call: leg.call, leg: leg.leg, sdp: pc.localDescription.sdp}); });
+      })
+      .catch(function (error) {
+        if (phone.leg === leg && error.name !== "NotAllowedError" && error.name !== "NotFoundError") {
+          fail("The call could not be answered: " + error.message);
+          end("Answer Failed");
+        }
+      });
+  }
+  function devices() {
+    navigator.mediaDevices.enumerateDevices().then(function (found) {
+      [["audioinput", "phone-mic"], ["audiooutput", "phone-speaker"]].forEach(function (pair) {
+        var select = $(pair[1]), chosen = select.value;
+        select.length = 1;
+        found.filter(function (d) { return d.kind === pair[0] && d.deviceId !== "default"; }).forEach(function (d) {
+          select.add(new Option(d.label || d.kind, d.deviceId, false, d.deviceId === chosen));
+        });
+      });
+    }).catch(function () {});
+  }
+  function poll() {
+    fetch("/desk/phone", {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        if (!answer) { return; }
+        var mine = phone.leg && answer.legs.filter(function (l) { return l.leg === phone.leg.leg; })[0];
+        if (phone.leg && !mine) {
+          idle();
+        } else if (mine && (mine.state === "bridged" || mine.state === "answered") && phone.pc) {
+          connected(mine);
+        } else if (!phone.leg) {
+          answer.legs.filter(function (l) { return l.state !== "ringing"; }).forEach(function (l) {
+            post("/desk/phone/end", {call: l.call, leg: l.leg, reason: "Page Left"}).catch(function () {});
+          });                         // a call of a page that was left: its media cannot come back
+          var offered = answer.legs.filter(function (l) { return l.state === "ringing" && l.offer; })[0];
+          if (offered) { ringing(offered); }
+        }
+      })
+      .catch(function () { /* the next poll tries again */ });
+  }
+  $("phone-accept").addEventListener("click", accept);
+  $("phone-decline").addEventListener("click", function () { end("Declined"); });
+  $("phone-hangup").addEventListener("click", function () { end("Hung Up"); });
+  $("phone-mute").addEventListener("click", function () {
+    muted = !muted;
+    if (stream) { stream.getAudioTracks().forEach(function (track) { track.enabled = !muted; }); }
+    $("phone-mute").setAttribute("aria-pressed", String(muted));
+  });
+  $("phone-hold").addEventListener("click", function () {
+    var leg = phone.leg;
+    post("/desk/phone/hold", {call: leg.call, leg: leg.leg, on: String(!holding)})
+      .then(poll).catch(function (error) { fail(error.message); });
+  });
+  $("phone-keypad").addEventListener("click", function (event) {
+    var digit = event.target.dataset && event.target.dataset.digit;
+    var sender = phone.pc && phone.pc.getSenders()[0];
+    if (digit && sender && sender.dtmf) { sender.dtmf.insertDTMF(digit, 120, 70); }
+  });
+  $("phone-speaker").addEventListener("change", function () {
+    var audio = $("phone-audio");
+    if (audio.setSinkId) { audio.setSinkId($("phone-speaker").value).catch(function (e) { fail(e.message); }); }
+  });
+  window.addEventListener("pagehide", function () {   // a ringing leg outlives a reload: the page's
+    var leg = phone.leg;                                // silence ends it after the telephony timeout
+    if (leg && phone.pc) {
+      navigator.sendBeacon("/desk/phone/end", new URLSearchParams(
+        {csrf: card.dataset.csrf, call: leg.call, leg: leg.leg, reason: "Page Closed"}));
+    }
+  });
+  devices();
+  poll();
+  window.setInterval(poll, 1000);
+}());

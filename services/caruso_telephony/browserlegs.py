@@ -1,0 +1,153 @@
+"""Legs towards the agent desk in a browser: WebRTC media through rtpengine, the SDP
+exchanged through the interface (the front office carries it to the page).
+
+Contract of :class:`BrowserLegs` (one per switchboard; every method taking a ``call``
+runs on that call's serial, through :meth:`Switchboard.command`):
+
+- :meth:`ring` offers the caller's media to rtpengine for a browser (ICE, DTLS-SRTP,
+  rtcp-mux, Opus transcoded to and from the caller's G.711) and emits ``leg_ringing``
+  at once: the leg's offer waits in :meth:`legs` for the agent's page.
+- :meth:`legs` (any thread) lists an agent's browser legs with the offer of those that
+  ring; asking counts as a sign of life of the agent's page.
+- :meth:`answer` takes the page's SDP answer: the caller's media is re-pointed at the
+  leg, blocked until the application bridges it, and ``leg_answered`` follows.
+- :meth:`end` is the page's end of a leg: a ringing one fails (``leg_failed`` 480 with
+  the page's reason: declined, microphone refused, ICE failure), an answered or bridged
+  one ends as a hang-up by the agent.
+- :meth:`hold` blocks the agent's audio and plays hold audio to the caller, or undoes it.
+- Every second :meth:`watch` ends the legs whose page stopped asking for ``page_timeout``
+  seconds (a closed tab, a lost network: 480 "Browser Gone") and the bridged legs whose
+  browser sent no RTP for ``media_timeout`` seconds ("no media").
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import attrs
+
+from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_telephony.calls import CALLER, Call, Leg
+from caruso_telephony.media.control import MAX_SDP
+
+MAX_REASON = 80
+OPUS = {"codec": {"transcode": ["opus"], "mask": ["PCMU", "PCMA"]}}
+
+
+@attrs.define(eq=False)
+class _BrowserLeg:
+    call: Call
+    leg: Leg
+    agent: str
+    offer: str
+    seen: float
+    packets: int = -1
+    packets_since: float = 0.0
+
+
+class BrowserLegs:
+    """See the module's contract; ``switchboard`` holds the calls, its media and clock."""
+
+    def __init__(self, switchboard: Any, page_timeout: float = 5.0, media_timeout: float = 5.0) -> None:
+        self.switchboard = switchboard
+        self.page_timeout = page_timeout
+        self.media_timeout = media_timeout
+        self._legs: dict[str, _BrowserLeg] = {}
+        self._lock = threading.Lock()
+        switchboard.clock.every(1.0, self.watch)
+
+    def ring(self, call: Call, leg: Leg) -> None:
+        media = self.switchboard.media
+        offer = media.offer(call.id, CALLER, call.caller_sdp or "", to_tag=leg.id, webrtc=True, extra=OPUS)
+        call.media = True
+        with self._lock:
+            self._legs[leg.id] = _BrowserLeg(call, leg, leg.target["browser"], offer, time.monotonic())
+        leg.rang = True
+        self.switchboard.events.emit("leg_ringing", call.id, leg=leg.id)
+
+    def legs(self, agent: str) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        with self._lock:
+            self._prune()
+            mine = [browser for browser in self._legs.values() if browser.agent == agent]
+            for browser in mine:
+                browser.seen = now
+        return [{"call": b.call.id, "leg": b.leg.id, "state": b.leg.state, "caller": b.call.caller_number,
+                 "to": b.call.to, "started": b.leg.started, "holding": b.call.holding and b.leg.state == "bridged",
+                 **({"offer": b.offer} if b.leg.state == "ringing" else {})} for b in mine]
+
+    def answer(self, call: Call, leg_id: str, sdp: str) -> None:
+        browser = self._browser(call, leg_id)
+        if not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP:
+            raise InvalidInput(f"an SDP answer is a str of 1 to {MAX_SDP} characters")
+        if browser.leg.state != "ringing":
+            raise Conflict(f"leg {leg_id} is {browser.leg.state}, not ringing")
+        media = self.switchboard.media
+        call.answer_sdp = media.answer(call.id, CALLER, leg_id, sdp)
+        call.peer = leg_id
+        media.block(call.id, leg_id)
+        self.switchboard._cancel_deadline(browser.leg)
+        browser.leg.state = "answered"
+        browser.packets_since = time.monotonic()
+        self.switchboard.events.emit("leg_answered", call.id, leg=leg_id)
+
+    def end(self, call: Call, leg_id: str, reason: str) -> None:
+        browser = self._browser(call, leg_id)
+        reason = str(reason)[:MAX_REASON] or "Browser Ended"
+        if browser.leg.state == "ringing":
+            self.switchboard._leg_failed(call, browser.leg, 480, reason)
+        else:
+            self.switchboard._leg_ended(call, browser.leg, "agent")
+
+    def hold(self, call: Call, leg_id: str, on: bool) -> None:
+        browser = self._browser(call, leg_id)
+        if browser.leg.state != "bridged":
+            raise Conflict(f"leg {leg_id} is {browser.leg.state}, not bridged")
+        media = self.switchboard.media
+        if on and not call.holding:
+            media.block(call.id, leg_id)
+            self.switchboard._start_hold(call)
+        elif not on and call.holding:
+            self.switchboard.stop_playing(call)
+            media.unblock(call.id, leg_id)
+
+    def watch(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._prune()
+            gone = [b for b in self._legs.values() if now - b.seen > self.page_timeout]
+            talking = [b for b in self._legs.values() if b.leg.state == "bridged" and b not in gone]
+        for browser in gone:
+            self.switchboard._post(browser.call, self._lost, browser, "Browser Gone")
+        for browser in talking:
+            self.switchboard._post(browser.call, self._listen, browser)
+
+    def _listen(self, call: Call, browser: _BrowserLeg) -> None:
+        if call.over or browser.leg.state != "bridged":
+            return
+        packets = self.switchboard.media.stats(call.id).get(browser.leg.id, {}).get("sent_packets", 0)
+        now = time.monotonic()
+        if packets != browser.packets:
+            browser.packets, browser.packets_since = packets, now
+        elif now - browser.packets_since >= self.media_timeout:
+            self._lost(call, browser, "No Media")
+
+    def _lost(self, call: Call, browser: _BrowserLeg, reason: str) -> None:
+        if call.over or call.legs.get(browser.leg.id) is not browser.leg:
+            return
+        self.switchboard.events.emit("leg_lost", call.id, leg=browser.leg.id, reason=reason)
+        self.end(call, browser.leg.id, reason)
+
+    def _browser(self, call: Call, leg_id: str) -> _BrowserLeg:
+        with self._lock:
+            browser = self._legs.get(leg_id) if isinstance(leg_id, str) else None
+        if browser is None or browser.call is not call or call.legs.get(leg_id) is not browser.leg:
+            raise NotFound(f"call {call.id} has no browser leg {leg_id!r:.80}")
+        return browser
+
+    def _prune(self) -> None:
+        """Forget legs that ended (under the lock)."""
+        for leg_id in [leg_id for leg_id, b in self._legs.items()
+                       if b.call.over or b.call.legs.get(leg_id) is not b.leg]:
+            del self._legs[leg_id]
