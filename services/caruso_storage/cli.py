@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+from sqlalchemy import make_url
 
 from caruso_core import databases
 from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError, Conflict
 
-from caruso_storage import drafting, importer, loader, migrate, tables
+from caruso_storage import drafting, existing, importer, loader, migrate, tables
 from caruso_storage.database import WRITE_OPTION, journal_name, open_engine, open_engines
 from caruso_storage.describe import describe_model, describe_object
 from caruso_storage.model import Model
@@ -54,10 +55,47 @@ def model() -> None:
 
 @model.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(files: tuple[str, ...]) -> None:
-    """Check model FILES (one model, applied in order) against the schema and the model's rules."""
+@click.option("--db", help="Also compare the existing tables of the model's first database at this URL.")
+@click.option("--database", "databases", multiple=True, metavar="NAME=URL",
+              help="Also compare the existing tables of this database of the model (repeatable).")
+def validate(files: tuple[str, ...], db: str | None, databases: tuple[str, ...]) -> None:
+    """Check model FILES (one model, applied in order) against the schema and the model's rules;
+    with --db or --database, also the existing tables it maps in those databases (nothing is changed)."""
     checked = loader.load(list(files))
     click.echo(f"{checked.source}: valid ({len(checked.objects)} objects, {len(checked.databases)} database(s))")
+    urls = _urls(databases)
+    if db is not None:
+        urls[checked.default_database] = db
+    unknown = set(urls) - set(checked.databases)
+    if unknown:
+        raise ConfigError(f"--database: the model has no database(s) {', '.join(sorted(unknown))} "
+                          f"(declared: {', '.join(checked.databases)})")
+    _refuse_misfits(sum((_compare_existing(checked, name, url) for name, url in urls.items()), []))
+
+
+def _compare_existing(checked: Model, name: str, url: str) -> list[str]:
+    """Print how the existing tables of database ``name`` at ``url`` fit the model; returns what does not."""
+    if not any(obj.database == name and obj.existing for obj in checked.objects.values()):
+        return []
+    with databases.reading_existing(url):
+        engine = open_engine(url, f"database {name}", owned=False)
+        try:
+            found = existing.find(checked, name, engine)
+        finally:
+            engine.dispose()
+    mapped = sum(obj.database == name and obj.existing for obj in checked.objects.values())
+    state = f"{len(found.problems)} mismatch(es)" if found.problems else "they fit the model"
+    click.echo(f"database {name} ({make_url(url).render_as_string(hide_password=True)}): "
+               f"{mapped} existing table(s), {state}")
+    for problem in found.problems:
+        click.echo(f"  {problem}")
+    return found.problems
+
+
+def _refuse_misfits(problems: list[str]) -> None:
+    if problems:
+        raise ConfigError(f"{len(problems)} mismatch(es) between the model and existing tables (listed above); "
+                          "existing tables are never changed: correct the model")
 
 
 @model.command()
@@ -79,7 +117,10 @@ def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[
     checked = _model(model_files)
     schema = tables.build(checked)
     engines = open_engines(checked, db, _urls(databases))
+    misfits = sum((_compare_existing(checked, name, engines[name].url.render_as_string(hide_password=False))
+                   for name in checked.databases), [])
     if journal:
+        _refuse_misfits(misfits)
         migrate.upgrade_journal(engines[journal_name(checked)])
     for name in checked.databases:
         engine, owned = engines[name], schema.new_tables(checked, name)
@@ -89,19 +130,21 @@ def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[
             with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
                 found = migrate.differences(connection, owned)
                 shown = act(connection, found)
-        state = "existing tables only, never changed" if not owned else \
-            "up to date" if not found else f"{len(found)} difference(s)"
-        click.echo(f"database {name} ({engine.url.render_as_string(hide_password=True)}): {state}")
+        if owned:
+            state = "up to date" if not found else f"{len(found)} difference(s)"
+            click.echo(f"database {name} ({engine.url.render_as_string(hide_password=True)}): new tables {state}")
         for difference in shown:
             click.echo(f"  {difference}")
     for engine in engines.values():
         engine.dispose()
+    _refuse_misfits(misfits)
 
 
 @model.command()
 @database_options
 def diff(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]) -> None:
-    """Show what the databases lack for the model's new tables (existing tables are never changed)."""
+    """Show what the databases lack for the model's new tables, and every existing table or column
+    that does not fit the model (failing then); nothing is changed."""
     _differences(model_files, db, databases, lambda connection, found: found)
 
 
@@ -110,7 +153,8 @@ def diff(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...
 def upgrade(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]) -> None:
     """Create the missing tables, columns and indexes of the model's new tables; list manual steps.
 
-    The storage service's own tables (contact history, rule log) are migrated too.
+    The storage service's own tables (contact history, rule log) are migrated too. Existing
+    tables are never changed: when one does not fit the model, nothing is done.
     """
 
     def act(connection: Any, found: list[migrate.Difference]) -> list[migrate.Difference]:

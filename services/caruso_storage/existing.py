@@ -73,8 +73,9 @@ def resolve(model: Model, engines: dict[str, Engine]) -> tuple[Model, dict[str, 
 
 
 def find(model: Model, database: str, engine: Engine) -> Found:
-    """The existing tables of ``database`` the model maps: ConfigError naming the object when a
-    table or column is missing or named ambiguously; what does not fit in ``problems``."""
+    """The existing tables of ``database`` the model maps, and every way they do not fit it
+    (``caruso model diff`` lists them all): a missing or ambiguously named table or column,
+    a column that cannot hold its attribute."""
     inspector = inspect(engine)
     objects, types, problems = {}, {}, []
     for obj in model.objects.values():
@@ -82,33 +83,43 @@ def find(model: Model, database: str, engine: Engine) -> Found:
             continue
         where = f"{obj.source}:{obj.line}: object {obj.name}"
         tables = inspector.get_table_names(schema=obj.schema) + inspector.get_view_names(schema=obj.schema)
-        table = _named(obj.table, tables, lambda: ConfigError(
-            f"{where}: table {obj.table!r} does not exist in database {database} ({engine.url!r})"), where, "table")
+        table, problem = _named(obj.table, tables, "table")
+        if table is None:
+            shown = engine.url.render_as_string(hide_password=True)
+            problems.append(f"{where}: " + (problem or f"table {obj.table!r} does not exist in database {database} "
+                                                       f"({shown})"))
+            continue
         columns = {column["name"]: column["type"] for column in inspector.get_columns(table, schema=obj.schema)}
         attributes, types[obj.name] = {}, {}
         for name, attribute in obj.attributes.items():
-            named = [_named(column, columns, lambda column=column: ConfigError(
-                f"{where}: table {obj.table!r} has no column {column!r} (for {name}; columns: "
-                f"{', '.join(sorted(columns))})"), where, "column") for column in attribute.columns]
+            named = []
+            for column in attribute.columns:
+                found, problem = _named(column, columns, "column")
+                if found is None:
+                    problems.append(f"{where}: " + (problem or f"table {table!r} has no column {column!r}")
+                                    + f" (for {name}; columns: {', '.join(sorted(columns))})")
+                else:
+                    named.append(found)
+            if len(named) < len(attribute.columns):
+                continue
             attributes[name] = attrs.evolve(attribute, column=named[0],
                                             time_column=named[1] if len(named) > 1 else None)
             types[obj.name][name] = columns[named[0]]
             problems += [f"{obj.source}:{attribute.line}: {obj.name}.{name}: {problem}"
                          for problem in _misfits(attribute, table, named, [columns[c] for c in named], engine.dialect)]
-        objects[obj.name] = attrs.evolve(obj, table=table, attributes=attributes)
+        objects[obj.name] = attrs.evolve(obj, table=table, attributes={**obj.attributes, **attributes})
     return Found(objects, types, problems)
 
 
-def _named(name: str, present: Any, missing: Any, where: str, what: str) -> str:
+def _named(name: str, present: Any, what: str) -> tuple[str | None, str | None]:
+    """The name in ``present`` that ``name`` means, or None and why when two differ from it
+    only in case (None and None: there is none)."""
     if name in present:
-        return name
+        return name, None
     folded = [other for other in present if other.lower() == name.lower()]
     if len(folded) > 1:
-        raise ConfigError(f"{where}: {what} {name!r} matches {', '.join(map(repr, sorted(folded)))} "
-                          "but for case: give the exact name")
-    if not folded:
-        raise missing()
-    return folded[0]
+        return None, f"{what} {name!r} matches {', '.join(map(repr, sorted(folded)))} but for case: give the exact name"
+    return (folded[0], None) if folded else (None, None)
 
 
 def _misfits(attribute: Attribute, table: str, columns: list[str], types: list[TypeEngine[Any]],

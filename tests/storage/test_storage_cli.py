@@ -1,6 +1,7 @@
 """caruso model validate|diff|upgrade|inspect and caruso data import."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from caruso_core.cli import cli
 from caruso_core.errors import CarusoError
 from caruso_storage import loader
 from caruso_storage.service import StorageManager
+from conftest import raw_engine
+import utility_tables
 
 MODELS = Path(__file__).parent / "models"
 CHINOOK = Path("/work/shared/legacy-samples/chinook.sqlite")
@@ -142,3 +145,50 @@ def test_upgrade_migrates_the_storage_tables(tmp_path: Path):
     assert run("model", "upgrade", "--db", url)[0] == 0
     names = set(inspect(create_engine(url)).get_table_names())
     assert {"caruso_contact_history", "caruso_rule_log", "caruso_storage_alembic", "customer"} <= names
+
+
+def test_diff_and_validate_compare_existing_tables_and_change_nothing(tmp_path: Path, database_url: str):
+    engine = raw_engine(database_url)
+    utility_tables.create(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE ZAEHLERSTAND")
+        connection.exec_driver_sql("CREATE TABLE ZAEHLERSTAND (VTNR INTEGER NOT NULL, LFDNR INTEGER NOT NULL, "
+                                   "ABLDAT CHAR(6), ABLZEIT CHAR(6), PRIMARY KEY (VTNR, LFDNR))")
+    plain = create_engine(database_url)     # reflection reads MariaDB's SHOW CREATE TABLE without ANSI_QUOTES
+
+    def columns() -> dict[str, list[str]]:
+        inspector = inspect(plain)
+        return {table: [column["name"] for column in inspector.get_columns(table)]
+                for table in inspector.get_table_names()}
+
+    before = columns()
+    model = MODELS / "utility.xml"
+    broken = tmp_path / "broken.xml"
+    broken.write_text(model.read_text().replace('convert="text" format="%Y%m%d" empty="00000000"', "")
+                      .replace('column="NAME" type="string" length="40"', 'column="NAME" type="string" length="60"'))
+    for command in (("model", "diff", "--model", str(broken), "--db", database_url),
+                    ("model", "validate", str(broken), "--db", database_url)):
+        code, output = run(*command)
+        assert code == 1, output
+        lines = output.splitlines()
+        assert "3 existing table(s), 4 mismatch(es)" in output
+        assert re.search(r"Customer\.name: column (KUNDE_STAMM|kunde_stamm)\.(NAME|name) is VARCHAR\(40\), shorter "
+                         r"than the values of the model \(up to 60 characters\)", output)
+        assert re.search(r"Customer\.born: column \w+\.\w+ is CHAR\(8\): type=\"date\" on it needs its stored "
+                         r"form declared, convert=\"text\" format=\"...\"", output)
+        assert re.search(r"object Reading: table '\w+' has no column 'STAND' \(for value", output)
+        assert re.search(r"Reading\.read_at: column \w+\.\w+ is CHAR\(6\), shorter than the values of the model "
+                         r"\(up to 8 characters\)", output)
+        assert lines[-1] == "error: 4 mismatch(es) between the model and existing tables (listed above); " \
+                            "existing tables are never changed: correct the model"
+    code, output = run("model", "upgrade", "--model", str(broken), "--db", database_url)
+    assert code == 1 and "4 mismatch(es)" in output
+    assert columns() == before
+    plain.dispose()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE ZAEHLERSTAND")
+    engine.dispose()
+    utility_tables.create(raw_engine(database_url), only=("ZAEHLERSTAND",))
+    code, output = run("model", "diff", "--model", str(model), "--db", database_url)
+    assert code == 0 and "3 existing table(s), they fit the model" in output
+    assert run("model", "validate", str(model), "--db", database_url)[0] == 0

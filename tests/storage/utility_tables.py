@@ -64,12 +64,13 @@ def rows(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
     return {"KUNDE_STAMM": customers, "VERTRAG": contracts, "ZAEHLERSTAND": readings}
 
 
-def create(engine: sa.Engine, seed: int = 7) -> dict[str, list[dict[str, Any]]]:
-    """Make the tables in ``engine``'s database and fill them; returns the rows."""
-    data = rows(seed)
+def create(engine: sa.Engine, seed: int = 7, only: tuple[str, ...] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Make the tables (``only`` those named) in ``engine``'s database and fill them; returns the rows."""
+    data = {table: table_rows for table, table_rows in rows(seed).items() if only is None or table in only}
     with engine.begin() as connection:
         for statement in TABLES:
-            connection.exec_driver_sql(statement)
+            if statement.split()[2] in data:
+                connection.exec_driver_sql(statement)
         for table, table_rows in data.items():
             columns = list(table_rows[0])
             connection.execute(sa.text(f"INSERT INTO {table} ({', '.join(columns)}) "
