@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 import caruso_core
-from caruso_core.deployment import default_sqlite_url
+from caruso_core.deployment import DEFAULT_FILE, default_sqlite_url
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.accounts import ROLES, Accounts
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.records import STORAGE
-from caruso_frontoffice.views.catalog import load, model_problems
+from caruso_frontoffice.scriptcontext import context_problems
+from caruso_frontoffice.views import deployed
+from caruso_frontoffice.views.catalog import Catalog, load, model_problems
+from caruso_frontoffice.views.creating import create_problems
 
 DB_HELP = "SQLAlchemy URL of the front office's database (default: frontoffice.db in the data folder)."
 PASSWORD_FILE_HELP = "Read the password from the first line of this file instead of prompting."
@@ -82,22 +86,45 @@ def _password(password_file: Path | None) -> str:
     return lines[0] if lines else ""
 
 
-@frontoffice.command("views")
-@click.argument("sources", nargs=-1, required=True)
+@frontoffice.group()
+def views() -> None:
+    """View definitions."""
+
+
+@views.command("check")
+@click.argument("sources", nargs=-1)
+@click.option("--deployment", "deployment_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Check the front office of this deployment file (default without SOURCES: ./caruso.toml): "
+                   "its views against the storage's model files, the scripts its desk and portal start "
+                   "against the context they give.")
 @click.option("--storage", "against_storage", is_flag=True,
-              help="Also check every object and attribute named against the running storage service's model.")
+              help="Also check the views against the running storage service's model.")
 @click.option("--manager", "manager_uri", help="Manager URI (default: CARUSO_MANAGER or the default address).")
-def views(sources: tuple[str, ...], against_storage: bool, manager_uri: str | None) -> None:
-    """Check view files (files, folders or package:path), merged in the order given."""
-    catalog = load(sources)
+def check(sources: tuple[str, ...], deployment_file: Path | None, against_storage: bool,
+          manager_uri: str | None) -> None:
+    """Check view files (files, folders or package:path, merged in the order given) or a
+    deployment's front office: references, names in the model, create forms that can make a
+    valid object, scripts the desk and portal can start."""
+    problems: list[str] = []
+    if sources and deployment_file is None:
+        catalog = load(sources)
+    else:
+        parts = deployed.read(deployment_file or Path(DEFAULT_FILE))
+        catalog = load(sources or parts.views)
+        problems += _model_checks(catalog, parts.objects())
+        problems += context_problems(parts.scripts(), parts.desk_scripts, parts.self_service)
     if against_storage:
-        problems = model_problems(catalog, caruso_core.connect(manager_uri).get(STORAGE).describe()["objects"])
-        for problem in problems:
-            click.echo(problem, err=True)
-        if problems:
-            raise ConfigError(f"{len(problems)} name(s) in the views do not match the storage model (listed above)")
+        problems += _model_checks(catalog, caruso_core.connect(manager_uri).get(STORAGE).describe()["objects"])
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) in the views and scripts of the front office (listed above)")
     kinds: dict[str, int] = {}
     for view in catalog.views.values():
         kinds[view.kind] = kinds.get(view.kind, 0) + 1
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "no views"
     click.echo(f"ok: {summary}, {len(catalog.menus)} menu(s)")
+
+
+def _model_checks(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
+    return model_problems(catalog, objects) + create_problems(catalog, objects)

@@ -84,18 +84,25 @@ class Records:
         return cached[1]
 
     def page(self, view: ListView, search_fields: list[str], search: str, filters: dict[str, Any],
-             number: int) -> tuple[list[dict[str, Any]], int]:
+             number: int, sort: str | None = None) -> tuple[list[dict[str, Any]], int]:
         """Page ``number`` (from 1) of ``view``'s objects whose ``search_fields`` contain
-        ``search`` and whose attributes equal ``filters``, and how many match in all."""
-        conditions: list[dict[str, Any]] = [{"field": field, "op": "eq", "value": value}
-                                            for field, value in filters.items()]
-        if search and search_fields:
-            conditions.append({"or": [{"field": field, "op": "contains", "value": search}
-                                      for field in search_fields]})
-        where = {"and": conditions} if conditions else None
-        order = [f"-{o.field}" if o.descending else o.field for o in view.order] or None
-        rows = self._storage.query(view.object, where, order, view.page_size, (number - 1) * view.page_size)
+        ``search`` and whose attributes equal ``filters``, and how many match in all; ordered
+        by ``sort`` (``name`` or ``-name``) first, then by the view's order."""
+        where = _matching(search_fields, search, filters)
+        rows = self._storage.query(view.object, where, _order(view, sort), view.page_size,
+                                   (number - 1) * view.page_size)
         return rows, self._storage.count(view.object, where)
+
+    def all(self, view: ListView, search_fields: list[str], search: str, filters: dict[str, Any],
+            sort: str | None, limit: int) -> list[dict[str, Any]]:
+        """Like :meth:`page`, every matching object up to ``limit``, read a page of 200 at a time."""
+        where, order, rows = _matching(search_fields, search, filters), _order(view, sort), []
+        while len(rows) < limit:
+            found = self._storage.query(view.object, where, order, min(200, limit - len(rows)), len(rows))
+            rows += found
+            if len(found) < 200:
+                break
+        return rows
 
     def get(self, object_name: str, key: Any) -> dict[str, Any]:
         return self._storage.get(object_name, key)
@@ -120,6 +127,24 @@ class Records:
         """Up to ``limit`` entries of the contact history of one object (a customer), newest
         first, from ``offset``; and whether older entries follow."""
         return history_page(self.read([history(object_name, key, limit, offset)])[0], limit)
+
+
+def _matching(search_fields: list[str], search: str, filters: dict[str, Any]) -> dict[str, Any] | None:
+    """The condition of a list: attributes equal to ``filters`` and one of ``search_fields``
+    containing ``search``."""
+    conditions: list[dict[str, Any]] = [{"field": field, "op": "eq", "value": value}
+                                        for field, value in filters.items()]
+    if search and search_fields:
+        conditions.append({"or": [{"field": field, "op": "contains", "value": search} for field in search_fields]})
+    return {"and": conditions} if conditions else None
+
+
+def _order(view: ListView, sort: str | None) -> list[str] | None:
+    """``sort`` first, then the view's own order (without the sorted attribute)."""
+    order = [f"-{o.field}" if o.descending else o.field for o in view.order]
+    if sort:
+        order = [sort, *(o for o in order if o.lstrip("-") != sort.lstrip("-"))]
+    return order or None
 
 
 def referring(object_name: str, field: str, key: Any, limit: int,

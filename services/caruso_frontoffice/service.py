@@ -47,11 +47,10 @@ from caruso_frontoffice.database import open_database
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 from caruso_frontoffice.sessions import Sessions, load_key
 from caruso_core.throttle import Throttle
-from caruso_frontoffice.views.catalog import load
+from caruso_frontoffice.views.catalog import DEFAULT_VIEWS, load
 from caruso_frontoffice.worksheets import Worksheets
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8080"
-DEFAULT_VIEWS = "caruso_frontoffice.views:crm.xml"
 NAME_FAILURES, ADDRESS_FAILURES, FAILURE_WINDOW = 5, 20, 300.0
 
 

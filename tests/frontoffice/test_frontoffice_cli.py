@@ -45,17 +45,17 @@ def test_user_add_prompts_for_the_password_twice(tmp_path):
 
 
 def test_views_command_checks_files(tmp_path):
-    ok = run(tmp_path, "views", *VIEWS)
+    ok = run(tmp_path, "views", "check", *VIEWS)
     assert ok.returncode == 0 and ok.stdout.strip() == "ok: 1 customer360, 1 detail, 7 form, 8 list, 1 menu(s)"
     bad = tmp_path / "bad.xml"
     bad.write_text("<views>\n  <list id='x' object='Customer'/>\n</views>")
-    failed = run(tmp_path, "views", str(bad))
+    failed = run(tmp_path, "views", "check", str(bad))
     assert failed.returncode == 1 and failed.stderr.startswith(f"error: {bad}:2: ")
 
 
 def test_views_checked_against_the_running_storage_model(tmp_path, storage):
     runner = CliRunner()
-    ok = runner.invoke(cli, ["frontoffice", "views", *VIEWS, "--storage"])
+    ok = runner.invoke(cli, ["frontoffice", "views", "check", *VIEWS, "--storage"])
     assert ok.exit_code == 0 and ok.output.startswith("ok: "), ok.output
     odd = tmp_path / "odd.xml"
     odd.write_text("""<views>
@@ -68,8 +68,8 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
   <customer360 id="c360" object="Customer"><profile detail="customer"/>
     <related object="Contact" field="client_id" label="Contacts"/></customer360>
 </views>""")
-    failed = runner.invoke(cli, ["frontoffice", "views", PACKAGED, str(odd), "--storage"])
-    assert isinstance(failed.exception, ConfigError) and "4 name(s)" in str(failed.exception)
+    failed = runner.invoke(cli, ["frontoffice", "views", "check", PACKAGED, str(odd), "--storage"])
+    assert isinstance(failed.exception, ConfigError) and "4 problem(s)" in str(failed.exception)
     assert failed.stderr.splitlines() == [
         f"{odd}:5: list 'customers' names Customer.nickname, which the model lacks",
         f"{odd}:2: list 'customers' names Customer.shoe_size, which the model lacks",
@@ -90,3 +90,102 @@ def test_customer_accounts_get_their_customer_key(tmp_path):
     assert bad.returncode == 1 and bad.stderr.strip() == (
         "error: customer key 'id 7': write it as name=value pairs separated by commas, e.g. customer_id=42")
     assert run(tmp_path, "user", "list").stdout.split() == ["cora", "customer", "customer_id=7"]
+
+
+DEPLOYMENT = """
+[services.storage]
+use = "storage"
+config = {{ model = ["model.xml"] }}
+[services.scripts]
+use = "scripts"
+config = {{ scripts = ["scripts"] }}
+[services.frontoffice]
+use = "frontoffice"
+config = {{ views = ["views.xml"], self_service = {portal}, desk = {{ scripts = {{ faults = "fault" }} }} }}
+"""
+MODEL = """<model name="shop"><database name="main"/>
+  <object name="Customer" table="customer">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="name" type="string" length="80" required="true"/>
+    <attribute name="segment" type="string" length="10" required="true" default="retail"/>
+  </object>
+  <object name="Order" table="orders">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="customer_id" type="integer" required="true"/>
+    <attribute name="opened" type="datetime" required="true"/>
+    <attribute name="note" type="text"/>
+  </object>
+</model>"""
+SCRIPT = """<script id="{id}" version="1" title="Fault">
+  <bind name="customer" object="Customer" key="context.customer_id"/>
+  <bind name="order" object="Order" key="context.{key}"{optional}/>
+  <end id="done" outcome="done"/>
+</script>"""
+
+
+def shop(tmp_path, views, key="order_id", optional="", portal='["fault"]'):
+    """A deployment folder: a model, one script ``fault`` binding an order by ``context.KEY``,
+    the view file ``views``; the desk's queue faults and the portal start the script."""
+    (tmp_path / "model.xml").write_text(MODEL)
+    (tmp_path / "scripts").mkdir(exist_ok=True)
+    (tmp_path / "scripts" / "fault.xml").write_text(SCRIPT.format(id="fault", key=key, optional=optional))
+    (tmp_path / "views.xml").write_text(views)
+    (tmp_path / "caruso.toml").write_text(DEPLOYMENT.format(portal=portal))
+    return run(tmp_path, "views", "check", "--deployment", str(tmp_path / "caruso.toml"))
+
+
+GOOD_FORMS = """<views>
+  <form id="customer-new" object="Customer"><field name="name"/></form>
+  <form id="order-new" object="Order"><field name="customer_id"/><field name="opened"/></form>
+  <form id="order-edit" object="Order" create="false"><field name="note"/></form>
+</views>"""
+
+
+def test_a_deployment_whose_forms_and_scripts_fit_passes(tmp_path):
+    ok = shop(tmp_path, GOOD_FORMS, key="customer_id")
+    assert ok.returncode == 0 and ok.stdout.strip() == "ok: 3 form, 0 menu(s)", ok.stderr
+    optional = shop(tmp_path, GOOD_FORMS, optional=' required="false"')
+    assert optional.returncode == 0, optional.stderr
+
+
+def test_a_create_form_that_cannot_make_a_valid_object_is_refused(tmp_path):
+    views = """<views>
+  <form id="order-new" object="Order">
+    <field name="customer_id"/>
+    <field name="opened" roles="supervisor admin"/>
+  </form>
+  <form id="order-edit" object="Order"><field name="opened" widget="readonly"/><field name="note"/></form>
+</views>"""
+    failed = shop(tmp_path, views, key="customer_id")
+    views_file = tmp_path / "views.xml"
+    assert failed.returncode == 1 and failed.stderr.splitlines() == [
+        f"{views_file}:2: form 'order-new' cannot create a Order for agent: opened required, with no input and "
+        "no default (give each a field, or mark the form create=\"false\" if it only edits)",
+        f"{views_file}:6: form 'order-edit' cannot create a Order for admin, agent, supervisor: customer_id, "
+        "opened required, with no input and no default (give each a field, or mark the form create=\"false\" "
+        "if it only edits)",
+        "error: 2 problem(s) in the views and scripts of the front office (listed above)"]
+
+
+def test_a_list_cannot_offer_new_with_a_form_that_only_edits(tmp_path):
+    views = GOOD_FORMS.replace("</views>", """  <list id="orders" object="Order" form="order-edit">
+    <column field="opened"/></list>
+</views>""")
+    failed = shop(tmp_path, views, key="customer_id")
+    assert failed.returncode == 1 and failed.stderr.strip() == (
+        f"error: {tmp_path / 'views.xml'}:5: list 'orders' form (its New button) names form 'order-edit', "
+        "which only edits (create=\"false\")")
+
+
+def test_a_script_the_desk_or_portal_starts_needs_only_the_context_they_give(tmp_path):
+    failed = shop(tmp_path, GOOD_FORMS)
+    script = tmp_path / "scripts" / "fault.xml"
+    assert failed.returncode == 1 and failed.stderr.splitlines() == [
+        f"{script}:3: binding 'order' needs context.order_id, which queue 'faults' of the desk does not give "
+        "(it gives agent, caller, customer_id, interaction, queue)",
+        f"{script}:3: binding 'order' needs context.order_id, which the portal does not give (it gives "
+        "customer_id)",
+        "error: 2 problem(s) in the views and scripts of the front office (listed above)"]
+    unknown = shop(tmp_path, GOOD_FORMS, key="customer_id", portal='["nothing"]')
+    assert unknown.returncode == 1 and unknown.stderr.splitlines()[0] == (
+        "the portal starts script 'nothing', which the scripts service does not have")

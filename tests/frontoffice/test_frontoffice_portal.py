@@ -203,3 +203,30 @@ def test_the_front_office_loads_only_the_sdk_of_the_script_engine():
                              "print(sorted(m for m in sys.modules if m.startswith('caruso_scripts')))"],
                             capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "['caruso_scripts', 'caruso_scripts.client']"
+
+
+def test_a_fault_report_needs_a_signed_in_customer_in_the_service_verticals_portal(caruso_host, caruso_client,
+                                                                                  caruso_manager, tmp_path):
+    settings = installed()["service"].service_settings()
+    caruso_host("storage", config={**settings["storage"]["config"], "db": f"sqlite:///{tmp_path / 's.db'}"})
+    caruso_host("scripts", config={**settings["scripts"]["config"], "db": f"sqlite:///{tmp_path / 'd.db'}"})
+    storage = caruso_client.get("caruso.storage/1")
+    hotel = storage.create("Customer", {"customer_no": "S-7", "name": "Hotel De Zon"})
+    storage.create("Installation", {"customer_id": hotel["id"], "serial_no": "HB-2291", "product": "Boiler HB 30",
+                                    "installed": "2025-06-01"})
+    context = attrs.evolve(make_context(tmp_path, caruso_manager.uri),
+                           self_service=tuple(settings["frontoffice"]["config"]["self_service"]))
+    context.accounts.add("hotel", "customer", "hotel-secret-1", f"customer_id={hotel['id']}")
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        refused = _start(web, "report_fault")
+        assert refused.status_code == 403 and "please sign in first" in refused.text
+        sign_in(web, "hotel", "hotel-secret-1")
+        session = _start(web, "report_fault").headers["location"]
+        for answer in (None, "HB-2291", None, "no", "no hot water", None, "yes", None):
+            page = web.get(session)
+            seq = re.search(r'name="seq" value="(\d+)"', page.text).group(1)
+            data = {"csrf": csrf_of(page.text), "seq": seq, **({"answer": answer} if answer else {})}
+            assert web.post(session, data=data, follow_redirects=False).status_code == 303, (answer, page.text)
+        assert "The field service order is open." in web.get(session).text
+    [order] = storage.query("FieldServiceOrder", None)
+    assert (order["customer_id"], order["priority"]) == (hotel["id"], "high")

@@ -20,7 +20,11 @@ def test_the_packaged_crm_views_load_with_their_structure():
     assert isinstance(catalog.views["customer-edit"], FormView)
     full = catalog.views["customer-360"]
     assert isinstance(full, Customer360View) and full.profile == "customer" and full.history_limit == 50
-    assert [r.object for r in full.related] == ["Contact", "Opportunity"]
+    assert [r.object for r in full.related] == ["Task", "Activity", "Contact", "Opportunity"]
+    assert [(a.label, a.form, a.field) for a in full.acts] == [
+        ("Edit", "customer-edit", None), ("New task", "task-edit", "customer_id"),
+        ("New activity", "activity-edit", "customer_id"), ("New contact", "contact-edit", "customer_id"),
+        ("New opportunity", "opportunity-edit", "customer_id")]
     assert catalog.menus_for("agent") == [("CRM", [
         ("customers", "Customers"), ("leads", "Leads"), ("opportunities", "Opportunities"), ("quotes", "Quotes"),
         ("sales-orders", "Sales orders"), ("activities", "Activities"), ("tasks", "Tasks")])]

@@ -53,7 +53,7 @@ def test_a_reported_fault_is_checked_for_warranty_and_escalated_when_its_sla_dea
                                        "starts": "2026-01-01"})
 
     view = scripts.begin("report_fault", {"customer_id": customer["id"], "installation_id": boiler["id"]})
-    for answer in (None, "no", "no hot water", None, True):
+    for answer in (None, None, "no", "no hot water", None, True, None):
         view = scripts.answer(view["session"], answer, view["seq"])
     assert view["outcome"] == "ordered", view
     [order] = storage.related("Installation", boiler["id"], "orders")

@@ -3,6 +3,7 @@ and its queues; and each one's deployment loads."""
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from caruso_core.deployment import parse
 from caruso_core.testing.commands import caruso as run_caruso
@@ -34,8 +35,14 @@ def test_scripts_validate_lint_clean_and_pass_their_tests(vertical):
         assert result.returncode == 0, (command[0], result.stdout, result.stderr)
 
 
-def test_views_check(vertical):
-    result = caruso("frontoffice", "views", str(vertical.root / "views"))
+def test_views_check(vertical, tmp_path):
+    """The views, their create forms against the model, the desk's and portal's scripts
+    against the context they give: all of the vertical's deployment."""
+    result = caruso("frontoffice", "views", "check", str(vertical.root / "views"))
+    assert result.returncode == 0 and result.stdout.startswith("ok:"), result.stderr
+    deployment = tmp_path / "caruso.toml"
+    deployment.write_text(tomli_w.dumps(deployment_data([vertical.name])))
+    result = caruso("frontoffice", "views", "check", "--deployment", str(deployment))
     assert result.returncode == 0 and result.stdout.startswith("ok:"), result.stderr
 
 

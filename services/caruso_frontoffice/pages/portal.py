@@ -22,7 +22,7 @@ from starlette.routing import Route
 from caruso_core.errors import CarusoError, NotFound
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
-from caruso_scripts.client import DialogView, Reply, TooManyStarts
+from caruso_scripts.client import DialogError, DialogView, Reply, TooManyStarts
 
 log = logging.getLogger("caruso.frontoffice")
 BASE = "/portal"
@@ -31,6 +31,7 @@ GONE = "This dialog does not exist or has ended. Please start again."
 TOO_MANY = "Too many new dialogs from your address; please try again in a minute."
 FAILED = "Sorry, something went wrong on our side. Please try again later or call us."
 INCOMPLETE = "The form was not complete; please answer again."
+SIGN_IN = "This needs your customer account: please sign in first."
 STALE = "The page was out of date; here is where your dialog stands now."
 
 
@@ -56,7 +57,14 @@ def start(request: Request, context: Context, form: FormData) -> Response:
     address = request.client.host if request.client else "unknown"
 
     def begin() -> Response:
-        view = context.dialogs.begin(request.path_params["script"], _customer(request), address)
+        customer = _customer(request)
+        try:
+            view = context.dialogs.begin(request.path_params["script"], customer, address)
+        except DialogError as error:
+            if customer:
+                raise
+            log.info("self-service %s cannot start without a customer: %s", request.url.path, error)
+            return context.render(request, "portal_refused.html", 403, reason=SIGN_IN)
         return RedirectResponse(f"{BASE}/s/{view.session}", 303)
     return _answer(request, context, begin)
 

@@ -8,7 +8,10 @@ only to the roles it names; a form takes only the fields the user may see.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +30,9 @@ from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, 
                                             Related, View)
 
 MAX_SEARCH = 200
+NEXT = "next"
+CONTROL = re.compile(r"[\x00-\x20\x7f]")
+EXPORT_ROWS = 10_000
 
 
 class _Refused(Exception):
@@ -87,13 +93,9 @@ def key_query(info: ObjectInfo, record: dict[str, Any]) -> str:
     return urlencode({name: widgets.display(value) for name, value in info.key_of(record).items()})
 
 
-@page(*STAFF)
-@_guarded
-def list_view(request: Request, context: Context) -> Response:
-    view = _view(request, context, (ListView,))
-    role = request.state.visitor.user.role
-    records = context.records
-    info = records.info(view.object)
+def _list_query(request: Request, view: ListView, info: ObjectInfo, role: str) -> dict[str, Any]:
+    """What a list page or its export asks for: search, filters, sort, page; ``error`` names a
+    filter value that does not fit."""
     params = request.query_params
     search = params.get("q", "")[:MAX_SEARCH].strip()
     filters, shown, error = {}, {}, None
@@ -107,22 +109,86 @@ def list_view(request: Request, context: Context) -> Response:
             continue
         if value is not None:
             filters[field.name] = value
-    number = _page_number(params.get("page"))
+    sort = params.get("sort", "")[:MAX_SEARCH]
+    if sort.lstrip("-") not in {column.name for column in _visible(view.columns, role)}:
+        sort = ""
     hidden = {column.name for column in view.columns if not column.visible_to(role)}
+    return {"search": search, "filters": filters, "shown": shown, "error": error, "sort": sort,
+            "fields": [f for f in view.search if f not in hidden], "page": _page_number(params.get("page"))}
+
+
+@page(*STAFF)
+@_guarded
+def list_view(request: Request, context: Context) -> Response:
+    view = _view(request, context, (ListView,))
+    role = request.state.visitor.user.role
+    records = context.records
+    info = records.info(view.object)
+    asked = _list_query(request, view, info, role)
+    number, error = asked["page"], asked["error"]
     try:
-        rows, total = records.page(view, [f for f in view.search if f not in hidden], search, filters, number)
+        rows, total = records.page(view, asked["fields"], asked["search"], asked["filters"], number,
+                                   asked["sort"] or None)
     except InvalidInput as failure:
         rows, total, error = [], 0, str(failure)
     columns = _visible(view.columns, role)
+    state = {"q": asked["search"], **{f"f.{k}": v for k, v in asked["shown"].items() if v}}
+    if asked["sort"]:
+        state["sort"] = asked["sort"]
+    opener = row_opener(context, view, role)
     return context.render(
-        request, "list.html", view=view, info=info, search=search, error=error,
-        filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), shown[f.name])
+        request, "list.html", view=view, info=info, search=asked["search"], error=error,
+        filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
-        columns=[(f.label or info.attribute(f.name).label) for f in columns],
-        rows=[([widgets.display(row.get(f.name)) for f in columns], key_query(info, row)) for row in rows],
+        columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
+        rows=[([widgets.display(row.get(f.name)) for f in columns], opener(info, row) if opener else None)
+              for row in rows],
         total=total, page=number, pages=max(1, -(-total // view.page_size)),
-        query={"q": search, **{f"f.{k}": v for k, v in shown.items() if v}},
-        detail=_usable(context, view.detail, role), form=_usable(context, view.form, role))
+        query=state, base_query={k: v for k, v in state.items() if k != "sort"},
+        form=_creating(context, view.form, role))
+
+
+@page(*STAFF)
+@_guarded
+def export(request: Request, context: Context) -> Response:
+    """The list's matching rows (search, filters, sort as on the page; at most
+    ``EXPORT_ROWS``) as CSV of the columns the user sees."""
+    view = _view(request, context, (ListView,))
+    role = request.state.visitor.user.role
+    records = context.records
+    info = records.info(view.object)
+    asked = _list_query(request, view, info, role)
+    if asked["error"]:
+        raise _Refused(400, asked["error"])
+    try:
+        rows = records.all(view, asked["fields"], asked["search"], asked["filters"], asked["sort"] or None,
+                           EXPORT_ROWS)
+    except InvalidInput as failure:
+        raise _Refused(400, str(failure)) from None
+    columns = _visible(view.columns, role)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([f.label or info.attribute(f.name).label for f in columns])
+    writer.writerows([[_cell(widgets.display(row.get(f.name))) for f in columns] for row in rows])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{view.id}.csv"'})
+
+
+def _cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a quote."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def row_opener(context: Context, view: ListView, role: str) -> Any:
+    """How a row of ``view`` opens its record: ``opener(info, row)`` gives the URL (the list's
+    detail view, else its form for editing); None when the role can open neither."""
+    detail = _usable(context, view.detail, role)
+    if detail:
+        return lambda info, row: f"/views/{detail}/show?{key_query(info, row)}"
+    form = _usable(context, view.form, role)
+    if form:
+        return lambda info, row: f"/views/{form}/edit?{key_query(info, row)}"
+    return None
 
 
 def _page_number(raw: str | None) -> int:
@@ -133,6 +199,13 @@ def _page_number(raw: str | None) -> int:
 def _usable(context: Context, view_id: str | None, role: str) -> str | None:
     view = context.catalog.view(view_id) if view_id else None
     return view_id if view is not None and view.visible_to(role) else None
+
+
+def _creating(context: Context, view_id: str | None, role: str) -> str | None:
+    """``view_id`` when it names a form that creates and ``role`` may use."""
+    usable = _usable(context, view_id, role)
+    view = context.catalog.view(usable) if usable else None
+    return usable if isinstance(view, FormView) and view.creates else None
 
 
 def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str
@@ -168,13 +241,30 @@ def show(request: Request, context: Context) -> Response:
         {"op": "get", "object": view.object, "key": key},
         *(referring(item.object, item.field, key, limit, where) for (item, where), (_, limit) in zip(lists, columns)),
         history(view.object, key, view.history_limit, (number - 1) * view.history_limit)])
-    tables = [_related_table(records, item, fields, rows)
+    tables = [_related_table(context, records, item, fields, rows, role)
               for (item, _), (fields, _), rows in zip(lists, columns, found)]
     related, tasks = (tables[:-1], tables[-1]) if view.tasks is not None else (tables, None)
     entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", view=view, sections=record_sections(profile, info, record, role),
                           related=related, tasks=tasks, history=entries, history_page=number, older=older,
-                          key_query=key_query(info, record))
+                          key_query=key_query(info, record), acts=_acts(context, view, info, record, role))
+
+
+def _acts(context: Context, view: Customer360View, info: ObjectInfo, record: dict[str, Any], role: str
+          ) -> list[tuple[str, str]]:
+    """``(label, URL)`` of the customer 360's actions ``role`` may take: edit the customer,
+    or a new object with the customer's key in its ``field`` (back to the 360 once saved)."""
+    here = f"/views/{view.id}/show?{key_query(info, record)}"
+    found = []
+    for act in view.acts:
+        if not _usable(context, act.form, role):
+            continue
+        if act.field is None:
+            found.append((act.label, f"/views/{act.form}/edit?{key_query(info, record)}"))
+        else:
+            key = widgets.display(record.get(info.key[0])) if len(info.key) == 1 else ""
+            found.append((act.label, f"/views/{act.form}/new?{urlencode({act.field: key, NEXT: here})}"))
+    return found
 
 
 def _related_columns(context: Context, records: Records, item: Related, role: str) -> tuple[list[Field], int]:
@@ -187,12 +277,17 @@ def _related_columns(context: Context, records: Records, item: Related, role: st
     return [Field(name=name) for name in names[:4]], 25
 
 
-def _related_table(records: Records, item: Related, fields: list[Field], rows: list[dict[str, Any]]
-                   ) -> tuple[str, list[str], list[list[str]]]:
-    """``(label, column labels, rows)`` of the objects ``item`` relates to the customer."""
+def _related_table(context: Context, records: Records, item: Related, fields: list[Field],
+                   rows: list[dict[str, Any]], role: str
+                   ) -> tuple[str, list[str], list[tuple[list[str], str | None]]]:
+    """``(label, column labels, rows)`` of the objects ``item`` relates to the customer, each
+    row with the URL that opens it (see :func:`row_opener`) or None."""
     info = records.info(item.object)
+    target = context.catalog.view(item.list) if item.list else None
+    opener = row_opener(context, target, role) if isinstance(target, ListView) else None
     return (item.label, [f.label or info.attribute(f.name).label for f in fields],
-            [[widgets.display(row.get(f.name)) for f in fields] for row in rows])
+            [([widgets.display(row.get(f.name)) for f in fields], opener(info, row) if opener else None)
+             for row in rows])
 
 
 def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, Any]]:
@@ -210,28 +305,48 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, 
 @page(*STAFF)
 @_guarded
 def form_page(request: Request, context: Context) -> Response:
-    view = _view(request, context, (FormView,))
+    view = _form_view(request, context)
     info = context.records.info(view.object)
     fields = _form_fields(view, info, request.state.visitor.user.role)
+    after = _next(request.query_params.get(NEXT))
     if not request.url.path.endswith("/edit"):
-        defaults = {f["name"]: widgets.display(f["attribute"].default) for f in fields}
+        given = request.query_params
+        defaults = {f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given
+                    else widgets.display(f["attribute"].default) for f in fields}
         return context.render(request, "form.html", view=view, fields=fields, values=defaults, version=None,
-                              key_query="", errors=[])
+                              key_query="", errors=[], after=after)
     key = _key(info, request.query_params)
     record = context.records.get(view.object, key)
     values = {f["name"]: widgets.display(record.get(f["name"])) for f in fields}
     return context.render(request, "form.html", view=view, fields=fields, values=values,
                           version=json.dumps(record.get("_version")), key_query=key_query(info, record),
-                          errors=[])
+                          errors=[], after=after)
+
+
+def _form_view(request: Request, context: Context) -> FormView:
+    """The form of the request; one that only edits has no ``/new`` (404)."""
+    view = _view(request, context, (FormView,))
+    assert isinstance(view, FormView)
+    if not view.creates and not request.url.path.endswith("/edit"):
+        raise _Refused(404, "This form only edits: there is no new one.")
+    return view
+
+
+def _next(raw: str | None) -> str | None:
+    """Where a form goes once saved, when it says so: a page of the views on this site."""
+    if raw and len(raw) <= 2000 and raw.startswith("/views/") and not CONTROL.search(raw) and "\\" not in raw:
+        return raw
+    return None
 
 
 @action(*STAFF)
 @_guarded
 def submit(request: Request, context: Context, form: FormData) -> Response:
-    view = _view(request, context, (FormView,))
+    view = _form_view(request, context)
     records = context.records
     info = records.info(view.object)
     fields = _form_fields(view, info, request.state.visitor.user.role)
+    after = _next(_text(form.get(NEXT)))
     editing = request.url.path.endswith("/edit")
     values, errors = {}, []
     for spec in fields:
@@ -257,11 +372,11 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             errors.append(str(error))
         else:
             target = view.detail if _usable(context, view.detail, request.state.visitor.user.role) else None
-            return RedirectResponse(f"/views/{target}/show?{key_query(info, record)}" if target
-                                    else f"/views/{view.id}/edit?{key_query(info, record)}", 303)
+            return RedirectResponse(after or (f"/views/{target}/show?{key_query(info, record)}" if target
+                                              else f"/views/{view.id}/edit?{key_query(info, record)}"), 303)
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
     return context.render(request, "form.html", 400, view=view, fields=fields, values=shown, version=version,
-                          key_query=request.url.query, errors=errors)
+                          key_query=request.url.query, errors=errors, after=after)
 
 
 def _version(token: str | None) -> Any:
@@ -286,6 +401,7 @@ def _text(value: Any) -> str:
 
 routes = [
     Route("/views/{view_id}", list_view, methods=["GET"]),
+    Route("/views/{view_id}/export.csv", export, methods=["GET"]),
     Route("/views/{view_id}/show", show, methods=["GET"]),
     Route("/views/{view_id}/new", form_page, methods=["GET"]),
     Route("/views/{view_id}/new", submit, methods=["POST"]),

@@ -40,13 +40,22 @@ class Catalog:
         return found
 
 
+DEFAULT_VIEWS = "caruso_frontoffice.views:crm.xml"
+
+
+def is_resource(source: str) -> bool:
+    """Whether a view source names a ``package:path`` resource rather than a file or folder."""
+    package, colon, _ = source.partition(":")
+    return bool(colon) and "/" not in package and "\\" not in package and len(package) > 1
+
+
 def files(sources: Iterable[str | Path]) -> list[Path]:
     """The view files named by ``sources``, in order."""
     found: list[Path] = []
     for source in sources:
         text = str(source)
-        package, colon, resource = text.partition(":")
-        if colon and "/" not in package and "\\" not in package and len(package) > 1:
+        package, _, resource = text.partition(":")
+        if is_resource(text):
             try:
                 path = Path(str(importlib.resources.files(package).joinpath(resource)))
             except ModuleNotFoundError:
@@ -86,12 +95,20 @@ def check(catalog: Catalog) -> None:
         if isinstance(view, ListView):
             _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
             _expect(catalog, view.form, FormView, f"{where} form")
+            _creating(catalog, view.form, f"{where} form (its New button)")
         elif isinstance(view, DetailView):
             _expect(catalog, view.form, FormView, f"{where} form")
         elif isinstance(view, FormView):
             _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
         elif isinstance(view, Customer360View):
             _expect(catalog, view.profile, DetailView, f"{where} profile")
+            for act in view.acts:
+                _expect(catalog, act.form, FormView, f"{where} action {act.label!r}")
+                if act.field is None and catalog.views[act.form].object != view.object:
+                    raise ConfigError(f"{where} action {act.label!r} edits with form {act.form!r}, "
+                                      f"which edits {catalog.views[act.form].object}, not {view.object}")
+                if act.field is not None:
+                    _creating(catalog, act.form, f"{where} action {act.label!r}")
             for related in (*view.related, *([view.tasks] if view.tasks else [])):
                 _expect(catalog, related.list, ListView, f"{where} {related.object}")
 
@@ -106,6 +123,12 @@ def _expect(catalog: Catalog, view_id: str | None, kind: type | tuple[type, ...]
         raise ConfigError(f"{where} names view {view_id!r}, which is a {view.kind} view")
 
 
+def _creating(catalog: Catalog, view_id: str | None, where: str) -> None:
+    form = catalog.views.get(view_id) if view_id else None
+    if isinstance(form, FormView) and not form.creates:
+        raise ConfigError(f"{where} names form {view_id!r}, which only edits (create=\"false\")")
+
+
 def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
     """Where the views name an object or attribute the model lacks, one ``file:line: what``
     per problem; ``objects`` is ``describe()["objects"]`` of the storage service."""
@@ -118,6 +141,7 @@ def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
                 wanted.append((related.object, related.field, view.source))
                 if isinstance(related, Tasks):
                     wanted.append((related.object, related.state_field, view.source))
+            wanted += [(catalog.views[act.form].object, act.field, view.source) for act in view.acts if act.field]
         for object_name, attribute, source in wanted:
             model = objects.get(object_name)
             if model is None:

@@ -13,7 +13,7 @@ from lxml import etree
 
 from caruso_core import xmlsafe
 from caruso_core.errors import ConfigError
-from caruso_frontoffice.views.model import (ALL_ROLES, Customer360View, DetailView, Field, FormView,
+from caruso_frontoffice.views.model import (ALL_ROLES, Act, Customer360View, DetailView, Field, FormView,
                                             ListView, Menu, MenuItem, Order, Related, Section, Source,
                                             Tasks, View)
 
@@ -68,11 +68,14 @@ def _build(element: etree._Element, name: str) -> View | Menu:
                           sections=tuple(Section(label=c.get("label"), fields=tuple(_field(f, name) for f in c))
                                          for c in children))
     if element.tag == "form":
-        return FormView(**head, detail=element.get("detail"), fields=tuple(_field(c, name) for c in children))
+        return FormView(**head, detail=element.get("detail"), creates=element.get("create") != "false",
+                        fields=tuple(_field(c, name) for c in children))
     tasks = next((c for c in children if c.tag == "tasks"), None)
     history = next((c for c in children if c.tag == "history"), None)
     return Customer360View(
         **head, profile=next(c for c in children if c.tag == "profile").get("detail"),
+        acts=tuple(Act(form=c.get("form"), label=c.get("label") or "Edit", field=c.get("field"))
+                   for c in children if c.tag in ("edit", "new")),
         related=tuple(Related(object=c.get("object"), field=c.get("field"), label=c.get("label"),
                               list=c.get("list")) for c in children if c.tag == "related"),
         history_limit=int(history.get("limit", "50")) if history is not None else 50,

@@ -91,11 +91,12 @@ class DetailView(View):
 
 @attrs.frozen(kw_only=True)
 class FormView(View):
-    """Create or edit one object."""
+    """Create or edit one object; ``creates`` False: edit only (no *New*, no ``/new``)."""
 
     kind: ClassVar[str] = "form"
     fields: tuple[Field, ...]
     detail: str | None = None
+    creates: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -119,11 +120,23 @@ class Tasks(Related):
 
 
 @attrs.frozen(kw_only=True)
+class Act:
+    """A button of the customer 360: the form ``form`` editing the customer (``field`` None),
+    or creating an object whose ``field`` holds the customer's key."""
+
+    form: str
+    label: str
+    field: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class Customer360View(View):
-    """Everything about one customer: profile, related objects, contact history, open tasks."""
+    """Everything about one customer: profile, actions, related objects, contact history,
+    open tasks."""
 
     kind: ClassVar[str] = "customer360"
     profile: str
+    acts: tuple[Act, ...] = ()
     related: tuple[Related, ...] = ()
     history_limit: int = 50
     tasks: Tasks | None = None
