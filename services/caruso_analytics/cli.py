@@ -11,8 +11,11 @@ from typing import Any, Callable
 
 import click
 
-from caruso_core import connect, progress
+from caruso_core import connect, privatefiles, progress
 from caruso_core.cli import manager_option
+from caruso_core.errors import ConfigError
+
+from caruso_analytics.chart import forecast_png
 
 
 def _service(manager_uri: str | None) -> Any:
@@ -107,12 +110,18 @@ def leads(as_json: bool, manager_uri: str | None) -> None:
 @click.option("--months", type=click.IntRange(1, 36), default=6, show_default=True, help="Calendar months ahead.")
 @click.option("--level", type=click.FloatRange(0.5, 0.99), default=0.8, show_default=True,
               help="Probability that the interval holds.")
+@click.option("--chart", type=click.Path(dir_okay=False), help="Also write the forecast as a PNG chart to this file.")
 @_json_option
 @manager_option
-def forecast(months: int, level: float, as_json: bool, manager_uri: str | None) -> None:
+def forecast(months: int, level: float, chart: str | None, as_json: bool, manager_uri: str | None) -> None:
     """Expected won revenue of the open pipeline per month, with an interval."""
     with progress.step("forecasting the pipeline"):
         found = _service(manager_uri).forecast(months, level)
+    if chart:
+        try:
+            privatefiles.write_file(chart, forecast_png(found))
+        except OSError as error:
+            raise ConfigError(f"--chart {chart}: cannot write: {error.strerror}") from None
     _show(found, as_json, lambda f: [
         f"{f['open_opportunities']:,} open opportunities; {f['level']:.0%} interval",
         *_table(f["months"] + [{"month": "total", **f["total"]}])])

@@ -25,7 +25,7 @@ from caruso_core import remote, service
 from caruso_core.deployment import data_dir
 from caruso_core.errors import ConfigError, InvalidInput, NotFound
 
-from caruso_analytics import churn, features, forecast, leads, segments
+from caruso_analytics import chart, churn, features, forecast, leads, segments
 from caruso_analytics.history import History
 from caruso_analytics.models import ModelStore, summary
 from caruso_analytics.source import checked as checked_source, read as read_history, write as write_back
@@ -131,6 +131,18 @@ class AnalyticsService:
                 "at_risk": int((found.probability >= self.at_risk).sum()), "threshold": self.at_risk}
 
     @remote
+    def at_risk_target(self, number: str = "phone") -> dict[str, Any]:
+        """The campaign target "at risk": a storage query of the customers whose stored risk is
+        at least ``at_risk``, as the communication server's ``add_campaign(contacts_query=...)``
+        takes it (``number``: the attribute holding their phone number)."""
+        if not self.attributes["risk"]:
+            raise InvalidInput("at_risk_target: risk_attribute is empty, so no risk is stored")
+        customers = self.source["customers"]
+        return {"object": customers["object"], "where": {"field": self.attributes["risk"], "op": "ge",
+                                                         "value": self.at_risk},
+                "number": number, "customer": customers["key"]}
+
+    @remote
     def segments(self, method: str = "rfm") -> dict[str, Any]:
         """Segment the active customers by ``method`` (``rfm`` or ``clusters``), write each one's
         segment back; ``method``, ``customers``, ``written`` and a ``summary`` row per segment."""
@@ -156,6 +168,11 @@ class AnalyticsService:
         if not isinstance(months, int) or not 1 <= months <= 36:
             raise InvalidInput("forecast: months must be an integer from 1 to 36")
         return _modelling(lambda: forecast.forecast(self._history(), months, level=float(level), seed=self.seed))
+
+    @remote
+    def forecast_chart(self, months: int = 6, level: float = 0.8) -> bytes:
+        """The :meth:`forecast` as a PNG chart: bars per month, the interval as error bars."""
+        return chart.forecast_png(self.forecast(months, level))
 
     @remote
     def models(self) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import json
 from caruso_core.testing.commands import caruso
 
 
-def test_the_commands_train_score_segment_and_forecast(solution):
+def test_the_commands_train_score_segment_and_forecast(solution, tmp_path):
     storage, _, start = solution
     start()
     early = caruso("analytics", "score")
@@ -24,9 +24,14 @@ def test_the_commands_train_score_segment_and_forecast(solution):
     lines = segments.stdout.splitlines()
     assert segments.returncode == 0 and lines[1].split()[:2] == ["segment", "customers"]
     assert [line.split()[:2] for line in lines[2:]][0] == ["cluster", "1"]
-    ahead = caruso("analytics", "forecast", "--months", "2")
+    chart = tmp_path / "forecast.png"
+    ahead = caruso("analytics", "forecast", "--months", "2", "--chart", str(chart))
     assert ahead.returncode == 0 and ahead.stdout.splitlines()[-1].startswith("total")
     assert len(ahead.stdout.splitlines()) == 5        # heading, columns, two months, total
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    unwritable = caruso("analytics", "forecast", "--chart", str(tmp_path / "missing" / "f.png"))
+    assert unwritable.returncode == 1 and unwritable.stderr.startswith("error: --chart ")
+    assert len(unwritable.stderr.strip().splitlines()) == 1
     leads = caruso("analytics", "leads")
     assert leads.returncode == 0 and leads.stdout.startswith("hot from score ")
     listed = caruso("analytics", "models")

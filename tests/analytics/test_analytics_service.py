@@ -22,6 +22,9 @@ def test_train_score_and_segment_write_back_through_the_storage(solution):
     assert scored["version"] == 2 and abs(scored["customers"] - active) <= 5
     assert storage.count("Customer", {"field": "churn_risk", "op": "is_null", "value": False}) == scored["customers"]
     assert storage.count("Customer", {"field": "churn_risk", "op": "ge", "value": 0.1}) == scored["at_risk"] > 0
+    target = analytics.at_risk_target()
+    assert (target["number"], target["customer"]) == ("phone", "id")
+    assert storage.count(target["object"], target["where"]) == scored["at_risk"]
     riskiest = storage.query("Customer", None, ["-churn_risk"], 1)[0]
     assert riskiest["churn_factors"] and riskiest["cancelled"] is None
     gone = {"field": "cancelled", "op": "is_null", "value": False}
@@ -47,8 +50,9 @@ def test_train_score_and_segment_write_back_through_the_storage(solution):
     assert thresholds["hot"] > thresholds["warm"]
     ahead = analytics.forecast(3, 0.8)
     assert len(ahead["months"]) == 3 and ahead["open_opportunities"] > 0
-    assert all(m["low"] <= m["expected"] <= m["high"] for m in ahead["months"])
+    assert all(0 <= m["low"] <= m["high"] and m["expected"] >= 0 for m in ahead["months"])
     assert np.isclose(sum(m["expected"] for m in ahead["months"]), ahead["total"]["expected"], rtol=1e-6)
+    assert analytics.forecast_chart(3, 0.8).startswith(b"\x89PNG")
 
 
 def test_a_write_back_the_storage_refuses_writes_nothing(solution):
