@@ -18,9 +18,6 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "telephony"))     # the SI
 from sip_peers import Sipp, rtp_range  # noqa: E402
 from telephony_hosts import host_telephony  # noqa: E402
 
-TALK_MS = 12_000            # each answered call: the agent's phone hangs up after this long
-
-
 def test_calls_waiting_and_connected_survive_a_killed_server(caruso_host, caruso_client, tmp_path):
     model = tmp_path / "crm.xml"
     model.write_text(MODEL)
@@ -33,7 +30,7 @@ def test_calls_waiting_and_connected_survive_a_killed_server(caruso_host, caruso
     server = caruso_host("comm", config=config, process=True)
     comm = caruso_client.get("caruso.comm/1")
     telephony.service.set_phone("agent-1", "phone1", "secret1")
-    phone = Sipp("phone_hangs_up.xml", tmp_path, calls=2, duration=TALK_MS).start()
+    phone = Sipp("phone_answers.xml", tmp_path, calls=2).start()            # answers, waits for the BYE
     register = Sipp("phone_register.xml", tmp_path, telephony.target, auth=("phone1", "secret1"),
                     keys={"user": "phone1", "contact_port": phone.port, "expires": 300})
     assert register.run() == 0, register.log()
@@ -52,6 +49,10 @@ def test_calls_waiting_and_connected_survive_a_killed_server(caruso_host, caruso
     now = comm.interaction(talking[0])
     assert (now["state"], now["agent"]) == ("connected", "agent-1")
     assert comm.interaction(waiting["id"])["entered"] == waiting["entered"]
+    eventually(lambda: comm.channels()["voice"]["calls"] == 2)    # the voice channel follows both calls again
+    comm.complete("agent-1", talking[0], "")                      # the agent ends it at the desk: both hang up
+    eventually(lambda: comm.interaction(waiting["id"])["state"] == "connected")   # the phone answered
+    comm.complete("agent-1", waiting["id"], "")
     for sipp in (first, second, phone):                            # both answered, talked and hung up
         assert sipp.wait() == 0, sipp.log()
         assert sipp.counts()["failed"] == 0, sipp.log()

@@ -194,7 +194,7 @@ class _Telephony:
     def __getattr__(self, command):
         def run(*arguments):
             self.commands.append((command, *arguments))
-            return {"play": f"p{len(self.commands)}"}
+            return f"leg{len(self.commands)}" if command == "ring" else {"play": f"p{len(self.commands)}"}
         return run
 
 
@@ -214,8 +214,10 @@ def test_the_voice_channel_reports_the_calls_telephony_holds_and_follows_those_t
              {"call": "c-talk", "caller": "+4930222", "bridged": "l2",
               "legs": [{"leg": "l2", "state": "answered"}, {"leg": "l3", "state": "ringing"}]},
              {"call": "c-gone", "caller": "+4930333", "bridged": None, "legs": []}]
-    server = _Server([{"id": "c-wait", "state": "waiting", "customer": "K1", "agent": None},
-                      {"id": "c-talk", "state": "connected", "customer": None, "agent": "ann"}])
+    server = _Server([{"id": "c-wait", "state": "offered", "customer": "K1", "agent": None, "queue": "calls",
+                       "offers": ["bob"]},
+                      {"id": "c-talk", "state": "connected", "customer": None, "agent": "ann", "queue": "calls",
+                       "offers": []}])
     channel = VoiceChannel(server, HostContext.standalone("comm"), position_every=0)
     channel._telephony = telephony = _Telephony(calls)
     channel._adopt(None)
@@ -227,4 +229,6 @@ def test_the_voice_channel_reports_the_calls_telephony_holds_and_follows_those_t
                 and c[2:] != ("l3",)]
     assert (channel._calls["c-talk"].phase, channel._calls["c-talk"].legs) == ("agent", {"l2": "ann"})
     assert (channel._calls["c-wait"].phase, channel._calls["c-wait"].customer) == ("queue", "K1")
+    assert ("ring", "c-wait", {"agent": "bob"}, "+4930111") in telephony.commands      # offered before it was followed
+    assert list(channel._calls["c-wait"].legs.values()) == ["bob"]
     assert "c-gone" not in channel._calls

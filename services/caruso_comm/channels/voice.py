@@ -440,8 +440,9 @@ class VoiceChannel:
         """Calls telephony holds that this server does not know were left by an earlier run:
         the channel reports them (``server.reclaim``, the channel contract of
         :mod:`caruso_comm.channel`). Those whose interactions go on are followed again: a
-        waiting caller hears hold audio again (legs still ringing stop, the ACD offers anew),
-        a connected one stays bridged to its agent; the others end."""
+        waiting caller hears hold audio again (legs still ringing stop; the agents the ACD
+        offers it to from now on, or did already, are rung), a connected one stays bridged to
+        its agent; the others end."""
         telephony = self._telephony_service()
         stale = {call["call"]: call for call in telephony.calls() if call["call"] not in self._calls}
         going_on = {interaction["id"]: interaction for interaction in self.server.reclaim(NAME, sorted(stale))}
@@ -461,6 +462,8 @@ class VoiceChannel:
                 call.legs = {bridged: interaction["agent"]} if bridged else {}
             else:
                 self._hold(call_id, call)
+                for agent in interaction["offers"]:      # offered before the channel followed the call
+                    self._on_acd(Event(time.time(), OFFER, call_id, interaction["queue"], agent))
 
     def _track(self, call_id: str, call: VoiceCall) -> None:
         self._calls[call_id] = call
