@@ -113,6 +113,10 @@ class Records:
     def update(self, object_name: str, key: Any, values: dict[str, Any], version: Any) -> dict[str, Any]:
         return self._storage.update(object_name, key, values, version=version)
 
+    def add_contact(self, object_name: str, key: Any, contact: dict[str, Any]) -> dict[str, Any]:
+        """Append ``contact`` to the contact history of one object (a customer)."""
+        return self._storage.add_contact(object_name, key, contact)
+
     def read(self, requests: list[dict[str, Any]]) -> list[Any]:
         """Several reads in one round trip (``read``, as JSON text both ways); see
         :func:`referring` and :func:`history` for requests."""

@@ -30,6 +30,7 @@ from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, 
                                             Related, View)
 
 MAX_SEARCH = 200
+MAX_NOTE = 4000
 NEXT = "next"
 CONTROL = re.compile(r"[\x00-\x20\x7f]")
 EXPORT_ROWS = 10_000
@@ -141,8 +142,7 @@ def list_view(request: Request, context: Context) -> Response:
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
         columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
-        rows=[([widgets.display(row.get(f.name)) for f in columns], opener(info, row) if opener else None)
-              for row in rows],
+        rows=[([widgets.display(row.get(f.name)) for f in columns], opener(info, row)) for row in rows],
         total=total, page=number, pages=max(1, -(-total // view.page_size)),
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
         form=_creating(context, view.form, role))
@@ -180,15 +180,16 @@ def _cell(text: str) -> str:
 
 
 def row_opener(context: Context, view: ListView, role: str) -> Any:
-    """How a row of ``view`` opens its record: ``opener(info, row)`` gives the URL (the list's
-    detail view, else its form for editing); None when the role can open neither."""
+    """How a row of ``view`` opens its record: ``opener(info, row)`` gives the URL of the
+    list's detail view, else its form for editing, else the record shown with the list's
+    columns."""
     detail = _usable(context, view.detail, role)
     if detail:
         return lambda info, row: f"/views/{detail}/show?{key_query(info, row)}"
     form = _usable(context, view.form, role)
     if form:
         return lambda info, row: f"/views/{form}/edit?{key_query(info, row)}"
-    return None
+    return lambda info, row: f"/views/{view.id}/show?{key_query(info, row)}"
 
 
 def _page_number(raw: str | None) -> int:
@@ -221,11 +222,17 @@ def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], 
 @page(*STAFF)
 @_guarded
 def show(request: Request, context: Context) -> Response:
-    view = _view(request, context, (DetailView, Customer360View))
+    view = _view(request, context, (DetailView, Customer360View, ListView))
     role = request.state.visitor.user.role
     records = context.records
     info = records.info(view.object)
     key = _key(info, request.query_params)
+    if isinstance(view, ListView):          # a row of a list without a detail view: its columns
+        record = records.get(view.object, key)
+        shown = [(f.label or info.attribute(f.name).label, widgets.display(record.get(f.name)))
+                 for f in _visible(view.columns, role)]
+        return context.render(request, "detail.html", view=view, sections=[(view.title, shown)],
+                              key_query=key_query(info, record), form=None)
     if isinstance(view, DetailView):
         record = records.get(view.object, key)
         return context.render(request, "detail.html", view=view, sections=record_sections(view, info, record, role),
@@ -248,6 +255,24 @@ def show(request: Request, context: Context) -> Response:
     return context.render(request, "customer360.html", view=view, sections=record_sections(profile, info, record, role),
                           related=related, tasks=tasks, history=entries, history_page=number, older=older,
                           key_query=key_query(info, record), acts=_acts(context, view, info, record, role))
+
+
+@action(*STAFF)
+@_guarded
+def note(request: Request, context: Context, form: FormData) -> Response:
+    """Add the typed note to the customer's contact history (channel ``note``, the user as
+    agent); back to the 360."""
+    view = _view(request, context, (Customer360View,))
+    if view.note is None:
+        raise _Refused(404, "This view takes no notes.")
+    info = context.records.info(view.object)
+    key = _key(info, request.query_params)
+    text = _text(form.get("note")).strip()
+    if not text or len(text) > MAX_NOTE or widgets.CONTROL.search(text):
+        raise _Refused(400, f"A note has 1 to {MAX_NOTE} characters and no control characters.")
+    context.records.add_contact(view.object, key, {"channel": "note", "summary": text,
+                                                   "agent": request.state.visitor.user.name})
+    return RedirectResponse(f"/views/{view.id}/show?{request.url.query}", 303)
 
 
 def _acts(context: Context, view: Customer360View, info: ObjectInfo, record: dict[str, Any], role: str
@@ -403,6 +428,7 @@ routes = [
     Route("/views/{view_id}", list_view, methods=["GET"]),
     Route("/views/{view_id}/export.csv", export, methods=["GET"]),
     Route("/views/{view_id}/show", show, methods=["GET"]),
+    Route("/views/{view_id}/note", note, methods=["POST"]),
     Route("/views/{view_id}/new", form_page, methods=["GET"]),
     Route("/views/{view_id}/new", submit, methods=["POST"]),
     Route("/views/{view_id}/edit", form_page, methods=["GET"]),

@@ -71,11 +71,13 @@ def _build(element: etree._Element, name: str) -> View | Menu:
         return FormView(**head, detail=element.get("detail"), creates=element.get("create") != "false",
                         fields=tuple(_field(c, name) for c in children))
     tasks = next((c for c in children if c.tag == "tasks"), None)
+    note = next((c for c in children if c.tag == "note"), None)
     history = next((c for c in children if c.tag == "history"), None)
     return Customer360View(
         **head, profile=next(c for c in children if c.tag == "profile").get("detail"),
         acts=tuple(Act(form=c.get("form"), label=c.get("label") or "Edit", field=c.get("field"))
                    for c in children if c.tag in ("edit", "new")),
+        note=None if note is None else note.get("label") or "Add a note",
         related=tuple(Related(object=c.get("object"), field=c.get("field"), label=c.get("label"),
                               list=c.get("list")) for c in children if c.tag == "related"),
         history_limit=int(history.get("limit", "50")) if history is not None else 50,

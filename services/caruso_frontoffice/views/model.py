@@ -137,6 +137,7 @@ class Customer360View(View):
     kind: ClassVar[str] = "customer360"
     profile: str
     acts: tuple[Act, ...] = ()
+    note: str | None = None      # the label of the field adding a note to the contact history
     related: tuple[Related, ...] = ()
     history_limit: int = 50
     tasks: Tasks | None = None
