@@ -37,18 +37,24 @@ def _logged(config, *names):
         log.close()
 
 
-def _messages_stored(storage, count):
-    return eventually(lambda: len(storage.query("CommMessage", limit=1000)) >= count)
-
-
-def test_chats_go_on_after_a_restart_with_their_keys_transcripts_places_and_agents(
-        storage, caruso_host, caruso_client, tmp_path):
+def _chat_server(caruso_host, caruso_client, tmp_path):
+    """A server with a web chat on a port of its own, and ann logged in for one chat."""
     port = free_port()
     config = _config(tmp_path, queues=[{"name": "chat", "channel": "webchat"}],
                      channels={"webchat": {"queue": "chat", "port": port}})
     host = caruso_host("comm", config=config)
     comm = caruso_client.get("caruso.comm/1")
     comm.login("ann", {}, {"webchat": 1})
+    return config, port, host, comm
+
+
+def _messages_stored(storage, count):
+    return eventually(lambda: len(storage.query("CommMessage", limit=1000)) >= count)
+
+
+def test_chats_go_on_after_a_restart_with_their_keys_transcripts_places_and_agents(
+        storage, caruso_host, caruso_client, tmp_path):
+    config, port, host, comm = _chat_server(caruso_host, caruso_client, tmp_path)
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         started = [http.post("/chats", json={"text": f"hello {n}"}).json() for n in range(3)]
         talking, first, second = started
@@ -90,6 +96,26 @@ def test_chats_go_on_after_a_restart_with_their_keys_transcripts_places_and_agen
     assert [(e.interaction, e.data["reason"]) for e in abandons] == [(second["id"], "caller")]
     assert [e.data for e in _logged(config, "agent_status")][-1] == {"status": "available", "reason": ""}
     assert "logged_out" not in [e.data["status"] for e in _logged(config, "agent_status")]
+
+
+def test_a_second_crash_finds_what_the_first_restart_took_back(storage, caruso_host, caruso_client, tmp_path):
+    config, port, host, comm = _chat_server(caruso_host, caruso_client, tmp_path)
+    comm.set_status("ann", "break", "training")
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        chat = http.post("/chats", json={"text": "hello"}).json()
+        entered = comm.interaction(chat["id"])["entered"]
+        _messages_stored(storage, 1)
+        stored(storage, "CommAgent", "ann", status="break")
+        for _ in range(2):                                           # restarted, and again
+            host.stop()
+            host = caruso_host("comm", config=config)
+        assert (comm.interaction(chat["id"])["state"], comm.interaction(chat["id"])["entered"]) == ("waiting", entered)
+        assert (comm.agent("ann")["status"], comm.agent("ann")["reason"]) == ("break", "training")
+        read = http.get(f"/chats/{chat['id']}/messages", headers={"Authorization": f"Bearer {chat['key']}"})
+        assert [m["text"] for m in read.json()["messages"]] == ["hello"]
+    comm.flush()
+    assert [e.data["kept"] for e in _logged(config, "restart")] == [0, 1, 1]
+    assert len(_logged(config, "enter")) == 1
 
 
 def test_an_email_waiting_at_a_restart_waits_again_with_its_message(storage, caruso_host, caruso_client, tmp_path):
