@@ -19,32 +19,30 @@ SCRIPTS = Path(__file__).parent.parent / "comm" / "scripts"
 QUEUES = [{"name": "power"}, {"name": "general", "skills": {"night_shift": 1}}]   # general: nobody's queue
 MENU = {"script": "hotline", "numbers": ["100"], "default": "general",
         "routes": {"power": "power", "hours": "self_service", "message": "voicemail:general"}}
-AGENTS = ("agent-1", "agent-2")
 WELCOME_MS = 1500
 
 
 @pytest.fixture
 def centre(caruso_host, caruso_client, tmp_path):
-    """Scripts, the communication server with its voice channel, telephony; two agents
-    signed in whose phones (one SIPp answering for both) are registered."""
+    """Scripts, the communication server with its voice channel, telephony; nobody signed in."""
     caruso_host("scripts", config={"scripts": [str(SCRIPTS)], "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
     telephony = host_telephony(caruso_host, caruso_client, numbers=["100"],
-                               media={"rtp_ports": rtp_range(512), "rtp_timeout": 10})
+                               media={"rtp_ports": rtp_range(1024)})
     url = f"sqlite:///{tmp_path / 'comm.db'}"
-    caruso_host("comm", config={"db": url, "queues": QUEUES, "ivr": [MENU],
-                                "channels": {"voice": {"position_every": 0}}})
-    comm = caruso_client.get("caruso.comm/1")
-    for number, agent in enumerate(AGENTS, 1):
-        telephony.service.set_phone(agent, f"phone{number}", f"secret{number}")
-        comm.login(agent, {}, {"voice": 1})
-    return telephony, comm, url
+    config = {"db": url, "queues": QUEUES, "ivr": [MENU], "channels": {"voice": {"position_every": 0}}}
+    caruso_host("comm", config=config)
+    return telephony, caruso_client.get("caruso.comm/1"), config
 
 
-def register_phones(telephony, folder: Path, contact_port: int) -> None:
-    for number, _ in enumerate(AGENTS, 1):
+def sign_in(telephony, comm, folder: Path, agents: int, contact_port: int) -> None:
+    """Agents 1 to ``agents`` signed in, their phones registered at ``contact_port`` (one
+    SIPp answers for all)."""
+    for number in range(1, agents + 1):
+        telephony.service.set_phone(f"agent-{number}", f"phone{number}", f"secret{number}")
         phone = Sipp("phone_register.xml", folder, telephony.target, auth=(f"phone{number}", f"secret{number}"),
                      keys={"user": f"phone{number}", "contact_port": contact_port, "expires": 300})
         assert phone.run() == 0, phone.log()
+        comm.login(f"agent-{number}", {}, {"voice": 1})
 
 
 def incoming_calls(url: str) -> dict[str, int]:
@@ -55,9 +53,9 @@ def incoming_calls(url: str) -> dict[str, int]:
 
 
 def test_answered_abandoned_and_voicemail_calls_in_the_report_equal_sipps_counts(centre, tmp_path):
-    telephony, comm, url = centre
+    telephony, comm, config = centre
     answering = Sipp("phone_hangs_up.xml", tmp_path, calls=4, duration=1500).start()
-    register_phones(telephony, tmp_path, answering.port)
+    sign_in(telephony, comm, tmp_path, 2, answering.port)
     callers = {
         "answered": Sipp("caller_queued.xml", tmp_path, telephony.target, service="100", calls=4, rate=2,
                          duration=WELCOME_MS),
@@ -74,10 +72,32 @@ def test_answered_abandoned_and_voicemail_calls_in_the_report_equal_sipps_counts
     assert all(count["failed"] == 0 for count in counted.values()), counted
     assert answering.counts() == {"successful": counted["answered"]["successful"], "failed": 0}
     expected = {name: counted[name]["successful"] for name in ("answered", "abandoned")}
-    eventually(lambda: incoming_calls(url), lambda report: report == expected, what=f"the report saying {expected}")
+    eventually(lambda: incoming_calls(config["db"]), lambda report: report == expected, what=f"the report saying {expected}")
     messages = comm.voicemails("general")
     assert len(messages) == counted["voicemail"]["successful"]
     for message in messages:
         with wave.open(io.BytesIO(message["content"])) as audio:
             assert audio.getnframes() / audio.getframerate() > 1.0    # the caller spoke into it
+    assert telephony.service.calls() == []
+
+
+def test_a_hot_swap_of_the_communication_server_drops_none_of_50_connected_calls(centre, caruso_host, tmp_path):
+    telephony, comm, config = centre
+    agents = Sipp("phone_answers.xml", tmp_path, calls=50).start()
+    sign_in(telephony, comm, tmp_path, 50, agents.port)
+    callers = Sipp("caller_connects.xml", tmp_path, telephony.target, service="100", calls=50, rate=10,
+                   duration=40000).start()
+
+    def bridged() -> int:
+        return sum(call["bridged"] is not None for call in telephony.service.calls())
+
+    def completed() -> int:
+        return sum(event["event"] == "complete" for event in comm.events(0, 0)["events"])
+
+    eventually(bridged, lambda count: count == 50, limit=35, what="50 calls bridged to agents")
+    caruso_host("comm", config=config, replace=True)
+    assert bridged() == 50
+    assert callers.wait() == 0 and agents.wait() == 0, callers.log() + agents.log()
+    assert callers.counts() == {"successful": 50, "failed": 0} and agents.counts() == callers.counts()
+    eventually(completed, lambda count: count == 50, what="50 interactions completed after the swap")
     assert telephony.service.calls() == []
