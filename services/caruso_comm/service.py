@@ -93,6 +93,14 @@ class CommServer:
         with self._serial:
             return self._recovery.reclaim(channel, held)
 
+    def write_through(self) -> None:
+        """:meth:`flush`, then send the records to the storage service before returning (those
+        it cannot take now stay pending): for a channel about to tell a customer their message
+        is taken, such as an e-mail's 250."""
+        self.flush()
+        if self._records is not None:
+            self._records.flush()
+
     @remote
     def flush(self) -> None:
         """Write the records of what changed and the event log now (the tick does it every second)."""

@@ -114,6 +114,7 @@ def test_a_killed_server_drops_no_chat_mail_or_agent(caruso_host, caruso_client,
     for client in clients:
         client.start()
     eventually(lambda: len(_first_stored(storage) & {c.id for c in list(late)}) >= 5)   # written behind meanwhile
+    _mail(smtp, "last@example.org", "Last words")                   # accepted: written through
     server.kill()                                                    # SIGKILL: no stop(), no flush
     stop.set()
     for client in clients:
@@ -136,6 +137,8 @@ def test_a_killed_server_drops_no_chat_mail_or_agent(caruso_host, caruso_client,
             now = comm.interaction(interaction)
             assert now["state"] in ("waiting", "offered") and now["entered"] == then["entered"]
     assert [m["text"].strip() for m in comm.messages(mails[1]["id"], "email")] == ["Move out, please."]
+    [last] = [w for w in comm.waiting("mail") if w["from"] == "last@example.org"]
+    assert [m["subject"] for m in comm.messages(last["id"], "email")] == ["Last words"]
 
     # every chat a customer saw goes on with its conversation, unless the kill came before its
     # start was in the event log and its first message in the storage (the last second or so)

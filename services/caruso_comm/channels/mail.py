@@ -75,7 +75,9 @@ class EmailChannel:
         return {"smtp": f"127.0.0.1:{self.port}", "address": self.address, "queue": self.queue}
 
     def receive(self, sender: str, content: bytes) -> str:
-        """A message from ``sender`` enters the queue; returns the interaction id."""
+        """A message from ``sender`` enters the queue, written through (the event log, and with
+        ``persist`` the records and the message) before the SMTP server accepts it; returns the
+        interaction id."""
         message = BytesParser(policy=email.policy.default).parsebytes(content)
         address = parseaddr(str(message.get("From", "")) or sender)[1] or sender
         body = message.get_body(preferencelist=("plain", "html"))
@@ -84,6 +86,7 @@ class EmailChannel:
                                          customer=self._customer(address))
         self.transcripts.add(interaction["id"], address, text, subject=str(message.get("Subject", "")),
                              message_id=str(message.get("Message-ID", "")))
+        self.server.write_through()
         return interaction["id"]
 
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
