@@ -1,5 +1,6 @@
 """The web chat page in headless Chromium: two customers chat with one agent of capacity 2;
-the page is framed only by the origins the configuration names."""
+the page goes on through a restart of the server; the page is framed only by the origins the
+configuration names."""
 from __future__ import annotations
 
 import http.server
@@ -7,6 +8,9 @@ import threading
 
 import pytest
 
+from caruso_core.testing import eventually
+from caruso_core.testing.processes import free_port
+from comm_records import MODEL
 from comm_servers import running  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
@@ -73,6 +77,41 @@ def test_two_customers_chat_from_the_page_with_one_agent(running, chromium):
     finally:
         for page in pages.values():
             page.context.close()
+
+
+def test_the_page_goes_on_through_a_restart_of_the_server(caruso_host, caruso_client, chromium, tmp_path):
+    from playwright.sync_api import expect
+
+    model = tmp_path / "crm.xml"
+    model.write_text(MODEL)
+    caruso_host("storage", config={"model": str(model), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    port = free_port()
+    config = {**CHAT, "channels": {"webchat": {"queue": "chat", "port": port}}, "persist": True,
+              "db": f"sqlite:///{tmp_path / 'comm.db'}"}
+    host = caruso_host("comm", config=config)
+    comm = caruso_client.get("caruso.comm/1")
+    comm.login("ann", {}, {"webchat": 1})
+    page = chromium.new_context().new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.fill("#first", "hello, my meter")
+        page.click("#start button")
+        chat = eventually(lambda: comm.agent("ann")["interactions"])[0]
+        comm.accept("ann", chat)
+        comm.send("ann", chat, "Hi, ann here")
+        expect(page.locator("#log")).to_contain_text("ann:Hi, ann here")
+        comm.flush()
+        eventually(lambda: len(caruso_client.get("caruso.storage/1").query("CommMessage")) == 2)
+        host.stop()                                                  # gone: the page says so and retries
+        expect(page.locator("#problem")).to_contain_text("Trying again")
+        caruso_host("comm", config=config)
+        comm.send("ann", chat, "Sorry, we were gone for a moment")
+        expect(page.locator("#log")).to_contain_text("ann:Sorry, we were gone for a moment")
+        expect(page.locator("#problem")).to_be_hidden()
+        expect(page.locator("#state")).to_have_text("Connected.")
+        assert page.locator("#log p").count() == 3                   # nothing shown twice
+    finally:
+        page.context.close()
 
 
 def test_another_site_cannot_frame_the_chat_page_unless_configured(running, embedder, chromium):

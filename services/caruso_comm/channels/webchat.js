@@ -1,6 +1,6 @@
 "use strict";
 (function () {
-  let chat = null, key = null, seen = 0;
+  let chat = null, key = null, seen = 0, lost = false;
   const $ = (id) => document.getElementById(id);
   // a pass from the portal comes in the fragment (never sent to a server); it is used once
   const pass = new URLSearchParams(location.hash.slice(1)).get("pass");
@@ -37,9 +37,15 @@
     try {
       data = await call("GET", "chats/" + encodeURIComponent(chat) + "/messages?after=" + seen);
     } catch (error) {
-      problem(error);
+      // the server may be restarting: the chat goes on when it is back (docs/communication.md)
+      lost = true;
+      problem(new Error("The connection was lost. Trying again..."));
       setTimeout(poll, 3000);
       return;
+    }
+    if (lost) {
+      lost = false;
+      problem(null);
     }
     data.messages.forEach(show);
     seen += data.messages.length;
