@@ -62,6 +62,21 @@ class Pattern:
     tokens: tuple[Token, ...]
     template: str
     pivot: int = DEFAULT_PIVOT
+    literals: str = attrs.field(init=False)
+    _spans: tuple[tuple[str, int, int], ...] = attrs.field(init=False)
+    _blank: str = attrs.field(init=False)
+    _two_digit_year: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        taken = {index for token in self.tokens for index in range(token.offset, token.offset + token.width)}
+        # the characters of the stored form that are no digits of a field (separators)
+        object.__setattr__(self, "literals", "".join(char for index, char in enumerate(self.template)
+                                                     if index not in taken))
+        object.__setattr__(self, "_spans", tuple((token.field, token.offset, token.offset + token.width)
+                                                 for token in self.tokens))
+        # what a stored text holding no value consists of: blanks; in a date also zeros and separators
+        object.__setattr__(self, "_blank", " " if self.kind == "time" else f"0 {self.literals}")
+        object.__setattr__(self, "_two_digit_year", any(token.code == "y" for token in self.tokens))
 
     @classmethod
     def parse(cls, text: str, kind: str, pivot: int = DEFAULT_PIVOT) -> "Pattern":
@@ -98,12 +113,6 @@ class Pattern:
     @property
     def width(self) -> int:
         return len(self.template)
-
-    @property
-    def literals(self) -> str:
-        """The characters of the stored form that are no digits of a field (separators)."""
-        taken = {index for token in self.tokens for index in range(token.offset, token.offset + token.width)}
-        return "".join(char for index, char in enumerate(self.template) if index not in taken)
 
     @property
     def numeric(self) -> bool:
@@ -153,7 +162,7 @@ class Pattern:
             return None
         if isinstance(stored, str):
             text = stored.rstrip()
-            if not text.strip() or (self.kind != "time" and not text.strip(f"0 {self.literals}")):
+            if not text.strip(self._blank):
                 return None
         else:
             number = int(stored)
@@ -162,23 +171,23 @@ class Pattern:
             text = f"{number:0{self.width}d}"
         if len(text) != self.width:
             return None
-        parts: dict[str, int] = {}
         try:
-            for token in self.tokens:
-                parts[token.field] = int(text[token.offset:token.offset + token.width])
+            parts = {field: int(text[start:end]) for field, start, end in self._spans}
         except ValueError:
             return None
-        if "y" in {token.code for token in self.tokens}:
+        if self._two_digit_year:
             century = parts.pop("century", None)
             year = parts["year"]
             parts["year"] = 1900 + 100 * century + year if century is not None else \
                 (2000 if year < self.pivot else 1900) + year
         try:
+            if self.kind == "date":
+                return dt.date(parts["year"], parts["month"], parts["day"])
             moment = dt.datetime(parts.get("year", 1900), parts.get("month", 1), parts.get("day", 1),
-                                 parts.get("hour", 0), parts.get("minute", 0), parts.get("second", 0))
+                                 parts["hour"], parts["minute"], parts.get("second", 0))
         except ValueError:
             return None
-        return moment.date() if self.kind == "date" else moment.time() if self.kind == "time" else moment
+        return moment.time() if self.kind == "time" else moment
 
     # -- ordering in SQL ---------------------------------------------------------------------
 

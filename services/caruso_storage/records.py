@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Table, and_, bindparam, func, select
@@ -243,7 +242,7 @@ class Records:
         statement = statement.order_by(*self._order(order_by)).limit(limit)
         if offset:
             statement = statement.offset(offset)
-        return [self._record(row) for row in connection.execute(statement)]
+        return [self._record(row) for row in connection.execute(statement).all()]
 
     def count(self, connection: Connection, condition: Condition | None) -> int:
         statement = select(func.count()).select_from(self.table).where(filters.to_sql(condition, self.fields))
@@ -313,9 +312,9 @@ def _positional_insert(table: Table, dialect: Any) -> tuple[str, list[str], list
 
 
 def _digest(record: dict[str, Any], names: list[str]) -> str:
-    """The version of a row without version column: a digest of its values."""
-    text = json.dumps([values.encode(record[name]) for name in names], default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """The version of a row without version column: a digest of its values (their ``repr``,
+    the same in every process for the types values have)."""
+    return hashlib.blake2b(repr([record[name] for name in names]).encode(), digest_size=8).hexdigest()
 
 
 def page(limit: Any, offset: Any) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from caruso_core import HostContext, remote, service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
-from caruso_storage import existing, filters, journal, loader, migrate, readonly, rules, tables, values
+from caruso_storage import eager, existing, filters, journal, loader, migrate, readonly, rules, tables, values
 from caruso_storage.database import Transaction, journal_name, open_engines
 from caruso_storage.describe import describe_model, describe_object
 from caruso_storage.limits import limits_of
@@ -142,12 +142,17 @@ class StorageManager:
 
     @remote
     def query(self, object: str, where: Any = None, order_by: Any = None, limit: int = 100,
-              offset: int = 0) -> list[dict[str, Any]]:
-        """Records matching the filter ``where``, ordered and paged."""
+              offset: int = 0, include: list[str] | None = None) -> list[dict[str, Any]]:
+        """Records matching the filter ``where``, ordered and paged, each with the related
+        objects of the relation paths ``include`` (one SQL query per relation, see :mod:`caruso_storage.eager`)."""
         records = self._records(object)
         condition = filters.parse(records.obj, where)
+        paths = eager.tree(records.obj, self.model.objects, include)
         with self._read(records.obj) as connection:
-            return [records.wire(record) for record in records.select(connection, condition, order_by, limit, offset)]
+            page = records.select(connection, condition, order_by, limit, offset)
+        if not paths:
+            return [records.wire(record) for record in page]
+        return eager.attach(records, page, paths, self.records, self._read_database)
 
     @remote
     def count(self, object: str, where: Any = None) -> int:
