@@ -113,5 +113,6 @@ def score(model: ChurnModel, history: History, top: int = 3) -> Scores:
     order = np.argsort(-parts, axis=1)[:, :top]
     names = np.asarray(model.features, dtype=object)
     raising = np.take_along_axis(parts, order, axis=1) > 0
-    factors = [list(row[keep]) for row, keep in zip(names[order], raising)]
+    factors = [[name for name, up in zip(row, ups) if up]
+               for row, ups in zip(names[order].tolist(), raising.tolist())]
     return Scores(active, model.probability(matrix), factors)
