@@ -56,8 +56,8 @@ class Recovery:
 
     def __init__(self, acd: ACD, log: EventLog, record: Callable[[Event], None], voicemail: VoicemailBox,
                  outbound: Outbound, records: CommRecords | None, history: ContactHistory | None,
-                 query: Query, channels: Callable[[], Collection[str]] = tuple,
-                 transcripts: Callable[[str], Transcripts] | None = None, within: float = 30.0) -> None:
+                 query: Query, channels: Callable[[], Collection[str]], transcripts: Callable[[str], Transcripts],
+                 within: float) -> None:
         self.acd, self.log, self.record, self.query = acd, log, record, query
         self.voicemail, self.outbound, self.records, self.history = voicemail, outbound, records, history
         self.channels, self.transcripts, self.within = channels, transcripts, within
