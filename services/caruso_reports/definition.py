@@ -23,7 +23,8 @@ from caruso_reports.periods import zone
 BUILT_IN = Path(__file__).parent / "definitions"
 USER_FOLDER = "reports"
 KEYS = {"title", "description", "measures", "dimensions", "period", "timezone", "service_level_target",
-        "short_abandon", "from", "to", "filters", "chart", "mail"}
+        "short_abandon", "from", "to", "filters", "chart", "mail", "labels"}
+MAX_LABEL = 60
 MAIL_AT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 CHART_KINDS = ("line", "bar")
 MAX_SIZE = 64 * 1024
@@ -51,6 +52,7 @@ class Definition:
     mail_to: tuple[str, ...] = ()
     mail_at: str = "07:00"
     mail_format: str = "html"
+    labels: dict[str, str] = attrs.field(factory=dict)
 
     def override(self, *, start: float | None = None, end: float | None = None,
                  period: str | None = None, timezone: str | None = None,
@@ -121,8 +123,18 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
         chart_measures=_names(chart.get("measures", list(measures)), f"{source}: chart.measures", empty=True),
         mail_to=_names(mail["to"], f"{source}: mail.to") if "to" in mail else (),
         mail_at=_text(mail.get("at", "07:00"), f"{source}: mail.at"),
-        mail_format=_text(mail.get("format", "html"), f"{source}: mail.format"))
+        mail_format=_text(mail.get("format", "html"), f"{source}: mail.format"),
+        labels=_labels(data.get("labels", {}), source))
     return check(definition, source)
+
+
+def _labels(value: Any, source: str) -> dict[str, str]:
+    """``[labels]``: a heading (1 to ``MAX_LABEL`` characters) per measure or dimension."""
+    labels = _table(value, f"{source}: [labels]")
+    for key, text in labels.items():
+        if not isinstance(text, str) or not 0 < len(text) <= MAX_LABEL:
+            raise ConfigError(f"{source}: labels.{key} must be text of 1 to {MAX_LABEL} characters")
+    return dict(labels)
 
 
 def check(definition: Definition, where: str) -> Definition:
@@ -138,6 +150,9 @@ def check(definition: Definition, where: str) -> Definition:
         if dimension not in DIMENSIONS:
             raise ConfigError(f"{where}: unknown dimension {dimension!r}; known dimensions: "
                               f"{', '.join(DIMENSIONS)}")
+    for key in definition.labels:
+        if key not in CATALOGUE and key not in DIMENSIONS:
+            raise ConfigError(f"{where}: labels.{key} names no measure or dimension")
     if len(set(definition.dimensions)) != len(definition.dimensions):
         raise ConfigError(f"{where}: dimensions repeat a name: {', '.join(definition.dimensions)}")
     for key in definition.filters:

@@ -52,7 +52,8 @@ def compute(engine: sa.Engine, definition: Definition) -> Report:
                   measures=definition.measures, rows=tuple(rows), period=definition.period,
                   timezone=definition.timezone, start=_iso(definition.start, period),
                   end=_iso(definition.end, period),
-                  chart_kind=definition.chart_kind, chart_measures=definition.chart_measures)
+                  chart_kind=definition.chart_kind, chart_measures=definition.chart_measures,
+                  labels=definition.labels)
 
 
 def _merge(into: dict[Key, dict[str, Any]], found: dict[Key, dict[str, Any]]) -> None:

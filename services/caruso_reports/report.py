@@ -6,6 +6,7 @@ from typing import Any
 import attrs
 
 from caruso_reports.measures import CATALOGUE
+from caruso_reports.renderers.cells import heading, shown
 
 
 @attrs.frozen
@@ -25,6 +26,7 @@ class Report:
     end: str | None = None
     chart_kind: str = "line"
     chart_measures: tuple[str, ...] = ()
+    labels: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -34,12 +36,21 @@ class Report:
         """``count``, ``seconds`` or ``ratio``."""
         return CATALOGUE[measure].unit
 
+    @property
+    def empty(self) -> bool:
+        """No figure in any row: nothing happened in the range (zeros and none only)."""
+        return not any(row.get(measure) for row in self.rows for measure in self.measures)
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for the wire."""
+        """Plain data for the wire, with the table as people read it (``headings`` and
+        ``shown``, formatted as every renderer does) and whether it is ``empty``."""
         return {"name": self.name, "title": self.title, "dimensions": list(self.dimensions),
                 "measures": list(self.measures), "rows": [dict(row) for row in self.rows],
                 "period": self.period, "timezone": self.timezone, "start": self.start, "end": self.end,
-                "chart_kind": self.chart_kind, "chart_measures": list(self.chart_measures)}
+                "chart_kind": self.chart_kind, "chart_measures": list(self.chart_measures),
+                "labels": dict(self.labels), "empty": self.empty,
+                "headings": [heading(self, column) for column in self.columns],
+                "shown": [[shown(self, column, row.get(column)) for column in self.columns] for row in self.rows]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
@@ -47,4 +58,4 @@ class Report:
                    measures=tuple(data["measures"]), rows=tuple(data["rows"]), period=data["period"],
                    timezone=data["timezone"],
                    start=data["start"], end=data["end"], chart_kind=data["chart_kind"],
-                   chart_measures=tuple(data["chart_measures"]))
+                   chart_measures=tuple(data["chart_measures"]), labels=dict(data.get("labels") or {}))

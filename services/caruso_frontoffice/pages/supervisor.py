@@ -73,10 +73,8 @@ def reports(request: Request, context: Context) -> Response:
     except CarusoError as error:
         return context.render(request, "reports.html", _status(error), definitions=definitions, chosen=None,
                               report=None, error=str(error), query=query)
-    rows = [[_cell(row.get(column)) for column in (*report["dimensions"], *report["measures"])]
-            for row in report["rows"]]
     return context.render(request, "reports.html", definitions=definitions, chosen=chosen, report=report,
-                          rows=rows, error=None, query=query, chart=request.url.query)
+                          error=None, query=query, chart=request.url.query)
 
 
 @page(*ROLES)
@@ -154,14 +152,6 @@ def _day(value: str, label: str) -> dt.date:
     except ValueError:
         pass
     raise InvalidInput(f"{label}: a date like 2026-11-29, please (not {value[:20]!r}).")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
-    return str(value)
 
 
 def _status(error: CarusoError) -> int:

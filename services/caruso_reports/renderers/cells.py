@@ -1,13 +1,18 @@
-"""How a value of a report is written: for people (``shown``) and for spreadsheets (``plain``)."""
+"""How a value of a report is written: for people (``shown``, the same in the terminal,
+HTML, PDF, charts and the front office) and for spreadsheets (``plain``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from caruso_reports.report import Report
+if TYPE_CHECKING:
+    from caruso_reports.report import Report
+
+UNIT_HINTS = {"seconds": " (m:ss)"}
 
 
-def shown(report: Report, column: str, value: Any) -> str:
-    """Counts as integers, seconds with one decimal, ratios as percentages; ``-`` for none."""
+def shown(report: "Report", column: str, value: Any) -> str:
+    """Counts as integers, durations as ``m:ss`` (``h:mm:ss`` from an hour), ratios as
+    percentages with one decimal (``83.3%``); ``-`` for none."""
     if value is None:
         return "-"
     if column in report.dimensions:
@@ -16,11 +21,18 @@ def shown(report: Report, column: str, value: Any) -> str:
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit == "seconds":
-        return f"{value:.1f}"
+        return duration(value)
     return str(value)
 
 
-def plain(report: Report, column: str, value: Any) -> str | int | float:
+def duration(seconds: float) -> str:
+    """``65.4`` as ``1:05``, ``3725`` as ``1:02:05``."""
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, whole = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{whole:02d}" if hours else f"{minutes}:{whole:02d}"
+
+
+def plain(report: "Report", column: str, value: Any) -> str | int | float:
     """Numbers as numbers (ratios as fractions, 4 decimals; seconds, 2 decimals); none is empty."""
     if value is None:
         return ""
@@ -30,8 +42,10 @@ def plain(report: Report, column: str, value: Any) -> str | int | float:
     return round(value, 4) if unit == "ratio" else round(value, 2) if unit == "seconds" else value
 
 
-def heading(report: Report, column: str) -> str:
-    """A column's heading with its unit: ``asa (s)``, ``service_level (%)``."""
-    if column in report.dimensions:
-        return column
-    return {"seconds": f"{column} (s)", "ratio": f"{column} (%)"}.get(report.unit(column), column)
+def heading(report: "Report", column: str) -> str:
+    """A column's heading: its label in the definition, else its name in words with the
+    unit of durations (``Short abandoned``, ``Asa (m:ss)``)."""
+    if column in report.labels:
+        return report.labels[column]
+    words = column.replace("_", " ").capitalize()
+    return words if column in report.dimensions else words + UNIT_HINTS.get(report.unit(column), "")

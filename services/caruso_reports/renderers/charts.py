@@ -10,7 +10,7 @@ import io
 import math
 from typing import Any
 
-from caruso_reports.renderers.cells import heading, shown
+from caruso_reports.renderers.cells import duration, heading, shown
 from caruso_reports.report import Report
 
 MAX_SERIES = 12
@@ -19,17 +19,18 @@ TABLE_ROWS_PER_PAGE = 36
 
 
 def figure(report: Report) -> Any:
-    """A matplotlib Figure of the report's chart measures (a note when there are no rows)."""
+    """A matplotlib Figure of the report's chart measures (a one-line note, no axes, when
+    nothing happened in the range). Axes show durations as ``m:ss`` and ratios in percent."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     measures = report.chart_measures or report.measures
+    if report.empty:
+        fig = Figure(figsize=(11, 1.2), dpi=100)
+        fig.text(0.5, 0.5, f"{report.title}: no events in this range", ha="center", va="center", fontsize=14)
+        return fig
     fig = Figure(figsize=(11, 1.2 + 2.8 * max(1, len(measures))), dpi=100, layout="constrained")
     fig.suptitle(report.title)
-    if not report.rows:
-        axis = fig.subplots()
-        axis.text(0.5, 0.5, "no events in this range", ha="center", va="center", fontsize=14)
-        axis.set_axis_off()
-        return fig
     by_period = "period" in report.dimensions
     others = [d for d in report.dimensions if d != "period"]
     if by_period:
@@ -57,6 +58,10 @@ def figure(report: Report) -> Any:
             else:
                 axis.plot(positions, values, marker="o", markersize=3, label=name)
         axis.set_title(heading(report, measure), loc="left", fontsize=10)
+        if report.unit(measure) == "seconds":
+            axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: duration(value)))
+        elif report.unit(measure) == "ratio":
+            axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0f}%"))
         axis.grid(axis="y", alpha=0.3)
         if len(names) > 1 and axis is axes[0]:
             axis.legend(fontsize=8, loc="upper right")

@@ -14,19 +14,21 @@ STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}
 
 
 def page(report: Report) -> bytes:
-    """The report as an HTML document (UTF-8)."""
-    chart = base64.b64encode(png(report)).decode("ascii")
+    """The report as an HTML document (UTF-8); without a chart when nothing happened."""
     head = "".join(f"<th>{escape(heading(report, c))}</th>" for c in report.columns)
     body = "".join(
         "<tr>" + "".join(f'<td class="{"d" if c in report.dimensions else "n"}">'
                          f"{escape(shown(report, c, row.get(c)))}</td>" for c in report.columns) + "</tr>"
         for row in report.rows)
     span = f"{report.start or 'start of the log'} to {report.end or 'end of the log'}"
-    table = (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if report.rows
-             else "<p>No events in this range.</p>")
+    if report.empty:
+        content = "<p>No events in this range.</p>"
+    else:
+        chart = base64.b64encode(png(report)).decode("ascii")
+        content = (f'<img alt="{escape(report.title)} chart" src="data:image/png;base64,{chart}">'
+                 f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     document = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
                 f"<title>{escape(report.title)}</title><style>{STYLE}</style></head><body>"
                 f"<h1>{escape(report.title)}</h1><p>{escape(span)} ({escape(report.timezone)})</p>"
-                f'<img alt="{escape(report.title)} chart" src="data:image/png;base64,{chart}">'
-                f"{table}</body></html>\n")
+                f"{content}</body></html>\n")
     return document.encode()

@@ -10,7 +10,7 @@ def table(report: Report) -> bytes:
     span = f"{report.start or 'start of the log'} to {report.end or 'end of the log'}"
     by = f", by {report.period}" if "period" in report.dimensions else ""
     lines = [report.title, f"{span}{by} ({report.timezone})", ""]
-    if not report.rows:
+    if report.empty:
         lines.append("no events in this range")
         return ("\n".join(lines) + "\n").encode()
     columns = report.columns
