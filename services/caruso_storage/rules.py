@@ -98,6 +98,16 @@ class RuleAction(abc.ABC):
         ``context.render``) and return a line for the rule log; a CarusoError undoes the change."""
 
 
+def holds(rule: Rule, new: dict[str, Any], old: dict[str, Any] | None, related: Callable[[str], Any],
+          seen: dict[str, Any] | None = None) -> bool:
+    """Whether the condition of ``rule`` holds for ``new`` (``old``: the values before);
+    ``related(field)`` gives the values along relations, kept in ``seen`` for other rules."""
+    seen = {} if seen is None else seen
+    for field in filters.paths(rule.condition) - set(seen):
+        seen[field] = related(field)
+    return filters.matches(rule.condition, {**new, **seen} if seen else new, old)
+
+
 def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[str, Any] | None,
          transaction: Transaction, create: Callable[[str, dict[str, Any]], Any],
          update: Callable[[str, Any, dict[str, Any]], Any], calls: RuleCalls,
@@ -107,13 +117,8 @@ def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[s
     holds; ``related(field)`` is the value at a path along many-to-one relations from the new
     values (``contract.cancelled``), read within the change."""
     seen: dict[str, Any] = {}
-
-    def holds(rule: Rule) -> bool:
-        for field in filters.paths(rule.condition) - set(seen):
-            seen[field] = related(field)
-        return filters.matches(rule.condition, {**new, **seen} if seen else new, old)
-
-    rules = [rule for rule in (obj.rules if only is None else (only,)) if event in rule.events and holds(rule)]
+    rules = [rule for rule in (obj.rules if only is None else (only,))
+             if event in rule.events and holds(rule, new, old, related, seen)]
     if not rules:
         return
     actions: dict[str, RuleAction] = plugins.provided("caruso_rule_actions")

@@ -468,8 +468,11 @@ class StorageManager:
                 continue
             try:
                 with self._transaction() as transaction:
-                    claimed = journal.claim_due(transaction.connection(self.journal_database), records.obj.name,
-                                                key, rule.name, record[rule.at])
+                    # a condition over related objects is judged within the run, before it is claimed
+                    claimed = rules.holds(rule, record, record, lambda field, record=record: self._path_value(
+                        transaction, records, record, field)) and journal.claim_due(
+                        transaction.connection(self.journal_database), records.obj.name, key, rule.name,
+                        record[rule.at])
                     if claimed:
                         self._fire(transaction, records, "due", record, record, 0, only=rule)
             except IntegrityError:

@@ -3,6 +3,7 @@ tables over Pyro5 on SQLite, PostgreSQL and MariaDB: a refused write leaves ever
 as it was, the rest of its batch included."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,35 @@ def test_set_names_each_part_of_a_composite_key(database_url, tmp_path, make_sto
                                           r"key=\"...\" of Reading names its parts: contract=\$\{...\} "
                                           r"position=\$\{...\}"):
         loader.load([MODELS / "utility.xml", rules])
+
+
+DUE_OVER_RELATION = """<model name="endings">
+  <extend object="Contract">
+    <rule name="ended_for_an_active_holder" on="due" at="end">
+      <when><test field="holder.active" op="eq" value="true"/></when>
+      <action use="notify" to="billing"><set field="message">contract ${number} ended</set></action>
+    </rule>
+  </extend>
+</model>"""
+
+
+def test_a_due_rule_over_a_relation_runs_once_its_condition_holds(database_url, tmp_path, make_storage):
+    engine = raw_engine(database_url)
+    data = utility_tables.create(engine)
+    rules = tmp_path / "endings.xml"
+    rules.write_text(DUE_OVER_RELATION)
+    storage = make_storage([str(MODELS / "utility.xml"), str(rules)], due_every=0)
+    holders = {row["KDNR"]: row["AKTIV"] for row in data["KUNDE_STAMM"]}
+    today = int(dt.date.today().strftime("%Y%m%d"))
+    ended = [row for row in data["VERTRAG"] if row["ENDE"] and row["ENDE"] < today]
+    active = [row["VTNR"] for row in ended if holders[row["KDNR"]] in ("J", "j")]
+    waiting = next(row for row in ended if holders[row["KDNR"]] in ("N", "n"))
+    assert storage.run_due_rules() == len(active) > 0
+    assert storage.run_due_rules() == 0
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE KUNDE_STAMM SET AKTIV = 'J' WHERE KDNR = :k"), {"k": waiting["KDNR"]})
+    woken = [row["VTNR"] for row in ended if row["KDNR"] == waiting["KDNR"]]
+    assert storage.run_due_rules() == len(woken)
+    assert {entry["message"] for entry in storage.rule_log(len(woken))} == {f"notify billing: contract {n} ended"
+                                                                           for n in woken}
+    engine.dispose()
