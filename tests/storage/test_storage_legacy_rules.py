@@ -116,21 +116,32 @@ SET_COMPOSITE = """<model name="meters">
 </model>"""
 
 
-def test_set_names_each_part_of_a_composite_key(database_url, tmp_path, make_storage):
+@pytest.fixture
+def with_rules(database_url, tmp_path, make_storage):
+    """Make the utility's tables, and a storage of utility.xml extended by a rules file."""
     engine = raw_engine(database_url)
     data = utility_tables.create(engine)
-    rules = tmp_path / "meters.xml"
-    rules.write_text(SET_COMPOSITE.replace("KEY", "contract=${number} position=1"))
-    storage = make_storage([str(MODELS / "utility.xml"), str(rules)])
+
+    def make(text: str, **config):
+        rules = tmp_path / "rules.xml"
+        rules.write_text(text)
+        return make_storage([str(MODELS / "utility.xml"), str(rules)], **config), rules
+
+    yield make, engine, data
+    engine.dispose()
+
+
+def test_set_names_each_part_of_a_composite_key(with_rules):
+    make, engine, data = with_rules
+    storage, rules = make(SET_COMPOSITE.replace("KEY", "contract=${number} position=1"))
     contract = data["VERTRAG"][0]["VTNR"]
     storage.update("Contract", contract, {"end": "2030-01-31"})
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT ABLDAT, ABLZEIT FROM ZAEHLERSTAND WHERE VTNR = :c AND LFDNR = 1"),
                                   {"c": contract}).one() == ("20300131", "000000")
     assert storage.rule_log(1)[0]["message"] == f"set Reading contract={contract}, position=1: read_at"
-    engine.dispose()
     rules.write_text(SET_COMPOSITE.replace("KEY", "${number}"))
-    with pytest.raises(ConfigError, match=r"meters\.xml:\d+: rule first_reading_follows_the_end: action set: "
+    with pytest.raises(ConfigError, match=r"rules\.xml:\d+: rule first_reading_follows_the_end: action set: "
                                           r"key=\"...\" of Reading names its parts: contract=\$\{...\} "
                                           r"position=\$\{...\}"):
         loader.load([MODELS / "utility.xml", rules])
@@ -146,12 +157,9 @@ DUE_OVER_RELATION = """<model name="endings">
 </model>"""
 
 
-def test_a_due_rule_over_a_relation_runs_once_its_condition_holds(database_url, tmp_path, make_storage):
-    engine = raw_engine(database_url)
-    data = utility_tables.create(engine)
-    rules = tmp_path / "endings.xml"
-    rules.write_text(DUE_OVER_RELATION)
-    storage = make_storage([str(MODELS / "utility.xml"), str(rules)], due_every=0)
+def test_a_due_rule_over_a_relation_runs_once_its_condition_holds(with_rules):
+    make, engine, data = with_rules
+    storage, _ = make(DUE_OVER_RELATION, due_every=0)
     holders = {row["KDNR"]: row["AKTIV"] for row in data["KUNDE_STAMM"]}
     today = int(dt.date.today().strftime("%Y%m%d"))
     ended = [row for row in data["VERTRAG"] if row["ENDE"] and row["ENDE"] < today]
@@ -165,4 +173,3 @@ def test_a_due_rule_over_a_relation_runs_once_its_condition_holds(database_url, 
     assert storage.run_due_rules() == len(woken)
     assert {entry["message"] for entry in storage.rule_log(len(woken))} == {f"notify billing: contract {n} ended"
                                                                            for n in woken}
-    engine.dispose()
