@@ -14,7 +14,8 @@ from pathlib import Path
 
 
 def available() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+    """The benchmarks' names: their modules' names, ``_`` written ``-`` (``desk_phone``: ``desk-phone``)."""
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules([str(Path(__file__).parent)])
                   if not m.name.startswith("_"))
 
 
@@ -28,7 +29,7 @@ def main(argv: list[str]) -> int:
     results = {}
     for name in names:
         print(f"== {name}", flush=True)
-        results[name] = importlib.import_module(f"benchmarks.{name}").run()
+        results[name] = importlib.import_module(f"benchmarks.{name.replace('-', '_')}").run()
     print(json.dumps(results, sort_keys=True))
     return 0
 

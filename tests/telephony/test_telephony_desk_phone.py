@@ -1,8 +1,9 @@
 """The phone in the agent desk, end to end: a SIPp caller goes through the IVR of the hosted
 communication server and its queue; the agent accepts in the desk (Debian Chromium with a
 fake microphone), talks over WebRTC bridged by rtpengine to the caller's plain RTP, mutes,
-holds and hangs up; the report counts the call once. A tab closed while it rings sends
-the call to the next agent."""
+holds and transfers it to another queue, where the next agent answers and hangs up; the
+report counts the call once. Phones are chosen on the desk, at sign-in and by an
+administrator; a tab closed while it rings sends the call to the next agent."""
 from __future__ import annotations
 
 import csv
@@ -24,6 +25,7 @@ SCRIPTS = Path(__file__).parent.parent / "comm" / "scripts"
 QUEUES = [{"name": "power"}, {"name": "general"}]
 MENU = {"script": "hotline", "numbers": ["100"], "default": "general", "routes": {"power": "power"}}
 AGENTS = {"ada": "ada-secret-1", "bea": "bea-secret-1"}
+ROOT_PASSWORD = "root-secret-1"
 DESK = {"capacity": {"voice": 1}, "dispositions": ["resolved"]}
 WELCOME_MS = 1500
 
@@ -44,26 +46,44 @@ def centre(caruso_host, caruso_client, tmp_path):
     accounts = Accounts(open_database(office_db), Passwords(Cost(n=2 ** 10)))
     for name, password in AGENTS.items():
         accounts.add(name, "agent", password)
+    accounts.add("root", "admin", ROOT_PASSWORD)
     caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": office_db, "desk": DESK})
     return telephony, caruso_client.get("caruso.comm/1"), url, caruso_client.get("frontoffice").url()
 
 
-def desk_of(chromium, base: str, agent: str):
-    """A tab signed in as ``agent`` on the desk, phone set to this browser, available."""
+def signed_in(chromium, base: str, name: str, password: str, **phone: str):
+    """A tab signed in as ``name``, choosing ``phone`` (``phone``, ``number``) on the sign-in page."""
     context = chromium.new_context(base_url=base, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto("/signin")
-    page.fill("input[name=name]", agent)
-    page.fill("input[name=password]", AGENTS[agent])
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    if "phone" in phone:
+        page.select_option("select[name=phone]", phone["phone"])
+    if "number" in phone:
+        page.fill("input[name=number]", phone["number"])
     page.click("button[type=submit]")
+    return page
+
+
+def desk_of(chromium, base: str, agent: str, choose: bool = True, available: bool = True):
+    """A tab signed in as ``agent`` on the desk, its phone set to this browser on the desk's
+    phone card unless ``choose`` is false, available unless ``available`` is false."""
+    page = signed_in(chromium, base, agent, AGENTS[agent])
     page.wait_for_url("**/")
     page.goto("/desk")
-    page.select_option("#phone select[name=kind]", "browser")
-    page.click("#phone button:has-text('Change')")
+    if choose:
+        page.select_option("#phone select[name=kind]", "browser")
+        page.click("#phone button:has-text('Change')")
     page.wait_for_selector("#phone-state")
+    if available:
+        go_available(page)
+    return page
+
+
+def go_available(page) -> None:
     page.click("button[value=available]")
     page.wait_for_selector(".desk-status .state.available")
-    return page
 
 
 def inbound_packets(page) -> int:
@@ -80,17 +100,27 @@ def incoming_calls(url: str) -> dict[str, int]:
     return {name: sum(int(row[name]) for row in rows) for name in ("answered", "abandoned")}
 
 
-def test_an_agent_answers_talks_mutes_holds_and_hangs_up_in_the_desk(centre, chromium, tmp_path):
-    telephony, comm, url, base = centre
-    page = desk_of(chromium, base, "ada")
-    events = telephony.reader()
-    caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
-    page.wait_for_selector("#phone-accept:visible", timeout=30000)
-    assert page.inner_text("#phone-state") == "ringing"
-    assert page.inner_text("#phone-remote").startswith("+3360000")
+def ringing_desk(pages: dict) -> str:
+    return eventually(lambda: [agent for agent, page in pages.items() if page.locator("#phone-accept").is_visible()],
+                      lambda found: len(found) == 1, limit=30, what="one desk ringing")[0]
+
+
+def accept(page) -> int:
+    """Accept the ringing call; the number of inbound RTP packets once the caller is heard."""
     page.click("#phone-accept")
     page.wait_for_selector("#phone-state:has-text('connected')", timeout=15000)
-    first = eventually(lambda: inbound_packets(page), lambda count: count > 20, what="the caller's audio in the page")
+    return eventually(lambda: inbound_packets(page), lambda count: count > 20, what="the caller's audio in the page")
+
+
+def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(centre, chromium, tmp_path):
+    telephony, comm, url, base = centre
+    pages = {agent: desk_of(chromium, base, agent) for agent in AGENTS}
+    events = telephony.reader()
+    caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
+    page = pages[ringing_desk(pages)]
+    assert page.inner_text("#phone-state") == "ringing"
+    assert page.inner_text("#phone-remote").startswith("+3360000")
+    first = accept(page)
     eventually(lambda: inbound_packets(page), lambda count: count > first + 50, what="more of the caller's audio")
     shots = Path(os.environ.get("CARUSO_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
@@ -102,11 +132,17 @@ def test_an_agent_answers_talks_mutes_holds_and_hangs_up_in_the_desk(centre, chr
     page.wait_for_selector("#phone-state:has-text('on hold')")
     page.click("#phone-hold")
     page.wait_for_selector("#phone-state:has-text('connected')")
+    page.select_option("form[action='/desk/transfer'] select[name=queue]", "general")
+    page.click("form[action='/desk/transfer'] button")           # sent in the background: the page stays
+    leg = events.next("leg_ended")["leg"]                       # the browser's leg, ended by the transfer
+    page = pages[ringing_desk(pages)]                           # the ACD offers the call again
+    heard = accept(page)
+    eventually(lambda: inbound_packets(page), lambda count: count > heard + 50, what="more of the caller's audio")
     page.click("#phone-hangup")
     page.wait_for_selector("#phone-state:has-text('idle')")
     ended = events.next("ended")
     assert ended["by"] == "agent"
-    legs = {tag: stats for tag, stats in ended["media"].items() if tag.startswith("l-")}
+    legs = {tag: stats for tag, stats in ended["media"].items() if tag.startswith("l-") and tag != leg}
     assert len(legs) == 1 and next(iter(legs.values()))["sent_packets"] > 50     # RTP from the browser's leg
     assert caller.wait() == 0, caller.log()
     eventually(lambda: incoming_calls(url), lambda report: report == {"answered": 1, "abandoned": 0},
@@ -114,19 +150,62 @@ def test_an_agent_answers_talks_mutes_holds_and_hangs_up_in_the_desk(centre, chr
     assert telephony.service.calls() == []
 
 
-def test_a_tab_closed_while_it_rings_sends_the_call_to_the_next_agent(centre, chromium, tmp_path):
+def test_phones_chosen_by_the_admin_and_at_sign_in_and_a_tab_closed_while_ringing(centre, chromium, tmp_path):
+    """ada's phone is set by an administrator, bea's when she signs in; the tab that rings
+    first is closed, and the call goes to the other agent."""
     telephony, comm, url, base = centre
-    pages = {agent: desk_of(chromium, base, agent) for agent in AGENTS}
+    admin = signed_in(chromium, base, "root", ROOT_PASSWORD)
+    admin.wait_for_url("**/")
+    admin.goto("/admin/users")
+    row = admin.locator("tr", has_text="ada")
+    row.locator("select[name=kind]").select_option("number")
+    row.locator("input[name=number]").fill("12ab")
+    row.locator("button:has-text('Set')").click()
+    assert "The phone of ada was not changed: an external number is 2 to 20 digits" in admin.inner_text(".error")
+    row = admin.locator("tr", has_text="ada")
+    row.locator("select[name=kind]").select_option("browser")
+    row.locator("button:has-text('Set')").click()
+    assert admin.inner_text(".notice") == "The phone of ada is changed."
+    assert telephony.service.phone_choice("ada")["kind"] == "browser"
+    assert admin.locator("tr", has_text="root").locator("select[name=kind]").count() == 0   # not an agent
+    admin.context.close()
+    refused = signed_in(chromium, base, "bea", AGENTS["bea"], phone="number", number="")
+    assert "Your phone could not be set" in refused.inner_text(".error")
+    refused.context.close()
+    signed_in(chromium, base, "bea", AGENTS["bea"], phone="browser").context.close()
+    assert telephony.service.phone_choice("bea")["kind"] == "browser"
+    pages = {agent: desk_of(chromium, base, agent, choose=False) for agent in AGENTS}
     caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
-    ringing = eventually(lambda: [a for a, p in pages.items() if p.locator("#phone-accept").is_visible()],
-                         lambda found: len(found) == 1, limit=30, what="one desk ringing")[0]
+    ringing = ringing_desk(pages)
     pages[ringing].context.close()
     other = next(agent for agent in AGENTS if agent != ringing)
     pages[other].wait_for_selector("#phone-accept:visible", timeout=30000)
     assert comm.agent(ringing)["status"] == "break"          # not ready: its phone went away
-    pages[other].click("#phone-accept")
-    pages[other].wait_for_selector("#phone-state:has-text('connected')", timeout=15000)
-    eventually(lambda: inbound_packets(pages[other]), lambda count: count > 20, what="the caller's audio")
+    accept(pages[other])
     pages[other].click("#phone-hangup")
     assert caller.wait() == 0, caller.log()
     pages[other].context.close()
+
+
+def test_a_refused_microphone_is_explained_and_the_call_goes_to_the_next_agent(centre, chromium, tmp_path):
+    """The browser's refusal is played by the page's own getUserMedia failing as Chromium's does
+    (a headless browser has nobody to click "Block")."""
+    telephony, comm, url, base = centre
+    refusing = desk_of(chromium, base, "ada")
+    refusing.context.add_init_script("""navigator.mediaDevices.getUserMedia = () =>
+        Promise.reject(new DOMException("Permission denied", "NotAllowedError"));""")
+    refusing.reload()
+    other = desk_of(chromium, base, "bea", available=False)
+    caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
+    refusing.wait_for_selector("#phone-accept:visible", timeout=30000)
+    refusing.click("#phone-accept")
+    refusing.wait_for_selector("#phone-error:visible")
+    assert refusing.inner_text("#phone-error").startswith("The browser refused the microphone (NotAllowedError)")
+    eventually(lambda: comm.agent("ada"), lambda agent: agent["status"] == "break", what="ada not ready")
+    go_available(other)
+    other.wait_for_selector("#phone-accept:visible", timeout=30000)
+    accept(other)
+    other.click("#phone-hangup")
+    assert caller.wait() == 0, caller.log()
+    for page in (refusing, other):
+        page.context.close()

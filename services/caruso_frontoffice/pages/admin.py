@@ -1,5 +1,6 @@
 """Admin pages: the registered services with health and versions, hot-swap and roll
-back, and the users of the front office (list, add, remove).
+back, and the users of the front office (list, add, remove; the phone each agent's calls
+ring, kept by the telephony component).
 
 A swap asks the manager to make a standby instance the active one of its name; the
 instance it replaces stays registered as a standby, so activating that one again is
@@ -21,6 +22,9 @@ from caruso_core.errors import CarusoError, NotAuthorized
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import ROLES
 from caruso_frontoffice.context import Context
+from caruso_frontoffice.deskphone import KINDS
+
+PHONE_ROLES = ("agent", "supervisor")
 
 
 @page("admin")
@@ -66,8 +70,7 @@ def _services_page(request: Request, context: Context, status: int = 200, *, err
 
 @page("admin")
 def users(request: Request, context: Context) -> Response:
-    return context.render(request, "users.html", users=context.accounts.all(), roles=ROLES,
-                          error=None, notice=None, name="")
+    return _users_page(request, context)
 
 
 @action("admin")
@@ -77,10 +80,8 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
         user = context.accounts.add(name, str(form.get("role", "")), str(form.get("password", "")),
                                     str(form.get("customer", "")).strip() or None)
     except CarusoError as error:
-        return context.render(request, "users.html", 400, users=context.accounts.all(), roles=ROLES,
-                              error=str(error), notice=None, name=name)
-    return context.render(request, "users.html", users=context.accounts.all(), roles=ROLES, error=None,
-                          notice=f"User {user.name} ({user.role}) added.", name="")
+        return _users_page(request, context, 400, error=str(error), name=name)
+    return _users_page(request, context, notice=f"User {user.name} ({user.role}) added.")
 
 
 @action("admin")
@@ -95,8 +96,28 @@ def remove_user(request: Request, context: Context, form: FormData) -> Response:
             notice = f"User {name} removed; their sessions have ended."
         except CarusoError as failure:
             error = str(failure)
-    return context.render(request, "users.html", 400 if error else 200, users=context.accounts.all(),
-                          roles=ROLES, error=error, notice=notice, name="")
+    return _users_page(request, context, 400 if error else 200, error=error, notice=notice)
+
+
+@action("admin")
+def set_phone(request: Request, context: Context, form: FormData) -> Response:
+    """An agent's phone: this browser, the registered SIP phone or an external number."""
+    name = str(form.get("name", ""))[:64]
+    try:
+        context.phone.choose(name, str(form.get("kind", ""))[:10], str(form.get("number", ""))[:30] or None)
+    except CarusoError as error:
+        return _users_page(request, context, 400, error=f"The phone of {name} was not changed: {error}")
+    return _users_page(request, context, notice=f"The phone of {name} is changed.")
+
+
+def _users_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
+                notice: str | None = None, name: str = "") -> Response:
+    """The users, with the phone of each agent and supervisor (none shown without telephony)."""
+    accounts = context.accounts.all()
+    phones = {user.name: context.phone.choice(user.name) for user in accounts if user.role in PHONE_ROLES}
+    return context.render(request, "users.html", status, users=accounts, roles=ROLES, error=error, notice=notice,
+                          name=name, phones={user: choice for user, choice in phones.items() if choice},
+                          phone_kinds=KINDS)
 
 
 routes = [
@@ -105,4 +126,5 @@ routes = [
     Route("/admin/users", users, methods=["GET"]),
     Route("/admin/users", add_user, methods=["POST"]),
     Route("/admin/users/remove", remove_user, methods=["POST"]),
+    Route("/admin/users/phone", set_phone, methods=["POST"]),
 ]

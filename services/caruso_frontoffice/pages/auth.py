@@ -1,4 +1,5 @@
-"""Signing in and out, and the first-run page that creates the first admin.
+"""Signing in and out, and the first-run page that creates the first admin. Signing in
+may set the agent's phone (``phone``, ``number``: see :mod:`caruso_frontoffice.deskphone`).
 
 Failed sign-ins count against the name and the client address (see
 :mod:`caruso_core.throttle`); while either is over its limit, sign-ins for it
@@ -15,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import InvalidInput
+from caruso_core.errors import CarusoError, InvalidInput
 from caruso_frontoffice.access import action, page, set_cookie
 from caruso_frontoffice.accounts import User
 from caruso_frontoffice.context import Context
+from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.passwords import HashingBusy
 
 log = logging.getLogger("caruso.frontoffice")
@@ -37,7 +39,7 @@ def home(request: Request, context: Context) -> Response:
 @page()
 def signin_form(request: Request, context: Context) -> Response:
     return context.render(request, "signin.html", next=_local(request.query_params.get("next")),
-                          name="", error=None, first_run=context.setup_token is not None)
+                          name="", error=None, first_run=context.setup_token is not None, phone_kinds=KINDS)
 
 
 @action()
@@ -62,6 +64,12 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
         context.address_throttle.hit(keys[1])
         return _signin_again(request, context, form, 401, "Wrong name or password.")
     context.name_throttle.forget(keys[0])
+    phone = str(form.get("phone", ""))[:10]
+    if phone:
+        try:
+            context.phone.choose(user.name, phone, str(form.get("number", ""))[:30] or None)
+        except CarusoError as error:
+            return _signin_again(request, context, form, 400, f"Your phone could not be set: {error}")
     return _signed_in(request, context, user, _local(str(form.get("next", ""))))
 
 
@@ -105,7 +113,7 @@ def _setup_allowed(context: Context, offered: object) -> bool:
 
 def _signin_again(request: Request, context: Context, form: FormData, status: int, error: str) -> Response:
     return context.render(request, "signin.html", status, next=_local(str(form.get("next", ""))),
-                          name=str(form.get("name", ""))[:64], error=error, first_run=False)
+                          name=str(form.get("name", ""))[:64], error=error, first_run=False, phone_kinds=KINDS)
 
 
 def _signed_in(request: Request, context: Context, user: User, target: str) -> Response:

@@ -29,7 +29,8 @@
     }
     event.preventDefault();
     var fields = new FormData(form, event.submitter);
-    fetch(event.submitter && event.submitter.formAction || form.action,
+    var submitter = event.submitter;     // a button's formAction is the page's URL when it has none
+    fetch(submitter && submitter.hasAttribute("formaction") ? submitter.formAction : form.action,
           {method: "POST", body: new URLSearchParams(fields), credentials: "same-origin"})
       .then(function (response) { return response.text(); })
       .then(redraw)

@@ -25,7 +25,11 @@
       });
   }
   function show(id, visible) { $(id).hidden = !visible; }
-  function fail(text) { $("phone-error").textContent = text; show("phone-error", !!text); }
+  function fail(text) {     // kept for the next page too: the desk reloads once the call ended
+    $("phone-error").textContent = text;
+    show("phone-error", !!text);
+    window.sessionStorage.setItem("phone-error", text);
+  }
   function state(text) { $("phone-state").textContent = text; $("phone-state").className = "state " + text.replace(" ", "_"); }
   function buttons(names) {
     ["phone-accept", "phone-decline", "phone-mute", "phone-hold", "phone-hangup", "phone-keypad"].forEach(function (id) {
@@ -60,6 +64,8 @@
     idle();
   }
   function ringing(leg) {
+    fail("");
+    window.sessionStorage.removeItem("phone-error");
     phone.leg = leg;
     phone.live = true;
     state("ringing");
@@ -183,6 +189,10 @@
         {csrf: card.dataset.csrf, call: leg.call, leg: leg.leg, reason: "Page Closed"}));
     }
   });
+  if (window.sessionStorage.getItem("phone-error")) {
+    fail(window.sessionStorage.getItem("phone-error"));
+    window.sessionStorage.removeItem("phone-error");
+  }
   devices();
   poll();
   window.setInterval(poll, 1000);
