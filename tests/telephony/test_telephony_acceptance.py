@@ -12,6 +12,7 @@ import pytest
 
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
+from baresip_phone import Baresip
 from sip_peers import Sipp, rtp_range
 from telephony_hosts import host_telephony
 
@@ -20,6 +21,7 @@ QUEUES = [{"name": "power"}, {"name": "general", "skills": {"night_shift": 1}}] 
 MENU = {"script": "hotline", "numbers": ["100"], "default": "general",
         "routes": {"power": "power", "hours": "self_service", "message": "voicemail:general"}}
 WELCOME_MS = 1500
+G711_SAMPLE_SECONDS = 7.05       # the audio of sip-tester's g711a.pcap, which callers speak
 
 
 @pytest.fixture
@@ -31,7 +33,16 @@ def centre(caruso_host, caruso_client, tmp_path):
     url = f"sqlite:///{tmp_path / 'comm.db'}"
     config = {"db": url, "queues": QUEUES, "ivr": [MENU], "channels": {"voice": {"position_every": 0}}}
     caruso_host("comm", config=config)
+    eventually(lambda: reading(caruso_client), what="the voice channel reading telephony's events")
     return telephony, caruso_client.get("caruso.comm/1"), config
+
+
+def reading(client) -> bool:
+    """Whether someone (the voice channel) waits for telephony's events: calls placed before
+    would be older than the channel's first read, and the channel hangs up calls it did not
+    see come in."""
+    return any(entry["name"] == "telephony" and entry["health"].get("events_waiting", 0) > 0
+               for entry in client.health())
 
 
 def sign_in(telephony, comm, folder: Path, agents: int, contact_port: int) -> None:
@@ -83,8 +94,9 @@ def test_answered_abandoned_and_voicemail_calls_in_the_report_equal_sipps_counts
 
 def test_a_hot_swap_of_the_communication_server_drops_none_of_50_connected_calls(centre, caruso_host, tmp_path):
     telephony, comm, config = centre
-    agents = Sipp("phone_answers.xml", tmp_path, calls=50).start()
+    agents = Sipp("phone_answers.xml", tmp_path, calls=50)
     sign_in(telephony, comm, tmp_path, 50, agents.port)
+    agents.start()                        # after the registrations: SIPp's time limit counts from its start
     callers = Sipp("caller_connects.xml", tmp_path, telephony.target, service="100", calls=50, rate=10,
                    duration=40000).start()
 
@@ -101,3 +113,31 @@ def test_a_hot_swap_of_the_communication_server_drops_none_of_50_connected_calls
     assert callers.counts() == {"successful": 50, "failed": 0} and agents.counts() == callers.counts()
     eventually(completed, lambda count: count == 50, what="50 interactions completed after the swap")
     assert telephony.service.calls() == []
+
+
+def test_a_baresip_phone_talks_both_ways_and_a_voicemail_is_as_long_as_the_message(centre, tmp_path):
+    telephony, comm, _ = centre
+    telephony.service.set_phone("agent-1", "phone1", "secret1")
+    phone = Baresip(tmp_path, telephony.port, "phone1", "secret1").start()
+    try:
+        eventually(lambda: [entry for account in telephony.service.phones() for entry in account["contacts"]],
+                   what=f"baresip registered; its log:\n{phone.log()}")
+        comm.login("agent-1", {}, {"voice": 1})
+        events = telephony.reader()
+        caller = Sipp("caller_connects.xml", tmp_path, telephony.target, service="100", duration=8000).start()
+        call = events.next("incoming")["call"]
+        leg = events.next("leg_answered", call)["leg"]
+        relayed = events.next("ended", call)["media"]
+        assert caller.wait() == 0, caller.log()
+    finally:
+        phone.stop()
+    # the caller's audio reached the phone, the phone's (rtpengine counts it on the streams it
+    # first answered the caller with, the IVR's placeholder: nothing else sends there) the caller
+    assert relayed["caller"]["sent_packets"] > 100 and relayed[leg]["received_packets"] > 100, relayed
+    assert relayed["caller"]["received_packets"] > 100, relayed
+    message = Sipp("caller_leaves_message.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS)
+    assert message.run() == 0, message.log()
+    (left,) = comm.voicemails("general")
+    with wave.open(io.BytesIO(left["content"])) as audio:
+        seconds = audio.getnframes() / audio.getframerate()
+    assert seconds == pytest.approx(G711_SAMPLE_SECONDS, rel=0.1)
