@@ -24,6 +24,28 @@ def test_list_pages_page(tmp_path, caruso_manager, storage):
         assert "page 1 of" in web.get("/views/customers", params={"page": "-3"}).text
 
 
+def test_csv_export_shows_what_the_role_sees_and_defuses_formulas(tmp_path, caruso_manager, storage):
+    storage.create("Customer", {"name": "=HYPERLINK(\"http://evil.example\")", "phone": "+1 555 0100",
+                                "segment": "public"})
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as web:
+        sign_in(web, "ada")                                     # an agent: the override hides phone numbers
+        exported = web.get("/views/customers/export.csv", params={"f.segment": "public", "sort": "-name"})
+        assert exported.headers["content-type"].startswith("text/csv")
+        lines = exported.text.splitlines()
+        assert "+1 555 0100" not in exported.text and len(lines) == 2
+        assert lines[1].startswith("\"'=HYPERLINK(")
+        assert web.get("/views/customers/export.csv", params={"f.active": "perhaps"}).status_code == 400
+
+
+def test_a_form_goes_back_only_to_pages_of_this_site(tmp_path, caruso_manager, storage):
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        for target, kept in (("/views/customer-360/show?id=1", True), ("https://evil.example/", False),
+                             ("//evil.example/views/", False), ("/views/../admin/users", False)):
+            page = web.get("/views/task-edit/new", params={"customer_id": "1", "next": target}).text
+            assert (f'name="next" value="{target}"' in page) == kept, target
+
+
 def test_the_whole_contact_history_is_reachable_page_by_page(tmp_path, caruso_manager, storage):
     for number in range(120):
         storage.add_contact("Customer", 1, {"channel": ("phone", "email")[number % 2], "summary": f"contact {number:03d}"})

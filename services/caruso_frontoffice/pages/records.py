@@ -359,7 +359,8 @@ def _form_view(request: Request, context: Context) -> FormView:
 
 def _next(raw: str | None) -> str | None:
     """Where a form goes once saved, when it says so: a page of the views on this site."""
-    if raw and len(raw) <= 2000 and raw.startswith("/views/") and not CONTROL.search(raw) and "\\" not in raw:
+    if (raw and len(raw) <= 2000 and raw.startswith("/views/") and not CONTROL.search(raw)
+            and "\\" not in raw and ".." not in raw):
         return raw
     return None
 
