@@ -19,7 +19,7 @@ from caruso_reports.eventlog import open_engine
 from caruso_reports.periods import NAMES as PERIODS
 from caruso_reports.report import Report
 
-BINARY = ("png", "pdf")
+BINARY = ("png", "png-narrow", "pdf")
 
 
 @click.command()

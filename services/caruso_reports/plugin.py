@@ -11,4 +11,4 @@ from caruso_reports.renderers import charts, html, spreadsheet, text
 @hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_report_renderers() -> dict[str, Callable[..., Any]]:
     return {"table": text.table, "csv": spreadsheet.csv, "html": html.page,
-            "png": charts.png, "pdf": charts.pdf}
+            "png": charts.png, "png-narrow": charts.png_narrow, "pdf": charts.pdf}

@@ -1,6 +1,6 @@
 """Reports people read, in Chromium at 1366 and 390 pixels: headings are the labels of the
 report definition, percentages and durations are written as the terminal table writes them,
-the table fits its card at 1366 pixels, and a range without events says so without a chart."""
+the table fits its card at 1366 pixels, a phone gets a chart drawn for its width, and a range without events says so without a chart."""
 from __future__ import annotations
 
 import csv
@@ -53,12 +53,14 @@ def test_a_report_reads_like_its_definition_and_fits_its_card(reports_site):
     fits = page.evaluate("""() => { const box = document.querySelector('section.report .scroll');
         return box.scrollWidth <= box.clientWidth; }""")
     assert fits, "the table is wider than its card at 1366 pixels"
-    assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth") == 1100
     wide.shot("frontoffice-reports.png")
     terminal = caruso("report", "incoming-calls", "--db", events, "--from", day, "--to", day).stdout
     percentages = Counter(re.findall(r"\d+\.\d%", terminal))
     assert percentages and percentages == Counter(c for row in cells for c in row if c.endswith("%"))
-    phone.open(f"/supervisor/reports?name=incoming-calls&from={day}&to={day}")
+    page = phone.open(f"/supervisor/reports?name=incoming-calls&from={day}&to={day}")
+    assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth") == 400   # drawn for it
+    phone.shot("frontoffice-reports-phone.png")
 
 
 def test_a_range_without_events_says_so_without_a_chart(reports_site):

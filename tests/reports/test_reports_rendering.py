@@ -60,3 +60,10 @@ def test_a_bad_label_is_one_line_naming_the_file(labels, message):
     with pytest.raises(ConfigError) as refused:
         from_toml(DEFINITION.replace('queue = "Queue"', labels), "calls", "calls.toml")
     assert str(refused.value) == message
+
+
+def test_a_phone_gets_a_chart_drawn_400_pixels_wide():
+    calls = report([{"queue": "sales", "offered": 6, "service_level": 0.8333, "asa": 65.4, "talk_time": 3725.0}])
+    wide = image.imread(io.BytesIO(charts.png(calls))).shape
+    narrow = image.imread(io.BytesIO(charts.png_narrow(calls))).shape
+    assert (wide[1], narrow[1]) == (1100, 400) and narrow[0] == wide[0]

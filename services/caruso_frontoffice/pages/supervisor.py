@@ -83,7 +83,8 @@ def chart(request: Request, context: Context) -> Response:
     query = {key: request.query_params.get(key, "") for key in ("name", "from", "to")}
     try:
         chosen, options = _report_options(service.definitions(), query)
-        image = service.render(chosen["name"], "png", *options)
+        image = service.render(chosen["name"], "png-narrow" if request.query_params.get("size") == "narrow"
+                               else "png", *options)
     except CarusoError as error:
         return Response(str(error), _status(error), media_type="text/plain")
     return Response(image, media_type="image/png")

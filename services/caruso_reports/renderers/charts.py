@@ -15,21 +15,24 @@ from caruso_reports.report import Report
 
 MAX_SERIES = 12
 MAX_TICKS = 24
+WIDE, NARROW = 11.0, 4.0              # figure widths in inches (100 pixels each)
 TABLE_ROWS_PER_PAGE = 36
 
 
-def figure(report: Report) -> Any:
+def figure(report: Report, width: float = WIDE) -> Any:
     """A matplotlib Figure of the report's chart measures (a one-line note, no axes, when
-    nothing happened in the range). Axes show durations as ``m:ss`` and ratios in percent."""
+    nothing happened in the range). Axes show durations as ``m:ss`` and ratios in percent;
+    a ``NARROW`` figure (a phone's) has fewer ticks and panels as tall as on a wide one."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
     measures = report.chart_measures or report.measures
     if report.empty:
-        fig = Figure(figsize=(11, 1.2), dpi=100)
-        fig.text(0.5, 0.5, f"{report.title}: no events in this range", ha="center", va="center", fontsize=14)
+        fig = Figure(figsize=(width, 1.2), dpi=100)
+        fig.text(0.5, 0.5, f"{report.title}: no events in this range", ha="center", va="center",
+                 fontsize=14 if width == WIDE else 10, wrap=True)
         return fig
-    fig = Figure(figsize=(11, 1.2 + 2.8 * max(1, len(measures))), dpi=100, layout="constrained")
+    fig = Figure(figsize=(width, 1.2 + 2.8 * max(1, len(measures))), dpi=100, layout="constrained")
     fig.suptitle(report.title)
     by_period = "period" in report.dimensions
     others = [d for d in report.dimensions if d != "period"]
@@ -65,7 +68,7 @@ def figure(report: Report) -> Any:
         axis.grid(axis="y", alpha=0.3)
         if len(names) > 1 and axis is axes[0]:
             axis.legend(fontsize=8, loc="upper right")
-    step = max(1, math.ceil(len(labels) / MAX_TICKS))
+    step = max(1, math.ceil(len(labels) / (MAX_TICKS * width / WIDE)))
     axes[-1].set_xticks(positions[::step], labels[::step], rotation=45, ha="right", fontsize=8)
     return fig
 
@@ -74,11 +77,16 @@ def _number(value: Any, scale: float) -> float:
     return math.nan if value is None else float(value) * scale
 
 
-def png(report: Report) -> bytes:
-    """The chart as a PNG image."""
+def png(report: Report, width: float = WIDE) -> bytes:
+    """The chart as a PNG image, ``width`` inches of 100 pixels wide."""
     buffer = io.BytesIO()
-    figure(report).savefig(buffer, format="png")
+    figure(report, width).savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def png_narrow(report: Report) -> bytes:
+    """The chart as a PNG image 400 pixels wide, readable on a phone without scaling."""
+    return png(report, NARROW)
 
 
 def pdf(report: Report) -> bytes:
