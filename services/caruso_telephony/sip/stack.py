@@ -30,6 +30,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import re
+import socket
 import threading
 from typing import Any, Callable, Protocol
 
@@ -102,6 +103,8 @@ class SipStack:
         if not _running.acquire(blocking=False):
             raise ConfigError("a SIP stack runs in this process already: sippy allows one per process "
                               "(host the telephony component in a process of its own)")
+        if port == 0 and tcp_factory is not None:
+            port = _free_for_both(self.address)
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._thread = threading.Thread(target=self._loop, args=(port, on_request, tcp_factory, started),
                                         name="sippy", daemon=True)
@@ -148,6 +151,9 @@ class SipStack:
     def listen(self, port: int) -> None:
         """Bind UDP (and TCP, on the same port) on ``port`` too (0: a free one); requests
         made from now on leave from it. Raises OSError when the port is taken."""
+        if port == 0 and self.tcp is not None:
+            port = _free_for_both(self.address)
+
         def bind() -> None:
             from sippy.Udp_server import Udp_server, Udp_server_opts
 
@@ -297,3 +303,18 @@ def _transactions(stack: SipStack) -> type:
             return super().newTransaction(msg, resp_cb, laddress, userv, *args, **kwargs)
 
     return Transactions
+
+
+def _free_for_both(address: str) -> int:
+    """A port free on ``address`` for UDP and TCP alike (a free UDP port may be a TCP
+    connection's local port)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((address, 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((address, port))
+                except OSError:
+                    continue
+        return port
