@@ -62,6 +62,9 @@ def open_engine(url: str, where: str, owned: bool) -> Engine:
     set its journal mode (it holds new objects or caruso's own tables)."""
     try:
         mysql = make_url(url).get_backend_name() in MYSQL
+    except ArgumentError:
+        mysql = False                       # no URL at all: databases.engine says so in its words
+    try:
         engine = databases.engine(url, wal=owned, **(MYSQL_OPTIONS if mysql else {}))
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
         raise ConfigError(f"{where}: cannot use database URL {url!r}: {error}") from None
