@@ -112,7 +112,7 @@ def check(sources: tuple[str, ...], deployment_file: Path | None, against_storag
         parts = deployed.read(deployment_file or Path(DEFAULT_FILE))
         catalog = load(sources or parts.views)
         problems += _model_checks(catalog, parts.objects())
-        problems += context_problems(parts.scripts(), parts.desk_scripts, parts.self_service)
+        problems += context_problems(parts.script_sources, parts.desk_scripts, parts.self_service)
     if against_storage:
         problems += _model_checks(catalog, caruso_core.connect(manager_uri).get(STORAGE).describe()["objects"])
     for problem in problems:

@@ -1,12 +1,14 @@
 """A model's metadata as plain data: what ``describe()`` answers and ``caruso model describe`` prints.
 
-Views, scripts and people read it; its shape is documented in docs/storage.md.
+Views, scripts and people read it; its shape is documented in docs/storage.md. Public
+(other components may import it): :func:`describe_files` answers for a model's files without
+a running storage service.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
-from caruso_storage import values
+from caruso_storage import loader, values
 from caruso_storage.model import Model, ObjectType
 from caruso_storage.tables import VERSION_KEY
 
@@ -15,6 +17,12 @@ def describe_model(model: Model) -> dict[str, Any]:
     """The model's name, databases and every object's entry."""
     return {"name": model.name, "databases": list(model.databases),
             "objects": {name: describe_object(obj) for name, obj in model.objects.items()}}
+
+
+def describe_files(files: Sequence[str]) -> dict[str, Any]:
+    """:func:`describe_model` of the model the storage makes of ``files``, applied in order
+    (none: the packaged model); ConfigError naming the file when one is invalid."""
+    return describe_model(loader.load(list(files)) if files else loader.load_default())
 
 
 def describe_object(obj: ObjectType) -> dict[str, Any]:

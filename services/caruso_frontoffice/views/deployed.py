@@ -1,5 +1,5 @@
 """What a deployment file gives its front office, read from the files it names: the view
-sources, the storage's model, the scripts service's scripts, the desk's scripts per queue
+sources, the storage's model, the scripts service's script sources, the desk's scripts per queue
 and the portal's scripts. For checking a deployment without running it (relative paths
 start at the file's folder, where ``caruso up`` runs)."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from caruso_core import deployment, plugins
+from caruso_core import deployment
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.views.catalog import DEFAULT_VIEWS, is_resource
@@ -19,7 +19,7 @@ FRONTOFFICE, STORAGE, SCRIPTS = "caruso.frontoffice/1", "caruso.storage/1", "car
 
 @attrs.frozen
 class Deployed:
-    """The front office's part of a deployment; models and scripts are read on demand."""
+    """The front office's part of a deployment; the model is read on demand."""
 
     views: tuple[str, ...]
     desk_scripts: dict[str, str]
@@ -29,14 +29,8 @@ class Deployed:
 
     def objects(self) -> dict[str, Any]:
         """``describe()["objects"]`` of the storage's model (the packaged one without files)."""
-        from caruso_storage import describe, loader
-        model = loader.load(list(self.model_files)) if self.model_files else loader.load_default()
-        return describe.describe_model(model)["objects"]
-
-    def scripts(self) -> dict[str, Any]:
-        """The scripts service's scripts by id (none without a scripts service or sources)."""
-        from caruso_scripts.service import load_library
-        return load_library(self.script_sources, plugins.provided("caruso_script_actions"))
+        from caruso_storage.describe import describe_files
+        return describe_files(self.model_files)["objects"]
 
 
 def read(path: Path) -> Deployed:
