@@ -23,12 +23,21 @@ Contract (every method is a Pyro5 call on the object ``caruso.manager``):
   then lets the old one refuse the held calls so that clients retry them on the new.
 - Operator actions (swap, unregistering another's instance) need the operator secret
   when the manager has one.
+- **Failover**: when an active instance stops renewing (its lease passed) and its name
+  has a healthy standby, the manager makes the best standby active (``activate`` without
+  a transfer: it cold-starts from what it stored, so work since its last checkpoint is
+  lost) and the failed one a standby; clients re-resolve to the new one. Failover
+  happens at most ``1.25 * lease`` after the last renewal, plus the standby's cold start.
+  A failed instance that comes back is told to stand down (``release``), whether it
+  renews its old registration or registers again under its old id: a name never gets
+  two active instances from a failover.
 - ``events`` is a long poll over the events registered, modified, unregistering, expired.
 """
 from __future__ import annotations
 
 import collections
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -42,6 +51,8 @@ from caruso_core.contract import ServiceSpec
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound, SwapFailed
 from caruso_core.registry import ACTIVE, STANDBY, Registration, RegistryStore, ranking_of
+
+log = logging.getLogger("caruso.manager")
 
 DEFAULT_LEASE = 10.0
 DEFAULT_DRAIN_TIMEOUT = 30.0
@@ -80,6 +91,8 @@ class ServiceManager:
             else:
                 store.delete(registration.instance_id)
         self._next = store.next_sequence()
+        self._failing_over: set[str] = set()        # names whose failover runs
+        self._stood_down: set[str] = set()          # ids a failover replaced, to tell when they come back
         self._reaper = threading.Thread(target=self._reap, name="caruso-reaper", daemon=True)
         self._reaper.start()
 
@@ -97,7 +110,11 @@ class ServiceManager:
         checked = ServiceSpec(**spec)
         trusted = self._trusts(checked.name, credential)
         with self._lock:
-            if not trusted:
+            came_back = instance_id in self._stood_down and not standby
+            if came_back:                               # replaced by a failover meanwhile: a standby now
+                standby = True
+                self._stood_down.discard(instance_id)
+            elif not trusted:
                 self._check_untrusted(checked, standby)
             if instance_id is None or instance_id in self._registrations:
                 instance_id = f"{checked.name}-{self._next}"
@@ -111,7 +128,9 @@ class ServiceManager:
             self._store.save(registration)
             self._registrations[instance_id] = registration
             self._emit(REGISTERED, registration)
-            return {"instance_id": instance_id, "lease_token": registration.lease_token, "lease": self._lease}
+        if came_back:
+            self._stand_down(registration)
+        return {"instance_id": instance_id, "lease_token": registration.lease_token, "lease": self._lease}
 
     @Pyro5.api.expose
     def renew(self, instance_id: str, lease_token: str) -> bool:
@@ -124,7 +143,11 @@ class ServiceManager:
             if not registration.healthy:
                 registration.healthy = True
                 self._emit(MODIFIED, registration)
-            return True
+            came_back = instance_id in self._stood_down
+            self._stood_down.discard(instance_id)
+        if came_back:
+            self._stand_down(registration)
+        return True
 
     @Pyro5.api.expose
     def unregister(self, instance_id: str, lease_token: str | None = None,
@@ -218,16 +241,7 @@ class ServiceManager:
                     self._control(old, "resume", quiet=True)
                 raise SwapFailed(f"{instance_id} could not take over {name}: {error}; "
                                  f"{old.instance_id if old else 'nothing'} stays active") from None
-            with self._lock:
-                target.state = ACTIVE
-                changed = [target]
-                if old:
-                    old.state = STANDBY
-                    changed.append(old)
-                self._store.save(*changed)
-                for registration in changed:
-                    self._emit(MODIFIED, registration)
-            self._control(target, "serve", quiet=True)
+            self._flip(target, old)
             if old:
                 self._control(old, "release", retire_old, quiet=True)
                 if retire_old:
@@ -249,15 +263,72 @@ class ServiceManager:
         while not self._stopped.wait(interval):
             now = time.monotonic()
             with self._lock:
-                expired = []
+                expired, failed = [], []
                 for registration in self._registrations.values():
                     if now > registration.expires + self._lease:
                         expired.append(registration)
                     elif now > registration.expires and registration.healthy:
                         registration.healthy = False
                         self._emit(MODIFIED, registration)
+                    if (not registration.healthy and registration.state == ACTIVE
+                            and registration.name not in self._failing_over and self._standbys(registration.name)):
+                        self._failing_over.add(registration.name)
+                        failed.append(registration)
+            for registration in failed:
+                threading.Thread(target=self._fail_over, args=(registration,), name="caruso-failover",
+                                 daemon=True).start()
             for registration in expired:
                 self._remove(registration, EXPIRED)
+
+    def _standbys(self, name: str) -> list[Registration]:
+        """Healthy standbys of ``name``, best first (caller holds the lock)."""
+        return sorted((r for r in self._registrations.values()
+                       if r.name == name and r.state == STANDBY and r.healthy), key=lambda r: r.order)
+
+    def _fail_over(self, failed: Registration) -> None:
+        """Make the best standby that can start active in place of ``failed`` (see the contract)."""
+        try:
+            with self._swap_lock:
+                with self._lock:
+                    current = self._registrations.get(failed.instance_id)
+                    if current is not None and (current.healthy or current.state != ACTIVE):
+                        return                                # it came back, or a swap moved on
+                    candidates = self._standbys(failed.name)
+                for candidate in candidates:
+                    try:
+                        self._control(candidate, "activate", None, self._drain_timeout)
+                    except CarusoError as error:
+                        log.warning("failover of %s: %s cannot take over: %s", failed.name, candidate.instance_id,
+                                    error)
+                        continue
+                    with self._lock:
+                        self._stood_down.add(failed.instance_id)
+                    self._flip(candidate, failed)
+                    log.warning("failover: %s stopped renewing; %s is the active %s now",
+                                failed.instance_id, candidate.instance_id, failed.name)
+                    return
+        finally:
+            with self._lock:
+                self._failing_over.discard(failed.name)
+
+    def _flip(self, active: Registration, previous: Registration | None) -> None:
+        """Record ``active`` as the active instance and ``previous`` (if still registered) as
+        a standby, persisted and announced, then let ``active`` serve."""
+        with self._lock:
+            active.state = ACTIVE
+            changed = [active]
+            if previous is not None and previous.instance_id in self._registrations:
+                previous.state = STANDBY
+                changed.append(previous)
+            self._store.save(*changed)
+            for registration in changed:
+                self._emit(MODIFIED, registration)
+        self._control(active, "serve", quiet=True)
+
+    def _stand_down(self, registration: Registration) -> None:
+        """Tell a host whose instance a failover replaced to refuse calls and deactivate."""
+        threading.Thread(target=self._control, args=(registration, "release", False), kwargs={"quiet": True},
+                         name="caruso-stand-down", daemon=True).start()
 
     def _remove(self, registration: Registration, event: str) -> None:
         with self._lock:

@@ -1,10 +1,13 @@
 """Crashes and restarts: leases expire, watchers hear it, clients find what is left."""
+import os
+import signal
 import threading
 import time
 
 import pytest
 
 from caruso_core import NoInstance
+from caruso_core.testing import eventually
 
 LEASE = 1.0
 BOUND = 2.25 * LEASE          # documented in caruso_core/manager.py
@@ -81,3 +84,44 @@ def test_a_watch_outlives_a_manager_restart(caruso_host, caruso_client, caruso_m
     host.kill()
     watcher.join(BOUND + MARGIN + 10)
     assert ("expired", host.instance_id) in seen
+
+
+def _states(client):
+    return {row["instance_id"]: row["state"] for row in client.services()}
+
+
+def _gate(client, instance_id):
+    return next(row["health"].get("gate") for row in client.health() if row["instance_id"] == instance_id)
+
+
+def test_a_standby_takes_over_when_the_active_stops_renewing_and_the_old_one_stands_down(caruso_host,
+                                                                                          caruso_client):
+    first = caruso_host("sample_services:Counter", config={"label": "first"}, process=True)
+    second = caruso_host("sample_services:Counter", config={"label": "second"}, standby=True, process=True)
+    proxy = caruso_client.get("counter")
+    assert proxy.increment() == {"value": 1, "label": "first"}
+    os.kill(first.process.pid, signal.SIGSTOP)                  # alive, but renews nothing and answers nothing
+    try:
+        eventually(lambda: _states(caruso_client), lambda states: states == {
+            first.instance_id: "standby", second.instance_id: "active"}, what="the failover")
+        # the proxy heard of it and resolves again: no call goes to the hung instance
+        eventually(lambda: proxy.instance["instance_id"], lambda found: found == second.instance_id,
+                   what="the proxy following the failover")
+        assert proxy.increment() == {"value": 1, "label": "second"}   # a cold start: the first's count is gone
+    finally:
+        os.kill(first.process.pid, signal.SIGCONT)
+    eventually(lambda: _gate(caruso_client, first.instance_id), lambda gate: gate == "refusing",
+               what="the old active standing down")
+    assert [row["instance_id"] for row in caruso_client.lookup("counter")] == [second.instance_id]
+    assert proxy.increment() == {"value": 2, "label": "second"}
+
+
+def test_an_active_without_a_standby_is_not_failed_over_and_comes_back(caruso_host, caruso_client):
+    only = caruso_host("sample_services:Counter", process=True)
+    proxy = caruso_client.get("counter")
+    assert proxy.increment()["value"] == 1
+    os.kill(only.process.pid, signal.SIGSTOP)
+    eventually(lambda: caruso_client.services(), lambda rows: not rows[0]["healthy"], what="unhealthy")
+    os.kill(only.process.pid, signal.SIGCONT)
+    assert proxy.increment()["value"] == 2                        # the same instance, its state kept
+    assert _states(caruso_client) == {only.instance_id: "active"}
