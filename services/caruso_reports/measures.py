@@ -52,6 +52,7 @@ CATALOGUE: dict[str, Measure] = {m.name: m for m in (
     _count("transferred", "transferred", "transfers by agents"),
     _count("overflowed", "overflowed", "overflows to voicemail or another queue"),
     _count("voicemails", "voicemails", "interactions ending in voicemail"),
+    _count("messages", "messages", "voicemail messages left (from a queue's overflow or the IVR)"),
     _count("dialed", "dialed", "outbound calls dialled by campaigns"),
     _count("dial_answered", "dial_answered", "dialled calls the called party answered"),
     _count("completed", "completed", "interactions completed by an agent"),

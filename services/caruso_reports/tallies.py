@@ -13,7 +13,7 @@ import attrs
 import sqlalchemy as sa
 
 from caruso_comm.events import (ABANDON, COMPLETE, CONNECT, DIAL, DIAL_RESULT, ENTER, OVERFLOW, RESTART,
-                                TRANSFER, VOICEMAIL, WRAP_END)
+                                TRANSFER, VOICEMAIL, VOICEMAIL_MESSAGE, WRAP_END)
 
 
 @attrs.frozen
@@ -83,6 +83,7 @@ TALLIES: dict[str, Tally] = {
     "transferred": Tally((TRANSFER,), lambda s: _count(s.event(TRANSFER))),
     "overflowed": Tally((OVERFLOW,), lambda s: _count(s.event(OVERFLOW))),
     "voicemails": Tally((VOICEMAIL,), lambda s: _count(s.event(VOICEMAIL))),
+    "messages": Tally((VOICEMAIL_MESSAGE,), lambda s: _count(s.event(VOICEMAIL_MESSAGE))),
     "dialed": Tally((DIAL,), lambda s: _count(s.event(DIAL))),
     "dial_answered": Tally((DIAL_RESULT,), lambda s: _count(sa.and_(
         s.event(DIAL_RESULT), s.rows.c.data["result"].as_string() == "answered"))),

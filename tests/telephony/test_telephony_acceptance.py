@@ -60,7 +60,7 @@ def incoming_calls(url: str) -> dict[str, int]:
     done = caruso("report", "incoming-calls", "--db", url, "--period", "day", "--format", "csv")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
-    return {name: sum(int(row[name]) for row in rows) for name in ("answered", "abandoned")}
+    return {name: sum(int(row[name]) for row in rows) for name in ("answered", "abandoned", "messages")}
 
 
 def test_answered_abandoned_and_voicemail_calls_in_the_report_equal_sipps_counts(centre, tmp_path):
@@ -82,7 +82,8 @@ def test_answered_abandoned_and_voicemail_calls_in_the_report_equal_sipps_counts
     counted = {name: caller.counts() for name, caller in callers.items()}
     assert all(count["failed"] == 0 for count in counted.values()), counted
     assert answering.counts() == {"successful": counted["answered"]["successful"], "failed": 0}
-    expected = {name: counted[name]["successful"] for name in ("answered", "abandoned")}
+    expected = {"answered": counted["answered"]["successful"], "abandoned": counted["abandoned"]["successful"],
+                "messages": counted["voicemail"]["successful"]}
     eventually(lambda: incoming_calls(config["db"]), lambda report: report == expected, what=f"the report saying {expected}")
     messages = comm.voicemails("general")
     assert len(messages) == counted["voicemail"]["successful"]
