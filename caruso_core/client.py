@@ -23,6 +23,7 @@ Contract of :class:`ServiceProxy`:
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import weakref
@@ -138,7 +139,10 @@ class Client:
         return proxy
 
     def _follow_registry(self) -> None:
-        """Tell the proxies of every change of the registry (see the module's contract)."""
+        """Tell the proxies of every change of the registry (see the module's contract).
+        Signals are left to the main thread: delivered here, a Ctrl-C would wait for the
+        main thread's blocking call to return."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         cursor, epoch = None, None
         while True:
             with self._follow_lock:
