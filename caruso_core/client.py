@@ -13,20 +13,13 @@ Contract of :class:`ServiceProxy`:
   ``CARUSO_CALL_TIMEOUT``, else 120 s) raises :class:`CallTimedOut`, one of those;
 - a connection is not used again once it has been idle for half the daemons' idle
   timeout (they close idle connections), so a call never meets a connection the daemon
-  is closing;
-- while a client has proxies, one thread of it follows the manager's events and makes a
-  proxy resolve again when its service changed (a failover, a swap, an instance gone),
-  so that calls reach the new active instance without waiting for the old one to fail
-  (an instance that hangs answers nothing: without this a call would wait its call
-  timeout). The thread ends when the client's last proxy is gone.
+  is closing.
 """
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
-import weakref
 from typing import Any, Iterator
 
 import Pyro5.client
@@ -34,12 +27,11 @@ import Pyro5.errors
 
 from caruso_core import credentials, remoting, wire
 from caruso_core.deployment import manager_uri_here as deployment_manager_uri
-from caruso_core.errors import (CallInterrupted, CallTimedOut, CarusoError, ManagerUnreachable, NoInstance,
+from caruso_core.errors import (CallInterrupted, CallTimedOut, ManagerUnreachable, NoInstance,
                                 ServiceMoved)
 
 DEFAULT_TIMEOUT = 15.0
 RETRY_PAUSE = 0.05
-FOLLOW_POLL = 5.0            # seconds a follower's long poll of the manager's events waits
 
 
 def connect(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, secret: str | None = None,
@@ -101,9 +93,6 @@ class Client:
         self.secret = secret
         self.operator_secret = operator_secret
         self._proxies = _ThreadProxies(call_timeout, secret)
-        self._followers: weakref.WeakSet[ServiceProxy] = weakref.WeakSet()
-        self._following: threading.Thread | None = None
-        self._follow_lock = threading.Lock()
 
     def manager_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a manager method; an unreachable manager is a :class:`ManagerUnreachable`."""
@@ -129,35 +118,7 @@ class Client:
 
         Keyword arguments filter on the services' properties (equality).
         """
-        proxy = ServiceProxy(self, name_or_interface, properties)
-        with self._follow_lock:
-            self._followers.add(proxy)
-            if self._following is None:
-                self._following = threading.Thread(target=self._follow_registry, name="caruso-follow",
-                                                   daemon=True)
-                self._following.start()
-        return proxy
-
-    def _follow_registry(self) -> None:
-        """Tell the proxies of every change of the registry (see the module's contract).
-        Signals are left to the main thread: delivered here, a Ctrl-C would wait for the
-        main thread's blocking call to return."""
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        cursor, epoch = None, None
-        while True:
-            with self._follow_lock:
-                if not self._followers:
-                    self._following = None
-                    return
-            try:
-                batch = self.manager_call("events", cursor, FOLLOW_POLL, epoch)
-            except CarusoError:            # the manager is away (restarting, moving): ask again soon
-                time.sleep(RETRY_PAUSE * 10)
-                continue
-            cursor, epoch = batch["next"], batch["epoch"]
-            for event in batch["events"]:
-                for proxy in list(self._followers):
-                    proxy._registry_changed(event)
+        return ServiceProxy(self, name_or_interface, properties)
 
     def lookup(self, name_or_interface: str, **properties: Any) -> list[dict[str, Any]]:
         """Live active instances, best first (ranking, then registration order)."""
@@ -288,22 +249,6 @@ class ServiceProxy:
                     raise NoInstance(f"no reachable instance of {self._describe()}: tried "
                                      + ", ".join(c["instance_id"] for c in candidates))
                 time.sleep(RETRY_PAUSE)
-
-    def _registry_changed(self, event: dict[str, Any]) -> None:
-        """Resolve again at the next call when ``event`` says the instance in use is no longer
-        the active one, or another instance of what this proxy reaches became active (an
-        instance only late with its lease is kept: it may come back)."""
-        record = self._record
-        if record is None or self._key not in (event["name"], event["interface"]):
-            return
-        if event["instance_id"] == record["instance_id"]:
-            stale = event["event"] in ("expired", "unregistering") or event["state"] != "active"
-        else:
-            stale = event["state"] == "active" and event["healthy"]
-        if stale:
-            with self._lock:
-                if self._record is record:
-                    self._record = None
 
     def _forget(self, record: dict[str, Any], unreachable: bool) -> None:
         with self._lock:

@@ -31,6 +31,6 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
-# three workers, one test file each at a time: most tests wait on real processes and
-# sockets, so three share two cores well
-exec .venv/bin/python -m pytest -n 3 --dist loadfile "$@"
+# five workers, one test file each at a time: most tests wait on real processes and
+# sockets (real servers, browsers, SIPp), so five share two cores well
+exec .venv/bin/python -m pytest -n 5 --dist loadfile "$@"

@@ -82,13 +82,13 @@ def sqlite_day(tmp_path_factory) -> str:
 
 CALLS = {
     "sales": {"offered": 4, "answered": 2, "abandoned": 2, "short_abandoned": 1, "transferred": 1,
-              "overflowed": 0, "messages": 0, "service_level_answered": 1.0, "service_level": 2 / 3, "asa": 4.0,
+              "overflowed": 0, "service_level_answered": 1.0, "service_level": 2 / 3, "asa": 4.0,
               "aht": (60 + 60 + 10 + 10) / 1, "avg_talk": 60.0, "longest_wait": 30.0},
     "support": {"offered": 0, "answered": 0, "abandoned": 0, "short_abandoned": 0, "transferred": 0,
-                "overflowed": 0, "messages": 0, "service_level_answered": None, "service_level": None, "asa": None,
+                "overflowed": 0, "service_level_answered": None, "service_level": None, "asa": None,
                 "aht": 30.0, "avg_talk": 30.0, "longest_wait": 2.0},
     "chat": {"offered": 1, "answered": 0, "abandoned": 0, "short_abandoned": 0, "transferred": 0,
-             "overflowed": 1, "messages": 0, "service_level_answered": None, "service_level": 0.0, "asa": None,
+             "overflowed": 1, "service_level_answered": None, "service_level": 0.0, "asa": None,
              "aht": None, "avg_talk": None, "longest_wait": None},
 }
 
