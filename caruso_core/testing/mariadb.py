@@ -58,13 +58,14 @@ class Server:
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
         as_user = [f"--user={self.user}"] if self.user else []
-        installed = subprocess.run([installer, "--no-defaults", f"--datadir={self.data}", *as_user,
+        own_tmp = f"--tmpdir={self.folder}"     # servers of parallel workers must not share /tmp's temp tables
+        installed = subprocess.run([installer, "--no-defaults", f"--datadir={self.data}", *as_user, own_tmp,
                                     "--auth-root-authentication-method=normal", "--skip-test-db"],
                                    capture_output=True, text=True, cwd=self.folder, timeout=120)
         if installed.returncode != 0:
             raise RuntimeError(f"{installer} failed ({installed.returncode}):\n{installed.stdout}{installed.stderr}")
         self.process = subprocess.Popen(
-            [daemon, "--no-defaults", f"--datadir={self.data}", *as_user, "--bind-address=127.0.0.1",
+            [daemon, "--no-defaults", f"--datadir={self.data}", *as_user, own_tmp, "--bind-address=127.0.0.1",
              f"--port={self.port}", f"--socket={self.folder / 'server.sock'}",
              f"--pid-file={self.folder / 'server.pid'}", f"--log-error={self.log}", *SERVER_SETTINGS],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.folder)
