@@ -129,7 +129,11 @@ def default_data() -> dict[str, Any]:
     """The default deployment as TOML data."""
     entries = {}
     for name, entry in sorted(plugins.group(plugins.SERVICES_GROUP).items()):
-        if spec_of(entry.load()).autostart:
+        try:
+            loaded = entry.load()
+        except ModuleNotFoundError:       # an optional component whose extra is not installed
+            continue
+        if spec_of(loaded).autostart:
             entries[name] = {"use": name}
     return {"services": entries}
 
