@@ -1,9 +1,10 @@
-"""A throwaway database on a test server, shared by the PostgreSQL and MariaDB fixtures."""
+"""Test database servers and throwaway databases on them, shared by the PostgreSQL and MariaDB fixtures."""
 from __future__ import annotations
 
+import os
 import uuid
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 
 @contextmanager
@@ -23,3 +24,17 @@ def throwaway_database(server_url: str, quote: str, drop_suffix: str = "") -> It
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{drop_suffix}")
     finally:
         server.dispose()
+
+
+@contextmanager
+def server_url(environment: str, start: Callable[[], Any]) -> Iterator[str]:
+    """The URL in the variable ``environment`` when set, else that of a server ``start()``
+    makes (an object with ``url`` and ``stop()``), stopped on exit."""
+    if os.environ.get(environment):
+        yield os.environ[environment]
+        return
+    server = start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -25,7 +25,7 @@ from typing import Iterator
 
 import pytest
 
-from caruso_core.testing.databases import throwaway_database
+from caruso_core.testing.databases import server_url, throwaway_database
 from caruso_core.testing.processes import free_port
 from caruso_core.testing.waiting import eventually
 
@@ -101,17 +101,15 @@ class Server:
 
 @pytest.fixture(scope="session")
 def mariadb_url() -> Iterator[str]:
-    if os.environ.get(ENVIRONMENT):
-        yield os.environ[ENVIRONMENT]
-        return
+    with server_url(ENVIRONMENT, _start) as url:
+        yield url
+
+
+def _start() -> Server:
     daemon, installer = shutil.which(DAEMON, path=f"/usr/sbin:{os.environ.get('PATH', '')}"), shutil.which(INSTALLER)
     if daemon is None or installer is None:
         pytest.fail(INSTALL_HINT, pytrace=False)
-    server = Server(daemon, installer)
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    return Server(daemon, installer)
 
 
 @pytest.fixture

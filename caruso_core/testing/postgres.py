@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pytest
 
-from caruso_core.testing.databases import throwaway_database
+from caruso_core.testing.databases import server_url, throwaway_database
 from caruso_core.testing.processes import free_port
 
 ENVIRONMENT = "CARUSO_TEST_POSTGRES_URL"
@@ -80,17 +80,15 @@ def find_binaries() -> Path | None:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    if os.environ.get(ENVIRONMENT):
-        yield os.environ[ENVIRONMENT]
-        return
+    with server_url(ENVIRONMENT, _start) as url:
+        yield url
+
+
+def _start() -> Cluster:
     binaries = find_binaries()
     if binaries is None:
         pytest.fail(INSTALL_HINT, pytrace=False)
-    cluster = Cluster(binaries)
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
+    return Cluster(binaries)
 
 
 @pytest.fixture
