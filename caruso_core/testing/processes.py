@@ -22,10 +22,24 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 45.0
 
 
-def free_port() -> int:
+def free_port(span: int = 1) -> int:
+    """A port ``p`` on 127.0.0.1 such that ``p`` to ``p + span - 1`` are all free now
+    (``span=2`` for a front office whose web chat listens on the next port)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + span <= 65536 and all(_bindable(port + offset) for offset in range(1, span)):
+            return port
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class Process:

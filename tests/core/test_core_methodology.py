@@ -68,7 +68,7 @@ def legacy_billing(folder: Path) -> None:
 def test_the_methodology_runs_as_written_in_a_fresh_folder(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith("CARUSO_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    manager_port, web_port = free_port(), free_port()
+    manager_port, web_port = free_port(), free_port(span=2)
     cwd, running, outputs = tmp_path, [], {}
     try:
         for line in commands(DOC.read_text(encoding="utf-8")):

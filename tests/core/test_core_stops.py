@@ -110,7 +110,7 @@ def test_up_stops_everything_it_started(tmp_path, signum, target):
 
 @pytest.mark.parametrize("signum, target", TARGETS)
 def test_the_demo_serving_stops_everything_it_started(tmp_path, signum, target):
-    manager_port, web_port = free_port(), free_port()
+    manager_port, web_port = free_port(), free_port(span=2)
     demo = Command(["demo", "--serve", "--dir", str(tmp_path / "demo"), "--customers", "10", "--calls", "2",
                     "--chats", "0", "--mails", "0", "--manager-port", str(manager_port),
                     "--web-port", str(web_port)], tmp_path / "demo" / "data")
