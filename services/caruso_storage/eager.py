@@ -1,24 +1,24 @@
 """Related objects read together with a page of records: ``include`` of ``query``.
 
 ``include`` names relations to follow from each record of the page, as a list of paths:
-``["contract", "contract.holder", "readings"]``. Each record then holds, under the
+``["contract", "contract.holder", "readings", "tags"]``. Each record then holds, under the
 relation's name, the related record (many-to-one: a record or None) or the list of them
-(one-to-many, in key order), each with its own includes. A relation costs one SQL query
-for the whole page (its keys in one ``IN``), never one per record; a one-to-many
-relation may bring at most ``MAX_LIMIT`` records for a page (else InvalidInput: page
-smaller). Many-to-many relations are navigated with ``related``.
+(one-to-many and many-to-many, in key order), each with its own includes. A relation
+costs one SQL query for the whole page (its keys in one ``IN``; many-to-many joins the
+link table in that query), never one per record; a relation may bring at most
+``MAX_LIMIT`` records for a page (else InvalidInput: ask for a smaller page).
 """
 from __future__ import annotations
 
 import contextlib
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import tuple_
+from sqlalchemy import Table, and_, tuple_
 from sqlalchemy.engine import Connection
 
 from caruso_core.errors import InvalidInput
 
-from caruso_storage.model import ObjectType
+from caruso_storage.model import ObjectType, Relation
 from caruso_storage.records import MAX_LIMIT, Records
 
 MAX_PATHS = 10
@@ -40,42 +40,61 @@ def tree(obj: ObjectType, objects: Mapping[str, ObjectType], include: Any) -> Tr
         current, branch = obj, paths
         for name in names:
             relation = current.relations.get(name)
-            if relation is None or relation.kind == "many-to-many":
-                known = ", ".join(n for n, r in current.relations.items() if r.kind != "many-to-many") or "none"
-                raise InvalidInput(f"include: {item}: {current.name} has no many-to-one or one-to-many relation "
-                                   f"{name!r} (relations: {known})")
+            if relation is None:
+                raise InvalidInput(f"include: {item}: {current.name} has no relation {name!r} "
+                                   f"(relations: {', '.join(current.relations) or 'none'})")
             current, branch = objects[relation.target], branch.setdefault(name, {})
     return paths
 
 
 def attach(records: Records, page: list[dict[str, Any]], paths: Tree, every: Mapping[str, Records],
+           links: Mapping[tuple[str, str], Table],
            read: Callable[[str], contextlib.AbstractContextManager[Connection]]) -> list[dict[str, Any]]:
     """``page`` (records of ``records``) as plain data, each with the related objects of
-    ``paths``; ``every`` holds the records of each object by name, ``read(database)`` gives a
+    ``paths``; ``every`` holds the records of each object by name, ``links`` the link table
+    of each many-to-many relation by (object, relation), ``read(database)`` gives a
     connection to read a database."""
     plain = [records.wire(record) for record in page]
     for name, below in paths.items():
         relation = records.obj.relations[name]
         target = every[relation.target]
         to_one = relation.kind == "many-to-one"
-        holding, matched = (relation.foreign_key, target.key) if to_one else (records.key, relation.foreign_key)
+        holding = relation.foreign_key if to_one else records.key
         wanted = {values for record in page if None not in (values := tuple(record[part] for part in holding))}
-        found: list[dict[str, Any]] = []
+        found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         if wanted:
-            columns = [target.table.c[part] for part in matched]
-            among = columns[0].in_([values[0] for values in wanted]) if len(columns) == 1 \
-                else tuple_(*columns).in_(list(wanted))
             with read(target.obj.database) as connection:
-                found = target.select(connection, None, None, MAX_LIMIT, 0, among)
-                if len(found) == MAX_LIMIT and target.select(connection, None, None, 1, MAX_LIMIT, among):
-                    raise InvalidInput(f"include: {name} brings more than {MAX_LIMIT} {target.obj.name} objects "
-                                       "for this page: ask for a smaller page")
-        shown = attach(target, found, below, every, read)
+                found = _related(connection, relation, target, links.get((records.obj.name, name)), wanted)
+            if len(found) > MAX_LIMIT:
+                raise InvalidInput(f"include: {name} brings more than {MAX_LIMIT} {target.obj.name} objects "
+                                   "for this page: ask for a smaller page")
+        shown = attach(target, [record for _, record in found], below, every, links, read)
         grouped: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for record, plain_record in zip(found, shown):
-            grouped.setdefault(tuple(record[part] for part in matched), []).append(plain_record)
+        for (holder, _), plain_record in zip(found, shown):
+            grouped.setdefault(holder, []).append(plain_record)
         for record, plain_record in zip(page, plain):
             related = grouped.get(tuple(record[part] for part in holding), [])
             plain_record[name] = (related[0] if related else None) if to_one else related
     return plain
 
+
+def _related(connection: Connection, relation: Relation, target: Records, link: Table | None,
+             wanted: set[tuple[Any, ...]]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Up to ``MAX_LIMIT`` + 1 records of ``target`` that ``relation`` leads to from the
+    holders ``wanted``, in key order, each with its holder's values: one SQL query."""
+    if relation.kind == "many-to-many":
+        assert link is not None
+        holders = [link.c[column] for column in relation.source_columns]
+        joined = and_(*(link.c[column] == target.table.c[part]
+                        for column, part in zip(relation.target_columns, target.key)))
+        return target.select_among(connection, _among(holders, wanted), holders, MAX_LIMIT + 1, link, joined)
+    matched = target.key if relation.kind == "many-to-one" else relation.foreign_key
+    holders = [target.table.c[part] for part in matched]
+    return target.select_among(connection, _among(holders, wanted), holders, MAX_LIMIT + 1)
+
+
+def _among(columns: list[Any], wanted: set[tuple[Any, ...]]) -> Any:
+    """``columns`` holding one of the value tuples ``wanted``."""
+    if len(columns) == 1:
+        return columns[0].in_([values[0] for values in wanted])
+    return tuple_(*columns).in_(list(wanted))

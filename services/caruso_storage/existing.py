@@ -6,7 +6,8 @@ that name, the one equal to it but for case is taken. So one model maps one sche
 database, whatever each did to the names it was given without quotes: PostgreSQL folds them
 to lower case (``KUNDE_STAMM`` is ``kunde_stamm``), MySQL and MariaDB keep them as written
 (and compare column names ignoring case), SQLite keeps them. Two names equal but for case
-are refused: the model must give the exact one.
+are refused: the model must give the exact one. The link tables of an existing object's
+many-to-many relations, and their columns, are found the same way.
 
 A column fits an attribute when its type holds the attribute's values through the declared
 conversion: text for flags, padded text and dates held as text; integers for cents and
@@ -25,7 +26,7 @@ from sqlalchemy.types import TypeEngine
 
 from caruso_core.errors import ConfigError
 
-from caruso_storage.model import Attribute, Model, ObjectType
+from caruso_storage.model import Attribute, Model, ObjectType, Relation
 from caruso_storage.patterns import Pattern
 
 # what kinds of column hold each attribute type without a conversion
@@ -107,8 +108,36 @@ def find(model: Model, database: str, engine: Engine) -> Found:
             types[obj.name][name] = columns[named[0]]
             problems += [f"{obj.source}:{attribute.line}: {obj.name}.{name}: {problem}"
                          for problem in _misfits(attribute, table, named, [columns[c] for c in named], engine.dialect)]
-        objects[obj.name] = attrs.evolve(obj, table=table, attributes={**obj.attributes, **attributes})
+        relations = {}
+        for relation in obj.relations.values():
+            if relation.kind == "many-to-many":
+                linked, trouble = _link(obj, relation, tables, inspector)
+                relations[relation.name] = linked or relation
+                problems += trouble
+        objects[obj.name] = attrs.evolve(obj, table=table, attributes={**obj.attributes, **attributes},
+                                         relations={**obj.relations, **relations})
     return Found(objects, types, problems)
+
+
+def _link(obj: ObjectType, relation: Relation, tables: list[str], inspector: Any) -> tuple[Relation | None, list[str]]:
+    """The many-to-many ``relation`` of ``obj`` with the names its link table and columns have
+    in the database, or None and why not."""
+    where = f"{relation.source}:{relation.line}: {obj.name}.{relation.name}"
+    table, problem = _named(relation.through or "", tables, "table")
+    if table is None:
+        return None, [f"{where}: " + (problem or f"link table {relation.through!r} does not exist")]
+    present = [column["name"] for column in inspector.get_columns(table, schema=obj.schema)]
+    named, problems = {}, []
+    for column in relation.source_columns + relation.target_columns:
+        found, problem = _named(column, present, "column")
+        if found is None:
+            problems.append(f"{where}: " + (problem or f"link table {table!r} has no column {column!r}")
+                            + f" (columns: {', '.join(sorted(present))})")
+        named[column] = found
+    if problems:
+        return None, problems
+    return attrs.evolve(relation, through=table, source_columns=tuple(named[c] for c in relation.source_columns),
+                        target_columns=tuple(named[c] for c in relation.target_columns)), []
 
 
 def _named(name: str, present: Any, what: str) -> tuple[str | None, str | None]:

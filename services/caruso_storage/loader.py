@@ -408,7 +408,7 @@ class _Builder:
         foreign_key = _names(element.get("foreign-key"))
         relation = Relation(name, kind, target_name, foreign_key, element.get("through"),
                             _names(element.get("source-columns")), _names(element.get("target-columns")),
-                            element.sourceline)
+                            element.sourceline, self.source)
         if kind == "many-to-many":
             if not relation.through:
                 raise self.fail(element, f"{where}: many-to-many needs through=\"LINK_TABLE\"")

@@ -72,7 +72,8 @@ class Relation:
     ``foreign_key`` names the attributes holding the reference: on this object for
     many-to-one, on the target for one-to-many, in order of the referenced key.
     Many-to-many goes through the link table ``through`` whose ``source_columns``
-    reference this object's key and ``target_columns`` the target's key.
+    reference this object's key and ``target_columns`` the target's key. ``source`` and
+    ``line`` say where the model declares the relation.
     """
 
     name: str
@@ -83,6 +84,7 @@ class Relation:
     source_columns: tuple[str, ...] = ()
     target_columns: tuple[str, ...] = ()
     line: int = 0
+    source: str = ""
 
 
 @attrs.frozen

@@ -244,6 +244,17 @@ class Records:
             statement = statement.offset(offset)
         return [self._record(row) for row in connection.execute(statement).all()]
 
+    def select_among(self, connection: Connection, among: Any, holders: list[Any], limit: int,
+                     link: Table | None = None, joined: Any = None) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        """Up to ``limit`` records matching the SQL expression ``among``, in key order, each
+        with the values of the columns ``holders`` (of this table, or of ``link`` joined on
+        ``joined``): the records related to several others, read at once."""
+        table = self.table if link is None else self.table.join(link, joined)
+        statement = select(*self._columns, *holders).select_from(table).where(among)
+        rows = connection.execute(statement.order_by(*self._order(None)).limit(limit)).all()
+        width = len(self._columns)
+        return [(tuple(row[width:]), self._record(row[:width])) for row in rows]
+
     def count(self, connection: Connection, condition: Condition | None) -> int:
         statement = select(func.count()).select_from(self.table).where(filters.to_sql(condition, self.fields))
         return int(connection.execute(statement).scalar_one())

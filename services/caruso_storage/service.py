@@ -152,7 +152,7 @@ class StorageManager:
             page = records.select(connection, condition, order_by, limit, offset)
         if not paths:
             return [records.wire(record) for record in page]
-        return eager.attach(records, page, paths, self.records, self._read_database)
+        return eager.attach(records, page, paths, self.records, self.schema.links, self._read_database)
 
     @remote
     def count(self, object: str, where: Any = None) -> int:
