@@ -21,7 +21,8 @@ METADATA_SECONDS = 5.0
 
 @attrs.frozen
 class Attribute:
-    """An attribute of a business object, from ``describe``."""
+    """An attribute of a business object, from ``describe``; ``choice_labels`` are the
+    labels of ``choices`` in their order (the codes themselves when the model gives none)."""
 
     name: str
     type: str
@@ -31,6 +32,15 @@ class Attribute:
     choices: tuple[str, ...] | None = None
     generated: bool = False
     default: Any = None
+    choice_labels: tuple[str, ...] | None = None
+
+    def options(self) -> list[tuple[str, str]]:
+        """``(code, label)`` of each choice, in the model's order."""
+        return list(zip(self.choices or (), self.choice_labels or self.choices or ()))
+
+    def label_of(self, code: str) -> str:
+        """The label of the choice ``code``; any other text as it is."""
+        return dict(self.options()).get(code, code)
 
 
 @attrs.frozen
@@ -54,12 +64,12 @@ def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
     """An :class:`ObjectInfo` from one object's entry of ``describe``."""
     attributes = {}
     for attribute, meta in (described.get("attributes") or {}).items():
-        choices = meta.get("choices")
+        choices = tuple(str(c) for c in meta.get("choices") or ()) or None
+        labels = meta.get("choice_labels") or {}
         attributes[attribute] = Attribute(
             attribute, str(meta.get("type") or "string"), str(meta.get("label") or attribute),
-            meta.get("length"), bool(meta.get("required")),
-            tuple(str(c) for c in choices) if choices else None, bool(meta.get("generated")),
-            meta.get("default"))
+            meta.get("length"), bool(meta.get("required")), choices, bool(meta.get("generated")),
+            meta.get("default"), tuple(str(labels.get(c, c)) for c in choices) if choices and labels else None)
     return ObjectInfo(name, tuple(described.get("key") or ()), attributes)
 
 

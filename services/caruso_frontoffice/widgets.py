@@ -53,6 +53,8 @@ def parse(field: Field, attribute: Attribute, raw: str | None) -> Any:
     text = (raw or "").strip()
     if kind == "checkbox":
         return text in ("on", "true", "1")
+    if kind == "select" and attribute.choices and text and text not in attribute.choices:
+        raise InvalidInput(f"{label}: {_expected(kind, attribute)}")
     if len(text) > max_length(field, attribute, kind):
         raise InvalidInput(f"{label}: at most {max_length(field, attribute, kind)} characters, please")
     if CONTROL.search(text):
@@ -79,8 +81,6 @@ def parse_filter(field: Field, attribute: Attribute, raw: str | None) -> Any:
 
 
 def _convert(kind: str, attribute: Attribute, text: str) -> Any:
-    if kind == "select" and attribute.choices and text not in attribute.choices:
-        raise ValueError(text)
     if kind == "email" and not EMAIL.match(text):
         raise ValueError(text)
     if kind == "phone" and not PHONE.match(text):
@@ -104,7 +104,7 @@ def _convert(kind: str, attribute: Attribute, text: str) -> Any:
 
 def _expected(kind: str, attribute: Attribute) -> str:
     if kind == "select" and attribute.choices:
-        return "choose one of " + ", ".join(attribute.choices)
+        return "choose one of " + ", ".join(label for _, label in attribute.options())
     return {"email": "an e-mail address like name@example.com, please",
             "phone": "a phone number like +49 30 1234567, please",
             "integer": "a whole number, please", "decimal": "a number like 1234.50, please",
@@ -120,3 +120,8 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+def shown(attribute: Attribute, value: Any) -> str:
+    """A stored value of ``attribute`` as a page shows it: a choice by its label."""
+    return attribute.label_of(display(value)) if attribute.choice_labels else display(value)

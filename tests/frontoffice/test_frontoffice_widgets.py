@@ -4,7 +4,7 @@ import pytest
 from caruso_core.errors import InvalidInput
 from caruso_frontoffice.records import Attribute, object_info
 from caruso_frontoffice.views.model import Field
-from caruso_frontoffice.widgets import display, parse, parse_filter, widget
+from caruso_frontoffice.widgets import display, parse, parse_filter, shown, widget
 
 CUSTOMER = object_info("Customer", {"key": ["id"], "attributes": {   # shaped like describe("Customer")
     "id": {"type": "integer", "label": "Id", "generated": True},
@@ -78,3 +78,15 @@ def test_filters_take_any_or_a_checked_value():
 def test_html_is_kept_as_text_for_escaping_by_templates():
     assert value("name", "<b>Acme</b>") == "<b>Acme</b>"
     assert display(True) == "yes" and display(None) == "" and display(3) == "3"
+
+
+def test_labelled_choices_show_their_labels_and_take_their_codes():
+    salutation = object_info("Customer", {"key": ["id"], "attributes": {"salutation": {
+        "type": "string", "length": 2, "label": "Salutation", "choices": ["HR", "FR"],
+        "choice_labels": {"HR": "Herr", "FR": "Frau"}}}}).attribute("salutation")
+    assert salutation.options() == [("HR", "Herr"), ("FR", "Frau")]
+    assert [shown(salutation, code) for code in ("FR", "XX", None)] == ["Frau", "XX", ""]
+    assert parse(field("salutation"), salutation, "FR") == "FR"
+    with pytest.raises(InvalidInput, match="Salutation: choose one of Herr, Frau"):
+        parse(field("salutation"), salutation, "Frau")
+    assert CUSTOMER.attribute("segment").options() == [("private", "private"), ("business", "business")]

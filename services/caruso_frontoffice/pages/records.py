@@ -142,7 +142,8 @@ def list_view(request: Request, context: Context) -> Response:
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
         columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
-        rows=[([widgets.display(row.get(f.name)) for f in columns], opener(info, row)) for row in rows],
+        rows=[([widgets.shown(info.attribute(f.name), row.get(f.name)) for f in columns], opener(info, row))
+              for row in rows],
         total=total, page=number, pages=max(1, -(-total // view.page_size)),
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
         form=_creating(context, view.form, role))
@@ -169,7 +170,7 @@ def export(request: Request, context: Context) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([f.label or info.attribute(f.name).label for f in columns])
-    writer.writerows([[_cell(widgets.display(row.get(f.name))) for f in columns] for row in rows])
+    writer.writerows([[_cell(widgets.shown(info.attribute(f.name), row.get(f.name))) for f in columns] for row in rows])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{view.id}.csv"'})
 
@@ -214,7 +215,7 @@ def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], 
     """``(label, [(field label, shown value), ...])`` of each section of ``view`` for
     ``record``: the fields ``role`` may see."""
     return [(section.label, [(field.label or info.attribute(field.name).label,
-                              widgets.display(record.get(field.name)))
+                              widgets.shown(info.attribute(field.name), record.get(field.name)))
                              for field in _visible(section.fields, role)])
             for section in view.sections]
 
@@ -229,7 +230,7 @@ def show(request: Request, context: Context) -> Response:
     key = _key(info, request.query_params)
     if isinstance(view, ListView):          # a row of a list without a detail view: its columns
         record = records.get(view.object, key)
-        shown = [(f.label or info.attribute(f.name).label, widgets.display(record.get(f.name)))
+        shown = [(f.label or info.attribute(f.name).label, widgets.shown(info.attribute(f.name), record.get(f.name)))
                  for f in _visible(view.columns, role)]
         return context.render(request, "detail.html", view=view, sections=[(view.title, shown)],
                               key_query=key_query(info, record), form=None)
@@ -311,7 +312,8 @@ def _related_table(context: Context, records: Records, item: Related, fields: li
     target = context.catalog.view(item.list) if item.list else None
     opener = row_opener(context, target, role) if isinstance(target, ListView) else None
     return (item.label, [f.label or info.attribute(f.name).label for f in fields],
-            [([widgets.display(row.get(f.name)) for f in fields], opener(info, row) if opener else None)
+            [([widgets.shown(info.attribute(f.name), row.get(f.name)) for f in fields],
+              opener(info, row) if opener else None)
              for row in rows])
 
 
@@ -323,7 +325,7 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, 
         shown.append({"name": field.name, "label": field.label or attribute.label, "widget": kind,
                       "required": field.required if field.required is not None else attribute.required,
                       "max_length": widgets.max_length(field, attribute, kind),
-                      "choices": attribute.choices or (), "field": field, "attribute": attribute})
+                      "choices": attribute.options(), "field": field, "attribute": attribute})
     return shown
 
 

@@ -1,0 +1,88 @@
+"""Choices with labels (``choices="HR=Herr|FR=Frau|FI=Firma"`` in the model) as the front
+office shows them: the labels in lists, their filters and CSV, record pages and forms'
+selects, while the codes are what forms and filters send and what is stored."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+import caruso_storage
+from caruso_frontoffice.app import create_app
+from frontoffice_support import PACKAGED, csrf_of, make_context, sign_in
+
+DEFAULT_MODEL = Path(caruso_storage.__file__).parent / "default_model.xml"
+LABELLED = """<model name="salutations">
+  <extend object="Customer">
+    <attribute name="salutation" type="string" length="2" choices="HR=Herr|FR=Frau|FI=Firma"/>
+  </extend>
+</model>"""
+VIEWS = """<views version="1">
+  <list id="people" object="Customer" title="People" detail="person" form="person-edit">
+    <filter field="salutation"/><column field="name"/><column field="salutation"/><order field="name"/>
+  </list>
+  <detail id="person" object="Customer" title="Person" form="person-edit">
+    <section label="Who"><field name="name"/><field name="salutation"/></section>
+  </detail>
+  <form id="person-edit" object="Customer" title="Person" detail="person">
+    <field name="name"/><field name="salutation"/>
+  </form>
+</views>"""
+
+
+@pytest.fixture
+def web(tmp_path, caruso_host, caruso_client, caruso_manager):
+    (tmp_path / "salutations.xml").write_text(LABELLED)
+    (tmp_path / "people.xml").write_text(VIEWS)
+    caruso_host("storage", config={"model": [str(DEFAULT_MODEL), str(tmp_path / "salutations.xml")],
+                                   "db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    storage = caruso_client.get("caruso.storage/1")
+    for name, code in (("Anna Arndt", "FR"), ("Bodo Berg", "HR"), ("Cura GmbH", "FI"), ("Dora Dahl", "FR")):
+        storage.create("Customer", {"name": name, "salutation": code})
+    context = make_context(tmp_path, caruso_manager.uri, views=[PACKAGED, str(tmp_path / "people.xml")])
+    with TestClient(create_app(context), base_url="http://testserver") as client:
+        sign_in(client, "ada")
+        yield client, storage
+
+
+def cells(html: str) -> list[str]:
+    """The text of each table cell of a page."""
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td>(.*?)</td>", html)]
+
+
+def test_lists_their_filters_and_csv_show_labels_and_filter_by_code(web):
+    client, _ = web
+    listed = client.get("/views/people")
+    assert cells(listed.text) == ["Anna Arndt", "Frau", "Bodo Berg", "Herr", "Cura GmbH", "Firma", "Dora Dahl", "Frau"]
+    assert '<option value="FR">Frau</option>' in listed.text and '<option value="FI">Firma</option>' in listed.text
+    women = client.get("/views/people", params={"f.salutation": "FR"})
+    assert "2 found" in women.text and "Anna Arndt" in women.text and "Bodo Berg" not in women.text
+    assert '<option value="FR" selected>Frau</option>' in women.text
+    wrong = client.get("/views/people", params={"f.salutation": "Frau"})
+    assert "Salutation: choose one of Herr, Frau, Firma" in wrong.text
+    exported = list(csv.reader(io.StringIO(client.get("/views/people/export.csv").text)))
+    assert exported[1:] == [["Anna Arndt", "Frau"], ["Bodo Berg", "Herr"], ["Cura GmbH", "Firma"],
+                            ["Dora Dahl", "Frau"]]
+
+
+def test_record_pages_show_the_label_and_forms_select_labels_but_store_codes(web):
+    client, storage = web
+    [bodo] = storage.query("Customer", {"field": "name", "op": "eq", "value": "Bodo Berg"})
+    shown = client.get("/views/person/show", params={"id": bodo["id"]})
+    assert re.search(r">Salutation</\w+>\s*<\w+>Herr<", shown.text) and ">HR<" not in shown.text
+    edit = client.get("/views/person-edit/edit", params={"id": bodo["id"]})
+    assert ('<option value="HR" selected>Herr</option><option value="FR">Frau</option>'
+            '<option value="FI">Firma</option>') in edit.text
+    saved = client.post(f"/views/person-edit/edit?id={bodo['id']}", follow_redirects=False, data={
+        "csrf": csrf_of(edit.text), "_version": edit.text.split('name="_version" value="')[1].split('"')[0],
+        "name": "Bodo Berg", "salutation": "FI"})
+    assert saved.status_code == 303
+    assert storage.get("Customer", bodo["id"])["salutation"] == "FI"
+    refused = client.post("/views/person-edit/new", data={"csrf": csrf_of(edit.text), "name": "Emil",
+                                                          "salutation": "Herr"})
+    assert refused.status_code == 400 and "Salutation: choose one of Herr, Frau, Firma" in refused.text
+    assert storage.count("Customer", {"field": "name", "op": "eq", "value": "Emil"}) == 0
