@@ -8,7 +8,8 @@ runs on that call's serial, through :meth:`Switchboard.command`):
   rtcp-mux, Opus transcoded to and from the caller's G.711) and emits ``leg_ringing``
   at once: the leg's offer waits in :meth:`legs` for the agent's page.
 - :meth:`legs` (any thread) lists an agent's browser legs with the offer of those that
-  ring; asking counts as a sign of life of the agent's page.
+  ring; asking counts as a sign of life of the agent's page. :meth:`snapshot` lists every
+  agent's legs the same way (each with its ``agent``), asking nobody's page.
 - :meth:`answer` takes the page's SDP answer: the caller's media is re-pointed at the
   leg, blocked until the application bridges it, and ``leg_answered`` follows.
 - :meth:`end` is the page's end of a leg: a ringing one fails (``leg_failed`` 480 with
@@ -18,6 +19,13 @@ runs on that call's serial, through :meth:`Switchboard.command`):
 - Every second :meth:`watch` ends the legs whose page stopped asking for ``page_timeout``
   seconds (a closed tab, a lost network: 480 "Browser Gone") and the bridged legs whose
   browser sent no RTP for ``media_timeout`` seconds ("no media").
+- In a drain swap the pages ask the new instance (:meth:`pages_elsewhere`, from the
+  export of the state on): :meth:`pages_seen` brings the agents whose page asked there
+  since the last news, each with the seconds since it last asked, and page timeouts are
+  judged as of the last news. So a slow or broken link to the new instance ends no leg
+  for want of news, and a closed tab still ends its leg ``page_timeout`` seconds after
+  its last question. :meth:`pages_here` goes back (the swap did not happen): every leg
+  counts as seen now.
 """
 from __future__ import annotations
 
@@ -54,6 +62,7 @@ class BrowserLegs:
         self.page_timeout = page_timeout
         self.media_timeout = media_timeout
         self._legs: dict[str, _BrowserLeg] = {}
+        self._news: float | None = None        # pages ask elsewhere: when they were last heard of
         self._lock = threading.Lock()
         switchboard.clock.every(1.0, self.watch)
 
@@ -73,9 +82,33 @@ class BrowserLegs:
             mine = [browser for browser in self._legs.values() if browser.agent == agent]
             for browser in mine:
                 browser.seen = now
-        return [{"call": b.call.id, "leg": b.leg.id, "state": b.leg.state, "caller": b.call.caller_number,
-                 "to": b.call.to, "started": b.leg.started, "holding": b.call.holding and b.leg.state == "bridged",
-                 **({"offer": b.offer} if b.leg.state == "ringing" else {})} for b in mine]
+        return [_described(browser) for browser in mine]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self._prune()
+            every = list(self._legs.values())
+        return [{"agent": browser.agent, **_described(browser)} for browser in every]
+
+    def pages_elsewhere(self) -> None:
+        with self._lock:
+            self._news = time.monotonic()
+
+    def pages_seen(self, ages: dict[str, float]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for browser in self._legs.values():
+                if browser.agent in ages:
+                    browser.seen = max(browser.seen, now - max(0.0, float(ages[browser.agent])))
+            if self._news is not None:
+                self._news = now
+
+    def pages_here(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._news = None
+            for browser in self._legs.values():
+                browser.seen = now
 
     def answer(self, call: Call, leg_id: str, sdp: str) -> None:
         browser = self._browser(call, leg_id)
@@ -113,10 +146,10 @@ class BrowserLegs:
             media.unblock(call.id, leg_id)
 
     def watch(self) -> None:
-        now = time.monotonic()
         with self._lock:
             self._prune()
-            gone = [b for b in self._legs.values() if now - b.seen > self.page_timeout]
+            judged = time.monotonic() if self._news is None else self._news
+            gone = [b for b in self._legs.values() if judged - b.seen > self.page_timeout]
             talking = [b for b in self._legs.values() if b.leg.state == "bridged" and b not in gone]
         for browser in gone:
             self.switchboard._post(browser.call, self._lost, browser, "Browser Gone")
@@ -151,3 +184,11 @@ class BrowserLegs:
         for leg_id in [leg_id for leg_id, b in self._legs.items()
                        if b.call.over or b.call.legs.get(leg_id) is not b.leg]:
             del self._legs[leg_id]
+
+
+def _described(browser: _BrowserLeg) -> dict[str, Any]:
+    """A leg as :meth:`BrowserLegs.legs` lists it."""
+    leg, call = browser.leg, browser.call
+    return {"call": call.id, "leg": leg.id, "state": leg.state, "caller": call.caller_number, "to": call.to,
+            "started": leg.started, "holding": call.holding and leg.state == "bridged",
+            **({"offer": browser.offer} if leg.state == "ringing" else {})}

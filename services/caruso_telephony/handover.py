@@ -8,16 +8,21 @@ instance's ``handover`` method (authenticated by a token only the exported state
 carries): it delivers the old instance's events (the new one numbers them into its own
 log) and the results of commands, and takes the commands the new instance got for the
 old one's calls, with the new instance's SIP address, where the old one relays new
-dialogs (:mod:`caruso_telephony.sip.relay`). When the old instance holds no more calls
-it says ``done`` and stops; the new one then binds the public SIP port.
+dialogs (:mod:`caruso_telephony.sip.relay`). Each exchange also carries a snapshot of
+the old instance's browser legs (:mod:`caruso_telephony.browserlegs`), which the new one
+lists with its own, and its reply names the agents whose desk asked for theirs since the
+last exchange, with how many seconds ago each last asked: their pages' signs of life for
+the old instance. When the old instance holds no more calls it says ``done`` and stops;
+the new one then binds the public SIP port.
 
 Contract of :class:`Predecessors` (the new instance's side): :meth:`~Predecessors.adopt`
 takes a predecessor's exported link (a chain of swaps hands links on: :meth:`~Predecessors.export`);
-:meth:`~Predecessors.owner` says whose call an id is; :meth:`~Predecessors.relay` queues a
-command for the owner and waits up to ``COMMAND_TIMEOUT`` seconds for its result (the
-owner's error is raised as it was raised there); :meth:`~Predecessors.exchange`
-serves a link's long poll (at most ``POLL`` seconds, at once when the instance drains). A
-link silent for ``SILENCE`` seconds is given up: its calls are reported ``ended`` by
+:meth:`~Predecessors.owner` says whose call an id is; :meth:`~Predecessors.browser_legs`
+lists an agent's browser legs held by predecessors (and notes the agent's page as seen for
+the next exchange); :meth:`~Predecessors.relay` queues a command for the owner and waits
+up to ``COMMAND_TIMEOUT`` seconds for its result (the owner's error is raised as it was
+raised there); :meth:`~Predecessors.exchange` serves a link's long poll (at most ``POLL``
+seconds, at once when the instance drains). A link silent for ``SILENCE`` seconds is given up: its calls are reported ``ended`` by
 ``shutdown``. Contract of :class:`Successor`: see its docstring.
 """
 from __future__ import annotations
@@ -45,17 +50,22 @@ log = logging.getLogger(__name__)
 
 @attrs.define(eq=False)
 class Link:
-    """One predecessor: its token, its calls' ids and summaries, its queued commands."""
+    """One predecessor: its token, its calls' ids and summaries, its browser legs (each with
+    its ``agent``), when each agent's page last asked since the last exchange, its queued
+    commands."""
 
     token: str
     calls: set[str]
     summaries: list[dict[str, Any]] = attrs.Factory(list)
+    browsers: list[dict[str, Any]] = attrs.Factory(list)
+    asked: dict[str, float] = attrs.Factory(dict)
     commands: list[dict[str, Any]] = attrs.Factory(list)
     results: dict[int, list[Any]] = attrs.Factory(dict)
     seen: float = attrs.Factory(time.monotonic)
 
     def export(self) -> dict[str, Any]:
-        return {"token": self.token, "calls": sorted(self.calls), "summaries": self.summaries}
+        return {"token": self.token, "calls": sorted(self.calls), "summaries": self.summaries,
+                "browsers": self.browsers}
 
 
 class Predecessors:
@@ -74,8 +84,10 @@ class Predecessors:
         self._changed = threading.Condition()
 
     def adopt(self, state: dict[str, Any]) -> None:
+        """Take a link; an instance of an earlier version hands on no ``browsers``."""
         with self._changed:
-            self._links.append(Link(str(state["token"]), set(state["calls"]), list(state["summaries"])))
+            self._links.append(Link(str(state["token"]), set(state["calls"]), list(state["summaries"]),
+                                    list(state.get("browsers", []))))
 
     def export(self) -> list[dict[str, Any]]:
         with self._changed:
@@ -92,6 +104,16 @@ class Predecessors:
     def summaries(self) -> list[dict[str, Any]]:
         with self._changed:
             return [summary for link in self._links for summary in link.summaries]
+
+    def browser_legs(self, agent: str) -> list[dict[str, Any]]:
+        with self._changed:
+            legs = []
+            for link in self._links:
+                mine = [leg for leg in link.browsers if leg.get("agent") == agent]
+                if mine:
+                    link.asked[agent] = time.monotonic()
+                    legs += mine
+        return [{key: value for key, value in leg.items() if key != "agent"} for leg in legs]
 
     def relay(self, link: Link, method: str, args: list[Any]) -> Any:
         """Run ``method(*args)`` on the predecessor that owns the call; its result."""
@@ -113,7 +135,11 @@ class Predecessors:
         raise outcome[1]
 
     def exchange(self, token: str, events: list[dict[str, Any]], results: list[list[Any]],
-                 summaries: list[dict[str, Any]], done: bool) -> dict[str, Any]:
+                 summaries: list[dict[str, Any]], done: bool,
+                 browsers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Serve a link's long poll (``browsers`` is None from an instance of an earlier
+        version): ``{"commands", "sip", "seen"}``, ``seen`` the agents whose page asked, each
+        with the seconds since it last asked."""
         link = self._link(token)
         for event in events[:BATCH]:
             self.emit(event)
@@ -123,6 +149,7 @@ class Predecessors:
             for number, *outcome in results:
                 link.results[int(number)] = outcome
             link.summaries, link.seen = list(summaries), time.monotonic()
+            link.browsers = list(browsers or [])[:BATCH]
             if done:
                 self._links.remove(link)
             self._changed.notify_all()
@@ -133,9 +160,11 @@ class Predecessors:
                 while not link.commands and not self.draining.is_set() and (left := deadline - time.monotonic()) > 0:
                     self._changed.wait(left)
                 commands, link.commands = link.commands, []
+            now = time.monotonic()
+            seen, link.asked = {agent: now - asked for agent, asked in link.asked.items()}, {}
         if done:
             self.on_done()
-        return {"commands": commands, "sip": self.sip()}
+        return {"commands": commands, "sip": self.sip(), "seen": seen}
 
     def _link(self, token: Any) -> Link:
         with self._changed:
@@ -166,14 +195,17 @@ class Successor:
     ``active()`` is a proxy of the active instance; ``drained()`` says the old instance
     holds no call any more; ``pending(after)`` gives its events with ``seq > after`` and
     the last seq; ``run(method, args)`` runs a command on its own calls; ``forward_to(sip)``
-    points its relay at the successor. The loop exchanges until it said ``done`` (then
+    points its relay at the successor; ``browsers()`` is the snapshot of its browser legs and
+    ``pages_seen(ages)`` takes the agents whose page asked the successor, each with the
+    seconds since it last asked. The loop exchanges until it said ``done`` (then
     ``finished`` is set) or :meth:`stop` is called; an exchange that fails is retried
     every ``RETRY`` seconds while the old instance goes on with its calls.
     """
 
     def __init__(self, *, active: Callable[[], Any], token: str, after: int, drained: Callable[[], bool],
                  pending: Callable[[int], tuple[list[dict[str, Any]], int]], summaries: Callable[[], list[Any]],
-                 run: Callable[[str, list[Any]], Any], forward_to: Callable[[dict[str, Any]], None]) -> None:
+                 run: Callable[[str, list[Any]], Any], forward_to: Callable[[dict[str, Any]], None],
+                 browsers: Callable[[], list[dict[str, Any]]], pages_seen: Callable[[dict[str, float]], None]) -> None:
         self.active = active
         self.token = token
         self.after = after
@@ -182,6 +214,8 @@ class Successor:
         self.summaries = summaries
         self.run = run
         self.forward_to = forward_to
+        self.browsers = browsers
+        self.pages_seen = pages_seen
         self.finished = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="telephony-handover", daemon=True)
@@ -202,7 +236,7 @@ class Successor:
             try:
                 proxy = proxy or self.active()
                 reply = proxy.handover(self.token, events[:BATCH], results, self.summaries(),
-                                       done and len(events) <= BATCH)
+                                       done and len(events) <= BATCH, self.browsers())
             except CarusoError as error:
                 log.warning("handover to the active instance failed (%s); retrying", error)
                 proxy = None
@@ -214,6 +248,7 @@ class Successor:
                 self.finished.set()
                 return
             self.forward_to({name: tuple(address) for name, address in reply["sip"].items()})
+            self.pages_seen(dict(reply.get("seen", {})))
             for command in reply["commands"]:
                 results.append(self._execute(command))
 

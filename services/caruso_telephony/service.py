@@ -7,9 +7,10 @@ Lifecycle (docs/architecture.md, "The service contract"):
 - ``cold_start()`` goes live: rtpengine (the first half of the RTP range) and SIP on the
   public port (UDP, and TCP on the same port).
 - A drain swap (:mod:`caruso_telephony.handover`): the old instance's ``export_state()``
-  hands on the event numbering, its calls' ids and a token, and stops taking new
-  dialogs; the new instance's ``import_state()`` goes live on the handover port (the
-  other half of the RTP range) and binds the public port as soon as it is free. The old
+  hands on the event numbering, its calls' ids, its browser legs and a token, and stops
+  taking new dialogs (its agents' pages ask the new instance from now on); the new
+  instance's ``import_state()`` goes live on the handover port (the other half of the
+  RTP range) and binds the public port as soon as it is free. The old
   instance's ``deactivate()`` starts its link to the new one; it finishes its calls,
   relays new dialogs, then stops SIP and rtpengine; its ``stop()`` waits for that (at
   most ``drain_limit`` seconds, then it hangs up). ``resume()`` takes new dialogs again.
@@ -44,6 +45,7 @@ from caruso_telephony.sip.tcp import TcpTransport
 from caruso_telephony.switchboard import Switchboard, prompt_path
 
 CALL_COMMANDS = {"answer", "play", "stop_playing", "ring", "cancel_leg", "bridge", "hold", "record", "hangup"}
+BROWSER_COMMANDS = {"browser_answer": "answer", "browser_end": "end", "browser_hold": "hold"}
 RECORDING = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_RECORDING_BYTES = 64 * 1024 * 1024
 QUIET_GRACE = 5.0            # seconds a stopping instance gives its BYEs to be answered
@@ -98,20 +100,24 @@ class TelephonyService:
         self.relay.close()
         self.token = new_token()
         exported = self.event_log.export()
+        self.switchboard.browsers.pages_elsewhere()
         return {"events": {**exported, "events": exported["events"][-1000:]}, "token": self.token,
                 "calls": [call.id for call in self.table.held()], "summaries": self.switchboard.calls(),
+                "browsers": self.switchboard.browsers.snapshot(),
                 "predecessors": self.predecessors.export(), "rtp_half": self.rtp_half}
 
     def resume(self) -> None:
         if self.relay is not None:
             self.relay.open()
+        if self.switchboard is not None:
+            self.switchboard.browsers.pages_here()
         self.token = None
 
     def import_state(self, state: dict[str, Any]) -> None:
         if self.switchboard is not None:
             raise Conflict("this instance still drains its own calls: swap back once it has finished")
         self.event_log.adopt(state["events"])
-        self.predecessors.adopt({"token": state["token"], "calls": state["calls"], "summaries": state["summaries"]})
+        self.predecessors.adopt(state)          # its own link: token, calls, summaries, browsers
         for link in state["predecessors"]:
             self.predecessors.adopt(link)
         self._go_live(self.settings.handover_port, 1 - int(state["rtp_half"]))
@@ -202,7 +208,9 @@ class TelephonyService:
                 active=lambda: self.context.client.get(self.context.name), token=self.token,
                 after=self.event_log.last, drained=self._finished, pending=self._pending,
                 summaries=lambda: self.switchboard.calls() if self.switchboard else [],
-                run=self._run_handed_over, forward_to=lambda sip: relay.stack.post(relay.forward_to, sip))
+                run=self._run_handed_over, forward_to=lambda sip: relay.stack.post(relay.forward_to, sip),
+                browsers=lambda: self.switchboard.browsers.snapshot() if self.switchboard else [],
+                pages_seen=self._pages_seen)
             self.successor.start()
             self.successor.finished.wait()
         else:
@@ -219,9 +227,14 @@ class TelephonyService:
         return [{key: value for key, value in event.items() if key != "seq"} for event in read["events"]], read["next"]
 
     def _run_handed_over(self, method: str, args: list[Any]) -> Any:
-        if method not in CALL_COMMANDS:
+        if method not in CALL_COMMANDS and method not in BROWSER_COMMANDS:
             raise InvalidInput(f"{method} is not a call command")
         return self._local(method, *args)
+
+    def _pages_seen(self, ages: dict[str, float]) -> None:
+        switchboard = self.switchboard
+        if switchboard is not None:
+            switchboard.browsers.pages_seen(ages)
 
     def _watch_predecessors(self) -> None:
         self.predecessors.give_up_silent()
@@ -272,9 +285,13 @@ class TelephonyService:
 
     def _local(self, method: str, call: str, *args: Any) -> Any:
         switchboard = self._live()
+        if method in BROWSER_COMMANDS:
+            return switchboard.command(call, getattr(switchboard.browsers, BROWSER_COMMANDS[method]), *args)
         return switchboard.command(call, getattr(switchboard, method), *args)
 
     def _on_call(self, method: str, call: str, *args: Any) -> Any:
+        """Run a call command (of ``CALL_COMMANDS`` or ``BROWSER_COMMANDS``) where the call is:
+        on a predecessor that still holds it, else here."""
         link = self.predecessors.owner(call) if isinstance(call, str) else None
         if link is not None:
             return self.predecessors.relay(link, method, [call, *args])
@@ -386,32 +403,29 @@ class TelephonyService:
 
     @remote
     def browser_legs(self, agent: str) -> list[dict[str, Any]]:
-        """The agent's browser legs held here (``call``, ``leg``, ``state``, ``caller``, ``to``,
-        ``started``, ``holding``, and ``offer``, the SDP for the page, while it rings); asking
-        is the page's sign of life."""
-        return self._live().browsers.legs(agent)
+        """The agent's browser legs held here or by a draining predecessor (``call``, ``leg``,
+        ``state``, ``caller``, ``to``, ``started``, ``holding``, and ``offer``, the SDP for the
+        page, while it rings); asking is the page's sign of life, passed on to the predecessor."""
+        return self._live().browsers.legs(agent) + self.predecessors.browser_legs(agent)
 
     @remote
     def browser_answer(self, call: str, leg: str, sdp: str) -> None:
         """The page's SDP answer to a ringing browser leg; ``leg_answered`` follows."""
-        self._browser_command(call, "answer", leg, sdp)
+        self._on_call("browser_answer", call, leg, sdp)
 
     @remote
     def browser_end(self, call: str, leg: str, reason: str = "Declined") -> None:
         """The page ends its leg: a ringing one fails (480, ``reason``), a connected one hangs up."""
-        self._browser_command(call, "end", leg, reason)
+        self._on_call("browser_end", call, leg, reason)
 
     @remote
     def browser_hold(self, call: str, leg: str, on: bool) -> None:
         """Hold (hold audio for the caller, the agent not heard) or take back a bridged browser leg."""
-        self._browser_command(call, "hold", leg, bool(on))
-
-    def _browser_command(self, call: str, method: str, *args: Any) -> None:
-        switchboard = self._live()
-        switchboard.command(call, getattr(switchboard.browsers, method), *args)
+        self._on_call("browser_hold", call, leg, bool(on))
 
     @remote
     def handover(self, token: str, events: list[dict[str, Any]], results: list[list[Any]],
-                 summaries: list[dict[str, Any]], done: bool) -> dict[str, Any]:
+                 summaries: list[dict[str, Any]], done: bool,
+                 browsers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Between instances in a drain swap only (refused without the exported token)."""
-        return self.predecessors.exchange(token, events, results, summaries, done)
+        return self.predecessors.exchange(token, events, results, summaries, done, browsers)

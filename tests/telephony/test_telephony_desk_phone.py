@@ -32,13 +32,18 @@ WELCOME_MS = 1500
 
 @pytest.fixture
 def centre(caruso_host, caruso_client, tmp_path):
-    """Storage, scripts, the communication server with its voice channel, telephony (browser
-    pages count as gone after 3 s) and a front office whose agents are ada and bea."""
+    """A centre of :func:`open_centre` whose browser pages count as gone after 3 s."""
+    return open_centre(caruso_host, caruso_client, tmp_path, page_timeout=3, media_timeout=5)
+
+
+def open_centre(caruso_host, caruso_client, tmp_path, **browser: float):
+    """Storage, scripts, the communication server with its voice channel, telephony (its
+    ``browser`` settings) and a front office whose agents are ada and bea: the telephony
+    service, the communication server, the event log's URL and the front office's URL."""
     caruso_host("storage")
     caruso_host("scripts", config={"scripts": [str(SCRIPTS)], "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
     telephony = host_telephony(caruso_host, caruso_client, numbers=["100"], ring_limit=60,
-                               media={"rtp_ports": rtp_range(512), "rtp_timeout": 20},
-                               browser={"page_timeout": 3, "media_timeout": 5})
+                               media={"rtp_ports": rtp_range(512), "rtp_timeout": 20}, browser=browser)
     url = f"sqlite:///{tmp_path / 'comm.db'}"
     caruso_host("comm", config={"db": url, "queues": QUEUES, "ivr": [MENU],
                                 "channels": {"voice": {"position_every": 0}}})

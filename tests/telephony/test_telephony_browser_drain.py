@@ -1,0 +1,80 @@
+"""A drain swap of the telephony component while agents talk through the desk phone: SIPp
+callers through the IVR and queue, bridged by rtpengine to two agents' desks in Chromium;
+the component is hot-swapped. The old instance keeps both calls; the desks now ask the new
+instance, which lists the old instance's legs and passes the pages' signs of life on. One
+desk talks on well past the page timeout, holds and hangs up through the new instance; the
+other's tab vanishes without a word (a crash, a lost network) and the old instance ends its
+leg as a gone page's. The old instance then drains and leaves, and the report counts each
+call once."""
+from __future__ import annotations
+
+import pytest
+
+from caruso_core.testing import eventually
+from sip_peers import Sipp
+from test_telephony_desk_phone import (AGENTS, WELCOME_MS, accept, desk_of, inbound_packets, incoming_calls,
+                                       open_centre, ringing_desk)
+
+PAGE_TIMEOUT = 3
+PACKETS_PER_SECOND = 50          # the browser's Opus frames are 20 ms
+
+
+@pytest.fixture
+def centre(caruso_host, caruso_client, tmp_path):
+    """Pages gone after 3 s; a dead tab's silence (the media timeout) is not what ends a leg here."""
+    return open_centre(caruso_host, caruso_client, tmp_path, page_timeout=PAGE_TIMEOUT, media_timeout=60)
+
+
+def test_a_drain_swap_keeps_the_desk_phones_calls_and_ends_a_vanished_tabs(centre, chromium, caruso_host,
+                                                                         caruso_client, tmp_path):
+    telephony, comm, url, base = centre
+    pages = {agent: desk_of(chromium, base, agent) for agent in AGENTS}
+    events = telephony.reader()
+    callers, legs = [], {}
+    for _ in AGENTS:
+        callers.append(Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100",
+                            duration=WELCOME_MS).start())
+        agent = ringing_desk({agent: page for agent, page in pages.items() if agent not in legs})
+        accept(pages[agent])
+        (legs[agent],) = telephony.service.browser_legs(agent)
+    keeper, leaver = "ada", "bea"
+    old = telephony.host
+    new = caruso_host("telephony", process=True, config=telephony.config, replace=True)
+    for agent, leg in legs.items():       # the new instance lists the old one's legs
+        assert [(own["call"], own["leg"], own["state"]) for own in telephony.service.browser_legs(agent)] == [
+            (leg["call"], leg["leg"], "bridged")]
+    heard = inbound_packets(pages[keeper])
+
+    pages[leaver].evaluate("navigator.sendBeacon = () => true")      # its hang-up on leaving is lost
+    pages[leaver].context.close()
+    lost = events.next("leg_lost", legs[leaver]["call"])
+    assert (lost["leg"], lost["reason"]) == (legs[leaver]["leg"], "Browser Gone")
+    assert events.next("ended", legs[leaver]["call"])["by"] == "agent"
+
+    page = pages[keeper]
+    eventually(lambda: inbound_packets(page), lambda count: count > heard + 3 * PAGE_TIMEOUT * PACKETS_PER_SECOND,
+               limit=30, what=f"the caller heard in the desk for {3 * PAGE_TIMEOUT}s after the swap")
+    assert page.inner_text("#phone-state") == "connected"
+    (still,) = telephony.service.browser_legs(keeper)
+    assert (still["leg"], still["state"]) == (legs[keeper]["leg"], "bridged")
+    assert "leg_lost" not in events.of(legs[keeper]["call"])
+    page.click("#phone-hold")
+    page.wait_for_selector("#phone-state:has-text('on hold')")
+    assert telephony.service.browser_legs(keeper)[0]["holding"]
+    page.click("#phone-hold")
+    page.wait_for_selector("#phone-state:has-text('connected')")
+    page.click("#phone-hangup")
+    page.wait_for_selector("#phone-state:has-text('idle')")
+    assert events.next("ended", legs[keeper]["call"])["by"] == "agent"
+    for caller in callers:
+        assert caller.wait() == 0, caller.log()
+
+    assert eventually(lambda: old.process.poll(), lambda code: code is not None, limit=30,
+                      what="the old instance leaving once drained") == 0, old.text()
+    eventually(lambda: next(entry["health"] for entry in caruso_client.health()
+                            if entry["instance_id"] == new.instance_id),
+               lambda health: health["predecessors"] == 0 and health["public"],
+               what="the new instance alone, on the public port")
+    eventually(lambda: incoming_calls(url), lambda report: report == {"answered": 2, "abandoned": 0},
+               what="the report counting each call once")
+    assert telephony.service.calls() == []
