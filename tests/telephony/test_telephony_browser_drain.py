@@ -5,12 +5,15 @@ instance, which lists the old instance's legs and passes the pages' signs of lif
 desk talks on well past the page timeout, holds and hangs up through the new instance; the
 other's tab vanishes without a word (a crash, a lost network) and the old instance ends its
 leg as a gone page's. The old instance then drains and leaves, and the report counts each
-call once."""
+call once. The new instance's side of the handover link is also checked on its own."""
 from __future__ import annotations
+
+import threading
 
 import pytest
 
 from caruso_core.testing import eventually
+from caruso_telephony.handover import Predecessors
 from sip_peers import Sipp
 from test_telephony_desk_phone import (AGENTS, WELCOME_MS, accept, desk_of, inbound_packets, incoming_calls,
                                        open_centre, ringing_desk)
@@ -78,3 +81,21 @@ def test_a_drain_swap_keeps_the_desk_phones_calls_and_ends_a_vanished_tabs(centr
     eventually(lambda: incoming_calls(url), lambda report: report == {"answered": 2, "abandoned": 0},
                what="the report counting each call once")
     assert telephony.service.calls() == []
+
+
+def test_the_new_instance_lists_a_predecessors_browser_legs_and_says_whose_page_asked():
+    """The new instance's side of the handover link on its own: legs listed per agent from
+    the exchanged snapshot, the asking agents (and only they) named in the next reply."""
+    draining = threading.Event()
+    draining.set()                                    # every exchange answers at once
+    predecessors = Predecessors(lambda event: None, lambda: {"udp": ["127.0.0.1", 5060]}, draining, lambda: None)
+    leg = {"agent": "ada", "call": "c-1", "leg": "l-2", "state": "bridged", "holding": False}
+    predecessors.adopt({"token": "old", "calls": ["c-1"], "summaries": [], "browsers": [leg]})
+    predecessors.adopt({"token": "older", "calls": [], "summaries": []})        # an earlier version's state
+    assert predecessors.browser_legs("bea") == []
+    assert predecessors.browser_legs("ada") == [{key: value for key, value in leg.items() if key != "agent"}]
+    seen = predecessors.exchange("old", [], [], [], False, [leg, {**leg, "agent": "bea", "leg": "l-3"}])["seen"]
+    assert list(seen) == ["ada"] and 0 <= seen["ada"] < 1
+    assert predecessors.exchange("old", [], [], [], False, [])["seen"] == {}
+    assert predecessors.browser_legs("ada") == []                               # the snapshot ended the leg
+    assert predecessors.exchange("older", [], [], [], False)["seen"] == {}
