@@ -16,6 +16,7 @@ import attrs
 
 from caruso_core.errors import ConfigError
 
+from caruso_reports import customers
 from caruso_reports.measures import AGENT_DIMENSIONS, AGENTS, CATALOGUE, DIMENSIONS
 from caruso_reports.periods import NAMES as PERIODS
 from caruso_reports.periods import zone
@@ -147,11 +148,11 @@ def check(definition: Definition, where: str) -> Definition:
         if chart_measure not in definition.measures:
             raise ConfigError(f"{where}: chart.measures names {chart_measure!r}, which is not in measures")
     for dimension in definition.dimensions:
-        if dimension not in DIMENSIONS:
+        if dimension not in DIMENSIONS and customers.attribute(dimension) is None:
             raise ConfigError(f"{where}: unknown dimension {dimension!r}; known dimensions: "
-                              f"{', '.join(DIMENSIONS)}")
+                              f"{', '.join(DIMENSIONS)}, customer.ATTRIBUTE")
     for key in definition.labels:
-        if key not in CATALOGUE and key not in DIMENSIONS:
+        if key not in CATALOGUE and key not in definition.dimensions and key not in DIMENSIONS:
             raise ConfigError(f"{where}: labels.{key} names no measure or dimension")
     if len(set(definition.dimensions)) != len(definition.dimensions):
         raise ConfigError(f"{where}: dimensions repeat a name: {', '.join(definition.dimensions)}")

@@ -6,7 +6,9 @@ Interaction measures are one aggregate query grouped by the definition's dimensi
 database selects (:mod:`caruso_reports.agenttime`). Rows exist for the dimension values
 that have events; a range without events gives an empty report. A ``wrap_end`` event
 names no queue: its wrap-up counts in the queue where the same agent last completed or
-transferred that interaction.
+transferred that interaction. A ``customer.NAME`` dimension groups by the customer of each
+interaction in SQL, then by that customer's attribute as ``shown`` gives it
+(:mod:`caruso_reports.customers`).
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from caruso_comm.events import COMPLETE, CONNECT, DIAL, ENTER, TRANSFER, table as events
-from caruso_reports import agenttime
+from caruso_core.errors import ConfigError
+
+from caruso_reports import agenttime, customers
 from caruso_reports.definition import Definition
 from caruso_reports.measures import AGENTS, CATALOGUE
 from caruso_reports.periods import QUARTER, UTC, Period, sql_start
@@ -27,8 +31,13 @@ Key = tuple[Any, ...]
 MISSING = {"longest_wait": None}   # a tally's value where a row has no such events (else 0)
 
 
-def compute(engine: sa.Engine, definition: Definition) -> Report:
-    """The report of ``definition`` over the event log reached by ``engine``."""
+def compute(engine: sa.Engine, definition: Definition, shown: customers.Shown | None = None) -> Report:
+    """The report of ``definition`` over the event log reached by ``engine``; ``shown`` gives
+    the customers' attributes of ``customer.NAME`` dimensions (ConfigError without it)."""
+    by_customer = {d: name for d in definition.dimensions if (name := customers.attribute(d)) is not None}
+    if by_customer and shown is None:
+        raise ConfigError(f"dimension {next(iter(by_customer))} needs the customers of the storage service: "
+                          "run the report through the reports service (without --db)")
     measures = [CATALOGUE[name] for name in definition.measures]
     needed = {tally for m in measures for tally in m.tallies}
     tallies: dict[Key, dict[str, Any]] = {}
@@ -38,6 +47,8 @@ def compute(engine: sa.Engine, definition: Definition) -> Report:
             _merge(tallies, _interaction_tallies(connection, definition, interaction_tallies))
         if any(m.source == AGENTS for m in measures):
             _merge(tallies, _agent_tallies(connection, definition))
+    if by_customer and shown is not None:
+        tallies = _by_customer_attributes(tallies, definition, by_customer, shown)
     period = Period(definition.period, definition.timezone)
     rows = []
     for key in sorted(tallies):
@@ -54,6 +65,20 @@ def compute(engine: sa.Engine, definition: Definition) -> Report:
                   end=_iso(definition.end, period),
                   chart_kind=definition.chart_kind, chart_measures=definition.chart_measures,
                   labels=definition.labels)
+
+
+def _by_customer_attributes(tallies: dict[Key, dict[str, Any]], definition: Definition, by_customer: dict[str, str],
+                            shown: customers.Shown) -> dict[Key, dict[str, Any]]:
+    """``tallies`` keyed by customer (``""``: none) merged by the customers' attributes."""
+    places = [definition.dimensions.index(d) for d in by_customer]
+    keys = [key[places[0]] for key in tallies if key[places[0]]]
+    values = {place: shown(name, keys) for place, name in zip(places, by_customer.values())}
+    merged: dict[Key, dict[str, Any]] = {}
+    for key, found in tallies.items():
+        shown_key = tuple(values[n].get(str(part), customers.NONE) if n in values else part
+                          for n, part in enumerate(key))
+        merge(merged.setdefault(shown_key, {}), found)
+    return merged
 
 
 def _merge(into: dict[Key, dict[str, Any]], found: dict[Key, dict[str, Any]]) -> None:
@@ -104,6 +129,13 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
         source = source.outerjoin(dial, sa.and_(dial.c.interaction == interaction, dial.c.event == DIAL))
         dimensions["campaign"] = sa.func.coalesce(rows.c.data["campaign"].as_string(),
                                                   dial.c.data["campaign"].as_string())
+    if any(customers.attribute(d) for d in definition.dimensions):
+        origin = events.alias("customer_origin")
+        customer = origin.c.data["customer"].as_string()
+        first = (sa.select(customer).where(origin.c.interaction == interaction, origin.c.event == ENTER,
+                                          customer.is_not(None))
+                 .order_by(origin.c.id).limit(1).scalar_subquery())
+        dimensions.update({d: sa.func.coalesce(first, "") for d in definition.dimensions if customers.attribute(d)})
     period = Period(definition.period, definition.timezone)
     in_database = period if period.tz is UTC else Period(QUARTER)
     dimensions["period"] = sql_start(in_database, rows.c.time, connection.dialect.name)

@@ -26,7 +26,7 @@ from caruso_core import plugins, privatefiles, remote, service
 from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import ConfigError, InvalidInput, NotFound
 
-from caruso_reports import definition, engine, mailing
+from caruso_reports import customers, definition, engine, mailing
 from caruso_reports.eventlog import open_engine
 from caruso_reports.report import Report
 
@@ -41,7 +41,8 @@ class ReportService:
 
     def __init__(self, db: str | None = None, definitions: str | list[str] | None = None,
                  smtp_host: str = "127.0.0.1", smtp_port: int = 25, mail_from: str = "reports@localhost",
-                 mail_check: float = 60.0, sent_file: str | None = None) -> None:
+                 mail_check: float = 60.0, sent_file: str | None = None, context: Any = None) -> None:
+        self.context = context
         self.url = db or default_sqlite_url(EVENT_LOG)
         self.smtp = (smtp_host, int(smtp_port))
         self.mail_from = mail_from
@@ -129,7 +130,7 @@ class ReportService:
         checked = loaded.override(start=start, end=end, period=period, timezone=timezone,
                                   filters={key: tuple(values) for key, values in (filters or {}).items()},
                                   where=f"report {loaded.name!r}")
-        return engine.compute(self._event_log(), checked)
+        return engine.compute(self._event_log(), checked, self._customers(checked))
 
     @remote
     def send_due(self, now: float | None = None) -> list[str]:
@@ -144,7 +145,8 @@ class ReportService:
             day = mailing.due(mailed, sent.get(mailed.name), moment)
             if day is None:
                 continue
-            report = engine.compute(self._event_log(), mailing.of_day(mailed, day))
+            of_day = mailing.of_day(mailed, day)
+            report = engine.compute(self._event_log(), of_day, self._customers(of_day))
             content = renderers[mailed.mail_format](report)
             with smtplib.SMTP(*self.smtp, timeout=30) as smtp:
                 smtp.send_message(mailing.message(mailed, day, content, self.mail_from))
@@ -160,6 +162,12 @@ class ReportService:
                 self.send_due()
             except Exception:  # an unreachable mail server must not end the service; it retries
                 log.exception("sending the daily reports failed; retrying in %s s", self.mail_check)
+
+    def _customers(self, checked: definition.Definition) -> customers.Shown | None:
+        """The customers' attributes of the storage service, when ``checked`` groups by one."""
+        if self.context is None or not any(customers.attribute(d) for d in checked.dimensions):
+            return None
+        return customers.from_storage(self.context.client.get("caruso.storage/1"))
 
     def _event_log(self) -> sa.Engine:
         with self._lock:
