@@ -36,14 +36,16 @@ class EventFeed:
             self._events.append((self._last, event.to_dict()))
             self._changed.notify_all()
 
-    def since(self, after: int = 0, timeout: float = 0.0) -> dict[str, Any]:
-        """Events numbered above ``after``, waiting up to ``timeout`` seconds (at most 30) for one.
+    def since(self, after: int | None = 0, timeout: float = 0.0) -> dict[str, Any]:
+        """Events numbered above ``after`` (None: above the last one now), waiting up to
+        ``timeout`` seconds (at most 30) for one.
 
         Returns ``{"last": n, "events": [...], "missed": k}``: each event carries its
         number as ``seq``; ``missed`` counts events no longer kept (the caller fell behind).
         """
-        after, deadline = int(after), time.monotonic() + min(max(0.0, float(timeout)), MAX_WAIT)
+        deadline = time.monotonic() + min(max(0.0, float(timeout)), MAX_WAIT)
         with self._changed:
+            after = self._last if after is None else int(after)
             while self._last <= after and (left := deadline - time.monotonic()) > 0:
                 self._changed.wait(left)
             kept = [dict(data, seq=seq) for seq, data in self._events if seq > after]

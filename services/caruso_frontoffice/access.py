@@ -1,25 +1,27 @@
 """Who is asking, and whether they may: visitors, role checks, CSRF-checked forms.
 
-Every handler is wrapped by :func:`page` (GET) or :func:`action` (POST):
+Every handler is wrapped by :func:`page` (GET), :func:`action` (POST) or :func:`stream`
+(GET, a push stream of server-sent events):
 
 - the visitor's cookie is read (a browser without a valid one gets a fresh token);
 - ``roles`` given: an anonymous visitor of a page is sent to sign in, an anonymous or
   wrong-role visitor of an action or a wrong-role visitor of a page gets 403;
 - an action's form must carry the CSRF token of the visitor's cookie, else 403;
-- the wrapped function runs in a worker thread (it may block on the database or
-  on Pyro5 calls) and gets ``(request, context)``, actions also the form.
+- a page's or an action's function runs in a worker thread (it may block on the
+  database or on Pyro5 calls) and gets ``(request, context)``, actions also the form;
+  a stream's is an async iterator in the event loop (it must not block).
 """
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 from urllib.parse import quote
 
 import anyio.to_thread
 import attrs
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from caruso_frontoffice.accounts import User
 from caruso_frontoffice.context import Context
@@ -74,6 +76,29 @@ def action(*roles: str) -> Callable[[Callable[..., Response]], Callable[[Request
     return functools.partial(_guard, frozenset(roles), post=True)
 
 
+def stream(*roles: str) -> Callable[[Callable[[Request, Context], AsyncIterator[str]]], Callable[[Request], Any]]:
+    """Wrap a push stream ``f(request, context)``, an async iterator of server-sent events
+    (texts): the visitor and the role are checked as for a page, then the texts are sent
+    as ``text/event-stream`` until the iterator ends or the browser leaves."""
+    allowed = frozenset(roles)
+
+    def wrap(handler: Callable[[Request, Context], AsyncIterator[str]]) -> Callable[[Request], Any]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            context = context_of(request)
+            refusal = await anyio.to_thread.run_sync(_stream_refusal, request, context, allowed)
+            return refusal or StreamingResponse(handler(request, context), media_type="text/event-stream",
+                                                headers={"X-Accel-Buffering": "no"})
+        return endpoint
+    return wrap
+
+
+def _stream_refusal(request: Request, context: Context, allowed: frozenset[str]) -> Response | None:
+    visitor = request.state.visitor = visitor_of(request, context)
+    outcome = _role_refusal(request, visitor, allowed, post=False)
+    return _refusal_page(request, context, outcome)
+
+
 def _guard(allowed: frozenset[str], handler: Callable[..., Response], *, post: bool,
            long_poll: bool = False) -> Callable[[Request], Any]:
     @functools.wraps(handler)
@@ -95,15 +120,18 @@ def _respond(request: Request, handler: Callable[..., Response], allowed: frozen
             visitor.fresh or not context.sessions.csrf_ok(visitor.token, form.get("csrf"))):
         refusal = 403, "The form has expired or did not come from this site. Reload the page and try again."
     outcome = refusal or _role_refusal(request, visitor, allowed, post=form is not None)
-    if isinstance(outcome, Response):
-        response = outcome
-    elif outcome:
-        response = context.render(request, "refused.html", outcome[0], reason=outcome[1])
-    else:
-        response = handler(request, context, *([form] if form is not None else []))
+    response = _refusal_page(request, context, outcome) or handler(
+        request, context, *([form] if form is not None else []))
     if visitor.fresh:
         set_cookie(request, response, context, visitor.token, signed_in=False)
     return response
+
+
+def _refusal_page(request: Request, context: Context, outcome: Response | tuple[int, str] | None
+                  ) -> Response | None:
+    if isinstance(outcome, Response) or outcome is None:
+        return outcome
+    return context.render(request, "refused.html", outcome[0], reason=outcome[1])
 
 
 def _role_refusal(request: Request, visitor: Visitor, allowed: frozenset[str], post: bool

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 
 from caruso_core.client import Client
 from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.changes import Changes
 from caruso_frontoffice.chat import PortalChat
 from caruso_frontoffice.desk import Desk
 from caruso_frontoffice.desksettings import DeskSettings
@@ -44,6 +45,7 @@ class Context:
     only while there is no user. ``self_service`` names the dialog scripts the portal
     publishes; ``starts_per_minute`` limits the dialogs one client address starts. The
     agent desktop (``desk``) needs the agents' ``worksheets``; it is None without them.
+    ``changes`` wakes the desks' push streams.
     """
 
     accounts: Accounts
@@ -62,6 +64,7 @@ class Context:
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
     phone: DeskPhone = attrs.field(init=False)
+    changes: Changes = attrs.field(init=False)
     dialogs: SelfService = attrs.field(init=False)
     chat: PortalChat = attrs.field(init=False)
 
@@ -74,6 +77,7 @@ class Context:
         self.dialogs = SelfService(Scripts(self.client.get(SCRIPTS)), self.self_service, self.starts_per_minute)
         self.chat = PortalChat(self.client.get(COMM))
         self.phone = DeskPhone(self.client)
+        self.changes = Changes(self.client)
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         """The page ``template`` for the request's visitor, with ``values``."""

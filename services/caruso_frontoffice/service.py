@@ -108,6 +108,7 @@ class FrontOffice:
                   "or with 'caruso frontoffice user add NAME --role admin'", flush=True)
 
     def stop(self) -> None:
+        self._context.changes.stop()
         self._http.stop()
         self._engine.dispose()
 

@@ -37,7 +37,11 @@ def test_calls_waiting_and_connected_survive_a_killed_server(caruso_host, caruso
     comm.login("agent-1", {}, {"voice": 1})
 
     first = Sipp("caller_queued.xml", tmp_path, telephony.target, service="100", duration=500).start()
-    talking = eventually(lambda: comm.agent("agent-1")["state"] == "busy" and comm.agent("agent-1")["interactions"])
+    try:
+        talking = eventually(lambda: comm.agent("agent-1")["state"] == "busy" and comm.agent("agent-1")["interactions"],
+                             limit=60, what="the agent's phone in the first call")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\ncaller:\n{first.log()}\nphone:\n{phone.log()}") from None
     second = Sipp("caller_queued.xml", tmp_path, telephony.target, service="100", duration=500).start()
     waiting = eventually(lambda: comm.waiting("calls"))[0]
     stored(storage, "CommInteraction", waiting["id"], state="waiting")

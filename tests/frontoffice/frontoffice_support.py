@@ -2,7 +2,11 @@
 several test folders would shadow each other)."""
 from __future__ import annotations
 
+import json
+import queue
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +129,42 @@ class Tab:
 
     def close(self):
         self.context.close()
+
+
+class DeskStream:
+    """The desk's push stream ``GET /desk/stream`` of ``client``, read by a thread:
+    :meth:`next` is the data of the next event named ``name`` (AssertionError after
+    ``limit`` seconds without one); ``ended`` is set once the server ended the stream."""
+
+    def __init__(self, client: TestClient) -> None:
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.ended = threading.Event()
+        self._opened = client.stream("GET", "/desk/stream")
+        self.response = self._opened.__enter__()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        name = ""
+        try:
+            for line in self.response.iter_lines():
+                if line.startswith("event: "):
+                    name = line[len("event: "):]
+                elif line.startswith("data: "):
+                    self._events.put((name, json.loads(line[len("data: "):])))
+        except Exception:       # closed by the test
+            pass
+        self.ended.set()
+
+    def next(self, name: str, limit: float = 30.0) -> Any:
+        deadline = time.monotonic() + limit
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event, data = self._events.get(timeout=left)
+            except queue.Empty:
+                break
+            if event == name:
+                return data
+        raise AssertionError(f"no {name!r} event on the desk stream within {limit} s")
+
+    def close(self) -> None:
+        self._opened.__exit__(None, None, None)

@@ -1,5 +1,5 @@
 """The agent desktop's endpoints over HTTP (no browser): who may use them, CSRF, bad
-input refused or escaped, the poll signature; against the real communication server,
+input refused or escaped, the push stream; against the real communication server,
 script engine and storage service."""
 import re
 from html import unescape
@@ -10,7 +10,8 @@ from starlette.testclient import TestClient
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_core.errors import ConfigError
-from frontoffice_support import QUEUES, SCRIPTS, csrf_of, make_context, sign_in
+from caruso_frontoffice.pages import deskstream
+from frontoffice_support import QUEUES, SCRIPTS, DeskStream, csrf_of, make_context, sign_in
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_only_agents_and_supervisors_use_the_desk_and_every_action_needs_the_csr
     assert desk_web.post("/desk/status", data={"csrf": anonymous, "status": "available"}).status_code == 403
     csrf = signed_in(desk_web, "root")
     assert desk_web.get("/desk").status_code == 403
-    assert desk_web.get("/desk/poll").status_code == 403
+    assert desk_web.get("/desk/stream").status_code == 403
     assert desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"}).status_code == 403
     signed_in(desk_web, "ada")
     refused = desk_web.post("/desk/status", data={"status": "available"})
@@ -50,7 +51,12 @@ def test_without_the_communication_server_the_desk_says_so(desk_web, caruso_mana
     signed_in(desk_web, "sam")
     page = desk_web.get("/desk")
     assert page.status_code == 503 and "A service the desk needs is not running" in page.text
-    assert desk_web.get("/desk/poll").json() == {"signature": "unavailable"}
+    stream = DeskStream(desk_web)
+    try:
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        assert stream.next("desk") == {"signature": "unavailable"}
+    finally:
+        stream.close()
 
 
 def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
@@ -63,9 +69,13 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert refused.status_code == 400 and "status 'dancing': use one of available, break, logged_out" in unescape(refused.text)
     assert "at most 60 characters" in post("status", status="break", reason="x" * 61).text
     assert post("status", status="available").status_code == 303
-    signature = desk_web.get("/desk/poll").json()["signature"]
-    call = comm.arrive("billing", from_="<img src=x onerror=alert(1)>")["id"]
-    assert desk_web.get("/desk/poll").json()["signature"] != signature
+    stream = DeskStream(desk_web)
+    try:
+        signature = stream.next("desk")["signature"]
+        call = comm.arrive("billing", from_="<img src=x onerror=alert(1)>")["id"]
+        assert stream.next("desk")["signature"] != signature      # pushed: the offer changed the desk
+    finally:
+        stream.close()
     page = desk_web.get(f"/desk?i={call}")
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text and "<img src=x" not in page.text
     assert "No customer matches" in page.text
@@ -114,3 +124,18 @@ def test_desk_settings_name_the_bad_key():
                          ({"capacity": {"voice": True}}, "capacity must be a table")):
         with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
             desk_settings(bad)
+
+
+def test_the_push_stream_ends_at_sign_out_and_one_agent_holds_a_bounded_number(desk_web, comm, monkeypatch):
+    csrf = signed_in(desk_web, "ada")
+    monkeypatch.setattr(deskstream, "MAX_STREAMS", 1)
+    first = DeskStream(desk_web)
+    try:
+        first.next("desk")
+        second = DeskStream(desk_web)
+        assert "open in 1 tabs already" in second.next("refused")["error"]
+        assert second.ended.wait(10), "a refused stream ends"
+        desk_web.post("/signout", data={"csrf": csrf})
+        assert first.ended.wait(10), "the stream of a signed-out session ends"
+    finally:
+        first.close()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from caruso_frontoffice.pages import admin, auth, desk, phone, portal, records, supervisor
+from caruso_frontoffice.pages import admin, auth, desk, deskstream, phone, portal, records, supervisor
 
 
 def routes() -> list[BaseRoute]:
     return [*auth.routes, *admin.routes, *records.routes, *portal.routes, *supervisor.routes, *desk.routes,
-            *phone.routes]
+            *deskstream.routes, *phone.routes]

@@ -4,8 +4,8 @@ script, notes, transfer, disposition and wrap-up, web chat, voicemail callbacks 
 outbound preview calls.
 
 ``GET /desk?i=ID`` shows the agent's interactions with ``ID`` in focus (default the
-first); ``GET /desk/poll`` answers ``{"signature"}``, which ``static/desk.js`` compares
-with the page's to reload it when something changed. Every action is a CSRF-checked
+first); the desk's push stream (:mod:`caruso_frontoffice.pages.deskstream`) tells
+``static/desk.js`` when the desk changed. Every action is a CSRF-checked
 form that redirects back to the desk, or shows the desk again with the reason it was
 refused.
 """
@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
@@ -45,15 +45,6 @@ def _desk(context: Context) -> Desk:
 @page(*ROLES)
 def board(request: Request, context: Context) -> Response:
     return _board(request, context, request.query_params.get("i", ""))
-
-
-@page(*ROLES)
-def poll(request: Request, context: Context) -> Response:
-    try:
-        signature = _desk(context).signature(request.state.visitor.user.name)
-    except CarusoError:
-        signature = "unavailable"
-    return JSONResponse({"signature": signature})
 
 
 def _board(request: Request, context: Context, focus: str, status: int = 200, error: str | None = None
@@ -241,7 +232,6 @@ def wrap_up(request: Request, context: Context, form: FormData, agent: str, inte
 
 routes = [
     Route("/desk", board, methods=["GET"]),
-    Route("/desk/poll", poll, methods=["GET"]),
     *(Route(f"/desk/{name}", endpoint, methods=["POST"]) for name, endpoint in (
         ("status", status), ("accept", accept), ("reject", reject), ("script", script), ("notes", notes),
         ("transfer", transfer), ("send", send), ("complete", complete), ("wrap-up", wrap_up))),

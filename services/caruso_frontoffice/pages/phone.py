@@ -1,8 +1,7 @@
 """The desk's phone endpoints (agents and supervisors), used by ``static/phone.js``.
 
-``GET /desk/phone`` answers ``{"legs": [...]}``, the agent's browser legs (a ringing
-one carries the SDP offer); the page asks every second, which is also its sign of life
-for the telephony component. ``POST /desk/phone/answer`` (``call``, ``leg``, ``sdp``),
+The agent's legs reach the page through the desk's push stream
+(:mod:`caruso_frontoffice.pages.deskstream`). ``POST /desk/phone/answer`` (``call``, ``leg``, ``sdp``),
 ``/desk/phone/end`` (``call``, ``leg``, ``reason``) and ``/desk/phone/hold`` (``call``,
 ``leg``, ``on``) act on one of the agent's legs; ``POST /desk/phone/choice`` (``kind``,
 ``number``) sets the agent's own phone and redirects to ``next``. Every POST carries the
@@ -17,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
-from caruso_frontoffice.access import action, page
+from caruso_frontoffice.access import action
 from caruso_frontoffice.context import Context
 
 ROLES = ("agent", "supervisor")
@@ -33,14 +32,6 @@ def _field(form: FormData, name: str, limit: int) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise InvalidInput(f"{name} is a text of at most {limit} characters")
     return value
-
-
-@page(*ROLES)
-def legs(request: Request, context: Context) -> Response:
-    try:
-        return JSONResponse({"legs": context.phone.legs(request.state.visitor.user.name)})
-    except CarusoError as error:
-        return _failure(error)
 
 
 def _leg_action(operation: str):
@@ -75,7 +66,6 @@ def choose(request: Request, context: Context, form: FormData) -> Response:
 
 
 routes = [
-    Route("/desk/phone", legs, methods=["GET"]),
     Route("/desk/phone/choice", choose, methods=["POST"]),
     *(Route(f"/desk/phone/{name}", _leg_action(name), methods=["POST"]) for name in ("answer", "end", "hold")),
 ]

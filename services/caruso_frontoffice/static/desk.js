@@ -1,8 +1,9 @@
-// The agent desk: asks the front office every two seconds whether anything on the desk
-// changed (an offer, a chat message, ...) and reloads the page when it did, unless the
-// agent is typing: then a notice with a link appears instead. While the desk's phone
-// holds a call (window.deskPhone.live) the page must not be left: the desk is redrawn
-// in place and its forms are sent in the background.
+// The agent desk: the front office pushes what changed on the desk (an offer, a chat
+// message, ...) through one EventSource on /desk/stream, kept as window.deskStream for
+// phone.js too; the page reloads when the desk changed, unless the agent is typing: then
+// a notice with a link appears instead. While the desk's phone holds a call
+// (window.deskPhone.live) the page must not be left: the desk is redrawn in place and
+// its forms are sent in the background.
 (function () {
   "use strict";
   var desk = document.getElementById("desk");
@@ -36,23 +37,32 @@
       .then(redraw)
       .catch(function () { /* the next poll redraws */ });
   });
-  function check() {
-    fetch(desk.dataset.poll, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (state) {
-        if (!state || state.signature === desk.dataset.signature) {
-          return;
-        }
-        if (typing) {
-          document.getElementById("desk-changed").hidden = false;
-        } else if (live()) {
-          fetch(window.location.href, {credentials: "same-origin"})
-            .then(function (response) { return response.text(); }).then(redraw);
-        } else {
-          window.location.reload();
-        }
-      })
-      .catch(function () { /* the next poll tries again */ });
+  var leaving = false;          // a form sent or a link followed: a reload would cancel it
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  function changed(state) {
+    if (leaving || state.signature === desk.dataset.signature) {
+      return;
+    }
+    if (typing) {
+      document.getElementById("desk-changed").hidden = false;
+    } else if (live()) {
+      fetch(window.location.href, {credentials: "same-origin"})
+        .then(function (response) { return response.text(); }).then(redraw)
+        .catch(function () { /* the next change redraws */ });
+    } else {
+      window.location.reload();
+    }
   }
-  window.setInterval(check, 2000);
+  var source = new EventSource(desk.dataset.stream);
+  var stream = window.deskStream = {source: source, last: {}};   // last: each event's latest data
+  ["desk", "phone"].forEach(function (name) {
+    source.addEventListener(name, function (event) { stream.last[name] = JSON.parse(event.data); });
+  });
+  source.addEventListener("desk", function (event) { changed(JSON.parse(event.data)); });
+  source.addEventListener("refused", function (event) {
+    source.close();
+    var notice = document.getElementById("desk-refused");
+    notice.textContent = JSON.parse(event.data).error;
+    notice.hidden = false;
+  });
 }());

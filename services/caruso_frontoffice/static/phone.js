@@ -1,8 +1,10 @@
 // The desk's phone: a call offered to this agent rings here; media is WebRTC to the
-// telephony component's rtpengine, the SDP goes through the front office
-// (/desk/phone...). Asking every second is also the page's sign of life: a closed tab
-// stops it, and the telephony component ends the leg. window.deskPhone.live tells
-// desk.js to redraw the desk in place instead of reloading the page during a call.
+// telephony component's rtpengine, the SDP goes through the front office: the agent's
+// legs arrive as "phone" events of the desk's push stream (window.deskStream, opened by
+// desk.js), answers and hang-ups are POSTs to /desk/phone/... The open stream is also the
+// page's sign of life: a closed tab ends it, and the telephony component ends the leg.
+// window.deskPhone.live tells desk.js to redraw the desk in place instead of reloading
+// the page during a call.
 (function () {
   "use strict";
   var card = document.getElementById("phone");
@@ -140,25 +142,19 @@
       });
     }).catch(function () {});
   }
-  function poll() {
-    fetch("/desk/phone", {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (answer) {
-        if (!answer) { return; }
-        var mine = phone.leg && answer.legs.filter(function (l) { return l.leg === phone.leg.leg; })[0];
-        if (phone.leg && !mine) {
-          idle();
-        } else if (mine && (mine.state === "bridged" || mine.state === "answered") && phone.pc) {
-          connected(mine);
-        } else if (!phone.leg) {
-          answer.legs.filter(function (l) { return l.state !== "ringing"; }).forEach(function (l) {
-            post("/desk/phone/end", {call: l.call, leg: l.leg, reason: "Page Left"}).catch(function () {});
-          });                         // a call of a page that was left: its media cannot come back
-          var offered = answer.legs.filter(function (l) { return l.state === "ringing" && l.offer; })[0];
-          if (offered) { ringing(offered); }
-        }
-      })
-      .catch(function () { /* the next poll tries again */ });
+  function legs(answer) {
+    var mine = phone.leg && answer.legs.filter(function (l) { return l.leg === phone.leg.leg; })[0];
+    if (phone.leg && !mine) {
+      idle();
+    } else if (mine && (mine.state === "bridged" || mine.state === "answered") && phone.pc) {
+      connected(mine);
+    } else if (!phone.leg) {
+      answer.legs.filter(function (l) { return l.state !== "ringing"; }).forEach(function (l) {
+        post("/desk/phone/end", {call: l.call, leg: l.leg, reason: "Page Left"}).catch(function () {});
+      });                         // a call of a page that was left: its media cannot come back
+      var offered = answer.legs.filter(function (l) { return l.state === "ringing" && l.offer; })[0];
+      if (offered) { ringing(offered); }
+    }
   }
   $("phone-accept").addEventListener("click", accept);
   $("phone-decline").addEventListener("click", function () { end("Declined"); });
@@ -171,7 +167,8 @@
   $("phone-hold").addEventListener("click", function () {
     var leg = phone.leg;
     post("/desk/phone/hold", {call: leg.call, leg: leg.leg, on: String(!holding)})
-      .then(poll).catch(function (error) { fail(error.message); });
+      .then(function () { connected({holding: !holding}); })
+      .catch(function (error) { fail(error.message); });
   });
   $("phone-keypad").addEventListener("click", function (event) {
     var digit = event.target.dataset && event.target.dataset.digit;
@@ -194,6 +191,6 @@
     window.sessionStorage.removeItem("phone-error");
   }
   devices();
-  poll();
-  window.setInterval(poll, 1000);
+  window.deskStream.source.addEventListener("phone", function (event) { legs(JSON.parse(event.data)); });
+  if (window.deskStream.last.phone) { legs(window.deskStream.last.phone); }
 }());
