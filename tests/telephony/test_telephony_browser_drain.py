@@ -16,7 +16,7 @@ from caruso_core.testing import eventually
 from caruso_telephony.handover import Predecessors
 from sip_peers import Sipp
 from test_telephony_desk_phone import (AGENTS, WELCOME_MS, accept, desk_of, inbound_packets, incoming_calls,
-                                       open_centre, ringing_desk)
+                                       open_centre)
 
 PAGE_TIMEOUT = 3
 PACKETS_PER_SECOND = 50          # the browser's Opus frames are 20 ms
@@ -31,14 +31,16 @@ def centre(caruso_host, caruso_client, tmp_path):
 def test_a_drain_swap_keeps_the_desk_phones_calls_and_ends_a_vanished_tabs(centre, chromium, caruso_host,
                                                                          caruso_client, tmp_path):
     telephony, comm, url, base = centre
-    pages = {agent: desk_of(chromium, base, agent) for agent in AGENTS}
+    for agent in AGENTS:
+        telephony.service.set_phone_choice(agent, "browser")
+    pages = {agent: desk_of(chromium, base, agent, choose=False) for agent in AGENTS}
     events = telephony.reader()
-    callers, legs = [], {}
-    for _ in AGENTS:
-        callers.append(Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100",
-                            duration=WELCOME_MS).start())
-        agent = ringing_desk({agent: page for agent, page in pages.items() if agent not in legs})
-        accept(pages[agent])
+    callers = [Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
+               for _ in AGENTS]
+    legs = {}
+    for agent, page in pages.items():           # each desk rings with one of the calls
+        page.wait_for_selector("#phone-accept:visible", timeout=30000)
+        accept(page)
         (legs[agent],) = telephony.service.browser_legs(agent)
     keeper, leaver = "ada", "bea"
     old = telephony.host
