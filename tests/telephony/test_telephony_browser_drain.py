@@ -1,10 +1,11 @@
 """A drain swap of the telephony component while agents talk through the desk phone: SIPp
-callers through the IVR and queue, bridged by rtpengine to two agents' desks in Chromium;
-the component is hot-swapped. The old instance keeps both calls; the desks now ask the new
-instance, which lists the old instance's legs and passes the pages' signs of life on. One
-desk talks on well past the page timeout, holds and hangs up through the new instance; the
-other's tab vanishes without a word (a crash, a lost network) and the old instance ends its
-leg as a gone page's. The old instance then drains and leaves, and the report counts each
+callers through the IVR and queue ring two agents' desks in Chromium; one answers (WebRTC
+bridged by rtpengine), then the component is hot-swapped. The old instance keeps both calls;
+the desks now ask the new instance, which lists the old instance's legs, passes the
+pages' signs of life on and the pages' commands to the old instance: the second desk
+answers its call now. The first talks on well past the page timeout, holds and hangs up
+through the new instance; the second's tab vanishes without a word (a crash, a lost
+network) and the old instance ends its leg as a gone page's. The old instance then drains and leaves, and the report counts each
 call once. The new instance's side of the handover link is also checked on its own."""
 from __future__ import annotations
 
@@ -37,18 +38,21 @@ def test_a_drain_swap_keeps_the_desk_phones_calls_and_ends_a_vanished_tabs(centr
     events = telephony.reader()
     callers = [Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
                for _ in AGENTS]
-    legs = {}
-    for agent, page in pages.items():           # each desk rings with one of the calls
+    for page in pages.values():                  # each desk rings with one of the calls
         page.wait_for_selector("#phone-accept:visible", timeout=30000)
-        accept(page)
-        (legs[agent],) = telephony.service.browser_legs(agent)
     keeper, leaver = "ada", "bea"
+    accept(pages[keeper])
+    legs = {agent: telephony.service.browser_legs(agent)[0] for agent in AGENTS}
     old = telephony.host
     new = caruso_host("telephony", process=True, config=telephony.config, replace=True)
-    for agent, leg in legs.items():       # the new instance lists the old one's legs
-        assert [(own["call"], own["leg"], own["state"]) for own in telephony.service.browser_legs(agent)] == [
-            (leg["call"], leg["leg"], "bridged")]
+    for agent, state in ((keeper, "bridged"), (leaver, "ringing")):       # the old instance's legs, listed by the new
+        (listed,) = telephony.service.browser_legs(agent)
+        assert (listed["call"], listed["leg"], listed["state"]) == (legs[agent]["call"], legs[agent]["leg"], state)
+    assert telephony.service.browser_legs(leaver)[0]["offer"] == legs[leaver]["offer"]
     heard = inbound_packets(pages[keeper])
+    accept(pages[leaver])                        # its answer passed on to the old instance, its audio heard
+    eventually(lambda: telephony.service.browser_legs(leaver)[0]["state"], lambda state: state == "bridged",
+               what="the answered leg bridged by the communication server through the new instance")
 
     pages[leaver].evaluate("navigator.sendBeacon = () => true")      # its hang-up on leaving is lost
     pages[leaver].context.close()
