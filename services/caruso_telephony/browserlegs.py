@@ -11,14 +11,20 @@ runs on that call's serial, through :meth:`Switchboard.command`):
   ring; asking counts as a sign of life of the agent's page. :meth:`snapshot` lists every
   agent's legs the same way (each with its ``agent``), asking nobody's page.
 - :meth:`answer` takes the page's SDP answer: the caller's media is re-pointed at the
-  leg, blocked until the application bridges it, and ``leg_answered`` follows.
+  leg, blocked until the application bridges it. The leg connects (ICE, DTLS) while it
+  still rings; ``leg_answered`` follows once rtpengine counts the browser's media, so
+  a browser whose media never connects fails like a leg nobody answered.
 - :meth:`end` is the page's end of a leg: a ringing one fails (``leg_failed`` 480 with
   the page's reason: declined, microphone refused, ICE failure), an answered or bridged
   one ends as a hang-up by the agent.
 - :meth:`hold` blocks the agent's audio and plays hold audio to the caller, or undoes it.
 - Every second :meth:`watch` ends the legs whose page stopped asking for ``page_timeout``
-  seconds (a closed tab, a lost network: 480 "Browser Gone") and the bridged legs whose
-  browser sent no RTP for ``media_timeout`` seconds ("no media").
+  seconds (a closed tab, a lost network: 480 "Browser Gone"), and the connecting or
+  bridged legs whose browser sent no media (fewer than :data:`MEDIA_PACKETS` packets
+  between two checks: its RTCP alone goes on) for ``media_timeout`` seconds ("No Media": 480
+  while connecting, the agent's hang-up once bridged), each after a ``leg_lost`` event. A
+  lost leg stays in :meth:`legs` for ``page_timeout`` seconds as ``{"call", "leg", "state":
+  "lost", "reason"}``, so the page can tell its agent why the call ended.
 - In a drain swap the pages ask the new instance (:meth:`pages_elsewhere`, from the
   export of the state on): :meth:`pages_seen` brings the agents whose page asked there
   since the last news, each with the seconds since it last asked, and page timeouts are
@@ -41,6 +47,7 @@ from caruso_telephony.media.control import MAX_SDP
 
 MAX_REASON = 80
 OPUS = {"codec": {"transcode": ["opus"], "mask": ["PCMU", "PCMA"]}}
+MEDIA_PACKETS = 5       # a second of media: a browser sends 50 (20 ms Opus, muted too), its RTCP alone about 1
 
 
 @attrs.define(eq=False)
@@ -52,6 +59,7 @@ class _BrowserLeg:
     seen: float
     packets: int = -1
     packets_since: float = 0.0
+    connecting: bool = False            # answered by the page, no media from the browser yet
 
 
 class BrowserLegs:
@@ -62,6 +70,7 @@ class BrowserLegs:
         self.page_timeout = page_timeout
         self.media_timeout = media_timeout
         self._legs: dict[str, _BrowserLeg] = {}
+        self._losses: list[tuple[float, str, dict[str, str]]] = []      # (when, agent, what legs() lists)
         self._news: float | None = None        # pages ask elsewhere: when they were last heard of
         self._lock = threading.Lock()
         switchboard.clock.every(1.0, self.watch)
@@ -82,7 +91,8 @@ class BrowserLegs:
             mine = [browser for browser in self._legs.values() if browser.agent == agent]
             for browser in mine:
                 browser.seen = now
-        return [_described(browser) for browser in mine]
+            lost = [note for _, of, note in self._losses if of == agent]
+        return [_described(browser) for browser in mine] + lost
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -114,16 +124,13 @@ class BrowserLegs:
         browser = self._browser(call, leg_id)
         if not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP:
             raise InvalidInput(f"an SDP answer is a str of 1 to {MAX_SDP} characters")
-        if browser.leg.state != "ringing":
-            raise Conflict(f"leg {leg_id} is {browser.leg.state}, not ringing")
+        if browser.leg.state != "ringing" or browser.connecting:
+            raise Conflict(f"leg {leg_id} is {'connecting' if browser.connecting else browser.leg.state}, not ringing")
         media = self.switchboard.media
         call.answer_sdp = media.answer(call.id, CALLER, leg_id, sdp)
         call.peer = leg_id
         media.block(call.id, leg_id)
-        self.switchboard._cancel_deadline(browser.leg)
-        browser.leg.state = "answered"
-        browser.packets_since = time.monotonic()
-        self.switchboard.events.emit("leg_answered", call.id, leg=leg_id)
+        browser.connecting, browser.packets_since = True, time.monotonic()
 
     def end(self, call: Call, leg_id: str, reason: str) -> None:
         browser = self._browser(call, leg_id)
@@ -150,26 +157,39 @@ class BrowserLegs:
             self._prune()
             judged = time.monotonic() if self._news is None else self._news
             gone = [b for b in self._legs.values() if judged - b.seen > self.page_timeout]
-            talking = [b for b in self._legs.values() if b.leg.state == "bridged" and b not in gone]
+            talking = [b for b in self._legs.values() if (b.connecting or b.leg.state == "bridged") and b not in gone]
         for browser in gone:
             self.switchboard._post(browser.call, self._lost, browser, "Browser Gone")
         for browser in talking:
             self.switchboard._post(browser.call, self._listen, browser)
 
     def _listen(self, call: Call, browser: _BrowserLeg) -> None:
-        if call.over or browser.leg.state != "bridged":
+        if call.over or not (browser.connecting or browser.leg.state == "bridged"):
             return
         packets = self.switchboard.media.stats(call.id).get(browser.leg.id, {}).get("sent_packets", 0)
         now = time.monotonic()
-        if packets != browser.packets:
-            browser.packets, browser.packets_since = packets, now
+        fresh, browser.packets = packets - max(browser.packets, 0), packets
+        if fresh >= MEDIA_PACKETS:
+            browser.packets_since = now
+            if browser.connecting:
+                self._connected(call, browser)
         elif now - browser.packets_since >= self.media_timeout:
             self._lost(call, browser, "No Media")
+
+    def _connected(self, call: Call, browser: _BrowserLeg) -> None:
+        """The browser's media arrived: the leg is answered."""
+        browser.connecting = False
+        self.switchboard._cancel_deadline(browser.leg)
+        browser.leg.state = "answered"
+        self.switchboard.events.emit("leg_answered", call.id, leg=browser.leg.id)
 
     def _lost(self, call: Call, browser: _BrowserLeg, reason: str) -> None:
         if call.over or call.legs.get(browser.leg.id) is not browser.leg:
             return
         self.switchboard.events.emit("leg_lost", call.id, leg=browser.leg.id, reason=reason)
+        with self._lock:
+            self._losses.append((time.monotonic(), browser.agent,
+                                 {"call": call.id, "leg": browser.leg.id, "state": "lost", "reason": reason}))
         self.end(call, browser.leg.id, reason)
 
     def _browser(self, call: Call, leg_id: str) -> _BrowserLeg:
@@ -180,10 +200,12 @@ class BrowserLegs:
         return browser
 
     def _prune(self) -> None:
-        """Forget legs that ended (under the lock)."""
+        """Forget legs that ended and losses older than ``page_timeout`` (under the lock)."""
         for leg_id in [leg_id for leg_id, b in self._legs.items()
                        if b.call.over or b.call.legs.get(leg_id) is not b.leg]:
             del self._legs[leg_id]
+        now = time.monotonic()
+        self._losses = [loss for loss in self._losses if now - loss[0] <= self.page_timeout]
 
 
 def _described(browser: _BrowserLeg) -> dict[str, Any]:

@@ -14,7 +14,8 @@ them, through the telephony interface (docs/telephony.md), and keeps the ACD in 
 - an offer rings the agent's phone (``phones`` maps an agent to an external number,
   else their registered phone); answered, the offer is accepted and the call bridged;
   declined, busy or unreachable, it is rejected (unreachable agents are set on break:
-  they get no more offers); the ACD's withdraws stop the ringing;
+  they get no more offers); the ACD's withdraws stop the ringing; an agent whose phone
+  (a browser leg) is lost while connected is set on break too;
 - a transfer to a queue puts the caller on hold again; an agent completing the
   interaction at the desk hangs the call up; the caller or the agent hanging up ends the
   interaction (abandoned while waiting, completed when connected);
@@ -332,9 +333,19 @@ class VoiceChannel:
         try:
             self.server.reject(agent, call.interaction)
             if event.get("code") in UNREACHABLE:
-                self.server.set_status(agent, "break", "phone not reachable")
+                self.server.set_status(agent, "break", f"phone not reachable ({event.get('reason')})")
         except (NotFound, Conflict):
             pass                                 # the offer ended meanwhile
+
+    def _on_leg_lost(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
+        """A connected agent's browser lost its page or media: the agent is set on break (the
+        call ends as the agent's hang-up); a ringing leg's ``leg_failed`` follows instead."""
+        if event["leg"] != call.bridged:
+            return
+        try:
+            self.server.set_status(call.legs[call.bridged], "break", f"phone lost ({event.get('reason')})")
+        except (NotFound, Conflict):
+            pass                                 # logged out meanwhile
 
     def _on_answered(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
         self._hold(call_id, call)              # the customer waits for the agent the ACD finds

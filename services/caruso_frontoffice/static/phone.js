@@ -14,6 +14,11 @@
   var $ = function (id) { return document.getElementById(id); };
   var phone = window.deskPhone = {live: false, pc: null, leg: null};
   var stream = null, timer = null, muted = false, holding = false;
+  var ICE_LIMIT_MS = 4000;     // ICE not connected this long after the answer: "ICE Failed"
+  var LOST = {                 // why the telephony component ended a leg ("lost" in the legs)
+    "No Media": "The call was lost: no audio came from this browser (microphone or network).",
+    "Browser Gone": "The call was lost: this page lost contact with the server."
+  };
 
   function post(path, fields) {
     var body = new URLSearchParams(fields);
@@ -112,17 +117,24 @@
         var pc = phone.pc = new RTCPeerConnection({iceServers: []});
         stream.getTracks().forEach(function (track) { pc.addTrack(track, stream); });
         pc.ontrack = function (event) { $("phone-audio").srcObject = event.streams[0]; };
-        pc.oniceconnectionstatechange = function () {
-          if (pc.iceConnectionState === "failed" && phone.pc === pc) {
-            fail("The call's media could not connect (ICE failed): check the network.");
+        var reached = false;
+        function iceFailed() {
+          if (phone.pc === pc && !reached) {
+            fail("The call's media could not connect (ICE failed): check the network. " +
+                 "The caller waits for another agent; go available again once it works.");
             end("ICE Failed");
           }
+        }
+        pc.oniceconnectionstatechange = function () {
+          reached = reached || pc.iceConnectionState === "connected" || pc.iceConnectionState === "completed";
+          if (pc.iceConnectionState === "failed") { iceFailed(); }
         };
         return pc.setRemoteDescription({type: "offer", sdp: leg.offer})
           .then(function () { return pc.createAnswer(); })
           .then(function (answer) { return pc.setLocalDescription(answer); })
           .then(function () { return gathered(pc); })
-          .then(function () { return post("/desk/phone/answer", {call: leg.call, leg: leg.leg, sdp: pc.localDescription.sdp}); });
+          .then(function () { return post("/desk/phone/answer", {call: leg.call, leg: leg.leg, sdp: pc.localDescription.sdp}); })
+          .then(function () { window.setTimeout(iceFailed, ICE_LIMIT_MS); });
       })
       .catch(function (error) {
         if (phone.leg === leg && error.name !== "NotAllowedError" && error.name !== "NotFoundError") {
@@ -144,12 +156,16 @@
   }
   function legs(answer) {
     var mine = phone.leg && answer.legs.filter(function (l) { return l.leg === phone.leg.leg; })[0];
-    if (phone.leg && !mine) {
+    if (mine && mine.state === "lost") {
+      fail((LOST[mine.reason] || "The call was lost (" + mine.reason + ").") +
+           " You are on break: go available again once your phone works.");
+      idle();
+    } else if (phone.leg && !mine) {
       idle();
     } else if (mine && (mine.state === "bridged" || mine.state === "answered") && phone.pc) {
       connected(mine);
     } else if (!phone.leg) {
-      answer.legs.filter(function (l) { return l.state !== "ringing"; }).forEach(function (l) {
+      answer.legs.filter(function (l) { return l.state !== "ringing" && l.state !== "lost"; }).forEach(function (l) {
         post("/desk/phone/end", {call: l.call, leg: l.leg, reason: "Page Left"}).catch(function () {});
       });                         // a call of a page that was left: its media cannot come back
       var offered = answer.legs.filter(function (l) { return l.state === "ringing" && l.offer; })[0];
@@ -186,10 +202,7 @@
         {csrf: card.dataset.csrf, call: leg.call, leg: leg.leg, reason: "Page Closed"}));
     }
   });
-  if (window.sessionStorage.getItem("phone-error")) {
-    fail(window.sessionStorage.getItem("phone-error"));
-    window.sessionStorage.removeItem("phone-error");
-  }
+  fail(window.sessionStorage.getItem("phone-error") || "");   // the desk may reload again: kept until a call rings
   devices();
   window.deskStream.source.addEventListener("phone", function (event) { legs(JSON.parse(event.data)); });
   if (window.deskStream.last.phone) { legs(window.deskStream.last.phone); }
