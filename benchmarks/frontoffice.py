@@ -10,6 +10,12 @@ returning the same HTML from a precomputed string. Two loads:
   requests per second and p99 latency of each server and the throughput ratio;
 - paced: every agent opens the page once per second (a busy agent desktop), phases
   spread; the figure is the p99 latency against the target of 100 ms.
+
+Then push: 50 agents, each signed in as itself and available at the communication
+server, hold their desk's push stream (``/desk/stream``); calls arrive one at a time,
+each offered to a free agent; the figure is the p99 time from the arrival to the first
+``desk`` event of an agent it was offered to (target < 300 ms), against the
+communication server's own event feed (a long poll of ``events``) in the same run.
 """
 from __future__ import annotations
 
@@ -38,15 +44,21 @@ PACED_SECONDS = 8.0
 PERIOD = 1.0
 PAGE = "/views/customer-360/show?id=1"
 PASSWORD = "bench-password-1"
+QUEUE = "general"
+PUSH_LIMIT = 10.0     # seconds an offer may take to reach its desk before the run fails
 
 
 def run() -> dict:
     with solution() as running:
         db = f"sqlite:///{running.work / 'frontoffice.db'}"
-        Accounts(open_database(db)).add("agent", "agent", PASSWORD)
+        accounts = Accounts(open_database(db))
+        for name in ["agent", *_desk_agents()]:
+            accounts.add(name, "agent", PASSWORD)
         running.host("storage")
         _seed(running.client.get("caruso.storage/1"))
-        running.host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db})
+        running.host("comm", config={"db": f"sqlite:///{running.work / 'comm.db'}", "queues": [{"name": QUEUE}]})
+        running.host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db,
+                                            "desk": {"capacity": {"voice": 1}}})
         front_office = running.client.get("frontoffice").url()
         html = running.work / "page.html"
         html.write_text(asyncio.run(_page(front_office)))
@@ -55,7 +67,8 @@ def run() -> dict:
                                  "--port", str(port), "--log-level", "warning", "--no-access-log"],
                                 cwd=ROOT, env={**running.env, "CARUSO_BENCH_HTML": str(html)})
         try:
-            return asyncio.run(_measure(front_office, f"http://127.0.0.1:{port}"))
+            measured = asyncio.run(_measure(front_office, f"http://127.0.0.1:{port}"))
+            return {**measured, **asyncio.run(_push(front_office, running.client.get("caruso.comm/1")))}
         finally:
             bare.terminate()
             bare.wait()
@@ -72,11 +85,15 @@ def _seed(storage) -> None:
             "summary": f"contact number {number}: question about the bill"})
 
 
-async def _signed_in(base: str) -> httpx.AsyncClient:
+def _desk_agents() -> list[str]:
+    return [f"desk-{number}" for number in range(AGENTS)]
+
+
+async def _signed_in(base: str, name: str = "agent") -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=base, timeout=30, limits=LIMITS)
     form = (await client.get("/signin")).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    response = await client.post("/signin", data={"csrf": csrf, "name": "agent", "password": PASSWORD})
+    response = await client.post("/signin", data={"csrf": csrf, "name": name, "password": PASSWORD})
     assert response.status_code == 303, response.status_code
     return client
 
@@ -151,6 +168,57 @@ async def _measure(front_office: str, bare: str) -> dict:
             "bare_requests_per_s": round(rps["bare"], 1), "bare_p99_ms": round(p99["bare"], 1),
             "throughput_ratio": round(ratio, 2), "paced_frontoffice_p99_ms": round(paced["frontoffice"], 1),
             "paced_bare_p99_ms": round(paced["bare"], 1), "p99_target_ms": 100}
+
+
+async def _push(front_office: str, comm) -> dict:
+    """Arrival to desk event, and arrival to the feed's long poll answering, per call."""
+    agents = _desk_agents()
+    for name in agents:
+        comm.login(name, {}, {"voice": 1})
+    desk_events: dict[str, list[float]] = {name: [] for name in agents}
+    clients = [await _signed_in(front_office, name) for name in agents]
+
+    async def follow(client: httpx.AsyncClient, name: str) -> None:
+        async with client.stream("GET", "/desk/stream", timeout=None) as response:
+            async for line in response.aiter_lines():
+                if line == "event: desk":
+                    desk_events[name].append(time.perf_counter())
+
+    followers = [asyncio.create_task(follow(client, name)) for client, name in zip(clients, agents)]
+    await _until(lambda: all(desk_events.values()))        # every desk shows its first state
+    pushed, fed = [], []
+    for number in range(AGENTS):
+        after = (await asyncio.to_thread(comm.events, None, 0))["last"]
+        feed = asyncio.create_task(asyncio.to_thread(comm.events, after, PUSH_LIMIT))
+        started = time.perf_counter()
+        call = (await asyncio.to_thread(comm.arrive, QUEUE, from_=f"+49 30 {number:07d}"))["id"]
+        await feed
+        fed.append(time.perf_counter() - started)
+        offered = await _until(lambda: comm.interaction(call)["offers"])
+        await _until(lambda: any(seen > started for agent in offered for seen in desk_events[agent]))
+        pushed.append(min(seen for agent in offered for seen in desk_events[agent] if seen > started) - started)
+    for task in followers:
+        task.cancel()
+    await asyncio.gather(*followers, return_exceptions=True)
+    for client in clients:
+        await client.aclose()
+    p99 = {"desk": _p99(pushed), "feed": _p99(fed)}
+    print(f"push, {AGENTS} agents on their desk's stream, {len(pushed)} calls offered one at a time:")
+    print(f"  arrival to desk event p99 {p99['desk']:6.1f} ms (target < 300 ms)   "
+          f"arrival to the event feed p99 {p99['feed']:6.1f} ms   ratio {p99['desk'] / p99['feed']:.1f}")
+    return {"push_p99_ms": round(p99["desk"], 1), "push_max_ms": round(max(pushed) * 1e3, 1),
+            "feed_p99_ms": round(p99["feed"], 1), "push_ratio": round(p99["desk"] / p99["feed"], 2),
+            "push_p99_target_ms": 300}
+
+
+async def _until(read, limit: float = PUSH_LIMIT):
+    """The first true value of ``read()`` (a blocking call, run in a thread)."""
+    deadline = time.monotonic() + limit
+    while not (value := await asyncio.to_thread(read)):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing came within {limit:g} s")
+        await asyncio.sleep(0.005)
+    return value
 
 
 def _p99(latencies: list[float]) -> float:

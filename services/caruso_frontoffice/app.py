@@ -1,7 +1,6 @@
 """The ASGI application: routes, static files, security headers, error pages."""
 from __future__ import annotations
 
-import collections
 from pathlib import Path
 from typing import Any
 
@@ -66,5 +65,4 @@ def create_app(context: Context) -> Starlette:
                     middleware=[Middleware(SecurityHeaders)], exception_handlers={HTTPException: http_error})
     app.state.context = context
     app.state.long_polls = anyio.CapacityLimiter(LONG_POLLS)
-    app.state.desk_streams = collections.Counter()    # open desk push streams by agent
     return app
