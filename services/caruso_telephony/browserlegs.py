@@ -16,7 +16,8 @@ runs on that call's serial, through :meth:`Switchboard.command`):
   a browser whose media never connects fails like a leg nobody answered.
 - :meth:`end` is the page's end of a leg: a ringing one fails (``leg_failed`` 480 with
   the page's reason: declined, microphone refused, ICE failure), an answered or bridged
-  one ends as a hang-up by the agent.
+  one ends as a hang-up by the agent. A page that goes away (reasons :data:`PAGE_GONE`)
+  loses its leg, as below.
 - :meth:`hold` blocks the agent's audio and plays hold audio to the caller, or undoes it.
 - Every second :meth:`watch` ends the legs whose page stopped asking for ``page_timeout``
   seconds (a closed tab, a lost network: 480 "Browser Gone"), and the connecting or
@@ -47,6 +48,7 @@ from caruso_telephony.media.control import MAX_SDP
 
 MAX_REASON = 80
 OPUS = {"codec": {"transcode": ["opus"], "mask": ["PCMU", "PCMA"]}}
+PAGE_GONE = ("Page Closed", "Page Left")       # the page's own ends that mean it went away
 MEDIA_PACKETS = 5       # a second of media: a browser sends 50 (20 ms Opus, muted too), its RTCP alone about 1
 
 
@@ -135,6 +137,12 @@ class BrowserLegs:
     def end(self, call: Call, leg_id: str, reason: str) -> None:
         browser = self._browser(call, leg_id)
         reason = str(reason)[:MAX_REASON] or "Browser Ended"
+        if reason in PAGE_GONE:
+            self._lost(call, browser, reason)
+        else:
+            self._finish(call, browser, reason)
+
+    def _finish(self, call: Call, browser: _BrowserLeg, reason: str) -> None:
         if browser.leg.state == "ringing":
             self.switchboard._leg_failed(call, browser.leg, 480, reason)
         else:
@@ -190,7 +198,7 @@ class BrowserLegs:
         with self._lock:
             self._losses.append((time.monotonic(), browser.agent,
                                  {"call": call.id, "leg": browser.leg.id, "state": "lost", "reason": reason}))
-        self.end(call, browser.leg.id, reason)
+        self._finish(call, browser, reason)
 
     def _browser(self, call: Call, leg_id: str) -> _BrowserLeg:
         with self._lock:

@@ -2,7 +2,7 @@
 a browser that stops sending audio in a call loses it (the caller hears BYE, the agent is on
 break, the page says why); a browser whose ICE cannot connect after the agent accepted ends
 its leg, the agent goes on break and the caller, answered by nobody yet, goes to the next
-agent."""
+agent; a tab closed in a call ends it and puts its agent on break."""
 from __future__ import annotations
 
 import re
@@ -36,14 +36,19 @@ def answers_to(port: int):
     return rewrite
 
 
-def test_a_browser_that_stops_sending_audio_loses_the_call_and_its_agent_goes_on_break(centre, chromium, tmp_path):
-    telephony, comm, url, base = centre
+def talking(chromium, base: str, telephony, tmp_path):
+    """ada's desk talking to a SIPp caller: the page, telephony's events, the caller, the leg."""
     page = desk_of(chromium, base, "ada")
     events = telephony.reader()
     caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
     page.wait_for_selector("#phone-accept:visible", timeout=30000)
     accept(page)
-    leg = events.next("leg_answered")["leg"]
+    return page, events, caller, events.next("leg_answered")["leg"]
+
+
+def test_a_browser_that_stops_sending_audio_loses_the_call_and_its_agent_goes_on_break(centre, chromium, tmp_path):
+    telephony, comm, url, base = centre
+    page, events, caller, leg = talking(chromium, base, telephony, tmp_path)
     page.evaluate("window.deskPhone.pc.getSenders()[0].replaceTrack(null)")     # the microphone's audio stops
     media_timeout = telephony.config["browser"]["media_timeout"]
     assert events.next("leg_lost", leg=leg, limit=media_timeout + 10)["reason"] == "No Media"
@@ -90,3 +95,14 @@ def test_ice_that_cannot_connect_ends_the_leg_and_the_caller_goes_to_the_next_ag
                what="the report counting the call once, answered by bea")
     for page in (failing, other):
         page.context.close()
+
+
+def test_a_tab_closed_in_a_call_ends_it_and_its_agent_goes_on_break(centre, chromium, tmp_path):
+    telephony, comm, url, base = centre
+    page, events, caller, leg = talking(chromium, base, telephony, tmp_path)
+    page.context.close()
+    assert events.next("leg_lost", leg=leg)["reason"] == "Page Closed"     # the page's beacon as it went
+    assert events.next("ended")["by"] == "agent"
+    assert caller.wait() == 0, caller.log()
+    agent = eventually(lambda: comm.agent("ada"), lambda agent: agent["status"] == "break", what="ada not ready")
+    assert agent["reason"] == "phone lost (Page Closed)"
