@@ -2,8 +2,9 @@
 
 The widget follows the attribute's type (``string`` → text, ``integer`` → number,
 ``boolean`` → checkbox, an attribute with choices → select, ...) unless the view
-names one. :func:`parse` turns submitted text into the storage's wire value or
-raises InvalidInput with a message for the person filling in the form.
+names one; ``percent`` (lists and details only) shows a fraction as a percentage.
+:func:`parse` turns submitted text into the storage's wire value or raises
+InvalidInput with a message for the person filling in the form.
 """
 from __future__ import annotations
 
@@ -122,6 +123,12 @@ def display(value: Any) -> str:
     return str(value)
 
 
-def shown(attribute: Attribute, value: Any) -> str:
-    """A stored value of ``attribute`` as a page shows it: a choice by its label."""
+def shown(attribute: Attribute, value: Any, kind: str | None = None) -> str:
+    """A stored value of ``attribute`` as a page shows it: a choice by its label; a number
+    shown with the ``percent`` widget (a fraction, 0.123) as a percentage (12.3%)."""
+    if kind == "percent" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            return f"{float(value):.1%}"
+        except ValueError:
+            pass
     return attribute.label_of(display(value)) if attribute.choice_labels else display(value)

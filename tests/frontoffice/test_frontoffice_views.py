@@ -118,6 +118,8 @@ def test_size_limit():
      "list 'l' detail names view 'l', which is a list view"),
     ("<views><customer360 id='c' object='C'><profile detail='gone'/></customer360></views>",
      "customer360 'c' profile names view 'gone'"),
+    ("<views><form id='f' object='C'><field name='risk' widget='percent'/></form></views>",
+     "form 'f' field 'risk': the percent widget only shows values"),
 ])
 def test_references_between_views_are_checked(tmp_path, text, message):
     path = write(tmp_path, "refs.xml", text)

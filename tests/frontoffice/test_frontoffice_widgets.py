@@ -90,3 +90,10 @@ def test_labelled_choices_show_their_labels_and_take_their_codes():
     with pytest.raises(InvalidInput, match="Salutation: choose one of Herr, Frau"):
         parse(field("salutation"), salutation, "Frau")
     assert CUSTOMER.attribute("segment").options() == [("private", "private"), ("business", "business")]
+
+
+def test_the_percent_widget_shows_a_fraction_as_a_percentage():
+    risk = CUSTOMER.attribute("credit_limit")
+    assert [shown(risk, stored, "percent") for stored in (0.1234, "0.5", 1, None, "high")] == \
+        ["12.3%", "50.0%", "100.0%", "", "high"]
+    assert shown(risk, 0.1234) == "0.1234"

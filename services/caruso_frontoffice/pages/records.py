@@ -142,7 +142,7 @@ def list_view(request: Request, context: Context) -> Response:
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
         columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
-        rows=[([widgets.shown(info.attribute(f.name), row.get(f.name)) for f in columns], opener(info, row))
+        rows=[([widgets.shown(info.attribute(f.name), row.get(f.name), f.widget) for f in columns], opener(info, row))
               for row in rows],
         total=total, page=number, pages=max(1, -(-total // view.page_size)),
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
@@ -215,7 +215,7 @@ def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], 
     """``(label, [(field label, shown value), ...])`` of each section of ``view`` for
     ``record``: the fields ``role`` may see."""
     return [(section.label, [(field.label or info.attribute(field.name).label,
-                              widgets.shown(info.attribute(field.name), record.get(field.name)))
+                              widgets.shown(info.attribute(field.name), record.get(field.name), field.widget))
                              for field in _visible(section.fields, role)])
             for section in view.sections]
 
@@ -230,7 +230,8 @@ def show(request: Request, context: Context) -> Response:
     key = _key(info, request.query_params)
     if isinstance(view, ListView):          # a row of a list without a detail view: its columns
         record = records.get(view.object, key)
-        shown = [(f.label or info.attribute(f.name).label, widgets.shown(info.attribute(f.name), record.get(f.name)))
+        shown = [(f.label or info.attribute(f.name).label,
+                  widgets.shown(info.attribute(f.name), record.get(f.name), f.widget))
                  for f in _visible(view.columns, role)]
         return context.render(request, "detail.html", view=view, sections=[(view.title, shown)],
                               key_query=key_query(info, record), form=None)
@@ -312,7 +313,7 @@ def _related_table(context: Context, records: Records, item: Related, fields: li
     target = context.catalog.view(item.list) if item.list else None
     opener = row_opener(context, target, role) if isinstance(target, ListView) else None
     return (item.label, [f.label or info.attribute(f.name).label for f in fields],
-            [([widgets.shown(info.attribute(f.name), row.get(f.name)) for f in fields],
+            [([widgets.shown(info.attribute(f.name), row.get(f.name), f.widget) for f in fields],
               opener(info, row) if opener else None)
              for row in rows])
 

@@ -10,6 +10,11 @@ charts, campaign control.
   from ``/supervisor/reports/chart.png`` (the service's ``png`` renderer).
 - ``/supervisor/campaigns`` lists the campaigns of ``caruso.comm/1`` with their
   progress; its buttons start, pause, resume them (CSRF-checked forms).
+- ``/supervisor/analytics`` shows what ``caruso.analytics/1`` knows: the stored churn
+  models with their validation figures, the learned lead thresholds, the forecast for a
+  chosen number of months and interval (its chart from
+  ``/supervisor/analytics/forecast.png``); its buttons train, score and segment on demand
+  (CSRF-checked forms), and the page shows the outcome or the service's refusal.
 
 Every other component is reached through the manager; one that is missing or fails
 shows as one line on the page.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
@@ -30,11 +36,17 @@ from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 
 MONITOR, REPORTS, COMM = "caruso.monitor/1", "caruso.reports/1", "caruso.comm/1"
+ANALYTICS = "caruso.analytics/1"
 ROLES = ("supervisor", "admin")
 WAIT = 10.0
 MAX_DAYS = 366
 CAMPAIGN_ACTIONS = ("start", "pause", "resume")
 STATUS_OF = {InvalidInput: 400, NotFound: 404, Conflict: 409}
+ANALYTICS_LABELS = {"train": "Training", "score": "Scoring", "rfm": "RFM segmentation", "clusters": "Clustering"}
+ANALYTICS_ACTIONS = tuple(ANALYTICS_LABELS)
+FORECAST_MONTHS = (3, 6, 12, 24)
+FORECAST_LEVELS = (0.5, 0.8, 0.9, 0.95)
+MAX_CHART_BYTES = 2 * 1024 * 1024
 
 
 @page(*ROLES)
@@ -118,6 +130,108 @@ def _campaigns_page(request: Request, context: Context, status: int = 200, *, er
     return context.render(request, "campaigns.html", status, campaigns=rows, error=error, notice=notice)
 
 
+@page(*ROLES)
+def analytics(request: Request, context: Context) -> Response:
+    try:
+        horizon = _forecast_choice(request)
+    except InvalidInput as error:
+        return _analytics_page(request, context, (6, 0.8), 400, error=str(error))
+    return _analytics_page(request, context, horizon)
+
+
+@action(*ROLES)
+def analytics_action(request: Request, context: Context, form: FormData) -> Response:
+    wanted, horizon = str(form.get("action", "")), (6, 0.8)
+    if wanted not in ANALYTICS_ACTIONS:
+        return _analytics_page(request, context, horizon, 400, error=f"Analytics action {wanted[:20]!r}: use "
+                               f"{', '.join(ANALYTICS_ACTIONS)}.")
+    service = context.client.get(ANALYTICS)
+    try:
+        if wanted == "train":
+            model = service.train()
+            return _analytics_page(request, context, horizon, notice=f"Model version {model['version']} trained: "
+                                   f"{_in_words(model['validation'])}")
+        if wanted == "score":
+            scored = service.score()
+            return _analytics_page(request, context, horizon, notice=(
+                f"{scored['customers']:,} customers scored with model version {scored['version']}: "
+                f"{scored['at_risk']:,} at risk (a probability of {scored['threshold']:.0%} or more); "
+                f"{scored['written']:,} customers' stored risk changed."))
+        found = service.segments(wanted)
+    except CarusoError as error:
+        return _analytics_page(request, context, horizon, _status(error),
+                               error=f"{ANALYTICS_LABELS[wanted]} did not work: {error}")
+    return _analytics_page(request, context, horizon, segments=found, notice=(
+        f"{found['customers']:,} customers segmented ({found['method']}); "
+        f"{found['written']:,} customers' stored segment changed."))
+
+
+@page(*ROLES)
+def forecast_chart(request: Request, context: Context) -> Response:
+    try:
+        image = context.client.get(ANALYTICS).forecast_chart(*_forecast_choice(request))
+    except CarusoError as error:
+        return Response(str(error), _status(error), media_type="text/plain")
+    if not isinstance(image, bytes) or len(image) > MAX_CHART_BYTES or not image.startswith(b"\x89PNG"):
+        return Response("The analytics service answered with no PNG chart of a sensible size.", 502,
+                        media_type="text/plain")
+    return Response(image, media_type="image/png")
+
+
+def _analytics_page(request: Request, context: Context, horizon: tuple[int, float], status: int = 200, *,
+                    error: str | None = None, notice: str | None = None,
+                    segments: dict[str, Any] | None = None) -> Response:
+    """The analytics page: the models (without them, the page says the service did not
+    answer), then each figure the service gives, or its one-line refusal in its place."""
+    service = context.client.get(ANALYTICS)
+    try:
+        models = [_with_words(model) for model in reversed(service.models())]
+    except CarusoError as failure:
+        return context.render(request, "analytics.html", max(status, 503), models=None, notice=notice,
+                              error=f"{error + ' ' if error else ''}The analytics service did not answer: {failure}",
+                              horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS))
+    figures = {name: _asked(ask) for name, ask in (
+        ("thresholds", service.lead_thresholds), ("forecast", lambda: service.forecast(*horizon)))}
+    return context.render(request, "analytics.html", status, models=models, error=error, notice=notice,
+                          segments=segments, horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS),
+                          chart=urlencode({"months": horizon[0], "level": horizon[1]}), **figures)
+
+
+def _asked(ask: Any) -> dict[str, Any]:
+    """``{"value": ask(), "refused": None}``, or the service's refusal as ``refused``."""
+    try:
+        return {"value": ask(), "refused": None}
+    except CarusoError as error:
+        return {"value": None, "refused": str(error)}
+
+
+def _forecast_choice(request: Request) -> tuple[int, float]:
+    """The months and interval level the request asks the forecast for (6 and 0.8 unless asked)."""
+    months, level = request.query_params.get("months", "6"), request.query_params.get("level", "0.8")
+    if months not in {str(m) for m in FORECAST_MONTHS} or level not in {str(x) for x in FORECAST_LEVELS}:
+        raise InvalidInput(f"Forecast: months one of {', '.join(map(str, FORECAST_MONTHS))} and level one of "
+                           f"{', '.join(map(str, FORECAST_LEVELS))}, please (not {months[:10]!r}, {level[:10]!r}).")
+    return int(months), float(level)
+
+
+def _with_words(model: dict[str, Any]) -> dict[str, Any]:
+    """A stored model's summary with its training time as a UTC date and its figures in words."""
+    trained = dt.datetime.fromtimestamp(model["trained_at"], dt.timezone.utc)
+    return {**model, "trained": trained.strftime("%Y-%m-%d %H:%M UTC"), "words": _in_words(model["validation"])}
+
+
+def _in_words(figures: dict[str, Any]) -> str:
+    """What a model's validation figures say, for a supervisor (docs/analytics.md)."""
+    auc, baseline = figures["roc_auc"], figures["baseline_roc_auc"]
+    said = (f"of a customer who left in the held-out period and one who stayed, it ranked the leaver riskier "
+            f"{auc:.0%} of the time (a coin: 50%; days since the last contact alone: {baseline:.0%}); "
+            f"it expected {figures['predicted_left']:,.0f} of {figures['customers']:,} customers to leave, "
+            f"and {figures['left']:,} did.")
+    if auc - baseline < 0.05 or abs(figures["predicted_left"] - figures["left"]) > 0.25 * max(figures["left"], 1):
+        said += " It adds little over recency or is badly calibrated: do not act on its scores."
+    return said[0].upper() + said[1:]
+
+
 def _with_progress(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary with ``total`` contacts, ``finished`` ones (done or on the do-not-call
     list) and ``progress`` in whole percent."""
@@ -166,4 +280,7 @@ routes = [
     Route("/supervisor/reports/chart.png", chart, methods=["GET"]),
     Route("/supervisor/campaigns", campaigns, methods=["GET"]),
     Route("/supervisor/campaigns", campaign_action, methods=["POST"]),
+    Route("/supervisor/analytics", analytics, methods=["GET"]),
+    Route("/supervisor/analytics", analytics_action, methods=["POST"]),
+    Route("/supervisor/analytics/forecast.png", forecast_chart, methods=["GET"]),
 ]

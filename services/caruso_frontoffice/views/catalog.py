@@ -100,6 +100,10 @@ def check(catalog: Catalog) -> None:
             _expect(catalog, view.form, FormView, f"{where} form")
         elif isinstance(view, FormView):
             _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
+            for field in view.fields:
+                if field.widget == "percent":
+                    raise ConfigError(f"{field.source}: {view.kind} {view.id!r} field {field.name!r}: the percent "
+                                      "widget only shows values (lists, details); a form takes a decimal")
         elif isinstance(view, Customer360View):
             _expect(catalog, view.profile, DetailView, f"{where} profile")
             for act in view.acts:

@@ -1,0 +1,178 @@
+"""The supervisor's analytics page over a real manager, storage (SQLite) and analytics
+service holding a small synthetic history: train, see the model's figures, segment, see
+the lead thresholds and the forecast with its chart, score, and find the risk and its
+factors in a customer's 360, in Chromium; roles, CSRF, bad input and a missing service
+refused with one line."""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from starlette.testclient import TestClient
+
+from caruso_analytics import synthetic
+from caruso_frontoffice.app import create_app
+from frontoffice_support import DESKTOP, PHONE, Tab, add_users, csrf_of, make_context, sign_in
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "analytics"))      # the analytics tests' model and loader
+from analytics_support import MODEL, SOURCE, ending_today, load  # noqa: E402
+
+VIEWS = [str(Path(__file__).parent / "views" / "churn.xml")]
+CUSTOMERS = 2_000
+
+
+@pytest.fixture
+def solution(caruso_host, caruso_client, tmp_path):
+    """Storage with a synthetic history ending today, the analytics service over it and a
+    served front office with the churn views; the storage's proxy and the site's URL."""
+    caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    storage = caruso_client.get("caruso.storage/1")
+    load(storage, ending_today(synthetic.generate(CUSTOMERS, seed=2)))
+    caruso_host("analytics", config={"source": SOURCE, "models_file": str(tmp_path / "models.json"),
+                                     "at_risk": 0.1})
+    db = f"sqlite:///{tmp_path / 'served.db'}"
+    add_users(db)
+    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "views": VIEWS})
+    return storage, caruso_client.get("frontoffice").url()
+
+
+@pytest.fixture
+def web(caruso_manager, tmp_path):
+    """The front office in-process, with no analytics service in the deployment."""
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri, views=VIEWS)),
+                    base_url="http://testserver") as client:
+        yield client
+
+
+PAGES = ["/supervisor/analytics", "/supervisor/analytics/forecast.png"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_agents_and_visitors_are_refused(web, path):
+    assert web.get(path, follow_redirects=False).headers["location"].startswith("/signin?next=")
+    sign_in(web, "ada")
+    assert web.get(path).status_code == 403
+    assert web.post("/supervisor/analytics", data={"csrf": csrf_of(web.get("/").text), "action": "train"}
+                    ).status_code == 403
+
+
+def test_without_the_analytics_service_the_page_says_so_in_one_line(web):
+    sign_in(web, "sam")
+    page = web.get("/supervisor/analytics")
+    assert page.status_code == 503 and "The analytics service did not answer" in page.text
+    assert 'href="/supervisor/analytics" aria-current="page"' in page.text
+    csrf = csrf_of(page.text)
+    assert web.post("/supervisor/analytics", data={"action": "train"}).status_code == 403
+    refused = web.post("/supervisor/analytics", data={"csrf": csrf, "action": "<drop>"})
+    assert refused.status_code == 503 and "Analytics action &#39;&lt;drop&gt;&#39;: use train, score" in refused.text
+    failed = web.post("/supervisor/analytics", data={"csrf": csrf, "action": "train"})
+    assert failed.status_code == 503 and "Training did not work" in failed.text
+    chart = web.get("/supervisor/analytics/forecast.png")
+    assert chart.status_code == 503 and chart.headers["content-type"].startswith("text/plain")
+
+
+@pytest.fixture
+def empty(caruso_host, tmp_path):
+    """Storage and analytics service over a history with nothing in it."""
+    caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    caruso_host("analytics", config={"source": SOURCE, "models_file": str(tmp_path / "models.json")})
+
+
+def test_with_no_history_each_figure_says_why_it_is_missing(empty, web):
+    sign_in(web, "sam")
+    page = web.get("/supervisor/analytics")
+    assert page.status_code == 200 and "No churn model yet: train one." in page.text
+    assert "0 settled leads with 0 conversions are too few" in page.text
+    assert "fewer than 10 won opportunities" in page.text
+    scored = web.post("/supervisor/analytics", data={"csrf": csrf_of(page.text), "action": "score"})
+    assert scored.status_code == 404 and "Scoring did not work: no churn model yet" in scored.text
+
+
+@pytest.mark.parametrize("query", ["months=1000", "months=6&level=0.999", "level=%3Cb%3E"])
+def test_forecast_choices_outside_the_offered_ones_are_refused(empty, web, query):
+    sign_in(web, "sam")
+    page = web.get(f"/supervisor/analytics?{query}")
+    assert page.status_code == 400 and "Forecast: months one of 3, 6, 12, 24" in page.text
+    assert "<b>" not in page.text
+    chart = web.get(f"/supervisor/analytics/forecast.png?{query}")
+    assert chart.status_code == 400 and chart.text.startswith("Forecast: months one of")
+
+
+def _cells(page, selector):
+    return page.locator(selector).locator("td").all_inner_texts()
+
+
+@pytest.mark.browser
+def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the_risk(browser, solution, shots):
+    storage, site = solution
+    tab = Tab(browser, site, DESKTOP, shots)
+    try:
+        page = tab.sign_in("sam")
+        page.wait_for_url("**/")
+        page.click("nav >> text=Analytics")
+        page.wait_for_url("**/supervisor/analytics")
+        expect(page.locator("#churn-models")).to_contain_text("No churn model yet")
+        expect(page.locator("button[value=score]")).to_be_disabled()
+
+        page.evaluate("""() => { window.sent = [];     // forms the page would send, kept from the server
+            window.addEventListener("submit", (e) => {
+                if (!e.defaultPrevented) { window.sent.push(e.submitter.value); e.preventDefault(); } }); }""")
+        page.click("button[value=train]")
+        expect(page.locator("#analytics-progress")).to_have_text(re.compile("^Training a churn model"))
+        page.click("button[value=rfm]")                    # while busy: nothing more is sent
+        assert page.evaluate("window.sent") == ["train"]
+        page.reload()
+        page.click("button[value=train]")
+        expect(page.locator(".notice")).to_contain_text("Model version 1 trained", timeout=120_000)
+        tab.check_layout("analytics after training")
+        version = page.locator("#churn-models tbody tr[data-version='1'] td").all_inner_texts()
+        auc, baseline = float(version[3]), float(version[4])
+        assert auc > 0.7 and auc > baseline
+        expect(page.locator("#model-in-words")).to_contain_text(f"ranked the leaver riskier {auc:.0%} of the time")
+
+        page.click("button[value=rfm]")
+        expect(page.locator(".notice")).to_contain_text("customers segmented (rfm)", timeout=120_000)
+        segments = {row.get_attribute("data-segment"): int(row.locator("td").nth(1).inner_text())
+                    for row in page.locator("#segments tbody tr").all()}
+        assert "champions" in segments and sum(segments.values()) > CUSTOMERS // 2
+        for name, count in segments.items():
+            assert storage.count("Customer", {"field": "rfm_segment", "op": "eq", "value": name}) == count
+
+        hot = float(page.locator("[data-threshold=hot]").inner_text())
+        warm = float(page.locator("[data-threshold=warm]").inner_text())
+        assert hot > warm
+        months = page.locator("#forecast-months tbody tr[data-month]")
+        expect(months).to_have_count(6)
+        image = page.locator("#forecast-chart")
+        expect(image).to_be_visible()
+        assert page.evaluate("document.getElementById('forecast-chart').naturalWidth") > 300
+        chart = page.request.get(image.get_attribute("src"))
+        assert chart.status == 200 and chart.headers["content-type"] == "image/png"
+        page.select_option("select[name=months]", "3")
+        page.click("#forecast button[type=submit]")
+        expect(months).to_have_count(3)
+        tab.check_layout("analytics with a 3-month forecast")
+
+        page.click("button[value=score]")
+        expect(page.locator(".notice")).to_contain_text("customers scored with model version 1", timeout=120_000)
+        tab.shot("frontoffice-analytics.png")
+        riskiest = storage.query("Customer", None, ["-churn_risk"], 1)[0]
+        assert riskiest["churn_risk"] > 0.1 and riskiest["churn_factors"]
+
+        page = tab.open(f"/views/customer-360/show?id={riskiest['id']}")
+        profile = page.locator("main")
+        expect(profile).to_contain_text(f"{riskiest['churn_risk']:.1%}")
+        expect(profile).to_contain_text(riskiest["churn_factors"])
+        tab.check_layout("the riskiest customer's 360")
+        tab.shot("frontoffice-churn-360.png")
+    finally:
+        tab.close()
+    narrow = Tab(browser, site, PHONE, shots)
+    try:
+        narrow.sign_in("sam").wait_for_url("**/")
+        narrow.open("/supervisor/analytics").locator("#forecast-chart").wait_for()
+        assert narrow.page.evaluate("document.getElementById('forecast-chart').complete")
+        narrow.check_layout("analytics at 390 px")
+    finally:
+        narrow.close()
