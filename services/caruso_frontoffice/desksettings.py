@@ -10,6 +10,7 @@
     dispositions = ["resolved", "follow-up"]       # offered when completing
     customer_view = "customer-360"                 # the screen pop's customer 360 view
     match = ["phone", "email"]                     # attributes compared with the caller's number or address
+    phone_ice_limit = 4                            # seconds the desk phone's ICE may take after it answered
 
 Every key is optional; :func:`desk_settings` checks types and names the bad key.
 """
@@ -24,6 +25,7 @@ from caruso_core.errors import ConfigError
 DEFAULT_CAPACITY = {"voice": 1, "webchat": 1, "email": 1}
 DEFAULT_DISPOSITIONS = ("resolved", "follow-up", "no answer", "wrong number")
 DEFAULT_MATCH = ("phone", "email")
+MAX_ICE_LIMIT = 60
 
 
 @attrs.frozen
@@ -37,6 +39,7 @@ class DeskSettings:
     dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS
     customer_view: str | None = None
     match: tuple[str, ...] = DEFAULT_MATCH
+    phone_ice_limit: float = 4.0
 
     def skills_of(self, agent: str) -> dict[str, int]:
         """The skills ``agent`` logs in to the communication server with."""
@@ -71,6 +74,12 @@ def desk_settings(config: dict[str, Any] | None) -> DeskSettings:
         if not isinstance(config["customer_view"], str):
             raise ConfigError("frontoffice desk: customer_view must be the id of a customer360 view")
         values["customer_view"] = config["customer_view"]
+    if "phone_ice_limit" in config:
+        limit = config["phone_ice_limit"]
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= MAX_ICE_LIMIT:
+            raise ConfigError(f"frontoffice desk: phone_ice_limit must be a number of seconds, above 0 "
+                              f"and at most {MAX_ICE_LIMIT}")
+        values["phone_ice_limit"] = float(limit)
     return DeskSettings(**values)
 
 

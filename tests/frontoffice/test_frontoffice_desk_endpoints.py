@@ -121,7 +121,9 @@ def test_desk_settings_name_the_bad_key():
     for bad, message in (({"script": {}}, "unknown key(s) script"),
                          ({"scripts": {"billing": 1}}, "scripts must be a table of names to str"),
                          ({"dispositions": []}, "dispositions must be a non-empty list"),
-                         ({"capacity": {"voice": True}}, "capacity must be a table")):
+                         ({"capacity": {"voice": True}}, "capacity must be a table"),
+                         ({"phone_ice_limit": 0}, "phone_ice_limit must be a number of seconds, above 0"),
+                         ({"phone_ice_limit": "4"}, "phone_ice_limit must be a number of seconds")):
         with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
             desk_settings(bad)
 

@@ -26,7 +26,7 @@ QUEUES = [{"name": "power"}, {"name": "general"}]
 MENU = {"script": "hotline", "numbers": ["100"], "default": "general", "routes": {"power": "power"}}
 AGENTS = {"ada": "ada-secret-1", "bea": "bea-secret-1"}
 ROOT_PASSWORD = "root-secret-1"
-DESK = {"capacity": {"voice": 1}, "dispositions": ["resolved"]}
+DESK = {"capacity": {"voice": 1}, "dispositions": ["resolved"], "phone_ice_limit": 3}   # ICE: 3 s, below media_timeout
 WELCOME_MS = 1500
 
 

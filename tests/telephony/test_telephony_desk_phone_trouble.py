@@ -73,7 +73,7 @@ def test_ice_that_cannot_connect_ends_the_leg_and_the_caller_goes_to_the_next_ag
         failing.context.add_init_script(OFFER_TO % (CANDIDATE_PORT, port))
         failing.route("**/desk/phone/answer", answers_to(port))
         failing.reload()
-        failing.wait_for_selector("#phone-state")
+        assert failing.get_attribute("#phone", "data-ice-limit") == "3.0"     # the desk's phone_ice_limit
         other = desk_of(chromium, base, "bea", available=False)
         events = telephony.reader()
         caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()

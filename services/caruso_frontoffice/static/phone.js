@@ -14,7 +14,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var phone = window.deskPhone = {live: false, pc: null, leg: null};
   var stream = null, timer = null, muted = false, holding = false;
-  var ICE_LIMIT_MS = 4000;     // ICE not connected this long after the answer: "ICE Failed"
+  var ICE_LIMIT_MS = 1000 * Number(card.dataset.iceLimit);   // ICE not connected by then: "ICE Failed"
   var LOST = {                 // why the telephony component ended a leg ("lost" in the legs)
     "No Media": "The call was lost: no audio came from this browser (microphone or network).",
     "Browser Gone": "The call was lost: this page lost contact with the server."
