@@ -3,7 +3,9 @@
 A campaign dials its contacts through a :class:`~caruso_comm.dialer.Dialer` and puts answered
 calls into its queue as outbound interactions, where the ACD routes them like any
 other. An answered call not connected to an agent within ``connect_within`` seconds
-is dropped and counts as abandoned. Pacing decides how many calls ring at once:
+(its accept window, :data:`CONNECT_WITHIN` bounds it) is dropped and counts as abandoned;
+with ``auto_accept`` the campaign connects an answered call to the agent it is offered to
+at once, in the agent's name, so nobody has to click. Pacing decides how many calls ring at once:
 
 ``preview``      the agent is offered the contact first; the call is dialed once they accept;
 ``progressive``  one call per ready agent;
@@ -37,13 +39,14 @@ from caruso_core.errors import ConfigError, Conflict, InvalidInput
 from caruso_comm.acd import ACD
 from caruso_comm.dialer import STANDARD, Dialer
 from caruso_comm.events import (ABANDON, AGENT_STATE, AGENT_STATUS, CAMPAIGN_STATE, COMPLETE, CONNECT, DIAL,
-                                DIAL_RESULT, DNC_SKIP, OPT_OUT_SKIP, VOICEMAIL, Event)
+                                DIAL_RESULT, DNC_SKIP, OFFER, OPT_OUT_SKIP, VOICEMAIL, Event)
 from caruso_comm.model import InteractionState
 
 ANSWERED = "answered"
 DROPPED = "abandoned"
 DAY = 86400.0
 FINAL = frozenset({"done", "dnc", "opted_out"})   # contact statuses never dialed again
+CONNECT_WITHIN = (0.5, 120.0)     # the accept window's bounds, seconds
 
 
 class Pacing:
@@ -135,6 +138,16 @@ def parse_window(text: str) -> tuple[float, float]:
     return start, end
 
 
+def accept_window(campaign: str, seconds: Any) -> float:
+    """``seconds`` as a campaign's ``connect_within``; ConfigError unless a number within
+    :data:`CONNECT_WITHIN`."""
+    low, high = CONNECT_WITHIN
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not low <= seconds <= high:
+        raise ConfigError(f"campaign {campaign!r}: connect_within {seconds!r} is not a number of seconds "
+                          f"from {low:g} to {high:g}")
+    return float(seconds)
+
+
 class Campaign:
     """An outbound campaign on ``acd``'s queue ``queue``, dialing through ``dialer`` (made by
     the dialer named ``dialer_name``); feed it every ACD event through :meth:`observe`."""
@@ -142,10 +155,16 @@ class Campaign:
     def __init__(self, name: str, acd: ACD, queue: str, dialer: Dialer, contacts: Iterable[Contact],
                  *, pacing: str = Pacing.PROGRESSIVE, windows: Iterable[str] = ("00:00-24:00",),
                  retries: Mapping[str, Retry] | None = None, dnc: Iterable[str] = (),
-                 abandon_cap: float = 0.03, connect_within: float = 2.0, dialer_name: str = STANDARD) -> None:
+                 abandon_cap: float = 0.03, connect_within: float = 2.0, auto_accept: bool = False,
+                 dialer_name: str = STANDARD) -> None:
         if pacing not in Pacing.ALL:
             raise ConfigError(f"campaign {name!r}: pacing {pacing!r} is not one of "
                               f"{', '.join(sorted(Pacing.ALL))}")
+        if not isinstance(auto_accept, bool):
+            raise ConfigError(f"campaign {name!r}: auto_accept {auto_accept!r} is not true or false")
+        if auto_accept and pacing == Pacing.PREVIEW:
+            raise ConfigError(f"campaign {name!r}: auto_accept connects answered calls, and a preview "
+                              "campaign dials only after its agent accepted: use progressive or predictive")
         if queue not in acd.queues:
             raise ConfigError(f"campaign {name!r}: no queue {queue!r}")
         self.name, self.acd, self.queue, self.dialer, self.pacing = name, acd, queue, dialer, pacing
@@ -156,7 +175,8 @@ class Campaign:
         self.dnc = {normalize(n) for n in dnc}
         self.opted_out: set[str] = set()     # customers who opted out since the list was made
         self.abandon_cap = abandon_cap
-        self.connect_within = connect_within
+        self.connect_within = accept_window(name, connect_within)
+        self.auto_accept = auto_accept
         self.state = CampaignState.DRAFT
         self.dialed = self.answered = self.abandoned = self.failed = 0
         self._ready = collections.deque(self.contacts)
@@ -327,7 +347,9 @@ class Campaign:
         contact = self._calls.get(event.interaction)
         if contact is None:
             return
-        if event.event == CONNECT:
+        if event.event == OFFER and self.auto_accept and event.interaction in self._unconnected:
+            self.acd.timers.at(event.time, self._connect, event.interaction, event.agent)
+        elif event.event == CONNECT:
             self._unconnected.pop(event.interaction, None)
             if self.pacing == Pacing.PREVIEW:
                 self._awaiting_dial.add(event.interaction)
@@ -337,6 +359,12 @@ class Campaign:
         elif event.event in (ABANDON, VOICEMAIL):
             self._unconnected.pop(event.interaction, None)
             self._settle(event.interaction, DROPPED if event.event == ABANDON else "voicemail")
+
+    def _connect(self, call_id: str, agent: str) -> None:
+        """Auto-accept: ``agent`` takes the answered call ``call_id`` if it is still offered to them."""
+        interaction = self.acd.interactions.get(call_id)
+        if interaction is not None and agent in interaction.offers:
+            self.acd.accept(agent, call_id)
 
     def _settle(self, call_id: str, disposition: str) -> None:
         contact = self._calls.pop(call_id)
@@ -367,9 +395,11 @@ class Campaign:
             self.finish()
 
     def summary(self) -> dict[str, Any]:
-        """Name, queue, pacing, state, figures, contacts counted by status and the number of
-        customers opted out at the last reading, as plain data."""
-        return {"name": self.name, "queue": self.queue, "pacing": self.pacing, "state": self.state,
+        """Name, queue, pacing, accept window (``connect_within``), ``auto_accept``, state, figures,
+        contacts counted by status and the number of customers opted out at the last reading, as
+        plain data."""
+        return {"name": self.name, "queue": self.queue, "pacing": self.pacing,
+                "connect_within": self.connect_within, "auto_accept": self.auto_accept, "state": self.state,
                 **self.figures(), "contacts": dict(collections.Counter(c.status for c in self.contacts)),
                 "opt_outs": len(self.opted_out)}
 
@@ -390,13 +420,13 @@ class Campaign:
 
     def definition(self) -> dict[str, Any]:
         """Name, queue, pacing, windows, retries (``{disposition: [attempts, seconds]}``),
-        do-not-call list, abandon cap, connect time and the dialer's settings (``use``: its
-        name), as plain data."""
+        do-not-call list, abandon cap, accept window (``connect_within``), ``auto_accept`` and the
+        dialer's settings (``use``: its name), as plain data."""
         return {"name": self.name, "queue": self.queue, "pacing": self.pacing,
                 "windows": [window_text(w) for w in self.windows],
                 "retries": {d: [r.max_attempts, r.after] for d, r in sorted(self.retries.items())},
                 "dnc": sorted(self.dnc), "abandon_cap": self.abandon_cap, "connect_within": self.connect_within,
-                "dialer": {"use": self.dialer_name, **self.dialer.settings()}}
+                "auto_accept": self.auto_accept, "dialer": {"use": self.dialer_name, **self.dialer.settings()}}
 
     def export_state(self) -> dict[str, Any]:
         """Definition, state, counters, every contact with its progress, the calls under way
@@ -415,15 +445,17 @@ class Campaign:
     def restore(cls, acd: ACD, dialer: Dialer, state: Mapping[str, Any], written: bool = False) -> "Campaign":
         """The campaign of :meth:`export_state` on ``acd`` (which holds its live calls already),
         dialing through ``dialer`` (made from ``state["dialer"]``): retries, drops of unconnected
-        calls and the dials of connected preview calls are scheduled again, the dialer's calls
-        not reported yet too; an active campaign goes on pacing. ``written``: its records are stored already, so
+        calls, the dials of connected preview calls and (``auto_accept``) the connection of answered
+        calls offered now are scheduled again, the dialer's calls not reported yet too; an active
+        campaign goes on pacing. A state without ``auto_accept`` (exported before it existed) has it off. ``written``: its records are stored already, so
         :meth:`take_changes` reports only later changes."""
         campaign = cls(state["name"], acd, state["queue"], dialer,
                        [Contact(**contact) for contact in state["contacts"]], pacing=state["pacing"],
                        windows=state["windows"],
                        retries={d: Retry(int(r[0]), float(r[1])) for d, r in state["retries"].items()},
                        dnc=state["dnc"], abandon_cap=state["abandon_cap"],
-                       connect_within=state["connect_within"], dialer_name=state["dialer"]["use"])
+                       connect_within=state["connect_within"], auto_accept=state.get("auto_accept", False),
+                       dialer_name=state["dialer"]["use"])
         campaign.state = state["state"]
         campaign.dialed, campaign.answered = state["dialed"], state["answered"]
         campaign.abandoned, campaign.failed = state["abandoned"], state["failed"]
@@ -440,6 +472,9 @@ class Campaign:
                 timers.at(contact.retry_at, campaign._retry, contact)
         for call, drop_at in campaign._unconnected.items():
             timers.at(drop_at, campaign._drop_if_unconnected, call)
+            interaction = acd.interactions.get(call)
+            for agent in sorted(interaction.offers) if campaign.auto_accept and interaction else ():
+                timers.at(timers.now(), campaign._connect, call, agent)
         for call in state["awaiting_dial"]:
             campaign._awaiting_dial.add(call)
             timers.at(timers.now(), campaign._dial, call, campaign._calls[call])

@@ -11,6 +11,7 @@ from caruso_core import connect, progress
 from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError
 
+from caruso_comm.campaign import CONNECT_WITHIN
 from caruso_comm.eventlog import EventLog
 from caruso_comm.simulator import Scenario, Simulation
 
@@ -213,17 +214,23 @@ def _setting(text: str) -> tuple[str, int | float | str]:
 @click.option("--window", "windows", multiple=True, help="Calling window HH:MM-HH:MM (UTC); repeatable.")
 @click.option("--retry", "retries", multiple=True, help="DISPOSITION=ATTEMPTS/SECONDS; repeatable.")
 @click.option("--abandon-cap", type=click.FloatRange(0, 1), default=0.03, show_default=True)
+@click.option("--connect-within", type=click.FloatRange(*CONNECT_WITHIN), default=2.0, show_default=True,
+              help="Seconds an answered call waits to be connected to an agent before it is dropped.")
+@click.option("--auto-accept", is_flag=True,
+              help="Connect an answered call to the agent it is offered to at once (progressive, predictive).")
 @click.option("--dialer", "dialer", multiple=True,
               help="Dialer setting NAME=VALUE; use=NAME picks the dialer (default: the server's); the "
                    "simulated one, sim, takes answer_rate, busy_rate, ring, busy_after, no_answer_after, "
                    "seed; repeatable.")
 def campaign_add(name: str, queue: str, call_list: str, pacing: str, windows: tuple[str, ...],
-                 retries: tuple[str, ...], abandon_cap: float, dialer: tuple[str, ...]) -> None:
+                 retries: tuple[str, ...], abandon_cap: float, connect_within: float, auto_accept: bool,
+                 dialer: tuple[str, ...]) -> None:
     """Create campaign NAME (state draft) from a CSV call list."""
     with open(call_list, encoding="utf-8") as file:
         text = file.read()
     summary = _server().add_campaign(name, queue, text, pacing=pacing, windows=list(windows) or None,
                                      retries=dict(_retry(r) for r in retries), abandon_cap=abandon_cap,
+                                     connect_within=connect_within, auto_accept=auto_accept,
                                      dialer=dict(_setting(d) for d in dialer), source=call_list)
     click.echo(f"{summary['name']}: {summary['state']}, {sum(summary['contacts'].values())} contacts")
 

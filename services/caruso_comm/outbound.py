@@ -44,7 +44,8 @@ class Outbound:
     def add(self, name: str, queue: str, contacts_csv: str | None = None, pacing: str = "progressive",
             windows: list[str] | None = None, retries: dict[str, list[float]] | None = None,
             dnc: list[str] | None = None, abandon_cap: float = 0.03, dialer: dict[str, Any] | None = None,
-            source: str = "call list", contacts_query: dict[str, Any] | None = None) -> dict[str, Any]:
+            source: str = "call list", contacts_query: dict[str, Any] | None = None,
+            connect_within: float = 2.0, auto_accept: bool = False) -> dict[str, Any]:
         """A campaign in state draft (see the service's ``add_campaign``); its summary with
         ``skipped`` and ``opted_out``."""
         if (contacts_csv is None) == (contacts_query is None):
@@ -64,7 +65,8 @@ class Outbound:
             dialer_name, network = self.dialers.make(dialer or {})
             campaign = Campaign(name, self.acd, queue, network, contacts, pacing=pacing,
                                 windows=windows or ("00:00-24:00",), retries=rules,
-                                dnc=[*self.dnc, *(dnc or ())], abandon_cap=abandon_cap, dialer_name=dialer_name)
+                                dnc=[*self.dnc, *(dnc or ())], abandon_cap=abandon_cap,
+                                connect_within=connect_within, auto_accept=auto_accept, dialer_name=dialer_name)
             self.campaigns[name] = campaign
             return dict(campaign.summary(), skipped=skipped, opted_out=opted_out)
 

@@ -123,7 +123,8 @@ def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) 
     """The state for ``Campaign.restore`` of a stored ``CommCampaign`` and its contact records:
     an active campaign comes back paused, a contact whose call was under way pending again
     (its attempt counted), with no calls under way; dialer settings without ``use`` (stored
-    before dialers were named) are those of the standard dialer."""
+    before dialers were named) are those of the standard dialer; a campaign stored without
+    ``auto_accept`` has it off."""
     people = []
     for contact in sorted(contacts, key=lambda c: c["position"]):
         status = contact["status"]
@@ -136,6 +137,7 @@ def stored_campaign(record: dict[str, Any], contacts: Iterable[dict[str, Any]]) 
     return {"name": record["name"], "queue": record["queue"], "pacing": record["pacing"],
             **{field: json.loads(record[field]) for field in ("windows", "retries", "dnc")},
             "abandon_cap": record["abandon_cap"], "connect_within": record["connect_within"],
+            "auto_accept": bool(record.get("auto_accept")),
             "state": CampaignState.PAUSED if state == CampaignState.ACTIVE else state,
             **{figure: record.get(figure) or 0 for figure in ("dialed", "answered", "abandoned", "failed", "sequence")},
             "opted_out": [], "contacts": people,
