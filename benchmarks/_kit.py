@@ -57,20 +57,23 @@ def solution() -> Iterator[Solution]:
             running.stop()
 
 
-def rounds(contenders: dict[str, list[Callable[[], Any]]], reference: str) -> tuple[dict, dict]:
+def rounds(contenders: dict[str, list[Callable[[], Any]]], reference: str,
+           clock: Callable[[], float] = time.perf_counter) -> tuple[dict, dict]:
     """Median seconds of each contender's rounds, and median per-round time ratios to ``reference``.
 
     Round ``n`` runs every contender's ``n``-th callable back to back in a rotating order,
     so that load from other processes, which drifts slowly, falls on all of them alike.
+    ``clock`` may be ``time.process_time`` for contenders running in this process only:
+    their CPU time, without the time spent waiting for a core other processes hold.
     """
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
     for number in range(len(contenders[reference])):
         shift = number % len(names)
         for name in names[shift:] + names[:shift]:
-            started = time.perf_counter()
+            started = clock()
             contenders[name][number]()
-            times[name].append(time.perf_counter() - started)
+            times[name].append(clock() - started)
     seconds = {name: statistics.median(times[name]) for name in names}
     ratios = {name: statistics.median(t / r for t, r in zip(times[name], times[reference]))
               for name in names if name != reference}

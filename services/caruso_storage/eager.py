@@ -61,16 +61,16 @@ def attach(records: Records, page: list[dict[str, Any]], paths: Tree, every: Map
         to_one = relation.kind == "many-to-one"
         holding = relation.foreign_key if to_one else records.key
         wanted = {values for record in page if None not in (values := tuple(record[part] for part in holding))}
-        found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        found: list[dict[str, Any]] = []
+        holders: list[tuple[Any, ...]] = []
         if wanted:
             with read(target.obj.database) as connection:
-                found = _related(connection, relation, target, links.get((records.obj.name, name)), wanted)
+                found, holders = _related(connection, relation, target, links.get((records.obj.name, name)), wanted)
             if len(found) > MAX_LIMIT:
                 raise InvalidInput(f"include: {name} brings more than {MAX_LIMIT} {target.obj.name} objects "
                                    "for this page: ask for a smaller page")
-        shown = attach(target, [record for _, record in found], below, every, links, read)
         grouped: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for (holder, _), plain_record in zip(found, shown):
+        for holder, plain_record in zip(holders, attach(target, found, below, every, links, read)):
             grouped.setdefault(holder, []).append(plain_record)
         for record, plain_record in zip(page, plain):
             related = grouped.get(tuple(record[part] for part in holding), [])
@@ -79,18 +79,19 @@ def attach(records: Records, page: list[dict[str, Any]], paths: Tree, every: Map
 
 
 def _related(connection: Connection, relation: Relation, target: Records, link: Table | None,
-             wanted: set[tuple[Any, ...]]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+             wanted: set[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
     """Up to ``MAX_LIMIT`` + 1 records of ``target`` that ``relation`` leads to from the
-    holders ``wanted``, in key order, each with its holder's values: one SQL query."""
+    holders ``wanted``, in key order, and each one's holder: one SQL query."""
     if relation.kind == "many-to-many":
         assert link is not None
         holders = [link.c[column] for column in relation.source_columns]
         joined = and_(*(link.c[column] == target.table.c[part]
                         for column, part in zip(relation.target_columns, target.key)))
-        return target.select_among(connection, _among(holders, wanted), holders, MAX_LIMIT + 1, link, joined)
+        return target.select_among(connection, _among(holders, wanted), MAX_LIMIT + 1, link, joined, holders)
     matched = target.key if relation.kind == "many-to-one" else relation.foreign_key
-    holders = [target.table.c[part] for part in matched]
-    return target.select_among(connection, _among(holders, wanted), holders, MAX_LIMIT + 1)
+    found, _ = target.select_among(connection, _among([target.table.c[part] for part in matched], wanted),
+                                   MAX_LIMIT + 1)
+    return found, [tuple(record[part] for part in matched) for record in found]
 
 
 def _among(columns: list[Any], wanted: set[tuple[Any, ...]]) -> Any:

@@ -66,6 +66,7 @@ class Pattern:
     _spans: tuple[tuple[str, int, int], ...] = attrs.field(init=False)
     _blank: str = attrs.field(init=False)
     _two_digit_year: bool = attrs.field(init=False)
+    _date_spans: tuple[int, ...] | None = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         taken = {index for token in self.tokens for index in range(token.offset, token.offset + token.width)}
@@ -77,6 +78,12 @@ class Pattern:
         # what a stored text holding no value consists of: blanks; in a date also zeros and separators
         object.__setattr__(self, "_blank", " " if self.kind == "time" else f"0 {self.literals}")
         object.__setattr__(self, "_two_digit_year", any(token.code == "y" for token in self.tokens))
+        # a date of full year, month and day (the common form) is read from these spans directly
+        spans = {field: (start, end) for field, start, end in self._spans}
+        plain_date = self.kind == "date" and not self._two_digit_year and len(spans) == len(self._spans) == 3 \
+            and set(spans) == {"year", "month", "day"}
+        object.__setattr__(self, "_date_spans", tuple(index for field in ("year", "month", "day")
+                                                      for index in spans[field]) if plain_date else None)
 
     @classmethod
     def parse(cls, text: str, kind: str, pivot: int = DEFAULT_PIVOT) -> "Pattern":
@@ -160,6 +167,7 @@ class Pattern:
         """The value of a stored text or number; None when it is empty or no value at all."""
         if stored is None:
             return None
+        width = len(self.template)
         if isinstance(stored, str):
             text = stored.rstrip()
             if not text.strip(self._blank):
@@ -168,9 +176,15 @@ class Pattern:
             number = int(stored)
             if number < 0 or (number == 0 and self.kind != "time"):
                 return None
-            text = f"{number:0{self.width}d}"
-        if len(text) != self.width:
+            text = f"{number:0{width}d}"
+        if len(text) != width:
             return None
+        if self._date_spans is not None:
+            year_from, year_to, month_from, month_to, day_from, day_to = self._date_spans
+            try:
+                return dt.date(int(text[year_from:year_to]), int(text[month_from:month_to]), int(text[day_from:day_to]))
+            except ValueError:
+                return None
         try:
             parts = {field: int(text[start:end]) for field, start, end in self._spans}
         except ValueError:

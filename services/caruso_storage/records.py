@@ -10,7 +10,7 @@ refuse values the columns cannot hold.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import zlib
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Table, and_, bindparam, func, select
@@ -44,6 +44,7 @@ class Records:
         self._columns += [table.c[time_key(name)] for name, _ in self._times]
         if obj.versioned:
             self._columns.append(table.c[VERSION_KEY])
+        self._version_at = len(self._columns) - 1   # where a row of these columns holds the version
         self._generated = next((a.name for a in obj.attributes.values() if a.generated), None)
         self._decoders = {name: values.decoder(attribute) for name, attribute in obj.attributes.items()}
         self._as_given = {name: check for name, attribute in obj.attributes.items()
@@ -244,16 +245,17 @@ class Records:
             statement = statement.offset(offset)
         return [self._record(row) for row in connection.execute(statement).all()]
 
-    def select_among(self, connection: Connection, among: Any, holders: list[Any], limit: int,
-                     link: Table | None = None, joined: Any = None) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-        """Up to ``limit`` records matching the SQL expression ``among``, in key order, each
-        with the values of the columns ``holders`` (of this table, or of ``link`` joined on
-        ``joined``): the records related to several others, read at once."""
+    def select_among(self, connection: Connection, among: Any, limit: int, link: Table | None = None,
+                     joined: Any = None, holders: list[Any] | None = None
+                     ) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+        """Up to ``limit`` records matching the SQL expression ``among``, in key order, and the
+        values of the columns ``holders`` (of ``link`` joined on ``joined``) for each: the
+        records related to several others, read at once."""
         table = self.table if link is None else self.table.join(link, joined)
-        statement = select(*self._columns, *holders).select_from(table).where(among)
+        statement = select(*self._columns, *(holders or ())).select_from(table).where(among)
         rows = connection.execute(statement.order_by(*self._order(None)).limit(limit)).all()
         width = len(self._columns)
-        return [(tuple(row[width:]), self._record(row[:width])) for row in rows]
+        return [self._record(row) for row in rows], [tuple(row[width:]) for row in rows] if holders else []
 
     def count(self, connection: Connection, condition: Condition | None) -> int:
         statement = select(func.count()).select_from(self.table).where(filters.to_sql(condition, self.fields))
@@ -303,7 +305,7 @@ class Records:
         for name, index in self._times:
             if record[name] is not None:
                 record[name] = dt.datetime.combine(record[name], row[index] or dt.time())
-        record[VERSION_KEY] = row[-1] if self.obj.versioned else _digest(record, self.names)
+        record[VERSION_KEY] = row[self._version_at] if self.obj.versioned else _digest(record, self.names)
         return record
 
     def _check_version(self, key: dict[str, Any], current: dict[str, Any], version: Any) -> None:
@@ -323,9 +325,12 @@ def _positional_insert(table: Table, dialect: Any) -> tuple[str, list[str], list
 
 
 def _digest(record: dict[str, Any], names: list[str]) -> str:
-    """The version of a row without version column: a digest of its values (their ``repr``,
-    the same in every process for the types values have)."""
-    return hashlib.blake2b(repr([record[name] for name in names]).encode(), digest_size=8).hexdigest()
+    """The version of a row without version column: 64 bits of checksums (CRC-32 and
+    Adler-32) of its values' ``repr``, the same in every process for the types values have.
+    It tells a changed row from the one read, not a forged one: a caller may always leave
+    the version out."""
+    data = repr([record[name] for name in names]).encode()
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
 def page(limit: Any, offset: Any) -> tuple[int, int]:
