@@ -119,8 +119,12 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
         assert auc > 0.7 and auc > baseline
         expect(page.locator("#model-in-words")).to_contain_text(f"ranked the leaver riskier {auc:.0%} of the time")
 
+        page.click("button[value=score]")
+        expect(page.locator(".notice")).to_contain_text("customers scored with model version 1", timeout=120_000)
+        assert "do not act on its scores" not in page.locator("#model-in-words").inner_text()
         page.click("button[value=rfm]")
         expect(page.locator(".notice")).to_contain_text("customers segmented (rfm)", timeout=120_000)
+        tab.shot("frontoffice-analytics.png")
         segments = {row.get_attribute("data-segment"): int(row.locator("td").nth(1).inner_text())
                     for row in page.locator("#segments tbody tr").all()}
         assert "champions" in segments and sum(segments.values()) > CUSTOMERS // 2
@@ -141,9 +145,6 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
         assert page.evaluate("document.getElementById('forecast-chart').naturalWidth") > 300
         tab.check_layout("analytics with a 3-month forecast")
 
-        page.click("button[value=score]")
-        expect(page.locator(".notice")).to_contain_text("customers scored with model version 1", timeout=120_000)
-        tab.shot("frontoffice-analytics.png")
         page.set_viewport_size(PHONE)
         tab.check_layout("analytics at 390 px")
         page.set_viewport_size(DESKTOP)

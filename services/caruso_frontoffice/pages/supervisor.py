@@ -227,8 +227,11 @@ def _in_words(figures: dict[str, Any]) -> str:
             f"{auc:.0%} of the time (a coin: 50%; days since the last contact alone: {baseline:.0%}); "
             f"it expected {figures['predicted_left']:,.0f} of {figures['customers']:,} customers to leave, "
             f"and {figures['left']:,} did.")
-    if auc - baseline < 0.05 or abs(figures["predicted_left"] - figures["left"]) > 0.25 * max(figures["left"], 1):
-        said += " It adds little over recency or is badly calibrated: do not act on its scores."
+    expected, left = figures["predicted_left"], figures["left"]
+    if auc - baseline < 0.05:
+        said += " It adds little over days since the last contact: do not act on its scores."
+    elif abs(expected - left) > max(0.25 * left, 2 * expected ** 0.5):     # off by more than chance explains
+        said += " Its probabilities are off from what happened: do not act on its scores."
     return said[0].upper() + said[1:]
 
 
