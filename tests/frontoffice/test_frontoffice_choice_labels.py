@@ -20,6 +20,9 @@ LABELLED = """<model name="salutations">
   <extend object="Customer">
     <attribute name="salutation" type="string" length="2" choices="HR=Herr|FR=Frau|FI=Firma"/>
   </extend>
+  <extend object="Contact">
+    <attribute name="duty" type="string" length="1" choices="T=Technik|K=Kaufmännisch"/>
+  </extend>
 </model>"""
 VIEWS = """<views version="1">
   <list id="people" object="Customer" title="People" detail="person" form="person-edit">
@@ -31,6 +34,11 @@ VIEWS = """<views version="1">
   <form id="person-edit" object="Customer" title="Person" detail="person">
     <field name="name"/><field name="salutation"/>
   </form>
+  <list id="people-contacts" object="Contact" title="Contacts"><column field="name"/><column field="duty"/></list>
+  <customer360 id="person-360" object="Customer" title="Person 360">
+    <profile detail="person"/>
+    <related object="Contact" field="customer_id" label="Contacts" list="people-contacts"/>
+  </customer360>
 </views>"""
 
 
@@ -82,6 +90,9 @@ def test_record_pages_show_the_label_and_forms_select_labels_but_store_codes(web
         "name": "Bodo Berg", "salutation": "FI"})
     assert saved.status_code == 303
     assert storage.get("Customer", bodo["id"])["salutation"] == "FI"
+    storage.create("Contact", {"customer_id": bodo["id"], "name": "Carl Meier", "duty": "K"})
+    whole = client.get("/views/person-360/show", params={"id": bodo["id"]})
+    assert ["Carl Meier", "Kaufmännisch"] == cells(whole.text) and re.search(r">Salutation</\w+>\s*<\w+>Firma<", whole.text)
     refused = client.post("/views/person-edit/new", data={"csrf": csrf_of(edit.text), "name": "Emil",
                                                           "salutation": "Herr"})
     assert refused.status_code == 400 and "Salutation: choose one of Herr, Frau, Firma" in refused.text
