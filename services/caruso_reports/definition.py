@@ -24,7 +24,7 @@ from caruso_reports.periods import zone
 BUILT_IN = Path(__file__).parent / "definitions"
 USER_FOLDER = "reports"
 KEYS = {"title", "description", "measures", "dimensions", "period", "timezone", "service_level_target",
-        "short_abandon", "from", "to", "filters", "chart", "mail", "labels"}
+        "short_abandon", "conversions", "from", "to", "filters", "chart", "mail", "labels"}
 MAX_LABEL = 60
 MAIL_AT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 CHART_KINDS = ("line", "bar")
@@ -44,6 +44,7 @@ class Definition:
     timezone: str = "UTC"
     service_level_target: float = 20.0
     short_abandon: float = 0.0
+    conversions: tuple[str, ...] = ("sale",)
     start: float | None = None
     end: float | None = None
     filters: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
@@ -117,6 +118,7 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
         period=_text(data.get("period", "day"), f"{source}: period"), timezone=timezone,
         service_level_target=_seconds(data.get("service_level_target", 20), f"{source}: service_level_target"),
         short_abandon=_seconds(data.get("short_abandon", 0), f"{source}: short_abandon"),
+        conversions=_names(data.get("conversions", ["sale"]), f"{source}: conversions"),
         start=parse_time(data["from"], f"{source}: from", timezone=timezone) if "from" in data else None,
         end=parse_time(data["to"], f"{source}: to", end=True, timezone=timezone) if "to" in data else None,
         filters={key: _names(value, f"{source}: filters.{key}") for key, value in filters.items()},
@@ -158,7 +160,8 @@ def check(definition: Definition, where: str) -> Definition:
         raise ConfigError(f"{where}: dimensions repeat a name: {', '.join(definition.dimensions)}")
     for key in definition.filters:
         if key not in DIMENSIONS or key == "period":
-            raise ConfigError(f"{where}: unknown filter {key!r}; filters: queue, agent, channel, campaign")
+            raise ConfigError(f"{where}: unknown filter {key!r}; filters: "
+                              f"{', '.join(d for d in DIMENSIONS if d != 'period')}")
     if definition.period not in PERIODS:
         raise ConfigError(f"{where}: unknown period {definition.period!r}; periods: {', '.join(PERIODS)}")
     zone(definition.timezone, where)

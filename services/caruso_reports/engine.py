@@ -104,7 +104,7 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
                  .where(earlier.c.event == CONNECT, *_range(earlier.c.time, definition))
                  .group_by(earlier.c.interaction).cte("first_connects"))
     scope = Scope(rows, sa.and_(rows.c.event == CONNECT, rows.c.id.in_(sa.select(first_ids.c.id))),
-                  definition.service_level_target, definition.short_abandon)
+                  definition.service_level_target, definition.short_abandon, definition.conversions)
     used = set(definition.dimensions) | set(definition.filters)
     source: sa.FromClause = rows
     queue = rows.c.queue
@@ -118,12 +118,13 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
         queue = sa.func.coalesce(rows.c.queue, handled_in)
     interaction = sa.func.coalesce(rows.c.interaction, rows.c.data["of"].as_string())
     dimensions: dict[str, sa.ColumnElement] = {"queue": queue, "agent": rows.c.agent}
-    if "channel" in used:
+    if used & {"channel", "direction"}:        # as the interaction arrived (its first ENTER)
         origin = events.alias("origin")
         source = source.outerjoin(origin, sa.and_(
             origin.c.interaction == interaction, origin.c.event == ENTER,
             origin.c.data["channel"].as_string().is_not(None)))
         dimensions["channel"] = origin.c.data["channel"].as_string()
+        dimensions["direction"] = sa.func.coalesce(origin.c.data["direction"].as_string(), "inbound")
     if "campaign" in used:
         dial = events.alias("dial")
         source = source.outerjoin(dial, sa.and_(dial.c.interaction == interaction, dial.c.event == DIAL))

@@ -56,6 +56,9 @@ CATALOGUE: dict[str, Measure] = {m.name: m for m in (
     _count("dialed", "dialed", "outbound calls dialled by campaigns"),
     _count("dial_answered", "dial_answered", "dialled calls the called party answered"),
     _count("completed", "completed", "interactions completed by an agent"),
+    _count("converted", "converted", "completed with a disposition the definition's conversions name"),
+    Measure("conversion", "ratio", INTERACTIONS, ("converted", "answered"),
+            lambda t: _ratio(t["converted"], t["answered"]), "converted / answered"),
     _count("answered_in_target", "within", "answered within the service-level target"),
     Measure("service_level", "ratio", INTERACTIONS, ("within", "new", "short_abandoned"),
             lambda t: _ratio(t["within"], t["new"] - t["short_abandoned"]),
@@ -86,5 +89,5 @@ CATALOGUE: dict[str, Measure] = {m.name: m for m in (
             "time with an interaction / time available or with an interaction"),
 )}
 
-DIMENSIONS = ("period", "queue", "agent", "channel", "campaign")
+DIMENSIONS = ("period", "queue", "agent", "channel", "direction", "campaign")
 AGENT_DIMENSIONS = ("period", "agent")

@@ -20,12 +20,13 @@ from caruso_comm.events import (ABANDON, COMPLETE, CONNECT, DIAL, DIAL_RESULT, E
 class Scope:
     """What tallies aggregate over: ``rows`` (an alias of ``comm_events``), ``first_connect``
     (true for an interaction's first connect), the service-level target and the
-    short-abandon threshold in seconds."""
+    short-abandon threshold in seconds, the dispositions that count as conversions."""
 
     rows: sa.Alias
     first_connect: sa.ColumnElement
     target: float
     short_abandon: float
+    conversions: tuple[str, ...] = ()
 
     def event(self, *names: str) -> sa.ColumnElement:
         return self.rows.c.event.in_(names) if len(names) > 1 else self.rows.c.event == names[0]
@@ -88,6 +89,8 @@ TALLIES: dict[str, Tally] = {
     "dial_answered": Tally((DIAL_RESULT,), lambda s: _count(sa.and_(
         s.event(DIAL_RESULT), s.rows.c.data["result"].as_string() == "answered"))),
     "completed": Tally((COMPLETE,), lambda s: _count(s.event(COMPLETE))),
+    "converted": Tally((COMPLETE,), lambda s: _count(sa.and_(
+        s.event(COMPLETE), s.rows.c.data["disposition"].as_string().in_(s.conversions)))),
     "connections": Tally((COMPLETE, TRANSFER), lambda s: _count(s.event(COMPLETE, TRANSFER))),
     "talk": Tally((COMPLETE, TRANSFER), lambda s: _sum(s.event(COMPLETE, TRANSFER), s.number("talk"))),
     "wrap": Tally((WRAP_END,), lambda s: _sum(s.event(WRAP_END), s.number("seconds"))),

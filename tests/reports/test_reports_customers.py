@@ -107,7 +107,7 @@ def test_customer_dimensions_are_checked(reports, event_log):
     with pytest.raises(ConfigError, match=r"dimension customer.rank: Customer has no attribute 'rank' \(attributes: "):
         reports.run(BY_TIER.replace("customer.tier", "customer.rank"), "by-rank")
     with pytest.raises(ConfigError, match=r"unknown dimension 'customer.1x'; known dimensions: period, queue, agent, "
-                                          r"channel, campaign, customer.ATTRIBUTE"):
+                                          r"channel, direction, campaign, customer.ATTRIBUTE"):
         reports.run(BY_TIER.replace("customer.tier", "customer.1x"), "odd")
     with pytest.raises(ConfigError, match=r"agent times .* not by customer.tier"):
         reports.run('measures = ["occupancy"]\ndimensions = ["customer.tier"]', "busy")

@@ -81,9 +81,9 @@ def sqlite_day(tmp_path_factory) -> str:
 
 
 CALLS = {
-    "sales": {"offered": 4, "answered": 2, "abandoned": 2, "short_abandoned": 1, "transferred": 1,
-              "overflowed": 0, "service_level_answered": 1.0, "service_level": 2 / 3, "asa": 4.0,
-              "aht": (60 + 60 + 10 + 10) / 1, "avg_talk": 60.0, "longest_wait": 30.0},
+    "sales": {"offered": 3, "answered": 1, "abandoned": 2, "short_abandoned": 1, "transferred": 1,
+              "overflowed": 0, "service_level_answered": 1.0, "service_level": 1 / 2, "asa": 3.0,
+              "aht": None, "avg_talk": 60.0, "longest_wait": 30.0},   # the campaign's o1 is not incoming
     "support": {"offered": 0, "answered": 0, "abandoned": 0, "short_abandoned": 0, "transferred": 0,
                 "overflowed": 0, "service_level_answered": None, "service_level": None, "asa": None,
                 "aht": 30.0, "avg_talk": 30.0, "longest_wait": 2.0},
@@ -108,17 +108,24 @@ def test_periods_split_at_midnight_and_the_month_and_sum_to_the_totals(sqlite_da
         ("2026-11-01 00:00", "support", 0, 0), ("2026-12-01 00:00", "chat", 0, 1), ("2026-12-01 00:00", "sales", 1, 0)]
     quarters = _rows(sqlite_day, "incoming-calls", period="15min", dimensions=("period",))
     assert [r["period"] for r in quarters] == ["2026-11-30 23:45", "2026-12-01 00:00"]
-    assert sum(r["offered"] for r in quarters) == 5 and sum(r["abandoned"] for r in quarters) == 2
+    assert sum(r["offered"] for r in quarters) == 4 and sum(r["abandoned"] for r in quarters) == 2
     weeks = _rows(sqlite_day, "incoming-calls", period="week", dimensions=("period",))
     assert [r["period"] for r in weeks] == ["2026-11-30 00:00"]
 
 
 def test_channel_campaign_and_agent_dimensions(sqlite_day):
     channels = _rows(sqlite_day, "incoming-calls", dimensions=("channel",))
-    assert [(r["channel"], r["offered"], r["overflowed"]) for r in channels] == [("chat", 1, 1), ("voice", 4, 0)]
+    assert [(r["channel"], r["offered"], r["overflowed"]) for r in channels] == [("chat", 1, 1), ("voice", 3, 0)]
+    directions = _rows(sqlite_day, "incoming-calls", dimensions=("direction",), filters={})
+    assert [(r["direction"], r["offered"], r["answered"]) for r in directions] == [("inbound", 4, 1), ("outbound", 1, 1)]
+    (outbound,) = _rows(sqlite_day, "incoming-calls", dimensions=("queue",), filters={"direction": ("outbound",)})
+    assert (outbound["queue"], outbound["offered"], outbound["answered"], outbound["aht"]) == ("sales", 1, 1, 70.0)
     (spring,) = _rows(sqlite_day, "campaign-results", dimensions=("campaign",))
     assert (spring["campaign"], spring["dialed"], spring["answered"], spring["completed"],
             spring["talk_time"], spring["aht"]) == ("spring", 1, 1, 1, 60.0, 70.0)
+    assert (spring["converted"], spring["conversion"]) == (1, 1.0)          # o1 completed as a "sale"
+    (upgrades,) = _rows(sqlite_day, "campaign-results", dimensions=("campaign",), conversions=("upgrade",))
+    assert (upgrades["converted"], upgrades["conversion"]) == (0, 0.0)
     agents = {r["agent"]: r for r in _rows(sqlite_day, "incoming-calls", dimensions=("agent",))}
     assert agents["ann"]["transferred"] == 1 and agents["bob"]["avg_talk"] == pytest.approx(30.0)
     only_support = _rows(sqlite_day, "incoming-calls", dimensions=("queue",),
@@ -150,12 +157,13 @@ def test_periods_and_dates_in_a_time_zone(sqlite_day):
     berlin = _rows(sqlite_day, "voicemail", period="month", timezone="Europe/Berlin", dimensions=("period",))
     assert [(r["period"], r["offered"], r["voicemails"]) for r in berlin] == [("2026-12-01 00:00", 5, 1)]
     kolkata = _rows(sqlite_day, "incoming-calls", period="hour", timezone="Asia/Kolkata", dimensions=("period",))
-    assert [(r["period"], r["offered"], r["abandoned"]) for r in kolkata] == [("2026-12-01 05:00", 5, 2)]
+    assert [(r["period"], r["offered"], r["abandoned"]) for r in kolkata] == [("2026-12-01 05:00", 4, 2)]
     december = definition.parse_time("2026-12-01", "from", timezone="Europe/Berlin")
     assert december == START - 58 * 60                 # Berlin midnight is 23:00 UTC
     later = _rows(sqlite_day, "incoming-calls", dimensions=(), start=december, timezone="Europe/Berlin")
-    assert later[0]["offered"] == 5
-    utc = _rows(sqlite_day, "incoming-calls", dimensions=(), start=definition.parse_time("2026-12-01", "from"))
+    assert later[0]["offered"] == 4
+    utc = _rows(sqlite_day, "incoming-calls", dimensions=(), start=definition.parse_time("2026-12-01", "from"),
+                filters={})
     assert utc[0]["offered"] == 1                      # only o1 arrives after midnight UTC
     agents = _rows(sqlite_day, "agent-availability", period="day", timezone="Asia/Kolkata")
     assert {r["period"] for r in agents} == {"2026-12-01 00:00"}
