@@ -57,19 +57,30 @@ def test_agents_and_visitors_are_refused(web, path):
                     ).status_code == 403
 
 
-def test_without_the_analytics_service_the_page_says_so_in_one_line(web):
+def test_a_deployment_without_the_analytics_service_is_told_so_in_one_line(web):
     sign_in(web, "sam")
     page = web.get("/supervisor/analytics")
-    assert page.status_code == 503 and "The analytics service did not answer" in page.text
-    assert 'href="/supervisor/analytics" aria-current="page"' in page.text
+    assert page.status_code == 200 and "This deployment does not run the analytics service" in page.text
+    assert 'href="/supervisor/analytics" aria-current="page"' in page.text and 'value="train"' not in page.text
     csrf = csrf_of(page.text)
     assert web.post("/supervisor/analytics", data={"action": "train"}).status_code == 403
     refused = web.post("/supervisor/analytics", data={"csrf": csrf, "action": "<drop>"})
-    assert refused.status_code == 503 and "Analytics action &#39;&lt;drop&gt;&#39;: use train, score" in refused.text
+    assert refused.status_code == 400 and "Analytics action &#39;&lt;drop&gt;&#39;: use train, score" in refused.text
     failed = web.post("/supervisor/analytics", data={"csrf": csrf, "action": "train"})
-    assert failed.status_code == 503 and "Training did not work" in failed.text
+    assert failed.status_code == 503 and "Training did not work: no instance of" in failed.text
     chart = web.get("/supervisor/analytics/forecast.png")
     assert chart.status_code == 503 and chart.headers["content-type"].startswith("text/plain")
+
+
+def test_an_analytics_service_that_fails_is_shown_as_not_answering(caruso_host, web, tmp_path):
+    broken = tmp_path / "models.json"
+    broken.write_text("<html>")
+    caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    caruso_host("analytics", config={"source": SOURCE, "models_file": str(broken)})
+    sign_in(web, "sam")
+    page = web.get("/supervisor/analytics")
+    assert page.status_code == 503 and "The analytics service did not answer" in page.text
+    assert "not a file of analytics models" in page.text
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 
@@ -187,14 +187,30 @@ def _analytics_page(request: Request, context: Context, horizon: tuple[int, floa
     try:
         models = [_with_words(model) for model in reversed(service.models())]
     except CarusoError as failure:
-        return context.render(request, "analytics.html", max(status, 503), models=None, notice=notice,
-                              error=f"{error + ' ' if error else ''}The analytics service did not answer: {failure}",
+        if _not_deployed(context, failure):
+            line = ("This deployment does not run the analytics service (caruso.analytics/1); name it in the "
+                    "deployment file to train models here (docs/analytics.md).")
+        else:
+            status, line = max(status, 503), f"The analytics service did not answer: {failure}"
+        return context.render(request, "analytics.html", status, models=None, notice=notice,
+                              error=f"{error + ' ' if error else ''}{line}",
                               horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS))
     figures = {name: _asked(ask) for name, ask in (
         ("thresholds", service.lead_thresholds), ("forecast", lambda: service.forecast(*horizon)))}
     return context.render(request, "analytics.html", status, models=models, error=error, notice=notice,
                           segments=segments, horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS),
                           chart=urlencode({"months": horizon[0], "level": horizon[1]}), **figures)
+
+
+def _not_deployed(context: Context, failure: CarusoError) -> bool:
+    """Whether ``failure`` means that no analytics service is registered at all (an optional
+    component left out), rather than that a registered one fails."""
+    if not isinstance(failure, NoInstance):
+        return False
+    try:
+        return not context.client.lookup(ANALYTICS)
+    except CarusoError:
+        return False
 
 
 def _asked(ask: Any) -> dict[str, Any]:
