@@ -3,11 +3,12 @@
 
 ``create``  ``<action use="create" object="Task"><set field="subject">Review ${name}</set></action>``
             creates an object in the same transaction, its values rendered from templates.
-``call_after_commit``
-            ``<action use="call_after_commit" interface="caruso.comm/1" method="send"><set field="to">...</set></action>``
-            calls a service method with the sets as keyword arguments after the change is
-            committed, on the storage instance's rule-call thread (in commit order; the caller
-            does not wait for it, a failure is logged). ``call`` is its earlier name.
+``call``    ``<action use="call" interface="caruso.erp/1" method="order_won_opportunity"
+            result="erp_order_no=order_no"><set field="reference">...</set></action>``
+            writes a call of a service method, the sets as keyword arguments, to the outbox in
+            the same transaction; it is delivered after the change is committed, retried while
+            it fails (:mod:`caruso_storage.delivery`), and ``result`` writes fields of what it
+            returns onto the object. ``call_after_commit`` is another name of it.
 ``notify``  ``<action use="notify" to="sales-managers"><set field="message">...</set></action>``
             writes the message to the rule log and the ``caruso.storage.rules`` logger.
 ``reject``  ``<action use="reject"><set field="message">Contract ${contract} is cancelled</set></action>``
@@ -26,6 +27,7 @@ from typing import Mapping
 from caruso_core import hookimpl
 from caruso_core.errors import InvalidInput
 
+from caruso_storage import outbox
 from caruso_storage.model import Action, ObjectType
 from caruso_storage.rules import RuleAction, RuleContext
 from caruso_storage.values import encode
@@ -43,16 +45,23 @@ class Create(RuleAction):
         _check_fields(step, objects.get(step.params.get("object", "")), objects)
 
 
-class CallAfterCommit(RuleAction):
+class Call(RuleAction):
     def run(self, context: RuleContext, step: Action) -> str:
         interface, method = step.params["interface"], step.params["method"]
         arguments = {field: encode(context.render(template)) for field, template in step.values.items()}
-        context.call_after_commit(interface, method, arguments)
-        return f"call {interface}.{method}({', '.join(sorted(arguments))})"
+        row = context.call(interface, method, arguments, step.params.get("result"))
+        return f"call {interface}.{method}({', '.join(sorted(arguments))}): outbox row {row}"
 
     def check(self, step: Action, obj: ObjectType, objects: Mapping[str, ObjectType]) -> None:
         if not step.params.get("interface") or not step.params.get("method"):
             raise ValueError("needs interface=\"id/MAJOR\" and method=\"NAME\"")
+        if "result" in step.params:
+            for attribute in outbox.pairs(step.params["result"]):
+                if attribute not in obj.attributes:
+                    raise ValueError(f"result=\"...\": {obj.name} has no attribute {attribute!r}")
+                if attribute in obj.key or obj.attributes[attribute].generated:
+                    raise ValueError(f"result=\"...\": {obj.name}.{attribute} is a key or generated, "
+                                     "not written back")
 
 
 class Notify(RuleAction):
@@ -120,6 +129,6 @@ def _check_fields(step: Action, target: ObjectType | None, objects: Mapping[str,
 
 @hookimpl(trylast=True)    # a standard default: any other plugin overrides it
 def caruso_rule_actions() -> dict[str, RuleAction]:
-    call = CallAfterCommit()
+    call = Call()
     return {"create": Create(), "call_after_commit": call, "call": call, "notify": Notify(), "reject": Reject(),
             "set": Set()}

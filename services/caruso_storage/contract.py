@@ -22,7 +22,7 @@ from caruso_core.testing import ContractSuite
 
 MODEL = str(resources.files("caruso_storage").joinpath("contract_model.xml"))
 METHODS = ("create", "get", "update", "delete", "query", "count", "related", "link", "unlink", "apply", "read",
-           "describe", "add_contact", "contact_history", "rule_log", "run_due_rules")
+           "describe", "add_contact", "contact_history", "rule_log", "run_due_rules", "outbox", "retry_outbox")
 PLAIN = (str, int, float, bool, type(None))
 
 
@@ -189,6 +189,9 @@ class StorageContract(ContractSuite):
         assert any(entry["rule"] == "deal_logged" and entry["message"] == f"notify contract-suite: deal {marker} fleet"
                    for entry in logged)
         call("run_due_rules")
+        call("outbox", limit=50)
+        with pytest.raises(NotFound):
+            call("retry_outbox", 2 ** 31 - 1)       # no such row: nothing to retry
         call("delete", "Deal", deal["id"])
         assert sorted(set(called)) == sorted(METHODS)
 

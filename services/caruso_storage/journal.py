@@ -1,4 +1,4 @@
-"""Tables of the storage service itself: contact history, rule log, runs of due rules.
+"""Tables of the storage service itself: contact history, rule log, runs of due rules, outbox.
 
 They live in the model's default database and evolve through the Alembic
 migrations of :mod:`caruso_storage.migrations` (version table
@@ -68,6 +68,26 @@ due_runs = Table(
     Column("at", MOMENT, nullable=False),
     **MYSQL_TABLE,
 )
+
+outbox = Table(
+    "caruso_outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", MOMENT, nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("object", String(64), nullable=False),
+    Column("object_key", String(200), nullable=False),
+    Column("interface", String(100), nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("arguments", LONG_TEXT, nullable=False),
+    Column("result_to", String(400)),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_try", MOMENT),
+    Column("last_error", LONG_TEXT),
+    Column("done_at", MOMENT),
+    **MYSQL_TABLE,
+)
+Index("ix_caruso_outbox_state", outbox.c.state, outbox.c.id)
 
 
 def key_text(key: Any) -> str:

@@ -24,7 +24,6 @@ from caruso_core.errors import CarusoError, ConfigError
 from caruso_storage import filters, values
 from caruso_storage.database import Transaction
 from caruso_storage.model import Action, ObjectType, Rule
-from caruso_storage.rulecalls import RuleCalls
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:([+-])([0-9]{1,4}))?\}")
 MAX_DEPTH = 4
@@ -37,8 +36,8 @@ class RuleContext:
     ``create(object, values)`` creates an object in the same transaction and returns
     its key; ``update(object, key, values)`` changes one (their own rules run too);
     ``after_commit(callback)`` defers work (notifications) until the change is committed;
-    ``call_after_commit`` calls another service then, on the storage instance's
-    :class:`~caruso_storage.rulecalls.RuleCalls` (``calls``).
+    ``call`` writes a call of another service to the outbox in the same transaction
+    (``post``), delivered once the change is committed (:mod:`caruso_storage.delivery`).
     """
 
     obj: ObjectType
@@ -49,7 +48,7 @@ class RuleContext:
     transaction: Transaction
     create: Callable[[str, dict[str, Any]], Any]
     update: Callable[[str, Any, dict[str, Any]], Any]
-    calls: RuleCalls
+    post: Callable[[str, str, str, dict[str, Any], str | None], int]
 
     def render(self, template: str) -> Any:
         """``template`` with ``${attribute}`` replaced by the object's values.
@@ -75,10 +74,12 @@ class RuleContext:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.transaction.after_commit(callback)
 
-    def call_after_commit(self, interface: str, method: str, arguments: dict[str, Any]) -> None:
-        """Once the change is committed, call ``method(**arguments)`` of the service found
-        for ``interface`` (in commit order; the change does not wait for it)."""
-        self.after_commit(lambda: self.calls.submit(self.rule.name, interface, method, arguments))
+    def call(self, interface: str, method: str, arguments: dict[str, Any], result: str | None = None) -> int:
+        """Write the call ``method(**arguments)`` of the service found for ``interface`` to
+        the outbox, sent once the change is committed and retried until it succeeds; ``result``
+        (``attribute=field ...``) writes fields of its result onto this object. Returns the
+        outbox row's id."""
+        return self.post(self.rule.name, interface, method, arguments, result)
 
 
 class RuleAction(abc.ABC):
@@ -110,7 +111,8 @@ def holds(rule: Rule, new: dict[str, Any], old: dict[str, Any] | None, related: 
 
 def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[str, Any] | None,
          transaction: Transaction, create: Callable[[str, dict[str, Any]], Any],
-         update: Callable[[str, Any, dict[str, Any]], Any], calls: RuleCalls,
+         update: Callable[[str, Any, dict[str, Any]], Any],
+         post: Callable[[str, str, str, dict[str, Any], str | None], int],
          log: Callable[[Rule, str, str], None], only: Rule | None = None,
          related: Callable[[str], Any] = lambda field: None) -> None:
     """Run the actions of every rule of ``obj`` (or of ``only``) for ``event`` whose condition
@@ -123,7 +125,7 @@ def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[s
         return
     actions: dict[str, RuleAction] = plugins.provided("caruso_rule_actions")
     for rule in rules:
-        context = RuleContext(obj, rule, key, new, old, transaction, create, update, calls)
+        context = RuleContext(obj, rule, key, new, old, transaction, create, update, post)
         for step in rule.actions:
             implementation = actions.get(step.use)
             if implementation is None:

@@ -19,13 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from caruso_core import HostContext, remote, service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
-from caruso_storage import eager, existing, filters, journal, loader, migrate, readonly, rules, tables, values
+from caruso_storage import eager, existing, filters, journal, loader, migrate, outbox, readonly, rules, tables, values
 from caruso_storage.database import Transaction, journal_name, open_engines
+from caruso_storage.delivery import Delivery, Retries
 from caruso_storage.describe import describe_model, describe_object
 from caruso_storage.limits import limits_of
 from caruso_storage.model import Condition, Model, ObjectType, Rule
 from caruso_storage.records import Records, page
-from caruso_storage.rulecalls import RuleCalls
 from caruso_storage.tables import VERSION_KEY
 
 OPERATIONS = ("create", "update", "delete")
@@ -43,14 +43,17 @@ class StorageManager:
     extend earlier ones; default: the packaged example CRM model);
     ``db``: URL of the model's first database (default: ``storage.db`` in the data
     folder); ``databases``: URLs of other databases by model name; ``due_every``: seconds
-    between two runs of the model's due rules (0: only when :meth:`run_due_rules` is called).
-    Rule actions call other services through the client of the host's ``context`` on the
-    instance's own :class:`~caruso_storage.rulecalls.RuleCalls`, stopped with it.
+    between two runs of the model's due rules (0: only when :meth:`run_due_rules` is called);
+    ``outbox``: how calls of rules are retried (:class:`~caruso_storage.delivery.Retries`).
+    Rule actions call other services through the outbox, delivered by the instance's own
+    :class:`~caruso_storage.delivery.Delivery` (started and stopped with it) through the
+    client of the host's ``context``.
     """
 
     def __init__(self, model: str | list[str] | None = None, db: str | None = None,
                  databases: dict[str, str] | None = None, due_every: float = 60.0,
-                 context: HostContext | None = None) -> None:
+                 outbox: dict[str, Any] | None = None, context: HostContext | None = None) -> None:
+        retries = Retries.of(outbox)
         self.model: Model = loader.load(model) if model else loader.load_default()
         self.engines = open_engines(self.model, db, dict(databases or {}))
         try:
@@ -70,8 +73,10 @@ class StorageManager:
         self._stopping = threading.Event()
         self._due_thread: threading.Thread | None = None
         self._batch = threading.local()   # the connections a read() batch holds, per thread
-        self.rule_calls = RuleCalls((context or HostContext.standalone("storage")).client)
         self._prepare()
+        self.delivery = Delivery((context or HostContext.standalone("storage")).client,
+                                 self.engines[self.journal_database], self.journal_database, retries,
+                                 self._transaction, self._write_back)
 
     def _prepare(self) -> None:
         """Create missing tables of new objects and the journal (existing tables are checked
@@ -84,12 +89,13 @@ class StorageManager:
         migrate.upgrade_journal(self.engines[self.journal_database])
 
     def start(self) -> None:
+        self.delivery.start()
         if self.due_every > 0 and any(rule.at for obj in self.model.objects.values() for rule in obj.rules):
             self._due_thread = threading.Thread(target=self._sweep, name="caruso-storage-due", daemon=True)
             self._due_thread.start()
 
     def stop(self) -> None:
-        self.rule_calls.stop()
+        self.delivery.stop()
         self._stopping.set()
         if self._due_thread is not None:
             self._due_thread.join()
@@ -406,8 +412,13 @@ class StorageManager:
         def related(field: str) -> Any:
             return self._path_value(transaction, records, new, field)
 
-        rules.fire(records.obj, event, key, new, old, transaction, create, update, self.rule_calls, log, only,
-                   related)
+        def post(rule: str, interface: str, method: str, arguments: dict[str, Any], result: str | None) -> int:
+            row = outbox.add(transaction.connection(self.journal_database), rule, records.obj.name, key,
+                             interface, method, arguments, result)
+            transaction.after_commit(self.delivery.wake)
+            return row
+
+        rules.fire(records.obj, event, key, new, old, transaction, create, update, post, log, only, related)
         return latest[0]
 
     def _path_value(self, transaction: Transaction, records: Records, record: dict[str, Any], field: str) -> Any:
@@ -516,6 +527,27 @@ class StorageManager:
         limit, _ = page(limit, 0)
         with self._read_database(self.journal_database) as connection:
             return journal.rule_entries(connection, limit)
+
+    # -- outbox --------------------------------------------------------------------------------
+
+    @remote
+    def outbox(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest outbox rows (``pending``, ``delivered`` or ``failed`` only if ``state``
+        is given), newest first: the calls rules made, their attempts, next try and last error."""
+        limit, _ = page(limit, 0)
+        with self._read_database(self.journal_database) as connection:
+            return outbox.entries(connection, state, limit)
+
+    @remote
+    def retry_outbox(self, id: int) -> dict[str, Any]:
+        """Send the failed outbox row ``id`` again now (its attempts counted anew); returns the row."""
+        with self._transaction() as transaction:
+            row = outbox.retry_now(transaction.connection(self.journal_database), id)
+        self.delivery.wake()
+        return row
+
+    def _write_back(self, transaction: Transaction, object: str, key: Any, data: dict[str, Any]) -> None:
+        self._update(transaction, object, key, data, None, 0)
 
     # -- helpers ----------------------------------------------------------------------------
 

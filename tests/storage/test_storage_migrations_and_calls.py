@@ -1,11 +1,11 @@
 """The journal migrations match the tables the service uses; a rule calling another service."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from sqlalchemy import create_engine
 
+from caruso_core.testing.waiting import eventually
 from caruso_storage import journal, migrate
 from caruso_storage.service import StorageManager
 
@@ -40,13 +40,12 @@ def test_a_rule_calls_a_service_after_the_change_is_committed(caruso_host, carus
     model = tmp_path / "calls.xml"
     model.write_text(CALLING)
     storage = StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'calls.db'}")
+    storage.start()
     ticket = storage.create("Ticket", {"state": "open", "amount": "12.5"})
     storage.update("Ticket", ticket["id"], {"state": "escalated"})
     storage.update("Ticket", ticket["id"], {"amount": "13"})
     probe = caruso_client.get("test.probe/1")
-    deadline = time.monotonic() + 30
-    while not probe.calls() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert probe.calls() == [{"ticket": ticket["id"], "text": f"Ticket {ticket['id']} escalated (12.50)"}]
+    assert eventually(probe.calls) == [{"ticket": ticket["id"], "text": f"Ticket {ticket['id']} escalated (12.50)"}]
     assert [entry["action"] for entry in storage.rule_log()] == ["call"]
+    eventually(lambda: storage.outbox()[0]["state"] == "delivered")
     storage.stop()

@@ -1,5 +1,5 @@
 """Business rules of the model: the shipped RFP review example and rule semantics; rule
-actions as the contract says; each storage instance's own rule-call thread."""
+actions as the contract says; each storage instance's own outbox delivery."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +9,7 @@ import pytest
 from caruso_core import HostContext, connect, hookimpl
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.plugins import plugin_manager
+from caruso_core.testing.waiting import eventually
 from caruso_storage.rules import RuleAction
 from caruso_storage.service import StorageManager
 
@@ -108,31 +109,39 @@ def escalate(storage):
     return ticket["id"]
 
 
-def test_each_storage_instance_calls_services_on_its_own_thread_through_its_context(
-        caruso_host, caruso_manager, tmp_path, monkeypatch, caplog):
+def test_each_storage_instance_delivers_its_outbox_through_its_context_also_after_a_stop(
+        caruso_host, caruso_manager, tmp_path, monkeypatch):
     caruso_host("storage_probe:Probe")
     probe = connect(caruso_manager.uri).get("test.probe/1")
     monkeypatch.setenv("CARUSO_MANAGER", "PYRO:caruso.manager@127.0.0.1:9")     # nobody listens there
     model = tmp_path / "calls.xml"
     model.write_text(CALLING)
-    first, second = (StorageManager(model=str(model), db=f"sqlite:///{tmp_path / name}",
-                                    context=HostContext.standalone("storage", connect(caruso_manager.uri)))
-                     for name in ("first.db", "second.db"))
-    assert first.rule_calls is not second.rule_calls
+
+    def storage(name):
+        return StorageManager(model=str(model), db=f"sqlite:///{tmp_path / name}",
+                              context=HostContext.standalone("storage", connect(caruso_manager.uri)))
+
+    first, second = storage("first.db"), storage("second.db")
+    assert first.delivery is not second.delivery
+    first.start()
     escalate(first)
-    first.stop()                                            # waits for the calls its rules queued
-    assert probe.calls() == [{"ticket": 1, "text": "Ticket 1 escalated"}]
-    with caplog.at_level(logging.ERROR, logger="caruso.storage.rules"):
-        escalate(first)                                     # stopped: its later calls are dropped, loudly
-    assert "rule escalate: calling test.probe/1.record dropped: the storage has stopped" in caplog.text
-    escalate(second)
-    escalate(second)
-    second.stop()                                           # the other instance's thread went on
-    assert probe.calls() == [{"ticket": 1, "text": "Ticket 1 escalated"}, {"ticket": 1, "text": "Ticket 1 escalated"},
-                             {"ticket": 2, "text": "Ticket 2 escalated"}]
+    eventually(probe.calls, lambda calls: calls == [{"ticket": 1, "text": "Ticket 1 escalated"}])
+    first.stop()
+    escalate(first)                                         # stopped: the call waits in the outbox ...
+    assert [row["state"] for row in first.outbox()] == ["pending", "delivered"]
+    second.start()
+    escalate(second)                                        # ... the other instance's thread goes on
+    eventually(probe.calls, lambda calls: len(calls) == 2)
+    again = storage("first.db")                             # ... and the next start on it delivers it
+    again.start()
+    eventually(probe.calls, lambda calls: len(calls) == 3)
+    assert [row["state"] for row in again.outbox()] == ["delivered", "delivered"]
+    second.stop()
+    again.stop()
+    assert probe.calls()[1:] == [{"ticket": 1, "text": "Ticket 1 escalated"}, {"ticket": 2, "text": "Ticket 2 escalated"}]
 
 
-def test_call_is_the_earlier_name_of_call_after_commit(make_storage, tmp_path):
+def test_call_and_call_after_commit_name_one_action_that_needs_an_interface(make_storage, tmp_path):
     model = tmp_path / "calls.xml"
     model.write_text(CALLING.replace('use="call_after_commit"', 'use="call"').replace('interface="test.probe/1" ', ""))
     with pytest.raises(ConfigError, match='rule escalate: action call: needs interface="id/MAJOR"'):

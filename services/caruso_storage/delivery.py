@@ -1,0 +1,180 @@
+"""Delivering the outbox (:mod:`caruso_storage.outbox`): one thread per storage instance.
+
+Contract of :class:`Delivery`: ``start`` begins the thread, ``wake`` makes it look at
+once (the storage wakes it after committing a change that wrote a row), ``stop`` ends it
+after the call it is making. Each pass takes the oldest pending row of each interface
+that is due, claims it, calls ``method(**arguments)`` on the service found for the
+interface through the instance's client, and then, in one transaction, writes the values
+the result gives back onto the object (``result_to``) and marks the row delivered. A
+failed call is tried again after ``backoff * 2 ** (attempts - 1)`` seconds (at most
+``backoff_max``) until ``attempts`` calls failed; then, or at once for InvalidInput
+(the call can never succeed) or a result that cannot be written back, the row is failed
+with its last error. Delivery is at least once: a storage killed during a call makes it
+again once the claim (``lease`` seconds) has run out; the ERP's references make a second
+order impossible. Delivered rows are removed after ``keep_days``.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+import attrs
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from caruso_core.client import Client
+from caruso_core.errors import CarusoError, ConfigError, InvalidInput
+
+from caruso_storage import outbox
+from caruso_storage.database import Transaction
+
+log = logging.getLogger("caruso.storage.outbox")
+POLL = 5.0                  # seconds between looks when nothing is due (rows of other instances)
+PRUNE_EVERY = 3600.0
+
+
+def _positive(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 10 ** 7:
+        raise ConfigError(f"outbox.{attribute.name} must be a number above 0 (got {value!r})")
+
+
+@attrs.frozen
+class Retries:
+    """How the outbox retries: the storage's ``outbox`` configuration (all optional)."""
+
+    attempts: int = attrs.field(default=8, validator=_positive)
+    backoff: float = attrs.field(default=2.0, validator=_positive)
+    backoff_max: float = attrs.field(default=600.0, validator=_positive)
+    lease: float = attrs.field(default=120.0, validator=_positive)
+    keep_days: float = attrs.field(default=30.0, validator=_positive)
+
+    @classmethod
+    def of(cls, config: dict[str, Any] | None) -> "Retries":
+        """Settings from the ``outbox`` table of the configuration; ConfigError naming a bad one."""
+        config = dict(config or {})
+        unknown = set(config) - set(attrs.fields_dict(cls))
+        if unknown:
+            raise ConfigError(f"outbox: unknown setting(s) {', '.join(sorted(unknown))} "
+                              f"(settings: {', '.join(attrs.fields_dict(cls))})")
+        if "attempts" in config and not isinstance(config["attempts"], int):
+            raise ConfigError(f"outbox.attempts must be a whole number above 0 (got {config['attempts']!r})")
+        return cls(**config)
+
+    def delay(self, attempts: int) -> float:
+        """Seconds before the next try after ``attempts`` failed ones."""
+        return min(self.backoff * 2 ** min(attempts - 1, 60), self.backoff_max)
+
+
+class Delivery:
+    """The outbox thread of one storage instance; see the module's contract.
+
+    ``transaction()`` opens a storage transaction; ``write(transaction, object, key,
+    values)`` changes an object in it (with its rules).
+    """
+
+    def __init__(self, client: Client, journal: Engine, journal_name: str, retries: Retries,
+                 transaction: Callable[[], Transaction],
+                 write: Callable[[Transaction, str, Any, dict[str, Any]], Any]) -> None:
+        self._client = client
+        self._journal = journal
+        self._journal_name = journal_name
+        self.retries = retries
+        self._transaction = transaction
+        self._write = write
+        self._proxies: dict[str, Any] = {}      # by interface; used on the thread only
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pruned = 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="caruso-storage-outbox", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                wait = self.deliver_due()
+            except Exception:
+                log.exception("delivering the outbox failed")
+                wait = POLL
+            self._wake.wait(wait)
+
+    def deliver_due(self) -> float:
+        """Send the rows that are due; returns the seconds until the next one is (at most POLL)."""
+        if time.monotonic() - self._pruned > PRUNE_EVERY:
+            with self._journal_write() as connection:
+                outbox.prune(connection, outbox.moment() - dt.timedelta(days=self.retries.keep_days))
+            self._pruned = time.monotonic()
+        with self._journal.connect() as connection:
+            rows = outbox.pending(connection)
+        wait = POLL
+        for row in rows:
+            if self._stopping.is_set():
+                break
+            early = (row["next_try"] - outbox.moment()).total_seconds()
+            if early > 0:
+                wait = min(wait, early)
+                continue
+            with self._journal_write() as connection:
+                if not outbox.claim(connection, row, self.retries.lease):
+                    continue
+            self._deliver(row, row["attempts"] + 1)
+            wait = 0.0                  # the interface's next row may be due now
+        return max(wait, 0.0)
+
+    def _deliver(self, row: dict[str, Any], attempts: int) -> None:
+        where = f"outbox row {row['id']} (rule {row['rule']}, {row['interface']}.{row['method']})"
+        try:
+            result = self._call(row["interface"], row["method"], json.loads(row["arguments"]))
+        except InvalidInput as error:
+            self._fail(row["id"], f"{type(error).__name__}: {error}", where)
+            return
+        except Exception as error:
+            text = f"{type(error).__name__}: {error}"
+            if attempts >= self.retries.attempts:
+                self._fail(row["id"], f"{text} (after {attempts} attempts)", where)
+            else:
+                log.warning("%s: attempt %d failed, trying again: %s", where, attempts, text)
+                with self._journal_write() as connection:
+                    outbox.retry_later(connection, row["id"], self.retries.delay(attempts), text)
+            return
+        try:
+            with self._transaction() as transaction:
+                if row["result_to"]:
+                    self._write(transaction, row["object"], json.loads(row["object_key"]),
+                                outbox.write_back(row["result_to"], result))
+                outbox.delivered(transaction.connection(self._journal_name), row["id"])
+        except CarusoError as error:
+            self._fail(row["id"], f"delivered, but writing the result back failed: {error}", where)
+
+    def _call(self, interface: str, method: str, arguments: dict[str, Any]) -> Any:
+        proxy = self._proxies.get(interface)
+        if proxy is None:
+            proxy = self._proxies[interface] = self._client.get(interface)
+        return getattr(proxy, method)(**arguments)
+
+    def _fail(self, row_id: int, error: str, where: str) -> None:
+        log.error("%s failed for good: %s", where, error)
+        with self._journal_write() as connection:
+            outbox.failed(connection, row_id, error)
+
+    @contextlib.contextmanager
+    def _journal_write(self) -> Iterator[Connection]:
+        with self._transaction() as transaction:
+            yield transaction.connection(self._journal_name)
