@@ -40,6 +40,8 @@ class AnalyticsContract(ContractSuite):
             found = service.segments(method)
             assert found["method"] == method
             assert sum(row["customers"] for row in found["summary"]) == found["customers"] > 0
+            assert service.stored_segments(method) == [{"segment": row["segment"], "customers": row["customers"]}
+                                                       for row in found["summary"]]
         with pytest.raises(InvalidInput):
             service.segments("deciles")
 

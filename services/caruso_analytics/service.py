@@ -157,6 +157,23 @@ class AnalyticsService:
         return {"method": method, "customers": len(found.labels), "written": written, "summary": found.summary}
 
     @remote
+    def stored_segments(self, method: str = "rfm") -> list[dict[str, Any]]:
+        """How many customers hold each segment of ``method`` in its stored attribute, as the
+        last :meth:`segments` wrote it back: ``segment`` and ``customers``, in the order of
+        :meth:`segments`' summary, segments nobody holds left out."""
+        if method not in ("rfm", "clusters"):
+            raise InvalidInput(f"stored_segments: method {method!r} is neither rfm nor clusters")
+        attribute = self.attributes[method]
+        if not attribute:
+            return []
+        names = ([name for name, *_ in segments.RFM_SEGMENTS] if method == "rfm"
+                 else [f"cluster {n}" for n in range(1, self.clusters + 1)])
+        storage, customers = self._storage(), self.source["customers"]["object"]
+        counts = [{"segment": name, "customers": storage.count(customers, {"field": attribute, "op": "eq",
+                                                                           "value": name})} for name in names]
+        return [row for row in counts if row["customers"]]
+
+    @remote
     def lead_thresholds(self) -> dict[str, Any]:
         """Hot and warm score thresholds learned from the leads' conversions (docs/analytics.md)."""
         return _modelling(lambda: leads.thresholds(self._history(), *self.lifts))

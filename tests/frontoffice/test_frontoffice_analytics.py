@@ -94,6 +94,7 @@ def test_with_no_history_each_figure_says_why_it_is_missing(empty, web):
     sign_in(web, "sam")
     page = web.get("/supervisor/analytics")
     assert page.status_code == 200 and "No churn model yet: train one." in page.text
+    assert "No customer has a segment yet" in page.text
     assert "0 settled leads with 0 conversions are too few" in page.text
     assert "fewer than 10 won opportunities" in page.text
     scored = web.post("/supervisor/analytics", data={"csrf": csrf_of(page.text), "action": "score"})
@@ -152,6 +153,8 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
             page.click("#forecast button[type=submit]")
         assert drawn.value.status == 200 and drawn.value.headers["content-type"] == "image/png"
         expect(months).to_have_count(3)
+        assert {row.get_attribute("data-segment"): int(row.locator("td").nth(1).inner_text())
+                for row in page.locator("#stored-rfm tbody tr").all()} == segments     # as stored, on a new visit
         expect(page.locator("#forecast-chart")).to_be_visible()
         assert page.evaluate("document.getElementById('forecast-chart').naturalWidth") > 300
         tab.check_layout("analytics with a 3-month forecast")

@@ -13,8 +13,9 @@ charts, campaign control.
 - ``/supervisor/analytics`` shows what ``caruso.analytics/1`` knows: the stored churn
   models with their validation figures, the learned lead thresholds, the forecast for a
   chosen number of months and interval (its chart from
-  ``/supervisor/analytics/forecast.png``); its buttons train, score and segment on demand
-  (CSRF-checked forms), and the page shows the outcome or the service's refusal.
+  ``/supervisor/analytics/forecast.png``), the customers per stored segment; its buttons
+  train, score and segment on demand (CSRF-checked forms), and the page shows the outcome
+  (a segmentation's summary with the mean figures) or the service's refusal.
 
 Every other component is reached through the manager; one that is missing or fails
 shows as one line on the page.
@@ -197,8 +198,10 @@ def _analytics_page(request: Request, context: Context, horizon: tuple[int, floa
                               horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS))
     figures = {name: _asked(ask) for name, ask in (
         ("thresholds", service.lead_thresholds), ("forecast", lambda: service.forecast(*horizon)))}
+    stored = {} if segments else {method: _asked(lambda m=method: service.stored_segments(m))
+                                  for method in ("rfm", "clusters")}
     return context.render(request, "analytics.html", status, models=models, error=error, notice=notice,
-                          segments=segments, horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS),
+                          segments=segments, stored=stored, horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS),
                           chart=urlencode({"months": horizon[0], "level": horizon[1]}), **figures)
 
 
