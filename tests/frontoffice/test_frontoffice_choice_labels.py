@@ -1,6 +1,7 @@
 """Choices with labels (``choices="HR=Herr|FR=Frau|FI=Firma"`` in the model) as the front
 office shows them: the labels in lists, their filters and CSV, record pages and forms'
-selects, while the codes are what forms and filters send and what is stored."""
+selects, while the codes are what forms and filters send and what is stored; over HTTP,
+and a form filled in Chromium."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +14,7 @@ from starlette.testclient import TestClient
 
 import caruso_storage
 from caruso_frontoffice.app import create_app
-from frontoffice_support import PACKAGED, csrf_of, make_context, sign_in
+from frontoffice_support import DESKTOP, PACKAGED, Tab, add_users, csrf_of, make_context, sign_in
 
 DEFAULT_MODEL = Path(caruso_storage.__file__).parent / "default_model.xml"
 LABELLED = """<model name="salutations">
@@ -43,16 +44,27 @@ VIEWS = """<views version="1">
 
 
 @pytest.fixture
-def web(tmp_path, caruso_host, caruso_client, caruso_manager):
+def storage(tmp_path, caruso_host, caruso_client):
+    """The storage service on the example model with labelled salutations, four customers in it."""
     (tmp_path / "salutations.xml").write_text(LABELLED)
-    (tmp_path / "people.xml").write_text(VIEWS)
     caruso_host("storage", config={"model": [str(DEFAULT_MODEL), str(tmp_path / "salutations.xml")],
                                    "db": f"sqlite:///{tmp_path / 'crm.db'}"})
     storage = caruso_client.get("caruso.storage/1")
     for name, code in (("Anna Arndt", "FR"), ("Bodo Berg", "HR"), ("Cura GmbH", "FI"), ("Dora Dahl", "FR")):
         storage.create("Customer", {"name": name, "salutation": code})
-    context = make_context(tmp_path, caruso_manager.uri, views=[PACKAGED, str(tmp_path / "people.xml")])
-    with TestClient(create_app(context), base_url="http://testserver") as client:
+    return storage
+
+
+@pytest.fixture
+def views(tmp_path) -> list[str]:
+    (tmp_path / "people.xml").write_text(VIEWS)
+    return [PACKAGED, str(tmp_path / "people.xml")]
+
+
+@pytest.fixture
+def web(tmp_path, caruso_manager, storage, views):
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri, views=views)),
+                    base_url="http://testserver") as client:
         sign_in(client, "ada")
         yield client, storage
 
@@ -97,3 +109,28 @@ def test_record_pages_show_the_label_and_forms_select_labels_but_store_codes(web
                                                           "salutation": "Herr"})
     assert refused.status_code == 400 and "Salutation: choose one of Herr, Frau, Firma" in refused.text
     assert storage.count("Customer", {"field": "name", "op": "eq", "value": "Emil"}) == 0
+
+
+def test_in_chromium_a_form_offers_the_labels_and_saves_the_code(tmp_path, caruso_host, caruso_client, storage, views,
+                                                                  chromium, shots):
+    db = f"sqlite:///{tmp_path / 'served.db'}"
+    add_users(db)
+    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "views": views})
+    tab = Tab(chromium, caruso_client.get("frontoffice").url(), DESKTOP, shots)
+    try:
+        tab.sign_in("ada").wait_for_url("**/")
+        page = tab.open("/views/person-edit/new")
+        options = page.locator("select[name=salutation] option")
+        assert options.all_inner_texts() == ["", "Herr", "Frau", "Firma"]
+        page.fill("input[name=name]", "Emma Ernst")
+        page.select_option("select[name=salutation]", label="Frau")
+        page.click("form.record button[type=submit]")
+        page.wait_for_url(re.compile(r"/views/person/show\?id=\d+$"))
+        assert page.locator("dd").all_inner_texts() == ["Emma Ernst", "Frau"]
+        [emma] = storage.query("Customer", {"field": "name", "op": "eq", "value": "Emma Ernst"})
+        assert emma["salutation"] == "FR"
+        tab.open("/views/people?f.salutation=FR")
+        assert page.locator("table td:nth-child(2)").all_inner_texts() == ["Frau", "Frau", "Frau"]
+        tab.check_layout("the list filtered by a labelled choice")
+    finally:
+        tab.close()
