@@ -9,6 +9,7 @@ import re
 import pytest
 
 from caruso_core import credentials
+from caruso_core.testing.waiting import eventually
 
 from frontoffice_support import DESKTOP, PHONE, Tab
 
@@ -102,8 +103,11 @@ def test_phone_layout(tab, storage):
     phone.shot("frontoffice-phone.png")
     admin = tab(PHONE)
     admin.sign_in("root").wait_for_url("**/")
-    for path in ("/admin/services", "/admin/users"):
+    storage.create("Opportunity", {"customer_id": 1, "title": "Won deal", "deal_size": "10", "stage": "won"})
+    eventually(lambda: storage.outbox()[0]["attempts"], what="the ERP order tried (no ERP is running)")
+    for path in ("/admin/services", "/admin/users", "/admin/outbox"):
         admin.open(path)
+    assert "order_won_opportunity" in admin.page.inner_text("main")          # a pending row fits the phone too
 
 
 def test_first_run_admin_in_the_browser(browser, caruso_host, tmp_path, shots):

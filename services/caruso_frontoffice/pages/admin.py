@@ -1,6 +1,8 @@
 """Admin pages: the registered services with health and versions, hot-swap and roll
-back, and the users of the front office (list, add, remove; the phone each agent's calls
-ring, kept by the telephony component).
+back, the users of the front office (list, add, remove; the phone each agent's calls
+ring, kept by the telephony component), and the storage's outbox (the calls rules made
+to other services, such as orders for the ERP: their state, attempts, next try and last
+error, and "retry now" for failed ones).
 
 A swap asks the manager to make a standby instance the active one of its name; the
 instance it replaces stays registered as a standby, so activating that one again is
@@ -23,8 +25,11 @@ from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import ROLES
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.deskphone import KINDS
+from caruso_frontoffice.records import STORAGE
 
 PHONE_ROLES = ("agent", "supervisor")
+OUTBOX_STATES = ("pending", "failed", "delivered")
+OUTBOX_ROWS = 200
 
 
 @page("admin")
@@ -120,6 +125,38 @@ def _users_page(request: Request, context: Context, status: int = 200, *, error:
                           phone_kinds=KINDS)
 
 
+@page("admin")
+def outbox(request: Request, context: Context) -> Response:
+    return _outbox_page(request, context, str(request.query_params.get("state", ""))[:20])
+
+
+@action("admin")
+def retry_outbox(request: Request, context: Context, form: FormData) -> Response:
+    """Send a failed outbox row again now (the storage refuses any other row)."""
+    text = str(form.get("id", ""))[:12]
+    if not text.isdigit():
+        return _outbox_page(request, context, "", 400, error="Retry needs the number of an outbox row.")
+    try:
+        row = context.client.get(STORAGE).retry_outbox(int(text))
+    except CarusoError as error:
+        return _outbox_page(request, context, "", 409, error=f"Outbox row {text} was not retried: {error}")
+    return _outbox_page(request, context, "", notice=f"Outbox row {row['id']} ({row['interface']} "
+                        f"{row['method']}) is pending again and is sent now.")
+
+
+def _outbox_page(request: Request, context: Context, state: str, status: int = 200, *,
+                 error: str | None = None, notice: str | None = None) -> Response:
+    """The latest outbox rows, of one state if ``state`` names one."""
+    if state and state not in OUTBOX_STATES:
+        state, status, error = "", 400, f"There is no outbox state {state!r}: choose one of the links."
+    try:
+        rows = context.client.get(STORAGE).outbox(state or None, OUTBOX_ROWS)
+    except CarusoError as failure:
+        rows, error = [], f"{error + ' ' if error else ''}The storage service did not answer: {failure}"
+    return context.render(request, "outbox.html", status, rows=rows, state=state, states=OUTBOX_STATES,
+                          shown=OUTBOX_ROWS, error=error, notice=notice)
+
+
 routes = [
     Route("/admin/services", services, methods=["GET"]),
     Route("/admin/services/swap", swap, methods=["POST"]),
@@ -127,4 +164,6 @@ routes = [
     Route("/admin/users", add_user, methods=["POST"]),
     Route("/admin/users/remove", remove_user, methods=["POST"]),
     Route("/admin/users/phone", set_phone, methods=["POST"]),
+    Route("/admin/outbox", outbox, methods=["GET"]),
+    Route("/admin/outbox/retry", retry_outbox, methods=["POST"]),
 ]
