@@ -153,7 +153,7 @@ def diff(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...
 def upgrade(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]) -> None:
     """Create the missing tables, columns and indexes of the model's new tables; list manual steps.
 
-    The storage service's own tables (contact history, rule log) are migrated too. Existing
+    The storage service's own tables (contact history, rule log, due runs, outbox) are migrated too. Existing
     tables are never changed: when one does not fit the model, nothing is done.
     """
 

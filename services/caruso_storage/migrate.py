@@ -1,7 +1,7 @@
 """Schema changes: the service's own tables through Alembic, new model tables by comparison.
 
-``upgrade_journal`` brings the contact-history and rule-log tables to the latest
-migration. ``differences`` compares the tables caruso owns in a database (new
+``upgrade_journal`` brings the service's own tables (contact history, rule log, due
+runs, outbox) to the latest migration. ``differences`` compares the tables caruso owns in a database (new
 objects and their link tables) with what the database has; ``apply`` creates what
 is missing (tables, columns, indexes) and leaves everything else (type changes,
 removals) to a person, listed as manual steps.
