@@ -66,6 +66,9 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
         raise ConfigError(f"--to {end} is not after --from {start}: the range is empty or inverted")
     checked = loaded.override(start=first, end=last, period=period, timezone=zone, filters=filters,
                               where=f"{path.name} with the options given")
+    if db and checked.object is not None:
+        raise ConfigError(f"{path.name} counts {checked.object} objects of the storage service, not the event log: "
+                          "run it without --db")
     with progress.step(f"computing {checked.name}"):
         if db:
             log = open_engine(db)

@@ -16,7 +16,7 @@ import attrs
 
 from caruso_core.errors import ConfigError
 
-from caruso_reports import customers
+from caruso_reports import customers, objects
 from caruso_reports.measures import AGENT_DIMENSIONS, AGENTS, CATALOGUE, DIMENSIONS
 from caruso_reports.periods import NAMES as PERIODS
 from caruso_reports.periods import zone
@@ -24,7 +24,7 @@ from caruso_reports.periods import zone
 BUILT_IN = Path(__file__).parent / "definitions"
 USER_FOLDER = "reports"
 KEYS = {"title", "description", "measures", "dimensions", "period", "timezone", "service_level_target",
-        "short_abandon", "conversions", "from", "to", "filters", "chart", "mail", "labels"}
+        "short_abandon", "conversions", "object", "from", "to", "filters", "chart", "mail", "labels"}
 MAX_LABEL = 60
 MAIL_AT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 CHART_KINDS = ("line", "bar")
@@ -34,7 +34,9 @@ MAX_SIZE = 64 * 1024
 @attrs.frozen
 class Definition:
     """A validated report definition. ``start``/``end`` are Unix seconds (end exclusive) or None;
-    periods and dates are in the time zone ``timezone`` (an IANA name or ``UTC``)."""
+    periods and dates are in the time zone ``timezone`` (an IANA name or ``UTC``). ``object``
+    names the business object of a report over the storage (:mod:`caruso_reports.objects`);
+    None for a report over the event log."""
 
     name: str
     title: str
@@ -45,6 +47,7 @@ class Definition:
     service_level_target: float = 20.0
     short_abandon: float = 0.0
     conversions: tuple[str, ...] = ("sale",)
+    object: str | None = None
     start: float | None = None
     end: float | None = None
     filters: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
@@ -119,6 +122,7 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
         service_level_target=_seconds(data.get("service_level_target", 20), f"{source}: service_level_target"),
         short_abandon=_seconds(data.get("short_abandon", 0), f"{source}: short_abandon"),
         conversions=_names(data.get("conversions", ["sale"]), f"{source}: conversions"),
+        object=_text(data["object"], f"{source}: object") if "object" in data else None,
         start=parse_time(data["from"], f"{source}: from", timezone=timezone) if "from" in data else None,
         end=parse_time(data["to"], f"{source}: to", end=True, timezone=timezone) if "to" in data else None,
         filters={key: _names(value, f"{source}: filters.{key}") for key, value in filters.items()},
@@ -142,26 +146,19 @@ def _labels(value: Any, source: str) -> dict[str, str]:
 
 def check(definition: Definition, where: str) -> Definition:
     """``definition`` if its names and range make sense, else a ConfigError naming ``where``."""
-    for measure in definition.measures + definition.chart_measures:
-        if measure not in CATALOGUE:
-            raise ConfigError(f"{where}: unknown measure {measure!r}; known measures: "
-                              f"{', '.join(CATALOGUE)}")
+    if definition.object is None:
+        _check_event_names(definition, where)
+    else:
+        objects.check_names(definition.dimensions, definition.measures, definition.filters, where)
     for chart_measure in definition.chart_measures:
         if chart_measure not in definition.measures:
             raise ConfigError(f"{where}: chart.measures names {chart_measure!r}, which is not in measures")
-    for dimension in definition.dimensions:
-        if dimension not in DIMENSIONS and customers.attribute(dimension) is None:
-            raise ConfigError(f"{where}: unknown dimension {dimension!r}; known dimensions: "
-                              f"{', '.join(DIMENSIONS)}, customer.ATTRIBUTE")
     for key in definition.labels:
-        if key not in CATALOGUE and key not in definition.dimensions and key not in DIMENSIONS:
+        if key not in definition.measures and key not in definition.dimensions and (
+                definition.object is not None or (key not in CATALOGUE and key not in DIMENSIONS)):
             raise ConfigError(f"{where}: labels.{key} names no measure or dimension")
     if len(set(definition.dimensions)) != len(definition.dimensions):
         raise ConfigError(f"{where}: dimensions repeat a name: {', '.join(definition.dimensions)}")
-    for key in definition.filters:
-        if key not in DIMENSIONS or key == "period":
-            raise ConfigError(f"{where}: unknown filter {key!r}; filters: "
-                              f"{', '.join(d for d in DIMENSIONS if d != 'period')}")
     if definition.period not in PERIODS:
         raise ConfigError(f"{where}: unknown period {definition.period!r}; periods: {', '.join(PERIODS)}")
     zone(definition.timezone, where)
@@ -172,16 +169,32 @@ def check(definition: Definition, where: str) -> Definition:
             raise ConfigError(f"{where}: mail.to {address!r} is not an e-mail address")
     if definition.chart_kind not in CHART_KINDS:
         raise ConfigError(f"{where}: chart.kind {definition.chart_kind!r} is not line or bar")
-    if any(CATALOGUE[m].source == AGENTS for m in definition.measures):
-        wrong = [d for d in (*definition.dimensions, *definition.filters) if d not in AGENT_DIMENSIONS]
-        if wrong:
-            raise ConfigError(f"{where}: agent times ({', '.join(m for m in definition.measures if CATALOGUE[m].source == AGENTS)}) "
-                              f"are by period and agent only, not by {wrong[0]}: put them in their own report")
     if definition.start is not None and definition.end is not None and definition.end <= definition.start:
         raise ConfigError(f"{where}: the date range is empty or inverted: 'to' "
                           f"({_show(definition.end, definition.timezone)}) must be after 'from' "
                           f"({_show(definition.start, definition.timezone)})")
     return definition
+
+
+def _check_event_names(definition: Definition, where: str) -> None:
+    """The measures, dimensions and filters of a report over the event log."""
+    for measure in definition.measures:
+        if measure not in CATALOGUE:
+            raise ConfigError(f"{where}: unknown measure {measure!r}; known measures: "
+                              f"{', '.join(CATALOGUE)}")
+    for dimension in definition.dimensions:
+        if dimension not in DIMENSIONS and customers.attribute(dimension) is None:
+            raise ConfigError(f"{where}: unknown dimension {dimension!r}; known dimensions: "
+                              f"{', '.join(DIMENSIONS)}, customer.ATTRIBUTE")
+    for key in definition.filters:
+        if key not in DIMENSIONS or key == "period":
+            raise ConfigError(f"{where}: unknown filter {key!r}; filters: "
+                              f"{', '.join(d for d in DIMENSIONS if d != 'period')}")
+    if any(CATALOGUE[m].source == AGENTS for m in definition.measures):
+        wrong = [d for d in (*definition.dimensions, *definition.filters) if d not in AGENT_DIMENSIONS]
+        if wrong:
+            raise ConfigError(f"{where}: agent times ({', '.join(m for m in definition.measures if CATALOGUE[m].source == AGENTS)}) "
+                              f"are by period and agent only, not by {wrong[0]}: put them in their own report")
 
 
 def catalogue(folders: Iterable[str | Path] = (USER_FOLDER,)) -> dict[str, Path]:

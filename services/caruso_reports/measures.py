@@ -3,13 +3,17 @@
 A measure is computed from *tallies*: interaction tallies are sums and counts the
 database aggregates over events (:mod:`caruso_reports.tallies`); agent tallies are
 seconds per agent state (:mod:`caruso_reports.agenttime`). Counting rules follow
-docs/communication.md; docs/report-format.md lists every measure.
+docs/communication.md; docs/report-format.md lists every measure. Reports over business
+objects (:mod:`caruso_reports.objects`) name theirs by pattern: :data:`OBJECT_MEASURE`.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable, Mapping
 
 import attrs
+
+from caruso_core.errors import ConfigError
 
 Tallies = Mapping[str, float]
 INTERACTIONS = "interactions"
@@ -88,6 +92,22 @@ CATALOGUE: dict[str, Measure] = {m.name: m for m in (
                              t["available"] + t["ringing"] + t["busy"] + t["wrap_up"]),
             "time with an interaction / time available or with an interaction"),
 )}
+
+OBJECT_MEASURE = re.compile(r"^(?:(?P<plain>count)|(?P<aggregate>sum|avg)\.(?P<of>\w{1,64})"
+                            r"|(?P<matching>count|share)\.(?P<field>\w{1,64})=(?P<value>.{1,60}))$")
+OBJECT_UNITS = {"count": "count", "sum": "amount", "avg": "amount", "share": "ratio"}
+
+
+def unit(measure: str) -> str:
+    """``count``, ``seconds``, ``ratio`` or (of a business object's number) ``amount``;
+    ConfigError for a name that is no measure."""
+    if measure in CATALOGUE:
+        return CATALOGUE[measure].unit
+    found = OBJECT_MEASURE.match(measure)
+    if found is None:
+        raise ConfigError(f"unknown measure {measure!r}")
+    return OBJECT_UNITS[found["plain"] or found["aggregate"] or found["matching"]]
+
 
 DIMENSIONS = ("period", "queue", "agent", "channel", "direction", "campaign")
 AGENT_DIMENSIONS = ("period", "agent")

@@ -5,7 +5,7 @@ from typing import Any
 
 import attrs
 
-from caruso_reports.measures import CATALOGUE
+from caruso_reports.measures import unit
 from caruso_reports.renderers.cells import heading, shown
 
 
@@ -33,8 +33,8 @@ class Report:
         return self.dimensions + self.measures
 
     def unit(self, measure: str) -> str:
-        """``count``, ``seconds`` or ``ratio``."""
-        return CATALOGUE[measure].unit
+        """``count``, ``seconds``, ``ratio`` or (of a business object's number) ``amount``."""
+        return unit(measure)
 
     @property
     def empty(self) -> bool:

@@ -24,9 +24,9 @@ import sqlalchemy as sa
 
 from caruso_core import plugins, privatefiles, remote, service
 from caruso_core.deployment import data_dir, default_sqlite_url
-from caruso_core.errors import ConfigError, InvalidInput, NotFound
+from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
-from caruso_reports import customers, definition, engine, mailing
+from caruso_reports import customers, definition, engine, mailing, objects
 from caruso_reports.eventlog import open_engine
 from caruso_reports.report import Report
 
@@ -85,10 +85,22 @@ class ReportService:
     @remote
     def definitions(self) -> list[dict[str, Any]]:
         """The definitions this service knows (built-in and configured), by name: ``name``,
-        ``title``, ``description``, ``measures``, ``dimensions``, ``period``, ``timezone``."""
-        return [{"name": d.name, "title": d.title, "description": d.description,
+        ``title``, ``description``, ``measures``, ``dimensions``, ``period``, ``timezone``,
+        ``object``; a report over business objects the storage's model lacks is left out."""
+        present = self._objects_present()
+        return [{"name": d.name, "title": d.title, "description": d.description, "object": d.object,
                  "measures": list(d.measures), "dimensions": list(d.dimensions), "period": d.period,
-                 "timezone": d.timezone} for _, d in sorted(self.known.items())]
+                 "timezone": d.timezone} for _, d in sorted(self.known.items())
+                if d.object is None or present is None or d.object in present]
+
+    def _objects_present(self) -> set[str] | None:
+        """The objects of the storage's model; None when unknown (no storage reached)."""
+        if self.context is None or not any(d.object for d in self.known.values()):
+            return None
+        try:
+            return set(self.context.client.get("caruso.storage/1").describe()["objects"])
+        except CarusoError:
+            return None
 
     @remote
     def report(self, name: str, start: float | None = None, end: float | None = None,
@@ -130,6 +142,15 @@ class ReportService:
         checked = loaded.override(start=start, end=end, period=period, timezone=timezone,
                                   filters={key: tuple(values) for key, values in (filters or {}).items()},
                                   where=f"report {loaded.name!r}")
+        return self._report(checked)
+
+    def _report(self, checked: definition.Definition) -> Report:
+        """``checked`` computed over the event log, or over the storage for an object report."""
+        if checked.object is not None:
+            if self.context is None:
+                raise ConfigError(f"report {checked.name!r} counts {checked.object} objects: "
+                                  "it runs in the reports service, which reaches the storage")
+            return objects.compute(self.context.client.get("caruso.storage/1"), checked)
         return engine.compute(self._event_log(), checked, self._customers(checked))
 
     @remote
@@ -146,7 +167,7 @@ class ReportService:
             if day is None:
                 continue
             of_day = mailing.of_day(mailed, day)
-            report = engine.compute(self._event_log(), of_day, self._customers(of_day))
+            report = self._report(of_day)
             content = renderers[mailed.mail_format](report)
             with smtplib.SMTP(*self.smtp, timeout=30) as smtp:
                 smtp.send_message(mailing.message(mailed, day, content, self.mail_from))

@@ -86,7 +86,8 @@ def test_a_range_without_events_is_an_empty_report(simulated_day):
 
 def test_every_built_in_definition_is_valid():
     names = definition.catalogue(())
-    assert set(names) == {"incoming-calls", "agent-availability", "voicemail", "campaign-results"}
+    assert set(names) == {"incoming-calls", "agent-availability", "voicemail", "campaign-results", "sales-pipeline",
+                          "lead-conversion"}
     for name in names:
         assert definition.load(name, ()).measures
 

@@ -53,7 +53,8 @@ def test_configured_folders_add_definitions_and_a_later_one_wins(tmp_path):
     reports = ReportService(db="sqlite://", definitions=[str(base), str(extension)])
     known = {d["name"]: d["title"] for d in reports.definitions()}
     assert known == {"agent-availability": "Agent availability", "campaign-results": "Campaign results",
-                     "incoming-calls": "Our calls", "queues": "Extended", "voicemail": "Voicemail"}
+                     "incoming-calls": "Our calls", "queues": "Extended", "voicemail": "Voicemail",
+                     "lead-conversion": "Lead conversion", "sales-pipeline": "Sales pipeline"}
     with pytest.raises(ConfigError, match="is not a folder"):
         ReportService(definitions=str(tmp_path / "missing"))
 

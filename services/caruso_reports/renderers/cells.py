@@ -12,7 +12,8 @@ UNIT_HINTS = {"seconds": " (m:ss)"}
 
 def shown(report: "Report", column: str, value: Any) -> str:
     """Counts as integers, durations as ``m:ss`` (``h:mm:ss`` from an hour), ratios as
-    percentages with one decimal (``83.3%``); ``-`` for none."""
+    percentages with one decimal (``83.3%``), amounts with two decimals and thousands
+    separated (``12,500.00``); ``-`` for none."""
     if value is None:
         return "-"
     if column in report.dimensions:
@@ -22,6 +23,8 @@ def shown(report: "Report", column: str, value: Any) -> str:
         return f"{value * 100:.1f}%"
     if unit == "seconds":
         return duration(value)
+    if unit == "amount":
+        return f"{value:,.2f}"
     return str(value)
 
 
