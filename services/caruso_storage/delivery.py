@@ -109,13 +109,13 @@ class Delivery:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                wait = self.deliver_due()
+                wait = self._deliver_due()
             except Exception:
                 log.exception("delivering the outbox failed")
                 wait = POLL
             self._wake.wait(wait)
 
-    def deliver_due(self) -> float:
+    def _deliver_due(self) -> float:
         """Send the rows that are due; returns the seconds until the next one is (at most POLL)."""
         if time.monotonic() - self._pruned > PRUNE_EVERY:
             with self._journal_write() as connection:

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from caruso_core.errors import Conflict, InvalidInput, NotFound
@@ -24,7 +24,6 @@ from caruso_storage.journal import key_text, outbox
 STATES = ("pending", "delivered", "failed")
 MAX_ARGUMENTS = 64 * 1024        # characters of a call's arguments as JSON
 MAX_ERROR = 2000
-SCAN = 200                       # pending rows looked at per delivery pass
 
 
 def moment() -> dt.datetime:
@@ -47,12 +46,11 @@ def add(connection: Connection, rule: str, obj: str, key: Any, interface: str, m
 
 
 def pending(connection: Connection) -> list[dict[str, Any]]:
-    """The oldest pending row of each interface (calls of one interface go out in order)."""
-    statement = select(outbox).where(outbox.c.state == "pending").order_by(outbox.c.id).limit(SCAN)
-    first: dict[str, dict[str, Any]] = {}
-    for row in connection.execute(statement):
-        first.setdefault(row.interface, dict(row._mapping))
-    return list(first.values())
+    """The oldest pending row of each interface (calls of one interface go out in order,
+    however many wait: a service that is down holds back its own calls only)."""
+    firsts = select(func.min(outbox.c.id)).where(outbox.c.state == "pending").group_by(outbox.c.interface)
+    statement = select(outbox).where(outbox.c.id.in_(firsts)).order_by(outbox.c.id)
+    return [dict(row._mapping) for row in connection.execute(statement)]
 
 
 def claim(connection: Connection, row: dict[str, Any], lease: float) -> bool:

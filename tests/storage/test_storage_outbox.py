@@ -1,14 +1,17 @@
 """The outbox of rule calls: written in the change's transaction, its settings, the model's
-``result=`` checked when the model loads, its listing; delivery itself is tested with the
-ERP wrapper (tests/wrappers/test_erp_outbox.py)."""
+``result=`` checked when the model loads, its listing, the order of delivery per interface;
+delivery to a real wrapper is tested with the ERP (tests/wrappers/test_erp_outbox.py)."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
+from caruso_core import HostContext, connect
 from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.testing.waiting import eventually
 from caruso_storage.delivery import Retries
+from caruso_storage.service import StorageManager
 
 CALLING = """<model name="calls">
   <object name="Ticket" table="ticket">
@@ -80,3 +83,37 @@ def test_retry_settings_double_the_wait_up_to_a_bound_and_refuse_bad_values():
         Retries.of({"backoff": 0})
     with pytest.raises(ConfigError, match="outbox.attempts must be a whole number above 0"):
         Retries.of({"attempts": 2.5})
+
+
+TWO_SERVICES = """<model name="two">
+  <object name="Ticket" table="ticket">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <rule name="tell_both" on="create">
+      <action use="call" interface="test.absent/1" method="record"><set field="ticket">${id}</set></action>
+      <action use="call" interface="test.probe/1" method="record"><set field="ticket">${id}</set></action>
+    </rule>
+  </object>
+</model>
+"""
+
+
+def test_a_missing_service_holds_back_its_own_calls_only_and_each_interface_gets_them_in_order(
+        caruso_host, caruso_manager, tmp_path):
+    caruso_host("storage_probe:Probe")
+    path = tmp_path / "two.xml"
+    path.write_text(TWO_SERVICES)
+    storage = StorageManager(model=str(path), db=f"sqlite:///{tmp_path / 'two.db'}", outbox={"backoff": 0.1},
+                             context=HostContext.standalone("storage", connect(caruso_manager.uri)))
+    storage.start()
+    try:
+        for _ in range(3):
+            storage.create("Ticket", {})
+        probe = connect(caruso_manager.uri).get("test.probe/1")
+        assert eventually(probe.calls, lambda calls: len(calls) == 3) == [{"ticket": 1}, {"ticket": 2}, {"ticket": 3}]
+        absent = eventually(lambda: storage.outbox(state="pending"), lambda rows: rows[-1]["attempts"] >= 2)
+        assert [(row["key"], row["interface"]) for row in absent] == [(3, "test.absent/1"), (2, "test.absent/1"),
+                                                                      (1, "test.absent/1")]
+        assert [row["attempts"] for row in absent[:2]] == [0, 0]     # the first one holds back the others
+        assert "no instance of 'test.absent/1' is registered" in absent[-1]["last_error"]
+    finally:
+        storage.stop()
