@@ -1,6 +1,8 @@
 """Action ``email``: send a plain-text e-mail over SMTP.
 
-Parameters: ``to`` (one address), ``subject``, ``body``, optional ``reply_to``.
+Parameters: ``to`` (one address), ``subject``, ``body``, optional ``reply_to``. Nothing
+is sent when the dialog's customer opted out of e-mail (:mod:`caruso_actions.consent`):
+the result says ``{"to", "skipped": "opted out of email"}`` and the dialog goes on.
 Engine settings: ``smtp_host`` (default 127.0.0.1), ``smtp_port`` (25), ``mail_from``
 (``caruso@localhost``), ``smtp_timeout`` seconds (10). The message carries the action's
 key in ``X-Caruso-Action`` and in its Message-ID, so a receiver can drop a duplicate.
@@ -13,6 +15,7 @@ import re
 import smtplib
 from typing import Any
 
+from caruso_actions.consent import opted_out
 from caruso_core.errors import CarusoError, InvalidInput
 from caruso_scripts.actions import ActionContext
 
@@ -26,6 +29,8 @@ class MailFailed(CarusoError):
 def send_email(context: ActionContext, to: str, subject: str, body: str, reply_to: str | None = None) -> dict[str, Any]:
     if not isinstance(to, str) or not ADDRESS.fullmatch(to):
         raise InvalidInput(f"email: {to!r} is not an e-mail address")
+    if opted_out(context, "email"):
+        return {"to": to, "skipped": "opted out of email"}
     settings = context.settings
     message = email.message.EmailMessage()
     try:

@@ -59,3 +59,24 @@ def test_header_injection_is_refused(smtp_server, tmp_path):
     with pytest.raises(DialogError, match="bad header value"):
         engine.answer(view["session"], "ann@example.org")
     assert mailbox.messages == []
+
+
+def test_a_customer_who_opted_out_of_email_gets_none_and_the_dialog_goes_on(smtp_server, tmp_path, caruso_host,
+                                                                            caruso_client):
+    caruso_host("storage", config={"db": f"sqlite:///{tmp_path / 'crm.db'}"})
+    storage = caruso_client.get("caruso.storage/1")
+    ann, bob = storage.create("Customer", {"name": "Ann"}), storage.create("Customer", {"name": "Bob"})
+    storage.create("Consent", {"customer_id": ann["id"], "channel": "email", "opted_in": False})
+    storage.create("Consent", {"customer_id": bob["id"], "channel": "phone", "opted_in": False})   # not e-mail
+    (tmp_path / "notify.xml").write_text(NOTIFY)
+    caruso_host("scripts", config={"scripts": [str(tmp_path / "notify.xml")], "db": f"sqlite:///{tmp_path / 's.db'}",
+                                   "settings": {"smtp_host": smtp_server.host, "smtp_port": smtp_server.port}})
+    engine = caruso_client.get("caruso.scripts/1")
+    results = {}
+    for customer, address in ((ann, "ann@example.org"), (bob, "bob@example.org")):
+        view = engine.begin("notify", {"company": "x", "customer": customer})
+        done = engine.answer(view["session"], address, view["seq"])
+        assert done["outcome"] == "sent"
+        results[customer["name"]] = done["actions"][0]["result"]
+    assert results["Ann"] == {"to": "ann@example.org", "skipped": "opted out of email"}
+    assert [message["To"] for message in smtp_server.messages] == ["bob@example.org"]
