@@ -8,10 +8,12 @@ interface through the instance's client, and then, in one transaction, writes th
 the result gives back onto the object (``result_to``) and marks the row delivered. A
 failed call is tried again after ``backoff * 2 ** (attempts - 1)`` seconds (at most
 ``backoff_max``) until ``attempts`` calls failed; then, or at once for InvalidInput
-(the call can never succeed) or a result that cannot be written back, the row is failed
-with its last error. Delivery is at least once: a storage killed during a call makes it
-again once the claim (``lease`` seconds) has run out; the ERP's references make a second
-order impossible. Delivered rows are removed after ``keep_days``.
+(the call can never succeed) or a result that cannot be written back (InvalidInput,
+NotFound), the row is failed with its last error; any other failure to record the
+delivery (a database read-only for now) counts as a failed attempt. Delivery is at
+least once: a storage killed during a call makes it again once the claim (``lease``
+seconds) has run out; the ERP's references make a second order impossible. Delivered
+rows are removed after ``keep_days``.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from caruso_core.client import Client
-from caruso_core.errors import CarusoError, ConfigError, InvalidInput
+from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
 from caruso_storage import outbox
 from caruso_storage.database import Transaction
@@ -146,13 +148,7 @@ class Delivery:
             self._fail(row["id"], f"{type(error).__name__}: {error}", where)
             return
         except Exception as error:
-            text = f"{type(error).__name__}: {error}"
-            if attempts >= self.retries.attempts:
-                self._fail(row["id"], f"{text} (after {attempts} attempts)", where)
-            else:
-                log.warning("%s: attempt %d failed, trying again: %s", where, attempts, text)
-                with self._journal_write() as connection:
-                    outbox.retry_later(connection, row["id"], self.retries.delay(attempts), text)
+            self._again(row["id"], attempts, f"{type(error).__name__}: {error}", where)
             return
         try:
             with self._transaction() as transaction:
@@ -160,8 +156,19 @@ class Delivery:
                     self._write(transaction, row["object"], json.loads(row["object_key"]),
                                 outbox.write_back(row["result_to"], result))
                 outbox.delivered(transaction.connection(self._journal_name), row["id"])
-        except CarusoError as error:
+        except (InvalidInput, NotFound) as error:      # the object is gone or the result cannot go into it
             self._fail(row["id"], f"delivered, but writing the result back failed: {error}", where)
+        except CarusoError as error:                   # e.g. a database read-only for now: send it again later
+            self._again(row["id"], attempts, f"delivered, but not recorded: {error}", where)
+
+    def _again(self, row_id: int, attempts: int, error: str, where: str) -> None:
+        """Try the row again after its backoff, or fail it for good after its last attempt."""
+        if attempts >= self.retries.attempts:
+            self._fail(row_id, f"{error} (after {attempts} attempts)", where)
+            return
+        log.warning("%s: attempt %d failed, trying again: %s", where, attempts, error)
+        with self._journal_write() as connection:
+            outbox.retry_later(connection, row_id, self.retries.delay(attempts), error)
 
     def _call(self, interface: str, method: str, arguments: dict[str, Any]) -> Any:
         proxy = self._proxies.get(interface)

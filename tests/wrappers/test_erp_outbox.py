@@ -121,3 +121,15 @@ def test_a_pending_call_of_a_killed_storage_is_delivered_after_its_restart(erp, 
     restarted = caruso_client.get("storage")
     number = eventually(lambda: restarted.get("SalesOrder", order["id"])["erp_order_no"])
     assert number == placed["order_no"] and restarted.outbox()[0]["state"] == "delivered"
+
+
+def test_an_order_whose_sales_order_is_gone_is_placed_but_its_row_fails_naming_the_write_back(
+        erp, caruso_host, caruso_client, tmp_path):
+    caruso_host("storage", config=storage_config(tmp_path))
+    storage = caruso_client.get("caruso.storage/1")
+    order = win(storage)
+    storage.delete("SalesOrder", order["id"])           # while the ERP is down
+    books = erp.up()
+    row = eventually(lambda: storage.outbox()[0], lambda row: row["state"] == "failed")
+    assert row["last_error"].startswith("delivered, but writing the result back failed: ")
+    assert "SalesOrder" in row["last_error"] and len(books.orders) == 1
