@@ -366,6 +366,16 @@ class Campaign:
         if interaction is not None and agent in interaction.offers:
             self.acd.accept(agent, call_id)
 
+    def call(self, call_id: str) -> dict[str, Any] | None:
+        """None unless ``call_id`` is a call of this campaign under way; else ``name`` (the
+        campaign's) and ``accept_within``: while the call is answered and not yet connected, the
+        seconds left before it is dropped, else None."""
+        if call_id not in self._calls:
+            return None
+        drop_at = self._unconnected.get(call_id)
+        return {"name": self.name,
+                "accept_within": None if drop_at is None else max(0.0, drop_at - self.acd.timers.now())}
+
     def _settle(self, call_id: str, disposition: str) -> None:
         contact = self._calls.pop(call_id)
         contact.disposition = disposition

@@ -3,11 +3,12 @@ on agents, interactions, queues and voicemail, in plain data, each under the ser
 (``with lock:``).
 
 With ``records`` (``persist``) the changes no event tells (an agent's new skills, a new
-queue) are noted for writing behind.
+queue) are noted for writing behind. ``campaign_call`` tells what the campaign placing an
+interaction says of it (:meth:`caruso_comm.outbound.Outbound.call`).
 """
 from __future__ import annotations
 
-from typing import Any, ContextManager
+from typing import Any, Callable, ContextManager
 
 import attrs
 
@@ -24,9 +25,10 @@ class Desk:
     """The operations, each taking ``lock`` around its work on ``acd``."""
 
     def __init__(self, acd: ACD, voicemail: VoicemailBox, channels: Channels, lock: ContextManager[Any],
-                 records: CommRecords | None = None) -> None:
+                 records: CommRecords | None = None,
+                 campaign_call: Callable[[str], dict[str, Any] | None] = lambda interaction: None) -> None:
         self.acd, self.voicemail, self.channels = acd, voicemail, channels
-        self._lock, self._records = lock, records
+        self._lock, self._records, self._campaign_call = lock, records, campaign_call
 
     # -- agents ----------------------------------------------------------------------------
 
@@ -104,14 +106,20 @@ class Desk:
             self.acd.abandon(interaction, reason)
 
     def interaction(self, interaction: str) -> dict[str, Any]:
-        """A live interaction; while waiting also ``position`` and ``expected_wait`` (seconds)."""
+        """A live interaction; while waiting also ``position`` and ``expected_wait`` (seconds);
+        a campaign's call also ``campaign`` (its ``name`` and ``accept_within``, see
+        :meth:`caruso_comm.campaign.Campaign.call`)."""
         with self._lock:
             found = self.acd.interactions.get(interaction)
             if found is None:
                 raise NotFound(f"no live interaction {interaction!r}")
+            snapshot = found.snapshot()
+            campaign = self._campaign_call(interaction)
+            if campaign is not None:
+                snapshot["campaign"] = campaign
             if found.state != InteractionState.WAITING:
-                return found.snapshot()
-            return dict(found.snapshot(), position=self.acd.position(interaction),
+                return snapshot
+            return dict(snapshot, position=self.acd.position(interaction),
                         expected_wait=self.acd.expected_wait(interaction))
 
     # -- supervisors -----------------------------------------------------------------------

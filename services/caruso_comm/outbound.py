@@ -99,6 +99,15 @@ class Outbound:
                     campaign.add_dnc(number)
             return len(self.dnc)
 
+    def call(self, interaction: str) -> dict[str, Any] | None:
+        """What the campaign placing ``interaction`` says of it (``Campaign.call``), None if no
+        campaign placed it (under the lock)."""
+        for campaign in self.campaigns.values():
+            found = campaign.call(interaction)
+            if found is not None:
+                return found
+        return None
+
     def observe(self, event: Event) -> None:
         """Every campaign follows its calls through the ACD's events (under the lock)."""
         for campaign in self.campaigns.values():

@@ -70,7 +70,7 @@ class CommServer:
             self._acd.add_queue(queue_from_dict(definition))
         self._ivr = Ivr(self._acd, peers.scripts, menus_from(ivr), self._voicemail, lock)
         self._channels = Channels(self, context, channels or {})
-        self._desk = Desk(self._acd, self._voicemail, self._channels, lock, self._records)
+        self._desk = Desk(self._acd, self._voicemail, self._channels, lock, self._records, self._outbound.call)
         self._recovery = Recovery(self._acd, self._log, self._record, self._voicemail, self._outbound,
                                   self._records, self._history, peers.query, lambda: self._channels.by_name,
                                   self.transcripts, reclaim_within)

@@ -7,6 +7,7 @@ call to the offered agent at once, and the desk shows the connected call and its
 """
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 
@@ -129,6 +130,9 @@ def test_agents_at_their_desks_work_a_progressive_campaign_and_abandon_under_3_p
     assert len(connects) == summary["answered"] - summary["abandoned"]
     accepted = {(action["interaction"], name) for name, action in done if action["action"] == "accept"}
     assert set(connects.items()) <= accepted          # each connected by a click of the agent it was offered to
+    assert all(re.search(r"\+4930555\d{4} has answered: accept within ([1-9]|10) s, or the call is dropped",
+                         action["card"]) and "Campaign\nspring" in action["card"]
+               for _, action in done if action["action"] == "accept"), done
     assert all(count >= 5 for count in Counter(connects.values()).values())
     assert set(connects.values()) == set(AGENTS)
     assert [e["data"]["disposition"] for e in events if e["event"] == "complete"] == ["resolved"] * len(connects)
