@@ -4,6 +4,7 @@ storage service: agents at their desks in parallel tabs click *Accept* on the of
 pushed to them and complete each call with a disposition, and the campaign abandons
 fewer than 3% of its answered calls; with auto-accept the server connects each answered
 call to the offered agent at once, and the desk shows the connected call and its customer.
+The supervisor's campaign list shows each campaign's accept window and auto-accept.
 """
 from __future__ import annotations
 
@@ -163,3 +164,14 @@ def test_with_auto_accept_the_desk_shows_the_answered_call_connected_with_its_cu
         assert len(routed) == 2 and routed[0] == ("offer", routed[1][1]) and routed[1][0] == "connect", routed
     assert set(e["agent"] for e in events if e["event"] == "connect") == {"ada", "bea"}
     settled(opened)
+
+
+def test_the_supervisor_sees_each_campaign_s_accept_window(tab, storage, comm):
+    comm.add_campaign("spring", "sales", contacts_csv=call_list(1), connect_within=7.5)
+    comm.add_campaign("autumn", "sales", contacts_csv=call_list(1), pacing="predictive", auto_accept=True)
+    comm.add_campaign("winter", "sales", contacts_csv=call_list(1), pacing="preview")
+    supervisor = tab()
+    supervisor.sign_in("sam").wait_for_url("**/")
+    page = supervisor.open("/supervisor/campaigns")
+    shown = {name: page.inner_text(f"tr[data-campaign={name}] td:nth-child(4)") for name in ("spring", "autumn", "winter")}
+    assert shown == {"spring": "7.5 s", "autumn": "2.0 s · auto-accept", "winter": "—"}
