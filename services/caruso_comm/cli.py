@@ -177,8 +177,8 @@ def status(agent: str, status: str, reason: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def campaigns(as_json: bool) -> None:
     """Campaigns with their state and figures."""
-    _show(_server().campaigns(), ("name", "queue", "pacing", "connect_within", "auto_accept", "state", "dialed",
-                                  "answered", "abandoned"), as_json)
+    _show(_server().campaigns(), ("name", "queue", "pacing", "state", "dialed", "answered", "abandoned",
+                                  "connect_within", "auto_accept"), as_json)
 
 
 def _retry(text: str) -> tuple[str, list[float]]:

@@ -143,6 +143,25 @@ def test_a_campaign_runs_on_the_server_from_the_cli(comm, tmp_path):
     assert listed.split("\n")[1].split()[:4] == ["spring", "sales", "progressive", "finished"]
 
 
+def test_the_cli_sets_a_campaign_s_accept_window_and_auto_accept_and_refuses_bad_ones(comm, tmp_path):
+    server, _, _ = comm
+    calls = tmp_path / "autumn.csv"
+    calls.write_text("number,customer\n+49301234,c1\n")
+    added = caruso("comm", "campaign-add", "autumn", "--queue", "sales", "--list", str(calls), "--pacing", "predictive",
+                   "--connect-within", "7.5", "--auto-accept")
+    assert added.returncode == 0, added.stderr
+    assert (server.campaign("autumn")["connect_within"], server.campaign("autumn")["auto_accept"]) == (7.5, True)
+    too_long = caruso("comm", "campaign-add", "x", "--queue", "sales", "--list", str(calls), "--connect-within", "500")
+    assert (too_long.returncode, too_long.stderr) == (
+        2, "error: Invalid value for '--connect-within': 500.0 is not in the range 0.5<=x<=120.0.\n")
+    preview = caruso("comm", "campaign-add", "x", "--queue", "sales", "--list", str(calls), "--pacing", "preview",
+                     "--auto-accept")
+    assert preview.returncode == 1 and preview.stderr.startswith("error: campaign 'x': auto_accept connects answered")
+    assert preview.stderr.count("\n") == 1 and [c["name"] for c in server.campaigns()] == ["autumn"]
+    listed = caruso("comm", "campaigns").stdout.split("\n")
+    assert listed[0].split()[-2:] == ["connect_within", "auto_accept"] and listed[1].split()[-2:] == ["7.5", "True"]
+
+
 def test_a_deactivated_server_fires_no_timers_until_it_imports_state_again(tmp_path):
     from caruso_comm.service import CommServer
 
