@@ -11,8 +11,9 @@ followed service: each long-polls that service's ``events(after, timeout)``; a s
 that does not answer is asked again every ``RETRY`` seconds, and once it answers again
 every stream gets that service's topic (events may have been missed). Changes that
 publish no event, such as a chat message, are for the streams' own periodic refresh.
-:meth:`~Changes.stop` ends the followers after their current long poll (at most
-``WAIT`` seconds) without waiting for them.
+:meth:`~Changes.stop` (any thread) closes every subscription at once, so that their
+streams end and the web server can stop, and ends the followers after their current
+long poll (at most ``WAIT`` seconds) without waiting for them.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 from caruso_core.client import Client
 
-WAIT = 10.0
+WAIT = 2.0      # short: a long poll in flight holds up the stop of the service it waits on
 RETRY = 2.0
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,17 @@ class Subscription:
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
+        self.closed = False
         self._topics: set[str] = set()
         self._news = asyncio.Event()
 
     def tell(self, topic: str) -> None:
         self._topics.add(topic)
+        self._news.set()
+
+    def close(self) -> None:
+        """The front office stops: the stream ends after its current wait."""
+        self.closed = True
         self._news.set()
 
     async def wait(self, timeout: float) -> set[str]:
@@ -81,6 +88,8 @@ class Changes:
                                  daemon=True).start()
         subscription = Subscription(agent)
         self._subscriptions.add(subscription)
+        if self._stopping.is_set():
+            subscription.close()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -92,6 +101,13 @@ class Changes:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):         # the loop closed
+                self._loop.call_soon_threadsafe(self._close_all)
+
+    def _close_all(self) -> None:
+        for subscription in self._subscriptions:
+            subscription.close()
 
     def _tell(self, topic: str, agents: set[str] | None) -> None:
         """In the event loop: ``topic`` to the streams of ``agents`` (None: to every stream)."""

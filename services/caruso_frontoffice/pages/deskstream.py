@@ -8,7 +8,8 @@ telephony component runs). Each is sent at the start and again whenever it chang
 Each part is computed again when :mod:`caruso_frontoffice.changes` says it may have
 changed and at least every ``REFRESH`` seconds; asking for the legs is also the page's
 sign of life for the telephony component, so a closed tab (the stream ends) ends its
-legs. The stream ends when the session is signed out or expires. One agent holds at most ``MAX_STREAMS`` streams at a time: one more gets a
+legs. The stream ends when the session is signed out or expires, and when the front
+office stops. One agent holds at most ``MAX_STREAMS`` streams at a time: one more gets a
 ``refused`` event (``{"error"}``) and ends.
 """
 from __future__ import annotations
@@ -52,6 +53,8 @@ async def desk_events(request: Request, context: Context) -> AsyncIterator[str]:
                     shown[name] = data
                     yield f"event: {name}\ndata: {json.dumps(data)}\n\n"
             topics = await subscription.wait(max(0.0, REFRESH - (now - min(computed.values()))))
+            if subscription.closed:
+                return
             now = time.monotonic()
             topics |= {topic for topic, at in computed.items() if now - at >= REFRESH}
     finally:
