@@ -12,8 +12,10 @@ runs on that call's serial, through :meth:`Switchboard.command`):
   agent's legs the same way (each with its ``agent``), asking nobody's page.
 - :meth:`answer` takes the page's SDP answer: the caller's media is re-pointed at the
   leg, blocked until the application bridges it. The leg connects (ICE, DTLS) while it
-  still rings; ``leg_answered`` follows once rtpengine counts the browser's media, so
-  a browser whose media never connects fails like a leg nobody answered.
+  still rings; ``leg_answered`` follows once rtpengine counts :data:`MEDIA_PACKETS` of
+  the browser's packets (looked at every :data:`ARRIVAL_CHECK` seconds by
+  :meth:`watch_arrivals`), so a browser whose media never connects fails like a leg
+  nobody answered.
 - :meth:`end` is the page's end of a leg: a ringing one fails (``leg_failed`` 480 with
   the page's reason: declined, microphone refused, ICE failure), an answered or bridged
   one ends as a hang-up by the agent. A page that goes away (reasons :data:`PAGE_GONE`)
@@ -50,6 +52,7 @@ MAX_REASON = 80
 OPUS = {"codec": {"transcode": ["opus"], "mask": ["PCMU", "PCMA"]}}
 PAGE_GONE = ("Page Closed", "Page Left")       # the page's own ends that mean it went away
 MEDIA_PACKETS = 5       # a second of media: a browser sends 50 (20 ms Opus, muted too), its RTCP alone about 1
+ARRIVAL_CHECK = 0.1     # seconds between looks at a connecting leg's first media (the answer waits on it)
 
 
 @attrs.define(eq=False)
@@ -62,6 +65,7 @@ class _BrowserLeg:
     packets: int = -1
     packets_since: float = 0.0
     connecting: bool = False            # answered by the page, no media from the browser yet
+    first_packets: int | None = None    # the browser's packets at the first look while connecting
 
 
 class BrowserLegs:
@@ -76,6 +80,7 @@ class BrowserLegs:
         self._news: float | None = None        # pages ask elsewhere: when they were last heard of
         self._lock = threading.Lock()
         switchboard.clock.every(1.0, self.watch)
+        switchboard.clock.every(ARRIVAL_CHECK, self.watch_arrivals)
 
     def ring(self, call: Call, leg: Leg) -> None:
         media = self.switchboard.media
@@ -170,6 +175,24 @@ class BrowserLegs:
             self.switchboard._post(browser.call, self._lost, browser, "Browser Gone")
         for browser in talking:
             self.switchboard._post(browser.call, self._listen, browser)
+
+    def watch_arrivals(self) -> None:
+        """Every ``ARRIVAL_CHECK`` seconds: a connecting leg whose browser sent
+        ``MEDIA_PACKETS`` since the first look is answered (:meth:`watch` still judges
+        its silence)."""
+        with self._lock:
+            connecting = [b for b in self._legs.values() if b.connecting]
+        for browser in connecting:
+            self.switchboard._post(browser.call, self._arrival, browser)
+
+    def _arrival(self, call: Call, browser: _BrowserLeg) -> None:
+        if call.over or not browser.connecting:
+            return
+        packets = self.switchboard.media.stats(call.id).get(browser.leg.id, {}).get("sent_packets", 0)
+        if browser.first_packets is None:
+            browser.first_packets = packets
+        elif packets - browser.first_packets >= MEDIA_PACKETS:
+            self._connected(call, browser)
 
     def _listen(self, call: Call, browser: _BrowserLeg) -> None:
         if call.over or not (browser.connecting or browser.leg.state == "bridged"):
