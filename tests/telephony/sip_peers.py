@@ -62,12 +62,14 @@ def rtp_range(size: int = 64) -> list[int]:
 class Sipp:
     """One SIPp run of ``scenario`` (a file of ``sipp/``, or a path) against ``target``
     (``host:port``; None for a UAS that waits). ``keys``: ``-key`` values; ``duration``:
-    ``-d`` in ms (the scenarios' ``<pause/>``); ``tcp``: transport t1 instead of u1."""
+    ``-d`` in ms (the scenarios' ``<pause/>``); ``tcp``: transport t1 instead of u1;
+    ``limit``: seconds SIPp runs at most, counted from its start."""
 
     def __init__(self, scenario: str | Path, folder: Path, target: str | None = None, *, service: str | None = None,
                  keys: dict[str, Any] | None = None, duration: int | None = None, calls: int = 1, tcp: bool = False,
                  rtp_echo: bool = False, auth: tuple[str, str] | None = None, rate: float | None = None,
-                 extra: list[str] | None = None) -> None:
+                 extra: list[str] | None = None, limit: int = SIPP_TIMEOUT) -> None:
+        self.limit = limit
         self.port = free_port()
         self.media_port = free_media_port()
         self.name = f"{Path(scenario).stem}-{self.port}"
@@ -76,7 +78,7 @@ class Sipp:
         scenario_file = scenario if Path(scenario).is_absolute() else SCENARIOS / scenario
         self.command = ["sipp", "-sf", str(scenario_file), "-i", "127.0.0.1", "-p", str(self.port),
                         "-mi", "127.0.0.1", "-mp", str(self.media_port), "-m", str(calls), "-nostdin",
-                        "-timeout", str(SIPP_TIMEOUT), "-timeout_error", "-trace_msg", "-message_file", str(self.trace),
+                        "-timeout", str(limit), "-timeout_error", "-trace_msg", "-message_file", str(self.trace),
                         "-t", "t1" if tcp else "u1"]
         if service is not None:
             self.command += ["-s", service]
@@ -111,15 +113,16 @@ class Sipp:
                 return True
         return self.process is not None and self.process.poll() is not None
 
-    def wait(self, timeout: float = SIPP_TIMEOUT + 10) -> int:
+    def wait(self, timeout: float | None = None) -> int:
         assert self.process is not None
+        timeout = self.limit + 10 if timeout is None else timeout
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.stop()
             raise AssertionError(f"SIPp {self.name} did not finish in {timeout}s:\n{self.log()}") from None
 
-    def run(self, timeout: float = SIPP_TIMEOUT + 10) -> int:
+    def run(self, timeout: float | None = None) -> int:
         return self.start().wait(timeout)
 
     def stop(self) -> None:

@@ -98,11 +98,11 @@ def test_answered_abandoned_and_voicemail_calls_in_the_report_equal_sipps_counts
 
 def test_a_hot_swap_of_the_communication_server_drops_none_of_50_connected_calls(centre, caruso_host, tmp_path):
     telephony, comm, config = centre
-    agents = Sipp("phone_answers.xml", tmp_path, calls=50)
+    agents = Sipp("phone_answers.xml", tmp_path, calls=50, limit=120)     # 50 calls of 40 s and a swap, under load
     sign_in(telephony, comm, tmp_path, 50, agents.port)
     agents.start()                        # after the registrations: SIPp's time limit counts from its start
     callers = Sipp("caller_connects.xml", tmp_path, telephony.target, service="100", calls=50, rate=10,
-                   duration=40000).start()
+                   duration=40000, limit=120).start()
 
     def bridged() -> int:
         return sum(call["bridged"] is not None for call in telephony.service.calls())
