@@ -86,3 +86,19 @@ def repeated(call: Callable[[], Any], count: int) -> Callable[[], None]:
         for _ in range(count):
             call()
     return calls
+
+
+def in_process_storage(model: str, name: str, measure: Callable[[Any], dict]) -> dict:
+    """``measure(storage)`` of a storage manager in this process over the model text
+    ``model`` and the SQLite file ``name``, in a fresh solution's folder (no due-rule thread)."""
+    from caruso_storage.service import StorageManager
+
+    with solution() as running:
+        os.environ["CARUSO_DATA"] = str(running.work / "data")
+        path = running.work / "bench.xml"
+        path.write_text(model)
+        storage = StorageManager(model=str(path), db=f"sqlite:///{running.work / name}", due_every=0)
+        try:
+            return measure(storage)
+        finally:
+            storage.stop()

@@ -8,9 +8,7 @@ on one SQLite file, the ratio's median reported. Target: ratio <= 3.
 """
 from __future__ import annotations
 
-import os
-
-from benchmarks._kit import rounds, solution
+from benchmarks._kit import in_process_storage, rounds
 from caruso_storage.service import StorageManager
 
 TASKS = 10_000
@@ -33,15 +31,7 @@ MODEL = """<model name="bench">
 
 
 def run() -> dict:
-    with solution() as running:
-        os.environ["CARUSO_DATA"] = str(running.work / "data")
-        model = running.work / "bench.xml"
-        model.write_text(MODEL)
-        storage = StorageManager(model=str(model), db=f"sqlite:///{running.work / 'due.db'}", due_every=0)
-        try:
-            return _measure(storage)
-        finally:
-            storage.stop()
+    return in_process_storage(MODEL, "due.db", _measure)
 
 
 def _measure(storage: StorageManager) -> dict:

@@ -9,9 +9,7 @@ outbox row adds at most half (ratio to notify <= 1.5).
 """
 from __future__ import annotations
 
-import os
-
-from benchmarks._kit import rounds, solution
+from benchmarks._kit import in_process_storage, rounds
 from caruso_storage.service import StorageManager
 
 CHANGES = 200
@@ -46,15 +44,7 @@ MODEL = """<model name="bench">
 
 
 def run() -> dict:
-    with solution() as running:
-        os.environ["CARUSO_DATA"] = str(running.work / "data")
-        model = running.work / "bench.xml"
-        model.write_text(MODEL)
-        storage = StorageManager(model=str(model), db=f"sqlite:///{running.work / 'outbox.db'}", due_every=0)
-        try:
-            return _measure(storage)
-        finally:
-            storage.stop()
+    return in_process_storage(MODEL, "outbox.db", _measure)
 
 
 def _measure(storage: StorageManager) -> dict:
