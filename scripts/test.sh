@@ -32,5 +32,6 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 # five workers, one test file each at a time: most tests wait on real processes and
-# sockets (real servers, browsers, SIPp), so five share two cores well
-exec .venv/bin/python -m pytest -n 5 --dist loadfile "$@"
+# sockets (real servers, browsers, SIPp), so five share two cores well; the files in the
+# order of tests/durations.json, the slowest first (see tests/conftest.py)
+exec .venv/bin/python -m pytest -n 5 --dist loadfile --no-loadscope-reorder "$@"
