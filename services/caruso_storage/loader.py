@@ -2,7 +2,8 @@
 
 A model is one file, or several applied in order: each later file may add databases,
 model modules and objects, and ``<extend>`` the objects declared before it (in its own
-modules or in earlier files). An extension adds attributes, relations, indexes and rules;
+modules or in earlier files). An extension adds attributes, relations, indexes, full-text
+searches and rules;
 it may change an attribute's label, its default or (on a table caruso makes) its length
 upwards, and an object's label; anything else the base declared (types, keys, columns,
 required, choices, conversions, relations, indexes, rules) is the base's contract, which
@@ -25,9 +26,9 @@ from lxml import etree
 from caruso_core import plugins, xmlsafe
 from caruso_core.errors import ConfigError, InvalidInput
 
-from caruso_storage import filters, patterns, values
+from caruso_storage import filters, patterns, search, values
 from caruso_storage.model import (MOMENTS, TYPES, Action, Attribute, Database, Index, Model,
-                                  ObjectType, Relation, Rule)
+                                  ObjectType, Relation, Rule, Search)
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
@@ -194,10 +195,13 @@ class _Builder:
             if attribute.generated and (len(key) > 1 or attribute.type != "integer"):
                 raise self.fail(attribute.line, f"{name}.{attribute.name}: only a single integer key can be generated")
         indexes = tuple(self.index(name, child, attributes) for child in element.iterfind("index"))
-        return ObjectType(name=name, table=element.get("table") or name, database=database,
-                          existing=_flag(element.attrib, "existing"), attributes=attributes,
-                          indexes=indexes, schema=element.get("schema"),
-                          label=element.get("label") or name, line=element.sourceline, source=self.source)
+        obj = ObjectType(name=name, table=element.get("table") or name, database=database,
+                         existing=_flag(element.attrib, "existing"), attributes=attributes,
+                         indexes=indexes, schema=element.get("schema"),
+                         label=element.get("label") or name, line=element.sourceline, source=self.source)
+        for child in element.iterfind("search"):
+            obj = attrs.evolve(obj, searches=(*obj.searches, self.search(obj, child)))
+        return obj
 
     def add_attribute(self, owner: str, attributes: dict[str, Attribute], attribute: Attribute,
                       element: etree._Element) -> None:
@@ -214,6 +218,31 @@ class _Builder:
             if attribute_name not in attributes:
                 raise self.fail(element, f"index {index.name}: {owner} has no attribute {attribute_name!r}")
         return index
+
+    def search(self, obj: ObjectType, element: etree._Element) -> Search:
+        """The full-text search ``element`` declares on ``obj``: text attributes of a table caruso
+        makes, in its database's default schema, with a single integer key."""
+        found = Search(element.get("name"), _names(element.get("attributes")), element.get("language") or "simple",
+                       element.sourceline)
+        where = f"search {found.name} of {obj.name}"
+        if found.name in {other.name for other in obj.searches}:
+            raise self.fail(element, f"{where}: {obj.name} has it already")
+        if obj.existing or obj.schema:
+            raise self.fail(element, f"{where}: a search needs a table caruso makes in the database's default "
+                            "schema (its index and triggers are added to the table)")
+        key = [obj.attributes[name] for name in obj.key]
+        if len(key) != 1 or key[0].type != "integer":
+            raise self.fail(element, f"{where}: a search needs a single integer key "
+                            f"({obj.name}'s key: {', '.join(obj.key)})")
+        if found.language not in search.LANGUAGES:
+            raise self.fail(element, f"{where}: unknown language {found.language!r} "
+                            f"(languages: {', '.join(search.LANGUAGES)})")
+        for attribute_name in found.attributes:
+            attribute = obj.attributes.get(attribute_name)
+            if attribute is None or attribute.type not in filters.TEXT_TYPES or attribute.convert is not None:
+                raise self.fail(element, f"{where}: {attribute_name!r} is not a text attribute of {obj.name} "
+                                f"(text attributes: {', '.join(a.name for a in obj.attributes.values() if a.type in filters.TEXT_TYPES)})")
+        return found
 
     def extend(self, element: etree._Element) -> None:
         """Apply an ``<extend object>`` to the object declared before it."""
@@ -246,8 +275,11 @@ class _Builder:
                 raise self.fail(child, f"index {child.get('name')}: {name} has it already; "
                                 "an extension adds indexes, it does not change them")
             indexes.append(self.index(name, child, attributes))
-        self.objects[name] = attrs.evolve(base, attributes=attributes, indexes=tuple(indexes),
-                                          label=element.get("label") or base.label)
+        extended = attrs.evolve(base, attributes=attributes, indexes=tuple(indexes),
+                                label=element.get("label") or base.label)
+        for child in element.iterfind("search"):
+            extended = attrs.evolve(extended, searches=(*extended.searches, self.search(extended, child)))
+        self.objects[name] = extended
         self.parts[name].append((element, self.source))
 
     def changed(self, obj: ObjectType, element: etree._Element) -> Attribute:

@@ -4,7 +4,8 @@
 runs, outbox) to the latest migration. ``differences`` compares the tables caruso owns in a database (new
 objects and their link tables) with what the database has; ``apply`` creates what
 is missing (tables, columns, indexes) and leaves everything else (type changes,
-removals) to a person, listed as manual steps.
+removals) to a person, listed as manual steps. The indexes and FTS5 tables of full-text
+searches are the storage's own (:mod:`caruso_storage.search`), not compared.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from alembic.operations import Operations
 from sqlalchemy import Column, Engine, MetaData, Table
 from sqlalchemy.engine import Connection
 
+from caruso_storage import search
 from caruso_storage.database import WRITE_OPTION
 
 VERSION_TABLE = "caruso_storage_alembic"
@@ -54,6 +56,8 @@ def differences(connection: Connection, tables: list[Table]) -> list[Difference]
     names = {(table.schema, table.name) for table in tables}
 
     def include(item: Any, name: str | None, kind: str, reflected: bool, _other: Any) -> bool:
+        if kind == "index":
+            return not (name or "").startswith(search.INDEX_PREFIX)   # made and kept by the search itself
         return kind != "table" or (item.schema, name) in names
 
     context = MigrationContext.configure(connection, opts={"include_object": include, "compare_type": True})

@@ -1,4 +1,4 @@
-"""The business object model: objects, attributes, relations, indexes, rules, databases.
+"""The business object model: objects, attributes, relations, indexes, full-text searches, rules, databases.
 
 Plain value objects built by :mod:`caruso_storage.loader` from a model file. Names
 are those callers use (attribute names); columns and tables are those of the
@@ -96,6 +96,17 @@ class Index:
 
 
 @attrs.frozen
+class Search:
+    """A full-text search over text ``attributes`` (see :mod:`caruso_storage.search`); ``language``
+    chooses how words are reduced to their stems (``simple``: not at all, ``english``)."""
+
+    name: str
+    attributes: tuple[str, ...]
+    language: str = "simple"
+    line: int = 0
+
+
+@attrs.frozen
 class Condition:
     """A filter: a comparison, or ``and``/``or``/``not`` of filters (see :mod:`caruso_storage.filters`)."""
 
@@ -149,6 +160,7 @@ class ObjectType:
     relations: dict[str, Relation] = attrs.field(factory=dict)
     indexes: tuple[Index, ...] = ()
     rules: tuple[Rule, ...] = ()
+    searches: tuple[Search, ...] = ()
     schema: str | None = None
     label: str = ""
     line: int = 0

@@ -234,13 +234,17 @@ class Records:
         return old
 
     def select(self, connection: Connection, condition: Condition | None, order_by: Any = None,
-               limit: Any = 100, offset: Any = 0, also: Any = None) -> list[dict[str, Any]]:
-        """Records matching ``condition`` (and the SQL expression ``also``), ordered (default: by key), paged."""
+               limit: Any = 100, offset: Any = 0, also: Any = None, source: Any = None,
+               ranking: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Records matching ``condition`` (and the SQL expression ``also``), ordered (default: by key)
+        after the SQL orderings ``ranking``, paged; ``source``: the table joined to others."""
         limit, offset = page(limit, offset)
         statement = select(*self._columns).where(filters.to_sql(condition, self.fields))
+        if source is not None:
+            statement = statement.select_from(source)
         if also is not None:
             statement = statement.where(also)
-        statement = statement.order_by(*self._order(order_by)).limit(limit)
+        statement = statement.order_by(*(ranking or ()), *self._order(order_by)).limit(limit)
         if offset:
             statement = statement.offset(offset)
         return [self._record(row) for row in connection.execute(statement).all()]

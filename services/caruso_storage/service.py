@@ -20,6 +20,7 @@ from caruso_core import HostContext, remote, service
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
 from caruso_storage import eager, existing, filters, journal, loader, migrate, outbox, readonly, rules, tables, values
+from caruso_storage import search as searching
 from caruso_storage.database import Transaction, journal_name, open_engines
 from caruso_storage.delivery import Delivery, Retries
 from caruso_storage.describe import describe_model, describe_object
@@ -29,7 +30,7 @@ from caruso_storage.records import Records, page
 from caruso_storage.tables import VERSION_KEY
 
 OPERATIONS = ("create", "update", "delete")
-READS = ("get", "query", "count", "related", "contact_history")
+READS = ("get", "query", "count", "search", "related", "contact_history")
 RESULTS = ("records", "keys", "count")
 DUE_PAGE = 500
 log = logging.getLogger("caruso.storage.rules")
@@ -83,9 +84,12 @@ class StorageManager:
         when the model is resolved against the databases)."""
         for name in self.model.databases:
             engine, owned = self.engines[name], self.schema.new_tables(self.model, name)
-            if owned:
+            searched = [obj for obj in self.model.objects.values() if obj.database == name and obj.searches]
+            if owned or searched:
                 with engine.connect().execution_options(caruso_write=True) as connection, connection.begin():
                     self.schema.metadata[name].create_all(connection, tables=owned)
+                    for obj in searched:
+                        searching.prepare(connection, obj)
         migrate.upgrade_journal(self.engines[self.journal_database])
 
     def start(self) -> None:
@@ -167,6 +171,26 @@ class StorageManager:
         condition = filters.parse(records.obj, where)
         with self._read(records.obj) as connection:
             return records.count(connection, condition)
+
+    @remote
+    def search(self, object: str, search: str, text: str, where: Any = None, limit: int = 20,
+               offset: int = 0) -> list[dict[str, Any]]:
+        """The objects holding every word of ``text`` in the attributes of the model's full-text
+        ``search``, best match first (then by key), that match the filter ``where``, paged
+        (see :mod:`caruso_storage.search`)."""
+        records = self._records(object)
+        declared = searching.of(records.obj, search)
+        found = searching.words(text)
+        condition = filters.parse(records.obj, where)
+        if not found:
+            return []
+        with self._read(records.obj) as connection:
+            source, also, ranking, contained = searching.matching(connection.dialect.name, records.obj,
+                                                                  records.table, declared, found)
+            if contained is not None:
+                condition = contained if condition is None else Condition("and", items=(condition, contained))
+            page = records.select(connection, condition, None, limit, offset, also, source, ranking)
+        return [records.wire(record) for record in page]
 
     # -- relations ---------------------------------------------------------------------------
 

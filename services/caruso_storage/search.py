@@ -1,0 +1,139 @@
+"""Full-text searches a model declares (``<search name attributes language>``): the index of
+each in its database, kept in step with every write, and the ranked query.
+
+- SQLite: an FTS5 table ``TABLE__SEARCH`` over the object's table (external content, the key as
+  rowid) and triggers after insert, update and delete of the object's table. Made on start
+  when missing, and made anew when the model declares the search differently, both times
+  built from the rows already there. Ranked by ``bm25``.
+- PostgreSQL: a GIN index ``caruso_search__TABLE__SEARCH`` on the ``tsvector`` of the attributes; matched with
+  ``plainto_tsquery``, ranked by ``ts_rank`` (divided by the logarithm of the length, as bm25 favours short texts).
+- Other databases (MySQL, MariaDB): each word must be contained in one of the attributes
+  (as the ``contains`` filter), in key order.
+
+The text a caller searches for is cut into words (letters and digits) before it reaches a
+database: an FTS5 query is the quoted words only and PostgreSQL gets the words as a bound
+parameter, so no query syntax (``"``, ``*``, ``NEAR(``, ``OR``) passes through. Every word
+must match; a text without words matches nothing. Texts are at most ``MAX_TEXT``
+characters and ``MAX_WORDS`` words.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import column, func, literal_column, table
+from sqlalchemy.engine import Connection
+
+from caruso_core.errors import InvalidInput
+
+from caruso_storage.model import Condition, ObjectType, Search
+
+MAX_TEXT = 200
+MAX_WORDS = 16
+# language: (the FTS5 tokenizer, the PostgreSQL text search configuration)
+LANGUAGES = {"simple": ("unicode61 remove_diacritics 2", "simple"),
+             "english": ("porter unicode61 remove_diacritics 2", "english")}
+WORD = re.compile(r"[^\W_]+")
+INDEX_PREFIX = "caruso_search__"     # the PostgreSQL indexes of searches (schema comparisons leave them be)
+
+
+def words(text: Any) -> list[str]:
+    """The words of a caller's ``text``; InvalidInput when it is not text or too long."""
+    if not isinstance(text, str):
+        raise InvalidInput("search: the text to search for must be a string")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"search: the text is longer than {MAX_TEXT} characters")
+    found = WORD.findall(text)
+    if len(found) > MAX_WORDS:
+        raise InvalidInput(f"search: the text has more than {MAX_WORDS} words")
+    return found
+
+
+def of(obj: ObjectType, name: Any) -> Search:
+    """The search ``name`` of ``obj``; InvalidInput naming the ones it has."""
+    found = next((search for search in obj.searches if search.name == name), None)
+    if found is None:
+        raise InvalidInput(f"{obj.name} has no search {name!r} "
+                           f"(searches: {', '.join(s.name for s in obj.searches) or 'none'})")
+    return found
+
+
+def prepare(connection: Connection, obj: ObjectType) -> None:
+    """Give every search of ``obj`` its index in the database of ``connection`` (in its transaction)."""
+    for search in obj.searches:
+        if connection.dialect.name == "sqlite":
+            _prepare_sqlite(connection, obj, search)
+        elif connection.dialect.name == "postgresql":
+            _prepare_postgresql(connection, obj, search)
+
+
+def matching(dialect: str, obj: ObjectType, records_table: Any, search: Search,
+             found: list[str]) -> tuple[Any, Any, list[Any], Condition | None]:
+    """How to select the objects holding every word of ``found``: the FROM clause (None: the
+    object's table), a SQL condition (None: none), the ranking before the key order, and a
+    filter condition (other databases)."""
+    if dialect == "sqlite":
+        fts = table(_fts_name(obj, search), column("rowid"))
+        whole = literal_column(_quote(fts.name))
+        source = records_table.join(fts, fts.c.rowid == records_table.c[obj.key[0]])
+        phrase = " ".join(f'"{word}"' for word in found)
+        return source, whole.op("MATCH")(phrase), [func.bm25(whole)], None
+    if dialect == "postgresql":
+        config = literal_column(f"'{LANGUAGES[search.language][1]}'::regconfig")
+        vector = literal_column(_postgresql_vector(obj, search))
+        query = func.plainto_tsquery(config, " ".join(found))
+        return None, vector.op("@@")(query), [func.ts_rank(vector, query, 1).desc()], None
+    contained = tuple(Condition("or", items=tuple(Condition("compare", name, "contains", word)
+                                                  for name in search.attributes)) for word in found)
+    return None, None, [], Condition("and", items=contained)
+
+
+def _fts_name(obj: ObjectType, search: Search) -> str:
+    return f"{obj.table}__{search.name}"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _prepare_sqlite(connection: Connection, obj: ObjectType, search: Search) -> None:
+    name = _fts_name(obj, search)
+    columns = [obj.attributes[attribute].column for attribute in search.attributes]
+    key = obj.attributes[obj.key[0]].column
+    create = (f"CREATE VIRTUAL TABLE {_quote(name)} USING fts5({', '.join(map(_quote, columns))}, "
+              f"content={_literal(obj.table)}, content_rowid={_literal(key)}, "
+              f"tokenize={_literal(LANGUAGES[search.language][0])})")
+    stored = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                        (name,)).scalar()
+    if stored == create:
+        return
+    fts, table_name = _quote(name), _quote(obj.table)
+    old = ", ".join(f"old.{_quote(c)}" for c in [key, *columns])
+    new = ", ".join(f"new.{_quote(c)}" for c in [key, *columns])
+    listed = ", ".join(["rowid", *map(_quote, columns)])
+    remove = f"INSERT INTO {fts}({fts}, {listed}) VALUES ('delete', {old});"
+    add = f"INSERT INTO {fts}({listed}) VALUES ({new});"
+    triggers = {"insert": add, "delete": remove, "update": f"{remove} {add}"}
+    for event in triggers:
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {_quote(f'{name}__{event}')}")
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {fts}")
+    connection.exec_driver_sql(create)
+    for event, body in triggers.items():
+        connection.exec_driver_sql(f"CREATE TRIGGER {_quote(f'{name}__{event}')} AFTER {event.upper()} "
+                                   f"ON {table_name} BEGIN {body} END")
+    connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
+def _postgresql_vector(obj: ObjectType, search: Search) -> str:
+    text = " || ' ' || ".join(f"coalesce({_quote(obj.attributes[a].column)}::text, '')" for a in search.attributes)
+    return f"to_tsvector('{LANGUAGES[search.language][1]}'::regconfig, {text})"
+
+
+def _prepare_postgresql(connection: Connection, obj: ObjectType, search: Search) -> None:
+    name = (INDEX_PREFIX + _fts_name(obj, search))[:63]
+    connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {_quote(obj.table)} "
+                               f"USING GIN ({_postgresql_vector(obj, search)})")

@@ -1,0 +1,141 @@
+"""Full-text searches the model declares: ranked matches on SQLite (FTS5) and PostgreSQL, every
+word as 'contains' on MariaDB; the index follows creates, updates and deletes; unpublished
+articles stay out with a filter; query syntax in the text is only words; an existing database
+gets its index with the rows it holds; bad declarations and texts refused in one line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from caruso_core.errors import ConfigError, InvalidInput
+from caruso_storage import loader
+from caruso_storage.service import StorageManager
+
+MODEL = """<?xml version="1.0" encoding="UTF-8"?>
+<model name="kb">
+  <object name="Article" table="article">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="question" type="string" length="300" required="true"/>
+    <attribute name="answer" type="text"/>
+    <attribute name="status" type="string" length="12"/>
+    {search}
+  </object>
+</model>
+"""
+SEARCH = '<search name="faq" attributes="question answer" language="english"/>'
+PUBLISHED = {"field": "status", "op": "eq", "value": "published"}
+ATTACKS = ['"', "NEAR(", "*", 'boiler" OR "x', "boiler OR x", "x' OR 1=1 --", "NEAR(boiler pressure, 2)",
+           "question:boiler", "^boiler", "boiler AND NOT pressure", "); DROP TABLE article; --", "\\", "%", "_"]
+
+
+def model_file(folder: Path, search: str = SEARCH) -> str:
+    path = folder / "kb.xml"
+    path.write_text(MODEL.format(search=search))
+    return str(path)
+
+
+@pytest.fixture
+def storage(database_url: str, tmp_path: Path):
+    manager = StorageManager(model=model_file(tmp_path), db=database_url, due_every=0)
+    yield manager
+    manager.stop()
+
+
+def ids(found: list[dict]) -> list[int]:
+    return [record["id"] for record in found]
+
+
+def test_best_match_first_unpublished_hidden_index_in_step(storage):
+    mention = storage.create("Article", {"question": "Why is my boiler noisy?", "status": "published",
+                                         "answer": "Air in the system; a radiator may need bleeding."})
+    best = storage.create("Article", {"question": "How do I bleed a radiator?", "status": "published",
+                                      "answer": "Bleed each radiator with a radiator key until water comes."})
+    draft = storage.create("Article", {"question": "Radiator guarantee", "status": "draft", "answer": "Two years."})
+    ranked = storage.engines["main"].dialect.name in ("sqlite", "postgresql")
+    found = ids(storage.search("Article", "faq", "bleeding radiators", where=PUBLISHED))
+    assert found == ([best["id"], mention["id"]] if ranked else [])   # stems match only where ranked
+    found = ids(storage.search("Article", "faq", "radiator", where=PUBLISHED))
+    assert found == ([best["id"], mention["id"]] if ranked else [mention["id"], best["id"]])
+    every = ids(storage.search("Article", "faq", "radiator"))
+    assert sorted(every) == [mention["id"], best["id"], draft["id"]] and every[-1] == mention["id"] if ranked \
+        else every == [mention["id"], best["id"], draft["id"]]
+    assert ids(storage.search("Article", "faq", "radiator boiler")) == [mention["id"]]   # every word
+    assert ids(storage.search("Article", "faq", "radiator", where=PUBLISHED, limit=1, offset=1)) == \
+        [mention["id"] if ranked else best["id"]]
+
+    storage.update("Article", mention["id"], {"answer": "Air in the system."})
+    storage.delete("Article", best["id"])
+    storage.update("Article", draft["id"], {"status": "published", "answer": "Two years on every boiler."})
+    assert ids(storage.search("Article", "faq", "radiator", where=PUBLISHED)) == [draft["id"]]
+    assert sorted(ids(storage.search("Article", "faq", "boiler", where=PUBLISHED))) == [mention["id"], draft["id"]]
+    assert ids(storage.search("Article", "faq", "system")) == [mention["id"]]
+    assert storage.read([{"op": "search", "object": "Article", "search": "faq", "text": "system"}])[0][0]["id"] \
+        == mention["id"]
+
+
+def test_query_syntax_is_only_words(storage):
+    boiler = storage.create("Article", {"question": "Boiler pressure", "answer": "Between 1 and 2 bar.",
+                                        "status": "published"})
+    storage.create("Article", {"question": "Opening hours", "answer": "8 to 17", "status": "published"})
+    for text in ATTACKS:
+        found = ids(storage.search("Article", "faq", text))
+        assert set(found) <= {boiler["id"]}, text
+    assert ids(storage.search("Article", "faq", '"')) == []
+    assert ids(storage.search("Article", "faq", "boiler*")) == [boiler["id"]]        # the word, not a prefix
+    indexed = storage.engines["main"].dialect.name in ("sqlite", "postgresql")
+    assert ids(storage.search("Article", "faq", "boil*")) == ([] if indexed else [boiler["id"]])   # else: contains
+    assert ids(storage.search("Article", "faq", 'boiler" OR "hours')) == []          # OR is a word to find
+    assert storage.count("Article") == 2
+
+
+def test_bad_texts_and_searches_refused(storage):
+    with pytest.raises(InvalidInput, match="longer than 200 characters"):
+        storage.search("Article", "faq", "boiler " * 40)
+    with pytest.raises(InvalidInput, match="more than 16 words"):
+        storage.search("Article", "faq", " ".join(["a"] * 17))
+    with pytest.raises(InvalidInput, match="must be a string"):
+        storage.search("Article", "faq", ["boiler"])
+    with pytest.raises(InvalidInput, match=r"Article has no search 'nope' \(searches: faq\)"):
+        storage.search("Article", "nope", "boiler")
+    with pytest.raises(InvalidInput, match="has no field 'colour'"):
+        storage.search("Article", "faq", "boiler", where={"field": "colour", "op": "eq", "value": "red"})
+
+
+def test_an_existing_sqlite_database_gets_its_index(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    plain = StorageManager(model=model_file(tmp_path, ""), db=url, due_every=0)
+    kept = [plain.create("Article", {"question": f"Question {n} about the boiler", "status": "published"})
+            for n in range(30)]
+    plain.stop()
+    searching = StorageManager(model=model_file(tmp_path), db=url, due_every=0)
+    assert ids(searching.search("Article", "faq", "boiler", limit=100)) == ids(kept)
+    searching.stop()
+    other = SEARCH.replace('attributes="question answer"', 'attributes="answer"')
+    answers = StorageManager(model=model_file(tmp_path, other), db=url, due_every=0)   # declared anew: built anew
+    assert answers.search("Article", "faq", "boiler") == []
+    answers.update("Article", kept[0]["id"], {"answer": "the boiler"})
+    assert ids(answers.search("Article", "faq", "boiler")) == [kept[0]["id"]]
+    assert answers.count("Article") == 30
+    answers.stop()
+    with sa.create_engine(url).connect() as connection:
+        triggers = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars().all()
+    assert sorted(triggers) == ["article__faq__delete", "article__faq__insert", "article__faq__update"]
+
+
+@pytest.mark.parametrize("search, message", [
+    ('<search name="faq" attributes="question status id"/>', "'id' is not a text attribute of Article"),
+    ('<search name="faq" attributes="question" language="klingon"/>', "unknown language 'klingon'"),
+    ('<search name="faq" attributes="question"/><search name="faq" attributes="answer"/>', "Article has it already"),
+])
+def test_bad_declarations_refused_with_their_line(tmp_path: Path, search: str, message: str):
+    with pytest.raises(ConfigError, match=rf"kb.xml:8: search faq of Article: {message}"):
+        loader.load(model_file(tmp_path, search))
+
+
+def test_a_search_needs_a_table_caruso_makes(tmp_path: Path):
+    path = tmp_path / "legacy.xml"
+    path.write_text(MODEL.format(search=SEARCH).replace('table="article"', 'table="article" existing="true"'))
+    with pytest.raises(ConfigError, match="a search needs a table caruso makes"):
+        loader.load(str(path))
