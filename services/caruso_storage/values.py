@@ -2,7 +2,8 @@
 
 ``decode`` accepts what a client or a model file may send for an attribute and
 returns the Python value, or raises InvalidInput naming the attribute;
-``encode`` turns a Python value into plain data for the wire. Decimals are rounded to
+``encode`` turns a Python value into plain data for the wire. A string declared an e-mail
+address must be one (:func:`caruso_storage.checks.email`). Decimals are rounded to
 their attribute's scale half to even (banker's rounding: 0.125 → 0.12, 0.135 → 0.14);
 a decimal with more than ``MAX_DIGITS`` digits before the point is too large for any
 column.
@@ -15,6 +16,7 @@ from typing import Any, Callable
 
 from caruso_core.errors import InvalidInput
 
+from caruso_storage import checks
 from caruso_storage.model import Attribute
 
 MAX_DIGITS = 1000
@@ -36,6 +38,8 @@ def decode(attribute: Attribute, value: Any, *, strict: bool = True) -> Any:
         if attribute.choices is not None and result not in attribute.choices:
             allowed = ", ".join(map(str, attribute.choices))
             raise InvalidInput(f"{attribute.name}: {value!r} is not one of {allowed}")
+        if attribute.text_format == "email":
+            result = checks.email(attribute.name, result)
     return result
 
 
@@ -56,7 +60,7 @@ def as_given(attribute: Attribute) -> tuple[type, int | None, Any] | None:
     text) and among the choices, is its own decoded value; None when values always need
     :func:`decode`."""
     exact = {"string": str, "text": str, "integer": int, "boolean": bool, "float": float}.get(attribute.type)
-    if exact is None:
+    if exact is None or attribute.text_format is not None:
         return None
     return exact, attribute.length if exact is str else None, attribute.choices
 

@@ -1,0 +1,117 @@
+"""Checks of values the model declares beyond their type: e-mail addresses and duplicates.
+
+An attribute declared ``format="email"`` holds e-mail addresses only (:func:`email`). An
+object's ``<unique attribute compare>`` refuses a value equal to another object's once both
+are normalised (:func:`normalised`: ``exact``; ``ignore-case``, trimmed with case ignored;
+``digits``, the digits 0-9 only); :class:`Duplicates` looks for such an object in the
+transaction of the change, so objects written earlier in the same batch count.
+"""
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, Callable
+
+from sqlalchemy import Table, and_, func, not_, select
+from sqlalchemy.engine import Connection
+
+from caruso_core.errors import InvalidInput
+
+from caruso_storage.model import ObjectType, Unique
+
+MAX_EMAIL = 254                  # the longest address mail can carry (RFC 5321 path limit)
+MAX_LOCAL = 64
+MAX_LABEL = 63
+FORBIDDEN_IN_EMAIL = set('"(),:;<>[\\]')
+DIGITS = "0123456789"
+
+
+def email(name: str, value: str) -> str:
+    """``value`` as an e-mail address, blanks around it removed; InvalidInput
+    ``NAME: not an e-mail address`` when it is none: one ``@`` between a local part (at
+    most 64 characters, no leading, trailing or double dot) and a domain of at least two
+    labels of letters, digits and inner hyphens (a top-level label not all digits), at most
+    254 characters, no blank, control, format (zero-width, bidi) or quoting character."""
+    address = value.strip()
+    local, at, domain = address.rpartition("@")
+    labels = domain.split(".")
+    if (not at or not local or len(address) > MAX_EMAIL or len(local) > MAX_LOCAL or "@" in local
+            or any(character in FORBIDDEN_IN_EMAIL or unicodedata.category(character)[0] in "CZ"
+                   for character in address)
+            or local.startswith(".") or local.endswith(".") or ".." in local
+            or len(labels) < 2 or labels[-1].isdigit()
+            or not all(_label(label) for label in labels)):
+        raise InvalidInput(f"{name}: not an e-mail address", field=name)
+    return address
+
+
+def _label(label: str) -> bool:
+    return (0 < len(label) <= MAX_LABEL and not label.startswith("-") and not label.endswith("-")
+            and all(character.isalnum() or character == "-" for character in label))
+
+
+def normalised(compare: str, value: Any) -> Any:
+    """``value`` as a duplicate check ``compare``s it; None or "" when it takes part in none."""
+    if compare == "ignore-case":
+        return value.strip().lower()
+    if compare == "digits":
+        return "".join(character for character in value if character in DIGITS)
+    return value
+
+
+class Duplicates:
+    """The duplicate checks of one object type in its ``table``; ``read`` turns a selected
+    row of ``columns`` into a record."""
+
+    def __init__(self, obj: ObjectType, table: Table, columns: list[Any],
+                 read: Callable[[Any], dict[str, Any]]) -> None:
+        self.obj = obj
+        self.table = table
+        self.columns = columns
+        self.read = read
+        self.uniques = obj.uniques
+        self.title = next((a.name for a in obj.attributes.values()
+                           if a.type == "string" and a.required and not a.key), None)
+
+    def check(self, connection: Connection, record: dict[str, Any], changed: Any = None) -> None:
+        """Refuse ``record`` (stored already in this transaction) when another object has a
+        value its checks find equal; ``changed``, when given, limits them to those attributes."""
+        for unique in self.uniques:
+            if changed is None or unique.attribute in changed:
+                self._check(connection, unique, record)
+
+    def _check(self, connection: Connection, unique: Unique, record: dict[str, Any]) -> None:
+        value = record.get(unique.attribute)
+        wanted = None if value is None else normalised(unique.compare, value)
+        if wanted is None or wanted == "":
+            return
+        column = self.table.c[unique.attribute]
+        others = not_(and_(*(self.table.c[name] == record[name] for name in self.obj.key)))
+        statement = select(*self.columns).where(others, self._candidates(unique.compare, column, wanted))
+        for row in connection.execute(statement):
+            other = self.read(row)
+            found = other[unique.attribute]
+            if found is not None and normalised(unique.compare, found) == wanted:
+                raise self._refusal(unique, other)
+
+    @staticmethod
+    def _candidates(compare: str, column: Any, wanted: Any) -> Any:
+        """A condition every row whose value the check finds equal meets (the exact comparison
+        follows in Python, the same on every database): the digits in order for ``digits``;
+        for ``ignore-case``, the lower-cased value contained in the column's, every character
+        but ASCII letters, digits and ``@.-_+`` a wildcard (databases lower-case other
+        characters their own way)."""
+        if compare == "exact":
+            return column == wanted
+        if compare == "digits":
+            return column.like("%" + "%".join(wanted) + "%")
+        pattern = "".join(character if character.isascii() and (character.isalnum() or character in "@.-+")
+                          else "_" for character in wanted)
+        return func.lower(column).like(f"%{pattern}%")
+
+    def _refusal(self, unique: Unique, other: dict[str, Any]) -> InvalidInput:
+        key = other[self.obj.key[0]] if len(self.obj.key) == 1 else {name: other[name] for name in self.obj.key}
+        shown = ", ".join(f"{name}={other[name]}" for name in self.obj.key) if isinstance(key, dict) else key
+        title = f" ({other[self.title]})" if self.title and other.get(self.title) else ""
+        label = self.obj.attributes[unique.attribute].label.lower()
+        return InvalidInput(f"{unique.attribute}: {self.obj.label} {shown}{title} has the same {label} already",
+                            field=unique.attribute, duplicate={"object": self.obj.name, "key": key})
