@@ -157,6 +157,15 @@ class Ivr:
                 raise NotFound(f"call {call_id!r} hung up")
             return self._turn(call_id, call, turn)
 
+    def no_input(self, call_id: str) -> dict[str, Any]:
+        """The caller keyed nothing however often the menu asked: the call goes to the menu's
+        ``default`` (event ``ivr_end`` with no outcome); the last turn as :meth:`press` gives it."""
+        with self._lock:
+            call = self._call(call_id)
+            if call.target is not None:
+                raise Conflict(f"call {call_id!r} has left the IVR for {call.target!r}")
+            return self._turn(call_id, call, {"prompt": None, "done": True, "outcome": None})
+
     def leave_message(self, call_id: str, content: bytes | str) -> dict[str, Any]:
         """The caller the IVR routed to voicemail left ``content``; returns the message."""
         with self._lock:

@@ -229,6 +229,7 @@ class CommServer:
     ivrs = delegate(Ivr.describe, "_ivr")
     ivr_call = delegate(Ivr.call, "_ivr")
     ivr_press = delegate(Ivr.press, "_ivr")
+    ivr_no_input = delegate(Ivr.no_input, "_ivr")
     ivr_message = delegate(Ivr.leave_message, "_ivr")
     ivr_hang_up = delegate(Ivr.hang_up, "_ivr")
 

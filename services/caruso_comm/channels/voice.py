@@ -8,7 +8,9 @@ them, through the telephony interface (docs/telephony.md), and keeps the ACD in 
   hears ``not_in_service`` and is hung up when there is none. The caller's customer is
   found by ``lookup`` (as the e-mail channel's, on the phone number);
 - IVR turns are spoken; keys are passed on one at a time or up to ``#`` as the turn
-  says; the outcome routes the call to a queue (hold audio, and the caller's position
+  says. A caller who keys nothing for ``no_input`` seconds after a turn's prompt hears it
+  again, ``no_input_repeats`` times, and then goes to the menu's default (keys collected
+  towards a ``#`` are passed on as they are). The outcome routes the call to a queue (hold audio, and the caller's position
   every ``position_every`` seconds), to voicemail (a prompt, a tone, the message recorded
   and left for the queue) or ends it (self-service);
 - an offer rings the agent's phone (``phones`` maps an agent to an external number,
@@ -80,23 +82,28 @@ class VoiceCall:
     playing: str | None = None                             # the id of the prompt playing now
     after_prompt: str | None = None                        # "hold", "record:QUEUE", "hang_up"
     announce_at: float | None = None
+    prompt: str | None = None                              # the IVR turn's prompt, to ask again
+    input_due: float | None = None                         # when the caller's silence counts
+    repeats: int = 0                                       # times the prompt was asked again
 
 
 class VoiceChannel:
     """Configuration: ``telephony`` (the interface or name of the telephony service),
     ``queue`` (for numbers without an IVR menu), ``lookup``, ``phones`` (agent -> external
-    number), ``position_every`` (seconds; 0: never), ``voicemail_seconds``, ``prompts``
-    (texts replacing :data:`PROMPTS`)."""
+    number), ``position_every`` (seconds; 0: never), ``voicemail_seconds``, ``no_input``
+    (seconds; 0: wait for keys as long as the caller stays), ``no_input_repeats``,
+    ``prompts`` (texts replacing :data:`PROMPTS`)."""
 
     def __init__(self, server: Any, context: HostContext, telephony: str = INTERFACE, queue: str | None = None,
                  lookup: Mapping[str, str] | None = None, phones: Mapping[str, str] | None = None,
-                 position_every: float = 30.0, voicemail_seconds: int = 120,
-                 prompts: Mapping[str, str] | None = None) -> None:
+                 position_every: float = 30.0, voicemail_seconds: int = 120, no_input: float = 8.0,
+                 no_input_repeats: int = 1, prompts: Mapping[str, str] | None = None) -> None:
         self.server, self.context = server, context
         self._telephony_key = telephony
         self._telephony: Any = None
         self._queue, self._phones = queue, dict(phones or {})
         self._position_every, self._voicemail_seconds = float(position_every), int(voicemail_seconds)
+        self._no_input, self._no_input_repeats = float(no_input), int(no_input_repeats)
         self._prompts = {**PROMPTS, **(prompts or {})}
         self._customer = CustomerLookup(context, lookup, field="phone", channel=NAME)
         self._calls: dict[str, VoiceCall] = {}                 # telephony call id -> call
@@ -206,21 +213,26 @@ class VoiceChannel:
     def _act(self) -> None:
         while True:
             try:
-                kind, item = self._work.get(timeout=self._until_announcement())
+                kind, item = self._work.get(timeout=self._until_due())
             except queues.Empty:
-                kind, item = "announce", None
+                kind, item = "due", None
             if kind == "stop":
                 return
             if kind == "idle":
                 self._idle.set()
                 continue
-            try:
-                {"telephony": self._on_telephony, "acd": self._on_acd, "dial": self._place,
-                 "adopt": self._adopt, "announce": self._announce}[kind](item)
-            except CarusoError as error:
-                log.warning("voice: %s: %s", kind, error)
-            except Exception:
-                log.exception("voice: handling %s %r failed", kind, item)
+            self._handle(kind, item)
+            if kind != "due" and self._until_due() == 0.0:      # due work waits for no quiet moment
+                self._handle("due", None)
+
+    def _handle(self, kind: str, item: Any) -> None:
+        try:
+            {"telephony": self._on_telephony, "acd": self._on_acd, "dial": self._place,
+             "adopt": self._adopt, "due": self._due}[kind](item)
+        except CarusoError as error:
+            log.warning("voice: %s: %s", kind, error)
+        except Exception:
+            log.exception("voice: handling %s %r failed", kind, item)
 
     # -- telephony's events ----------------------------------------------------------------
 
@@ -255,8 +267,9 @@ class VoiceChannel:
         self._turn(call_id, call, turn)
 
     def _turn(self, call_id: str, call: VoiceCall, turn: Mapping[str, Any]) -> None:
-        call.keys, call.collected = turn.get("keys"), ""
+        call.keys, call.collected, call.input_due = turn.get("keys"), "", None
         if not turn["done"]:
+            call.prompt, call.repeats = turn["prompt"], 0
             self._say(call_id, call, turn["prompt"])
             return
         target = turn["target"] or ""
@@ -276,6 +289,7 @@ class VoiceChannel:
     def _on_dtmf(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
         if call.phase != IVR or call.keys is None:
             return
+        call.input_due = None
         digit = event["digit"]
         if call.keys == "until_hash" and not (digit == "*" and not call.collected) and digit != "#":
             if not call.collected:
@@ -289,7 +303,9 @@ class VoiceChannel:
         if event.get("play") != call.playing or event.get("stopped"):
             return                               # an earlier prompt, replaced or cut short
         then, call.after_prompt = call.after_prompt, None
-        if then == "hold":
+        if then is None and call.phase == IVR and call.keys is not None and self._no_input > 0:
+            call.input_due = time.monotonic() + self._no_input
+        elif then == "hold":
             self._hold(call_id, call)
         elif then == "hang_up":
             self._telephony_service().hangup(call_id)
@@ -419,22 +435,44 @@ class VoiceChannel:
     def _schedule(self, call: VoiceCall) -> None:
         call.announce_at = time.monotonic() + self._position_every if self._position_every > 0 else None
 
-    def _until_announcement(self) -> float:
-        due = [call.announce_at for call in self._calls.values() if call.announce_at is not None]
+    def _until_due(self) -> float:
+        due = [moment for call in self._calls.values() for moment in (call.announce_at, call.input_due)
+               if moment is not None]
         return max(min(due, default=time.monotonic() + POLL) - time.monotonic(), 0.0)
 
-    def _announce(self, _: Any) -> None:
+    def _due(self, _: Any) -> None:
         now = time.monotonic()
         for call_id, call in list(self._calls.items()):
-            if call.announce_at is None or call.announce_at > now:
-                continue
-            self._schedule(call)
-            try:
-                position = self.server.interaction(call.interaction).get("position")
-            except NotFound:
-                continue
-            if position:
-                self._say(call_id, call, self._prompts["position"].format(position=position), then="hold")
+            if call.input_due is not None and call.input_due <= now:
+                self._silent(call_id, call)
+            if call.announce_at is not None and call.announce_at <= now:
+                self._announce(call_id, call)
+
+    def _silent(self, call_id: str, call: VoiceCall) -> None:
+        """The caller keyed nothing after the turn's prompt: asked again, then the keys
+        collected so far are passed on, or the call goes to the menu's default."""
+        call.input_due = None
+        try:
+            if call.collected:
+                keys, call.collected, call.keys = call.collected, "", None
+                self._turn(call_id, call, self.server.ivr_press(call.interaction, keys))
+            elif call.repeats < self._no_input_repeats:
+                call.repeats += 1
+                self._say(call_id, call, call.prompt or "")
+            else:
+                call.keys = None
+                self._turn(call_id, call, self.server.ivr_no_input(call.interaction))
+        except (NotFound, Conflict):
+            pass                                 # hung up or routed meanwhile
+
+    def _announce(self, call_id: str, call: VoiceCall) -> None:
+        self._schedule(call)
+        try:
+            position = self.server.interaction(call.interaction).get("position")
+        except NotFound:
+            return
+        if position:
+            self._say(call_id, call, self._prompts["position"].format(position=position), then="hold")
 
     def _place(self, item: tuple[str, str, Callable[[str], None]]) -> None:
         interaction, number, report = item
