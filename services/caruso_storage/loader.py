@@ -27,8 +27,8 @@ from caruso_core import plugins, xmlsafe
 from caruso_core.errors import ConfigError, InvalidInput
 
 from caruso_storage import filters, patterns, search, values
-from caruso_storage.model import (MOMENTS, TYPES, Action, Attribute, Database, Index, Model,
-                                  ObjectType, Relation, Rule, Search)
+from caruso_storage.model import (MOMENTS, TEXT_FORMATS, TYPES, Action, Attribute, Database, Index, Model,
+                                  ObjectType, Relation, Rule, Search, Unique)
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
@@ -195,9 +195,10 @@ class _Builder:
             if attribute.generated and (len(key) > 1 or attribute.type != "integer"):
                 raise self.fail(attribute.line, f"{name}.{attribute.name}: only a single integer key can be generated")
         indexes = tuple(self.index(name, child, attributes) for child in element.iterfind("index"))
+        uniques = tuple(self.unique(name, child, attributes) for child in element.iterfind("unique"))
         obj = ObjectType(name=name, table=element.get("table") or name, database=database,
                          existing=_flag(element.attrib, "existing"), attributes=attributes,
-                         indexes=indexes, schema=element.get("schema"),
+                         indexes=indexes, uniques=uniques, schema=element.get("schema"),
                          label=element.get("label") or name, line=element.sourceline, source=self.source)
         for child in element.iterfind("search"):
             obj = attrs.evolve(obj, searches=(*obj.searches, self.search(obj, child)))
@@ -244,6 +245,16 @@ class _Builder:
                                 f"(text attributes: {', '.join(a.name for a in obj.attributes.values() if a.type in filters.TEXT_TYPES)})")
         return found
 
+    def unique(self, owner: str, element: etree._Element, attributes: Mapping[str, Attribute]) -> Unique:
+        unique = Unique(element.get("attribute"), element.get("compare", "exact"), element.sourceline)
+        attribute = attributes.get(unique.attribute)
+        if attribute is None:
+            raise self.fail(element, f"unique: {owner} has no attribute {unique.attribute!r}")
+        if unique.compare != "exact" and attribute.type not in ("string", "text"):
+            raise self.fail(element, f"unique: compare=\"{unique.compare}\" compares text; "
+                            f"{owner}.{unique.attribute} is {attribute.type}")
+        return unique
+
     def extend(self, element: etree._Element) -> None:
         """Apply an ``<extend object>`` to the object declared before it."""
         name = element.get("object")
@@ -275,7 +286,12 @@ class _Builder:
                 raise self.fail(child, f"index {child.get('name')}: {name} has it already; "
                                 "an extension adds indexes, it does not change them")
             indexes.append(self.index(name, child, attributes))
-        extended = attrs.evolve(base, attributes=attributes, indexes=tuple(indexes),
+        uniques = list(base.uniques)
+        for child in element.iterfind("unique"):
+            if child.get("attribute") in {unique.attribute for unique in uniques}:
+                raise self.fail(child, f"unique: {name}.{child.get('attribute')} has a duplicate check already")
+            uniques.append(self.unique(name, child, attributes))
+        extended = attrs.evolve(base, attributes=attributes, indexes=tuple(indexes), uniques=tuple(uniques),
                                 label=element.get("label") or base.label)
         for child in element.iterfind("search"):
             extended = attrs.evolve(extended, searches=(*extended.searches, self.search(extended, child)))
@@ -335,8 +351,12 @@ class _Builder:
             raise self.fail(element, f"{where}: length applies to type string only")
         if convert == "padded" and length is None:
             raise self.fail(element, f"{where}: convert=\"padded\" needs the column's length")
-        misplaced = next((name for name, conversions in BELONGS.items()
-                          if given.get(name) is not None and convert not in conversions), None)
+        text_format = given.get("format") if kind == "string" and convert is None else None
+        if text_format is not None and text_format not in TEXT_FORMATS:
+            raise self.fail(element, f"{where}: format={text_format!r} is not a format of text "
+                                     f"(formats: {', '.join(TEXT_FORMATS)}; a stored form of a date needs convert)")
+        misplaced = next((name for name, conversions in BELONGS.items() if given.get(name) is not None
+                          and convert not in conversions and not (name == "format" and text_format)), None)
         if misplaced is not None:
             owners = " or ".join(f'convert="{conversion}"' for conversion in BELONGS[misplaced])
             raise self.fail(element, f"{where}: {misplaced}=\"...\" belongs to {owners}")
@@ -350,7 +370,7 @@ class _Builder:
             ignore_case=given.get("case", "ignore") == "ignore",
             unknown={"true": True, "false": False}.get(given.get("unknown", "null")),
             time_column=given.get("time-column"), empty=given.get("empty"),
-            pivot=_int(given, "pivot") or patterns.DEFAULT_PIVOT, line=element.sourceline)
+            pivot=_int(given, "pivot") or patterns.DEFAULT_PIVOT, text_format=text_format, line=element.sourceline)
         if convert in STORED_FORMS:
             attribute = self.stored_form(where, attribute, given, element)
         try:

@@ -17,6 +17,8 @@ CONVERSIONS = ("flag", "cents", "padded", "text", "number")
 MOMENTS = ("date", "datetime", "time")
 RELATION_KINDS = ("many-to-one", "one-to-many", "many-to-many")
 RULE_EVENTS = ("create", "update", "due")
+TEXT_FORMATS = ("email",)                       # what the values of a string attribute may be declared to be
+COMPARISONS = ("exact", "ignore-case", "digits")  # how a duplicate check compares values
 VERSION_COLUMN = "caruso_version"
 
 
@@ -32,6 +34,7 @@ class Attribute:
     ``format``, see :mod:`caruso_storage.patterns`; a datetime's time may be in a second
     column, ``time_column`` in ``time_format``; a missing value is written as ``empty``,
     NULL when None). ``choice_labels`` are the labels of ``choices``, in their order.
+    ``text_format`` (one of ``TEXT_FORMATS``) is what every value of a string must be.
     """
 
     name: str
@@ -57,6 +60,7 @@ class Attribute:
     empty: str | None = None
     pivot: int = DEFAULT_PIVOT
     choice_labels: tuple[str, ...] | None = None
+    text_format: str | None = None
     line: int = 0
 
     @property
@@ -103,6 +107,16 @@ class Search:
     name: str
     attributes: tuple[str, ...]
     language: str = "simple"
+    line: int = 0
+
+
+@attrs.frozen
+class Unique:
+    """A duplicate check: no two objects have equal values of ``attribute`` when compared as
+    ``compare`` says (one of ``COMPARISONS``); empty values are never duplicates."""
+
+    attribute: str
+    compare: str = "exact"
     line: int = 0
 
 
@@ -159,6 +173,7 @@ class ObjectType:
     attributes: dict[str, Attribute]
     relations: dict[str, Relation] = attrs.field(factory=dict)
     indexes: tuple[Index, ...] = ()
+    uniques: tuple[Unique, ...] = ()
     rules: tuple[Rule, ...] = ()
     searches: tuple[Search, ...] = ()
     schema: str | None = None

@@ -5,7 +5,8 @@ transaction). Values are Python values (see :mod:`caruso_storage.values`); a
 record is a dict of every attribute plus ``_version``. Filters and orderings go
 through each attribute's :mod:`~caruso_storage.fields`; a datetime held in two columns
 is read from both and written to both. ``limits`` (from :mod:`caruso_storage.limits`)
-refuse values the columns cannot hold.
+refuse values the columns cannot hold; the model's duplicate checks
+(:mod:`caruso_storage.checks`) run on each record written, within the transaction.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from caruso_core.errors import Conflict, InvalidInput, NotFound
 
 from caruso_storage import filters, values
+from caruso_storage.checks import Duplicates
 from caruso_storage.fields import fields_of
 from caruso_storage.model import Condition, ObjectType
 from caruso_storage.tables import VERSION_KEY, time_key
@@ -53,6 +55,7 @@ class Records:
         self._required = [a.name for a in obj.attributes.values() if (a.required or a.key) and not a.generated]
         self._encoded = [name for name, attribute in obj.attributes.items() if values.encoded(attribute)]
         self._insert_plans: dict[str, tuple[str, list[str], list[tuple[int, Any]]]] = {}
+        self._duplicates = Duplicates(obj, table, self._columns, self._record) if obj.uniques else None
         self._by_key = select(*self._columns).where(*(table.c[name] == bindparam(f"key_{name}") for name in self.key))
 
     def key_of(self, key: Any) -> dict[str, Any]:
@@ -151,6 +154,9 @@ class Records:
         if not self.obj.versioned:
             for record in records:
                 record[VERSION_KEY] = _digest(record, self.names)
+        if self._duplicates is not None:
+            for record in records:
+                self._duplicates.check(connection, record)
         return records
 
     def _insert_complete(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -219,6 +225,8 @@ class Records:
                 raise _integrity(self.obj.name, error) from None
             if result.rowcount != 1:
                 raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else; read it again")
+            if self._duplicates is not None:
+                self._duplicates.check(connection, new, changes)
         new[VERSION_KEY] = assignments.get(VERSION_KEY, old[VERSION_KEY]) if self.obj.versioned \
             else _digest(new, self.names)
         return old, new
