@@ -35,6 +35,9 @@ VIEWS = """<views version="1">
   <form id="person-edit" object="Customer" title="Person" detail="person">
     <field name="name"/><field name="salutation"/>
   </form>
+  <form id="person-rename" object="Customer" title="Rename" detail="person" create="false">
+    <field name="name"/><field name="salutation" widget="readonly"/>
+  </form>
   <list id="people-contacts" object="Contact" title="Contacts"><column field="name"/><column field="duty"/></list>
   <customer360 id="person-360" object="Customer" title="Person 360">
     <profile detail="person"/>
@@ -109,6 +112,19 @@ def test_record_pages_show_the_label_and_forms_select_labels_but_store_codes(web
                                                           "salutation": "Herr"})
     assert refused.status_code == 400 and "Salutation: choose one of Herr, Frau, Firma" in refused.text
     assert storage.count("Customer", {"field": "name", "op": "eq", "value": "Emil"}) == 0
+
+
+def test_a_read_only_choice_in_a_form_shows_its_label_and_saving_keeps_its_code(web):
+    client, storage = web
+    [anna] = storage.query("Customer", {"field": "name", "op": "eq", "value": "Anna Arndt"})
+    edit = client.get("/views/person-rename/edit", params={"id": anna["id"]})
+    assert "<output>Frau</output>" in edit.text and 'name="salutation"' not in edit.text
+    saved = client.post(f"/views/person-rename/edit?id={anna['id']}", follow_redirects=False, data={
+        "csrf": csrf_of(edit.text), "_version": edit.text.split('name="_version" value="')[1].split('"')[0],
+        "name": "Anna Arndt-Berg", "salutation": "HR"})       # a forged value for the read-only field
+    assert saved.status_code == 303
+    assert {key: storage.get("Customer", anna["id"])[key] for key in ("name", "salutation")} == {
+        "name": "Anna Arndt-Berg", "salutation": "FR"}
 
 
 def test_in_chromium_a_form_offers_the_labels_and_saves_the_code(tmp_path, caruso_host, caruso_client, storage, views,

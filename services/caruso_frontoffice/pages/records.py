@@ -340,15 +340,23 @@ def form_page(request: Request, context: Context) -> Response:
     if not request.url.path.endswith("/edit"):
         given = request.query_params
         defaults = {f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given
-                    else widgets.display(f["attribute"].default) for f in fields}
+                    else _form_value(f, f["attribute"].default) for f in fields}
         return context.render(request, "form.html", view=view, fields=fields, values=defaults, version=None,
                               key_query="", errors=[], after=after)
     key = _key(info, request.query_params)
     record = context.records.get(view.object, key)
-    values = {f["name"]: widgets.display(record.get(f["name"])) for f in fields}
+    values = {f["name"]: _form_value(f, record.get(f["name"])) for f in fields}
     return context.render(request, "form.html", view=view, fields=fields, values=values,
                           version=json.dumps(record.get("_version")), key_query=key_query(info, record),
                           errors=[], after=after)
+
+
+def _form_value(field: dict[str, Any], value: Any) -> str:
+    """A value as the form holds it: the text an input sends back, or, in a read-only field,
+    the value as pages show it (a choice by its label)."""
+    if field["widget"] == "readonly":
+        return widgets.shown(field["attribute"], value)
+    return widgets.display(value)
 
 
 def _form_view(request: Request, context: Context) -> FormView:
