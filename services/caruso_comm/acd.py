@@ -50,6 +50,7 @@ class ACD:
         self._agent_pools: dict[str, dict[str, list[Pool]]] = {}
         self._waiting: dict[str, dict[str, Interaction]] = {}
         self._handled: dict[str, list[float]] = {}
+        self._wrap_ends: dict[tuple[str, str], float] = {}     # (agent, interaction) -> when wrap-up ends
 
     def forget_work(self) -> None:
         """Drop agents and interactions, keep the queue definitions (after a hot-swap handed
@@ -426,6 +427,7 @@ class ACD:
         handled[0] += 1
         handled[1] += now - interaction.connected_at + queue.wrap_up
         if queue.wrap_up > 0:
+            self._wrap_ends[agent.id, interaction.id] = now + queue.wrap_up
             self.timers.at(now + queue.wrap_up, self._wrap_timeout, agent, interaction.id, now)
         else:
             self._finish_wrap_up(agent, interaction.id)
@@ -441,8 +443,15 @@ class ACD:
         if interaction_id in agent.wrapping:
             self._finish_wrap_up(agent, interaction_id)
 
+    def wrap_up_left(self, agent_id: str) -> dict[str, float]:
+        """Seconds left of each of the agent's wrap-ups before it ends by itself."""
+        now = self._now()
+        return {interaction_id: max(0.0, self._wrap_ends[agent_id, interaction_id] - now)
+                for interaction_id in self.agent(agent_id).wrapping if (agent_id, interaction_id) in self._wrap_ends}
+
     def _finish_wrap_up(self, agent: Agent, interaction_id: str) -> None:
         channel, started = agent.wrapping.pop(interaction_id)
+        self._wrap_ends.pop((agent.id, interaction_id), None)
         agent.load[channel] -= 1
         self._emit(WRAP_END, None, None, agent.id, of=interaction_id,
                    seconds=self._now() - started)

@@ -368,12 +368,12 @@ class Campaign:
 
     def call(self, call_id: str) -> dict[str, Any] | None:
         """None unless ``call_id`` is a call of this campaign under way; else ``name`` (the
-        campaign's) and ``accept_within``: while the call is answered and not yet connected, the
-        seconds left before it is dropped, else None."""
+        campaign's), ``auto_accept`` and ``accept_within``: while the call is answered and not yet
+        connected, the seconds left before it is dropped, else None."""
         if call_id not in self._calls:
             return None
         drop_at = self._unconnected.get(call_id)
-        return {"name": self.name,
+        return {"name": self.name, "auto_accept": self.auto_accept,
                 "accept_within": None if drop_at is None else max(0.0, drop_at - self.acd.timers.now())}
 
     def _settle(self, call_id: str, disposition: str) -> None:

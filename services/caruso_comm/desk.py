@@ -52,9 +52,10 @@ class Desk:
             self.acd.set_status(agent, status, reason)
 
     def agent(self, agent: str) -> dict[str, Any]:
-        """The agent with status, state and the ids of their interactions."""
+        """The agent with status, state, the ids of their interactions and ``wrap_up_left``:
+        the seconds left of each wrap-up (interaction id -> seconds) before it ends by itself."""
         with self._lock:
-            return self.acd.agent(agent).snapshot()
+            return dict(self.acd.agent(agent).snapshot(), wrap_up_left=self.acd.wrap_up_left(agent))
 
     def accept(self, agent: str, interaction: str) -> dict[str, Any]:
         """The agent takes an interaction offered to them; returns it, connected."""

@@ -61,6 +61,21 @@ def _levels(value: dict[str, int]) -> dict[str, int]:
     return {str(skill): int(level) for skill, level in dict(value).items()}
 
 
+MAX_DISPOSITIONS = 20
+MAX_DISPOSITION = 40
+
+
+def _dispositions(value: Any) -> tuple[str, ...]:
+    """A queue's dispositions: a list of at most ``MAX_DISPOSITIONS`` distinct names of 1 to
+    ``MAX_DISPOSITION`` characters; ValueError otherwise."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_DISPOSITIONS:
+        raise ValueError(f"dispositions must be a list of at most {MAX_DISPOSITIONS} names")
+    names = tuple(v.strip() if isinstance(v, str) else v for v in value)
+    if not all(isinstance(v, str) and 0 < len(v) <= MAX_DISPOSITION for v in names) or len(set(names)) < len(names):
+        raise ValueError(f"dispositions must be distinct names of 1 to {MAX_DISPOSITION} characters")
+    return names
+
+
 @attrs.frozen
 class Escalation:
     """After ``after`` seconds of waiting, an interaction may also go to agents that have
@@ -79,6 +94,7 @@ class Queue:
     another queue's name, or None (the interaction is abandoned with reason ``max_wait``).
     ``max_wait`` and ``max_length`` of 0 mean no limit. ``max_no_answer`` consecutive
     offer timeouts put the agent on break with reason ``no answer`` (0: never).
+    ``dispositions`` are those an agent's desk offers when completing (none: the desk's own).
     """
 
     name: str
@@ -94,6 +110,7 @@ class Queue:
     wrap_up: float = 0.0
     max_no_answer: int = 3
     escalation: tuple[Escalation, ...] = attrs.field(default=(), converter=tuple)
+    dispositions: tuple[str, ...] = attrs.field(default=(), converter=_dispositions)
 
 
 @attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)

@@ -57,7 +57,7 @@ KEYS = {QUEUE: "name", AGENT: "id", INTERACTION: "id", VOICEMAIL: "id", CAMPAIGN
 AUDIO_LIMIT = 1 << 20    # bytes of a recording stored (base64); a longer one keeps only its size
 
 
-JSON_FIELDS = {QUEUE: ("skills", "escalation"), AGENT: ("skills", "capacity"), INTERACTION: (),
+JSON_FIELDS = {QUEUE: ("skills", "escalation", "dispositions"), AGENT: ("skills", "capacity"), INTERACTION: (),
                VOICEMAIL: (), CAMPAIGN: ("windows", "retries", "dnc", "dialer"), CONTACT: (), DNC: (),
                MESSAGE: ("data",)}
 TIME_FIELDS = {QUEUE: (), AGENT: (), INTERACTION: ("created", "entered", "connected", "ended"),
@@ -95,6 +95,7 @@ def queue_definition(record: dict[str, Any]) -> dict[str, Any]:
     definition = {k: v for k, v in record.items() if not k.startswith("_") and v is not None}
     definition["skills"] = json.loads(record.get("skills") or "{}")
     definition["escalation"] = json.loads(record.get("escalation") or "[]")
+    definition["dispositions"] = json.loads(record.get("dispositions") or "[]")
     return definition
 
 

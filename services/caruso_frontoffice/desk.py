@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from typing import Any
 
 import attrs
@@ -32,12 +33,14 @@ MAX_MESSAGE = 2000
 @attrs.frozen
 class Work:
     """One of the agent's interactions as the desk shows it: the live interaction (None
-    once it ended and the agent is wrapping up), chat messages, the voicemail it calls back."""
+    once it ended and the agent is wrapping up), chat messages, the voicemail it calls back,
+    and in wrap-up the seconds left before the wrap-up ends by itself."""
 
     id: str
     interaction: dict[str, Any] | None
     messages: list[dict[str, Any]] = attrs.field(factory=list)
     voicemail: dict[str, Any] | None = None
+    wrap_up_left: float | None = None
 
     @property
     def state(self) -> str:
@@ -53,6 +56,7 @@ class Desk:
         self.comm = client.get(COMM)
         self.scripts = Scripts(client.get(SCRIPTS))
         self.storage = client.get(STORAGE)
+        self._starting = threading.Lock()
 
     # -- the agent -----------------------------------------------------------------------
 
@@ -84,11 +88,12 @@ class Desk:
     def work(self, agent: dict[str, Any] | None) -> list[Work]:
         """The agent's interactions, offered first as the communication server lists them."""
         found = []
+        wrap_up_left = (agent or {}).get("wrap_up_left", {})
         for interaction_id in (agent or {}).get("interactions", []):
             try:
                 interaction = self.comm.interaction(interaction_id)
             except NotFound:
-                found.append(Work(interaction_id, None))
+                found.append(Work(interaction_id, None, wrap_up_left=wrap_up_left.get(interaction_id)))
                 continue
             found.append(Work(interaction_id, interaction, self._messages(interaction),
                               self._voicemail(interaction_id)))
@@ -163,12 +168,18 @@ class Desk:
         self.own(name, interaction_id)
         self.worksheets.keep(name, interaction_id, notes=notes)
 
+    def dispositions(self, queue: str) -> tuple[str, ...]:
+        """The dispositions offered for an interaction of ``queue``: the queue's own, else the desk's."""
+        found = next((q for q in self.comm.queues() if q["name"] == queue), {})
+        return tuple(found.get("dispositions") or ()) or self.settings.dispositions
+
     def complete(self, name: str, interaction_id: str, disposition: str, customer: tuple[str, Any] | None) -> None:
-        """Complete with one of the configured dispositions; the notes go to the contact
-        history of ``customer`` (object, key) when there are any."""
-        if disposition not in self.settings.dispositions:
-            raise InvalidInput(f"disposition {disposition!r}: use one of {', '.join(self.settings.dispositions)}")
+        """Complete with one of the dispositions of the interaction's queue; the notes go to
+        the contact history of ``customer`` (object, key) when there are any."""
         interaction = self.connected(name, interaction_id)
+        offered = self.dispositions(interaction["queue"])
+        if disposition not in offered:
+            raise InvalidInput(f"disposition {disposition!r}: use one of {', '.join(offered)}")
         self.comm.complete(name, interaction_id, disposition)
         notes = self.worksheet(name, interaction_id).notes.strip()
         if notes and customer is not None:
@@ -204,6 +215,19 @@ class Desk:
                                            "agent": name})
         self.worksheets.keep(name, interaction_id, script_session=view.session)
         return view
+
+    def start_auto_accepted(self, name: str, interaction: dict[str, Any], customer: Any) -> DialogView | None:
+        """Begin the queue's script (as :meth:`start_script`) for a connected campaign call that
+        its campaign accepted for the agent (``auto_accept``), unless it has one already;
+        None when there is nothing to start."""
+        campaign = interaction.get("campaign") or {}
+        if not campaign.get("auto_accept") or interaction["state"] != "connected" \
+                or self.settings.script_of(interaction["queue"]) is None:
+            return None
+        with self._starting:
+            if self.worksheet(name, interaction["id"]).script_session is not None:
+                return None
+            return self.start_script(name, interaction["id"], customer)
 
     def answer(self, name: str, interaction_id: str, answer: str | None, seq: int) -> DialogView:
         """Answer the script's current step (None continues an information item); InvalidInput

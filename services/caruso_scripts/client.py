@@ -85,7 +85,8 @@ class StepView:
     ``kind`` is ``question``, ``info`` or ``end``. A question has a ``type`` (``choice``,
     ``yesno``, ``text``, ``number``, ``amount``, ``date``), ``required``, ``options``
     (choices), ``maxlength`` (text) and the ``decimal`` mark (number and amount); an end
-    step its ``outcome``. ``line`` is the step's line in the script file.
+    step its ``outcome`` and, when the script declares them, the ``disposition`` and the
+    ``next`` action it suggests. ``line`` is the step's line in the script file.
     """
 
     id: str
@@ -98,6 +99,8 @@ class StepView:
     decimal: str | None = None
     outcome: str | None = None
     line: int | None = None
+    disposition: str | None = None
+    next: str | None = None
 
     @property
     def is_question(self) -> bool:
@@ -107,7 +110,8 @@ class StepView:
     def from_wire(cls, data: Mapping[str, Any]) -> "StepView":
         return cls(data["id"], data["kind"], data.get("text"), data.get("type"), bool(data.get("required")),
                    tuple(Option(o["value"], o["label"]) for o in data.get("options") or ()),
-                   data.get("maxlength"), data.get("decimal"), data.get("outcome"), data.get("line"))
+                   data.get("maxlength"), data.get("decimal"), data.get("outcome"), data.get("line"),
+                   data.get("disposition"), data.get("next"))
 
     def wire(self, line: bool = True) -> dict[str, Any]:
         """The step as the interface sends it (without ``line`` when ``line`` is false)."""
@@ -124,6 +128,8 @@ class StepView:
             shown["text"] = self.text
             if self.kind == "end":
                 shown["outcome"] = self.outcome
+                shown.update((key, value) for key, value in (("disposition", self.disposition),
+                                                             ("next", self.next)) if value is not None)
         return shown
 
 

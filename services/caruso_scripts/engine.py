@@ -292,8 +292,10 @@ class Engine:
                             tuple(Option(o.value, o.label) for o in step.options),
                             step.maxlength if step.type == "text" else None,
                             self._numbers(script).decimal if step.type in NUMERIC else None, line=step.line)
-        return StepView(step.id, step.kind, text, outcome=step.outcome if isinstance(step, End) else None,
-                        line=step.line)
+        if isinstance(step, End):
+            return StepView(step.id, step.kind, text, outcome=step.outcome, disposition=step.disposition,
+                            next=step.next, line=step.line)
+        return StepView(step.id, step.kind, text, line=step.line)
 
     def _text(self, session: Session, script: Script, step: Step, turn: Turn) -> str | None:
         """The text of ``step`` (prompt, information, end text) rendered within ``turn``."""

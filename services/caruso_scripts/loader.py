@@ -198,7 +198,8 @@ class _Loader:
         step_id, line = element.get("id"), element.sourceline
         if element.tag == "end":
             text = element.find("text")
-            return End(step_id, line, element.get("outcome"), None if text is None else self.template(text))
+            return End(step_id, line, element.get("outcome"), None if text is None else self.template(text),
+                       disposition=element.get("disposition"), next=element.get("next"))
         transitions = tuple(self.transition(go) for go in element.iterchildren("go"))
         if element.tag == "info":
             return Info(step_id, line, self.template(element.find("text")), transitions)

@@ -139,11 +139,16 @@ class SubScript:
 
 @attrs.frozen
 class End:
+    """Ends the dialog with ``outcome``; ``disposition`` and ``next`` (the next action) are
+    what an agent's desk suggests when the dialog ended here."""
+
     id: str
     line: int
     outcome: str
     text: Template | None
     transitions: tuple[Transition, ...] = ()
+    disposition: str | None = None
+    next: str | None = None
     kind = "end"
 
 

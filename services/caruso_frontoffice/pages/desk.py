@@ -51,7 +51,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
            ) -> Response:
     """The desk page with ``focus`` in front (the first interaction if it is not the agent's)."""
     desk, user = _desk(context), request.state.visitor.user
-    agent, works, queues, script, worksheet, popped = None, [], [], None, None, None
+    agent, works, queues, script, worksheet, popped, dispositions = None, [], [], None, None, None, ()
     try:
         agent = desk.agent(user.name)
         works = desk.work(agent)
@@ -61,8 +61,11 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
             if current.interaction is not None:
                 popped = _screen_pop(context, user.role, current.interaction)
             if current.state == "connected":
-                queues = [q["name"] for q in desk.comm.queues() if q["name"] != current.interaction["queue"]]
-                script = desk.script(user.name, current.id)
+                queue = current.interaction["queue"]
+                queues = [q["name"] for q in desk.comm.queues() if q["name"] != queue]
+                dispositions = desk.dispositions(queue)
+                error = _start_auto_accepted(desk, user.name, current.interaction, popped) or error
+            script = desk.script(user.name, current.id) if current.state in ("connected", "wrap_up") else None
         signature = desk.signature(user.name)
     except CarusoError as failure:
         current, signature = None, "unavailable"
@@ -71,9 +74,29 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     return context.render(
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
         popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
+        dispositions=dispositions, suggested=_suggested(script),
         phone=context.phone.choice(user.name), phone_kinds=KINDS,
         error=error, script_of=desk.settings.script_of(current.interaction["queue"])
         if current is not None and current.interaction else None)
+
+
+def _start_auto_accepted(desk: Desk, agent: str, interaction: dict[str, Any],
+                         popped: dict[str, Any] | None) -> str | None:
+    """Start the script of a call its campaign accepted for the agent, as accepting does;
+    the reason for the agent when it did not start."""
+    customer = _only_customer(popped)
+    try:
+        desk.start_auto_accepted(agent, interaction, customer[1] if customer else None)
+    except CarusoError as failure:
+        return f"The call was accepted for you, but the dialog script did not start: {failure}"
+    return None
+
+
+def _suggested(script: Any) -> dict[str, str | None] | None:
+    """What the end the dialog script reached suggests: ``disposition`` and ``next`` action."""
+    if script is None or script.status != "ended" or not (script.step.disposition or script.step.next):
+        return None
+    return {"disposition": script.step.disposition, "next": script.step.next}
 
 
 def _unavailable(failure: CarusoError) -> str:
@@ -133,7 +156,10 @@ def _customer_view(context: Context, role: str) -> Customer360View | None:
 
 def _popped_customer(context: Context, role: str, interaction: dict[str, Any] | None) -> tuple[str, Any] | None:
     """``(object, key)`` of the interaction's customer when the screen pop found exactly one."""
-    popped = _screen_pop(context, role, interaction) if interaction else None
+    return _only_customer(_screen_pop(context, role, interaction) if interaction else None)
+
+
+def _only_customer(popped: dict[str, Any] | None) -> tuple[str, Any] | None:
     if popped is None or len(popped["customers"]) != 1:
         return None
     return popped["view"].object, popped["customers"][0]["key"]

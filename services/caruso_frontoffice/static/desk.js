@@ -3,15 +3,32 @@
 // phone.js too; the page reloads when the desk changed, unless the agent is typing: then
 // a notice with a link appears instead. While the desk's phone holds a call
 // (window.deskPhone.live) the page must not be left: the desk is redrawn in place and
-// its forms are sent in the background.
+// its forms are sent in the background. Each [data-countdown] element counts down the
+// seconds the server gave it when it drew the desk (a wrap-up's or an accept window's).
 (function () {
   "use strict";
   var desk = document.getElementById("desk");
   if (!desk) {
     return;
   }
-  var typing = false;
+  var typing = false, ticking = null;
   function live() { return window.deskPhone && window.deskPhone.live; }
+  function countDown(drawn) {     // drawn: when the server's answer arrived (performance.now() ms)
+    var clocks = Array.prototype.slice.call(desk.querySelectorAll("[data-countdown]"));
+    clearInterval(ticking);
+    function tick() {
+      var elapsed = (performance.now() - drawn) / 1000;
+      clocks.forEach(function (clock) {
+        clock.textContent = String(Math.max(0, Math.ceil(parseFloat(clock.dataset.countdown) - elapsed)));
+      });
+    }
+    if (clocks.length) {
+      tick();
+      ticking = setInterval(tick, 250);
+    }
+  }
+  var navigation = performance.getEntriesByType("navigation")[0];
+  countDown(navigation && navigation.responseStart > 0 ? navigation.responseStart : performance.now());
   function redraw(html) {
     var fresh = new DOMParser().parseFromString(html, "text/html");
     var board = fresh.getElementById("desk"), phone = document.getElementById("phone");
@@ -21,6 +38,7 @@
     desk.replaceWith(board);
     desk = board;
     typing = false;
+    countDown(performance.now());
   }
   document.addEventListener("input", function () { typing = true; });
   document.addEventListener("submit", function (event) {

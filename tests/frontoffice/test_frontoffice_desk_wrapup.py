@@ -1,0 +1,159 @@
+"""The desk's completion and wrap-up in headless Chromium against the real communication
+server, script engine and storage service: the dispositions a queue lists (a forged one
+refused), the disposition and next action suggested by the end of the dialog script, the
+wrap-up countdown and a campaign call's accept window counting down from the server's
+remaining time (also after a reload), and an auto-accepted campaign call that starts the
+queue's script as accepting does.
+"""
+import math
+from pathlib import Path
+
+import pytest
+
+from frontoffice_support import PHONE
+from test_frontoffice_desk import answer, wait_for_offer
+
+pytestmark = pytest.mark.browser
+
+WIDE = {"width": 1366, "height": 768}
+SCRIPTS = Path(__file__).parent / "wrapup_scripts"
+BILLING = ["paid", "promise to pay", "dispute"]
+QUEUES = [{"name": "billing", "skills": {"billing": 1}, "wrap_up": 300, "dispositions": BILLING},
+          {"name": "sales", "wrap_up": 300}]
+ANSWERS = {"answer_rate": 1.0, "ring": 0.2, "seed": 3}        # the sim dialer: every contact answers
+
+
+@pytest.fixture
+def comm(caruso_host, caruso_client, tmp_path):
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": QUEUES})
+    return caruso_client.get("caruso.comm/1")
+
+
+@pytest.fixture
+def desk(tab, storage, comm, caruso_host, tmp_path):
+    """``desk(viewport)``: Ada signed in and available at her desk."""
+    caruso_host("scripts", config={"scripts": [str(SCRIPTS)], "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
+
+    def open_desk(viewport=WIDE):
+        one = tab(viewport)
+        one.sign_in("ada").wait_for_url("**/")
+        one.open("/desk").click("button:has-text('Available')")
+        one.page.wait_for_selector(".desk-status .state.available")
+        return one
+    return open_desk
+
+
+def countdown(page, selector):
+    return int(page.inner_text(f"{selector} [data-countdown]"))
+
+
+def wait_below(page, selector, value):
+    """Wait until the countdown at ``selector`` shows less than ``value``."""
+    page.wait_for_function(f"""() => {{ const c = document.querySelector("{selector} [data-countdown]");
+                                        return c && parseInt(c.textContent, 10) < {value}; }}""")
+
+
+def reloaded_countdown(desk, selector, left):
+    """Reload the desk: the countdown at ``selector`` shows what the server has left
+    (``left()``, read just before and just after)."""
+    before = left()
+    desk.page.reload()
+    shown = countdown(desk.page, selector)
+    after = left()
+    assert math.floor(after) <= shown <= math.ceil(before), (after, shown, before)
+    return shown
+
+
+def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countdown(desk, comm, caruso_client):
+    one = desk()
+    page = one.page
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]
+    wait_for_offer(page)
+    page.click("button:has-text('Accept')")
+    page.wait_for_selector(".desk-script")
+    offered = page.eval_on_selector_all("select[name=disposition] option", "os => os.map(o => o.value)")
+    assert offered == ["", *BILLING]                                   # the queue's, not the desk's own
+    assert page.input_value("select[name=disposition]") == ""
+    assert not page.locator(".suggested").count()
+
+    page.eval_on_selector("select[name=disposition] option:nth-child(2)", "o => { o.value = 'resolved'; }")
+    page.select_option("select[name=disposition]", "resolved")          # one of the desk's own: forged here
+    with page.expect_response("**/desk/complete") as refused:
+        page.click("button:has-text('Complete')")
+    assert refused.value.status == 400
+    one.expected(400)
+    assert "disposition 'resolved': use one of paid, promise to pay, dispute" in page.inner_text("p.error:not([hidden])")
+    assert comm.interaction(call)["state"] == "connected"
+
+    answer(page)                                                      # the greeting
+    answer(page, choose="No")
+    assert "The script has ended: payment_promised." in page.inner_text(".desk-script")
+    suggested = page.inner_text(".desk-interaction .suggested")
+    assert suggested == ("The script ended with payment_promised: disposition promise to pay. "
+                         "Next: Check the payment in 7 days (follow-up task)")
+    assert page.input_value("select[name=disposition]") == "promise to pay"   # preselected
+    one.check_layout("the script's suggestion")
+    page.click("button:has-text('Complete')")
+    page.wait_for_selector(".wrap-up-left")
+    completed = [e for e in comm.events(0, 0)["events"] if e["event"] == "complete"]
+    assert [(e["interaction"], e["data"]["disposition"]) for e in completed] == [(call, "promise to pay")]
+    assert page.inner_text(".desk-interaction .suggested") == "Next: Check the payment in 7 days (follow-up task)"
+
+    first = countdown(page, ".wrap-up-left")
+    assert 290 < first <= 300
+    wait_below(page, ".wrap-up-left", first - 1)                       # it counts down by itself
+    shown = reloaded_countdown(one, ".wrap-up-left", lambda: comm.agent("ada")["wrap_up_left"][call])
+    assert shown < first                                               # from the server's time, not from 300
+    one.check_layout("wrap-up countdown")
+    one.shot("frontoffice-desk-wrap-up.png")
+    page.click("button:has-text('End wrap-up')")
+    page.wait_for_selector("text=Waiting for the next interaction")
+    assert comm.agent("ada")["wrap_up_left"] == {}
+
+
+def test_a_campaign_call_s_accept_window_counts_down_on_a_phone(desk, comm):
+    one = desk(PHONE)
+    page = one.page
+    comm.add_campaign("spring", "sales", contacts_csv="number,customer\n+4930555000,2\n", pacing="progressive",
+                      dialer=ANSWERS, connect_within=60)
+    comm.campaign("spring", "start")
+    wait_for_offer(page)
+    [call] = comm.agent("ada")["interactions"]
+    first = countdown(page, ".accept-within")
+    assert 50 < first <= 60
+    wait_below(page, ".accept-within", first - 1)
+    shown = reloaded_countdown(one, ".accept-within", lambda: comm.interaction(call)["campaign"]["accept_within"])
+    assert shown < first
+    one.check_layout("accept window on a phone")
+    page.click("button:has-text('Accept')")
+    page.wait_for_selector(".desk-interaction .state.connected")
+    offered = page.eval_on_selector_all("select[name=disposition] option", "os => os.map(o => o.value)")
+    assert offered == ["", "resolved", "callback"]                     # sales lists none: the desk's own
+    page.select_option("select[name=disposition]", "callback")
+    page.click("button:has-text('Complete')")
+    page.wait_for_selector(".wrap-up-left")
+    assert 290 < countdown(page, ".wrap-up-left") <= 300
+    one.check_layout("wrap-up on a phone")
+
+
+def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, caruso_client):
+    one = desk()
+    page = one.page
+    comm.add_campaign("autumn", "billing", contacts_csv="number,customer\n+4930555001,1\n", pacing="progressive",
+                      dialer=ANSWERS, auto_accept=True)
+    comm.campaign("autumn", "start")
+    page.wait_for_selector(".desk-script h2:has-text('Payment reminder')")   # nobody clicked Accept
+    assert "Greet Acme Utilities and ask about the open invoice." in page.inner_text(".desk-script")
+    [call] = comm.agent("ada")["interactions"]
+    assert comm.interaction(call)["state"] == "connected"
+    scripts = caruso_client.get("caruso.scripts/1")
+    [session] = scripts.sessions()
+    context = scripts.current(session["session"])["context"]
+    assert (session["script"], context["interaction"], context["customer_id"]) == ("billing_call", call, 1)
+    page.reload()                                                     # a second look starts no second script
+    assert len(scripts.sessions()) == 1
+    one.check_layout("auto-accepted call")
+    answer(page)
+    answer(page, choose="Yes")
+    assert page.input_value("select[name=disposition]") == "paid"
+    assert "Next: Send the receipt by e-mail" in page.inner_text(".desk-interaction .suggested")
