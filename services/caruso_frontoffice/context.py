@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 
 from caruso_core.client import Client
 from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.articles import Articles, ArticleSettings
 from caruso_frontoffice.changes import Changes
 from caruso_frontoffice.chat import PortalChat
 from caruso_frontoffice.desk import Desk
@@ -45,6 +46,7 @@ class Context:
     only while there is no user. ``self_service`` names the dialog scripts the portal
     publishes; ``starts_per_minute`` limits the dialogs one client address starts. The
     agent desktop (``desk``) needs the agents' ``worksheets``; it is None without them.
+    The portal publishes the knowledge base ``article_settings`` name (``articles``; None: none).
     ``changes`` wakes the desks' push streams.
     """
 
@@ -61,17 +63,21 @@ class Context:
     starts_per_minute: int = 30
     desk_settings: DeskSettings = attrs.field(factory=DeskSettings)
     worksheets: Worksheets | None = None
+    article_settings: ArticleSettings | None = attrs.field(factory=ArticleSettings)
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
     phone: DeskPhone = attrs.field(init=False)
     changes: Changes = attrs.field(init=False)
     dialogs: SelfService = attrs.field(init=False)
+    articles: Articles | None = attrs.field(init=False, default=None)
     chat: PortalChat = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.accounts.count() == 0:
             self.setup_token = secrets.token_urlsafe(24)
         self.records = Records(self.client.get(STORAGE))
+        if self.article_settings is not None:
+            self.articles = Articles(self.client.get(STORAGE), self.article_settings)
         if self.worksheets is not None:
             self.desk = Desk(self.desk_settings, self.worksheets, self.client)
         self.dialogs = SelfService(Scripts(self.client.get(SCRIPTS)), self.self_service, self.starts_per_minute)

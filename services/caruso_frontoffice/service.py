@@ -17,6 +17,9 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
               (default none)
 ``self_service_starts`` new self-service dialogs one client address may start a
               minute (default 30)
+``articles``  the knowledge base the portal lists and searches (see
+              :class:`caruso_frontoffice.articles.ArticleSettings`; default the knowledge
+              module's published articles, false: none)
 ``desk``      the agent desktop: dialog script per queue, agents' skills and capacity,
               dispositions, the screen pop's view and attributes (see
               :mod:`caruso_frontoffice.desksettings`)
@@ -41,6 +44,7 @@ from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.app import create_app
+from caruso_frontoffice.articles import ArticleSettings
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.database import open_database
@@ -62,6 +66,7 @@ class FrontOffice:
                  certfile: str | None = None, keyfile: str | None = None, key_file: str | None = None,
                  session_hours: float = 12.0, self_service: list[str] | None = None,
                  self_service_starts: int = 30, desk: dict[str, Any] | None = None,
+                 articles: dict[str, Any] | bool | None = None,
                  max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT,
                  context: HostContext | None = None) -> None:
         parts = urlsplit(address)
@@ -91,6 +96,7 @@ class FrontOffice:
             name_throttle=Throttle(NAME_FAILURES, FAILURE_WINDOW),
             address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW),
             self_service=tuple(self_service or ()), starts_per_minute=self_service_starts,
+            article_settings=ArticleSettings.of(articles),
             desk_settings=desk_settings(desk), worksheets=Worksheets(engine))
         tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if parts.scheme == "https" else None
         self._http = HttpServer(create_app(self._context), limits, "the front office", tls=tls)

@@ -1,6 +1,8 @@
 """The self-service portal: the published dialog scripts for customers, anonymous or
-signed in with a customer account, and the way to the web chat (``/portal/chat``: the
-chat page, with a pass naming a signed-in customer's record, see :mod:`caruso_frontoffice.chat`).
+signed in with a customer account, the knowledge base's public articles (``/portal/articles``:
+listed and searched by full text, a page per article, see :mod:`caruso_frontoffice.articles`),
+and the way to the web chat (``/portal/chat``: the chat page, with a pass naming a signed-in
+customer's record, see :mod:`caruso_frontoffice.chat`).
 
 The dialogs follow the rules of self-service of the script interface's SDK
 (:class:`caruso_scripts.client.SelfService`: only the scripts of the ``self_service``
@@ -19,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, NotFound
+from caruso_core.errors import CarusoError, InvalidInput, NotFound
 from caruso_frontoffice.access import action, page
+from caruso_frontoffice.articles import MAX_PAGE, MAX_TEXT
 from caruso_frontoffice.context import Context
 from caruso_scripts.client import DialogError, DialogView, Reply, TooManyStarts
 
@@ -33,12 +36,51 @@ FAILED = "Sorry, something went wrong on our side. Please try again later or cal
 INCOMPLETE = "The form was not complete; please answer again."
 SIGN_IN = "This needs your customer account: please sign in first."
 STALE = "The page was out of date; here is where your dialog stands now."
+NO_ARTICLES = "There are no questions and answers here."
+NO_ARTICLE = "This article does not exist or is not published."
+NO_PAGE = f"There is no such page of answers: pages go from 1 to {MAX_PAGE}."
+TOO_LONG = f"Please search with at most {MAX_TEXT} characters."
 
 
 @page()
 def index(request: Request, context: Context) -> Response:
     return _answer(request, context, lambda: context.render(
-        request, "portal.html", scripts=context.dialogs.scripts(), chat=context.chat.available()))
+        request, "portal.html", scripts=context.dialogs.scripts(), chat=context.chat.available(),
+        articles=context.articles is not None))
+
+
+@page()
+def articles(request: Request, context: Context) -> Response:
+    """The public articles holding every word of ``q`` (all without), page ``page`` of them."""
+    if context.articles is None:
+        return context.render(request, "portal_refused.html", 404, reason=NO_ARTICLES)
+    text = request.query_params.get("q", "")
+    number = request.query_params.get("page", "1")
+    if not number.isdigit() or not 1 <= int(number) <= MAX_PAGE:
+        return context.render(request, "portal_refused.html", 400, reason=NO_PAGE)
+    if len(text) > MAX_TEXT:
+        return context.render(request, "portal_articles.html", 400, text=text[:MAX_TEXT], found=[], more=False,
+                              number=1, notice=TOO_LONG)
+
+    def listed() -> Response:
+        found, more = context.articles.page(text, int(number))
+        return context.render(request, "portal_articles.html", text=text, found=found, more=more,
+                              number=int(number), notice=None)
+    return _answer(request, context, listed)
+
+
+@page()
+def article(request: Request, context: Context) -> Response:
+    """One public article: its question and answer."""
+    def shown() -> Response:
+        try:
+            found = context.articles.article(request.path_params["key"]) if context.articles else None
+        except InvalidInput:
+            found = None
+        if found is None:
+            return context.render(request, "portal_refused.html", 404, reason=NO_ARTICLE)
+        return context.render(request, "portal_article.html", article=found)
+    return _answer(request, context, shown)
 
 
 @page()
@@ -123,6 +165,8 @@ def _answer(request: Request, context: Context, respond: Callable[[], Response])
 routes = [
     Route(BASE, index, methods=["GET"]),
     Route(BASE + "/chat", chat, methods=["GET"]),
+    Route(BASE + "/articles", articles, methods=["GET"]),
+    Route(BASE + "/articles/{key}", article, methods=["GET"]),
     Route(BASE + "/start/{script}", start, methods=["POST"]),
     Route(BASE + "/s/{session}", show, methods=["GET"]),
     Route(BASE + "/s/{session}", submit, methods=["POST"]),
