@@ -23,6 +23,7 @@ from caruso_frontoffice.records import STORAGE, Records
 from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import Catalog
+from caruso_frontoffice.savedfilters import SavedFilters
 from caruso_frontoffice.worksheets import Worksheets
 from caruso_scripts.client import INTERFACE as SCRIPTS, Scripts, SelfService
 
@@ -47,6 +48,7 @@ class Context:
     publishes; ``starts_per_minute`` limits the dialogs one client address starts. The
     agent desktop (``desk``) needs the agents' ``worksheets``; it is None without them.
     The portal publishes the knowledge base ``article_settings`` name (``articles``; None: none).
+    Lists offer to save their filters with ``saved_filters``.
     ``changes`` wakes the desks' push streams.
     """
 
@@ -64,6 +66,7 @@ class Context:
     desk_settings: DeskSettings = attrs.field(factory=DeskSettings)
     worksheets: Worksheets | None = None
     article_settings: ArticleSettings | None = attrs.field(factory=ArticleSettings)
+    saved_filters: SavedFilters | None = None
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
     phone: DeskPhone = attrs.field(init=False)

@@ -1,7 +1,8 @@
 """The front office's own database: its tables and how it is opened.
 
-Users, the customer keys of customer accounts, and sessions live here (SQLite in the deployment's data folder by default);
-business objects do not: they belong to the storage service.
+Users, the customer keys of customer accounts, sessions and the users' saved list filters
+live here (SQLite in the deployment's data folder by default); business objects do not:
+they belong to the storage service. Tables missing from a database are created when it opens.
 """
 from __future__ import annotations
 
@@ -34,6 +35,18 @@ sessions = sa.Table(
               nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)
+
+saved_filters = sa.Table(
+    "frontoffice_saved_filters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("frontoffice_users.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("view", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("query", sa.String(2000), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("user_id", "view", "name"),
 )
 
 

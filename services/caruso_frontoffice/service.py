@@ -52,6 +52,7 @@ from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, 
 from caruso_frontoffice.sessions import Sessions, load_key
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import DEFAULT_VIEWS, load
+from caruso_frontoffice.savedfilters import SavedFilters
 from caruso_frontoffice.worksheets import Worksheets
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8080"
@@ -97,7 +98,7 @@ class FrontOffice:
             address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW),
             self_service=tuple(self_service or ()), starts_per_minute=self_service_starts,
             article_settings=ArticleSettings.of(articles),
-            desk_settings=desk_settings(desk), worksheets=Worksheets(engine))
+            desk_settings=desk_settings(desk), worksheets=Worksheets(engine), saved_filters=SavedFilters(engine))
         tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if parts.scheme == "https" else None
         self._http = HttpServer(create_app(self._context), limits, "the front office", tls=tls)
 

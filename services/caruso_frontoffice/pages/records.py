@@ -3,7 +3,9 @@ customer 360.
 
 URLs: ``/views/ID`` (list), ``/views/ID/show?KEY`` (detail or customer 360),
 ``/views/ID/new`` and ``/views/ID/edit?KEY`` (form), where ``KEY`` is the object's key
-attributes as query parameters (``?id=42``). A view, and each of its fields, is shown
+attributes as query parameters (``?id=42``); ``POST /views/ID/filters?LIST-QUERY`` saves
+a list's search, filters and sort under a name for the user, ``POST
+/views/ID/filters/delete`` deletes one of theirs. A view, and each of its fields, is shown
 only to the roles it names; a form takes only the fields the user may see.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.records import ObjectInfo, Records, history, history_page, referring
+from caruso_frontoffice.savedfilters import SavedFilters
 from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, FormView, ListView,
                                             Related, View)
 
@@ -133,9 +136,7 @@ def list_view(request: Request, context: Context) -> Response:
     except InvalidInput as failure:
         rows, total, error = [], 0, str(failure)
     columns = _visible(view.columns, role)
-    state = {"q": asked["search"], **{f"f.{k}": v for k, v in asked["shown"].items() if v}}
-    if asked["sort"]:
-        state["sort"] = asked["sort"]
+    state = _list_state(asked)
     opener = row_opener(context, view, role)
     return context.render(
         request, "list.html", view=view, info=info, search=asked["search"], error=error,
@@ -146,7 +147,54 @@ def list_view(request: Request, context: Context) -> Response:
               for row in rows],
         total=total, page=number, pages=max(1, -(-total // view.page_size)),
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
-        form=_creating(context, view.form, role))
+        form=_creating(context, view.form, role),
+        saved=context.saved_filters.of(request.state.visitor.user.id, view.id) if context.saved_filters else None)
+
+
+def _list_state(asked: dict[str, Any]) -> dict[str, str]:
+    """The query parameters of a list's search, filters and sort (what its links keep)."""
+    state = {"q": asked["search"], **{f"f.{k}": v for k, v in asked["shown"].items() if v}}
+    if asked["sort"]:
+        state["sort"] = asked["sort"]
+    return state
+
+
+def _saved_filters(context: Context) -> SavedFilters:
+    if context.saved_filters is None:
+        raise _Refused(404, "This front office keeps no saved filters.")
+    return context.saved_filters
+
+
+@action(*STAFF)
+@_guarded
+def save_filter(request: Request, context: Context, form: FormData) -> Response:
+    """Save the list's search, filters and sort (the query, read as the list reads it) under
+    the typed ``name`` for the user; back to the list showing them."""
+    view = _view(request, context, (ListView,))
+    saved = _saved_filters(context)
+    asked = _list_query(request, view, context.records.info(view.object), request.state.visitor.user.role)
+    if asked["error"]:
+        raise _Refused(400, asked["error"])
+    query = urlencode(_list_state(asked))
+    try:
+        saved.save(request.state.visitor.user.id, view.id, _text(form.get("name")), query)
+    except InvalidInput as refused:
+        raise _Refused(400, str(refused)) from None
+    except Conflict as refused:
+        raise _Refused(409, str(refused)) from None
+    return RedirectResponse(f"/views/{view.id}?{query}", 303)
+
+
+@action(*STAFF)
+@_guarded
+def delete_filter(request: Request, context: Context, form: FormData) -> Response:
+    """Delete the user's saved filter named by ``filter`` (404 unless it is theirs); back to the list."""
+    view = _view(request, context, (ListView,))
+    raw = _text(form.get("filter"))
+    if not raw.isdigit() or len(raw) > 12:
+        raise _Refused(400, "Which saved filter? The form names none.")
+    _saved_filters(context).delete(request.state.visitor.user.id, int(raw))
+    return RedirectResponse(f"/views/{view.id}", 303)
 
 
 @page(*STAFF)
@@ -439,6 +487,8 @@ def _text(value: Any) -> str:
 routes = [
     Route("/views/{view_id}", list_view, methods=["GET"]),
     Route("/views/{view_id}/export.csv", export, methods=["GET"]),
+    Route("/views/{view_id}/filters", save_filter, methods=["POST"]),
+    Route("/views/{view_id}/filters/delete", delete_filter, methods=["POST"]),
     Route("/views/{view_id}/show", show, methods=["GET"]),
     Route("/views/{view_id}/note", note, methods=["POST"]),
     Route("/views/{view_id}/new", form_page, methods=["GET"]),
