@@ -8,11 +8,17 @@ first); ``lookup`` (``{"object": "Customer", "field": "email", "key": "id"}``: t
 customer is the first record of that object in the storage service ``caruso.storage/1``
 (reached through the server's context) whose field equals the sender address). The sender
 of a message is the interaction's
-``from``; an unknown sender gives an interaction without a customer.
+``from``; an unknown sender gives an interaction without a customer. ``questions``: mail to
+its ``address`` is a question for the knowledge base instead (see
+:mod:`caruso_comm.channels.questions`), acknowledged to its sender through the relay.
+
+A message refused for what it holds gets SMTP 550 with the reason; one that cannot be
+written now (a service unavailable) 451, so the sender's server tries again.
 """
 from __future__ import annotations
 
 import email.policy
+import logging
 import smtplib
 import socket
 from email.message import EmailMessage
@@ -23,12 +29,14 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from caruso_core.context import HostContext
-from caruso_core.errors import CarusoError
+from caruso_core.errors import CarusoError, InvalidInput
 
 from caruso_comm.channels.lookup import CustomerLookup
+from caruso_comm.channels.questions import MailQuestions
 
 NAME = "email"
 MAX_MESSAGE = 10 * 1024 * 1024
+log = logging.getLogger("caruso.comm.email")
 
 
 class _Inbox:
@@ -39,7 +47,10 @@ class _Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         try:
-            self.channel.receive(envelope.mail_from, envelope.content)
+            self.channel.receive(envelope.mail_from, envelope.content, list(envelope.rcpt_tos))
+        except InvalidInput as error:
+            log.warning("e-mail from %s refused: %s", envelope.mail_from, error.message)
+            return f"550 {error.message}"
         except CarusoError as error:
             return f"451 {error.message}"
         return "250 Message accepted"
@@ -48,13 +59,14 @@ class _Inbox:
 class EmailChannel:
     def __init__(self, server: Any, context: HostContext, queue: str, address: str, relay_host: str = "127.0.0.1",
                  relay_port: int = 25, port: int = 0, customers: dict[str, str] | None = None,
-                 lookup: dict[str, str] | None = None) -> None:
+                 lookup: dict[str, str] | None = None, questions: dict[str, Any] | None = None) -> None:
         self.server, self.context = server, context
         self.queue = queue
         self.address = address
         self.relay = (relay_host, int(relay_port))
         self.port = port
         self._customer = CustomerLookup(context, lookup, field="email", known=customers, channel="email")
+        self.questions = MailQuestions.of(questions, context)
         self.transcripts = server.transcripts(NAME)
         self._controller: Controller | None = None
 
@@ -72,16 +84,25 @@ class EmailChannel:
             self._controller.stop()
 
     def info(self) -> dict[str, Any]:
-        return {"smtp": f"127.0.0.1:{self.port}", "address": self.address, "queue": self.queue}
+        answer = {"smtp": f"127.0.0.1:{self.port}", "address": self.address, "queue": self.queue}
+        if self.questions is not None:
+            answer["questions"] = self.questions.address
+        return answer
 
-    def receive(self, sender: str, content: bytes) -> str:
+    def receive(self, sender: str, content: bytes, recipients: list[str] | None = None) -> str | None:
         """A message from ``sender`` enters the queue, written through (the event log, and with
         ``persist`` the records and the message) before the SMTP server accepts it; returns the
-        interaction id."""
+        interaction id. A message to the questions address is stored as a question instead
+        (None)."""
         message = BytesParser(policy=email.policy.default).parsebytes(content)
         address = parseaddr(str(message.get("From", "")) or sender)[1] or sender
         body = message.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
+        if self.questions is not None and self.questions.addressed(recipients or []):
+            self.questions.ask(address, text)
+            if self.questions.reply:
+                self._acknowledge(message, address, self.questions)
+            return None
         interaction = self.server.arrive(self.queue, channel=NAME, from_=address, to=self.address,
                                          customer=self._customer(address))
         self.transcripts.add(interaction["id"], address, text, subject=str(message.get("Subject", "")),
@@ -91,17 +112,20 @@ class EmailChannel:
 
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
         first = (self.transcripts.of(interaction["id"]) or [{}])[0]
-        reply = EmailMessage()
-        reply["From"] = self.address
-        reply["To"] = interaction["from"]
-        subject = first.get("subject", "")
-        reply["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
-        if first.get("message_id"):
-            reply["In-Reply-To"] = first["message_id"]
-        reply.set_content(text)
+        reply = _reply(self.address, interaction["from"], first.get("subject", ""), first.get("message_id", ""), text)
         with smtplib.SMTP(*self.relay, timeout=30) as smtp:
             smtp.send_message(reply)
         self.transcripts.add(interaction["id"], agent, text, subject=str(reply["Subject"]))
+
+    def _acknowledge(self, message: Any, address: str, questions: MailQuestions) -> None:
+        """Tell the sender of a stored question so; a relay that fails is logged (the question stays)."""
+        reply = _reply(questions.address, address, str(message.get("Subject", "")),
+                       str(message.get("Message-ID", "")), questions.reply)
+        try:
+            with smtplib.SMTP(*self.relay, timeout=30) as smtp:
+                smtp.send_message(reply)
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning("the acknowledgement of an e-mail question to %s was not sent: %s", address, error)
 
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         return self.transcripts.of(interaction)
@@ -109,3 +133,14 @@ class EmailChannel:
     def held(self, interactions: list[dict[str, Any]]) -> list[str]:
         """After a restart: the e-mails whose messages came back go on."""
         return [interaction["id"] for interaction in interactions if self.transcripts.of(interaction["id"])]
+
+
+def _reply(sender: str, to: str, subject: str, message_id: str, text: str) -> EmailMessage:
+    """A reply from ``sender`` to ``to`` on the message of ``subject`` and ``message_id``."""
+    reply = EmailMessage()
+    reply["From"], reply["To"] = sender, to
+    reply["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
+    if message_id:
+        reply["In-Reply-To"] = message_id
+    reply.set_content(text)
+    return reply
