@@ -78,7 +78,7 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     customer = storage.get("Customer", 2)
     page = wide.open("/views/customer-360/show?id=2")
     assert page.locator("p.actions a").all_inner_texts() == [
-        "Edit", "New task", "New activity", "New service order"]
+        "Edit", "New task", "New activity", "New opportunity", "New service order"]
     page.click("p.actions >> text=New task")
     page.wait_for_url("**/views/task-edit/new?**")
     assert page.input_value("input[name=customer_id]") == "2"

@@ -390,13 +390,13 @@ def form_page(request: Request, context: Context) -> Response:
         defaults = {f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given
                     else _form_value(f, f["attribute"].default) for f in fields}
         return context.render(request, "form.html", view=view, fields=fields, values=defaults, version=None,
-                              key_query="", errors=[], after=after)
+                              key_query="", errors=[], field_errors={}, after=after)
     key = _key(info, request.query_params)
     record = context.records.get(view.object, key)
     values = {f["name"]: _form_value(f, record.get(f["name"])) for f in fields}
     return context.render(request, "form.html", view=view, fields=fields, values=values,
                           version=json.dumps(record.get("_version")), key_query=key_query(info, record),
-                          errors=[], after=after)
+                          errors=[], field_errors={}, after=after)
 
 
 def _form_value(field: dict[str, Any], value: Any) -> str:
@@ -433,7 +433,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     fields = _form_fields(view, info, request.state.visitor.user.role)
     after = _next(_text(form.get(NEXT)))
     editing = request.url.path.endswith("/edit")
-    values, errors = {}, []
+    values, errors, field_errors = {}, [], {}
     for spec in fields:
         if spec["widget"] == "readonly":
             continue
@@ -454,14 +454,34 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         except Conflict as error:
             errors.append(f"{error}. Someone changed this record since you opened it: reload to see it.")
         except CarusoError as error:
-            errors.append(str(error))
+            if error.details.get("field") in values:
+                field_errors[error.details["field"]] = _field_error(context, view, info, error,
+                                                                    request.state.visitor.user.role)
+            else:
+                errors.append(str(error))
         else:
             target = view.detail if _usable(context, view.detail, request.state.visitor.user.role) else None
             return RedirectResponse(after or (f"/views/{target}/show?{key_query(info, record)}" if target
                                               else f"/views/{view.id}/edit?{key_query(info, record)}"), 303)
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
     return context.render(request, "form.html", 400, view=view, fields=fields, values=shown, version=version,
-                          key_query=request.url.query, errors=errors, after=after)
+                          key_query=request.url.query, errors=errors, field_errors=field_errors, after=after)
+
+
+def _field_error(context: Context, view: FormView, info: ObjectInfo, error: CarusoError,
+                 role: str) -> dict[str, str | None]:
+    """The storage's refusal of one field, shown beside it: its message and, when it names an
+    object of the form's kind it duplicates (``details["duplicate"]``), a link to that object's
+    record (the form's detail view, else this form editing it)."""
+    duplicate = error.details.get("duplicate")
+    shown: dict[str, str | None] = {"message": str(error), "link": None, "link_text": None}
+    if isinstance(duplicate, dict) and duplicate.get("object") == view.object and duplicate.get("key") is not None:
+        key = duplicate["key"]
+        record = key if isinstance(key, dict) else {info.key[0]: key}
+        target = _usable(context, view.detail, role)
+        shown["link"] = (f"/views/{target}/show?" if target else f"/views/{view.id}/edit?") + key_query(info, record)
+        shown["link_text"] = f"Open {view.object} {key}" if not isinstance(key, dict) else f"Open that {view.object}"
+    return shown
 
 
 def _version(token: str | None) -> Any:
