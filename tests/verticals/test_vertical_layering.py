@@ -72,6 +72,10 @@ def serves_the_old_database(url: str, name: str) -> None:
         assert storage.get("Customer", 7)["name"] == "Ann"
         task = storage.create("Task", {"subject": "call Ann", "customer_id": 7})
         assert [t["id"] for t in storage.related("Customer", 7, "tasks")] == [task["id"]]
+        # the sales and leads modules' tables, which the old database lacked, are made at start
+        opportunity = storage.create("Opportunity", {"customer_id": 7, "title": "Savings plan"})
+        assert storage.get("Opportunity", opportunity["id"])["stage"] == "initiation"
+        assert storage.create("Lead", {"name": "Ann", "email": "ann@example.com"})["rating"] == "cold"
     finally:
         storage.stop()
 
