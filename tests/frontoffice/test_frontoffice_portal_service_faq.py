@@ -1,0 +1,45 @@
+"""The service vertical publishes its FAQ: its demo data are the questions the FAQ script
+answers, as published articles (loaded once however often it runs), which the portal of the
+vertical's deployment searches; the FAQ script, published in that portal, points at the search."""
+from __future__ import annotations
+
+import re
+
+import attrs
+from starlette.testclient import TestClient
+
+from caruso_core.verticals import demo_loaders, installed
+from caruso_frontoffice.app import create_app
+from caruso_service import faq
+from frontoffice_support import csrf_of, make_context
+
+
+def test_the_faq_is_published_and_searched_in_the_verticals_portal(caruso_host, caruso_client, caruso_manager,
+                                                                    tmp_path):
+    settings = installed()["service"].service_settings()
+    caruso_host("storage", config={**settings["storage"]["config"], "db": f"sqlite:///{tmp_path / 's.db'}"})
+    caruso_host("scripts", config={**settings["scripts"]["config"], "db": f"sqlite:///{tmp_path / 'd.db'}"})
+    storage = caruso_client.get("caruso.storage/1")
+    [(vertical, load)] = demo_loaders(["service"], {"service": installed()["service"]})
+    assert (vertical, load) == ("service", faq.load)
+    assert load(storage, 100) == {"KnowledgeArticle": len(faq.ARTICLES)}
+    assert load(storage, 100) == {"KnowledgeArticle": 0}
+    published = {"field": "status", "op": "eq", "value": "published"}
+    assert sorted(a["question"] for a in storage.query("KnowledgeArticle", published)) == sorted(
+        article["question"] for article in faq.ARTICLES)
+
+    context = attrs.evolve(make_context(tmp_path, caruso_manager.uri),
+                           self_service=tuple(settings["frontoffice"]["config"]["self_service"]))
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        found = web.get("/portal/articles", params={"q": "bleed the radiators"}).text
+        assert re.findall(r'href="/portal/articles/\d+">([^<]+)<', found) == [
+            "My heating or hot water does not work: what can I check first?"]
+        engineer = web.get("/portal/articles", params={"q": "engineer"}).text
+        assert "How soon does an engineer come?" in engineer and "service contract run" not in engineer
+        portal = web.get("/portal").text
+        assert "Questions and answers" in portal and "Report a fault" in portal
+        started = web.post("/portal/start/faq", data={"csrf": csrf_of(portal)}, follow_redirects=False)
+        step = web.get(started.headers["location"])
+        seq = re.search(r'name="seq" value="(\d+)"', step.text).group(1)
+        web.post(started.headers["location"], data={"csrf": csrf_of(step.text), "seq": seq, "answer": "other"})
+        assert "search it at /portal/articles" in web.get(started.headers["location"]).text
