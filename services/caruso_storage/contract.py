@@ -21,7 +21,7 @@ from caruso_core.errors import Conflict, InvalidInput, NotFound
 from caruso_core.testing import ContractSuite
 
 MODEL = str(resources.files("caruso_storage").joinpath("contract_model.xml"))
-METHODS = ("create", "get", "update", "delete", "query", "count", "related", "link", "unlink", "apply", "read",
+METHODS = ("create", "get", "update", "delete", "query", "count", "search", "related", "link", "unlink", "apply", "read",
            "describe", "add_contact", "contact_history", "rule_log", "run_due_rules", "outbox", "retry_outbox")
 PLAIN = (str, int, float, bool, type(None))
 
@@ -95,6 +95,24 @@ class StorageContract(ContractSuite):
         assert names(service.query("Party", _mine(marker), order_by=["-score"], limit=2, offset=1)) == ["P2", "P1"]
         assert names(service.query("Party", _mine(marker, {"not": {"field": "score", "op": "lt", "value": 2}}))) \
             == ["P2", "P3"]
+
+    def test_search_finds_objects_holding_every_word(self, service: Any, marker: str) -> None:
+        green = _party(service, marker, name="Green Energy", city="Bonn")
+        grey = _party(service, marker, name="Grey Energy Partners", city="Kiel")
+        _party(service, marker, name="Green Gardens", city="Kiel")
+        found = service.search("Party", "names", f"{marker} energy")
+        assert sorted(p["id"] for p in found) == sorted([green["id"], grey["id"]])
+        assert [p["id"] for p in service.search("Party", "names", f"{marker} energy kiel")] == [grey["id"]]
+        assert [p["id"] for p in service.search("Party", "names", f"{marker} energy",
+                                                where={"field": "city", "op": "eq", "value": "Bonn"})] == [green["id"]]
+        assert len(service.search("Party", "names", f"{marker} energy", limit=1, offset=1)) == 1
+        for text in ('"', "NEAR(", "*", f'{marker}" OR "x', f"{marker} OR x", "'; DROP TABLE contract_party; --"):
+            assert service.search("Party", "names", text) == [], text
+        with pytest.raises(InvalidInput):
+            service.search("Party", "names", "energy " * 40)
+        with pytest.raises(InvalidInput):
+            service.search("Party", "nothing", marker)
+        assert service.count("Party", _mine(marker)) == 3
 
     def test_filters_are_checked(self, service: Any, marker: str) -> None:
         with pytest.raises(InvalidInput):
@@ -175,6 +193,7 @@ class StorageContract(ContractSuite):
         deal = service.create("Deal", {"party_id": party["id"], "title": f"{marker} fleet"})
         call("query", "Party", _mine(marker), order_by=["-name"])
         call("count", "Party", _mine(marker))
+        assert [p["id"] for p in call("search", "Party", "names", f"{marker} bonn")] == [party["id"]]
         call("related", "Party", party["id"], "deals")
         call("link", "Deal", deal["id"], "partners", other["id"])
         assert [p["id"] for p in call("related", "Deal", deal["id"], "partners")] == [other["id"]]
