@@ -53,6 +53,21 @@ class DeskPhone:
         self._own(agent, call, leg)
         self.telephony.browser_hold(call, leg, on)
 
+    def bridged(self, agent: str) -> dict[str, Any] | None:
+        """The call bridged to the agent's SIP phone: ``{"call", "leg", "holding"}``, or None."""
+        for call in self.telephony.calls():
+            for leg in call["legs"]:
+                if leg["leg"] == call["bridged"] and leg["target"] == {"agent": agent}:
+                    return {"call": call["call"], "leg": leg["leg"], "holding": call["holding"]}
+        return None
+
+    def hold_bridged(self, agent: str, on: bool) -> None:
+        """Hold (or take back) the call bridged to the agent's SIP phone."""
+        bridged = self.bridged(agent)
+        if bridged is None:
+            raise Conflict("no call is connected to your phone")
+        self.telephony.hold_leg(bridged["call"], bridged["leg"], on)
+
     def _own(self, agent: str, call: str, leg: str) -> None:
         if not any(own["call"] == call and own["leg"] == leg for own in self.legs(agent)):
             raise Conflict(f"leg {leg!r:.40} of call {call!r:.40} is not (or no longer) yours")

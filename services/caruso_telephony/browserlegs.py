@@ -154,16 +154,8 @@ class BrowserLegs:
             self.switchboard._leg_ended(call, browser.leg, "agent")
 
     def hold(self, call: Call, leg_id: str, on: bool) -> None:
-        browser = self._browser(call, leg_id)
-        if browser.leg.state != "bridged":
-            raise Conflict(f"leg {leg_id} is {browser.leg.state}, not bridged")
-        media = self.switchboard.media
-        if on and not call.holding:
-            media.block(call.id, leg_id)
-            self.switchboard._start_hold(call)
-        elif not on and call.holding:
-            self.switchboard.stop_playing(call)
-            media.unblock(call.id, leg_id)
+        self._browser(call, leg_id)
+        self.switchboard.hold_leg(call, leg_id, on)
 
     def watch(self) -> None:
         with self._lock:

@@ -88,7 +88,8 @@ class Call:
     def summary(self) -> dict[str, Any]:
         return {"call": self.id, "direction": self.direction, "state": self.state, "to": self.to,
                 "caller": self.caller_number, "caller_name": self.caller_name, "bridged": self.bridged,
-                "playing": self.prompt["play"] if self.prompt else None, "recording": self.recording is not None,
+                "playing": self.prompt["play"] if self.prompt else None, "holding": self.holding,
+                "recording": self.recording is not None,
                 "started": self.started, "answered": self.answered,
                 "legs": [leg.summary() for leg in self.legs.values()]}
 

@@ -44,7 +44,8 @@ from caruso_telephony.sip.stack import SipStack
 from caruso_telephony.sip.tcp import TcpTransport
 from caruso_telephony.switchboard import Switchboard, prompt_path
 
-CALL_COMMANDS = {"answer", "play", "stop_playing", "ring", "cancel_leg", "bridge", "hold", "record", "hangup"}
+CALL_COMMANDS = {"answer", "play", "stop_playing", "ring", "cancel_leg", "bridge", "hold", "hold_leg", "record",
+                 "hangup"}
 BROWSER_COMMANDS = {"browser_answer": "answer", "browser_end": "end", "browser_hold": "hold"}
 RECORDING = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_RECORDING_BYTES = 64 * 1024 * 1024
@@ -332,6 +333,11 @@ class TelephonyService:
     @remote
     def hold(self, call: str) -> None:
         self._on_call("hold", call)
+
+    @remote
+    def hold_leg(self, call: str, leg: str, on: bool) -> None:
+        """Hold a bridged leg (hold audio for the caller, the leg not heard) or take it back."""
+        self._on_call("hold_leg", call, leg, bool(on))
 
     @remote
     def record(self, call: str, max_seconds: int = 120) -> None:

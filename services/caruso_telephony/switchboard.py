@@ -488,6 +488,18 @@ class Switchboard:
             self._answered(call)
         leg.state, call.bridged = "bridged", leg.id
 
+    def hold_leg(self, call: Call, leg_id: str, on: bool) -> None:
+        """Hold a bridged leg (the caller hears hold audio, the leg is not heard) or take it back."""
+        leg = self._leg(call, leg_id)
+        if leg.state != "bridged":
+            raise Conflict(f"leg {leg_id} is {leg.state}, not bridged")
+        if on and not call.holding:
+            self.media.block(call.id, leg_id)
+            self._start_hold(call)
+        elif not on and call.holding:
+            self.stop_playing(call)
+            self.media.unblock(call.id, leg_id)
+
     def hold(self, call: Call) -> None:
         if call.state != "answered":
             raise Conflict(f"call {call.id} is {call.state}: answer it first")

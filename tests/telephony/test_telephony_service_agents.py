@@ -240,3 +240,28 @@ def test_a_blind_transfer_holds_the_caller_and_bridges_another_agent(telephony, 
     telephony.service.hangup(call)
     assert events.next("ended", call)["by"] == "application"
     assert caller.wait() == 0 and second.wait() == 0
+
+
+def test_a_bridged_leg_is_held_and_taken_back_and_the_call_stays_bridged(telephony, tmp_path):
+    events = telephony.reader()
+    answering = phone(tmp_path, "phone_answers.xml")
+    telephony.service.set_phone("agent-13", "phone13", "secret13")
+    register(telephony, tmp_path, "phone13", "secret13", answering.port)
+    caller, call = waiting_call(telephony, tmp_path, events)
+    leg = telephony.service.ring(call, {"agent": "agent-13"})
+    with pytest.raises(Conflict, match="not bridged"):
+        telephony.service.hold_leg(call, leg, True)              # still ringing
+    events.next("leg_answered", call, leg=leg)
+    telephony.service.bridge(call, leg)
+
+    def summary() -> dict:
+        return next(held for held in telephony.service.calls() if held["call"] == call)
+
+    telephony.service.hold_leg(call, leg, True)
+    assert (summary()["holding"], summary()["bridged"]) == (True, leg)
+    telephony.service.hold_leg(call, leg, True)                  # again: no change
+    telephony.service.hold_leg(call, leg, False)
+    assert (summary()["holding"], summary()["bridged"]) == (False, leg)
+    telephony.service.hangup(call)
+    assert events.next("ended", call)["by"] == "application"
+    assert caller.wait() == 0 and answering.wait() == 0

@@ -52,6 +52,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     """The desk page with ``focus`` in front (the first interaction if it is not the agent's)."""
     desk, user = _desk(context), request.state.visitor.user
     agent, works, queues, script, worksheet, popped, dispositions = None, [], [], None, None, None, ()
+    phone, line = context.phone.choice(user.name), None
     try:
         agent = desk.agent(user.name)
         works = desk.work(agent)
@@ -65,6 +66,8 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 queues = [q["name"] for q in desk.comm.queues() if q["name"] != queue]
                 dispositions = desk.dispositions(queue)
                 error = _start_auto_accepted(desk, user.name, current.interaction, popped) or error
+                if current.interaction["channel"] == "voice" and phone and phone["kind"] == "sip":
+                    line = _line(context, user.name)
             script = desk.script(user.name, current.id) if current.state in ("connected", "wrap_up") else None
         signature = desk.signature(user.name)
     except CarusoError as failure:
@@ -75,9 +78,17 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
         popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
         dispositions=dispositions, suggested=_suggested(script),
-        phone=context.phone.choice(user.name), phone_kinds=KINDS,
+        phone=phone, line=line, phone_kinds=KINDS,
         error=error, script_of=desk.settings.script_of(current.interaction["queue"])
         if current is not None and current.interaction else None)
+
+
+def _line(context: Context, agent: str) -> dict[str, Any] | None:
+    """The call connected to the agent's SIP phone, for the desk's Hold (None if telephony cannot say)."""
+    try:
+        return context.phone.bridged(agent)
+    except CarusoError:
+        return None
 
 
 def _start_auto_accepted(desk: Desk, agent: str, interaction: dict[str, Any],
@@ -252,6 +263,12 @@ def complete(request: Request, context: Context, form: FormData, agent: str, int
 
 
 @_act
+def hold(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    """Hold or take back the call connected to the agent's SIP phone (the desk's phone has its own)."""
+    context.phone.hold_bridged(agent, _text(form.get("on"), 5) == "true")
+
+
+@_act
 def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
     _desk(context).end_wrap_up(agent, interaction)
 
@@ -260,5 +277,6 @@ routes = [
     Route("/desk", board, methods=["GET"]),
     *(Route(f"/desk/{name}", endpoint, methods=["POST"]) for name, endpoint in (
         ("status", status), ("accept", accept), ("reject", reject), ("script", script), ("notes", notes),
-        ("transfer", transfer), ("send", send), ("complete", complete), ("wrap-up", wrap_up))),
+        ("transfer", transfer), ("send", send), ("complete", complete), ("wrap-up", wrap_up),
+        ("hold", hold))),
 ]
