@@ -4,10 +4,14 @@ An attribute declared ``format="email"`` holds e-mail addresses only (:func:`ema
 object's ``<unique attribute compare>`` refuses a value equal to another object's once both
 are normalised (:func:`normalised`: ``exact``; ``ignore-case``, trimmed with case ignored;
 ``digits``, the digits 0-9 only); :class:`Duplicates` looks for such an object in the
-transaction of the change, so objects written earlier in the same batch count.
+transaction of the change, so objects written earlier in the same batch count. On
+PostgreSQL a check first takes a transaction-scoped advisory lock on its normalised value
+(:func:`lock_key`), so two transactions writing equal values take turns and the second sees
+the first's object; SQLite's writers take turns anyway; MariaDB's do not.
 """
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from typing import Any, Callable
 
@@ -49,6 +53,12 @@ def _label(label: str) -> bool:
             and all(character.isalnum() or character == "-" for character in label))
 
 
+def lock_key(table: str, attribute: str, wanted: Any) -> int:
+    """The PostgreSQL advisory lock (a signed 64-bit number) of a normalised value of an attribute."""
+    digest = hashlib.blake2b(repr((table, attribute, wanted)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def normalised(compare: str, value: Any) -> Any:
     """``value`` as a duplicate check ``compare``s it; None or "" when it takes part in none."""
     if compare == "ignore-case":
@@ -84,6 +94,8 @@ class Duplicates:
         wanted = None if value is None else normalised(unique.compare, value)
         if wanted is None or wanted == "":
             return
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(lock_key(self.table.name, unique.attribute, wanted))))
         column = self.table.c[unique.attribute]
         others = not_(and_(*(self.table.c[name] == record[name] for name in self.obj.key)))
         statement = select(*self.columns).where(others, self._candidates(unique.compare, column, wanted))

@@ -2,10 +2,16 @@
 checks (``<unique attribute compare>``), on every database, through the service's API."""
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
+import sqlalchemy as sa
 
 from caruso_core.errors import ConfigError, InvalidInput
-from caruso_storage import loader
+from caruso_core.testing.waiting import eventually
+from caruso_storage import checks, loader
+from caruso_storage.service import StorageManager
 
 VALID = ["ann@example.com", "Ann.Smith+crm@mail.example.co.uk", "o'brien@example.ie", "jürgen@müller.de",
          "x@a-b.example", "1234@example.com"]
@@ -157,3 +163,39 @@ def test_an_extension_adds_a_duplicate_check_but_not_twice():
     with pytest.raises(ConfigError, match=r"^m\.xml:9: unique: Person\.email has a duplicate check already$"):
         loader.loads((base + '<extend object="Person"><unique attribute="email"/></extend>\n'
                       '<extend object="Person"><unique attribute="email"/></extend></model>').encode(), "m.xml")
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_second_transaction_with_the_same_value_waits_and_is_refused(postgres_database):
+    """Two writers of one normalised value take turns (the check's advisory lock): the second,
+    waiting while the first holds the lock, then sees the first's committed lead."""
+    storage = StorageManager(db=postgres_database, due_every=0)
+    first = sa.create_engine(postgres_database)
+    outcome: list[Any] = []
+    try:
+        with first.connect() as connection:
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(
+                checks.lock_key("lead", "email", "ann@example.com"))))
+            second = threading.Thread(target=lambda: outcome.append(_created(storage, "ANN@example.com ")))
+            second.start()
+            eventually(lambda: connection.execute(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar(),
+                what="the second writer waiting for the lock")
+            key = connection.execute(sa.text(
+                "INSERT INTO lead (name, email, source, score, rating, status, caruso_version) "
+                "VALUES ('Ann', 'ann@example.com', 'web', 0, 'cold', 'new', 1) RETURNING id")).scalar()
+            connection.commit()
+        second.join(30)
+        [refused] = outcome
+        assert isinstance(refused, InvalidInput) and str(refused) == f"email: Lead {key} (Ann) has the same email already"
+        assert storage.count("Lead") == 1
+    finally:
+        storage.stop()
+        first.dispose()
+
+
+def _created(storage: StorageManager, email: str) -> Any:
+    try:
+        return storage.create("Lead", {"name": "Bob", "email": email})
+    except InvalidInput as error:
+        return error
