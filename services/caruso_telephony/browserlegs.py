@@ -102,10 +102,12 @@ class BrowserLegs:
         return [_described(browser) for browser in mine] + lost
 
     def snapshot(self) -> list[dict[str, Any]]:
+        """Every agent's legs as :meth:`legs` gives them, lost ones included, each with its ``agent``."""
         with self._lock:
             self._prune()
             every = list(self._legs.values())
-        return [{"agent": browser.agent, **_described(browser)} for browser in every]
+            lost = [{"agent": of, **note} for _, of, note in self._losses]
+        return [{"agent": browser.agent, **_described(browser)} for browser in every] + lost
 
     def pages_elsewhere(self) -> None:
         with self._lock:

@@ -96,10 +96,12 @@ def test_the_new_instance_lists_a_predecessors_browser_legs_and_says_whose_page_
     draining.set()                                    # every exchange answers at once
     predecessors = Predecessors(lambda event: None, lambda: {"udp": ["127.0.0.1", 5060]}, draining, lambda: None)
     leg = {"agent": "ada", "call": "c-1", "leg": "l-2", "state": "bridged", "holding": False}
-    predecessors.adopt({"token": "old", "calls": ["c-1"], "summaries": [], "browsers": [leg]})
+    lost = {"agent": "ada", "call": "c-0", "leg": "l-1", "state": "lost", "reason": "No Media"}   # why a call ended
+    predecessors.adopt({"token": "old", "calls": ["c-1"], "summaries": [], "browsers": [leg, lost]})
     predecessors.adopt({"token": "older", "calls": [], "summaries": []})        # an earlier version's state
     assert predecessors.browser_legs("bea") == []
-    assert predecessors.browser_legs("ada") == [{key: value for key, value in leg.items() if key != "agent"}]
+    assert predecessors.browser_legs("ada") == [{key: value for key, value in listed.items() if key != "agent"}
+                                                for listed in (leg, lost)]
     seen = predecessors.exchange("old", [], [], [], False, [leg, {**leg, "agent": "bea", "leg": "l-3"}])["seen"]
     assert list(seen) == ["ada"] and 0 <= seen["ada"] < 1
     assert predecessors.exchange("old", [], [], [], False, [])["seen"] == {}
