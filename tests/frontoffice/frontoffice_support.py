@@ -131,6 +131,23 @@ class Tab:
         self.context.close()
 
 
+def wait_for_offer(page):
+    """Wait until the desk in ``page`` shows an offered interaction."""
+    page.wait_for_selector(".desk-interaction .state.offered")
+
+
+def answer(page, choose=None, text=None):
+    """Answer the script panel's step (an option's label, a text, or nothing) and wait for the next."""
+    step = page.get_attribute(".desk-script form", "data-step")
+    if choose:
+        page.check(f".desk-script label:has-text('{choose}') input")
+    if text is not None:
+        page.fill(".desk-script [name=answer]", text)
+    page.click(".desk-script button[type=submit]:not([name=back])")
+    page.wait_for_function(f"""() => {{ const f = document.querySelector('.desk-script form');
+                                        return !f || f.dataset.step !== '{step}'; }}""")
+
+
 class DeskStream:
     """The desk's push stream ``GET /desk/stream`` of ``client``, read by a thread:
     :meth:`next` is the data of the next event named ``name`` (AssertionError after

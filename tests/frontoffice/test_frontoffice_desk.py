@@ -8,7 +8,7 @@ replace the ones of docs/frontoffice.md.
 """
 import pytest
 
-from frontoffice_support import PHONE, QUEUES, SCRIPTS, accounts_of
+from frontoffice_support import PHONE, QUEUES, SCRIPTS, accounts_of, answer, wait_for_offer
 
 pytestmark = pytest.mark.browser
 
@@ -42,22 +42,6 @@ def desk(tab, storage, comm, scripts):
     page.click("button:has-text('Available')")
     page.wait_for_selector(".desk-status .state.available")
     return one
-
-
-def wait_for_offer(page):
-    page.wait_for_selector(".desk-interaction .state.offered")
-
-
-def answer(page, choose=None, text=None):
-    """Answer the script panel's step (an option's label, a text, or nothing) and wait for the next."""
-    step = page.get_attribute(".desk-script form", "data-step")
-    if choose:
-        page.check(f".desk-script label:has-text('{choose}') input")
-    if text is not None:
-        page.fill(".desk-script [name=answer]", text)
-    page.click(".desk-script button[type=submit]:not([name=back])")
-    page.wait_for_function(f"""() => {{ const f = document.querySelector('.desk-script form');
-                                        return !f || f.dataset.step !== '{step}'; }}""")
 
 
 def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, storage, caruso_client):

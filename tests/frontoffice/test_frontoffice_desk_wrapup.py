@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from frontoffice_support import PHONE
-from test_frontoffice_desk import answer, wait_for_offer
+from frontoffice_support import PHONE, answer, wait_for_offer
 
 pytestmark = pytest.mark.browser
 
