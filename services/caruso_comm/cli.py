@@ -128,9 +128,12 @@ def _level(text: str) -> tuple[str, int]:
 @click.option("--offer-timeout", type=float, default=20.0, show_default=True)
 @click.option("--wrap-up", type=float, default=0.0, show_default=True)
 @click.option("--max-no-answer", type=int, default=3, show_default=True)
-def queue_add(name: str, skills: tuple[str, ...], **settings: object) -> None:
+@click.option("--disposition", "dispositions", multiple=True,
+              help="A disposition the agent's desk offers; repeatable (none: the desk's own).")
+def queue_add(name: str, skills: tuple[str, ...], dispositions: tuple[str, ...], **settings: object) -> None:
     """Define queue NAME on the running server."""
-    _server().add_queue(dict(settings, name=name, skills=dict(_level(s) for s in skills)))
+    _server().add_queue(dict(settings, name=name, skills=dict(_level(s) for s in skills),
+                             dispositions=list(dispositions)))
     click.echo(f"queue {name} added")
 
 

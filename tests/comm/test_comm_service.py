@@ -69,10 +69,15 @@ def test_timers_run_on_the_real_clock(comm):
 
 def test_cli_lists_agents_and_sets_status(comm):
     server, _, _ = comm
-    added = caruso("comm", "queue-add", "french", "--strategy", "skills_based", "--skill", "french=3", "--overflow", "voicemail", "--max-wait", "60")
+    added = caruso("comm", "queue-add", "french", "--strategy", "skills_based", "--skill", "french=3", "--overflow", "voicemail", "--max-wait", "60",
+                   "--disposition", "sold", "--disposition", "call back")
     assert added.returncode == 0, added.stderr
     french = [q for q in server.queues() if q["name"] == "french"][0]
     assert (french["skills"], french["overflow"], french["max_wait"]) == ({"french": 3}, "voicemail", 60)
+    assert list(french["dispositions"]) == ["sold", "call back"]
+    refused = caruso("comm", "queue-add", "german", "--disposition", "x" * 41)
+    assert refused.returncode != 0 and "dispositions must be distinct names of 1 to 40 characters" in refused.stderr
+    assert "german" not in {q["name"] for q in server.queues()}
     refused = caruso("comm", "queue-add", "x", "--skill", "french")
     assert refused.returncode == 1 and refused.stderr.startswith("error: --skill 'french'")
     server.login("cid", {"support": 2}, {"voice": 1})
