@@ -168,9 +168,10 @@ class Desk:
         self.own(name, interaction_id)
         self.worksheets.keep(name, interaction_id, notes=notes)
 
-    def dispositions(self, queue: str) -> tuple[str, ...]:
-        """The dispositions offered for an interaction of ``queue``: the queue's own, else the desk's."""
-        found = next((q for q in self.comm.queues() if q["name"] == queue), {})
+    def dispositions(self, queue: str, queues: list[dict[str, Any]] | None = None) -> tuple[str, ...]:
+        """The dispositions offered for an interaction of ``queue``: the queue's own, else the
+        desk's (``queues``: the communication server's, when the caller has them already)."""
+        found = next((q for q in queues or self.comm.queues() if q["name"] == queue), {})
         return tuple(found.get("dispositions") or ()) or self.settings.dispositions
 
     def complete(self, name: str, interaction_id: str, disposition: str, customer: tuple[str, Any] | None) -> None:

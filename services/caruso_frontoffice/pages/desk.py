@@ -63,8 +63,9 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 popped = _screen_pop(context, user.role, current.interaction)
             if current.state == "connected":
                 queue = current.interaction["queue"]
-                queues = [q["name"] for q in desk.comm.queues() if q["name"] != queue]
-                dispositions = desk.dispositions(queue)
+                listed = desk.comm.queues()
+                queues = [q["name"] for q in listed if q["name"] != queue]
+                dispositions = desk.dispositions(queue, listed)
                 error = _start_auto_accepted(desk, user.name, current.interaction, popped) or error
                 if current.interaction["channel"] == "voice" and phone and phone["kind"] == "sip":
                     line = _line(context, user.name)
