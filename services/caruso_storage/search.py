@@ -5,10 +5,13 @@ each in its database, kept in step with every write, and the ranked query.
   rowid) and triggers after insert, update and delete of the object's table. Made on start
   when missing, and made anew when the model declares the search differently, both times
   built from the rows already there. Ranked by ``bm25``.
-- PostgreSQL: a GIN index ``caruso_search__TABLE__SEARCH`` on the ``tsvector`` of the attributes; matched with
+- PostgreSQL: a GIN index ``caruso_search__DIGEST__TABLE__SEARCH`` on the ``tsvector`` of the
+  attributes (a search declared anew gets a new one); matched with
   ``plainto_tsquery``, ranked by ``ts_rank`` (divided by the logarithm of the length, as bm25 favours short texts).
 - Other databases (MySQL, MariaDB): each word must be contained in one of the attributes
   (as the ``contains`` filter), in key order.
+
+On SQLite and PostgreSQL the index of a search the model no longer declares is dropped on start.
 
 The text a caller searches for is cut into words (letters and digits) before it reaches a
 database: an FTS5 query is the quoted words only and PostgreSQL gets the words as a bound
@@ -19,9 +22,10 @@ characters and ``MAX_WORDS`` words.
 from __future__ import annotations
 
 import re
+import zlib
 from typing import Any
 
-from sqlalchemy import column, func, literal_column, table
+from sqlalchemy import column, func, literal_column, table, text
 from sqlalchemy.engine import Connection
 
 from caruso_core.errors import InvalidInput
@@ -59,12 +63,30 @@ def of(obj: ObjectType, name: Any) -> Search:
 
 
 def prepare(connection: Connection, obj: ObjectType) -> None:
-    """Give every search of ``obj`` its index in the database of ``connection`` (in its transaction)."""
-    for search in obj.searches:
-        if connection.dialect.name == "sqlite":
+    """Give every search of ``obj`` (an object of a table caruso makes) its index in the database
+    of ``connection``, and drop the indexes of searches the object no longer declares (in the
+    connection's transaction)."""
+    if connection.dialect.name == "sqlite":
+        made = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+                                          (obj.table,)).scalars().all()
+        wanted = {_fts_name(obj, search) for search in obj.searches}
+        for name in made:
+            if name.startswith(f"{obj.table}__") and name.endswith("__insert") and name[:-8] not in wanted:
+                _drop_sqlite(connection, name[:-8])
+        for search in obj.searches:
             _prepare_sqlite(connection, obj, search)
-        elif connection.dialect.name == "postgresql":
-            _prepare_postgresql(connection, obj, search)
+    elif connection.dialect.name == "postgresql":
+        made = connection.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                                       "AND tablename = :table"),
+                                  {"table": obj.table}).scalars().all()
+        wanted = {_postgresql_name(obj, search): search for search in obj.searches}
+        for name in made:
+            if name.startswith(INDEX_PREFIX) and name not in wanted:
+                connection.exec_driver_sql(f"DROP INDEX {_quote(name)}")
+        for name, search in wanted.items():
+            if name not in made:
+                connection.exec_driver_sql(f"CREATE INDEX {_quote(name)} ON {_quote(obj.table)} "
+                                           f"USING GIN ({_postgresql_vector(obj, search)})")
 
 
 def matching(dialect: str, obj: ObjectType, records_table: Any, search: Search,
@@ -118,9 +140,7 @@ def _prepare_sqlite(connection: Connection, obj: ObjectType, search: Search) -> 
     remove = f"INSERT INTO {fts}({fts}, {listed}) VALUES ('delete', {old});"
     add = f"INSERT INTO {fts}({listed}) VALUES ({new});"
     triggers = {"insert": add, "delete": remove, "update": f"{remove} {add}"}
-    for event in triggers:
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {_quote(f'{name}__{event}')}")
-    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {fts}")
+    _drop_sqlite(connection, name)
     connection.exec_driver_sql(create)
     for event, body in triggers.items():
         connection.exec_driver_sql(f"CREATE TRIGGER {_quote(f'{name}__{event}')} AFTER {event.upper()} "
@@ -128,12 +148,20 @@ def _prepare_sqlite(connection: Connection, obj: ObjectType, search: Search) -> 
     connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
 
 
+def _drop_sqlite(connection: Connection, name: str) -> None:
+    """Drop the FTS5 table ``name`` and its triggers."""
+    for event in ("insert", "delete", "update"):
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {_quote(f'{name}__{event}')}")
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {_quote(name)}")
+
+
+def _postgresql_name(obj: ObjectType, search: Search) -> str:
+    """The index of a search: named after its declaration's digest too, so that a search declared
+    anew gets a new index."""
+    digest = zlib.crc32(_postgresql_vector(obj, search).encode())
+    return f"{INDEX_PREFIX}{digest:08x}__{_fts_name(obj, search)}"[:63]
+
+
 def _postgresql_vector(obj: ObjectType, search: Search) -> str:
     text = " || ' ' || ".join(f"coalesce({_quote(obj.attributes[a].column)}::text, '')" for a in search.attributes)
     return f"to_tsvector('{LANGUAGES[search.language][1]}'::regconfig, {text})"
-
-
-def _prepare_postgresql(connection: Connection, obj: ObjectType, search: Search) -> None:
-    name = (INDEX_PREFIX + _fts_name(obj, search))[:63]
-    connection.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {_quote(obj.table)} "
-                               f"USING GIN ({_postgresql_vector(obj, search)})")

@@ -80,16 +80,16 @@ class StorageManager:
                                  self._transaction, self._write_back)
 
     def _prepare(self) -> None:
-        """Create missing tables of new objects and the journal (existing tables are checked
-        when the model is resolved against the databases)."""
+        """Create missing tables of new objects, their searches' indexes, and the journal (existing
+        tables are checked when the model is resolved against the databases)."""
         for name in self.model.databases:
             engine, owned = self.engines[name], self.schema.new_tables(self.model, name)
-            searched = [obj for obj in self.model.objects.values() if obj.database == name and obj.searches]
-            if owned or searched:
+            if owned:
                 with engine.connect().execution_options(caruso_write=True) as connection, connection.begin():
                     self.schema.metadata[name].create_all(connection, tables=owned)
-                    for obj in searched:
-                        searching.prepare(connection, obj)
+                    for obj in self.model.objects.values():
+                        if obj.database == name and not obj.existing:
+                            searching.prepare(connection, obj)
         migrate.upgrade_journal(self.engines[self.journal_database])
 
     def start(self) -> None:

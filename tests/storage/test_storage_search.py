@@ -1,7 +1,8 @@
 """Full-text searches the model declares: ranked matches on SQLite (FTS5) and PostgreSQL, every
 word as 'contains' on MariaDB; the index follows creates, updates and deletes; unpublished
 articles stay out with a filter; query syntax in the text is only words; an existing database
-gets its index with the rows it holds; bad declarations and texts refused in one line."""
+gets its index with the rows it holds, and loses it when the model no longer declares it; bad
+declarations and texts refused in one line."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -119,9 +120,37 @@ def test_an_existing_sqlite_database_gets_its_index(tmp_path: Path):
     assert ids(answers.search("Article", "faq", "boiler")) == [kept[0]["id"]]
     assert answers.count("Article") == 30
     answers.stop()
+    assert sorted(sqlite_names(url, "trigger")) == ["article__faq__delete", "article__faq__insert",
+                                                    "article__faq__update"]
+    StorageManager(model=model_file(tmp_path, ""), db=url, due_every=0).stop()      # no longer declared: dropped
+    assert sqlite_names(url, "trigger") == [] and not [t for t in sqlite_names(url, "table") if "__" in t]
+
+
+def sqlite_names(url: str, kind: str) -> list[str]:
     with sa.create_engine(url).connect() as connection:
-        triggers = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars().all()
-    assert sorted(triggers) == ["article__faq__delete", "article__faq__insert", "article__faq__update"]
+        return connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = ?", (kind,)).scalars().all()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_index_follows_the_declaration(postgres_database: str, tmp_path: Path):
+    def indexes() -> list[str]:
+        with sa.create_engine(postgres_database).connect() as connection:
+            found = connection.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename = 'article'")
+            return [name for name in found.scalars() if name.startswith("caruso_search__")]
+
+    storage = StorageManager(model=model_file(tmp_path), db=postgres_database, due_every=0)
+    article = storage.create("Article", {"question": "Boiler pressure", "answer": "1 to 2 bar"})
+    storage.stop()
+    [first] = indexes()
+    other = SEARCH.replace('attributes="question answer"', 'attributes="answer"')
+    storage = StorageManager(model=model_file(tmp_path, other), db=postgres_database, due_every=0)
+    assert ids(storage.search("Article", "faq", "bar")) == [article["id"]]
+    assert storage.search("Article", "faq", "boiler") == []
+    storage.stop()
+    [second] = indexes()
+    assert second != first and second.endswith("__article__faq")
+    StorageManager(model=model_file(tmp_path, ""), db=postgres_database, due_every=0).stop()
+    assert indexes() == []
 
 
 @pytest.mark.parametrize("search, message", [
