@@ -98,7 +98,8 @@ class Duplicates:
             connection.execute(select(func.pg_advisory_xact_lock(lock_key(self.table.name, unique.attribute, wanted))))
         column = self.table.c[unique.attribute]
         others = not_(and_(*(self.table.c[name] == record[name] for name in self.obj.key)))
-        statement = select(*self.columns).where(others, self._candidates(unique.compare, column, wanted))
+        candidates = self._candidates(unique.compare, column, wanted, connection.dialect.name)
+        statement = select(*self.columns).where(others, candidates)
         for row in connection.execute(statement):
             other = self.read(row)
             found = other[unique.attribute]
@@ -106,19 +107,19 @@ class Duplicates:
                 raise self._refusal(unique, other)
 
     @staticmethod
-    def _candidates(compare: str, column: Any, wanted: Any) -> Any:
+    def _candidates(compare: str, column: Any, wanted: Any, dialect: str) -> Any:
         """A condition every row whose value the check finds equal meets (the exact comparison
         follows in Python, the same on every database): the digits in order for ``digits``;
-        for ``ignore-case``, the lower-cased value contained in the column's, every character
-        but ASCII letters, digits and ``@.-_+`` a wildcard (databases lower-case other
-        characters their own way)."""
+        for ``ignore-case``, the lower-cased value contained in the column's, ASCII case
+        ignored (SQLite's ``LIKE`` does so itself), every character but ASCII letters, digits
+        and ``@.-+`` a wildcard (databases lower-case other characters their own way)."""
         if compare == "exact":
             return column == wanted
         if compare == "digits":
             return column.like("%" + "%".join(wanted) + "%")
         pattern = "".join(character if character.isascii() and (character.isalnum() or character in "@.-+")
                           else "_" for character in wanted)
-        return func.lower(column).like(f"%{pattern}%")
+        return column.like(f"%{pattern}%") if dialect == "sqlite" else column.ilike(f"%{pattern}%")
 
     def _refusal(self, unique: Unique, other: dict[str, Any]) -> InvalidInput:
         key = other[self.obj.key[0]] if len(self.obj.key) == 1 else {name: other[name] for name in self.obj.key}
