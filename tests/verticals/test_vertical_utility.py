@@ -22,7 +22,7 @@ def test_the_vertical_is_installed_and_its_model_validates():
     assert installed()["utility"].version == "1.0.0"
     result = subprocess.run([sys.executable, "-m", "caruso_core", "model", "validate", str(MODEL)],
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and "valid (22 objects" in result.stdout, result.stderr
+    assert result.returncode == 0 and "valid (26 objects" in result.stdout, result.stderr
 
 
 def test_demo_data_is_deterministic():
