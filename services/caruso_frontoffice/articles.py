@@ -1,20 +1,26 @@
 """The knowledge base the portal publishes: the object of its articles, the model's full-text
 search over them, the attributes shown as an article's title and text, and the filter that
-makes an article public (by default the knowledge module's published ``KnowledgeArticle``).
-Everything is read through the storage interface; nothing but public articles is read.
+makes an article public (by default the knowledge module's published ``KnowledgeArticle``;
+the portal shows none while the storage's model has no such object). Everything is read
+through the storage interface; nothing but public articles is read. :func:`problems` checks
+settings against a model's description (``caruso frontoffice views check``).
 """
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Mapping
 
 import attrs
 
-from caruso_core.errors import ConfigError
+from caruso_core.errors import CarusoError, ConfigError, NotFound
 
 PAGE = 10            # articles on one page of the portal
 MAX_PAGE = 100       # the last page anyone may ask for
 MAX_TEXT = 200       # the longest text searched for (the storage's own bound)
 PUBLISHED = {"field": "status", "op": "eq", "value": "published"}
+RECHECK = 60.0       # seconds the answer to "does the model have the articles' object" is kept
+log = logging.getLogger("caruso.frontoffice")
 
 
 @attrs.frozen
@@ -57,6 +63,24 @@ class Articles:
 
     def __init__(self, storage: Any, settings: ArticleSettings) -> None:
         self.storage, self.settings = storage, settings
+        self._known: tuple[bool, float] | None = None     # (the model has the object, when asked)
+
+    def available(self) -> bool:
+        """Whether the storage's model has the articles' object (asked at most once a minute;
+        False while the storage does not answer)."""
+        known = self._known
+        if known is not None and time.monotonic() - known[1] < RECHECK:
+            return known[0]
+        try:
+            self.storage.describe(self.settings.object)
+            found = True
+        except NotFound:
+            found = False
+        except CarusoError as error:
+            log.warning("the portal's knowledge base cannot be asked for now: %s", error)
+            return False
+        self._known = (found, time.monotonic())
+        return found
 
     def page(self, text: str, number: int) -> tuple[list[dict[str, Any]], bool]:
         """Page ``number`` (from 1) of the public articles holding every word of ``text``, best
@@ -82,3 +106,33 @@ class Articles:
         """What the portal shows of an article: its ``key``, ``title`` and ``text``."""
         settings = self.settings
         return {"key": article[settings.key], "title": article[settings.title], "text": article[settings.text] or ""}
+
+
+def problems(settings: ArticleSettings, objects: Mapping[str, Any]) -> list[str]:
+    """What ``settings`` name that the model described as ``objects`` (``describe()["objects"]``)
+    lacks, one line each."""
+    described = objects.get(settings.object)
+    if described is None:
+        return [f"articles: the model has no object {settings.object!r}"]
+    where, attributes = f"articles: {settings.object}", described["attributes"]
+    searches = described.get("searches", {})
+    found = [] if settings.search in searches else [
+        f"{where} has no search {settings.search!r} (searches: {', '.join(searches) or 'none'})"]
+    for role in ("key", "title", "text"):
+        name = getattr(settings, role)
+        if name not in attributes:
+            found.append(f"{where} has no attribute {name!r} (the articles' {role})")
+    found += [f"{where} has no attribute {name!r} (in the published filter)"
+              for name in _fields(settings.published) if name not in attributes]
+    return found
+
+
+def _fields(condition: Any) -> list[str]:
+    """The fields a storage filter names."""
+    if isinstance(condition, Mapping):
+        if "field" in condition:
+            return [str(condition["field"])]
+        return [name for inner in condition.values() for name in _fields(inner)]
+    if isinstance(condition, list):
+        return [name for inner in condition for name in _fields(inner)]
+    return []

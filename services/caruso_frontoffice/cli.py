@@ -9,6 +9,7 @@ import click
 import caruso_core
 from caruso_core.deployment import DEFAULT_FILE, default_sqlite_url
 from caruso_core.errors import ConfigError
+from caruso_frontoffice import articles
 from caruso_frontoffice.accounts import ROLES, Accounts
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.records import STORAGE
@@ -104,15 +105,18 @@ def check(sources: tuple[str, ...], deployment_file: Path | None, against_storag
           manager_uri: str | None) -> None:
     """Check view files (files, folders or package:path, merged in the order given) or a
     deployment's front office: references, names in the model, create forms that can make a
-    valid object, scripts the desk and portal can start."""
+    valid object, scripts the desk and portal can start, the portal's knowledge base."""
     problems: list[str] = []
     if sources and deployment_file is None:
         catalog = load(sources)
     else:
         parts = deployed.read(deployment_file or Path(DEFAULT_FILE))
         catalog = load(sources or parts.views)
-        problems += _model_checks(catalog, parts.objects())
+        objects = parts.objects()
+        problems += _model_checks(catalog, objects)
         problems += context_problems(parts.script_sources, parts.desk_scripts, parts.self_service)
+        if parts.articles is not None and (parts.articles_given or parts.articles.object in objects):
+            problems += articles.problems(parts.articles, objects)
     if against_storage:
         problems += _model_checks(catalog, caruso_core.connect(manager_uri).get(STORAGE).describe()["objects"])
     for problem in problems:

@@ -26,7 +26,8 @@ def describe_files(files: Sequence[str]) -> dict[str, Any]:
 
 
 def describe_object(obj: ObjectType) -> dict[str, Any]:
-    """One object: label, database, table, key, attributes, relations, rule names."""
+    """One object: label, database, table, key, attributes, relations, rule names, and its
+    full-text searches when it declares some."""
     attributes = {
         name: {"type": a.type, "length": a.length, "required": a.required or (a.key and not a.generated),
                "key": a.key, "generated": a.generated, "default": values.encode(a.default),
@@ -37,6 +38,10 @@ def describe_object(obj: ObjectType) -> dict[str, Any]:
         for name, a in obj.attributes.items()}
     relations = {name: {"kind": r.kind, "target": r.target, "foreign_key": list(r.foreign_key)}
                  for name, r in obj.relations.items()}
-    return {"label": obj.label, "database": obj.database, "table": obj.table, "existing": obj.existing,
-            "key": list(obj.key), "attributes": attributes, "relations": relations,
-            "rules": [rule.name for rule in obj.rules], "version": VERSION_KEY}
+    described = {"label": obj.label, "database": obj.database, "table": obj.table, "existing": obj.existing,
+                 "key": list(obj.key), "attributes": attributes, "relations": relations,
+                 "rules": [rule.name for rule in obj.rules], "version": VERSION_KEY}
+    if obj.searches:
+        described["searches"] = {search.name: {"attributes": list(search.attributes), "language": search.language}
+                                 for search in obj.searches}
+    return described

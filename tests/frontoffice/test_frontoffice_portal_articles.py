@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from caruso_core.errors import ConfigError
+from caruso_core.testing.commands import caruso
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.articles import ArticleSettings
 from frontoffice_support import make_context
@@ -100,6 +101,59 @@ def test_a_front_office_without_a_knowledge_base(articles, caruso_host, caruso_m
         assert 'action="/portal/articles"' not in web.get("/portal").text
         assert web.get("/portal/articles").status_code == 404
         assert web.get(f"/portal/articles/{articles['bleed']}").status_code == 404
+
+
+def test_a_model_without_the_articles_object_has_no_knowledge_base(caruso_host, caruso_manager, tmp_path):
+    model = tmp_path / "model.xml"
+    model.write_text(SHOP_MODEL)
+    caruso_host("storage", config={"model": str(model), "db": f"sqlite:///{tmp_path / 'shop.db'}"})
+    with portal_client(caruso_host, caruso_manager, tmp_path) as web:
+        assert 'action="/portal/articles"' not in web.get("/portal").text
+        refused = web.get("/portal/articles", params={"q": "boiler"})
+        assert refused.status_code == 404 and "There are no questions and answers here." in refused.text
+        assert web.get("/portal/articles/1").status_code == 404
+
+
+SHOP_MODEL = """<model name="shop">
+  <object name="Customer" table="customer">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="name" type="string" length="80" required="true"/>
+  </object>
+  <object name="Faq" table="faq">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="question" type="string" length="200" required="true"/>
+    <attribute name="answer" type="text"/>
+    <attribute name="public" type="boolean"/>
+    <search name="words" attributes="question answer"/>
+  </object>
+</model>"""
+SHOP = """[services.storage]
+use = "storage"
+config = {{ model = ["model.xml"] }}
+[services.frontoffice]
+use = "frontoffice"
+config = {{ views = ["views.xml"], articles = {articles} }}
+"""
+
+
+@pytest.mark.parametrize("articles, problems", [
+    ('{ object = "Faq", search = "words", published = { field = "public", op = "eq", value = true } }', []),
+    ('{ object = "Faq", published = { field = "public", op = "eq", value = true } }',
+     ["articles: Faq has no search 'faq' (searches: words)"]),
+    ('{ object = "Faq", search = "words", title = "title", published = { "not" = { field = "state", op = "eq", '
+     'value = "draft" } } }',
+     ["articles: Faq has no attribute 'title' (the articles' title)",
+      "articles: Faq has no attribute 'state' (in the published filter)"]),
+    ('{ object = "Article" }', ["articles: the model has no object 'Article'"]),
+])
+def test_views_check_checks_the_knowledge_base_against_the_model(tmp_path, articles, problems):
+    (tmp_path / "model.xml").write_text(SHOP_MODEL)
+    (tmp_path / "views.xml").write_text('<views><form id="faq" object="Faq"><field name="question"/></form></views>')
+    (tmp_path / "caruso.toml").write_text(SHOP.format(articles=articles))
+    checked = caruso("frontoffice", "views", "check", "--deployment", str(tmp_path / "caruso.toml"),
+                     env={"CARUSO_DATA": str(tmp_path / "data")})
+    listed = [line for line in checked.stderr.splitlines() if line.startswith("articles:")]
+    assert (checked.returncode != 0, listed) == (bool(problems), problems), checked.stderr
 
 
 @pytest.mark.parametrize("config, message", [

@@ -46,13 +46,13 @@ TOO_LONG = f"Please search with at most {MAX_TEXT} characters."
 def index(request: Request, context: Context) -> Response:
     return _answer(request, context, lambda: context.render(
         request, "portal.html", scripts=context.dialogs.scripts(), chat=context.chat.available(),
-        articles=context.articles is not None))
+        articles=context.articles is not None and context.articles.available()))
 
 
 @page()
 def articles(request: Request, context: Context) -> Response:
     """The public articles holding every word of ``q`` (all without), page ``page`` of them."""
-    if context.articles is None:
+    if context.articles is None or not context.articles.available():
         return context.render(request, "portal_refused.html", 404, reason=NO_ARTICLES)
     text = request.query_params.get("q", "")
     number = request.query_params.get("page", "1")
@@ -74,7 +74,8 @@ def article(request: Request, context: Context) -> Response:
     """One public article: its question and answer."""
     def shown() -> Response:
         try:
-            found = context.articles.article(request.path_params["key"]) if context.articles else None
+            available = context.articles is not None and context.articles.available()
+            found = context.articles.article(request.path_params["key"]) if available else None
         except InvalidInput:
             found = None
         if found is None:

@@ -1,6 +1,6 @@
 """What a deployment file gives its front office, read from the files it names: the view
-sources, the storage's model, the scripts service's script sources, the desk's scripts per queue
-and the portal's scripts. For checking a deployment without running it (relative paths
+sources, the storage's model, the scripts service's script sources, the desk's scripts per queue,
+the portal's scripts and its knowledge base. For checking a deployment without running it (relative paths
 start at the file's folder, where ``caruso up`` runs)."""
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import attrs
 
 from caruso_core import deployment
 from caruso_core.errors import ConfigError
+from caruso_frontoffice.articles import ArticleSettings
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.views.catalog import DEFAULT_VIEWS, is_resource
 
@@ -19,13 +20,16 @@ FRONTOFFICE, STORAGE, SCRIPTS = "caruso.frontoffice/1", "caruso.storage/1", "car
 
 @attrs.frozen
 class Deployed:
-    """The front office's part of a deployment; the model is read on demand."""
+    """The front office's part of a deployment; the model is read on demand. ``articles``: the
+    portal's knowledge base (None: none), ``articles_given`` whether the deployment names it."""
 
     views: tuple[str, ...]
     desk_scripts: dict[str, str]
     self_service: tuple[str, ...]
     model_files: tuple[str, ...]
     script_sources: tuple[str, ...]
+    articles: ArticleSettings | None = None
+    articles_given: bool = False
 
     def objects(self) -> dict[str, Any]:
         """``describe()["objects"]`` of the storage's model (the packaged one without files)."""
@@ -47,7 +51,8 @@ def read(path: Path) -> Deployed:
                     desk_scripts=desk_settings(config.get("desk")).scripts,
                     self_service=tuple(config.get("self_service") or ()),
                     model_files=tuple(_placed(storage.get("model") or [], folder)),
-                    script_sources=tuple(_placed(scripts.get("scripts") or [], folder)))
+                    script_sources=tuple(_placed(scripts.get("scripts") or [], folder)),
+                    articles=ArticleSettings.of(config.get("articles")), articles_given="articles" in config)
 
 
 def _placed(sources: str | list[str], folder: Path, resources: bool = False) -> list[str]:
