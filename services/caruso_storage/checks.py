@@ -84,7 +84,8 @@ class Duplicates:
 
     def check(self, connection: Connection, record: dict[str, Any], changed: Any = None) -> None:
         """Refuse ``record`` (stored already in this transaction) when another object has a
-        value its checks find equal; ``changed``, when given, limits them to those attributes."""
+        value its checks find equal; ``changed``, when given, limits them to those attributes
+        (an update leaves a value it does not change alone, even one stored before the check)."""
         for unique in self.uniques:
             if changed is None or unique.attribute in changed:
                 self._check(connection, unique, record)

@@ -226,7 +226,7 @@ class Records:
             if result.rowcount != 1:
                 raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else; read it again")
             if self._duplicates is not None:
-                self._duplicates.check(connection, new, changes)
+                self._duplicates.check(connection, new, [name for name in changes if changes[name] != old[name]])
         new[VERSION_KEY] = assignments.get(VERSION_KEY, old[VERSION_KEY]) if self.obj.versioned \
             else _digest(new, self.names)
         return old, new

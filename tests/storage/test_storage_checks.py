@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.testing.waiting import eventually
 from caruso_storage import checks, loader
+from caruso_storage.database import WRITE_OPTION
 from caruso_storage.service import StorageManager
 
 VALID = ["ann@example.com", "Ann.Smith+crm@mail.example.co.uk", "o'brien@example.ie", "jürgen@müller.de",
@@ -88,6 +89,20 @@ def test_a_lead_with_the_phone_digits_of_another_is_refused(make_storage):
         storage.create("Lead", {"name": name, "phone": "unknown"})
         storage.create("Lead", {"name": name + "2"})
     assert storage.count("Lead") == 7
+
+
+def test_an_update_leaving_a_duplicate_stored_before_the_check_unchanged_is_taken(make_storage):
+    storage = make_storage()
+    first = storage.create("Lead", {"name": "Ann", "email": "ann@example.com", "phone": "+1 555 0100"})
+    second = storage.create("Lead", {"name": "Bob", "email": "bob@example.com"})
+    with storage.engines["main"].connect().execution_options(**{WRITE_OPTION: True}) as connection:
+        connection.execute(sa.text("UPDATE lead SET email = 'ANN@example.com' WHERE id = :id"), {"id": second["id"]})
+        connection.commit()
+    # a form edit sends every field: the e-mail it does not change is not checked
+    changed = storage.update("Lead", second["id"], {"email": "ANN@example.com", "score": 45})
+    assert (changed["email"], changed["rating"]) == ("ANN@example.com", "warm")
+    with pytest.raises(InvalidInput, match=rf"^phone: Lead {first['id']} \(Ann\) has the same phone already$"):
+        storage.update("Lead", second["id"], {"email": "ANN@example.com", "phone": "1 (555) 0100"})
 
 
 def test_duplicates_within_one_batch_are_refused_and_nothing_of_it_is_written(make_storage):
