@@ -58,6 +58,19 @@ def test_a_mailed_question_joins_the_knowledge_base_and_its_sender_is_told(mail,
     assert storage.count("KnowledgeArticle") == 1
 
 
+def test_an_html_only_question_keeps_its_text(mail):
+    storage, _, port = mail
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "jo@example.org", QUESTIONS, "Radiators"
+    message.set_content("<html><head><title>Mail</title><style>p {color: red}</style></head><body>"
+                        "<p>Why are my <b>radiators</b> cold&nbsp;at the top?</p><script>alert(1)</script>"
+                        "</body></html>", subtype="html")
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.send_message(message)
+    [article] = storage.query("KnowledgeArticle")
+    assert article["question"] == "Why are my radiators cold at the top?"
+
+
 @pytest.mark.parametrize("text, reason", [
     (None, "the message has no text"),
     (" \n\t \n", "the message has no text"),

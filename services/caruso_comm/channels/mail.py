@@ -99,7 +99,7 @@ class EmailChannel:
         body = message.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
         if self.questions is not None and self.questions.addressed(recipients or []):
-            self.questions.ask(address, text)
+            self.questions.ask(address, text, html=body is not None and body.get_content_type() == "text/html")
             if self.questions.reply:
                 self._acknowledge(message, address, self.questions)
             return None

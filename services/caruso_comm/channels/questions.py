@@ -9,13 +9,14 @@ question, ``question``), ``values`` (the other attributes of the new object, def
 ``{status = "unanswered", asked = 1}``), ``max_length`` (characters of a question, 300),
 ``reply`` (the acknowledgement's text; empty: none is sent).
 
-The question is the message's text with its blanks and line breaks folded into single
-spaces. A message without text, or with more than ``max_length`` characters, is refused
+The question is the message's text (of an HTML-only message, the text between its tags,
+scripts and styles left out) with its blanks and line breaks folded into single spaces. A message without text, or with more than ``max_length`` characters, is refused
 (logged, nothing written); so is one the storage refuses (InvalidInput, whose message says why).
 """
 from __future__ import annotations
 
 import logging
+from html.parser import HTMLParser
 from typing import Any, Mapping
 
 from caruso_core.context import HostContext
@@ -65,11 +66,11 @@ class MailQuestions:
         """Whether a message to ``recipients`` is a question."""
         return any(recipient.lower() == self.address.lower() for recipient in recipients)
 
-    def ask(self, sender: str, text: str) -> dict[str, Any]:
-        """Store the question ``text`` of ``sender``; returns the new object. InvalidInput
-        (and a log line) when there is no question or it is too long; the storage's errors as
-        they are."""
-        question = " ".join(text.split())
+    def ask(self, sender: str, text: str, html: bool = False) -> dict[str, Any]:
+        """Store the question ``text`` (``html``: an HTML body) of ``sender``; returns the new
+        object. InvalidInput (and a log line) when there is no question or it is too long; the
+        storage's errors as they are."""
+        question = " ".join((_HtmlText.of(text) if html else text).split())
         if not question:
             log.warning("e-mail question from %s refused: the message has no text", sender)
             raise InvalidInput("the message has no text: please write your question in it")
@@ -81,3 +82,33 @@ class MailQuestions:
         created = storage.create(self.object, {**self.values, self.field: question})
         log.info("e-mail question from %s stored as a new %s", sender, self.object)
         return created
+
+
+class _HtmlText(HTMLParser):
+    """The text of an HTML body (character references resolved; no entity is ever loaded)."""
+
+    SKIPPED = ("script", "style", "head", "title")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    @classmethod
+    def of(cls, html: str) -> str:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        return " ".join(parser.parts)
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in self.SKIPPED:
+            self.skipping += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIPPED and self.skipping:
+            self.skipping -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
