@@ -23,8 +23,15 @@ first. ``files`` are made absolute and merged into the service's configuration w
 ``config``: a list is appended to what earlier verticals gave (base files first, so a
 component that merges files by id lets an extension override one view or script
 without copying the rest, and the storage applies model files in order, so an
-integrator's model extends the objects of the vendor's vertical it depends on); any
-other value replaces the earlier one.
+integrator's model extends the objects of the vendor's vertical it depends on); a table
+is merged key by key the same way (a layer's ``source`` adds events to those of the layer
+it depends on); any other value replaces the earlier one.
+
+A layer is a vertical that adds one capability to whichever vertical comes before it (the
+analytics layer ``analytics`` extends Customer and the views every vertical shares); a
+vertical's own variant of it depends on both (``depends = ["utility", "analytics"]``) and
+carries only what differs by vertical, so ``caruso init acme --vertical utility-analytics``
+switches it on.
 """
 from __future__ import annotations
 
@@ -156,9 +163,16 @@ def deployment_data(names: list[str], known: dict[str, Vertical] | None = None,
 
 
 def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``: lists appended, tables merged key by key, other values replaced."""
     merged = dict(base)
     for key, value in extra.items():
-        merged[key] = [*merged.get(key, []), *value] if isinstance(value, list) else value
+        earlier = merged.get(key)
+        if isinstance(value, list):
+            merged[key] = [*(earlier or []), *value]
+        elif isinstance(value, dict) and isinstance(earlier, dict):
+            merged[key] = _merged(earlier, value)
+        else:
+            merged[key] = value
     return merged
 
 

@@ -6,7 +6,9 @@ as plain data merged over :data:`DEFAULT_SOURCE`: the customer object and its at
 one entry per event kind of :data:`~caruso_analytics.history.KINDS` (object, the attribute
 naming the customer, the time, the value, a storage filter ``where``); the opportunities,
 their stage changes and the leads. Dates and times arrive as ISO text; they become days
-since 1970-01-01 (UTC).
+since 1970-01-01 (UTC). References to a customer are compared as text, so a reference held
+as a string (the comm module's ``CommInteraction.customer``) finds an integer key; a
+customers' ``joined`` of ``""`` says the model records no joining date (tenure unknown).
 """
 from __future__ import annotations
 
@@ -100,22 +102,22 @@ def read(storage: Any, source: dict[str, Any], now: float | None = None, current
     customers = source["customers"]
     rows = _all(storage, customers["object"])
     ids = np.array([row[customers["key"]] for row in rows], dtype=np.int64)
-    index = {key: position for position, key in enumerate(ids.tolist())}
-    joined = days([row[customers["joined"]] for row in rows])
+    index = {str(key): position for position, key in enumerate(ids.tolist())}
+    joined = days([row[customers["joined"]] if customers["joined"] else None for row in rows])
     left = days([row[customers["left"]] for row in rows])
     moment = time.time() / 86400.0 if now is None else float(now)
     parts = []
     for entry in source["events"]:
         found = _all(storage, entry["object"], entry.get("where"))
-        owner = [index.get(row[entry.get("customer", "customer_id")], -1) for row in found]
+        owner = [index.get(str(row[entry.get("customer", "customer_id")]), -1) for row in found]
         at = days([row[entry["at"]] for row in found])
         value = _values(entry, found)
         keep = (np.array(owner, dtype=np.int64) >= 0) & ~np.isnan(at)
         parts.append((np.array(owner, dtype=np.int64)[keep], at[keep],
                       np.full(keep.sum(), list(KINDS).index(entry["kind"])), value[keep]))
     events = Events.of(*(np.concatenate([p[i] for p in parts]) if parts else [] for i in range(4)))
-    known = joined[~np.isnan(joined)]
-    joined[np.isnan(joined)] = known.min() if len(known) else moment   # unknown: as the oldest customer
+    known = joined[~np.isnan(joined)]   # unknown: as the oldest customer, else from the first event on
+    joined[np.isnan(joined)] = known.min() if len(known) else events.time.min(initial=moment)
     return History(ids, joined, left, events, _opportunities(storage, source, index), _leads(storage, source["leads"]),
                    moment, current={name: [row.get(name) for row in rows] for name in current})
 
@@ -141,7 +143,7 @@ def _opportunities(storage: Any, source: dict[str, Any], customer: dict[int, int
     when = days([row[changes["at"]] for row in moves])
     stage = np.array([STAGES.index(row[changes["stage"]]) for row in moves], dtype=np.int8)
     order = np.lexsort((stage, when, which))   # stages of one day in their order
-    return Opportunities(np.array([customer.get(row[mapping["customer"]], -1) for row in rows], dtype=np.int32),
+    return Opportunities(np.array([customer.get(str(row[mapping["customer"]]), -1) for row in rows], dtype=np.int32),
                          numbers([row[mapping["amount"]] for row in rows]),
                          days([row[mapping["created"]] for row in rows]), which[order], stage[order], when[order])
 

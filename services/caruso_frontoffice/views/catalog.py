@@ -1,7 +1,8 @@
 """The views of an installation: several files merged by id, later files winning.
 
 A vertical ships its view files; an integrator lists a file after them that
-redefines one view (same id) and leaves the others as they are. Sources are files,
+redefines one view (same id) and leaves the others as they are, or extends one
+(``<extend view="ID">``: sections, filters and columns added to it). Sources are files,
 folders (their ``*.xml`` files in name order) or ``package:path`` resources of an
 installed package.
 """
@@ -15,8 +16,8 @@ import attrs
 
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.views.loader import read
-from caruso_frontoffice.views.model import (Customer360View, DetailView, FormView, ListView, Menu,
-                                            Tasks, View)
+from caruso_frontoffice.views.model import (Customer360View, DetailView, Extension, FormView, ListView,
+                                            Menu, Tasks, View)
 
 
 @attrs.frozen
@@ -72,14 +73,23 @@ def files(sources: Iterable[str | Path]) -> list[Path]:
 
 
 def load(sources: Iterable[str | Path]) -> Catalog:
-    """Read and merge the view files of ``sources``; a later definition replaces an earlier one."""
+    """Read and merge the view files of ``sources``; a later definition replaces an earlier one,
+    an extension adds to the view the files before it define."""
     views: dict[str, View] = {}
     menus: dict[str, Menu] = {}
     for path in files(sources):
+        extensions = []
         for definition in read(path):
+            if isinstance(definition, Extension):
+                extensions.append(definition)
+                continue
             target = menus if isinstance(definition, Menu) else views
             target.pop(definition.id, None)
             target[definition.id] = definition
+        for extension in extensions:
+            if extension.id not in views:
+                raise ConfigError(f"{extension.source}: extend view {extension.id!r}: no earlier view file defines it")
+            views[extension.id] = extension.applied_to(views[extension.id])
     catalog = Catalog(views, menus)
     check(catalog)
     return catalog

@@ -3,7 +3,8 @@
 Parsing is :mod:`caruso_core.xmlsafe` (no entities, no DTD loading, no network, a
 size limit of ``MAX_BYTES``). A view file is refused with ``file:line: what`` in a
 :class:`ConfigError` when it is not well-formed, breaks the schema ``views.rng`` or
-defines an id twice.
+defines an id twice. ``<extend view="ID">`` reads as an :class:`Extension` of a view an
+earlier file defines.
 """
 from __future__ import annotations
 
@@ -13,30 +14,34 @@ from lxml import etree
 
 from caruso_core import xmlsafe
 from caruso_core.errors import ConfigError
-from caruso_frontoffice.views.model import (ALL_ROLES, Act, Customer360View, DetailView, Field, FormView,
-                                            ListView, Menu, MenuItem, Order, Related, Section, Source,
+from caruso_frontoffice.views.model import (ALL_ROLES, Act, Customer360View, DetailView, Extension, Field,
+                                            FormView, ListView, Menu, MenuItem, Order, Related, Section, Source,
                                             Tasks, View)
 
 MAX_BYTES = 1024 * 1024
 SCHEMA = Path(__file__).with_name("views.rng")
 
 
-def read(path: Path) -> list[View | Menu]:
+Definition = View | Menu | Extension
+
+
+def read(path: Path) -> list[Definition]:
     """The definitions of one view file, in file order."""
     return _definitions(xmlsafe.read(path, MAX_BYTES), str(path))
 
 
-def parse(data: bytes, name: str) -> list[View | Menu]:
+def parse(data: bytes, name: str) -> list[Definition]:
     """The definitions of view XML ``data`` read from the file ``name``."""
     return _definitions(xmlsafe.parse(data, name, MAX_BYTES), name)
 
 
-def _definitions(root: etree._Element, name: str) -> list[View | Menu]:
+def _definitions(root: etree._Element, name: str) -> list[Definition]:
     xmlsafe.validate(root, SCHEMA, name)
     definitions = [_build(element, name) for element in root if isinstance(element.tag, str)]
     seen: dict[tuple[str, str], Source] = {}
     for definition in definitions:
-        key = ("menu" if isinstance(definition, Menu) else "view", definition.id)
+        kind = "menu" if isinstance(definition, Menu) else "extend" if isinstance(definition, Extension) else "view"
+        key = (kind, definition.id)
         if key in seen:
             raise ConfigError(f"{definition.source}: {key[0]} id {definition.id!r} is defined twice "
                               f"in this file (first at line {seen[key].line})")
@@ -44,8 +49,13 @@ def _definitions(root: etree._Element, name: str) -> list[View | Menu]:
     return definitions
 
 
-def _build(element: etree._Element, name: str) -> View | Menu:
+def _build(element: etree._Element, name: str) -> Definition:
     source = Source(name, element.sourceline or 0)
+    if element.tag == "extend":
+        return Extension(id=element.get("view"), source=source,
+                         sections=tuple(_section(c, name) for c in element if c.tag == "section"),
+                         filters=tuple(_field(c, name, "field") for c in element if c.tag == "filter"),
+                         columns=tuple(_field(c, name, "field") for c in element if c.tag == "column"))
     if element.tag == "menu":
         return Menu(id=element.get("id"), label=element.get("label"), source=source,
                     items=tuple(MenuItem(view=item.get("view"), label=item.get("label"),
@@ -65,8 +75,7 @@ def _build(element: etree._Element, name: str) -> View | Menu:
                                     for c in children if c.tag == "order"))
     if element.tag == "detail":
         return DetailView(**head, form=element.get("form"),
-                          sections=tuple(Section(label=c.get("label"), fields=tuple(_field(f, name) for f in c))
-                                         for c in children))
+                          sections=tuple(_section(c, name) for c in children))
     if element.tag == "form":
         return FormView(**head, detail=element.get("detail"), creates=element.get("create") != "false",
                         fields=tuple(_field(c, name) for c in children))
@@ -84,6 +93,10 @@ def _build(element: etree._Element, name: str) -> View | Menu:
         tasks=None if tasks is None else Tasks(object=tasks.get("object"), field=tasks.get("field"),
                                                list=tasks.get("list"), state_field=tasks.get("state-field"),
                                                open=tuple(tasks.get("open").split())))
+
+
+def _section(element: etree._Element, name: str) -> Section:
+    return Section(label=element.get("label"), fields=tuple(_field(f, name) for f in element))
 
 
 def _field(element: etree._Element, name: str, attribute: str = "name") -> Field:

@@ -5,6 +5,8 @@ from typing import ClassVar
 
 import attrs
 
+from caruso_core.errors import ConfigError
+
 ALL_ROLES = frozenset({"agent", "supervisor", "admin"})
 
 
@@ -156,6 +158,27 @@ class Menu:
     label: str
     items: tuple[MenuItem, ...]
     source: Source
+
+
+@attrs.frozen(kw_only=True)
+class Extension:
+    """Additions to a view an earlier file defines: sections after a detail view's own,
+    filters and columns after a list's own."""
+
+    id: str
+    sections: tuple[Section, ...] = ()
+    filters: tuple[Field, ...] = ()
+    columns: tuple[Field, ...] = ()
+    source: Source
+
+    def applied_to(self, view: View) -> View:
+        """``view`` with the additions; ConfigError naming this extension when they do not fit it."""
+        if isinstance(view, DetailView) and not (self.filters or self.columns):
+            return attrs.evolve(view, sections=view.sections + self.sections)
+        if isinstance(view, ListView) and not self.sections:
+            return attrs.evolve(view, filters=view.filters + self.filters, columns=view.columns + self.columns)
+        raise ConfigError(f"{self.source}: extend view {self.id!r}: a {view.kind} view takes no "
+                          + ("sections" if self.sections else "filters or columns"))
 
 
 VIEW_KINDS: dict[str, type[View]] = {cls.kind: cls for cls in (ListView, DetailView, FormView, Customer360View)}

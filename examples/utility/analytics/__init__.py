@@ -1,0 +1,1 @@
+"""The utility vertical with the analytics layer: where the utility vertical's history feeds the models."""

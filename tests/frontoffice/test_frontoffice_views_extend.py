@@ -1,0 +1,66 @@
+"""Extending a view an earlier file defines (``<extend view="ID">``): a detail view gains
+sections, a list gains filters and columns; whatever does not fit is refused with its file
+and line."""
+import pytest
+
+from caruso_core.errors import ConfigError
+from caruso_frontoffice.views.catalog import load
+from frontoffice_support import PACKAGED
+
+RETENTION = """<views>
+  <extend view="customer">
+    <section label="Retention">
+      <field name="churn_risk" label="Churn risk" widget="percent"/>
+    </section>
+  </extend>
+  <extend view="customers">
+    <filter field="rfm_segment" label="Segment"/>
+    <column field="churn_risk" widget="percent"/>
+  </extend>
+</views>"""
+
+
+def test_a_later_file_adds_sections_filters_and_columns_and_keeps_the_rest(tmp_path):
+    layer = tmp_path / "retention.xml"
+    layer.write_text(RETENTION)
+    before, after = load([PACKAGED]), load([PACKAGED, layer])
+    detail, listing = after.views["customer"], after.views["customers"]
+    assert detail.sections[:-1] == before.views["customer"].sections
+    assert detail.sections[-1].label == "Retention"
+    assert [(f.name, f.widget, f.source.line) for f in detail.sections[-1].fields] == [("churn_risk", "percent", 4)]
+    assert listing.filters[:-1] == before.views["customers"].filters and listing.filters[-1].name == "rfm_segment"
+    assert [c.name for c in listing.columns] == [*(c.name for c in before.views["customers"].columns), "churn_risk"]
+    assert detail.source == before.views["customer"].source      # still the view its file defines
+    assert {k: v for k, v in after.views.items() if k not in ("customer", "customers")} == \
+        {k: v for k, v in before.views.items() if k not in ("customer", "customers")}
+
+
+def test_a_view_redefined_later_in_the_same_file_is_extended_as_redefined(tmp_path):
+    layer = tmp_path / "layer.xml"
+    layer.write_text("""<views>
+  <extend view="customers"><filter field="city"/></extend>
+  <list id="customers" object="Customer"><column field="name"/></list>
+</views>""")
+    listing = load([PACKAGED, layer]).views["customers"]
+    assert [c.name for c in listing.columns] == ["name"] and [f.name for f in listing.filters] == ["city"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('<views><extend view="nowhere"><filter field="city"/></extend></views>',
+     r"layer.xml:1: extend view 'nowhere': no earlier view file defines it"),
+    ('<views>\n<extend view="customers"><section label="X"><field name="city"/></section></extend></views>',
+     r"layer.xml:2: extend view 'customers': a list view takes no sections"),
+    ('<views>\n<extend view="customer"><filter field="city"/></extend></views>',
+     r"layer.xml:2: extend view 'customer': a detail view takes no filters or columns"),
+    ('<views>\n<extend view="customer-360"><column field="city"/></extend></views>',
+     r"layer.xml:2: extend view 'customer-360': a customer360 view takes no filters or columns"),
+    ('<views><extend view="customers"><filter field="city"/></extend>\n'
+     '<extend view="customers"><filter field="name"/></extend></views>', r"layer.xml:2: extend id 'customers' is defined twice"),
+    ('<views><extend view="customers"><section label="X"><field name="city"/></section>'
+     '<filter field="city"/></extend></views>', r"layer.xml:1: "),
+])
+def test_extensions_that_do_not_fit_are_refused_with_file_and_line(tmp_path, text, message):
+    layer = tmp_path / "layer.xml"
+    layer.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load([PACKAGED, layer])
