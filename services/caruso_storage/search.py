@@ -16,7 +16,8 @@ On SQLite and PostgreSQL the index of a search the model no longer declares is d
 The text a caller searches for is cut into words (letters and digits) before it reaches a
 database: an FTS5 query is the quoted words only and PostgreSQL gets the words as a bound
 parameter, so no query syntax (``"``, ``*``, ``NEAR(``, ``OR``) passes through. Every word
-must match; a text without words matches nothing. Texts are at most ``MAX_TEXT``
+must match but the ``english`` language's stop words (``how``, ``do``, ``a``: left out); a text
+without words to look for matches nothing. Texts are at most ``MAX_TEXT``
 characters and ``MAX_WORDS`` words.
 """
 from __future__ import annotations
@@ -37,12 +38,23 @@ MAX_WORDS = 16
 # language: (the FTS5 tokenizer, the PostgreSQL text search configuration)
 LANGUAGES = {"simple": ("unicode61 remove_diacritics 2", "simple"),
              "english": ("porter unicode61 remove_diacritics 2", "english")}
+# words too common to look for: a question typed as a sentence finds what its other words find
+# (PostgreSQL's english configuration leaves out its own such list)
+STOP_WORDS = {"english": frozenset("""
+    a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most
+    my myself no nor not now of off on once only or other our ours ourselves out over own same she should
+    so some such than that the their theirs them themselves then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with would you
+    your yours yourself yourselves""".split())}
 WORD = re.compile(r"[^\W_]+")
 INDEX_PREFIX = "caruso_search__"     # the PostgreSQL indexes of searches (schema comparisons leave them be)
 
 
-def words(text: Any) -> list[str]:
-    """The words of a caller's ``text``; InvalidInput when it is not text or too long."""
+def words(text: Any, search: Search) -> list[str]:
+    """The words of a caller's ``text`` to look for, without the stop words of the search's
+    language; InvalidInput when it is not text or too long."""
     if not isinstance(text, str):
         raise InvalidInput("search: the text to search for must be a string")
     if len(text) > MAX_TEXT:
@@ -50,7 +62,8 @@ def words(text: Any) -> list[str]:
     found = WORD.findall(text)
     if len(found) > MAX_WORDS:
         raise InvalidInput(f"search: the text has more than {MAX_WORDS} words")
-    return found
+    ignored = STOP_WORDS.get(search.language, frozenset())
+    return [word for word in found if word.lower() not in ignored]
 
 
 def of(obj: ObjectType, name: Any) -> Search:

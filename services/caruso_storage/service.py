@@ -180,7 +180,7 @@ class StorageManager:
         (see :mod:`caruso_storage.search`)."""
         records = self._records(object)
         declared = searching.of(records.obj, search)
-        found = searching.words(text)
+        found = searching.words(text, declared)
         condition = filters.parse(records.obj, where)
         if not found:
             return []

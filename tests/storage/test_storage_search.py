@@ -63,6 +63,9 @@ def test_best_match_first_unpublished_hidden_index_in_step(storage):
     assert sorted(every) == [mention["id"], best["id"], draft["id"]] and every[-1] == mention["id"] if ranked \
         else every == [mention["id"], best["id"], draft["id"]]
     assert ids(storage.search("Article", "faq", "radiator boiler")) == [mention["id"]]   # every word
+    assert ids(storage.search("Article", "faq", "How do I bleed a radiator?", where=PUBLISHED)) == (
+        [best["id"], mention["id"]] if ranked else [mention["id"], best["id"]])         # stop words left out
+    assert storage.search("Article", "faq", "how do I") == []
     assert ids(storage.search("Article", "faq", "radiator", where=PUBLISHED, limit=1, offset=1)) == \
         [mention["id"] if ranked else best["id"]]
 
