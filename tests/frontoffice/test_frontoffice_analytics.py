@@ -123,7 +123,7 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
         expect(page.locator("#churn-models")).to_contain_text("No churn model yet")
         expect(page.locator("button[value=score]")).to_be_disabled()
 
-        page.click("button[value=train]")
+        page.click("button[value=train]", no_wait_after=True)      # the page answers when done: the expect waits
         expect(page.locator(".notice")).to_contain_text("Model version 1 trained", timeout=120_000)
         tab.check_layout("analytics after training")
         version = page.locator("#churn-models tbody tr[data-version='1'] td").all_inner_texts()
@@ -131,10 +131,10 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
         assert auc > 0.7 and auc > baseline
         expect(page.locator("#model-in-words")).to_contain_text(f"ranked the leaver riskier {auc:.0%} of the time")
 
-        page.click("button[value=score]")
+        page.click("button[value=score]", no_wait_after=True)      # the page answers when done: the expect waits
         expect(page.locator(".notice")).to_contain_text("customers scored with model version 1", timeout=120_000)
         assert "do not act on its scores" not in page.locator("#model-in-words").inner_text()
-        page.click("button[value=rfm]")
+        page.click("button[value=rfm]", no_wait_after=True)      # the page answers when done: the expect waits
         expect(page.locator(".notice")).to_contain_text("customers segmented (rfm)", timeout=120_000)
         tab.shot("frontoffice-analytics.png")
         segments = {row.get_attribute("data-segment"): int(row.locator("td").nth(1).inner_text())
