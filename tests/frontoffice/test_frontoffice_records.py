@@ -101,7 +101,8 @@ def test_served_over_https_with_secure_cookies_and_hsts(tmp_path, caruso_host, c
                                        "keyfile": str(tmp_path / "fo.key")})
     url = caruso_client.get("frontoffice").url()
     assert url.startswith("https://127.0.0.1:")
-    with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(tmp_path / "fo.crt"))) as web:
+    with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(tmp_path / "fo.crt")),
+                      timeout=30) as web:
         response = sign_in(web, "ada")
         assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
         assert response.headers["strict-transport-security"] == "max-age=31536000"

@@ -22,7 +22,7 @@ def test_served_by_the_host_with_health_and_address(front_office, caruso_client,
     assert front_office.startswith("http://127.0.0.1:")
     [entry] = [row for row in caruso_client.health() if row["name"] == "frontoffice"]
     assert entry["health"]["status"] == "ok" and entry["health"]["url"] == front_office
-    with httpx.Client(base_url=front_office) as web:
+    with httpx.Client(base_url=front_office, timeout=30) as web:
         assert web.get("/static/style.css").status_code == 200
         assert sign_in(web, "ada").status_code == 303
         home = web.get("/")
@@ -41,14 +41,14 @@ def test_the_served_front_office_hashes_at_the_owasp_cost_and_rehashes_older_has
         connection.execute(users.update().where(users.c.name == "sam").values(
             password=Passwords(Cost(n=2 ** 14)).hash(PASSWORDS["sam"])))
     assert stored("ada").startswith("scrypt$1024$8$1$")                # made cheaply by the test
-    with httpx.Client(base_url=front_office) as web:
+    with httpx.Client(base_url=front_office, timeout=30) as web:
         assert sign_in(web, "ada", "wrong-password-1").status_code == 401
         assert stored("ada").startswith("scrypt$1024$8$1$")            # a failed sign-in changes nothing
         assert sign_in(web, "ada").status_code == 303
         assert sign_in(web, "sam").status_code == 303
     for name in ("ada", "sam"):
         assert stored(name).startswith("scrypt$131072$8$1$")           # the production cost, N=2^17
-    with httpx.Client(base_url=front_office) as web:
+    with httpx.Client(base_url=front_office, timeout=30) as web:
         assert sign_in(web, "sam").status_code == 303                  # and the new hash verifies
 
 
@@ -75,7 +75,7 @@ def test_a_busy_port_is_a_clear_error(tmp_path, monkeypatch):
 def test_list_detail_360_and_form_pages_over_the_storage(front_office, storage):
     storage.add_contact("Customer", 1, {"channel": "phone", "summary": "asked for a <b>discount</b>", "agent": "ada"})
     storage.create("Customer", {"name": "<script>alert(1)</script>", "segment": "private"})
-    with httpx.Client(base_url=front_office) as web:
+    with httpx.Client(base_url=front_office, timeout=30) as web:
         sign_in(web, "ada")
         listing = web.get("/views/customers")
         assert listing.status_code == 200 and "3 found" in listing.text
