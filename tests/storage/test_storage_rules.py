@@ -135,7 +135,8 @@ def test_each_storage_instance_delivers_its_outbox_through_its_context_also_afte
     again = storage("first.db")                             # ... and the next start on it delivers it
     again.start()
     eventually(probe.calls, lambda calls: len(calls) == 3)
-    assert [row["state"] for row in again.outbox()] == ["delivered", "delivered"]
+    eventually(lambda: [row["state"] for row in again.outbox()], lambda states: states == ["delivered", "delivered"],
+               what="both rows marked delivered (after the call returned)")
     second.stop()
     again.stop()
     assert probe.calls()[1:] == [{"ticket": 1, "text": "Ticket 1 escalated"}, {"ticket": 2, "text": "Ticket 2 escalated"}]
