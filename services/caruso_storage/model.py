@@ -18,7 +18,6 @@ MOMENTS = ("date", "datetime", "time")
 RELATION_KINDS = ("many-to-one", "one-to-many", "many-to-many")
 RULE_EVENTS = ("create", "update", "due")
 TEXT_FORMATS = ("email",)                       # what the values of a string attribute may be declared to be
-COMPARISONS = ("exact", "ignore-case", "digits")  # how a duplicate check compares values
 VERSION_COLUMN = "caruso_version"
 
 
@@ -113,7 +112,8 @@ class Search:
 @attrs.frozen
 class Unique:
     """A duplicate check: no two objects have equal values of ``attribute`` when compared as
-    ``compare`` says (one of ``COMPARISONS``); empty values are never duplicates."""
+    ``compare`` says (``exact``, ``ignore-case`` or ``digits``, see :mod:`caruso_storage.checks`);
+    empty values are never duplicates."""
 
     attribute: str
     compare: str = "exact"
