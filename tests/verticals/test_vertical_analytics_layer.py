@@ -20,7 +20,7 @@ import tomli_w
 from sqlalchemy import create_engine, inspect
 
 from caruso_analytics import synthetic
-from caruso_analytics.history import KIND_CODES, History
+from caruso_analytics.history import KIND_CODES, KINDS, History
 from caruso_analytics.source import checked, read as read_history
 from caruso_core.testing.commands import caruso
 from caruso_core.verticals import deployment_data
@@ -66,6 +66,32 @@ def test_the_layer_maps_what_the_verticals_model_holds_and_its_views_check(name,
     deployment.write_text(tomli_w.dumps(deployment_data([f"{name}-analytics"])))
     checked_views = caruso("frontoffice", "views", "check", "--deployment", str(deployment))
     assert checked_views.returncode == 0 and checked_views.stdout.startswith("ok:"), checked_views.stderr
+
+
+def test_the_bank_layer_reads_its_history_without_a_joining_date(tmp_path):
+    """The bank records no joining date: its customers count from the first event on; its
+    calls name their customer as text, its complaints by key."""
+    layered = services("bank-analytics")
+    storage = StorageManager(model=layered["storage"]["config"]["model"], db=f"sqlite:///{tmp_path / 'bank.db'}")
+    try:
+        ann, bob = (storage.create("Customer", {"customer_no": f"B-{n}", "name": name})["id"]
+                    for n, name in enumerate(["Ann", "Bob"]))
+        storage.update("Customer", bob, {"left_on": "2026-03-01"})
+        for n, (customer, state, created) in enumerate([(ann, "completed", "2025-02-03T09:00:00"),
+                                                        (bob, "abandoned", "2025-01-10T17:30:00"),
+                                                        (None, "completed", "2024-06-01T08:00:00")]):
+            storage.create("CommInteraction", {"id": f"call-{n}", "channel": "phone", "direction": "inbound",
+                                               "queue": "banking", "state": state, "created": created,
+                                               "customer": None if customer is None else str(customer)})
+        storage.create("Complaint", {"customer_id": ann, "subject": "Fees", "received": "2025-05-01"})
+        history = read_history(storage, checked(layered["analytics"]["config"]["source"]))
+    finally:
+        storage.stop()
+    first = float(np.datetime64("2025-01-10T17:30:00", "s").astype(np.int64)) / 86400
+    assert history.customer_ids.tolist() == [ann, bob] and history.joined.tolist() == [first, first]
+    assert [(history.customer_ids[c], list(KINDS)[k]) for c, k in zip(history.events.customer, history.events.kind)] == [
+        (bob, "failed_contact"), (ann, "contact"), (ann, "complaint")]     # the call of no customer left out
+    assert np.isnan(history.left[0]) and history.left[1] == float(np.datetime64("2026-03-01", "D").astype(np.int64))
 
 
 def upgraded(url: str) -> None:
@@ -128,8 +154,8 @@ def load_utility(storage: Any, history: History) -> None:
                                       for row in rows[start:start + 20_000]]), "count")
 
     since, until = day(history, history.joined), day(history, history.left)
-    apply("Customer", [{"customer_no": f"S-{n}", "name": f"customer {n}", "since": since[n], "left_on": until[n]}
-                       for n in range(history.size)])
+    apply("Customer", [{"customer_no": f"S-{n}", "name": f"customer {n}", "phone": f"+3120{n:07d}",
+                        "since": since[n], "left_on": until[n]} for n in range(history.size)])
     events = history.events
     at, owner = day(history, events.time), (events.customer + 2).tolist()
     calls = np.flatnonzero(np.isin(events.kind, [KIND_CODES["contact"], KIND_CODES["failed_contact"]]))
@@ -191,6 +217,10 @@ def test_an_existing_utility_deployment_switches_the_layer_on_and_uses_its_resul
     expected = {c["id"] for c in active if c["churn_risk"] >= 0.2}
     assert chosen == expected and 0 < len(chosen) < len(active) == scored["customers"]
     assert scored["at_risk"] == len(chosen)
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "retention"}]})
+    campaign = caruso_client.get("caruso.comm/1").add_campaign("at-risk", "retention", contacts_query=target)
+    phoned = {c["id"] for c in active if c["churn_risk"] >= 0.2 and c["phone"]}    # Ann has no phone
+    assert campaign["contacts"] == {"pending": len(phoned)} and campaign["skipped"] == len(chosen - phoned)
 
     db = f"sqlite:///{tmp_path / 'frontoffice.db'}"
     Accounts(open_database(db)).add("anna", "agent", "anna-password-1")
