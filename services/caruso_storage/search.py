@@ -2,7 +2,7 @@
 each in its database, kept in step with every write, and the ranked query.
 
 - SQLite: an FTS5 table ``TABLE__SEARCH`` over the object's table (external content, the key as
-  rowid) and triggers after insert, update and delete of the object's table. Made on start
+  rowid) and triggers after insert, delete and update of a searched column. Made on start
   when missing, and made anew when the model declares the search differently, both times
   built from the rows already there. Ranked by ``bm25``.
 - PostgreSQL: a GIN index ``caruso_search__DIGEST__TABLE__SEARCH`` on the ``tsvector`` of the
@@ -136,28 +136,31 @@ def _literal(text: str) -> str:
 
 
 def _prepare_sqlite(connection: Connection, obj: ObjectType, search: Search) -> None:
+    """Make the FTS5 table and triggers of ``search`` unless they are there as declared; the
+    update trigger fires only when a searched column changes."""
     name = _fts_name(obj, search)
     columns = [obj.attributes[attribute].column for attribute in search.attributes]
     key = obj.attributes[obj.key[0]].column
-    create = (f"CREATE VIRTUAL TABLE {_quote(name)} USING fts5({', '.join(map(_quote, columns))}, "
-              f"content={_literal(obj.table)}, content_rowid={_literal(key)}, "
-              f"tokenize={_literal(LANGUAGES[search.language][0])})")
-    stored = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                        (name,)).scalar()
-    if stored == create:
-        return
     fts, table_name = _quote(name), _quote(obj.table)
     old = ", ".join(f"old.{_quote(c)}" for c in [key, *columns])
     new = ", ".join(f"new.{_quote(c)}" for c in [key, *columns])
     listed = ", ".join(["rowid", *map(_quote, columns)])
     remove = f"INSERT INTO {fts}({fts}, {listed}) VALUES ('delete', {old});"
     add = f"INSERT INTO {fts}({listed}) VALUES ({new});"
-    triggers = {"insert": add, "delete": remove, "update": f"{remove} {add}"}
+    wanted = {name: (f"CREATE VIRTUAL TABLE {fts} USING fts5({', '.join(map(_quote, columns))}, "
+                     f"content={_literal(obj.table)}, content_rowid={_literal(key)}, "
+                     f"tokenize={_literal(LANGUAGES[search.language][0])})")}
+    for event, when, body in (("insert", "INSERT", add), ("delete", "DELETE", remove),
+                              ("update", f"UPDATE OF {', '.join(map(_quote, columns))}", f"{remove} {add}")):
+        wanted[f"{name}__{event}"] = f"CREATE TRIGGER {_quote(f'{name}__{event}')} AFTER {when} ON {table_name} " \
+                                     f"BEGIN {body} END"
+    stored = dict(connection.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE name IN ({', '.join('?' * len(wanted))})", tuple(wanted)).all())
+    if stored == wanted:
+        return
     _drop_sqlite(connection, name)
-    connection.exec_driver_sql(create)
-    for event, body in triggers.items():
-        connection.exec_driver_sql(f"CREATE TRIGGER {_quote(f'{name}__{event}')} AFTER {event.upper()} "
-                                   f"ON {table_name} BEGIN {body} END")
+    for statement in wanted.values():
+        connection.exec_driver_sql(statement)
     connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
 
 
