@@ -12,6 +12,7 @@ the first's object; SQLite's writers take turns anyway; MariaDB's do not.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from typing import Any, Callable
 
@@ -26,6 +27,10 @@ MAX_EMAIL = 254                  # the longest address mail can carry (RFC 5321 
 MAX_LOCAL = 64
 MAX_LABEL = 63
 FORBIDDEN_IN_EMAIL = set('"(),:;<>[\\]')
+# the same rules for ASCII text, in one regular expression each: control characters, blanks
+# and the forbidden ones; a label of letters, digits and inner hyphens
+ASCII_FORBIDDEN = re.compile("[\x00-\x20\x7f" + re.escape("".join(sorted(FORBIDDEN_IN_EMAIL))) + "]")
+ASCII_LABEL = re.compile(f"(?!-)[A-Za-z0-9-]{{1,{MAX_LABEL}}}(?<!-)")
 DIGITS = "0123456789"
 
 
@@ -39,8 +44,7 @@ def email(name: str, value: str) -> str:
     local, at, domain = address.rpartition("@")
     labels = domain.split(".")
     if (not at or not local or len(address) > MAX_EMAIL or len(local) > MAX_LOCAL or "@" in local
-            or any(character in FORBIDDEN_IN_EMAIL or unicodedata.category(character)[0] in "CZ"
-                   for character in address)
+            or _forbidden_character(address)
             or local.startswith(".") or local.endswith(".") or ".." in local
             or len(labels) < 2 or labels[-1].isdigit()
             or not all(_label(label) for label in labels)):
@@ -48,7 +52,16 @@ def email(name: str, value: str) -> str:
     return address
 
 
+def _forbidden_character(address: str) -> bool:
+    if address.isascii():
+        return ASCII_FORBIDDEN.search(address) is not None
+    return any(character in FORBIDDEN_IN_EMAIL or unicodedata.category(character)[0] in "CZ"
+               for character in address)
+
+
 def _label(label: str) -> bool:
+    if label.isascii():
+        return ASCII_LABEL.fullmatch(label) is not None
     return (0 < len(label) <= MAX_LABEL and not label.startswith("-") and not label.endswith("-")
             and all(character.isalnum() or character == "-" for character in label))
 
