@@ -107,8 +107,9 @@ class Desk:
             self.acd.abandon(interaction, reason)
 
     def interaction(self, interaction: str) -> dict[str, Any]:
-        """A live interaction; while waiting also ``position`` and ``expected_wait`` (seconds);
-        a campaign's call also ``campaign`` (its ``name`` and ``accept_within``, see
+        """A live interaction; while waiting also ``position`` and ``expected_wait`` (seconds),
+        while connected ``connected_for`` (seconds since the agent took it); a campaign's call
+        also ``campaign`` (its ``name`` and ``accept_within``, see
         :meth:`caruso_comm.campaign.Campaign.call`)."""
         with self._lock:
             found = self.acd.interactions.get(interaction)
@@ -118,6 +119,8 @@ class Desk:
             campaign = self._campaign_call(interaction)
             if campaign is not None:
                 snapshot["campaign"] = campaign
+            if found.state == InteractionState.CONNECTED and found.connected_at is not None:
+                snapshot["connected_for"] = max(0.0, self.acd.timers.now() - found.connected_at)
             if found.state != InteractionState.WAITING:
                 return snapshot
             return dict(snapshot, position=self.acd.position(interaction),

@@ -102,12 +102,15 @@ def test_a_hot_swap_keeps_agents_calls_and_voicemail(comm, caruso_host):
     talking = server.arrive("swapped")["id"]
     server.accept(server.interaction(talking)["offers"][0], talking)
     holder = server.interaction(talking)["agent"]
+    talked = server.interaction(talking)["connected_for"]
     ringing = server.arrive("swapped")["id"]
+    assert 0 <= talked < 60 and "connected_for" not in server.interaction(ringing)
     waiting = server.arrive("swapped")["id"]
     message = server.leave_voicemail("support", b"\x00audio", caller="+4930333")
     last = server.events(0, 0)["last"]
     caruso_host("caruso_comm.service:CommServer", config={"queues": QUEUES, "db": db}, replace=True)
     assert server.interaction(talking)["state"] == "connected"
+    assert server.interaction(talking)["connected_for"] > talked       # the call's time goes on across the swap
     assert server.interaction(ringing)["state"] == "offered"
     assert server.interaction(waiting)["position"] == 1
     stored = server.voicemails()[0]

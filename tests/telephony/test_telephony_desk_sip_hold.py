@@ -1,8 +1,11 @@
 """Hold from the desk for an agent whose phone is a SIP phone, in Chromium: a SIPp caller goes
-through the IVR and queue to ada's registered SIPp phone; the desk shows Hold, holding gives the
-caller hold audio (telephony says ``holding``), Resume takes the call back, and Complete ends
-it. The desk's Hold fits a 390-pixel phone screen."""
+through the IVR and queue to ada's registered SIPp phone; the desk shows the call's time
+counting up and Hold, holding gives the caller hold audio (telephony says ``holding``),
+Resume takes the call back, and Complete ends it. The desk's Hold fits a 390-pixel phone
+screen."""
 from __future__ import annotations
+
+import re
 
 from caruso_core.testing import eventually
 from sip_peers import Sipp
@@ -33,6 +36,11 @@ def test_an_agent_on_a_sip_phone_holds_and_resumes_the_call_from_the_desk(centre
         hold = page.locator("form[action='/desk/hold'] button")
         hold.wait_for(timeout=15000)                                 # the desk shows the connected call
         assert hold.inner_text() == "Hold"
+        timer = page.locator(".call-timer span")                    # the call's time, counting up
+        started = timer.inner_text()
+        assert re.fullmatch(r"\d+:[0-5]\d", started), started
+        page.wait_for_function("shown => document.querySelector('.call-timer span').textContent !== shown",
+                               arg=started)
         hold.click()
         page.wait_for_selector("form[action='/desk/hold'] .on-hold")
         assert line() == {"call": call, "holding": True}

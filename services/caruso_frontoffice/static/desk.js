@@ -4,7 +4,8 @@
 // a notice with a link appears instead. While the desk's phone holds a call
 // (window.deskPhone.live) the page must not be left: the desk is redrawn in place and
 // its forms are sent in the background. Each [data-countdown] element counts down the
-// seconds the server gave it when it drew the desk (a wrap-up's or an accept window's).
+// seconds the server gave it when it drew the desk (a wrap-up's or an accept window's),
+// each [data-countup] element counts up from them as minutes:seconds (a call's time).
 (function () {
   "use strict";
   var desk = document.getElementById("desk");
@@ -15,14 +16,19 @@
   function live() { return window.deskPhone && window.deskPhone.live; }
   function countDown(drawn) {     // drawn: when the server's answer arrived (performance.now() ms)
     var clocks = Array.prototype.slice.call(desk.querySelectorAll("[data-countdown]"));
+    var timers = Array.prototype.slice.call(desk.querySelectorAll("[data-countup]"));
     clearInterval(ticking);
     function tick() {
       var elapsed = (performance.now() - drawn) / 1000;
       clocks.forEach(function (clock) {
         clock.textContent = String(Math.max(0, Math.ceil(parseFloat(clock.dataset.countdown) - elapsed)));
       });
+      timers.forEach(function (timer) {
+        var seconds = Math.floor(parseFloat(timer.dataset.countup) + elapsed);
+        timer.textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+      });
     }
-    if (clocks.length) {
+    if (clocks.length || timers.length) {
       tick();
       ticking = setInterval(tick, 250);
     }
