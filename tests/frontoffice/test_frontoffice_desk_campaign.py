@@ -81,7 +81,7 @@ LOOK = """() => {
 }"""
 
 
-def work(comm, desks, campaign, limit=90.0):
+def work(comm, desks, campaign, limit=180.0):
     """Every agent looks at their desk in turn (LOOK) until the campaign has finished; when
     nobody had anything to do, the next event of the server is awaited. Returns what the
     agents saw and did, in order, as ``(agent, LOOK's result)``."""
