@@ -31,8 +31,8 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
-# six workers, one test file each at a time: most tests wait on real processes and
-# sockets (real servers, browsers, SIPp), so six share two cores well (the whole suite:
-# 10 min 30 s with five, 9 min 44 s with six); the files in the order of
-# tests/durations.json, the slowest first (see tests/conftest.py)
-exec .venv/bin/python -m pytest -n 6 --dist loadfile --no-loadscope-reorder "$@"
+# five workers, one test file each at a time: most tests wait on real processes and
+# sockets (real servers, browsers, SIPp), so five share two cores well (six were no
+# faster and slowed the browser desks of the campaign test past its accept windows);
+# the files in the order of tests/durations.json, the slowest first (see tests/conftest.py)
+exec .venv/bin/python -m pytest -n 5 --dist loadfile --no-loadscope-reorder "$@"
