@@ -45,7 +45,8 @@ class Context:
 
     ``setup_token`` opens the first-run page that creates the first admin; it exists
     only while there is no user. ``self_service`` names the dialog scripts the portal
-    publishes; ``starts_per_minute`` limits the dialogs one client address starts. The
+    publishes; ``starts_per_minute`` limits the dialogs one client address starts,
+    ``searches_per_minute`` the portal's article lists and searches it asks for. The
     agent desktop (``desk``) needs the agents' ``worksheets``; it is None without them.
     The portal publishes the knowledge base ``article_settings`` name (``articles``; None: none).
     Lists offer to save their filters with ``saved_filters``.
@@ -63,6 +64,7 @@ class Context:
     setup_lock: threading.Lock = attrs.field(factory=threading.Lock)
     self_service: tuple[str, ...] = ()
     starts_per_minute: int = 30
+    searches_per_minute: int = 60
     desk_settings: DeskSettings = attrs.field(factory=DeskSettings)
     worksheets: Worksheets | None = None
     article_settings: ArticleSettings | None = attrs.field(factory=ArticleSettings)
@@ -74,8 +76,10 @@ class Context:
     dialogs: SelfService = attrs.field(init=False)
     articles: Articles | None = attrs.field(init=False, default=None)
     chat: PortalChat = attrs.field(init=False)
+    searches: Throttle = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self.searches = Throttle(self.searches_per_minute, 60.0)
         if self.accounts.count() == 0:
             self.setup_token = secrets.token_urlsafe(24)
         self.records = Records(self.client.get(STORAGE))

@@ -17,6 +17,8 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
               (default none)
 ``self_service_starts`` new self-service dialogs one client address may start a
               minute (default 30)
+``portal_searches`` the portal's article lists and searches one client address may ask
+              for a minute (default 60)
 ``articles``  the knowledge base the portal lists and searches (see
               :class:`caruso_frontoffice.articles.ArticleSettings`; default the knowledge
               module's published articles, false: none)
@@ -66,7 +68,7 @@ class FrontOffice:
     def __init__(self, address: str = DEFAULT_ADDRESS, db: str | None = None, views: list[str] | str | None = None,
                  certfile: str | None = None, keyfile: str | None = None, key_file: str | None = None,
                  session_hours: float = 12.0, self_service: list[str] | None = None,
-                 self_service_starts: int = 30, desk: dict[str, Any] | None = None,
+                 self_service_starts: int = 30, portal_searches: int = 60, desk: dict[str, Any] | None = None,
                  articles: dict[str, Any] | bool | None = None,
                  max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT,
                  context: HostContext | None = None) -> None:
@@ -80,9 +82,9 @@ class FrontOffice:
         if not isinstance(self_service, (list, type(None))) or not all(
                 isinstance(script, str) for script in self_service or ()):
             raise ConfigError(f"frontoffice self_service must be a list of script ids, not {self_service!r}")
-        if not isinstance(self_service_starts, int) or self_service_starts < 1:
-            raise ConfigError(f"frontoffice self_service_starts must be a positive whole number, "
-                              f"not {self_service_starts!r}")
+        for name, limit in (("self_service_starts", self_service_starts), ("portal_searches", portal_searches)):
+            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+                raise ConfigError(f"frontoffice {name} must be a positive whole number, not {limit!r}")
         limits = Limits.configured("frontoffice", max_connections, request_timeout)
         self._scheme, self._host = parts.scheme, parts.hostname
         self._port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
@@ -97,6 +99,7 @@ class FrontOffice:
             name_throttle=Throttle(NAME_FAILURES, FAILURE_WINDOW),
             address_throttle=Throttle(ADDRESS_FAILURES, FAILURE_WINDOW),
             self_service=tuple(self_service or ()), starts_per_minute=self_service_starts,
+            searches_per_minute=portal_searches,
             article_settings=ArticleSettings.of(articles),
             desk_settings=desk_settings(desk), worksheets=Worksheets(engine), saved_filters=SavedFilters(engine))
         tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if parts.scheme == "https" else None

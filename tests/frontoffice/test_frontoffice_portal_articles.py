@@ -165,3 +165,15 @@ def test_views_check_checks_the_knowledge_base_against_the_model(tmp_path, artic
 def test_bad_article_settings_are_refused(config, message):
     with pytest.raises(ConfigError, match=message):
         ArticleSettings.of(config)
+
+
+def test_one_address_searching_too_often_is_refused_for_a_while(articles, caruso_host, caruso_manager, tmp_path):
+    caruso_host("scripts", config={"scripts": [str(PORTAL_SCRIPTS / "callback.xml")],
+                                   "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
+    context = attrs.evolve(make_context(tmp_path, caruso_manager.uri), searches_per_minute=3)
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        assert [web.get("/portal/articles", params={"q": "radiator"}).status_code for _ in range(3)] == [200] * 3
+        refused = web.get("/portal/articles", params={"page": "1"})         # a list counts as a search
+        assert refused.status_code == 429 and "Too many searches" in refused.text
+        assert 50 <= int(refused.headers["Retry-After"]) <= 60
+        assert web.get(f"/portal/articles/{articles['bleed']}").status_code == 200   # an article page is not limited

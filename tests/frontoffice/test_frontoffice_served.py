@@ -68,6 +68,9 @@ def test_a_busy_port_is_a_clear_error(tmp_path, monkeypatch):
         FrontOffice(address="ftp://x")
     with pytest.raises(ConfigError, match="session_hours must be a positive number"):
         FrontOffice(session_hours=0)
+    for limit in (0, True, 2.5):
+        with pytest.raises(ConfigError, match="portal_searches must be a positive whole number"):
+            FrontOffice(portal_searches=limit)
     with pytest.raises(ConfigError, match="views 'absent.xml': no such file"):
         FrontOffice(views="absent.xml")
 

@@ -1,6 +1,7 @@
 """The self-service portal: the published dialog scripts for customers, anonymous or
 signed in with a customer account, the knowledge base's public articles (``/portal/articles``:
-listed and searched by full text, a page per article, see :mod:`caruso_frontoffice.articles`),
+listed and searched by full text, at most ``searches_per_minute`` lists and searches per client
+address, else 429 with Retry-After; a page per article, see :mod:`caruso_frontoffice.articles`),
 and the way to the web chat (``/portal/chat``: the chat page, with a pass naming a signed-in
 customer's record, see :mod:`caruso_frontoffice.chat`).
 
@@ -14,6 +15,7 @@ anyone else's context is empty. The scripts service is reached through the manag
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Callable
 
 from starlette.datastructures import FormData
@@ -37,6 +39,7 @@ INCOMPLETE = "The form was not complete; please answer again."
 SIGN_IN = "This needs your customer account: please sign in first."
 STALE = "The page was out of date; here is where your dialog stands now."
 NO_ARTICLES = "There are no questions and answers here."
+TOO_MANY_SEARCHES = "Too many searches from your address; please try again in a minute."
 NO_ARTICLE = "This article does not exist or is not published."
 NO_PAGE = f"There is no such page of answers: pages go from 1 to {MAX_PAGE}."
 TOO_LONG = f"Please search with at most {MAX_TEXT} characters."
@@ -54,6 +57,13 @@ def articles(request: Request, context: Context) -> Response:
     """The public articles holding every word of ``q`` (all without), page ``page`` of them."""
     if context.articles is None or not context.articles.available():
         return context.render(request, "portal_refused.html", 404, reason=NO_ARTICLES)
+    address = request.client.host if request.client else "unknown"
+    wait = context.searches.wait(address)
+    if wait:
+        refused = context.render(request, "portal_refused.html", 429, reason=TOO_MANY_SEARCHES)
+        refused.headers["Retry-After"] = str(math.ceil(wait))
+        return refused
+    context.searches.hit(address)
     text = request.query_params.get("q", "")
     number = request.query_params.get("page", "1")
     if not number.isdigit() or not 1 <= int(number) <= MAX_PAGE:
