@@ -4,6 +4,7 @@ and over-long texts are refused or harmless; an article's page shows its questio
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -35,12 +36,13 @@ def articles(storage):
     return made
 
 
-def portal_client(caruso_host, caruso_manager, tmp_path, settings=ArticleSettings()):
+def portal_client(caruso_host, caruso_manager, tmp_path, settings=ArticleSettings(), **context: Any):
+    """A client of the portal publishing the articles of ``settings`` (``context``: other fields of its Context)."""
     caruso_host("scripts", config={"scripts": [str(PORTAL_SCRIPTS / "callback.xml")],
                                    "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
-    context = attrs.evolve(make_context(tmp_path, caruso_manager.uri), self_service=("callback",),
-                           article_settings=settings)
-    return TestClient(create_app(context), base_url="http://testserver")
+    served = attrs.evolve(make_context(tmp_path, caruso_manager.uri), self_service=("callback",),
+                          article_settings=settings, **context)
+    return TestClient(create_app(served), base_url="http://testserver")
 
 
 @pytest.fixture
@@ -168,10 +170,7 @@ def test_bad_article_settings_are_refused(config, message):
 
 
 def test_one_address_searching_too_often_is_refused_for_a_while(articles, caruso_host, caruso_manager, tmp_path):
-    caruso_host("scripts", config={"scripts": [str(PORTAL_SCRIPTS / "callback.xml")],
-                                   "db": f"sqlite:///{tmp_path / 'scripts.db'}"})
-    context = attrs.evolve(make_context(tmp_path, caruso_manager.uri), searches_per_minute=3)
-    with TestClient(create_app(context), base_url="http://testserver") as web:
+    with portal_client(caruso_host, caruso_manager, tmp_path, searches_per_minute=3) as web:
         assert [web.get("/portal/articles", params={"q": "radiator"}).status_code for _ in range(3)] == [200] * 3
         refused = web.get("/portal/articles", params={"page": "1"})         # a list counts as a search
         assert refused.status_code == 429 and "Too many searches" in refused.text
