@@ -69,5 +69,7 @@ def test_hold_without_a_connected_call_is_refused(centre, chromium):
         csrf = page.locator("input[name=csrf]").first.get_attribute("value")
         answer = page.request.post(f"{base}/desk/hold", form={"csrf": csrf, "interaction": "", "on": "true"})
         assert answer.status == 409 and "no call is connected to your phone" in answer.text()
+        assert page.request.post(f"{base}/desk/hold", form={"interaction": "", "on": "true"}).status == 403
+        assert page.request.post(f"{base}/desk/hold", form={"csrf": csrf, "on": "true" * 10}).status == 400
     finally:
         page.context.close()

@@ -251,6 +251,9 @@ def test_a_bridged_leg_is_held_and_taken_back_and_the_call_stays_bridged(telepho
     leg = telephony.service.ring(call, {"agent": "agent-13"})
     with pytest.raises(Conflict, match="not bridged"):
         telephony.service.hold_leg(call, leg, True)              # still ringing
+    for bad_call, bad_leg in (("no-such-call", leg), (call, "no-such-leg"), (call, 7), (call, "l" * 100_000)):
+        with pytest.raises(NotFound):
+            telephony.service.hold_leg(bad_call, bad_leg, True)
     events.next("leg_answered", call, leg=leg)
     telephony.service.bridge(call, leg)
 
