@@ -52,7 +52,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     """The desk page with ``focus`` in front (the first interaction if it is not the agent's)."""
     desk, user = _desk(context), request.state.visitor.user
     agent, works, queues, script, worksheet, popped, dispositions = None, [], [], None, None, None, ()
-    phone, line = context.phone.choice(user.name), None
+    phone, holding = context.phone.choice(user.name), None
     try:
         agent = desk.agent(user.name)
         works = desk.work(agent)
@@ -68,7 +68,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 dispositions = desk.dispositions(queue, listed)
                 error = _start_auto_accepted(desk, user.name, current.interaction, popped) or error
                 if current.interaction["channel"] == "voice" and phone and phone["kind"] == "sip":
-                    line = _line(context, user.name)
+                    holding = _holding(context, user.name)
             script = desk.script(user.name, current.id) if current.state in ("connected", "wrap_up") else None
         signature = desk.signature(user.name)
     except CarusoError as failure:
@@ -79,17 +79,18 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
         popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
         dispositions=dispositions, suggested=_suggested(script),
-        phone=phone, line=line, phone_kinds=KINDS,
+        phone=phone, holding=holding, phone_kinds=KINDS,
         error=error, script_of=desk.settings.script_of(current.interaction["queue"])
         if current is not None and current.interaction else None)
 
 
-def _line(context: Context, agent: str) -> dict[str, Any] | None:
-    """The call connected to the agent's SIP phone, for the desk's Hold (None if telephony cannot say)."""
+def _holding(context: Context, agent: str) -> bool:
+    """Whether the call on the agent's SIP phone is held, for the desk's Hold/Resume (no
+    when telephony has not bridged it yet or cannot say: holding then finds it, or says why)."""
     try:
-        return context.phone.bridged(agent)
+        return bool((context.phone.bridged(agent) or {}).get("holding"))
     except CarusoError:
-        return None
+        return False
 
 
 def _start_auto_accepted(desk: Desk, agent: str, interaction: dict[str, Any],
