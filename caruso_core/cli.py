@@ -282,12 +282,15 @@ def watch(manager_uri: str | None) -> None:
 @cli.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--insecure", is_flag=True, help=INSECURE_HELP)
+@click.option("--host", "host", metavar="NAME",
+              help="Start only the part of FILE placed on its host NAME ([hosts.NAME]).")
 @port_options
-def up(file: str | None, insecure: bool, manager_port: int | None, web_port: int | None) -> None:
+def up(file: str | None, insecure: bool, host: str | None, manager_port: int | None, web_port: int | None) -> None:
     """Start a solution: the manager and the services of FILE (default: caruso.toml or the built-in).
 
     The deployment secret and the operator secret are made in the data folder (mode
-    0600) when missing; every command run in this folder then uses them.
+    0600) when missing; every command run in this folder then uses them. A deployment
+    on several hosts starts on each with --host NAME (each host needs the same secrets).
     """
     from caruso_core.deployment import load
     from caruso_core.supervisor import Supervisor
@@ -297,9 +300,44 @@ def up(file: str | None, insecure: bool, manager_port: int | None, web_port: int
             raise ConfigError(f"{file}: no such file")
         os.chdir(Path(file).resolve().parent)
         file = Path(file).name
-    deployment = load(file, manager_port=manager_port, web_port=web_port)
+    deployment = load(file, manager_port=manager_port, web_port=web_port).on(host)
     deployment_secrets(insecure)
     Supervisor(deployment, echo=click.echo, insecure=insecure).run()
+
+
+@cli.group()
+def certs() -> None:
+    """Certificates for TLS between hosts: a private CA and the host certificates it signs."""
+
+
+@certs.command("ca")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--name", default="caruso CA", show_default=True, help="The CA's common name.")
+@click.option("--days", type=int, default=3650, show_default=True, help="Days the CA certificate is valid.")
+@click.option("--force", is_flag=True, help="Replace a CA in FOLDER.")
+def certs_ca(folder: str, name: str, days: int, force: bool) -> None:
+    """Make a private CA in FOLDER: ca.crt (give it to every host) and ca.key (keep it on one machine)."""
+    from caruso_core.certificates import make_ca
+
+    certificate, key = make_ca(Path(folder), common_name=name, days=days, force=force)
+    click.echo(f"wrote {certificate} and {key} (mode 0600)")
+
+
+@certs.command("host")
+@click.argument("name")
+@click.option("--address", "addresses", multiple=True, required=True, metavar="IP_OR_DNS",
+              help="An address peers connect to this host by (repeatable).")
+@click.option("--ca", "ca_folder", required=True, type=click.Path(file_okay=False),
+              help="The CA folder ('caruso certs ca').")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write NAME.crt and NAME.key to.")
+@click.option("--days", type=int, default=825, show_default=True, help="Days the certificate is valid.")
+@click.option("--force", is_flag=True, help="Replace NAME's files in --out.")
+def certs_host(name: str, addresses: tuple[str, ...], ca_folder: str, out: str, days: int, force: bool) -> None:
+    """Make host NAME's certificate and key, signed by the CA, for its daemons and its proxies."""
+    from caruso_core.certificates import make_host
+
+    certificate, key = make_host(name, list(addresses), Path(ca_folder), Path(out), days=days, force=force)
+    click.echo(f"wrote {certificate} and {key} (mode 0600) for {', '.join(addresses)}")
 
 
 @cli.command()

@@ -32,9 +32,11 @@ class Control:
         self._thread.join(START_TIMEOUT)
 
 
-def serve(supervisor: Any, manager_uri: str, operator_secret: str) -> Control:
+def serve(supervisor: Any, manager_uri: str, operator_secret: str, bind: str | None = None,
+          properties: dict[str, Any] | None = None) -> Control:
     """Register ``supervisor``'s :meth:`swap` and :meth:`back` with the manager at
-    ``manager_uri``, for holders of ``operator_secret``."""
+    ``manager_uri``, for holders of ``operator_secret``, bound to ``bind`` (None: the
+    default address) with ``properties`` (a part of a deployment on several hosts: its host)."""
     swapping = threading.Lock()
 
     def authorize(offered: str) -> None:
@@ -60,7 +62,7 @@ def serve(supervisor: Any, manager_uri: str, operator_secret: str) -> Control:
                 return supervisor.back(name)
 
     host = ServiceHost(SupervisorControl, manager=manager_uri, operator_secret=operator_secret,
-                       credential=operator_secret)
+                       credential=operator_secret, host=bind, properties=properties)
     ready, failed = threading.Event(), []
 
     def run() -> None:

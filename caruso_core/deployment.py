@@ -16,6 +16,25 @@ A deployment file (TOML, default ``caruso.toml`` in the current folder)::
     properties = { ranking = 0 }     # optional: registration properties
     config = { model = "model.xml" } # optional: constructor arguments
 
+Several hosts (each part started with ``caruso up --host NAME``, see :meth:`Deployment.on`)::
+
+    [tls]                            # two-way TLS between every process (PYRO_SSL_* to children)
+    ca = "certs/ca.crt"
+    cert = "certs/host.crt"          # this host's certificate and key; a host may name its own
+    key = "certs/host.key"
+
+    [hosts.h1]
+    address = "10.0.0.1"             # what its services bind to and peers connect to
+    cert = "certs/h1.crt"            # optional: this host's own certificate and key
+    key = "certs/h1.key"
+
+    [manager]
+    host = "h1"                      # the host that runs the manager (uri default: its address, 7717)
+
+    [services.storage]
+    host = "h2"                      # every service names its host when there are [hosts]
+    standby = true                   # optional: start as a standby for failover
+
 Relative paths in it (model, scripts, views, the data folder) are relative to its folder:
 ``caruso up`` runs there. Without a file, the default deployment starts every installed service whose class
 says ``autostart=True``. Services start in dependency order: a service starts after
@@ -38,8 +57,10 @@ from caruso_core.errors import ConfigError
 
 DEFAULT_DATA_DIR = "data"
 DEFAULT_FILE = "caruso.toml"
-SERVICE_KEYS = {"use", "requires", "name", "version", "properties", "config"}
-MANAGER_KEYS = {"uri", "lease", "db"}
+SERVICE_KEYS = {"use", "requires", "name", "version", "properties", "config", "host", "standby"}
+MANAGER_KEYS = {"uri", "lease", "db", "host"}
+TLS_KEYS = {"ca", "cert", "key"}
+HOST_KEYS = {"address", "cert", "key"}
 
 
 def data_path() -> Path:
@@ -66,15 +87,29 @@ class ServiceEntry:
     use: str
     spec: ServiceSpec
     config: dict[str, Any] = attrs.field(factory=dict)
+    host: str | None = None              # the deployment's host it runs on (None: the only one)
+    bind: str | None = None              # the address it binds to (None: CARUSO_BIND or loopback)
+    standby: bool = False                # registers as a standby, for failover
 
     def serve_arguments(self, manager_uri: str) -> list[str]:
         """Arguments of ``caruso serve`` that host this entry; its configuration (which may
         hold credentials) goes on standard input, as JSON, never on the command line."""
         arguments = [self.use, "--name", self.spec.name, "--version", self.spec.version,
                      "--manager", manager_uri, "--config-file", "-"]
+        if self.bind:
+            arguments += ["--host", self.bind]
         for key, value in self.spec.properties.items():
             arguments += ["--property", f"{key}={json.dumps(value)}"]
         return arguments
+
+
+@attrs.frozen
+class Host:
+    """A machine of a deployment on several hosts: its address and its TLS certificate."""
+
+    name: str
+    address: str
+    tls: remoting.Tls | None = None
 
 
 @attrs.frozen
@@ -87,6 +122,31 @@ class Deployment:
     manager_db: str | None
     services: tuple[ServiceEntry, ...]
     verticals: tuple[str, ...] = ()      # the verticals it was made from (their demo data, ...)
+    tls: remoting.Tls | None = None      # the TLS of every process (a host's own, see :meth:`on`)
+    hosts: dict[str, Host] = attrs.field(factory=dict)
+    manager_host: str | None = None
+    part: str | None = None              # the host this deployment runs on (None: all of it here)
+
+    @property
+    def runs_manager(self) -> bool:
+        """Whether the manager is part of what runs here."""
+        return self.part is None or self.part == self.manager_host
+
+    def on(self, host: str | None) -> "Deployment":
+        """The part of a deployment on several hosts that runs on ``host``: its services
+        (bound to its address), the manager if it runs there, the host's TLS. None: a
+        deployment without hosts as it is. A mismatch is a ConfigError naming the file."""
+        if host is None:
+            if self.hosts:
+                raise ConfigError(f"{self.source} places services on hosts {', '.join(self.hosts)}: "
+                                  "start each host's part with 'caruso up --host NAME'")
+            return self
+        if not self.hosts:
+            raise ConfigError(f"{self.source} declares no [hosts.NAME]: start it without --host")
+        if host not in self.hosts:
+            raise ConfigError(f"{self.source}: no host {host!r} (hosts: {', '.join(self.hosts)})")
+        return attrs.evolve(self, services=tuple(e for e in self.services if e.host == host), part=host,
+                            tls=self.hosts[host].tls or self.tls)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -144,7 +204,8 @@ def place(data: dict[str, Any], manager_port: int | None = None, web_port: int |
     front office on ``web_port``, its web chat on ``web_port + 1`` (None: as they are)."""
     manager = data.setdefault("manager", {})
     if manager_port is not None:
-        manager["uri"] = remoting.with_port(manager.get("uri") or remoting.manager_uri(), manager_port)
+        manager["uri"] = remoting.with_port(manager.get("uri") or _hosted_manager_uri(data)
+                                            or remoting.manager_uri(), manager_port)
     if web_port is None:
         return data
     for key, service in data.get("services", {}).items():
@@ -162,10 +223,14 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
     """Validate a deployment given as parsed TOML; errors name the source and the key."""
     manager = _table(data.get("manager", {}), f"{source}: [manager]")
     _only(manager, MANAGER_KEYS, f"{source}: [manager]")
-    unknown = set(data) - {"manager", "services", "verticals"}
+    unknown = set(data) - {"manager", "services", "verticals", "tls", "hosts"}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; "
-                          "expected verticals, [manager] and [services.NAME]")
+                          "expected verticals, [manager], [services.NAME], [tls] and [hosts.NAME]")
+    shared = _tls_files(data.get("tls", {}), TLS_KEYS, source, "[tls]")
+    hosts = _hosts(data.get("hosts", {}), source, shared)
+    tls = _complete_tls(shared, source, "[tls]") if shared and not hosts else None   # with hosts: each host's
+    manager_host = _placed(manager, hosts, f"{source}: [manager]")
     verticals = data.get("verticals", [])
     if not isinstance(verticals, list) or not all(isinstance(name, str) and name for name in verticals):
         raise ConfigError(f"{source}: verticals is a list of vertical names, e.g. verticals = [\"utility\"]")
@@ -183,12 +248,85 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
                                requires=tuple(dict.fromkeys([*base.requires, *table.get("requires", [])])))
         except ConfigError as error:
             raise ConfigError(f"{where}: {error}") from None
-        entries.append(ServiceEntry(key, str(table["use"]), spec, _table(table.get("config", {}), where)))
+        host = _placed(table, hosts, where)
+        standby = table.get("standby", False)
+        if not isinstance(standby, bool):
+            raise ConfigError(f"{where}: standby is true or false")
+        entries.append(ServiceEntry(key, str(table["use"]), spec, _table(table.get("config", {}), where),
+                                    host, hosts[host].address if host else None, standby))
     lease = manager.get("lease", 10.0)
     if not isinstance(lease, (int, float)) or lease < 0.2:
         raise ConfigError(f"{source}: [manager] lease must be a number of seconds >= 0.2")
-    return Deployment(source, remoting.manager_uri(manager.get("uri")), float(lease),
-                      manager.get("db"), tuple(start_order(entries, source)), tuple(verticals))
+    return Deployment(source, remoting.manager_uri(manager.get("uri") or _hosted_manager_uri(data)), float(lease), manager.get("db"),
+                      tuple(start_order(entries, source)), tuple(verticals), tls, hosts, manager_host)
+
+
+def _tls_files(raw: Any, allowed: set[str], source: str, where: str) -> dict[str, str]:
+    """The TLS files a table names (of ``ca``, ``cert``, ``key``), made absolute; each must
+    be a readable file."""
+    table = _table(raw, f"{source}: {where}")
+    _only(table, allowed, f"{source}: {where}")
+    paths = {}
+    for key in TLS_KEYS & set(table):
+        value = table[key]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{source}: {where} {key} is the path of a PEM file")
+        path = Path(value).resolve()
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as error:
+            raise ConfigError(f"{source}: {where} {key} {value}: cannot read it ({error.strerror})") from None
+        paths[key] = str(path)
+    return paths
+
+
+def _complete_tls(files: dict[str, str], source: str, where: str) -> remoting.Tls:
+    missing = sorted(TLS_KEYS - set(files))
+    if missing:
+        raise ConfigError(f"{source}: {where} TLS needs ca, cert and key (in [tls] or the host's table); "
+                          f"missing: {', '.join(missing)}")
+    return remoting.Tls(**files)
+
+
+def _hosts(raw: Any, source: str, shared: dict[str, str]) -> dict[str, Host]:
+    """The ``[hosts.NAME]`` tables: an address each, and the TLS files of that host (its
+    own ``cert`` and ``key`` over those of ``[tls]``)."""
+    from caruso_core.certificates import parse_address
+
+    hosts = {}
+    for name, value in _table(raw, f"{source}: [hosts]").items():
+        where = f"[hosts.{name}]"
+        table = _table(value, f"{source}: {where}")
+        own = _tls_files({k: v for k, v in table.items() if k != "address"}, HOST_KEYS - {"address"}, source, where)
+        address = table.get("address")
+        if not isinstance(address, str) or parse_address(address) is None:
+            raise ConfigError(f"{source}: {where} address {address!r}: give the IP address or DNS name "
+                              "its services bind to")
+        files = {**shared, **own}
+        hosts[name] = Host(name, address, _complete_tls(files, source, where) if files else None)
+    return hosts
+
+
+def _hosted_manager_uri(data: dict[str, Any]) -> str | None:
+    """The manager's default URI on the address of the host ``[manager] host`` names, if any."""
+    try:
+        address = data["hosts"][data["manager"]["host"]]["address"]
+    except (KeyError, TypeError):
+        return None
+    return f"PYRO:{remoting.MANAGER_OBJECT_ID}@{address}:{remoting.DEFAULT_MANAGER_PORT}"
+
+
+def _placed(table: dict[str, Any], hosts: dict[str, Host], where: str) -> str | None:
+    """The host a ``[manager]`` or ``[services.NAME]`` table names (needed when there are hosts)."""
+    host = table.get("host")
+    if host is None and hosts:
+        raise ConfigError(f"{where}: host is missing: the deployment has [hosts] "
+                          f"({', '.join(hosts)}), so say which one runs it")
+    if host is not None and host not in hosts:
+        raise ConfigError(f"{where}: host {host!r} is not one of the deployment's [hosts] "
+                          f"({', '.join(hosts) or 'none declared'})")
+    return host
 
 
 def start_order(entries: list[ServiceEntry], source: str) -> list[ServiceEntry]:

@@ -16,7 +16,7 @@ Environment:
     what a daemon takes from a peer, see :mod:`caruso_core.wire`.
 
 TLS between hosts uses Pyro5's own SSL settings (``PYRO_SSL=1`` and the
-``PYRO_SSL_*`` certificate variables); see docs/operators.md.
+``PYRO_SSL_*`` certificate variables, see :class:`Tls`); see docs/operators.md.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import select
 import threading
 from typing import Any, Callable
 
+import attrs
 import Pyro5
 import Pyro5.api
 import Pyro5.client
@@ -80,6 +81,29 @@ def configure() -> None:
     Pyro5.config.COMPRESSION = False
     Pyro5.config.MAX_MESSAGE_SIZE = wire.Limits.from_environment().max_message
 
+
+
+@attrs.frozen
+class Tls:
+    """Two-way TLS of a process: the CA that signs every peer, and this host's certificate
+    and key, used both by its daemons (server) and by its proxies (client)."""
+
+    ca: str
+    cert: str
+    key: str
+
+    def environment(self) -> dict[str, str]:
+        """The variables Pyro5 reads at import: what a child process needs to speak this TLS."""
+        return {f"PYRO_{key}": "1" if value is True else value for key, value in self._settings().items()}
+
+    def apply(self) -> None:
+        """Use this TLS in this process from now on (before its first daemon or proxy)."""
+        for key, value in self._settings().items():
+            setattr(Pyro5.config, key, value)
+
+    def _settings(self) -> dict[str, Any]:
+        return {"SSL": True, "SSL_CACERTS": self.ca, "SSL_SERVERCERT": self.cert, "SSL_SERVERKEY": self.key,
+                "SSL_CLIENTCERT": self.cert, "SSL_CLIENTKEY": self.key, "SSL_REQUIRECLIENTCERT": True}
 
 
 def manager_uri(uri: str | None = None) -> str:

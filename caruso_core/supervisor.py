@@ -27,7 +27,16 @@ Contract:
   unregisters), then the manager; children still running after their grace are killed;
 - every line a child prints is echoed with the child's name in front;
 - children run in sessions of their own (a terminal's Ctrl-C reaches only the
-  supervisor, which stops them in order) with ``CARUSO_MANAGER`` set to the manager.
+  supervisor, which stops them in order) with ``CARUSO_MANAGER`` set to the manager;
+- with the deployment's TLS (:class:`caruso_core.remoting.Tls`) the supervisor and every
+  child speak only two-way TLS (children get it as ``PYRO_SSL_*`` variables);
+- the part of a deployment on several hosts (:meth:`caruso_core.deployment.Deployment.on`)
+  starts the manager only on its host; elsewhere the supervisor first waits for the
+  manager to answer, and each service for the interfaces it requires that other hosts
+  provide to be registered (each for at most ``READY_TIMEOUT``); services marked
+  ``standby`` start (and restart) as standbys;
+- a service restarted while another instance of its name is active (a failover moved it)
+  restarts as a standby, so a name never gets a second active instance from a restart.
 """
 from __future__ import annotations
 
@@ -88,7 +97,8 @@ class Supervisor:
         self._lock = threading.RLock()            # around the lists of children (swaps come from other threads)
         self._standbys: dict[str, Supervised] = {}
         self._control: Any = None
-        base = {**os.environ, "CARUSO_MANAGER": deployment.manager_uri, "CARUSO_SECRET": secret or ""}
+        base = {**os.environ, "CARUSO_MANAGER": deployment.manager_uri, "CARUSO_SECRET": secret or "",
+                **(deployment.tls.environment() if deployment.tls else {})}
         base.pop("CARUSO_GRANT", None)
         self._base = base
         manager_args = ["manager", "--uri", deployment.manager_uri, "--lease", str(deployment.lease), "--ready-json"]
@@ -96,7 +106,8 @@ class Supervisor:
             manager_args += ["--db", deployment.manager_db]
         if insecure:
             manager_args.append("--insecure")
-        self.children = [Supervised("manager", manager_args, {**base, "CARUSO_OPERATOR_SECRET": self._operator or ""})]
+        self.children = [Supervised("manager", manager_args, {**base, "CARUSO_OPERATOR_SECRET": self._operator or ""})
+                         ] if deployment.runs_manager else []
         self.children += [self._service(entry.key, entry) for entry in deployment.services]
 
     def _service(self, label: str, entry: ServiceEntry) -> Supervised:
@@ -112,14 +123,22 @@ class Supervisor:
         :attr:`ready` is set once every child is up.
         """
         signals.on_stop(self._stop.set)
+        if self.deployment.tls is not None:
+            self.deployment.tls.apply()
         try:
+            if not self.deployment.runs_manager:
+                self._await_elsewhere(f"the manager at {self.deployment.manager_uri}", self._client.services)
             for supervised in self.children:
+                self._await_providers(supervised)
                 self._start(supervised)
                 self._await_ready(supervised)
-            names = ", ".join(c.label for c in self.children[1:]) or "no services"
+            names = ", ".join(c.label for c in self.children if c.name) or "no services"
             if self._operator:
-                self._control = control.serve(self, self.deployment.manager_uri, self._operator)
-            self._echo(f"caruso is up ({self.deployment.source}): manager at "
+                self._control = control.serve(self, self.deployment.manager_uri, self._operator,
+                                              self._part_bind(), {"host": self.deployment.part}
+                                              if self.deployment.part else None)
+            part = f" on host {self.deployment.part}" if self.deployment.part else ""
+            self._echo(f"caruso is up ({self.deployment.source}{part}): manager at "
                        f"{self.deployment.manager_uri}; {names}. Ctrl-C stops it.")
             self.ready.set()
             next_check = time.monotonic() + self.deployment.lease
@@ -136,6 +155,34 @@ class Supervisor:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _part_bind(self) -> str | None:
+        """The address this part's daemons bind to (None: the default)."""
+        part = self.deployment.part
+        return self.deployment.hosts[part].address if part else None
+
+    def _await_providers(self, supervised: Supervised) -> None:
+        """Wait until the interfaces ``supervised`` requires that no service here provides are registered."""
+        here = {c.entry.spec.interface for c in self.children if c.entry is not None}
+        for interface in supervised.entry.spec.requires if supervised.entry else ():
+            if interface not in here:
+                self._await_elsewhere(interface, lambda: self._client.lookup(interface))
+
+    def _await_elsewhere(self, what: str, answer: Callable[[], Any]) -> None:
+        """Wait (at most ``READY_TIMEOUT``) until ``answer()`` gives something: ``what`` runs on another host."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        said = False
+        while True:
+            try:
+                if answer():
+                    return
+            except CarusoError:
+                pass
+            if not said:
+                self._echo(f"waiting for {what} (on another host)")
+                said = True
+            if time.monotonic() > deadline or self._stop.wait(0.25):
+                raise ConfigError(f"{what} did not answer within {READY_TIMEOUT:g}s: start the host that runs it")
 
     def swap(self, name: str, version: str | None = None, use: str | None = None,
              config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -192,6 +239,7 @@ class Supervisor:
 
     def _start(self, supervised: Supervised, standby: bool = False) -> None:
         supervised.ended = False
+        standby = standby or (supervised.entry is not None and supervised.entry.standby)
         supervised.child = Child([*supervised.arguments, *(["--standby"] if standby else [])], supervised.environment,
                                  stdin_text=None if supervised.config is None else json.dumps(supervised.config),
                                  echo=lambda line: self._echo(f"[{supervised.label}] {line}"))
@@ -212,8 +260,10 @@ class Supervisor:
             if supervised.restart_at is not None:
                 if now >= supervised.restart_at:
                     supervised.restart_at = None
-                    self._echo(f"restarting {supervised.label}")
-                    self._start(supervised)
+                    standby = self._served_elsewhere(supervised)
+                    self._echo(f"restarting {supervised.label}" + (" as a standby: another instance of "
+                                                                   f"{supervised.name} is active" if standby else ""))
+                    self._start(supervised, standby=standby)
                 continue
             code = supervised.child.process.poll()
             if code is None:
@@ -228,6 +278,17 @@ class Supervisor:
             self._leave_registry(supervised)
             self._echo(f"{supervised.label} exited with code {code}; restarting in {supervised.backoff:g}s")
             self._restart_later(supervised, now)
+
+    def _served_elsewhere(self, supervised: Supervised) -> bool:
+        """Whether another instance of the service's name is active (a failover moved it while
+        this one hung or was cut off): a restart then stands by instead of becoming a second
+        active instance. An unreachable manager says no (the restart then fails to register)."""
+        if supervised.name is None:
+            return False
+        try:
+            return bool(self._client.lookup(supervised.name))
+        except CarusoError:
+            return False
 
     def _restart_later(self, supervised: Supervised, now: float) -> None:
         supervised.restart_at = now + supervised.backoff

@@ -29,6 +29,9 @@
 ``smtp_server``
     a real SMTP server on 127.0.0.1 keeping what it receives (``.host``, ``.port``,
     ``.messages``, ``.recipients``).
+``caruso_network``
+    three hosts ``h1``-``h3`` in network namespaces joined by a bridge, for the tests of
+    one module (see :mod:`caruso_core.testing.netns`; skipped where namespaces cannot be made).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ from caruso_core import remoting
 from caruso_core.client import Client, connect
 from caruso_core.testing.browser import chromium  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.mail import smtp_server  # noqa: F401  (a fixture of this plugin)
+from caruso_core.testing.netns import caruso_network  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.processes import HostProcess, ManagerProcess, ThreadHost, ThreadManager, child_environment
 
 

@@ -29,15 +29,22 @@ ENVIRONMENT = "CARUSO_TEST_POSTGRES_URL"
 BINARIES = "/usr/lib/postgresql/*/bin"
 INSTALL_HINT = ("PostgreSQL tests need the PostgreSQL server: apt-get install postgresql "
                 f"(or set {ENVIRONMENT} to the URL of a server tests may use)")
-SERVER_SETTINGS = ("-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=200")
+SERVER_SETTINGS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
 
 
 class Cluster:
-    """A temporary PostgreSQL cluster in its own folder, trusting local connections."""
+    """A temporary PostgreSQL cluster in its own folder, trusting local connections.
 
-    def __init__(self, binaries: Path) -> None:
+    ``address``: where it listens (default 127.0.0.1); ``trusted``: networks (CIDR) whose
+    clients it trusts besides the local ones; ``launcher``: a command prefix its server runs
+    under (e.g. :meth:`caruso_core.testing.netns.Network.launcher`, to run it inside a host).
+    """
+
+    def __init__(self, binaries: Path, address: str = "127.0.0.1", trusted: tuple[str, ...] = (),
+                 launcher: tuple[str, ...] = ()) -> None:
         self.binaries = binaries
+        self.address = address
+        self._launcher = launcher
         self.folder = Path(tempfile.mkdtemp(prefix="caruso-postgres-"))
         self.user = "postgres" if os.geteuid() == 0 else None
         if self.user:
@@ -46,12 +53,14 @@ class Cluster:
         self.port = free_port()
         self.data = self.folder / "data"
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        with open(self.data / "pg_hba.conf", "a", encoding="utf-8") as rules:
+            rules.writelines(f"host all all {network} trust\n" for network in trusted)
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
-                  "-o", f"{SERVER_SETTINGS} -p {self.port} -k {self.folder}", "start")
+                  "-o", f"{SERVER_SETTINGS} -c listen_addresses={address} -p {self.port} -k {self.folder}", "start")
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql+psycopg://postgres@{self.address}:{self.port}/postgres"
 
     def stop(self) -> None:
         try:
@@ -63,6 +72,7 @@ class Cluster:
         command = [str(self.binaries / program), *arguments]
         if self.user:
             command = ["runuser", "-u", self.user, "--", *command]
+        command = [*self._launcher, *command]
         done = subprocess.run(command, capture_output=True, text=True, cwd=self.folder, timeout=120)
         if done.returncode != 0:
             log = self.folder / "server.log"

@@ -1,0 +1,93 @@
+"""A deployment on several hosts: [hosts], [tls], each service's host, and which part
+`caruso up --host NAME` runs; mistakes are one-line errors naming the file and the table."""
+import pytest
+
+from caruso_core.deployment import parse
+from caruso_core.errors import ConfigError
+from caruso_core.supervisor import Supervisor
+from caruso_core.testing.commands import caruso
+
+SERVICE = "sample_services:Counter"
+
+
+@pytest.fixture
+def pem_files(tmp_path, monkeypatch):
+    """Readable files where a deployment names its TLS files (their content is checked by TLS itself)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("ca.crt", "h1.crt", "h1.key", "h2.crt", "h2.key"):
+        (tmp_path / name).write_text("PEM\n")
+    return tmp_path
+
+
+def three_hosts(**changes):
+    data = {"tls": {"ca": "ca.crt"},
+            "hosts": {"h1": {"address": "10.0.0.1", "cert": "h1.crt", "key": "h1.key"},
+                      "h2": {"address": "10.0.0.2", "cert": "h2.crt", "key": "h2.key"}},
+            "manager": {"host": "h1", "lease": 2},
+            "services": {"counter": {"use": SERVICE, "host": "h2"},
+                         "counter-standby": {"use": SERVICE, "name": "counter", "host": "h1", "standby": True}}}
+    for section, value in changes.items():
+        data[section] = value
+    return data
+
+
+def test_each_host_runs_its_part_bound_to_its_address(pem_files):
+    deployment = parse(three_hosts(), "caruso.toml")
+    assert deployment.manager_uri == "PYRO:caruso.manager@10.0.0.1:7717"
+    first, second = deployment.on("h1"), deployment.on("h2")
+    assert first.runs_manager and not second.runs_manager
+    assert [e.key for e in first.services] == ["counter-standby"] and first.services[0].standby
+    assert [e.key for e in second.services] == ["counter"]
+    arguments = second.services[0].serve_arguments(deployment.manager_uri)
+    assert arguments[arguments.index("--host") + 1] == "10.0.0.2"
+    assert second.tls.cert == str(pem_files / "h2.crt") and second.tls.ca == str(pem_files / "ca.crt")
+    environment = second.tls.environment()
+    assert environment["PYRO_SSL"] == "1" and environment["PYRO_SSL_REQUIRECLIENTCERT"] == "1"
+    assert environment["PYRO_SSL_SERVERCERT"] == environment["PYRO_SSL_CLIENTCERT"] == str(pem_files / "h2.crt")
+
+
+def test_a_part_elsewhere_starts_no_manager_and_services_as_placed(pem_files):
+    part = Supervisor(parse(three_hosts(), "caruso.toml").on("h2"), echo=lambda line: None)
+    assert [c.label for c in part.children] == ["counter"]
+    assert part.children[0].environment["PYRO_SSL_SERVERKEY"] == str(pem_files / "h2.key")
+    assert Supervisor(parse(three_hosts(), "caruso.toml").on("h1"), echo=lambda line: None
+                      ).children[0].label == "manager"
+
+
+def test_without_hosts_nothing_changes(pem_files):
+    deployment = parse({"services": {"counter": {"use": SERVICE}}}, "caruso.toml")
+    assert deployment.on(None) is deployment and deployment.runs_manager
+    assert "--host" not in deployment.services[0].serve_arguments(deployment.manager_uri)
+
+
+@pytest.mark.parametrize("changes, said", [
+    ({"services": {"counter": {"use": SERVICE, "host": "h9"}}},
+     "caruso.toml: [services.counter]: host 'h9' is not one of the deployment's [hosts] (h1, h2)"),
+    ({"services": {"counter": {"use": SERVICE}}},
+     "caruso.toml: [services.counter]: host is missing: the deployment has [hosts] (h1, h2)"),
+    ({"manager": {"host": "h7"}}, "caruso.toml: [manager]: host 'h7' is not one of"),
+    ({"hosts": {"h1": {"address": "10.0.0.1 && x"}}}, "caruso.toml: [hosts.h1] address '10.0.0.1 && x'"),
+    ({"hosts": {"h1": {"address": "10.0.0.1", "port": 1}}}, "caruso.toml: [hosts.h1]: unknown key(s) port"),
+    ({"hosts": {"h1": {"address": "10.0.0.1", "cert": "missing.crt", "key": "h1.key"}}},
+     "caruso.toml: [hosts.h1] cert missing.crt: cannot read it"),
+    ({"hosts": {"h1": {"address": "10.0.0.1", "cert": "h1.crt"}}},
+     "caruso.toml: [hosts.h1] TLS needs ca, cert and key (in [tls] or the host's table); missing: key"),
+    ({"tls": {"ca": "ca.crt", "password": "x"}}, "caruso.toml: [tls]: unknown key(s) password"),
+])
+def test_mistakes_name_the_file_and_the_table(pem_files, changes, said):
+    with pytest.raises(ConfigError) as raised:
+        parse(three_hosts(**changes), "caruso.toml")
+    assert str(raised.value).startswith(said) and "\n" not in str(raised.value)
+
+
+def test_caruso_up_says_which_part_to_start(pem_files):
+    (pem_files / "caruso.toml").write_text(
+        '[hosts.h1]\naddress = "10.0.0.1"\n[manager]\nhost = "h1"\n'
+        f'[services.counter]\nuse = "{SERVICE}"\nhost = "h1"\n')
+    (pem_files / "single.toml").write_text(f'[services.counter]\nuse = "{SERVICE}"\n')
+    for arguments, said in ((["caruso.toml"], "caruso.toml places services on hosts h1: start each host's part "
+                                               "with 'caruso up --host NAME'"),
+                            (["caruso.toml", "--host", "h5"], "caruso.toml: no host 'h5' (hosts: h1)"),
+                            (["single.toml", "--host", "h1"], "single.toml declares no [hosts.NAME]")):
+        ran = caruso("up", *arguments)
+        assert ran.exit_code == 1 and ran.stderr.startswith(f"error: {said}"), ran.output
