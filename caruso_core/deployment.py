@@ -34,6 +34,7 @@ Several hosts (each part started with ``caruso up --host NAME``, see :meth:`Depl
     [services.storage]
     host = "h2"                      # every service names its host when there are [hosts]
     standby = true                   # optional: start as a standby for failover
+    port = 7801                      # optional (any service): its port (default: a free one)
 
 Relative paths in it (model, scripts, views, the data folder) are relative to its folder:
 ``caruso up`` runs there. Without a file, the default deployment starts every installed service whose class
@@ -57,7 +58,7 @@ from caruso_core.errors import ConfigError
 
 DEFAULT_DATA_DIR = "data"
 DEFAULT_FILE = "caruso.toml"
-SERVICE_KEYS = {"use", "requires", "name", "version", "properties", "config", "host", "standby"}
+SERVICE_KEYS = {"use", "requires", "name", "version", "properties", "config", "host", "standby", "port"}
 MANAGER_KEYS = {"uri", "lease", "db", "host"}
 TLS_KEYS = {"ca", "cert", "key"}
 HOST_KEYS = {"address", "cert", "key"}
@@ -90,6 +91,7 @@ class ServiceEntry:
     host: str | None = None              # the deployment's host it runs on (None: the only one)
     bind: str | None = None              # the address it binds to (None: CARUSO_BIND or loopback)
     standby: bool = False                # registers as a standby, for failover
+    port: int = 0                        # the port it binds to (0: a free one)
 
     def serve_arguments(self, manager_uri: str) -> list[str]:
         """Arguments of ``caruso serve`` that host this entry; its configuration (which may
@@ -98,6 +100,8 @@ class ServiceEntry:
                      "--manager", manager_uri, "--config-file", "-"]
         if self.bind:
             arguments += ["--host", self.bind]
+        if self.port:
+            arguments += ["--port", str(self.port)]
         for key, value in self.spec.properties.items():
             arguments += ["--property", f"{key}={json.dumps(value)}"]
         return arguments
@@ -252,8 +256,11 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
         standby = table.get("standby", False)
         if not isinstance(standby, bool):
             raise ConfigError(f"{where}: standby is true or false")
+        port = table.get("port", 0)
+        if type(port) is not int or not 0 <= port <= 65535:
+            raise ConfigError(f"{where}: port is a number from 1 to 65535 (0: a free one)")
         entries.append(ServiceEntry(key, str(table["use"]), spec, _table(table.get("config", {}), where),
-                                    host, hosts[host].address if host else None, standby))
+                                    host, hosts[host].address if host else None, standby, port))
     lease = manager.get("lease", 10.0)
     if not isinstance(lease, (int, float)) or lease < 0.2:
         raise ConfigError(f"{source}: [manager] lease must be a number of seconds >= 0.2")

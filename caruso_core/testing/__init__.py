@@ -13,6 +13,7 @@ run the real thing on 127.0.0.1 (see :mod:`caruso_core.testing.plugin`):
 ``chromium``        the session's headless Chromium (Playwright), for pages under test
 ``smtp_server``     a real SMTP server on 127.0.0.1 that keeps the messages it receives
 ``postgres_url``    a throwaway PostgreSQL server (``postgres_database``: a fresh database)
+``caruso_network``  three hosts in network namespaces joined by a bridge (:mod:`.netns`)
 
 :func:`eventually` (wait for what happens in the background, no fixed sleeps), and
 :class:`ContractSuite`, the base class of an interface's contract tests. To prove

@@ -24,7 +24,7 @@ def three_hosts(**changes):
             "hosts": {"h1": {"address": "10.0.0.1", "cert": "h1.crt", "key": "h1.key"},
                       "h2": {"address": "10.0.0.2", "cert": "h2.crt", "key": "h2.key"}},
             "manager": {"host": "h1", "lease": 2},
-            "services": {"counter": {"use": SERVICE, "host": "h2"},
+            "services": {"counter": {"use": SERVICE, "host": "h2", "port": 7801},
                          "counter-standby": {"use": SERVICE, "name": "counter", "host": "h1", "standby": True}}}
     for section, value in changes.items():
         data[section] = value
@@ -40,6 +40,7 @@ def test_each_host_runs_its_part_bound_to_its_address(pem_files):
     assert [e.key for e in second.services] == ["counter"]
     arguments = second.services[0].serve_arguments(deployment.manager_uri)
     assert arguments[arguments.index("--host") + 1] == "10.0.0.2"
+    assert arguments[arguments.index("--port") + 1] == "7801"
     assert second.tls.cert == str(pem_files / "h2.crt") and second.tls.ca == str(pem_files / "ca.crt")
     environment = second.tls.environment()
     assert environment["PYRO_SSL"] == "1" and environment["PYRO_SSL_REQUIRECLIENTCERT"] == "1"
@@ -57,7 +58,7 @@ def test_a_part_elsewhere_starts_no_manager_and_services_as_placed(pem_files):
 def test_without_hosts_nothing_changes(pem_files):
     deployment = parse({"services": {"counter": {"use": SERVICE}}}, "caruso.toml")
     assert deployment.on(None) is deployment and deployment.runs_manager
-    assert "--host" not in deployment.services[0].serve_arguments(deployment.manager_uri)
+    assert not {"--host", "--port"} & set(deployment.services[0].serve_arguments(deployment.manager_uri))
 
 
 @pytest.mark.parametrize("changes, said", [
@@ -73,6 +74,10 @@ def test_without_hosts_nothing_changes(pem_files):
     ({"hosts": {"h1": {"address": "10.0.0.1", "cert": "h1.crt"}}},
      "caruso.toml: [hosts.h1] TLS needs ca, cert and key (in [tls] or the host's table); missing: key"),
     ({"tls": {"ca": "ca.crt", "password": "x"}}, "caruso.toml: [tls]: unknown key(s) password"),
+    ({"services": {"counter": {"use": SERVICE, "host": "h1", "port": "80"}}},
+     "caruso.toml: [services.counter]: port is a number from 1 to 65535"),
+    ({"services": {"counter": {"use": SERVICE, "host": "h1", "standby": "yes"}}},
+     "caruso.toml: [services.counter]: standby is true or false"),
 ])
 def test_mistakes_name_the_file_and_the_table(pem_files, changes, said):
     with pytest.raises(ConfigError) as raised:

@@ -49,6 +49,7 @@ lease = {lease}
 [services.storage]
 use = "storage"
 host = "h2"
+port = 7801
 config = {{ model = "notes.xml", db = "{db}", due_every = 0 }}
 
 [services.storage-standby]
@@ -56,6 +57,7 @@ use = "storage"
 name = "storage"
 host = "h3"
 standby = true
+port = 7801
 config = {{ model = "notes.xml", db = "{db}", due_every = 0 }}
 """
 # What a client on a host does, given an action and its arguments; it prints one JSON line.
@@ -156,7 +158,7 @@ def test_a_client_on_one_host_calls_the_storage_on_another_over_tls(solution):
     answer = solution.client("read")
     assert len(set(ids)) == 2
     assert answer["texts"] == ["first", "second"]
-    assert f"@{solution.net.address('h2')}:" in answer["uri"]     # the active storage is on h2
+    assert answer["uri"].endswith(f"@{solution.net.address('h2')}:7801")     # the active storage is on h2
 
 
 def test_peers_without_a_certificate_of_the_ca_or_without_tls_are_refused(solution):
