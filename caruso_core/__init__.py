@@ -14,11 +14,11 @@ from caruso_core.contract import ServiceSpec, remote, service
 from caruso_core.context import HostContext
 from caruso_core.errors import (CallInterrupted, CallTimedOut, CarusoError, ConfigError, Conflict,
                                 InvalidInput, ManagerUnreachable, NoInstance, NotAuthorized, NotFound,
-                                ServiceMoved, SwapFailed, Unavailable)
+                                NotLeader, ServiceMoved, SwapFailed, Unavailable)
 from caruso_core.hookspecs import hookimpl
 from caruso_core.client import Client, connect
 
 __all__ = ["service", "remote", "HostContext", "ServiceSpec", "connect", "Client", "hookimpl", "CarusoError",
            "ConfigError", "Conflict", "InvalidInput", "NotFound", "NotAuthorized", "ManagerUnreachable",
-           "NoInstance", "ServiceMoved", "CallInterrupted", "CallTimedOut", "SwapFailed", "Unavailable",
+           "NotLeader", "NoInstance", "ServiceMoved", "CallInterrupted", "CallTimedOut", "SwapFailed", "Unavailable",
            "__version__"]

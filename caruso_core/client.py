@@ -14,6 +14,14 @@ Contract of :class:`ServiceProxy`:
 - a connection is not used again once it has been idle for half the daemons' idle
   timeout (they close idle connections), so a call never meets a connection the daemon
   is closing.
+
+Contract of :class:`Client` given several managers (a comma-separated list of URIs, see
+:func:`caruso_core.remoting.manager_uri`): a manager call goes to the manager that
+answered last; when that one refuses the connection, does not answer in time or is not
+the leader of its group (:class:`NotLeader`), the call goes to the leader it names (if
+in the list), then to the others in order, and the one that answers is remembered. When
+none answers the call fails with the last error (a :class:`ManagerUnreachable`, of which
+:class:`NotLeader` is one). Service calls do not pass through the manager.
 """
 from __future__ import annotations
 
@@ -28,7 +36,7 @@ import Pyro5.errors
 from caruso_core import credentials, remoting, wire
 from caruso_core.deployment import manager_uri_here as deployment_manager_uri
 from caruso_core.errors import (CallInterrupted, CallTimedOut, ManagerUnreachable, NoInstance,
-                                ServiceMoved)
+                                NotLeader, ServiceMoved)
 
 DEFAULT_TIMEOUT = 15.0
 RETRY_PAUSE = 0.05
@@ -83,11 +91,13 @@ class _ThreadProxies(threading.local):
 
 
 class Client:
-    """Talks to the service manager; hands out :class:`ServiceProxy` objects."""
+    """Talks to the service manager (or the leader of several); hands out :class:`ServiceProxy` objects."""
 
     def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT, secret: str | None = None,
                  operator_secret: str | None = None, call_timeout: float | None = None) -> None:
         self.uri = uri
+        self.uris = remoting.manager_uris(uri)
+        self._answered = self.uris[0]
         self.timeout = timeout
         self.call_timeout = call_timeout
         self.secret = secret
@@ -95,22 +105,45 @@ class Client:
         self._proxies = _ThreadProxies(call_timeout, secret)
 
     def manager_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a manager method; an unreachable manager is a :class:`ManagerUnreachable`."""
-        proxy = self._proxies.get(self.uri)
+        """Call a manager method at the manager that leads (see the module's contract); an
+        unreachable manager is a :class:`ManagerUnreachable`."""
+        waiting, tried = [self._answered, *self.uris], set()
+        failure: Exception | None = None
+        while waiting:
+            uri = waiting.pop(0)
+            if uri in tried:
+                continue
+            tried.add(uri)
+            try:
+                answer = self._call_at(uri, method, args, kwargs)
+            except NotLeader as refusal:
+                failure = refusal
+                if refusal.details.get("leader") in self.uris:
+                    waiting.insert(0, refusal.details["leader"])
+            except (ManagerUnreachable, CallTimedOut) as error:
+                failure = error
+            else:
+                self._answered = uri
+                return answer
+        assert failure is not None
+        raise failure
+
+    def _call_at(self, uri: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        proxy = self._proxies.get(uri)
         remoting.is_connected(proxy)  # drops a connection the manager closed (e.g. it restarted)
         try:
             return proxy._pyroInvoke(method, args, kwargs)
         except Pyro5.errors.TimeoutError:
-            self._proxies.drop(self.uri)
-            raise CallTimedOut(f"the service manager at {self.uri} did not answer {method}() "
+            self._proxies.drop(uri)
+            raise CallTimedOut(f"the service manager at {uri} did not answer {method}() "
                                f"within {proxy._pyroTimeout:g}s") from None
         except Pyro5.errors.CommunicationError as error:
-            self._proxies.drop(self.uri)
+            self._proxies.drop(uri)
             if "CARUSO_SECRET" in str(error):
-                raise ManagerUnreachable(f"the service manager at {self.uri} refused the connection: "
+                raise ManagerUnreachable(f"the service manager at {uri} refused the connection: "
                                          "set CARUSO_SECRET to the deployment's secret") from None
             raise ManagerUnreachable(
-                f"no service manager answers at {self.uri} ({error}); start one with 'caruso manager' "
+                f"no service manager answers at {uri} ({error}); start one with 'caruso manager' "
                 "or 'caruso up', or point CARUSO_MANAGER at the right address") from None
 
     def get(self, name_or_interface: str, **properties: Any) -> "ServiceProxy":

@@ -80,6 +80,11 @@ class ManagerUnreachable(CarusoError):
     """The service manager did not answer at the address tried."""
 
 
+class NotLeader(ManagerUnreachable):
+    """The manager asked follows another in its group; ``details["leader"]`` is the
+    leader's URI when known. A client given several managers tries the others."""
+
+
 class NoInstance(CarusoError):
     """No live instance matches a name or interface (and property filter)."""
 

@@ -32,6 +32,14 @@ Contract (every method is a Pyro5 call on the object ``caruso.manager``):
   renews its old registration or registers again under its old id: a name never gets
   two active instances from a failover.
 - ``events`` is a long poll over the events registered, modified, unregistering, expired.
+- **Several managers** (a PostgreSQL ``db`` only; see :mod:`caruso_core.leadership`):
+  managers sharing one database form a group of which one leads. Only the leader
+  answers; the others answer every call with :class:`NotLeader` naming the leader. A
+  manager that takes the lead loads the registry as a restarted manager does (every
+  persisted registration with a fresh lease) and continues the event sequence of the
+  group (one epoch), so a watcher's ``events`` carry on without a gap or a repeat. A
+  leader that loses its lock stops answering at once. With any other database a manager
+  is alone and leads from the start.
 """
 from __future__ import annotations
 
@@ -47,9 +55,10 @@ import Pyro5.api
 import Pyro5.errors
 
 from caruso_core import credentials, remoting, signals
+from caruso_core.leadership import Leadership, is_group_database
 from caruso_core.contract import ServiceSpec
 from caruso_core.deployment import default_sqlite_url
-from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound, SwapFailed
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound, NotLeader, SwapFailed
 from caruso_core.registry import ACTIVE, STANDBY, Registration, RegistryStore, ranking_of
 
 log = logging.getLogger("caruso.manager")
@@ -66,12 +75,14 @@ REGISTERED, MODIFIED, UNREGISTERING, EXPIRED = "registered", "modified", "unregi
 class ServiceManager:
     """The registry of running service instances; see the module's contract.
 
-    Only the methods marked ``@Pyro5.api.expose`` are reachable over the wire.
+    Only the methods marked ``@Pyro5.api.expose`` are reachable over the wire. With a
+    ``group`` the manager serves only while it leads (its store writes through
+    ``group.writing``).
     """
 
     def __init__(self, store: RegistryStore, *, lease: float = DEFAULT_LEASE,
                  operator_secret: str | None = None,
-                 drain_timeout: float = DEFAULT_DRAIN_TIMEOUT) -> None:
+                 drain_timeout: float = DEFAULT_DRAIN_TIMEOUT, group: Leadership | None = None) -> None:
         self._store = store
         self._lease = lease
         self._operator_secret = operator_secret
@@ -80,21 +91,20 @@ class ServiceManager:
         self._swap_lock = threading.Lock()
         self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=EVENT_BUFFER)
         self._sequence = 0
-        self._epoch = secrets.token_hex(8)
+        self._epoch = secrets.token_hex(8) if group is None else group.epoch
         self._stopped = threading.Event()
-        now = time.monotonic()
-        self._registrations = {}
-        for registration in store.load():
-            if registration.trusted or operator_secret is None:
-                registration.expires = now + lease
-                self._registrations[registration.instance_id] = registration
-            else:
-                store.delete(registration.instance_id)
-        self._next = store.next_sequence()
+        self._group = group
+        self._serving = group is None
+        self._registrations: dict[str, Registration] = {}
+        self._next = 1
         self._failing_over: set[str] = set()        # names whose failover runs
         self._stood_down: set[str] = set()          # ids a failover replaced, to tell when they come back
+        if group is None:
+            self._load()
         self._reaper = threading.Thread(target=self._reap, name="caruso-reaper", daemon=True)
         self._reaper.start()
+        if group is not None:
+            group.start(on_lead=self._lead, on_follow=self._follow, on_events=self._heard)
 
     # -- hosts -----------------------------------------------------------------------------
 
@@ -107,6 +117,7 @@ class ServiceManager:
         ``instance_id`` re-attaches a host under the id it had, if that id is free.
         ``credential`` (the operator secret or the name's grant) makes it trusted.
         """
+        self._check_leading()
         checked = ServiceSpec(**spec)
         trusted = self._trusts(checked.name, credential)
         with self._lock:
@@ -135,6 +146,7 @@ class ServiceManager:
     @Pyro5.api.expose
     def renew(self, instance_id: str, lease_token: str) -> bool:
         """Extend a lease; False when the manager does not know the instance (register again)."""
+        self._check_leading()
         with self._lock:
             registration = self._registrations.get(instance_id)
             if registration is None or not hmac.compare_digest(registration.lease_token, lease_token):
@@ -153,6 +165,7 @@ class ServiceManager:
     def unregister(self, instance_id: str, lease_token: str | None = None,
                    operator: str | None = None) -> None:
         """Remove a registration: its own host (lease token) or an operator, who also retires it."""
+        self._check_leading()
         with self._lock:
             registration = self._registrations.get(instance_id)
             if registration is None:
@@ -168,6 +181,7 @@ class ServiceManager:
     @Pyro5.api.expose
     def lookup(self, key: str, properties: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Live active instances of a name or interface matching the property filter, best first."""
+        self._check_leading()
         with self._lock:
             found = [r for r in self._registrations.values()
                      if r.state == ACTIVE and r.healthy and r.matches(key, properties or {})]
@@ -176,6 +190,7 @@ class ServiceManager:
     @Pyro5.api.expose
     def list(self) -> list[dict[str, Any]]:
         """Every registration, by name then order."""
+        self._check_leading()
         with self._lock:
             found = sorted(self._registrations.values(), key=lambda r: (r.name, r.order))
         return [r.public() for r in found]
@@ -185,15 +200,19 @@ class ServiceManager:
         """Events after sequence ``since`` (None: after now), waiting up to ``timeout`` for one.
 
         Sequence numbers count from 1 in each run of the manager, named by ``epoch``: a
-        watcher that passes the epoch of an earlier run gets every event of this run.
+        watcher that passes the epoch of an earlier run gets every event of this run. The
+        managers of a group share one epoch and one sequence.
         """
+        self._check_leading()
         timeout = min(max(float(timeout), 0.0), 60.0)
         with self._lock:
             if epoch is not None and epoch != self._epoch:
                 cursor = 0
             else:
                 cursor = self._sequence if since is None else int(since)
-            self._lock.wait_for(lambda: self._sequence > cursor or self._stopped.is_set(), timeout)
+            self._lock.wait_for(lambda: self._sequence > cursor or self._stopped.is_set() or not self._serving,
+                                timeout)
+            self._check_leading()
             events = [e for e in self._events if e["seq"] > cursor]
             missed = bool(self._events) and self._events[0]["seq"] > cursor + 1
             return {"next": self._sequence, "events": events, "missed": missed, "epoch": self._epoch}
@@ -201,6 +220,7 @@ class ServiceManager:
     @Pyro5.api.expose
     def health(self) -> list[dict[str, Any]]:
         """Every registration with its host's ``health()`` answer (or why there is none)."""
+        self._check_leading()
         with self._lock:
             registrations = sorted(self._registrations.values(), key=lambda r: (r.name, r.order))
         report = []
@@ -219,6 +239,7 @@ class ServiceManager:
     def swap(self, name: str, instance_id: str, retire_old: bool = False,
              operator: str | None = None) -> dict[str, Any]:
         """Make ``instance_id`` the active instance of ``name`` in place of the best active one."""
+        self._check_leading()
         self._authorize(operator, f"swap {name}")
         with self._swap_lock:
             with self._lock:
@@ -251,34 +272,87 @@ class ServiceManager:
     # -- life ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the reaper and release waiting watchers (registrations stay persisted)."""
+        """Stop the reaper and release waiting watchers (registrations stay persisted); a
+        leader lets go of the lead."""
         self._stopped.set()
         with self._lock:
             self._lock.notify_all()
         self._reaper.join(timeout=5)
+        if self._group is not None:
+            self._group.close()
         self._store.close()
+
+    def _check_leading(self) -> None:
+        if not self._serving:
+            raise self._group.refusal() if self._group is not None else NotLeader("the manager is stopping")
+
+    def _load(self) -> None:
+        """Take the persisted registrations, each with a fresh lease (caller holds the lock,
+        or nothing else runs yet); only trusted ones when there is an operator secret."""
+        now = time.monotonic()
+        self._registrations = {}
+        for registration in self._store.load():
+            if registration.trusted or self._operator_secret is None:
+                registration.expires = now + self._lease
+                self._registrations[registration.instance_id] = registration
+            else:
+                self._store.delete(registration.instance_id)
+        self._next = self._store.next_sequence()
+
+    def _lead(self) -> None:
+        """This manager took the lead of its group: serve the registry as persisted."""
+        with self._lock:
+            self._failing_over.clear()
+            self._stood_down.clear()
+            self._load()
+            self._serving = True
+            self._lock.notify_all()
+
+    def _follow(self) -> None:
+        """This manager lost the lead: answer nothing more, forget the registry."""
+        with self._lock:
+            self._serving = False
+            self._registrations = {}
+            self._lock.notify_all()
+
+    def _heard(self, events: list[dict[str, Any]]) -> None:
+        """Events the group's leader recorded: keep them for watchers, should this manager lead."""
+        with self._lock:
+            for event in events:
+                if event["seq"] > self._sequence:
+                    self._events.append(event)
+                    self._sequence = event["seq"]
 
     def _reap(self) -> None:
         interval = max(self._lease / 4, 0.05)
         while not self._stopped.wait(interval):
-            now = time.monotonic()
-            with self._lock:
-                expired, failed = [], []
-                for registration in self._registrations.values():
-                    if now > registration.expires + self._lease:
-                        expired.append(registration)
-                    elif now > registration.expires and registration.healthy:
-                        registration.healthy = False
-                        self._emit(MODIFIED, registration)
-                    if (not registration.healthy and registration.state == ACTIVE
-                            and registration.name not in self._failing_over and self._standbys(registration.name)):
-                        self._failing_over.add(registration.name)
-                        failed.append(registration)
-            for registration in failed:
-                threading.Thread(target=self._fail_over, args=(registration,), name="caruso-failover",
-                                 daemon=True).start()
-            for registration in expired:
-                self._remove(registration, EXPIRED)
+            if not self._serving:
+                continue
+            try:
+                self._reap_once()
+            except NotLeader:
+                continue
+
+    def _reap_once(self) -> None:
+        """Mark, fail over and remove what stopped renewing (see the contract)."""
+        now = time.monotonic()
+        with self._lock:
+            expired, failed = [], []
+            for registration in self._registrations.values():
+                if now > registration.expires + self._lease:
+                    expired.append(registration)
+                elif now > registration.expires and registration.healthy:
+                    registration.healthy = False
+                    self._emit(MODIFIED, registration)
+                if (not registration.healthy and registration.state == ACTIVE
+                        and registration.name not in self._failing_over and self._standbys(registration.name)):
+                    self._failing_over.add(registration.name)
+                    failed.append(registration)
+        for registration in failed:
+            threading.Thread(target=self._fail_over, args=(registration,), name="caruso-failover",
+                             daemon=True).start()
+        for registration in expired:
+            self._remove(registration, EXPIRED)
 
     def _standbys(self, name: str) -> list[Registration]:
         """Healthy standbys of ``name``, best first (caller holds the lock)."""
@@ -338,10 +412,12 @@ class ServiceManager:
             self._emit(event, registration)
 
     def _emit(self, kind: str, registration: Registration) -> None:
-        """Append an event (caller holds the lock) and wake watchers."""
-        self._sequence += 1
-        self._events.append({"seq": self._sequence, "event": kind, "time": time.time(),
-                             **registration.public()})
+        """Append an event (caller holds the lock; a group's leader records it first) and wake watchers."""
+        event = {"seq": self._sequence + 1, "event": kind, "time": time.time(), **registration.public()}
+        if self._group is not None:
+            self._group.record(event)
+        self._sequence = event["seq"]
+        self._events.append(event)
         self._lock.notify_all()
 
     def _authorize(self, offered: str | None, action: str) -> None:
@@ -397,23 +473,30 @@ def serve(uri: str | None = None, db: str | None = None, *, lease: float = DEFAU
           stop: threading.Event | None = None) -> None:
     """Run a manager at the host and port of ``uri`` until ``stop`` is set (or SIGTERM/SIGINT).
 
-    ``db`` is a SQLAlchemy URL (default: ``manager.db`` in the data folder); ``secret``
-    the deployment secret its daemon requires (None: the deployment's, ``""``: none).
+    ``db`` is a SQLAlchemy URL (default: ``manager.db`` in the data folder); on PostgreSQL
+    the manager joins the group of managers of that database (it answers once it leads).
+    ``secret`` is the deployment secret its daemon requires (None: the deployment's, ``""``: none).
     """
-    address = Pyro5.api.URI(remoting.manager_uri(uri))
+    given = remoting.manager_uri(uri)
+    if "," in given:
+        raise InvalidInput(f"a manager listens at one address, not {given!r}: give --uri the address of "
+                           "this one (the list is for the hosts and clients of several managers)")
+    address = Pyro5.api.URI(given)
     if address.object != remoting.MANAGER_OBJECT_ID:
         raise InvalidInput(f"the manager's object id is {remoting.MANAGER_OBJECT_ID!r}, not {address.object!r}")
-    manager = ServiceManager(RegistryStore(db or default_sqlite_url("manager.db")), lease=lease,
-                             operator_secret=operator_secret)
     stop = stop or threading.Event()
     try:
         daemon = remoting.Daemon(address.host, address.port, secret=secret)
     except OSError as error:
-        manager.close()
         raise InvalidInput(f"cannot listen at {address.host}:{address.port} ({error.strerror}); "
                            "is a manager already running there?") from None
     with daemon:
-        served = daemon.register(manager, remoting.MANAGER_OBJECT_ID)
+        served = daemon.uriFor(remoting.MANAGER_OBJECT_ID)
+        db = db or default_sqlite_url("manager.db")
+        group = Leadership(db, str(served), lease) if is_group_database(db) else None
+        store = RegistryStore(db, writing=group.writing if group is not None else None)
+        manager = ServiceManager(store, lease=lease, operator_secret=operator_secret, group=group)
+        daemon.register(manager, remoting.MANAGER_OBJECT_ID)
         signals.on_stop(stop.set)
         if on_ready is not None:
             on_ready(str(served))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Callable, ContextManager
 
 import attrs
 import sqlalchemy as sa
@@ -87,11 +87,21 @@ class Registration:
                 "registered_at": self.registered_at, "trusted": self.trusted}
 
 
-class RegistryStore:
-    """Persists registrations in a database (created on first use)."""
+def create_tables(connection: sa.Connection) -> None:
+    """Create the registry's table where it is missing."""
+    _metadata.create_all(connection)
 
-    def __init__(self, url: str) -> None:
+
+class RegistryStore:
+    """Persists registrations in a database (created on first use).
+
+    ``writing`` (default: a transaction of its own engine) gives the connection each write
+    runs on, in a transaction: a manager of a group writes only on its lock's connection.
+    """
+
+    def __init__(self, url: str, writing: Callable[[], ContextManager[sa.Connection]] | None = None) -> None:
         self._engine = databases.engine(url)
+        self._writing = writing or self._engine.begin
         _metadata.create_all(self._engine)
         if "trusted" not in {c["name"] for c in sa.inspect(self._engine).get_columns(_table.name)}:
             with self._engine.begin() as connection:      # a registry of an older version
@@ -109,7 +119,7 @@ class RegistryStore:
 
     def save(self, *registrations: Registration) -> None:
         """Insert or replace the given registrations in one transaction."""
-        with self._engine.begin() as connection:
+        with self._writing() as connection:
             for registration in registrations:
                 values = {column.name: getattr(registration, column.name) for column in _table.columns}
                 values["properties"] = json.dumps(registration.properties, sort_keys=True)
@@ -117,7 +127,7 @@ class RegistryStore:
                 connection.execute(_table.insert().values(**values))
 
     def delete(self, instance_id: str) -> None:
-        with self._engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(_table.delete().where(_table.c.instance_id == instance_id))
 
     def close(self) -> None:

@@ -3,7 +3,8 @@
 Environment:
 
 ``CARUSO_MANAGER``
-    Pyro5 URI of the service manager (default :data:`DEFAULT_MANAGER_URI`).
+    Pyro5 URI of the service manager (default :data:`DEFAULT_MANAGER_URI`), or the
+    comma-separated URIs of a group of managers.
 ``CARUSO_SECRET``
     the deployment secret (else the file ``secret`` in the data folder, see
     :mod:`caruso_core.credentials`): every daemon refuses a connection whose handshake
@@ -12,6 +13,10 @@ Environment:
     default address daemons bind to (default ``127.0.0.1``).
 ``CARUSO_CALL_TIMEOUT``
     seconds a proxy waits for one call's answer (default :data:`DEFAULT_CALL_TIMEOUT`).
+``CARUSO_CONNECT_TIMEOUT``
+    seconds a proxy waits to connect: TCP, TLS and the handshake's answer (default
+    :data:`DEFAULT_CONNECT_TIMEOUT`, never more than the call timeout); a host that does not
+    answer (its machine gone, its link cut) is then known unreachable, and the call was not sent.
 ``CARUSO_HANDSHAKE_TIMEOUT``, ``CARUSO_IDLE_TIMEOUT``, ``CARUSO_MAX_MESSAGE_MB``
     what a daemon takes from a peer, see :mod:`caruso_core.wire`.
 
@@ -45,6 +50,8 @@ DEFAULT_MANAGER_PORT = 7717
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_MANAGER_URI = f"PYRO:{MANAGER_OBJECT_ID}@{DEFAULT_BIND}:{DEFAULT_MANAGER_PORT}"
 DEFAULT_CALL_TIMEOUT = 120.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+MAX_MANAGER_LIST = 4000
 
 
 _BUILDING_AST = threading.RLock()
@@ -108,8 +115,22 @@ class Tls:
 
 def manager_uri(uri: str | None = None) -> str:
     """The manager URI to use: the argument, else ``CARUSO_MANAGER``, else the default.
-    Either may be a Pyro5 URI or ``HOST:PORT``; anything else is a ConfigError naming it."""
+    Either may be a Pyro5 URI or ``HOST:PORT``, or a comma-separated list of them (the
+    managers of a group, returned as a list of Pyro5 URIs in the same form); anything else
+    is a ConfigError naming it."""
     given = uri or os.environ.get("CARUSO_MANAGER") or DEFAULT_MANAGER_URI
+    where = "--manager" if uri else "CARUSO_MANAGER"
+    if len(given) > MAX_MANAGER_LIST:
+        raise ConfigError(f"{where}: a list of {len(given)} characters is too long (at most {MAX_MANAGER_LIST})")
+    return ",".join(_one_manager_uri(part.strip(), where) for part in given.split(","))
+
+
+def manager_uris(uri: str) -> list[str]:
+    """The addresses of a :func:`manager_uri` answer, in order."""
+    return uri.split(",")
+
+
+def _one_manager_uri(given: str, where: str) -> str:
     host, separator, port = given.rpartition(":")
     if not given.startswith("PYRO:") and separator and host and port.isdigit():
         given = f"PYRO:{MANAGER_OBJECT_ID}@{host}:{port}"
@@ -118,15 +139,17 @@ def manager_uri(uri: str | None = None) -> str:
     except Pyro5.errors.PyroError:
         parsed = None
     if parsed is None or parsed.protocol != "PYRO" or not parsed.host or not parsed.port:
-        where = "--manager" if uri else "CARUSO_MANAGER"
         raise ConfigError(f"{where} {given!r}: give HOST:PORT (e.g. 127.0.0.1:7717) or a Pyro5 URI "
                           f"(e.g. {DEFAULT_MANAGER_URI})")
     return given
 
 
 def with_port(uri: str, port: int) -> str:
-    """``uri`` (a manager URI) with another port."""
-    parsed = Pyro5.api.URI(manager_uri(uri))
+    """``uri`` (a manager URI, not a list) with another port."""
+    given = manager_uri(uri)
+    if "," in given:
+        raise ConfigError(f"a port for one manager cannot apply to several ({given})")
+    parsed = Pyro5.api.URI(given)
     return f"PYRO:{parsed.object}@{parsed.host}:{port}"
 
 
@@ -138,6 +161,11 @@ def bind_address(host: str | None = None) -> str:
 def call_timeout() -> float:
     """Seconds a proxy waits for a call's answer: ``CARUSO_CALL_TIMEOUT`` or the default."""
     return wire.positive_number("CARUSO_CALL_TIMEOUT", DEFAULT_CALL_TIMEOUT)
+
+
+def connect_timeout() -> float:
+    """Seconds a proxy waits to connect: ``CARUSO_CONNECT_TIMEOUT`` or the default."""
+    return wire.positive_number("CARUSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
 
 
 class Daemon(Pyro5.server.Daemon):
@@ -161,19 +189,21 @@ class Daemon(Pyro5.server.Daemon):
 
 
 class Proxy(Pyro5.client.Proxy):
-    """A Pyro5 proxy that proves the deployment secret when it connects and waits at most
-    its timeout for each answer."""
+    """A Pyro5 proxy that proves the deployment secret when it connects, waits at most
+    :func:`connect_timeout` to connect and its timeout for each answer."""
 
     def _Proxy__pyroCreateConnection(self, replaceUri: bool = False, connected_socket: Any = None) -> Any:
-        secret = self.__dict__.get("_caruso_secret")
-        if not secret:
-            return super()._Proxy__pyroCreateConnection(replaceUri, connected_socket)
+        answer_within = self._pyroTimeout
+        self._pyroTimeout = min(answer_within or connect_timeout(), connect_timeout())
         saved = current_context.annotations
-        current_context.annotations = {**saved, handshake.ANNOTATION: handshake.proof(secret, self._pyroUri.port)}
+        secret = self.__dict__.get("_caruso_secret")
+        if secret:
+            current_context.annotations = {**saved, handshake.ANNOTATION: handshake.proof(secret, self._pyroUri.port)}
         try:
             return super()._Proxy__pyroCreateConnection(replaceUri, connected_socket)
         finally:
             current_context.annotations = saved
+            self._pyroTimeout = answer_within
 
 
 def proxy(uri: str | Pyro5.api.URI, secret: str | None = None, timeout: float | None = None) -> Proxy:

@@ -2,7 +2,9 @@
 
 Contract:
 
-- the manager starts first; each service starts after the providers of the interfaces
+- the manager starts first (of several managers in ``[manager] uri``, the first; the
+  others run elsewhere on the same PostgreSQL database, see :mod:`caruso_core.leadership`);
+  each service starts after the providers of the interfaces
   it requires have registered (the order of :func:`caruso_core.deployment.start_order`);
 - the deployment's secrets come from :func:`caruso_core.credentials.ensure` (made in
   the data folder when missing) unless it runs insecure; every child gets the
@@ -27,7 +29,7 @@ Contract:
   unregisters), then the manager; children still running after their grace are killed;
 - every line a child prints is echoed with the child's name in front;
 - children run in sessions of their own (a terminal's Ctrl-C reaches only the
-  supervisor, which stops them in order) with ``CARUSO_MANAGER`` set to the manager;
+  supervisor, which stops them in order) with ``CARUSO_MANAGER`` set to the manager (or the list);
 - with the deployment's TLS (:class:`caruso_core.remoting.Tls`) the supervisor and every
   child speak only two-way TLS (children get it as ``PYRO_SSL_*`` variables);
 - the part of a deployment on several hosts (:meth:`caruso_core.deployment.Deployment.on`)
@@ -49,7 +51,7 @@ from typing import Any, Callable
 
 import attrs
 
-from caruso_core import control, credentials, plugins, signals
+from caruso_core import control, credentials, plugins, remoting, signals
 from caruso_core.children import Child
 from caruso_core.client import Client
 from caruso_core.contract import spec_of
@@ -101,7 +103,8 @@ class Supervisor:
                 **(deployment.tls.environment() if deployment.tls else {})}
         base.pop("CARUSO_GRANT", None)
         self._base = base
-        manager_args = ["manager", "--uri", deployment.manager_uri, "--lease", str(deployment.lease), "--ready-json"]
+        own_manager = remoting.manager_uris(deployment.manager_uri)[0]      # of several: the first runs here
+        manager_args = ["manager", "--uri", own_manager, "--lease", str(deployment.lease), "--ready-json"]
         if deployment.manager_db:
             manager_args += ["--db", deployment.manager_db]
         if insecure:

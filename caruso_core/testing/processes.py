@@ -80,11 +80,12 @@ class Process:
 
 
 class ManagerProcess(Process):
-    """A manager on 127.0.0.1 with its own database; restartable on the same address."""
+    """A manager on 127.0.0.1 with its own database (or ``db``: managers given one PostgreSQL
+    database form a group); restartable on the same address."""
 
-    def __init__(self, workdir: Path, lease: float, env: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, lease: float, env: dict[str, str], db: str | None = None) -> None:
         self.uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
-        self.db = f"sqlite:///{workdir / 'manager.db'}"
+        self.db = db or f"sqlite:///{workdir / 'manager.db'}"
         self.lease = lease
         self.env = env
         super().__init__(self._arguments(), env)

@@ -1,0 +1,202 @@
+"""Several managers on one PostgreSQL registry: one leads, the others refuse and take over."""
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from caruso_core import ManagerUnreachable, NotLeader, connect
+from caruso_core.leadership import LOCK_KEY
+from caruso_core.testing import eventually
+from caruso_core.testing.commands import caruso
+from caruso_core.testing.plugin import Hosts
+from caruso_core.testing.processes import ManagerProcess, child_environment, free_port
+
+LEASE = 2.0
+TAKEOVER_BOUND = LEASE / 4          # a follower tries for the lock every lease / 4 (caruso_core/leadership.py)
+MARGIN = 10.0                       # a loaded machine schedules late; the bound is what must hold eventually
+CALLS, THREADS = 5000, 4
+
+
+class Group:
+    """Managers of one PostgreSQL database, as ``caruso manager`` processes, and hosts given all of them."""
+
+    def __init__(self, tmp_path: Path, database: str, count: int) -> None:
+        data = tmp_path / "data"
+        env = child_environment([str(Path(__file__).parent)], data, None)
+        self.managers = [ManagerProcess(tmp_path, LEASE, env, db=database) for _ in range(count)]
+        self.uri = ",".join(manager.uri for manager in self.managers)
+        self.hosts = Hosts(self.uri, data, Path(__file__).parent)
+        self.database = database
+
+    def answering(self) -> list[ManagerProcess]:
+        """The managers that answer a call now (the leader, or none while one takes over)."""
+        found = []
+        for manager in self.managers:
+            try:
+                connect(manager.uri, timeout=1).services()
+            except ManagerUnreachable:
+                continue
+            found.append(manager)
+        return found
+
+    def leader(self, limit: float = MARGIN) -> ManagerProcess:
+        return eventually(self.answering, lambda found: len(found) == 1, limit=limit, what="one leader")[0]
+
+    def close(self) -> None:
+        self.hosts.stop_all()
+        for manager in self.managers:
+            manager.stop()
+
+
+@pytest.fixture
+def group(tmp_path, postgres_database, monkeypatch):
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
+    for key in ("CARUSO_SECRET", "CARUSO_OPERATOR_SECRET", "CARUSO_GRANT"):
+        monkeypatch.delenv(key, raising=False)
+    made = Group(tmp_path, postgres_database, 2)
+    monkeypatch.setenv("CARUSO_MANAGER", made.uri)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def register_ghost(manager_uri):
+    """Register an instance nobody hosts at the manager at ``manager_uri`` alone."""
+    return connect(manager_uri, timeout=1).manager_call(
+        "register", {"name": "ghost", "interface": "test.ghost/1", "version": "1.0.0"},
+        "PYRO:ghost@127.0.0.1:9", "PYRO:caruso.host@127.0.0.1:9", "token")
+
+
+def refused(call, *args):
+    """The NotLeader that ``call(*args)`` raises."""
+    with pytest.raises(NotLeader) as refusal:
+        call(*args)
+    return refusal.value
+
+
+def the_other(group, manager):
+    return next(m for m in group.managers if m is not manager)
+
+
+def test_one_manager_leads_and_a_follower_refuses_naming_the_leader(group):
+    leader = group.leader()
+    follower = the_other(group, leader)
+    host = group.hosts.start("sample_services:Echo")
+    refusal = eventually(lambda: refused(register_ghost, follower.uri), lambda error: error.details["leader"],
+                         what="the follower naming the leader")
+    assert refusal.details["leader"] == leader.uri
+    assert leader.uri in str(refusal)
+    assert [s["instance_id"] for s in connect(group.uri).services()] == [host.instance_id]
+    assert group.answering() == [leader]
+
+
+def test_killing_the_leader_loses_no_registration_no_event_and_no_service_call(group):
+    leader = group.leader()
+    follower = the_other(group, leader)
+    client = connect(group.uri, timeout=30)
+    start = client.manager_call("events", None, 0)
+    seen, stop = [], threading.Event()
+
+    def watch():
+        cursor, epoch = start["next"], start["epoch"]
+        while not stop.is_set():
+            try:
+                batch = client.manager_call("events", cursor, 0.5, epoch)
+            except ManagerUnreachable:
+                time.sleep(0.05)
+                continue
+            assert batch["epoch"] == epoch
+            seen.extend(event["seq"] for event in batch["events"])
+            cursor = batch["next"]
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    host = group.hosts.start("sample_services:Counter", process=True)
+    counter = client.get("counter")
+    counter.increment()
+    eventually(lambda: len(seen) >= 1, what="the watcher hears the registration")
+
+    failures, done = [], []
+    barrier = threading.Barrier(THREADS + 1)
+
+    def call_many():
+        barrier.wait()
+        for _ in range(CALLS // THREADS):
+            try:
+                counter.increment()
+            except Exception as error:        # counted, then asserted to be none
+                failures.append(repr(error))
+            done.append(1)
+
+    callers = [threading.Thread(target=call_many) for _ in range(THREADS)]
+    for caller in callers:
+        caller.start()
+    barrier.wait()
+    eventually(lambda: len(done) >= CALLS // 4, what="a quarter of the calls")
+    leader.kill()
+    killed_at, done_at_kill = time.monotonic(), len(done)
+    assert group.leader(limit=TAKEOVER_BOUND + MARGIN) is follower
+    took = time.monotonic() - killed_at
+    for caller in callers:
+        caller.join(120)
+
+    assert done_at_kill < CALLS
+    assert failures == []
+    assert len(done) == CALLS
+    assert counter.increment()["value"] == CALLS + 2
+    assert took < TAKEOVER_BOUND + MARGIN
+    kept = eventually(client.services, lambda rows: rows and all(r["healthy"] for r in rows),
+                      what="the registration, renewed with the new leader")
+    assert [r["instance_id"] for r in kept] == [host.instance_id]
+    echo = group.hosts.start("sample_services:Echo")        # events after the takeover
+    echo.stop()
+    eventually(lambda: len(seen) >= 3, what="the watcher hears the events after the takeover")
+    stop.set()
+    watcher.join(5)
+    assert seen == list(range(seen[0], seen[0] + len(seen))), seen
+
+
+def test_a_leader_whose_lock_connection_dies_stops_leading_and_the_other_takes_over(group):
+    leader = group.leader()
+    follower = the_other(group, leader)
+    host = group.hosts.start("sample_services:Echo")
+    engine = sa.create_engine(group.database)
+    try:
+        with engine.begin() as connection:
+            terminated = connection.execute(sa.text(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1"),
+                {"high": LOCK_KEY >> 32, "low": LOCK_KEY & 0xFFFFFFFF}).scalars().all()
+    finally:
+        engine.dispose()
+    assert terminated == [True]
+    with pytest.raises(NotLeader):            # its next write, if not its watchdog, finds the lock gone
+        register_ghost(leader.uri)
+    assert group.leader() is follower
+    assert [s["instance_id"] for s in connect(group.uri).services()] == [host.instance_id]
+
+
+@pytest.mark.parametrize("arguments, said", [
+    (["--uri", "127.0.0.1:7717,127.0.0.1:7718"], "a manager listens at one address"),
+    (["--db", "postgresql+asyncpg://caruso@127.0.0.1/registry"], "a manager group needs the psycopg driver"),
+    (["--db", "postgresql+psycopg://caruso@127.0.0.1:{port}/registry"], "cannot read it"),
+])
+def test_bad_manager_group_settings_are_one_line(arguments, said, tmp_path, monkeypatch):
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
+    port = free_port()
+    arguments = [a.format(port=port) for a in arguments]
+    if "--uri" not in arguments:
+        arguments += ["--uri", f"127.0.0.1:{free_port()}"]
+    ran = caruso("manager", *arguments)
+    assert ran.exit_code != 0
+    assert said in ran.stderr and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+
+
+@pytest.mark.parametrize("given", ["127.0.0.1:7717,", "127.0.0.1:7717,nowhere", "127.0.0.1:1," * 400])
+def test_a_bad_list_of_managers_is_one_line_naming_it(given):
+    ran = caruso("services", "--manager", given)
+    assert ran.exit_code != 0
+    assert "--manager" in ran.stderr and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
