@@ -27,41 +27,43 @@ MAX_EMAIL = 254                  # the longest address mail can carry (RFC 5321 
 MAX_LOCAL = 64
 MAX_LABEL = 63
 FORBIDDEN_IN_EMAIL = set('"(),:;<>[\\]')
-# the same rules for ASCII text, in one regular expression each: control characters, blanks
-# and the forbidden ones; a label of letters, digits and inner hyphens
-ASCII_FORBIDDEN = re.compile("[\x00-\x20\x7f" + re.escape("".join(sorted(FORBIDDEN_IN_EMAIL))) + "]")
-ASCII_LABEL = re.compile(f"(?!-)[A-Za-z0-9-]{{1,{MAX_LABEL}}}(?<!-)")
+# the rules of well_formed for ASCII text, in one regular expression: dot-separated runs of
+# characters other than control characters, blanks, the forbidden ones and "@" (at most
+# MAX_LOCAL before the "@"), then labels of letters, digits and inner hyphens, the last not all digits
+_ASCII_RUN = "[^\x00-\x20\x7f" + re.escape("".join(sorted(FORBIDDEN_IN_EMAIL))) + "@.]+"
+_ASCII_LABEL = f"(?!-)[A-Za-z0-9-]{{1,{MAX_LABEL}}}(?<!-)"
+ASCII_ADDRESS = re.compile(f"(?=[^@]{{1,{MAX_LOCAL}}}@){_ASCII_RUN}(?:\\.{_ASCII_RUN})*"
+                           f"@(?:{_ASCII_LABEL}\\.)+(?![0-9]+\\Z){_ASCII_LABEL}")
 DIGITS = "0123456789"
 
 
 def email(name: str, value: str) -> str:
     """``value`` as an e-mail address, blanks around it removed; InvalidInput
-    ``NAME: not an e-mail address`` when it is none: one ``@`` between a local part (at
-    most 64 characters, no leading, trailing or double dot) and a domain of at least two
-    labels of letters, digits and inner hyphens (a top-level label not all digits), at most
-    254 characters, no blank, control, format (zero-width, bidi) or quoting character."""
+    ``NAME: not an e-mail address`` when it is none (:func:`well_formed`); ASCII text is
+    checked by one regular expression, :data:`ASCII_ADDRESS`."""
     address = value.strip()
-    local, at, domain = address.rpartition("@")
-    labels = domain.split(".")
-    if (not at or not local or len(address) > MAX_EMAIL or len(local) > MAX_LOCAL or "@" in local
-            or _forbidden_character(address)
-            or local.startswith(".") or local.endswith(".") or ".." in local
-            or len(labels) < 2 or labels[-1].isdigit()
-            or not all(_label(label) for label in labels)):
+    if len(address) > MAX_EMAIL or not (ASCII_ADDRESS.fullmatch(address) is not None if address.isascii()
+                                        else well_formed(address)):
         raise InvalidInput(f"{name}: not an e-mail address", field=name)
     return address
 
 
-def _forbidden_character(address: str) -> bool:
-    if address.isascii():
-        return ASCII_FORBIDDEN.search(address) is not None
-    return any(character in FORBIDDEN_IN_EMAIL or unicodedata.category(character)[0] in "CZ"
-               for character in address)
+def well_formed(address: str) -> bool:
+    """Whether ``address`` is an e-mail address: one ``@`` between a local part (at most 64
+    characters, no leading, trailing or double dot) and a domain of at least two labels of
+    letters, digits and inner hyphens (a top-level label not all digits), at most 254
+    characters, no blank, control, format (zero-width, bidi) or quoting character."""
+    local, at, domain = address.rpartition("@")
+    labels = domain.split(".")
+    return not (not at or not local or len(address) > MAX_EMAIL or len(local) > MAX_LOCAL or "@" in local
+                or any(character in FORBIDDEN_IN_EMAIL or unicodedata.category(character)[0] in "CZ"
+                       for character in address)
+                or local.startswith(".") or local.endswith(".") or ".." in local
+                or len(labels) < 2 or labels[-1].isdigit()
+                or not all(_label(label) for label in labels))
 
 
 def _label(label: str) -> bool:
-    if label.isascii():
-        return ASCII_LABEL.fullmatch(label) is not None
     return (0 < len(label) <= MAX_LABEL and not label.startswith("-") and not label.endswith("-")
             and all(character.isalnum() or character == "-" for character in label))
 

@@ -11,9 +11,10 @@ link table in that query), never one per record; a relation may bring at most
 from __future__ import annotations
 
 import contextlib
+import operator
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import Table, and_, tuple_
+from sqlalchemy import Table, and_, bindparam, tuple_
 from sqlalchemy.engine import Connection
 
 from caruso_core.errors import InvalidInput
@@ -60,28 +61,42 @@ def attach(records: Records, page: list[dict[str, Any]], paths: Tree, every: Map
         target = every[relation.target]
         to_one = relation.kind == "many-to-one"
         holding = relation.foreign_key if to_one else records.key
-        wanted = {values for record in page if None not in (values := tuple(record[part] for part in holding))}
+        held = list(map(operator.itemgetter(*holding), page))
+        wanted = _complete(held, len(holding))
         found: list[dict[str, Any]] = []
-        holders: list[tuple[Any, ...]] = []
+        holders: list[Any] = []
         if wanted:
             with read(target.obj.database) as connection:
                 found, holders = _related(connection, relation, target, links.get((records.obj.name, name)), wanted)
             if len(found) > MAX_LIMIT:
                 raise InvalidInput(f"include: {name} brings more than {MAX_LIMIT} {target.obj.name} objects "
                                    "for this page: ask for a smaller page")
-        grouped: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for holder, plain_record in zip(holders, attach(target, found, below, every, links, read)):
+        related = attach(target, found, below, every, links, read)
+        if to_one:
+            by_key = dict(zip(holders, related))
+            for holder, plain_record in zip(held, plain):
+                plain_record[name] = by_key.get(holder)
+            continue
+        grouped: dict[Any, list[dict[str, Any]]] = {}
+        for holder, plain_record in zip(holders, related):
             grouped.setdefault(holder, []).append(plain_record)
-        for record, plain_record in zip(page, plain):
-            related = grouped.get(tuple(record[part] for part in holding), [])
-            plain_record[name] = (related[0] if related else None) if to_one else related
+        for holder, plain_record in zip(held, plain):
+            plain_record[name] = grouped.get(holder, [])
     return plain
 
 
+def _complete(held: list[Any], parts: int) -> set[Any]:
+    """The holder values of ``held`` (a value for a single part, else a tuple) that lack no part."""
+    if parts == 1:
+        return {value for value in held if value is not None}
+    return {values for values in held if None not in values}
+
+
 def _related(connection: Connection, relation: Relation, target: Records, link: Table | None,
-             wanted: set[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+             wanted: set[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
     """Up to ``MAX_LIMIT`` + 1 records of ``target`` that ``relation`` leads to from the
-    holders ``wanted``, in key order, and each one's holder: one SQL query."""
+    holders ``wanted`` (values of a single holder column, else tuples), in key order, and
+    each one's holder: one SQL query."""
     if relation.kind == "many-to-many":
         assert link is not None
         holders = [link.c[column] for column in relation.source_columns]
@@ -91,11 +106,12 @@ def _related(connection: Connection, relation: Relation, target: Records, link: 
     matched = target.key if relation.kind == "many-to-one" else relation.foreign_key
     found, _ = target.select_among(connection, _among([target.table.c[part] for part in matched], wanted),
                                    MAX_LIMIT + 1)
-    return found, [tuple(record[part] for part in matched) for record in found]
+    return found, list(map(operator.itemgetter(*matched), found))
 
 
-def _among(columns: list[Any], wanted: set[tuple[Any, ...]]) -> Any:
-    """``columns`` holding one of the value tuples ``wanted``."""
+def _among(columns: list[Any], wanted: set[Any]) -> Any:
+    """``columns`` holding one of the values ``wanted`` (of a single column, else tuples); the
+    values of a single column go as one expanding parameter of its type."""
     if len(columns) == 1:
-        return columns[0].in_([values[0] for values in wanted])
+        return columns[0].in_(bindparam("among", list(wanted), expanding=True, type_=columns[0].type))
     return tuple_(*columns).in_(list(wanted))

@@ -11,7 +11,7 @@ refuse values the columns cannot hold; the model's duplicate checks
 from __future__ import annotations
 
 import datetime as dt
-import zlib
+import hashlib
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Table, and_, bindparam, func, select
@@ -47,13 +47,16 @@ class Records:
         if obj.versioned:
             self._columns.append(table.c[VERSION_KEY])
         self._version_at = len(self._columns) - 1   # where a row of these columns holds the version
+        # a row without version column nor time column holds the values its version digests, in order
+        self._digests_row = not obj.versioned and not self._times
         self._generated = next((a.name for a in obj.attributes.values() if a.generated), None)
         self._decoders = {name: values.decoder(attribute) for name, attribute in obj.attributes.items()}
         self._as_given = {name: check for name, attribute in obj.attributes.items()
                           if (check := values.as_given(attribute)) is not None}
         self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()}
         self._required = [a.name for a in obj.attributes.values() if (a.required or a.key) and not a.generated]
-        self._encoded = [name for name, attribute in obj.attributes.items() if values.encoded(attribute)]
+        self._encoders = [(name, encode) for name, attribute in obj.attributes.items()
+                          if (encode := values.encoder(attribute)) is not None]
         self._insert_plans: dict[str, tuple[str, list[str], list[tuple[int, Any]]]] = {}
         self._duplicates = Duplicates(obj, table, self._columns, self._record) if obj.uniques else None
         self._by_key = select(*self._columns).where(*(table.c[name] == bindparam(f"key_{name}") for name in self.key))
@@ -114,10 +117,11 @@ class Records:
 
     def wire(self, record: dict[str, Any]) -> dict[str, Any]:
         """A record as plain data (decimals, dates and datetimes as strings)."""
-        plain = dict(record)
-        for name in self._encoded:
-            if plain[name] is not None:
-                plain[name] = values.encode(plain[name])
+        plain = record.copy()
+        for name, encode in self._encoders:
+            value = plain[name]
+            if value is not None:
+                plain[name] = encode(value)
         return plain
 
     def _check_required(self, record: dict[str, Any]) -> None:
@@ -153,7 +157,7 @@ class Records:
                 raise _integrity(self.obj.name, error) from None
         if not self.obj.versioned:
             for record in records:
-                record[VERSION_KEY] = _digest(record, self.names)
+                record[VERSION_KEY] = self._version_of(record)
         if self._duplicates is not None:
             for record in records:
                 self._duplicates.check(connection, record)
@@ -228,7 +232,7 @@ class Records:
             if self._duplicates is not None:
                 self._duplicates.check(connection, new, [name for name in changes if changes[name] != old[name]])
         new[VERSION_KEY] = assignments.get(VERSION_KEY, old[VERSION_KEY]) if self.obj.versioned \
-            else _digest(new, self.names)
+            else self._version_of(new)
         return old, new
 
     def delete(self, connection: Connection, key: dict[str, Any], version: Any = None) -> dict[str, Any]:
@@ -259,15 +263,18 @@ class Records:
 
     def select_among(self, connection: Connection, among: Any, limit: int, link: Table | None = None,
                      joined: Any = None, holders: list[Any] | None = None
-                     ) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+                     ) -> tuple[list[dict[str, Any]], list[Any]]:
         """Up to ``limit`` records matching the SQL expression ``among``, in key order, and the
-        values of the columns ``holders`` (of ``link`` joined on ``joined``) for each: the
-        records related to several others, read at once."""
+        values of the columns ``holders`` (of ``link`` joined on ``joined``) for each (a value
+        for a single column, else a tuple): the records related to several others, read at once."""
         table = self.table if link is None else self.table.join(link, joined)
         statement = select(*self._columns, *(holders or ())).select_from(table).where(among)
         rows = connection.execute(statement.order_by(*self._order(None)).limit(limit)).all()
         width = len(self._columns)
-        return [self._record(row) for row in rows], [tuple(row[width:]) for row in rows] if holders else []
+        if not holders:
+            return [self._record(row) for row in rows], []
+        held = [row[width] for row in rows] if len(holders) == 1 else [row[width:] for row in rows]
+        return [self._record(row) for row in rows], held
 
     def count(self, connection: Connection, condition: Condition | None) -> int:
         statement = select(func.count()).select_from(self.table).where(filters.to_sql(condition, self.fields))
@@ -317,8 +324,15 @@ class Records:
         for name, index in self._times:
             if record[name] is not None:
                 record[name] = dt.datetime.combine(record[name], row[index] or dt.time())
-        record[VERSION_KEY] = row[self._version_at] if self.obj.versioned else _digest(record, self.names)
+        if self.obj.versioned:
+            record[VERSION_KEY] = row[self._version_at]
+        else:
+            record[VERSION_KEY] = row_version(row[:len(self.names)]) if self._digests_row else self._version_of(record)
         return record
+
+    def _version_of(self, record: dict[str, Any]) -> str:
+        """The version of a record of an object without version column."""
+        return row_version(tuple([record[name] for name in self.names]))
 
     def _check_version(self, key: dict[str, Any], current: dict[str, Any], version: Any) -> None:
         if version is not None and version != current[VERSION_KEY]:
@@ -336,13 +350,12 @@ def _positional_insert(table: Table, dialect: Any) -> tuple[str, list[str], list
     return str(compiled), keys, processors
 
 
-def _digest(record: dict[str, Any], names: list[str]) -> str:
-    """The version of a row without version column: 64 bits of checksums (CRC-32 and
-    Adler-32) of its values' ``repr``, the same in every process for the types values have.
-    It tells a changed row from the one read, not a forged one: a caller may always leave
-    the version out."""
-    data = repr([record[name] for name in names]).encode()
-    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+def row_version(row_values: tuple[Any, ...]) -> str:
+    """The version of a row without version column: a 64-bit BLAKE2 hash of the ``repr`` of
+    its attribute values in attribute order, the same in every process for the types values
+    have (None, bool, int, float, str, Decimal, date, time, datetime). It tells a changed row
+    from the one read, not a forged one: a caller may always leave the version out."""
+    return hashlib.blake2b(repr(row_values).encode(), digest_size=8).hexdigest()
 
 
 def page(limit: Any, offset: Any) -> tuple[int, int]:

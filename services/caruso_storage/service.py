@@ -30,6 +30,7 @@ from caruso_storage.records import Records, page
 from caruso_storage.tables import VERSION_KEY
 
 OPERATIONS = ("create", "update", "delete")
+OPERATION_KEYS = frozenset({"op", "object", "key", "values", "version"})
 READS = ("get", "query", "count", "search", "related", "contact_history")
 RESULTS = ("records", "keys", "count")
 DUE_PAGE = 500
@@ -349,8 +350,8 @@ class StorageManager:
     def _operation(self, operation: Any) -> tuple[str, Records]:
         if not isinstance(operation, dict) or operation.get("op") not in OPERATIONS:
             raise InvalidInput(f"an operation is a dict with op one of {', '.join(OPERATIONS)}")
-        unknown = set(operation) - {"op", "object", "key", "values", "version"}
-        if unknown:
+        if not OPERATION_KEYS.issuperset(operation):
+            unknown = set(operation) - OPERATION_KEYS
             raise InvalidInput(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
         return operation["op"], self._records(operation.get("object"))
 

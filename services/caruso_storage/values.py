@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import operator
 from typing import Any, Callable
 
 from caruso_core.errors import InvalidInput
@@ -22,6 +23,7 @@ from caruso_storage.model import Attribute
 MAX_DIGITS = 1000
 TRUE_TEXT = {"true", "1", "yes"}
 FALSE_TEXT = {"false", "0", "no"}
+ISOFORMAT = operator.methodcaller("isoformat")
 
 
 def decode(attribute: Attribute, value: Any, *, strict: bool = True) -> Any:
@@ -74,9 +76,14 @@ def as_given(attribute: Attribute) -> tuple[type, int | None, Any] | None:
     return exact, attribute.length if exact is str else None, attribute.choices
 
 
-def encoded(attribute: Attribute) -> bool:
-    """Whether values of ``attribute`` change on the wire (decimals, dates, datetimes, times)."""
-    return attribute.type in ("decimal", "date", "datetime", "time")
+def encoder(attribute: Attribute) -> Callable[[Any], Any] | None:
+    """:func:`encode` for the values (not None) of ``attribute``; None when they are their own
+    plain data."""
+    if attribute.type == "decimal":
+        return str
+    if attribute.type in ("date", "datetime", "time"):
+        return ISOFORMAT
+    return None
 
 
 def encode(value: Any) -> Any:

@@ -2,6 +2,7 @@
 checks (``<unique attribute compare>``), on every database, through the service's API."""
 from __future__ import annotations
 
+import random
 import threading
 from typing import Any
 
@@ -51,6 +52,33 @@ def test_an_oversized_address_is_refused_before_it_is_looked_at(make_storage):
     with pytest.raises(InvalidInput, match="^email: not an e-mail address$"):
         storage.create("Lead", {"name": "Ann", "email": "a@" + "b" * 64 + ".de"})
     assert storage.count("Lead") == 0
+
+
+def _near_address(pick: random.Random) -> str:
+    """ASCII text shaped like an e-mail address, often one, its parts near their length bounds,
+    then altered in up to two places by characters the rules treat apart."""
+    def run(characters: str) -> str:
+        return "".join(pick.choice(characters) for _ in range(pick.choice([1, 1, 2, 3, 5, 8, 20, 63, 64, 65])))
+    local = ".".join(run("abcxyz09+_'") for _ in range(pick.randint(1, 3)))
+    domain = ".".join(run("abcdxyz09-") for _ in range(pick.randint(1, 4)))
+    address = list(f"{local}@{domain}" if pick.random() < 0.8 else local + domain)
+    for _ in range(pick.choice([0, 0, 0, 1, 2])):
+        place = pick.randrange(len(address) + 1)
+        address[place:place + pick.randint(0, 1)] = pick.choice(["", ".", "..", "@", "-", " ", '"', "\x00", "\x7f",
+                                                                  "(", "[", "\\", "1", "Z"])
+    return "".join(address)
+
+
+def test_the_expression_checking_ascii_addresses_keeps_the_rules_of_every_address():
+    pick = random.Random(20)
+    kept = refused = 0
+    for _ in range(20_000):
+        address = _near_address(pick)
+        valid = checks.well_formed(address)
+        assert (checks.ASCII_ADDRESS.fullmatch(address) is not None and len(address) <= checks.MAX_EMAIL) == valid, \
+            repr(address)
+        kept, refused = kept + valid, refused + (not valid)
+    assert kept > 1_000 and refused > 1_000
 
 
 def test_an_update_is_checked_too_and_other_changes_leave_an_address_stored_before_alone(make_storage):
