@@ -90,6 +90,8 @@ elif action == "refused":
     print(json.dumps(said))
 elif action == "await-failover":
     client = connect()
+    stale = client.get("storage")
+    resolved_before = stale.instance["uri"]   # a proxy that knows the storage on h2, not yet connected
     sys.stdin.readline()                      # the link is cut now
     cut, deadline = time.monotonic(), time.monotonic() + float(arguments[1])
     uri = None
@@ -99,7 +101,9 @@ elif action == "await-failover":
         if uri and arguments[0] in uri:
             break
         time.sleep(0.02)
-    print(json.dumps({"uri": uri, "seconds": time.monotonic() - cut}))
+    texts = [r["text"] for r in stale.query("Note", limit=1000)]   # h2 does not answer: it moves on
+    print(json.dumps({"uri": uri, "resolved_before": resolved_before, "stale_now": stale.instance["uri"],
+                      "stale_read": len(texts)}))
 """
 
 
@@ -186,14 +190,21 @@ def test_pulling_the_storage_hosts_link_fails_over_to_the_standby_without_losing
     solution.client("write", *acknowledged)
     watcher = net.popen("h3", [sys.executable, "-c", CLIENT, "await-failover", f"@{net.address('h3')}:",
                                str(2.25 * LEASE)],
-                        env=solution.tls_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                        env={**solution.tls_env(), "CARUSO_CALL_TIMEOUT": "60", "CARUSO_CONNECT_TIMEOUT": "1"},
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         net.pull("h2")
         watcher.stdin.write("cut\n")
         watcher.stdin.flush()
-        seen = json.loads(watcher.communicate(timeout=60)[0].splitlines()[-1])
+        said = watcher.communicate(timeout=60)
+        assert watcher.returncode == 0, said[1]
+        seen = json.loads(said[0].splitlines()[-1])
         # the manager's bound: the standby is active at most 2.25 leases after the cut
         assert seen["uri"] is not None and f"@{net.address('h3')}:" in seen["uri"], seen
+        # a proxy that had resolved the storage on h2 gives up connecting there within its connect
+        # timeout (1 s; its call timeout is 60 s, beyond the client's 15 s) and reads on h3
+        assert f"@{net.address('h2')}:" in seen["resolved_before"] and seen["stale_now"] == seen["uri"]
+        assert seen["stale_read"] == len(before) + len(acknowledged)
         solution.client("write", "after the cut")
         answer = solution.client("read")
         assert answer["texts"] == sorted([*before, *acknowledged, "after the cut"])
