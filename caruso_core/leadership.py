@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from caruso_core import databases, registry
-from caruso_core.errors import ConfigError, NotLeader
+from caruso_core.errors import CarusoError, ConfigError, NotLeader, one_line
 
 log = logging.getLogger("caruso.leadership")
 
@@ -107,10 +107,6 @@ class Leadership:
         self._on_follow: Callable[[], None] = lambda: None
         self._on_events: Callable[[list[dict[str, Any]]], None] = lambda events: None
         self._thread = threading.Thread(target=self._run, name="caruso-leadership", daemon=True)
-
-    @property
-    def leading(self) -> bool:
-        return self._leading
 
     def start(self, on_lead: Callable[[], None], on_follow: Callable[[], None],
               on_events: Callable[[list[dict[str, Any]]], None]) -> None:
@@ -200,7 +196,10 @@ class Leadership:
                 self._leader_uri = self.uri
                 self._leading = True
             log.warning("the manager at %s leads its group now", self.uri)
-            self._on_lead()
+            try:
+                self._on_lead()
+            except (sa.exc.DBAPIError, CarusoError) as error:
+                self._step_down(f"it could not load the registry: {one_line(error)}")
             return
         if list(self._listener.driver_connection.notifies(timeout=self.interval, stop_after=1)):
             self._catch_up()

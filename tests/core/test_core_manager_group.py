@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from caruso_core import ManagerUnreachable, NotLeader, connect
-from caruso_core.leadership import LOCK_KEY
+from caruso_core.leadership import LOCK_KEY, Leadership
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
 from caruso_core.testing.plugin import Hosts
@@ -177,6 +177,33 @@ def test_a_leader_whose_lock_connection_dies_stops_leading_and_the_other_takes_o
         register_ghost(leader.uri)
     assert group.leader() is follower
     assert [s["instance_id"] for s in connect(group.uri).services()] == [host.instance_id]
+
+
+def test_a_follower_hears_each_event_whole_even_beyond_what_notify_carries(postgres_database):
+    leaders, heard = [], {"first": [], "second": []}
+
+    def join(label):
+        group = Leadership(postgres_database, f"PYRO:caruso.manager@127.0.0.1:{free_port()}", 0.4)
+        group.start(on_lead=lambda: leaders.append(label), on_follow=lambda: leaders.append(f"{label} follows"),
+                    on_events=heard[label].extend)
+        return group
+
+    first = join("first")
+    eventually(lambda: leaders == ["first"], what="the first to lead")
+    second = join("second")
+    try:
+        eventually(lambda: second.refusal().details["leader"] == first.uri, what="the follower knowing the leader")
+        big = {"seq": 1, "event": "registered", "instance_id": "big-1", "properties": {"note": "x" * 20000}}
+        first.record(big)
+        eventually(lambda: heard["second"] == [big], what="the follower hearing the event")
+        assert heard["first"] == []
+        first.close()
+        eventually(lambda: leaders == ["first", "second"], what="the follower taking over")
+        second.record({"seq": 2, "event": "expired", "instance_id": "big-1"})
+        with pytest.raises(NotLeader):
+            first.record({"seq": 3, "event": "expired", "instance_id": "big-1"})
+    finally:
+        second.close()
 
 
 @pytest.mark.parametrize("arguments, said", [
