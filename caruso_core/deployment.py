@@ -29,7 +29,8 @@ Several hosts (each part started with ``caruso up --host NAME``, see :meth:`Depl
     key = "certs/h1.key"
 
     [manager]
-    host = "h1"                      # the host that runs the manager (uri default: its address, 7717)
+    host = "h1"                      # the host that runs the manager (uri default: its address, 7717);
+                                     # a list for a group of managers: host = ["h1", "h2"]
 
     [services.storage]
     host = "h2"                      # every service names its host when there are [hosts]
@@ -51,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import Pyro5.api
 
 from caruso_core import plugins, privatefiles, remoting
 from caruso_core.contract import ServiceSpec, spec_of
@@ -128,13 +130,26 @@ class Deployment:
     verticals: tuple[str, ...] = ()      # the verticals it was made from (their demo data, ...)
     tls: remoting.Tls | None = None      # the TLS of every process (a host's own, see :meth:`on`)
     hosts: dict[str, Host] = attrs.field(factory=dict)
-    manager_host: str | None = None
+    manager_hosts: tuple[str, ...] = ()  # the hosts that run a manager (of a group: several)
     part: str | None = None              # the host this deployment runs on (None: all of it here)
 
     @property
     def runs_manager(self) -> bool:
-        """Whether the manager is part of what runs here."""
-        return self.part is None or self.part == self.manager_host
+        """Whether a manager is part of what runs here."""
+        return self.part is None or self.part in self.manager_hosts
+
+    @property
+    def manager_here(self) -> str:
+        """The URI of the manager that runs here: of a group, the one at this host's address
+        (without hosts: the first)."""
+        uris = remoting.manager_uris(self.manager_uri)
+        if self.part is None:
+            return uris[0]
+        address = self.hosts[self.part].address
+        for uri in uris:
+            if Pyro5.api.URI(uri).host == address:
+                return uri
+        raise ConfigError(f"{self.source}: [manager] uri names no manager at {self.part}'s address {address}")
 
     def on(self, host: str | None) -> "Deployment":
         """The part of a deployment on several hosts that runs on ``host``: its services
@@ -149,8 +164,11 @@ class Deployment:
             raise ConfigError(f"{self.source} declares no [hosts.NAME]: start it without --host")
         if host not in self.hosts:
             raise ConfigError(f"{self.source}: no host {host!r} (hosts: {', '.join(self.hosts)})")
-        return attrs.evolve(self, services=tuple(e for e in self.services if e.host == host), part=host,
+        part = attrs.evolve(self, services=tuple(e for e in self.services if e.host == host), part=host,
                             tls=self.hosts[host].tls or self.tls)
+        if part.runs_manager:
+            part.manager_here    # noqa: B018  (checked now: a ConfigError before anything starts)
+        return part
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -234,7 +252,13 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
     shared = _tls_files(data.get("tls", {}), TLS_KEYS, source, "[tls]")
     hosts = _hosts(data.get("hosts", {}), source, shared)
     tls = _complete_tls(shared, source, "[tls]") if shared and not hosts else None   # with hosts: each host's
-    manager_host = _placed(manager, hosts, f"{source}: [manager]")
+    named = manager.get("host")
+    if isinstance(named, list) and named and all(isinstance(name, str) for name in named):
+        manager_hosts = tuple(dict.fromkeys(_placed({"host": name}, hosts, f"{source}: [manager]") for name in named))
+    elif named is None or isinstance(named, str):
+        manager_hosts = tuple(name for name in [_placed(manager, hosts, f"{source}: [manager]")] if name)
+    else:
+        raise ConfigError(f"{source}: [manager] host is a host's name, or a list of them for a group of managers")
     verticals = data.get("verticals", [])
     if not isinstance(verticals, list) or not all(isinstance(name, str) and name for name in verticals):
         raise ConfigError(f"{source}: verticals is a list of vertical names, e.g. verticals = [\"utility\"]")
@@ -265,7 +289,7 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
     if not isinstance(lease, (int, float)) or lease < 0.2:
         raise ConfigError(f"{source}: [manager] lease must be a number of seconds >= 0.2")
     return Deployment(source, remoting.manager_uri(manager.get("uri") or _hosted_manager_uri(data)), float(lease), manager.get("db"),
-                      tuple(start_order(entries, source)), tuple(verticals), tls, hosts, manager_host)
+                      tuple(start_order(entries, source)), tuple(verticals), tls, hosts, manager_hosts)
 
 
 def _tls_files(raw: Any, allowed: set[str], source: str, where: str) -> dict[str, str]:
@@ -316,12 +340,15 @@ def _hosts(raw: Any, source: str, shared: dict[str, str]) -> dict[str, Host]:
 
 
 def _hosted_manager_uri(data: dict[str, Any]) -> str | None:
-    """The manager's default URI on the address of the host ``[manager] host`` names, if any."""
+    """The managers' default URIs (comma-separated) at the addresses of the hosts ``[manager]
+    host`` names, if any."""
     try:
-        address = data["hosts"][data["manager"]["host"]]["address"]
+        named = data["manager"]["host"]
+        addresses = [data["hosts"][name]["address"] for name in ([named] if isinstance(named, str) else named)]
     except (KeyError, TypeError):
         return None
-    return f"PYRO:{remoting.MANAGER_OBJECT_ID}@{address}:{remoting.DEFAULT_MANAGER_PORT}"
+    return ",".join(f"PYRO:{remoting.MANAGER_OBJECT_ID}@{f'[{a}]' if ':' in str(a) else a}:"
+                    f"{remoting.DEFAULT_MANAGER_PORT}" for a in addresses)
 
 
 def _placed(table: dict[str, Any], hosts: dict[str, Host], where: str) -> str | None:

@@ -2,8 +2,9 @@
 
 Contract:
 
-- the manager starts first (of several managers in ``[manager] uri``, the first; the
-  others run elsewhere on the same PostgreSQL database, see :mod:`caruso_core.leadership`);
+- the manager starts first (of several managers in ``[manager] uri``, the first, or on
+  several hosts the one at this host's address; the others run elsewhere on the same
+  PostgreSQL database, see :mod:`caruso_core.leadership`);
   each service starts after the providers of the interfaces
   it requires have registered (the order of :func:`caruso_core.deployment.start_order`);
 - the deployment's secrets come from :func:`caruso_core.credentials.ensure` (made in
@@ -51,7 +52,7 @@ from typing import Any, Callable
 
 import attrs
 
-from caruso_core import control, credentials, plugins, remoting, signals
+from caruso_core import control, credentials, plugins, signals
 from caruso_core.children import Child
 from caruso_core.client import Client
 from caruso_core.contract import spec_of
@@ -103,15 +104,17 @@ class Supervisor:
                 **(deployment.tls.environment() if deployment.tls else {})}
         base.pop("CARUSO_GRANT", None)
         self._base = base
-        own_manager = remoting.manager_uris(deployment.manager_uri)[0]      # of several: the first runs here
-        manager_args = ["manager", "--uri", own_manager, "--lease", str(deployment.lease), "--ready-json"]
-        if deployment.manager_db:
-            manager_args += ["--db", deployment.manager_db]
+        self.children = [self._manager(insecure)] if deployment.runs_manager else []
+        self.children += [self._service(entry.key, entry) for entry in deployment.services]
+
+    def _manager(self, insecure: bool) -> Supervised:
+        manager_args = ["manager", "--uri", self.deployment.manager_here, "--lease", str(self.deployment.lease),
+                        "--ready-json"]
+        if self.deployment.manager_db:
+            manager_args += ["--db", self.deployment.manager_db]
         if insecure:
             manager_args.append("--insecure")
-        self.children = [Supervised("manager", manager_args, {**base, "CARUSO_OPERATOR_SECRET": self._operator or ""})
-                         ] if deployment.runs_manager else []
-        self.children += [self._service(entry.key, entry) for entry in deployment.services]
+        return Supervised("manager", manager_args, {**self._base, "CARUSO_OPERATOR_SECRET": self._operator or ""})
 
     def _service(self, label: str, entry: ServiceEntry) -> Supervised:
         environment = {**self._base, "CARUSO_OPERATOR_SECRET": ""}

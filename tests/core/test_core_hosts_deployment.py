@@ -55,6 +55,23 @@ def test_a_part_elsewhere_starts_no_manager_and_services_as_placed(pem_files):
                       ).children[0].label == "manager"
 
 
+def test_a_group_of_managers_runs_one_manager_on_each_of_its_hosts(pem_files):
+    deployment = parse(three_hosts(manager={"host": ["h1", "h2"], "db": "postgresql+psycopg://db.acme/registry"}),
+                       "caruso.toml")
+    assert deployment.manager_uri == "PYRO:caruso.manager@10.0.0.1:7717,PYRO:caruso.manager@10.0.0.2:7717"
+    for host, address in (("h1", "10.0.0.1"), ("h2", "10.0.0.2")):
+        part = Supervisor(deployment.on(host), echo=lambda line: None)
+        arguments = part.children[0].arguments
+        assert part.children[0].label == "manager"
+        assert arguments[arguments.index("--uri") + 1] == f"PYRO:caruso.manager@{address}:7717"
+        service = next(c for c in part.children if c.name)       # services are given every manager
+        assert service.arguments[service.arguments.index("--manager") + 1] == deployment.manager_uri
+    given = parse(three_hosts(manager={"host": ["h1", "h2"], "uri": "PYRO:caruso.manager@10.0.0.1:7717"}),
+                  "caruso.toml")
+    with pytest.raises(ConfigError, match=r"^caruso.toml: \[manager\] uri names no manager at h2's address 10.0.0.2$"):
+        given.on("h2")
+
+
 def test_without_hosts_nothing_changes(pem_files):
     deployment = parse({"services": {"counter": {"use": SERVICE}}}, "caruso.toml")
     assert deployment.on(None) is deployment and deployment.runs_manager
@@ -67,6 +84,8 @@ def test_without_hosts_nothing_changes(pem_files):
     ({"services": {"counter": {"use": SERVICE}}},
      "caruso.toml: [services.counter]: host is missing: the deployment has [hosts] (h1, h2)"),
     ({"manager": {"host": "h7"}}, "caruso.toml: [manager]: host 'h7' is not one of"),
+    ({"manager": {"host": ["h1", "h8"]}}, "caruso.toml: [manager]: host 'h8' is not one of"),
+    ({"manager": {"host": 1}}, "caruso.toml: [manager] host is a host's name, or a list of them"),
     ({"hosts": {"h1": {"address": "10.0.0.1 && x"}}}, "caruso.toml: [hosts.h1] address '10.0.0.1 && x'"),
     ({"hosts": {"h1": {"address": "10.0.0.1", "port": 1}}}, "caruso.toml: [hosts.h1]: unknown key(s) port"),
     ({"hosts": {"h1": {"address": "10.0.0.1", "cert": "missing.crt", "key": "h1.key"}}},
