@@ -237,7 +237,7 @@ def swap(name: str, instance_id: str | None, version_: str | None, use: str | No
     if not operator:
         raise NotAuthorized("swapping needs the operator secret: run this as the deployment's user "
                             "(data folder's operator.secret) or set CARUSO_OPERATOR_SECRET")
-    supervisor = client.get(control.INTERFACE)
+    supervisor = control.supervisor_of(client, name)
     if back:
         if version_ or use or config_pairs:
             raise ConfigError("--back takes none of --version, --use, -c")

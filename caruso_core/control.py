@@ -5,7 +5,9 @@ Contract: while :class:`~caruso_core.supervisor.Supervisor` runs (with secrets, 
 ``--insecure``) it registers a service named ``supervisor`` (interface
 ``caruso.supervisor/1``) whose calls each take the operator secret and are refused without
 it; its registration is trusted (made with the operator secret) and ends with the
-supervisor. Swaps run one at a time.
+supervisor. Swaps run one at a time. The supervisor of one host's part of a deployment on
+several hosts registers with the property ``host`` at that host's address;
+:func:`supervisor_of` finds the one that runs a service's active instance.
 """
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import hmac
 import threading
 from typing import Any
 
+import Pyro5.api
+
 from caruso_core.contract import remote, service
-from caruso_core.errors import NotAuthorized
+from caruso_core.errors import NotAuthorized, NotFound
 from caruso_core.host import ServiceHost
 
 INTERFACE = "caruso.supervisor/1"
@@ -30,6 +34,23 @@ class Control:
     def stop(self) -> None:
         self._host.retire_soon(unregister=True)
         self._thread.join(START_TIMEOUT)
+
+
+def supervisor_of(client: Any, name: str) -> Any:
+    """A proxy to the supervisor that runs the active instance of service ``name``: the only
+    one, or of the supervisors of several hosts, the one at that instance's address."""
+    placed = [s for s in client.lookup(INTERFACE) if "host" in s["properties"]]
+    if len(placed) < 2:
+        return client.get(INTERFACE)
+    active = client.lookup(name)
+    if not active:
+        raise NotFound(f"no instance of {name!r} is active: there is nothing to swap")
+    address = Pyro5.api.URI(active[0]["uri"]).host
+    for record in placed:
+        if Pyro5.api.URI(record["uri"]).host == address:
+            return client.get(INTERFACE, host=record["properties"]["host"])
+    raise NotFound(f"no supervisor runs on the host of {name!r} ({address}): start that host's part "
+                   "with 'caruso up --host NAME'")
 
 
 def serve(supervisor: Any, manager_uri: str, operator_secret: str, bind: str | None = None,

@@ -21,8 +21,8 @@ Contract:
   active any more (it was retired by an operator); when another instance took over (a
   hot-swap from outside this supervisor), that is reported;
 - :meth:`Supervisor.swap` replaces a service by a new instance with the deployment's
-  configuration (a new version, implementation or configuration given), started and
-  supervised here: it starts as a standby, the manager swaps it in (its state moved), and
+  configuration (a new version, implementation or configuration given) on a free port,
+  started and supervised here: it starts as a standby, the manager swaps it in (its state moved), and
   the instance it replaced stays as a standby for :meth:`Supervisor.back` until the next
   swap; the deployment's control service (:mod:`caruso_core.control`) offers both to
   ``caruso swap``;
@@ -201,7 +201,8 @@ class Supervisor:
         if use is not None:
             entry = attrs.evolve(entry, use=use, spec=spec_of(plugins.load_service_class(use)).evolve(
                 name=entry.spec.name, properties=entry.spec.properties))
-        entry = attrs.evolve(entry, spec=entry.spec.evolve(version=version), config={**entry.config, **(config or {})})
+        entry = attrs.evolve(entry, spec=entry.spec.evolve(version=version), config={**entry.config, **(config or {})},
+                             port=0)      # the instance it replaces keeps the entry's port, as a standby
         new = self._service(f"{entry.key}@{entry.spec.version}", entry)
         self._start(new, standby=True)
         try:

@@ -217,3 +217,14 @@ def test_pulling_the_storage_hosts_link_fails_over_to_the_standby_without_losing
                       lambda found: any(f"@{net.address('h2')}:" in s["uri"] and s["healthy"] for s in found),
                       limit=30, what="h2's storage registered again")
     assert [s["uri"] for s in back if s["state"] == "active"] == [answer["uri"]], solution.parts["h2"].output
+
+
+def test_an_operator_swaps_the_storage_through_the_supervisor_of_its_host(solution):
+    before = solution.client("read")
+    host = before["uri"].split("@")[1].split(":")[0]
+    swapped = solution.net.run("h1", [sys.executable, "-m", "caruso_core", "swap", "storage"],
+                               env=solution.tls_env(host="h1"))
+    assert swapped.returncode == 0, swapped.stdout + swapped.stderr
+    after = solution.client("read")
+    assert after["uri"] != before["uri"] and f"@{host}:" in after["uri"]     # a new instance, on the same host
+    assert after["texts"] == before["texts"]
