@@ -2,7 +2,9 @@
 
 A :class:`Records` works inside a connection given by the caller (who owns the
 transaction). Values are Python values (see :mod:`caruso_storage.values`); a
-record is a dict of every attribute plus ``_version``. Filters and orderings go
+record is a dict of every attribute, plus ``_version`` when the object has a version
+column; a record as plain data (:meth:`Records.wire`) always holds its ``_version``
+(:meth:`Records.version`). Filters and orderings go
 through each attribute's :mod:`~caruso_storage.fields`; a datetime held in two columns
 is read from both and written to both. ``limits`` (from :mod:`caruso_storage.limits`)
 refuse values the columns cannot hold; the model's duplicate checks
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Table, and_, bindparam, func, select
@@ -47,8 +50,7 @@ class Records:
         if obj.versioned:
             self._columns.append(table.c[VERSION_KEY])
         self._version_at = len(self._columns) - 1   # where a row of these columns holds the version
-        # a row without version column nor time column holds the values its version digests, in order
-        self._digests_row = not obj.versioned and not self._times
+        self._values_of = operator.itemgetter(*self.names)
         self._generated = next((a.name for a in obj.attributes.values() if a.generated), None)
         self._decoders = {name: values.decoder(attribute) for name, attribute in obj.attributes.items()}
         self._as_given = {name: check for name, attribute in obj.attributes.items()
@@ -116,13 +118,19 @@ class Records:
         return record
 
     def wire(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A record as plain data (decimals, dates and datetimes as strings)."""
+        """A record as plain data (decimals, dates and datetimes as strings), with its version."""
         plain = record.copy()
         for name, encode in self._encoders:
             value = plain[name]
             if value is not None:
                 plain[name] = encode(value)
+        if not self.obj.versioned:
+            plain[VERSION_KEY] = row_version(self._values_of(plain))
         return plain
+
+    def version(self, record: dict[str, Any]) -> Any:
+        """The version of a record: its version column's value, else the digest of its plain values."""
+        return record[VERSION_KEY] if self.obj.versioned else self.wire(record)[VERSION_KEY]
 
     def _check_required(self, record: dict[str, Any]) -> None:
         missing = [name for name in self._required if record.get(name) is None]
@@ -155,9 +163,6 @@ class Records:
                     self._insert_complete(connection, rows)
             except IntegrityError as error:
                 raise _integrity(self.obj.name, error) from None
-        if not self.obj.versioned:
-            for record in records:
-                record[VERSION_KEY] = self._version_of(record)
         if self._duplicates is not None:
             for record in records:
                 self._duplicates.check(connection, record)
@@ -231,8 +236,8 @@ class Records:
                 raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else; read it again")
             if self._duplicates is not None:
                 self._duplicates.check(connection, new, [name for name in changes if changes[name] != old[name]])
-        new[VERSION_KEY] = assignments.get(VERSION_KEY, old[VERSION_KEY]) if self.obj.versioned \
-            else self._version_of(new)
+        if self.obj.versioned:
+            new[VERSION_KEY] = assignments.get(VERSION_KEY, old[VERSION_KEY])
         return old, new
 
     def delete(self, connection: Connection, key: dict[str, Any], version: Any = None) -> dict[str, Any]:
@@ -326,18 +331,12 @@ class Records:
                 record[name] = dt.datetime.combine(record[name], row[index] or dt.time())
         if self.obj.versioned:
             record[VERSION_KEY] = row[self._version_at]
-        else:
-            record[VERSION_KEY] = row_version(row[:len(self.names)]) if self._digests_row else self._version_of(record)
         return record
 
-    def _version_of(self, record: dict[str, Any]) -> str:
-        """The version of a record of an object without version column."""
-        return row_version(tuple([record[name] for name in self.names]))
-
     def _check_version(self, key: dict[str, Any], current: dict[str, Any], version: Any) -> None:
-        if version is not None and version != current[VERSION_KEY]:
+        if version is not None and version != (now := self.version(current)):
             raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else "
-                           f"(version {version!r}, now {current[VERSION_KEY]!r}); read it again")
+                           f"(version {version!r}, now {now!r}); read it again")
 
 
 def _positional_insert(table: Table, dialect: Any) -> tuple[str, list[str], list[tuple[int, Any]]]:
@@ -350,12 +349,13 @@ def _positional_insert(table: Table, dialect: Any) -> tuple[str, list[str], list
     return str(compiled), keys, processors
 
 
-def row_version(row_values: tuple[Any, ...]) -> str:
+def row_version(plain_values: Any) -> str:
     """The version of a row without version column: a 64-bit BLAKE2 hash of the ``repr`` of
-    its attribute values in attribute order, the same in every process for the types values
-    have (None, bool, int, float, str, Decimal, date, time, datetime). It tells a changed row
-    from the one read, not a forged one: a caller may always leave the version out."""
-    return hashlib.blake2b(repr(row_values).encode(), digest_size=8).hexdigest()
+    its plain attribute values in attribute order (the value alone for a single attribute),
+    the same in every process for the types plain values have (None, bool, int, float, str).
+    It tells a changed row from the one read, not a forged one: a caller may always leave
+    the version out."""
+    return hashlib.blake2b(repr(plain_values).encode(), digest_size=8).hexdigest()
 
 
 def page(limit: Any, offset: Any) -> tuple[int, int]:

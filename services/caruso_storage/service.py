@@ -343,8 +343,10 @@ class StorageManager:
         if results == "count":
             return lambda records, record: None
         if results == "keys":
-            return lambda records, record: {"key": records.key_value(records.wire(record)),
-                                            VERSION_KEY: record[VERSION_KEY]}
+            def keys(records: Records, record: dict[str, Any]) -> dict[str, Any]:
+                plain = records.wire(record)
+                return {"key": records.key_value(plain), VERSION_KEY: plain[VERSION_KEY]}
+            return keys
         return lambda records, record: records.wire(record)
 
     def _operation(self, operation: Any) -> tuple[str, Records]:
