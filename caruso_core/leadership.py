@@ -19,7 +19,8 @@ Contract of :class:`Leadership` (one per manager of the group):
 - The group's ``epoch`` (the name of its sequence of event numbers) is made once, with
   its tables, and kept by every leader, so a watcher's cursor stays valid across leaders.
 - :meth:`refusal` is the :class:`NotLeader` a follower answers with, naming the leader's
-  URI as last published (read every ``interval``).
+  URI as last published (read every ``interval``). ``tried`` is set once the first try
+  for the lock is over (the manager leads and serves, or follows).
 """
 from __future__ import annotations
 
@@ -103,6 +104,7 @@ class Leadership:
         self._rest_until = 0.0
         self._writing = threading.RLock()
         self._stopped = threading.Event()
+        self.tried = threading.Event()                  # set once the first try for the lock is over
         self._on_lead: Callable[[], None] = lambda: None
         self._on_follow: Callable[[], None] = lambda: None
         self._on_events: Callable[[list[dict[str, Any]]], None] = lambda events: None
@@ -200,7 +202,9 @@ class Leadership:
                 self._on_lead()
             except (sa.exc.DBAPIError, CarusoError) as error:
                 self._step_down(f"it could not load the registry: {one_line(error)}")
+            self.tried.set()
             return
+        self.tried.set()
         if list(self._listener.driver_connection.notifies(timeout=self.interval, stop_after=1)):
             self._catch_up()
 

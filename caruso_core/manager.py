@@ -67,6 +67,7 @@ DEFAULT_LEASE = 10.0
 DEFAULT_DRAIN_TIMEOUT = 30.0
 EVENT_BUFFER = 2000
 CONTROL_TIMEOUT = 5.0
+START_WAIT = 30.0           # for a manager of a group: its first try for the lead
 
 REGISTERED, MODIFIED, UNREGISTERING, EXPIRED = "registered", "modified", "unregistering", "expired"
 
@@ -497,6 +498,8 @@ def serve(uri: str | None = None, db: str | None = None, *, lease: float = DEFAU
         store = RegistryStore(db, writing=group.writing if group is not None else None)
         manager = ServiceManager(store, lease=lease, operator_secret=operator_secret, group=group)
         daemon.register(manager, remoting.MANAGER_OBJECT_ID)
+        if group is not None:       # ready once it leads or follows, so that a lone manager takes registrations
+            group.tried.wait(START_WAIT)
         signals.on_stop(stop.set)
         if on_ready is not None:
             on_ready(str(served))
