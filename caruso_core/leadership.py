@@ -103,6 +103,7 @@ class Leadership:
         self._seen = 0                                  # last event sequence number known here
         self._rest_until = 0.0
         self._writing = threading.RLock()
+        self._open = False                              # a write's transaction is open (in the thread holding _writing)
         self._stopped = threading.Event()
         self.tried = threading.Event()                  # set once the first try for the lock is over
         self._on_lead: Callable[[], None] = lambda: None
@@ -134,12 +135,17 @@ class Leadership:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[sa.Connection]:
-        """A transaction on the lock's connection for a write of the leader; NotLeader when
-        this manager does not lead, or when that connection failed (it steps down then)."""
+        """A transaction on the lock's connection for a write of the leader (within this
+        thread's open one: the same); NotLeader when this manager does not lead, or when that
+        connection failed (it steps down then)."""
         lost = False
         with self._writing:
+            if self._open:
+                yield self._holder
+                return
             if not self._leading or self._holder is None:
                 raise self.refusal()
+            self._open = True
             try:
                 with self._holder.begin():
                     yield self._holder
@@ -147,6 +153,8 @@ class Leadership:
                 if self._alive():
                     raise
                 lost = True
+            finally:
+                self._open = False
         if lost:
             self._step_down("its connection to PostgreSQL failed during a write")
             raise self.refusal()
@@ -237,6 +245,7 @@ class Leadership:
                 return
             self._leading = False
             self._drop_holder()
+        self._seen = 0          # events it recorded in the failed transaction may never have been
         self._rest_until = time.monotonic() + 2 * self.interval
         log.warning("the manager at %s stopped leading its group: %s", self.uri, why)
         self._on_follow()

@@ -37,19 +37,21 @@ Contract (every method is a Pyro5 call on the object ``caruso.manager``):
   answers; the others answer every call with :class:`NotLeader` naming the leader. A
   manager that takes the lead loads the registry as a restarted manager does (every
   persisted registration with a fresh lease) and continues the event sequence of the
-  group (one epoch), so a watcher's ``events`` carry on without a gap or a repeat. A
-  leader that loses its lock stops answering at once. With any other database a manager
+  group (one epoch), so a watcher's ``events`` carry on without a gap or a repeat: a
+  change and its events are written in one transaction. A leader that loses its lock
+  stops answering at once. With any other database a manager
   is alone and leads from the start.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import hmac
 import logging
 import secrets
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import Pyro5.api
 import Pyro5.errors
@@ -137,9 +139,10 @@ class ServiceManager:
                 sequence=self._next, lease_token=secrets.token_hex(16), control_token=control_token,
                 trusted=trusted, expires=time.monotonic() + self._lease)
             self._next += 1
-            self._store.save(registration)
-            self._registrations[instance_id] = registration
-            self._emit(REGISTERED, registration)
+            with self._recorded():
+                self._store.save(registration)
+                self._registrations[instance_id] = registration
+                self._emit(REGISTERED, registration)
         if came_back:
             self._stand_down(registration)
         return {"instance_id": instance_id, "lease_token": registration.lease_token, "lease": self._lease}
@@ -395,9 +398,10 @@ class ServiceManager:
             if previous is not None and previous.instance_id in self._registrations:
                 previous.state = STANDBY
                 changed.append(previous)
-            self._store.save(*changed)
-            for registration in changed:
-                self._emit(MODIFIED, registration)
+            with self._recorded():
+                self._store.save(*changed)
+                for registration in changed:
+                    self._emit(MODIFIED, registration)
         self._control(active, "serve", quiet=True)
 
     def _stand_down(self, registration: Registration) -> None:
@@ -409,8 +413,26 @@ class ServiceManager:
         with self._lock:
             if self._registrations.pop(registration.instance_id, None) is None:
                 return
-            self._store.delete(registration.instance_id)
-            self._emit(event, registration)
+            with self._recorded():
+                self._store.delete(registration.instance_id)
+                self._emit(event, registration)
+
+    @contextlib.contextmanager
+    def _recorded(self) -> Iterator[None]:
+        """Around a change and its events (caller holds the lock): in a group, one transaction,
+        whose failure takes its events back (no watcher saw them: the lock was held)."""
+        if self._group is None:
+            yield
+            return
+        sequence = self._sequence
+        try:
+            with self._group.writing():
+                yield
+        except BaseException:
+            while self._events and self._events[-1]["seq"] > sequence:
+                self._events.pop()
+            self._sequence = min(self._sequence, sequence)
+            raise
 
     def _emit(self, kind: str, registration: Registration) -> None:
         """Append an event (caller holds the lock; a group's leader records it first) and wake watchers."""
