@@ -34,7 +34,8 @@ from caruso_core import credentials, remoting, signals
 from caruso_core.client import Client
 from caruso_core.context import HostContext, construct
 from caruso_core.contract import ServiceSpec, exposed_methods, spec_of
-from caruso_core.errors import CarusoError, ConfigError, ManagerUnreachable, NotAuthorized, ServiceError, one_line
+from caruso_core.errors import (CallTimedOut, CarusoError, ConfigError, ManagerUnreachable, NotAuthorized,
+                                ServiceError, one_line)
 from caruso_core.gate import HOLDING, OPEN, REFUSING, Gate
 
 log = logging.getLogger("caruso.host")
@@ -42,6 +43,7 @@ log = logging.getLogger("caruso.host")
 DEFAULT_DRAIN_TIMEOUT = 30.0
 DEFAULT_RETIRE_GRACE = 2.0
 HOLD_MARGIN = 15.0
+RENEW_TIMEOUT_FLOOR = 2.0
 
 
 def endpoint(instance: Any, gate: Gate, label: str) -> Any:
@@ -351,12 +353,17 @@ class ServiceHost:
         self._stopped.set()
 
     def _renew(self) -> None:
+        """Renew every ``lease / 3`` seconds. A renewal waits at most a lease (at least
+        :data:`RENEW_TIMEOUT_FLOOR`) for its answer: a manager whose host went silent (cut
+        off, not dead: its connection stays open) must not hold renewals up for the call
+        timeout, so that the next manager of a group is asked in time."""
+        renewals = Client(self._client.uri, call_timeout=max(self._lease, RENEW_TIMEOUT_FLOOR))
         while not self._stopping.wait(self._lease / 3):
             try:
-                if not self._client.manager_call("renew", self.instance_id, self._lease_token):
+                if not renewals.manager_call("renew", self.instance_id, self._lease_token):
                     self._register(standby=self.gate.state == REFUSING)
                     log.warning("re-registered %s with the manager", self.instance_id)
-            except ManagerUnreachable as error:
+            except (ManagerUnreachable, CallTimedOut) as error:
                 log.warning("lease renewal failed: %s", error)
 
     def _retire(self, unregister: bool) -> None:

@@ -7,7 +7,8 @@ module) make :class:`Network`: ``count`` namespaces ("hosts" ``h1``, ``h2`` ...)
 root namespace's links and addresses are never touched, and nothing in the namespaces
 can reach outside them. A host's link can be pulled (:meth:`Network.pull`: its end in the
 bridge goes down, packets to and from the host are lost, connections hang as with a cut
-cable) and put back (:meth:`Network.restore`).
+cable: the hosts know each other's link addresses for good, so no neighbour discovery
+reports the cut host unreachable) and put back (:meth:`Network.restore`).
 
 On exit, even after a failure, every process still inside the namespaces is killed and
 the namespaces are deleted; namespaces of the same prefix left by a run whose process is
@@ -18,6 +19,7 @@ with that reason.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -79,6 +81,19 @@ class Network:
             _ip("-n", namespace, "addr", "add", f"{self.address(host)}/24", "dev", "eth0")
             _ip("-n", namespace, "link", "set", "lo", "up")
             _ip("-n", namespace, "link", "set", "eth0", "up")
+        self._know_neighbours()
+
+    def _know_neighbours(self) -> None:
+        """Give every host the others' link addresses for good (no ARP): a cut host then stays
+        silent, as behind a switch, instead of being reported unreachable by the neighbour
+        discovery of the hosts that talk to it."""
+        link = {host: json.loads(_ip("-n", self.namespace(host), "-j", "link", "show", "eth0").stdout)[0]["address"]
+                for host in self.hosts}
+        for host in self.hosts:
+            for other in self.hosts:
+                if other != host:
+                    _ip("-n", self.namespace(host), "neigh", "replace", self.address(other), "lladdr", link[other],
+                        "dev", "eth0", "nud", "permanent")
 
     def _add_namespace(self, name: str) -> None:
         _ip("netns", "add", name)
