@@ -51,18 +51,21 @@ def tree(obj: ObjectType, objects: Mapping[str, ObjectType], include: Any) -> Tr
 def attach(records: Records, page: list[dict[str, Any]], paths: Tree, every: Mapping[str, Records],
            links: Mapping[tuple[str, str], Table],
            read: Callable[[str], contextlib.AbstractContextManager[Connection]]) -> list[dict[str, Any]]:
-    """``page`` (records of ``records``) as plain data, each with the related objects of
+    """``page`` (records of ``records``, given away) as plain data, each with the related objects of
     ``paths``; ``every`` holds the records of each object by name, ``links`` the link table
     of each many-to-many relation by (object, relation), ``read(database)`` gives a
     connection to read a database."""
-    plain = [records.wire(record) for record in page]
+    relations = {name: records.obj.relations[name] for name in paths}
+    # what holds each relation (its foreign key, else the record's key), read before the page turns plain
+    holding = {name: relation.foreign_key if relation.kind == "many-to-one" else records.key
+               for name, relation in relations.items()}
+    held = {name: list(map(operator.itemgetter(*parts), page)) for name, parts in holding.items()}
+    plain = records.plain(page)
     for name, below in paths.items():
-        relation = records.obj.relations[name]
+        relation = relations[name]
         target = every[relation.target]
         to_one = relation.kind == "many-to-one"
-        holding = relation.foreign_key if to_one else records.key
-        held = list(map(operator.itemgetter(*holding), page))
-        wanted = _complete(held, len(holding))
+        wanted = _complete(held[name], len(holding[name]))
         found: list[dict[str, Any]] = []
         holders: list[Any] = []
         if wanted:
@@ -74,13 +77,13 @@ def attach(records: Records, page: list[dict[str, Any]], paths: Tree, every: Map
         related = attach(target, found, below, every, links, read)
         if to_one:
             by_key = dict(zip(holders, related))
-            for holder, plain_record in zip(held, plain):
+            for holder, plain_record in zip(held[name], plain):
                 plain_record[name] = by_key.get(holder)
             continue
         grouped: dict[Any, list[dict[str, Any]]] = {}
         for holder, plain_record in zip(holders, related):
             grouped.setdefault(holder, []).append(plain_record)
-        for holder, plain_record in zip(held, plain):
+        for holder, plain_record in zip(held[name], plain):
             plain_record[name] = grouped.get(holder, [])
     return plain
 

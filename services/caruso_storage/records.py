@@ -13,9 +13,10 @@ refuse values the columns cannot hold; the model's duplicate checks
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import operator
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.engine import Connection
@@ -119,14 +120,21 @@ class Records:
 
     def wire(self, record: dict[str, Any]) -> dict[str, Any]:
         """A record as plain data (decimals, dates and datetimes as strings), with its version."""
-        plain = record.copy()
-        for name, encode in self._encoders:
-            value = plain[name]
-            if value is not None:
-                plain[name] = encode(value)
+        return self.plain([record.copy()])[0]
+
+    def plain(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``records``, given away (each is changed in place), as plain data with their versions."""
+        encoders = self._encoders
+        if encoders:
+            for record in records:
+                for name, encode in encoders:
+                    value = record[name]
+                    if value is not None:
+                        record[name] = encode(value)
         if not self.obj.versioned:
-            plain[VERSION_KEY] = row_version(self._values_of(plain))
-        return plain
+            for record, version in zip(records, versions(map(self._values_of, records))):
+                record[VERSION_KEY] = version
+        return records
 
     def version(self, record: dict[str, Any]) -> Any:
         """The version of a record: its version column's value, else the digest of its plain values."""
@@ -349,13 +357,17 @@ def _positional_insert(table: Table, dialect: Any) -> tuple[str, list[str], list
     return str(compiled), keys, processors
 
 
-def row_version(plain_values: Any) -> str:
-    """The version of a row without version column: a 64-bit BLAKE2 hash of the ``repr`` of
-    its plain attribute values in attribute order (the value alone for a single attribute),
-    the same in every process for the types plain values have (None, bool, int, float, str).
-    It tells a changed row from the one read, not a forged one: a caller may always leave
-    the version out."""
-    return hashlib.blake2b(repr(plain_values).encode(), digest_size=8).hexdigest()
+_BLAKE2 = functools.partial(hashlib.blake2b, digest_size=8)
+_HEXDIGEST = operator.methodcaller("hexdigest")
+
+
+def versions(plain_values: Iterable[Any]) -> Iterator[str]:
+    """The versions of rows without version column, given their plain attribute values in
+    attribute order (the value alone for a single attribute): a 64-bit BLAKE2 hash of their
+    ``repr``, the same in every process for the types plain values have (None, bool, int,
+    float, str), taken by C-level calls only. A version tells a changed row from the one
+    read, not a forged one: a caller may always leave the version out."""
+    return map(_HEXDIGEST, map(_BLAKE2, map(str.encode, map(repr, plain_values))))
 
 
 def page(limit: Any, offset: Any) -> tuple[int, int]:

@@ -162,7 +162,7 @@ class StorageManager:
         with self._read(records.obj) as connection:
             page = records.select(connection, condition, order_by, limit, offset)
         if not paths:
-            return [records.wire(record) for record in page]
+            return records.plain(page)
         return eager.attach(records, page, paths, self.records, self.schema.links, self._read_database)
 
     @remote
@@ -191,7 +191,7 @@ class StorageManager:
             if contained is not None:
                 condition = contained if condition is None else Condition("and", items=(condition, contained))
             page = records.select(connection, condition, None, limit, offset, also, source, ranking)
-        return [records.wire(record) for record in page]
+        return records.plain(page)
 
     # -- relations ---------------------------------------------------------------------------
 
@@ -218,7 +218,7 @@ class StorageManager:
         else:
             also = self._linked(object, relation, key_values)
         with self._read(target.obj) as connection:
-            return [target.wire(item) for item in target.select(connection, condition, order_by, limit, offset, also)]
+            return target.plain(target.select(connection, condition, order_by, limit, offset, also))
 
     @remote
     def link(self, object: str, key: Any, relation: str, other_key: Any) -> None:
