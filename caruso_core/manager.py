@@ -61,7 +61,7 @@ from caruso_core.leadership import Leadership, is_group_database
 from caruso_core.contract import ServiceSpec
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound, NotLeader, SwapFailed
-from caruso_core.registry import ACTIVE, STANDBY, Registration, RegistryStore, ranking_of
+from caruso_core.registry import ACTIVE, STANDBY, Registration, RegistryStore, overlong, ranking_of
 
 log = logging.getLogger("caruso.manager")
 
@@ -138,6 +138,8 @@ class ServiceManager:
                 control_uri=str(control_uri), state=STANDBY if standby else ACTIVE,
                 sequence=self._next, lease_token=secrets.token_hex(16), control_token=control_token,
                 trusted=trusted, expires=time.monotonic() + self._lease)
+            if (field := overlong(registration)) is not None:
+                raise InvalidInput(f"register: {field} is too long")
             self._next += 1
             with self._recorded():
                 self._store.save(registration)

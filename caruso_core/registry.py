@@ -87,6 +87,17 @@ class Registration:
                 "registered_at": self.registered_at, "trusted": self.trusted}
 
 
+def overlong(registration: "Registration") -> str | None:
+    """The first text field of ``registration`` longer than its column allows, as
+    ``"FIELD (at most N characters)"``; None when all fit."""
+    for column in _table.columns:
+        limit = getattr(column.type, "length", None)
+        value = getattr(registration, column.name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            return f"{column.name} (at most {limit} characters)"
+    return None
+
+
 def create_tables(connection: sa.Connection) -> None:
     """Create the registry's table where it is missing."""
     _metadata.create_all(connection)

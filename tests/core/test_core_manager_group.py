@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from caruso_core import ManagerUnreachable, NotLeader, connect
+from caruso_core import InvalidInput, ManagerUnreachable, NotLeader, connect
 from caruso_core.leadership import LOCK_KEY, Leadership
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
@@ -17,6 +17,7 @@ LEASE = 2.0
 TAKEOVER_BOUND = LEASE / 4          # a follower tries for the lock every lease / 4 (caruso_core/leadership.py)
 MARGIN = 10.0                       # a loaded machine schedules late; the bound is what must hold eventually
 CALLS, THREADS = 5000, 4
+GHOST = {"name": "ghost", "interface": "test.ghost/1", "version": "1.0.0"}
 
 
 class Group:
@@ -66,8 +67,7 @@ def group(tmp_path, postgres_database, monkeypatch):
 def register_ghost(manager_uri):
     """Register an instance nobody hosts at the manager at ``manager_uri`` alone."""
     return connect(manager_uri, timeout=1).manager_call(
-        "register", {"name": "ghost", "interface": "test.ghost/1", "version": "1.0.0"},
-        "PYRO:ghost@127.0.0.1:9", "PYRO:caruso.host@127.0.0.1:9", "token")
+        "register", GHOST, "PYRO:ghost@127.0.0.1:9", "PYRO:caruso.host@127.0.0.1:9", "token")
 
 
 def refused(call, *args):
@@ -89,6 +89,9 @@ def test_one_manager_leads_and_a_follower_refuses_naming_the_leader(group):
                          what="the follower naming the leader")
     assert refusal.details["leader"] == leader.uri
     assert leader.uri in str(refusal)
+    with pytest.raises(InvalidInput, match="instance_id .at most 100 characters. is too long"):
+        connect(group.uri).manager_call("register", GHOST, "PYRO:ghost@127.0.0.1:9",
+                                        "PYRO:caruso.host@127.0.0.1:9", "token", False, "x" * 101)
     assert [s["instance_id"] for s in connect(group.uri).services()] == [host.instance_id]
     assert group.answering() == [leader]
 
