@@ -52,7 +52,7 @@ MAX_REASON = 80
 OPUS = {"codec": {"transcode": ["opus"], "mask": ["PCMU", "PCMA"]}}
 PAGE_GONE = ("Page Closed", "Page Left")       # the page's own ends that mean it went away
 MEDIA_PACKETS = 5       # a second of media: a browser sends 50 (20 ms Opus, muted too), its RTCP alone about 1
-ARRIVAL_CHECK = 0.1     # seconds between looks at a connecting leg's first media (the answer waits on it)
+ARRIVAL_CHECK = 0.05    # seconds between looks at a connecting leg's first media (the answer waits on it)
 
 
 @attrs.define(eq=False)
@@ -65,7 +65,6 @@ class _BrowserLeg:
     packets: int = -1
     packets_since: float = 0.0
     connecting: bool = False            # answered by the page, no media from the browser yet
-    first_packets: int | None = None    # the browser's packets at the first look while connecting
 
 
 class BrowserLegs:
@@ -172,8 +171,8 @@ class BrowserLegs:
 
     def watch_arrivals(self) -> None:
         """Every ``ARRIVAL_CHECK`` seconds: a connecting leg whose browser sent
-        ``MEDIA_PACKETS`` since the first look is answered (:meth:`watch` still judges
-        its silence)."""
+        ``MEDIA_PACKETS`` (the page sends nothing before its answer) is answered
+        (:meth:`watch` still judges its silence)."""
         with self._lock:
             connecting = [b for b in self._legs.values() if b.connecting]
         for browser in connecting:
@@ -183,9 +182,7 @@ class BrowserLegs:
         if call.over or not browser.connecting:
             return
         packets = self.switchboard.media.stats(call.id).get(browser.leg.id, {}).get("sent_packets", 0)
-        if browser.first_packets is None:
-            browser.first_packets = packets
-        elif packets - browser.first_packets >= MEDIA_PACKETS:
+        if packets >= MEDIA_PACKETS:
             self._connected(call, browser)
 
     def _listen(self, call: Call, browser: _BrowserLeg) -> None:

@@ -14,6 +14,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var phone = window.deskPhone = {live: false, pc: null, leg: null};
   var stream = null, timer = null, muted = false, holding = false;
+  var prepared = null;         // the ringing leg's connection, made before Accept (see prepare)
   var ICE_LIMIT_MS = 1000 * Number(card.dataset.iceLimit);   // ICE not connected by then: "ICE Failed"
   var LOST = {                 // why the telephony component ended a leg ("lost" in the legs)
     "No Media": "The call was lost: no audio came from this browser (microphone or network).",
@@ -48,10 +49,11 @@
     $("phone-timer").textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
   }
   function idle() {
+    if (prepared) { prepared.then(function (pc) { pc.close(); }, function () {}); }
     if (phone.pc) { phone.pc.close(); }
     if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
     window.clearInterval(timer);
-    phone.pc = stream = timer = phone.leg = null;
+    phone.pc = stream = timer = phone.leg = prepared = null;
     muted = holding = false;
     $("phone-mute").setAttribute("aria-pressed", "false");
     $("phone-hold").setAttribute("aria-pressed", "false");
@@ -78,6 +80,7 @@
     state("ringing");
     $("phone-remote").textContent = leg.caller || "unknown number";
     buttons(["phone-accept", "phone-decline"]);
+    prepare(leg);
   }
   function connected(leg) {
     if (!timer) {
@@ -99,24 +102,46 @@
       window.setTimeout(resolve, 2000);   // host candidates are enough for rtpengine
     });
   }
+  function prepare(leg) {
+    // While it rings: the microphone opened and the connection given the offer, so that
+    // Accept only answers (media set-up is then the answer, ICE and DTLS). Nothing is sent
+    // before Accept: ICE starts with the local answer. A refusal shows on Accept.
+    var mic = $("phone-mic").value;
+    var opened = navigator.mediaDevices.getUserMedia({audio: mic ? {deviceId: {exact: mic}} : true});
+    if (prepared) { prepared.then(function (pc) { pc.close(); }, function () {}); }
+    leg.mic = mic;
+    leg.media = opened;
+    prepared = opened.then(function (media) {
+      if (phone.leg !== leg || leg.media !== opened) {
+        media.getTracks().forEach(function (track) { track.stop(); });
+        throw new Error("the call is no longer offered");
+      }
+      if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+      stream = media;
+      devices();
+      var pc = new RTCPeerConnection({iceServers: []});
+      stream.getTracks().forEach(function (track) { pc.addTrack(track, stream); });
+      pc.ontrack = function (event) { $("phone-audio").srcObject = event.streams[0]; };
+      return pc.setRemoteDescription({type: "offer", sdp: leg.offer}).then(function () { return pc; });
+    });
+    leg.ready = prepared;
+    leg.ready.catch(function () {});   // handled on Accept
+  }
   function accept() {
     var leg = phone.leg;
-    var mic = $("phone-mic").value;
     buttons([]);
     state("connecting");
-    navigator.mediaDevices.getUserMedia({audio: mic ? {deviceId: {exact: mic}} : true})
+    if (leg.mic !== $("phone-mic").value) { prepare(leg); }   // another microphone chosen meanwhile
+    leg.media
       .catch(function (error) {
         fail("The browser refused the microphone (" + error.name + "): allow it for this site, " +
              "then go available again. The call went to another agent.");
         end("Microphone Refused");
         throw error;
       })
-      .then(function (media) {
-        stream = media;
-        devices();
-        var pc = phone.pc = new RTCPeerConnection({iceServers: []});
-        stream.getTracks().forEach(function (track) { pc.addTrack(track, stream); });
-        pc.ontrack = function (event) { $("phone-audio").srcObject = event.streams[0]; };
+      .then(function () { return leg.ready; })
+      .then(function (pc) {
+        phone.pc = pc;
         var reached = false;
         function iceFailed() {
           if (phone.pc === pc && !reached) {
@@ -129,8 +154,7 @@
           reached = reached || pc.iceConnectionState === "connected" || pc.iceConnectionState === "completed";
           if (pc.iceConnectionState === "failed") { iceFailed(); }
         };
-        return pc.setRemoteDescription({type: "offer", sdp: leg.offer})
-          .then(function () { return pc.createAnswer(); })
+        return pc.createAnswer()
           .then(function (answer) { return pc.setLocalDescription(answer); })
           .then(function () { return gathered(pc); })
           .then(function () { return post("/desk/phone/answer", {call: leg.call, leg: leg.leg, sdp: pc.localDescription.sdp}); })
