@@ -223,7 +223,7 @@ def test_an_operator_swaps_the_storage_through_the_supervisor_of_its_host(soluti
     before = solution.client("read")
     host = before["uri"].split("@")[1].split(":")[0]
     swapped = solution.net.run("h1", [sys.executable, "-m", "caruso_core", "swap", "storage"],
-                               env=solution.tls_env(host="h1"))
+                               env={**solution.tls_env(host="h1"), "CARUSO_CALL_TIMEOUT": "120"})  # it starts one
     assert swapped.returncode == 0, swapped.stdout + swapped.stderr
     after = solution.client("read")
     assert after["uri"] != before["uri"] and f"@{host}:" in after["uri"]     # a new instance, on the same host
