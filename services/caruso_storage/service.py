@@ -322,7 +322,8 @@ class StorageManager:
             del self._batch.connections
             for connection in held.values():
                 connection.close()
-        return json.dumps(results) if as_text else results
+        # plain data the service built holds no cycles: the encoder need not look for them
+        return json.dumps(results, separators=(",", ":"), check_circular=False) if as_text else results
 
     def _read_one(self, index: int, request: Any) -> Any:
         try:
