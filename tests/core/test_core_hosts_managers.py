@@ -93,7 +93,7 @@ class Group:
         env = {**self.env, "PYRO_SSL": "1", "PYRO_SSL_CACERTS": str(self.folder / "ca" / "ca.crt"),
                "PYRO_SSL_CLIENTCERT": str(self.folder / "certs" / "h3.crt"),
                "PYRO_SSL_CLIENTKEY": str(self.folder / "certs" / "h3.key"), "CARUSO_CONNECT_TIMEOUT": "1",
-               "CARUSO_CALL_TIMEOUT": "3"}
+               "CARUSO_CALL_TIMEOUT": "10"}
         uris = ",".join(self.uris[h] for h in managers)
         done = self.net.run("h3", [sys.executable, "-c", CLIENT, uris, action], env=env, timeout=120)
         assert done.returncode == 0, done.stderr

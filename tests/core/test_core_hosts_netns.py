@@ -148,7 +148,7 @@ class Solution:
     def tls_env(self, ca="ca", certs="certs", host="h3"):
         tls = remoting.Tls(str(self.folder / ca / "ca.crt"), str(self.folder / certs / f"{host}.crt"),
                            str(self.folder / certs / f"{host}.key"))
-        return {**self.env, **tls.environment(), "CARUSO_CALL_TIMEOUT": "5",
+        return {**self.env, **tls.environment(), "CARUSO_CALL_TIMEOUT": "30",
                 "CARUSO_MANAGER": f"PYRO:caruso.manager@{self.net.address('h1')}:7717"}
 
     def client(self, action, *arguments, env=None, host="h3"):
