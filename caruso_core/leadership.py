@@ -184,8 +184,11 @@ class Leadership:
                         self._step_down("its connection to PostgreSQL failed")
                 else:
                     self._follow()
-            except (sa.exc.DBAPIError, psycopg.Error) as error:
-                log.warning("manager group at %s: %s", self.uri, getattr(error, "orig", None) or error)
+            except Exception as error:          # the loop outlives any failure: PostgreSQL's, or a bug's
+                if isinstance(error, (sa.exc.DBAPIError, psycopg.Error)):
+                    log.warning("manager group at %s: %s", self.uri, one_line(getattr(error, "orig", None) or error))
+                else:
+                    log.exception("manager group at %s", self.uri)
                 with self._writing:
                     if not self._leading:
                         self._drop_holder()

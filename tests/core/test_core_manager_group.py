@@ -166,20 +166,27 @@ def test_a_leader_whose_lock_connection_dies_stops_leading_and_the_other_takes_o
     leader = group.leader()
     follower = the_other(group, leader)
     host = group.hosts.start("sample_services:Echo")
-    engine = sa.create_engine(group.database)
+    assert terminate_lock_holder(group.database) == [True]
+    with pytest.raises(NotLeader):            # its next write, if not its watchdog, finds the lock gone
+        register_ghost(leader.uri)
+    assert group.leader() is follower
+    assert [s["instance_id"] for s in connect(group.uri).services()] == [host.instance_id]
+    assert terminate_lock_holder(group.database) == [True]
+    eventually(group.answering, lambda found: found == [leader], what="the first leading again")
+    assert [s["instance_id"] for s in connect(group.uri).services()] == [host.instance_id]
+
+
+def terminate_lock_holder(database):
+    """Terminate the PostgreSQL backend that holds the group's lock; what pg_terminate_backend said."""
+    engine = sa.create_engine(database)
     try:
         with engine.begin() as connection:
-            terminated = connection.execute(sa.text(
+            return connection.execute(sa.text(
                 "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'advisory' AND granted "
                 "AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1"),
                 {"high": LOCK_KEY >> 32, "low": LOCK_KEY & 0xFFFFFFFF}).scalars().all()
     finally:
         engine.dispose()
-    assert terminated == [True]
-    with pytest.raises(NotLeader):            # its next write, if not its watchdog, finds the lock gone
-        register_ghost(leader.uri)
-    assert group.leader() is follower
-    assert [s["instance_id"] for s in connect(group.uri).services()] == [host.instance_id]
 
 
 def test_a_follower_hears_each_event_whole_even_beyond_what_notify_carries(postgres_database):
