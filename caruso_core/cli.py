@@ -89,8 +89,13 @@ def _cell(value: Any) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 def cli(verbose: bool) -> None:
     """caruso: assemble a CRM front office from components that find each other at run time."""
+    from caruso_core.deployment import tls_here
+
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    tls = None if "PYRO_SSL" in os.environ else tls_here()
+    if tls is not None:         # a command run in the folder of a deployment with TLS speaks it
+        tls.apply()
 
 
 INSECURE_HELP = ("Run without a deployment secret: any local user can then connect, register, "

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tomllib
 import urllib.parse
 from pathlib import Path
@@ -192,14 +193,42 @@ def load(file: str | None = None, *, manager_port: int | None = None,
 
 
 def manager_uri_here() -> str | None:
-    """The ``[manager] uri`` of ``./caruso.toml``, if there is one (a file that cannot be
-    read says so when it is loaded, not here)."""
+    """The ``[manager] uri`` of ``./caruso.toml`` (else that of the hosts its ``[manager]
+    host`` names), if there is one (a file that cannot be read says so when it is loaded,
+    not here)."""
     try:
-        manager = read_toml(Path(DEFAULT_FILE)).get("manager", {})
+        data = read_toml(Path(DEFAULT_FILE))
     except ConfigError:
         return None
+    manager = data.get("manager", {})
     uri = manager.get("uri") if isinstance(manager, dict) else None
-    return uri if isinstance(uri, str) else None
+    return uri if isinstance(uri, str) else _hosted_manager_uri(data)
+
+
+def tls_here() -> remoting.Tls | None:
+    """The TLS a process on this machine uses in the deployment of ``./caruso.toml``: that of
+    the ``[hosts.NAME]`` whose address this machine has, else that of ``[tls]`` when there are
+    no hosts; None without such a file, TLS or host (a file that cannot be read or holds
+    mistakes says so when it is loaded, not here)."""
+    try:
+        data = read_toml(Path(DEFAULT_FILE))
+        shared = _tls_files(data.get("tls", {}), TLS_KEYS, DEFAULT_FILE, "[tls]")
+        hosts = _hosts(data.get("hosts", {}), DEFAULT_FILE, shared)
+        if not hosts:
+            return _complete_tls(shared, DEFAULT_FILE, "[tls]") if shared else None
+    except ConfigError:
+        return None
+    return next((host.tls for host in hosts.values() if host.tls and _is_local(host.address)), None)
+
+
+def _is_local(address: str) -> bool:
+    """Whether this machine has ``address`` (a socket can bind to it)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as probe:
+            probe.bind((address, 0))
+    except OSError:
+        return False
+    return True
 
 
 def default() -> Deployment:

@@ -2,7 +2,7 @@
 `caruso up --host NAME` runs; mistakes are one-line errors naming the file and the table."""
 import pytest
 
-from caruso_core.deployment import parse
+from caruso_core.deployment import manager_uri_here, parse, tls_here
 from caruso_core.errors import ConfigError
 from caruso_core.supervisor import Supervisor
 from caruso_core.testing.commands import caruso
@@ -70,6 +70,17 @@ def test_a_group_of_managers_runs_one_manager_on_each_of_its_hosts(pem_files):
                   "caruso.toml")
     with pytest.raises(ConfigError, match=r"^caruso.toml: \[manager\] uri names no manager at h2's address 10.0.0.2$"):
         given.on("h2")
+
+
+def test_a_command_in_the_deployments_folder_takes_this_hosts_tls_and_the_managers_address(pem_files):
+    (pem_files / "caruso.toml").write_text(
+        '[tls]\nca = "ca.crt"\n[hosts.here]\naddress = "127.0.0.1"\ncert = "h1.crt"\nkey = "h1.key"\n'
+        '[hosts.there]\naddress = "192.0.2.1"\ncert = "h2.crt"\nkey = "h2.key"\n[manager]\nhost = "there"\n')
+    tls = tls_here()
+    assert (tls.ca, tls.cert, tls.key) == tuple(str(pem_files / n) for n in ("ca.crt", "h1.crt", "h1.key"))
+    assert manager_uri_here() == "PYRO:caruso.manager@192.0.2.1:7717"
+    (pem_files / "caruso.toml").write_text('[hosts.there]\naddress = "192.0.2.1"\n[manager]\nhost = "there"\n')
+    assert tls_here() is None                       # no TLS, and this machine is none of the hosts
 
 
 def test_without_hosts_nothing_changes(pem_files):

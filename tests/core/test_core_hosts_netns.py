@@ -163,6 +163,11 @@ def test_a_client_on_one_host_calls_the_storage_on_another_over_tls(solution):
     assert len(set(ids)) == 2
     assert answer["texts"] == ["first", "second"]
     assert answer["uri"].endswith(f"@{solution.net.address('h2')}:7801")     # the active storage is on h2
+    # an operator's command in the deployment's folder on h3 speaks h3's TLS to the manager of the file
+    listed = solution.net.run("h3", [sys.executable, "-m", "caruso_core", "services", "--json"], cwd=solution.folder,
+                              env={k: v for k, v in solution.env.items() if k != "CARUSO_MANAGER"})
+    assert listed.returncode == 0, listed.stderr
+    assert {s["name"] for s in json.loads(listed.stdout)} >= {"storage", "supervisor"}
 
 
 def test_peers_without_a_certificate_of_the_ca_or_without_tls_are_refused(solution):
