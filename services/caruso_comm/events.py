@@ -3,7 +3,8 @@ their fields.
 
 The communication server writes the table ``comm_events``; the status monitor and reports
 read it and import this module (and nothing else of ``caruso_comm``) to do so. A row is
-never changed; ``id`` increases in append order; ``time`` is Unix seconds; ``data`` is a
+never changed; ``id`` increases in append order (writers on several hosts may commit rows
+out of id order); ``time`` is Unix seconds; ``data`` is a
 JSON object holding some of the fields :data:`EVENTS` lists for the row's ``event``.
 
 :data:`SCHEMA_VERSION` rises whenever a column, an event name or a field is removed or

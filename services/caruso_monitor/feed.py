@@ -1,9 +1,19 @@
-"""Reading the event log table ``comm_events`` by id, in append order: the table and the
-columns :mod:`caruso_comm.events` publishes."""
+"""Reading the event log table ``comm_events`` by id: the table and the columns
+:mod:`caruso_comm.events` publishes.
+
+Communication servers on several hosts may append to one log at once. Their ids come from
+one sequence but their transactions commit in any order, so a row with a lower id can
+appear after a higher one was read. The feed therefore remembers the ids missing below the
+highest it delivered (its gaps) and looks for them again on each read for
+:data:`GAP_WAIT` seconds; an insert rolled back leaves a gap that never fills and is given
+up then. At most :data:`MAX_GAPS` gaps are remembered (the lowest ids are given up first).
+"""
 from __future__ import annotations
 
+import time
+from itertools import islice
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -13,18 +23,32 @@ from caruso_comm.events import Event, table
 from caruso_monitor.picture import Picture
 
 BATCH = 10_000
+GAP_WAIT = 10.0          # seconds a missing id is looked for before it is taken as rolled back
+MAX_GAPS = 10_000
+GAP_CHUNK = 1_000        # missing ids per query
 COLUMNS = [table.c[field] for field in Event._fields]     # in the order of the tuple
 
 
 class Feed:
-    """New events of the log at ``url`` since the last one read."""
+    """The events of the log at ``url`` not delivered yet, each exactly once: late ones
+    (committed after a higher id was read) as soon as they are seen within ``gap_wait``
+    seconds, at most ``max_gaps`` of them awaited at a time."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, gap_wait: float = GAP_WAIT, max_gaps: int = MAX_GAPS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         try:
             self.engine = sa.create_engine(url)
         except (sa.exc.ArgumentError, ImportError) as error:
             raise ConfigError(f"event log {url!r}: not a usable database URL: {error}") from None
         self.url = url
+        self.gap_wait, self.max_gaps, self._clock = gap_wait, max_gaps, clock
+        self.last_id = 0                      # the highest id delivered
+        self._gaps: dict[int, float] = {}     # missing id -> when to give it up; ids ascending
+
+    @property
+    def gaps(self) -> list[int]:
+        """The ids below :attr:`last_id` still awaited."""
+        return list(self._gaps)
 
     def ready(self) -> bool:
         """Whether the table exists yet (the communication server creates it); a SQLite file
@@ -36,22 +60,44 @@ class Feed:
         with self.engine.connect() as connection:
             return sa.inspect(connection).has_table(table.name)
 
-    def read(self, after: int, limit: int = BATCH) -> list[Event]:
-        """Up to ``limit`` events with ``id > after``, in id order."""
-        query = sa.select(*COLUMNS).where(table.c.id > after).order_by(table.c.id).limit(limit)
+    def read(self, limit: int = BATCH) -> list[Event]:
+        """Events not delivered before, in id order: those that filled gaps since the last
+        read, then up to ``limit`` with ids above :attr:`last_id`."""
+        now = self._clock()
+        self._gaps = {missing: until for missing, until in self._gaps.items() if until > now}
         with self.engine.connect() as connection:
-            return [Event._make(row) for row in connection.execute(query)]
+            late = self._late(connection)
+            query = sa.select(*COLUMNS).where(table.c.id > self.last_id).order_by(table.c.id).limit(limit)
+            new = [Event._make(row) for row in connection.execute(query)]
+        for event in new:
+            self._await(range(max(self.last_id + 1, event.id - self.max_gaps), event.id), now + self.gap_wait)
+            self.last_id = event.id
+        return late + new
 
-    def events(self, after: int = 0) -> Iterator[Event]:
-        """Every event with ``id > after`` written so far, in batches."""
-        while batch := self.read(after):
+    def _late(self, connection: sa.Connection) -> list[Event]:
+        missing = list(self._gaps)
+        found: list[Event] = []
+        for start in range(0, len(missing), GAP_CHUNK):
+            query = sa.select(*COLUMNS).where(table.c.id.in_(missing[start:start + GAP_CHUNK])).order_by(table.c.id)
+            found.extend(Event._make(row) for row in connection.execute(query))
+        for event in found:
+            del self._gaps[event.id]
+        return found
+
+    def _await(self, missing: range, until: float) -> None:
+        self._gaps.update(dict.fromkeys(missing, until))
+        for oldest in list(islice(self._gaps, max(0, len(self._gaps) - self.max_gaps))):
+            del self._gaps[oldest]
+
+    def events(self) -> Iterator[Event]:
+        """Every event not delivered yet, in batches."""
+        while batch := self.read():
             yield from batch
-            after = batch[-1].id
 
     def catch_up(self, picture: Picture) -> int:
         """Apply every new event to ``picture``; how many there were."""
         count = 0
-        for event in self.events(picture.last_id):
+        for event in self.events():
             picture.apply(event)
             count += 1
         return count

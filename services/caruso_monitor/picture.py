@@ -1,6 +1,11 @@
 """The live picture as a pure state machine: feed it events in log order with
 :meth:`Picture.apply`, read it with :meth:`Picture.snapshot`.
 
+Several communication servers may write one log; an event of one may then arrive after
+later ids of another (:mod:`caruso_monitor.feed`). Each server's events arrive in its own
+order and concern its own interactions and agents, so such an event is applied as it
+comes; the service-level window keeps its outcomes in time order.
+
 It holds the logged-in agents (status set by the agent, state set by the ACD, and
 since when), the live interactions (waiting, offered or connected, by queue), the
 outcomes of the last ``window`` seconds per queue (for the service level) and the
@@ -10,6 +15,7 @@ events, names and fields are those the communication server publishes
 """
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
 from typing import Any, Callable, Mapping
 
@@ -85,9 +91,9 @@ class Picture:
             DIAL_RESULT: self._dial_result, QUEUES: self._announced_queues}
 
     def apply(self, event: Event) -> None:
-        """Take one event as read from the log, with its ``id`` (events must come in log
-        order; unknown names are ignored)."""
-        self.last_id, self.last_time = event.id, max(self.last_time, event.time)
+        """Take one event as read from the log, with its ``id`` (each writer's events in
+        its log order; unknown names are ignored). ``last_id`` is the highest id taken."""
+        self.last_id, self.last_time = max(self.last_id, event.id), max(self.last_time, event.time)
         if event.queue:
             self.queues.add(event.queue)
         handler = self._handlers.get(event.event)
@@ -178,7 +184,7 @@ class Picture:
 
     def _outcome(self, event: Event, answered: bool, within: bool) -> None:
         if event.queue:
-            self.outcomes.setdefault(event.queue, deque()).append((event.time, answered, within))
+            insort(self.outcomes.setdefault(event.queue, deque()), (event.time, answered, within))
             self._forget(event.queue, event.time)
 
     def _forget(self, queue: str, now: float) -> None:

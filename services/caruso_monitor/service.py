@@ -1,7 +1,8 @@
 """The status monitor service ``caruso.monitor/1``.
 
-It follows the event log table by polling it for new ids (so it needs nothing of the
-communication server but its table) and keeps a :class:`~caruso_monitor.picture.Picture`.
+It follows the event log table by polling it for new ids, and for ids that were missing
+below them while another writer's transaction was open (:mod:`caruso_monitor.feed`; it
+needs nothing of the communication server but its table), and keeps a :class:`~caruso_monitor.picture.Picture`.
 Started late, it rebuilds the picture by replaying the log. Subscribers long-poll
 :meth:`MonitorService.updates`.
 
@@ -102,7 +103,7 @@ class MonitorService:
             self._stopping.wait(self.poll)
 
     def _read(self) -> None:
-        while batch := self.feed.read(self._picture.last_id):
+        while batch := self.feed.read():
             with self._changed:
                 for event in batch:
                     self._picture.apply(event)

@@ -60,7 +60,7 @@ def test_the_feed_reads_the_published_columns(tmp_path):
     log.append(Event(1000.0, "enter", "c1", "sales", data={"channel": "voice"}))
     log.close()
     feed = Feed(url)
-    (read,) = feed.read(0)
+    (read,) = feed.read()
     feed.close()
     assert read == Event(1000.0, "enter", "c1", "sales", None, {"channel": "voice"}, 1)
     assert {column.name for column in table.columns} == set(Event._fields)
