@@ -70,7 +70,8 @@ class Feed:
             query = sa.select(*COLUMNS).where(table.c.id > self.last_id).order_by(table.c.id).limit(limit)
             new = [Event._make(row) for row in connection.execute(query)]
         for event in new:
-            self._await(range(max(self.last_id + 1, event.id - self.max_gaps), event.id), now + self.gap_wait)
+            if event.id > self.last_id + 1:
+                self._await(range(max(self.last_id + 1, event.id - self.max_gaps), event.id), now + self.gap_wait)
             self.last_id = event.id
         return late + new
 
