@@ -15,6 +15,7 @@
   var phone = window.deskPhone = {live: false, pc: null, leg: null};
   var stream = null, timer = null, muted = false, holding = false;
   var prepared = null;         // the ringing leg's connection, made before Accept (see prepare)
+  var leaving = false;         // the page is being left (a form sent, a reload): the next page takes an offer
   var ICE_LIMIT_MS = 1000 * Number(card.dataset.iceLimit);   // ICE not connected by then: "ICE Failed"
   var LOST = {                 // why the telephony component ended a leg ("lost" in the legs)
     "No Media": "The call was lost: no audio came from this browser (microphone or network).",
@@ -188,7 +189,7 @@
       idle();
     } else if (mine && (mine.state === "bridged" || mine.state === "answered") && phone.pc) {
       connected(mine);
-    } else if (!phone.leg) {
+    } else if (!phone.leg && !leaving) {
       answer.legs.filter(function (l) { return l.state !== "ringing" && l.state !== "lost"; }).forEach(function (l) {
         post("/desk/phone/end", {call: l.call, leg: l.leg, reason: "Page Left"}).catch(function () {});
       });                         // a call of a page that was left: its media cannot come back
@@ -219,6 +220,7 @@
     var audio = $("phone-audio");
     if (audio.setSinkId) { audio.setSinkId($("phone-speaker").value).catch(function (e) { fail(e.message); }); }
   });
+  window.addEventListener("beforeunload", function () { leaving = true; });
   window.addEventListener("pagehide", function () {   // a ringing leg outlives a reload: the page's
     var leg = phone.leg;                                // silence ends it after the telephony timeout
     if (leg && phone.pc) {
