@@ -90,7 +90,7 @@ def work(comm, desks, campaign, limit=180.0):
     done, since = [], comm.events(None, 0)["last"]
     deadline = time.monotonic() + limit
     while comm.campaign(campaign)["state"] != "finished":
-        assert time.monotonic() < deadline, (comm.campaign(campaign), Counter(a["action"] for _, a in done))
+        assert time.monotonic() < deadline, stuck(comm, desks, campaign, done)
         acted = False
         for name, desk in desks.items():
             try:
@@ -103,6 +103,15 @@ def work(comm, desks, campaign, limit=180.0):
         if not acted:
             since = comm.events(since, 0.25)["last"]
     return done
+
+
+def stuck(comm, desks, campaign, done):
+    """What a campaign that did not finish in time left behind, for the failure's message."""
+    seen = {name: desk.page.evaluate("() => [document.body.dataset.acted || '', document.body.innerText]")
+            for name, desk in desks.items()}
+    open_calls = [e for e in campaign_events(comm, campaign) if e["event"] in ("offer", "connect", "abandon")]
+    return {"campaign": comm.campaign(campaign), "actions": Counter(a["action"] for _, a in done),
+            "desks": seen, "last events": open_calls[-6:]}
 
 
 def settled(desks):
