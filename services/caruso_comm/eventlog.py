@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from caruso_core import databases
 
-from caruso_comm.events import ENDINGS, ENTER, Event, metadata, table as events
+from caruso_comm.events import ENDINGS, ENTER, SERVER, Event, metadata, table as events
 
 log = logging.getLogger(__name__)
 CHUNK = 500      # interaction ids per query
@@ -67,11 +67,16 @@ class EventLog:
         with self.engine.connect() as connection:
             return connection.execute(sa.select(sa.func.max(events.c.time))).scalar()
 
-    def last(self, event: str) -> Event | None:
-        """The latest written ``event`` (None if there is none)."""
+    def last(self, event: str, written_by: str | None = None) -> Event | None:
+        """The latest written ``event`` (None if there is none); with ``written_by``, the
+        latest whose field ``server`` is that or missing."""
         c = events.c
+        query = sa.select(events).where(c.event == event)
+        if written_by is not None:
+            writer = c.data[SERVER].as_string()
+            query = query.where(sa.or_(writer == written_by, writer.is_(None)))
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(events).where(c.event == event).order_by(c.id.desc()).limit(1)).first()
+            row = connection.execute(query.order_by(c.id.desc()).limit(1)).first()
             return None if row is None else _event(row)
 
     def open_after(self, since: int) -> dict[str, list[Event]]:

@@ -73,7 +73,7 @@ IVR_START, IVR_END, IVR_ABANDON, RESTART = "ivr_start", "ivr_end", "ivr_abandon"
 QUEUES = "queues"
 
 EVENTS: Mapping[str, Spec] = MappingProxyType({
-    ENTER: _spec("interaction queue", "channel direction customer priority from to transfer_from overflow_from"),
+    ENTER: _spec("interaction queue", "channel direction customer priority from to transfer_from overflow_from server"),
     OFFER: _spec("interaction queue agent"),
     NO_ANSWER: _spec("interaction queue agent", "misses"),
     REJECT: _spec("interaction queue agent"),
@@ -86,7 +86,7 @@ EVENTS: Mapping[str, Spec] = MappingProxyType({
     OVERFLOW: _spec("interaction queue", "reason to"),
     VOICEMAIL: _spec("interaction queue"),
     ABANDON: _spec("interaction queue", "reason wait"),
-    AGENT_STATUS: _spec("agent", "status reason"),
+    AGENT_STATUS: _spec("agent", "status reason server"),
     AGENT_STATE: _spec("agent", "state"),
     VOICEMAIL_MESSAGE: _spec("interaction queue", "message caller customer"),
     CAMPAIGN_STATE: _spec("queue", "campaign state contacts"),
@@ -97,9 +97,11 @@ EVENTS: Mapping[str, Spec] = MappingProxyType({
     IVR_START: _spec("interaction", "script session caller customer"),
     IVR_END: _spec("interaction", "script outcome target"),
     IVR_ABANDON: _spec("interaction", "script"),
-    RESTART: _spec("", "closed logged_out kept open_from"),
+    RESTART: _spec("", "closed logged_out kept open_from server"),
     QUEUES: _spec("", "queues"),
 })
 
+SERVER = "server"
+SIGNED = (ENTER, AGENT_STATUS, RESTART)               # name the server that wrote them in their field server
 ENDINGS = (COMPLETE, ABANDON, VOICEMAIL)              # an interaction ends with exactly one
 OFFER_ENDINGS = (CONNECT, WITHDRAW, NO_ANSWER, REJECT)  # an offer ends with exactly one

@@ -57,10 +57,10 @@ class Recovery:
     def __init__(self, acd: ACD, log: EventLog, record: Callable[[Event], None], voicemail: VoicemailBox,
                  outbound: Outbound, records: CommRecords | None, history: ContactHistory | None,
                  query: Query, channels: Callable[[], Collection[str]], transcripts: Callable[[str], Transcripts],
-                 within: float) -> None:
+                 within: float, server: str) -> None:
         self.acd, self.log, self.record, self.query = acd, log, record, query
         self.voicemail, self.outbound, self.records, self.history = voicemail, outbound, records, history
-        self.channels, self.transcripts, self.within = channels, transcripts, within
+        self.channels, self.transcripts, self.within, self.server = channels, transcripts, within, server
         self._unclaimed: dict[str, set[str]] = {}
 
     def read(self) -> Stored | None:
@@ -72,7 +72,7 @@ class Recovery:
         new = {"field": "state", "value": "new"}
         stored = {kind: self.query({"object": kind, "where": new if kind == VOICEMAIL else None})
                   for kind in (QUEUE, AGENT, DNC, CAMPAIGN, CONTACT, VOICEMAIL)}
-        left = open_ids(self.log)
+        left = open_ids(self.log, self.server)
         stored[MESSAGE] = [record for start in range(0, len(left), CHUNK) for record in self.query(
             {"object": MESSAGE, "where": {"field": "interaction", "op": "in", "value": left[start:start + CHUNK]}})]
         return stored
@@ -83,7 +83,7 @@ class Recovery:
         self._unclaimed = {}
         keep = {r["callback"] for r in stored[VOICEMAIL]} if stored else set()
         logged_in = {a.id for a in self.acd.agents.values() if a.status != AgentStatus.LOGGED_OUT}
-        left = left_over(self.log, set(self.acd.interactions), keep, logged_in)
+        left = left_over(self.log, self.server, set(self.acd.interactions), keep, logged_in)
         for event in left.withdrawn:
             self.record(event)
         if stored is not None:

@@ -13,6 +13,12 @@ its ``open_from`` (just before the oldest ``enter`` of the interactions it took 
 the cost follows the last run and what is still open. A log without a ``restart`` event
 (written by versions that did not close anything) has nothing open: its open interactions
 may be months old.
+
+Several servers may write one log (on several hosts): ``enter``, ``agent_status`` and
+``restart`` name their writer (field ``server``: the name the server is registered under,
+which its standby and its hot-swap successor share), and a cold start reads only its own:
+the interactions whose last ``enter`` it wrote, the agents whose last status it wrote, from
+its own last ``restart``. Events of versions that named no writer count as every server's.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from typing import Collection, NamedTuple
 
 from caruso_comm.eventlog import EventLog
 from caruso_comm.events import (ABANDON, AGENT_STATUS, COMPLETE, CONNECT, ENTER, ESCALATE, NO_ANSWER, OFFER,
-                                OFFER_ENDINGS, REJECT, RESTART, TRANSFER, WITHDRAW, Event)
+                                OFFER_ENDINGS, REJECT, RESTART, SERVER, TRANSFER, WITHDRAW, Event)
 from caruso_comm.model import AgentStatus, Interaction, InteractionState
 
 
@@ -42,30 +48,43 @@ class LeftOver(NamedTuple):
     live_entered: list[int]              # the log ids of the last ``enter`` of the live interactions
 
 
-def since(log: EventLog) -> int:
-    """The log id after which the open interactions of the last run are (0: no ``restart`` event)."""
-    marker = log.last(RESTART)
+def mine(event: Event, server: str) -> bool:
+    """Whether ``server`` wrote ``event`` (one that names no writer: every server did)."""
+    return event.data.get(SERVER, server) == server
+
+
+def since(log: EventLog, server: str) -> int:
+    """The log id after which the open interactions of ``server``'s last run are (0: no
+    ``restart`` event of it)."""
+    marker = log.last(RESTART, written_by=server)
     return 0 if marker is None else int(marker.data.get("open_from", marker.id))
 
 
-def open_ids(log: EventLog) -> list[str]:
-    """The interactions the log shows open since the last ``restart`` event."""
-    after = since(log)
-    return sorted(log.open_after(after)) if after else []
+def _open(log: EventLog, server: str) -> dict[str, list[Event]]:
+    """The events of each interaction ``server`` left open since its last ``restart`` event."""
+    after = since(log, server)
+    found = log.open_after(after) if after else {}
+    return {interaction_id: events for interaction_id, events in sorted(found.items())
+            if mine([event for event in events if event.event == ENTER][-1], server)}
 
 
-def left_over(log: EventLog, live: Collection[str], keep: Collection[str],
+def open_ids(log: EventLog, server: str) -> list[str]:
+    """The interactions the log shows ``server`` left open since its last ``restart`` event."""
+    return list(_open(log, server))
+
+
+def left_over(log: EventLog, server: str, live: Collection[str], keep: Collection[str],
               logged_in: Collection[str]) -> LeftOver:
-    """What the log shows open since the last ``restart`` event (nothing if it has none), as
-    of its last event: interactions, but those in ``live`` (still served) and ``keep`` (going
-    on: only their ringing offers are withdrawn), and agents logged in, but those in
-    ``logged_in`` (logged in now)."""
-    after = since(log)
+    """What the log shows ``server`` left open since its last ``restart`` event (nothing if
+    it has none), as of the log's last event: interactions, but those in ``live`` (still
+    served) and ``keep`` (going on: only their ringing offers are withdrawn), and agents
+    logged in, but those in ``logged_in`` (logged in now)."""
+    after = since(log, server)
     if not after:
         return LeftOver([], [], {}, 0.0, [])
     at = log.last_time()
     left, withdrawn, live_entered = [], [], []
-    for interaction_id, events in sorted(log.open_after(after).items()):
+    for interaction_id, events in _open(log, server).items():
         found = _replay(events)
         if interaction_id in live:
             live_entered.append(found.entered_id)
@@ -75,7 +94,8 @@ def left_over(log: EventLog, live: Collection[str], keep: Collection[str],
         else:
             left.append(found)
     agents = {agent: event for agent, event in sorted(log.last_per_agent(AGENT_STATUS, after).items())
-              if event.data.get("status") != AgentStatus.LOGGED_OUT and agent not in logged_in}
+              if event.data.get("status") != AgentStatus.LOGGED_OUT and agent not in logged_in
+              and mine(event, server)}
     return LeftOver(left, withdrawn, agents, at, live_entered)
 
 

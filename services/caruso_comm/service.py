@@ -21,7 +21,7 @@ from caruso_comm.delegation import delegate
 from caruso_comm.desk import Desk
 from caruso_comm.dialer import STANDARD, DialerContext, Dialers
 from caruso_comm.eventlog import EventLog
-from caruso_comm.events import Event
+from caruso_comm.events import SERVER, SIGNED, Event
 from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
 from caruso_comm.ivr import Ivr, menus_from
@@ -49,6 +49,7 @@ class CommServer:
                  context: HostContext | None = None) -> None:
         context = context or HostContext.standalone("comm")
         peers = Peers(context.client)
+        self._server = context.name
         self._log, self._feed = EventLog(db or default_sqlite_url("comm.db")), EventFeed(feed_size)
         self._timers, self._hand_over = Timers(time.time), handover.HandOver()
         self._serial = lock = Serial(self._timers, lambda: self._hand_over.serving, self.flush)
@@ -73,10 +74,13 @@ class CommServer:
         self._desk = Desk(self._acd, self._voicemail, self._channels, lock, self._records, self._outbound.call)
         self._recovery = Recovery(self._acd, self._log, self._record, self._voicemail, self._outbound,
                                   self._records, self._history, peers.query, lambda: self._channels.by_name,
-                                  self.transcripts, reclaim_within)
+                                  self.transcripts, reclaim_within, self._server)
 
     def _record(self, event: Event) -> None:
-        """Every event, under the lock: to the log, the feed and the parts that follow events."""
+        """Every event, under the lock: to the log, the feed and the parts that follow events;
+        those that say whose an interaction or agent is name this server (its registered name)."""
+        if event.event in SIGNED:
+            event = event._replace(data={**event.data, SERVER: self._server})
         for follower in self._followers:
             follower(event)
 

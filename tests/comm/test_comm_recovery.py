@@ -94,7 +94,7 @@ def test_chats_go_on_after_a_restart_with_their_keys_transcripts_places_and_agen
     assert [e.interaction for e in _logged(config, "enter")] == [chat["id"] for chat in started]   # no second enter
     abandons = _logged(config, "abandon")
     assert [(e.interaction, e.data["reason"]) for e in abandons] == [(second["id"], "caller")]
-    assert [e.data for e in _logged(config, "agent_status")][-1] == {"status": "available", "reason": ""}
+    assert [e.data for e in _logged(config, "agent_status")][-1] == {"status": "available", "reason": "", "server": "comm"}
     assert "logged_out" not in [e.data["status"] for e in _logged(config, "agent_status")]
 
 

@@ -208,7 +208,7 @@ def test_a_first_cold_start_on_a_log_without_a_restart_event_closes_nothing(tmp_
     server = CommServer(queues=[{"name": "q"}], db=db)
     server.cold_start()
     server.stop()
-    assert _restart_events(server) == [{"closed": 0, "logged_out": 0, "kept": 0}]
+    assert _restart_events(server) == [{"closed": 0, "logged_out": 0, "kept": 0, "server": "comm"}]
     events = list(EventLog(db).read())
     assert [e.event for e in events if e.interaction == call] == ["enter", "offer"]
 
@@ -232,4 +232,5 @@ def test_a_cold_start_leaves_the_interactions_and_agents_that_came_before_it_to_
     finally:
         server.stop()
     entered = [e.id for e in EventLog(db).read() if e.event == "enter" and e.interaction == call]
-    assert restarts == [{"closed": 0, "logged_out": 0, "kept": 0, "open_from": entered[0] - 1}]   # read again next time
+    assert restarts == [{"closed": 0, "logged_out": 0, "kept": 0, "open_from": entered[0] - 1,
+                        "server": "comm"}]   # read again next time
