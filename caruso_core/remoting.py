@@ -29,6 +29,7 @@ import functools
 import os
 import select
 import threading
+import types
 from typing import Any, Callable
 
 import attrs
@@ -38,6 +39,7 @@ import Pyro5.client
 import Pyro5.errors
 import Pyro5.server
 import serpent
+from Pyro5 import socketutil
 from Pyro5.callcontext import current_context
 
 import caruso_core.errors  # noqa: F401  (registers caruso errors with the serializer)
@@ -76,7 +78,8 @@ def one_ast_at_a_time(function: Callable[..., Any]) -> Callable[..., Any]:
 @functools.cache
 def configure() -> None:
     """Set Pyro5's process-wide configuration the way caruso needs it, once: the first
-    daemon or proxy caruso makes does it (Pyro5 has only process-wide settings)."""
+    daemon or proxy caruso makes does it (Pyro5 has only process-wide settings). Proxies
+    then read through :class:`caruso_core.wire.CheckedReplies`."""
     serpent.loads = one_ast_at_a_time(serpent.loads)
     Pyro5.config.SERIALIZER = "serpent"
     Pyro5.config.SERPENT_BYTES_REPR = True  # bytes travel as bytes literals and arrive as bytes
@@ -87,6 +90,9 @@ def configure() -> None:
     Pyro5.config.POLLTIMEOUT = 0.2
     Pyro5.config.COMPRESSION = False
     Pyro5.config.MAX_MESSAGE_SIZE = wire.Limits.from_environment().max_message
+    Pyro5.client.socketutil = types.SimpleNamespace(    # proxies check each reply's header first
+        **{**{name: getattr(socketutil, name) for name in dir(socketutil) if not name.startswith("__")},
+           "SocketConnection": wire.CheckedReplies})
 
 
 

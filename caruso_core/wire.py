@@ -17,6 +17,9 @@ Contract (every daemon, with or without a deployment secret):
   message header is checked before its payload is read: INVOKE or PING, serpent, only
   the flags caruso uses (no compression, batches or raw blobs), at most
   :attr:`Limits.max_message` bytes.
+- A proxy checks every reply header the same way (CONNECTOK, CONNECTFAIL or RESULT) before
+  Pyro5 reads its payload (:class:`CheckedReplies`): a peer answering on a service's
+  address (a process that took a freed port) cannot make a client inflate or decode a bomb.
 """
 from __future__ import annotations
 
@@ -82,7 +85,8 @@ class Limits:
                    max_message=int(positive_number("CARUSO_MAX_MESSAGE_MB", default.max_message / 2**20) * 2**20))
 
 
-def check_header(header: bytes, accepted: tuple[int, ...], max_size: int) -> protocol.ReceivingMessage:
+def check_header(header: bytes, accepted: tuple[int, ...], max_size: int,
+                 allowed_flags: int = ALLOWED_FLAGS) -> protocol.ReceivingMessage:
     """The parsed header, if caruso takes a message with it; else ProtocolError saying why."""
     protocol.ReceivingMessage.validate(header)
     message = protocol.ReceivingMessage(header)
@@ -90,7 +94,7 @@ def check_header(header: bytes, accepted: tuple[int, ...], max_size: int) -> pro
         raise Pyro5.errors.ProtocolError(f"message type {message.type} is not taken here")
     if message.type != protocol.MSG_PING and message.serializer_id != SERPENT_ID:
         raise Pyro5.errors.ProtocolError("caruso speaks serpent only")
-    if message.flags & ~ALLOWED_FLAGS:
+    if message.flags & ~allowed_flags:
         raise Pyro5.errors.ProtocolError("compressed, batched or raw messages are not taken")
     if message.data_size + message.annotations_size > max_size:
         raise Pyro5.errors.ProtocolError(f"message of {message.data_size + message.annotations_size} "
@@ -288,6 +292,33 @@ class CheckedConnection(socketutil.SocketConnection):
             return super().recv(size)
         part, self._header = self._header[:size], self._header[size:]
         return part if len(part) == size else part + super().recv(size - len(part))
+
+
+class CheckedReplies(socketutil.SocketConnection):
+    """A proxy's connection whose every reply header caruso checks (:func:`check_header`)
+    before Pyro5 reads the reply's payload. Pyro5 reads a message as header parts, then
+    the payload in one read of the size the header gave."""
+
+    REPLIES = (protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL, protocol.MSG_RESULT)
+    FLAGS = ALLOWED_FLAGS | protocol.FLAGS_EXCEPTION | protocol.FLAGS_ITEMSTREAMRESULT   # a remote error, an iterator
+
+    def __init__(self, sock: socket.socket, objectId: str | None = None, keep_open: bool = False) -> None:
+        super().__init__(sock, objectId, keep_open)
+        self._max_message = Limits.from_environment().max_message
+        self._header = b""
+        self._payload_left = 0
+
+    def recv(self, size: int) -> bytes:
+        data = super().recv(size)
+        if self._payload_left:
+            self._payload_left -= len(data)
+            return data
+        self._header += data
+        if len(self._header) >= HEADER_SIZE:
+            message = check_header(self._header[:HEADER_SIZE], self.REPLIES, self._max_message, self.FLAGS)
+            self._payload_left = message.data_size + message.annotations_size - (len(self._header) - HEADER_SIZE)
+            self._header = b""
+        return data
 
 
 class _Session:

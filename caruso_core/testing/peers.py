@@ -63,6 +63,17 @@ def answer(sock: socket.socket, timeout: float = 10.0) -> str:
     return f"refused: {serializers.serializers_by_id[reply.serializer_id].loads(body)}"
 
 
+def receive(sock: socket.socket) -> protocol.ReceivingMessage | None:
+    """The next whole message the peer sent on ``sock`` (its payload read and dropped);
+    None once the peer hung up."""
+    try:
+        message = protocol.ReceivingMessage(_read(sock, 40))
+        _read(sock, message.annotations_size + message.data_size)
+    except (ConnectionError, EOFError):
+        return None
+    return message
+
+
 def send(uri: str, data: bytes, timeout: float = 10.0) -> str:
     """Open a connection, send ``data``, return the daemon's :func:`answer`."""
     with socket.create_connection(address(uri), timeout=timeout) as sock:
