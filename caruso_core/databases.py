@@ -26,13 +26,18 @@ SQLITE_LOCK_WAIT = 30
 SQLITE_POOL = 64
 
 
-def engine(url: str | sa.URL, *, wal: bool = True, **options: Any) -> sa.Engine:
-    """An engine for ``url`` (see the module's contract); ``options`` go to ``create_engine``."""
+def database_url(url: str | sa.URL) -> sa.URL:
+    """``url`` parsed; a text that is no database URL is a one-line ConfigError."""
     try:
-        parsed = sa.make_url(url)
+        return sa.make_url(url)
     except sa.exc.ArgumentError:
         raise ConfigError(f"{url!r} is not a database URL (e.g. sqlite:///data/crm.db, "
                           "postgresql+psycopg://user@host/db)") from None
+
+
+def engine(url: str | sa.URL, *, wal: bool = True, **options: Any) -> sa.Engine:
+    """An engine for ``url`` (see the module's contract); ``options`` go to ``create_engine``."""
+    parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
         options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_LOCK_WAIT)
         if parsed.database not in (None, "", ":memory:"):
@@ -72,7 +77,7 @@ def reading_existing(url: str) -> Iterator[None]:
     """Around work on a database that must exist already (another program's): a SQLite
     file that is not there, or a server that refuses the connection, is a ConfigError
     naming the URL, never a new empty file."""
-    parsed = sa.make_url(url)
+    parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
             and not parsed.query.get("uri") and not Path(parsed.database).is_file():
         raise ConfigError(f"{url}: no such database file {Path(parsed.database).resolve()}")

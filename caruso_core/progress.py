@@ -1,7 +1,7 @@
 """Progress of long work in a terminal, and silence elsewhere (a pipe, a log, a test).
 
 :func:`bar` wraps an iterable in a progress bar drawn on standard error while it is a
-terminal; :func:`step` says what runs and, at its end, how long it took, likewise only on
+terminal, :func:`counting` gives a bar to move on by counts; :func:`step` says what runs and, at its end, how long it took, likewise only on
 a terminal. Neither changes what a command prints on standard output.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import click
 
@@ -27,6 +27,17 @@ def bar(items: Iterable[T], label: str, length: int | None = None) -> Iterator[T
         return
     with click.progressbar(items, label=label, length=length, file=sys.stderr) as progress:
         yield from progress
+
+
+@contextlib.contextmanager
+def counting(label: str, length: int) -> Iterator[Callable[[int], None]]:
+    """A function that moves a progress bar of ``length`` steps on by its argument, the bar
+    labelled ``label`` on a terminal; elsewhere the function does nothing."""
+    if not _terminal():
+        yield lambda _steps: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as progress:
+        yield progress.update
 
 
 @contextlib.contextmanager

@@ -7,14 +7,13 @@ URL`` (the model's first database), ``--database NAME=URL``.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 from sqlalchemy import make_url
 
-from caruso_core import databases
+from caruso_core import databases, progress
 from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError, Conflict
 
@@ -204,9 +203,8 @@ def import_(object_name: str, file: Path, model_files: tuple[str, ...], db: str 
     storage = StorageManager(model=list(model_files) or None, db=db, databases=_urls(databases))
     try:
         rows = importer.read_rows(file, importer.records_of(storage, object_name).names)
-        with click.progressbar(length=len(rows), label=f"importing {object_name}",
-                               file=sys.stderr) as bar:
-            report = importer.import_rows(storage, object_name, rows, partial, bar.update)
+        with progress.counting(f"importing {object_name}", len(rows)) as advance:
+            report = importer.import_rows(storage, object_name, rows, partial, advance)
     finally:
         storage.stop()
     for line, message in report.errors:

@@ -37,6 +37,8 @@ MISTAKES = [
     (["script", "validate", "nosuch.xml"], "nosuch.xml: cannot read"),
     (["model", "validate", "nosuch.xml"], "nosuch.xml"),
     (["frontoffice", "user", "add", "anna", "--role", "boss"], "boss"),
+    (["model", "inspect", "sqlite:///typo.db"], "no such database file"),
+    (["model", "inspect", "typo.db"], "'typo.db' is not a database URL"),
 ]
 
 
@@ -48,3 +50,4 @@ def test_a_mistake_is_one_line_and_a_failing_exit(folder, arguments, says):
     errors = [line for line in ran.stderr.splitlines() if not line.startswith("warning:")]
     assert len(errors) == 1 and errors[0].startswith("error: "), ran.output
     assert says in ran.output
+    assert not (folder / "typo.db").exists()                  # nothing made on the way
