@@ -4,8 +4,12 @@ rules themselves are tested in-process in test_core_manager.py."""
 import os
 import subprocess
 import sys
+import zlib
+
+from Pyro5 import protocol
 
 from caruso_core import connect, credentials
+from caruso_core.testing import peers
 from caruso_core.testing.commands import caruso
 from caruso_core.testing.processes import free_port
 
@@ -76,6 +80,10 @@ def test_running_without_a_secret_is_an_explicit_choice_with_a_warning(tmp_path)
         stranger = subprocess.run([sys.executable, "-m", "caruso_core", "services"], capture_output=True,
                                   text=True, timeout=60, env=dict(env, CARUSO_DATA=str(tmp_path / "other")))
         assert stranger.returncode == 0          # anyone gets in: that is what --insecure means
+        marshal = peers.message(protocol.MSG_CONNECT, b"[" * 13, serializer=2)
+        assert peers.send(env["CARUSO_MANAGER"], marshal) == "refused: caruso speaks serpent only"
+        compressed = peers.message(protocol.MSG_CONNECT, zlib.compress(b"[]" * 1000), flags=protocol.FLAGS_COMPRESSED)
+        assert peers.send(env["CARUSO_MANAGER"], compressed) == "refused: compressed, batched or raw messages are not taken"
     finally:
         manager.terminate()
         manager.wait(30)
