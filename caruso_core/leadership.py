@@ -32,7 +32,6 @@ import threading
 import time
 from typing import Any, Callable, Iterator
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -46,6 +45,11 @@ SETUP_KEY = LOCK_KEY + 1        # held while a manager creates the tables
 CHANNEL = "caruso_registry"
 EVENT_ROWS = 2000
 TRIM_EVERY = 100
+try:                            # the driver is an extra (caruso[postgresql]); a group needs it
+    import psycopg
+    DATABASE_ERRORS: tuple[type[Exception], ...] = (sa.exc.DBAPIError, psycopg.Error)
+except ImportError:
+    DATABASE_ERRORS = (sa.exc.DBAPIError,)
 
 _metadata = sa.MetaData()
 _group = sa.Table(
@@ -185,7 +189,7 @@ class Leadership:
                 else:
                     self._follow()
             except Exception as error:          # the loop outlives any failure: PostgreSQL's, or a bug's
-                if isinstance(error, (sa.exc.DBAPIError, psycopg.Error)):
+                if isinstance(error, DATABASE_ERRORS):
                     log.warning("manager group at %s: %s", self.uri, one_line(getattr(error, "orig", None) or error))
                 else:
                     log.exception("manager group at %s", self.uri)
