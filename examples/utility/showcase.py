@@ -50,6 +50,29 @@ def _workspace(folder: Path | None, serve: bool) -> Iterator[Path]:
             yield Path(scratch)
 
 
+def _supervise(supervisor: Supervisor, failed: list[ConfigError]) -> None:
+    """Run ``supervisor``; a start that fails is put in ``failed`` for the demo to say."""
+    try:
+        supervisor.run()
+    except ConfigError as error:
+        failed.append(error)
+
+
+def _came_up(supervisor: Supervisor, running: threading.Thread) -> bool:
+    """Whether the solution is ready within START_TIMEOUT, given up as soon as its supervisor ends."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while running.is_alive() and time.monotonic() < deadline:
+        if supervisor.ready.wait(0.1):
+            return True
+    return supervisor.ready.is_set() and running.is_alive()
+
+
+def _tell_tail(log: Path, lines: int = 15) -> None:
+    """The last ``lines`` of the services' log on standard error (a temporary one is gone after)."""
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]:
+        click.echo(line, err=True)
+
+
 def _deployment(workspace: Path, mail_port: int, manager_port: int, web_port: int) -> tuple[Path, str, dict]:
     """Write the demo's deployment file; returns its path, the front office URL and the data.
 
@@ -105,12 +128,16 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
         os.environ["CARUSO_MANAGER"] = manager
         log = (workspace / "caruso.log").open("a", encoding="utf-8")
         supervisor = Supervisor(load(str(path)), echo=lambda line: print(line, file=log, flush=True))
-        running = threading.Thread(target=supervisor.run, name="caruso-demo-supervisor")
+        failed: list[ConfigError] = []
+        running = threading.Thread(target=_supervise, args=(supervisor, failed), name="caruso-demo-supervisor")
         running.start()
         try:
             with progress.step("starting the utility solution"):
-                if not supervisor.ready.wait(START_TIMEOUT) or not running.is_alive():
-                    raise ConfigError(f"the solution did not start; see {workspace / 'caruso.log'}")
+                if not _came_up(supervisor, running):
+                    log.flush()
+                    _tell_tail(workspace / "caruso.log")
+                    raise ConfigError("the solution did not start: " + (
+                        str(failed[0]) if failed else f"not ready within {START_TIMEOUT:g} s"))
             client = connect(manager)
             say("utility solution up: " + ", ".join(s["name"] for s in client.services()))
             counts = load_customers(client.get("storage"), customers=customers)

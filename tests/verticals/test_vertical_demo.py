@@ -1,6 +1,7 @@
 """caruso demo runs the utility solution end to end and loses nothing across its hot-swap."""
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -20,3 +21,18 @@ def test_the_demo_morning_handles_everything_and_swaps_the_script_engine(tmp_pat
     assert offered == 16 + 2 + 2                       # every call, chat and e-mail is in the event log
     assert "lost:" not in result.stderr
     assert "Traceback" not in (tmp_path / "demo" / "caruso.log").read_text()
+    assert out.rstrip().endswith("done")               # --dir keeps the folder: no hint to run it again
+
+
+def test_a_demo_that_cannot_start_says_why_at_once_and_in_one_error_line(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in ("CARUSO_MANAGER", "CARUSO_DATA")}
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "caruso_core", "demo", "--manager-port", str(port)],
+                                capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: the solution did not start: manager did not start (error: cannot listen at "
+                      f"127.0.0.1:{port} (Address already in use); is a manager already running there?)"]
+    assert f"[manager] error: cannot listen at 127.0.0.1:{port}" in result.stderr     # the log's tail
