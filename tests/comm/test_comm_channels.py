@@ -9,20 +9,10 @@ import httpx
 import pytest
 
 from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.testing import eventually
 from caruso_core.testing.processes import free_port
 from caruso_comm.service import CommServer
 from comm_servers import running  # noqa: F401  (a fixture)
-
-
-def _eventually(check, limit: float = 30.0):
-    deadline = time.monotonic() + limit
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 CHAT = {"queues": [{"name": "chat", "channel": "webchat"}]}
@@ -201,14 +191,14 @@ def test_an_email_becomes_an_interaction_for_the_customer_and_the_reply_reaches_
     smtp_port = int(server.channels()["email"]["smtp"].rsplit(":", 1)[1])
     with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
         smtp.send_message(message)
-    offered = _eventually(lambda: server.agent("ann")["interactions"])
+    offered = eventually(lambda: server.agent("ann")["interactions"], what="an offered email")
     interaction = server.accept("ann", offered[0])
     assert (interaction["customer"], interaction["from"], interaction["channel"]) == (
         "customer-42", "jo@example.org", "email")
     assert server.messages(interaction["id"], "email")[0]["text"].strip() == "My meter shows 4711."
     server.send("ann", interaction["id"], "Thank you, noted.")
     server.complete("ann", interaction["id"], "answered")
-    reply = str(_eventually(lambda: smtp_server.messages)[0])
+    reply = str(eventually(lambda: smtp_server.messages, what="the emailed reply")[0])
     assert smtp_server.recipients[0] == ["jo@example.org"]
     assert "Subject: Re: Meter reading" in reply and "In-Reply-To: <m1@example.org>" in reply
     assert "Thank you, noted." in reply
@@ -229,9 +219,9 @@ def test_the_sim_channel_drives_a_running_server_with_callers_and_agents(running
     def events(kind):
         return [e for e in server.events(0, 0)["events"] if e["event"] == kind]
 
-    completed = _eventually(lambda: len(events("complete")) >= 10 and events("complete"))
+    completed = eventually(lambda: events("complete"), lambda done: len(done) >= 10, what="10 completed calls")
     assert {e["agent"] for e in completed} == {"sim-agent-1", "sim-agent-2"}
-    assert _eventually(lambda: events("abandon"))
+    assert eventually(lambda: events("abandon"), what="an abandoned call")
 
 
 def test_transcripts_keep_the_latest_interactions():
