@@ -7,7 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from caruso_core.testing import contract_suite
+from caruso_core.testing import contract_suite, eventually
 from caruso_core.testing.commands import caruso
 
 QUEUES = [{"name": "sales", "offer_timeout": 1.0, "max_no_answer": 0},
@@ -184,9 +184,8 @@ def test_a_deactivated_server_fires_no_timers_until_it_imports_state_again(tmp_p
         assert server.interaction(call)["state"] == "offered"
         assert [e["event"] for e in server.events(0, 0)["events"] if e["interaction"] == call] == ["enter", "offer"]
         server.import_state(state)                         # rolled back: it runs the timers again
-        deadline = time.monotonic() + 10
-        while server.interaction(call)["offers"] and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(lambda: server.interaction(call)["offers"], lambda offers: not offers, limit=10,
+                   what="the offer's end")
         assert "no_answer" in [e["event"] for e in server.events(0, 0)["events"]]
     finally:
         server.stop()

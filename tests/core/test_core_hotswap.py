@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
 
 REFERENCE = "sample_services:Counter"
@@ -47,9 +48,20 @@ class Load:
 
 
 def wait_for_calls(load, count):
-    deadline = time.monotonic() + 60
-    while len(load.results) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: len(load.results), lambda made: made >= count, limit=60, what=f"{count} calls")
+
+
+def _registered(host):
+    """Wait until the host in a thread has registered with the manager."""
+    eventually(lambda: host.instance_id, limit=30, what="the host's registration")
+
+
+def _settled(host):
+    """The state of the host's gate once it no longer holds calls."""
+    from caruso_core.gate import HOLDING
+
+    return eventually(lambda: host.gate.state, lambda state: state != HOLDING, limit=30,
+                      what="the gate leaving HOLDING")
 
 
 def test_replace_then_swap_back_loses_nothing(caruso_host, caruso_client, caruso_manager):
@@ -98,7 +110,7 @@ def _swap(manager, name, to):
 
 def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_manager, caruso_client,
                                                                        tmp_path):
-    from caruso_core.gate import HOLDING, OPEN, REFUSING
+    from caruso_core.gate import OPEN, REFUSING
     from caruso_core.host import ServiceHost
     from sample_services import Ticker
 
@@ -106,22 +118,18 @@ def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_m
     host = ServiceHost(Ticker, config={"journal": str(journal)}, manager=caruso_manager.uri)
     runner = threading.Thread(target=host.run, daemon=True)
     runner.start()
-    deadline = time.monotonic() + 30
-    while host.instance_id is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _registered(host)
     try:
         host.gate.hold(1)                      # as if the manager held it and died
         host.watch_hold(0.2)
-        while host.gate.state == HOLDING and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _settled(host)
         assert host.gate.state == OPEN         # the manager says: still the active instance
         assert journal.read_text().split() == ["cold", "resumed"]   # its work is its own
 
         caruso_client.manager_call("unregister", host.instance_id, host._lease_token)
         host.gate.hold(1)
         host.watch_hold(0.2)
-        while host.gate.state == HOLDING and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _settled(host)
         assert host.gate.state == REFUSING     # no longer registered: never reopen
         assert journal.read_text().split() == ["cold", "resumed", "deactivated"]   # its work is elsewhere
     finally:
@@ -144,27 +152,20 @@ def test_a_new_instance_the_manager_left_unrecorded_settles_by_asking_the_manage
                                standby=True)
     runner = threading.Thread(target=host.run, daemon=True)
     runner.start()
-    deadline = time.monotonic() + 30
-    while host.instance_id is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-    def settled():
-        while host.gate.state == HOLDING and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return host.gate.state
+    _registered(host)
 
     try:
         control = hosting.HostControl(host)
         control.activate(host.control_token, {"stateful": True, "state": {"ticks": 7}}, 0.1)
         assert host.gate.state == HOLDING                # imported, not serving until recorded
-        assert settled() == REFUSING                     # never recorded: the old one stays active
+        assert _settled(host) == REFUSING                # never recorded: the old one stays active
         assert journal.read_text().split() == ["imported", "deactivated"]
 
         _swap(caruso_manager, "ticker", host)             # recorded and served
         assert host.gate.state == OPEN and caruso_client.get("ticker").tick() == 1
         host.gate.hold(1)                                 # as if recorded, and the manager died
         host.watch_hold(0.1, taking_over=True)
-        assert settled() == OPEN                          # recorded: it serves, nothing to resume
+        assert _settled(host) == OPEN                     # recorded: it serves, nothing to resume
         assert journal.read_text().split() == ["imported", "deactivated", "imported"]
         assert old_journal.read_text().split() == ["cold", "exported", "deactivated"]
     finally:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 import caruso_bank
 import caruso_service
 from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.testing import eventually
 from caruso_storage import loader
 
 BANK_MODEL = Path(caruso_bank.__file__).parent / "model.xml"
@@ -186,9 +186,8 @@ def test_the_service_notices_a_deadline_passing_while_it_runs(make_storage):
                                                  "opened": utc_now().isoformat(),
                                                  "respond_by": (utc_now() + dt.timedelta(seconds=1)).isoformat()})
     assert storage.get("FieldServiceOrder", order["id"])["status"] == "open"
-    deadline = time.monotonic() + 30
-    while storage.get("FieldServiceOrder", order["id"])["status"] == "open" and time.monotonic() < deadline:
-        time.sleep(0.1)
+    eventually(lambda: storage.get("FieldServiceOrder", order["id"])["status"], lambda status: status != "open",
+               limit=30, what="the order leaving 'open'")
     assert storage.get("FieldServiceOrder", order["id"])["status"] == "sla-breached"
 
 

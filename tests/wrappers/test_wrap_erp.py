@@ -1,7 +1,7 @@
 """The ERP wrapper against a real XML-RPC server, through a real host, passing the contract suite."""
 import pytest
 
-from caruso_core.testing import contract_suite
+from caruso_core.testing import contract_suite, eventually
 from caruso_wrap_erp import demo_erp
 
 
@@ -11,6 +11,11 @@ def erp_server():
     yield books, url
     server.shutdown()
     server.server_close()
+
+
+def _orders(books, count=1):
+    """Wait until the ERP server has ``count`` sales orders (at most 30 s)."""
+    eventually(lambda: len(books.orders), lambda placed: placed >= count, limit=30, what=f"{count} ERP order(s)")
 
 
 @pytest.fixture
@@ -49,7 +54,6 @@ def test_an_unreachable_erp_is_reported_not_crashed(caruso_host, caruso_client):
 
 def test_a_won_opportunity_reaches_the_erp_as_a_sales_order(erp_server, caruso_host, caruso_client, tmp_path):
     """A business rule of the model calls the ERP wrapper through the manager when a deal is won."""
-    import time
     from pathlib import Path
 
     books, url = erp_server
@@ -62,18 +66,14 @@ def test_a_won_opportunity_reaches_the_erp_as_a_sales_order(erp_server, caruso_h
                                           "deal_size": "60000", "erp_customer": "C-7001", "stage": "quote sent"})
     assert books.orders == {}
     storage.update("Opportunity", deal["id"], {"stage": "won"})
-    deadline = time.monotonic() + 30
-    while not books.orders and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _orders(books)
     [order] = books.orders.values()
     assert (order["customer"], order["reference"], order["total"]) == ("C-7001", f"opportunity-{deal['id']}", "60000.00")
     storage.update("Opportunity", deal["id"], {"title": "Smart meters, phase 1"})   # not a change to won
     other = storage.create("Opportunity", {"customer_id": customer["id"], "title": "Meter reading",
                                            "deal_size": "100", "erp_customer": "C-7001", "stage": "quote sent"})
     storage.update("Opportunity", other["id"], {"stage": "won"})
-    deadline = time.monotonic() + 30         # rule calls run in order: once the later one arrived ...
-    while len(books.orders) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _orders(books, 2)                        # rule calls run in order: once the later one arrived ...
     assert sorted(o["reference"] for o in books.orders.values()) == [   # ... the title change made none
         f"opportunity-{deal['id']}", f"opportunity-{other['id']}"]
 
@@ -81,8 +81,6 @@ def test_a_won_opportunity_reaches_the_erp_as_a_sales_order(erp_server, caruso_h
 def test_an_accepted_quote_wins_the_deal_and_its_sales_order_reaches_the_erp(erp_server, caruso_host, caruso_client,
                                                                                tmp_path):
     """The generic sales module: quote sent, quote accepted, opportunity won, sales order, ERP order."""
-    import time
-
     books, url = erp_server
     caruso_host("erp", config={"url": url})
     caruso_host("storage", config={"db": f"sqlite:///{tmp_path / 'crm.db'}"})   # the default model
@@ -94,9 +92,7 @@ def test_an_accepted_quote_wins_the_deal_and_its_sales_order_reaches_the_erp(erp
     assert storage.get("Opportunity", deal["id"])["stage"] == "quote sent" and books.orders == {}
     storage.update("Quote", quote["id"], {"status": "accepted"})
     [order] = storage.related("Opportunity", deal["id"], "orders")
-    deadline = time.monotonic() + 30
-    while not books.orders and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _orders(books)
     [placed] = books.orders.values()
     assert (placed["customer"], placed["reference"], placed["total"]) == (
         f"CRM-{customer['id']}", f"sales-order-{order['id']}", "18250.50")
