@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 from caruso_core.testing import eventually
 from sip_peers import Sipp
 from test_telephony_desk_phone import (WELCOME_MS, accept, centre, desk_of,  # noqa: F401  (centre: a fixture)
-                                       go_available, incoming_calls)
+                                       go_available, incoming_calls, phone_error)
 
 CANDIDATE_PORT = r"^(a=candidate:\S+ \d+ \S+ \d+ \S+) \d+"
 # ICE towards a dead port, both ways: the page sees rtpengine's candidates, and rtpengine the
@@ -56,8 +56,7 @@ def test_a_browser_that_stops_sending_audio_loses_the_call_and_its_agent_goes_on
     assert caller.wait() == 0, caller.log()                                  # the caller got a BYE
     agent = comm.agent("ada")
     assert (agent["status"], agent["reason"]) == ("break", "phone lost (No Media)")
-    page.wait_for_selector("#phone-error:visible")
-    assert page.inner_text("#phone-error").startswith("The call was lost: no audio came from this browser")
+    phone_error(page, "The call was lost: no audio came from this browser")
     assert page.inner_text("#phone-state") == "idle"
     eventually(lambda: incoming_calls(url), lambda report: report == {"answered": 1, "abandoned": 0},
                what="the report counting the call once")
@@ -79,8 +78,7 @@ def test_ice_that_cannot_connect_ends_the_leg_and_the_caller_goes_to_the_next_ag
         caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
         failing.wait_for_selector("#phone-accept:visible", timeout=30000)
         failing.click("#phone-accept")
-        failing.wait_for_selector("#phone-error:visible", timeout=30000)  # Playwright's calls run the route
-    assert failing.inner_text("#phone-error").startswith("The call's media could not connect (ICE failed)")
+        phone_error(failing, "The call's media could not connect (ICE failed)")  # Playwright's calls run the route
     failed = events.next("leg_failed")
     assert (failed["code"], failed["reason"]) == (480, "ICE Failed")
     assert "leg_answered" not in events.of(failed["call"])                # nobody answered the caller
