@@ -8,6 +8,7 @@ The supervisor's campaign list shows each campaign's accept window and auto-acce
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -110,8 +111,8 @@ def stuck(comm, desks, campaign, done):
     seen = {name: desk.page.evaluate("() => [document.body.dataset.acted || '', document.body.innerText]")
             for name, desk in desks.items()}
     open_calls = [e for e in campaign_events(comm, campaign) if e["event"] in ("offer", "connect", "abandon")]
-    return {"campaign": comm.campaign(campaign), "actions": Counter(a["action"] for _, a in done),
-            "desks": seen, "last events": open_calls[-6:]}
+    return json.dumps({"campaign": comm.campaign(campaign), "actions": Counter(a["action"] for _, a in done),
+                       "desks": seen, "last events": open_calls[-6:]}, indent=1, default=str)
 
 
 def settled(desks):
