@@ -13,9 +13,11 @@ for ever, until the process runs out of file descriptors. Here:
   waited longest for its request, or itself when every other one is busy with a request
   (so a client that sends its request at once is served even during such a flood);
 - at most ``backlog`` connections wait in the kernel's queue, and as many are accepted in
-  one turn of the event loop.
+  one turn of the event loop (each is admitted on the next turn, and a connection given
+  up is closed on the turn after: asyncio closes sockets one turn late).
 
-The process then holds at most ``max_connections + 2 * backlog`` sockets of the server;
+The process then holds at most ``max_connections + 3 * backlog`` sockets of the server
+(waiting in the kernel, accepted and not yet admitted, given up and not yet closed);
 :meth:`HttpServer.start` raises the process's open-file limit to what that needs (plus a
 reserve) if it is lower, or refuses to start when the hard limit is too low. TLS
 handshakes are asyncio's: a connection counts once its handshake is done, and a handshake
@@ -71,7 +73,7 @@ class Limits:
 
     def open_files(self) -> int:
         """Descriptors the process needs for the server at most, with the reserve."""
-        return self.max_connections + 2 * self.backlog + FILES_RESERVE
+        return self.max_connections + 3 * self.backlog + FILES_RESERVE
 
 
 class _Connections:

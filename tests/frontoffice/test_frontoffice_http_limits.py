@@ -21,7 +21,7 @@ FLOOD = 3000
 MAX_CONNECTIONS = 100
 REQUEST_TIMEOUT = 3
 LIMITS = {"max_connections": MAX_CONNECTIONS, "request_timeout": REQUEST_TIMEOUT}
-BOUND = MAX_CONNECTIONS + 2 * BACKLOG + 16   # the server's sockets at most, and a few descriptors it opens meanwhile
+BOUND = MAX_CONNECTIONS + 3 * BACKLOG + 16   # the server's sockets at most, and a few descriptors it opens meanwhile
 
 
 def descriptors(pid):
