@@ -21,7 +21,10 @@ answered last; when that one refuses the connection, does not answer in time or 
 the leader of its group (:class:`NotLeader`), the call goes to the leader it names (if
 in the list), then to the others in order, and the one that answers is remembered. When
 none answers the call fails with the last error (a :class:`ManagerUnreachable`, of which
-:class:`NotLeader` is one). Service calls do not pass through the manager.
+:class:`NotLeader` is one). A lookup or a listing waits at most the connect timeout
+(``CARUSO_CONNECT_TIMEOUT``) for one manager's answer, an event poll that plus its poll
+time: a leader whose host was cut off (its connection open, silent) does not hold them
+for the call timeout. Service calls do not pass through the manager.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from caruso_core.errors import (CallInterrupted, CallTimedOut, ManagerUnreachabl
 
 DEFAULT_TIMEOUT = 15.0
 RETRY_PAUSE = 0.05
+ANSWERED_AT_ONCE = ("lookup", "list")     # manager calls that read and answer at once
 
 
 def connect(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, secret: str | None = None,
@@ -128,9 +132,21 @@ class Client:
         assert failure is not None
         raise failure
 
+    def _answer_within(self, method: str, args: tuple[Any, ...], usual: float) -> float:
+        """Seconds one manager has to answer ``method`` (see the module's contract)."""
+        if len(self.uris) < 2:
+            return usual
+        if method in ANSWERED_AT_ONCE:
+            return min(usual, remoting.connect_timeout())
+        if method == "events" and len(args) > 1:
+            return min(usual, float(args[1]) + remoting.connect_timeout())
+        return usual
+
     def _call_at(self, uri: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         proxy = self._proxies.get(uri)
         remoting.is_connected(proxy)  # drops a connection the manager closed (e.g. it restarted)
+        usual = proxy._pyroTimeout
+        proxy._pyroTimeout = self._answer_within(method, args, usual)
         try:
             return proxy._pyroInvoke(method, args, kwargs)
         except Pyro5.errors.TimeoutError:
@@ -145,6 +161,8 @@ class Client:
             raise ManagerUnreachable(
                 f"no service manager answers at {uri} ({error}); start one with 'caruso manager' "
                 "or 'caruso up', or point CARUSO_MANAGER at the right address") from None
+        finally:
+            proxy._pyroTimeout = usual
 
     def get(self, name_or_interface: str, **properties: Any) -> "ServiceProxy":
         """A proxy to the best live instance of a name, or of an interface ('id/MAJOR').

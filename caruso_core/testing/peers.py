@@ -9,6 +9,7 @@ from __future__ import annotations
 import select
 import socket
 import struct
+import threading
 import time
 from typing import Iterable
 
@@ -72,6 +73,33 @@ def receive(sock: socket.socket) -> protocol.ReceivingMessage | None:
     except (ConnectionError, EOFError):
         return None
     return message
+
+
+def impostor(replies: list[bytes], object_id: str) -> str:
+    """A listener on 127.0.0.1 that takes one connection, answers each message it reads with
+    the next of ``replies`` (raw bytes), then reads on in silence until the peer hangs up;
+    the URI of ``object_id`` there."""
+    listening = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        sock, _ = listening.accept()
+        with sock, listening:
+            for reply in replies:
+                if receive(sock) is None:
+                    return
+                sock.sendall(reply)
+            while sock.recv(65536):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"PYRO:{object_id}@127.0.0.1:{listening.getsockname()[1]}"
+
+
+def connect_ok(methods: Iterable[str]) -> bytes:
+    """A daemon's serpent CONNECTOK for an object with ``methods``."""
+    meta = {"methods": sorted(methods), "attrs": [], "oneway": []}
+    return message(protocol.MSG_CONNECTOK, serializers.serializers["serpent"].dumps(
+        {"handshake": "caruso", "meta": meta}))
 
 
 def send(uri: str, data: bytes, timeout: float = 10.0) -> str:

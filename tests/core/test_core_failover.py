@@ -125,3 +125,21 @@ def test_an_active_without_a_standby_is_not_failed_over_and_comes_back(caruso_ho
     os.kill(only.process.pid, signal.SIGCONT)
     assert proxy.increment()["value"] == 2                        # the same instance, its state kept
     assert _states(caruso_client) == {only.instance_id: "active"}
+
+
+def test_a_lookup_asks_the_next_manager_when_one_goes_silent_within_the_connect_timeout(
+        caruso_host, caruso_client, monkeypatch):
+    """A leader whose host was cut off keeps its connections open and answers nothing: a
+    client given several managers waits the connect timeout (1 s here) for a lookup's or a
+    listing's answer, not the call timeout (60 s here), before it asks the next manager."""
+    from caruso_core import connect
+    from caruso_core.testing import peers
+
+    monkeypatch.setenv("CARUSO_CONNECT_TIMEOUT", "1")
+    caruso_host("sample_services:Counter")
+    silent = peers.impostor([peers.connect_ok(["list", "lookup"])], "caruso.manager")
+    client = connect(f"{silent},{caruso_client.uri}", timeout=5, call_timeout=60)
+    started = time.monotonic()
+    assert [s["name"] for s in client.services()] == ["counter"]
+    assert time.monotonic() - started < 30        # the silent manager alone would hold it 60 s
+    assert client.get("counter").increment()["value"] == 1    # its lookup goes to the manager that answered

@@ -170,31 +170,6 @@ def test_a_call_that_takes_too_long_times_out_and_the_service_goes_on(daemons, c
     assert impatient.get("counter").increment()["value"] == 1
 
 
-def _impostor(replies):
-    """A listener on 127.0.0.1 that reads each request of one connection and answers it
-    with the next of ``replies`` (raw bytes); returns its URI for the object ``counter``."""
-    listening = socket.create_server(("127.0.0.1", 0))
-
-    def serve():
-        sock, _ = listening.accept()
-        with sock, listening:
-            for reply in replies:
-                if peers.receive(sock) is None:
-                    return
-                sock.sendall(reply)
-            sock.recv(1)                          # until the client hangs up
-
-    threading.Thread(target=serve, daemon=True).start()
-    return f"PYRO:counter@127.0.0.1:{listening.getsockname()[1]}"
-
-
-def _connect_ok(**options):
-    from Pyro5 import serializers
-    meta = {"methods": ["increment"], "attrs": [], "oneway": []}
-    return peers.message(protocol.MSG_CONNECTOK, serializers.serializers["serpent"].dumps(
-        {"handshake": "caruso", "meta": meta}), **options)
-
-
 @pytest.mark.parametrize("at", ["handshake", "result"])
 def test_a_proxy_refuses_a_compressed_or_foreign_reply_before_reading_it(at):
     """A process answering on a service's address (one that took a freed port) must not make
@@ -211,9 +186,9 @@ def test_a_proxy_refuses_a_compressed_or_foreign_reply_before_reading_it(at):
         if at == "handshake":
             replies = [peers.message(protocol.MSG_CONNECTOK, bomb if name == "compressed" else b"[" * 13, **options)]
         else:
-            replies = [_connect_ok(), peers.message(protocol.MSG_RESULT, bomb if name == "compressed" else b"[" * 13,
-                                                    seq=1, **options)]
-        client = remoting.proxy(_impostor(replies), secret="", timeout=5)
+            replies = [peers.connect_ok(["increment"]),
+                       peers.message(protocol.MSG_RESULT, bomb if name == "compressed" else b"[" * 13, seq=1, **options)]
+        client = remoting.proxy(peers.impostor(replies, "counter"), secret="", timeout=5)
         with pytest.raises(CommunicationError) as refused:
             client.increment()
         expected = "compressed, batched or raw" if name == "compressed" else "caruso speaks serpent only"
