@@ -1,8 +1,9 @@
 """Progress of long work in a terminal, and silence elsewhere (a pipe, a log, a test).
 
 :func:`bar` wraps an iterable in a progress bar drawn on standard error while it is a
-terminal, :func:`counting` gives a bar to move on by counts; :func:`step` says what runs and, at its end, how long it took, likewise only on
-a terminal. Neither changes what a command prints on standard output.
+terminal, :func:`counting` gives a bar to move on by counts; :func:`step` says what runs
+and, at its end, how long it took, likewise only on a terminal. None of them changes what
+a command prints on standard output.
 """
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ def _open(log: EventLog, server: str) -> dict[str, list[Event]]:
     after = since(log, server)
     found = log.open_after(after) if after else {}
     return {interaction_id: events for interaction_id, events in sorted(found.items())
-            if mine([event for event in events if event.event == ENTER][-1], server)}
+            if mine(next(event for event in reversed(events) if event.event == ENTER), server)}
 
 
 def open_ids(log: EventLog, server: str) -> list[str]:

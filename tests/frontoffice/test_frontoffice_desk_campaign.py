@@ -127,7 +127,7 @@ def work(comm, desks, campaign, limit=180.0, stall=30.0):
 
 
 def stuck(comm, desks, campaign, done):
-    """What a campaign that did not finish in time left behind, for the failure's message."""
+    """What the campaign and each desk show now (JSON text), for a failure's message or a stall's warning."""
     seen = {name: desk.page.evaluate("() => [document.body.dataset.acted || '', document.body.innerText]")
             for name, desk in desks.items()}
     open_calls = [e for e in campaign_events(comm, campaign) if e["event"] in ("offer", "connect", "abandon")]
