@@ -195,3 +195,19 @@ def test_a_proxy_refuses_a_compressed_or_foreign_reply_before_reading_it(at):
         assert expected in str(refused.value), (name, refused.value)
         client._pyroRelease()
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024   # KiB: nothing inflated
+
+
+@pytest.mark.parametrize("at", ["handshake", "result"])
+def test_a_proxy_refuses_a_reply_that_claims_to_be_oversized_before_reading_it(at):
+    """A header claiming 2 GiB is refused as it arrives: the proxy neither allocates for it
+    nor waits for a payload that never comes (that would end as a timeout instead)."""
+    from Pyro5.errors import CommunicationError
+    from caruso_core import remoting
+
+    kind = protocol.MSG_CONNECTOK if at == "handshake" else protocol.MSG_RESULT
+    lying = peers.message(kind, b"", seq=0 if at == "handshake" else 1, claimed_size=2**31)[:40]
+    replies = [lying] if at == "handshake" else [peers.connect_ok(["increment"]), lying]
+    client = remoting.proxy(peers.impostor(replies, "counter"), secret="", timeout=5)
+    with pytest.raises(CommunicationError, match="too large|over the limit"):
+        client.increment()
+    client._pyroRelease()
