@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from caruso_core.testing import eventually
+from caruso_core.testing import processes
 
 SCENARIOS = Path(__file__).parent / "sipp"
 SIPP_TIMEOUT = 60
@@ -23,32 +24,13 @@ SIPP_TIMEOUT = 60
 
 def free_port() -> int:
     """A port free for both UDP and TCP on 127.0.0.1 (SIP listens on both)."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket() as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
+    return processes.free_port(udp=True)
 
 
 def free_media_port() -> int:
-    """An even port with the next three free (SIPp's audio and video, RTP and RTCP)."""
-    while True:
-        port = free_port() & ~1
-        try:
-            sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
-            for offset, sock in enumerate(sockets):
-                sock.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-        return port
+    """An even port with the next three free for UDP (SIPp's audio and video, RTP and RTCP)."""
+    port = processes.free_port(span=5, udp=True)
+    return port + (port & 1)
 
 
 def rtp_range(size: int = 64) -> list[int]:
