@@ -1,8 +1,8 @@
 """The communication server as a caruso service (``caruso.comm/1``): the facade of its parts.
 
-It builds the parts, takes them through the host's lifecycle (:mod:`caruso_comm.handover`,
-:mod:`caruso_comm.recovery`) and hands each client operation to the part that does it: the
-desk, the channels, the campaigns, the IVR, the live feed. One lock serializes all work on
+It builds the parts, takes them through the host's lifecycle (:mod:`caruso_comm.lifecycle`)
+and hands each client operation to the part that does it: the desk, the channels, the
+campaigns, the IVR, the live feed. One lock serializes all work on
 the ACD (:mod:`caruso_comm.serial`); every part takes it the same way, ``with lock:``.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from caruso_comm.events import SERVER, SIGNED, Event
 from caruso_comm.feed import EventFeed
 from caruso_comm.history import ContactHistory
 from caruso_comm.ivr import Ivr, menus_from
+from caruso_comm.lifecycle import Lifecycle
 from caruso_comm.model import queue_from_dict
 from caruso_comm.outbound import Outbound
 from caruso_comm.peers import Peers
@@ -75,6 +76,9 @@ class CommServer:
         self._recovery = Recovery(self._acd, self._log, self._record, self._voicemail, self._outbound,
                                   self._records, self._history, peers.query, lambda: self._channels.by_name,
                                   self.transcripts, reclaim_within, self._server)
+        self._lifecycle = Lifecycle(self._hand_over, lock, self._timers, self._acd, self._log, self._feed,
+                                    self._voicemail, self._ivr, self._outbound, self._channels, self._recovery,
+                                    self._records, self._history, self.flush)
 
     def _record(self, event: Event) -> None:
         """Every event, under the lock: to the log, the feed and the parts that follow events;
@@ -94,8 +98,7 @@ class CommServer:
         """``channel`` still holds the interactions ``held`` of those an earlier run left open
         and the cold start took back for it; the others end (see the channel contract in
         :mod:`caruso_comm.channel`). Returns the snapshots of those that go on (for channels)."""
-        with self._serial:
-            return self._recovery.reclaim(channel, held)
+        return self._lifecycle.reclaim(channel, held)
 
     def write_through(self) -> None:
         """:meth:`flush`, then send the records to the storage service before returning (those
@@ -113,87 +116,28 @@ class CommServer:
                 self._records.collect()
             self._log.flush()
 
-    # -- lifecycle: the steps of the hand-over (caruso_comm.handover) -------------------------
+    # -- lifecycle: the host's calls, carried out by caruso_comm.lifecycle -------------------
 
     def start(self) -> None:
-        for part in (self._records, self._history, self._channels, self._serial, self._outbound):
-            if part is not None:
-                part.start()
+        self._lifecycle.start()
 
     def stop(self) -> None:
-        for part in (self._outbound, self._channels, self._serial, self._history):
-            if part is not None:
-                part.stop()
-        self.flush()                      # records of what changed since the last tick
-        if self._records is not None:
-            self._records.stop()
-        self._log.close()
+        self._lifecycle.stop()
 
     def cold_start(self) -> None:
-        """Active without a predecessor's state: see :mod:`caruso_comm.recovery` (stored
-        records are read now, not at :meth:`start`, which a standby also runs)."""
-        stored = self._recovery.read()
-        with self._serial:
-            if self._hand_over.move(handover.COLD_START) == handover.RETIRED:
-                self._forget_work()
-            self._recovery.recover(stored)
-            self._acd.announce_queues()
-            unclaimed = self._recovery.unclaimed()
-        for channel, interactions in unclaimed.items():     # outside the lock: channels may call the server
-            held = self._channels.held(channel, interactions)
-            if held is not None:
-                self.reclaim(channel, held)
+        self._lifecycle.cold_start()
 
     def export_state(self) -> dict[str, Any]:
-        """Queues, agents, live interactions, IVR calls, voicemail, campaigns, the feed's position,
-        the records not written yet, the interactions a cold start took back that their channels
-        have not claimed yet and the channels' work; timers and records wait from now on."""
-        with self._serial:
-            self._hand_over.move(handover.EXPORT)
-        channels = self._channels.export_state()          # outside the lock: they finish their queued work
-        with self._serial:
-            self._log.flush()
-            return {"acd": self._acd.export_state(), "feed": self._feed.last, "ivr": self._ivr.export_state(),
-                    "voicemail": [m.to_dict() for m in self._voicemail.messages()], "channels": channels,
-                    "records": None if self._records is None else self._records.export_state(),
-                    "unclaimed": self._recovery.export_state(), **self._outbound.export_state()}
-
-    def deactivate(self) -> None:
-        """A swap moved the work away: records handed over are the successor's to write."""
-        with self._serial:
-            if self._hand_over.held and self._records is not None:
-                self._records.drop_pending()
-            self._hand_over.move(handover.DEACTIVATE)
-
-    def resume(self) -> None:
-        with self._serial:
-            self._hand_over.move(handover.RESUME)
+        return self._lifecycle.export_state()
 
     def import_state(self, state: dict[str, Any]) -> None:
-        """Take over from the instance that exported ``state`` (see ``ACD.import_state``)."""
-        with self._serial:
-            if self._hand_over.move(handover.IMPORT) != handover.ACTIVE:
-                self._forget_work()
-            self._feed.continue_from(state["feed"])
-            self._voicemail.restore(state["voicemail"])
-            self._acd.import_state(state["acd"])
-            self._ivr.import_state(state["ivr"])
-            self._outbound.import_state(state, written=state["records"] is not None)
-            if self._records is not None and state["records"] is not None:
-                self._records.import_state(state["records"])
-            self._recovery.import_state(state.get("unclaimed", {}))
-            self._acd.announce_queues()
-        self._channels.import_state(state.get("channels", {}))
+        self._lifecycle.import_state(state)
 
-    def _forget_work(self) -> None:
-        """Drop the work a swap handed to another instance; keep the queue definitions."""
-        self._timers.clear()
-        self._acd.forget_work()
-        if self._records is not None:
-            self._records.forget()
-        self._ivr.import_state([])
-        self._voicemail.restore([])
-        self._outbound.forget()
+    def deactivate(self) -> None:
+        self._lifecycle.deactivate()
+
+    def resume(self) -> None:
+        self._lifecycle.resume()
 
     def health(self) -> dict[str, Any]:
         with self._serial:
