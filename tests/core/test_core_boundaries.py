@@ -5,6 +5,8 @@ import ast
 import configparser
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,18 +31,26 @@ def public_modules(folder: Path) -> set[str]:
 
 def imported_modules(path: Path, mapping: dict[str, Path]) -> list[tuple[int, str]]:
     """(line, module) of every absolute import of a module in a file (``from pkg import x``
-    counts ``pkg.x`` when x is a module of pkg, else ``pkg``)."""
+    counts ``pkg.x`` when x is a module of pkg, else ``pkg``), and of every module reached as
+    an attribute of an imported package (``import pkg`` then ``pkg.x.y``)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in mapping:
+            if is_module(mapping[node.value.id], node.attr):
+                found.append((node.lineno, f"{node.value.id}.{node.attr}"))
+        elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
             folder = mapping.get(node.module)
             if folder is not None:
                 found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names
-                          if (folder / f"{alias.name}.py").exists() or (folder / alias.name / "__init__.py").exists()]
+                          if is_module(folder, alias.name)]
     return found
+
+
+def is_module(folder: Path, name: str) -> bool:
+    return (folder / f"{name}.py").exists() or (folder / name / "__init__.py").exists()
 
 
 def crossings() -> list[str]:
@@ -68,12 +78,15 @@ def test_components_import_only_each_others_public_modules():
     assert crossings() == []
 
 
-def test_the_check_sees_a_crossing(tmp_path, monkeypatch):
-    """The rule bites: a private import added to a component is reported with file and line."""
+@pytest.mark.parametrize("source, line", [("from caruso_comm.acd import ACD\n", 1),
+                                          ("import caruso_comm\n\nACD = caruso_comm.acd.ACD\n", 3)])
+def test_the_check_sees_a_crossing(source, line):
+    """The rule bites: a private module imported, or reached through its package, by another
+    component is reported with file and line."""
     spy = ROOT / "services" / "caruso_monitor" / "_crossing_probe.py"
-    spy.write_text("from caruso_comm.acd import ACD\n", encoding="utf-8")
+    spy.write_text(source, encoding="utf-8")
     try:
-        assert "services/caruso_monitor/_crossing_probe.py:1: caruso_monitor imports caruso_comm.acd, " \
+        assert f"services/caruso_monitor/_crossing_probe.py:{line}: caruso_monitor imports caruso_comm.acd, " \
                "which caruso_comm does not declare public" in crossings()
     finally:
         spy.unlink()
