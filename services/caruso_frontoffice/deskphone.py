@@ -30,6 +30,17 @@ class DeskPhone:
         except CarusoError:
             return None
 
+    def choices(self, agents: list[str]) -> dict[str, dict[str, Any]]:
+        """The phone of each of ``agents`` who has one; empty when telephony does not run
+        (found at the first agent: one wait for a missing component, not one per agent)."""
+        found = {}
+        for agent in agents:
+            choice = self.choice(agent)
+            if choice is None:
+                break
+            found[agent] = choice
+        return found
+
     def choose(self, agent: str, kind: str, number: str | None) -> None:
         if kind not in KINDS:
             raise InvalidInput(f"phone {kind!r:.40}: use one of {', '.join(KINDS)}")

@@ -59,20 +59,25 @@ def accounts_of(db_url: str) -> Accounts:
     return Accounts(open_database(db_url), QUICK_HASHES)
 
 
+NO_MANAGER = "PYRO:caruso.manager@127.0.0.1:9"
+
+
 def add_users(db_url: str) -> None:
     accounts = accounts_of(db_url)
     for name, password in PASSWORDS.items():
         accounts.add(name, ROLES[name], password)
 
 
-def make_context(tmp_path: Path, manager_uri: str = "PYRO:caruso.manager@127.0.0.1:9", *,
+def make_context(tmp_path: Path, manager_uri: str | None = None, *,
                  users: bool = True, views: list[Any] | None = None, desk: bool = False) -> Context:
+    """A front office's context; without ``manager_uri`` its client's manager is unreachable
+    and every lookup fails within 0.3 s (the pages that ask a service show it missing)."""
     url = f"sqlite:///{tmp_path / 'frontoffice.db'}"
     if users:
         add_users(url)
     engine = open_database(url)
     return Context(accounts=Accounts(engine, QUICK_HASHES), sessions=Sessions(engine, b"k" * 32),
-                   catalog=load(VIEWS if views is None else views), client=connect(manager_uri, timeout=3, operator_secret=""),
+                   catalog=load(VIEWS if views is None else views), client=connect(manager_uri or NO_MANAGER, timeout=3 if manager_uri else 0.3, operator_secret=""),
                    name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300),
                    desk_settings=desk_settings(DESK), worksheets=Worksheets(engine) if desk else None)
 

@@ -119,10 +119,9 @@ def _users_page(request: Request, context: Context, status: int = 200, *, error:
                 notice: str | None = None, name: str = "") -> Response:
     """The users, with the phone of each agent and supervisor (none shown without telephony)."""
     accounts = context.accounts.all()
-    phones = {user.name: context.phone.choice(user.name) for user in accounts if user.role in PHONE_ROLES}
+    phones = context.phone.choices([user.name for user in accounts if user.role in PHONE_ROLES])
     return context.render(request, "users.html", status, users=accounts, roles=ROLES, error=error, notice=notice,
-                          name=name, phones={user: choice for user, choice in phones.items() if choice},
-                          phone_kinds=KINDS)
+                          name=name, phones=phones, phone_kinds=KINDS)
 
 
 @page("admin")
