@@ -170,3 +170,24 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_p
     assert "+4930555000" in page.inner_text(".desk-interaction")
     assert "Acme Utilities" in page.inner_text(".desk-customer")
     desk.check_layout("outbound preview")
+
+
+def test_a_desk_whose_stream_the_browser_gave_up_says_so_and_comes_back_by_itself(desk, comm):
+    """A stream answered with an error (a proxy's 503, a front office restarting) is given up
+    for good by the browser: the desk says it lost its connection, and reloads once the front
+    office answers again, so the next offer still shows without the agent doing anything."""
+    page = desk.page
+    refused = []
+
+    def refuse(route):
+        refused.append(route.request.url)
+        route.fulfill(status=503, body="busy")
+
+    page.route("**/desk/stream", refuse)
+    page.reload()
+    page.wait_for_selector("#desk-lost", state="visible")
+    assert page.evaluate("window.deskStream.source.readyState") == 2          # CLOSED: no retry by the browser
+    page.unroute("**/desk/stream")
+    comm.arrive("billing", from_="+49 30 1234567")
+    wait_for_offer(page)                                                       # no reload by the test
+    assert page.locator("#desk-lost").is_hidden() and len(refused) >= 1

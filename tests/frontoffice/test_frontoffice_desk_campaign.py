@@ -128,7 +128,8 @@ def work(comm, desks, campaign, limit=180.0, stall=30.0):
 
 def stuck(comm, desks, campaign, done):
     """What the campaign and each desk show now (JSON text), for a failure's message or a stall's warning."""
-    seen = {name: desk.page.evaluate("() => [document.body.dataset.acted || '', document.body.innerText]")
+    seen = {name: desk.page.evaluate("() => [document.body.dataset.acted || '', document.body.innerText, "
+                                     "'stream state ' + (window.deskStream ? window.deskStream.source.readyState : '-')]")
             for name, desk in desks.items()}
     open_calls = [e for e in campaign_events(comm, campaign) if e["event"] in ("offer", "connect", "abandon")]
     return json.dumps({"campaign": comm.campaign(campaign), "actions": Counter(a["action"] for _, a in done),

@@ -6,6 +6,10 @@
 // its forms are sent in the background. Each [data-countdown] element counts down the
 // seconds the server gave it when it drew the desk (a wrap-up's or an accept window's),
 // each [data-countup] element counts up from them as minutes:seconds (a call's time).
+// A stream the browser gave up for good (the front office answered it with an error, not
+// a dropped connection, which the browser retries itself) is reported on the desk, and the
+// page reloads once the front office answers again, with growing pauses; not while the
+// phone holds a call or the agent types (the notice's link then reloads).
 (function () {
   "use strict";
   var desk = document.getElementById("desk");
@@ -77,12 +81,36 @@
       window.location.reload();
     }
   }
+  var PAUSES = [1000, 2000, 5000, 10000, 20000];    // ms before each try to reach the front office again
+  var RECONNECTS = "caruso-desk-reconnects";        // tries since the desk last had its stream
   var source = new EventSource(desk.dataset.stream);
   var stream = window.deskStream = {source: source, last: {}};   // last: each event's latest data
   ["desk", "phone"].forEach(function (name) {
     source.addEventListener(name, function (event) { stream.last[name] = JSON.parse(event.data); });
   });
-  source.addEventListener("desk", function (event) { changed(JSON.parse(event.data)); });
+  source.addEventListener("desk", function (event) {
+    sessionStorage.removeItem(RECONNECTS);
+    changed(JSON.parse(event.data));
+  });
+  function reconnect() {
+    var tries = Number(sessionStorage.getItem(RECONNECTS) || 0);
+    setTimeout(function () {
+      fetch(window.location.href, {credentials: "same-origin"}).then(function (response) {
+        if (!response.ok) { throw new Error("status " + response.status); }
+        sessionStorage.setItem(RECONNECTS, String(tries + 1));
+        if (!live() && !typing && !leaving) { window.location.reload(); }
+      }).catch(function () {
+        sessionStorage.setItem(RECONNECTS, String(tries + 1));
+        reconnect();
+      });
+    }, PAUSES[Math.min(tries, PAUSES.length - 1)]);
+  }
+  source.addEventListener("error", function () {
+    if (source.readyState === EventSource.CLOSED) {
+      document.getElementById("desk-lost").hidden = false;
+      reconnect();
+    }
+  });
   source.addEventListener("refused", function (event) {
     source.close();
     var notice = document.getElementById("desk-refused");
