@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -106,10 +105,11 @@ def test_up_in_an_empty_folder_starts_the_default_components_and_the_front_offic
 
 
 def wait_until(condition, lines, timeout=90):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "\n".join(lines)
-        time.sleep(0.1)
+    """``condition`` met within ``timeout`` seconds, else a failure showing the output ``lines``."""
+    try:
+        eventually(condition, limit=timeout)
+    except AssertionError:
+        raise AssertionError("\n".join(lines)) from None
 
 
 def test_up_keeps_credentials_off_command_lines_and_revives_retired_or_hung_services(tmp_path, monkeypatch):

@@ -2,12 +2,12 @@
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
+from caruso_core.testing import eventually
 from caruso_core.testing.processes import free_port
 from caruso_scripts.service import ScriptService
 
@@ -118,14 +118,14 @@ def test_caruso_script_web_serves_published_scripts(caruso_host, caruso_manager,
     server = subprocess.Popen([sys.executable, "-m", "caruso_core", "script", "web", "--publish", "survey",
                                "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def start():
+            assert server.poll() is None, "caruso script web ended"
             try:
-                started = httpx.post(f"http://127.0.0.1:{port}/api/start/survey", timeout=10)
-                break
+                return httpx.post(f"http://127.0.0.1:{port}/api/start/survey", timeout=10)
             except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, "caruso script web did not start"
-                time.sleep(0.1)
+                return None
+
+        started = eventually(start, lambda answer: answer is not None, limit=60, what="caruso script web answering")
         assert started.status_code == 201 and started.json()["step"]["text"] == "Are you happy?"
     finally:
         server.terminate()

@@ -4,12 +4,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import tomllib
 
 import pytest
 import tomli_w
 
+from caruso_core.testing import eventually
 from caruso_core.testing.processes import free_port
 
 pytestmark = pytest.mark.browser
@@ -41,10 +41,9 @@ def test_an_agent_signs_in_to_the_bank_front_office(tmp_path, chromium):
     threading.Thread(target=lambda: lines.extend(line.rstrip() for line in up.stdout), daemon=True).start()
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     try:
-        deadline = time.monotonic() + 120
-        while not any(line.startswith("caruso is up") for line in lines):
-            assert up.poll() is None and time.monotonic() < deadline, "\n".join(lines)
-            time.sleep(0.2)
+        eventually(lambda: up.poll() is not None or any(line.startswith("caruso is up") for line in lines),
+                   limit=120, what="caruso is up")
+        assert up.poll() is None, "\n".join(lines)
         page = context.new_page()
         errors = []
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
