@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import threading
 from pathlib import Path
@@ -30,12 +31,15 @@ def free_port(span: int = 1, udp: bool = False) -> int:
     Ports are handed out in turn from 10000-19999 (20000 up to the kernel's ephemeral ports
     is left to media relays), so a socket another process binds to port 0 cannot take one
     before the test's server binds it, nor can two calls hand out the same one; under
-    pytest-xdist each worker has a slice of its own."""
+    pytest-xdist each worker has a slice of its own, and each process starts at a random
+    place in its slice (two test runs side by side do not walk the same ports in step)."""
     global _next_port
     low, high = _test_ports()
     kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else (socket.SOCK_STREAM,)
     for _ in range(high - low):
-        if _next_port is None or not low <= _next_port <= high - span:
+        if _next_port is None:
+            _next_port = random.SystemRandom().randrange(low, high - span + 1)   # not pytest-randomly's seed
+        elif not low <= _next_port <= high - span:
             _next_port = low
         port, _next_port = _next_port, _next_port + span
         if all(_bindable(port + offset, kind) for offset in range(span) for kind in kinds):

@@ -165,6 +165,24 @@ def test_a_stopped_stack_leaves_no_thread_and_frees_its_ports():
             again.bind(("127.0.0.1", port))
 
 
+def test_a_stack_that_could_not_start_says_why_stops_quietly_and_starts_again():
+    """A taken port fails the start with the system's reason; the stack that did not start
+    can be stopped (as a service stopping after a failed start does) and another starts."""
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", port))
+        failed = SipStack("127.0.0.1", log=logging.getLogger("test.sip"))
+        with pytest.raises(OSError, match="in use"):
+            failed.start(port, lambda *_: None)
+        failed.stop()
+    sip = SipStack("127.0.0.1", log=logging.getLogger("test.sip"))
+    sip.start(port, lambda request, _: (request.genResponse(200, "OK"), None, None))
+    try:
+        assert status(udp_exchange(sip, request("OPTIONS", f"sip:x@127.0.0.1:{port}", port=1))[0]) == 200
+    finally:
+        sip.stop()
+
+
 def test_listen_adds_a_port_requests_then_leave_from(stack):
     port = free_port()
     first = stack.port

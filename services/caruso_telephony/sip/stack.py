@@ -103,16 +103,18 @@ class SipStack:
         if not _running.acquire(blocking=False):
             raise ConfigError("a SIP stack runs in this process already: sippy allows one per process "
                               "(host the telephony component in a process of its own)")
-        if port == 0 and tcp_factory is not None:
-            port = _free_for_both(self.address)
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._thread = threading.Thread(target=self._loop, args=(port, on_request, tcp_factory, started),
-                                        name="sippy", daemon=True)
-        self._thread.start()
         try:
+            if port == 0 and tcp_factory is not None:
+                port = _free_for_both(self.address)
+            self._thread = threading.Thread(target=self._loop, args=(port, on_request, tcp_factory, started),
+                                            name="sippy", daemon=True)
+            self._thread.start()
             started.result(STARTUP_TIMEOUT)
         except BaseException:
-            self._thread.join(STARTUP_TIMEOUT)
+            if self._thread is not None:
+                self._thread.join(STARTUP_TIMEOUT)
+            self._thread = None          # not started: stop() has nothing to release
             _running.release()
             raise
 
