@@ -191,3 +191,12 @@ def test_a_desk_whose_stream_the_browser_gave_up_says_so_and_comes_back_by_itsel
     comm.arrive("billing", from_="+49 30 1234567")
     wait_for_offer(page)                                                       # no reload by the test
     assert page.locator("#desk-lost").is_hidden() and len(refused) >= 1
+
+
+def test_a_desk_that_was_not_left_after_all_follows_its_changes_again(desk, comm):
+    """A navigation the page announced (beforeunload) but that never happened, such as one
+    cancelled, holds the desk's reloads back only for a while: the next offer still shows."""
+    page = desk.page
+    page.evaluate("window.dispatchEvent(new Event('beforeunload'))")
+    comm.arrive("billing", from_="+49 30 1234567")
+    page.wait_for_selector(".desk-interaction .state.offered", timeout=45000)   # no reload by the test

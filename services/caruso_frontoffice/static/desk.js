@@ -66,7 +66,14 @@
       .catch(function () { /* the next poll redraws */ });
   });
   var leaving = false;          // a form sent or a link followed: a reload would cancel it
-  window.addEventListener("beforeunload", function () { leaving = true; });
+  var LEFT_WITHIN = 15000;      // ms: a page still here by then was not left (a cancelled navigation)
+  window.addEventListener("beforeunload", function () {
+    leaving = true;
+    setTimeout(function () {    // the page is still here: show what changed meanwhile
+      leaving = false;
+      if (stream.last.desk) { changed(stream.last.desk); }
+    }, LEFT_WITHIN);
+  });
   function changed(state) {
     if (leaving || state.signature === desk.dataset.signature) {
       return;
