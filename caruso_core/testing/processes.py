@@ -61,6 +61,9 @@ def _test_ports() -> tuple[int, int]:
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % workers
     size = (high - low) // workers
+    if size < 100:
+        raise RuntimeError(f"the kernel's ephemeral ports ({ephemeral[0]}-{ephemeral[1]}) leave no room for test "
+                           "ports: let net.ipv4.ip_local_port_range start at 20000 or above")
     return low + worker * size, low + (worker + 1) * size
 
 
