@@ -76,8 +76,9 @@ def make_context(tmp_path: Path, manager_uri: str | None = None, *,
     if users:
         add_users(url)
     engine = open_database(url)
+    client = connect(manager_uri or NO_MANAGER, timeout=3 if manager_uri else 0.3, operator_secret="")
     return Context(accounts=Accounts(engine, QUICK_HASHES), sessions=Sessions(engine, b"k" * 32),
-                   catalog=load(VIEWS if views is None else views), client=connect(manager_uri or NO_MANAGER, timeout=3 if manager_uri else 0.3, operator_secret=""),
+                   catalog=load(VIEWS if views is None else views), client=client,
                    name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300),
                    desk_settings=desk_settings(DESK), worksheets=Worksheets(engine) if desk else None)
 
