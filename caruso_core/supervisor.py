@@ -16,7 +16,9 @@ Contract:
   registration is removed at once) and is restarted, after 1, 2, 4 ... up to 30 seconds
   of backoff (the backoff resets once a child has run for a minute); so is a service
   whose registration the manager marks unhealthy while its process lives (it hangs: it
-  is killed first);
+  is killed first); the registrations are read every quarter lease, as often as the
+  manager's reaper looks, so the lease during which a lapsed registration is listed
+  unhealthy before the manager removes it cannot pass between two reads;
 - a service that ends cleanly (code 0) is restarted when no instance of its name is
   active any more (it was retired by an operator); when another instance took over (a
   hot-swap from outside this supervisor), that is reported;
@@ -147,12 +149,13 @@ class Supervisor:
             self._echo(f"caruso is up ({self.deployment.source}{part}): manager at "
                        f"{self.deployment.manager_uri}; {names}. Ctrl-C stops it.")
             self.ready.set()
-            next_check = time.monotonic() + self.deployment.lease
-            while not self._stop.wait(0.25):
+            every = self.deployment.lease / 4
+            next_check = time.monotonic() + every
+            while not self._stop.wait(min(0.25, every)):
                 with self._lock:
                     self._restart_crashed()
                     if time.monotonic() >= next_check:
-                        next_check = time.monotonic() + self.deployment.lease
+                        next_check = time.monotonic() + every
                         self._check_registrations()
         finally:
             if self._control is not None:
