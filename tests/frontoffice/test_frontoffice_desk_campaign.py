@@ -126,11 +126,20 @@ def work(comm, desks, campaign, limit=180.0, stall=30.0):
     return done
 
 
+# what a desk shows and knows: LOOK's mark, its text, its stream's state (0 connecting, 1 open,
+# 2 given up), the signature it was drawn with and the last one its stream sent
+DESK_STATE = """() => {
+  const desk = document.getElementById("desk"), stream = window.deskStream;
+  return [document.body.dataset.acted || "", document.body.innerText,
+          "stream state " + (stream ? stream.source.readyState : "-"),
+          "drawn " + (desk ? desk.dataset.signature : "-"),
+          "last sent " + (stream && stream.last.desk ? stream.last.desk.signature : "-")];
+}"""
+
+
 def stuck(comm, desks, campaign, done):
     """What the campaign and each desk show now (JSON text), for a failure's message or a stall's warning."""
-    seen = {name: desk.page.evaluate("() => [document.body.dataset.acted || '', document.body.innerText, "
-                                     "'stream state ' + (window.deskStream ? window.deskStream.source.readyState : '-')]")
-            for name, desk in desks.items()}
+    seen = {name: desk.page.evaluate(DESK_STATE) for name, desk in desks.items()}
     open_calls = [e for e in campaign_events(comm, campaign) if e["event"] in ("offer", "connect", "abandon")]
     return json.dumps({"campaign": comm.campaign(campaign), "actions": Counter(a["action"] for _, a in done),
                        "desks": seen, "last events": open_calls[-6:]}, indent=1, default=str)
