@@ -140,9 +140,10 @@ DESK_STATE = """() => {
 def stuck(comm, desks, campaign, done):
     """What the campaign and each desk show now (JSON text), for a failure's message or a stall's warning."""
     seen = {name: desk.page.evaluate(DESK_STATE) for name, desk in desks.items()}
-    open_calls = [e for e in campaign_events(comm, campaign) if e["event"] in ("offer", "connect", "abandon")]
+    calls = [e for e in campaign_events(comm, campaign) if e["event"] in ("offer", "connect", "abandon", "complete")]
     return json.dumps({"campaign": comm.campaign(campaign), "actions": Counter(a["action"] for _, a in done),
-                       "desks": seen, "last events": open_calls[-6:]}, indent=1, default=str)
+                       "desks": seen, "agents in comm": {name: comm.agent(name) for name in desks},
+                       "last events": calls[-8:]}, indent=1, default=str)
 
 
 def settled(desks):
