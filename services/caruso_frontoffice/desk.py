@@ -113,11 +113,18 @@ class Desk:
         return next((m for m in self.comm.voicemails() if m["callback"] == interaction_id), None)
 
     def signature(self, name: str) -> str:
-        """A digest of what the desk shows of the agent's status and work: it changes when
-        the page should be reloaded (an offer, an accepted call, a chat message, ...)."""
+        """A digest of what the desk shows of the agent's status and work now: it changes
+        when the page should be reloaded (an offer, an accepted call, a chat message, ...)."""
         agent = self.agent(name)
+        return self.signature_of(agent, self.work(agent))
+
+    @staticmethod
+    def signature_of(agent: dict[str, Any] | None, works: list[Work]) -> str:
+        """The digest of a desk drawn from ``agent`` and ``works``. A page carries the digest
+        of what it shows, not one read again after it: work that arrived while the page was
+        drawn must differ from it, or the page would never learn of that work."""
         shown = [agent and [agent["status"], agent["reason"], agent["state"]]]
-        shown += [[w.id, w.state, len(w.messages)] for w in self.work(agent)]
+        shown += [[w.id, w.state, len(w.messages)] for w in works]
         return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
 
     # -- interactions ----------------------------------------------------------------------

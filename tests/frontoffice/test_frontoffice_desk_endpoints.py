@@ -141,3 +141,26 @@ def test_the_push_stream_ends_at_sign_out_and_one_agent_holds_a_bounded_number(d
         assert first.ended.wait(10), "the stream of a signed-out session ends"
     finally:
         first.close()
+
+
+def test_a_desk_drawn_while_an_offer_arrives_carries_the_signature_of_what_it_shows(tmp_path, caruso_manager, comm):
+    """Work that arrives while the desk page is being drawn (after its work was read) must
+    make the page's signature differ from the stream's, or the page would never show it."""
+    context = make_context(tmp_path, caruso_manager.uri, desk=True)
+    with TestClient(create_app(context), base_url="http://testserver") as client:
+        csrf = signed_in(client, "ada")
+        client.post("/desk/status", data={"csrf": csrf, "status": "available"})
+        read_work = context.desk.work
+        arrived = []
+
+        def work_then_an_offer(agent):
+            found = read_work(agent)
+            if not arrived:
+                arrived.append(comm.arrive("billing", from_="+49 30 1234567")["id"])
+            return found
+
+        context.desk.work = work_then_an_offer
+        page = client.get("/desk").text
+        drawn = re.search(r'data-signature="([0-9a-f]+)"', page).group(1)
+        assert "desk-interaction" not in page                 # drawn before the offer
+        assert arrived and drawn != context.desk.signature("ada")   # so the stream's first signature reloads it

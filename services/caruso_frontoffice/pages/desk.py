@@ -70,7 +70,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 if current.interaction["channel"] == "voice" and phone and phone["kind"] == "sip":
                     holding = _holding(context, user.name)
             script = desk.script(user.name, current.id) if current.state in ("connected", "wrap_up") else None
-        signature = desk.signature(user.name)
+        signature = desk.signature_of(agent, works)
     except CarusoError as failure:
         current, signature = None, "unavailable"
         error = f"{error + ' ' if error else ''}{_unavailable(failure)}"
