@@ -39,7 +39,7 @@ def test_a_drain_swap_keeps_the_desk_phones_calls_and_ends_a_vanished_tabs(centr
     callers = [Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
                for _ in AGENTS]
     for page in pages.values():                  # each desk rings with one of the calls
-        page.wait_for_selector("#phone-accept:visible", timeout=30000)
+        page.wait_for_selector("#phone-accept:visible", timeout=60000)
     keeper, leaver = "ada", "bea"
     accept(pages[keeper])
     legs = {agent: telephony.service.browser_legs(agent)[0] for agent in AGENTS}

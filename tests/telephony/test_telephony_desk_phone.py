@@ -121,7 +121,7 @@ def phone_error(page, says: str, timeout: float = 30000) -> None:
 def accept(page) -> int:
     """Accept the ringing call; the number of inbound RTP packets once the caller is heard."""
     page.click("#phone-accept")
-    page.wait_for_selector("#phone-state:has-text('connected')", timeout=15000)
+    page.wait_for_selector("#phone-state:has-text('connected')", timeout=30000)
     return eventually(lambda: inbound_packets(page), lambda count: count > 20, what="the caller's audio in the page")
 
 
@@ -192,7 +192,7 @@ def test_phones_chosen_by_the_admin_and_at_sign_in_and_a_tab_closed_while_ringin
     ringing = ringing_desk(pages)
     pages[ringing].context.close()
     other = next(agent for agent in AGENTS if agent != ringing)
-    pages[other].wait_for_selector("#phone-accept:visible", timeout=30000)
+    pages[other].wait_for_selector("#phone-accept:visible", timeout=60000)
     assert comm.agent(ringing)["status"] == "break"          # not ready: its phone went away
     accept(pages[other])
     pages[other].click("#phone-hangup")
@@ -210,12 +210,12 @@ def test_a_refused_microphone_is_explained_and_the_call_goes_to_the_next_agent(c
     refusing.reload()
     other = desk_of(chromium, base, "bea", available=False)
     caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
-    refusing.wait_for_selector("#phone-accept:visible", timeout=30000)
+    refusing.wait_for_selector("#phone-accept:visible", timeout=60000)
     refusing.click("#phone-accept")
     phone_error(refusing, "The browser refused the microphone (NotAllowedError)")
     eventually(lambda: comm.agent("ada"), lambda agent: agent["status"] == "break", what="ada not ready")
     go_available(other)
-    other.wait_for_selector("#phone-accept:visible", timeout=30000)
+    other.wait_for_selector("#phone-accept:visible", timeout=60000)
     accept(other)
     other.click("#phone-hangup")
     assert caller.wait() == 0, caller.log()

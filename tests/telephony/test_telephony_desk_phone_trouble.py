@@ -41,7 +41,7 @@ def talking(chromium, base: str, telephony, tmp_path):
     page = desk_of(chromium, base, "ada")
     events = telephony.reader()
     caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
-    page.wait_for_selector("#phone-accept:visible", timeout=30000)
+    page.wait_for_selector("#phone-accept:visible", timeout=60000)
     accept(page)
     return page, events, caller, events.next("leg_answered")["leg"]
 
@@ -76,7 +76,7 @@ def test_ice_that_cannot_connect_ends_the_leg_and_the_caller_goes_to_the_next_ag
         other = desk_of(chromium, base, "bea", available=False)
         events = telephony.reader()
         caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
-        failing.wait_for_selector("#phone-accept:visible", timeout=30000)
+        failing.wait_for_selector("#phone-accept:visible", timeout=60000)
         failing.click("#phone-accept")
         phone_error(failing, "The call's media could not connect (ICE failed)")  # Playwright's calls run the route
     failed = events.next("leg_failed")
@@ -85,7 +85,7 @@ def test_ice_that_cannot_connect_ends_the_leg_and_the_caller_goes_to_the_next_ag
     agent = eventually(lambda: comm.agent("ada"), lambda agent: agent["status"] == "break", what="ada not ready")
     assert agent["reason"] == "phone not reachable (ICE Failed)"
     go_available(other)
-    other.wait_for_selector("#phone-accept:visible", timeout=30000)      # the caller waited in the queue
+    other.wait_for_selector("#phone-accept:visible", timeout=60000)      # the caller waited in the queue
     accept(other)
     other.click("#phone-hangup")
     assert caller.wait() == 0, caller.log()
