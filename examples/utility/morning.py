@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import smtplib
-import socket
 import threading
 import time
 from collections import Counter
@@ -27,6 +26,7 @@ import httpx
 from aiosmtpd.controller import Controller
 
 from caruso_core import CarusoError, Conflict, NotFound
+from caruso_core.ports import free_port
 from caruso_core.client import Client
 
 SCRIPTS = {"outages": "outage_report", "billing": "meter_reading", "moving": "moving_house", "sales": None}
@@ -200,13 +200,6 @@ class Morning:
         comm.send(agent, interaction_id, "Your next bill is due on the first of the month.")
         comm.complete(agent, interaction_id, "answered")
         comm.end_wrap_up(agent, interaction_id)
-
-
-def free_port() -> int:
-    """A port nothing listens on at 127.0.0.1 now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _candidates(step: dict[str, Any]) -> list[Any]:

@@ -27,10 +27,11 @@ from caruso_core import connect, progress, remoting, signals
 from caruso_core.cli import port_options
 from caruso_core.deployment import load, place
 from caruso_core.errors import ConfigError
+from caruso_core.ports import free_port
 from caruso_core.supervisor import Supervisor
 from caruso_core.verticals import deployment_data
 from caruso_utility.demo import load as load_customers
-from caruso_utility.morning import MailSink, Morning, free_port as _free_port
+from caruso_utility.morning import MailSink, Morning
 
 START_TIMEOUT = 120.0
 
@@ -86,7 +87,7 @@ def _deployment(workspace: Path, mail_port: int, manager_port: int, web_port: in
     front_office = services["frontoffice"]["config"]["address"]
     services["comm"]["config"]["channels"]["webchat"]["starts_per_minute"] = 300   # visitors share 127.0.0.1
     services["comm"]["config"]["channels"]["email"] = {
-        "queue": "email", "address": "service@utility.example", "port": _free_port(),
+        "queue": "email", "address": "service@utility.example", "port": free_port(),
         "relay_host": "127.0.0.1", "relay_port": mail_port,
         "lookup": {"object": "Customer", "field": "email", "key": "id"}}
     services["scripts"]["config"]["settings"] = {"smtp_host": "127.0.0.1", "smtp_port": mail_port,
@@ -121,9 +122,9 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
     with _workspace(folder, serve) as workspace, MailSink() as sink:
         os.environ["CARUSO_DATA"] = str(workspace / "data")
         default_manager = remoting.manager_uri() if "CARUSO_MANAGER" in os.environ else None
-        manager_port = manager_port or (None if default_manager else 7717 if serve else _free_port())
+        manager_port = manager_port or (None if default_manager else 7717 if serve else free_port())
         path, front_office, data = _deployment(workspace, sink.port, manager_port,
-                                               web_port or (8080 if serve else _free_port()))
+                                               web_port or (8080 if serve else free_port(span=2)))
         manager = data["manager"]["uri"]
         os.environ["CARUSO_MANAGER"] = manager
         log = (workspace / "caruso.log").open("a", encoding="utf-8")
