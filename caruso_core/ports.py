@@ -18,17 +18,20 @@ def free_port(span: int = 1, udp: bool = False) -> int:
     is left to media relays), so a socket another process binds to port 0 cannot take one
     before the server it is meant for binds it, nor can two calls hand out the same one; under
     pytest-xdist each worker has a slice of its own, and each process starts at a random
-    place in its slice (two test runs side by side do not walk the same ports in step)."""
+    place in its slice (two test runs side by side do not walk the same ports in step).
+    Where the ephemeral ports leave no such range, the kernel picks, as for port 0."""
     global _next_port
-    low, high = _test_ports()
     kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else (socket.SOCK_STREAM,)
+    low, high = _slice()
+    if high - low < max(span, 100):
+        return _kernel_port(span, kinds)
     for _ in range(high - low):
         if _next_port is None:
             _next_port = random.SystemRandom().randrange(low, high - span + 1)   # not pytest-randomly's seed
         elif not low <= _next_port <= high - span:
             _next_port = low
         port, _next_port = _next_port, _next_port + span
-        if all(_bindable(port + offset, kind) for offset in range(span) for kind in kinds):
+        if _all_bindable(port, span, kinds):
             return port
     raise RuntimeError(f"no {span} free port(s) on 127.0.0.1 between {low} and {high}")
 
@@ -36,7 +39,7 @@ def free_port(span: int = 1, udp: bool = False) -> int:
 _next_port: int | None = None
 
 
-def _test_ports() -> tuple[int, int]:
+def _slice() -> tuple[int, int]:
     """This process's slice of 10000-19999 (of the ports above the ephemeral range where
     that range reaches below 20000)."""
     try:
@@ -47,10 +50,20 @@ def _test_ports() -> tuple[int, int]:
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % workers
     size = (high - low) // workers
-    if size < 100:
-        raise RuntimeError(f"the kernel's ephemeral ports ({ephemeral[0]}-{ephemeral[1]}) leave no room for test "
-                           "ports: let net.ipv4.ip_local_port_range start at 20000 or above")
     return low + worker * size, low + (worker + 1) * size
+
+
+def _kernel_port(span: int, kinds: tuple[int, ...]) -> int:
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + span <= 65536 and _all_bindable(port, span, kinds):
+            return port
+
+
+def _all_bindable(port: int, span: int, kinds: tuple[int, ...]) -> bool:
+    return all(_bindable(port + offset, kind) for offset in range(span) for kind in kinds)
 
 
 def _bindable(port: int, kind: int = socket.SOCK_STREAM) -> bool:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from caruso_core import credentials, manager as manager_module, plugins
-from caruso_core.ports import free_port  # noqa: F401  (the test kit's, re-exported)
 from caruso_core.children import Child
 from caruso_core.host import ServiceHost
+from caruso_core.ports import free_port  # noqa: F401  (the test kit's, re-exported)
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 45.0

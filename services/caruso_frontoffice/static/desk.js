@@ -102,14 +102,11 @@
   function reconnect() {
     var tries = Number(sessionStorage.getItem(RECONNECTS) || 0);
     setTimeout(function () {
+      sessionStorage.setItem(RECONNECTS, String(tries + 1));
       fetch(window.location.href, {credentials: "same-origin"}).then(function (response) {
         if (!response.ok) { throw new Error("status " + response.status); }
-        sessionStorage.setItem(RECONNECTS, String(tries + 1));
         if (!live() && !typing && !leaving) { window.location.reload(); }
-      }).catch(function () {
-        sessionStorage.setItem(RECONNECTS, String(tries + 1));
-        reconnect();
-      });
+      }).catch(reconnect);
     }, PAUSES[Math.min(tries, PAUSES.length - 1)]);
   }
   source.addEventListener("error", function () {
