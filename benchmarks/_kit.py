@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import statistics
 import tempfile
@@ -65,15 +66,29 @@ def rounds(contenders: dict[str, list[Callable[[], Any]]], reference: str,
     so that load from other processes, which drifts slowly, falls on all of them alike.
     ``clock`` may be ``time.process_time`` for contenders running in this process only:
     their CPU time, without the time spent waiting for a core other processes hold.
+    As ``timeit`` does, this process collects its garbage before each call and not during
+    it, so that no contender pays for collecting what another left (other processes, such
+    as a service called over Pyro5, collect as they always do); what existed before the
+    first round is left out of those collections.
     """
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
-    for number in range(len(contenders[reference])):
-        shift = number % len(names)
-        for name in names[shift:] + names[:shift]:
-            started = clock()
-            contenders[name][number]()
-            times[name].append(clock() - started)
+    gc.collect()
+    gc.freeze()
+    try:
+        for number in range(len(contenders[reference])):
+            shift = number % len(names)
+            for name in names[shift:] + names[:shift]:
+                gc.collect()
+                gc.disable()
+                try:
+                    started = clock()
+                    contenders[name][number]()
+                    times[name].append(clock() - started)
+                finally:
+                    gc.enable()
+    finally:
+        gc.unfreeze()
     seconds = {name: statistics.median(times[name]) for name in names}
     ratios = {name: statistics.median(t / r for t, r in zip(times[name], times[reference]))
               for name in names if name != reference}

@@ -5,6 +5,7 @@ current folder is importable (``caruso serve mymodule:MyService`` in a project f
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -187,6 +188,9 @@ def serve(reference: str, name: str | None, version_: str | None, properties: tu
                         properties=parse_pairs(properties, "--property"), manager=manager_uri,
                         host=host, port=port, standby=standby, replace=replace, drain_timeout=drain_timeout)
     def ready(served: ServiceHost) -> None:
+        # what the process loaded to start lives as long as it: full collections then skip
+        # it (they took tens of ms each, every few large answers, in a storage service)
+        gc.freeze()
         click.echo(f"serving {served.spec.name} {served.spec.version} as {served.instance_id} at {served.uri}")
         if ready_json:
             click.echo(children.ready_line(name=served.spec.name, version=served.spec.version,

@@ -1,4 +1,5 @@
 """Services the core's tests host in subprocesses."""
+import gc
 import threading
 import time
 
@@ -129,3 +130,12 @@ class Reluctant:
     @remote
     def ping(self):
         return "pong"
+
+
+@service(name="facts", interface="test.facts/1", version="1.0.0")
+class ProcessFacts:
+    """Tells what the process serving it is like."""
+
+    @remote
+    def frozen_objects(self):
+        return gc.get_freeze_count()

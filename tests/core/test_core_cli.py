@@ -41,6 +41,13 @@ def test_services_json_and_health(caruso_host, caruso_manager):
     assert json.loads(health.stdout)[0]["health"]["status"] == "ok"
 
 
+def test_a_served_process_keeps_what_it_loaded_to_start_out_of_garbage_collections(caruso_host, caruso_client):
+    # full collections would otherwise scan every module, class and model object again,
+    # tens of milliseconds in a storage service, every few large answers
+    caruso_host("sample_services:ProcessFacts", process=True)
+    assert caruso_client.get("facts").frozen_objects() > 10_000
+
+
 def test_swap_without_operator_secret_is_refused(caruso_host, caruso_manager, tmp_path, monkeypatch):
     caruso_manager.restart(operator_secret="ops")
     monkeypatch.setenv("CARUSO_OPERATOR_SECRET", "ops")
