@@ -62,7 +62,7 @@ PROMPTS = {
 }
 IVR, QUEUE, AGENT, VOICEMAIL_RECORDING, ENDING, OUTBOUND = "ivr", "queue", "agent", "voicemail", "ending", "outbound"
 UNREACHABLE = (404, 408, 480)        # no registered phone, no answer from it, not available
-POLL = 1.0     # seconds a read of telephony's events waits: one in flight holds up a stop
+POLL = 5.0
 
 
 @attrs.define
