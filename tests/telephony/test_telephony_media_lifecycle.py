@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from caruso_core.errors import ConfigError, NotFound
 from caruso_core.testing import eventually
-from media_instances import bridged_call, ivr_call, running_media
+from media_instances import bridged_call, free_rtp_range, ivr_call, running_media
 from rtp_peers import tone
 
 
@@ -77,6 +79,37 @@ def test_stop_leaves_no_process_thread_or_port(tmp_path):
             probe.bind(("127.0.0.1", port))
     assert not [thread.name for thread in threading.enumerate() if thread.name.startswith(("media-", "rtpengine-"))]
     assert [path.name for path in (tmp_path / "recordings").iterdir()] == []
+
+
+def test_the_rtpengine_of_a_host_killed_outright_is_stopped_when_media_starts_again(tmp_path):
+    host = subprocess.Popen([sys.executable, "-c", KILLED_HOST, str(tmp_path), *map(str, free_rtp_range())],
+                            stdout=subprocess.PIPE, text=True)
+    orphan = int(host.stdout.readline())
+    host.kill()                                    # SIGKILL: no stop of its media layer
+    host.wait()
+    host.stdout.close()
+    try:
+        assert rtpengine_runs(orphan)              # in a session of its own, it outlived its host
+        with running_media(tmp_path) as media:
+            eventually(lambda: not rtpengine_runs(orphan), what=f"the orphaned rtpengine[{orphan}] stopped")
+            assert media.health()["status"] == "ok"
+            assert len(list((tmp_path / "recordings").iterdir())) == 1     # the orphan's spool is gone
+    finally:
+        if rtpengine_runs(orphan):
+            os.killpg(orphan, signal.SIGKILL)
+
+
+KILLED_HOST = """
+import sys, threading
+from pathlib import Path
+from caruso_telephony.media import Media, MediaSettings
+folder = Path(sys.argv[1])
+media = Media(MediaSettings(recordings=folder / "recordings", prompts=folder / "prompts",
+                            rtp_ports=(int(sys.argv[2]), int(sys.argv[3]))), lambda *a: None, lambda *a: None)
+media.start()
+print(media.health()["rtpengine_pid"], flush=True)
+threading.Event().wait()
+"""
 
 
 def test_two_instances_run_side_by_side(tmp_path):

@@ -56,7 +56,7 @@ from caruso_core.errors import ConfigError, InvalidInput, NotFound, Unavailable
 from caruso_core.privatefiles import create_folder
 from caruso_telephony import recordings
 from caruso_telephony.media.dtmf import DtmfListener
-from caruso_telephony.media.engine import Rtpengine
+from caruso_telephony.media.engine import Rtpengine, stop_orphans
 from caruso_telephony.media.ng import NgClient
 from caruso_telephony.media.notifier import Notifier
 from caruso_telephony.media.settings import MediaSettings
@@ -101,6 +101,7 @@ class Media:
     def start(self) -> None:
         with self._lifecycle:
             create_folder(self.settings.recordings)
+            stop_orphans(Path(self.settings.recordings), self.log)
             self._spool = Path(tempfile.mkdtemp(prefix="rtpengine-spool-", dir=self.settings.recordings))
             notifier = self._notifier = Notifier("media-notifications")
             self._dtmf = DtmfListener(self._holds_leg, lambda *report: notifier.post(self.on_dtmf, *report))

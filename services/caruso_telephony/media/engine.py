@@ -10,11 +10,16 @@ lines, when the daemon cannot be found, exits or does not answer within the star
 timeout. Every line rtpengine writes goes to the given logger at its level.
 :meth:`Rtpengine.stop` sends SIGTERM (and SIGCONT, for a stopped one) to its process
 group, which holds what it forked (the processes that deliver its teardown requests),
-then SIGKILL after ``STOP_TIMEOUT``, so nothing of it stays running.
+then SIGKILL after ``STOP_TIMEOUT``, so nothing of it stays running. A host killed
+outright cannot do that, and its rtpengine, in a session of its own, runs on: each
+rtpengine notes its host in its spool (``owner.json``), and :func:`stop_orphans`, which
+the media layer calls as it starts, stops the rtpengine of every spool whose host is gone.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
+import json
 import logging
 import os
 import shutil
@@ -30,6 +35,7 @@ from caruso_telephony.media.ng import NgClient
 from caruso_telephony.media.settings import MediaSettings
 
 STOP_TIMEOUT = 5.0
+OWNER = "owner.json"      # in the spool: {"machine": its host name, "host": pid, "rtpengine": pid}
 LEVELS = {"EMERG": logging.CRITICAL, "ALERT": logging.CRITICAL, "CRIT": logging.CRITICAL, "ERR": logging.ERROR,
           "WARNING": logging.WARNING, "NOTICE": logging.DEBUG, "INFO": logging.DEBUG, "DEBUG": logging.DEBUG}
 
@@ -38,6 +44,38 @@ def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_orphans(recordings: Path, log: logging.Logger) -> None:
+    """Stop the rtpengine of each spool in ``recordings`` whose host process on this machine
+    is gone (only a process whose command line names that spool), and remove the spool."""
+    for owner in recordings.glob(f"rtpengine-spool-*/{OWNER}"):
+        try:
+            noted = json.loads(owner.read_text())
+            machine, host, daemon = noted["machine"], int(noted["host"]), int(noted["rtpengine"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if machine != socket.gethostname() or _running(host):    # another machine's (a shared folder), or alive
+            continue
+        try:
+            command = Path(f"/proc/{daemon}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            command = []
+        if f"--recording-dir={owner.parent}".encode() in command:
+            log.warning("rtpengine[%d] outlived its host (process %d): stopping it", daemon, host)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(daemon, signal.SIGTERM)    # it leads its own session: what it forked goes too
+                os.killpg(daemon, signal.SIGCONT)
+        shutil.rmtree(owner.parent, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 class Rtpengine:
@@ -113,6 +151,8 @@ class Rtpengine:
                                             stderr=subprocess.PIPE, start_new_session=True)
         except OSError as error:
             raise ConfigError(f"rtpengine binary {binary} cannot run: {error.strerror}") from None
+        (self.spool / OWNER).write_text(json.dumps({"machine": socket.gethostname(), "host": os.getpid(),
+                                                     "rtpengine": self.process.pid}))
         self._reader = threading.Thread(target=self._read_log, args=(self.process,),
                                         name=f"rtpengine-log-{self.process.pid}", daemon=True)
         self._reader.start()
