@@ -1,6 +1,8 @@
 """The media layer's rtpengine: start, RTP timeouts, a crash and its restart, stop, two side by side."""
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import socket
@@ -13,6 +15,7 @@ import pytest
 
 from caruso_core.errors import ConfigError, NotFound
 from caruso_core.testing import eventually
+from caruso_telephony.media.engine import stop_orphans
 from media_instances import bridged_call, free_rtp_range, ivr_call, running_media
 from rtp_peers import tone
 
@@ -97,6 +100,28 @@ def test_the_rtpengine_of_a_host_killed_outright_is_stopped_when_media_starts_ag
     finally:
         if rtpengine_runs(orphan):
             os.killpg(orphan, signal.SIGKILL)
+
+
+def test_only_a_readable_note_of_this_machine_about_a_gone_host_stops_anything(tmp_path):
+    recordings = tmp_path / "recordings"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    bystander = subprocess.Popen(["sleep", "60"])           # names no spool: never stopped
+    notes = {"garbage": "{not json", "foreign": {"machine": "elsewhere", "host": gone.pid, "rtpengine": bystander.pid},
+             "alive": {"machine": socket.gethostname(), "host": os.getpid(), "rtpengine": bystander.pid},
+             "gone": {"machine": socket.gethostname(), "host": gone.pid, "rtpengine": bystander.pid}}
+    for name, note in notes.items():
+        spool = recordings / f"rtpengine-spool-{name}"
+        spool.mkdir(parents=True)
+        (spool / "owner.json").write_text(note if isinstance(note, str) else json.dumps(note))
+    try:
+        stop_orphans(recordings, logging.getLogger("test"))
+        assert bystander.poll() is None
+        assert sorted(path.name for path in recordings.iterdir()) == [
+            "rtpengine-spool-alive", "rtpengine-spool-foreign", "rtpengine-spool-garbage"]
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 KILLED_HOST = """
