@@ -90,14 +90,17 @@ class Leadership:
         self.interval = max(lease / 4, 0.05)
         idle = max(round(self.interval), 1)
         # both ends give up on a silent peer within about idle + 3 s: the server then ends
-        # the session of a lost leader (releasing the lock), the leader stops believing it leads
+        # the session of a lost leader (releasing the lock), the leader stops believing it leads.
+        # Keepalives only probe an idle connection: data the server sent to a leader cut off
+        # meanwhile (an answer, a notification) is retransmitted for many minutes unless its
+        # tcp_user_timeout ends the session too
         self._engine = databases.engine(
             parsed.set(drivername="postgresql+psycopg"), poolclass=sa.pool.NullPool,
             connect_args={"connect_timeout": max(int(lease), 2), "keepalives": 1, "keepalives_idle": idle,
                           "keepalives_interval": 1, "keepalives_count": 3,
                           "tcp_user_timeout": max(int(self.interval * 1000), 200),
                           "options": f"-c tcp_keepalives_idle={idle} -c tcp_keepalives_interval=1 "
-                                     "-c tcp_keepalives_count=3"})
+                                     f"-c tcp_keepalives_count=3 -c tcp_user_timeout={(idle + 3) * 1000}"})
         with databases.reading_existing(url):
             self.epoch = self._set_up()
         self._holder: sa.Connection | None = None       # tries for the lock; holds it while leading

@@ -216,6 +216,20 @@ def test_a_follower_hears_each_event_whole_even_beyond_what_notify_carries(postg
         second.close()
 
 
+def test_the_server_ends_a_silent_managers_session_even_with_data_in_flight(postgres_database):
+    # keepalives probe only an idle connection: an answer or a notification sent to a manager
+    # whose host was cut off is retransmitted for many minutes, its lock held, unless the
+    # server's own user timeout (about the keepalives' time: idle 1 s + 3 probes) ends it
+    group = Leadership(postgres_database, f"PYRO:caruso.manager@127.0.0.1:{free_port()}", 2.0)
+    try:
+        with group._engine.connect() as session:
+            shown = {name: session.exec_driver_sql(f"SHOW {name}").scalar()
+                     for name in ("tcp_user_timeout", "tcp_keepalives_idle", "tcp_keepalives_count")}
+    finally:
+        group.close()
+    assert shown == {"tcp_user_timeout": "4000", "tcp_keepalives_idle": "1", "tcp_keepalives_count": "3"}   # ms, s
+
+
 @pytest.mark.parametrize("arguments, said", [
     (["--uri", "127.0.0.1:7717,127.0.0.1:7718"], "a manager listens at one address"),
     (["--db", "postgresql+asyncpg://caruso@127.0.0.1/registry"], "a manager group needs the psycopg driver"),
