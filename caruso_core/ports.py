@@ -66,7 +66,7 @@ def _all_bindable(port: int, span: int, kinds: tuple[int, ...]) -> bool:
     return all(_bindable(port + offset, kind) for offset in range(span) for kind in kinds)
 
 
-def _bindable(port: int, kind: int = socket.SOCK_STREAM) -> bool:
+def _bindable(port: int, kind: int) -> bool:
     with socket.socket(socket.AF_INET, kind) as probe:
         try:
             probe.bind(("127.0.0.1", port))

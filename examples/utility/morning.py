@@ -26,8 +26,8 @@ import httpx
 from aiosmtpd.controller import Controller
 
 from caruso_core import CarusoError, Conflict, NotFound
-from caruso_core.ports import free_port
 from caruso_core.client import Client
+from caruso_core.ports import free_port
 
 SCRIPTS = {"outages": "outage_report", "billing": "meter_reading", "moving": "moving_house", "sales": None}
 MIX = [("outages", 2), ("billing", 4), ("moving", 3), ("sales", 1)]

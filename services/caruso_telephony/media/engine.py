@@ -166,9 +166,10 @@ class Rtpengine:
                 except CarusoError:
                     continue
             else:
-                if not self.alive:      # what it said before it exited: its output read to the end
+                exited = not self.alive
+                if exited:              # what it said before it exited: its output read to the end
                     self._reader.join(STOP_TIMEOUT)
-                why = "exited" if not self.alive else f"did not answer within {self.settings.start_timeout:g}s"
+                why = "exited" if exited else f"did not answer within {self.settings.start_timeout:g}s"
                 raise ConfigError(f"rtpengine ({binary}, ng port 127.0.0.1:{self.ng_port}) {why}; its last "
                                   f"lines:\n" + "\n".join(self._last_lines))
         finally:
