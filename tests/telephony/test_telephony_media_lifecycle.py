@@ -110,15 +110,19 @@ def test_only_a_readable_note_of_this_machine_about_a_gone_host_stops_anything(t
     notes = {"garbage": "{not json", "foreign": {"machine": "elsewhere", "host": gone.pid, "rtpengine": bystander.pid},
              "alive": {"machine": socket.gethostname(), "host": os.getpid(), "rtpengine": bystander.pid},
              "gone": {"machine": socket.gethostname(), "host": gone.pid, "rtpengine": bystander.pid}}
+    notes["oversized"] = json.dumps(notes["gone"]) + " " * 2048
     for name, note in notes.items():
         spool = recordings / f"rtpengine-spool-{name}"
         spool.mkdir(parents=True)
         (spool / "owner.json").write_text(note if isinstance(note, str) else json.dumps(note))
+    (recordings / "rtpengine-spool-fifo").mkdir()
+    os.mkfifo(recordings / "rtpengine-spool-fifo" / "owner.json")     # nobody writes it: a read would block
     try:
         stop_orphans(recordings, logging.getLogger("test"))
         assert bystander.poll() is None
         assert sorted(path.name for path in recordings.iterdir()) == [
-            "rtpengine-spool-alive", "rtpengine-spool-foreign", "rtpengine-spool-garbage"]
+            "rtpengine-spool-alive", "rtpengine-spool-fifo", "rtpengine-spool-foreign", "rtpengine-spool-garbage",
+            "rtpengine-spool-oversized"]
     finally:
         bystander.kill()
         bystander.wait()

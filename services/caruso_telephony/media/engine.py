@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -36,6 +37,7 @@ from caruso_telephony.media.settings import MediaSettings
 
 STOP_TIMEOUT = 5.0
 OWNER = "owner.json"      # in the spool: {"machine": its host name, "host": pid, "rtpengine": pid}
+OWNER_BYTES = 1024
 LEVELS = {"EMERG": logging.CRITICAL, "ALERT": logging.CRITICAL, "CRIT": logging.CRITICAL, "ERR": logging.ERROR,
           "WARNING": logging.WARNING, "NOTICE": logging.DEBUG, "INFO": logging.DEBUG, "DEBUG": logging.DEBUG}
 
@@ -51,7 +53,7 @@ def stop_orphans(recordings: Path, log: logging.Logger) -> None:
     is gone (only a process whose command line names that spool), and remove the spool."""
     for owner in recordings.glob(f"rtpengine-spool-*/{OWNER}"):
         try:
-            noted = json.loads(owner.read_text())
+            noted = json.loads(_small_file(owner))
             machine, host, daemon = noted["machine"], int(noted["host"]), int(noted["rtpengine"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -69,13 +71,25 @@ def stop_orphans(recordings: Path, log: logging.Logger) -> None:
         shutil.rmtree(owner.parent, ignore_errors=True)
 
 
+def _small_file(path: Path) -> bytes:
+    """The bytes of a regular file of at most ``OWNER_BYTES``; ValueError for anything else
+    (a FIFO would block the start, a large file is no note of ours)."""
+    with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        data = file.read(OWNER_BYTES + 1)
+    if len(data) > OWNER_BYTES:
+        raise ValueError(f"{path} is over {OWNER_BYTES} bytes")
+    return data
+
+
 def _running(pid: int) -> bool:
     """Whether process ``pid`` exists and has not ended (a zombie has)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    return status.rpartition(")")[2].split()[0] != "Z"
 
 
 class Rtpengine:
