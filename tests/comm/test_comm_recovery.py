@@ -5,6 +5,7 @@ come back, agents stay logged in; what no channel holds ends with reason ``resta
 from __future__ import annotations
 
 import smtplib
+import threading
 from email.message import EmailMessage
 
 import httpx
@@ -258,3 +259,33 @@ def test_the_voice_channel_reports_the_calls_telephony_holds_and_follows_those_t
     assert ("ring", "c-wait", {"agent": "bob"}, "+4930111") in telephony.commands      # offered before it was followed
     assert list(channel._calls["c-wait"].legs.values()) == ["bob"]
     assert "c-gone" not in channel._calls
+
+
+class _PollingTelephony(_Telephony):
+    """Holds each read of events until ``answer`` is set, then returns an incoming call."""
+
+    def __init__(self):
+        super().__init__([])
+        self.reading, self.answer = threading.Event(), threading.Event()
+
+    def events(self, cursor, timeout, epoch):
+        self.reading.set()
+        self.answer.wait()
+        return {"events": [{"event": "incoming", "call": "c-late", "caller": "+4930444", "to": "100"}],
+                "next": 1, "epoch": "e", "missed": False}
+
+
+def test_a_stopping_voice_channel_does_not_wait_out_a_read_of_events_and_acts_on_none_it_returns():
+    from caruso_core.context import HostContext
+    channel = VoiceChannel(_Server([]), HostContext.standalone("comm"), position_every=0)
+    channel._telephony = telephony = _PollingTelephony()
+    channel.start()
+    assert telephony.reading.wait(10)
+    stopped = threading.Thread(target=channel.stop)
+    stopped.start()
+    stopped.join(10)                       # the read in flight is held until after the stop
+    assert not stopped.is_alive()
+    telephony.answer.set()
+    channel._reader.join(10)
+    assert not channel._reader.is_alive()
+    assert telephony.commands == [] and "c-late" not in channel._calls     # not answered, not followed

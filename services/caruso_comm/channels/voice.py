@@ -114,20 +114,21 @@ class VoiceChannel:
         self._epoch: str | None = None
         self._stopping, self._idle, self._exported = threading.Event(), threading.Event(), threading.Event()
         self._adopted, self._held = False, False
-        self._threads = [threading.Thread(target=self._poll, name="voice-events", daemon=True),
-                         threading.Thread(target=self._act, name="voice-calls", daemon=True)]
+        self._reader = threading.Thread(target=self._poll, name="voice-events", daemon=True)
+        self._worker = threading.Thread(target=self._act, name="voice-calls", daemon=True)
 
     # -- the channel contract ----------------------------------------------------------------
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        self._reader.start()
+        self._worker.start()
 
     def stop(self) -> None:
+        """End the worker. The reader is not waited for: a long poll in flight ends within
+        ``POLL`` seconds, and what it read is dropped (nothing acts on it any more)."""
         self._stopping.set()
         self._work.put(("stop", None))
-        for thread in self._threads:
-            thread.join(timeout=POLL + 5)
+        self._worker.join(timeout=POLL + 5)
 
     def info(self) -> dict[str, Any]:
         return {"telephony": self._telephony_key, "calls": len(self._calls), "cursor": self._cursor}
@@ -202,6 +203,8 @@ class VoiceChannel:
                 log.warning("no events from telephony: %s", error)
                 self._stopping.wait(1.0)
                 continue
+            if self._stopping.is_set():
+                return
             if not self._reading():
                 continue          # handed over meanwhile: the successor reads these
             if batch["missed"]:
