@@ -5,7 +5,9 @@ its cost, so a hash made at an older, lower cost still verifies, and
 :meth:`Passwords.outdated` tells the caller to store a new one (at sign-in).
 
 The cost is OWASP's current advice for scrypt, N=2^17, r=8, p=1: about 128 MiB of memory
-per hash. At most ``HASH_SLOTS`` hashes run at once in a process, so that a burst of
+and half a second of CPU per hash. A deployment may set another (the front office's
+``password_cost``): a higher one, or a lower one where speed matters more than a stolen
+database's resistance to guessing, as in tests. At most ``HASH_SLOTS`` hashes run at once in a process, so that a burst of
 sign-ins cannot exhaust memory; a hash that waits longer than ``HASH_WAIT`` seconds for a
 slot raises :class:`HashingBusy`.
 """
@@ -17,16 +19,18 @@ import hashlib
 import hmac
 import secrets
 import threading
+from typing import Any
 
 import attrs
 
-from caruso_core.errors import CarusoError, InvalidInput
+from caruso_core.errors import CarusoError, ConfigError, InvalidInput
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 HASH_SLOTS = 2
 HASH_WAIT = 10.0
 MAX_LOG2_N, MAX_R, MAX_P = 20, 32, 16   # what a stored hash may ask for (1 GiB at most)
+MIN_LOG2_N = 10                         # the least a deployment may set (tests; see Cost.configured)
 
 
 class HashingBusy(CarusoError):
@@ -41,6 +45,23 @@ class Cost:
     n: int = 2 ** 17
     r: int = 8
     p: int = 1
+
+    @classmethod
+    def configured(cls, value: Any) -> "Cost":
+        """The cost a deployment sets (``{"n": ..., "r": ..., "p": ...}``, each optional);
+        ConfigError naming the setting unless it is within the bounds a stored hash may ask
+        for and ``n`` is a power of two of at least 2^10."""
+        if value is None:
+            return DEFAULT_COST
+        if not isinstance(value, dict) or set(value) - {"n", "r", "p"} or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+            raise ConfigError(f"frontoffice password_cost must be a table of whole numbers n, r and p, not {value!r}")
+        cost = cls(**{key: value.get(key, getattr(DEFAULT_COST, key)) for key in ("n", "r", "p")})
+        if not (2 ** MIN_LOG2_N <= cost.n <= 2 ** MAX_LOG2_N and cost.n & (cost.n - 1) == 0
+                and 0 < cost.r <= MAX_R and 0 < cost.p <= MAX_P):
+            raise ConfigError(f"frontoffice password_cost {value!r}: n must be a power of two from 2^{MIN_LOG2_N} "
+                              f"to 2^{MAX_LOG2_N}, r 1 to {MAX_R}, p 1 to {MAX_P}")
+        return cost
 
     def memory(self) -> int:
         """The ``maxmem`` scrypt gets at this cost: the bytes it needs, 128 * r * (n + p + 2)

@@ -25,6 +25,10 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
 ``desk``      the agent desktop: dialog script per queue, agents' skills and capacity,
               dispositions, the screen pop's view and attributes (see
               :mod:`caruso_frontoffice.desksettings`)
+``password_cost`` the scrypt cost of stored passwords, ``{n, r, p}`` (default OWASP's
+              advice, n=2^17, r=8, p=1; see :mod:`caruso_frontoffice.passwords`): a
+              password stored at another cost is hashed again at this one at its next
+              sign-in; a start with a lower cost says so in the log
 ``max_connections``, ``request_timeout`` the bounds of the HTTP server (default 1000
               connections, 10 seconds to send a request; see :mod:`caruso_core.webserver`)
 
@@ -37,6 +41,7 @@ with the one-time link that creates the first admin.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +55,7 @@ from caruso_frontoffice.articles import ArticleSettings
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.database import open_database
+from caruso_frontoffice.passwords import DEFAULT_COST, Cost, Passwords
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 from caruso_frontoffice.sessions import Sessions, load_key
 from caruso_core.throttle import Throttle
@@ -57,6 +63,7 @@ from caruso_frontoffice.views.catalog import DEFAULT_VIEWS, load
 from caruso_frontoffice.savedfilters import SavedFilters
 from caruso_frontoffice.worksheets import Worksheets
 
+log = logging.getLogger(__name__)
 DEFAULT_ADDRESS = "http://127.0.0.1:8080"
 NAME_FAILURES, ADDRESS_FAILURES, FAILURE_WINDOW = 5, 20, 300.0
 
@@ -69,7 +76,7 @@ class FrontOffice:
                  certfile: str | None = None, keyfile: str | None = None, key_file: str | None = None,
                  session_hours: float = 12.0, self_service: list[str] | None = None,
                  self_service_starts: int = 30, portal_searches: int = 60, desk: dict[str, Any] | None = None,
-                 articles: dict[str, Any] | bool | None = None,
+                 articles: dict[str, Any] | bool | None = None, password_cost: dict[str, int] | None = None,
                  max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT,
                  context: HostContext | None = None) -> None:
         parts = urlsplit(address)
@@ -86,12 +93,16 @@ class FrontOffice:
             if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
                 raise ConfigError(f"frontoffice {name} must be a positive whole number, not {limit!r}")
         limits = Limits.configured("frontoffice", max_connections, request_timeout)
+        cost = Cost.configured(password_cost)
+        if cost.n * cost.r * cost.p < DEFAULT_COST.n * DEFAULT_COST.r * DEFAULT_COST.p:
+            log.warning("frontoffice password_cost %s is below OWASP's advice (n=2^17, r=8, p=1): "
+                        "a stolen user database is quicker to guess", password_cost)
         self._scheme, self._host = parts.scheme, parts.hostname
         self._port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
         engine = open_database(db or default_sqlite_url("frontoffice.db"))
         self._engine = engine
         self._context = Context(
-            accounts=Accounts(engine),
+            accounts=Accounts(engine, Passwords(cost)),
             sessions=Sessions(engine, load_key(Path(key_file) if key_file else data_dir() / "frontoffice.key"),
                               lifetime=float(session_hours) * 3600),
             catalog=load([views] if isinstance(views, str) else views if views is not None else [DEFAULT_VIEWS]),

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.context import Context
-from frontoffice_support import DESK, DESKTOP, VIEWS, Tab, add_users, make_context, seed
+from frontoffice_support import DESK, DESKTOP, QUICK_COST, VIEWS, add_users, make_context, seed, Tab
 
 @pytest.fixture
 def context(tmp_path: Path) -> Context:
@@ -38,7 +38,7 @@ def front_office(caruso_host: Any, caruso_client: Any, storage: Any, tmp_path: P
     """A real front office (``caruso serve frontoffice``) on a free port; returns its URL."""
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "views": VIEWS, "desk": DESK})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "views": VIEWS, "desk": DESK})
     return caruso_client.get("frontoffice").url()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from caruso_core.verticals import deployment_data
 from caruso_utility.demo import load
-from frontoffice_support import PHONE, Tab, add_users
+from frontoffice_support import PHONE, QUICK_COST, add_users, Tab
 
 pytestmark = pytest.mark.browser
 WIDE = {"width": 1366, "height": 900}
@@ -24,7 +24,7 @@ def office(name, caruso_host, caruso_client, tmp_path, browser, shots):
     caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'v.db'}"})
     db = f"sqlite:///{tmp_path / 'fo.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db,
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
                                        "views": services["frontoffice"]["config"]["views"]})
     tabs = [Tab(browser, caruso_client.get("frontoffice").url(), size, shots) for size in (WIDE, PHONE)]
     for tab in tabs:

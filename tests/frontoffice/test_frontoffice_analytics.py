@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from caruso_analytics import synthetic
 from caruso_frontoffice.app import create_app
-from frontoffice_support import DESKTOP, PHONE, Tab, add_users, csrf_of, make_context, sign_in
+from frontoffice_support import DESKTOP, PHONE, QUICK_COST, add_users, csrf_of, make_context, sign_in, Tab
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "analytics"))      # the analytics tests' model and loader
 from analytics_support import MODEL, SOURCE, ending_today, load  # noqa: E402
@@ -33,7 +33,7 @@ def solution(caruso_host, caruso_client, tmp_path):
                                      "at_risk": 0.1})
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "views": VIEWS})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "views": VIEWS})
     return storage, caruso_client.get("frontoffice").url()
 
 

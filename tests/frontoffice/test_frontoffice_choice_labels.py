@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 import caruso_storage
 from caruso_frontoffice.app import create_app
-from frontoffice_support import DESKTOP, PACKAGED, Tab, add_users, csrf_of, make_context, sign_in
+from frontoffice_support import DESKTOP, PACKAGED, QUICK_COST, add_users, csrf_of, make_context, sign_in, Tab
 
 DEFAULT_MODEL = Path(caruso_storage.__file__).parent / "default_model.xml"
 LABELLED = """<model name="salutations">
@@ -131,7 +131,7 @@ def test_in_chromium_a_form_offers_the_labels_and_saves_the_code(tmp_path, carus
                                                                   chromium, shots):
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "views": views})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "views": views})
     tab = Tab(chromium, caruso_client.get("frontoffice").url(), DESKTOP, shots)
     try:
         tab.sign_in("ada").wait_for_url("**/")

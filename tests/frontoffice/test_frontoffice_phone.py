@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from caruso_core.verticals import deployment_data
-from frontoffice_support import PHONE, Tab, add_users
+from frontoffice_support import PHONE, QUICK_COST, add_users, Tab
 
 pytestmark = pytest.mark.browser
 SKIPPED = ("/signout", "/portal/chat", ".csv", ".png", ".json")
@@ -40,7 +40,7 @@ def site(request, caruso_host, caruso_client, tmp_path):
     caruso_host("reports", config={"db": events})
     db = f"sqlite:///{tmp_path / 'fo.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db,
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
                                        "views": services["frontoffice"]["config"]["views"]})
     return caruso_client.get("frontoffice").url(), user
 

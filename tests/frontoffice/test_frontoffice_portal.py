@@ -14,7 +14,7 @@ from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.verticals import installed
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.views.catalog import load
-from frontoffice_support import Tab, accounts_of, add_users, csrf_of, make_context, sign_in
+from frontoffice_support import QUICK_COST, accounts_of, add_users, csrf_of, make_context, sign_in, Tab
 
 HERE = Path(__file__).parent / "portal"
 PUBLISHED = ["callback", "meter"]
@@ -47,7 +47,7 @@ def web(scripts, caruso_manager, tmp_path):
 def portal(scripts, caruso_host, caruso_client, tmp_path):
     db = f"sqlite:///{tmp_path / 'portal.db'}"
     _accounts(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "self_service": PUBLISHED})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "self_service": PUBLISHED})
     return caruso_client.get("frontoffice").url()
 
 

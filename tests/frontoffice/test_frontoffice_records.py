@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.records import METADATA_SECONDS, Records
-from frontoffice_support import add_users, make_context, sign_in
+from frontoffice_support import QUICK_COST, add_users, make_context, sign_in
 
 
 def test_list_pages_page(tmp_path, caruso_manager, storage):
@@ -97,7 +97,7 @@ def test_served_over_https_with_secure_cookies_and_hsts(tmp_path, caruso_host, c
                     "-addext", "subjectAltName=IP:127.0.0.1"], cwd=tmp_path, check=True, capture_output=True)
     db = f"sqlite:///{tmp_path / 'tls.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "https://127.0.0.1:0", "db": db, "certfile": str(tmp_path / "fo.crt"),
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "https://127.0.0.1:0", "db": db, "certfile": str(tmp_path / "fo.crt"),
                                        "keyfile": str(tmp_path / "fo.key")})
     url = caruso_client.get("frontoffice").url()
     assert url.startswith("https://127.0.0.1:")

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from caruso_core.testing.commands import caruso
-from frontoffice_support import PHONE, Tab, add_users
+from frontoffice_support import PHONE, QUICK_COST, add_users, Tab
 
 pytestmark = pytest.mark.browser
 WIDE = {"width": 1366, "height": 900}
@@ -33,7 +33,7 @@ def reports_site(caruso_host, caruso_client, tmp_path, browser, shots):
     caruso_host("reports", config={"db": events})
     db = f"sqlite:///{tmp_path / 'fo.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db})
     tabs = [Tab(browser, caruso_client.get("frontoffice").url(), size, shots) for size in (WIDE, PHONE)]
     for tab in tabs:
         tab.sign_in("sam").wait_for_url("**/")

@@ -10,7 +10,7 @@ import pytest
 
 from caruso_core.verticals import deployment_data
 from caruso_utility.demo import load
-from frontoffice_support import PHONE, add_users
+from frontoffice_support import PHONE, QUICK_COST, add_users
 
 pytestmark = pytest.mark.browser
 WIDE = {"width": 1366, "height": 768}
@@ -39,7 +39,7 @@ def storage(caruso_host, caruso_client, layered, tmp_path):
 def front_office(caruso_host, caruso_client, storage, layered, tmp_path):
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db,
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
                                        "views": layered["frontoffice"]["config"]["views"]})
     return caruso_client.get("frontoffice").url()
 

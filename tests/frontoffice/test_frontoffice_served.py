@@ -1,4 +1,6 @@
 """The front office served by its service against a real manager and a storage over Pyro5."""
+import logging
+
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -11,7 +13,7 @@ from caruso_frontoffice.app import create_app
 from caruso_frontoffice.database import open_database, users
 from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_frontoffice.service import FrontOffice
-from frontoffice_support import PASSWORDS, csrf_of, make_context, sign_in
+from frontoffice_support import PASSWORDS, add_users, csrf_of, make_context, sign_in
 
 
 def test_the_default_deployment_includes_the_front_office():
@@ -29,13 +31,22 @@ def test_served_by_the_host_with_health_and_address(front_office, caruso_client,
         assert "Welcome, ada" in home.text and "strict-transport-security" not in home.headers   # plain http
 
 
+def _stored(db, name):
+    """The stored hash of ``name``'s password."""
+    with open_database(db).connect() as connection:
+        return connection.execute(sa.select(users.c.password).where(users.c.name == name)).scalar_one()
+
+
 def test_the_served_front_office_hashes_at_the_owasp_cost_and_rehashes_older_hashes_at_sign_in(
-        front_office, tmp_path):
-    engine = open_database(f"sqlite:///{tmp_path / 'served.db'}")     # the front_office fixture's database
+        caruso_host, caruso_client, tmp_path):
+    db = f"sqlite:///{tmp_path / 'owasp.db'}"
+    add_users(db)
+    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db})     # no password_cost
+    front_office = caruso_client.get("frontoffice").url()
+    engine = open_database(db)
 
     def stored(name):
-        with engine.connect() as connection:
-            return connection.execute(sa.select(users.c.password).where(users.c.name == name)).scalar_one()
+        return _stored(db, name)
 
     with engine.begin() as connection:                                # sam's hash from an earlier version
         connection.execute(users.update().where(users.c.name == "sam").values(
@@ -50,6 +61,25 @@ def test_the_served_front_office_hashes_at_the_owasp_cost_and_rehashes_older_has
         assert stored(name).startswith("scrypt$131072$8$1$")           # the production cost, N=2^17
     with httpx.Client(base_url=front_office, timeout=30) as web:
         assert sign_in(web, "sam").status_code == 303                  # and the new hash verifies
+
+
+def test_a_deployment_sets_the_password_cost_a_lower_one_is_logged_and_a_bad_one_refused(
+        caruso_host, caruso_client, tmp_path, caplog):
+    db = f"sqlite:///{tmp_path / 'cost.db'}"
+    add_users(db)                                                      # at n=2^10
+    with caplog.at_level(logging.WARNING, logger="caruso_frontoffice.service"):
+        caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db, "password_cost": {"n": 2 ** 12}})
+    assert "password_cost {'n': 4096} is below OWASP's advice" in caplog.text
+    with httpx.Client(base_url=caruso_client.get("frontoffice").url(), timeout=30) as web:
+        assert sign_in(web, "ada").status_code == 303
+    assert _stored(db, "ada").startswith("scrypt$4096$8$1$")           # hashed again at the set cost
+    caplog.clear()
+    FrontOffice(address="http://127.0.0.1:0", db=db, password_cost={"n": 2 ** 17, "r": 16}).stop()
+    assert "password_cost" not in caplog.text                          # higher than the advice: not logged
+    for bad in ({"n": 1000}, {"n": 2 ** 9}, {"n": 2 ** 21}, {"r": 0}, {"r": 33}, {"p": 17}, {"salt": 1},
+                {"n": "many"}, {"n": True}, [2 ** 17]):
+        with pytest.raises(ConfigError, match=r"^frontoffice password_cost .*(must be|power of two)"):
+            FrontOffice(db=db, password_cost=bad)
 
 
 def test_a_busy_port_is_a_clear_error(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from caruso_core.testing import eventually
 from caruso_frontoffice.app import create_app
-from frontoffice_support import DESKTOP, PHONE, Tab, add_users, csrf_of, make_context, sign_in
+from frontoffice_support import DESKTOP, PHONE, QUICK_COST, add_users, csrf_of, make_context, sign_in, Tab
 
 QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0, "sl_target": 30},
           {"name": "complaints"}]                               # configured, never used
@@ -48,7 +48,7 @@ def web(centre, caruso_manager, tmp_path):
 def supervisor_site(centre, caruso_host, caruso_client, tmp_path):
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db})
     return caruso_client.get("frontoffice").url()
 
 

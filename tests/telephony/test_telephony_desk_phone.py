@@ -30,6 +30,7 @@ AGENTS = {"ada": "ada-secret-1", "bea": "bea-secret-1"}
 ROOT_PASSWORD = "root-secret-1"
 DESK = {"capacity": {"voice": 1}, "dispositions": ["resolved"], "phone_ice_limit": 3}   # ICE: 3 s, below media_timeout
 WELCOME_MS = 1500
+QUICK_COST = {"n": 2 ** 10}                                       # scrypt at 1 ms a hash
 
 
 @pytest.fixture
@@ -50,11 +51,11 @@ def open_centre(caruso_host, caruso_client, tmp_path, **browser: float):
     caruso_host("comm", config={"db": url, "queues": QUEUES, "ivr": [MENU],
                                 "channels": {"voice": {"position_every": 0}}})
     office_db = f"sqlite:///{tmp_path / 'office.db'}"
-    accounts = Accounts(open_database(office_db), Passwords(Cost(n=2 ** 10)))
+    accounts = Accounts(open_database(office_db), Passwords(Cost(**QUICK_COST)))
     for name, password in AGENTS.items():
         accounts.add(name, "agent", password)
     accounts.add("root", "admin", ROOT_PASSWORD)
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": office_db, "desk": DESK})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": office_db, "desk": DESK})
     return telephony, caruso_client.get("caruso.comm/1"), url, caruso_client.get("frontoffice").url()
 
 

@@ -26,10 +26,12 @@ from caruso_core.testing.commands import caruso
 from caruso_core.verticals import deployment_data
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
+from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_storage.describe import describe_files
 from caruso_storage.service import StorageManager
 
 VERTICALS = ["utility", "bank", "service"]
+QUICK_COST = {"n": 2 ** 10}                  # the front office's password_cost: scrypt at 1 ms a hash
 RESULTS = ["left_on", "churn_risk", "churn_factors", "rfm_segment", "cluster"]
 
 
@@ -223,8 +225,8 @@ def test_an_existing_utility_deployment_switches_the_layer_on_and_uses_its_resul
     assert campaign["contacts"] == {"pending": len(phoned)} and campaign["skipped"] == len(chosen - phoned)
 
     db = f"sqlite:///{tmp_path / 'frontoffice.db'}"
-    Accounts(open_database(db)).add("anna", "agent", "anna-password-1")
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db,
+    Accounts(open_database(db), Passwords(Cost(**QUICK_COST))).add("anna", "agent", "anna-password-1")
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
                                        "views": layered["frontoffice"]["config"]["views"]})
     riskiest = max(active, key=lambda c: c["churn_risk"])
     others = [c for c in active if c["rfm_segment"] != riskiest["rfm_segment"]]

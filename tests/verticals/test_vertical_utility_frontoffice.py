@@ -7,7 +7,10 @@ import httpx
 from caruso_core.verticals import deployment_data
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
+from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_utility.demo import generate, load
+
+QUICK_COST = {"n": 2 ** 10}                  # the front office's password_cost: scrypt at 1 ms a hash
 
 
 @contextlib.contextmanager
@@ -23,10 +26,10 @@ def test_an_agent_sees_the_customer_360_but_not_the_bank_details(caruso_host, ca
     caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'u.db'}"})
     load(caruso_client.get("storage"), customers=5)
     db = f"sqlite:///{tmp_path / 'frontoffice.db'}"
-    accounts = Accounts(open_database(db))
+    accounts = Accounts(open_database(db), Passwords(Cost(**QUICK_COST)))
     accounts.add("anna", "agent", "anna-password-1")
     accounts.add("sam", "supervisor", "sam-password-1")
-    caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db,
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
                                        "views": services["frontoffice"]["config"]["views"]})
     url = caruso_client.get("frontoffice").url()
     records = list(generate(5))
