@@ -7,9 +7,9 @@ its cost, so a hash made at an older, lower cost still verifies, and
 The cost is OWASP's current advice for scrypt, N=2^17, r=8, p=1: about 128 MiB of memory
 and half a second of CPU per hash. A deployment may set another (the front office's
 ``password_cost``): a higher one, or a lower one where speed matters more than a stolen
-database's resistance to guessing, as in tests. At most ``HASH_SLOTS`` hashes run at once in a process, so that a burst of
-sign-ins cannot exhaust memory; a hash that waits longer than ``HASH_WAIT`` seconds for a
-slot raises :class:`HashingBusy`.
+database's resistance to guessing, as in tests. At most ``HASH_SLOTS`` hashes run at once
+in a process, so that a burst of sign-ins cannot exhaust memory; a hash that waits longer
+than ``HASH_WAIT`` seconds for a slot raises :class:`HashingBusy`.
 """
 from __future__ import annotations
 

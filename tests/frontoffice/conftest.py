@@ -38,7 +38,8 @@ def front_office(caruso_host: Any, caruso_client: Any, storage: Any, tmp_path: P
     """A real front office (``caruso serve frontoffice``) on a free port; returns its URL."""
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "views": VIEWS, "desk": DESK})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                       "address": "http://127.0.0.1:0", "db": db, "views": VIEWS, "desk": DESK})
     return caruso_client.get("frontoffice").url()
 
 

@@ -33,7 +33,8 @@ def solution(caruso_host, caruso_client, tmp_path):
                                      "at_risk": 0.1})
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "views": VIEWS})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                       "address": "http://127.0.0.1:0", "db": db, "views": VIEWS})
     return storage, caruso_client.get("frontoffice").url()
 
 

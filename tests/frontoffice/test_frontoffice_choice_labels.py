@@ -131,7 +131,8 @@ def test_in_chromium_a_form_offers_the_labels_and_saves_the_code(tmp_path, carus
                                                                   chromium, shots):
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "views": views})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                       "address": "http://127.0.0.1:0", "db": db, "views": views})
     tab = Tab(chromium, caruso_client.get("frontoffice").url(), DESKTOP, shots)
     try:
         tab.sign_in("ada").wait_for_url("**/")

@@ -77,7 +77,8 @@ def test_half_open_requests_neither_exhaust_the_front_office_nor_keep_a_signed_i
         caruso_host, caruso_client, storage, tmp_path):
     db = f"sqlite:///{tmp_path / 'limits.db'}"
     add_users(db)
-    host = caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, **LIMITS}, process=True)
+    host = caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                              "address": "http://127.0.0.1:0", "db": db, **LIMITS}, process=True)
     url = caruso_client.get("frontoffice").url()
     with httpx.Client(base_url=url, timeout=30) as web:
         sign_in(web, "ada")
@@ -121,7 +122,8 @@ def test_half_open_requests_neither_exhaust_the_web_chat_nor_keep_a_customer_out
 
 
 def test_a_request_whose_body_never_ends_is_cut_after_the_request_time(caruso_host, caruso_client, tmp_path):
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": f"sqlite:///{tmp_path / 'fo.db'}",
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                       "address": "http://127.0.0.1:0", "db": f"sqlite:///{tmp_path / 'fo.db'}",
                                        **LIMITS})
     parts = urlsplit(caruso_client.get("frontoffice").url())
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as slow:

@@ -47,7 +47,8 @@ def web(scripts, caruso_manager, tmp_path):
 def portal(scripts, caruso_host, caruso_client, tmp_path):
     db = f"sqlite:///{tmp_path / 'portal.db'}"
     _accounts(db)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "self_service": PUBLISHED})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                       "address": "http://127.0.0.1:0", "db": db, "self_service": PUBLISHED})
     return caruso_client.get("frontoffice").url()
 
 

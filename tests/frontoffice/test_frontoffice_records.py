@@ -97,7 +97,8 @@ def test_served_over_https_with_secure_cookies_and_hsts(tmp_path, caruso_host, c
                     "-addext", "subjectAltName=IP:127.0.0.1"], cwd=tmp_path, check=True, capture_output=True)
     db = f"sqlite:///{tmp_path / 'tls.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "https://127.0.0.1:0", "db": db, "certfile": str(tmp_path / "fo.crt"),
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                       "address": "https://127.0.0.1:0", "db": db, "certfile": str(tmp_path / "fo.crt"),
                                        "keyfile": str(tmp_path / "fo.key")})
     url = caruso_client.get("frontoffice").url()
     assert url.startswith("https://127.0.0.1:")

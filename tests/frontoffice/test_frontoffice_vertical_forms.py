@@ -26,7 +26,8 @@ def vertical(request, caruso_host, caruso_client, tmp_path, browser, shots):
     db = f"sqlite:///{tmp_path / 'fo.db'}"
     add_users(db)
     views = services["frontoffice"]["config"]["views"]
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db, "views": views})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                       "address": "http://127.0.0.1:0", "db": db, "views": views})
     tabs = [Tab(browser, caruso_client.get("frontoffice").url(), size, shots) for size in (WIDE, PHONE)]
     for tab in tabs:
         tab.sign_in("sam").wait_for_url("**/")

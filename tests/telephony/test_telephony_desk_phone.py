@@ -55,7 +55,8 @@ def open_centre(caruso_host, caruso_client, tmp_path, **browser: float):
     for name, password in AGENTS.items():
         accounts.add(name, "agent", password)
     accounts.add("root", "admin", ROOT_PASSWORD)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": office_db, "desk": DESK})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
+                                       "address": "http://127.0.0.1:0", "db": office_db, "desk": DESK})
     return telephony, caruso_client.get("caruso.comm/1"), url, caruso_client.get("frontoffice").url()
 
 
