@@ -29,7 +29,7 @@ MIN_LENGTH = 10
 MAX_LENGTH = 256
 HASH_SLOTS = 2
 HASH_WAIT = 10.0
-MAX_LOG2_N, MAX_R, MAX_P = 20, 32, 16   # what a stored hash may ask for (1 GiB at most)
+MAX_LOG2_N, MAX_R, MAX_P = 20, 32, 16   # what a stored hash may ask for (4 GiB at most: 128 * r * n)
 MIN_LOG2_N = 10                         # the least a deployment may set (tests; see Cost.configured)
 
 
@@ -57,11 +57,16 @@ class Cost:
                 isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
             raise ConfigError(f"frontoffice password_cost must be a table of whole numbers n, r and p, not {value!r}")
         cost = cls(**{key: value.get(key, getattr(DEFAULT_COST, key)) for key in ("n", "r", "p")})
-        if not (2 ** MIN_LOG2_N <= cost.n <= 2 ** MAX_LOG2_N and cost.n & (cost.n - 1) == 0
-                and 0 < cost.r <= MAX_R and 0 < cost.p <= MAX_P):
+        if not cost.within_bounds(least_n=2 ** MIN_LOG2_N):
             raise ConfigError(f"frontoffice password_cost {value!r}: n must be a power of two from 2^{MIN_LOG2_N} "
                               f"to 2^{MAX_LOG2_N}, r 1 to {MAX_R}, p 1 to {MAX_P}")
         return cost
+
+    def within_bounds(self, least_n: int = 2) -> bool:
+        """Whether ``n`` is a power of two from ``least_n`` to 2^MAX_LOG2_N and ``r``, ``p``
+        are from 1 to MAX_R, MAX_P."""
+        return (least_n <= self.n <= 2 ** MAX_LOG2_N and self.n & (self.n - 1) == 0
+                and 0 < self.r <= MAX_R and 0 < self.p <= MAX_P)
 
     def memory(self) -> int:
         """The ``maxmem`` scrypt gets at this cost: the bytes it needs, 128 * r * (n + p + 2)
@@ -126,8 +131,7 @@ def _parse(stored: str) -> tuple[Cost, bytes, bytes] | None:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         cost = Cost(int(n), int(r), int(p))
-        if scheme != "scrypt" or not (1 < cost.n <= 2 ** MAX_LOG2_N and cost.n & (cost.n - 1) == 0
-                                      and 0 < cost.r <= MAX_R and 0 < cost.p <= MAX_P):
+        if scheme != "scrypt" or not cost.within_bounds():
             return None
         return cost, base64.b64decode(salt, validate=True), base64.b64decode(digest, validate=True)
     except (ValueError, TypeError, AttributeError):

@@ -56,10 +56,11 @@ def crawl(tab):
     seen, queue, kinds = set(), ["/"], Counter()
     while queue and len(seen) < MOST_PAGES:
         path = queue.pop(0)
-        if path in seen or kinds[kind(urlsplit(path))] >= PER_KIND:
+        of_kind = kind(urlsplit(path))
+        if path in seen or kinds[of_kind] >= PER_KIND:
             continue
         seen.add(path)
-        kinds[kind(urlsplit(path))] += 1
+        kinds[of_kind] += 1
         page = tab.open(path)
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
             parts = urlsplit(href)
