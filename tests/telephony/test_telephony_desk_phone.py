@@ -127,6 +127,17 @@ def accept(page) -> int:
     return eventually(lambda: inbound_packets(page), lambda count: count > 20, what="the caller's audio in the page")
 
 
+def answered_after_the_stream(page):
+    """A route handler that passes the hold request on and lets the page have the answer
+    only once the desk's stream has shown the hold: the page must then keep the hold it
+    asked for, as it must when a loaded machine delivers the stream's report first."""
+    def handler(route) -> None:
+        response = route.fetch()
+        page.wait_for_selector("#phone-hold[aria-pressed=true]")
+        route.fulfill(response=response)
+    return handler
+
+
 def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(centre, chromium, tmp_path):
     telephony, comm, url, base = centre
     pages = {agent: desk_of(chromium, base, agent) for agent in AGENTS}
@@ -143,10 +154,12 @@ def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(cent
     page.click("#phone-mute")
     assert page.evaluate("window.deskPhone.pc.getSenders()[0].track.enabled") is False
     assert page.get_attribute("#phone-mute", "aria-pressed") == "true"
+    page.route("**/desk/phone/hold", answered_after_the_stream(page), times=1)
     page.click("#phone-hold")
     page.wait_for_selector("#phone-state:has-text('on hold')")
     page.click("#phone-hold")
     page.wait_for_selector("#phone-state:has-text('connected')")
+    assert not telephony.service.calls()[0]["holding"]
     page.select_option("form[action='/desk/transfer'] select[name=queue]", "general")
     page.click("form[action='/desk/transfer'] button")           # sent in the background: the page stays
     leg = events.next("leg_ended")["leg"]                       # the browser's leg, ended by the transfer

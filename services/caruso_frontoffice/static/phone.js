@@ -206,9 +206,9 @@
     $("phone-mute").setAttribute("aria-pressed", String(muted));
   });
   $("phone-hold").addEventListener("click", function () {
-    var leg = phone.leg;
-    post("/desk/phone/hold", {call: leg.call, leg: leg.leg, on: String(!holding)})
-      .then(function () { connected({holding: !holding}); })
+    var leg = phone.leg, on = !holding;   // the stream may report the hold before the answer
+    post("/desk/phone/hold", {call: leg.call, leg: leg.leg, on: String(on)})
+      .then(function () { if (phone.leg === leg) { connected({holding: on}); } })
       .catch(function (error) { fail(error.message); });
   });
   $("phone-keypad").addEventListener("click", function (event) {
