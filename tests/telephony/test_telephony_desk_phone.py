@@ -215,6 +215,15 @@ def test_phones_chosen_by_the_admin_and_at_sign_in_and_a_tab_closed_while_ringin
     pages[other].context.close()
 
 
+def rings_for_a_stale_report(page, call: str, leg: str) -> bool:
+    """Whether the phone rings when the desk's stream reports ``leg`` ringing (as a report
+    computed before the page's end of that leg reached the server does)."""
+    return page.evaluate("""([call, leg]) => {
+        const legs = [{call: call, leg: leg, state: "ringing", offer: "v=0", caller: "+33600001"}];
+        window.deskStream.source.dispatchEvent(new MessageEvent("phone", {data: JSON.stringify({legs: legs})}));
+        return !document.getElementById("phone-accept").hidden; }""", [call, leg])
+
+
 def test_a_refused_microphone_is_explained_and_the_call_goes_to_the_next_agent(centre, chromium, tmp_path):
     """The browser's refusal is played by the page's own getUserMedia failing as Chromium's does
     (a headless browser has nobody to click "Block")."""
@@ -224,10 +233,16 @@ def test_a_refused_microphone_is_explained_and_the_call_goes_to_the_next_agent(c
         Promise.reject(new DOMException("Permission denied", "NotAllowedError"));""")
     refusing.reload()
     other = desk_of(chromium, base, "bea", available=False)
+    events = telephony.reader()
     caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
     refusing.wait_for_selector("#phone-accept:visible", timeout=60000)
-    refusing.click("#phone-accept")
+    with refusing.expect_navigation():                          # the desk reloads once the call is gone
+        refusing.click("#phone-accept")
     phone_error(refusing, "The browser refused the microphone (NotAllowedError)")
+    refused = events.next("leg_failed")
+    assert refused["reason"] == "Microphone Refused"
+    assert rings_for_a_stale_report(refusing, refused["call"], refused["leg"]) is False
+    assert refusing.inner_text("#phone-error").startswith("The browser refused the microphone")
     eventually(lambda: comm.agent("ada"), lambda agent: agent["status"] == "break", what="ada not ready")
     go_available(other)
     other.wait_for_selector("#phone-accept:visible", timeout=60000)

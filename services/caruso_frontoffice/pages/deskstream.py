@@ -4,7 +4,8 @@
 Server-sent events: ``desk`` carries ``{"signature"}``, a digest of the agent's status
 and interactions (:meth:`caruso_frontoffice.desk.Desk.signature`), and
 ``phone`` carries ``{"legs": [...]}``, the agent's browser legs (sent only while a
-telephony component runs). Each is sent at the start and again whenever it changed.
+telephony component runs). Each is sent at the start and again whenever it changed,
+``phone`` before ``desk`` (a page whose phone rings then redraws the desk in place).
 Each part is computed again when :mod:`caruso_frontoffice.changes` says it may have
 changed and at least every ``REFRESH`` seconds; asking for the legs is also the page's
 sign of life for the telephony component, so a closed tab (the stream ends) ends its
@@ -67,16 +68,16 @@ def _seen(context: Context, visitor: Visitor, topics: set[str]) -> dict[str, Any
     if context.sessions.user_id(visitor.token) != visitor.user.id:
         return None
     agent, seen = visitor.user.name, {}
+    if "phone" in topics:          # first: a desk changed by a ringing call is redrawn, not reloaded
+        try:
+            seen["phone"] = {"legs": context.phone.legs(agent)}
+        except CarusoError:
+            pass
     if "desk" in topics and context.desk is not None:
         try:
             seen["desk"] = {"signature": context.desk.signature(agent)}
         except CarusoError:
             seen["desk"] = {"signature": "unavailable"}
-    if "phone" in topics:
-        try:
-            seen["phone"] = {"legs": context.phone.legs(agent)}
-        except CarusoError:
-            pass
     return seen
 
 

@@ -25,7 +25,7 @@
   function post(path, fields) {
     var body = new URLSearchParams(fields);
     body.set("csrf", card.dataset.csrf);
-    return fetch(path, {method: "POST", body: body, credentials: "same-origin"})
+    return fetch(path, {method: "POST", body: body, credentials: "same-origin", keepalive: true})   // outlives a reload
       .then(function (response) {
         return response.json().then(function (answer) {
           if (!response.ok) { throw new Error(answer.error || response.statusText); }
@@ -69,6 +69,7 @@
   function end(reason) {
     var leg = phone.leg;
     if (leg) {
+      window.sessionStorage.setItem("phone-ended", leg.leg);   // a report from before the end is stale
       post("/desk/phone/end", {call: leg.call, leg: leg.leg, reason: reason}).catch(function () {});
     }
     idle();
@@ -193,7 +194,8 @@
       answer.legs.filter(function (l) { return l.state !== "ringing" && l.state !== "lost"; }).forEach(function (l) {
         post("/desk/phone/end", {call: l.call, leg: l.leg, reason: "Page Left"}).catch(function () {});
       });                         // a call of a page that was left: its media cannot come back
-      var offered = answer.legs.filter(function (l) { return l.state === "ringing" && l.offer; })[0];
+      var ended = window.sessionStorage.getItem("phone-ended");
+      var offered = answer.legs.filter(function (l) { return l.state === "ringing" && l.offer && l.leg !== ended; })[0];
       if (offered) { ringing(offered); }
     }
   }
