@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import wave
 
 import pytest
 
+from caruso_comm.channels.voice import VoiceChannel
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
 from baresip_phone import Baresip
-from sip_peers import Sipp
+from sip_peers import SIPP_TIMEOUT, Sipp
 from voice_centre import MENU, sign_in, start_centre
 
 WELCOME_MS = 1500
@@ -61,6 +63,31 @@ def test_answered_abandoned_and_voicemail_calls_in_the_report_equal_sipps_counts
     for message in messages:
         with wave.open(io.BytesIO(message["content"])) as audio:
             assert audio.getnframes() / audio.getframerate() > 1.0    # the caller spoke into it
+    assert telephony.service.calls() == []
+
+
+def test_an_agent_who_hangs_up_before_the_bridge_ends_the_call_which_counts_as_answered(centre, tmp_path,
+                                                                                        monkeypatch):
+    """The phone answers and hangs up before the communication server (in this process) has
+    bridged its leg, which it is made to do only once the phone is done: the caller hears the
+    end, not hold audio for ever."""
+    telephony, comm, config = centre
+    phone_done = threading.Event()
+    bridging = VoiceChannel._on_leg_answered
+
+    def bridging_late(channel, *args):
+        phone_done.wait(SIPP_TIMEOUT)
+        bridging(channel, *args)
+    monkeypatch.setattr(VoiceChannel, "_on_leg_answered", bridging_late)
+    answering = Sipp("phone_hangs_up.xml", tmp_path, duration=0).start()
+    sign_in(telephony, comm, tmp_path, 1, answering.port)
+    caller = Sipp("caller_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
+    assert answering.wait() == 0, answering.log()                          # its BYE was answered
+    phone_done.set()
+    assert caller.wait() == 0, caller.log()                                  # the caller got a BYE
+    eventually(lambda: incoming_calls(config["db"]), lambda report: report == {"answered": 1, "abandoned": 0, "messages": 0},
+               what="the report counting one answered call")
+    assert comm.agent("agent-1")["interactions"] == []
     assert telephony.service.calls() == []
 
 

@@ -343,7 +343,10 @@ class VoiceChannel:
             telephony.cancel_leg(call_id, other)
         call.legs = {leg: agent}
         call.phase, call.bridged, call.announce_at = AGENT, leg, None
-        telephony.bridge(call_id, leg)
+        try:
+            telephony.bridge(call_id, leg)
+        except (NotFound, Conflict):           # the agent hung up before the bridge: as after it
+            telephony.hangup(call_id)          # (ended: the interaction completes)
 
     def _on_leg_failed(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
         agent = call.legs.pop(event["leg"], None)
