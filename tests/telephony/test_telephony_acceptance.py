@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import wave
 
 import pytest
 
-from caruso_comm.channels.voice import VoiceChannel
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
 from baresip_phone import Baresip
-from sip_peers import SIPP_TIMEOUT, Sipp
-from voice_centre import MENU, sign_in, start_centre
+from sip_peers import Sipp
+from voice_centre import MENU, bridges_late, sign_in, start_centre
 
 WELCOME_MS = 1500
 G711_SAMPLE_SECONDS = 7.05       # the audio of sip-tester's g711a.pcap, which callers speak
@@ -72,13 +70,7 @@ def test_an_agent_who_hangs_up_before_the_bridge_ends_the_call_which_counts_as_a
     bridged its leg, which it is made to do only once the phone is done: the caller hears the
     end, not hold audio for ever."""
     telephony, comm, config = centre
-    phone_done = threading.Event()
-    bridging = VoiceChannel._on_leg_answered
-
-    def bridging_late(channel, *args):
-        phone_done.wait(SIPP_TIMEOUT)
-        bridging(channel, *args)
-    monkeypatch.setattr(VoiceChannel, "_on_leg_answered", bridging_late)
+    phone_done = bridges_late(monkeypatch)
     answering = Sipp("phone_hangs_up.xml", tmp_path, duration=0).start()
     sign_in(telephony, comm, tmp_path, 1, answering.port)
     caller = Sipp("caller_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()

@@ -22,6 +22,7 @@ from caruso_frontoffice.database import open_database
 from caruso_frontoffice.passwords import Cost, Passwords
 from sip_peers import Sipp, rtp_range
 from telephony_hosts import host_telephony
+from voice_centre import bridges_late
 
 SCRIPTS = Path(__file__).parent.parent / "comm" / "scripts"
 QUEUES = [{"name": "power"}, {"name": "general"}]
@@ -125,6 +126,11 @@ def accept(page) -> int:
     """Accept the ringing call; the number of inbound RTP packets once the caller is heard."""
     page.click("#phone-accept")
     page.wait_for_selector("#phone-state:has-text('connected')", timeout=30000)
+    return caller_heard(page)
+
+
+def caller_heard(page) -> int:
+    """The number of inbound RTP packets once the caller is heard in the page."""
     return eventually(lambda: inbound_packets(page), lambda count: count > 20, what="the caller's audio in the page")
 
 
@@ -140,15 +146,22 @@ def answered_after_the_stream(page):
     return handler
 
 
-def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(centre, chromium, tmp_path):
+def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(centre, chromium, tmp_path,
+                                                                            monkeypatch):
     telephony, comm, url, base = centre
     pages = {agent: desk_of(chromium, base, agent) for agent in AGENTS}
     events = telephony.reader()
+    bridge = bridges_late(monkeypatch)
     caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
     page = pages[ringing_desk(pages)]
     assert page.inner_text("#phone-state") == "ringing"
     assert page.inner_text("#phone-remote").startswith("+3360000")
-    first = accept(page)
+    page.click("#phone-accept")
+    page.wait_for_selector("#phone-state:has-text('connected')")
+    assert page.is_visible("#phone-hangup") and page.is_hidden("#phone-hold")     # answered, not bridged yet
+    bridge.set()
+    page.wait_for_selector("#phone-hold:visible")
+    first = caller_heard(page)
     eventually(lambda: inbound_packets(page), lambda count: count > first + 50, what="more of the caller's audio")
     shots = Path(os.environ.get("CARUSO_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)

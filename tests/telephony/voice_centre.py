@@ -1,13 +1,15 @@
 """A call centre on real telephony for tests: the script engine with the test hotline, the
 communication server with its voice channel and IVR menu for number 100, telephony; agents
-signed in with SIPp phones."""
+signed in with SIPp phones; a voice channel made to bridge late."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
+from caruso_comm.channels.voice import VoiceChannel
 from caruso_core.testing import eventually
-from sip_peers import Sipp, rtp_range
+from sip_peers import SIPP_TIMEOUT, Sipp, rtp_range
 from telephony_hosts import Telephony, host_telephony
 
 SCRIPTS = Path(__file__).parent.parent / "comm" / "scripts"
@@ -47,3 +49,16 @@ def sign_in(telephony, comm, folder: Path, agents: int, contact_port: int) -> No
                      keys={"user": f"phone{number}", "contact_port": contact_port, "expires": 300})
         assert phone.run() == 0, phone.log()
         comm.login(f"agent-{number}", {}, {"voice": 1})
+
+
+def bridges_late(monkeypatch) -> threading.Event:
+    """Make the communication server of this process bridge an answered leg only once the
+    returned event is set (at most ``SIPP_TIMEOUT`` seconds later)."""
+    release = threading.Event()
+    bridging = VoiceChannel._on_leg_answered
+
+    def bridging_late(channel, *args):
+        release.wait(SIPP_TIMEOUT)
+        bridging(channel, *args)
+    monkeypatch.setattr(VoiceChannel, "_on_leg_answered", bridging_late)
+    return release

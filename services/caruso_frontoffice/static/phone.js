@@ -93,7 +93,8 @@
     holding = !!leg.holding;
     $("phone-hold").setAttribute("aria-pressed", String(holding));
     state(holding ? "on hold" : "connected");
-    buttons(["phone-mute", "phone-hold", "phone-hangup", "phone-keypad"]);
+    var bridged = leg.state !== "answered";     // answered: the caller is not bridged to it yet
+    buttons(["phone-mute", "phone-hangup", "phone-keypad"].concat(bridged ? ["phone-hold"] : []));
   }
   function gathered(pc) {
     return new Promise(function (resolve) {
