@@ -22,10 +22,10 @@
     "Browser Gone": "The call was lost: this page lost contact with the server."
   };
 
-  function post(path, fields) {
+  function post(path, fields, keepalive) {   // keepalive: the request outlives a reload that follows
     var body = new URLSearchParams(fields);
     body.set("csrf", card.dataset.csrf);
-    return fetch(path, {method: "POST", body: body, credentials: "same-origin", keepalive: true})   // outlives a reload
+    return fetch(path, {method: "POST", body: body, credentials: "same-origin", keepalive: !!keepalive})
       .then(function (response) {
         return response.json().then(function (answer) {
           if (!response.ok) { throw new Error(answer.error || response.statusText); }
@@ -70,7 +70,7 @@
     var leg = phone.leg;
     if (leg) {
       window.sessionStorage.setItem("phone-ended", leg.leg);   // a report from before the end is stale
-      post("/desk/phone/end", {call: leg.call, leg: leg.leg, reason: reason}).catch(function () {});
+      post("/desk/phone/end", {call: leg.call, leg: leg.leg, reason: reason}, true).catch(function () {});
     }
     idle();
   }
