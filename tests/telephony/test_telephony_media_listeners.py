@@ -24,7 +24,7 @@ def send_from(source: str, port: int, datagram: bytes) -> None:
 
 
 def test_dtmf_listener_takes_only_reports_on_held_legs_from_its_own_host(media):
-    port = media.health()["dtmf_port"]
+    port, dropped = media.health()["dtmf_port"], media.health()["dtmf_dropped"]
     with ivr_call(media, "held"):
         for datagram in (b"\xff not json", b"[1, 2]", dtmf_report("not-held", "caller"),
                          dtmf_report("held", "stranger"), dtmf_report("held", "caller", event=16),
@@ -34,6 +34,7 @@ def test_dtmf_listener_takes_only_reports_on_held_legs_from_its_own_host(media):
         send_from("127.0.0.2", port, dtmf_report("held", "caller", event=1))
         send_from("127.0.0.1", port, dtmf_report("held", "caller", event=11))
         assert media.reports.digits("held", 1) == [("caller", "#")]
+        assert media.health()["dtmf_dropped"] - dropped == 9          # the ones above, counted in order
     assert [report for report in media.reports.dtmf if report[0] in ("held", "not-held")] == [("held", "caller", "#")]
 
 

@@ -12,7 +12,8 @@ Contract (the SIP layer calls exactly this):
   held, stops rtpengine (SIGTERM, then SIGKILL), then the listeners and the notification
   thread, and removes rtpengine's spool: no process, thread or port is left.
   :meth:`~Media.health` pings rtpengine; when it died or hangs it is restarted, every
-  call it held is lost and reported through ``on_timeout``.
+  call it held is lost and reported through ``on_timeout``. It also counts the key
+  reports the DTMF listener dropped (``dtmf_dropped``).
 - A *call* is the SIP call id, a *leg* the SIP tag of one side. :meth:`~Media.offer`
   and :meth:`~Media.answer` pass an SDP through rtpengine and return the SDP to send on
   (media anchored, ICE removed, the caller's port kept across re-offers: port latching);
@@ -172,7 +173,7 @@ class Media:
 
     def _where(self, engine: Rtpengine) -> dict[str, Any]:
         return {"rtpengine_pid": engine.pid, "ng_port": engine.ng_port, "dtmf_port": engine.dtmf_port,
-                "teardown_port": engine.teardown_port}
+                "teardown_port": engine.teardown_port, "dtmf_dropped": self._dtmf.dropped if self._dtmf else 0}
 
     # -- signalling --------------------------------------------------------------------
 
