@@ -19,13 +19,14 @@ from sip_peers import Sipp
 from test_telephony_desk_phone import (AGENTS, WELCOME_MS, accept, desk_of, inbound_packets, incoming_calls,
                                        open_centre)
 
-PAGE_TIMEOUT = 3
+PAGE_TIMEOUT = 5                 # telephony's default: less loses the legs of desks slowed by load
 PACKETS_PER_SECOND = 50          # the browser's Opus frames are 20 ms
 
 
 @pytest.fixture
 def centre(caruso_host, caruso_client, tmp_path):
-    """Pages gone after 3 s; a dead tab's silence (the media timeout) is not what ends a leg here."""
+    """Pages gone after ``PAGE_TIMEOUT``; a dead tab's silence (the media timeout) is not what
+    ends a leg here."""
     return open_centre(caruso_host, caruso_client, tmp_path, page_timeout=PAGE_TIMEOUT, media_timeout=60)
 
 
