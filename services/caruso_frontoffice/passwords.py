@@ -68,6 +68,10 @@ class Cost:
         return (least_n <= self.n <= 2 ** MAX_LOG2_N and self.n & (self.n - 1) == 0
                 and 0 < self.r <= MAX_R and 0 < self.p <= MAX_P)
 
+    def below(self, other: "Cost") -> bool:
+        """Whether a hash at this cost takes less work (n * r * p) than one at ``other``."""
+        return self.n * self.r * self.p < other.n * other.r * other.p
+
     def memory(self) -> int:
         """The ``maxmem`` scrypt gets at this cost: the bytes it needs, 128 * r * (n + p + 2)
         (about 128 MiB at the default), and 1 MiB to spare."""

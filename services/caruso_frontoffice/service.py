@@ -94,9 +94,10 @@ class FrontOffice:
                 raise ConfigError(f"frontoffice {name} must be a positive whole number, not {limit!r}")
         limits = Limits.configured("frontoffice", max_connections, request_timeout)
         cost = Cost.configured(password_cost)
-        if cost.n * cost.r * cost.p < DEFAULT_COST.n * DEFAULT_COST.r * DEFAULT_COST.p:
-            log.warning("frontoffice password_cost %s is below OWASP's advice (n=2^17, r=8, p=1): "
-                        "a stolen user database is quicker to guess", password_cost)
+        if cost.below(DEFAULT_COST):
+            log.warning("frontoffice password_cost %s is below OWASP's advice (n=2^%d, r=%d, p=%d): a stolen "
+                        "user database is quicker to guess", password_cost, DEFAULT_COST.n.bit_length() - 1,
+                        DEFAULT_COST.r, DEFAULT_COST.p)
         self._scheme, self._host = parts.scheme, parts.hostname
         self._port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
         engine = open_database(db or default_sqlite_url("frontoffice.db"))

@@ -43,22 +43,17 @@ def test_the_served_front_office_hashes_at_the_owasp_cost_and_rehashes_older_has
     add_users(db)
     caruso_host("frontoffice", config={"address": "http://127.0.0.1:0", "db": db})     # no password_cost
     front_office = caruso_client.get("frontoffice").url()
-    engine = open_database(db)
-
-    def stored(name):
-        return _stored(db, name)
-
-    with engine.begin() as connection:                                # sam's hash from an earlier version
+    with open_database(db).begin() as connection:       # sam's hash from an earlier version
         connection.execute(users.update().where(users.c.name == "sam").values(
             password=Passwords(Cost(n=2 ** 14)).hash(PASSWORDS["sam"])))
-    assert stored("ada").startswith("scrypt$1024$8$1$")                # made cheaply by the test
+    assert _stored(db, "ada").startswith("scrypt$1024$8$1$")                # made cheaply by the test
     with httpx.Client(base_url=front_office, timeout=30) as web:
         assert sign_in(web, "ada", "wrong-password-1").status_code == 401
-        assert stored("ada").startswith("scrypt$1024$8$1$")            # a failed sign-in changes nothing
+        assert _stored(db, "ada").startswith("scrypt$1024$8$1$")            # a failed sign-in changes nothing
         assert sign_in(web, "ada").status_code == 303
         assert sign_in(web, "sam").status_code == 303
     for name in ("ada", "sam"):
-        assert stored(name).startswith("scrypt$131072$8$1$")           # the production cost, N=2^17
+        assert _stored(db, name).startswith("scrypt$131072$8$1$")           # the production cost, N=2^17
     with httpx.Client(base_url=front_office, timeout=30) as web:
         assert sign_in(web, "sam").status_code == 303                  # and the new hash verifies
 

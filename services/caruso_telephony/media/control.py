@@ -173,7 +173,7 @@ class Media:
 
     def _where(self, engine: Rtpengine) -> dict[str, Any]:
         return {"rtpengine_pid": engine.pid, "ng_port": engine.ng_port, "dtmf_port": engine.dtmf_port,
-                "teardown_port": engine.teardown_port, "dtmf_dropped": self._dtmf.dropped if self._dtmf else 0}
+                "teardown_port": engine.teardown_port, "dtmf_dropped": self._dtmf.dropped}
 
     # -- signalling --------------------------------------------------------------------
 
