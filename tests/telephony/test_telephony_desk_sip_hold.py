@@ -32,7 +32,7 @@ def test_an_agent_on_a_sip_phone_holds_and_resumes_the_call_from_the_desk(centre
             return next(({"call": call["call"], "holding": call["holding"]} for call in telephony.service.calls()
                          if call["bridged"]), None)
 
-        call = eventually(line, limit=30, what="the caller bridged to ada's SIP phone")["call"]
+        call = eventually(line, limit=60, what="the caller bridged to ada's SIP phone")["call"]   # as ringing_desk
         hold = page.locator("form[action='/desk/hold'] button")
         hold.wait_for(timeout=15000)                                 # the desk shows the connected call
         assert hold.inner_text() == "Hold"

@@ -345,7 +345,8 @@ class VoiceChannel:
         call.phase, call.bridged, call.announce_at = AGENT, leg, None
         try:
             telephony.bridge(call_id, leg)
-        except (NotFound, Conflict):           # the agent hung up before the bridge: as after it
+        except (NotFound, Conflict) as gone:   # the agent hung up before the bridge: as after it
+            log.info("call %s: leg %s of %s ended before the bridge (%s): hanging up", call_id, leg, agent, gone)
             telephony.hangup(call_id)          # (ended: the interaction completes)
 
     def _on_leg_failed(self, call_id: str, call: VoiceCall, event: Mapping[str, Any]) -> None:
