@@ -31,6 +31,10 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# the suite starts some 300 Python processes: let them share compiled bytecode. Where
+# PYTHONDONTWRITEBYTECODE is set, each would compile the project's modules again and every
+# worker would rewrite every test module's asserts (3.7 CPU s a worker)
+unset PYTHONDONTWRITEBYTECODE
 # five workers, one test file each at a time: most tests wait on real processes and
 # sockets (real servers, browsers, SIPp), so five share two cores well (six were no
 # faster and slowed the browser desks of the campaign test past its accept windows);
