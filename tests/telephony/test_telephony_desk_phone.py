@@ -123,9 +123,14 @@ def phone_error(page, says: str, timeout: float = 30000) -> None:
 
 
 def accept(page) -> int:
-    """Accept the ringing call; the number of inbound RTP packets once the caller is heard."""
+    """Accept the ringing call; the number of inbound RTP packets once the caller is heard.
+    A call not connected within 30 s fails with what the phone shows (its state and error)."""
     page.click("#phone-accept")
-    page.wait_for_selector("#phone-state:has-text('connected')", timeout=30000)
+    try:
+        page.wait_for_selector("#phone-state:has-text('connected')", timeout=30000)
+    except PlaywrightError as error:
+        raise AssertionError(f"the accepted call did not connect: the phone shows {page.inner_text('#phone-state')!r}, "
+                             f"its error {page.text_content('#phone-error')!r}") from error
     return caller_heard(page)
 
 
