@@ -94,7 +94,10 @@ def load_object(reference: str) -> Any:
 
 
 def load_service_class(reference: str) -> type:
-    """A service class from ``package.module:Class`` or a ``caruso.services`` entry point name."""
+    """A service class from ``package.module:Class`` or a ``caruso.services`` entry point name.
+    An entry point whose module needs a package that is not installed is a one-line
+    ConfigError naming the module (and ``pip install 'dist[name]'`` where the service's
+    distribution has an extra of the service's name)."""
     if ":" in reference:
         return load_object(reference)
     known = group(SERVICES_GROUP)
@@ -102,4 +105,19 @@ def load_service_class(reference: str) -> type:
         names = ", ".join(sorted(known)) or "none installed"
         raise ConfigError(f"no service implementation named {reference!r} (entry point group "
                           f"{SERVICES_GROUP}: {names}); or give package.module:Class")
-    return known[reference].load()
+    entry = known[reference]
+    try:
+        return entry.load()
+    except ModuleNotFoundError as error:     # an optional dependency left out of the install
+        if (error.name or "").partition(".")[0] == entry.module.partition(".")[0]:
+            raise                            # a module of the component itself: a bug, not an install
+        raise ConfigError(f"service {reference!r} ({entry.value}) needs the module {error.name!r}, "
+                          f"which is not installed{_install_hint(entry, reference)}") from None
+
+
+def _install_hint(entry: EntryPoint, extra: str) -> str:
+    """How to install what a service of ``entry``'s distribution needs: its extra of the
+    same name, where the distribution declares one."""
+    if entry.dist is None or extra not in (entry.dist.metadata.get_all("Provides-Extra") or []):
+        return ""
+    return f": pip install '{entry.dist.name}[{extra}]'"

@@ -1,20 +1,23 @@
 """A plain install (``pip install caruso``, no extras: README's first command) has no
-PostgreSQL or MariaDB driver, no SIP stack, no scikit-learn and no browser driver; the
-core and the manager must start without them, and `caruso demo` runs on SQLite."""
+PostgreSQL or MariaDB driver, no SIP stack, no scikit-learn and no browser driver;
+the core and the manager must start without them, and `caruso demo` runs on SQLite. A
+service that needs an extra is refused in one line that names the install."""
+import json
 import os
+import re
 import subprocess
 import sys
 
 from caruso_core.testing.processes import free_port
 
-EXTRAS = ("psycopg", "psycopg2", "pymysql", "sippy", "sklearn", "playwright")
+EXTRAS = ("psycopg", "psycopg2", "pymysql", "sippy", "sklearn", "scipy", "playwright")
 
 BLOCK = f"""
 import importlib.abc, sys
 class Absent(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in {EXTRAS!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}}")
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
 sys.meta_path.insert(0, Absent())
 """
 
@@ -40,3 +43,40 @@ print(len(names))
     finally:
         started.terminate()
         started.wait(30)
+
+
+def test_a_service_whose_extra_is_not_installed_is_refused_in_one_line_naming_the_install(tmp_path):
+    for name, reference in (("analytics", "caruso_analytics.service:AnalyticsService"),
+                            ("telephony", "caruso_telephony.service:TelephonyService")):
+        serve = BLOCK + "from caruso_core.cli import main\nsys.argv = ['caruso', 'serve', " \
+            f"{name!r}, '--manager', 'PYRO:caruso.manager@127.0.0.1:9']\nmain()\n"
+        ran = subprocess.run([sys.executable, "-c", serve], capture_output=True, text=True, timeout=120,
+                             cwd=tmp_path, env=dict(os.environ, CARUSO_DATA=str(tmp_path / "data")))
+        assert ran.returncode == 1, ran.stderr
+        said = ran.stderr.splitlines()[-1]
+        assert re.fullmatch(rf"error: service '{name}' \({re.escape(reference)}\) needs the module "
+                            rf"'({'|'.join(EXTRAS)})', which is not installed: pip install 'caruso\[{name}\]'", said), said
+        assert "Traceback" not in ran.stderr
+
+
+def test_every_standard_service_but_those_of_an_extra_loads_without_the_extras(tmp_path):
+    loads = BLOCK + """
+import json
+from importlib.metadata import entry_points
+from caruso_core.errors import ConfigError
+from caruso_core.plugins import load_service_class
+loaded, refused = [], []
+for entry in entry_points(group="caruso.services"):
+    try:
+        load_service_class(entry.name)
+        loaded.append(entry.name)
+    except ConfigError:
+        refused.append(entry.name)
+print(json.dumps([sorted(loaded), sorted(refused)]))
+"""
+    ran = subprocess.run([sys.executable, "-c", loads], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    loaded, refused = json.loads(ran.stdout)
+    assert refused == ["analytics", "telephony"]
+    assert {"storage", "comm", "scripts", "frontoffice", "monitor", "reports", "erp", "billing",
+            "customer-master"} <= set(loaded)
