@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 import sqlalchemy as sa
 
-from caruso_core.errors import ConfigError
+from caruso_core import databases
 
 from caruso_comm.events import Event, table
 from caruso_monitor.picture import Picture
@@ -36,10 +36,7 @@ class Feed:
 
     def __init__(self, url: str, gap_wait: float = GAP_WAIT, max_gaps: int = MAX_GAPS,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        try:
-            self.engine = sa.create_engine(url)
-        except (sa.exc.ArgumentError, ImportError) as error:
-            raise ConfigError(f"event log {url!r}: not a usable database URL: {error}") from None
+        self.engine = databases.engine(url, wal=False)    # the journal mode is the log's owner's
         self.url = url
         self.gap_wait, self.max_gaps, self._clock = gap_wait, max_gaps, clock
         self.last_id = 0                      # the highest id delivered

@@ -6,25 +6,26 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from caruso_core import databases
 from caruso_core.errors import ConfigError
 
 from caruso_comm.events import table as events
 
 
 def open_engine(url: str) -> sa.Engine:
-    """An engine on an event-log database; a ConfigError if the URL or the table is wrong."""
-    try:
-        parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        raise ConfigError(f"event log {url!r} is not a database URL (e.g. sqlite:///events.db)") from None
+    """An engine on an event-log database (:func:`caruso_core.databases.engine`, its journal
+    mode left to the communication server that owns it); a ConfigError if the URL is no
+    database URL, the SQLite file does not exist, or the table is missing."""
+    parsed = databases.database_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
             and not Path(parsed.database).exists():
         raise ConfigError(f"event log {url}: no such file {parsed.database}")
+    engine = databases.engine(parsed, wal=False)
     try:
-        engine = sa.create_engine(parsed)
         with engine.connect() as connection:
             present = sa.inspect(connection).has_table(events.name)
     except Exception as error:
+        engine.dispose()
         raise ConfigError(f"event log {url}: cannot open the database: "
                           f"{type(error).__name__}: {error}") from None
     if not present:

@@ -33,6 +33,8 @@ MISTAKES = [
     (["init", "taken"], "taken exists and is not empty"),
     (["services", "--manager", "127.0.0.1"], "--manager '127.0.0.1': give HOST:PORT"),
     (["report", "incoming-calls", "--db", "sqlite:///nothing-here.db"], "no such file"),
+    (["report", "incoming-calls", "--db", "events.db"], "'events.db' is not a database URL"),
+    (["serve", "monitor", "-c", "db=events.db"], "'events.db' is not a database URL"),
     (["report", "incoming-cals", "--db", "sqlite:///x.db"], "no report definition 'incoming-cals'"),
     (["script", "validate", "nosuch.xml"], "nosuch.xml: cannot read"),
     (["model", "validate", "nosuch.xml"], "nosuch.xml"),
