@@ -22,12 +22,19 @@ The process then holds at most ``max_connections + 3 * backlog`` sockets of the 
 reserve) if it is lower, or refuses to start when the hard limit is too low. TLS
 handshakes are asyncio's: a connection counts once its handshake is done, and a handshake
 not done in 60 seconds is dropped.
+
+Behind a reverse proxy every client has the proxy's address. :func:`trusted_proxies`
+checks a component's list of its proxies' addresses (IP addresses or networks; never
+"everyone"); from those peers only, the server takes the client's address from
+``X-Forwarded-For`` (the rightmost address that is not a trusted proxy, so a client
+cannot name itself) and the scheme from ``X-Forwarded-Proto``.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
 import functools
+import ipaddress
 import resource
 import socket
 import threading
@@ -143,6 +150,30 @@ class _BoundedProtocol(H11Protocol):
             self._deadline.cancel()
             self._deadline = None
         self._connections.forget(self)
+
+
+def trusted_proxies(owner: str, setting: Any) -> str | None:
+    """The ``proxies`` of an :class:`HttpServer` from a component's ``trusted_proxies``
+    setting: None (no proxy) or a list of IP addresses or networks; anything else is a
+    one-line ConfigError naming ``owner``'s setting."""
+    if setting is None:
+        return None
+    if not isinstance(setting, list) or not setting:
+        raise ConfigError(f"{owner} trusted_proxies must be a list of the proxies' IP addresses or "
+                          f"networks (e.g. [\"10.0.0.5\"]), not {setting!r}")
+    for entry in setting:
+        if not (isinstance(entry, str) and _network(entry)):
+            why = " (it would let every client name itself)" if entry == "*" else ""
+            raise ConfigError(f"{owner} trusted_proxies: {entry!r} is not an IP address or network{why}")
+    return ",".join(setting)
+
+
+def _network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 class HttpServer:

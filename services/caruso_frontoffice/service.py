@@ -31,6 +31,9 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
               sign-in; a start with a lower cost says so in the log
 ``max_connections``, ``request_timeout`` the bounds of the HTTP server (default 1000
               connections, 10 seconds to send a request; see :mod:`caruso_core.webserver`)
+``trusted_proxies`` the IP addresses (or networks) of the reverse proxies in front of it,
+              whose ``X-Forwarded-For`` names the client that sign-in and portal limits
+              count (default none: the peer is the client, and the header is ignored)
 
 The front office faces the internet, so its client of the manager never carries the
 operator secret: it is the host's ``context`` client (which has none), or for an instance
@@ -56,6 +59,7 @@ from caruso_frontoffice.context import Context
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.passwords import DEFAULT_COST, Cost, Passwords
+from caruso_core import webserver
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 from caruso_frontoffice.sessions import Sessions, load_key
 from caruso_core.throttle import Throttle
@@ -78,7 +82,7 @@ class FrontOffice:
                  self_service_starts: int = 30, portal_searches: int = 60, desk: dict[str, Any] | None = None,
                  articles: dict[str, Any] | bool | None = None, password_cost: dict[str, int] | None = None,
                  max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT,
-                 context: HostContext | None = None) -> None:
+                 trusted_proxies: list[str] | None = None, context: HostContext | None = None) -> None:
         parts = urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"frontoffice address {address!r} must look like http://127.0.0.1:8080")
@@ -93,6 +97,7 @@ class FrontOffice:
             if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
                 raise ConfigError(f"frontoffice {name} must be a positive whole number, not {limit!r}")
         limits = Limits.configured("frontoffice", max_connections, request_timeout)
+        proxies = webserver.trusted_proxies("frontoffice", trusted_proxies)
         cost = Cost.configured(password_cost)
         if cost.below(DEFAULT_COST):
             log.warning("frontoffice password_cost %s is below OWASP's advice (n=2^%d, r=%d, p=%d): a stolen "
@@ -115,7 +120,7 @@ class FrontOffice:
             article_settings=ArticleSettings.of(articles),
             desk_settings=desk_settings(desk), worksheets=Worksheets(engine), saved_filters=SavedFilters(engine))
         tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if parts.scheme == "https" else None
-        self._http = HttpServer(create_app(self._context), limits, "the front office", tls=tls)
+        self._http = HttpServer(create_app(self._context), limits, "the front office", tls=tls, proxies=proxies)
 
     def start(self) -> None:
         """Serve the app; ConfigError if the address cannot be served."""
