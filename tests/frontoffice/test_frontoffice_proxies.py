@@ -1,8 +1,10 @@
 """Behind a reverse proxy: with ``trusted_proxies`` the served front office counts failed
 sign-ins per client named in ``X-Forwarded-For`` by a trusted proxy (the rightmost
-address that is not a proxy's, so a client cannot name itself); without it the header is
-ignored, so a client that forges it still meets the limit on its own address. A setting
-that is no list of IP addresses or networks is refused in one line."""
+address that is not a proxy's, so a client cannot name itself), and a proxy that ends TLS
+says so with ``X-Forwarded-Proto`` (the session cookie is then Secure, and HSTS is sent);
+without the setting both headers are ignored, so a client that forges them still meets the
+limit on its own address. A setting that is no list of IP addresses or networks is
+refused in one line."""
 from __future__ import annotations
 
 import httpx
@@ -23,13 +25,24 @@ def served(caruso_host, caruso_client, tmp_path, **config):
     return caruso_client.get("frontoffice").url()
 
 
-def sign_in(site, name, password, forwarded=None):
-    """One sign-in from a fresh client (its own cookies); the answer's status."""
+def signed_in(site, name, password, forwarded=None, **headers):
+    """One sign-in from a fresh client (its own cookies); the answer."""
     with httpx.Client(base_url=site) as client:
         csrf = csrf_of(client.get("/signin").text)
-        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
-        return client.post("/signin", data={"csrf": csrf, "name": name, "password": password},
-                           headers=headers).status_code
+        headers = {**headers, **({"X-Forwarded-For": forwarded} if forwarded else {})}
+        return client.post("/signin", data={"csrf": csrf, "name": name, "password": password}, headers=headers)
+
+
+def sign_in(site, name, password, forwarded=None):
+    return signed_in(site, name, password, forwarded).status_code
+
+
+def over_tls(answer):
+    """Whether the answer is one for https: a Secure session cookie and HSTS."""
+    cookies = answer.headers.get_list("set-cookie")
+    secure = [any(part.strip().lower() == "secure" for part in cookie.split(";")) for cookie in cookies]
+    assert cookies and (all(secure) or not any(secure)), cookies
+    return all(secure) and "strict-transport-security" in answer.headers
 
 
 def fail_until_limited(site, forwarded):
@@ -42,6 +55,8 @@ def fail_until_limited(site, forwarded):
 def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_limit(caruso_host, caruso_client,
                                                                                   tmp_path):
     site = served(caruso_host, caruso_client, tmp_path)
+    forged = signed_in(site, "ada", PASSWORDS["ada"], **{"X-Forwarded-Proto": "https"})
+    assert forged.status_code == SIGNED_IN and not over_tls(forged)
     fail_until_limited(site, lambda n: f"198.51.100.{n + 1}")       # a new forged address each time
     assert sign_in(site, "ada", PASSWORDS["ada"], "203.0.113.50") == 429
 
@@ -54,6 +69,9 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(caruso_h
     assert sign_in(site, "nobody", "wrong", "203.0.113.50, 198.51.100.7") == 429
     assert sign_in(site, "ada", PASSWORDS["ada"], "203.0.113.50") == SIGNED_IN   # another client
     assert sign_in(site, "ada", PASSWORDS["ada"]) == SIGNED_IN                    # the proxy's own address
+    plain = signed_in(site, "sam", PASSWORDS["sam"], "203.0.113.51")
+    ended_tls = signed_in(site, "sam", PASSWORDS["sam"], "203.0.113.51", **{"X-Forwarded-Proto": "https"})
+    assert not over_tls(plain) and over_tls(ended_tls)
 
 
 @pytest.mark.parametrize("setting, says", [
