@@ -22,15 +22,20 @@ sys.meta_path.insert(0, Absent())
 """
 
 
+def without_extras(code, tmp_path):
+    """Run ``code`` in a fresh interpreter that cannot import the extras; its finished process."""
+    return subprocess.run([sys.executable, "-c", BLOCK + code], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env=dict(os.environ, CARUSO_DATA=str(tmp_path / "data")))
+
+
 def test_the_core_imports_and_the_manager_starts_without_the_optional_extras(tmp_path):
-    imports = BLOCK + """
+    ran = without_extras("""
 import pkgutil, caruso_core
 names = [m.name for m in pkgutil.iter_modules(caruso_core.__path__) if m.name != "__main__"]
 for name in names:
     __import__("caruso_core." + name)
 print(len(names))
-"""
-    ran = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+""", tmp_path)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert int(ran.stdout) > 20
     manager = BLOCK + "from caruso_core.cli import main\nsys.argv = ['caruso', 'manager', '--insecure', " \
@@ -48,10 +53,8 @@ print(len(names))
 def test_a_service_whose_extra_is_not_installed_is_refused_in_one_line_naming_the_install(tmp_path):
     for name, reference in (("analytics", "caruso_analytics.service:AnalyticsService"),
                             ("telephony", "caruso_telephony.service:TelephonyService")):
-        serve = BLOCK + "from caruso_core.cli import main\nsys.argv = ['caruso', 'serve', " \
-            f"{name!r}, '--manager', 'PYRO:caruso.manager@127.0.0.1:9']\nmain()\n"
-        ran = subprocess.run([sys.executable, "-c", serve], capture_output=True, text=True, timeout=120,
-                             cwd=tmp_path, env=dict(os.environ, CARUSO_DATA=str(tmp_path / "data")))
+        ran = without_extras("from caruso_core.cli import main\nsys.argv = ['caruso', 'serve', "
+                             f"{name!r}, '--manager', 'PYRO:caruso.manager@127.0.0.1:9']\nmain()\n", tmp_path)
         assert ran.returncode == 1, ran.stderr
         said = ran.stderr.splitlines()[-1]
         assert re.fullmatch(rf"error: service '{name}' \({re.escape(reference)}\) needs the module "
@@ -60,7 +63,7 @@ def test_a_service_whose_extra_is_not_installed_is_refused_in_one_line_naming_th
 
 
 def test_every_standard_service_but_those_of_an_extra_loads_without_the_extras(tmp_path):
-    loads = BLOCK + """
+    ran = without_extras("""
 import json
 from importlib.metadata import entry_points
 from caruso_core.errors import ConfigError
@@ -73,8 +76,7 @@ for entry in entry_points(group="caruso.services"):
     except ConfigError:
         refused.append(entry.name)
 print(json.dumps([sorted(loaded), sorted(refused)]))
-"""
-    ran = subprocess.run([sys.executable, "-c", loads], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+""", tmp_path)
     assert ran.returncode == 0, ran.stderr[-2000:]
     loaded, refused = json.loads(ran.stdout)
     assert refused == ["analytics", "telephony"]
