@@ -67,6 +67,9 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(caruso_h
     assert sign_in(site, "nobody", "wrong", "198.51.100.7") == 429
     # the client names another address in front of the one its proxy appends: still itself
     assert sign_in(site, "nobody", "wrong", "203.0.113.50, 198.51.100.7") == 429
+    assert sign_in(site, "nobody", "wrong", "not an address, 198.51.100.7") == 429      # malformed
+    hops = "198.51.100.9, " * 20000 + "198.51.100.7"                     # over the 16 KiB head
+    assert sign_in(site, "nobody", "wrong", hops) == 400                  # refused before the app reads it
     assert sign_in(site, "ada", PASSWORDS["ada"], "203.0.113.50") == SIGNED_IN   # another client
     assert sign_in(site, "ada", PASSWORDS["ada"]) == SIGNED_IN                    # the proxy's own address
     plain = signed_in(site, "sam", PASSWORDS["sam"], "203.0.113.51")
