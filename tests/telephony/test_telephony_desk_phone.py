@@ -175,8 +175,9 @@ def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(cent
     assert page.evaluate("window.deskPhone.pc.getSenders()[0].track.enabled") is False
     assert page.get_attribute("#phone-mute", "aria-pressed") == "true"
     page.route("**/desk/phone/hold", answered_after_the_stream(page), times=1)
-    page.click("#phone-hold")
-    page.wait_for_selector("#phone-state:has-text('on hold'), #phone-error:visible")
+    with page.expect_request_finished(lambda request: request.url.endswith("/desk/phone/hold")):
+        page.click("#phone-hold")                               # the answer has reached the page
+    page.evaluate("() => new Promise(done => setTimeout(done))")  # and the page has handled it
     assert page.inner_text("#phone-state") == "on hold", page.inner_text("#phone-error")
     page.click("#phone-hold")
     page.wait_for_selector("#phone-state:has-text('connected')")
