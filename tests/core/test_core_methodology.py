@@ -37,6 +37,7 @@ class Background:
 
     def __init__(self, line: str, cwd: Path, env: dict[str, str]) -> None:
         self.line, self.lines = line, []
+        env = {**env, "PYTHONFAULTHANDLER": "1"}       # SIGABRT prints every thread's stack
         self.process = subprocess.Popen(["bash", "-c", f"exec {line}"], cwd=cwd, env=env, text=True,
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -50,8 +51,16 @@ class Background:
         return any(text in line for line in self.lines)
 
     def interrupt(self) -> int:
+        """Ctrl-C; the exit code. A command still running 90 s later fails the test with its
+        output, which then ends with the stacks of its threads."""
         self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=90)
+        try:
+            code = self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=30)
+            self._reader.join(timeout=10)
+            raise AssertionError(f"{self.line} did not stop on Ctrl-C:\n" + "\n".join(self.lines)) from None
         self._reader.join(timeout=10)
         return code
 
