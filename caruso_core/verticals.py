@@ -20,7 +20,8 @@ through the entry point group ``caruso.verticals`` (``utility = caruso_utility``
 A deployment for a list of verticals starts from the default deployment (every
 installed service with ``autostart``) and applies each vertical, those it depends on
 first. ``files`` are made absolute and merged into the service's configuration with
-``config``: a list is appended to what earlier verticals gave (base files first, so a
+``config`` (a list in both, such as ``views``, is config's entries, e.g. packaged
+``package:path`` resources, then the files): a list is appended to what earlier verticals gave (base files first, so a
 component that merges files by id lets an extension override one view or script
 without copying the rest, and the storage applies model files in order, so an
 integrator's model extends the objects of the vendor's vertical it depends on); a table
@@ -75,7 +76,7 @@ class Vertical:
             for name, paths in table.get("files", {}).items():
                 listed = paths if isinstance(paths, list) else [paths]
                 placed = [place_file(self, p) if place_file else str((self.root / p).resolve()) for p in listed]
-                config[name] = placed if isinstance(paths, list) else placed[0]
+                config[name] = [*config.get(name, []), *placed] if isinstance(paths, list) else placed[0]
             settings[key] = {**{k: v for k, v in table.items() if k not in ("files", "config")},
                              "config": config}
         return settings
@@ -110,6 +111,11 @@ def read(path: Path) -> Vertical:
             raise ConfigError(f"{path}: [services.{key}] unknown key(s) {', '.join(sorted(extra))}; "
                               f"allowed: {', '.join(sorted(SERVICE_KEYS))}")
         for name, paths in table.get("files", {}).items():
+            config = table.get("config", {})
+            given = config.get(name) if isinstance(config, dict) else None
+            if given is not None and not (isinstance(paths, list) and isinstance(given, list)):
+                raise ConfigError(f"{path}: [services.{key}] names {name} in both files and config; "
+                                  "both must be lists (config's entries come first)")
             for relative in paths if isinstance(paths, list) else [paths]:
                 if not (path.parent / relative).exists():
                     raise ConfigError(f"{path}: [services.{key}] files.{name}: {relative} does not exist")

@@ -70,6 +70,21 @@ def test_an_extension_layers_on_its_base(verticals, monkeypatch):
     assert all(Path(p).is_absolute() for p in echo["config"]["views"])
 
 
+def test_packaged_files_in_config_come_before_the_verticals_own(tmp_path):
+    """A list named in both ``config`` (e.g. a package's views) and ``files`` is config's
+    entries, then the vertical's files; anything but two lists there is refused."""
+    manifest = 'name = "shop"\nversion = "1"\n[services.frontoffice]\nfiles = {{ views = ["views"] }}\nconfig = {{ views = {} }}\n'
+    package = make_vertical(tmp_path, "shop", manifest.format('["caruso_frontoffice.views:sales.xml"]'),
+                            ["views/shop.xml"])
+    settings = read(package / "vertical.toml").service_settings()
+    assert settings["frontoffice"]["config"]["views"] == ["caruso_frontoffice.views:sales.xml",
+                                                          str((package / "views").resolve())]
+    (package / "vertical.toml").write_text(manifest.format('"caruso_frontoffice.views:sales.xml"'))
+    with pytest.raises(ConfigError, match=r"vertical.toml: \[services.frontoffice\] names views in both files and "
+                                          r"config; both must be lists"):
+        read(package / "vertical.toml")
+
+
 def test_manifest_errors_name_file_and_key(tmp_path):
     bad = make_vertical(tmp_path, "bad", 'name = "bad"\nversion = "1"\n[services.x]\nfiles = { views = ["nope.xml"] }\n')
     with pytest.raises(ConfigError, match=r"vertical.toml: \[services.x\] files.views: nope.xml does not exist"):
