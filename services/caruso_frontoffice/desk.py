@@ -24,6 +24,8 @@ from caruso_scripts.client import INTERFACE as SCRIPTS, DialogView, Scripts
 
 COMM = "caruso.comm/1"
 STORAGE = "caruso.storage/1"
+TASK, CUSTOMER = "Task", "Customer"     # the storage's CRM base module: a task, for a customer
+MAX_TASK = 300                          # characters of a task's subject (the module's length)
 TEXT_CHANNELS = frozenset({"webchat", "email"})
 STATUSES = ("available", "break", "logged_out")
 MAX_REASON = 60
@@ -194,6 +196,17 @@ class Desk:
             self.storage.add_contact(customer[0], customer[1], {
                 "channel": interaction["channel"], "direction": interaction["direction"], "agent": name,
                 "reference": interaction_id, "summary": f"Notes ({disposition}): {notes}"})
+
+    def add_task(self, name: str, subject: str, due: str | None, customer: tuple[str, Any] | None) -> dict[str, Any]:
+        """A task of the CRM base module for the agent ``name`` (a follow-up of a call):
+        ``subject``, ``due`` (an ISO date or None), and the customer when ``customer`` is a
+        Customer; the task as stored."""
+        values: dict[str, Any] = {"subject": subject, "assignee": name}
+        if due:
+            values["due"] = due
+        if customer is not None and customer[0] == CUSTOMER:
+            values["customer_id"] = customer[1]
+        return self.storage.create(TASK, values)
 
     def end_wrap_up(self, name: str, interaction_id: str) -> None:
         if self.own(name, interaction_id) is not None:

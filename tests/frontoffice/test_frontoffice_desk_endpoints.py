@@ -87,6 +87,11 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert post("notes", interaction=call, notes="<script>alert(1)</script>").status_code == 303
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in desk_web.get(f"/desk?i={call}").text
     assert "use one of resolved, callback" in post("complete", interaction=call, disposition="sold").text
+    too_long = post("complete", interaction=call, disposition="resolved", follow_up="f" * 301)
+    assert too_long.status_code == 400 and "at most 300 characters" in too_long.text
+    assert "give a date as YYYY-MM-DD" in post("complete", interaction=call, disposition="resolved",
+                                              follow_up="Call back", due="2026-02-30").text
+    assert comm.interaction(call)["state"] == "connected"           # refused before anything was done
     assert "no queue 'nowhere'" in unescape(post("transfer", interaction=call, queue="nowhere").text)
     assert post("transfer", interaction=call, queue="sales").status_code == 303
     assert comm.interaction(call)["queue"] == "sales"

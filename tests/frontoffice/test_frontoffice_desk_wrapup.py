@@ -1,6 +1,7 @@
 """The desk's completion and wrap-up in headless Chromium against the real communication
 server, script engine and storage service: the dispositions a queue lists (a forged one
-refused), the disposition and next action suggested by the end of the dialog script, the
+refused), the disposition and next action suggested by the end of the dialog script (the
+next action made the agent's follow-up task for the customer; a forged due date refused), the
 wrap-up countdown and a campaign call's accept window counting down from the server's
 remaining time (also after a reload), and an auto-accepted campaign call that starts the
 queue's script as accepting does.
@@ -63,7 +64,7 @@ def reloaded_countdown(desk, selector, left):
     return shown
 
 
-def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countdown(desk, comm, caruso_client):
+def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countdown(desk, comm, storage):
     one = desk()
     page = one.page
     call = comm.arrive("billing", from_="+49 30 1234567")["id"]
@@ -84,6 +85,16 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     assert "disposition 'resolved': use one of paid, promise to pay, dispute" in page.inner_text("p.error:not([hidden])")
     assert comm.interaction(call)["state"] == "connected"
 
+    page.select_option("select[name=disposition]", "paid")
+    page.fill("input[name=follow_up]", "Call back")
+    page.eval_on_selector("input[name=due]", "i => { i.type = 'text'; i.value = '31/12/2026'; }")   # forged
+    with page.expect_response("**/desk/complete") as refused:
+        page.click("button:has-text('Complete')")
+    assert refused.value.status == 400
+    one.expected(400)
+    assert "due '31/12/2026': give a date as YYYY-MM-DD" in page.inner_text("p.error:not([hidden])")
+    assert comm.interaction(call)["state"] == "connected" and storage.query("Task") == []    # nothing done
+
     answer(page)                                                      # the greeting
     answer(page, choose="No")
     assert "The script has ended: payment_promised." in page.inner_text(".desk-script")
@@ -91,11 +102,18 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     assert suggested == ("The script ended with payment_promised: disposition promise to pay. "
                          "Next: Check the payment in 7 days (follow-up task)")
     assert page.input_value("select[name=disposition]") == "promise to pay"   # preselected
+    assert page.input_value("input[name=follow_up]") == "Check the payment in 7 days (follow-up task)"
     one.check_layout("the script's suggestion")
+    page.fill("input[name=due]", "2026-12-14")
     page.click("button:has-text('Complete')")
     page.wait_for_selector(".wrap-up-left")
     completed = [e for e in comm.events(0, 0)["events"] if e["event"] == "complete"]
     assert [(e["interaction"], e["data"]["disposition"]) for e in completed] == [(call, "promise to pay")]
+    acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]
+    tasks = [{key: task[key] for key in ("subject", "assignee", "due", "customer_id", "done")}
+             for task in storage.query("Task")]
+    assert tasks == [{"subject": "Check the payment in 7 days (follow-up task)", "assignee": "ada",
+                      "due": "2026-12-14", "customer_id": acme["id"], "done": False}]     # the popped customer's
     assert page.inner_text(".desk-interaction .suggested") == "Next: Check the payment in 7 days (follow-up task)"
 
     first = countdown(page, ".wrap-up-left")
@@ -110,7 +128,7 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     assert comm.agent("ada")["wrap_up_left"] == {}
 
 
-def test_a_campaign_call_s_accept_window_counts_down_on_a_phone(desk, comm):
+def test_a_campaign_call_s_accept_window_counts_down_on_a_phone(desk, comm, storage):
     one = desk(PHONE)
     page = one.page
     comm.add_campaign("spring", "sales", contacts_csv="number,customer\n+4930555000,2\n", pacing="progressive",
@@ -129,9 +147,11 @@ def test_a_campaign_call_s_accept_window_counts_down_on_a_phone(desk, comm):
     offered = page.eval_on_selector_all("select[name=disposition] option", "os => os.map(o => o.value)")
     assert offered == ["", "resolved", "callback"]                     # sales lists none: the desk's own
     page.select_option("select[name=disposition]", "callback")
+    assert page.input_value("input[name=follow_up]") == ""                # no script: nothing suggested
     page.click("button:has-text('Complete')")
     page.wait_for_selector(".wrap-up-left")
     assert 290 < countdown(page, ".wrap-up-left") <= 300
+    assert storage.query("Task") == []                                 # and no follow-up asked for
     one.check_layout("wrap-up on a phone")
 
 

@@ -11,6 +11,7 @@ refused.
 """
 from __future__ import annotations
 
+import datetime
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -25,7 +26,7 @@ from caruso_scripts.client import seq_of
 from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.desk import Desk
+from caruso_frontoffice.desk import MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.pages.records import key_query, record_sections
 from caruso_frontoffice.views.model import Customer360View, Field
@@ -258,10 +259,34 @@ def send(request: Request, context: Context, form: FormData, agent: str, interac
 
 
 @_act
-def complete(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+def complete(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
+    """Complete the interaction; a ``follow_up`` (prefilled with the next action the script
+    suggests) becomes the agent's task for the popped customer, due on ``due`` if given.
+    Both are checked before anything is done."""
     desk = _desk(context)
     customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction))
+    follow_up = _text(form.get("follow_up"), MAX_TASK).strip()
+    due = _date(_text(form.get("due"), 10).strip(), "due")
     desk.complete(agent, interaction, _text(form.get("disposition"), 100), customer)
+    if not follow_up:
+        return None
+    try:
+        desk.add_task(agent, follow_up, due, customer)
+    except CarusoError as failure:
+        return f"Completed, but the follow-up task was not created: {failure}"
+    return None
+
+
+def _date(text: str, name: str) -> str | None:
+    """An ISO date (YYYY-MM-DD) from a form, None when empty; InvalidInput otherwise."""
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    raise InvalidInput(f"{name} {text!r}: give a date as YYYY-MM-DD")
 
 
 @_act
