@@ -42,6 +42,25 @@ def test_store_creates_and_updates(actions):
     assert actions["store"](context, object="Customer", key=1, name="Ann Smith")["name"] == "Ann Smith"
 
 
+def test_store_with_match_counts_a_value_stored_again_instead_of_creating_it_twice(actions):
+    storage = MemoryStorage({"Article": {"records": [{"id": 7, "question": "Saturday?", "status": "published",
+                                                      "asked": 4}]}})
+    context = action_context(service=lambda key: storage)
+
+    def ask(question):
+        return actions["store"](context, object="Article", match="question", count="asked", question=question,
+                                status="unanswered", asked=1)
+    assert ask("Heat pumps?") == {"id": 8, "question": "Heat pumps?", "status": "unanswered", "asked": 1}
+    assert ask("Heat pumps?")["asked"] == 2
+    again = ask("Saturday?")
+    assert again == {"id": 7, "question": "Saturday?", "status": "published", "asked": 5}   # only counted
+    assert len(storage.query("Article")) == 2
+    without_count = actions["store"](context, object="Article", match="question", question="Heat pumps?")
+    assert without_count["asked"] == 2                               # found, returned, unchanged
+    with pytest.raises(InvalidInput, match="match 'subject' is not one of the attributes given"):
+        actions["store"](context, object="Article", match="subject", question="Why?")
+
+
 def test_contact_adds_a_history_entry_naming_the_session(actions):
     storage = MemoryStorage({"Customer": {"records": [{"id": 1, "name": "Ann"}]}})
     entry = actions["contact"](action_context(service=lambda key: storage), key=1, summary="moved", channel="web")

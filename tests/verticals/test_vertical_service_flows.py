@@ -1,6 +1,6 @@
 """The service company end to end, on real storage and script services with the vertical's model
-and scripts: a self-service question nobody answered becomes a task for the knowledge team and
-its answer joins the FAQ; a reported fault is checked against the warranty and opens an order
+and scripts: a self-service question nobody answered (asked twice: one article, counted) becomes
+a task for the knowledge team and its answer joins the FAQ; a reported fault is checked against the warranty and opens an order
 whose SLA timer escalates it when the response deadline passes."""
 import datetime as dt
 from pathlib import Path
@@ -25,13 +25,14 @@ def test_an_unanswered_self_service_question_becomes_a_task_and_its_answer_joins
     storage, scripts = _service_vertical(caruso_host, caruso_client, tmp_path, due_every=0)
     question = "Do you service heat pumps too?"
 
-    view = scripts.begin("faq")
-    for answer in ("other", question):
-        view = scripts.answer(view["session"], answer, view["seq"])
-    assert view["outcome"] == "question_recorded", view
+    for typed in (question, f"  {question} "):                       # asked twice
+        view = scripts.begin("faq")
+        for answer in ("other", typed):
+            view = scripts.answer(view["session"], answer, view["seq"])
+        assert view["outcome"] == "question_recorded", view
 
     [article] = storage.query("KnowledgeArticle", {"field": "question", "op": "eq", "value": question})
-    assert article["status"] == "unanswered"
+    assert article["status"] == "unanswered" and article["asked"] == 2    # one article, counted twice
     [task] = storage.query("Task", {"field": "assignee", "op": "eq", "value": "knowledge-team"})
     assert question in task["subject"] and f"article {article['id']}" in task["subject"]
 
