@@ -5,8 +5,9 @@ tables of one or more databases; :class:`~caruso_storage.service.StorageManager`
 serves them (docs/storage.md).
 
 Public: ``caruso_storage.describe`` (a model's metadata as ``describe()`` answers it, also
-read from model files without a running service). Other components import nothing else of
-this package.
+read from model files without a running service) and ``caruso_storage.counting`` (storing a
+value once, counting it when it comes again, through any storage client). Other components
+import nothing else of this package.
 """
 
-PUBLIC_MODULES = ("caruso_storage.describe",)
+PUBLIC_MODULES = ("caruso_storage.describe", "caruso_storage.counting")

@@ -1,6 +1,6 @@
 """Questions by e-mail over real SMTP sockets: a mail to the e-mail channel's questions address
 becomes an unanswered knowledge-base article in the storage service (whose rule makes the
-knowledge team's task) and its sender gets an acknowledgement through the relay; a mail without
+knowledge team's task; the same question again counts on it) and its sender gets an acknowledgement through the relay; a mail without
 text or with too long a question is refused (SMTP 550, a log line) and nothing is written."""
 from __future__ import annotations
 
@@ -58,6 +58,18 @@ def test_a_mailed_question_joins_the_knowledge_base_and_its_sender_is_told(mail,
     assert storage.count("KnowledgeArticle") == 1
 
 
+def test_a_question_mailed_again_counts_on_its_article(mail, smtp_server):
+    storage, _, port = mail
+    send(port, QUESTIONS, "Do you install heat pumps in flats?")
+    send(port, QUESTIONS, "Do you install heat pumps\n in flats?\n")   # the same words
+    send(port, QUESTIONS, "Do you install heat pumps in houses?")
+    articles = storage.query("KnowledgeArticle", order_by=["id"])
+    assert [(a["question"], a["asked"]) for a in articles] == [
+        ("Do you install heat pumps in flats?", 2), ("Do you install heat pumps in houses?", 1)]
+    assert storage.count("Task") == 2                          # one for the knowledge team per article
+    assert len(eventually(lambda: smtp_server.messages if len(smtp_server.messages) == 3 else None)) == 3
+
+
 def test_an_html_only_question_keeps_its_text(mail):
     storage, _, port = mail
     message = EmailMessage()
@@ -91,6 +103,7 @@ def test_a_mail_without_a_question_is_refused_and_nothing_is_written(mail, smtp_
     ({"address": "faq@acme.test", "colour": "red"}, r"unknown key\(s\) colour"),
     ({"address": "faq@acme.test", "max_length": 0}, "max_length must be a positive whole number"),
     ({"address": "faq@acme.test", "values": ["unanswered"]}, "values must be a table"),
+    ({"address": "faq@acme.test", "count": 1}, "count must be text"),
 ])
 def test_bad_question_settings_are_refused(config, message):
     with pytest.raises(ConfigError, match=message):

@@ -6,8 +6,11 @@ the acknowledgement ``reply`` through its relay.
 Configuration (``questions`` of the ``email`` channel): ``address`` (required: mail to it is
 a question), ``object`` (default ``KnowledgeArticle``), ``field`` (the attribute holding the
 question, ``question``), ``values`` (the other attributes of the new object, default
-``{status = "unanswered", asked = 1}``), ``max_length`` (characters of a question, 300),
-``reply`` (the acknowledgement's text; empty: none is sent).
+``{status = "unanswered", asked = 1}``), ``count`` (the integer attribute a question asked
+again in the same words raises on its object instead of a new object being made; default
+``asked`` when the values hold it, none otherwise: every message makes an object),
+``max_length`` (characters of a question, 300), ``reply`` (the acknowledgement's text;
+empty: none is sent).
 
 The question is the message's text (of an HTML-only message, the text between its tags,
 scripts and styles left out) with its blanks and line breaks folded into single spaces. A message without text, or with more than ``max_length`` characters, is refused
@@ -21,24 +24,27 @@ from typing import Any, Mapping
 
 from caruso_core.context import HostContext
 from caruso_core.errors import ConfigError, InvalidInput
+from caruso_storage.counting import stored_once
 
 log = logging.getLogger("caruso.comm.email")
 STORAGE = "caruso.storage/1"
 DEFAULT_VALUES = {"status": "unanswered", "asked": 1}
 DEFAULT_REPLY = ("Thank you for your question. Our specialists answer it soon; the answer then appears "
                  "in our questions and answers.")
-KEYS = ("address", "object", "field", "values", "max_length", "reply")
+KEYS = ("address", "object", "field", "values", "count", "max_length", "reply")
+COUNT = "asked"
 
 
 class MailQuestions:
     """What becomes of a message to ``address``."""
 
     def __init__(self, context: HostContext, address: str, object: str = "KnowledgeArticle",
-                 field: str = "question", values: Mapping[str, Any] | None = None, max_length: int = 300,
-                 reply: str = DEFAULT_REPLY) -> None:
+                 field: str = "question", values: Mapping[str, Any] | None = None, count: str | None = None,
+                 max_length: int = 300, reply: str = DEFAULT_REPLY) -> None:
         self.context = context
         self.address, self.object, self.field = address, object, field
         self.values = dict(DEFAULT_VALUES if values is None else values)
+        self.count = count if count is not None else COUNT if COUNT in self.values else None
         self.max_length, self.reply = max_length, reply
 
     @classmethod
@@ -52,7 +58,7 @@ class MailQuestions:
         if unknown:
             raise ConfigError(f"email channel: questions has unknown key(s) {', '.join(map(str, unknown))} "
                               f"(keys: {', '.join(KEYS)})")
-        for name in ("object", "field", "reply"):
+        for name in ("object", "field", "count", "reply"):
             if name in config and not isinstance(config[name], str):
                 raise ConfigError(f"email channel: questions {name} must be text, not {config[name]!r}")
         if "values" in config and not isinstance(config["values"], Mapping):
@@ -68,7 +74,7 @@ class MailQuestions:
 
     def ask(self, sender: str, text: str, html: bool = False) -> dict[str, Any]:
         """Store the question ``text`` (``html``: an HTML body) of ``sender``; returns the new
-        object. InvalidInput (and a log line) when there is no question or it is too long; the
+        object, or the one that holds the same question with its ``count`` raised. InvalidInput (and a log line) when there is no question or it is too long; the
         storage's errors as they are."""
         question = " ".join((_HtmlText.of(text) if html else text).split())
         if not question:
@@ -79,9 +85,11 @@ class MailQuestions:
                         self.max_length)
             raise InvalidInput(f"the question has more than {self.max_length} characters: please ask it shorter")
         storage = self.context.client.get(STORAGE)
-        created = storage.create(self.object, {**self.values, self.field: question})
-        log.info("e-mail question from %s stored as a new %s", sender, self.object)
-        return created
+        values = {**self.values, self.field: question}
+        stored = (storage.create(self.object, values) if self.count is None
+                  else stored_once(storage, self.object, values, self.field, self.count))
+        log.info("e-mail question from %s stored in %s", sender, self.object)
+        return stored
 
 
 class _HtmlText(HTMLParser):
