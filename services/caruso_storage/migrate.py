@@ -56,7 +56,7 @@ def differences(connection: Connection, tables: list[Table]) -> list[Difference]
     names = {(table.schema, table.name) for table in tables}
 
     def include(item: Any, name: str | None, kind: str, reflected: bool, _other: Any) -> bool:
-        if kind == "index":
+        if kind in ("index", "column"):
             return not (name or "").startswith(search.INDEX_PREFIX)   # made and kept by the search itself
         return kind != "table" or (item.schema, name) in names
 

@@ -8,10 +8,19 @@ each in its database, kept in step with every write, and the ranked query.
 - PostgreSQL: a GIN index ``caruso_search__DIGEST__TABLE__SEARCH`` on the ``tsvector`` of the
   attributes (a search declared anew gets a new one); matched with
   ``plainto_tsquery``, ranked by ``ts_rank`` (divided by the logarithm of the length, as bm25 favours short texts).
-- Other databases (MySQL, MariaDB): each word must be contained in one of the attributes
-  (as the ``contains`` filter), in key order.
+- MariaDB and MySQL: a stored generated column ``caruso_search__DIGEST__SEARCH`` holding the
+  attributes' text in a case- and accent-insensitive collation (caruso's own columns compare
+  text as it is, ``utf8mb4_bin``, and so would an index on them), and a ``FULLTEXT`` index of
+  the same name on it (a search declared anew gets a new column). InnoDB's parser does not
+  stem, so each word is looked for as a word or the start of one (``+word*``), matched and
+  ranked with ``MATCH ... AGAINST`` in boolean mode. A word InnoDB does not index (shorter than ``innodb_ft_min_token_size``, or one of
+  its default stop words) must instead be contained in one of the attributes, as the
+  ``contains`` filter does.
+- Other databases: each word must be contained in one of the attributes (as the
+  ``contains`` filter), in key order.
 
-On SQLite and PostgreSQL the index of a search the model no longer declares is dropped on start.
+On SQLite, PostgreSQL and MariaDB the index of a search the model no longer declares is
+dropped on start.
 
 The text a caller searches for is cut into words (letters and digits) before it reaches a
 database: an FTS5 query is the quoted words only and PostgreSQL gets the words as a bound
@@ -23,11 +32,13 @@ characters and ``MAX_WORDS`` words.
 from __future__ import annotations
 
 import re
+import weakref
 import zlib
 from typing import Any
 
 from sqlalchemy import column, func, literal_column, table, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects.mysql import match as fulltext_match
+from sqlalchemy.engine import Connection, Engine
 
 from caruso_core.errors import InvalidInput
 
@@ -49,7 +60,10 @@ STOP_WORDS = {"english": frozenset("""
     too under until up very was we were what when where which while who whom why will with would you
     your yours yourself yourselves""".split())}
 WORD = re.compile(r"[^\W_]+")
-INDEX_PREFIX = "caruso_search__"     # the PostgreSQL indexes of searches (schema comparisons leave them be)
+INDEX_PREFIX = "caruso_search__"     # the indexes of searches (schema comparisons leave them be)
+MYSQL = ("mysql", "mariadb")
+# what InnoDB's full-text index leaves out, per engine: (its shortest word, its stop words)
+_UNINDEXED: weakref.WeakKeyDictionary[Engine, tuple[int, frozenset[str]]] = weakref.WeakKeyDictionary()
 
 
 def words(text: Any, search: Search) -> list[str]:
@@ -100,13 +114,29 @@ def prepare(connection: Connection, obj: ObjectType) -> None:
             if name not in made:
                 connection.exec_driver_sql(f"CREATE INDEX {_quote(name)} ON {_quote(obj.table)} "
                                            f"USING GIN ({_postgresql_vector(obj, search)})")
+    elif connection.dialect.name in MYSQL:
+        quote = connection.dialect.identifier_preparer.quote
+        made = connection.execute(text("SELECT column_name FROM information_schema.columns "
+                                       "WHERE table_schema = DATABASE() AND table_name = :table"),
+                                  {"table": obj.table}).scalars().all()
+        wanted = {_mysql_name(obj, search): search for search in obj.searches}
+        for name in made:
+            if name.startswith(INDEX_PREFIX) and name not in wanted:
+                connection.exec_driver_sql(f"ALTER TABLE {quote(obj.table)} DROP COLUMN {quote(name)}")
+        for name, search in wanted.items():
+            if name not in made:
+                connection.exec_driver_sql(f"ALTER TABLE {quote(obj.table)} ADD COLUMN {quote(name)} "
+                                           f"LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci "
+                                           f"AS ({_mysql_text(obj, search, quote)}) STORED")
+                connection.exec_driver_sql(f"CREATE FULLTEXT INDEX {quote(name)} ON {quote(obj.table)} ({quote(name)})")
 
 
-def matching(dialect: str, obj: ObjectType, records_table: Any, search: Search,
+def matching(connection: Connection, obj: ObjectType, records_table: Any, search: Search,
              found: list[str]) -> tuple[Any, Any, list[Any], Condition | None]:
     """How to select the objects holding every word of ``found``: the FROM clause (None: the
     object's table), a SQL condition (None: none), the ranking before the key order, and a
-    filter condition (other databases)."""
+    filter condition (the words no index holds)."""
+    dialect = connection.dialect.name
     if dialect == "sqlite":
         fts = table(_fts_name(obj, search), column("rowid"))
         whole = literal_column(_quote(fts.name))
@@ -118,9 +148,38 @@ def matching(dialect: str, obj: ObjectType, records_table: Any, search: Search,
         vector = literal_column(_postgresql_vector(obj, search))
         query = func.plainto_tsquery(config, " ".join(found))
         return None, vector.op("@@")(query), [func.ts_rank(vector, query, 1).desc()], None
-    contained = tuple(Condition("or", items=tuple(Condition("compare", name, "contains", word)
-                                                  for name in search.attributes)) for word in found)
-    return None, None, [], Condition("and", items=contained)
+    if dialect in MYSQL:
+        shortest, stop_words = _unindexed(connection)
+        indexed = [word for word in found if len(word) >= shortest and word.lower() not in stop_words]
+        others = [word for word in found if word not in indexed]
+        if indexed:
+            matched = fulltext_match(column(_mysql_name(obj, search)),
+                                     against=" ".join(f"+{word}*" for word in indexed)).in_boolean_mode()
+            return None, matched, [matched.desc()], _contained(search, others)
+    return None, None, [], _contained(search, found)
+
+
+def _contained(search: Search, words: list[str]) -> Condition | None:
+    """Every one of ``words`` contained in one of the search's attributes (None: no words)."""
+    if not words:
+        return None
+    return Condition("and", items=tuple(Condition("or", items=tuple(Condition("compare", name, "contains", word)
+                                                                    for name in search.attributes))
+                                        for word in words))
+
+
+def _unindexed(connection: Connection) -> tuple[int, frozenset[str]]:
+    """InnoDB's shortest indexed word and its default stop words, on the engine of ``connection``."""
+    engine = connection.engine
+    if engine not in _UNINDEXED:
+        shortest = connection.exec_driver_sql("SELECT @@innodb_ft_min_token_size").scalar_one()
+        stop_words = connection.exec_driver_sql("SELECT value FROM information_schema.innodb_ft_default_stopword")
+        _UNINDEXED[engine] = (int(shortest), frozenset(word.lower() for word in stop_words.scalars()))
+    return _UNINDEXED[engine]
+
+
+def _columns(obj: ObjectType, search: Search) -> list[str]:
+    return [obj.attributes[attribute].column for attribute in search.attributes]
 
 
 def _fts_name(obj: ObjectType, search: Search) -> str:
@@ -139,7 +198,7 @@ def _prepare_sqlite(connection: Connection, obj: ObjectType, search: Search) -> 
     """Make the FTS5 table and triggers of ``search`` unless they are there as declared; the
     update trigger fires only when a searched column changes."""
     name = _fts_name(obj, search)
-    columns = [obj.attributes[attribute].column for attribute in search.attributes]
+    columns = _columns(obj, search)
     key = obj.attributes[obj.key[0]].column
     fts, table_name = _quote(name), _quote(obj.table)
     old = ", ".join(f"old.{_quote(c)}" for c in [key, *columns])
@@ -172,10 +231,24 @@ def _drop_sqlite(connection: Connection, name: str) -> None:
 
 
 def _postgresql_name(obj: ObjectType, search: Search) -> str:
-    """The index of a search: named after its declaration's digest too, so that a search declared
-    anew gets a new index."""
-    digest = zlib.crc32(_postgresql_vector(obj, search).encode())
+    return _index_name(obj, search, _postgresql_vector(obj, search))
+
+
+def _index_name(obj: ObjectType, search: Search, declaration: str) -> str:
+    """The index of a search: named after the digest of its ``declaration`` too, so that a
+    search declared anew gets a new index (within the 63 characters PostgreSQL allows)."""
+    digest = zlib.crc32(declaration.encode())
     return f"{INDEX_PREFIX}{digest:08x}__{_fts_name(obj, search)}"[:63]
+
+
+def _mysql_name(obj: ObjectType, search: Search) -> str:
+    """The generated column of a search and its index (the table's name left out: a column's)."""
+    digest = zlib.crc32(",".join(_columns(obj, search)).encode())
+    return f"{INDEX_PREFIX}{digest:08x}__{search.name}"[:64]
+
+
+def _mysql_text(obj: ObjectType, search: Search, quote: Any) -> str:
+    return f"CONCAT_WS(' ', {', '.join(quote(name) for name in _columns(obj, search))})"
 
 
 def _postgresql_vector(obj: ObjectType, search: Search) -> str:

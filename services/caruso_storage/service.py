@@ -186,8 +186,8 @@ class StorageManager:
         if not found:
             return []
         with self._read(records.obj) as connection:
-            source, also, ranking, contained = searching.matching(connection.dialect.name, records.obj,
-                                                                  records.table, declared, found)
+            source, also, ranking, contained = searching.matching(connection, records.obj, records.table,
+                                                                  declared, found)
             if contained is not None:
                 condition = contained if condition is None else Condition("and", items=(condition, contained))
             page = records.select(connection, condition, None, limit, offset, also, source, ranking)
