@@ -104,31 +104,37 @@ def prepare(connection: Connection, obj: ObjectType) -> None:
             _prepare_sqlite(connection, obj, search)
     elif connection.dialect.name == "postgresql":
         made = connection.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-                                       "AND tablename = :table"),
-                                  {"table": obj.table}).scalars().all()
-        wanted = {_postgresql_name(obj, search): search for search in obj.searches}
-        for name in made:
-            if name.startswith(INDEX_PREFIX) and name not in wanted:
-                connection.exec_driver_sql(f"DROP INDEX {_quote(name)}")
-        for name, search in wanted.items():
-            if name not in made:
-                connection.exec_driver_sql(f"CREATE INDEX {_quote(name)} ON {_quote(obj.table)} "
-                                           f"USING GIN ({_postgresql_vector(obj, search)})")
+                                       "AND tablename = :table"), {"table": obj.table}).scalars().all()
+        _follow(connection, made, {_postgresql_name(obj, search): search for search in obj.searches},
+                lambda name: [f"DROP INDEX {_quote(name)}"],
+                lambda name, search: [f"CREATE INDEX {_quote(name)} ON {_quote(obj.table)} "
+                                      f"USING GIN ({_postgresql_vector(obj, search)})"])
     elif connection.dialect.name in MYSQL:
-        quote = connection.dialect.identifier_preparer.quote
+        quote, table_name = connection.dialect.identifier_preparer.quote, obj.table
         made = connection.execute(text("SELECT column_name FROM information_schema.columns "
                                        "WHERE table_schema = DATABASE() AND table_name = :table"),
-                                  {"table": obj.table}).scalars().all()
-        wanted = {_mysql_name(obj, search): search for search in obj.searches}
-        for name in made:
-            if name.startswith(INDEX_PREFIX) and name not in wanted:
-                connection.exec_driver_sql(f"ALTER TABLE {quote(obj.table)} DROP COLUMN {quote(name)}")
-        for name, search in wanted.items():
-            if name not in made:
-                connection.exec_driver_sql(f"ALTER TABLE {quote(obj.table)} ADD COLUMN {quote(name)} "
-                                           f"LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci "
-                                           f"AS ({_mysql_text(obj, search, quote)}) STORED")
-                connection.exec_driver_sql(f"CREATE FULLTEXT INDEX {quote(name)} ON {quote(obj.table)} ({quote(name)})")
+                                  {"table": table_name}).scalars().all()
+        _follow(connection, made, {_mysql_name(obj, search): search for search in obj.searches},
+                lambda name: [f"ALTER TABLE {quote(table_name)} DROP COLUMN {quote(name)}"],
+                lambda name, search: [f"ALTER TABLE {quote(table_name)} ADD COLUMN {quote(name)} LONGTEXT "
+                                      f"CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci "
+                                      f"AS ({_mysql_text(obj, search, quote)}) STORED",
+                                      f"CREATE FULLTEXT INDEX {quote(name)} ON {quote(table_name)} ({quote(name)})"])
+
+
+def _follow(connection: Connection, made: list[str], wanted: dict[str, Search],
+            drop: Any, make: Any) -> None:
+    """Run ``drop(name)``'s statements for each search object in ``made`` (named with
+    :data:`INDEX_PREFIX`) not ``wanted``, and ``make(name, search)``'s for each wanted one
+    not made."""
+    for name in made:
+        if name.startswith(INDEX_PREFIX) and name not in wanted:
+            for statement in drop(name):
+                connection.exec_driver_sql(statement)
+    for name, search in wanted.items():
+        if name not in made:
+            for statement in make(name, search):
+                connection.exec_driver_sql(statement)
 
 
 def matching(connection: Connection, obj: ObjectType, records_table: Any, search: Search,

@@ -48,6 +48,12 @@ def ids(found: list[dict]) -> list[int]:
     return [record["id"] for record in found]
 
 
+def search_objects(url: str, listing: str) -> list[str]:
+    """The names the SQL ``listing`` gives in the database at ``url`` that are the searches' own."""
+    with sa.create_engine(url).connect() as connection:
+        return [name for name in connection.exec_driver_sql(listing).scalars() if name.startswith("caruso_search__")]
+
+
 def test_best_match_first_unpublished_hidden_index_in_step(storage):
     mention = storage.create("Article", {"question": "Why is my boiler noisy?", "status": "published",
                                          "answer": "Air in the system; a radiator may need bleeding."})
@@ -145,9 +151,7 @@ def sqlite_names(url: str, kind: str) -> list[str]:
 @pytest.mark.postgres
 def test_a_postgresql_index_follows_the_declaration(postgres_database: str, tmp_path: Path):
     def indexes() -> list[str]:
-        with sa.create_engine(postgres_database).connect() as connection:
-            found = connection.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename = 'article'")
-            return [name for name in found.scalars() if name.startswith("caruso_search__")]
+        return search_objects(postgres_database, "SELECT indexname FROM pg_indexes WHERE tablename = 'article'")
 
     storage = StorageManager(model=model_file(tmp_path), db=postgres_database, due_every=0)
     article = storage.create("Article", {"question": "Boiler pressure", "answer": "1 to 2 bar"})
@@ -168,10 +172,8 @@ def test_a_postgresql_index_follows_the_declaration(postgres_database: str, tmp_
 def test_a_mariadb_search_ignores_case_finds_short_words_and_follows_the_declaration(mariadb_database: str,
                                                                                       tmp_path: Path):
     def columns() -> list[str]:
-        with sa.create_engine(mariadb_database).connect() as connection:
-            found = connection.exec_driver_sql("SELECT column_name FROM information_schema.columns "
-                                               "WHERE table_schema = DATABASE() AND table_name = 'article'")
-            return [name for name in found.scalars() if name.startswith("caruso_search__")]
+        return search_objects(mariadb_database, "SELECT column_name FROM information_schema.columns "
+                                                "WHERE table_schema = DATABASE() AND table_name = 'article'")
 
     storage = StorageManager(model=model_file(tmp_path), db=mariadb_database, due_every=0)
     tv = storage.create("Article", {"question": "A wall-mounted TV in the BOILER cupboard?", "answer": "Keep 30 cm free."})
