@@ -74,8 +74,9 @@ class MailQuestions:
 
     def ask(self, sender: str, text: str, html: bool = False) -> dict[str, Any]:
         """Store the question ``text`` (``html``: an HTML body) of ``sender``; returns the new
-        object, or the one that holds the same question with its ``count`` raised. InvalidInput (and a log line) when there is no question or it is too long; the
-        storage's errors as they are."""
+        object, or the one that holds the same question with its ``count`` raised. InvalidInput
+        (and a log line) when there is no question or it is too long; the storage's errors as
+        they are."""
         question = " ".join((_HtmlText.of(text) if html else text).split())
         if not question:
             log.warning("e-mail question from %s refused: the message has no text", sender)
