@@ -197,16 +197,24 @@ class Desk:
                 "channel": interaction["channel"], "direction": interaction["direction"], "agent": name,
                 "reference": interaction_id, "summary": f"Notes ({disposition}): {notes}"})
 
-    def add_task(self, name: str, subject: str, due: str | None, customer: tuple[str, Any] | None) -> dict[str, Any]:
-        """A task of the CRM base module for the agent ``name`` (a follow-up of a call):
-        ``subject``, ``due`` (an ISO date or None), and the customer when ``customer`` is a
-        Customer; the task as stored."""
+    def follow_up(self, name: str, interaction_id: str, subject: str, due: str | None,
+                  customer: tuple[str, Any] | None) -> dict[str, Any]:
+        """The follow-up of the interaction: a task of the CRM base module for the agent
+        ``name``, ``subject``, ``due`` (an ISO date or None), and the customer when
+        ``customer`` is a Customer; the task as stored. Conflict when the interaction has
+        its follow-up already."""
+        if not self.worksheets.claim_follow_up(name, interaction_id, subject):
+            raise Conflict(f"interaction {interaction_id!r} has its follow-up task already")
         values: dict[str, Any] = {"subject": subject, "assignee": name}
         if due:
             values["due"] = due
         if customer is not None and customer[0] == CUSTOMER:
             values["customer_id"] = customer[1]
-        return self.storage.create(TASK, values)
+        try:
+            return self.storage.create(TASK, values)
+        except Exception:
+            self.worksheets.release_follow_up(name, interaction_id)
+            raise
 
     def end_wrap_up(self, name: str, interaction_id: str) -> None:
         if self.own(name, interaction_id) is not None:

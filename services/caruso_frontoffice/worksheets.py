@@ -1,8 +1,11 @@
-"""What an agent keeps about an interaction at the desk: its dialog script session and notes.
+"""What an agent keeps about an interaction at the desk: its dialog script session, notes
+and the follow-up task made for it.
 
 One row per agent and interaction in the front office's database, so the desk can be
 reloaded (or the front office restarted) mid-call without losing the script's place
 or the notes. The script session itself lives in the script engine; this is only its id.
+A follow-up is claimed (:meth:`Worksheets.claim_follow_up`) before its task is made, so an
+interaction gets one, whether the agent makes it on completing or at the end of the wrap-up.
 """
 from __future__ import annotations
 
@@ -23,12 +26,20 @@ worksheets = sa.Table(
     sa.Column("notes", sa.Text, nullable=False, default=""),
     sa.Column("updated_at", sa.Float, nullable=False, index=True),
 )
+follow_ups = sa.Table(
+    "frontoffice_follow_ups", metadata,
+    sa.Column("agent", sa.String(64), primary_key=True),
+    sa.Column("interaction", sa.String(200), primary_key=True),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False, index=True),
+)
 
 
 @attrs.frozen
 class Worksheet:
     script_session: str | None = None
     notes: str = ""
+    follow_up: str | None = None        # the subject of the follow-up task made for it
 
 
 class Worksheets:
@@ -38,13 +49,33 @@ class Worksheets:
         self._engine = engine
         metadata.create_all(engine)
         with engine.begin() as connection:
-            connection.execute(worksheets.delete().where(worksheets.c.updated_at < time.time() - KEEP_SECONDS))
+            for table in (worksheets, follow_ups):
+                connection.execute(table.delete().where(table.c.updated_at < time.time() - KEEP_SECONDS))
 
     def get(self, agent: str, interaction: str) -> Worksheet:
         with self._engine.connect() as connection:
             row = connection.execute(sa.select(worksheets).where(
                 worksheets.c.agent == agent, worksheets.c.interaction == interaction)).first()
-        return Worksheet(row.script_session, row.notes) if row else Worksheet()
+            follow_up = connection.execute(sa.select(follow_ups.c.subject).where(
+                follow_ups.c.agent == agent, follow_ups.c.interaction == interaction)).scalar()
+        return Worksheet(row.script_session if row else None, row.notes if row else "", follow_up)
+
+    def claim_follow_up(self, agent: str, interaction: str, subject: str) -> bool:
+        """Note that the follow-up ``subject`` is made for the interaction; False (nothing
+        noted) when one was already."""
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(follow_ups.insert().values(agent=agent, interaction=interaction, subject=subject,
+                                                              updated_at=time.time()))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def release_follow_up(self, agent: str, interaction: str) -> None:
+        """Forget a claimed follow-up whose task could not be made."""
+        with self._engine.begin() as connection:
+            connection.execute(follow_ups.delete().where(follow_ups.c.agent == agent,
+                                                         follow_ups.c.interaction == interaction))
 
     def keep(self, agent: str, interaction: str, *, script_session: str | None = None,
              notes: str | None = None) -> None:

@@ -11,6 +11,7 @@ from caruso_frontoffice.app import create_app
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.pages import deskstream
+from caruso_core.testing import eventually
 from frontoffice_support import QUEUES, SCRIPTS, DeskStream, csrf_of, make_context, sign_in
 
 
@@ -95,6 +96,24 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert "no queue 'nowhere'" in unescape(post("transfer", interaction=call, queue="nowhere").text)
     assert post("transfer", interaction=call, queue="sales").status_code == 303
     assert comm.interaction(call)["queue"] == "sales"
+
+
+def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    assert post("status", status="available").status_code == 303
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]         # a queue with a wrap-up
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    post("accept", interaction=call)
+    done = post("complete", interaction=call, disposition="resolved", follow_up="Send the brochure")
+    assert done.status_code == 303 and comm.agent("ada")["wrap_up_left"]
+    again = post("wrap-up", interaction=call, follow_up="Send the brochure")          # a stale or forged form
+    assert again.status_code == 409 and "has its follow-up task already" in unescape(again.text)
+    assert [task["subject"] for task in storage.query("Task")] == ["Send the brochure"]
+    assert comm.agent("ada")["wrap_up_left"] == {}                     # the wrap-up ended all the same
 
 
 def test_a_script_answer_needs_the_seq_of_its_step(desk_web, comm):

@@ -4,7 +4,8 @@ refused), the disposition and next action suggested by the end of the dialog scr
 next action made the agent's follow-up task for the customer; a forged due date refused), the
 wrap-up countdown and a campaign call's accept window counting down from the server's
 remaining time (also after a reload), and an auto-accepted campaign call that starts the
-queue's script as accepting does.
+queue's script as accepting does, and whose follow-up is made at the end of the wrap-up when the
+caller hung up.
 """
 import math
 from pathlib import Path
@@ -115,6 +116,8 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     assert tasks == [{"subject": "Check the payment in 7 days (follow-up task)", "assignee": "ada",
                       "due": "2026-12-14", "customer_id": acme["id"], "done": False}]     # the popped customer's
     assert page.inner_text(".desk-interaction .suggested") == "Next: Check the payment in 7 days (follow-up task)"
+    assert page.inner_text(".follow-up") == "Follow-up task: Check the payment in 7 days (follow-up task)"
+    assert not page.locator("input[name=follow_up]").count()             # made already: not offered again
 
     first = countdown(page, ".wrap-up-left")
     assert 290 < first <= 300
@@ -126,6 +129,7 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     page.click("button:has-text('End wrap-up')")
     page.wait_for_selector("text=Waiting for the next interaction")
     assert comm.agent("ada")["wrap_up_left"] == {}
+    assert storage.count("Task") == 1
 
 
 def test_a_campaign_call_s_accept_window_counts_down_on_a_phone(desk, comm, storage):
@@ -155,7 +159,7 @@ def test_a_campaign_call_s_accept_window_counts_down_on_a_phone(desk, comm, stor
     one.check_layout("wrap-up on a phone")
 
 
-def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, caruso_client):
+def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, caruso_client, storage):
     one = desk()
     page = one.page
     comm.add_campaign("autumn", "billing", contacts_csv="number,customer\n+4930555001,1\n", pacing="progressive",
@@ -176,3 +180,13 @@ def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, ca
     answer(page, choose="Yes")
     assert page.input_value("select[name=disposition]") == "paid"
     assert "Next: Send the receipt by e-mail" in page.inner_text(".desk-interaction .suggested")
+
+    comm.complete("ada", call)                           # the caller hangs up, as the voice channel says
+    page.wait_for_selector(".wrap-up-left")
+    assert page.input_value("input[name=follow_up]") == "Send the receipt by e-mail"   # offered in the wrap-up
+    page.fill("input[name=due]", "2026-12-07")
+    page.click("button:has-text('End wrap-up')")
+    page.wait_for_selector("text=Waiting for the next interaction")
+    tasks = [{key: task[key] for key in ("subject", "assignee", "due", "customer_id")} for task in storage.query("Task")]
+    assert tasks == [{"subject": "Send the receipt by e-mail", "assignee": "ada", "due": "2026-12-07",
+                      "customer_id": 1}]                 # the customer the dialog ran for

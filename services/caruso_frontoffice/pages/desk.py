@@ -26,7 +26,7 @@ from caruso_scripts.client import seq_of
 from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.desk import MAX_TASK, Desk
+from caruso_frontoffice.desk import CUSTOMER, MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.pages.records import key_query, record_sections
 from caruso_frontoffice.views.model import Customer360View, Field
@@ -260,20 +260,31 @@ def send(request: Request, context: Context, form: FormData, agent: str, interac
 
 @_act
 def complete(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
-    """Complete the interaction; a ``follow_up`` (prefilled with the next action the script
-    suggests) becomes the agent's task for the popped customer, due on ``due`` if given.
-    Both are checked before anything is done."""
+    """Complete the interaction, and make its follow-up task (:func:`_follow_up`) for the
+    popped customer."""
     desk = _desk(context)
     customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction))
-    follow_up = _text(form.get("follow_up"), MAX_TASK).strip()
-    due = _date(_text(form.get("due"), 10).strip(), "due")
+    follow_up = _follow_up(form)
     desk.complete(agent, interaction, _text(form.get("disposition"), 100), customer)
-    if not follow_up:
+    return _make_follow_up(desk, agent, interaction, follow_up, customer, "Completed")
+
+
+def _follow_up(form: FormData) -> tuple[str, str | None]:
+    """The form's ``follow_up`` (prefilled with the next action the script suggests; empty:
+    none) and ``due`` date, checked before anything is done."""
+    return _text(form.get("follow_up"), MAX_TASK).strip(), _date(_text(form.get("due"), 10).strip(), "due")
+
+
+def _make_follow_up(desk: Desk, agent: str, interaction: str, follow_up: tuple[str, str | None],
+                    customer: tuple[str, Any] | None, done: str) -> str | None:
+    """Make the follow-up task once ``done`` is; what to tell the agent when it fails."""
+    subject, due = follow_up
+    if not subject:
         return None
     try:
-        desk.add_task(agent, follow_up, due, customer)
+        desk.follow_up(agent, interaction, subject, due, customer)
     except CarusoError as failure:
-        return f"Completed, but the follow-up task was not created: {failure}"
+        return f"{done}, but the follow-up task was not created: {failure}"
     return None
 
 
@@ -296,8 +307,16 @@ def hold(request: Request, context: Context, form: FormData, agent: str, interac
 
 
 @_act
-def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    _desk(context).end_wrap_up(agent, interaction)
+def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
+    """End the wrap-up, and make the follow-up task of an interaction that ended without one
+    (the caller hung up) for the customer its dialog script ran for."""
+    desk = _desk(context)
+    follow_up = _follow_up(form)
+    script = desk.script(agent, interaction)
+    customer_id = script.context.get("customer_id") if script is not None else None
+    desk.end_wrap_up(agent, interaction)
+    return _make_follow_up(desk, agent, interaction, follow_up,
+                           (CUSTOMER, customer_id) if customer_id is not None else None, "Wrap-up ended")
 
 
 routes = [
