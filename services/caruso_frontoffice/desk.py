@@ -198,13 +198,15 @@ class Desk:
                 "reference": interaction_id, "summary": f"Notes ({disposition}): {notes}"})
 
     def follow_up(self, name: str, interaction_id: str, subject: str, due: str | None,
-                  customer: tuple[str, Any] | None) -> dict[str, Any]:
-        """The follow-up of the interaction: a task of the CRM base module for the agent
-        ``name``, ``subject``, ``due`` (an ISO date or None), and the customer when
-        ``customer`` is a Customer; the task as stored. Conflict when the interaction has
-        its follow-up already."""
+                  customer: tuple[str, Any] | None) -> dict[str, Any] | None:
+        """Decide the follow-up of the interaction: with a ``subject``, a task of the CRM base
+        module for the agent ``name``, ``due`` (an ISO date or None), and the customer when
+        ``customer`` is a Customer (the task as stored); with none, nothing to do (None). The
+        decision is noted first, so an interaction has one; Conflict when it has one already."""
         if not self.worksheets.claim_follow_up(name, interaction_id, subject):
-            raise Conflict(f"interaction {interaction_id!r} has its follow-up task already")
+            raise Conflict(f"interaction {interaction_id!r} has its follow-up decided already")
+        if not subject:
+            return None
         values: dict[str, Any] = {"subject": subject, "assignee": name}
         if due:
             values["due"] = due
@@ -216,9 +218,13 @@ class Desk:
             self.worksheets.release_follow_up(name, interaction_id)
             raise
 
-    def end_wrap_up(self, name: str, interaction_id: str) -> None:
+    def wrapping_up(self, name: str, interaction_id: str) -> None:
+        """Conflict unless the interaction is the agent's and in wrap-up."""
         if self.own(name, interaction_id) is not None:
             raise Conflict(f"interaction {interaction_id!r} is not in wrap-up: complete it first")
+
+    def end_wrap_up(self, name: str, interaction_id: str) -> None:
+        self.wrapping_up(name, interaction_id)
         self.comm.end_wrap_up(name, interaction_id)
 
     # -- the dialog script -------------------------------------------------------------------

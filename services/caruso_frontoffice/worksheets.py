@@ -1,11 +1,12 @@
 """What an agent keeps about an interaction at the desk: its dialog script session, notes
-and the follow-up task made for it.
+and the follow-up decided for it.
 
 One row per agent and interaction in the front office's database, so the desk can be
 reloaded (or the front office restarted) mid-call without losing the script's place
 or the notes. The script session itself lives in the script engine; this is only its id.
-A follow-up is claimed (:meth:`Worksheets.claim_follow_up`) before its task is made, so an
-interaction gets one, whether the agent makes it on completing or at the end of the wrap-up.
+A follow-up is claimed (:meth:`Worksheets.claim_follow_up`) before its task is made, and
+completing an interaction without one claims "none", so an interaction gets at most one,
+whether the agent decides it on completing or at the end of the wrap-up.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ follow_ups = sa.Table(
 class Worksheet:
     script_session: str | None = None
     notes: str = ""
-    follow_up: str | None = None        # the subject of the follow-up task made for it
+    follow_up: str | None = None        # its follow-up task's subject; "" none; None not decided
 
 
 class Worksheets:
@@ -61,8 +62,8 @@ class Worksheets:
         return Worksheet(row.script_session if row else None, row.notes if row else "", follow_up)
 
     def claim_follow_up(self, agent: str, interaction: str, subject: str) -> bool:
-        """Note that the follow-up ``subject`` is made for the interaction; False (nothing
-        noted) when one was already."""
+        """Note the interaction's follow-up, ``subject`` ("" for none); False (nothing noted)
+        when it was decided already."""
         try:
             with self._engine.begin() as connection:
                 connection.execute(follow_ups.insert().values(agent=agent, interaction=interaction, subject=subject,

@@ -156,6 +156,7 @@ def test_a_campaign_call_s_accept_window_counts_down_on_a_phone(desk, comm, stor
     page.wait_for_selector(".wrap-up-left")
     assert 290 < countdown(page, ".wrap-up-left") <= 300
     assert storage.query("Task") == []                                 # and no follow-up asked for
+    assert not page.locator("input[name=follow_up]").count()             # decided on completing: none
     one.check_layout("wrap-up on a phone")
 
 

@@ -26,7 +26,7 @@ from caruso_scripts.client import seq_of
 from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.desk import CUSTOMER, MAX_TASK, Desk
+from caruso_frontoffice.desk import MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.pages.records import key_query, record_sections
 from caruso_frontoffice.views.model import Customer360View, Field
@@ -260,32 +260,23 @@ def send(request: Request, context: Context, form: FormData, agent: str, interac
 
 @_act
 def complete(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
-    """Complete the interaction, and make its follow-up task (:func:`_follow_up`) for the
-    popped customer."""
+    """Complete the interaction and decide its follow-up (:func:`_follow_up`): a task for the
+    popped customer, or none when the field is empty (the wrap-up then offers none)."""
     desk = _desk(context)
     customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction))
-    follow_up = _follow_up(form)
+    subject, due = _follow_up(form)
     desk.complete(agent, interaction, _text(form.get("disposition"), 100), customer)
-    return _make_follow_up(desk, agent, interaction, follow_up, customer, "Completed")
+    try:
+        desk.follow_up(agent, interaction, subject, due, customer)
+    except CarusoError as failure:
+        return f"Completed, but the follow-up task was not created: {failure}"
+    return None
 
 
 def _follow_up(form: FormData) -> tuple[str, str | None]:
     """The form's ``follow_up`` (prefilled with the next action the script suggests; empty:
     none) and ``due`` date, checked before anything is done."""
     return _text(form.get("follow_up"), MAX_TASK).strip(), _date(_text(form.get("due"), 10).strip(), "due")
-
-
-def _make_follow_up(desk: Desk, agent: str, interaction: str, follow_up: tuple[str, str | None],
-                    customer: tuple[str, Any] | None, done: str) -> str | None:
-    """Make the follow-up task once ``done`` is; what to tell the agent when it fails."""
-    subject, due = follow_up
-    if not subject:
-        return None
-    try:
-        desk.follow_up(agent, interaction, subject, due, customer)
-    except CarusoError as failure:
-        return f"{done}, but the follow-up task was not created: {failure}"
-    return None
 
 
 def _date(text: str, name: str) -> str | None:
@@ -308,15 +299,29 @@ def hold(request: Request, context: Context, form: FormData, agent: str, interac
 
 @_act
 def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
-    """End the wrap-up, and make the follow-up task of an interaction that ended without one
-    (the caller hung up) for the customer its dialog script ran for."""
+    """End the wrap-up. The follow-up of an interaction the agent did not complete (the caller
+    hung up) is made first, for the customer its dialog script ran for; when it fails, the
+    wrap-up goes on, so the agent can try again."""
     desk = _desk(context)
-    follow_up = _follow_up(form)
-    script = desk.script(agent, interaction)
-    customer_id = script.context.get("customer_id") if script is not None else None
+    subject, due = _follow_up(form)
+    if subject:
+        desk.wrapping_up(agent, interaction)
+        desk.follow_up(agent, interaction, subject, due, _script_customer(context, desk, agent, interaction,
+                                                                          request.state.visitor.user.role))
     desk.end_wrap_up(agent, interaction)
-    return _make_follow_up(desk, agent, interaction, follow_up,
-                           (CUSTOMER, customer_id) if customer_id is not None else None, "Wrap-up ended")
+    return None
+
+
+def _script_customer(context: Context, desk: Desk, agent: str, interaction: str, role: str) -> tuple[str, Any] | None:
+    """``(object, key)`` of the customer the interaction's dialog script ran for: the key the
+    desk gave it from the screen pop, of the customer 360's object (None if it had none)."""
+    try:
+        script = desk.script(agent, interaction)
+    except CarusoError:
+        return None
+    view = _customer_view(context, role)
+    key = script.context.get("customer_id") if script is not None else None
+    return (view.object, key) if view is not None and key is not None else None
 
 
 routes = [
