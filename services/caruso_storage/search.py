@@ -13,9 +13,11 @@ each in its database, kept in step with every write, and the ranked query.
   text as it is, ``utf8mb4_bin``, and so would an index on them), and a ``FULLTEXT`` index of
   the same name on it (a search declared anew gets a new column). InnoDB's parser does not
   stem, so each word is looked for as a word or the start of one (``+word*``), matched and
-  ranked with ``MATCH ... AGAINST`` in boolean mode. A word InnoDB does not index (shorter than ``innodb_ft_min_token_size``, or one of
+  ranked with ``MATCH ... AGAINST`` in boolean mode. A word InnoDB does not index (shorter
+  than ``innodb_ft_min_token_size`` or longer than ``innodb_ft_max_token_size``, or one of
   its default stop words) must instead be contained in one of the attributes, as the
-  ``contains`` filter does.
+  ``contains`` filter does. A server with stop words of its own
+  (``innodb_ft_server_stopword_table``) is not asked for them.
 - Other databases: each word must be contained in one of the attributes (as the
   ``contains`` filter), in key order.
 
@@ -62,8 +64,12 @@ STOP_WORDS = {"english": frozenset("""
 WORD = re.compile(r"[^\W_]+")
 INDEX_PREFIX = "caruso_search__"     # the indexes of searches (schema comparisons leave them be)
 MYSQL = ("mysql", "mariadb")
-# what InnoDB's full-text index leaves out, per engine: (its shortest word, its stop words)
-_UNINDEXED: weakref.WeakKeyDictionary[Engine, tuple[int, frozenset[str]]] = weakref.WeakKeyDictionary()
+# InnoDB's default full-text stop words (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD, which
+# an application's user may not read): its index leaves them out
+INNODB_STOP_WORDS = frozenset("""a about an are as at be by com de en for from how i in is it la of on or
+    that the this to was what when where who will with und www""".split())
+# the lengths of the words InnoDB's full-text index holds, per engine: (shortest, longest)
+_INDEXED_LENGTHS: weakref.WeakKeyDictionary[Engine, tuple[int, int]] = weakref.WeakKeyDictionary()
 
 
 def words(text: Any, search: Search) -> list[str]:
@@ -155,8 +161,8 @@ def matching(connection: Connection, obj: ObjectType, records_table: Any, search
         query = func.plainto_tsquery(config, " ".join(found))
         return None, vector.op("@@")(query), [func.ts_rank(vector, query, 1).desc()], None
     if dialect in MYSQL:
-        shortest, stop_words = _unindexed(connection)
-        indexed = [word for word in found if len(word) >= shortest and word.lower() not in stop_words]
+        shortest, longest = _indexed_lengths(connection)
+        indexed = [word for word in found if shortest <= len(word) <= longest and word.lower() not in INNODB_STOP_WORDS]
         others = [word for word in found if word not in indexed]
         if indexed:
             matched = fulltext_match(column(_mysql_name(obj, search)),
@@ -174,14 +180,13 @@ def _contained(search: Search, words: list[str]) -> Condition | None:
                                         for word in words))
 
 
-def _unindexed(connection: Connection) -> tuple[int, frozenset[str]]:
-    """InnoDB's shortest indexed word and its default stop words, on the engine of ``connection``."""
+def _indexed_lengths(connection: Connection) -> tuple[int, int]:
+    """The shortest and longest word InnoDB's full-text index holds, on the engine of ``connection``."""
     engine = connection.engine
-    if engine not in _UNINDEXED:
-        shortest = connection.exec_driver_sql("SELECT @@innodb_ft_min_token_size").scalar_one()
-        stop_words = connection.exec_driver_sql("SELECT value FROM information_schema.innodb_ft_default_stopword")
-        _UNINDEXED[engine] = (int(shortest), frozenset(word.lower() for word in stop_words.scalars()))
-    return _UNINDEXED[engine]
+    if engine not in _INDEXED_LENGTHS:
+        row = connection.exec_driver_sql("SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size").one()
+        _INDEXED_LENGTHS[engine] = (int(row[0]), int(row[1]))
+    return _INDEXED_LENGTHS[engine]
 
 
 def _columns(obj: ObjectType, search: Search) -> list[str]:

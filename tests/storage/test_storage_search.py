@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_storage import loader
+from caruso_storage.search import INNODB_STOP_WORDS
 from caruso_storage.service import StorageManager
 
 MODEL = """<?xml version="1.0" encoding="UTF-8"?>
@@ -181,6 +182,12 @@ def test_a_mariadb_search_ignores_case_finds_short_words_and_follows_the_declara
     assert ids(storage.search("Article", "faq", "boiler tv")) == [tv["id"]]     # case ignored; tv: too short to index
     assert ids(storage.search("Article", "faq", "cup")) == [tv["id"]]           # the start of a word
     assert storage.search("Article", "faq", "cupboards") == []                  # no stems
+    long_word = "x" * 90                                                        # beyond the longest indexed
+    part = storage.create("Article", {"question": f"Part {long_word}1"})
+    assert ids(storage.search("Article", "faq", long_word)) == [part["id"]]
+    with sa.create_engine(mariadb_database).connect() as connection:          # the stop words InnoDB leaves out
+        listed = connection.exec_driver_sql("SELECT value FROM information_schema.innodb_ft_default_stopword")
+        assert set(listed.scalars()) == INNODB_STOP_WORDS
     storage.stop()
     [first] = columns()
     storage = StorageManager(model=model_file(tmp_path), db=mariadb_database, due_every=0)   # as it was: kept
