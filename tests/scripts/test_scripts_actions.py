@@ -59,6 +59,10 @@ def test_store_with_match_counts_a_value_stored_again_instead_of_creating_it_twi
     assert without_count["asked"] == 2                               # found, returned, unchanged
     with pytest.raises(InvalidInput, match="match 'subject' is not one of the attributes given"):
         actions["store"](context, object="Article", match="subject", question="Why?")
+    with pytest.raises(InvalidInput, match=r"counts \(count\) only what it matches"):
+        actions["store"](context, object="Article", count="asked", question="Why?")
+    with pytest.raises(InvalidInput, match="key .* or match .*, not both"):
+        actions["store"](context, object="Article", key=7, match="question", question="Why?")
 
 
 def test_contact_adds_a_history_entry_naming_the_session(actions):

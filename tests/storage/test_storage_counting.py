@@ -1,6 +1,9 @@
 """``caruso_storage.counting.stored_once`` on a real storage service, on every database: a
 value stored again is counted on the object that holds it (single and composite keys),
-nothing else of that object changes, and a different value makes a new object."""
+nothing else of that object changes, a different value makes a new object, and counts made
+at the same moment are all kept."""
+import threading
+
 import pytest
 
 from caruso_core.errors import InvalidInput
@@ -45,6 +48,29 @@ def test_an_object_of_a_composite_key_is_counted_too(counting):
     stored_once(counting, "Reading", values, "meter", "seen")
     counted = stored_once(counting, "Reading", {**values, "day": "2026-12-06"}, "meter", "seen")
     assert (counted["day"], counted["seen"]) == ("2026-12-05", 2) and counting.count("Reading") == 1
+
+
+def test_counts_from_several_threads_at_once_are_all_kept(counting):
+    stored_once(counting, "Question", {"text": "Saturday?", "asked": 1}, "text", "asked")
+    start = threading.Barrier(4)
+
+    failures = []
+
+    def ask() -> None:
+        start.wait()
+        for _ in range(5):
+            try:
+                stored_once(counting, "Question", {"text": "Saturday?", "asked": 1}, "text", "asked")
+            except Exception as error:          # the test fails with it below
+                failures.append(error)
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    [question] = counting.query("Question")
+    assert question["asked"] == 21                  # read again after someone else's count, none lost
 
 
 def test_match_names_one_of_the_values(counting):
