@@ -218,13 +218,14 @@ class Desk:
             self.worksheets.release_follow_up(name, interaction_id)
             raise
 
-    def wrapping_up(self, name: str, interaction_id: str) -> None:
-        """Conflict unless the interaction is the agent's and in wrap-up."""
+    def end_wrap_up(self, name: str, interaction_id: str, subject: str = "", due: str | None = None,
+                    customer: tuple[str, Any] | None = None) -> None:
+        """End the agent's wrap-up; with a ``subject``, its follow-up (:meth:`follow_up`) is
+        made first, and the wrap-up ends only once it is."""
         if self.own(name, interaction_id) is not None:
             raise Conflict(f"interaction {interaction_id!r} is not in wrap-up: complete it first")
-
-    def end_wrap_up(self, name: str, interaction_id: str) -> None:
-        self.wrapping_up(name, interaction_id)
+        if subject:
+            self.follow_up(name, interaction_id, subject, due, customer)
         self.comm.end_wrap_up(name, interaction_id)
 
     # -- the dialog script -------------------------------------------------------------------

@@ -114,6 +114,17 @@ def _expected(kind: str, attribute: Attribute) -> str:
             }.get(kind if kind in ("email", "phone") else attribute.type, "a valid value, please")
 
 
+def day(text: str, refusal: str) -> datetime.date:
+    """The date ``text`` written YYYY-MM-DD (nothing shorter or longer); InvalidInput
+    saying ``refusal`` otherwise."""
+    try:
+        if len(text) == 10:
+            return datetime.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise InvalidInput(refusal)
+
+
 def display(value: Any) -> str:
     """A stored value as text for a page (escaping is the template's job)."""
     if value is None:

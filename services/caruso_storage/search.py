@@ -242,13 +242,9 @@ def _drop_sqlite(connection: Connection, name: str) -> None:
 
 
 def _postgresql_name(obj: ObjectType, search: Search) -> str:
-    return _index_name(obj, search, _postgresql_vector(obj, search))
-
-
-def _index_name(obj: ObjectType, search: Search, declaration: str) -> str:
-    """The index of a search: named after the digest of its ``declaration`` too, so that a
-    search declared anew gets a new index (within the 63 characters PostgreSQL allows)."""
-    digest = zlib.crc32(declaration.encode())
+    """The index of a search: named after its declaration's digest too, so that a search declared
+    anew gets a new index."""
+    digest = zlib.crc32(_postgresql_vector(obj, search).encode())
     return f"{INDEX_PREFIX}{digest:08x}__{_fts_name(obj, search)}"[:63]
 
 

@@ -149,6 +149,21 @@ def sqlite_names(url: str, kind: str) -> list[str]:
         return connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = ?", (kind,)).scalars().all()
 
 
+def redeclared(url: str, tmp_path: Path, listed, key: int, answer_word: str, question_word: str) -> str:
+    """Start a storage on ``url`` whose search covers the answer only: ``answer_word`` finds the
+    article ``key``, ``question_word`` nothing; then one without the search, which leaves none
+    of the searches' objects (``listed()``). The object the first start made."""
+    other = SEARCH.replace('attributes="question answer"', 'attributes="answer"')
+    storage = StorageManager(model=model_file(tmp_path, other), db=url, due_every=0)
+    assert ids(storage.search("Article", "faq", answer_word)) == [key]
+    assert storage.search("Article", "faq", question_word) == []
+    storage.stop()
+    [made] = listed()
+    StorageManager(model=model_file(tmp_path, ""), db=url, due_every=0).stop()
+    assert listed() == []
+    return made
+
+
 @pytest.mark.postgres
 def test_a_postgresql_index_follows_the_declaration(postgres_database: str, tmp_path: Path):
     def indexes() -> list[str]:
@@ -158,15 +173,8 @@ def test_a_postgresql_index_follows_the_declaration(postgres_database: str, tmp_
     article = storage.create("Article", {"question": "Boiler pressure", "answer": "1 to 2 bar"})
     storage.stop()
     [first] = indexes()
-    other = SEARCH.replace('attributes="question answer"', 'attributes="answer"')
-    storage = StorageManager(model=model_file(tmp_path, other), db=postgres_database, due_every=0)
-    assert ids(storage.search("Article", "faq", "bar")) == [article["id"]]
-    assert storage.search("Article", "faq", "boiler") == []
-    storage.stop()
-    [second] = indexes()
+    second = redeclared(postgres_database, tmp_path, indexes, article["id"], "bar", "boiler")
     assert second != first and second.endswith("__article__faq")
-    StorageManager(model=model_file(tmp_path, ""), db=postgres_database, due_every=0).stop()
-    assert indexes() == []
 
 
 @pytest.mark.mariadb
@@ -193,15 +201,8 @@ def test_a_mariadb_search_ignores_case_finds_short_words_and_follows_the_declara
     storage = StorageManager(model=model_file(tmp_path), db=mariadb_database, due_every=0)   # as it was: kept
     assert ids(storage.search("Article", "faq", "boiler tv")) == [tv["id"]] and columns() == [first]
     storage.stop()
-    other = SEARCH.replace('attributes="question answer"', 'attributes="answer"')
-    storage = StorageManager(model=model_file(tmp_path, other), db=mariadb_database, due_every=0)
-    assert ids(storage.search("Article", "faq", "free")) == [tv["id"]]
-    assert storage.search("Article", "faq", "cupboard") == []
-    storage.stop()
-    [second] = columns()
+    second = redeclared(mariadb_database, tmp_path, columns, tv["id"], "free", "cupboard")
     assert second != first and second.endswith("__faq")
-    StorageManager(model=model_file(tmp_path, ""), db=mariadb_database, due_every=0).stop()
-    assert columns() == []
 
 
 @pytest.mark.parametrize("search, message", [

@@ -11,7 +11,6 @@ refused.
 """
 from __future__ import annotations
 
-import datetime
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -281,14 +280,7 @@ def _follow_up(form: FormData) -> tuple[str, str | None]:
 
 def _date(text: str, name: str) -> str | None:
     """An ISO date (YYYY-MM-DD) from a form, None when empty; InvalidInput otherwise."""
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            return datetime.date.fromisoformat(text).isoformat()
-    except ValueError:
-        pass
-    raise InvalidInput(f"{name} {text!r}: give a date as YYYY-MM-DD")
+    return widgets.day(text, f"{name} {text!r}: give a date as YYYY-MM-DD").isoformat() if text else None
 
 
 @_act
@@ -298,18 +290,14 @@ def hold(request: Request, context: Context, form: FormData, agent: str, interac
 
 
 @_act
-def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
+def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
     """End the wrap-up. The follow-up of an interaction the agent did not complete (the caller
     hung up) is made first, for the customer its dialog script ran for; when it fails, the
     wrap-up goes on, so the agent can try again."""
     desk = _desk(context)
     subject, due = _follow_up(form)
-    if subject:
-        desk.wrapping_up(agent, interaction)
-        desk.follow_up(agent, interaction, subject, due, _script_customer(context, desk, agent, interaction,
-                                                                          request.state.visitor.user.role))
-    desk.end_wrap_up(agent, interaction)
-    return None
+    customer = _script_customer(context, desk, agent, interaction, request.state.visitor.user.role) if subject else None
+    desk.end_wrap_up(agent, interaction, subject, due, customer)
 
 
 def _script_customer(context: Context, desk: Desk, agent: str, interaction: str, role: str) -> tuple[str, Any] | None:

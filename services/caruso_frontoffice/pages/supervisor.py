@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
+from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 
@@ -283,12 +284,7 @@ def _report_options(definitions: list[dict[str, Any]], query: dict[str, str]
 
 
 def _day(value: str, label: str) -> dt.date:
-    try:
-        if len(value) == 10:
-            return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise InvalidInput(f"{label}: a date like 2026-11-29, please (not {value[:20]!r}).")
+    return widgets.day(value, f"{label}: a date like 2026-11-29, please (not {value[:20]!r}).")
 
 
 def _status(error: CarusoError) -> int:
