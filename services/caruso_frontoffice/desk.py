@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from typing import Any
 
 import attrs
 
 from caruso_core.client import Client
-from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotAuthorized, NotFound
 from caruso_frontoffice.desksettings import DeskSettings
-from caruso_frontoffice.worksheets import MAX_NOTES, Worksheet, Worksheets
+from caruso_frontoffice.worksheets import MAX_NOTES, Contact, Worksheet, Worksheets
 from caruso_scripts.client import INTERFACE as SCRIPTS, DialogView, Scripts
 
 COMM = "caruso.comm/1"
@@ -30,6 +31,9 @@ TEXT_CHANNELS = frozenset({"webchat", "email"})
 STATUSES = ("available", "break", "logged_out")
 MAX_REASON = 60
 MAX_MESSAGE = 2000
+REFUSED = (InvalidInput, NotFound, NotAuthorized)     # the storage will not file these notes, however often asked
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -185,17 +189,61 @@ class Desk:
 
     def complete(self, name: str, interaction_id: str, disposition: str, customer: tuple[str, Any] | None) -> None:
         """Complete with one of the dispositions of the interaction's queue; the notes go to
-        the contact history of ``customer`` (object, key) when there are any."""
+        the contact history of ``customer`` (object, key) when there are any (:meth:`file_notes`)."""
         interaction = self.connected(name, interaction_id)
         offered = self.dispositions(interaction["queue"])
         if disposition not in offered:
             raise InvalidInput(f"disposition {disposition!r}: use one of {', '.join(offered)}")
+        self.remember(name, interaction, customer)
         self.comm.complete(name, interaction_id, disposition)
-        notes = self.worksheet(name, interaction_id).notes.strip()
-        if notes and customer is not None:
-            self.storage.add_contact(customer[0], customer[1], {
-                "channel": interaction["channel"], "direction": interaction["direction"], "agent": name,
-                "reference": interaction_id, "summary": f"Notes ({disposition}): {notes}"})
+        self.file_notes(name, interaction_id, f"Notes ({disposition})")
+
+    def remember(self, name: str, interaction: dict[str, Any], customer: tuple[str, Any] | None,
+                 shown: Worksheet | None = None) -> None:
+        """Remember, while the interaction is connected, what its notes are filed with: its
+        channel, direction and ``customer`` (object, key); written only when it differs from
+        the worksheet ``shown`` (read when not given)."""
+        contact = Contact(interaction["channel"], interaction["direction"], customer)
+        known = (shown or self.worksheet(name, interaction["id"])).contact
+        if known is None or attrs.evolve(known, filed=False) != contact:
+            self.worksheets.remember(name, interaction["id"], contact)
+
+    def file_notes(self, name: str, interaction_id: str, heading: str = "Notes") -> None:
+        """File the interaction's notes (``heading: notes``) to the contact history of the
+        customer remembered for it, once: the first call decides, also when there are no
+        notes or no customer to file them for. A filing the storage fails is forgotten
+        (the error raised), so that it can be tried again."""
+        if not self.worksheets.claim_filing(name, interaction_id):
+            return                                    # filed already, or never seen connected
+        worksheet = self.worksheet(name, interaction_id)
+        contact, notes = worksheet.contact, worksheet.notes.strip()
+        if contact is None or contact.customer is None or not notes:
+            return
+        try:
+            self.storage.add_contact(contact.customer[0], contact.customer[1], {
+                "channel": contact.channel, "direction": contact.direction, "agent": name,
+                "reference": interaction_id, "summary": f"{heading}: {notes}"})
+        except Exception:
+            self.worksheets.release_filing(name, interaction_id)
+            raise
+
+    def file_left(self, name: str, agent: dict[str, Any] | None) -> None:
+        """File the notes of the agent's interactions that left without the agent completing
+        them or ending their wrap-up (the caller hung up, a transfer, a wrap-up that timed
+        out); ``agent`` as the communication server has it now. Notes the storage refuses are
+        given up (logged); the rest is tried again at the next call."""
+        current = set((agent or {}).get("interactions", ()))
+        for interaction_id in self.worksheets.unfiled(name):
+            if interaction_id in current:
+                continue
+            try:
+                self.file_notes(name, interaction_id)
+            except REFUSED as refusal:
+                self.worksheets.claim_filing(name, interaction_id)
+                log.warning("the notes of %s on %s were not filed: %s", name, interaction_id, refusal)
+            except CarusoError as failure:
+                log.info("the notes of %s on %s will be filed later: %s", name, interaction_id, failure)
+                return
 
     def follow_up(self, name: str, interaction_id: str, subject: str, due: str | None,
                   customer: tuple[str, Any] | None) -> dict[str, Any] | None:
@@ -219,11 +267,15 @@ class Desk:
             raise
 
     def end_wrap_up(self, name: str, interaction_id: str, subject: str = "", due: str | None = None,
-                    customer: tuple[str, Any] | None = None) -> None:
-        """End the agent's wrap-up; with a ``subject``, its follow-up (:meth:`follow_up`) is
-        made first, and the wrap-up ends only once it is."""
+                    customer: tuple[str, Any] | None = None, notes: str | None = None) -> None:
+        """End the agent's wrap-up. Its notes (``notes`` when given) are filed first unless
+        they were (:meth:`file_notes`), and with a ``subject`` its follow-up is made
+        (:meth:`follow_up`); the wrap-up ends only once both are done."""
         if self.own(name, interaction_id) is not None:
             raise Conflict(f"interaction {interaction_id!r} is not in wrap-up: complete it first")
+        if notes is not None:
+            self.keep_notes(name, interaction_id, notes)
+        self.file_notes(name, interaction_id)
         if subject:
             self.follow_up(name, interaction_id, subject, due, customer)
         self.comm.end_wrap_up(name, interaction_id)

@@ -1,5 +1,5 @@
-"""What an agent keeps about an interaction at the desk: its dialog script session, notes
-and the follow-up decided for it.
+"""What an agent keeps about an interaction at the desk: its dialog script session, notes,
+the follow-up decided for it, and what the notes are filed with.
 
 One row per agent and interaction in the front office's database, so the desk can be
 reloaded (or the front office restarted) mid-call without losing the script's place
@@ -7,16 +7,22 @@ or the notes. The script session itself lives in the script engine; this is only
 A follow-up is claimed (:meth:`Worksheets.claim_follow_up`) before its task is made, and
 completing an interaction without one claims "none", so an interaction gets at most one,
 whether the agent decides it on completing or at the end of the wrap-up.
+The notes go to the contact history once: the desk remembers the interaction's channel,
+direction and customer while it is connected (:meth:`Worksheets.remember`, since the
+communication server forgets them when it ends), and claims the filing
+(:meth:`Worksheets.claim_filing`) before it files.
 """
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
 
 KEEP_SECONDS = 30 * 24 * 3600.0
-MAX_NOTES = 4000
+MAX_NOTES = 3800          # with the heading, within the contact history's 4000-character summary
 
 metadata = sa.MetaData()
 worksheets = sa.Table(
@@ -34,6 +40,28 @@ follow_ups = sa.Table(
     sa.Column("subject", sa.String(300), nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False, index=True),
 )
+contacts = sa.Table(
+    "frontoffice_contacts", metadata,
+    sa.Column("agent", sa.String(64), primary_key=True),
+    sa.Column("interaction", sa.String(200), primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("direction", sa.String(8), nullable=False),
+    sa.Column("customer", sa.Text),                     # JSON [object, key]; None: no one customer
+    sa.Column("filed", sa.Boolean, nullable=False, default=False),
+    sa.Column("updated_at", sa.Float, nullable=False, index=True),
+)
+TABLES = (worksheets, follow_ups, contacts)
+
+
+@attrs.frozen
+class Contact:
+    """What the interaction's notes are filed with: its channel and direction, the customer
+    (object, key) whose contact history gets them (None: none known), and whether they were."""
+
+    channel: str
+    direction: str
+    customer: tuple[str, Any] | None = None
+    filed: bool = False
 
 
 @attrs.frozen
@@ -41,6 +69,7 @@ class Worksheet:
     script_session: str | None = None
     notes: str = ""
     follow_up: str | None = None        # its follow-up task's subject; "" none; None not decided
+    contact: Contact | None = None      # None: never seen connected at the desk
 
 
 class Worksheets:
@@ -50,7 +79,7 @@ class Worksheets:
         self._engine = engine
         metadata.create_all(engine)
         with engine.begin() as connection:
-            for table in (worksheets, follow_ups):
+            for table in TABLES:
                 connection.execute(table.delete().where(table.c.updated_at < time.time() - KEEP_SECONDS))
 
     def get(self, agent: str, interaction: str) -> Worksheet:
@@ -59,7 +88,41 @@ class Worksheets:
                 worksheets.c.agent == agent, worksheets.c.interaction == interaction)).first()
             follow_up = connection.execute(sa.select(follow_ups.c.subject).where(
                 follow_ups.c.agent == agent, follow_ups.c.interaction == interaction)).scalar()
-        return Worksheet(row.script_session if row else None, row.notes if row else "", follow_up)
+            contact = connection.execute(sa.select(contacts).where(
+                contacts.c.agent == agent, contacts.c.interaction == interaction)).first()
+        return Worksheet(row.script_session if row else None, row.notes if row else "", follow_up,
+                         _contact(contact) if contact else None)
+
+    def remember(self, agent: str, interaction: str, contact: Contact) -> None:
+        """Keep the channel, direction and customer of ``contact`` (not whether it was filed)."""
+        values = {"channel": contact.channel, "direction": contact.direction,
+                  "customer": json.dumps(list(contact.customer)) if contact.customer else None,
+                  "updated_at": time.time()}
+        self._upsert(contacts, agent, interaction, values, filed=False)
+
+    def unfiled(self, agent: str) -> list[str]:
+        """The agent's interactions with notes to file for a known customer, oldest first."""
+        with self._engine.connect() as connection:
+            return list(connection.execute(
+                sa.select(contacts.c.interaction).join(worksheets, sa.and_(
+                    worksheets.c.agent == contacts.c.agent, worksheets.c.interaction == contacts.c.interaction))
+                .where(contacts.c.agent == agent, sa.not_(contacts.c.filed), contacts.c.customer.is_not(None),
+                       worksheets.c.notes != "")
+                .order_by(contacts.c.updated_at)).scalars())
+
+    def claim_filing(self, agent: str, interaction: str) -> bool:
+        """Note that the interaction's notes are being filed; False when they were already."""
+        return self._set_filed(agent, interaction, True) == 1
+
+    def release_filing(self, agent: str, interaction: str) -> None:
+        """Forget a claimed filing that failed, for another try."""
+        self._set_filed(agent, interaction, False)
+
+    def _set_filed(self, agent: str, interaction: str, filed: bool) -> int:
+        with self._engine.begin() as connection:
+            return connection.execute(contacts.update().where(
+                contacts.c.agent == agent, contacts.c.interaction == interaction, contacts.c.filed == (not filed))
+                .values(filed=filed, updated_at=time.time())).rowcount
 
     def claim_follow_up(self, agent: str, interaction: str, subject: str) -> bool:
         """Note the interaction's follow-up, ``subject`` ("" for none); False (nothing noted)
@@ -86,9 +149,23 @@ class Worksheets:
             values["script_session"] = script_session
         if notes is not None:
             values["notes"] = notes[:MAX_NOTES]
+        self._upsert(worksheets, agent, interaction, values, notes="")
+
+    def _upsert(self, table: sa.Table, agent: str, interaction: str, values: dict[str, Any],
+                **new: Any) -> None:
+        """Set ``values`` in the row of ``agent`` and ``interaction``; a row made for them has
+        the columns ``new`` too (one made meanwhile by another request is updated)."""
+        update = table.update().where(table.c.agent == agent, table.c.interaction == interaction).values(**values)
         with self._engine.begin() as connection:
-            changed = connection.execute(worksheets.update().where(
-                worksheets.c.agent == agent, worksheets.c.interaction == interaction).values(**values)).rowcount
-            if not changed:
-                connection.execute(worksheets.insert().values(agent=agent, interaction=interaction,
-                                                              **{"notes": "", **values}))
+            if connection.execute(update).rowcount:
+                return
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(table.insert().values(agent=agent, interaction=interaction, **{**new, **values}))
+        except sa.exc.IntegrityError:
+            with self._engine.begin() as connection:
+                connection.execute(update)
+
+
+def _contact(row: Any) -> Contact:
+    return Contact(row.channel, row.direction, tuple(json.loads(row.customer)) if row.customer else None, row.filed)

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.desksettings import desk_settings
+from caruso_frontoffice.worksheets import MAX_NOTES
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.pages import deskstream
 from caruso_core.testing import eventually
@@ -115,6 +116,92 @@ def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):
     assert [task["subject"] for task in storage.query("Task")] == ["Send the brochure"]
     assert comm.agent("ada")["wrap_up_left"]                           # not ended: the agent may try again
     assert post("wrap-up", interaction=call).status_code == 303 and comm.agent("ada")["wrap_up_left"] == {}
+
+
+def notes_filed(storage, customer):
+    return [(entry["summary"], entry["channel"], entry["direction"], entry["agent"], entry["reference"])
+            for entry in storage.contact_history("Customer", customer) if entry["summary"].startswith("Notes")]
+
+
+def test_the_notes_of_a_call_the_caller_ended_are_filed_once(desk_web, comm, storage, caplog):
+    """Without a wrap-up (sales), when the desk is next drawn; with one (billing), at its end,
+    with the notes the wrap-up's form carries (too long: refused, nothing done); a customer
+    the storage no longer has stops neither the wrap-up (the agent empties the field) nor
+    the desk (given up, logged)."""
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    def connected_with_notes(queue, caller, notes):
+        call = comm.arrive(queue, from_=caller)["id"]
+        eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+        post("accept", interaction=call)
+        assert "No customer matches" not in desk_web.get(f"/desk?i={call}").text    # the screen pop's customer
+        assert post("notes", interaction=call, notes=notes).status_code == 303
+        comm.complete("ada", call)                     # the caller hangs up, as the voice channel says
+        return call
+
+    assert post("status", status="available").status_code == 303
+    acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]["id"]
+    call = connected_with_notes("sales", "+49 30 1234567", "Wants the green tariff")
+    assert comm.agent("ada")["interactions"] == [] and notes_filed(storage, acme) == []
+    assert desk_web.get("/desk").status_code == 200               # drawn again: filed
+    assert desk_web.get("/desk").status_code == 200               # and only once
+    assert notes_filed(storage, acme) == [("Notes: Wants the green tariff", "voice", "inbound", "ada", call)]
+
+    call = connected_with_notes("billing", "+49 30 1234567", "Will pay on Friday")
+    wrap_up = desk_web.get(f"/desk?i={call}").text
+    assert "Notes for the contact history" in wrap_up and "Will pay on Friday</textarea>" in wrap_up
+    assert len(notes_filed(storage, acme)) == 1                   # not while the wrap-up runs
+    refused = post("wrap-up", interaction=call, notes="n" * (MAX_NOTES + 1))
+    assert refused.status_code == 400 and f"at most {MAX_NOTES} characters" in refused.text
+    assert comm.agent("ada")["wrap_up_left"] and len(notes_filed(storage, acme)) == 1
+    longest = "Will pay on Friday, " + "x" * (MAX_NOTES - 20)          # fits the history with its heading
+    assert post("wrap-up", interaction=call, notes=longest).status_code == 303
+    assert comm.agent("ada")["wrap_up_left"] == {}
+    assert notes_filed(storage, acme)[0] == (f"Notes: {longest}", "voice", "inbound", "ada", call)
+    assert post("wrap-up", interaction=call, notes="again").status_code == 409     # replayed: not yours
+    desk_web.get("/desk")
+    assert len(notes_filed(storage, acme)) == 2
+
+    gone = storage.create("Customer", {"name": "Gone GmbH", "phone": "+49 30 7654321"})["id"]
+    call = connected_with_notes("billing", "+49 30 7654321", "Moving away")
+    storage.delete("Customer", gone)
+    refused = post("wrap-up", interaction=call)
+    assert refused.status_code == 404 and "Moving away</textarea>" in refused.text   # the notes still shown
+    assert comm.agent("ada")["wrap_up_left"]                      # the wrap-up goes on
+    assert post("wrap-up", interaction=call, notes="").status_code == 303      # emptied: nothing to file
+    assert comm.agent("ada")["wrap_up_left"] == {}
+
+    gone = storage.create("Customer", {"name": "Gone Again", "phone": "+49 30 7654322"})["id"]
+    call = connected_with_notes("sales", "+49 30 7654322", "Moving too")
+    storage.delete("Customer", gone)
+    with caplog.at_level("WARNING", logger="caruso_frontoffice.desk"):
+        assert desk_web.get("/desk").status_code == 200
+        assert desk_web.get("/desk").status_code == 200
+    [given_up] = [record.getMessage() for record in caplog.records if call in record.getMessage()]
+    assert given_up.startswith(f"the notes of ada on {call} were not filed: ")     # once: not tried again
+
+
+def test_notes_filed_on_completing_are_not_offered_again_in_the_wrap_up(desk_web, comm, storage):
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    post("status", status="available")
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    post("accept", interaction=call)
+    post("notes", interaction=call, notes="Debited twice")
+    assert post("complete", interaction=call, disposition="resolved").status_code == 303
+    acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]["id"]
+    assert notes_filed(storage, acme) == [("Notes (resolved): Debited twice", "voice", "inbound", "ada", call)]
+    assert "Notes for the contact history" not in desk_web.get(f"/desk?i={call}").text
+    assert post("wrap-up", interaction=call, notes="Forged after filing").status_code == 303
+    desk_web.get("/desk")
+    assert len(notes_filed(storage, acme)) == 1
 
 
 def test_a_script_answer_needs_the_seq_of_its_step(desk_web, comm):

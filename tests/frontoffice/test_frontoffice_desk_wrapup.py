@@ -4,8 +4,8 @@ refused), the disposition and next action suggested by the end of the dialog scr
 next action made the agent's follow-up task for the customer; a forged due date refused), the
 wrap-up countdown and a campaign call's accept window counting down from the server's
 remaining time (also after a reload), and an auto-accepted campaign call that starts the
-queue's script as accepting does, and whose follow-up is made at the end of the wrap-up when the
-caller hung up.
+queue's script as accepting does, and whose follow-up is made and notes are filed at the end of
+the wrap-up when the caller hung up.
 """
 import math
 from pathlib import Path
@@ -182,12 +182,21 @@ def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, ca
     assert page.input_value("select[name=disposition]") == "paid"
     assert "Next: Send the receipt by e-mail" in page.inner_text(".desk-interaction .suggested")
 
+    page.fill(".desk-notes textarea[name=notes]", "Paid by card")
+    page.click("button:has-text('Save notes')")
+    page.wait_for_selector(".desk-notes textarea:has-text('Paid by card')")
     comm.complete("ada", call)                           # the caller hangs up, as the voice channel says
     page.wait_for_selector(".wrap-up-left")
     assert page.input_value("input[name=follow_up]") == "Send the receipt by e-mail"   # offered in the wrap-up
+    assert page.input_value(".desk-interaction textarea[name=notes]") == "Paid by card"   # and the notes
+    page.fill(".desk-interaction textarea[name=notes]", "Paid by card; receipt to the new address")
     page.fill("input[name=due]", "2026-12-07")
+    one.check_layout("wrap-up after the caller hung up")
     page.click("button:has-text('End wrap-up')")
     page.wait_for_selector("text=Waiting for the next interaction")
     tasks = [{key: task[key] for key in ("subject", "assignee", "due", "customer_id")} for task in storage.query("Task")]
     assert tasks == [{"subject": "Send the receipt by e-mail", "assignee": "ada", "due": "2026-12-07",
                       "customer_id": 1}]                 # the customer the dialog ran for
+    notes = [(entry["summary"], entry["reference"]) for entry in storage.contact_history("Customer", 1)
+             if entry["summary"].startswith("Notes")]
+    assert notes == [("Notes: Paid by card; receipt to the new address", call)]      # filed with it

@@ -25,7 +25,7 @@ from caruso_scripts.client import seq_of
 from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.desk import MAX_TASK, Desk
+from caruso_frontoffice.desk import MAX_NOTES, MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.pages.records import key_query, record_sections
 from caruso_frontoffice.views.model import Customer360View, Field
@@ -56,12 +56,14 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     try:
         agent = desk.agent(user.name)
         works = desk.work(agent)
+        desk.file_left(user.name, agent)
         current = next((w for w in works if w.id == focus), works[0] if works else None)
         if current is not None:
             worksheet = desk.worksheet(user.name, current.id)
             if current.interaction is not None:
                 popped = _screen_pop(context, user.role, current.interaction)
             if current.state == "connected":
+                desk.remember(user.name, current.interaction, _only_customer(popped), worksheet)
                 queue = current.interaction["queue"]
                 listed = desk.comm.queues()
                 queues = [q["name"] for q in listed if q["name"] != queue]
@@ -78,7 +80,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     return context.render(
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
         popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
-        dispositions=dispositions, suggested=_suggested(script),
+        dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
         phone=phone, holding=holding, phone_kinds=KINDS,
         error=error, script_of=desk.settings.script_of(current.interaction["queue"])
         if current is not None and current.interaction else None)
@@ -244,7 +246,7 @@ def script(request: Request, context: Context, form: FormData, agent: str, inter
 
 @_act
 def notes(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    _desk(context).keep_notes(agent, interaction, _text(form.get("notes"), 4000))
+    _desk(context).keep_notes(agent, interaction, _text(form.get("notes"), MAX_NOTES))
 
 
 @_act
@@ -291,18 +293,25 @@ def hold(request: Request, context: Context, form: FormData, agent: str, interac
 
 @_act
 def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    """End the wrap-up. The follow-up of an interaction the agent did not complete (the caller
-    hung up) is made first, for the customer its dialog script ran for; when it fails, the
-    wrap-up goes on, so the agent can try again."""
+    """End the wrap-up. For an interaction the agent did not complete (the caller hung up),
+    the notes the form carries are filed and its follow-up made first, for the customer the
+    desk showed while it was connected; when either fails, the wrap-up goes on, so the agent
+    can try again."""
     desk = _desk(context)
     subject, due = _follow_up(form)
-    customer = _script_customer(context, desk, agent, interaction, request.state.visitor.user.role) if subject else None
-    desk.end_wrap_up(agent, interaction, subject, due, customer)
+    notes = _text(form.get("notes"), MAX_NOTES) if "notes" in form else None
+    customer = _wrap_up_customer(context, desk, agent, interaction, request.state.visitor.user.role) if subject else None
+    desk.end_wrap_up(agent, interaction, subject, due, customer, notes)
 
 
-def _script_customer(context: Context, desk: Desk, agent: str, interaction: str, role: str) -> tuple[str, Any] | None:
-    """``(object, key)`` of the customer the interaction's dialog script ran for: the key the
-    desk gave it from the screen pop, of the customer 360's object (None if it had none)."""
+def _wrap_up_customer(context: Context, desk: Desk, agent: str, interaction: str, role: str
+                      ) -> tuple[str, Any] | None:
+    """``(object, key)`` of the customer of an interaction in wrap-up: the one the desk showed
+    while it was connected, else the one its dialog script ran for (the key the desk gave it
+    from the screen pop, of the customer 360's object); None if neither is known."""
+    contact = desk.worksheet(agent, interaction).contact
+    if contact is not None and contact.customer is not None:
+        return contact.customer
     try:
         script = desk.script(agent, interaction)
     except CarusoError:
