@@ -95,15 +95,25 @@ class Desk:
         """The agent's interactions, offered first as the communication server lists them."""
         found = []
         wrap_up_left = (agent or {}).get("wrap_up_left", {})
+        name = (agent or {}).get("id")
         for interaction_id in (agent or {}).get("interactions", []):
-            try:
-                interaction = self.comm.interaction(interaction_id)
-            except NotFound:
+            interaction = self._live(name, interaction_id)
+            if interaction is None:
                 found.append(Work(interaction_id, None, wrap_up_left=wrap_up_left.get(interaction_id)))
                 continue
             found.append(Work(interaction_id, interaction, self._messages(interaction),
                               self._voicemail(interaction_id)))
         return found
+
+    def _live(self, name: str | None, interaction_id: str) -> dict[str, Any] | None:
+        """The interaction while it is offered or connected to the agent ``name``; None when
+        the agent is wrapping it up: it ended, or it goes on without the agent (transferred)."""
+        try:
+            interaction = self.comm.interaction(interaction_id)
+        except NotFound:
+            return None
+        return interaction if name is not None and (
+            interaction["agent"] == name or name in interaction.get("offers", ())) else None
 
     def _messages(self, interaction: dict[str, Any]) -> list[dict[str, Any]]:
         if interaction["channel"] not in TEXT_CHANNELS or interaction["state"] != "connected":
@@ -136,15 +146,12 @@ class Desk:
     # -- interactions ----------------------------------------------------------------------
 
     def own(self, name: str, interaction_id: str) -> dict[str, Any] | None:
-        """The agent's live interaction ``interaction_id`` (None if it ended and is in wrap-up);
+        """The agent's live interaction ``interaction_id`` (None if the agent is wrapping it up);
         Conflict if it is not the agent's."""
         agent = self.agent(name)
         if agent is None or interaction_id not in agent["interactions"]:
             raise Conflict(f"interaction {interaction_id!r} is not (or no longer) yours")
-        try:
-            return self.comm.interaction(interaction_id)
-        except NotFound:
-            return None
+        return self._live(name, interaction_id)
 
     def connected(self, name: str, interaction_id: str) -> dict[str, Any]:
         """The agent's connected interaction; Conflict otherwise."""

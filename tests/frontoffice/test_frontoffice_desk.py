@@ -1,6 +1,6 @@
 """The agent desktop in headless Chromium against the real communication server, script
 engine and storage service: status, screen pop, accept, the queue's script to its end,
-notes, disposition and wrap-up; a hot-swap of the script engine mid-script; web chat,
+notes, disposition and wrap-up; a transferred call's wrap-up; a hot-swap of the script engine mid-script; web chat,
 voicemail callbacks and outbound preview calls.
 
 Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` they
@@ -88,6 +88,32 @@ def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, stor
     page.click("button:has-text('Log out')")
     page.wait_for_selector(".desk-status .state.logged_out")
     assert comm.agent("ada")["status"] == "logged_out"
+
+
+def test_a_transferred_call_is_wrapped_up_and_its_notes_filed(desk, comm, storage):
+    """The agent wraps up a call she handed to another queue, which goes on with another agent."""
+    page = desk.page
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]
+    wait_for_offer(page)
+    page.click("button:has-text('Accept')")
+    page.wait_for_selector(".desk-script")
+    page.fill("textarea[name=notes]", "Wants to change the tariff")
+    page.click("button:has-text('Save notes')")
+    page.wait_for_selector(".desk-notes textarea:has-text('Wants to change the tariff')")
+    page.click("button:has-text('Break')")                      # so that sales offers it to Bob
+    page.wait_for_selector(".desk-status .state.break")
+    comm.login("bob", {}, {"voice": 1})
+    page.select_option("select[name=queue]", "sales")
+    page.click("button:has-text('Transfer')")
+    page.wait_for_selector("h2:has-text('Wrap-up')")
+    assert not page.locator("button:has-text('Complete')").count()      # Bob's call now, not hers
+    assert page.input_value(".desk-interaction textarea[name=notes]") == "Wants to change the tariff"
+    desk.check_layout("wrap-up of a transferred call")
+    page.click("button:has-text('End wrap-up')")
+    page.wait_for_selector("h2:has-text('Wrap-up')", state="detached")
+    assert comm.agent("ada")["wrap_up_left"] == {} and comm.agent("bob")["interactions"] == [call]
+    [note] = storage.contact_history("Customer", 1)
+    assert (note["summary"], note["reference"]) == ("Notes: Wants to change the tariff", call)
 
 
 def test_a_hot_swap_of_the_script_engine_mid_script_loses_nothing(desk, comm, caruso_host, caruso_client,

@@ -150,20 +150,39 @@ def test_the_notes_of_a_call_the_caller_ended_are_filed_once(desk_web, comm, sto
     assert desk_web.get("/desk").status_code == 200               # and only once
     assert notes_filed(storage, acme) == [("Notes: Wants the green tariff", "voice", "inbound", "ada", call)]
 
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]        # transferred away: filed too
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    post("accept", interaction=call)
+    desk_web.get(f"/desk?i={call}")
+    post("notes", interaction=call, notes="Asks for a sales call")
+    post("status", status="break")                                    # so that sales offers it to Bob
+    comm.login("bob", {}, {"voice": 1})
+    assert post("transfer", interaction=call, queue="sales").status_code == 303
+    eventually(lambda: comm.agent("bob")["interactions"] == [call], what="the offer to Bob")
+    comm.accept("bob", call)
+    wrap_up = desk_web.get(f"/desk?i={call}").text                   # Ada wraps up the call Bob has now
+    assert "<h2>Wrap-up</h2>" in wrap_up and "Asks for a sales call</textarea>" in wrap_up
+    assert "/desk/complete" not in wrap_up
+    assert post("wrap-up", interaction=call).status_code == 303
+    assert notes_filed(storage, acme)[0] == ("Notes: Asks for a sales call", "voice", "inbound", "ada", call)
+    comm.complete("bob", call)
+    comm.logout("bob")
+    post("status", status="available")
+
     call = connected_with_notes("billing", "+49 30 1234567", "Will pay on Friday")
     wrap_up = desk_web.get(f"/desk?i={call}").text
     assert "Notes for the contact history" in wrap_up and "Will pay on Friday</textarea>" in wrap_up
-    assert len(notes_filed(storage, acme)) == 1                   # not while the wrap-up runs
+    assert len(notes_filed(storage, acme)) == 2                   # not while the wrap-up runs
     refused = post("wrap-up", interaction=call, notes="n" * (MAX_NOTES + 1))
     assert refused.status_code == 400 and f"at most {MAX_NOTES} characters" in refused.text
-    assert comm.agent("ada")["wrap_up_left"] and len(notes_filed(storage, acme)) == 1
+    assert comm.agent("ada")["wrap_up_left"] and len(notes_filed(storage, acme)) == 2
     longest = "Will pay on Friday, " + "x" * (MAX_NOTES - 20)          # fits the history with its heading
     assert post("wrap-up", interaction=call, notes=longest).status_code == 303
     assert comm.agent("ada")["wrap_up_left"] == {}
     assert notes_filed(storage, acme)[0] == (f"Notes: {longest}", "voice", "inbound", "ada", call)
     assert post("wrap-up", interaction=call, notes="again").status_code == 409     # replayed: not yours
     desk_web.get("/desk")
-    assert len(notes_filed(storage, acme)) == 2
+    assert len(notes_filed(storage, acme)) == 3
 
     gone = storage.create("Customer", {"name": "Gone GmbH", "phone": "+49 30 7654321"})["id"]
     call = connected_with_notes("billing", "+49 30 7654321", "Moving away")
