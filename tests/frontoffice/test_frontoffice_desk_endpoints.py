@@ -89,6 +89,12 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert post("notes", interaction=call, notes="<script>alert(1)</script>").status_code == 303
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in desk_web.get(f"/desk?i={call}").text
     assert "use one of resolved, callback" in post("complete", interaction=call, disposition="sold").text
+    refused = post("complete", interaction=call, disposition="callback", follow_up='"><script>alert(2)</script>',
+                   due="2026-02-30", notes="n" * 5000)
+    assert refused.status_code == 400                                     # shown again as given, escaped
+    assert 'value="&#34;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"' in refused.text and "alert(2)</script>" not in refused.text
+    assert 'value="2026-02-30"' in refused.text and "<option selected>callback</option>" in refused.text
+    assert "n" * MAX_NOTES + "</textarea>" in refused.text and "n" * (MAX_NOTES + 1) not in refused.text
     too_long = post("complete", interaction=call, disposition="resolved", follow_up="f" * 301)
     assert too_long.status_code == 400 and "at most 300 characters" in too_long.text
     assert "give a date as YYYY-MM-DD" in post("complete", interaction=call, disposition="resolved",

@@ -95,6 +95,8 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     one.expected(400)
     assert "due '31/12/2026': give a date as YYYY-MM-DD" in page.inner_text("p.error:not([hidden])")
     assert comm.interaction(call)["state"] == "connected" and storage.query("Task") == []    # nothing done
+    assert page.input_value("input[name=follow_up]") == "Call back"                         # nothing lost
+    assert page.input_value("select[name=disposition]") == "paid"
 
     answer(page)                                                      # the greeting
     answer(page, choose="No")

@@ -47,9 +47,14 @@ def board(request: Request, context: Context) -> Response:
     return _board(request, context, request.query_params.get("i", ""))
 
 
-def _board(request: Request, context: Context, focus: str, status: int = 200, error: str | None = None
-           ) -> Response:
-    """The desk page with ``focus`` in front (the first interaction if it is not the agent's)."""
+# what a refused action's form gave that the desk shows again (at most so many characters)
+KEPT = {"disposition": 100, "follow_up": MAX_TASK, "due": 10, "notes": MAX_NOTES, "text": 2000}
+
+
+def _board(request: Request, context: Context, focus: str, status: int = 200, error: str | None = None,
+           form: FormData | None = None) -> Response:
+    """The desk page with ``focus`` in front (the first interaction if it is not the agent's);
+    after a refused action, the fields of its ``form`` (``KEPT``) as the agent gave them."""
     desk, user = _desk(context), request.state.visitor.user
     agent, works, queues, script, worksheet, popped, dispositions = None, [], [], None, None, None, ()
     phone, holding = context.phone.choice(user.name), None
@@ -83,7 +88,12 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
         phone=phone, holding=holding, phone_kinds=KINDS,
         error=error, script_of=desk.settings.script_of(current.interaction["queue"])
-        if current is not None and current.interaction else None)
+        if current is not None and current.interaction else None,
+        kept=_kept(form) if form is not None and current is not None and form.get("interaction") == current.id else {})
+
+
+def _kept(form: FormData) -> dict[str, str]:
+    return {name: value[:limit] for name, limit in KEPT.items() if isinstance(value := form.get(name), str)}
 
 
 def _holding(context: Context, agent: str) -> bool:
@@ -191,9 +201,9 @@ def _act(perform: Callable[[Request, Context, FormData, str, str], str | None]) 
             problem = perform(request, context, form, user.name, interaction)
         except CarusoError as failure:
             status = next((code for kind, code in STATUS_CODES.items() if isinstance(failure, kind)), 502)
-            return _board(request, context, interaction, status, str(failure))
+            return _board(request, context, interaction, status, str(failure), form)
         if problem:
-            return _board(request, context, interaction, 409, problem)
+            return _board(request, context, interaction, 409, problem, form)
         return RedirectResponse(f"/desk?{urlencode({'i': interaction})}" if interaction else "/desk", 303)
     run.__name__ = perform.__name__
     return action(*ROLES)(run)
