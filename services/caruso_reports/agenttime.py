@@ -5,8 +5,9 @@ A logged-in agent is in exactly one of: ``busy`` (state busy), ``ringing`` (stat
 offered), ``wrap_up`` (state wrap_up), ``available`` (idle, status available) or
 ``break`` (idle, status break); ``logged_in`` is their sum. Time is split at period
 boundaries and clipped to the report's range; the state at the range's start comes
-from the last events before it. The database selects the events; the intervals are
-summed here, streaming in append order.
+from the last events before it. A range reaching past now ends now: a state still open
+counts up to now, never the time that has not happened yet. The database selects the
+events; the intervals are summed here, streaming in append order.
 """
 from __future__ import annotations
 
@@ -90,10 +91,13 @@ class AgentTimes:
 
 
 def compute(connection: sa.Connection, conditions: Iterable[sa.ColumnElement], start: float | None,
-            end: float | None, period: Period | None, by_agent: bool) -> dict[Key, dict[str, float]]:
+            end: float | None, period: Period | None, by_agent: bool, now: float) -> dict[Key, dict[str, float]]:
     """Agent times over ``[start, end)`` of the agents selected by ``conditions`` (on
-    :data:`caruso_comm.events.table`); an open end is the last event's time."""
+    :data:`caruso_comm.events.table`), as they are at ``now``: the range ends at the earlier
+    of ``end`` and ``now``; an open end is the last event's time."""
     conditions = [events.c.event.in_(AGENT_EVENTS), *conditions]
+    if end is not None:
+        end = min(end, now)        # a range reaching into the future ends now: nothing later happened
     times = AgentTimes(period, by_agent)
     if start is not None:
         latest = (sa.select(sa.func.max(events.c.id)).where(*conditions, events.c.time < start)

@@ -13,6 +13,7 @@ interaction in SQL, then by that customer's attribute as ``shown`` gives it
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,9 +32,11 @@ Key = tuple[Any, ...]
 MISSING = {"longest_wait": None}   # a tally's value where a row has no such events (else 0)
 
 
-def compute(engine: sa.Engine, definition: Definition, shown: customers.Shown | None = None) -> Report:
-    """The report of ``definition`` over the event log reached by ``engine``; ``shown`` gives
-    the customers' attributes of ``customer.NAME`` dimensions (ConfigError without it)."""
+def compute(engine: sa.Engine, definition: Definition, shown: customers.Shown | None = None,
+            now: float | None = None) -> Report:
+    """The report of ``definition`` over the event log reached by ``engine`` as it stands at
+    ``now`` (default: the clock's now; agent times end there); ``shown`` gives the customers'
+    attributes of ``customer.NAME`` dimensions (ConfigError without it)."""
     by_customer = {d: name for d in definition.dimensions if (name := customers.attribute(d)) is not None}
     if by_customer and shown is None:
         raise ConfigError(f"dimension {next(iter(by_customer))} needs the customers of the storage service: "
@@ -46,7 +49,7 @@ def compute(engine: sa.Engine, definition: Definition, shown: customers.Shown | 
         if interaction_tallies:
             _merge(tallies, _interaction_tallies(connection, definition, interaction_tallies))
         if any(m.source == AGENTS for m in measures):
-            _merge(tallies, _agent_tallies(connection, definition))
+            _merge(tallies, _agent_tallies(connection, definition, time.time() if now is None else now))
     if by_customer and shown is not None:
         tallies = _by_customer_attributes(tallies, definition, by_customer, shown)
     period = Period(definition.period, definition.timezone)
@@ -159,12 +162,13 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
     return found
 
 
-def _agent_tallies(connection: sa.Connection, definition: Definition) -> dict[Key, dict[str, Any]]:
+def _agent_tallies(connection: sa.Connection, definition: Definition, now: float) -> dict[Key, dict[str, Any]]:
     by_period = "period" in definition.dimensions
     by_agent = "agent" in definition.dimensions
     conditions = [events.c.agent.in_(definition.filters["agent"])] if "agent" in definition.filters else []
     totals = agenttime.compute(connection, conditions, definition.start, definition.end,
-                               Period(definition.period, definition.timezone) if by_period else None, by_agent)
+                               Period(definition.period, definition.timezone) if by_period else None, by_agent,
+                               now)
     found = {}
     for (bucket, agent), values in totals.items():
         parts = {"period": bucket, "agent": agent}

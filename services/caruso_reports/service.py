@@ -144,14 +144,15 @@ class ReportService:
                                   where=f"report {loaded.name!r}")
         return self._report(checked)
 
-    def _report(self, checked: definition.Definition) -> Report:
-        """``checked`` computed over the event log, or over the storage for an object report."""
+    def _report(self, checked: definition.Definition, now: float | None = None) -> Report:
+        """``checked`` computed over the event log as it stands at ``now`` (default: now), or over
+        the storage for an object report."""
         if checked.object is not None:
             if self.context is None:
                 raise ConfigError(f"report {checked.name!r} counts {checked.object} objects: "
                                   "it runs in the reports service, which reaches the storage")
             return objects.compute(self.context.client.get("caruso.storage/1"), checked)
-        return engine.compute(self._event_log(), checked, self._customers(checked))
+        return engine.compute(self._event_log(), checked, self._customers(checked), now)
 
     @remote
     def send_due(self, now: float | None = None) -> list[str]:
@@ -167,7 +168,7 @@ class ReportService:
             if day is None:
                 continue
             of_day = mailing.of_day(mailed, day)
-            report = self._report(of_day)
+            report = self._report(of_day, moment)
             content = renderers[mailed.mail_format](report)
             with smtplib.SMTP(*self.smtp, timeout=30) as smtp:
                 smtp.send_message(mailing.message(mailed, day, content, self.mail_from))

@@ -1,10 +1,16 @@
 """caruso report without --db: the running solution's caruso.reports/1 service computes it."""
 from __future__ import annotations
 
+import datetime as dt
 import os
+import time
 
 import pytest
 
+from caruso_comm.acd import ACD
+from caruso_comm.eventlog import EventLog
+from caruso_comm.model import Queue
+from caruso_comm.timers import Timers, VirtualClock
 from caruso_core.errors import ConfigError
 
 from reports_support import caruso
@@ -29,3 +35,31 @@ def test_a_service_without_an_event_log_says_so(caruso_host, caruso_client, tmp_
     caruso_host("reports", config={"db": f"sqlite:///{tmp_path / 'missing.db'}"})
     with pytest.raises(ConfigError, match="no such file"):
         caruso_client.get("caruso.reports/1").run('measures = ["offered"]', "mine")
+
+
+def test_agent_times_of_today_end_now_not_at_the_end_of_the_range(caruso_host, caruso_client, tmp_path):
+    """An agent logged in half an hour ago and still logged in: today's report counts that half
+    hour, not the hours up to midnight that have not come yet."""
+    url = f"sqlite:///{tmp_path / 'comm.db'}"
+    login = time.time() - 1800
+    clock = VirtualClock(login)
+    log = EventLog(url)
+    acd = ACD(Timers(clock), log)
+    acd.add_queue(Queue("sales"))
+    acd.login("ann")
+    clock.now = login + 600
+    acd.set_status("ann", "break")
+    log.close()
+    caruso_host("reports", config={"db": url})
+    reports = caruso_client.get("caruso.reports/1")
+    asked = time.time()
+    start, end = login - 3600, login + 86400                      # a range reaching into tomorrow
+    (ann,) = reports.report("agent-availability", start, end, period="day")["rows"]
+    answered = time.time()
+    assert 1800 <= ann["logged_in"] <= answered - login
+    assert ann["available"] == pytest.approx(600) and 1200 <= ann["break"] <= answered - login - 600
+    assert ann["occupancy"] == 0.0
+    quarters = reports.report("agent-availability", start, end, period="15min")["rows"]
+    latest = max(dt.datetime.fromisoformat(r["period"]).replace(tzinfo=dt.timezone.utc).timestamp() for r in quarters)
+    assert asked - 900 <= latest <= answered                      # no quarter hour after now
+    assert sum(r["logged_in"] for r in quarters) == pytest.approx(ann["logged_in"], abs=answered - asked + 1)
