@@ -161,9 +161,13 @@ class Desk:
         return interaction
 
     def accept(self, name: str, interaction_id: str) -> dict[str, Any]:
-        """Accept an offer; returns the connected interaction."""
+        """Accept an offer; returns the connected interaction. The agent's worksheet of it
+        starts empty: one left from an earlier time the agent had it (it was transferred and
+        came back) is forgotten, its notes filed already."""
         self.own(name, interaction_id)
-        return self.comm.accept(name, interaction_id)
+        accepted = self.comm.accept(name, interaction_id)
+        self.worksheets.forget(name, interaction_id)
+        return accepted
 
     def reject(self, name: str, interaction_id: str) -> None:
         self.own(name, interaction_id)
@@ -183,9 +187,19 @@ class Desk:
         self.comm.send(name, interaction_id, text)
 
     def keep_notes(self, name: str, interaction_id: str, notes: str) -> None:
+        """Keep the notes of one of the agent's interactions, also of one that left the agent
+        while the notes were typed (the caller hung up), as long as they were not filed: the
+        next drawing of the desk files them (:meth:`file_left`). Conflict once they were filed."""
         if len(notes) > MAX_NOTES:
             raise InvalidInput(f"notes have at most {MAX_NOTES} characters")
-        self.own(name, interaction_id)
+        contact = self.worksheet(name, interaction_id).contact
+        if contact is not None and contact.filed:
+            raise Conflict(f"the notes of interaction {interaction_id!r} went to the contact history already")
+        try:
+            self.own(name, interaction_id)
+        except Conflict:
+            if contact is None:
+                raise
         self.worksheets.keep(name, interaction_id, notes=notes)
 
     def dispositions(self, queue: str, queues: list[dict[str, Any]] | None = None) -> tuple[str, ...]:

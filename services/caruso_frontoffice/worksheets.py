@@ -151,6 +151,12 @@ class Worksheets:
             values["notes"] = notes[:MAX_NOTES]
         self._upsert(worksheets, agent, interaction, values, notes="")
 
+    def forget(self, agent: str, interaction: str) -> None:
+        """Delete everything kept of the agent's interaction."""
+        with self._engine.begin() as connection:
+            for table in TABLES:
+                connection.execute(table.delete().where(table.c.agent == agent, table.c.interaction == interaction))
+
     def _upsert(self, table: sa.Table, agent: str, interaction: str, values: dict[str, Any],
                 **new: Any) -> None:
         """Set ``values`` in the row of ``agent`` and ``interaction``; a row made for them has

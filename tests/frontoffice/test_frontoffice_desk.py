@@ -1,6 +1,6 @@
 """The agent desktop in headless Chromium against the real communication server, script
 engine and storage service: status, screen pop, accept, the queue's script to its end,
-notes, disposition and wrap-up; a transferred call's wrap-up; a hot-swap of the script engine mid-script; web chat,
+notes (also those not saved), disposition and wrap-up; a transferred call's wrap-up; a hot-swap of the script engine mid-script; web chat,
 voicemail callbacks and outbound preview calls.
 
 Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` they
@@ -66,7 +66,9 @@ def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, stor
     page.wait_for_url("**/desk?i=**")
     assert page.input_value("textarea[name=notes]") == "Debited twice in March; <script>x</script>"
     desk.shot("frontoffice-desk-script.png")
-    answer(page, choose="Yes")
+    page.fill("textarea[name=notes]", "Debited twice in March; <script>x</script>; wants a refund")
+    answer(page, choose="Yes")                                     # the notes not saved go with it
+    assert page.input_value("textarea[name=notes]") == "Debited twice in March; <script>x</script>; wants a refund"
     assert "The script has ended: callback_promised." in page.inner_text(".desk-script")
     [session] = [s for s in caruso_client.get("caruso.scripts/1").sessions(None) if s["script"] == "billing_call"]
     assert (session["status"], session["outcome"]) == ("ended", "callback_promised")
@@ -77,7 +79,7 @@ def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, stor
     complete = [e for e in comm.events(0, 0)["events"] if e["event"] == "complete"]
     assert [(e["interaction"], e["data"]["disposition"]) for e in complete] == [(call, "callback")]
     [note] = storage.contact_history("Customer", 1)
-    assert note["summary"] == "Notes (callback): Debited twice in March; <script>x</script>"
+    assert note["summary"] == "Notes (callback): Debited twice in March; <script>x</script>; wants a refund"
     page.click("button:has-text('End wrap-up')")
     page.wait_for_selector("text=Waiting for the next interaction")
     assert comm.agent("ada")["state"] == "idle"
@@ -97,12 +99,10 @@ def test_a_transferred_call_is_wrapped_up_and_its_notes_filed(desk, comm, storag
     wait_for_offer(page)
     page.click("button:has-text('Accept')")
     page.wait_for_selector(".desk-script")
-    page.fill("textarea[name=notes]", "Wants to change the tariff")
-    page.click("button:has-text('Save notes')")
-    page.wait_for_selector(".desk-notes textarea:has-text('Wants to change the tariff')")
     page.click("button:has-text('Break')")                      # so that sales offers it to Bob
     page.wait_for_selector(".desk-status .state.break")
     comm.login("bob", {}, {"voice": 1})
+    page.fill("textarea[name=notes]", "Wants to change the tariff")      # not saved: goes with Transfer
     page.select_option("select[name=queue]", "sales")
     page.click("button:has-text('Transfer')")
     page.wait_for_selector("h2:has-text('Wrap-up')")

@@ -224,9 +224,68 @@ def test_notes_filed_on_completing_are_not_offered_again_in_the_wrap_up(desk_web
     acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]["id"]
     assert notes_filed(storage, acme) == [("Notes (resolved): Debited twice", "voice", "inbound", "ada", call)]
     assert "Notes for the contact history" not in desk_web.get(f"/desk?i={call}").text
-    assert post("wrap-up", interaction=call, notes="Forged after filing").status_code == 303
+    forged = post("wrap-up", interaction=call, notes="Forged after filing")
+    assert forged.status_code == 409 and "went to the contact history already" in forged.text
+    assert comm.agent("ada")["wrap_up_left"] and post("wrap-up", interaction=call).status_code == 303
     desk_web.get("/desk")
     assert len(notes_filed(storage, acme)) == 1
+
+
+def test_nothing_the_agent_typed_is_lost(desk_web, comm, storage):
+    """A refused script answer is shown again; notes not saved go with another form
+    (``draft_notes``); notes saved just after the caller hung up are kept and filed; a call
+    that comes back to the agent starts with an empty worksheet."""
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    def step_seq(call):
+        return re.search(r'name="seq" value="(\d+)"', desk_web.get(f"/desk?i={call}").text).group(1)
+
+    post("status", status="available")
+    acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]["id"]
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    post("accept", interaction=call)
+    post("script", interaction=call, seq=step_seq(call))                        # the greeting
+    post("script", interaction=call, answer="payment", seq=step_seq(call))
+    seq = step_seq(call)
+    refused = post("script", interaction=call, answer="<b>" + "x" * 200, seq=seq)     # over the step's 200
+    assert refused.status_code == 400 and "&lt;b&gt;" + "x" * 200 + "</textarea>" in refused.text
+    assert post("script", interaction=call, answer="Why twice?", seq=seq, draft_for=call,
+                draft_notes="Typed, not saved").status_code == 303
+    assert "Typed, not saved</textarea>" in desk_web.get(f"/desk?i={call}").text
+    assert post("complete", interaction=call, disposition="resolved", draft_for=call,
+                draft_notes="Typed, then completed").status_code == 303
+    assert notes_filed(storage, acme) == [("Notes (resolved): Typed, then completed", "voice", "inbound", "ada", call)]
+    assert post("notes", interaction=call, notes="After filing").status_code == 409     # filed: no more
+    assert post("wrap-up", interaction=call).status_code == 303
+
+    call = comm.arrive("sales", from_="+49 30 1234567")["id"]                   # no wrap-up
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    post("accept", interaction=call)
+    desk_web.get(f"/desk?i={call}")
+    comm.complete("ada", call)                                     # the caller hangs up while she types
+    assert post("notes", interaction=call, notes="Typed as the caller hung up").status_code == 303
+    desk_web.get("/desk")                                          # the desk drawn after it
+    assert notes_filed(storage, acme)[0] == ("Notes: Typed as the caller hung up", "voice", "inbound", "ada", call)
+
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    post("accept", interaction=call)
+    desk_web.get(f"/desk?i={call}")
+    post("notes", interaction=call, notes="First time")
+    post("transfer", interaction=call, queue="sales")                            # and back to her
+    post("wrap-up", interaction=call)
+    eventually(lambda: comm.agent("ada")["interactions"] == [call], what="the call offered again")
+    post("accept", interaction=call)
+    again = desk_web.get(f"/desk?i={call}").text
+    assert "First time</textarea>" not in again and "Notes: First time" in again   # filed; a fresh worksheet
+    post("notes", interaction=call, notes="Second time")
+    post("complete", interaction=call, disposition="resolved")
+    assert [entry[0] for entry in notes_filed(storage, acme)][:2] == ["Notes (resolved): Second time",
+                                                                      "Notes: First time"]
 
 
 def test_a_script_answer_needs_the_seq_of_its_step(desk_web, comm):

@@ -48,7 +48,8 @@ def board(request: Request, context: Context) -> Response:
 
 
 # what a refused action's form gave that the desk shows again (at most so many characters)
-KEPT = {"disposition": 100, "follow_up": MAX_TASK, "due": 10, "notes": MAX_NOTES, "text": 2000}
+KEPT = {"disposition": 100, "follow_up": MAX_TASK, "due": 10, "notes": MAX_NOTES, "text": 2000,
+        "answer": 4000, "seq": 20}
 
 
 def _board(request: Request, context: Context, focus: str, status: int = 200, error: str | None = None,
@@ -193,11 +194,16 @@ def _only_customer(popped: dict[str, Any] | None) -> tuple[str, Any] | None:
 def _act(perform: Callable[[Request, Context, FormData, str, str], str | None]) -> Callable[..., Response]:
     """An action on the interaction named by the form's ``interaction``: ``perform(request,
     context, form, agent, interaction)`` returns an error for the agent or None; then back
-    to the desk (with the error and its status when there is one)."""
+    to the desk (with the error and its status when there is one). Notes not saved yet, which
+    ``static/desk.js`` adds to any other form of the desk (``draft_notes`` for the interaction
+    ``draft_for``), are kept first."""
     def run(request: Request, context: Context, form: FormData) -> Response:
         interaction = _text(form.get("interaction"), 200)
         user = request.state.visitor.user
         try:
+            if "draft_notes" in form:
+                _desk(context).keep_notes(user.name, _text(form.get("draft_for"), 200),
+                                          _text(form.get("draft_notes"), MAX_NOTES))
             problem = perform(request, context, form, user.name, interaction)
         except CarusoError as failure:
             status = next((code for kind, code in STATUS_CODES.items() if isinstance(failure, kind)), 502)

@@ -3,8 +3,10 @@
 // phone.js too; the page reloads when the desk changed, unless the agent is typing: then
 // a notice with a link appears instead. While the desk's phone holds a call
 // (window.deskPhone.live) the page must not be left: the desk is redrawn in place and
-// its forms are sent in the background. Each [data-countdown] element counts down the
-// seconds the server gave it when it drew the desk (a wrap-up's or an accept window's),
+// its forms are sent in the background. Notes typed and not saved go with any other form
+// of the desk (as draft_notes, for the interaction draft_for), so that completing,
+// transferring or answering the script keeps them. Each [data-countdown] element counts
+// down the seconds the server gave it when it drew the desk (a wrap-up's or an accept window's),
 // each [data-countup] element counts up from them as minutes:seconds (a call's time).
 // A stream the browser gave up for good (the front office answered it with an error, not
 // a dropped connection, which the browser retries itself) is reported on the desk, and the
@@ -51,9 +53,31 @@
     countDown(performance.now());
   }
   document.addEventListener("input", function () { typing = true; });
+  function carry(form, name, value) {
+    var field = form.querySelector("input[name=" + name + "]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = name;
+      form.appendChild(field);
+    }
+    field.value = value;
+  }
+  function carryNotes(form) {   // notes typed and not saved go with the desk's other forms
+    var notes = desk.querySelector(".desk-notes textarea[name=notes]");
+    if (!notes || notes.value === notes.defaultValue || form.querySelector("[name=notes]")) {
+      return;
+    }
+    carry(form, "draft_notes", notes.value);
+    carry(form, "draft_for", notes.form.elements.interaction.value);
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!live() || form.method.toLowerCase() !== "post" || form.action.indexOf("/desk/") < 0) {
+    if (form.method.toLowerCase() !== "post" || form.action.indexOf("/desk/") < 0) {
+      return;
+    }
+    carryNotes(form);
+    if (!live()) {
       return;
     }
     event.preventDefault();
