@@ -4,6 +4,7 @@ Roles: ``agent`` (works interactions), ``supervisor`` (watches and steers agents
 ``admin`` (runs the installation): the staff, who see internal pages; ``customer``
 (uses the self-service portal only), whose account holds the key of their customer
 record, e.g. ``{"customer_id": 42}``, given to the dialog scripts they run as context.
+:func:`check_customer` asks the storage service whether such a key names one customer.
 A page or view names the roles that may see it.
 """
 from __future__ import annotations
@@ -11,19 +12,23 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 import sqlalchemy as sa
 
-from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound, Unavailable
 from caruso_frontoffice.database import customers, sessions, users
 from caruso_frontoffice.passwords import Passwords, check_policy
+from caruso_frontoffice.records import object_info
 
 STAFF = ("agent", "supervisor", "admin")
 ROLES = (*STAFF, "customer")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 KEY_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,39})=([A-Za-z0-9._@+-]{1,80})$")
+KEY_LENGTH = customers.c.customer_key.type.length     # a customer key's characters, as typed and as stored
+CUSTOMER = "Customer"
+KEY_NAME = "customer_id"       # the context name dialog scripts read a customer's key by
 
 
 @attrs.frozen
@@ -43,6 +48,8 @@ class User:
 def parse_customer_key(text: str) -> dict[str, Any]:
     """``customer_id=42`` (pairs separated by commas) as ``{"customer_id": 42}``; digits
     become integers. InvalidInput naming the expected form otherwise."""
+    if len(text or "") > KEY_LENGTH:
+        raise InvalidInput(f"a customer key has at most {KEY_LENGTH} characters")
     key: dict[str, Any] = {}
     for part in (text or "").split(","):
         found = KEY_PART.match(part.strip())
@@ -52,6 +59,54 @@ def parse_customer_key(text: str) -> dict[str, Any]:
         name, value = found.groups()
         key[name] = int(value) if value.isdigit() and len(value) < 16 else value
     return key
+
+
+def shown_key(key: dict[str, Any]) -> str:
+    """A parsed customer key as it is typed: ``customer_no=K-1001, postcode=10115``."""
+    return ", ".join(f"{name}={value}" for name, value in key.items())
+
+
+def check_customer(storage: Any, key: dict[str, Any]) -> None:
+    """Refuse a customer key that does not name exactly one ``Customer`` of the storage
+    service ``storage`` (a client of ``caruso.storage/1``): each name is an attribute of Customer (``customer_id``, the
+    name the dialog scripts read, stands for its key attribute unless Customer has an
+    attribute of that name), and one customer holds all the values. InvalidInput naming the
+    attribute, the value or the key that is wrong; Unavailable when the storage service
+    cannot be asked (nothing is known about the key then)."""
+    shown = shown_key(key)
+    try:
+        info = object_info(CUSTOMER, storage.describe(CUSTOMER))
+    except NotFound:
+        raise InvalidInput(f"customer key {shown}: the storage's model has no {CUSTOMER} object") from None
+    except CarusoError as error:
+        raise _unchecked(error) from None
+    alias = info.key[0] if len(info.key) == 1 and KEY_NAME not in info.attributes else None
+    conditions = []
+    for name, value in key.items():
+        attribute = name if name in info.attributes else alias if name == KEY_NAME else None
+        if attribute is None:
+            raise InvalidInput(f"customer key {shown}: {CUSTOMER} has no attribute {name!r} (use "
+                               f"{KEY_NAME + ' or ' if alias else ''}one of {', '.join(info.attributes)})")
+        if info.attribute(attribute).type == "string":
+            value = str(value)
+        conditions.append({"field": attribute, "op": "eq", "value": value})
+    try:
+        found = storage.query(CUSTOMER, {"and": conditions}, None, 2, 0)
+    except InvalidInput as error:
+        raise InvalidInput(f"customer key {shown}: {error}") from None
+    except CarusoError as error:
+        raise _unchecked(error) from None
+    if not found:
+        wanted = " and ".join(f"{c['field']}={c['value']}" for c in conditions)
+        raise InvalidInput(f"customer key {shown}: there is no such customer (no {CUSTOMER} with {wanted})")
+    if len(found) > 1:
+        raise InvalidInput(f"customer key {shown}: several customers have it; give a key that names one "
+                           f"(e.g. {KEY_NAME}=42)")
+
+
+def _unchecked(error: CarusoError) -> Unavailable:
+    return Unavailable(f"the customer key could not be checked, the storage service did not answer "
+                       f"({type(error).__name__}: {error}); nobody was added, try again when it runs")
 
 
 def check_role(role: str) -> str:
@@ -69,9 +124,12 @@ class Accounts:
         self._engine = engine
         self.passwords = passwords or Passwords()
 
-    def add(self, name: str, role: str, password: str, customer: str | None = None) -> User:
+    def add(self, name: str, role: str, password: str, customer: str | None = None,
+            check: Callable[[dict[str, Any]], None] | None = None) -> User:
         """Create a user; a customer account needs ``customer``, their customer key (see
-        :func:`parse_customer_key`), no other role has one. InvalidInput for a bad name, role,
+        :func:`parse_customer_key`), no other role has one. ``check`` (e.g. :func:`check_customer`
+        with the storage service) vets the parsed key once everything else is right and
+        before anything is stored, and refuses by raising. InvalidInput for a bad name, role,
         password or key, Conflict if the name is taken."""
         name = name.strip().lower() if isinstance(name, str) else ""
         if not NAME_PATTERN.match(name):
@@ -82,13 +140,18 @@ class Accounts:
                                "and only a customer account has one")
         key = parse_customer_key(customer) if customer else None
         check_policy(password)
+        stored = None if key is None else json.dumps(key)
+        if stored is not None and len(stored) > KEY_LENGTH:
+            raise InvalidInput(f"a customer key has at most {KEY_LENGTH} characters as stored: write it shorter")
+        if key is not None and check is not None:
+            check(key)
         try:
             with self._engine.begin() as connection:
                 row_id = connection.execute(users.insert().values(
                     name=name, role=role, password=self.passwords.hash(password),
                     created_at=time.time())).inserted_primary_key[0]
                 if key is not None:
-                    connection.execute(customers.insert().values(user_id=row_id, customer_key=json.dumps(key)))
+                    connection.execute(customers.insert().values(user_id=row_id, customer_key=stored))
         except sa.exc.IntegrityError:
             raise Conflict(f"a user named {name!r} exists already") from None
         return User(row_id, name, role, key)

@@ -13,6 +13,7 @@ replace a service, and keeps none it is given.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -20,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, NotAuthorized
+from caruso_core.errors import CarusoError, NotAuthorized, Unavailable
 from caruso_frontoffice.access import action, page
-from caruso_frontoffice.accounts import ROLES
+from caruso_frontoffice.accounts import KEY_LENGTH, ROLES, check_customer
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.records import STORAGE
@@ -30,6 +31,9 @@ from caruso_frontoffice.records import STORAGE
 PHONE_ROLES = ("agent", "supervisor")
 OUTBOX_STATES = ("pending", "failed", "delivered")
 OUTBOX_ROWS = 200
+# the fields of the form adding a user and where they are cut (a key one character longer than
+# a key may be, so that a longer one is refused, not shortened)
+ADD_FORM = {"name": 64, "role": 20, "customer": KEY_LENGTH + 1}
 
 
 @page("admin")
@@ -80,12 +84,16 @@ def users(request: Request, context: Context) -> Response:
 
 @action("admin")
 def add_user(request: Request, context: Context, form: FormData) -> Response:
-    name = str(form.get("name", ""))[:64]
+    """Add a user; a customer account's key is checked against the storage service first
+    (refused when it names no customer, or when the storage does not answer). A refused add
+    shows the form again with what it gave, the password excepted."""
+    given = {field: str(form.get(field, "")).strip()[:length] for field, length in ADD_FORM.items()}
     try:
-        user = context.accounts.add(name, str(form.get("role", "")), str(form.get("password", "")),
-                                    str(form.get("customer", "")).strip() or None)
+        user = context.accounts.add(given["name"], given["role"], str(form.get("password", "")),
+                                    given["customer"] or None, partial(check_customer, context.client.get(STORAGE)))
     except CarusoError as error:
-        return _users_page(request, context, 400, error=str(error), name=name)
+        return _users_page(request, context, 503 if isinstance(error, Unavailable) else 400, error=str(error),
+                           given={**given, "customer": given["customer"][:KEY_LENGTH]})
     return _users_page(request, context, notice=f"User {user.name} ({user.role}) added.")
 
 
@@ -116,12 +124,14 @@ def set_phone(request: Request, context: Context, form: FormData) -> Response:
 
 
 def _users_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
-                notice: str | None = None, name: str = "") -> Response:
-    """The users, with the phone of each agent and supervisor (none shown without telephony)."""
+                notice: str | None = None, given: dict[str, str] | None = None) -> Response:
+    """The users, with the phone of each agent and supervisor (none shown without telephony);
+    the form to add one filled with ``given`` (``name``, ``role``, ``customer``)."""
     accounts = context.accounts.all()
     phones = context.phone.choices([user.name for user in accounts if user.role in PHONE_ROLES])
     return context.render(request, "users.html", status, users=accounts, roles=ROLES, error=error, notice=notice,
-                          name=name, phones=phones, phone_kinds=KINDS)
+                          given=given or dict.fromkeys(ADD_FORM, ""), key_length=KEY_LENGTH, phones=phones,
+                          phone_kinds=KINDS)
 
 
 @page("admin")
