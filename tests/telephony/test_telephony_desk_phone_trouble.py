@@ -98,6 +98,7 @@ def test_ice_that_cannot_connect_ends_the_leg_and_the_caller_goes_to_the_next_ag
 def test_a_tab_closed_in_a_call_ends_it_and_its_agent_goes_on_break(centre, chromium, tmp_path):
     telephony, comm, url, base = centre
     page, events, caller, leg = talking(chromium, base, telephony, tmp_path)
+    page.close()                                                       # the tab, as a person closes it
     page.context.close()
     assert events.next("leg_lost", leg=leg)["reason"] == "Page Closed"     # the page's beacon as it went
     assert events.next("ended")["by"] == "agent"
