@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import hashlib
 import operator
+import re
 from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Table, and_, bindparam, func, select
@@ -170,7 +171,7 @@ class Records:
                 else:
                     self._insert_complete(connection, rows)
             except IntegrityError as error:
-                raise _integrity(self.obj.name, error) from None
+                raise _integrity(self.obj, error) from None
         if self._duplicates is not None:
             for record in records:
                 self._duplicates.check(connection, record)
@@ -239,7 +240,7 @@ class Records:
             try:
                 result = connection.execute(self.table.update().where(where).values(self._stored([assignments])[0]))
             except IntegrityError as error:
-                raise _integrity(self.obj.name, error) from None
+                raise _integrity(self.obj, error) from None
             if result.rowcount != 1:
                 raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else; read it again")
             if self._duplicates is not None:
@@ -255,7 +256,7 @@ class Records:
         try:
             connection.execute(self.table.delete().where(self._where_key(key)))
         except IntegrityError as error:
-            raise _integrity(self.obj.name, error) from None
+            raise _integrity(self.obj, error) from None
         return old
 
     def select(self, connection: Connection, condition: Condition | None, order_by: Any = None,
@@ -382,8 +383,42 @@ def _shown(key: dict[str, Any]) -> str:
     return ", ".join(f"{name}={values.encode(value)!r}" for name, value in key.items())
 
 
-def _integrity(name: str, error: IntegrityError) -> Exception:
-    text = str(error.orig).lower()
-    if "unique" in text or "duplicate" in text:
-        return Conflict(f"{name}: an object with this key or unique value exists already")
-    return InvalidInput(f"{name}: the database refused the values ({str(error.orig).splitlines()[0]})")
+def _integrity(obj: ObjectType, error: IntegrityError) -> Exception:
+    """The database's refusal of a write as a caruso error: a duplicate key or unique value is
+    a Conflict whose ``details`` name the attributes of the clashing key or unique index
+    (``fields``, and ``field`` when it is one attribute) when the database says which."""
+    text = str(error.orig)
+    if "unique" in text.lower() or "duplicate" in text.lower():
+        clashing = _clashing(obj, text)
+        if not clashing:
+            return Conflict(f"{obj.name}: an object with this key or unique value exists already")
+        if len(clashing) == 1:
+            name = clashing[0]
+            return Conflict(f"{name}: another {obj.label} has this {obj.attributes[name].label.lower()} already",
+                            field=name, fields=clashing)
+        return Conflict(f"{obj.name}: another {obj.label} has these values of {', '.join(clashing)} already",
+                        fields=clashing)
+    return InvalidInput(f"{obj.name}: the database refused the values ({text.splitlines()[0]})")
+
+
+# how each database names what a duplicate clashes with: SQLite its columns, PostgreSQL its
+# columns (DETAIL) or its constraint, MariaDB its index ('PRIMARY' for the key)
+_SQLITE_COLUMNS = re.compile(r"UNIQUE constraint failed: (.+)")
+_POSTGRES_COLUMNS = re.compile(r"Key \((.+?)\)=\(")
+_INDEX_NAME = re.compile(r"""unique constraint "([^"]+)"|for key '([^']+)'""")
+
+
+def _clashing(obj: ObjectType, text: str) -> list[str]:
+    """The attributes of the key or unique index a database's duplicate message names (its
+    columns or its index), or [] when it names none of this object's."""
+    by_column = {attribute.column.lower(): name for name, attribute in obj.attributes.items()}
+    found = _SQLITE_COLUMNS.search(text) or _POSTGRES_COLUMNS.search(text)
+    if found:
+        columns = [part.strip().strip('"`').rpartition(".")[2].lower() for part in found.group(1).split(",")]
+        names = [by_column.get(column, "") for column in columns]
+        return names if all(names) else []
+    named = _INDEX_NAME.search(text)
+    index = (named.group(1) or named.group(2)).rpartition(".")[2] if named else ""
+    if index == "PRIMARY" or index.endswith("_pkey"):
+        return list(obj.key)
+    return next((list(found.attributes) for found in obj.indexes if found.name == index and found.unique), [])

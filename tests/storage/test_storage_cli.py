@@ -123,7 +123,7 @@ def test_partial_import_writes_the_good_rows_and_reports_database_refusals(tmp_p
     source.write_text("name\nvip\nvip\nnorth\n\n")
     code, output = run("data", "import", "Tag", str(source), "--partial")
     assert code == 0 and "2 of 3 row(s) written, 1 bad" in output
-    assert f"{source}:3: Tag: an object with this key or unique value exists already" in output
+    assert f"{source}:3: name: another Tag has this name already" in output
     code, output = run("data", "import", "Tag", str(tmp_path / "tags.csv"))
     assert code == 1 and "(one of lines 2-4)" in output
 

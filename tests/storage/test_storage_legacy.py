@@ -132,6 +132,13 @@ def test_composite_key_flags_cents_and_padding_are_read_and_written(orders):
     assert storage.count("OrderLine", {"field": "article", "op": "startswith", "value": "gad"}) == 1
 
 
+def test_a_legacy_key_in_use_names_the_attributes_of_its_columns(orders):
+    storage, _ = orders
+    with pytest.raises(Conflict, match="^OrderLine: another OrderLine has these values of order, position") as clash:
+        storage.create("OrderLine", {"order": 1, "position": 2, "article": "BOLT"})
+    assert clash.value.details == {"fields": ["order", "position"]}
+
+
 def test_a_legacy_row_changed_behind_our_back_is_a_conflict(orders):
     storage, engine = orders
     line = storage.get("OrderLine", {"order": 1, "position": 2})

@@ -44,6 +44,25 @@ def test_update_bumps_the_version_and_refuses_a_stale_one(storage):
     assert storage.get("Customer", customer["id"])["city"] == "Bonn"
 
 
+def test_a_duplicate_key_or_unique_value_names_the_attributes_it_clashes_on(storage):
+    storage.create("Tag", {"name": "vip"})
+    with pytest.raises(Conflict, match="^name: another Tag has this name already$") as clash:
+        storage.create("Tag", {"name": "vip"})
+    assert clash.value.details == {"field": "name", "fields": ["name"]}
+    north = storage.create("Tag", {"name": "north"})
+    with pytest.raises(Conflict) as clash:
+        storage.update("Tag", north["id"], {"name": "vip"}, version=north["_version"])
+    assert clash.value.details == {"field": "name", "fields": ["name"]}
+    customer = storage.create("Customer", {"name": "Acme"})
+    with pytest.raises(Conflict, match="^id: another Customer has this id already$") as clash:
+        storage.create("Customer", {"id": customer["id"], "name": "Copy"})
+    assert clash.value.details == {"field": "id", "fields": ["id"]}
+    storage.create("Consent", {"customer_id": customer["id"], "channel": "phone", "opted_in": False})
+    with pytest.raises(Conflict, match="^Consent: another Consent has these values of customer_id, channel") as clash:
+        storage.create("Consent", {"customer_id": customer["id"], "channel": "phone", "opted_in": True})
+    assert clash.value.details == {"fields": ["customer_id", "channel"]}
+
+
 def test_delete_with_version_and_missing_objects(storage):
     customer = storage.create("Customer", {"name": "Acme"})
     with pytest.raises(Conflict):
