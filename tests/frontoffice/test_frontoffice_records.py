@@ -1,5 +1,5 @@
-"""Pages over the storage service in-process: paging, metadata cache, a view naming an
-attribute the model lacks, a 360 view over TLS."""
+"""Pages over the storage service in-process: paging (a page past the last one goes to the
+last), metadata cache, a view naming an attribute the model lacks, a 360 view over TLS."""
 import ssl
 import subprocess
 
@@ -22,6 +22,14 @@ def test_list_pages_page(tmp_path, caruso_manager, storage):
         second = web.get("/views/customers", params={"f.segment": "public", "page": "2"})
         assert "page 2 of 2" in second.text and "Zeta 11" in second.text and "Zeta 00" not in second.text
         assert "page 1 of" in web.get("/views/customers", params={"page": "-3"}).text
+        beyond = web.get("/views/customers", params={"f.segment": "public", "sort": "name", "page": "999"},
+                         follow_redirects=False)                  # past the last page: to the last one
+        assert beyond.status_code == 303
+        assert beyond.headers["location"] == "/views/customers?q=&f.segment=public&sort=name&page=2"
+        last = web.get(beyond.headers["location"]).text
+        assert "page 2 of 2" in last and "Zeta 11" in last and "page=3" not in last
+        none = web.get("/views/customers", params={"q": "nobody", "page": "2"})
+        assert none.status_code == 200 and "page 1 of 1" in none.text
 
 
 def test_csv_export_shows_what_the_role_sees_and_defuses_formulas(tmp_path, caruso_manager, storage):

@@ -135,8 +135,11 @@ def list_view(request: Request, context: Context) -> Response:
                                    asked["sort"] or None)
     except InvalidInput as failure:
         rows, total, error = [], 0, str(failure)
-    columns = _visible(view.columns, role)
+    pages = max(1, -(-total // view.page_size))
     state = _list_state(asked)
+    if number > pages:                      # beyond the last page (the list shrank, or a typed URL): the last
+        return RedirectResponse(f"/views/{view.id}?{urlencode({**state, 'page': pages})}", 303)
+    columns = _visible(view.columns, role)
     opener = row_opener(context, view, role)
     return context.render(
         request, "list.html", view=view, info=info, search=asked["search"], error=error,
@@ -145,7 +148,7 @@ def list_view(request: Request, context: Context) -> Response:
         columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
         rows=[([widgets.shown(info.attribute(f.name), row.get(f.name), f.widget) for f in columns], opener(info, row))
               for row in rows],
-        total=total, page=number, pages=max(1, -(-total // view.page_size)),
+        total=total, page=number, pages=pages,
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
         form=_creating(context, view.form, role),
         saved=context.saved_filters.of(request.state.visitor.user.id, view.id) if context.saved_filters else None)
