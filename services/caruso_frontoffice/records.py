@@ -117,6 +117,10 @@ class Records:
     def get(self, object_name: str, key: Any) -> dict[str, Any]:
         return self._storage.get(object_name, key)
 
+    def matching(self, object_name: str, where: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` objects of ``object_name`` matching the filter ``where``."""
+        return self._storage.query(object_name, where, None, limit)
+
     def create(self, object_name: str, values: dict[str, Any]) -> dict[str, Any]:
         return self._storage.create(object_name, values)
 

@@ -146,7 +146,8 @@ def test_list_detail_360_and_form_pages_over_the_storage(front_office, storage):
         record = storage.get("Customer", 2)
         assert record["name"] == "Berta B." and record["phone"] is None and record["active"] is False
         stale = web.post("/views/customer-edit/edit?id=2", data={"csrf": csrf, "_version": version, "name": "Late"})
-        assert stale.status_code == 400 and "Someone changed this record" in stale.text
+        assert stale.status_code == 409 and "was saved by someone else while you were editing it" in stale.text
+        assert 'name="_version" value="2"' in stale.text and 'value="Late"' in stale.text   # saves on the new one
         for token in ("[1]", "", "null"):
             damaged = web.post("/views/customer-edit/edit?id=2", data={"csrf": csrf, "_version": token, "name": "X"})
             assert damaged.status_code == 400 and "The form is damaged" in damaged.text

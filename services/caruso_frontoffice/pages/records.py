@@ -11,6 +11,7 @@ only to the roles it names; a form takes only the fields the user may see.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -392,14 +393,37 @@ def form_page(request: Request, context: Context) -> Response:
         given = request.query_params
         defaults = {f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given
                     else _form_value(f, f["attribute"].default) for f in fields}
-        return context.render(request, "form.html", view=view, fields=fields, values=defaults, version=None,
-                              key_query="", errors=[], field_errors={}, after=after)
-    key = _key(info, request.query_params)
-    record = context.records.get(view.object, key)
-    values = {f["name"]: _form_value(f, record.get(f["name"])) for f in fields}
-    return context.render(request, "form.html", view=view, fields=fields, values=values,
-                          version=json.dumps(record.get("_version")), key_query=key_query(info, record),
-                          errors=[], field_errors={}, after=after)
+        return _form(request, context, view, fields, defaults, after)
+    record = context.records.get(view.object, _key(info, request.query_params))
+    return _form(request, context, view, fields, {f["name"]: _form_value(f, record.get(f["name"])) for f in fields},
+                 after, **_editing(fields, info, record))
+
+
+def _form(request: Request, context: Context, view: FormView, fields: list[dict[str, Any]], values: dict[str, str],
+          after: str | None, status: int = 200, **given: Any) -> Response:
+    """The form page with ``values`` in its fields; ``given``: what :func:`_editing` gives a
+    form editing a record, and the template's ``errors``, ``field_errors``, ``field_notes``
+    and ``fresh`` of a refused save."""
+    return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
+                          **{"version": None, "was": None, "key_query": "", "errors": [], "field_errors": {},
+                             "field_notes": {}, "fresh": None, **given})
+
+
+def _editing(fields: list[dict[str, Any]], info: ObjectInfo, record: dict[str, Any]) -> dict[str, str]:
+    """What a form editing ``record`` carries: its key (in the form's URL), its version, and the
+    digests of the values it had (``_was``), so that a save that finds the record changed tells
+    which fields the user changed and which someone else did."""
+    return {"key_query": key_query(info, record), "version": json.dumps(record.get("_version")),
+            "was": json.dumps(_digests(fields, record), separators=(",", ":"))}
+
+
+def _digests(fields: list[dict[str, Any]], record: dict[str, Any]) -> dict[str, str]:
+    """A short digest of each editable field's value in ``record``."""
+    return {f["name"]: _digest(record.get(f["name"])) for f in fields if f["widget"] != "readonly"}
+
+
+def _digest(value: Any) -> str:
+    return hashlib.blake2b(widgets.display(value).strip().encode(), digest_size=8).hexdigest()
 
 
 def _form_value(field: dict[str, Any], value: Any) -> str:
@@ -433,7 +457,8 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     view = _form_view(request, context)
     records = context.records
     info = records.info(view.object)
-    fields = _form_fields(view, info, request.state.visitor.user.role)
+    role = request.state.visitor.user.role
+    fields = _form_fields(view, info, role)
     after = _next(_text(form.get(NEXT)))
     editing = request.url.path.endswith("/edit")
     values, errors, field_errors = {}, [], {}
@@ -450,33 +475,78 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         stored_version = _version(version) if editing else None
     except InvalidInput as error:
         errors.append(str(error))
+    status = 400
     if not errors:
         try:
             record = (records.update(view.object, key, values, stored_version) if editing
                       else records.create(view.object, values))
-        except Conflict as error:
-            errors.append(f"{error}. Someone changed this record since you opened it: reload to see it.")
         except CarusoError as error:
             if error.details.get("field") in values:
-                field_errors[error.details["field"]] = _field_error(context, view, info, error,
-                                                                    request.state.visitor.user.role)
+                field_errors[error.details["field"]] = _field_error(context, view, info, error, role, values, key)
+            elif editing and isinstance(error, Conflict):
+                current = records.get(view.object, key)
+                if current.get("_version") != stored_version:
+                    return _changed_meanwhile(request, context, view, info, fields, form, values, current, after)
+                errors.append(str(error))
             else:
                 errors.append(str(error))
+            status = 409 if isinstance(error, Conflict) else 400
         else:
-            target = view.detail if _usable(context, view.detail, request.state.visitor.user.role) else None
+            target = view.detail if _usable(context, view.detail, role) else None
             return RedirectResponse(after or (f"/views/{target}/show?{key_query(info, record)}" if target
                                               else f"/views/{view.id}/edit?{key_query(info, record)}"), 303)
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
-    return context.render(request, "form.html", 400, view=view, fields=fields, values=shown, version=version,
-                          key_query=request.url.query, errors=errors, field_errors=field_errors, after=after)
+    return _form(request, context, view, fields, shown, after, status, version=version, key_query=request.url.query,
+                 was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors)
 
 
-def _field_error(context: Context, view: FormView, info: ObjectInfo, error: CarusoError,
-                 role: str) -> dict[str, str | None]:
+def _changed_meanwhile(request: Request, context: Context, view: FormView, info: ObjectInfo,
+                       fields: list[dict[str, Any]], form: FormData, values: dict[str, Any],
+                       current: dict[str, Any], after: str | None) -> Response:
+    """The edit form again after its save found the record changed by someone else since
+    the form was opened (409): at the record's current version, so that saving again
+    stores what it then holds. A field the user changed keeps the user's entry; a field
+    only the other person changed takes their value (with a note); where both changed it
+    (or the form did not say what it had, ``_was``), the user's entry stays and the value now
+    stored is shown beside it. A link opens the form afresh with the stored values."""
+    try:
+        was = json.loads(_text(form.get("_was")) or "{}")
+    except ValueError:
+        was = {}
+    was = was if isinstance(was, dict) else {}
+    shown, notes = {}, {}
+    for spec in fields:
+        name, stored = spec["name"], current.get(spec["name"])
+        if spec["widget"] == "readonly":
+            shown[name] = _form_value(spec, stored)
+            continue
+        shown[name] = _text(form.get(name))
+        if _digest(values[name]) == _digest(stored):
+            continue
+        if was.get(name) == _digest(values[name]):                # only they changed it: theirs
+            shown[name] = _form_value(spec, stored)
+            notes[name] = "Changed by someone else meanwhile."
+        elif was.get(name) != _digest(stored):                    # both changed it (or not known): yours
+            now = widgets.shown(spec["attribute"], stored) or "(empty)"
+            notes[name] = f"Now stored: {now}. Saving keeps your entry."
+    label = f"{view.object} {', '.join(widgets.display(v) for v in info.key_of(current).values())}"
+    message = (f"{label} was saved by someone else while you were editing it. The form keeps your entries and "
+               f"takes their changes of the fields you left alone; where you both changed a field, the value now "
+               f"stored is shown beside yours. Save again to store what the form shows.")
+    fresh = f"/views/{view.id}/edit?{key_query(info, current)}" + (f"&{urlencode({NEXT: after})}" if after else "")
+    return _form(request, context, view, fields, shown, after, 409, **_editing(fields, info, current),
+                 errors=[message], field_notes=notes, fresh=fresh)
+
+
+def _field_error(context: Context, view: FormView, info: ObjectInfo, error: CarusoError, role: str,
+                 values: dict[str, Any], editing: Any) -> dict[str, str | None]:
     """The storage's refusal of one field, shown beside it: its message and, when it names an
-    object of the form's kind it duplicates (``details["duplicate"]``), a link to that object's
-    record (the form's detail view, else this form editing it)."""
+    object of the form's kind it duplicates (``details["duplicate"]``) or is a clash of a
+    unique value (a Conflict naming the ``field``) whose holder is found, a link to that
+    object's record (the form's detail view, else this form editing it)."""
     duplicate = error.details.get("duplicate")
+    if duplicate is None and isinstance(error, Conflict):
+        duplicate = _holder(context, view, info, error.details["field"], values, editing)
     shown: dict[str, str | None] = {"message": str(error), "link": None, "link_text": None}
     if isinstance(duplicate, dict) and duplicate.get("object") == view.object and duplicate.get("key") is not None:
         key = duplicate["key"]
@@ -485,6 +555,21 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
         shown["link"] = (f"/views/{target}/show?" if target else f"/views/{view.id}/edit?") + key_query(info, record)
         shown["link_text"] = f"Open {view.object} {key}" if not isinstance(key, dict) else f"Open that {view.object}"
     return shown
+
+
+def _holder(context: Context, view: FormView, info: ObjectInfo, field: str, values: dict[str, Any],
+            editing: Any) -> dict[str, Any] | None:
+    """The object (``{"object", "key"}``) other than the one ``editing`` (its key, None for a
+    new one) whose ``field`` holds the form's value, if the storage finds one."""
+    own = None if editing is None else editing if isinstance(editing, dict) else {info.key[0]: editing}
+    try:
+        found = context.records.matching(view.object, {"field": field, "op": "eq", "value": values[field]}, 2)
+    except CarusoError:
+        return None
+    other = next((info.key_of(row) for row in found if info.key_of(row) != own), None)
+    if other is None:
+        return None
+    return {"object": view.object, "key": other[info.key[0]] if len(other) == 1 else other}
 
 
 def _version(token: str | None) -> Any:
