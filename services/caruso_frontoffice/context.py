@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from caruso_core.client import Client
+from caruso_frontoffice import notices
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.articles import Articles, ArticleSettings
 from caruso_frontoffice.changes import Changes
@@ -93,10 +94,16 @@ class Context:
         self.changes = Changes(self.client)
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-        """The page ``template`` for the request's visitor, with ``values``."""
+        """The page ``template`` for the request's visitor, with ``values``; a GET shows the
+        one-time ``notice`` an action redirected to it with (see :mod:`caruso_frontoffice.notices`)."""
         visitor = getattr(request.state, "visitor", None)
         user = visitor.user if visitor else None
+        if visitor is not None and values.get("notice") is None and (taken := notices.taken(
+                request, self.sessions, visitor.token)):
+            values["notice"] = taken
         html = self.templates.get_template(template).render(
             user=user, csrf=visitor.csrf if visitor else "", path=request.url.path,
             menus=self.catalog.menus_for(user.role) if user else [], **values)
-        return HTMLResponse(html, status_code=status)
+        response = HTMLResponse(html, status_code=status)
+        notices.clear(request, response)
+        return response

@@ -80,6 +80,10 @@ class Sessions:
         with self._engine.begin() as connection:
             connection.execute(sessions.delete().where(sessions.c.token_hash == _digest(token)))
 
+    def signature(self, purpose: str, text: str) -> str:
+        """An HMAC of ``text`` for ``purpose`` with the signing key (e.g. a notice's cookie)."""
+        return self._mac(purpose, text)
+
     def _mac(self, purpose: str, token: str) -> str:
         return hmac.new(self._key, f"{purpose}:{token}".encode(), hashlib.sha256).hexdigest()
 

@@ -177,8 +177,12 @@ def test_admin_removes_a_user_whose_sessions_end(context):
         assert myself.status_code == 400 and "cannot remove yourself" in myself.text
         unknown = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "zed"})
         assert unknown.status_code == 400 and "no user named" in unknown.text
-        removed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada"})
-        assert removed.status_code == 200 and "User ada removed" in removed.text
+        removed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada"},
+                             follow_redirects=False)
+        assert removed.status_code == 303 and removed.headers["location"] == "/admin/users"
+        after = admin.get("/admin/users").text
+        assert "User ada removed; their sessions have ended." in after and after.count(">Remove<") == 1
+        assert "User ada removed" not in admin.get("/admin/users").text
         assert ada.get("/", follow_redirects=False).headers["location"] == "/signin"
         assert sign_in(ada, "ada").status_code == 401
 

@@ -37,6 +37,9 @@ def test_admin_pages_at_desktop_size(tab, storage, caruso_host, caruso_client):
     desk.check_layout("services after the swap")
     assert page.locator("button:has-text('Roll back')").count() == 1
     desk.shot("frontoffice-services.png")
+    assert page.url.endswith("/admin/services")          # the swap answered with a redirect to the page:
+    page.reload()                                        # a reload shows it again and repeats nothing
+    assert page.locator(".notice").count() == 0 and page.locator("button:has-text('Roll back')").count() == 1
     page = desk.open("/admin/users")
     assert page.locator("tbody tr").count() == 3
     page.click("form.signout button")

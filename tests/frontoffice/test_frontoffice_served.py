@@ -185,9 +185,11 @@ def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, 
             assert text in page.text
         csrf = csrf_of(page.text)
         swapped = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": operator,
-                                                         "instance_id": second.instance_id})
-        assert swapped.status_code == 200
+                                                         "instance_id": second.instance_id}, follow_redirects=False)
+        assert swapped.status_code == 303 and swapped.headers["location"] == "/admin/services"
+        swapped = web.get("/admin/services")
         assert f"{second.instance_id} (version 1.1.0) is active; {first.instance_id} is standing by" in swapped.text
+        assert "is standing by" not in web.get("/admin/services").text      # the notice is shown once
         assert ">Roll back</button>" in swapped.text and ">Activate</button>" not in swapped.text
         assert operator not in swapped.text
         assert caruso_client.lookup("storage")[0]["instance_id"] == second.instance_id

@@ -79,8 +79,12 @@ def test_campaign_actions_need_the_csrf_token_and_a_known_action(web, centre):
     assert refused.status_code == 400 and "use start, pause, resume" in refused.text
     unknown = web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "<autumn>", "action": "start"})
     assert unknown.status_code == 404 and "no campaign &#39;&lt;autumn&gt;&#39;" in unknown.text
-    assert web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "spring", "action": "start"}
-                    ).status_code == 200
+    started = web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "spring", "action": "start"},
+                       follow_redirects=False)                     # done: back to the page (a reload repeats nothing)
+    assert started.status_code == 303 and started.headers["location"] == "/supervisor/campaigns"
+    shown = web.get("/supervisor/campaigns").text
+    assert '<p class="notice" role="status">Campaign spring is active.</p>' in shown and ">Pause</button>" in shown
+    assert "Campaign spring is active." not in web.get("/supervisor/campaigns").text     # said once
     twice = web.post("/supervisor/campaigns", data={"csrf": csrf, "name": "spring", "action": "start"})
     assert twice.status_code == 409 and "is active: cannot become active" in twice.text
     assert centre.campaign("spring")["state"] == "active"

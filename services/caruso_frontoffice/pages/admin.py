@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, NotAuthorized, Unavailable
+from caruso_frontoffice import notices
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import KEY_LENGTH, ROLES, check_customer
 from caruso_frontoffice.context import Context
@@ -56,8 +57,9 @@ def swap(request: Request, context: Context, form: FormData) -> Response:
     except CarusoError as error:
         return _services_page(request, context, 409, error=f"Swap of {name} failed: {error}")
     previous = result["previous"]["instance_id"] if result["previous"] else "none"
-    return _services_page(request, context, notice=f"{name}: {result['active']['instance_id']} "
-                          f"(version {result['active']['version']}) is active; {previous} is standing by.")
+    return notices.redirect(request, context.sessions, "/admin/services",
+                            f"{name}: {result['active']['instance_id']} (version {result['active']['version']}) "
+                            f"is active; {previous} is standing by.")
 
 
 def _services_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
@@ -100,16 +102,14 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
 @action("admin")
 def remove_user(request: Request, context: Context, form: FormData) -> Response:
     name = str(form.get("name", ""))[:64]
-    error = notice = None
     if name == request.state.visitor.user.name:
-        error = "You cannot remove yourself; another administrator can."
-    else:
-        try:
-            context.accounts.remove(name)
-            notice = f"User {name} removed; their sessions have ended."
-        except CarusoError as failure:
-            error = str(failure)
-    return _users_page(request, context, 400 if error else 200, error=error, notice=notice)
+        return _users_page(request, context, 400, error="You cannot remove yourself; another administrator can.")
+    try:
+        context.accounts.remove(name)
+    except CarusoError as failure:
+        return _users_page(request, context, 400, error=str(failure))
+    return notices.redirect(request, context.sessions, "/admin/users",
+                            f"User {name} removed; their sessions have ended.")
 
 
 @action("admin")
@@ -120,7 +120,7 @@ def set_phone(request: Request, context: Context, form: FormData) -> Response:
         context.phone.choose(name, str(form.get("kind", ""))[:10], str(form.get("number", ""))[:30] or None)
     except CarusoError as error:
         return _users_page(request, context, 400, error=f"The phone of {name} was not changed: {error}")
-    return _users_page(request, context, notice=f"The phone of {name} is changed.")
+    return notices.redirect(request, context.sessions, "/admin/users", f"The phone of {name} is changed.")
 
 
 def _users_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
@@ -149,8 +149,9 @@ def retry_outbox(request: Request, context: Context, form: FormData) -> Response
         row = context.client.get(STORAGE).retry_outbox(int(text))
     except CarusoError as error:
         return _outbox_page(request, context, "", 409, error=f"Outbox row {text} was not retried: {error}")
-    return _outbox_page(request, context, "", notice=f"Outbox row {row['id']} ({row['interface']} "
-                        f"{row['method']}) is pending again and is sent now.")
+    return notices.redirect(request, context.sessions, "/admin/outbox",
+                            f"Outbox row {row['id']} ({row['interface']} {row['method']}) is pending again and "
+                            "is sent now.")
 
 
 def _outbox_page(request: Request, context: Context, state: str, status: int = 200, *,

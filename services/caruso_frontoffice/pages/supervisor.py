@@ -9,7 +9,8 @@ charts, campaign control.
   one for a range of days (in the definition's time zone): its table, and its chart
   from ``/supervisor/reports/chart.png`` (the service's ``png`` renderer).
 - ``/supervisor/campaigns`` lists the campaigns of ``caruso.comm/1`` with their
-  progress; its buttons start, pause, resume them (CSRF-checked forms).
+  progress; its buttons start, pause, resume them (CSRF-checked forms; done, a redirect
+  back to the page, which says so once: :mod:`caruso_frontoffice.notices`).
 - ``/supervisor/analytics`` shows what ``caruso.analytics/1`` knows: the stored churn
   models with their validation figures, the learned lead thresholds, the forecast for a
   chosen number of months and interval (its chart from
@@ -33,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
-from caruso_frontoffice import widgets
+from caruso_frontoffice import notices, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 
@@ -119,7 +120,8 @@ def campaign_action(request: Request, context: Context, form: FormData) -> Respo
         summary = context.client.get(COMM).campaign(name, wanted)
     except CarusoError as error:
         return _campaigns_page(request, context, _status(error), error=f"Campaign {name}: {error}")
-    return _campaigns_page(request, context, notice=f"Campaign {summary['name']} is {summary['state']}.")
+    return notices.redirect(request, context.sessions, "/supervisor/campaigns",
+                            f"Campaign {summary['name']} is {summary['state']}.")
 
 
 def _campaigns_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
