@@ -56,6 +56,13 @@ def _registered(host):
     eventually(lambda: host.instance_id, limit=30, what="the host's registration")
 
 
+def _journal(path, expected):
+    """Wait for the journal at ``path`` to read ``expected`` (a deactivated host refuses calls
+    first and then tells its instance, which writes to the journal)."""
+    eventually(lambda: path.read_text().split(), lambda lines: lines == expected, limit=30,
+               what=f"the journal reading {expected}")
+
+
 def _settled(host):
     """The state of the host's gate once it no longer holds calls."""
     from caruso_core.gate import HOLDING
@@ -131,7 +138,7 @@ def test_a_hold_left_by_a_dead_manager_is_settled_by_asking_the_manager(caruso_m
         host.watch_hold(0.2)
         _settled(host)
         assert host.gate.state == REFUSING     # no longer registered: never reopen
-        assert journal.read_text().split() == ["cold", "resumed", "deactivated"]   # its work is elsewhere
+        _journal(journal, ["cold", "resumed", "deactivated"])   # its work is elsewhere
     finally:
         host.retire_soon(unregister=False)
         runner.join(30)
@@ -159,7 +166,7 @@ def test_a_new_instance_the_manager_left_unrecorded_settles_by_asking_the_manage
         control.activate(host.control_token, {"stateful": True, "state": {"ticks": 7}}, 0.1)
         assert host.gate.state == HOLDING                # imported, not serving until recorded
         assert _settled(host) == REFUSING                # never recorded: the old one stays active
-        assert journal.read_text().split() == ["imported", "deactivated"]
+        _journal(journal, ["imported", "deactivated"])
 
         _swap(caruso_manager, "ticker", host)             # recorded and served
         assert host.gate.state == OPEN and caruso_client.get("ticker").tick() == 1

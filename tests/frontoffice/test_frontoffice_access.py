@@ -160,7 +160,8 @@ def test_admin_adds_users_with_checked_input(web):
     role = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "owner", "password": "y" * 12})
     assert role.status_code == 400 and "unknown role" in role.text
     added = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "y" * 12})
-    assert added.status_code == 200 and "User kim (agent) added" in added.text
+    assert [r.status_code for r in added.history] == [303] and "User kim (agent) added" in added.text   # PRG
+    assert "User kim (agent) added" not in web.get("/admin/users").text                        # said once
     again = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "y" * 12})
     assert again.status_code == 400 and "exists already" in again.text
 

@@ -96,7 +96,7 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
     except CarusoError as error:
         return _users_page(request, context, 503 if isinstance(error, Unavailable) else 400, error=str(error),
                            given={**given, "customer": given["customer"][:KEY_LENGTH]})
-    return _users_page(request, context, notice=f"User {user.name} ({user.role}) added.")
+    return notices.redirect(request, context.sessions, "/admin/users", f"User {user.name} ({user.role}) added.")
 
 
 @action("admin")
