@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._kit import ROOT, solution
-from caruso_core.testing.browser import CHROMIUM, CHROMIUM_ARGS
+from caruso_core.testing.browser import CHROMIUM_ARGS, CHROMIUM_CALLS
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.passwords import Cost, Passwords
@@ -101,7 +101,7 @@ def run() -> dict[str, Any]:
         for agent in agents:
             telephony.set_phone_choice(agent, "browser")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM_CALLS, headless=True, args=CHROMIUM_ARGS)
             pages = [_agent_page(browser, base, agent) for agent in agents]
             pid = office.process.pid
             idle_started, idle_cpu = time.monotonic(), cpu_seconds(pid)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole test suite.
 #   Debian packages (when missing): postgresql (the tests start a private server on
-#   127.0.0.1 as the postgres user), chromium-headless-shell (browser tests), graphviz (script graphs),
+#   127.0.0.1 as the postgres user), chromium-headless-shell and chromium (browser tests; the
+#   full browser for pages holding calls), graphviz (script graphs),
 #   rtpengine-daemon (media of calls, run in user space), sip-tester (SIPp: callers,
 #   trunks and phones), baresip-core (a real softphone), espeak-ng and sox (prompts),
 #   mariadb-server (the tests start a private server on 127.0.0.1, as the mysql user).
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 test -x /usr/lib/chromium/chromium-headless-shell || missing+=(chromium-headless-shell)
+command -v chromium >/dev/null || missing+=(chromium)
 command -v dot >/dev/null || missing+=(graphviz)
 command -v rtpengine >/dev/null || missing+=(rtpengine-daemon)
 command -v sipp >/dev/null || missing+=(sip-tester)

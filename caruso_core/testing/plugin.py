@@ -24,8 +24,9 @@
     a manager for all the tests of one module (``.uri``, ``.client``, ``.host(...)``
     taking the options of ``caruso_host``): hosts it starts live until the module ends, so
     expensive services start once; tests share them and must not rely on a clean state.
-``chromium``
-    the session's headless Chromium (see :mod:`caruso_core.testing.browser`).
+``chromium``, ``chromium_calls``
+    the session's headless Chromium, and the full browser for pages holding calls (see
+    :mod:`caruso_core.testing.browser`).
 ``smtp_server``
     a real SMTP server on 127.0.0.1 keeping what it receives (``.host``, ``.port``,
     ``.messages``, ``.recipients``).
@@ -43,7 +44,7 @@ import pytest
 
 from caruso_core import remoting
 from caruso_core.client import Client, connect
-from caruso_core.testing.browser import chromium  # noqa: F401  (a fixture of this plugin)
+from caruso_core.testing.browser import caruso_playwright, chromium, chromium_calls  # noqa: F401  (fixtures)
 from caruso_core.testing.mail import smtp_server  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.netns import caruso_network  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.processes import HostProcess, ManagerProcess, ThreadHost, ThreadManager, child_environment

@@ -16,8 +16,8 @@ import pytest
 from caruso_core.testing import eventually
 from caruso_telephony.handover import Predecessors
 from sip_peers import Sipp
-from test_telephony_desk_phone import (AGENTS, WELCOME_MS, accept, desk_of, inbound_packets, incoming_calls,
-                                       open_centre)
+from test_telephony_desk_phone import (AGENTS, WELCOME_MS, accept, chromium, desk_of,  # noqa: F401  (a fixture)
+                                       inbound_packets, incoming_calls, open_centre)
 
 PAGE_TIMEOUT = 5                 # telephony's default: less loses the legs of desks slowed by load
 PACKETS_PER_SECOND = 50          # the browser's Opus frames are 20 ms

@@ -35,6 +35,13 @@ QUICK_COST = {"n": 2 ** 10}                                       # scrypt at 1 
 
 
 @pytest.fixture
+def chromium(chromium_calls):
+    """The desks of these tests hold calls in their phone: the full browser (see
+    :mod:`caruso_core.testing.browser`)."""
+    return chromium_calls
+
+
+@pytest.fixture
 def centre(caruso_host, caruso_client, tmp_path):
     """A centre of :func:`open_centre` with telephony's default browser timeouts, 5 s: a
     shorter ``page_timeout`` also loses the legs of desks that reload slowly."""

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from caruso_core.testing import eventually
 from sip_peers import Sipp
-from test_telephony_desk_phone import (WELCOME_MS, accept, centre, desk_of,  # noqa: F401  (centre: a fixture)
+from test_telephony_desk_phone import (WELCOME_MS, accept, centre, chromium, desk_of,  # noqa: F401  (fixtures)
                                        go_available, incoming_calls, phone_error)
 
 CANDIDATE_PORT = r"^(a=candidate:\S+ \d+ \S+ \d+ \S+) \d+"

@@ -9,7 +9,7 @@ import re
 
 from caruso_core.testing import eventually
 from sip_peers import Sipp
-from test_telephony_desk_phone import (AGENTS, WELCOME_MS, centre, go_available,  # noqa: F401  (centre: a fixture)
+from test_telephony_desk_phone import (AGENTS, WELCOME_MS, centre, chromium, go_available,  # noqa: F401  (fixtures)
                                        signed_in)
 
 
