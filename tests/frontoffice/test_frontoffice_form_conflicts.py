@@ -1,7 +1,8 @@
 """Saves the storage refuses as conflicts, over HTTP against the real storage with the utility
 vertical's model and views: a customer number another customer has (a unique index) is shown
 beside its field with a link to that customer; an edit saved in a second tab after the first
-one saved shows the form again with both people's changes, saved on top of the new version."""
+one saved shows the form again with both people's changes, saved on top of the new version; an
+edit saved after its record was deleted keeps what was typed and offers a new one made from it."""
 from __future__ import annotations
 
 import re
@@ -93,3 +94,17 @@ def test_an_edit_saved_after_anothers_keeps_both_changes_and_saves_on_the_new_ve
     assert (stored["street"], stored["city"], stored["postcode"]) == ("Kerkstraat", "Utrecht", "3511ZZ")
     fresh = web.get(f"{FORM}/edit?id={customer['id']}")
     assert fresh.status_code == 200 and form_fields(fresh.text)["street"] == "Kerkstraat"
+
+
+def test_an_edit_saved_after_its_record_was_deleted_keeps_what_was_typed(utility):
+    web, storage = utility
+    gone = storage.create("Customer", {"customer_no": "100009", "name": "Cees Bakker"})
+    edit = web.get(f"{FORM}/edit?id={gone['id']}")
+    storage.delete("Customer", gone["id"])
+    refused = web.post(f"{FORM}/edit?id={gone['id']}", data={**form_fields(edit.text), "name": "Cees Bakker-Smit"})
+    assert refused.status_code == 409
+    assert "does not exist: it was deleted while you were editing it. Your entries are below." in words(refused.text)
+    assert 'value="Cees Bakker-Smit"' in refused.text                 # what was typed stays
+    [anew] = re.findall(rf'href="({FORM}/new\?[^"]+)">Make it anew from your entries', refused.text)
+    again = web.get(anew.replace("&amp;", "&"))                         # a new form with what was typed
+    assert 'value="Cees Bakker-Smit"' in again.text and 'value="100009"' in again.text

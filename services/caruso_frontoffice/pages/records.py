@@ -402,11 +402,12 @@ def form_page(request: Request, context: Context) -> Response:
 def _form(request: Request, context: Context, view: FormView, fields: list[dict[str, Any]], values: dict[str, str],
           after: str | None, status: int = 200, **given: Any) -> Response:
     """The form page with ``values`` in its fields; ``given``: what :func:`_editing` gives a
-    form editing a record, and the template's ``errors``, ``field_errors``, ``field_notes``
-    and ``fresh`` of a refused save."""
+    form editing a record, and the template's ``errors``, ``field_errors``, ``field_notes``,
+    ``fresh`` and ``anew`` (a new form filled with the entries of an edit whose record was
+    deleted meanwhile) of a refused save."""
     return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
                           **{"version": None, "was": None, "key_query": "", "errors": [], "field_errors": {},
-                             "field_notes": {}, "fresh": None, **given})
+                             "field_notes": {}, "fresh": None, "anew": None, **given})
 
 
 def _editing(fields: list[dict[str, Any]], info: ObjectInfo, record: dict[str, Any]) -> dict[str, str]:
@@ -461,7 +462,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     fields = _form_fields(view, info, role)
     after = _next(_text(form.get(NEXT)))
     editing = request.url.path.endswith("/edit")
-    values, errors, field_errors = {}, [], {}
+    values, errors, field_errors, given = {}, [], {}, {}
     for spec in fields:
         if spec["widget"] == "readonly":
             continue
@@ -483,6 +484,10 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         except CarusoError as error:
             if error.details.get("field") in values:
                 field_errors[error.details["field"]] = _field_error(context, view, info, error, role, values, key)
+            elif editing and isinstance(error, NotFound) and _deleted(records, view.object, key):
+                errors.append(f"{error}: it was deleted while you were editing it. Your entries are below.")
+                given["anew"] = f"/views/{view.id}/new?" + urlencode(
+                    {spec["name"]: _text(form.get(spec["name"])) for spec in fields if spec["widget"] != "readonly"})
             elif editing and isinstance(error, Conflict):
                 current = records.get(view.object, key)
                 if current.get("_version") != stored_version:
@@ -490,14 +495,23 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
                 errors.append(str(error))
             else:
                 errors.append(str(error))
-            status = 409 if isinstance(error, Conflict) else 400
+            status = 409 if isinstance(error, Conflict) or given else 400
         else:
             target = view.detail if _usable(context, view.detail, role) else None
             return RedirectResponse(after or (f"/views/{target}/show?{key_query(info, record)}" if target
                                               else f"/views/{view.id}/edit?{key_query(info, record)}"), 303)
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
     return _form(request, context, view, fields, shown, after, status, version=version, key_query=request.url.query,
-                 was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors)
+                 was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors, **given)
+
+
+def _deleted(records: Records, object_name: str, key: Any) -> bool:
+    """Whether the object with ``key`` no longer exists."""
+    try:
+        records.get(object_name, key)
+    except NotFound:
+        return True
+    return False
 
 
 def _changed_meanwhile(request: Request, context: Context, view: FormView, info: ObjectInfo,
