@@ -25,31 +25,28 @@ KEEP_SECONDS = 30 * 24 * 3600.0
 MAX_NOTES = 3800          # with the heading, within the contact history's 4000-character summary
 
 metadata = sa.MetaData()
-worksheets = sa.Table(
-    "frontoffice_worksheets", metadata,
-    sa.Column("agent", sa.String(64), primary_key=True),
-    sa.Column("interaction", sa.String(200), primary_key=True),
+
+
+def _per_interaction(name: str, *columns: sa.Column) -> sa.Table:
+    """A table of one row per agent and interaction, with ``columns`` and the time it last changed."""
+    return sa.Table(name, metadata, sa.Column("agent", sa.String(64), primary_key=True),
+                    sa.Column("interaction", sa.String(200), primary_key=True), *columns,
+                    sa.Column("updated_at", sa.Float, nullable=False, index=True))
+
+
+worksheets = _per_interaction(
+    "frontoffice_worksheets",
     sa.Column("script_session", sa.String(64)),
-    sa.Column("notes", sa.Text, nullable=False, default=""),
-    sa.Column("updated_at", sa.Float, nullable=False, index=True),
-)
-follow_ups = sa.Table(
-    "frontoffice_follow_ups", metadata,
-    sa.Column("agent", sa.String(64), primary_key=True),
-    sa.Column("interaction", sa.String(200), primary_key=True),
-    sa.Column("subject", sa.String(300), nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False, index=True),
-)
-contacts = sa.Table(
-    "frontoffice_contacts", metadata,
-    sa.Column("agent", sa.String(64), primary_key=True),
-    sa.Column("interaction", sa.String(200), primary_key=True),
+    sa.Column("notes", sa.Text, nullable=False, default=""))
+follow_ups = _per_interaction(
+    "frontoffice_follow_ups",
+    sa.Column("subject", sa.String(300), nullable=False))
+contacts = _per_interaction(
+    "frontoffice_contacts",
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("direction", sa.String(8), nullable=False),
     sa.Column("customer", sa.Text),                     # JSON [object, key]; None: no one customer
-    sa.Column("filed", sa.Boolean, nullable=False, default=False),
-    sa.Column("updated_at", sa.Float, nullable=False, index=True),
-)
+    sa.Column("filed", sa.Boolean, nullable=False, default=False))
 TABLES = (worksheets, follow_ups, contacts)
 
 
@@ -85,11 +82,11 @@ class Worksheets:
     def get(self, agent: str, interaction: str) -> Worksheet:
         with self._engine.connect() as connection:
             row = connection.execute(sa.select(worksheets).where(
-                worksheets.c.agent == agent, worksheets.c.interaction == interaction)).first()
+                *_of(worksheets, agent, interaction))).first()
             follow_up = connection.execute(sa.select(follow_ups.c.subject).where(
-                follow_ups.c.agent == agent, follow_ups.c.interaction == interaction)).scalar()
+                *_of(follow_ups, agent, interaction))).scalar()
             contact = connection.execute(sa.select(contacts).where(
-                contacts.c.agent == agent, contacts.c.interaction == interaction)).first()
+                *_of(contacts, agent, interaction))).first()
         return Worksheet(row.script_session if row else None, row.notes if row else "", follow_up,
                          _contact(contact) if contact else None)
 
@@ -121,7 +118,7 @@ class Worksheets:
     def _set_filed(self, agent: str, interaction: str, filed: bool) -> int:
         with self._engine.begin() as connection:
             return connection.execute(contacts.update().where(
-                contacts.c.agent == agent, contacts.c.interaction == interaction, contacts.c.filed == (not filed))
+                *_of(contacts, agent, interaction), contacts.c.filed == (not filed))
                 .values(filed=filed, updated_at=time.time())).rowcount
 
     def claim_follow_up(self, agent: str, interaction: str, subject: str) -> bool:
@@ -138,8 +135,7 @@ class Worksheets:
     def release_follow_up(self, agent: str, interaction: str) -> None:
         """Forget a claimed follow-up whose task could not be made."""
         with self._engine.begin() as connection:
-            connection.execute(follow_ups.delete().where(follow_ups.c.agent == agent,
-                                                         follow_ups.c.interaction == interaction))
+            connection.execute(follow_ups.delete().where(*_of(follow_ups, agent, interaction)))
 
     def keep(self, agent: str, interaction: str, *, script_session: str | None = None,
              notes: str | None = None) -> None:
@@ -155,13 +151,13 @@ class Worksheets:
         """Delete everything kept of the agent's interaction."""
         with self._engine.begin() as connection:
             for table in TABLES:
-                connection.execute(table.delete().where(table.c.agent == agent, table.c.interaction == interaction))
+                connection.execute(table.delete().where(*_of(table, agent, interaction)))
 
     def _upsert(self, table: sa.Table, agent: str, interaction: str, values: dict[str, Any],
                 **new: Any) -> None:
         """Set ``values`` in the row of ``agent`` and ``interaction``; a row made for them has
         the columns ``new`` too (one made meanwhile by another request is updated)."""
-        update = table.update().where(table.c.agent == agent, table.c.interaction == interaction).values(**values)
+        update = table.update().where(*_of(table, agent, interaction)).values(**values)
         with self._engine.begin() as connection:
             if connection.execute(update).rowcount:
                 return
@@ -171,6 +167,11 @@ class Worksheets:
         except sa.exc.IntegrityError:
             with self._engine.begin() as connection:
                 connection.execute(update)
+
+
+def _of(table: sa.Table, agent: str, interaction: str) -> tuple[Any, Any]:
+    """The conditions of the row of ``agent`` and ``interaction`` in ``table``."""
+    return table.c.agent == agent, table.c.interaction == interaction
 
 
 def _contact(row: Any) -> Contact:

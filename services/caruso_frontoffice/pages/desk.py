@@ -25,7 +25,7 @@ from caruso_scripts.client import seq_of
 from caruso_frontoffice import widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.desk import MAX_NOTES, MAX_TASK, Desk
+from caruso_frontoffice.desk import MAX_MESSAGE, MAX_NOTES, MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.pages.records import key_query, record_sections
 from caruso_frontoffice.views.model import Customer360View, Field
@@ -47,8 +47,8 @@ def board(request: Request, context: Context) -> Response:
     return _board(request, context, request.query_params.get("i", ""))
 
 
-# what a refused action's form gave that the desk shows again (at most so many characters)
-KEPT = {"disposition": 100, "follow_up": MAX_TASK, "due": 10, "notes": MAX_NOTES, "text": 2000,
+# the most characters of the desk forms' fields, which a refused action's form shows again
+KEPT = {"disposition": 100, "follow_up": MAX_TASK, "due": 10, "notes": MAX_NOTES, "text": MAX_MESSAGE,
         "answer": 4000, "seq": 20}
 
 
@@ -203,7 +203,7 @@ def _act(perform: Callable[[Request, Context, FormData, str, str], str | None]) 
         try:
             if "draft_notes" in form:
                 _desk(context).keep_notes(user.name, _text(form.get("draft_for"), 200),
-                                          _text(form.get("draft_notes"), MAX_NOTES))
+                                          _field(form, "draft_notes", "notes"))
             problem = perform(request, context, form, user.name, interaction)
         except CarusoError as failure:
             status = next((code for kind, code in STATUS_CODES.items() if isinstance(failure, kind)), 502)
@@ -221,6 +221,12 @@ def _text(value: Any, limit: int) -> str:
     if len(text) > limit:
         raise InvalidInput(f"a value of at most {limit} characters was expected")
     return text
+
+
+def _field(form: FormData, name: str, kind: str | None = None) -> str:
+    """The form's ``name`` as text within the length of the desk field ``kind`` (``KEPT``;
+    default ``name``), refused (InvalidInput) beyond it."""
+    return _text(form.get(name), KEPT[kind or name])
 
 
 @_act
@@ -256,13 +262,13 @@ def script(request: Request, context: Context, form: FormData, agent: str, inter
     elif "back" in form:
         desk.back(agent, interaction)
     else:      # seq is required: a form sent twice, or one without it, never answers twice
-        desk.answer(agent, interaction, form.get("answer") and _text(form.get("answer"), 4000),
+        desk.answer(agent, interaction, form.get("answer") and _field(form, "answer"),
                     seq_of(form.get("seq")))
 
 
 @_act
 def notes(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    _desk(context).keep_notes(agent, interaction, _text(form.get("notes"), MAX_NOTES))
+    _desk(context).keep_notes(agent, interaction, _field(form, "notes"))
 
 
 @_act
@@ -272,7 +278,7 @@ def transfer(request: Request, context: Context, form: FormData, agent: str, int
 
 @_act
 def send(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    _desk(context).send(agent, interaction, _text(form.get("text"), 2000))
+    _desk(context).send(agent, interaction, _field(form, "text"))
 
 
 @_act
@@ -282,7 +288,7 @@ def complete(request: Request, context: Context, form: FormData, agent: str, int
     desk = _desk(context)
     customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction))
     subject, due = _follow_up(form)
-    desk.complete(agent, interaction, _text(form.get("disposition"), 100), customer)
+    desk.complete(agent, interaction, _field(form, "disposition"), customer)
     try:
         desk.follow_up(agent, interaction, subject, due, customer)
     except CarusoError as failure:
@@ -293,7 +299,7 @@ def complete(request: Request, context: Context, form: FormData, agent: str, int
 def _follow_up(form: FormData) -> tuple[str, str | None]:
     """The form's ``follow_up`` (prefilled with the next action the script suggests; empty:
     none) and ``due`` date, checked before anything is done."""
-    return _text(form.get("follow_up"), MAX_TASK).strip(), _date(_text(form.get("due"), 10).strip(), "due")
+    return _field(form, "follow_up").strip(), _date(_field(form, "due").strip(), "due")
 
 
 def _date(text: str, name: str) -> str | None:
@@ -315,7 +321,7 @@ def wrap_up(request: Request, context: Context, form: FormData, agent: str, inte
     can try again."""
     desk = _desk(context)
     subject, due = _follow_up(form)
-    notes = _text(form.get("notes"), MAX_NOTES) if "notes" in form else None
+    notes = _field(form, "notes") if "notes" in form else None
     customer = _wrap_up_customer(context, desk, agent, interaction, request.state.visitor.user.role) if subject else None
     desk.end_wrap_up(agent, interaction, subject, due, customer, notes)
 
