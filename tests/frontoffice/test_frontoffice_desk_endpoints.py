@@ -253,6 +253,10 @@ def test_nothing_the_agent_typed_is_lost(desk_web, comm, storage):
     seq = step_seq(call)
     refused = post("script", interaction=call, answer="<b>" + "x" * 200, seq=seq)     # over the step's 200
     assert refused.status_code == 400 and "&lt;b&gt;" + "x" * 200 + "</textarea>" in refused.text
+    for forged in ({"draft_for": "someone-elses", "draft_notes": "x"},           # not hers: nothing done
+                   {"draft_for": call, "draft_notes": "n" * (MAX_NOTES + 1)}):      # too long: nothing done
+        assert post("script", interaction=call, answer="Why twice?", seq=seq, **forged).status_code in (400, 409)
+    assert step_seq(call) == seq
     assert post("script", interaction=call, answer="Why twice?", seq=seq, draft_for=call,
                 draft_notes="Typed, not saved").status_code == 303
     assert "Typed, not saved</textarea>" in desk_web.get(f"/desk?i={call}").text
