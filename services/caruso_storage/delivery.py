@@ -13,7 +13,8 @@ NotFound), the row is failed with its last error; any other failure to record th
 delivery (a database read-only for now) counts as a failed attempt. Delivery is at
 least once: a storage killed during a call makes it again once the claim (``lease``
 seconds) has run out; the ERP's references make a second order impossible. Delivered
-rows are removed after ``keep_days``.
+rows are removed after ``keep_days``. The thread and the settings are those of
+:mod:`caruso_core.retrying` (``Worker``, ``Retries``).
 """
 from __future__ import annotations
 
@@ -21,58 +22,23 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import threading
-import time
 from typing import Any, Callable, Iterator
 
-import attrs
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from caruso_core.client import Client
-from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
+from caruso_core.errors import CarusoError, InvalidInput, NotFound
+from caruso_core.retrying import Retries, Worker
 
 from caruso_storage import outbox
 from caruso_storage.database import Transaction
 
 log = logging.getLogger("caruso.storage.outbox")
 POLL = 5.0                  # seconds between looks when nothing is due (rows of other instances)
-PRUNE_EVERY = 3600.0
 
 
-def _positive(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 10 ** 7:
-        raise ConfigError(f"outbox.{attribute.name} must be a number above 0 (got {value!r})")
-
-
-@attrs.frozen
-class Retries:
-    """How the outbox retries: the storage's ``outbox`` configuration (all optional)."""
-
-    attempts: int = attrs.field(default=8, validator=_positive)
-    backoff: float = attrs.field(default=2.0, validator=_positive)
-    backoff_max: float = attrs.field(default=600.0, validator=_positive)
-    lease: float = attrs.field(default=120.0, validator=_positive)
-    keep_days: float = attrs.field(default=30.0, validator=_positive)
-
-    @classmethod
-    def of(cls, config: dict[str, Any] | None) -> "Retries":
-        """Settings from the ``outbox`` table of the configuration; ConfigError naming a bad one."""
-        config = dict(config or {})
-        unknown = set(config) - set(attrs.fields_dict(cls))
-        if unknown:
-            raise ConfigError(f"outbox: unknown setting(s) {', '.join(sorted(unknown))} "
-                              f"(settings: {', '.join(attrs.fields_dict(cls))})")
-        if "attempts" in config and not isinstance(config["attempts"], int):
-            raise ConfigError(f"outbox.attempts must be a whole number above 0 (got {config['attempts']!r})")
-        return cls(**config)
-
-    def delay(self, attempts: int) -> float:
-        """Seconds before the next try after ``attempts`` failed ones."""
-        return min(self.backoff * 2 ** min(attempts - 1, 60), self.backoff_max)
-
-
-class Delivery:
+class Delivery(Worker):
     """The outbox thread of one storage instance; see the module's contract.
 
     ``transaction()`` opens a storage transaction; ``write(transaction, object, key,
@@ -89,45 +55,18 @@ class Delivery:
         self._transaction = transaction
         self._write = write
         self._proxies: dict[str, Any] = {}      # by interface; used on the thread only
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pruned = 0.0
+        super().__init__("caruso-storage-outbox", log, "delivering the outbox", POLL)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="caruso-storage-outbox", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                wait = self._deliver_due()
-            except Exception:
-                log.exception("delivering the outbox failed")
-                wait = POLL
-            self._wake.wait(wait)
-
-    def _deliver_due(self) -> float:
+    def work(self) -> float:
         """Send the rows that are due; returns the seconds until the next one is (at most POLL)."""
-        if time.monotonic() - self._pruned > PRUNE_EVERY:
+        if self.prune_due():
             with self._journal_write() as connection:
                 outbox.prune(connection, outbox.moment() - dt.timedelta(days=self.retries.keep_days))
-            self._pruned = time.monotonic()
         with self._journal.connect() as connection:
             rows = outbox.pending(connection)
         wait = POLL
         for row in rows:
-            if self._stopping.is_set():
+            if self.stopping:
                 break
             early = (row["next_try"] - outbox.moment()).total_seconds()
             if early > 0:
