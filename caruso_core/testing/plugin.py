@@ -29,7 +29,8 @@
     :mod:`caruso_core.testing.browser`).
 ``smtp_server``
     a real SMTP server on 127.0.0.1 keeping what it receives (``.host``, ``.port``,
-    ``.messages``, ``.recipients``).
+    ``.messages``, ``.recipients``; ``.reply`` to refuse messages, ``.tried`` when each
+    came); ``caruso_core.testing.mail.SmtpServer()`` is one that listens only once started.
 ``caruso_network``
     three hosts ``h1``-``h3`` in network namespaces joined by a bridge, for the tests of
     one module (see :mod:`caruso_core.testing.netns`; skipped where namespaces cannot be made).

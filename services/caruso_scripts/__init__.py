@@ -12,7 +12,8 @@ Internal modules: ``expressions`` (the safe expression language), ``model`` and 
 (scripts as checked values), ``answers`` (typed answers), ``numbers`` (numbers as a
 locale writes them), ``bounds`` (the cost of a dialog), ``values`` (typed, stored and
 wire forms), ``engine`` (running a dialog), ``store`` (sessions in a database),
-``service`` (``caruso.scripts/1``), ``web``, ``ivr`` and ``terminal`` (runners),
+``outbox`` and ``mailer`` (e-mail of actions, queued in that database and sent over SMTP
+in the background), ``service`` (``caruso.scripts/1``), ``web``, ``ivr`` and ``terminal`` (runners),
 ``lint``, ``graph``, ``modelcheck``, ``memory_storage``, ``scripttest`` and ``cli``
 (developer tools), ``errors``, ``hookspecs``.
 The format is documented in docs/script-format.md.

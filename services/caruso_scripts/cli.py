@@ -1,4 +1,5 @@
-"""``caruso script``: validate, lint, graph, test, create and run dialog scripts; serve self-service.
+"""``caruso script``: validate, lint, graph, test, create and run dialog scripts; serve self-service;
+show the engine's e-mail outbox.
 
 Each command exits 0 when all is well; a problem prints ``error: <one line>`` (after
 the problem lines for validate, lint and test) and exits 1.
@@ -40,7 +41,7 @@ def _report(lines: list[str], what: str, files: int) -> None:
 
 @click.group()
 def script() -> None:
-    """Dialog scripts: validate, lint, graph, test, new, run, and web self-service."""
+    """Dialog scripts: validate, lint, graph, test, new, run, web self-service, and the e-mail outbox."""
 
 
 @script.command()
@@ -182,3 +183,17 @@ def web(published: tuple[str, ...], host: str, port: int, title: str, starts_per
     click.echo(f"self-service at http://{host}:{port}/ for {', '.join(published)}")
     uvicorn.run(create_app(engine, published=published, title=title, starts_per_minute=starts_per_minute),
                 host=host, port=port, log_level="warning")
+
+
+@script.command()
+@click.option("--limit", type=click.IntRange(0, 1000), default=20, show_default=True,
+              help="Messages in trouble to list, newest first.")
+@manager_option
+def outbox(limit: int, manager_uri: str | None) -> None:
+    """The script engine's e-mail outbox: counts, then the messages failed or failing, with their last error."""
+    shown = connect(manager_uri).get("caruso.scripts/1").mail_outbox(limit)
+    click.echo(f"queued {shown['queued']}, sent {shown['sent']}, failed {shown['failed']}")
+    for row in shown["failing"]:
+        retry = f", next try {row['next_try']}" if row["state"] == "queued" else ""
+        click.echo(f"{row['id']} {row['state']} to {row['to']} {row['subject']!r}: {row['attempts']} attempt(s), "
+                   f"last {row['tried_at']}{retry}: {row['last_error']}")

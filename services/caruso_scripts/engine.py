@@ -42,7 +42,7 @@ import attrs
 
 from caruso_core.errors import CarusoError, ConfigError, Conflict, NotFound
 from caruso_scripts import values
-from caruso_scripts.actions import ActionContext, DialogAction
+from caruso_scripts.actions import ActionContext, DialogAction, Outbox
 from caruso_scripts.answers import accept
 from caruso_scripts.bounds import LIMITS, Budget, measure, measure_all
 from caruso_scripts.client import DialogError, DialogView, Option, StepView
@@ -185,11 +185,13 @@ class Engine:
 
     def __init__(self, scripts: Mapping[str, Script], *, actions: Mapping[str, DialogAction],
                  service: Callable[[str], Any], settings: Mapping[str, Any] | None = None,
-                 today: Callable[[], datetime.date] = datetime.date.today, locale: str = "en") -> None:
+                 today: Callable[[], datetime.date] = datetime.date.today, locale: str = "en",
+                 outbox: Outbox | None = None) -> None:
         self.scripts = scripts
         self.actions = actions
         self.service = service
         self.settings = dict(settings or {})
+        self.outbox = outbox
         self.today = today
         try:
             self.numbers = number_format(locale)
@@ -475,7 +477,7 @@ class Engine:
             raise DialogError(f"{script.source}:{action.line}: parameter of '{action.name}' failed: "
                               f"{error.message}") from None
         context = ActionContext(session.id, script.id, step.id, key, values.plain(frame.context),
-                                self.settings, self.service)
+                                self.settings, self.service, self.outbox)
         return PlannedAction(action, implementation, values.plain(params), context)
 
     def _run(self, session: Session, planned: PlannedAction) -> None:

@@ -6,8 +6,11 @@ Configuration (deployment ``config``):
               later one replaces an earlier script with the same id; default the
               folder ``scripts`` in the data folder
 ``db``        SQLAlchemy URL of the sessions; default ``scripts.db`` in the data folder
-``settings``  settings for actions, e.g. ``{smtp_host = "mail", smtp_port = 25,
-              mail_from = "service@example.org"}``
+``settings``  settings for actions and the mail sender, e.g. ``{smtp_host = "mail",
+              smtp_port = 25, smtp_timeout = 10, mail_from = "service@example.org"}``
+``outbox``    how queued e-mail is retried (:class:`~caruso_scripts.mailer.MailRetries`:
+              ``attempts``, ``backoff``, ``backoff_max``, ``give_up_days``, ``lease``,
+              ``keep_days``)
 ``keep_days`` sessions not changed for this many days are deleted when the engine
               starts (default 90)
 ``locale``    how people write numbers in scripts without their own ``locale``
@@ -21,12 +24,19 @@ Methods (all return plain data, the wire form of the types of the interface's SD
 :mod:`caruso_scripts.client`; a session is shown as a ``DialogView``):
 ``scripts()``, ``begin(script, context=None)``, ``current(session)``,
 ``answer(session, answer, seq=None)``, ``back(session)``,
-``finish(session, outcome="abandoned")``, ``sessions(status="active", limit=100)``;
+``finish(session, outcome="abandoned")``, ``sessions(status="active", limit=100)``,
+``mail_outbox(limit=20)`` (the e-mail outbox: counts and the messages in trouble);
 the IVR runner over the wire: ``ivr_begin(script, context=None)`` and
 ``ivr_press(session, keys)`` return turns ``{session, prompt, done, outcome}``.
 Every change of a session is saved before the call returns, so sessions survive a
 restart; ``export_state``/``import_state`` move them in a hot-swap. A retried
 ``answer`` with the same ``seq`` is recognized: nothing runs twice.
+
+E-mail of dialog actions goes to an outbox in the sessions' database
+(:mod:`caruso_scripts.outbox`), which the instance's sender (:mod:`caruso_scripts.mailer`,
+started and stopped with the instance) delivers over SMTP in the background: a mail
+server that is down delays the mail, never the dialog. Queued mail stays in the
+database, so an instance started later on it sends what an earlier one queued.
 """
 from __future__ import annotations
 
@@ -45,7 +55,9 @@ from caruso_scripts import loader
 from caruso_scripts.client import ScriptInfo, SessionSummary
 from caruso_scripts.engine import Engine, Session
 from caruso_scripts.ivr import IvrRunner
+from caruso_scripts.mailer import Mailer, MailRetries
 from caruso_scripts.model import Script
+from caruso_scripts.outbox import MailOutbox
 from caruso_scripts.store import SessionStore
 
 LOCKS = 64
@@ -79,7 +91,7 @@ class ScriptService:
 
     def __init__(self, scripts: str | list[str] | None = None, db: str | None = None,
                  settings: dict[str, Any] | None = None, keep_days: float = 90, locale: str = "en",
-                 context: HostContext | None = None) -> None:
+                 outbox: dict[str, Any] | None = None, context: HostContext | None = None) -> None:
         if scripts is None:
             folder = data_dir() / "scripts"
             folder.mkdir(exist_ok=True)
@@ -87,8 +99,12 @@ class ScriptService:
         sources = [scripts] if isinstance(scripts, str) else list(scripts)
         actions = plugins.provided("caruso_script_actions")
         self.library = load_library(sources, actions)
-        self.engine = Engine(self.library, actions=actions, service=self._service, settings=settings, locale=locale)
+        retries = MailRetries.of(outbox)
         self.store = SessionStore(db)
+        self.outbox = MailOutbox(self.store.engine, queued=lambda: self.mailer.wake())
+        self.mailer = Mailer(self.outbox, settings or {}, retries)
+        self.engine = Engine(self.library, actions=actions, service=self._service, settings=settings, locale=locale,
+                             outbox=self.outbox)
         self.keep_days = float(keep_days)
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -197,8 +213,20 @@ class ScriptService:
                                                      session.seq, session.frame.step, session.updated)))
         return found
 
+    @remote
+    def mail_outbox(self, limit: int = 20) -> dict[str, Any]:
+        """The e-mail outbox: how many messages are ``queued``, ``sent`` (kept ``keep_days``)
+        and ``failed`` (given up), and under ``failing`` at most ``limit`` messages in trouble,
+        newest first (failed ones, and queued ones whose last attempt failed: ``attempts``,
+        ``tried_at``, ``next_try``, ``last_error``)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 1000:
+            raise InvalidInput("mail_outbox: limit is a whole number from 0 to 1000")
+        return self.outbox.listing(limit)
+
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "scripts": len(self.library), "active_sessions": self.store.count("active")}
+        counts = self.outbox.counts()
+        return {"status": "ok", "scripts": len(self.library), "active_sessions": self.store.count("active"),
+                "mail_queued": counts["queued"], "mail_failed": counts["failed"]}
 
     def export_state(self) -> dict[str, Any]:
         return {"sessions": self.store.all()}
@@ -209,9 +237,11 @@ class ScriptService:
             self._cache.clear()
 
     def start(self) -> None:
-        """Lifecycle: delete sessions older than ``keep_days``."""
+        """Lifecycle: delete sessions older than ``keep_days``; start sending queued e-mail."""
         cutoff = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=self.keep_days)
         self.store.purge(cutoff.isoformat(timespec="seconds"))
+        self.mailer.start()
 
     def stop(self) -> None:
+        self.mailer.stop()
         self.store.close()

@@ -109,3 +109,51 @@ def serve_app():
         server.should_exit = True
         thread.join(30)
         sock.close()
+
+
+NOTIFY = """<?xml version="1.0"?>
+<script id="notify" version="1">
+  <question id="address" type="text" maxlength="200"><prompt>Your e-mail address?</prompt>
+    <validate rule="'@' in address">That is not an e-mail address.</validate>
+    <go to="sent">
+      <action name="email">
+        <param name="to" value="address"/>
+        <param name="subject">Hello from {context.company}</param>
+        <param name="body">We will call you back on {add_days(date('2026-03-02'), 1)}.</param>
+      </action>
+    </go>
+  </question>
+  <end id="sent" outcome="sent"/>
+</script>
+"""
+FAST_OUTBOX = {"backoff": 0.05, "backoff_max": 0.4}
+
+
+@pytest.fixture
+def notify_script(tmp_path):
+    """The file of the script ``notify``: a question for an address, and an ``email`` action to it."""
+    path = tmp_path / "notify.xml"
+    path.write_text(NOTIFY)
+    return path
+
+
+@pytest.fixture
+def mail_engines(tmp_path, notify_script):
+    """Make script services running the script ``notify`` on one database, their mail going
+    to 127.0.0.1:PORT; started unless told otherwise (their sender runs), all stopped at
+    the end."""
+    from caruso_scripts.service import ScriptService
+
+    made = []
+
+    def make(port, started=True, outbox=None, **settings):
+        engine = ScriptService(scripts=str(notify_script), db=f"sqlite:///{tmp_path / 'mail.db'}",
+                               settings={"smtp_host": "127.0.0.1", "smtp_port": port, **settings},
+                               outbox=FAST_OUTBOX if outbox is None else outbox)
+        made.append(engine)
+        if started:
+            engine.start()
+        return engine
+    yield make
+    for engine in made:
+        engine.stop()

@@ -39,7 +39,7 @@ def test_sessions_survive_a_new_service_instance(survey, tmp_path):
     first.stop()
     second = ScriptService(scripts=[str(survey)], db=db)
     assert second.current(view["session"])["step"]["id"] == "stars"
-    assert second.health() == {"status": "ok", "scripts": 1, "active_sessions": 1}
+    assert second.health() == {"status": "ok", "scripts": 1, "active_sessions": 1, "mail_queued": 0, "mail_failed": 0}
     done = second.answer(view["session"], "4")
     done = second.answer(view["session"], "fine")
     assert done["outcome"] == "rated" and done["step"]["text"] == "Score 14. fine"
