@@ -1,6 +1,6 @@
 """Free ports on 127.0.0.1 for servers that must be told their port before they start
-(a demo's deployment, a test's server), handed out where other processes' sockets bound
-to port 0 cannot take them first."""
+(a demo's deployment, a test's server, a media relay's RTP range), handed out where other
+processes' sockets bound to port 0 cannot take them first."""
 from __future__ import annotations
 
 import os
@@ -15,38 +15,71 @@ def free_port(span: int = 1, udp: bool = False) -> int:
     the next port).
 
     Ports are handed out in turn from 10000-19999 (20000 up to the kernel's ephemeral ports
-    is left to media relays), so a socket another process binds to port 0 cannot take one
-    before the server it is meant for binds it, nor can two calls hand out the same one; under
-    pytest-xdist each worker has a slice of its own, and each process starts at a random
-    place in its slice (two test runs side by side do not walk the same ports in step).
-    Where the ephemeral ports leave no such range, the kernel picks, as for port 0."""
-    global _next_port
+    is left to media relays: :func:`free_port_range`), so a socket another process binds to
+    port 0 cannot take one before the server it is meant for binds it, nor can two calls hand
+    out the same one; under pytest-xdist each worker has a slice of its own, and each process
+    starts at a random place in its slice (two test runs side by side do not walk the same
+    ports in step). Where the ephemeral ports leave no such range, the kernel picks, as for
+    port 0."""
     kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else (socket.SOCK_STREAM,)
-    low, high = _slice()
+    low, high = _slice(*_bands()[0])
     if high - low < max(span, 100):
         return _kernel_port(span, kinds)
-    for _ in range(high - low):
-        if _next_port is None:
-            _next_port = random.SystemRandom().randrange(low, high - span + 1)   # not pytest-randomly's seed
-        elif not low <= _next_port <= high - span:
-            _next_port = low
-        port, _next_port = _next_port, _next_port + span
-        if _all_bindable(port, span, kinds):
+    return _in_turn("servers", low, high, span, 1, lambda port: _all_bindable(port, span, kinds))
+
+
+def free_port_range(size: int) -> tuple[int, int]:
+    """``(first, last)``: ``size`` UDP ports of 127.0.0.1 (``first`` even, as RTP wants) all
+    free now, for a media relay that binds them as calls come.
+
+    rtpengine binds its media ports with ``SO_REUSEADDR``, so two relays given overlapping
+    ranges can bind the same port, and the later one then receives the other's packets: a
+    call loses its audio, its DTMF or its ICE checks. Ranges are therefore handed out in turn
+    from 20000 up to the kernel's ephemeral ports, a slice of its own to each pytest-xdist
+    worker, never the same range twice in a row within a process (a relay of the last test
+    may still be stopping)."""
+    low, high = _slice(*_bands()[1])
+    if high - low < 2 * size + 2:
+        raise RuntimeError(f"no room for {size} RTP ports between {low} and {high}")
+    first = _in_turn("relays", low, high, size, 2,
+                     lambda port: _all_bindable(port, size, (socket.SOCK_DGRAM,)))
+    return first, first + size - 1
+
+
+_next: dict[str, int] = {}
+
+
+def _in_turn(band: str, low: int, high: int, span: int, align: int, usable) -> int:
+    """The next ``span`` ports of ``low``-``high`` for ``band``, starting on a multiple of
+    ``align``, that ``usable(first)`` accepts; each band's turn starts at a random place."""
+    for _ in range(max((high - low) // span, 1) + 1):
+        port = _next.get(band)
+        if port is None:
+            port = random.SystemRandom().randrange(low, high - span + 1)   # not pytest-randomly's seed
+        port += port % align
+        if not low <= port <= high - span:
+            port = low + low % align
+        _next[band] = port + span
+        if usable(port):
             return port
     raise RuntimeError(f"no {span} free port(s) on 127.0.0.1 between {low} and {high}")
 
 
-_next_port: int | None = None
-
-
-def _slice() -> tuple[int, int]:
-    """This process's slice of 10000-19999 (of the ports above the ephemeral range where
-    that range reaches below 20000)."""
+def _bands() -> tuple[tuple[int, int], tuple[int, int]]:
+    """The ports for servers and those for media relays: 10000-19999 and 20000 up to the
+    ephemeral ports, or the two halves of the ports above them where they reach below 20000."""
     try:
         ephemeral = [int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()]
     except (OSError, ValueError):
         ephemeral = [32768, 60999]
-    low, high = (10000, 20000) if ephemeral[0] >= 20000 else (ephemeral[1] + 1, 65536)
+    if ephemeral[0] >= 20000:
+        return (10000, 20000), (20000, ephemeral[0])
+    middle = (ephemeral[1] + 1 + 65536) // 2
+    return (ephemeral[1] + 1, middle), (middle, 65536)
+
+
+def _slice(low: int, high: int) -> tuple[int, int]:
+    """This process's slice of ``low``-``high``: all of it, or its pytest-xdist worker's share."""
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % workers
     size = (high - low) // workers

@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import contextlib
-import random
 from pathlib import Path
 from typing import Any, Iterator
 
 import attrs
 import pytest
 
+from caruso_core.ports import free_port_range
 from caruso_core.testing import eventually
 from caruso_telephony.media import Media, MediaSettings
 from rtp_peers import RtpPeer
@@ -45,10 +45,9 @@ class ReportedMedia(Media):
 
 
 def free_rtp_range(size: int = 200) -> tuple[int, int]:
-    """A range below the kernel's ephemeral ports; another instance using it too only costs
-    rtpengine a skipped port."""
-    low = random.randrange(20000, 30000 - size, 2)
-    return low, low + size - 1
+    """A range of ``size`` RTP ports no other relay of the run is given
+    (:func:`caruso_core.ports.free_port_range`)."""
+    return free_port_range(size)
 
 
 @contextlib.contextmanager
