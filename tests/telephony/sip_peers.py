@@ -3,23 +3,36 @@ requests written by hand over UDP and TCP, and a telephony service hosted in a p
 
 Every SIPp gets its own free SIP port and media port (``-mp``, below the kernel's ephemeral
 range is left to rtpengine); its messages are traced to a file the test reads.
+
+SIPp plays a call's audio in one thread, and a ``play_pcap_audio`` cancels the play still
+under way: a key followed by speech, played as two actions with a pause between them, loses
+the key's last packets (and so the key) whenever SIPp's thread is late by more than the
+pause. A scenario names such a sequence in one action instead, as files of
+``/usr/share/sip-tester`` joined by ``+`` (``play_pcap_audio="dtmf_2833_1.pcap+g711a.pcap"``):
+:func:`joined_pcap` makes one capture of them, each part starting ``PCAP_GAP`` after the last.
 """
 from __future__ import annotations
 
-import random
 import re
 import secrets
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+from caruso_core.ports import free_port_range
 from caruso_core.testing import eventually
 from caruso_core.testing import processes
 
 SCENARIOS = Path(__file__).parent / "sipp"
 SIPP_TIMEOUT = 60
+PCAPS = Path("/usr/share/sip-tester")
+PCAP_GAP = 0.1
+PCAP_MAGIC = 0xA1B2C3D4            # microsecond timestamps
+ETHERNET = 14                      # bytes of an Ethernet header
+JOINED_PLAY = re.compile(r'play_pcap_audio="([^"/]+(?:\+[^"/]+)+)"')
 
 
 def free_port() -> int:
@@ -35,10 +48,8 @@ def free_media_port() -> int:
 
 def rtp_range(size: int = 64) -> list[int]:
     """An RTP range of ``size`` ports for one telephony service (each instance of a swap
-    uses half): below the ephemeral ports, apart from the media layer's own tests
-    (20000-30000)."""
-    low = random.randrange(30000, 32700 - size, 2)
-    return [low, low + size - 1]
+    uses half), shared with no other relay of the run (:func:`caruso_core.ports.free_port_range`)."""
+    return list(free_port_range(size))
 
 
 class Sipp:
@@ -57,7 +68,7 @@ class Sipp:
         self.name = f"{Path(scenario).stem}-{self.port}"
         self.trace = folder / f"{self.name}.msg"
         self.stats = folder / f"{self.name}.csv"
-        scenario_file = scenario if Path(scenario).is_absolute() else SCENARIOS / scenario
+        scenario_file = with_joined_plays(scenario if Path(scenario).is_absolute() else SCENARIOS / scenario, folder)
         self.command = ["sipp", "-sf", str(scenario_file), "-i", "127.0.0.1", "-p", str(self.port),
                         "-mi", "127.0.0.1", "-mp", str(self.media_port), "-m", str(calls), "-nostdin",
                         "-timeout", str(limit), "-timeout_error", "-trace_msg", "-message_file", str(self.trace),
@@ -133,6 +144,51 @@ class Sipp:
     def statuses(self) -> list[int]:
         """The status codes of the responses SIPp received, in order."""
         return [status(message) for message in self.received() if message.startswith("SIP/2.0 ")]
+
+
+def with_joined_plays(scenario: Path, folder: Path) -> Path:
+    """``scenario``, or a copy of it in ``folder`` whose joined plays (``a.pcap+b.pcap``) name
+    captures made by :func:`joined_pcap`."""
+    text = scenario.read_text()
+    if not JOINED_PLAY.search(text):
+        return scenario
+
+    def joined(match: re.Match[str]) -> str:
+        parts = match.group(1).split("+")
+        target = folder / ("joined-" + "-".join(Path(part).stem for part in parts) + ".pcap")
+        joined_pcap([PCAPS / part for part in parts], target)
+        return f'play_pcap_audio="{target}"'
+
+    copy = folder / f"joined-{scenario.name}"
+    copy.write_text(JOINED_PLAY.sub(joined, text))
+    return copy
+
+
+def joined_pcap(parts: list[Path], target: Path) -> None:
+    """One capture (libpcap format: Ethernet, IPv4, UDP) of the packets of ``parts`` in turn,
+    each part moved in time to start ``PCAP_GAP`` seconds after the last packet before it and
+    given the UDP ports of the first (SIPp sends each packet to the call's media port plus
+    the packet's offset from the lowest port of the capture); UDP checksums left out, as
+    IPv4 allows."""
+    header, records, end, ports = b"", [], 0, b""
+    for part in parts:
+        data = part.read_bytes()
+        if struct.unpack_from("<I", data)[0] != PCAP_MAGIC or header and data[:24] != header:
+            raise ValueError(f"{part} is not a little-endian capture like {parts[0]}")
+        header, packets, offset = data[:24], [], 24
+        while offset < len(data):
+            seconds, micros, length, original = struct.unpack_from("<IIII", data, offset)
+            frame = bytearray(data[offset + 16:offset + 16 + length])
+            udp = ETHERNET + (frame[ETHERNET] & 0x0F) * 4
+            ports = ports or frame[udp:udp + 4]
+            frame[udp:udp + 4], frame[udp + 6:udp + 8] = ports, b"\0\0"
+            packets.append((seconds * 1_000_000 + micros, original, bytes(frame)))
+            offset += 16 + length
+        shift = end + round(PCAP_GAP * 1_000_000) - packets[0][0] if records else 0
+        for moment, original, payload in packets:
+            end = moment + shift
+            records.append(struct.pack("<IIII", *divmod(end, 1_000_000), len(payload), original) + payload)
+    target.write_bytes(header + b"".join(records))
 
 
 def refusing(folder: Path, code: int, reason: str) -> Path:
