@@ -189,18 +189,17 @@ class Desk:
     def keep_notes(self, name: str, interaction_id: str, notes: str) -> None:
         """Keep the notes of one of the agent's interactions, also of one that left the agent
         while the notes were typed (the caller hung up), as long as they were not filed: the
-        next drawing of the desk files them (:meth:`file_left`). Conflict once they were filed."""
+        next drawing of the desk or the front office's filing (:mod:`caruso_frontoffice.filing`)
+        files them (:meth:`file_left`). Conflict once they were filed."""
         if len(notes) > MAX_NOTES:
             raise InvalidInput(f"notes have at most {MAX_NOTES} characters")
-        contact = self.worksheet(name, interaction_id).contact
-        if contact is not None and contact.filed:
-            raise Conflict(f"the notes of interaction {interaction_id!r} went to the contact history already")
         try:
             self.own(name, interaction_id)
         except Conflict:
-            if contact is None:
+            if self.worksheet(name, interaction_id).contact is None:
                 raise
-        self.worksheets.keep(name, interaction_id, notes=notes)
+        if not self.worksheets.keep_notes(name, interaction_id, notes):
+            raise Conflict(f"the notes of interaction {interaction_id!r} went to the contact history already")
 
     def dispositions(self, queue: str, queues: list[dict[str, Any]] | None = None) -> tuple[str, ...]:
         """The dispositions offered for an interaction of ``queue``: the queue's own, else the

@@ -11,6 +11,7 @@
     customer_view = "customer-360"                 # the screen pop's customer 360 view
     match = ["phone", "email"]                     # attributes compared with the caller's number or address
     phone_ice_limit = 4                            # seconds the desk phone's ICE may take after it answered
+    file_every = 30                                # seconds between filings of notes left behind
 
 Every key is optional; :func:`desk_settings` checks types and names the bad key.
 """
@@ -26,6 +27,7 @@ DEFAULT_CAPACITY = {"voice": 1, "webchat": 1, "email": 1}
 DEFAULT_DISPOSITIONS = ("resolved", "follow-up", "no answer", "wrong number")
 DEFAULT_MATCH = ("phone", "email")
 MAX_ICE_LIMIT = 60
+MAX_FILE_EVERY = 3600
 
 
 @attrs.frozen
@@ -40,6 +42,7 @@ class DeskSettings:
     customer_view: str | None = None
     match: tuple[str, ...] = DEFAULT_MATCH
     phone_ice_limit: float = 4.0
+    file_every: float = 30.0
 
     def skills_of(self, agent: str) -> dict[str, int]:
         """The skills ``agent`` logs in to the communication server with."""
@@ -74,13 +77,16 @@ def desk_settings(config: dict[str, Any] | None) -> DeskSettings:
         if not isinstance(config["customer_view"], str):
             raise ConfigError("frontoffice desk: customer_view must be the id of a customer360 view")
         values["customer_view"] = config["customer_view"]
-    if "phone_ice_limit" in config:
-        limit = config["phone_ice_limit"]
-        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= MAX_ICE_LIMIT:
-            raise ConfigError(f"frontoffice desk: phone_ice_limit must be a number of seconds, above 0 "
-                              f"and at most {MAX_ICE_LIMIT}")
-        values["phone_ice_limit"] = float(limit)
+    for key, most in (("phone_ice_limit", MAX_ICE_LIMIT), ("file_every", MAX_FILE_EVERY)):
+        if key in config:
+            values[key] = _seconds(config[key], key, most)
     return DeskSettings(**values)
+
+
+def _seconds(value: Any, key: str, most: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= most:
+        raise ConfigError(f"frontoffice desk: {key} must be a number of seconds, above 0 and at most {most}")
+    return float(value)
 
 
 def _mapping(value: Any, key: str, kind: type) -> dict[str, Any]:

@@ -64,6 +64,7 @@ from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, 
 from caruso_frontoffice.sessions import Sessions, load_key
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import DEFAULT_VIEWS, load
+from caruso_frontoffice.filing import Filing
 from caruso_frontoffice.savedfilters import SavedFilters
 from caruso_frontoffice.worksheets import Worksheets
 
@@ -119,6 +120,7 @@ class FrontOffice:
             searches_per_minute=portal_searches,
             article_settings=ArticleSettings.of(articles),
             desk_settings=desk_settings(desk), worksheets=Worksheets(engine), saved_filters=SavedFilters(engine))
+        self._filing = Filing(self._context.desk) if self._context.desk is not None else None
         tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if parts.scheme == "https" else None
         self._http = HttpServer(create_app(self._context), limits, "the front office", tls=tls, proxies=proxies)
 
@@ -129,12 +131,16 @@ class FrontOffice:
         except OSError as error:
             raise ConfigError(f"cannot serve the front office at {self._host}:{self._port} ({error.strerror}); "
                               "set 'address' in the deployment's [services.frontoffice] config") from None
+        if self._filing is not None:
+            self._filing.start()
         print(f"front office at {self.url()}", flush=True)
         if self._context.setup_token:
             print(f"no user yet: create the first admin at {self.url()}/setup?token={self._context.setup_token} "
                   "or with 'caruso frontoffice user add NAME --role admin'", flush=True)
 
     def stop(self) -> None:
+        if self._filing is not None:
+            self._filing.stop()
         self._context.changes.stop()
         self._http.stop()
         self._engine.dispose()

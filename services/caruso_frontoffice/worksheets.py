@@ -101,11 +101,18 @@ class Worksheets:
         """The agent's interactions with notes to file for a known customer, oldest first."""
         with self._engine.connect() as connection:
             return list(connection.execute(
-                sa.select(contacts.c.interaction).join(worksheets, sa.and_(
-                    worksheets.c.agent == contacts.c.agent, worksheets.c.interaction == contacts.c.interaction))
+                sa.select(contacts.c.interaction).join(worksheets, _same_row(worksheets, contacts))
                 .where(contacts.c.agent == agent, sa.not_(contacts.c.filed), contacts.c.customer.is_not(None),
                        worksheets.c.notes != "")
                 .order_by(contacts.c.updated_at)).scalars())
+
+    def agents_with_unfiled(self) -> list[str]:
+        """The agents who have notes to file for a known customer (:meth:`unfiled`)."""
+        with self._engine.connect() as connection:
+            return list(connection.execute(
+                sa.select(contacts.c.agent).distinct().join(worksheets, _same_row(worksheets, contacts))
+                .where(sa.not_(contacts.c.filed), contacts.c.customer.is_not(None), worksheets.c.notes != "")
+                .order_by(contacts.c.agent)).scalars())
 
     def claim_filing(self, agent: str, interaction: str) -> bool:
         """Note that the interaction's notes are being filed; False when they were already."""
@@ -137,15 +144,28 @@ class Worksheets:
         with self._engine.begin() as connection:
             connection.execute(follow_ups.delete().where(*_of(follow_ups, agent, interaction)))
 
-    def keep(self, agent: str, interaction: str, *, script_session: str | None = None,
-             notes: str | None = None) -> None:
-        """Store the script session id and/or the notes (at most ``MAX_NOTES`` characters)."""
-        values: dict[str, object] = {"updated_at": time.time()}
-        if script_session is not None:
-            values["script_session"] = script_session
-        if notes is not None:
-            values["notes"] = notes[:MAX_NOTES]
-        self._upsert(worksheets, agent, interaction, values, notes="")
+    def keep(self, agent: str, interaction: str, script_session: str) -> None:
+        """Store the id of the interaction's script session."""
+        self._upsert(worksheets, agent, interaction, {"script_session": script_session, "updated_at": time.time()},
+                     notes="")
+
+    def keep_notes(self, agent: str, interaction: str, notes: str) -> bool:
+        """Store the notes (at most ``MAX_NOTES`` characters) unless they were filed: False
+        then, nothing stored. The interaction's contact row is written in the same
+        transaction before the notes, so a filing that claims it meanwhile
+        (:meth:`claim_filing`) either comes first (and these notes are refused) or waits
+        for this transaction and then reads these notes."""
+        now = time.time()
+        self._upsert(worksheets, agent, interaction, {"updated_at": now}, notes="")
+        with self._engine.begin() as connection:
+            open_contact = connection.execute(contacts.update().where(
+                *_of(contacts, agent, interaction), sa.not_(contacts.c.filed)).values(updated_at=now)).rowcount
+            if not open_contact and connection.execute(
+                    sa.select(contacts.c.filed).where(*_of(contacts, agent, interaction))).first() is not None:
+                return False
+            connection.execute(worksheets.update().where(*_of(worksheets, agent, interaction))
+                               .values(notes=notes[:MAX_NOTES], updated_at=now))
+        return True
 
     def forget(self, agent: str, interaction: str) -> None:
         """Delete everything kept of the agent's interaction."""
@@ -172,6 +192,11 @@ class Worksheets:
 def _of(table: sa.Table, agent: str, interaction: str) -> tuple[Any, Any]:
     """The conditions of the row of ``agent`` and ``interaction`` in ``table``."""
     return table.c.agent == agent, table.c.interaction == interaction
+
+
+def _same_row(table: sa.Table, other: sa.Table) -> Any:
+    """The join condition of the rows of two per-interaction tables for one agent and interaction."""
+    return sa.and_(table.c.agent == other.c.agent, table.c.interaction == other.c.interaction)
 
 
 def _contact(row: Any) -> Contact:

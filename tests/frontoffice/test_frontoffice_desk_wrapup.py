@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from frontoffice_support import PHONE, answer, wait_for_offer
 
@@ -202,3 +203,37 @@ def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, ca
     notes = [(entry["summary"], entry["reference"]) for entry in storage.contact_history("Customer", 1)
              if entry["summary"].startswith("Notes")]
     assert notes == [("Notes: Paid by card; receipt to the new address", call)]      # filed with it
+
+
+def test_notes_are_saved_as_they_are_typed_and_a_save_too_late_is_said(desk, comm, storage):
+    """Notes typed and never submitted, on the connected call and then in its wrap-up, are
+    kept by the page in the background; the wrap-up ended without the agent (its time ran
+    out) and the desk drawn in another tab files them; a later save in the first tab is
+    refused, and the page says so beside the notes."""
+    one = desk()
+    page = one.page
+    acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]["id"]
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]
+    wait_for_offer(page)
+    page.click("button:has-text('Accept')")
+    with page.expect_request_finished(lambda request: request.url.endswith("/desk/notes")):
+        page.fill(".desk-notes textarea[name=notes]", "Asked about the bill")
+    expect(page.locator(".notes-saved")).to_have_text("Notes saved.")
+    comm.complete("ada", call)                                    # the caller hangs up: the wrap-up
+    page.reload()
+    wrap_up = "form[action='/desk/wrap-up'] textarea[name=notes]"
+    assert page.input_value(wrap_up) == "Asked about the bill"
+    with page.expect_request_finished(lambda request: request.url.endswith("/desk/notes")):
+        page.fill(wrap_up, "Asked about the bill; pays on Friday")
+    expect(page.locator(".notes-saved")).to_have_text("Notes saved.")
+    comm.end_wrap_up("ada", call)                                 # as its time running out does
+    other = desk()                                                # a drawing files what was kept
+    assert [entry["summary"] for entry in storage.contact_history("Customer", acme)
+            if entry["reference"] == call] == ["Notes: Asked about the bill; pays on Friday"]
+    with page.expect_response("**/desk/notes") as refused:
+        page.fill(wrap_up, "Asked about the bill; pays on Monday")
+    assert refused.value.status == 409
+    one.expected(409)
+    expect(page.locator(".notes-saved")).to_contain_text(
+        f"Notes not saved: the notes of interaction '{call}' went to the contact history already")
+    other.check_layout("/desk")

@@ -5,7 +5,9 @@
 // (window.deskPhone.live) the page must not be left: the desk is redrawn in place and
 // its forms are sent in the background. Notes typed and not saved go with any other form
 // of the desk (as draft_notes, for the interaction draft_for), so that completing,
-// transferring or answering the script keeps them. Each [data-countdown] element counts
+// transferring or answering the script keeps them; and they are saved in the background as
+// they are typed (SAVE_AFTER ms after the last key; the result shown beside them), so that
+// a wrap-up whose time runs out or a desk closed keeps them too. Each [data-countdown] element counts
 // down the seconds the server gave it when it drew the desk (a wrap-up's or an accept window's),
 // each [data-countup] element counts up from them as minutes:seconds (a call's time).
 // A stream the browser gave up for good (the front office answered it with an error, not
@@ -52,7 +54,44 @@
     typing = false;
     countDown(performance.now());
   }
-  document.addEventListener("input", function () { typing = true; });
+  var SAVE_AFTER = 1500, saving = null;
+  function notesSaid(notes, text) {
+    var said = notes.form.querySelector(".notes-saved");
+    if (!said) {
+      said = document.createElement("small");
+      said.className = "notes-saved";
+      said.setAttribute("role", "status");
+      notes.parentNode.after(said);
+    }
+    said.textContent = text;
+  }
+  function saveNotes(notes) {     // kept by /desk/notes, which answers a redirect when it kept them
+    var sent = notes.value, form = notes.form;
+    fetch("/desk/notes", {method: "POST", credentials: "same-origin", redirect: "manual",
+                          body: new URLSearchParams({csrf: form.elements.csrf.value, notes: sent,
+                                                     interaction: form.elements.interaction.value})})
+      .then(function (response) {
+        if (response.type === "opaqueredirect") {
+          notes.defaultValue = sent;
+          notesSaid(notes, "Notes saved.");
+          return;
+        }
+        return response.text().then(function (html) {
+          var error = new DOMParser().parseFromString(html, "text/html").querySelector(".error:not([id])");
+          notesSaid(notes, "Notes not saved: " + (error ? error.textContent : "status " + response.status));
+        });
+      })
+      .catch(function () { notesSaid(notes, "Notes not saved yet: the front office does not answer."); });
+  }
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    typing = true;
+    if (field.name === "notes" && field.form && field.form.elements.interaction &&
+        field.form.action.indexOf("/desk/") >= 0) {
+      clearTimeout(saving);
+      saving = setTimeout(function () { saveNotes(field); }, SAVE_AFTER);
+    }
+  });
   function carry(form, name, value) {
     var field = form.querySelector("input[name=" + name + "]");
     if (!field) {
@@ -76,6 +115,7 @@
     if (form.method.toLowerCase() !== "post" || form.action.indexOf("/desk/") < 0) {
       return;
     }
+    clearTimeout(saving);         // the notes go with this form instead
     carryNotes(form);
     if (!live()) {
       return;
