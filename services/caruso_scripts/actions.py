@@ -37,8 +37,9 @@ class Outbox(Protocol):
     returns ``{"to", "message_id", "queued": True}`` (the ``To`` and ``Message-ID``
     headers). A message queued under ``key`` before is not queued again: the call returns
     the first one's result, so a retried answer or a replay sends one mail. A message
-    larger than 512 KiB as sent, one without a sender or recipient, or a key longer than
-    200 characters is refused with ``InvalidInput`` and nothing is stored. The engine's
+    larger than 512 KiB as sent, one without a sender or recipient, an address longer
+    than 320 characters, or a key longer than 200 characters or with spaces around it is
+    refused with ``InvalidInput`` and nothing is stored. The engine's
     sender delivers queued mail over SMTP, retrying with growing pauses; the service's
     ``mail_outbox()`` shows what waits or failed.
     """
@@ -56,7 +57,7 @@ class ActionContext:
     engine's configuration for actions (e.g. ``mail_from``); ``service(name_or_interface)``
     returns a proxy to a service through the engine's service manager; ``outbox`` is the
     engine's :class:`Outbox` for e-mail (None where nothing could send it: a script test,
-    ``caruso script run``).
+    ``caruso script run --dry-run``; ``caruso script run`` sends it when the dialog ends).
     """
 
     session: str

@@ -6,6 +6,7 @@ the problem lines for validate, lint and test) and exits 1.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from importlib import resources
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 
-from caruso_core import connect, plugins
+from caruso_core import connect, databases, plugins
 from caruso_core.cli import manager_option, parse_pairs
 from caruso_core.deployment import read_toml
 from caruso_core.errors import ConfigError
@@ -23,7 +24,7 @@ from caruso_scripts.engine import STORAGE, Engine
 from caruso_scripts.lint import lint as lint_script
 from caruso_scripts.memory_storage import MemoryStorage
 from caruso_scripts.modelcheck import field_problems
-from caruso_scripts.terminal import TerminalRunner
+from caruso_scripts.terminal import TerminalRunner, send_mail, terminal_mailer, terminal_outbox
 
 FILES = click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 
@@ -138,10 +139,18 @@ def new(script_id: str, title: str | None, output: str | None) -> None:
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="The date today() returns.")
 @click.option("--locale", default="en", show_default=True,
               help="How numbers are written in a script without its own locale (e.g. de: 1.250,5).")
+@click.option("-s", "--setting", "setting_pairs", multiple=True, metavar="KEY=VALUE",
+              help="A setting of actions and the mail sender, e.g. -s smtp_port=2525 (repeatable).")
+@click.option("--outbox", "outbox_url", metavar="URL",
+              help="Database (SQLAlchemy URL) of the e-mail outbox, where mail not sent stays queued "
+                   "(default: a temporary one).")
 @manager_option
 def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, today: datetime.datetime | None,
-        locale: str, manager_uri: str | None) -> None:
-    """Run a script in the terminal; type answers, ':back' to go back, ':quit' to stop."""
+        locale: str, setting_pairs: tuple[str, ...], outbox_url: str | None, manager_uri: str | None) -> None:
+    """Run a script in the terminal; type answers, ':back' to go back, ':quit' to stop. E-mail the
+    dialog queued is sent when it ends, a line for each message."""
+    if dry_run and outbox_url:
+        raise ConfigError("--outbox: a dry run queues no mail")
     loaded = loader.load(file)
     memory = MemoryStorage(read_toml(Path(data)).get("storage", {})) if data else None
     client = None if memory is not None and dry_run else connect(manager_uri)
@@ -155,11 +164,19 @@ def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, toda
 
     actions = scripttest.dry_actions(loaded) if dry_run else installed_actions()
     day = today.date() if today else None
-    engine = Engine({loaded.id: loaded}, actions=actions, service=service,
-                    today=(lambda: day) if day else datetime.date.today, locale=locale)
-    runner = TerminalRunner(engine, ask=lambda text: click.prompt(text, default="", show_default=False,
-                                                                   prompt_suffix=""), say=click.echo)
-    runner.run(engine.start(loaded.id, parse_pairs(pairs, "context")))
+    settings = parse_pairs(setting_pairs, "setting")
+    with contextlib.ExitStack() as stack:
+        outbox = None if dry_run else stack.enter_context(terminal_outbox(outbox_url))
+        mailer = None if outbox is None else terminal_mailer(outbox, settings)
+        engine = Engine({loaded.id: loaded}, actions=actions, service=service, settings=settings,
+                        today=(lambda: day) if day else datetime.date.today, locale=locale, outbox=outbox)
+        runner = TerminalRunner(engine, ask=lambda text: click.prompt(text, default="", show_default=False,
+                                                                       prompt_suffix=""), say=click.echo)
+        runner.run(engine.start(loaded.id, parse_pairs(pairs, "context")))
+        if mailer is not None:
+            kept = None if outbox_url is None else databases.database_url(outbox_url).render_as_string(
+                hide_password=True)
+            send_mail(mailer, click.echo, kept)
 
 
 @script.command()
@@ -188,10 +205,18 @@ def web(published: tuple[str, ...], host: str, port: int, title: str, starts_per
 @script.command()
 @click.option("--limit", type=click.IntRange(0, 1000), default=20, show_default=True,
               help="Messages in trouble to list, newest first.")
+@click.option("--retry", type=click.IntRange(1), metavar="ID",
+              help="Send the failed message ID again (queued now, its attempts counted anew).")
 @manager_option
-def outbox(limit: int, manager_uri: str | None) -> None:
-    """The script engine's e-mail outbox: counts, then the messages failed or failing, with their last error."""
-    shown = connect(manager_uri).get("caruso.scripts/1").mail_outbox(limit)
+def outbox(limit: int, retry: int | None, manager_uri: str | None) -> None:
+    """The script engine's e-mail outbox: counts, then the messages failed or failing, with their last error;
+    or, with --retry, a failed message sent again."""
+    engine = connect(manager_uri).get("caruso.scripts/1")
+    if retry is not None:
+        row = engine.retry_mail(retry)
+        click.echo(f"{row['id']} queued again to {row['to']} {row['subject']!r} (last error: {row['last_error']})")
+        return
+    shown = engine.mail_outbox(limit)
     click.echo(f"queued {shown['queued']}, sent {shown['sent']}, failed {shown['failed']}")
     for row in shown["failing"]:
         retry = f", next try {row['next_try']}" if row["state"] == "queued" else ""

@@ -54,8 +54,10 @@ class MailRetries(Retries):
 class Mailer(Worker):
     """The sender of one engine instance; see the module's contract."""
 
-    def __init__(self, outbox: MailOutbox, settings: Mapping[str, Any], retries: MailRetries) -> None:
+    def __init__(self, outbox: MailOutbox, settings: Mapping[str, Any], retries: MailRetries,
+                 logger: logging.Logger = log) -> None:
         self.outbox = outbox
+        self.log = logger
         self.retries = retries
         self.host = str(settings.get("smtp_host", "127.0.0.1"))
         try:
@@ -66,7 +68,7 @@ class Mailer(Worker):
         if not 0 < self.port < 65536 or not 0 < self.timeout <= MAX_TIMEOUT:
             raise ConfigError(f"settings: smtp_port is 1 to 65535 and smtp_timeout above 0 and at most "
                               f"{MAX_TIMEOUT:g} s (got {self.port}, {self.timeout:g})")
-        super().__init__("caruso-scripts-mail", log, "sending the mail outbox", POLL)
+        super().__init__("caruso-scripts-mail", logger, "sending the mail outbox", POLL)
 
     def work(self) -> float:
         """Send what is due; returns the seconds until the next pass."""
@@ -108,11 +110,11 @@ class Mailer(Worker):
         if attempts >= self.retries.attempts:
             self._give_up(row["id"], f"{error} (after {attempts} attempts)", where)
             return
-        log.warning("%s: attempt %d failed, trying again: %s", where, attempts, error)
+        self.log.warning("%s: attempt %d failed, trying again: %s", where, attempts, error)
         self.outbox.retry_later(row["id"], self.retries.delay(attempts), error)
 
     def _give_up(self, row_id: int, error: str, where: str | None = None) -> None:
-        log.error("%s given up: %s", where or f"mail {row_id}", error)
+        self.log.error("%s given up: %s", where or f"mail {row_id}", error)
         self.outbox.failed(row_id, error)
 
     def _describe(self, error: Exception) -> str:

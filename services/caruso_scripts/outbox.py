@@ -6,10 +6,14 @@ Contract of :class:`MailOutbox` (the engine's :class:`~caruso_scripts.actions.Ou
 text), as one row unique by ``key``: a second message with the same key is not stored
 and the first one's result is returned. A row is ``queued`` (``next_try``: when it may be
 tried), ``sent`` or ``failed`` (given up; ``done_at`` for both) and keeps its ``attempts``,
-the time of the last one (``tried_at``) and the ``last_error``. The sender
+the time of the last one (``tried_at``) and the ``last_error``. An operator sends a failed
+message again with :meth:`MailOutbox.retry`: queued, due at once, its attempts and the days
+it may wait counted anew from then (``queued_at``). The sender
 (:mod:`caruso_scripts.mailer`) claims a row before it sends it (:meth:`MailOutbox.claim`),
 so that of two engine instances on one database only one sends a message at a time.
-Only bound parameters reach the database.
+The table is the same on SQLite, PostgreSQL and MariaDB (MySQL): times with microseconds,
+keys compared byte for byte, messages up to ``MAX_MESSAGE``. Only bound parameters reach
+the database.
 """
 from __future__ import annotations
 
@@ -21,33 +25,43 @@ import json
 from typing import Any, Callable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
-from caruso_core.errors import InvalidInput
+from caruso_core.errors import Conflict, InvalidInput, NotFound
 
 STATES = ("queued", "sent", "failed")
 MAX_MESSAGE = 512 * 1024        # bytes of a message as sent
 MAX_RECIPIENTS = 100
 MAX_KEY = 200
 MAX_ERROR = 2000
+MAX_ADDRESS = 320
 SHOWN = 300                     # characters of the To and Subject kept for the listing
+
+# MySQL and MariaDB: times keep their microseconds (retries can be a fraction of a second
+# apart), keys are compared byte for byte (a case-insensitive collation would take two
+# actions' keys for one), a message may be larger than a BLOB's 64 KiB
+MYSQL = ("mysql", "mariadb")
+MOMENT = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), *MYSQL)
+KEY = sa.String(MAX_KEY).with_variant(mysql.VARCHAR(MAX_KEY, charset="utf8mb4", collation="utf8mb4_bin"), *MYSQL)
+MESSAGE = sa.LargeBinary().with_variant(mysql.MEDIUMBLOB(), *MYSQL)
 
 METADATA = sa.MetaData()
 MAIL = sa.Table(
     "caruso_script_mail", METADATA,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(MAX_KEY), nullable=False, unique=True),
+    sa.Column("key", KEY, nullable=False, unique=True),
     sa.Column("message_id", sa.String(255), nullable=False),
-    sa.Column("mail_from", sa.String(320), nullable=False),
+    sa.Column("mail_from", sa.String(MAX_ADDRESS), nullable=False),
     sa.Column("recipients", sa.Text, nullable=False),           # JSON list of addresses
     sa.Column("to", sa.String(SHOWN), nullable=False),
     sa.Column("subject", sa.String(SHOWN), nullable=False),
-    sa.Column("message", sa.LargeBinary, nullable=False),
+    sa.Column("message", MESSAGE, nullable=False),
     sa.Column("state", sa.String(8), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("queued_at", sa.DateTime, nullable=False),
-    sa.Column("next_try", sa.DateTime),
-    sa.Column("tried_at", sa.DateTime),
-    sa.Column("done_at", sa.DateTime),
+    sa.Column("queued_at", MOMENT, nullable=False),
+    sa.Column("next_try", MOMENT),
+    sa.Column("tried_at", MOMENT),
+    sa.Column("done_at", MOMENT),
     sa.Column("last_error", sa.String(MAX_ERROR)),
     sa.Index("ix_caruso_script_mail_due", "state", "next_try"),
 )
@@ -73,8 +87,9 @@ class MailOutbox:
         METADATA.create_all(engine)
 
     def queue_mail(self, key: str, message: email.message.EmailMessage) -> dict[str, Any]:
-        if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY:
-            raise InvalidInput(f"queue_mail: the key must be text of 1 to {MAX_KEY} characters")
+        if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY or key != key.strip():
+            raise InvalidInput(f"queue_mail: the key must be text of 1 to {MAX_KEY} characters, "
+                               "without spaces around it")
         row = _row(key, message)
         try:
             with self.engine.begin() as connection:
@@ -120,6 +135,29 @@ class MailOutbox:
     def failed(self, row_id: int, error: str) -> None:
         self._set(row_id, state="failed", done_at=moment(), next_try=None, last_error=error[:MAX_ERROR])
 
+    def retry(self, row_id: Any) -> dict[str, Any]:
+        """Queue the failed message ``row_id`` again, due now, with its attempts and days
+        counted anew (``last_error`` kept until the next attempt); returns its row as
+        :meth:`entry` shows it. InvalidInput for an id that is no whole number, NotFound for
+        no such message, Conflict for one that is not failed."""
+        if isinstance(row_id, bool) or not isinstance(row_id, int):
+            raise InvalidInput(f"retry_mail: the id must be the whole number of a message (got {row_id!r})")
+        state = None
+        if 0 < row_id < 2 ** 31:
+            now = moment()
+            with self.engine.begin() as connection:
+                changed = connection.execute(
+                    sa.update(MAIL).where(MAIL.c.id == row_id, MAIL.c.state == "failed")
+                    .values(state="queued", attempts=0, queued_at=now, next_try=now, done_at=None)).rowcount
+                if not changed:
+                    state = connection.execute(sa.select(MAIL.c.state).where(MAIL.c.id == row_id)).scalar()
+            if changed:
+                self._queued()
+                return self.entry_of(row_id)
+        if state is None:
+            raise NotFound(f"retry_mail: the mail outbox has no message {row_id}")
+        raise Conflict(f"retry_mail: message {row_id} is {state}: only a failed message is sent again")
+
     def _set(self, row_id: int, **values: Any) -> None:
         with self.engine.begin() as connection:
             connection.execute(sa.update(MAIL).where(MAIL.c.id == row_id).values(**values))
@@ -156,9 +194,16 @@ class MailOutbox:
 
     def entry(self, key: str) -> dict[str, Any] | None:
         """The row of ``key`` without the message (times as ISO text), or None."""
+        return self._entry(MAIL.c.key == key)
+
+    def entry_of(self, row_id: int) -> dict[str, Any] | None:
+        """The row ``row_id`` as :meth:`entry` shows it, or None."""
+        return self._entry(MAIL.c.id == row_id)
+
+    def _entry(self, condition: Any) -> dict[str, Any] | None:
         columns = [column for column in MAIL.c if column.name != "message"]
         with self.engine.connect() as connection:
-            found = connection.execute(sa.select(*columns).where(MAIL.c.key == key)).one_or_none()
+            found = connection.execute(sa.select(*columns).where(condition)).one_or_none()
         if found is None:
             return None
         row = _shown(found._mapping)
@@ -179,6 +224,9 @@ def _row(key: str, message: email.message.EmailMessage) -> dict[str, Any]:
         raise InvalidInput("queue_mail: the message needs To, Cc or Bcc addresses")
     if len(recipients) > MAX_RECIPIENTS:
         raise InvalidInput(f"queue_mail: {len(recipients)} recipients (at most {MAX_RECIPIENTS})")
+    for address in (*senders, *recipients):
+        if len(address) > MAX_ADDRESS:
+            raise InvalidInput(f"queue_mail: the address {address[:40]}... is longer than {MAX_ADDRESS} characters")
     if "Message-ID" not in message:
         raise InvalidInput("queue_mail: the message needs a Message-ID")
     sent = message
@@ -192,7 +240,7 @@ def _row(key: str, message: email.message.EmailMessage) -> dict[str, Any]:
     if len(data) > MAX_MESSAGE:
         raise InvalidInput(f"queue_mail: the message takes {len(data)} bytes (at most {MAX_MESSAGE})")
     now = moment()
-    return {"key": key, "message_id": str(message["Message-ID"])[:255], "mail_from": senders[0][:320],
+    return {"key": key, "message_id": str(message["Message-ID"])[:255], "mail_from": senders[0],
             "recipients": json.dumps(recipients), "to": str(message.get("To", ""))[:SHOWN],
             "subject": str(message.get("Subject", ""))[:SHOWN], "message": data, "state": "queued",
             "attempts": 0, "queued_at": now, "next_try": now}

@@ -25,7 +25,8 @@ Methods (all return plain data, the wire form of the types of the interface's SD
 ``scripts()``, ``begin(script, context=None)``, ``current(session)``,
 ``answer(session, answer, seq=None)``, ``back(session)``,
 ``finish(session, outcome="abandoned")``, ``sessions(status="active", limit=100)``,
-``mail_outbox(limit=20)`` (the e-mail outbox: counts and the messages in trouble);
+``mail_outbox(limit=20)`` (the e-mail outbox: counts and the messages in trouble),
+``retry_mail(id)`` (a failed message queued again);
 the IVR runner over the wire: ``ivr_begin(script, context=None)`` and
 ``ivr_press(session, keys)`` return turns ``{session, prompt, done, outcome}``.
 Every change of a session is saved before the call returns, so sessions survive a
@@ -222,6 +223,13 @@ class ScriptService:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 1000:
             raise InvalidInput("mail_outbox: limit is a whole number from 0 to 1000")
         return self.outbox.listing(limit)
+
+    @remote
+    def retry_mail(self, id: int) -> dict[str, Any]:
+        """Send the failed message ``id`` of the e-mail outbox again now (queued, its attempts
+        and days counted anew, the sender woken); returns its row as ``mail_outbox`` lists
+        rows, with ``recipients``. NotFound for no such message, Conflict for one not failed."""
+        return self.outbox.retry(id)
 
     def health(self) -> dict[str, Any]:
         counts = self.outbox.counts()

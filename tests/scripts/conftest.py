@@ -157,3 +157,15 @@ def mail_engines(tmp_path, notify_script):
     yield make
     for engine in made:
         engine.stop()
+
+
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+             pytest.param("mariadb", marks=pytest.mark.mariadb)]
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path):
+    """A SQLite file, a fresh PostgreSQL database, a fresh MariaDB database: each test once on each."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'scripts.db'}"
+    return request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_database")

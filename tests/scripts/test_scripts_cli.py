@@ -1,4 +1,5 @@
-"""``caruso script``: validate, lint, graph, test, new, run; and the example scripts through it."""
+"""``caruso script``: validate, lint, graph, test, new, run (and the mail of its dialog, through a real SMTP
+server); and the example scripts through it."""
 import re
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 
 from caruso_core.cli import cli
 from caruso_core.errors import CarusoError
+from caruso_core.testing.mail import SmtpServer
 
 
 class Ran:
@@ -186,6 +188,46 @@ def test_run_can_be_quit(examples, tmp_path):
     assert result.exit_code == 0
     assert "What are the four digits of your postcode?" in result.output    # a caller without a connection
     assert "-- abandoned" in result.output
+
+
+def test_run_sends_the_mail_of_the_dialog_when_it_ends(notify_script, smtp_server):
+    result = caruso("run", notify_script, "-c", "company=Springfield Power", "-s", f"smtp_port={smtp_server.port}",
+                    "-s", "mail_from=desk@utility.example", input="ann@example.org\n")
+    assert result.exit_code == 0, result.output
+    assert "[action email: {'to': 'ann@example.org', 'subject': 'Hello from Springfield Power'," in result.output
+    assert result.output.endswith("-- ended: sent\nmail 1 to ann@example.org 'Hello from Springfield Power': sent\n")
+    [message] = smtp_server.messages
+    assert (message["To"], message["From"]) == ("ann@example.org", "desk@utility.example")
+    assert message["Message-ID"] == f"<{message['X-Caruso-Action'].replace(':', '.')}@caruso>"
+
+
+def test_run_says_which_mail_was_not_sent_and_a_kept_outbox_sends_it_on_the_next_run(notify_script, tmp_path):
+    down = SmtpServer()                         # nothing listens on its port yet
+    lost = caruso("run", notify_script, "-c", "company=x", "-s", f"smtp_port={down.port}", input="ann@example.org\n")
+    assert lost.exit_code == 1
+    assert (f"mail 1 to ann@example.org 'Hello from x': left queued: 127.0.0.1:{down.port}: ConnectionRefusedError"
+            in lost.output)
+    assert lost.output.endswith("error: 1 of 1 message(s) not sent; the outbox was temporary: give --outbox URL to "
+                                "keep them\n")
+    outbox = f"sqlite:///{tmp_path / 'outbox.db'}"
+    down.start()
+    try:
+        down.reply = "451 4.3.0 try later"
+        kept = caruso("run", notify_script, "-c", "company=x", "-s", f"smtp_port={down.port}", "--outbox", outbox,
+                      input="bob@example.org\n")
+        assert kept.exit_code == 1
+        assert f"mail 1 to bob@example.org 'Hello from x': left queued: 127.0.0.1:{down.port} answered 451" in kept.output
+        assert kept.output.endswith(f"error: 1 of 1 message(s) not sent; they stay queued in {outbox}\n")
+        down.reply = "250 OK"
+        again = caruso("run", notify_script, "-s", f"smtp_port={down.port}", "--outbox", outbox, input=":quit\n")
+        assert again.exit_code == 0, again.output
+        assert again.output.endswith("-- abandoned\nmail 1 to bob@example.org 'Hello from x': sent\n")
+        assert [message["To"] for message in down.messages] == ["bob@example.org"]
+    finally:
+        down.stop()
+    assert "a dry run queues no mail" in caruso("run", notify_script, "--dry-run", "--outbox", outbox).output
+    bad = caruso("run", notify_script, "-s", "smtp_port=none", input="ann@example.org\n")
+    assert bad.exit_code == 1 and "smtp_port is a port number" in bad.output and "address" not in bad.output
 
 
 def test_the_example_in_the_format_guide_is_valid_and_clean(tmp_path):

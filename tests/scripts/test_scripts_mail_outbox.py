@@ -2,15 +2,16 @@
 server that refuses or is down is asked again after growing pauses until the message is
 given up (attempts and age bounded, the last error shown), the sender stops at once, an
 engine started later on the same database sends what an earlier one queued, two engines
-on one database send each message once, and the utility vertical's payment arrangement is
-agreed while the mail server is down and confirmed once it is up."""
+on one database send each message once, an operator sends a given-up message again, and
+the utility vertical's payment arrangement is agreed while the mail server is down and
+confirmed once it is up. The table on PostgreSQL and MariaDB: test_scripts_mail_databases.py."""
 import datetime
 import time
 from pathlib import Path
 
 import pytest
 
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, Conflict, NotFound
 from caruso_core.testing.commands import caruso
 from caruso_core.testing.mail import SmtpServer
 from caruso_core.testing.waiting import eventually
@@ -114,6 +115,39 @@ def test_two_engines_on_one_database_send_each_message_once(smtp_server, mail_en
     assert sorted(message["To"] for message in smtp_server.messages) == sorted(addresses)
     assert {message["X-Caruso-Action"] for message in smtp_server.messages} == keys
     assert second.mail_outbox()["queued"] == 0
+
+
+def test_an_operator_sends_a_given_up_message_again_once_the_server_accepts(caruso_host, caruso_client, tmp_path,
+                                                                            notify_script):
+    server = SmtpServer().start()
+    try:
+        server.reply = "554 5.7.1 not today"
+        caruso_host("scripts", config={"scripts": [str(notify_script)], "db": f"sqlite:///{tmp_path / 's.db'}",
+                                       "settings": {"smtp_port": server.port},
+                                       "outbox": {"backoff": 0.05, "attempts": 2}})
+        engine = caruso_client.get("caruso.scripts/1")
+        action = queue(engine)
+        [row] = eventually(engine.mail_outbox, lambda shown: shown["failed"] == 1, what="the message given up")["failing"]
+        refused = f"127.0.0.1:{server.port} answered 554 5.7.1 not today (after 2 attempts)"
+        assert row["last_error"] == refused and len(server.tried) == 2
+        server.reply = "250 OK"
+        retried = caruso("script", "outbox", "--retry", row["id"])
+        assert retried.exit_code == 0, retried.output
+        assert retried.stdout == f"{row['id']} queued again to ann@example.org 'Hello from x' (last error: {refused})\n"
+        assert eventually(engine.mail_outbox, lambda shown: shown["sent"] == 1)["failed"] == 0
+        [message] = server.messages
+        assert message["X-Caruso-Action"] == action["key"] and len(server.tried) == 3     # delivered once
+        with pytest.raises(Conflict, match=f"^retry_mail: message {row['id']} is sent: only a failed message is sent "
+                                           "again$"):
+            engine.retry_mail(row["id"])
+        unknown = caruso("script", "outbox", "--retry", row["id"] + 1)
+        assert (unknown.exit_code, unknown.stdout) == (1, "")
+        assert unknown.stderr == f"error: retry_mail: the mail outbox has no message {row['id'] + 1}\n"
+        with pytest.raises(NotFound):
+            engine.retry_mail(2 ** 31)
+        assert len(server.tried) == 3
+    finally:
+        server.stop()
 
 
 def test_outbox_settings_and_the_smtp_timeout_are_checked(tmp_path, notify_script):
