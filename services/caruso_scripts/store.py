@@ -5,7 +5,9 @@ Contract of :class:`SessionStore`: ``save`` writes a session's stored form (inse
 replace, one transaction); ``load`` reads it back or raises :class:`NotFound`;
 ``all`` lists sessions (optionally of one status); ``save_many`` writes several in one
 transaction; ``purge`` deletes sessions not updated since a time. What was saved survives a restart of the process. Only bound parameters
-reach the database.
+reach the database. On MySQL and MariaDB a session's stored form is a ``LONGTEXT`` (a
+``TEXT`` holds 64 KiB, less than a session with its states kept for going back may take);
+a table made before with a ``TEXT`` is widened when the store opens it.
 """
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ import json
 from typing import Any, Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from caruso_core import databases
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import NotFound
 from caruso_scripts.engine import Session
 
+MYSQL = ("mysql", "mariadb")
 METADATA = sa.MetaData()
 SESSIONS = sa.Table(
     "caruso_script_sessions", METADATA,
@@ -27,7 +31,7 @@ SESSIONS = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("updated", sa.String(40), nullable=False),
-    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("state", sa.Text().with_variant(mysql.LONGTEXT(), *MYSQL), nullable=False),
 )
 
 
@@ -36,6 +40,7 @@ class SessionStore:
         self.url = url or default_sqlite_url("scripts.db")
         self.engine = databases.engine(self.url)
         METADATA.create_all(self.engine)
+        _widen_state(self.engine)
 
     def save(self, session: Session) -> None:
         self.save_many([session.stored()])
@@ -80,3 +85,13 @@ class SessionStore:
     def close(self) -> None:
         self.engine.dispose()
 
+
+
+def _widen_state(engine: sa.Engine) -> None:
+    """On MySQL and MariaDB, make the ``state`` of a sessions table made with a ``TEXT`` a ``LONGTEXT``."""
+    if engine.dialect.name not in MYSQL:
+        return
+    state = next(column for column in sa.inspect(engine).get_columns(SESSIONS.name) if column["name"] == "state")
+    if not isinstance(state["type"], mysql.LONGTEXT):
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"ALTER TABLE {SESSIONS.name} MODIFY state LONGTEXT NOT NULL")

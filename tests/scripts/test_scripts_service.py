@@ -1,15 +1,18 @@
 """The engine service caruso.scripts/1: persistence, restart and hot-swap mid-dialog (real Pyro5 hosts)."""
+import json
 import os
 import subprocess
 import sys
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from caruso_core.testing import eventually
 from caruso_core.testing.processes import free_port
 from caruso_scripts.service import ScriptService
+from caruso_scripts.store import SESSIONS, SessionStore
 
 SURVEY = """<?xml version="1.0"?>
 <script id="survey" version="1" title="Survey">
@@ -132,17 +135,57 @@ def test_caruso_script_web_serves_published_scripts(caruso_host, caruso_manager,
         server.wait(30)
 
 
-@pytest.mark.postgres
-def test_sessions_in_postgresql(survey, postgres_database):
-    first = ScriptService(scripts=str(survey), db=postgres_database)
+NOTES = """<?xml version="1.0"?>
+<script id="notes" version="1">
+  <var name="count" value="0"/>
+  <question id="note" type="text" maxlength="2000"><prompt>Note?</prompt>
+    <go to="done" if="count == 34"/>
+    <go to="note"><set var="count" value="count + 1"/></go>
+  </question>
+  <end id="done" outcome="noted"/>
+</script>
+"""
+
+
+def test_sessions_on_every_database_however_large(script_folder, database_url):
+    folder = script_folder(survey=SURVEY, notes=NOTES)
+    first = ScriptService(scripts=str(folder), db=database_url)
     view = first.begin("survey")
     first.answer(view["session"], "yes", view["seq"])
+    notes = first.begin("notes")
+    for number in range(35):                # with the states kept for going back: a session over 64 KiB
+        notes = first.answer(notes["session"], f"{number:04}" * 500, notes["seq"])
     first.stop()
-    second = ScriptService(scripts=str(survey), db=postgres_database)
-    assert second.current(view["session"])["variables"] == {"score": 10}
-    assert second.answer(view["session"], 2)["step"]["id"] == "comment"
-    assert second.sessions()[0]["session"] == view["session"]
-    second.stop()
+    second = ScriptService(scripts=str(folder), db=database_url)
+    try:
+        assert second.current(view["session"])["variables"] == {"score": 10}
+        assert second.answer(view["session"], 2)["step"]["id"] == "comment"
+        assert second.sessions()[0]["session"] == view["session"]
+        kept = second.current(notes["session"])
+        assert kept["outcome"] == "noted" and kept["answers"]["note"] == "0034" * 500
+        assert len(json.dumps(second.store.load(notes["session"]).stored())) > 70_000
+    finally:
+        second.stop()
+
+
+@pytest.mark.mariadb
+def test_a_sessions_table_made_with_a_text_column_is_widened_on_mariadb(mariadb_database):
+    before = sa.MetaData()
+    SESSIONS.to_metadata(before).c.state.type = sa.Text()        # as the store made it before: 64 KiB at most
+    engine = sa.create_engine(mariadb_database)
+    before.create_all(engine)
+    store = SessionStore(mariadb_database)
+    try:
+        store.save_many([{"id": "s1", "script": "notes", "status": "active", "seq": 1, "updated": "2026-03-02",
+                          "notes": "n" * 100_000}])
+        assert store.all()[0]["notes"] == "n" * 100_000
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql(
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = DATABASE() "
+                "AND table_name = 'caruso_script_sessions' AND column_name = 'state'").scalar() == "longtext"
+    finally:
+        store.close()
+        engine.dispose()
 
 
 def test_old_sessions_are_purged_when_the_engine_starts(survey, tmp_path):
