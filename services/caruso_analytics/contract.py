@@ -34,6 +34,8 @@ class AnalyticsContract(ContractSuite):
         scored = service.score()
         assert scored["version"] == service.models()[-1]["version"]
         assert 0 <= scored["at_risk"] <= scored["customers"] and scored["customers"] > 0
+        last = service.last_runs()["score"]
+        assert last == {**scored, "at": last["at"]} and isinstance(last["at"], (int, float))
 
     def test_segments_cover_the_scored_customers(self, service):
         for method in ("rfm", "clusters"):
@@ -42,6 +44,8 @@ class AnalyticsContract(ContractSuite):
             assert sum(row["customers"] for row in found["summary"]) == found["customers"] > 0
             assert service.stored_segments(method) == [{"segment": row["segment"], "customers": row["customers"]}
                                                        for row in found["summary"]]
+            last = service.last_runs()[method]
+            assert last == {**found, "at": last["at"]}
         with pytest.raises(InvalidInput):
             service.segments("deciles")
 

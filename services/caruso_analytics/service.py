@@ -13,7 +13,8 @@ Configuration: ``source``; ``risk_attribute`` (default ``churn_risk``), ``factor
 ``at_risk`` (the probability from which a customer counts as at risk, 0.2); ``warm_lift``
 and ``hot_lift`` (1.0, 2.0); ``retrain_every`` (seconds between scheduled trainings, each
 followed by scoring; 0: only on demand); ``models_file`` (default ``analytics-models.json``
-in the data folder).
+in the data folder); ``runs_file`` (the outcome of the last scoring and segmentations, which
+:meth:`AnalyticsService.last_runs` answers; default ``analytics-runs.json`` beside the models file).
 """
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ from caruso_core.errors import ConfigError, InvalidInput, NotFound
 
 from caruso_analytics import chart, churn, features, forecast, leads, segments
 from caruso_analytics.history import History
-from caruso_analytics.models import ModelStore, summary
+from caruso_analytics.models import ModelStore, RunStore, summary
 from caruso_analytics.source import checked as checked_source, read as read_history, write as write_back
 
 MODELS_FILE = "analytics-models.json"
+RUNS_FILE = "analytics-runs.json"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -52,7 +54,7 @@ class AnalyticsService:
                  cluster_attribute: str = "cluster", cluster_features: list[str] | None = None,
                  clusters: int = 5, seed: int = 0, horizon: float = 90.0, at_risk: float = 0.2,
                  warm_lift: float = 1.0, hot_lift: float = 2.0, retrain_every: float = 0.0,
-                 models_file: str | None = None, context: Any = None) -> None:
+                 models_file: str | None = None, runs_file: str | None = None, context: Any = None) -> None:
         self.source = checked_source(source)
         self.attributes = {"risk": risk_attribute, "factors": factors_attribute,
                            "rfm": segment_attribute, "clusters": cluster_attribute}
@@ -65,6 +67,7 @@ class AnalyticsService:
         self.at_risk, self.lifts = float(at_risk), (float(warm_lift), float(hot_lift))
         self.retrain_every = float(retrain_every)
         self.store = ModelStore(models_file or data_dir() / MODELS_FILE)
+        self.runs = RunStore(runs_file or self.store.path.with_name(RUNS_FILE))
         self.context = context
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -127,8 +130,10 @@ class AnalyticsService:
             written = self._write(history, found.customers,
                                   {"risk": [round(float(p), 3) for p in found.probability],
                                    "factors": [", ".join(names) for names in found.factors]})
-        return {"version": model.version, "customers": int(len(found.customers)), "written": written,
-                "at_risk": int((found.probability >= self.at_risk).sum()), "threshold": self.at_risk}
+            done = {"version": model.version, "customers": int(len(found.customers)), "written": written,
+                    "at_risk": int((found.probability >= self.at_risk).sum()), "threshold": self.at_risk}
+            self.runs.record("score", done)
+        return done
 
     @remote
     def at_risk_target(self, number: str = "phone") -> dict[str, Any]:
@@ -154,7 +159,16 @@ class AnalyticsService:
         else:
             found = _modelling(lambda: segments.clusters(history, self.cluster_features, self.clusters, self.seed))
         written = self._write(history, found.customers, {method: found.labels})
-        return {"method": method, "customers": len(found.labels), "written": written, "summary": found.summary}
+        done = {"method": method, "customers": len(found.labels), "written": written, "summary": found.summary}
+        self.runs.record(method, done)
+        return done
+
+    @remote
+    def last_runs(self) -> dict[str, dict[str, Any] | None]:
+        """The last :meth:`score` and the last :meth:`segments` by each method as they answered,
+        each with ``at`` (when it ran, Unix seconds), under ``score``, ``rfm`` and ``clusters``;
+        None for one that has not run (kept in ``runs_file`` across restarts)."""
+        return self.runs.last()
 
     @remote
     def stored_segments(self, method: str = "rfm") -> list[dict[str, Any]]:

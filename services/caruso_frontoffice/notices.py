@@ -23,9 +23,10 @@ MAX_TEXT = 500
 SECONDS = 60
 
 
-def redirect(request: Request, sessions: Sessions, path: str, text: str) -> RedirectResponse:
-    """``303`` to the page ``path`` (no query), which then shows ``text`` once."""
-    response = RedirectResponse(path, 303)
+def redirect(request: Request, sessions: Sessions, path: str, text: str, query: str = "") -> RedirectResponse:
+    """``303`` to the page ``path`` (with ``query``, e.g. what the page shows, if given), which
+    then shows ``text`` once."""
+    response = RedirectResponse(f"{path}?{query}" if query else path, 303)
     encoded = base64.urlsafe_b64encode(text[:MAX_TEXT].encode()).decode().rstrip("=")
     value = f"{encoded}.{sessions.signature('notice', f'{request.state.visitor.token}:{encoded}')}"
     response.set_cookie(COOKIE, value, path=path, max_age=SECONDS, httponly=True, samesite="strict",

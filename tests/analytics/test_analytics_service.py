@@ -14,6 +14,7 @@ def test_train_score_and_segment_write_back_through_the_storage(solution):
     analytics = start(at_risk=0.1)
     with pytest.raises(NotFound, match="no churn model yet"):
         analytics.score()
+    assert analytics.last_runs() == {"score": None, "rfm": None, "clusters": None}
     model = analytics.train()
     assert model["version"] == 1 and model["validation"]["roc_auc"] > 0.7
     assert analytics.train()["version"] == 2 and [m["version"] for m in analytics.models()] == [1, 2]
@@ -45,6 +46,10 @@ def test_train_score_and_segment_write_back_through_the_storage(solution):
     assert clusters["customers"] == rfm["customers"] == scored["customers"]
     assert storage.count("Customer", {"field": "cluster", "op": "eq", "value": "cluster 1"}) == \
         clusters["summary"][0]["customers"]
+    last = analytics.last_runs()                  # what the last runs answered, with when they ran
+    assert {kind: {k: v for k, v in run.items() if k != "at"} for kind, run in last.items()} == {
+        "score": again, "rfm": rfm, "clusters": clusters}
+    assert last["score"]["at"] <= last["rfm"]["at"] <= last["clusters"]["at"]
 
     thresholds = analytics.lead_thresholds()
     assert thresholds["hot"] > thresholds["warm"]

@@ -3,6 +3,7 @@ service holding a small synthetic history: train, see the model's figures, segme
 the lead thresholds and the forecast with its chart, score, and find the risk and its
 factors in a customer's 360, in Chromium; roles, CSRF, bad input and a missing service
 refused with one line."""
+import html
 import re
 import sys
 from pathlib import Path
@@ -23,19 +24,34 @@ CUSTOMERS = 1_000
 
 
 @pytest.fixture
-def solution(caruso_host, caruso_client, tmp_path):
-    """Storage with a synthetic history ending today, the analytics service over it and a
-    served front office with the churn views; the storage's proxy and the site's URL."""
+def hosted(caruso_host, caruso_client, tmp_path):
+    """Storage with a synthetic history ending today and the analytics service over it;
+    the storage's and the analytics service's proxies."""
     caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
     storage = caruso_client.get("caruso.storage/1")
     load(storage, ending_today(synthetic.generate(CUSTOMERS, seed=2)))
     caruso_host("analytics", config={"source": SOURCE, "models_file": str(tmp_path / "models.json"),
                                      "at_risk": 0.1})
+    return storage, caruso_client.get("caruso.analytics/1")
+
+
+@pytest.fixture
+def solution(hosted, caruso_host, caruso_client, tmp_path):
+    """The ``hosted`` services and a served front office with the churn views; the storage's
+    proxy and the site's URL."""
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
     caruso_host("frontoffice", config={"password_cost": QUICK_COST,
                                        "address": "http://127.0.0.1:0", "db": db, "views": VIEWS})
-    return storage, caruso_client.get("frontoffice").url()
+    return hosted[0], caruso_client.get("frontoffice").url()
+
+
+@pytest.fixture
+def history(hosted, caruso_manager, tmp_path):
+    """The ``hosted`` services and the front office in-process; its client and the analytics proxy."""
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri, views=VIEWS)),
+                    base_url="http://testserver") as client:
+        yield client, hosted[1]
 
 
 @pytest.fixture
@@ -112,6 +128,110 @@ def test_forecast_choices_outside_the_offered_ones_are_refused(empty, web, query
     assert chart.status_code == 400 and chart.text.startswith("Forecast: months one of")
 
 
+def _act(web, action, **fields):
+    """Post the analytics form's button ``action`` (with ``fields``); not followed."""
+    csrf = csrf_of(web.get("/").text)
+    return web.post("/supervisor/analytics", data={"csrf": csrf, "action": action, **fields}, follow_redirects=False)
+
+
+def _notice(page):
+    found = re.search(r'<p class="notice" role="status">(.*?)</p>', page, re.S)
+    return found and html.unescape(found.group(1))
+
+
+def _segment_rows(page, method):
+    """The segments of the table of the last segmentation by ``method``: name, customers."""
+    table = re.search(rf'<table class="figures" id="segments-{method}">(.*?)</table>', page, re.S)
+    assert table, page[:300]
+    return {name: int(count) for name, count in re.findall(
+        r'<tr data-segment="([^"]+)"><td>[^<]*</td><td class="n">(\d+)</td>', table.group(1))}
+
+
+def test_train_score_and_segment_redirect_to_the_page_which_shows_what_they_did(history):
+    web, analytics = history
+    sign_in(web, "sam")
+    trained = _act(web, "train")
+    assert trained.status_code == 303 and trained.headers["location"] == "/supervisor/analytics"
+    page = web.get("/supervisor/analytics").text
+    assert _notice(page).startswith("Model version 1 trained") and 'data-version="1"' in page
+    again = web.get("/supervisor/analytics").text                      # a reload shows the page, trains nothing
+    assert _notice(again) is None and 'data-version="1"' in again and len(analytics.models()) == 1
+
+    assert _act(web, "score").status_code == 303
+    last = analytics.last_runs()["score"]
+    said = (f"{last['customers']:,} customers scored with model version 1: {last['at_risk']:,} at risk "
+            f"(a probability of 10% or more)")
+    assert _notice(web.get("/supervisor/analytics").text).startswith(said)
+    scoring = re.search(r'<p id="last-scoring">(.*?)</p>', web.get("/supervisor/analytics").text, re.S)
+    assert scoring and said in html.unescape(scoring.group(1))
+
+    segmented = _act(web, "rfm", months="3", level="0.9")             # the forecast chosen is kept
+    assert segmented.status_code == 303 and segmented.headers["location"] == "/supervisor/analytics?months=3&level=0.9"
+    page = web.get(segmented.headers["location"]).text
+    run = analytics.last_runs()["rfm"]
+    assert _notice(page).startswith(f"{run['customers']:,} customers segmented (rfm)")
+    assert '<option value="3" selected>' in page and len(re.findall(r'<tr data-month=', page)) == 3
+    expected = {row["segment"]: row["customers"] for row in run["summary"]}
+    assert _segment_rows(page, "rfm") == expected and "Mean " in page
+    reloaded = web.get(segmented.headers["location"]).text            # still shown, not segmented again
+    assert _notice(reloaded) is None and _segment_rows(reloaded, "rfm") == expected
+    assert analytics.last_runs()["rfm"]["at"] == run["at"]
+
+
+def test_attack_analytics_forms_malformed_oversized_or_with_a_replayed_notice(history):
+    web, analytics = history
+    sign_in(web, "sam")
+    for fields in ({"months": "1000"}, {"level": "<b>0.8</b>"}, {"months": "6" * 5_000, "level": "0.8"}):
+        refused = _act(web, "train", **fields)
+        assert refused.status_code == 400 and "Forecast: months one of 3, 6, 12, 24" in refused.text, fields
+        assert "<b>0.8" not in refused.text and "6" * 100 not in refused.text
+    oversized = _act(web, "train" + "x" * 70_000)
+    assert oversized.status_code == 413
+    assert analytics.models() == []                                    # nothing ran
+    refused = _act(web, "score", months="12", level="0.95")             # no model yet: the page, the reason, the choice
+    assert refused.status_code == 404 and "Scoring did not work: no churn model yet" in refused.text
+    assert '<option value="12" selected>' in refused.text and '<option value="0.95" selected>' in refused.text
+    assert '<input type="hidden" name="months" value="12">' in refused.text
+
+    done = _act(web, "rfm")
+    notice = done.cookies.get("caruso_notice")
+    assert done.status_code == 303 and notice
+    with TestClient(web.app, base_url="http://testserver") as other:     # another browser replays the cookie
+        sign_in(other, "sam")
+        other.cookies["caruso_notice"] = notice
+        assert _notice(other.get("/supervisor/analytics").text) is None
+    assert _notice(web.get("/supervisor/analytics").text).endswith("customers' stored segment changed.")
+
+
+@pytest.mark.browser
+def test_a_reload_after_training_trains_nothing_more(browser, solution, caruso_client, shots):
+    analytics = caruso_client.get("caruso.analytics/1")
+    tab = Tab(browser, solution[1], DESKTOP, shots)
+    try:
+        tab.sign_in("sam").wait_for_url("**/")
+        page = tab.open("/supervisor/analytics")
+        page.click("button[value=train]", no_wait_after=True)      # the page answers when done: the expect waits
+        expect(page.locator(".notice")).to_contain_text("Model version 1 trained", timeout=120_000)
+        assert page.url.endswith("/supervisor/analytics")
+        page.reload()
+        expect(page.locator(".notice")).to_have_count(0)
+        expect(page.locator("#churn-models tbody tr")).to_have_count(1)
+        assert [model["version"] for model in analytics.models()] == [1]
+        page.click("button[value=rfm]", no_wait_after=True)
+        expect(page.locator(".notice")).to_contain_text("customers segmented (rfm)", timeout=120_000)
+        segmented = analytics.last_runs()["rfm"]["at"]
+        page.reload()
+        expect(page.locator(".notice")).to_have_count(0)
+        expect(page.locator("#segments-rfm tbody tr").first).to_be_visible()
+        page.go_back()                                              # Back: the page before, nothing sent again
+        page.wait_for_load_state()
+        assert [model["version"] for model in analytics.models()] == [1]
+        assert analytics.last_runs()["rfm"]["at"] == segmented
+        tab.check_layout("analytics after reloads")
+    finally:
+        tab.close()
+
+
 @pytest.mark.browser
 def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the_risk(browser, solution, shots):
     storage, site = solution
@@ -139,7 +259,7 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
         expect(page.locator(".notice")).to_contain_text("customers segmented (rfm)", timeout=120_000)
         tab.shot("frontoffice-analytics.png")
         segments = {row.get_attribute("data-segment"): int(row.locator("td").nth(1).inner_text())
-                    for row in page.locator("#segments tbody tr").all()}
+                    for row in page.locator("#segments-rfm tbody tr").all()}
         assert "champions" in segments and sum(segments.values()) > CUSTOMERS // 2
         for name, count in segments.items():
             assert storage.count("Customer", {"field": "rfm_segment", "op": "eq", "value": name}) == count
@@ -155,7 +275,7 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
         assert drawn.value.status == 200 and drawn.value.headers["content-type"] == "image/png"
         expect(months).to_have_count(3)
         assert {row.get_attribute("data-segment"): int(row.locator("td").nth(1).inner_text())
-                for row in page.locator("#stored-rfm tbody tr").all()} == segments     # as stored, on a new visit
+                for row in page.locator("#segments-rfm tbody tr").all()} == segments     # the last run, on a new visit
         expect(page.locator("#forecast-chart")).to_be_visible()
         assert page.evaluate("document.getElementById('forecast-chart').naturalWidth") > 300
         tab.check_layout("analytics with a 3-month forecast")

@@ -14,9 +14,12 @@ charts, campaign control.
 - ``/supervisor/analytics`` shows what ``caruso.analytics/1`` knows: the stored churn
   models with their validation figures, the learned lead thresholds, the forecast for a
   chosen number of months and interval (its chart from
-  ``/supervisor/analytics/forecast.png``), the customers per stored segment; its buttons
-  train, score and segment on demand (CSRF-checked forms), and the page shows the outcome
-  (a segmentation's summary with the mean figures) or the service's refusal.
+  ``/supervisor/analytics/forecast.png``), the last scoring and the last segmentation by each
+  method with its summary (the mean figures; without one, the customers per stored
+  segment); its buttons train, score and segment on demand (CSRF-checked forms): done, a
+  redirect back to the page (with the forecast chosen), which says so once and shows the
+  outcome as the service keeps it (``last_runs()``), so a reload runs nothing again; refused,
+  the page with the service's refusal.
 
 Every other component is reached through the manager; one that is missing or fails
 shows as one line on the page.
@@ -24,7 +27,7 @@ shows as one line on the page.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -47,8 +50,10 @@ CAMPAIGN_ACTIONS = ("start", "pause", "resume")
 STATUS_OF = {InvalidInput: 400, NotFound: 404, Conflict: 409}
 ANALYTICS_LABELS = {"train": "Training", "score": "Scoring", "rfm": "RFM segmentation", "clusters": "Clustering"}
 ANALYTICS_ACTIONS = tuple(ANALYTICS_LABELS)
+SEGMENTATIONS = ("rfm", "clusters")
 FORECAST_MONTHS = (3, 6, 12, 24)
 FORECAST_LEVELS = (0.5, 0.8, 0.9, 0.95)
+DEFAULT_HORIZON = (6, 0.8)
 MAX_CHART_BYTES = 2 * 1024 * 1024
 
 
@@ -137,43 +142,50 @@ def _campaigns_page(request: Request, context: Context, status: int = 200, *, er
 @page(*ROLES)
 def analytics(request: Request, context: Context) -> Response:
     try:
-        horizon = _forecast_choice(request)
+        horizon = _forecast_choice(request.query_params)
     except InvalidInput as error:
-        return _analytics_page(request, context, (6, 0.8), 400, error=str(error))
+        return _analytics_page(request, context, DEFAULT_HORIZON, 400, error=str(error))
     return _analytics_page(request, context, horizon)
 
 
 @action(*ROLES)
 def analytics_action(request: Request, context: Context, form: FormData) -> Response:
-    wanted, horizon = str(form.get("action", "")), (6, 0.8)
+    """Train, score or segment; done, back to the page (with the forecast the form showed),
+    which says so once and shows the outcome; refused, the page with the reason."""
+    wanted = str(form.get("action", ""))
+    try:
+        horizon = _forecast_choice(form)
+    except InvalidInput as error:
+        return _analytics_page(request, context, DEFAULT_HORIZON, 400, error=str(error))
     if wanted not in ANALYTICS_ACTIONS:
         return _analytics_page(request, context, horizon, 400, error=f"Analytics action {wanted[:20]!r}: use "
                                f"{', '.join(ANALYTICS_ACTIONS)}.")
-    service = context.client.get(ANALYTICS)
     try:
-        if wanted == "train":
-            model = service.train()
-            return _analytics_page(request, context, horizon, notice=f"Model version {model['version']} trained: "
-                                   f"{_in_words(model['validation'])}")
-        if wanted == "score":
-            scored = service.score()
-            return _analytics_page(request, context, horizon, notice=(
-                f"{scored['customers']:,} customers scored with model version {scored['version']}: "
-                f"{scored['at_risk']:,} at risk (a probability of {scored['threshold']:.0%} or more); "
-                f"{scored['written']:,} customers' stored risk changed."))
-        found = service.segments(wanted)
+        said = _run(context.client.get(ANALYTICS), wanted)
     except CarusoError as error:
         return _analytics_page(request, context, horizon, _status(error),
                                error=f"{ANALYTICS_LABELS[wanted]} did not work: {error}")
-    return _analytics_page(request, context, horizon, segments=found, notice=(
-        f"{found['customers']:,} customers segmented ({found['method']}); "
-        f"{found['written']:,} customers' stored segment changed."))
+    query = "" if horizon == DEFAULT_HORIZON else urlencode({"months": horizon[0], "level": horizon[1]})
+    return notices.redirect(request, context.sessions, "/supervisor/analytics", said, query)
+
+
+def _run(service: Any, wanted: str) -> str:
+    """Run the analytics action ``wanted``; what it did, in one line."""
+    if wanted == "train":
+        model = service.train()
+        return f"Model version {model['version']} trained: what its figures say is below."
+    if wanted == "score":
+        scored = service.score()
+        return f"{_scoring(scored)}; {scored['written']:,} customers' stored risk changed."
+    found = service.segments(wanted)
+    return (f"{found['customers']:,} customers segmented ({found['method']}); "
+            f"{found['written']:,} customers' stored segment changed.")
 
 
 @page(*ROLES)
 def forecast_chart(request: Request, context: Context) -> Response:
     try:
-        image = context.client.get(ANALYTICS).forecast_chart(*_forecast_choice(request))
+        image = context.client.get(ANALYTICS).forecast_chart(*_forecast_choice(request.query_params))
     except CarusoError as error:
         return Response(str(error), _status(error), media_type="text/plain")
     if not isinstance(image, bytes) or len(image) > MAX_CHART_BYTES or not image.startswith(b"\x89PNG"):
@@ -183,10 +195,11 @@ def forecast_chart(request: Request, context: Context) -> Response:
 
 
 def _analytics_page(request: Request, context: Context, horizon: tuple[int, float], status: int = 200, *,
-                    error: str | None = None, notice: str | None = None,
-                    segments: dict[str, Any] | None = None) -> Response:
+                    error: str | None = None, notice: str | None = None) -> Response:
     """The analytics page: the models (without them, the page says the service did not
-    answer), then each figure the service gives, or its one-line refusal in its place."""
+    answer), then each figure the service gives, or its one-line refusal in its place: the
+    last scoring, the last segmentation by each method (else the customers per stored
+    segment), the lead thresholds, the forecast."""
     service = context.client.get(ANALYTICS)
     try:
         models = [_with_words(model) for model in reversed(service.models())]
@@ -201,10 +214,15 @@ def _analytics_page(request: Request, context: Context, horizon: tuple[int, floa
                               horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS))
     figures = {name: _asked(ask) for name, ask in (
         ("thresholds", service.lead_thresholds), ("forecast", lambda: service.forecast(*horizon)))}
-    stored = {} if segments else {method: _asked(lambda m=method: service.stored_segments(m))
-                                  for method in ("rfm", "clusters")}
+    last = _asked(service.last_runs)["value"] or {}
+    runs = {kind: last.get(kind) and {**last[kind], "when": _utc(last[kind]["at"])}
+            for kind in ("score", *SEGMENTATIONS)}
+    stored = {method: {"value": None, "refused": None} if runs[method] else
+              _asked(lambda m=method: service.stored_segments(m)) for method in SEGMENTATIONS}
     return context.render(request, "analytics.html", status, models=models, error=error, notice=notice,
-                          segments=segments, stored=stored, horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS),
+                          scoring=runs["score"] and _scoring(runs["score"]), runs=runs, stored=stored,
+                          segmentations=SEGMENTATIONS, labels=ANALYTICS_LABELS, horizon=horizon,
+                          choices=(FORECAST_MONTHS, FORECAST_LEVELS),
                           chart=urlencode({"months": horizon[0], "level": horizon[1]}), **figures)
 
 
@@ -227,9 +245,9 @@ def _asked(ask: Any) -> dict[str, Any]:
         return {"value": None, "refused": str(error)}
 
 
-def _forecast_choice(request: Request) -> tuple[int, float]:
-    """The months and interval level the request asks the forecast for (6 and 0.8 unless asked)."""
-    months, level = request.query_params.get("months", "6"), request.query_params.get("level", "0.8")
+def _forecast_choice(given: Mapping[str, Any]) -> tuple[int, float]:
+    """The months and interval level a query or form asks the forecast for (6 and 0.8 unless asked)."""
+    months, level = str(given.get("months", DEFAULT_HORIZON[0])), str(given.get("level", DEFAULT_HORIZON[1]))
     if months not in {str(m) for m in FORECAST_MONTHS} or level not in {str(x) for x in FORECAST_LEVELS}:
         raise InvalidInput(f"Forecast: months one of {', '.join(map(str, FORECAST_MONTHS))} and level one of "
                            f"{', '.join(map(str, FORECAST_LEVELS))}, please (not {months[:10]!r}, {level[:10]!r}).")
@@ -238,8 +256,18 @@ def _forecast_choice(request: Request) -> tuple[int, float]:
 
 def _with_words(model: dict[str, Any]) -> dict[str, Any]:
     """A stored model's summary with its training time as a UTC date and its figures in words."""
-    trained = dt.datetime.fromtimestamp(model["trained_at"], dt.timezone.utc)
-    return {**model, "trained": trained.strftime("%Y-%m-%d %H:%M UTC"), "words": _in_words(model["validation"])}
+    return {**model, "trained": _utc(model["trained_at"]), "words": _in_words(model["validation"])}
+
+
+def _utc(seconds: float) -> str:
+    """Unix ``seconds`` as a UTC date and time to the minute."""
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _scoring(scored: dict[str, Any]) -> str:
+    """What a scoring did (as ``score()`` answers it), in words."""
+    return (f"{scored['customers']:,} customers scored with model version {scored['version']}: "
+            f"{scored['at_risk']:,} at risk (a probability of {scored['threshold']:.0%} or more)")
 
 
 def _in_words(figures: dict[str, Any]) -> str:
