@@ -113,7 +113,7 @@ def send_mail(mailer: Mailer, say: Callable[[str], None], kept: str | None = Non
         if row["state"] == "failed":
             say(f"{what}: given up: {row['last_error']}")
         elif row["attempts"] == attempts:
-            say(f"{what}: left queued, not tried after the mail server failed")
+            say(f"{what}: left queued, not tried in this pass")
         else:
             say(f"{what}: left queued: {row['last_error']}")
     if unsent:

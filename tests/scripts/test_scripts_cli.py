@@ -201,14 +201,24 @@ def test_run_sends_the_mail_of_the_dialog_when_it_ends(notify_script, smtp_serve
     assert message["Message-ID"] == f"<{message['X-Caruso-Action'].replace(':', '.')}@caruso>"
 
 
-def test_run_says_which_mail_was_not_sent_and_a_kept_outbox_sends_it_on_the_next_run(notify_script, tmp_path):
+TWO_MAILS = """<info id="hello"><text>Hello.</text><go to="bye">
+    <action name="email"><param name="to">ann@example.org</param><param name="subject">One</param>
+      <param name="body">1</param></action>
+    <action name="email"><param name="to">bob@example.org</param><param name="subject">Two</param>
+      <param name="body">2</param></action></go></info>
+  <end id="bye" outcome="done"/>"""
+
+
+def test_run_says_which_mail_was_not_sent_and_a_kept_outbox_sends_it_on_the_next_run(notify_script, script_file,
+                                                                                   tmp_path):
     down = SmtpServer()                         # nothing listens on its port yet
-    lost = caruso("run", notify_script, "-c", "company=x", "-s", f"smtp_port={down.port}", input="ann@example.org\n")
+    lost = caruso("run", script_file(TWO_MAILS), "-s", f"smtp_port={down.port}", input="\n")
     assert lost.exit_code == 1
-    assert (f"mail 1 to ann@example.org 'Hello from x': left queued: 127.0.0.1:{down.port}: ConnectionRefusedError"
-            in lost.output)
-    assert lost.output.endswith("error: 1 of 1 message(s) not sent; the outbox was temporary: give --outbox URL to "
-                                "keep them\n")
+    assert lost.output.split("-- ended: done\n")[1] == (
+        f"mail 1 to ann@example.org 'One': left queued: 127.0.0.1:{down.port}: ConnectionRefusedError: "
+        "[Errno 111] Connection refused\n"
+        "mail 2 to bob@example.org 'Two': left queued, not tried in this pass\n"
+        "error: 2 of 2 message(s) not sent; the outbox was temporary: give --outbox URL to keep them\n")
     outbox = f"sqlite:///{tmp_path / 'outbox.db'}"
     down.start()
     try:
