@@ -4,14 +4,19 @@ Roles: ``agent`` (works interactions), ``supervisor`` (watches and steers agents
 ``admin`` (runs the installation): the staff, who see internal pages; ``customer``
 (uses the self-service portal only), whose account holds the key of their customer
 record, e.g. ``{"customer_id": 42}``, given to the dialog scripts they run as context.
-:func:`check_customer` asks the storage service whether such a key names one customer.
+:func:`check_customer` asks the storage service whether such a key names one customer (when
+the account is added, when it signs in and at each self-service request: the storage deletes
+customers without knowing the accounts); :func:`unlinked_customers` which of many accounts'
+keys no longer do.
 A page or view names the roles that may see it.
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
+from collections import Counter
 from typing import Any, Callable
 
 import attrs
@@ -20,7 +25,7 @@ import sqlalchemy as sa
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound, Unavailable
 from caruso_frontoffice.database import customers, sessions, users
 from caruso_frontoffice.passwords import Passwords, check_policy
-from caruso_frontoffice.records import object_info
+from caruso_frontoffice.records import ObjectInfo, object_info
 
 STAFF = ("agent", "supervisor", "admin")
 ROLES = (*STAFF, "customer")
@@ -29,6 +34,12 @@ KEY_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,39})=([A-Za-z0-9._@+-]{1,80})$
 KEY_LENGTH = customers.c.customer_key.type.length     # a customer key's characters, as typed and as stored
 CUSTOMER = "Customer"
 KEY_NAME = "customer_id"       # the context name dialog scripts read a customer's key by
+GONE = "customer gone"         # what is said of a customer account whose key names no customer
+UNLINKED = ("Your customer account is no longer linked to a customer record, so it cannot be used here. "
+            "Please contact us.")  # what such an account is told
+IN_BATCH = 500                 # keys of one attribute looked up in one storage query
+BATCH_ROWS = 5_000             # the customers one such query may give back
+log = logging.getLogger("caruso.frontoffice")
 
 
 @attrs.frozen
@@ -71,25 +82,94 @@ def check_customer(storage: Any, key: dict[str, Any]) -> None:
     service ``storage`` (a client of ``caruso.storage/1``): each name is an attribute of Customer (``customer_id``, the
     name the dialog scripts read, stands for its key attribute unless Customer has an
     attribute of that name), and one customer holds all the values. InvalidInput naming the
-    attribute, the value or the key that is wrong; Unavailable when the storage service
-    cannot be asked (nothing is known about the key then)."""
-    shown = shown_key(key)
+    attribute, the value or the key that is wrong (:class:`CustomerGone` when no customer
+    holds it); Unavailable when the storage service cannot be asked (nothing is known about
+    the key then)."""
+    _one_customer(storage, key, _conditions(_customer_object(storage), key))
+
+
+class CustomerGone(InvalidInput):
+    """A customer key that no customer holds (any more)."""
+
+
+def unlinked_customers(storage: Any, keys: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Of the customer accounts ``keys`` (name: customer key), those whose key does not name
+    exactly one customer of ``storage``, with why: :data:`GONE`, or the one line of
+    :func:`check_customer`. Keys of one attribute are looked up :data:`IN_BATCH` at a time;
+    any other key, and any a batch does not find exactly once, is checked alone. Unavailable
+    when the storage service cannot be asked."""
+    if not keys:
+        return {}
+    info = _customer_object(storage)
+    problems: dict[str, str] = {}
+    conditions: dict[str, list[dict[str, Any]]] = {}
+    for name, key in keys.items():
+        try:
+            conditions[name] = _conditions(info, key)
+        except InvalidInput as error:
+            problems[name] = str(error)
+    by_field: dict[str, dict[str, Any]] = {}
+    for name, found in conditions.items():
+        if len(found) == 1:
+            by_field.setdefault(found[0]["field"], {})[name] = found[0]["value"]
+    cleared: set[str] = set()
+    for field, values in by_field.items():
+        cleared |= _found_once(storage, field, values)
+    for name in sorted(set(conditions) - cleared):
+        try:
+            _one_customer(storage, keys[name], conditions[name])
+        except CustomerGone:
+            problems[name] = GONE
+        except InvalidInput as error:
+            problems[name] = str(error)
+    return problems
+
+
+def unlinked(storage: Any, user: User) -> str | None:
+    """Why the customer account ``user`` may not act as its customer now, in one line: its key
+    names no customer of ``storage``, or not exactly one (see :func:`check_customer`). None for
+    a key that names one, for staff, and when the storage does not answer (logged: the key
+    cannot be judged then, and the self-service needs the storage anyway)."""
+    if user.customer is None:
+        return None
     try:
-        info = object_info(CUSTOMER, storage.describe(CUSTOMER))
+        check_customer(storage, user.customer)
+    except Unavailable as error:
+        log.warning("customer account %r was not checked: %s", user.name, error)
+    except InvalidInput as error:
+        return str(error)
+    return None
+
+
+def _customer_object(storage: Any) -> ObjectInfo:
+    """Customer as the storage service describes it; InvalidInput without one, Unavailable
+    when the storage does not answer."""
+    try:
+        return object_info(CUSTOMER, storage.describe(CUSTOMER))
     except NotFound:
-        raise InvalidInput(f"customer key {shown}: the storage's model has no {CUSTOMER} object") from None
+        raise InvalidInput(f"the storage's model has no {CUSTOMER} object") from None
     except CarusoError as error:
         raise _unchecked(error) from None
+
+
+def _conditions(info: ObjectInfo, key: dict[str, Any]) -> list[dict[str, Any]]:
+    """The storage conditions of ``key``'s attributes; InvalidInput for a name Customer lacks."""
     alias = info.key[0] if len(info.key) == 1 and KEY_NAME not in info.attributes else None
     conditions = []
     for name, value in key.items():
         attribute = name if name in info.attributes else alias if name == KEY_NAME else None
         if attribute is None:
-            raise InvalidInput(f"customer key {shown}: {CUSTOMER} has no attribute {name!r} (use "
+            raise InvalidInput(f"customer key {shown_key(key)}: {CUSTOMER} has no attribute {name!r} (use "
                                f"{KEY_NAME + ' or ' if alias else ''}one of {', '.join(info.attributes)})")
         if info.attribute(attribute).type == "string":
             value = str(value)
         conditions.append({"field": attribute, "op": "eq", "value": value})
+    return conditions
+
+
+def _one_customer(storage: Any, key: dict[str, Any], conditions: list[dict[str, Any]]) -> None:
+    """Refuse ``key`` unless exactly one customer meets its ``conditions`` (see :func:`check_customer`)."""
+    shown = shown_key(key)
     try:
         found = storage.query(CUSTOMER, {"and": conditions}, None, 2, 0)
     except InvalidInput as error:
@@ -98,15 +178,34 @@ def check_customer(storage: Any, key: dict[str, Any]) -> None:
         raise _unchecked(error) from None
     if not found:
         wanted = " and ".join(f"{c['field']}={c['value']}" for c in conditions)
-        raise InvalidInput(f"customer key {shown}: there is no such customer (no {CUSTOMER} with {wanted})")
+        raise CustomerGone(f"customer key {shown}: there is no such customer (no {CUSTOMER} with {wanted})")
     if len(found) > 1:
         raise InvalidInput(f"customer key {shown}: several customers have it; give a key that names one "
                            f"(e.g. {KEY_NAME}=42)")
 
 
+def _found_once(storage: Any, field: str, values: dict[str, Any]) -> set[str]:
+    """The names whose value of ``field`` exactly one customer holds, asked :data:`IN_BATCH`
+    values at a time; a batch the storage refuses or answers in full clears none of its names."""
+    names, once = list(values), set()
+    for start in range(0, len(names), IN_BATCH):
+        batch = names[start:start + IN_BATCH]
+        try:
+            rows = storage.query(CUSTOMER, {"field": field, "op": "in", "value": [values[n] for n in batch]},
+                                 None, BATCH_ROWS, 0)
+        except InvalidInput:
+            continue
+        except CarusoError as error:
+            raise _unchecked(error) from None
+        if len(rows) < BATCH_ROWS:
+            held = Counter(row.get(field) for row in rows)
+            once.update(name for name in batch if held[values[name]] == 1)
+    return once
+
+
 def _unchecked(error: CarusoError) -> Unavailable:
     return Unavailable(f"the customer key could not be checked, the storage service did not answer "
-                       f"({type(error).__name__}: {error}); nobody was added, try again when it runs")
+                       f"({type(error).__name__}: {error})")
 
 
 def check_role(role: str) -> str:
@@ -144,7 +243,10 @@ class Accounts:
         if stored is not None and len(stored) > KEY_LENGTH:
             raise InvalidInput(f"a customer key has at most {KEY_LENGTH} characters as stored: write it shorter")
         if key is not None and check is not None:
-            check(key)
+            try:
+                check(key)
+            except Unavailable as error:
+                raise Unavailable(f"{error}; nobody was added, try again when it runs") from None
         try:
             with self._engine.begin() as connection:
                 row_id = connection.execute(users.insert().values(

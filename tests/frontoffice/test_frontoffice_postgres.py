@@ -11,7 +11,7 @@ from caruso_frontoffice.database import open_database
 from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import load
-from frontoffice_support import QUICK_HASHES, VIEWS, sign_in
+from frontoffice_support import NO_MANAGER, QUICK_HASHES, VIEWS, sign_in
 
 pytestmark = pytest.mark.postgres
 
@@ -23,7 +23,7 @@ def test_accounts_and_sessions_in_postgresql(postgres_database):
     with pytest.raises(Conflict):
         accounts.add("ADA", "admin", "other-secret-1")
     context = Context(accounts=accounts, sessions=Sessions(engine, b"p" * 32), catalog=load(VIEWS),
-                      client=connect("PYRO:caruso.manager@127.0.0.1:9"), name_throttle=Throttle(5, 300),
+                      client=connect(NO_MANAGER, timeout=0.3), name_throttle=Throttle(5, 300),
                       address_throttle=Throttle(20, 300))
     with TestClient(create_app(context), base_url="http://testserver") as web:
         assert sign_in(web, "ada").status_code == 303

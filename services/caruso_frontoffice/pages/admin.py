@@ -1,6 +1,7 @@
 """Admin pages: the registered services with health and versions, hot-swap and roll
 back, the users of the front office (list, add, remove; the phone each agent's calls
-ring, kept by the telephony component), and the storage's outbox (the calls rules made
+ring, kept by the telephony component; customer accounts whose customer is gone from the
+storage marked, for an admin to remove), and the storage's outbox (the calls rules made
 to other services, such as orders for the ERP: their state, attempts, next try and last
 error, and "retry now" for failed ones).
 
@@ -24,7 +25,7 @@ from starlette.routing import Route
 from caruso_core.errors import CarusoError, NotAuthorized, Unavailable
 from caruso_frontoffice import notices
 from caruso_frontoffice.access import action, page
-from caruso_frontoffice.accounts import KEY_LENGTH, ROLES, check_customer
+from caruso_frontoffice.accounts import GONE, KEY_LENGTH, ROLES, check_customer, unlinked_customers
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.records import STORAGE
@@ -125,13 +126,19 @@ def set_phone(request: Request, context: Context, form: FormData) -> Response:
 
 def _users_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
                 notice: str | None = None, given: dict[str, str] | None = None) -> Response:
-    """The users, with the phone of each agent and supervisor (none shown without telephony);
+    """The users, with the phone of each agent and supervisor (none shown without telephony)
+    and, for customer accounts whose key no longer names one customer, why (``customer gone``);
     the form to add one filled with ``given`` (``name``, ``role``, ``customer``)."""
     accounts = context.accounts.all()
     phones = context.phone.choices([user.name for user in accounts if user.role in PHONE_ROLES])
+    unlinked, unchecked = {}, None
+    try:
+        unlinked = unlinked_customers(context.client.get(STORAGE), {u.name: u.customer for u in accounts if u.customer})
+    except CarusoError as failure:
+        unchecked = f"Whether the customer accounts still name their customer could not be checked: {failure}"
     return context.render(request, "users.html", status, users=accounts, roles=ROLES, error=error, notice=notice,
                           given=given or dict.fromkeys(ADD_FORM, ""), key_length=KEY_LENGTH, phones=phones,
-                          phone_kinds=KINDS)
+                          phone_kinds=KINDS, unlinked=unlinked, unchecked=unchecked, gone=GONE)
 
 
 @page("admin")

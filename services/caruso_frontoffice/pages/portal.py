@@ -10,10 +10,12 @@ The dialogs follow the rules of self-service of the script interface's SDK
 configuration, a start limit per client address, a dialog continued only by whoever
 started it); the portal shows their steps with its own templates (``portal_step.html``),
 with its CSRF tokens. A signed-in customer's customer key is the dialog's context;
-anyone else's context is empty. The scripts service is reached through the manager.
+anyone else's context is empty. Every request of a customer account whose key no longer
+names one customer (its customer deleted) is refused with 403 and logged. The scripts service is reached through the manager.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from typing import Any, Callable
@@ -25,8 +27,10 @@ from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, InvalidInput, NotFound
 from caruso_frontoffice.access import action, page
+from caruso_frontoffice.accounts import UNLINKED, unlinked
 from caruso_frontoffice.articles import MAX_PAGE, MAX_TEXT
 from caruso_frontoffice.context import Context
+from caruso_frontoffice.records import STORAGE
 from caruso_scripts.client import DialogError, DialogView, Reply, TooManyStarts
 
 log = logging.getLogger("caruso.frontoffice")
@@ -45,7 +49,23 @@ NO_PAGE = f"There is no such page of answers: pages go from 1 to {MAX_PAGE}."
 TOO_LONG = f"Please search with at most {MAX_TEXT} characters."
 
 
+def _linked(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """``handler``, unless the visitor is a customer account whose key no longer names one
+    customer (:func:`caruso_frontoffice.accounts.unlinked`): then 403 in one line, logged."""
+    @functools.wraps(handler)
+    def checked(request: Request, context: Context, *form: FormData) -> Response:
+        user = request.state.visitor.user
+        why = user is not None and unlinked(context.client.get(STORAGE), user)
+        if why:
+            log.warning("self-service %s %s of customer account %r refused: %s", request.method, request.url.path,
+                        user.name, why)
+            return context.render(request, "portal_refused.html", 403, reason=UNLINKED)
+        return handler(request, context, *form)
+    return checked
+
+
 @page()
+@_linked
 def index(request: Request, context: Context) -> Response:
     return _answer(request, context, lambda: context.render(
         request, "portal.html", scripts=context.dialogs.scripts(), chat=context.chat.available(),
@@ -53,6 +73,7 @@ def index(request: Request, context: Context) -> Response:
 
 
 @page()
+@_linked
 def articles(request: Request, context: Context) -> Response:
     """The public articles holding every word of ``q`` (all without), page ``page`` of them."""
     if context.articles is None or not context.articles.available():
@@ -80,6 +101,7 @@ def articles(request: Request, context: Context) -> Response:
 
 
 @page()
+@_linked
 def article(request: Request, context: Context) -> Response:
     """One public article: its question and answer."""
     def shown() -> Response:
@@ -95,6 +117,7 @@ def article(request: Request, context: Context) -> Response:
 
 
 @page()
+@_linked
 def chat(request: Request, context: Context) -> Response:
     """To the chat page (a link, not a form: forms may only go to this site); 503 when the
     communication server runs no web chat or does not answer."""
@@ -106,6 +129,7 @@ def chat(request: Request, context: Context) -> Response:
 
 
 @action()
+@_linked
 def start(request: Request, context: Context, form: FormData) -> Response:
     address = request.client.host if request.client else "unknown"
 
@@ -123,12 +147,14 @@ def start(request: Request, context: Context, form: FormData) -> Response:
 
 
 @page()
+@_linked
 def show(request: Request, context: Context) -> Response:
     return _answer(request, context, lambda: _step(
         request, context, context.dialogs.current(request.path_params["session"], _customer(request))))
 
 
 @action()
+@_linked
 def submit(request: Request, context: Context, form: FormData) -> Response:
     session = request.path_params["session"]
 
