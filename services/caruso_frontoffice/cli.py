@@ -7,10 +7,11 @@ from typing import Any
 import click
 
 import caruso_core
+from caruso_core.cli import manager_option
 from caruso_core.deployment import DEFAULT_FILE, default_sqlite_url
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, Unavailable
 from caruso_frontoffice import articles
-from caruso_frontoffice.accounts import ROLES, Accounts
+from caruso_frontoffice.accounts import ROLES, Accounts, check_customer
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.records import STORAGE
 from caruso_frontoffice.scriptcontext import context_problems
@@ -20,6 +21,7 @@ from caruso_frontoffice.views.creating import create_problems
 
 DB_HELP = "SQLAlchemy URL of the front office's database (default: frontoffice.db in the data folder)."
 PASSWORD_FILE_HELP = "Read the password from the first line of this file instead of prompting."
+CHECK_TIMEOUT = 5.0       # seconds a customer key's check waits for an unreachable manager
 
 
 @click.group()
@@ -35,13 +37,28 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
-@click.option("--customer", metavar="KEY", help="A customer account's customer key, e.g. customer_id=42.")
+@click.option("--customer", metavar="KEY", help="A customer account's customer key, e.g. customer_id=42; "
+              "checked against the running storage service: it must name one customer.")
+@click.option("--no-check", "unchecked", is_flag=True,
+              help="Add a customer account without asking the storage service (setting up before the solution "
+                   "runs); its key is checked when the customer signs in.")
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), help=PASSWORD_FILE_HELP)
 @click.option("--db", help=DB_HELP)
-def add(name: str, role: str, customer: str | None, password_file: Path | None, db: str | None) -> None:
-    """Add the user NAME with a ROLE; the password comes from a prompt or --password-file."""
-    created = _accounts(db).add(name, role, _password(password_file), customer)
-    click.echo(f"user {created.name} ({created.role}) added")
+@manager_option
+def add(name: str, role: str, customer: str | None, unchecked: bool, password_file: Path | None, db: str | None,
+        manager_uri: str | None) -> None:
+    """Add the user NAME with a ROLE; the password comes from a prompt or --password-file. A
+    customer account's key must name exactly one customer of the running storage service
+    (found through the manager) unless --no-check is given."""
+    def check(key: dict[str, Any]) -> None:
+        check_customer(caruso_core.connect(manager_uri, timeout=CHECK_TIMEOUT, operator_secret="").get(STORAGE), key)
+
+    try:
+        created = _accounts(db).add(name, role, _password(password_file), customer, None if unchecked else check)
+    except Unavailable as error:
+        raise Unavailable(f"{error}, or add the account unchecked with --no-check") from None
+    later = f"; its customer key was not checked (it is when {created.name} signs in)" if unchecked and customer else ""
+    click.echo(f"user {created.name} ({created.role}) added{later}")
 
 
 @user.command("password")

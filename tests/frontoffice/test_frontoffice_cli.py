@@ -81,8 +81,9 @@ def test_customer_accounts_get_their_customer_key(tmp_path):
     secret = tmp_path / "password.txt"
     secret.write_text("a-long-password\n")
     done = run(tmp_path, "user", "add", "cora", "--role", "customer", "--customer", "customer_id=7",
-               "--password-file", str(secret))
-    assert done.returncode == 0 and done.stdout.strip() == "user cora (customer) added"
+               "--password-file", str(secret), "--no-check")
+    assert done.returncode == 0 and done.stdout.strip() == (
+        "user cora (customer) added; its customer key was not checked (it is when cora signs in)")
     keyless = run(tmp_path, "user", "add", "carl", "--role", "customer", "--password-file", str(secret))
     assert keyless.returncode == 1 and "a customer account needs its customer key" in keyless.stderr
     bad = run(tmp_path, "user", "add", "carl", "--role", "customer", "--customer", "id 7", "--password-file",
@@ -90,6 +91,61 @@ def test_customer_accounts_get_their_customer_key(tmp_path):
     assert bad.returncode == 1 and bad.stderr.strip() == (
         "error: customer key 'id 7': write it as name=value pairs separated by commas, e.g. customer_id=42")
     assert run(tmp_path, "user", "list").stdout.split() == ["cora", "customer", "customer_id=7"]
+
+
+def _add_customer(tmp_path, key, *options, name="cora"):
+    secret = tmp_path / "password.txt"
+    secret.write_text("a-long-password\n")
+    return run(tmp_path, "user", "add", name, "--role", "customer", "--customer", key, "--password-file", str(secret),
+               *options)
+
+
+def _names(tmp_path):
+    return [line.split("\t")[0] for line in run(tmp_path, "user", "list").stdout.splitlines()]
+
+
+def test_attack_a_customer_account_is_added_only_for_one_customer_the_running_storage_holds(tmp_path, storage):
+    for key, said in [
+            ("customer_id=999999", "customer key customer_id=999999: there is no such customer "
+                                   "(no Customer with id=999999)"),
+            ("cust=abc", "customer key cust=abc: Customer has no attribute 'cust' (use customer_id or one of id, "),
+            ("customer_id=abc", "customer key customer_id=abc: id: 'abc' is not a valid integer"),
+            ("customer_id=1, city=Bonn", "(no Customer with id=1 and city=Bonn)"),
+            ("customer_id=" + "9" * 20_000, "a customer key has at most 400 characters"),
+            ("customer_id=1;drop table users", "write it as name=value pairs separated by commas")]:
+        refused = _add_customer(tmp_path, key)
+        assert refused.returncode == 1 and refused.stdout == "", key
+        assert refused.stderr.startswith("error: ") and said in refused.stderr, (key, refused.stderr)
+        assert len(refused.stderr.splitlines()) == 1 and "9" * 500 not in refused.stderr
+    storage.create("Customer", {"name": "Acme North", "city": "Berlin"})
+    several = _add_customer(tmp_path, "city=Berlin")
+    assert several.returncode == 1 and "several customers have it" in several.stderr
+    assert _names(tmp_path) == []                                              # nothing was added
+    acme = storage.query("Customer", {"field": "name", "op": "eq", "value": "Acme Utilities"})[0]
+    done = _add_customer(tmp_path, f"customer_id={acme['id']}")
+    assert done.returncode == 0 and done.stdout.strip() == "user cora (customer) added"
+    again = _add_customer(tmp_path, "customer_id=999999")                        # the same add replayed
+    assert again.returncode == 1 and "there is no such customer" in again.stderr
+    again = _add_customer(tmp_path, f"customer_id={acme['id']}")
+    assert again.returncode == 1 and again.stderr.strip() == "error: a user named 'cora' exists already"
+    assert run(tmp_path, "user", "list").stdout.split() == ["cora", "customer", f"customer_id={acme['id']}"]
+
+
+def test_without_the_storage_a_customer_account_is_refused_unless_added_unchecked(tmp_path, caruso_manager):
+    refused = _add_customer(tmp_path, "customer_id=7")                          # a manager, but no storage service
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1
+    assert refused.stderr.startswith("error: the customer key could not be checked, the storage service did not "
+                                     "answer (NoInstance: no instance of 'caruso.storage/1' is registered")
+    assert refused.stderr.rstrip().endswith(
+        "nobody was added, try again when it runs, or add the account unchecked with --no-check")
+    staff = run(tmp_path, "user", "add", "kim", "--role", "agent", "--password-file", str(tmp_path / "password.txt"))
+    assert staff.returncode == 0                                                # staff accounts need no storage
+    assert _names(tmp_path) == ["kim"]
+    unchecked = _add_customer(tmp_path, "customer_id=7", "--no-check")
+    assert unchecked.returncode == 0 and "its customer key was not checked" in unchecked.stdout
+    assert _names(tmp_path) == ["cora", "kim"]
+    malformed = _add_customer(tmp_path, "id 7", "--no-check", name="carl")      # the form of a key is always checked
+    assert malformed.returncode == 1 and "write it as name=value pairs" in malformed.stderr
 
 
 DEPLOYMENT = """
