@@ -99,7 +99,8 @@ def test_the_same_script_through_agent_web_and_ivr(services, serve_app):
     assert len(storage.query("Task", {"field": "assignee", "op": "eq", "value": "moving"})) == 3   # the model's rule
     assert storage.query("Connection")[0]["status"] == "moving"
     assert len(storage.contact_history("Customer", customer_id)) == 3
-    assert engine.mail_outbox()["queued"] + engine.mail_outbox()["sent"] == 3
+    outbox = engine.mail_outbox()                    # one reading: its sender may send one meanwhile
+    assert outbox["queued"] + outbox["sent"] == 3
     delivered = eventually(lambda: mailbox.messages, lambda messages: len(messages) == 3, what="three messages")
     assert [m["To"] for m in delivered] == ["ann@example.org"] * 3
 
