@@ -36,10 +36,13 @@ def free_port_range(size: int) -> tuple[int, int]:
     ranges can bind the same port, and the later one then receives the other's packets: a
     call loses its audio, its DTMF or its ICE checks. Ranges are therefore handed out in turn
     from 20000 up to the kernel's ephemeral ports, a slice of its own to each pytest-xdist
-    worker, never the same range twice in a row within a process (a relay of the last test
-    may still be stopping)."""
-    low, high = _slice(*_bands()[1])
-    if high - low < 2 * size + 2:
+    worker (the whole band where a slice is too small for ``size``), each range after the
+    last where the slice has room (a relay of the last test may still be stopping)."""
+    band = _bands()[1]
+    low, high = _slice(*band)
+    if high - low < size + 1:
+        low, high = band
+    if high - low < size + 1:
         raise RuntimeError(f"no room for {size} RTP ports between {low} and {high}")
     first = _in_turn("relays", low, high, size, 2,
                      lambda port: _all_bindable(port, size, (socket.SOCK_DGRAM,)))

@@ -58,3 +58,16 @@ def test_a_range_with_a_port_a_relay_holds_is_passed_over(fresh_turns):
         held.bind(("127.0.0.1", first + 63))
         again = ports.free_port_range(64)
     assert not _overlap(again, (first, last))
+
+
+def test_a_slice_too_small_for_the_range_gives_one_from_the_whole_band(monkeypatch):
+    """Seven workers: a slice of 1,824 ports holds one range of 1,024 at a time, the next one
+    starts it again; sixteen: a slice of 798 holds none, the whole band gives one."""
+    ephemeral_low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    _as_worker(monkeypatch, 6, workers=7)
+    ranges = [ports.free_port_range(1024) for _ in range(3)]
+    low, high = ports._slice(20000, ephemeral_low)
+    assert all(low <= first and last < high for first, last in ranges)
+    _as_worker(monkeypatch, 3, workers=16)
+    first, last = ports.free_port_range(1024)
+    assert 20000 <= first and last < ephemeral_low and last - first == 1023
