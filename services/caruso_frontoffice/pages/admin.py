@@ -3,7 +3,9 @@ back, the users of the front office (list, add, remove; the phone each agent's c
 ring, kept by the telephony component; customer accounts whose customer is gone from the
 storage marked, for an admin to remove), and the storage's outbox (the calls rules made
 to other services, such as orders for the ERP: their state, attempts, next try and last
-error, and "retry now" for failed ones).
+error, and "retry now" for failed ones) with the script engine's mail outbox (the e-mail of
+dialog actions: how many are queued, sent and failed, the messages in trouble, and "send
+again" for failed ones).
 
 A swap asks the manager to make a standby instance the active one of its name; the
 instance it replaces stays registered as a standby, so activating that one again is
@@ -14,6 +16,7 @@ replace a service, and keeps none it is given.
 """
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
 
@@ -22,17 +25,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, NotAuthorized, Unavailable
+from caruso_core.errors import (CallInterrupted, CarusoError, ManagerUnreachable, NoInstance, NotAuthorized, NotFound,
+                                 Unavailable)
 from caruso_frontoffice import notices
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import GONE, KEY_LENGTH, ROLES, check_customer, unlinked_customers
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.records import STORAGE
+from caruso_scripts.client import INTERFACE as SCRIPTS
 
 PHONE_ROLES = ("agent", "supervisor")
 OUTBOX_STATES = ("pending", "failed", "delivered")
 OUTBOX_ROWS = 200
+MAIL_ROWS = 50
+# the id of a message of the mail outbox: up to ten digits (its ids are below 2**31), read one
+# character further so that a longer one is refused, not shortened
+MAIL_ID_LENGTH = 10
+MAIL_ID = re.compile(rf"[0-9]{{1,{MAIL_ID_LENGTH}}}")
+# a service that is not running or does not answer (503), not one that refused
+UNANSWERED = (Unavailable, NoInstance, ManagerUnreachable, CallInterrupted)
 # the fields of the form adding a user and where they are cut (a key one character longer than
 # a key may be, so that a longer one is refused, not shortened)
 ADD_FORM = {"name": 64, "role": 20, "customer": KEY_LENGTH + 1}
@@ -161,17 +173,40 @@ def retry_outbox(request: Request, context: Context, form: FormData) -> Response
                             "is sent now.")
 
 
+@action("admin")
+def retry_mail(request: Request, context: Context, form: FormData) -> Response:
+    """Send a failed message of the script engine's mail outbox again now (the engine refuses
+    an unknown message and one that is not failed)."""
+    text = str(form.get("id", ""))[:MAIL_ID_LENGTH + 1]
+    if not MAIL_ID.fullmatch(text):
+        return _outbox_page(request, context, "", 400, error="Send again needs the number of a failed message.")
+    try:
+        row = context.client.get(SCRIPTS).retry_mail(int(text))
+    except CarusoError as error:
+        status = 503 if isinstance(error, UNANSWERED) else 404 if isinstance(error, NotFound) else 409
+        return _outbox_page(request, context, "", status, error=f"Message {text} was not sent again: {error}")
+    return notices.redirect(request, context.sessions, "/admin/outbox",
+                            f"Message {row['id']} to {row['to']} ({row['subject']}) is queued again and is sent now.")
+
+
 def _outbox_page(request: Request, context: Context, state: str, status: int = 200, *,
                  error: str | None = None, notice: str | None = None) -> Response:
-    """The latest outbox rows, of one state if ``state`` names one."""
+    """The latest outbox rows, of one state if ``state`` names one, and the script engine's
+    mail outbox (or one line saying it did not answer)."""
     if state and state not in OUTBOX_STATES:
         state, status, error = "", 400, f"There is no outbox state {state!r}: choose one of the links."
     try:
         rows = context.client.get(STORAGE).outbox(state or None, OUTBOX_ROWS)
     except CarusoError as failure:
         rows, error = [], f"{error + ' ' if error else ''}The storage service did not answer: {failure}"
+    mail, mail_missing = None, None
+    try:
+        mail = context.client.get(SCRIPTS).mail_outbox(MAIL_ROWS)
+    except CarusoError as failure:
+        mail_missing = f"The script engine did not answer: {failure}"
     return context.render(request, "outbox.html", status, rows=rows, state=state, states=OUTBOX_STATES,
-                          shown=OUTBOX_ROWS, error=error, notice=notice)
+                          shown=OUTBOX_ROWS, error=error, notice=notice, mail=mail, mail_missing=mail_missing,
+                          mail_shown=MAIL_ROWS)
 
 
 routes = [
@@ -183,4 +218,5 @@ routes = [
     Route("/admin/users/phone", set_phone, methods=["POST"]),
     Route("/admin/outbox", outbox, methods=["GET"]),
     Route("/admin/outbox/retry", retry_outbox, methods=["POST"]),
+    Route("/admin/outbox/mail/retry", retry_mail, methods=["POST"]),
 ]
