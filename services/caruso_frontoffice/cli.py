@@ -11,7 +11,7 @@ from caruso_core.cli import manager_option
 from caruso_core.deployment import DEFAULT_FILE, default_sqlite_url
 from caruso_core.errors import ConfigError, Unavailable
 from caruso_frontoffice import articles
-from caruso_frontoffice.accounts import ROLES, Accounts, check_customer
+from caruso_frontoffice.accounts import ROLES, Accounts, check_customer, unlinked_customers
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.records import STORAGE
 from caruso_frontoffice.scriptcontext import context_problems
@@ -51,7 +51,7 @@ def add(name: str, role: str, customer: str | None, unchecked: bool, password_fi
     customer account's key must name exactly one customer of the running storage service
     (found through the manager) unless --no-check is given."""
     def check(key: dict[str, Any]) -> None:
-        check_customer(caruso_core.connect(manager_uri, timeout=CHECK_TIMEOUT, operator_secret="").get(STORAGE), key)
+        check_customer(_storage(manager_uri), key)
 
     try:
         created = _accounts(db).add(name, role, _password(password_file), customer, None if unchecked else check)
@@ -81,12 +81,28 @@ def remove(name: str, db: str | None) -> None:
 
 
 @user.command("list")
+@click.option("--check", "checked", is_flag=True,
+              help="Ask the running storage service whether each customer account's key still names one "
+                   "customer, and say why not after the key (e.g. 'customer gone').")
 @click.option("--db", help=DB_HELP)
-def list_users(db: str | None) -> None:
-    """List the users, their roles and the customer keys of customer accounts."""
-    for one in _accounts(db).all():
+@manager_option
+def list_users(checked: bool, db: str | None, manager_uri: str | None) -> None:
+    """List the users, their roles and the customer keys of customer accounts; with --check,
+    what is wrong with a key the storage no longer holds (as the Users page marks it)."""
+    everyone = _accounts(db).all()
+    problems: dict[str, str] = {}
+    if checked:
+        problems = unlinked_customers(_storage(manager_uri), {one.name: one.customer for one in everyone
+                                                              if one.customer})
+    for one in everyone:
         key = ", ".join(f"{name}={value}" for name, value in (one.customer or {}).items())
-        click.echo(f"{one.name}\t{one.role}" + (f"\t{key}" if key else ""))
+        click.echo("\t".join([one.name, one.role, *([key] if key else []),
+                              *([problems[one.name]] if one.name in problems else [])]))
+
+
+def _storage(manager_uri: str | None) -> Any:
+    """The running storage service, found through the manager (waiting at most CHECK_TIMEOUT)."""
+    return caruso_core.connect(manager_uri, timeout=CHECK_TIMEOUT, operator_secret="").get(STORAGE)
 
 
 def _accounts(db: str | None) -> Accounts:

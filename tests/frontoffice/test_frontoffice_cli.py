@@ -146,6 +146,24 @@ def test_without_the_storage_a_customer_account_is_refused_unless_added_unchecke
     assert _names(tmp_path) == ["cora", "kim"]
     malformed = _add_customer(tmp_path, "id 7", "--no-check", name="carl")      # the form of a key is always checked
     assert malformed.returncode == 1 and "write it as name=value pairs" in malformed.stderr
+    unlisted = run(tmp_path, "user", "list", "--check")
+    assert unlisted.returncode == 1 and unlisted.stdout == "" and len(unlisted.stderr.splitlines()) == 1
+    assert unlisted.stderr.startswith("error: the customer key could not be checked, the storage service did not")
+
+
+def test_user_list_check_says_which_customer_accounts_lost_their_customer(tmp_path, storage):
+    acme = storage.query("Customer", {"field": "name", "op": "eq", "value": "Acme Utilities"})[0]["id"]
+    gone = storage.create("Customer", {"name": "Gone GmbH", "city": "Bonn"})["id"]
+    assert _add_customer(tmp_path, f"customer_id={acme}").returncode == 0
+    assert _add_customer(tmp_path, f"customer_id={gone}", name="gus").returncode == 0
+    assert run(tmp_path, "user", "add", "kim", "--role", "agent", "--password-file",
+               str(tmp_path / "password.txt")).returncode == 0
+    storage.delete("Customer", gone)
+    stored = [f"cora\tcustomer\tcustomer_id={acme}", f"gus\tcustomer\tcustomer_id={gone}", "kim\tagent"]
+    assert run(tmp_path, "user", "list").stdout.splitlines() == stored              # as stored, no storage asked
+    checked = run(tmp_path, "user", "list", "--check")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.splitlines() == [stored[0], stored[1] + "\tcustomer gone", stored[2]]
 
 
 DEPLOYMENT = """
