@@ -21,9 +21,21 @@ FIGURES = ("offered", "answered", "abandoned", "service_level", "asa_seconds", "
 MANAGER = "caruso.manager"          # where the group keeps its --manager for its commands
 
 
-def _start_of_day() -> float:
-    today = dt.datetime.now(dt.timezone.utc).replace(hour=8, minute=0, second=0, microsecond=0)
-    return today.timestamp()
+OPENING = dt.time(8, tzinfo=dt.timezone.utc)     # when a simulated day's calls start arriving
+
+
+def _start_of_day(day: dt.date | None, hours: float, written: bool) -> float:
+    """08:00 UTC of ``day`` (default: yesterday, the last full day). The event log (``written``)
+    gets no arrivals still to come: hours past now are refused in one line."""
+    now = dt.datetime.now(dt.timezone.utc)
+    day = day or now.date() - dt.timedelta(days=1)
+    start = dt.datetime.combine(day, OPENING)
+    end = start + dt.timedelta(hours=hours)
+    if written and end > now:
+        raise ConfigError(f"--db: the simulated calls of {day:%Y-%m-%d} arrive until {end:%Y-%m-%d %H:%M} UTC, "
+                          f"after now ({now:%Y-%m-%d %H:%M} UTC): reports would count calls still to come; "
+                          "name an earlier --date or give fewer --hours")
+    return start.timestamp()
 
 
 @click.command()
@@ -43,17 +55,26 @@ def _start_of_day() -> float:
 @click.option("--wrap-up", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Wrap-up seconds after each call.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--db", default=None, help="Write the event log to this database URL.")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="The day simulated, its calls arriving from 08:00 UTC  [default: yesterday, UTC].")
+@click.option("--db", default=None,
+              help="Write the event log to this database URL; the day's hours of arrivals must have "
+                   "passed (a window reaching past now is refused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 def simulate(agents: int, calls_per_hour: float, aht: float, hours: float, patience: float | None,
              no_abandon: bool, sl_target: float, strategy: str, wrap_up: float, seed: int,
-             db: str | None, as_json: bool) -> None:
-    """Simulate a day of inbound calls on the real ACD and print the call-centre figures."""
+             day: dt.datetime | None, db: str | None, as_json: bool) -> None:
+    """Simulate a day of inbound calls on the real ACD and print the call-centre figures.
+
+    The day is yesterday (UTC) unless --date names another; calls arrive from 08:00 UTC for
+    --hours. With --db the events are written at those times, so they must be past: a window
+    that reaches past now is refused (name an earlier --date or fewer --hours)."""
     if patience is not None and no_abandon:
         raise ConfigError("give either --patience SECONDS or --no-abandon, not both")
     scenario = Scenario(agents=agents, calls_per_hour=calls_per_hour, aht=aht, hours=hours,
                         patience=patience, sl_target=sl_target, strategy=strategy,
-                        wrap_up=wrap_up, seed=seed, start=_start_of_day())
+                        wrap_up=wrap_up, seed=seed,
+                        start=_start_of_day(day.date() if day else None, hours, db is not None))
     log = _event_log(db) if db else None
     try:
         with progress.step(f"simulating {hours:g} h of {calls_per_hour:g} calls an hour"):

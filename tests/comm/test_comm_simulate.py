@@ -1,7 +1,9 @@
 """The simulator's features and the ``caruso simulate`` command."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 
 import sqlalchemy as sa
 
@@ -28,6 +30,48 @@ def test_simulate_prints_the_figures_and_writes_the_event_log(tmp_path):
     counts = dict(sa.create_engine(url).connect().execute(sa.text(
         "select event, count(*) from comm_events group by event")).all())
     assert counts["enter"] == counts["connect"] == counts["complete"] == figures["offered"]
+
+
+def _span(url: str) -> tuple[float, float]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return tuple(connection.execute(sa.text("select min(time), max(time) from comm_events")).one())
+    finally:
+        engine.dispose()
+
+
+def _eight_utc(day: dt.date) -> float:
+    return dt.datetime.combine(day, dt.time(8), dt.timezone.utc).timestamp()
+
+
+def test_simulate_writes_yesterday_or_the_named_day_and_refuses_hours_still_to_come(tmp_path):
+    """Reports run now must not count calls that have not happened: the day written is
+    yesterday by default, --date names another, and a window reaching past now is refused."""
+    short = ["--agents", "2", "--calls-per-hour", "20", "--aht", "120", "--hours", "2", "--seed", "4"]
+    before = dt.datetime.now(dt.timezone.utc).date()
+    default = f"sqlite:///{tmp_path / 'default.db'}"
+    done = _caruso("simulate", *short, "--db", default, "--json")
+    after = dt.datetime.now(dt.timezone.utc).date()
+    assert done.returncode == 0, done.stderr
+    first, last = _span(default)
+    assert first in {_eight_utc(before - dt.timedelta(days=1)), _eight_utc(after - dt.timedelta(days=1))}
+    assert last < time.time()
+    named = f"sqlite:///{tmp_path / 'named.db'}"
+    done = _caruso("simulate", *short, "--date", "2026-03-02", "--db", named, "--json")
+    assert done.returncode == 0, done.stderr
+    assert _span(named)[0] == _eight_utc(dt.date(2026, 3, 2))
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    refused = _caruso("simulate", *short, "--hours", "17", "--date", today, "--db", f"sqlite:///{tmp_path / 'no.db'}")
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert f"the simulated calls of {today} arrive until " in refused.stderr
+    assert "name an earlier --date or give fewer --hours" in refused.stderr
+    assert not (tmp_path / "no.db").exists()
+    planned = _caruso("simulate", *short, "--hours", "40", "--json")      # nothing written: any hours
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(planned.stdout)["offered"] > 0
+    bad = _caruso("simulate", *short, "--date", "yesterday")
+    assert bad.returncode == 2 and "--date" in bad.stderr
 
 
 def test_simulate_with_patience_loses_callers_and_refuses_contradictory_options():
