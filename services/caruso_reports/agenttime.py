@@ -5,8 +5,9 @@ A logged-in agent is in exactly one of: ``busy`` (state busy), ``ringing`` (stat
 offered), ``wrap_up`` (state wrap_up), ``available`` (idle, status available) or
 ``break`` (idle, status break); ``logged_in`` is their sum. Time is split at period
 boundaries and clipped to the report's range; the state at the range's start comes
-from the last events before it. A range reaching past now ends now: a state still open
-counts up to now, never the time that has not happened yet. The database selects the
+from the last events before it. A range reaching past now ends now, and so does a range
+without an end: a state still open counts up to now, never the time that has not happened
+yet nor only up to the log's last event. The database selects the
 events; the intervals are summed here, streaming in append order.
 """
 from __future__ import annotations
@@ -94,10 +95,10 @@ def compute(connection: sa.Connection, conditions: Iterable[sa.ColumnElement], s
             end: float | None, period: Period | None, by_agent: bool, now: float) -> dict[Key, dict[str, float]]:
     """Agent times over ``[start, end)`` of the agents selected by ``conditions`` (on
     :data:`caruso_comm.events.table`), as they are at ``now``: the range ends at the earlier
-    of ``end`` and ``now``; an open end is the last event's time."""
+    of ``end`` and ``now``; without ``end`` it ends at ``now`` (an agent logged in with no
+    event since counts up to now, not up to the log's last event)."""
     conditions = [events.c.event.in_(AGENT_EVENTS), *conditions]
-    if end is not None:
-        end = min(end, now)        # a range reaching into the future ends now: nothing later happened
+    end = now if end is None else min(end, now)    # nothing later has happened
     times = AgentTimes(period, by_agent)
     if start is not None:
         latest = (sa.select(sa.func.max(events.c.id)).where(*conditions, events.c.time < start)
@@ -108,14 +109,9 @@ def compute(connection: sa.Connection, conditions: Iterable[sa.ColumnElement], s
     window = list(conditions)
     if start is not None:
         window.append(events.c.time >= start)
-    if end is not None:
-        window.append(events.c.time < end)
-    last = start
+    window.append(events.c.time < end)
     query = sa.select(events.c.agent, events.c.event, VALUE, events.c.time).where(*window).order_by(events.c.id)
     for agent, event, value, time in connection.execution_options(yield_per=5000).execute(query):
         times.apply(agent, event, value, time)
-        last = time
-    if end is None:
-        end = connection.execute(sa.select(sa.func.max(events.c.time))).scalar() or last or 0.0
     return times.close(end)
 

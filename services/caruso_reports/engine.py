@@ -35,8 +35,9 @@ MISSING = {"longest_wait": None}   # a tally's value where a row has no such eve
 def compute(engine: sa.Engine, definition: Definition, shown: customers.Shown | None = None,
             now: float | None = None) -> Report:
     """The report of ``definition`` over the event log reached by ``engine`` as it stands at
-    ``now`` (default: the clock's now; agent times end there); ``shown`` gives the customers'
-    attributes of ``customer.NAME`` dimensions (ConfigError without it)."""
+    ``now`` (default: the clock's now; agent times end there, also those of a range without
+    an end); ``shown`` gives the customers' attributes of ``customer.NAME`` dimensions
+    (ConfigError without it)."""
     by_customer = {d: name for d in definition.dimensions if (name := customers.attribute(d)) is not None}
     if by_customer and shown is None:
         raise ConfigError(f"dimension {next(iter(by_customer))} needs the customers of the storage service: "

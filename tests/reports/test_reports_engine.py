@@ -2,7 +2,10 @@
 abandons, overflow to voicemail, channels, campaigns, periods; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import time
 
 import attrs
 import pytest
@@ -15,6 +18,8 @@ from caruso_comm.model import Queue
 from caruso_comm.timers import Timers, VirtualClock
 from caruso_reports import definition, engine
 from caruso_reports.periods import Period
+
+from reports_support import caruso
 
 START = dt.datetime(2026, 11, 30, 23, 58, tzinfo=dt.timezone.utc).timestamp()   # a Monday, 2 min to December
 
@@ -151,6 +156,32 @@ def test_agent_times_by_quarter_hour_add_up_and_clip_to_the_range(sqlite_day):
     assert ann == [everyone[0]] and everyone[0]["agent"] == "ann"
     assert everyone[0]["wrap_up"] + everyone[1]["wrap_up"] == pytest.approx(20.0)
     assert everyone[0]["busy"] + everyone[1]["busy"] == pytest.approx(60 + 30 + 60)
+
+
+def test_a_report_without_an_end_counts_an_agent_still_logged_in_up_to_now(tmp_path):
+    """ann logged in two hours ago and has had no event since; bob's logout an hour ago is the
+    log's last event. caruso report --db without --to counts ann's two hours, not one."""
+    url = f"sqlite:///{tmp_path / 'comm.db'}"
+    login = time.time() - 7200
+    clock = VirtualClock(login)
+    log = EventLog(url)
+    acd = ACD(Timers(clock), log)
+    acd.add_queue(Queue("sales"))
+    acd.login("ann"), acd.login("bob")
+    clock.now = login + 3600
+    acd.logout("bob")
+    log.close()
+    before = time.time()
+    done = caruso("report", "agent-availability", "--db", url, "--format", "csv")
+    after = time.time()
+    assert done.returncode == 0, done.stderr
+    logged_in: dict[str, float] = {}
+    for row in csv.DictReader(io.StringIO(done.stdout)):    # two rows for ann when midnight came between
+        logged_in[row["agent"]] = logged_in.get(row["agent"], 0.0) + float(row["logged_in"])
+    assert logged_in["bob"] == pytest.approx(3600, abs=0.01)
+    assert before - login - 0.01 <= logged_in["ann"] <= after - login + 0.01
+    rows = _rows(url, "agent-availability", dimensions=("agent",), start=login - 60)    # a start, no end
+    assert before - login - 0.01 <= rows[0]["available"] <= time.time() - login + 0.01
 
 
 def test_periods_and_dates_in_a_time_zone(sqlite_day):
