@@ -20,8 +20,9 @@ import re
 from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Table, and_, bindparam, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from caruso_core.errors import Conflict, InvalidInput, NotFound
 
@@ -62,6 +63,7 @@ class Records:
         self._encoders = [(name, encode) for name, attribute in obj.attributes.items()
                           if (encode := values.encoder(attribute)) is not None]
         self._insert_plans: dict[str, tuple[str, list[str], list[tuple[int, Any]]]] = {}
+        self._index_columns: dict[str, list[str]] = {}   # columns of unique indexes the model does not declare
         self._duplicates = Duplicates(obj, table, self._columns, self._record) if obj.uniques else None
         self._by_key = select(*self._columns).where(*(table.c[name] == bindparam(f"key_{name}") for name in self.key))
 
@@ -171,7 +173,7 @@ class Records:
                 else:
                     self._insert_complete(connection, rows)
             except IntegrityError as error:
-                raise _integrity(self.obj, error) from None
+                raise self._refused(connection, error) from None
         if self._duplicates is not None:
             for record in records:
                 self._duplicates.check(connection, record)
@@ -240,7 +242,7 @@ class Records:
             try:
                 result = connection.execute(self.table.update().where(where).values(self._stored([assignments])[0]))
             except IntegrityError as error:
-                raise _integrity(self.obj, error) from None
+                raise self._refused(connection, error) from None
             if result.rowcount != 1:
                 raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else; read it again")
             if self._duplicates is not None:
@@ -256,7 +258,7 @@ class Records:
         try:
             connection.execute(self.table.delete().where(self._where_key(key)))
         except IntegrityError as error:
-            raise _integrity(self.obj, error) from None
+            raise self._refused(connection, error) from None
         return old
 
     def select(self, connection: Connection, condition: Condition | None, order_by: Any = None,
@@ -342,6 +344,29 @@ class Records:
             record[VERSION_KEY] = row[self._version_at]
         return record
 
+    def _refused(self, connection: Connection, error: IntegrityError) -> Exception:
+        """The database's refusal of a write on ``connection`` as a caruso error (:func:`_integrity`)."""
+        return _integrity(self.obj, error, functools.partial(self._columns_of_index, connection))
+
+    def _columns_of_index(self, connection: Connection, index: str) -> list[str]:
+        """The columns of the table's unique index ``index``, which MariaDB and MySQL name
+        alone when a duplicate clashes on it and the model does not declare (one made in the
+        database by hand). The failed write ends the caller's transaction anyway: it is rolled
+        back here, and the index read from ``information_schema`` on a fresh connection, once
+        per index for the life of these records (and their engine). [] when that fails."""
+        columns = self._index_columns.get(index)
+        if columns is None:
+            try:
+                connection.rollback()
+                with connection.engine.connect() as fresh:
+                    columns = list(fresh.execute(_INDEX_COLUMNS, {"schema": self.table.schema,
+                                                                  "table": self.table.name, "index": index}).scalars())
+            except SQLAlchemyError:
+                return []
+            if columns:
+                self._index_columns[index] = columns
+        return columns
+
     def _check_version(self, key: dict[str, Any], current: dict[str, Any], version: Any) -> None:
         if version is not None and version != (now := self.version(current)):
             raise Conflict(f"{self.obj.name} {_shown(key)} was changed by someone else "
@@ -383,13 +408,16 @@ def _shown(key: dict[str, Any]) -> str:
     return ", ".join(f"{name}={values.encode(value)!r}" for name, value in key.items())
 
 
-def _integrity(obj: ObjectType, error: IntegrityError) -> Exception:
+def _integrity(obj: ObjectType, error: IntegrityError,
+               columns_of: Callable[[str], list[str]] | None = None) -> Exception:
     """The database's refusal of a write as a caruso error: a duplicate key or unique value is
     a Conflict whose ``details`` name the attributes of the clashing key or unique index
-    (``fields``, and ``field`` when it is one attribute) when the database says which."""
+    (``fields``, and ``field`` when it is one attribute) when the database says which.
+    ``columns_of(index)`` gives the columns of a unique index MariaDB names that the model
+    does not declare."""
     text = str(error.orig)
     if "unique" in text.lower() or "duplicate" in text.lower():
-        clashing = _clashing(obj, text)
+        clashing = _clashing(obj, text, columns_of)
         if not clashing:
             return Conflict(f"{obj.name}: an object with this key or unique value exists already")
         if len(clashing) == 1:
@@ -402,23 +430,35 @@ def _integrity(obj: ObjectType, error: IntegrityError) -> Exception:
 
 
 # how each database names what a duplicate clashes with: SQLite its columns, PostgreSQL its
-# columns (DETAIL) or its constraint, MariaDB its index ('PRIMARY' for the key)
+# columns (DETAIL) or its constraint, MariaDB its index ('PRIMARY' for the key; MySQL 8
+# 'table.index'), whose columns information_schema holds when the model does not declare it
 _SQLITE_COLUMNS = re.compile(r"UNIQUE constraint failed: (.+)")
 _POSTGRES_COLUMNS = re.compile(r"Key \((.+?)\)=\(")
 _INDEX_NAME = re.compile(r"""unique constraint "([^"]+)"|for key '([^']+)'""")
+_INDEX_COLUMNS = sql_text("SELECT COLUMN_NAME FROM information_schema.STATISTICS "
+                          "WHERE TABLE_SCHEMA = COALESCE(:schema, DATABASE()) AND TABLE_NAME = :table "
+                          "AND INDEX_NAME = :index ORDER BY SEQ_IN_INDEX")
 
 
-def _clashing(obj: ObjectType, text: str) -> list[str]:
+def _clashing(obj: ObjectType, text: str, columns_of: Callable[[str], list[str]] | None = None) -> list[str]:
     """The attributes of the key or unique index a database's duplicate message names (its
     columns or its index), or [] when it names none of this object's."""
     by_column = {attribute.column.lower(): name for name, attribute in obj.attributes.items()}
+
+    def attributes(columns: list[str]) -> list[str]:
+        names = [by_column.get(column.lower(), "") for column in columns]
+        return names if names and all(names) else []
+
     found = _SQLITE_COLUMNS.search(text) or _POSTGRES_COLUMNS.search(text)
     if found:
-        columns = [part.strip().strip('"`').rpartition(".")[2].lower() for part in found.group(1).split(",")]
-        names = [by_column.get(column, "") for column in columns]
-        return names if all(names) else []
+        return attributes([part.strip().strip('"`').rpartition(".")[2] for part in found.group(1).split(",")])
     named = _INDEX_NAME.search(text)
-    index = (named.group(1) or named.group(2)).rpartition(".")[2] if named else ""
+    if named is None:
+        return []
+    index = (named.group(1) or named.group(2)).rpartition(".")[2]
     if index == "PRIMARY" or index.endswith("_pkey"):
         return list(obj.key)
-    return next((list(found.attributes) for found in obj.indexes if found.name == index and found.unique), [])
+    declared = next((list(found.attributes) for found in obj.indexes if found.name == index and found.unique), None)
+    if declared is not None:
+        return declared
+    return attributes(columns_of(index)) if columns_of is not None and named.group(2) else []

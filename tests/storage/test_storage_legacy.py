@@ -5,9 +5,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 
 from caruso_core.errors import ConfigError, Conflict
+from caruso_storage import records as records_module
 from caruso_storage.service import StorageManager
 from conftest import raw_engine
 
@@ -137,6 +138,37 @@ def test_a_legacy_key_in_use_names_the_attributes_of_its_columns(orders):
     with pytest.raises(Conflict, match="^OrderLine: another OrderLine has these values of order, position") as clash:
         storage.create("OrderLine", {"order": 1, "position": 2, "article": "BOLT"})
     assert clash.value.details == {"fields": ["order", "position"]}
+
+
+def test_a_unique_index_made_by_hand_names_the_attributes_of_its_columns(orders, monkeypatch):
+    """MariaDB names only the index: its columns are looked up once, after the failed write
+    is rolled back; a lookup that fails leaves the general message."""
+    storage, engine = orders
+    with engine.begin() as connection:
+        connection.execute(text('CREATE UNIQUE INDEX "ix_order_article" ON "KUNDEN AUFTRAG" '
+                                '("AUFTR-NR", "ARTIKEL NR")'))
+        connection.execute(text('CREATE UNIQUE INDEX "ix_remark" ON "KUNDEN AUFTRAG" (bemerkung)'))
+    mariadb = engine.dialect.name in ("mysql", "mariadb")
+    lookups = []
+    event.listen(storage.engines["erp"], "before_cursor_execute",
+                 lambda _connection, _cursor, statement, *_: lookups.append(1) if "COLUMN_NAME" in statement else None)
+    clashing = {"order": 1, "position": 3, "article": "WIDGET"}
+    monkeypatch.setattr(records_module, "_INDEX_COLUMNS", records_module.sql_text("SELECT COLUMN_NAME FROM nowhere"))
+    with pytest.raises(Conflict) as clash:
+        storage.create("OrderLine", clashing)
+    assert clash.value.details == ({} if mariadb else {"fields": ["order", "article"]})
+    monkeypatch.undo()
+    for _ in range(2):
+        with pytest.raises(Conflict, match="^OrderLine: another OrderLine has these values of order, article "
+                                           "already$") as clash:
+            storage.create("OrderLine", clashing)
+        assert clash.value.details == {"fields": ["order", "article"]}
+    with pytest.raises(Conflict, match="^note: another OrderLine has this note already$") as clash:
+        storage.update("OrderLine", {"order": 1, "position": 1}, {"note": "eilig"})
+    assert clash.value.details == {"field": "note", "fields": ["note"]}
+    assert storage.count("OrderLine") == 3
+    storage.create("OrderLine", {"order": 1, "position": 3, "article": "BOLT", "note": "neu"})
+    assert len(lookups) == (3 if mariadb else 0)      # the failed one, then once per index
 
 
 def test_a_legacy_row_changed_behind_our_back_is_a_conflict(orders):
