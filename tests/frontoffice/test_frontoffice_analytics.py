@@ -204,37 +204,13 @@ def test_attack_analytics_forms_malformed_oversized_or_with_a_replayed_notice(hi
 
 
 @pytest.mark.browser
-def test_a_reload_after_training_trains_nothing_more(browser, solution, caruso_client, shots):
-    analytics = caruso_client.get("caruso.analytics/1")
-    tab = Tab(browser, solution[1], DESKTOP, shots)
-    try:
-        tab.sign_in("sam").wait_for_url("**/")
-        page = tab.open("/supervisor/analytics")
-        page.click("button[value=train]", no_wait_after=True)      # the page answers when done: the expect waits
-        expect(page.locator(".notice")).to_contain_text("Model version 1 trained", timeout=120_000)
-        assert page.url.endswith("/supervisor/analytics")
-        page.reload()
-        expect(page.locator(".notice")).to_have_count(0)
-        expect(page.locator("#churn-models tbody tr")).to_have_count(1)
-        assert [model["version"] for model in analytics.models()] == [1]
-        page.click("button[value=rfm]", no_wait_after=True)
-        expect(page.locator(".notice")).to_contain_text("customers segmented (rfm)", timeout=120_000)
-        segmented = analytics.last_runs()["rfm"]["at"]
-        page.reload()
-        expect(page.locator(".notice")).to_have_count(0)
-        expect(page.locator("#segments-rfm tbody tr").first).to_be_visible()
-        page.go_back()                                              # Back: the page before, nothing sent again
-        page.wait_for_load_state()
-        assert [model["version"] for model in analytics.models()] == [1]
-        assert analytics.last_runs()["rfm"]["at"] == segmented
-        tab.check_layout("analytics after reloads")
-    finally:
-        tab.close()
-
-
-@pytest.mark.browser
-def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the_risk(browser, solution, shots):
+def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the_risk(browser, solution, shots,
+                                                                                       caruso_client):
+    """In Chromium: train, score, segment and forecast, a reload or Back after an action
+    running nothing again (the page was redirected to); an agent then sees the risk and its
+    factors in the riskiest customer's 360."""
     storage, site = solution
+    analytics = caruso_client.get("caruso.analytics/1")
     tab = Tab(browser, site, DESKTOP, shots)
     try:
         page = tab.sign_in("sam")
@@ -246,7 +222,12 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
 
         page.click("button[value=train]", no_wait_after=True)      # the page answers when done: the expect waits
         expect(page.locator(".notice")).to_contain_text("Model version 1 trained", timeout=120_000)
+        assert page.url.endswith("/supervisor/analytics")
         tab.check_layout("analytics after training")
+        page.reload()                                               # the redirected page: nothing sent again
+        expect(page.locator(".notice")).to_have_count(0)
+        expect(page.locator("#churn-models tbody tr")).to_have_count(1)
+        assert [model["version"] for model in analytics.models()] == [1]
         version = page.locator("#churn-models tbody tr[data-version='1'] td").all_inner_texts()
         auc, baseline = float(version[3]), float(version[4])
         assert auc > 0.7 and auc > baseline
@@ -258,6 +239,15 @@ def test_a_supervisor_trains_segments_forecasts_and_scores_and_an_agent_sees_the
         page.click("button[value=rfm]", no_wait_after=True)      # the page answers when done: the expect waits
         expect(page.locator(".notice")).to_contain_text("customers segmented (rfm)", timeout=120_000)
         tab.shot("frontoffice-analytics.png")
+        segmented = analytics.last_runs()["rfm"]["at"]
+        page.reload()
+        expect(page.locator(".notice")).to_have_count(0)
+        page.go_back()                                              # Back: the page before, nothing sent again
+        page.wait_for_load_state()
+        page.go_forward()
+        page.wait_for_load_state()
+        assert [model["version"] for model in analytics.models()] == [1]
+        assert analytics.last_runs()["rfm"]["at"] == segmented
         segments = {row.get_attribute("data-segment"): int(row.locator("td").nth(1).inner_text())
                     for row in page.locator("#segments-rfm tbody tr").all()}
         assert "champions" in segments and sum(segments.values()) > CUSTOMERS // 2
