@@ -23,6 +23,7 @@ from caruso_core import privatefiles
 from caruso_core.errors import ConfigError, one_line
 
 SQLITE_LOCK_WAIT = 30
+MYSQL = ("mysql", "mariadb")      # the dialect names of MySQL and MariaDB, for their column variants
 SQLITE_POOL = 64
 
 

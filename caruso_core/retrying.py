@@ -1,6 +1,8 @@
 """Work that a component retries in the background: how long it waits between attempts
 (:class:`Retries`) and the thread that does the work (:class:`Worker`).
 
+:func:`moment` is now as the outboxes store their times.
+
 Contract of :class:`Retries`: settings read from a table of a component's configuration
 by :meth:`Retries.of` (an unknown name, or a value that is not a number above 0, is a
 ConfigError naming it); ``delay(attempts)`` is the pause after ``attempts`` failed
@@ -20,6 +22,7 @@ seconds. A stopped worker can be started again.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -28,6 +31,12 @@ from typing import Any
 import attrs
 
 from caruso_core.errors import ConfigError
+
+
+def moment() -> dt.datetime:
+    """Now as the outboxes store it (UTC, naive, with microseconds: retries can be a fraction
+    of a second apart)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def positive(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -73,7 +82,7 @@ class Worker:
     def __init__(self, name: str, log: logging.Logger, what: str, poll: float = 5.0,
                  prune_every: float = 3600.0) -> None:
         self.name = name
-        self._log = log
+        self.log = log
         self._what = what
         self._poll = poll
         self._prune_every = prune_every
@@ -120,6 +129,6 @@ class Worker:
             try:
                 wait = self.work()
             except Exception:
-                self._log.exception("%s failed", self._what)
+                self.log.exception("%s failed", self._what)
                 wait = self._poll
             self._wake.wait(max(wait, 0.0))

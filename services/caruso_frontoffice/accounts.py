@@ -77,15 +77,17 @@ def shown_key(key: dict[str, Any]) -> str:
     return ", ".join(f"{name}={value}" for name, value in key.items())
 
 
-def check_customer(storage: Any, key: dict[str, Any]) -> None:
+def check_customer(storage: Any, key: dict[str, Any],
+                   described: Callable[[str], ObjectInfo] | None = None) -> None:
     """Refuse a customer key that does not name exactly one ``Customer`` of the storage
     service ``storage`` (a client of ``caruso.storage/1``): each name is an attribute of Customer (``customer_id``, the
     name the dialog scripts read, stands for its key attribute unless Customer has an
     attribute of that name), and one customer holds all the values. InvalidInput naming the
     attribute, the value or the key that is wrong (:class:`CustomerGone` when no customer
     holds it); Unavailable when the storage service cannot be asked (nothing is known about
-    the key then)."""
-    _one_customer(storage, key, _conditions(_customer_object(storage), key))
+    the key then). ``described(object)`` gives Customer's description where one is kept
+    (:meth:`caruso_frontoffice.records.Records.info`), else the storage is asked for it."""
+    _one_customer(storage, key, _conditions(_customer_object(storage, described), key))
 
 
 class CustomerGone(InvalidInput):
@@ -125,7 +127,7 @@ def unlinked_customers(storage: Any, keys: dict[str, dict[str, Any]]) -> dict[st
     return problems
 
 
-def unlinked(storage: Any, user: User) -> str | None:
+def unlinked(storage: Any, user: User, described: Callable[[str], ObjectInfo] | None = None) -> str | None:
     """Why the customer account ``user`` may not act as its customer now, in one line: its key
     names no customer of ``storage``, or not exactly one (see :func:`check_customer`). None for
     a key that names one, for staff, and when the storage does not answer (logged: the key
@@ -133,7 +135,7 @@ def unlinked(storage: Any, user: User) -> str | None:
     if user.customer is None:
         return None
     try:
-        check_customer(storage, user.customer)
+        check_customer(storage, user.customer, described)
     except Unavailable as error:
         log.warning("customer account %r was not checked: %s", user.name, error)
     except InvalidInput as error:
@@ -141,11 +143,11 @@ def unlinked(storage: Any, user: User) -> str | None:
     return None
 
 
-def _customer_object(storage: Any) -> ObjectInfo:
-    """Customer as the storage service describes it; InvalidInput without one, Unavailable
-    when the storage does not answer."""
+def _customer_object(storage: Any, described: Callable[[str], ObjectInfo] | None = None) -> ObjectInfo:
+    """Customer as the storage service describes it (``described``, or asked now); InvalidInput
+    without one, Unavailable when the storage does not answer."""
     try:
-        return object_info(CUSTOMER, storage.describe(CUSTOMER))
+        return described(CUSTOMER) if described is not None else object_info(CUSTOMER, storage.describe(CUSTOMER))
     except NotFound:
         raise InvalidInput(f"the storage's model has no {CUSTOMER} object") from None
     except CarusoError as error:

@@ -11,7 +11,7 @@ from caruso_core.cli import manager_option
 from caruso_core.deployment import DEFAULT_FILE, default_sqlite_url
 from caruso_core.errors import ConfigError, Unavailable
 from caruso_frontoffice import articles
-from caruso_frontoffice.accounts import ROLES, Accounts, check_customer, unlinked_customers
+from caruso_frontoffice.accounts import ROLES, Accounts, check_customer, shown_key, unlinked_customers
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.records import STORAGE
 from caruso_frontoffice.scriptcontext import context_problems
@@ -95,7 +95,7 @@ def list_users(checked: bool, db: str | None, manager_uri: str | None) -> None:
         problems = unlinked_customers(_storage(manager_uri), {one.name: one.customer for one in everyone
                                                               if one.customer})
     for one in everyone:
-        key = ", ".join(f"{name}={value}" for name, value in (one.customer or {}).items())
+        key = shown_key(one.customer) if one.customer else ""
         click.echo("\t".join([one.name, one.role, *([key] if key else []),
                               *([problems[one.name]] if one.name in problems else [])]))
 

@@ -98,7 +98,8 @@ class Context:
         one-time ``notice`` an action redirected to it with (see :mod:`caruso_frontoffice.notices`)."""
         visitor = getattr(request.state, "visitor", None)
         user = visitor.user if visitor else None
-        if visitor is not None and values.get("notice") is None and (taken := notices.taken(
+        values.setdefault("notice", None)
+        if visitor is not None and values["notice"] is None and (taken := notices.taken(
                 request, self.sessions, visitor.token)):
             values["notice"] = taken
         html = self.templates.get_template(template).render(

@@ -99,20 +99,18 @@ class Worksheets:
 
     def unfiled(self, agent: str) -> list[str]:
         """The agent's interactions with notes to file for a known customer, oldest first."""
-        with self._engine.connect() as connection:
-            return list(connection.execute(
-                sa.select(contacts.c.interaction).join(worksheets, _same_row(worksheets, contacts))
-                .where(contacts.c.agent == agent, sa.not_(contacts.c.filed), contacts.c.customer.is_not(None),
-                       worksheets.c.notes != "")
-                .order_by(contacts.c.updated_at)).scalars())
+        return self._unfiled(contacts.c.interaction, contacts.c.updated_at, contacts.c.agent == agent)
 
     def agents_with_unfiled(self) -> list[str]:
         """The agents who have notes to file for a known customer (:meth:`unfiled`)."""
+        return self._unfiled(contacts.c.agent, contacts.c.agent, distinct=True)
+
+    def _unfiled(self, column: sa.Column, order: sa.Column, *conditions: Any, distinct: bool = False) -> list[str]:
+        """``column`` of the rows with notes not filed yet for a known customer, by ``order``."""
+        query = sa.select(column).join(worksheets, _same_row(worksheets, contacts)).where(
+            *conditions, sa.not_(contacts.c.filed), contacts.c.customer.is_not(None), worksheets.c.notes != "")
         with self._engine.connect() as connection:
-            return list(connection.execute(
-                sa.select(contacts.c.agent).distinct().join(worksheets, _same_row(worksheets, contacts))
-                .where(sa.not_(contacts.c.filed), contacts.c.customer.is_not(None), worksheets.c.notes != "")
-                .order_by(contacts.c.agent)).scalars())
+            return list(connection.execute((query.distinct() if distinct else query).order_by(order)).scalars())
 
     def claim_filing(self, agent: str, interaction: str) -> bool:
         """Note that the interaction's notes are being filed; False when they were already."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from caruso_core import connect, databases, plugins
+from caruso_core import connect, plugins
 from caruso_core.cli import manager_option, parse_pairs
 from caruso_core.deployment import read_toml
 from caruso_core.errors import ConfigError
@@ -174,8 +174,7 @@ def run(file: str, pairs: tuple[str, ...], data: str | None, dry_run: bool, toda
                                                                        prompt_suffix=""), say=click.echo)
         runner.run(engine.start(loaded.id, parse_pairs(pairs, "context")))
         if mailer is not None:
-            kept = None if outbox_url is None else databases.database_url(outbox_url).render_as_string(
-                hide_password=True)
+            kept = None if outbox_url is None else outbox.engine.url.render_as_string(hide_password=True)
             send_mail(mailer, click.echo, kept)
 
 

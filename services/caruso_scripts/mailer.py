@@ -57,7 +57,6 @@ class Mailer(Worker):
     def __init__(self, outbox: MailOutbox, settings: Mapping[str, Any], retries: MailRetries,
                  logger: logging.Logger = log) -> None:
         self.outbox = outbox
-        self.log = logger
         self.retries = retries
         self.host = str(settings.get("smtp_host", "127.0.0.1"))
         try:
@@ -98,7 +97,8 @@ class Mailer(Worker):
                 except (OSError, smtplib.SMTPException) as error:
                     self._again(row, attempts, self._describe(error))       # the server: pause them all
                     return self.retries.delay(attempts)
-                self.outbox.sent(row["id"], self._describe(smtplib.SMTPRecipientsRefused(refused)) if refused else None)
+                self.outbox.sent(row["id"], f"{self.host}:{self.port} refused {self._describe_refused(refused)}"
+                                 if refused else None)
         finally:
             if smtp is not None:
                 _close(smtp)

@@ -27,7 +27,9 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from caruso_core.databases import MYSQL
 from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_core.retrying import moment
 
 STATES = ("queued", "sent", "failed")
 MAX_MESSAGE = 512 * 1024        # bytes of a message as sent
@@ -40,7 +42,6 @@ SHOWN = 300                     # characters of the To and Subject kept for the 
 # MySQL and MariaDB: times keep their microseconds (retries can be a fraction of a second
 # apart), keys are compared byte for byte (a case-insensitive collation would take two
 # actions' keys for one), a message may be larger than a BLOB's 64 KiB
-MYSQL = ("mysql", "mariadb")
 MOMENT = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), *MYSQL)
 KEY = sa.String(MAX_KEY).with_variant(mysql.VARCHAR(MAX_KEY, charset="utf8mb4", collation="utf8mb4_bin"), *MYSQL)
 MESSAGE = sa.LargeBinary().with_variant(mysql.MEDIUMBLOB(), *MYSQL)
@@ -67,11 +68,6 @@ MAIL = sa.Table(
 )
 
 
-def moment() -> dt.datetime:
-    """Now (UTC, naive, with microseconds: retries can be a fraction of a second apart)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 def _shown(row: Any) -> dict[str, Any]:
     """A row as plain data: names as text, times as ISO text."""
     return {str(name): value.isoformat() if isinstance(value, dt.datetime) else value for name, value in row.items()}
@@ -94,12 +90,12 @@ class MailOutbox:
         try:
             with self.engine.begin() as connection:
                 connection.execute(MAIL.insert(), row)
-        except sa.exc.IntegrityError:
-            pass                        # queued under this key before: that one stands
-        with self.engine.connect() as connection:
-            found = connection.execute(sa.select(MAIL.c.to, MAIL.c.message_id).where(MAIL.c.key == key)).one()
+        except sa.exc.IntegrityError:   # queued under this key before: that one stands
+            with self.engine.connect() as connection:
+                row = connection.execute(sa.select(MAIL.c.to, MAIL.c.message_id)
+                                         .where(MAIL.c.key == key)).one()._asdict()
         self._queued()
-        return {"to": found.to, "message_id": found.message_id, "queued": True}
+        return {"to": row["to"], "message_id": row["message_id"], "queued": True}
 
     def due(self, limit: int) -> list[dict[str, Any]]:
         """Queued rows that may be tried now, oldest first."""

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from caruso_core import databases
+from caruso_core.databases import MYSQL
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import NotFound
 from caruso_scripts.engine import Session
 
-MYSQL = ("mysql", "mariadb")
 METADATA = sa.MetaData()
 SESSIONS = sa.Table(
     "caruso_script_sessions", METADATA,
@@ -84,7 +84,6 @@ class SessionStore:
 
     def close(self) -> None:
         self.engine.dispose()
-
 
 
 def _widen_state(engine: sa.Engine) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_core.retrying import moment
 
 from caruso_storage import values
 from caruso_storage.journal import key_text, outbox
@@ -24,11 +25,6 @@ from caruso_storage.journal import key_text, outbox
 STATES = ("pending", "delivered", "failed")
 MAX_ARGUMENTS = 64 * 1024        # characters of a call's arguments as JSON
 MAX_ERROR = 2000
-
-
-def moment() -> dt.datetime:
-    """Now (UTC, naive, with microseconds: retries can be a fraction of a second apart)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def add(connection: Connection, rule: str, obj: str, key: Any, interface: str, method: str,

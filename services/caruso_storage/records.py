@@ -351,13 +351,12 @@ class Records:
     def _columns_of_index(self, connection: Connection, index: str) -> list[str]:
         """The columns of the table's unique index ``index``, which MariaDB and MySQL name
         alone when a duplicate clashes on it and the model does not declare (one made in the
-        database by hand). The failed write ends the caller's transaction anyway: it is rolled
-        back here, and the index read from ``information_schema`` on a fresh connection, once
-        per index for the life of these records (and their engine). [] when that fails."""
+        database by hand): read from ``information_schema`` on another connection of the engine
+        (the caller's transaction, which the failed write ends, stays the caller's), once per
+        index for the life of these records (and their engine). [] when that fails."""
         columns = self._index_columns.get(index)
         if columns is None:
             try:
-                connection.rollback()
                 with connection.engine.connect() as fresh:
                     columns = list(fresh.execute(_INDEX_COLUMNS, {"schema": self.table.schema,
                                                                   "table": self.table.name, "index": index}).scalars())

@@ -75,8 +75,7 @@ def swap(request: Request, context: Context, form: FormData) -> Response:
                             f"is active; {previous} is standing by.")
 
 
-def _services_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
-                   notice: str | None = None) -> Response:
+def _services_page(request: Request, context: Context, status: int = 200, *, error: str | None = None) -> Response:
     try:
         rows = context.client.health()
     except CarusoError as failure:
@@ -88,7 +87,7 @@ def _services_page(request: Request, context: Context, status: int = 200, *, err
         active = [row["registered_at"] for row in instances if row["state"] == "active"]
         for row in instances:
             row["swap_label"] = "Roll back" if active and row["registered_at"] < min(active) else "Activate"
-    return context.render(request, "services.html", status, groups=groups, error=error, notice=notice,
+    return context.render(request, "services.html", status, groups=groups, error=error,
                           manager=context.client.uri)
 
 
@@ -137,7 +136,7 @@ def set_phone(request: Request, context: Context, form: FormData) -> Response:
 
 
 def _users_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
-                notice: str | None = None, given: dict[str, str] | None = None) -> Response:
+                given: dict[str, str] | None = None) -> Response:
     """The users, with the phone of each agent and supervisor (none shown without telephony)
     and, for customer accounts whose key no longer names one customer, why (``customer gone``);
     the form to add one filled with ``given`` (``name``, ``role``, ``customer``)."""
@@ -148,7 +147,7 @@ def _users_page(request: Request, context: Context, status: int = 200, *, error:
         unlinked = unlinked_customers(context.client.get(STORAGE), {u.name: u.customer for u in accounts if u.customer})
     except CarusoError as failure:
         unchecked = f"Whether the customer accounts still name their customer could not be checked: {failure}"
-    return context.render(request, "users.html", status, users=accounts, roles=ROLES, error=error, notice=notice,
+    return context.render(request, "users.html", status, users=accounts, roles=ROLES, error=error,
                           given=given or dict.fromkeys(ADD_FORM, ""), key_length=KEY_LENGTH, phones=phones,
                           phone_kinds=KINDS, unlinked=unlinked, unchecked=unchecked, gone=GONE)
 
@@ -190,7 +189,7 @@ def retry_mail(request: Request, context: Context, form: FormData) -> Response:
 
 
 def _outbox_page(request: Request, context: Context, state: str, status: int = 200, *,
-                 error: str | None = None, notice: str | None = None) -> Response:
+                 error: str | None = None) -> Response:
     """The latest outbox rows, of one state if ``state`` names one, and the script engine's
     mail outbox (or one line saying it did not answer)."""
     if state and state not in OUTBOX_STATES:
@@ -205,7 +204,7 @@ def _outbox_page(request: Request, context: Context, state: str, status: int = 2
     except CarusoError as failure:
         mail_missing = f"The script engine did not answer: {failure}"
     return context.render(request, "outbox.html", status, rows=rows, state=state, states=OUTBOX_STATES,
-                          shown=OUTBOX_ROWS, error=error, notice=notice, mail=mail, mail_missing=mail_missing,
+                          shown=OUTBOX_ROWS, error=error, mail=mail, mail_missing=mail_missing,
                           mail_shown=MAIL_ROWS)
 
 

@@ -535,12 +535,13 @@ def _changed_meanwhile(request: Request, context: Context, view: FormView, info:
             shown[name] = _form_value(spec, stored)
             continue
         shown[name] = _text(form.get(name))
-        if _digest(values[name]) == _digest(stored):
+        mine, theirs = _digest(values[name]), _digest(stored)
+        if mine == theirs:
             continue
-        if was.get(name) == _digest(values[name]):                # only they changed it: theirs
+        if was.get(name) == mine:                                 # only they changed it: theirs
             shown[name] = _form_value(spec, stored)
             notes[name] = "Changed by someone else meanwhile."
-        elif was.get(name) != _digest(stored):                    # both changed it (or not known): yours
+        elif was.get(name) != theirs:                             # both changed it (or not known): yours
             now = widgets.shown(spec["attribute"], stored) or "(empty)"
             notes[name] = f"Now stored: {now}. Saving keeps your entry."
     label = f"{view.object} {', '.join(widgets.display(v) for v in info.key_of(current).values())}"

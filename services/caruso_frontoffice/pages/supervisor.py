@@ -129,14 +129,13 @@ def campaign_action(request: Request, context: Context, form: FormData) -> Respo
                             f"Campaign {summary['name']} is {summary['state']}.")
 
 
-def _campaigns_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
-                    notice: str | None = None) -> Response:
+def _campaigns_page(request: Request, context: Context, status: int = 200, *, error: str | None = None) -> Response:
     try:
         rows = [_with_progress(summary) for summary in context.client.get(COMM).campaigns()]
     except CarusoError as failure:
         rows, error = [], f"{error + ' ' if error else ''}The communication server did not answer: {failure}"
         status = max(status, 503)
-    return context.render(request, "campaigns.html", status, campaigns=rows, error=error, notice=notice)
+    return context.render(request, "campaigns.html", status, campaigns=rows, error=error)
 
 
 @page(*ROLES)
@@ -195,7 +194,7 @@ def forecast_chart(request: Request, context: Context) -> Response:
 
 
 def _analytics_page(request: Request, context: Context, horizon: tuple[int, float], status: int = 200, *,
-                    error: str | None = None, notice: str | None = None) -> Response:
+                    error: str | None = None) -> Response:
     """The analytics page: the models (without them, the page says the service did not
     answer), then each figure the service gives, or its one-line refusal in its place: the
     last scoring, the last segmentation by each method (else the customers per stored
@@ -209,7 +208,7 @@ def _analytics_page(request: Request, context: Context, horizon: tuple[int, floa
                     "deployment file to train models here (docs/analytics.md).")
         else:
             status, line = max(status, 503), f"The analytics service did not answer: {failure}"
-        return context.render(request, "analytics.html", status, models=None, notice=notice,
+        return context.render(request, "analytics.html", status, models=None,
                               error=f"{error + ' ' if error else ''}{line}",
                               horizon=horizon, choices=(FORECAST_MONTHS, FORECAST_LEVELS))
     figures = {name: _asked(ask) for name, ask in (
@@ -219,7 +218,7 @@ def _analytics_page(request: Request, context: Context, horizon: tuple[int, floa
             for kind in ("score", *SEGMENTATIONS)}
     stored = {method: {"value": None, "refused": None} if runs[method] else
               _asked(lambda m=method: service.stored_segments(m)) for method in SEGMENTATIONS}
-    return context.render(request, "analytics.html", status, models=models, error=error, notice=notice,
+    return context.render(request, "analytics.html", status, models=models, error=error,
                           scoring=runs["score"] and _scoring(runs["score"]), runs=runs, stored=stored,
                           segmentations=SEGMENTATIONS, labels=ANALYTICS_LABELS, horizon=horizon,
                           choices=(FORECAST_MONTHS, FORECAST_LEVELS),
