@@ -78,7 +78,9 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"mysql+pymysql://root@127.0.0.1:{self.port}/?charset=utf8mb4"
+        # the server offers no TLS; without ssl_disabled PyMySQL would still build a TLS context
+        # with the system's CA certificates for each connection (some 40 ms of CPU each)
+        return f"mysql+pymysql://root@127.0.0.1:{self.port}/?charset=utf8mb4&ssl_disabled=true"
 
     def _answers(self) -> bool:
         if self.process.poll() is not None:
@@ -86,7 +88,7 @@ class Server:
         import pymysql
 
         try:
-            pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=2).close()
+            pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=2, ssl_disabled=True).close()
         except pymysql.err.OperationalError:
             return False
         return True
