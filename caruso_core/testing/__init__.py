@@ -13,6 +13,7 @@ run the real thing on 127.0.0.1 (see :mod:`caruso_core.testing.plugin`):
 ``chromium``        the session's headless Chromium (Playwright), for pages under test
                     (``chromium_calls``: the full browser, for pages holding calls)
 ``smtp_server``     a real SMTP server on 127.0.0.1 that keeps the messages it receives
+                    (``smtp_tls``: certificates for one with STARTTLS or TLS)
 ``postgres_url``    a throwaway PostgreSQL server (``postgres_database``: a fresh database)
 ``caruso_network``  three hosts in network namespaces joined by a bridge (:mod:`.netns`)
 

@@ -30,7 +30,9 @@
 ``smtp_server``
     a real SMTP server on 127.0.0.1 keeping what it receives (``.host``, ``.port``,
     ``.messages``, ``.recipients``; ``.reply`` to refuse messages, ``.tried`` when each
-    came); ``caruso_core.testing.mail.SmtpServer()`` is one that listens only once started.
+    came); ``caruso_core.testing.mail.SmtpServer()`` is one that listens only once started,
+    with STARTTLS or TLS and logins if asked. ``smtp_tls`` (session): a CA and the
+    certificate of a relay on 127.0.0.1 it signed.
 ``caruso_network``
     three hosts ``h1``-``h3`` in network namespaces joined by a bridge, for the tests of
     one module (see :mod:`caruso_core.testing.netns`; skipped where namespaces cannot be made).
@@ -46,7 +48,7 @@ import pytest
 from caruso_core import remoting
 from caruso_core.client import Client, connect
 from caruso_core.testing.browser import caruso_playwright, chromium, chromium_calls  # noqa: F401  (fixtures)
-from caruso_core.testing.mail import smtp_server  # noqa: F401  (a fixture of this plugin)
+from caruso_core.testing.mail import smtp_server, smtp_tls  # noqa: F401  (fixtures of this plugin)
 from caruso_core.testing.netns import caruso_network  # noqa: F401  (a fixture of this plugin)
 from caruso_core.testing.processes import HostProcess, ManagerProcess, ThreadHost, ThreadManager, child_environment
 

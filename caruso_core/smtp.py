@@ -1,0 +1,167 @@
+"""The SMTP relay a component sends mail through: its settings, and a session with it.
+
+Settings (every one optional; a component reads them from its configuration under a prefix,
+``smtp_`` unless its documentation says otherwise):
+
+``host`` (127.0.0.1), ``port`` (25; 465 is usual with ``tls``, 587 with ``starttls``),
+``timeout`` (seconds for each step of the conversation: 30, at most 120),
+``security``: ``none`` (plain SMTP: a relay on this host), ``starttls`` (the relay must offer
+STARTTLS: the session is encrypted before anything else is said, or nothing is sent) or
+``tls`` (TLS from the first byte); the relay's certificate must name ``host`` and be signed
+by a system authority, or by one in ``ca_file`` (PEM) when given.
+``username`` and ``password_file`` (the password on the file's first line; the file at most
+1 KiB): log in once the session is encrypted. Credentials are refused over plain SMTP unless
+the relay is on this host (loopback).
+
+Contract: :meth:`Relay.of` checks the settings (ConfigError naming the setting, one line);
+:meth:`Relay.open` returns a session ready for ``sendmail``/``send_message``, or raises
+``OSError`` or ``smtplib.SMTPException`` (unreachable, no STARTTLS, a certificate that does
+not verify, a refused login) after closing what it opened; :meth:`Relay.describe` says any
+error of a session in one line naming the relay.
+"""
+from __future__ import annotations
+
+import ipaddress
+import smtplib
+import ssl
+from pathlib import Path
+from typing import Any, Mapping
+
+import attrs
+
+from caruso_core.errors import ConfigError, one_line
+
+SECURITY = ("none", "starttls", "tls")
+MAX_TIMEOUT = 120.0
+MAX_PASSWORD_FILE = 1024
+
+
+@attrs.frozen
+class Relay:
+    """A checked relay (see the module's contract); ``str()`` is ``host:port``."""
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    timeout: float = 30.0
+    security: str = "none"
+    ca_file: str | None = None
+    username: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any], prefix: str = "smtp_", where: str = "settings",
+           **defaults: Any) -> "Relay":
+        """The relay ``settings`` describe with keys ``prefix + name``; ``defaults`` for names
+        not given (e.g. ``timeout=10``)."""
+        def get(name: str) -> Any:
+            return settings.get(prefix + name, defaults.get(name, getattr(DEFAULT, name, None)))
+
+        def refuse(name: str, said: str) -> ConfigError:
+            return ConfigError(f"{where}: {prefix}{name} {said}")
+
+        host = get("host")
+        if not isinstance(host, str) or not host or any(c.isspace() for c in host):
+            raise refuse("host", f"is a host name or address, not {host!r}")
+        port, timeout = _number(int, get("port"), refuse, "port"), _number(float, get("timeout"), refuse, "timeout")
+        if not 0 < port < 65536:
+            raise refuse("port", f"is 1 to 65535, not {port}")
+        if not 0 < timeout <= MAX_TIMEOUT:
+            raise refuse("timeout", f"is above 0 and at most {MAX_TIMEOUT:g} seconds, not {timeout:g}")
+        security = get("security")
+        if security not in SECURITY:
+            raise refuse("security", f"is one of {', '.join(SECURITY)}, not {security!r}")
+        ca_file = get("ca_file")
+        if ca_file is not None and not Path(str(ca_file)).is_file():
+            raise refuse("ca_file", f"names no readable file: {ca_file}")
+        username, password_file = get("username"), get("password_file")
+        if (username is None) != (password_file is None):
+            raise refuse("username", "and " + prefix + "password_file go together")
+        password = None
+        if username is not None:
+            if not isinstance(username, str) or not username or len(username) > 256:
+                raise refuse("username", "is a non-empty name of at most 256 characters")
+            if security == "none" and not _loopback(host):
+                raise refuse("username", f"needs {prefix}security starttls or tls: the password would "
+                                         f"cross the network in clear to {host}")
+            password = _password(Path(str(password_file)), lambda said: refuse("password_file", said))
+        return cls(host, port, timeout, security, None if ca_file is None else str(ca_file), username, password)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def open(self) -> smtplib.SMTP:
+        """A session with the relay: connected, encrypted as ``security`` says, logged in."""
+        if self.security == "tls":
+            session: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                                     context=self._tls())
+        else:
+            session = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.security == "starttls":
+                session.starttls(context=self._tls())   # SMTPNotSupportedError when not offered
+                session.ehlo()
+            if self.username is not None:
+                session.login(self.username, self.password or "")
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def describe(self, error: BaseException) -> str:
+        """One line: what went wrong with the relay."""
+        if isinstance(error, smtplib.SMTPResponseException):
+            text = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) \
+                else str(error.smtp_error)
+            return f"{self} answered {error.smtp_code} {' '.join(text.split())}"
+        if isinstance(error, smtplib.SMTPNotSupportedError):
+            return f"{self}: {error} (smtp security is {self.security}; nothing was sent)"
+        return f"{self}: {one_line(error)}"
+
+    def _tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
+
+
+DEFAULT = Relay()
+
+
+def close(session: smtplib.SMTP) -> None:
+    """End the conversation politely, or just close the socket when the relay is gone."""
+    try:
+        session.quit()
+    except (OSError, smtplib.SMTPException):
+        session.close()
+
+
+def _number(kind: Any, value: Any, refuse: Any, name: str) -> Any:
+    if isinstance(value, bool):
+        raise refuse(name, f"is a number, not {value!r}")
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise refuse(name, f"is a number, not {value!r}") from None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _password(path: Path, refuse: Any) -> str:
+    try:
+        with path.open("rb") as file:
+            content = file.read(MAX_PASSWORD_FILE + 1)
+    except OSError as error:
+        raise refuse(f"cannot be read: {path}: {error.strerror}") from None
+    if len(content) > MAX_PASSWORD_FILE:
+        raise refuse(f"is larger than {MAX_PASSWORD_FILE} bytes: {path}")
+    try:
+        lines = content.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise refuse(f"is not UTF-8 text: {path}") from None
+    if not lines or not lines[0]:
+        raise refuse(f"holds no password on its first line: {path}")
+    return lines[0]
