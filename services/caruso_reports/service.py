@@ -5,8 +5,10 @@ and e-mails the definitions that ask for it every day (:mod:`caruso_reports.mail
 Configuration: ``db`` (SQLAlchemy URL of the event log; default ``comm.db`` in the data
 folder, where the communication server writes it); ``definitions`` (a folder or a list of
 folders of definition files, a later one replacing an earlier one's file of the same
-name; verticals add theirs); for daily mail (definitions with a ``[mail]`` table): ``smtp_host``
-(default 127.0.0.1), ``smtp_port`` (default 25), ``mail_from``, ``mail_check`` (seconds
+name; verticals add theirs); for daily mail (definitions with a ``[mail]`` table): the relay
+(``smtp_host``, default 127.0.0.1, ``smtp_port``, default 25, ``smtp_security``, ``smtp_username``,
+``smtp_password_file``, ``smtp_ca_file``, ``smtp_timeout``: :mod:`caruso_core.smtp`),
+``mail_from``, ``mail_check`` (seconds
 between checks, default 60), ``sent_file`` (what was sent, JSON; default
 ``reports-mailed.json`` in the data folder).
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from caruso_core import plugins, privatefiles, remote, service
 from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
+from caruso_core.smtp import Relay
 
 from caruso_reports import customers, definition, engine, mailing, objects
 from caruso_reports.eventlog import open_engine
@@ -40,11 +42,15 @@ class ReportService:
     """Reports over the event log at ``db``; daily mail of the definitions in ``definitions``."""
 
     def __init__(self, db: str | None = None, definitions: str | list[str] | None = None,
-                 smtp_host: str = "127.0.0.1", smtp_port: int = 25, mail_from: str = "reports@localhost",
+                 smtp_host: str = "127.0.0.1", smtp_port: int = 25, smtp_security: str = "none",
+                 smtp_username: str | None = None, smtp_password_file: str | None = None,
+                 smtp_ca_file: str | None = None, smtp_timeout: float = 30.0, mail_from: str = "reports@localhost",
                  mail_check: float = 60.0, sent_file: str | None = None, context: Any = None) -> None:
         self.context = context
         self.url = db or default_sqlite_url(EVENT_LOG)
-        self.smtp = (smtp_host, int(smtp_port))
+        self.relay = Relay.of({"smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_security": smtp_security,
+                               "smtp_username": smtp_username, "smtp_password_file": smtp_password_file,
+                               "smtp_ca_file": smtp_ca_file, "smtp_timeout": smtp_timeout}, where="reports")
         self.mail_from = mail_from
         self.mail_check = float(mail_check)
         self.known = self._definitions([definitions] if isinstance(definitions, str) else definitions or [])
@@ -170,7 +176,7 @@ class ReportService:
             of_day = mailing.of_day(mailed, day)
             report = self._report(of_day, moment)
             content = renderers[mailed.mail_format](report)
-            with smtplib.SMTP(*self.smtp, timeout=30) as smtp:
+            with self.relay.open() as smtp:
                 smtp.send_message(mailing.message(mailed, day, content, self.mail_from))
             sent[mailed.name] = day.isoformat()
             with self._lock:

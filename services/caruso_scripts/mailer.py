@@ -4,8 +4,8 @@ Contract of :class:`Mailer` (a :class:`caruso_core.retrying.Worker`): ``start`` 
 thread, ``wake`` makes it look at once (the outbox wakes it when a message is queued),
 ``stop`` ends it after the message it is sending. Each pass gives up queued messages older
 than ``give_up_days``, then takes the due ones oldest first over one SMTP connection to
-the engine settings' ``smtp_host``/``smtp_port`` (``smtp_timeout`` seconds, at most
-``MAX_TIMEOUT``, for each step of the conversation): it claims a message (``lease``
+the relay of the engine settings (:mod:`caruso_core.smtp`: ``smtp_host``, ``smtp_port``,
+``smtp_security``, a login; ``smtp_timeout`` 10 s by default): it claims a message (``lease``
 seconds), sends it as it was queued and marks it sent. A message the server refuses (4xx
 or 5xx) is tried again after ``backoff * 2 ** (attempts - 1)`` seconds (at most
 ``backoff_max``), and so is one that met a server that could not be reached or broke off;
@@ -30,14 +30,13 @@ from typing import Any, Mapping
 
 import attrs
 
-from caruso_core.errors import ConfigError, one_line
 from caruso_core.retrying import Retries, Worker, positive
+from caruso_core.smtp import Relay, close
 from caruso_scripts.outbox import MailOutbox, moment
 
 log = logging.getLogger("caruso.scripts.mail")
 POLL = 5.0                  # seconds between looks when nothing is due (rows of other instances)
 BATCH = 100
-MAX_TIMEOUT = 120.0
 
 
 @attrs.frozen
@@ -58,15 +57,7 @@ class Mailer(Worker):
                  logger: logging.Logger = log) -> None:
         self.outbox = outbox
         self.retries = retries
-        self.host = str(settings.get("smtp_host", "127.0.0.1"))
-        try:
-            self.port = int(settings.get("smtp_port", 25))
-            self.timeout = float(settings.get("smtp_timeout", 10))
-        except (TypeError, ValueError):
-            raise ConfigError("settings: smtp_port is a port number and smtp_timeout seconds") from None
-        if not 0 < self.port < 65536 or not 0 < self.timeout <= MAX_TIMEOUT:
-            raise ConfigError(f"settings: smtp_port is 1 to 65535 and smtp_timeout above 0 and at most "
-                              f"{MAX_TIMEOUT:g} s (got {self.port}, {self.timeout:g})")
+        self.relay = Relay.of(settings, timeout=10.0)
         super().__init__("caruso-scripts-mail", logger, "sending the mail outbox", POLL)
 
     def work(self) -> float:
@@ -87,7 +78,7 @@ class Mailer(Worker):
                 attempts = row["attempts"] + 1
                 try:
                     if smtp is None:
-                        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                        smtp = self.relay.open()
                     refused = smtp.sendmail(row["mail_from"], json.loads(row["recipients"]), row["message"])
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
                     self._again(row, attempts, self._describe(error))       # this message: go on with the next
@@ -97,11 +88,11 @@ class Mailer(Worker):
                 except (OSError, smtplib.SMTPException) as error:
                     self._again(row, attempts, self._describe(error))       # the server: pause them all
                     return self.retries.delay(attempts)
-                self.outbox.sent(row["id"], f"{self.host}:{self.port} refused {self._describe_refused(refused)}"
+                self.outbox.sent(row["id"], f"{self.relay} refused {self._describe_refused(refused)}"
                                  if refused else None)
         finally:
             if smtp is not None:
-                _close(smtp)
+                close(smtp)
         return self.outbox.seconds_to_next(POLL)
 
     def _again(self, row: dict[str, Any], attempts: int, error: str) -> None:
@@ -118,24 +109,11 @@ class Mailer(Worker):
         self.outbox.failed(row_id, error)
 
     def _describe(self, error: Exception) -> str:
-        where = f"{self.host}:{self.port}"
         if isinstance(error, smtplib.SMTPRecipientsRefused):
-            return f"{where} refused {self._describe_refused(error.recipients)}"
-        if isinstance(error, smtplib.SMTPResponseException):
-            text = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) \
-                else str(error.smtp_error)
-            return f"{where} answered {error.smtp_code} {' '.join(text.split())}"
-        return f"{where}: {one_line(error)}"
+            return f"{self.relay} refused {self._describe_refused(error.recipients)}"
+        return self.relay.describe(error)
 
     @staticmethod
     def _describe_refused(refused: dict[str, Any]) -> str:
         return "; ".join(f"{address}: {code} {reply.decode('utf-8', 'replace') if isinstance(reply, bytes) else reply}"
                          for address, (code, reply) in refused.items())
-
-
-def _close(smtp: smtplib.SMTP) -> None:
-    """End the conversation politely, or just close the socket when the server is gone."""
-    try:
-        smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()

@@ -10,6 +10,7 @@ import pytest
 
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.testing import eventually
+from caruso_core.testing.mail import SmtpServer
 from caruso_core.testing.processes import free_port
 from caruso_comm.service import CommServer
 from comm_servers import running  # noqa: F401  (a fixture)
@@ -176,10 +177,29 @@ def test_the_chat_page_may_be_framed_only_by_the_configured_origins(running, tmp
                    channels={"webchat": {"queue": "chat", "frame_ancestors": ["https://a.example\n"]}})
 
 
-def test_an_email_becomes_an_interaction_for_the_customer_and_the_reply_reaches_the_sink(running, smtp_server):
+def test_an_email_becomes_an_interaction_for_the_customer_and_the_reply_reaches_the_sink(running, smtp_tls, tmp_path):
+    """The reply goes through a relay asking for STARTTLS and a login."""
+    smtp_server = SmtpServer("starttls", smtp_tls.relay, users={"desk": "relay-password"}).start()
+    (tmp_path / "relay-password").write_text("relay-password")
+    try:
+        _email_reaches_an_agent_and_the_reply_the_relay(running, smtp_server, {
+            "relay_port": smtp_server.port, "relay_security": "starttls", "relay_ca_file": str(smtp_tls.ca),
+            "relay_username": "desk", "relay_password_file": str(tmp_path / "relay-password")})
+    finally:
+        smtp_server.stop()
+    assert (smtp_server.secured, smtp_server.logins) == ([True], ["desk"])
+    with pytest.raises(ConfigError, match="^channel email: relay_security is one of none, starttls, tls, not 'yes'$"):
+        CommServer(db=f"sqlite:///{tmp_path / 'x.db'}", channels={"email": {
+            "queue": "mail", "address": "service@acme.test", "relay_security": "yes"}})
+    with pytest.raises(ConfigError, match="^channel email: unknown setting 'relay'$"):
+        CommServer(db=f"sqlite:///{tmp_path / 'x.db'}", channels={"email": {
+            "queue": "mail", "address": "service@acme.test", "relay": "mail.example.org"}})
+
+
+def _email_reaches_an_agent_and_the_reply_the_relay(running, smtp_server, relay):
     server = running(
         queues=[{"name": "mail", "channel": "email"}],
-        channels={"email": {"queue": "mail", "address": "service@acme.test", "relay_port": smtp_server.port,
+        channels={"email": {"queue": "mail", "address": "service@acme.test", **relay,
                             "customers": {"Jo@Example.org": "customer-42"}}})
     server.login("ann", {}, {"email": 1})
     message = EmailMessage()

@@ -8,6 +8,7 @@ import io
 import pytest
 
 from caruso_core.errors import ConfigError
+from caruso_core.testing.mail import SmtpServer
 from caruso_reports.service import ReportService
 
 
@@ -15,16 +16,25 @@ MAILED = ('title = "Calls yesterday"\nmeasures = ["offered", "answered", "abando
           '[mail]\nto = ["lead@example.com", "boss@example.com"]\nat = "06:30"\nformat = "csv"\n')
 
 
-def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, smtp_server, tmp_path,
-                                                                 permissive_umask):
+@pytest.fixture
+def relay(smtp_tls, tmp_path):
+    """A relay with TLS from the first byte and a login; the report service's settings for it."""
+    server = SmtpServer("tls", smtp_tls.relay, users={"reports": "relay-password"}).start()
+    (tmp_path / "relay-password").write_text("relay-password\n")
+    yield server, {"smtp_port": server.port, "smtp_security": "tls", "smtp_ca_file": str(smtp_tls.ca),
+                   "smtp_username": "reports", "smtp_password_file": str(tmp_path / "relay-password")}
+    server.stop()
+
+
+def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, relay, tmp_path, permissive_umask):
     url, figures = simulated_day
-    port, mailbox = smtp_server.port, smtp_server
+    mailbox, login = relay
     folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "calls.toml").write_text(MAILED)
     (folder / "plain.toml").write_text('measures = ["offered"]\n')
-    reports = ReportService(db=url, definitions=str(folder), smtp_port=port, mail_from="caruso@example.com",
-                            sent_file=str(tmp_path / "sent.json"))
+    reports = ReportService(db=url, definitions=str(folder), mail_from="caruso@example.com",
+                            sent_file=str(tmp_path / "sent.json"), **login)
     simulated = dt.datetime.fromtimestamp(_first_event(url), dt.timezone.utc).date()
     next_day = dt.datetime(simulated.year, simulated.month, simulated.day, tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
     assert reports.send_due((next_day + dt.timedelta(hours=6)).timestamp()) == []       # before 06:30
@@ -33,6 +43,7 @@ def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, s
     assert (tmp_path / "sent.json").stat().st_mode & 0o777 == 0o600
     (message,) = mailbox.messages
     (recipients,) = mailbox.recipients
+    assert (mailbox.secured, mailbox.logins) == ([True], ["reports"])
     assert recipients == ["lead@example.com", "boss@example.com"]
     assert message["Subject"] == f"Calls yesterday, {simulated}" and message["From"] == "caruso@example.com"
     (attachment,) = [part for part in message.walk() if part.get_filename()]
@@ -40,7 +51,7 @@ def test_the_previous_days_report_is_mailed_once_after_its_time(simulated_day, s
     (row,) = list(csv.DictReader(io.StringIO(attachment.get_payload(decode=True).decode())))
     assert (int(row["offered"]), int(row["answered"]), int(row["abandoned"])) == (
         figures["offered"], figures["answered"], figures["abandoned"])
-    again = ReportService(db=url, definitions=str(folder), smtp_port=port, sent_file=str(tmp_path / "sent.json"))
+    again = ReportService(db=url, definitions=str(folder), sent_file=str(tmp_path / "sent.json"), **login)
     assert again.send_due((next_day + dt.timedelta(hours=10)).timestamp()) == []      # remembered
 
 
@@ -57,6 +68,8 @@ def test_configured_folders_add_definitions_and_a_later_one_wins(tmp_path):
                      "lead-conversion": "Lead conversion", "sales-pipeline": "Sales pipeline"}
     with pytest.raises(ConfigError, match="is not a folder"):
         ReportService(definitions=str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="^reports: smtp_security is one of none, starttls, tls, not 'ssl'$"):
+        ReportService(db="sqlite://", definitions=str(base), smtp_security="ssl")
 
 
 def _first_event(url: str) -> float:

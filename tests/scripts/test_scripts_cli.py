@@ -237,7 +237,7 @@ def test_run_says_which_mail_was_not_sent_and_a_kept_outbox_sends_it_on_the_next
         down.stop()
     assert "a dry run queues no mail" in caruso("run", notify_script, "--dry-run", "--outbox", outbox).output
     bad = caruso("run", notify_script, "-s", "smtp_port=none", input="ann@example.org\n")
-    assert bad.exit_code == 1 and "smtp_port is a port number" in bad.output and "address" not in bad.output
+    assert bad.exit_code == 1 and "smtp_port is a number, not 'none'" in bad.output and "address" not in bad.output
 
 
 def test_the_example_in_the_format_guide_is_valid_and_clean(tmp_path):

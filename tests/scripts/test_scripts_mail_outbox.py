@@ -150,6 +150,33 @@ def test_an_operator_sends_a_given_up_message_again_once_the_server_accepts(caru
         server.stop()
 
 
+def test_mail_goes_through_a_relay_with_starttls_and_a_login(mail_engines, smtp_tls, tmp_path):
+    relay = SmtpServer("starttls", smtp_tls.relay, users={"desk": "relay-password"}).start()
+    try:
+        password = tmp_path / "relay-password"
+        password.write_text("relay-password\n")
+        engine = mail_engines(relay.port, smtp_security="starttls", smtp_ca_file=str(smtp_tls.ca),
+                              smtp_username="desk", smtp_password_file=str(password))
+        queue(engine)
+        eventually(lambda: relay.messages, what="the message through the relay")
+        assert (relay.secured, relay.logins) == ([True], ["desk"])
+        assert eventually(engine.mail_outbox, lambda shown: shown["sent"] == 1)["queued"] == 0
+    finally:
+        relay.stop()
+
+
+def test_attack_a_relay_without_starttls_gets_no_mail_and_the_message_stays(mail_engines, smtp_server, smtp_tls):
+    """STARTTLS stripped (a man in the middle, or the wrong relay): nothing is said in clear."""
+    engine = mail_engines(smtp_server.port, outbox={"backoff": 60, "attempts": 3},
+                          smtp_security="starttls", smtp_ca_file=str(smtp_tls.ca))
+    queue(engine)
+    shown = eventually(engine.mail_outbox, lambda shown: shown["failing"] and shown["failing"][0]["attempts"] == 1,
+                       what="the first attempt")
+    assert shown["failing"][0]["state"] == "queued" and smtp_server.tried == []
+    assert shown["failing"][0]["last_error"] == (f"127.0.0.1:{smtp_server.port}: STARTTLS extension not supported "
+                                                 f"by server. (smtp security is starttls; nothing was sent)")
+
+
 def test_outbox_settings_and_the_smtp_timeout_are_checked(tmp_path, notify_script):
     assert MailRetries.of(None) == MailRetries() and MailRetries().attempts == 30
     assert [MailRetries().delay(n) for n in (1, 2, 8, 30)] == [30, 60, 3600, 3600]
@@ -157,7 +184,7 @@ def test_outbox_settings_and_the_smtp_timeout_are_checked(tmp_path, notify_scrip
         MailRetries.of({"tries": 3})
     with pytest.raises(ConfigError, match="outbox.give_up_days must be a number above 0"):
         MailRetries.of({"give_up_days": 0})
-    with pytest.raises(ConfigError, match="smtp_timeout above 0 and at most 120 s"):
+    with pytest.raises(ConfigError, match="smtp_timeout is above 0 and at most 120 seconds"):
         ScriptService(scripts=str(notify_script), db=f"sqlite:///{tmp_path / 's.db'}", settings={"smtp_timeout": 600})
 
 

@@ -2,8 +2,10 @@
 replies go out through an SMTP relay.
 
 Configuration: ``queue``; ``address`` (the channel's own address, the replies' sender);
-``port`` (SMTP listener on 127.0.0.1; 0: a free port chosen at start); ``relay_host``/``relay_port``
-(where replies are sent); ``customers`` (sender address -> customer id, checked
+``port`` (SMTP listener on 127.0.0.1; 0: a free port chosen at start); the relay replies are
+sent through, with the settings of :mod:`caruso_core.smtp` named ``relay_host``, ``relay_port``,
+``relay_security``, ``relay_username``, ``relay_password_file``, ``relay_ca_file``,
+``relay_timeout``; ``customers`` (sender address -> customer id, checked
 first); ``lookup`` (``{"object": "Customer", "field": "email", "key": "id"}``: the
 customer is the first record of that object in the storage service ``caruso.storage/1``
 (reached through the server's context) whose field equals the sender address). The sender
@@ -29,7 +31,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from caruso_core.context import HostContext
-from caruso_core.errors import CarusoError, InvalidInput
+from caruso_core.errors import CarusoError, ConfigError, InvalidInput
+from caruso_core.smtp import Relay
 
 from caruso_comm.channels.lookup import CustomerLookup
 from caruso_comm.channels.questions import MailQuestions
@@ -57,13 +60,16 @@ class _Inbox:
 
 
 class EmailChannel:
-    def __init__(self, server: Any, context: HostContext, queue: str, address: str, relay_host: str = "127.0.0.1",
-                 relay_port: int = 25, port: int = 0, customers: dict[str, str] | None = None,
-                 lookup: dict[str, str] | None = None, questions: dict[str, Any] | None = None) -> None:
+    def __init__(self, server: Any, context: HostContext, queue: str, address: str, port: int = 0,
+                 customers: dict[str, str] | None = None, lookup: dict[str, str] | None = None,
+                 questions: dict[str, Any] | None = None, **relay: Any) -> None:
+        unknown = sorted(name for name in relay if not name.startswith("relay_"))
+        if unknown:
+            raise ConfigError(f"channel email: unknown setting {unknown[0]!r}")
         self.server, self.context = server, context
         self.queue = queue
         self.address = address
-        self.relay = (relay_host, int(relay_port))
+        self.relay = Relay.of(relay, prefix="relay_", where="channel email")
         self.port = port
         self._customer = CustomerLookup(context, lookup, field="email", known=customers, channel="email")
         self.questions = MailQuestions.of(questions, context)
@@ -113,7 +119,7 @@ class EmailChannel:
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
         first = (self.transcripts.of(interaction["id"]) or [{}])[0]
         reply = _reply(self.address, interaction["from"], first.get("subject", ""), first.get("message_id", ""), text)
-        with smtplib.SMTP(*self.relay, timeout=30) as smtp:
+        with self.relay.open() as smtp:
             smtp.send_message(reply)
         self.transcripts.add(interaction["id"], agent, text, subject=str(reply["Subject"]))
 
@@ -122,10 +128,11 @@ class EmailChannel:
         reply = _reply(questions.address, address, str(message.get("Subject", "")),
                        str(message.get("Message-ID", "")), questions.reply)
         try:
-            with smtplib.SMTP(*self.relay, timeout=30) as smtp:
+            with self.relay.open() as smtp:
                 smtp.send_message(reply)
         except (OSError, smtplib.SMTPException) as error:
-            log.warning("the acknowledgement of an e-mail question to %s was not sent: %s", address, error)
+            log.warning("the acknowledgement of an e-mail question to %s was not sent: %s", address,
+                        self.relay.describe(error))
 
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         return self.transcripts.of(interaction)
