@@ -1,16 +1,20 @@
 """The analytics service ``caruso.analytics/1``: churn risk, segments, lead thresholds and
 the pipeline forecast over the history the storage service holds (docs/analytics.md).
 
-Every call reads the history afresh through ``caruso.storage/1`` as ``source`` maps it
-(:mod:`caruso_analytics.source`) and writes its results back to customer attributes the
-model declares, in one atomic batch of the customers whose values changed (customers who
-left get empty values); an attribute configured as ``""`` is not written.
+Training, scoring and segmenting read the history afresh through ``caruso.storage/1`` as
+``source`` maps it (:mod:`caruso_analytics.source`) and write their results back to customer
+attributes the model declares, in one atomic batch of the customers whose values changed
+(customers who left get empty values); an attribute configured as ``""`` is not written.
+The figures nothing is written from (lead thresholds, forecasts and their charts) come from
+a history read at most ``figures_max_age`` seconds before (60; 0: afresh each time) and are
+kept as long, so a page showing them and its chart read the storage once.
 
 Configuration: ``source``; ``risk_attribute`` (default ``churn_risk``), ``factors_attribute``
 (``churn_factors``), ``segment_attribute`` (``rfm_segment``), ``cluster_attribute``
 (``cluster``); ``cluster_features`` (names of :data:`caruso_analytics.features.FEATURES`),
 ``clusters`` (5), ``seed`` (0); ``horizon`` (days ahead the churn risk looks, 90);
-``at_risk`` (the probability from which a customer counts as at risk, 0.2); ``warm_lift``
+``at_risk`` (the probability from which a customer counts as at risk, 0.2); ``figures_max_age``
+(seconds, above); ``warm_lift``
 and ``hot_lift`` (1.0, 2.0); ``retrain_every`` (seconds between scheduled trainings, each
 followed by scoring; 0: only on demand); ``models_file`` (default ``analytics-models.json``
 in the data folder); ``runs_file`` (the outcome of the last scoring and segmentations, which
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Callable, TypeVar
 
 from caruso_core import remote, service
@@ -54,7 +59,8 @@ class AnalyticsService:
                  cluster_attribute: str = "cluster", cluster_features: list[str] | None = None,
                  clusters: int = 5, seed: int = 0, horizon: float = 90.0, at_risk: float = 0.2,
                  warm_lift: float = 1.0, hot_lift: float = 2.0, retrain_every: float = 0.0,
-                 models_file: str | None = None, runs_file: str | None = None, context: Any = None) -> None:
+                 figures_max_age: float = 60.0, models_file: str | None = None, runs_file: str | None = None,
+                 context: Any = None) -> None:
         self.source = checked_source(source)
         self.attributes = {"risk": risk_attribute, "factors": factors_attribute,
                            "rfm": segment_attribute, "clusters": cluster_attribute}
@@ -66,6 +72,11 @@ class AnalyticsService:
         self.clusters, self.seed, self.horizon = int(clusters), int(seed), float(horizon)
         self.at_risk, self.lifts = float(at_risk), (float(warm_lift), float(hot_lift))
         self.retrain_every = float(retrain_every)
+        self.figures_max_age = float(figures_max_age)
+        if not self.figures_max_age >= 0:
+            raise ConfigError(f"figures_max_age: seconds, 0 or more, not {figures_max_age!r}")
+        self._figures: tuple[float, History, dict[tuple[Any, ...], Any]] | None = None
+        self._figures_lock = threading.Lock()
         self.store = ModelStore(models_file or data_dir() / MODELS_FILE)
         self.runs = RunStore(runs_file or self.store.path.with_name(RUNS_FILE))
         self.context = context
@@ -91,6 +102,19 @@ class AnalyticsService:
 
     def _history(self) -> History:
         return read_history(self._storage(), self.source, current=tuple(filter(None, self.attributes.values())))
+
+    def _figure(self, key: tuple[Any, ...], compute: Callable[[History], T]) -> T:
+        """A figure nothing is written from, computed from a history read at most
+        ``figures_max_age`` seconds ago and kept as long (one at a time: a second asker waits
+        for the first's answer instead of reading the history again)."""
+        with self._figures_lock:
+            now = time.monotonic()
+            if self._figures is None or now - self._figures[0] >= self.figures_max_age:
+                self._figures = (now, self._history(), {})
+            _, history, known = self._figures
+            if key not in known:
+                known[key] = _modelling(lambda: compute(history))
+            return known[key]
 
     def _write(self, history: History, customers: Any, values: dict[str, list[Any]]) -> int:
         """Write ``values`` (one per customer of ``customers``) back, and empty values to every
@@ -190,7 +214,7 @@ class AnalyticsService:
     @remote
     def lead_thresholds(self) -> dict[str, Any]:
         """Hot and warm score thresholds learned from the leads' conversions (docs/analytics.md)."""
-        return _modelling(lambda: leads.thresholds(self._history(), *self.lifts))
+        return self._figure(("thresholds",), lambda history: leads.thresholds(history, *self.lifts))
 
     @remote
     def forecast(self, months: int = 6, level: float = 0.8) -> dict[str, Any]:
@@ -198,7 +222,9 @@ class AnalyticsService:
         the ``level`` interval, and the stage probabilities learned."""
         if not isinstance(months, int) or not 1 <= months <= 36:
             raise InvalidInput("forecast: months must be an integer from 1 to 36")
-        return _modelling(lambda: forecast.forecast(self._history(), months, level=float(level), seed=self.seed))
+        level = _modelling(lambda: float(level))
+        return self._figure(("forecast", months, level),
+                            lambda history: forecast.forecast(history, months, level=level, seed=self.seed))
 
     @remote
     def forecast_chart(self, months: int = 6, level: float = 0.8) -> bytes:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from caruso_core.errors import InvalidInput, NotFound
+import datetime
+import types
+
+from caruso_analytics import service as analytics_service
+from caruso_analytics.history import OPEN_STAGES
+from caruso_core.errors import ConfigError, InvalidInput, NotFound
 from caruso_core.testing.waiting import eventually
 
 
@@ -79,3 +84,29 @@ def test_on_a_schedule_it_trains_and_scores_by_itself(solution):
     versions = eventually(lambda: [m["version"] for m in analytics.models()], lambda v: len(v) >= 2, limit=120,
                           what="a second scheduled training")
     assert versions[:2] == [1, 2]
+
+
+def test_lead_thresholds_and_forecasts_come_from_a_history_at_most_figures_max_age_old(solution, monkeypatch):
+    """A page and its chart read the storage once; a deal added shows once the figures are a
+    minute old (the service's clock stands in for the minute)."""
+    storage, _, start = solution
+    clock = types.SimpleNamespace(monotonic=lambda: now)
+    now = 1000.0
+    monkeypatch.setattr(analytics_service, "time", clock)
+    analytics = start(figures_max_age=60)
+    before, thresholds = analytics.forecast(3, 0.8), analytics.lead_thresholds()
+    today = datetime.date.today().isoformat()
+    [deal] = storage.apply([{"op": "create", "object": "Deal", "values": {"customer_id": 1, "amount": "5000.00",
+                                                                          "created": today}}])
+    storage.apply([{"op": "create", "object": "DealStage",
+                    "values": {"deal_id": deal["id"], "stage": OPEN_STAGES[0], "at": today}}])
+    now += 59
+    assert analytics.forecast(3, 0.8) == before and analytics.lead_thresholds() == thresholds
+    assert analytics.forecast_chart(3, 0.8).startswith(b"\x89PNG")
+    assert analytics.forecast(6, 0.8)["open_opportunities"] == before["open_opportunities"]   # the same history
+    now += 1
+    assert analytics.forecast(3, 0.8)["open_opportunities"] == before["open_opportunities"] + 1
+    with pytest.raises(InvalidInput, match="could not convert string to float"):
+        analytics.forecast(3, "high")
+    with pytest.raises(ConfigError, match="figures_max_age: seconds, 0 or more"):
+        analytics_service.AnalyticsService(source=None, figures_max_age=-1)
