@@ -16,10 +16,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from caruso_analytics import features
 from caruso_analytics.history import History
@@ -58,6 +54,10 @@ class ChurnModel:
 
 
 def _fit(matrix: np.ndarray, labels: np.ndarray) -> Any:
+    from sklearn.linear_model import LogisticRegression      # scikit-learn imported where it fits (a second)
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(matrix, labels)
 
 
@@ -78,6 +78,8 @@ def train(history: History, horizon: float = 90.0, windows: int = 3) -> ChurnMod
     held_out, outcome = _split(history, validation_cutoff, horizon)
     if labels.min(initial=1) == labels.max(initial=0) or outcome.min(initial=1) == outcome.max(initial=0):
         raise ValueError("the history needs customers who left and who stayed in every window")
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     pipeline = _fit(matrix, labels)
     recency = features.column(RECENCY)
     baseline = _fit(matrix[:, [recency]], labels)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
 
 from caruso_analytics.history import History
 
@@ -28,6 +27,8 @@ def thresholds(history: History, warm_lift: float = 1.0, hot_lift: float = 2.0, 
     if fitted.sum() < 100 or converted[fitted].sum() < 10:
         raise ValueError(f"{int(fitted.sum())} settled leads with {int(converted[fitted].sum())} conversions "
                          "are too few to learn thresholds from (at least 100 and 10)")
+    from sklearn.isotonic import IsotonicRegression          # scikit-learn imported where it fits
+
     curve = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(leads.score[fitted], converted[fitted])
     grid = np.unique(leads.score[fitted])
     rate = curve.predict(grid)

@@ -13,9 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
 
 from caruso_analytics import features
 from caruso_analytics.history import History
@@ -40,6 +37,8 @@ class Segments:
 
 
 def _quintile(values: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata                         # SciPy and scikit-learn imported where used
+
     return np.clip(np.ceil(rankdata(values) / len(values) * 5), 1, 5).astype(int)
 
 
@@ -69,6 +68,9 @@ def clusters(history: History, using: list[str], count: int = 5, seed: int = 0) 
     if len(active) < count:
         raise ValueError(f"{len(active)} active customers cannot make {count} clusters")
     matrix = features.at(history, history.now)[active][:, [features.column(name) for name in using]]
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
     found = KMeans(n_clusters=count, random_state=seed, n_init=4).fit(StandardScaler().fit_transform(matrix))
     means = np.array([matrix[found.labels_ == c].mean(axis=0) for c in range(count)])
     order = np.lexsort(means.T[::-1])

@@ -22,6 +22,7 @@ in the data folder); ``runs_file`` (the outcome of the last scoring and segmenta
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -35,6 +36,12 @@ from caruso_analytics import chart, churn, features, forecast, leads, segments
 from caruso_analytics.history import History
 from caruso_analytics.models import ModelStore, RunStore, summary
 from caruso_analytics.source import checked as checked_source, read as read_history, write as write_back
+
+# The models import scikit-learn, SciPy and matplotlib (a second) where they fit or draw, so a
+# process that only reads this service's spec (`caruso up`, `caruso init`) does not pay for
+# them; an install without scikit-learn is still refused on import, naming the extra.
+if importlib.util.find_spec("sklearn") is None:
+    raise ModuleNotFoundError("No module named 'sklearn'", name="sklearn")
 
 MODELS_FILE = "analytics-models.json"
 RUNS_FILE = "analytics-runs.json"

@@ -82,3 +82,15 @@ print(json.dumps([sorted(loaded), sorted(refused)]))
     assert refused == ["analytics", "telephony"]
     assert {"storage", "comm", "scripts", "frontoffice", "monitor", "reports", "erp", "billing",
             "customer-master"} <= set(loaded)
+
+
+def test_reading_the_analytics_services_spec_imports_no_model_library(tmp_path):
+    """`caruso up` and `caruso init` read every service's spec: scikit-learn, SciPy and
+    matplotlib (a second to import) wait until a model is fitted or drawn."""
+    ran = subprocess.run([sys.executable, "-c", """
+import sys
+from caruso_core.plugins import load_service_class
+load_service_class("analytics")
+print(sorted(name for name in ("sklearn", "scipy", "matplotlib") if name in sys.modules))
+"""], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert (ran.returncode, ran.stdout.strip()) == (0, "[]"), ran.stderr[-2000:]
