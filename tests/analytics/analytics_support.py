@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from caruso_analytics import synthetic
 from caruso_analytics.history import KIND_CODES, STAGES, History
 
 MODEL = Path(__file__).with_name("analytics_model.xml")
@@ -41,6 +42,22 @@ def ending_today(history: History) -> History:
 def _dates(history: History, days: np.ndarray) -> list[str | None]:
     stamps = np.datetime64(history.origin) + np.floor(np.nan_to_num(days, nan=0, posinf=0)).astype("timedelta64[D]")
     return [None if not np.isfinite(d) else str(s) for d, s in zip(days, stamps)]
+
+
+def stored(folder: Path, customers: int, seed: int) -> tuple[Path, History]:
+    """A SQLite file of analytics_model.xml in ``folder`` holding a synthetic history of
+    ``customers`` ending today, written by an in-process storage (tests host copies of it:
+    loading takes seconds), and the history."""
+    from caruso_storage.service import StorageManager
+
+    history = ending_today(synthetic.generate(customers, seed=seed))
+    path = folder / "history.db"
+    storage = StorageManager(model=str(MODEL), db=f"sqlite:///{path}")
+    try:
+        load(storage, history)
+    finally:
+        storage.stop()
+    return path, history
 
 
 def load(storage: Any, history: History) -> None:

@@ -5,6 +5,7 @@ factors in a customer's 360, in Chromium; roles, CSRF, bad input and a missing s
 refused with one line."""
 import html
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,24 +13,28 @@ import pytest
 from playwright.sync_api import expect
 from starlette.testclient import TestClient
 
-from caruso_analytics import synthetic
 from caruso_frontoffice.app import create_app
 from frontoffice_support import DESKTOP, PHONE, QUICK_COST, add_users, csrf_of, make_context, sign_in, Tab
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "analytics"))      # the analytics tests' model and loader
-from analytics_support import MODEL, SOURCE, ending_today, load  # noqa: E402
+from analytics_support import MODEL, SOURCE, stored  # noqa: E402
 
 VIEWS = [str(Path(__file__).parent / "views" / "churn.xml")]
 CUSTOMERS = 1_000
 
 
+@pytest.fixture(scope="module")
+def stored_history(tmp_path_factory):
+    return stored(tmp_path_factory.mktemp("history"), CUSTOMERS, seed=2)[0]
+
+
 @pytest.fixture
-def hosted(caruso_host, caruso_client, tmp_path):
-    """Storage with a synthetic history ending today and the analytics service over it;
-    the storage's and the analytics service's proxies."""
+def hosted(caruso_host, caruso_client, stored_history, tmp_path):
+    """Storage with a synthetic history ending today (a copy of one loaded once a module) and
+    the analytics service over it; the storage's and the analytics service's proxies."""
+    shutil.copy(stored_history, tmp_path / "crm.db")
     caruso_host("storage", config={"model": str(MODEL), "db": f"sqlite:///{tmp_path / 'crm.db'}"})
     storage = caruso_client.get("caruso.storage/1")
-    load(storage, ending_today(synthetic.generate(CUSTOMERS, seed=2)))
     caruso_host("analytics", config={"source": SOURCE, "models_file": str(tmp_path / "models.json"),
                                      "at_risk": 0.1})
     return storage, caruso_client.get("caruso.analytics/1")
