@@ -273,9 +273,21 @@ def health(as_json: bool, manager_uri: str | None) -> None:
     rows = caruso_core.connect(manager_uri).health()
     for row in rows:
         row["status"] = row["health"].get("status")
-    emit(rows, as_json, ["instance_id", "name", "version", "state", "status"])
+        if not as_json:
+            row["detail"] = _health_detail(row["health"])
+    emit(rows, as_json, ["instance_id", "name", "version", "state", "status", "detail"])
     if any(row["status"] != "ok" for row in rows):
         sys.exit(1)
+
+
+def _health_detail(health: dict[str, Any], width: int = 160) -> str:
+    """What a service's health says besides its status, on one line: ``reason`` (or ``error``)
+    first, then the other plain values as ``name=value``, cut at ``width`` characters."""
+    reason = "; ".join(" ".join(str(health[key]).split()) for key in ("reason", "error") if health.get(key))
+    values = " ".join(f"{key}={value}" for key, value in health.items()
+                      if key not in ("status", "reason", "error") and isinstance(value, (str, int, float, bool)))
+    line = "; ".join(part for part in (reason, values) if part)
+    return line if len(line) <= width else line[:width - 1] + "…"
 
 
 @cli.command()

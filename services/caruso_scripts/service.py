@@ -232,9 +232,14 @@ class ScriptService:
         return self.outbox.retry(id)
 
     def health(self) -> dict[str, Any]:
+        """``ok``, or ``degraded`` with the ``reason`` while e-mail was given up (dialogs still run)."""
         counts = self.outbox.counts()
-        return {"status": "ok", "scripts": len(self.library), "active_sessions": self.store.count("active"),
-                "mail_queued": counts["queued"], "mail_failed": counts["failed"]}
+        answer = {"status": "ok", "scripts": len(self.library), "active_sessions": self.store.count("active"),
+                  "mail_queued": counts["queued"], "mail_failed": counts["failed"]}
+        if counts["failed"]:
+            answer.update(status="degraded", reason=f"{counts['failed']} e-mail(s) given up: see caruso script "
+                                                    f"outbox, send again with --retry ID")
+        return answer
 
     def export_state(self) -> dict[str, Any]:
         return {"sessions": self.store.all()}

@@ -130,11 +130,18 @@ def test_an_operator_sends_a_given_up_message_again_once_the_server_accepts(caru
         [row] = eventually(engine.mail_outbox, lambda shown: shown["failed"] == 1, what="the message given up")["failing"]
         refused = f"127.0.0.1:{server.port} answered 554 5.7.1 not today (after 2 attempts)"
         assert row["last_error"] == refused and len(server.tried) == 2
+        health = caruso("health")                  # the operator's look: degraded, and why, in the table
+        assert health.exit_code == 1
+        [line] = [line for line in health.stdout.splitlines() if " scripts " in line]
+        assert line.split()[4] == "degraded" and (
+            "degraded  1 e-mail(s) given up: see caruso script outbox, send again with --retry ID; scripts=1 "
+            "active_sessions=0 mail_queued=0 mail_failed=1 ") in line
         server.reply = "250 OK"
         retried = caruso("script", "outbox", "--retry", row["id"])
         assert retried.exit_code == 0, retried.output
         assert retried.stdout == f"{row['id']} queued again to ann@example.org 'Hello from x' (last error: {refused})\n"
         assert eventually(engine.mail_outbox, lambda shown: shown["sent"] == 1)["failed"] == 0
+        assert caruso("health").exit_code == 0
         [message] = server.messages
         assert message["X-Caruso-Action"] == action["key"] and len(server.tried) == 3     # delivered once
         with pytest.raises(Conflict, match=f"^retry_mail: message {row['id']} is sent: only a failed message is sent "
