@@ -1,7 +1,7 @@
 """Contract suite of ``caruso.scripts/1``: what any dialog-script engine must do.
 
 The implementation under test must publish the script :data:`SCRIPT` (shipped with
-this package). The conformance module provides the fixture ``service`` (the engine,
+this package) and list its e-mail outbox (``mail_outbox``, ``retry_mail``). The conformance module provides the fixture ``service`` (the engine,
 usually a client proxy).
 """
 from __future__ import annotations
@@ -94,3 +94,15 @@ class ScriptsContract(ContractSuite):
             service.begin("no_such_script")
         with pytest.raises(NotFound):
             service.current("0" * 32)
+
+    def test_the_mail_outbox_is_counted_and_bounded(self, service):
+        """Operators (``caruso script outbox``, the admin Outbox page) read and retry it."""
+        listed = service.mail_outbox(5)
+        assert {key: type(listed[key]) for key in ("queued", "sent", "failed", "failing")} == {
+            "queued": int, "sent": int, "failed": int, "failing": list}
+        assert len(listed["failing"]) <= 5
+        for limit in (-1, 1001, "5", True):
+            with pytest.raises(InvalidInput):
+                service.mail_outbox(limit)
+        with pytest.raises(NotFound):
+            service.retry_mail(2 ** 31 - 1)
