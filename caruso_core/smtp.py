@@ -10,7 +10,8 @@ STARTTLS: the session is encrypted before anything else is said, or nothing is s
 ``tls`` (TLS from the first byte); the relay's certificate must name ``host`` and be signed
 by a system authority, or by one in ``ca_file`` (PEM) when given.
 ``username`` and ``password_file`` (the password on the file's first line; the file at most
-1 KiB): log in once the session is encrypted. Credentials are refused over plain SMTP unless
+1 KiB, readable by its owner only, as ``chmod 600`` leaves it): log in once the session is
+encrypted. Credentials are refused over plain SMTP unless
 the relay is on this host (loopback).
 
 Contract: :meth:`Relay.of` checks the settings (ConfigError naming the setting, one line);
@@ -22,8 +23,10 @@ error of a session in one line naming the relay.
 from __future__ import annotations
 
 import ipaddress
+import os
 import smtplib
 import ssl
+import stat
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -153,9 +156,12 @@ def _loopback(host: str) -> bool:
 def _password(path: Path, refuse: Any) -> str:
     try:
         with path.open("rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
             content = file.read(MAX_PASSWORD_FILE + 1)
     except OSError as error:
         raise refuse(f"cannot be read: {path}: {error.strerror}") from None
+    if mode & 0o077:
+        raise refuse(f"may be read by other users (mode {stat.S_IMODE(mode):04o}): chmod 600 {path}")
     if len(content) > MAX_PASSWORD_FILE:
         raise refuse(f"is larger than {MAX_PASSWORD_FILE} bytes: {path}")
     try:

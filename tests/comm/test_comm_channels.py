@@ -181,6 +181,7 @@ def test_an_email_becomes_an_interaction_for_the_customer_and_the_reply_reaches_
     """The reply goes through a relay asking for STARTTLS and a login."""
     smtp_server = SmtpServer("starttls", smtp_tls.relay, users={"desk": "relay-password"}).start()
     (tmp_path / "relay-password").write_text("relay-password")
+    (tmp_path / "relay-password").chmod(0o600)
     try:
         _email_reaches_an_agent_and_the_reply_the_relay(running, smtp_server, {
             "relay_port": smtp_server.port, "relay_security": "starttls", "relay_ca_file": str(smtp_tls.ca),

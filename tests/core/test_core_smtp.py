@@ -38,8 +38,12 @@ def relay_server():
 
 @pytest.fixture
 def password_file(tmp_path):
-    path = tmp_path / "smtp-password"
-    path.write_text("s3cret-relay-password\n")
+    return private(tmp_path / "smtp-password", b"s3cret-relay-password\n")
+
+
+def private(path, content):
+    path.write_bytes(content)
+    path.chmod(0o600)
     return path
 
 
@@ -100,8 +104,7 @@ def test_attack_a_relay_whose_certificate_does_not_verify_gets_nothing(relay_ser
 
 def test_a_refused_login_is_said_in_one_line_and_sends_nothing(relay_server, certificates, tmp_path):
     server = relay_server("starttls", certificates["relay"], users={"desk": "s3cret-relay-password"})
-    wrong = tmp_path / "wrong"
-    wrong.write_text("not-the-password")
+    wrong = private(tmp_path / "wrong", b"not-the-password")
     relay = Relay.of(settings(server, certificates, smtp_security="starttls", smtp_username="desk",
                               smtp_password_file=str(wrong)))
     with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
@@ -146,10 +149,17 @@ def test_attack_bad_relay_settings_are_refused_in_one_line(given, said, password
 @pytest.mark.parametrize("content, said", [(b"x" * 1025, "is larger than 1024 bytes"), (b"\n", "holds no password"),
                                            (b"\xff\xfe", "is not UTF-8 text")])
 def test_attack_an_oversized_empty_or_binary_password_file_is_refused(tmp_path, content, said):
-    path = tmp_path / "password"
-    path.write_bytes(content)
+    path = private(tmp_path / "password", content)
     with pytest.raises(ConfigError, match=f"^settings: smtp_password_file {said}.*: {path}$"):
         Relay.of({"smtp_username": "desk", "smtp_password_file": str(path)})
+
+
+def test_attack_a_password_file_other_users_may_read_is_refused(password_file):
+    password_file.chmod(0o640)
+    with pytest.raises(ConfigError) as refused:
+        Relay.of({"smtp_username": "desk", "smtp_password_file": str(password_file)})
+    assert str(refused.value) == (f"settings: smtp_password_file may be read by other users (mode 0640): "
+                                  f"chmod 600 {password_file}")
 
 
 def test_credentials_over_plain_smtp_only_to_this_host(password_file):

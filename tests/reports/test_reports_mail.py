@@ -21,6 +21,7 @@ def relay(smtp_tls, tmp_path):
     """A relay with TLS from the first byte and a login; the report service's settings for it."""
     server = SmtpServer("tls", smtp_tls.relay, users={"reports": "relay-password"}).start()
     (tmp_path / "relay-password").write_text("relay-password\n")
+    (tmp_path / "relay-password").chmod(0o600)
     yield server, {"smtp_port": server.port, "smtp_security": "tls", "smtp_ca_file": str(smtp_tls.ca),
                    "smtp_username": "reports", "smtp_password_file": str(tmp_path / "relay-password")}
     server.stop()

@@ -162,6 +162,7 @@ def test_mail_goes_through_a_relay_with_starttls_and_a_login(mail_engines, smtp_
     try:
         password = tmp_path / "relay-password"
         password.write_text("relay-password\n")
+        password.chmod(0o600)
         engine = mail_engines(relay.port, smtp_security="starttls", smtp_ca_file=str(smtp_tls.ca),
                               smtp_username="desk", smtp_password_file=str(password))
         queue(engine)
