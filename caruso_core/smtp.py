@@ -4,7 +4,9 @@ Settings (every one optional; a component reads them from its configuration unde
 ``smtp_`` unless its documentation says otherwise):
 
 ``host`` (127.0.0.1), ``port`` (25; 465 is usual with ``tls``, 587 with ``starttls``),
-``timeout`` (seconds for each step of the conversation: 30, at most 120),
+``timeout`` (seconds for each step of the conversation: 30, at most 120), ``deadline`` (seconds
+a session may last whatever the relay sends, so one that trickles its answers a byte at a
+time cannot hold the sender: 600, at most 3600; past it the step under way fails),
 ``security``: ``none`` (plain SMTP: a relay on this host), ``starttls`` (the relay must offer
 STARTTLS: the session is encrypted before anything else is said, or nothing is sent) or
 ``tls`` (TLS from the first byte); the relay's certificate must name ``host`` and be signed
@@ -25,8 +27,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import smtplib
+import socket
 import ssl
 import stat
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,6 +40,7 @@ from caruso_core.errors import ConfigError, one_line
 
 SECURITY = ("none", "starttls", "tls")
 MAX_TIMEOUT = 120.0
+MAX_DEADLINE = 3600.0
 MAX_PASSWORD_FILE = 1024
 
 
@@ -46,6 +51,7 @@ class Relay:
     host: str = "127.0.0.1"
     port: int = 25
     timeout: float = 30.0
+    deadline: float = 600.0
     security: str = "none"
     ca_file: str | None = None
     username: str | None = None
@@ -70,6 +76,9 @@ class Relay:
             raise refuse("port", f"is 1 to 65535, not {port}")
         if not 0 < timeout <= MAX_TIMEOUT:
             raise refuse("timeout", f"is above 0 and at most {MAX_TIMEOUT:g} seconds, not {timeout:g}")
+        deadline = _number(float, get("deadline"), refuse, "deadline")
+        if not 0 < deadline <= MAX_DEADLINE:
+            raise refuse("deadline", f"is above 0 and at most {MAX_DEADLINE:g} seconds, not {deadline:g}")
         security = get("security")
         if security not in SECURITY:
             raise refuse("security", f"is one of {', '.join(SECURITY)}, not {security!r}")
@@ -87,18 +96,16 @@ class Relay:
                 raise refuse("username", f"needs {prefix}security starttls or tls: the password would "
                                          f"cross the network in clear to {host}")
             password = _password(Path(str(password_file)), lambda said: refuse("password_file", said))
-        return cls(host, port, timeout, security, None if ca_file is None else str(ca_file), username, password)
+        return cls(host, port, timeout, deadline, security, None if ca_file is None else str(ca_file), username,
+                   password)
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
 
     def open(self) -> smtplib.SMTP:
         """A session with the relay: connected, encrypted as ``security`` says, logged in."""
-        if self.security == "tls":
-            session: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                     context=self._tls())
-        else:
-            session = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        session = _TlsSession(self.deadline, self.host, self.port, timeout=self.timeout, context=self._tls()) \
+            if self.security == "tls" else _Session(self.deadline, self.host, self.port, timeout=self.timeout)
         try:
             if self.security == "starttls":
                 session.starttls(context=self._tls())   # SMTPNotSupportedError when not offered
@@ -125,6 +132,43 @@ class Relay:
 
 
 DEFAULT = Relay()
+
+
+class _Deadline:
+    """A session whose socket is shut down once it has lasted ``deadline`` seconds from before
+    it connected (the step under way then fails); closing the session ends the watch."""
+
+    sock: Any
+
+    def __init__(self, deadline: float, *arguments: Any, **options: Any) -> None:
+        self._watch = threading.Timer(deadline, self._cut)
+        self._watch.daemon = True
+        self._watch.start()
+        try:
+            super().__init__(*arguments, **options)     # type: ignore[call-arg]
+        except BaseException:
+            self._watch.cancel()
+            raise
+
+    def _cut(self) -> None:
+        sock = self.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass                                    # closed meanwhile
+
+    def close(self) -> None:
+        self._watch.cancel()
+        super().close()                                 # type: ignore[misc]
+
+
+class _Session(_Deadline, smtplib.SMTP):
+    pass
+
+
+class _TlsSession(_Deadline, smtplib.SMTP_SSL):
+    pass
 
 
 def close(session: smtplib.SMTP) -> None:

@@ -7,7 +7,7 @@ folder, where the communication server writes it); ``definitions`` (a folder or 
 folders of definition files, a later one replacing an earlier one's file of the same
 name; verticals add theirs); for daily mail (definitions with a ``[mail]`` table): the relay
 (``smtp_host``, default 127.0.0.1, ``smtp_port``, default 25, ``smtp_security``, ``smtp_username``,
-``smtp_password_file``, ``smtp_ca_file``, ``smtp_timeout``: :mod:`caruso_core.smtp`),
+``smtp_password_file``, ``smtp_ca_file``, ``smtp_timeout``, ``smtp_deadline``: :mod:`caruso_core.smtp`),
 ``mail_from``, ``mail_check`` (seconds
 between checks, default 60), ``sent_file`` (what was sent, JSON; default
 ``reports-mailed.json`` in the data folder).
@@ -44,13 +44,15 @@ class ReportService:
     def __init__(self, db: str | None = None, definitions: str | list[str] | None = None,
                  smtp_host: str = "127.0.0.1", smtp_port: int = 25, smtp_security: str = "none",
                  smtp_username: str | None = None, smtp_password_file: str | None = None,
-                 smtp_ca_file: str | None = None, smtp_timeout: float = 30.0, mail_from: str = "reports@localhost",
+                 smtp_ca_file: str | None = None, smtp_timeout: float = 30.0, smtp_deadline: float = 600.0,
+                 mail_from: str = "reports@localhost",
                  mail_check: float = 60.0, sent_file: str | None = None, context: Any = None) -> None:
         self.context = context
         self.url = db or default_sqlite_url(EVENT_LOG)
         self.relay = Relay.of({"smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_security": smtp_security,
                                "smtp_username": smtp_username, "smtp_password_file": smtp_password_file,
-                               "smtp_ca_file": smtp_ca_file, "smtp_timeout": smtp_timeout}, where="reports")
+                               "smtp_ca_file": smtp_ca_file, "smtp_timeout": smtp_timeout,
+                               "smtp_deadline": smtp_deadline}, where="reports")
         self.mail_from = mail_from
         self.mail_check = float(mail_check)
         self.known = self._definitions([definitions] if isinstance(definitions, str) else definitions or [])

@@ -3,6 +3,8 @@ on 127.0.0.1 with STARTTLS, TLS and logins: encrypted before anything is said, o
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -124,12 +126,41 @@ def test_attack_a_relay_that_says_nothing_is_left_after_the_timeout(certificates
         assert "timed out" in relay.describe(left.value)
 
 
+def test_attack_a_relay_that_trickles_its_greeting_is_cut_at_the_deadline():
+    """A byte every 50 ms keeps each step's timeout from running out; the deadline ends it."""
+    stop = threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def trickle():
+            connection, _ = listener.accept()
+            with connection:
+                while not stop.wait(0.05):
+                    try:
+                        connection.sendall(b"2")
+                    except OSError:
+                        return
+        feeder = threading.Thread(target=trickle, daemon=True)
+        feeder.start()
+        relay = Relay.of({"smtp_port": listener.getsockname()[1], "smtp_timeout": 5, "smtp_deadline": 0.5})
+        started = time.monotonic()
+        try:
+            with pytest.raises(smtplib.SMTPException):   # the greeting cut short, or the connection
+                relay.open()
+        finally:
+            stop.set()
+        assert time.monotonic() - started < 5                 # not the step's timeout: the deadline
+        feeder.join(5)
+
+
 @pytest.mark.parametrize("given, said", [
     ({"smtp_security": "ssl"}, "settings: smtp_security is one of none, starttls, tls, not 'ssl'"),
     ({"smtp_port": 0}, "settings: smtp_port is 1 to 65535, not 0"),
     ({"smtp_port": "25a"}, "settings: smtp_port is a number, not '25a'"),
     ({"smtp_timeout": True}, "settings: smtp_timeout is a number, not True"),
     ({"smtp_timeout": 600}, "settings: smtp_timeout is above 0 and at most 120 seconds, not 600"),
+    ({"smtp_deadline": 0}, "settings: smtp_deadline is above 0 and at most 3600 seconds, not 0"),
     ({"smtp_host": "mail example"}, "settings: smtp_host is a host name or address, not 'mail example'"),
     ({"smtp_ca_file": "/nonexistent/ca.crt"}, "settings: smtp_ca_file names no readable file: /nonexistent/ca.crt"),
     ({"smtp_username": "desk"}, "settings: smtp_username and smtp_password_file go together"),

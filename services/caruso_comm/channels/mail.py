@@ -5,7 +5,7 @@ Configuration: ``queue``; ``address`` (the channel's own address, the replies' s
 ``port`` (SMTP listener on 127.0.0.1; 0: a free port chosen at start); the relay replies are
 sent through, with the settings of :mod:`caruso_core.smtp` named ``relay_host``, ``relay_port``,
 ``relay_security``, ``relay_username``, ``relay_password_file``, ``relay_ca_file``,
-``relay_timeout``; ``customers`` (sender address -> customer id, checked
+``relay_timeout``, ``relay_deadline``; ``customers`` (sender address -> customer id, checked
 first); ``lookup`` (``{"object": "Customer", "field": "email", "key": "id"}``: the
 customer is the first record of that object in the storage service ``caruso.storage/1``
 (reached through the server's context) whose field equals the sender address). The sender
