@@ -39,6 +39,7 @@ import attrs
 from caruso_core.errors import ConfigError, one_line
 
 SECURITY = ("none", "starttls", "tls")
+SETTINGS = ("host", "port", "timeout", "deadline", "security", "ca_file", "username", "password_file")
 MAX_TIMEOUT = 120.0
 MAX_DEADLINE = 3600.0
 MAX_PASSWORD_FILE = 1024
@@ -56,6 +57,8 @@ class Relay:
     ca_file: str | None = None
     username: str | None = None
     password: str | None = attrs.field(default=None, repr=False)
+    prefix: str = "smtp_"
+    context: ssl.SSLContext | None = attrs.field(default=None, repr=False, eq=False)
 
     @classmethod
     def of(cls, settings: Mapping[str, Any], prefix: str = "smtp_", where: str = "settings",
@@ -67,6 +70,11 @@ class Relay:
 
         def refuse(name: str, said: str) -> ConfigError:
             return ConfigError(f"{where}: {prefix}{name} {said}")
+
+        unknown = sorted(key for key in settings if key.startswith(prefix) and key[len(prefix):] not in SETTINGS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (the relay's: "
+                              f"{', '.join(prefix + name for name in SETTINGS)})")
 
         host = get("host")
         if not isinstance(host, str) or not host or any(c.isspace() for c in host):
@@ -83,8 +91,13 @@ class Relay:
         if security not in SECURITY:
             raise refuse("security", f"is one of {', '.join(SECURITY)}, not {security!r}")
         ca_file = get("ca_file")
-        if ca_file is not None and not Path(str(ca_file)).is_file():
-            raise refuse("ca_file", f"names no readable file: {ca_file}")
+        context = None
+        if security != "none" or ca_file is not None:
+            try:                                    # once: loading the authorities costs milliseconds
+                context = ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+            except (OSError, ssl.SSLError) as error:
+                raise refuse("ca_file", f"holds no certificates that can be read: {ca_file}: "
+                                        f"{getattr(error, 'strerror', None) or one_line(error)}") from None
         username, password_file = get("username"), get("password_file")
         if (username is None) != (password_file is None):
             raise refuse("username", "and " + prefix + "password_file go together")
@@ -97,18 +110,18 @@ class Relay:
                                          f"cross the network in clear to {host}")
             password = _password(Path(str(password_file)), lambda said: refuse("password_file", said))
         return cls(host, port, timeout, deadline, security, None if ca_file is None else str(ca_file), username,
-                   password)
+                   password, prefix, context)
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
 
     def open(self) -> smtplib.SMTP:
         """A session with the relay: connected, encrypted as ``security`` says, logged in."""
-        session = _TlsSession(self.deadline, self.host, self.port, timeout=self.timeout, context=self._tls()) \
-            if self.security == "tls" else _Session(self.deadline, self.host, self.port, timeout=self.timeout)
+        session = _Session(self.host, self.port, self.timeout, self.deadline,
+                           self.context if self.security == "tls" else None)
         try:
             if self.security == "starttls":
-                session.starttls(context=self._tls())   # SMTPNotSupportedError when not offered
+                session.starttls(context=self.context)  # SMTPNotSupportedError when not offered
                 session.ehlo()
             if self.username is not None:
                 session.login(self.username, self.password or "")
@@ -123,52 +136,60 @@ class Relay:
             text = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) \
                 else str(error.smtp_error)
             return f"{self} answered {error.smtp_code} {' '.join(text.split())}"
-        if isinstance(error, smtplib.SMTPNotSupportedError):
-            return f"{self}: {error} (smtp security is {self.security}; nothing was sent)"
+        if isinstance(error, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(error):
+            return f"{self}: {error} ({self.prefix}security is {self.security}; nothing was sent)"
         return f"{self}: {one_line(error)}"
-
-    def _tls(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.ca_file)
 
 
 DEFAULT = Relay()
 
 
-class _Deadline:
-    """A session whose socket is shut down once it has lasted ``deadline`` seconds from before
-    it connected (the step under way then fails); closing the session ends the watch."""
+class _Session(smtplib.SMTP):
+    """An SMTP session, TLS from the first byte when given a ``context``, whose connection is
+    shut down once it has lasted ``deadline`` seconds from before it connected (the step under
+    way, the TLS handshake included, then fails); closing the session ends the watch. The
+    watch shuts down a duplicate of the connection's socket, which no wrapping replaces and
+    no other connection can reuse before the session closes it."""
 
-    sock: Any
-
-    def __init__(self, deadline: float, *arguments: Any, **options: Any) -> None:
+    def __init__(self, host: str, port: int, timeout: float, deadline: float,
+                 context: ssl.SSLContext | None = None) -> None:
+        self._context, self._cutter, self._expired = context, None, False
+        self._guard = threading.Lock()
         self._watch = threading.Timer(deadline, self._cut)
         self._watch.daemon = True
         self._watch.start()
         try:
-            super().__init__(*arguments, **options)     # type: ignore[call-arg]
+            super().__init__(host, port, timeout=timeout)
         except BaseException:
-            self._watch.cancel()
+            self.close()
             raise
 
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        raw = super()._get_socket(host, port, timeout)
+        with self._guard:
+            self._cutter = raw.dup()
+            expired = self._expired
+        if expired:
+            raw.close()
+            raise socket.timeout(f"the session's deadline passed while connecting to {host}:{port}")
+        return raw if self._context is None else self._context.wrap_socket(raw, server_hostname=host)
+
     def _cut(self) -> None:
-        sock = self.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass                                    # closed meanwhile
+        with self._guard:
+            self._expired = True
+            if self._cutter is not None:
+                try:
+                    self._cutter.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass                                    # the relay closed it already
 
     def close(self) -> None:
         self._watch.cancel()
-        super().close()                                 # type: ignore[misc]
-
-
-class _Session(_Deadline, smtplib.SMTP):
-    pass
-
-
-class _TlsSession(_Deadline, smtplib.SMTP_SSL):
-    pass
+        with self._guard:
+            if self._cutter is not None:
+                self._cutter.close()
+                self._cutter = None
+        super().close()
 
 
 def close(session: smtplib.SMTP) -> None:

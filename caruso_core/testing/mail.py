@@ -3,6 +3,7 @@
 for 127.0.0.1 it signed (``relay``: certificate and key), for relays with TLS."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.message
 import ssl
@@ -29,7 +30,9 @@ class SmtpServer:
     A relay with ``security`` ``"starttls"`` (required before anything else) or ``"tls"``
     (from the first byte) needs ``certificate``, the paths of its certificate and key;
     ``users`` (name: password) makes it require a login, after TLS. ``secured`` says of each
-    message accepted whether it came encrypted, ``logins`` lists who logged in.
+    message accepted whether it came encrypted, ``logins`` lists who logged in, ``sessions``
+    how many connections messages came over. ``delay`` (seconds) holds each answer to a
+    message back, as a slow relay does.
     """
 
     def __init__(self, security: str = "none", certificate: tuple[Path, Path] | None = None,
@@ -42,11 +45,21 @@ class SmtpServer:
         self.logins: list[str] = []
         self.tried: list[float] = []
         self.reply = "250 OK"
+        self.delay = 0.0
+        self._sessions: list[Any] = []
         self.security, self.certificate, self.users = security, certificate, users
         self._controller: Any = None
 
+    @property
+    def sessions(self) -> int:
+        return len(self._sessions)
+
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         self.tried.append(time.monotonic())
+        if not any(seen is _session for seen in self._sessions):
+            self._sessions.append(_session)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if not self.reply.startswith("2"):
             return self.reply
         self.recipients.append(list(envelope.rcpt_tos))

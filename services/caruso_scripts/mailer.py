@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import logging
 import smtplib
+import time
 from typing import Any, Mapping
 
 import attrs
@@ -69,6 +70,7 @@ class Mailer(Worker):
             self._give_up(row["id"], f"not sent within {days:g} days" +
                           (f"; last error: {row['last_error']}" if row["last_error"] else ""))
         smtp: smtplib.SMTP | None = None
+        opened = 0.0
         try:
             for row in self.outbox.due(BATCH):
                 if self.stopping:
@@ -77,8 +79,11 @@ class Mailer(Worker):
                     continue
                 attempts = row["attempts"] + 1
                 try:
+                    if smtp is not None and time.monotonic() - opened > self.relay.deadline / 2:
+                        close(smtp)              # half the session's deadline gone: a fresh one, not a cut
+                        smtp = None
                     if smtp is None:
-                        smtp = self.relay.open()
+                        smtp, opened = self.relay.open(), time.monotonic()
                     refused = smtp.sendmail(row["mail_from"], json.loads(row["recipients"]), row["message"])
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
                     self._again(row, attempts, self._describe(error))       # this message: go on with the next

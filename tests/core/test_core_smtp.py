@@ -85,7 +85,7 @@ def test_attack_a_relay_that_does_not_offer_starttls_gets_nothing(relay_server, 
     with pytest.raises(smtplib.SMTPNotSupportedError) as refused:
         send(relay)
     assert relay.describe(refused.value) == (f"{server.host}:{server.port}: STARTTLS extension not supported by "
-                                             f"server. (smtp security is starttls; nothing was sent)")
+                                             f"server. (smtp_security is starttls; nothing was sent)")
     assert server.tried == [] and server.messages == []
 
 
@@ -126,31 +126,51 @@ def test_attack_a_relay_that_says_nothing_is_left_after_the_timeout(certificates
         assert "timed out" in relay.describe(left.value)
 
 
-def test_attack_a_relay_that_trickles_its_greeting_is_cut_at_the_deadline():
-    """A byte every 50 ms keeps each step's timeout from running out; the deadline ends it."""
+@pytest.mark.parametrize("security", ["none", "starttls", "tls"])
+def test_attack_a_relay_that_trickles_its_answers_is_cut_at_the_deadline(certificates, security):
+    """A byte every 50 ms keeps each step's timeout from running out; the deadline ends the
+    session whatever it is doing: the plain greeting, or, after a TLS handshake the relay
+    drags out past the deadline, the answers over TLS."""
     stop = threading.Event()
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(*map(str, certificates["relay"]))
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
 
         def trickle():
             connection, _ = listener.accept()
-            with connection:
+            try:
+                if security == "starttls":
+                    connection.sendall(b"220 relay\r\n")
+                    connection.recv(1024)                      # EHLO
+                    connection.sendall(b"250-relay\r\n250 STARTTLS\r\n")
+                    connection.recv(1024)                      # STARTTLS
+                    connection.sendall(b"220 go ahead\r\n")
+                if security != "none":
+                    stop.wait(1.0)                              # the handshake dragged out
+                    connection = server_side.wrap_socket(connection, server_side=True)
                 while not stop.wait(0.05):
-                    try:
-                        connection.sendall(b"2")
-                    except OSError:
-                        return
+                    connection.sendall(b"2")
+            except OSError:
+                pass
+            finally:
+                connection.close()
         feeder = threading.Thread(target=trickle, daemon=True)
         feeder.start()
-        relay = Relay.of({"smtp_port": listener.getsockname()[1], "smtp_timeout": 5, "smtp_deadline": 0.5})
+        ending = threading.Timer(8, stop.set)                # a session left uncut fails, not hangs
+        ending.start()
+        relay = Relay.of({"smtp_port": listener.getsockname()[1], "smtp_timeout": 3, "smtp_deadline": 0.5,
+                          "smtp_security": security, "smtp_ca_file": str(certificates["ca"])})
         started = time.monotonic()
         try:
-            with pytest.raises(smtplib.SMTPException):   # the greeting cut short, or the connection
+            with pytest.raises((smtplib.SMTPException, OSError)):   # cut short, whichever step it was
                 relay.open()
+            took = time.monotonic() - started
         finally:
             stop.set()
-        assert time.monotonic() - started < 5                 # not the step's timeout: the deadline
+        ending.cancel()
+        assert took < 2.5                                     # not the step's timeout: the deadline
         feeder.join(5)
 
 
@@ -162,7 +182,11 @@ def test_attack_a_relay_that_trickles_its_greeting_is_cut_at_the_deadline():
     ({"smtp_timeout": 600}, "settings: smtp_timeout is above 0 and at most 120 seconds, not 600"),
     ({"smtp_deadline": 0}, "settings: smtp_deadline is above 0 and at most 3600 seconds, not 0"),
     ({"smtp_host": "mail example"}, "settings: smtp_host is a host name or address, not 'mail example'"),
-    ({"smtp_ca_file": "/nonexistent/ca.crt"}, "settings: smtp_ca_file names no readable file: /nonexistent/ca.crt"),
+    ({"smtp_ca_file": "/nonexistent/ca.crt"},
+     "settings: smtp_ca_file holds no certificates that can be read: /nonexistent/ca.crt: No such file or directory"),
+    ({"smtp_securty": "starttls"}, "settings: unknown setting 'smtp_securty' (the relay's: smtp_host, smtp_port, "
+                                   "smtp_timeout, smtp_deadline, smtp_security, smtp_ca_file, smtp_username, "
+                                   "smtp_password_file)"),
     ({"smtp_username": "desk"}, "settings: smtp_username and smtp_password_file go together"),
     ({"smtp_host": "mail.example.org", "smtp_username": "desk", "smtp_password_file": "PASSWORD"},
      "settings: smtp_username needs smtp_security starttls or tls: the password would cross the network in "
@@ -175,6 +199,13 @@ def test_attack_bad_relay_settings_are_refused_in_one_line(given, said, password
     with pytest.raises(ConfigError) as refused:
         Relay.of(given)
     assert str(refused.value) == said
+
+
+def test_attack_a_ca_file_without_certificates_is_refused_at_start(tmp_path):
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    with pytest.raises(ConfigError, match=f"^settings: smtp_ca_file holds no certificates that can be read: {garbage}: "):
+        Relay.of({"smtp_security": "starttls", "smtp_ca_file": str(garbage)})
 
 
 @pytest.mark.parametrize("content, said", [(b"x" * 1025, "is larger than 1024 bytes"), (b"\n", "holds no password"),

@@ -16,6 +16,7 @@ from caruso_core.testing.commands import caruso
 from caruso_core.testing.mail import SmtpServer
 from caruso_core.testing.waiting import eventually
 from caruso_scripts.mailer import MailRetries
+from caruso_scripts import service as service_module
 from caruso_scripts.service import ScriptService
 
 UTILITY = Path(__file__).resolve().parents[2] / "examples" / "utility"
@@ -134,7 +135,8 @@ def test_an_operator_sends_a_given_up_message_again_once_the_server_accepts(caru
         assert health.exit_code == 1
         [line] = [line for line in health.stdout.splitlines() if " scripts " in line]
         assert line.split()[4] == "degraded" and (
-            "degraded  1 e-mail(s) given up: see caruso script outbox, send again with --retry ID; scripts=1 "
+            "degraded  1 e-mail(s) given up in the last day: see caruso script outbox, send again with --retry ID; "
+            "scripts=1 "
             "active_sessions=0 mail_queued=0 mail_failed=1 ") in line
         server.reply = "250 OK"
         retried = caruso("script", "outbox", "--retry", row["id"])
@@ -173,6 +175,31 @@ def test_mail_goes_through_a_relay_with_starttls_and_a_login(mail_engines, smtp_
         relay.stop()
 
 
+def test_the_engine_is_degraded_for_a_day_after_mail_was_given_up(mail_engines, smtp_server, monkeypatch):
+    smtp_server.reply = "554 5.7.1 not today"
+    engine = mail_engines(smtp_server.port, outbox={"backoff": 0.05, "attempts": 1})
+    queue(engine)
+    eventually(engine.mail_outbox, lambda shown: shown["failed"] == 1, what="the message given up")
+    assert engine.health()["status"] == "degraded"
+    a_day_later = service_module.moment() + datetime.timedelta(days=1, seconds=1)
+    monkeypatch.setattr(service_module, "moment", lambda: a_day_later)
+    health = engine.health()
+    assert (health["status"], health["mail_failed"]) == ("ok", 1) and "reason" not in health
+
+
+def test_a_long_queue_goes_over_fresh_sessions_before_the_deadline_cuts_one(mail_engines, smtp_server):
+    """A relay taking 0.25 s a message and a session deadline of 2 s (ten messages would need
+    2.5 s in one session): each message goes on its first attempt, a new session opened once
+    half the deadline has passed."""
+    smtp_server.delay = 0.25
+    engine = mail_engines(smtp_server.port, started=False, smtp_deadline=2)
+    for number in range(10):
+        queue(engine, f"reader{number}@example.org")
+    engine.start()
+    eventually(engine.mail_outbox, lambda shown: shown["sent"] == 10, what="ten messages sent")
+    assert len(smtp_server.tried) == 10 and smtp_server.sessions >= 2
+
+
 def test_attack_a_relay_without_starttls_gets_no_mail_and_the_message_stays(mail_engines, smtp_server, smtp_tls):
     """STARTTLS stripped (a man in the middle, or the wrong relay): nothing is said in clear."""
     engine = mail_engines(smtp_server.port, outbox={"backoff": 60, "attempts": 3},
@@ -182,7 +209,7 @@ def test_attack_a_relay_without_starttls_gets_no_mail_and_the_message_stays(mail
                        what="the first attempt")
     assert shown["failing"][0]["state"] == "queued" and smtp_server.tried == []
     assert shown["failing"][0]["last_error"] == (f"127.0.0.1:{smtp_server.port}: STARTTLS extension not supported "
-                                                 f"by server. (smtp security is starttls; nothing was sent)")
+                                                 f"by server. (smtp_security is starttls; nothing was sent)")
 
 
 def test_outbox_settings_and_the_smtp_timeout_are_checked(tmp_path, notify_script):
