@@ -284,7 +284,7 @@ def _health_detail(health: dict[str, Any], width: int = 160) -> str:
     """What a service's health says besides its status, on one line: ``reason`` (or ``error``)
     first, then the other plain values as ``name=value``, cut at ``width`` characters."""
     reason = "; ".join(" ".join(str(health[key]).split()) for key in ("reason", "error") if health.get(key))
-    values = " ".join(f"{key}={value}" for key, value in health.items()
+    values = " ".join(f"{key}={' '.join(str(value).split())}" for key, value in health.items()
                       if key not in ("status", "reason", "error") and isinstance(value, (str, int, float, bool)))
     line = "; ".join(part for part in (reason, values) if part)
     return line if len(line) <= width else line[:width - 1] + "…"

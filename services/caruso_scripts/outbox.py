@@ -176,6 +176,12 @@ class MailOutbox:
             found = dict(connection.execute(sa.select(MAIL.c.state, sa.func.count()).group_by(MAIL.c.state)).all())
         return {state: found.get(state, 0) for state in STATES}
 
+    def failed_since(self, since: dt.datetime) -> int:
+        """How many messages were given up at ``since`` or later."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(sa.func.count()).where(
+                MAIL.c.state == "failed", MAIL.c.done_at >= since)).scalar_one())
+
     def listing(self, limit: int) -> dict[str, Any]:
         """The counts and, newest first, at most ``limit`` rows in trouble: failed ones and
         queued ones with a failed attempt."""

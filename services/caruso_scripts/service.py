@@ -58,7 +58,7 @@ from caruso_scripts.engine import Engine, Session
 from caruso_scripts.ivr import IvrRunner
 from caruso_scripts.mailer import Mailer, MailRetries
 from caruso_scripts.model import Script
-from caruso_scripts.outbox import MailOutbox
+from caruso_scripts.outbox import MailOutbox, moment
 from caruso_scripts.store import SessionStore
 
 LOCKS = 64
@@ -232,13 +232,15 @@ class ScriptService:
         return self.outbox.retry(id)
 
     def health(self) -> dict[str, Any]:
-        """``ok``, or ``degraded`` with the ``reason`` while e-mail was given up (dialogs still run)."""
+        """``ok``, or ``degraded`` with the ``reason`` for a day after e-mail was given up
+        (dialogs still run; the failed messages stay listed until sent again)."""
         counts = self.outbox.counts()
         answer = {"status": "ok", "scripts": len(self.library), "active_sessions": self.store.count("active"),
                   "mail_queued": counts["queued"], "mail_failed": counts["failed"]}
-        if counts["failed"]:
-            answer.update(status="degraded", reason=f"{counts['failed']} e-mail(s) given up: see caruso script "
-                                                    f"outbox, send again with --retry ID")
+        recent = self.outbox.failed_since(moment() - datetime.timedelta(days=1)) if counts["failed"] else 0
+        if recent:
+            answer.update(status="degraded", reason=f"{recent} e-mail(s) given up in the last day: see caruso "
+                                                    f"script outbox, send again with --retry ID")
         return answer
 
     def export_state(self) -> dict[str, Any]:

@@ -57,6 +57,8 @@ def stored(folder: Path, customers: int, seed: int) -> tuple[Path, History]:
         load(storage, history)
     finally:
         storage.stop()
+    if path.with_name(path.name + "-wal").exists():      # a copy of the file alone would miss rows
+        raise RuntimeError(f"{path}: the storage left its write-ahead log behind")
     return path, history
 
 
