@@ -19,7 +19,7 @@ from caruso_comm.timers import Timers, VirtualClock
 from caruso_reports import definition, engine
 from caruso_reports.periods import Period
 
-from reports_support import caruso
+from reports_support import agents_logged_in, caruso
 
 START = dt.datetime(2026, 11, 30, 23, 58, tzinfo=dt.timezone.utc).timestamp()   # a Monday, 2 min to December
 
@@ -163,11 +163,7 @@ def test_a_report_without_an_end_counts_an_agent_still_logged_in_up_to_now(tmp_p
     log's last event. caruso report --db without --to counts ann's two hours, not one."""
     url = f"sqlite:///{tmp_path / 'comm.db'}"
     login = time.time() - 7200
-    clock = VirtualClock(login)
-    log = EventLog(url)
-    acd = ACD(Timers(clock), log)
-    acd.add_queue(Queue("sales"))
-    acd.login("ann"), acd.login("bob")
+    clock, log, acd = agents_logged_in(url, login, "ann", "bob")
     clock.now = login + 3600
     acd.logout("bob")
     log.close()

@@ -7,13 +7,9 @@ import time
 
 import pytest
 
-from caruso_comm.acd import ACD
-from caruso_comm.eventlog import EventLog
-from caruso_comm.model import Queue
-from caruso_comm.timers import Timers, VirtualClock
 from caruso_core.errors import ConfigError
 
-from reports_support import caruso
+from reports_support import agents_logged_in, caruso
 
 
 def test_the_service_gives_the_same_report_as_the_database(simulated_day, caruso_host, caruso_client):
@@ -42,11 +38,7 @@ def test_agent_times_of_today_end_now_not_at_the_end_of_the_range(caruso_host, c
     hour, not the hours up to midnight that have not come yet."""
     url = f"sqlite:///{tmp_path / 'comm.db'}"
     login = time.time() - 1800
-    clock = VirtualClock(login)
-    log = EventLog(url)
-    acd = ACD(Timers(clock), log)
-    acd.add_queue(Queue("sales"))
-    acd.login("ann")
+    clock, log, acd = agents_logged_in(url, login, "ann")
     clock.now = login + 600
     acd.set_status("ann", "break")
     log.close()
