@@ -24,29 +24,57 @@ FIELDS = set(ChurnModel.__dataclass_fields__)
 RUNS = ("score", "rfm", "clusters")      # the kinds of run whose last outcome is kept
 
 
-class ModelStore:
+class _JsonFile:
+    """A JSON file of the service's, read whole and replaced whole, one caller at a time:
+    ``empty()`` when it does not exist yet, ConfigError naming it when it does not hold
+    ``what`` (``valid(stored)`` false: ``expected`` says what should be there)."""
+
+    what = ""
+    expected = ""
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def _load(self) -> list[dict[str, Any]]:
+    def empty(self) -> Any:
+        raise NotImplementedError
+
+    def valid(self, stored: Any) -> bool:
+        raise NotImplementedError
+
+    def _load(self) -> Any:
         if not self.path.exists():
-            return []
+            return self.empty()
         try:
             stored = json.loads(self.path.read_text())
         except (OSError, ValueError) as error:
-            raise ConfigError(f"{self.path}: not a file of analytics models: {error}") from None
-        if not isinstance(stored, list) or not all(isinstance(entry, dict) and set(entry) == FIELDS
-                                                   for entry in stored):
-            raise ConfigError(f"{self.path}: not a file of analytics models: a list of models expected")
+            raise ConfigError(f"{self.path}: not a file of analytics {self.what}: {error}") from None
+        if not self.valid(stored):
+            raise ConfigError(f"{self.path}: not a file of analytics {self.what}: {self.expected}")
         return stored
+
+    def _replace(self, data: Any) -> None:
+        """Write ``data`` as the whole file (aside first, then renamed over it)."""
+        aside = self.path.with_name(self.path.name + ".new")
+        privatefiles.write_file(aside, json.dumps(data).encode())
+        os.replace(aside, self.path)
+
+
+class ModelStore(_JsonFile):
+    what, expected = "models", "a list of models expected"
+
+    def empty(self) -> list[dict[str, Any]]:
+        return []
+
+    def valid(self, stored: Any) -> bool:
+        return isinstance(stored, list) and all(isinstance(entry, dict) and set(entry) == FIELDS for entry in stored)
 
     def save(self, model: ChurnModel) -> ChurnModel:
         """Store ``model`` as the next version; it is returned with that version set."""
         with self._lock:
             stored = self._load()
             model.version = (stored[-1]["version"] if stored else 0) + 1
-            _replace(self.path, (stored + [model.to_dict()])[-KEEP:])
+            self._replace((stored + [model.to_dict()])[-KEEP:])
         return model
 
     def latest(self) -> ChurnModel | None:
@@ -61,25 +89,18 @@ class ModelStore:
         return [summary(entry) for entry in stored]
 
 
-class RunStore:
+class RunStore(_JsonFile):
     """The outcome of the last run of each kind of :data:`RUNS` (as the service answered it)
     with when it ran (``at``, Unix seconds), so that it can be shown again after the call."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
+    what, expected = "runs", f"an object of {', '.join(RUNS)} expected"
 
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if not self.path.exists():
-            return {}
-        try:
-            stored = json.loads(self.path.read_text())
-        except (OSError, ValueError) as error:
-            raise ConfigError(f"{self.path}: not a file of analytics runs: {error}") from None
-        if not isinstance(stored, dict) or not set(stored) <= set(RUNS) or not all(
-                isinstance(run, dict) for run in stored.values()):
-            raise ConfigError(f"{self.path}: not a file of analytics runs: an object of {', '.join(RUNS)} expected")
-        return stored
+    def empty(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def valid(self, stored: Any) -> bool:
+        return isinstance(stored, dict) and set(stored) <= set(RUNS) and all(
+            isinstance(run, dict) for run in stored.values())
 
     def record(self, kind: str, outcome: dict[str, Any]) -> dict[str, Any]:
         """Keep ``outcome`` as the last run of ``kind`` (ValueError for another kind); it is
@@ -88,7 +109,7 @@ class RunStore:
             raise ValueError(f"no kind of run {kind!r}")
         kept = {**outcome, "at": time.time()}
         with self._lock:
-            _replace(self.path, {**self._load(), kind: kept})
+            self._replace({**self._load(), kind: kept})
         return kept
 
     def last(self) -> dict[str, dict[str, Any] | None]:
@@ -96,13 +117,6 @@ class RunStore:
         with self._lock:
             stored = self._load()
         return {kind: stored.get(kind) for kind in RUNS}
-
-
-def _replace(path: Path, data: Any) -> None:
-    """Write ``data`` as the whole JSON file ``path`` (aside first, then renamed over it)."""
-    aside = path.with_name(path.name + ".new")
-    privatefiles.write_file(aside, json.dumps(data).encode())
-    os.replace(aside, path)
 
 
 def summary(stored: dict[str, Any]) -> dict[str, Any]:
