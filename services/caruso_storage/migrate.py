@@ -1,7 +1,10 @@
 """Schema changes: the service's own tables through Alembic, new model tables by comparison.
 
 ``upgrade_journal`` brings the service's own tables (contact history, rule log, due
-runs, outbox) to the latest migration. ``differences`` compares the tables caruso owns in a database (new
+runs, outbox) to the latest migration, :data:`HEAD`: a database already there is left
+as it is and a new one gets the tables of :mod:`caruso_storage.journal` (which match
+HEAD) and HEAD in the version table, both without loading Alembic; any other runs the
+migrations. ``differences`` compares the tables caruso owns in a database (new
 objects and their link tables) with what the database has; ``apply`` creates what
 is missing (tables, columns, indexes) and leaves everything else (type changes,
 removals) to a person, listed as manual steps. The indexes and FTS5 tables of full-text
@@ -12,28 +15,44 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
-from sqlalchemy import Column, Engine, MetaData, Table
+from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect, select
 from sqlalchemy.engine import Connection
 
-from caruso_storage import search
+from caruso_storage import journal, search
 from caruso_storage.database import WRITE_OPTION
 
 VERSION_TABLE = "caruso_storage_alembic"
 SCRIPTS = "caruso_storage:migrations"
+HEAD = "0003"     # the latest migration's revision (a test holds it to Alembic's head)
+
+# Alembic's version table, as Alembic makes it
+_versions = Table(VERSION_TABLE, MetaData(), Column("version_num", String(32), nullable=False),
+                  PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"))
 
 
 def upgrade_journal(engine: Engine) -> None:
-    """Run the storage service's migrations on ``engine`` up to the latest."""
+    """Bring the journal tables on ``engine`` to :data:`HEAD`, in one transaction."""
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
+        present = set(inspect(connection).get_table_names()) & {VERSION_TABLE, *journal.metadata.tables}
+        if VERSION_TABLE in present and connection.scalar(select(_versions.c.version_num)) == HEAD:
+            return
+        if not present:
+            journal.metadata.create_all(connection)
+            _versions.create(connection)
+            connection.execute(_versions.insert().values(version_num=HEAD))
+            return
+        run_migrations(connection)
+
+
+def run_migrations(connection: Connection) -> None:
+    """Run the migrations the journal tables on ``connection`` lack (Alembic's ``upgrade head``)."""
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPTS)
-    with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 @attrs.frozen
@@ -54,6 +73,8 @@ def differences(connection: Connection, tables: list[Table]) -> list[Difference]
     for table in tables:
         table.to_metadata(wanted)
     names = {(table.schema, table.name) for table in tables}
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
 
     def include(item: Any, name: str | None, kind: str, reflected: bool, _other: Any) -> bool:
         if kind in ("index", "column"):
@@ -66,6 +87,9 @@ def differences(connection: Connection, tables: list[Table]) -> list[Difference]
 
 def apply(connection: Connection, found: list[Difference]) -> list[Difference]:
     """Make the automatic differences; returns those applied."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
     operations = Operations(MigrationContext.configure(connection))
     done = []
     for difference in found:

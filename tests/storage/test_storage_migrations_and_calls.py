@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 from caruso_core.testing.waiting import eventually
@@ -27,11 +31,40 @@ CALLING = """<model name="calls">
 
 
 def test_the_migrations_create_exactly_the_journal_tables(database_url: str):
+    """The migrations (run through Alembic) and a new database's tables (made from the journal's
+    definitions, without Alembic) are the same tables, stamped with the same head."""
     engine = create_engine(database_url)
+    with engine.connect() as connection, connection.begin():
+        migrate.run_migrations(connection)
+        assert migrate.differences(connection, list(journal.metadata.tables.values())) == []
+        assert connection.scalar(sa.text(f"SELECT version_num FROM {migrate.VERSION_TABLE}")) == migrate.HEAD
+        journal.metadata.drop_all(connection)
+        connection.execute(sa.text(f"DROP TABLE {migrate.VERSION_TABLE}"))
     migrate.upgrade_journal(engine)
     migrate.upgrade_journal(engine)
     with engine.connect() as connection:
         assert migrate.differences(connection, list(journal.metadata.tables.values())) == []
+        assert connection.scalar(sa.text(f"SELECT version_num FROM {migrate.VERSION_TABLE}")) == migrate.HEAD
+    engine.dispose()
+    config = Config()
+    config.set_main_option("script_location", migrate.SCRIPTS)
+    assert ScriptDirectory.from_config(config).get_current_head() == migrate.HEAD
+
+
+def test_a_database_an_older_version_made_is_migrated_to_the_head(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", migrate.SCRIPTS)
+    with engine.connect() as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")        # as the version before the outbox left it
+        connection.execute(sa.text("INSERT INTO caruso_rule_log (at, object, object_key, rule, action, message) "
+                                   "VALUES ('2026-01-02 03:04:05', 'Ticket', '1', 'r', 'a', 'kept')"))
+    migrate.upgrade_journal(engine)
+    with engine.connect() as connection:
+        assert migrate.differences(connection, list(journal.metadata.tables.values())) == []
+        assert connection.scalar(sa.text(f"SELECT version_num FROM {migrate.VERSION_TABLE}")) == migrate.HEAD
+        assert connection.scalar(sa.text("SELECT message FROM caruso_rule_log")) == "kept"
     engine.dispose()
 
 
