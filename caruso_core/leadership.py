@@ -33,7 +33,6 @@ import time
 from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from caruso_core import databases, registry
 from caruso_core.errors import CarusoError, ConfigError, NotLeader, one_line
@@ -45,12 +44,6 @@ SETUP_KEY = LOCK_KEY + 1        # held while a manager creates the tables
 CHANNEL = "caruso_registry"
 EVENT_ROWS = 2000
 TRIM_EVERY = 100
-try:                            # the driver is an extra (caruso[postgresql]); a group needs it
-    import psycopg
-    DATABASE_ERRORS: tuple[type[Exception], ...] = (sa.exc.DBAPIError, psycopg.Error)
-except ImportError:
-    DATABASE_ERRORS = (sa.exc.DBAPIError,)
-
 _metadata = sa.MetaData()
 _group = sa.Table(
     "caruso_manager_group", _metadata,
@@ -86,6 +79,11 @@ class Leadership:
         if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
             raise ConfigError(f"{parsed.render_as_string(hide_password=True)}: a manager group needs the "
                               "psycopg driver (postgresql+psycopg://...)")
+        try:    # the driver is an extra (caruso[postgresql]), imported once a group forms
+            import psycopg
+            self._database_errors: tuple[type[Exception], ...] = (sa.exc.DBAPIError, psycopg.Error)
+        except ImportError:
+            self._database_errors = (sa.exc.DBAPIError,)
         self.uri = uri
         self.interval = max(lease / 4, 0.05)
         idle = max(round(self.interval), 1)
@@ -192,7 +190,7 @@ class Leadership:
                 else:
                     self._follow()
             except Exception as error:          # the loop outlives any failure: PostgreSQL's, or a bug's
-                if isinstance(error, DATABASE_ERRORS):
+                if isinstance(error, self._database_errors):
                     log.warning("manager group at %s: %s", self.uri, one_line(getattr(error, "orig", None) or error))
                 else:
                     log.exception("manager group at %s", self.uri)
@@ -287,6 +285,8 @@ class Leadership:
 
     def _set_up(self) -> str:
         """Create the group's tables (and the registry's) once; the group's epoch."""
+        from sqlalchemy.dialects import postgresql
+
         with self._engine.begin() as connection:
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(SETUP_KEY)))
             _metadata.create_all(connection)

@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from caruso_core.testing.processes import free_port
 
 EXTRAS = ("psycopg", "psycopg2", "pymysql", "sippy", "sklearn", "scipy", "playwright")
@@ -84,13 +86,20 @@ print(json.dumps([sorted(loaded), sorted(refused)]))
             "customer-master"} <= set(loaded)
 
 
-def test_reading_the_analytics_services_spec_imports_no_model_library(tmp_path):
-    """`caruso up` and `caruso init` read every service's spec: scikit-learn, SciPy and
-    matplotlib (a second to import) wait until a model is fitted or drawn."""
-    ran = subprocess.run([sys.executable, "-c", """
+@pytest.mark.parametrize("code, waiting", [
+    # `caruso up` and `caruso init` read every service's spec: scikit-learn, SciPy and
+    # matplotlib (a second to import) wait until a model is fitted or drawn
+    ("from caruso_core.plugins import load_service_class; load_service_class('analytics')",
+     ("sklearn", "scipy", "matplotlib")),
+    # a manager on SQLite: the PostgreSQL driver waits until a group forms
+    ("import caruso_core.manager", ("psycopg", "sqlalchemy.dialects.postgresql")),
+    # a storage: Alembic waits until a database an older version made needs its migrations
+    ("import caruso_storage.service", ("alembic",)),
+], ids=["analytics spec", "manager", "storage"])
+def test_a_process_imports_a_library_only_once_it_needs_it(tmp_path, code, waiting):
+    ran = subprocess.run([sys.executable, "-c", f"""
 import sys
-from caruso_core.plugins import load_service_class
-load_service_class("analytics")
-print(sorted(name for name in ("sklearn", "scipy", "matplotlib") if name in sys.modules))
+{code}
+print(sorted(name for name in {waiting!r} if name in sys.modules))
 """], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert (ran.returncode, ran.stdout.strip()) == (0, "[]"), ran.stderr[-2000:]
