@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import sys
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -33,8 +34,13 @@ COMMANDS_GROUP = "caruso.commands"
 
 
 def group(name: str) -> dict[str, EntryPoint]:
-    """The entry points of a group, by name."""
-    return {ep.name: ep for ep in entry_points(group=name)}
+    """The entry points of a group, by name; read once for each import path (``sys.path``)."""
+    return dict(_group(name, tuple(sys.path)))
+
+
+@functools.lru_cache(maxsize=64)
+def _group(name: str, _path: tuple[str, ...]) -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=name)}   # every installed distribution's metadata
 
 
 @functools.cache

@@ -77,3 +77,16 @@ def test_an_entry_point_clashing_with_a_standard_name_is_reported(tmp_path, monk
     assert ("plugin 'routing' of impostor is not loaded: caruso_comm.strategies.plugin registered that name "
             "already") in caplog.text
     assert plugins.provided("caruso_routing_strategies", fresh)["longest_idle"].__name__ == "LongestIdle"
+
+
+def test_a_groups_entry_points_are_read_again_once_the_import_path_changes(tmp_path, monkeypatch):
+    info = tmp_path / "late-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: late\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[caruso.services]\nlate = late_service:Late\n")
+    assert "late" not in plugins.group(plugins.SERVICES_GROUP)
+    with monkeypatch.context() as patched:
+        patched.syspath_prepend(str(tmp_path))
+        assert plugins.group(plugins.SERVICES_GROUP)["late"].value == "late_service:Late"
+    assert "late" not in plugins.group(plugins.SERVICES_GROUP)
+    assert "storage" in plugins.group(plugins.SERVICES_GROUP)
