@@ -287,18 +287,38 @@ class Desk:
             raise
 
     def end_wrap_up(self, name: str, interaction_id: str, subject: str = "", due: str | None = None,
-                    customer: tuple[str, Any] | None = None, notes: str | None = None) -> None:
+                    customer: tuple[str, Any] | None = None, notes: str | None = None) -> bool:
         """End the agent's wrap-up. Its notes (``notes`` when given) are filed first unless
-        they were (:meth:`file_notes`), and with a ``subject`` its follow-up is made
-        (:meth:`follow_up`); the wrap-up ends only once both are done."""
-        if self.own(name, interaction_id) is not None:
-            raise Conflict(f"interaction {interaction_id!r} is not in wrap-up: complete it first")
+        they were (:meth:`file_notes`), and its follow-up is decided (:meth:`follow_up`, with
+        ``subject``; none when empty, unless decided already); the wrap-up ends only once
+        both are done. True then. When the wrap-up ended by itself meanwhile (its time ran
+        out) for an interaction that was the agent's (its contact is remembered) and whose
+        follow-up is still open, the notes are filed and the follow-up decided all the same,
+        notes filed already staying as they were: False."""
+        try:
+            running = self.own(name, interaction_id) is None
+        except Conflict:
+            worksheet = self.worksheet(name, interaction_id)
+            if worksheet.contact is None or worksheet.follow_up is not None:
+                raise                   # never the agent's, or a wrap-up ended (its follow-up decided)
+            running = False
+        else:
+            if not running:
+                raise Conflict(f"interaction {interaction_id!r} is not in wrap-up: complete it first")
         if notes is not None:
-            self.keep_notes(name, interaction_id, notes)
+            try:
+                self.keep_notes(name, interaction_id, notes)
+            except Conflict:
+                if running:
+                    raise
         self.file_notes(name, interaction_id)
-        if subject:
+        if subject or not running:
             self.follow_up(name, interaction_id, subject, due, customer)
-        self.comm.end_wrap_up(name, interaction_id)
+        else:
+            self.worksheets.claim_follow_up(name, interaction_id, "")     # none, unless decided already
+        if running:
+            self.comm.end_wrap_up(name, interaction_id)
+        return running
 
     # -- the dialog script -------------------------------------------------------------------
 

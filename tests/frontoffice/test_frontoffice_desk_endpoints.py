@@ -364,3 +364,52 @@ def test_a_desk_drawn_while_an_offer_arrives_carries_the_signature_of_what_it_sh
         drawn = re.search(r'data-signature="([0-9a-f]+)"', page).group(1)
         assert "desk-interaction" not in page                 # drawn before the offer
         assert arrived and drawn != context.desk.signature("ada")   # so the stream's first signature reloads it
+
+
+def test_a_wrap_up_whose_time_ran_out_still_gets_its_notes_and_follow_up(desk_web, comm, storage):
+    """The agent ends a wrap-up after its time ran out: the notes and the follow-up she typed
+    are kept all the same and the desk says so; notes the desk filed meanwhile stay as they
+    were; an interaction that was never hers gets nothing."""
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    def call_in_wrap_up():
+        call = comm.arrive("billing", from_="+49 30 1234567")["id"]         # a queue with a wrap-up
+        eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+        post("accept", interaction=call)
+        desk_web.get(f"/desk?i={call}")                                   # the desk shows its customer
+        comm.complete("ada", call)                                        # the caller hangs up
+        assert comm.agent("ada")["wrap_up_left"]
+        comm.end_wrap_up("ada", call)                                     # as its time running out does
+        return call
+
+    post("status", status="available")
+    acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]["id"]
+    call = call_in_wrap_up()
+    late = post("wrap-up", interaction=call, notes="Pays on Friday", follow_up="Call back on Friday",
+                due="2026-12-11")
+    assert late.status_code == 303 and late.headers["location"] == "/desk"
+    assert ("The wrap-up time had run out before you ended it; your notes (as last saved) went to the "
+            "contact history and the follow-up task was made.") in unescape(desk_web.get("/desk").text)
+    assert "time had run out" not in desk_web.get("/desk").text                 # said once
+    tasks = [{key: task[key] for key in ("subject", "assignee", "due", "customer_id")} for task in storage.query("Task")]
+    assert tasks == [{"subject": "Call back on Friday", "assignee": "ada", "due": "2026-12-11", "customer_id": acme}]
+    assert [entry[0] for entry in notes_filed(storage, acme)] == ["Notes: Pays on Friday"]
+    again = post("wrap-up", interaction=call, follow_up="Call back on Friday")     # sent twice: decided
+    assert again.status_code == 409 and "is not (or no longer) yours" in unescape(again.text)
+    assert len(storage.query("Task")) == 1
+
+    second = call_in_wrap_up()
+    post("notes", interaction=second, notes="Moved house")
+    desk_web.get("/desk")                                                   # a drawing files the notes
+    late = post("wrap-up", interaction=second, notes="Moved house in May", follow_up="Send the new contract")
+    assert late.status_code == 303
+    assert [entry[0] for entry in notes_filed(storage, acme)][:1] == ["Notes: Moved house"]   # as filed
+    assert sorted(task["subject"] for task in storage.query("Task")) == ["Call back on Friday",
+                                                                          "Send the new contract"]
+
+    forged = post("wrap-up", interaction="never-hers", follow_up="A task of her own making")
+    assert forged.status_code == 409 and "is not (or no longer) yours" in unescape(forged.text)
+    assert len(storage.query("Task")) == 2

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_scripts.client import seq_of
-from caruso_frontoffice import widgets
+from caruso_frontoffice import notices, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import MAX_MESSAGE, MAX_NOTES, MAX_TASK, Desk
@@ -191,10 +191,11 @@ def _only_customer(popped: dict[str, Any] | None) -> tuple[str, Any] | None:
     return popped["view"].object, popped["customers"][0]["key"]
 
 
-def _act(perform: Callable[[Request, Context, FormData, str, str], str | None]) -> Callable[..., Response]:
+def _act(perform: Callable[[Request, Context, FormData, str, str], str | Response | None]
+         ) -> Callable[..., Response]:
     """An action on the interaction named by the form's ``interaction``: ``perform(request,
-    context, form, agent, interaction)`` returns an error for the agent or None; then back
-    to the desk (with the error and its status when there is one). Notes not saved yet, which
+    context, form, agent, interaction)`` returns an error for the agent, its own response, or
+    None; then back to the desk (with the error and its status when there is one). Notes not saved yet, which
     ``static/desk.js`` adds to any other form of the desk (``draft_notes`` for the interaction
     ``draft_for``), are kept first."""
     def run(request: Request, context: Context, form: FormData) -> Response:
@@ -208,6 +209,8 @@ def _act(perform: Callable[[Request, Context, FormData, str, str], str | None]) 
         except CarusoError as failure:
             status = next((code for kind, code in STATUS_CODES.items() if isinstance(failure, kind)), 502)
             return _board(request, context, interaction, status, str(failure), form)
+        if isinstance(problem, Response):
+            return problem
         if problem:
             return _board(request, context, interaction, 409, problem, form)
         return RedirectResponse(f"/desk?{urlencode({'i': interaction})}" if interaction else "/desk", 303)
@@ -314,16 +317,21 @@ def hold(request: Request, context: Context, form: FormData, agent: str, interac
 
 
 @_act
-def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+def wrap_up(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> Response | None:
     """End the wrap-up. For an interaction the agent did not complete (the caller hung up),
     the notes the form carries are filed and its follow-up made first, for the customer the
     desk showed while it was connected; when either fails, the wrap-up goes on, so the agent
-    can try again."""
+    can try again. A wrap-up whose time ran out before the agent ended it gets them all the
+    same, and the desk says so."""
     desk = _desk(context)
     subject, due = _follow_up(form)
     notes = _field(form, "notes") if "notes" in form else None
     customer = _wrap_up_customer(context, desk, agent, interaction, request.state.visitor.user.role) if subject else None
-    desk.end_wrap_up(agent, interaction, subject, due, customer, notes)
+    if not desk.end_wrap_up(agent, interaction, subject, due, customer, notes):
+        return notices.redirect(request, context.sessions, "/desk", "The wrap-up time had run out before you "
+                                "ended it; your notes (as last saved) went to the contact history"
+                                + (" and the follow-up task was made." if subject else "."))
+    return None
 
 
 def _wrap_up_customer(context: Context, desk: Desk, agent: str, interaction: str, role: str
