@@ -123,3 +123,16 @@ def test_without_the_storage_nobody_is_refused_and_the_users_page_says_it_could_
     page = web.get("/admin/users")
     assert page.status_code == 200 and "customer gone" not in page.text
     assert "Whether the customer accounts still name their customer could not be checked" in page.text
+
+
+def test_with_the_manager_down_the_portal_still_asks_the_storage(portal, storage, caruso_manager):
+    """The front office keeps its proxies: once it found the storage, it asks it directly, so a
+    customer whose record went while the manager was down is refused all the same."""
+    web, context, gina = portal
+    assert sign_in(web, *GINA).status_code == 303
+    session = _start(web).headers["location"]
+    assert "Hello Gina Gone, what is it about?" in web.get(session).text
+    caruso_manager.stop()
+    storage.delete("Customer", gina["id"])
+    refused = web.get(session)
+    assert refused.status_code == 403 and _error(refused.text).startswith(UNLINKED)
