@@ -84,6 +84,8 @@ class AnalyticsService:
             raise ConfigError(f"figures_max_age: seconds, 0 or more, not {figures_max_age!r}")
         self._figures: tuple[float, History, dict[tuple[Any, ...], Any]] | None = None
         self._figures_lock = threading.Lock()
+        self._reads = 0                                    # history reads for figures ended, and the
+        self._read_failure: Exception | None = None       # last one's error (None: it succeeded)
         self.store = ModelStore(models_file or data_dir() / MODELS_FILE)
         self.runs = RunStore(runs_file or self.store.path.with_name(RUNS_FILE))
         self.context = context
@@ -113,11 +115,22 @@ class AnalyticsService:
     def _figure(self, key: tuple[Any, ...], compute: Callable[[History], T]) -> T:
         """A figure nothing is written from, computed from a history read at most
         ``figures_max_age`` seconds ago and kept as long (one at a time: a second asker waits
-        for the first's answer instead of reading the history again)."""
+        for the first's answer instead of reading the history again). When that read failed,
+        the askers who waited for it get its error instead of reading again, so a storage that
+        does not answer holds them all one call timeout, not one each in turn."""
+        waited_for = self._reads
         with self._figures_lock:
+            if self._reads != waited_for and self._read_failure is not None:
+                raise self._read_failure
             now = time.monotonic()
             if self._figures is None or now - self._figures[0] >= self.figures_max_age:
-                self._figures = (now, self._history(), {})
+                try:
+                    self._figures, self._read_failure = (now, self._history(), {}), None
+                except Exception as error:
+                    self._read_failure = error
+                    raise
+                finally:
+                    self._reads += 1
             _, history, known = self._figures
             if key not in known:
                 known[key] = _modelling(lambda: compute(history))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import numpy as np
 
 from caruso_analytics import synthetic
 from caruso_analytics.history import KIND_CODES, STAGES, History
+from caruso_core import remote, service
+from caruso_core.errors import Unavailable
 
 MODEL = Path(__file__).with_name("analytics_model.xml")
 SOURCE = {
@@ -98,3 +101,18 @@ def load(storage: Any, history: History) -> None:
     created, converted = _dates(history, prospects.created), _dates(history, prospects.converted)
     apply("Prospect", [{"score": int(prospects.score[n]), "created": created[n], "converted": converted[n]}
                        for n in range(len(prospects.score))])
+
+
+@service(name="hung-storage", interface="caruso.storage/1", version="1.0.0")
+class HungStorage:
+    """A storage (hosted in the test's process) whose ``count`` waits until the test sets
+    ``released`` and then fails: a database that does not answer. ``asked`` counts the calls."""
+
+    released = threading.Event()
+    asked = 0
+
+    @remote
+    def count(self, object: str, where: Any = None) -> int:
+        HungStorage.asked += 1
+        HungStorage.released.wait(60)
+        raise Unavailable("the database did not answer")

@@ -6,12 +6,16 @@ import numpy as np
 import pytest
 
 import datetime
+import sys
+import threading
 import types
 
 from caruso_analytics import service as analytics_service
 from caruso_analytics.history import OPEN_STAGES
-from caruso_core.errors import ConfigError, InvalidInput, NotFound
+from caruso_core.errors import ConfigError, InvalidInput, NotFound, Unavailable
 from caruso_core.testing.waiting import eventually
+
+from analytics_support import SOURCE, HungStorage
 
 
 def test_train_score_and_segment_write_back_through_the_storage(solution):
@@ -110,3 +114,33 @@ def test_lead_thresholds_and_forecasts_come_from_a_history_at_most_figures_max_a
         analytics.forecast(3, "high")
     with pytest.raises(ConfigError, match="figures_max_age: seconds, 0 or more"):
         analytics_service.AnalyticsService(source=None, figures_max_age=-1)
+
+
+def test_askers_waiting_on_a_history_read_that_fails_get_its_error_instead_of_reading_again(
+        caruso_host, caruso_client, tmp_path):
+    """Three forecasts asked at once of a storage that does not answer: one reads the history,
+    the two waiting for it get its error (before, each read in turn: three call timeouts)."""
+    HungStorage.released.clear()
+    HungStorage.asked = 0
+    caruso_host("analytics_support:HungStorage")
+    caruso_host("analytics", config={"source": SOURCE, "models_file": str(tmp_path / "models.json")})
+    failures = []
+
+    def forecast():
+        try:
+            caruso_client.get("caruso.analytics/1").forecast(3, 0.8)
+        except Unavailable as error:
+            failures.append(str(error))
+
+    askers = [threading.Thread(target=forecast) for _ in range(3)]
+    askers[0].start()
+    eventually(lambda: HungStorage.asked == 1, what="the first read of the history")
+    for asker in askers[1:]:
+        asker.start()
+    eventually(lambda: sum(frame.f_code.co_name == "_figure" for frame in sys._current_frames().values()) == 2,
+               what="two askers waiting for the first read")       # blocked on the lock in _figure
+    HungStorage.released.set()
+    for asker in askers:
+        asker.join(60)
+    assert HungStorage.asked == 1
+    assert len(failures) == 3 and all("the database did not answer" in failure for failure in failures)
