@@ -31,14 +31,17 @@ _versions = Table(VERSION_TABLE, MetaData(), Column("version_num", String(32), n
 
 
 def upgrade_journal(engine: Engine) -> None:
-    """Bring the journal tables on ``engine`` to :data:`HEAD`, in one transaction."""
+    """Bring the journal tables on ``engine`` to :data:`HEAD`, in one transaction (MySQL and
+    MariaDB commit each table made, so a first start cut short leaves some tables and no
+    version: the next start makes the others, then writes the version)."""
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
-        present = set(inspect(connection).get_table_names()) & {VERSION_TABLE, *journal.metadata.tables}
-        if VERSION_TABLE in present and connection.scalar(select(_versions.c.version_num)) == HEAD:
+        has_version = inspect(connection).has_table(VERSION_TABLE)
+        version = connection.scalar(select(_versions.c.version_num)) if has_version else None
+        if version == HEAD:
             return
-        if not present:
+        if version is None:                 # new: no migration ever ran here
             journal.metadata.create_all(connection)
-            _versions.create(connection)
+            _versions.create(connection, checkfirst=True)
             connection.execute(_versions.insert().values(version_num=HEAD))
             return
         run_migrations(connection)
