@@ -33,8 +33,11 @@ STANDARD = "caruso"           # the distribution of the standard components
 COMMANDS_GROUP = "caruso.commands"
 
 
-def group(name: str) -> dict[str, EntryPoint]:
-    """The entry points of a group, by name; read once for each import path (``sys.path``)."""
+def group(name: str, fresh: bool = False) -> dict[str, EntryPoint]:
+    """The entry points of a group, by name; read once for each import path (``sys.path``),
+    unless ``fresh`` (a distribution installed since may have added some)."""
+    if fresh:
+        _group.cache_clear()
     return dict(_group(name, tuple(sys.path)))
 
 
@@ -107,6 +110,8 @@ def load_service_class(reference: str) -> type:
     if ":" in reference:
         return load_object(reference)
     known = group(SERVICES_GROUP)
+    if reference not in known:
+        known = group(SERVICES_GROUP, fresh=True)       # installed since it was read?
     if reference not in known:
         names = ", ".join(sorted(known)) or "none installed"
         raise ConfigError(f"no service implementation named {reference!r} (entry point group "

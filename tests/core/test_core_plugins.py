@@ -90,3 +90,21 @@ def test_a_groups_entry_points_are_read_again_once_the_import_path_changes(tmp_p
         assert plugins.group(plugins.SERVICES_GROUP)["late"].value == "late_service:Late"
     assert "late" not in plugins.group(plugins.SERVICES_GROUP)
     assert "storage" in plugins.group(plugins.SERVICES_GROUP)
+
+
+def test_a_service_installed_after_the_entry_points_were_read_is_found(tmp_path, monkeypatch):
+    """As ``caruso swap --use NAME`` in a running ``caruso up`` needs for a package installed since."""
+    (tmp_path / "late_service.py").write_text(textwrap.dedent("""
+        from caruso_core import service
+
+        @service(name="late", interface="test.late/1", version="1.0.0")
+        class Late:
+            pass
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "late" not in plugins.group(plugins.SERVICES_GROUP)
+    info = tmp_path / "late-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: late\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[caruso.services]\nlate = late_service:Late\n")
+    assert plugins.load_service_class("late").__name__ == "Late"
