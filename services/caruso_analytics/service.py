@@ -22,6 +22,7 @@ in the data folder); ``runs_file`` (the outcome of the last scoring and segmenta
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
 import logging
 import threading
@@ -121,13 +122,13 @@ class AnalyticsService:
         waited_for = self._reads
         with self._figures_lock:
             if self._reads != waited_for and self._read_failure is not None:
-                raise self._read_failure
+                raise copy.copy(self._read_failure)        # each asker its own, without the reader's frames
             now = time.monotonic()
             if self._figures is None or now - self._figures[0] >= self.figures_max_age:
                 try:
                     self._figures, self._read_failure = (now, self._history(), {}), None
                 except Exception as error:
-                    self._read_failure = error
+                    self._read_failure = copy.copy(error)
                     raise
                 finally:
                     self._reads += 1
