@@ -391,8 +391,8 @@ def test_a_wrap_up_whose_time_ran_out_still_gets_its_notes_and_follow_up(desk_we
     late = post("wrap-up", interaction=call, notes="Pays on Friday", follow_up="Call back on Friday",
                 due="2026-12-11")
     assert late.status_code == 303 and late.headers["location"] == "/desk"
-    assert ("The wrap-up time had run out before you ended it; your notes (as last saved) went to the "
-            "contact history and the follow-up task was made.") in unescape(desk_web.get("/desk").text)
+    assert ("The wrap-up time had run out before you ended it; your notes went to the contact history as last "
+            "saved and the follow-up task was made all the same.") in unescape(desk_web.get("/desk").text)
     assert "time had run out" not in desk_web.get("/desk").text                 # said once
     tasks = [{key: task[key] for key in ("subject", "assignee", "due", "customer_id")} for task in storage.query("Task")]
     assert tasks == [{"subject": "Call back on Friday", "assignee": "ada", "due": "2026-12-11", "customer_id": acme}]

@@ -327,11 +327,14 @@ def wrap_up(request: Request, context: Context, form: FormData, agent: str, inte
     subject, due = _follow_up(form)
     notes = _field(form, "notes") if "notes" in form else None
     customer = _wrap_up_customer(context, desk, agent, interaction, request.state.visitor.user.role) if subject else None
-    if not desk.end_wrap_up(agent, interaction, subject, due, customer, notes):
-        return notices.redirect(request, context.sessions, "/desk", "The wrap-up time had run out before you "
-                                "ended it; your notes (as last saved) went to the contact history"
-                                + (" and the follow-up task was made." if subject else "."))
-    return None
+    if desk.end_wrap_up(agent, interaction, subject, due, customer, notes):
+        return None
+    worksheet = desk.worksheet(agent, interaction)
+    filed = worksheet.contact is not None and worksheet.contact.customer is not None and worksheet.notes.strip()
+    done = [part for part, happened in (("your notes went to the contact history as last saved", filed),
+                                        ("the follow-up task was made", subject)) if happened]
+    return notices.redirect(request, context.sessions, "/desk", "The wrap-up time had run out before you ended it"
+                            + (f"; {' and '.join(done)} all the same." if done else "."))
 
 
 def _wrap_up_customer(context: Context, desk: Desk, agent: str, interaction: str, role: str
