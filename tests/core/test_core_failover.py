@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from caruso_core import NoInstance
+from caruso_core import NoInstance, connect
+from caruso_core.errors import CallTimedOut
 from caruso_core.testing import eventually
 
 LEASE = 1.0
@@ -114,6 +115,26 @@ def test_a_standby_takes_over_when_the_active_stops_renewing_and_the_old_one_sta
                what="the old active standing down")
     assert [row["instance_id"] for row in caruso_client.lookup("counter")] == [second.instance_id]
     assert proxy.increment() == {"value": 2, "label": "second"}
+
+
+def test_a_proxy_whose_call_timed_out_asks_the_manager_again(caruso_host, caruso_manager, caruso_client):
+    """A proxy held across a failover (as the front office holds its proxies) reaches the new
+    active instance after one call timed out on the hung one: the connection that call used is
+    dropped, and the hung instance answers no handshake on a new one, so the proxy asks the
+    manager again."""
+    first = caruso_host("sample_services:Counter", config={"label": "first"}, process=True)
+    second = caruso_host("sample_services:Counter", config={"label": "second"}, standby=True, process=True)
+    held = connect(caruso_manager.uri, call_timeout=1).get("counter")
+    assert held.increment() == {"value": 1, "label": "first"}
+    os.kill(first.process.pid, signal.SIGSTOP)
+    try:
+        eventually(lambda: _states(caruso_client), lambda states: states == {
+            first.instance_id: "standby", second.instance_id: "active"}, what="the failover")
+        with pytest.raises(CallTimedOut, match="may or may not have run"):
+            held.increment()                                      # the hung instance it knew
+        assert held.increment() == {"value": 1, "label": "second"}
+    finally:
+        os.kill(first.process.pid, signal.SIGCONT)
 
 
 def test_an_active_without_a_standby_is_not_failed_over_and_comes_back(caruso_host, caruso_client):
