@@ -144,3 +144,11 @@ def test_askers_waiting_on_a_history_read_that_fails_get_its_error_instead_of_re
         asker.join(60)
     assert HungStorage.asked == 1
     assert len(failures) == 3 and all("the database did not answer" in failure for failure in failures)
+
+
+def test_with_the_manager_down_the_figures_still_come_from_the_storage(solution, caruso_manager):
+    storage, _, start = solution
+    analytics = start(figures_max_age=0)                     # each figure reads the history afresh
+    before = analytics.forecast(3, 0.8)
+    caruso_manager.stop()
+    assert analytics.forecast(3, 0.8) == before
