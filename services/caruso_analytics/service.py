@@ -90,7 +90,6 @@ class AnalyticsService:
         self.store = ModelStore(models_file or data_dir() / MODELS_FILE)
         self.runs = RunStore(runs_file or self.store.path.with_name(RUNS_FILE))
         self.context = context
-        self._storage_proxy: Any = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._retrain_on_schedule, name="analytics-retrain", daemon=True)
@@ -109,11 +108,7 @@ class AnalyticsService:
         return {"status": "ok", "model": latest[0]}
 
     def _storage(self) -> Any:
-        """The storage's proxy, made once: it keeps its instance's location, so a read asks the
-        manager only when the storage moved or failed."""
-        if self._storage_proxy is None:
-            self._storage_proxy = self.context.client.get("caruso.storage/1")
-        return self._storage_proxy
+        return self.context.service("caruso.storage/1")
 
     def _history(self) -> History:
         return read_history(self._storage(), self.source, current=tuple(filter(None, self.attributes.values())))

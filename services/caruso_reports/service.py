@@ -106,7 +106,7 @@ class ReportService:
         if self.context is None or not any(d.object for d in self.known.values()):
             return None
         try:
-            return set(self.context.client.get("caruso.storage/1").describe()["objects"])
+            return set(self.context.service("caruso.storage/1").describe()["objects"])
         except CarusoError:
             return None
 
@@ -159,7 +159,7 @@ class ReportService:
             if self.context is None:
                 raise ConfigError(f"report {checked.name!r} counts {checked.object} objects: "
                                   "it runs in the reports service, which reaches the storage")
-            return objects.compute(self.context.client.get("caruso.storage/1"), checked)
+            return objects.compute(self.context.service("caruso.storage/1"), checked)
         return engine.compute(self._event_log(), checked, self._customers(checked), now)
 
     @remote
@@ -197,7 +197,7 @@ class ReportService:
         """The customers' attributes of the storage service, when ``checked`` groups by one."""
         if self.context is None or not any(customers.attribute(d) for d in checked.dimensions):
             return None
-        return customers.from_storage(self.context.client.get("caruso.storage/1"))
+        return customers.from_storage(self.context.service("caruso.storage/1"))
 
     def _event_log(self) -> sa.Engine:
         with self._lock:

@@ -53,6 +53,19 @@ def test_the_host_gives_its_context_to_a_constructor_that_asks_for_it(caruso_man
         construct(Needy, {"context": "mine"}, context)
 
 
+def test_a_contexts_proxy_to_a_service_is_made_once_and_follows_the_service(caruso_host, caruso_client):
+    from caruso_core.context import HostContext
+
+    context = HostContext.standalone("caller", caruso_client)
+    first = caruso_host("sample_services:Counter", config={"label": "first"})
+    counter = context.service("counter")
+    assert counter is context.service("counter") and counter is not context.service("caruso.other/1")
+    assert counter.increment() == {"value": 1, "label": "first"}
+    first.stop()
+    caruso_host("sample_services:Counter", config={"label": "second"})
+    assert counter.increment() == {"value": 1, "label": "second"}     # asked the manager again
+
+
 @pytest.mark.parametrize("name, interface, message", [
     ("Bad Name", "a.b/1", "service name"),
     ("good", "no-major", "interface"),
