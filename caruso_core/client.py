@@ -107,6 +107,7 @@ class Client:
         self.secret = secret
         self.operator_secret = operator_secret
         self._proxies = _ThreadProxies(call_timeout, secret)
+        self._services: dict[str, ServiceProxy] = {}
 
     def manager_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a manager method at the manager that leads (see the module's contract); an
@@ -170,6 +171,14 @@ class Client:
         Keyword arguments filter on the services' properties (equality).
         """
         return ServiceProxy(self, name_or_interface, properties)
+
+    def service(self, name_or_interface: str) -> "ServiceProxy":
+        """This client's proxy to a name or an interface, made once (:meth:`get` makes a new one):
+        a proxy keeps where its instance is and asks the manager only when that instance moved
+        or failed, so a component holding it keeps calling while the manager is down."""
+        found = self._services.get(name_or_interface)
+        return found if found is not None else self._services.setdefault(name_or_interface,
+                                                                         self.get(name_or_interface))
 
     def lookup(self, name_or_interface: str, **properties: Any) -> list[dict[str, Any]]:
         """Live active instances, best first (ranking, then registration order)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from caruso_core.client import Client, ServiceProxy, connect
+from caruso_core.client import Client, connect
 from caruso_core.errors import ConfigError, one_line
 
 
@@ -31,14 +31,6 @@ class HostContext:
     name: str
     log: logging.Logger
     draining: threading.Event = attrs.field(factory=threading.Event)
-    _proxies: dict[str, ServiceProxy] = attrs.field(factory=dict, init=False, eq=False, repr=False)
-
-    def service(self, interface: str) -> ServiceProxy:
-        """The instance's proxy to ``interface`` (a name or 'id/MAJOR'), made once: a proxy
-        keeps where its instance is and asks the manager only when it moved or failed, so
-        calls through it go on while the manager is down."""
-        found = self._proxies.get(interface)
-        return found if found is not None else self._proxies.setdefault(interface, self.client.get(interface))
 
     @classmethod
     def standalone(cls, name: str, client: Client | None = None) -> "HostContext":

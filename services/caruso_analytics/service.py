@@ -46,6 +46,7 @@ if importlib.util.find_spec("sklearn") is None:
 
 MODELS_FILE = "analytics-models.json"
 RUNS_FILE = "analytics-runs.json"
+FIGURES_KEPT = 64          # figures kept from one history at most
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -108,7 +109,7 @@ class AnalyticsService:
         return {"status": "ok", "model": latest[0]}
 
     def _storage(self) -> Any:
-        return self.context.service("caruso.storage/1")
+        return self.context.client.service("caruso.storage/1")
 
     def _history(self) -> History:
         return read_history(self._storage(), self.source, current=tuple(filter(None, self.attributes.values())))
@@ -134,6 +135,8 @@ class AnalyticsService:
                     self._reads += 1
             _, history, known = self._figures
             if key not in known:
+                if len(known) >= FIGURES_KEPT:           # callers choose the keys (a forecast's level)
+                    known.clear()
                 known[key] = _modelling(lambda: compute(history))
             return known[key]
 

@@ -78,28 +78,20 @@ class Context:
     articles: Articles | None = attrs.field(init=False, default=None)
     chat: PortalChat = attrs.field(init=False)
     searches: Throttle = attrs.field(init=False)
-    _proxies: dict[str, Any] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         self.searches = Throttle(self.searches_per_minute, 60.0)
         if self.accounts.count() == 0:
             self.setup_token = secrets.token_urlsafe(24)
-        self.records = Records(self.service(STORAGE))
+        self.records = Records(self.client.service(STORAGE))
         if self.article_settings is not None:
-            self.articles = Articles(self.service(STORAGE), self.article_settings)
+            self.articles = Articles(self.client.service(STORAGE), self.article_settings)
         if self.worksheets is not None:
             self.desk = Desk(self.desk_settings, self.worksheets, self.client)
-        self.dialogs = SelfService(Scripts(self.service(SCRIPTS)), self.self_service, self.starts_per_minute)
-        self.chat = PortalChat(self.service(COMM))
+        self.dialogs = SelfService(Scripts(self.client.service(SCRIPTS)), self.self_service, self.starts_per_minute)
+        self.chat = PortalChat(self.client.service(COMM))
         self.phone = DeskPhone(self.client)
         self.changes = Changes(self.client)
-
-    def service(self, interface: str) -> Any:
-        """The front office's proxy to ``interface``, made once: it keeps the instance's
-        location, so a page asks the manager only when the instance moved or failed (and
-        pages keep working while the manager is down)."""
-        found = self._proxies.get(interface)
-        return found if found is not None else self._proxies.setdefault(interface, self.client.get(interface))
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         """The page ``template`` for the request's visitor, with ``values``; a GET shows the

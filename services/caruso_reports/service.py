@@ -42,17 +42,17 @@ class ReportService:
     """Reports over the event log at ``db``; daily mail of the definitions in ``definitions``."""
 
     def __init__(self, db: str | None = None, definitions: str | list[str] | None = None,
-                 smtp_host: str = "127.0.0.1", smtp_port: int = 25, smtp_security: str = "none",
+                 smtp_host: str | None = None, smtp_port: int | None = None, smtp_security: str | None = None,
                  smtp_username: str | None = None, smtp_password_file: str | None = None,
-                 smtp_ca_file: str | None = None, smtp_timeout: float = 30.0, smtp_deadline: float = 600.0,
+                 smtp_ca_file: str | None = None, smtp_timeout: float | None = None, smtp_deadline: float | None = None,
                  mail_from: str = "reports@localhost",
                  mail_check: float = 60.0, sent_file: str | None = None, context: Any = None) -> None:
         self.context = context
         self.url = db or default_sqlite_url(EVENT_LOG)
-        self.relay = Relay.of({"smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_security": smtp_security,
-                               "smtp_username": smtp_username, "smtp_password_file": smtp_password_file,
-                               "smtp_ca_file": smtp_ca_file, "smtp_timeout": smtp_timeout,
-                               "smtp_deadline": smtp_deadline}, where="reports")
+        given = {"smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_security": smtp_security,
+                 "smtp_username": smtp_username, "smtp_password_file": smtp_password_file, "smtp_ca_file": smtp_ca_file,
+                 "smtp_timeout": smtp_timeout, "smtp_deadline": smtp_deadline}
+        self.relay = Relay.of({key: value for key, value in given.items() if value is not None}, where="reports")
         self.mail_from = mail_from
         self.mail_check = float(mail_check)
         self.known = self._definitions([definitions] if isinstance(definitions, str) else definitions or [])
@@ -106,7 +106,7 @@ class ReportService:
         if self.context is None or not any(d.object for d in self.known.values()):
             return None
         try:
-            return set(self.context.service("caruso.storage/1").describe()["objects"])
+            return set(self.context.client.service("caruso.storage/1").describe()["objects"])
         except CarusoError:
             return None
 
@@ -159,7 +159,7 @@ class ReportService:
             if self.context is None:
                 raise ConfigError(f"report {checked.name!r} counts {checked.object} objects: "
                                   "it runs in the reports service, which reaches the storage")
-            return objects.compute(self.context.service("caruso.storage/1"), checked)
+            return objects.compute(self.context.client.service("caruso.storage/1"), checked)
         return engine.compute(self._event_log(), checked, self._customers(checked), now)
 
     @remote
@@ -197,7 +197,7 @@ class ReportService:
         """The customers' attributes of the storage service, when ``checked`` groups by one."""
         if self.context is None or not any(customers.attribute(d) for d in checked.dimensions):
             return None
-        return customers.from_storage(self.context.service("caruso.storage/1"))
+        return customers.from_storage(self.context.client.service("caruso.storage/1"))
 
     def _event_log(self) -> sa.Engine:
         with self._lock:

@@ -58,8 +58,8 @@ def test_a_contexts_proxy_to_a_service_is_made_once_and_follows_the_service(caru
 
     context = HostContext.standalone("caller", caruso_client)
     first = caruso_host("sample_services:Counter", config={"label": "first"})
-    counter = context.service("counter")
-    assert counter is context.service("counter") and counter is not context.service("caruso.other/1")
+    counter = context.client.service("counter")
+    assert counter is context.client.service("counter") and counter is not context.client.service("caruso.other/1")
     assert counter.increment() == {"value": 1, "label": "first"}
     first.stop()
     caruso_host("sample_services:Counter", config={"label": "second"})

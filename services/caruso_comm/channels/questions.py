@@ -85,7 +85,7 @@ class MailQuestions:
             log.warning("e-mail question from %s refused: %d characters (at most %d)", sender, len(question),
                         self.max_length)
             raise InvalidInput(f"the question has more than {self.max_length} characters: please ask it shorter")
-        storage = self.context.service(STORAGE)
+        storage = self.context.client.service(STORAGE)
         values = {**self.values, self.field: question}
         stored = (storage.create(self.object, values) if self.count is None
                   else stored_once(storage, self.object, values, self.field, self.count))

@@ -104,7 +104,7 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
     given = {field: str(form.get(field, "")).strip()[:length] for field, length in ADD_FORM.items()}
     try:
         user = context.accounts.add(given["name"], given["role"], str(form.get("password", "")),
-                                    given["customer"] or None, partial(check_customer, context.service(STORAGE)))
+                                    given["customer"] or None, partial(check_customer, context.client.service(STORAGE)))
     except CarusoError as error:
         return _users_page(request, context, 503 if isinstance(error, Unavailable) else 400, error=str(error),
                            given={**given, "customer": given["customer"][:KEY_LENGTH]})
@@ -144,7 +144,7 @@ def _users_page(request: Request, context: Context, status: int = 200, *, error:
     phones = context.phone.choices([user.name for user in accounts if user.role in PHONE_ROLES])
     unlinked, unchecked = {}, None
     try:
-        unlinked = unlinked_customers(context.service(STORAGE), {u.name: u.customer for u in accounts if u.customer})
+        unlinked = unlinked_customers(context.client.service(STORAGE), {u.name: u.customer for u in accounts if u.customer})
     except CarusoError as failure:
         unchecked = f"Whether the customer accounts still name their customer could not be checked: {failure}"
     return context.render(request, "users.html", status, users=accounts, roles=ROLES, error=error,
@@ -164,7 +164,7 @@ def retry_outbox(request: Request, context: Context, form: FormData) -> Response
     if not text.isdigit():
         return _outbox_page(request, context, "", 400, error="Retry needs the number of an outbox row.")
     try:
-        row = context.service(STORAGE).retry_outbox(int(text))
+        row = context.client.service(STORAGE).retry_outbox(int(text))
     except CarusoError as error:
         return _outbox_page(request, context, "", 409, error=f"Outbox row {text} was not retried: {error}")
     return notices.redirect(request, context.sessions, "/admin/outbox",
@@ -180,7 +180,7 @@ def retry_mail(request: Request, context: Context, form: FormData) -> Response:
     if not MAIL_ID.fullmatch(text):
         return _outbox_page(request, context, "", 400, error="Send again needs the number of a failed message.")
     try:
-        row = context.service(SCRIPTS).retry_mail(int(text))
+        row = context.client.service(SCRIPTS).retry_mail(int(text))
     except CarusoError as error:
         status = 503 if isinstance(error, UNANSWERED) else 404 if isinstance(error, NotFound) else 409
         return _outbox_page(request, context, "", status, error=f"Message {text} was not sent again: {error}")
@@ -195,12 +195,12 @@ def _outbox_page(request: Request, context: Context, state: str, status: int = 2
     if state and state not in OUTBOX_STATES:
         state, status, error = "", 400, f"There is no outbox state {state!r}: choose one of the links."
     try:
-        rows = context.service(STORAGE).outbox(state or None, OUTBOX_ROWS)
+        rows = context.client.service(STORAGE).outbox(state or None, OUTBOX_ROWS)
     except CarusoError as failure:
         rows, error = [], f"{error + ' ' if error else ''}The storage service did not answer: {failure}"
     mail, mail_missing = None, None
     try:
-        mail = context.service(SCRIPTS).mail_outbox(MAIL_ROWS)
+        mail = context.client.service(SCRIPTS).mail_outbox(MAIL_ROWS)
     except CarusoError as failure:
         mail_missing = f"The script engine did not answer: {failure}"
     return context.render(request, "outbox.html", status, rows=rows, state=state, states=OUTBOX_STATES,

@@ -66,7 +66,7 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
         context.address_throttle.hit(keys[1])
         return _signin_again(request, context, form, 401, "Wrong name or password.")
     context.name_throttle.forget(keys[0])
-    why = unlinked(context.service(STORAGE), user, context.records.info)
+    why = unlinked(context.client.service(STORAGE), user, context.records.info)
     if why:
         log.warning("sign-in of %r from %s refused: %s", name, address, why)
         return _signin_again(request, context, form, 403, UNLINKED)

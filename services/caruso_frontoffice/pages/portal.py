@@ -55,7 +55,7 @@ def _linked(handler: Callable[..., Response]) -> Callable[..., Response]:
     @functools.wraps(handler)
     def checked(request: Request, context: Context, *form: FormData) -> Response:
         user = request.state.visitor.user
-        why = user is not None and unlinked(context.service(STORAGE), user, context.records.info)
+        why = user is not None and unlinked(context.client.service(STORAGE), user, context.records.info)
         if why:
             log.warning("self-service %s %s of customer account %r refused: %s", request.method, request.url.path,
                         user.name, why)

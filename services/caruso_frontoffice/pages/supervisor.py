@@ -69,14 +69,14 @@ def wallboard_json(request: Request, context: Context) -> Response:
         return JSONResponse({"error": f"since={since[:20]!r}: give the version of the last picture, a whole number"},
                             400)
     try:
-        return JSONResponse(context.service(MONITOR).updates(int(since), WAIT))
+        return JSONResponse(context.client.service(MONITOR).updates(int(since), WAIT))
     except CarusoError as error:
         return JSONResponse({"error": f"The status monitor did not answer: {error}"}, 503)
 
 
 @page(*ROLES)
 def reports(request: Request, context: Context) -> Response:
-    service = context.service(REPORTS)
+    service = context.client.service(REPORTS)
     try:
         definitions = service.definitions()
     except CarusoError as error:
@@ -99,7 +99,7 @@ def reports(request: Request, context: Context) -> Response:
 
 @page(*ROLES)
 def chart(request: Request, context: Context) -> Response:
-    service = context.service(REPORTS)
+    service = context.client.service(REPORTS)
     query = {key: request.query_params.get(key, "") for key in ("name", "from", "to")}
     try:
         chosen, options = _report_options(service.definitions(), query)
@@ -122,7 +122,7 @@ def campaign_action(request: Request, context: Context, form: FormData) -> Respo
         return _campaigns_page(request, context, 400, error=f"Campaign action {wanted[:20]!r}: use "
                                f"{', '.join(CAMPAIGN_ACTIONS)}.")
     try:
-        summary = context.service(COMM).campaign(name, wanted)
+        summary = context.client.service(COMM).campaign(name, wanted)
     except CarusoError as error:
         return _campaigns_page(request, context, _status(error), error=f"Campaign {name}: {error}")
     return notices.redirect(request, context.sessions, "/supervisor/campaigns",
@@ -131,7 +131,7 @@ def campaign_action(request: Request, context: Context, form: FormData) -> Respo
 
 def _campaigns_page(request: Request, context: Context, status: int = 200, *, error: str | None = None) -> Response:
     try:
-        rows = [_with_progress(summary) for summary in context.service(COMM).campaigns()]
+        rows = [_with_progress(summary) for summary in context.client.service(COMM).campaigns()]
     except CarusoError as failure:
         rows, error = [], f"{error + ' ' if error else ''}The communication server did not answer: {failure}"
         status = max(status, 503)
@@ -160,7 +160,7 @@ def analytics_action(request: Request, context: Context, form: FormData) -> Resp
         return _analytics_page(request, context, horizon, 400, error=f"Analytics action {wanted[:20]!r}: use "
                                f"{', '.join(ANALYTICS_ACTIONS)}.")
     try:
-        said = _run(context.service(ANALYTICS), wanted)
+        said = _run(context.client.service(ANALYTICS), wanted)
     except CarusoError as error:
         return _analytics_page(request, context, horizon, _status(error),
                                error=f"{ANALYTICS_LABELS[wanted]} did not work: {error}")
@@ -184,7 +184,7 @@ def _run(service: Any, wanted: str) -> str:
 @page(*ROLES)
 def forecast_chart(request: Request, context: Context) -> Response:
     try:
-        image = context.service(ANALYTICS).forecast_chart(*_forecast_choice(request.query_params))
+        image = context.client.service(ANALYTICS).forecast_chart(*_forecast_choice(request.query_params))
     except CarusoError as error:
         return Response(str(error), _status(error), media_type="text/plain")
     if not isinstance(image, bytes) or len(image) > MAX_CHART_BYTES or not image.startswith(b"\x89PNG"):
@@ -199,7 +199,7 @@ def _analytics_page(request: Request, context: Context, horizon: tuple[int, floa
     answer), then each figure the service gives, or its one-line refusal in its place: the
     last scoring, the last segmentation by each method (else the customers per stored
     segment), the lead thresholds, the forecast."""
-    service = context.service(ANALYTICS)
+    service = context.client.service(ANALYTICS)
     try:
         models = [_with_words(model) for model in reversed(service.models())]
     except CarusoError as failure:
