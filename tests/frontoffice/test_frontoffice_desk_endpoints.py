@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.worksheets import MAX_NOTES
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, NoInstance
 from caruso_frontoffice.pages import deskstream
 from caruso_core.testing import eventually
 from frontoffice_support import QUEUES, SCRIPTS, DeskStream, csrf_of, make_context, sign_in
@@ -117,11 +117,12 @@ def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):
     post("accept", interaction=call)
     done = post("complete", interaction=call, disposition="resolved", follow_up="Send the brochure")
     assert done.status_code == 303 and comm.agent("ada")["wrap_up_left"]
-    again = post("wrap-up", interaction=call, follow_up="Send the brochure")          # a stale or forged form
-    assert again.status_code == 409 and "has its follow-up decided already" in unescape(again.text)
-    assert [task["subject"] for task in storage.query("Task")] == ["Send the brochure"]
+    other = post("wrap-up", interaction=call, follow_up="Send the price list")        # a stale or forged form
+    assert other.status_code == 409 and "has its follow-up decided already" in unescape(other.text)
     assert comm.agent("ada")["wrap_up_left"]                           # not ended: the agent may try again
-    assert post("wrap-up", interaction=call).status_code == 303 and comm.agent("ada")["wrap_up_left"] == {}
+    same = post("wrap-up", interaction=call, follow_up="Send the brochure")           # the task made: not again
+    assert same.status_code == 303 and comm.agent("ada")["wrap_up_left"] == {}
+    assert [task["subject"] for task in storage.query("Task")] == ["Send the brochure"]
 
 
 def notes_filed(storage, customer):
@@ -413,3 +414,49 @@ def test_a_wrap_up_whose_time_ran_out_still_gets_its_notes_and_follow_up(desk_we
     forged = post("wrap-up", interaction="never-hers", follow_up="A task of her own making")
     assert forged.status_code == 409 and "is not (or no longer) yours" in unescape(forged.text)
     assert len(storage.query("Task")) == 2
+
+
+class Unreachable:
+    """The desk's proxy to the communication server, but ``end_wrap_up`` fails once as it
+    does when no instance can be reached (the server restarting, the network cut)."""
+
+    def __init__(self, comm):
+        self.comm, self.failed = comm, False
+
+    def __getattr__(self, name):
+        return getattr(self.comm, name)
+
+    def end_wrap_up(self, agent, interaction):
+        if not self.failed:
+            self.failed = True
+            raise NoInstance("no reachable instance of caruso.comm/1 within 15 s")
+        return self.comm.end_wrap_up(agent, interaction)
+
+
+def test_a_wrap_up_the_communication_server_failed_to_end_can_be_ended_again(tmp_path, caruso_manager, comm,
+                                                                            storage):
+    """*End wrap-up* while the communication server cannot be reached: the desk says so and
+    the wrap-up goes on; the same form sent again ends it with one follow-up task, and a
+    first try without a follow-up leaves the agent free to give one on the second."""
+    context = make_context(tmp_path, caruso_manager.uri, desk=True)
+    with TestClient(create_app(context), base_url="http://testserver") as client:
+        csrf = signed_in(client, "ada")
+
+        def post(path, **fields):
+            return client.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+        post("status", status="available")
+        for first, second in (("Call back on Friday", "Call back on Friday"), ("", "Send the new tariff")):
+            call = comm.arrive("billing", from_="+49 30 1234567")["id"]      # a queue with a wrap-up
+            eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+            post("accept", interaction=call)
+            comm.complete("ada", call)
+            context.desk.comm = Unreachable(context.desk.comm)
+            failed = post("wrap-up", interaction=call, follow_up=first)
+            assert failed.status_code == 503 and "no reachable instance of caruso.comm/1" in failed.text
+            assert call in comm.agent("ada")["wrap_up_left"]                  # it goes on
+            assert post("wrap-up", interaction=call, follow_up=second).status_code == 303
+            assert comm.agent("ada")["wrap_up_left"] == {}
+            context.desk.comm = context.desk.comm.comm
+        assert sorted(task["subject"] for task in storage.query("Task")) == ["Call back on Friday",
+                                                                             "Send the new tariff"]
