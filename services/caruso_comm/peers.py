@@ -13,16 +13,13 @@ Query = Callable[[dict[str, Any]], list[dict[str, Any]]]   # ``{"object", "where
 
 
 class Peers:
-    """Client proxies of other services, each made on first use (thread-safe proxies)."""
+    """Client proxies of other services, the client's own (:meth:`Client.service`)."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._proxies: dict[str, Any] = {}
 
     def get(self, interface: str) -> Any:
-        if interface not in self._proxies:
-            self._proxies[interface] = self.client.get(interface)
-        return self._proxies[interface]
+        return self.client.service(interface)
 
     def storage(self) -> Any:
         return self.get(STORAGE)

@@ -59,9 +59,9 @@ class Desk:
     def __init__(self, settings: DeskSettings, worksheets: Worksheets, client: Client) -> None:
         self.settings = settings
         self.worksheets = worksheets
-        self.comm = client.get(COMM)
-        self.scripts = Scripts(client.get(SCRIPTS))
-        self.storage = client.get(STORAGE)
+        self.comm = client.service(COMM)
+        self.scripts = Scripts(client.service(SCRIPTS))
+        self.storage = client.service(STORAGE)
         self._starting = threading.Lock()
 
     # -- the agent -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ MAX_REASON = 80
 
 class DeskPhone:
     def __init__(self, client: Client) -> None:
-        self.telephony = client.get(TELEPHONY)
+        self.telephony = client.service(TELEPHONY)
 
     def choice(self, agent: str) -> dict[str, Any] | None:
         """``{"kind", "number"}`` of the agent's phone; None when telephony does not run."""

@@ -110,15 +110,11 @@ class ScriptService:
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._client = (context or HostContext.standalone("scripts")).client
-        self._proxies: dict[str, Any] = {}
         self._locks = [threading.Lock() for _ in range(LOCKS)]
 
     def _service(self, key: str) -> Any:
-        """A proxy to the service ``key`` (name or interface) through the host's manager."""
-        proxy = self._proxies.get(key)
-        if proxy is None:
-            proxy = self._proxies[key] = self._client.get(key)
-        return proxy
+        """The host's proxy to the service ``key`` (name or interface)."""
+        return self._client.service(key)
 
     def _lock(self, session_id: str) -> threading.Lock:
         return self._locks[hash(session_id) % LOCKS]

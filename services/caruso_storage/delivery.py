@@ -54,7 +54,6 @@ class Delivery(Worker):
         self.retries = retries
         self._transaction = transaction
         self._write = write
-        self._proxies: dict[str, Any] = {}      # by interface; used on the thread only
         super().__init__("caruso-storage-outbox", log, "delivering the outbox", POLL)
 
     def work(self) -> float:
@@ -110,10 +109,7 @@ class Delivery(Worker):
             outbox.retry_later(connection, row_id, self.retries.delay(attempts), error)
 
     def _call(self, interface: str, method: str, arguments: dict[str, Any]) -> Any:
-        proxy = self._proxies.get(interface)
-        if proxy is None:
-            proxy = self._proxies[interface] = self._client.get(interface)
-        return getattr(proxy, method)(**arguments)
+        return getattr(self._client.service(interface), method)(**arguments)
 
     def _fail(self, row_id: int, error: str, where: str) -> None:
         log.error("%s failed for good: %s", where, error)

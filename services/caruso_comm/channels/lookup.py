@@ -22,7 +22,6 @@ class CustomerLookup:
         self.known = {key.lower(): value for key, value in (known or {}).items()}
         self._field = field
         self._context = context
-        self._storage: Any = None
 
     def __call__(self, address: str | None) -> str | None:
         """The customer id of ``address``, or None."""
@@ -30,8 +29,6 @@ class CustomerLookup:
             return None
         if address.lower() in self.known or not self.lookup:
             return self.known.get(address.lower())
-        if self._storage is None:
-            self._storage = self._context.client.get("caruso.storage/1")
-        found = self._storage.query(self.lookup["object"], where={
+        found = self._context.client.service("caruso.storage/1").query(self.lookup["object"], where={
             "field": self.lookup.get("field", self._field), "op": "eq", "value": address}, limit=1)
         return str(found[0][self.lookup.get("key", "id")]) if found else None
