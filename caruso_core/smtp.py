@@ -13,14 +13,15 @@ STARTTLS: the session is encrypted before anything else is said, or nothing is s
 by a system authority, or by one in ``ca_file`` (PEM) when given.
 ``username`` and ``password_file`` (the password on the file's first line; the file at most
 1 KiB, readable by its owner only, as ``chmod 600`` leaves it): log in once the session is
-encrypted. Credentials are refused over plain SMTP unless
-the relay is on this host (loopback).
+encrypted. Credentials are refused over plain SMTP unless the relay is on this host
+(loopback). The file is read again for each session, so a new password needs no restart.
 
 Contract: :meth:`Relay.of` checks the settings (ConfigError naming the setting, one line);
 :meth:`Relay.open` returns a session ready for ``sendmail``/``send_message``, or raises
 ``OSError`` or ``smtplib.SMTPException`` (unreachable, no STARTTLS, a certificate that does
-not verify, a refused login) after closing what it opened; :meth:`Relay.describe` says any
-error of a session in one line naming the relay.
+not verify, a refused login, a password file that no longer passes the checks of the start)
+after closing what it opened; :meth:`Relay.describe` says any error of a session in one line
+naming the relay.
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ class Relay:
     security: str = "none"
     ca_file: str | None = None
     username: str | None = None
-    password: str | None = attrs.field(default=None, repr=False)
+    password_file: str | None = None
     prefix: str = "smtp_"
     context: ssl.SSLContext | None = attrs.field(default=None, repr=False, eq=False)
 
@@ -101,22 +102,23 @@ class Relay:
         username, password_file = get("username"), get("password_file")
         if (username is None) != (password_file is None):
             raise refuse("username", "and " + prefix + "password_file go together")
-        password = None
         if username is not None:
             if not isinstance(username, str) or not username or len(username) > 256:
                 raise refuse("username", "is a non-empty name of at most 256 characters")
             if security == "none" and not _loopback(host):
                 raise refuse("username", f"needs {prefix}security starttls or tls: the password would "
                                          f"cross the network in clear to {host}")
-            password = _password(Path(str(password_file)), lambda said: refuse("password_file", said))
+            _password(Path(str(password_file)), lambda said: refuse("password_file", said))
         return cls(host, port, timeout, deadline, security, None if ca_file is None else str(ca_file), username,
-                   password, prefix, context)
+                   None if password_file is None else str(password_file), prefix, context)
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
 
     def open(self) -> smtplib.SMTP:
         """A session with the relay: connected, encrypted as ``security`` says, logged in."""
+        password = None if self.password_file is None else _password(
+            Path(self.password_file), lambda said: PasswordFileRefused(f"{self.prefix}password_file {said}"))
         session = _Session(self.host, self.port, self.timeout, self.deadline,
                            self.context if self.security == "tls" else None)
         try:
@@ -124,7 +126,7 @@ class Relay:
                 session.starttls(context=self.context)  # SMTPNotSupportedError when not offered
                 session.ehlo()
             if self.username is not None:
-                session.login(self.username, self.password or "")
+                session.login(self.username, password or "")
         except BaseException:
             session.close()
             raise
@@ -138,10 +140,14 @@ class Relay:
             return f"{self} answered {error.smtp_code} {' '.join(text.split())}"
         if isinstance(error, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(error):
             return f"{self}: {error} ({self.prefix}security is {self.security}; nothing was sent)"
-        return f"{self}: {one_line(error)}"
+        return f"{self}: {error if isinstance(error, PasswordFileRefused) else one_line(error)}"
 
 
 DEFAULT = Relay()
+
+
+class PasswordFileRefused(OSError):
+    """The password file, read again for a session, no longer passes the checks of the start."""
 
 
 class _Session(smtplib.SMTP):

@@ -79,6 +79,33 @@ def test_a_relay_with_tls_and_a_login_gets_the_message_encrypted(relay_server, c
     assert "s3cret" not in repr(relay)
 
 
+def test_a_new_password_in_the_file_is_used_by_the_next_session_without_a_restart(relay_server, certificates,
+                                                                                 password_file):
+    """The operator rotates the relay's password: each session reads the file again, with
+    the checks of the start; a file that fails them fails that session in one line and sends
+    nothing (a sender keeps its message for the next try)."""
+    server = relay_server("starttls", certificates["relay"], users={"desk": "s3cret-relay-password"})
+    relay = Relay.of(settings(server, certificates, smtp_security="starttls", smtp_username="desk",
+                              smtp_password_file=str(password_file)))
+    send(relay)
+    server.users = {"desk": "the-new-password"}
+    private(password_file, b"the-new-password\n")
+    send(relay)
+    assert server.logins == ["desk", "desk"] and len(server.messages) == 2
+    for content, mode, said in ((b"the-new-password\n", 0o644, "may be read by other users (mode 0644): chmod 600"),
+                                (b"x" * 1025, 0o600, "is larger than 1024 bytes:"), (b"", 0o600, "holds no password")):
+        private(password_file, content).chmod(mode)
+        with pytest.raises(OSError) as refused:
+            send(relay)
+        assert relay.describe(refused.value).startswith(f"{server.host}:{server.port}: smtp_password_file {said}")
+    password_file.unlink()
+    with pytest.raises(OSError) as refused:
+        send(relay)
+    assert relay.describe(refused.value) == (f"{server.host}:{server.port}: smtp_password_file cannot be read: "
+                                             f"{password_file}: No such file or directory")
+    assert server.logins == ["desk", "desk"] and len(server.messages) == 2 and server.sessions == 2
+
+
 def test_attack_a_relay_that_does_not_offer_starttls_gets_nothing(relay_server, certificates):
     server = relay_server()                    # plain SMTP: STARTTLS stripped, as by a man in the middle
     relay = Relay.of(settings(server, certificates, smtp_security="starttls"))
@@ -228,7 +255,7 @@ def test_credentials_over_plain_smtp_only_to_this_host(password_file):
     """A relay on loopback (a local MTA) may take a login without TLS; the prefix names the keys."""
     relay = Relay.of({"relay_host": "::1", "relay_username": "desk", "relay_password_file": str(password_file)},
                      prefix="relay_", where="channel email")
-    assert (relay.host, relay.username, relay.password) == ("::1", "desk", "s3cret-relay-password")
+    assert (relay.host, relay.username, relay.password_file) == ("::1", "desk", str(password_file))
     with pytest.raises(ConfigError, match="^channel email: relay_username needs relay_security"):
         Relay.of({"relay_host": "10.1.2.3", "relay_username": "desk", "relay_password_file": str(password_file)},
                  prefix="relay_", where="channel email")
