@@ -289,14 +289,13 @@ class Desk:
     def end_wrap_up(self, name: str, interaction_id: str, subject: str = "", due: str | None = None,
                     customer: tuple[str, Any] | None = None, notes: str | None = None) -> bool:
         """End the agent's wrap-up. Its notes (``notes`` when given) are filed first unless
-        they were (:meth:`file_notes`), and its follow-up is decided (:meth:`follow_up`, with
-        ``subject``; none when empty, unless decided already); the wrap-up ends only once
-        both are done. True then. When the communication server fails to end it, a "none"
-        decided here is taken back, and the same form sent again ends it without a second
-        task. When the wrap-up ended by itself meanwhile (its time ran out) for an interaction
-        that was the agent's (its contact is remembered) and whose follow-up is still open,
-        the notes are filed and the follow-up decided all the same, notes filed already
-        staying as they were: False."""
+        they were (:meth:`file_notes`), and its follow-up is decided when ``subject`` names
+        one (:meth:`follow_up`); the wrap-up ends only once both are done, and then a
+        follow-up not decided becomes none (so a wrap-up the communication server failed to
+        end still takes one). True then. When the wrap-up ended by itself meanwhile (its time
+        ran out) for an interaction that was the agent's (its contact is remembered) and whose
+        follow-up is still open, the notes are filed and the follow-up decided all the same,
+        notes filed already staying as they were: False."""
         try:
             running = self.own(name, interaction_id) is None
         except Conflict:
@@ -314,22 +313,11 @@ class Desk:
                 if running:
                     raise
         self.file_notes(name, interaction_id)
-        claimed_none = False
         if subject or not running:
-            try:
-                self.follow_up(name, interaction_id, subject, due, customer)
-            except Conflict:
-                if not running or self.worksheet(name, interaction_id).follow_up != subject:
-                    raise               # decided otherwise; the same form again after a failed end goes on
-        else:
-            claimed_none = self.worksheets.claim_follow_up(name, interaction_id, "")   # unless decided already
+            self.follow_up(name, interaction_id, subject, due, customer)
         if running:
-            try:
-                self.comm.end_wrap_up(name, interaction_id)
-            except Exception:
-                if claimed_none:        # the wrap-up goes on: the agent may still give a follow-up
-                    self.worksheets.release_follow_up(name, interaction_id)
-                raise
+            self.comm.end_wrap_up(name, interaction_id)
+            self.worksheets.claim_follow_up(name, interaction_id, "")     # none, unless decided already
         return running
 
     # -- the dialog script -------------------------------------------------------------------

@@ -117,12 +117,11 @@ def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):
     post("accept", interaction=call)
     done = post("complete", interaction=call, disposition="resolved", follow_up="Send the brochure")
     assert done.status_code == 303 and comm.agent("ada")["wrap_up_left"]
-    other = post("wrap-up", interaction=call, follow_up="Send the price list")        # a stale or forged form
-    assert other.status_code == 409 and "has its follow-up decided already" in unescape(other.text)
-    assert comm.agent("ada")["wrap_up_left"]                           # not ended: the agent may try again
-    same = post("wrap-up", interaction=call, follow_up="Send the brochure")           # the task made: not again
-    assert same.status_code == 303 and comm.agent("ada")["wrap_up_left"] == {}
+    again = post("wrap-up", interaction=call, follow_up="Send the brochure")          # a stale or forged form
+    assert again.status_code == 409 and "has its follow-up decided already" in unescape(again.text)
     assert [task["subject"] for task in storage.query("Task")] == ["Send the brochure"]
+    assert comm.agent("ada")["wrap_up_left"]                           # not ended: the agent may try again
+    assert post("wrap-up", interaction=call).status_code == 303 and comm.agent("ada")["wrap_up_left"] == {}
 
 
 def notes_filed(storage, customer):
@@ -436,8 +435,9 @@ class Unreachable:
 def test_a_wrap_up_the_communication_server_failed_to_end_can_be_ended_again(tmp_path, caruso_manager, comm,
                                                                             storage):
     """*End wrap-up* while the communication server cannot be reached: the desk says so and
-    the wrap-up goes on; the same form sent again ends it with one follow-up task, and a
-    first try without a follow-up leaves the agent free to give one on the second."""
+    the wrap-up goes on. A follow-up task made by that try is shown as made, and the form
+    drawn again ends the wrap-up without a second; a try without a follow-up leaves the
+    field offered, so the agent may still give one."""
     context = make_context(tmp_path, caruso_manager.uri, desk=True)
     with TestClient(create_app(context), base_url="http://testserver") as client:
         csrf = signed_in(client, "ada")
@@ -445,18 +445,28 @@ def test_a_wrap_up_the_communication_server_failed_to_end_can_be_ended_again(tmp
         def post(path, **fields):
             return client.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
 
-        post("status", status="available")
-        for first, second in (("Call back on Friday", "Call back on Friday"), ("", "Send the new tariff")):
+        def wrap_up_failing_once(follow_up):
             call = comm.arrive("billing", from_="+49 30 1234567")["id"]      # a queue with a wrap-up
             eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
             post("accept", interaction=call)
             comm.complete("ada", call)
             context.desk.comm = Unreachable(context.desk.comm)
-            failed = post("wrap-up", interaction=call, follow_up=first)
+            failed = post("wrap-up", interaction=call, follow_up=follow_up)
+            context.desk.comm = context.desk.comm.comm
             assert failed.status_code == 503 and "no reachable instance of caruso.comm/1" in failed.text
             assert call in comm.agent("ada")["wrap_up_left"]                  # it goes on
-            assert post("wrap-up", interaction=call, follow_up=second).status_code == 303
-            assert comm.agent("ada")["wrap_up_left"] == {}
-            context.desk.comm = context.desk.comm.comm
+            return call, client.get(f"/desk?i={call}").text
+
+        post("status", status="available")
+        call, board = wrap_up_failing_once("Call back on Friday")
+        assert "Follow-up task: Call back on Friday" in board and 'name="follow_up"' not in board
+        assert post("wrap-up", interaction=call).status_code == 303 and comm.agent("ada")["wrap_up_left"] == {}
+
+        call, board = wrap_up_failing_once("")
+        assert 'name="follow_up"' in board                                   # not decided: still offered
+        assert post("wrap-up", interaction=call, follow_up="Send the new tariff").status_code == 303
+        assert comm.agent("ada")["wrap_up_left"] == {}
         assert sorted(task["subject"] for task in storage.query("Task")) == ["Call back on Friday",
                                                                              "Send the new tariff"]
+        late = post("wrap-up", interaction=call, follow_up="A second task")   # decided: refused
+        assert late.status_code == 409 and len(storage.query("Task")) == 2
