@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import smtplib
 import threading
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 
 from caruso_core import plugins, privatefiles, remote, service
 from caruso_core.deployment import data_dir, default_sqlite_url
-from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
+from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound, Unavailable
 from caruso_core.smtp import Relay
 
 from caruso_reports import customers, definition, engine, mailing, objects
@@ -165,7 +166,8 @@ class ReportService:
     @remote
     def send_due(self, now: float | None = None) -> list[str]:
         """E-mail every report due at ``now`` (default: now) that was not sent yet; what was
-        sent, as ``NAME DAY``."""
+        sent, as ``NAME DAY``. Unavailable, in one line naming the relay, when the relay cannot
+        be reached or refuses (the reports sent before it stay sent)."""
         moment = time.time() if now is None else float(now)
         with self._lock:
             sent = json.loads(self.sent_file.read_text()) if self.sent_file.exists() else {}
@@ -178,8 +180,12 @@ class ReportService:
             of_day = mailing.of_day(mailed, day)
             report = self._report(of_day, moment)
             content = renderers[mailed.mail_format](report)
-            with self.relay.open() as smtp:
-                smtp.send_message(mailing.message(mailed, day, content, self.mail_from))
+            try:
+                with self.relay.open() as smtp:
+                    smtp.send_message(mailing.message(mailed, day, content, self.mail_from))
+            except (OSError, smtplib.SMTPException) as error:
+                raise Unavailable(f"report {mailed.name} {day.isoformat()} was not sent: "
+                                  f"{self.relay.describe(error)}") from None
             sent[mailed.name] = day.isoformat()
             with self._lock:
                 privatefiles.write_file(self.sent_file, json.dumps(sent, indent=1, sort_keys=True).encode())
@@ -190,8 +196,10 @@ class ReportService:
         while not self._stopping.wait(self.mail_check):
             try:
                 self.send_due()
-            except Exception:  # an unreachable mail server must not end the service; it retries
-                log.exception("sending the daily reports failed; retrying in %s s", self.mail_check)
+            except Unavailable as error:        # the relay: said in one line, tried again
+                log.warning("%s; retrying in %g s", error, self.mail_check)
+            except Exception:  # nothing must end the service; it retries
+                log.exception("sending the daily reports failed; retrying in %g s", self.mail_check)
 
     def _customers(self, checked: definition.Definition) -> customers.Shown | None:
         """The customers' attributes of the storage service, when ``checked`` groups by one."""

@@ -7,8 +7,10 @@ import io
 
 import pytest
 
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, Unavailable
+from caruso_core.testing import eventually
 from caruso_core.testing.mail import SmtpServer
+from caruso_core.testing.processes import free_port
 from caruso_reports.service import ReportService
 
 
@@ -90,3 +92,29 @@ def test_bad_mail_settings_are_refused_when_the_service_starts(tmp_path, mail, e
     with pytest.raises(ConfigError) as error:
         ReportService(db="sqlite://", definitions=str(tmp_path))
     assert expected in str(error.value)
+
+
+def test_a_relay_that_cannot_be_reached_is_said_in_one_line_and_tried_again(simulated_day, tmp_path, caplog):
+    url, _ = simulated_day
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "calls.toml").write_text(MAILED)
+    closed = free_port()                                       # nothing listens there
+    reports = ReportService(db=url, definitions=str(folder), sent_file=str(tmp_path / "sent.json"),
+                            smtp_port=closed, mail_check=0.05)
+    simulated = dt.datetime.fromtimestamp(_first_event(url), dt.timezone.utc).date()
+    with pytest.raises(Unavailable) as refused:
+        reports.send_due(dt.datetime(simulated.year, simulated.month, simulated.day, 7,
+                                     tzinfo=dt.timezone.utc).timestamp() + 86400)
+    assert str(refused.value) == (f"report calls {simulated} was not sent: 127.0.0.1:{closed}: "
+                                  f"ConnectionRefusedError: [Errno 111] Connection refused")
+    reports.start()
+    try:
+        eventually(lambda: [r for r in caplog.records if r.name == "caruso_reports.service"],
+                   lambda found: len(found) >= 2, what="the daily mailing trying again")
+    finally:
+        reports.stop()
+    said = [r for r in caplog.records if r.name == "caruso_reports.service"][0]
+    assert said.levelname == "WARNING" and said.exc_info is None and "\n" not in said.getMessage()
+    assert said.getMessage().endswith("Connection refused; retrying in 0.05 s")
+    assert not (tmp_path / "sent.json").exists()

@@ -7,7 +7,7 @@ senders). An address nobody matches gives None.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Mapping
 
 from caruso_core.context import HostContext
 from caruso_core.errors import ConfigError
