@@ -6,15 +6,16 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 
 import pytest
 
-from caruso_core import ConfigError, connect
+from caruso_core import ConfigError, ManagerUnreachable, connect
 from caruso_core.deployment import load, parse
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
-from caruso_core.testing.processes import child_environment, free_port
+from caruso_core.testing.processes import ManagerProcess, child_environment, free_port
 
 HERE = os.path.dirname(__file__)
 
@@ -180,3 +181,61 @@ def test_swap_through_up_starts_the_new_instance_keeps_the_old_to_go_back_and_le
     eventually(lambda: [pid for pid in pids if os.path.exists(f"/proc/{pid}") and
                         "zombie" not in open(f"/proc/{pid}/status").read().lower()],
                lambda left: left == [], what="every instance, standbys too, ended")
+
+
+def test_up_with_a_group_of_managers_runs_the_first_and_gives_its_services_all(tmp_path, monkeypatch,
+                                                                              postgres_database):
+    """``[manager] uri`` lists two managers of one PostgreSQL registry: ``caruso up`` runs the
+    first and gives its services the list. With the second started by hand, the first's
+    death (``kill -9``) leaves the services registered with the second, which their hosts
+    now renew with, and their calls unbroken; up's manager, restarted, follows."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("CARUSO_DATA", str(data))
+    env = child_environment([HERE], data, None)
+    first = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+    second = ManagerProcess(tmp_path, 2.0, env, db=postgres_database)
+    second.stop()                                          # its address chosen; started once up leads
+    (tmp_path / "caruso.toml").write_text(deployment_toml(f"{first},{second.uri}").replace(
+        "lease = 2", f'lease = 2\ndb = "{postgres_database}"'))
+    with caruso_up(tmp_path, env) as lines:
+        assert any(f"manager at {first},{second.uri}" in line for line in lines)
+        relay = connect(f"{first},{second.uri}").get("relay")
+        assert relay.bump()["value"] == 1
+        second.restart()
+        assert f"does not lead its group; the leader is at {first}" in _asked(second.uri)
+        manager = next(pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                       if _cmdline(pid).startswith(f"{sys.executable} -m caruso_core manager --uri {first} "))
+        os.kill(manager, signal.SIGKILL)
+        eventually(lambda: _asked(second.uri), lambda found: _healthy(found) == {"counter", "relay", "supervisor"},
+                   limit=30, what="the services registered with the new leader")
+        # the new leader gave each registration a fresh lease: one whose host did not renew
+        # with it would be unhealthy after a lease and gone after two (no event marks a renewal)
+        expired = time.monotonic() + 2 * 2.0
+        eventually(lambda: (time.monotonic(), _asked(second.uri)),
+                   lambda seen: seen[0] > expired and _healthy(seen[1]) == {"counter", "relay", "supervisor"},
+                   limit=30, what="both hosts renewing their leases with the new leader")
+        assert relay.bump()["value"] == 2                  # the same counter: no call broken
+        wait_until(lambda: any("manager exited with code -9; restarting" in line for line in lines), lines)
+        eventually(lambda: _asked(first), lambda said: f"the leader is at {second.uri}" in str(said), limit=30,
+                   what="up's restarted manager following the new leader")
+    second.stop()
+
+
+def _cmdline(pid):
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _asked(uri):
+    """The registrations the manager at ``uri`` lists, or its refusal as text (not the
+    leader, or not answering)."""
+    try:
+        return connect(uri, timeout=3).services()
+    except ManagerUnreachable as refused:
+        return str(refused)
+
+
+def _healthy(answer):
+    return {row["name"] for row in answer if row["healthy"]} if isinstance(answer, list) else None
