@@ -4,11 +4,12 @@ from __future__ import annotations
 import smtplib
 import time
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import pytest
 
-from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.errors import ConfigError, InvalidInput, Unavailable
 from caruso_core.testing import eventually
 from caruso_core.testing.mail import SmtpServer
 from caruso_core.testing.processes import free_port
@@ -217,6 +218,15 @@ def _email_reaches_an_agent_and_the_reply_the_relay(running, smtp_server, relay)
     assert (interaction["customer"], interaction["from"], interaction["channel"]) == (
         "customer-42", "jo@example.org", "email")
     assert server.messages(interaction["id"], "email")[0]["text"].strip() == "My meter shows 4711."
+    if "relay_password_file" in relay:                     # read for each reply: one others may read is refused
+        password = Path(relay["relay_password_file"])
+        password.chmod(0o644)
+        with pytest.raises(Unavailable) as refused:
+            server.send("ann", interaction["id"], "Thank you, noted.")
+        assert str(refused.value) == (f"the reply was not sent: 127.0.0.1:{smtp_server.port}: relay_password_file "
+                                      f"may be read by other users (mode 0644): chmod 600 {password}")
+        assert len(server.messages(interaction["id"], "email")) == 1
+        password.chmod(0o600)
     server.send("ann", interaction["id"], "Thank you, noted.")
     server.complete("ann", interaction["id"], "answered")
     reply = str(eventually(lambda: smtp_server.messages, what="the emailed reply")[0])

@@ -31,7 +31,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from caruso_core.context import HostContext
-from caruso_core.errors import CarusoError, ConfigError, InvalidInput
+from caruso_core.errors import CarusoError, ConfigError, InvalidInput, Unavailable
 from caruso_core.smtp import Relay
 
 from caruso_comm.channels.lookup import CustomerLookup
@@ -119,8 +119,11 @@ class EmailChannel:
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
         first = (self.transcripts.of(interaction["id"]) or [{}])[0]
         reply = _reply(self.address, interaction["from"], first.get("subject", ""), first.get("message_id", ""), text)
-        with self.relay.open() as smtp:
-            smtp.send_message(reply)
+        try:
+            with self.relay.open() as smtp:
+                smtp.send_message(reply)
+        except (OSError, smtplib.SMTPException) as error:
+            raise Unavailable(f"the reply was not sent: {self.relay.describe(error)}") from None
         self.transcripts.add(interaction["id"], agent, text, subject=str(reply["Subject"]))
 
     def _acknowledge(self, message: Any, address: str, questions: MailQuestions) -> None:
