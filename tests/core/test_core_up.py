@@ -197,28 +197,31 @@ def test_up_with_a_group_of_managers_runs_the_first_and_gives_its_services_all(t
     second.stop()                                          # its address chosen; started once up leads
     (tmp_path / "caruso.toml").write_text(deployment_toml(f"{first},{second.uri}").replace(
         "lease = 2", f'lease = 2\ndb = "{postgres_database}"'))
-    with caruso_up(tmp_path, env) as lines:
-        assert any(f"manager at {first},{second.uri}" in line for line in lines)
-        relay = connect(f"{first},{second.uri}").get("relay")
-        assert relay.bump()["value"] == 1
-        second.restart()
-        assert f"does not lead its group; the leader is at {first}" in _asked(second.uri)
-        manager = next(pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
-                       if _cmdline(pid).startswith(f"{sys.executable} -m caruso_core manager --uri {first} "))
-        os.kill(manager, signal.SIGKILL)
-        eventually(lambda: _asked(second.uri), lambda found: _healthy(found) == {"counter", "relay", "supervisor"},
-                   limit=30, what="the services registered with the new leader")
-        # the new leader gave each registration a fresh lease: one whose host did not renew
-        # with it would be unhealthy after a lease and gone after two (no event marks a renewal)
-        expired = time.monotonic() + 2 * 2.0
-        eventually(lambda: (time.monotonic(), _asked(second.uri)),
-                   lambda seen: seen[0] > expired and _healthy(seen[1]) == {"counter", "relay", "supervisor"},
-                   limit=30, what="both hosts renewing their leases with the new leader")
-        assert relay.bump()["value"] == 2                  # the same counter: no call broken
-        wait_until(lambda: any("manager exited with code -9; restarting" in line for line in lines), lines)
-        eventually(lambda: _asked(first), lambda said: f"the leader is at {second.uri}" in str(said), limit=30,
-                   what="up's restarted manager following the new leader")
-    second.stop()
+    registered = {"counter", "relay", "supervisor"}        # the services and up's control service
+    try:
+        with caruso_up(tmp_path, env) as lines:
+            assert any(f"manager at {first},{second.uri}" in line for line in lines)
+            relay = connect(f"{first},{second.uri}").get("relay")
+            assert relay.bump()["value"] == 1
+            second.restart()
+            assert f"does not lead its group; the leader is at {first}" in _asked(second.uri)
+            manager = next(pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                           if _cmdline(pid).startswith(f"{sys.executable} -m caruso_core manager --uri {first} "))
+            os.kill(manager, signal.SIGKILL)
+            eventually(lambda: _asked(second.uri), lambda found: _healthy(found) == registered,
+                       limit=30, what="the services registered with the new leader")
+            # the new leader gave each registration a fresh lease: one whose host did not renew
+            # with it would be unhealthy after a lease and gone after two (no event marks a renewal)
+            expired = time.monotonic() + 2 * 2.0
+            eventually(lambda: (time.monotonic(), _asked(second.uri)),
+                       lambda seen: seen[0] > expired and _healthy(seen[1]) == registered,
+                       limit=30, what="the hosts renewing their leases with the new leader")
+            assert relay.bump()["value"] == 2                  # the same counter: no call broken
+            wait_until(lambda: any("manager exited with code -9; restarting" in line for line in lines), lines)
+            eventually(lambda: _asked(first), lambda said: f"the leader is at {second.uri}" in str(said), limit=30,
+                       what="up's restarted manager following the new leader")
+    finally:
+        second.stop()
 
 
 def _cmdline(pid):
