@@ -57,8 +57,8 @@ class User:
 
 
 def parse_customer_key(text: str) -> dict[str, Any]:
-    """``customer_id=42`` (pairs separated by commas) as ``{"customer_id": 42}``; digits
-    become integers. InvalidInput naming the expected form otherwise."""
+    """``customer_id=42`` (pairs separated by commas, each name once) as ``{"customer_id":
+    42}``; digits become integers. InvalidInput naming the expected form otherwise."""
     if len(text or "") > KEY_LENGTH:
         raise InvalidInput(f"a customer key has at most {KEY_LENGTH} characters")
     key: dict[str, Any] = {}
@@ -68,6 +68,8 @@ def parse_customer_key(text: str) -> dict[str, Any]:
             raise InvalidInput(f"customer key {text!r}: write it as name=value pairs separated by commas, "
                                "e.g. customer_id=42")
         name, value = found.groups()
+        if name in key:
+            raise InvalidInput(f"customer key {text!r}: {name} is named twice; name each attribute once")
         key[name] = int(value) if value.isdigit() and len(value) < 16 else value
     return key
 

@@ -6,7 +6,7 @@ returns the Python value, or raises InvalidInput naming the attribute;
 address must be one (:func:`caruso_storage.checks.email`). Decimals are rounded to
 their attribute's scale half to even (banker's rounding: 0.125 → 0.12, 0.135 → 0.14);
 a decimal with more than ``MAX_DIGITS`` digits before the point is too large for any
-column.
+column, an integer beyond 64 bits for any integer column (in a filter too).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from caruso_storage import checks
 from caruso_storage.model import Attribute
 
 MAX_DIGITS = 1000
+INT64 = (-2 ** 63, 2 ** 63 - 1)
 TRUE_TEXT = {"true", "1", "yes"}
 FALSE_TEXT = {"false", "0", "no"}
 ISOFORMAT = operator.methodcaller("isoformat")
@@ -104,7 +105,11 @@ def _text(attribute: Attribute, value: Any) -> str:
 def _integer(attribute: Attribute, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise TypeError
-    return int(value)
+    number = int(value)
+    if not INT64[0] <= number <= INT64[1]:
+        raise InvalidInput(f"{attribute.name}: {value!r} is out of range (a 64-bit integer, as every "
+                           f"database holds at most)")
+    return number
 
 
 def _float(attribute: Attribute, value: Any) -> float:

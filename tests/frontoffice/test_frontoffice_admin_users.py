@@ -50,6 +50,9 @@ def test_a_customer_account_needs_a_customer_the_storage_holds(admin, storage):
             ("cust=abc", "customer key cust=abc: Customer has no attribute 'cust' (use customer_id or one of id, "),
             ("customer_id=1, town=Berlin", "Customer has no attribute 'town'"),
             ("customer_id=abc", "customer key customer_id=abc: id: 'abc' is not a valid integer"),
+            ("customer_id=" + "9" * 23, f"customer key customer_id={'9' * 23}: id: '{'9' * 23}' is out of range"),
+            ("customer_id=1, customer_id=2", "customer key 'customer_id=1, customer_id=2': customer_id is named "
+                                             "twice; name each attribute once"),
             ("customer_id=1, city=Bonn", "(no Customer with id=1 and city=Bonn)")]:     # Acme is in Berlin
         refused = _add(web, key)
         assert refused.status_code == 400 and message in _error(refused.text), (key, _error(refused.text))

@@ -58,6 +58,8 @@ def test_ordering_and_paging(customers):
     ({"field": "password", "op": "eq", "value": "x"}, "has no field 'password'"),
     ({"field": "city", "op": "regex", "value": "x"}, "unknown operator 'regex'"),
     ({"field": "id", "op": "eq", "value": "1 OR 1=1"}, "not a valid integer"),
+    ({"field": "id", "op": "eq", "value": 10 ** 23}, r"^id: 100000000000000000000000 is out of range \(a 64-bit"),
+    ({"field": "id", "op": "in", "value": [1, str(-2 ** 63 - 1)]}, "^id: '-9223372036854775809' is out of range"),
     ({"field": "id", "op": "contains", "value": "1"}, "needs a text field"),
     ({"field": "city", "op": "in", "value": "Bonn"}, "needs a list"),
     ({"field": "city", "op": "changed_to", "value": "Bonn"}, "unknown operator"),
