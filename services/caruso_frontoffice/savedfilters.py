@@ -43,7 +43,9 @@ class SavedFilters:
         """Keep ``query`` under ``name`` (1 to ``MAX_NAME`` characters, no control characters),
         replacing the user's filter of that name in ``view``; Conflict beyond ``MAX_PER_USER``."""
         name = name.strip()
-        if not name or len(name) > MAX_NAME or CONTROL.search(name):
+        if not name:
+            raise InvalidInput("the filter's name is empty: give it one")
+        if len(name) > MAX_NAME or CONTROL.search(name):
             raise InvalidInput(f"a filter's name has 1 to {MAX_NAME} characters and no control characters")
         if len(query) > MAX_QUERY:
             raise InvalidInput(f"a saved filter holds at most {MAX_QUERY} characters of search, filters and sort")

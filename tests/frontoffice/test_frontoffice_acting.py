@@ -100,6 +100,19 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     page.wait_for_url(f"**/views/connections/show?id={connection['id']}")
     assert connection["commodity"] in page.inner_text("main dl")
     page = wide.open("/views/customer-360/show?id=2")
+    page.fill("textarea[name=note]", "   ")                # blank: the browser's required check lets it pass
+    page.click("text=Save note")
+    page.wait_for_selector("#note-error")
+    wide.expected(400)
+    assert page.inner_text("#note-error") == "The note is empty: type what to keep."
+    assert "/views/customer-360/note?id=2" in page.url and page.locator("ol.history").count() == 1   # the 360
+    page.fill("textarea[name=note]", "Prefers e-mail\u0007 after 5 pm")
+    page.click("text=Save note")
+    page.wait_for_selector("#note-error:has-text('no control characters')")
+    wide.expected(400)
+    assert page.input_value("textarea[name=note]") == "Prefers e-mail\u0007 after 5 pm"     # given back
+    wide.check_layout("a note refused")
+    assert all(entry["channel"] != "note" for entry in storage.contact_history("Customer", 2))   # none added
     page.fill("textarea[name=note]", "Prefers e-mail after 5 pm")
     page.click("text=Save note")
     page.wait_for_url("**/views/customer-360/show?id=2")

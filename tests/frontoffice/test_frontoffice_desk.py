@@ -44,7 +44,7 @@ def desk(tab, storage, comm, scripts):
     return one
 
 
-def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, storage, caruso_client):
+def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, storage, caruso_client, tab):
     page = desk.page
     assert comm.agent("ada")["skills"] == {"billing": 2}
     call = comm.arrive("billing", from_="+49 30 1234567")["id"]
@@ -83,10 +83,14 @@ def test_an_agent_takes_a_call_runs_the_script_and_completes_it(desk, comm, stor
     page.click("button:has-text('End wrap-up')")
     page.wait_for_selector("text=Waiting for the next interaction")
     assert comm.agent("ada")["state"] == "idle"
-    page.fill("input[name=reason]", "lunch")
+    reason = "LunchWithTheNewColleaguesFromTheBillingTeamAtNoonOnFridays"     # no space, no hyphen: one word
+    page.fill("input[name=reason]", reason)
     page.click("button:has-text('Break')")
     page.wait_for_selector(".desk-status .state.break")
-    assert (comm.agent("ada")["status"], comm.agent("ada")["reason"]) == ("break", "lunch")
+    assert (comm.agent("ada")["status"], comm.agent("ada")["reason"]) == ("break", reason)
+    phone = tab(PHONE)
+    phone.sign_in("ada").wait_for_url("**/")
+    assert reason in phone.open("/desk").inner_text(".desk-status")        # wrapped: fits 390 px (checked by open)
     page.click("button:has-text('Log out')")
     page.wait_for_selector(".desk-status .state.logged_out")
     assert comm.agent("ada")["status"] == "logged_out"

@@ -56,6 +56,14 @@ def test_a_user_saves_opens_and_deletes_their_list_filters_and_nobody_else_sees_
     too_long = page.request.post("/views/customers/filters?f.segment=private",
                                  form={"csrf": csrf(page), "name": "x" * (MAX_NAME + 1)})
     assert too_long.status == 400 and f"1 to {MAX_NAME} characters" in too_long.text()
+    page.fill("input[name=name]", "   ")                     # blank: the browser's required check lets it pass
+    page.click("button:has-text('Save filter')")
+    page.wait_for_selector("#filter-error")
+    ada.expected(400)
+    assert page.inner_text("#filter-error") == "the filter's name is empty: give it one"
+    assert page.input_value("select[name='f.segment']") == "business"      # the list as it was, saved nothing
+    assert page.locator("table tbody tr").count() == 2
+    ada.check_layout("a filter name refused")
     assert saved_names(ada.open("/views/customers")) == ["Business, Z first"]
 
     sam = tab(WIDE)
@@ -70,9 +78,10 @@ def test_a_user_saves_opens_and_deletes_their_list_filters_and_nobody_else_sees_
     phone.sign_in("ada").wait_for_url("**/")
     assert saved_names(phone.open("/views/customers")) == ["Business, Z first"]   # fits 390 px (checked by open)
 
+    page = ada.open("/views/customers?q=&f.segment=business&sort=name")
     page.click(".saved-filters button[aria-label='Delete Business, Z first']")
-    page.wait_for_url("**/views/customers")
-    assert saved_names(page) == []
+    page.wait_for_url("**/views/customers?q=&f.segment=business&sort=name")    # the list as it was
+    assert saved_names(page) == [] and page.locator("table tbody tr").count() == 2
     ada.check_layout("after deleting")
 
 

@@ -29,7 +29,7 @@ from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.records import ObjectInfo, Records, history, history_page, referring
-from caruso_frontoffice.savedfilters import SavedFilters
+from caruso_frontoffice.savedfilters import MAX_NAME as MAX_FILTER_NAME, SavedFilters
 from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, FormView, ListView,
                                             Related, View)
 
@@ -125,7 +125,13 @@ def _list_query(request: Request, view: ListView, info: ObjectInfo, role: str) -
 @page(*STAFF)
 @_guarded
 def list_view(request: Request, context: Context) -> Response:
-    view = _view(request, context, (ListView,))
+    return _list_page(request, context, _view(request, context, (ListView,)))
+
+
+def _list_page(request: Request, context: Context, view: ListView, status: int = 200,
+               refused: str | None = None, filter_name: str = "") -> Response:
+    """The list as the request's query asks for it; ``refused``: why the filter name
+    ``filter_name`` (given back in its field) was not saved."""
     role = request.state.visitor.user.role
     records = context.records
     info = records.info(view.object)
@@ -143,7 +149,8 @@ def list_view(request: Request, context: Context) -> Response:
     columns = _visible(view.columns, role)
     opener = row_opener(context, view, role)
     return context.render(
-        request, "list.html", view=view, info=info, search=asked["search"], error=error,
+        request, "list.html", status, view=view, info=info, search=asked["search"], error=error,
+        filter_error=refused, filter_name=filter_name,
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
         columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
@@ -173,32 +180,36 @@ def _saved_filters(context: Context) -> SavedFilters:
 @_guarded
 def save_filter(request: Request, context: Context, form: FormData) -> Response:
     """Save the list's search, filters and sort (the query, read as the list reads it) under
-    the typed ``name`` for the user; back to the list showing them."""
+    the typed ``name`` for the user; back to the list showing them. A name refused: the
+    list again, saying why beside the name given back."""
     view = _view(request, context, (ListView,))
     saved = _saved_filters(context)
     asked = _list_query(request, view, context.records.info(view.object), request.state.visitor.user.role)
     if asked["error"]:
         raise _Refused(400, asked["error"])
     query = urlencode(_list_state(asked))
+    name = _text(form.get("name"))
     try:
-        saved.save(request.state.visitor.user.id, view.id, _text(form.get("name")), query)
-    except InvalidInput as refused:
-        raise _Refused(400, str(refused)) from None
-    except Conflict as refused:
-        raise _Refused(409, str(refused)) from None
+        saved.save(request.state.visitor.user.id, view.id, name, query)
+    except (InvalidInput, Conflict) as refused:
+        return _list_page(request, context, view, 409 if isinstance(refused, Conflict) else 400, str(refused),
+                          name[:MAX_FILTER_NAME])
     return RedirectResponse(f"/views/{view.id}?{query}", 303)
 
 
 @action(*STAFF)
 @_guarded
 def delete_filter(request: Request, context: Context, form: FormData) -> Response:
-    """Delete the user's saved filter named by ``filter`` (404 unless it is theirs); back to the list."""
+    """Delete the user's saved filter named by ``filter`` (404 unless it is theirs); back to
+    the list with the search, filters and sort it showed."""
     view = _view(request, context, (ListView,))
     raw = _text(form.get("filter"))
     if not raw.isdigit() or len(raw) > 12:
         raise _Refused(400, "Which saved filter? The form names none.")
     _saved_filters(context).delete(request.state.visitor.user.id, int(raw))
-    return RedirectResponse(f"/views/{view.id}", 303)
+    asked = _list_query(request, view, context.records.info(view.object), request.state.visitor.user.role)
+    return RedirectResponse(f"/views/{view.id}" + ("" if asked["error"] else f"?{urlencode(_list_state(asked))}"),
+                            303)
 
 
 @page(*STAFF)
@@ -291,6 +302,15 @@ def show(request: Request, context: Context) -> Response:
         record = records.get(view.object, key)
         return context.render(request, "detail.html", view=view, sections=record_sections(view, info, record, role),
                               key_query=key_query(info, record), form=_usable(context, view.form, role))
+    return _customer360(request, context, view, info, key)
+
+
+def _customer360(request: Request, context: Context, view: Customer360View, info: ObjectInfo, key: Any,
+                 status: int = 200, refused: str | None = None, note: str = "") -> Response:
+    """The customer 360 of ``key``; ``refused``: why the note ``note`` (given back in its
+    field) was not added."""
+    role = request.state.visitor.user.role
+    records = context.records
     # the profile, each related list, the open tasks and a page of history: one round trip
     profile = context.catalog.view(view.profile)
     lists: list[tuple[Related, dict[str, Any] | None]] = [(item, None) for item in view.related]
@@ -306,24 +326,30 @@ def show(request: Request, context: Context) -> Response:
               for (item, _), (fields, _), rows in zip(lists, columns, found)]
     related, tasks = (tables[:-1], tables[-1]) if view.tasks is not None else (tables, None)
     entries, older = history_page(entries, view.history_limit)
-    return context.render(request, "customer360.html", view=view, sections=record_sections(profile, info, record, role),
-                          related=related, tasks=tasks, history=entries, history_page=number, older=older,
-                          key_query=key_query(info, record), acts=_acts(context, view, info, record, role))
+    return context.render(request, "customer360.html", status, view=view,
+                          sections=record_sections(profile, info, record, role), related=related, tasks=tasks,
+                          history=entries, history_page=number, older=older, key_query=key_query(info, record),
+                          acts=_acts(context, view, info, record, role), note_error=refused, note=note)
 
 
 @action(*STAFF)
 @_guarded
 def note(request: Request, context: Context, form: FormData) -> Response:
     """Add the typed note to the customer's contact history (channel ``note``, the user as
-    agent); back to the 360."""
+    agent); back to the 360. A note refused: the 360 again, saying why beside the note given
+    back."""
     view = _view(request, context, (Customer360View,))
     if view.note is None:
         raise _Refused(404, "This view takes no notes.")
     info = context.records.info(view.object)
     key = _key(info, request.query_params)
-    text = _text(form.get("note")).strip()
-    if not text or len(text) > MAX_NOTE or widgets.CONTROL.search(text):
-        raise _Refused(400, f"A note has 1 to {MAX_NOTE} characters and no control characters.")
+    typed = _text(form.get("note"))
+    text = typed.strip()
+    problem = "The note is empty: type what to keep." if not text else \
+        f"A note has at most {MAX_NOTE} characters and no control characters." \
+        if len(text) > MAX_NOTE or widgets.CONTROL.search(text) else None
+    if problem:
+        return _customer360(request, context, view, info, key, 400, problem, typed[:MAX_NOTE])
     context.records.add_contact(view.object, key, {"channel": "note", "summary": text,
                                                    "agent": request.state.visitor.user.name})
     return RedirectResponse(f"/views/{view.id}/show?{request.url.query}", 303)
