@@ -45,11 +45,14 @@ class Attribute:
 
 @attrs.frozen
 class ObjectInfo:
-    """A business object's key and attributes, from ``describe``."""
+    """A business object's key and attributes, from ``describe``; ``references``: the
+    attribute of each many-to-one relation with a one-attribute foreign key, and the object
+    it names."""
 
     name: str
     key: tuple[str, ...]
     attributes: dict[str, Attribute]
+    references: dict[str, str] = attrs.field(factory=dict)
 
     def attribute(self, name: str) -> Attribute:
         """The attribute ``name``; one the model lacks reads as plain text (and the storage
@@ -70,7 +73,10 @@ def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
             attribute, str(meta.get("type") or "string"), str(meta.get("label") or attribute),
             meta.get("length"), bool(meta.get("required")), choices, bool(meta.get("generated")),
             meta.get("default"), tuple(str(labels.get(c, c)) for c in choices) if choices and labels else None)
-    return ObjectInfo(name, tuple(described.get("key") or ()), attributes)
+    references = {relation["foreign_key"][0]: str(relation["target"])
+                  for relation in (described.get("relations") or {}).values()
+                  if relation.get("kind") == "many-to-one" and len(relation.get("foreign_key") or ()) == 1}
+    return ObjectInfo(name, tuple(described.get("key") or ()), attributes, references)
 
 
 class Records:
@@ -126,6 +132,24 @@ class Records:
 
     def update(self, object_name: str, key: Any, values: dict[str, Any], version: Any) -> dict[str, Any]:
         return self._storage.update(object_name, key, values, version=version)
+
+    def missing(self, info: ObjectInfo, values: dict[str, Any]) -> dict[str, str]:
+        """Of ``values`` (attributes of ``info``'s object), those naming an object of a
+        many-to-one relation that the storage does not hold, each with a one-line reason (one
+        round trip; relations are not constraints of the storage, so forms check them)."""
+        asked = []
+        for name, value in values.items():
+            target = info.references.get(name)
+            if target is not None and isinstance(value, (int, str)) and not isinstance(value, bool):
+                key = self.info(target).key
+                if len(key) == 1:
+                    asked.append((name, target, key[0], value))
+        if not asked:
+            return {}
+        counts = self.read([{"op": "count", "object": target, "where": {"field": key, "op": "eq", "value": value}}
+                            for _, target, key, value in asked])
+        return {name: f"{name}: there is no {target} with {key} {value}"
+                for (name, target, key, value), count in zip(asked, counts) if not count}
 
     def add_contact(self, object_name: str, key: Any, contact: dict[str, Any]) -> dict[str, Any]:
         """Append ``contact`` to the contact history of one object (a customer)."""

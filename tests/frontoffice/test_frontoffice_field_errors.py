@@ -2,6 +2,9 @@
 storage with the example CRM model and views (whose lead form has no detail view)."""
 from __future__ import annotations
 
+import html
+import re
+
 import httpx
 
 from frontoffice_support import csrf_of, sign_in
@@ -34,3 +37,32 @@ def test_a_refused_field_is_shown_beside_it_and_a_duplicate_links_to_the_other_o
         opened = web.get(f"/views/lead-edit/edit?id={first['id']}")
         assert opened.status_code == 200 and 'value="ann.smith@example.com"' in opened.text
     assert [lead["name"] for lead in storage.query("Lead", None)] == ["Ann Smith"]
+
+
+def test_a_form_naming_an_object_the_storage_does_not_hold_is_refused_beside_the_field(front_office, storage):
+    """Relations are no constraints of the storage: a task for customer 999999 would be an
+    orphan no customer 360 lists. The form checks the customers its relation names, those
+    the user entered (a value stored before is left alone)."""
+    acme = storage.query("Customer", {"field": "name", "op": "eq", "value": "Acme Utilities"})[0]
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "sam").status_code == 303
+        csrf = csrf_of(web.get("/views/task-edit/new").text)
+        orphan = web.post("/views/task-edit/new", data={"csrf": csrf, "subject": "Call back", "customer_id": "999999"})
+        assert orphan.status_code == 400
+        assert ('<span class="field-error" role="alert">customer_id: there is no Customer with id 999999</span>'
+                in words(orphan.text)) and 'value="999999"' in orphan.text           # given back
+        assert storage.query("Task", None) == []
+        made = web.post("/views/task-edit/new", data={"csrf": csrf, "subject": "Call back",
+                                                      "customer_id": str(acme["id"])})
+        assert made.status_code == 303
+        [task] = storage.query("Task", None)
+        gone = storage.create("Customer", {"name": "Gone GmbH"})
+        storage.update("Task", task["id"], {"customer_id": gone["id"]})
+        storage.delete("Customer", gone["id"])                                 # the task now names nobody
+        edit = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        was = re.search(r'name="_was" value="([^"]*)"', edit).group(1)
+        renamed = web.post(f"/views/task-edit/edit?id={task['id']}", data={
+            "csrf": csrf, "subject": "Call back on Monday", "customer_id": str(gone["id"]),
+            "_version": re.search(r'name="_version" value="([^"]*)"', edit).group(1), "_was": html.unescape(was)})
+        assert renamed.status_code == 303                                     # its customer was not entered here
+    assert [task["subject"] for task in storage.query("Task", None)] == ["Call back on Monday"]

@@ -504,6 +504,9 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         errors.append(str(error))
     status = 400
     if not errors:
+        field_errors = {name: {"message": reason, "link": None, "link_text": None}
+                        for name, reason in records.missing(info, _entered(form, values)).items()}
+    if not errors and not field_errors:
         try:
             record = (records.update(view.object, key, values, stored_version) if editing
                       else records.create(view.object, values))
@@ -531,6 +534,22 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
                  was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors, **given)
 
 
+def _entered(form: FormData, values: dict[str, Any]) -> dict[str, Any]:
+    """The ``values`` the user changed from those the form opened with (all of them when it
+    does not say), so a value stored before is not questioned again."""
+    was = _opened_with(form)
+    return {name: value for name, value in values.items() if was.get(name) != _digest(value)}
+
+
+def _opened_with(form: FormData) -> dict[str, Any]:
+    """The digests of the values an edit form opened with (``_was``); empty when it does not say."""
+    try:
+        was = json.loads(_text(form.get("_was")) or "{}")
+    except ValueError:
+        return {}
+    return was if isinstance(was, dict) else {}
+
+
 def _deleted(records: Records, object_name: str, key: Any) -> bool:
     """Whether the object with ``key`` no longer exists."""
     try:
@@ -549,11 +568,7 @@ def _changed_meanwhile(request: Request, context: Context, view: FormView, info:
     only the other person changed takes their value (with a note); where both changed it
     (or the form did not say what it had, ``_was``), the user's entry stays and the value now
     stored is shown beside it. A link opens the form afresh with the stored values."""
-    try:
-        was = json.loads(_text(form.get("_was")) or "{}")
-    except ValueError:
-        was = {}
-    was = was if isinstance(was, dict) else {}
+    was = _opened_with(form)
     shown, notes = {}, {}
     for spec in fields:
         name, stored = spec["name"], current.get(spec["name"])
