@@ -25,6 +25,7 @@ from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import Catalog
 from caruso_frontoffice.savedfilters import SavedFilters
+from caruso_frontoffice.submissions import Submissions
 from caruso_frontoffice.worksheets import Worksheets
 from caruso_scripts.client import INTERFACE as SCRIPTS, Scripts, SelfService
 
@@ -50,7 +51,8 @@ class Context:
     ``searches_per_minute`` the portal's article lists and searches it asks for. The
     agent desktop (``desk``) needs the agents' ``worksheets``; it is None without them.
     The portal publishes the knowledge base ``article_settings`` name (``articles``; None: none).
-    Lists offer to save their filters with ``saved_filters``.
+    Lists offer to save their filters with ``saved_filters``; new-record forms are saved
+    once with ``submissions`` (None: a form sent twice makes two records).
     ``changes`` wakes the desks' push streams.
     """
 
@@ -70,6 +72,7 @@ class Context:
     worksheets: Worksheets | None = None
     article_settings: ArticleSettings | None = attrs.field(factory=ArticleSettings)
     saved_filters: SavedFilters | None = None
+    submissions: Submissions | None = None
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
     phone: DeskPhone = attrs.field(init=False)

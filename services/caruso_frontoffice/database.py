@@ -49,6 +49,15 @@ saved_filters = sa.Table(
     sa.UniqueConstraint("user_id", "view", "name"),
 )
 
+submissions = sa.Table(
+    "frontoffice_submissions", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("frontoffice_users.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("token", sa.String(32), primary_key=True),
+    sa.Column("page", sa.String(2000)),
+    sa.Column("created_at", sa.Float, nullable=False, index=True),
+)
+
 
 def open_database(url: str) -> sa.Engine:
     """An engine on ``url`` (see :func:`caruso_core.databases.engine`) with the front

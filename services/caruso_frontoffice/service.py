@@ -66,6 +66,7 @@ from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import DEFAULT_VIEWS, load
 from caruso_frontoffice.filing import Filing
 from caruso_frontoffice.savedfilters import SavedFilters
+from caruso_frontoffice.submissions import Submissions
 from caruso_frontoffice.worksheets import Worksheets
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,8 @@ class FrontOffice:
             self_service=tuple(self_service or ()), starts_per_minute=self_service_starts,
             searches_per_minute=portal_searches,
             article_settings=ArticleSettings.of(articles),
-            desk_settings=desk_settings(desk), worksheets=Worksheets(engine), saved_filters=SavedFilters(engine))
+            desk_settings=desk_settings(desk), worksheets=Worksheets(engine), saved_filters=SavedFilters(engine),
+            submissions=Submissions(engine))
         self._filing = Filing(self._context.desk) if self._context.desk is not None else None
         tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if parts.scheme == "https" else None
         self._http = HttpServer(create_app(self._context), limits, "the front office", tls=tls, proxies=proxies)

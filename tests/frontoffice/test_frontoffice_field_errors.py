@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -66,3 +67,43 @@ def test_a_form_naming_an_object_the_storage_does_not_hold_is_refused_beside_the
             "_version": re.search(r'name="_version" value="([^"]*)"', edit).group(1), "_was": html.unescape(was)})
         assert renamed.status_code == 303                                     # its customer was not entered here
     assert [task["subject"] for task in storage.query("Task", None)] == ["Call back on Monday"]
+
+
+def once_of(html_text):
+    return re.search(r'name="_once" value="([^"]+)"', html_text).group(1)
+
+
+def test_a_new_form_sent_again_goes_to_the_record_it_made_instead_of_making_another(front_office, storage):
+    """A double click, Back and Save, a browser repeating the post: the same new form sent
+    again, one after the other or at once, makes one record; a save refused gives the form's
+    token back, so the form corrected makes its record; a token that could not be one is
+    ignored (the form saves as any other post would)."""
+    acme = storage.query("Customer", {"field": "name", "op": "eq", "value": "Acme Utilities"})[0]
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "sam").status_code == 303
+        opened = web.get("/views/task-edit/new").text
+        csrf, once = csrf_of(opened), once_of(opened)
+        task = {"csrf": csrf, "_once": once, "subject": "Send the brochure", "customer_id": str(acme["id"])}
+        first = web.post("/views/task-edit/new", data=task)
+        again = web.post("/views/task-edit/new", data=task)
+        assert first.status_code == again.status_code == 303
+        assert again.headers["location"] == first.headers["location"]
+        assert "This form was saved already: here is the record it made." in web.get(again.headers["location"]).text
+        assert [t["subject"] for t in storage.query("Task", None)] == ["Send the brochure"]
+
+        once = once_of(web.get("/views/task-edit/new").text)
+        refused = web.post("/views/task-edit/new", data={**task, "_once": once, "subject": "Call back",
+                                                         "customer_id": "999999"})
+        assert refused.status_code == 400 and once_of(refused.text) == once          # the same form, given back
+        assert web.post("/views/task-edit/new", data={**task, "_once": once, "subject": "Call back"}).status_code == 303
+
+        once = once_of(web.get("/views/task-edit/new").text)
+        with ThreadPoolExecutor(4) as pool:                                 # four posts of one form at once
+            answers = list(pool.map(lambda _: web.post("/views/task-edit/new", data={
+                **task, "_once": once, "subject": "Meter photo"}).status_code, range(4)))
+        assert 303 in answers and set(answers) <= {303, 409}             # 409: while the first is saving
+        for forged in ("../../etc", "x" * 5000, ""):
+            assert web.post("/views/task-edit/new", data={**task, "_once": forged,
+                                                          "subject": "Forged"}).status_code == 303
+    subjects = sorted(t["subject"] for t in storage.query("Task", None))
+    assert subjects == ["Call back", "Forged", "Forged", "Forged", "Meter photo", "Send the brochure"]

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
-from caruso_frontoffice import widgets
+from caruso_frontoffice import notices, submissions, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
 from caruso_frontoffice.context import Context
@@ -419,7 +419,8 @@ def form_page(request: Request, context: Context) -> Response:
         given = request.query_params
         defaults = {f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given
                     else _form_value(f, f["attribute"].default) for f in fields}
-        return _form(request, context, view, fields, defaults, after)
+        return _form(request, context, view, fields, defaults, after,
+                     once=submissions.new_token() if context.submissions is not None else None)
     record = context.records.get(view.object, _key(info, request.query_params))
     return _form(request, context, view, fields, {f["name"]: _form_value(f, record.get(f["name"])) for f in fields},
                  after, **_editing(fields, info, record))
@@ -428,12 +429,12 @@ def form_page(request: Request, context: Context) -> Response:
 def _form(request: Request, context: Context, view: FormView, fields: list[dict[str, Any]], values: dict[str, str],
           after: str | None, status: int = 200, **given: Any) -> Response:
     """The form page with ``values`` in its fields; ``given``: what :func:`_editing` gives a
-    form editing a record, and the template's ``errors``, ``field_errors``, ``field_notes``,
-    ``fresh`` and ``anew`` (a new form filled with the entries of an edit whose record was
-    deleted meanwhile) of a refused save."""
+    form editing a record, a new form's ``once`` token, and the template's ``errors``,
+    ``field_errors``, ``field_notes``, ``fresh`` and ``anew`` (a new form filled with the
+    entries of an edit whose record was deleted meanwhile) of a refused save."""
     return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
                           **{"version": None, "was": None, "key_query": "", "errors": [], "field_errors": {},
-                             "field_notes": {}, "fresh": None, "anew": None, **given})
+                             "field_notes": {}, "fresh": None, "anew": None, "once": None, **given})
 
 
 def _editing(fields: list[dict[str, Any]], info: ObjectInfo, record: dict[str, Any]) -> dict[str, str]:
@@ -506,11 +507,26 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     if not errors:
         field_errors = {name: {"message": reason, "link": None, "link_text": None}
                         for name, reason in records.missing(info, _entered(form, values)).items()}
+    once = None if editing or context.submissions is None else \
+        context.submissions.of(request.state.visitor.user.id, _text(form.get("_once")))
+    if not errors and not field_errors and once is not None:
+        earlier = once.claim()
+        if earlier:
+            path, _, query = earlier.partition("?")
+            return notices.redirect(request, context.sessions, path, "This form was saved already: here is the "
+                                    "record it made.", query)
+        if earlier == "":
+            errors.append("This form is being saved already: the record it makes shows in a moment.")
+            status = 409
     if not errors and not field_errors:
         try:
             record = (records.update(view.object, key, values, stored_version) if editing
                       else records.create(view.object, values))
-        except CarusoError as error:
+        except BaseException as error:
+            if once is not None:
+                once.release()
+            if not isinstance(error, CarusoError):
+                raise
             if error.details.get("field") in values:
                 field_errors[error.details["field"]] = _field_error(context, view, info, error, role, values, key)
             elif editing and isinstance(error, NotFound) and _deleted(records, view.object, key):
@@ -527,11 +543,15 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             status = 409 if isinstance(error, Conflict) or given else 400
         else:
             target = view.detail if _usable(context, view.detail, role) else None
-            return RedirectResponse(after or (f"/views/{target}/show?{key_query(info, record)}" if target
-                                              else f"/views/{view.id}/edit?{key_query(info, record)}"), 303)
+            saved = after or (f"/views/{target}/show?{key_query(info, record)}" if target
+                              else f"/views/{view.id}/edit?{key_query(info, record)}")
+            if once is not None:
+                once.made(saved)
+            return RedirectResponse(saved, 303)
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
     return _form(request, context, view, fields, shown, after, status, version=version, key_query=request.url.query,
-                 was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors, **given)
+                 was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors,
+                 once=once.token if once else None, **given)
 
 
 def _entered(form: FormData, values: dict[str, Any]) -> dict[str, Any]:
