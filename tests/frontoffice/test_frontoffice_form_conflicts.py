@@ -2,7 +2,8 @@
 vertical's model and views: a customer number another customer has (a unique index) is shown
 beside its field with a link to that customer; an edit saved in a second tab after the first
 one saved shows the form again with both people's changes, saved on top of the new version; an
-edit saved after its record was deleted keeps what was typed and offers a new one made from it."""
+edit saved after its record was deleted keeps what was typed and offers a new one made from it; the
+same edit sent twice goes to the record saved."""
 from __future__ import annotations
 
 import re
@@ -73,6 +74,10 @@ def test_an_edit_saved_after_anothers_keeps_both_changes_and_saves_on_the_new_ve
     saved = web.post(f"{FORM}/edit?id={customer['id']}", data={**one, "city": "Utrecht", "postcode": "3511AA"},
                      follow_redirects=False)
     assert saved.status_code == 303
+    repeated = web.post(f"{FORM}/edit?id={customer['id']}", data={**one, "city": "Utrecht", "postcode": "3511AA"},
+                        follow_redirects=False)                       # a double click: the same form again
+    assert repeated.status_code == 303 and repeated.headers["location"] == saved.headers["location"]
+    assert "This form was saved already." in web.get(repeated.headers["location"]).text
     late = web.post(f"{FORM}/edit?id={customer['id']}", data={**two, "street": "Kerkstraat", "postcode": "3511ZZ"})
     assert late.status_code == 409
     text = words(late.text)

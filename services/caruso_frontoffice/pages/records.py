@@ -512,9 +512,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     if not errors and not field_errors and once is not None:
         earlier = once.claim()
         if earlier:
-            path, _, query = earlier.partition("?")
-            return notices.redirect(request, context.sessions, path, "This form was saved already: here is the "
-                                    "record it made.", query)
+            return _saved_already(request, context, earlier, "This form was saved already: here is the record it made.")
         if earlier == "":
             errors.append("This form is being saved already: the record it makes shows in a moment.")
             status = 409
@@ -536,15 +534,16 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             elif editing and isinstance(error, Conflict):
                 current = records.get(view.object, key)
                 if current.get("_version") != stored_version:
+                    if all(_digest(value) == _digest(current.get(name)) for name, value in values.items()):
+                        return _saved_already(request, context, _saved_page(context, view, info, current, role, after),
+                                              "This form was saved already.")      # sent again (or the same saved)
                     return _changed_meanwhile(request, context, view, info, fields, form, values, current, after)
                 errors.append(str(error))
             else:
                 errors.append(str(error))
             status = 409 if isinstance(error, Conflict) or given else 400
         else:
-            target = view.detail if _usable(context, view.detail, role) else None
-            saved = after or (f"/views/{target}/show?{key_query(info, record)}" if target
-                              else f"/views/{view.id}/edit?{key_query(info, record)}")
+            saved = _saved_page(context, view, info, record, role, after)
             if once is not None:
                 once.made(saved)
             return RedirectResponse(saved, 303)
@@ -552,6 +551,21 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     return _form(request, context, view, fields, shown, after, status, version=version, key_query=request.url.query,
                  was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors,
                  once=once.token if once else None, **given)
+
+
+def _saved_page(context: Context, view: FormView, info: ObjectInfo, record: dict[str, Any], role: str,
+                after: str | None) -> str:
+    """Where a form goes once ``record`` is saved: ``after``, else the record's detail view,
+    else the form editing it."""
+    target = view.detail if _usable(context, view.detail, role) else None
+    return after or (f"/views/{target}/show?{key_query(info, record)}" if target
+                     else f"/views/{view.id}/edit?{key_query(info, record)}")
+
+
+def _saved_already(request: Request, context: Context, page: str, text: str) -> Response:
+    """To ``page``, which then says ``text``: a form sent again after its save."""
+    path, _, query = page.partition("?")
+    return notices.redirect(request, context.sessions, path, text, query)
 
 
 def _entered(form: FormData, values: dict[str, Any]) -> dict[str, Any]:
