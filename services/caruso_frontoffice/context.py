@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from caruso_core.client import Client
-from caruso_frontoffice import notices
+from caruso_frontoffice import notices, widgets
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.articles import Articles, ArticleSettings
 from caruso_frontoffice.changes import Changes
@@ -36,8 +36,10 @@ COMM = "caruso.comm/1"
 def template_environment() -> jinja2.Environment:
     """Jinja2 over the package's templates, escaping every value (autoescape on)."""
     # templates ship with the package: read once, never checked for changes on each page
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
+                                     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters["when"] = widgets.when
+    return environment
 
 
 @attrs.define

@@ -134,6 +134,18 @@ def display(value: Any) -> str:
     return str(value)
 
 
+def when(value: Any) -> str:
+    """An ISO date-time as pages show it, to the minute: ``2026-12-05 14:26 UTC`` (the time
+    of a contact history entry is UTC); anything else as :func:`display` shows it."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return display(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def shown(attribute: Attribute, value: Any, kind: str | None = None) -> str:
     """A stored value of ``attribute`` as a page shows it: a choice by its label; a number
     shown with the ``percent`` widget (a fraction, 0.123) as a percentage (12.3%)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -117,6 +118,9 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     page.click("text=Save note")
     page.wait_for_url("**/views/customer-360/show?id=2")
     assert "Prefers e-mail after 5 pm" in page.locator("ol.history li").first.inner_text()
+    when = page.locator("ol.history li time").first
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", when.inner_text())         # not raw ISO 8601
+    assert when.get_attribute("datetime").startswith(when.inner_text()[:10] + "T")
     assert storage.contact_history("Customer", 2)[0]["agent"] == "sam"
     page.click("p.actions >> text=Edit")
     page.wait_for_url("**/views/customer-edit/edit?id=2")
