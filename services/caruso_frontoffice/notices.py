@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import urllib.parse
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -26,6 +27,7 @@ SECONDS = 60
 def redirect(request: Request, sessions: Sessions, path: str, text: str, query: str = "") -> RedirectResponse:
     """``303`` to the page ``path`` (with ``query``, e.g. what the page shows, if given), which
     then shows ``text`` once."""
+    path = urllib.parse.quote(path, safe="/%")      # a cookie's path: no attribute can ride on it
     response = RedirectResponse(f"{path}?{query}" if query else path, 303)
     encoded = base64.urlsafe_b64encode(text[:MAX_TEXT].encode()).decode().rstrip("=")
     value = f"{encoded}.{sessions.signature('notice', f'{request.state.visitor.token}:{encoded}')}"

@@ -139,10 +139,10 @@ def when(value: Any) -> str:
     of a contact history entry is UTC); anything else as :func:`display` shows it."""
     try:
         moment = datetime.datetime.fromisoformat(str(value))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError):
         return display(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 

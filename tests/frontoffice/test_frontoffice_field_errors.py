@@ -3,11 +3,14 @@ storage with the example CRM model and views (whose lead form has no detail view
 from __future__ import annotations
 
 import html
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from caruso_core.errors import CallTimedOut
+from caruso_frontoffice.records import Records
 from frontoffice_support import csrf_of, sign_in
 
 
@@ -52,6 +55,9 @@ def test_a_form_naming_an_object_the_storage_does_not_hold_is_refused_beside_the
         assert orphan.status_code == 400
         assert ('<span class="field-error" role="alert">customer_id: there is no Customer with id 999999</span>'
                 in words(orphan.text)) and 'value="999999"' in orphan.text           # given back
+        forged = web.post("/views/task-edit/new", data={"csrf": csrf, "subject": "Call back", "customer_id": "999999",
+                                                        "_was": json.dumps({"customer_id": "999999"})})
+        assert forged.status_code == 400                                     # a new form: every value is checked
         assert storage.query("Task", None) == []
         made = web.post("/views/task-edit/new", data={"csrf": csrf, "subject": "Call back",
                                                       "customer_id": str(acme["id"])})
@@ -107,3 +113,36 @@ def test_a_new_form_sent_again_goes_to_the_record_it_made_instead_of_making_anot
                                                           "subject": "Forged"}).status_code == 303
     subjects = sorted(t["subject"] for t in storage.query("Task", None))
     assert subjects == ["Call back", "Forged", "Forged", "Forged", "Meter photo", "Send the brochure"]
+
+
+def test_a_save_whose_answer_was_lost_keeps_its_token_and_a_next_page_cannot_carry_cookie_attributes(
+        front_office, storage, monkeypatch):
+    """The storage made the record but its answer was lost (a timeout): the form sent again
+    makes no second record and says to look for it. A ``next`` page with ``;`` (which a
+    notice cookie's path would take as attributes) is not followed."""
+    acme = storage.query("Customer", {"field": "name", "op": "eq", "value": "Acme Utilities"})[0]
+    create = Records.create
+
+    def made_but_lost(records, object_name, values):
+        create(records, object_name, values)
+        raise CallTimedOut("caruso.storage/1 at PYRO:storage@127.0.0.1:1 did not answer create() within 15 s")
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "sam").status_code == 303
+        opened = web.get("/views/task-edit/new").text
+        task = {"csrf": csrf_of(opened), "_once": once_of(opened), "subject": "Read the meter",
+                "customer_id": str(acme["id"])}
+        monkeypatch.setattr(Records, "create", made_but_lost)      # the front office's hosts run in this process
+        lost = web.post("/views/task-edit/new", data=task)
+        monkeypatch.undo()
+        assert lost.status_code == 503 and "did not answer create()" in html.unescape(lost.text)
+        again = web.post("/views/task-edit/new", data=task)
+        assert again.status_code == 409 and "look for the record before you open a new form" in again.text
+        assert len(storage.query("Task", None)) == 1
+        opened = web.get("/views/task-edit/new?next=" + "/views/tasks;Max-Age=99999999;Path=/").text
+        assert 'name="next"' not in opened
+        saved = web.post("/views/task-edit/new", data={**task, "_once": once_of(opened), "subject": "Next",
+                                                        "next": "/views/tasks;Max-Age=99999999;Path=/"},
+                         follow_redirects=False)
+        assert saved.status_code == 303 and ";" not in saved.headers["location"]
+        assert web.post("/views/task-edit/new", data={**task, "_once": once_of(opened), "subject": "Next",
+                                                       "next": "/views/tasks"}).status_code == 303

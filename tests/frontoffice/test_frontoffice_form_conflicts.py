@@ -77,7 +77,7 @@ def test_an_edit_saved_after_anothers_keeps_both_changes_and_saves_on_the_new_ve
     repeated = web.post(f"{FORM}/edit?id={customer['id']}", data={**one, "city": "Utrecht", "postcode": "3511AA"},
                         follow_redirects=False)                       # a double click: the same form again
     assert repeated.status_code == 303 and repeated.headers["location"] == saved.headers["location"]
-    assert "This form was saved already." in web.get(repeated.headers["location"]).text
+    assert "The record holds what this form says already." in web.get(repeated.headers["location"]).text
     late = web.post(f"{FORM}/edit?id={customer['id']}", data={**two, "street": "Kerkstraat", "postcode": "3511ZZ"})
     assert late.status_code == 409
     text = words(late.text)

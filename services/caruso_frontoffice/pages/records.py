@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
+from caruso_core.errors import CallInterrupted, CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_frontoffice import notices, submissions, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
@@ -34,9 +34,9 @@ from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, 
                                             Related, View)
 
 MAX_SEARCH = 200
+NEXT_PAGE = re.compile(r"/views/[A-Za-z0-9_./~%-]*(\?[A-Za-z0-9_./~%=&+-]*)?")
 MAX_NOTE = 4000
 NEXT = "next"
-CONTROL = re.compile(r"[\x00-\x20\x7f]")
 EXPORT_ROWS = 10_000
 
 
@@ -472,9 +472,9 @@ def _form_view(request: Request, context: Context) -> FormView:
 
 
 def _next(raw: str | None) -> str | None:
-    """Where a form goes once saved, when it says so: a page of the views on this site."""
-    if (raw and len(raw) <= 2000 and raw.startswith("/views/") and not CONTROL.search(raw)
-            and "\\" not in raw and ".." not in raw):
+    """Where a form goes once saved, when it says so: a page of the views on this site (a
+    path and a query of URL characters, no ``;`` or ``,``, which a cookie's path would take)."""
+    if raw and len(raw) <= 2000 and NEXT_PAGE.fullmatch(raw) and ".." not in raw and "%2e" not in raw.lower():
         return raw
     return None
 
@@ -505,8 +505,11 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         errors.append(str(error))
     status = 400
     if not errors:
-        field_errors = {name: {"message": reason, "link": None, "link_text": None}
-                        for name, reason in records.missing(info, _entered(form, values)).items()}
+        try:
+            missing = records.missing(info, _entered(form, values) if editing else values)
+        except CarusoError:             # cannot be asked: the save says what goes wrong
+            missing = {}
+        field_errors = {name: {"message": reason, "link": None, "link_text": None} for name, reason in missing.items()}
     once = None if editing or context.submissions is None else \
         context.submissions.of(request.state.visitor.user.id, _text(form.get("_once")))
     if not errors and not field_errors and once is not None:
@@ -514,15 +517,16 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         if earlier:
             return _saved_already(request, context, earlier, "This form was saved already: here is the record it made.")
         if earlier == "":
-            errors.append("This form is being saved already: the record it makes shows in a moment.")
+            errors.append("This form is being saved already, or its first save did not say whether it made the "
+                          "record: look for the record before you open a new form to save it again.")
             status = 409
     if not errors and not field_errors:
         try:
             record = (records.update(view.object, key, values, stored_version) if editing
                       else records.create(view.object, values))
         except BaseException as error:
-            if once is not None:
-                once.release()
+            if once is not None and isinstance(error, CarusoError) and not isinstance(error, CallInterrupted):
+                once.release()          # refused: the form, corrected, may be sent again (else: made or not?)
             if not isinstance(error, CarusoError):
                 raise
             if error.details.get("field") in values:
@@ -536,12 +540,13 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
                 if current.get("_version") != stored_version:
                     if all(_digest(value) == _digest(current.get(name)) for name, value in values.items()):
                         return _saved_already(request, context, _saved_page(context, view, info, current, role, after),
-                                              "This form was saved already.")      # sent again (or the same saved)
+                                              "The record holds what this form says already.")   # sent again
                     return _changed_meanwhile(request, context, view, info, fields, form, values, current, after)
                 errors.append(str(error))
             else:
                 errors.append(str(error))
-            status = 409 if isinstance(error, Conflict) or given else 400
+            status = 409 if isinstance(error, Conflict) or given else \
+                503 if isinstance(error, (NoInstance, CallInterrupted)) else 400
         else:
             saved = _saved_page(context, view, info, record, role, after)
             if once is not None:
