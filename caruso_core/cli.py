@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import gc
 import json
+import math
+import shlex
+import shutil
 import logging
 import os
 import sys
@@ -59,10 +62,22 @@ def manager_option(command: Any) -> Any:
                              "(default: CARUSO_MANAGER, else 127.0.0.1:7717).")(command)
 
 
+class Finite(click.FloatRange):
+    """A ``click.FloatRange`` that also refuses ``nan`` and infinities (which it lets through)."""
+
+    name = "finite number"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 def port_options(command: Any) -> Any:
     """``--manager-port`` and ``--web-port`` of a command that places a solution."""
     port = click.IntRange(1, 65535)
-    command = click.option("--web-port", type=port, metavar="PORT",
+    command = click.option("--web-port", type=click.IntRange(1, 65534), metavar="PORT",
                            help="The front office's port; its web chat listens on the next one.")(command)
     return click.option("--manager-port", type=port, metavar="PORT",
                         help="The service manager's port (default: CARUSO_MANAGER's, else 7717).")(command)
@@ -118,7 +133,7 @@ def deployment_secrets(insecure: bool) -> tuple[str | None, str | None]:
 @cli.command()
 @click.option("--uri", envvar="CARUSO_MANAGER", help="Where to listen (a Pyro5 URI of object caruso.manager).")
 @click.option("--db", help="SQLAlchemy URL of the registrations (default: data/manager.db).")
-@click.option("--lease", type=click.FloatRange(min=0.2), default=10.0, show_default=True,
+@click.option("--lease", type=Finite(min=0.2), default=10.0, show_default=True,
               help="Seconds a registration lives without renewal before it is marked unhealthy.")
 @click.option("--insecure", is_flag=True, help=INSECURE_HELP)
 @click.option("--ready-json", is_flag=True, hidden=True, help="Also print a JSON line once serving (for supervisors).")
@@ -154,7 +169,7 @@ def manager(uri: str | None, db: str | None, lease: float, insecure: bool, ready
               help="Constructor arguments as one JSON object read from a file ('-': standard input).")
 @manager_option
 @click.option("--host", help="Address to bind (default: CARUSO_BIND or 127.0.0.1).")
-@click.option("--port", type=int, default=0, help="Port to bind (default: any free port).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port to bind (default: any free port).")
 @click.option("--replace", is_flag=True, help="Hot-swap: take over from the active instance, which then exits.")
 @click.option("--standby", is_flag=True, help="Register without taking calls, ready for 'caruso swap'.")
 @click.option("--drain-timeout", type=float, default=30.0, show_default=True,
@@ -425,11 +440,23 @@ def init(name: str, verticals: tuple[str, ...], manager_port: int | None, web_po
     folder = Path(name)
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} exists and is not empty; choose another name")
-    write_deployment(folder, list(verticals), manager_port=manager_port, web_port=web_port, own_copies=True)
-    credentials.make_files(folder / "data")
+    existed = folder.exists()
+    try:
+        write_deployment(folder, list(verticals), manager_port=manager_port, web_port=web_port, own_copies=True)
+        credentials.make_files(folder / "data")
+    except BaseException:                   # nothing half-made is left behind: the folder was empty or new
+        if folder.exists():
+            for made in folder.iterdir():
+                if made.is_dir() and not made.is_symlink():
+                    shutil.rmtree(made)
+                else:
+                    made.unlink()
+            if not existed:
+                folder.rmdir()
+        raise
     copied = sorted(p.name for p in folder.iterdir() if p.name not in ("caruso.toml", "data"))
     click.echo(f"created {folder}/caruso.toml" + (f", the verticals' {', '.join(copied)} to edit" if copied else "")
-               + f" and its secrets in {folder}/data (mode 0600); start it with: cd {folder} && caruso up")
+               + f" and its secrets in {folder}/data (mode 0600); start it with: cd {shlex.quote(str(folder))} && caruso up")
 
 
 def failure(error: BaseException) -> tuple[str, int] | None:

@@ -45,6 +45,7 @@ every service of the deployment that provides an interface it requires.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import tomllib
@@ -252,7 +253,11 @@ def default_data() -> dict[str, Any]:
 def place(data: dict[str, Any], manager_port: int | None = None, web_port: int | None = None) -> dict[str, Any]:
     """``data`` (a deployment as TOML data, changed in place and returned) with the manager
     on ``manager_port`` (its address kept; else ``CARUSO_MANAGER`` or the file's) and the
-    front office on ``web_port``, its web chat on ``web_port + 1`` (None: as they are)."""
+    front office on ``web_port``, its web chat on ``web_port + 1`` (None: as they are);
+    ConfigError when the manager's port is one of those two."""
+    if manager_port is not None and web_port is not None and manager_port in (web_port, web_port + 1):
+        raise ConfigError(f"--manager-port {manager_port} clashes with --web-port {web_port}: the front office "
+                          f"takes {web_port} and its web chat {web_port + 1}")
     manager = data.setdefault("manager", {})
     if manager_port is not None:
         manager["uri"] = remoting.with_port(manager.get("uri") or _hosted_manager_uri(data)
@@ -315,7 +320,7 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
         entries.append(ServiceEntry(key, str(table["use"]), spec, _table(table.get("config", {}), where),
                                     host, hosts[host].address if host else None, standby, port))
     lease = manager.get("lease", 10.0)
-    if not isinstance(lease, (int, float)) or lease < 0.2:
+    if not isinstance(lease, (int, float)) or isinstance(lease, bool) or not 0.2 <= lease < math.inf:
         raise ConfigError(f"{source}: [manager] lease must be a number of seconds >= 0.2")
     return Deployment(source, remoting.manager_uri(manager.get("uri") or _hosted_manager_uri(data)), float(lease), manager.get("db"),
                       tuple(start_order(entries, source)), tuple(verticals), tls, hosts, manager_hosts)

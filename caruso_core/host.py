@@ -203,16 +203,22 @@ class ServiceHost:
         """Start, register (and cold-start, if active) and serve until retired; install signal
         handlers if on the main thread. A failing ``start()`` or ``cold_start()`` fails the run,
         and the host leaves the registry."""
+        try:
+            self._daemon = remoting.Daemon(*self._bind)
+        except OSError as error:
+            host, port = self._bind
+            raise ConfigError(f"{self.spec.name} cannot listen at {remoting.bind_address(host)}:{port} "
+                              f"({error.strerror or one_line(error)}): give it another port or host") from None
         start = getattr(self.instance, "start", None)
         if start is not None:
             try:
                 start()
-            except CarusoError:
-                raise
             except Exception as error:
+                self._close_daemon()
+                if isinstance(error, CarusoError):
+                    raise
                 log.debug("%s: start() failed", self.spec.name, exc_info=True)
                 raise ConfigError(f"{self.spec.name} cannot start: {one_line(error)}") from None
-        self._daemon = remoting.Daemon(*self._bind)
         self.uri = str(self._daemon.register(endpoint(self.instance, self.gate, self.spec.name),
                                              self.spec.name))
         self._control_uri = str(self._daemon.register(HostControl(self), remoting.HOST_OBJECT_ID))

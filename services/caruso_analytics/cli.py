@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from caruso_core import connect, privatefiles, progress
-from caruso_core.cli import manager_option
+from caruso_core.cli import Finite, manager_option
 from caruso_core.errors import ConfigError
 
 from caruso_analytics.chart import forecast_png
@@ -108,7 +108,7 @@ def leads(as_json: bool, manager_uri: str | None) -> None:
 
 @analytics.command()
 @click.option("--months", type=click.IntRange(1, 36), default=6, show_default=True, help="Calendar months ahead.")
-@click.option("--level", type=click.FloatRange(0.5, 0.99), default=0.8, show_default=True,
+@click.option("--level", type=Finite(0.5, 0.99), default=0.8, show_default=True,
               help="Probability that the interval holds.")
 @click.option("--chart", type=click.Path(dir_okay=False), help="Also write the forecast as a PNG chart to this file.")
 @_json_option

@@ -545,7 +545,10 @@ class ACD:
         return interaction
 
     def waiting(self, queue: str) -> list[Interaction]:
-        """The interactions waiting in ``queue``, in routing order (ties: first come first)."""
+        """The interactions waiting in ``queue``, in routing order (ties: first come first);
+        NotFound for a queue not defined."""
+        if queue not in self.queues:
+            raise NotFound(f"no queue {queue!r}")
         return sorted(self._waiting[queue].values(), key=lambda i: (-i.priority, i.entered))
 
     def staffing(self, queue: str) -> dict[str, int]:

@@ -8,7 +8,7 @@ import json
 import click
 
 from caruso_core import connect, progress
-from caruso_core.cli import manager_option
+from caruso_core.cli import Finite, manager_option
 from caruso_core.errors import ConfigError
 
 from caruso_comm.campaign import CONNECT_WITHIN
@@ -40,19 +40,19 @@ def _start_of_day(day: dt.date | None, hours: float, written: bool) -> float:
 
 @click.command()
 @click.option("--agents", type=click.IntRange(min=1), required=True, help="Agents logged in all day.")
-@click.option("--calls-per-hour", type=click.FloatRange(min=0, min_open=True), required=True,
+@click.option("--calls-per-hour", type=Finite(min=0, min_open=True), required=True,
               help="Mean arrival rate (Poisson).")
-@click.option("--aht", type=click.FloatRange(min=0, min_open=True), required=True,
+@click.option("--aht", type=Finite(min=0, min_open=True), required=True,
               help="Mean handling time in seconds (exponential).")
-@click.option("--hours", type=click.FloatRange(min=0, min_open=True), required=True,
+@click.option("--hours", type=Finite(min=0, min_open=True), required=True,
               help="Hours of arrivals; calls still waiting then are served before the end.")
-@click.option("--patience", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--patience", type=Finite(min=0, min_open=True), default=None,
               help="Mean caller patience in seconds (exponential); callers hang up after it.")
 @click.option("--no-abandon", is_flag=True, help="Callers wait as long as it takes (the default).")
-@click.option("--sl-target", type=click.FloatRange(min=0), default=20.0, show_default=True,
+@click.option("--sl-target", type=Finite(min=0), default=20.0, show_default=True,
               help="Service-level target in seconds.")
 @click.option("--strategy", default="longest_idle", show_default=True, help="Routing strategy.")
-@click.option("--wrap-up", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--wrap-up", type=Finite(min=0), default=0.0, show_default=True,
               help="Wrap-up seconds after each call.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
@@ -237,8 +237,8 @@ def _setting(text: str) -> tuple[str, int | float | str]:
               default="progressive", show_default=True)
 @click.option("--window", "windows", multiple=True, help="Calling window HH:MM-HH:MM (UTC); repeatable.")
 @click.option("--retry", "retries", multiple=True, help="DISPOSITION=ATTEMPTS/SECONDS; repeatable.")
-@click.option("--abandon-cap", type=click.FloatRange(0, 1), default=0.03, show_default=True)
-@click.option("--connect-within", type=click.FloatRange(*CONNECT_WITHIN), default=2.0, show_default=True,
+@click.option("--abandon-cap", type=Finite(0, 1), default=0.03, show_default=True)
+@click.option("--connect-within", type=Finite(*CONNECT_WITHIN), default=2.0, show_default=True,
               help="Seconds an answered call waits to be connected to an agent before it is dropped.")
 @click.option("--auto-accept", is_flag=True,
               help="Connect an answered call to the agent it is offered to at once (progressive, predictive).")

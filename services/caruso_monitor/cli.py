@@ -14,7 +14,7 @@ from typing import Any, Callable
 import click
 
 from caruso_core import connect
-from caruso_core.cli import manager_option
+from caruso_core.cli import Finite, manager_option
 from caruso_core.errors import ConfigError
 
 from caruso_monitor import wallboard
@@ -52,9 +52,9 @@ def _from_service(interval: float, manager_uri: str | None) -> Callable[[], dict
 @click.command()
 @click.option("--db", help="Follow this event-log database instead of the running monitor service.")
 @click.option("--once", is_flag=True, help="Print one frame and exit.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
+@click.option("--interval", type=Finite(min=0.1), default=1.0, show_default=True,
               help="Seconds between redraws when nothing changes.")
-@click.option("--sl-target", type=click.FloatRange(min=0), default=SL_TARGET, show_default=True,
+@click.option("--sl-target", type=Finite(min=0), default=SL_TARGET, show_default=True,
               help="Service-level target in seconds (with --db).")
 @manager_option
 def monitor(db: str | None, once: bool, interval: float, sl_target: float, manager_uri: str | None) -> None:

@@ -42,6 +42,7 @@ database, so an instance started later on it sends what an earlier one queued.
 from __future__ import annotations
 
 import datetime
+import math
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -93,6 +94,9 @@ class ScriptService:
     def __init__(self, scripts: str | list[str] | None = None, db: str | None = None,
                  settings: dict[str, Any] | None = None, keep_days: float = 90, locale: str = "en",
                  outbox: dict[str, Any] | None = None, context: HostContext | None = None) -> None:
+        if isinstance(keep_days, bool) or not isinstance(keep_days, (int, float)) or not 0 < keep_days < math.inf:
+            raise ConfigError(f"scripts keep_days is a number of days above 0, not {keep_days!r} (sessions not "
+                              f"changed for that long are deleted at each start)")
         if scripts is None:
             folder = data_dir() / "scripts"
             folder.mkdir(exist_ok=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from caruso_core.errors import ConfigError, InvalidInput, Unavailable
+from caruso_core.errors import ConfigError, InvalidInput, NotFound, Unavailable
 from caruso_core.testing import eventually
 from caruso_core.testing.mail import SmtpServer
 from caruso_core.testing.processes import free_port
@@ -265,3 +265,10 @@ def test_transcripts_keep_the_latest_interactions():
     assert transcripts.of("a") == []
     assert [m["text"] for m in transcripts.of("b")] == ["hello from b", "hi"]
     assert [m["text"] for m in transcripts.of("b", after=1)] == ["hi"]
+
+
+def test_an_unknown_queue_is_not_found_in_one_line(tmp_path):
+    server = CommServer(db=f"sqlite:///{tmp_path / 'c.db'}", queues=[{"name": "sales"}])
+    with pytest.raises(NotFound, match="^no queue 'nosuch'$"):
+        server.waiting("nosuch")
+    assert server.waiting("sales") == []

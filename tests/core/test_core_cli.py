@@ -1,11 +1,17 @@
 """The caruso command: user errors are one clear line and a non-zero exit (run in process,
 as the console script runs it; tests of serving commands start processes)."""
 import json
+import os
+import socket
 
 import pytest
 
+from caruso_core.deployment import parse
+from caruso_core.errors import ConfigError
 from caruso_core.testing.commands import caruso
 from caruso_core.testing.processes import free_port
+
+HERE = os.path.dirname(__file__)
 
 
 def test_version():
@@ -87,3 +93,38 @@ def test_every_command_that_talks_to_a_manager_takes_host_and_port(arguments, ca
     reached = caruso(*[a.format(m=host_port, f=script) for a in arguments],
                      *([] if "--manager" in arguments else ["--manager", host_port]))
     assert "give HOST:PORT" not in reached.output and "no service manager answers" not in reached.output
+
+
+def test_attack_bad_numbers_ports_and_names_are_one_line_before_anything_is_made(tmp_path, monkeypatch):
+    """nan and infinities (which click's ranges let through), a web port whose web chat would
+    be 65536, ports that clash, an unknown vertical: refused in one line, no folder left."""
+    monkeypatch.chdir(tmp_path)
+    for value in ("nan", "inf"):                                 # (-inf is below the range)
+        refused = caruso("simulate", "--agents", "2", "--calls-per-hour", value, "--aht", "180", "--hours", "1")
+        assert refused.exit_code == 2 and f"{value!r} is not a finite number" in refused.stderr
+    assert "is not a finite number" in caruso("manager", "--lease", "inf").stderr
+    assert caruso("init", "p", "--web-port", "65535").exit_code == 2
+    clash = caruso("init", "p", "--manager-port", "28081", "--web-port", "28080")
+    assert clash.exit_code == 1 and clash.stderr == ("error: --manager-port 28081 clashes with --web-port 28080: the "
+                                                     "front office takes 28080 and its web chat 28081\n")
+    unknown = caruso("init", "q", "--vertical", "nosuch")
+    assert unknown.exit_code == 1 and "no vertical named 'nosuch'" in unknown.stderr
+    (tmp_path / "empty").mkdir()
+    assert caruso("init", "empty", "--vertical", "nosuch").exit_code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"] and not any((tmp_path / "empty").iterdir())
+    made = caruso("init", "a b")
+    assert made.exit_code == 0 and made.stdout.rstrip().endswith("start it with: cd 'a b' && caruso up")
+    with pytest.raises(ConfigError, match=r"^f.toml: \[manager\] lease must be a number of seconds >= 0.2$"):
+        parse({"manager": {"lease": float("nan")}}, "f.toml")
+
+
+def test_a_port_taken_or_out_of_range_is_one_line(caruso_manager, monkeypatch):
+    monkeypatch.syspath_prepend(HERE)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = caruso("serve", "sample_services:Echo", "--port", port, "--manager", caruso_manager.uri)
+    assert refused.exit_code == 1 and refused.stderr.endswith(
+        f"error: echo cannot listen at 127.0.0.1:{port} (Address already in use): give it another port or host\n")
+    assert caruso("serve", "sample_services:Echo", "--port", 99999).exit_code == 2
