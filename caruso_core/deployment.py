@@ -303,11 +303,18 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
         _only(table, SERVICE_KEYS, where)
         if "use" not in table:
             raise ConfigError(f"{where}: 'use' is missing (an installed service name or package.module:Class)")
+        for text in ("use", "name", "version"):
+            if text in table and not isinstance(table[text], str):
+                raise ConfigError(f"{where}: {text} is text (in quotes), not {table[text]!r}")
+        requires = table.get("requires", [])
+        if not isinstance(requires, list) or not all(isinstance(interface, str) for interface in requires):
+            raise ConfigError(f"{where}: requires is a list of interfaces, e.g. requires = [\"caruso.storage/1\"]")
+        properties = _table(table.get("properties", {}), f"{where} properties")
         try:
-            base = spec_of(plugins.load_service_class(str(table["use"])))
+            base = spec_of(plugins.load_service_class(table["use"]))
             spec = base.evolve(name=table.get("name", key), version=table.get("version"),
-                               properties={**base.properties, **_table(table.get("properties", {}), where)},
-                               requires=tuple(dict.fromkeys([*base.requires, *table.get("requires", [])])))
+                               properties={**base.properties, **properties},
+                               requires=tuple(dict.fromkeys([*base.requires, *requires])))
         except ConfigError as error:
             raise ConfigError(f"{where}: {error}") from None
         host = _placed(table, hosts, where)
@@ -317,7 +324,7 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
         port = table.get("port", 0)
         if type(port) is not int or not 0 <= port <= 65535:
             raise ConfigError(f"{where}: port is a number from 1 to 65535 (0: a free one)")
-        entries.append(ServiceEntry(key, str(table["use"]), spec, _table(table.get("config", {}), where),
+        entries.append(ServiceEntry(key, table["use"], spec, _table(table.get("config", {}), f"{where} config"),
                                     host, hosts[host].address if host else None, standby, port))
     lease = manager.get("lease", 10.0)
     if not isinstance(lease, (int, float)) or isinstance(lease, bool) or not 0.2 <= lease < math.inf:

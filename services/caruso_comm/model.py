@@ -7,6 +7,8 @@ the ACD; callers read them but change them only through :class:`caruso_comm.acd.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -63,6 +65,23 @@ def _levels(value: dict[str, int]) -> dict[str, int]:
 
 MAX_DISPOSITIONS = 20
 MAX_DISPOSITION = 40
+MAX_QUEUE_NAME = 64
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _queue_name(_queue: Any, _attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_QUEUE_NAME or value != value.strip() \
+            or CONTROL.search(value):
+        raise ValueError(f"name is 1 to {MAX_QUEUE_NAME} characters without control characters or spaces at "
+                         f"its ends, not {str(value)[:MAX_QUEUE_NAME + 1]!r}")
+
+
+def _seconds(_queue: Any, attribute: Any, value: Any) -> None:
+    above = attribute.name == "offer_timeout"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value if above else 0 <= value) \
+            or not math.isfinite(value):
+        raise ValueError(f"{attribute.name} is a number of seconds {'above 0' if above else '0 or more'}, "
+                         f"not {value!r}")
 
 
 def _dispositions(value: Any) -> tuple[str, ...]:
@@ -97,17 +116,17 @@ class Queue:
     ``dispositions`` are those an agent's desk offers when completing (none: the desk's own).
     """
 
-    name: str
+    name: str = attrs.field(validator=_queue_name)
     strategy: str = "longest_idle"
     skills: dict[str, int] = attrs.field(factory=dict, converter=_levels)
     channel: str = VOICE
     priority: int = 0
-    sl_target: float = 20.0
-    max_wait: float = 0.0
+    sl_target: float = attrs.field(default=20.0, validator=_seconds)
+    max_wait: float = attrs.field(default=0.0, validator=_seconds)
     max_length: int = 0
     overflow: str | None = None
-    offer_timeout: float = 20.0
-    wrap_up: float = 0.0
+    offer_timeout: float = attrs.field(default=20.0, validator=_seconds)
+    wrap_up: float = attrs.field(default=0.0, validator=_seconds)
     max_no_answer: int = 3
     escalation: tuple[Escalation, ...] = attrs.field(default=(), converter=tuple)
     dispositions: tuple[str, ...] = attrs.field(default=(), converter=_dispositions)
@@ -195,4 +214,4 @@ def queue_from_dict(definition: dict[str, Any]) -> Queue:
         fields["escalation"] = [Escalation(**step) for step in fields.get("escalation", ())]
         return Queue(**fields)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"queue definition {definition['name']!r}: {error}") from None
+        raise ConfigError(f"queue definition {str(definition['name'])[:MAX_QUEUE_NAME + 1]!r}: {error}") from None

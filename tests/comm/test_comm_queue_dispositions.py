@@ -3,6 +3,7 @@ seconds left of an agent's wrap-up, as the agent desk shows them."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -52,3 +53,21 @@ def test_the_agent_says_how_long_each_wrap_up_has_left(desk):
     desk.acd.complete("a", again)
     desk.acd.end_wrap_up("a", again)
     assert desk.acd.wrap_up_left("a") == {}
+
+
+@pytest.mark.parametrize("definition, problem", [
+    ({"name": ""}, "name is 1 to 64 characters"),
+    ({"name": "x" * 5000}, "name is 1 to 64 characters"),
+    ({"name": " sales"}, "spaces at its ends"),
+    ({"name": "sa\nles"}, "control characters"),
+    ({"name": 7}, "name is 1 to 64"),
+    ({"name": "sales", "sl_target": -5}, "sl_target is a number of seconds 0 or more, not -5"),
+    ({"name": "sales", "offer_timeout": float("nan")}, "offer_timeout is a number of seconds above 0, not nan"),
+    ({"name": "sales", "offer_timeout": 0}, "offer_timeout is a number of seconds above 0"),
+    ({"name": "sales", "max_wait": float("inf")}, "max_wait is a number of seconds 0 or more, not inf"),
+    ({"name": "sales", "wrap_up": "30"}, "wrap_up is a number of seconds"),
+])
+def test_attack_a_queue_with_a_bad_name_or_time_is_refused_in_one_line(definition, problem):
+    with pytest.raises(ConfigError, match="^queue definition .*" + re.escape(problem)) as refused:
+        queue_from_dict(definition)
+    assert "\n" not in str(refused.value)

@@ -50,6 +50,15 @@ def test_file_order_and_errors(tmp_path, monkeypatch):
         parse({"services": {"relay": {"use": "sample_services:Relay"}}}, "f.toml")
     with pytest.raises(ConfigError, match="circle"):
         parse({"services": {"a": {"use": "sample_services:Echo", "requires": ["test.echo/1"]}}}, "f.toml")
+    for given, said in (({"version": 2}, "version is text (in quotes), not 2"),
+                        ({"name": ["a"]}, "name is text (in quotes)"),
+                        ({"properties": 5}, "properties must be a table"),
+                        ({"config": "model.xml"}, "config must be a table"),
+                        ({"requires": "test.counter/1"}, "requires is a list of interfaces")):
+        with pytest.raises(ConfigError) as refused:
+            parse({"services": {"x": {"use": "sample_services:Echo", **given}}}, "f.toml")
+        assert str(refused.value).startswith("f.toml: [services.x]") and said in str(refused.value)
+        assert str(refused.value).count("f.toml") == 1
     bad = tmp_path / "bad.toml"
     bad.write_text("[services\n")
     with pytest.raises(ConfigError, match="bad.toml"):
