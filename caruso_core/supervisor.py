@@ -30,6 +30,7 @@ Contract:
   ``caruso swap``;
 - SIGINT or SIGTERM stops the services in reverse order (each drains its calls and
   unregisters), then the manager; children still running after their grace are killed;
+  during the start it stops what started so far ("stopped while starting"; exit 0);
 - every line a child prints is echoed with the child's name in front;
 - children run in sessions of their own (a terminal's Ctrl-C reaches only the
   supervisor, which stops them in order) with ``CARUSO_MANAGER`` set to the manager (or the list);
@@ -134,12 +135,18 @@ class Supervisor:
         if self.deployment.tls is not None:
             self.deployment.tls.apply()
         try:
-            if not self.deployment.runs_manager:
-                self._await_elsewhere(f"the manager at {self.deployment.manager_uri}", self._client.services)
-            for supervised in self.children:
-                self._await_providers(supervised)
-                self._start(supervised)
-                self._await_ready(supervised)
+            try:
+                if not self.deployment.runs_manager:
+                    self._await_elsewhere(f"the manager at {self.deployment.manager_uri}", self._client.services)
+                for supervised in self.children:
+                    self._await_providers(supervised)
+                    self._start(supervised)
+                    self._await_ready(supervised)
+            except ConfigError:
+                if not self._stop.is_set():
+                    raise
+                self._echo("stopped while starting")   # Ctrl-C: what started stops, nobody is blamed
+                return
             names = ", ".join(c.label for c in self.children if c.name) or "no services"
             if self._operator:
                 self._control = control.serve(self, self.deployment.manager_uri, self._operator,

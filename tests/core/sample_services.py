@@ -1,5 +1,6 @@
 """Services the core's tests host in subprocesses."""
 import gc
+import os
 import threading
 import time
 
@@ -126,6 +127,23 @@ class Reluctant:
 
     def cold_start(self):
         raise RuntimeError("no stored work to take up")
+
+    @remote
+    def ping(self):
+        return "pong"
+
+
+@service(name="slow", interface="test.slow/1", version="1.0.0")
+class SlowStart:
+    """Creates ``folder/starting`` when it starts, then starts only once ``folder/go`` exists."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def start(self):
+        open(f"{self.folder}/starting", "w").close()
+        while not os.path.exists(f"{self.folder}/go"):
+            time.sleep(0.05)
 
     @remote
     def ping(self):

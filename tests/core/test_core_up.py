@@ -251,3 +251,27 @@ def _asked(uri):
 
 def _healthy(answer):
     return {row["name"] for row in answer if row["healthy"]} if isinstance(answer, list) else None
+
+
+def test_ctrl_c_while_up_starts_stops_what_started_and_blames_nobody(tmp_path, monkeypatch):
+    uri = f"PYRO:caruso.manager@127.0.0.1:{free_port()}"
+    (tmp_path / "caruso.toml").write_text(deployment_toml(uri) + f"""
+[services.slow]
+use = "sample_services:SlowStart"
+config = {{ folder = "{tmp_path}" }}
+""")
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
+    up = subprocess.Popen([sys.executable, "-m", "caruso_core", "up"], cwd=tmp_path,
+                          env=child_environment([HERE], tmp_path / "data", None),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        eventually(lambda: (tmp_path / "starting").exists() or up.poll() is not None, limit=90,
+                   what="the slow service starting")
+        up.send_signal(signal.SIGINT)
+        output, _ = up.communicate(timeout=90)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 0, output
+    assert "stopped while starting" in output and "did not start" not in output and "Traceback" not in output
+    assert output.rstrip().endswith("caruso is down")
