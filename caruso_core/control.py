@@ -35,6 +35,11 @@ class Control:
         self._host.retire_soon(unregister=True)
         self._thread.join(START_TIMEOUT)
 
+    @property
+    def alive(self) -> bool:
+        """False once its host retired (stopped, or an operator unregistered it)."""
+        return self._thread.is_alive()
+
 
 def supervisor_of(client: Any, name: str) -> Any:
     """A proxy to the supervisor that runs the active instance of service ``name``: the only

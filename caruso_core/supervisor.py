@@ -148,10 +148,7 @@ class Supervisor:
                 self._echo("stopped while starting")   # Ctrl-C: what started stops, nobody is blamed
                 return
             names = ", ".join(c.label for c in self.children if c.name) or "no services"
-            if self._operator:
-                self._control = control.serve(self, self.deployment.manager_uri, self._operator,
-                                              self._part_bind(), {"host": self.deployment.part}
-                                              if self.deployment.part else None)
+            self._serve_control()
             part = f" on host {self.deployment.part}" if self.deployment.part else ""
             self._echo(f"caruso is up ({self.deployment.source}{part}): manager at "
                        f"{self.deployment.manager_uri}; {names}. Ctrl-C stops it.")
@@ -164,6 +161,8 @@ class Supervisor:
                     if time.monotonic() >= next_check:
                         next_check = time.monotonic() + every
                         self._check_registrations()
+                        if self._control is not None and not self._control.alive:
+                            self._revive_control()
         finally:
             if self._control is not None:
                 self._control.stop()
@@ -171,6 +170,20 @@ class Supervisor:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _revive_control(self) -> None:
+        """Serve the control service again after an operator retired it (tried at each check)."""
+        self._echo("WARNING: the control service (caruso swap) was retired; serving it again")
+        try:
+            self._serve_control()
+        except CarusoError as error:
+            self._echo(f"WARNING: the control service could not be served again, trying later: {error}")
+
+    def _serve_control(self) -> None:
+        """Offer :meth:`swap` and :meth:`back` to ``caruso swap`` (with an operator secret)."""
+        if self._operator:
+            self._control = control.serve(self, self.deployment.manager_uri, self._operator, self._part_bind(),
+                                          {"host": self.deployment.part} if self.deployment.part else None)
 
     def _part_bind(self) -> str | None:
         """The address this part's daemons bind to (None: the default)."""

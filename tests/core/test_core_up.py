@@ -144,6 +144,12 @@ def test_up_keeps_credentials_off_command_lines_and_revives_retired_or_hung_serv
         wait_until(lambda: any("WARNING: counter was retired and no instance of counter is active; restarting it"
                                in line for line in lines), lines)
         wait_until(lambda: sum(" serving counter" in line for line in lines) == 2, lines)
+        [control] = [s for s in client.services() if s["name"] == "supervisor"]
+        client.unregister(control["instance_id"])               # caruso swap's way in, retired by mistake
+        wait_until(lambda: any("the control service (caruso swap) was retired; serving it again" in line
+                               for line in lines), lines)
+        eventually(lambda: [s for s in client.services() if s["name"] == "supervisor" and s["healthy"]],
+                   what="the control service registered again")
 
         hung = connect(uri).health()
         counter_pid = next(row["health"]["pid"] for row in hung if row["name"] == "counter")
