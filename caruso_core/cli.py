@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import math
+import os
 import shlex
 import shutil
-import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
