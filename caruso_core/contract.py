@@ -63,6 +63,7 @@ LIFECYCLE = frozenset({"start", "cold_start", "stop", "health", "export_state", 
                        "deactivate", "resume"})
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 INTERFACE_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}/[0-9]{1,4}$")
+VERSION_PATTERN = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}")
 SPEC_ATTRIBUTE = "__caruso_service__"
 REMOTE_ATTRIBUTE = "__caruso_remote__"
 
@@ -90,6 +91,9 @@ class ServiceSpec:
     def __attrs_post_init__(self) -> None:
         if not NAME_PATTERN.match(self.name):
             raise ConfigError(f"service name {self.name!r} is invalid: use lower-case letters, digits, '.', '-', '_'")
+        if not isinstance(self.version, str) or not VERSION_PATTERN.fullmatch(self.version):
+            raise ConfigError(f"version {str(self.version)[:41]!r} of {self.name} is invalid: 1 to 40 letters, digits, "
+                              "'.', '+', '-' or '_', starting with a letter or digit, e.g. '1.4.0'")
         if not INTERFACE_PATTERN.match(self.interface):
             raise ConfigError(f"interface {self.interface!r} is invalid: write it as 'id/MAJOR', e.g. 'caruso.storage/1'")
         for required in self.requires:

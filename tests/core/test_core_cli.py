@@ -128,3 +128,13 @@ def test_a_port_taken_or_out_of_range_is_one_line(caruso_manager, monkeypatch):
     assert refused.exit_code == 1 and refused.stderr.endswith(
         f"error: echo cannot listen at 127.0.0.1:{port} (Address already in use): give it another port or host\n")
     assert caruso("serve", "sample_services:Echo", "--port", 99999).exit_code == 2
+
+
+def test_a_version_that_is_not_one_is_refused_in_one_line(monkeypatch):
+    """``--version`` labels an instance (``caruso serve``, ``caruso swap``): text a registry
+    and an operator can read, not anything."""
+    monkeypatch.syspath_prepend(HERE)
+    for bad in ("", "1.4.0 beta", "x" * 41, "-1"):
+        refused = caruso("serve", "sample_services:Echo", "--version", bad)
+        said = refused.stderr.splitlines()[-1]                   # after the no-secret warning
+        assert refused.exit_code == 1 and said.startswith(f"error: version {bad[:41]!r} of echo is invalid")
