@@ -311,7 +311,11 @@ def watch(manager_uri: str | None) -> None:
     """Print manager events as they happen (one JSON object a line) until Ctrl-C."""
     client = caruso_core.connect(manager_uri)
     click.echo(f"watching {client.uri}; Ctrl-C stops", err=True)
-    for event in client.watch():
+
+    def said(error: CarusoError | None) -> None:
+        click.echo(f"the manager does not answer ({error}); waiting for it" if error else "the manager answers again",
+                   err=True)
+    for event in client.watch(unreachable=said):
         click.echo(json.dumps(event, sort_keys=True), nl=True)
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import Pyro5.client
 import Pyro5.errors
@@ -201,20 +201,28 @@ class Client:
         """Every registration with its host's answer to ``health()``."""
         return self.manager_call("health")
 
-    def watch(self, since: int | None = None, poll: float = 5.0) -> Iterator[dict[str, Any]]:
+    def watch(self, since: int | None = None, poll: float = 5.0,
+              unreachable: Callable[[ManagerUnreachable | None], None] | None = None) -> Iterator[dict[str, Any]]:
         """Yield manager events (registered, modified, unregistering, expired) as they happen.
 
         ``since`` is an event sequence number; None starts with events after now. The
         watch outlives manager restarts: it waits for the manager to come back and then
-        yields every event of its new run.
+        yields every event of its new run; ``unreachable`` hears the error once when the
+        manager stops answering, and None once it answers again.
         """
-        cursor, epoch = since, None
+        cursor, epoch, lost = since, None, False
         while True:
             try:
                 batch = self.manager_call("events", cursor, poll, epoch)
-            except ManagerUnreachable:
+            except ManagerUnreachable as error:
+                if not lost and unreachable is not None:
+                    unreachable(error)
+                lost = True
                 time.sleep(RETRY_PAUSE * 10)
                 continue
+            if lost and unreachable is not None:
+                unreachable(None)
+            lost = False
             cursor, epoch = batch["next"], batch["epoch"]
             yield from batch["events"]
 

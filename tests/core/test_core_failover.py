@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from caruso_core import NoInstance, connect
+from caruso_core import ManagerUnreachable, NoInstance, connect
 from caruso_core.errors import CallTimedOut
 from caruso_core.testing import eventually
 
@@ -85,6 +85,26 @@ def test_a_watch_outlives_a_manager_restart(caruso_host, caruso_client, caruso_m
     host.kill()
     watcher.join(BOUND + MARGIN + 10)
     assert ("expired", host.instance_id) in seen
+
+
+def test_a_watch_says_when_the_manager_stops_answering_and_when_it_answers_again(caruso_host, caruso_client,
+                                                                                 caruso_manager):
+    heard, seen = [], []
+
+    def follow():
+        for event in caruso_client.watch(unreachable=heard.append):
+            seen.append(event)
+            return
+    watcher = threading.Thread(target=follow, daemon=True)
+    watcher.start()
+    caruso_manager.stop()
+    [lost] = eventually(lambda: list(heard), what="the watch hearing the manager gone")
+    assert isinstance(lost, ManagerUnreachable) and caruso_manager.uri.split("@")[1] in str(lost)
+    caruso_manager.restart()
+    eventually(lambda: heard[1:], lambda later: later == [None], what="the watch hearing the manager back")
+    host = caruso_host("sample_services:Echo")
+    watcher.join(BOUND + MARGIN)
+    assert [event["instance_id"] for event in seen] == [host.instance_id]          # and the watch goes on
 
 
 def _states(client):
