@@ -79,11 +79,6 @@ class Leadership:
         if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
             raise ConfigError(f"{parsed.render_as_string(hide_password=True)}: a manager group needs the "
                               "psycopg driver (postgresql+psycopg://...)")
-        try:    # the driver is an extra (caruso[postgresql]), imported once a group forms
-            import psycopg
-            self._database_errors: tuple[type[Exception], ...] = (sa.exc.DBAPIError, psycopg.Error)
-        except ImportError:
-            self._database_errors = (sa.exc.DBAPIError,)
         self.uri = uri
         self.interval = max(lease / 4, 0.05)
         idle = max(round(self.interval), 1)
@@ -99,6 +94,8 @@ class Leadership:
                           "tcp_user_timeout": max(int(self.interval * 1000), 200),
                           "options": f"-c tcp_keepalives_idle={idle} -c tcp_keepalives_interval=1 "
                                      f"-c tcp_keepalives_count=3 -c tcp_user_timeout={(idle + 3) * 1000}"})
+        import psycopg      # an extra (caruso[postgresql]), imported once a group forms; the engine checked it
+        self._database_errors: tuple[type[Exception], ...] = (sa.exc.DBAPIError, psycopg.Error)
         with databases.reading_existing(url):
             self.epoch = self._set_up()
         self._holder: sa.Connection | None = None       # tries for the lock; holds it while leading

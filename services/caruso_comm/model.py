@@ -76,12 +76,14 @@ def _queue_name(_queue: Any, _attribute: Any, value: Any) -> None:
                          f"its ends, not {str(value)[:MAX_QUEUE_NAME + 1]!r}")
 
 
-def _seconds(_queue: Any, attribute: Any, value: Any) -> None:
-    above = attribute.name == "offer_timeout"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value if above else 0 <= value) \
-            or not math.isfinite(value):
-        raise ValueError(f"{attribute.name} is a number of seconds {'above 0' if above else '0 or more'}, "
-                         f"not {value!r}")
+def _seconds(above_zero: bool = False) -> Any:
+    """attrs validator: a finite number of seconds, 0 or more (above 0 with ``above_zero``)."""
+    def check(_queue: Any, attribute: Any, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not (0 < value if above_zero else 0 <= value):
+            raise ValueError(f"{attribute.name} is a number of seconds {'above 0' if above_zero else '0 or more'}, "
+                             f"not {value!r}")
+    return check
 
 
 def _dispositions(value: Any) -> tuple[str, ...]:
@@ -121,12 +123,12 @@ class Queue:
     skills: dict[str, int] = attrs.field(factory=dict, converter=_levels)
     channel: str = VOICE
     priority: int = 0
-    sl_target: float = attrs.field(default=20.0, validator=_seconds)
-    max_wait: float = attrs.field(default=0.0, validator=_seconds)
+    sl_target: float = attrs.field(default=20.0, validator=_seconds())
+    max_wait: float = attrs.field(default=0.0, validator=_seconds())
     max_length: int = 0
     overflow: str | None = None
-    offer_timeout: float = attrs.field(default=20.0, validator=_seconds)
-    wrap_up: float = attrs.field(default=0.0, validator=_seconds)
+    offer_timeout: float = attrs.field(default=20.0, validator=_seconds(above_zero=True))
+    wrap_up: float = attrs.field(default=0.0, validator=_seconds())
     max_no_answer: int = 3
     escalation: tuple[Escalation, ...] = attrs.field(default=(), converter=tuple)
     dispositions: tuple[str, ...] = attrs.field(default=(), converter=_dispositions)

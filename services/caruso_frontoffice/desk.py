@@ -191,13 +191,17 @@ class Desk:
         while the notes were typed (the caller hung up), as long as they were not filed: the
         next drawing of the desk or the front office's filing (:mod:`caruso_frontoffice.filing`)
         files them (:meth:`file_left`). Conflict once they were filed."""
-        if len(notes) > MAX_NOTES:
-            raise InvalidInput(f"notes have at most {MAX_NOTES} characters")
         try:
             self.own(name, interaction_id)
         except Conflict:
             if self.worksheet(name, interaction_id).contact is None:
                 raise
+        self._store_notes(name, interaction_id, notes)
+
+    def _store_notes(self, name: str, interaction_id: str, notes: str) -> None:
+        """Store the notes of an interaction known to be the agent's; Conflict once filed."""
+        if len(notes) > MAX_NOTES:
+            raise InvalidInput(f"notes have at most {MAX_NOTES} characters")
         if not self.worksheets.keep_notes(name, interaction_id, notes):
             raise Conflict(f"the notes of interaction {interaction_id!r} went to the contact history already")
 
@@ -236,13 +240,13 @@ class Desk:
         if not self.worksheets.claim_filing(name, interaction_id):
             return                                    # filed already, or never seen connected
         worksheet = self.worksheet(name, interaction_id)
-        contact, notes = worksheet.contact, worksheet.notes.strip()
-        if contact is None or contact.customer is None or not notes:
+        contact = worksheet.contact
+        if not worksheet.fileable or contact is None or contact.customer is None:   # (fileable says so)
             return
         try:
             self.storage.add_contact(contact.customer[0], contact.customer[1], {
                 "channel": contact.channel, "direction": contact.direction, "agent": name,
-                "reference": interaction_id, "summary": f"{heading}: {notes}"})
+                "reference": interaction_id, "summary": f"{heading}: {worksheet.notes.strip()}"})
         except Exception:
             self.worksheets.release_filing(name, interaction_id)
             raise
@@ -306,9 +310,9 @@ class Desk:
         else:
             if not running:
                 raise Conflict(f"interaction {interaction_id!r} is not in wrap-up: complete it first")
-        if notes is not None:
+        if notes is not None:       # whose it is was settled above
             try:
-                self.keep_notes(name, interaction_id, notes)
+                self._store_notes(name, interaction_id, notes)
             except Conflict:
                 if running:
                     raise

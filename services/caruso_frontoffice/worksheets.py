@@ -68,6 +68,11 @@ class Worksheet:
     follow_up: str | None = None        # its follow-up task's subject; "" none; None not decided
     contact: Contact | None = None      # None: never seen connected at the desk
 
+    @property
+    def fileable(self) -> bool:
+        """Whether it holds notes and the customer to file them for."""
+        return self.contact is not None and self.contact.customer is not None and bool(self.notes.strip())
+
 
 class Worksheets:
     """The worksheets table; rows not changed for 30 days are deleted when it opens."""

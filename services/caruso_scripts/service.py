@@ -108,17 +108,13 @@ class ScriptService:
         self.store = SessionStore(db)
         self.outbox = MailOutbox(self.store.engine, queued=lambda: self.mailer.wake())
         self.mailer = Mailer(self.outbox, settings or {}, retries)
-        self.engine = Engine(self.library, actions=actions, service=self._service, settings=settings, locale=locale,
-                             outbox=self.outbox)
+        client = (context or HostContext.standalone("scripts")).client
+        self.engine = Engine(self.library, actions=actions, service=client.service, settings=settings,
+                             locale=locale, outbox=self.outbox)
         self.keep_days = float(keep_days)
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._client = (context or HostContext.standalone("scripts")).client
         self._locks = [threading.Lock() for _ in range(LOCKS)]
-
-    def _service(self, key: str) -> Any:
-        """The host's proxy to the service ``key`` (name or interface)."""
-        return self._client.service(key)
 
     def _lock(self, session_id: str) -> threading.Lock:
         return self._locks[hash(session_id) % LOCKS]

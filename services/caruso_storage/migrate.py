@@ -41,7 +41,8 @@ def upgrade_journal(engine: Engine) -> None:
             return
         if version is None:                 # new: no migration ever ran here
             journal.metadata.create_all(connection)
-            _versions.create(connection, checkfirst=True)
+            if not has_version:             # (a first start cut short may have made it)
+                _versions.create(connection)
             connection.execute(_versions.insert().values(version_num=HEAD))
             return
         run_migrations(connection)

@@ -330,8 +330,7 @@ def wrap_up(request: Request, context: Context, form: FormData, agent: str, inte
     if desk.end_wrap_up(agent, interaction, subject, due, customer, notes):
         return None
     worksheet = desk.worksheet(agent, interaction)
-    filed = worksheet.contact is not None and worksheet.contact.customer is not None and worksheet.notes.strip()
-    done = [part for part, happened in (("your notes went to the contact history as last saved", filed),
+    done = [part for part, happened in (("your notes went to the contact history as last saved", worksheet.fileable),
                                         ("the follow-up task was made", subject)) if happened]
     return notices.redirect(request, context.sessions, "/desk", "The wrap-up time had run out before you ended it"
                             + (f"; {' and '.join(done)} all the same." if done else "."))

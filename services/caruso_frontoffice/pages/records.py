@@ -345,11 +345,12 @@ def note(request: Request, context: Context, form: FormData) -> Response:
     key = _key(info, request.query_params)
     typed = _text(form.get("note"))
     text = typed.strip()
-    problem = "The note is empty: type what to keep." if not text else \
-        f"A note has at most {MAX_NOTE} characters and no control characters." \
-        if len(text) > MAX_NOTE or widgets.CONTROL.search(text) else None
-    if problem:
-        return _customer360(request, context, view, info, key, 400, problem, typed[:MAX_NOTE])
+    if not text:
+        return _customer360(request, context, view, info, key, 400, "The note is empty: type what to keep.",
+                            typed[:MAX_NOTE])
+    if len(text) > MAX_NOTE or widgets.CONTROL.search(text):
+        return _customer360(request, context, view, info, key, 400, f"A note has at most {MAX_NOTE} characters and "
+                            "no control characters.", typed[:MAX_NOTE])
     context.records.add_contact(view.object, key, {"channel": "note", "summary": text,
                                                    "agent": request.state.visitor.user.name})
     return RedirectResponse(f"/views/{view.id}/show?{request.url.query}", 303)
@@ -524,11 +525,9 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         try:
             record = (records.update(view.object, key, values, stored_version) if editing
                       else records.create(view.object, values))
-        except BaseException as error:
-            if once is not None and isinstance(error, CarusoError) and not isinstance(error, CallInterrupted):
+        except CarusoError as error:
+            if once is not None and not isinstance(error, CallInterrupted):
                 once.release()          # refused: the form, corrected, may be sent again (else: made or not?)
-            if not isinstance(error, CarusoError):
-                raise
             if error.details.get("field") in values:
                 field_errors[error.details["field"]] = _field_error(context, view, info, error, role, values, key)
             elif editing and isinstance(error, NotFound) and _deleted(records, view.object, key):
