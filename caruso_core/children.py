@@ -7,11 +7,19 @@ line. :class:`Child` starts such a command in a session of its own, writes
 ``stdin_text`` to its standard input and closes it, passes every output line to
 ``echo``, and :meth:`Child.wait_ready` returns the ready record. ``caruso up`` and the
 test kit start their processes through it.
+
+A child ends with its parent, however the parent ends (``kill -9`` too): it gets
+``--lifeline FD``, the read end of a pipe whose write end only the parent process holds,
+and :func:`stop_with_parent` sends it SIGTERM, its graceful stop, when that pipe reads
+end of file.
 """
 from __future__ import annotations
 
+import functools
 import json
+import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -39,10 +47,11 @@ class Child:
         self.record: dict[str, Any] | None = None
         self.ready = threading.Event()
         self._echo = echo
+        lifeline = _lifeline()
         self.process = subprocess.Popen(
-            [*launcher, sys.executable, "-m", "caruso_core", *arguments], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env, cwd=cwd,
-            start_new_session=True)
+            [*launcher, sys.executable, "-m", "caruso_core", *arguments, "--lifeline", str(lifeline)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            env=env, cwd=cwd, start_new_session=True, pass_fds=(lifeline,))
         assert self.process.stdin is not None
         with self.process.stdin:
             if stdin_text is not None:
@@ -101,3 +110,30 @@ class Child:
         if self.alive:
             self.process.kill()
         self.process.wait()
+
+
+@functools.cache
+def _lifeline() -> int:
+    """The read end of this process's lifeline; the write end is never written, nor passed on
+    (``os.pipe`` makes both ends non-inheritable; a child gets the read end through ``pass_fds``)."""
+    read_end, _write_end = os.pipe()
+    return read_end
+
+
+def stop_with_parent(fd: int) -> None:
+    """SIGTERM to this process once ``fd``, the read end of its parent's lifeline, reads end of
+    file; ConfigError if ``fd`` is no open pipe."""
+    try:
+        is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        is_pipe = False
+    if not is_pipe:
+        raise ConfigError(f"--lifeline {fd} is not an open pipe")
+    os.set_inheritable(fd, False)               # not passed on to what this process starts
+
+    def watch() -> None:
+        while os.read(fd, 64):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="caruso-lifeline", daemon=True).start()

@@ -55,6 +55,14 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, Any]:
     return result
 
 
+def lifeline_option(command: Any) -> Any:
+    """The hidden ``--lifeline FD`` of a long-running command: it stops when its parent has
+    ended (see :mod:`caruso_core.children`)."""
+    return click.option("--lifeline", type=int, hidden=True, expose_value=False,
+                        callback=lambda _context, _option, fd: None if fd is None else children.stop_with_parent(fd),
+                        help="Stop once this pipe's other end is closed (for supervisors).")(command)
+
+
 def manager_option(command: Any) -> Any:
     """The ``--manager`` option of a command that talks to a service manager (``manager_uri``)."""
     return click.option("--manager", "manager_uri", metavar="HOST:PORT",
@@ -137,6 +145,7 @@ def deployment_secrets(insecure: bool) -> tuple[str | None, str | None]:
               help="Seconds a registration lives without renewal before it is marked unhealthy.")
 @click.option("--insecure", is_flag=True, help=INSECURE_HELP)
 @click.option("--ready-json", is_flag=True, hidden=True, help="Also print a JSON line once serving (for supervisors).")
+@lifeline_option
 def manager(uri: str | None, db: str | None, lease: float, insecure: bool, ready_json: bool) -> None:
     """Run the service manager (Ctrl-C stops it; registrations persist).
 
@@ -175,6 +184,7 @@ def manager(uri: str | None, db: str | None, lease: float, insecure: bool, ready
 @click.option("--drain-timeout", type=float, default=30.0, show_default=True,
               help="Seconds in-flight calls may take to finish when stopping or swapping.")
 @click.option("--ready-json", is_flag=True, hidden=True, help="Also print a JSON line once serving (for supervisors).")
+@lifeline_option
 def serve(reference: str, name: str | None, version_: str | None, properties: tuple[str, ...],
           config_pairs: tuple[str, ...], config_json: str | None, config_file: Any, manager_uri: str | None,
           host: str | None, port: int, replace: bool, standby: bool, drain_timeout: float,
@@ -325,6 +335,7 @@ def watch(manager_uri: str | None) -> None:
 @click.option("--host", "host", metavar="NAME",
               help="Start only the part of FILE placed on its host NAME ([hosts.NAME]).")
 @port_options
+@lifeline_option
 def up(file: str | None, insecure: bool, host: str | None, manager_port: int | None, web_port: int | None) -> None:
     """Start a solution: the manager and the services of FILE (default: caruso.toml or the built-in).
 

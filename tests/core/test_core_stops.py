@@ -1,7 +1,7 @@
 """Stops that stop: every long-running command (manager, serve, up, demo) ends, with all it
 started, on SIGINT and on SIGTERM, sent to it or to its process group, also when a shell
-started it in the background with SIGINT ignored; afterwards no process of it is left and
-no port of it listens."""
+started it in the background with SIGINT ignored, and what up started also when up is
+killed; afterwards no process of it is left and no port of it listens."""
 import os
 import signal
 import socket
@@ -106,6 +106,26 @@ def test_up_stops_everything_it_started(tmp_path, signum, target):
     assert up.stop(signum, target) == 0
     assert up.lines[-1] == "caruso is down"
     assert_all_gone(up, port)
+
+
+def test_what_up_started_stops_by_itself_when_up_is_killed(tmp_path):
+    """``kill -9`` of up (or the kernel's out-of-memory killer) runs none of its code: its
+    manager and hosts see their lifeline end and stop gracefully, leaving no port open."""
+    (tmp_path / "caruso.toml").write_text(DEPLOYMENT)
+    port = free_port()
+    up = Command(["up", "--manager-port", str(port)], tmp_path / "data", cwd=tmp_path)
+    up.wait_for("caruso is up")
+    assert len(processes_of(up.data)) == 3
+    up.process.kill()
+    assert up.process.wait(30) == -signal.SIGKILL
+    assert_all_gone(up, port)
+
+
+def test_a_lifeline_that_is_no_pipe_is_refused_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "caruso_core", "serve", "--lifeline", "987",
+                           "sample_services:Counter"], env=dict(os.environ, CARUSO_DATA=str(tmp_path)),
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (1, "error: --lifeline 987 is not an open pipe\n")
 
 
 @pytest.mark.parametrize("signum, target", TARGETS)
