@@ -150,14 +150,14 @@ class Desk:
         Conflict if it is not the agent's."""
         agent = self.agent(name)
         if agent is None or interaction_id not in agent["interactions"]:
-            raise Conflict(f"interaction {interaction_id!r} is not (or no longer) yours")
+            raise Conflict("this interaction is not (or no longer) yours: it ended or went to another agent")
         return self._live(name, interaction_id)
 
     def connected(self, name: str, interaction_id: str) -> dict[str, Any]:
         """The agent's connected interaction; Conflict otherwise."""
         interaction = self.own(name, interaction_id)
         if interaction is None or interaction["state"] != "connected":
-            raise Conflict(f"interaction {interaction_id!r} is not connected to you")
+            raise Conflict("this interaction is not connected to you")
         return interaction
 
     def accept(self, name: str, interaction_id: str) -> dict[str, Any]:
@@ -203,7 +203,7 @@ class Desk:
         if len(notes) > MAX_NOTES:
             raise InvalidInput(f"notes have at most {MAX_NOTES} characters")
         if not self.worksheets.keep_notes(name, interaction_id, notes):
-            raise Conflict(f"the notes of interaction {interaction_id!r} went to the contact history already")
+            raise Conflict("the notes of this interaction went to the contact history already")
 
     def dispositions(self, queue: str, queues: list[dict[str, Any]] | None = None) -> tuple[str, ...]:
         """The dispositions offered for an interaction of ``queue``: the queue's own, else the
@@ -276,7 +276,7 @@ class Desk:
         ``customer`` is a Customer (the task as stored); with none, nothing to do (None). The
         decision is noted first, so an interaction has one; Conflict when it has one already."""
         if not self.worksheets.claim_follow_up(name, interaction_id, subject):
-            raise Conflict(f"interaction {interaction_id!r} has its follow-up decided already")
+            raise Conflict("this interaction has its follow-up decided already")
         if not subject:
             return None
         values: dict[str, Any] = {"subject": subject, "assignee": name}
@@ -309,7 +309,7 @@ class Desk:
             running = False
         else:
             if not running:
-                raise Conflict(f"interaction {interaction_id!r} is not in wrap-up: complete it first")
+                raise Conflict("this interaction is not in wrap-up: complete it first")
         if notes is not None:       # whose it is was settled above
             try:
                 self._store_notes(name, interaction_id, notes)
@@ -373,5 +373,5 @@ class Desk:
         self.connected(name, interaction_id)
         session = self.worksheet(name, interaction_id).script_session
         if session is None:
-            raise Conflict(f"no dialog script runs for interaction {interaction_id!r}")
+            raise Conflict("no dialog script runs for this interaction")
         return session

@@ -399,6 +399,7 @@ def test_a_wrap_up_whose_time_ran_out_still_gets_its_notes_and_follow_up(desk_we
     assert [entry[0] for entry in notes_filed(storage, acme)] == ["Notes: Pays on Friday"]
     again = post("wrap-up", interaction=call, follow_up="Call back on Friday")     # sent twice: decided
     assert again.status_code == 409 and "is not (or no longer) yours" in unescape(again.text)
+    assert call not in again.text                                   # an agent does not know it by its id
     assert len(storage.query("Task")) == 1
 
     second = call_in_wrap_up()

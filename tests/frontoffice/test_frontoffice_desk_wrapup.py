@@ -235,5 +235,5 @@ def test_notes_are_saved_as_they_are_typed_and_a_save_too_late_is_said(desk, com
     assert refused.value.status == 409
     one.expected(409)
     expect(page.locator(".notes-saved")).to_contain_text(
-        f"Notes not saved: the notes of interaction '{call}' went to the contact history already")
+        "Notes not saved: the notes of this interaction went to the contact history already")
     other.check_layout("/desk")
