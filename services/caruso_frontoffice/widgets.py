@@ -146,12 +146,28 @@ def when(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def moment(value: Any) -> str:
+    """A stored datetime as pages show it: ``2026-12-05 14:26``, with the seconds when they
+    are not zero and the offset when it has one (``2026-12-05 14:26:30 +02:00``); anything
+    else as :func:`display` shows it."""
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value))
+    except (ValueError, OverflowError):
+        return display(value)
+    text = parsed.strftime("%Y-%m-%d %H:%M:%S" if parsed.second else "%Y-%m-%d %H:%M")
+    offset = parsed.strftime("%z")
+    return f"{text} {offset[:3]}:{offset[3:5]}" if offset else text
+
+
 def shown(attribute: Attribute, value: Any, kind: str | None = None) -> str:
-    """A stored value of ``attribute`` as a page shows it: a choice by its label; a number
-    shown with the ``percent`` widget (a fraction, 0.123) as a percentage (12.3%)."""
+    """A stored value of ``attribute`` as a page shows it: a choice by its label; a datetime
+    as :func:`moment` writes it; a number shown with the ``percent`` widget (a fraction,
+    0.123) as a percentage (12.3%)."""
     if kind == "percent" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
         try:
             return f"{float(value):.1%}"
         except ValueError:
             pass
+    if attribute.type == "datetime" and value is not None:
+        return moment(value)
     return attribute.label_of(display(value)) if attribute.choice_labels else display(value)

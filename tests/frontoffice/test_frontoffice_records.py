@@ -32,6 +32,14 @@ def test_list_pages_page(tmp_path, caruso_manager, storage):
         assert none.status_code == 200 and "page 1 of 1" in none.text
 
 
+def test_datetimes_show_as_people_write_them_in_pages_and_exports(tmp_path, caruso_manager, storage):
+    storage.create("Activity", {"kind": "call", "subject": "Timely", "at": "2026-02-28T09:30:00"})
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as web:
+        sign_in(web, "sam")
+        for shown in (web.get("/views/activities").text, web.get("/views/activities/export.csv").text):
+            assert "2026-02-28 09:30" in shown and "2026-02-28T09:30" not in shown
+
+
 def test_csv_export_shows_what_the_role_sees_and_defuses_formulas(tmp_path, caruso_manager, storage):
     storage.create("Customer", {"name": "=HYPERLINK(\"http://evil.example\")", "phone": "+1 555 0100",
                                 "segment": "public"})

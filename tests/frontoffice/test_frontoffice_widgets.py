@@ -16,6 +16,7 @@ CUSTOMER = object_info("Customer", {"key": ["id"], "attributes": {   # shaped li
     "credit_limit": {"type": "decimal", "label": "Credit limit"},
     "since": {"type": "date", "label": "Customer since"},
     "vip": {"type": "boolean", "label": "VIP"},
+    "contacted": {"type": "datetime", "label": "Last contacted"},
     "notes": {"type": "text", "label": "Notes"}}})
 
 
@@ -30,7 +31,8 @@ def value(name, raw, **options):
 def test_widgets_follow_types_unless_the_view_names_one():
     kinds = {name: widget(field(name), CUSTOMER.attribute(name)) for name in CUSTOMER.attributes}
     assert kinds == {"id": "readonly", "count": "number", "name": "text", "email": "text", "phone": "text", "segment": "select",
-                     "credit_limit": "decimal", "since": "date", "vip": "checkbox", "notes": "textarea"}
+                     "credit_limit": "decimal", "since": "date", "vip": "checkbox", "contacted": "datetime",
+                     "notes": "textarea"}
     assert widget(field("email", widget="email"), CUSTOMER.attribute("email")) == "email"
     assert widget(field("x"), Attribute("x", "blob", "X")) == "text"
 
@@ -97,3 +99,13 @@ def test_the_percent_widget_shows_a_fraction_as_a_percentage():
     assert [shown(risk, stored, "percent") for stored in (0.1234, "0.5", 1, None, "high")] == \
         ["12.3%", "50.0%", "100.0%", "", "high"]
     assert shown(risk, 0.1234) == "0.1234"
+
+
+def test_datetimes_show_to_the_minute_with_seconds_and_offset_only_when_they_have_them():
+    contacted = CUSTOMER.attribute("contacted")
+    assert [shown(contacted, stored) for stored in ("2026-12-05T14:26:00", "2026-12-05T14:26:30.250",
+                                                    "2026-12-05T14:26:00+02:00", "2026-12-05T14:26:00Z", None,
+                                                    "not a time")] == \
+        ["2026-12-05 14:26", "2026-12-05 14:26:30", "2026-12-05 14:26 +02:00", "2026-12-05 14:26 +00:00", "",
+         "not a time"]
+    assert shown(CUSTOMER.attribute("since"), "2026-12-05") == "2026-12-05"
