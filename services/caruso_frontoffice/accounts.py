@@ -270,6 +270,28 @@ class Accounts:
             connection.execute(users.update().where(users.c.id == user_id).values(password=self.passwords.hash(password)))
             connection.execute(sessions.delete().where(sessions.c.user_id == user_id))
 
+    def set_role(self, name: str, role: str) -> User:
+        """Give the staff user ``name`` another staff role and end their sessions (their open
+        pages were drawn for the old one). InvalidInput for an unknown role, for a customer
+        account or the customer role (a customer account belongs to its customer: remove it
+        and add a staff user), and for the last administrator; NotFound if unknown."""
+        check_role(role)
+        if role not in STAFF:
+            raise InvalidInput("a staff user does not become a customer account: add one for the customer")
+        with self._engine.begin() as connection:
+            row = connection.execute(_SELECT.where(users.c.name == name.strip().lower())).first()
+            if row is None:
+                raise NotFound(f"no user named {name!r}")
+            if row.role not in STAFF:
+                raise InvalidInput(f"{row.name} is a customer account, whose role does not change: "
+                                   "remove it and add a staff user")
+            admins = sa.select(sa.func.count()).select_from(users).where(users.c.role == "admin")
+            if row.role == "admin" and role != "admin" and connection.execute(admins).scalar_one() == 1:
+                raise InvalidInput(f"{row.name} is the last administrator: make another one first")
+            connection.execute(users.update().where(users.c.id == row.id).values(role=role))
+            connection.execute(sessions.delete().where(sessions.c.user_id == row.id))
+        return User(row.id, row.name, role, None)
+
     def remove(self, name: str) -> None:
         """Delete the user ``name`` and their sessions; NotFound if unknown."""
         with self._engine.begin() as connection:

@@ -11,7 +11,7 @@ from caruso_core.cli import manager_option
 from caruso_core.deployment import DEFAULT_FILE, default_sqlite_url
 from caruso_core.errors import ConfigError, Unavailable
 from caruso_frontoffice import articles
-from caruso_frontoffice.accounts import ROLES, Accounts, check_customer, shown_key, unlinked_customers
+from caruso_frontoffice.accounts import ROLES, STAFF, Accounts, check_customer, shown_key, unlinked_customers
 from caruso_frontoffice.database import open_database
 from caruso_frontoffice.records import STORAGE
 from caruso_frontoffice.scriptcontext import context_problems
@@ -69,6 +69,16 @@ def password(name: str, password_file: Path | None, db: str | None) -> None:
     """Set a new password for NAME (from a prompt or --password-file); ends their sessions."""
     _accounts(db).set_password(name, _password(password_file))
     click.echo(f"password of {name} changed")
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(STAFF))
+@click.option("--db", help=DB_HELP)
+def role(name: str, role: str, db: str | None) -> None:
+    """Give the staff user NAME another ROLE; ends their sessions."""
+    changed = _accounts(db).set_role(name, role)
+    click.echo(f"user {changed.name} is now {changed.role}")
 
 
 @user.command("remove")

@@ -2,8 +2,10 @@
 import re
 import threading
 
+import pytest
 from starlette.testclient import TestClient
 
+from caruso_core.errors import InvalidInput
 from caruso_frontoffice.access import COOKIE
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.passwords import Cost, Passwords
@@ -186,6 +188,46 @@ def test_admin_removes_a_user_whose_sessions_end(context):
         assert "User ada removed" not in admin.get("/admin/users").text
         assert ada.get("/", follow_redirects=False).headers["location"] == "/signin"
         assert sign_in(ada, "ada").status_code == 401
+
+
+def test_admin_changes_a_staff_role_whose_sessions_end(context):
+    app = create_app(context)
+    context.accounts.add("cora", "customer", "cora-password-1", "customer_id=7")
+    with TestClient(app, base_url="http://testserver") as admin, TestClient(app, base_url="http://testserver") as ada, \
+            TestClient(app, base_url="http://testserver") as sam:
+        sign_in(ada, "ada")
+        assert ada.get("/supervisor").status_code == 403
+        sign_in(admin, "root")
+        page = admin.get("/admin/users").text
+        assert page.count('action="/admin/users/role"') == 2                  # ada and sam: not oneself, not cora
+        csrf = csrf_of(page)
+
+        def change(name, role, client=admin, token=csrf):
+            return client.post("/admin/users/role", data={"csrf": token, "name": name, "role": role},
+                               follow_redirects=False)
+
+        refused = {"root": ("agent", "cannot change your own role"), "zed": ("agent", "no user named"),
+                   "ada": ("owner", "unknown role"), "sam": ("customer", "does not become a customer account"),
+                   "cora": ("agent", "cora is a customer account"), "x" * 5000: ("agent", "no user named")}
+        for name, (role, why) in refused.items():
+            answer = change(name, role)
+            assert answer.status_code == 400 and why in answer.text, (name, answer.text)
+        assert [(u.name, u.role) for u in context.accounts.all()] == [
+            ("ada", "agent"), ("cora", "customer"), ("root", "admin"), ("sam", "supervisor")]
+        assert change("ada", "supervisor", token="forged").status_code == 403
+        sign_in(sam, "sam")
+        assert change("ada", "admin", client=sam, token=csrf_of(sam.get("/").text)).status_code == 403
+        changed = change("ada", "supervisor")
+        assert changed.status_code == 303 and changed.headers["location"] == "/admin/users"
+        assert "User ada is now supervisor; their sessions have ended." in admin.get("/admin/users").text
+        assert ada.get("/", follow_redirects=False).headers["location"] == "/signin"
+        sign_in(ada, "ada")
+        assert ada.get("/supervisor").status_code == 200
+        assert change("ada", "admin").status_code == 303
+        sign_in(ada, "ada")                                                    # signed out again
+        assert change("root", "agent", client=ada, token=csrf_of(ada.get("/admin/users").text)).status_code == 303
+    with pytest.raises(InvalidInput, match="ada is the last administrator: make another one first"):
+        context.accounts.set_role("ada", "agent")
 
 
 def test_a_new_password_ends_the_sessions(context, web):

@@ -2,7 +2,7 @@
 from click.testing import CliRunner
 
 from caruso_core.cli import cli
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.testing.commands import caruso
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
@@ -42,6 +42,20 @@ def test_user_add_prompts_for_the_password_twice(tmp_path):
                                 input="root-password-1\nroot-password-1\n")
     assert result.exit_code == 0, result.output
     assert Accounts(open_database(db)).authenticate("root", "root-password-1").role == "admin"
+
+
+def test_user_role_gives_a_staff_user_another_role(tmp_path):
+    db = f"sqlite:///{tmp_path / 'fo.db'}"
+    accounts = Accounts(open_database(db))
+    accounts.add("root", "admin", "root-password-1")
+    accounts.add("ada", "agent", "ada-password-1")
+    runner = CliRunner()
+    done = runner.invoke(cli, ["frontoffice", "user", "role", "ada", "supervisor", "--db", db])
+    assert done.exit_code == 0 and done.output.strip() == "user ada is now supervisor"
+    assert accounts.authenticate("ada", "ada-password-1").role == "supervisor"
+    last = runner.invoke(cli, ["frontoffice", "user", "role", "root", "agent", "--db", db])
+    assert isinstance(last.exception, InvalidInput) and "root is the last administrator" in str(last.exception)
+    assert runner.invoke(cli, ["frontoffice", "user", "role", "ada", "customer", "--db", db]).exit_code == 2
 
 
 def test_views_command_checks_files(tmp_path):

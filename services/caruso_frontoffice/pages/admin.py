@@ -29,7 +29,7 @@ from caruso_core.errors import (CallInterrupted, CarusoError, ManagerUnreachable
                                  Unavailable)
 from caruso_frontoffice import notices
 from caruso_frontoffice.access import action, page
-from caruso_frontoffice.accounts import GONE, KEY_LENGTH, ROLES, check_customer, unlinked_customers
+from caruso_frontoffice.accounts import GONE, KEY_LENGTH, ROLES, STAFF, check_customer, unlinked_customers
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.records import STORAGE
@@ -125,6 +125,20 @@ def remove_user(request: Request, context: Context, form: FormData) -> Response:
 
 
 @action("admin")
+def set_role(request: Request, context: Context, form: FormData) -> Response:
+    """Give a staff user another staff role (not oneself: another administrator can)."""
+    name, role = str(form.get("name", ""))[:64], str(form.get("role", ""))[:20]
+    if name == request.state.visitor.user.name:
+        return _users_page(request, context, 400, error="You cannot change your own role; another administrator can.")
+    try:
+        changed = context.accounts.set_role(name, role)
+    except CarusoError as failure:
+        return _users_page(request, context, 400, error=f"The role of {name} was not changed: {failure}")
+    return notices.redirect(request, context.sessions, "/admin/users",
+                            f"User {changed.name} is now {changed.role}; their sessions have ended.")
+
+
+@action("admin")
 def set_phone(request: Request, context: Context, form: FormData) -> Response:
     """An agent's phone: this browser, the registered SIP phone or an external number."""
     name = str(form.get("name", ""))[:64]
@@ -147,7 +161,7 @@ def _users_page(request: Request, context: Context, status: int = 200, *, error:
         unlinked = unlinked_customers(context.client.service(STORAGE), {u.name: u.customer for u in accounts if u.customer})
     except CarusoError as failure:
         unchecked = f"Whether the customer accounts still name their customer could not be checked: {failure}"
-    return context.render(request, "users.html", status, users=accounts, roles=ROLES, error=error,
+    return context.render(request, "users.html", status, users=accounts, roles=ROLES, staff=STAFF, error=error,
                           given=given or dict.fromkeys(ADD_FORM, ""), key_length=KEY_LENGTH, phones=phones,
                           phone_kinds=KINDS, unlinked=unlinked, unchecked=unchecked, gone=GONE)
 
@@ -214,6 +228,7 @@ routes = [
     Route("/admin/users", users, methods=["GET"]),
     Route("/admin/users", add_user, methods=["POST"]),
     Route("/admin/users/remove", remove_user, methods=["POST"]),
+    Route("/admin/users/role", set_role, methods=["POST"]),
     Route("/admin/users/phone", set_phone, methods=["POST"]),
     Route("/admin/outbox", outbox, methods=["GET"]),
     Route("/admin/outbox/retry", retry_outbox, methods=["POST"]),
