@@ -62,6 +62,7 @@ from caruso_core.errors import ConfigError
 
 DEFAULT_DATA_DIR = "data"
 DEFAULT_FILE = "caruso.toml"
+RUNNING_MANAGER_FILE = "manager.uri"   # in the data folder, while caruso up runs there
 SERVICE_KEYS = {"use", "requires", "name", "version", "properties", "config", "host", "standby", "port"}
 MANAGER_KEYS = {"uri", "lease", "db", "host"}
 TLS_KEYS = {"ca", "cert", "key"}
@@ -193,10 +194,23 @@ def load(file: str | None = None, *, manager_port: int | None = None,
     return parse(place(read_toml(path), manager_port, web_port), str(path))
 
 
+def record_manager_uri(uri: str) -> Path:
+    """Note in the data folder (:data:`RUNNING_MANAGER_FILE`, 0600) where the manager of the
+    ``caruso up`` running here listens, for commands run in this folder; returns the file,
+    which ``caruso up`` removes when it stops."""
+    path = data_dir() / RUNNING_MANAGER_FILE
+    privatefiles.write_file(path, uri.encode("utf-8"))
+    return path
+
+
 def manager_uri_here() -> str | None:
-    """The ``[manager] uri`` of ``./caruso.toml`` (else that of the hosts its ``[manager]
-    host`` names), if there is one (a file that cannot be read says so when it is loaded,
-    not here)."""
+    """Where the manager of the ``caruso up`` running in this folder listens (as it noted:
+    its ports may be given on its command line), else the ``[manager] uri`` of
+    ``./caruso.toml`` (else that of the hosts its ``[manager] host`` names), if there is one
+    (a file that cannot be read says so when it is loaded, not here)."""
+    recorded = _recorded_manager_uri()
+    if recorded is not None:
+        return recorded
     try:
         data = read_toml(Path(DEFAULT_FILE))
     except ConfigError:
@@ -204,6 +218,19 @@ def manager_uri_here() -> str | None:
     manager = data.get("manager", {})
     uri = manager.get("uri") if isinstance(manager, dict) else None
     return uri if isinstance(uri, str) else _hosted_manager_uri(data)
+
+
+def _recorded_manager_uri() -> str | None:
+    """What :func:`record_manager_uri` noted, if it is a readable manager address."""
+    try:
+        with open(data_path() / RUNNING_MANAGER_FILE, "rb") as recorded:
+            uri = recorded.read(remoting.MAX_MANAGER_LIST + 1).decode("utf-8")
+        if not uri:
+            return None
+        remoting.manager_uri(uri)          # ConfigError if it is none (too long included)
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None
+    return uri
 
 
 def tls_here() -> remoting.Tls | None:

@@ -59,7 +59,7 @@ from caruso_core import control, credentials, plugins, signals
 from caruso_core.children import Child
 from caruso_core.client import Client
 from caruso_core.contract import spec_of
-from caruso_core.deployment import Deployment, ServiceEntry
+from caruso_core.deployment import Deployment, ServiceEntry, record_manager_uri
 from caruso_core.errors import CarusoError, ConfigError
 
 READY_TIMEOUT = 60.0
@@ -132,6 +132,7 @@ class Supervisor:
         :attr:`ready` is set once every child is up.
         """
         signals.on_stop(self._stop.set)
+        recorded = None
         if self.deployment.tls is not None:
             self.deployment.tls.apply()
         try:
@@ -150,6 +151,7 @@ class Supervisor:
             names = ", ".join(c.label for c in self.children if c.name) or "no services"
             self._serve_control()
             part = f" on host {self.deployment.part}" if self.deployment.part else ""
+            recorded = record_manager_uri(self.deployment.manager_uri)
             self._echo(f"caruso is up ({self.deployment.source}{part}): manager at "
                        f"{self.deployment.manager_uri}; {names}. Ctrl-C stops it.")
             self.ready.set()
@@ -167,6 +169,8 @@ class Supervisor:
             if self._control is not None:
                 self._control.stop()
             self._shutdown()
+            if recorded is not None:
+                recorded.unlink(missing_ok=True)
 
     def stop(self) -> None:
         self._stop.set()

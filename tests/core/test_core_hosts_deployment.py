@@ -2,7 +2,7 @@
 `caruso up --host NAME` runs; mistakes are one-line errors naming the file and the table."""
 import pytest
 
-from caruso_core.deployment import manager_uri_here, parse, tls_here
+from caruso_core.deployment import manager_uri_here, parse, record_manager_uri, tls_here
 from caruso_core.errors import ConfigError
 from caruso_core.supervisor import Supervisor
 from caruso_core.testing.commands import caruso
@@ -81,6 +81,20 @@ def test_a_command_in_the_deployments_folder_takes_this_hosts_tls_and_the_manage
     assert manager_uri_here() == "PYRO:caruso.manager@192.0.2.1:7717"
     (pem_files / "caruso.toml").write_text('[hosts.there]\naddress = "192.0.2.1"\n[manager]\nhost = "there"\n')
     assert tls_here() is None                       # no TLS, and this machine is none of the hosts
+
+
+def test_a_command_takes_the_address_a_running_up_noted_unless_the_note_is_no_address(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CARUSO_DATA", raising=False)
+    (tmp_path / "caruso.toml").write_text('[manager]\nuri = "127.0.0.1:7717"\n')
+    noted = record_manager_uri("PYRO:caruso.manager@127.0.0.1:7800")
+    assert noted == tmp_path / "data" / "manager.uri" and noted.stat().st_mode & 0o777 == 0o600
+    assert manager_uri_here() == "PYRO:caruso.manager@127.0.0.1:7800"
+    for garbage in (b"", b"not an address", b"\xff\xfe", b"127.0.0.1:7800," * 400):
+        noted.write_bytes(garbage)
+        assert manager_uri_here() == "127.0.0.1:7717", garbage[:20]
+    noted.unlink()
+    assert manager_uri_here() == "127.0.0.1:7717"
 
 
 def test_without_hosts_nothing_changes(pem_files):

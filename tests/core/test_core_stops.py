@@ -2,6 +2,7 @@
 started, on SIGINT and on SIGTERM, sent to it or to its process group, also when a shell
 started it in the background with SIGINT ignored, and what up started also when up is
 killed; afterwards no process of it is left and no port of it listens."""
+import json
 import os
 import signal
 import socket
@@ -11,7 +12,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from caruso_core.cli import cli
+from caruso_core.deployment import RUNNING_MANAGER_FILE
 from caruso_core.testing import eventually
 from caruso_core.testing.processes import free_port
 
@@ -97,15 +101,23 @@ use = "sample_services:Counter"
 
 
 @pytest.mark.parametrize("signum, target", TARGETS)
-def test_up_stops_everything_it_started(tmp_path, signum, target):
+def test_up_stops_everything_it_started(tmp_path, monkeypatch, signum, target):
     (tmp_path / "caruso.toml").write_text(DEPLOYMENT)
     port = free_port()
     up = Command(["up", "--manager-port", str(port)], tmp_path / "data", cwd=tmp_path)
     up.wait_for("caruso is up")
     assert len(processes_of(up.data)) == 3                  # up, the manager, the counter's host
+    # a command in the folder finds the manager at the port up was given, not at caruso.toml's
+    monkeypatch.chdir(tmp_path)
+    for name in ("CARUSO_MANAGER", "CARUSO_DATA", "CARUSO_SECRET", "CARUSO_OPERATOR_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    listed = CliRunner().invoke(cli, ["services", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert {service["name"] for service in json.loads(listed.output)} == {"counter", "supervisor"}
     assert up.stop(signum, target) == 0
     assert up.lines[-1] == "caruso is down"
     assert_all_gone(up, port)
+    assert not (tmp_path / "data" / RUNNING_MANAGER_FILE).exists()
 
 
 def test_what_up_started_stops_by_itself_when_up_is_killed(tmp_path):
