@@ -285,20 +285,28 @@ class Accounts:
             if row.role not in STAFF:
                 raise InvalidInput(f"{row.name} is a customer account, whose role does not change: "
                                    "remove it and add a staff user")
-            admins = sa.select(sa.func.count()).select_from(users).where(users.c.role == "admin")
-            if row.role == "admin" and role != "admin" and connection.execute(admins).scalar_one() == 1:
-                raise InvalidInput(f"{row.name} is the last administrator: make another one first")
+            if role != "admin":
+                self._keep_an_administrator(connection, row.id)
             connection.execute(users.update().where(users.c.id == row.id).values(role=role))
             connection.execute(sessions.delete().where(sessions.c.user_id == row.id))
         return User(row.id, row.name, role, None)
 
     def remove(self, name: str) -> None:
-        """Delete the user ``name`` and their sessions; NotFound if unknown."""
+        """Delete the user ``name`` and their sessions; NotFound if unknown, InvalidInput for
+        the last administrator."""
         with self._engine.begin() as connection:
             user_id = self._id(connection, name)
+            self._keep_an_administrator(connection, user_id)
             connection.execute(sessions.delete().where(sessions.c.user_id == user_id))
             connection.execute(customers.delete().where(customers.c.user_id == user_id))
             connection.execute(users.delete().where(users.c.id == user_id))
+
+    @staticmethod
+    def _keep_an_administrator(connection: sa.Connection, user_id: int) -> None:
+        """InvalidInput if ``user_id`` is the only administrator."""
+        admins = connection.execute(sa.select(users.c.id, users.c.name).where(users.c.role == "admin")).all()
+        if [admin.id for admin in admins] == [user_id]:
+            raise InvalidInput(f"{admins[0].name} is the last administrator: make another one first")
 
     def _id(self, connection: sa.Connection, name: str) -> int:
         user_id = connection.execute(sa.select(users.c.id).where(users.c.name == name.strip().lower())).scalar()

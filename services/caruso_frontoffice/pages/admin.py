@@ -114,7 +114,7 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
 @action("admin")
 def remove_user(request: Request, context: Context, form: FormData) -> Response:
     name = str(form.get("name", ""))[:64]
-    if name == request.state.visitor.user.name:
+    if _is_oneself(request, name):
         return _users_page(request, context, 400, error="You cannot remove yourself; another administrator can.")
     try:
         context.accounts.remove(name)
@@ -128,7 +128,7 @@ def remove_user(request: Request, context: Context, form: FormData) -> Response:
 def set_role(request: Request, context: Context, form: FormData) -> Response:
     """Give a staff user another staff role (not oneself: another administrator can)."""
     name, role = str(form.get("name", ""))[:64], str(form.get("role", ""))[:20]
-    if name == request.state.visitor.user.name:
+    if _is_oneself(request, name):
         return _users_page(request, context, 400, error="You cannot change your own role; another administrator can.")
     try:
         changed = context.accounts.set_role(name, role)
@@ -136,6 +136,11 @@ def set_role(request: Request, context: Context, form: FormData) -> Response:
         return _users_page(request, context, 400, error=f"The role of {name} was not changed: {failure}")
     return notices.redirect(request, context.sessions, "/admin/users",
                             f"User {changed.name} is now {changed.role}; their sessions have ended.")
+
+
+def _is_oneself(request: Request, name: str) -> bool:
+    """Whether ``name`` names the signed-in user (as user names are compared: any case, blanks around)."""
+    return name.strip().lower() == request.state.visitor.user.name
 
 
 @action("admin")
