@@ -175,11 +175,11 @@ class AnalyticsService:
                 raise NotFound("no churn model yet: train one first (caruso analytics train)")
             history = self._history()
             found = _modelling(lambda: churn.score(model, history))
-            written = self._write(history, found.customers,
-                                  {"risk": [round(float(p), 3) for p in found.probability],
-                                   "factors": [", ".join(names) for names in found.factors]})
+            risks = [round(float(p), 3) for p in found.probability]     # as stored, and so as counted:
+            written = self._write(history, found.customers,             # at_risk_target selects on them
+                                  {"risk": risks, "factors": [", ".join(names) for names in found.factors]})
             done = {"version": model.version, "customers": int(len(found.customers)), "written": written,
-                    "at_risk": int((found.probability >= self.at_risk).sum()), "threshold": self.at_risk}
+                    "at_risk": sum(risk >= self.at_risk for risk in risks), "threshold": self.at_risk}
             self.runs.record("score", done)
         return done
 

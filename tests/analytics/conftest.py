@@ -25,9 +25,9 @@ def small_history():
 
 @pytest.fixture(scope="module")
 def stored_history(tmp_path_factory):
-    """Two thousand synthetic customers' history ending today, in a SQLite file written once a
+    """A thousand synthetic customers' history ending today, in a SQLite file written once a
     module (tests host copies of it); the file and the history."""
-    return stored(tmp_path_factory.mktemp("history"), 2_000, seed=2)
+    return stored(tmp_path_factory.mktemp("history"), 1_000, seed=2)
 
 
 @pytest.fixture
