@@ -11,12 +11,12 @@ several hosts registers with the property ``host`` at that host's address;
 """
 from __future__ import annotations
 
-import hmac
 import threading
 from typing import Any
 
 import Pyro5.api
 
+from caruso_core import credentials
 from caruso_core.contract import remote, service
 from caruso_core.errors import NotAuthorized, NotFound
 from caruso_core.host import ServiceHost
@@ -66,7 +66,7 @@ def serve(supervisor: Any, manager_uri: str, operator_secret: str, bind: str | N
     swapping = threading.Lock()
 
     def authorize(offered: str) -> None:
-        if not hmac.compare_digest(offered.encode(), operator_secret.encode()):
+        if not credentials.same(offered, operator_secret):
             raise NotAuthorized("swapping through the supervisor needs the operator secret "
                             "(the file operator.secret in the data folder)")
 

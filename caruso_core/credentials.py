@@ -97,5 +97,13 @@ def grant(operator: str, name: str) -> str:
     return hmac.new(operator.encode(), b"caruso-register:" + name.encode(), hashlib.sha256).hexdigest()
 
 
-def is_grant(operator: str, name: str, offered: str) -> bool:
-    return hmac.compare_digest(grant(operator, name), offered)
+def is_grant(operator: str, name: str, offered: object) -> bool:
+    return same(offered, grant(operator, name))
+
+
+def same(offered: object, expected: str) -> bool:
+    """Whether ``offered``, as a peer sent it, is the secret ``expected``: in constant time,
+    and False (never an error) for anything but text, whatever characters it holds."""
+    if not isinstance(offered, str):
+        return False
+    return hmac.compare_digest(offered.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))

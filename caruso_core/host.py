@@ -20,7 +20,6 @@ Lifecycle of a host (``caruso serve``):
 """
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import secrets
@@ -89,7 +88,7 @@ class HostControl:
         self._host = host
 
     def _check(self, token: str) -> None:
-        if not isinstance(token, str) or not hmac.compare_digest(token, self._host.control_token):
+        if not credentials.same(token, self._host.control_token):
             raise NotAuthorized("wrong control token for this host")
 
     def hold(self, token: str, timeout: float) -> dict[str, Any]:

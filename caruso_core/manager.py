@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import hmac
 import logging
 import secrets
 import threading
@@ -155,7 +154,7 @@ class ServiceManager:
         self._check_leading()
         with self._lock:
             registration = self._registrations.get(instance_id)
-            if registration is None or not hmac.compare_digest(registration.lease_token, lease_token):
+            if registration is None or not credentials.same(lease_token, registration.lease_token):
                 return False
             registration.expires = time.monotonic() + self._lease
             if not registration.healthy:
@@ -176,7 +175,7 @@ class ServiceManager:
             registration = self._registrations.get(instance_id)
             if registration is None:
                 raise NotFound(f"no instance {instance_id!r} is registered")
-            own = lease_token is not None and hmac.compare_digest(registration.lease_token, lease_token)
+            own = credentials.same(lease_token, registration.lease_token)
         if not own:
             self._authorize(operator, f"unregister {instance_id}")
             self._control(registration, "release", True, quiet=True)
@@ -450,8 +449,7 @@ class ServiceManager:
             raise NotAuthorized(f"{action} needs the operator secret: set CARUSO_OPERATOR_SECRET")
 
     def _is_operator(self, offered: str | None) -> bool:
-        return self._operator_secret is None or (
-            isinstance(offered, str) and hmac.compare_digest(offered, self._operator_secret))
+        return self._operator_secret is None or credentials.same(offered, self._operator_secret)
 
     def _trusts(self, name: str, credential: str | None) -> bool:
         """Whether ``credential`` is the operator secret or the grant of ``name``."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import urllib.parse
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from caruso_core.credentials import same
 from caruso_frontoffice.sessions import Sessions
 
 COOKIE = "caruso_notice"
@@ -39,8 +39,7 @@ def redirect(request: Request, sessions: Sessions, path: str, text: str, query: 
 def taken(request: Request, sessions: Sessions, token: str) -> str | None:
     """The notice a GET of its page carries for the browser holding ``token``, if its signature holds."""
     encoded, _, signature = (request.cookies.get(COOKIE) or "").partition(".")
-    if request.method != "GET" or not encoded or not hmac.compare_digest(
-            signature, sessions.signature("notice", f"{token}:{encoded}")):
+    if request.method != "GET" or not encoded or not same(signature, sessions.signature("notice", f"{token}:{encoded}")):
         return None
     try:
         return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()[:MAX_TEXT]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from caruso_core.credentials import same
 from caruso_frontoffice.database import sessions
 
 DEFAULT_LIFETIME = 12 * 3600.0
@@ -51,7 +52,7 @@ class Sessions:
     def token_of(self, cookie: str | None) -> str | None:
         """The token of a cookie value if its signature holds, else None."""
         token, _, signature = (cookie or "").rpartition(".")
-        if token and hmac.compare_digest(signature, self._mac("cookie", token)):
+        if token and same(signature, self._mac("cookie", token)):
             return token
         return None
 
@@ -60,7 +61,7 @@ class Sessions:
         return self._mac("csrf", token)
 
     def csrf_ok(self, token: str, offered: object) -> bool:
-        return isinstance(offered, str) and hmac.compare_digest(offered, self.csrf(token))
+        return same(offered, self.csrf(token))
 
     def bind(self, token: str, user_id: int) -> None:
         """Make ``token`` a session of ``user_id`` for ``lifetime`` seconds; drops expired sessions."""

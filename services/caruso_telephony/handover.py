@@ -27,7 +27,6 @@ seconds, at once when the instance drains). A link silent for ``SILENCE`` second
 """
 from __future__ import annotations
 
-import hmac
 import itertools
 import logging
 import secrets
@@ -37,6 +36,7 @@ from typing import Any, Callable
 
 import attrs
 
+from caruso_core.credentials import same
 from caruso_core.errors import CarusoError, NotAuthorized, ServiceError, Unavailable
 
 COMMAND_TIMEOUT = 10.0
@@ -169,7 +169,7 @@ class Predecessors:
     def _link(self, token: Any) -> Link:
         with self._changed:
             for link in self._links:
-                if isinstance(token, str) and hmac.compare_digest(token, link.token):
+                if same(token, link.token):
                     return link
         raise NotAuthorized("no draining instance has this handover token")
 

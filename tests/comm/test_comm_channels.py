@@ -126,6 +126,10 @@ def test_passes_expire():
         passes.redeem(issued)
     with pytest.raises(InvalidInput, match="not valid here"):
         ChatPasses().redeem(passes.issue("7", "cora")[0])                # another instance's key
+    payload = issued.partition(".")[0]
+    for mac in ("\u00e9", "\ud800", ""):                                # what a peer's JSON may hold
+        with pytest.raises(InvalidInput, match="not valid here"):
+            passes.redeem(f"{payload}.{mac}")
 
 
 def test_chat_starts_are_limited_per_client_address(running):

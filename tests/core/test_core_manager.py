@@ -104,8 +104,12 @@ def test_operator_actions_need_the_operator_secret(db):
         answer = register(manager, "PYRO:a@h:1")
         with pytest.raises(NotAuthorized, match="CARUSO_OPERATOR_SECRET"):
             manager.unregister(answer["instance_id"])
-        with pytest.raises(NotAuthorized):
-            manager.swap("storage", answer["instance_id"], False, "wrong")
+        for wrong in ("wrong", "s3crét", "\ud800", None, 42, b"s3cret"):      # as a peer may send it
+            with pytest.raises(NotAuthorized):
+                manager.swap("storage", answer["instance_id"], False, wrong)
+            with pytest.raises(NotAuthorized):
+                manager.unregister(answer["instance_id"], wrong)
+            assert manager.renew(answer["instance_id"], wrong) is False
         manager.unregister(answer["instance_id"], answer["lease_token"])
         with pytest.raises(NotFound):
             manager.unregister(answer["instance_id"], answer["lease_token"])

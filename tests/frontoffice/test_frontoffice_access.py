@@ -70,6 +70,12 @@ def test_cookie_is_secure_over_https_and_tampered_cookies_are_ignored(context):
         token, signature = cookie.value.rsplit(".", 1)
         client.cookies.set(COOKIE, f"{token}x.{signature}", domain=cookie.domain)
         assert client.get("/", follow_redirects=False).headers["location"] == "/signin"
+        client.cookies.clear()
+        for forged in (f"{token}.{signature[:-1]}\xe9".encode("latin-1"), f"{token}.\u2603".encode()):   # any bytes
+            answer = client.get("/", headers={"cookie": b"%s=%s" % (COOKIE.encode(), forged)}, follow_redirects=False)
+            assert answer.headers["location"] == "/signin"                       # ignored, no 500
+            answer = client.get("/signin", headers={"cookie": b"caruso_notice=e30." + forged})
+            assert answer.status_code == 200
 
 
 def test_session_token_changes_at_sign_in(web):
@@ -83,9 +89,10 @@ def test_forms_without_session_or_csrf_token_are_refused(web):
     fresh = web.post("/signin", data={"name": "ada", "password": PASSWORDS["ada"]}, follow_redirects=False)
     assert fresh.status_code == 403 and "expired" in fresh.text
     web.get("/signin")
-    wrong = web.post("/signin", data={"csrf": "0" * 64, "name": "ada", "password": PASSWORDS["ada"]},
-                     follow_redirects=False)
-    assert wrong.status_code == 403
+    for forged in (b"0" * 64, "é".encode() * 64, b"%ED%A0%80", b"%FF"):        # any bytes, as sent
+        wrong = web.post("/signin", content=b"csrf=" + forged + b"&name=ada&password=" + PASSWORDS["ada"].encode(),
+                         headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+        assert wrong.status_code == 403
     sign_in(web, "root")
     page = web.get("/admin/users").text
     assert web.post("/admin/users", data={"name": "eve", "role": "admin", "password": "x" * 12}).status_code == 403
@@ -249,6 +256,7 @@ def test_first_run_creates_one_admin_with_the_one_time_token(tmp_path):
         assert "No user exists yet" in client.get("/signin").text
         assert client.get("/setup").status_code == 404
         assert client.get("/setup?token=guess").status_code == 404
+        assert client.get("/setup?token=%C3%BC").status_code == 404
         page = client.get(f"/setup?token={token}")
         assert page.status_code == 200
         csrf = csrf_of(page.text)

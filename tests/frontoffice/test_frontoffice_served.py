@@ -204,6 +204,10 @@ def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, 
         failed = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": operator,
                                                         "instance_id": "ghost-1"})
         assert failed.status_code == 409 and "Swap of storage failed: no instance &#39;ghost-1&#39;" in failed.text
+        for forged in ("ü", "\u2603" * 40, operator + "é"):          # compared as text of any characters
+            refused = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": forged,
+                                                             "instance_id": second.instance_id})
+            assert refused.status_code == 403 and "operator secret" in refused.text
         assert web.post("/admin/services/swap", data={"name": "storage", "operator_secret": operator,
                                                       "instance_id": second.instance_id}).status_code == 403
         sign_in(web, "sam")

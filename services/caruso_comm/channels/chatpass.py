@@ -23,6 +23,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from caruso_core.credentials import same
 from caruso_core.errors import InvalidInput
 
 LIFETIME = 300.0
@@ -58,7 +59,7 @@ class ChatPasses:
         if not isinstance(presented, str) or len(presented) > MAX_PASS:
             raise InvalidInput("the chat pass is not one")
         payload, _, mac = presented.partition(".")
-        if not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
+        if not same(mac, self._mac(payload)):
             raise InvalidInput("the chat pass is not valid here: open the chat from the portal again")
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         now = self._clock()

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import hmac
 import ipaddress
 import json
 import math
@@ -55,6 +54,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from caruso_core.context import HostContext
+from caruso_core.credentials import same
 from caruso_core.errors import CarusoError, ConfigError, Conflict, InvalidInput, NotAuthorized, NotFound
 from caruso_core.throttle import Throttle
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
@@ -273,8 +273,8 @@ class WebChat:
         chat_id = request.path_params["id"]
         record = self._chats.get(chat_id)
         presented = request.headers.get("authorization", "")
-        if record is None or not presented.startswith("Bearer ") or not hmac.compare_digest(
-                _digest(presented[len("Bearer "):]), record.digest):
+        if record is None or not presented.startswith("Bearer ") or not same(_digest(presented[len("Bearer "):]),
+                                                                            record.digest):
             raise NotFound(f"no chat {chat_id!r} for this key (the header Authorization: Bearer <key>)")
         return chat_id, record
 
@@ -328,7 +328,7 @@ async def _no_icon(request: Request) -> Response:
 def _bearer(request: Request, secret: str) -> bool:
     """Whether the request's Authorization header is ``Bearer <secret>`` (constant time)."""
     presented = request.headers.get("authorization", "")
-    return hmac.compare_digest(presented.encode(), f"Bearer {secret}".encode())
+    return same(presented, f"Bearer {secret}")
 
 
 def _digest(key: str) -> str:

@@ -8,7 +8,6 @@ names one customer (:func:`caruso_frontoffice.accounts.unlinked`) is refused wit
 """
 from __future__ import annotations
 
-import hmac
 import logging
 import math
 
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from caruso_core.credentials import same
 from caruso_core.errors import CarusoError, InvalidInput
 from caruso_frontoffice.access import action, page, set_cookie
 from caruso_frontoffice.accounts import UNLINKED, User, unlinked
@@ -113,8 +113,7 @@ def setup(request: Request, context: Context, form: FormData) -> Response:
 
 def _setup_allowed(context: Context, offered: object) -> bool:
     expected = context.setup_token
-    return (expected is not None and isinstance(offered, str)
-            and hmac.compare_digest(offered, expected) and context.accounts.count() == 0)
+    return expected is not None and same(offered, expected) and context.accounts.count() == 0
 
 
 def _signin_again(request: Request, context: Context, form: FormData, status: int, error: str) -> Response:
