@@ -95,6 +95,8 @@ def test_campaign_actions_need_the_csrf_token_and_a_known_action(web, centre):
     ("name=incoming-calls&from=2026-11-01&to=yesterday", 400, "To: a date like 2026-11-29, please"),
     ("name=incoming-calls&from=2026-11-02&to=2026-11-01", 400, "To is before From"),
     ("name=incoming-calls&from=2020-01-01&to=2026-11-01", 400, "longer than 366 days"),
+    ("name=incoming-calls&from=9999-12-30&to=9999-12-31", 400, "A report covers days from 1970-01-01 to 9998-12-31"),
+    ("name=incoming-calls&from=0001-01-01&to=0001-01-02", 400, "A report covers days from 1970-01-01"),
     ("name=%3Cscript%3E&from=2026-11-01&to=2026-11-01", 404, "There is no report &#39;&lt;script&gt;&#39;"),
 ])
 def test_bad_report_requests_are_refused_with_one_line(web, query, status, message):

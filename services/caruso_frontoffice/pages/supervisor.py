@@ -46,6 +46,7 @@ ANALYTICS = "caruso.analytics/1"
 ROLES = ("supervisor", "admin")
 WAIT = 10.0
 MAX_DAYS = 366
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9998, 12, 31)   # the days whose midnights are times here
 CAMPAIGN_ACTIONS = ("start", "pause", "resume")
 STATUS_OF = {InvalidInput: 400, NotFound: 404, Conflict: 409}
 ANALYTICS_LABELS = {"train": "Training", "score": "Scoring", "rfm": "RFM segmentation", "clusters": "Clustering"}
@@ -302,6 +303,8 @@ def _report_options(definitions: list[dict[str, Any]], query: dict[str, str]
     if chosen is None:
         raise NotFound(f"There is no report {query['name'][:60]!r}; choose one of the list.")
     first, last = _day(query["from"], "From"), _day(query["to"], "To")
+    if first < FIRST_DAY or last > LAST_DAY:
+        raise InvalidInput(f"A report covers days from {FIRST_DAY} to {LAST_DAY}; choose days between them.")
     if last < first:
         raise InvalidInput("To is before From: the range would be empty.")
     if (last - first).days >= MAX_DAYS:
