@@ -68,4 +68,5 @@ def test_a_range_without_events_says_so_without_a_chart(reports_site):
     for tab in (wide, phone):
         page = tab.open("/supervisor/reports?name=incoming-calls&from=2020-01-01&to=2020-01-02")
         assert page.locator("section.report p.empty").inner_text() == "No events in this range."
+        assert page.locator("section.report p.hint").inner_text() == "2020-01-01 to 2020-01-02 (UTC), by hour"
         assert page.locator("img.chart").count() == 0 and page.locator("table.figures").count() == 0

@@ -107,6 +107,14 @@ def test_bad_report_requests_are_refused_with_one_line(web, query, status, messa
     assert chart.status_code == status and chart.headers["content-type"].startswith("text/plain")
 
 
+def test_a_report_of_records_says_the_days_do_not_apply(web, caruso_host):
+    caruso_host("storage")
+    sign_in(web, "sam")
+    page = web.get("/supervisor/reports?name=sales-pipeline&from=2026-11-01&to=2026-11-02")
+    assert page.status_code == 200 and "Counted from the records as they are now" in page.text
+    assert "None" not in page.text
+
+
 def test_the_wallboard_feed_is_the_monitors_picture(web, centre):
     sign_in(web, "sam")
     assert web.get("/supervisor/wallboard.json?since=soon").json()["error"].startswith("since='soon'")
