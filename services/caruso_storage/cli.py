@@ -213,6 +213,8 @@ def import_(object_name: str, file: Path, model_files: tuple[str, ...], db: str 
     if report.errors and not partial:
         raise ConfigError(f"{file}: {len(report.errors)} bad row(s), nothing written; "
                           "fix them or use --partial to write the good rows")
+    if report.errors:
+        raise ConfigError(f"{file}: {len(report.errors)} bad row(s) not written (the good ones are)")
 
 
 @data.command("demo")

@@ -1,7 +1,8 @@
 """Importing business objects from CSV: check every row, then write all or (on request) the good ones.
 
-The header names attributes; an empty cell is a missing value. Each row is checked
-against the model first; with errors and without ``partial`` nothing is written.
+The header names attributes; an empty cell is a missing value; a file that is no such
+CSV file is refused whole. Each row is checked against the model first; with errors and
+without ``partial`` nothing is written.
 Writing goes through the service's ``apply``: all rows in one transaction, or with
 ``partial`` in batches, a failing batch retried row by row so every bad row is named.
 """
@@ -30,21 +31,55 @@ class Report:
 
 
 def read_rows(path: Path, attributes: Iterable[str]) -> list[tuple[int, dict[str, str | None]]]:
-    """(line, values) of every data row of the CSV file; the header must name known attributes."""
+    """(line, values) of every data row of the CSV file (the line the row ends on); blank
+    lines are skipped. The first row, the header, names known attributes, each once; every
+    row has as many cells as the header. ConfigError naming the file (and the line) for
+    anything else: no header, a quote left open, a row of more or fewer cells, a NUL
+    character, a cell beyond the csv module's limit, text that is not UTF-8."""
+    header: list[str] | None = None
+    rows = []
     try:
         with path.open(newline="", encoding="utf-8-sig") as file:
-            reader = csv.DictReader(file)
-            header = reader.fieldnames or []
-            unknown = [name for name in header if name not in attributes]
-            if unknown:
-                raise ConfigError(f"{path}:1: unknown column(s) {', '.join(unknown)} "
-                                  f"(the header names attributes: {', '.join(attributes)})")
-            return [(reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k is not None})
-                    for row in reader]
+            reader = csv.reader(file, strict=True)
+            while True:
+                started = reader.line_num + 1
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as error:
+                    raise ConfigError(f"{path}:{started}: not CSV from this line on ({error})") from None
+                if not cells:
+                    continue
+                if any("\0" in cell for cell in cells):
+                    raise ConfigError(f"{path}:{reader.line_num}: a cell holds a NUL character")
+                if header is None:
+                    header = _header(path, cells, attributes)
+                elif len(cells) != len(header):
+                    raise ConfigError(f"{path}:{reader.line_num}: {len(cells)} cell(s), but the header names "
+                                      f"{len(header)} column(s)")
+                else:
+                    rows.append((reader.line_num, {name: (value if value != "" else None)
+                                                   for name, value in zip(header, cells)}))
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    except (csv.Error, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not a UTF-8 CSV file ({error})") from None
+    if header is None:
+        raise ConfigError(f"{path}: empty: a CSV file's first line names the columns")
+    return rows
+
+
+def _header(path: Path, cells: list[str], attributes: Iterable[str]) -> list[str]:
+    known = list(attributes)
+    unknown = [name for name in cells if name not in known]
+    if unknown:
+        raise ConfigError(f"{path}:1: unknown column(s) {', '.join(unknown)} "
+                          f"(the header names attributes: {', '.join(known)})")
+    twice = sorted({name for name in cells if cells.count(name) > 1})
+    if twice:
+        raise ConfigError(f"{path}:1: column(s) {', '.join(twice)} named twice")
+    return cells
 
 
 def records_of(storage: StorageManager, object: str) -> Records:

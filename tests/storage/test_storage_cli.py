@@ -96,7 +96,7 @@ CSV_BAD = "name,city,segment\nAcme,Berlin,business\n,Bonn,business\nGamma,Kiel,g
 
 def test_import_writes_every_row_and_draws_no_progress_bar_outside_a_terminal(tmp_path: Path):
     source = tmp_path / "customers.csv"
-    source.write_text(CSV_GOOD)
+    source.write_text("\n" + CSV_GOOD.replace("\n", "\n\n", 1))       # blank lines before and after the header
     code, output = run("data", "import", "Customer", str(source))
     assert (code, output) == (0, "2 of 2 row(s) written, 0 bad\n")
     storage = StorageManager()
@@ -122,21 +122,34 @@ def test_partial_import_writes_the_good_rows_and_reports_database_refusals(tmp_p
     source = tmp_path / "tags.csv"
     source.write_text("name\nvip\nvip\nnorth\n\n")
     code, output = run("data", "import", "Tag", str(source), "--partial")
-    assert code == 0 and "2 of 3 row(s) written, 1 bad" in output
+    assert code == 1 and "2 of 3 row(s) written, 1 bad" in output     # a script sees that not all went in
+    assert f"error: {source}: 1 bad row(s) not written (the good ones are)" in output
     assert f"{source}:3: name: another Tag has this name already" in output
     code, output = run("data", "import", "Tag", str(tmp_path / "tags.csv"))
     assert code == 1 and "(one of lines 2-4)" in output
 
 
 @pytest.mark.parametrize("content, message", [
-    ("nickname\nx\n", "unknown column(s) nickname"),
+    ("nickname\nx\n", ":1: unknown column(s) nickname"),
     (b"name\n\xff\xfe\n", "not a UTF-8 CSV file"),
+    ("", "empty: a CSV file's first line names the columns"),
+    ("\n\n", "empty: a CSV file's first line names the columns"),
+    ("name,city\n\"unterminated,X\nB,Y\n", ":2: not CSV from this line on (unexpected end of data)"),
+    ("name,city\n\"Acme\"x,Berlin\n", ":2: not CSV from this line on"),
+    ("name,email,city\nA,,X,EXTRA,MORE\n", ":2: 5 cell(s), but the header names 3 column(s)"),
+    ("name,email,city\nA,,X\nB\n", ":3: 1 cell(s), but the header names 3 column(s)"),
+    ("name,city,name\nA,X,B\n", ":1: column(s) name named twice"),
+    ("name\nNul\0Co\n", ":2: a cell holds a NUL character"),
+    ("name\n" + "x" * 200_000 + "\n", ":2: not CSV from this line on (field larger than field limit"),
 ])
 def test_import_refuses_unusable_files(tmp_path: Path, content, message):
     source = tmp_path / "x.csv"
     source.write_bytes(content if isinstance(content, bytes) else content.encode())
     code, output = run("data", "import", "Customer", str(source))
-    assert code == 1 and message in output
+    assert code == 1 and message in output and output.count("\n") == 1, output      # one line
+    storage = StorageManager()
+    assert storage.count("Customer") == 0                                          # nothing half-written
+    storage.stop()
     assert run("data", "import", "Planet", str(source))[1].startswith("error: the model has no object 'Planet'")
 
 
