@@ -32,6 +32,7 @@ from caruso_storage.model import (MOMENTS, TEXT_FORMATS, TYPES, Action, Attribut
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
+RESERVED_PREFIX = "caruso_"                               # the storage's own tables, indexes and columns
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
 
 STORED_FORMS = ("text", "number")                       # conversions of dates and times
@@ -143,16 +144,27 @@ class _Builder:
         self.source = files[0][1]
         if not self.objects:
             raise self.fail(files[0][0], "the model has no objects: add <object> or <include module=\"...\"/>")
-        tables: dict[tuple[str, str | None, str], str] = {}
-        for obj in self.objects.values():
-            self.source = obj.source
-            where = (obj.database, obj.schema, obj.table)
-            if where in tables:
-                raise self.fail(obj.line, f"objects {tables[where]} and {obj.name} map the same table {obj.table!r}")
-            tables[where] = obj.name
+        self.check_names()
         related = {name: self.with_relations(obj) for name, obj in self.objects.items()}
         finished = {name: self.with_rules(obj, related) for name, obj in related.items()}
         return Model(files[0][0].get("name"), databases, finished, ", ".join(source for _, source in files))
+
+    def check_names(self) -> None:
+        """Each table and each index once in its database and schema, compared as most databases
+        compare names (whatever the case); none with the prefix of the storage's own."""
+        named: dict[tuple[str, str, str], str] = {}     # (database, schema, name) -> what has it
+        for obj in self.objects.values():
+            self.source = obj.source
+            schema = (obj.schema or "").lower()
+            for name, line, what in [(obj.table, obj.line, f"table {obj.table!r} of {obj.name}"),
+                                     *((index.name, index.line, f"index {index.name!r} of {obj.name}")
+                                       for index in obj.indexes)]:
+                if name.lower().startswith(RESERVED_PREFIX):
+                    raise self.fail(line, f"{what}: names beginning with {RESERVED_PREFIX!r} are the storage's own")
+                taken = named.setdefault((obj.database, schema, name.lower()), what)
+                if taken != what:
+                    raise self.fail(line, f"{what}: {taken} has this name already (names are compared "
+                                          "whatever their case)")
 
     def databases(self, files: list[Part]) -> dict[str, Database]:
         """The databases the files declare, in order (none: one named ``main``)."""
@@ -208,8 +220,14 @@ class _Builder:
                       element: etree._Element) -> None:
         if attribute.name in attributes:
             raise self.fail(element, f"{owner}.{attribute.name} is declared twice")
-        if attribute.column in {a.column for a in attributes.values()}:
-            raise self.fail(element, f"{owner}.{attribute.name}: column {attribute.column!r} is mapped twice")
+        taken = {column.lower() for other in attributes.values() for column in other.columns}
+        for column in attribute.columns:
+            if column.lower() in taken:
+                raise self.fail(element, f"{owner}.{attribute.name}: column {column!r} is mapped twice "
+                                         "(names are compared whatever their case)")
+            if column.lower().startswith(RESERVED_PREFIX):
+                raise self.fail(element, f"{owner}.{attribute.name}: column names beginning with "
+                                         f"{RESERVED_PREFIX!r} are the storage's own")
         attributes[attribute.name] = attribute
 
     def index(self, owner: str, element: etree._Element, attributes: Mapping[str, Attribute]) -> Index:

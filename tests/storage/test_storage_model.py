@@ -50,6 +50,19 @@ BAD = {
                    'convert="cents" needs type decimal'),
     "default": (model_text('<attribute name="x" type="integer" default="many"/>'), "not a valid integer"),
     "twice": (model_text('<attribute name="name" type="string"/>'), r"m\.xml:5: A\.name is declared twice"),
+    "column in another case": (model_text('<attribute name="label" type="string" column="NAME"/>'),
+                               r"m\.xml:5: A\.label: column 'NAME' is mapped twice \(names are compared whatever"),
+    "storage's column": (model_text('<attribute name="v" type="integer" column="Caruso_Version"/>'),
+                         r"m\.xml:5: A\.v: column names beginning with 'caruso_' are the storage's own"),
+    "table in another case": (model_text().replace(b'<object name="B">', b'<object name="B" table="A">'),
+                              r"m\.xml:7: table 'A' of B: table 'a' of A has this name already"),
+    "storage's table": (model_text().replace(b'table="a"', b'table="caruso_outbox"'),
+                        r"m\.xml:2: table 'caruso_outbox' of A: names beginning with 'caruso_' are the storage's own"),
+    "index twice": (model_text('<index name="ix_n" attributes="name"/>').replace(
+        b'<attribute name="a_id" type="integer"/>', b'<attribute name="a_id" type="integer"/><index name="IX_N" '
+        b'attributes="a_id"/>'), r"m\.xml:\d+: index 'IX_N' of B: index 'ix_n' of A has this name already"),
+    "index like a table": (model_text('<index name="B" attributes="name"/>'),
+                           r"m\.xml:5: index 'B' of A: .*has this name already|m\.xml:7: table 'B' of B: index 'B'"),
     "rule field": (model_text('<rule name="r" on="update"><when><test field="nope" op="eq" value="1"/></when>'
                               '<action use="notify"/></rule>'), r"m\.xml:5: rule r: filter: A has no field 'nope'"),
     "rule action": (model_text('<rule name="r" on="update"><action use="launch"/></rule>'),
