@@ -82,8 +82,17 @@ def reading_existing(url: str) -> Iterator[None]:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
             and not parsed.query.get("uri") and not Path(parsed.database).is_file():
         raise ConfigError(f"{url}: no such database file {Path(parsed.database).resolve()}")
+    with speaking(f"{parsed.render_as_string(hide_password=True)}: cannot read it"):
+        yield
+
+
+@contextlib.contextmanager
+def speaking(what: str) -> Iterator[None]:
+    """Around a command's work on databases: what a database answers instead of doing it (it
+    is locked, read-only, no database, refuses the connection, lacks a table) is a ConfigError
+    ``what: the database's reason`` in one line."""
     try:
         yield
-    except sa.exc.OperationalError as error:
-        raise ConfigError(f"{parsed.render_as_string(hide_password=True)}: cannot read it: "
-                          f"{one_line(error.orig or error)}") from None
+    except (sa.exc.DBAPIError, sa.exc.NoSuchTableError) as error:
+        reason = f"no table {error}" if isinstance(error, sa.exc.NoSuchTableError) else one_line(error.orig or error)
+        raise ConfigError(f"{what}: {reason}") from None

@@ -37,6 +37,12 @@ def _model(model_files: tuple[str, ...]) -> Model:
     return loader.load(list(model_files)) if model_files else loader.load_default()
 
 
+def databases_speaking(db: str | None) -> Any:
+    """:func:`caruso_core.databases.speaking` naming the storage's database (``--db`` or the default)."""
+    shown = databases.database_url(db).render_as_string(hide_password=True) if db else "the storage's database"
+    return databases.speaking(shown)
+
+
 def _urls(pairs: tuple[str, ...]) -> dict[str, str]:
     urls = {}
     for pair in pairs:
@@ -126,7 +132,8 @@ def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[
         found: list[migrate.Difference] = []
         shown: list[migrate.Difference] = []
         if owned:
-            with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
+            writing = {WRITE_OPTION: True} if journal else {}          # diff only reads
+            with engine.connect().execution_options(**writing) as connection, connection.begin():
                 found = migrate.differences(connection, owned)
                 shown = act(connection, found)
         if owned:
@@ -144,7 +151,8 @@ def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[
 def diff(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]) -> None:
     """Show what the databases lack for the model's new tables, and every existing table or column
     that does not fit the model (failing then); nothing is changed."""
-    _differences(model_files, db, databases, lambda connection, found: found)
+    with databases_speaking(db):
+        _differences(model_files, db, databases, lambda connection, found: found)
 
 
 @model.command()
@@ -161,7 +169,8 @@ def upgrade(model_files: tuple[str, ...], db: str | None, databases: tuple[str, 
         return [*(migrate.Difference(f"done: {d.text}", True, d.change) for d in done),
                 *(d for d in found if not d.automatic)]
 
-    _differences(model_files, db, databases, act, journal=True)
+    with databases_speaking(db):
+        _differences(model_files, db, databases, act, journal=True)
 
 
 @model.command()
@@ -179,7 +188,10 @@ def inspect(url: str, name: str, table_names: tuple[str, ...], schema: str | Non
         finally:
             engine.dispose()
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"{output}: cannot write the draft ({error.strerror})") from None
         click.echo(f"draft written to {output}; check it with: caruso model validate {output}")
     else:
         click.echo(text, nl=False)
@@ -200,13 +212,14 @@ def import_(object_name: str, file: Path, model_files: tuple[str, ...], db: str 
     """Import objects from a CSV file whose header names attributes; report every bad row."""
     from caruso_storage.service import StorageManager
 
-    storage = StorageManager(model=list(model_files) or None, db=db, databases=_urls(databases))
-    try:
-        rows = importer.read_rows(file, importer.records_of(storage, object_name).names)
-        with progress.counting(f"importing {object_name}", len(rows)) as advance:
-            report = importer.import_rows(storage, object_name, rows, partial, advance)
-    finally:
-        storage.stop()
+    with databases_speaking(db):
+        storage = StorageManager(model=list(model_files) or None, db=db, databases=_urls(databases))
+        try:
+            rows = importer.read_rows(file, importer.records_of(storage, object_name).names)
+            with progress.counting(f"importing {object_name}", len(rows)) as advance:
+                report = importer.import_rows(storage, object_name, rows, partial, advance)
+        finally:
+            storage.stop()
     for line, message in report.errors:
         click.echo(f"{file}:{line}: {message}", err=True)
     click.echo(f"{report.written} of {len(rows)} row(s) written, {len(report.errors)} bad")

@@ -153,6 +153,25 @@ def test_import_refuses_unusable_files(tmp_path: Path, content, message):
     assert run("data", "import", "Planet", str(source))[1].startswith("error: the model has no object 'Planet'")
 
 
+def test_a_file_that_is_no_database_or_lacks_a_table_is_one_line(tmp_path: Path):
+    not_a_database = tmp_path / "notes.db"
+    not_a_database.write_text("shopping list\n")
+    url = f"sqlite:///{not_a_database}"
+    for command in (["model", "inspect", url], ["model", "diff", "--db", url], ["model", "upgrade", "--db", url],
+                    ["data", "import", "Customer", str(tmp_path / "x.csv"), "--db", url]):
+        (tmp_path / "x.csv").write_text("name\nAcme\n")
+        code, output = run(*command)
+        assert (code, output) == (1, f"error: {url}{': cannot read it' if 'inspect' in command else ''}: "
+                                     "DatabaseError: file is not a database\n"), command
+    assert not_a_database.read_text() == "shopping list\n"
+    legacy = tmp_path / "legacy.db"
+    raw_engine(f"sqlite:///{legacy}").connect().close()
+    code, output = run("model", "inspect", f"sqlite:///{legacy}", "--table", "nosuch")
+    assert (code, output) == (1, f"error: sqlite:///{legacy}: cannot read it: no table nosuch\n")
+    code, output = run("model", "inspect", f"sqlite:///{legacy}", "-o", str(tmp_path / "nowhere" / "draft.xml"))
+    assert code == 1 and output.startswith(f"error: {tmp_path / 'nowhere' / 'draft.xml'}: cannot write the draft")
+
+
 def test_upgrade_migrates_the_storage_tables(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert run("model", "upgrade", "--db", url)[0] == 0
