@@ -166,6 +166,9 @@ def test_admin_adds_users_with_checked_input(web):
     assert bad.status_code == 400 and "user name" in bad.text and "<b>x</b>" not in bad.text
     short = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "short"})
     assert short.status_code == 400 and "10 to 256 characters" in short.text
+    for long in ("k" * 65, "k" * 5000):                              # refused, not cut to 64 into another name
+        refused = web.post("/admin/users", data={"csrf": csrf, "name": long, "role": "agent", "password": "y" * 12})
+        assert refused.status_code == 400 and "1 to 64 of a-z" in refused.text
     role = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "owner", "password": "y" * 12})
     assert role.status_code == 400 and "unknown role" in role.text
     added = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "y" * 12})

@@ -45,9 +45,10 @@ MAIL_ID_LENGTH = 10
 MAIL_ID = re.compile(rf"[0-9]{{1,{MAIL_ID_LENGTH}}}")
 # a service that is not running or does not answer (503), not one that refused
 UNANSWERED = (Unavailable, NoInstance, ManagerUnreachable, CallInterrupted)
-# the fields of the form adding a user and where they are cut (a key one character longer than
-# a key may be, so that a longer one is refused, not shortened)
-ADD_FORM = {"name": 64, "role": 20, "customer": KEY_LENGTH + 1}
+# where a posted user name, role and customer key are cut: one character longer than any may be,
+# so that a longer one is refused, not shortened into another
+NAME_CUT, ROLE_CUT = 65, 21
+ADD_FORM = {"name": NAME_CUT, "role": ROLE_CUT, "customer": KEY_LENGTH + 1}
 
 
 @page("admin")
@@ -113,7 +114,7 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
 
 @action("admin")
 def remove_user(request: Request, context: Context, form: FormData) -> Response:
-    name = str(form.get("name", ""))[:64]
+    name = str(form.get("name", ""))[:NAME_CUT]
     if _is_oneself(request, name):
         return _users_page(request, context, 400, error="You cannot remove yourself; another administrator can.")
     try:
@@ -127,7 +128,7 @@ def remove_user(request: Request, context: Context, form: FormData) -> Response:
 @action("admin")
 def set_role(request: Request, context: Context, form: FormData) -> Response:
     """Give a staff user another staff role (not oneself: another administrator can)."""
-    name, role = str(form.get("name", ""))[:64], str(form.get("role", ""))[:20]
+    name, role = str(form.get("name", ""))[:NAME_CUT], str(form.get("role", ""))[:ROLE_CUT]
     if _is_oneself(request, name):
         return _users_page(request, context, 400, error="You cannot change your own role; another administrator can.")
     try:
@@ -146,7 +147,7 @@ def _is_oneself(request: Request, name: str) -> bool:
 @action("admin")
 def set_phone(request: Request, context: Context, form: FormData) -> Response:
     """An agent's phone: this browser, the registered SIP phone or an external number."""
-    name = str(form.get("name", ""))[:64]
+    name = str(form.get("name", ""))[:NAME_CUT]
     try:
         context.phone.choose(name, str(form.get("kind", ""))[:10], str(form.get("number", ""))[:30] or None)
     except CarusoError as error:
