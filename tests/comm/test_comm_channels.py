@@ -56,7 +56,7 @@ def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running)
             read = http.get(f"/chats/{chat}/messages", headers=keys[customer]).json()
             assert read["state"] == "connected"
             assert [(m["from"], m["text"]) for m in read["messages"]] == [
-                ("visitor", f"hello from {customer}"), ("ann", f"hi {customer}"),
+                ("visitor", f"hello from {customer}"), ("agent", f"hi {customer}"),
                 ("visitor", f"thanks, {customer} here")]
             assert len(http.get(f"/chats/{chat}/messages", params={"after": 2},
                                 headers=keys[customer]).json()["messages"]) == 1
@@ -69,6 +69,8 @@ def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running)
         refused = http.post(f"/agents/ann/chats/{chats['alice']}/messages", json={"text": "late"},
                             headers=agent)
         assert refused.status_code == 409 and "not connected" in refused.json()["error"]
+        late = http.post(f"/chats/{chats['alice']}/messages", json={"text": "still there?"}, headers=keys["alice"])
+        assert (late.status_code, late.json()["error"]) == (409, "this chat has ended")      # no internal id
         assert http.post("/chats", json={}).status_code == 400
         page = http.get("/")
         assert page.status_code == 200 and '<script src="chat.js">' in page.text

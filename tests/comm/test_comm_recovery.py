@@ -81,7 +81,7 @@ def test_chats_go_on_after_a_restart_with_their_keys_transcripts_places_and_agen
         assert [w["id"] for w in comm.waiting("chat")] == [first["id"], second["id"]]
         read = http.get(f"/chats/{talking['id']}/messages", headers=keys[talking["id"]]).json()
         assert [(m["from"], m["text"]) for m in read["messages"]] == [
-            ("visitor", "hello 0"), ("ann", "hi, ann here"), ("visitor", "my bill")]
+            ("visitor", "hello 0"), ("agent", "hi, ann here"), ("visitor", "my bill")]
         assert read["state"] == "connected" and all("_key" not in m for m in read["messages"])
         assert http.get(f"/chats/{first['id']}/messages", headers=keys[second["id"]]).status_code == 404
         assert http.post(f"/chats/{talking['id']}/messages", json={"text": "still there?"},

@@ -1,6 +1,7 @@
-"""The web chat page in headless Chromium: two customers chat with one agent of capacity 2;
-the page goes on through a restart of the server; the page is framed only by the origins the
-configuration names."""
+"""The web chat page in headless Chromium: two customers chat with one agent of capacity 2
+(who is "agent" to them, not a user name); a reload goes on with the chat; a chat that ended
+takes no more writing and offers another; a customer ends a chat; the page goes on through a
+restart of the server; the page is framed only by the origins the configuration names."""
 from __future__ import annotations
 
 import http.server
@@ -8,6 +9,7 @@ import threading
 
 import pytest
 
+from caruso_core.errors import NotFound
 from caruso_core.testing import eventually
 from caruso_core.testing.processes import free_port
 from comm_records import MODEL
@@ -66,13 +68,36 @@ def test_two_customers_chat_from_the_page_with_one_agent(running, chromium):
             server.send("ann", chat, f"Hi {customer}, how can I help?")
         for customer, page in pages.items():
             expect(page.locator("#state")).to_have_text("Connected.")
-            expect(page.locator("#log")).to_contain_text(f"ann:Hi {customer}, how can I help?")
+            expect(page.locator("#log")).to_contain_text(f"agent:Hi {customer}, how can I help?")
             page.fill("#text", f"my meter is broken, {customer}")
             page.click("#write button")
         for customer, page in pages.items():
             expect(page.locator("#log")).to_contain_text(f"visitor:my meter is broken, {customer}")
+        assert "ann" not in pages["alice"].locator("#log").inner_text()
+        pages["alice"].reload()                                      # the tab's chat goes on
+        expect(pages["alice"].locator("#state")).to_have_text("Connected.")
+        expect(pages["alice"].locator("#log p")).to_have_count(3)
+        assert pages["alice"].locator("#start").is_hidden()
         server.complete("ann", chats["alice"], "solved")
         expect(pages["alice"].locator("#state")).to_have_text("The chat has ended.")
+        assert pages["alice"].locator("#write").is_hidden()
+        pages["alice"].click("#again")                               # another chat, from the start
+        expect(pages["alice"].locator("#start")).to_be_visible()
+        pages["bert"].click("#leave")                                # the agent reads that bert went
+        expect(pages["bert"].locator("#state")).to_have_text("The chat has ended.")
+        assert [m["text"] for m in server.messages(chats["bert"], "webchat")][-1] == "(left the chat)"
+        waiting = chromium.new_context().new_page()
+        waiting.goto(url + "/")
+        waiting.fill("#first", "anyone there?")
+        waiting.click("#start button")
+        expect(waiting.locator("#state")).to_have_text("Waiting for an agent...")
+        queued = waiting.evaluate("JSON.parse(sessionStorage.getItem('caruso-chat')).chat")
+        assert server.interaction(queued)["state"] in ("waiting", "offered")
+        waiting.click("#leave")                                      # not yet connected: abandoned
+        expect(waiting.locator("#state")).to_have_text("The chat has ended.")
+        with pytest.raises(NotFound):
+            server.interaction(queued)
+        waiting.context.close()
         assert errors == []
     finally:
         for page in pages.values():
@@ -99,14 +124,14 @@ def test_the_page_goes_on_through_a_restart_of_the_server(caruso_host, caruso_cl
         chat = eventually(lambda: comm.agent("ann")["interactions"])[0]
         comm.accept("ann", chat)
         comm.send("ann", chat, "Hi, ann here")
-        expect(page.locator("#log")).to_contain_text("ann:Hi, ann here")
+        expect(page.locator("#log")).to_contain_text("agent:Hi, ann here")
         comm.flush()
         eventually(lambda: len(caruso_client.get("caruso.storage/1").query("CommMessage")) == 2)
         host.stop()                                                  # gone: the page says so and retries
         expect(page.locator("#problem")).to_contain_text("Trying again")
         caruso_host("comm", config=config)
         comm.send("ann", chat, "Sorry, we were gone for a moment")
-        expect(page.locator("#log")).to_contain_text("ann:Sorry, we were gone for a moment")
+        expect(page.locator("#log")).to_contain_text("agent:Sorry, we were gone for a moment")
         expect(page.locator("#problem")).to_be_hidden()
         expect(page.locator("#state")).to_have_text("Connected.")
         assert page.locator("#log p").count() == 3                   # nothing shown twice

@@ -170,7 +170,7 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_p
     page.fill("textarea[name=text]", "Yes, until <b>December</b>.")
     page.click("button:has-text('Send')")
     page.wait_for_selector(".desk-chat li.agent")
-    expect(customer.page.locator("#log")).to_contain_text("ada:Yes, until <b>December</b>.")
+    expect(customer.page.locator("#log")).to_contain_text("agent:Yes, until <b>December</b>.")
     customer.check_layout("web chat page")
     customer.page.fill("#text", "Thanks!")
     customer.page.click("#write button")

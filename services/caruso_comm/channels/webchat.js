@@ -1,7 +1,8 @@
 "use strict";
 (function () {
-  let chat = null, key = null, seen = 0, lost = false;
+  let chat = null, key = null, seen = 0, lost = false, over = false;
   const $ = (id) => document.getElementById(id);
+  const KEPT = "caruso-chat";          // this tab's chat (id and key): a reload goes on with it
   // a pass from the portal comes in the fragment (never sent to a server); it is used once
   const pass = new URLSearchParams(location.hash.slice(1)).get("pass");
   if (pass) {
@@ -32,7 +33,17 @@
     $("log").append(line);
   }
 
+  function ended() {
+    over = true;
+    sessionStorage.removeItem(KEPT);
+    $("state").textContent = "The chat has ended.";
+    $("write").hidden = true;
+    $("leave").hidden = true;
+    $("done").hidden = false;
+  }
+
   async function poll() {
+    if (over) { return; }
     let data;
     try {
       data = await call("GET", "chats/" + encodeURIComponent(chat) + "/messages?after=" + seen);
@@ -49,9 +60,19 @@
     }
     data.messages.forEach(show);
     seen += data.messages.length;
+    if (data.state === "ended") {
+      ended();
+      return;
+    }
     $("state").textContent = {waiting: "Waiting for an agent...", offered: "Waiting for an agent...",
-                             connected: "Connected.", ended: "The chat has ended."}[data.state] || "";
-    if (data.state !== "ended") { setTimeout(poll, 1000); }
+                             connected: "Connected."}[data.state] || "";
+    setTimeout(poll, 1000);
+  }
+
+  function open() {
+    $("start").hidden = true;
+    $("chat").hidden = false;
+    poll();
   }
 
   $("start").addEventListener("submit", async (event) => {
@@ -65,10 +86,9 @@
       problem(error);
       return;
     }
+    sessionStorage.setItem(KEPT, JSON.stringify({chat: chat, key: key}));
     problem(null);
-    $("start").hidden = true;
-    $("chat").hidden = false;
-    poll();
+    open();
   });
 
   $("write").addEventListener("submit", async (event) => {
@@ -81,4 +101,27 @@
       problem(error);
     }
   });
+
+  $("leave").addEventListener("click", async () => {
+    try {
+      await call("POST", "chats/" + encodeURIComponent(chat) + "/leave");
+    } catch (error) {
+      // ended already, or the server is away: this page is done with the chat either way
+    }
+    problem(null);
+    ended();
+  });
+
+  $("again").addEventListener("click", () => { location.reload(); });
+
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(KEPT) || "null");
+    if (kept && typeof kept.chat === "string" && typeof kept.key === "string") {
+      chat = kept.chat;
+      key = kept.key;
+      open();
+    }
+  } catch (error) {
+    sessionStorage.removeItem(KEPT);
+  }
 })();

@@ -6,7 +6,13 @@ Customer endpoints (``GET /`` is a chat page using them)::
     POST /chats               {"text", "pass"?} -> {"id", "key", "state"}   starts a chat in the queue
     POST /chats/{id}/messages {"text"}                          customer writes
     GET  /chats/{id}/messages?after=N                           -> {"messages", "state"}
-    POST /chats/{id}/leave                                      customer leaves a waiting chat
+    POST /chats/{id}/leave                                      customer ends the chat
+
+The customer reads the agent's messages as from ``agent``, never an agent's user name.
+Writing to a chat that ended is Conflict "this chat has ended". Leaving a chat still waiting
+abandons it; leaving a connected one adds "(left the chat)" for the agent, who completes it.
+The chat page keeps its chat (id and key) in the tab's session storage, so a reload goes on
+with it.
 
 A chat's customer comes only from a pass (:mod:`caruso_comm.channels.chatpass`): a portal asks
 for one (``chat_pass``, through the communication server's ``chat_pass``) for a customer
@@ -66,6 +72,8 @@ MAX_BODY = 16 * 1024
 MAX_TEXT = 2000
 KEPT_CHATS = 10_000          # chats whose keys and counts are kept (as their transcripts)
 VISITOR = "visitor"          # the sender of an anonymous customer's messages
+AGENT = "agent"              # who answers, as the customer's page names them (never by their user name)
+LEFT = "(left the chat)"     # what the agent reads when the customer ends a connected chat
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
@@ -167,7 +175,7 @@ class WebChat:
     # -- channel ---------------------------------------------------------------------
 
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
-        self.transcripts.add(interaction["id"], agent, text)
+        self.transcripts.add(interaction["id"], agent, text, _agent=True)
 
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         return self.transcripts.of(interaction)
@@ -281,26 +289,47 @@ class WebChat:
     async def _customer_writes(self, request: Request) -> JSONResponse:
         chat_id, record = self._own_chat(request)
         text = self._text(await self._json(request))
-        self.server.interaction(chat_id)
+        self._live(chat_id)
         record.take(text, self.max_messages, self.max_bytes)
         self.transcripts.add(chat_id, record.sender, text)
         return JSONResponse({"ok": True})
 
     async def _read(self, request: Request) -> JSONResponse:
-        chat_id, _ = self._own_chat(request)
+        """The chat's messages from the ``after``-th on, as the customer sees them (whoever
+        answers is ``agent``), and its state."""
+        chat_id, record = self._own_chat(request)
         after = request.query_params.get("after", "0") or "0"
         if not after.isdigit() or len(after) > 9:
             raise InvalidInput("after must be a whole number of messages")
         try:
-            state = self.server.interaction(chat_id)["state"]
-        except NotFound:
+            state = self._live(chat_id)["state"]
+        except Conflict:
             state = "ended"
-        return JSONResponse({"messages": self.transcripts.of(chat_id, int(after)), "state": state})
+        messages = [{**{k: v for k, v in m.items() if not k.startswith("_")},
+                     **({"from": AGENT} if m.get("_agent", m["from"] != record.sender) else {})}
+                    for m in self.transcripts.own(chat_id)[int(after):]]
+        return JSONResponse({"messages": messages, "state": state})
 
     async def _leave(self, request: Request) -> JSONResponse:
-        chat_id, _ = self._own_chat(request)
-        self.server.abandon(chat_id)
+        """The customer ends the chat: one still waiting is abandoned; of a connected one the
+        agent reads that the customer left (and completes it)."""
+        chat_id, record = self._own_chat(request)
+        try:
+            state = self._live(chat_id)["state"]
+        except Conflict:
+            return JSONResponse({"ok": True})                        # over already
+        if state in ("waiting", "offered"):
+            self.server.abandon(chat_id)
+        else:
+            self.transcripts.add(chat_id, record.sender, LEFT)
         return JSONResponse({"ok": True})
+
+    def _live(self, chat_id: str) -> dict[str, Any]:
+        """The chat's interaction; Conflict (without its id, which the customer never sees) once it ended."""
+        try:
+            return self.server.interaction(chat_id)
+        except NotFound:
+            raise Conflict("this chat has ended") from None
 
     async def _agent(self, request: Request) -> JSONResponse:
         return JSONResponse(self.server.agent(request.path_params["agent"]))
