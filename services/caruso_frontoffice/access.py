@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from typing import Any, AsyncIterator, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
 import attrs
@@ -23,12 +23,15 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from caruso_frontoffice import notices
 from caruso_frontoffice.accounts import User
 from caruso_frontoffice.context import Context
 
 COOKIE = "caruso_session"
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 200
+SIGNED_OUT = ("You were signed out (in another tab, or your session ended), so what you sent was not done. "
+              "Sign in again to go back to the page.")
 
 
 @attrs.define
@@ -95,7 +98,7 @@ def stream(*roles: str) -> Callable[[Callable[[Request, Context], AsyncIterator[
 
 def _stream_refusal(request: Request, context: Context, allowed: frozenset[str]) -> Response | None:
     visitor = request.state.visitor = visitor_of(request, context)
-    outcome = _role_refusal(request, visitor, allowed, post=False)
+    outcome = _role_refusal(request, visitor, allowed)
     return _refusal_page(request, context, outcome)
 
 
@@ -116,15 +119,31 @@ def _respond(request: Request, handler: Callable[..., Response], allowed: frozen
     """Identify the visitor, check the CSRF token and the role, run the handler."""
     context = context_of(request)
     visitor = request.state.visitor = visitor_of(request, context)
+    if form is not None and refusal is None and allowed and visitor.user is None:
+        # nothing is done: a page's form leads to signing in again; a script's request (the
+        # desk's, whose fetch would follow a redirect as if it had worked) is refused
+        navigating = request.headers.get("sec-fetch-mode", "navigate") == "navigate"
+        refusal = _signed_out(request, context) if navigating else (403, "Please sign in first.")
     if form is not None and refusal is None and (
             visitor.fresh or not context.sessions.csrf_ok(visitor.token, form.get("csrf"))):
         refusal = 403, "The form has expired or did not come from this site. Reload the page and try again."
-    outcome = refusal or _role_refusal(request, visitor, allowed, post=form is not None)
+    outcome = refusal or _role_refusal(request, visitor, allowed)
     response = _refusal_page(request, context, outcome) or handler(
         request, context, *([form] if form is not None else []))
     if visitor.fresh:
         set_cookie(request, response, context, visitor.token, signed_in=False)
     return response
+
+
+def _signed_out(request: Request, context: Context) -> Response:
+    """A form of a page for signed-in users, sent by a browser no longer signed in (it signed out
+    in another tab, or its session ended): to the sign-in page, which says so, and from there
+    back to the page the form was on (its ``Referer``, when on this site)."""
+    came_from = urlsplit(request.headers.get("referer", ""))
+    back = "/"
+    if came_from.netloc == request.url.netloc and came_from.path.startswith("/") and len(came_from.path) < 2000:
+        back = came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    return notices.redirect(request, context.sessions, "/signin", SIGNED_OUT, query=f"next={quote(back, safe='')}")
 
 
 def _refusal_page(request: Request, context: Context, outcome: Response | tuple[int, str] | None
@@ -134,13 +153,10 @@ def _refusal_page(request: Request, context: Context, outcome: Response | tuple[
     return context.render(request, "refused.html", outcome[0], reason=outcome[1])
 
 
-def _role_refusal(request: Request, visitor: Visitor, allowed: frozenset[str], post: bool
-                  ) -> Response | tuple[int, str] | None:
+def _role_refusal(request: Request, visitor: Visitor, allowed: frozenset[str]) -> Response | tuple[int, str] | None:
     if not allowed:
         return None
     if visitor.user is None:
-        if post:
-            return 403, "Please sign in first."
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/signin?next={quote(target, safe='')}", 303)
     if not visitor.user.may(allowed):

@@ -99,9 +99,27 @@ def test_forms_without_session_or_csrf_token_are_refused(web):
     other = TestClient(web.app, base_url="http://testserver")
     other.get("/signin")
     foreign = other.post("/admin/users", data={"csrf": csrf_of(page), "name": "eve", "role": "admin",
-                                               "password": "x" * 12})
-    assert foreign.status_code == 403                  # a token of another browser does not count
+                                               "password": "x" * 12}, follow_redirects=False)
+    assert foreign.headers["location"].startswith("/signin")  # another browser's token does nothing there
     assert "eve" not in web.get("/admin/users").text
+
+
+def test_a_form_sent_after_signing_out_in_another_tab_leads_to_sign_in_and_back(web, context):
+    sign_in(web, "root")
+    page = web.get("/admin/users").text
+    web.post("/signout", data={"csrf": csrf_of(page)})                    # the other tab
+    sent = web.post("/admin/users", data={"csrf": csrf_of(page), "name": "eve", "role": "agent",
+                                          "password": "x" * 12},
+                    headers={"referer": "http://testserver/admin/users"}, follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"] == "/signin?next=%2Fadmin%2Fusers"
+    shown = web.get(sent.headers["location"]).text
+    assert "You were signed out (in another tab, or your session ended)" in shown
+    assert 'name="next" value="/admin/users"' in shown
+    assert [u.name for u in context.accounts.all()] == ["ada", "root", "sam"]     # nothing was done
+    elsewhere = web.post("/admin/users", data={"name": "eve"}, headers={"referer": "https://evil.example/admin"},
+                         follow_redirects=False)
+    assert elsewhere.headers["location"] == "/signin?next=%2F"                  # back only to this site
+    assert sign_in(web, "root", PASSWORDS["root"]).status_code == 303
 
 
 def test_oversized_or_lengthless_forms_are_refused(web):
