@@ -92,6 +92,14 @@ def test_bad_models_are_clear_errors(case, tmp_path: Path):
     assert "root:" not in str(raised.value) and "passwd" not in str(raised.value).replace("file:///etc/passwd", "")
 
 
+def test_the_example_of_the_model_format_document_loads_as_written(tmp_path: Path):
+    document = (Path(__file__).parents[2] / "docs" / "model-format.md").read_text(encoding="utf-8")
+    example = document.split("## Example", 1)[1].split("```xml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "crm.xml").write_text(example)
+    loaded = loader.load(tmp_path / "crm.xml")
+    assert sorted(loaded.objects) == ["Customer", "Opportunity", "OrderLine", "Tag"]
+
+
 def test_an_unreadable_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="cannot read"):
         loader.load(tmp_path / "missing.xml")
