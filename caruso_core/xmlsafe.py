@@ -43,15 +43,24 @@ def parse(data: bytes, source: str, max_bytes: int = MAX_BYTES) -> etree._Elemen
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as error:
-        raise ConfigError(f"{source}:{error.lineno or 1}: malformed XML: {error.msg}") from None
+        if b"<!ENTITY" in data:                   # the parser's own guard against expansion stopped it
+            _refuse_entities(data, source)
+        said = error.msg or ""
+        if said.startswith("Excessive depth in document"):
+            said = "elements nested deeper than 256 levels"
+        raise ConfigError(f"{source}:{error.lineno or 1}: malformed XML: {said}") from None
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
-        line = data[:max(data.find(b"<!ENTITY"), 0)].count(b"\n") + 1
-        raise ConfigError(f"{source}:{line}: entity declarations are not allowed (they could expand "
-                          "without bound or read other files); remove the <!ENTITY>")
+        _refuse_entities(data, source)
     for node in root.iter(etree.Entity):
         raise ConfigError(f"{source}:{node.sourceline}: entity reference {node.text} is not allowed")
     return root
+
+
+def _refuse_entities(data: bytes, source: str) -> None:
+    line = data[:max(data.find(b"<!ENTITY"), 0)].count(b"\n") + 1
+    raise ConfigError(f"{source}:{line}: entity declarations are not allowed (they could expand "
+                      "without bound or read other files); remove the <!ENTITY>")
 
 
 @functools.cache

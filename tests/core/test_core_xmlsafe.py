@@ -15,6 +15,10 @@ LAUGHS = b"""<?xml version="1.0"?>
 ]>
 <model>&lol9;</model>"""
 
+# ten levels in an attribute: libxml2 refuses the expansion itself, before caruso looks at the DTD
+AMPLIFIED = b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY l0 "lol">\n' + b"".join(
+    b'<!ENTITY l%d "%s">\n' % (level, b"&l%d;" % (level - 1) * 10) for level in range(1, 10)) + b']>\n<model name="&l9;"/>'
+
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE model [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
 <model>&secret;</model>"""
@@ -33,6 +37,8 @@ def test_plain_document_parses_and_keeps_lines():
     (LAUGHS, 3, "entity declarations are not allowed"),
     (XXE, 2, "entity declarations are not allowed"),
     (b"<model>\n<object>\n</model>", 3, "malformed XML"),
+    (AMPLIFIED, 3, "entity declarations are not allowed"),        # stopped by the parser's own guard first
+    (b"<model>" + b"<a>" * 300 + b"</a>" * 300 + b"</model>", 1, "malformed XML: elements nested deeper than 256 levels"),
 ])
 def test_hostile_and_broken_documents_are_refused_with_file_and_line(data, line, what):
     started = time.monotonic()
