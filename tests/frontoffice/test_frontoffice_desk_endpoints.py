@@ -118,6 +118,8 @@ def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):
     call = comm.arrive("billing", from_="+49 30 1234567")["id"]         # a queue with a wrap-up
     eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
     post("accept", interaction=call)
+    long = post("complete", interaction=call, disposition="resolved", follow_up="x" * 5000)
+    assert long.status_code == 400 and "the follow-up: at most 300 characters, not 5000; shorten it" in long.text
     done = post("complete", interaction=call, disposition="resolved", follow_up="Send the brochure")
     assert done.status_code == 303 and comm.agent("ada")["wrap_up_left"]
     again = post("wrap-up", interaction=call, follow_up="Send the brochure")          # a stale or forged form

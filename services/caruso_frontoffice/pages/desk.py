@@ -218,18 +218,19 @@ def _act(perform: Callable[[Request, Context, FormData, str, str], str | Respons
     return action(*ROLES)(run)
 
 
-def _text(value: Any, limit: int) -> str:
-    """A form value as text, refused (InvalidInput) beyond ``limit`` characters."""
+def _text(value: Any, limit: int, name: str = "a value") -> str:
+    """A form value as text, refused (InvalidInput, saying so of ``name``) beyond ``limit`` characters."""
     text = value if isinstance(value, str) else ""
     if len(text) > limit:
-        raise InvalidInput(f"a value of at most {limit} characters was expected")
+        raise InvalidInput(f"{name}: at most {limit} characters, not {len(text)}; shorten it")
     return text
 
 
 def _field(form: FormData, name: str, kind: str | None = None) -> str:
     """The form's ``name`` as text within the length of the desk field ``kind`` (``KEPT``;
     default ``name``), refused (InvalidInput) beyond it."""
-    return _text(form.get(name), KEPT[kind or name])
+    return _text(form.get(name), KEPT[kind or name], {"text": "the message", "follow_up": "the follow-up"}.get(
+        name, f"the {name.replace('_', ' ')}"))
 
 
 @_act
