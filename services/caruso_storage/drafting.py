@@ -90,6 +90,9 @@ def draft(engine: Engine, database: str = "legacy", tables: list[str] | None = N
 def _attribute(column: dict[str, Any], name: str, key: list[str]) -> etree._Element:
     column_type = column["type"]
     kind = next((label for cls, label in TYPE_NAMES if isinstance(column_type, cls)), "string")
+    length = getattr(column_type, "length", None)
+    if kind == "text" and length:               # TEXT(30): SQLite's reading of VARCHAR2(30) and the like
+        kind = "string"
     element = etree.Element("attribute", name=name, type=kind, column=column["name"])
     if column["name"] in key:
         element.set("key", "true")
@@ -97,7 +100,6 @@ def _attribute(column: dict[str, Any], name: str, key: list[str]) -> etree._Elem
             element.set("generated", "true")
     elif not column.get("nullable", True):
         element.set("required", "true")
-    length = getattr(column_type, "length", None)
     if kind == "string" and length:
         element.set("length", str(length))
     if kind == "decimal":

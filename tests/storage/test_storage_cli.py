@@ -90,6 +90,19 @@ def test_inspect_drafts_a_model_that_validates_and_serves_the_legacy_database(tm
     storage.stop()
 
 
+def test_inspect_drafts_what_validate_accepts_of_columns_typed_by_other_databases(tmp_path: Path):
+    legacy = tmp_path / "oracle_made.sqlite"
+    with raw_engine(f"sqlite:///{legacy}").begin() as connection:   # types another database wrote
+        connection.exec_driver_sql('CREATE TABLE "KUNDE" ("KDNR" NUMBER(10) PRIMARY KEY, "NAME" VARCHAR2(30) '
+                                   'NOT NULL, "NOTIZ" CLOB)')
+    draft = tmp_path / "draft.xml"
+    assert run("model", "inspect", f"sqlite:///{legacy}", "-o", str(draft))[0] == 0
+    attributes = loader.load(draft).objects["Kunde"].attributes
+    assert (attributes["name"].type, attributes["name"].length, attributes["notiz"].type) == ("string", 30, "text")
+    code, output = run("model", "validate", str(draft), "--database", f"legacy=sqlite:///{legacy}")
+    assert code == 0 and "they fit the model" in output, output
+
+
 CSV_GOOD = "name,city,segment,active\nAcme,Berlin,business,true\nBeta,,private,false\n"
 CSV_BAD = "name,city,segment\nAcme,Berlin,business\n,Bonn,business\nGamma,Kiel,galactic\nDelta,Ulm,public\n"
 
