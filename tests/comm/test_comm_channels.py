@@ -171,6 +171,12 @@ def test_a_chat_is_bounded_in_messages_bytes_and_body_and_open_only_with_its_key
         assert http.get(f"/chats/{chat}/messages", params={"after": "x"}, headers=key).status_code == 400
         assert http.post(f"/chats/{chat}/leave", headers=key).status_code == 200
         assert http.get(f"/chats/{chat}/messages", headers=key).json()["state"] == "ended"
+        server.login("ann", {}, {"webchat": 1})                       # a connected chat, left again and again
+        talking = http.post("/chats", json={"text": "hello"})
+        server.accept("ann", talking.json()["id"])
+        for _ in range(5):
+            assert http.post(f"/chats/{talking.json()['id']}/leave", headers=_key(talking)).status_code == 200
+        assert [m["text"] for m in server.messages(talking.json()["id"], "webchat")] == ["hello", "(left the chat)"]
 
 
 def test_the_chat_page_may_be_framed_only_by_the_configured_origins(running, tmp_path):

@@ -54,6 +54,7 @@
       setTimeout(poll, 3000);
       return;
     }
+    if (over) { return; }                 // ended while this poll was under way
     if (lost) {
       lost = false;
       problem(null);
@@ -106,7 +107,10 @@
     try {
       await call("POST", "chats/" + encodeURIComponent(chat) + "/leave");
     } catch (error) {
-      // ended already, or the server is away: this page is done with the chat either way
+      if (error instanceof TypeError) {   // no answer (the server is away): the chat goes on
+        problem(new Error("The chat could not be ended just now. Try again in a moment."));
+        return;
+      }                                   // refused: it ended already
     }
     problem(null);
     ended();

@@ -98,6 +98,7 @@ class _Chat:
     sender: str
     messages: int = 0
     bytes: int = 0
+    left: bool = False           # the customer ended it (said to the agent once)
 
     def take(self, text: str, max_messages: int, max_bytes: int) -> None:
         """Count one customer message; TooMany or TooLarge (counting nothing) beyond the bounds."""
@@ -320,7 +321,8 @@ class WebChat:
             return JSONResponse({"ok": True})                        # over already
         if state in ("waiting", "offered"):
             self.server.abandon(chat_id)
-        else:
+        elif not record.left:
+            record.left = True
             self.transcripts.add(chat_id, record.sender, LEFT)
         return JSONResponse({"ok": True})
 
