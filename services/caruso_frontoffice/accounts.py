@@ -285,9 +285,8 @@ class Accounts:
             if row.role not in STAFF:
                 raise InvalidInput(f"{row.name} is a customer account, whose role does not change: "
                                    "remove it and add a staff user")
-            if role != "admin":
-                self._keep_an_administrator(connection, row.id)
-            connection.execute(users.update().where(users.c.id == row.id).values(role=role))
+            keep = self._keep_an_administrator(connection, row) if role != "admin" else sa.true()
+            _changed(connection.execute(users.update().where(users.c.id == row.id, keep).values(role=role)), row)
             connection.execute(sessions.delete().where(sessions.c.user_id == row.id))
         return User(row.id, row.name, role, None)
 
@@ -295,18 +294,25 @@ class Accounts:
         """Delete the user ``name`` and their sessions; NotFound if unknown, InvalidInput for
         the last administrator."""
         with self._engine.begin() as connection:
-            user_id = self._id(connection, name)
-            self._keep_an_administrator(connection, user_id)
-            connection.execute(sessions.delete().where(sessions.c.user_id == user_id))
-            connection.execute(customers.delete().where(customers.c.user_id == user_id))
-            connection.execute(users.delete().where(users.c.id == user_id))
+            row = connection.execute(_SELECT.where(users.c.id == self._id(connection, name))).one()
+            keep = self._keep_an_administrator(connection, row)
+            connection.execute(sessions.delete().where(sessions.c.user_id == row.id))
+            connection.execute(customers.delete().where(customers.c.user_id == row.id))
+            _changed(connection.execute(users.delete().where(users.c.id == row.id, keep)), row)
 
     @staticmethod
-    def _keep_an_administrator(connection: sa.Connection, user_id: int) -> None:
-        """InvalidInput if ``user_id`` is the only administrator."""
-        admins = connection.execute(sa.select(users.c.id, users.c.name).where(users.c.role == "admin")).all()
-        if [admin.id for admin in admins] == [user_id]:
-            raise InvalidInput(f"{admins[0].name} is the last administrator: make another one first")
+    def _keep_an_administrator(connection: sa.Connection, user: sa.Row) -> sa.ColumnElement[bool]:
+        """InvalidInput if ``user_id`` is the only administrator; else the condition the change of
+        that user is made under, so that two administrators changing each other at once cannot
+        both go: the administrators' rows are locked (PostgreSQL, MariaDB), and the change's own
+        statement counts them again (SQLite, whose statements are serialized)."""
+        admins = connection.execute(sa.select(users.c.id, users.c.name).where(users.c.role == "admin")
+                                    .with_for_update()).all()
+        if [admin.id for admin in admins] == [user.id]:
+            _last_administrator(user)
+        others = sa.select(sa.func.count()).select_from(
+            sa.select(users.c.id).where(users.c.role == "admin", users.c.id != user.id).subquery()).scalar_subquery()
+        return sa.or_(users.c.role != "admin", others > 0)
 
     def _id(self, connection: sa.Connection, name: str) -> int:
         user_id = connection.execute(sa.select(users.c.id).where(users.c.name == name.strip().lower())).scalar()
@@ -348,6 +354,17 @@ class Accounts:
 
 
 _SELECT = sa.select(users, customers.c.customer_key).select_from(users.outerjoin(customers))
+
+
+def _changed(result: sa.CursorResult[Any], user: sa.Row) -> None:
+    """After a change of ``user`` made under :meth:`Accounts._keep_an_administrator`'s condition:
+    no row changed means another administrator went meanwhile."""
+    if result.rowcount == 0:
+        _last_administrator(user)
+
+
+def _last_administrator(user: sa.Row) -> None:
+    raise InvalidInput(f"{user.name} is the last administrator: make another one first")
 
 
 def _user(row: sa.Row) -> User:

@@ -3,7 +3,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from caruso_core import connect
-from caruso_core.errors import Conflict
+from caruso_core.errors import Conflict, InvalidInput
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.context import Context
@@ -36,4 +36,9 @@ def test_accounts_and_sessions_in_postgresql(postgres_database):
     assert [(one.name, one.customer) for one in accounts.all()] == [("cora", {"customer_id": 7})]
     accounts.remove("cora")
     assert accounts.all() == []
+    for name in ("root", "boss"):
+        accounts.add(name, "admin", "admin-secret-1")
+    accounts.set_role("boss", "supervisor")
+    with pytest.raises(InvalidInput, match="root is the last administrator"):
+        accounts.remove("root")
     engine.dispose()
