@@ -44,6 +44,7 @@ every service of the deployment that provides an interface it requires.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -51,7 +52,7 @@ import socket
 import tomllib
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 import Pyro5.api
@@ -194,13 +195,20 @@ def load(file: str | None = None, *, manager_port: int | None = None,
     return parse(place(read_toml(path), manager_port, web_port), str(path))
 
 
-def record_manager_uri(uri: str) -> Path:
+def record_manager_uri(uri: str) -> Callable[[], None]:
     """Note in the data folder (:data:`RUNNING_MANAGER_FILE`, 0600) where the manager of the
-    ``caruso up`` running here listens, for commands run in this folder; returns the file,
-    which ``caruso up`` removes when it stops."""
+    ``caruso up`` running here (this process) listens, for commands run in this folder;
+    returns what removes the note (if it is still this one) when ``caruso up`` stops. A
+    note of a process that is gone (``kill -9``) is not believed."""
     path = data_dir() / RUNNING_MANAGER_FILE
-    privatefiles.write_file(path, uri.encode("utf-8"))
-    return path
+    note = f"{uri}\n{os.getpid()}\n".encode("utf-8")
+    privatefiles.write_file(path, note)
+
+    def forget() -> None:
+        with contextlib.suppress(OSError):
+            if path.read_bytes() == note:
+                path.unlink()
+    return forget
 
 
 def manager_uri_here() -> str | None:
@@ -224,11 +232,12 @@ def _recorded_manager_uri() -> str | None:
     """What :func:`record_manager_uri` noted, if it is a readable manager address."""
     try:
         with open(data_path() / RUNNING_MANAGER_FILE, "rb") as recorded:
-            uri = recorded.read(remoting.MAX_MANAGER_LIST + 1).decode("utf-8")
-        if not uri:
+            uri, _, pid = recorded.read(remoting.MAX_MANAGER_LIST + 32).decode("utf-8").partition("\n")
+        if not uri or not pid.strip().isdigit() or len(pid) > 20 or int(pid) == 0:
             return None
-        remoting.manager_uri(uri)          # ConfigError if it is none (too long included)
-    except (OSError, UnicodeDecodeError, ConfigError):
+        os.kill(int(pid), 0)               # ProcessLookupError: that caruso up is gone (PermissionError:
+        remoting.manager_uri(uri)          # its pid is another user's now); ConfigError: no address
+    except (OSError, UnicodeDecodeError, ConfigError, OverflowError):
         return None
     return uri
 

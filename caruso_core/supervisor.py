@@ -132,7 +132,7 @@ class Supervisor:
         :attr:`ready` is set once every child is up.
         """
         signals.on_stop(self._stop.set)
-        recorded = None
+        forget_address: Callable[[], None] = lambda: None
         if self.deployment.tls is not None:
             self.deployment.tls.apply()
         try:
@@ -151,7 +151,7 @@ class Supervisor:
             names = ", ".join(c.label for c in self.children if c.name) or "no services"
             self._serve_control()
             part = f" on host {self.deployment.part}" if self.deployment.part else ""
-            recorded = record_manager_uri(self.deployment.manager_uri)
+            forget_address = record_manager_uri(self.deployment.manager_uri)
             self._echo(f"caruso is up ({self.deployment.source}{part}): manager at "
                        f"{self.deployment.manager_uri}; {names}. Ctrl-C stops it.")
             self.ready.set()
@@ -169,8 +169,7 @@ class Supervisor:
             if self._control is not None:
                 self._control.stop()
             self._shutdown()
-            if recorded is not None:
-                recorded.unlink(missing_ok=True)
+            forget_address()
 
     def stop(self) -> None:
         self._stop.set()

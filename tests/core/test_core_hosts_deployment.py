@@ -1,5 +1,8 @@
 """A deployment on several hosts: [hosts], [tls], each service's host, and which part
 `caruso up --host NAME` runs; mistakes are one-line errors naming the file and the table."""
+import os
+import subprocess
+
 import pytest
 
 from caruso_core.deployment import manager_uri_here, parse, record_manager_uri, tls_here
@@ -87,14 +90,29 @@ def test_a_command_takes_the_address_a_running_up_noted_unless_the_note_is_no_ad
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CARUSO_DATA", raising=False)
     (tmp_path / "caruso.toml").write_text('[manager]\nuri = "127.0.0.1:7717"\n')
-    noted = record_manager_uri("PYRO:caruso.manager@127.0.0.1:7800")
-    assert noted == tmp_path / "data" / "manager.uri" and noted.stat().st_mode & 0o777 == 0o600
+    forget = record_manager_uri("PYRO:caruso.manager@127.0.0.1:7800")
+    noted = tmp_path / "data" / "manager.uri"
+    assert noted.stat().st_mode & 0o777 == 0o600
     assert manager_uri_here() == "PYRO:caruso.manager@127.0.0.1:7800"
-    for garbage in (b"", b"not an address", b"\xff\xfe", b"127.0.0.1:7800," * 400):
+    ours = noted.read_bytes()
+    gone = _ended_pid()
+    for garbage in (b"", b"not an address\n1\n", b"\xff\xfe", b"127.0.0.1:7800," * 400 + b"\n1\n",
+                    b"127.0.0.1:7800\n", b"127.0.0.1:7800\n0\n",           # no up, or pid 0 (a process group)
+                    b"127.0.0.1:7800\n%d\n" % gone):                         # an up killed since
         noted.write_bytes(garbage)
         assert manager_uri_here() == "127.0.0.1:7717", garbage[:20]
-    noted.unlink()
-    assert manager_uri_here() == "127.0.0.1:7717"
+    noted.write_bytes(b"127.0.0.1:7801\n%d\n" % os.getpid())                # another up's note: kept
+    forget()
+    assert noted.exists() and manager_uri_here() == "127.0.0.1:7801"
+    noted.write_bytes(ours)
+    forget()
+    assert not noted.exists() and manager_uri_here() == "127.0.0.1:7717"
+
+
+def _ended_pid():
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return ended.pid
 
 
 def test_without_hosts_nothing_changes(pem_files):

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from caruso_core.cli import cli
-from caruso_core.deployment import RUNNING_MANAGER_FILE
+from caruso_core.deployment import RUNNING_MANAGER_FILE, manager_uri_here
 from caruso_core.testing import eventually
 from caruso_core.testing.processes import free_port
 
@@ -120,7 +120,7 @@ def test_up_stops_everything_it_started(tmp_path, monkeypatch, signum, target):
     assert not (tmp_path / "data" / RUNNING_MANAGER_FILE).exists()
 
 
-def test_what_up_started_stops_by_itself_when_up_is_killed(tmp_path):
+def test_what_up_started_stops_by_itself_when_up_is_killed(tmp_path, monkeypatch):
     """``kill -9`` of up (or the kernel's out-of-memory killer) runs none of its code: its
     manager and hosts see their lifeline end and stop gracefully, leaving no port open."""
     (tmp_path / "caruso.toml").write_text(DEPLOYMENT)
@@ -131,6 +131,9 @@ def test_what_up_started_stops_by_itself_when_up_is_killed(tmp_path):
     up.process.kill()
     assert up.process.wait(30) == -signal.SIGKILL
     assert_all_gone(up, port)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CARUSO_DATA", raising=False)
+    assert (tmp_path / "data" / RUNNING_MANAGER_FILE).exists() and manager_uri_here() is None   # a dead up's note
 
 
 def test_a_lifeline_that_is_no_pipe_is_refused_in_one_line(tmp_path):
