@@ -4,8 +4,9 @@ Every handler is wrapped by :func:`page` (GET), :func:`action` (POST) or :func:`
 (GET, a push stream of server-sent events):
 
 - the visitor's cookie is read (a browser without a valid one gets a fresh token);
-- ``roles`` given: an anonymous visitor of a page is sent to sign in, an anonymous or
-  wrong-role visitor of an action or a wrong-role visitor of a page gets 403;
+- ``roles`` given: an anonymous visitor of a page is sent to sign in; an action's form sent
+  by an anonymous visitor does nothing and is sent to sign in too (saying so; a script's
+  request, ``Sec-Fetch-Mode`` other than ``navigate``, gets 403); a wrong-role visitor gets 403;
 - an action's form must carry the CSRF token of the visitor's cookie, else 403;
 - a page's or an action's function runs in a worker thread (it may block on the
   database or on Pyro5 calls) and gets ``(request, context)``, actions also the form;
@@ -30,6 +31,7 @@ from caruso_frontoffice.context import Context
 COOKIE = "caruso_session"
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 200
+MAX_BACK = 2000              # characters of the page a signed-out form leads back to
 SIGNED_OUT = ("You were signed out (in another tab, or your session ended), so what you sent was not done. "
               "Sign in again to go back to the page.")
 
@@ -140,9 +142,9 @@ def _signed_out(request: Request, context: Context) -> Response:
     in another tab, or its session ended): to the sign-in page, which says so, and from there
     back to the page the form was on (its ``Referer``, when on this site)."""
     came_from = urlsplit(request.headers.get("referer", ""))
-    back = "/"
-    if came_from.netloc == request.url.netloc and came_from.path.startswith("/") and len(came_from.path) < 2000:
-        back = came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    back = came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    if came_from.netloc != request.url.netloc or not came_from.path.startswith("/") or len(back) > MAX_BACK:
+        back = "/"
     return notices.redirect(request, context.sessions, "/signin", SIGNED_OUT, query=f"next={quote(back, safe='')}")
 
 

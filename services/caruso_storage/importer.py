@@ -54,7 +54,7 @@ def read_rows(path: Path, attributes: Iterable[str]) -> list[tuple[int, dict[str
                 if any("\0" in cell for cell in cells):
                     raise ConfigError(f"{path}:{reader.line_num}: a cell holds a NUL character")
                 if header is None:
-                    header = _header(path, cells, attributes)
+                    header = _header(path, reader.line_num, cells, attributes)
                 elif len(cells) != len(header):
                     raise ConfigError(f"{path}:{reader.line_num}: {len(cells)} cell(s), but the header names "
                                       f"{len(header)} column(s)")
@@ -70,15 +70,15 @@ def read_rows(path: Path, attributes: Iterable[str]) -> list[tuple[int, dict[str
     return rows
 
 
-def _header(path: Path, cells: list[str], attributes: Iterable[str]) -> list[str]:
+def _header(path: Path, line: int, cells: list[str], attributes: Iterable[str]) -> list[str]:
     known = list(attributes)
     unknown = [name for name in cells if name not in known]
     if unknown:
-        raise ConfigError(f"{path}:1: unknown column(s) {', '.join(unknown)} "
+        raise ConfigError(f"{path}:{line}: unknown column(s) {', '.join(unknown)} "
                           f"(the header names attributes: {', '.join(known)})")
     twice = sorted({name for name in cells if cells.count(name) > 1})
     if twice:
-        raise ConfigError(f"{path}:1: column(s) {', '.join(twice)} named twice")
+        raise ConfigError(f"{path}:{line}: column(s) {', '.join(twice)} named twice")
     return cells
 
 

@@ -32,6 +32,8 @@ def test_train_score_and_segment_write_back_through_the_storage(solution):
     assert scored["version"] == 2 and abs(scored["customers"] - active) <= 5
     assert storage.count("Customer", {"field": "churn_risk", "op": "is_null", "value": False}) == scored["customers"]
     assert storage.count("Customer", {"field": "churn_risk", "op": "ge", "value": 0.1}) == scored["at_risk"] > 0
+    # this history holds risks stored as exactly the threshold (some rounded up to it): counted as stored
+    assert storage.count("Customer", {"field": "churn_risk", "op": "eq", "value": 0.1}) > 0
     target = analytics.at_risk_target()
     assert (target["number"], target["customer"]) == ("phone", "id")
     assert storage.count(target["object"], target["where"]) == scored["at_risk"]

@@ -39,6 +39,7 @@ def test_plain_document_parses_and_keeps_lines():
     (b"<model>\n<object>\n</model>", 3, "malformed XML"),
     (AMPLIFIED, 3, "entity declarations are not allowed"),        # stopped by the parser's own guard first
     (b"<model>" + b"<a>" * 300 + b"</a>" * 300 + b"</model>", 1, "malformed XML: elements nested deeper than 256 levels"),
+    (b"<model>\n<!-- no <!ENTITY here -->\n<object>\n</model>", 4, "malformed XML: Opening and ending tag"),
 ])
 def test_hostile_and_broken_documents_are_refused_with_file_and_line(data, line, what):
     started = time.monotonic()

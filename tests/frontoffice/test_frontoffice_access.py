@@ -119,6 +119,9 @@ def test_a_form_sent_after_signing_out_in_another_tab_leads_to_sign_in_and_back(
     elsewhere = web.post("/admin/users", data={"name": "eve"}, headers={"referer": "https://evil.example/admin"},
                          follow_redirects=False)
     assert elsewhere.headers["location"] == "/signin?next=%2F"                  # back only to this site
+    endless = web.post("/admin/users", data={"name": "eve"}, follow_redirects=False,
+                       headers={"referer": "http://testserver/admin/users?q=" + "x" * 3000})
+    assert endless.headers["location"] == "/signin?next=%2F"                    # nor anywhere too long
     assert sign_in(web, "root", PASSWORDS["root"]).status_code == 303
 
 

@@ -144,6 +144,7 @@ def test_partial_import_writes_the_good_rows_and_reports_database_refusals(tmp_p
 
 @pytest.mark.parametrize("content, message", [
     ("nickname\nx\n", ":1: unknown column(s) nickname"),
+    ("\n\nname,name\nx,y\n", ":3: column(s) name named twice"),
     (b"name\n\xff\xfe\n", "not a UTF-8 CSV file"),
     ("", "empty: a CSV file's first line names the columns"),
     ("\n\n", "empty: a CSV file's first line names the columns"),
