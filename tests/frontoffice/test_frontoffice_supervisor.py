@@ -107,6 +107,22 @@ def test_bad_report_requests_are_refused_with_one_line(web, query, status, messa
     assert chart.status_code == status and chart.headers["content-type"].startswith("text/plain")
 
 
+def test_a_report_downloads_as_csv_html_and_pdf_for_supervisors_only(web):
+    sign_in(web, "sam")
+    query = "name=incoming-calls&from=2026-11-01&to=2026-11-02"
+    page = web.get(f"/supervisor/reports?{query}").text
+    assert f'href="/supervisor/reports/download?{query.replace("&", "&amp;")}&amp;format=csv"' in page
+    for kind, starts in (("csv", b"period,"), ("html", b"<!doctype html>"), ("pdf", b"%PDF")):
+        got = web.get(f"/supervisor/reports/download?{query}&format={kind}")
+        assert got.status_code == 200 and got.content.lower().startswith(starts.lower()), (kind, got.content[:60])
+        assert got.headers["content-disposition"] == f'attachment; filename="incoming-calls-2026-11-01-2026-11-02.{kind}"'
+    for bad, status in (("format=exe", 400), ("format=", 400), ("format=csv&from=9999-12-31", 400)):
+        refused = web.get(f"/supervisor/reports/download?{query}&{bad}")
+        assert refused.status_code == status and refused.headers["content-type"].startswith("text/plain"), bad
+    sign_in(web, "ada")
+    assert web.get(f"/supervisor/reports/download?{query}&format=csv").status_code == 403
+
+
 def test_a_report_of_records_says_the_days_do_not_apply(web, caruso_host):
     caruso_host("storage")
     sign_in(web, "sam")

@@ -27,6 +27,7 @@ shows as one line on the page.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Mapping
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -56,6 +57,8 @@ FORECAST_MONTHS = (3, 6, 12, 24)
 FORECAST_LEVELS = (0.5, 0.8, 0.9, 0.95)
 DEFAULT_HORIZON = (6, 0.8)
 MAX_CHART_BYTES = 2 * 1024 * 1024
+DOWNLOADS = {"csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 
 @page(*ROLES)
@@ -95,20 +98,42 @@ def reports(request: Request, context: Context) -> Response:
         return context.render(request, "reports.html", _status(error), definitions=definitions, chosen=None,
                               report=None, error=str(error), query=query)
     return context.render(request, "reports.html", definitions=definitions, chosen=chosen, report=report,
-                          error=None, query=query, chart=request.url.query)
+                          error=None, query=query, chart=request.url.query, downloads=DOWNLOADS)
 
 
 @page(*ROLES)
 def chart(request: Request, context: Context) -> Response:
+    rendered = _rendered(request, context, "png-narrow" if request.query_params.get("size") == "narrow" else "png")
+    return rendered if isinstance(rendered, Response) else Response(rendered[1], media_type="image/png")
+
+
+@page(*ROLES)
+def download(request: Request, context: Context) -> Response:
+    """The report of the page's query as a file in the ``format`` asked (one of DOWNLOADS)."""
+    kind = request.query_params.get("format", "")
+    if kind not in DOWNLOADS:
+        return Response(f"format {kind[:20]!r}: use one of {', '.join(DOWNLOADS)}", 400, media_type="text/plain")
+    rendered = _rendered(request, context, kind)
+    if isinstance(rendered, Response):
+        return rendered
+    name, data = rendered
+    if not isinstance(data, bytes) or len(data) > MAX_DOWNLOAD_BYTES:
+        return Response("The reports service answered with no file of a sensible size.", 502, media_type="text/plain")
+    filename = f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)[:60]}-{request.query_params['from']}-{request.query_params['to']}"
+    return Response(data, media_type=DOWNLOADS[kind],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.{kind}"'})
+
+
+def _rendered(request: Request, context: Context, kind: str) -> tuple[str, Any] | Response:
+    """The report of the query's ``name``, ``from`` and ``to`` rendered as ``kind`` by the reports
+    service, with the report's name; or the refusal as a one-line text response."""
     service = context.client.service(REPORTS)
     query = {key: request.query_params.get(key, "") for key in ("name", "from", "to")}
     try:
         chosen, options = _report_options(service.definitions(), query)
-        image = service.render(chosen["name"], "png-narrow" if request.query_params.get("size") == "narrow"
-                               else "png", *options)
+        return chosen["name"], service.render(chosen["name"], kind, *options)
     except CarusoError as error:
         return Response(str(error), _status(error), media_type="text/plain")
-    return Response(image, media_type="image/png")
 
 
 @page(*ROLES)
@@ -328,6 +353,7 @@ routes = [
     Route("/supervisor/wallboard.json", wallboard_json, methods=["GET"]),
     Route("/supervisor/reports", reports, methods=["GET"]),
     Route("/supervisor/reports/chart.png", chart, methods=["GET"]),
+    Route("/supervisor/reports/download", download, methods=["GET"]),
     Route("/supervisor/campaigns", campaigns, methods=["GET"]),
     Route("/supervisor/campaigns", campaign_action, methods=["POST"]),
     Route("/supervisor/analytics", analytics, methods=["GET"]),
