@@ -1,8 +1,9 @@
 """Importing business objects from CSV: check every row, then write all or (on request) the good ones.
 
 The header names attributes; an empty cell is a missing value; a file that is no such
-CSV file is refused whole. Each row is checked against the model first; with errors and
-without ``partial`` nothing is written.
+CSV file is refused whole. Each row is checked against the model first, and its values of
+single-attribute keys and unique values against earlier rows and stored objects; with
+errors and without ``partial`` nothing is written.
 Writing goes through the service's ``apply``: all rows in one transaction, or with
 ``partial`` in batches, a failing batch retried row by row so every bad row is named.
 """
@@ -103,7 +104,11 @@ def import_rows(storage: StorageManager, object: str, rows: list[tuple[int, dict
         except CarusoError as error:
             report.errors.append((line, error.message))
         progress(1)
+    clashing = _clashes(storage, records, good)
+    report.errors += clashing
+    good = [row for row in good if row[0] not in {line for line, _ in clashing}]
     if report.errors and not partial:
+        report.errors.sort()
         return report
     batches = [good[start:start + BATCH] for start in range(0, len(good), BATCH)] if partial else [good]
     for batch in batches:
@@ -120,6 +125,36 @@ def import_rows(storage: StorageManager, object: str, rows: list[tuple[int, dict
                     report.errors.append((row[0], _reason(row_error)))
     report.errors.sort()
     return report
+
+
+def _clashes(storage: StorageManager, records: Records, rows: list[tuple[int, dict[str, Any]]]
+             ) -> list[tuple[int, str]]:
+    """(line, reason) of each row whose value of a single-attribute key or exact unique value is
+    that of an earlier row or of a stored object: found before writing, so each is named by
+    its line (the database names only the batch)."""
+    obj = records.obj
+    unique = [obj.key[0]] if len(obj.key) == 1 else []
+    unique += [check.attribute for check in obj.uniques if check.compare == "exact"]
+    unique += [index.attributes[0] for index in obj.indexes if index.unique and len(index.attributes) == 1]
+    found: list[tuple[int, str]] = []
+    for name in dict.fromkeys(unique):
+        lines: dict[str, int] = {}
+        for line, values in rows:
+            value = values.get(name)
+            if value is None:
+                continue
+            if value in lines:
+                found.append((line, f"{name}: line {lines[value]} has this {name} already"))
+            else:
+                lines[value] = line
+        given = list(lines)
+        for start in range(0, len(given), BATCH):
+            chunk = given[start:start + BATCH]
+            for stored in storage.query(obj.name, {"field": name, "op": "in", "value": chunk}, None, len(chunk)):
+                line = lines.get(str(stored[name]))
+                if line is not None:
+                    found.append((line, f"{name}: another {obj.name} has this {name} already"))
+    return found
 
 
 def _located(rows: list[tuple[int, dict[str, Any]]], error: CarusoError) -> tuple[int, str]:

@@ -137,9 +137,11 @@ def test_partial_import_writes_the_good_rows_and_reports_database_refusals(tmp_p
     code, output = run("data", "import", "Tag", str(source), "--partial")
     assert code == 1 and "2 of 3 row(s) written, 1 bad" in output     # a script sees that not all went in
     assert f"error: {source}: 1 bad row(s) not written (the good ones are)" in output
-    assert f"{source}:3: name: another Tag has this name already" in output
-    code, output = run("data", "import", "Tag", str(tmp_path / "tags.csv"))
-    assert code == 1 and "(one of lines 2-4)" in output
+    assert f"{source}:3: name: line 2 has this name already" in output
+    source.write_text("name\nsouth\n" + "".join(f"t{n}\n" for n in range(3000)) + "north\n")
+    code, output = run("data", "import", "Tag", str(source))                # the stored one, by its line
+    assert code == 1 and f"{source}:3003: name: another Tag has this name already" in output
+    assert "0 of 3002 row(s) written, 1 bad" in output
 
 
 @pytest.mark.parametrize("content, message", [
