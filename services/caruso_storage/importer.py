@@ -106,7 +106,8 @@ def import_rows(storage: StorageManager, object: str, rows: list[tuple[int, dict
         progress(1)
     clashing = _clashes(storage, records, good)
     report.errors += clashing
-    good = [row for row in good if row[0] not in {line for line, _ in clashing}]
+    clashed = {line for line, _ in clashing}
+    good = [row for row in good if row[0] not in clashed]
     if report.errors and not partial:
         report.errors.sort()
         return report
