@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
-from caruso_core.errors import CarusoError, ConfigError
+from caruso_core.errors import CarusoError, ConfigError, Unavailable
 
 from caruso_storage.records import Records
 from caruso_storage.service import StorageManager
@@ -112,18 +112,25 @@ def import_rows(storage: StorageManager, object: str, rows: list[tuple[int, dict
         report.errors.sort()
         return report
     batches = [good[start:start + BATCH] for start in range(0, len(good), BATCH)] if partial else [good]
-    for batch in batches:
-        try:
-            _write(storage, object, batch, report)
-        except CarusoError as error:
-            if not partial:
-                report.errors.append(_located(batch, error))
-                return report
-            for row in batch:
-                try:
-                    _write(storage, object, [row], report)
-                except CarusoError as row_error:
-                    report.errors.append((row[0], _reason(row_error)))
+    try:
+        for batch in batches:
+            try:
+                _write(storage, object, batch, report)
+            except Unavailable:
+                raise
+            except CarusoError as error:
+                if not partial:
+                    report.errors.append(_located(batch, error))
+                    return report
+                for row in batch:
+                    try:
+                        _write(storage, object, [row], report)
+                    except Unavailable:
+                        raise
+                    except CarusoError as row_error:
+                        report.errors.append((row[0], _reason(row_error)))
+    except Unavailable as error:           # the database's state (read-only, gone), not a row's fault
+        raise Unavailable(f"{_reason(error)}; {report.written} of {len(rows)} row(s) written before it") from None
     report.errors.sort()
     return report
 

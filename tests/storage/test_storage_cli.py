@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.event import listen
 
 from caruso_core.cli import cli
-from caruso_core.errors import CarusoError
-from caruso_storage import loader
+from caruso_core.errors import CarusoError, Unavailable
+from caruso_storage import importer, loader
 from caruso_storage.service import StorageManager
 from conftest import raw_engine
 import utility_tables
@@ -129,6 +130,20 @@ def test_import_with_bad_rows_writes_nothing_and_names_each_row(tmp_path: Path):
     storage = StorageManager()
     assert storage.count("Customer") == 0
     storage.stop()
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_database_that_turned_read_only_is_one_error_not_a_bad_row_each(tmp_path: Path, partial):
+    storage = StorageManager(db=f"sqlite:///{tmp_path / 'crm.db'}")
+    try:
+        engine = storage.engines["main"]
+        engine.dispose()
+        listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA query_only = 1"))
+        rows = [(2, {"name": "Acme"}), (3, {"name": "Beta"})]
+        with pytest.raises(Unavailable, match=r"^database main is read-only .*; 0 of 2 row\(s\) written before it$"):
+            importer.import_rows(storage, "Customer", rows, partial, lambda _: None)
+    finally:
+        storage.stop()
 
 
 def test_partial_import_writes_the_good_rows_and_reports_database_refusals(tmp_path: Path):
