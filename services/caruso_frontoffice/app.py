@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from caruso_frontoffice.access import visitor_of
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.pages import routes
 
@@ -59,6 +60,8 @@ def create_app(context: Context) -> Starlette:
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
         reason = "There is no such page." if error.status_code == 404 else str(error.detail)
+        if getattr(request.state, "visitor", None) is None:        # no page ran: who is it (the page's header)
+            request.state.visitor = await anyio.to_thread.run_sync(visitor_of, request, context)
         return context.render(request, "refused.html", error.status_code, reason=reason)
 
     app = Starlette(routes=[*routes(), Mount("/static", StaticFiles(directory=STATIC), name="static")],

@@ -302,3 +302,6 @@ def test_unknown_pages_are_404_pages(web):
     response = web.get("/nowhere")
     assert response.status_code == 404 and "no such page" in response.text
     assert re.search(r"<title>.*</title>", response.text)
+    sign_in(web, "sam")
+    signed_in = web.get("/nowhere")                        # the page still says who is signed in
+    assert signed_in.status_code == 404 and 'action="/signout"' in signed_in.text and "sam" in signed_in.text
