@@ -80,7 +80,7 @@ def test_two_customers_chat_from_the_page_with_one_agent(running, chromium):
         assert pages["alice"].locator("#start").is_hidden()
         server.complete("ann", chats["alice"], "solved")
         expect(pages["alice"].locator("#state")).to_have_text("The chat has ended.")
-        assert pages["alice"].locator("#write").is_hidden()
+        assert pages["alice"].locator("#write").is_hidden() and pages["alice"].locator("#portal-again").is_hidden()
         pages["alice"].click("#again")                               # another chat, from the start
         expect(pages["alice"].locator("#start")).to_be_visible()
         pages["bert"].click("#leave")                                # the agent reads that bert went

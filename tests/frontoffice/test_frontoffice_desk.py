@@ -183,6 +183,7 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_p
     page.select_option("select[name=disposition]", "resolved")
     page.click("button:has-text('Complete')")
     page.wait_for_selector("text=Waiting for the next interaction")      # the chat queue has no wrap-up
+    expect(customer.page.locator("#portal-again")).to_be_visible()       # another chat as Berta: from the portal
 
     comm.leave_voicemail("billing", "Please call me back about invoice 42", caller="+49 30 1234567")
     wait_for_offer(page)

@@ -1,6 +1,6 @@
 "use strict";
 (function () {
-  let chat = null, key = null, seen = 0, lost = false, over = false;
+  let chat = null, key = null, seen = 0, lost = false, over = false, portal = false;
   const $ = (id) => document.getElementById(id);
   const KEPT = "caruso-chat";          // this tab's chat (id and key): a reload goes on with it
   // a pass from the portal comes in the fragment (never sent to a server); it is used once
@@ -8,6 +8,7 @@
   if (pass) {
     history.replaceState(null, "", location.pathname + location.search);
     $("signed-in").hidden = false;
+    portal = true;
   }
 
   async function call(method, path, body) {
@@ -40,6 +41,7 @@
     $("write").hidden = true;
     $("leave").hidden = true;
     $("done").hidden = false;
+    $("portal-again").hidden = !portal;   // a pass starts one chat: another as the customer starts there
   }
 
   async function poll() {
@@ -87,7 +89,7 @@
       problem(error);
       return;
     }
-    sessionStorage.setItem(KEPT, JSON.stringify({chat: chat, key: key}));
+    sessionStorage.setItem(KEPT, JSON.stringify({chat: chat, key: key, portal: portal}));
     problem(null);
     open();
   });
@@ -123,6 +125,7 @@
     if (kept && typeof kept.chat === "string" && typeof kept.key === "string") {
       chat = kept.chat;
       key = kept.key;
+      portal = kept.portal === true;
       open();
     }
   } catch (error) {
