@@ -126,7 +126,6 @@ def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[
                    for name in checked.databases), [])
     if journal:
         _refuse_misfits(misfits)
-        migrate.upgrade_journal(engines[journal_name(checked)])
     for name in checked.databases:
         engine, owned = engines[name], schema.new_tables(checked, name)
         found: list[migrate.Difference] = []
@@ -141,6 +140,8 @@ def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[
             click.echo(f"database {name} ({engine.url.render_as_string(hide_password=True)}): new tables {state}")
         for difference in shown:
             click.echo(f"  {difference}")
+    if journal:                                      # after the model's tables: a refusal there leaves it be
+        migrate.upgrade_journal(engines[journal_name(checked)])
     for engine in engines.values():
         engine.dispose()
     _refuse_misfits(misfits)

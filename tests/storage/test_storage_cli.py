@@ -203,6 +203,15 @@ def test_a_file_that_is_no_database_or_lacks_a_table_is_one_line(tmp_path: Path)
     assert code == 1 and output.startswith(f"error: {tmp_path / 'nowhere' / 'draft.xml'}: cannot write the draft")
 
 
+def test_an_upgrade_the_database_refuses_leaves_the_storage_tables_alone(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'taken.db'}"
+    with raw_engine(url).begin() as connection:                 # another program's table, named like an index
+        connection.exec_driver_sql('CREATE TABLE ix_customer_name (x INTEGER)')
+    code, output = run("model", "upgrade", "--db", url)
+    assert code == 1 and output.splitlines()[-1].startswith(f"error: {url}: ") and "ix_customer_name" in output
+    assert set(inspect(create_engine(url)).get_table_names()) == {"ix_customer_name"}     # nothing half-made
+
+
 def test_upgrade_migrates_the_storage_tables(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert run("model", "upgrade", "--db", url)[0] == 0
