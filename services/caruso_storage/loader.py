@@ -15,6 +15,7 @@ are refused, nothing is expanded, no DTD or network resource is loaded.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,8 @@ from caruso_storage.model import (MOMENTS, TEXT_FORMATS, TYPES, Action, Attribut
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
+NAMED = ("model", "database", "object", "attribute", "relation", "search", "rule")   # their name is an identifier
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 RESERVED_PREFIX = "caruso_"                               # the storage's own tables, indexes and columns
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
 
@@ -70,6 +73,11 @@ def _build(files: list[Part]) -> Model:
 def _validate(root: etree._Element, source: str) -> None:
     schema = xmlsafe.schema(str(resources.files("caruso_storage").joinpath(SCHEMA_FILE)))
     if not schema.validate(root):
+        misnamed = next((element for element in root.iter(*NAMED) if not IDENTIFIER.fullmatch(element.get("name", "_"))),
+                        None)
+        if misnamed is not None:          # RelaxNG says only that the element's attributes did not fit
+            raise ConfigError(f"{source}:{misnamed.sourceline}: <{misnamed.tag} name={misnamed.get('name')!r}>: a name "
+                              "is letters A-Z or a-z, digits and _, at most 63, not starting with a digit")
         located = [error for error in schema.error_log if error.line > 0] or list(schema.error_log)
         raise ConfigError(f"{source}:{located[0].line}: {located[0].message} (see docs/model-format.md)")
 

@@ -50,6 +50,8 @@ BAD = {
                    'convert="cents" needs type decimal'),
     "default": (model_text('<attribute name="x" type="integer" default="many"/>'), "not a valid integer"),
     "twice": (model_text('<attribute name="name" type="string"/>'), r"m\.xml:5: A\.name is declared twice"),
+    "name not an identifier": (model_text('<attribute name="größe" type="integer"/>'),
+                               r"m\.xml:5: <attribute name='größe'>: a name is letters A-Z or a-z, digits and _"),
     "column in another case": (model_text('<attribute name="label" type="string" column="NAME"/>'),
                                r"m\.xml:5: A\.label: column 'NAME' is mapped twice \(names are compared whatever"),
     "storage's column": (model_text('<attribute name="v" type="integer" column="Caruso_Version"/>'),
