@@ -86,6 +86,8 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     one.expected(400)
     assert "disposition 'resolved': use one of paid, promise to pay, dispute" in page.inner_text("p.error:not([hidden])")
     assert comm.interaction(call)["state"] == "connected"
+    assert page.url.endswith(f"/desk?i={call}")           # the desk's address: a reload does not post again
+    assert "The interaction has ended" not in page.inner_text("main") and call not in page.inner_text("main")
 
     page.select_option("select[name=disposition]", "paid")
     page.fill("input[name=follow_up]", "Call back")
@@ -128,6 +130,7 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     shown = reloaded_countdown(one, ".wrap-up-left", lambda: comm.agent("ada")["wrap_up_left"][call])
     assert shown < first                                               # from the server's time, not from 300
     one.check_layout("wrap-up countdown")
+    assert "The interaction has ended." in page.inner_text(".desk-interaction") and call not in page.inner_text("main")
     one.shot("frontoffice-desk-wrap-up.png")
     page.click("button:has-text('End wrap-up')")
     page.wait_for_selector("text=Waiting for the next interaction")

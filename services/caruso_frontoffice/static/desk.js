@@ -20,6 +20,12 @@
   if (!desk) {
     return;
   }
+  // a refused form's answer is drawn at the address it was posted to (/desk/complete, ...): make
+  // it the desk's own, so that a reload (ours when the desk changes, or F5) asks for the desk
+  // instead of posting the form again
+  if (window.location.pathname !== "/desk") {
+    history.replaceState(null, "", "/desk" + (desk.dataset.focus ? "?i=" + encodeURIComponent(desk.dataset.focus) : ""));
+  }
   var typing = false, ticking = null;
   function live() { return window.deskPhone && window.deskPhone.live; }
   function countDown(drawn) {     // drawn: when the server's answer arrived (performance.now() ms)
