@@ -174,9 +174,12 @@ class Desk:
         self.comm.reject(name, interaction_id)
 
     def transfer(self, name: str, interaction_id: str, queue: str) -> None:
-        self.connected(name, interaction_id)
+        """Transfer the agent's connected interaction to another queue (the desk offers the others)."""
+        interaction = self.connected(name, interaction_id)
         if queue not in {q["name"] for q in self.comm.queues()}:
             raise InvalidInput(f"there is no queue {queue!r} to transfer to")
+        if queue == interaction["queue"]:
+            raise InvalidInput(f"this interaction is in the queue {queue!r} already: choose another")
         self.comm.transfer(name, interaction_id, queue=queue)
 
     def send(self, name: str, interaction_id: str, text: str) -> None:

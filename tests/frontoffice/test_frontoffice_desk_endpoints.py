@@ -104,6 +104,8 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
                                               follow_up="Call back", due="2026-02-30").text
     assert comm.interaction(call)["state"] == "connected"           # refused before anything was done
     assert "no queue 'nowhere'" in unescape(post("transfer", interaction=call, queue="nowhere").text)
+    same = post("transfer", interaction=call, queue=comm.interaction(call)["queue"])     # the page offers it not
+    assert same.status_code == 400 and "is in the queue" in unescape(same.text) and "already" in same.text
     assert post("transfer", interaction=call, queue="sales").status_code == 303
     assert comm.interaction(call)["queue"] == "sales"
 
