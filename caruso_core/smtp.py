@@ -37,7 +37,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from caruso_core.errors import ConfigError, one_line
+from caruso_core.errors import ConfigError, Unavailable, one_line
 
 SECURITY = ("none", "starttls", "tls")
 SETTINGS = ("host", "port", "timeout", "deadline", "security", "ca_file", "username", "password_file")
@@ -131,6 +131,15 @@ class Relay:
             session.close()
             raise
         return session
+
+    def send(self, message: Any, what: str) -> None:
+        """Send ``message`` in a session of its own; Unavailable ``WHAT was not sent: <the
+        relay's failure>`` (one line) when the relay cannot be reached or refuses it."""
+        try:
+            with self.open() as smtp:
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as error:
+            raise Unavailable(f"{what} was not sent: {self.describe(error)}") from None
 
     def describe(self, error: BaseException) -> str:
         """One line: what went wrong with the relay."""

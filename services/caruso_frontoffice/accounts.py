@@ -212,6 +212,11 @@ def _unchecked(error: CarusoError) -> Unavailable:
                        f"({type(error).__name__}: {error})")
 
 
+def user_name(text: str) -> str:
+    """A user name as accounts keep and compare it: without blanks around, in lower case."""
+    return text.strip().lower()
+
+
 def check_role(role: str) -> str:
     """``role`` if it is a known role, else InvalidInput naming the known ones."""
     if role not in ROLES:
@@ -234,7 +239,7 @@ class Accounts:
         with the storage service) vets the parsed key once everything else is right and
         before anything is stored, and refuses by raising. InvalidInput for a bad name, role,
         password or key, Conflict if the name is taken."""
-        name = name.strip().lower() if isinstance(name, str) else ""
+        name = user_name(name) if isinstance(name, str) else ""
         if not NAME_PATTERN.match(name):
             raise InvalidInput("a user name is 1 to 64 of a-z, 0-9, '.', '_', '@', '-', starting with a letter or digit")
         check_role(role)
@@ -266,7 +271,7 @@ class Accounts:
         """Give the user ``name`` a new password and end their sessions; NotFound if unknown."""
         check_policy(password)
         with self._engine.begin() as connection:
-            user_id = self._id(connection, name)
+            user_id = self._row(connection, name).id
             connection.execute(users.update().where(users.c.id == user_id).values(password=self.passwords.hash(password)))
             connection.execute(sessions.delete().where(sessions.c.user_id == user_id))
 
@@ -279,9 +284,7 @@ class Accounts:
         if role not in STAFF:
             raise InvalidInput("a staff user does not become a customer account: add one for the customer")
         with self._engine.begin() as connection:
-            row = connection.execute(_SELECT.where(users.c.name == name.strip().lower())).first()
-            if row is None:
-                raise NotFound(f"no user named {name!r}")
+            row = self._row(connection, name)
             if row.role not in STAFF:
                 raise InvalidInput(f"{row.name} is a customer account, whose role does not change: "
                                    "remove it and add a staff user")
@@ -294,7 +297,7 @@ class Accounts:
         """Delete the user ``name`` and their sessions; NotFound if unknown, InvalidInput for
         the last administrator."""
         with self._engine.begin() as connection:
-            row = connection.execute(_SELECT.where(users.c.id == self._id(connection, name))).one()
+            row = self._row(connection, name)
             keep = self._keep_an_administrator(connection, row)
             connection.execute(sessions.delete().where(sessions.c.user_id == row.id))
             connection.execute(customers.delete().where(customers.c.user_id == row.id))
@@ -302,30 +305,30 @@ class Accounts:
 
     @staticmethod
     def _keep_an_administrator(connection: sa.Connection, user: sa.Row) -> sa.ColumnElement[bool]:
-        """InvalidInput if ``user_id`` is the only administrator; else the condition the change of
+        """InvalidInput if ``user`` is the only administrator; else the condition the change of
         that user is made under, so that two administrators changing each other at once cannot
         both go: the administrators' rows are locked (PostgreSQL, MariaDB), and the change's own
         statement counts them again (SQLite, whose statements are serialized)."""
-        admins = connection.execute(sa.select(users.c.id, users.c.name).where(users.c.role == "admin")
-                                    .with_for_update()).all()
-        if [admin.id for admin in admins] == [user.id]:
+        admins = connection.execute(sa.select(users.c.id).where(users.c.role == "admin").with_for_update()).scalars()
+        if list(admins) == [user.id]:
             _last_administrator(user)
         others = sa.select(sa.func.count()).select_from(
             sa.select(users.c.id).where(users.c.role == "admin", users.c.id != user.id).subquery()).scalar_subquery()
         return sa.or_(users.c.role != "admin", others > 0)
 
-    def _id(self, connection: sa.Connection, name: str) -> int:
-        user_id = connection.execute(sa.select(users.c.id).where(users.c.name == name.strip().lower())).scalar()
-        if user_id is None:
+    @staticmethod
+    def _row(connection: sa.Connection, name: str) -> sa.Row:
+        row = connection.execute(_SELECT.where(users.c.name == user_name(name))).first()
+        if row is None:
             raise NotFound(f"no user named {name!r}")
-        return user_id
+        return row
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if ``password`` is theirs, else None (same cost for unknown names). A
         stored hash made at another cost is replaced by one at the current cost.
         HashingBusy when no hashing slot came free in time."""
         with self._engine.connect() as connection:
-            row = connection.execute(_SELECT.where(users.c.name == name.strip().lower())).first()
+            row = connection.execute(_SELECT.where(users.c.name == user_name(name))).first()
         if row is None:
             self.passwords.verify_nobody(password)
             return None

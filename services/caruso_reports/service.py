@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
 import threading
 import time
 from pathlib import Path
@@ -180,12 +179,8 @@ class ReportService:
             of_day = mailing.of_day(mailed, day)
             report = self._report(of_day, moment)
             content = renderers[mailed.mail_format](report)
-            try:
-                with self.relay.open() as smtp:
-                    smtp.send_message(mailing.message(mailed, day, content, self.mail_from))
-            except (OSError, smtplib.SMTPException) as error:
-                raise Unavailable(f"report {mailed.name} {day.isoformat()} was not sent: "
-                                  f"{self.relay.describe(error)}") from None
+            self.relay.send(mailing.message(mailed, day, content, self.mail_from),
+                            f"report {mailed.name} {day.isoformat()}")
             sent[mailed.name] = day.isoformat()
             with self._lock:
                 privatefiles.write_file(self.sent_file, json.dumps(sent, indent=1, sort_keys=True).encode())

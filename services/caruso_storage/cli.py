@@ -119,6 +119,12 @@ def describe(files: tuple[str, ...], object_name: str | None) -> None:
 def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...],
                  act: Callable[[Any, list[migrate.Difference]], list[migrate.Difference]],
                  journal: bool = False) -> None:
+    with databases_speaking(db):
+        _differences_in(model_files, db, databases, act, journal)
+
+
+def _differences_in(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...],
+                    act: Callable[[Any, list[migrate.Difference]], list[migrate.Difference]], journal: bool) -> None:
     checked = _model(model_files)
     schema = tables.build(checked)
     engines = open_engines(checked, db, _urls(databases))
@@ -152,8 +158,7 @@ def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[
 def diff(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]) -> None:
     """Show what the databases lack for the model's new tables, and every existing table or column
     that does not fit the model (failing then); nothing is changed."""
-    with databases_speaking(db):
-        _differences(model_files, db, databases, lambda connection, found: found)
+    _differences(model_files, db, databases, lambda connection, found: found)
 
 
 @model.command()
@@ -170,8 +175,7 @@ def upgrade(model_files: tuple[str, ...], db: str | None, databases: tuple[str, 
         return [*(migrate.Difference(f"done: {d.text}", True, d.change) for d in done),
                 *(d for d in found if not d.automatic)]
 
-    with databases_speaking(db):
-        _differences(model_files, db, databases, act, journal=True)
+    _differences(model_files, db, databases, act, journal=True)
 
 
 @model.command()

@@ -111,28 +111,34 @@ def import_rows(storage: StorageManager, object: str, rows: list[tuple[int, dict
     if report.errors and not partial:
         report.errors.sort()
         return report
-    batches = [good[start:start + BATCH] for start in range(0, len(good), BATCH)] if partial else [good]
     try:
-        for batch in batches:
-            try:
-                _write(storage, object, batch, report)
-            except Unavailable:
-                raise
-            except CarusoError as error:
-                if not partial:
-                    report.errors.append(_located(batch, error))
-                    return report
-                for row in batch:
-                    try:
-                        _write(storage, object, [row], report)
-                    except Unavailable:
-                        raise
-                    except CarusoError as row_error:
-                        report.errors.append((row[0], _reason(row_error)))
+        _write_batches(storage, object, good, partial, report)
     except Unavailable as error:           # the database's state (read-only, gone), not a row's fault
         raise Unavailable(f"{_reason(error)}; {report.written} of {len(rows)} row(s) written before it") from None
     report.errors.sort()
     return report
+
+
+def _write_batches(storage: StorageManager, object: str, rows: list[tuple[int, dict[str, Any]]], partial: bool,
+                   report: Report) -> None:
+    """Write ``rows``: all at once, or with ``partial`` in batches, a refused batch row by row;
+    every refusal a row's error in ``report`` (Unavailable, the database's, goes up)."""
+    for batch in [rows[start:start + BATCH] for start in range(0, len(rows), BATCH)] if partial else [rows]:
+        try:
+            _write(storage, object, batch, report)
+        except CarusoError as error:
+            if isinstance(error, Unavailable):
+                raise
+            if not partial:
+                report.errors.append(_located(batch, error))
+                return
+            for row in batch:
+                try:
+                    _write(storage, object, [row], report)
+                except CarusoError as row_error:
+                    if isinstance(row_error, Unavailable):
+                        raise
+                    report.errors.append((row[0], _reason(row_error)))
 
 
 def _clashes(storage: StorageManager, records: Records, rows: list[tuple[int, dict[str, Any]]]

@@ -33,7 +33,9 @@ from caruso_storage.model import (MOMENTS, TEXT_FORMATS, TYPES, Action, Attribut
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
-NAMED = ("model", "database", "object", "attribute", "relation", "search", "rule")   # their name is an identifier
+# the elements whose name model.rng says is an ``identifier``, and that pattern: only to say
+# which name RelaxNG refused (keep them as model.rng has them)
+NAMED = ("model", "database", "object", "attribute", "relation", "search", "rule")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 RESERVED_PREFIX = "caruso_"                               # the storage's own tables, indexes and columns
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import email.policy
 import logging
-import smtplib
 import socket
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -119,11 +118,7 @@ class EmailChannel:
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
         first = (self.transcripts.of(interaction["id"]) or [{}])[0]
         reply = _reply(self.address, interaction["from"], first.get("subject", ""), first.get("message_id", ""), text)
-        try:
-            with self.relay.open() as smtp:
-                smtp.send_message(reply)
-        except (OSError, smtplib.SMTPException) as error:
-            raise Unavailable(f"the reply was not sent: {self.relay.describe(error)}") from None
+        self.relay.send(reply, "the reply")
         self.transcripts.add(interaction["id"], agent, text, subject=str(reply["Subject"]))
 
     def _acknowledge(self, message: Any, address: str, questions: MailQuestions) -> None:
@@ -131,11 +126,9 @@ class EmailChannel:
         reply = _reply(questions.address, address, str(message.get("Subject", "")),
                        str(message.get("Message-ID", "")), questions.reply)
         try:
-            with self.relay.open() as smtp:
-                smtp.send_message(reply)
-        except (OSError, smtplib.SMTPException) as error:
-            log.warning("the acknowledgement of an e-mail question to %s was not sent: %s", address,
-                        self.relay.describe(error))
+            self.relay.send(reply, f"the acknowledgement of an e-mail question to {address}")
+        except Unavailable as error:
+            log.warning("%s", error.message)
 
     def messages(self, interaction: str) -> list[dict[str, Any]]:
         return self.transcripts.of(interaction)

@@ -42,13 +42,12 @@ class Transcripts:
     def of(self, interaction: str, after: int = 0) -> list[dict[str, Any]]:
         """Messages from the ``after``-th on (0: all), without the channel's own fields."""
         with self._lock:
-            return [{k: v for k, v in m.items() if not k.startswith("_")}
-                    for m in self._messages.get(interaction, [])[after:]]
+            return [shown(m) for m in self._messages.get(interaction, [])[after:]]
 
-    def own(self, interaction: str) -> list[dict[str, Any]]:
-        """Every message of ``interaction`` with the channel's own fields (for the channel)."""
+    def own(self, interaction: str, after: int = 0) -> list[dict[str, Any]]:
+        """Messages of ``interaction`` from the ``after``-th on with the channel's own fields (for the channel)."""
         with self._lock:
-            return [dict(m) for m in self._messages.get(interaction, [])]
+            return [dict(m) for m in self._messages.get(interaction, [])[after:]]
 
     def take_changes(self) -> list[tuple[str, int, dict[str, Any]]]:
         """``(interaction, position, message)`` of each message added since the last call."""
@@ -66,3 +65,8 @@ class Transcripts:
             for interaction, numbered in by_interaction.items():
                 self._messages.pop(interaction, None)
                 self._kept(interaction).extend(dict(m) for _, m in sorted(numbered, key=lambda n: n[0]))
+
+
+def shown(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` without the channel's own fields (those whose names start with ``_``)."""
+    return {k: v for k, v in message.items() if not k.startswith("_")}

@@ -66,6 +66,7 @@ from caruso_core.throttle import Throttle
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 
 from caruso_comm.channels.chatpass import ChatPasses
+from caruso_comm.channels.transcript import shown
 
 NAME = "webchat"
 MAX_BODY = 16 * 1024
@@ -306,9 +307,8 @@ class WebChat:
             state = self._live(chat_id)["state"]
         except Conflict:
             state = "ended"
-        messages = [{**{k: v for k, v in m.items() if not k.startswith("_")},
-                     **({"from": AGENT} if m.get("_agent", m["from"] != record.sender) else {})}
-                    for m in self.transcripts.own(chat_id)[int(after):]]
+        messages = [{**shown(m), **({"from": AGENT} if m.get("_agent", m["from"] != record.sender) else {})}
+                    for m in self.transcripts.own(chat_id, int(after))]
         return JSONResponse({"messages": messages, "state": state})
 
     async def _leave(self, request: Request) -> JSONResponse:

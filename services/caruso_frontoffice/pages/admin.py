@@ -29,7 +29,7 @@ from caruso_core.errors import (CallInterrupted, CarusoError, ManagerUnreachable
                                  Unavailable)
 from caruso_frontoffice import notices
 from caruso_frontoffice.access import action, page
-from caruso_frontoffice.accounts import GONE, KEY_LENGTH, ROLES, STAFF, check_customer, unlinked_customers
+from caruso_frontoffice.accounts import GONE, KEY_LENGTH, ROLES, STAFF, check_customer, unlinked_customers, user_name
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.records import STORAGE
@@ -141,7 +141,7 @@ def set_role(request: Request, context: Context, form: FormData) -> Response:
 
 def _is_oneself(request: Request, name: str) -> bool:
     """Whether ``name`` names the signed-in user (as user names are compared: any case, blanks around)."""
-    return name.strip().lower() == request.state.visitor.user.name
+    return user_name(name) == request.state.visitor.user.name
 
 
 @action("admin")

@@ -48,6 +48,7 @@ def board(request: Request, context: Context) -> Response:
 
 
 # the most characters of the desk forms' fields, which a refused action's form shows again
+LABELS = {"text": "the message", "follow_up": "the follow-up"}     # fields as a refusal names them
 KEPT = {"disposition": 100, "follow_up": MAX_TASK, "due": 10, "notes": MAX_NOTES, "text": MAX_MESSAGE,
         "answer": 4000, "seq": 20}
 
@@ -229,8 +230,7 @@ def _text(value: Any, limit: int, name: str = "a value") -> str:
 def _field(form: FormData, name: str, kind: str | None = None) -> str:
     """The form's ``name`` as text within the length of the desk field ``kind`` (``KEPT``;
     default ``name``), refused (InvalidInput) beyond it."""
-    return _text(form.get(name), KEPT[kind or name], {"text": "the message", "follow_up": "the follow-up"}.get(
-        name, f"the {name.replace('_', ' ')}"))
+    return _text(form.get(name), KEPT[kind or name], LABELS.get(name, f"the {name.replace('_', ' ')}"))
 
 
 @_act
