@@ -13,13 +13,15 @@ from caruso_core.errors import ConfigError, Unavailable
 from caruso_frontoffice import articles
 from caruso_frontoffice.accounts import ROLES, STAFF, Accounts, check_customer, shown_key, unlinked_customers
 from caruso_frontoffice.database import open_database
+from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_frontoffice.records import STORAGE
 from caruso_frontoffice.scriptcontext import context_problems
 from caruso_frontoffice.views import deployed
 from caruso_frontoffice.views.catalog import Catalog, load, model_problems
 from caruso_frontoffice.views.creating import create_problems
 
-DB_HELP = "SQLAlchemy URL of the front office's database (default: frontoffice.db in the data folder)."
+DB_HELP = ("SQLAlchemy URL of the front office's database (default: the front office's db in ./caruso.toml, "
+           "else frontoffice.db in the data folder).")
 PASSWORD_FILE_HELP = "Read the password from the first line of this file instead of prompting."
 CHECK_TIMEOUT = 5.0       # seconds a customer key's check waits for an unreachable manager
 
@@ -116,7 +118,11 @@ def _storage(manager_uri: str | None) -> Any:
 
 
 def _accounts(db: str | None) -> Accounts:
-    return Accounts(open_database(db or default_sqlite_url("frontoffice.db")))
+    """The front office's users as the deployment of this folder keeps them: in its front
+    office's ``db`` (unless ``db`` is given), new passwords hashed at its ``password_cost``."""
+    config = deployed.frontoffice_config()
+    return Accounts(open_database(db or config.get("db") or default_sqlite_url("frontoffice.db")),
+                    Passwords(Cost.configured(config.get("password_cost"))))
 
 
 def _password(password_file: Path | None) -> str:

@@ -11,12 +11,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from caruso_core import connect
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.database import open_database
+from caruso_frontoffice.database import open_database, users
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_frontoffice.sessions import Sessions
@@ -61,6 +62,12 @@ def accounts_of(db_url: str) -> Accounts:
 
 
 NO_MANAGER = "PYRO:caruso.manager@127.0.0.1:9"
+
+
+def stored_hash(db_url: str, name: str) -> str:
+    """The stored hash of ``name``'s password."""
+    with open_database(db_url).connect() as connection:
+        return connection.execute(sa.select(users.c.password).where(users.c.name == name)).scalar_one()
 
 
 def add_users(db_url: str) -> None:

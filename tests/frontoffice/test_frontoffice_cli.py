@@ -1,4 +1,6 @@
-"""``caruso frontoffice``: adding users from a prompt or a file, checking view files."""
+"""``caruso frontoffice``: adding users from a prompt or a file, where the deployment of the
+folder keeps them, checking view files."""
+import pytest
 from click.testing import CliRunner
 
 from caruso_core.cli import cli
@@ -6,11 +8,47 @@ from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.testing.commands import caruso
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.database import open_database
-from frontoffice_support import PACKAGED, VIEWS
+from frontoffice_support import PACKAGED, QUICK_COST, QUICK_HASHES, VIEWS, stored_hash
+
+QUICKLY_HASHED = f"""[services.frontoffice]
+use = "frontoffice"
+config = {{ password_cost = {{ n = {QUICK_COST['n']} }} }}
+"""
+
+
+@pytest.fixture(autouse=True)
+def deployment_folder(tmp_path, monkeypatch):
+    """The commands run in a deployment's folder whose front office hashes quickly."""
+    (tmp_path / "caruso.toml").write_text(QUICKLY_HASHED)
+    monkeypatch.chdir(tmp_path)
 
 
 def run(tmp_path, *arguments):
     return caruso("frontoffice", *arguments, env={"CARUSO_DATA": str(tmp_path / "data")})
+
+
+def test_user_commands_keep_users_where_the_deployment_of_the_folder_keeps_them(tmp_path):
+    """Without --db the commands use the front office's db and password_cost of ./caruso.toml
+    (the users a running front office reads); --db names another database."""
+    secret = tmp_path / "password.txt"
+    secret.write_text("a-long-password\n")
+    office = f"sqlite:///{tmp_path / 'office.db'}"
+    (tmp_path / "caruso.toml").write_text(
+        f'[services.frontoffice]\nuse = "frontoffice"\nconfig = {{ db = "{office}", password_cost = {{ n = 2048 }} }}\n')
+    assert run(tmp_path, "user", "add", "anna", "--role", "agent", "--password-file", str(secret)).returncode == 0
+    assert not (tmp_path / "data" / "frontoffice.db").exists()
+    assert stored_hash(office, "anna").startswith("scrypt$2048$8$1$")
+    assert Accounts(open_database(office), QUICK_HASHES).authenticate("anna", "a-long-password").role == "agent"
+    assert run(tmp_path, "user", "list").stdout.split() == ["anna", "agent"]
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert run(tmp_path, "user", "add", "ben", "--role", "agent", "--password-file", str(secret),
+               "--db", other).returncode == 0
+    assert [user.name for user in Accounts(open_database(other)).all()] == ["ben"]
+    (tmp_path / "caruso.toml").write_text('[services.frontoffice]\nuse = "frontoffice"\n'
+                                          'config = { password_cost = { n = 1000 } }\n')
+    refused = run(tmp_path, "user", "list")
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1
+    assert "frontoffice password_cost {'n': 1000}: n must be a power of two" in refused.stderr
 
 
 def test_user_add_from_a_password_file_and_errors_in_one_line(tmp_path):
@@ -46,7 +84,7 @@ def test_user_add_prompts_for_the_password_twice(tmp_path):
 
 def test_user_role_gives_a_staff_user_another_role(tmp_path):
     db = f"sqlite:///{tmp_path / 'fo.db'}"
-    accounts = Accounts(open_database(db))
+    accounts = Accounts(open_database(db), QUICK_HASHES)
     accounts.add("root", "admin", "root-password-1")
     accounts.add("ada", "agent", "ada-password-1")
     runner = CliRunner()

@@ -3,7 +3,6 @@ import logging
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from caruso_core import connect, credentials
@@ -13,7 +12,7 @@ from caruso_frontoffice.app import create_app
 from caruso_frontoffice.database import open_database, users
 from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_frontoffice.service import FrontOffice
-from frontoffice_support import PASSWORDS, add_users, csrf_of, make_context, sign_in
+from frontoffice_support import PASSWORDS, add_users, csrf_of, make_context, sign_in, stored_hash
 
 
 def test_the_default_deployment_includes_the_front_office():
@@ -31,12 +30,6 @@ def test_served_by_the_host_with_health_and_address(front_office, caruso_client,
         assert "Welcome, ada" in home.text and "strict-transport-security" not in home.headers   # plain http
 
 
-def _stored(db, name):
-    """The stored hash of ``name``'s password."""
-    with open_database(db).connect() as connection:
-        return connection.execute(sa.select(users.c.password).where(users.c.name == name)).scalar_one()
-
-
 def test_the_served_front_office_hashes_at_the_owasp_cost_and_rehashes_older_hashes_at_sign_in(
         caruso_host, caruso_client, tmp_path):
     db = f"sqlite:///{tmp_path / 'owasp.db'}"
@@ -46,14 +39,14 @@ def test_the_served_front_office_hashes_at_the_owasp_cost_and_rehashes_older_has
     with open_database(db).begin() as connection:       # sam's hash from an earlier version
         connection.execute(users.update().where(users.c.name == "sam").values(
             password=Passwords(Cost(n=2 ** 14)).hash(PASSWORDS["sam"])))
-    assert _stored(db, "ada").startswith("scrypt$1024$8$1$")                # made cheaply by the test
+    assert stored_hash(db, "ada").startswith("scrypt$1024$8$1$")                # made cheaply by the test
     with httpx.Client(base_url=front_office, timeout=30) as web:
         assert sign_in(web, "ada", "wrong-password-1").status_code == 401
-        assert _stored(db, "ada").startswith("scrypt$1024$8$1$")            # a failed sign-in changes nothing
+        assert stored_hash(db, "ada").startswith("scrypt$1024$8$1$")            # a failed sign-in changes nothing
         assert sign_in(web, "ada").status_code == 303
         assert sign_in(web, "sam").status_code == 303
     for name in ("ada", "sam"):
-        assert _stored(db, name).startswith("scrypt$131072$8$1$")           # the production cost, N=2^17
+        assert stored_hash(db, name).startswith("scrypt$131072$8$1$")           # the production cost, N=2^17
     with httpx.Client(base_url=front_office, timeout=30) as web:
         assert sign_in(web, "sam").status_code == 303                  # and the new hash verifies
 
@@ -67,7 +60,7 @@ def test_a_deployment_sets_the_password_cost_a_lower_one_is_logged_and_a_bad_one
     assert "password_cost {'n': 4096} is below OWASP's advice" in caplog.text
     with httpx.Client(base_url=caruso_client.get("frontoffice").url(), timeout=30) as web:
         assert sign_in(web, "ada").status_code == 303
-    assert _stored(db, "ada").startswith("scrypt$4096$8$1$")           # hashed again at the set cost
+    assert stored_hash(db, "ada").startswith("scrypt$4096$8$1$")           # hashed again at the set cost
     caplog.clear()
     FrontOffice(address="http://127.0.0.1:0", db=db, password_cost={"n": 2 ** 17, "r": 16}).stop()
     assert "password_cost" not in caplog.text                          # higher than the advice: not logged
