@@ -181,8 +181,8 @@ def manager(uri: str | None, db: str | None, lease: float, insecure: bool, ready
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port to bind (default: any free port).")
 @click.option("--replace", is_flag=True, help="Hot-swap: take over from the active instance, which then exits.")
 @click.option("--standby", is_flag=True, help="Register without taking calls, ready for 'caruso swap'.")
-@click.option("--drain-timeout", type=float, default=30.0, show_default=True,
-              help="Seconds in-flight calls may take to finish when stopping or swapping.")
+@click.option("--drain-timeout", type=Finite(0, 3600), default=30.0, show_default=True,
+              help="Seconds in-flight calls may take to finish when stopping or swapping (at most 3600).")
 @click.option("--ready-json", is_flag=True, hidden=True, help="Also print a JSON line once serving (for supervisors).")
 @lifeline_option
 def serve(reference: str, name: str | None, version_: str | None, properties: tuple[str, ...],

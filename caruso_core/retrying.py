@@ -8,8 +8,9 @@ by :meth:`Retries.of` (an unknown name, or a value that is not a number above 0,
 ConfigError naming it); ``delay(attempts)`` is the pause after ``attempts`` failed
 attempts, ``backoff * 2 ** (attempts - 1)`` seconds, at most ``backoff_max``; ``attempts``
 failed ones are the last; ``lease`` is how long a claimed item is kept from others while
-it is worked on; done items are removed after ``keep_days``. A component with other
-defaults or more settings subclasses it (attrs, each field with :func:`positive`).
+it is worked on; done items are removed after ``keep_days`` (at most :data:`MAX_DAYS`).
+A component with other defaults or more settings subclasses it (attrs, each field with
+:func:`positive`, or :func:`days` for a number of days).
 
 Contract of :class:`Worker` (a base class: a subclass defines ``work``): ``start`` begins
 a daemon thread that calls ``work()`` again and again; ``work`` returns the seconds that
@@ -45,6 +46,20 @@ def positive(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         raise ConfigError(f"{attribute.name} must be a number above 0 (got {value!r})")
 
 
+MAX_DAYS = 36_500      # a hundred years: a day count reaching further back leaves datetime's years
+
+
+def within_days(value: Any) -> bool:
+    """Whether ``value`` is a number of days above 0 and at most :data:`MAX_DAYS`."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value <= MAX_DAYS
+
+
+def days(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """attrs validator: a number of days above 0 and at most :data:`MAX_DAYS`."""
+    if not within_days(value):
+        raise ConfigError(f"{attribute.name} must be a number of days above 0 and at most {MAX_DAYS} (got {value!r})")
+
+
 @attrs.frozen
 class Retries:
     """How a component retries; see the module's contract."""
@@ -53,7 +68,7 @@ class Retries:
     backoff: float = attrs.field(default=2.0, validator=positive)
     backoff_max: float = attrs.field(default=600.0, validator=positive)
     lease: float = attrs.field(default=120.0, validator=positive)
-    keep_days: float = attrs.field(default=30.0, validator=positive)
+    keep_days: float = attrs.field(default=30.0, validator=days)
 
     @classmethod
     def of(cls, config: dict[str, Any] | None, what: str = "outbox") -> Any:

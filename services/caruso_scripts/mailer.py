@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import attrs
 
-from caruso_core.retrying import Retries, Worker, positive
+from caruso_core.retrying import Retries, Worker, days, positive
 from caruso_core.smtp import Relay, close
 from caruso_scripts.outbox import MailOutbox, moment
 
@@ -48,7 +48,7 @@ class MailRetries(Retries):
     backoff: float = attrs.field(default=30.0, validator=positive)
     backoff_max: float = attrs.field(default=3600.0, validator=positive)
     lease: float = attrs.field(default=300.0, validator=positive)
-    give_up_days: float = attrs.field(default=3.0, validator=positive)
+    give_up_days: float = attrs.field(default=3.0, validator=days)
 
 
 class Mailer(Worker):

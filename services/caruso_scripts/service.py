@@ -42,7 +42,6 @@ database, so an instance started later on it sends what an earlier one queued.
 from __future__ import annotations
 
 import datetime
-import math
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -53,6 +52,7 @@ import attrs
 from caruso_core import HostContext, plugins, remote, service
 from caruso_core.deployment import data_dir
 from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.retrying import MAX_DAYS, within_days
 from caruso_scripts import loader
 from caruso_scripts.client import ScriptInfo, SessionSummary
 from caruso_scripts.engine import Engine, Session
@@ -94,9 +94,9 @@ class ScriptService:
     def __init__(self, scripts: str | list[str] | None = None, db: str | None = None,
                  settings: dict[str, Any] | None = None, keep_days: float = 90, locale: str = "en",
                  outbox: dict[str, Any] | None = None, context: HostContext | None = None) -> None:
-        if isinstance(keep_days, bool) or not isinstance(keep_days, (int, float)) or not 0 < keep_days < math.inf:
-            raise ConfigError(f"scripts keep_days is a number of days above 0, not {keep_days!r} (sessions not "
-                              f"changed for that long are deleted at each start)")
+        if not within_days(keep_days):
+            raise ConfigError(f"scripts keep_days is a number of days above 0 and at most {MAX_DAYS}, not "
+                              f"{keep_days!r} (sessions not changed for that long are deleted at each start)")
         if scripts is None:
             folder = data_dir() / "scripts"
             folder.mkdir(exist_ok=True)

@@ -26,6 +26,8 @@ MISTAKES = [
      "sqlite:////nowhere/at/all/crm.db: the folder /nowhere/at/all does not exist"),
     (["serve", "storage", "-c", "db=crm.db"], "'crm.db' is not a database URL"),
     (["serve", "stroage"], "no service implementation named 'stroage'"),
+    (["serve", "storage", "--drain-timeout", "nan"], "'nan' is not a finite number"),
+    (["serve", "storage", "--drain-timeout", "1e9"], "1000000000.0 is not in the range 0<=x<=3600"),
     (["serve", "storage", "--config-json", "{not json"], "--config-json is not valid JSON"),
     (["up", "broken.toml"], "broken.toml: [services.storage]: unknown key(s) confg"),
     (["up", "typo.toml"], "typo.toml: "),

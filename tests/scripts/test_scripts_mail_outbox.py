@@ -217,8 +217,11 @@ def test_outbox_settings_and_the_smtp_timeout_are_checked(tmp_path, notify_scrip
     assert [MailRetries().delay(n) for n in (1, 2, 8, 30)] == [30, 60, 3600, 3600]
     with pytest.raises(ConfigError, match=r"outbox: unknown setting\(s\) tries"):
         MailRetries.of({"tries": 3})
-    with pytest.raises(ConfigError, match="outbox.give_up_days must be a number above 0"):
-        MailRetries.of({"give_up_days": 0})
+    for setting in ("give_up_days", "keep_days"):                   # 10 ** 7 days before now is no date
+        for bad in (0, 10 ** 7):
+            with pytest.raises(ConfigError, match=f"outbox.{setting} must be a number of days above 0 and at most "
+                                                  f"36500 .got {bad}.$"):
+                MailRetries.of({setting: bad})
     with pytest.raises(ConfigError, match="smtp_timeout is above 0 and at most 120 seconds"):
         ScriptService(scripts=str(notify_script), db=f"sqlite:///{tmp_path / 's.db'}", settings={"smtp_timeout": 600})
 

@@ -211,6 +211,7 @@ def test_later_sources_override_scripts_by_id(survey, tmp_path):
     assert [s["title"] for s in engine.scripts()] == ["Survey, extended"]
     with pytest.raises(ConfigError, match="does not exist"):
         ScriptService(scripts=[str(tmp_path / "missing")], db=f"sqlite:///{tmp_path / 's.db'}")
-    for bad in (-5, 0, "abc", None, float("nan"), float("inf"), True):       # -5 would delete every session
-        with pytest.raises(ConfigError, match=r"^scripts keep_days is a number of days above 0, not "):
+    for bad in (-5, 0, "abc", None, float("nan"), float("inf"), True, 10 ** 6):   # -5 would delete every session,
+        with pytest.raises(ConfigError, match=r"^scripts keep_days is a number of days above 0 and at most 36500, "
+                                              r"not "):                             # 10 ** 6 days before now no date
             ScriptService(scripts=[str(survey)], db=f"sqlite:///{tmp_path / 's.db'}", keep_days=bad)
