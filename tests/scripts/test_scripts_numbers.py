@@ -29,7 +29,8 @@ def service(tmp_path, script_locale="", locale="en"):
 @pytest.fixture
 def web(tmp_path, serve_app):
     def open_site(**locales):
-        return httpx.Client(base_url=serve_app(create_app(service(tmp_path, **locales))), timeout=30)
+        return httpx.Client(base_url=serve_app(create_app(service(tmp_path, **locales))), timeout=30,
+                            verify=False)                                         # plain http: no certificates to load
     return open_site
 
 

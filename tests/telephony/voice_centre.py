@@ -23,8 +23,8 @@ def start_centre(caruso_host, caruso_client, folder: Path, menu: dict[str, Any] 
     """Scripts, the communication server (its voice channel configured by ``voice``),
     telephony; nobody signed in. Returns telephony, the comm client and comm's config."""
     caruso_host("scripts", config={"scripts": [str(SCRIPTS)], "db": f"sqlite:///{folder / 'scripts.db'}"})
-    telephony = host_telephony(caruso_host, caruso_client, numbers=["100"],
-                               media={"rtp_ports": rtp_range(1024)})
+    telephony = host_telephony(caruso_host, caruso_client, numbers=["100"],      # 50 calls bridged:
+                               media={"rtp_ports": rtp_range(512)})          # 200 ports, 3 ranges a worker
     config = {"db": f"sqlite:///{folder / 'comm.db'}", "queues": QUEUES, "ivr": [menu],
               "channels": {"voice": {"position_every": 0, **(voice or {})}}}
     caruso_host("comm", config=config)
