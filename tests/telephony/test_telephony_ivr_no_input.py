@@ -9,7 +9,7 @@ from voice_centre import start_centre
 
 def test_a_silent_caller_hears_the_menu_twice_then_waits_in_the_default_queue(caruso_host, caruso_client, tmp_path):
     telephony, comm, _ = start_centre(caruso_host, caruso_client, tmp_path,
-                                      voice={"no_input": 1, "no_input_repeats": 1})
+                                      voice={"no_input": 1, "no_input_repeats": 1}, rtp_ports=64)
     events = telephony.reader()
     caller = Sipp("caller_hung_up.xml", tmp_path, telephony.target, service="100").start()
     call = events.next("incoming")["call"]

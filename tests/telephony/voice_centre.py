@@ -19,12 +19,12 @@ MENU = {"script": "hotline", "numbers": ["100"], "default": "general",
 
 
 def start_centre(caruso_host, caruso_client, folder: Path, menu: dict[str, Any] = MENU,
-                 voice: dict[str, Any] | None = None) -> tuple[Telephony, Any, dict[str, Any]]:
+                 voice: dict[str, Any] | None = None, rtp_ports: int = 1024) -> tuple[Telephony, Any, dict[str, Any]]:
     """Scripts, the communication server (its voice channel configured by ``voice``),
-    telephony; nobody signed in. Returns telephony, the comm client and comm's config."""
+    telephony with ``rtp_ports`` RTP ports (it uses half: 256 were too few for 50 calls
+    offered to agents); nobody signed in. Returns telephony, the comm client and comm's config."""
     caruso_host("scripts", config={"scripts": [str(SCRIPTS)], "db": f"sqlite:///{folder / 'scripts.db'}"})
-    telephony = host_telephony(caruso_host, caruso_client, numbers=["100"],      # 50 calls bridged:
-                               media={"rtp_ports": rtp_range(512)})          # 200 ports, 3 ranges a worker
+    telephony = host_telephony(caruso_host, caruso_client, numbers=["100"], media={"rtp_ports": rtp_range(rtp_ports)})
     config = {"db": f"sqlite:///{folder / 'comm.db'}", "queues": QUEUES, "ivr": [menu],
               "channels": {"voice": {"position_every": 0, **(voice or {})}}}
     caruso_host("comm", config=config)
