@@ -144,28 +144,31 @@ def _write_batches(storage: StorageManager, object: str, rows: list[tuple[int, d
 def _clashes(storage: StorageManager, records: Records, rows: list[tuple[int, dict[str, Any]]]
              ) -> list[tuple[int, str]]:
     """(line, reason) of each row whose value of a single-attribute key or exact unique value is
-    that of an earlier row or of a stored object: found before writing, so each is named by
-    its line (the database names only the batch)."""
+    that of an earlier row or of a stored object, compared as the database holds them (``007``
+    and ``7`` of a number are one): found before writing, so each is named by its line (the
+    database names only the batch)."""
     obj = records.obj
     unique = [obj.key[0]] if len(obj.key) == 1 else []
     unique += [check.attribute for check in obj.uniques if check.compare == "exact"]
     unique += [index.attributes[0] for index in obj.indexes if index.unique and len(index.attributes) == 1]
     found: list[tuple[int, str]] = []
     for name in dict.fromkeys(unique):
-        lines: dict[str, int] = {}
+        lines: dict[Any, int] = {}       # a value as the database holds it (007 is 7): its first line
+        given: list[Any] = []            # that value as the file gives it, for the query
         for line, values in rows:
             value = values.get(name)
             if value is None:
                 continue
-            if value in lines:
-                found.append((line, f"{name}: line {lines[value]} has this {name} already"))
+            held = records.decode({name: value})[name]
+            if held in lines:
+                found.append((line, f"{name}: line {lines[held]} has this {name} already"))
             else:
-                lines[value] = line
-        given = list(lines)
+                lines[held] = line
+                given.append(value)
         for start in range(0, len(given), BATCH):
             chunk = given[start:start + BATCH]
             for stored in storage.query(obj.name, {"field": name, "op": "in", "value": chunk}, None, len(chunk)):
-                line = lines.get(str(stored[name]))
+                line = lines.get(records.decode({name: stored[name]})[name])
                 if line is not None:
                     found.append((line, f"{name}: another {obj.name} has this {name} already"))
     return found

@@ -159,6 +159,18 @@ def test_partial_import_writes_the_good_rows_and_reports_database_refusals(tmp_p
     assert "0 of 3002 row(s) written, 1 bad" in output
 
 
+def test_an_import_compares_keys_as_the_database_holds_them(tmp_path: Path):
+    """007 and 7 are one number: the clash is named by its line before anything is written."""
+    source = tmp_path / "customers.csv"
+    source.write_text("id,name\n8,Acme\n")
+    assert run("data", "import", "Customer", str(source))[0] == 0
+    source.write_text("id,name\n007,Beta\n7,Gamma\n008,Delta\n9,Epsilon\n")
+    code, output = run("data", "import", "Customer", str(source))
+    assert code == 1 and "0 of 4 row(s) written, 2 bad" in output
+    assert f"{source}:3: id: line 2 has this id already" in output
+    assert f"{source}:4: id: another Customer has this id already" in output
+
+
 @pytest.mark.parametrize("content, message", [
     ("nickname\nx\n", ":1: unknown column(s) nickname"),
     ("\n\nname,name\nx,y\n", ":3: column(s) name named twice"),
