@@ -168,13 +168,18 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_p
     page.wait_for_selector(".desk-chat")
     assert "Is my <i>contract</i> still active?" in page.inner_text(".desk-chat ol.messages")
     page.fill("textarea[name=text]", "Yes, until <b>December</b>.")
+    reply = page.eval_on_selector("form[action='/desk/send']", "form => Object.fromEntries(new FormData(form))")
     page.click("button:has-text('Send')")
     page.wait_for_selector(".desk-chat li.agent")
     expect(customer.page.locator("#log")).to_contain_text("agent:Yes, until <b>December</b>.")
+    again = page.request.post("/desk/send", form=reply, max_redirects=0)   # the same form again (a browser's retry)
+    assert again.status == 303
     customer.check_layout("web chat page")
     customer.page.fill("#text", "Thanks!")
     customer.page.click("#write button")
     page.wait_for_selector(".desk-chat li:has-text('Thanks!')")      # the new message shows without a reload
+    assert page.locator(".desk-chat li.agent").count() == 1           # the reply went once
+    assert customer.page.inner_text("#log").count("Yes, until") == 1
     desk.check_layout("web chat")
     desk.shot("frontoffice-desk-chat.png")
     phone = tab(PHONE)                                                # the same desk on a phone

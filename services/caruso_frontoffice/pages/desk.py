@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
+from caruso_core.errors import CallInterrupted, CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_scripts.client import seq_of
-from caruso_frontoffice import notices, widgets
+from caruso_frontoffice import notices, submissions, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import MAX_MESSAGE, MAX_NOTES, MAX_TASK, Desk
@@ -89,7 +89,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
         dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
         phone=phone, holding=holding, phone_kinds=KINDS,
-        error=error, script_of=desk.settings.script_of(current.interaction["queue"])
+        once=submissions.new_token() if context.submissions is not None else None, error=error, script_of=desk.settings.script_of(current.interaction["queue"])
         if current is not None and current.interaction else None,
         kept=_kept(form) if form is not None and current is not None and form.get("interaction") == current.id else {})
 
@@ -282,7 +282,19 @@ def transfer(request: Request, context: Context, form: FormData, agent: str, int
 
 @_act
 def send(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    _desk(context).send(agent, interaction, _field(form, "text"))
+    """Send the reply once: the same form sent again (its ``_once`` token claimed, see
+    :mod:`caruso_frontoffice.submissions`) sends nothing more."""
+    text = _field(form, "text")
+    once = None if context.submissions is None else \
+        context.submissions.of(request.state.visitor.user.id, _text(form.get("_once"), 100))
+    if once is not None and once.claim() is not None:
+        return
+    try:
+        _desk(context).send(agent, interaction, text)
+    except CarusoError as failure:
+        if once is not None and not isinstance(failure, CallInterrupted):
+            once.release()          # not sent: the same form may be sent again
+        raise
 
 
 @_act
