@@ -116,7 +116,7 @@ class Desk:
             interaction["agent"] == name or name in interaction.get("offers", ())) else None
 
     def _messages(self, interaction: dict[str, Any]) -> list[dict[str, Any]]:
-        if interaction["channel"] not in TEXT_CHANNELS or interaction["state"] != "connected":
+        if interaction["channel"] not in TEXT_CHANNELS or interaction["state"] not in ("offered", "connected"):
             return []
         try:
             return self.comm.messages(interaction["id"], interaction["channel"])
