@@ -88,8 +88,9 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
         popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
         dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
-        phone=phone, holding=holding, phone_kinds=KINDS,
-        once=submissions.new_token() if context.submissions is not None else None, error=error, script_of=desk.settings.script_of(current.interaction["queue"])
+        phone=phone, holding=holding, phone_kinds=KINDS, error=error,
+        once=submissions.new_token() if context.submissions is not None else None,
+        script_of=desk.settings.script_of(current.interaction["queue"])
         if current is not None and current.interaction else None,
         kept=_kept(form) if form is not None and current is not None and form.get("interaction") == current.id else {})
 

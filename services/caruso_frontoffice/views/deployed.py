@@ -55,11 +55,10 @@ def read(path: Path) -> Deployed:
                     articles=ArticleSettings.of(config.get("articles")), articles_given="articles" in config)
 
 
-def frontoffice_config(path: Path | None = None) -> dict[str, Any]:
-    """The front office's configuration in the deployment file at ``path``, else in the
-    deployment of this folder (``./caruso.toml``, else the default one); empty when the
-    deployment has no front office."""
-    for entry in deployment.load(str(path) if path else None).services:
+def frontoffice_config() -> dict[str, Any]:
+    """The front office's configuration in the deployment of this folder (``./caruso.toml``,
+    else the default one); empty when the deployment has no front office."""
+    for entry in deployment.load().services:
         if entry.spec.interface == FRONTOFFICE:
             return entry.config
     return {}
