@@ -75,6 +75,16 @@ def test_the_whole_contact_history_is_reachable_page_by_page(tmp_path, caruso_ma
         assert 'history=2">newer</a>' in last and '<li value="101">' in last
 
 
+def test_a_related_list_for_other_roles_is_not_on_their_customer_360(tmp_path, caruso_manager, storage):
+    """The override keeps the task list for supervisors and admins: its rows, which open only
+    for them, are not on an agent's 360 either."""
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as web:
+        for name, shown in (("sam", True), ("ada", False)):
+            sign_in(web, name)
+            page = web.get("/views/customer-360/show", params={"id": "1"}).text
+            assert ("<h2>Tasks</h2>" in page) is shown and "<h2>Activities</h2>" in page, name
+
+
 def test_metadata_is_cached_for_a_few_seconds(storage):
     now = [0.0]
     records = Records(storage, clock=lambda: now[0])

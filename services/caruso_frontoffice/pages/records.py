@@ -313,8 +313,10 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
     records = context.records
     # the profile, each related list, the open tasks and a page of history: one round trip
     profile = context.catalog.view(view.profile)
-    lists: list[tuple[Related, dict[str, Any] | None]] = [(item, None) for item in view.related]
-    if view.tasks is not None:
+    lists: list[tuple[Related, dict[str, Any] | None]] = [
+        (item, None) for item in view.related if _related_shown(context, item, role)]
+    tasks_shown = view.tasks is not None and _related_shown(context, view.tasks, role)
+    if tasks_shown:
         lists.append((view.tasks, {"field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)}))
     columns = [_related_columns(context, records, item, role) for item, _ in lists]
     number = _page_number(request.query_params.get("history"))
@@ -324,7 +326,7 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
         history(view.object, key, view.history_limit, (number - 1) * view.history_limit)])
     tables = [_related_table(context, records, item, fields, rows, role)
               for (item, _), (fields, _), rows in zip(lists, columns, found)]
-    related, tasks = (tables[:-1], tables[-1]) if view.tasks is not None else (tables, None)
+    related, tasks = (tables[:-1], tables[-1]) if tasks_shown else (tables, None)
     entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", status, view=view,
                           sections=record_sections(profile, info, record, role), related=related, tasks=tasks,
@@ -371,6 +373,13 @@ def _acts(context: Context, view: Customer360View, info: ObjectInfo, record: dic
             key = widgets.display(record.get(info.key[0])) if len(info.key) == 1 else ""
             found.append((act.label, f"/views/{act.form}/new?{urlencode({act.field: key, NEXT: here})}"))
     return found
+
+
+def _related_shown(context: Context, item: Related, role: str) -> bool:
+    """Whether ``role`` sees the objects ``item`` relates to a customer: shown with no list
+    view's columns, or with those of a list ``role`` may use (a list for other roles hides
+    them on the 360 too)."""
+    return item.list is None or _usable(context, item.list, role) is not None
 
 
 def _related_columns(context: Context, records: Records, item: Related, role: str) -> tuple[list[Field], int]:
