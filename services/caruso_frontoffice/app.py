@@ -32,8 +32,8 @@ HSTS = (b"strict-transport-security", b"max-age=31536000")   # a year; only on r
 class SecurityHeaders:
     """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response, ``HSTS`` to
     those served over https (browsers then refuse plain http for the site), and
-    ``Cache-Control: no-store`` to every page (not to static files): pages hold
-    personal data that no cache should keep after signing out."""
+    ``Cache-Control: no-store`` to every page (not to static files) that does not set its
+    own: pages hold personal data that no cache should keep after signing out."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -48,7 +48,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *added]
+                headers = message.get("headers", [])
+                own = any(name.lower() == b"cache-control" for name, _ in headers)
+                message["headers"] = [*headers, *(header for header in added if not own or header[0] != b"cache-control")]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -86,7 +86,14 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     page.fill("input[name=subject]", "Call back about the meter")
     page.click("button:has-text('Save')")
     page.wait_for_url("**/views/customer-360/show?id=2")
+    assert page.inner_text(".notice") == "Saved."
     wide.check_layout("360 after a new task")
+    page.go_back()                                      # Back to the form the browser fills in again, Save
+    page.wait_for_url("**/views/task-edit/new?**")
+    assert page.input_value("input[name=subject]") == "Call back about the meter"
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/views/customer-360/show?id=2")   # to the page of the first save: no second task
+    assert page.inner_text(".notice") == "This form was saved already: here is the record it made."
     [task] = storage.query("Task", {"field": "customer_id", "op": "eq", "value": 2})
     page.click("text=Call back about the meter")
     page.wait_for_url(f"**/views/task-edit/edit?id={task['id']}")

@@ -60,6 +60,9 @@ def test_a_form_goes_back_only_to_pages_of_this_site(tmp_path, caruso_manager, s
                              ("//evil.example/views/", False), ("/views/../admin/users", False)):
             page = web.get("/views/task-edit/new", params={"customer_id": "1", "next": target}).text
             assert (f'name="next" value="{target}"' in page) == kept, target
+        blank = web.get("/views/task-edit/new", params={"customer_id": "1"})     # Back may show it again
+        assert blank.status_code == 200 and blank.headers["cache-control"] == "private, no-cache"
+        assert web.get("/views/customer-edit/edit", params={"id": "1"}).headers["cache-control"] == "no-store"
 
 
 def test_the_whole_contact_history_is_reachable_page_by_page(tmp_path, caruso_manager, storage):

@@ -38,6 +38,9 @@ NEXT_PAGE = re.compile(r"/views/[A-Za-z0-9_./~%-]*(\?[A-Za-z0-9_./~%=&+-]*)?")
 MAX_NOTE = 4000
 NEXT = "next"
 EXPORT_ROWS = 10_000
+# a blank new form: the browser may show it again from its cache on Back (its once-token with it,
+# so Save after Back goes to the record made), never without asking the site on a new visit
+REVISITED = "private, no-cache"
 
 
 class _Refused(Exception):
@@ -429,8 +432,10 @@ def form_page(request: Request, context: Context) -> Response:
         given = request.query_params
         defaults = {f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given
                     else _form_value(f, f["attribute"].default) for f in fields}
-        return _form(request, context, view, fields, defaults, after,
-                     once=submissions.new_token() if context.submissions is not None else None)
+        blank = _form(request, context, view, fields, defaults, after,
+                      once=submissions.new_token() if context.submissions is not None else None)
+        blank.headers["cache-control"] = REVISITED
+        return blank
     record = context.records.get(view.object, _key(info, request.query_params))
     return _form(request, context, view, fields, {f["name"]: _form_value(f, record.get(f["name"])) for f in fields},
                  after, **_editing(fields, info, record))
@@ -525,7 +530,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     if not errors and not field_errors and once is not None:
         earlier = once.claim()
         if earlier:
-            return _saved_already(request, context, earlier, "This form was saved already: here is the record it made.")
+            return _to_saved(request, context, earlier, "This form was saved already: here is the record it made.")
         if earlier == "":
             errors.append("This form is being saved already, or its first save did not say whether it made the "
                           "record: look for the record before you open a new form to save it again.")
@@ -547,7 +552,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
                 current = records.get(view.object, key)
                 if current.get("_version") != stored_version:
                     if all(_digest(value) == _digest(current.get(name)) for name, value in values.items()):
-                        return _saved_already(request, context, _saved_page(context, view, info, current, role, after),
+                        return _to_saved(request, context, _saved_page(context, view, info, current, role, after),
                                               "The record holds what this form says already.")   # sent again
                     return _changed_meanwhile(request, context, view, info, fields, form, values, current, after)
                 errors.append(str(error))
@@ -559,7 +564,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             saved = _saved_page(context, view, info, record, role, after)
             if once is not None:
                 once.made(saved)
-            return RedirectResponse(saved, 303)
+            return _to_saved(request, context, saved, "Saved.")
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
     return _form(request, context, view, fields, shown, after, status, version=version, key_query=request.url.query,
                  was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors,
@@ -575,8 +580,8 @@ def _saved_page(context: Context, view: FormView, info: ObjectInfo, record: dict
                      else f"/views/{view.id}/edit?{key_query(info, record)}")
 
 
-def _saved_already(request: Request, context: Context, page: str, text: str) -> Response:
-    """To ``page``, which then says ``text``: a form sent again after its save."""
+def _to_saved(request: Request, context: Context, page: str, text: str) -> Response:
+    """To ``page`` of a saved record, which then says ``text`` (saved, or saved already)."""
     path, _, query = page.partition("?")
     return notices.redirect(request, context.sessions, path, text, query)
 
