@@ -5,7 +5,9 @@ write-ahead logging (readers never block the writer; ``synchronous=NORMAL``), wa
 up to 30 s for a lock instead of failing at once, and never makes a thread wait for a
 pooled connection (64 kept open, more opened while more threads need one: SQLite
 connections are cheap, and a Pyro5 or web server has many threads). ``wal=False`` leaves the journal
-mode of a database alone, for SQLite files that other programs own (legacy systems).
+mode of a database alone, for SQLite files that other programs own (legacy systems); in
+the others SQLite's ``lower()`` and ``upper()`` change the case of every letter, as PostgreSQL's
+and MariaDB's do, not only of A-Z (SQLAlchemy's ``ilike`` compares ``lower()`` of both sides).
 A SQLite file the engine creates is 0600 whatever the umask (SQLite gives its -wal, -shm
 and -journal files the database file's mode); an existing file keeps its mode. A SQLite
 file in a folder that does not exist, or a URL SQLAlchemy cannot read, is a ConfigError
@@ -55,6 +57,7 @@ def engine(url: str | sa.URL, *, wal: bool = True, **options: Any) -> sa.Engine:
         sa.event.listen(created, "do_connect", _create_private_file)
         if wal:
             sa.event.listen(created, "connect", _write_ahead_log)
+            sa.event.listen(created, "connect", _case_of_every_letter)
     return created
 
 
@@ -64,6 +67,19 @@ def _create_private_file(_dialect: Any, _record: Any, arguments: list[Any], para
     if filename not in ("", ":memory:") and not parameters.get("uri"):
         with contextlib.suppress(FileNotFoundError):   # no such folder: SQLite reports it itself
             privatefiles.create_file(filename)
+
+
+def _case_of_every_letter(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+    dbapi_connection.create_function("upper", 1, _upper, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
 
 
 def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:

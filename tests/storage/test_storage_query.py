@@ -45,6 +45,20 @@ def test_filters(customers, where, expected):
     assert customers.count("Customer", where) == len(expected)
 
 
+def test_text_filters_ignore_the_case_of_any_letter(storage):
+    """contains, startswith and like ignore case beyond A-Z on every database (SQLite's own
+    lower() folds only ASCII letters)."""
+    storage.apply([{"op": "create", "object": "Customer", "values": {"name": name}}
+                   for name in ("Zoë Müller-Ødegård", "ÅSA ÖBERG", "Ada Lovelace")])
+    for op, value, expected in (("contains", "müller", ["Zoë Müller-Ødegård"]),
+                                ("contains", "MÜLLER-ØDEGÅRD", ["Zoë Müller-Ødegård"]),
+                                ("startswith", "zoË", ["Zoë Müller-Ødegård"]),
+                                ("startswith", "åsa ö", ["ÅSA ÖBERG"]),
+                                ("like", "%öberg", ["ÅSA ÖBERG"]),
+                                ("contains", "LOVE", ["Ada Lovelace"])):
+        assert names(storage.query("Customer", {"field": "name", "op": op, "value": value})) == expected, value
+
+
 def test_ordering_and_paging(customers):
     ordered = customers.query("Customer", order_by=["-name"])
     assert names(ordered) == [f"Customer {i}" for i in range(6, -1, -1)]
