@@ -13,7 +13,9 @@
 
 :func:`ensure` and :func:`make_files` create the two files (mode 0600, random) where
 they are missing. Secrets
-are read from the environment or these files only, never from a command line.
+are read from the environment or these files only, never from a command line; a file that
+holds no secret, or that other users may read or change, is refused (ConfigError), never
+taken for an open deployment.
 """
 from __future__ import annotations
 
@@ -22,11 +24,15 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 import tempfile
 from pathlib import Path
 
+from caruso_core.errors import ConfigError
+
 DEPLOYMENT_FILE = "secret"
 OPERATOR_FILE = "operator.secret"
+MAX_SECRET = 1024          # characters of a secret file
 
 
 def _folder() -> Path:
@@ -37,13 +43,26 @@ def _folder() -> Path:
 
 def _read(variable: str, filename: str) -> str | None:
     """The variable's value when it is set (set but empty: none, the file is not read),
-    else the file's."""
+    else the file's; a file that holds no secret, or that other users may read or write, is
+    a ConfigError (the deployment would be open, or its secret known)."""
     if variable in os.environ:
         return os.environ[variable] or None
+    path = _folder() / filename
     try:
-        return (_folder() / filename).read_text(encoding="utf-8").strip() or None
+        with path.open(encoding="utf-8") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            text = file.read(MAX_SECRET + 1).strip()
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the secret ({error})") from None
+    if mode & 0o077:
+        raise ConfigError(f"{path}: other users may read or change this secret (mode {stat.S_IMODE(mode):o}); "
+                          f"make it its owner's only: chmod 600 {path}")
+    if not text or len(text) > MAX_SECRET:
+        raise ConfigError(f"{path} holds no secret of 1 to {MAX_SECRET} characters: delete it (caruso up makes "
+                          f"a new one) or write one in it")
+    return text
 
 
 def deployment_secret() -> str | None:

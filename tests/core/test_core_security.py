@@ -1,5 +1,6 @@
 """The deployment secret guards every daemon's handshake (attacks on the wire: test_core_wire.py)."""
 import os
+import re
 import subprocess
 import sys
 
@@ -7,7 +8,9 @@ import Pyro5.api
 import Pyro5.errors
 import pytest
 
-from caruso_core import remoting
+from caruso_core import credentials, remoting
+from caruso_core.errors import ConfigError
+from caruso_core.testing.commands import caruso
 
 
 def test_without_the_secret_connections_are_refused_before_any_call(caruso_host, caruso_client, caruso_manager):
@@ -43,3 +46,30 @@ def test_only_the_manager_api_is_reachable_over_the_wire(caruso_manager):
         manager._pyroBind()
         assert manager._pyroMethods == {"register", "renew", "unregister", "lookup", "list", "events",
                                         "health", "swap"}
+
+
+@pytest.mark.parametrize("content, mode, says", [
+    ("", 0o600, "holds no secret of 1 to 1024 characters: delete it"),
+    (" \n", 0o600, "holds no secret"),
+    ("x" * 1025, 0o600, "holds no secret"),
+    ("a-secret\n", 0o644, "other users may read or change this secret (mode 644); make it its owner's only"),
+    ("a-secret\n", 0o620, "(mode 620)"),
+])
+def test_a_secret_file_that_would_open_the_deployment_or_give_its_secret_away_is_refused(
+        tmp_path, monkeypatch, content, mode, says):
+    """An empty data/secret left the deployment open (every service accepting any local
+    user); one others may read gave the secret away."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("CARUSO_SECRET", raising=False)
+    (tmp_path / "data").mkdir(mode=0o700)
+    secret = tmp_path / "data" / "secret"
+    secret.write_text(content)
+    secret.chmod(mode)
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        credentials.deployment_secret()
+    for command in (["up"], ["services"]):
+        ran = caruso(*command)
+        assert ran.exit_code == 1 and ran.stderr.startswith(f"error: {secret}") and says in ran.stderr, ran.output
+        assert len(ran.stderr.splitlines()) == 1
+    assert not (tmp_path / "data" / "manager.db").exists()            # nothing started
