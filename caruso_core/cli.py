@@ -343,7 +343,7 @@ def up(file: str | None, insecure: bool, host: str | None, manager_port: int | N
     0600) when missing; every command run in this folder then uses them. A deployment
     on several hosts starts on each with --host NAME (each host needs the same secrets).
     """
-    from caruso_core.deployment import load
+    from caruso_core.deployment import hold_folder, load
     from caruso_core.supervisor import Supervisor
 
     if file is not None:                 # its relative paths and data folder are its folder's
@@ -352,8 +352,12 @@ def up(file: str | None, insecure: bool, host: str | None, manager_port: int | N
         os.chdir(Path(file).resolve().parent)
         file = Path(file).name
     deployment = load(file, manager_port=manager_port, web_port=web_port).on(host)
-    deployment_secrets(insecure)
-    Supervisor(deployment, echo=click.echo, insecure=insecure).run()
+    held = hold_folder(deployment.part)
+    try:
+        deployment_secrets(insecure)
+        Supervisor(deployment, echo=click.echo, insecure=insecure).run()
+    finally:
+        os.close(held)
 
 
 @cli.group()

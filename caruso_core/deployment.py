@@ -45,6 +45,7 @@ every service of the deployment that provides an interface it requires.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import math
 import os
@@ -64,6 +65,7 @@ from caruso_core.errors import ConfigError
 DEFAULT_DATA_DIR = "data"
 DEFAULT_FILE = "caruso.toml"
 RUNNING_MANAGER_FILE = "manager.uri"   # in the data folder, while caruso up runs there
+UP_LOCK = "up.lock"                    # in the data folder: held by the caruso up running there
 SERVICE_KEYS = {"use", "requires", "name", "version", "properties", "config", "host", "standby", "port"}
 MANAGER_KEYS = {"uri", "lease", "db", "host"}
 TLS_KEYS = {"ca", "cert", "key"}
@@ -193,6 +195,26 @@ def load(file: str | None = None, *, manager_port: int | None = None,
     if file is None and not path.exists():
         return parse(place(default_data(), manager_port, web_port), "the default deployment")
     return parse(place(read_toml(path), manager_port, web_port), str(path))
+
+
+def hold_folder(part: str | None = None) -> int:
+    """Hold the data folder for the ``caruso up`` of this process (of the deployment's host
+    ``part``): a second one there would run a second solution on the same databases, so it
+    is a ConfigError naming the first's pid. The hold is a lock on :data:`UP_LOCK` (per
+    host) that ends with the process however it ends; keep the returned descriptor open."""
+    path = data_dir() / (f"{Path(UP_LOCK).stem}-{part}.lock" if part else UP_LOCK)
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(handle, 20, 0).decode("ascii", "replace").strip()
+        os.close(handle)
+        on = f" for host {part}" if part else ""
+        raise ConfigError(f"a caruso up runs in this folder already{on} (pid {holder or 'unknown'}): stop it "
+                          f"first, or give this one a data folder of its own (CARUSO_DATA)") from None
+    os.ftruncate(handle, 0)
+    os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+    return handle
 
 
 def record_manager_uri(uri: str) -> Callable[[], None]:

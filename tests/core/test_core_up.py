@@ -100,6 +100,11 @@ def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path, monkeyp
         wait_until(lambda: sum(" serving counter" in line for line in lines) == 2, lines)
         assert any("counter exited with code -9; restarting" in line for line in lines)
         assert relay.bump()["value"] == 1                    # a new counter, found transparently
+        monkeypatch.chdir(tmp_path)                          # a second up would share the databases
+        second = caruso("up", "--manager-port", free_port())
+        assert second.exit_code == 1 and second.stderr.startswith("error: a caruso up runs in this folder already "
+                                                                  "(pid "), second.output
+        assert len(second.stderr.splitlines()) == 1 and relay.bump()["value"] == 2
     assert lines[-1] == "caruso is down"
 
 
