@@ -197,6 +197,13 @@ def load(file: str | None = None, *, manager_port: int | None = None,
     return parse(place(read_toml(path), manager_port, web_port), str(path))
 
 
+def service_config(interface: str) -> dict[str, Any]:
+    """The configuration of the first service of ``interface`` (e.g. ``caruso.storage/1``) in
+    the deployment of this folder (``./caruso.toml``, else the default one): the defaults of
+    that component's commands run here; empty when the deployment has no such service."""
+    return next((entry.config for entry in load().services if entry.spec.interface == interface), {})
+
+
 def hold_folder(part: str | None = None) -> int:
     """Hold the data folder for the ``caruso up`` of this process (of the deployment's host
     ``part``): a second one there would run a second solution on the same databases, so it

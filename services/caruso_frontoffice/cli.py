@@ -8,6 +8,7 @@ import click
 
 import caruso_core
 from caruso_core.cli import manager_option
+from caruso_core import deployment
 from caruso_core.deployment import DEFAULT_FILE, default_sqlite_url
 from caruso_core.errors import ConfigError, Unavailable
 from caruso_frontoffice import articles
@@ -120,7 +121,7 @@ def _storage(manager_uri: str | None) -> Any:
 def _accounts(db: str | None) -> Accounts:
     """The front office's users as the deployment of this folder keeps them: in its front
     office's ``db`` (unless ``db`` is given), new passwords hashed at its ``password_cost``."""
-    config = deployed.frontoffice_config()
+    config = deployment.service_config(deployed.FRONTOFFICE)
     return Accounts(open_database(db or config.get("db") or default_sqlite_url("frontoffice.db")),
                     Passwords(Cost.configured(config.get("password_cost"))))
 

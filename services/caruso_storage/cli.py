@@ -1,8 +1,9 @@
 """Command line of the storage service: ``caruso model ...`` and ``caruso data ...``.
 
 Database options are those of the service: ``--model FILE`` (repeatable: files applied
-in order, later ones extending earlier ones; default: the packaged example model), ``--db
-URL`` (the model's first database), ``--database NAME=URL``.
+in order, later ones extending earlier ones), ``--db URL`` (the model's first database),
+``--database NAME=URL``; those not given are the storage's of the deployment of the folder
+(``./caruso.toml``), else the packaged example model and ``storage.db`` in the data folder.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any, Callable
 import click
 from sqlalchemy import make_url
 
-from caruso_core import databases, progress
+from caruso_core import databases, deployment, progress
 from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError, Conflict
 
@@ -22,15 +23,26 @@ from caruso_storage.database import WRITE_OPTION, journal_name, open_engine, ope
 from caruso_storage.describe import describe_model, describe_object
 from caruso_storage.model import Model
 
+STORAGE = "caruso.storage/1"
+
 
 def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--database", "databases", multiple=True, metavar="NAME=URL",
                            help="URL of a database of the model, by its name (repeatable).")(command)
-    command = click.option("--db", help="URL of the model's first database "
-                                        "(default: storage.db in the data folder).")(command)
+    command = click.option("--db", help="URL of the model's first database (default: the storage's db in "
+                                        "./caruso.toml, else storage.db in the data folder).")(command)
     return click.option("--model", "model_files", type=click.Path(dir_okay=False), multiple=True,
-                        help="A model file (repeatable: applied in order; default: the packaged "
-                             "example model).")(command)
+                        help="A model file (repeatable: applied in order; default: the storage's model in "
+                             "./caruso.toml, else the packaged example model).")(command)
+
+
+def _as_deployed(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]
+                 ) -> tuple[tuple[str, ...], str | None, dict[str, str]]:
+    """The database options, each not given as the storage of the folder's deployment has it."""
+    config = deployment.service_config(STORAGE)
+    configured = config.get("model") or ()
+    files = model_files or tuple([configured] if isinstance(configured, str) else configured)
+    return files, db or config.get("db"), {**(config.get("databases") or {}), **_urls(databases)}
 
 
 def _model(model_files: tuple[str, ...]) -> Model:
@@ -119,15 +131,16 @@ def describe(files: tuple[str, ...], object_name: str | None) -> None:
 def _differences(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...],
                  act: Callable[[Any, list[migrate.Difference]], list[migrate.Difference]],
                  journal: bool = False) -> None:
+    model_files, db, urls = _as_deployed(model_files, db, databases)
     with databases_speaking(db):
-        _differences_in(model_files, db, databases, act, journal)
+        _differences_in(model_files, db, urls, act, journal)
 
 
-def _differences_in(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...],
+def _differences_in(model_files: tuple[str, ...], db: str | None, urls: dict[str, str],
                     act: Callable[[Any, list[migrate.Difference]], list[migrate.Difference]], journal: bool) -> None:
     checked = _model(model_files)
     schema = tables.build(checked)
-    engines = open_engines(checked, db, _urls(databases))
+    engines = open_engines(checked, db, urls)
     misfits = sum((_compare_existing(checked, name, engines[name].url.render_as_string(hide_password=False))
                    for name in checked.databases), [])
     if journal:
@@ -217,8 +230,9 @@ def import_(object_name: str, file: Path, model_files: tuple[str, ...], db: str 
     """Import objects from a CSV file whose header names attributes; report every bad row."""
     from caruso_storage.service import StorageManager
 
+    model_files, db, urls = _as_deployed(model_files, db, databases)
     with databases_speaking(db):
-        storage = StorageManager(model=list(model_files) or None, db=db, databases=_urls(databases))
+        storage = StorageManager(model=list(model_files) or None, db=db, databases=urls)
         try:
             rows = importer.read_rows(file, importer.records_of(storage, object_name).names)
             with progress.counting(f"importing {object_name}", len(rows)) as advance:
@@ -244,14 +258,14 @@ def import_(object_name: str, file: Path, model_files: tuple[str, ...], db: str 
 def demo(names: tuple[str, ...], customers: int, manager_uri: str | None) -> None:
     """Load the verticals' demo data into the running deployment, through its storage service."""
     import caruso_core
-    from caruso_core import deployment, verticals
+    from caruso_core import verticals
 
     chosen = list(names) or list(deployment.load(None).verticals)
     if not chosen:
         raise ConfigError(f"{deployment.DEFAULT_FILE} names no vertical: say which with --vertical NAME "
                           f"(installed: {', '.join(sorted(verticals.installed())) or 'none'})")
     loaders = verticals.demo_loaders(chosen)
-    storage = caruso_core.connect(manager_uri).get("caruso.storage/1")
+    storage = caruso_core.connect(manager_uri).get(STORAGE)
     for vertical, load in loaders:
         try:
             counts = load(storage, customers)

@@ -159,6 +159,28 @@ def test_partial_import_writes_the_good_rows_and_reports_database_refusals(tmp_p
     assert "0 of 3002 row(s) written, 1 bad" in output
 
 
+def test_commands_in_a_deployment_folder_use_its_storage_model_and_database(tmp_path: Path, monkeypatch):
+    """Without --model and --db the commands use the storage of ./caruso.toml (the packaged
+    model met the deployment's database: unknown columns, missing tables)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.xml").write_text(GROWN.format(more="", objects=""))
+    (tmp_path / "caruso.toml").write_text(
+        f'[services.storage]\nuse = "storage"\nconfig = {{ model = ["model.xml"], db = "sqlite:///{tmp_path / "crm.db"}" }}\n')
+    assert run("model", "upgrade")[0] == 0
+    (tmp_path / "items.csv").write_text("name\nhammer\nsaw\n")
+    code, output = run("data", "import", "Item", "items.csv")
+    assert code == 0 and "2 of 2 row(s) written" in output, output
+    assert inspect(create_engine(f"sqlite:///{tmp_path / 'crm.db'}")).has_table("item")
+    assert not (tmp_path / "data" / "storage.db").exists()
+    code, output = run("model", "diff")
+    assert code == 0 and output.endswith("crm.db): new tables up to date\n"), output
+    code, output = run("data", "import", "Item", "items.csv", "--db", f"sqlite:///{tmp_path / 'other.db'}")
+    assert code == 0 and inspect(create_engine(f"sqlite:///{tmp_path / 'other.db'}")).has_table("item")  # --db
+    code, output = run("data", "import", "Item", "items.csv", "--model", str(MODELS / "orders.xml"))   # --model
+    assert code == 1 and output.startswith(f"error: {MODELS / 'orders.xml'}:") and len(output.splitlines()) == 1
+    assert not (tmp_path / "data" / "storage.db").exists()
+
+
 def test_an_import_compares_keys_as_the_database_holds_them(tmp_path: Path):
     """007 and 7 are one number: the clash is named by its line before anything is written."""
     source = tmp_path / "customers.csv"

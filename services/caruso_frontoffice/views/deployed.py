@@ -55,15 +55,6 @@ def read(path: Path) -> Deployed:
                     articles=ArticleSettings.of(config.get("articles")), articles_given="articles" in config)
 
 
-def frontoffice_config() -> dict[str, Any]:
-    """The front office's configuration in the deployment of this folder (``./caruso.toml``,
-    else the default one); empty when the deployment has no front office."""
-    for entry in deployment.load().services:
-        if entry.spec.interface == FRONTOFFICE:
-            return entry.config
-    return {}
-
-
 def _placed(sources: str | list[str], folder: Path, resources: bool = False) -> list[str]:
     """``sources`` with relative file paths made absolute from ``folder`` (``package:path``
     resources of view sources stay as they are)."""
