@@ -79,8 +79,15 @@ def data_path() -> Path:
 
 def data_dir() -> Path:
     """The deployment's data folder (see :func:`data_path`); created on demand, 0700
-    (see :mod:`caruso_core.privatefiles`)."""
-    return privatefiles.create_folder(data_path())
+    (see :mod:`caruso_core.privatefiles`); one that cannot be is a ConfigError saying why."""
+    path = data_path()
+    try:
+        return privatefiles.create_folder(path)
+    except OSError as error:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"the data folder {path} is a file: move it away, or name another folder "
+                              f"with CARUSO_DATA") from None
+        raise ConfigError(f"the data folder {path} cannot be made ({error.strerror}: {error.filename})") from None
 
 
 def default_sqlite_url(filename: str) -> str:
@@ -210,7 +217,10 @@ def hold_folder(part: str | None = None) -> int:
     is a ConfigError naming the first's pid. The hold is a lock on :data:`UP_LOCK` (per
     host) that ends with the process however it ends; keep the returned descriptor open."""
     path = data_dir() / (f"{Path(UP_LOCK).stem}-{part}.lock" if part else UP_LOCK)
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:                # a read-only or foreign data folder: nothing could start
+        raise ConfigError(f"{path}: cannot write in the data folder ({error.strerror})") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

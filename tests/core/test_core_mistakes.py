@@ -55,3 +55,14 @@ def test_a_mistake_is_one_line_and_a_failing_exit(folder, arguments, says):
     assert len(errors) == 1 and errors[0].startswith("error: "), ran.output
     assert says in ran.output
     assert not (folder / "typo.db").exists()                  # nothing made on the way
+
+
+@pytest.mark.parametrize("data, says", [
+    ("data", "the data folder {folder}/data is a file: move it away, or name another folder with CARUSO_DATA"),
+    ("data/inner", "the data folder {folder}/data/inner cannot be made (File exists: {folder}/data)"),
+])
+def test_a_data_folder_that_cannot_be_one_is_one_line_before_anything_starts(folder, monkeypatch, data, says):
+    (folder / "data").write_text("")                   # a file where the data folder should be
+    monkeypatch.setenv("CARUSO_DATA", str(folder / data))
+    ran = caruso("up")
+    assert ran.exit_code == 1 and ran.stderr == f"error: {says.format(folder=folder)}\n", ran.output
