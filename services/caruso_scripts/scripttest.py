@@ -40,7 +40,14 @@ from caruso_scripts.model import Question, Script, SubScript
 from caruso_scripts.numbers import number_format
 
 MAX_STEPS = 1000
-CASE_KEYS = {"name", "answers", "outcome", "steps", "variables", "actions", "context"}
+# what each key of the file and of a case holds: (type, type of the items of a list, said as)
+FILE_KINDS = {"script": (str, None, "a file name"), "today": (datetime.date, None, "a date"),
+              "locale": (str, None, "a locale name"), "context": (dict, None, "a table"),
+              "storage": (dict, dict, "a table of tables"), "case": (list, dict, "a list of tables ([[case]])")}
+CASE_KINDS = {"name": (str, None, "a text"), "answers": (dict, None, "a table"), "outcome": (str, None, "a text"),
+              "steps": (list, str, "a list of step ids"), "variables": (dict, None, "a table"),
+              "actions": (list, dict, "a list of tables"), "context": (dict, None, "a table")}
+CASE_KEYS = set(CASE_KINDS)
 
 
 @attrs.frozen
@@ -74,6 +81,7 @@ def run_file(path: str | Path) -> list[CaseResult]:
     spec = read_toml(path)
     if "script" not in spec or not spec.get("case"):
         raise ScriptError(f"{path}: a script test file needs 'script = \"FILE.xml\"' and at least one [[case]]")
+    _check_kinds(spec, FILE_KINDS, f"{path}: ")
     script = loader.load(path.parent / spec["script"])
     try:
         number_format(spec.get("locale", "en"))
@@ -85,8 +93,21 @@ def run_file(path: str | Path) -> list[CaseResult]:
         if unknown:
             raise ScriptError(f"{path}: case {number}: unknown key(s) {', '.join(sorted(unknown))}; "
                               f"allowed: {', '.join(sorted(CASE_KEYS))}")
+        _check_kinds(case, CASE_KINDS, f"{path}: case {number}: ")
+        if any(not isinstance(action.get("name"), str) or not isinstance(action.get("params", {}), dict)
+               for action in case.get("actions", ())):
+            raise ScriptError(f"{path}: case {number}: each of actions is a table with a name and its params")
         results.append(run_case(script, spec, case, number))
     return results
+
+
+def _check_kinds(table: dict[str, Any], kinds: dict[str, tuple[type, type | None, str]], where: str) -> None:
+    """ScriptError (``where`` first) for a key of ``table`` that does not hold what ``kinds`` says."""
+    for key, (kind, item, said) in kinds.items():
+        value = table.get(key)
+        if key in table and (not isinstance(value, kind) or (item is not None and not all(
+                isinstance(one, item) for one in (value.values() if isinstance(value, dict) else value)))):
+            raise ScriptError(f"{where}{key} must be {said}, not {str(value)[:60]!r}")
 
 
 def run_case(script: Script, spec: dict[str, Any], case: dict[str, Any], number: int) -> CaseResult:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from caruso_core.cli import cli
@@ -147,6 +148,25 @@ def test_script_test_with_a_broken_file_is_one_line(tmp_path):
     spec.write_text("script = \n")
     result = caruso("test", spec)
     assert result.exit_code == 1 and result.output.startswith(f"error: {spec}: ")
+
+
+@pytest.mark.parametrize("written, says", [
+    ("case = [1, 2]", "case must be a list of tables ([[case]]), not '[1, 2]'"),
+    ('case = "hello"', "case must be a list of tables ([[case]]), not 'hello'"),
+    ("context = 5\n[[case]]", "context must be a table, not '5'"),
+    ("[[case]]\nanswers = \"topic\"", "case 1: answers must be a table, not 'topic'"),
+    ('[[case]]\nsteps = "welcome"', "case 1: steps must be a list of step ids, not 'welcome'"),
+    ("[[case]]\nvariables = [1]", "case 1: variables must be a table, not '[1]'"),
+    ("[[case]]\nactions = 3", "case 1: actions must be a list of tables, not '3'"),
+    ("[[case]]\nactions = [{ params = {} }]", "case 1: each of actions is a table with a name and its params"),
+])
+def test_script_test_says_which_value_of_a_file_has_the_wrong_kind(examples, tmp_path, written, says):
+    """Values of the wrong kind were tracebacks (case = [1, 2]) or read letter by letter (steps = "welcome")."""
+    shutil.copy(examples / "meter-reading.xml", tmp_path / "meter-reading.xml")
+    spec = tmp_path / "kinds.test.toml"
+    spec.write_text(f'script = "meter-reading.xml"\n{written}\n')
+    result = caruso("test", spec)
+    assert result.exit_code == 1 and result.output == f"error: {spec}: {says}\n"
 
 
 def test_new_writes_a_valid_lint_clean_script(tmp_path):
