@@ -404,8 +404,9 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
     lease = manager.get("lease", 10.0)
     if not isinstance(lease, (int, float)) or isinstance(lease, bool) or not 0.2 <= lease < math.inf:
         raise ConfigError(f"{source}: [manager] lease must be a number of seconds >= 0.2")
-    return Deployment(source, remoting.manager_uri(manager.get("uri") or _hosted_manager_uri(data)), float(lease), manager.get("db"),
-                      tuple(start_order(entries, source)), tuple(verticals), tls, hosts, manager_hosts)
+    uri = remoting.manager_uri(manager.get("uri") or _hosted_manager_uri(data), f"{source}: [manager] uri")
+    return Deployment(source, uri, float(lease), manager.get("db"), tuple(start_order(entries, source)),
+                      tuple(verticals), tls, hosts, manager_hosts)
 
 
 def _tls_files(raw: Any, allowed: set[str], source: str, where: str) -> dict[str, str]:

@@ -119,13 +119,13 @@ class Tls:
                 "SSL_CLIENTCERT": self.cert, "SSL_CLIENTKEY": self.key, "SSL_REQUIRECLIENTCERT": True}
 
 
-def manager_uri(uri: str | None = None) -> str:
+def manager_uri(uri: str | None = None, where: str = "--manager") -> str:
     """The manager URI to use: the argument, else ``CARUSO_MANAGER``, else the default.
-    Either may be a Pyro5 URI or ``HOST:PORT``, or a comma-separated list of them (the
-    managers of a group, returned as a list of Pyro5 URIs in the same form); anything else
-    is a ConfigError naming it."""
+    Either may be a Pyro5 URI or ``HOST:PORT`` (a port from 1 to 65535), or a comma-separated
+    list of them (the managers of a group, returned as a list of Pyro5 URIs in the same
+    form); anything else is a ConfigError naming it (the argument as ``where`` says)."""
     given = uri or os.environ.get("CARUSO_MANAGER") or DEFAULT_MANAGER_URI
-    where = "--manager" if uri else "CARUSO_MANAGER"
+    where = where if uri else "CARUSO_MANAGER"
     if len(given) > MAX_MANAGER_LIST:
         raise ConfigError(f"{where}: a list of {len(given)} characters is too long (at most {MAX_MANAGER_LIST})")
     return ",".join(_one_manager_uri(part.strip(), where) for part in given.split(","))
@@ -144,9 +144,9 @@ def _one_manager_uri(given: str, where: str) -> str:
         parsed = Pyro5.api.URI(given)
     except Pyro5.errors.PyroError:
         parsed = None
-    if parsed is None or parsed.protocol != "PYRO" or not parsed.host or not parsed.port:
-        raise ConfigError(f"{where} {given!r}: give HOST:PORT (e.g. 127.0.0.1:7717) or a Pyro5 URI "
-                          f"(e.g. {DEFAULT_MANAGER_URI})")
+    if parsed is None or parsed.protocol != "PYRO" or not parsed.host or not 0 < (parsed.port or 0) <= 65535:
+        raise ConfigError(f"{where} {given!r}: give HOST:PORT (a port from 1 to 65535, e.g. 127.0.0.1:7717) "
+                          f"or a Pyro5 URI (e.g. {DEFAULT_MANAGER_URI})")
     return given
 
 

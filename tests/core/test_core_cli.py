@@ -88,7 +88,7 @@ def test_every_command_that_talks_to_a_manager_takes_host_and_port(arguments, ca
         given += ["--manager", "nowhere"]
     bad = caruso(*given)
     assert bad.exit_code == 1 and bad.stderr.count("\n") == 1
-    assert "--manager 'nowhere': give HOST:PORT (e.g. 127.0.0.1:7717) or a Pyro5 URI" in bad.stderr
+    assert "--manager 'nowhere': give HOST:PORT (a port from 1 to 65535, e.g. 127.0.0.1:7717) or a Pyro5 URI" in bad.stderr
     host_port = caruso_manager.uri.split("@")[1]
     reached = caruso(*[a.format(m=host_port, f=script) for a in arguments],
                      *([] if "--manager" in arguments else ["--manager", host_port]))

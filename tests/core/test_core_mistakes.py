@@ -14,6 +14,7 @@ def folder(tmp_path, monkeypatch):
     monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
     (tmp_path / "broken.toml").write_text(BROKEN_DEPLOYMENT)
     (tmp_path / "typo.toml").write_text("[services.storage\n")
+    (tmp_path / "far.toml").write_text('[manager]\nuri = "PYRO:caruso.manager@127.0.0.1:99999"\n')
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "x").write_text("")
     return tmp_path
@@ -34,6 +35,9 @@ MISTAKES = [
     (["up", "missing.toml"], "missing.toml: no such file"),
     (["init", "taken"], "taken exists and is not empty"),
     (["services", "--manager", "127.0.0.1"], "--manager '127.0.0.1': give HOST:PORT"),
+    (["services", "--manager", "127.0.0.1:99999"], "--manager 'PYRO:caruso.manager@127.0.0.1:99999': give HOST:PORT "
+                                                   "(a port from 1 to 65535"),
+    (["up", "far.toml"], "far.toml: [manager] uri 'PYRO:caruso.manager@127.0.0.1:99999': give HOST:PORT"),
     (["report", "incoming-calls", "--db", "sqlite:///nothing-here.db"], "no such file"),
     (["report", "incoming-calls", "--db", "events.db"], "'events.db' is not a database URL"),
     (["serve", "monitor", "-c", "db=events.db"], "'events.db' is not a database URL"),
