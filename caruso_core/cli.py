@@ -294,15 +294,31 @@ def unregister(instance_id: str, manager_uri: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @manager_option
 def health(as_json: bool, manager_uri: str | None) -> None:
-    """Ask every registered instance for its health; exit 1 if any is not ok."""
+    """Ask every registered instance for its health; exit 1 if any is not ok. Run in a
+    deployment's folder (its manager found from there), a service of ./caruso.toml that
+    nothing registers is listed as missing."""
     rows = caruso_core.connect(manager_uri).health()
     for row in rows:
         row["status"] = row["health"].get("status")
         if not as_json:
             row["detail"] = _health_detail(row["health"])
+    rows += _missing(rows) if manager_uri is None and not os.environ.get("CARUSO_MANAGER") else []
     emit(rows, as_json, ["instance_id", "name", "version", "state", "status", "detail"])
     if any(row["status"] != "ok" for row in rows):
         sys.exit(1)
+
+
+def _missing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A row for each service of ./caruso.toml no instance in ``rows`` serves (none without the file)."""
+    from caruso_core.deployment import DEFAULT_FILE, load
+
+    if not Path(DEFAULT_FILE).is_file():
+        return []
+    registered = {row["name"] for row in rows}
+    expected = {entry.spec.name: entry.spec.version for entry in load().services}
+    return [{"instance_id": "-", "name": name, "version": version, "state": "missing", "status": "missing",
+             "detail": f"in {DEFAULT_FILE}, but no instance is registered", "health": {}}
+            for name, version in expected.items() if name not in registered]
 
 
 def _health_detail(health: dict[str, Any], width: int = 160) -> str:

@@ -105,6 +105,14 @@ def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path, monkeyp
         assert second.exit_code == 1 and second.stderr.startswith("error: a caruso up runs in this folder already "
                                                                   "(pid "), second.output
         assert len(second.stderr.splitlines()) == 1 and relay.bump()["value"] == 2
+        healthy = caruso("health")                           # the manager of the folder's up
+        assert healthy.exit_code == 0 and {"counter", "relay"} <= set(healthy.stdout.split()), healthy.output
+        with open(tmp_path / "caruso.toml", "a") as file:     # a service the deployment has, that nothing serves
+            file.write('\n[services.extra]\nuse = "sample_services:Counter"\nname = "extra"\n')
+        missing = caruso("health")
+        assert missing.exit_code == 1
+        assert [line.split()[:5] for line in missing.stdout.splitlines() if "extra" in line] == [
+            ["-", "extra", "1.0.0", "missing", "missing"]], missing.stdout
     assert lines[-1] == "caruso is down"
 
 
