@@ -149,6 +149,10 @@ def _differences_in(model_files: tuple[str, ...], db: str | None, urls: dict[str
         engine, owned = engines[name], schema.new_tables(checked, name)
         found: list[migrate.Difference] = []
         shown: list[migrate.Difference] = []
+        if owned and not journal and _not_made_yet(engine):             # diff makes no file
+            click.echo(f"database {name} ({engine.url.render_as_string(hide_password=True)}): does not exist "
+                       f"yet; upgrade makes it with {len(owned)} new table(s)")
+            continue
         if owned:
             writing = {WRITE_OPTION: True} if journal else {}          # diff only reads
             with engine.connect().execution_options(**writing) as connection, connection.begin():
@@ -164,6 +168,13 @@ def _differences_in(model_files: tuple[str, ...], db: str | None, urls: dict[str
     for engine in engines.values():
         engine.dispose()
     _refuse_misfits(misfits)
+
+
+def _not_made_yet(engine: Any) -> bool:
+    """Whether ``engine`` is one of a SQLite file that does not exist (connecting would make it)."""
+    url = engine.url
+    return (url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+            and not url.query.get("uri") and not Path(url.database).exists())
 
 
 @model.command()

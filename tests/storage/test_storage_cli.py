@@ -181,6 +181,13 @@ def test_commands_in_a_deployment_folder_use_its_storage_model_and_database(tmp_
     assert not (tmp_path / "data" / "storage.db").exists()
 
 
+def test_diff_against_a_database_file_not_made_yet_makes_none(tmp_path: Path):
+    missing = tmp_path / "not-yet.db"
+    code, output = run("model", "diff", "--db", f"sqlite:///{missing}")
+    assert code == 0 and not missing.exists(), output
+    assert output.startswith(f"database main (sqlite:///{missing}): does not exist yet; upgrade makes it with ")
+
+
 def test_an_import_compares_keys_as_the_database_holds_them(tmp_path: Path):
     """007 and 7 are one number: the clash is named by its line before anything is written."""
     source = tmp_path / "customers.csv"
