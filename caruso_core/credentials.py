@@ -14,8 +14,8 @@
 :func:`ensure` and :func:`make_files` create the two files (mode 0600, random) where
 they are missing. Secrets
 are read from the environment or these files only, never from a command line; a file that
-holds no secret, or that other users may read or change, is refused (ConfigError), never
-taken for an open deployment.
+cannot be read, holds no secret, or that any user may read (or its group change) is
+refused (ConfigError), never taken for an open deployment.
 """
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ def _folder() -> Path:
 
 def _read(variable: str, filename: str) -> str | None:
     """The variable's value when it is set (set but empty: none, the file is not read),
-    else the file's; a file that holds no secret, or that other users may read or write, is
-    a ConfigError (the deployment would be open, or its secret known)."""
+    else the file's (none when there is no file); a file that cannot be read, holds no
+    secret, or that any user may read (or the group change) is a ConfigError: the process
+    would run open, or the secret is known (a group may read it, as for backups)."""
     if variable in os.environ:
         return os.environ[variable] or None
     path = _folder() / filename
@@ -52,13 +53,14 @@ def _read(variable: str, filename: str) -> str | None:
         with path.open(encoding="utf-8") as file:
             mode = os.fstat(file.fileno()).st_mode
             text = file.read(MAX_SECRET + 1).strip()
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the secret ({error})") from None
-    if mode & 0o077:
+        raise ConfigError(f"{path}: cannot read the secret ({getattr(error, 'strerror', None) or error}); "
+                          f"run as the deployment's user, or give it in {variable}") from None
+    if mode & 0o026:
         raise ConfigError(f"{path}: other users may read or change this secret (mode {stat.S_IMODE(mode):o}); "
-                          f"make it its owner's only: chmod 600 {path}")
+                          f"make it its owner's only (chmod 600 {path}), or give it in {variable}")
     if not text or len(text) > MAX_SECRET:
         raise ConfigError(f"{path} holds no secret of 1 to {MAX_SECRET} characters: delete it (caruso up makes "
                           f"a new one) or write one in it")

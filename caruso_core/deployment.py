@@ -213,9 +213,10 @@ def service_config(interface: str) -> dict[str, Any]:
 
 def hold_folder(part: str | None = None) -> int:
     """Hold the data folder for the ``caruso up`` of this process (of the deployment's host
-    ``part``): a second one there would run a second solution on the same databases, so it
-    is a ConfigError naming the first's pid. The hold is a lock on :data:`UP_LOCK` (per
-    host) that ends with the process however it ends; keep the returned descriptor open."""
+    ``part``; the parts of a deployment on several hosts may share a folder): a second one
+    of the same part there would run a second solution on the same databases, so it is a
+    ConfigError naming the first's pid. The hold is a lock on :data:`UP_LOCK` (``up-PART.lock``
+    for a part) that ends with the process however it ends; keep the returned descriptor open."""
     path = data_dir() / (f"{Path(UP_LOCK).stem}-{part}.lock" if part else UP_LOCK)
     try:
         handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -223,14 +224,17 @@ def hold_folder(part: str | None = None) -> int:
         raise ConfigError(f"{path}: cannot write in the data folder ({error.strerror})") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
     except BlockingIOError:
         holder = os.pread(handle, 20, 0).decode("ascii", "replace").strip()
         os.close(handle)
         on = f" for host {part}" if part else ""
         raise ConfigError(f"a caruso up runs in this folder already{on} (pid {holder or 'unknown'}): stop it "
                           f"first, or give this one a data folder of its own (CARUSO_DATA)") from None
-    os.ftruncate(handle, 0)
-    os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+    except OSError as error:                # a folder that takes no locks (some network file systems), full
+        os.close(handle)
+        raise ConfigError(f"{path}: cannot hold the data folder ({error.strerror})") from None
     return handle
 
 

@@ -2,8 +2,9 @@
 
 Database options are those of the service: ``--model FILE`` (repeatable: files applied
 in order, later ones extending earlier ones), ``--db URL`` (the model's first database),
-``--database NAME=URL``; those not given are the storage's of the deployment of the folder
-(``./caruso.toml``), else the packaged example model and ``storage.db`` in the data folder.
+``--database NAME=URL``; without any of them, those of the storage of the deployment of the
+folder (``./caruso.toml``), else the packaged example model and ``storage.db`` in the data
+folder.
 """
 from __future__ import annotations
 
@@ -38,11 +39,18 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _as_deployed(model_files: tuple[str, ...], db: str | None, databases: tuple[str, ...]
                  ) -> tuple[tuple[str, ...], str | None, dict[str, str]]:
-    """The database options, each not given as the storage of the folder's deployment has it."""
+    """The database options as given; when none is, those of the storage of the folder's
+    deployment (its model, db and databases: never mixed with options given)."""
+    if model_files or db or databases:
+        return model_files, db, _urls(databases)
     config = deployment.service_config(STORAGE)
-    configured = config.get("model") or ()
-    files = model_files or tuple([configured] if isinstance(configured, str) else configured)
-    return files, db or config.get("db"), {**(config.get("databases") or {}), **_urls(databases)}
+    configured, urls = config.get("model") or [], config.get("databases") or {}
+    files = [configured] if isinstance(configured, str) else configured
+    if not isinstance(files, list) or not all(isinstance(file, str) for file in files) \
+            or not isinstance(urls, dict) or not all(isinstance(url, str) for url in urls.values()):
+        raise ConfigError(f"{deployment.DEFAULT_FILE}: [services.storage] config: model is a file or a list of "
+                          f"files, databases a table of URLs")
+    return tuple(files), config.get("db"), dict(urls)
 
 
 def _model(model_files: tuple[str, ...]) -> Model:

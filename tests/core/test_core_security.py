@@ -52,8 +52,10 @@ def test_only_the_manager_api_is_reachable_over_the_wire(caruso_manager):
     ("", 0o600, "holds no secret of 1 to 1024 characters: delete it"),
     (" \n", 0o600, "holds no secret"),
     ("x" * 1025, 0o600, "holds no secret"),
-    ("a-secret\n", 0o644, "other users may read or change this secret (mode 644); make it its owner's only"),
+    ("a-secret\n", 0o644, "other users may read or change this secret (mode 644); make it its owner's only "
+                          "(chmod 600"),
     ("a-secret\n", 0o620, "(mode 620)"),
+    ("a-secret\n", 0o602, "(mode 602)"),
 ])
 def test_a_secret_file_that_would_open_the_deployment_or_give_its_secret_away_is_refused(
         tmp_path, monkeypatch, content, mode, says):
@@ -73,3 +75,12 @@ def test_a_secret_file_that_would_open_the_deployment_or_give_its_secret_away_is
         assert ran.exit_code == 1 and ran.stderr.startswith(f"error: {secret}") and says in ran.stderr, ran.output
         assert len(ran.stderr.splitlines()) == 1
     assert not (tmp_path / "data" / "manager.db").exists()            # nothing started
+
+
+def test_a_secret_file_its_group_may_read_is_taken(tmp_path, monkeypatch):
+    """A group may read the secrets (backups, operators); only other users may not."""
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path))
+    monkeypatch.delenv("CARUSO_SECRET", raising=False)
+    (tmp_path / "secret").write_text("a-secret\n")
+    (tmp_path / "secret").chmod(0o640)
+    assert credentials.deployment_secret() == "a-secret"

@@ -113,6 +113,11 @@ def test_up_starts_in_order_restarts_a_crash_and_stops_cleanly(tmp_path, monkeyp
         assert missing.exit_code == 1
         assert [line.split()[:5] for line in missing.stdout.splitlines() if "extra" in line] == [
             ["-", "extra", "1.0.0", "missing", "missing"]], missing.stdout
+        with open(tmp_path / "caruso.toml", "a") as file:     # a file half edited: what runs still counts
+            file.write("\n[services.half\n")
+        edited = caruso("health")
+        assert edited.exit_code == 0 and "counter" in edited.stdout, edited.output
+        assert edited.stderr.startswith("warning: services missing from caruso.toml not checked: caruso.toml: ")
     assert lines[-1] == "caruso is down"
 
 

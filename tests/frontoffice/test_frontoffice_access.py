@@ -50,7 +50,8 @@ def test_sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session(web):
     assert response.headers["content-security-policy"].startswith("default-src 'self'")
     assert home.headers["cache-control"] == "no-store"
     assert "cache-control" not in web.get("/static/style.css").headers
-    assert web.post("/signout", data={"csrf": csrf_of(home.text)}, follow_redirects=False).status_code == 303
+    signed_out = web.post("/signout", data={"csrf": csrf_of(home.text)}, follow_redirects=False)
+    assert signed_out.status_code == 303 and signed_out.headers["clear-site-data"] == '"cache"'   # no form kept
     web.cookies.clear()
     web.cookies[COOKIE] = stolen                       # the old cookie no longer opens anything
     assert web.get("/", follow_redirects=False).headers["location"] == "/signin"

@@ -164,7 +164,8 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_p
     wait_for_offer(page)
     assert "Web chat" in page.inner_text(".desk-interaction")
     assert "Berta Brandt" in page.inner_text(".desk-customer")          # the customer who signed in
-    assert page.inner_text(".desk-interaction ol.messages.offered") == "Is my <i>contract</i> still active?"
+    assert page.inner_text(".desk-interaction ol.messages.offered li.customer") == \
+        "customer Is my <i>contract</i> still active?"                  # what the customer wrote, before Accept
     page.click("button:has-text('Accept')")
     page.wait_for_selector(".desk-chat")
     assert "Is my <i>contract</i> still active?" in page.inner_text(".desk-chat ol.messages")

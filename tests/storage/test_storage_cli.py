@@ -174,11 +174,11 @@ def test_commands_in_a_deployment_folder_use_its_storage_model_and_database(tmp_
     assert not (tmp_path / "data" / "storage.db").exists()
     code, output = run("model", "diff")
     assert code == 0 and output.endswith("crm.db): new tables up to date\n"), output
-    code, output = run("data", "import", "Item", "items.csv", "--db", f"sqlite:///{tmp_path / 'other.db'}")
-    assert code == 0 and inspect(create_engine(f"sqlite:///{tmp_path / 'other.db'}")).has_table("item")  # --db
+    code, output = run("data", "import", "Item", "items.csv", "--db", f"sqlite:///{tmp_path / 'other.db'}",
+                       "--model", "model.xml")                         # options given: none of the deployment's
+    assert code == 0 and inspect(create_engine(f"sqlite:///{tmp_path / 'other.db'}")).has_table("item")
     code, output = run("data", "import", "Item", "items.csv", "--model", str(MODELS / "orders.xml"))   # --model
     assert code == 1 and output.startswith(f"error: {MODELS / 'orders.xml'}:") and len(output.splitlines()) == 1
-    assert not (tmp_path / "data" / "storage.db").exists()
 
 
 def test_diff_against_a_database_file_not_made_yet_makes_none(tmp_path: Path):

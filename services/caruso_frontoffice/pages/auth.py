@@ -83,6 +83,7 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
 def signout(request: Request, context: Context, form: FormData) -> Response:
     context.sessions.unbind(request.state.visitor.token)
     response = RedirectResponse("/signin", 303)
+    response.headers["clear-site-data"] = '"cache"'    # the new forms the browser kept for Back (see app.py)
     set_cookie(request, response, context, context.sessions.new_token(), signed_in=False)
     return response
 

@@ -38,8 +38,9 @@ NEXT_PAGE = re.compile(r"/views/[A-Za-z0-9_./~%-]*(\?[A-Za-z0-9_./~%=&+-]*)?")
 MAX_NOTE = 4000
 NEXT = "next"
 EXPORT_ROWS = 10_000
-# a blank new form: the browser may show it again from its cache on Back (its once-token with it,
-# so Save after Back goes to the record made), never without asking the site on a new visit
+# a new form: the browser may show it again from its cache on Back (its once-token with it, so
+# Save after Back goes to the record made), never without asking the site on a new visit; signing
+# out clears it (pages/auth.py)
 REVISITED = "private, no-cache"
 
 
@@ -432,10 +433,10 @@ def form_page(request: Request, context: Context) -> Response:
         given = request.query_params
         defaults = {f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given
                     else _form_value(f, f["attribute"].default) for f in fields}
-        blank = _form(request, context, view, fields, defaults, after,
-                      once=submissions.new_token() if context.submissions is not None else None)
-        blank.headers["cache-control"] = REVISITED
-        return blank
+        new = _form(request, context, view, fields, defaults, after,
+                    once=submissions.new_token() if context.submissions is not None else None)
+        new.headers["cache-control"] = REVISITED
+        return new
     record = context.records.get(view.object, _key(info, request.query_params))
     return _form(request, context, view, fields, {f["name"]: _form_value(f, record.get(f["name"])) for f in fields},
                  after, **_editing(fields, info, record))
