@@ -9,12 +9,11 @@ records can be generated together and loaded in batches.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from decimal import Decimal
 from typing import Any, Iterator
 
-from caruso_core import progress
+from caruso_core.verticals import load_generated
 
 TODAY = dt.date(2026, 11, 1)
 FIRST = ["Anna", "Bram", "Carla", "Daan", "Emma", "Finn", "Gijs", "Hanna", "Iris", "Jan", "Kees", "Lotte",
@@ -118,32 +117,11 @@ def _invoices(rng: random.Random, next_id: Any, customer: int, monthly: Decimal)
                               "amount": str(monthly), "method": "direct-debit" if rng.random() < 0.8 else "ideal"}
 
 
-PARENTS_FIRST = {name: rank for rank, name in enumerate(
-    ("Customer", "Connection", "Meter", "MeterReading", "Contract", "Invoice", "Payment"))}
+PARENTS_FIRST = ("Customer", "Connection", "Meter", "MeterReading", "Contract", "Invoice", "Payment")
 
 
 def load(storage: Any, customers: int = 10_000, seed: int = 2026, batch: int = 2000) -> dict[str, int]:
-    """Create the demo data through a storage service (in-process or a proxy) in atomic batches.
-
-    Each batch travels as one JSON text (much cheaper to decode than nested values) and
-    nothing but a count comes back. Returns how many records of each object were created.
-    """
-    counts: dict[str, int] = {}
-    operations: list[dict[str, Any]] = []
-
-    def send() -> None:
-        # parents first, each object's records together: the storage service inserts a run
-        # of one object's creates in one statement, and every parent is in this or an
-        # earlier batch (the generator yields parents first)
-        operations.sort(key=lambda operation: PARENTS_FIRST[operation["object"]])
-        storage.apply(json.dumps(operations), results="count")
-        operations.clear()
-
-    for object_name, values in progress.bar(generate(customers, seed), f"loading {customers:,} demo customers"):
-        operations.append({"op": "create", "object": object_name, "values": values})
-        counts[object_name] = counts.get(object_name, 0) + 1
-        if len(operations) >= batch:
-            send()
-    if operations:
-        send()
-    return counts
+    """Create the demo data through a storage service (in-process or a proxy) in atomic
+    batches (:func:`caruso_core.verticals.load_generated`); how many of each object."""
+    return load_generated(storage, generate(customers, seed), PARENTS_FIRST,
+                          f"loading {customers:,} demo customers", batch)

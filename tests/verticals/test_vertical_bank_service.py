@@ -1,5 +1,6 @@
 """The bank and service-company verticals: models load into a real storage service and
 their business rules act."""
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,31 @@ def test_the_utility_deployment_runs_its_dialog_scripts():
     assert {p.stem for p in Path(scripts[0]).glob("*.xml")} >= {"moving-house", "meter-reading",
                                                                  "payment-arrangement", "outage-report"}
 
+
+
+def test_the_bank_demo_data_loads_through_the_storage_and_its_overdue_complaints_escalate(
+        caruso_host, caruso_client, tmp_path):
+    """caruso data demo for the bank: customers with valid IBANs, cards on current accounts,
+    loans and complaints; the open complaints past their answer date are escalated by the
+    vertical's rule, each with a task for the complaints manager."""
+    from caruso_bank.demo import generate, iban, load
+    from caruso_core.verticals import demo_loaders
+
+    assert [vertical for vertical, _ in demo_loaders(["bank"], {"bank": installed()["bank"]})] == ["bank"]
+    def valid(number):      # ISO 13616: the country and check digits moved to the end, letters as numbers
+        return int("".join(str(int(c, 36)) for c in number[4:] + number[:4])) % 97 == 1
+    storage = storage_for(caruso_bank, caruso_host, caruso_client, tmp_path)
+    counts = load(storage, customers=200, batch=300)
+    assert counts == {name: storage.count(name) for name in counts} and counts["Customer"] == 200
+    assert set(counts) == {"Customer", "Account", "Card", "Loan", "Complaint"}
+    today = dt.date.today()
+    generated = list(generate(200, today=today))
+    assert generated == list(generate(200, today=today))                     # the same seed and day, the same data
+    assert len({values["customer_no"] for name, values in generated if name == "Customer"}) == 200
+    ibans = [values["iban"] for name, values in generated if name == "Account"]
+    assert all(map(valid, ibans)) and len(set(ibans)) == len(ibans) and not valid(iban(1)[:-1] + "2")
+    overdue = [values for name, values in generated
+               if name == "Complaint" and values["status"] == "open" and values["answer_due"] < today.isoformat()]
+    storage.run_due_rules()                                                  # the sweep due_every seconds makes
+    escalated = storage.count("Complaint", {"field": "status", "op": "eq", "value": "escalated"})
+    assert overdue and escalated == len(overdue) == len(tasks_of(storage, "complaints-manager"))
