@@ -62,6 +62,7 @@ def test_a_form_goes_back_only_to_pages_of_this_site(tmp_path, caruso_manager, s
             assert (f'name="next" value="{target}"' in page) == kept, target
         blank = web.get("/views/task-edit/new", params={"customer_id": "1"})     # Back may show it again
         assert blank.status_code == 200 and blank.headers["cache-control"] == "private, no-cache"
+        assert "Customer id" in blank.text and "Customer number" not in blank.text   # the key, not a vertical's number
         assert web.get("/views/customer-edit/edit", params={"id": "1"}).headers["cache-control"] == "no-store"
 
 
