@@ -54,7 +54,8 @@ class RuleContext:
         """``template`` with ``${attribute}`` replaced by the object's values.
 
         ``${today}`` and ``${now}`` are the current date and time (UTC); ``${today+3}``
-        is three days on. A template that is one placeholder keeps the value's type.
+        is three days on, and ``${received+56}`` 56 days after a date attribute's value (none
+        without one). A template that is one placeholder keeps the value's type.
         """
         whole = PLACEHOLDER.fullmatch(template)
         if whole:
@@ -63,13 +64,18 @@ class RuleContext:
 
     def _value(self, match: re.Match[str]) -> Any:
         name, sign, days = match.groups()
+        shift = dt.timedelta(days=int(days or 0) * (-1 if sign == "-" else 1))
         if name in ("today", "now"):
-            moment = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-            moment += dt.timedelta(days=int(days or 0) * (-1 if sign == "-" else 1))
+            moment = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) + shift
             return moment.date() if name == "today" else moment
         if name not in self.values:
             raise ConfigError(f"rule {self.rule.name}: {self.obj.name} has no attribute {name!r}")
-        return self.values[name]
+        value = self.values[name]
+        if days is None or value is None:
+            return value
+        if not isinstance(value, dt.date):
+            raise ConfigError(f"rule {self.rule.name}: {match.group(0)}: {self.obj.name}.{name} is no date")
+        return value + shift
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.transaction.after_commit(callback)

@@ -147,3 +147,34 @@ def test_call_and_call_after_commit_name_one_action_that_needs_an_interface(make
     model.write_text(CALLING.replace('use="call_after_commit"', 'use="call"').replace('interface="test.probe/1" ', ""))
     with pytest.raises(ConfigError, match='rule escalate: action call: needs interface="id/MAJOR"'):
         make_storage(model)
+
+
+DATED = """<model name="dated">
+  <object name="Claim" table="claim">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="received" type="date"/>
+    <attribute name="due" type="date"/>
+    <attribute name="label" type="string" length="20"/>
+    <rule name="due_in_two_weeks" on="create">
+      <action use="set"><set field="due">${received+14}</set></action>
+    </rule>
+    <rule name="label_plus" on="update">
+      <when><test field="label" op="changed"/></when>
+      <action use="set"><set field="due">${label-1}</set></action>
+    </rule>
+  </object>
+</model>
+"""
+
+
+def test_a_value_counts_days_from_a_date_attribute(make_storage, tmp_path):
+    """${received+14}: 14 days after the object's date; none without one; an attribute that is
+    no date is the rule's error, and the change is undone."""
+    (tmp_path / "dated.xml").write_text(DATED)
+    storage = make_storage(str(tmp_path / "dated.xml"))
+    assert storage.create("Claim", {"received": "2026-12-20"})["due"] == "2027-01-03"      # across the year
+    claim = storage.create("Claim", {})
+    assert claim["due"] is None
+    with pytest.raises(ConfigError, match=r"rule label_plus: \$\{label-1\}: Claim.label is no date"):
+        storage.update("Claim", claim["id"], {"label": "soon"})
+    assert storage.get("Claim", claim["id"])["label"] is None

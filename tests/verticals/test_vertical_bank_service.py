@@ -36,6 +36,10 @@ def test_bank_rules(caruso_host, caruso_client, tmp_path):
     assert "ending 4242 reported stolen" in task["subject"] and task["customer_id"] == customer["id"]
     complaint = storage.create("Complaint", {"customer_id": customer["id"], "subject": "fees",
                                              "received": "2026-11-02"})
+    assert complaint["answer_due"] == "2026-12-28"                          # eight weeks after receipt
+    given = storage.create("Complaint", {"customer_id": customer["id"], "subject": "fees again",
+                                         "received": "2026-11-02", "answer_due": "2026-11-30"})
+    assert given["answer_due"] == "2026-11-30"                              # one given is kept
     storage.update("Complaint", complaint["id"], {"status": "ombudsman"})
     assert len(tasks_of(storage, "compliance")) == 1
 
