@@ -459,12 +459,18 @@ def vertical_show(name: str) -> None:
 @vertical.command("install")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--into", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="The deployment folder; its caruso.toml is replaced.")
-def vertical_install(names: tuple[str, ...], into: str) -> None:
-    """Write the deployment file for the default services plus the verticals NAMES."""
+              help="The deployment folder; its caruso.toml is replaced (its ports are kept).")
+@port_options
+def vertical_install(names: tuple[str, ...], into: str, manager_port: int | None, web_port: int | None) -> None:
+    """Write the deployment file for the default services plus the verticals NAMES, on the
+    manager's and the front office's ports of the caruso.toml it replaces unless told others."""
+    from caruso_core.deployment import DEFAULT_FILE, placed_ports
     from caruso_core.verticals import write_deployment
 
-    click.echo(f"wrote {write_deployment(Path(into), list(names))}")
+    kept_manager, kept_web = placed_ports(Path(into) / DEFAULT_FILE)
+    written = write_deployment(Path(into), list(names), manager_port=manager_port or kept_manager,
+                               web_port=web_port or kept_web)
+    click.echo(f"wrote {written}")
 
 
 @cli.command()

@@ -204,6 +204,25 @@ def load(file: str | None = None, *, manager_port: int | None = None,
     return parse(place(read_toml(path), manager_port, web_port), str(path))
 
 
+def placed_ports(path: Path) -> tuple[int | None, int | None]:
+    """The manager's port (``[manager] uri``) and the front office's (its ``address``) that
+    the deployment file at ``path`` sets; None for either it does not set, or without a file."""
+    if not path.is_file():
+        return None, None
+    data = read_toml(path)
+    manager, services = data.get("manager"), data.get("services")
+    uri = manager.get("uri") if isinstance(manager, dict) else None
+    office = services.get("frontoffice") if isinstance(services, dict) else None
+    config = office.get("config") if isinstance(office, dict) else None
+    address = config.get("address") if isinstance(config, dict) else None
+    try:
+        manager_port = Pyro5.api.URI(remoting.manager_uri(uri)).port if isinstance(uri, str) else None
+        web_port = urllib.parse.urlsplit(address).port if isinstance(address, str) else None
+    except (ConfigError, ValueError):
+        return None, None
+    return manager_port, web_port
+
+
 def service_config(interface: str) -> dict[str, Any]:
     """The configuration of the first service of ``interface`` (e.g. ``caruso.storage/1``) in
     the deployment of this folder (``./caruso.toml``, else the default one): the defaults of

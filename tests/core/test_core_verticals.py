@@ -104,7 +104,8 @@ def test_cli_list_and_init_write_a_deployment_that_loads(verticals, tmp_path):
     paths = [root, HERE]
     listed = run("vertical", "list", cwd=tmp_path, paths=paths)
     assert "acme" in listed.stdout and "base" in listed.stdout, listed.stderr
-    made = run("init", "acme-energy", "--vertical", "acme", cwd=tmp_path, paths=paths)
+    made = run("init", "acme-energy", "--vertical", "acme", "--manager-port", "17870", "--web-port", "18896",
+               cwd=tmp_path, paths=paths)
     assert made.returncode == 0, made.stderr
     data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
     assert data["services"]["echo"]["config"]["tag"] == "acme"
@@ -114,4 +115,10 @@ def test_cli_list_and_init_write_a_deployment_that_loads(verticals, tmp_path):
     assert installed.returncode == 0, installed.stderr
     data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
     assert data["services"]["echo"]["config"]["tag"] == "base"
+    assert data["manager"]["uri"].endswith(":17870")                           # the ports init placed it on
+    assert data["services"]["frontoffice"]["config"]["address"] == "http://127.0.0.1:18896"
     assert not list((tmp_path / "acme-energy").glob("*.tmp"))
+    moved = run("vertical", "install", "base", "--into", "acme-energy", "--web-port", "18900", cwd=tmp_path, paths=paths)
+    data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
+    assert moved.returncode == 0 and data["services"]["frontoffice"]["config"]["address"] == "http://127.0.0.1:18900"
+    assert data["manager"]["uri"].endswith(":17870")
