@@ -25,7 +25,7 @@ import tomli_w
 
 from caruso_core import connect, progress, remoting, signals
 from caruso_core.cli import port_options
-from caruso_core.deployment import load, place
+from caruso_core.deployment import hold_folder, load, place
 from caruso_core.errors import ConfigError
 from caruso_core.ports import free_port
 from caruso_core.supervisor import Supervisor
@@ -121,6 +121,7 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
     signals.on_stop(_interrupt)       # SIGTERM too, and SIGINT even where a shell ignored it
     with _workspace(folder, serve) as workspace, MailSink() as sink:
         os.environ["CARUSO_DATA"] = str(workspace / "data")
+        held = hold_folder()                # as caruso up does: one solution on these databases
         default_manager = remoting.manager_uri() if "CARUSO_MANAGER" in os.environ else None
         manager_port = manager_port or (None if default_manager else 7717 if serve else free_port())
         path, front_office, data = _deployment(workspace, sink.port, manager_port,
@@ -181,5 +182,6 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
             supervisor.stop()
             running.join(120)
             log.close()
+            os.close(held)
         say("done" if serve or folder else "done; to look around in the front office afterwards, "
             "run: caruso demo --serve")

@@ -36,3 +36,19 @@ def test_a_demo_that_cannot_start_says_why_at_once_and_in_one_error_line(tmp_pat
     assert errors == [f"error: the solution did not start: manager did not start (error: cannot listen at "
                       f"127.0.0.1:{port} (Address already in use); is a manager already running there?)"]
     assert f"[manager] error: cannot listen at 127.0.0.1:{port}" in result.stderr     # the log's tail
+
+
+def test_a_demo_in_a_folder_a_caruso_up_holds_is_refused_before_it_starts(tmp_path, monkeypatch):
+    from caruso_core.deployment import hold_folder
+
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "demo" / "data"))
+    held = hold_folder()                                          # as a caruso up running there
+    try:
+        env = {key: value for key, value in os.environ.items() if key not in ("CARUSO_MANAGER", "CARUSO_DATA")}
+        result = subprocess.run([sys.executable, "-m", "caruso_core", "demo", "--dir", str(tmp_path / "demo")],
+                                capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    finally:
+        os.close(held)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (f"error: a caruso up runs in this folder already (pid {os.getpid()}): "
+                                              "stop it first, or give this one a data folder of its own (CARUSO_DATA)")
