@@ -22,6 +22,8 @@ def tasks_of(storage, assignee):
 
 def test_both_are_installed():
     assert {"bank", "service"} <= set(installed())
+    from caruso_core.verticals import deployment_data        # the bank's portal: customers file complaints
+    assert deployment_data(["bank"])["services"]["frontoffice"]["config"]["self_service"] == ["complaint"]
 
 
 def test_bank_rules(caruso_host, caruso_client, tmp_path):
