@@ -291,4 +291,6 @@ def demo(names: tuple[str, ...], customers: int, manager_uri: str | None) -> Non
         except Conflict as error:
             raise Conflict(f"demo data of {vertical}: {error}; demo data goes into a deployment "
                            "that holds none yet") from None
-        click.echo(f"{vertical}: created " + ", ".join(f"{count:,} {name}" for name, count in counts.items()))
+        made = ", ".join(f"{count:,} {name}" for name, count in counts.items() if count)
+        click.echo(f"{vertical}: created {made or 'nothing (its demo data is there already)'}"
+                   + ("" if "Customer" in counts else "; its demo data holds no customers"))

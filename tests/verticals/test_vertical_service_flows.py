@@ -69,3 +69,17 @@ def test_a_reported_fault_is_checked_for_warranty_and_escalated_when_its_sla_dea
     assert storage.get("FieldServiceOrder", order["id"])["status"] == "sla-breached"
     [task] = storage.query("Task", {"field": "assignee", "op": "eq", "value": "service-manager"})
     assert task["subject"].startswith(f"SLA breached on order {order['id']} (high)")
+
+
+def test_caruso_data_demo_says_what_a_vertical_s_demo_data_holds(caruso_host, caruso_client, tmp_path, monkeypatch):
+    """The service company's demo data is its FAQ: no customers, whatever --customers says;
+    loaded again it adds nothing, and says so."""
+    from caruso_core.testing.commands import caruso
+
+    _service_vertical(caruso_host, caruso_client, tmp_path, due_every=60)
+    monkeypatch.chdir(tmp_path)
+    first = caruso("data", "demo", "--vertical", "service", "--customers", "200")
+    assert first.exit_code == 0 and first.stdout == ("service: created 3 KnowledgeArticle; its demo data holds "
+                                                     "no customers\n"), first.output
+    again = caruso("data", "demo", "--vertical", "service")
+    assert again.stdout == "service: created nothing (its demo data is there already); its demo data holds no customers\n"
