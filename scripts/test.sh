@@ -37,10 +37,6 @@ fi
 # PYTHONDONTWRITEBYTECODE is set, each would compile the project's modules again and every
 # worker would rewrite every test module's asserts (3.7 CPU s a worker)
 unset PYTHONDONTWRITEBYTECODE
-# on a fresh clone the seven workers, starting together, would each compile the project's
-# modules and rewrite every test module's asserts before any of them had written the result:
-# one collection first does it once (about 4 CPU s instead of some 25)
-.venv/bin/python -m pytest --collect-only -q -p no:cacheprovider >/dev/null
 # seven workers, one test file each at a time: most tests wait on real processes and
 # sockets (real servers, browsers, SIPp), so seven share two cores well (five left them
 # idle a tenth of the time: 5 min 37 s against 5 min 12 s for seven on the same commit);
