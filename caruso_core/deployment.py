@@ -216,11 +216,11 @@ def placed_ports(path: Path) -> tuple[int | None, int | None]:
     config = office.get("config") if isinstance(office, dict) else None
     address = config.get("address") if isinstance(config, dict) else None
     try:
-        manager_port = Pyro5.api.URI(remoting.manager_uri(uri)).port if isinstance(uri, str) else None
+        managers = remoting.manager_uris(remoting.manager_uri(uri)) if isinstance(uri, str) else []
         web_port = urllib.parse.urlsplit(address).port if isinstance(address, str) else None
     except (ConfigError, ValueError):
         return None, None
-    return manager_port, web_port
+    return (Pyro5.api.URI(managers[0]).port if len(managers) == 1 else None), web_port   # a group: no one port
 
 
 def service_config(interface: str) -> dict[str, Any]:

@@ -122,3 +122,17 @@ def test_cli_list_and_init_write_a_deployment_that_loads(verticals, tmp_path):
     data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
     assert moved.returncode == 0 and data["services"]["frontoffice"]["config"]["address"] == "http://127.0.0.1:18900"
     assert data["manager"]["uri"].endswith(":17870")
+
+
+def test_the_ports_a_deployment_file_places_its_manager_and_front_office_on(tmp_path):
+    from caruso_core.deployment import placed_ports
+
+    file = tmp_path / "caruso.toml"
+    assert placed_ports(file) == (None, None)                                   # no file
+    file.write_text('[manager]\nuri = "127.0.0.1:7001"\n[services.frontoffice]\nuse = "frontoffice"\n'
+                    'config = { address = "http://127.0.0.1:8090" }\n')
+    assert placed_ports(file) == (7001, 8090)
+    file.write_text('[manager]\nuri = "127.0.0.1:7001,127.0.0.1:7002"\n')     # a group of managers: no one port
+    assert placed_ports(file) == (None, None)
+    file.write_text('[manager]\nuri = "nowhere"\n')
+    assert placed_ports(file) == (None, None)
