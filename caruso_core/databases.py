@@ -89,15 +89,23 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def missing_sqlite_file(url: sa.URL) -> Path | None:
+    """The file of the SQLite database ``url`` names (not in memory, not a ``uri``) when there
+    is no such file (connecting would make an empty one); None otherwise."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.query.get("uri"):
+        return None
+    return None if Path(url.database).is_file() else Path(url.database)
+
+
 @contextlib.contextmanager
 def reading_existing(url: str) -> Iterator[None]:
     """Around work on a database that must exist already (another program's): a SQLite
     file that is not there, or a server that refuses the connection, is a ConfigError
     naming the URL, never a new empty file."""
     parsed = database_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not parsed.query.get("uri") and not Path(parsed.database).is_file():
-        raise ConfigError(f"{url}: no such database file {Path(parsed.database).resolve()}")
+    missing = missing_sqlite_file(parsed)
+    if missing is not None:
+        raise ConfigError(f"{url}: no such database file {missing.resolve()}")
     with speaking(f"{parsed.render_as_string(hide_password=True)}: cannot read it"):
         yield
 

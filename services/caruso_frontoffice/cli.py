@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 import caruso_core
-from caruso_core.cli import manager_option
 from caruso_core import deployment
+from caruso_core.cli import manager_option
 from caruso_core.deployment import DEFAULT_FILE, default_sqlite_url
 from caruso_core.errors import ConfigError, Unavailable
 from caruso_frontoffice import articles

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from itertools import islice
-from pathlib import Path
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
@@ -50,9 +49,7 @@ class Feed:
     def ready(self) -> bool:
         """Whether the table exists yet (the communication server creates it); a SQLite file
         that does not exist is not created."""
-        database = self.engine.url.database
-        if self.engine.url.get_backend_name() == "sqlite" and database and database != ":memory:" \
-                and not Path(database).exists():
+        if databases.missing_sqlite_file(self.engine.url):
             return False
         with self.engine.connect() as connection:
             return sa.inspect(connection).has_table(table.name)

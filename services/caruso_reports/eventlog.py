@@ -2,8 +2,6 @@
 writes and publishes (:mod:`caruso_comm.events`, the one module of it reports import)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 
 from caruso_core import databases
@@ -17,8 +15,7 @@ def open_engine(url: str) -> sa.Engine:
     mode left to the communication server that owns it); a ConfigError if the URL is no
     database URL, the SQLite file does not exist, or the table is missing."""
     parsed = databases.database_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not Path(parsed.database).exists():
+    if databases.missing_sqlite_file(parsed):
         raise ConfigError(f"event log {url}: no such file {parsed.database}")
     engine = databases.engine(parsed, wal=False)
     try:

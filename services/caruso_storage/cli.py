@@ -157,7 +157,7 @@ def _differences_in(model_files: tuple[str, ...], db: str | None, urls: dict[str
         engine, owned = engines[name], schema.new_tables(checked, name)
         found: list[migrate.Difference] = []
         shown: list[migrate.Difference] = []
-        if owned and not journal and _not_made_yet(engine):             # diff makes no file
+        if owned and not journal and databases.missing_sqlite_file(engine.url):     # diff makes no file
             click.echo(f"database {name} ({engine.url.render_as_string(hide_password=True)}): does not exist "
                        f"yet; upgrade makes it with {len(owned)} new table(s)")
             continue
@@ -176,13 +176,6 @@ def _differences_in(model_files: tuple[str, ...], db: str | None, urls: dict[str
     for engine in engines.values():
         engine.dispose()
     _refuse_misfits(misfits)
-
-
-def _not_made_yet(engine: Any) -> bool:
-    """Whether ``engine`` is one of a SQLite file that does not exist (connecting would make it)."""
-    url = engine.url
-    return (url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-            and not url.query.get("uri") and not Path(url.database).exists())
 
 
 @model.command()
