@@ -176,6 +176,8 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_p
     expect(customer.page.locator("#log")).to_contain_text("agent:Yes, until <b>December</b>.")
     again = page.request.post("/desk/send", form=reply, max_redirects=0)   # the same form again (a browser's retry)
     assert again.status == 303
+    oversized = page.request.post("/desk/send", form={**reply, "_once": "x" * 200}, max_redirects=0)
+    assert oversized.status == 400 and "at most 100 characters" in oversized.text()          # refused, not sent
     customer.check_layout("web chat page")
     customer.page.fill("#text", "Thanks!")
     customer.page.click("#write button")

@@ -177,6 +177,10 @@ def test_commands_in_a_deployment_folder_use_its_storage_model_and_database(tmp_
     code, output = run("data", "import", "Item", "items.csv", "--db", f"sqlite:///{tmp_path / 'other.db'}",
                        "--model", "model.xml")                         # options given: none of the deployment's
     assert code == 0 and inspect(create_engine(f"sqlite:///{tmp_path / 'other.db'}")).has_table("item")
+    (tmp_path / "caruso.toml").write_text('[services.storage]\nuse = "storage"\nconfig = { model = 5 }\n')
+    code, output = run("model", "diff")
+    assert code == 1 and output == ("error: caruso.toml: [services.storage] config: model is a file or a list of "
+                                    "files, databases a table of URLs\n")
     code, output = run("data", "import", "Item", "items.csv", "--model", str(MODELS / "orders.xml"))   # --model
     assert code == 1 and output.startswith(f"error: {MODELS / 'orders.xml'}:") and len(output.splitlines()) == 1
 
