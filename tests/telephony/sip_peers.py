@@ -13,6 +13,7 @@ pause. A scenario names such a sequence in one action instead, as files of
 """
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import socket
@@ -56,55 +57,79 @@ class Sipp:
     """One SIPp run of ``scenario`` (a file of ``sipp/``, or a path) against ``target``
     (``host:port``; None for a UAS that waits). ``keys``: ``-key`` values; ``duration``:
     ``-d`` in ms (the scenarios' ``<pause/>``); ``tcp``: transport t1 instead of u1;
-    ``limit``: seconds SIPp runs at most, counted from its start."""
+    ``limit``: seconds SIPp runs at most, counted from its start; ``port``: its SIP port
+    (else a free one)."""
 
     def __init__(self, scenario: str | Path, folder: Path, target: str | None = None, *, service: str | None = None,
                  keys: dict[str, Any] | None = None, duration: int | None = None, calls: int = 1, tcp: bool = False,
                  rtp_echo: bool = False, auth: tuple[str, str] | None = None, rate: float | None = None,
-                 extra: list[str] | None = None, limit: int = SIPP_TIMEOUT) -> None:
+                 extra: list[str] | None = None, limit: int = SIPP_TIMEOUT, port: int | None = None) -> None:
         self.limit = limit
-        self.port = free_port()
-        self.media_port = free_media_port()
-        self.name = f"{Path(scenario).stem}-{self.port}"
-        self.trace = folder / f"{self.name}.msg"
-        self.stats = folder / f"{self.name}.csv"
+        self.fixed_port = port
+        self.folder = folder
+        self.scenario = Path(scenario).stem
         scenario_file = with_joined_plays(scenario if Path(scenario).is_absolute() else SCENARIOS / scenario, folder)
-        self.command = ["sipp", "-sf", str(scenario_file), "-i", "127.0.0.1", "-p", str(self.port),
-                        "-mi", "127.0.0.1", "-mp", str(self.media_port), "-m", str(calls), "-nostdin",
-                        "-timeout", str(limit), "-timeout_error", "-trace_msg", "-message_file", str(self.trace),
-                        "-t", "t1" if tcp else "u1"]
+        self.options = ["-sf", str(scenario_file), "-i", "127.0.0.1", "-mi", "127.0.0.1", "-m", str(calls), "-nostdin",
+                        "-timeout", str(limit), "-timeout_error", "-trace_msg", "-t", "t1" if tcp else "u1"]
         if service is not None:
-            self.command += ["-s", service]
+            self.options += ["-s", service]
         for key, value in (keys or {}).items():
-            self.command += ["-key", key, str(value)]
+            self.options += ["-key", key, str(value)]
         if duration is not None:
-            self.command += ["-d", str(duration)]
+            self.options += ["-d", str(duration)]
         if rtp_echo:
-            self.command.append("-rtp_echo")
+            self.options.append("-rtp_echo")
         if auth is not None:
-            self.command += ["-au", auth[0], "-ap", auth[1]]
+            self.options += ["-au", auth[0], "-ap", auth[1]]
         if rate is not None:
-            self.command += ["-r", str(rate)]
-        self.command += ["-trace_stat", "-stf", str(self.stats), *(extra or [])]
-        if target is not None:
-            self.command.append(target)
-        self.output = folder / f"{self.name}.out"
+            self.options += ["-r", str(rate)]
+        self.options += ["-trace_stat", *(extra or [])]
+        self.target = target
         self.process: subprocess.Popen[bytes] | None = None
+        self._take_ports()
+
+    def _take_ports(self) -> None:
+        """Free SIP and media ports, and the files named after the SIP port."""
+        self.port = self.fixed_port or free_port()
+        self.media_port = free_media_port()
+        self.name = f"{self.scenario}-{self.port}"
+        self.trace = self.folder / f"{self.name}.msg"
+        self.stats = self.folder / f"{self.name}.csv"
+        self.output = self.folder / f"{self.name}.out"
 
     def start(self) -> "Sipp":
-        """Start SIPp; returns once it holds its SIP port (or ended)."""
-        with open(self.output, "wb") as output:
-            self.process = subprocess.Popen(self.command, stdout=output, stderr=subprocess.STDOUT)
-        eventually(self._listening, what=f"SIPp {self.name} listening")
+        """Start SIPp; returns once it holds its SIP port or ended. A free port another
+        process took before SIPp bound it is left for other ports (twice at most)."""
+        for attempt in range(3):
+            with open(self.output, "wb") as output:
+                self.process = subprocess.Popen(
+                    ["sipp", *self.options, "-p", str(self.port), "-mp", str(self.media_port),
+                     "-message_file", str(self.trace), "-stf", str(self.stats),
+                     *([self.target] if self.target is not None else [])],
+                    stdout=output, stderr=subprocess.STDOUT)
+            eventually(self._listening, what=f"SIPp {self.name} listening")
+            if self.process.poll() is None or self.fixed_port or attempt == 2 \
+                    or "Unable to bind" not in self.output.read_text(errors="replace"):
+                return self
+            self._take_ports()
         return self
 
     def _listening(self) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", self.port))
-            except OSError:
-                return True
-        return self.process is not None and self.process.poll() is not None
+        """SIPp ended, or one of its sockets is bound to its SIP port."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            return True
+        try:
+            held = {os.readlink(f"/proc/{self.process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{self.process.pid}/fd")}
+        except OSError:                     # it ended meanwhile
+            return self.process.poll() is not None
+        for table in ("/proc/net/udp", "/proc/net/tcp"):
+            with open(table, encoding="ascii") as sockets:
+                for line in sockets.readlines()[1:]:
+                    fields = line.split()
+                    if int(fields[1].split(":")[1], 16) == self.port and f"socket:[{fields[9]}]" in held:
+                        return True
+        return False
 
     def wait(self, timeout: float | None = None) -> int:
         assert self.process is not None

@@ -22,10 +22,7 @@ def telephony(caruso_cluster, trunk_port) -> Telephony:
 
 
 def trunk(folder, port: int, scenario, **options) -> Sipp:
-    provider = Sipp(scenario, folder, **options)
-    provider.command[provider.command.index("-p") + 1] = str(port)
-    provider.port = port
-    return provider.start()
+    return Sipp(scenario, folder, port=port, **options).start()
 
 
 def test_a_dialled_call_authenticates_to_the_trunk_is_answered_and_spoken_to(telephony, trunk_port, tmp_path):

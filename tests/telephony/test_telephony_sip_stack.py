@@ -14,7 +14,7 @@ from caruso_core.errors import ConfigError
 from caruso_core.testing import eventually
 from caruso_telephony.sip.stack import SipStack
 from caruso_telephony.sip.tcp import TcpLimits, TcpTransport
-from sip_peers import UdpProbe, free_port, request, status
+from sip_peers import Sipp, UdpProbe, free_port, request, status
 
 LIMITS = TcpLimits(message_seconds=1.0, idle_seconds=3.0, per_address=4)
 
@@ -191,3 +191,18 @@ def test_listen_adds_a_port_requests_then_leave_from(stack):
     assert status(udp_exchange(stack, request("OPTIONS", f"sip:x@127.0.0.1:{port}", port=1))[0]) == 200
     with pytest.raises(OSError):
         stack.listen(port)
+
+
+def test_a_sipp_whose_free_port_was_taken_before_it_bound_it_starts_on_another(tmp_path):
+    """The test kit's own SIPp helper: another process may bind a port between the check that
+    found it free and SIPp's start; SIPp then exits, and it is started again elsewhere."""
+    phone = Sipp("phone_answers.xml", tmp_path)
+    taken = phone.port
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", taken))
+        phone.start()
+    try:
+        assert phone.port != taken and phone.process.poll() is None, phone.log()
+        assert "Unable to bind" in (tmp_path / f"phone_answers-{taken}.out").read_text()
+    finally:
+        phone.stop()
