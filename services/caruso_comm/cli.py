@@ -9,7 +9,7 @@ import click
 
 from caruso_core import connect, progress
 from caruso_core.cli import Finite, manager_option
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, one_line
 
 from caruso_comm.campaign import CONNECT_WITHIN
 from caruso_comm.eventlog import EventLog
@@ -94,8 +94,7 @@ def _event_log(url: str) -> EventLog:
     try:
         return EventLog(url)
     except Exception as error:
-        raise ConfigError(f"--db {url}: cannot open the event log database: "
-                          f"{type(error).__name__}: {error}") from None
+        raise ConfigError(f"--db {url}: cannot open the event log database: {one_line(error)}") from None
 
 
 def _server():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from caruso_core import databases
-from caruso_core.errors import ConfigError
+from caruso_core.errors import ConfigError, one_line
 
 from caruso_comm.events import table as events
 
@@ -23,8 +23,7 @@ def open_engine(url: str) -> sa.Engine:
             present = sa.inspect(connection).has_table(events.name)
     except Exception as error:
         engine.dispose()
-        raise ConfigError(f"event log {url}: cannot open the database: "
-                          f"{type(error).__name__}: {error}") from None
+        raise ConfigError(f"event log {url}: cannot open the database: {one_line(error)}") from None
     if not present:
         engine.dispose()
         raise ConfigError(f"event log {url}: no table {events.name!r} "

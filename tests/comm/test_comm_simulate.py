@@ -72,6 +72,13 @@ def test_simulate_writes_yesterday_or_the_named_day_and_refuses_hours_still_to_c
     assert json.loads(planned.stdout)["offered"] > 0
     bad = _caruso("simulate", *short, "--date", "yesterday")
     assert bad.returncode == 2 and "--date" in bad.stderr
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database\n" * 100)
+    refused = _caruso("simulate", *short, "--db", f"sqlite:///{notes}")
+    assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
+        f"error: --db sqlite:///{notes}: cannot open the event log database: "
+        "DatabaseError: (sqlite3.DatabaseError) file is not a database"]
+    assert notes.read_text() == "not a database\n" * 100
 
 
 def test_simulate_with_patience_loses_callers_and_refuses_contradictory_options():

@@ -71,6 +71,10 @@ def test_bad_options(simulated_day, tmp_path):
     empty = tmp_path / "empty.db"
     empty.touch()
     assert "no table 'comm_events'" in _fails("incoming-calls", "--db", f"sqlite:///{empty}")
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database\n" * 100)
+    assert _fails("incoming-calls", "--db", f"sqlite:///{notes}").endswith(
+        "cannot open the database: DatabaseError: (sqlite3.DatabaseError) file is not a database")
 
 
 def test_a_range_without_events_is_an_empty_report(simulated_day):
