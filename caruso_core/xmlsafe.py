@@ -7,11 +7,12 @@ raises :class:`~caruso_core.errors.ConfigError` with a message ``SOURCE:LINE: wh
 wrong`` for malformed XML. A DOCTYPE without entity declarations (e.g. naming a
 published DTD for editors) is allowed and ignored. :func:`validate` checks a parsed
 document against a RelaxNG schema and reports the first error that has a line (RelaxNG
-also reports the enclosing elements that failed, which say less).
+also reports the enclosing elements that failed, which say less: :func:`violations`).
 """
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from lxml import etree
@@ -19,6 +20,7 @@ from lxml import etree
 from caruso_core.errors import ConfigError
 
 MAX_BYTES = 4 * 1024 * 1024
+GENERIC = re.compile(r"Element (\S+) failed to validate (attributes|content)")
 
 
 def _parser() -> etree.XMLParser:
@@ -73,6 +75,25 @@ def validate(root: etree._Element, schema_path: str | Path, source: str) -> None
     """Check ``root`` against a RelaxNG schema; the first violation is a ConfigError with its line."""
     checker = schema(str(schema_path))
     if not checker.validate(root):
-        errors = list(checker.error_log)
-        first = next((e for e in errors if e.line), errors[0])
-        raise ConfigError(f"{source}:{first.line}: {first.message}")
+        line, message = violations(checker, root)[0]
+        raise ConfigError(f"{source}:{line}: {message}")
+
+
+def violations(checker: etree.RelaxNG, root: etree._Element) -> list[tuple[int, str]]:
+    """``(line, message)`` of what the last validation of ``root`` by ``checker`` found, those
+    with a line first, without the enclosing elements' "failed to validate" where a violation
+    says more; an element whose attributes did not fit lists them (RelaxNG does not say which)."""
+    errors = list(checker.error_log)
+    specific = [e for e in errors if not GENERIC.fullmatch(e.message)] or errors
+    found = []
+    for error in sorted(specific, key=lambda e: e.line <= 0):
+        generic = GENERIC.fullmatch(error.message)
+        element = next((e for e in root.iter(generic.group(1)) if e.sourceline == error.line), None) \
+            if generic and generic.group(2) == "attributes" else None
+        if element is None:
+            found.append((error.line, error.message))
+        else:
+            listed = " ".join(f'{name}="{value}"' for name, value in element.attrib.items())
+            found.append((error.line, f"<{element.tag} {listed}>: an attribute is unknown, or its value is not "
+                                      "one the format allows"))
+    return found

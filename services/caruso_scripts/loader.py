@@ -136,8 +136,8 @@ class _Loader:
             return None
         schema = xmlsafe.schema(str(SCHEMA))
         if not schema.validate(root):
-            for entry in schema.error_log:
-                self.problem(entry.line, f"not a valid script: {entry.message} (see docs/script-format.md)")
+            for line, message in xmlsafe.violations(schema, root):
+                self.problem(line, f"not a valid script: {message} (see docs/script-format.md)")
             return None
         return self.script(root, path)
 

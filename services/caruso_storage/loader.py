@@ -80,8 +80,8 @@ def _validate(root: etree._Element, source: str) -> None:
         if misnamed is not None:          # RelaxNG says only that the element's attributes did not fit
             raise ConfigError(f"{source}:{misnamed.sourceline}: <{misnamed.tag} name={misnamed.get('name')!r}>: a name "
                               "is letters A-Z or a-z, digits and _, at most 63, not starting with a digit")
-        located = [error for error in schema.error_log if error.line > 0] or list(schema.error_log)
-        raise ConfigError(f"{source}:{located[0].line}: {located[0].message} (see docs/model-format.md)")
+        line, message = xmlsafe.violations(schema, root)[0]
+        raise ConfigError(f"{source}:{line}: {message} (see docs/model-format.md)")
 
 
 def _module(include: etree._Element, source: str) -> Part:

@@ -134,3 +134,15 @@ def test_examples_are_valid_against_the_published_dtd(examples):
     dtd = etree.DTD(str(dtd_path))
     for path in examples.glob("*.xml"):
         assert dtd.validate(etree.parse(str(path))), (path, dtd.error_log)
+
+
+def test_an_attribute_the_schema_refuses_is_one_problem_showing_the_attributes(script_file):
+    """RelaxNG says only "Element question failed to validate attributes" for some documents,
+    and adds it to the violation that names the attribute for others."""
+    path = script_file('<question id="q" type="numbr"><prompt>?</prompt><go to="e"/></question>'
+                       '<end id="e" outcome="x"/>')
+    assert problems_of(path) == [f'{path}:3: not a valid script: <question id="q" type="numbr">: an attribute is '
+                                 "unknown, or its value is not one the format allows (see docs/script-format.md)"]
+    path = script_file('<info id="i" colour="red"><text>hi</text><go to="e"/></info><end id="e" outcome="x"/>')
+    assert problems_of(path) == [f"{path}:3: not a valid script: Invalid attribute colour for element info "
+                                 "(see docs/script-format.md)"]
