@@ -135,8 +135,9 @@ class Records:
 
     def missing(self, info: ObjectInfo, values: dict[str, Any]) -> dict[str, str]:
         """Of ``values`` (attributes of ``info``'s object), those naming an object of a
-        many-to-one relation that the storage does not hold, each with a one-line reason (one
-        round trip; relations are not constraints of the storage, so forms check them)."""
+        many-to-one relation that the storage does not hold, each with a one-line reason shown
+        beside its field (one round trip; relations are not constraints of the storage, so
+        forms check them)."""
         asked = []
         for name, value in values.items():
             target = info.references.get(name)
@@ -148,7 +149,7 @@ class Records:
             return {}
         counts = self.read([{"op": "count", "object": target, "where": {"field": key, "op": "eq", "value": value}}
                             for _, target, key, value in asked])
-        return {name: f"{name}: there is no {target} with {key} {value}"
+        return {name: f"There is no {target} with {key} {value}"
                 for (name, target, key, value), count in zip(asked, counts) if not count}
 
     def add_contact(self, object_name: str, key: Any, contact: dict[str, Any]) -> dict[str, Any]:

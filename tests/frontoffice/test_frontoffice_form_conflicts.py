@@ -50,7 +50,7 @@ def test_a_customer_number_in_use_is_refused_beside_its_field_with_a_link_to_its
     refused = web.post(f"{FORM}/new", data=new)
     assert refused.status_code == 409
     assert (f'<input name="customer_no" value="100001" maxlength="10" type="text" required> '
-            f'<span class="field-error" role="alert">customer_no: another Customer has this customer number '
+            f'<span class="field-error" role="alert">Another Customer has this customer number '
             f'already <a href="/views/customer-360/show?id={first["id"]}">Open Customer {first["id"]}</a></span>'
             in words(refused.text))
     assert '<ul class="error"' not in refused.text and "changed this record" not in refused.text
@@ -59,7 +59,7 @@ def test_a_customer_number_in_use_is_refused_beside_its_field_with_a_link_to_its
     edit = web.get(f"{FORM}/edit?id={second['id']}")
     clash = web.post(f"{FORM}/edit?id={second['id']}", data={**form_fields(edit.text), "customer_no": "100001"})
     assert clash.status_code == 409 and "changed this record" not in clash.text
-    assert (f'customer_no: another Customer has this customer number already '
+    assert (f'"alert">Another Customer has this customer number already '
             f'<a href="/views/customer-360/show?id={first["id"]}">Open Customer {first["id"]}</a>'
             in words(clash.text))
     assert [c["name"] for c in storage.query("Customer", None)] == ["Anna de Vries", "Bram Jansen"]

@@ -58,7 +58,7 @@ def test_a_duplicate_lead_is_refused_with_a_link_and_the_360_makes_an_opportunit
     assert page.url.endswith("/views/lead-edit/new")
     tab.expected(400)
     refusal = page.locator("label:has(input[name=email]) .field-error")
-    assert refusal.inner_text().startswith(f"email: Lead {lead['id']} (Nora Berg) has the same email already")
+    assert refusal.inner_text().startswith(f"Lead {lead['id']} (Nora Berg) has the same email already")
     tab.check_layout("lead form refusing a duplicate e-mail")
     tab.shot(f"frontoffice-lead-duplicate-{size}.png")
     assert storage.count("Lead", {"field": "name", "op": "eq", "value": "N. Berg"}) == 0

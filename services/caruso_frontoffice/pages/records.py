@@ -652,11 +652,14 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
     """The storage's refusal of one field, shown beside it: its message and, when it names an
     object of the form's kind it duplicates (``details["duplicate"]``) or is a clash of a
     unique value (a Conflict naming the ``field``) whose holder is found, a link to that
-    object's record (the form's detail view, else this form editing it)."""
+    object's record (the form's detail view, else this form editing it). The message drops the
+    storage's ``attribute: `` prefix: it stands beside the field, under its label."""
+    field = error.details["field"]
     duplicate = error.details.get("duplicate")
     if duplicate is None and isinstance(error, Conflict):
-        duplicate = _holder(context, view, info, error.details["field"], values, editing)
-    shown: dict[str, str | None] = {"message": str(error), "link": None, "link_text": None}
+        duplicate = _holder(context, view, info, field, values, editing)
+    message = str(error).removeprefix(f"{field}: ")
+    shown: dict[str, str | None] = {"message": message[:1].upper() + message[1:], "link": None, "link_text": None}
     if isinstance(duplicate, dict) and duplicate.get("object") == view.object and duplicate.get("key") is not None:
         key = duplicate["key"]
         record = key if isinstance(key, dict) else {info.key[0]: key}
