@@ -119,14 +119,20 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
   <form id="deals" object="Deal"><field name="title"/></form>
   <customer360 id="c360" object="Customer"><profile detail="customer"/>
     <related object="Contact" field="client_id" label="Contacts"/></customer360>
+  <list id="orders" object="SalesOrder"><column field="title" open="c360"/><column field="customer_id" open="c360"/>
+    <column field="opportunity_id" open="c360"/></list>
 </views>""")
     failed = runner.invoke(cli, ["frontoffice", "views", "check", PACKAGED, str(odd), "--storage"])
-    assert isinstance(failed.exception, ConfigError) and "4 problem(s)" in str(failed.exception)
+    assert isinstance(failed.exception, ConfigError) and "6 problem(s)" in str(failed.exception)
     assert failed.stderr.splitlines() == [
         f"{odd}:5: list 'customers' names Customer.nickname, which the model lacks",
         f"{odd}:2: list 'customers' names Customer.shoe_size, which the model lacks",
         f"{odd}:7: form 'deals' names object 'Deal', which the model lacks",
-        f"{odd}:8: customer360 'c360' names Contact.client_id, which the model lacks"]
+        f"{odd}:8: customer360 'c360' names Contact.client_id, which the model lacks",
+        f"{odd}:10: list 'orders' column 'title' opens view 'c360' of Customer, but SalesOrder.title relates to no "
+        "Customer (no many-to-one relation on it alone)",
+        f"{odd}:11: list 'orders' column 'opportunity_id' opens view 'c360' of Customer, but "
+        "SalesOrder.opportunity_id relates to Opportunity"]
 
 
 def test_customer_accounts_get_their_customer_key(tmp_path):

@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.records import METADATA_SECONDS, Records
-from frontoffice_support import QUICK_COST, add_users, make_context, sign_in
+from frontoffice_support import QUICK_COST, VIEWS, add_users, make_context, sign_in
 
 
 def test_list_pages_page(tmp_path, caruso_manager, storage):
@@ -114,6 +114,32 @@ def test_a_view_naming_an_unknown_attribute_shows_the_storage_error(tmp_path, ca
         assert listing.status_code == 200 and "shoe_size" in listing.text and "0 found" in listing.text
         full = web.get("/views/odd-360/show", params={"id": "1"})
         assert full.status_code == 502 and "The storage service refused the request" in full.text
+
+
+def test_a_column_naming_a_customer_opens_their_360_from_lists_and_related_tables(tmp_path, caruso_manager,
+                                                                                 storage):
+    task = storage.create("Task", {"subject": "Call back", "customer_id": 1})
+    views = tmp_path / "tasks.xml"
+    views.write_text("""<views>
+  <list id="all-tasks" object="Task" form="task-edit">
+    <column field="subject"/><column field="customer_id" label="Customer" open="customer-360"/>
+  </list>
+  <list id="customer-tasks" object="Task" form="task-edit">
+    <column field="customer_id" label="Customer" open="customer-360"/><column field="subject"/>
+  </list>
+  <customer360 id="with-tasks" object="Customer"><profile detail="customer"/>
+    <related object="Task" field="customer_id" label="Their tasks" list="all-tasks"/></customer360>
+</views>""")
+    context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        listing = web.get("/views/all-tasks").text
+        row = (f'<td><a href="/views/task-edit/edit?id={task["id"]}">Call back</a></td>'
+               '<td><a href="/views/customer-360/show?id=1">1</a></td>')
+        assert row in listing
+        assert row in web.get("/views/with-tasks/show", params={"id": "1"}).text
+        first = web.get("/views/customer-tasks").text          # the first column opens the row
+        assert f'<td><a href="/views/task-edit/edit?id={task["id"]}">1</a></td><td>Call back</td>' in first
 
 
 def test_forms_with_files_are_refused(web):

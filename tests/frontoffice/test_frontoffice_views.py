@@ -120,6 +120,10 @@ def test_size_limit():
      "customer360 'c' profile names view 'gone'"),
     ("<views><form id='f' object='C'><field name='risk' widget='percent'/></form></views>",
      "form 'f' field 'risk': the percent widget only shows values"),
+    ("<views><list id='l' object='C'><column field='c' open='gone'/></list></views>",
+     "list 'l' column 'c' open names view 'gone', which no view file defines"),
+    ("<views><list id='l' object='C'><column field='c' open='l'/></list></views>",
+     "list 'l' column 'c' open names view 'l', which is a list view"),
 ])
 def test_references_between_views_are_checked(tmp_path, text, message):
     path = write(tmp_path, "refs.xml", text)

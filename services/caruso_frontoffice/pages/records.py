@@ -151,15 +151,13 @@ def _list_page(request: Request, context: Context, view: ListView, status: int =
     if number > pages:                      # beyond the last page (the list shrank, or a typed URL): the last
         return RedirectResponse(f"/views/{view.id}?{urlencode({**state, 'page': pages})}", 303)
     columns = _visible(view.columns, role)
-    opener = row_opener(context, view, role)
     return context.render(
         request, "list.html", status, view=view, info=info, search=asked["search"], error=error,
         filter_error=refused, filter_name=filter_name,
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
         columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
-        rows=[([widgets.shown(info.attribute(f.name), row.get(f.name), f.widget) for f in columns], opener(info, row))
-              for row in rows],
+        rows=table_rows(context, info, columns, rows, row_opener(context, view, role), role),
         total=total, page=number, pages=pages,
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
         form=_creating(context, view.form, role),
@@ -263,6 +261,31 @@ def row_opener(context: Context, view: ListView, role: str) -> Any:
 def _page_number(raw: str | None) -> int:
     """A page number from a query parameter: 1 unless it is a number from 1 to 99,999."""
     return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+def table_rows(context: Context, info: ObjectInfo, columns: list[Field], rows: list[dict[str, Any]],
+               opener: Any, role: str) -> list[list[tuple[str, str | None]]]:
+    """The cells of ``rows`` in ``columns``, each ``(text, URL or None)``: the first opens its
+    row's record (``opener(info, row)``, see :func:`row_opener`; None: no link), another
+    the view its column ``opens`` on the object the value names, when ``role`` may use it."""
+    targets = {}
+    for field in columns:
+        target = _usable(context, field.opens, role)
+        if target:
+            targets[field.name] = (target, context.records.info(context.catalog.view(target).object).key)
+    table = []
+    for row in rows:
+        cells = []
+        for position, field in enumerate(columns):
+            value, link = row.get(field.name), None
+            if position == 0 and opener is not None:
+                link = opener(info, row)
+            elif field.name in targets and value is not None and len(targets[field.name][1]) == 1:
+                target, key = targets[field.name]
+                link = f"/views/{target}/show?" + urlencode({key[0]: widgets.display(value)})
+            cells.append((widgets.shown(info.attribute(field.name), value, field.widget), link))
+        table.append(cells)
+    return table
 
 
 def _usable(context: Context, view_id: str | None, role: str) -> str | None:
@@ -398,16 +421,14 @@ def _related_columns(context: Context, records: Records, item: Related, role: st
 
 def _related_table(context: Context, records: Records, item: Related, fields: list[Field],
                    rows: list[dict[str, Any]], role: str
-                   ) -> tuple[str, list[str], list[tuple[list[str], str | None]]]:
-    """``(label, column labels, rows)`` of the objects ``item`` relates to the customer, each
-    row with the URL that opens it (see :func:`row_opener`) or None."""
+                   ) -> tuple[str, list[str], list[list[tuple[str, str | None]]]]:
+    """``(label, column labels, rows)`` of the objects ``item`` relates to the customer, as
+    :func:`table_rows` (the first cell opens the row like the list ``item.list`` does)."""
     info = records.info(item.object)
     target = context.catalog.view(item.list) if item.list else None
     opener = row_opener(context, target, role) if isinstance(target, ListView) else None
     return (item.label, [f.label or info.attribute(f.name).label for f in fields],
-            [([widgets.shown(info.attribute(f.name), row.get(f.name), f.widget) for f in fields],
-              opener(info, row) if opener else None)
-             for row in rows])
+            table_rows(context, info, fields, rows, opener, role))
 
 
 def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, Any]]:

@@ -106,6 +106,9 @@ def check(catalog: Catalog) -> None:
             _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
             _expect(catalog, view.form, FormView, f"{where} form")
             _creating(catalog, view.form, f"{where} form (its New button)")
+            for column in view.columns:
+                _expect(catalog, column.opens, (DetailView, Customer360View),
+                        f"{column.source}: {view.kind} {view.id!r} column {column.name!r} open")
         elif isinstance(view, DetailView):
             _expect(catalog, view.form, FormView, f"{where} form")
         elif isinstance(view, FormView):
@@ -162,7 +165,26 @@ def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
                 problems.append(f"{source}: {where} names object {object_name!r}, which the model lacks")
             elif attribute not in model.get("attributes", {}):
                 problems.append(f"{source}: {where} names {object_name}.{attribute}, which the model lacks")
+        if isinstance(view, ListView) and view.object in objects:
+            problems += _opening_problems(catalog, view, objects[view.object])
     return list(dict.fromkeys(problems))
+
+
+def _opening_problems(catalog: Catalog, view: ListView, model: dict[str, Any]) -> list[str]:
+    """The columns of ``view`` that open a view of another object than the one their
+    attribute names (a many-to-one relation whose foreign key is that attribute alone)."""
+    problems = []
+    for column in view.columns:
+        if column.opens is None:
+            continue
+        opened = catalog.views[column.opens].object
+        targets = [relation["target"] for relation in model.get("relations", {}).values()
+                   if relation.get("kind") == "many-to-one" and relation.get("foreign_key") == [column.name]]
+        if opened not in targets:
+            problems.append(f"{column.source}: list {view.id!r} column {column.name!r} opens view {column.opens!r} "
+                            f"of {opened}, but {view.object}.{column.name} relates to "
+                            + (targets[0] if targets else f"no {opened} (no many-to-one relation on it alone)"))
+    return problems
 
 
 def _names(view: View) -> list[tuple[str, Any]]:

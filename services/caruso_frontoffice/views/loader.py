@@ -103,7 +103,8 @@ def _field(element: etree._Element, name: str, attribute: str = "name") -> Field
     length = element.get("max-length")
     return Field(name=element.get(attribute), label=element.get("label"), widget=element.get("widget"),
                  required=_flag(element.get("required")), max_length=int(length) if length else None,
-                 roles=_roles(element.get("roles")), source=Source(name, element.sourceline or 0))
+                 roles=_roles(element.get("roles")), opens=element.get("open"),
+                 source=Source(name, element.sourceline or 0))
 
 
 def _roles(value: str | None) -> frozenset[str] | None:

@@ -26,7 +26,9 @@ class Field:
     """An attribute of the business object shown or edited by a view.
 
     ``widget`` and ``max_length`` override what the attribute's type implies;
-    ``roles`` (None: the view's roles) narrows who sees the field.
+    ``roles`` (None: the view's roles) narrows who sees the field; ``opens`` (columns only)
+    names the detail or customer 360 view a cell's value (the key of the object a relation
+    names) opens.
     """
 
     name: str
@@ -35,6 +37,7 @@ class Field:
     required: bool | None = None
     max_length: int | None = None
     roles: frozenset[str] | None = None
+    opens: str | None = None
     source: Source | None = None
 
     def visible_to(self, role: str) -> bool:
