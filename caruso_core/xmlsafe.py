@@ -82,18 +82,23 @@ def validate(root: etree._Element, schema_path: str | Path, source: str) -> None
 def violations(checker: etree.RelaxNG, root: etree._Element) -> list[tuple[int, str]]:
     """``(line, message)`` of what the last validation of ``root`` by ``checker`` found, those
     with a line first, without the enclosing elements' "failed to validate" where a violation
-    says more; an element whose attributes did not fit lists them (RelaxNG does not say which)."""
+    says more; the one element of a line whose attributes did not fit is shown with them
+    (RelaxNG does not say which attribute)."""
     errors = list(checker.error_log)
     specific = [e for e in errors if not GENERIC.fullmatch(e.message)] or errors
     found = []
     for error in sorted(specific, key=lambda e: e.line <= 0):
         generic = GENERIC.fullmatch(error.message)
-        element = next((e for e in root.iter(generic.group(1)) if e.sourceline == error.line), None) \
-            if generic and generic.group(2) == "attributes" else None
-        if element is None:
+        elements = [e for e in root.iter(generic.group(1)) if e.sourceline == error.line] \
+            if generic and generic.group(2) == "attributes" else []
+        if len(elements) != 1:
             found.append((error.line, error.message))
         else:
-            listed = " ".join(f'{name}="{value}"' for name, value in element.attrib.items())
-            found.append((error.line, f"<{element.tag} {listed}>: an attribute is unknown, or its value is not "
-                                      "one the format allows"))
+            listed = " ".join(f'{name}="{_short(value)}"' for name, value in elements[0].attrib.items())
+            found.append((error.line, f"<{elements[0].tag} {listed}>: an attribute is unknown, its value is not "
+                                      "one the format allows, or one it requires is missing"))
     return found
+
+
+def _short(value: str, most: int = 60) -> str:
+    return value if len(value) <= most else value[:most] + "…"

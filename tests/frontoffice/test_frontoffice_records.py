@@ -118,28 +118,35 @@ def test_a_view_naming_an_unknown_attribute_shows_the_storage_error(tmp_path, ca
 
 def test_a_column_naming_a_customer_opens_their_360_from_lists_and_related_tables(tmp_path, caruso_manager,
                                                                                  storage):
-    task = storage.create("Task", {"subject": "Call back", "customer_id": 1})
+    task = storage.create("Task", {"subject": "Call back", "customer_id": 1, "assignee": "ada"})
+    loose = storage.create("Task", {"subject": "Tidy up"})
     views = tmp_path / "tasks.xml"
     views.write_text("""<views>
   <list id="all-tasks" object="Task" form="task-edit">
     <column field="subject"/><column field="customer_id" label="Customer" open="customer-360"/>
+    <column field="assignee" open="customer-360"/>
   </list>
   <list id="customer-tasks" object="Task" form="task-edit">
     <column field="customer_id" label="Customer" open="customer-360"/><column field="subject"/>
   </list>
   <customer360 id="with-tasks" object="Customer"><profile detail="customer"/>
-    <related object="Task" field="customer_id" label="Their tasks" list="all-tasks"/></customer360>
+    <related object="Task" field="customer_id" label="Tasks" list="all-tasks"/></customer360>
 </views>""")
     context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
     with TestClient(create_app(context), base_url="http://testserver") as web:
         sign_in(web, "ada")
         listing = web.get("/views/all-tasks").text
-        row = (f'<td><a href="/views/task-edit/edit?id={task["id"]}">Call back</a></td>'
-               '<td><a href="/views/customer-360/show?id=1">1</a></td>')
-        assert row in listing
-        assert row in web.get("/views/with-tasks/show", params={"id": "1"}).text
-        first = web.get("/views/customer-tasks").text          # the first column opens the row
-        assert f'<td><a href="/views/task-edit/edit?id={task["id"]}">1</a></td><td>Call back</td>' in first
+        assert (f'<td><a href="/views/task-edit/edit?id={task["id"]}">Call back</a></td>'
+                '<td><a href="/views/customer-360/show?id=1">1</a></td><td>ada</td>') in listing   # assignee: no relation
+        assert f'<td><a href="/views/task-edit/edit?id={loose["id"]}">Tidy up</a></td><td></td><td></td>' in listing
+        first = web.get("/views/customer-tasks").text          # a column opening a 360 leaves the row to the next
+        assert (f'<td><a href="/views/customer-360/show?id=1">1</a></td>'
+                f'<td><a href="/views/task-edit/edit?id={task["id"]}">Call back</a></td>') in first
+        related = web.get("/views/with-tasks/show", params={"id": "1"}).text        # not the 360's own customer
+        assert (f'<tr><td><a href="/views/task-edit/edit?id={task["id"]}">Call back</a></td><td>ada</td></tr>'
+                in related)
+        storage.delete("Task", task["id"])
+        assert '">No tasks.</td>' in web.get("/views/with-tasks/show", params={"id": "1"}).text
 
 
 def test_forms_with_files_are_refused(web):

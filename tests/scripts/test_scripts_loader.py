@@ -142,7 +142,12 @@ def test_an_attribute_the_schema_refuses_is_one_problem_showing_the_attributes(s
     path = script_file('<question id="q" type="numbr"><prompt>?</prompt><go to="e"/></question>'
                        '<end id="e" outcome="x"/>')
     assert problems_of(path) == [f'{path}:3: not a valid script: <question id="q" type="numbr">: an attribute is '
-                                 "unknown, or its value is not one the format allows (see docs/script-format.md)"]
+                                 "unknown, its value is not one the format allows, or one it requires is missing "
+                                 "(see docs/script-format.md)"]
+    path = script_file('<question id="ok" type="text"><prompt>?</prompt><go to="q"/></question>'
+                       '<question id="q" type="numbr"><prompt>?</prompt><go to="e"/></question><end id="e" outcome="x"/>')
+    assert problems_of(path) == [f"{path}:3: not a valid script: Element question failed to validate attributes "
+                                 "(see docs/script-format.md)"]          # two on that line: which one is not known
     path = script_file('<info id="i" colour="red"><text>hi</text><go to="e"/></info><end id="e" outcome="x"/>')
     assert problems_of(path) == [f"{path}:3: not a valid script: Invalid attribute colour for element info "
                                  "(see docs/script-format.md)"]

@@ -34,6 +34,7 @@ PCAP_GAP = 0.1
 PCAP_MAGIC = 0xA1B2C3D4            # microsecond timestamps
 ETHERNET = 14                      # bytes of an Ethernet header
 JOINED_PLAY = re.compile(r'play_pcap_audio="([^"/]+(?:\+[^"/]+)+)"')
+BIND_FAILED = re.compile(r"Unable to bind (main|TCP) socket")            # its SIP port, UDP or TCP
 
 
 def free_port() -> int:
@@ -58,7 +59,7 @@ class Sipp:
     (``host:port``; None for a UAS that waits). ``keys``: ``-key`` values; ``duration``:
     ``-d`` in ms (the scenarios' ``<pause/>``); ``tcp``: transport t1 instead of u1;
     ``limit``: seconds SIPp runs at most, counted from its start; ``port``: its SIP port
-    (else a free one)."""
+    (else a free one, which :meth:`start` may change: read ``port`` after it)."""
 
     def __init__(self, scenario: str | Path, folder: Path, target: str | None = None, *, service: str | None = None,
                  keys: dict[str, Any] | None = None, duration: int | None = None, calls: int = 1, tcp: bool = False,
@@ -109,7 +110,7 @@ class Sipp:
                     stdout=output, stderr=subprocess.STDOUT)
             eventually(self._listening, what=f"SIPp {self.name} listening")
             if self.process.poll() is None or self.fixed_port or attempt == 2 \
-                    or "Unable to bind" not in self.output.read_text(errors="replace"):
+                    or not BIND_FAILED.search(self.output.read_text(errors="replace")):
                 return self
             self._take_ports()
         return self
@@ -121,7 +122,7 @@ class Sipp:
             return True
         try:
             held = {os.readlink(f"/proc/{self.process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{self.process.pid}/fd")}
-        except OSError:                     # it ended meanwhile
+        except OSError:                     # it ended, or closed a descriptor meanwhile
             return self.process.poll() is not None
         for table in ("/proc/net/udp", "/proc/net/tcp"):
             with open(table, encoding="ascii") as sockets:

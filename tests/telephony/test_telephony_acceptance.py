@@ -12,7 +12,7 @@ import pytest
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
 from baresip_phone import Baresip
-from sip_peers import Sipp
+from sip_peers import Sipp, free_port
 from voice_centre import MENU, bridges_late, sign_in, start_centre
 
 WELCOME_MS = 1500
@@ -87,7 +87,8 @@ def test_a_hot_swap_of_the_communication_server_drops_none_of_50_connected_calls
     # a caller whose key the load lost still reaches an agent: after 3 s of silence, twice
     telephony, comm, config = start_centre(caruso_host, caruso_client, tmp_path, dict(MENU, default="power"),
                                            {"no_input": 3})
-    agents = Sipp("phone_answers.xml", tmp_path, calls=50, limit=120)     # 50 calls of 40 s and a swap, under load
+    agents = Sipp("phone_answers.xml", tmp_path, calls=50, limit=120,     # 50 calls of 40 s and a swap, under load
+                  port=free_port())         # registered before SIPp starts: a port it cannot change
     sign_in(telephony, comm, tmp_path, 50, agents.port)
     agents.start()                        # after the registrations: SIPp's time limit counts from its start
     callers = Sipp("caller_connects.xml", tmp_path, telephony.target, service="100", calls=50, rate=10,

@@ -265,24 +265,27 @@ def _page_number(raw: str | None) -> int:
 
 def table_rows(context: Context, info: ObjectInfo, columns: list[Field], rows: list[dict[str, Any]],
                opener: Any, role: str) -> list[list[tuple[str, str | None]]]:
-    """The cells of ``rows`` in ``columns``, each ``(text, URL or None)``: the first opens its
-    row's record (``opener(info, row)``, see :func:`row_opener`; None: no link), another
-    the view its column ``opens`` on the object the value names, when ``role`` may use it."""
+    """The cells of ``rows`` in ``columns``, each ``(text, URL or None)``: a column that
+    ``opens`` a view ``role`` may use of the object its attribute relates to (a many-to-one
+    relation on it alone) links each value to that view; the first other column opens its
+    row's record (``opener(info, row)``, see :func:`row_opener`; None: no link)."""
     targets = {}
     for field in columns:
         target = _usable(context, field.opens, role)
-        if target:
-            targets[field.name] = (target, context.records.info(context.catalog.view(target).object).key)
+        if target and info.references.get(field.name) == context.catalog.view(target).object:
+            targets[field.name] = (target, context.records.info(context.catalog.view(target).object).key[0])
+    first = next((field.name for field in columns if field.name not in targets), None)
     table = []
     for row in rows:
         cells = []
-        for position, field in enumerate(columns):
+        for field in columns:
             value, link = row.get(field.name), None
-            if position == 0 and opener is not None:
-                link = opener(info, row)
-            elif field.name in targets and value is not None and len(targets[field.name][1]) == 1:
+            if field.name in targets:
                 target, key = targets[field.name]
-                link = f"/views/{target}/show?" + urlencode({key[0]: widgets.display(value)})
+                link = f"/views/{target}/show?" + urlencode({key: widgets.display(value)}) \
+                    if value not in (None, "") else None
+            elif field.name == first and opener is not None:
+                link = opener(info, row)
             cells.append((widgets.shown(info.attribute(field.name), value, field.widget), link))
         table.append(cells)
     return table
@@ -410,10 +413,11 @@ def _related_shown(context: Context, item: Related, role: str) -> bool:
 
 
 def _related_columns(context: Context, records: Records, item: Related, role: str) -> tuple[list[Field], int]:
-    """The fields shown of the objects ``item`` relates to a customer, and how many rows."""
+    """The fields shown of the objects ``item`` relates to a customer (not the one naming
+    the customer, whose 360 it is), and how many rows."""
     target = context.catalog.view(item.list) if item.list else None
     if isinstance(target, ListView):
-        return _visible(target.columns, role), target.page_size
+        return [f for f in _visible(target.columns, role) if f.name != item.field], target.page_size
     info = records.info(item.object)
     names = [name for name in info.attributes if name not in info.key and name != item.field]
     return [Field(name=name) for name in names[:4]], 25
@@ -680,7 +684,9 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
     if duplicate is None and isinstance(error, Conflict):
         duplicate = _holder(context, view, info, field, values, editing)
     message = str(error).removeprefix(f"{field}: ")
-    shown: dict[str, str | None] = {"message": message[:1].upper() + message[1:], "link": None, "link_text": None}
+    if message[:1].islower() and not message[1:2].isupper():
+        message = message[:1].upper() + message[1:]
+    shown: dict[str, str | None] = {"message": message, "link": None, "link_text": None}
     if isinstance(duplicate, dict) and duplicate.get("object") == view.object and duplicate.get("key") is not None:
         key = duplicate["key"]
         record = key if isinstance(key, dict) else {info.key[0]: key}
