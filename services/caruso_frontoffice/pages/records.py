@@ -272,8 +272,9 @@ def table_rows(context: Context, info: ObjectInfo, columns: list[Field], rows: l
     targets = {}
     for field in columns:
         target = _usable(context, field.opens, role)
-        if target and info.references.get(field.name) == context.catalog.view(target).object:
-            targets[field.name] = (target, context.records.info(context.catalog.view(target).object).key[0])
+        opened = context.catalog.view(target).object if target else None
+        if opened is not None and info.references.get(field.name) == opened:
+            targets[field.name] = (target, context.records.info(opened))
     first = next((field.name for field in columns if field.name not in targets), None)
     table = []
     for row in rows:
@@ -281,8 +282,8 @@ def table_rows(context: Context, info: ObjectInfo, columns: list[Field], rows: l
         for field in columns:
             value, link = row.get(field.name), None
             if field.name in targets:
-                target, key = targets[field.name]
-                link = f"/views/{target}/show?" + urlencode({key: widgets.display(value)}) \
+                target, opened_info = targets[field.name]
+                link = f"/views/{target}/show?" + key_query(opened_info, {opened_info.key[0]: value}) \
                     if value not in (None, "") else None
             elif field.name == first and opener is not None:
                 link = opener(info, row)
