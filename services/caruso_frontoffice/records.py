@@ -22,7 +22,8 @@ METADATA_SECONDS = 5.0
 @attrs.frozen
 class Attribute:
     """An attribute of a business object, from ``describe``; ``choice_labels`` are the
-    labels of ``choices`` in their order (the codes themselves when the model gives none)."""
+    labels of ``choices`` in their order (the codes themselves when the model gives none);
+    ``minimum`` and ``maximum`` the bounds of its values as plain data (``today`` for a date)."""
 
     name: str
     type: str
@@ -33,6 +34,8 @@ class Attribute:
     generated: bool = False
     default: Any = None
     choice_labels: tuple[str, ...] | None = None
+    minimum: Any = None
+    maximum: Any = None
 
     def options(self) -> list[tuple[str, str]]:
         """``(code, label)`` of each choice, in the model's order."""
@@ -72,7 +75,8 @@ def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
         attributes[attribute] = Attribute(
             attribute, str(meta.get("type") or "string"), str(meta.get("label") or attribute),
             meta.get("length"), bool(meta.get("required")), choices, bool(meta.get("generated")),
-            meta.get("default"), tuple(str(labels.get(c, c)) for c in choices) if choices and labels else None)
+            meta.get("default"), tuple(str(labels.get(c, c)) for c in choices) if choices and labels else None,
+            meta.get("min"), meta.get("max"))
     references = {relation["foreign_key"][0]: str(relation["target"])
                   for relation in (described.get("relations") or {}).values()
                   if relation.get("kind") == "many-to-one" and len(relation.get("foreign_key") or ()) == 1}

@@ -47,6 +47,15 @@ def max_length(field: Field, attribute: Attribute, kind: str) -> int:
     return min(limits) if limits else DEFAULT_MAX_LENGTH.get(kind, FALLBACK_MAX_LENGTH)
 
 
+def bounds(attribute: Attribute, kind: str) -> dict[str, str]:
+    """The ``min`` and ``max`` a number or date input shows the browser (the model's, with
+    ``today`` as the date); the storage checks them again."""
+    if kind not in ("number", "date"):
+        return {}
+    return {name: datetime.date.today().isoformat() if bound == "today" else str(bound)
+            for name, bound in (("min", attribute.minimum), ("max", attribute.maximum)) if bound is not None}
+
+
 def parse(field: Field, attribute: Attribute, raw: str | None) -> Any:
     """The wire value of the submitted text ``raw`` (None when left empty)."""
     kind = widget(field, attribute)

@@ -34,7 +34,7 @@ def describe_object(obj: ObjectType) -> dict[str, Any]:
                "choices": None if a.choices is None else [values.encode(c) for c in a.choices],
                "choice_labels": None if a.choice_labels is None else
                {values.encode(code): label for code, label in zip(a.choices or (), a.choice_labels)},
-               "label": a.label}
+               "min": values.encode(a.minimum), "max": values.encode(a.maximum), "label": a.label}
         for name, a in obj.attributes.items()}
     relations = {name: {"kind": r.kind, "target": r.target, "foreign_key": list(r.foreign_key)}
                  for name, r in obj.relations.items()}

@@ -28,8 +28,8 @@ from caruso_core import plugins, xmlsafe
 from caruso_core.errors import ConfigError, InvalidInput
 
 from caruso_storage import filters, patterns, search, values
-from caruso_storage.model import (MOMENTS, TEXT_FORMATS, TYPES, Action, Attribute, Database, Index, Model,
-                                  ObjectType, Relation, Rule, Search, Unique)
+from caruso_storage.model import (MOMENTS, RANGED, TEXT_FORMATS, TODAY, TYPES, Action, Attribute, Database, Index,
+                                  Model, ObjectType, Relation, Rule, Search, Unique)
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
@@ -409,11 +409,39 @@ class _Builder:
                     attribute, choices=tuple(values.decode(attribute, code.strip(), strict=False) for code, _, _ in coded),
                     choice_labels=tuple((label if labelled else code).strip() for code, labelled, label in coded)
                     if any(labelled for _, labelled, _ in coded) else None)
+            attribute = self.ranged(where, attribute, given, element)
             if given.get("default") is not None:
                 attribute = attrs.evolve(attribute, default=values.decode(attribute, given.get("default")))
         except InvalidInput as error:
             raise self.fail(element, f"{owner}.{error}") from None
         return attribute
+
+    def ranged(self, where: str, attribute: Attribute, given: Mapping[str, str], element: etree._Element) -> Attribute:
+        """``attribute`` with the ``min`` and ``max`` it is given, checked: a number, date,
+        datetime or time of its type (``today`` for a date or datetime), the least not above
+        the most."""
+        bounds = {name: given.get(name) for name in ("min", "max") if given.get(name) is not None}
+        if not bounds:
+            return attribute
+        if attribute.type not in RANGED:
+            raise self.fail(element, f"{where}: min and max apply to {', '.join(RANGED)}, not to {attribute.type}")
+        if attribute.key:
+            raise self.fail(element, f"{where}: a key attribute takes no min or max")
+        decoded = {}
+        for name, text in bounds.items():
+            if text.strip() == TODAY:
+                if attribute.type not in ("date", "datetime"):
+                    raise self.fail(element, f"{where}: {name}=\"today\" applies to a date or datetime")
+                decoded[name] = TODAY
+            else:
+                try:
+                    decoded[name] = values.decode(attribute, text, strict=False)
+                except InvalidInput:
+                    raise self.fail(element, f"{where}: {name} {text!r} is not a valid {attribute.type}") from None
+        low, high = decoded.get("min"), decoded.get("max")
+        if low is not None and high is not None and TODAY not in (low, high) and low > high:
+            raise self.fail(element, f"{where}: min {bounds['min']} is above max {bounds['max']}")
+        return attrs.evolve(attribute, minimum=low, maximum=high)
 
     def stored_form(self, where: str, attribute: Attribute, given: Mapping[str, str],
                     element: etree._Element) -> Attribute:

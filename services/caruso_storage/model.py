@@ -18,6 +18,8 @@ MOMENTS = ("date", "datetime", "time")
 RELATION_KINDS = ("many-to-one", "one-to-many", "many-to-many")
 RULE_EVENTS = ("create", "update", "due")
 TEXT_FORMATS = ("email",)                       # what the values of a string attribute may be declared to be
+RANGED = ("integer", "decimal", "float", "date", "datetime", "time")   # the types that take a min and a max
+TODAY = "today"                                 # a date's or datetime's bound: the day a value is stored
 VERSION_COLUMN = "caruso_version"
 
 
@@ -34,6 +36,8 @@ class Attribute:
     column, ``time_column`` in ``time_format``; a missing value is written as ``empty``,
     NULL when None). ``choice_labels`` are the labels of ``choices``, in their order.
     ``text_format`` (one of ``TEXT_FORMATS``) is what every value of a string must be.
+    ``minimum`` and ``maximum`` bound what a client may store in a number, date, datetime or
+    time (inclusive; :data:`TODAY` for a date or datetime is the day the value is stored).
     """
 
     name: str
@@ -60,6 +64,8 @@ class Attribute:
     pivot: int = DEFAULT_PIVOT
     choice_labels: tuple[str, ...] | None = None
     text_format: str | None = None
+    minimum: Any = None
+    maximum: Any = None
     line: int = 0
 
     @property

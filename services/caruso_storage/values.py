@@ -6,7 +6,9 @@ returns the Python value, or raises InvalidInput naming the attribute;
 address must be one (:func:`caruso_storage.checks.email`). Decimals are rounded to
 their attribute's scale half to even (banker's rounding: 0.125 → 0.12, 0.135 → 0.14);
 a decimal with more than ``MAX_DIGITS`` digits before the point is too large for any
-column, an integer beyond 64 bits for any integer column (in a filter too).
+column, an integer beyond 64 bits for any integer column (in a filter too). A value a client
+stores must be within its attribute's ``minimum`` and ``maximum`` (not in a filter: a query
+may look for values outside them).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any, Callable
 from caruso_core.errors import InvalidInput
 
 from caruso_storage import checks
-from caruso_storage.model import Attribute
+from caruso_storage.model import MOMENTS, TODAY, Attribute
 
 MAX_DIGITS = 1000
 INT64 = (-2 ** 63, 2 ** 63 - 1)
@@ -43,12 +45,31 @@ def decode(attribute: Attribute, value: Any, *, strict: bool = True) -> Any:
             raise InvalidInput(f"{attribute.name}: {value!r} is not one of {allowed}")
         if attribute.text_format == "email":
             result = checks.email(attribute.name, result)
+        if attribute.minimum is not None or attribute.maximum is not None:
+            _within(attribute, result)
     return result
+
+
+def _within(attribute: Attribute, value: Any) -> None:
+    """InvalidInput naming the attribute and the bound unless ``value`` is within its range."""
+    moment = attribute.type in MOMENTS
+    for bound, beyond, word, least in ((attribute.minimum, operator.lt, "before" if moment else "below", True),
+                                       (attribute.maximum, operator.gt, "after" if moment else "above", False)):
+        if bound is None:
+            continue
+        limit = dt.date.today() if bound == TODAY else bound
+        compared = value.date() if isinstance(value, dt.datetime) and type(limit) is dt.date else value
+        if beyond(compared, limit):
+            allowed = ("earliest" if least else "latest") if moment else ("least" if least else "most")
+            raise InvalidInput(f"{attribute.name}: {encode(value)} is {word} {encode(bound)}, the {allowed} allowed",
+                               field=attribute.name)
 
 
 def decoder(attribute: Attribute) -> Callable[[Any], Any]:
     """``decode`` for one attribute, with fast paths for datetimes in ISO 8601 and for
-    e-mail addresses given as text within the attribute's length."""
+    e-mail addresses given as text within the attribute's length (none for a ranged one)."""
+    if attribute.minimum is not None or attribute.maximum is not None:
+        return lambda value: decode(attribute, value)
     if attribute.text_format == "email" and attribute.choices is None:
         name, length = attribute.name, attribute.length
 
@@ -72,7 +93,7 @@ def as_given(attribute: Attribute) -> tuple[type, int | None, Any] | None:
     text) and among the choices, is its own decoded value; None when values always need
     :func:`decode`."""
     exact = {"string": str, "text": str, "integer": int, "boolean": bool, "float": float}.get(attribute.type)
-    if exact is None or attribute.text_format is not None:
+    if exact is None or attribute.text_format is not None or (attribute.minimum, attribute.maximum) != (None, None):
         return None
     return exact, attribute.length if exact is str else None, attribute.choices
 

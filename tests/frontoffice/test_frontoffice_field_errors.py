@@ -43,6 +43,20 @@ def test_a_refused_field_is_shown_beside_it_and_a_duplicate_links_to_the_other_o
     assert [lead["name"] for lead in storage.query("Lead", None)] == ["Ann Smith"]
 
 
+def test_a_value_out_of_the_models_range_is_refused_beside_its_field_whose_input_has_the_bounds(front_office,
+                                                                                                   storage):
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "sam").status_code == 303
+        assert '<input name="score" value="0" maxlength="1000" type="number" min="0" max="100">' in words(
+            web.get("/views/lead-edit/new").text)
+        beyond = post_lead(web, {"name": "Ann Smith", "score": "150"})
+        assert beyond.status_code == 400
+        assert ('value="150" maxlength="1000" type="number" min="0" max="100"> '
+                '<span class="field-error" role="alert">150 is above 100, the most allowed</span>') in words(beyond.text)
+        assert post_lead(web, {"name": "Ann Smith", "score": "100"}).status_code == 303
+    assert [(lead["name"], lead["score"]) for lead in storage.query("Lead", None)] == [("Ann Smith", 100)]
+
+
 def test_a_form_naming_an_object_the_storage_does_not_hold_is_refused_beside_the_field(front_office, storage):
     """Relations are no constraints of the storage: a task for customer 999999 would be an
     orphan no customer 360 lists. The form checks the customers its relation names, those

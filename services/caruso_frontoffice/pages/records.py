@@ -444,6 +444,7 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, 
         shown.append({"name": field.name, "label": field.label or attribute.label, "widget": kind,
                       "required": field.required if field.required is not None else attribute.required,
                       "max_length": widgets.max_length(field, attribute, kind),
+                      "bounds": widgets.bounds(attribute, kind),
                       "choices": attribute.options(), "field": field, "attribute": attribute})
     return shown
 

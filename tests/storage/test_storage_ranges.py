@@ -1,0 +1,150 @@
+"""Value ranges: an attribute's ``min`` and ``max`` bound what a create, an update, a batch
+or an import may store (``today`` for a date: not in the future), checked before anything
+is written; reads and filters are not bounded. A model declaring them wrongly is refused
+with its file and line."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from caruso_core.cli import cli
+from caruso_core.errors import ConfigError, InvalidInput
+from caruso_storage import loader
+from caruso_storage.service import StorageManager
+
+MODEL = """<model name="ranges">
+  <object name="Lead" table="lead">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="name" type="string" length="40" required="true"/>
+    {attributes}
+  </object>
+</model>
+"""
+RANGED = """<attribute name="score" type="integer" min="0" max="100" default="0"/>
+    <attribute name="deal" type="decimal" scale="2" min="0.50"/>
+    <attribute name="born" type="date" min="1900-01-01" max="today"/>
+    <attribute name="met" type="datetime" max="today"/>
+    <attribute name="calls_at" type="time" min="08:00" max="18:00"/>
+    <attribute name="ratio" type="float" min="-1" max="1"/>"""
+
+
+@pytest.fixture
+def storage(tmp_path: Path):
+    model = tmp_path / "ranges.xml"
+    model.write_text(MODEL.format(attributes=RANGED))
+    built = StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'ranges.db'}")
+    yield built
+    built.stop()
+
+
+def refused(storage, values: dict) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        storage.create("Lead", {"name": "Ann", **values})
+    return str(caught.value)
+
+
+def test_values_at_the_bounds_are_stored_and_beyond_them_refused_naming_attribute_value_and_bound(storage):
+    today = dt.date.today()
+    kept = storage.create("Lead", {"name": "Ann", "score": 100, "deal": "0.50", "born": "1900-01-01",
+                                   "met": f"{today.isoformat()}T23:59:59", "calls_at": "18:00", "ratio": -1})
+    assert (kept["score"], kept["deal"], kept["born"], kept["calls_at"], kept["ratio"]) == (
+        100, "0.50", "1900-01-01", "18:00:00", -1.0)
+    assert storage.create("Lead", {"name": "Bo"})["score"] == 0                    # the default is within
+    assert refused(storage, {"score": 150}) == "score: 150 is above 100, the most allowed"
+    assert refused(storage, {"score": "-1"}) == "score: -1 is below 0, the least allowed"
+    assert refused(storage, {"deal": "0.494"}) == "deal: 0.49 is below 0.50, the least allowed"   # as rounded
+    assert refused(storage, {"born": "1899-12-31"}) == "born: 1899-12-31 is before 1900-01-01, the earliest allowed"
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    assert refused(storage, {"born": tomorrow}) == f"born: {tomorrow} is after today, the latest allowed"
+    assert refused(storage, {"met": f"{tomorrow}T00:00:00"}) == (
+        f"met: {tomorrow}T00:00:00 is after today, the latest allowed")
+    assert refused(storage, {"calls_at": "07:59"}) == "calls_at: 07:59:00 is before 08:00:00, the earliest allowed"
+    assert refused(storage, {"ratio": 1.5}) == "ratio: 1.5 is above 1.0, the most allowed"
+    assert storage.count("Lead") == 2
+
+
+def test_updates_and_batches_are_bounded_and_a_refused_batch_writes_nothing(storage):
+    lead = storage.create("Lead", {"name": "Ann", "score": 10})
+    with pytest.raises(InvalidInput, match="score: 101 is above 100"):
+        storage.update("Lead", lead["id"], {"score": 101})
+    with pytest.raises(InvalidInput, match="1: score: 101 is above 100"):
+        storage.apply([{"op": "create", "object": "Lead", "values": {"name": "Bo", "score": 5}},
+                       {"op": "update", "object": "Lead", "key": lead["id"], "values": {"score": 101}}])
+    assert [(r["name"], r["score"]) for r in storage.query("Lead")] == [("Ann", 10)]
+
+
+def test_filters_and_reads_are_not_bounded(storage, tmp_path: Path):
+    storage.create("Lead", {"name": "Ann", "score": 40})
+    assert storage.count("Lead", {"and": [{"field": "score", "op": "lt", "value": 1000},
+                                          {"field": "score", "op": "gt", "value": -5}]}) == 1
+    storage.stop()
+    # a bound declared after rows were stored: they read as they are, and stay editable otherwise
+    narrower = tmp_path / "narrower.xml"
+    narrower.write_text(MODEL.format(attributes=RANGED.replace('max="100"', 'max="30"')))
+    again = StorageManager(model=str(narrower), db=f"sqlite:///{tmp_path / 'ranges.db'}")
+    try:
+        (lead,) = again.query("Lead")
+        assert lead["score"] == 40
+        assert again.update("Lead", lead["id"], {"name": "Anna"})["score"] == 40
+        with pytest.raises(InvalidInput, match="score: 31 is above 30"):
+            again.update("Lead", lead["id"], {"score": 31})
+    finally:
+        again.stop()
+
+
+def test_an_import_names_each_row_out_of_range_and_writes_nothing(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("CARUSO_DATA", str(tmp_path / "data"))
+    source = tmp_path / "leads.csv"
+    source.write_text("name,score\nAnn,10\nBo,150\nCy,-3\n")
+    result = CliRunner().invoke(cli, ["data", "import", "Lead", str(source)])
+    assert result.exit_code != 0
+    text = f"{result.output}{result.exception or ''}"
+    assert f"{source}:3: score: 150 is above 100, the most allowed" in text
+    assert f"{source}:4: score: -3 is below 0, the least allowed" in text
+    storage = StorageManager()
+    try:
+        assert storage.count("Lead") == 0
+    finally:
+        storage.stop()
+
+
+@pytest.mark.parametrize("attribute, message", [
+    ('<attribute name="x" type="string" min="a"/>',
+     "Lead.x: min and max apply to integer, decimal, float, date, datetime, time, not to string"),
+    ('<attribute name="x" type="integer" min="low"/>', "Lead.x: min 'low' is not a valid integer"),
+    ('<attribute name="x" type="date" max="2026-02-30"/>', "Lead.x: max '2026-02-30' is not a valid date"),
+    ('<attribute name="x" type="integer" min="5" max="1"/>', "Lead.x: min 5 is above max 1"),
+    ('<attribute name="x" type="time" max="today"/>', 'Lead.x: max="today" applies to a date or datetime'),
+    ('<attribute name="x" type="integer" min="5" default="1"/>', "Lead.x: 1 is below 5, the least allowed"),
+    ('<attribute name="x" type="integer" min=""/>', "attribute min"),
+])
+def test_a_model_declaring_a_range_wrongly_is_refused_with_its_line(tmp_path: Path, attribute, message):
+    model = tmp_path / "bad.xml"
+    model.write_text(MODEL.format(attributes=attribute))
+    with pytest.raises(ConfigError) as caught:
+        loader.load(model)
+    assert str(caught.value).startswith(f"{model}:5: ") and message in str(caught.value), str(caught.value)
+
+
+def test_a_key_takes_no_range_and_an_extension_cannot_change_one(tmp_path: Path):
+    keyed = tmp_path / "keyed.xml"
+    keyed.write_text(MODEL.replace('key="true" generated="true"', 'key="true" generated="true" min="1"')
+                     .format(attributes=""))
+    with pytest.raises(ConfigError, match=r"keyed.xml:3: Lead.id: a key attribute takes no min or max"):
+        loader.load(keyed)
+    base, extension = tmp_path / "base.xml", tmp_path / "extension.xml"
+    base.write_text(MODEL.format(attributes=RANGED))
+    extension.write_text('<model name="more">\n  <extend object="Lead">\n'
+                         '    <attribute name="score" max="1000"/>\n  </extend>\n</model>\n')
+    with pytest.raises(ConfigError, match=r"extension.xml:3: Lead.score: an extension may change the label, default "
+                                          r"and length of an attribute, not its maximum \(100 to 1000\)"):
+        loader.load([base, extension])
+
+
+def test_describe_gives_the_bounds_as_plain_data(storage):
+    attributes = storage.describe("Lead")["attributes"]
+    assert [(attributes[name]["min"], attributes[name]["max"]) for name in ("score", "deal", "born", "name")] == [
+        (0, 100), ("0.50", None), ("1900-01-01", "today"), (None, None)]
