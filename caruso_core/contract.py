@@ -7,6 +7,11 @@ strings, decimals as strings). A lifecycle method or a name starting with ``_`` 
 be remote: the class is refused when it is decorated. The optional lifecycle methods
 are called by the host, never by clients:
 
+``check_config(config, folder)`` (a classmethod)
+    before anything starts, when a deployment file is written (``caruso init``, ``caruso
+    vertical install``): raise ConfigError when ``config`` (the service's table,
+    relative paths meaning files in ``folder``) cannot work, saying what and where. No
+    side effects; whatever it does not check, the start still does.
 ``start()``
     after construction, before the instance is registered.
 ``cold_start()``
@@ -59,7 +64,7 @@ import attrs
 
 from caruso_core.errors import ConfigError
 
-LIFECYCLE = frozenset({"start", "cold_start", "stop", "health", "export_state", "import_state",
+LIFECYCLE = frozenset({"check_config", "start", "cold_start", "stop", "health", "export_state", "import_state",
                        "deactivate", "resume"})
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 INTERFACE_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}/[0-9]{1,4}$")

@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 from inspect import signature
+from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy import select, tuple_
@@ -51,6 +52,14 @@ class StorageManager:
     :class:`~caruso_storage.delivery.Delivery` (started and stopped with it) through the
     client of the host's ``context``.
     """
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any], folder: Path) -> None:
+        """The model files of ``config`` (relative to ``folder``) make one valid model."""
+        files = config.get("model")
+        if files:
+            listed = [files] if isinstance(files, str) else list(files)
+            loader.load([folder / name if isinstance(name, str) else name for name in listed])
 
     def __init__(self, model: str | list[str] | None = None, db: str | None = None,
                  databases: dict[str, str] | None = None, due_every: float = 60.0,

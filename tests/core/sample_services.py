@@ -4,7 +4,7 @@ import os
 import threading
 import time
 
-from caruso_core import InvalidInput, remote, service
+from caruso_core import ConfigError, InvalidInput, remote, service
 
 
 @service(name="counter", interface="test.counter/1", version="1.0.0")
@@ -59,6 +59,11 @@ class _Private(Exception):
 class Echo:
     def __init__(self, tag="plain"):
         self.tag = tag
+
+    @classmethod
+    def check_config(cls, config, folder):
+        if config.get("tag") == "retired":
+            raise ConfigError(f"tag 'retired' is no longer served (in {folder})")
 
     @remote
     def echo(self, value):

@@ -27,7 +27,7 @@ def test_only_methods_marked_remote_are_exposed_and_overrides_keep_the_mark():
     assert exposed_methods(Counted) == ["fail", "increment", "slow", "tokens"]
 
 
-@pytest.mark.parametrize("name", ["stop", "health", "export_state", "_secret"])
+@pytest.mark.parametrize("name", ["check_config", "stop", "health", "export_state", "_secret"])
 def test_a_lifecycle_or_private_method_marked_remote_is_refused_at_once(name):
     def method(self):
         return None

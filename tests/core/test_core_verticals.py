@@ -1,5 +1,6 @@
 """Verticals: manifests, dependencies, overrides by layering, caruso init."""
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from caruso_core import ConfigError
+from caruso_core.testing.commands import caruso
 from caruso_core.verticals import chain, deployment_data, read
 
 HERE = Path(__file__).parent
@@ -44,10 +46,18 @@ depends = ["base"]
 files = { views = ["views/customer.xml"] }
 config = { tag = "acme" }
 """, ["views/customer.xml"])
+    make_vertical(tmp_path, "old", """
+name = "old"
+version = "0.1.0"
+depends = ["base"]
+[services.echo]
+config = { tag = "retired" }
+""")
     info = tmp_path / "verticals-0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: verticals\nVersion: 0\n")
-    (info / "entry_points.txt").write_text("[caruso.verticals]\nbase = caruso_base\nacme = caruso_acme\n")
+    (info / "entry_points.txt").write_text("[caruso.verticals]\nbase = caruso_base\nacme = caruso_acme\n"
+                                          "old = caruso_old\n")
     return tmp_path, base
 
 
@@ -118,6 +128,11 @@ def test_cli_list_and_init_write_a_deployment_that_loads(verticals, tmp_path):
     assert data["manager"]["uri"].endswith(":17870")                           # the ports init placed it on
     assert data["services"]["frontoffice"]["config"]["address"] == "http://127.0.0.1:18896"
     assert not list((tmp_path / "acme-energy").glob("*.tmp"))
+    kept = (tmp_path / "acme-energy" / "caruso.toml").read_text()
+    refused = run("vertical", "install", "old", "--into", "acme-energy", cwd=tmp_path, paths=paths)   # Echo's check
+    assert (refused.returncode, refused.stderr) == (
+        1, "error: service echo: tag 'retired' is no longer served (in acme-energy)\n")
+    assert (tmp_path / "acme-energy" / "caruso.toml").read_text() == kept
     moved = run("vertical", "install", "base", "--into", "acme-energy", "--web-port", "18900", cwd=tmp_path, paths=paths)
     data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
     assert moved.returncode == 0 and data["services"]["frontoffice"]["config"]["address"] == "http://127.0.0.1:18900"
@@ -136,3 +151,15 @@ def test_the_ports_a_deployment_file_places_its_manager_and_front_office_on(tmp_
     assert placed_ports(file) == (None, None)
     file.write_text('[manager]\nuri = "nowhere"\n')
     assert placed_ports(file) == (None, None)
+
+
+def test_init_of_two_verticals_that_each_make_a_whole_solution_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
+    """Each declares the database ``main`` in its model: the storage's check of its
+    configuration says so when the deployment is written, not when it starts."""
+    monkeypatch.chdir(tmp_path)
+    done = caruso("init", "acme", "--vertical", "utility", "--vertical", "bank")
+    assert done.exit_code == 1 and done.stdout == ""
+    assert re.fullmatch(r"error: service storage: acme/bank/model.xml:\d+: database 'main' is declared twice\n",
+                        done.stderr), done.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert caruso("init", "acme", "--vertical", "bank").exit_code == 0
