@@ -261,9 +261,10 @@ def record_manager_uri(uri: str) -> Callable[[], None]:
     """Note in the data folder (:data:`RUNNING_MANAGER_FILE`, 0600) where the manager of the
     ``caruso up`` running here (this process) listens, for commands run in this folder;
     returns what removes the note (if it is still this one) when ``caruso up`` stops. A
-    note of a process that is gone (``kill -9``) is not believed."""
+    note of a process that is gone (``kill -9``) is not believed, nor one whose process id
+    another process has taken since (the note holds when its process started)."""
     path = data_dir() / RUNNING_MANAGER_FILE
-    note = f"{uri}\n{os.getpid()}\n".encode("utf-8")
+    note = f"{uri}\n{os.getpid()}\n{_started(os.getpid()) or ''}\n".encode("utf-8")
     privatefiles.write_file(path, note)
 
     def forget() -> None:
@@ -294,14 +295,26 @@ def _recorded_manager_uri() -> str | None:
     """What :func:`record_manager_uri` noted, if it is a readable manager address."""
     try:
         with open(data_path() / RUNNING_MANAGER_FILE, "rb") as recorded:
-            uri, _, pid = recorded.read(remoting.MAX_MANAGER_LIST + 32).decode("utf-8").partition("\n")
+            uri, _, rest = recorded.read(remoting.MAX_MANAGER_LIST + 64).decode("utf-8").partition("\n")
+        pid, _, started = rest.partition("\n")
         if not uri or not pid.strip().isdigit() or len(pid) > 20 or int(pid) == 0:
             return None
         os.kill(int(pid), 0)               # ProcessLookupError: that caruso up is gone (PermissionError:
         remoting.manager_uri(uri)          # its pid is another user's now); ConfigError: no address
+        if started.strip() and _started(int(pid)) != started.strip():
+            return None                    # its pid is another process's now
     except (OSError, UnicodeDecodeError, ConfigError, OverflowError):
         return None
     return uri
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks after boot, from ``/proc``); None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read(4096).rpartition(b")")[2].split()[19].decode("ascii")
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
 
 
 def tls_here() -> remoting.Tls | None:

@@ -101,6 +101,10 @@ def test_a_command_takes_the_address_a_running_up_noted_unless_the_note_is_no_ad
                     b"127.0.0.1:7800\n%d\n" % gone):                         # an up killed since
         noted.write_bytes(garbage)
         assert manager_uri_here() == "127.0.0.1:7717", garbage[:20]
+    started = ours.split(b"\n")[2]
+    assert started.isdigit()                                                # when this process started
+    noted.write_bytes(b"127.0.0.1:7800\n%d\n%d\n" % (os.getpid(), int(started) - 1))   # a pid taken since
+    assert manager_uri_here() == "127.0.0.1:7717"
     noted.write_bytes(b"127.0.0.1:7801\n%d\n" % os.getpid())                # another up's note: kept
     forget()
     assert noted.exists() and manager_uri_here() == "127.0.0.1:7801"
