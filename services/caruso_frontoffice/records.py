@@ -137,6 +137,9 @@ class Records:
     def update(self, object_name: str, key: Any, values: dict[str, Any], version: Any) -> dict[str, Any]:
         return self._storage.update(object_name, key, values, version=version)
 
+    def delete(self, object_name: str, key: Any, version: Any) -> None:
+        self._storage.delete(object_name, key, version=version)
+
     def missing(self, info: ObjectInfo, values: dict[str, Any]) -> dict[str, str]:
         """Of ``values`` (attributes of ``info``'s object), those naming an object of a
         many-to-one relation that the storage does not hold, each with a one-line reason shown

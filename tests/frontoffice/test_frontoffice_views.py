@@ -124,6 +124,8 @@ def test_size_limit():
      "list 'l' column 'c' open names view 'gone', which no view file defines"),
     ("<views><list id='l' object='C'><column field='c' open='l'/></list></views>",
      "list 'l' column 'c' open names view 'l', which is a list view"),
+    ("<views><form id='f' object='C' roles='supervisor' delete='agent supervisor'><field name='n'/></form></views>",
+     r"form 'f' delete: agent cannot open the form \(its roles: supervisor\)"),
 ])
 def test_references_between_views_are_checked(tmp_path, text, message):
     path = write(tmp_path, "refs.xml", text)

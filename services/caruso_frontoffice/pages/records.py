@@ -475,7 +475,9 @@ def _form(request: Request, context: Context, view: FormView, fields: list[dict[
     form editing a record, a new form's ``once`` token, and the template's ``errors``,
     ``field_errors``, ``field_notes``, ``fresh`` and ``anew`` (a new form filled with the
     entries of an edit whose record was deleted meanwhile) of a refused save."""
+    deletes = bool(given.get("key_query")) and view.deletes_for(request.state.visitor.user.role)
     return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
+                          deletes=deletes,
                           **{"version": None, "was": None, "key_query": "", "errors": [], "field_errors": {},
                              "field_notes": {}, "fresh": None, "anew": None, "once": None, **given})
 
@@ -597,6 +599,48 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     return _form(request, context, view, fields, shown, after, status, version=version, key_query=request.url.query,
                  was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors,
                  once=once.token if once else None, **given)
+
+
+@action(*STAFF)
+@_guarded
+def delete(request: Request, context: Context, form: FormData) -> Response:
+    """Delete the record a form edits, for a role its ``delete`` names: first a page showing
+    the record and asking to confirm (nothing deleted), then, confirmed, the storage's delete
+    at the version the form opened with, and to ``next``, else the list this form serves,
+    else home, saying so. A record changed since is not deleted (409: open it again)."""
+    view = _view(request, context, (FormView,))
+    assert isinstance(view, FormView)
+    role = request.state.visitor.user.role
+    if not view.deletes_for(role):
+        raise _Refused(403, f"Your role may not delete a {view.object} with this form.")
+    info = context.records.info(view.object)
+    key = _key(info, request.query_params)
+    token = _text(form.get("_version")) or None
+    try:
+        version = _version(token)
+    except InvalidInput as error:
+        raise _Refused(400, str(error)) from None
+    after = _next(_text(form.get(NEXT)))
+    record = context.records.get(view.object, key)
+    named = f"{view.object} {key}"
+    shown = [(f["label"], widgets.shown(f["attribute"], record.get(f["name"])))
+             for f in _form_fields(view, info, role)]
+
+    def asking(status: int, error: str | None) -> Response:
+        return context.render(request, "delete.html", status, view=view, named=named, shown=shown, version=token,
+                              key_query=request.url.query, after=after, error=error)
+    if _text(form.get("confirm")) != "yes":
+        return asking(200, None)
+    try:
+        context.records.delete(view.object, key, version)
+    except Conflict:
+        return asking(409, f"{named} was changed since you opened it: open it again to see what changed, "
+                           "then decide.")
+    listing = next((v.id for v in context.catalog.views.values()
+                    if isinstance(v, ListView) and v.form == view.id and v.visible_to(role)), None)
+    page = after or (f"/views/{listing}" if listing else "/")
+    path, _, query = page.partition("?")
+    return notices.redirect(request, context.sessions, path, f"{named} is deleted.", query)
 
 
 def _saved_page(context: Context, view: FormView, info: ObjectInfo, record: dict[str, Any], role: str,
@@ -744,4 +788,5 @@ routes = [
     Route("/views/{view_id}/new", submit, methods=["POST"]),
     Route("/views/{view_id}/edit", form_page, methods=["GET"]),
     Route("/views/{view_id}/edit", submit, methods=["POST"]),
+    Route("/views/{view_id}/delete", delete, methods=["POST"]),
 ]

@@ -113,6 +113,9 @@ def check(catalog: Catalog) -> None:
             _expect(catalog, view.form, FormView, f"{where} form")
         elif isinstance(view, FormView):
             _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
+            if view.deleters - view.roles:
+                raise ConfigError(f"{where} delete: {', '.join(sorted(view.deleters - view.roles))} cannot open "
+                                  f"the form (its roles: {', '.join(sorted(view.roles))})")
             for field in view.fields:
                 if field.widget == "percent":
                     raise ConfigError(f"{field.source}: {view.kind} {view.id!r} field {field.name!r}: the percent "

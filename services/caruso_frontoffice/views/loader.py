@@ -78,6 +78,7 @@ def _build(element: etree._Element, name: str) -> Definition:
                           sections=tuple(_section(c, name) for c in children))
     if element.tag == "form":
         return FormView(**head, detail=element.get("detail"), creates=element.get("create") != "false",
+                        deleters=_roles(element.get("delete")) or frozenset(),
                         fields=tuple(_field(c, name) for c in children))
     tasks = next((c for c in children if c.tag == "tasks"), None)
     note = next((c for c in children if c.tag == "note"), None)

@@ -96,12 +96,18 @@ class DetailView(View):
 
 @attrs.frozen(kw_only=True)
 class FormView(View):
-    """Create or edit one object; ``creates`` False: edit only (no *New*, no ``/new``)."""
+    """Create or edit one object; ``creates`` False: edit only (no *New*, no ``/new``);
+    ``deleters``: the roles that may also delete the object it edits (none by default)."""
 
     kind: ClassVar[str] = "form"
     fields: tuple[Field, ...]
     detail: str | None = None
     creates: bool = True
+    deleters: frozenset[str] = frozenset()
+
+    def deletes_for(self, role: str) -> bool:
+        """Whether ``role`` may delete what this form edits (and sees the form at all)."""
+        return role in self.deleters and self.visible_to(role)
 
 
 @attrs.frozen(kw_only=True)

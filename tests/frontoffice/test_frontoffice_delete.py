@@ -1,0 +1,91 @@
+"""A form whose ``delete`` names a role lets that role delete the record it edits: a page
+shows the record and asks to confirm, the delete holds the version the form opened with,
+and the list this form serves says what was deleted. Other roles see no button and are
+refused; a post without the CSRF token, a stale version or a record gone delete nothing.
+Served against the real storage with the example CRM views (task-edit: supervisors and
+admins delete)."""
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from frontoffice_support import csrf_of, sign_in
+
+
+def words(text):
+    return " ".join(text.split())
+
+
+def version_of(page):
+    return re.search(r'name="_version" value="([^"]*)"', page).group(1).replace("&#34;", '"')
+
+
+def a_task(storage, subject="Call Ann back"):
+    return storage.create("Task", {"subject": subject})
+
+
+def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_office, storage):
+    task, kept = a_task(storage), a_task(storage, "Send the brochure")
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "sam").status_code == 303
+        form = web.get(f"/views/task-edit/edit?id={task['id']}&next=/views/tasks").text
+        assert f'action="/views/task-edit/delete?id={task["id"]}" class="delete"' in form
+        csrf, version = csrf_of(form), version_of(form)
+        asked = web.post(f"/views/task-edit/delete?id={task['id']}",
+                         data={"csrf": csrf, "_version": version, "next": "/views/tasks"})
+        assert asked.status_code == 200
+        assert "<h1>Delete Task " in asked.text and "cannot be undone" in asked.text
+        assert "<dt>Subject</dt><dd>Call Ann back</dd>" in asked.text
+        assert storage.count("Task") == 2                                  # nothing deleted by asking
+        assert 'name="next" value="/views/tasks"' in asked.text
+        done = web.post(f"/views/task-edit/delete?id={task['id']}", follow_redirects=False,
+                        data={"csrf": csrf, "_version": version, "confirm": "yes", "next": "/views/tasks"})
+        assert done.status_code == 303 and done.headers["location"] == "/views/tasks"
+        listed = web.get("/views/tasks").text
+        assert f"Task {task['id']} is deleted." in listed and "Send the brochure" in listed
+        form = web.get(f"/views/task-edit/edit?id={kept['id']}").text    # no next, and the tasks list of these
+        gone = web.post(f"/views/task-edit/delete?id={kept['id']}",    # views opens no form: home says it
+                        data={"csrf": csrf, "_version": version_of(form), "confirm": "yes"}, follow_redirects=True)
+        assert gone.url.path == "/" and f"Task {kept['id']} is deleted." in gone.text
+        again = web.post(f"/views/task-edit/delete?id={task['id']}",
+                         data={"csrf": csrf, "_version": version, "confirm": "yes"})
+        assert again.status_code == 404                                    # replayed: it is gone
+    assert storage.count("Task") == 0
+
+
+def test_an_agent_sees_no_delete_and_is_refused_and_a_post_without_csrf_deletes_nothing(front_office, storage):
+    task = a_task(storage)
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "ada").status_code == 303
+        form = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        assert "/delete" not in form and 'class="delete"' not in form
+        refused = web.post(f"/views/task-edit/delete?id={task['id']}",
+                           data={"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"})
+        assert refused.status_code == 403 and "may not delete a Task" in refused.text
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "sam").status_code == 303
+        form = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        forged = web.post(f"/views/task-edit/delete?id={task['id']}",
+                          data={"_version": version_of(form), "confirm": "yes"})
+        assert forged.status_code == 403
+        damaged = web.post(f"/views/task-edit/delete?id={task['id']}",
+                           data={"csrf": csrf_of(form), "_version": "{", "confirm": "yes"})
+        assert damaged.status_code == 400 and "The form is damaged" in damaged.text
+        new_form = web.get("/views/task-edit/new").text
+        assert 'class="delete"' not in new_form                             # nothing to delete yet
+    assert storage.count("Task") == 1
+
+
+def test_a_record_changed_since_the_form_opened_is_not_deleted(front_office, storage):
+    task = a_task(storage)
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "root").status_code == 303
+        form = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        storage.update("Task", task["id"], {"subject": "Call Ann back today"})     # someone else's edit
+        stale = web.post(f"/views/task-edit/delete?id={task['id']}",
+                         data={"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"})
+        assert stale.status_code == 409
+        assert "was changed since you opened it" in words(stale.text) and "Call Ann back today" in stale.text
+        assert 'name="confirm"' not in stale.text                          # open it again, then decide
+    assert storage.get("Task", task["id"])["subject"] == "Call Ann back today"
