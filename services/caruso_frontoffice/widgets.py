@@ -47,13 +47,23 @@ def max_length(field: Field, attribute: Attribute, kind: str) -> int:
     return min(limits) if limits else DEFAULT_MAX_LENGTH.get(kind, FALLBACK_MAX_LENGTH)
 
 
-def bounds(attribute: Attribute, kind: str) -> dict[str, str]:
-    """The ``min`` and ``max`` a number or date input shows the browser (the model's, with
-    ``today`` as the date); the storage checks them again."""
+def bounds(attribute: Attribute, kind: str, value: str = "") -> dict[str, str]:
+    """The ``min`` and ``max`` a whole-number or date input gives the browser (the model's,
+    ``today`` as the date in UTC), leaving out one the ``value`` it shows is beyond already
+    (stored before the bound: the record's other fields stay editable); the storage checks
+    them again."""
     if kind not in ("number", "date"):
         return {}
-    return {name: datetime.date.today().isoformat() if bound == "today" else str(bound)
-            for name, bound in (("min", attribute.minimum), ("max", attribute.maximum)) if bound is not None}
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    given = {name: today if bound == "today" else str(bound)
+             for name, bound in (("min", attribute.minimum), ("max", attribute.maximum)) if bound is not None}
+    key = int if kind == "number" else str          # ISO dates compare as text
+    try:
+        current = key(value) if value else None
+        return {name: text for name, text in given.items()
+                if current is None or (current >= key(text) if name == "min" else current <= key(text))}
+    except ValueError:
+        return given
 
 
 def parse(field: Field, attribute: Attribute, raw: str | None) -> Any:
@@ -168,14 +178,20 @@ def moment(value: Any) -> str:
     return f"{text} {offset[:3]}:{offset[3:5]}" if offset else text
 
 
-def shown(attribute: Attribute, value: Any, kind: str | None = None) -> str:
+def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped: bool = True) -> str:
     """A stored value of ``attribute`` as a page shows it: a choice by its label; a datetime
     as :func:`moment` writes it; a number shown with the ``percent`` widget (a fraction,
-    0.123) as a percentage (12.3%)."""
+    0.123) as a percentage (12.3%); a decimal with its thousands grouped (1,234,567.50)
+    unless not ``grouped`` (exports, which spreadsheets read as numbers)."""
     if kind == "percent" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
         try:
             return f"{float(value):.1%}"
         except ValueError:
+            pass
+    if attribute.type == "decimal" and grouped and not attribute.choices and value is not None:
+        try:
+            return f"{decimal.Decimal(str(value)):,}"
+        except (decimal.InvalidOperation, ValueError):
             pass
     if attribute.type == "datetime" and value is not None:
         return moment(value)

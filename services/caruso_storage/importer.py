@@ -168,7 +168,7 @@ def _clashes(storage: StorageManager, records: Records, rows: list[tuple[int, di
         for start in range(0, len(given), BATCH):
             chunk = given[start:start + BATCH]
             for stored in storage.query(obj.name, {"field": name, "op": "in", "value": chunk}, None, len(chunk)):
-                line = lines.get(records.decode({name: stored[name]})[name])
+                line = lines.get(records.decode({name: stored[name]}, bounded=False)[name])
                 if line is not None:
                     found.append((line, f"{name}: another {obj.name} has this {name} already"))
     return found

@@ -15,6 +15,7 @@ are refused, nothing is expanded, no DTD or network resource is loaded.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -347,8 +348,11 @@ class _Builder:
                 raise
             raise refused(fixed, declared.get(fixed), element.get(fixed)) from None
         for field in attrs.fields(Attribute):
-            if field.name not in CHANGEABLE and getattr(changed, field.name) != getattr(base, field.name):
-                raise refused(field.name, getattr(base, field.name), getattr(changed, field.name))
+            before, after = getattr(base, field.name), getattr(changed, field.name)
+            if field.name not in CHANGEABLE and after != before:
+                if field.name in ("minimum", "maximum"):        # as the file writes them
+                    raise refused(field.name[:3], values.encode(before), values.encode(after))
+                raise refused(field.name, before, after)
         if changed.length != base.length:
             if base.length is None or changed.length is None or changed.length < base.length:
                 raise self.fail(element, f"{where}: length {changed.length} is not longer than {base.length}: "
@@ -409,9 +413,9 @@ class _Builder:
                     attribute, choices=tuple(values.decode(attribute, code.strip(), strict=False) for code, _, _ in coded),
                     choice_labels=tuple((label if labelled else code).strip() for code, labelled, label in coded)
                     if any(labelled for _, labelled, _ in coded) else None)
-            attribute = self.ranged(where, attribute, given, element)
             if given.get("default") is not None:
                 attribute = attrs.evolve(attribute, default=values.decode(attribute, given.get("default")))
+            attribute = self.ranged(where, attribute, given, element)
         except InvalidInput as error:
             raise self.fail(element, f"{owner}.{error}") from None
         return attribute
@@ -435,13 +439,25 @@ class _Builder:
                 decoded[name] = TODAY
             else:
                 try:
-                    decoded[name] = values.decode(attribute, text, strict=False)
+                    bound = values.decode(attribute, text, strict=False)
                 except InvalidInput:
-                    raise self.fail(element, f"{where}: {name} {text!r} is not a valid {attribute.type}") from None
+                    bound = None
+                if bound is None or (isinstance(bound, float) and not math.isfinite(bound)):
+                    raise self.fail(element, f"{where}: {name} {text!r} is not a valid {attribute.type}")
+                if getattr(bound, "tzinfo", None) is not None:
+                    raise self.fail(element, f"{where}: {name} {text!r} has a time zone; a bound has none")
+                decoded[name] = bound
         low, high = decoded.get("min"), decoded.get("max")
         if low is not None and high is not None and TODAY not in (low, high) and low > high:
             raise self.fail(element, f"{where}: min {bounds['min']} is above max {bounds['max']}")
-        return attrs.evolve(attribute, minimum=low, maximum=high)
+        ranged = attrs.evolve(attribute, minimum=low, maximum=high)
+        if attribute.default is not None:      # against fixed bounds: today's move, a default stays
+            fixed = attrs.evolve(ranged, minimum=None if low == TODAY else low, maximum=None if high == TODAY else high)
+            try:
+                values.within(fixed, attribute.default)
+            except InvalidInput as error:
+                raise self.fail(element, f"{where}: default {str(error).removeprefix(attribute.name + ': ')}") from None
+        return ranged
 
     def stored_form(self, where: str, attribute: Attribute, given: Mapping[str, str],
                     element: etree._Element) -> Attribute:

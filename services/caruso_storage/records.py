@@ -56,6 +56,8 @@ class Records:
         self._values_of = operator.itemgetter(*self.names)
         self._generated = next((a.name for a in obj.attributes.values() if a.generated), None)
         self._decoders = {name: values.decoder(attribute) for name, attribute in obj.attributes.items()}
+        self._bounded = [attribute for attribute in obj.attributes.values()
+                         if attribute.minimum is not None or attribute.maximum is not None]
         self._as_given = {name: check for name, attribute in obj.attributes.items()
                           if (check := values.as_given(attribute)) is not None}
         self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()}
@@ -85,9 +87,9 @@ class Records:
         """The key of a record in the form callers pass it (scalar for a single-attribute key)."""
         return record[self.key[0]] if len(self.key) == 1 else {name: record[name] for name in self.key}
 
-    def decode(self, data: Any, into: dict[str, Any] | None = None) -> dict[str, Any]:
+    def decode(self, data: Any, into: dict[str, Any] | None = None, bounded: bool = True) -> dict[str, Any]:
         """Attribute values given by a caller, checked and decoded (unknown names refused),
-        written over ``into`` when given."""
+        written over ``into`` when given; ``bounded``: within their attributes' ranges too."""
         if not isinstance(data, dict):
             raise InvalidInput(f"{self.obj.name}: values must be a dict of attribute names")
         decoded = {} if into is None else into
@@ -106,7 +108,15 @@ class Records:
             decoded[name] = decoders[name](value)
         if self.limits:
             self.check_limits(decoded)
+        if bounded:
+            self.check_bounds(decoded, data)
         return decoded
+
+    def check_bounds(self, decoded: dict[str, Any], names: Any) -> None:
+        """Refuse the values of ``names`` outside their attributes' min and max."""
+        for attribute in self._bounded:
+            if attribute.name in names and decoded.get(attribute.name) is not None:
+                values.within(attribute, decoded[attribute.name])
 
     def check_limits(self, decoded: dict[str, Any]) -> None:
         """Refuse values their columns cannot hold (InvalidInput naming the attribute)."""
@@ -225,12 +235,14 @@ class Records:
     def update(self, connection: Connection, key: dict[str, Any], data: Any,
                version: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Change attributes of the record with ``key``; returns (old record, new record)."""
-        changes = self.decode(data)
+        changes = self.decode(data, bounded=False)
         for name in self.key:
             if name in changes and changes[name] != key[name]:
                 raise InvalidInput(f"{self.obj.name}: the key attribute {name} cannot change")
         old = self.fetch(connection, key, lock=True)
         self._check_version(key, old, version)
+        # a value stored before its bound was declared may be given back unchanged (a form's other fields)
+        self.check_bounds(changes, [name for name, value in changes.items() if value != old.get(name)])
         new = {**old, **changes}
         self._check_required(new)
         assignments = dict(changes)

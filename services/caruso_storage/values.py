@@ -6,14 +6,15 @@ returns the Python value, or raises InvalidInput naming the attribute;
 address must be one (:func:`caruso_storage.checks.email`). Decimals are rounded to
 their attribute's scale half to even (banker's rounding: 0.125 → 0.12, 0.135 → 0.14);
 a decimal with more than ``MAX_DIGITS`` digits before the point is too large for any
-column, an integer beyond 64 bits for any integer column (in a filter too). A value a client
-stores must be within its attribute's ``minimum`` and ``maximum`` (not in a filter: a query
-may look for values outside them).
+column, an integer beyond 64 bits for any integer column (in a filter too). :func:`within`
+checks a value a client stores against its attribute's ``minimum`` and ``maximum`` (the
+records do, for the values a create gives or an update changes; a filter may look for any).
 """
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import operator
 from typing import Any, Callable
 
@@ -45,21 +46,32 @@ def decode(attribute: Attribute, value: Any, *, strict: bool = True) -> Any:
             raise InvalidInput(f"{attribute.name}: {value!r} is not one of {allowed}")
         if attribute.text_format == "email":
             result = checks.email(attribute.name, result)
-        if attribute.minimum is not None or attribute.maximum is not None:
-            _within(attribute, result)
     return result
 
 
-def _within(attribute: Attribute, value: Any) -> None:
-    """InvalidInput naming the attribute and the bound unless ``value`` is within its range."""
+def today() -> dt.date:
+    """The day a ``today`` bound means: the date in UTC, as the rules' ``${today}``."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def within(attribute: Attribute, value: Any) -> None:
+    """InvalidInput naming the attribute (``field``) and the bound unless the decoded
+    ``value`` is within the attribute's ``minimum`` and ``maximum``."""
     moment = attribute.type in MOMENTS
+    if isinstance(value, float) and math.isnan(value):
+        raise InvalidInput(f"{attribute.name}: NaN is no number a bound can hold", field=attribute.name)
     for bound, beyond, word, least in ((attribute.minimum, operator.lt, "before" if moment else "below", True),
                                        (attribute.maximum, operator.gt, "after" if moment else "above", False)):
         if bound is None:
             continue
-        limit = dt.date.today() if bound == TODAY else bound
+        limit = today() if bound == TODAY else bound
         compared = value.date() if isinstance(value, dt.datetime) and type(limit) is dt.date else value
-        if beyond(compared, limit):
+        try:
+            outside = beyond(compared, limit)
+        except TypeError:       # a time with an offset against a bound without one
+            raise InvalidInput(f"{attribute.name}: {encode(value)} has a time zone; its bounds have none: "
+                               "give it without", field=attribute.name) from None
+        if outside:
             allowed = ("earliest" if least else "latest") if moment else ("least" if least else "most")
             raise InvalidInput(f"{attribute.name}: {encode(value)} is {word} {encode(bound)}, the {allowed} allowed",
                                field=attribute.name)
@@ -67,9 +79,7 @@ def _within(attribute: Attribute, value: Any) -> None:
 
 def decoder(attribute: Attribute) -> Callable[[Any], Any]:
     """``decode`` for one attribute, with fast paths for datetimes in ISO 8601 and for
-    e-mail addresses given as text within the attribute's length (none for a ranged one)."""
-    if attribute.minimum is not None or attribute.maximum is not None:
-        return lambda value: decode(attribute, value)
+    e-mail addresses given as text within the attribute's length."""
     if attribute.text_format == "email" and attribute.choices is None:
         name, length = attribute.name, attribute.length
 
@@ -93,7 +103,7 @@ def as_given(attribute: Attribute) -> tuple[type, int | None, Any] | None:
     text) and among the choices, is its own decoded value; None when values always need
     :func:`decode`."""
     exact = {"string": str, "text": str, "integer": int, "boolean": bool, "float": float}.get(attribute.type)
-    if exact is None or attribute.text_format is not None or (attribute.minimum, attribute.maximum) != (None, None):
+    if exact is None or attribute.text_format is not None:
         return None
     return exact, attribute.length if exact is str else None, attribute.choices
 

@@ -1,10 +1,12 @@
 """Field widgets: chosen by type, and submitted values checked before they reach storage."""
+import datetime
+
 import pytest
 
 from caruso_core.errors import InvalidInput
 from caruso_frontoffice.records import Attribute, object_info
 from caruso_frontoffice.views.model import Field
-from caruso_frontoffice.widgets import display, parse, parse_filter, shown, widget
+from caruso_frontoffice.widgets import bounds, display, parse, parse_filter, shown, widget
 
 CUSTOMER = object_info("Customer", {"key": ["id"], "attributes": {   # shaped like describe("Customer")
     "id": {"type": "integer", "label": "Id", "generated": True},
@@ -109,3 +111,23 @@ def test_datetimes_show_to_the_minute_with_seconds_and_offset_only_when_they_hav
         ["2026-12-05 14:26", "2026-12-05 14:26:30", "2026-12-05 14:26 +02:00", "2026-12-05 14:26 +00:00", "",
          "not a time"]
     assert shown(CUSTOMER.attribute("since"), "2026-12-05") == "2026-12-05"
+
+
+def test_an_input_gets_the_bounds_its_value_is_within_and_today_as_the_date_in_utc():
+    score = Attribute("score", "integer", "Score", minimum=0, maximum=100)
+    born = Attribute("born", "date", "Born", minimum="1900-01-01", maximum="today")
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert bounds(score, "number") == {"min": "0", "max": "100"}
+    assert bounds(score, "number", "150") == {"min": "0"}          # stored before the bound: still editable
+    assert bounds(score, "number", "many") == {"min": "0", "max": "100"}
+    assert bounds(born, "date", "1980-05-01") == {"min": "1900-01-01", "max": today}
+    assert bounds(born, "date", "1899-12-31") == {"max": today}
+    assert bounds(Attribute("deal", "decimal", "Deal", minimum="0.00"), "decimal") == {}   # a text input
+
+
+def test_amounts_are_shown_with_their_thousands_grouped_but_exported_and_edited_as_numbers():
+    balance = Attribute("balance", "decimal", "Balance")
+    assert [shown(balance, value) for value in ("250000.00", "-1234567.5", "0.00", None)] == [
+        "250,000.00", "-1,234,567.5", "0.00", ""]
+    assert shown(balance, "250000.00", grouped=False) == "250000.00"
+    assert display("250000.00") == "250000.00"                     # what a form's input holds

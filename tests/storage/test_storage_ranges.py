@@ -76,6 +76,15 @@ def test_updates_and_batches_are_bounded_and_a_refused_batch_writes_nothing(stor
     assert [(r["name"], r["score"]) for r in storage.query("Lead")] == [("Ann", 10)]
 
 
+def test_a_time_zone_against_bounds_without_one_and_nan_are_refused_in_one_line(storage):
+    assert refused(storage, {"calls_at": "09:00+02:00"}) == (
+        "calls_at: 09:00:00+02:00 has a time zone; its bounds have none: give it without")
+    assert refused(storage, {"ratio": "nan"}) == "ratio: NaN is no number a bound can hold"
+    with pytest.raises(InvalidInput, match="has a time zone"):
+        storage.apply([{"op": "create", "object": "Lead", "values": {"name": "Ann", "calls_at": "10:00Z"}}])
+    assert storage.count("Lead") == 0
+
+
 def test_filters_and_reads_are_not_bounded(storage, tmp_path: Path):
     storage.create("Lead", {"name": "Ann", "score": 40})
     assert storage.count("Lead", {"and": [{"field": "score", "op": "lt", "value": 1000},
@@ -89,6 +98,7 @@ def test_filters_and_reads_are_not_bounded(storage, tmp_path: Path):
         (lead,) = again.query("Lead")
         assert lead["score"] == 40
         assert again.update("Lead", lead["id"], {"name": "Anna"})["score"] == 40
+        assert again.update("Lead", lead["id"], {"name": "Anne", "score": 40})["name"] == "Anne"   # as a form sends it
         with pytest.raises(InvalidInput, match="score: 31 is above 30"):
             again.update("Lead", lead["id"], {"score": 31})
     finally:
@@ -118,7 +128,10 @@ def test_an_import_names_each_row_out_of_range_and_writes_nothing(tmp_path: Path
     ('<attribute name="x" type="date" max="2026-02-30"/>', "Lead.x: max '2026-02-30' is not a valid date"),
     ('<attribute name="x" type="integer" min="5" max="1"/>', "Lead.x: min 5 is above max 1"),
     ('<attribute name="x" type="time" max="today"/>', 'Lead.x: max="today" applies to a date or datetime'),
-    ('<attribute name="x" type="integer" min="5" default="1"/>', "Lead.x: 1 is below 5, the least allowed"),
+    ('<attribute name="x" type="integer" min="5" default="1"/>', "Lead.x: default 1 is below 5, the least allowed"),
+    ('<attribute name="x" type="float" min="nan"/>', "Lead.x: min 'nan' is not a valid float"),
+    ('<attribute name="x" type="datetime" min="2026-01-01T00:00:00+02:00"/>',
+     "Lead.x: min '2026-01-01T00:00:00+02:00' has a time zone; a bound has none"),
     ('<attribute name="x" type="integer" min=""/>', "attribute min"),
 ])
 def test_a_model_declaring_a_range_wrongly_is_refused_with_its_line(tmp_path: Path, attribute, message):
@@ -140,8 +153,14 @@ def test_a_key_takes_no_range_and_an_extension_cannot_change_one(tmp_path: Path)
     extension.write_text('<model name="more">\n  <extend object="Lead">\n'
                          '    <attribute name="score" max="1000"/>\n  </extend>\n</model>\n')
     with pytest.raises(ConfigError, match=r"extension.xml:3: Lead.score: an extension may change the label, default "
-                                          r"and length of an attribute, not its maximum \(100 to 1000\)"):
+                                          r"and length of an attribute, not its max \(100 to 1000\)"):
         loader.load([base, extension])
+    extension.write_text(extension.read_text().replace('name="score" max="1000"', 'name="deal" min="1"'))
+    with pytest.raises(ConfigError, match=r"not its min \('0.50' to '1.00'\)"):
+        loader.load([base, extension])
+    dated = tmp_path / "dated.xml"         # a fixed default beside a today bound: the default is not checked
+    dated.write_text(MODEL.format(attributes='<attribute name="due" type="date" min="today" default="2020-01-01"/>'))
+    assert str(loader.load(dated).objects["Lead"].attributes["due"].default) == "2020-01-01"
 
 
 def test_describe_gives_the_bounds_as_plain_data(storage):

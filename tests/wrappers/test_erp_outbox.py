@@ -93,7 +93,9 @@ def test_refused_calls_fail_at_once_exhausted_ones_after_their_attempts_and_retr
     failed = eventually(lambda: storage.outbox()[0], lambda row: row["state"] == "failed")
     assert failed["attempts"] == 3 and failed["last_error"].endswith("(after 3 attempts)")
     books = erp.up()
-    refused = win(storage, "-5.00")                 # the ERP refuses a negative price: no retry can help
+    customer = storage.create("Customer", {"name": "Waterschap Drents"})   # a credit: deals are 0 or more
+    refused = storage.create("SalesOrder", {"customer_id": customer["id"], "title": "Credit", "amount": "-5.00"})
+    # the ERP refuses a negative price: no retry can help
     row = eventually(lambda: storage.outbox()[0], lambda row: row["state"] == "failed")
     assert row["key"] == refused["id"] and row["attempts"] == 1 and "price must be 0 or more" in row["last_error"]
     with pytest.raises(NotFound, match="the outbox has no row 999"):

@@ -235,7 +235,8 @@ def export(request: Request, context: Context) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([f.label or info.attribute(f.name).label for f in columns])
-    writer.writerows([[_cell(widgets.shown(info.attribute(f.name), row.get(f.name))) for f in columns] for row in rows])
+    writer.writerows([[_cell(widgets.shown(info.attribute(f.name), row.get(f.name), grouped=False)) for f in columns]
+                      for row in rows])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{view.id}.csv"'})
 
@@ -444,7 +445,6 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, 
         shown.append({"name": field.name, "label": field.label or attribute.label, "widget": kind,
                       "required": field.required if field.required is not None else attribute.required,
                       "max_length": widgets.max_length(field, attribute, kind),
-                      "bounds": widgets.bounds(attribute, kind),
                       "choices": attribute.options(), "field": field, "attribute": attribute})
     return shown
 
@@ -476,6 +476,7 @@ def _form(request: Request, context: Context, view: FormView, fields: list[dict[
     ``field_errors``, ``field_notes``, ``fresh`` and ``anew`` (a new form filled with the
     entries of an edit whose record was deleted meanwhile) of a refused save."""
     deletes = bool(given.get("key_query")) and view.deletes_for(request.state.visitor.user.role)
+    fields = [{**f, "bounds": widgets.bounds(f["attribute"], f["widget"], values.get(f["name"], ""))} for f in fields]
     return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
                           deletes=deletes,
                           **{"version": None, "was": None, "key_query": "", "errors": [], "field_errors": {},
