@@ -8,10 +8,11 @@ be remote: the class is refused when it is decorated. The optional lifecycle met
 are called by the host, never by clients:
 
 ``check_config(config, folder)`` (a classmethod)
-    before anything starts, when a deployment file is written (``caruso init``, ``caruso
-    vertical install``): raise ConfigError when ``config`` (the service's table,
-    relative paths meaning files in ``folder``) cannot work, saying what and where. No
-    side effects; whatever it does not check, the start still does.
+    not by the host: by ``caruso init`` and ``caruso vertical install`` before they write a
+    deployment file (not by ``caruso up``, nor for a file edited by hand): raise
+    ConfigError when ``config`` (the service's table, relative paths meaning files in
+    ``folder``) cannot work, saying what and where. No side effects; whatever it does not
+    check, the start still does.
 ``start()``
     after construction, before the instance is registered.
 ``cold_start()``

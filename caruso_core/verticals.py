@@ -189,9 +189,9 @@ def write_deployment(folder: Path, names: list[str], *, manager_port: int | None
     the ports given (:func:`caruso_core.deployment.place`); return its path. ``own_copies``:
     the verticals' files are copied into ``folder`` (see :func:`copier`) and the file names
     the copies by paths relative to it."""
+    check_services(deployment_data(names), folder)     # the verticals' own files, before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     data = place(deployment_data(names, place_file=copier(folder) if own_copies else None), manager_port, web_port)
-    check_services(data, folder)
     target = folder / DEFAULT_FILE
     header = f"# caruso deployment: default services{''.join(', ' + n for n in names)}\n"
     with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp", encoding="utf-8") as file:
@@ -203,13 +203,9 @@ def write_deployment(folder: Path, names: list[str], *, manager_port: int | None
 def check_services(data: dict[str, Any], folder: Path) -> None:
     """Each service's own check of its configuration in the deployment ``data`` (its class's
     ``check_config``, see :mod:`caruso_core.contract`), with relative paths in ``folder``;
-    ConfigError naming the service. A service whose class cannot be loaded here is left to
-    its start, which says why."""
+    ConfigError naming the service (the classes load: :func:`deployment_data` parsed it)."""
     for key, table in data["services"].items():
-        try:
-            check = getattr(plugins.load_service_class(table["use"]), "check_config", None)
-        except ConfigError:
-            continue
+        check = getattr(plugins.load_service_class(table["use"]), "check_config", None)
         if check is not None:
             try:
                 check(dict(table.get("config") or {}), folder)

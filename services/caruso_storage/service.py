@@ -57,9 +57,12 @@ class StorageManager:
     def check_config(cls, config: dict[str, Any], folder: Path) -> None:
         """The model files of ``config`` (relative to ``folder``) make one valid model."""
         files = config.get("model")
-        if files:
-            listed = [files] if isinstance(files, str) else list(files)
-            loader.load([folder / name if isinstance(name, str) else name for name in listed])
+        if files is None:
+            return
+        listed = [files] if isinstance(files, str) else files
+        if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+            raise ConfigError(f"storage model must be a file name or a list of them, not {files!r}")
+        loader.load([folder / name for name in listed])
 
     def __init__(self, model: str | list[str] | None = None, db: str | None = None,
                  databases: dict[str, str] | None = None, due_every: float = 60.0,

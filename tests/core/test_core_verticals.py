@@ -133,6 +133,8 @@ def test_cli_list_and_init_write_a_deployment_that_loads(verticals, tmp_path):
     assert (refused.returncode, refused.stderr) == (
         1, "error: service echo: tag 'retired' is no longer served (in acme-energy)\n")
     assert (tmp_path / "acme-energy" / "caruso.toml").read_text() == kept
+    fresh = run("vertical", "install", "old", "--into", "elsewhere", cwd=tmp_path, paths=paths)
+    assert fresh.returncode == 1 and not (tmp_path / "elsewhere").exists()      # refused before anything is made
     moved = run("vertical", "install", "base", "--into", "acme-energy", "--web-port", "18900", cwd=tmp_path, paths=paths)
     data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
     assert moved.returncode == 0 and data["services"]["frontoffice"]["config"]["address"] == "http://127.0.0.1:18900"
@@ -159,7 +161,7 @@ def test_init_of_two_verticals_that_each_make_a_whole_solution_is_refused_and_le
     monkeypatch.chdir(tmp_path)
     done = caruso("init", "acme", "--vertical", "utility", "--vertical", "bank")
     assert done.exit_code == 1 and done.stdout == ""
-    assert re.fullmatch(r"error: service storage: acme/bank/model.xml:\d+: database 'main' is declared twice\n",
-                        done.stderr), done.stderr
+    assert re.fullmatch(r"error: service storage: /\S+/bank/model.xml:\d+: database 'main' is declared twice\n",
+                        done.stderr), done.stderr                     # the vertical's own file
     assert list(tmp_path.iterdir()) == []
     assert caruso("init", "acme", "--vertical", "bank").exit_code == 0
