@@ -98,7 +98,7 @@ def test_a_relay_that_cannot_be_reached_is_said_in_one_line_and_tried_again(simu
     url, _ = simulated_day
     folder = tmp_path / "reports"
     folder.mkdir()
-    (folder / "calls.toml").write_text(MAILED)
+    (folder / "calls.toml").write_text(MAILED.replace('at = "06:30"', 'at = "00:00"'))   # due whatever the hour
     closed = free_port()                                       # nothing listens there
     reports = ReportService(db=url, definitions=str(folder), sent_file=str(tmp_path / "sent.json"),
                             smtp_port=closed, mail_check=0.05)
