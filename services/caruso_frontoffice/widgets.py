@@ -27,6 +27,7 @@ EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 PHONE = re.compile(r"^\+?[0-9 ()./-]{3,30}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INTEGER_LIMIT = 2 ** 63
+GROUP = "\u202f"        # a narrow no-break space between the thousands of an amount shown
 
 
 def widget(field: Field, attribute: Attribute) -> str:
@@ -57,12 +58,14 @@ def bounds(attribute: Attribute, kind: str, value: str = "") -> dict[str, str]:
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     given = {name: today if bound == "today" else str(bound)
              for name, bound in (("min", attribute.minimum), ("max", attribute.maximum)) if bound is not None}
-    key = int if kind == "number" else str          # ISO dates compare as text
+    if kind == "date":                              # a datetime's too; ISO dates compare as text
+        given = {name: text[:10] for name, text in given.items()}
+    key = (lambda text: decimal.Decimal(text.replace(",", "."))) if kind == "number" else (lambda text: text[:10])
     try:
         current = key(value) if value else None
         return {name: text for name, text in given.items()
                 if current is None or (current >= key(text) if name == "min" else current <= key(text))}
-    except ValueError:
+    except (ValueError, ArithmeticError):
         return given
 
 
@@ -181,8 +184,9 @@ def moment(value: Any) -> str:
 def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped: bool = True) -> str:
     """A stored value of ``attribute`` as a page shows it: a choice by its label; a datetime
     as :func:`moment` writes it; a number shown with the ``percent`` widget (a fraction,
-    0.123) as a percentage (12.3%); a decimal with its thousands grouped (1,234,567.50)
-    unless not ``grouped`` (exports, which spreadsheets read as numbers)."""
+    0.123) as a percentage (12.3%); a decimal with its thousands grouped by ``GROUP``
+    (1 234 567.50: a comma would read as the decimal point :func:`parse` takes) unless not
+    ``grouped`` (forms and exports)."""
     if kind == "percent" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
         try:
             return f"{float(value):.1%}"
@@ -190,7 +194,7 @@ def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped:
             pass
     if attribute.type == "decimal" and grouped and not attribute.choices and value is not None:
         try:
-            return f"{decimal.Decimal(str(value)):,}"
+            return f"{decimal.Decimal(str(value)):,}".replace(",", GROUP)
         except (decimal.InvalidOperation, ValueError):
             pass
     if attribute.type == "datetime" and value is not None:

@@ -57,7 +57,7 @@ class StorageManager:
     def check_config(cls, config: dict[str, Any], folder: Path) -> None:
         """The model files of ``config`` (relative to ``folder``) make one valid model."""
         files = config.get("model")
-        if files is None:
+        if not files:                   # the packaged model, as the service takes it
             return
         listed = [files] if isinstance(files, str) else files
         if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):

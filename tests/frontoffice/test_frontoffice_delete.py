@@ -6,6 +6,7 @@ Served against the real storage with the example CRM views (task-edit: superviso
 admins delete)."""
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -19,6 +20,10 @@ def words(text):
 
 def version_of(page):
     return re.search(r'name="_version" value="([^"]*)"', page).group(1).replace("&#34;", '"')
+
+
+def was_of(page):
+    return html.unescape(re.search(r'name="_was" value="([^"]*)"', page).group(1))
 
 
 def a_task(storage, subject="Call Ann back"):
@@ -50,7 +55,7 @@ def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_offi
         assert gone.url.path == "/" and f"Task {kept['id']} is deleted." in gone.text
         again = web.post(f"/views/task-edit/delete?id={task['id']}",
                          data={"csrf": csrf, "_version": version, "confirm": "yes"})
-        assert again.status_code == 404                                    # replayed: it is gone
+        assert again.status_code == 303                                    # replayed: it is gone, and said so
     assert storage.count("Task") == 0
 
 
@@ -89,3 +94,21 @@ def test_a_record_changed_since_the_form_opened_is_not_deleted(front_office, sto
         assert "was changed since you opened it" in words(stale.text) and "Call Ann back today" in stale.text
         assert 'name="confirm"' not in stale.text                          # open it again, then decide
     assert storage.get("Task", task["id"])["subject"] == "Call Ann back today"
+
+
+def test_a_delete_sent_twice_says_so_and_one_replayed_on_a_task_that_took_the_key_deletes_nothing(
+        front_office, storage):
+    task = a_task(storage)
+    with httpx.Client(base_url=front_office) as web:
+        assert sign_in(web, "sam").status_code == 303
+        form = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        sent = {"csrf": csrf_of(form), "_version": version_of(form), "_was": was_of(form), "confirm": "yes"}
+        first = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)
+        again = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)      # a double click
+        assert first.status_code == again.status_code == 303
+        assert f"Task {task['id']} was deleted already." in web.get(again.headers["location"]).text
+        newcomer = storage.create("Task", {"subject": "Call Bo about his meter"})
+        assert (newcomer["id"], newcomer["_version"]) == (task["id"], task["_version"])   # SQLite: highest key + 1
+        replayed = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)
+        assert replayed.status_code == 409 and "was changed since you opened it" in words(replayed.text)
+    assert [t["subject"] for t in storage.query("Task")] == ["Call Bo about his meter"]

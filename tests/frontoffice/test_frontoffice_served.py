@@ -114,7 +114,7 @@ def test_list_detail_360_and_form_pages_over_the_storage(front_office, storage):
         assert "choose one of private, business, public" in wrong_filter.text
         full = web.get("/views/customer-360/show", params={"id": "1"})
         assert full.status_code == 200
-        for text in ("Carl Meier", "facility manager", "Smart meters", "42,000.00", "Green tariff"):
+        for text in ("Carl Meier", "facility manager", "Smart meters", "42\u202f000.00", "Green tariff"):
             assert text in full.text                                                   # related objects
         assert "asked for a &lt;b&gt;discount&lt;/b&gt;" in full.text                 # contact history
         assert "+49 30" not in full.text                                               # field roles

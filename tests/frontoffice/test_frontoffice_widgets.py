@@ -123,11 +123,16 @@ def test_an_input_gets_the_bounds_its_value_is_within_and_today_as_the_date_in_u
     assert bounds(born, "date", "1980-05-01") == {"min": "1900-01-01", "max": today}
     assert bounds(born, "date", "1899-12-31") == {"max": today}
     assert bounds(Attribute("deal", "decimal", "Deal", minimum="0.00"), "decimal") == {}   # a text input
+    assert bounds(Attribute("deal", "decimal", "Deal", maximum="10.00"), "number", "12.50") == {}
+    met = Attribute("met", "datetime", "Met", minimum="2020-01-01T00:00:00")
+    assert bounds(met, "date", "2026-03-01T10:00:00") == {"min": "2020-01-01"}
 
 
 def test_amounts_are_shown_with_their_thousands_grouped_but_exported_and_edited_as_numbers():
     balance = Attribute("balance", "decimal", "Balance")
     assert [shown(balance, value) for value in ("250000.00", "-1234567.5", "0.00", None)] == [
-        "250,000.00", "-1,234,567.5", "0.00", ""]
+        "250\u202f000.00", "-1\u202f234\u202f567.5", "0.00", ""]
     assert shown(balance, "250000.00", grouped=False) == "250000.00"
     assert display("250000.00") == "250000.00"                     # what a form's input holds
+    with pytest.raises(InvalidInput):                               # what a page shows, typed back: refused,
+        parse(Field(name="balance"), balance, shown(balance, "250000.00"))   # never read as 250.000

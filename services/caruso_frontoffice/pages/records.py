@@ -504,7 +504,7 @@ def _form_value(field: dict[str, Any], value: Any) -> str:
     """A value as the form holds it: the text an input sends back, or, in a read-only field,
     the value as pages show it (a choice by its label)."""
     if field["widget"] == "readonly":
-        return widgets.shown(field["attribute"], value)
+        return widgets.shown(field["attribute"], value, grouped=False)
     return widgets.display(value)
 
 
@@ -607,8 +607,9 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
 def delete(request: Request, context: Context, form: FormData) -> Response:
     """Delete the record a form edits, for a role its ``delete`` names: first a page showing
     the record and asking to confirm (nothing deleted), then, confirmed, the storage's delete
-    at the version the form opened with, and to ``next``, else the list this form serves,
-    else home, saying so. A record changed since is not deleted (409: open it again)."""
+    at the version and with the values (``_was``) the form opened with, and to ``next``, else
+    the list this form serves, else home, saying so. A record changed since, or another that
+    took its key, is not deleted (409: open it again); one gone already is said so there."""
     view = _view(request, context, (FormView,))
     assert isinstance(view, FormView)
     role = request.state.visitor.user.role
@@ -616,31 +617,45 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
         raise _Refused(403, f"Your role may not delete a {view.object} with this form.")
     info = context.records.info(view.object)
     key = _key(info, request.query_params)
-    token = _text(form.get("_version")) or None
+    token, was = _text(form.get("_version")) or None, _text(form.get("_was")) or None
     try:
         version = _version(token)
     except InvalidInput as error:
         raise _Refused(400, str(error)) from None
     after = _next(_text(form.get(NEXT)))
-    record = context.records.get(view.object, key)
-    named = f"{view.object} {key}"
-    shown = [(f["label"], widgets.shown(f["attribute"], record.get(f["name"])))
-             for f in _form_fields(view, info, role)]
+    named = f"{view.object} " + ", ".join(widgets.display(part) for part in
+                                          (key.values() if isinstance(key, dict) else [key]))
+    listing = next((v.id for v in context.catalog.views.values()
+                    if isinstance(v, ListView) and v.form == view.id and v.visible_to(role)), None)
+    path, _, query = (after or (f"/views/{listing}" if listing else "/")).partition("?")
+    confirmed = _text(form.get("confirm")) == "yes"
+    try:
+        record = context.records.get(view.object, key)
+    except NotFound:
+        if not confirmed:
+            raise
+        return notices.redirect(request, context.sessions, path, f"{named} was deleted already.", query)
+    fields = _form_fields(view, info, role)
+    shown = [(f["label"], widgets.shown(f["attribute"], record.get(f["name"]))) for f in fields]
 
     def asking(status: int, error: str | None) -> Response:
         return context.render(request, "delete.html", status, view=view, named=named, shown=shown, version=token,
-                              key_query=request.url.query, after=after, error=error)
-    if _text(form.get("confirm")) != "yes":
+                              was=was, key_query=request.url.query, after=after, error=error)
+    changed = f"{named} was changed since you opened it: open it again to see what changed, then decide."
+    opened = _opened_with(form)
+    if record.get("_version") != version or any(digest != opened[name] for name, digest in
+                                                 _digests(fields, record).items() if name in opened):
+        return asking(409, changed)
+    if not confirmed:
         return asking(200, None)
     try:
         context.records.delete(view.object, key, version)
     except Conflict:
-        return asking(409, f"{named} was changed since you opened it: open it again to see what changed, "
-                           "then decide.")
-    listing = next((v.id for v in context.catalog.views.values()
-                    if isinstance(v, ListView) and v.form == view.id and v.visible_to(role)), None)
-    page = after or (f"/views/{listing}" if listing else "/")
-    path, _, query = page.partition("?")
+        return asking(409, changed)
+    except CallInterrupted as error:
+        return asking(503, f"{error}: {named} may have been deleted or not; open the list to see.")
+    except CarusoError as error:
+        return asking(503 if isinstance(error, NoInstance) else 400, f"The storage did not delete it: {error}")
     return notices.redirect(request, context.sessions, path, f"{named} is deleted.", query)
 
 
