@@ -113,7 +113,10 @@ def _table(obj: ObjectType, metadata: MetaData) -> Table:
                 for a in obj.attributes.values() if a.time_column is not None]
     if obj.versioned:
         columns.append(Column(VERSION_COLUMN, Integer, key=VERSION_KEY, nullable=False, default=1))
-    table = Table(obj.table, metadata, *columns, schema=obj.schema, **({} if obj.existing else MYSQL_TABLE))
+    # a table caruso makes never gives a deleted record's key again (SQLite would: the highest
+    # plus one), so a form or a replayed request naming it cannot reach a newer record
+    made = {} if obj.existing else {**MYSQL_TABLE, "sqlite_autoincrement": any(a.generated for a in obj.attributes.values())}
+    table = Table(obj.table, metadata, *columns, schema=obj.schema, **made)
     for index in obj.indexes:
         Index(index.name, *(table.c[name] for name in index.attributes), unique=index.unique)
     return table
