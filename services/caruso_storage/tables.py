@@ -115,7 +115,8 @@ def _table(obj: ObjectType, metadata: MetaData) -> Table:
         columns.append(Column(VERSION_COLUMN, Integer, key=VERSION_KEY, nullable=False, default=1))
     # a table caruso makes never gives a deleted record's key again (SQLite would: the highest
     # plus one), so a form or a replayed request naming it cannot reach a newer record
-    made = {} if obj.existing else {**MYSQL_TABLE, "sqlite_autoincrement": any(a.generated for a in obj.attributes.values())}
+    made = {} if obj.existing else {**MYSQL_TABLE,
+                                    "sqlite_autoincrement": any(a.generated for a in obj.attributes.values())}
     table = Table(obj.table, metadata, *columns, schema=obj.schema, **made)
     for index in obj.indexes:
         Index(index.name, *(table.c[name] for name in index.attributes), unique=index.unique)

@@ -26,6 +26,12 @@ def was_of(page):
     return html.unescape(re.search(r'name="_was" value="([^"]*)"', page).group(1))
 
 
+def edit_page(web, user, task):
+    """The edit form of ``task`` as ``user`` sees it, signed in."""
+    assert sign_in(web, user).status_code == 303
+    return web.get(f"/views/task-edit/edit?id={task['id']}").text
+
+
 def a_task(storage, subject="Call Ann back"):
     return storage.create("Task", {"subject": subject})
 
@@ -62,15 +68,13 @@ def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_offi
 def test_an_agent_sees_no_delete_and_is_refused_and_a_post_without_csrf_deletes_nothing(front_office, storage):
     task = a_task(storage)
     with httpx.Client(base_url=front_office) as web:
-        assert sign_in(web, "ada").status_code == 303
-        form = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        form = edit_page(web, "ada", task)
         assert "/delete" not in form and 'class="delete"' not in form
         refused = web.post(f"/views/task-edit/delete?id={task['id']}",
                            data={"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"})
         assert refused.status_code == 403 and "may not delete a Task" in refused.text
     with httpx.Client(base_url=front_office) as web:
-        assert sign_in(web, "sam").status_code == 303
-        form = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        form = edit_page(web, "sam", task)
         forged = web.post(f"/views/task-edit/delete?id={task['id']}",
                           data={"_version": version_of(form), "confirm": "yes"})
         assert forged.status_code == 403
@@ -85,8 +89,7 @@ def test_an_agent_sees_no_delete_and_is_refused_and_a_post_without_csrf_deletes_
 def test_a_record_changed_since_the_form_opened_is_not_deleted(front_office, storage):
     task = a_task(storage)
     with httpx.Client(base_url=front_office) as web:
-        assert sign_in(web, "root").status_code == 303
-        form = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        form = edit_page(web, "root", task)
         storage.update("Task", task["id"], {"subject": "Call Ann back today"})     # someone else's edit
         stale = web.post(f"/views/task-edit/delete?id={task['id']}",
                          data={"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"})
@@ -100,8 +103,7 @@ def test_a_delete_sent_twice_says_so_and_one_replayed_after_a_new_task_deletes_n
         front_office, storage):
     task = a_task(storage)
     with httpx.Client(base_url=front_office) as web:
-        assert sign_in(web, "sam").status_code == 303
-        form = web.get(f"/views/task-edit/edit?id={task['id']}").text
+        form = edit_page(web, "sam", task)
         sent = {"csrf": csrf_of(form), "_version": version_of(form), "_was": was_of(form), "confirm": "yes"}
         first = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)
         again = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)      # a double click

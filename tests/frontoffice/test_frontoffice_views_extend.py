@@ -57,7 +57,8 @@ def test_a_view_redefined_later_in_the_same_file_is_extended_as_redefined(tmp_pa
     ('<views><extend view="customers"><filter field="city"/></extend>\n'
      '<extend view="customers"><filter field="name"/></extend></views>', r"layer.xml:2: extend id 'customers' is defined twice"),
     ('<views><extend view="customers"><section label="X"><field name="city"/></section>'
-     '<filter field="city"/></extend></views>', r"layer.xml:1: "),    ('<views>\n<extend view="customers"><column field="city" open="nowhere"/></extend></views>',
+     '<filter field="city"/></extend></views>', r"layer.xml:1: "),
+    ('<views>\n<extend view="customers"><column field="city" open="nowhere"/></extend></views>',
      r"layer.xml:2: list 'customers' column 'city' open names view 'nowhere', which no view file defines"),
 ])
 def test_extensions_that_do_not_fit_are_refused_with_file_and_line(tmp_path, text, message):

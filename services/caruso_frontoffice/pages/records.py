@@ -623,8 +623,7 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
     except InvalidInput as error:
         raise _Refused(400, str(error)) from None
     after = _next(_text(form.get(NEXT)))
-    named = f"{view.object} " + ", ".join(widgets.display(part) for part in
-                                          (key.values() if isinstance(key, dict) else [key]))
+    named = _named(view, info, key if isinstance(key, dict) else {info.key[0]: key})
     listing = next((v.id for v in context.catalog.views.values()
                     if isinstance(v, ListView) and v.form == view.id and v.visible_to(role)), None)
     path, _, query = (after or (f"/views/{listing}" if listing else "/")).partition("?")
@@ -657,6 +656,11 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
     except CarusoError as error:
         return asking(503 if isinstance(error, NoInstance) else 400, f"The storage did not delete it: {error}")
     return notices.redirect(request, context.sessions, path, f"{named} is deleted.", query)
+
+
+def _named(view: FormView, info: ObjectInfo, record: dict[str, Any]) -> str:
+    """A record as a page names it: the form's object and the record's key values (*Task 12*)."""
+    return f"{view.object} {', '.join(widgets.display(value) for value in info.key_of(record).values())}"
 
 
 def _saved_page(context: Context, view: FormView, info: ObjectInfo, record: dict[str, Any], role: str,
@@ -725,7 +729,7 @@ def _changed_meanwhile(request: Request, context: Context, view: FormView, info:
         elif was.get(name) != theirs:                             # both changed it (or not known): yours
             now = widgets.shown(spec["attribute"], stored) or "(empty)"
             notes[name] = f"Now stored: {now}. Saving keeps your entry."
-    label = f"{view.object} {', '.join(widgets.display(v) for v in info.key_of(current).values())}"
+    label = _named(view, info, current)
     message = (f"{label} was saved by someone else while you were editing it. The form keeps your entries and "
                f"takes their changes of the fields you left alone; where you both changed a field, the value now "
                f"stored is shown beside yours. Save again to store what the form shows.")
