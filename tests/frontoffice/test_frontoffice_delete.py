@@ -114,3 +114,23 @@ def test_a_delete_sent_twice_says_so_and_one_replayed_after_a_new_task_deletes_n
         replayed = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)
         assert replayed.status_code == 303
     assert [t["subject"] for t in storage.query("Task")] == ["Call Bo about his meter"]
+
+
+def test_deep_or_oversized_form_values_are_read_as_none_or_refused_never_a_crash(front_office, storage):
+    task = a_task(storage)
+    with httpx.Client(base_url=front_office) as web:
+        form = edit_page(web, "sam", task)
+        base = {"csrf": csrf_of(form), "_version": version_of(form)}
+        deep = web.post(f"/views/task-edit/delete?id={task['id']}", data={**base, "_was": "[" * 20_000})
+        assert deep.status_code == 200 and "cannot be undone" in deep.text     # read as no digests: asks
+        edited = web.post(f"/views/task-edit/edit?id={task['id']}",
+                          data={**base, "_was": "[" * 20_000, "subject": "Call Ann back"})
+        assert edited.status_code == 303
+        for version in ("[" * 20_000, "{" * 20_000):
+            damaged = web.post(f"/views/task-edit/delete?id={task['id']}", data={**base, "_version": version})
+            assert damaged.status_code == 400 and "The form is damaged" in damaged.text
+            assert web.post(f"/views/task-edit/edit?id={task['id']}", data={
+                **base, "_version": version, "subject": "x"}).status_code == 400
+        huge = web.post(f"/views/task-edit/delete?id={task['id']}", data={**base, "_was": "x" * 70_000})
+        assert huge.status_code == 413
+    assert storage.count("Task") == 1

@@ -133,6 +133,7 @@ def test_an_import_names_each_row_out_of_range_and_writes_nothing(tmp_path: Path
     ('<attribute name="x" type="datetime" min="2026-01-01T00:00:00+02:00"/>',
      "Lead.x: min '2026-01-01T00:00:00+02:00' has a time zone; a bound has none"),
     ('<attribute name="x" type="integer" min=""/>', "attribute min"),
+    (f'<attribute name="x" type="integer" max="{"9" * 41}"/>', "attribute max"),      # 40 characters at most
 ])
 def test_a_model_declaring_a_range_wrongly_is_refused_with_its_line(tmp_path: Path, attribute, message):
     model = tmp_path / "bad.xml"

@@ -687,11 +687,17 @@ def _entered(form: FormData, values: dict[str, Any]) -> dict[str, Any]:
 
 def _opened_with(form: FormData) -> dict[str, Any]:
     """The digests of the values an edit form opened with (``_was``); empty when it does not say."""
-    try:
-        was = json.loads(_text(form.get("_was")) or "{}")
-    except ValueError:
-        return {}
+    was = _posted_json(_text(form.get("_was")) or "{}")
     return was if isinstance(was, dict) else {}
+
+
+def _posted_json(text: str) -> Any:
+    """``text`` a form carries, read as JSON; None when it is none, or nested deeper than the
+    reader goes (a forged form: 20,000 ``[`` fit in one)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _deleted(records: Records, object_name: str, key: Any) -> bool:
@@ -782,12 +788,7 @@ def _version(token: str | None) -> Any:
     every edit is checked against the version it started from."""
     damaged = InvalidInput("The form is damaged (its record version is missing or unreadable): "
                            "reload the page.")
-    if not token:
-        raise damaged
-    try:
-        version = json.loads(token)
-    except ValueError:
-        raise damaged from None
+    version = _posted_json(token) if token else None
     if version is None or isinstance(version, bool) or not isinstance(version, (int, str)):
         raise damaged
     return version
