@@ -191,6 +191,7 @@ class ServiceHost:
         self._drain_timeout = drain_timeout
         self._retire_grace = retire_grace
         self._lease_token = ""
+        self._registry = threading.Lock()       # a renewal's re-register vs. the retiring unregister
         self._stopping = threading.Event()
         self._daemon: remoting.Daemon | None = None
         self._stopped = threading.Event()
@@ -344,11 +345,12 @@ class ServiceHost:
         self._lease = float(answer["lease"])
 
     def _leave_registry(self) -> None:
-        if self.instance_id is not None:
-            try:
-                self._client.manager_call("unregister", self.instance_id, self._lease_token)
-            except CarusoError as error:
-                log.warning("could not unregister %s: %s", self.instance_id, error)
+        with self._registry:
+            if self.instance_id is not None:
+                try:
+                    self._client.manager_call("unregister", self.instance_id, self._lease_token)
+                except CarusoError as error:
+                    log.warning("could not unregister %s: %s", self.instance_id, error)
 
     def _abandon(self) -> None:
         """Undo a start that failed half-way: leave the registry, stop serving."""
@@ -361,12 +363,17 @@ class ServiceHost:
         """Renew every ``lease / 3`` seconds. A renewal waits at most a lease (at least
         :data:`RENEW_TIMEOUT_FLOOR`) for its answer: a manager whose host went silent (cut
         off, not dead: its connection stays open) must not hold renewals up for the call
-        timeout, so that the next manager of a group is asked in time."""
+        timeout, so that the next manager of a group is asked in time. A renewal refused
+        because the host is leaving the registry (a retire began meanwhile) does not register
+        it again."""
         renewals = Client(self._client.uri, call_timeout=max(self._lease, RENEW_TIMEOUT_FLOOR))
         while not self._stopping.wait(self._lease / 3):
             try:
                 if not renewals.manager_call("renew", self.instance_id, self._lease_token):
-                    self._register(standby=self.gate.state == REFUSING)
+                    with self._registry:
+                        if self._stopping.is_set():
+                            return
+                        self._register(standby=self.gate.state == REFUSING)
                     log.warning("re-registered %s with the manager", self.instance_id)
             except (ManagerUnreachable, CallTimedOut) as error:
                 log.warning("lease renewal failed: %s", error)

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from caruso_core import ManagerUnreachable, NoInstance, connect
+from caruso_core import host as host_module
 from caruso_core.errors import CallTimedOut
 from caruso_core.testing import eventually
 
@@ -184,3 +185,32 @@ def test_a_lookup_asks_the_next_manager_when_one_goes_silent_within_the_connect_
     assert [s["name"] for s in client.services()] == ["counter"]
     assert time.monotonic() - started < 30        # the silent manager alone would hold it 60 s
     assert client.get("counter").increment()["value"] == 1    # its lookup goes to the manager that answered
+
+
+def test_a_renewal_refused_while_the_host_unregisters_does_not_register_it_again(caruso_host, caruso_client,
+                                                                                 monkeypatch):
+    """A renewal in flight when the host stops is answered "unknown" once the unregister lands;
+    the host must not take that as a lost lease and register again (a stopped host would then
+    stay listed, and a swap would try to reach it)."""
+    holding, renewing, unregistered = threading.Event(), threading.Event(), threading.Event()
+
+    class HeldRenewals(host_module.Client):
+        def manager_call(self, name, *args):
+            if name == "renew" and holding.is_set():
+                renewing.set()
+                unregistered.wait(10)
+            answer = super().manager_call(name, *args)
+            if name == "unregister":
+                unregistered.set()
+            return answer
+
+    monkeypatch.setattr(host_module, "Client", HeldRenewals)
+    before = set(threading.enumerate())
+    host = caruso_host("sample_services:Echo")
+    renewer = [t for t in threading.enumerate() if t not in before and t.name == "caruso-renew"]
+    holding.set()
+    assert renewing.wait(10)                        # a renewal is on its way to the manager
+    host.stop()
+    renewer[0].join(10)
+    assert not renewer[0].is_alive()
+    assert host.instance_id not in [s["instance_id"] for s in caruso_client.services()]
