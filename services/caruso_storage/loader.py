@@ -423,7 +423,7 @@ class _Builder:
     def ranged(self, where: str, attribute: Attribute, given: Mapping[str, str], element: etree._Element) -> Attribute:
         """``attribute`` with the ``min`` and ``max`` it is given, checked: a number, date,
         datetime or time of its type (``today`` for a date or datetime), the least not above
-        the most."""
+        the most, its default and its choices within them."""
         bounds = {name: given.get(name) for name in ("min", "max") if given.get(name) is not None}
         if not bounds:
             return attribute
@@ -451,12 +451,15 @@ class _Builder:
         if low is not None and high is not None and TODAY not in (low, high) and low > high:
             raise self.fail(element, f"{where}: min {bounds['min']} is above max {bounds['max']}")
         ranged = attrs.evolve(attribute, minimum=low, maximum=high)
-        if attribute.default is not None:      # against fixed bounds: today's move, a default stays
-            fixed = attrs.evolve(ranged, minimum=None if low == TODAY else low, maximum=None if high == TODAY else high)
+        # a default and the choices against the fixed bounds: today's moves, they stay
+        fixed = attrs.evolve(ranged, minimum=None if low == TODAY else low, maximum=None if high == TODAY else high)
+        declared = [("choice", choice) for choice in attribute.choices or ()]
+        for what, value in [("default", attribute.default), *declared]:
             try:
-                values.within(fixed, attribute.default)
+                if value is not None:
+                    values.within(fixed, value)
             except InvalidInput as error:
-                raise self.fail(element, f"{where}: default {str(error).removeprefix(attribute.name + ': ')}") from None
+                raise self.fail(element, f"{where}: {what} {str(error).removeprefix(attribute.name + ': ')}") from None
         return ranged
 
     def stored_form(self, where: str, attribute: Attribute, given: Mapping[str, str],

@@ -129,6 +129,7 @@ def test_an_import_names_each_row_out_of_range_and_writes_nothing(tmp_path: Path
     ('<attribute name="x" type="integer" min="5" max="1"/>', "Lead.x: min 5 is above max 1"),
     ('<attribute name="x" type="time" max="today"/>', 'Lead.x: max="today" applies to a date or datetime'),
     ('<attribute name="x" type="integer" min="5" default="1"/>', "Lead.x: default 1 is below 5, the least allowed"),
+    ('<attribute name="x" type="integer" max="3" choices="1|2|5"/>', "Lead.x: choice 5 is above 3, the most allowed"),
     ('<attribute name="x" type="float" min="nan"/>', "Lead.x: min 'nan' is not a valid float"),
     ('<attribute name="x" type="datetime" min="2026-01-01T00:00:00+02:00"/>',
      "Lead.x: min '2026-01-01T00:00:00+02:00' has a time zone; a bound has none"),
