@@ -16,10 +16,16 @@ server, hold their desk's push stream (``/desk/stream``); calls arrive one at a 
 each offered to a free agent; the figure is the p99 time from the arrival to the first
 ``desk`` event of an agent it was offered to (target < 300 ms), against the
 communication server's own event feed (a long poll of ``events``) in the same run.
+
+Last, saves: one agent opens and saves a task's edit form ``SAVES`` times in a row (each
+save checked, written, recorded in the audit trail and redirected); the figure is the mean
+time of one against the storage's own ``get`` and ``update`` over Pyro5, and the audit
+trail's share of it (its ``add`` on the same database).
 """
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import statistics
 import subprocess
@@ -31,6 +37,7 @@ import httpx
 from benchmarks._kit import ROOT, solution
 from caruso_core.testing.processes import free_port
 from caruso_frontoffice.accounts import Accounts
+from caruso_frontoffice.audit import AuditTrail
 from caruso_frontoffice.database import open_database
 
 AGENTS = 50
@@ -46,6 +53,7 @@ PAGE = "/views/customer-360/show?id=1"
 PASSWORD = "bench-password-1"
 QUEUE = "general"
 PUSH_LIMIT = 10.0     # seconds an offer may take to reach its desk before the run fails
+SAVES = 200
 
 
 def run() -> dict:
@@ -68,7 +76,9 @@ def run() -> dict:
                                 cwd=ROOT, env={**running.env, "CARUSO_BENCH_HTML": str(html)})
         try:
             measured = asyncio.run(_measure(front_office, f"http://127.0.0.1:{port}"))
-            return {**measured, **asyncio.run(_push(front_office, running.client.get("caruso.comm/1")))}
+            pushed = asyncio.run(_push(front_office, running.client.get("caruso.comm/1")))
+            return {**measured, **pushed, **asyncio.run(_saves(front_office, running.client.get("caruso.storage/1"),
+                                                              db))}
         finally:
             bare.terminate()
             bare.wait()
@@ -209,6 +219,38 @@ async def _push(front_office: str, comm) -> dict:
     return {"push_p99_ms": round(p99["desk"], 1), "push_max_ms": round(max(pushed) * 1e3, 1),
             "feed_p99_ms": round(p99["feed"], 1), "push_ratio": round(p99["desk"] / p99["feed"], 2),
             "push_p99_target_ms": 300}
+
+
+async def _saves(front_office: str, storage, db: str) -> dict:
+    """Mean seconds of a task's edit form opened and saved through the front office, of the
+    storage's ``get`` and ``update`` of the same task over Pyro5, and of the audit trail's ``add``."""
+    task = storage.create("Task", {"subject": "Call back"})
+    client = await _signed_in(front_office)
+    path = f"/views/task-edit/edit?id={task['id']}"
+    started = time.perf_counter()
+    for number in range(SAVES):
+        form = (await client.get(path)).text
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+        hidden = {name: html.unescape(value) for name, value in hidden.items()}
+        response = await client.post(path, data={**hidden, "subject": f"Call back {number}"})
+        assert response.status_code == 303, re.findall(r'role="alert">(.*?)<', response.text)
+    through_page = (time.perf_counter() - started) / SAVES
+    await client.aclose()
+    started = time.perf_counter()
+    for number in range(SAVES):
+        version = storage.get("Task", task["id"])["_version"]
+        storage.update("Task", task["id"], {"subject": f"Called back {number}"}, version=version)
+    direct = (time.perf_counter() - started) / SAVES
+    trail = AuditTrail(open_database(db))
+    started = time.perf_counter()
+    for number in range(SAVES):
+        trail.add("agent", "changed", "Task", {"id": task["id"]}, ["subject"])
+    audit = (time.perf_counter() - started) / SAVES
+    print(f"saves, one agent opening and saving a task's edit form {SAVES} times:")
+    print(f"  front office {through_page * 1e3:6.2f} ms a save (audit trail {audit * 1e3:5.2f} ms of it)   "
+          f"storage get and update over Pyro5 {direct * 1e3:6.2f} ms   ratio {through_page / direct:.1f}")
+    return {"save_ms": round(through_page * 1e3, 2), "storage_get_update_ms": round(direct * 1e3, 2),
+            "audit_add_ms": round(audit * 1e3, 2), "save_ratio": round(through_page / direct, 2)}
 
 
 async def _until(read, limit: float = PUSH_LIMIT):

@@ -15,6 +15,7 @@ from caruso_core.client import Client
 from caruso_frontoffice import notices, widgets
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.articles import Articles, ArticleSettings
+from caruso_frontoffice.audit import AuditTrail
 from caruso_frontoffice.changes import Changes
 from caruso_frontoffice.chat import PortalChat
 from caruso_frontoffice.desk import Desk
@@ -54,7 +55,8 @@ class Context:
     agent desktop (``desk``) needs the agents' ``worksheets``; it is None without them.
     The portal publishes the knowledge base ``article_settings`` name (``articles``; None: none).
     Lists offer to save their filters with ``saved_filters``; new-record forms are saved
-    once with ``submissions`` (None: a form sent twice makes two records).
+    once with ``submissions`` (None: a form sent twice makes two records). Forms' saves and
+    deletes go to the ``audit`` trail (None: not recorded).
     ``changes`` wakes the desks' push streams.
     """
 
@@ -75,6 +77,7 @@ class Context:
     article_settings: ArticleSettings | None = attrs.field(factory=ArticleSettings)
     saved_filters: SavedFilters | None = None
     submissions: Submissions | None = None
+    audit: AuditTrail | None = None
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
     phone: DeskPhone = attrs.field(init=False)

@@ -1,7 +1,7 @@
 """The front office's own database: its tables and how it is opened.
 
-Users, the customer keys of customer accounts, sessions and the users' saved list filters
-live here (SQLite in the deployment's data folder by default); business objects do not:
+Users, the customer keys of customer accounts, sessions, the users' saved list filters and
+the audit trail of the forms live here (SQLite in the deployment's data folder by default); business objects do not:
 they belong to the storage service. Tables missing from a database are created when it opens.
 """
 from __future__ import annotations
@@ -56,6 +56,19 @@ submissions = sa.Table(
     sa.Column("token", sa.String(32), primary_key=True),
     sa.Column("page", sa.String(2000)),
     sa.Column("created_at", sa.Float, nullable=False, index=True),
+)
+
+audit = sa.Table(
+    "frontoffice_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),
+    sa.Column("object", sa.String(100), nullable=False),
+    sa.Column("record_key", sa.String(400), nullable=False),
+    sa.Column("fields", sa.String(4000), nullable=False),
+    sa.Index("frontoffice_audit_record", "object", "record_key"),
+    sqlite_autoincrement=True,
 )
 
 

@@ -31,6 +31,8 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
               sign-in; a start with a lower cost says so in the log
 ``max_connections``, ``request_timeout`` the bounds of the HTTP server (default 1000
               connections, 10 seconds to send a request; see :mod:`caruso_core.webserver`)
+``audit_days`` how long the audit trail of the forms keeps an entry (default 365; see
+              :mod:`caruso_frontoffice.audit`)
 ``trusted_proxies`` the IP addresses (or networks) of the reverse proxies in front of it,
               whose ``X-Forwarded-For`` names the client that sign-in and portal limits
               count (default none: the peer is the client, and the header is ignored)
@@ -55,6 +57,7 @@ from caruso_core.errors import ConfigError
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.articles import ArticleSettings
+from caruso_frontoffice.audit import AuditTrail
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desksettings import desk_settings
 from caruso_frontoffice.database import open_database
@@ -84,7 +87,8 @@ class FrontOffice:
                  self_service_starts: int = 30, portal_searches: int = 60, desk: dict[str, Any] | None = None,
                  articles: dict[str, Any] | bool | None = None, password_cost: dict[str, int] | None = None,
                  max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT,
-                 trusted_proxies: list[str] | None = None, context: HostContext | None = None) -> None:
+                 trusted_proxies: list[str] | None = None, audit_days: int = 365,
+                 context: HostContext | None = None) -> None:
         parts = urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"frontoffice address {address!r} must look like http://127.0.0.1:8080")
@@ -95,7 +99,8 @@ class FrontOffice:
         if not isinstance(self_service, (list, type(None))) or not all(
                 isinstance(script, str) for script in self_service or ()):
             raise ConfigError(f"frontoffice self_service must be a list of script ids, not {self_service!r}")
-        for name, limit in (("self_service_starts", self_service_starts), ("portal_searches", portal_searches)):
+        for name, limit in (("self_service_starts", self_service_starts), ("portal_searches", portal_searches),
+                            ("audit_days", audit_days)):
             if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
                 raise ConfigError(f"frontoffice {name} must be a positive whole number, not {limit!r}")
         limits = Limits.configured("frontoffice", max_connections, request_timeout)
@@ -121,7 +126,7 @@ class FrontOffice:
             searches_per_minute=portal_searches,
             article_settings=ArticleSettings.of(articles),
             desk_settings=desk_settings(desk), worksheets=Worksheets(engine), saved_filters=SavedFilters(engine),
-            submissions=Submissions(engine))
+            submissions=Submissions(engine), audit=AuditTrail(engine, audit_days))
         self._filing = Filing(self._context.desk) if self._context.desk is not None else None
         tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if parts.scheme == "https" else None
         self._http = HttpServer(create_app(self._context), limits, "the front office", tls=tls, proxies=proxies)

@@ -5,7 +5,8 @@ storage marked, for an admin to remove), and the storage's outbox (the calls rul
 to other services, such as orders for the ERP: their state, attempts, next try and last
 error, and "retry now" for failed ones) with the script engine's mail outbox (the e-mail of
 dialog actions: how many are queued, sent and failed, the messages in trouble, and "send
-again" for failed ones).
+again" for failed ones), and the audit trail of the forms (who created, changed or deleted
+which record, newest first, of one user if asked, a page at a time).
 
 A swap asks the manager to make a standby instance the active one of its name; the
 instance it replaces stays registered as a standby, so activating that one again is
@@ -19,6 +20,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -38,6 +40,8 @@ from caruso_scripts.client import INTERFACE as SCRIPTS
 PHONE_ROLES = ("agent", "supervisor")
 OUTBOX_STATES = ("pending", "failed", "delivered")
 OUTBOX_ROWS = 200
+AUDIT_ROWS = 100
+ENTRY_DIGITS = 12            # the number of an audit entry, read one character further
 MAIL_ROWS = 50
 # the id of a message of the mail outbox: up to ten digits (its ids are below 2**31), read one
 # character further so that a longer one is refused, not shortened
@@ -228,6 +232,23 @@ def _outbox_page(request: Request, context: Context, state: str, status: int = 2
                           mail_shown=MAIL_ROWS)
 
 
+@page("admin")
+def audit(request: Request, context: Context) -> Response:
+    """A page of the audit trail: :data:`AUDIT_ROWS` entries older than ``before`` (an
+    entry's number), of the user ``user`` if given."""
+    user = str(request.query_params.get("user", ""))[:NAME_CUT].strip()
+    before = str(request.query_params.get("before", ""))[:ENTRY_DIGITS + 1]
+    if before and not (before.isdigit() and len(before) <= ENTRY_DIGITS):
+        return context.render(request, "audit.html", 400, entries=[], of_user=user, older=None,
+                              error="'before' is the number of an entry.", shown=AUDIT_ROWS)
+    entries = context.audit.latest(AUDIT_ROWS, int(before) if before else None, user or None) \
+        if context.audit is not None else []
+    older = urlencode({**({"user": user} if user else {}), "before": entries[-1].id}) \
+        if len(entries) == AUDIT_ROWS else None
+    return context.render(request, "audit.html", entries=entries, of_user=user, older=older, error=None,
+                          shown=AUDIT_ROWS)
+
+
 routes = [
     Route("/admin/services", services, methods=["GET"]),
     Route("/admin/services/swap", swap, methods=["POST"]),
@@ -239,4 +260,5 @@ routes = [
     Route("/admin/outbox", outbox, methods=["GET"]),
     Route("/admin/outbox/retry", retry_outbox, methods=["POST"]),
     Route("/admin/outbox/mail/retry", retry_mail, methods=["POST"]),
+    Route("/admin/audit", audit, methods=["GET"]),
 ]

@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 import re
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
@@ -466,7 +466,7 @@ def form_page(request: Request, context: Context) -> Response:
         return new
     record = context.records.get(view.object, _key(info, request.query_params))
     return _form(request, context, view, fields, {f["name"]: _form_value(f, record.get(f["name"])) for f in fields},
-                 after, **_editing(fields, info, record))
+                 after, trail=_trail(context, info, record), **_editing(fields, info, record))
 
 
 def _form(request: Request, context: Context, view: FormView, fields: list[dict[str, Any]], values: dict[str, str],
@@ -474,13 +474,14 @@ def _form(request: Request, context: Context, view: FormView, fields: list[dict[
     """The form page with ``values`` in its fields; ``given``: what :func:`_editing` gives a
     form editing a record, a new form's ``once`` token, and the template's ``errors``,
     ``field_errors``, ``field_notes``, ``fresh`` and ``anew`` (a new form filled with the
-    entries of an edit whose record was deleted meanwhile) of a refused save."""
+    entries of an edit whose record was deleted meanwhile) of a refused save, and the
+    ``trail`` of the record's changes (:func:`_trail`)."""
     deletes = bool(given.get("key_query")) and view.deletes_for(request.state.visitor.user.role)
     fields = [{**f, "bounds": widgets.bounds(f["attribute"], f["widget"], values.get(f["name"], ""))} for f in fields]
     return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
                           deletes=deletes,
                           **{"version": None, "was": None, "key_query": "", "errors": [], "field_errors": {},
-                             "field_notes": {}, "fresh": None, "anew": None, "once": None, **given})
+                             "field_notes": {}, "fresh": None, "anew": None, "once": None, "trail": [], **given})
 
 
 def _editing(fields: list[dict[str, Any]], info: ObjectInfo, record: dict[str, Any]) -> dict[str, str]:
@@ -592,6 +593,11 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             status = 409 if isinstance(error, Conflict) or given else \
                 503 if isinstance(error, (NoInstance, CallInterrupted)) else 400
         else:
+            given_now = list(_entered(form, values)) if editing else [name for name, value in values.items()
+                                                                       if value is not None]
+            if given_now or not editing:            # an edit saved unchanged changed nothing
+                _audit(request, context, "changed" if editing else "created", view.object, info.key_of(record),
+                       given_now)
             saved = _saved_page(context, view, info, record, role, after)
             if once is not None:
                 once.made(saved)
@@ -655,7 +661,27 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
         return asking(503, f"{error}: {named} may have been deleted or not; open the list to see.")
     except CarusoError as error:
         return asking(503 if isinstance(error, NoInstance) else 400, f"The storage did not delete it: {error}")
+    _audit(request, context, "deleted", view.object, info.key_of(record), ())
     return notices.redirect(request, context.sessions, path, f"{named} is deleted.", query)
+
+
+def _audit(request: Request, context: Context, action: str, object_name: str, key: dict[str, Any],
+           fields: Iterable[str]) -> None:
+    """Record a change the storage took in the audit trail, when the front office keeps one."""
+    if context.audit is not None:
+        context.audit.add(request.state.visitor.user.name, action, object_name, key, fields)
+
+
+def _trail(context: Context, info: ObjectInfo, record: dict[str, Any]) -> list[dict[str, str]]:
+    """The latest changes of ``record`` made through the forms, as the edit page lists them
+    (the fields by their labels, in the model's order)."""
+    if context.audit is None:
+        return []
+    order = {name: place for place, name in enumerate(info.attributes)}
+    return [{"at": widgets.when(entry.moment), "user": entry.user, "action": entry.action,
+             "fields": ", ".join(info.attribute(name).label
+                                 for name in sorted(entry.fields, key=lambda name: order.get(name, len(order))))}
+            for entry in context.audit.of(info.name, info.key_of(record))]
 
 
 def _named(view: FormView, info: ObjectInfo, record: dict[str, Any]) -> str:
