@@ -337,8 +337,9 @@ class ServiceHost:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _register(self, standby: bool) -> None:
-        answer = self._client.manager_call("register", self.spec.to_dict(), self.uri, self._control_uri,
+    def _register(self, standby: bool, client: Client | None = None) -> None:
+        """Register with the manager (through ``client``, else the host's own)."""
+        answer = (client or self._client).manager_call("register", self.spec.to_dict(), self.uri, self._control_uri,
                                            self.control_token, standby, self.instance_id, self._credential)
         self.instance_id = answer["instance_id"]
         self._lease_token = answer["lease_token"]
@@ -363,9 +364,10 @@ class ServiceHost:
         """Renew every ``lease / 3`` seconds. A renewal waits at most a lease (at least
         :data:`RENEW_TIMEOUT_FLOOR`) for its answer: a manager whose host went silent (cut
         off, not dead: its connection stays open) must not hold renewals up for the call
-        timeout, so that the next manager of a group is asked in time. A renewal refused
-        because the host is leaving the registry (a retire began meanwhile) does not register
-        it again."""
+        timeout, so that the next manager of a group is asked in time; so does the register
+        again after a renewal the manager refused (its lease expired), which holds up a retire
+        meanwhile. A renewal refused because the host is leaving the registry (a retire began
+        meanwhile) does not register it again."""
         renewals = Client(self._client.uri, call_timeout=max(self._lease, RENEW_TIMEOUT_FLOOR))
         while not self._stopping.wait(self._lease / 3):
             try:
@@ -373,7 +375,7 @@ class ServiceHost:
                     with self._registry:
                         if self._stopping.is_set():
                             return
-                        self._register(standby=self.gate.state == REFUSING)
+                        self._register(standby=self.gate.state == REFUSING, client=renewals)
                     log.warning("re-registered %s with the manager", self.instance_id)
             except (ManagerUnreachable, CallTimedOut) as error:
                 log.warning("lease renewal failed: %s", error)

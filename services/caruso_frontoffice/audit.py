@@ -8,7 +8,7 @@ cannot tell whether it happened). An entry holds the names of the attributes, ne
 values, so what an erasure removes from the storage is not kept here. Changes made another
 way (scripts, the desk, rules, the storage's own clients) are not in it. An entry that
 cannot be written is logged as an error; the change stays made. Entries older than
-``days`` go at the first write of each hour.
+``days`` go at a write, at most once an hour.
 """
 from __future__ import annotations
 

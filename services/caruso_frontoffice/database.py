@@ -61,13 +61,14 @@ submissions = sa.Table(
 audit = sa.Table(
     "frontoffice_audit", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.Column("at", sa.Double, nullable=False, index=True),
     sa.Column("username", sa.String(64), nullable=False),
     sa.Column("action", sa.String(8), nullable=False),
     sa.Column("object", sa.String(100), nullable=False),
     sa.Column("record_key", sa.String(400), nullable=False),
     sa.Column("fields", sa.String(4000), nullable=False),
     sa.Index("frontoffice_audit_record", "object", "record_key"),
+    sa.Index("frontoffice_audit_user", "username", "id"),
     sqlite_autoincrement=True,
 )
 

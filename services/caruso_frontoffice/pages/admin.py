@@ -42,6 +42,7 @@ OUTBOX_STATES = ("pending", "failed", "delivered")
 OUTBOX_ROWS = 200
 AUDIT_ROWS = 100
 ENTRY_DIGITS = 12            # the number of an audit entry, read one character further
+ENTRY = re.compile(rf"[0-9]{{1,{ENTRY_DIGITS}}}")
 MAIL_ROWS = 50
 # the id of a message of the mail outbox: up to ten digits (its ids are below 2**31), read one
 # character further so that a longer one is refused, not shortened
@@ -238,7 +239,7 @@ def audit(request: Request, context: Context) -> Response:
     entry's number), of the user ``user`` if given."""
     user = str(request.query_params.get("user", ""))[:NAME_CUT].strip()
     before = str(request.query_params.get("before", ""))[:ENTRY_DIGITS + 1]
-    if before and not (before.isdigit() and len(before) <= ENTRY_DIGITS):
+    if before and not ENTRY.fullmatch(before):
         return context.render(request, "audit.html", 400, entries=[], of_user=user, older=None,
                               error="'before' is the number of an entry.", shown=AUDIT_ROWS)
     entries = context.audit.latest(AUDIT_ROWS, int(before) if before else None, user or None) \
