@@ -192,6 +192,7 @@ class ServiceHost:
         self._retire_grace = retire_grace
         self._lease_token = ""
         self._registry = threading.Lock()       # a renewal's re-register vs. the retiring unregister
+        self._retiring = threading.RLock()      # an RLock: a signal handler may enter it again
         self._stopping = threading.Event()
         self._daemon: remoting.Daemon | None = None
         self._stopped = threading.Event()
@@ -250,10 +251,13 @@ class ServiceHost:
         self._close_daemon()
 
     def retire_soon(self, unregister: bool) -> None:
-        """Begin the graceful end in a thread of its own (safe from signal handlers)."""
-        if not self._stopping.is_set():
+        """Begin the graceful end in a thread of its own (safe from signal handlers); once,
+        though a signal and the manager's release come together."""
+        with self._retiring:
+            if self._stopping.is_set():
+                return
             self._stopping.set()
-            threading.Thread(target=self._retire, args=(unregister,), name="caruso-retire").start()
+        threading.Thread(target=self._retire, args=(unregister,), name="caruso-retire").start()
 
     def halt(self) -> None:
         """Stop serving at once, as if the process had died: no unregistering, no drain, no
