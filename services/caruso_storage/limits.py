@@ -25,6 +25,7 @@ from caruso_storage.values import encode
 
 Check = Callable[[Any], None]
 MYSQL_BITS = {"TINYINT": 8, "MEDIUMINT": 24}
+SHOWN_DIGITS = 40            # a longer refused number is quoted by its size
 
 
 def integer_range(stored: TypeEngine[Any], dialect: Dialect) -> tuple[int, int] | None:
@@ -74,8 +75,15 @@ def _within(name: str, span: tuple[int, int], scale: int, exclusive: bool = Fals
         number = decimal.Decimal(value)
         if number < low or number > high or (exclusive and (number == low or number == high)):
             bound = f"below {high}" if exclusive else f"{low} to {high}"
-            raise InvalidInput(f"{name}: {str(encode(value))!r} is out of range for its column ({bound})")
+            raise InvalidInput(f"{name}: {_shown(value)} is out of range for its column ({bound})", field=name)
     return check
+
+
+def _shown(value: Any) -> str:
+    """A refused number as a message quotes it: a long one by its size (``1e400`` would be
+    400 digits)."""
+    text = str(encode(value))
+    return repr(text) if len(text) <= SHOWN_DIGITS else f"a number of {len(text.lstrip('-').split('.')[0])} digits"
 
 
 def _years(name: str, stored: Stored) -> Check:
@@ -84,5 +92,5 @@ def _years(name: str, stored: Stored) -> Check:
     def check(value: Any) -> None:
         if not first <= value.year <= last:
             raise InvalidInput(f"{name}: {encode(value)!r} cannot be stored in {stored.pattern.format!r} "
-                               f"(years {first} to {last})")
+                               f"(years {first} to {last})", field=name)
     return check

@@ -42,7 +42,8 @@ def test_creates_edits_and_deletes_are_listed_with_their_users_and_fields(front_
     with httpx.Client(base_url=front_office) as sam, httpx.Client(base_url=front_office) as ada:
         assert sign_in(sam, "sam").status_code == 303
         new = sam.get("/views/task-edit/new").text
-        made = sam.post("/views/task-edit/new", data={**hidden(new, "/views/task-edit/new"), "subject": "Call Ann back"})
+        made = sam.post("/views/task-edit/new",
+                        data={**hidden(new, "/views/task-edit/new"), "subject": "Call Ann back"})
         assert made.status_code == 303
         task = next(t for t in storage.query("Task") if t["subject"] == "Call Ann back")
         edit = f"/views/task-edit/edit?id={task['id']}"

@@ -239,12 +239,14 @@ def test_values_a_column_cannot_hold_are_refused_naming_the_attribute(utility, d
             ({"balance": "92233720368547758.08"}, r"balance: '92233720368547758.08' is out of range for its column "
                                                    r"\(-92233720368547758.08 to 92233720368547758.07\)"),
             ({"balance": "1e30"}, r"balance: '1000000000000000000000000000000.00' is out of range"),
+            ({"balance": "1e400"}, r"balance: a number of 401 digits is out of range for its column \(-9"),
             ({"born": "0999-01-01"}, None)):
         if message is None:
             storage.update("Customer", "7", values)     # %Y holds every year from 1
             continue
-        with pytest.raises(InvalidInput, match=message):
+        with pytest.raises(InvalidInput, match=message) as refused:
             storage.update("Customer", "7", values)
+        assert refused.value.details["field"] == "balance"          # the front office shows it by its field
     storage.update("Customer", "7", {"born": before[0][:4] + "-" + before[0][4:6] + "-" + before[0][6:]}
                    if before[0] != "00000000" else {"born": None})
     assert raw_row(engine, "KUNDE_STAMM", "KDNR = '7       '", "GEBDAT, SALDO_CT") == before
@@ -252,8 +254,9 @@ def test_values_a_column_cannot_hold_are_refused_naming_the_attribute(utility, d
                                                        r"\(years 1969 to 2068\)"),
                             ({"created": "2900-01-01"}, r"created: .* \(years 1900 to 2899\)"),
                             ({"number": 2 ** 63}, r"number: '9223372036854775808' is out of range")):
-        with pytest.raises(InvalidInput, match=message):
+        with pytest.raises(InvalidInput, match=message) as refused:
             storage.create("Contract", {"number": 5000, "customer": "7", **values})
+        assert refused.value.details["field"] == next(iter(values))
     wide = {"number": 2 ** 31, "customer": "7"}
     if database_url.startswith("sqlite"):       # SQLite's INTEGER holds 64 bits
         storage.create("Contract", wide)
