@@ -3,7 +3,7 @@ start, and the scripts that need more.
 
 The desk starts a queue's script with ``customer_id`` (the popped customer's key, null
 when nobody was found), ``caller``, ``interaction``, ``queue`` and ``agent``; the portal
-with a signed-in customer's key (``customer_id``) or nothing. A binding that must load
+with ``channel`` ``"web"`` and a signed-in customer's key (``customer_id``). A binding that must load
 (not ``required="false"``) with a key read from another context name can never start
 there: :func:`context_problems` names each (what a script needs comes from
 ``caruso_scripts.startneeds``).
@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 from caruso_scripts.startneeds import unmet_context
 
 DESK_CONTEXT = frozenset({"customer_id", "caller", "interaction", "queue", "agent"})
-PORTAL_CONTEXT = frozenset({"customer_id"})
+PORTAL_CONTEXT = frozenset({"customer_id", "channel"})
 
 
 def context_problems(script_sources: Iterable[str], desk: Mapping[str, str], portal: Iterable[str]) -> list[str]:

@@ -316,7 +316,7 @@ def test_a_script_the_desk_or_portal_starts_needs_only_the_context_they_give(tmp
         f"{script}:3: binding 'order' needs context.order_id, which queue 'faults' of the desk does not give "
         "(it gives agent, caller, customer_id, interaction, queue)",
         f"{script}:3: binding 'order' needs context.order_id, which the portal does not give (it gives "
-        "customer_id)",
+        "channel, customer_id)",
         "error: 2 problem(s) in the views and scripts of the front office (listed above)"]
     unknown = shop(tmp_path, GOOD_FORMS, key="customer_id", portal='["nothing"]')
     assert unknown.returncode == 1 and unknown.stderr.splitlines()[0] == (

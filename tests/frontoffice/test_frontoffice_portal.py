@@ -96,10 +96,12 @@ def test_bad_answers_get_a_friendly_message_and_html_is_escaped(web):
     assert web.get("/portal/s/" + "0" * 32).status_code == 404
 
 
-def test_a_customers_dialog_has_their_key_as_context_and_stays_theirs(web):
+def test_a_customers_dialog_has_their_key_as_context_and_stays_theirs(web, caruso_client):
     assert sign_in(web, *CUSTOMER).headers["location"] == "/"
     assert web.get("/", follow_redirects=False).headers["location"] == "/portal"
     session = _start(web, "meter").headers["location"]
+    engine = caruso_client.get("caruso.scripts/1")
+    assert engine.current(session.rsplit("/", 1)[1])["context"] == {"customer_id": 7, "channel": "web"}
     step = web.get(session).text
     assert "<legend>Your meter reading, customer 7?</legend>" in step
     assert 'placeholder="12.5" inputmode="decimal"' in step          # the portal's own form for a number

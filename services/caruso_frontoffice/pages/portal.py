@@ -9,9 +9,10 @@ The dialogs follow the rules of self-service of the script interface's SDK
 (:class:`caruso_scripts.client.SelfService`: only the scripts of the ``self_service``
 configuration, a start limit per client address, a dialog continued only by whoever
 started it); the portal shows their steps with its own templates (``portal_step.html``),
-with its CSRF tokens. A signed-in customer's customer key is the dialog's context;
-anyone else's context is empty. Every request of a customer account whose key no longer
-names one customer (its customer deleted) is refused with 403 and logged. The scripts service is reached through the manager.
+with its CSRF tokens. A dialog's context is its channel (``channel = "web"``, which a
+script may record) and a signed-in customer's customer key. Every request of a customer
+account whose key no longer names one customer (its customer deleted) is refused with 403
+and logged. The scripts service is reached through the manager.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from caruso_scripts.client import DialogError, DialogView, Reply, TooManyStarts
 
 log = logging.getLogger("caruso.frontoffice")
 BASE = "/portal"
+CHANNEL = "web"         # the channel a dialog of the portal runs on, in its context
 NO_CHAT = "The chat is not available at the moment. Please try again later or call us."
 GONE = "This dialog does not exist or has ended. Please start again."
 TOO_MANY = "Too many new dialogs from your address; please try again in a minute."
@@ -136,7 +138,7 @@ def start(request: Request, context: Context, form: FormData) -> Response:
     def begin() -> Response:
         customer = _customer(request)
         try:
-            view = context.dialogs.begin(request.path_params["script"], customer, address)
+            view = context.dialogs.begin(request.path_params["script"], _dialog_context(request), address)
         except DialogError as error:
             if customer:
                 raise
@@ -150,7 +152,7 @@ def start(request: Request, context: Context, form: FormData) -> Response:
 @_linked
 def show(request: Request, context: Context) -> Response:
     return _answer(request, context, lambda: _step(
-        request, context, context.dialogs.current(request.path_params["session"], _customer(request))))
+        request, context, context.dialogs.current(request.path_params["session"], _dialog_context(request))))
 
 
 @action()
@@ -160,7 +162,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
 
     def reply() -> Response:
         answer = form.get("answer")
-        sent = context.dialogs.submit(session, _customer(request), answer if isinstance(answer, str) else None,
+        sent = context.dialogs.submit(session, _dialog_context(request), answer if isinstance(answer, str) else None,
                                       form.get("seq"), "back" in form)
         if sent.problem is None:
             return RedirectResponse(f"{BASE}/s/{session}", 303)
@@ -170,9 +172,14 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
 
 
 def _customer(request: Request) -> dict[str, Any]:
-    """The dialog context of the visitor: a customer's key, else nothing."""
+    """The signed-in customer's key, else nothing."""
     user = request.state.visitor.user
     return dict(user.customer) if user is not None and user.customer else {}
+
+
+def _dialog_context(request: Request) -> dict[str, Any]:
+    """The context of the visitor's dialogs: the channel (``web``) and :func:`_customer`."""
+    return {**_customer(request), "channel": CHANNEL}
 
 
 def _problem(sent: Reply) -> tuple[int, str | None]:
