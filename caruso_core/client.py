@@ -306,7 +306,7 @@ class ServiceProxy:
                     continue
                 if not candidates:
                     raise NoInstance(f"no instance of {self._describe()} is registered "
-                                     f"(manager {self._client.uri}); 'caruso services' lists what is")
+                                     f"(manager {self._client.uri}); 'caruso services' lists what is registered")
                 now = time.monotonic()
                 self._unreachable = {u: t for u, t in self._unreachable.items() if t > now}
                 reachable = [c for c in candidates if c["uri"] not in self._unreachable]

@@ -89,7 +89,8 @@ def test_a_deployment_without_the_analytics_service_is_told_so_in_one_line(web):
     refused = web.post("/supervisor/analytics", data={"csrf": csrf, "action": "<drop>"})
     assert refused.status_code == 400 and "Analytics action &#39;&lt;drop&gt;&#39;: use train, score" in refused.text
     failed = web.post("/supervisor/analytics", data={"csrf": csrf, "action": "train"})
-    assert failed.status_code == 503 and "Training did not work: no instance of" in failed.text
+    assert failed.status_code == 503 and "Training did not work. This deployment does not run the analytics " \
+        "service (caruso.analytics/1)" in failed.text and "no instance of" not in failed.text
     chart = web.get("/supervisor/analytics/forecast.png")
     assert chart.status_code == 503 and chart.headers["content-type"].startswith("text/plain")
 

@@ -188,8 +188,9 @@ def analytics_action(request: Request, context: Context, form: FormData) -> Resp
     try:
         said = _run(context.client.service(ANALYTICS), wanted)
     except CarusoError as error:
+        why = "." if _not_deployed(context, error) else f": {error}"     # else the page says there is none
         return _analytics_page(request, context, horizon, _status(error),
-                               error=f"{ANALYTICS_LABELS[wanted]} did not work: {error}")
+                               error=f"{ANALYTICS_LABELS[wanted]} did not work{why}")
     query = "" if horizon == DEFAULT_HORIZON else urlencode({"months": horizon[0], "level": horizon[1]})
     return notices.redirect(request, context.sessions, "/supervisor/analytics", said, query)
 
