@@ -13,6 +13,7 @@ cannot be written is logged as an error; the change stays made. Entries older th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -63,7 +64,7 @@ class AuditTrail:
         ``object_name`` with ``key``, giving or changing ``fields``."""
         assert action in ACTIONS, action
         now = self._clock()
-        names = json.dumps(sorted(fields), separators=(",", ":"))
+        names = _names_text(sorted(fields))
         try:
             with self._engine.begin() as connection:
                 if now - self._pruned >= PRUNE_EVERY:
@@ -71,7 +72,7 @@ class AuditTrail:
                     connection.execute(audit.delete().where(audit.c.at < now - self._keep))
                 connection.execute(audit.insert().values(
                     at=now, username=user, action=action, object=object_name, record_key=_key_text(key),
-                    fields=names if len(names) <= MAX_FIELDS else "[]"))
+                    fields=names))
         except sa.exc.SQLAlchemyError:
             log.exception("the audit trail did not record that %s %s %s %s", user, action, object_name, key)
 
@@ -94,9 +95,20 @@ class AuditTrail:
 
 
 def _key_text(key: dict[str, Any]) -> str:
-    """A record's key as the trail holds it: JSON by name, at most :data:`MAX_KEY` characters
-    (a longer key is cut, and found again by the same cut)."""
-    return json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)[:MAX_KEY]
+    """A record's key as the trail holds it: JSON by name; a key longer than :data:`MAX_KEY`
+    characters is cut and ends with its digest, so two long keys alike at first stay apart."""
+    text = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
+    if len(text) <= MAX_KEY:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f"{text[:MAX_KEY - len(digest) - 1]}#{digest}"
+
+
+def _names_text(names: list[str]) -> str:
+    """``names`` as JSON of at most :data:`MAX_FIELDS` characters: as many as fit, in order."""
+    while len(text := json.dumps(names, separators=(",", ":"))) > MAX_FIELDS:
+        names = names[:-1]
+    return text
 
 
 def _key_of(text: str) -> dict[str, Any]:
