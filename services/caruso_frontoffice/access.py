@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from caruso_core.digits import digits
 from caruso_frontoffice import notices
 from caruso_frontoffice.accounts import User
 from caruso_frontoffice.context import Context
@@ -169,7 +170,7 @@ def _role_refusal(request: Request, visitor: Visitor, allowed: frozenset[str]) -
 async def _read_form(request: Request) -> tuple[FormData, tuple[int, str] | None]:
     """The form of a POST, or an empty one and why it is refused (too large, no length)."""
     length = request.headers.get("content-length", "")
-    if not length.isdigit():
+    if not digits(length):
         return FormData(), (411, "The form was sent without its length.")
     if int(length) > MAX_FORM_BYTES:
         return FormData(), (413, f"The form is larger than {MAX_FORM_BYTES // 1024} KiB.")

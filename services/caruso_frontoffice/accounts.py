@@ -23,6 +23,7 @@ import attrs
 import sqlalchemy as sa
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound, Unavailable
+from caruso_core.digits import digits
 from caruso_frontoffice.database import customers, sessions, users
 from caruso_frontoffice.passwords import Passwords, check_policy
 from caruso_frontoffice.records import ObjectInfo, object_info
@@ -70,7 +71,7 @@ def parse_customer_key(text: str) -> dict[str, Any]:
         name, value = found.groups()
         if name in key:
             raise InvalidInput(f"customer key {text!r}: {name} is named twice; name each attribute once")
-        key[name] = int(value) if value.isdigit() and len(value) < 16 else value
+        key[name] = int(value) if digits(value) and len(value) < 16 else value
     return key
 
 

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
+from caruso_core.digits import digits
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound
 from caruso_core.throttle import Throttle
 
@@ -51,7 +52,7 @@ def seq_of(value: Any) -> int:
     digits as text); MissingSeq for anything else (missing, null, a fraction, ``1e400``)."""
     if type(value) is int and 0 <= value < SEQ_LIMIT:
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+    if isinstance(value, str) and digits(value) and len(value) < 10:
         return int(value)
     raise MissingSeq("send the seq of the step answered, a whole number")
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from caruso_core.digits import digits
+
 from caruso_scripts.client import AnswerRejected, IvrTurn
 
 AGENT = "agent_needed"
@@ -59,7 +61,7 @@ class IvrRunner:
             return None
         if step["type"] in ("choice", "yesno"):
             choices = [o["value"] for o in step["options"]] if step["type"] == "choice" else [True, False]
-            if not body.isdigit() or not 1 <= int(body) <= len(choices):
+            if not digits(body) or not 1 <= int(body) <= len(choices):
                 raise ValueError(keys)
             return choices[int(body) - 1]
         if not body.replace("*", "").isdigit() or body.count("*") > 1:

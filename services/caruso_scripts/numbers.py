@@ -23,6 +23,8 @@ import re
 
 import attrs
 
+from caruso_core.digits import digits
+
 SPACES = " \u00a0\u202f"
 POINT_COMMA = (".", ",")
 COMMA_POINT = (",", ".")
@@ -76,7 +78,7 @@ class NumberFormat:
             raise self._unclear(text)
         separator = f"[{re.escape(self.separators)}]"
         groups = re.split(separator, whole)
-        if not all(map(_digits, groups)) or (mark and not _digits(fraction)):
+        if not all(map(digits, groups)) or (mark and not digits(fraction)):
             raise ValueError(f"'{text}' is not a number.")
         if len(groups) > 1 and (len(set(re.findall(separator, whole))) > 1 or len(groups[0]) > 3
                                 or any(len(group) != 3 for group in groups[1:])):
@@ -87,10 +89,6 @@ class NumberFormat:
         group, thousands = ("a space", "1 250") if self.group == " " else (f"'{self.group}'", f"1{self.group}250")
         return Unclear(f"'{text}' is not clear here: {group} separates thousands (e.g. {thousands}) "
                        f"and '{self.decimal}' marks decimals (e.g. {self.show('12.5')}).")
-
-
-def _digits(text: str) -> bool:
-    return text.isascii() and text.isdigit()
 
 
 def number_format(tag: str) -> NumberFormat:

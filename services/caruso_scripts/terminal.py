@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from caruso_core import databases
 from caruso_core.errors import CarusoError, Unavailable
+from caruso_core.digits import digits
 from caruso_scripts import values
 from caruso_scripts.engine import Engine, Session
 from caruso_scripts.mailer import BATCH, Mailer, MailRetries
@@ -65,7 +66,7 @@ class TerminalRunner:
                     self.engine.back(session)
                     continue
                 options = step.get("options", [])
-                if typed.isdigit() and 1 <= int(typed) <= len(options):
+                if digits(typed) and 1 <= int(typed) <= len(options):
                     typed = options[int(typed) - 1]["value"]
                 self.engine.answer(session, typed if step["kind"] == "question" else None)
             except CarusoError as error:

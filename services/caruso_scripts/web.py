@@ -42,6 +42,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, NotFound
+from caruso_core.digits import digits
 from caruso_scripts.client import (AnswerRejected, DialogView, MissingSeq, Option, Reply, Scripts, SelfService,
                                    TooManyStarts)
 
@@ -183,7 +184,7 @@ def _guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Re
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+    if declared is not None and (not digits(declared) or int(declared) > MAX_BODY):
         raise _BodyTooLarge()
     chunks, size = [], 0
     async for chunk in request.stream():

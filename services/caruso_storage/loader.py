@@ -27,6 +27,7 @@ from lxml import etree
 
 from caruso_core import plugins, xmlsafe
 from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.digits import digits
 
 from caruso_storage import filters, patterns, search, values
 from caruso_storage.model import (MOMENTS, RANGED, TEXT_FORMATS, TODAY, TYPES, Action, Attribute, Database, Index,
@@ -489,7 +490,7 @@ class _Builder:
                                          "(convert=\"text\" for text)")
         if given.get("pivot") is not None and "%y" not in formats["format"][0] and formats["format"][0] != "CYYMMDD":
             raise self.fail(element, f"{where}: pivot=\"...\" belongs to a format with two-digit years (%y)")
-        if number and attribute.empty is not None and not attribute.empty.strip().isdigit():
+        if number and attribute.empty is not None and not digits(attribute.empty.strip()):
             raise self.fail(element, f"{where}: empty={attribute.empty!r} is no number; "
                                      "a column held as a number is empty as 0 or another number")
         return attrs.evolve(attribute, format=formats["format"][0],

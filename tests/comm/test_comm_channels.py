@@ -60,6 +60,9 @@ def test_two_customers_chat_concurrently_with_one_agent_of_capacity_two(running)
                 ("visitor", f"thanks, {customer} here")]
             assert len(http.get(f"/chats/{chat}/messages", params={"after": 2},
                                 headers=keys[customer]).json()["messages"]) == 1
+            for other in ("\u00b2", "\u0663"):         # digits to str.isdigit(), not to a count
+                assert http.get(f"/chats/{chat}/messages", params={"after": other},
+                                headers=keys[customer]).status_code == 400
         third = http.post("/chats", json={"text": "anyone?"}).json()["id"]
         assert server.interaction(third)["state"] == "waiting"
         http.post(f"/agents/ann/chats/{chats['alice']}/complete", json={"disposition": "answered"},

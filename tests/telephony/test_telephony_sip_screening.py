@@ -42,9 +42,16 @@ def test_the_400_copies_what_the_request_had_and_tags_its_to():
     assert "Call-ID" in answer.first("warning")
 
 
-@pytest.mark.parametrize("cseq", ["x INVITE", "1 BYE", "1", "99999999999 INVITE"])
+@pytest.mark.parametrize("cseq", ["x INVITE", "1 BYE", "1", "99999999999 INVITE", "\u00b2 INVITE", "\u0663 INVITE"])
 def test_a_bad_cseq_gets_400(cseq):
     assert judged(invite(headers={"CSeq": cseq})).message.status == 400
+
+
+@pytest.mark.parametrize("field", ["Max-Forwards", "Content-Length", "Expires"])
+@pytest.mark.parametrize("number", ["\u00b2", "\u0663"])      # digits to str.isdigit(), not to a SIP peer
+def test_a_number_in_other_digits_than_ascii_gets_400(field, number):
+    verdict = judged(invite(length=number) if field == "Content-Length" else invite(headers={field: number}))
+    assert verdict.action == "answer" and verdict.message.status == 400
 
 
 def test_an_oversized_header_field_gets_400():

@@ -64,6 +64,7 @@ from caruso_core.credentials import same
 from caruso_core.errors import CarusoError, ConfigError, Conflict, InvalidInput, NotAuthorized, NotFound
 from caruso_core.throttle import Throttle
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
+from caruso_core.digits import digits
 
 from caruso_comm.channels.chatpass import ChatPasses
 from caruso_comm.channels.transcript import shown
@@ -301,7 +302,7 @@ class WebChat:
         answers is ``agent``), and its state."""
         chat_id, record = self._own_chat(request)
         after = request.query_params.get("after", "0") or "0"
-        if not after.isdigit() or len(after) > 9:
+        if not digits(after) or len(after) > 9:
             raise InvalidInput("after must be a whole number of messages")
         try:
             state = self._live(chat_id)["state"]

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from caruso_core.errors import (CallInterrupted, CarusoError, ManagerUnreachable, NoInstance, NotAuthorized, NotFound,
                                  Unavailable)
+from caruso_core.digits import digits
 from caruso_frontoffice import notices
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import GONE, KEY_LENGTH, ROLES, STAFF, check_customer, unlinked_customers, user_name
@@ -186,7 +187,7 @@ def outbox(request: Request, context: Context) -> Response:
 def retry_outbox(request: Request, context: Context, form: FormData) -> Response:
     """Send a failed outbox row again now (the storage refuses any other row)."""
     text = str(form.get("id", ""))[:12]
-    if not text.isdigit():
+    if not digits(text):
         return _outbox_page(request, context, "", 400, error="Retry needs the number of an outbox row.")
     try:
         row = context.client.service(STORAGE).retry_outbox(int(text))

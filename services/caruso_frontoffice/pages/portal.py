@@ -27,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, InvalidInput, NotFound
+from caruso_core.digits import digits
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import UNLINKED, unlinked
 from caruso_frontoffice.articles import MAX_PAGE, MAX_TEXT
@@ -89,7 +90,7 @@ def articles(request: Request, context: Context) -> Response:
     context.searches.hit(address)
     text = request.query_params.get("q", "")
     number = request.query_params.get("page", "1")
-    if not number.isdigit() or not 1 <= int(number) <= MAX_PAGE:
+    if not digits(number) or not 1 <= int(number) <= MAX_PAGE:
         return context.render(request, "portal_refused.html", 400, reason=NO_PAGE)
     if len(text) > MAX_TEXT:
         return context.render(request, "portal_articles.html", 400, text=text[:MAX_TEXT], found=[], more=False,

@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CallInterrupted, CarusoError, Conflict, InvalidInput, NoInstance, NotFound
+from caruso_core.digits import digits
 from caruso_frontoffice import notices, submissions, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
@@ -206,7 +207,7 @@ def delete_filter(request: Request, context: Context, form: FormData) -> Respons
     the list with the search, filters and sort it showed."""
     view = _view(request, context, (ListView,))
     raw = _text(form.get("filter"))
-    if not raw.isdigit() or len(raw) > 12:
+    if not digits(raw) or len(raw) > 12:
         raise _Refused(400, "Which saved filter? The form names none.")
     _saved_filters(context).delete(request.state.visitor.user.id, int(raw))
     asked = _list_query(request, view, context.records.info(view.object), request.state.visitor.user.role)
@@ -261,7 +262,7 @@ def row_opener(context: Context, view: ListView, role: str) -> Any:
 
 def _page_number(raw: str | None) -> int:
     """A page number from a query parameter: 1 unless it is a number from 1 to 99,999."""
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return int(raw) if raw and digits(raw) and 0 < int(raw) < 100_000 else 1
 
 
 def table_rows(context: Context, info: ObjectInfo, columns: list[Field], rows: list[dict[str, Any]],

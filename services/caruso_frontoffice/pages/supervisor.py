@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
+from caruso_core.digits import digits
 from caruso_frontoffice import notices, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
@@ -69,7 +70,7 @@ def wallboard(request: Request, context: Context) -> Response:
 @page(*ROLES, long_poll=True)
 def wallboard_json(request: Request, context: Context) -> Response:
     since = request.query_params.get("since", "-1")
-    if not since.lstrip("-").isdigit() or len(since) > 12:
+    if not digits(since.lstrip("-")) or len(since) > 12:
         return JSONResponse({"error": f"since={since[:20]!r}: give the version of the last picture, a whole number"},
                             400)
     try:

@@ -15,6 +15,8 @@ import threading
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 from typing import Any, Callable
 
+from caruso_core.digits import digits
+
 MAX_REQUEST = 8192
 MAX_CALL_ID = 256
 REQUEST_SECONDS = 2.0
@@ -31,7 +33,7 @@ class _Handler(SimpleXMLRPCRequestHandler):
             self.send_error(403)
         elif self.headers.get("content-encoding", "identity").lower() != "identity":
             self.send_error(415)
-        elif not length.isdigit() or int(length) > MAX_REQUEST:
+        elif not digits(length) or int(length) > MAX_REQUEST:
             self.send_error(413)
         else:
             super().do_POST()

@@ -16,6 +16,8 @@ import secrets
 
 import attrs
 
+from caruso_core.digits import digits
+
 COMPACT = {"i": "call-id", "f": "from", "t": "to", "v": "via", "m": "contact", "l": "content-length",
            "c": "content-type", "k": "supported", "s": "subject", "x": "session-expires",
            "e": "content-encoding", "o": "event", "u": "allow-events", "r": "refer-to", "b": "referred-by"}
@@ -94,7 +96,7 @@ class Message:
     def cseq(self) -> tuple[int, str] | None:
         """``(number, method)`` of the CSeq field, None if it is missing or unreadable."""
         parts = (self.first("cseq") or "").split()
-        if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 10 or not TOKEN.match(parts[1]):
+        if len(parts) != 2 or not digits(parts[0]) or len(parts[0]) > 10 or not TOKEN.match(parts[1]):
             return None
         return int(parts[0]), parts[1]
 
@@ -169,7 +171,7 @@ def _check_length(message: Message) -> None:
         raise Malformed("several Content-Length fields")
     if not lengths:
         return
-    if not lengths[0].isdigit() or len(lengths[0]) > 7:
+    if not digits(lengths[0]) or len(lengths[0]) > 7:
         raise Malformed(f"Content-Length {lengths[0][:20]!r} is not a number")
     length = int(lengths[0])
     if length > len(message.body):

@@ -26,6 +26,7 @@ from sippy.SipHeader import SipHeader
 from sippy.SipWWWAuthenticate import SipWWWAuthenticate
 
 from caruso_core.throttle import Throttle
+from caruso_core.digits import digits
 from caruso_telephony.phones import Phones
 from caruso_telephony.sip.fields import respond
 
@@ -112,7 +113,7 @@ class Registrar:
                 self.phones.unregister_all(user)
                 return respond(request, 200, "OK")
             expires = contact.address.getParam("expires")
-            seconds = int(expires) if expires is not None and expires.isdigit() else default
+            seconds = int(expires) if expires is not None and digits(expires) else default
             if 0 < seconds < self.min_expires:
                 return respond(request, 423, "Interval Too Brief", ("Min-Expires", str(self.min_expires)))
             changes[str(contact.getUrl())] = min(seconds, self.max_expires)

@@ -26,6 +26,7 @@ import itertools
 import re
 from typing import Any, Callable
 
+from caruso_core.digits import digits
 from caruso_telephony.sip.message import Message
 
 MARKER = "z9hG4bKrly"
@@ -128,4 +129,4 @@ def _destination(via: str) -> tuple[str, int]:
     parameters = dict(PARAMETER.findall(match.group(4)))
     host = parameters.get("received") or match.group(2)
     port = parameters.get("rport") or match.group(3) or "5060"
-    return host, int(port) if port.isdigit() else 5060
+    return host, int(port) if digits(port) else 5060

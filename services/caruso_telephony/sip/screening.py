@@ -20,6 +20,7 @@ import attrs
 from sippy.SipRequest import SipRequest
 from sippy.SipResponse import SipResponse
 
+from caruso_core.digits import digits
 from caruso_telephony.sip import sdp
 from caruso_telephony.sip.message import Limits, Malformed, Message, canonical, parse, reply, salvage
 
@@ -79,7 +80,7 @@ def _check(message: Message) -> None:
     if not message.uri.lower().startswith(SCHEMES):
         raise Malformed(f"Request-URI scheme of {message.uri[:30]!r} is not supported", 416)
     forwards = message.first("max-forwards")
-    if forwards is not None and (not forwards.isdigit() or len(forwards) > 3):
+    if forwards is not None and (not digits(forwards) or len(forwards) > 3):
         raise Malformed("unreadable Max-Forwards")
     if forwards is not None and int(forwards) == 0 and message.method not in ("ACK", "CANCEL"):
         raise Malformed("Max-Forwards reached 0", 483)

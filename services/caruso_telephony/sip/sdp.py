@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from caruso_core.digits import digits
+
 LINE = re.compile(r"^([a-z])=(.*)$")
 MEDIA = re.compile(r"^(audio|video|text|application|message|image) ([0-9]{1,5})(?:/[0-9]+)? (\S+)((?: \S+)+)$")
 CONNECTION = re.compile(r"^IN IP[46] \S+$")
@@ -47,7 +49,7 @@ def problem(body: bytes) -> str | None:
             if found is None or int(found.group(2)) > 65535:
                 return f"SDP media {value[:40]!r} is not 'type port proto formats'"
             if found.group(3).startswith("RTP") or "/RTP/" in found.group(3):
-                if not all(fmt.isdigit() and int(fmt) < 128 for fmt in found.group(4).split()):
+                if not all(digits(fmt) and int(fmt) < 128 for fmt in found.group(4).split()):
                     return "SDP RTP payload types must be numbers below 128"
             media += 1
             media_connections.append(False)

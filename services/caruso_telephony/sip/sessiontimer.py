@@ -17,6 +17,8 @@ import time
 
 import attrs
 
+from caruso_core.digits import digits
+
 MIN_SE = 90
 
 
@@ -59,10 +61,10 @@ def negotiate(session_expires: str | None, min_se: str | None, supported: list[s
     if session_expires is None:
         return None
     value, *parameters = [part.strip() for part in session_expires.split(";")]
-    if not value.isdigit():
+    if not digits(value):
         return None
     interval = int(value)
-    floor = max(minimum, int(min_se.split(";")[0]) if min_se and min_se.split(";")[0].strip().isdigit() else 0)
+    floor = max(minimum, int(min_se.split(";")[0]) if min_se and digits(min_se.split(";")[0].strip()) else 0)
     timer_supported = "timer" in {item.strip().lower() for entry in supported for item in entry.split(",")}
     if interval < floor:
         if timer_supported:

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from caruso_core.errors import ConfigError, InvalidInput
+from caruso_core.digits import digits
 
 NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 CALLER_ID = re.compile(r"^[A-Za-z0-9+*#._-]{1,32}$")
@@ -47,7 +48,7 @@ def _address(value: str | None) -> tuple[str, int] | None:
     if value is None:
         return None
     host, _, port = str(value).rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not digits(port) or not 0 < int(port) < 65536:
         raise ConfigError(f"trunk address {value!r} is not host:port")
     return host, int(port)
 
