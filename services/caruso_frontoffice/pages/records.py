@@ -552,9 +552,10 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     except InvalidInput as error:
         errors.append(str(error))
     status = 400
+    entered = _entered(form, values) if editing else values       # what the user gave or changed
     if not errors:
         try:
-            missing = records.missing(info, _entered(form, values) if editing else values)
+            missing = records.missing(info, entered)
         except CarusoError:             # cannot be asked: the save says what goes wrong
             missing = {}
         field_errors = {name: {"message": reason, "link": None, "link_text": None} for name, reason in missing.items()}
@@ -594,8 +595,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             status = 409 if isinstance(error, Conflict) or given else \
                 503 if isinstance(error, (NoInstance, CallInterrupted)) else 400
         else:
-            given_now = list(_entered(form, values)) if editing else [name for name, value in values.items()
-                                                                       if value is not None]
+            given_now = [name for name, value in entered.items() if editing or value is not None]
             if given_now or not editing:            # an edit saved unchanged changed nothing
                 _audit(request, context, "changed" if editing else "created", view.object, info.key_of(record),
                        given_now)
