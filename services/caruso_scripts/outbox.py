@@ -147,9 +147,10 @@ class MailOutbox:
                     .values(state="queued", attempts=0, queued_at=now, next_try=now, done_at=None)).rowcount
                 if not changed:
                     state = connection.execute(sa.select(MAIL.c.state).where(MAIL.c.id == row_id)).scalar()
-            if changed:
+                requeued = _entry_in(connection, MAIL.c.id == row_id) if changed else None
+            if changed:                     # read before the sender may send it and clear its last error
                 self._queued()
-                return self.entry_of(row_id)
+                return requeued
         if state is None:
             raise NotFound(f"retry_mail: the mail outbox has no message {row_id}")
         raise Conflict(f"retry_mail: message {row_id} is {state}: only a failed message is sent again")
@@ -203,14 +204,19 @@ class MailOutbox:
         return self._entry(MAIL.c.id == row_id)
 
     def _entry(self, condition: Any) -> dict[str, Any] | None:
-        columns = [column for column in MAIL.c if column.name != "message"]
         with self.engine.connect() as connection:
-            found = connection.execute(sa.select(*columns).where(condition)).one_or_none()
-        if found is None:
-            return None
-        row = _shown(found._mapping)
-        row["recipients"] = json.loads(row["recipients"])
-        return row
+            return _entry_in(connection, condition)
+
+
+def _entry_in(connection: Any, condition: Any) -> dict[str, Any] | None:
+    """The row matching ``condition`` without the message (times as ISO text), or None."""
+    columns = [column for column in MAIL.c if column.name != "message"]
+    found = connection.execute(sa.select(*columns).where(condition)).one_or_none()
+    if found is None:
+        return None
+    row = _shown(found._mapping)
+    row["recipients"] = json.loads(row["recipients"])
+    return row
 
 
 def _row(key: str, message: email.message.EmailMessage) -> dict[str, Any]:

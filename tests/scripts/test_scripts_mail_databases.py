@@ -125,3 +125,18 @@ def test_sent_failed_and_retried_messages_are_listed(outboxes):
         outbox.retry("1")
     assert outbox.prune(moment() + datetime.timedelta(seconds=1)) == 2
     assert outbox.counts() == {"queued": 2, "sent": 0, "failed": 0}
+
+
+def test_a_retry_answers_with_the_row_as_queued_again_though_the_sender_sends_it_at_once(database_url):
+    engine, sent_at_once = databases.engine(database_url), []
+    try:
+        outbox = MailOutbox(engine, queued=lambda: [outbox.sent(row_id) for row_id in sent_at_once])
+        outbox.queue_mail("s1:0:a:0", message())
+        [row] = outbox.due(1)
+        outbox.failed(row["id"], "refused")
+        sent_at_once.append(row["id"])                 # the woken sender wins the race
+        retried = outbox.retry(row["id"])
+        assert (retried["state"], retried["last_error"]) == ("queued", "refused")
+        assert outbox.entry_of(row["id"])["state"] == "sent"
+    finally:
+        engine.dispose()
