@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from caruso_storage import loader, values
-from caruso_storage.model import Model, ObjectType
+from caruso_storage.model import Attribute, Model, ObjectType
 from caruso_storage.tables import VERSION_KEY
 
 
@@ -26,16 +26,10 @@ def describe_files(files: Sequence[str]) -> dict[str, Any]:
 
 
 def describe_object(obj: ObjectType) -> dict[str, Any]:
-    """One object: label, database, table, key, attributes, relations, rule names, and its
-    full-text searches when it declares some."""
-    attributes = {
-        name: {"type": a.type, "length": a.length, "required": a.required or (a.key and not a.generated),
-               "key": a.key, "generated": a.generated, "default": values.encode(a.default),
-               "choices": None if a.choices is None else [values.encode(c) for c in a.choices],
-               "choice_labels": None if a.choice_labels is None else
-               {values.encode(code): label for code, label in zip(a.choices or (), a.choice_labels)},
-               "min": values.encode(a.minimum), "max": values.encode(a.maximum), "label": a.label}
-        for name, a in obj.attributes.items()}
+    """One object: label, database, table, key, attributes (``min_field`` and ``max_field``
+    only where a bound names another attribute), relations, rule names, and its full-text
+    searches when it declares some."""
+    attributes = {name: _attribute(a) for name, a in obj.attributes.items()}
     relations = {name: {"kind": r.kind, "target": r.target, "foreign_key": list(r.foreign_key)}
                  for name, r in obj.relations.items()}
     described = {"label": obj.label, "database": obj.database, "table": obj.table, "existing": obj.existing,
@@ -44,4 +38,17 @@ def describe_object(obj: ObjectType) -> dict[str, Any]:
     if obj.searches:
         described["searches"] = {search.name: {"attributes": list(search.attributes), "language": search.language}
                                  for search in obj.searches}
+    return described
+
+
+def _attribute(a: Attribute) -> dict[str, Any]:
+    described = {"type": a.type, "length": a.length, "required": a.required or (a.key and not a.generated),
+                 "key": a.key, "generated": a.generated, "default": values.encode(a.default),
+                 "choices": None if a.choices is None else [values.encode(c) for c in a.choices],
+                 "choice_labels": None if a.choice_labels is None else
+                 {values.encode(code): label for code, label in zip(a.choices or (), a.choice_labels)},
+                 "min": values.encode(a.minimum), "max": values.encode(a.maximum), "label": a.label}
+    for bound, name in (("min_field", a.minimum_field), ("max_field", a.maximum_field)):
+        if name is not None:
+            described[bound] = name
     return described

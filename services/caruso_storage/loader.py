@@ -41,6 +41,9 @@ NAMED = ("model", "database", "object", "attribute", "relation", "search", "rule
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 RESERVED_PREFIX = "caruso_"                               # the storage's own tables, indexes and columns
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
+BOUNDS = ("minimum", "maximum", "minimum_field", "maximum_field")
+NOT_NAMES = ("inf", "infinity", "nan")                  # what a float's bound may read as, not an attribute
+NUMBERS = {"integer", "decimal", "float"}
 
 STORED_FORMS = ("text", "number")                       # conversions of dates and times
 DEFAULT_FORMATS = {"date": "%Y%m%d", "time": "%H%M%S", "datetime": "%Y%m%d%H%M%S"}
@@ -157,6 +160,7 @@ class _Builder:
         if not self.objects:
             raise self.fail(files[0][0], "the model has no objects: add <object> or <include module=\"...\"/>")
         self.check_names()
+        self.check_field_bounds()
         related = {name: self.with_relations(obj) for name, obj in self.objects.items()}
         finished = {name: self.with_rules(obj, related) for name, obj in related.items()}
         return Model(files[0][0].get("name"), databases, finished, ", ".join(source for _, source in files))
@@ -351,8 +355,8 @@ class _Builder:
         for field in attrs.fields(Attribute):
             before, after = getattr(base, field.name), getattr(changed, field.name)
             if field.name not in CHANGEABLE and after != before:
-                if field.name in ("minimum", "maximum"):        # as the file writes them
-                    raise refused(field.name[:3], values.encode(before), values.encode(after))
+                if field.name in BOUNDS:                        # as the file writes them
+                    raise refused(field.name[:3], declared.get(field.name[:3]), element.get(field.name[:3]))
                 raise refused(field.name, before, after)
         if changed.length != base.length:
             if base.length is None or changed.length is None or changed.length < base.length:
@@ -423,8 +427,10 @@ class _Builder:
 
     def ranged(self, where: str, attribute: Attribute, given: Mapping[str, str], element: etree._Element) -> Attribute:
         """``attribute`` with the ``min`` and ``max`` it is given, checked: a number, date,
-        datetime or time of its type (``today`` for a date or datetime), the least not above
-        the most, its default and its choices within them."""
+        datetime or time of its type (``today`` for a date or datetime), or the name of
+        another attribute of the object (checked once the object is complete,
+        :meth:`check_field_bounds`); the least not above the most, its default and its choices
+        within the fixed ones."""
         bounds = {name: given.get(name) for name in ("min", "max") if given.get(name) is not None}
         if not bounds:
             return attribute
@@ -432,26 +438,30 @@ class _Builder:
             raise self.fail(element, f"{where}: min and max apply to {', '.join(RANGED)}, not to {attribute.type}")
         if attribute.key:
             raise self.fail(element, f"{where}: a key attribute takes no min or max")
-        decoded = {}
+        decoded, fields = {}, {}
         for name, text in bounds.items():
             if text.strip() == TODAY:
                 if attribute.type not in ("date", "datetime"):
                     raise self.fail(element, f"{where}: {name}=\"today\" applies to a date or datetime")
                 decoded[name] = TODAY
+            elif IDENTIFIER.fullmatch(text) and text.lower() not in NOT_NAMES:
+                fields[name] = text
             else:
                 try:
                     bound = values.decode(attribute, text, strict=False)
                 except InvalidInput:
                     bound = None
                 if bound is None or (isinstance(bound, float) and not math.isfinite(bound)):
-                    raise self.fail(element, f"{where}: {name} {text!r} is not a valid {attribute.type}")
+                    raise self.fail(element, f"{where}: {name} {text!r} is not a valid {attribute.type} "
+                                             "nor the name of an attribute")
                 if getattr(bound, "tzinfo", None) is not None:
                     raise self.fail(element, f"{where}: {name} {text!r} has a time zone; a bound has none")
                 decoded[name] = bound
         low, high = decoded.get("min"), decoded.get("max")
         if low is not None and high is not None and TODAY not in (low, high) and low > high:
             raise self.fail(element, f"{where}: min {bounds['min']} is above max {bounds['max']}")
-        ranged = attrs.evolve(attribute, minimum=low, maximum=high)
+        ranged = attrs.evolve(attribute, minimum=low, maximum=high,
+                              minimum_field=fields.get("min"), maximum_field=fields.get("max"))
         # a default and the choices against the fixed bounds: today's moves, they stay
         fixed = attrs.evolve(ranged, minimum=None if low == TODAY else low, maximum=None if high == TODAY else high)
         declared = [("choice", choice) for choice in attribute.choices or ()]
@@ -462,6 +472,24 @@ class _Builder:
             except InvalidInput as error:
                 raise self.fail(element, f"{where}: {what} {str(error).removeprefix(attribute.name + ': ')}") from None
         return ranged
+
+    def check_field_bounds(self) -> None:
+        """Each ``min`` or ``max`` naming an attribute names another attribute of its object,
+        of its type (any number for a number)."""
+        for obj in self.objects.values():
+            for attribute in obj.attributes.values():
+                for bound, name in (("min", attribute.minimum_field), ("max", attribute.maximum_field)):
+                    if name is None:
+                        continue
+                    at = self.declared[(obj.name, attribute.name)][1]
+                    where = f"{at}: {obj.name}.{attribute.name}: {bound}=\"{name}\""
+                    other = obj.attributes.get(name)
+                    if other is None or other is attribute:
+                        raise ConfigError(f"{where} is neither a valid {attribute.type} nor another attribute "
+                                          f"of {obj.name}")
+                    if other.type != attribute.type and not {other.type, attribute.type} <= NUMBERS:
+                        raise ConfigError(f"{where} is a {other.type}; a bound is of the attribute's own type "
+                                          f"({attribute.type})")
 
     def stored_form(self, where: str, attribute: Attribute, given: Mapping[str, str],
                     element: etree._Element) -> Attribute:

@@ -37,7 +37,9 @@ class Attribute:
     NULL when None). ``choice_labels`` are the labels of ``choices``, in their order.
     ``text_format`` (one of ``TEXT_FORMATS``) is what every value of a string must be.
     ``minimum`` and ``maximum`` bound what a client may store in a number, date, datetime or
-    time (inclusive; :data:`TODAY` for a date or datetime is the day the value is stored).
+    time (inclusive; :data:`TODAY` for a date or datetime is the day the value is stored);
+    ``minimum_field`` and ``maximum_field`` name another attribute of the object whose value,
+    when both are given, this one may not be below (before) or above (after).
     """
 
     name: str
@@ -66,6 +68,8 @@ class Attribute:
     text_format: str | None = None
     minimum: Any = None
     maximum: Any = None
+    minimum_field: str | None = None
+    maximum_field: str | None = None
     line: int = 0
 
     @property

@@ -58,6 +58,9 @@ class Records:
         self._decoders = {name: values.decoder(attribute) for name, attribute in obj.attributes.items()}
         self._bounded = [attribute for attribute in obj.attributes.values()
                          if attribute.minimum is not None or attribute.maximum is not None]
+        self._paired = [(attribute, obj.attributes[name], least) for attribute in obj.attributes.values()
+                        for name, least in ((attribute.minimum_field, True), (attribute.maximum_field, False))
+                        if name is not None]
         self._as_given = {name: check for name, attribute in obj.attributes.items()
                           if (check := values.as_given(attribute)) is not None}
         self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()}
@@ -118,6 +121,19 @@ class Records:
             if attribute.name in names and decoded.get(attribute.name) is not None:
                 values.within(attribute, decoded[attribute.name])
 
+    def check_pairs(self, record: dict[str, Any], changed: Any = None) -> None:
+        """Refuse a value beyond another attribute's its ``min`` or ``max`` names, in the complete
+        ``record``; with ``changed`` (names), only pairs where one of them changed, the refusal
+        naming the changed one (this one when both did)."""
+        for attribute, other, least in self._paired:
+            value, other_value = record.get(attribute.name), record.get(other.name)
+            if value is None or other_value is None:
+                continue
+            if changed is None or attribute.name in changed:
+                values.beside(attribute, value, other, other_value, least)
+            elif other.name in changed:
+                values.beside(other, other_value, attribute, value, not least)
+
     def check_limits(self, decoded: dict[str, Any]) -> None:
         """Refuse values their columns cannot hold (InvalidInput naming the attribute)."""
         for name, check in self.limits.items():
@@ -129,6 +145,8 @@ class Records:
         """A complete new record from a caller's values: defaults filled in, required checked."""
         record = self.decode(data, self._defaults.copy())
         self._check_required(record)
+        if self._paired:
+            self.check_pairs(record)
         return record
 
     def wire(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -242,9 +260,12 @@ class Records:
         old = self.fetch(connection, key, lock=True)
         self._check_version(key, old, version)
         # a value stored before its bound was declared may be given back unchanged (a form's other fields)
-        self.check_bounds(changes, [name for name, value in changes.items() if value != old.get(name)])
+        changed = [name for name, value in changes.items() if value != old.get(name)]
+        self.check_bounds(changes, changed)
         new = {**old, **changes}
         self._check_required(new)
+        if self._paired:
+            self.check_pairs(new, changed)
         assignments = dict(changes)
         where = self._where_key(key)
         if self.obj.versioned:

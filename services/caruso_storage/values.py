@@ -8,7 +8,8 @@ their attribute's scale half to even (banker's rounding: 0.125 â†’ 0.12, 0.135 â
 a decimal with more than ``MAX_DIGITS`` digits before the point is too large for any
 column, an integer beyond 64 bits for any integer column (in a filter too). :func:`within`
 checks a value a client stores against its attribute's ``minimum`` and ``maximum`` (the
-records do, for the values a create gives or an update changes; a filter may look for any).
+records do, for the values a create gives or an update changes; a filter may look for any),
+:func:`beside` against another attribute's value its ``min`` or ``max`` names.
 """
 from __future__ import annotations
 
@@ -75,6 +76,29 @@ def within(attribute: Attribute, value: Any) -> None:
             allowed = ("earliest" if least else "latest") if moment else ("least" if least else "most")
             raise InvalidInput(f"{attribute.name}: {encode(value)} is {word} {encode(bound)}, the {allowed} allowed",
                                field=attribute.name)
+
+
+def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any, least: bool) -> None:
+    """InvalidInput naming ``attribute`` (``field``) when ``value`` is below (before) the
+    ``other`` attribute's value (``least``), else above (after) it: a ``min`` or ``max`` naming
+    another attribute. A datetime with a time zone is compared in UTC with one without."""
+    moment = attribute.type in MOMENTS
+    compared, limit = _utc(value), _utc(other_value)
+    try:
+        outside = compared < limit if least else compared > limit
+    except TypeError:       # a time with an offset against one without
+        raise InvalidInput(f"{attribute.name}: {encode(value)} and {other.label} ({encode(other_value)}) cannot be "
+                           "compared: give both with a time zone or both without", field=attribute.name) from None
+    if outside:
+        word = ("before" if least else "after") if moment else ("below" if least else "above")
+        raise InvalidInput(f"{attribute.name}: {encode(value)} is {word} {other.label}, which is "
+                           f"{encode(other_value)}", field=attribute.name)
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
 
 
 def decoder(attribute: Attribute) -> Callable[[Any], Any]:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from caruso_core import connect
+from caruso_core.verticals import deployment_data
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.database import open_database, users
@@ -74,6 +75,18 @@ def add_users(db_url: str) -> None:
     accounts = accounts_of(db_url)
     for name, password in PASSWORDS.items():
         accounts.add(name, ROLES[name], password)
+
+
+def host_vertical(caruso_host: Any, caruso_client: Any, tmp_path: Path, name: str) -> tuple[Any, str]:
+    """The vertical ``name``'s storage (its model, an empty SQLite database) and front office
+    (the test users), hosted; returns the storage's proxy and the front office's URL."""
+    services = deployment_data([name])["services"]
+    caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'v.db'}"})
+    db = f"sqlite:///{tmp_path / 'fo.db'}"
+    add_users(db)
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
+                                       "views": services["frontoffice"]["config"]["views"]})
+    return caruso_client.get("caruso.storage/1"), caruso_client.get("frontoffice").url()
 
 
 def make_context(tmp_path: Path, manager_uri: str | None = None, *,

@@ -11,9 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from caruso_core.verticals import deployment_data
 from caruso_utility.demo import load
-from frontoffice_support import PHONE, QUICK_COST, add_users, Tab
+from frontoffice_support import PHONE, Tab, host_vertical
 
 pytestmark = pytest.mark.browser
 WIDE = {"width": 1366, "height": 900}
@@ -21,16 +20,11 @@ WIDE = {"width": 1366, "height": 900}
 
 def office(name, caruso_host, caruso_client, tmp_path, browser, shots):
     """The vertical's storage and front office; a supervisor's tabs at 1366 and 390 pixels."""
-    services = deployment_data([name])["services"]
-    caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'v.db'}"})
-    db = f"sqlite:///{tmp_path / 'fo.db'}"
-    add_users(db)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
-                                       "views": services["frontoffice"]["config"]["views"]})
-    tabs = [Tab(browser, caruso_client.get("frontoffice").url(), size, shots) for size in (WIDE, PHONE)]
+    storage, url = host_vertical(caruso_host, caruso_client, tmp_path, name)
+    tabs = [Tab(browser, url, size, shots) for size in (WIDE, PHONE)]
     for tab in tabs:
         tab.sign_in("sam").wait_for_url("**/")
-    return caruso_client.get("caruso.storage/1"), tabs
+    return storage, tabs
 
 
 @pytest.fixture

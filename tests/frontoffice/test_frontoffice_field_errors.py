@@ -11,7 +11,7 @@ import httpx
 
 from caruso_core.errors import CallTimedOut
 from caruso_frontoffice.records import Records
-from frontoffice_support import csrf_of, sign_in
+from frontoffice_support import csrf_of, host_vertical, sign_in
 
 
 def words(html):
@@ -167,3 +167,34 @@ def test_a_save_whose_answer_was_lost_keeps_its_token_and_a_next_page_cannot_car
         assert saved.status_code == 303 and ";" not in saved.headers["location"]
         assert web.post("/views/task-edit/new", data={**task, "_once": once_of(opened), "subject": "Next",
                                                        "next": "/views/tasks"}).status_code == 303
+
+
+def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_changed(caruso_host, caruso_client,
+                                                                                   tmp_path):
+    """The service vertical's orders: *Respond by* may not be before *Opened* (``min="opened"``)."""
+    storage, url = host_vertical(caruso_host, caruso_client, tmp_path, "service")
+    customer = storage.create("Customer", {"customer_no": "S-1", "name": "Bakkerij Jansen"})
+    order = {"customer_id": str(customer["id"]), "problem": "No hot water", "priority": "high",
+             "opened": "2026-05-04T10:30", "respond_by": "2026-05-04T09:00"}
+    with httpx.Client(base_url=url) as web:
+        assert sign_in(web, "sam").status_code == 303
+        form = web.get("/views/order-new/new")
+        early = web.post("/views/order-new/new", data={"csrf": csrf_of(form.text), **order})
+        assert early.status_code == 400
+        assert ('value="2026-05-04T09:00" maxlength="1000" type="datetime-local" > '
+                '<span class="field-error" role="alert">2026-05-04T09:00:00 is before Opened, which is '
+                '2026-05-04T10:30:00</span>') in words(early.text)
+        assert storage.count("FieldServiceOrder", None) == 0
+        saved = web.post("/views/order-new/new", data={"csrf": csrf_of(form.text), **order,
+                                                        "respond_by": "2026-05-04T18:30"})
+        assert saved.status_code == 303
+        [stored] = storage.query("FieldServiceOrder", None)
+        edit = web.get(f"/views/order-edit/edit?id={stored['id']}")
+        fields = {name: value for name, value in re.findall(r'name="(_\w+|csrf)" value="([^"]*)"', edit.text)}
+        moved = web.post(f"/views/order-edit/edit?id={stored['id']}", data={
+            **{name: html.unescape(value) for name, value in fields.items()}, "priority": "high", "status": "open",
+            "respond_by": "2026-05-03T18:30", "engineer": ""})
+        assert moved.status_code == 400
+        assert ('<span class="field-error" role="alert">2026-05-03T18:30:00 is before Opened, which is '
+                '2026-05-04T10:30:00</span>') in words(moved.text)
+    assert storage.get("FieldServiceOrder", stored["id"])["respond_by"] == "2026-05-04T18:30:00"

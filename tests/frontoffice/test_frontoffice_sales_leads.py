@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from caruso_core.verticals import deployment_data
-from frontoffice_support import PHONE, QUICK_COST, add_users, Tab
+from frontoffice_support import PHONE, Tab, host_vertical
 
 pytestmark = pytest.mark.browser
 WIDE = {"width": 1366, "height": 900}
@@ -15,15 +14,9 @@ WIDE = {"width": 1366, "height": 900}
 @pytest.fixture
 def bank(caruso_host, caruso_client, tmp_path, browser, shots):
     """The bank vertical's storage (one customer) and front office; a supervisor's tabs."""
-    services = deployment_data(["bank"])["services"]
-    caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'v.db'}"})
-    db = f"sqlite:///{tmp_path / 'fo.db'}"
-    add_users(db)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
-                                       "views": services["frontoffice"]["config"]["views"]})
-    storage = caruso_client.get("caruso.storage/1")
+    storage, url = host_vertical(caruso_host, caruso_client, tmp_path, "bank")
     customer = storage.create("Customer", {"customer_no": "B-100", "name": "Nora Berg"})
-    tabs = [Tab(browser, caruso_client.get("frontoffice").url(), size, shots) for size in (WIDE, PHONE)]
+    tabs = [Tab(browser, url, size, shots) for size in (WIDE, PHONE)]
     for tab in tabs:
         tab.sign_in("sam").wait_for_url("**/")
     yield storage, customer, tabs

@@ -10,7 +10,7 @@ import pytest
 from caruso_core.verticals import deployment_data
 from caruso_frontoffice.views.catalog import load
 from caruso_frontoffice.views.model import FormView
-from frontoffice_support import PHONE, QUICK_COST, add_users, Tab
+from frontoffice_support import PHONE, Tab, host_vertical
 
 pytestmark = pytest.mark.browser
 WIDE = {"width": 1366, "height": 900}
@@ -21,17 +21,11 @@ SAMPLES = {"date": "2026-05-04", "datetime": "2026-05-04T10:30", "integer": "3",
 @pytest.fixture(params=["utility", "bank", "service"])
 def vertical(request, caruso_host, caruso_client, tmp_path, browser, shots):
     """The vertical's storage (its model, an empty database) and front office, a supervisor's tab."""
-    services = deployment_data([request.param])["services"]
-    caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'v.db'}"})
-    db = f"sqlite:///{tmp_path / 'fo.db'}"
-    add_users(db)
-    views = services["frontoffice"]["config"]["views"]
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST,
-                                       "address": "http://127.0.0.1:0", "db": db, "views": views})
-    tabs = [Tab(browser, caruso_client.get("frontoffice").url(), size, shots) for size in (WIDE, PHONE)]
+    storage, url = host_vertical(caruso_host, caruso_client, tmp_path, request.param)
+    tabs = [Tab(browser, url, size, shots) for size in (WIDE, PHONE)]
     for tab in tabs:
         tab.sign_in("sam").wait_for_url("**/")
-    yield load(views), caruso_client.get("caruso.storage/1"), tabs
+    yield load(deployment_data([request.param])["services"]["frontoffice"]["config"]["views"]), storage, tabs
     for tab in tabs:
         tab.close()
 

@@ -166,7 +166,7 @@ def test_two_instances_sweeping_at_once_run_a_due_rule_once(make_storage):
     customer = first.create("Customer", {"customer_no": "S-2", "name": "Bakkerij"})
     for _ in range(5):
         first.create("FieldServiceOrder", {"customer_id": customer["id"], "problem": "broken",
-                                           "opened": utc_now().isoformat(),
+                                           "opened": (utc_now() - dt.timedelta(hours=1)).isoformat(),
                                            "respond_by": (utc_now() - dt.timedelta(minutes=5)).isoformat()})
     runs: list[int] = []
     threads = [threading.Thread(target=lambda s=s: runs.append(s.run_due_rules())) for s in (first, second)]

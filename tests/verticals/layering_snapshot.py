@@ -3,8 +3,9 @@ DDL of each table (SQLite and PostgreSQL), per object.
 
 ``before/*.json`` hold this for the objects each vertical's model declared itself before
 the verticals were rebuilt on the CRM base module (recorded from commit cd39441; each
-attribute's ``choice_labels`` and ``min`` and ``max``, which describe() gained later, are as the
-models declare them now: none declared labels, and bounds only where a vertical added them;
+attribute's ``choice_labels``, ``min`` and ``max`` (and ``min_field``), which describe() gained
+later, are as the models declare them now: none declared labels, and bounds only where a
+vertical added them;
 the bank's Complaint lists the rule ``answer_due_in_eight_weeks``, added later).
 """
 from __future__ import annotations

@@ -62,8 +62,10 @@ def test_a_reported_fault_is_checked_for_warranty_and_escalated_when_its_sla_dea
     assert (order["under_warranty"], order["priority"], order["status"]) == (True, "high", "open")
     assert respond_by - opened == dt.timedelta(hours=8)
 
-    an_hour_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-    storage.update("FieldServiceOrder", order["id"], {"respond_by": an_hour_ago})   # the eight hours went by
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    storage.update("FieldServiceOrder", order["id"], {"opened": (now - dt.timedelta(hours=9)).isoformat(),
+                                                      "respond_by": (now - dt.timedelta(hours=1)).isoformat()})
+    # the eight hours went by
     eventually(lambda: storage.get("FieldServiceOrder", order["id"])["status"], lambda status: status != "open",
                limit=30, what="the order leaving 'open'")
     assert storage.get("FieldServiceOrder", order["id"])["status"] == "sla-breached"
