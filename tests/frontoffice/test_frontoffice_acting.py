@@ -76,7 +76,7 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
         "Edit", "New task", "New activity", "New opportunity", "New service order"]
     page.click("p.actions >> text=New task")
     page.wait_for_url("**/views/task-edit/new?**")
-    assert page.input_value("input[name=customer_id]") == "2"
+    assert page.input_value("input[name=customer_id]") == customer["customer_no"]     # typed by its number
     page.fill("input[name=subject]", "Call back about the meter")
     page.click("button:has-text('Save')")
     page.wait_for_url("**/views/customer-360/show?id=2")

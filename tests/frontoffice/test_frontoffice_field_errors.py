@@ -174,7 +174,7 @@ def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_chang
     """The service vertical's orders: *Respond by* may not be before *Opened* (``min="opened"``)."""
     storage, url = host_vertical(caruso_host, caruso_client, tmp_path, "service")
     customer = storage.create("Customer", {"customer_no": "S-1", "name": "Bakkerij Jansen"})
-    order = {"customer_id": str(customer["id"]), "problem": "No hot water", "priority": "high",
+    order = {"customer_id": "S-1", "problem": "No hot water", "priority": "high",
              "opened": "2026-05-04T10:30", "respond_by": "2026-05-04T09:00"}
     with httpx.Client(base_url=url) as web:
         assert sign_in(web, "sam").status_code == 303

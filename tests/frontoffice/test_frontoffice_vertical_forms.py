@@ -36,14 +36,16 @@ def creating_forms(catalog):
     return sorted(forms, key=lambda form: form.object != "Customer")
 
 
-def sample(name, meta, relations, storage, unique):
-    """A value for the attribute ``name`` from its type; a reference names an existing object
-    (None when there is none: only optional references are left empty then)."""
+def sample(field, meta, relations, storage, unique):
+    """A value for the form's ``field`` from its attribute's type; a reference names an
+    existing object, by its key or by the attribute the field types (``by``), None when there
+    is none: only optional references are left empty then."""
+    name = field.name
     target = next((r["target"] for r in relations.values()
                    if r["kind"] == "many-to-one" and r["foreign_key"] == [name]), None)
     if target is not None:
         found = storage.query(target, None, None, 1)
-        return str(found[0][storage.describe(target)["key"][0]]) if found else None
+        return str(found[0][field.by or storage.describe(target)["key"][0]]) if found else None
     if meta["choices"]:
         return meta["choices"][-1]
     if meta["type"] in SAMPLES:
@@ -70,7 +72,7 @@ def test_every_new_form_of_the_vertical_saves(vertical):
                 continue
             kind = control.get_attribute("type")
             value = ("ann@example.com" if kind == "email" else "+31 20 555 0101" if kind == "tel"
-                     else sample(name, meta, described["relations"], storage, next(numbers)))
+                     else sample(next(f for f in form.fields if f.name == name), meta, described["relations"], storage, next(numbers)))
             if value is None:
                 assert not meta["required"], f"{form.id}: nothing to refer to for {name}"
             elif control.evaluate("e => e.tagName") == "SELECT":

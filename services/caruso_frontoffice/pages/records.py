@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from caruso_core.errors import CallInterrupted, CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_core.digits import digits
-from caruso_frontoffice import notices, submissions, widgets
+from caruso_frontoffice import notices, references, submissions, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
 from caruso_frontoffice.context import Context
@@ -438,16 +438,32 @@ def _related_table(context: Context, records: Records, item: Related, fields: li
             table_rows(context, info, fields, rows, opener, role))
 
 
-def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, Any]]:
+def _form_fields(view: FormView, info: ObjectInfo, role: str, records: Records) -> list[dict[str, Any]]:
+    """The fields of ``view`` ``role`` sees: a typed one (``by``) takes and shows the ``by``
+    attribute of the object its reference names (``attribute``), and keeps its own default."""
     shown = []
     for field in _visible(view.fields, role):
-        attribute = info.attribute(field.name)
+        own = info.attribute(field.name)
+        typed = _typed(view, info, field, records) if field.by else None
+        attribute = typed.by if typed else own
         kind = widgets.widget(field, attribute)
-        shown.append({"name": field.name, "label": field.label or attribute.label, "widget": kind,
-                      "required": field.required if field.required is not None else attribute.required,
-                      "max_length": widgets.max_length(field, attribute, kind),
-                      "choices": attribute.options(), "field": field, "attribute": attribute})
+        shown.append({"name": field.name, "label": field.label or own.label, "widget": kind,
+                      "required": field.required if field.required is not None else own.required,
+                      "max_length": widgets.max_length(field, attribute, kind), "default": own.default,
+                      "choices": attribute.options(), "field": field, "attribute": attribute, "typed": typed})
     return shown
+
+
+def _typed(view: FormView, info: ObjectInfo, field: Field, records: Records) -> references.Typed:
+    """What the typed ``field`` names: the object of its reference and that object's ``by``
+    (refused when the views and the model disagree: ``caruso frontoffice views check``)."""
+    target = info.references.get(field.name)
+    key = records.info(target).key if target else ()
+    by = records.info(target).attributes.get(field.by or "") if target else None
+    if len(key) != 1 or by is None:
+        raise _Refused(500, f"Form {view.id!r} cannot show its field {field.name!r}: by={field.by!r} does not name "
+                            f"an attribute of the object it refers to ('caruso frontoffice views check' says more).")
+    return references.Typed(target, key[0], by)
 
 
 @page(*STAFF)
@@ -455,18 +471,21 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str) -> list[dict[str, 
 def form_page(request: Request, context: Context) -> Response:
     view = _form_view(request, context)
     info = context.records.info(view.object)
-    fields = _form_fields(view, info, request.state.visitor.user.role)
+    fields = _form_fields(view, info, request.state.visitor.user.role, context.records)
     after = _next(request.query_params.get(NEXT))
     if not request.url.path.endswith("/edit"):
         given = request.query_params
-        defaults = {f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given
-                    else _form_value(f, f["attribute"].default) for f in fields}
+        start = references.shown(context.records, fields, {
+            f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given else f["default"] for f in fields})
+        defaults = {f["name"]: start[f["name"]] if f["name"] in given else _form_value(f, start[f["name"]])
+                    for f in fields}
         new = _form(request, context, view, fields, defaults, after,
                     once=submissions.new_token() if context.submissions is not None else None)
         new.headers["cache-control"] = REVISITED
         return new
     record = context.records.get(view.object, _key(info, request.query_params))
-    return _form(request, context, view, fields, {f["name"]: _form_value(f, record.get(f["name"])) for f in fields},
+    shown = references.shown(context.records, fields, record)
+    return _form(request, context, view, fields, {f["name"]: _form_value(f, shown.get(f["name"])) for f in fields},
                  after, trail=_trail(context, info, record), **_editing(fields, info, record))
 
 
@@ -534,7 +553,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     records = context.records
     info = records.info(view.object)
     role = request.state.visitor.user.role
-    fields = _form_fields(view, info, role)
+    fields = _form_fields(view, info, role, records)
     after = _next(_text(form.get(NEXT)))
     editing = request.url.path.endswith("/edit")
     values, errors, field_errors, given = {}, [], {}, {}
@@ -552,12 +571,15 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     except InvalidInput as error:
         errors.append(str(error))
     status = 400
+    missing = references.keys_of(records, fields, values) if not errors else {}    # typed: keys from here on
     entered = _entered(form, values) if editing else values       # what the user gave or changed
     if not errors:
+        typed = {spec["name"] for spec in fields if spec["typed"]}          # named objects that exist
         try:
-            missing = records.missing(info, entered)
+            missing.update(records.missing(info, {name: value for name, value in entered.items()
+                                                  if name not in typed}))
         except CarusoError:             # cannot be asked: the save says what goes wrong
-            missing = {}
+            pass
         field_errors = {name: {"message": reason, "link": None, "link_text": None} for name, reason in missing.items()}
     once = None if editing or context.submissions is None else \
         context.submissions.of(request.state.visitor.user.id, _text(form.get("_once")))
@@ -580,8 +602,9 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
                 field_errors[error.details["field"]] = _field_error(context, view, info, error, role, values, key)
             elif editing and isinstance(error, NotFound) and _deleted(records, view.object, key):
                 errors.append(f"{error}: it was deleted while you were editing it. Your entries are below.")
-                given["anew"] = f"/views/{view.id}/new?" + urlencode(
-                    {spec["name"]: _text(form.get(spec["name"])) for spec in fields if spec["widget"] != "readonly"})
+                given["anew"] = f"/views/{view.id}/new?" + urlencode(      # a typed field by its key
+                    {spec["name"]: values[spec["name"]] if spec["typed"] and values[spec["name"]] is not None
+                     else _text(form.get(spec["name"])) for spec in fields if spec["widget"] != "readonly"})
             elif editing and isinstance(error, Conflict):
                 current = records.get(view.object, key)
                 if current.get("_version") != stored_version:
@@ -641,8 +664,9 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
         if not confirmed:
             raise
         return notices.redirect(request, context.sessions, path, f"{named} was deleted already.", query)
-    fields = _form_fields(view, info, role)
-    shown = [(f["label"], widgets.shown(f["attribute"], record.get(f["name"]))) for f in fields]
+    fields = _form_fields(view, info, role, context.records)
+    seen = references.shown(context.records, fields, record)
+    shown = [(f["label"], widgets.shown(f["attribute"], seen.get(f["name"]))) for f in fields]
 
     def asking(status: int, error: str | None) -> Response:
         return context.render(request, "delete.html", status, view=view, named=named, shown=shown, version=token,
@@ -746,21 +770,22 @@ def _changed_meanwhile(request: Request, context: Context, view: FormView, info:
     (or the form did not say what it had, ``_was``), the user's entry stays and the value now
     stored is shown beside it. A link opens the form afresh with the stored values."""
     was = _opened_with(form)
+    seen = references.shown(context.records, fields, current)         # a typed field as the user sees it
     shown, notes = {}, {}
     for spec in fields:
         name, stored = spec["name"], current.get(spec["name"])
         if spec["widget"] == "readonly":
-            shown[name] = _form_value(spec, stored)
+            shown[name] = _form_value(spec, seen.get(name))
             continue
         shown[name] = _text(form.get(name))
         mine, theirs = _digest(values[name]), _digest(stored)
         if mine == theirs:
             continue
         if was.get(name) == mine:                                 # only they changed it: theirs
-            shown[name] = _form_value(spec, stored)
+            shown[name] = _form_value(spec, seen.get(name))
             notes[name] = "Changed by someone else meanwhile."
         elif was.get(name) != theirs:                             # both changed it (or not known): yours
-            now = widgets.shown(spec["attribute"], stored) or "(empty)"
+            now = widgets.shown(spec["attribute"], seen.get(name)) or "(empty)"
             notes[name] = f"Now stored: {now}. Saving keeps your entry."
     label = _named(view, info, current)
     message = (f"{label} was saved by someone else while you were editing it. The form keeps your entries and "

@@ -170,7 +170,28 @@ def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
                 problems.append(f"{source}: {where} names {object_name}.{attribute}, which the model lacks")
         if isinstance(view, ListView) and view.object in objects:
             problems += _opening_problems(catalog, view, objects[view.object])
+        if isinstance(view, FormView) and view.object in objects:
+            problems += _typed_reference_problems(view, objects)
     return list(dict.fromkeys(problems))
+
+
+def _typed_reference_problems(view: FormView, objects: dict[str, Any]) -> list[str]:
+    """The fields of ``view`` with ``by`` that are no many-to-one reference on their attribute
+    alone to an object with a one-attribute key, or whose ``by`` that object lacks."""
+    problems = []
+    for field in view.fields:
+        if field.by is None:
+            continue
+        where = f"{field.source}: form {view.id!r} field {field.name!r} by={field.by!r}"
+        targets = [relation["target"] for relation in objects[view.object].get("relations", {}).values()
+                   if relation.get("kind") == "many-to-one" and relation.get("foreign_key") == [field.name]]
+        target = objects.get(targets[0]) if targets else None
+        if target is None or len(target.get("key") or ()) != 1:
+            problems.append(f"{where}: {view.object}.{field.name} is no reference (a many-to-one relation on it "
+                            "alone, to an object with a one-attribute key)")
+        elif field.by not in target.get("attributes", {}):
+            problems.append(f"{where}: {targets[0]} has no attribute {field.by!r}")
+    return problems
 
 
 def _opening_problems(catalog: Catalog, view: ListView, model: dict[str, Any]) -> list[str]:

@@ -104,7 +104,7 @@ def _field(element: etree._Element, name: str, attribute: str = "name") -> Field
     length = element.get("max-length")
     return Field(name=element.get(attribute), label=element.get("label"), widget=element.get("widget"),
                  required=_flag(element.get("required")), max_length=int(length) if length else None,
-                 roles=_roles(element.get("roles")), opens=element.get("open"),
+                 roles=_roles(element.get("roles")), opens=element.get("open"), by=element.get("by"),
                  source=Source(name, element.sourceline or 0))
 
 

@@ -28,7 +28,8 @@ class Field:
     ``widget`` and ``max_length`` override what the attribute's type implies;
     ``roles`` (None: the view's roles) narrows who sees the field; ``opens`` (columns only)
     names the detail or customer 360 view a cell's value (the key of the object a relation
-    names) opens.
+    names) opens; ``by`` (form fields of a many-to-one reference) names the attribute of the
+    referenced object the user types and sees instead of its key (``customer_no``).
     """
 
     name: str
@@ -38,6 +39,7 @@ class Field:
     max_length: int | None = None
     roles: frozenset[str] | None = None
     opens: str | None = None
+    by: str | None = None
     source: Source | None = None
 
     def visible_to(self, role: str) -> bool:

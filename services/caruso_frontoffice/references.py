@@ -1,0 +1,67 @@
+"""Form fields that name an object by another of its attributes (a field's ``by``).
+
+A many-to-one reference such as a task's ``customer_id`` holds the customer's key; with
+``<field name="customer_id" by="customer_no"/>`` the user types and sees the customer's
+number instead. :class:`Typed` says what such a field names; :func:`keys_of` turns what the
+user typed into keys before a save (one round trip for all the form's fields), and
+:func:`shown` turns stored keys into what the user sees (one round trip). The storage
+keeps the key: digests, versions and the relation check work on keys as before.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import attrs
+
+from caruso_core.errors import CarusoError
+from caruso_frontoffice.records import Attribute, Records
+
+
+@attrs.frozen
+class Typed:
+    """A field naming an object of ``target`` (key attribute ``key``) by its ``by`` attribute."""
+
+    target: str
+    key: str
+    by: Attribute
+
+
+def keys_of(records: Records, fields: Iterable[dict[str, Any]], values: dict[str, Any]) -> dict[str, str]:
+    """Replace in ``values`` each typed field's text by the key of the one object whose ``by``
+    attribute holds it; returns a one-line reason per field whose text names no object, or
+    more than one (the value is then left as typed)."""
+    asked = [(field["name"], field["typed"], values[field["name"]]) for field in fields
+             if field.get("typed") is not None and values.get(field["name"]) is not None]
+    if not asked:
+        return {}
+    found = records.read([{"op": "query", "object": typed.target, "limit": 2,
+                           "where": {"field": typed.by.name, "op": "eq", "value": text}}
+                          for _, typed, text in asked])
+    problems = {}
+    for (name, typed, text), rows in zip(asked, found):
+        if len(rows) == 1:
+            values[name] = rows[0][typed.key]
+        elif rows:
+            problems[name] = f"More than one {typed.target} has {typed.by.label.lower()} {text}"
+        else:
+            problems[name] = f"There is no {typed.target} with {typed.by.label.lower()} {text}"
+    return problems
+
+
+def shown(records: Records, fields: Iterable[dict[str, Any]], record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` (stored values, or keys a link gives) with each typed field's key replaced by
+    the ``by`` value of the object it names; a key naming none, or that cannot be read, stays."""
+    asked = [(field["name"], field["typed"], record[field["name"]]) for field in fields
+             if field.get("typed") is not None and record.get(field["name"]) not in (None, "")]
+    if not asked:
+        return record
+    try:
+        found = records.read([{"op": "query", "object": typed.target, "limit": 1,
+                               "where": {"field": typed.key, "op": "eq", "value": key}} for _, typed, key in asked])
+    except CarusoError:             # a key a link gives that is no key: shown as given
+        return record
+    replaced = dict(record)
+    for (name, typed, _), rows in zip(asked, found):
+        if rows:
+            replaced[name] = rows[0][typed.by.name]
+    return replaced

@@ -1,0 +1,116 @@
+"""A form's reference typed by another attribute of the object it names (``by``): the user
+types and sees the customer's name (or number) while the storage keeps the customer's key, on
+new and edit forms, the changed-meanwhile page and a form made anew; a text naming no
+object, or several, is refused beside the field. Served against the real storage with the
+example CRM model."""
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from caruso_frontoffice.app import create_app
+from caruso_frontoffice.views.catalog import load, model_problems
+from frontoffice_support import VIEWS, csrf_of, make_context, sign_in
+
+TYPED = """<views>
+  <form id="contact-by-name" object="Contact" title="Contact">
+    <field name="customer_id" by="name" label="Customer"/>
+    <field name="name"/>
+    <field name="role"/>
+  </form>
+</views>
+"""
+
+
+def words(text):
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def typed(tmp_path, storage, caruso_manager):
+    views = tmp_path / "typed.xml"
+    views.write_text(TYPED)
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, str(views)])),
+                    base_url="http://testserver") as web:
+        assert sign_in(web, "sam").status_code == 303
+        yield web
+
+
+def post(web, url, data):
+    return web.post(url, data=data, follow_redirects=False)
+
+
+def customer_named(storage, name):
+    return storage.query("Customer", {"field": "name", "op": "eq", "value": name})[0]["id"]
+
+
+def edit_form(web, contact_id):
+    page = web.get(f"/views/contact-by-name/edit?id={contact_id}")
+    hidden = {name: html.unescape(value) for name, value in re.findall(r'name="(_\w+|csrf)" value="([^"]*)"', page.text)}
+    return page, hidden
+
+
+def test_a_new_form_takes_the_customer_by_name_and_stores_the_key(typed, storage):
+    acme = customer_named(storage, "Acme Utilities")
+    form = typed.get(f"/views/contact-by-name/new?customer_id={acme}")           # a 360's link gives the key
+    assert '<input name="customer_id" value="Acme Utilities"' in words(form.text)
+    saved = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "Berta Brandt",
+                                                            "name": "Dora Dahl"})
+    assert saved.status_code == 303
+    [dora] = storage.query("Contact", {"field": "name", "op": "eq", "value": "Dora Dahl"})
+    assert dora["customer_id"] == customer_named(storage, "Berta Brandt")
+
+    unknown = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "Nobody GmbH",
+                                                              "name": "Egon Ernst"})
+    assert unknown.status_code == 400
+    assert ('value="Nobody GmbH" maxlength="120" type="text" required> <span class="field-error" role="alert">There is no '
+            'Customer with name Nobody GmbH</span>') in words(unknown.text)
+    storage.create("Customer", {"name": "Berta Brandt", "city": "Köln"})
+    twice = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "Berta Brandt",
+                                                            "name": "Egon Ernst"})
+    assert twice.status_code == 400
+    assert ('<span class="field-error" role="alert">More than one Customer has name Berta Brandt</span>'
+            in words(twice.text))
+    assert storage.count("Contact", {"field": "name", "op": "eq", "value": "Egon Ernst"}) == 0
+
+
+def test_an_edit_shows_the_name_keeps_the_key_and_says_what_someone_else_changed(typed, storage):
+    acme, berta = customer_named(storage, "Acme Utilities"), customer_named(storage, "Berta Brandt")
+    [carl] = storage.query("Contact", {"field": "name", "op": "eq", "value": "Carl Meier"})
+    page, hidden = edit_form(typed, carl["id"])
+    assert '<input name="customer_id" value="Acme Utilities"' in words(page.text)
+    moved = post(typed, f"/views/contact-by-name/edit?id={carl['id']}", {
+        **hidden, "customer_id": "Berta Brandt", "name": "Carl Meier", "role": "facility manager"})
+    assert moved.status_code == 303
+    assert storage.get("Contact", carl["id"])["customer_id"] == berta
+
+    page, hidden = edit_form(typed, carl["id"])                 # someone else moves him back meanwhile
+    storage.update("Contact", carl["id"], {"customer_id": acme})
+    renamed = post(typed, f"/views/contact-by-name/edit?id={carl['id']}", {
+        **hidden, "customer_id": "Berta Brandt", "name": "Carl Maier", "role": "facility manager"})
+    assert renamed.status_code == 409
+    assert ('<input name="customer_id" value="Acme Utilities"' in words(renamed.text)
+            and "Changed by someone else meanwhile." in renamed.text)
+
+    page, hidden = edit_form(typed, carl["id"])                 # deleted meanwhile: made anew by the key
+    storage.delete("Contact", carl["id"])
+    gone = post(typed, f"/views/contact-by-name/edit?id={carl['id']}", {
+        **hidden, "customer_id": "Acme Utilities", "name": "Carl Meier", "role": "facility manager"})
+    assert gone.status_code == 409
+    anew = html.unescape(re.search(r'<a href="([^"]+)">Make it anew', gone.text).group(1))
+    assert f"customer_id={acme}" in anew
+    assert '<input name="customer_id" value="Acme Utilities"' in words(typed.get(anew).text)
+
+
+def test_views_check_names_a_by_that_is_no_reference_or_that_the_object_lacks(tmp_path, storage):
+    views = tmp_path / "typed.xml"
+    views.write_text(TYPED.replace('by="name" label="Customer"/>', 'by="nickname"/>')
+                     .replace('<field name="role"/>', '<field name="role" by="name"/>'))
+    problems = model_problems(load([*VIEWS, str(views)]), storage.describe()["objects"])
+    assert [problem.split(": ", 1)[1] for problem in problems if "by=" in problem] == [
+        "form 'contact-by-name' field 'customer_id' by='nickname': Customer has no attribute 'nickname'",
+        "form 'contact-by-name' field 'role' by='name': Contact.role is no reference (a many-to-one relation on it "
+        "alone, to an object with a one-attribute key)"]
