@@ -1,7 +1,7 @@
 """The service vertical's published FAQ: the questions its self-service script ``faq`` answers,
-as published knowledge-base articles the portal lists and searches. It is the vertical's demo
-data (``caruso data demo --vertical service``), loaded through a storage service; articles
-whose question is stored already are left as they are, so loading twice adds nothing.
+as published knowledge-base articles the portal lists and searches. The vertical's demo data
+(:mod:`caruso_service.demo`) publishes them through a storage service; articles whose question
+is stored already are left as they are, so publishing twice adds nothing.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The service vertical publishes its FAQ: its demo data are the questions the FAQ script
-answers, as published articles (loaded once however often it runs), which the portal of the
-vertical's deployment searches; the FAQ script, published in that portal, points at the search."""
+"""The service vertical publishes its FAQ: its demo data hold the questions the FAQ script
+answers, as published articles (published once however often it runs), which the portal of
+the vertical's deployment searches; the FAQ script, published in that portal, points at the
+search."""
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ from starlette.testclient import TestClient
 
 from caruso_core.verticals import demo_loaders, installed
 from caruso_frontoffice.app import create_app
-from caruso_service import faq
+from caruso_service import demo, faq
 from frontoffice_support import csrf_of, make_context
 
 
@@ -21,9 +22,9 @@ def test_the_faq_is_published_and_searched_in_the_verticals_portal(caruso_host, 
     caruso_host("scripts", config={**settings["scripts"]["config"], "db": f"sqlite:///{tmp_path / 'd.db'}"})
     storage = caruso_client.get("caruso.storage/1")
     [(vertical, load)] = demo_loaders(["service"], {"service": installed()["service"]})
-    assert (vertical, load) == ("service", faq.load)
-    assert load(storage, 100) == {"KnowledgeArticle": len(faq.ARTICLES)}
-    assert load(storage, 100) == {"KnowledgeArticle": 0}
+    assert (vertical, load) == ("service", demo.load)
+    assert faq.load(storage) == {"KnowledgeArticle": len(faq.ARTICLES)}
+    assert faq.load(storage) == {"KnowledgeArticle": 0}
     published = {"field": "status", "op": "eq", "value": "published"}
     assert sorted(a["question"] for a in storage.query("KnowledgeArticle", published)) == sorted(
         article["question"] for article in faq.ARTICLES)

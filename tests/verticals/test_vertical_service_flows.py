@@ -73,15 +73,42 @@ def test_a_reported_fault_is_checked_for_warranty_and_escalated_when_its_sla_dea
     assert task["subject"].startswith(f"SLA breached on order {order['id']} (high)")
 
 
-def test_caruso_data_demo_says_what_a_vertical_s_demo_data_holds(caruso_host, caruso_client, tmp_path, monkeypatch):
-    """The service company's demo data is its FAQ: no customers, whatever --customers says;
-    loaded again it adds nothing, and says so."""
+def test_caruso_data_demo_loads_customers_equipment_contracts_and_orders_whose_late_ones_escalate(
+        caruso_host, caruso_client, tmp_path, monkeypatch):
+    """caruso data demo for the service company: customers with their equipment (under
+    warranty for two years), contracts and orders whose response deadline follows the
+    contract, and the FAQ; the open orders past their deadline are marked breached by the SLA
+    timer, each with a task for the service manager. Loaded again it is refused in one line."""
     from caruso_core.testing.commands import caruso
+    from caruso_service.demo import NO_CONTRACT_HOURS, generate
 
-    _service_vertical(caruso_host, caruso_client, tmp_path, due_every=60)
+    storage, _ = _service_vertical(caruso_host, caruso_client, tmp_path, due_every=60)
     monkeypatch.chdir(tmp_path)
-    first = caruso("data", "demo", "--vertical", "service", "--customers", "200")
-    assert first.exit_code == 0 and first.stdout == ("service: created 3 KnowledgeArticle; its demo data holds "
-                                                     "no customers\n"), first.output
+    first = caruso("data", "demo", "--vertical", "service", "--customers", "300")
+    assert first.exit_code == 0, first.output
+    counts = {name: storage.count(name) for name in ("Customer", "Installation", "ServiceContract",
+                                                     "FieldServiceOrder", "KnowledgeArticle")}
+    assert sorted(first.stdout.removeprefix("service: created ").strip().split(", ")) == sorted(
+        f"{count:,} {name}" for name, count in counts.items())
+    assert counts["Customer"] == 300 and all(counts.values())
+    now = dt.datetime(2026, 12, 6, 12, 0)
+    generated = list(generate(300, now=now))
+    assert generated == list(generate(300, now=now))                      # the same seed and moment, the same data
+    assert len({values["serial_no"] for name, values in generated if name == "Installation"}) == counts["Installation"]
+    contracts = {values["customer_id"]: values for name, values in generated if name == "ServiceContract"}
+    for name, order in generated:
+        if name == "FieldServiceOrder":
+            hours = contracts[order["customer_id"]]["response_hours"] if order["customer_id"] in contracts \
+                else NO_CONTRACT_HOURS
+            assert (dt.datetime.fromisoformat(order["respond_by"]) - dt.datetime.fromisoformat(order["opened"])
+                    == dt.timedelta(hours=hours))
+    late = storage.count("FieldServiceOrder", {"and": [{"field": "status", "op": "eq", "value": "open"},
+                                                       {"field": "respond_by", "op": "lt",
+                                                        "value": dt.datetime.now(dt.timezone.utc).replace(
+                                                            tzinfo=None).isoformat()}]})
+    storage.run_due_rules()                                                  # the sweep due_every seconds makes
+    breached = storage.count("FieldServiceOrder", {"field": "status", "op": "eq", "value": "sla-breached"})
+    assert late and breached == late
+    assert len(storage.query("Task", {"field": "assignee", "op": "eq", "value": "service-manager"})) == late
     again = caruso("data", "demo", "--vertical", "service")
-    assert again.stdout == "service: created nothing (its demo data is there already); its demo data holds no customers\n"
+    assert again.exit_code != 0 and "demo data goes into a deployment that holds none yet" in again.output
