@@ -42,7 +42,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 RESERVED_PREFIX = "caruso_"                               # the storage's own tables, indexes and columns
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
 BOUNDS = ("minimum", "maximum", "minimum_field", "maximum_field")
-NOT_NAMES = ("inf", "infinity", "nan")                  # what a float's bound may read as, not an attribute
+NOT_NAMES = ("inf", "infinity", "nan")                  # a decimal's or float's bound, not an attribute
 NUMBERS = {"integer", "decimal", "float"}
 
 STORED_FORMS = ("text", "number")                       # conversions of dates and times
@@ -444,7 +444,7 @@ class _Builder:
                 if attribute.type not in ("date", "datetime"):
                     raise self.fail(element, f"{where}: {name}=\"today\" applies to a date or datetime")
                 decoded[name] = TODAY
-            elif IDENTIFIER.fullmatch(text) and text.lower() not in NOT_NAMES:
+            elif IDENTIFIER.fullmatch(text) and not (attribute.type in ("decimal", "float") and text.lower() in NOT_NAMES):
                 fields[name] = text
             else:
                 try:

@@ -81,24 +81,21 @@ def within(attribute: Attribute, value: Any) -> None:
 def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any, least: bool) -> None:
     """InvalidInput naming ``attribute`` (``field``) when ``value`` is below (before) the
     ``other`` attribute's value (``least``), else above (after) it: a ``min`` or ``max`` naming
-    another attribute. A datetime with a time zone is compared in UTC with one without."""
-    moment = attribute.type in MOMENTS
-    compared, limit = _utc(value), _utc(other_value)
-    try:
-        outside = compared < limit if least else compared > limit
-    except TypeError:       # a time with an offset against one without
-        raise InvalidInput(f"{attribute.name}: {encode(value)} and {other.label} ({encode(other_value)}) cannot be "
-                           "compared: give both with a time zone or both without", field=attribute.name) from None
-    if outside:
+    another attribute. NaN and a time zone are refused, as fixed bounds refuse them (a
+    database keeps the time of day as given, so an offset would compare otherwise than it
+    is stored)."""
+    for name, given in ((attribute.name, value), (other.name, other_value)):
+        if isinstance(given, float) and math.isnan(given):
+            raise InvalidInput(f"{name}: NaN is no number a bound can hold", field=name)
+        if getattr(given, "tzinfo", None) is not None:
+            raise InvalidInput(f"{name}: {encode(given)} has a time zone; it is compared with "
+                               f"{(other if name == attribute.name else attribute).label}: give it without",
+                               field=name)
+    if value < other_value if least else value > other_value:
+        moment = attribute.type in MOMENTS
         word = ("before" if least else "after") if moment else ("below" if least else "above")
         raise InvalidInput(f"{attribute.name}: {encode(value)} is {word} {other.label}, which is "
                            f"{encode(other_value)}", field=attribute.name)
-
-
-def _utc(value: Any) -> Any:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def decoder(attribute: Attribute) -> Callable[[Any], Any]:
