@@ -13,23 +13,33 @@ from typing import Any, Iterable
 
 import attrs
 
-from caruso_core.errors import CarusoError
+from caruso_core.digits import digits
 from caruso_frontoffice.records import Attribute, Records
 
 
 @attrs.frozen
 class Typed:
-    """A field naming an object of ``target`` (key attribute ``key``) by its ``by`` attribute."""
+    """A field naming an object of ``target`` (key attribute ``key`` of type ``key_type``)
+    by its ``by`` attribute."""
 
     target: str
     key: str
+    key_type: str
     by: Attribute
+
+    def takes(self, key: Any) -> bool:
+        """Whether ``key`` (a stored key or a link's text) can be a key of the target."""
+        if self.key_type != "integer":
+            return isinstance(key, (str, int)) and not isinstance(key, bool)
+        return (isinstance(key, int) and not isinstance(key, bool)) or (isinstance(key, str) and digits(key)
+                                                                       and len(key) <= 19)
 
 
 def keys_of(records: Records, fields: Iterable[dict[str, Any]], values: dict[str, Any]) -> dict[str, str]:
     """Replace in ``values`` each typed field's text by the key of the one object whose ``by``
     attribute holds it; returns a one-line reason per field whose text names no object, or
-    more than one (the value is then left as typed)."""
+    more than one (the value is then left as typed). CarusoError when the storage cannot be
+    asked."""
     asked = [(field["name"], field["typed"], values[field["name"]]) for field in fields
              if field.get("typed") is not None and values.get(field["name"]) is not None]
     if not asked:
@@ -48,20 +58,23 @@ def keys_of(records: Records, fields: Iterable[dict[str, Any]], values: dict[str
     return problems
 
 
-def shown(records: Records, fields: Iterable[dict[str, Any]], record: dict[str, Any]) -> dict[str, Any]:
+def shown(records: Records, fields: Iterable[dict[str, Any]], record: dict[str, Any]
+          ) -> tuple[dict[str, Any], dict[str, str]]:
     """``record`` (stored values, or keys a link gives) with each typed field's key replaced by
-    the ``by`` value of the object it names; a key naming none, or that cannot be read, stays."""
+    the ``by`` value of the object it names, and a note per field whose key names none (the
+    key then stays, shown as it is). Raises CarusoError when the storage cannot be asked."""
     asked = [(field["name"], field["typed"], record[field["name"]]) for field in fields
-             if field.get("typed") is not None and record.get(field["name"]) not in (None, "")]
+             if field.get("typed") is not None and record.get(field["name"]) not in (None, "")
+             and field["typed"].takes(record[field["name"]])]
     if not asked:
-        return record
-    try:
-        found = records.read([{"op": "query", "object": typed.target, "limit": 1,
-                               "where": {"field": typed.key, "op": "eq", "value": key}} for _, typed, key in asked])
-    except CarusoError:             # a key a link gives that is no key: shown as given
-        return record
-    replaced = dict(record)
-    for (name, typed, _), rows in zip(asked, found):
+        return record, {}
+    found = records.read([{"op": "query", "object": typed.target, "limit": 1,
+                           "where": {"field": typed.key, "op": "eq", "value": key}} for _, typed, key in asked])
+    replaced, notes = dict(record), {}
+    for (name, typed, key), rows in zip(asked, found):
         if rows:
             replaced[name] = rows[0][typed.by.name]
-    return replaced
+        else:
+            notes[name] = (f"This names {typed.target} {key}, which does not exist: type a "
+                           f"{typed.by.label.lower()} to change it.")
+    return replaced, notes

@@ -6,17 +6,20 @@ example CRM model."""
 from __future__ import annotations
 
 import html
+import json
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
 
 from caruso_frontoffice.app import create_app
+from caruso_frontoffice.records import STORAGE, Records
 from caruso_frontoffice.views.catalog import load, model_problems
-from frontoffice_support import VIEWS, csrf_of, make_context, sign_in
+from frontoffice_support import VIEWS, csrf_of, make_context, seed, sign_in
 
 TYPED = """<views>
-  <form id="contact-by-name" object="Contact" title="Contact">
+  <form id="contact-by-name" object="Contact" title="Contact" delete="supervisor">
     <field name="customer_id" by="name" label="Customer"/>
     <field name="name"/>
     <field name="role"/>
@@ -29,12 +32,19 @@ def words(text):
     return " ".join(text.split())
 
 
-@pytest.fixture
-def typed(tmp_path, storage, caruso_manager):
+def served(tmp_path, manager_uri):
+    """A front office with the typed form whose metadata, once read, stays (a storage
+    stopped later is noticed at the lookup, not at the form's description)."""
     views = tmp_path / "typed.xml"
     views.write_text(TYPED)
-    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, str(views)])),
-                    base_url="http://testserver") as web:
+    context = make_context(tmp_path, manager_uri, views=[*VIEWS, str(views)])
+    object.__setattr__(context, "records", Records(context.client.service(STORAGE), clock=lambda: 0.0))
+    return TestClient(create_app(context), base_url="http://testserver")
+
+
+@pytest.fixture
+def typed(tmp_path, storage, caruso_manager):
+    with served(tmp_path, caruso_manager.uri) as web:
         assert sign_in(web, "sam").status_code == 303
         yield web
 
@@ -101,8 +111,48 @@ def test_an_edit_shows_the_name_keeps_the_key_and_says_what_someone_else_changed
         **hidden, "customer_id": "Acme Utilities", "name": "Carl Meier", "role": "facility manager"})
     assert gone.status_code == 409
     anew = html.unescape(re.search(r'<a href="([^"]+)">Make it anew', gone.text).group(1))
-    assert f"customer_id={acme}" in anew
+    assert parse_qs(urlsplit(anew).query)["customer_id"] == [str(acme)]
     assert '<input name="customer_id" value="Acme Utilities"' in words(typed.get(anew).text)
+
+
+def test_a_field_left_as_shown_keeps_its_key_even_one_naming_nobody_and_delete_shows_the_name(typed, storage):
+    acme = customer_named(storage, "Acme Utilities")
+    orphan = storage.create("Contact", {"customer_id": 999999, "name": "Olga Ohne"})
+    page, hidden = edit_form(typed, orphan["id"])
+    assert ('<input name="customer_id" value="999999"' in words(page.text)
+            and "This names Customer 999999, which does not exist: type a name to change it." in page.text)
+    kept = post(typed, f"/views/contact-by-name/edit?id={orphan['id']}", {
+        **hidden, "customer_id": "999999", "name": "Olga Ohne", "role": "buyer"})
+    assert kept.status_code == 303                              # left alone: kept, not looked up as a name
+    assert (storage.get("Contact", orphan["id"])["customer_id"], storage.get("Contact", orphan["id"])["role"]) == (
+        999999, "buyer")
+    page, hidden = edit_form(typed, orphan["id"])
+    forged = post(typed, f"/views/contact-by-name/edit?id={orphan['id']}", {
+        **hidden, "_keys": json.dumps({"customer_id": [424242, json.loads(hidden["_keys"])["customer_id"][1]]}),
+        "customer_id": "999999", "name": "Olga Ohne", "role": "buyer"})
+    assert forged.status_code == 400                            # a forged key is checked as an entry is
+    assert "There is no Customer with id 424242" in forged.text
+    page, hidden = edit_form(typed, orphan["id"])
+    moved = post(typed, f"/views/contact-by-name/edit?id={orphan['id']}", {
+        **hidden, "customer_id": "Acme Utilities", "name": "Olga Ohne", "role": "buyer"})
+    assert moved.status_code == 303 and storage.get("Contact", orphan["id"])["customer_id"] == acme
+    page, hidden = edit_form(typed, orphan["id"])
+    asked = post(typed, f"/views/contact-by-name/delete?id={orphan['id']}", hidden)
+    assert asked.status_code == 200 and "Acme Utilities" in asked.text and f">{acme}<" not in asked.text
+
+
+def test_a_lookup_the_storage_cannot_answer_keeps_the_entries(tmp_path, caruso_host, caruso_client, caruso_manager):
+    host = caruso_host("storage")
+    seed(caruso_client.get("caruso.storage/1"))
+    with served(tmp_path, caruso_manager.uri) as web:
+        assert sign_in(web, "sam").status_code == 303
+        form = web.get("/views/contact-by-name/new")
+        host.stop()
+        refused = post(web, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "Berta Brandt",
+                                                             "name": "Dora Dahl"})
+    assert refused.status_code == 503
+    assert "The form could not look up what you typed" in refused.text
+    assert 'value="Berta Brandt"' in refused.text and 'value="Dora Dahl"' in refused.text
 
 
 def test_views_check_names_a_by_that_is_no_reference_or_that_the_object_lacks(tmp_path, storage):

@@ -458,12 +458,12 @@ def _typed(view: FormView, info: ObjectInfo, field: Field, records: Records) -> 
     """What the typed ``field`` names: the object of its reference and that object's ``by``
     (refused when the views and the model disagree: ``caruso frontoffice views check``)."""
     target = info.references.get(field.name)
-    key = records.info(target).key if target else ()
-    by = records.info(target).attributes.get(field.by or "") if target else None
-    if len(key) != 1 or by is None:
+    named = records.info(target) if target else None
+    by = named.attributes.get(field.by or "") if named else None
+    if named is None or len(named.key) != 1 or by is None:
         raise _Refused(500, f"Form {view.id!r} cannot show its field {field.name!r}: by={field.by!r} does not name "
                             f"an attribute of the object it refers to ('caruso frontoffice views check' says more).")
-    return references.Typed(target, key[0], by)
+    return references.Typed(target, named.key[0], named.attribute(named.key[0]).type, by)
 
 
 @page(*STAFF)
@@ -475,18 +475,18 @@ def form_page(request: Request, context: Context) -> Response:
     after = _next(request.query_params.get(NEXT))
     if not request.url.path.endswith("/edit"):
         given = request.query_params
-        start = references.shown(context.records, fields, {
+        start, notes = references.shown(context.records, fields, {
             f["name"]: given.get(f["name"], "")[:MAX_SEARCH] if f["name"] in given else f["default"] for f in fields})
         defaults = {f["name"]: start[f["name"]] if f["name"] in given else _form_value(f, start[f["name"]])
                     for f in fields}
-        new = _form(request, context, view, fields, defaults, after,
+        new = _form(request, context, view, fields, defaults, after, field_notes=notes,
                     once=submissions.new_token() if context.submissions is not None else None)
         new.headers["cache-control"] = REVISITED
         return new
     record = context.records.get(view.object, _key(info, request.query_params))
-    shown = references.shown(context.records, fields, record)
-    return _form(request, context, view, fields, {f["name"]: _form_value(f, shown.get(f["name"])) for f in fields},
-                 after, trail=_trail(context, info, record), **_editing(fields, info, record))
+    seen, notes = references.shown(context.records, fields, record)
+    return _form(request, context, view, fields, {f["name"]: _form_value(f, seen.get(f["name"])) for f in fields},
+                 after, trail=_trail(context, info, record), field_notes=notes, **_editing(fields, info, record, seen))
 
 
 def _form(request: Request, context: Context, view: FormView, fields: list[dict[str, Any]], values: dict[str, str],
@@ -500,16 +500,23 @@ def _form(request: Request, context: Context, view: FormView, fields: list[dict[
     fields = [{**f, "bounds": widgets.bounds(f["attribute"], f["widget"], values.get(f["name"], ""))} for f in fields]
     return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
                           deletes=deletes,
-                          **{"version": None, "was": None, "key_query": "", "errors": [], "field_errors": {},
+                          **{"version": None, "was": None, "keys": None, "key_query": "", "errors": [],
+                             "field_errors": {},
                              "field_notes": {}, "fresh": None, "anew": None, "once": None, "trail": [], **given})
 
 
-def _editing(fields: list[dict[str, Any]], info: ObjectInfo, record: dict[str, Any]) -> dict[str, str]:
-    """What a form editing ``record`` carries: its key (in the form's URL), its version, and the
-    digests of the values it had (``_was``), so that a save that finds the record changed tells
-    which fields the user changed and which someone else did."""
+def _editing(fields: list[dict[str, Any]], info: ObjectInfo, record: dict[str, Any],
+             seen: dict[str, Any]) -> dict[str, str]:
+    """What a form editing ``record`` (``seen`` as the user sees it) carries: its key (in the
+    form's URL), its version, the digests of the values it had (``_was``), so that a save that
+    finds the record changed tells which fields the user changed and which someone else did,
+    and of each typed field the key and the digest of what it showed (``_keys``), so that a
+    save leaving it as shown keeps the key without looking it up."""
+    typed = {f["name"]: [record.get(f["name"]), _digest(seen.get(f["name"]))] for f in fields
+             if f["typed"] is not None and f["widget"] != "readonly"}
     return {"key_query": key_query(info, record), "version": json.dumps(record.get("_version")),
-            "was": json.dumps(_digests(fields, record), separators=(",", ":"))}
+            "was": json.dumps(_digests(fields, record), separators=(",", ":")),
+            "keys": json.dumps(typed, separators=(",", ":")) if typed else None}
 
 
 def _digests(fields: list[dict[str, Any]], record: dict[str, Any]) -> dict[str, str]:
@@ -571,13 +578,19 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     except InvalidInput as error:
         errors.append(str(error))
     status = 400
-    missing = references.keys_of(records, fields, values) if not errors else {}    # typed: keys from here on
+    missing, looked_up = {}, set()
+    if not errors:                  # typed fields: keys from here on
+        looked_up = _typed_keys(form, fields, values)
+        try:
+            missing = references.keys_of(records, [spec for spec in fields if spec["name"] in looked_up], values)
+        except CarusoError as error:
+            errors.append(f"The form could not look up what you typed: {error}. Your entries are below.")
+            status = 503 if isinstance(error, (NoInstance, CallInterrupted)) else 400
     entered = _entered(form, values) if editing else values       # what the user gave or changed
     if not errors:
-        typed = {spec["name"] for spec in fields if spec["typed"]}          # named objects that exist
-        try:
+        try:            # a looked-up object exists
             missing.update(records.missing(info, {name: value for name, value in entered.items()
-                                                  if name not in typed}))
+                                                  if name not in looked_up}))
         except CarusoError:             # cannot be asked: the save says what goes wrong
             pass
         field_errors = {name: {"message": reason, "link": None, "link_text": None} for name, reason in missing.items()}
@@ -628,7 +641,8 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             return _to_saved(request, context, saved, "Saved.")
     shown = {spec["name"]: _text(form.get(spec["name"])) for spec in fields}
     return _form(request, context, view, fields, shown, after, status, version=version, key_query=request.url.query,
-                 was=_text(form.get("_was")) or None, errors=errors, field_errors=field_errors,
+                 was=_text(form.get("_was")) or None, keys=_text(form.get("_keys")) or None, errors=errors,
+                 field_errors=field_errors,
                  once=once.token if once else None, **given)
 
 
@@ -665,7 +679,7 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
             raise
         return notices.redirect(request, context.sessions, path, f"{named} was deleted already.", query)
     fields = _form_fields(view, info, role, context.records)
-    seen = references.shown(context.records, fields, record)
+    seen, _ = references.shown(context.records, fields, record)
     shown = [(f["label"], widgets.shown(f["attribute"], seen.get(f["name"]))) for f in fields]
 
     def asking(status: int, error: str | None) -> Response:
@@ -729,6 +743,26 @@ def _to_saved(request: Request, context: Context, page: str, text: str) -> Respo
     return notices.redirect(request, context.sessions, path, text, query)
 
 
+def _typed_keys(form: FormData, fields: list[dict[str, Any]], values: dict[str, Any]) -> set[str]:
+    """Of the typed fields in ``values``, those to look up: each other one still shows what the
+    edit form showed (``_keys``) and takes the key the form opened with (a forged key is
+    checked as any entry is)."""
+    kept = _posted_json(_text(form.get("_keys")) or "{}")
+    kept = kept if isinstance(kept, dict) else {}
+    looked_up = set()
+    for spec in fields:
+        name = spec["name"]
+        if spec["typed"] is None or name not in values:
+            continue
+        entry = kept.get(name)
+        if (isinstance(entry, list) and len(entry) == 2 and entry[1] == _digest(values[name])
+                and (entry[0] is None or spec["typed"].takes(entry[0]))):
+            values[name] = entry[0]
+        else:
+            looked_up.add(name)
+    return looked_up
+
+
 def _entered(form: FormData, values: dict[str, Any]) -> dict[str, Any]:
     """The ``values`` the user changed from those the form opened with (all of them when it
     does not say), so a value stored before is not questioned again."""
@@ -770,7 +804,7 @@ def _changed_meanwhile(request: Request, context: Context, view: FormView, info:
     (or the form did not say what it had, ``_was``), the user's entry stays and the value now
     stored is shown beside it. A link opens the form afresh with the stored values."""
     was = _opened_with(form)
-    seen = references.shown(context.records, fields, current)         # a typed field as the user sees it
+    seen, _ = references.shown(context.records, fields, current)      # a typed field as the user sees it
     shown, notes = {}, {}
     for spec in fields:
         name, stored = spec["name"], current.get(spec["name"])
@@ -792,7 +826,7 @@ def _changed_meanwhile(request: Request, context: Context, view: FormView, info:
                f"takes their changes of the fields you left alone; where you both changed a field, the value now "
                f"stored is shown beside yours. Save again to store what the form shows.")
     fresh = f"/views/{view.id}/edit?{key_query(info, current)}" + (f"&{urlencode({NEXT: after})}" if after else "")
-    return _form(request, context, view, fields, shown, after, 409, **_editing(fields, info, current),
+    return _form(request, context, view, fields, shown, after, 409, **_editing(fields, info, current, seen),
                  errors=[message], field_notes=notes, fresh=fresh)
 
 
