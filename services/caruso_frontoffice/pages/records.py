@@ -18,6 +18,7 @@ import re
 from typing import Any, Iterable
 from urllib.parse import urlencode
 
+import attrs
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -445,7 +446,7 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str, records: Records) 
     for field in _visible(view.fields, role):
         own = info.attribute(field.name)
         typed = _typed(view, info, field, records) if field.by else None
-        attribute = typed.by if typed else own
+        attribute = attrs.evolve(typed.by, required=own.required) if typed else own
         kind = widgets.widget(field, attribute)
         shown.append({"name": field.name, "label": field.label or own.label, "widget": kind,
                       "required": field.required if field.required is not None else own.required,
