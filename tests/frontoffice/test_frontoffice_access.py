@@ -10,7 +10,7 @@ from caruso_frontoffice.access import COOKIE
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.passwords import Cost, Passwords
 from caruso_core.throttle import Throttle
-from frontoffice_support import PASSWORDS, QUICK_HASHES, csrf_of, make_context, sign_in
+from frontoffice_support import accounts_of, PASSWORDS, QUICK_HASHES, csrf_of, make_context, sign_in
 
 
 def test_passwords_are_salted_scrypt_hashes_at_the_owasp_cost_and_carry_their_cost():
@@ -297,6 +297,16 @@ def test_first_run_creates_one_admin_with_the_one_time_token(tmp_path):
                                             "name": "mallory", "password": "m" * 12, "repeat": "m" * 12})
         assert again.status_code == 404
     assert make_context(tmp_path, users=False).setup_token is None      # users exist: no setup page
+
+
+def test_a_user_added_by_the_command_while_it_runs_ends_the_first_run(tmp_path):
+    context = make_context(tmp_path, users=False)
+    token = context.setup_token
+    with TestClient(create_app(context), base_url="http://testserver") as client:
+        assert "No user exists yet" in client.get("/signin").text
+        accounts_of(f"sqlite:///{tmp_path / 'frontoffice.db'}").add("boss", "admin", "b" * 12)   # another process
+        assert "No user exists yet" not in client.get("/signin").text
+        assert client.get(f"/setup?token={token}").status_code == 404
 
 
 def test_unknown_pages_are_404_pages(web):

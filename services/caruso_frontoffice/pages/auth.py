@@ -41,7 +41,16 @@ def home(request: Request, context: Context) -> Response:
 @page()
 def signin_form(request: Request, context: Context) -> Response:
     return context.render(request, "signin.html", next=_local(request.query_params.get("next")),
-                          name="", error=None, first_run=context.setup_token is not None, phone_kinds=KINDS)
+                          name="", error=None, first_run=_first_run(context), phone_kinds=KINDS)
+
+
+def _first_run(context: Context) -> bool:
+    """Whether no user exists yet; the set-up token ends once one does, made here or by
+    ``caruso frontoffice user add`` while the front office runs."""
+    with context.setup_lock:
+        if context.setup_token is not None and context.accounts.count():
+            context.setup_token = None
+        return context.setup_token is not None
 
 
 @action()
