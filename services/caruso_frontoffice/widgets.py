@@ -52,7 +52,11 @@ def bounds(attribute: Attribute, kind: str, value: str = "") -> dict[str, str]:
     """The ``min`` and ``max`` a whole-number or date input gives the browser (the model's,
     ``today`` as the date in UTC), leaving out one the ``value`` it shows is beyond already
     (stored before the bound: the record's other fields stay editable); the storage checks
-    them again."""
+    them again. A date-and-time input showing seconds takes any second (``step="any"``): its
+    default step of a minute counts from the value shown, so only times at that second were
+    valid and the browser would not send another."""
+    if kind == "datetime":
+        return {"step": "any"} if len(value) > 16 and value[16:] not in (":00", ":00.000000") else {}
     if kind not in ("number", "date"):
         return {}
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
