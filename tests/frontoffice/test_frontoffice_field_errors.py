@@ -198,3 +198,18 @@ def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_chang
         assert ('<span class="field-error" role="alert">2026-05-03T18:30:00 is before Opened, which is '
                 '2026-05-04T10:30:00</span>') in words(moved.text)
     assert storage.get("FieldServiceOrder", stored["id"])["respond_by"] == "2026-05-04T18:30:00"
+
+
+def test_a_choice_the_model_defaults_cannot_be_emptied_in_the_browser_unless_stored_empty(caruso_host, caruso_client,
+                                                                                          tmp_path):
+    storage, url = host_vertical(caruso_host, caruso_client, tmp_path, "service")
+    customer = storage.create("Customer", {"customer_no": "S-1", "name": "Bakkerij Jansen"})
+    order = storage.create("FieldServiceOrder", {"customer_id": customer["id"], "problem": "No hot water",
+                                                 "opened": "2026-05-04T10:30:00"})
+    bare = storage.create("FieldServiceOrder", {"customer_id": customer["id"], "problem": "Noise",
+                                                "opened": "2026-05-04T10:30:00", "status": None})
+    with httpx.Client(base_url=url) as web:
+        assert sign_in(web, "sam").status_code == 303
+        assert '<select name="status" required>' in web.get(f"/views/order-edit/edit?id={order['id']}").text
+        assert '<select name="status">' in web.get(f"/views/order-edit/edit?id={bare['id']}").text
+        assert '<select name="priority" required>' in web.get("/views/order-new/new").text   # the default chosen

@@ -498,7 +498,10 @@ def _form(request: Request, context: Context, view: FormView, fields: list[dict[
     entries of an edit whose record was deleted meanwhile) of a refused save, and the
     ``trail`` of the record's changes (:func:`_trail`)."""
     deletes = bool(given.get("key_query")) and view.deletes_for(request.state.visitor.user.role)
-    fields = [{**f, "bounds": widgets.bounds(f["attribute"], f["widget"], values.get(f["name"], ""))} for f in fields]
+    # a choice the model defaults is not emptied by mistake (one stored empty may stay so)
+    fields = [{**f, "bounds": widgets.bounds(f["attribute"], f["widget"], values.get(f["name"], "")),
+               "required": f["required"] or (f["widget"] == "select" and f["default"] is not None
+                                             and bool(values.get(f["name"])))} for f in fields]
     return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
                           deletes=deletes,
                           **{"version": None, "was": None, "keys": None, "key_query": "", "errors": [],
