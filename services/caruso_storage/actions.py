@@ -13,7 +13,9 @@
             writes the message to the rule log and the ``caruso.storage.rules`` logger.
 ``reject``  ``<action use="reject"><set field="message">Contract ${contract} is cancelled</set></action>``
             refuses the change: the write fails with InvalidInput carrying the rendered message,
-            and nothing of it (or of its batch) is written.
+            and nothing of it (or of its batch) is written; ``field="ATTRIBUTE"`` names the
+            attribute it refuses (the error's ``field``, with the message alone as ``refusal``:
+            a form shows it beside that field).
 ``set``     ``<action use="set"><set field="rating">hot</set></action>`` changes the object itself,
             or with ``object="Opportunity" key="${opportunity_id}"`` another one, in the same
             transaction (the changed object's rules run too); the key of an object with a
@@ -74,11 +76,17 @@ class Notify(RuleAction):
 
 class Reject(RuleAction):
     def run(self, context: RuleContext, step: Action) -> str:
-        raise InvalidInput(str(context.render(step.values["message"])), rule=context.rule.name)
+        message = str(context.render(step.values["message"]))
+        named = {"field": step.params["field"], "refusal": message} if "field" in step.params else {}
+        raise InvalidInput(message, rule=context.rule.name, **named)
 
     def check(self, step: Action, obj: ObjectType, objects: Mapping[str, ObjectType]) -> None:
         if set(step.values) != {"message"} or not step.values["message"].strip():
             raise ValueError("needs one <set field=\"message\">, the refusal the writer gets")
+        if set(step.params) - {"field"}:
+            raise ValueError(f"takes only field=\"ATTRIBUTE\", not {', '.join(sorted(set(step.params) - {'field'}))}")
+        if "field" in step.params and step.params["field"] not in obj.attributes:
+            raise ValueError(f"field={step.params['field']!r}: {obj.name} has no such attribute")
 
 
 class Set(RuleAction):

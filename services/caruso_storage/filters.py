@@ -12,7 +12,10 @@ parameters only, compared through the attributes' conversions); :func:`matches` 
 a record's values, which business rules use together with the rule-only operators
 ``changed`` and ``changed_to`` (the value differs from the old one, and equals
 ``value``) and with fields along many-to-one relations (``contract.cancelled``, given
-the model's objects; the rule supplies their values under the dotted name).
+the model's objects; the rule supplies their values under the dotted name). A rule's
+comparison may compare with another attribute of the object instead of a value,
+``{"field": "installation.customer_id", "op": "ne", "value_field": "customer_id"}``; it
+holds only when both have a value.
 """
 from __future__ import annotations
 
@@ -75,8 +78,9 @@ def paths(condition: Condition | None) -> set[str]:
 
 
 def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool = False,
-               objects: Mapping[str, ObjectType] | None = None) -> Condition:
-    """A checked comparison of ``field`` with ``value`` (value decoded to the attribute's type)."""
+               objects: Mapping[str, ObjectType] | None = None, value_field: Any = None) -> Condition:
+    """A checked comparison of ``field`` with ``value`` (value decoded to the attribute's type),
+    or in a rule with the attribute ``value_field`` of the object (:func:`_with_field`)."""
     allowed = OPERATORS + RULE_OPERATORS if rule else OPERATORS
     if objects is not None and isinstance(field, str) and "." in field:
         attribute = path(obj, field, objects)[1]
@@ -92,6 +96,8 @@ def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool =
         raise InvalidInput(f"filter: unknown operator {op!r} for {field} (operators: {', '.join(allowed)})")
     if op in TEXT_OPERATORS and attribute.type not in TEXT_TYPES:
         raise InvalidInput(f"filter: operator {op} needs a text field; {field} is {attribute.type}")
+    if value_field is not None:
+        return _with_field(obj, field, attribute, op, value, value_field, rule)
     if op == "in":
         if not isinstance(value, (list, tuple)) or len(value) > MAX_IN_VALUES:
             raise InvalidInput(f"filter: 'in' on {field} needs a list of at most {MAX_IN_VALUES} values")
@@ -109,6 +115,26 @@ def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool =
     return Condition("compare", field, op, value)
 
 
+def _with_field(obj: ObjectType, field: str, attribute: Attribute, op: str, value: Any, value_field: Any,
+                rule: bool) -> Condition:
+    """A rule's comparison of ``field`` with the object's attribute ``value_field``, of its type
+    (any number with a number)."""
+    if not rule:
+        raise InvalidInput(f"filter: value_field compares two fields in a rule's condition only ({field})")
+    if value is not None:
+        raise InvalidInput(f"filter: {field} compares with value or with value_field, not both")
+    if op not in COMPARISONS:
+        raise InvalidInput(f"filter: value_field takes one of {', '.join(COMPARISONS)}, not {op!r} ({field})")
+    other = obj.attributes.get(value_field) if isinstance(value_field, str) else None
+    if other is None:
+        raise InvalidInput(f"filter: value_field {value_field!r} of {field}: {obj.name} has no such attribute "
+                           f"(attributes: {', '.join(obj.attributes)})")
+    numbers = {"integer", "decimal", "float"}
+    if other.type != attribute.type and not {other.type, attribute.type} <= numbers:
+        raise InvalidInput(f"filter: {field} is {attribute.type}; value_field {value_field} is {other.type}")
+    return Condition("compare", field, op, value_field=value_field)
+
+
 def _parse(obj: ObjectType, data: Any, rule: bool, depth: int, budget: list[int],
            objects: Mapping[str, ObjectType] | None) -> Condition:
     budget[0] -= 1
@@ -117,10 +143,11 @@ def _parse(obj: ObjectType, data: Any, rule: bool, depth: int, budget: list[int]
     if not isinstance(data, dict):
         raise InvalidInput(f"filter: expected a dict, got {type(data).__name__}")
     if "field" in data:
-        unknown = set(data) - {"field", "op", "value"}
+        unknown = set(data) - {"field", "op", "value", "value_field"}
         if unknown:
             raise InvalidInput(f"filter: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-        return comparison(obj, data["field"], data.get("op", "eq"), data.get("value"), rule=rule, objects=objects)
+        return comparison(obj, data["field"], data.get("op", "eq"), data.get("value"), rule=rule, objects=objects,
+                          value_field=data.get("value_field"))
     if len(data) != 1:
         raise InvalidInput("filter: a dict needs 'field' or exactly one of 'and', 'or', 'not'")
     (kind, inner), = data.items()
@@ -165,6 +192,10 @@ def matches(condition: Condition | None, new: Mapping[str, Any], old: Mapping[st
     if condition.kind == "not":
         return not matches(condition.items[0], new, old)
     current, op, value = new.get(condition.field), condition.op, condition.value
+    if condition.value_field is not None:
+        value = new.get(condition.value_field)
+        if current is None or value is None:
+            return False
     before = None if old is None else old.get(condition.field)
     if op == "changed":
         return old is None or current != before

@@ -632,6 +632,8 @@ class _Builder:
                 value = value if op == "in" else (value[0] if value else None)
             if op == "is_null" and isinstance(value, str):
                 value = value.strip() in ("true", "1")
+            if node.get("value-field") is not None:
+                return {"field": node.get("field"), "op": op, "value_field": node.get("value-field")}
             return {"field": node.get("field"), "op": op, "value": value}
         children = [self.condition(child) for child in node.iterchildren(tag=etree.Element)]
         return {"not": children[0]} if node.tag == "not" else {node.tag: children}

@@ -132,13 +132,15 @@ class Unique:
 
 @attrs.frozen
 class Condition:
-    """A filter: a comparison, or ``and``/``or``/``not`` of filters (see :mod:`caruso_storage.filters`)."""
+    """A filter: a comparison, or ``and``/``or``/``not`` of filters (see :mod:`caruso_storage.filters`);
+    a rule's comparison may take its value from another attribute, ``value_field``."""
 
     kind: str
     field: str | None = None
     op: str | None = None
     value: Any = None
     items: tuple["Condition", ...] = ()
+    value_field: str | None = None
 
 
 @attrs.frozen

@@ -198,6 +198,17 @@ def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_chang
         assert ('<span class="field-error" role="alert">2026-05-03T18:30:00 is before Opened, which is '
                 '2026-05-04T10:30:00</span>') in words(moved.text)
     assert storage.get("FieldServiceOrder", stored["id"])["respond_by"] == "2026-05-04T18:30:00"
+    other = storage.create("Customer", {"customer_no": "S-2", "name": "Hotel Visser"})
+    storage.create("Installation", {"customer_id": other["id"], "serial_no": "HB-7", "product": "Boiler",
+                                    "installed": "2025-06-01"})
+    with httpx.Client(base_url=url) as web:                 # the model's rule, beside the field it names
+        assert sign_in(web, "sam").status_code == 303
+        form = web.get("/views/order-new/new")
+        theirs = web.post("/views/order-new/new", data={"csrf": csrf_of(form.text), **order,
+                                                         "respond_by": "2026-05-04T18:30", "installation_id": "HB-7"})
+        assert theirs.status_code == 400
+        assert ('value="HB-7" maxlength="30" type="text" > <span class="field-error" role="alert">This equipment is '
+                "another customer&#39;s</span>") in words(theirs.text)
 
 
 def test_a_choice_the_model_defaults_cannot_be_emptied_in_the_browser_unless_stored_empty(caruso_host, caruso_client,

@@ -178,3 +178,78 @@ def test_a_value_counts_days_from_a_date_attribute(make_storage, tmp_path):
     with pytest.raises(ConfigError, match=r"rule label_plus: \$\{label-1\}: Claim.label is no date"):
         storage.update("Claim", claim["id"], {"label": "soon"})
     assert storage.get("Claim", claim["id"])["label"] is None
+
+
+SAME_CUSTOMER = """<model name="orders">
+  <object name="Customer" table="customer">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+  </object>
+  <object name="Machine" table="machine">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="customer_id" type="integer" required="true"/>
+  </object>
+  <object name="Order" table="orders">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    <attribute name="customer_id" type="integer" required="true"/>
+    <attribute name="machine_id" type="integer"/>
+    <relation name="machine" kind="many-to-one" target="Machine" foreign-key="machine_id"/>
+    <rule name="machine_of_the_customer" on="create update">
+      <when><test field="machine.customer_id" op="ne" value-field="customer_id"/></when>
+      <action use="reject" field="machine_id"><set field="message">machine ${machine_id} is another customer's</set></action>
+    </rule>
+  </object>
+</model>
+"""
+
+
+def test_a_rule_compares_a_related_field_with_the_objects_own_and_refuses_beside_the_field(tmp_path):
+    model = tmp_path / "orders.xml"
+    model.write_text(SAME_CUSTOMER)
+    storage = StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
+    try:
+        ann, bo = storage.create("Customer", {})["id"], storage.create("Customer", {})["id"]
+        anns = storage.create("Machine", {"customer_id": ann})["id"]
+        order = storage.create("Order", {"customer_id": ann, "machine_id": anns})
+        assert storage.create("Order", {"customer_id": bo})["machine_id"] is None      # no machine: nothing compared
+        with pytest.raises(InvalidInput) as caught:
+            storage.create("Order", {"customer_id": bo, "machine_id": anns})
+        assert (str(caught.value), caught.value.details["field"], caught.value.details["refusal"]) == (
+            f"rule machine_of_the_customer of Order, action reject: machine {anns} is another customer's", "machine_id",
+            f"machine {anns} is another customer's")
+        with pytest.raises(InvalidInput, match="is another customer's"):      # the customer changed, not the machine
+            storage.update("Order", order["id"], {"customer_id": bo})
+        assert storage.count("Order") == 2
+    finally:
+        storage.stop()
+
+
+@pytest.mark.parametrize("test, message", [
+    ('<test field="machine.customer_id" op="ne" value-field="nosuch"/>', "value_field 'nosuch' of machine.customer_id:"
+                                                                          " Order has no such attribute"),
+    ('<test field="machine.customer_id" op="in" value-field="customer_id"/>', "value_field takes one of eq, ne, lt, "
+                                                                              "le, gt, ge, not 'in'"),
+    ('<test field="machine.customer_id" op="eq" value-field="note"/>', "machine.customer_id is integer; value_field "
+                                                                       "note is string"),
+])
+def test_a_rule_comparing_two_fields_wrongly_is_refused_with_its_line(tmp_path, test, message):
+    model = tmp_path / "orders.xml"
+    model.write_text(SAME_CUSTOMER.replace('<test field="machine.customer_id" op="ne" value-field="customer_id"/>', test)
+                     .replace('<attribute name="machine_id" type="integer"/>',
+                              '<attribute name="machine_id" type="integer"/><attribute name="note" type="string"/>'))
+    with pytest.raises(ConfigError) as caught:
+        StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
+    assert str(caught.value).startswith(f"{model}:15: rule machine_of_the_customer: filter: {message}"), caught.value
+
+
+def test_a_query_cannot_compare_two_fields_and_reject_takes_only_an_attribute_as_field(tmp_path):
+    model = tmp_path / "orders.xml"
+    model.write_text(SAME_CUSTOMER)
+    storage = StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
+    try:
+        with pytest.raises(InvalidInput, match="value_field compares two fields in a rule's condition only"):
+            storage.query("Order", {"field": "machine_id", "op": "eq", "value_field": "customer_id"})
+    finally:
+        storage.stop()
+    model.write_text(SAME_CUSTOMER.replace('field="machine_id"><set', 'field="nosuch"><set'))
+    with pytest.raises(ConfigError, match="action reject: field='nosuch': Order has no such attribute"):
+        StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")

@@ -5,7 +5,10 @@ whose SLA timer escalates it when the response deadline passes."""
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 import caruso_service
+from caruso_core.errors import InvalidInput
 from caruso_core.testing import eventually
 
 ROOT = Path(caruso_service.__file__).parent
@@ -112,3 +115,20 @@ def test_caruso_data_demo_loads_customers_equipment_contracts_and_orders_whose_l
     assert len(storage.query("Task", {"field": "assignee", "op": "eq", "value": "service-manager"})) == late
     again = caruso("data", "demo", "--vertical", "service")
     assert again.exit_code != 0 and "demo data goes into a deployment that holds none yet" in again.output
+
+
+def test_an_order_names_equipment_of_its_own_customer_only(caruso_host, caruso_client, tmp_path):
+    storage, _ = _service_vertical(caruso_host, caruso_client, tmp_path, due_every=60)
+    ann, bo = (storage.create("Customer", {"customer_no": number, "name": name})["id"]
+               for number, name in (("S-1", "Ann"), ("S-2", "Bo")))
+    boiler = storage.create("Installation", {"customer_id": ann, "serial_no": "HB-1", "product": "Boiler",
+                                             "installed": "2025-06-01"})["id"]
+    order = {"problem": "No hot water", "opened": "2026-05-04T10:30:00", "installation_id": boiler}
+    mine = storage.create("FieldServiceOrder", {**order, "customer_id": ann})
+    with pytest.raises(InvalidInput) as caught:
+        storage.create("FieldServiceOrder", {**order, "customer_id": bo})
+    assert (caught.value.details["field"], caught.value.details["refusal"]) == (
+        "installation_id", "This equipment is another customer's")
+    with pytest.raises(InvalidInput, match="This equipment is another customer's"):
+        storage.update("FieldServiceOrder", mine["id"], {"customer_id": bo})
+    assert storage.create("FieldServiceOrder", {**order, "customer_id": bo, "installation_id": None})["id"]

@@ -845,7 +845,7 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
     duplicate = error.details.get("duplicate")
     if duplicate is None and isinstance(error, Conflict):
         duplicate = _holder(context, view, info, field, values, editing)
-    message = str(error).removeprefix(f"{field}: ")
+    message = str(error.details.get("refusal") or str(error).removeprefix(f"{field}: "))   # a rule's own words
     if message[:1].islower() and not message[1:2].isupper():
         message = message[:1].upper() + message[1:]
     shown: dict[str, str | None] = {"message": message, "link": None, "link_text": None}
