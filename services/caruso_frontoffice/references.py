@@ -37,16 +37,20 @@ class Typed:
 
 def keys_of(records: Records, fields: Iterable[dict[str, Any]], values: dict[str, Any]) -> dict[str, str]:
     """Replace in ``values`` each typed field's text by the key of the one object whose ``by``
-    attribute holds it; returns a one-line reason per field whose text names no object, or
-    more than one (the value is then left as typed). CarusoError when the storage cannot be
-    asked."""
+    attribute holds it (as typed, else a text whatever its case); returns a one-line reason per
+    field whose text names no object, or more than one (the value is then left as typed).
+    CarusoError when the storage cannot be asked."""
     asked = [(field["name"], field["typed"], values[field["name"]]) for field in fields
              if field.get("typed") is not None and values.get(field["name"]) is not None]
     if not asked:
         return {}
-    found = records.read([{"op": "query", "object": typed.target, "limit": 2,
-                           "where": {"field": typed.by.name, "op": "eq", "value": text}}
-                          for _, typed, text in asked])
+    found = records.read([_lookup(typed, "eq", text) for _, typed, text in asked])
+    missed = [index for index, ((_, typed, _), rows) in enumerate(zip(asked, found))
+              if not rows and typed.by.type in ("string", "text")]
+    if missed:                      # then whatever the case: s-1001 for S-1001
+        again = records.read([_lookup(asked[index][1], "like", _literal(asked[index][2])) for index in missed])
+        for index, rows in zip(missed, again):
+            found[index] = rows
     problems = {}
     for (name, typed, text), rows in zip(asked, found):
         if len(rows) == 1:
@@ -56,6 +60,15 @@ def keys_of(records: Records, fields: Iterable[dict[str, Any]], values: dict[str
         else:
             problems[name] = f"There is no {typed.target} with {typed.by.label.lower()} {text}"
     return problems
+
+
+def _lookup(typed: Typed, op: str, text: Any) -> dict[str, Any]:
+    return {"op": "query", "object": typed.target, "limit": 2, "where": {"field": typed.by.name, "op": op, "value": text}}
+
+
+def _literal(text: str) -> str:
+    """``text`` as a LIKE pattern matching itself only (the storage's LIKE ignores case)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def shown(records: Records, fields: Iterable[dict[str, Any]], record: dict[str, Any]

@@ -73,6 +73,15 @@ def test_a_new_form_takes_the_customer_by_name_and_stores_the_key(typed, storage
     [dora] = storage.query("Contact", {"field": "name", "op": "eq", "value": "Dora Dahl"})
     assert dora["customer_id"] == customer_named(storage, "Berta Brandt")
 
+    lower = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "acme utilities",
+                                                        "name": "Fritz Falk"})
+    assert lower.status_code == 303                              # not as stored: then whatever its case
+    [fritz] = storage.query("Contact", {"field": "name", "op": "eq", "value": "Fritz Falk"})
+    assert fritz["customer_id"] == acme
+    storage.create("Customer", {"name": "100% Bio_Markt"})
+    literal = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "100_ bio%markt",
+                                                          "name": "Gina Gast"})
+    assert "There is no Customer with name 100_ bio%markt" in literal.text      # no wildcards
     unknown = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "Nobody GmbH",
                                                               "name": "Egon Ernst"})
     assert unknown.status_code == 400
