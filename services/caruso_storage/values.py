@@ -70,11 +70,11 @@ def within(attribute: Attribute, value: Any) -> None:
         try:
             outside = beyond(compared, limit)
         except TypeError:       # a time with an offset against a bound without one
-            raise InvalidInput(f"{attribute.name}: {encode(value)} has a time zone; its bounds have none: "
+            raise InvalidInput(f"{attribute.name}: {readable(value)} has a time zone; its bounds have none: "
                                "give it without", field=attribute.name) from None
         if outside:
             allowed = ("earliest" if least else "latest") if moment else ("least" if least else "most")
-            raise InvalidInput(f"{attribute.name}: {encode(value)} is {word} {encode(bound)}, the {allowed} allowed",
+            raise InvalidInput(f"{attribute.name}: {readable(value)} is {word} {readable(bound)}, the {allowed} allowed",
                                field=attribute.name)
 
 
@@ -88,14 +88,24 @@ def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any,
         if isinstance(given, float) and math.isnan(given):
             raise InvalidInput(f"{name}: NaN is no number a bound can hold", field=name)
         if getattr(given, "tzinfo", None) is not None:
-            raise InvalidInput(f"{name}: {encode(given)} has a time zone; it is compared with "
+            raise InvalidInput(f"{name}: {readable(given)} has a time zone; it is compared with "
                                f"{(other if name == attribute.name else attribute).label}: give it without",
                                field=name)
     if value < other_value if least else value > other_value:
         moment = attribute.type in MOMENTS
         word = ("before" if least else "after") if moment else ("below" if least else "above")
-        raise InvalidInput(f"{attribute.name}: {encode(value)} is {word} {other.label}, which is "
-                           f"{encode(other_value)}", field=attribute.name)
+        raise InvalidInput(f"{attribute.name}: {readable(value)} is {word} {other.label}, which is "
+                           f"{readable(other_value)}", field=attribute.name)
+
+
+def readable(value: Any) -> Any:
+    """A value as a refusal quotes it: a date and time with a space and to the minute when it
+    has no seconds (``2026-12-05 08:00``), a time to the minute likewise; others as encoded."""
+    if isinstance(value, (dt.datetime, dt.time)):
+        whole = value.second == 0 and value.microsecond == 0
+        spec = "minutes" if whole else "seconds" if value.microsecond == 0 else "auto"
+        return value.isoformat(sep=" ", timespec=spec) if isinstance(value, dt.datetime) else value.isoformat(spec)
+    return encode(value)
 
 
 def decoder(attribute: Attribute) -> Callable[[Any], Any]:

@@ -65,8 +65,8 @@ def test_values_at_the_bounds_are_stored_and_beyond_them_refused_naming_attribut
     tomorrow = (today + dt.timedelta(days=1)).isoformat()
     assert refused(storage, {"born": tomorrow}) == f"born: {tomorrow} is after today, the latest allowed"
     assert refused(storage, {"met": f"{tomorrow}T00:00:00"}) == (
-        f"met: {tomorrow}T00:00:00 is after today, the latest allowed")
-    assert refused(storage, {"calls_at": "07:59"}) == "calls_at: 07:59:00 is before 08:00:00, the earliest allowed"
+        f"met: {tomorrow} 00:00 is after today, the latest allowed")
+    assert refused(storage, {"calls_at": "07:59"}) == "calls_at: 07:59 is before 08:00, the earliest allowed"
     assert refused(storage, {"ratio": 1.5}) == "ratio: 1.5 is above 1.0, the most allowed"
     assert storage.count("Lead") == 2
 
@@ -83,7 +83,7 @@ def test_updates_and_batches_are_bounded_and_a_refused_batch_writes_nothing(stor
 
 def test_a_time_zone_against_bounds_without_one_and_nan_are_refused_in_one_line(storage):
     assert refused(storage, {"calls_at": "09:00+02:00"}) == (
-        "calls_at: 09:00:00+02:00 has a time zone; its bounds have none: give it without")
+        "calls_at: 09:00+02:00 has a time zone; its bounds have none: give it without")
     assert refused(storage, {"ratio": "nan"}) == "ratio: NaN is no number a bound can hold"
     with pytest.raises(InvalidInput, match="has a time zone"):
         storage.apply([{"op": "create", "object": "Lead", "values": {"name": "Ann", "calls_at": "10:00Z"}}])
@@ -207,14 +207,14 @@ def test_a_bound_naming_another_attribute_refuses_a_value_beyond_that_attributes
     assert refused(paired, {"starts": "2026-03-02", "ends": "2026-03-01"}) == (
         "ends: 2026-03-01 is before Starts, which is 2026-03-02")
     assert refused(paired, {"opened": "2026-03-02T10:00:00", "respond_by": "2026-03-02T09:59:59"}) == (
-        "respond_by: 2026-03-02T09:59:59 is before Opened, which is 2026-03-02T10:00:00")
+        "respond_by: 2026-03-02 09:59:59 is before Opened, which is 2026-03-02 10:00")
     assert refused(paired, {"low": 5, "high": "4.99"}) == "high: 4.99 is below Low, which is 5"
     assert refused(paired, {"high": "7.5", "cap": 7.25}) == "high: 7.50 is above Cap, which is 7.25"
     # a time zone, which the database would not keep, and NaN are refused as fixed bounds refuse them
     assert refused(paired, {"opened": "2026-03-02T10:00:00", "respond_by": "2026-03-02T12:00:00+02:00"}) == (
-        "respond_by: 2026-03-02T12:00:00+02:00 has a time zone; it is compared with Opened: give it without")
+        "respond_by: 2026-03-02 12:00+02:00 has a time zone; it is compared with Opened: give it without")
     assert refused(paired, {"opened": "2026-03-02T10:00:00+02:00", "respond_by": "2026-03-02T12:00:00"}) == (
-        "opened: 2026-03-02T10:00:00+02:00 has a time zone; it is compared with Respond by: give it without")
+        "opened: 2026-03-02 10:00+02:00 has a time zone; it is compared with Respond by: give it without")
     assert refused(paired, {"high": "2", "cap": "nan"}) == "cap: NaN is no number a bound can hold"
     assert paired.count("Lead") == 2
 
