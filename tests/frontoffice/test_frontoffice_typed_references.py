@@ -19,6 +19,12 @@ from caruso_frontoffice.views.catalog import load, model_problems
 from frontoffice_support import VIEWS, csrf_of, make_context, seed, sign_in
 
 TYPED = """<views>
+  <detail id="contact-named" object="Contact" title="Contact">
+    <section label="Contact">
+      <field name="name"/>
+      <field name="customer_id" by="name" label="Customer"/>
+    </section>
+  </detail>
   <form id="contact-by-name" object="Contact" title="Contact" delete="supervisor">
     <field name="customer_id" by="name" label="Customer"/>
     <field name="name"/>
@@ -148,6 +154,8 @@ def test_a_field_left_as_shown_keeps_its_key_even_one_naming_nobody_and_delete_s
     page, hidden = edit_form(typed, orphan["id"])
     asked = post(typed, f"/views/contact-by-name/delete?id={orphan['id']}", hidden)
     assert asked.status_code == 200 and "Acme Utilities" in asked.text and f">{acme}<" not in asked.text
+    shown = words(typed.get(f"/views/contact-named/show?id={orphan['id']}").text)   # a detail shows it so too
+    assert "<dt>Customer</dt><dd>Acme Utilities</dd>" in shown
 
 
 def test_a_lookup_the_storage_cannot_answer_keeps_the_entries(tmp_path, caruso_host, caruso_client, caruso_manager):
@@ -166,10 +174,15 @@ def test_a_lookup_the_storage_cannot_answer_keeps_the_entries(tmp_path, caruso_h
 
 def test_views_check_names_a_by_that_is_no_reference_or_that_the_object_lacks(tmp_path, storage):
     views = tmp_path / "typed.xml"
-    views.write_text(TYPED.replace('by="name" label="Customer"/>', 'by="nickname"/>')
-                     .replace('<field name="role"/>', '<field name="role" by="name"/>'))
+    views.write_text(TYPED.replace('<field name="customer_id" by="name" label="Customer"/>\n    <field name="name"/>',
+                                   '<field name="customer_id" by="nickname"/>\n    <field name="name"/>')
+                     .replace('<field name="role"/>', '<field name="role" by="name"/>')
+                     .replace('<field name="name"/>\n      <field name="customer_id" by="name"',
+                              '<field name="name" by="name"/>\n      <field name="customer_id" by="name"'))
     problems = model_problems(load([*VIEWS, str(views)]), storage.describe()["objects"])
     assert [problem.split(": ", 1)[1] for problem in problems if "by=" in problem] == [
+        "detail 'contact-named' field 'name' by='name': Contact.name is no reference (a many-to-one relation on it "
+        "alone, to an object with a one-attribute key)",
         "form 'contact-by-name' field 'customer_id' by='nickname': Customer has no attribute 'nickname'",
         "form 'contact-by-name' field 'role' by='name': Contact.role is no reference (a many-to-one relation on it "
         "alone, to an object with a one-attribute key)"]

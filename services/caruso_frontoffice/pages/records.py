@@ -334,6 +334,9 @@ def show(request: Request, context: Context) -> Response:
                               key_query=key_query(info, record), form=None)
     if isinstance(view, DetailView):
         record = records.get(view.object, key)
+        typed = [{"name": f.name, "typed": _typed(view, info, f, records)}
+                 for section in view.sections for f in _visible(section.fields, role) if f.by]
+        record, _ = references.shown(records, typed, record)        # a reference by its number
         return context.render(request, "detail.html", view=view, sections=record_sections(view, info, record, role),
                               key_query=key_query(info, record), form=_usable(context, view.form, role))
     return _customer360(request, context, view, info, key)
@@ -455,14 +458,14 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str, records: Records) 
     return shown
 
 
-def _typed(view: FormView, info: ObjectInfo, field: Field, records: Records) -> references.Typed:
+def _typed(view: View, info: ObjectInfo, field: Field, records: Records) -> references.Typed:
     """What the typed ``field`` names: the object of its reference and that object's ``by``
     (refused when the views and the model disagree: ``caruso frontoffice views check``)."""
     target = info.references.get(field.name)
     named = records.info(target) if target else None
     by = named.attributes.get(field.by or "") if named else None
     if named is None or len(named.key) != 1 or by is None:
-        raise _Refused(500, f"Form {view.id!r} cannot show its field {field.name!r}: by={field.by!r} does not name "
+        raise _Refused(500, f"View {view.id!r} cannot show its field {field.name!r}: by={field.by!r} does not name "
                             f"an attribute of the object it refers to ('caruso frontoffice views check' says more).")
     return references.Typed(target, named.key[0], named.attribute(named.key[0]).type, by)
 
