@@ -1,11 +1,12 @@
-"""Form fields that name an object by another of its attributes (a field's ``by``).
+"""Fields of forms and detail views that name an object by another of its attributes (``by``).
 
 A many-to-one reference such as a task's ``customer_id`` holds the customer's key; with
 ``<field name="customer_id" by="customer_no"/>`` the user types and sees the customer's
 number instead. :class:`Typed` says what such a field names; :func:`keys_of` turns what the
-user typed into keys before a save (one round trip for all the form's fields), and
-:func:`shown` turns stored keys into what the user sees (one round trip). The storage
-keeps the key: digests, versions and the relation check work on keys as before.
+user typed into keys before a save (one round trip for all the form's fields, a second for
+those not found as typed, looked up whatever their case), and :func:`shown` turns stored
+keys into what the user sees (one round trip). The storage keeps the key: digests, versions
+and the relation check work on keys as before.
 """
 from __future__ import annotations
 

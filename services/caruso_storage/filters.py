@@ -97,7 +97,7 @@ def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool =
     if op in TEXT_OPERATORS and attribute.type not in TEXT_TYPES:
         raise InvalidInput(f"filter: operator {op} needs a text field; {field} is {attribute.type}")
     if value_field is not None:
-        return _with_field(obj, field, attribute, op, value, value_field, rule)
+        return _with_field(obj, field, attribute, op, value_field, rule)
     if op == "in":
         if not isinstance(value, (list, tuple)) or len(value) > MAX_IN_VALUES:
             raise InvalidInput(f"filter: 'in' on {field} needs a list of at most {MAX_IN_VALUES} values")
@@ -115,14 +115,12 @@ def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool =
     return Condition("compare", field, op, value)
 
 
-def _with_field(obj: ObjectType, field: str, attribute: Attribute, op: str, value: Any, value_field: Any,
+def _with_field(obj: ObjectType, field: str, attribute: Attribute, op: str, value_field: Any,
                 rule: bool) -> Condition:
     """A rule's comparison of ``field`` with the object's attribute ``value_field``, of its type
     (any number with a number)."""
     if not rule:
         raise InvalidInput(f"filter: value_field compares two fields in a rule's condition only ({field})")
-    if value is not None:
-        raise InvalidInput(f"filter: {field} compares with value or with value_field, not both")
     if op not in COMPARISONS:
         raise InvalidInput(f"filter: value_field takes one of {', '.join(COMPARISONS)}, not {op!r} ({field})")
     other = obj.attributes.get(value_field) if isinstance(value_field, str) else None
@@ -132,6 +130,9 @@ def _with_field(obj: ObjectType, field: str, attribute: Attribute, op: str, valu
     numbers = {"integer", "decimal", "float"}
     if other.type != attribute.type and not {other.type, attribute.type} <= numbers:
         raise InvalidInput(f"filter: {field} is {attribute.type}; value_field {value_field} is {other.type}")
+    if op in ("eq", "ne") and {attribute.type, other.type} == {"decimal", "float"}:
+        raise InvalidInput(f"filter: {field} and {value_field} are a decimal and a float: a float is not exact, "
+                           "so eq and ne cannot compare them (lt, le, gt and ge can)")
     return Condition("compare", field, op, value_field=value_field)
 
 

@@ -25,6 +25,10 @@ TYPED = """<views>
       <field name="customer_id" by="name" label="Customer"/>
     </section>
   </detail>
+  <form id="lead-loose" object="Lead" title="Lead">
+    <field name="name"/>
+    <field name="status" required="false"/>
+  </form>
   <form id="contact-by-name" object="Contact" title="Contact" delete="supervisor">
     <field name="customer_id" by="name" label="Customer"/>
     <field name="name"/>
@@ -148,6 +152,12 @@ def test_a_field_left_as_shown_keeps_its_key_even_one_naming_nobody_and_delete_s
     assert forged.status_code == 400                            # a forged key is checked as an entry is
     assert "There is no Customer with id 424242" in forged.text
     page, hidden = edit_form(typed, orphan["id"])
+    emptied = post(typed, f"/views/contact-by-name/edit?id={orphan['id']}", {
+        **hidden, "_keys": json.dumps({"customer_id": [None, json.loads(hidden["_keys"])["customer_id"][1]]}),
+        "customer_id": "999999", "name": "Olga Ohne", "role": "buyer"})
+    assert emptied.status_code == 400                           # no key: what was typed is looked up
+    assert storage.get("Contact", orphan["id"])["customer_id"] == 999999
+    page, hidden = edit_form(typed, orphan["id"])
     moved = post(typed, f"/views/contact-by-name/edit?id={orphan['id']}", {
         **hidden, "customer_id": "Acme Utilities", "name": "Olga Ohne", "role": "buyer"})
     assert moved.status_code == 303 and storage.get("Contact", orphan["id"])["customer_id"] == acme
@@ -186,3 +196,8 @@ def test_views_check_names_a_by_that_is_no_reference_or_that_the_object_lacks(tm
         "form 'contact-by-name' field 'customer_id' by='nickname': Customer has no attribute 'nickname'",
         "form 'contact-by-name' field 'role' by='name': Contact.role is no reference (a many-to-one relation on it "
         "alone, to an object with a one-attribute key)"]
+
+
+def test_a_choice_the_model_defaults_is_required_unless_the_view_says_otherwise(typed):
+    assert '<select name="status" required>' in typed.get("/views/lead-edit/new").text
+    assert '<select name="status">' in typed.get("/views/lead-loose/new").text

@@ -136,3 +136,10 @@ def test_amounts_are_shown_with_their_thousands_grouped_but_exported_and_edited_
     assert display("250000.00") == "250000.00"                     # what a form's input holds
     with pytest.raises(InvalidInput):                               # what a page shows, typed back: refused,
         parse(Field(name="balance"), balance, shown(balance, "250000.00"))   # never read as 250.000
+
+
+def test_a_date_and_time_shown_with_seconds_takes_any_second():
+    opened = Attribute("opened", "datetime", "Opened")
+    assert bounds(opened, "datetime", "2026-12-07T00:55:46") == {"step": "any"}
+    assert bounds(opened, "datetime", "2026-12-07T00:55:00") == bounds(opened, "datetime", "2026-12-07T00:55") == {}
+    assert bounds(opened, "datetime", "") == {}

@@ -230,12 +230,15 @@ def test_a_rule_compares_a_related_field_with_the_objects_own_and_refuses_beside
                                                                               "le, gt, ge, not 'in'"),
     ('<test field="machine.customer_id" op="eq" value-field="note"/>', "machine.customer_id is integer; value_field "
                                                                        "note is string"),
+    ('<test field="price" op="ne" value-field="rate"/>', "price and rate are a decimal and a float: a float is not "
+                                                         "exact, so eq and ne cannot compare them"),
 ])
 def test_a_rule_comparing_two_fields_wrongly_is_refused_with_its_line(tmp_path, test, message):
     model = tmp_path / "orders.xml"
     model.write_text(SAME_CUSTOMER.replace('<test field="machine.customer_id" op="ne" value-field="customer_id"/>', test)
                      .replace('<attribute name="machine_id" type="integer"/>',
-                              '<attribute name="machine_id" type="integer"/><attribute name="note" type="string"/>'))
+                              '<attribute name="machine_id" type="integer"/><attribute name="note" type="string"/>'
+                              '<attribute name="price" type="decimal"/><attribute name="rate" type="float"/>'))
     with pytest.raises(ConfigError) as caught:
         StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
     assert str(caught.value).startswith(f"{model}:15: rule machine_of_the_customer: filter: {message}"), caught.value

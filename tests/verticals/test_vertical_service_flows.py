@@ -132,3 +132,5 @@ def test_an_order_names_equipment_of_its_own_customer_only(caruso_host, caruso_c
     with pytest.raises(InvalidInput, match="This equipment is another customer's"):
         storage.update("FieldServiceOrder", mine["id"], {"customer_id": bo})
     assert storage.create("FieldServiceOrder", {**order, "customer_id": bo, "installation_id": None})["id"]
+    storage.update("Installation", boiler, {"customer_id": bo})               # the boiler moves to Bo
+    assert storage.update("FieldServiceOrder", mine["id"], {"status": "done"})["status"] == "done"

@@ -307,6 +307,14 @@ def _creating(context: Context, view_id: str | None, role: str) -> str | None:
     return usable if isinstance(view, FormView) and view.creates else None
 
 
+def _seen(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str, records: Records) -> dict[str, Any]:
+    """``record`` as ``view`` shows it to ``role``: a reference typed ``by`` another attribute by
+    that attribute (a customer by number)."""
+    typed = [{"name": f.name, "typed": _typed(view, info, f, records)}
+             for section in view.sections for f in _visible(section.fields, role) if f.by]
+    return references.shown(records, typed, record)[0]
+
+
 def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str
                     ) -> list[tuple[str, list[tuple[str, str]]]]:
     """``(label, [(field label, shown value), ...])`` of each section of ``view`` for
@@ -334,10 +342,8 @@ def show(request: Request, context: Context) -> Response:
                               key_query=key_query(info, record), form=None)
     if isinstance(view, DetailView):
         record = records.get(view.object, key)
-        typed = [{"name": f.name, "typed": _typed(view, info, f, records)}
-                 for section in view.sections for f in _visible(section.fields, role) if f.by]
-        record, _ = references.shown(records, typed, record)        # a reference by its number
-        return context.render(request, "detail.html", view=view, sections=record_sections(view, info, record, role),
+        return context.render(request, "detail.html", view=view,
+                              sections=record_sections(view, info, _seen(view, info, record, role, records), role),
                               key_query=key_query(info, record), form=_usable(context, view.form, role))
     return _customer360(request, context, view, info, key)
 
@@ -366,7 +372,8 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
     related, tasks = (tables[:-1], tables[-1]) if tasks_shown else (tables, None)
     entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", status, view=view,
-                          sections=record_sections(profile, info, record, role), related=related, tasks=tasks,
+                          sections=record_sections(profile, info, _seen(profile, info, record, role, records), role),
+                          related=related, tasks=tasks,
                           history=entries, history_page=number, older=older, key_query=key_query(info, record),
                           acts=_acts(context, view, info, record, role), note_error=refused, note=note)
 
@@ -503,8 +510,9 @@ def _form(request: Request, context: Context, view: FormView, fields: list[dict[
     deletes = bool(given.get("key_query")) and view.deletes_for(request.state.visitor.user.role)
     # a choice the model defaults is not emptied by mistake (one stored empty may stay so)
     fields = [{**f, "bounds": widgets.bounds(f["attribute"], f["widget"], values.get(f["name"], "")),
-               "required": f["required"] or (f["widget"] == "select" and f["default"] is not None
-                                             and bool(values.get(f["name"])))} for f in fields]
+               "required": f["required"] or (f["field"].required is None and f["widget"] == "select"
+                                             and f["default"] is not None and bool(values.get(f["name"])))}
+              for f in fields]
     return context.render(request, "form.html", status, view=view, fields=fields, values=values, after=after,
                           deletes=deletes,
                           **{"version": None, "was": None, "keys": None, "key_query": "", "errors": [],
@@ -763,7 +771,7 @@ def _typed_keys(form: FormData, fields: list[dict[str, Any]], values: dict[str, 
             continue
         entry = kept.get(name)
         if (isinstance(entry, list) and len(entry) == 2 and entry[1] == _digest(values[name])
-                and (entry[0] is None or spec["typed"].takes(entry[0]))):
+                and values[name] is not None and spec["typed"].takes(entry[0])):
             values[name] = entry[0]
         else:
             looked_up.add(name)
