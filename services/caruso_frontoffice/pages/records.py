@@ -579,13 +579,16 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     after = _next(_text(form.get(NEXT)))
     editing = request.url.path.endswith("/edit")
     values, errors, field_errors, given = {}, [], {}, {}
+    unreadable = {}                 # values the form cannot read, said beside their fields
     for spec in fields:
         if spec["widget"] == "readonly":
             continue
         try:
             values[spec["name"]] = widgets.parse(spec["field"], spec["attribute"], _text(form.get(spec["name"])))
         except InvalidInput as error:
-            errors.append(str(error))
+            values[spec["name"]] = None
+            reason = str(error).removeprefix(f"{spec['field'].label or spec['attribute'].label}: ")
+            unreadable[spec["name"]] = {"message": reason[:1].upper() + reason[1:], "link": None, "link_text": None}
     key = _key(info, request.query_params) if editing else None
     version = _text(form.get("_version")) or None
     try:
@@ -594,7 +597,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         errors.append(str(error))
     status = 400
     missing, looked_up = {}, set()
-    if not errors:                  # typed fields: keys from here on
+    if not errors and not unreadable:           # typed fields: keys from here on
         looked_up = _typed_keys(form, fields, values)
         try:
             missing = references.keys_of(records, [spec for spec in fields if spec["name"] in looked_up], values)
@@ -602,7 +605,8 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             errors.append(f"The form could not look up what you typed: {error}. Your entries are below.")
             status = 503 if isinstance(error, (NoInstance, CallInterrupted)) else 400
     entered = _entered(form, values) if editing else values       # what the user gave or changed
-    if not errors:
+    field_errors = unreadable
+    if not errors and not unreadable:
         try:            # a looked-up object exists
             missing.update(records.missing(info, {name: value for name, value in entered.items()
                                                   if name not in looked_up}))
