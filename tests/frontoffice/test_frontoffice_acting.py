@@ -118,6 +118,7 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     page.fill("textarea[name=note]", "Prefers e-mail after 5 pm")
     page.click("text=Save note")
     page.wait_for_url("**/views/customer-360/show?id=2")
+    assert page.inner_text(".notice") == "Note added."
     assert "Prefers e-mail after 5 pm" in page.locator("ol.history li").first.inner_text()
     when = page.locator("ol.history li time").first
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", when.inner_text())         # not raw ISO 8601

@@ -382,7 +382,7 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
 @_guarded
 def note(request: Request, context: Context, form: FormData) -> Response:
     """Add the typed note to the customer's contact history (channel ``note``, the user as
-    agent); back to the 360. A note refused: the 360 again, saying why beside the note given
+    agent); back to the 360, which says *Note added.* A note refused: the 360 again, saying why beside the note given
     back."""
     view = _view(request, context, (Customer360View,))
     if view.note is None:
@@ -399,7 +399,7 @@ def note(request: Request, context: Context, form: FormData) -> Response:
                             "no control characters.", typed[:MAX_NOTE])
     context.records.add_contact(view.object, key, {"channel": "note", "summary": text,
                                                    "agent": request.state.visitor.user.name})
-    return RedirectResponse(f"/views/{view.id}/show?{request.url.query}", 303)
+    return notices.redirect(request, context.sessions, f"/views/{view.id}/show", "Note added.", request.url.query)
 
 
 def _acts(context: Context, view: Customer360View, info: ObjectInfo, record: dict[str, Any], role: str
