@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from caruso_core.errors import InvalidInput
 
 from caruso_storage import values
-from caruso_storage.model import Attribute, Condition, ObjectType
+from caruso_storage.model import Attribute, Condition, ObjectType, comparable
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 TEXT_OPERATORS = ("contains", "startswith", "like")
@@ -127,8 +127,7 @@ def _with_field(obj: ObjectType, field: str, attribute: Attribute, op: str, valu
     if other is None:
         raise InvalidInput(f"filter: value_field {value_field!r} of {field}: {obj.name} has no such attribute "
                            f"(attributes: {', '.join(obj.attributes)})")
-    numbers = {"integer", "decimal", "float"}
-    if other.type != attribute.type and not {other.type, attribute.type} <= numbers:
+    if not comparable(other.type, attribute.type):
         raise InvalidInput(f"filter: {field} is {attribute.type}; value_field {value_field} is {other.type}")
     if op in ("eq", "ne") and {attribute.type, other.type} == {"decimal", "float"}:
         raise InvalidInput(f"filter: {field} and {value_field} are a decimal and a float: a float is not exact, "

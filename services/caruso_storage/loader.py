@@ -31,7 +31,7 @@ from caruso_core.digits import digits
 
 from caruso_storage import filters, patterns, search, values
 from caruso_storage.model import (MOMENTS, RANGED, TEXT_FORMATS, TODAY, TYPES, Action, Attribute, Database, Index,
-                                  Model, ObjectType, Relation, Rule, Search, Unique)
+                                  Model, ObjectType, Relation, Rule, Search, Unique, comparable)
 
 SCHEMA_FILE = "model.rng"
 DEFAULT_MODEL = "default_model.xml"
@@ -43,7 +43,6 @@ RESERVED_PREFIX = "caruso_"                               # the storage's own ta
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
 BOUNDS = ("minimum", "maximum", "minimum_field", "maximum_field")
 NOT_NAMES = ("inf", "infinity", "nan")                  # a decimal's or float's bound, not an attribute
-NUMBERS = {"integer", "decimal", "float"}
 
 STORED_FORMS = ("text", "number")                       # conversions of dates and times
 DEFAULT_FORMATS = {"date": "%Y%m%d", "time": "%H%M%S", "datetime": "%Y%m%d%H%M%S"}
@@ -487,7 +486,7 @@ class _Builder:
                     if other is None or other is attribute:
                         raise ConfigError(f"{where} is neither a valid {attribute.type} nor another attribute "
                                           f"of {obj.name}")
-                    if other.type != attribute.type and not {other.type, attribute.type} <= NUMBERS:
+                    if not comparable(other.type, attribute.type):
                         raise ConfigError(f"{where} is a {other.type}; a bound is of the attribute's own type "
                                           f"({attribute.type})")
 

@@ -19,6 +19,7 @@ RELATION_KINDS = ("many-to-one", "one-to-many", "many-to-many")
 RULE_EVENTS = ("create", "update", "due")
 TEXT_FORMATS = ("email",)                       # what the values of a string attribute may be declared to be
 RANGED = ("integer", "decimal", "float", "date", "datetime", "time")   # the types that take a min and a max
+NUMBERS = ("integer", "decimal", "float")
 TODAY = "today"                                 # a date's or datetime's bound: the day a value is stored
 VERSION_COLUMN = "caruso_version"
 
@@ -76,6 +77,12 @@ class Attribute:
     def columns(self) -> tuple[str, ...]:
         """The columns holding the attribute: its own, and the time column of a split datetime."""
         return (self.column,) if self.time_column is None else (self.column, self.time_column)
+
+
+def comparable(first: str, second: str) -> bool:
+    """Whether values of the attribute types ``first`` and ``second`` compare: the same type,
+    or two numbers (a bound naming another attribute, a rule's ``value-field``)."""
+    return first == second or (first in NUMBERS and second in NUMBERS)
 
 
 @attrs.frozen

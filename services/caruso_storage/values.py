@@ -61,8 +61,7 @@ def within(attribute: Attribute, value: Any) -> None:
     moment = attribute.type in MOMENTS
     if isinstance(value, float) and math.isnan(value):
         raise InvalidInput(f"{attribute.name}: NaN is no number a bound can hold", field=attribute.name)
-    for bound, beyond, word, least in ((attribute.minimum, operator.lt, "before" if moment else "below", True),
-                                       (attribute.maximum, operator.gt, "after" if moment else "above", False)):
+    for bound, beyond, least in ((attribute.minimum, operator.lt, True), (attribute.maximum, operator.gt, False)):
         if bound is None:
             continue
         limit = today() if bound == TODAY else bound
@@ -74,8 +73,8 @@ def within(attribute: Attribute, value: Any) -> None:
                                "give it without", field=attribute.name) from None
         if outside:
             allowed = ("earliest" if least else "latest") if moment else ("least" if least else "most")
-            raise InvalidInput(f"{attribute.name}: {readable(value)} is {word} {readable(bound)}, the {allowed} allowed",
-                               field=attribute.name)
+            raise InvalidInput(f"{attribute.name}: {readable(value)} is {_beyond(attribute, least)} {readable(bound)}, "
+                               f"the {allowed} allowed", field=attribute.name)
 
 
 def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any, least: bool) -> None:
@@ -92,10 +91,15 @@ def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any,
                                f"{(other if name == attribute.name else attribute).label}: give it without",
                                field=name)
     if value < other_value if least else value > other_value:
-        moment = attribute.type in MOMENTS
-        word = ("before" if least else "after") if moment else ("below" if least else "above")
-        raise InvalidInput(f"{attribute.name}: {readable(value)} is {word} {other.label}, which is "
-                           f"{readable(other_value)}", field=attribute.name)
+        raise InvalidInput(f"{attribute.name}: {readable(value)} is {_beyond(attribute, least)} {other.label}, "
+                           f"which is {readable(other_value)}", field=attribute.name)
+
+
+def _beyond(attribute: Attribute, least: bool) -> str:
+    """How a refusal says a value is beyond a least (``least``) or most bound."""
+    if attribute.type in MOMENTS:
+        return "before" if least else "after"
+    return "below" if least else "above"
 
 
 def readable(value: Any) -> Any:

@@ -587,8 +587,8 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             values[spec["name"]] = widgets.parse(spec["field"], spec["attribute"], _text(form.get(spec["name"])))
         except InvalidInput as error:
             values[spec["name"]] = None
-            reason = str(error).removeprefix(f"{spec['field'].label or spec['attribute'].label}: ")
-            unreadable[spec["name"]] = {"message": reason[:1].upper() + reason[1:], "link": None, "link_text": None}
+            unreadable[spec["name"]] = _beside(
+                str(error).removeprefix(f"{spec['field'].label or spec['attribute'].label}: "))
     key = _key(info, request.query_params) if editing else None
     version = _text(form.get("_version")) or None
     try:
@@ -612,7 +612,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
                                                   if name not in looked_up}))
         except CarusoError:             # cannot be asked: the save says what goes wrong
             pass
-        field_errors = {name: {"message": reason, "link": None, "link_text": None} for name, reason in missing.items()}
+        field_errors = {name: _beside(reason) for name, reason in missing.items()}
     once = None if editing or context.submissions is None else \
         context.submissions.of(request.state.visitor.user.id, _text(form.get("_once")))
     if not errors and not field_errors and once is not None:
@@ -860,10 +860,7 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
     duplicate = error.details.get("duplicate")
     if duplicate is None and isinstance(error, Conflict):
         duplicate = _holder(context, view, info, field, values, editing)
-    message = str(error.details.get("refusal") or str(error).removeprefix(f"{field}: "))   # a rule's own words
-    if message[:1].islower() and not message[1:2].isupper():
-        message = message[:1].upper() + message[1:]
-    shown: dict[str, str | None] = {"message": message, "link": None, "link_text": None}
+    shown = _beside(str(error.details.get("refusal") or str(error).removeprefix(f"{field}: ")))   # a rule's words
     if isinstance(duplicate, dict) and duplicate.get("object") == view.object and duplicate.get("key") is not None:
         key = duplicate["key"]
         record = key if isinstance(key, dict) else {info.key[0]: key}
@@ -871,6 +868,13 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
         shown["link"] = (f"/views/{target}/show?" if target else f"/views/{view.id}/edit?") + key_query(info, record)
         shown["link_text"] = f"Open {view.object} {key}" if not isinstance(key, dict) else f"Open that {view.object}"
     return shown
+
+
+def _beside(message: str) -> dict[str, str | None]:
+    """A message shown beside a form's field (its first letter upper case), without a link."""
+    if message[:1].islower() and not message[1:2].isupper():
+        message = message[:1].upper() + message[1:]
+    return {"message": message, "link": None, "link_text": None}
 
 
 def _holder(context: Context, view: FormView, info: ObjectInfo, field: str, values: dict[str, Any],
