@@ -201,3 +201,33 @@ def test_views_check_names_a_by_that_is_no_reference_or_that_the_object_lacks(tm
 def test_a_choice_the_model_defaults_is_required_unless_the_view_says_otherwise(typed):
     assert '<select name="status" required>' in typed.get("/views/lead-edit/new").text
     assert '<select name="status">' in typed.get("/views/lead-loose/new").text
+
+
+def test_a_malformed_or_oversized_keys_field_or_typed_text_is_only_ever_looked_up(typed, storage):
+    """``_keys`` is what a browser sends back: not JSON, nested past the reader, of another
+    shape or with a key of another type, it is ignored and what was typed is looked up; a form
+    body past the front office's bound is refused whole (413); typed text longer than the
+    attribute it names is refused beside the field without a lookup. A save sent again changes
+    nothing."""
+    berta = customer_named(storage, "Berta Brandt")
+    [carl] = storage.query("Contact", {"field": "name", "op": "eq", "value": "Carl Meier"})
+    for forged in ("not json", "[" * 20_000, '{"customer_id": "Acme Utilities"}', '{"customer_id": [1, 2, 3]}',
+                   json.dumps({"customer_id": [True, "x"]})):
+        page, hidden = edit_form(typed, carl["id"])
+        saved = post(typed, f"/views/contact-by-name/edit?id={carl['id']}", {
+            **hidden, "_keys": forged, "customer_id": "Berta Brandt", "name": "Carl Meier", "role": "facility manager"})
+        assert saved.status_code == 303, forged[:40]
+        assert storage.get("Contact", carl["id"])["customer_id"] == berta
+    version = storage.get("Contact", carl["id"])["_version"]
+    again = post(typed, f"/views/contact-by-name/edit?id={carl['id']}", {     # the last save sent again
+        **hidden, "_keys": forged, "customer_id": "Berta Brandt", "name": "Carl Meier", "role": "facility manager"})
+    assert again.status_code == 303 and storage.get("Contact", carl["id"])["_version"] == version
+    page, hidden = edit_form(typed, carl["id"])
+    huge = post(typed, f"/views/contact-by-name/edit?id={carl['id']}", {
+        **hidden, "_keys": json.dumps({"customer_id": [1, "x" * 100_000]}), "customer_id": "Acme Utilities",
+        "name": "Carl Meier", "role": "facility manager"})
+    assert huge.status_code == 413 and storage.get("Contact", carl["id"])["customer_id"] == berta   # body bounded
+    long = post(typed, f"/views/contact-by-name/edit?id={carl['id']}", {
+        **hidden, "customer_id": "B" * 10_000, "name": "Carl Meier", "role": "facility manager"})
+    assert long.status_code == 400 and '<span class="field-error" role="alert">At most 120 characters' in long.text
+    assert storage.get("Contact", carl["id"])["customer_id"] == berta
