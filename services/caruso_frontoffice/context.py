@@ -21,7 +21,7 @@ from caruso_frontoffice.chat import PortalChat
 from caruso_frontoffice.desk import Desk
 from caruso_frontoffice.desksettings import DeskSettings
 from caruso_frontoffice.deskphone import DeskPhone
-from caruso_frontoffice.records import STORAGE, Records
+from caruso_frontoffice.records import STORAGE, Records, in_sentence
 from caruso_frontoffice.sessions import Sessions
 from caruso_core.throttle import Throttle
 from caruso_frontoffice.views.catalog import Catalog
@@ -40,6 +40,7 @@ def template_environment() -> jinja2.Environment:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters["when"] = widgets.when
+    environment.filters["in_sentence"] = in_sentence
     return environment
 
 

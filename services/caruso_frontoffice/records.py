@@ -50,12 +50,18 @@ class Attribute:
 class ObjectInfo:
     """A business object's key and attributes, from ``describe``; ``references``: the
     attribute of each many-to-one relation with a one-attribute foreign key, and the object
-    it names."""
+    it names; ``label``: what pages call it (the model's label; none: its name)."""
 
     name: str
     key: tuple[str, ...]
     attributes: dict[str, Attribute]
     references: dict[str, str] = attrs.field(factory=dict)
+    label: str = ""
+
+    @property
+    def called(self) -> str:
+        """What pages call the object: its label, else its name."""
+        return self.label or self.name
 
     def attribute(self, name: str) -> Attribute:
         """The attribute ``name``; one the model lacks reads as plain text (and the storage
@@ -64,6 +70,12 @@ class ObjectInfo:
 
     def key_of(self, record: dict[str, Any]) -> dict[str, Any]:
         return {name: record.get(name) for name in self.key}
+
+
+def in_sentence(text: str) -> str:
+    """``text`` (a label, or a record named by one) within a sentence: its first letter lower
+    case, unless the second is upper case too (*IBAN*)."""
+    return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
 
 
 def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
@@ -80,7 +92,7 @@ def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
     references = {relation["foreign_key"][0]: str(relation["target"])
                   for relation in (described.get("relations") or {}).values()
                   if relation.get("kind") == "many-to-one" and len(relation.get("foreign_key") or ()) == 1}
-    return ObjectInfo(name, tuple(described.get("key") or ()), attributes, references)
+    return ObjectInfo(name, tuple(described.get("key") or ()), attributes, references, str(described.get("label") or ""))
 
 
 class Records:
@@ -149,15 +161,15 @@ class Records:
         for name, value in values.items():
             target = info.references.get(name)
             if target is not None and isinstance(value, (int, str)) and not isinstance(value, bool):
-                key = self.info(target).key
-                if len(key) == 1:
-                    asked.append((name, target, key[0], value))
+                named = self.info(target)
+                if len(named.key) == 1:
+                    asked.append((name, named, named.key[0], value))
         if not asked:
             return {}
-        counts = self.read([{"op": "count", "object": target, "where": {"field": key, "op": "eq", "value": value}}
-                            for _, target, key, value in asked])
-        return {name: f"There is no {target} with {key} {value}"
-                for (name, target, key, value), count in zip(asked, counts) if not count}
+        counts = self.read([{"op": "count", "object": named.name, "where": {"field": key, "op": "eq", "value": value}}
+                            for _, named, key, value in asked])
+        return {name: f"There is no {in_sentence(named.called)} with {in_sentence(named.attribute(key).label)} {value}"
+                for (name, named, key, value), count in zip(asked, counts) if not count}
 
     def add_contact(self, object_name: str, key: Any, contact: dict[str, Any]) -> dict[str, Any]:
         """Append ``contact`` to the contact history of one object (a customer)."""

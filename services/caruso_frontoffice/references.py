@@ -15,18 +15,19 @@ from typing import Any, Iterable
 import attrs
 
 from caruso_core.digits import digits
-from caruso_frontoffice.records import Attribute, Records
+from caruso_frontoffice.records import Attribute, Records, in_sentence
 
 
 @attrs.frozen
 class Typed:
     """A field naming an object of ``target`` (key attribute ``key`` of type ``key_type``)
-    by its ``by`` attribute."""
+    by its ``by`` attribute; ``called``: what pages call the target."""
 
     target: str
     key: str
     key_type: str
     by: Attribute
+    called: str
 
     def takes(self, key: Any) -> bool:
         """Whether ``key`` (a stored key or a link's text) can be a key of the target."""
@@ -57,9 +58,9 @@ def keys_of(records: Records, fields: Iterable[dict[str, Any]], values: dict[str
         if len(rows) == 1:
             values[name] = rows[0][typed.key]
         elif rows:
-            problems[name] = f"More than one {typed.target} has {typed.by.label.lower()} {text}"
+            problems[name] = f"More than one {in_sentence(typed.called)} has {in_sentence(typed.by.label)} {text}"
         else:
-            problems[name] = f"There is no {typed.target} with {typed.by.label.lower()} {text}"
+            problems[name] = f"There is no {in_sentence(typed.called)} with {in_sentence(typed.by.label)} {text}"
     return problems
 
 
@@ -89,6 +90,6 @@ def shown(records: Records, fields: Iterable[dict[str, Any]], record: dict[str, 
         if rows:
             replaced[name] = rows[0][typed.by.name]
         else:
-            notes[name] = (f"This names {typed.target} {key}, which does not exist: type a "
-                           f"{typed.by.label.lower()} to change it.")
+            notes[name] = (f"This names {in_sentence(typed.called)} {key}, which does not exist: type a "
+                           f"{in_sentence(typed.by.label)} to change it.")
     return replaced, notes

@@ -46,7 +46,7 @@ def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_offi
         asked = web.post(f"/views/task-edit/delete?id={task['id']}",
                          data={"csrf": csrf, "_version": version, "next": "/views/tasks"})
         assert asked.status_code == 200
-        assert "<h1>Delete Task " in asked.text and "cannot be undone" in asked.text
+        assert "<h1>Delete task or reminder " in asked.text and "cannot be undone" in asked.text
         assert "<dt>Subject</dt><dd>Call Ann back</dd>" in asked.text
         assert storage.count("Task") == 2                                  # nothing deleted by asking
         assert 'name="next" value="/views/tasks"' in asked.text
@@ -54,11 +54,11 @@ def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_offi
                         data={"csrf": csrf, "_version": version, "confirm": "yes", "next": "/views/tasks"})
         assert done.status_code == 303 and done.headers["location"] == "/views/tasks"
         listed = web.get("/views/tasks").text
-        assert f"Task {task['id']} is deleted." in listed and "Send the brochure" in listed
+        assert f"Task or reminder {task['id']} is deleted." in listed and "Send the brochure" in listed
         form = web.get(f"/views/task-edit/edit?id={kept['id']}").text    # no next, and the tasks list of these
         gone = web.post(f"/views/task-edit/delete?id={kept['id']}",    # views opens no form: home says it
                         data={"csrf": csrf, "_version": version_of(form), "confirm": "yes"}, follow_redirects=True)
-        assert gone.url.path == "/" and f"Task {kept['id']} is deleted." in gone.text
+        assert gone.url.path == "/" and f"Task or reminder {kept['id']} is deleted." in gone.text
         again = web.post(f"/views/task-edit/delete?id={task['id']}",
                          data={"csrf": csrf, "_version": version, "confirm": "yes"})
         assert again.status_code == 303                                    # replayed: it is gone, and said so
@@ -72,7 +72,7 @@ def test_an_agent_sees_no_delete_and_is_refused_and_a_post_without_csrf_deletes_
         assert "/delete" not in form and 'class="delete"' not in form
         refused = web.post(f"/views/task-edit/delete?id={task['id']}",
                            data={"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"})
-        assert refused.status_code == 403 and "may not delete a Task" in refused.text
+        assert refused.status_code == 403 and "may not delete a task or reminder" in refused.text
     with httpx.Client(base_url=front_office) as web:
         form = edit_page(web, "sam", task)
         forged = web.post(f"/views/task-edit/delete?id={task['id']}",
@@ -108,7 +108,7 @@ def test_a_delete_sent_twice_says_so_and_one_replayed_after_a_new_task_deletes_n
         first = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)
         again = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)      # a double click
         assert first.status_code == again.status_code == 303
-        assert f"Task {task['id']} was deleted already." in web.get(again.headers["location"]).text
+        assert f"Task or reminder {task['id']} was deleted already." in web.get(again.headers["location"]).text
         newcomer = storage.create("Task", {"subject": "Call Bo about his meter"})
         assert newcomer["id"] != task["id"]                 # a deleted record's key is not given again
         replayed = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)

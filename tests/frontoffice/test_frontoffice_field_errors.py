@@ -32,7 +32,7 @@ def test_a_refused_field_is_shown_beside_it_and_a_duplicate_links_to_the_other_o
         assert duplicate.status_code == 400
         assert (f'<input name="email" value="Ann.Smith@Example.com" maxlength="200" type="email" > '
                 f'<span class="field-error" role="alert">Lead {first["id"]} (Ann Smith) has the same '
-                f'email already <a href="/views/lead-edit/edit?id={first["id"]}">Open Lead {first["id"]}</a></span>'
+                f'email already <a href="/views/lead-edit/edit?id={first["id"]}">Open lead {first["id"]}</a></span>'
                 in words(duplicate.text))                              # no lead detail view: the form edits it
         assert '<ul class="error"' not in duplicate.text
         malformed = post_lead(web, {"name": "A. Smith", "email": "ann@example..com"})   # passes the widget
@@ -74,7 +74,7 @@ def test_a_form_naming_an_object_the_storage_does_not_hold_is_refused_beside_the
         csrf = csrf_of(web.get("/views/task-edit/new").text)
         orphan = web.post("/views/task-edit/new", data={"csrf": csrf, "subject": "Call back", "customer_id": "999999"})
         assert orphan.status_code == 400
-        assert ('<span class="field-error" role="alert">There is no Customer with id 999999</span>'
+        assert ('<span class="field-error" role="alert">There is no customer with id 999999</span>'
                 in words(orphan.text)) and 'value="999999"' in orphan.text           # given back
         forged = web.post("/views/task-edit/new", data={"csrf": csrf, "subject": "Call back", "customer_id": "999999",
                                                         "_was": json.dumps({"customer_id": "999999"})})
@@ -197,6 +197,12 @@ def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_chang
         assert moved.status_code == 400
         assert ('<span class="field-error" role="alert">2026-05-03 18:30 is before Opened, which is '
                 '2026-05-04 10:30</span>') in words(moved.text)
+        storage.update("FieldServiceOrder", stored["id"], {"engineer": "Piet"})
+        stale = web.post(f"/views/order-edit/edit?id={stored['id']}", data={
+            **{name: html.unescape(value) for name, value in fields.items()}, "priority": "high", "status": "open",
+            "respond_by": "2026-05-04T19:30", "engineer": ""})       # named by the model's label
+        assert stale.status_code == 409
+        assert f"Field service order {stored['id']} was saved by someone else" in stale.text
     assert storage.get("FieldServiceOrder", stored["id"])["respond_by"] == "2026-05-04T18:30:00"
     other = storage.create("Customer", {"customer_no": "S-2", "name": "Hotel Visser"})
     storage.create("Installation", {"customer_id": other["id"], "serial_no": "HB-7", "product": "Boiler",
@@ -209,6 +215,10 @@ def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_chang
         assert theirs.status_code == 400
         assert ('value="HB-7" maxlength="30" type="text" > <span class="field-error" role="alert">This equipment is '
                 "another customer&#39;s</span>") in words(theirs.text)
+        mistyped = web.post("/views/order-new/new", data={"csrf": csrf_of(form.text), **order,
+                                                           "respond_by": "2026-05-04T18:30", "installation_id": "HB-9"})
+        assert mistyped.status_code == 400
+        assert "There is no installed equipment with serial number HB-9" in words(mistyped.text)
 
 
 def test_a_choice_the_model_defaults_cannot_be_emptied_in_the_browser_unless_stored_empty(caruso_host, caruso_client,

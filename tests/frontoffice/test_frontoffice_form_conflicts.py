@@ -51,7 +51,7 @@ def test_a_customer_number_in_use_is_refused_beside_its_field_with_a_link_to_its
     assert refused.status_code == 409
     assert (f'<input name="customer_no" value="100001" maxlength="10" type="text" required> '
             f'<span class="field-error" role="alert">Another Customer has this customer number '
-            f'already <a href="/views/customer-360/show?id={first["id"]}">Open Customer {first["id"]}</a></span>'
+            f'already <a href="/views/customer-360/show?id={first["id"]}">Open customer {first["id"]}</a></span>'
             in words(refused.text))
     assert '<ul class="error"' not in refused.text and "changed this record" not in refused.text
     assert 'value="Bram Jansen"' in refused.text                     # what was typed stays
@@ -60,7 +60,7 @@ def test_a_customer_number_in_use_is_refused_beside_its_field_with_a_link_to_its
     clash = web.post(f"{FORM}/edit?id={second['id']}", data={**form_fields(edit.text), "customer_no": "100001"})
     assert clash.status_code == 409 and "changed this record" not in clash.text
     assert (f'"alert">Another Customer has this customer number already '
-            f'<a href="/views/customer-360/show?id={first["id"]}">Open Customer {first["id"]}</a>'
+            f'<a href="/views/customer-360/show?id={first["id"]}">Open customer {first["id"]}</a>'
             in words(clash.text))
     assert [c["name"] for c in storage.query("Customer", None)] == ["Anna de Vries", "Bram Jansen"]
     assert storage.get("Customer", second["id"])["customer_no"] == "100002"

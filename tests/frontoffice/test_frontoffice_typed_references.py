@@ -91,17 +91,17 @@ def test_a_new_form_takes_the_customer_by_name_and_stores_the_key(typed, storage
     storage.create("Customer", {"name": "100% Bio_Markt"})
     literal = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "100_ bio%markt",
                                                           "name": "Gina Gast"})
-    assert "There is no Customer with name 100_ bio%markt" in literal.text      # no wildcards
+    assert "There is no customer with name 100_ bio%markt" in literal.text      # no wildcards
     unknown = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "Nobody GmbH",
                                                               "name": "Egon Ernst"})
     assert unknown.status_code == 400
     assert ('value="Nobody GmbH" maxlength="120" type="text" required> <span class="field-error" role="alert">There is no '
-            'Customer with name Nobody GmbH</span>') in words(unknown.text)
+            'customer with name Nobody GmbH</span>') in words(unknown.text)
     storage.create("Customer", {"name": "Berta Brandt", "city": "Köln"})
     twice = post(typed, "/views/contact-by-name/new", {"csrf": csrf_of(form.text), "customer_id": "Berta Brandt",
                                                             "name": "Egon Ernst"})
     assert twice.status_code == 400
-    assert ('<span class="field-error" role="alert">More than one Customer has name Berta Brandt</span>'
+    assert ('<span class="field-error" role="alert">More than one customer has name Berta Brandt</span>'
             in words(twice.text))
     assert storage.count("Contact", {"field": "name", "op": "eq", "value": "Egon Ernst"}) == 0
 
@@ -139,7 +139,7 @@ def test_a_field_left_as_shown_keeps_its_key_even_one_naming_nobody_and_delete_s
     orphan = storage.create("Contact", {"customer_id": 999999, "name": "Olga Ohne"})
     page, hidden = edit_form(typed, orphan["id"])
     assert ('<input name="customer_id" value="999999"' in words(page.text)
-            and "This names Customer 999999, which does not exist: type a name to change it." in page.text)
+            and "This names customer 999999, which does not exist: type a name to change it." in page.text)
     kept = post(typed, f"/views/contact-by-name/edit?id={orphan['id']}", {
         **hidden, "customer_id": "999999", "name": "Olga Ohne", "role": "buyer"})
     assert kept.status_code == 303                              # left alone: kept, not looked up as a name
@@ -150,7 +150,7 @@ def test_a_field_left_as_shown_keeps_its_key_even_one_naming_nobody_and_delete_s
         **hidden, "_keys": json.dumps({"customer_id": [424242, json.loads(hidden["_keys"])["customer_id"][1]]}),
         "customer_id": "999999", "name": "Olga Ohne", "role": "buyer"})
     assert forged.status_code == 400                            # a forged key is checked as an entry is
-    assert "There is no Customer with id 424242" in forged.text
+    assert "There is no customer with id 424242" in forged.text
     page, hidden = edit_form(typed, orphan["id"])
     emptied = post(typed, f"/views/contact-by-name/edit?id={orphan['id']}", {
         **hidden, "_keys": json.dumps({"customer_id": [None, json.loads(hidden["_keys"])["customer_id"][1]]}),

@@ -4,7 +4,7 @@ import datetime
 import pytest
 
 from caruso_core.errors import InvalidInput
-from caruso_frontoffice.records import Attribute, object_info
+from caruso_frontoffice.records import Attribute, in_sentence, object_info
 from caruso_frontoffice.views.model import Field
 from caruso_frontoffice.widgets import bounds, display, parse, parse_filter, shown, widget
 
@@ -143,3 +143,11 @@ def test_a_date_and_time_shown_with_seconds_takes_any_second():
     assert bounds(opened, "datetime", "2026-12-07T00:55:46") == {"step": "any"}
     assert bounds(opened, "datetime", "2026-12-07T00:55:00") == bounds(opened, "datetime", "2026-12-07T00:55") == {}
     assert bounds(opened, "datetime", "") == {}
+
+
+def test_pages_call_an_object_by_its_label_lower_case_within_a_sentence_but_not_an_acronym():
+    assert object_info("FieldServiceOrder", {"label": "Field service order", "key": ["id"]}).called == \
+        "Field service order"
+    assert object_info("Task", {"key": ["id"]}).called == "Task"                 # no label: its name
+    assert [in_sentence(text) for text in ("Field service order 45", "IBAN", "E-mail", "x", "")] == \
+        ["field service order 45", "IBAN", "e-mail", "x", ""]

@@ -30,7 +30,7 @@ from caruso_frontoffice import notices, references, submissions, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.records import ObjectInfo, Records, history, history_page, referring
+from caruso_frontoffice.records import ObjectInfo, Records, history, history_page, in_sentence, referring
 from caruso_frontoffice.savedfilters import MAX_NAME as MAX_FILTER_NAME, SavedFilters
 from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, FormView, ListView,
                                             Related, View)
@@ -474,7 +474,7 @@ def _typed(view: View, info: ObjectInfo, field: Field, records: Records) -> refe
     if named is None or len(named.key) != 1 or by is None:
         raise _Refused(500, f"View {view.id!r} cannot show its field {field.name!r}: by={field.by!r} does not name "
                             f"an attribute of the object it refers to ('caruso frontoffice views check' says more).")
-    return references.Typed(target, named.key[0], named.attribute(named.key[0]).type, by)
+    return references.Typed(target, named.key[0], named.attribute(named.key[0]).type, by, named.called)
 
 
 @page(*STAFF)
@@ -507,7 +507,8 @@ def _form(request: Request, context: Context, view: FormView, fields: list[dict[
     ``field_errors``, ``field_notes``, ``fresh`` and ``anew`` (a new form filled with the
     entries of an edit whose record was deleted meanwhile) of a refused save, and the
     ``trail`` of the record's changes (:func:`_trail`)."""
-    deletes = bool(given.get("key_query")) and view.deletes_for(request.state.visitor.user.role)
+    deletes = (in_sentence(context.records.info(view.object).called)    # "Delete this service order…"
+               if given.get("key_query") and view.deletes_for(request.state.visitor.user.role) else None)
     # a choice the model defaults is not emptied by mistake (one stored empty may stay so)
     fields = [{**f, "bounds": widgets.bounds(f["attribute"], f["widget"], values.get(f["name"], "")),
                "required": f["required"] or (f["field"].required is None and f["widget"] == "select"
@@ -676,9 +677,9 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
     view = _view(request, context, (FormView,))
     assert isinstance(view, FormView)
     role = request.state.visitor.user.role
-    if not view.deletes_for(role):
-        raise _Refused(403, f"Your role may not delete a {view.object} with this form.")
     info = context.records.info(view.object)
+    if not view.deletes_for(role):
+        raise _Refused(403, f"Your role may not delete a {in_sentence(info.called)} with this form.")
     key = _key(info, request.query_params)
     token, was = _text(form.get("_version")) or None, _text(form.get("_was")) or None
     try:
@@ -686,7 +687,7 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
     except InvalidInput as error:
         raise _Refused(400, str(error)) from None
     after = _next(_text(form.get(NEXT)))
-    named = _named(view, info, key if isinstance(key, dict) else {info.key[0]: key})
+    named = _named(info, key if isinstance(key, dict) else {info.key[0]: key})
     listing = next((v.id for v in context.catalog.views.values()
                     if isinstance(v, ListView) and v.form == view.id and v.visible_to(role)), None)
     path, _, query = (after or (f"/views/{listing}" if listing else "/")).partition("?")
@@ -716,7 +717,8 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
     except Conflict:
         return asking(409, changed)
     except CallInterrupted as error:
-        return asking(503, f"{error}: {named} may have been deleted or not; open the list to see.")
+        return asking(503, f"{error}: {in_sentence(named)} may have been deleted or not; open the list "
+                           "to see.")
     except CarusoError as error:
         return asking(503 if isinstance(error, NoInstance) else 400, f"The storage did not delete it: {error}")
     _audit(request, context, "deleted", view.object, info.key_of(record), ())
@@ -742,9 +744,10 @@ def _trail(context: Context, info: ObjectInfo, record: dict[str, Any]) -> list[d
             for entry in context.audit.of(info.name, info.key_of(record))]
 
 
-def _named(view: FormView, info: ObjectInfo, record: dict[str, Any]) -> str:
-    """A record as a page names it: the form's object and the record's key values (*Task 12*)."""
-    return f"{view.object} {', '.join(widgets.display(value) for value in info.key_of(record).values())}"
+def _named(info: ObjectInfo, record: dict[str, Any]) -> str:
+    """A record as a page names it: what it calls the object and the record's key values
+    (*Field service order 12*)."""
+    return f"{info.called} {', '.join(widgets.display(value) for value in info.key_of(record).values())}"
 
 
 def _saved_page(context: Context, view: FormView, info: ObjectInfo, record: dict[str, Any], role: str,
@@ -840,7 +843,7 @@ def _changed_meanwhile(request: Request, context: Context, view: FormView, info:
         elif was.get(name) != theirs:                             # both changed it (or not known): yours
             now = widgets.shown(spec["attribute"], seen.get(name)) or "(empty)"
             notes[name] = f"Now stored: {now}. Saving keeps your entry."
-    label = _named(view, info, current)
+    label = _named(info, current)
     message = (f"{label} was saved by someone else while you were editing it. The form keeps your entries and "
                f"takes their changes of the fields you left alone; where you both changed a field, the value now "
                f"stored is shown beside yours. Save again to store what the form shows.")
@@ -866,7 +869,8 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
         record = key if isinstance(key, dict) else {info.key[0]: key}
         target = _usable(context, view.detail, role)
         shown["link"] = (f"/views/{target}/show?" if target else f"/views/{view.id}/edit?") + key_query(info, record)
-        shown["link_text"] = f"Open {view.object} {key}" if not isinstance(key, dict) else f"Open that {view.object}"
+        shown["link_text"] = "Open " + in_sentence(_named(info, record) if not isinstance(key, dict)
+                                                           else f"that {info.called}")
     return shown
 
 
