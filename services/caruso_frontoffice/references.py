@@ -5,8 +5,9 @@ A many-to-one reference such as a task's ``customer_id`` holds the customer's ke
 number instead. :class:`Typed` says what such a field names; :func:`keys_of` turns what the
 user typed into keys before a save (one round trip for all the form's fields, a second for
 those not found as typed, looked up whatever their case), and :func:`shown` turns stored
-keys into what the user sees (one round trip). The storage keeps the key: digests, versions
-and the relation check work on keys as before.
+keys into what the user sees (one round trip), as :func:`seen_in` does for the rows of a list
+whose column has ``by``. The storage keeps the key: digests, versions, the relation check,
+sorting and filters work on keys as before.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import attrs
 
 from caruso_core.digits import digits
 from caruso_frontoffice.records import Attribute, Records, in_sentence
+
+IN_CHUNK = 1000          # keys in one lookup: the most a storage filter's "in" takes
 
 
 @attrs.frozen
@@ -35,6 +38,10 @@ class Typed:
             return isinstance(key, (str, int)) and not isinstance(key, bool)
         return (isinstance(key, int) and not isinstance(key, bool)) or (isinstance(key, str) and digits(key)
                                                                        and len(key) <= 19)
+
+    def normal(self, key: Any) -> Any:
+        """A key it :meth:`takes` as the storage gives it back (a link's ``"42"`` as 42)."""
+        return int(key) if self.key_type == "integer" else str(key)
 
 
 def keys_of(records: Records, fields: Iterable[dict[str, Any]], values: dict[str, Any]) -> dict[str, str]:
@@ -78,18 +85,34 @@ def shown(records: Records, fields: Iterable[dict[str, Any]], record: dict[str, 
     """``record`` (stored values, or keys a link gives) with each typed field's key replaced by
     the ``by`` value of the object it names, and a note per field whose key names none (the
     key then stays, shown as it is). Raises CarusoError when the storage cannot be asked."""
-    asked = [(field["name"], field["typed"], record[field["name"]]) for field in fields
-             if field.get("typed") is not None and record.get(field["name"]) not in (None, "")
-             and field["typed"].takes(record[field["name"]])]
-    if not asked:
-        return record, {}
-    found = records.read([{"op": "query", "object": typed.target, "limit": 1,
-                           "where": {"field": typed.key, "op": "eq", "value": key}} for _, typed, key in asked])
+    typed = {field["name"]: field["typed"] for field in fields if field.get("typed") is not None}
+    seen = seen_in(records, typed, [record])
     replaced, notes = dict(record), {}
-    for (name, typed, key), rows in zip(asked, found):
-        if rows:
-            replaced[name] = rows[0][typed.by.name]
+    for name, typed_field in typed.items():
+        key = record.get(name)
+        if key in (None, "") or not typed_field.takes(key):
+            continue
+        if typed_field.normal(key) in seen[name]:
+            replaced[name] = seen[name][typed_field.normal(key)]
         else:
-            notes[name] = (f"This names {in_sentence(typed.called)} {key}, which does not exist: type a "
-                           f"{in_sentence(typed.by.label)} to change it.")
+            notes[name] = (f"This names {in_sentence(typed_field.called)} {key}, which does not exist: type a "
+                           f"{in_sentence(typed_field.by.label)} to change it.")
     return replaced, notes
+
+
+def seen_in(records: Records, typed: dict[str, Typed], rows: list[dict[str, Any]]) -> dict[str, dict[Any, Any]]:
+    """For each field ``name`` of ``typed``, what users see of the keys ``rows`` hold in it:
+    ``{normal key: by value}`` of the objects they name (a key naming none is absent). One
+    round trip for all of them; CarusoError when the storage cannot be asked."""
+    asked = []
+    for name, typed_field in typed.items():
+        keys = list(dict.fromkeys(typed_field.normal(row[name]) for row in rows
+                                  if row.get(name) not in (None, "") and typed_field.takes(row[name])))
+        for start in range(0, len(keys), IN_CHUNK):
+            part = keys[start:start + IN_CHUNK]
+            asked.append((name, typed_field, {"op": "query", "object": typed_field.target, "limit": len(part),
+                                              "where": {"field": typed_field.key, "op": "in", "value": part}}))
+    seen: dict[str, dict[Any, Any]] = {name: {} for name in typed}
+    for (name, typed_field, _), found in zip(asked, records.read([request for *_, request in asked]) if asked else ()):
+        seen[name].update((row[typed_field.key], row[typed_field.by.name]) for row in found)
+    return seen

@@ -120,10 +120,11 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
   <customer360 id="c360" object="Customer"><profile detail="customer"/>
     <related object="Contact" field="client_id" label="Contacts"/></customer360>
   <list id="orders" object="SalesOrder"><column field="title" open="c360"/><column field="customer_id" open="c360"/>
-    <column field="opportunity_id" open="c360"/></list>
+    <column field="opportunity_id" open="c360"/>
+    <column field="title" by="name"/><column field="customer_id" by="nickname"/></list>
 </views>""")
     failed = runner.invoke(cli, ["frontoffice", "views", "check", PACKAGED, str(odd), "--storage"])
-    assert isinstance(failed.exception, ConfigError) and "6 problem(s)" in str(failed.exception)
+    assert isinstance(failed.exception, ConfigError) and "8 problem(s)" in str(failed.exception)
     assert failed.stderr.splitlines() == [
         f"{odd}:5: list 'customers' names Customer.nickname, which the model lacks",
         f"{odd}:2: list 'customers' names Customer.shoe_size, which the model lacks",
@@ -132,7 +133,10 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
         f"{odd}:10: list 'orders' column 'title' opens view 'c360' of Customer, but SalesOrder.title relates to no "
         "Customer (no many-to-one relation on it alone)",
         f"{odd}:11: list 'orders' column 'opportunity_id' opens view 'c360' of Customer, but "
-        "SalesOrder.opportunity_id relates to Opportunity"]
+        "SalesOrder.opportunity_id relates to Opportunity",
+        f"{odd}:12: list 'orders' column 'title' by='name': SalesOrder.title is no reference (a many-to-one relation "
+        "on it alone, to an object with a one-attribute key)",
+        f"{odd}:12: list 'orders' column 'customer_id' by='nickname': Customer has no attribute 'nickname'"]
 
 
 def test_customer_accounts_get_their_customer_key(tmp_path):

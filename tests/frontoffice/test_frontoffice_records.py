@@ -149,6 +149,37 @@ def test_a_column_naming_a_customer_opens_their_360_from_lists_and_related_table
         assert '">No tasks.</td>' in web.get("/views/with-tasks/show", params={"id": "1"}).text
 
 
+def test_a_column_by_another_attribute_shows_it_in_lists_related_tables_and_exports_and_opens_by_key(
+        tmp_path, caruso_manager, storage):
+    ann = storage.create("Customer", {"name": "Ann =Arbor"})
+    deal = storage.create("Opportunity", {"customer_id": ann["id"], "title": "Heat pumps"})
+    mine = storage.create("SalesOrder", {"customer_id": ann["id"], "title": "Boiler", "amount": "10.00",
+                                         "opportunity_id": deal["id"]})
+    lost = storage.create("SalesOrder", {"customer_id": 999999, "title": "Orphan", "amount": "1.00"})
+    views = tmp_path / "orders.xml"
+    views.write_text("""<views>
+  <list id="orders" object="SalesOrder">
+    <column field="title"/><column field="customer_id" label="Customer" open="customer-360" by="name"/>
+    <column field="opportunity_id" label="Deal" by="title"/>
+  </list>
+  <customer360 id="with-orders" object="Customer"><profile detail="customer"/>
+    <related object="SalesOrder" field="customer_id" label="Orders" list="orders"/></customer360>
+</views>""")
+    context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        listing = web.get("/views/orders").text
+        assert (f'<td><a href="/views/orders/show?id={mine["id"]}">Boiler</a></td>'
+                f'<td><a href="/views/customer-360/show?id={ann["id"]}">Ann =Arbor</a></td><td>Heat pumps</td>'
+                ) in listing
+        assert (f'<td><a href="/views/orders/show?id={lost["id"]}">Orphan</a></td>'    # naming nobody: the key
+                '<td><a href="/views/customer-360/show?id=999999">999999</a></td><td></td>') in listing
+        exported = web.get("/views/orders/export.csv").text.splitlines()
+        assert "Boiler,Ann =Arbor,Heat pumps" in exported and "Orphan,999999," in exported
+        related = web.get("/views/with-orders/show", params={"id": ann["id"]}).text
+        assert f'<td><a href="/views/orders/show?id={mine["id"]}">Boiler</a></td><td>Heat pumps</td>' in related
+
+
 def test_forms_with_files_are_refused(web):
     csrf = web.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
     response = web.post("/signin", data={"csrf": csrf, "name": "ada"}, files={"password": ("a.txt", b"x")})

@@ -159,7 +159,7 @@ def _list_page(request: Request, context: Context, view: ListView, status: int =
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
         columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
-        rows=table_rows(context, info, columns, rows, row_opener(context, view, role), role),
+        rows=table_rows(context, view, info, columns, rows, row_opener(context, view, role), role),
         total=total, page=number, pages=pages,
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
         form=_creating(context, view.form, role),
@@ -237,8 +237,8 @@ def export(request: Request, context: Context) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([f.label or info.attribute(f.name).label for f in columns])
-    writer.writerows([[_cell(widgets.shown(info.attribute(f.name), row.get(f.name), grouped=False)) for f in columns]
-                      for row in rows])
+    writer.writerows([[_cell(text) for text in shown]
+                      for shown in _cell_texts(context, view, info, columns, rows, exported=True)])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{view.id}.csv"'})
 
@@ -266,12 +266,14 @@ def _page_number(raw: str | None) -> int:
     return int(raw) if raw and digits(raw) and 0 < int(raw) < 100_000 else 1
 
 
-def table_rows(context: Context, info: ObjectInfo, columns: list[Field], rows: list[dict[str, Any]],
-               opener: Any, role: str) -> list[list[tuple[str, str | None]]]:
-    """The cells of ``rows`` in ``columns``, each ``(text, URL or None)``: a column that
-    ``opens`` a view ``role`` may use of the object its attribute relates to (a many-to-one
-    relation on it alone) links each value to that view; the first other column opens its
-    row's record (``opener(info, row)``, see :func:`row_opener`; None: no link)."""
+def table_rows(context: Context, view: View | None, info: ObjectInfo, columns: list[Field],
+               rows: list[dict[str, Any]], opener: Any, role: str) -> list[list[tuple[str, str | None]]]:
+    """The cells of ``rows`` in ``columns`` (of the list ``view``), each ``(text, URL or None)``:
+    a column that ``opens`` a view ``role`` may use of the object its attribute relates to (a
+    many-to-one relation on it alone) links each value to that view; the first other column
+    opens its row's record (``opener(info, row)``, see :func:`row_opener`; None: no link). A
+    column with ``by`` shows that attribute of the object each key names (one round trip)."""
+    texts = _cell_texts(context, view, info, columns, rows)
     targets = {}
     for field in columns:
         target = _usable(context, field.opens, role)
@@ -280,9 +282,9 @@ def table_rows(context: Context, info: ObjectInfo, columns: list[Field], rows: l
             targets[field.name] = (target, context.records.info(opened))
     first = next((field.name for field in columns if field.name not in targets), None)
     table = []
-    for row in rows:
+    for row, shown in zip(rows, texts):
         cells = []
-        for field in columns:
+        for field, text in zip(columns, shown):
             value, link = row.get(field.name), None
             if field.name in targets:
                 target, opened_info = targets[field.name]
@@ -290,9 +292,27 @@ def table_rows(context: Context, info: ObjectInfo, columns: list[Field], rows: l
                     if value not in (None, "") else None
             elif field.name == first and opener is not None:
                 link = opener(info, row)
-            cells.append((widgets.shown(info.attribute(field.name), value, field.widget), link))
+            cells.append((text, link))
         table.append(cells)
     return table
+
+
+def _cell_texts(context: Context, view: View | None, info: ObjectInfo, columns: list[Field],
+               rows: list[dict[str, Any]], exported: bool = False) -> list[list[str]]:
+    """The text of each cell of ``rows`` in ``columns`` (of the list ``view``), as pages show
+    them (``exported``: as a CSV export writes them, numbers ungrouped, no widgets). A column
+    with ``by`` shows that attribute of the object each key names (one round trip for all);
+    a key naming none shows as it is."""
+    typed = {f.name: _typed(view, info, f, context.records) for f in columns if f.by} if view is not None else {}
+    seen = references.seen_in(context.records, typed, rows)
+
+    def text(field: Field, value: Any) -> str:
+        by = typed.get(field.name)
+        if by is not None and by.takes(value) and by.normal(value) in seen[field.name]:
+            return widgets.shown(by.by, seen[field.name][by.normal(value)], grouped=not exported)
+        return widgets.shown(info.attribute(field.name), value, None if exported else field.widget,
+                             grouped=not exported)
+    return [[text(field, row.get(field.name)) for field in columns] for row in rows]
 
 
 def _usable(context: Context, view_id: str | None, role: str) -> str | None:
@@ -446,7 +466,7 @@ def _related_table(context: Context, records: Records, item: Related, fields: li
     target = context.catalog.view(item.list) if item.list else None
     opener = row_opener(context, target, role) if isinstance(target, ListView) else None
     return (item.label, [f.label or info.attribute(f.name).label for f in fields],
-            table_rows(context, info, fields, rows, opener, role))
+            table_rows(context, target if isinstance(target, ListView) else None, info, fields, rows, opener, role))
 
 
 def _form_fields(view: FormView, info: ObjectInfo, role: str, records: Records) -> list[dict[str, Any]]:

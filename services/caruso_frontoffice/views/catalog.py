@@ -170,20 +170,22 @@ def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
                 problems.append(f"{source}: {where} names {object_name}.{attribute}, which the model lacks")
         if isinstance(view, ListView) and view.object in objects:
             problems += _opening_problems(catalog, view, objects[view.object])
-        if isinstance(view, (FormView, DetailView)) and view.object in objects:
+        if isinstance(view, (FormView, DetailView, ListView)) and view.object in objects:
             problems += _typed_reference_problems(view, objects)
     return list(dict.fromkeys(problems))
 
 
-def _typed_reference_problems(view: FormView | DetailView, objects: dict[str, Any]) -> list[str]:
-    """The fields of ``view`` with ``by`` that are no many-to-one reference on their attribute
-    alone to an object with a one-attribute key, or whose ``by`` that object lacks."""
+def _typed_reference_problems(view: FormView | DetailView | ListView, objects: dict[str, Any]) -> list[str]:
+    """The fields (columns) of ``view`` with ``by`` that are no many-to-one reference on their
+    attribute alone to an object with a one-attribute key, or whose ``by`` that object lacks."""
     problems = []
-    fields = view.fields if isinstance(view, FormView) else [f for section in view.sections for f in section.fields]
+    fields = (view.fields if isinstance(view, FormView) else view.columns if isinstance(view, ListView)
+              else [f for section in view.sections for f in section.fields])
     for field in fields:
         if field.by is None:
             continue
-        where = f"{field.source}: {view.kind} {view.id!r} field {field.name!r} by={field.by!r}"
+        where = (f"{field.source}: {view.kind} {view.id!r} {'column' if isinstance(view, ListView) else 'field'} "
+                 f"{field.name!r} by={field.by!r}")
         targets = [relation["target"] for relation in objects[view.object].get("relations", {}).values()
                    if relation.get("kind") == "many-to-one" and relation.get("foreign_key") == [field.name]]
         target = objects.get(targets[0]) if targets else None

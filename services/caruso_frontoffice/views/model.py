@@ -28,7 +28,7 @@ class Field:
     ``widget`` and ``max_length`` override what the attribute's type implies;
     ``roles`` (None: the view's roles) narrows who sees the field; ``opens`` (columns only)
     names the detail or customer 360 view a cell's value (the key of the object a relation
-    names) opens; ``by`` (form and detail fields of a many-to-one reference) names the
+    names) opens; ``by`` (fields and columns of a many-to-one reference) names the
     attribute of the referenced object the user types and sees instead of its key
     (``customer_no``).
     """
