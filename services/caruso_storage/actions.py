@@ -1,5 +1,5 @@
-"""The standard rule actions (plugin of the ``caruso_rule_actions`` hook), each a
-:class:`~caruso_storage.rules.RuleAction`.
+"""The standard rule actions, each a :class:`~caruso_storage.rules.RuleAction`, provided by
+:mod:`caruso_storage.plugin` through the ``caruso_rule_actions`` hook as any other plugin's.
 
 ``create``  ``<action use="create" object="Task"><set field="subject">Review ${name}</set></action>``
             creates an object in the same transaction, its values rendered from templates.
@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from typing import Mapping
 
-from caruso_core import hookimpl
 from caruso_core.errors import InvalidInput
 
 from caruso_storage import outbox
@@ -135,8 +134,8 @@ def _check_fields(step: Action, target: ObjectType | None, objects: Mapping[str,
         raise ValueError(f"{target.name} has no attribute(s) {', '.join(sorted(unknown))}")
 
 
-@hookimpl(trylast=True)    # a standard default: any other plugin overrides it
-def caruso_rule_actions() -> dict[str, RuleAction]:
+def standard() -> dict[str, RuleAction]:
+    """The standard rule actions by name."""
     call = Call()
     return {"create": Create(), "call_after_commit": call, "call": call, "notify": Notify(), "reject": Reject(),
             "set": Set()}

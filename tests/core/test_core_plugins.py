@@ -1,6 +1,8 @@
 """Plugins: each component brings its hookspecs; overrides go by precedence, not install
 order; clashes are reported, never silently skipped."""
 import logging
+import subprocess
+import sys
 import textwrap
 
 import pluggy
@@ -108,3 +110,17 @@ def test_a_service_installed_after_the_entry_points_were_read_is_found(tmp_path,
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: late\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[caruso.services]\nlate = late_service:Late\n")
     assert plugins.load_service_class("late").__name__ == "Late"
+
+
+def test_loading_the_standard_plugins_imports_none_of_what_they_provide():
+    """Every process loads the plugins; each imports what it provides inside its hook, so a
+    process without storage does not pay for SQLAlchemy (about 0.3 CPU s) to start."""
+    loaded = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import sys
+        from caruso_core import plugins
+        manager = plugins.plugin_manager()
+        assert len(manager.get_plugins()) >= 8, manager.get_plugins()
+        print(sorted(name for name in ("sqlalchemy", "lxml", "starlette", "caruso_storage.rules")
+                     if name in sys.modules))
+        """)], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stderr
