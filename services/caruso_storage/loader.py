@@ -30,6 +30,7 @@ from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.digits import digits
 
 from caruso_storage import filters, patterns, search, values
+from caruso_storage.rules import PLACEHOLDER
 from caruso_storage.model import (MOMENTS, RANGED, TEXT_FORMATS, TODAY, TYPES, Action, Attribute, Database, Index,
                                   Model, ObjectType, Relation, Rule, Search, Unique, comparable)
 
@@ -606,6 +607,7 @@ class _Builder:
             if implementation is None:
                 raise self.fail(child, f"rule {name}: unknown action {action.use!r} "
                                 f"(installed: {', '.join(sorted(known)) or 'none'})")
+            self.placeholders(child, name, action, obj, objects)
             check = getattr(implementation, "check", None)
             if check is not None:
                 try:
@@ -620,6 +622,21 @@ class _Builder:
         if at is not None and getattr(obj.attributes.get(at), "type", None) not in ("date", "datetime"):
             raise self.fail(element, f"rule {name}: at=\"{at}\" must name a date or datetime attribute of {obj.name}")
         return Rule(name, events, condition, tuple(actions), at, element.sourceline)
+
+    def placeholders(self, element: etree._Element, rule: str, action: Action, obj: ObjectType,
+                     objects: dict[str, ObjectType]) -> None:
+        """Each ``${...}`` of the action's templates names an attribute of ``obj``, a path along
+        its many-to-one relations, ``today`` or ``now``; else the loader fails at ``element``."""
+        for template in (*action.values.values(), *action.params.values()):
+            for match in PLACEHOLDER.finditer(template):
+                name = match.group(1)
+                if name in ("today", "now") or name in obj.attributes:
+                    continue
+                try:
+                    filters.path(obj, name, objects)
+                except InvalidInput as error:
+                    raise self.fail(element, f"rule {rule}: action {action.use}: {match.group(0)}: "
+                                    f"{str(error).removeprefix('filter: ').removeprefix(name + ': ')}") from None
 
     def condition(self, node: etree._Element) -> dict[str, Any]:
         """The plain-data filter of a ``<when>`` element's condition."""

@@ -25,7 +25,8 @@ from caruso_storage import filters, values
 from caruso_storage.database import Transaction
 from caruso_storage.model import Action, ObjectType, Rule
 
-PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:([+-])([0-9]{1,4}))?\}")
+# ${name}, ${name+3}, or ${relation.name} along many-to-one relations (as a rule's <test field>)
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,3})(?:([+-])([0-9]{1,4}))?\}")
 MAX_DEPTH = 4
 
 
@@ -37,7 +38,8 @@ class RuleContext:
     its key; ``update(object, key, values)`` changes one (their own rules run too);
     ``after_commit(callback)`` defers work (notifications) until the change is committed;
     ``call`` writes a call of another service to the outbox in the same transaction
-    (``post``), delivered once the change is committed (:mod:`caruso_storage.delivery`).
+    (``post``), delivered once the change is committed (:mod:`caruso_storage.delivery`);
+    ``related(field)`` reads the value at a dotted field along many-to-one relations within it.
     """
 
     obj: ObjectType
@@ -49,13 +51,16 @@ class RuleContext:
     create: Callable[[str, dict[str, Any]], Any]
     update: Callable[[str, Any, dict[str, Any]], Any]
     post: Callable[[str, str, str, dict[str, Any], str | None], int]
+    related: Callable[[str], Any] = lambda field: None
 
     def render(self, template: str) -> Any:
         """``template`` with ``${attribute}`` replaced by the object's values.
 
         ``${today}`` and ``${now}`` are the current date and time (UTC); ``${today+3}``
         is three days on, and ``${received+56}`` 56 days after a date attribute's value (none
-        without one). A template that is one placeholder keeps the value's type.
+        without one); ``${installation.serial_no}`` is a value along many-to-one relations
+        (empty where a reference is empty or names nothing). A template that is one
+        placeholder keeps the value's type.
         """
         whole = PLACEHOLDER.fullmatch(template)
         if whole:
@@ -68,9 +73,12 @@ class RuleContext:
         if name in ("today", "now"):
             moment = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) + shift
             return moment.date() if name == "today" else moment
-        if name not in self.values:
+        if "." in name:
+            value = self.related(name)
+        elif name in self.values:
+            value = self.values[name]
+        else:
             raise ConfigError(f"rule {self.rule.name}: {self.obj.name} has no attribute {name!r}")
-        value = self.values[name]
         if days is None or value is None:
             return value
         if not isinstance(value, dt.date):
@@ -131,7 +139,7 @@ def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[s
         return
     actions: dict[str, RuleAction] = plugins.provided("caruso_rule_actions")
     for rule in rules:
-        context = RuleContext(obj, rule, key, new, old, transaction, create, update, post)
+        context = RuleContext(obj, rule, key, new, old, transaction, create, update, post, related)
         for step in rule.actions:
             implementation = actions.get(step.use)
             if implementation is None:

@@ -213,7 +213,7 @@ def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_chang
         theirs = web.post("/views/order-new/new", data={"csrf": csrf_of(form.text), **order,
                                                          "respond_by": "2026-05-04T18:30", "installation_id": "HB-7"})
         assert theirs.status_code == 400
-        assert ('value="HB-7" maxlength="30" type="text" > <span class="field-error" role="alert">This equipment is '
+        assert ('value="HB-7" maxlength="30" type="text" > <span class="field-error" role="alert">Equipment HB-7 is '
                 "another customer&#39;s</span>") in words(theirs.text)
         listed = web.get("/views/installations").text        # the owner by number, opening their 360
         assert f'<a href="/views/customer-360/show?id={other["id"]}">S-2</a>' in listed

@@ -187,6 +187,7 @@ SAME_CUSTOMER = """<model name="orders">
   <object name="Machine" table="machine">
     <attribute name="id" type="integer" key="true" generated="true"/>
     <attribute name="customer_id" type="integer" required="true"/>
+    <attribute name="serial" type="string" length="20"/>
   </object>
   <object name="Order" table="orders">
     <attribute name="id" type="integer" key="true" generated="true"/>
@@ -195,7 +196,7 @@ SAME_CUSTOMER = """<model name="orders">
     <relation name="machine" kind="many-to-one" target="Machine" foreign-key="machine_id"/>
     <rule name="machine_of_the_customer" on="create update">
       <when><test field="machine.customer_id" op="ne" value-field="customer_id"/></when>
-      <action use="reject" field="machine_id"><set field="message">machine ${machine_id} is another customer's</set></action>
+      <action use="reject" field="machine_id"><set field="message">machine ${machine.serial} is customer ${machine.customer_id}'s</set></action>
     </rule>
   </object>
 </model>
@@ -208,15 +209,16 @@ def test_a_rule_compares_a_related_field_with_the_objects_own_and_refuses_beside
     storage = StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
     try:
         ann, bo = storage.create("Customer", {})["id"], storage.create("Customer", {})["id"]
-        anns = storage.create("Machine", {"customer_id": ann})["id"]
+        anns = storage.create("Machine", {"customer_id": ann, "serial": "M-7"})["id"]
         order = storage.create("Order", {"customer_id": ann, "machine_id": anns})
         assert storage.create("Order", {"customer_id": bo})["machine_id"] is None      # no machine: nothing compared
         with pytest.raises(InvalidInput) as caught:
             storage.create("Order", {"customer_id": bo, "machine_id": anns})
         assert (str(caught.value), caught.value.details["field"], caught.value.details["refusal"]) == (
-            f"rule machine_of_the_customer of Order, action reject: machine {anns} is another customer's", "machine_id",
-            f"machine {anns} is another customer's")
-        with pytest.raises(InvalidInput, match="is another customer's"):      # the customer changed, not the machine
+            f"rule machine_of_the_customer of Order, action reject: machine M-7 is customer {ann}'s", "machine_id",
+            f"machine M-7 is customer {ann}'s")                    # the message names values along the relation
+        storage.update("Machine", anns, {"serial": None})
+        with pytest.raises(InvalidInput, match=f"machine  is customer {ann}'s"):      # the customer changed, not the machine
             storage.update("Order", order["id"], {"customer_id": bo})
         assert storage.count("Order") == 2
     finally:
@@ -241,7 +243,20 @@ def test_a_rule_comparing_two_fields_wrongly_is_refused_with_its_line(tmp_path, 
                               '<attribute name="price" type="decimal"/><attribute name="rate" type="float"/>'))
     with pytest.raises(ConfigError) as caught:
         StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
-    assert str(caught.value).startswith(f"{model}:15: rule machine_of_the_customer: filter: {message}"), caught.value
+    assert str(caught.value).startswith(f"{model}:16: rule machine_of_the_customer: filter: {message}"), caught.value
+
+
+@pytest.mark.parametrize("placeholder, message", [
+    ("${machine.nosuch}", "${machine.nosuch}: Machine has no field 'nosuch' (fields: id, customer_id, serial)"),
+    ("${customer.id}", "${customer.id}: Order has no many-to-one relation 'customer' (many-to-one relations: machine)"),
+    ("${nosuch+3}", "${nosuch+3}: Order has no field 'nosuch' (fields: id, customer_id, machine_id)"),
+])
+def test_a_rule_template_naming_no_value_is_refused_with_its_line(tmp_path, placeholder, message):
+    model = tmp_path / "orders.xml"
+    model.write_text(SAME_CUSTOMER.replace("${machine.serial}", placeholder))
+    with pytest.raises(ConfigError) as caught:
+        StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
+    assert str(caught.value) == f"{model}:17: rule machine_of_the_customer: action reject: {message}"
 
 
 def test_a_query_cannot_compare_two_fields_and_reject_takes_only_an_attribute_as_field(tmp_path):

@@ -128,8 +128,8 @@ def test_an_order_names_equipment_of_its_own_customer_only(caruso_host, caruso_c
     with pytest.raises(InvalidInput) as caught:
         storage.create("FieldServiceOrder", {**order, "customer_id": bo})
     assert (caught.value.details["field"], caught.value.details["refusal"]) == (
-        "installation_id", "This equipment is another customer's")
-    with pytest.raises(InvalidInput, match="This equipment is another customer's"):
+        "installation_id", "Equipment HB-1 is another customer's")
+    with pytest.raises(InvalidInput, match="Equipment HB-1 is another customer's"):
         storage.update("FieldServiceOrder", mine["id"], {"customer_id": bo})
     assert storage.create("FieldServiceOrder", {**order, "customer_id": bo, "installation_id": None})["id"]
     storage.update("Installation", boiler, {"customer_id": bo})               # the boiler moves to Bo
