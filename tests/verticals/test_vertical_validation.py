@@ -58,3 +58,15 @@ def test_the_deployment_loads_with_its_queues(vertical, tmp_path):
     finally:
         server.stop()
     assert data["services"]["frontoffice"]["config"]["views"] == [SALES_VIEWS, str(vertical.root.resolve() / "views")]
+
+
+def test_an_agent_signed_in_to_the_desk_can_take_every_queues_calls(vertical):
+    """The skills the desk logs agents in with reach the level each queue asks for (a
+    vertical shipped without them offered no call to anyone)."""
+    data = deployment_data([vertical.name])
+    skills = data["services"]["frontoffice"]["config"]["desk"]["skills"]
+    for queue in data["services"]["comm"]["config"]["queues"]:
+        short = {skill: level for skill, level in queue.get("skills", {}).items() if skills.get(skill, 0) < level}
+        assert not short, f"queue {queue['name']} asks for {short}; agents have {skills}"
+    scripts = data["services"]["frontoffice"]["config"]["desk"].get("scripts", {})
+    assert scripts and set(scripts) <= {queue["name"] for queue in data["services"]["comm"]["config"]["queues"]}
