@@ -10,8 +10,8 @@ A filter is plain data (never SQL text)::
 expression of it over the object's :mod:`~caruso_storage.fields` (values as bound
 parameters only, compared through the attributes' conversions); :func:`matches` evaluates it on
 a record's values, which business rules use together with the rule-only operators
-``changed`` and ``changed_to`` (the value differs from the old one, and equals
-``value``) and with fields along many-to-one relations (``contract.cancelled``, given
+``changed``, ``changed_to`` and ``changed_from`` (the value differs from the old one, and
+the new one, or the old one, equals ``value``) and with fields along many-to-one relations (``contract.cancelled``, given
 the model's objects; the rule supplies their values under the dotted name). A rule's
 comparison may compare with another attribute of the object instead of a value,
 ``{"field": "installation.customer_id", "op": "ne", "value_field": "customer_id"}``; it
@@ -33,7 +33,7 @@ from caruso_storage.model import Attribute, Condition, ObjectType, comparable
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 TEXT_OPERATORS = ("contains", "startswith", "like")
 OPERATORS = (*COMPARISONS, "in", *TEXT_OPERATORS, "is_null")
-RULE_OPERATORS = ("changed", "changed_to")
+RULE_OPERATORS = ("changed", "changed_to", "changed_from")
 TEXT_TYPES = ("string", "text")
 MAX_DEPTH = 16
 MAX_NODES = 500
@@ -201,6 +201,8 @@ def matches(condition: Condition | None, new: Mapping[str, Any], old: Mapping[st
         return old is None or current != before
     if op == "changed_to":
         return current == value and (old is None or before != value)
+    if op == "changed_from":
+        return old is not None and before == value and current != value
     if op == "is_null":
         return (current is None) == value
     if op == "in":

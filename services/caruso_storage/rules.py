@@ -1,7 +1,7 @@
 """Business rules: on create or update of an object, when a condition holds, run actions.
 
 Conditions are filters (:mod:`caruso_storage.filters`) evaluated in Python on the
-object's new values, with ``changed``/``changed_to`` comparing against the old
+object's new values, with ``changed``/``changed_to``/``changed_from`` comparing against the old
 ones, and on the values of objects reached along many-to-one relations
 (``contract.cancelled``), as the change sees them. Actions come from the ``caruso_rule_actions`` hook, which maps the names models
 use (``<action use="NAME">``) to :class:`RuleAction` objects: the contract of rule

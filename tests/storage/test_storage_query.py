@@ -77,6 +77,7 @@ def test_ordering_and_paging(customers):
     ({"field": "id", "op": "contains", "value": "1"}, "needs a text field"),
     ({"field": "city", "op": "in", "value": "Bonn"}, "needs a list"),
     ({"field": "city", "op": "changed_to", "value": "Bonn"}, "unknown operator"),
+    ({"field": "city", "op": "changed_from", "value": "Bonn"}, "unknown operator"),    # rules only
     ({"sql": "1=1"}, "unknown key 'sql'"),
     ({"and": []}, "non-empty list"),
     ("city = 'Bonn'", "expected a dict"),

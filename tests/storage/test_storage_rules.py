@@ -271,3 +271,16 @@ def test_a_query_cannot_compare_two_fields_and_reject_takes_only_an_attribute_as
     model.write_text(SAME_CUSTOMER.replace('field="machine_id"><set', 'field="nosuch"><set'))
     with pytest.raises(ConfigError, match="action reject: field='nosuch': Order has no such attribute"):
         StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
+
+
+@pytest.mark.parametrize("old, new, holds", [
+    (None, "lost", False),                         # never on create
+    ({"status": "lost"}, "active", True),
+    ({"status": "lost"}, "lost", False),           # unchanged
+    ({"status": "active"}, "lost", False),
+])
+def test_changed_from_holds_when_a_value_leaves_the_one_named(old, new, holds):
+    from caruso_storage.filters import matches
+    from caruso_storage.model import Condition
+    condition = Condition("compare", field="status", op="changed_from", value="lost")
+    assert matches(condition, {"status": new}, old) is holds

@@ -6,8 +6,9 @@ the verticals were rebuilt on the CRM base module (recorded from commit cd39441;
 attribute's ``choice_labels``, ``min`` and ``max`` (and ``min_field``), which describe() gained
 later, are as the models declare them now: none declared labels, and bounds only where a
 vertical added them;
-the bank's Complaint lists the rule ``answer_due_in_eight_weeks`` and the service's
-FieldServiceOrder ``equipment_of_the_customer``, added later).
+the bank's Complaint lists the rule ``answer_due_in_eight_weeks``, its Card
+``lost_and_stolen_cards_stay_blocked`` and the service's FieldServiceOrder
+``equipment_of_the_customer``, added later).
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import pytest
 
 import caruso_bank
 import caruso_service
+from caruso_core.errors import InvalidInput
 from caruso_core.verticals import installed
 
 
@@ -44,6 +45,15 @@ def test_bank_rules(caruso_host, caruso_client, tmp_path):
     assert given["answer_due"] == "2026-11-30"                              # one given is kept
     storage.update("Complaint", complaint["id"], {"status": "ombudsman"})
     assert len(tasks_of(storage, "compliance")) == 1
+    storage.create("Complaint", {"customer_id": customer["id"], "subject": "straight to the ombudsman",
+                                 "received": "2026-11-02", "status": "ombudsman"})
+    assert len(tasks_of(storage, "compliance")) == 2                        # created so, too
+    with pytest.raises(InvalidInput) as caught:                          # a stolen card is not active again
+        storage.update("Card", card["id"], {"status": "active"})
+    assert (caught.value.details["field"], caught.value.details["refusal"]) == (
+        "status", "A card reported lost or stolen stays blocked: issue a new card instead")
+    assert storage.update("Card", card["id"], {"status": "blocked"})["status"] == "blocked"
+    assert storage.update("Card", card["id"], {"status": "active"})["status"] == "active"   # blocked: may be
 
 
 def test_service_company_rules(caruso_host, caruso_client, tmp_path):
