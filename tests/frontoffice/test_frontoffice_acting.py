@@ -115,11 +115,12 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     assert page.input_value("textarea[name=note]") == "Prefers e-mail\u0007 after 5 pm"     # given back
     wide.check_layout("a note refused")
     assert all(entry["channel"] != "note" for entry in storage.contact_history("Customer", 2))   # none added
-    page.fill("textarea[name=note]", "Prefers e-mail after 5 pm")
+    page.fill("textarea[name=note]", "Prefers e-mail after 5 pm\nRef. " + "0123456789" * 30)
     page.click("text=Save note")
     page.wait_for_url("**/views/customer-360/show?id=2")
     assert page.inner_text(".notice") == "Note added."
-    assert "Prefers e-mail after 5 pm" in page.locator("ol.history li").first.inner_text()
+    shown = page.locator("ol.history li").first.inner_text()     # its lines kept, its long word wrapped
+    assert "note · sam\n" in shown and "Prefers e-mail after 5 pm\nRef. 0123" in shown
     when = page.locator("ol.history li time").first
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", when.inner_text())         # not raw ISO 8601
     assert when.get_attribute("datetime").startswith(when.inner_text()[:10] + "T")
