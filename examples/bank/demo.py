@@ -76,8 +76,13 @@ def _accounts(rng: random.Random, next_id: Any, customer: int, today: dt.date
             for card_kind in ["debit"] + ["credit"] * (rng.random() < 0.3):
                 yield "Card", {"id": next_id("Card"), "customer_id": customer, "account_id": account,
                                "last_digits": f"{rng.randint(0, 9999):04d}", "kind": card_kind,
-                               "expires": dt.date(today.year + rng.randint(0, 4), rng.randint(1, 12), 1).isoformat(),
+                               "expires": _month_of(today + dt.timedelta(days=rng.randint(31, 4 * 365))),
                                "status": "active" if rng.random() < 0.97 else "blocked"}
+
+
+def _month_of(day: dt.date) -> str:
+    """The first of ``day``'s month (cards expire at the start of a month, after today)."""
+    return day.replace(day=1).isoformat()
 
 
 def _loan(rng: random.Random, next_id: Any, customer: int, today: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
