@@ -121,14 +121,14 @@ class Records:
         ``search`` and whose attributes equal ``filters``, and how many match in all; ordered
         by ``sort`` (``name`` or ``-name``) first, then by the view's order."""
         where = _matching(search_fields, search, filters)
-        rows = self._storage.query(view.object, where, _order(view, sort), view.page_size,
+        rows = self._storage.query(view.object, where, order_of(view, sort), view.page_size,
                                    (number - 1) * view.page_size)
         return rows, self._storage.count(view.object, where)
 
     def all(self, view: ListView, search_fields: list[str], search: str, filters: dict[str, Any],
             sort: str | None, limit: int) -> list[dict[str, Any]]:
         """Like :meth:`page`, every matching object up to ``limit``, read a page of 200 at a time."""
-        where, order, rows = _matching(search_fields, search, filters), _order(view, sort), []
+        where, order, rows = _matching(search_fields, search, filters), order_of(view, sort), []
         while len(rows) < limit:
             found = self._storage.query(view.object, where, order, min(200, limit - len(rows)), len(rows))
             rows += found
@@ -201,7 +201,7 @@ def _matching(search_fields: list[str], search: str, filters: dict[str, Any]) ->
     return {"and": conditions} if conditions else None
 
 
-def _order(view: ListView, sort: str | None) -> list[str] | None:
+def order_of(view: ListView, sort: str | None = None) -> list[str] | None:
     """``sort`` first, then the view's own order (without the sorted attribute)."""
     order = [f"-{o.field}" if o.descending else o.field for o in view.order]
     if sort:
@@ -210,12 +210,12 @@ def _order(view: ListView, sort: str | None) -> list[str] | None:
 
 
 def referring(object_name: str, field: str, key: Any, limit: int,
-              where: dict[str, Any] | None = None) -> dict[str, Any]:
+              where: dict[str, Any] | None = None, order: list[str] | None = None) -> dict[str, Any]:
     """The read request of the objects of ``object_name`` whose ``field`` holds ``key``
-    (and match ``where``), up to ``limit``."""
+    (and match ``where``), up to ``limit``, in ``order`` (attributes, ``-`` before one descending)."""
     condition: dict[str, Any] = {"field": field, "op": "eq", "value": key}
     return {"op": "query", "object": object_name, "where": {"and": [condition, where]} if where else condition,
-            "limit": limit}
+            "limit": limit, **({"order_by": order} if order else {})}
 
 
 def history(object_name: str, key: Any, limit: int, offset: int) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Pages over the storage service in-process: paging (a page past the last one goes to the
 last), metadata cache, a view naming an attribute the model lacks, a 360 view over TLS."""
+import re
 import ssl
 import subprocess
 
@@ -178,6 +179,37 @@ def test_a_column_by_another_attribute_shows_it_in_lists_related_tables_and_expo
         assert "Boiler,Ann =Arbor,Heat pumps" in exported and "Orphan,999999," in exported
         related = web.get("/views/with-orders/show", params={"id": ann["id"]}).text
         assert f'<td><a href="/views/orders/show?id={mine["id"]}">Boiler</a></td><td>Heat pumps</td>' in related
+
+
+def test_a_360s_related_table_shows_the_first_rows_in_the_lists_order_and_says_when_more_exist(
+        tmp_path, caruso_manager, storage):
+    ann, bo = storage.create("Customer", {"name": "Ann"})["id"], storage.create("Customer", {"name": "Bo"})["id"]
+    for day in (3, 1, 5, 2, 4):                                     # made out of their order
+        storage.create("Activity", {"customer_id": ann, "kind": "call", "subject": f"Call {day}",
+                                    "at": f"2026-11-0{day}T10:00:00"})
+    storage.create("Activity", {"customer_id": bo, "kind": "call", "subject": "Call Bo", "at": "2026-11-09T10:00:00"})
+    views = tmp_path / "calls.xml"
+    views.write_text("""<views>
+  <list id="calls" object="Activity" page-size="3"><filter field="customer_id"/>
+    <column field="subject"/><column field="at"/><order field="at" descending="true"/></list>
+  <list id="calls-unfiltered" object="Activity" page-size="3">
+    <column field="subject"/><order field="at"/></list>
+  <customer360 id="with-calls" object="Customer"><profile detail="customer"/>
+    <related object="Activity" field="customer_id" label="Calls" list="calls"/>
+    <related object="Activity" field="customer_id" label="Oldest calls" list="calls-unfiltered"/></customer360>
+</views>""")
+    context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        page = web.get("/views/with-calls/show", params={"id": ann}).text
+        newest, oldest = page.split("<h2>Oldest calls</h2>")
+        assert re.findall(r">Call (\d)<", newest) == ["5", "4", "3"] and re.findall(r">Call (\d)<", oldest) == ["1", "2", "3"]
+        assert (f'<p class="more">Only the first 3 are shown. <a href="/views/calls?f.customer_id={ann}">See them '
+                'all</a></p>') in newest
+        assert '<p class="more">Only the first 3 are shown.</p>' in oldest          # that list cannot filter by her
+        listed = web.get(f"/views/calls?f.customer_id={ann}").text
+        assert "5 found" in listed and "Call Bo" not in listed
+        assert 'class="more"' not in web.get("/views/with-calls/show", params={"id": bo}).text
 
 
 def test_forms_with_files_are_refused(web):

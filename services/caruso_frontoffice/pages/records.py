@@ -30,7 +30,8 @@ from caruso_frontoffice import notices, references, submissions, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import STAFF
 from caruso_frontoffice.context import Context
-from caruso_frontoffice.records import ObjectInfo, Records, history, history_page, in_sentence, referring
+from caruso_frontoffice.records import (ObjectInfo, Records, history, history_page, in_sentence, order_of,
+                                        referring)
 from caruso_frontoffice.savedfilters import MAX_NAME as MAX_FILTER_NAME, SavedFilters
 from caruso_frontoffice.views.model import (Customer360View, DetailView, Field, FormView, ListView,
                                             Related, View)
@@ -383,12 +384,13 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
         lists.append((view.tasks, {"field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)}))
     columns = [_related_columns(context, records, item, role) for item, _ in lists]
     number = _page_number(request.query_params.get("history"))
-    record, *found, entries = records.read([
+    record, *found, entries = records.read([           # one row more than shown: whether more exist
         {"op": "get", "object": view.object, "key": key},
-        *(referring(item.object, item.field, key, limit, where) for (item, where), (_, limit) in zip(lists, columns)),
+        *(referring(item.object, item.field, key, limit + 1, where, order)
+          for (item, where), (_, limit, order) in zip(lists, columns)),
         history(view.object, key, view.history_limit, (number - 1) * view.history_limit)])
-    tables = [_related_table(context, records, item, fields, rows, role)
-              for (item, _), (fields, _), rows in zip(lists, columns, found)]
+    tables = [_related_table(context, records, item, fields, rows[:limit], len(rows) > limit, key, role)
+              for (item, _), (fields, limit, _), rows in zip(lists, columns, found)]
     related, tasks = (tables[:-1], tables[-1]) if tasks_shown else (tables, None)
     entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", status, view=view,
@@ -446,27 +448,37 @@ def _related_shown(context: Context, item: Related, role: str) -> bool:
     return item.list is None or _usable(context, item.list, role) is not None
 
 
-def _related_columns(context: Context, records: Records, item: Related, role: str) -> tuple[list[Field], int]:
+def _related_columns(context: Context, records: Records, item: Related, role: str
+                     ) -> tuple[list[Field], int, list[str] | None]:
     """The fields shown of the objects ``item`` relates to a customer (not the one naming
-    the customer, whose 360 it is), and how many rows."""
+    the customer, whose 360 it is), how many rows, and in which order (the list's)."""
     target = context.catalog.view(item.list) if item.list else None
     if isinstance(target, ListView):
-        return [f for f in _visible(target.columns, role) if f.name != item.field], target.page_size
+        return ([f for f in _visible(target.columns, role) if f.name != item.field], target.page_size,
+                order_of(target))
     info = records.info(item.object)
     names = [name for name in info.attributes if name not in info.key and name != item.field]
-    return [Field(name=name) for name in names[:4]], 25
+    return [Field(name=name) for name in names[:4]], 25, None
 
 
 def _related_table(context: Context, records: Records, item: Related, fields: list[Field],
-                   rows: list[dict[str, Any]], role: str
-                   ) -> tuple[str, list[str], list[list[tuple[str, str | None]]]]:
-    """``(label, column labels, rows)`` of the objects ``item`` relates to the customer, as
-    :func:`table_rows` (the first cell opens the row like the list ``item.list`` does)."""
+                   rows: list[dict[str, Any]], more: bool, key: Any, role: str
+                   ) -> tuple[str, list[str], list[list[tuple[str, str | None]]], tuple[str, str | None] | None]:
+    """``(label, column labels, rows, more)`` of the objects ``item`` relates to the customer
+    ``key``, as :func:`table_rows` (the first cell opens the row like the list ``item.list``
+    does); ``more``, when more exist than shown: ``(text, link)`` to the list filtered to this
+    customer where the list has that filter, else no link."""
     info = records.info(item.object)
     target = context.catalog.view(item.list) if item.list else None
-    opener = row_opener(context, target, role) if isinstance(target, ListView) else None
+    listing = target if isinstance(target, ListView) else None
+    opener = row_opener(context, listing, role) if listing else None
+    said = None
+    if more:
+        filtered = listing is not None and any(f.name == item.field for f in _visible(listing.filters, role))
+        said = (f"Only the first {len(rows)} are shown.",
+                f"/views/{listing.id}?" + urlencode({f"f.{item.field}": key}) if filtered and listing else None)
     return (item.label, [f.label or info.attribute(f.name).label for f in fields],
-            table_rows(context, target if isinstance(target, ListView) else None, info, fields, rows, opener, role))
+            table_rows(context, listing, info, fields, rows, opener, role), said)
 
 
 def _form_fields(view: FormView, info: ObjectInfo, role: str, records: Records) -> list[dict[str, Any]]:
