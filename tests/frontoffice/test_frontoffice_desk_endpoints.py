@@ -131,6 +131,36 @@ def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):
     assert post("wrap-up", interaction=call).status_code == 303 and comm.agent("ada")["wrap_up_left"] == {}
 
 
+def test_of_several_customers_matching_the_caller_the_agent_chooses_one_for_script_notes_and_follow_up(
+        desk_web, comm, storage):
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    ann, bo = (storage.create("Customer", {"name": name, "phone": "+49 30 5550101"})["id"] for name in ("Ann", "Bo"))
+    assert post("status", status="available").status_code == 303
+    call = comm.arrive("billing", from_="+49 30 5550101")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    assert "did not start" in post("accept", interaction=call).text        # whose call is it?
+    page = desk_web.get(f"/desk?i={call}").text
+    assert "2 customers match +49 30 5550101: choose the caller" in page and page.count("This is the caller") == 2
+    assert post("notes", interaction=call, notes="Disputes the March bill").status_code == 303
+    for forged in (f"id={ann + bo + 100}", "", "x" * 201):
+        refused = post("customer", interaction=call, customer=forged)
+        assert refused.status_code in (400, 409) and "This is the caller" in refused.text
+    assert post("customer", interaction=call, customer=f"id={bo}").status_code == 303
+    page = desk_web.get(f"/desk?i={call}").text
+    assert "This is the caller" not in page and f"/views/customer-360/show?id={bo}" in page
+    assert f"show?id={ann}" not in page
+    assert post("script", interaction=call, start="1").status_code == 303      # now it starts, for Bo
+    assert post("complete", interaction=call, disposition="resolved", follow_up="Send the bill again").status_code == 303
+    assert [task["customer_id"] for task in storage.query("Task")] == [bo]
+    assert [e["summary"] for e in storage.contact_history("Customer", bo)] == [
+        "Notes (resolved): Disputes the March bill"]                    # filed with her, not with Ann
+    assert storage.contact_history("Customer", ann) == []
+
+
 def notes_filed(storage, customer):
     return [(entry["summary"], entry["channel"], entry["direction"], entry["agent"], entry["reference"])
             for entry in storage.contact_history("Customer", customer) if entry["summary"].startswith("Notes")]

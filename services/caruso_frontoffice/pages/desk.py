@@ -68,7 +68,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         if current is not None:
             worksheet = desk.worksheet(user.name, current.id)
             if current.interaction is not None:
-                popped = _screen_pop(context, user.role, current.interaction)
+                popped = _screen_pop(context, user.role, current.interaction, _chosen(worksheet))
             if current.state == "connected":
                 desk.remember(user.name, current.interaction, _only_customer(popped), worksheet)
                 queue = current.interaction["queue"]
@@ -133,10 +133,12 @@ def _unavailable(failure: CarusoError) -> str:
     return f"The desk could not be shown completely: {failure}"
 
 
-def _screen_pop(context: Context, role: str, interaction: dict[str, Any]) -> dict[str, Any] | None:
+def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
+                chosen: tuple[str, Any] | None = None) -> dict[str, Any] | None:
     """The customers of an interaction: by its customer key, else those whose matched
-    attributes (``desk.match``) equal the caller's number or address; with the customer
-    360 view's profile, a link to it, and (for one customer) the latest contacts."""
+    attributes (``desk.match``) equal the caller's number or address, of which only the one
+    the agent ``chosen`` (object, key) when it is among them; with the customer 360 view's
+    profile, a link to it, and (for one customer) the latest contacts."""
     view = _customer_view(context, role)
     if view is None:
         return None
@@ -150,8 +152,10 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any]) -> dic
                 for record in records.referring(view.object, field, value, POPPED):
                     unique.setdefault(key_query(info, record), record)
         found = list(unique.values())[:POPPED]
+    if len(found) > 1 and chosen is not None and chosen[0] == view.object:
+        found = [record for record in found if _customer_key(info, record) == chosen[1]] or found
     profile = context.catalog.view(view.profile)
-    customers = [{"link": f"/views/{view.id}/show?{key_query(info, record)}",
+    customers = [{"link": f"/views/{view.id}/show?{key_query(info, record)}", "query": key_query(info, record),
                   "sections": record_sections(profile, info, record, role), "key": _customer_key(info, record)}
                  for record in found]
     history = records.history(view.object, customers[0]["key"], HISTORY, 0)[0] if len(customers) == 1 else []
@@ -182,9 +186,20 @@ def _customer_view(context: Context, role: str) -> Customer360View | None:
     return next((v for v in views if isinstance(v, Customer360View) and v.visible_to(role)), None)
 
 
-def _popped_customer(context: Context, role: str, interaction: dict[str, Any] | None) -> tuple[str, Any] | None:
-    """``(object, key)`` of the interaction's customer when the screen pop found exactly one."""
-    return _only_customer(_screen_pop(context, role, interaction) if interaction else None)
+def _popped_customer(context: Context, role: str, interaction: dict[str, Any] | None,
+                     agent: str | None = None) -> tuple[str, Any] | None:
+    """``(object, key)`` of the interaction's customer when the screen pop found exactly one,
+    or the one of several that ``agent`` chose."""
+    if interaction is None:
+        return None
+    chosen = _chosen(_desk(context).worksheet(agent, interaction["id"])) if agent else None
+    return _only_customer(_screen_pop(context, role, interaction, chosen))
+
+
+def _chosen(worksheet: Any) -> tuple[str, Any] | None:
+    """The customer the desk remembered for an interaction's notes (the one shown, or chosen)."""
+    contact = worksheet.contact if worksheet is not None else None
+    return contact.customer if contact is not None else None
 
 
 def _only_customer(popped: dict[str, Any] | None) -> tuple[str, Any] | None:
@@ -262,13 +277,30 @@ def reject(request: Request, context: Context, form: FormData, agent: str, inter
 def script(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
     desk = _desk(context)
     if "start" in form:
-        customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction))
+        customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction),
+                                    agent)
         desk.start_script(agent, interaction, customer[1] if customer else None)
     elif "back" in form:
         desk.back(agent, interaction)
     else:      # seq is required: a form sent twice, or one without it, never answers twice
         desk.answer(agent, interaction, form.get("answer") and _field(form, "answer"),
                     seq_of(form.get("seq")))
+
+
+@_act
+def customer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
+    """The agent says which of the customers the screen pop found is the caller: the desk
+    then shows that one, files the notes to their contact history and starts scripts and
+    follow-ups for them. Only one of those found may be chosen."""
+    desk = _desk(context)
+    connected = desk.connected(agent, interaction)
+    popped = _screen_pop(context, request.state.visitor.user.role, connected)
+    wanted = _text(form.get("customer"), 200)
+    found = next((c for c in (popped or {}).get("customers", ()) if c["query"] == wanted), None)
+    if popped is None or found is None:
+        return "That customer is not one of those matching this interaction: choose one the desk shows."
+    desk.remember(agent, connected, (popped["view"].object, found["key"]))
+    return None
 
 
 @_act
@@ -303,7 +335,7 @@ def complete(request: Request, context: Context, form: FormData, agent: str, int
     """Complete the interaction and decide its follow-up (:func:`_follow_up`): a task for the
     popped customer, or none when the field is empty (the wrap-up then offers none)."""
     desk = _desk(context)
-    customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction))
+    customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction), agent)
     subject, due = _follow_up(form)
     desk.complete(agent, interaction, _field(form, "disposition"), customer)
     try:
@@ -372,5 +404,5 @@ routes = [
     *(Route(f"/desk/{name}", endpoint, methods=["POST"]) for name, endpoint in (
         ("status", status), ("accept", accept), ("reject", reject), ("script", script), ("notes", notes),
         ("transfer", transfer), ("send", send), ("complete", complete), ("wrap-up", wrap_up),
-        ("hold", hold))),
+        ("hold", hold), ("customer", customer))),
 ]
