@@ -73,7 +73,8 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 desk.remember(user.name, current.interaction, _only_customer(popped), worksheet)
                 queue = current.interaction["queue"]
                 listed = desk.comm.queues()
-                queues = [q["name"] for q in listed if q["name"] != queue]
+                queues = [q["name"] for q in listed
+                          if q["name"] != queue and q.get("channel") == current.interaction["channel"]]
                 dispositions = desk.dispositions(queue, listed)
                 error = _start_auto_accepted(desk, user.name, current.interaction, popped) or error
                 if current.interaction["channel"] == "voice" and phone and phone["kind"] == "sip":
@@ -309,8 +310,15 @@ def notes(request: Request, context: Context, form: FormData, agent: str, intera
 
 
 @_act
-def transfer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    _desk(context).transfer(agent, interaction, _text(form.get("queue"), 200))
+def transfer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
+    """To another queue of the interaction's channel (a call does not go to the chat queue)."""
+    desk, queue = _desk(context), _text(form.get("queue"), 200)
+    channel = desk.connected(agent, interaction)["channel"]
+    other = next((q.get("channel") for q in desk.comm.queues() if q["name"] == queue), channel)
+    if other != channel:
+        return f"Queue {queue} takes {other} interactions, not this {channel} one: choose one the desk offers."
+    desk.transfer(agent, interaction, queue)
+    return None
 
 
 @_act
