@@ -23,7 +23,8 @@ METADATA_SECONDS = 5.0
 class Attribute:
     """An attribute of a business object, from ``describe``; ``choice_labels`` are the
     labels of ``choices`` in their order (the codes themselves when the model gives none);
-    ``minimum`` and ``maximum`` the bounds of its values as plain data (``today`` for a date)."""
+    ``minimum`` and ``maximum`` the bounds of its values as plain data (``today`` for a date);
+    ``scale`` the decimal places a decimal is stored with (None: as given)."""
 
     name: str
     type: str
@@ -36,6 +37,7 @@ class Attribute:
     choice_labels: tuple[str, ...] | None = None
     minimum: Any = None
     maximum: Any = None
+    scale: int | None = None
 
     def options(self) -> list[tuple[str, str]]:
         """``(code, label)`` of each choice, in the model's order."""
@@ -88,7 +90,7 @@ def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
             attribute, str(meta.get("type") or "string"), str(meta.get("label") or attribute),
             meta.get("length"), bool(meta.get("required")), choices, bool(meta.get("generated")),
             meta.get("default"), tuple(str(labels.get(c, c)) for c in choices) if choices and labels else None,
-            meta.get("min"), meta.get("max"))
+            meta.get("min"), meta.get("max"), meta.get("scale"))
     references = {relation["foreign_key"][0]: str(relation["target"])
                   for relation in (described.get("relations") or {}).values()
                   if relation.get("kind") == "many-to-one" and len(relation.get("foreign_key") or ()) == 1}

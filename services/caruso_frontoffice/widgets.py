@@ -94,6 +94,8 @@ def parse(field: Field, attribute: Attribute, raw: str | None) -> Any:
         return _convert(kind, attribute, text)
     except (ValueError, ArithmeticError):
         raise InvalidInput(f"{label}: {_expected(kind, attribute)}") from None
+    except Unclear as unclear:
+        raise InvalidInput(f"{label}: {unclear}") from None
 
 
 def parse_filter(field: Field, attribute: Attribute, raw: str | None) -> Any:
@@ -118,15 +120,42 @@ def _convert(kind: str, attribute: Attribute, text: str) -> Any:
             raise ValueError(text)
         return number
     if attribute.type in ("decimal", "float"):
-        value = decimal.Decimal(text.replace(",", "."))
-        if not value.is_finite():
-            raise ValueError(text)
+        value = _number(text, attribute.scale if attribute.type == "decimal" else None)
         return float(value) if attribute.type == "float" else str(value)
     if attribute.type == "date":
         return datetime.date.fromisoformat(text).isoformat()
     if attribute.type == "datetime":
-        return datetime.datetime.fromisoformat(text).isoformat(timespec="seconds")
+        moment = datetime.datetime.fromisoformat(text)
+        if moment.tzinfo is not None:              # stored as written: an offset would be lost
+            raise Unclear(f"{text}: a date and time without a time zone, please")
+        return moment.isoformat(timespec="seconds")
     return text
+
+
+class Unclear(Exception):
+    """A number a form cannot read without guessing: said to the user as it is."""
+
+
+# digits with one decimal point or comma; no exponent, no grouping (1e5, 1,234.50, 12 000)
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+# a comma that may group thousands as well as mark decimals: 1,250 (not 0,125)
+GROUPING = re.compile(r"[+-]?[1-9][0-9]{0,2},[0-9]{3}")
+
+
+def _number(text: str, scale: int | None) -> decimal.Decimal:
+    """The number a form's field holds, a comma read as the decimal point; ValueError for
+    other text, :class:`Unclear` for ``1,250`` (1250 or 1.25?) and, with a ``scale``, for more
+    decimal places than the value is stored with (rounding them would change it unsaid)."""
+    if not NUMBER.fullmatch(text):
+        raise ValueError(text)
+    if GROUPING.fullmatch(text):
+        raise Unclear(f"{text} may mean {text.replace(',', '')} or {text.replace(',', '.')}: "
+                      "write it without the comma, or with a point")
+    value = decimal.Decimal(text.replace(",", "."))
+    places = -value.normalize().as_tuple().exponent          # 12.500 has two: 12.50
+    if scale is not None and isinstance(places, int) and places > scale:
+        raise Unclear(f"at most {scale} decimal place{'s' if scale != 1 else ''}, please ({text} has {places})")
+    return value
 
 
 def _expected(kind: str, attribute: Attribute) -> str:

@@ -27,8 +27,8 @@ def describe_files(files: Sequence[str]) -> dict[str, Any]:
 
 def describe_object(obj: ObjectType) -> dict[str, Any]:
     """One object: label, database, table, key, attributes (``min_field`` and ``max_field``
-    only where a bound names another attribute), relations, rule names, and its full-text
-    searches when it declares some."""
+    only where a bound names another attribute, ``scale`` only of a decimal that has one),
+    relations, rule names, and its full-text searches when it declares some."""
     attributes = {name: _attribute(a) for name, a in obj.attributes.items()}
     relations = {name: {"kind": r.kind, "target": r.target, "foreign_key": list(r.foreign_key)}
                  for name, r in obj.relations.items()}
@@ -51,4 +51,6 @@ def _attribute(a: Attribute) -> dict[str, Any]:
     for bound, name in (("min_field", a.minimum_field), ("max_field", a.maximum_field)):
         if name is not None:
             described[bound] = name
+    if a.type == "decimal" and a.scale is not None:
+        described["scale"] = a.scale              # decimal places a value is stored with
     return described

@@ -56,11 +56,15 @@ def test_a_value_out_of_the_models_range_is_refused_beside_its_field_whose_input
         assert post_lead(web, {"name": "Ann Smith", "score": "100"}).status_code == 303
         form, customer = web.get("/views/opportunity-edit/new").text, storage.query("Customer", None)[0]["id"]
         huge = web.post("/views/opportunity-edit/new", data={
-            "csrf": csrf_of(form), "title": "Meters", "stage": "initiation", "deal_size": "1e400",
+            "csrf": csrf_of(form), "title": "Meters", "stage": "initiation", "deal_size": "1" + "0" * 400,
             "customer_id": customer})
         assert huge.status_code == 400                            # beyond the column's 14 digits, said briefly
         assert ('<span class="field-error" role="alert">A number of 401 digits is out of range for its column '
                 '(below 1000000000000)</span>') in words(huge.text)
+        written = web.post("/views/opportunity-edit/new", data={
+            "csrf": csrf_of(form), "title": "Meters", "stage": "initiation", "deal_size": "1e4",
+            "customer_id": customer})                              # no exponents: a form takes digits
+        assert written.status_code == 400 and "A number like 1234.50, please</span>" in written.text
     assert [(lead["name"], lead["score"]) for lead in storage.query("Lead", None)] == [("Ann Smith", 100)]
 
 

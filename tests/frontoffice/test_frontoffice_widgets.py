@@ -151,3 +151,36 @@ def test_pages_call_an_object_by_its_label_lower_case_within_a_sentence_but_not_
     assert object_info("Task", {"key": ["id"]}).called == "Task"                 # no label: its name
     assert [in_sentence(text) for text in ("Field service order 45", "IBAN", "E-mail", "x", "")] == \
         ["field service order 45", "IBAN", "e-mail", "x", ""]
+
+
+@pytest.mark.parametrize("typed, stored", [
+    ("1250", "1250"), ("1250.5", "1250.5"), ("1250,50", "1250.50"), ("0,125", None), ("-2,5", "-2.5"),
+    (".5", "0.5"), ("12.500", "12.500"), ("2,5", "2.5"),
+])
+def test_a_decimal_takes_a_point_or_a_comma_within_its_scale(typed, stored):
+    amount = Attribute("amount", "decimal", "Amount", scale=2)
+    if stored is None:
+        with pytest.raises(InvalidInput, match=r"^Amount: at most 2 decimal places, please \(0,125 has 3\)$"):
+            parse(Field(name="amount"), amount, typed)
+    else:
+        assert parse(Field(name="amount"), amount, typed) == stored
+
+
+@pytest.mark.parametrize("typed, says", [
+    ("1,250", "Amount: 1,250 may mean 1250 or 1.250: write it without the comma, or with a point"),
+    ("-999,999", "Amount: -999,999 may mean -999999 or -999.999"),
+    ("12.345", r"Amount: at most 2 decimal places, please \(12.345 has 3\)"),
+    ("1e5", "Amount: a number like 1234.50, please"), ("1,234.50", "Amount: a number like 1234.50, please"),
+    ("12 000", "Amount: a number like 1234.50, please"), ("NaN", "Amount: a number like 1234.50, please"),
+    ("Infinity", "Amount: a number like 1234.50, please"), ("٣", "Amount: a number like 1234.50, please"),
+])
+def test_a_number_a_form_cannot_read_without_guessing_is_refused_saying_why(typed, says):
+    with pytest.raises(InvalidInput, match=f"^{says}"):
+        parse(Field(name="amount"), Attribute("amount", "decimal", "Amount", scale=2), typed)
+
+
+def test_a_date_and_time_with_a_time_zone_is_refused_rather_than_stored_without_it():
+    when = Attribute("at", "datetime", "When")
+    assert parse(Field(name="at"), when, "2026-05-04T10:30") == "2026-05-04T10:30:00"
+    with pytest.raises(InvalidInput, match=r"^When: 2026-05-04T10:30\+02:00: a date and time without a time zone"):
+        parse(Field(name="at"), when, "2026-05-04T10:30+02:00")

@@ -3,8 +3,8 @@ DDL of each table (SQLite and PostgreSQL), per object.
 
 ``before/*.json`` hold this for the objects each vertical's model declared itself before
 the verticals were rebuilt on the CRM base module (recorded from commit cd39441; each
-attribute's ``choice_labels``, ``min`` and ``max`` (and ``min_field``), which describe() gained
-later, are as the models declare them now: none declared labels, and bounds only where a
+attribute's ``choice_labels``, ``min`` and ``max`` (and ``min_field``, and a decimal's ``scale``),
+which describe() gained later, are as the models declare them now: none declared labels, and bounds only where a
 vertical added them;
 the bank's Complaint lists the rule ``answer_due_in_eight_weeks``, its Card
 ``lost_and_stolen_cards_stay_blocked`` and the service's FieldServiceOrder
