@@ -7,8 +7,10 @@ attribute's ``choice_labels``, ``min`` and ``max`` (and ``min_field``, and a dec
 which describe() gained later, are as the models declare them now: none declared labels, and bounds only where a
 vertical added them;
 the bank's Complaint lists the rule ``answer_due_in_eight_weeks``, its Card
-``lost_and_stolen_cards_stay_blocked`` and the service's FieldServiceOrder
-``equipment_of_the_customer``, added later).
+``lost_and_stolen_cards_stay_blocked``, the service's FieldServiceOrder
+``equipment_of_the_customer`` and the utility's ServiceOrder its relation ``connection`` and
+the rules ``connection_of_the_customer`` and ``move_out_on_a_date``, and its OutageReport
+the relation ``customer``, added later).
 """
 from __future__ import annotations
 

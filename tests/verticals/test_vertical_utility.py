@@ -7,7 +7,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 import caruso_utility
+from caruso_core.errors import InvalidInput
 from caruso_core.verticals import installed
 from caruso_utility.demo import ean, generate, iban, load
 
@@ -55,6 +58,20 @@ def test_demo_data_loads_through_the_storage_service(caruso_host, caruso_client,
         assert storage.count(name) == count, name
     estimated = sum(1 for o, v in generate(150, seed=3) if o == "MeterReading" and v["source"] == "estimate")
     assert storage.count("Task") == estimated                  # the estimated-reading rule fired for each
+    tasks = storage.query("Task", None, ["id"], 1000)
+    assert all(task["subject"].startswith("Meter M") and task["customer_id"] for task in tasks)   # whose meter
     first = storage.get("Customer", 1)
+    mine, theirs = (storage.related("Customer", key, "connections")[0] for key in (1, 2))
+    order = {"customer_id": 1, "kind": "move-out", "planned": "2026-06-01"}
+    with pytest.raises(InvalidInput) as caught:
+        storage.create("ServiceOrder", {**order, "connection_id": theirs["id"]})
+    assert (caught.value.details["field"], caught.value.details["refusal"]) == (
+        "connection_id", f"Connection {theirs['ean']} is another customer's")
+    with pytest.raises(InvalidInput, match="A move-out needs its planned date") as caught:
+        storage.create("ServiceOrder", {**order, "connection_id": mine["id"], "planned": None})
+    assert caught.value.details["field"] == "planned"
+    storage.create("ServiceOrder", {**order, "connection_id": mine["id"]})
+    [asked] = storage.query("Task", {"field": "assignee", "op": "eq", "value": "moving"})
+    assert asked["subject"] == f"Ask customer {first['customer_no']} for final readings on 2026-06-01"
     assert [c["commodity"] for c in storage.related("Customer", 1, "connections")][0] == "electricity"
     assert storage.query("Customer", {"field": "phone", "op": "eq", "value": first["phone"]})[0]["id"] == 1
