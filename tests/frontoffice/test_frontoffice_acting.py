@@ -73,7 +73,7 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     customer = storage.get("Customer", 2)
     page = wide.open("/views/customer-360/show?id=2")
     assert page.locator("p.actions a").all_inner_texts() == [
-        "Edit", "New task", "New activity", "New opportunity", "New service order"]
+        "Edit", "New task", "New activity", "New opportunity", "New service order", "New payment arrangement"]   # a supervisor's
     page.click("p.actions >> text=New task")
     page.wait_for_url("**/views/task-edit/new?**")
     assert page.input_value("input[name=customer_id]") == customer["customer_no"]     # typed by its number
@@ -88,7 +88,8 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     page.click("button:has-text('Save')")
     page.wait_for_url("**/views/customer-360/show?id=2")   # to the page of the first save: no second task
     assert page.inner_text(".notice") == "This form was saved already: here is the record it made."
-    [task] = storage.query("Task", {"field": "customer_id", "op": "eq", "value": 2})
+    [task] = storage.query("Task", {"and": [{"field": "customer_id", "op": "eq", "value": 2},
+                                            {"field": "subject", "op": "eq", "value": "Call back about the meter"}]})
     page.click("text=Call back about the meter")
     page.wait_for_url(f"**/views/task-edit/edit?id={task['id']}")
     assert page.input_value("input[name=subject]") == "Call back about the meter"
