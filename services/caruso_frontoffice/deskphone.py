@@ -8,7 +8,9 @@ another agent's call. Without a running telephony component the desk shows no ph
 """
 from __future__ import annotations
 
-from typing import Any
+import math
+import time
+from typing import Any, Callable
 
 from caruso_core.client import Client
 from caruso_core.errors import CarusoError, Conflict, InvalidInput
@@ -17,11 +19,26 @@ TELEPHONY = "caruso.telephony/1"
 KINDS = {"browser": "This browser (the desk's phone)", "sip": "My SIP phone", "number": "An external number"}
 MAX_SDP = 16384
 MAX_REASON = 80
+AVAILABLE_SECONDS = 10.0
 
 
 class DeskPhone:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, clock: Callable[[], float] = time.monotonic) -> None:
         self.telephony = client.service(TELEPHONY)
+        self._client, self._clock = client, clock
+        self._known: tuple[float, bool] = (-math.inf, False)
+
+    def available(self) -> bool:
+        """Whether a telephony component is registered (asked of the manager at most every
+        ``AVAILABLE_SECONDS``: the sign-in page, which anyone may load, offers phones by it)."""
+        now = self._clock()
+        if now - self._known[0] >= AVAILABLE_SECONDS:
+            try:
+                found = bool(self._client.lookup(TELEPHONY))
+            except CarusoError:
+                found = False
+            self._known = (now, found)
+        return self._known[1]
 
     def choice(self, agent: str) -> dict[str, Any] | None:
         """``{"kind", "number"}`` of the agent's phone; None when telephony does not run."""

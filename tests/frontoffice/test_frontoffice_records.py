@@ -212,6 +212,11 @@ def test_a_360s_related_table_shows_the_first_rows_in_the_lists_order_and_says_w
         assert 'class="more"' not in web.get("/views/with-calls/show", params={"id": bo}).text
 
 
+def test_the_sign_in_page_offers_phones_only_where_a_telephony_component_runs(web):
+    page = web.get("/signin").text                      # none runs here: choosing one would be refused
+    assert 'name="password"' in page and 'name="phone"' not in page and 'name="number"' not in page
+
+
 def test_forms_with_files_are_refused(web):
     csrf = web.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
     response = web.post("/signin", data={"csrf": csrf, "name": "ada"}, files={"password": ("a.txt", b"x")})
