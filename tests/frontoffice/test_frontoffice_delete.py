@@ -109,6 +109,10 @@ def test_a_delete_sent_twice_says_so_and_one_replayed_after_a_new_task_deletes_n
         again = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)      # a double click
         assert first.status_code == again.status_code == 303
         assert f"Task or reminder {task['id']} was deleted already." in web.get(again.headers["location"]).text
+        loaded = web.get(f"/views/task-edit/delete?id={task['id']}&next=/views/tasks", follow_redirects=False)
+        assert loaded.status_code == 303                   # a reload or Back: its form, nothing deleted by a GET
+        assert loaded.headers["location"] == f"/views/task-edit/edit?id={task['id']}&next=/views/tasks"
+        assert web.get("/views/nosuch/delete?id=1").status_code == 404
         newcomer = storage.create("Task", {"subject": "Call Bo about his meter"})
         assert newcomer["id"] != task["id"]                 # a deleted record's key is not given again
         replayed = web.post(f"/views/task-edit/delete?id={task['id']}", data=sent)

@@ -764,6 +764,15 @@ def _audit(request: Request, context: Context, action: str, object_name: str, ke
         context.audit.add(request.state.visitor.user.name, action, object_name, key, fields)
 
 
+@page(*STAFF)
+@_guarded
+def delete_asked(request: Request, context: Context) -> Response:
+    """The delete's address loaded (a reload or Back to its confirmation, a link): the
+    record's form, whose *Delete* asks again; nothing is deleted by a GET."""
+    view = _view(request, context, (FormView,))
+    return RedirectResponse(f"/views/{view.id}/edit?{request.url.query}", 303)
+
+
 def _trail(context: Context, info: ObjectInfo, record: dict[str, Any]) -> list[dict[str, str]]:
     """The latest changes of ``record`` made through the forms, as the edit page lists them
     (the fields by their labels, in the model's order)."""
@@ -955,4 +964,5 @@ routes = [
     Route("/views/{view_id}/edit", form_page, methods=["GET"]),
     Route("/views/{view_id}/edit", submit, methods=["POST"]),
     Route("/views/{view_id}/delete", delete, methods=["POST"]),
+    Route("/views/{view_id}/delete", delete_asked, methods=["GET"]),
 ]
