@@ -74,7 +74,7 @@ def _within(name: str, span: tuple[int, int], scale: int, exclusive: bool = Fals
     def check(value: Any) -> None:
         number = decimal.Decimal(value)
         if number < low or number > high or (exclusive and (number == low or number == high)):
-            bound = f"below {high}" if exclusive else f"{low} to {high}"
+            bound = f"between {low} and {high}" if exclusive else f"{low} to {high}"
             raise InvalidInput(f"{name}: {_shown(value)} is out of range for its column ({bound})", field=name)
     return check
 

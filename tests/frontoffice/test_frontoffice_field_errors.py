@@ -60,7 +60,7 @@ def test_a_value_out_of_the_models_range_is_refused_beside_its_field_whose_input
             "customer_id": customer})
         assert huge.status_code == 400                            # beyond the column's 14 digits, said briefly
         assert ('<span class="field-error" role="alert">A number of 401 digits is out of range for its column '
-                '(below 1000000000000)</span>') in words(huge.text)
+                '(between -1000000000000 and 1000000000000)</span>') in words(huge.text)
         written = web.post("/views/opportunity-edit/new", data={
             "csrf": csrf_of(form), "title": "Meters", "stage": "initiation", "deal_size": "1e4",
             "customer_id": customer})                              # no exponents: a form takes digits
