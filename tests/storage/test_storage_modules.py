@@ -100,6 +100,8 @@ def test_set_on_another_object_runs_its_rules_too(storage):
     customer = storage.create("Customer", {"name": "Gemeente Zwolle"})
     deal = storage.create("Opportunity", {"customer_id": customer["id"], "title": "Smart meters",
                                           "stage": "qualification"})
+    with pytest.raises(InvalidInput, match="amount: -100.00 is below 0.00, the least allowed"):
+        storage.create("Quote", {"opportunity_id": deal["id"], "amount": "-100", "status": "sent"})
     quote = storage.create("Quote", {"opportunity_id": deal["id"], "amount": "48000", "status": "sent"})
     assert storage.get("Opportunity", deal["id"])["stage"] == "quote sent"
     storage.update("Quote", quote["id"], {"status": "accepted"})
