@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 
+import attrs
 import pytest
 from matplotlib import image
 
 from caruso_core.errors import ConfigError
 from caruso_reports.definition import from_toml
 from caruso_reports.renderers import charts, html, text
+from caruso_reports.renderers.cells import duration
 from caruso_reports.report import Report
 
 DEFINITION = """
@@ -34,10 +36,13 @@ def test_labels_come_from_the_definition_and_figures_are_written_one_way():
                     {"queue": "empty", "offered": 0, "service_level": None, "asa": None, "talk_time": 0.0}])
     wire = calls.to_dict()
     assert wire["headings"] == ["Queue", "Offered", "Service level", "Asa (m:ss)", "Talk time (m:ss)"]
-    assert wire["shown"] == [["sales", "6", "83.3%", "1:05", "1:02:05"], ["empty", "0", "-", "-", "0:00"]]
+    assert wire["shown"] == [["sales", "6", "83.3%", "1:05", "62:05"], ["empty", "0", "-", "-", "0:00"]]   # m:ss
     assert Report.from_dict(wire) == calls and not wire["empty"]
     terminal = text.table(calls).decode()
-    assert "83.3%" in terminal and "1:02:05" in terminal and "Service level" in terminal
+    assert "83.3%" in terminal and "62:05" in terminal and "Service level" in terminal
+    hours = attrs.evolve(calls, labels={**calls.labels, "talk_time": "Talk time (h:mm:ss)"})
+    assert [row[4] for row in hours.to_dict()["shown"]] == ["1:02:05", "0:00:00"]      # as its label says
+    assert duration(489, hours=True) == "0:08:09" and duration(489) == "8:09"
     page = html.page(calls).decode()
     assert "<td class=\"n\">83.3%</td>" in page and "<th>Asa (m:ss)</th>" in page and "<img" in page
 

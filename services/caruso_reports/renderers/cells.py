@@ -8,11 +8,13 @@ if TYPE_CHECKING:
     from caruso_reports.report import Report
 
 UNIT_HINTS = {"seconds": " (m:ss)"}
+HOURS = "(h:mm:ss)"              # a label saying so: every value with its hours, 0:08:09
 
 
 def shown(report: "Report", column: str, value: Any) -> str:
-    """Counts as integers, durations as ``m:ss`` (``h:mm:ss`` from an hour), ratios as
-    percentages with one decimal (``83.3%``), amounts with two decimals and thousands
+    """Counts as integers, durations as their heading says (``m:ss``, minutes beyond the
+    hour as they are, ``62:05``; ``h:mm:ss`` where the label says so, ``0:08:09``), ratios
+    as percentages with one decimal (``83.3%``), amounts with two decimals and thousands
     separated (``12,500.00``); ``-`` for none."""
     if value is None:
         return "-"
@@ -22,17 +24,19 @@ def shown(report: "Report", column: str, value: Any) -> str:
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit == "seconds":
-        return duration(value)
+        return duration(value, hours=HOURS in report.labels.get(column, ""))
     if unit == "amount":
         return f"{value:,.2f}"
     return str(value)
 
 
-def duration(seconds: float) -> str:
-    """``65.4`` as ``1:05``, ``3725`` as ``1:02:05``."""
-    hours, rest = divmod(round(seconds), 3600)
-    minutes, whole = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{whole:02d}" if hours else f"{minutes}:{whole:02d}"
+def duration(seconds: float, hours: bool = False) -> str:
+    """``65.4`` as ``1:05`` and ``3725`` as ``62:05`` (m:ss); with ``hours``, ``489`` as
+    ``0:08:09`` and ``3725`` as ``1:02:05`` (h:mm:ss)."""
+    minutes, whole = divmod(round(seconds), 60)
+    if not hours:
+        return f"{minutes}:{whole:02d}"
+    return f"{minutes // 60}:{minutes % 60:02d}:{whole:02d}"
 
 
 def plain(report: "Report", column: str, value: Any) -> str | int | float:

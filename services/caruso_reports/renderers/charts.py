@@ -10,7 +10,7 @@ import io
 import math
 from typing import Any
 
-from caruso_reports.renderers.cells import duration, heading, shown
+from caruso_reports.renderers.cells import HOURS, duration, heading, shown
 from caruso_reports.report import Report
 
 MAX_SERIES = 12
@@ -62,7 +62,8 @@ def figure(report: Report, width: float = WIDE) -> Any:
                 axis.plot(positions, values, marker="o", markersize=3, label=name)
         axis.set_title(heading(report, measure), loc="left", fontsize=10)
         if report.unit(measure) == "seconds":
-            axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: duration(value)))
+            hours = HOURS in report.labels.get(measure, "")      # the axis as the title says
+            axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _, hours=hours: duration(value, hours)))
         elif report.unit(measure) == "ratio":
             axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0f}%"))
         axis.grid(axis="y", alpha=0.3)
