@@ -115,6 +115,9 @@ def test_a_view_naming_an_unknown_attribute_shows_the_storage_error(tmp_path, ca
         assert listing.status_code == 200 and "shoe_size" in listing.text and "0 found" in listing.text
         full = web.get("/views/odd-360/show", params={"id": "1"})
         assert full.status_code == 502 and "The storage service refused the request" in full.text
+        for page in ("/views/odd-360/show", "/views/plain/show", "/views/odd/show"):        # no such customer
+            gone = web.get(page, params={"id": "999999"})
+            assert gone.status_code == 404 and "There is no customer 999999: it may have been deleted." in gone.text
 
 
 def test_a_column_naming_a_customer_opens_their_360_from_lists_and_related_tables(tmp_path, caruso_manager,

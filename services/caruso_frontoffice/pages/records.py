@@ -350,10 +350,18 @@ def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], 
 @_guarded
 def show(request: Request, context: Context) -> Response:
     view = _view(request, context, (DetailView, Customer360View, ListView))
-    role = request.state.visitor.user.role
-    records = context.records
-    info = records.info(view.object)
+    info = context.records.info(view.object)
     key = _key(info, request.query_params)
+    try:
+        return _shown(request, context, view, info, key)
+    except NotFound:
+        raise _Refused(404, f"There is no {in_sentence(_named(info, _keyed(info, key)))}: it may have been "
+                            "deleted.") from None
+
+
+def _shown(request: Request, context: Context, view: View, info: ObjectInfo, key: Any) -> Response:
+    """The record ``key`` as ``view`` shows it (NotFound when there is none)."""
+    role, records = request.state.visitor.user.role, context.records
     if isinstance(view, ListView):          # a row of a list without a detail view: its columns
         record = records.get(view.object, key)
         shown = [(f.label or info.attribute(f.name).label,
@@ -366,6 +374,7 @@ def show(request: Request, context: Context) -> Response:
         return context.render(request, "detail.html", view=view,
                               sections=record_sections(view, info, _seen(view, info, record, role, records), role),
                               key_query=key_query(info, record), form=_usable(context, view.form, role))
+    assert isinstance(view, Customer360View)
     return _customer360(request, context, view, info, key)
 
 
@@ -719,7 +728,7 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
     except InvalidInput as error:
         raise _Refused(400, str(error)) from None
     after = _next(_text(form.get(NEXT)))
-    named = _named(info, key if isinstance(key, dict) else {info.key[0]: key})
+    named = _named(info, _keyed(info, key))
     listing = next((v.id for v in context.catalog.views.values()
                     if isinstance(v, ListView) and v.form == view.id and v.visible_to(role)), None)
     path, _, query = (after or (f"/views/{listing}" if listing else "/")).partition("?")
@@ -783,6 +792,11 @@ def _trail(context: Context, info: ObjectInfo, record: dict[str, Any]) -> list[d
              "fields": ", ".join(info.attribute(name).label
                                  for name in sorted(entry.fields, key=lambda name: order.get(name, len(order))))}
             for entry in context.audit.of(info.name, info.key_of(record))]
+
+
+def _keyed(info: ObjectInfo, key: Any) -> dict[str, Any]:
+    """A key as the record it names holds it (``{"id": 12}``)."""
+    return key if isinstance(key, dict) else {info.key[0]: key}
 
 
 def _named(info: ObjectInfo, record: dict[str, Any]) -> str:
@@ -907,7 +921,7 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
     shown = _beside(str(error.details.get("refusal") or str(error).removeprefix(f"{field}: ")))   # a rule's words
     if isinstance(duplicate, dict) and duplicate.get("object") == view.object and duplicate.get("key") is not None:
         key = duplicate["key"]
-        record = key if isinstance(key, dict) else {info.key[0]: key}
+        record = _keyed(info, key)
         target = _usable(context, view.detail, role)
         shown["link"] = (f"/views/{target}/show?" if target else f"/views/{view.id}/edit?") + key_query(info, record)
         shown["link_text"] = "Open " + in_sentence(_named(info, record) if not isinstance(key, dict)
