@@ -43,5 +43,10 @@ def test_an_agent_sees_the_customer_360_but_not_the_bank_details(caruso_host, ca
         assert "Invoices" in page.text and "Service orders" in page.text
         assert customer["iban"] not in page.text
         assert customer["name"] in agent.get("/views/customers").text
+        invoices = agent.get("/views/invoices").text                 # seen, not issued or settled by agents
+        assert "Invoices" in invoices and "/views/invoice-new/new" not in invoices
+        assert agent.get("/views/invoice-new/new").status_code == 403
+        assert "New payment arrangement" not in page.text and "Contracts" in page.text
     with signed_in(url, "sam", "sam-password-1") as supervisor:
         assert customer["iban"] in supervisor.get("/views/customer-360/show?id=2").text
+        assert "/views/invoice-new/new" in supervisor.get("/views/invoices").text
