@@ -48,6 +48,8 @@ def sample(field, meta, relations, storage, unique):
         return str(found[0][field.by or storage.describe(target)["key"][0]]) if found else None
     if meta["choices"]:
         return meta["choices"][-1]
+    if meta["type"] == "integer" and meta.get("max") is not None:
+        return str(min(int(SAMPLES["integer"]), int(meta["max"])))       # within the model's range
     if meta["type"] in SAMPLES:
         return SAMPLES[meta["type"]]
     text = f"{name[:3]}{unique}"

@@ -47,6 +47,19 @@ def test_an_agent_sees_the_customer_360_but_not_the_bank_details(caruso_host, ca
         assert "Invoices" in invoices and "/views/invoice-new/new" not in invoices
         assert agent.get("/views/invoice-new/new").status_code == 403
         assert "New payment arrangement" not in page.text and "Contracts" in page.text
+        meter = next(v for o, v in records if o == "Meter")                # a reading given on the phone
+        form = agent.get("/views/reading-new/new").text
+        saved = agent.post("/views/reading-new/new", data={
+            "csrf": re.search(r'name="csrf" value="([^"]+)"', form).group(1),
+            "_once": re.search(r'name="_once" value="([^"]+)"', form).group(1),
+            "meter_id": meter["meter_no"].lower(), "read_on": "2026-12-01", "normal": "12345,5", "source": "customer"})
+        assert saved.status_code == 200 and "Saved." in saved.text
+        storage = caruso_client.get("storage")
+        [reading] = storage.query("MeterReading", {"field": "normal", "op": "eq", "value": "12345.5"})
+        assert (reading["meter_id"], reading["read_on"]) == (meter["id"], "2026-12-01")     # the key, typed as its number
+        listed = agent.get("/views/readings").text                     # the newest first, by its meter number
+        assert re.search(f'<tr><td><a href="/views/reading-new/edit\\?id={reading["id"]}">{meter["meter_no"]}</a></td>'
+                         r'<td>2026-12-01</td><td>12.345\.5</td>', listed)
     with signed_in(url, "sam", "sam-password-1") as supervisor:
         assert customer["iban"] in supervisor.get("/views/customer-360/show?id=2").text
         assert "/views/invoice-new/new" in supervisor.get("/views/invoices").text
