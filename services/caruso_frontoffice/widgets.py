@@ -138,24 +138,25 @@ class Unclear(Exception):
 
 # digits with one decimal point or comma; no exponent, no grouping (1e5, 1,234.50, 12 000)
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
-# a comma that may group thousands as well as mark decimals: 1,250 (not 0,125)
-GROUPING = re.compile(r"[+-]?[1-9][0-9]{0,2},[0-9]{3}")
+# a point or comma that may group thousands as well as mark decimals: 1,250 or 1.250 (not 0,125)
+GROUPING = re.compile(r"[+-]?0*[1-9][0-9]{0,2}[.,][0-9]{3}")
 
 
 def _number(text: str, scale: int | None) -> decimal.Decimal:
     """The number a form's field holds, a comma read as the decimal point; ValueError for
-    other text, :class:`Unclear` for ``1,250`` (1250 or 1.25?) and, with a ``scale``, for more
-    decimal places than the value is stored with (rounding them would change it unsaid)."""
+    other text; with a ``scale``, :class:`Unclear` for more decimal places than the value is
+    stored with (rounding them would change it unsaid) and, below three, for ``1,250`` or
+    ``1.250`` (1250, or 1.25 written with a trailing zero?)."""
     if not NUMBER.fullmatch(text):
         raise ValueError(text)
-    if GROUPING.fullmatch(text):
-        raise Unclear(f"{text} may mean {text.replace(',', '')} or {text.replace(',', '.')}: "
-                      "write it without the comma, or with a point")
-    value = decimal.Decimal(text.replace(",", "."))
-    places = -value.normalize().as_tuple().exponent          # 12.500 has two: 12.50
-    if scale is not None and isinstance(places, int) and places > scale:
+    point = text.replace(",", ".")
+    if scale is not None and scale < 3 and GROUPING.fullmatch(text):      # three places cannot all count
+        raise Unclear(f"{text} may mean {point.replace('.', '')} or {point}: write it without the "
+                      f"{'comma' if ',' in text else 'point'}, or with more or fewer decimals")
+    places = len(point.partition(".")[2].rstrip("0"))        # counted as written: 12.50 has two
+    if scale is not None and places > scale:
         raise Unclear(f"at most {scale} decimal place{'s' if scale != 1 else ''}, please ({text} has {places})")
-    return value
+    return decimal.Decimal(point)
 
 
 def _expected(kind: str, attribute: Attribute) -> str:
@@ -178,6 +179,20 @@ def day(text: str, refusal: str) -> datetime.date:
     except ValueError:
         pass
     raise InvalidInput(refusal)
+
+
+def typed(attribute: Attribute, value: Any) -> str:
+    """A stored value as a form's input holds it, so that it is read back unchanged: a
+    number in plain digits (``1e-05`` as ``0.00001``, a decimal ``1E-8`` as ``0.00000001``),
+    anything else as :func:`display` writes it."""
+    if attribute.type in ("decimal", "float") and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            number = decimal.Decimal(str(value))
+        except decimal.InvalidOperation:
+            return display(value)
+        if number.is_finite():
+            return format(number, "f")
+    return display(value)
 
 
 def display(value: Any) -> str:

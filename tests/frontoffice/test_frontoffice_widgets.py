@@ -1,12 +1,13 @@
 """Field widgets: chosen by type, and submitted values checked before they reach storage."""
 import datetime
+import decimal
 
 import pytest
 
 from caruso_core.errors import InvalidInput
 from caruso_frontoffice.records import Attribute, in_sentence, object_info
 from caruso_frontoffice.views.model import Field
-from caruso_frontoffice.widgets import bounds, display, parse, parse_filter, shown, widget
+from caruso_frontoffice.widgets import bounds, display, parse, parse_filter, shown, typed, widget
 
 CUSTOMER = object_info("Customer", {"key": ["id"], "attributes": {   # shaped like describe("Customer")
     "id": {"type": "integer", "label": "Id", "generated": True},
@@ -155,7 +156,7 @@ def test_pages_call_an_object_by_its_label_lower_case_within_a_sentence_but_not_
 
 @pytest.mark.parametrize("typed, stored", [
     ("1250", "1250"), ("1250.5", "1250.5"), ("1250,50", "1250.50"), ("0,125", None), ("-2,5", "-2.5"),
-    (".5", "0.5"), ("12.500", "12.500"), ("2,5", "2.5"),
+    (".5", "0.5"), ("12.5000", "12.5000"), ("2,5", "2.5"), ("1250.000", "1250.000"),
 ])
 def test_a_decimal_takes_a_point_or_a_comma_within_its_scale(typed, stored):
     amount = Attribute("amount", "decimal", "Amount", scale=2)
@@ -167,9 +168,11 @@ def test_a_decimal_takes_a_point_or_a_comma_within_its_scale(typed, stored):
 
 
 @pytest.mark.parametrize("typed, says", [
-    ("1,250", "Amount: 1,250 may mean 1250 or 1.250: write it without the comma, or with a point"),
-    ("-999,999", "Amount: -999,999 may mean -999999 or -999.999"),
-    ("12.345", r"Amount: at most 2 decimal places, please \(12.345 has 3\)"),
+    ("1,250", "Amount: 1,250 may mean 1250 or 1.250: write it without the comma, or with more or fewer decimals"),
+    ("1.250", "Amount: 1.250 may mean 1250 or 1.250: write it without the point"),
+    ("-999,999", "Amount: -999,999 may mean -999999 or -999.999"), ("01,250", "Amount: 01,250 may mean"),
+    ("0.1000000000000000000000000000001", r"Amount: at most 2 decimal places, please \(0.1000000000000000000000000000001 has 31\)"),
+    ("12.3456", r"Amount: at most 2 decimal places, please \(12.3456 has 4\)"),
     ("1e5", "Amount: a number like 1234.50, please"), ("1,234.50", "Amount: a number like 1234.50, please"),
     ("12 000", "Amount: a number like 1234.50, please"), ("NaN", "Amount: a number like 1234.50, please"),
     ("Infinity", "Amount: a number like 1234.50, please"), ("٣", "Amount: a number like 1234.50, please"),
@@ -184,3 +187,14 @@ def test_a_date_and_time_with_a_time_zone_is_refused_rather_than_stored_without_
     assert parse(Field(name="at"), when, "2026-05-04T10:30") == "2026-05-04T10:30:00"
     with pytest.raises(InvalidInput, match=r"^When: 2026-05-04T10:30\+02:00: a date and time without a time zone"):
         parse(Field(name="at"), when, "2026-05-04T10:30+02:00")
+
+
+
+def test_a_number_is_put_in_a_form_as_digits_it_reads_back_and_three_places_are_no_guess_beyond_a_scale_of_two():
+    rate = Attribute("rate", "float", "Rate")
+    tiny = Attribute("tiny", "decimal", "Tiny", scale=8)
+    for attribute, stored in ((rate, 1e-05), (rate, 1e16), (tiny, "1E-8"), (tiny, "0E-8"), (rate, 0.125)):
+        shown = typed(attribute, stored)
+        assert "e" not in shown.lower() and decimal.Decimal(str(parse(Field(name="x"), attribute, shown))) == \
+            decimal.Decimal(str(stored))
+    assert parse(Field(name="x"), tiny, "1,250") == "1.250" and parse(Field(name="x"), rate, "1.125") == 1.125

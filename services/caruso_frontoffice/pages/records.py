@@ -590,7 +590,7 @@ def _form_value(field: dict[str, Any], value: Any) -> str:
     the value as pages show it (a choice by its label)."""
     if field["widget"] == "readonly":
         return widgets.shown(field["attribute"], value, grouped=False)
-    return widgets.display(value)
+    return widgets.typed(field["attribute"], value)
 
 
 def _form_view(request: Request, context: Context) -> FormView:
