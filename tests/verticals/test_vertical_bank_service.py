@@ -48,12 +48,15 @@ def test_bank_rules(caruso_host, caruso_client, tmp_path):
     storage.create("Complaint", {"customer_id": customer["id"], "subject": "straight to the ombudsman",
                                  "received": "2026-11-02", "status": "ombudsman"})
     assert len(tasks_of(storage, "compliance")) == 2                        # created so, too
-    with pytest.raises(InvalidInput) as caught:                          # a stolen card is not active again
-        storage.update("Card", card["id"], {"status": "active"})
-    assert (caught.value.details["field"], caught.value.details["refusal"]) == (
-        "status", "A card reported lost or stolen stays blocked: issue a new card instead")
-    assert storage.update("Card", card["id"], {"status": "blocked"})["status"] == "blocked"
-    assert storage.update("Card", card["id"], {"status": "active"})["status"] == "active"   # blocked: may be
+    for status in ("active", "blocked"):                     # a stolen card is not active again, not even by way
+        with pytest.raises(InvalidInput) as caught:          # of blocked (which may be made active)
+            storage.update("Card", card["id"], {"status": status})
+        assert (caught.value.details["field"], caught.value.details["refusal"]) == (
+            "status", "A card reported lost or stolen stays so until it expires: issue a new card instead")
+    assert storage.update("Card", card["id"], {"status": "expired"})["status"] == "expired"
+    other = storage.create("Card", {"customer_id": customer["id"], "account_id": account["id"],
+                                    "last_digits": "1111", "expires": "2029-06-30", "status": "blocked"})
+    assert storage.update("Card", other["id"], {"status": "active"})["status"] == "active"     # only blocked: may be
 
 
 def test_service_company_rules(caruso_host, caruso_client, tmp_path):
