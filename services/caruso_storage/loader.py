@@ -31,6 +31,8 @@ from caruso_core.digits import digits
 
 from caruso_storage import filters, patterns, search, values
 from caruso_storage.rules import PLACEHOLDER
+
+WRITTEN_PLACEHOLDER = re.compile(r"\$\{[^}]*\}?")     # what a template writes as one, well formed or not
 from caruso_storage.model import (MOMENTS, RANGED, TEXT_FORMATS, TODAY, TYPES, Action, Attribute, Database, Index,
                                   Model, ObjectType, Relation, Rule, Search, Unique, comparable)
 
@@ -628,7 +630,12 @@ class _Builder:
         """Each ``${...}`` of the action's templates names an attribute of ``obj``, a path along
         its many-to-one relations, ``today`` or ``now``; else the loader fails at ``element``."""
         for template in (*action.values.values(), *action.params.values()):
-            for match in PLACEHOLDER.finditer(template):
+            for written in WRITTEN_PLACEHOLDER.finditer(template):
+                match = PLACEHOLDER.fullmatch(written.group(0))
+                if match is None:
+                    raise self.fail(element, f"rule {rule}: action {action.use}: {written.group(0)[:60]} is no "
+                                    "placeholder: write ${attribute}, ${relation.attribute} or ${date+days} "
+                                    "(up to three relations, up to 9999 days)")
                 name = match.group(1)
                 if name in ("today", "now") or name in obj.attributes:
                     continue

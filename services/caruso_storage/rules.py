@@ -65,7 +65,7 @@ class RuleContext:
         whole = PLACEHOLDER.fullmatch(template)
         if whole:
             return self._value(whole)
-        return PLACEHOLDER.sub(lambda match: str(values.encode(self._value(match)) or ""), template)
+        return PLACEHOLDER.sub(lambda match: _text(self._value(match)), template)
 
     def _value(self, match: re.Match[str]) -> Any:
         name, sign, days = match.groups()
@@ -111,6 +111,11 @@ class RuleAction(abc.ABC):
     def run(self, context: RuleContext, step: Action) -> str:
         """Act on ``step`` (its ``params`` and the templates of its ``values``, rendered with
         ``context.render``) and return a line for the rule log; a CarusoError undoes the change."""
+
+
+def _text(value: Any) -> str:
+    """A value within a template's text: none as nothing, 0 and false as themselves."""
+    return "" if value is None else str(values.encode(value))
 
 
 def holds(rule: Rule, new: dict[str, Any], old: dict[str, Any] | None, related: Callable[[str], Any],

@@ -250,13 +250,16 @@ def test_a_rule_comparing_two_fields_wrongly_is_refused_with_its_line(tmp_path, 
     ("${machine.nosuch}", "${machine.nosuch}: Machine has no field 'nosuch' (fields: id, customer_id, serial)"),
     ("${customer.id}", "${customer.id}: Order has no many-to-one relation 'customer' (many-to-one relations: machine)"),
     ("${nosuch+3}", "${nosuch+3}: Order has no field 'nosuch' (fields: id, customer_id, machine_id)"),
+    ("${machine.serial }", "${machine.serial } is no placeholder: write ${attribute}"),
+    ("${machine.a.b.c.d}", "${machine.a.b.c.d} is no placeholder"), ("${today+12345}", "${today+12345} is no placeholder"),
+    ("${machine.serial", "${machine.serial is customer ${machine.customer_id} is no placeholder"),   # unclosed
 ])
 def test_a_rule_template_naming_no_value_is_refused_with_its_line(tmp_path, placeholder, message):
     model = tmp_path / "orders.xml"
     model.write_text(SAME_CUSTOMER.replace("${machine.serial}", placeholder))
     with pytest.raises(ConfigError) as caught:
         StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'orders.db'}")
-    assert str(caught.value) == f"{model}:17: rule machine_of_the_customer: action reject: {message}"
+    assert str(caught.value).startswith(f"{model}:17: rule machine_of_the_customer: action reject: {message}")
 
 
 def test_a_query_cannot_compare_two_fields_and_reject_takes_only_an_attribute_as_field(tmp_path):
@@ -284,3 +287,8 @@ def test_changed_from_holds_when_a_value_leaves_the_one_named(old, new, holds):
     from caruso_storage.model import Condition
     condition = Condition("compare", field="status", op="changed_from", value="lost")
     assert matches(condition, {"status": new}, old) is holds
+
+
+def test_a_template_writes_zero_as_zero_and_none_as_nothing():
+    from caruso_storage.rules import _text
+    assert [_text(value) for value in (0, 0.0, None, "S-1")] == ["0", "0.0", "", "S-1"]
