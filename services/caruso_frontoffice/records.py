@@ -8,6 +8,7 @@ values are those of docs/storage.md.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any, Callable
 
@@ -62,8 +63,11 @@ class ObjectInfo:
 
     @property
     def called(self) -> str:
-        """What pages call the object: its label, else its name."""
-        return self.label or self.name
+        """What pages call the object: its label, unless that is its name (a model without
+        one), which is then written in words (``FieldServiceOrder``: *Field service order*)."""
+        if self.label and self.label != self.name:
+            return self.label
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", self.name).capitalize()
 
     def attribute(self, name: str) -> Attribute:
         """The attribute ``name``; one the model lacks reads as plain text (and the storage

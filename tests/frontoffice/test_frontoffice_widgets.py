@@ -150,6 +150,7 @@ def test_pages_call_an_object_by_its_label_lower_case_within_a_sentence_but_not_
     assert object_info("FieldServiceOrder", {"label": "Field service order", "key": ["id"]}).called == \
         "Field service order"
     assert object_info("Task", {"key": ["id"]}).called == "Task"                 # no label: its name
+    assert object_info("FieldServiceOrder", {"label": "FieldServiceOrder"}).called == "Field service order"   # in words
     assert [in_sentence(text) for text in ("Field service order 45", "IBAN", "E-mail", "x", "")] == \
         ["field service order 45", "IBAN", "e-mail", "x", ""]
 

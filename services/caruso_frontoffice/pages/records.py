@@ -364,9 +364,9 @@ def _shown(request: Request, context: Context, view: View, info: ObjectInfo, key
     role, records = request.state.visitor.user.role, context.records
     if isinstance(view, ListView):          # a row of a list without a detail view: its columns
         record = records.get(view.object, key)
-        shown = [(f.label or info.attribute(f.name).label,
-                  widgets.shown(info.attribute(f.name), record.get(f.name), f.widget))
-                 for f in _visible(view.columns, role)]
+        columns = _visible(view.columns, role)
+        shown = list(zip((f.label or info.attribute(f.name).label for f in columns),
+                         _cell_texts(context, view, info, columns, [record])[0]))
         return context.render(request, "detail.html", view=view, sections=[(view.title, shown)],
                               key_query=key_query(info, record), form=None)
     if isinstance(view, DetailView):
@@ -924,8 +924,8 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
         record = _keyed(info, key)
         target = _usable(context, view.detail, role)
         shown["link"] = (f"/views/{target}/show?" if target else f"/views/{view.id}/edit?") + key_query(info, record)
-        shown["link_text"] = "Open " + in_sentence(_named(info, record) if not isinstance(key, dict)
-                                                           else f"that {info.called}")
+        shown["link_text"] = "Open " + (in_sentence(_named(info, record)) if not isinstance(key, dict)
+                                        else f"that {in_sentence(info.called)}")
     return shown
 
 
