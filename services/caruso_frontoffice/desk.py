@@ -174,12 +174,17 @@ class Desk:
         self.comm.reject(name, interaction_id)
 
     def transfer(self, name: str, interaction_id: str, queue: str) -> None:
-        """Transfer the agent's connected interaction to another queue (the desk offers the others)."""
+        """Transfer the agent's connected interaction to another queue of its channel (the desk
+        offers those); Conflict for a queue of another channel (a call is no chat)."""
         interaction = self.connected(name, interaction_id)
-        if queue not in {q["name"] for q in self.comm.queues()}:
+        channels = {q["name"]: q.get("channel") for q in self.comm.queues()}
+        if queue not in channels:
             raise InvalidInput(f"there is no queue {queue!r} to transfer to")
         if queue == interaction["queue"]:
             raise InvalidInput(f"this interaction is in the queue {queue!r} already: choose another")
+        if channels[queue] != interaction["channel"]:
+            raise Conflict(f"queue {queue} takes {channels[queue]} interactions, not this {interaction['channel']} "
+                           "one: choose one the desk offers")
         self.comm.transfer(name, interaction_id, queue=queue)
 
     def send(self, name: str, interaction_id: str, text: str) -> None:

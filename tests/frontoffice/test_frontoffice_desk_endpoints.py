@@ -109,7 +109,7 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert "<option>sales</option>" in desk_web.get(f"/desk?i={call}").text
     assert "<option>chat</option>" not in desk_web.get(f"/desk?i={call}").text       # a call is no chat
     to_chat = post("transfer", interaction=call, queue="chat")
-    assert to_chat.status_code == 409 and "Queue chat takes webchat interactions, not this voice one" in to_chat.text
+    assert to_chat.status_code == 409 and "queue chat takes webchat interactions, not this voice one" in to_chat.text
     assert post("transfer", interaction=call, queue="sales").status_code == 303
     assert comm.interaction(call)["queue"] == "sales"
 
@@ -153,10 +153,13 @@ def test_of_several_customers_matching_the_caller_the_agent_chooses_one_for_scri
     for forged in (f"id={ann + bo + 100}", "", "x" * 201):
         refused = post("customer", interaction=call, customer=forged)
         assert refused.status_code in (400, 409) and "This is the caller" in refused.text
+    assert post("customer", interaction=call, customer=f"id={ann}").status_code == 303     # a misclick
+    page = desk_web.get(f"/desk?i={call}").text
+    assert "This is the caller" not in page and f"/views/customer-360/show?id={ann}" in page
+    assert "Not the caller? 2 customers match" in page and "The caller is Bo" in page    # chosen again
     assert post("customer", interaction=call, customer=f"id={bo}").status_code == 303
     page = desk_web.get(f"/desk?i={call}").text
-    assert "This is the caller" not in page and f"/views/customer-360/show?id={bo}" in page
-    assert f"show?id={ann}" not in page
+    assert f"/views/customer-360/show?id={bo}" in page and f"show?id={ann}" not in page and "The caller is Ann" in page
     assert post("script", interaction=call, start="1").status_code == 303      # now it starts, for Bo
     assert post("complete", interaction=call, disposition="resolved", follow_up="Send the bill again").status_code == 303
     assert [task["customer_id"] for task in storage.query("Task")] == [bo]

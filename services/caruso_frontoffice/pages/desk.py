@@ -138,8 +138,9 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
                 chosen: tuple[str, Any] | None = None) -> dict[str, Any] | None:
     """The customers of an interaction: by its customer key, else those whose matched
     attributes (``desk.match``) equal the caller's number or address, of which only the one
-    the agent ``chosen`` (object, key) when it is among them; with the customer 360 view's
-    profile, a link to it, and (for one customer) the latest contacts."""
+    the agent ``chosen`` (object, key) when it is among them (the others then as ``others``,
+    to choose again); with the customer 360 view's profile, a link to it, and (for one
+    customer) the latest contacts."""
     view = _customer_view(context, role)
     if view is None:
         return None
@@ -153,14 +154,21 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
                 for record in records.referring(view.object, field, value, POPPED):
                     unique.setdefault(key_query(info, record), record)
         found = list(unique.values())[:POPPED]
+    others: list[dict[str, Any]] = []
     if len(found) > 1 and chosen is not None and chosen[0] == view.object:
-        found = [record for record in found if _customer_key(info, record) == chosen[1]] or found
+        picked = [record for record in found if _customer_key(info, record) == chosen[1]]
+        if picked:
+            found, others = picked, [record for record in found if record is not picked[0]]
     profile = context.catalog.view(view.profile)
     customers = [{"link": f"/views/{view.id}/show?{key_query(info, record)}", "query": key_query(info, record),
                   "sections": record_sections(profile, info, record, role), "key": _customer_key(info, record)}
                  for record in found]
     history = records.history(view.object, customers[0]["key"], HISTORY, 0)[0] if len(customers) == 1 else []
-    return {"view": view, "address": address, "customers": customers, "history": history}
+    # the other matches of a choice, to choose again (a misclick would file notes with the wrong customer)
+    again = [{"query": key_query(info, record),
+              "name": next((value for _, value in record_sections(profile, info, record, role)[0][1] if value),
+                           key_query(info, record))} for record in others]
+    return {"view": view, "address": address, "customers": customers, "history": history, "others": again}
 
 
 def _by_key(context: Context, object_name: str, customer: Any) -> list[dict[str, Any]]:
@@ -310,15 +318,8 @@ def notes(request: Request, context: Context, form: FormData, agent: str, intera
 
 
 @_act
-def transfer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
-    """To another queue of the interaction's channel (a call does not go to the chat queue)."""
-    desk, queue = _desk(context), _text(form.get("queue"), 200)
-    channel = desk.connected(agent, interaction)["channel"]
-    other = next((q.get("channel") for q in desk.comm.queues() if q["name"] == queue), channel)
-    if other != channel:
-        return f"Queue {queue} takes {other} interactions, not this {channel} one: choose one the desk offers."
-    desk.transfer(agent, interaction, queue)
-    return None
+def transfer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+    _desk(context).transfer(agent, interaction, _text(form.get("queue"), 200))
 
 
 @_act
