@@ -8,6 +8,7 @@ import httpx
 from starlette.testclient import TestClient
 
 from caruso_frontoffice.app import create_app
+from caruso_frontoffice.deskphone import DeskPhone
 from caruso_frontoffice.records import METADATA_SECONDS, Records
 from frontoffice_support import QUICK_COST, VIEWS, add_users, make_context, sign_in
 
@@ -246,3 +247,24 @@ def test_served_over_https_with_secure_cookies_and_hsts(tmp_path, caruso_host, c
         assert response.headers["strict-transport-security"] == "max-age=31536000"
         home = web.get("/")
         assert "Welcome, ada" in home.text and home.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_whether_telephony_runs_is_asked_of_the_manager_at_most_every_ten_seconds():
+    class Manager:                                    # the client's manager: telephony registered or not
+        asked, registered = 0, False
+
+        def service(self, name):
+            return None
+
+        def lookup(self, name):
+            self.asked += 1
+            return [{"name": "telephony"}] if self.registered else []
+
+    now, manager = [100.0], Manager()
+    phone = DeskPhone(manager, clock=lambda: now[0])
+    assert phone.available() is False
+    manager.registered = True
+    now[0] += 9.9
+    assert phone.available() is False and manager.asked == 1          # the sign-in page cannot make it ask
+    now[0] += 0.1
+    assert phone.available() is True and manager.asked == 2

@@ -41,7 +41,7 @@ def home(request: Request, context: Context) -> Response:
 @page()
 def signin_form(request: Request, context: Context) -> Response:
     return context.render(request, "signin.html", next=_local(request.query_params.get("next")),
-                          name="", error=None, first_run=_first_run(context), phone_kinds=KINDS if context.phone.available() else {})
+                          name="", error=None, first_run=_first_run(context), phone_kinds=_phone_kinds(context))
 
 
 def _first_run(context: Context) -> bool:
@@ -128,7 +128,7 @@ def _setup_allowed(context: Context, offered: object) -> bool:
 
 def _signin_again(request: Request, context: Context, form: FormData, status: int, error: str) -> Response:
     return context.render(request, "signin.html", status, next=_local(str(form.get("next", ""))),
-                          name=str(form.get("name", ""))[:64], error=error, first_run=False, phone_kinds=KINDS if context.phone.available() else {})
+                          name=str(form.get("name", ""))[:64], error=error, first_run=False, phone_kinds=_phone_kinds(context))
 
 
 def _signed_in(request: Request, context: Context, user: User, target: str) -> Response:
@@ -146,6 +146,11 @@ def _local(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
+
+
+def _phone_kinds(context: Context) -> dict[str, str]:
+    """The phones the sign-in page offers: none while no telephony component runs."""
+    return KINDS if context.phone.available() else {}
 
 
 routes = [
