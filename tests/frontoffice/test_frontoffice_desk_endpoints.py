@@ -1,6 +1,7 @@
 """The agent desktop's endpoints over HTTP (no browser): who may use them, CSRF, bad
 input refused or escaped, the push stream; against the real communication server,
 script engine and storage service."""
+import datetime
 import re
 from html import unescape
 
@@ -14,6 +15,8 @@ from caruso_core.errors import ConfigError, NoInstance
 from caruso_frontoffice.pages import deskstream
 from caruso_core.testing import eventually
 from frontoffice_support import QUEUES, SCRIPTS, DeskStream, csrf_of, make_context, sign_in
+
+SOON = (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=5)).isoformat()   # a follow-up's due date
 
 
 @pytest.fixture
@@ -102,6 +105,8 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert too_long.status_code == 400 and "at most 300 characters" in too_long.text
     assert "give a date as YYYY-MM-DD" in post("complete", interaction=call, disposition="resolved",
                                               follow_up="Call back", due="2026-02-30").text
+    past = post("complete", interaction=call, disposition="resolved", follow_up="Call back", due="2020-01-01")
+    assert past.status_code == 400 and "due 2020-01-01: a follow-up is due today or later" in past.text
     assert comm.interaction(call)["state"] == "connected"           # refused before anything was done
     assert "no queue 'nowhere'" in unescape(post("transfer", interaction=call, queue="nowhere").text)
     same = post("transfer", interaction=call, queue=comm.interaction(call)["queue"])     # the page offers it not
@@ -433,13 +438,13 @@ def test_a_wrap_up_whose_time_ran_out_still_gets_its_notes_and_follow_up(desk_we
     acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]["id"]
     call = call_in_wrap_up()
     late = post("wrap-up", interaction=call, notes="Pays on Friday", follow_up="Call back on Friday",
-                due="2026-12-11")
+                due=SOON)
     assert late.status_code == 303 and late.headers["location"] == "/desk"
     assert ("The wrap-up time had run out before you ended it; your notes went to the contact history as last "
             "saved and the follow-up task was made all the same.") in unescape(desk_web.get("/desk").text)
     assert "time had run out" not in desk_web.get("/desk").text                 # said once
     tasks = [{key: task[key] for key in ("subject", "assignee", "due", "customer_id")} for task in storage.query("Task")]
-    assert tasks == [{"subject": "Call back on Friday", "assignee": "ada", "due": "2026-12-11", "customer_id": acme}]
+    assert tasks == [{"subject": "Call back on Friday", "assignee": "ada", "due": SOON, "customer_id": acme}]
     assert [entry[0] for entry in notes_filed(storage, acme)] == ["Notes: Pays on Friday"]
     again = post("wrap-up", interaction=call, follow_up="Call back on Friday")     # sent twice: decided
     assert again.status_code == 409 and "is not (or no longer) yours" in unescape(again.text)

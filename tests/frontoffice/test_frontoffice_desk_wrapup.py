@@ -7,6 +7,7 @@ remaining time (also after a reload), and an auto-accepted campaign call that st
 queue's script as accepting does, and whose follow-up is made and notes are filed at the end of
 the wrap-up when the caller hung up.
 """
+import datetime
 import math
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from frontoffice_support import PHONE, answer, wait_for_offer
+
+SOON = (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=5)).isoformat()   # a follow-up's due date
 
 pytestmark = pytest.mark.browser
 
@@ -110,7 +113,7 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     assert page.input_value("select[name=disposition]") == "promise to pay"   # preselected
     assert page.input_value("input[name=follow_up]") == "Check the payment in 7 days (follow-up task)"
     one.check_layout("the script's suggestion")
-    page.fill("input[name=due]", "2026-12-14")
+    page.fill("input[name=due]", SOON)
     page.click("button:has-text('Complete')")
     page.wait_for_selector(".wrap-up-left")
     completed = [e for e in comm.events(0, 0)["events"] if e["event"] == "complete"]
@@ -119,7 +122,7 @@ def test_the_queue_s_dispositions_the_script_s_suggestion_and_the_wrap_up_countd
     tasks = [{key: task[key] for key in ("subject", "assignee", "due", "customer_id", "done")}
              for task in storage.query("Task")]
     assert tasks == [{"subject": "Check the payment in 7 days (follow-up task)", "assignee": "ada",
-                      "due": "2026-12-14", "customer_id": acme["id"], "done": False}]     # the popped customer's
+                      "due": SOON, "customer_id": acme["id"], "done": False}]     # the popped customer's
     assert page.inner_text(".desk-interaction .suggested") == "Next: Check the payment in 7 days (follow-up task)"
     assert page.inner_text(".follow-up") == "Follow-up task: Check the payment in 7 days (follow-up task)"
     assert not page.locator("input[name=follow_up]").count()             # made already: not offered again
@@ -196,12 +199,12 @@ def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, ca
     assert page.input_value("input[name=follow_up]") == "Send the receipt by e-mail"   # offered in the wrap-up
     assert page.input_value(".desk-interaction textarea[name=notes]") == "Paid by card"   # and the notes
     page.fill(".desk-interaction textarea[name=notes]", "Paid by card; receipt to the new address")
-    page.fill("input[name=due]", "2026-12-07")
+    page.fill("input[name=due]", SOON)
     one.check_layout("wrap-up after the caller hung up")
     page.click("button:has-text('End wrap-up')")
     page.wait_for_selector("text=Waiting for the next interaction")
     tasks = [{key: task[key] for key in ("subject", "assignee", "due", "customer_id")} for task in storage.query("Task")]
-    assert tasks == [{"subject": "Send the receipt by e-mail", "assignee": "ada", "due": "2026-12-07",
+    assert tasks == [{"subject": "Send the receipt by e-mail", "assignee": "ada", "due": SOON,
                       "customer_id": 1}]                 # the customer the dialog ran for
     notes = [(entry["summary"], entry["reference"]) for entry in storage.contact_history("Customer", 1)
              if entry["summary"].startswith("Notes")]

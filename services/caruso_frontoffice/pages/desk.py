@@ -11,6 +11,7 @@ refused.
 """
 from __future__ import annotations
 
+import datetime
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -356,8 +357,11 @@ def complete(request: Request, context: Context, form: FormData, agent: str, int
 
 def _follow_up(form: FormData) -> tuple[str, str | None]:
     """The form's ``follow_up`` (prefilled with the next action the script suggests; empty:
-    none) and ``due`` date, checked before anything is done."""
-    return _field(form, "follow_up").strip(), _date(_field(form, "due").strip(), "due")
+    none) and ``due`` date (today or later, in UTC), checked before anything is done."""
+    due = _date(_field(form, "due").strip(), "due")
+    if due is not None and due < datetime.datetime.now(datetime.timezone.utc).date().isoformat():
+        raise InvalidInput(f"due {due}: a follow-up is due today or later")
+    return _field(form, "follow_up").strip(), due
 
 
 def _date(text: str, name: str) -> str | None:

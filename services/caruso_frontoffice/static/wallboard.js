@@ -87,7 +87,8 @@
       }
       version = data.version;
       show(data);
-      status.textContent = `Live · as of ${new Date(data.time * 1000).toLocaleTimeString()}`;
+      // UTC, 24 hours, as every other time the front office shows
+      status.textContent = `Live · as of ${new Date(data.time * 1000).toISOString().slice(11, 19)} UTC`;
       board.dataset.version = String(version);
       setTimeout(poll, 0);
     } catch (error) {
