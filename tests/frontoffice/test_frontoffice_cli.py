@@ -122,9 +122,10 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
   <list id="orders" object="SalesOrder"><column field="title" open="c360"/><column field="customer_id" open="c360"/>
     <column field="opportunity_id" open="c360"/>
     <column field="title" by="name"/><column field="customer_id" by="nickname"/></list>
+  <detail id="order" object="SalesOrder"><section label="S"><field name="title" open="c360"/></section></detail>
 </views>""")
     failed = runner.invoke(cli, ["frontoffice", "views", "check", PACKAGED, str(odd), "--storage"])
-    assert isinstance(failed.exception, ConfigError) and "8 problem(s)" in str(failed.exception)
+    assert isinstance(failed.exception, ConfigError) and "9 problem(s)" in str(failed.exception)
     assert failed.stderr.splitlines() == [
         f"{odd}:5: list 'customers' names Customer.nickname, which the model lacks",
         f"{odd}:2: list 'customers' names Customer.shoe_size, which the model lacks",
@@ -136,7 +137,9 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
         "SalesOrder.opportunity_id relates to Opportunity",
         f"{odd}:12: list 'orders' column 'title' by='name': SalesOrder.title is no reference (a many-to-one relation "
         "on it alone, to an object with a one-attribute key)",
-        f"{odd}:12: list 'orders' column 'customer_id' by='nickname': Customer has no attribute 'nickname'"]
+        f"{odd}:12: list 'orders' column 'customer_id' by='nickname': Customer has no attribute 'nickname'",
+        f"{odd}:13: detail 'order' field 'title' opens view 'c360' of Customer, but SalesOrder.title relates to no "
+        "Customer (no many-to-one relation on it alone)"]
 
 
 def test_customer_accounts_get_their_customer_key(tmp_path):

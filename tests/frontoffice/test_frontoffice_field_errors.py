@@ -193,6 +193,8 @@ def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_chang
                                                         "respond_by": "2026-05-04T18:30"})
         assert saved.status_code == 303
         [stored] = storage.query("FieldServiceOrder", None)
+        detail = web.get(f"/views/order/show?id={stored['id']}").text          # its customer one click away
+        assert f'<dd><a href="/views/customer-360/show?id={customer["id"]}">S-1</a></dd>' in detail
         edit = web.get(f"/views/order-edit/edit?id={stored['id']}")
         fields = {name: value for name, value in re.findall(r'name="(_\w+|csrf)" value="([^"]*)"', edit.text)}
         moved = web.post(f"/views/order-edit/edit?id={stored['id']}", data={

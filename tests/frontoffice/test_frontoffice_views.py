@@ -124,6 +124,10 @@ def test_size_limit():
      "list 'l' column 'c' open names view 'gone', which no view file defines"),
     ("<views><list id='l' object='C'><column field='c' open='l'/></list></views>",
      "list 'l' column 'c' open names view 'l', which is a list view"),
+    ("<views><form id='f' object='C'><field name='c' open='f'/></form></views>",
+     "form 'f' field 'c': open belongs to the fields of detail views and to list columns"),
+    ("<views><detail id='d' object='C'><section label='S'><field name='c' open='gone'/></section></detail></views>",
+     "detail 'd' field 'c' open names view 'gone', which no view file defines"),
     ("<views><form id='f' object='C' roles='supervisor' delete='agent supervisor'><field name='n'/></form></views>",
      r"form 'f' delete: agent cannot open the form \(its roles: supervisor\)"),
 ])

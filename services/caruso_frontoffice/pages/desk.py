@@ -167,7 +167,7 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
     history = records.history(view.object, customers[0]["key"], HISTORY, 0)[0] if len(customers) == 1 else []
     # the other matches of a choice, to choose again (a misclick would file notes with the wrong customer)
     again = [{"query": key_query(info, record),
-              "name": next((value for _, value in record_sections(profile, info, record, role)[0][1] if value),
+              "name": next((value for _, value, _ in record_sections(profile, info, record, role)[0][1] if value),
                            key_query(info, record))} for record in others]
     return {"view": view, "address": address, "customers": customers, "history": history, "others": again}
 

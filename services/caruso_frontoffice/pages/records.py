@@ -336,14 +336,33 @@ def _seen(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str,
     return references.shown(records, typed, record)[0]
 
 
-def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str
-                    ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """``(label, [(field label, shown value), ...])`` of each section of ``view`` for
-    ``record``: the fields ``role`` may see."""
+def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str,
+                    links: dict[str, str] | None = None) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
+    """``(label, [(field label, shown value, link or None), ...])`` of each section of ``view``
+    for ``record``: the fields ``role`` may see; ``links`` by field name (see :func:`field_links`)."""
     return [(section.label, [(field.label or info.attribute(field.name).label,
-                              widgets.shown(info.attribute(field.name), record.get(field.name), field.widget))
+                              widgets.shown(info.attribute(field.name), record.get(field.name), field.widget),
+                              (links or {}).get(field.name))
                              for field in _visible(section.fields, role)])
             for section in view.sections]
+
+
+def field_links(context: Context, fields: Iterable[Field], record: dict[str, Any], role: str) -> dict[str, str]:
+    """The link of each of ``fields`` (a detail view's, a list's columns) that ``open``s a view
+    ``role`` may use of the object its value (a key, as stored) names: the record it refers
+    to, one click away."""
+    links = {}
+    for field in fields:
+        target = _usable(context, field.opens, role)
+        value = record.get(field.name)
+        if target is not None and value not in (None, ""):
+            opened = context.records.info(context.catalog.view(target).object)
+            links[field.name] = f"/views/{target}/show?" + key_query(opened, {opened.key[0]: value})
+    return links
+
+
+def _section_fields(view: DetailView, role: str) -> list[Field]:
+    return [field for section in view.sections for field in _visible(section.fields, role)]
 
 
 @page(*STAFF)
@@ -365,14 +384,17 @@ def _shown(request: Request, context: Context, view: View, info: ObjectInfo, key
     if isinstance(view, ListView):          # a row of a list without a detail view: its columns
         record = records.get(view.object, key)
         columns = _visible(view.columns, role)
-        shown = list(zip((f.label or info.attribute(f.name).label for f in columns),
-                         _cell_texts(context, view, info, columns, [record])[0]))
+        links = field_links(context, columns, record, role)
+        shown = [(f.label or info.attribute(f.name).label, text, links.get(f.name))
+                 for f, text in zip(columns, _cell_texts(context, view, info, columns, [record])[0])]
         return context.render(request, "detail.html", view=view, sections=[(view.title, shown)],
                               key_query=key_query(info, record), form=None)
     if isinstance(view, DetailView):
         record = records.get(view.object, key)
         return context.render(request, "detail.html", view=view,
-                              sections=record_sections(view, info, _seen(view, info, record, role, records), role),
+                              sections=record_sections(view, info, _seen(view, info, record, role, records), role,
+                                                       field_links(context, _section_fields(view, role), record,
+                                                                   role)),
                               key_query=key_query(info, record), form=_usable(context, view.form, role))
     assert isinstance(view, Customer360View)
     return _customer360(request, context, view, info, key)
@@ -403,7 +425,8 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
     related, tasks = (tables[:-1], tables[-1]) if tasks_shown else (tables, None)
     entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", status, view=view,
-                          sections=record_sections(profile, info, _seen(profile, info, record, role, records), role),
+                          sections=record_sections(profile, info, _seen(profile, info, record, role, records), role,
+                                                   field_links(context, _section_fields(profile, role), record, role)),
                           related=related, tasks=tasks,
                           history=entries, history_page=number, older=older, key_query=key_query(info, record),
                           acts=_acts(context, view, info, record, role), note_error=refused, note=note)

@@ -16,7 +16,7 @@ import attrs
 
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.views.loader import read
-from caruso_frontoffice.views.model import (Customer360View, DetailView, Extension, FormView, ListView,
+from caruso_frontoffice.views.model import (Customer360View, DetailView, Extension, Field, FormView, ListView,
                                             Menu, Tasks, View)
 
 
@@ -111,12 +111,19 @@ def check(catalog: Catalog) -> None:
                         f"{column.source}: {view.kind} {view.id!r} column {column.name!r} open")
         elif isinstance(view, DetailView):
             _expect(catalog, view.form, FormView, f"{where} form")
+            for section in view.sections:
+                for field in section.fields:
+                    _expect(catalog, field.opens, (DetailView, Customer360View),
+                            f"{field.source}: {view.kind} {view.id!r} field {field.name!r} open")
         elif isinstance(view, FormView):
             _expect(catalog, view.detail, (DetailView, Customer360View), f"{where} detail")
             if view.deleters - view.roles:
                 raise ConfigError(f"{where} delete: {', '.join(sorted(view.deleters - view.roles))} cannot open "
                                   f"the form (its roles: {', '.join(sorted(view.roles))})")
             for field in view.fields:
+                if field.opens is not None:
+                    raise ConfigError(f"{field.source}: {view.kind} {view.id!r} field {field.name!r}: open belongs "
+                                      "to the fields of detail views and to list columns, not to a form's")
                 if field.widget == "percent":
                     raise ConfigError(f"{field.source}: {view.kind} {view.id!r} field {field.name!r}: the percent "
                                       "widget only shows values (lists, details); a form takes a decimal")
@@ -168,7 +175,7 @@ def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
                 problems.append(f"{source}: {where} names object {object_name!r}, which the model lacks")
             elif attribute not in model.get("attributes", {}):
                 problems.append(f"{source}: {where} names {object_name}.{attribute}, which the model lacks")
-        if isinstance(view, ListView) and view.object in objects:
+        if isinstance(view, (ListView, DetailView)) and view.object in objects:
             problems += _opening_problems(catalog, view, objects[view.object])
         if isinstance(view, (FormView, DetailView, ListView)) and view.object in objects:
             problems += _typed_reference_problems(view, objects)
@@ -179,13 +186,10 @@ def _typed_reference_problems(view: FormView | DetailView | ListView, objects: d
     """The fields (columns) of ``view`` with ``by`` that are no many-to-one reference on their
     attribute alone to an object with a one-attribute key, or whose ``by`` that object lacks."""
     problems = []
-    fields = (view.fields if isinstance(view, FormView) else view.columns if isinstance(view, ListView)
-              else [f for section in view.sections for f in section.fields])
-    for field in fields:
+    for field in _fields_of(view):
         if field.by is None:
             continue
-        where = (f"{field.source}: {view.kind} {view.id!r} {'column' if isinstance(view, ListView) else 'field'} "
-                 f"{field.name!r} by={field.by!r}")
+        where = f"{field.source}: {view.kind} {view.id!r} {_noun(view)} {field.name!r} by={field.by!r}"
         targets = [relation["target"] for relation in objects[view.object].get("relations", {}).values()
                    if relation.get("kind") == "many-to-one" and relation.get("foreign_key") == [field.name]]
         target = objects.get(targets[0]) if targets else None
@@ -197,19 +201,32 @@ def _typed_reference_problems(view: FormView | DetailView | ListView, objects: d
     return problems
 
 
-def _opening_problems(catalog: Catalog, view: ListView, model: dict[str, Any]) -> list[str]:
-    """The columns of ``view`` that open a view of another object than the one their
-    attribute names (a many-to-one relation whose foreign key is that attribute alone)."""
+def _fields_of(view: FormView | DetailView | ListView) -> list[Field]:
+    """A form's fields, a detail view's fields of every section, a list's columns."""
+    if isinstance(view, FormView):
+        return list(view.fields)
+    if isinstance(view, ListView):
+        return list(view.columns)
+    return [field for section in view.sections for field in section.fields]
+
+
+def _noun(view: View) -> str:
+    return "column" if isinstance(view, ListView) else "field"
+
+
+def _opening_problems(catalog: Catalog, view: ListView | DetailView, model: dict[str, Any]) -> list[str]:
+    """The columns (detail fields) of ``view`` that open a view of another object than the one
+    their attribute names (a many-to-one relation whose foreign key is that attribute alone)."""
     problems = []
-    for column in view.columns:
+    for column in _fields_of(view):
         if column.opens is None:
             continue
         opened = catalog.views[column.opens].object
         targets = [relation["target"] for relation in model.get("relations", {}).values()
                    if relation.get("kind") == "many-to-one" and relation.get("foreign_key") == [column.name]]
         if opened not in targets:
-            problems.append(f"{column.source}: list {view.id!r} column {column.name!r} opens view {column.opens!r} "
-                            f"of {opened}, but {view.object}.{column.name} relates to "
+            problems.append(f"{column.source}: {view.kind} {view.id!r} {_noun(view)} {column.name!r} opens view "
+                            f"{column.opens!r} of {opened}, but {view.object}.{column.name} relates to "
                             + (targets[0] if targets else f"no {opened} (no many-to-one relation on it alone)"))
     return problems
 
