@@ -275,27 +275,36 @@ def table_rows(context: Context, view: View | None, info: ObjectInfo, columns: l
     opens its row's record (``opener(info, row)``, see :func:`row_opener`; None: no link). A
     column with ``by`` shows that attribute of the object each key names (one round trip)."""
     texts = _cell_texts(context, view, info, columns, rows)
+    targets = _opened(context, info, columns, role)
+    first = next((field.name for field in columns if field.name not in targets), None)
+    table = []
+    for row, shown in zip(rows, texts):
+        links = _links(targets, row)
+        if first is not None and opener is not None:
+            links[first] = opener(info, row)
+        table.append([(text, links.get(field.name)) for field, text in zip(columns, shown)])
+    return table
+
+
+def _opened(context: Context, info: ObjectInfo, fields: Iterable[Field], role: str
+            ) -> dict[str, tuple[str, ObjectInfo]]:
+    """Of ``fields`` (columns, a detail view's fields), those that ``open`` a view ``role`` may
+    use of the object their attribute relates to (a many-to-one relation on it alone): that
+    view and that object."""
     targets = {}
-    for field in columns:
+    for field in fields:
         target = _usable(context, field.opens, role)
         opened = context.catalog.view(target).object if target else None
         if opened is not None and info.references.get(field.name) == opened:
             targets[field.name] = (target, context.records.info(opened))
-    first = next((field.name for field in columns if field.name not in targets), None)
-    table = []
-    for row, shown in zip(rows, texts):
-        cells = []
-        for field, text in zip(columns, shown):
-            value, link = row.get(field.name), None
-            if field.name in targets:
-                target, opened_info = targets[field.name]
-                link = f"/views/{target}/show?" + key_query(opened_info, {opened_info.key[0]: value}) \
-                    if value not in (None, "") else None
-            elif field.name == first and opener is not None:
-                link = opener(info, row)
-            cells.append((text, link))
-        table.append(cells)
-    return table
+    return targets
+
+
+def _links(targets: dict[str, tuple[str, ObjectInfo]], record: dict[str, Any]) -> dict[str, str]:
+    """The link of each field of ``targets`` (see :func:`_opened`) to the object its value in
+    ``record`` (a key, as stored) names; none for an empty value."""
+    return {name: f"/views/{target}/show?" + key_query(opened, {opened.key[0]: record[name]})
+            for name, (target, opened) in targets.items() if record.get(name) not in (None, "")}
 
 
 def _cell_texts(context: Context, view: View | None, info: ObjectInfo, columns: list[Field],
@@ -328,41 +337,26 @@ def _creating(context: Context, view_id: str | None, role: str) -> str | None:
     return usable if isinstance(view, FormView) and view.creates else None
 
 
-def _seen(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str, records: Records) -> dict[str, Any]:
-    """``record`` as ``view`` shows it to ``role``: a reference typed ``by`` another attribute by
-    that attribute (a customer by number)."""
-    typed = [{"name": f.name, "typed": _typed(view, info, f, records)}
-             for section in view.sections for f in _visible(section.fields, role) if f.by]
-    return references.shown(records, typed, record)[0]
+def _detail_sections(context: Context, view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str
+                     ) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
+    """:func:`record_sections` of ``record`` as ``view`` shows it to ``role``: a reference
+    typed ``by`` another attribute by that attribute (a customer by number), a field that
+    ``open``s a view linking to the object it names."""
+    fields = [field for section in view.sections for field in _visible(section.fields, role)]
+    typed = [{"name": f.name, "typed": _typed(view, info, f, context.records)} for f in fields if f.by]
+    seen = references.shown(context.records, typed, record)[0]
+    return record_sections(view, info, seen, role, _links(_opened(context, info, fields, role), record))
 
 
 def record_sections(view: DetailView, info: ObjectInfo, record: dict[str, Any], role: str,
                     links: dict[str, str] | None = None) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
     """``(label, [(field label, shown value, link or None), ...])`` of each section of ``view``
-    for ``record``: the fields ``role`` may see; ``links`` by field name (see :func:`field_links`)."""
+    for ``record``: the fields ``role`` may see; ``links`` by field name."""
     return [(section.label, [(field.label or info.attribute(field.name).label,
                               widgets.shown(info.attribute(field.name), record.get(field.name), field.widget),
                               (links or {}).get(field.name))
                              for field in _visible(section.fields, role)])
             for section in view.sections]
-
-
-def field_links(context: Context, fields: Iterable[Field], record: dict[str, Any], role: str) -> dict[str, str]:
-    """The link of each of ``fields`` (a detail view's, a list's columns) that ``open``s a view
-    ``role`` may use of the object its value (a key, as stored) names: the record it refers
-    to, one click away."""
-    links = {}
-    for field in fields:
-        target = _usable(context, field.opens, role)
-        value = record.get(field.name)
-        if target is not None and value not in (None, ""):
-            opened = context.records.info(context.catalog.view(target).object)
-            links[field.name] = f"/views/{target}/show?" + key_query(opened, {opened.key[0]: value})
-    return links
-
-
-def _section_fields(view: DetailView, role: str) -> list[Field]:
-    return [field for section in view.sections for field in _visible(section.fields, role)]
 
 
 @page(*STAFF)
@@ -384,7 +378,7 @@ def _shown(request: Request, context: Context, view: View, info: ObjectInfo, key
     if isinstance(view, ListView):          # a row of a list without a detail view: its columns
         record = records.get(view.object, key)
         columns = _visible(view.columns, role)
-        links = field_links(context, columns, record, role)
+        links = _links(_opened(context, info, columns, role), record)
         shown = [(f.label or info.attribute(f.name).label, text, links.get(f.name))
                  for f, text in zip(columns, _cell_texts(context, view, info, columns, [record])[0])]
         return context.render(request, "detail.html", view=view, sections=[(view.title, shown)],
@@ -392,9 +386,7 @@ def _shown(request: Request, context: Context, view: View, info: ObjectInfo, key
     if isinstance(view, DetailView):
         record = records.get(view.object, key)
         return context.render(request, "detail.html", view=view,
-                              sections=record_sections(view, info, _seen(view, info, record, role, records), role,
-                                                       field_links(context, _section_fields(view, role), record,
-                                                                   role)),
+                              sections=_detail_sections(context, view, info, record, role),
                               key_query=key_query(info, record), form=_usable(context, view.form, role))
     assert isinstance(view, Customer360View)
     return _customer360(request, context, view, info, key)
@@ -425,8 +417,7 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
     related, tasks = (tables[:-1], tables[-1]) if tasks_shown else (tables, None)
     entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", status, view=view,
-                          sections=record_sections(profile, info, _seen(profile, info, record, role, records), role,
-                                                   field_links(context, _section_fields(profile, role), record, role)),
+                          sections=_detail_sections(context, profile, info, record, role),
                           related=related, tasks=tasks,
                           history=entries, history_page=number, older=older, key_query=key_query(info, record),
                           acts=_acts(context, view, info, record, role), note_error=refused, note=note)
