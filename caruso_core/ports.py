@@ -7,12 +7,14 @@ import os
 import random
 import socket
 from pathlib import Path
+from typing import Callable, Iterable
 
 
-def free_port(span: int = 1, udp: bool = False) -> int:
+def free_port(span: int = 1, udp: bool = False, avoid: Iterable[int | None] = ()) -> int:
     """A port ``p`` on 127.0.0.1 such that ``p`` to ``p + span - 1`` are all free now for
     TCP, and for UDP too if ``udp`` (``span=2`` for a front office whose web chat listens on
-    the next port).
+    the next port), and none of them is in ``avoid``: ports given to servers that do not
+    listen yet (another process, e.g. the test that started this one, may have chosen them).
 
     Ports are handed out in turn from 10000-19999 (20000 up to the kernel's ephemeral ports
     is left to media relays: :func:`free_port_range`), so a socket another process binds to
@@ -22,10 +24,16 @@ def free_port(span: int = 1, udp: bool = False) -> int:
     ports in step). Where the ephemeral ports leave no such range, the kernel picks, as for
     port 0."""
     kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else (socket.SOCK_STREAM,)
+    taken = set(avoid)
+
+    def usable(port: int) -> bool:
+        return (port + span <= 65536 and taken.isdisjoint(range(port, port + span))
+                and _all_bindable(port, span, kinds))
+
     low, high = _slice(*_bands()[0])
     if high - low < max(span, 100):
-        return _kernel_port(span, kinds)
-    return _in_turn("servers", low, high, span, 1, lambda port: _all_bindable(port, span, kinds))
+        return _kernel_port(usable)
+    return _in_turn("servers", low, high, span, 1, usable)
 
 
 def free_port_range(size: int) -> tuple[int, int]:
@@ -89,12 +97,12 @@ def _slice(low: int, high: int) -> tuple[int, int]:
     return low + worker * size, low + (worker + 1) * size
 
 
-def _kernel_port(span: int, kinds: tuple[int, ...]) -> int:
+def _kernel_port(usable: Callable[[int], bool]) -> int:
     while True:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        if port + span <= 65536 and _all_bindable(port, span, kinds):
+        if usable(port):
             return port
 
 

@@ -87,7 +87,8 @@ def _deployment(workspace: Path, mail_port: int, manager_port: int, web_port: in
     front_office = services["frontoffice"]["config"]["address"]
     services["comm"]["config"]["channels"]["webchat"]["starts_per_minute"] = 300   # visitors share 127.0.0.1
     services["comm"]["config"]["channels"]["email"] = {
-        "queue": "email", "address": "service@utility.example", "port": free_port(),
+        "queue": "email", "address": "service@utility.example",
+        "port": free_port(avoid=(manager_port, web_port, web_port + 1)),     # theirs may be given, not listening yet
         "relay_host": "127.0.0.1", "relay_port": mail_port,
         "lookup": {"object": "Customer", "field": "email", "key": "id"}}
     services["scripts"]["config"]["settings"] = {"smtp_host": "127.0.0.1", "smtp_port": mail_port,

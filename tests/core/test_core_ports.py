@@ -71,3 +71,13 @@ def test_a_slice_too_small_for_the_range_gives_one_from_the_whole_band(monkeypat
     _as_worker(monkeypatch, 3, workers=16)
     first, last = ports.free_port_range(1024)
     assert 20000 <= first and last < ephemeral_low and last - first == 1023
+
+
+def test_a_port_given_to_a_server_not_listening_yet_is_not_handed_out(fresh_turns):
+    """The demo's own ports avoid the manager's and the front office's, which the command
+    that started it chose (in the same worker's slice) and which nothing holds yet."""
+    first = ports.free_port()
+    ports._next["servers"] = first                      # the turn comes round to it again
+    assert ports.free_port(avoid=(first, None)) != first
+    ports._next["servers"] = first - 1
+    assert ports.free_port(span=2, avoid=(first,)) not in (first - 1, first)
