@@ -165,7 +165,8 @@ class Tab:
         return page
 
     def shot(self, name):
-        self.page.screenshot(path=str(self.shots / name))
+        if self.shots is not None:
+            self.page.screenshot(path=str(self.shots / name))
 
     def close(self):
         self.context.close()

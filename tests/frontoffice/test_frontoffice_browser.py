@@ -1,8 +1,8 @@
 """The front office in headless Chromium: every page loads without console errors and
 fits 1280x800 and a 390-pixel-wide phone; the pictures of docs/frontoffice.md.
 
-Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` they
-replace the ones of the documentation.
+Screenshots are taken only with ``CARUSO_SCREENSHOTS=docs/img``: they replace the ones
+of the documentation.
 """
 import re
 

@@ -3,8 +3,8 @@ engine and storage service: status, screen pop, accept, the queue's script to it
 notes (also those not saved), disposition and wrap-up; a transferred call's wrap-up; a hot-swap of the script engine mid-script; web chat,
 voicemail callbacks and outbound preview calls.
 
-Screenshots go to the test's tmp folder; with ``CARUSO_SCREENSHOTS=docs/img`` they
-replace the ones of docs/frontoffice.md.
+Screenshots are taken only with ``CARUSO_SCREENSHOTS=docs/img``: they replace the ones
+of docs/frontoffice.md.
 """
 import pytest
 

@@ -175,9 +175,8 @@ def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(cent
     page.wait_for_selector("#phone-hold:visible")
     first = caller_heard(page)
     eventually(lambda: inbound_packets(page), lambda count: count > first + 50, what="more of the caller's audio")
-    shots = Path(os.environ.get("CARUSO_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / "frontoffice-desk-phone.png"))
+    if os.environ.get("CARUSO_SCREENSHOTS"):
+        page.screenshot(path=str(Path(os.environ["CARUSO_SCREENSHOTS"]) / "frontoffice-desk-phone.png"))
     page.click("#phone-mute")
     assert page.evaluate("window.deskPhone.pc.getSenders()[0].track.enabled") is False
     assert page.get_attribute("#phone-mute", "aria-pressed") == "true"
