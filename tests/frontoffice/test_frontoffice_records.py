@@ -1,5 +1,6 @@
 """Pages over the storage service in-process: paging (a page past the last one goes to the
 last), metadata cache, a view naming an attribute the model lacks, a 360 view over TLS."""
+import codecs
 import re
 import ssl
 import subprocess
@@ -49,6 +50,7 @@ def test_csv_export_shows_what_the_role_sees_and_defuses_formulas(tmp_path, caru
         sign_in(web, "ada")                                     # an agent: the override hides phone numbers
         exported = web.get("/views/customers/export.csv", params={"f.segment": "public", "sort": "-name"})
         assert exported.headers["content-type"].startswith("text/csv")
+        assert exported.content.startswith(codecs.BOM_UTF8 + b"Name,")      # Excel reads it as UTF-8
         lines = exported.text.splitlines()
         assert "+1 555 0100" not in exported.text and len(lines) == 2
         assert lines[1].startswith("\"'=HYPERLINK(")

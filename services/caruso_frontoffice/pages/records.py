@@ -221,7 +221,8 @@ def delete_filter(request: Request, context: Context, form: FormData) -> Respons
 @_guarded
 def export(request: Request, context: Context) -> Response:
     """The list's matching rows (search, filters, sort as on the page; at most
-    ``EXPORT_ROWS``) as CSV of the columns the user sees."""
+    ``EXPORT_ROWS``) as CSV of the columns the user sees, UTF-8 after a byte-order mark
+    (without it Excel reads the file in the computer's legacy code page: *MÃ¼ller*)."""
     view = _view(request, context, (ListView,))
     role = request.state.visitor.user.role
     records = context.records
@@ -236,6 +237,7 @@ def export(request: Request, context: Context) -> Response:
         raise _Refused(400, str(failure)) from None
     columns = _visible(view.columns, role)
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow([f.label or info.attribute(f.name).label for f in columns])
     writer.writerows([[_cell(text) for text in shown]

@@ -26,6 +26,7 @@ shows as one line on the page.
 """
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 from typing import Any, Mapping
@@ -110,7 +111,8 @@ def chart(request: Request, context: Context) -> Response:
 
 @page(*ROLES)
 def download(request: Request, context: Context) -> Response:
-    """The report of the page's query as a file in the ``format`` asked (one of DOWNLOADS)."""
+    """The report of the page's query as a file in the ``format`` asked (one of DOWNLOADS);
+    CSV after a byte-order mark, as a list's export."""
     kind = request.query_params.get("format", "")
     if kind not in DOWNLOADS:
         return Response(f"format {kind[:20]!r}: use one of {', '.join(DOWNLOADS)}", 400, media_type="text/plain")
@@ -120,6 +122,8 @@ def download(request: Request, context: Context) -> Response:
     name, data = rendered
     if not isinstance(data, bytes) or len(data) > MAX_DOWNLOAD_BYTES:
         return Response("The reports service answered with no file of a sensible size.", 502, media_type="text/plain")
+    if kind == "csv":
+        data = codecs.BOM_UTF8 + data
     filename = f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)[:60]}-{request.query_params['from']}-{request.query_params['to']}"
     return Response(data, media_type=DOWNLOADS[kind],
                     headers={"Content-Disposition": f'attachment; filename="{filename}.{kind}"'})
