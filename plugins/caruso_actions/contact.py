@@ -1,7 +1,9 @@
 """Action ``contact``: add an entry to a customer's contact history (storage service).
 
 Parameters: ``key`` (the customer's key), optional ``object`` (default ``Customer``),
-``channel`` (default ``phone``), ``direction`` (``inbound``), ``summary``, ``agent``.
+``channel`` (default ``voice``: the communication server's name for calls, so that a
+history filtered by channel lists a script's entries with the calls' and the desk's),
+``direction`` (``inbound``), ``summary``, ``agent``.
 The entry's ``reference`` names the dialog session and its ``data`` the script and step.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ from caruso_scripts.actions import ActionContext
 STORAGE = "caruso.storage/1"
 
 
-def log_contact(context: ActionContext, key: Any, object: str = "Customer", channel: str = "phone",
+def log_contact(context: ActionContext, key: Any, object: str = "Customer", channel: str = "voice",
                 direction: str = "inbound", summary: str | None = None, agent: str | None = None) -> dict[str, Any]:
     entry = {"channel": channel, "direction": direction, "summary": summary, "agent": agent,
              "reference": f"script-session:{context.session}",

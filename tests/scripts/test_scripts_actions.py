@@ -70,6 +70,8 @@ def test_contact_adds_a_history_entry_naming_the_session(actions):
     entry = actions["contact"](action_context(service=lambda key: storage), key=1, summary="moved", channel="web")
     assert entry["reference"] == "script-session:s1" and entry["data"] == {"script": "test", "step": "q"}
     assert storage.contact_history("Customer", 1)[0]["summary"] == "moved"
+    actions["contact"](action_context(service=lambda key: storage), key=1, summary="called")
+    assert storage.contact_history("Customer", 1, channels=["voice"])[0]["summary"] == "called"   # with the calls
 
 
 def test_email_refuses_bad_addresses(actions):
