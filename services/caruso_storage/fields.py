@@ -7,6 +7,8 @@ and ``order()`` the expression results are sorted by:
 - a plain column compares as SQL compares it, the value bound through the column's type;
 - padded text (``convert="padded"``) matches text patterns without its padding, as
   equality already does;
+- an attribute with ``choices`` sorts in the order they are declared (``low|normal|high``),
+  a value outside them after them, as a pick list's order is meant;
 - a flag compares as it reads: case ignored unless declared exact, other codes as the
   declared ``unknown``, so that a filter finds exactly the rows that read so;
 - a date, time or datetime held as text or a number compares and sorts like its values,
@@ -99,6 +101,19 @@ class FlagField(Field):
         return self.value
 
 
+class ChoiceField(Field):
+    """One of declared choices: sorted by their place among them, nulls as nulls."""
+
+    def __init__(self, column: ColumnElement[Any], choices: tuple[Any, ...]) -> None:
+        super().__init__(column)
+        self.place = case((column.is_(None), null()),
+                          *((column == choice, literal(place)) for place, choice in enumerate(choices)),
+                          else_=literal(len(choices)))
+
+    def order(self) -> ColumnElement[Any]:
+        return self.place
+
+
 class StoredField(Field):
     """A date, time or datetime in a stored form (:class:`~caruso_storage.conversions.Stored`),
     its time possibly in a second column."""
@@ -158,6 +173,8 @@ def fields_of(obj: ObjectType, table: Table) -> dict[str, Field]:
         elif isinstance(column.type, Stored):
             time = table.c[time_key(name)] if attribute.time_column is not None else None
             fields[name] = StoredField(column, column.type, time)
+        elif attribute.choices:
+            fields[name] = ChoiceField(column, attribute.choices)
         else:
             fields[name] = Field(column)
     return fields

@@ -68,6 +68,19 @@ def test_ordering_and_paging(customers):
     assert customers.count("Customer") == 7
 
 
+def test_a_choice_sorts_in_the_order_of_its_choices(storage):
+    """``segment`` is ``private|business|public``: not alphabetical (business, private, public)."""
+    storage.apply([{"op": "create", "object": "Customer", "values": {"name": name, "segment": segment}}
+                   for name, segment in (("A", "public"), ("B", "private"), ("C", None), ("D", "business"),
+                                         ("E", "private"))])
+    ordered = storage.query("Customer", {"field": "segment", "op": "is_null", "value": False},
+                            order_by=["segment", "name"])
+    assert names(ordered) == ["B", "E", "D", "A"]
+    assert names(storage.query("Customer", {"field": "segment", "op": "is_null", "value": False},
+                               order_by=["-segment", "name"])) == ["A", "D", "B", "E"]
+    assert len(storage.query("Customer", order_by=["segment"])) == 5        # a null sorts, as nulls do
+
+
 @pytest.mark.parametrize("where, message", [
     ({"field": "password", "op": "eq", "value": "x"}, "has no field 'password'"),
     ({"field": "city", "op": "regex", "value": "x"}, "unknown operator 'regex'"),
