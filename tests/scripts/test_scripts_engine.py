@@ -5,8 +5,10 @@ import decimal
 import pytest
 
 from caruso_core.errors import Conflict, NotFound
-from caruso_scripts.engine import Session
+from caruso_scripts import loader
+from caruso_scripts.engine import Engine, Session
 from caruso_scripts.client import AnswerRejected, DialogError
+from caruso_scripts.memory_storage import MemoryStorage
 
 FLOW = """
 <bind name="customer" object="Customer" key="context.customer_id"/>
@@ -230,3 +232,22 @@ def test_sessions_stored_before_the_history_kept_positions_still_run(flow):
     assert copy.frame.step == "kind"
     engine.answer(copy, "house")
     assert copy.frame.step == "amount" and [a["name"] for a in copy.actions] == ["note", "email"]
+
+
+def test_the_utility_payment_arrangement_takes_whole_instalments_that_add_up_to_the_cent(examples, recorder):
+    """153.31 in three: 51.10 twice, then 51.11 (rounding each lost a cent); 2.5 is asked again."""
+    storage = MemoryStorage({
+        "Customer": {"records": [{"id": 3, "name": "Cy", "city": "Shelbyville", "email": "cy@example.org"}]},
+        "Invoice": {"types": {"amount": "decimal", "due": "date"}, "records": [
+            {"id": 32, "invoice_no": "F-32", "customer_id": 3, "due": "2026-02-14", "amount": "153.31",
+             "status": "overdue"}]}})
+    script = loader.load(examples / "payment-arrangement.xml")
+    engine = Engine({script.id: script}, actions={name: recorder.action(name) for name in ("store", "email", "contact")},
+                    service=lambda key: storage, today=lambda: datetime.date(2026, 3, 2))
+    session = engine.start("payment_arrangement", {"customer_id": 3})
+    for answer in ("Shelbyville", None, "illness"):
+        engine.answer(session, answer)
+    with pytest.raises(AnswerRejected, match="whole number of instalments"):
+        engine.answer(session, decimal.Decimal("2.5"))
+    engine.answer(session, 3)
+    assert session.frame.variables["plan"] == "51.10 a month, 2 times, then 51.11"
