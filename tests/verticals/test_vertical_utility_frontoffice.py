@@ -60,6 +60,21 @@ def test_an_agent_sees_the_customer_360_but_not_the_bank_details(caruso_host, ca
         listed = agent.get("/views/readings").text                     # the newest first, by its meter number
         assert re.search(f'<tr><td><a href="/views/reading-new/edit\\?id={reading["id"]}">{meter["meter_no"]}</a></td>'
                          r'<td>2026-12-01</td><td>12.345\.5</td>', listed)
+        # an opt-out of calls, recorded on the 360, is the Consent the campaigns read (no box that does nothing)
+        assert "Marketing consent" not in page.text
+        assert '/views/consent-edit/new?customer_id=2' in page.text.replace("&amp;", "&")
+        for attempt in range(2):
+            form = agent.get("/views/consent-edit/new", params={"customer_id": 2}).text
+            recorded = agent.post("/views/consent-edit/new", data={
+                "csrf": re.search(r'name="csrf" value="([^"]+)"', form).group(1),
+                "_once": re.search(r'name="_once" value="([^"]+)"', form).group(1),
+                "customer_id": customer["customer_no"], "channel": "phone", "opted_in": "", "source": "asked on a call"})
+            assert recorded.status_code == (200, 409)[attempt], recorded.text[:300]
+        [consent] = storage.query("Consent", {"field": "customer_id", "op": "eq", "value": 2})
+        assert (consent["channel"], consent["opted_in"]) == ("phone", False)
+        refusal = re.search(r'<span class="field-error"[^>]*>(.*?)</span>', recorded.text, re.S)
+        assert refusal and "Another consent has this customer number and channel already" in refusal.group(1)
+        assert f'href="/views/consent-edit/edit?id={consent["id"]}"' in refusal.group(1)     # change that one
     with signed_in(url, "sam", "sam-password-1") as supervisor:
         assert customer["iban"] in supervisor.get("/views/customer-360/show?id=2").text
         assert "/views/invoice-new/new" in supervisor.get("/views/invoices").text

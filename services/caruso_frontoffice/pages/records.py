@@ -688,8 +688,11 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         except CarusoError as error:
             if once is not None and not isinstance(error, CallInterrupted):
                 once.release()          # refused: the form, corrected, may be sent again (else: made or not?)
+            together = error.details.get("fields") or ()
             if error.details.get("field") in values:
                 field_errors[error.details["field"]] = _field_error(context, view, info, error, role, values, key)
+            elif isinstance(error, Conflict) and len(together) > 1 and all(name in values for name in together):
+                field_errors[together[-1]] = _field_error(context, view, info, error, role, values, key)
             elif editing and isinstance(error, NotFound) and _deleted(records, view.object, key):
                 errors.append(f"{error}: it was deleted while you were editing it. Your entries are below.")
                 given["anew"] = f"/views/{view.id}/new?" + urlencode(      # a typed field by its key
@@ -927,14 +930,22 @@ def _field_error(context: Context, view: FormView, info: ObjectInfo, error: Caru
                  values: dict[str, Any], editing: Any) -> dict[str, str | None]:
     """The storage's refusal of one field, shown beside it: its message and, when it names an
     object of the form's kind it duplicates (``details["duplicate"]``) or is a clash of a
-    unique value (a Conflict naming the ``field``) whose holder is found, a link to that
-    object's record (the form's detail view, else this form editing it). The message drops the
-    storage's ``attribute: `` prefix: it stands beside the field, under its label."""
-    field = error.details["field"]
+    unique value (a Conflict naming the ``field``, or the ``fields`` of a unique index of
+    several, shown beside the last) whose holder is found, a link to that object's record (the
+    form's detail view, else this form editing it). The message drops the storage's
+    ``attribute: `` prefix: it stands beside the field, under its label."""
+    field = error.details.get("field")
+    together = [field] if field else list(error.details["fields"])
     duplicate = error.details.get("duplicate")
     if duplicate is None and isinstance(error, Conflict):
-        duplicate = _holder(context, view, info, field, values, editing)
-    shown = _beside(str(error.details.get("refusal") or str(error).removeprefix(f"{field}: ")))   # a rule's words
+        duplicate = _holder(context, view, info, together, values, editing)
+    if field:
+        shown = _beside(str(error.details.get("refusal") or str(error).removeprefix(f"{field}: ")))   # a rule's words
+    else:
+        labels = [next((f.label for f in view.fields if f.name == name and f.label), info.attribute(name).label)
+                  for name in together]
+        shown = _beside(f"Another {in_sentence(info.called)} has this {' and '.join(map(in_sentence, labels))} "
+                        "already")
     if isinstance(duplicate, dict) and duplicate.get("object") == view.object and duplicate.get("key") is not None:
         key = duplicate["key"]
         record = _keyed(info, key)
@@ -952,13 +963,14 @@ def _beside(message: str) -> dict[str, str | None]:
     return {"message": message, "link": None, "link_text": None}
 
 
-def _holder(context: Context, view: FormView, info: ObjectInfo, field: str, values: dict[str, Any],
+def _holder(context: Context, view: FormView, info: ObjectInfo, together: list[str], values: dict[str, Any],
             editing: Any) -> dict[str, Any] | None:
     """The object (``{"object", "key"}``) other than the one ``editing`` (its key, None for a
-    new one) whose ``field`` holds the form's value, if the storage finds one."""
+    new one) whose fields ``together`` hold the form's values, if the storage finds one."""
     own = None if editing is None else editing if isinstance(editing, dict) else {info.key[0]: editing}
     try:
-        found = context.records.matching(view.object, {"field": field, "op": "eq", "value": values[field]}, 2)
+        found = context.records.matching(view.object, {"and": [{"field": name, "op": "eq", "value": values[name]}
+                                                               for name in together]}, 2)
     except CarusoError:
         return None
     other = next((info.key_of(row) for row in found if info.key_of(row) != own), None)
