@@ -1,7 +1,9 @@
 """caruso demo runs the utility solution end to end and loses nothing across its hot-swap."""
+import contextlib
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -19,6 +21,9 @@ def test_the_demo_morning_handles_everything_and_swaps_the_script_engine(tmp_pat
     report = out[out.index("Incoming calls"):]
     offered = sum(int(line.split()[3]) for line in report.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d ", line))
     assert offered == 16 + 2 + 2                       # every call, chat and e-mail is in the event log
+    with contextlib.closing(sqlite3.connect(tmp_path / "demo" / "data" / "storage.db")) as storage:
+        [[filed]] = storage.execute("select count(*) from caruso_contact_history where summary like 'completed in %'")
+    assert filed == 16 + 2                             # and in its customer's history (the chats' visitors are unknown)
     assert "lost:" not in result.stderr
     assert "Traceback" not in (tmp_path / "demo" / "caruso.log").read_text()
     assert out.rstrip().endswith("done")               # --dir keeps the folder: no hint to run it again
