@@ -49,28 +49,23 @@ def max_length(field: Field, attribute: Attribute, kind: str) -> int:
 
 
 def bounds(attribute: Attribute, kind: str, value: str = "") -> dict[str, str]:
-    """The ``min`` and ``max`` a whole-number or date input gives the browser (the model's,
-    ``today`` as the date in UTC), leaving out one the ``value`` it shows is beyond already
-    (stored before the bound: the record's other fields stay editable); the storage checks
-    them again. A date-and-time input showing seconds takes any second (``step="any"``): its
-    default step of a minute counts from the value shown, so only times at that second were
-    valid and the browser would not send another."""
+    """The ``min`` and ``max`` a date input gives the browser (the model's, ``today`` as the
+    date in UTC), leaving out one the ``value`` it shows is beyond already (stored before the
+    bound: the record's other fields stay editable); the storage checks them again. Numbers
+    are text inputs, which take no bounds: a browser's number input reads ``4,5`` as 45. A
+    date-and-time input showing seconds takes any second (``step="any"``): its default step
+    of a minute counts from the value shown, so only times at that second were valid and
+    the browser would not send another."""
     if kind == "datetime":
         return {"step": "any"} if len(value) > 16 and value[16:] not in (":00", ":00.000000") else {}
-    if kind not in ("number", "date"):
+    if kind != "date":
         return {}
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
-    given = {name: today if bound == "today" else str(bound)
+    given = {name: (today if bound == "today" else str(bound))[:10]     # a datetime's too; ISO dates compare as text
              for name, bound in (("min", attribute.minimum), ("max", attribute.maximum)) if bound is not None}
-    if kind == "date":                              # a datetime's too; ISO dates compare as text
-        given = {name: text[:10] for name, text in given.items()}
-    key = (lambda text: decimal.Decimal(text.replace(",", "."))) if kind == "number" else (lambda text: text[:10])
-    try:
-        current = key(value) if value else None
-        return {name: text for name, text in given.items()
-                if current is None or (current >= key(text) if name == "min" else current <= key(text))}
-    except (ValueError, ArithmeticError):
-        return given
+    current = value[:10] or None
+    return {name: text for name, text in given.items()
+            if current is None or (current >= text if name == "min" else current <= text)}
 
 
 def parse(field: Field, attribute: Attribute, raw: str | None) -> Any:

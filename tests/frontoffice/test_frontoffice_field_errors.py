@@ -8,6 +8,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from caruso_core.errors import CallTimedOut
 from caruso_frontoffice.records import Records
@@ -43,16 +44,17 @@ def test_a_refused_field_is_shown_beside_it_and_a_duplicate_links_to_the_other_o
     assert [lead["name"] for lead in storage.query("Lead", None)] == ["Ann Smith"]
 
 
-def test_a_value_out_of_the_models_range_is_refused_beside_its_field_whose_input_has_the_bounds(front_office,
-                                                                                                   storage):
+def test_a_value_out_of_the_models_range_is_refused_beside_its_field(front_office, storage):
+    whole = 'maxlength="1000" type="text" inputmode="numeric" pattern="-?[0-9]+" title="a whole number"'
     with httpx.Client(base_url=front_office) as web:
         assert sign_in(web, "sam").status_code == 303
-        assert '<input name="score" value="0" maxlength="1000" type="number" min="0" max="100">' in words(
-            web.get("/views/lead-edit/new").text)
+        assert f'<input name="score" value="0" {whole}>' in words(web.get("/views/lead-edit/new").text)
         beyond = post_lead(web, {"name": "Ann Smith", "score": "150"})
         assert beyond.status_code == 400
-        assert ('value="150" maxlength="1000" type="number" min="0"> '      # no max the shown value is beyond
+        assert (f'value="150" {whole}> '
                 '<span class="field-error" role="alert">150 is above 100, the most allowed</span>') in words(beyond.text)
+        refused = post_lead(web, {"name": "Ann Smith", "score": "4,5"})
+        assert '<span class="field-error" role="alert">A whole number, please</span>' in words(refused.text)
         assert post_lead(web, {"name": "Ann Smith", "score": "100"}).status_code == 303
         form, customer = web.get("/views/opportunity-edit/new").text, storage.query("Customer", None)[0]["id"]
         huge = web.post("/views/opportunity-edit/new", data={
@@ -242,3 +244,18 @@ def test_a_choice_the_model_defaults_cannot_be_emptied_in_the_browser_unless_sto
         assert '<select name="status" required>' in web.get(f"/views/order-edit/edit?id={order['id']}").text
         assert '<select name="status">' in web.get(f"/views/order-edit/edit?id={bare['id']}").text
         assert '<select name="priority" required>' in web.get("/views/order-new/new").text   # the default chosen
+
+
+@pytest.mark.browser
+def test_a_whole_number_typed_with_a_decimal_comma_is_refused_in_the_browser_not_read_as_another(tab, storage):
+    """Chromium's number input reads 4,5 as 45 and sends that; the form's text input refuses it."""
+    sam = tab()
+    sam.sign_in("sam").wait_for_url("**/")
+    page = sam.open("/views/lead-edit/new")
+    page.fill("input[name=name]", "Ann Smith")
+    page.click("input[name=score]")
+    page.fill("input[name=score]", "")
+    page.keyboard.type("4,5")
+    page.click("button:has-text('Save')")
+    assert page.eval_on_selector("input[name=score]", "e => e.validity.patternMismatch") is True
+    assert page.url.endswith("/views/lead-edit/new") and storage.query("Lead", None) == []
