@@ -1,8 +1,9 @@
 """Action ``contact``: add an entry to a customer's contact history (storage service).
 
 Parameters: ``key`` (the customer's key), optional ``object`` (default ``Customer``),
-``channel`` (default ``voice``: the communication server's name for calls, so that a
-history filtered by channel lists a script's entries with the calls' and the desk's),
+``channel`` (default: the dialog context's ``channel``, as the self-service portal gives
+``web``, else ``voice``, the communication server's name for calls, so that a history
+filtered by channel lists a script's entries with the calls' and the desk's),
 ``direction`` (``inbound``), ``summary``, ``agent``.
 The entry's ``reference`` names the dialog session and its ``data`` the script and step.
 """
@@ -15,8 +16,10 @@ from caruso_scripts.actions import ActionContext
 STORAGE = "caruso.storage/1"
 
 
-def log_contact(context: ActionContext, key: Any, object: str = "Customer", channel: str = "voice",
+def log_contact(context: ActionContext, key: Any, object: str = "Customer", channel: str | None = None,
                 direction: str = "inbound", summary: str | None = None, agent: str | None = None) -> dict[str, Any]:
+    given = context.context.get("channel")
+    channel = channel or (given if isinstance(given, str) and given else "voice")
     entry = {"channel": channel, "direction": direction, "summary": summary, "agent": agent,
              "reference": f"script-session:{context.session}",
              "data": {"script": context.script, "step": context.step}}

@@ -1,6 +1,7 @@
 """The built-in dialog actions as the plugin registers them, called as the contract of
 dialog actions says; ``call`` reaches a hosted service through the manager, the engine's
 through the client of its host context."""
+import attrs
 import pytest
 
 from caruso_core import HostContext, connect, plugins
@@ -72,6 +73,9 @@ def test_contact_adds_a_history_entry_naming_the_session(actions):
     assert storage.contact_history("Customer", 1)[0]["summary"] == "moved"
     actions["contact"](action_context(service=lambda key: storage), key=1, summary="called")
     assert storage.contact_history("Customer", 1, channels=["voice"])[0]["summary"] == "called"   # with the calls
+    portal = attrs.evolve(action_context(service=lambda key: storage), context={"channel": "web"})
+    actions["contact"](portal, key=1, summary="reported")
+    assert storage.contact_history("Customer", 1, channels=["web"])[0]["summary"] == "reported"   # self-service
 
 
 def test_email_refuses_bad_addresses(actions):
