@@ -55,6 +55,8 @@ def test_csv_export_shows_what_the_role_sees_and_defuses_formulas(tmp_path, caru
         assert "+1 555 0100" not in exported.text and len(lines) == 2
         assert lines[1].startswith("\"'=HYPERLINK(")
         assert web.get("/views/customers/export.csv", params={"f.active": "perhaps"}).status_code == 400
+        sign_in(web, "sam")                                     # a supervisor sees the phone: as it is, no quote
+        assert ",+1 555 0100" in web.get("/views/customers/export.csv", params={"f.segment": "public"}).text
 
 
 def test_a_form_goes_back_only_to_pages_of_this_site(tmp_path, caruso_manager, storage):

@@ -41,6 +41,7 @@ NEXT_PAGE = re.compile(r"/views/[A-Za-z0-9_./~%-]*(\?[A-Za-z0-9_./~%=&+-]*)?")
 MAX_NOTE = 4000
 NEXT = "next"
 EXPORT_ROWS = 10_000
+PLAIN_CELL = re.compile(r"[0-9 +\-()./,:]*")   # no letter: neither a function nor a cell reference
 # a new form: the browser may show it again from its cache on Back (its once-token with it, so
 # Save after Back goes to the record made), never without asking the site on a new visit; signing
 # out clears it (pages/auth.py)
@@ -247,8 +248,12 @@ def export(request: Request, context: Context) -> Response:
 
 
 def _cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a quote."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a quote,
+    unless it holds only digits and ``+-()./,:`` and spaces (a phone number, a negative
+    amount), which can name no function nor cell and which a spreadsheet should read as it is."""
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not PLAIN_CELL.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def row_opener(context: Context, view: ListView, role: str) -> Any:
