@@ -221,6 +221,16 @@ def test_the_notes_of_a_call_the_caller_ended_are_filed_once(desk_web, comm, sto
     assert post("wrap-up", interaction=call).status_code == 303
     assert notes_filed(storage, acme)[0] == ("Notes: Asks for a sales call", "voice", "inbound", "ada", call)
     comm.complete("bob", call)
+    handed = comm.arrive("sales", from_="+49 30 7654321")["id"]      # and one Bob hands to billing: Ada's
+    eventually(lambda: comm.agent("bob")["interactions"] == [handed], what="the offer to Bob")
+    comm.accept("bob", handed)
+    post("status", status="available")
+    comm.transfer("bob", handed, queue="billing")
+    eventually(lambda: comm.agent("ada")["interactions"] == [handed], what="the transferred call offered to Ada")
+    offered = desk_web.get(f"/desk?i={handed}").text
+    assert "Transferred to this queue: the customer is on the line." in offered and "preview" not in offered
+    post("reject", interaction=handed)
+    comm.abandon(handed)                                              # the caller hangs up
     comm.logout("bob")
     post("status", status="available")
 
