@@ -214,7 +214,10 @@ def test_admin_removes_a_user_whose_sessions_end(context):
             assert refused.status_code == 400 and "cannot remove yourself" in refused.text
         unknown = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "zed"})
         assert unknown.status_code == 400 and "no user named" in unknown.text
-        removed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada"},
+        asked = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada"})
+        assert asked.status_code == 200 and "Remove the user ada (agent)? Their sessions end" in asked.text
+        assert "Welcome, ada" in ada.get("/").text                       # not removed until confirmed
+        removed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada", "confirm": "yes"},
                              follow_redirects=False)
         assert removed.status_code == 303 and removed.headers["location"] == "/admin/users"
         after = admin.get("/admin/users").text

@@ -120,9 +120,16 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
 
 @action("admin")
 def remove_user(request: Request, context: Context, form: FormData) -> Response:
+    """Remove a user once the admin confirmed it (``confirm=yes``); without it the users page
+    asks, naming the user and role, with *Remove* and *Keep*."""
     name = str(form.get("name", ""))[:NAME_CUT]
     if _is_oneself(request, name):
         return _users_page(request, context, 400, error="You cannot remove yourself; another administrator can.")
+    if str(form.get("confirm", "")) != "yes":
+        asked = next((user for user in context.accounts.all() if user.name == name), None)
+        if asked is None:
+            return _users_page(request, context, 400, error=f"There is no user named {name!r}.")
+        return _users_page(request, context, removing=asked)
     try:
         context.accounts.remove(name)
     except CarusoError as failure:
@@ -162,10 +169,11 @@ def set_phone(request: Request, context: Context, form: FormData) -> Response:
 
 
 def _users_page(request: Request, context: Context, status: int = 200, *, error: str | None = None,
-                given: dict[str, str] | None = None) -> Response:
+                given: dict[str, str] | None = None, removing: Any = None) -> Response:
     """The users, with the phone of each agent and supervisor (none shown without telephony)
     and, for customer accounts whose key no longer names one customer, why (``customer gone``);
-    the form to add one filled with ``given`` (``name``, ``role``, ``customer``)."""
+    the form to add one filled with ``given`` (``name``, ``role``, ``customer``); the question
+    whether to remove the user ``removing``."""
     accounts = context.accounts.all()
     phones = context.phone.choices([user.name for user in accounts if user.role in PHONE_ROLES])
     unlinked, unchecked = {}, None
@@ -175,7 +183,7 @@ def _users_page(request: Request, context: Context, status: int = 200, *, error:
         unchecked = f"Whether the customer accounts still name their customer could not be checked: {failure}"
     return context.render(request, "users.html", status, users=accounts, roles=ROLES, staff=STAFF, error=error,
                           given=given or dict.fromkeys(ADD_FORM, ""), key_length=KEY_LENGTH, phones=phones,
-                          phone_kinds=KINDS, unlinked=unlinked, unchecked=unchecked, gone=GONE)
+                          phone_kinds=KINDS, unlinked=unlinked, unchecked=unchecked, gone=GONE, removing=removing)
 
 
 @page("admin")
