@@ -12,7 +12,7 @@ import pytest
 
 from caruso_core.errors import CallTimedOut
 from caruso_frontoffice.records import Records
-from frontoffice_support import csrf_of, host_vertical, sign_in
+from frontoffice_support import DESKTOP, PHONE, Tab, csrf_of, host_vertical, sign_in
 
 
 def words(html):
@@ -273,3 +273,19 @@ def test_a_record_whose_e_mail_the_browser_would_refuse_is_saved_when_another_fi
     page.click("button:has-text('Save')")
     page.wait_for_load_state()
     assert storage.get("Lead", lead["id"])["name"] == "Zoë Ünal"
+
+
+@pytest.mark.browser
+def test_a_long_read_only_value_wraps_within_its_form_on_a_phone_and_a_desktop(caruso_host, caruso_client, tmp_path,
+                                                                                  browser):
+    storage, url = host_vertical(caruso_host, caruso_client, tmp_path, "service")
+    customer = storage.create("Customer", {"customer_no": "S-1", "name": "Bakkerij Jansen"})
+    order = storage.create("FieldServiceOrder", {"customer_id": customer["id"], "opened": "2026-05-04T10:30:00",
+                                                 "problem": "See https://example.com/" + "x" * 3000})
+    for size in (PHONE, DESKTOP):
+        seen = Tab(browser, url, size, None)
+        try:
+            seen.sign_in("sam").wait_for_url("**/")
+            seen.open(f"/views/order-edit/edit?id={order['id']}")          # no wider than the screen
+        finally:
+            seen.close()
