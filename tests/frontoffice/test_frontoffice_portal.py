@@ -223,6 +223,7 @@ def test_a_fault_report_needs_a_signed_in_customer_in_the_service_verticals_port
     with TestClient(create_app(context), base_url="http://testserver") as web:
         refused = _start(web, "report_fault")
         assert refused.status_code == 403 and "please sign in first" in refused.text
+        assert '<a href="/signin?next=/portal">Sign in</a>' in refused.text
         sign_in(web, "hotel", "hotel-secret-1")
         session = _start(web, "report_fault").headers["location"]
         for answer in (None, "HB-2291", None, "no", "no hot water", None, "yes", None):

@@ -144,7 +144,7 @@ def start(request: Request, context: Context, form: FormData) -> Response:
             if customer:
                 raise
             log.info("self-service %s cannot start without a customer: %s", request.url.path, error)
-            return context.render(request, "portal_refused.html", 403, reason=SIGN_IN)
+            return context.render(request, "portal_refused.html", 403, reason=SIGN_IN, sign_in=True)
         return RedirectResponse(f"{BASE}/s/{view.session}", 303)
     return _answer(request, context, begin)
 
