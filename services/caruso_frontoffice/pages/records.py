@@ -41,7 +41,7 @@ NEXT_PAGE = re.compile(r"/views/[A-Za-z0-9_./~%-]*(\?[A-Za-z0-9_./~%=&+-]*)?")
 MAX_NOTE = 4000
 NEXT = "next"
 EXPORT_ROWS = 10_000
-PLAIN_CELL = re.compile(r"[0-9 +\-()./,:]*")   # no letter: neither a function nor a cell reference
+PLAIN_CELL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")    # a signed number: its sign computes nothing
 # a new form: the browser may show it again from its cache on Back (its once-token with it, so
 # Save after Back goes to the record made), never without asking the site on a new visit; signing
 # out clears it (pages/auth.py)
@@ -249,8 +249,9 @@ def export(request: Request, context: Context) -> Response:
 
 def _cell(text: str) -> str:
     """A CSV cell a spreadsheet shows as text: one starting like a formula gets a quote,
-    unless it holds only digits and ``+-()./,:`` and spaces (a phone number, a negative
-    amount), which can name no function nor cell and which a spreadsheet should read as it is."""
+    unless it is one signed number (``-12.50``), which a spreadsheet should read as the number
+    it is. A phone number keeps the quote: ``+1-202-555-0101`` would be computed (-857), and
+    ``+3:3`` is a reference to a row."""
     if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not PLAIN_CELL.fullmatch(text):
         return "'" + text
     return text
