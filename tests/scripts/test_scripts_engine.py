@@ -235,7 +235,9 @@ def test_sessions_stored_before_the_history_kept_positions_still_run(flow):
 
 
 def test_the_utility_payment_arrangement_takes_whole_instalments_that_add_up_to_the_cent(examples, recorder):
-    """153.31 in three: 51.10 twice, then 51.11 (rounding each lost a cent); 2.5 is asked again."""
+    """153.31 in three: 51.10 twice, then 51.11 (rounding each lost a cent); 120.06 in twelve: never
+    a last one below the others' 10.00 (rounded half up: 10.01, then 9.95); 2.5 is asked again, 6.0
+    is six."""
     storage = MemoryStorage({
         "Customer": {"records": [{"id": 3, "name": "Cy", "city": "Shelbyville", "email": "cy@example.org"}]},
         "Invoice": {"types": {"amount": "decimal", "due": "date"}, "records": [
@@ -251,3 +253,9 @@ def test_the_utility_payment_arrangement_takes_whole_instalments_that_add_up_to_
         engine.answer(session, decimal.Decimal("2.5"))
     engine.answer(session, 3)
     assert session.frame.variables["plan"] == "51.10 a month, 2 times, then 51.11"
+    storage.objects["Invoice"]["records"][32]["amount"] = "120.06"
+    for answers, plan in (((12,), "10.00 a month, 11 times, then 10.06"), (("6.0",), "20.01 a month, 6 times")):
+        session = engine.start("payment_arrangement", {"customer_id": 3})
+        for answer in ("Shelbyville", None, "illness", *answers):
+            engine.answer(session, answer)
+        assert session.frame.variables["plan"] == plan
