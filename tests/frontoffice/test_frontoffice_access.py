@@ -217,8 +217,11 @@ def test_admin_removes_a_user_whose_sessions_end(context):
         asked = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada"})
         assert asked.status_code == 200 and "Remove the user ada (agent)? Their sessions end" in asked.text
         assert "Welcome, ada" in ada.get("/").text                       # not removed until confirmed
-        removed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada", "confirm": "yes"},
-                             follow_redirects=False)
+        changed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada", "confirm": "yes",
+                                                          "role": "supervisor"})   # not the role asked about now
+        assert changed.status_code == 409 and "ada is agent now" in changed.text and "Welcome, ada" in ada.get("/").text
+        removed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada", "confirm": "yes",
+                                                          "role": "agent"}, follow_redirects=False)
         assert removed.status_code == 303 and removed.headers["location"] == "/admin/users"
         after = admin.get("/admin/users").text
         assert "User ada removed; their sessions have ended." in after and after.count(">Remove<") == 1

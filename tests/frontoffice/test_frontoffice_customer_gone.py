@@ -107,7 +107,8 @@ def test_the_users_page_marks_accounts_whose_customer_is_gone(portal, storage):
     assert "Customer has no attribute 'shoe_size'" in rows["olga"] and "not a valid integer" in rows["ivan"]
     assert all("customer gone" not in rows[name] and "attribute" not in rows[name]
                for name in ("cora", "bert", "c0", "c2", "root", "ada"))
-    removed = web.post("/admin/users/remove", data={"csrf": csrf_of(page.text), "name": "gina", "confirm": "yes"})
+    removed = web.post("/admin/users/remove", data={"csrf": csrf_of(page.text), "name": "gina", "confirm": "yes",
+                                                       "role": "customer"})
     assert removed.status_code == 200 and 'data-user="gina"' not in removed.text
 
 

@@ -120,16 +120,20 @@ def add_user(request: Request, context: Context, form: FormData) -> Response:
 
 @action("admin")
 def remove_user(request: Request, context: Context, form: FormData) -> Response:
-    """Remove a user once the admin confirmed it (``confirm=yes``); without it the users page
-    asks, naming the user and role, with *Remove* and *Keep*."""
+    """Remove a user once the admin confirmed it (``confirm=yes``) with the role the question
+    named; without it, or when the role changed meanwhile, the users page asks, naming the
+    user and role, with *Remove* and *Keep*."""
     name = str(form.get("name", ""))[:NAME_CUT]
     if _is_oneself(request, name):
         return _users_page(request, context, 400, error="You cannot remove yourself; another administrator can.")
+    asked = next((user for user in context.accounts.all() if user.name == name), None)
+    if asked is None:
+        return _users_page(request, context, 400, error=f"There is no user named {name!r}.")
     if str(form.get("confirm", "")) != "yes":
-        asked = next((user for user in context.accounts.all() if user.name == name), None)
-        if asked is None:
-            return _users_page(request, context, 400, error=f"There is no user named {name!r}.")
         return _users_page(request, context, removing=asked)
+    if str(form.get("role", "")) != asked.role:
+        return _users_page(request, context, 409, removing=asked,
+                           error=f"{asked.name} is {asked.role} now, not what you were asked about: decide again.")
     try:
         context.accounts.remove(name)
     except CarusoError as failure:
