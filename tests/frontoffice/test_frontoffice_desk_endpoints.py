@@ -228,7 +228,7 @@ def test_the_notes_of_a_call_the_caller_ended_are_filed_once(desk_web, comm, sto
     comm.transfer("bob", handed, queue="billing")
     eventually(lambda: comm.agent("ada")["interactions"] == [handed], what="the transferred call offered to Ada")
     offered = desk_web.get(f"/desk?i={handed}").text
-    assert "Transferred to this queue: the customer is on the line." in offered and "preview" not in offered
+    assert "Transferred: the customer is on the line." in offered and "preview" not in offered
     post("reject", interaction=handed)
     comm.abandon(handed)                                              # the caller hangs up
     comm.logout("bob")
