@@ -73,7 +73,8 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     customer = storage.get("Customer", 2)
     page = wide.open("/views/customer-360/show?id=2")
     assert page.locator("p.actions a").all_inner_texts() == [
-        "Edit", "New task", "New activity", "New opportunity", "New service order", "New payment arrangement"]   # a supervisor's
+        "Edit", "New task", "New activity", "New opportunity", "New service order", "New payment arrangement",
+        "Record consent"]                                                                            # a supervisor's
     page.click("p.actions >> text=New task")
     page.wait_for_url("**/views/task-edit/new?**")
     assert page.input_value("input[name=customer_id]") == customer["customer_no"]     # typed by its number

@@ -72,7 +72,7 @@ def test_every_new_form_of_the_vertical_saves(vertical):
             if meta["type"] == "boolean":
                 control.check()
                 continue
-            kind = control.get_attribute("type")
+            kind = control.get_attribute("inputmode") or control.get_attribute("type")
             value = ("ann@example.com" if kind == "email" else "+31 20 555 0101" if kind == "tel"
                      else sample(next(f for f in form.fields if f.name == name), meta, described["relations"], storage, next(numbers)))
             if value is None:
