@@ -346,6 +346,12 @@ class Accounts:
             row = connection.execute(_SELECT.where(users.c.id == user_id)).first()
         return _user(row) if row else None
 
+    def named(self, name: str) -> User | None:
+        """The user ``name`` (as names are compared: any case, blanks around), if there is one."""
+        with self._engine.connect() as connection:
+            row = connection.execute(_SELECT.where(users.c.name == user_name(name))).first()
+        return _user(row) if row else None
+
     def all(self) -> list[User]:
         """Every user, by name."""
         with self._engine.connect() as connection:

@@ -126,7 +126,7 @@ def remove_user(request: Request, context: Context, form: FormData) -> Response:
     name = str(form.get("name", ""))[:NAME_CUT]
     if _is_oneself(request, name):
         return _users_page(request, context, 400, error="You cannot remove yourself; another administrator can.")
-    asked = next((user for user in context.accounts.all() if user.name == name), None)
+    asked = context.accounts.named(name)
     if asked is None:
         return _users_page(request, context, 400, error=f"There is no user named {name!r}.")
     if str(form.get("confirm", "")) != "yes":

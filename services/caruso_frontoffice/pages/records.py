@@ -694,11 +694,9 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
         except CarusoError as error:
             if once is not None and not isinstance(error, CallInterrupted):
                 once.release()          # refused: the form, corrected, may be sent again (else: made or not?)
-            together = error.details.get("fields") or ()
-            if error.details.get("field") in values:
-                field_errors[error.details["field"]] = _field_error(context, view, info, error, role, values, key)
-            elif isinstance(error, Conflict) and len(together) > 1 and all(name in values for name in together):
-                field_errors[together[-1]] = _field_error(context, view, info, error, role, values, key)
+            beside = _refused_field(error, values)
+            if beside is not None:
+                field_errors[beside] = _field_error(context, view, info, error, role, values, key)
             elif editing and isinstance(error, NotFound) and _deleted(records, view.object, key):
                 errors.append(f"{error}: it was deleted while you were editing it. Your entries are below.")
                 given["anew"] = f"/views/{view.id}/new?" + urlencode(      # a typed field by its key
@@ -932,6 +930,18 @@ def _changed_meanwhile(request: Request, context: Context, view: FormView, info:
                  errors=[message], field_notes=notes, fresh=fresh)
 
 
+def _refused_field(error: CarusoError, values: dict[str, Any]) -> str | None:
+    """The field of the form (``values``) the storage's refusal is shown beside: the one it
+    names, else the last of the ``fields`` of a unique index of several it names, all in the
+    form; None for a refusal said above the form."""
+    field, together = error.details.get("field"), error.details.get("fields") or ()
+    if field in values:
+        return field
+    if isinstance(error, Conflict) and len(together) > 1 and all(name in values for name in together):
+        return together[-1]
+    return None
+
+
 def _field_error(context: Context, view: FormView, info: ObjectInfo, error: CarusoError, role: str,
                  values: dict[str, Any], editing: Any) -> dict[str, str | None]:
     """The storage's refusal of one field, shown beside it: its message and, when it names an
@@ -973,7 +983,7 @@ def _holder(context: Context, view: FormView, info: ObjectInfo, together: list[s
             editing: Any) -> dict[str, Any] | None:
     """The object (``{"object", "key"}``) other than the one ``editing`` (its key, None for a
     new one) whose fields ``together`` hold the form's values, if the storage finds one."""
-    own = None if editing is None else editing if isinstance(editing, dict) else {info.key[0]: editing}
+    own = None if editing is None else _keyed(info, editing)
     try:
         found = context.records.matching(view.object, {"and": [{"field": name, "op": "eq", "value": values[name]}
                                                                for name in together]}, 2)
