@@ -223,6 +223,15 @@ def test_admin_removes_a_user_whose_sessions_end(context):
         removed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada", "confirm": "yes",
                                                           "role": "agent"}, follow_redirects=False)
         assert removed.status_code == 303 and removed.headers["location"] == "/admin/users"
+        replayed = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": "ada", "confirm": "yes",
+                                                           "role": "agent"})
+        assert replayed.status_code == 400 and "no user named" in replayed.text
+        for name, status in (("a" * 5_000, 400), ("a" * 100_000, 413)):   # a name cut short; a body too large
+            oversized = admin.post("/admin/users/remove", data={"csrf": csrf_of(page), "name": name,
+                                                                "confirm": "yes", "role": "agent"})
+            assert oversized.status_code == status and len(oversized.text) < 20_000
+        forged = admin.post("/admin/users/remove", data={"name": "sam", "confirm": "yes", "role": "supervisor"})
+        assert forged.status_code == 403 and "sam" in [user.name for user in context.accounts.all()]
         after = admin.get("/admin/users").text
         assert "User ada removed; their sessions have ended." in after and after.count(">Remove<") == 1
         assert "User ada removed" not in admin.get("/admin/users").text
