@@ -218,12 +218,11 @@ class ACD:
         return interaction
 
     def _enqueue(self, interaction: Interaction, queue_name: str, data: dict[str, Any]) -> None:
-        """``interaction`` enters ``queue_name`` (event ``enter`` with ``data``), then is routed."""
+        """``interaction`` enters ``queue_name`` (event ``enter`` with ``data``), then is routed;
+        the agent who transferred it there (``data["transfer_from"]``) is passed over."""
         queue = self.queues[queue_name]
         now = self._now()
-        interaction.queue, interaction.entered, interaction.stage = queue_name, now, 0
-        if interaction.declined:
-            interaction.declined = set()
+        interaction.enter(queue_name, now, data.get("transfer_from"))
         self.sink(Event(now, ENTER, interaction.id, queue_name, None, data))
         if queue.max_length and len(self._waiting[queue_name]) >= queue.max_length:
             self._overflow(interaction, "max_length")
@@ -384,7 +383,9 @@ class ACD:
 
     def transfer(self, agent_id: str, interaction_id: str, *, queue: str | None = None,
                  agent: str | None = None) -> None:
-        """Hand a connected interaction to another queue or directly to a ready agent."""
+        """Hand a connected interaction to another queue or directly to a ready agent. Its
+        queue does not offer it back to this agent (nor when the other agent lets it ring out):
+        it waits for another, as long as the queue's ``max_wait`` lets it."""
         source, interaction = self._connected(agent_id, interaction_id)
         if (queue is None) == (agent is None):
             raise InvalidInput("transfer to exactly one of a queue or an agent")
@@ -399,7 +400,7 @@ class ACD:
         self._wrap_up(source, interaction)
         interaction.agent = None
         if target is not None:
-            interaction.declined = set()
+            interaction.declined = {agent_id}
             self._offer(interaction, [target], None)
         else:
             self._enqueue(interaction, queue, {"transfer_from": agent_id})

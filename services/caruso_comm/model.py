@@ -193,6 +193,13 @@ class Interaction:
     stage: int = 0
     token: int = 0
 
+    def enter(self, queue: str, at: float, passed_over: str | None = None) -> None:
+        """It waits in ``queue`` from ``at``, at its first stage, for any of its agents (but
+        ``passed_over``: the agent who transferred it there)."""
+        self.queue, self.entered, self.stage = queue, at, 0
+        self.state, self.agent = InteractionState.WAITING, None
+        self.declined = {passed_over} if passed_over else set()
+
     def snapshot(self) -> dict[str, Any]:
         """Plain data for callers."""
         return {"id": self.id, "queue": self.queue, "channel": self.channel,

@@ -109,8 +109,7 @@ def _replay(events: list[Event]) -> Open:
                 interaction = Interaction(event.interaction, event.queue, data["channel"], data["direction"],
                                           data.get("customer"), data.get("from"), data.get("to"),
                                           int(data.get("priority") or 0), created=event.time)
-            interaction.queue, interaction.entered, interaction.stage = event.queue, event.time, 0
-            interaction.state, interaction.agent, interaction.declined = InteractionState.WAITING, None, set()
+            interaction.enter(event.queue, event.time, event.data.get("transfer_from"))
             entered_id = event.id
         elif event.event == OFFER:
             offers.add(event.agent)
@@ -127,8 +126,8 @@ def _replay(events: list[Event]) -> Open:
                 interaction.state = InteractionState.WAITING
         elif event.event == ESCALATE:
             interaction.stage = int(event.data["stage"])
-        elif event.event == TRANSFER:
-            interaction.state, interaction.agent = InteractionState.WAITING, None
+        elif event.event == TRANSFER:              # passed over where it goes, as ACD.transfer does
+            interaction.state, interaction.agent, interaction.declined = InteractionState.WAITING, None, {event.agent}
     return Open(interaction, offers, entered_id)
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 import pytest
 
 from caruso_core.errors import ConfigError, Conflict
+from caruso_comm.eventlog import EventLog
+from caruso_comm.events import RESTART, Event
 from caruso_comm.model import Queue
+from caruso_comm.restart import left_over
 
 
 def test_an_unanswered_offer_goes_to_the_next_agent_and_misses_put_an_agent_on_break(desk):
@@ -92,6 +95,51 @@ def test_transfer_to_a_queue_and_to_an_agent(desk):
         "offer", "connect", "complete"]
     with pytest.raises(Conflict):
         desk.acd.transfer("boss", interaction, queue="sales")
+
+
+def test_a_transferred_call_is_not_offered_back_to_the_agent_who_transferred_it(desk):
+    desk.acd.add_queue(Queue("help", offer_timeout=10))
+    desk.acd.login("ann")
+    desk.acd.login("bob")
+    first, second = desk.acd.arrive("help").id, desk.acd.arrive("help").id
+    desk.acd.accept("ann", first)
+    desk.acd.accept("bob", second)
+    desk.acd.transfer("ann", first, queue="help")
+    assert desk.acd.agents["ann"].state == "idle"
+    assert desk.acd.interactions[first].state == "waiting"
+    desk.acd.complete("bob", second)
+    assert desk.offered_to(first) == ["ann", "bob"]
+    desk.acd.accept("bob", first)
+    desk.acd.transfer("bob", first, queue="help")
+    assert desk.offered_to(first) == ["ann", "bob", "ann"]          # another agent may hand it back
+    desk.acd.accept("ann", first)
+    desk.acd.transfer("ann", first, agent="bob")
+    desk.advance(10)                                                  # bob lets it ring out
+    assert desk.offered_to(first) == ["ann", "bob", "ann", "bob"]
+    assert desk.acd.interactions[first].state == "waiting"
+
+
+def test_a_cold_start_reads_the_agent_who_transferred_a_waiting_call_as_passed_over(desk, tmp_path):
+    log = EventLog(f"sqlite:///{tmp_path / 'comm.db'}")
+    log.append(Event(desk.clock.now, RESTART, data={"closed": 0, "logged_out": 0}))
+    desk.acd.sink = log.append
+    desk.acd.add_queue(Queue("help", offer_timeout=10))
+    for agent in ("ann", "bob", "cid"):
+        desk.acd.login(agent)
+    first, second, third = (desk.acd.arrive("help").id for _ in range(3))
+    for agent, interaction in (("ann", first), ("bob", second), ("cid", third)):
+        desk.acd.accept(agent, interaction)
+    desk.acd.transfer("ann", first, queue="help")
+    desk.acd.transfer("cid", third, agent="ann")
+    desk.advance(10)                                           # ann and cid let them ring out
+    log.flush()
+    try:
+        left = {found.interaction.id: found.interaction for found in left_over(log, "comm", (), (), ()).open}
+    finally:
+        log.close()
+    assert (left[first].state, left[first].declined) == ("waiting", {"ann", "cid"})   # offered to cid too
+    assert (left[second].state, left[second].declined) == ("connected", set())
+    assert (left[third].state, left[third].declined) == ("waiting", {"cid", "ann"})
 
 
 def test_max_wait_overflows_to_another_queue_then_to_voicemail(desk):

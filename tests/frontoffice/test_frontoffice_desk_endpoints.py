@@ -339,8 +339,13 @@ def test_nothing_the_agent_typed_is_lost(desk_web, comm, storage):
     post("accept", interaction=call)
     desk_web.get(f"/desk?i={call}")
     post("notes", interaction=call, notes="First time")
-    post("transfer", interaction=call, queue="sales")                            # and back to her
+    post("transfer", interaction=call, queue="sales")                            # sales passes her over
     post("wrap-up", interaction=call)
+    assert comm.agent("ada")["interactions"] == [] and comm.interaction(call)["state"] == "waiting"
+    comm.login("bob", {}, {"voice": 1})
+    eventually(lambda: comm.agent("bob")["interactions"] == [call], what="the offer to Bob")
+    comm.accept("bob", call)
+    comm.transfer("bob", call, to_agent="ada")                                   # who hands it back to her
     eventually(lambda: comm.agent("ada")["interactions"] == [call], what="the call offered again")
     post("accept", interaction=call)
     again = desk_web.get(f"/desk?i={call}").text
