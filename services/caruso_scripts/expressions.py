@@ -366,7 +366,7 @@ class Expression:
                     problems.append(ExpressionError(
                         f"'{node.function}' is not a function of the expression language "
                         f"(functions: {', '.join(sorted(FUNCTIONS))})", node.column))
-                elif not spec.minimum <= len(node.arguments) <= spec.maximum:
+                elif not spec.takes(len(node.arguments)):
                     problems.append(ExpressionError(
                         f"{node.function}() takes {spec.arity()} argument(s), "
                         f"not {len(node.arguments)}", node.column))
@@ -661,6 +661,13 @@ def _add_hours(scope: Scope, moment: Any, hours: Any) -> str:
     return later.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _choose(scope: Scope, value: Any, *cases: Any) -> Any:
+    for match, result in zip(cases[:-1:2], cases[1::2]):
+        if equal(value, match):
+            return result
+    return cases[-1]
+
+
 def _length(scope: Scope, value: Any) -> int:
     if isinstance(value, (str, list)):
         return len(value)
@@ -677,9 +684,14 @@ class Function:
     minimum: int
     maximum: int
     doc: str
+    even: bool = False          # takes an even number of arguments only
+
+    def takes(self, count: int) -> bool:
+        return self.minimum <= count <= self.maximum and not (self.even and count % 2)
 
     def arity(self) -> str:
-        return str(self.minimum) if self.minimum == self.maximum else f"{self.minimum} to {self.maximum}"
+        counted = str(self.minimum) if self.minimum == self.maximum else f"{self.minimum} to {self.maximum}"
+        return f"an even number of {counted}" if self.even else counted
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -710,4 +722,6 @@ FUNCTIONS: dict[str, Function] = {
     "max": Function(_extreme(max), 1, 20, "the largest number (of the arguments or of a list)"),
     "coalesce": Function(lambda s, *v: next((x for x in v if x is not None), None), 1, 20,
                          "the first argument that is not null"),
+    "choose": Function(_choose, 4, 40, "the result after the first match equal to the value, else the last "
+                       "argument: choose(value, match, result, ..., otherwise)", even=True),
 }

@@ -42,6 +42,10 @@ def evaluate(source, **names):
     ("round(2.5)", 3),
     ("abs(-4) + min(3, 1, 2) + max([4, 9])", 14),
     ("coalesce(null, null, 'x')", "x"),
+    ("choose('webchat', 'voice', 'phone', 'webchat', 'web', 'other')", "web"),
+    ("choose('fax', 'voice', 'phone', 'webchat', 'web', 'other')", "other"),
+    ("choose(2.0, 1, 'one', 2, 'two', 'many')", "two"),
+    ("choose(null, 'voice', 'phone', null, 'none', 'other')", "none"),
     ("number('1,250.5') + 1", decimal.Decimal("1251.5")),
     ("text(12) + text(true)", "12yes"),
     ("today()", TODAY),
@@ -73,6 +77,8 @@ def test_names_fields_and_short_circuit():
     ("nobody + 1", "unknown name 'nobody'"),
     ("round()", "round() takes 1 to 2 argument(s), not 0"),
     ("today(1)", "today() takes 0 argument(s), not 1"),
+    ("choose(x, 1, 'one', 2, 'two')", "choose() takes an even number of 4 to 40 argument(s), not 5"),
+    ("choose(x, 'otherwise')", "choose() takes an even number of 4 to 40 argument(s), not 2"),
 ])
 def test_load_time_check_rejects(source, message):
     problems = parse(source).check({"x", "customer", "context"})
