@@ -343,8 +343,9 @@ class Desk:
         return self.scripts.current(session) if session else None
 
     def start_script(self, name: str, interaction_id: str, customer: Any) -> DialogView:
-        """Begin the queue's script with the context ``customer_id``, ``caller``, ``interaction``
-        and ``queue``; its session is kept in the agent's worksheet."""
+        """Begin the queue's script with the context ``customer_id``, ``caller``, ``interaction``,
+        ``queue``, ``agent`` and ``channel`` (the communication server's: ``voice``,
+        ``webchat``, ``email``, ...); its session is kept in the agent's worksheet."""
         interaction = self.connected(name, interaction_id)
         script = self.settings.script_of(interaction["queue"])
         if script is None:
@@ -352,7 +353,7 @@ class Desk:
         caller = interaction["from"] if interaction["direction"] == "inbound" else interaction["to"]
         view = self.scripts.begin(script, {"customer_id": customer, "caller": caller,
                                            "interaction": interaction_id, "queue": interaction["queue"],
-                                           "agent": name})
+                                           "agent": name, "channel": interaction["channel"]})
         self.worksheets.keep(name, interaction_id, script_session=view.session)
         return view
 

@@ -2,8 +2,9 @@
 start, and the scripts that need more.
 
 The desk starts a queue's script with ``customer_id`` (the popped customer's key, null
-when nobody was found), ``caller``, ``interaction``, ``queue`` and ``agent``; the portal
-with ``channel`` ``"web"`` and a signed-in customer's key (``customer_id``). A binding that must load
+when nobody was found), ``caller``, ``interaction``, ``queue``, ``agent`` and ``channel``
+(the communication server's: ``voice``, ``webchat``, ``email``, ...); the portal with
+``channel`` ``"web"`` and a signed-in customer's key (``customer_id``). A binding that must load
 (not ``required="false"``) with a key read from another context name can never start
 there: :func:`context_problems` names each (what a script needs comes from
 ``caruso_scripts.startneeds``).
@@ -14,7 +15,7 @@ from typing import Iterable, Mapping
 
 from caruso_scripts.startneeds import unmet_context
 
-DESK_CONTEXT = frozenset({"customer_id", "caller", "interaction", "queue", "agent"})
+DESK_CONTEXT = frozenset({"customer_id", "caller", "interaction", "queue", "agent", "channel"})
 PORTAL_CONTEXT = frozenset({"customer_id", "channel"})
 
 

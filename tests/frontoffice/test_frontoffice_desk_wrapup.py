@@ -182,7 +182,9 @@ def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, ca
     scripts = caruso_client.get("caruso.scripts/1")
     [session] = scripts.sessions()
     context = scripts.current(session["session"])["context"]
-    assert (session["script"], context["interaction"], context["customer_id"]) == ("billing_call", call, 1)
+    assert (session["script"], context["interaction"], context["customer_id"], context["channel"]) == (
+        "billing_call", call, 1, comm.interaction(call)["channel"])
+    assert context["channel"] == "voice"
     page.reload()                                                     # a second look starts no second script
     assert len(scripts.sessions()) == 1
     one.check_layout("auto-accepted call")
