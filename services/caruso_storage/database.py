@@ -20,6 +20,7 @@ from caruso_core import databases
 from caruso_core.deployment import default_sqlite_url
 from caruso_core.errors import ConfigError
 
+from caruso_storage import folding
 from caruso_storage.model import Model
 from caruso_storage.readonly import ReadOnlyWatch
 
@@ -82,6 +83,7 @@ def _strict(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite(engine: Engine) -> None:
+    folding.add_to_sqlite(engine)
     @event.listens_for(engine, "connect")
     def connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None

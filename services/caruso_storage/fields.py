@@ -5,6 +5,7 @@ value)`` is the SQL condition of a filter's comparison (values as bound paramete
 and ``order()`` the expression results are sorted by:
 
 - a plain column compares as SQL compares it, the value bound through the column's type;
+- text operators compare text folded: case and accents ignored (:mod:`caruso_storage.folding`);
 - padded text (``convert="padded"``) matches text patterns without its padding, as
   equality already does;
 - an attribute with ``choices`` sorts in the order they are declared (``low|normal|high``),
@@ -29,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from caruso_storage.conversions import Flag, Padded, Stored
 from caruso_storage.filters import TEXT_OPERATORS, text_pattern
+from caruso_storage.folding import fold, folded
 from caruso_storage.model import ObjectType
 from caruso_storage.tables import time_key
 
@@ -49,7 +51,7 @@ class Field:
         if op == "in":
             return self.among(value) if value else false()
         if op in TEXT_OPERATORS:
-            return self.text().ilike(text_pattern(op, value), escape="\\")
+            return folded(self.text()).like(text_pattern(op, fold(value)), escape="\\")
         return self.ordered(op, value)
 
     def null(self, is_null: bool) -> ColumnElement[bool]:

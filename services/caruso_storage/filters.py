@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from caruso_core.errors import InvalidInput
 
 from caruso_storage import values
+from caruso_storage.folding import fold
 from caruso_storage.model import Attribute, Condition, ObjectType, comparable
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
@@ -214,7 +215,7 @@ def matches(condition: Condition | None, new: Mapping[str, Any], old: Mapping[st
     if current is None or value is None:
         return False
     if op in TEXT_OPERATORS:
-        return re.fullmatch(_regex(text_pattern(op, value)), str(current).rstrip(" "), re.IGNORECASE | re.DOTALL) is not None
+        return re.fullmatch(_regex(text_pattern(op, fold(value))), fold(str(current).rstrip(" ")), re.DOTALL) is not None
     return {"lt": current < value, "le": current <= value, "gt": current > value, "ge": current >= value}[op]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from caruso_core.errors import InvalidInput
+from caruso_storage import filters
 
 CITIES = ["Berlin", "Bonn", "Hamburg", None, "Berlin", "Munich", "bonn"]
 
@@ -57,6 +58,25 @@ def test_text_filters_ignore_the_case_of_any_letter(storage):
                                 ("like", "%öberg", ["ÅSA ÖBERG"]),
                                 ("contains", "LOVE", ["Ada Lovelace"])):
         assert names(storage.query("Customer", {"field": "name", "op": op, "value": value})) == expected, value
+
+
+def test_text_filters_ignore_accents_too(storage):
+    """zoe finds Zoë, muller Müller, sao São and francois François on every database, in a
+    query and in a rule's condition (evaluated in Python)."""
+    storage.apply([{"op": "create", "object": "Customer", "values": {"name": name}}
+                   for name in ("Zoë Müller", "São Paulo Imóveis", "François Lefèvre", "Zoltan Mulder")])
+    for op, value, expected in (("contains", "zoe", ["Zoë Müller"]),
+                                ("contains", "MULLER", ["Zoë Müller"]),
+                                ("contains", "mül", ["Zoë Müller", "Zoltan Mulder"]),     # either way
+                                ("startswith", "sao paulo imo", ["São Paulo Imóveis"]),
+                                ("like", "%lefevre", ["François Lefèvre"]),
+                                ("contains", "FRANÇOIS LEFEVRE", ["François Lefèvre"]),
+                                ("contains", "zo", ["Zoë Müller", "Zoltan Mulder"])):
+        where = {"field": "name", "op": op, "value": value}
+        assert names(storage.query("Customer", where)) == expected, value
+        condition = filters.parse(storage.model.objects["Customer"], where)
+        assert [name for name in ("Zoë Müller", "São Paulo Imóveis", "François Lefèvre", "Zoltan Mulder")
+                if filters.matches(condition, {"name": name})] == expected, value
 
 
 def test_ordering_and_paging(customers):
