@@ -109,13 +109,15 @@ def read_contacts(text: str, source: str = "call list") -> list[Contact]:
 
 
 def contacts_from_records(records: Iterable[Mapping[str, Any]], number: str,
-                          customer: str) -> tuple[list[Contact], int]:
-    """Contacts from business-object records (``number`` and ``customer`` name their fields),
-    and how many records were left out for having no valid number."""
+                          customer: str | None) -> tuple[list[Contact], int]:
+    """Contacts from business-object records (``number`` and ``customer`` name their fields;
+    no ``customer``, or none in a record: a contact of no customer), and how many records
+    were left out for having no valid number."""
     contacts, skipped = [], 0
     for record in records:
+        key = record.get(customer) if customer else None
         try:
-            contacts.append(Contact(str(record.get(number) or ""), str(record.get(customer))))
+            contacts.append(Contact(str(record.get(number) or ""), None if key is None else str(key)))
         except InvalidInput:
             skipped += 1
     return contacts, skipped

@@ -31,12 +31,14 @@ ACTIONS = ("start", "pause", "resume", "finish")
 class Outbound:
     """The campaigns of ``acd`` by name and the server's do-not-call list. ``query`` runs a
     storage query (``{"object", "where"}``) to its last record; ``records`` (with ``persist``)
-    writes the numbers added to the do-not-call list."""
+    writes the numbers added to the do-not-call list; ``customers`` names the object whose
+    keys are the contacts' customers (a call list queried from it takes each record's ``id``)."""
 
     def __init__(self, acd: ACD, dialers: Dialers, lock: ContextManager[Any], query: Query,
-                 opt_outs: dict[str, Any] | None = None, records: CommRecords | None = None) -> None:
+                 opt_outs: dict[str, Any] | None = None, records: CommRecords | None = None,
+                 customers: str = "Customer") -> None:
         self.acd, self.dialers, self._lock, self._query = acd, dialers, lock, query
-        self._opt_outs, self._records = opt_outs, records
+        self._opt_outs, self._records, self._customers = opt_outs, records, customers
         self.campaigns: dict[str, Campaign] = {}
         self.dnc: set[str] = set()
         self._closing = threading.Event()
@@ -52,9 +54,10 @@ class Outbound:
             raise InvalidInput("give the call list as contacts_csv or as contacts_query")
         skipped = 0
         if contacts_query is not None:
+            of_customers = contacts_query.get("object") == self._customers
             contacts, skipped = contacts_from_records(self._query(contacts_query),
                                                       contacts_query.get("number", "phone"),
-                                                      contacts_query.get("customer", "id"))
+                                                      contacts_query.get("customer", "id" if of_customers else None))
         else:
             contacts = read_contacts(contacts_csv, source)
         contacts, opted_out = self._without_opt_outs(contacts)

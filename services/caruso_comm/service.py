@@ -62,7 +62,8 @@ class CommServer:
                                     campaigns=lambda: self._outbound.campaigns, transcripts=lambda: self._transcripts,
                                     held=lambda: self._hand_over.held) if persist else None
         dialers = DialerContext(self._timers, lock, context.client, lambda name: self._channels.running(name))
-        self._outbound = Outbound(self._acd, Dialers(dialers, dialer), lock, peers.query, opt_outs, self._records)
+        self._outbound = Outbound(self._acd, Dialers(dialers, dialer), lock, peers.query, opt_outs, self._records,
+                                  (contact_history or {}).get("object", "Customer"))
         self._history = ContactHistory(contact_history["object"], peers.storage) if contact_history else None
         followers = (self._log.append, self._feed.publish, self._voicemail.observe, self._outbound.observe,
                      self._records.observe if self._records else None, self._history,

@@ -111,6 +111,25 @@ def test_a_campaign_call_list_never_holds_a_customer_who_opted_out(storage, caru
     assert comm.add_campaign("again", "out", contacts_csv=call_list)["opted_out"] == 0
 
 
+def test_a_call_list_of_another_object_has_no_customers_unless_a_field_names_them(
+        storage, caruso_host, caruso_client, tmp_path):
+    """A campaign calling leads: lead 1 is not customer 1 (who opted out of calls), so no lead
+    is left out, nor filed as customer 1's, unless ``customer`` names the lead's customer."""
+    opted_out = storage.create("Customer", {"customer_no": "K1", "name": "Opted out", "phone": "+31150001"})
+    storage.create("Consent", {"customer_id": opted_out["id"], "channel": "phone", "opted_in": False,
+                               "source": "call"})
+    leads = [storage.create("Lead", {"name": f"lead {n}", "phone": f"+3115100{n}"}) for n in range(2)]
+    assert leads[0]["id"] == opted_out["id"]
+    storage.update("Lead", leads[1]["id"], {"customer_id": opted_out["id"]})
+    caruso_host("comm", config={"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "out"}],
+                                "opt_outs": OPTED_OUT_OF_CALLS})
+    comm = caruso_client.get("caruso.comm/1")
+    by_lead = comm.add_campaign("leads", "out", contacts_query={"object": "Lead"})
+    assert by_lead["contacts"] == {"pending": 2} and by_lead["opted_out"] == 0
+    by_customer = comm.add_campaign("converted", "out", contacts_query={"object": "Lead", "customer": "customer_id"})
+    assert by_customer["contacts"] == {"pending": 1} and by_customer["opted_out"] == 1
+
+
 def test_a_running_campaign_skips_a_customer_who_opts_out_after_the_list_was_made(
         storage, caruso_host, caruso_client, tmp_path):
     keeps, leaves = [storage.create("Customer", {"customer_no": f"R{n}", "name": f"r{n}", "phone": f"+3115111{n}"})
