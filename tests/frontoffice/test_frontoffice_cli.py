@@ -321,7 +321,7 @@ def test_a_script_the_desk_or_portal_starts_needs_only_the_context_they_give(tmp
     script = tmp_path / "scripts" / "fault.xml"
     assert failed.returncode == 1 and failed.stderr.splitlines() == [
         f"{script}:3: binding 'order' needs context.order_id, which queue 'faults' of the desk does not give "
-        "(it gives agent, caller, customer_id, interaction, queue)",
+        "(it gives agent, caller, channel, customer_id, interaction, queue)",
         f"{script}:3: binding 'order' needs context.order_id, which the portal does not give (it gives "
         "channel, customer_id)",
         "error: 2 problem(s) in the views and scripts of the front office (listed above)"]

@@ -44,7 +44,7 @@ def event_log(tmp_path) -> str:
     acd = ACD(Timers(clock), log)
     acd.add_queue(Queue("service"))
     acd.add_queue(Queue("billing", skills={"billing": 1}))
-    acd.login("ann")
+    acd.login("ann", skills={"billing": 1})         # a transferred call goes to the other agent
     acd.login("bob", skills={"billing": 1})
     for number, (customer, outcome) in enumerate(CALLS):
         clock.now = START + 60 * number
