@@ -76,6 +76,29 @@ def test_a_reported_fault_is_checked_for_warranty_and_escalated_when_its_sla_dea
     assert task["subject"].startswith(f"SLA breached on order {order['id']} (high)")
 
 
+def test_a_fault_report_says_nothing_of_another_customers_equipment_and_asks_again(
+        caruso_host, caruso_client, tmp_path):
+    storage, scripts = _service_vertical(caruso_host, caruso_client, tmp_path, due_every=60)
+    hotel, school = (storage.create("Customer", {"customer_no": f"S-{n}", "name": name})
+                     for n, name in ((1, "Hotel De Zon"), (2, "School Jansen")))
+    for owner, serial, product in ((school, "VT-9", "Vault door"), (hotel, "HB-2291", "Boiler HB 30")):
+        storage.create("Installation", {"customer_id": owner["id"], "serial_no": serial, "product": product,
+                                        "installed": "2025-06-01", "location": f"{product} room"})
+    view = scripts.begin("report_fault", {"customer_id": hotel["id"]})
+    view = scripts.answer(view["session"], None, view["seq"])
+    view = scripts.answer(view["session"], "VT-9", view["seq"])
+    shown = repr(view["step"])
+    assert "VT-9" in shown and "Vault" not in shown and "room" not in shown, shown
+    for answer in (None, True, "hb-2291"):                           # asked again, typed in lower case
+        view = scripts.answer(view["session"], answer, view["seq"])
+    assert "Boiler HB 30 with serial hb-2291 at Hotel De Zon, Boiler HB 30 room." in repr(view["step"])
+    for answer in (None, "no", "no hot water", None, True, None):
+        view = scripts.answer(view["session"], answer, view["seq"])
+    assert view["outcome"] == "ordered", view
+    [order] = storage.query("FieldServiceOrder", None)
+    assert (order["customer_id"], order["problem"]) == (hotel["id"], "Not working: no hot water")
+
+
 def test_caruso_data_demo_loads_customers_equipment_contracts_and_orders_whose_late_ones_escalate(
         caruso_host, caruso_client, tmp_path, monkeypatch):
     """caruso data demo for the service company: customers with their equipment (under
