@@ -76,6 +76,11 @@ def test_contact_adds_a_history_entry_naming_the_session(actions):
     portal = attrs.evolve(action_context(service=lambda key: storage), context={"channel": "web"})
     actions["contact"](portal, key=1, summary="reported")
     assert storage.contact_history("Customer", 1, channels=["web"])[0]["summary"] == "reported"   # self-service
+    assert storage.contact_history("Customer", 1, channels=["web"])[0]["agent"] is None
+    desk = attrs.evolve(action_context(service=lambda key: storage), context={"channel": "webchat", "agent": "ben"})
+    actions["contact"](desk, key=1, summary="complained")
+    assert [(e["channel"], e["agent"]) for e in storage.contact_history("Customer", 1, channels=["webchat"])] == [
+        ("webchat", "ben")]                                                      # the agent who ran it
 
 
 def test_email_refuses_bad_addresses(actions):
