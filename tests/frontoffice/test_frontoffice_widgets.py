@@ -5,6 +5,8 @@ import decimal
 import pytest
 
 from caruso_core.errors import InvalidInput
+from caruso_scripts.client import StepView
+from caruso_frontoffice.context import template_environment
 from caruso_frontoffice.records import Attribute, in_sentence, object_info
 from caruso_frontoffice.views.model import Field
 from caruso_frontoffice.widgets import bounds, display, parse, parse_filter, shown, typed, widget
@@ -196,3 +198,14 @@ def test_a_number_is_put_in_a_form_as_digits_it_reads_back_and_three_places_are_
         assert "e" not in shown.lower() and decimal.Decimal(str(parse(Field(name="x"), attribute, shown))) == \
             decimal.Decimal(str(stored))
     assert parse(Field(name="x"), tiny, "1,250") == "1.250" and parse(Field(name="x"), rate, "1.125") == 1.125
+
+
+@pytest.mark.parametrize("maxlength, at_the_desk, tag", [
+    (30, True, "input"), (100, True, "input"), (101, True, "textarea"), (None, True, "textarea"),
+    (400, False, "input")])
+def test_a_script_s_text_answer_is_a_text_area_at_the_desk_only_when_it_may_be_longer_than_a_line(
+        maxlength, at_the_desk, tag):
+    fields = template_environment().get_template("dialog_step.html").module.answer_fields
+    html = str(fields(StepView("serial", "question", "Which serial number?", "text", True, maxlength=maxlength),
+                      long_text=at_the_desk))
+    assert f'<{tag} ' in html and {"input": "<textarea", "textarea": '<input type="text"'}[tag] not in html
