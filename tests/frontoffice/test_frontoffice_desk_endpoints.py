@@ -111,7 +111,9 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert "no queue 'nowhere'" in unescape(post("transfer", interaction=call, queue="nowhere").text)
     same = post("transfer", interaction=call, queue=comm.interaction(call)["queue"])     # the page offers it not
     assert same.status_code == 400 and "is in the queue" in unescape(same.text) and "already" in same.text
-    assert "<option>sales</option>" in desk_web.get(f"/desk?i={call}").text
+    assert '<option value="" selected disabled>Choose a queue</option><option>sales</option>' in desk_web.get(
+        f"/desk?i={call}").text                                     # no queue chosen for the agent
+    assert "no queue ''" in unescape(post("transfer", interaction=call, queue="").text)
     assert "<option>chat</option>" not in desk_web.get(f"/desk?i={call}").text       # a call is no chat
     to_chat = post("transfer", interaction=call, queue="chat")
     assert to_chat.status_code == 409 and "queue chat takes webchat interactions, not this voice one" in to_chat.text
