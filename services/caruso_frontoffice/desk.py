@@ -40,13 +40,15 @@ log = logging.getLogger(__name__)
 class Work:
     """One of the agent's interactions as the desk shows it: the live interaction (None
     once it ended and the agent is wrapping up), chat messages, the voicemail it calls back,
-    and in wrap-up the seconds left before the wrap-up ends by itself."""
+    and in wrap-up the seconds left before the wrap-up ends by itself and the queue it went
+    on in without the agent (transferred), if it did."""
 
     id: str
     interaction: dict[str, Any] | None
     messages: list[dict[str, Any]] = attrs.field(factory=list)
     voicemail: dict[str, Any] | None = None
     wrap_up_left: float | None = None
+    went_on_in: str | None = None
 
     @property
     def state(self) -> str:
@@ -97,9 +99,11 @@ class Desk:
         wrap_up_left = (agent or {}).get("wrap_up_left", {})
         name = (agent or {}).get("id")
         for interaction_id in (agent or {}).get("interactions", []):
-            interaction = self._live(name, interaction_id)
+            anywhere = self._interaction(interaction_id)
+            interaction = anywhere if self._agents(name, anywhere) else None
             if interaction is None:
-                found.append(Work(interaction_id, None, wrap_up_left=wrap_up_left.get(interaction_id)))
+                found.append(Work(interaction_id, None, wrap_up_left=wrap_up_left.get(interaction_id),
+                                  went_on_in=anywhere["queue"] if anywhere else None))
                 continue
             found.append(Work(interaction_id, interaction, self._messages(interaction),
                               self._voicemail(interaction_id)))
@@ -108,12 +112,21 @@ class Desk:
     def _live(self, name: str | None, interaction_id: str) -> dict[str, Any] | None:
         """The interaction while it is offered or connected to the agent ``name``; None when
         the agent is wrapping it up: it ended, or it goes on without the agent (transferred)."""
+        interaction = self._interaction(interaction_id)
+        return interaction if self._agents(name, interaction) else None
+
+    def _interaction(self, interaction_id: str) -> dict[str, Any] | None:
+        """The interaction while the communication server has it (None once it ended)."""
         try:
-            interaction = self.comm.interaction(interaction_id)
+            return self.comm.interaction(interaction_id)
         except NotFound:
             return None
-        return interaction if name is not None and (
-            interaction["agent"] == name or name in interaction.get("offers", ())) else None
+
+    @staticmethod
+    def _agents(name: str | None, interaction: dict[str, Any] | None) -> bool:
+        """Whether ``interaction`` is offered or connected to the agent ``name``."""
+        return interaction is not None and name is not None and (
+            interaction["agent"] == name or name in interaction.get("offers", ()))
 
     def _messages(self, interaction: dict[str, Any]) -> list[dict[str, Any]]:
         if interaction["channel"] not in TEXT_CHANNELS or interaction["state"] not in ("offered", "connected"):

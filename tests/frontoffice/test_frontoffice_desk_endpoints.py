@@ -219,6 +219,7 @@ def test_the_notes_of_a_call_the_caller_ended_are_filed_once(desk_web, comm, sto
     comm.accept("bob", call)
     wrap_up = desk_web.get(f"/desk?i={call}").text                   # Ada wraps up the call Bob has now
     assert "<h2>Wrap-up</h2>" in wrap_up and "Asks for a sales call</textarea>" in wrap_up
+    assert "Transferred: it goes on in queue sales without you." in wrap_up and "has ended" not in wrap_up
     assert "/desk/complete" not in wrap_up
     assert post("wrap-up", interaction=call).status_code == 303
     assert notes_filed(storage, acme)[0] == ("Notes: Asks for a sales call", "voice", "inbound", "ada", call)
