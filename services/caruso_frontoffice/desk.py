@@ -355,6 +355,10 @@ class Desk:
         session = self.worksheet(name, interaction_id).script_session
         return self.scripts.current(session) if session else None
 
+    def script_title(self, script: str) -> str:
+        """The title of the dialog script ``script`` as the engine lists it (else its id)."""
+        return next((info.title for info in self.scripts.scripts() if info.id == script and info.title), script)
+
     def start_script(self, name: str, interaction_id: str, customer: Any) -> DialogView:
         """Begin the queue's script with the context ``customer_id``, ``caller``, ``interaction``,
         ``queue``, ``agent`` and ``channel`` (the communication server's: ``voice``,

@@ -89,8 +89,11 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert "No customer matches" in page.text
     assert post("notes", interaction="someone-elses", notes="hi").status_code == 409
     accepted = post("accept", interaction=call)           # the script needs a customer, none was found
-    assert accepted.status_code == 409 and "Accepted, but the dialog script did not start" in accepted.text
-    assert comm.interaction(call)["state"] == "connected" and "Start billing_call" in accepted.text
+    assert accepted.status_code == 409 and \
+        "Accepted. The script Billing call needs the customer: find the caller, then start it." in accepted.text
+    assert comm.interaction(call)["state"] == "connected" and "Start Billing call" in accepted.text
+    started = post("script", interaction=call, start="1")
+    assert started.status_code == 409 and "needs the customer: find the caller" in started.text
     assert post("notes", interaction=call, notes="n" * 4001).status_code == 400
     assert post("notes", interaction=call, notes="<script>alert(1)</script>").status_code == 303
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in desk_web.get(f"/desk?i={call}").text
@@ -153,7 +156,7 @@ def test_of_several_customers_matching_the_caller_the_agent_chooses_one_for_scri
     assert post("status", status="available").status_code == 303
     call = comm.arrive("billing", from_="+49 30 5550101")["id"]
     eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
-    assert "did not start" in post("accept", interaction=call).text        # whose call is it?
+    assert "needs the customer: find the caller" in post("accept", interaction=call).text   # whose call is it?
     page = desk_web.get(f"/desk?i={call}").text
     assert "2 customers match +49 30 5550101: choose the caller" in page and page.count("This is the caller") == 2
     assert post("notes", interaction=call, notes="Disputes the March bill").status_code == 303
@@ -173,6 +176,45 @@ def test_of_several_customers_matching_the_caller_the_agent_chooses_one_for_scri
     assert [e["summary"] for e in storage.contact_history("Customer", bo)] == [
         "Notes (resolved): Disputes the March bill"]                    # filed with her, not with Ann
     assert storage.contact_history("Customer", ann) == []
+
+
+def test_an_agent_finds_a_caller_nobody_recognised_for_script_notes_and_follow_up(desk_web, comm, storage):
+    """*Find the caller* searches the customers as their list does (name, number, phone,
+    e-mail); the one the agent chooses gets the script, the notes and the follow-up. Typed
+    text is bounded, escaped and matched literally; a customer that does not exist is refused."""
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    zoe = storage.create("Customer", {"name": "Zoë 100% Müller", "phone": "+49 30 5550199"})["id"]
+    storage.create("Customer", {"name": "Zoltan Mulder", "phone": "+49 30 5550188"})
+    assert post("status", status="available").status_code == 303
+    call = comm.arrive("billing", from_="anonymous")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    assert "find the caller" in post("accept", interaction=call).text
+    page = desk_web.get(f"/desk?i={call}").text
+    assert 'name="find"' in page and "The caller is" not in page
+    found = desk_web.get("/desk", params={"i": call, "find": "ZOE"}).text             # accents and case ignored
+    assert found.count("The caller is") == 1 and "The caller is Zoë 100% Müller" in found
+    assert desk_web.get("/desk", params={"i": call, "find": "100%"}).text.count("The caller is") == 1   # % literal
+    assert desk_web.get("/desk", params={"i": call, "find": "1_0"}).text.count("The caller is") == 0    # _ literal
+    assert desk_web.get("/desk", params={"i": call, "find": "zo"}).text.count("The caller is") == 2
+    hostile = desk_web.get("/desk", params={"i": call, "find": "<script>alert(1)</script>" + "x" * 500})
+    assert hostile.status_code == 200 and "<script>alert(1)" not in hostile.text
+    assert "No customer matches “&lt;script&gt;alert(1)&lt;/script&gt;" in hostile.text and "x" * 100 not in hostile.text
+    for forged in ("id=999999", "id=abc", "id=1&id=2", "name=Zoe", "id=", "x" * 201):
+        refused = post("customer", interaction=call, customer=forged)
+        assert refused.status_code in (400, 409), forged
+    assert post("notes", interaction=call, notes="Wants a copy of the bill").status_code == 303
+    assert post("customer", interaction=call, customer=f"id={zoe}").status_code == 303
+    page = desk_web.get(f"/desk?i={call}").text
+    assert f"/views/customer-360/show?id={zoe}" in page and "Start Billing call" in page
+    assert post("script", interaction=call, start="1").status_code == 303      # it starts, for her
+    assert post("complete", interaction=call, disposition="resolved", follow_up="Send the copy").status_code == 303
+    assert [task["customer_id"] for task in storage.query("Task")] == [zoe]
+    assert [e["summary"] for e in storage.contact_history("Customer", zoe)] == [
+        "Notes (resolved): Wants a copy of the bill"]
 
 
 def notes_filed(storage, customer):

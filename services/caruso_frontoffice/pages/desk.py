@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 from typing import Any, Callable
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -22,18 +22,20 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from caruso_core.errors import CallInterrupted, CarusoError, Conflict, InvalidInput, NoInstance, NotFound
-from caruso_scripts.client import seq_of
+from caruso_scripts.client import DialogError, seq_of
 from caruso_frontoffice import notices, submissions, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import MAX_MESSAGE, MAX_NOTES, MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.pages.records import key_query, record_sections
-from caruso_frontoffice.views.model import Customer360View, Field
+from caruso_frontoffice.views.model import Customer360View, Field, ListView
 
 ROLES = ("agent", "supervisor")
 POPPED = 5
 HISTORY = 3
+FOUND = 5               # customers *Find the caller* lists
+MAX_FIND = 100          # characters it searches for
 STATUS_CODES = {InvalidInput: 400, NotFound: 404, Conflict: 409, NoInstance: 503}
 
 
@@ -45,7 +47,8 @@ def _desk(context: Context) -> Desk:
 
 @page(*ROLES)
 def board(request: Request, context: Context) -> Response:
-    return _board(request, context, request.query_params.get("i", ""))
+    return _board(request, context, request.query_params.get("i", ""),
+                  finding=request.query_params.get("find", "")[:MAX_FIND].strip())
 
 
 # the most characters of the desk forms' fields, which a refused action's form shows again
@@ -55,11 +58,13 @@ KEPT = {"disposition": 100, "follow_up": MAX_TASK, "due": 10, "notes": MAX_NOTES
 
 
 def _board(request: Request, context: Context, focus: str, status: int = 200, error: str | None = None,
-           form: FormData | None = None) -> Response:
+           form: FormData | None = None, finding: str = "") -> Response:
     """The desk page with ``focus`` in front (the first interaction if it is not the agent's);
-    after a refused action, the fields of its ``form`` (``KEPT``) as the agent gave them."""
+    after a refused action, the fields of its ``form`` (``KEPT``) as the agent gave them; with
+    ``finding``, the customers *Find the caller* found for it."""
     desk, user = _desk(context), request.state.visitor.user
     agent, works, queues, script, worksheet, popped, dispositions = None, [], [], None, None, None, ()
+    found: list[dict[str, str]] = []
     phone, holding = context.phone.choice(user.name), None
     try:
         agent = desk.agent(user.name)
@@ -72,6 +77,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 popped = _screen_pop(context, user.role, current.interaction, _chosen(worksheet))
             if current.state == "connected":
                 desk.remember(user.name, current.interaction, _only_customer(popped), worksheet)
+                found = _found(context, user.role, finding) if finding else []
                 queue = current.interaction["queue"]
                 listed = desk.comm.queues()
                 queues = [q["name"] for q in listed
@@ -89,11 +95,11 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     return context.render(
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
         popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
+        finding=finding, found=found, max_find=MAX_FIND,
         dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
         phone=phone, holding=holding, phone_kinds=KINDS, error=error,
         once=submissions.new_token() if context.submissions is not None else None,
-        script_of=desk.settings.script_of(current.interaction["queue"])
-        if current is not None and current.interaction else None,
+        script_of=_script_of(desk, current, script),
         kept=_kept(form) if form is not None and current is not None and form.get("interaction") == current.id else {})
 
 
@@ -122,6 +128,14 @@ def _start_auto_accepted(desk: Desk, agent: str, interaction: dict[str, Any],
     return None
 
 
+def _script_of(desk: Desk, current: Any, started: Any) -> str | None:
+    """The script the current interaction's queue starts: its title while it is not started."""
+    if current is None or current.interaction is None:
+        return None
+    script = desk.settings.script_of(current.interaction["queue"])
+    return desk.script_title(script) if script and started is None and current.state == "connected" else script
+
+
 def _suggested(script: Any) -> dict[str, str | None] | None:
     """What the end the dialog script reached suggests: ``disposition`` and ``next`` action."""
     if script is None or script.status != "ended" or not (script.step.disposition or script.step.next):
@@ -138,9 +152,9 @@ def _unavailable(failure: CarusoError) -> str:
 def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
                 chosen: tuple[str, Any] | None = None) -> dict[str, Any] | None:
     """The customers of an interaction: by its customer key, else those whose matched
-    attributes (``desk.match``) equal the caller's number or address, of which only the one
-    the agent ``chosen`` (object, key) when it is among them (the others then as ``others``,
-    to choose again); with the customer 360 view's profile, a link to it, and (for one
+    attributes (``desk.match``) equal the caller's number or address; but the one the agent
+    ``chosen`` (object, key: one of them, or one *Find the caller* found) when there is one
+    (the others then as ``others``, to choose again); with the customer 360 view's profile, a link to it, and (for one
     customer) the latest contacts."""
     view = _customer_view(context, role)
     if view is None:
@@ -156,24 +170,49 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
                     unique.setdefault(key_query(info, record), record)
         found = list(unique.values())[:POPPED]
     others: list[dict[str, Any]] = []
-    if len(found) > 1 and chosen is not None and chosen[0] == view.object:
-        picked = [record for record in found if _customer_key(info, record) == chosen[1]]
+    if chosen is not None and chosen[0] == view.object:       # one of them, or one the agent found
+        picked = [record for record in found if _customer_key(info, record) == chosen[1]] \
+            or _by_key(context, view.object, chosen[1])
         if picked:
-            found, others = picked, [record for record in found if record is not picked[0]]
+            found, others = picked[:1], [record for record in found if _customer_key(info, record) != chosen[1]]
     profile = context.catalog.view(view.profile)
     customers = [{"link": f"/views/{view.id}/show?{key_query(info, record)}", "query": key_query(info, record),
                   "sections": record_sections(profile, info, record, role), "key": _customer_key(info, record)}
                  for record in found]
     history = records.history(view.object, customers[0]["key"], HISTORY, 0)[0] if len(customers) == 1 else []
     # the other matches of a choice, to choose again (a misclick would file notes with the wrong customer)
-    again = [{"query": key_query(info, record),
-              "name": next((value for _, value, _ in record_sections(profile, info, record, role)[0][1] if value),
-                           key_query(info, record))} for record in others]
+    again = [{"query": key_query(info, record), "name": _name(context, view, info, record, role)} for record in others]
     return {"view": view, "address": address, "customers": customers, "history": history, "others": again}
 
 
+def _found(context: Context, role: str, text: str) -> list[dict[str, str]]:
+    """*Find the caller*: up to ``FOUND`` customers of the customer 360's object whose
+    attributes that object's list searches (else the desk's ``match``) contain ``text``, each
+    as its key's query and its name as the 360's profile shows it."""
+    view = _customer_view(context, role)
+    if view is None:
+        return []
+    info = context.records.info(view.object)
+    listing = next((v for v in context.catalog.views.values()
+                    if isinstance(v, ListView) and v.object == view.object and v.search and v.visible_to(role)), None)
+    fields = [f for f in (listing.search if listing else context.desk.settings.match) if f in info.attributes]
+    if not fields:
+        return []
+    records = context.records.matching(view.object, {"or": [{"field": f, "op": "contains", "value": text}
+                                                            for f in fields]}, FOUND)
+    return [{"query": key_query(info, record), "name": _name(context, view, info, record, role)} for record in records]
+
+
+def _name(context: Context, view: Customer360View, info: Any, record: dict[str, Any], role: str) -> str:
+    """A customer as the first value of the 360's profile shows them (else their key)."""
+    profile = context.catalog.view(view.profile)
+    return next((value for _, value, _ in record_sections(profile, info, record, role)[0][1] if value),
+                key_query(info, record))
+
+
 def _by_key(context: Context, object_name: str, customer: Any) -> list[dict[str, Any]]:
-    """The customer the communication server names, if it names one that exists."""
+    """The customer whose key is ``customer`` (the communication server's, or one the agent
+    chose), if one exists."""
     info = context.records.info(object_name)
     if customer in (None, "") or len(info.key) != 1:
         return []
@@ -274,8 +313,17 @@ def accept(request: Request, context: Context, form: FormData, agent: str, inter
     try:
         desk.start_script(agent, interaction, customer[1] if customer else None)
     except CarusoError as failure:
-        return f"Accepted, but the dialog script did not start: {failure}"
+        return f"Accepted. {_not_started(desk, accepted, customer, failure)}"
     return None
+
+
+def _not_started(desk: Desk, interaction: dict[str, Any], customer: tuple[str, Any] | None,
+                 failure: CarusoError) -> str:
+    """Why the queue's script did not start, for the agent: without a customer, find the caller."""
+    title = desk.script_title(desk.settings.script_of(interaction["queue"]) or "")
+    if customer is None and isinstance(failure, DialogError) and "context.customer_id" in str(failure):
+        return f"The script {title} needs the customer: find the caller, then start it."
+    return f"The script {title} did not start: {failure}"
 
 
 @_act
@@ -284,12 +332,15 @@ def reject(request: Request, context: Context, form: FormData, agent: str, inter
 
 
 @_act
-def script(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
+def script(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
     desk = _desk(context)
     if "start" in form:
-        customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction),
-                                    agent)
-        desk.start_script(agent, interaction, customer[1] if customer else None)
+        connected = desk.connected(agent, interaction)
+        customer = _popped_customer(context, request.state.visitor.user.role, connected, agent)
+        try:
+            desk.start_script(agent, interaction, customer[1] if customer else None)
+        except (DialogError, InvalidInput, NotFound) as failure:
+            return _not_started(desk, connected, customer, failure)
     elif "back" in form:
         desk.back(agent, interaction)
     else:      # seq is required: a form sent twice, or one without it, never answers twice
@@ -299,18 +350,37 @@ def script(request: Request, context: Context, form: FormData, agent: str, inter
 
 @_act
 def customer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
-    """The agent says which of the customers the screen pop found is the caller: the desk
-    then shows that one, files the notes to their contact history and starts scripts and
-    follow-ups for them. Only one of those found may be chosen."""
+    """The agent says which customer is the caller, one of those the screen pop found or one
+    *Find the caller* found (any customer of the 360's object, by its key): the desk then
+    shows that one, files the notes to their contact history and starts scripts and
+    follow-ups for them."""
     desk = _desk(context)
     connected = desk.connected(agent, interaction)
     popped = _screen_pop(context, request.state.visitor.user.role, connected)
     wanted = _text(form.get("customer"), 200)
     found = next((c for c in (popped or {}).get("customers", ()) if c["query"] == wanted), None)
-    if popped is None or found is None:
-        return "That customer is not one of those matching this interaction: choose one the desk shows."
-    desk.remember(agent, connected, (popped["view"].object, found["key"]))
+    key = found["key"] if found else _key_named(context, popped, wanted)
+    if popped is None or key is None:
+        return "There is no such customer: find the caller again, then choose one the desk shows."
+    desk.remember(agent, connected, (popped["view"].object, key))
     return None
+
+
+def _key_named(context: Context, popped: dict[str, Any] | None, query: str) -> Any:
+    """The key of the customer of the screen pop's object that ``query`` (``id=42``) names,
+    if there is one; None otherwise."""
+    if popped is None:
+        return None
+    info = context.records.info(popped["view"].object)
+    try:
+        pairs = parse_qsl(query, strict_parsing=True)
+    except ValueError:
+        return None
+    values = dict(pairs)
+    if len(info.key) != 1 or len(pairs) != 1 or set(values) != set(info.key):
+        return None
+    found = _by_key(context, info.name, values[info.key[0]])
+    return _customer_key(info, found[0]) if found else None
 
 
 @_act
