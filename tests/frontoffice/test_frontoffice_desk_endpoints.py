@@ -197,6 +197,8 @@ def test_an_agent_finds_a_caller_nobody_recognised_for_script_notes_and_follow_u
     assert 'name="find"' in page and "The caller is" not in page
     found = desk_web.get("/desk", params={"i": call, "find": "ZOE"}).text             # accents and case ignored
     assert found.count("The caller is") == 1 and "The caller is Zoë 100% Müller" in found
+    chooses = re.search(r'<form method="post" action="/desk/customer".*?</form>', found, re.S).group(0)
+    assert f'value="{csrf}"' in chooses and f'value="{call}"' in chooses and f'value="id={zoe}"' in chooses
     assert desk_web.get("/desk", params={"i": call, "find": "100%"}).text.count("The caller is") == 1   # % literal
     assert desk_web.get("/desk", params={"i": call, "find": "1_0"}).text.count("The caller is") == 0    # _ literal
     assert desk_web.get("/desk", params={"i": call, "find": "zo"}).text.count("The caller is") == 2
