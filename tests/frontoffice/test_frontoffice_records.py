@@ -188,6 +188,9 @@ def test_a_column_by_another_attribute_shows_it_in_lists_related_tables_and_expo
                 ) in listing
         assert (f'<td><a href="/views/orders/show?id={lost["id"]}">Orphan</a></td>'    # naming nobody: the key
                 '<td><a href="/views/customer-360/show?id=999999">999999</a></td><td></td>') in listing
+        assert "<th>Customer</th>" in listing and "<th>Deal</th>" in listing and "sort=customer_id" not in listing
+        assert "sort=title" in listing                       # by another object's attribute: not sorted by key
+        assert web.get("/views/orders?sort=-customer_id").text == listing   # asked anyway: the view's order
         opened = web.get(f"/views/orders/show?id={mine['id']}").text    # a row shown with the list's columns
         assert f'<dd><a href="/views/customer-360/show?id={ann["id"]}">Ann =Arbor</a></dd>' in opened
         assert "<dd>Heat pumps</dd>" in opened                               # no open: no link

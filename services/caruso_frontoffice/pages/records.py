@@ -123,8 +123,8 @@ def _list_query(request: Request, view: ListView, info: ObjectInfo, role: str) -
         if value is not None:
             filters[field.name] = value
     sort = params.get("sort", "")[:MAX_SEARCH]
-    if sort.lstrip("-") not in {column.name for column in _visible(view.columns, role)}:
-        sort = ""
+    if sort.lstrip("-") not in {column.name for column in _visible(view.columns, role) if not column.by}:
+        sort = ""                 # a column shown by another object's attribute would sort by its key
     hidden = {column.name for column in view.columns if not column.visible_to(role)}
     return {"search": search, "filters": filters, "shown": shown, "error": error, "sort": sort,
             "fields": [f for f in view.search if f not in hidden], "page": _page_number(params.get("page"))}
@@ -160,7 +160,7 @@ def _list_page(request: Request, context: Context, view: ListView, status: int =
         filter_error=refused, filter_name=filter_name,
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
-        columns=[(f.label or info.attribute(f.name).label, f.name) for f in columns], sort=asked["sort"],
+        columns=[(f.label or info.attribute(f.name).label, f.name, not f.by) for f in columns], sort=asked["sort"],
         rows=table_rows(context, view, info, columns, rows, row_opener(context, view, role), role),
         total=total, page=number, pages=pages,
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
