@@ -155,8 +155,10 @@ def _list_page(request: Request, context: Context, view: ListView, status: int =
     if number > pages:                      # beyond the last page (the list shrank, or a typed URL): the last
         return RedirectResponse(f"/views/{view.id}?{urlencode({**state, 'page': pages})}", 303)
     columns = _visible(view.columns, role)
+    labels = {f.name: f.label for f in columns if f.label}
     return context.render(
         request, "list.html", status, view=view, info=info, search=asked["search"], error=error,
+        searched=", ".join(labels.get(name) or info.attribute(name).label for name in asked["fields"]),
         filter_error=refused, filter_name=filter_name,
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
