@@ -67,7 +67,8 @@ def manager_option(command: Any) -> Any:
     """The ``--manager`` option of a command that talks to a service manager (``manager_uri``)."""
     return click.option("--manager", "manager_uri", metavar="HOST:PORT",
                         help="The service manager: HOST:PORT or a Pyro5 URI "
-                             "(default: CARUSO_MANAGER, else 127.0.0.1:7717).")(command)
+                             "(default: CARUSO_MANAGER, else the manager of ./caruso.toml, "
+                             "else 127.0.0.1:7717).")(command)
 
 
 class Finite(click.FloatRange):
