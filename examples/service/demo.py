@@ -30,8 +30,11 @@ NAMES = ["Jansen", "de Vries", "Bakker", "Visser", "Smit", "Meijer", "de Boer", 
          "Hendriks", "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra", "Kok", "Jacobs", "Vermeulen"]
 CITIES = ["Amsterdam", "Rotterdam", "Utrecht", "Den Haag", "Eindhoven", "Groningen", "Haarlem", "Leiden"]
 STREETS = ["Kerkstraat", "Dorpsstraat", "Stationsweg", "Molenweg", "Schoolstraat", "Marktplein", "Havenweg"]
-PROBLEMS = ["No hot water", "Error code E04 on the display", "Loud noise when starting", "Leaks water",
-            "Stops between floors", "Paper jams on every page", "Blows warm air only"]
+PROBLEMS = {"HB": ["No hot water", "Error code E04 on the display", "Leaks water"],      # by product
+            "HP": ["No heating", "Loud noise when starting", "Error code E04 on the display"],
+            "LF": ["Stops between floors", "Doors do not close", "Loud noise when starting"],
+            "PR": ["Paper jams on every page", "Prints blank pages", "Error code E04 on the display"],
+            "AC": ["Blows warm air only", "Leaks water", "Loud noise when starting"]}
 PARENTS_FIRST = ("Customer", "Installation", "ServiceContract", "FieldServiceOrder")
 
 
@@ -54,9 +57,10 @@ def generate(customers: int = 1000, seed: int = 2026, now: dt.datetime | None = 
             "id": number, "customer_no": f"S-{1000 + number}", "name": f"{trade} {name}",
             "email": f"{mailbox}.{number}@example.nl", "phone": f"+31 20 {(5550000 + number * 7919) % 10**7:07d}",
             "city": city, "site_address": f"{rng.choice(STREETS)} {rng.randint(1, 200)}, {city}"}
-        installed = [next_id("Installation") for _ in range(rng.choice([1, 1, 1, 2, 3]))]
-        for installation in installed:
-            prefix = rng.choice(list(PRODUCTS))
+        installed = []
+        for _ in range(rng.choice([1, 1, 1, 2, 3])):
+            installation, prefix = next_id("Installation"), rng.choice(list(PRODUCTS))
+            installed.append((installation, prefix))
             day = now.date() - dt.timedelta(days=rng.randint(30, 3650))
             yield "Installation", {
                 "id": installation, "customer_id": number, "serial_no": f"{prefix}-{100000 + installation}",
@@ -73,16 +77,17 @@ def generate(customers: int = 1000, seed: int = 2026, now: dt.datetime | None = 
             yield from _orders(rng, next_id, number, installed, RESPONSE_HOURS.get(level, NO_CONTRACT_HOURS), now)
 
 
-def _orders(rng: random.Random, next_id: Any, customer: int, installed: list[int], hours: int,
+def _orders(rng: random.Random, next_id: Any, customer: int, installed: list[tuple[int, str]], hours: int,
             now: dt.datetime) -> Iterator[tuple[str, dict[str, Any]]]:
-    for installation in rng.sample(installed, rng.randint(1, len(installed))):
+    """Orders of some of the customer's ``installed`` (key and product prefix), each a problem of its product."""
+    for installation, prefix in rng.sample(installed, rng.randint(1, len(installed))):
         opened = now - dt.timedelta(minutes=rng.randint(30, 10 * 24 * 60))
         respond_by = opened + dt.timedelta(hours=hours)
         late = respond_by < now
         status = rng.choice(["done", "done", "on-site", "open"]) if late else rng.choice(["open", "planned"])
         yield "FieldServiceOrder", {
             "id": next_id("FieldServiceOrder"), "customer_id": customer, "installation_id": installation,
-            "problem": rng.choice(PROBLEMS), "priority": rng.choices(["low", "normal", "high"], [2, 6, 2])[0],
+            "problem": rng.choice(PROBLEMS[prefix]), "priority": rng.choices(["low", "normal", "high"], [2, 6, 2])[0],
             "opened": opened.isoformat(), "respond_by": respond_by.isoformat(), "status": status,
             "engineer": None if status == "open" else rng.choice(NAMES)}
 

@@ -106,7 +106,7 @@ def test_caruso_data_demo_loads_customers_equipment_contracts_and_orders_whose_l
     contract, and the FAQ; the open orders past their deadline are marked breached by the SLA
     timer, each with a task for the service manager. Loaded again it is refused in one line."""
     from caruso_core.testing.commands import caruso
-    from caruso_service.demo import NO_CONTRACT_HOURS, generate
+    from caruso_service.demo import NO_CONTRACT_HOURS, PROBLEMS, generate
 
     storage, _ = _service_vertical(caruso_host, caruso_client, tmp_path, due_every=60)
     monkeypatch.chdir(tmp_path)
@@ -122,12 +122,14 @@ def test_caruso_data_demo_loads_customers_equipment_contracts_and_orders_whose_l
     assert generated == list(generate(300, now=now))                      # the same seed and moment, the same data
     assert len({values["serial_no"] for name, values in generated if name == "Installation"}) == counts["Installation"]
     contracts = {values["customer_id"]: values for name, values in generated if name == "ServiceContract"}
+    serials = {values["id"]: values["serial_no"] for name, values in generated if name == "Installation"}
     for name, order in generated:
         if name == "FieldServiceOrder":
             hours = contracts[order["customer_id"]]["response_hours"] if order["customer_id"] in contracts \
                 else NO_CONTRACT_HOURS
             assert (dt.datetime.fromisoformat(order["respond_by"]) - dt.datetime.fromisoformat(order["opened"])
                     == dt.timedelta(hours=hours))
+            assert order["problem"] in PROBLEMS[serials[order["installation_id"]][:2]]    # its product's
     late = storage.count("FieldServiceOrder", {"and": [{"field": "status", "op": "eq", "value": "open"},
                                                        {"field": "respond_by", "op": "lt",
                                                         "value": dt.datetime.now(dt.timezone.utc).replace(
