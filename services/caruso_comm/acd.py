@@ -219,10 +219,10 @@ class ACD:
 
     def _enqueue(self, interaction: Interaction, queue_name: str, data: dict[str, Any]) -> None:
         """``interaction`` enters ``queue_name`` (event ``enter`` with ``data``), then is routed;
-        the agent who transferred it there (``data["transfer_from"]``) is passed over."""
+        the agent who transferred it is passed over (:meth:`Interaction.enter`)."""
         queue = self.queues[queue_name]
         now = self._now()
-        interaction.enter(queue_name, now, data.get("transfer_from"))
+        interaction.enter(queue_name, now)
         self.sink(Event(now, ENTER, interaction.id, queue_name, None, data))
         if queue.max_length and len(self._waiting[queue_name]) >= queue.max_length:
             self._overflow(interaction, "max_length")
@@ -398,9 +398,8 @@ class ACD:
         self._emit(TRANSFER, interaction, interaction.queue, agent_id, talk=talk,
                    to_queue=queue, to_agent=agent)
         self._wrap_up(source, interaction)
-        interaction.agent = None
+        interaction.transferred_by(agent_id)
         if target is not None:
-            interaction.declined = {agent_id}
             self._offer(interaction, [target], None)
         else:
             self._enqueue(interaction, queue, {"transfer_from": agent_id})
@@ -572,7 +571,7 @@ class ACD:
                         "talk_time": a.talk_time, "misses": a.misses,
                         "wrapping": {i: list(w) for i, w in a.wrapping.items()}}
                        for a in self.agents.values()],
-            "interactions": [dict(i.snapshot(), stage=i.stage, declined=sorted(i.declined))
+            "interactions": [dict(i.snapshot(), stage=i.stage, declined=sorted(i.declined), passed_over=i.passed_over)
                              for i in self.interactions.values()],
             "handled": {name: list(handled) for name, handled in self._handled.items()},
         }
@@ -645,7 +644,7 @@ class ACD:
             data["id"], data["queue"], data["channel"], data["direction"], data["customer"],
             data["from"], data["to"], data["priority"], data["state"], data["created"],
             data["entered"], data["connected_at"], agent=data["agent"], stage=data["stage"],
-            declined=set(data["declined"]))
+            declined=set(data["declined"]), passed_over=data.get("passed_over"))
         if interaction.state == InteractionState.CONNECTED:
             agent = self.agents[interaction.agent]
             agent.connected.add(interaction.id)

@@ -192,13 +192,18 @@ class Interaction:
     declined: set[str] = attrs.field(factory=set)
     stage: int = 0
     token: int = 0
+    passed_over: str | None = None      # the agent who last transferred it: never offered it again
 
-    def enter(self, queue: str, at: float, passed_over: str | None = None) -> None:
-        """It waits in ``queue`` from ``at``, at its first stage, for any of its agents (but
-        ``passed_over``: the agent who transferred it there)."""
+    def enter(self, queue: str, at: float) -> None:
+        """It waits in ``queue`` from ``at``, at its first stage, for any of its agents but the
+        one who transferred it (also in a queue it overflows to)."""
         self.queue, self.entered, self.stage = queue, at, 0
         self.state, self.agent = InteractionState.WAITING, None
-        self.declined = {passed_over} if passed_over else set()
+        self.declined = {self.passed_over} if self.passed_over else set()
+
+    def transferred_by(self, agent: str) -> None:
+        """``agent`` hands it on: it is not offered to them again."""
+        self.state, self.agent, self.passed_over, self.declined = InteractionState.WAITING, None, agent, {agent}
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data for callers."""

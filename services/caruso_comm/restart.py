@@ -109,7 +109,7 @@ def _replay(events: list[Event]) -> Open:
                 interaction = Interaction(event.interaction, event.queue, data["channel"], data["direction"],
                                           data.get("customer"), data.get("from"), data.get("to"),
                                           int(data.get("priority") or 0), created=event.time)
-            interaction.enter(event.queue, event.time, event.data.get("transfer_from"))
+            interaction.enter(event.queue, event.time)
             entered_id = event.id
         elif event.event == OFFER:
             offers.add(event.agent)
@@ -126,8 +126,8 @@ def _replay(events: list[Event]) -> Open:
                 interaction.state = InteractionState.WAITING
         elif event.event == ESCALATE:
             interaction.stage = int(event.data["stage"])
-        elif event.event == TRANSFER:              # passed over where it goes, as ACD.transfer does
-            interaction.state, interaction.agent, interaction.declined = InteractionState.WAITING, None, {event.agent}
+        elif event.event == TRANSFER:
+            interaction.transferred_by(event.agent)
     return Open(interaction, offers, entered_id)
 
 

@@ -119,6 +119,23 @@ def test_a_transferred_call_is_not_offered_back_to_the_agent_who_transferred_it(
     assert desk.acd.interactions[first].state == "waiting"
 
 
+def test_a_transferred_call_that_overflows_is_not_offered_back_to_the_agent_who_transferred_it(desk):
+    desk.acd.add_queue(Queue("backup"))
+    desk.acd.add_queue(Queue("experts", skills={"expert": 1}, max_length=1, overflow="backup"))
+    desk.acd.add_queue(Queue("help"))
+    desk.acd.arrive("experts")                                       # waits for an expert: experts is full
+    desk.acd.login("ann")
+    call = desk.acd.arrive("help").id
+    desk.acd.accept("ann", call)
+    desk.acd.transfer("ann", call, queue="experts")
+    assert [(e.event, e.queue) for e in desk.events if e.interaction == call][-3:] == [
+        ("enter", "experts"), ("overflow", "experts"), ("enter", "backup")]
+    assert desk.offered_to(call) == ["ann"] and desk.acd.interactions[call].state == "waiting"
+    desk.swap()                                                      # nor after a hot-swap
+    desk.acd.login("bob")
+    assert desk.offered_to(call) == ["ann", "bob"]
+
+
 def test_a_cold_start_reads_the_agent_who_transferred_a_waiting_call_as_passed_over(desk, tmp_path):
     log = EventLog(f"sqlite:///{tmp_path / 'comm.db'}")
     log.append(Event(desk.clock.now, RESTART, data={"closed": 0, "logged_out": 0}))
