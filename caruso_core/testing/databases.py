@@ -8,9 +8,10 @@ from typing import Any, Callable, Iterator
 
 
 @contextmanager
-def throwaway_database(server_url: str, quote: str, drop_suffix: str = "") -> Iterator[str]:
+def throwaway_database(server_url: str, quote: str, drop_suffix: str = "", create_suffix: str = "") -> Iterator[str]:
     """The URL of a new, empty database on the server at ``server_url``, dropped on exit.
-    ``quote`` quotes its name in the server's SQL; ``drop_suffix`` ends the DROP statement."""
+    ``quote`` quotes its name in the server's SQL; ``create_suffix`` and ``drop_suffix`` end
+    the CREATE and DROP statements (e.g. an encoding)."""
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
@@ -18,7 +19,7 @@ def throwaway_database(server_url: str, quote: str, drop_suffix: str = "") -> It
     server = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with server.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {quote}{name}{quote}")
+            connection.exec_driver_sql(f"CREATE DATABASE {quote}{name}{quote}{create_suffix}")
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
         with server.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{drop_suffix}")

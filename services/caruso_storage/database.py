@@ -71,6 +71,8 @@ def open_engine(url: str, where: str, owned: bool) -> Engine:
         raise ConfigError(f"{where}: cannot use database URL {url!r}: {error}") from None
     if engine.dialect.name == "sqlite":
         _sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        folding.add_to_postgresql(engine)
     elif mysql:
         event.listen(engine, "connect", _strict)
     return engine

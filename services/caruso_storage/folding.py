@@ -1,18 +1,21 @@
 """Text folded for the text operators (``contains``, ``startswith``, ``like``): lower case
-and without accents, so that *zoe* finds *Zoë*, *muller* *Müller* and *sao* *São*.
+and without the accents of Latin letters, so that *zoe* finds *Zoë*, *muller* *Müller* and
+*sao* *São*.
 
 :func:`fold` folds a value in Python (the filter's value, and the values a rule's condition
-tests); :class:`folded` is the same folding of a column in SQL, compiled for each database:
+tests): ``lower()``, then each letter of the Latin blocks U+00C0-U+024F that is an accented
+form of a plain one (``é``, ``Å``, ``č``) becomes that letter; other letters stay (``ø``,
+``ß``, Cyrillic and Greek letters, a decomposed accent). :class:`folded` is the same folding
+of a column in SQL, compiled for each database:
 
 - SQLite: the function ``caruso_fold`` (:func:`fold` itself), which :func:`add_to_sqlite`
   gives each connection of an engine;
-- PostgreSQL: ``translate(lower(x), ...)`` with every letter of the Latin blocks
-  (U+00C0-U+024F) whose folding is one other letter (``É`` and ``é`` to ``e``, ``Ø`` to ``ø``);
-  outside them, as ``lower`` has it;
-- MySQL and MariaDB: the text compared in ``utf8mb4_unicode_ci`` (case and accents ignored);
+- PostgreSQL: ``translate(lower(x), ...)`` with the same letters; a database not encoded
+  in UTF-8 gets those of Latin-1 (U+00C0-U+00FF) where its encoding holds them (``LATIN1``,
+  ``WIN1252``), else ``lower(x)`` alone (:func:`add_to_postgresql` reads the encoding);
+- MySQL and MariaDB: the text compared in ``utf8mb4_unicode_ci`` (case and accents ignored,
+  of more letters than :func:`fold`'s);
 - other databases: ``lower(x)``, accents as they are.
-
-Letters that fold to two (``ß``, ``æ`` stay themselves) and ligatures are not expanded.
 """
 from __future__ import annotations
 
@@ -26,14 +29,33 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 LATIN = range(0xC0, 0x250)
+LATIN_1 = range(0xC0, 0x100)
+LATIN_1_ENCODINGS = ("LATIN1", "WIN1252")
+
+
+def _plain(letter: str) -> str | None:
+    """The plain ASCII letter ``letter`` is an accented form of, in lower case (None if none)."""
+    base = "".join(c for c in unicodedata.normalize("NFD", letter) if not unicodedata.combining(c)).lower()
+    return base if len(base) == 1 and base.isascii() and base != letter.lower() else None
+
+
+def _table(codes: range) -> dict[str, str]:
+    """Each letter of ``codes`` (and its lower case) that is an accented form of a plain one."""
+    table = {}
+    for letter in map(chr, codes):
+        plain = _plain(letter)
+        if plain is not None:
+            table.update({letter: plain, letter.lower(): plain})
+    return {letter: plain for letter, plain in table.items() if len(letter) == 1 and ord(letter) in codes}
+
+
+FOLDED = str.maketrans(_table(LATIN))
 
 
 def fold(text: str) -> str:
-    """``text`` in lower case without combining accents (``Zoë`` → ``zoe``)."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).lower()
+    """``text`` in lower case without the accents of Latin letters (``Zoë`` → ``zoe``)."""
+    lowered = text.lower()
+    return lowered if lowered.isascii() else lowered.translate(FOLDED)
 
 
 def _sqlite_fold(value: Any) -> Any:
@@ -47,14 +69,24 @@ def add_to_sqlite(engine: Engine) -> None:
         dbapi_connection.create_function("caruso_fold", 1, _sqlite_fold, deterministic=True)
 
 
-def _translation() -> tuple[str, str]:
-    pairs = [(chr(code), fold(chr(code))) for code in LATIN]
-    kept = [(letter, folded_letter) for letter, folded_letter in pairs
-            if len(folded_letter) == 1 and folded_letter != letter and "'" not in letter + folded_letter]
-    return "".join(letter for letter, _ in kept), "".join(folded_letter for _, folded_letter in kept)
+def add_to_postgresql(engine: Engine) -> None:
+    """Fold the PostgreSQL ``engine``'s text with the letters its server's encoding holds."""
+    @event.listens_for(engine, "first_connect")
+    def first_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SHOW server_encoding")
+        encoding = str(cursor.fetchone()[0]).upper()
+        cursor.close()
+        engine.dialect.caruso_folding = _translate_arguments(
+            LATIN if encoding in ("UTF8", "UTF-8") else LATIN_1 if encoding in LATIN_1_ENCODINGS else range(0))
 
 
-ACCENTED, PLAIN = _translation()
+def _translate_arguments(codes: range) -> tuple[str, str] | None:
+    table = _table(codes)
+    return ("".join(table), "".join(table.values())) if table else None
+
+
+UTF8_FOLDING = _translate_arguments(LATIN)
 
 
 class folded(FunctionElement[str]):
@@ -76,7 +108,9 @@ def _sqlite(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(folded, "postgresql")
 def _postgresql(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"translate(lower({compiler.process(element.clauses, **kw)}), '{ACCENTED}', '{PLAIN}')"
+    lowered = f"lower({compiler.process(element.clauses, **kw)})"
+    arguments = getattr(compiler.dialect, "caruso_folding", UTF8_FOLDING)
+    return f"translate({lowered}, '{arguments[0]}', '{arguments[1]}')" if arguments else lowered
 
 
 @compiles(folded, "mysql")

@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from caruso_core.errors import InvalidInput
+from caruso_core.testing.databases import throwaway_database
 from caruso_storage import filters
+from caruso_storage.folding import fold
 
 CITIES = ["Berlin", "Bonn", "Hamburg", None, "Berlin", "Munich", "bonn"]
 
@@ -77,6 +79,28 @@ def test_text_filters_ignore_accents_too(storage):
         condition = filters.parse(storage.model.objects["Customer"], where)
         assert [name for name in ("Zoë Müller", "São Paulo Imóveis", "François Lefèvre", "Zoltan Mulder")
                 if filters.matches(condition, {"name": name})] == expected, value
+
+
+@pytest.mark.postgres
+def test_text_filters_fold_on_a_postgresql_database_not_encoded_in_utf8(postgres_url, make_storage):
+    """A legacy LATIN1 database holds no letter beyond Latin-1: the folding uses those it holds
+    (its SQL names no other, which the server could not even read), and other text is found
+    as it is written."""
+    with throwaway_database(postgres_url, '"', " WITH (FORCE)",
+                            " ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0") as url:
+        storage = make_storage(db=url)
+        storage.apply([{"op": "create", "object": "Customer", "values": {"name": name}}
+                       for name in ("Zoë Müller", "ÅSA ÖBERG", "Ada Lovelace")])
+        for op, value, expected in (("contains", "zoe", ["Zoë Müller"]), ("contains", "MÜLLER", ["Zoë Müller"]),
+                                    ("startswith", "asa o", ["ÅSA ÖBERG"]), ("contains", "love", ["Ada Lovelace"]),
+                                    ("contains", "čzoe", [])):
+            assert names(storage.query("Customer", {"field": "name", "op": op, "value": value})) == expected, value
+        storage.stop()
+
+
+def test_the_python_folding_leaves_letters_other_than_latin_accented_ones_alone():
+    assert fold("Zoë ÅSA Łukasz Čapek") == "zoe asa łukasz capek"      # ł is no accented l
+    assert fold("Андрей Ηλέκτρα ß ø") == "андрей ηλέκτρα ß ø"          # as lower() has them: as PostgreSQL's
 
 
 def test_ordering_and_paging(customers):
