@@ -40,19 +40,28 @@ log = logging.getLogger(__name__)
 class Work:
     """One of the agent's interactions as the desk shows it: the live interaction (None
     once it ended and the agent is wrapping up), chat messages, the voicemail it calls back,
-    and in wrap-up the seconds left before the wrap-up ends by itself and the queue it went
-    on in without the agent (transferred), if it did."""
+    and in wrap-up the seconds left before the wrap-up ends by itself and, when it goes on
+    without the agent (transferred), where (``went_on``: *bob has it now*)."""
 
     id: str
     interaction: dict[str, Any] | None
     messages: list[dict[str, Any]] = attrs.field(factory=list)
     voicemail: dict[str, Any] | None = None
     wrap_up_left: float | None = None
-    went_on_in: str | None = None
+    went_on: str | None = None
 
     @property
     def state(self) -> str:
         return self.interaction["state"] if self.interaction else "wrap_up"
+
+
+def _where(interaction: dict[str, Any]) -> str:
+    """Where an interaction that went on without the agent is now, for their wrap-up."""
+    if interaction["agent"]:
+        return f"{interaction['agent']} has it now"
+    if interaction.get("offers"):
+        return f"it rings for {', '.join(interaction['offers'])}"
+    return f"it waits in queue {interaction['queue']}"
 
 
 class Desk:
@@ -103,7 +112,7 @@ class Desk:
             interaction = anywhere if self._agents(name, anywhere) else None
             if interaction is None:
                 found.append(Work(interaction_id, None, wrap_up_left=wrap_up_left.get(interaction_id),
-                                  went_on_in=anywhere["queue"] if anywhere else None))
+                                  went_on=_where(anywhere) if anywhere else None))
                 continue
             found.append(Work(interaction_id, interaction, self._messages(interaction),
                               self._voicemail(interaction_id)))
@@ -356,8 +365,13 @@ class Desk:
         return self.scripts.current(session) if session else None
 
     def script_title(self, script: str) -> str:
-        """The title of the dialog script ``script`` as the engine lists it (else its id)."""
-        return next((info.title for info in self.scripts.scripts() if info.id == script and info.title), script)
+        """The title of the dialog script ``script`` as the engine lists it (its id if it lists
+        none, or cannot be asked now)."""
+        try:
+            listed = self.scripts.scripts()
+        except CarusoError:
+            return script
+        return next((info.title for info in listed if info.id == script and info.title), script)
 
     def start_script(self, name: str, interaction_id: str, customer: Any) -> DialogView:
         """Begin the queue's script with the context ``customer_id``, ``caller``, ``interaction``,

@@ -28,7 +28,7 @@ from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import MAX_MESSAGE, MAX_NOTES, MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
-from caruso_frontoffice.pages.records import key_query, record_sections
+from caruso_frontoffice.pages.records import key_query, record_sections, searched_fields
 from caruso_frontoffice.views.model import Customer360View, Field, ListView
 
 ROLES = ("agent", "supervisor")
@@ -65,6 +65,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     desk, user = _desk(context), request.state.visitor.user
     agent, works, queues, script, worksheet, popped, dispositions = None, [], [], None, None, None, ()
     found: list[dict[str, str]] = []
+    script_of: str | None = None
     phone, holding = context.phone.choice(user.name), None
     try:
         agent = desk.agent(user.name)
@@ -87,6 +88,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 if current.interaction["channel"] == "voice" and phone and phone["kind"] == "sip":
                     holding = _holding(context, user.name)
             script = desk.script(user.name, current.id) if current.state in ("connected", "wrap_up") else None
+            script_of = _script_of(desk, current, script)
         signature = desk.signature_of(agent, works)
     except CarusoError as failure:
         current, signature = None, "unavailable"
@@ -99,7 +101,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
         phone=phone, holding=holding, phone_kinds=KINDS, error=error,
         once=submissions.new_token() if context.submissions is not None else None,
-        script_of=_script_of(desk, current, script),
+        script_of=script_of,
         kept=_kept(form) if form is not None and current is not None and form.get("interaction") == current.id else {})
 
 
@@ -124,7 +126,7 @@ def _start_auto_accepted(desk: Desk, agent: str, interaction: dict[str, Any],
     try:
         desk.start_auto_accepted(agent, interaction, customer[1] if customer else None)
     except CarusoError as failure:
-        return f"The call was accepted for you, but the dialog script did not start: {failure}"
+        return f"The call was accepted for you. {_not_started(desk, interaction, customer, failure)}"
     return None
 
 
@@ -193,9 +195,10 @@ def _found(context: Context, role: str, text: str) -> list[dict[str, str]]:
     if view is None:
         return []
     info = context.records.info(view.object)
-    listing = next((v for v in context.catalog.views.values()
-                    if isinstance(v, ListView) and v.object == view.object and v.search and v.visible_to(role)), None)
-    fields = [f for f in (listing.search if listing else context.desk.settings.match) if f in info.attributes]
+    listing = next((v for v in context.catalog.views.values() if isinstance(v, ListView) and v.object == view.object
+                    and searched_fields(v, role) and v.visible_to(role)), None)
+    fields = [f for f in (searched_fields(listing, role) if listing else context.desk.settings.match)
+              if f in info.attributes]
     if not fields:
         return []
     records = context.records.matching(view.object, {"or": [{"field": f, "op": "contains", "value": text}

@@ -125,9 +125,14 @@ def _list_query(request: Request, view: ListView, info: ObjectInfo, role: str) -
     sort = params.get("sort", "")[:MAX_SEARCH]
     if sort.lstrip("-") not in {column.name for column in _visible(view.columns, role) if not column.by}:
         sort = ""                 # a column shown by another object's attribute would sort by its key
-    hidden = {column.name for column in view.columns if not column.visible_to(role)}
     return {"search": search, "filters": filters, "shown": shown, "error": error, "sort": sort,
-            "fields": [f for f in view.search if f not in hidden], "page": _page_number(params.get("page"))}
+            "fields": searched_fields(view, role), "page": _page_number(params.get("page"))}
+
+
+def searched_fields(view: ListView, role: str) -> list[str]:
+    """The attributes ``view``'s search looks in for ``role``: not those of columns hidden from it."""
+    hidden = {column.name for column in view.columns if not column.visible_to(role)}
+    return [name for name in view.search if name not in hidden]
 
 
 @page(*STAFF)
