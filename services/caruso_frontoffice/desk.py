@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 import attrs
@@ -31,6 +32,7 @@ TEXT_CHANNELS = frozenset({"webchat", "email"})
 STATUSES = ("available", "break", "logged_out")
 MAX_REASON = 60
 MAX_MESSAGE = 2000
+TITLES_SECONDS = 60.0                   # how long the scripts' titles are kept before asking again
 REFUSED = (InvalidInput, NotFound, NotAuthorized)     # the storage will not file these notes, however often asked
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class Desk:
         self.scripts = Scripts(client.service(SCRIPTS))
         self.storage = client.service(STORAGE)
         self._starting = threading.Lock()
+        self._titles: tuple[float, dict[str, str]] = (0.0, {})       # until when, script id: title
 
     # -- the agent -----------------------------------------------------------------------
 
@@ -366,12 +369,15 @@ class Desk:
 
     def script_title(self, script: str) -> str:
         """The title of the dialog script ``script`` as the engine lists it (its id if it lists
-        none, or cannot be asked now)."""
-        try:
-            listed = self.scripts.scripts()
-        except CarusoError:
-            return script
-        return next((info.title for info in listed if info.id == script and info.title), script)
+        none, or cannot be asked now), asked at most once a minute."""
+        until, titles = self._titles
+        if time.monotonic() >= until:
+            try:
+                titles = {info.id: info.title for info in self.scripts.scripts() if info.title}
+            except CarusoError:
+                return titles.get(script, script)
+            self._titles = (time.monotonic() + TITLES_SECONDS, titles)
+        return titles.get(script, script)
 
     def start_script(self, name: str, interaction_id: str, customer: Any) -> DialogView:
         """Begin the queue's script with the context ``customer_id``, ``caller``, ``interaction``,
