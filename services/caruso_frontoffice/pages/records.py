@@ -144,15 +144,20 @@ def list_view(request: Request, context: Context) -> Response:
 def _list_page(request: Request, context: Context, view: ListView, status: int = 200,
                refused: str | None = None, filter_name: str = "") -> Response:
     """The list as the request's query asks for it; ``refused``: why the filter name
-    ``filter_name`` (given back in its field) was not saved."""
+    ``filter_name`` (given back in its field) was not saved. A filter value that does not fit
+    shows no rows (400), as its export refuses it, not every row as if no filter were set."""
     role = request.state.visitor.user.role
     records = context.records
     info = records.info(view.object)
     asked = _list_query(request, view, info, role)
     number, error = asked["page"], asked["error"]
+    rows, total = [], 0
     try:
-        rows, total = records.page(view, asked["fields"], asked["search"], asked["filters"], number,
-                                   asked["sort"] or None)
+        if error:
+            status = max(status, 400)
+        else:
+            rows, total = records.page(view, asked["fields"], asked["search"], asked["filters"], number,
+                                       asked["sort"] or None)
     except InvalidInput as failure:
         rows, total, error = [], 0, str(failure)
     pages = max(1, -(-total // view.page_size))
