@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from caruso_core.verticals import demo_loaders, installed
 from caruso_frontoffice.app import create_app
 from caruso_service import demo, faq
-from frontoffice_support import csrf_of, make_context
+from frontoffice_support import csrf_of, make_context, sign_in
 
 
 def test_the_faq_is_published_and_searched_in_the_verticals_portal(caruso_host, caruso_client, caruso_manager,
@@ -44,3 +44,19 @@ def test_the_faq_is_published_and_searched_in_the_verticals_portal(caruso_host, 
         seq = re.search(r'name="seq" value="(\d+)"', step.text).group(1)
         web.post(started.headers["location"], data={"csrf": csrf_of(step.text), "seq": seq, "answer": "other"})
         assert "search it at /portal/articles" in web.get(started.headers["location"]).text
+
+
+def test_the_verticals_customer_list_finds_a_city_however_it_is_written(caruso_host, caruso_client, caruso_manager,
+                                                                        tmp_path):
+    settings = installed()["service"].service_settings()
+    caruso_host("storage", config={**settings["storage"]["config"], "db": f"sqlite:///{tmp_path / 's.db'}"})
+    storage = caruso_client.get("caruso.storage/1")
+    for number, (name, city) in enumerate((("Hotel De Zon", "Den Haag"), ("Bakery Bos", "Zürich"),
+                                           ("School Jansen", "Delft")), start=1):
+        storage.create("Customer", {"customer_no": f"S-{number}", "name": name, "city": city})
+    context = make_context(tmp_path, caruso_manager.uri, views=settings["frontoffice"]["config"]["views"])
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        for typed, found in (("den haag", "Hotel De Zon"), ("ZURICH", "Bakery Bos")):
+            listed = web.get("/views/customers", params={"q": typed}).text
+            assert "1 found" in listed and found in listed, typed
