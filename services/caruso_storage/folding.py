@@ -28,8 +28,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-LATIN = range(0xC0, 0x250)
-LATIN_1 = range(0xC0, 0x100)
 LATIN_1_ENCODINGS = ("LATIN1", "WIN1252")
 
 
@@ -39,17 +37,9 @@ def _plain(letter: str) -> str | None:
     return base if len(base) == 1 and base.isascii() and base != letter.lower() else None
 
 
-def _table(codes: range) -> dict[str, str]:
-    """Each letter of ``codes`` (and its lower case) that is an accented form of a plain one."""
-    table = {}
-    for letter in map(chr, codes):
-        plain = _plain(letter)
-        if plain is not None:
-            table.update({letter: plain, letter.lower(): plain})
-    return {letter: plain for letter, plain in table.items() if len(letter) == 1 and ord(letter) in codes}
-
-
-FOLDED = str.maketrans(_table(LATIN))
+# each letter of the Latin blocks U+00C0-U+024F that is an accented form of a plain one: that one
+PLAIN = {letter: plain for letter in map(chr, range(0xC0, 0x250)) if (plain := _plain(letter)) is not None}
+FOLDED = str.maketrans(PLAIN)
 
 
 def fold(text: str) -> str:
@@ -78,15 +68,16 @@ def add_to_postgresql(engine: Engine) -> None:
         encoding = str(cursor.fetchone()[0]).upper()
         cursor.close()
         engine.dialect.caruso_folding = _translate_arguments(
-            LATIN if encoding in ("UTF8", "UTF-8") else LATIN_1 if encoding in LATIN_1_ENCODINGS else range(0))
+            0x250 if encoding in ("UTF8", "UTF-8") else 0x100 if encoding in LATIN_1_ENCODINGS else 0)
 
 
-def _translate_arguments(codes: range) -> tuple[str, str] | None:
-    table = _table(codes)
-    return ("".join(table), "".join(table.values())) if table else None
+def _translate_arguments(below: int) -> tuple[str, str] | None:
+    """``translate()``'s two texts for the letters of ``PLAIN`` below the code point ``below``."""
+    kept = {letter: plain for letter, plain in PLAIN.items() if ord(letter) < below}
+    return ("".join(kept), "".join(kept.values())) if kept else None
 
 
-UTF8_FOLDING = _translate_arguments(LATIN)
+UTF8_FOLDING = _translate_arguments(0x250)
 
 
 class folded(FunctionElement[str]):

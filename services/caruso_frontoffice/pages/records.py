@@ -122,11 +122,13 @@ def _list_query(request: Request, view: ListView, info: ObjectInfo, role: str) -
             continue
         if value is not None:
             filters[field.name] = value
+    # a column shown by another object's attribute would sort by its key: not sortable
+    sortable = {column.name for column in _visible(view.columns, role) if not column.by}
     sort = params.get("sort", "")[:MAX_SEARCH]
-    if sort.lstrip("-") not in {column.name for column in _visible(view.columns, role) if not column.by}:
-        sort = ""                 # a column shown by another object's attribute would sort by its key
+    if sort.lstrip("-") not in sortable:
+        sort = ""
     return {"search": search, "filters": filters, "shown": shown, "error": error, "sort": sort,
-            "fields": searched_fields(view, role), "page": _page_number(params.get("page"))}
+            "sortable": sortable, "fields": searched_fields(view, role), "page": _page_number(params.get("page"))}
 
 
 def searched_fields(view: ListView, role: str) -> list[str]:
@@ -152,14 +154,14 @@ def _list_page(request: Request, context: Context, view: ListView, status: int =
     asked = _list_query(request, view, info, role)
     number, error = asked["page"], asked["error"]
     rows, total = [], 0
-    try:
-        if error:
-            status = max(status, 400)
-        else:
+    if error:
+        status = max(status, 400)
+    else:
+        try:
             rows, total = records.page(view, asked["fields"], asked["search"], asked["filters"], number,
                                        asked["sort"] or None)
-    except InvalidInput as failure:
-        rows, total, error = [], 0, str(failure)
+        except InvalidInput as failure:
+            error = str(failure)
     pages = max(1, -(-total // view.page_size))
     state = _list_state(asked)
     if number > pages:                      # beyond the last page (the list shrank, or a typed URL): the last
@@ -172,7 +174,8 @@ def _list_page(request: Request, context: Context, view: ListView, status: int =
         filter_error=refused, filter_name=filter_name,
         filters=[(f, info.attribute(f.name), widgets.widget(f, info.attribute(f.name)), asked["shown"][f.name])
                  for f in _visible(view.filters, role)],
-        columns=[(f.label or info.attribute(f.name).label, f.name, not f.by) for f in columns], sort=asked["sort"],
+        columns=[(f.label or info.attribute(f.name).label, f.name, f.name in asked["sortable"]) for f in columns],
+        sort=asked["sort"],
         rows=table_rows(context, view, info, columns, rows, row_opener(context, view, role), role),
         total=total, page=number, pages=pages,
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
