@@ -210,6 +210,9 @@ def test_an_agent_finds_a_caller_nobody_recognised_for_script_notes_and_follow_u
     for forged in ("id=999999", "id=abc", "id=1&id=2", "name=Zoe", "id=", "x" * 201):
         refused = post("customer", interaction=call, customer=forged)
         assert refused.status_code in (400, 409), forged
+    unsigned = desk_web.post("/desk/customer", data={"interaction": call, "customer": f"id={zoe}"})
+    assert unsigned.status_code == 403 and "did not come from this site" in unsigned.text     # no CSRF token
+    assert post("customer", interaction="someone-elses", customer=f"id={zoe}").status_code == 409   # not her call
     assert post("notes", interaction=call, notes="Wants a copy of the bill").status_code == 303
     assert post("customer", interaction=call, customer=f"id={zoe}").status_code == 303
     page = desk_web.get(f"/desk?i={call}").text
@@ -219,6 +222,9 @@ def test_an_agent_finds_a_caller_nobody_recognised_for_script_notes_and_follow_u
     assert [task["customer_id"] for task in storage.query("Task")] == [zoe]
     assert [e["summary"] for e in storage.contact_history("Customer", zoe)] == [
         "Notes (resolved): Wants a copy of the bill"]
+    assert post("customer", interaction=call, customer=f"id={zoe}").status_code == 409    # replayed: call over
+    signed_in(desk_web, "root")                                                       # an administrator
+    assert desk_web.get("/desk", params={"i": call, "find": "zoe"}).status_code == 403
 
 
 def test_the_desk_keeps_its_call_while_the_script_engine_is_down(desk_web, caruso_host, caruso_client, storage,
