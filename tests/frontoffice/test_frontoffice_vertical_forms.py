@@ -66,18 +66,20 @@ def test_every_new_form_of_the_vertical_saves(vertical):
         before = storage.count(form.object, None)
         phone.open(f"/views/{form.id}/new")
         page = wide.open(f"/views/{form.id}/new")
-        for control in page.locator("form.record [name]:not([type=hidden])").all():
-            name = control.get_attribute("name")
+        controls = page.eval_on_selector_all(       # one round trip for what the loop reads of them
+            "form.record [name]:not([type=hidden])",
+            "cs => cs.map(c => [c.name, c.tagName, c.getAttribute('inputmode') || c.getAttribute('type')])")
+        for name, tag, kind in controls:
+            control = page.locator(f"form.record [name='{name}']")
             meta = described["attributes"][name]
             if meta["type"] == "boolean":
                 control.check()
                 continue
-            kind = control.get_attribute("inputmode") or control.get_attribute("type")
             value = ("ann@example.com" if kind == "email" else "+31 20 555 0101" if kind == "tel"
                      else sample(next(f for f in form.fields if f.name == name), meta, described["relations"], storage, next(numbers)))
             if value is None:
                 assert not meta["required"], f"{form.id}: nothing to refer to for {name}"
-            elif control.evaluate("e => e.tagName") == "SELECT":
+            elif tag == "SELECT":
                 control.select_option(value)
             else:
                 control.fill(value)
