@@ -123,6 +123,7 @@ class Tab:
         self.context = browser.new_context(viewport=viewport, base_url=base)
         self.page = self.context.new_page()
         self.problems = []
+        self.links = []
         self.unreported = Counter()
         self.shots = shots
         self.page.on("console", lambda m: m.type == "error" and self.console_error(m.text))
@@ -153,8 +154,11 @@ class Tab:
         self.problems = kept
 
     def check_layout(self, where):
+        """No problem recorded and nothing wider than the screen; keeps the ``href`` of the
+        page's links as ``links`` (read in the same round trip to the browser)."""
         assert not self.problems, (where, self.problems)
-        overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow, self.links = self.page.evaluate("""() => [document.documentElement.scrollWidth - window.innerWidth,
+            [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))]""")
         assert overflow <= 0, f"{where} is {overflow}px wider than the screen"
 
     def sign_in(self, name, password=None):

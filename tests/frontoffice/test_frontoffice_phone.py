@@ -61,8 +61,8 @@ def crawl(tab):
             continue
         seen.add(path)
         kinds[of_kind] += 1
-        page = tab.open(path)
-        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
+        tab.open(path)
+        for href in tab.links:
             parts = urlsplit(href)
             if parts.netloc or not href.startswith("/") or any(s in parts.path for s in SKIPPED):
                 continue
