@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from caruso_core.errors import InvalidInput
 
+from caruso_storage.folding import digits
 from caruso_storage.model import ObjectType, Unique
 
 MAX_EMAIL = 254                  # the longest address mail can carry (RFC 5321 path limit)
@@ -34,7 +35,6 @@ _ASCII_RUN = "[^\x00-\x20\x7f" + re.escape("".join(sorted(FORBIDDEN_IN_EMAIL))) 
 _ASCII_LABEL = f"(?!-)[A-Za-z0-9-]{{1,{MAX_LABEL}}}(?<!-)"
 ASCII_ADDRESS = re.compile(f"(?=[^@]{{1,{MAX_LOCAL}}}@){_ASCII_RUN}(?:\\.{_ASCII_RUN})*"
                            f"@(?:{_ASCII_LABEL}\\.)+(?![0-9]+\\Z){_ASCII_LABEL}")
-DIGITS = "0123456789"
 
 
 def email(name: str, value: str) -> str:
@@ -79,7 +79,7 @@ def normalised(compare: str, value: Any) -> Any:
     if compare == "ignore-case":
         return value.strip().lower()
     if compare == "digits":
-        return "".join(character for character in value if character in DIGITS)
+        return digits(value)
     return value
 
 

@@ -6,6 +6,7 @@ and ``order()`` the expression results are sorted by:
 
 - a plain column compares as SQL compares it, the value bound through the column's type;
 - text operators compare text folded: case and accents ignored (:mod:`caruso_storage.folding`);
+  ``digits`` compares a text's digits (a phone number however written);
 - padded text (``convert="padded"``) matches text patterns without its padding, as
   equality already does;
 - an attribute with ``choices`` sorts in the order they are declared (``low|normal|high``),
@@ -29,8 +30,8 @@ from sqlalchemy import BigInteger, String, Table, and_, case, cast, false, func,
 from sqlalchemy.sql.elements import ColumnElement
 
 from caruso_storage.conversions import Flag, Padded, Stored
-from caruso_storage.filters import TEXT_OPERATORS, text_pattern
-from caruso_storage.folding import fold, folded
+from caruso_storage.filters import DIGITS, TEXT_OPERATORS, text_pattern
+from caruso_storage.folding import digits_of, fold, folded
 from caruso_storage.model import ObjectType
 from caruso_storage.tables import time_key
 
@@ -52,6 +53,8 @@ class Field:
             return self.among(value) if value else false()
         if op in TEXT_OPERATORS:
             return folded(self.text()).like(text_pattern(op, fold(value)), escape="\\")
+        if op == DIGITS:
+            return digits_of(self.text()).like(f"%{value}%")
         return self.ordered(op, value)
 
     def null(self, is_null: bool) -> ColumnElement[bool]:

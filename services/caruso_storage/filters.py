@@ -28,17 +28,20 @@ from sqlalchemy.sql.elements import ColumnElement
 from caruso_core.errors import InvalidInput
 
 from caruso_storage import values
-from caruso_storage.folding import fold
+from caruso_storage.folding import digits, fold
 from caruso_storage.model import Attribute, Condition, ObjectType, comparable
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 TEXT_OPERATORS = ("contains", "startswith", "like")
-OPERATORS = (*COMPARISONS, "in", *TEXT_OPERATORS, "is_null")
+DIGITS = "digits"           # a phone number however written: see :func:`number_digits`
+OPERATORS = (*COMPARISONS, "in", *TEXT_OPERATORS, DIGITS, "is_null")
 RULE_OPERATORS = ("changed", "changed_to", "changed_from")
 TEXT_TYPES = ("string", "text")
 MAX_DEPTH = 16
 MAX_NODES = 500
 MAX_IN_VALUES = 1000
+SIGNIFICANT_DIGITS = 9      # a number's last nine digits: without its country code or trunk prefix
+LEAST_DIGITS = 4
 
 
 def parse(obj: ObjectType, data: Any, *, rule: bool = False,
@@ -95,7 +98,7 @@ def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool =
         attribute = obj.attributes[field]
     if op not in allowed:
         raise InvalidInput(f"filter: unknown operator {op!r} for {field} (operators: {', '.join(allowed)})")
-    if op in TEXT_OPERATORS and attribute.type not in TEXT_TYPES:
+    if (op in TEXT_OPERATORS or op == DIGITS) and attribute.type not in TEXT_TYPES:
         raise InvalidInput(f"filter: operator {op} needs a text field; {field} is {attribute.type}")
     if value_field is not None:
         return _with_field(obj, field, attribute, op, value_field, rule)
@@ -111,6 +114,10 @@ def comparison(obj: ObjectType, field: Any, op: Any, value: Any, *, rule: bool =
     elif op in TEXT_OPERATORS:
         if not isinstance(value, str):
             raise InvalidInput(f"filter: {op} on {field} needs a text value")
+    elif op == DIGITS:
+        value = number_digits(value)
+        if value is None:
+            raise InvalidInput(f"filter: {DIGITS} on {field} needs a text value with at least {LEAST_DIGITS} digits")
     else:
         value = values.decode(attribute, value, strict=False)
     return Condition("compare", field, op, value)
@@ -174,6 +181,15 @@ def to_sql(condition: Condition | None, fields: Mapping[str, Any]) -> ColumnElem
     return fields[condition.field].compare(condition.op, condition.value)
 
 
+def number_digits(value: Any) -> str | None:
+    """What the operator ``digits`` looks for of a number as given: its last
+    ``SIGNIFICANT_DIGITS`` digits (all when it has fewer), so that a number written with its
+    country code (``+31 20 555 0101``), with the trunk prefix (``020 555 0101``) or without
+    either (``555 0101``) finds it as stored; None for a value with fewer than ``LEAST_DIGITS``."""
+    found = digits(value) if isinstance(value, str) else ""
+    return found[-SIGNIFICANT_DIGITS:] if len(found) >= LEAST_DIGITS else None
+
+
 def text_pattern(op: str, value: str) -> str:
     """The LIKE pattern of a text operator's value (``like`` takes it as it is)."""
     if op == "like":
@@ -214,6 +230,8 @@ def matches(condition: Condition | None, new: Mapping[str, Any], old: Mapping[st
         return current != value
     if current is None or value is None:
         return False
+    if op == DIGITS:
+        return value in digits(str(current))
     if op in TEXT_OPERATORS:
         return re.fullmatch(_regex(text_pattern(op, fold(value))), fold(str(current).rstrip(" ")), re.DOTALL) is not None
     return {"lt": current < value, "le": current <= value, "gt": current > value, "ge": current >= value}[op]

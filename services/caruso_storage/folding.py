@@ -16,6 +16,11 @@ of a column in SQL, compiled for each database:
 - MySQL and MariaDB: the text compared in ``utf8mb4_unicode_ci`` (case and accents ignored,
   of more letters than :func:`fold`'s);
 - other databases: ``lower(x)``, accents as they are.
+
+The operator ``digits`` compares phone numbers however they are written: :func:`digits`
+keeps a text's ASCII digits, and :class:`digits_of` does the same to a column in SQL
+(SQLite: the function ``caruso_digits``; PostgreSQL: ``regexp_replace``; MySQL and MariaDB:
+``REGEXP_REPLACE``; other databases: the text as it is).
 """
 from __future__ import annotations
 
@@ -48,15 +53,25 @@ def fold(text: str) -> str:
     return lowered if lowered.isascii() else lowered.translate(FOLDED)
 
 
+def digits(text: str) -> str:
+    """The ASCII digits of ``text``, in order (``+31 (0)20-555 0101`` → ``310205550101``)."""
+    return "".join(char for char in text if "0" <= char <= "9")
+
+
 def _sqlite_fold(value: Any) -> Any:
     return fold(value) if isinstance(value, str) else value
 
 
+def _sqlite_digits(value: Any) -> Any:
+    return digits(value) if isinstance(value, str) else value
+
+
 def add_to_sqlite(engine: Engine) -> None:
-    """Give every connection of the SQLite ``engine`` the function ``caruso_fold``."""
+    """Give every connection of the SQLite ``engine`` the functions ``caruso_fold`` and ``caruso_digits``."""
     @event.listens_for(engine, "connect")
     def connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.create_function("caruso_fold", 1, _sqlite_fold, deterministic=True)
+        dbapi_connection.create_function("caruso_digits", 1, _sqlite_digits, deterministic=True)
 
 
 def add_to_postgresql(engine: Engine) -> None:
@@ -108,3 +123,31 @@ def _postgresql(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(folded, "mariadb")
 def _mysql(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(CONVERT({compiler.process(element.clauses, **kw)} USING utf8mb4) COLLATE utf8mb4_unicode_ci)"
+
+
+class digits_of(FunctionElement[str]):
+    """A text expression's digits, as :func:`digits` keeps them (see the module's list per database)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(digits_of)
+def _as_written(element: digits_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(digits_of, "sqlite")
+def _sqlite_digits_of(element: digits_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"caruso_digits({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(digits_of, "postgresql")
+def _postgresql_digits_of(element: digits_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"regexp_replace({compiler.process(element.clauses, **kw)}, '[^0-9]', '', 'g')"
+
+
+@compiles(digits_of, "mysql")
+@compiles(digits_of, "mariadb")
+def _mysql_digits_of(element: digits_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"REGEXP_REPLACE({compiler.process(element.clauses, **kw)}, '[^0-9]', '')"

@@ -81,6 +81,34 @@ def test_text_filters_ignore_accents_too(storage):
                 if filters.matches(condition, {"name": name})] == expected, value
 
 
+NUMBERS = {"Ann": "+31 20 555 0101", "Bob": "020-555 0102", "Cas": "(06) 1234 5678", "Dee": None, "Eve": "ann@example.com"}
+
+
+def test_digits_finds_a_phone_number_however_it_is_written(storage):
+    """digits compares the digits of a number: with the country code, the trunk prefix, dashes,
+    brackets or none of them, in a query on every database and in a rule's condition."""
+    storage.apply([{"op": "create", "object": "Customer", "values": {"name": name, "phone": phone}}
+                   for name, phone in NUMBERS.items()])
+    for value, expected in (("+31205550101", ["Ann"]), ("020 555 01 01", ["Ann"]), ("0031-20-5550101", ["Ann"]),
+                            ("555 0101", ["Ann"]), ("0205550102", ["Bob"]), ("+31 6 12345678", ["Cas"]),
+                            ("tel. 555-01", ["Ann", "Bob"]), ("0205550103", []), ("%5550%", ["Ann", "Bob"])):
+        where = {"field": "phone", "op": "digits", "value": value}
+        assert names(storage.query("Customer", where)) == expected, value
+        condition = filters.parse(storage.model.objects["Customer"], where)
+        assert [name for name, phone in NUMBERS.items() if filters.matches(condition, {"phone": phone})] == expected
+
+
+@pytest.mark.parametrize("where, message", [
+    ({"field": "phone", "op": "digits", "value": "555"}, "at least 4 digits"),
+    ({"field": "phone", "op": "digits", "value": "phone me"}, "at least 4 digits"),
+    ({"field": "phone", "op": "digits", "value": 5550101}, "at least 4 digits"),
+    ({"field": "id", "op": "digits", "value": "5550101"}, "needs a text field"),
+])
+def test_digits_refuses_what_is_no_number(storage, where, message):
+    with pytest.raises(InvalidInput, match=message):
+        storage.query("Customer", where)
+
+
 @pytest.mark.postgres
 def test_text_filters_fold_on_a_postgresql_database_not_encoded_in_utf8(postgres_url, make_storage):
     """A legacy LATIN1 database holds no letter beyond Latin-1: the folding uses those it holds
