@@ -18,6 +18,7 @@ from caruso_frontoffice.views.model import ListView
 
 STORAGE = "caruso.storage/1"
 METADATA_SECONDS = 5.0
+NUMBER = re.compile(r"[0-9 +().\-/]+")         # a phone number as people type one
 
 
 @attrs.frozen
@@ -197,13 +198,27 @@ class Records:
         return history_page(self.read([history(object_name, key, limit, offset)])[0], limit)
 
 
+def searching(fields: list[str], text: str) -> dict[str, Any]:
+    """The condition of a search for ``text`` in ``fields``: one of them contains it, case and
+    accents ignored; a text typed as a phone number (``NUMBER``, four digits or more) also
+    finds the number however it is stored (the storage's ``digits``: *0205550101* finds
+    *+31 20 555 0101*)."""
+    ops = ["contains", "digits"] if typed_as_number(text) else ["contains"]
+    return {"or": [{"field": field, "op": op, "value": text} for field in fields for op in ops]}
+
+
+def typed_as_number(text: str, least: int = 4) -> bool:
+    """Whether ``text`` is written as a phone number: digits (``least`` or more), spaces and ``+().-/``."""
+    return NUMBER.fullmatch(text) is not None and sum(char.isdigit() for char in text) >= least
+
+
 def _matching(search_fields: list[str], search: str, filters: dict[str, Any]) -> dict[str, Any] | None:
     """The condition of a list: attributes equal to ``filters`` and one of ``search_fields``
-    containing ``search``."""
+    containing ``search`` (see :func:`searching`)."""
     conditions: list[dict[str, Any]] = [{"field": field, "op": "eq", "value": value}
                                         for field, value in filters.items()]
     if search and search_fields:
-        conditions.append({"or": [{"field": field, "op": "contains", "value": search} for field in search_fields]})
+        conditions.append(searching(search_fields, search))
     return {"and": conditions} if conditions else None
 
 

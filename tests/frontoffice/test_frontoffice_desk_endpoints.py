@@ -178,6 +178,34 @@ def test_of_several_customers_matching_the_caller_the_agent_chooses_one_for_scri
     assert storage.contact_history("Customer", ann) == []
 
 
+def test_the_screen_pop_finds_the_callers_number_however_it_is_written(desk_web, comm, storage):
+    """The network's number (+31205550101) pops the customer whose phone is written otherwise
+    (020-555 01 01); a customer holding it as the network writes it is popped alone; a number
+    nobody holds pops nobody, and so does an extension (fewer than nine digits) nobody holds as
+    it is written."""
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    ann = storage.create("Customer", {"name": "Ann Smit", "phone": "020-555 01 01"})["id"]
+    bob = storage.create("Customer", {"name": "Bob Smit", "phone": "020 555 0102", "email": "5550101@example.org"})["id"]
+    assert post("status", status="available").status_code == 303
+    for number, popped in (("+31205550101", ann), ("+31 20 555 0102", bob), ("+31205550199", None), ("5550101", None)):
+        call = comm.arrive("sales", from_=number)["id"]
+        eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+        assert post("accept", interaction=call).status_code == 303
+        page = desk_web.get(f"/desk?i={call}").text
+        shown = set(re.findall(r"/views/customer-360/show\?id=(\d+)", page)) - {"0"}
+        assert shown == ({str(popped)} if popped else set()), (number, shown)
+        assert post("complete", interaction=call, disposition="resolved").status_code == 303
+    carla = storage.create("Customer", {"name": "Carla Smit", "phone": "+31205550101"})["id"]
+    call = comm.arrive("sales", from_="+31205550101")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    assert post("accept", interaction=call).status_code == 303
+    assert set(re.findall(r"/views/customer-360/show\?id=(\d+)", desk_web.get(f"/desk?i={call}").text)) == {str(carla)}
+
+
 def test_an_agent_finds_a_caller_nobody_recognised_for_script_notes_and_follow_up(desk_web, comm, storage):
     """*Find the caller* searches the customers as their list does (name, number, phone,
     e-mail); the one the agent chooses gets the script, the notes and the follow-up. Typed

@@ -46,17 +46,20 @@ def test_the_faq_is_published_and_searched_in_the_verticals_portal(caruso_host, 
         assert "search it at /portal/articles" in web.get(started.headers["location"]).text
 
 
-def test_the_verticals_customer_list_finds_a_city_however_it_is_written(caruso_host, caruso_client, caruso_manager,
-                                                                        tmp_path):
+def test_the_verticals_customer_list_finds_a_city_or_a_number_however_it_is_written(
+        caruso_host, caruso_client, caruso_manager, tmp_path):
     settings = installed()["service"].service_settings()
     caruso_host("storage", config={**settings["storage"]["config"], "db": f"sqlite:///{tmp_path / 's.db'}"})
     storage = caruso_client.get("caruso.storage/1")
-    for number, (name, city) in enumerate((("Hotel De Zon", "Den Haag"), ("Bakery Bos", "Zürich"),
-                                           ("School Jansen", "Delft")), start=1):
-        storage.create("Customer", {"customer_no": f"S-{number}", "name": name, "city": city})
+    for number, (name, city, phone) in enumerate((("Hotel De Zon", "Den Haag", "070 555 0101"),
+                                                  ("Bakery Bos", "Zürich", "+41 44 555 01 02"),
+                                                  ("School Jansen", "Delft", "015-5550103")), start=1):
+        storage.create("Customer", {"customer_no": f"S-{number}", "name": name, "city": city, "phone": phone})
     context = make_context(tmp_path, caruso_manager.uri, views=settings["frontoffice"]["config"]["views"])
     with TestClient(create_app(context), base_url="http://testserver") as web:
         sign_in(web, "ada")
-        for typed, found in (("den haag", "Hotel De Zon"), ("ZURICH", "Bakery Bos")):
+        for typed, found in (("den haag", "Hotel De Zon"), ("ZURICH", "Bakery Bos"), ("+31705550101", "Hotel De Zon"),
+                             ("044 5550102", "Bakery Bos"), ("(015) 555 01 03", "School Jansen"), ("S-3", "School Jansen")):
             listed = web.get("/views/customers", params={"q": typed}).text
             assert "1 found" in listed and found in listed, typed
+        assert "Nothing found." in web.get("/views/customers", params={"q": "555 0199"}).text

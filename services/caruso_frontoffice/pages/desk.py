@@ -29,10 +29,12 @@ from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import MAX_MESSAGE, MAX_NOTES, MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.pages.records import key_query, record_sections, searched_fields
+from caruso_frontoffice.records import searching, typed_as_number
 from caruso_frontoffice.views.model import Customer360View, Field, ListView
 
 ROLES = ("agent", "supervisor")
 POPPED = 5
+WHOLE_NUMBER = 9        # digits of a caller's number the screen pop compares however written (no extension)
 HISTORY = 3
 FOUND = 5               # customers *Find the caller* lists
 MAX_FIND = 100          # characters it searches for
@@ -154,7 +156,8 @@ def _unavailable(failure: CarusoError) -> str:
 def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
                 chosen: tuple[str, Any] | None = None) -> dict[str, Any] | None:
     """The customers of an interaction: by its customer key, else those whose matched
-    attributes (``desk.match``) equal the caller's number or address; but the one the agent
+    attributes (``desk.match``) equal the caller's number or address (else, for a whole number,
+    hold it written otherwise: the storage's ``digits``, *+31205550101* for *020 555 0101*); but the one the agent
     ``chosen`` (object, key: one of them, or one *Find the caller* found) when there is one
     (the others then as ``others``, to choose again); with the customer 360 view's profile, a link to it, and (for one
     customer) the latest contacts."""
@@ -166,10 +169,16 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
     address = interaction["from"] if interaction["direction"] == "inbound" else interaction["to"]
     if not found and address:
         unique: dict[str, dict[str, Any]] = {}
-        for field in (f for f in context.desk.settings.match if f in info.attributes):
+        fields = [f for f in context.desk.settings.match if f in info.attributes]
+        for field in fields:
             for value in dict.fromkeys([address, address.lower()]):
                 for record in records.referring(view.object, field, value, POPPED):
                     unique.setdefault(key_query(info, record), record)
+        written = [f for f in fields if info.attributes[f].type in ("string", "text")]
+        if not unique and written and typed_as_number(address, WHOLE_NUMBER):    # written otherwise
+            for record in records.matching(view.object, {"or": [{"field": f, "op": "digits", "value": address}
+                                                                for f in written]}, POPPED):
+                unique.setdefault(key_query(info, record), record)
         found = list(unique.values())[:POPPED]
     others: list[dict[str, Any]] = []
     if chosen is not None and chosen[0] == view.object:       # one of them, or one the agent found
@@ -201,8 +210,7 @@ def _found(context: Context, role: str, text: str) -> list[dict[str, str]]:
               if f in info.attributes]
     if not fields:
         return []
-    records = context.records.matching(view.object, {"or": [{"field": f, "op": "contains", "value": text}
-                                                            for f in fields]}, FOUND)
+    records = context.records.matching(view.object, searching(fields, text), FOUND)
     return [{"query": key_query(info, record), "name": _name(context, view, info, record, role)} for record in records]
 
 
