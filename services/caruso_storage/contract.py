@@ -96,6 +96,21 @@ class StorageContract(ContractSuite):
         assert names(service.query("Party", _mine(marker, {"not": {"field": "score", "op": "lt", "value": 2}}))) \
             == ["P2", "P3"]
 
+    def test_digits_finds_a_number_however_it_is_written(self, service: Any, marker: str) -> None:
+        for index, city in enumerate(["+31 20 555 0101", "020-555 0102", "Bonn", None]):
+            _party(service, marker, name=f"P{index}", city=city)
+
+        def digits(value: str) -> list[str]:
+            found = service.query("Party", _mine(marker, {"field": "city", "op": "digits", "value": value}))
+            return [p["name"].split(" ", 1)[1] for p in found]
+
+        assert digits("0205550101") == ["P0"] and digits("+31 (0)20 5550102") == ["P1"]
+        assert digits("555 01") == ["P0", "P1"] and digits("+31 20 555 0199") == []
+        with pytest.raises(InvalidInput):
+            digits("555")                                   # fewer than four digits
+        with pytest.raises(InvalidInput):
+            service.query("Party", {"field": "score", "op": "digits", "value": "5550101"})    # not text
+
     def test_search_finds_objects_holding_every_word(self, service: Any, marker: str) -> None:
         green = _party(service, marker, name="Green Energy", city="Bonn")
         grey = _party(service, marker, name="Grey Energy Partners", city="Kiel")
