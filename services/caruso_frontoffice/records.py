@@ -19,6 +19,7 @@ from caruso_frontoffice.views.model import ListView
 STORAGE = "caruso.storage/1"
 METADATA_SECONDS = 5.0
 NUMBER = re.compile(r"[0-9 +().\-/]+")         # a phone number as people type one
+SEARCHED_DIGITS = 6                             # digits of a search that is a phone number
 
 
 @attrs.frozen
@@ -200,14 +201,14 @@ class Records:
 
 def searching(fields: list[str], text: str) -> dict[str, Any]:
     """The condition of a search for ``text`` in ``fields``: one of them contains it, case and
-    accents ignored; a text typed as a phone number (``NUMBER``, four digits or more) also
-    finds the number however it is stored (the storage's ``digits``: *0205550101* finds
-    *+31 20 555 0101*)."""
-    ops = ["contains", "digits"] if typed_as_number(text) else ["contains"]
+    accents ignored; a text typed as a phone number (``NUMBER``, ``SEARCHED_DIGITS`` digits or
+    more: not a year or a postcode) also finds the number however it is stored (the storage's
+    ``digits``: *0205550101* finds *+31 20 555 0101*)."""
+    ops = ["contains", "digits"] if typed_as_number(text, SEARCHED_DIGITS) else ["contains"]
     return {"or": [{"field": field, "op": op, "value": text} for field in fields for op in ops]}
 
 
-def typed_as_number(text: str, least: int = 4) -> bool:
+def typed_as_number(text: str, least: int) -> bool:
     """Whether ``text`` is written as a phone number: digits (``least`` or more), spaces and ``+().-/``."""
     return NUMBER.fullmatch(text) is not None and sum(char.isdigit() for char in text) >= least
 

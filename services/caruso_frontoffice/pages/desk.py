@@ -156,8 +156,9 @@ def _unavailable(failure: CarusoError) -> str:
 def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
                 chosen: tuple[str, Any] | None = None) -> dict[str, Any] | None:
     """The customers of an interaction: by its customer key, else those whose matched
-    attributes (``desk.match``) equal the caller's number or address (else, for a whole number,
-    hold it written otherwise: the storage's ``digits``, *+31205550101* for *020 555 0101*); but the one the agent
+    attributes (``desk.match``) equal the caller's number or address (else, for a whole number
+    and while the desk remembers no customer for the interaction, hold it written otherwise:
+    :func:`_by_digits`, *+31205550101* for *020 555 0101*); but the one the agent
     ``chosen`` (object, key: one of them, or one *Find the caller* found) when there is one
     (the others then as ``others``, to choose again); with the customer 360 view's profile, a link to it, and (for one
     customer) the latest contacts."""
@@ -175,10 +176,8 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
                 for record in records.referring(view.object, field, value, POPPED):
                     unique.setdefault(key_query(info, record), record)
         written = [f for f in fields if info.attributes[f].type in ("string", "text")]
-        if not unique and written and typed_as_number(address, WHOLE_NUMBER):    # written otherwise
-            for record in records.matching(view.object, {"or": [{"field": f, "op": "digits", "value": address}
-                                                                for f in written]}, POPPED):
-                unique.setdefault(key_query(info, record), record)
+        if not unique and written and chosen is None and typed_as_number(address, WHOLE_NUMBER):
+            unique = {key_query(info, record): record for record in _by_digits(context, view.object, written, address)}
         found = list(unique.values())[:POPPED]
     others: list[dict[str, Any]] = []
     if chosen is not None and chosen[0] == view.object:       # one of them, or one the agent found
@@ -194,6 +193,16 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
     # the other matches of a choice, to choose again (a misclick would file notes with the wrong customer)
     again = [{"query": key_query(info, record), "name": _name(context, view, info, record, role)} for record in others]
     return {"view": view, "address": address, "customers": customers, "history": history, "others": again}
+
+
+def _by_digits(context: Context, object_name: str, fields: list[str], number: str) -> list[dict[str, Any]]:
+    """Up to ``POPPED`` objects whose ``fields`` hold ``number`` written otherwise (the storage's
+    ``digits``); none from a storage that has no such filter (an older version)."""
+    try:
+        return context.records.matching(object_name, {"or": [{"field": f, "op": "digits", "value": number}
+                                                              for f in fields]}, POPPED)
+    except InvalidInput:
+        return []
 
 
 def _found(context: Context, role: str, text: str) -> list[dict[str, str]]:
