@@ -114,10 +114,13 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert "no queue 'nowhere'" in unescape(post("transfer", interaction=call, queue="nowhere").text)
     same = post("transfer", interaction=call, queue=comm.interaction(call)["queue"])     # the page offers it not
     assert same.status_code == 400 and "is in the queue" in unescape(same.text) and "already" in same.text
-    assert '<option value="" selected disabled>Choose a queue</option><option>sales</option>' in desk_web.get(
-        f"/desk?i={call}").text                                     # no queue chosen for the agent
+    assert '<option value="" selected disabled>Choose a queue</option><option value="sales">sales · nobody ready' \
+           '</option>' in desk_web.get(f"/desk?i={call}").text    # none chosen; she is busy with this call
+    comm.login("bob", {}, {"voice": 1})
+    comm.set_status("bob", "available")
+    assert '<option value="sales">sales · 1 ready</option>' in desk_web.get(f"/desk?i={call}").text
     assert "no queue ''" in unescape(post("transfer", interaction=call, queue="").text)
-    assert "<option>chat</option>" not in desk_web.get(f"/desk?i={call}").text       # a call is no chat
+    assert '<option value="chat">' not in desk_web.get(f"/desk?i={call}").text       # a call is no chat
     to_chat = post("transfer", interaction=call, queue="chat")
     assert to_chat.status_code == 409 and "queue chat takes webchat interactions, not this voice one" in to_chat.text
     assert post("transfer", interaction=call, queue="sales").status_code == 303
@@ -638,3 +641,11 @@ def test_a_wrap_up_the_communication_server_failed_to_end_can_be_ended_again(tmp
                                                                              "Send the new tariff"]
         late = post("wrap-up", interaction=call, follow_up="A second task")   # decided: refused
         assert late.status_code == 409 and len(storage.query("Task")) == 2
+
+
+def test_the_transfer_list_says_how_each_queue_would_take_the_call():
+    from caruso_frontoffice.pages.desk import _readiness
+    assert _readiness({"staffing": {"logged_in": 0, "ready": 0}, "waiting": 2}) == "nobody signed in"
+    assert _readiness({"staffing": {"logged_in": 3, "ready": 0}, "waiting": 4}) == "nobody ready, 4 waiting"
+    assert _readiness({"staffing": {"logged_in": 3, "ready": 2}, "waiting": 0}) == "2 ready"
+    assert _readiness({"staffing": {"logged_in": 3, "ready": 1}, "waiting": 1}) == "1 ready, 1 waiting"

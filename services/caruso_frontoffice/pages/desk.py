@@ -83,7 +83,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 found = _found(context, user.role, finding) if finding else []
                 queue = current.interaction["queue"]
                 listed = desk.comm.queues()
-                queues = [q["name"] for q in listed
+                queues = [(q["name"], _readiness(q)) for q in listed
                           if q["name"] != queue and q.get("channel") == current.interaction["channel"]]
                 dispositions = desk.dispositions(queue, listed)
                 error = _start_auto_accepted(desk, user.name, current.interaction, popped) or error
@@ -193,6 +193,16 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
     # the other matches of a choice, to choose again (a misclick would file notes with the wrong customer)
     again = [{"query": key_query(info, record), "name": _name(context, view, info, record, role)} for record in others]
     return {"view": view, "address": address, "customers": customers, "history": history, "others": again}
+
+
+def _readiness(queue: dict[str, Any]) -> str:
+    """How a queue would take a transfer now, from the communication server's ``staffing`` and
+    ``waiting``: *2 ready*, *nobody ready, 3 waiting*, *nobody signed in*."""
+    staffing, waiting = queue.get("staffing") or {}, queue.get("waiting") or 0
+    if not staffing.get("logged_in"):
+        return "nobody signed in"
+    ready = f"{staffing['ready']} ready" if staffing.get("ready") else "nobody ready"
+    return f"{ready}, {waiting} waiting" if waiting else ready
 
 
 def _by_digits(context: Context, object_name: str, fields: list[str], number: str) -> list[dict[str, Any]]:
