@@ -170,8 +170,10 @@ def test_what_no_channel_holds_ends_closed_with_reason_restart_and_counts_as_no_
 
 def test_a_channel_that_never_says_what_it_holds_has_its_interactions_ended_after_reclaim_within(
         storage, caruso_host, caruso_client, tmp_path):
+    # no telephony here: the voice channel never reports; 2 s, so that a loaded machine still
+    # asks before the wait ends (with 0.5 s, CI's once did not)
     config = _config(tmp_path, queues=[{"name": "calls"}], channels={"voice": {"queue": "calls"}},
-                     reclaim_within=0.5)           # no telephony here: the voice channel never reports
+                     reclaim_within=2.0)
     host = caruso_host("comm", config=config)
     comm = caruso_client.get("caruso.comm/1")
     call = comm.arrive("calls", channel="voice")["id"]
