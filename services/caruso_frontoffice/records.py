@@ -18,7 +18,7 @@ from caruso_frontoffice.views.model import ListView
 
 STORAGE = "caruso.storage/1"
 METADATA_SECONDS = 5.0
-NUMBER = re.compile(r"[0-9 +().\-/]+")         # a phone number as people type one
+NUMBER = re.compile(r"[0-9\s+().\-/\u2010-\u2015]+")    # a phone number as people type or paste one
 SEARCHED_DIGITS = 6                             # digits of a search that is a phone number
 
 
@@ -209,7 +209,8 @@ def searching(fields: list[str], text: str) -> dict[str, Any]:
 
 
 def typed_as_number(text: str, least: int) -> bool:
-    """Whether ``text`` is written as a phone number: digits (``least`` or more), spaces and ``+().-/``."""
+    """Whether ``text`` is written as a phone number: digits (``least`` or more), spaces (also
+    no-break ones), ``+().-/`` and the dashes of pasted text."""
     return NUMBER.fullmatch(text) is not None and sum(char.isdigit() for char in text) >= least
 
 

@@ -645,7 +645,8 @@ def test_a_wrap_up_the_communication_server_failed_to_end_can_be_ended_again(tmp
 
 def test_the_transfer_list_says_how_each_queue_would_take_the_call():
     from caruso_frontoffice.pages.desk import _readiness
-    assert _readiness({"staffing": {"logged_in": 0, "ready": 0}, "waiting": 2}) == "nobody signed in"
+    assert _readiness({"staffing": {"logged_in": 0, "ready": 0}, "waiting": 0}) == "nobody signed in"
+    assert _readiness({"staffing": {"logged_in": 0, "ready": 0}, "waiting": 2}) == "nobody signed in, 2 waiting"
     assert _readiness({"staffing": {"logged_in": 3, "ready": 0}, "waiting": 4}) == "nobody ready, 4 waiting"
     assert _readiness({"staffing": {"logged_in": 3, "ready": 2}, "waiting": 0}) == "2 ready"
     assert _readiness({"staffing": {"logged_in": 3, "ready": 1}, "waiting": 1}) == "1 ready, 1 waiting"

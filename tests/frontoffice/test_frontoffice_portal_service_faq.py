@@ -59,7 +59,8 @@ def test_the_verticals_customer_list_finds_a_city_or_a_number_however_it_is_writ
     with TestClient(create_app(context), base_url="http://testserver") as web:
         sign_in(web, "ada")
         for typed, found in (("den haag", "Hotel De Zon"), ("ZURICH", "Bakery Bos"), ("+31705550101", "Hotel De Zon"),
-                             ("044 5550102", "Bakery Bos"), ("(015) 555 01 03", "School Jansen"), ("S-3", "School Jansen")):
+                             ("044 5550102", "Bakery Bos"), ("(015) 555 01 03", "School Jansen"), ("S-3", "School Jansen"),
+                             ("070\u00a0555\u00a00101", "Hotel De Zon"), ("070\u2013555\u20130101", "Hotel De Zon")):  # pasted
             listed = web.get("/views/customers", params={"q": typed}).text
             assert "1 found" in listed and found in listed, typed
         for typed in ("555 0199", "50101"):             # nobody's; five digits are a postcode, not a number

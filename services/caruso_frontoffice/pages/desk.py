@@ -197,11 +197,10 @@ def _screen_pop(context: Context, role: str, interaction: dict[str, Any],
 
 def _readiness(queue: dict[str, Any]) -> str:
     """How a queue would take a transfer now, from the communication server's ``staffing`` and
-    ``waiting``: *2 ready*, *nobody ready, 3 waiting*, *nobody signed in*."""
+    ``waiting``: *2 ready*, *nobody ready, 3 waiting*, *nobody signed in, 2 waiting*."""
     staffing, waiting = queue.get("staffing") or {}, queue.get("waiting") or 0
-    if not staffing.get("logged_in"):
-        return "nobody signed in"
-    ready = f"{staffing['ready']} ready" if staffing.get("ready") else "nobody ready"
+    ready = ("nobody signed in" if not staffing.get("logged_in")
+             else f"{staffing['ready']} ready" if staffing.get("ready") else "nobody ready")
     return f"{ready}, {waiting} waiting" if waiting else ready
 
 
