@@ -89,9 +89,11 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert "No customer matches" in page.text
     assert post("notes", interaction="someone-elses", notes="hi").status_code == 409
     accepted = post("accept", interaction=call)           # the script needs a customer, none was found
-    assert accepted.status_code == 409 and \
-        "Accepted. The script Billing call needs the customer: find the caller, then start it." in accepted.text
-    assert comm.interaction(call)["state"] == "connected" and "Start Billing call" in accepted.text
+    assert accepted.status_code == 303                    # accepted: a notice, not a refusal to send again
+    shown = desk_web.get(accepted.headers["location"]).text
+    assert "Accepted. The script Billing call needs the customer: find the caller, then start it." in shown
+    assert comm.interaction(call)["state"] == "connected" and "Start Billing call" in shown
+    assert "Accepted." not in desk_web.get(accepted.headers["location"]).text      # said once
     started = post("script", interaction=call, start="1")
     assert started.status_code == 409 and "needs the customer: find the caller" in started.text
     assert post("notes", interaction=call, notes="n" * 4001).status_code == 400
@@ -159,7 +161,8 @@ def test_of_several_customers_matching_the_caller_the_agent_chooses_one_for_scri
     assert post("status", status="available").status_code == 303
     call = comm.arrive("billing", from_="+49 30 5550101")["id"]
     eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
-    assert "needs the customer: find the caller" in post("accept", interaction=call).text   # whose call is it?
+    accepted = post("accept", interaction=call)
+    assert "needs the customer: find the caller" in desk_web.get(accepted.headers["location"]).text   # whose call?
     page = desk_web.get(f"/desk?i={call}").text
     assert "2 customers match +49 30 5550101: choose the caller" in page and page.count("This is the caller") == 2
     assert post("notes", interaction=call, notes="Disputes the March bill").status_code == 303
@@ -223,7 +226,7 @@ def test_an_agent_finds_a_caller_nobody_recognised_for_script_notes_and_follow_u
     assert post("status", status="available").status_code == 303
     call = comm.arrive("billing", from_="anonymous")["id"]
     eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
-    assert "find the caller" in post("accept", interaction=call).text
+    assert "find the caller" in desk_web.get(post("accept", interaction=call).headers["location"]).text
     page = desk_web.get(f"/desk?i={call}").text
     assert 'name="find"' in page and "The caller is" not in page
     found = desk_web.get("/desk", params={"i": call, "find": "ZOE"}).text             # accents and case ignored
@@ -272,7 +275,8 @@ def test_the_desk_keeps_its_call_while_the_script_engine_is_down(desk_web, carus
     eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
     scripts.stop()
     accepted = desk_web.post("/desk/accept", data={"csrf": csrf, "interaction": call}, follow_redirects=False)
-    assert accepted.status_code == 409 and "Accepted. The script billing_call did not start" in accepted.text
+    assert accepted.status_code == 303
+    assert "Accepted. The script billing_call did not start" in desk_web.get(accepted.headers["location"]).text
     assert comm.interaction(call)["state"] == "connected"
     page = desk_web.get(f"/desk?i={call}")
     assert page.status_code == 200 and "Start billing_call" in page.text and "Complete" in page.text

@@ -333,7 +333,9 @@ def status(request: Request, context: Context, form: FormData, agent: str, inter
 
 
 @_act
-def accept(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> str | None:
+def accept(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> Response | None:
+    """Accept the offer and start the queue's script; a script that does not start leaves the
+    call accepted, which the desk then says as a notice (a success, not a refusal to resend)."""
     desk = _desk(context)
     accepted = desk.accept(agent, interaction)
     if desk.settings.script_of(accepted["queue"]) is None:
@@ -342,7 +344,8 @@ def accept(request: Request, context: Context, form: FormData, agent: str, inter
     try:
         desk.start_script(agent, interaction, customer[1] if customer else None)
     except CarusoError as failure:
-        return f"Accepted. {_not_started(desk, accepted, customer, failure)}"
+        return notices.redirect(request, context.sessions, "/desk", f"Accepted. {_not_started(desk, accepted, customer, failure)}",
+                                urlencode({"i": interaction}))
     return None
 
 
