@@ -233,10 +233,11 @@ def _found(context: Context, role: str, text: str) -> list[dict[str, str]]:
 
 
 def _name(context: Context, view: Customer360View, info: Any, record: dict[str, Any], role: str) -> str:
-    """A customer as the first value of the 360's profile shows them (else their key)."""
+    """A customer as the first two values of the 360's profile show them (*S-1001 · Hotel De
+    Zon*: a number alone does not tell two customers apart), else their key."""
     profile = context.catalog.view(view.profile)
-    return next((value for _, value, _ in record_sections(profile, info, record, role)[0][1] if value),
-                key_query(info, record))
+    shown = [value for _, value, _ in record_sections(profile, info, record, role)[0][1] if value]
+    return " · ".join(shown[:2]) or key_query(info, record)
 
 
 def _by_key(context: Context, object_name: str, customer: Any) -> list[dict[str, Any]]:
