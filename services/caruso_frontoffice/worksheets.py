@@ -48,6 +48,7 @@ contacts = _per_interaction(
     sa.Column("customer", sa.Text),                     # JSON [object, key]; None: no one customer
     sa.Column("filed", sa.Boolean, nullable=False, default=False))
 TABLES = (worksheets, follow_ups, contacts)
+BY_INTERACTION = sa.Index("ix_frontoffice_contacts_interaction", contacts.c.interaction)   # customer_of
 
 
 @attrs.frozen
@@ -80,6 +81,7 @@ class Worksheets:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         metadata.create_all(engine)
+        BY_INTERACTION.create(engine, checkfirst=True)      # also in a database made before it
         with engine.begin() as connection:
             for table in TABLES:
                 connection.execute(table.delete().where(table.c.updated_at < time.time() - KEEP_SECONDS))
@@ -101,6 +103,16 @@ class Worksheets:
                   "customer": json.dumps(list(contact.customer)) if contact.customer else None,
                   "updated_at": time.time()}
         self._upsert(contacts, agent, interaction, values, filed=False)
+
+    def customer_of(self, interaction: str) -> tuple[str, Any] | None:
+        """The customer last remembered for ``interaction`` by any agent (one who transferred
+        it chose the caller: the next agent's desk starts from that), if any."""
+        with self._engine.connect() as connection:
+            customer = connection.execute(
+                sa.select(contacts.c.customer).where(contacts.c.interaction == interaction,
+                                                     contacts.c.customer.is_not(None))
+                .order_by(contacts.c.updated_at.desc()).limit(1)).scalar()
+        return tuple(json.loads(customer)) if customer else None
 
     def unfiled(self, agent: str) -> list[str]:
         """The agent's interactions with notes to file for a known customer, oldest first."""

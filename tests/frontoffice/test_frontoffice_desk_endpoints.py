@@ -212,6 +212,32 @@ def test_the_screen_pop_finds_the_callers_number_however_it_is_written(desk_web,
     assert set(re.findall(r"/views/customer-360/show\?id=(\d+)", desk_web.get(f"/desk?i={call}").text)) == {str(carla)}
 
 
+def test_the_caller_an_agent_chose_goes_with_the_call_they_transfer(desk_web, comm, storage):
+    """Of two customers matching the number, ada chooses Bo and transfers the call; sam's desk
+    shows Bo (Ann offered as another match), not the two to choose from again."""
+    csrf = signed_in(desk_web, "ada")
+    ann, bo = (storage.create("Customer", {"name": name, "phone": "+49 30 5550101"})["id"] for name in ("Ann", "Bo"))
+    assert desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"}).status_code == 200
+    call = comm.arrive("billing", from_="+49 30 5550101")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    desk_web.post("/desk/accept", data={"csrf": csrf, "interaction": call})
+    assert desk_web.get(f"/desk?i={call}").text.count("This is the caller") == 2
+    assert desk_web.post("/desk/customer", data={"csrf": csrf, "interaction": call, "customer": f"id={bo}"},
+                         follow_redirects=False).status_code == 303
+    with TestClient(desk_web.app, base_url="http://testserver") as other:
+        theirs = signed_in(other, "sam")
+        assert other.post("/desk/status", data={"csrf": theirs, "status": "available"}).status_code == 200
+        assert desk_web.post("/desk/transfer", data={"csrf": csrf, "interaction": call, "queue": "sales"},
+                             follow_redirects=False).status_code == 303
+        eventually(lambda: call in comm.agent("sam")["interactions"], what="the offer to sam")
+        page = other.get(f"/desk?i={call}").text
+        assert f"/views/customer-360/show?id={bo}" in page and "This is the caller" not in page
+        other.post("/desk/accept", data={"csrf": theirs, "interaction": call})
+        page = other.get(f"/desk?i={call}").text
+        assert f"/views/customer-360/show?id={bo}" in page and f"show?id={ann}" not in page
+        assert "Not the caller? Also matching" in page and "The caller is Ann" in page
+
+
 def test_an_agent_finds_a_caller_nobody_recognised_for_script_notes_and_follow_up(desk_web, comm, storage):
     """*Find the caller* searches the customers as their list does (name, number, phone,
     e-mail); the one the agent chooses gets the script, the notes and the follow-up. Typed

@@ -77,7 +77,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         if current is not None:
             worksheet = desk.worksheet(user.name, current.id)
             if current.interaction is not None:
-                popped = _screen_pop(context, user.role, current.interaction, _chosen(worksheet))
+                popped = _screen_pop(context, user.role, current.interaction, _chosen(desk, worksheet, current.id))
             if current.state == "connected":
                 desk.remember(user.name, current.interaction, _only_customer(popped), worksheet)
                 found = _found(context, user.role, finding) if finding else []
@@ -271,14 +271,17 @@ def _popped_customer(context: Context, role: str, interaction: dict[str, Any] | 
     or the one of several that ``agent`` chose."""
     if interaction is None:
         return None
-    chosen = _chosen(_desk(context).worksheet(agent, interaction["id"])) if agent else None
+    desk = _desk(context)
+    chosen = _chosen(desk, desk.worksheet(agent, interaction["id"]) if agent else None, interaction["id"])
     return _only_customer(_screen_pop(context, role, interaction, chosen))
 
 
-def _chosen(worksheet: Any) -> tuple[str, Any] | None:
-    """The customer the desk remembered for an interaction's notes (the one shown, or chosen)."""
+def _chosen(desk: Desk, worksheet: Any, interaction_id: str) -> tuple[str, Any] | None:
+    """The customer the desk remembered for an interaction's notes (the one shown, or chosen),
+    else the one another agent's desk remembered for it (before transferring it)."""
     contact = worksheet.contact if worksheet is not None else None
-    return contact.customer if contact is not None else None
+    return contact.customer if contact is not None and contact.customer is not None \
+        else desk.worksheets.customer_of(interaction_id)
 
 
 def _only_customer(popped: dict[str, Any] | None) -> tuple[str, Any] | None:
@@ -341,7 +344,7 @@ def accept(request: Request, context: Context, form: FormData, agent: str, inter
     accepted = desk.accept(agent, interaction)
     if desk.settings.script_of(accepted["queue"]) is None:
         return None
-    customer = _popped_customer(context, request.state.visitor.user.role, accepted)
+    customer = _popped_customer(context, request.state.visitor.user.role, accepted, agent)
     try:
         desk.start_script(agent, interaction, customer[1] if customer else None)
     except CarusoError as failure:
