@@ -33,7 +33,7 @@ from caruso_storage import filters, patterns, search, values
 from caruso_storage.rules import PLACEHOLDER
 
 WRITTEN_PLACEHOLDER = re.compile(r"\$\{[^}]*\}?")     # what a template writes as one, well formed or not
-from caruso_storage.model import (MOMENTS, RANGED, TEXT_FORMATS, TODAY, TYPES, Action, Attribute, Database, Index,
+from caruso_storage.model import (MOMENTS, NOW, RANGED, TEXT_FORMATS, TODAY, TYPES, Action, Attribute, Database, Index,
                                   Model, ObjectType, Relation, Rule, Search, Unique, comparable)
 
 SCHEMA_FILE = "model.rng"
@@ -421,11 +421,22 @@ class _Builder:
                     choice_labels=tuple((label if labelled else code).strip() for code, labelled, label in coded)
                     if any(labelled for _, labelled, _ in coded) else None)
             if given.get("default") is not None:
-                attribute = attrs.evolve(attribute, default=values.decode(attribute, given.get("default")))
+                attribute = attrs.evolve(attribute, default=self.default(where, attribute, given["default"], element))
             attribute = self.ranged(where, attribute, given, element)
         except InvalidInput as error:
             raise self.fail(element, f"{owner}.{error}") from None
         return attribute
+
+    def default(self, where: str, attribute: Attribute, text: str, element: etree._Element) -> Any:
+        """The default ``text`` gives ``attribute``: a value of its type, or ``today`` (a date
+        or datetime) or ``now`` (a datetime), kept as the word, which moves."""
+        moving = text.strip()
+        if moving == TODAY and attribute.type in ("date", "datetime") or moving == NOW and attribute.type == "datetime":
+            return moving
+        if moving in (TODAY, NOW) and attribute.type not in ("string", "text"):
+            raise self.fail(element, f"{where}: default=\"{moving}\" applies to a "
+                                     f"{'date or datetime' if moving == TODAY else 'datetime'}, not to {attribute.type}")
+        return values.decode(attribute, text)
 
     def ranged(self, where: str, attribute: Attribute, given: Mapping[str, str], element: etree._Element) -> Attribute:
         """``attribute`` with the ``min`` and ``max`` it is given, checked: a number, date,
@@ -469,7 +480,7 @@ class _Builder:
         declared = [("choice", choice) for choice in attribute.choices or ()]
         for what, value in [("default", attribute.default), *declared]:
             try:
-                if value is not None:
+                if value is not None and value not in (TODAY, NOW):
                     values.within(fixed, value)
             except InvalidInput as error:
                 raise self.fail(element, f"{where}: {what} {str(error).removeprefix(attribute.name + ': ')}") from None

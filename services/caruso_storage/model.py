@@ -21,6 +21,7 @@ TEXT_FORMATS = ("email",)                       # what the values of a string at
 RANGED = ("integer", "decimal", "float", "date", "datetime", "time")   # the types that take a min and a max
 NUMBERS = ("integer", "decimal", "float")
 TODAY = "today"                                 # a date's or datetime's bound: the day a value is stored
+NOW = "now"                                     # a datetime's default: the moment a record is created
 VERSION_COLUMN = "caruso_version"
 
 
@@ -39,6 +40,8 @@ class Attribute:
     ``text_format`` (one of ``TEXT_FORMATS``) is what every value of a string must be.
     ``minimum`` and ``maximum`` bound what a client may store in a number, date, datetime or
     time (inclusive; :data:`TODAY` for a date or datetime is the day the value is stored);
+    a ``default`` of :data:`TODAY` (a date or datetime) or :data:`NOW` (a datetime) is the
+    day or moment a record is created (:func:`caruso_storage.values.current`);
     ``minimum_field`` and ``maximum_field`` name another attribute of the object whose value,
     when both are given, this one may not be below (before) or above (after).
     """

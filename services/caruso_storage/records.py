@@ -29,7 +29,7 @@ from caruso_core.errors import Conflict, InvalidInput, NotFound
 from caruso_storage import filters, values
 from caruso_storage.checks import Duplicates
 from caruso_storage.fields import fields_of
-from caruso_storage.model import Condition, ObjectType
+from caruso_storage.model import NOW, TODAY, Condition, ObjectType
 from caruso_storage.tables import VERSION_KEY, time_key
 
 MAX_LIMIT = 10_000
@@ -63,7 +63,10 @@ class Records:
                         if name is not None]
         self._as_given = {name: check for name, attribute in obj.attributes.items()
                           if (check := values.as_given(attribute)) is not None}
-        self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()}
+        self._moving = [(name, attribute) for name, attribute in obj.attributes.items()
+                        if attribute.type in ("date", "datetime") and attribute.default in (TODAY, NOW)]
+        self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()
+                          if (name, attribute) not in self._moving}
         self._required = [a.name for a in obj.attributes.values() if (a.required or a.key) and not a.generated]
         self._encoders = [(name, encode) for name, attribute in obj.attributes.items()
                           if (encode := values.encoder(attribute)) is not None]
@@ -143,7 +146,10 @@ class Records:
 
     def new(self, data: Any) -> dict[str, Any]:
         """A complete new record from a caller's values: defaults filled in, required checked."""
-        record = self.decode(data, self._defaults.copy())
+        defaults = self._defaults.copy()
+        for name, attribute in self._moving:
+            defaults[name] = values.current(attribute)
+        record = self.decode(data, defaults)
         self._check_required(record)
         if self._paired:
             self.check_pairs(record)

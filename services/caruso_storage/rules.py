@@ -71,7 +71,7 @@ class RuleContext:
         name, sign, days = match.groups()
         shift = dt.timedelta(days=int(days or 0) * (-1 if sign == "-" else 1))
         if name in ("today", "now"):
-            moment = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) + shift
+            moment = values.now() + shift
             return moment.date() if name == "today" else moment
         if "." in name:
             value = self.related(name)

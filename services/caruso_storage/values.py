@@ -22,7 +22,7 @@ from typing import Any, Callable
 from caruso_core.errors import InvalidInput
 
 from caruso_storage import checks
-from caruso_storage.model import MOMENTS, TODAY, Attribute
+from caruso_storage.model import MOMENTS, NOW, TODAY, Attribute
 
 MAX_DIGITS = 1000
 INT64 = (-2 ** 63, 2 ** 63 - 1)
@@ -53,6 +53,21 @@ def decode(attribute: Attribute, value: Any, *, strict: bool = True) -> Any:
 def today() -> dt.date:
     """The day a ``today`` bound means: the date in UTC, as the rules' ``${today}``."""
     return dt.datetime.now(dt.timezone.utc).date()
+
+
+def now() -> dt.datetime:
+    """The moment a ``now`` default means: UTC without a time zone, to the second, as the
+    rules' ``${now}``."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def current(attribute: Attribute) -> Any:
+    """The value of ``attribute``'s moving default (``today`` or ``now``) at this moment:
+    today's date (its midnight for a datetime), or now."""
+    if attribute.default == NOW:
+        return now()
+    day = today()
+    return dt.datetime.combine(day, dt.time()) if attribute.type == "datetime" else day
 
 
 def within(attribute: Attribute, value: Any) -> None:

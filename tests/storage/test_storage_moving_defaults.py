@@ -1,0 +1,81 @@
+"""Moving defaults: ``default="now"`` (a datetime) and ``default="today"`` (a date or
+datetime) are the moment or the day a record is created, in UTC; a value given is kept, and
+``describe()`` gives the word. A model giving them to another type is refused with its line."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from caruso_core.errors import ConfigError, InvalidInput
+from caruso_storage import loader
+from caruso_storage.service import StorageManager
+
+MODEL = """<model name="moving">
+  <object name="Ticket" table="ticket">
+    <attribute name="id" type="integer" key="true" generated="true"/>
+    {attributes}
+  </object>
+</model>
+"""
+MOVING = """<attribute name="opened" type="datetime" required="true" default="now"/>
+    <attribute name="day" type="date" default="today" max="today"/>
+    <attribute name="shift" type="datetime" default="today"/>
+    <attribute name="word" type="string" length="10" default="now"/>"""
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@pytest.fixture
+def storage(tmp_path: Path):
+    model = tmp_path / "moving.xml"
+    model.write_text(MODEL.format(attributes=MOVING))
+    built = StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'moving.db'}")
+    yield built
+    built.stop()
+
+
+def test_a_create_without_the_value_takes_the_moment_and_the_day_it_is_created(storage):
+    before = utc_now().replace(microsecond=0)
+    first = storage.create("Ticket", {})
+    after = utc_now()
+    opened = dt.datetime.fromisoformat(first["opened"])
+    assert before <= opened <= after and opened.microsecond == 0
+    assert first["day"] == after.date().isoformat()
+    assert first["shift"] == f"{after.date().isoformat()}T00:00:00"       # a datetime's today: its midnight
+    assert first["word"] == "now"                                        # a string's default is its text
+    second = storage.create("Ticket", {})
+    assert dt.datetime.fromisoformat(second["opened"]) >= opened         # each create its own moment
+    assert storage.get("Ticket", first["id"])["opened"] == first["opened"]
+
+
+def test_a_value_given_is_kept_and_a_required_one_given_empty_is_refused(storage):
+    kept = storage.create("Ticket", {"opened": "2026-05-04T10:30:00", "day": "2026-05-04", "shift": None})
+    assert (kept["opened"], kept["day"], kept["shift"]) == ("2026-05-04T10:30:00", "2026-05-04", None)
+    with pytest.raises(InvalidInput, match="opened"):
+        storage.create("Ticket", {"opened": None})
+    [made] = storage.apply([{"op": "create", "object": "Ticket", "values": {"day": "2026-01-02"}}])
+    assert made["opened"] is not None and made["day"] == "2026-01-02"
+
+
+def test_describe_gives_the_word(storage):
+    described = storage.describe("Ticket")["attributes"]
+    assert [described[name]["default"] for name in ("opened", "day", "shift", "word")] == [
+        "now", "today", "today", "now"]
+
+
+@pytest.mark.parametrize("attribute, message", [
+    ('<attribute name="x" type="date" default="now"/>', 'Lead.x: default="now" applies to a datetime, not to date'),
+    ('<attribute name="x" type="time" default="today"/>',
+     'Lead.x: default="today" applies to a date or datetime, not to time'),
+    ('<attribute name="x" type="integer" default="now"/>', 'Lead.x: default="now" applies to a datetime, not to integer'),
+])
+def test_a_moving_default_of_another_type_is_refused_with_its_line(tmp_path: Path, attribute, message):
+    model = tmp_path / "bad.xml"
+    model.write_text(MODEL.replace("Ticket", "Lead").format(attributes=attribute))
+    with pytest.raises(ConfigError) as caught:
+        loader.load(model)
+    assert str(caught.value) == f"{model}:4: {message}"
