@@ -176,6 +176,18 @@ def day(text: str, refusal: str) -> datetime.date:
     raise InvalidInput(refusal)
 
 
+def initial(attribute: Attribute) -> Any:
+    """What a new form's field starts with: the model's default, a moving one (``today``,
+    ``now``: the storage's words) as the day or the minute the form is opened, in UTC as the
+    storage fills it in."""
+    if attribute.type not in ("date", "datetime") or attribute.default not in ("today", "now"):
+        return attribute.default
+    moment = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
+    if attribute.default == "today":
+        moment = moment.replace(hour=0, minute=0)
+    return moment.date().isoformat() if attribute.type == "date" else moment.isoformat(timespec="minutes")
+
+
 def typed(attribute: Attribute, value: Any) -> str:
     """A stored value as a form's input holds it, so that it is read back unchanged: a
     number in plain digits (``1e-05`` as ``0.00001``, a decimal ``1E-8`` as ``0.00000001``),

@@ -2,6 +2,7 @@
 storage with the example CRM model and views (whose lead form has no detail view)."""
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -231,8 +232,8 @@ def test_a_value_beyond_another_field_is_refused_beside_the_field_the_user_chang
         assert "There is no installed equipment with serial number HB-9" in words(mistyped.text)
 
 
-def test_a_choice_the_model_defaults_cannot_be_emptied_in_the_browser_unless_stored_empty(caruso_host, caruso_client,
-                                                                                          tmp_path):
+def test_a_choice_the_model_defaults_cannot_be_emptied_in_the_browser_unless_stored_empty_and_now_is_the_minute(
+        caruso_host, caruso_client, tmp_path):
     storage, url = host_vertical(caruso_host, caruso_client, tmp_path, "service")
     customer = storage.create("Customer", {"customer_no": "S-1", "name": "Bakkerij Jansen"})
     order = storage.create("FieldServiceOrder", {"customer_id": customer["id"], "problem": "No hot water",
@@ -243,7 +244,13 @@ def test_a_choice_the_model_defaults_cannot_be_emptied_in_the_browser_unless_sto
         assert sign_in(web, "sam").status_code == 303
         assert '<select name="status" required>' in web.get(f"/views/order-edit/edit?id={order['id']}").text
         assert '<select name="status">' in web.get(f"/views/order-edit/edit?id={bare['id']}").text
-        assert '<select name="priority" required>' in web.get("/views/order-new/new").text   # the default chosen
+        before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
+        new = web.get("/views/order-new/new").text
+        after = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        assert '<select name="priority" required>' in new                  # the default chosen
+        opened = dt.datetime.fromisoformat(re.search(r'<input name="opened" value="([^"]+)"', new)[1])
+        assert before <= opened <= after and re.search(r'value="\d{4}-\d\d-\d\dT\d\d:\d\d" maxlength="\d+"\s+'
+                                                       r'type="datetime-local"', new)   # default="now": to the minute
 
 
 @pytest.mark.browser

@@ -538,7 +538,7 @@ def _form_fields(view: FormView, info: ObjectInfo, role: str, records: Records) 
         kind = widgets.widget(field, attribute)
         shown.append({"name": field.name, "label": field.label or own.label, "widget": kind,
                       "required": field.required if field.required is not None else own.required,
-                      "max_length": widgets.max_length(field, attribute, kind), "default": own.default,
+                      "max_length": widgets.max_length(field, attribute, kind), "default": widgets.initial(own),
                       "choices": attribute.options(), "field": field, "attribute": attribute, "typed": typed})
     return shown
 
