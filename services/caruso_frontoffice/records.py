@@ -19,6 +19,10 @@ from caruso_frontoffice.views.model import ListView
 STORAGE = "caruso.storage/1"
 METADATA_SECONDS = 5.0
 NUMBER = re.compile(r"[0-9\s+().\-/\u2010-\u2015]+")    # a phone number as people type or paste one
+# a number with a word before it (*tel 070 …*, *Phone: +31 …*) or an extension after it (*… ext 12*, *… x12*)
+SAID_NUMBER = re.compile(r"(?:(?:tel(?:ephone)?|phone|ph|mobile|mob|cell|fax)\.?:?\s*)?"
+                         r"(?P<number>[0-9\s+().\-/\u2010-\u2015]+?)\s*(?:(?:ext|extension|x)\.?\s*[0-9]{1,6})?",
+                         re.IGNORECASE)
 SEARCHED_DIGITS = 6                             # digits of a search that is a phone number
 
 
@@ -202,10 +206,13 @@ class Records:
 def searching(fields: list[str], text: str) -> dict[str, Any]:
     """The condition of a search for ``text`` in ``fields``: one of them contains it, case and
     accents ignored; a text typed as a phone number (``NUMBER``, ``SEARCHED_DIGITS`` digits or
-    more: not a year or a postcode) also finds the number however it is stored (the storage's
-    ``digits``: *0205550101* finds *+31 20 555 0101*)."""
-    ops = ["contains", "digits"] if typed_as_number(text, SEARCHED_DIGITS) else ["contains"]
-    return {"or": [{"field": field, "op": op, "value": text} for field in fields for op in ops]}
+    more: not a year or a postcode; perhaps said so, ``SAID_NUMBER``) also finds the number
+    however it is stored (the storage's ``digits``: *tel 0205550101* finds *+31 20 555 0101*)."""
+    conditions = [{"field": field, "op": "contains", "value": text} for field in fields]
+    said = SAID_NUMBER.fullmatch(text)
+    if said and typed_as_number(said["number"], SEARCHED_DIGITS):
+        conditions += [{"field": field, "op": "digits", "value": said["number"]} for field in fields]
+    return {"or": conditions}
 
 
 def typed_as_number(text: str, least: int) -> bool:

@@ -60,8 +60,11 @@ def test_the_verticals_customer_list_finds_a_city_or_a_number_however_it_is_writ
         sign_in(web, "ada")
         for typed, found in (("den haag", "Hotel De Zon"), ("ZURICH", "Bakery Bos"), ("+31705550101", "Hotel De Zon"),
                              ("044 5550102", "Bakery Bos"), ("(015) 555 01 03", "School Jansen"), ("S-3", "School Jansen"),
-                             ("070\u00a0555\u00a00101", "Hotel De Zon"), ("070\u2013555\u20130101", "Hotel De Zon")):  # pasted
+                             ("070\u00a0555\u00a00101", "Hotel De Zon"), ("070\u2013555\u20130101", "Hotel De Zon"),  # pasted
+                             ("tel 070 555 0101", "Hotel De Zon"), ("Phone: +41 44 555 01 02", "Bakery Bos"),  # said so
+                             ("015 555 0103 ext. 12", "School Jansen"), ("Tel. 015-5550103 x3", "School Jansen")):
             listed = web.get("/views/customers", params={"q": typed}).text
             assert "1 found" in listed and found in listed, typed
-        for typed in ("555 0199", "50101"):             # nobody's; five digits are a postcode, not a number
+        for typed in ("555 0199", "50101", "tel 50101",   # nobody's; five digits are a postcode, not a number
+                      "room 070 555 0101", "070 555 0101 ext 1234567"):   # nor a number among other words
             assert "Nothing found." in web.get("/views/customers", params={"q": typed}).text, typed
