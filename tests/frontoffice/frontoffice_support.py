@@ -154,12 +154,24 @@ class Tab:
         self.problems = kept
 
     def check_layout(self, where):
-        """No problem recorded and nothing wider than the screen; keeps the ``href`` of the
-        page's links as ``links`` (read in the same round trip to the browser)."""
+        """No problem recorded, nothing wider than the screen and no empty input's placeholder
+        cut; keeps the ``href`` of the page's links as ``links`` (read in the same round trip to
+        the browser)."""
         assert not self.problems, (where, self.problems)
-        overflow, self.links = self.page.evaluate("""() => [document.documentElement.scrollWidth - window.innerWidth,
-            [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))]""")
+        overflow, self.links, cut = self.page.evaluate("""() => {
+            const shown = [...document.querySelectorAll('input[placeholder]')].filter(i => i.offsetParent && !i.value);
+            const text = shown.length ? document.createElement('canvas').getContext('2d') : null;
+            const cut = shown.filter(i => {
+                const style = getComputedStyle(i);
+                text.font = style.font;
+                return text.measureText(i.placeholder).width >
+                    i.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) + 1;
+            }).map(i => i.name || i.id);
+            return [document.documentElement.scrollWidth - window.innerWidth,
+                    [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')), cut];
+        }""")
         assert overflow <= 0, f"{where} is {overflow}px wider than the screen"
+        assert not cut, f"{where} cuts the placeholder of {', '.join(cut)}"
 
     def sign_in(self, name, password=None):
         page = self.open("/signin")

@@ -23,7 +23,7 @@ def test_list_pages_page(tmp_path, caruso_manager, storage):
         sign_in(web, "ada")
         first = web.get("/views/customers", params={"f.segment": "public"})
         assert "12 found · page 1 of 2" in first.text and "Zeta 09" in first.text and "Zeta 10" not in first.text
-        assert 'placeholder="Name, Email, City"' in first.text                # what the search looks in
+        assert 'Search <span class="hint">Name, Email, City</span> <input type="search"' in first.text   # looks in
         assert 'href="/views/customers?q=&amp;f.segment=public&amp;page=2"' in first.text
         second = web.get("/views/customers", params={"f.segment": "public", "page": "2"})
         assert "page 2 of 2" in second.text and "Zeta 11" in second.text and "Zeta 00" not in second.text
