@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlencode
 
 import httpx
+import pytest
 
 from frontoffice_support import csrf_of, sign_in
 
@@ -43,8 +45,13 @@ def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_offi
         form = web.get(f"/views/task-edit/edit?id={task['id']}&next=/views/tasks").text
         assert f'action="/views/task-edit/delete?id={task["id"]}" class="delete"' in form
         csrf, version = csrf_of(form), version_of(form)
-        asked = web.post(f"/views/task-edit/delete?id={task['id']}",
-                         data={"csrf": csrf, "_version": version, "next": "/views/tasks"})
+        posted = web.post(f"/views/task-edit/delete?id={task['id']}",
+                          data={"csrf": csrf, "_version": version, "next": "/views/tasks"})
+        assert posted.status_code == 303                                   # to a page of its own: Back is a GET
+        asking = posted.headers["location"]
+        assert asking == f"/views/task-edit/delete?id={task['id']}&" + urlencode({
+            "_version": version, "next": "/views/tasks"})
+        asked = web.get(asking)
         assert asked.status_code == 200
         assert "<h1>Delete task or reminder " in asked.text and "cannot be undone" in asked.text
         assert "<dt>Subject</dt><dd>Call Ann back</dd>" in asked.text
@@ -55,6 +62,9 @@ def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_offi
         assert done.status_code == 303 and done.headers["location"] == "/views/tasks"
         listed = web.get("/views/tasks").text
         assert f"Task or reminder {task['id']} is deleted." in listed and "Send the brochure" in listed
+        back = web.get(asking)                                             # Back to the page that asked
+        assert back.status_code == 303 and back.headers["location"] == "/views/tasks"
+        assert f"Task or reminder {task['id']} was deleted already." in web.get("/views/tasks").text
         form = web.get(f"/views/task-edit/edit?id={kept['id']}").text    # no next, and the tasks list of these
         gone = web.post(f"/views/task-edit/delete?id={kept['id']}",    # views opens no form: home says it
                         data={"csrf": csrf, "_version": version_of(form), "confirm": "yes"}, follow_redirects=True)
@@ -96,6 +106,8 @@ def test_a_record_changed_since_the_form_opened_is_not_deleted(front_office, sto
         assert stale.status_code == 409
         assert "was changed since you opened it" in words(stale.text) and "Call Ann back today" in stale.text
         assert 'name="confirm"' not in stale.text                          # open it again, then decide
+        asked = web.get(f"/views/task-edit/delete?id={task['id']}&" + urlencode({"_version": version_of(form)}))
+        assert asked.status_code == 409 and 'name="confirm"' not in asked.text   # asked again after the change
     assert storage.get("Task", task["id"])["subject"] == "Call Ann back today"
 
 
@@ -126,7 +138,10 @@ def test_deep_or_oversized_form_values_are_read_as_none_or_refused_never_a_crash
         form = edit_page(web, "sam", task)
         base = {"csrf": csrf_of(form), "_version": version_of(form)}
         deep = web.post(f"/views/task-edit/delete?id={task['id']}", data={**base, "_was": "[" * 20_000})
-        assert deep.status_code == 200 and "cannot be undone" in deep.text     # read as no digests: asks
+        assert deep.status_code == 303 and "_was" not in deep.headers["location"]    # read as no digests
+        assert "cannot be undone" in web.get(deep.headers["location"]).text          # asks
+        forged = web.get(f"/views/task-edit/delete?id={task['id']}&" + urlencode({**base, "_was": "{" * 5_000}))
+        assert forged.status_code == 200 and "cannot be undone" in forged.text
         edited = web.post(f"/views/task-edit/edit?id={task['id']}",
                           data={**base, "_was": "[" * 20_000, "subject": "Call Ann back"})
         assert edited.status_code == 303
@@ -138,3 +153,21 @@ def test_deep_or_oversized_form_values_are_read_as_none_or_refused_never_a_crash
         huge = web.post(f"/views/task-edit/delete?id={task['id']}", data={**base, "_was": "x" * 70_000})
         assert huge.status_code == 413
     assert storage.count("Task") == 1
+
+
+@pytest.mark.browser
+def test_back_after_a_delete_in_the_browser_says_it_is_deleted_and_sends_nothing_again(tab, storage):
+    task, kept = a_task(storage), a_task(storage, "Send the brochure")
+    sam = tab()
+    sam.sign_in("sam").wait_for_url("**/")
+    page = sam.open(f"/views/task-edit/edit?id={task['id']}&next=/views/tasks")
+    page.click("form.delete button")
+    page.wait_for_url("**/views/task-edit/delete?*")
+    page.click("form.delete button")                                        # confirmed
+    page.wait_for_url("**/views/tasks")
+    page.go_back()                                                          # to the page that asked
+    page.wait_for_url("**/views/tasks")
+    assert f"Task or reminder {task['id']} was deleted already." in page.evaluate(
+        "document.querySelector('.notice').textContent")
+    sam.check_layout("Back after a delete")
+    assert [t["subject"] for t in storage.query("Task")] == [kept["subject"]]

@@ -748,11 +748,30 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
 @action(*STAFF)
 @_guarded
 def delete(request: Request, context: Context, form: FormData) -> Response:
-    """Delete the record a form edits, for a role its ``delete`` names: first a page showing
-    the record and asking to confirm (nothing deleted), then, confirmed, the storage's delete
-    at the version and with the values (``_was``) the form opened with, and to ``next``, else
-    the list this form serves, else home, saying so. A record changed since, or another that
-    took its key, is not deleted (409: open it again); one gone already is said so there."""
+    """Delete the record a form edits, for a role its ``delete`` names: first (a post without
+    ``confirm``) to the page asking to confirm (:func:`delete_asked`), then, confirmed, the
+    storage's delete at the version and with the values (``_was``) the form opened with, and
+    to ``next``, else the list this form serves, else home, saying so. A record changed since,
+    or another that took its key, is not deleted (409: open it again); one gone already is
+    said so there."""
+    return _deleting(request, context, form, _text(form.get("confirm")) == "yes")
+
+
+@page(*STAFF)
+@_guarded
+def delete_asked(request: Request, context: Context) -> Response:
+    """The page asking to confirm a delete, with the record, at an address of its own, so that a
+    reload or Back to it sends nothing again: after the delete, Back says it is deleted; an
+    address without the version the form opened with (a link) is the record's form, whose
+    *Delete* asks. Nothing is deleted by a GET."""
+    if "_version" not in request.query_params:
+        view = _view(request, context, (FormView,))
+        return RedirectResponse(f"/views/{view.id}/edit?{request.url.query}", 303)
+    return _deleting(request, context, request.query_params, False)
+
+
+def _deleting(request: Request, context: Context, given: Any, confirmed: bool) -> Response:
+    """:func:`delete` and :func:`delete_asked` with the form's fields or the page's query ``given``."""
     view = _view(request, context, (FormView,))
     assert isinstance(view, FormView)
     role = request.state.visitor.user.role
@@ -760,36 +779,38 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
     if not view.deletes_for(role):
         raise _Refused(403, f"Your role may not delete a {in_sentence(info.called)} with this form.")
     key = _key(info, request.query_params)
-    token, was = _text(form.get("_version")) or None, _text(form.get("_was")) or None
+    token, was = _text(given.get("_version")) or None, _text(given.get("_was")) or None
     try:
         version = _version(token)
     except InvalidInput as error:
         raise _Refused(400, str(error)) from None
-    after = _next(_text(form.get(NEXT)))
+    after = _next(_text(given.get(NEXT)))
     named = _named(info, _keyed(info, key))
     listing = next((v.id for v in context.catalog.views.values()
                     if isinstance(v, ListView) and v.form == view.id and v.visible_to(role)), None)
     path, _, query = (after or (f"/views/{listing}" if listing else "/")).partition("?")
-    confirmed = _text(form.get("confirm")) == "yes"
     try:
         record = context.records.get(view.object, key)
     except NotFound:
-        if not confirmed:
-            raise
         return notices.redirect(request, context.sessions, path, f"{named} was deleted already.", query)
     fields = _form_fields(view, info, role, context.records)
     seen, _ = references.shown(context.records, fields, record)
     shown = [(f["label"], widgets.shown(f["attribute"], seen.get(f["name"]))) for f in fields]
+    keyed = key_query(info, record)
 
     def asking(status: int, error: str | None) -> Response:
         return context.render(request, "delete.html", status, view=view, named=named, shown=shown, version=token,
-                              was=was, key_query=request.url.query, after=after, error=error)
+                              was=was, key_query=keyed, after=after, error=error)
     changed = f"{named} was changed since you opened it: open it again to see what changed, then decide."
-    opened = _opened_with(form)
+    opened = _opened_with(given)
     if record.get("_version") != version or any(digest != opened[name] for name, digest in
                                                  _digests(fields, record).items() if name in opened):
         return asking(409, changed)
     if not confirmed:
+        if request.method == "POST":
+            asked = {"_version": token, **({"_was": json.dumps(opened, separators=(",", ":"))} if opened else {}),
+                     **({NEXT: after} if after else {})}
+            return RedirectResponse(f"/views/{view.id}/delete?{keyed}&{urlencode(asked)}", 303)
         return asking(200, None)
     try:
         context.records.delete(view.object, key, version)
@@ -809,15 +830,6 @@ def _audit(request: Request, context: Context, action: str, object_name: str, ke
     """Record a change the storage took in the audit trail, when the front office keeps one."""
     if context.audit is not None:
         context.audit.add(request.state.visitor.user.name, action, object_name, key, fields)
-
-
-@page(*STAFF)
-@_guarded
-def delete_asked(request: Request, context: Context) -> Response:
-    """The delete's address loaded (a reload or Back to its confirmation, a link): the
-    record's form, whose *Delete* asks again; nothing is deleted by a GET."""
-    view = _view(request, context, (FormView,))
-    return RedirectResponse(f"/views/{view.id}/edit?{request.url.query}", 303)
 
 
 def _trail(context: Context, info: ObjectInfo, record: dict[str, Any]) -> list[dict[str, str]]:
