@@ -223,22 +223,23 @@ def when(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def moment(value: Any) -> str:
+def moment(value: Any, to_minute: bool = False) -> str:
     """A stored datetime as pages show it: ``2026-12-05 14:26``, with the seconds when they
-    are not zero and the offset when it has one (``2026-12-05 14:26:30 +02:00``); anything
-    else as :func:`display` shows it."""
+    are not zero unless ``to_minute`` (a list's cells, which line up so), and the offset when
+    it has one (``2026-12-05 14:26:30 +02:00``); anything else as :func:`display` shows it."""
     try:
         parsed = datetime.datetime.fromisoformat(str(value))
     except (ValueError, OverflowError):
         return display(value)
-    text = parsed.strftime("%Y-%m-%d %H:%M:%S" if parsed.second else "%Y-%m-%d %H:%M")
+    text = parsed.strftime("%Y-%m-%d %H:%M:%S" if parsed.second and not to_minute else "%Y-%m-%d %H:%M")
     offset = parsed.strftime("%z")
     return f"{text} {offset[:3]}:{offset[3:5]}" if offset else text
 
 
-def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped: bool = True) -> str:
+def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped: bool = True,
+          to_minute: bool = False) -> str:
     """A stored value of ``attribute`` as a page shows it: a choice by its label; a datetime
-    as :func:`moment` writes it; a number shown with the ``percent`` widget (a fraction,
+    as :func:`moment` writes it (``to_minute``: without its seconds); a number shown with the ``percent`` widget (a fraction,
     0.123) as a percentage (12.3%); a decimal with its thousands grouped by ``GROUP``
     (1 234 567.50: a comma would read as the decimal point :func:`parse` takes) unless not
     ``grouped`` (forms and exports)."""
@@ -253,5 +254,5 @@ def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped:
         except (decimal.InvalidOperation, ValueError):
             pass
     if attribute.type == "datetime" and value is not None:
-        return moment(value)
+        return moment(value, to_minute)
     return attribute.label_of(display(value)) if attribute.choice_labels else display(value)

@@ -68,3 +68,22 @@ def test_the_verticals_customer_list_finds_a_city_or_a_number_however_it_is_writ
         for typed in ("555 0199", "50101", "tel 50101",   # nobody's; five digits are a postcode, not a number
                       "room 070 555 0101", "070 555 0101 ext 1234567"):   # nor a number among other words
             assert "Nothing found." in web.get("/views/customers", params={"q": typed}).text, typed
+
+
+def test_a_list_shows_datetimes_to_the_minute_the_detail_and_the_export_with_their_seconds(
+        caruso_host, caruso_client, caruso_manager, tmp_path):
+    settings = installed()["service"].service_settings()
+    caruso_host("storage", config={**settings["storage"]["config"], "db": f"sqlite:///{tmp_path / 's.db'}"})
+    storage = caruso_client.get("caruso.storage/1")
+    customer = storage.create("Customer", {"customer_no": "S-1", "name": "Hotel De Zon"})
+    order = storage.create("FieldServiceOrder", {"customer_id": customer["id"], "problem": "No hot water",
+                                                 "opened": "2026-12-06T00:55:46"})             # a script's now()
+    storage.create("FieldServiceOrder", {"customer_id": customer["id"], "problem": "Noise",
+                                         "opened": "2026-12-06T09:30:00"})                     # a form's minute
+    context = make_context(tmp_path, caruso_manager.uri, views=settings["frontoffice"]["config"]["views"])
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        listed = web.get("/views/orders").text
+        assert ">2026-12-06 00:55<" in listed and "00:55:46" not in listed and ">2026-12-06 09:30<" in listed
+        assert "2026-12-06 00:55:46" in web.get(f"/views/order/show?id={order['id']}").text
+        assert "2026-12-06 00:55:46" in web.get("/views/orders/export.csv").text

@@ -333,7 +333,8 @@ def _links(targets: dict[str, tuple[str, ObjectInfo]], record: dict[str, Any]) -
 def _cell_texts(context: Context, view: View | None, info: ObjectInfo, columns: list[Field],
                rows: list[dict[str, Any]], exported: bool = False) -> list[list[str]]:
     """The text of each cell of ``rows`` in ``columns`` (of the list ``view``), as pages show
-    them (``exported``: as a CSV export writes them, numbers ungrouped, no widgets). A column
+    them, datetimes to the minute (``exported``: as a CSV export writes them, numbers
+    ungrouped, the seconds kept, no widgets). A column
     with ``by`` shows that attribute of the object each key names (one round trip for all);
     a key naming none shows as it is."""
     typed = {f.name: _typed(view, info, f, context.records) for f in columns if f.by} if view is not None else {}
@@ -342,9 +343,10 @@ def _cell_texts(context: Context, view: View | None, info: ObjectInfo, columns: 
     def text(field: Field, value: Any) -> str:
         by = typed.get(field.name)
         if by is not None and by.takes(value) and by.normal(value) in seen[field.name]:
-            return widgets.shown(by.by, seen[field.name][by.normal(value)], grouped=not exported)
+            return widgets.shown(by.by, seen[field.name][by.normal(value)], grouped=not exported,
+                                 to_minute=not exported)
         return widgets.shown(info.attribute(field.name), value, None if exported else field.widget,
-                             grouped=not exported)
+                             grouped=not exported, to_minute=not exported)
     return [[text(field, row.get(field.name)) for field in columns] for row in rows]
 
 
