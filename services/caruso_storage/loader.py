@@ -43,6 +43,7 @@ DEFAULT_MODEL = "default_model.xml"
 NAMED = ("model", "database", "object", "attribute", "relation", "search", "rule")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 RESERVED_PREFIX = "caruso_"                               # the storage's own tables, indexes and columns
+MOVING = {TODAY: ("date", "datetime"), NOW: ("datetime",)}   # the words of a default or bound that moves, and their types
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
 BOUNDS = ("minimum", "maximum", "minimum_field", "maximum_field")
 NOT_NAMES = ("inf", "infinity", "nan")                  # a decimal's or float's bound, not an attribute
@@ -428,20 +429,27 @@ class _Builder:
         return attribute
 
     def default(self, where: str, attribute: Attribute, text: str, element: etree._Element) -> Any:
-        """The default ``text`` gives ``attribute``: a value of its type, or ``today`` (a date
-        or datetime) or ``now`` (a datetime), kept as the word, which moves."""
-        moving = text.strip()
-        if moving == TODAY and attribute.type in ("date", "datetime") or moving == NOW and attribute.type == "datetime":
-            return moving
-        if moving in (TODAY, NOW) and attribute.type not in ("string", "text"):
-            raise self.fail(element, f"{where}: default=\"{moving}\" applies to a "
-                                     f"{'date or datetime' if moving == TODAY else 'datetime'}, not to {attribute.type}")
-        return values.decode(attribute, text)
+        """The default ``text`` gives ``attribute``: a value of its type, or a moving word
+        (:meth:`moving`), kept as the word; a string's or a text's is its text."""
+        word = None if attribute.type in ("string", "text") else self.moving(where, "default", attribute, text, element)
+        return word if word is not None else values.decode(attribute, text)
+
+    def moving(self, where: str, what: str, attribute: Attribute, text: str, element: etree._Element) -> str | None:
+        """``today`` or ``now`` when ``text`` is that word and ``attribute``'s type takes it as
+        its ``what`` (a default, min or max; ``MOVING``); None when ``text`` is neither word;
+        else the loader fails at ``element``."""
+        word = text.strip()
+        if word not in MOVING:
+            return None
+        if attribute.type not in MOVING[word]:
+            raise self.fail(element, f"{where}: {what}=\"{word}\" applies to a {' or '.join(MOVING[word])}, "
+                                     f"not to {attribute.type}")
+        return word
 
     def ranged(self, where: str, attribute: Attribute, given: Mapping[str, str], element: etree._Element) -> Attribute:
         """``attribute`` with the ``min`` and ``max`` it is given, checked: a number, date,
-        datetime or time of its type (``today`` for a date or datetime), or the name of
-        another attribute of the object (checked once the object is complete,
+        datetime or time of its type, a moving word (:meth:`moving`), or the name of another
+        attribute of the object (checked once the object is complete,
         :meth:`check_field_bounds`); the least not above the most, its default and its choices
         within the fixed ones."""
         bounds = {name: given.get(name) for name in ("min", "max") if given.get(name) is not None}
@@ -453,10 +461,9 @@ class _Builder:
             raise self.fail(element, f"{where}: a key attribute takes no min or max")
         decoded, fields = {}, {}
         for name, text in bounds.items():
-            if text.strip() == TODAY:
-                if attribute.type not in ("date", "datetime"):
-                    raise self.fail(element, f"{where}: {name}=\"today\" applies to a date or datetime")
-                decoded[name] = TODAY
+            word = self.moving(where, name, attribute, text, element)
+            if word is not None:
+                decoded[name] = word
             elif IDENTIFIER.fullmatch(text) and not (attribute.type in ("decimal", "float") and text.lower() in NOT_NAMES):
                 fields[name] = text
             else:
@@ -471,16 +478,16 @@ class _Builder:
                     raise self.fail(element, f"{where}: {name} {text!r} has a time zone; a bound has none")
                 decoded[name] = bound
         low, high = decoded.get("min"), decoded.get("max")
-        if low is not None and high is not None and TODAY not in (low, high) and low > high:
+        if low is not None and high is not None and low not in MOVING and high not in MOVING and low > high:
             raise self.fail(element, f"{where}: min {bounds['min']} is above max {bounds['max']}")
         ranged = attrs.evolve(attribute, minimum=low, maximum=high,
                               minimum_field=fields.get("min"), maximum_field=fields.get("max"))
-        # a default and the choices against the fixed bounds: today's moves, they stay
-        fixed = attrs.evolve(ranged, minimum=None if low == TODAY else low, maximum=None if high == TODAY else high)
+        # a default and the choices against the fixed bounds: today and now move, they stay
+        fixed = attrs.evolve(ranged, minimum=None if low in MOVING else low, maximum=None if high in MOVING else high)
         declared = [("choice", choice) for choice in attribute.choices or ()]
         for what, value in [("default", attribute.default), *declared]:
             try:
-                if value is not None and value not in (TODAY, NOW):
+                if value is not None and value not in MOVING:
                     values.within(fixed, value)
             except InvalidInput as error:
                 raise self.fail(element, f"{where}: {what} {str(error).removeprefix(attribute.name + ': ')}") from None

@@ -21,7 +21,7 @@ TEXT_FORMATS = ("email",)                       # what the values of a string at
 RANGED = ("integer", "decimal", "float", "date", "datetime", "time")   # the types that take a min and a max
 NUMBERS = ("integer", "decimal", "float")
 TODAY = "today"                                 # a date's or datetime's bound: the day a value is stored
-NOW = "now"                                     # a datetime's default: the moment a record is created
+NOW = "now"                                     # a datetime's default or bound: the moment a value is stored
 VERSION_COLUMN = "caruso_version"
 
 
@@ -39,7 +39,8 @@ class Attribute:
     NULL when None). ``choice_labels`` are the labels of ``choices``, in their order.
     ``text_format`` (one of ``TEXT_FORMATS``) is what every value of a string must be.
     ``minimum`` and ``maximum`` bound what a client may store in a number, date, datetime or
-    time (inclusive; :data:`TODAY` for a date or datetime is the day the value is stored);
+    time (inclusive; :data:`TODAY` for a date or datetime is the day the value is stored,
+    :data:`NOW` for a datetime the moment);
     a ``default`` of :data:`TODAY` (a date or datetime) or :data:`NOW` (a datetime) is the
     day or moment a record is created (:func:`caruso_storage.values.current`);
     ``minimum_field`` and ``maximum_field`` name another attribute of the object whose value,

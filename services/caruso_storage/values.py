@@ -79,7 +79,7 @@ def within(attribute: Attribute, value: Any) -> None:
     for bound, beyond, least in ((attribute.minimum, operator.lt, True), (attribute.maximum, operator.gt, False)):
         if bound is None:
             continue
-        limit = today() if bound == TODAY else bound
+        limit = today() if bound == TODAY else now() if bound == NOW else bound
         compared = value.date() if isinstance(value, dt.datetime) and type(limit) is dt.date else value
         try:
             outside = beyond(compared, limit)

@@ -1,6 +1,7 @@
-"""Moving defaults: ``default="now"`` (a datetime) and ``default="today"`` (a date or
-datetime) are the moment or the day a record is created, in UTC; a value given is kept, and
-``describe()`` gives the word. A model giving them to another type is refused with its line."""
+"""Moving defaults and bounds: ``default="now"`` (a datetime) and ``default="today"`` (a date
+or datetime) are the moment or the day a record is created, in UTC; a value given is kept, and
+``describe()`` gives the word. ``max="now"`` refuses a datetime in the future (``today``
+compares its day). A model giving them to another type is refused with its line."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,8 @@ MODEL = """<model name="moving">
 MOVING = """<attribute name="opened" type="datetime" required="true" default="now"/>
     <attribute name="day" type="date" default="today" max="today"/>
     <attribute name="shift" type="datetime" default="today"/>
-    <attribute name="word" type="string" length="10" default="now"/>"""
+    <attribute name="word" type="string" length="10" default="now"/>
+    <attribute name="happened" type="datetime" max="now"/>"""
 
 
 def utc_now() -> dt.datetime:
@@ -65,6 +67,19 @@ def test_describe_gives_the_word(storage):
     described = storage.describe("Ticket")["attributes"]
     assert [described[name]["default"] for name in ("opened", "day", "shift", "word")] == [
         "now", "today", "today", "now"]
+    assert (described["happened"]["min"], described["happened"]["max"]) == (None, "now")
+
+
+def test_a_datetime_bounded_by_now_refuses_the_future_and_takes_the_past_and_this_moment(storage):
+    later = (utc_now() + dt.timedelta(minutes=5)).replace(second=0, microsecond=0)
+    with pytest.raises(InvalidInput) as caught:
+        storage.create("Ticket", {"happened": later.isoformat()})
+    assert str(caught.value) == f"happened: {later.isoformat(sep=' ', timespec='minutes')} is after now, the latest allowed"
+    earlier = (utc_now() - dt.timedelta(seconds=2)).replace(microsecond=0).isoformat()
+    assert storage.create("Ticket", {"happened": earlier})["happened"] == earlier
+    made = storage.create("Ticket", {})
+    with pytest.raises(InvalidInput, match="is after now"):
+        storage.update("Ticket", made["id"], {"happened": later.isoformat()}, made["_version"])
 
 
 @pytest.mark.parametrize("attribute, message", [
@@ -72,6 +87,8 @@ def test_describe_gives_the_word(storage):
     ('<attribute name="x" type="time" default="today"/>',
      'Lead.x: default="today" applies to a date or datetime, not to time'),
     ('<attribute name="x" type="integer" default="now"/>', 'Lead.x: default="now" applies to a datetime, not to integer'),
+    ('<attribute name="x" type="date" max="now"/>', 'Lead.x: max="now" applies to a datetime, not to date'),
+    ('<attribute name="x" type="time" min="now"/>', 'Lead.x: min="now" applies to a datetime, not to time'),
 ])
 def test_a_moving_default_of_another_type_is_refused_with_its_line(tmp_path: Path, attribute, message):
     model = tmp_path / "bad.xml"

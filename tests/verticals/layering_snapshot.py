@@ -10,8 +10,8 @@ the bank's Complaint lists the rule ``answer_due_in_eight_weeks``, its Card
 ``lost_and_stolen_cards_stay_blocked``, the service's FieldServiceOrder
 ``equipment_of_the_customer`` and the utility's ServiceOrder its relation ``connection`` and
 the rules ``connection_of_the_customer`` and ``move_out_on_a_date``, and its OutageReport
-the relation ``customer``, added later; the service's FieldServiceOrder ``opened`` defaults
-to ``now`` since).
+the relation ``customer``, added later; the service's FieldServiceOrder ``opened`` and the
+utility's Outage ``started`` default to ``now`` since, and ``started`` is at most ``now``).
 """
 from __future__ import annotations
 
