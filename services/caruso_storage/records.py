@@ -63,10 +63,10 @@ class Records:
                         if name is not None]
         self._as_given = {name: check for name, attribute in obj.attributes.items()
                           if (check := values.as_given(attribute)) is not None}
-        self._moving = [(name, attribute) for name, attribute in obj.attributes.items()
+        self._moving = [attribute for attribute in obj.attributes.values()
                         if attribute.type in ("date", "datetime") and attribute.default in (TODAY, NOW)]
-        self._defaults = {name: attribute.default for name, attribute in obj.attributes.items()
-                          if (name, attribute) not in self._moving}
+        moving = {attribute.name for attribute in self._moving}
+        self._defaults = {name: attribute.default for name, attribute in obj.attributes.items() if name not in moving}
         self._required = [a.name for a in obj.attributes.values() if (a.required or a.key) and not a.generated]
         self._encoders = [(name, encode) for name, attribute in obj.attributes.items()
                           if (encode := values.encoder(attribute)) is not None]
@@ -145,11 +145,15 @@ class Records:
                 check(value)
 
     def new(self, data: Any) -> dict[str, Any]:
-        """A complete new record from a caller's values: defaults filled in, required checked."""
+        """A complete new record from a caller's values: defaults filled in (one that moves,
+        ``today`` or ``now``, within its attribute's bounds), required checked."""
         defaults = self._defaults.copy()
-        for name, attribute in self._moving:
-            defaults[name] = values.current(attribute)
+        for attribute in self._moving:
+            defaults[attribute.name] = values.current(attribute)
         record = self.decode(data, defaults)
+        for attribute in self._moving:
+            if attribute.name not in data:
+                values.within(attribute, record[attribute.name])
         self._check_required(record)
         if self._paired:
             self.check_pairs(record)

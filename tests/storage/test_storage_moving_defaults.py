@@ -82,6 +82,20 @@ def test_a_datetime_bounded_by_now_refuses_the_future_and_takes_the_past_and_thi
         storage.update("Ticket", made["id"], {"happened": later.isoformat()}, made["_version"])
 
 
+def test_a_moving_default_beyond_a_fixed_bound_is_refused_as_a_value_given_would_be(tmp_path: Path):
+    model = tmp_path / "bounded.xml"
+    model.write_text(MODEL.format(attributes='<attribute name="day" type="date" default="today" max="2020-12-31"/>'))
+    bounded = StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'bounded.db'}")
+    try:
+        with pytest.raises(InvalidInput) as caught:
+            bounded.create("Ticket", {})
+        assert str(caught.value) == (f"day: {utc_now().date().isoformat()} is after 2020-12-31, "
+                                     "the latest allowed")
+        assert bounded.create("Ticket", {"day": "2020-12-31"})["day"] == "2020-12-31"
+    finally:
+        bounded.stop()
+
+
 @pytest.mark.parametrize("attribute, message", [
     ('<attribute name="x" type="date" default="now"/>', 'Lead.x: default="now" applies to a datetime, not to date'),
     ('<attribute name="x" type="time" default="today"/>',
