@@ -21,7 +21,8 @@ METADATA_SECONDS = 5.0
 NUMBER = re.compile(r"[0-9\s+().\-/\u2010-\u2015]+")    # a phone number as people type or paste one
 # a number with a word before it (*tel 070 …*, *Phone: +31 …*) or an extension after it (*… ext 12*, *… x12*)
 SAID_NUMBER = re.compile(r"(?:(?:tel(?:ephone)?|phone|ph|mobile|mob|cell|fax)\.?:?\s*)?"
-                         r"(?P<number>[0-9\s+().\-/\u2010-\u2015]+?)\s*(?:(?:ext|extension|x)\.?\s*[0-9]{1,6})?",
+                         r"(?P<number>[0-9+(](?:[0-9\s+().\-/\u2010-\u2015]*[0-9)])?)"   # from a digit, + or ( to a digit or )
+                         r"\s*(?:(?:ext|extension|x)\.?\s*[0-9]{1,6})?",
                          re.IGNORECASE)
 SEARCHED_DIGITS = 6                             # digits of a search that is a phone number
 

@@ -7,6 +7,7 @@ admins delete)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from urllib.parse import urlencode
 
@@ -64,7 +65,9 @@ def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_offi
         assert f"Task or reminder {task['id']} is deleted." in listed and "Send the brochure" in listed
         back = web.get(asking)                                             # Back to the page that asked
         assert back.status_code == 303 and back.headers["location"] == "/views/tasks"
-        assert f"Task or reminder {task['id']} was deleted already." in web.get("/views/tasks").text
+        assert f"Task or reminder {task['id']} does not exist (any more)." in web.get("/views/tasks").text
+        assert web.post(f"/views/task-edit/delete?id={task['id']}",                 # the form's Delete: 404
+                        data={"csrf": csrf, "_version": version}).status_code == 404
         form = web.get(f"/views/task-edit/edit?id={kept['id']}").text    # no next, and the tasks list of these
         gone = web.post(f"/views/task-edit/delete?id={kept['id']}",    # views opens no form: home says it
                         data={"csrf": csrf, "_version": version_of(form), "confirm": "yes"}, follow_redirects=True)
@@ -83,11 +86,16 @@ def test_an_agent_sees_no_delete_and_is_refused_and_a_post_without_csrf_deletes_
         refused = web.post(f"/views/task-edit/delete?id={task['id']}",
                            data={"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"})
         assert refused.status_code == 403 and "may not delete a task or reminder" in refused.text
+        asked = web.get(f"/views/task-edit/delete?id={task['id']}&" + urlencode({"_version": version_of(form)}))
+        assert asked.status_code == 403 and 'name="confirm"' not in asked.text
     with httpx.Client(base_url=front_office) as web:
         form = edit_page(web, "sam", task)
         forged = web.post(f"/views/task-edit/delete?id={task['id']}",
                           data={"_version": version_of(form), "confirm": "yes"})
         assert forged.status_code == 403
+        linked = web.get(f"/views/task-edit/delete?id={task['id']}&" + urlencode(
+            {"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"}))    # a GET deletes nothing
+        assert linked.status_code == 200 and 'name="confirm"' in linked.text
         damaged = web.post(f"/views/task-edit/delete?id={task['id']}",
                            data={"csrf": csrf_of(form), "_version": "{", "confirm": "yes"})
         assert damaged.status_code == 400 and "The form is damaged" in damaged.text
@@ -140,6 +148,10 @@ def test_deep_or_oversized_form_values_are_read_as_none_or_refused_never_a_crash
         deep = web.post(f"/views/task-edit/delete?id={task['id']}", data={**base, "_was": "[" * 20_000})
         assert deep.status_code == 303 and "_was" not in deep.headers["location"]    # read as no digests
         assert "cannot be undone" in web.get(deep.headers["location"]).text          # asks
+        padded = web.post(f"/views/task-edit/delete?id={task['id']}", data={**base, "_was": json.dumps(
+            {**json.loads(was_of(form)), **{f"x{n}": "0" * 16 for n in range(500)}})})
+        assert padded.status_code == 303 and "x1" not in padded.headers["location"]   # the form's own fields only
+        assert "_was" in padded.headers["location"]
         forged = web.get(f"/views/task-edit/delete?id={task['id']}&" + urlencode({**base, "_was": "{" * 5_000}))
         assert forged.status_code == 200 and "cannot be undone" in forged.text
         edited = web.post(f"/views/task-edit/edit?id={task['id']}",
@@ -167,7 +179,7 @@ def test_back_after_a_delete_in_the_browser_says_it_is_deleted_and_sends_nothing
     page.wait_for_url("**/views/tasks")
     page.go_back()                                                          # to the page that asked
     page.wait_for_url("**/views/tasks")
-    assert f"Task or reminder {task['id']} was deleted already." in page.evaluate(
+    assert f"Task or reminder {task['id']} does not exist (any more)." in page.evaluate(
         "document.querySelector('.notice').textContent")
     sam.check_layout("Back after a delete")
     assert [t["subject"] for t in storage.query("Task")] == [kept["subject"]]

@@ -66,7 +66,8 @@ def test_the_verticals_customer_list_finds_a_city_or_a_number_however_it_is_writ
             listed = web.get("/views/customers", params={"q": typed}).text
             assert "1 found" in listed and found in listed, typed
         for typed in ("555 0199", "50101", "tel 50101",   # nobody's; five digits are a postcode, not a number
-                      "room 070 555 0101", "070 555 0101 ext 1234567"):   # nor a number among other words
+                      "room 070 555 0101", "070 555 0101 ext 1234567",   # nor a number among other words
+                      "tel" + " " * 190 + "x"):
             assert "Nothing found." in web.get("/views/customers", params={"q": typed}).text, typed
 
 

@@ -9,7 +9,7 @@ from caruso_scripts.client import StepView
 from caruso_frontoffice.context import template_environment
 from caruso_frontoffice.records import Attribute, in_sentence, object_info
 from caruso_frontoffice.views.model import Field
-from caruso_frontoffice.widgets import bounds, display, parse, parse_filter, shown, typed, widget
+from caruso_frontoffice.widgets import bounds, display, initial, parse, parse_filter, shown, typed, widget
 
 CUSTOMER = object_info("Customer", {"key": ["id"], "attributes": {   # shaped like describe("Customer")
     "id": {"type": "integer", "label": "Id", "generated": True},
@@ -209,3 +209,15 @@ def test_a_script_s_text_answer_is_a_text_area_at_the_desk_only_when_it_may_be_l
     html = str(fields(StepView("serial", "question", "Which serial number?", "text", True, maxlength=maxlength),
                       long_text=at_the_desk))
     assert f'<{tag} ' in html and {"input": "<textarea", "textarea": '<input type="text"'}[tag] not in html
+
+
+def test_a_new_forms_moving_default_is_the_day_or_the_minute_it_is_opened_in_utc():
+    before = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
+    now = datetime.datetime.fromisoformat(initial(Attribute("at", "datetime", "At", default="now")))
+    after = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    assert before <= now <= after and now.second == 0
+    today = after.date().isoformat()
+    assert initial(Attribute("on", "date", "On", default="today")) == today
+    assert initial(Attribute("at", "datetime", "At", default="today")) == f"{today}T00:00"     # its midnight
+    assert initial(Attribute("word", "string", "Word", default="now")) == "now"               # a text as it is
+    assert initial(Attribute("n", "integer", "N", default=3)) == 3

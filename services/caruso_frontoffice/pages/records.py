@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
 import attrs
@@ -756,7 +756,7 @@ def delete(request: Request, context: Context, form: FormData) -> Response:
     to ``next``, else the list this form serves, else home, saying so. A record changed since,
     or another that took its key, is not deleted (409: open it again); one gone already is
     said so there."""
-    return _deleting(request, context, form, _text(form.get("confirm")) == "yes")
+    return _deleting(request, context, form, CONFIRMED if _text(form.get("confirm")) == "yes" else ASKED)
 
 
 @page(*STAFF)
@@ -769,11 +769,17 @@ def delete_asked(request: Request, context: Context) -> Response:
     if "_version" not in request.query_params:
         view = _view(request, context, (FormView,))
         return RedirectResponse(f"/views/{view.id}/edit?{request.url.query}", 303)
-    return _deleting(request, context, request.query_params, False)
+    return _deleting(request, context, request.query_params, SHOWN)
 
 
-def _deleting(request: Request, context: Context, given: Any, confirmed: bool) -> Response:
-    """:func:`delete` and :func:`delete_asked` with the form's fields or the page's query ``given``."""
+ASKED, SHOWN, CONFIRMED = "asked", "shown", "confirmed"     # the steps of a delete
+
+
+def _deleting(request: Request, context: Context, given: Mapping[str, Any], step: str) -> Response:
+    """:func:`delete` and :func:`delete_asked` with the form's fields or the page's query
+    ``given``, at ``step``: ``ASKED`` (the form's *Delete*: to the page asking, 404 when the
+    record is not there), ``SHOWN`` (that page: a record gone is said on the page after) or
+    ``CONFIRMED`` (deleted)."""
     view = _view(request, context, (FormView,))
     assert isinstance(view, FormView)
     role = request.state.visitor.user.role
@@ -794,7 +800,10 @@ def _deleting(request: Request, context: Context, given: Any, confirmed: bool) -
     try:
         record = context.records.get(view.object, key)
     except NotFound:
-        return notices.redirect(request, context.sessions, path, f"{named} was deleted already.", query)
+        if step == ASKED:
+            raise
+        said = "was deleted already" if step == CONFIRMED else "does not exist (any more)"
+        return notices.redirect(request, context.sessions, path, f"{named} {said}.", query)
     fields = _form_fields(view, info, role, context.records)
     seen, _ = references.shown(context.records, fields, record)
     shown = [(f["label"], widgets.shown(f["attribute"], seen.get(f["name"]))) for f in fields]
@@ -805,14 +814,14 @@ def _deleting(request: Request, context: Context, given: Any, confirmed: bool) -
                               was=was, key_query=keyed, after=after, error=error)
     changed = f"{named} was changed since you opened it: open it again to see what changed, then decide."
     opened = _opened_with(given)
-    if record.get("_version") != version or any(digest != opened[name] for name, digest in
-                                                 _digests(fields, record).items() if name in opened):
+    compared = {name: digest for name, digest in _digests(fields, record).items() if name in opened}
+    if record.get("_version") != version or any(opened[name] != digest for name, digest in compared.items()):
         return asking(409, changed)
-    if not confirmed:
-        if request.method == "POST":
-            asked = {"_version": token, **({"_was": json.dumps(opened, separators=(",", ":"))} if opened else {}),
-                     **({NEXT: after} if after else {})}
-            return RedirectResponse(f"/views/{view.id}/delete?{keyed}&{urlencode(asked)}", 303)
+    if step == ASKED:               # what the form opened with, of the fields it has: the page asks with it
+        asked = {"_version": token, **({"_was": json.dumps(compared, separators=(",", ":"))} if compared else {}),
+                 **({NEXT: after} if after else {})}
+        return RedirectResponse(f"/views/{view.id}/delete?{keyed}&{urlencode(asked)}", 303)
+    if step == SHOWN:
         return asking(200, None)
     try:
         context.records.delete(view.object, key, version)
@@ -899,7 +908,7 @@ def _entered(form: FormData, values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if was.get(name) != _digest(value)}
 
 
-def _opened_with(form: FormData) -> dict[str, Any]:
+def _opened_with(form: Mapping[str, Any]) -> dict[str, Any]:
     """The digests of the values an edit form opened with (``_was``); empty when it does not say."""
     was = _posted_json(_text(form.get("_was")) or "{}")
     return was if isinstance(was, dict) else {}
