@@ -15,6 +15,7 @@ are refused, nothing is expanded, no DTD or network resource is loaded.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -64,8 +65,10 @@ def load(paths: str | Path | Sequence[str | Path]) -> Model:
     return _build([(xmlsafe.read(path), str(path)) for path in listed])
 
 
+@functools.cache
 def load_default() -> Model:
-    """The packaged example CRM model (customers, contacts, opportunities, tasks, tags)."""
+    """The packaged example CRM model (customers, contacts, opportunities, tasks, tags), built
+    once per process (a model is immutable; the packaged files do not change)."""
     return loads(resources.files("caruso_storage").joinpath(DEFAULT_MODEL).read_bytes(), DEFAULT_MODEL)
 
 

@@ -31,6 +31,7 @@ def test_the_packaged_model_and_a_small_one_load():
     assert set(model.objects) == {"Customer", "Contact", "Task", "Tag", "Opportunity", "Quote", "SalesOrder",
                                   "Lead", "Activity", "Consent", "KnowledgeArticle"}
     assert [rule.name for rule in model.objects["Opportunity"].rules] == ["rfp_review", "won_to_sales_order"]
+    assert loader.load_default() is model                  # built once per process: a model is immutable
     small = loader.loads(model_text('<relation name="bs" kind="one-to-many" target="B" foreign-key="a_id"/>'), "m.xml")
     assert small.objects["A"].relations["bs"].foreign_key == ("a_id",)
     assert small.objects["B"].table == "B" and small.default_database == "main"
