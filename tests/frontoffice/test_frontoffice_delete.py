@@ -65,7 +65,9 @@ def test_a_supervisor_confirms_and_deletes_and_the_page_after_says_so(front_offi
         assert f"Task or reminder {task['id']} is deleted." in listed and "Send the brochure" in listed
         back = web.get(asking)                                             # Back to the page that asked
         assert back.status_code == 303 and back.headers["location"] == "/views/tasks"
-        assert f"Task or reminder {task['id']} does not exist (any more)." in web.get("/views/tasks").text
+        assert f"There is no task or reminder {task['id']}: it may have been deleted." in web.get("/views/tasks").text
+        gone = web.get(f"/views/task-edit/edit?id={task['id']}")             # Back once more: its form
+        assert gone.status_code == 404 and f"There is no task or reminder {task['id']}: it may" in gone.text
         assert web.post(f"/views/task-edit/delete?id={task['id']}",                 # the form's Delete: 404
                         data={"csrf": csrf, "_version": version}).status_code == 404
         form = web.get(f"/views/task-edit/edit?id={kept['id']}").text    # no next, and the tasks list of these
@@ -109,8 +111,10 @@ def test_a_record_changed_since_the_form_opened_is_not_deleted(front_office, sto
     with httpx.Client(base_url=front_office) as web:
         form = edit_page(web, "root", task)
         storage.update("Task", task["id"], {"subject": "Call Ann back today"})     # someone else's edit
-        stale = web.post(f"/views/task-edit/delete?id={task['id']}",
-                         data={"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"})
+        posted = web.post(f"/views/task-edit/delete?id={task['id']}",
+                          data={"csrf": csrf_of(form), "_version": version_of(form), "confirm": "yes"})
+        assert posted.status_code == 303                   # to the page asking: a reload of it sends nothing
+        stale = web.get(posted.headers["location"])
         assert stale.status_code == 409
         assert "was changed since you opened it" in words(stale.text) and "Call Ann back today" in stale.text
         assert 'name="confirm"' not in stale.text                          # open it again, then decide
@@ -179,7 +183,7 @@ def test_back_after_a_delete_in_the_browser_says_it_is_deleted_and_sends_nothing
     page.wait_for_url("**/views/tasks")
     page.go_back()                                                          # to the page that asked
     page.wait_for_url("**/views/tasks")
-    assert f"Task or reminder {task['id']} does not exist (any more)." in page.evaluate(
+    assert f"There is no task or reminder {task['id']}: it may have been deleted." in page.evaluate(
         "document.querySelector('.notice').textContent")
     sam.check_layout("Back after a delete")
     assert [t["subject"] for t in storage.query("Task")] == [kept["subject"]]

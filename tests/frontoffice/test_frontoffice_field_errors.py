@@ -248,6 +248,7 @@ def test_a_choice_the_model_defaults_cannot_be_emptied_in_the_browser_unless_sto
         new = web.get("/views/order-new/new").text
         after = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         assert '<select name="priority" required>' in new                  # the default chosen
+        assert 'Opened <abbr title="required">*</abbr> <span class="hint">(UTC)</span>' in new   # what it is typed in
         opened = dt.datetime.fromisoformat(re.search(r'<input name="opened" value="([^"]+)"', new)[1])
         assert before <= opened <= after and re.search(r'value="\d{4}-\d\d-\d\dT\d\d:\d\d" maxlength="\d+"\s+'
                                                        r'type="datetime-local"', new)   # default="now": to the minute

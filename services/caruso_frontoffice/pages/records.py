@@ -393,8 +393,12 @@ def show(request: Request, context: Context) -> Response:
     try:
         return _shown(request, context, view, info, key)
     except NotFound:
-        raise _Refused(404, f"There is no {in_sentence(_named(info, _keyed(info, key)))}: it may have been "
-                            "deleted.") from None
+        raise _Refused(404, _gone(info, key)) from None
+
+
+def _gone(info: ObjectInfo, key: Any) -> str:
+    """What a page says of the record ``key`` the storage does not have."""
+    return f"There is no {in_sentence(_named(info, _keyed(info, key)))}: it may have been deleted."
 
 
 def _shown(request: Request, context: Context, view: View, info: ObjectInfo, key: Any) -> Response:
@@ -574,7 +578,11 @@ def form_page(request: Request, context: Context) -> Response:
                     once=submissions.new_token() if context.submissions is not None else None)
         new.headers["cache-control"] = REVISITED
         return new
-    record = context.records.get(view.object, _key(info, request.query_params))
+    key = _key(info, request.query_params)
+    try:
+        record = context.records.get(view.object, key)
+    except NotFound:
+        raise _Refused(404, _gone(info, key)) from None
     seen, notes = references.shown(context.records, fields, record)
     return _form(request, context, view, fields, {f["name"]: _form_value(f, seen.get(f["name"])) for f in fields},
                  after, trail=_trail(context, info, record), field_notes=notes, **_editing(fields, info, record, seen))
@@ -802,8 +810,8 @@ def _deleting(request: Request, context: Context, given: Mapping[str, Any], step
     except NotFound:
         if step == ASKED:
             raise
-        said = "was deleted already" if step == CONFIRMED else "does not exist (any more)"
-        return notices.redirect(request, context.sessions, path, f"{named} {said}.", query)
+        said = f"{named} was deleted already." if step == CONFIRMED else _gone(info, key)
+        return notices.redirect(request, context.sessions, path, said, query)
     fields = _form_fields(view, info, role, context.records)
     seen, _ = references.shown(context.records, fields, record)
     shown = [(f["label"], widgets.shown(f["attribute"], seen.get(f["name"]))) for f in fields]
@@ -813,20 +821,21 @@ def _deleting(request: Request, context: Context, given: Mapping[str, Any], step
         return context.render(request, "delete.html", status, view=view, named=named, shown=shown, version=token,
                               was=was, key_query=keyed, after=after, error=error)
     changed = f"{named} was changed since you opened it: open it again to see what changed, then decide."
-    opened = _opened_with(given)
-    compared = {name: digest for name, digest in _digests(fields, record).items() if name in opened}
-    if record.get("_version") != version or any(opened[name] != digest for name, digest in compared.items()):
-        return asking(409, changed)
-    if step == ASKED:               # what the form opened with, of the fields it has: the page asks with it
-        asked = {"_version": token, **({"_was": json.dumps(compared, separators=(",", ":"))} if compared else {}),
-                 **({NEXT: after} if after else {})}
-        return RedirectResponse(f"/views/{view.id}/delete?{keyed}&{urlencode(asked)}", 303)
+    opened, digests = _opened_with(given), _digests(fields, record)
+    kept = {name: opened[name] for name in digests if name in opened}     # of the form's own fields
+    stale = record.get("_version") != version or any(digests[name] != digest for name, digest in kept.items())
     if step == SHOWN:
-        return asking(200, None)
+        return asking(409, changed) if stale else asking(200, None)
+    # the page asking, with what the form opened with: it says a change (409) where a reload sends nothing
+    shown_page = f"/views/{view.id}/delete?{keyed}&" + urlencode({
+        "_version": token, **({"_was": json.dumps(kept, separators=(",", ":"))} if kept else {}),
+        **({NEXT: after} if after else {})})
+    if step == ASKED or stale:
+        return RedirectResponse(shown_page, 303)
     try:
         context.records.delete(view.object, key, version)
     except Conflict:
-        return asking(409, changed)
+        return RedirectResponse(shown_page, 303)
     except CallInterrupted as error:
         return asking(503, f"{error}: {in_sentence(named)} may have been deleted or not; open the list "
                            "to see.")
