@@ -189,6 +189,12 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_p
     phone = tab(PHONE)                                                # the same desk on a phone
     phone.sign_in("ada").wait_for_url("**/")
     assert "Yes, until <b>December</b>." in phone.open("/desk").inner_text(".desk-chat")
+    tops = phone.page.evaluate("""() => ['.desk-interaction', '.desk-chat', '.desk-customer', '.desk-notes']
+        .map(card => document.querySelector(card).getBoundingClientRect().top)""")
+    assert tops == sorted(tops), tops                          # one column: the customer before the notes
+    wide = page.evaluate("""() => ['.desk-customer', '.desk-notes']
+        .map(card => document.querySelector(card).getBoundingClientRect().left)""")
+    assert wide[0] > wide[1], wide                             # on the desktop its own column, on the right
     page.select_option("select[name=disposition]", "resolved")
     page.click("button:has-text('Complete')")
     page.wait_for_selector("text=Waiting for the next interaction")      # the chat queue has no wrap-up
