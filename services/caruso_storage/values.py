@@ -79,7 +79,9 @@ def within(attribute: Attribute, value: Any) -> None:
     for bound, beyond, least in ((attribute.minimum, operator.lt, True), (attribute.maximum, operator.gt, False)):
         if bound is None:
             continue
-        limit = today() if bound == TODAY else now() if bound == NOW else bound
+        # now to the microsecond: a value a client took from its clock this second is not after it
+        limit = today() if bound == TODAY else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) \
+            if bound == NOW else bound
         compared = value.date() if isinstance(value, dt.datetime) and type(limit) is dt.date else value
         try:
             outside = beyond(compared, limit)

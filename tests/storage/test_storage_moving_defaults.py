@@ -77,6 +77,8 @@ def test_a_datetime_bounded_by_now_refuses_the_future_and_takes_the_past_and_thi
     assert str(caught.value) == f"happened: {later.isoformat(sep=' ', timespec='minutes')} is after now, the latest allowed"
     earlier = (utc_now() - dt.timedelta(seconds=2)).replace(microsecond=0).isoformat()
     assert storage.create("Ticket", {"happened": earlier})["happened"] == earlier
+    just = utc_now().isoformat()                       # this very second, with its microseconds
+    assert storage.create("Ticket", {"happened": just})["happened"] == just
     made = storage.create("Ticket", {})
     with pytest.raises(InvalidInput, match="is after now"):
         storage.update("Ticket", made["id"], {"happened": later.isoformat()}, made["_version"])

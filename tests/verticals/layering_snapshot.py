@@ -11,7 +11,9 @@ the bank's Complaint lists the rule ``answer_due_in_eight_weeks``, its Card
 ``equipment_of_the_customer`` and the utility's ServiceOrder its relation ``connection`` and
 the rules ``connection_of_the_customer`` and ``move_out_on_a_date``, and its OutageReport
 the relation ``customer``, added later; the service's FieldServiceOrder ``opened`` and the
-utility's Outage ``started`` default to ``now`` since, and ``started`` is at most ``now``).
+utility's Outage ``started`` and OutageReport ``reported`` default to ``now`` since, the bank's
+Complaint ``received`` and the utility's MeterReading ``read_on`` to ``today``, and
+``started`` is at most ``now``).
 """
 from __future__ import annotations
 
