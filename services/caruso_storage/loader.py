@@ -34,7 +34,7 @@ from caruso_storage import filters, patterns, search, values
 from caruso_storage.rules import PLACEHOLDER
 
 WRITTEN_PLACEHOLDER = re.compile(r"\$\{[^}]*\}?")     # what a template writes as one, well formed or not
-from caruso_storage.model import (MOMENTS, NOW, RANGED, TEXT_FORMATS, TODAY, TYPES, Action, Attribute, Database, Index,
+from caruso_storage.model import (MOMENTS, MOVING, RANGED, TEXT_FORMATS, TYPES, Action, Attribute, Database, Index,
                                   Model, ObjectType, Relation, Rule, Search, Unique, comparable)
 
 SCHEMA_FILE = "model.rng"
@@ -44,7 +44,6 @@ DEFAULT_MODEL = "default_model.xml"
 NAMED = ("model", "database", "object", "attribute", "relation", "search", "rule")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 RESERVED_PREFIX = "caruso_"                               # the storage's own tables, indexes and columns
-MOVING = {TODAY: ("date", "datetime"), NOW: ("datetime",)}   # the words of a default or bound that moves, and their types
 CHANGEABLE = ("label", "default", "length", "line")     # what an extension may change of an attribute
 BOUNDS = ("minimum", "maximum", "minimum_field", "maximum_field")
 NOT_NAMES = ("inf", "infinity", "nan")                  # a decimal's or float's bound, not an attribute

@@ -22,6 +22,7 @@ RANGED = ("integer", "decimal", "float", "date", "datetime", "time")   # the typ
 NUMBERS = ("integer", "decimal", "float")
 TODAY = "today"                                 # a date's or datetime's bound: the day a value is stored
 NOW = "now"                                     # a datetime's default or bound: the moment a value is stored
+MOVING = {TODAY: ("date", "datetime"), NOW: ("datetime",)}   # the words of a default or bound that moves, and their types
 VERSION_COLUMN = "caruso_version"
 
 
@@ -81,6 +82,12 @@ class Attribute:
     def columns(self) -> tuple[str, ...]:
         """The columns holding the attribute: its own, and the time column of a split datetime."""
         return (self.column,) if self.time_column is None else (self.column, self.time_column)
+
+    @property
+    def default_moves(self) -> bool:
+        """Whether the default is :data:`TODAY` or :data:`NOW`, filled in at each create (a
+        string's or a text's default is its text, whatever it says)."""
+        return self.type in MOVING.get(self.default, ()) if isinstance(self.default, str) else False
 
 
 def comparable(first: str, second: str) -> bool:

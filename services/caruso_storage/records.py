@@ -29,7 +29,7 @@ from caruso_core.errors import Conflict, InvalidInput, NotFound
 from caruso_storage import filters, values
 from caruso_storage.checks import Duplicates
 from caruso_storage.fields import fields_of
-from caruso_storage.model import NOW, TODAY, Condition, ObjectType
+from caruso_storage.model import Condition, ObjectType
 from caruso_storage.tables import VERSION_KEY, time_key
 
 MAX_LIMIT = 10_000
@@ -63,8 +63,7 @@ class Records:
                         if name is not None]
         self._as_given = {name: check for name, attribute in obj.attributes.items()
                           if (check := values.as_given(attribute)) is not None}
-        self._moving = [attribute for attribute in obj.attributes.values()
-                        if attribute.type in ("date", "datetime") and attribute.default in (TODAY, NOW)]
+        self._moving = [attribute for attribute in obj.attributes.values() if attribute.default_moves]
         moving = {attribute.name for attribute in self._moving}
         self._defaults = {name: attribute.default for name, attribute in obj.attributes.items() if name not in moving}
         self._required = [a.name for a in obj.attributes.values() if (a.required or a.key) and not a.generated]

@@ -79,9 +79,7 @@ def within(attribute: Attribute, value: Any) -> None:
     for bound, beyond, least in ((attribute.minimum, operator.lt, True), (attribute.maximum, operator.gt, False)):
         if bound is None:
             continue
-        # now to the microsecond: a value a client took from its clock this second is not after it
-        limit = today() if bound == TODAY else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) \
-            if bound == NOW else bound
+        limit = _limit(bound)
         compared = value.date() if isinstance(value, dt.datetime) and type(limit) is dt.date else value
         try:
             outside = beyond(compared, limit)
@@ -92,6 +90,14 @@ def within(attribute: Attribute, value: Any) -> None:
             allowed = ("earliest" if least else "latest") if moment else ("least" if least else "most")
             raise InvalidInput(f"{attribute.name}: {readable(value)} is {_beyond(attribute, least)} {readable(bound)}, "
                                f"the {allowed} allowed", field=attribute.name)
+
+
+def _limit(bound: Any) -> Any:
+    """A fixed bound as it is; ``today`` as today's date; ``now`` as this moment to the
+    microsecond (a value a client took from its clock this second is not after it)."""
+    if bound == TODAY:
+        return today()
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) if bound == NOW else bound
 
 
 def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any, least: bool) -> None:
