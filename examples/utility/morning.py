@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Iterable
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -220,11 +220,12 @@ def _candidates(step: dict[str, Any]) -> list[Any]:
 
 
 class MailSink:
-    """An SMTP server on 127.0.0.1 that keeps what it receives: the customers' mailboxes."""
+    """An SMTP server on 127.0.0.1 that keeps what it receives: the customers' mailboxes; on
+    none of the ports in ``avoid`` (given to servers that do not listen yet)."""
 
-    def __init__(self) -> None:
+    def __init__(self, avoid: Iterable[int | None] = ()) -> None:
         self.messages: list[bytes] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self._controller = Controller(self, hostname="127.0.0.1", port=free_port(avoid=avoid))
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         self.messages.append(envelope.content)

@@ -120,13 +120,14 @@ def demo(customers: int, calls: int, chats: int, mails: int, serve: bool, folder
         click.echo(f"[{time.monotonic() - started:5.1f}s] {line}")
 
     signals.on_stop(_interrupt)       # SIGTERM too, and SIGINT even where a shell ignored it
-    with _workspace(folder, serve) as workspace, MailSink() as sink:
+    default_manager = remoting.manager_uri() if "CARUSO_MANAGER" in os.environ else None
+    manager_port = manager_port or (None if default_manager else 7717 if serve else free_port())
+    web_port = web_port or (8080 if serve else free_port(span=2, avoid=[manager_port]))
+    # the mail sink listens first: not on a port the manager or the front office will take
+    with _workspace(folder, serve) as workspace, MailSink(avoid=(manager_port, web_port, web_port + 1)) as sink:
         os.environ["CARUSO_DATA"] = str(workspace / "data")
         held = hold_folder()                # as caruso up does: one solution on these databases
-        default_manager = remoting.manager_uri() if "CARUSO_MANAGER" in os.environ else None
-        manager_port = manager_port or (None if default_manager else 7717 if serve else free_port())
-        path, front_office, data = _deployment(workspace, sink.port, manager_port,
-                                               web_port or (8080 if serve else free_port(span=2)))
+        path, front_office, data = _deployment(workspace, sink.port, manager_port, web_port)
         manager = data["manager"]["uri"]
         os.environ["CARUSO_MANAGER"] = manager
         log = (workspace / "caruso.log").open("a", encoding="utf-8")
