@@ -3,6 +3,8 @@
 A deployment file (TOML, default ``caruso.toml`` in the current folder)::
 
     verticals = ["utility"]          # optional: what it was made from (caruso data demo)
+    timezone = "Europe/Amsterdam"    # optional: the business's time zone (default UTC), given to
+                                     # every service that takes a ``timezone`` and sets none
 
     [manager]
     uri = "PYRO:caruso.manager@127.0.0.1:7717"   # default: CARUSO_MANAGER or this
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import inspect
 import json
 import math
 import os
@@ -58,7 +61,7 @@ from typing import Any, Callable
 import attrs
 import Pyro5.api
 
-from caruso_core import plugins, privatefiles, remoting
+from caruso_core import plugins, privatefiles, remoting, zones
 from caruso_core.contract import ServiceSpec, spec_of
 from caruso_core.errors import ConfigError
 
@@ -390,10 +393,13 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
     """Validate a deployment given as parsed TOML; errors name the source and the key."""
     manager = _table(data.get("manager", {}), f"{source}: [manager]")
     _only(manager, MANAGER_KEYS, f"{source}: [manager]")
-    unknown = set(data) - {"manager", "services", "verticals", "tls", "hosts"}
+    unknown = set(data) - {"manager", "services", "verticals", "timezone", "tls", "hosts"}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; "
-                          "expected verticals, [manager], [services.NAME], [tls] and [hosts.NAME]")
+                          "expected verticals, timezone, [manager], [services.NAME], [tls] and [hosts.NAME]")
+    timezone = data.get("timezone")
+    if timezone is not None:
+        zones.zone(timezone, f"{source}: timezone")
     shared = _tls_files(data.get("tls", {}), TLS_KEYS, source, "[tls]")
     hosts = _hosts(data.get("hosts", {}), source, shared)
     tls = _complete_tls(shared, source, "[tls]") if shared and not hosts else None   # with hosts: each host's
@@ -421,8 +427,10 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
         if not isinstance(requires, list) or not all(isinstance(interface, str) for interface in requires):
             raise ConfigError(f"{where}: requires is a list of interfaces, e.g. requires = [\"caruso.storage/1\"]")
         properties = _table(table.get("properties", {}), f"{where} properties")
+        config = _table(table.get("config", {}), f"{where} config")
         try:
-            base = spec_of(plugins.load_service_class(table["use"]))
+            service_class = plugins.load_service_class(table["use"])
+            base = spec_of(service_class)
             spec = base.evolve(name=table.get("name", key), version=table.get("version"),
                                properties={**base.properties, **properties},
                                requires=tuple(dict.fromkeys([*base.requires, *requires])))
@@ -435,14 +443,24 @@ def parse(data: dict[str, Any], source: str) -> Deployment:
         port = table.get("port", 0)
         if type(port) is not int or not 0 <= port <= 65535:
             raise ConfigError(f"{where}: port is a number from 1 to 65535 (0: a free one)")
-        entries.append(ServiceEntry(key, table["use"], spec, _table(table.get("config", {}), f"{where} config"),
-                                    host, hosts[host].address if host else None, standby, port))
+        if timezone is not None and "timezone" not in config and _takes(service_class, "timezone"):
+            config = {**config, "timezone": timezone}
+        entries.append(ServiceEntry(key, table["use"], spec, config, host, hosts[host].address if host else None,
+                                    standby, port))
     lease = manager.get("lease", 10.0)
     if not isinstance(lease, (int, float)) or isinstance(lease, bool) or not 0.2 <= lease < math.inf:
         raise ConfigError(f"{source}: [manager] lease must be a number of seconds >= 0.2")
     uri = remoting.manager_uri(manager.get("uri") or _hosted_manager_uri(data), f"{source}: [manager] uri")
     return Deployment(source, uri, float(lease), manager.get("db"), tuple(start_order(entries, source)),
                       tuple(verticals), tls, hosts, manager_hosts)
+
+
+def _takes(service_class: type, name: str) -> bool:
+    """Whether ``service_class``'s constructor has a parameter ``name``."""
+    try:
+        return name in inspect.signature(service_class).parameters
+    except (TypeError, ValueError):      # no signature to read: it takes what its config gives
+        return False
 
 
 def _tls_files(raw: Any, allowed: set[str], source: str, where: str) -> dict[str, str]:

@@ -193,7 +193,9 @@ def write_deployment(folder: Path, names: list[str], *, manager_port: int | None
     folder.mkdir(parents=True, exist_ok=True)
     data = place(deployment_data(names, place_file=copier(folder) if own_copies else None), manager_port, web_port)
     target = folder / DEFAULT_FILE
-    header = f"# caruso deployment: default services{''.join(', ' + n for n in names)}\n"
+    header = (f"# caruso deployment: default services{''.join(', ' + n for n in names)}\n"
+              '# timezone = "Europe/Amsterdam"   # the business\'s time zone (default UTC): the times pages show\n'
+              "#                                 # and take, and the day a model's today is\n")
     with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp", encoding="utf-8") as file:
         file.write(header + tomli_w.dumps(data))
     os.replace(file.name, target)

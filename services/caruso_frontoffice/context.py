@@ -1,6 +1,7 @@
 """What every page handler of the front office works with, in one object."""
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from caruso_core.client import Client
+from caruso_core.zones import UTC
 from caruso_frontoffice import notices, widgets
 from caruso_frontoffice.accounts import Accounts
 from caruso_frontoffice.articles import Articles, ArticleSettings
@@ -79,7 +81,7 @@ class Context:
     Lists offer to save their filters with ``saved_filters``; new-record forms are saved
     once with ``submissions`` (None: a form sent twice makes two records). Forms' saves and
     deletes go to the ``audit`` trail (None: not recorded).
-    ``changes`` wakes the desks' push streams.
+    ``changes`` wakes the desks' push streams. Pages show and read times in ``zone``.
     """
 
     accounts: Accounts
@@ -100,6 +102,7 @@ class Context:
     saved_filters: SavedFilters | None = None
     submissions: Submissions | None = None
     audit: AuditTrail | None = None
+    zone: dt.tzinfo = UTC
     records: Records = attrs.field(init=False)
     desk: Desk | None = attrs.field(init=False, default=None)
     phone: DeskPhone = attrs.field(init=False)
@@ -113,7 +116,7 @@ class Context:
         self.searches = Throttle(self.searches_per_minute, 60.0)
         if self.accounts.count() == 0:
             self.setup_token = secrets.token_urlsafe(24)
-        self.records = Records(self.client.service(STORAGE))
+        self.records = Records(self.client.service(STORAGE), zone=self.zone)
         if self.article_settings is not None:
             self.articles = Articles(self.client.service(STORAGE), self.article_settings)
         if self.worksheets is not None:
@@ -134,7 +137,7 @@ class Context:
             values["notice"] = taken
         html = self.templates.get_template(template).render(
             user=user, csrf=visitor.csrf if visitor else "", path=request.url.path,
-            menus=self.catalog.menus_for(user.role) if user else [], **values)
+            menus=self.catalog.menus_for(user.role) if user else [], zone=self.zone, **values)
         response = HTMLResponse(html, status_code=status)
         notices.clear(request, response)
         return response

@@ -7,6 +7,7 @@ values are those of docs/storage.md.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -14,6 +15,7 @@ from typing import Any, Callable
 
 import attrs
 
+from caruso_core.zones import UTC
 from caruso_frontoffice.views.model import ListView
 
 STORAGE = "caruso.storage/1"
@@ -32,7 +34,8 @@ class Attribute:
     """An attribute of a business object, from ``describe``; ``choice_labels`` are the
     labels of ``choices`` in their order (the codes themselves when the model gives none);
     ``minimum`` and ``maximum`` the bounds of its values as plain data (``today`` for a date);
-    ``scale`` the decimal places a decimal is stored with (None: as given)."""
+    ``scale`` the decimal places a decimal is stored with (None: as given); ``zone`` the time
+    zone pages show and read its datetimes in (the storage keeps them in UTC)."""
 
     name: str
     type: str
@@ -46,6 +49,7 @@ class Attribute:
     minimum: Any = None
     maximum: Any = None
     scale: int | None = None
+    zone: dt.tzinfo = UTC
 
     def options(self) -> list[tuple[str, str]]:
         """``(code, label)`` of each choice, in the model's order."""
@@ -91,8 +95,8 @@ def in_sentence(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
 
 
-def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
-    """An :class:`ObjectInfo` from one object's entry of ``describe``."""
+def object_info(name: str, described: dict[str, Any], zone: dt.tzinfo = UTC) -> ObjectInfo:
+    """An :class:`ObjectInfo` from one object's entry of ``describe``, its datetimes shown in ``zone``."""
     attributes = {}
     for attribute, meta in (described.get("attributes") or {}).items():
         choices = tuple(str(c) for c in meta.get("choices") or ()) or None
@@ -101,7 +105,7 @@ def object_info(name: str, described: dict[str, Any]) -> ObjectInfo:
             attribute, str(meta.get("type") or "string"), str(meta.get("label") or attribute),
             meta.get("length"), bool(meta.get("required")), choices, bool(meta.get("generated")),
             meta.get("default"), tuple(str(labels.get(c, c)) for c in choices) if choices and labels else None,
-            meta.get("min"), meta.get("max"), meta.get("scale"))
+            meta.get("min"), meta.get("max"), meta.get("scale"), zone)
     references = {relation["foreign_key"][0]: str(relation["target"])
                   for relation in (described.get("relations") or {}).values()
                   if relation.get("kind") == "many-to-one" and len(relation.get("foreign_key") or ()) == 1}
@@ -112,11 +116,12 @@ class Records:
     """The storage calls of the front office's pages (thread-safe, one per front office).
 
     Object metadata is cached for ``METADATA_SECONDS``: a changed model shows within
-    that time.
+    that time. Pages show and read datetimes in ``zone``.
     """
 
-    def __init__(self, storage: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, storage: Any, clock: Callable[[], float] = time.monotonic, zone: dt.tzinfo = UTC) -> None:
         self._storage = storage
+        self.zone = zone
         self._clock = clock
         self._infos: dict[str, tuple[float, ObjectInfo]] = {}
 
@@ -125,7 +130,7 @@ class Records:
         cached = self._infos.get(object_name)
         if cached is None or cached[0] < now:
             cached = self._infos[object_name] = (now + METADATA_SECONDS,
-                                                 object_info(object_name, self._storage.describe(object_name)))
+                                                 object_info(object_name, self._storage.describe(object_name), self.zone))
         return cached[1]
 
     def page(self, view: ListView, search_fields: list[str], search: str, filters: dict[str, Any],

@@ -33,6 +33,9 @@ Configuration (all optional, so that ``caruso up`` runs it as it is):
               connections, 10 seconds to send a request; see :mod:`caruso_core.webserver`)
 ``audit_days`` how long the audit trail of the forms keeps an entry (default 365; see
               :mod:`caruso_frontoffice.audit`)
+``timezone``  the time zone pages show and read dates and times in (an IANA name such as
+              ``Europe/Amsterdam``; default UTC; a deployment's ``timezone`` sets it): the
+              storage keeps datetimes in UTC
 ``trusted_proxies`` the IP addresses (or networks) of the reverse proxies in front of it,
               whose ``X-Forwarded-For`` names the client that sign-in and portal limits
               count (default none: the peer is the client, and the header is ignored)
@@ -51,7 +54,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from caruso_core import HostContext, connect, remote, service
+from caruso_core import HostContext, connect, remote, service, zones
 from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.accounts import Accounts
@@ -87,7 +90,7 @@ class FrontOffice:
                  self_service_starts: int = 30, portal_searches: int = 60, desk: dict[str, Any] | None = None,
                  articles: dict[str, Any] | bool | None = None, password_cost: dict[str, int] | None = None,
                  max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT,
-                 trusted_proxies: list[str] | None = None, audit_days: int = 365,
+                 trusted_proxies: list[str] | None = None, audit_days: int = 365, timezone: str = "UTC",
                  context: HostContext | None = None) -> None:
         parts = urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -103,6 +106,7 @@ class FrontOffice:
                             ("audit_days", audit_days)):
             if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
                 raise ConfigError(f"frontoffice {name} must be a positive whole number, not {limit!r}")
+        zone = zones.zone(timezone, "frontoffice timezone")
         limits = Limits.configured("frontoffice", max_connections, request_timeout)
         proxies = webserver.trusted_proxies("frontoffice", trusted_proxies)
         cost = Cost.configured(password_cost)
@@ -126,7 +130,7 @@ class FrontOffice:
             searches_per_minute=portal_searches,
             article_settings=ArticleSettings.of(articles),
             desk_settings=desk_settings(desk), worksheets=Worksheets(engine), saved_filters=SavedFilters(engine),
-            submissions=Submissions(engine), audit=AuditTrail(engine, audit_days))
+            submissions=Submissions(engine), audit=AuditTrail(engine, audit_days), zone=zone)
         self._filing = Filing(self._context.desk) if self._context.desk is not None else None
         tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if parts.scheme == "https" else None
         self._http = HttpServer(create_app(self._context), limits, "the front office", tls=tls, proxies=proxies)

@@ -4,7 +4,8 @@ The widget follows the attribute's type (``string`` → text, ``integer`` → nu
 ``boolean`` → checkbox, an attribute with choices → select, ...) unless the view
 names one; ``percent`` (lists and details only) shows a fraction as a percentage.
 :func:`parse` turns submitted text into the storage's wire value or raises
-InvalidInput with a message for the person filling in the form.
+InvalidInput with a message for the person filling in the form. Datetimes are shown and
+read in the attribute's ``zone`` (the deployment's time zone); the storage keeps them in UTC.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import attrs
 
 from caruso_core.errors import InvalidInput
+from caruso_core.zones import UTC
 from caruso_frontoffice.records import Attribute
 from caruso_frontoffice.views.model import Field
 
@@ -50,7 +52,7 @@ def max_length(field: Field, attribute: Attribute, kind: str) -> int:
 
 def bounds(attribute: Attribute, kind: str, value: str = "") -> dict[str, str]:
     """The ``min`` and ``max`` a date input gives the browser (the model's, ``today`` as the
-    date in UTC), leaving out one the ``value`` it shows is beyond already (stored before the
+    date in the attribute's zone, as the storage takes it), leaving out one the ``value`` it shows is beyond already (stored before the
     bound: the record's other fields stay editable); the storage checks them again. Numbers
     are text inputs, which take no bounds: a browser's number input reads ``4,5`` as 45. A
     date-and-time input showing seconds takes any second (``step="any"``): its default step
@@ -60,7 +62,7 @@ def bounds(attribute: Attribute, kind: str, value: str = "") -> dict[str, str]:
         return {"step": "any"} if len(value) > 16 and value[16:] not in (":00", ":00.000000") else {}
     if kind != "date":
         return {}
-    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    today = datetime.datetime.now(attribute.zone).date().isoformat()
     given = {name: (today if bound == "today" else str(bound))[:10]     # a datetime's too; ISO dates compare as text
              for name, bound in (("min", attribute.minimum), ("max", attribute.maximum)) if bound is not None}
     current = value[:10] or None
@@ -123,8 +125,31 @@ def _convert(kind: str, attribute: Attribute, text: str) -> Any:
         moment = datetime.datetime.fromisoformat(text)
         if moment.tzinfo is not None:              # stored as written: an offset would be lost
             raise Unclear(f"{text}: a date and time without a time zone, please")
-        return moment.isoformat(timespec="seconds")
+        return in_utc(moment, attribute.zone, text).isoformat(timespec="seconds")
     return text
+
+
+def local(value: Any, zone: datetime.tzinfo) -> datetime.datetime | None:
+    """A stored datetime (a datetime or ISO text; without an offset: UTC) as the time of
+    day in ``zone`` without an offset; one with an offset as it is; None for anything else."""
+    try:
+        moment = value if isinstance(value, datetime.datetime) else datetime.datetime.fromisoformat(str(value))
+        if moment.tzinfo is not None or zone is UTC:
+            return moment
+        return moment.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return None
+
+
+def in_utc(moment: datetime.datetime, zone: datetime.tzinfo, text: str) -> datetime.datetime:
+    """The time of day ``moment`` (no offset) in ``zone`` as UTC without an offset; Unclear
+    when the clocks skip it (put forward); when they pass it twice, the first."""
+    if zone is UTC:
+        return moment
+    shifted = moment.replace(tzinfo=zone).astimezone(UTC)
+    if shifted.astimezone(zone).replace(tzinfo=None) != moment:
+        raise Unclear(f"{text}: there is no such time in {zone}, the clocks go forward then")
+    return shifted.replace(tzinfo=None)
 
 
 class Unclear(Exception):
@@ -177,21 +202,30 @@ def day(text: str, refusal: str) -> datetime.date:
 
 
 def initial(attribute: Attribute) -> Any:
-    """What a new form's field starts with: the model's default, a moving one (``today``,
-    ``now``: the storage's words) as the day or the minute the form is opened, in UTC as the
-    storage fills it in."""
+    """What a new form's field starts with, as the storage would keep it (:func:`typed` puts
+    it in the form): the model's default, a moving one (``today``, ``now``: the storage's
+    words) as the day or the minute the form is opened in the attribute's zone (a datetime's
+    ``today``: that day's midnight there), a datetime in UTC."""
     if attribute.type not in ("date", "datetime") or attribute.default not in ("today", "now"):
         return attribute.default
-    moment = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
+    moment = datetime.datetime.now(attribute.zone).replace(second=0, microsecond=0)
     if attribute.default == "today":
         moment = moment.replace(hour=0, minute=0)
-    return moment.date().isoformat() if attribute.type == "date" else moment.isoformat(timespec="minutes")
+    if attribute.type == "date":
+        return moment.date().isoformat()
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="minutes")
 
 
 def typed(attribute: Attribute, value: Any) -> str:
     """A stored value as a form's input holds it, so that it is read back unchanged: a
     number in plain digits (``1e-05`` as ``0.00001``, a decimal ``1E-8`` as ``0.00000001``),
-    anything else as :func:`display` writes it."""
+    a datetime in the attribute's zone (to the minute when its seconds are zero), anything
+    else as :func:`display` writes it."""
+    if attribute.type == "datetime" and value is not None:
+        shifted = local(value, attribute.zone)
+        if shifted is None:
+            return display(value)
+        return shifted.isoformat() if shifted.second or shifted.microsecond else shifted.isoformat(timespec="minutes")
     if attribute.type in ("decimal", "float") and isinstance(value, (int, float, str)) and not isinstance(value, bool):
         try:
             number = decimal.Decimal(str(value))
@@ -211,25 +245,30 @@ def display(value: Any) -> str:
     return str(value)
 
 
-def when(value: Any) -> str:
-    """An ISO date-time as pages show it, to the minute: ``2026-12-05 14:26 UTC`` (the time
-    of a contact history entry is UTC); anything else as :func:`display` shows it."""
+def when(value: Any, zone: datetime.tzinfo = UTC) -> str:
+    """An ISO date-time (without an offset: UTC) or Unix seconds as pages show it, to the
+    minute, in ``zone`` with its abbreviation: ``2026-12-05 15:26 CET``; anything else as
+    :func:`display` shows it."""
     try:
-        moment = datetime.datetime.fromisoformat(str(value))
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(datetime.timezone.utc)
-    except (ValueError, OverflowError):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            moment = datetime.datetime.fromtimestamp(value, UTC)
+        else:
+            moment = datetime.datetime.fromisoformat(str(value))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(zone)
+    except (ValueError, OverflowError, OSError):
         return display(value)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M %Z")
 
 
-def moment(value: Any, to_minute: bool = False) -> str:
-    """A stored datetime as pages show it: ``2026-12-05 14:26``, with the seconds when they
-    are not zero unless ``to_minute`` (a list's cells, which line up so), and the offset when
-    it has one (``2026-12-05 14:26:30 +02:00``); anything else as :func:`display` shows it."""
-    try:
-        parsed = datetime.datetime.fromisoformat(str(value))
-    except (ValueError, OverflowError):
+def moment(value: Any, to_minute: bool = False, zone: datetime.tzinfo = UTC) -> str:
+    """A stored datetime as pages show it, in ``zone`` (stored without an offset, it is UTC):
+    ``2026-12-05 14:26``, with the seconds when they are not zero unless ``to_minute`` (a
+    list's cells, which line up so); one stored with an offset is shown with it
+    (``2026-12-05 14:26:30 +02:00``); anything else as :func:`display` shows it."""
+    parsed = local(value, zone)
+    if parsed is None:
         return display(value)
     text = parsed.strftime("%Y-%m-%d %H:%M:%S" if parsed.second and not to_minute else "%Y-%m-%d %H:%M")
     offset = parsed.strftime("%z")
@@ -254,5 +293,5 @@ def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped:
         except (decimal.InvalidOperation, ValueError):
             pass
     if attribute.type == "datetime" and value is not None:
-        return moment(value, to_minute)
+        return moment(value, to_minute, attribute.zone)
     return attribute.label_of(display(value)) if attribute.choice_labels else display(value)

@@ -10,11 +10,11 @@ import sys
 
 import click
 
-from caruso_core import connect, plugins, privatefiles, progress
+from caruso_core import connect, plugins, privatefiles, progress, zones
 from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError
 
-from caruso_reports import definition, engine, periods
+from caruso_reports import definition, engine
 from caruso_reports.eventlog import open_engine
 from caruso_reports.periods import NAMES as PERIODS
 from caruso_reports.report import Report
@@ -58,7 +58,7 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
     loaded = definition.from_toml(text, path.stem, str(path))
     zone = timezone or loaded.timezone
     if timezone:
-        periods.zone(timezone, "--timezone")
+        zones.zone(timezone, "--timezone")
     filters = {key: values for key, values in (("queue", queues), ("agent", agents)) if values}
     first = definition.parse_time(start, "--from", timezone=zone) if start else None
     last = definition.parse_time(end, "--to", end=True, timezone=zone) if end else None

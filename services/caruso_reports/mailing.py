@@ -13,7 +13,7 @@ from email.message import EmailMessage
 import attrs
 
 from caruso_reports.definition import Definition
-from caruso_reports.periods import zone
+from caruso_core.zones import zone
 
 MIME = {"html": ("text", "html"), "csv": ("text", "csv"), "table": ("text", "plain"),
         "png": ("image", "png"), "pdf": ("application", "pdf")}

@@ -9,30 +9,17 @@ database and merge those into the zone's periods.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 import attrs
 import sqlalchemy as sa
 
-from caruso_core.errors import ConfigError
+from caruso_core.zones import UTC, zone
 
-UTC = dt.timezone.utc
 WEEK_OFFSET = 4 * 86400.0  # 1970-01-05, the first Monday after the epoch
 FIXED = {"15min": (900.0, 0.0), "hour": (3600.0, 0.0), "day": (86400.0, 0.0),
          "week": (7 * 86400.0, WEEK_OFFSET)}
 NAMES = ("15min", "hour", "day", "week", "month")
 QUARTER = "15min"
-
-
-def zone(name: str, where: str) -> dt.tzinfo:
-    """The time zone ``name`` (IANA, e.g. ``Europe/Berlin``, or ``UTC``); a ConfigError naming ``where``."""
-    if name == "UTC":
-        return UTC
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}: unknown time zone {name!r}; use an IANA name such as "
-                          "Europe/Berlin, or UTC") from None
 
 
 @attrs.frozen

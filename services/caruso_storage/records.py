@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from caruso_core.errors import Conflict, InvalidInput, NotFound
+from caruso_core.zones import UTC
 
 from caruso_storage import filters, values
 from caruso_storage.checks import Duplicates
@@ -36,11 +37,13 @@ MAX_LIMIT = 10_000
 
 
 class Records:
-    """Create, read, update, delete and query the objects of one type."""
+    """Create, read, update, delete and query the objects of one type; ``today`` (a default
+    or a bound) is the day in the business's time ``zone``."""
 
     def __init__(self, obj: ObjectType, table: Table,
-                 limits: dict[str, Callable[[Any], None]] | None = None) -> None:
+                 limits: dict[str, Callable[[Any], None]] | None = None, zone: dt.tzinfo = UTC) -> None:
         self.obj = obj
+        self.zone = zone
         self.table = table
         self.names = list(obj.attributes)
         self.key = obj.key
@@ -121,7 +124,7 @@ class Records:
         """Refuse the values of ``names`` outside their attributes' min and max."""
         for attribute in self._bounded:
             if attribute.name in names and decoded.get(attribute.name) is not None:
-                values.within(attribute, decoded[attribute.name])
+                values.within(attribute, decoded[attribute.name], self.zone)
 
     def check_pairs(self, record: dict[str, Any], changed: Any = None) -> None:
         """Refuse a value beyond another attribute's its ``min`` or ``max`` names, in the complete
@@ -148,11 +151,11 @@ class Records:
         ``today`` or ``now``, within its attribute's bounds), required checked."""
         defaults = self._defaults.copy()
         for attribute in self._moving:
-            defaults[attribute.name] = values.current(attribute)
+            defaults[attribute.name] = values.current(attribute, self.zone)
         record = self.decode(data, defaults)
         for attribute in self._moving:
             if attribute.name not in data:
-                values.within(attribute, record[attribute.name])
+                values.within(attribute, record[attribute.name], self.zone)
         self._check_required(record)
         if self._paired:
             self.check_pairs(record)

@@ -20,6 +20,7 @@ import attrs
 
 from caruso_core import plugins
 from caruso_core.errors import CarusoError, ConfigError
+from caruso_core.zones import UTC
 
 from caruso_storage import filters, values
 from caruso_storage.database import Transaction
@@ -39,7 +40,8 @@ class RuleContext:
     ``after_commit(callback)`` defers work (notifications) until the change is committed;
     ``call`` writes a call of another service to the outbox in the same transaction
     (``post``), delivered once the change is committed (:mod:`caruso_storage.delivery`);
-    ``related(field)`` reads the value at a dotted field along many-to-one relations within it.
+    ``related(field)`` reads the value at a dotted field along many-to-one relations within it;
+    ``zone`` is the business's time zone, in which ``${today}`` is a day.
     """
 
     obj: ObjectType
@@ -52,11 +54,13 @@ class RuleContext:
     update: Callable[[str, Any, dict[str, Any]], Any]
     post: Callable[[str, str, str, dict[str, Any], str | None], int]
     related: Callable[[str], Any] = lambda field: None
+    zone: dt.tzinfo = UTC
 
     def render(self, template: str) -> Any:
         """``template`` with ``${attribute}`` replaced by the object's values.
 
-        ``${today}`` and ``${now}`` are the current date and time (UTC); ``${today+3}``
+        ``${today}`` is the current date in the business's time zone, ``${now}`` the
+        current moment in UTC (as datetimes are stored); ``${today+3}``
         is three days on, and ``${received+56}`` 56 days after a date attribute's value (none
         without one); ``${installation.serial_no}`` is a value along many-to-one relations
         (empty where a reference is empty or names nothing). A template that is one
@@ -70,9 +74,10 @@ class RuleContext:
     def _value(self, match: re.Match[str]) -> Any:
         name, sign, days = match.groups()
         shift = dt.timedelta(days=int(days or 0) * (-1 if sign == "-" else 1))
-        if name in ("today", "now"):
-            moment = values.now() + shift
-            return moment.date() if name == "today" else moment
+        if name == "today":
+            return values.today(self.zone) + shift
+        if name == "now":
+            return values.now() + shift
         if "." in name:
             value = self.related(name)
         elif name in self.values:
@@ -133,10 +138,10 @@ def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[s
          update: Callable[[str, Any, dict[str, Any]], Any],
          post: Callable[[str, str, str, dict[str, Any], str | None], int],
          log: Callable[[Rule, str, str], None], only: Rule | None = None,
-         related: Callable[[str], Any] = lambda field: None) -> None:
+         related: Callable[[str], Any] = lambda field: None, zone: dt.tzinfo = UTC) -> None:
     """Run the actions of every rule of ``obj`` (or of ``only``) for ``event`` whose condition
     holds; ``related(field)`` is the value at a path along many-to-one relations from the new
-    values (``contract.cancelled``), read within the change."""
+    values (``contract.cancelled``), read within the change; ``${today}`` is a day in ``zone``."""
     seen: dict[str, Any] = {}
     rules = [rule for rule in (obj.rules if only is None else (only,))
              if event in rule.events and holds(rule, new, old, related, seen)]
@@ -144,7 +149,7 @@ def fire(obj: ObjectType, event: str, key: Any, new: dict[str, Any], old: dict[s
         return
     actions: dict[str, RuleAction] = plugins.provided("caruso_rule_actions")
     for rule in rules:
-        context = RuleContext(obj, rule, key, new, old, transaction, create, update, post, related)
+        context = RuleContext(obj, rule, key, new, old, transaction, create, update, post, related, zone)
         for step in rule.actions:
             implementation = actions.get(step.use)
             if implementation is None:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from caruso_core import HostContext, remote, service
+from caruso_core import HostContext, remote, service, zones
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound
 
 from caruso_storage import eager, existing, filters, journal, loader, migrate, outbox, readonly, rules, tables, values
@@ -47,7 +47,9 @@ class StorageManager:
     ``db``: URL of the model's first database (default: ``storage.db`` in the data
     folder); ``databases``: URLs of other databases by model name; ``due_every``: seconds
     between two runs of the model's due rules (0: only when :meth:`run_due_rules` is called);
-    ``outbox``: how calls of rules are retried (:class:`~caruso_storage.delivery.Retries`).
+    ``outbox``: how calls of rules are retried (:class:`~caruso_storage.delivery.Retries`);
+    ``timezone``: the business's time zone (an IANA name, default UTC), in which ``today``
+    is a day (a moving default or bound, a rule's ``${today}``); datetimes are kept in UTC.
     Rule actions call other services through the outbox, delivered by the instance's own
     :class:`~caruso_storage.delivery.Delivery` (started and stopped with it) through the
     client of the host's ``context``.
@@ -66,8 +68,10 @@ class StorageManager:
 
     def __init__(self, model: str | list[str] | None = None, db: str | None = None,
                  databases: dict[str, str] | None = None, due_every: float = 60.0,
-                 outbox: dict[str, Any] | None = None, context: HostContext | None = None) -> None:
+                 outbox: dict[str, Any] | None = None, timezone: str = "UTC",
+                 context: HostContext | None = None) -> None:
         retries = Retries.of(outbox)
+        self.zone = zones.zone(timezone, "storage timezone")
         self.model: Model = loader.load(model) if model else loader.load_default()
         self.engines = open_engines(self.model, db, dict(databases or {}))
         try:
@@ -79,7 +83,7 @@ class StorageManager:
         self.schema = tables.build(self.model)
         self.records = {name: Records(obj, self.schema.tables[name],
                                       limits_of(obj, self.schema.tables[name], stored_types.get(name),
-                                                self.engines[obj.database].dialect))
+                                                self.engines[obj.database].dialect), self.zone)
                         for name, obj in self.model.objects.items()}
         self.read_only = readonly.ReadOnlyWatch(self.engines)
         self.journal_database = journal_name(self.model)
@@ -458,7 +462,8 @@ class StorageManager:
             transaction.after_commit(self.delivery.wake)
             return row
 
-        rules.fire(records.obj, event, key, new, old, transaction, create, update, post, log, only, related)
+        rules.fire(records.obj, event, key, new, old, transaction, create, update, post, log, only, related,
+                   self.zone)
         return latest[0]
 
     def _path_value(self, transaction: Transaction, records: Records, record: dict[str, Any], field: str) -> Any:
@@ -485,7 +490,8 @@ class StorageManager:
         """Run every due rule for the objects whose deadline (``at``) has passed, whose condition
         holds and for which it has not run at that deadline yet; returns how many runs there were.
 
-        A datetime deadline passes at that moment (UTC), a date deadline at the end of that day.
+        A datetime deadline passes at that moment (UTC), a date deadline at the end of that day
+        in the business's time zone.
         Each run is its own transaction: a failing action undoes that run only (it is tried
         again next time) and is logged.
         """
@@ -497,7 +503,7 @@ class StorageManager:
                     continue
                 dated = records.obj.attributes[rule.at].type == "date"
                 passed = {"field": rule.at, "op": "lt" if dated else "le",
-                          "value": values.encode(moment.date() if dated else moment)}
+                          "value": values.encode(values.today(self.zone) if dated else moment)}
                 runs += self._run_due(records, rule, filters.parse(records.obj, passed))
         return runs
 

@@ -20,6 +20,7 @@ import operator
 from typing import Any, Callable
 
 from caruso_core.errors import InvalidInput
+from caruso_core.zones import UTC
 
 from caruso_storage import checks
 from caruso_storage.model import MOMENTS, NOW, TODAY, Attribute
@@ -50,9 +51,10 @@ def decode(attribute: Attribute, value: Any, *, strict: bool = True) -> Any:
     return result
 
 
-def today() -> dt.date:
-    """The day a ``today`` bound means: the date in UTC, as the rules' ``${today}``."""
-    return dt.datetime.now(dt.timezone.utc).date()
+def today(zone: dt.tzinfo = UTC) -> dt.date:
+    """The day a ``today`` bound means: the date in the business's time ``zone``, as the
+    rules' ``${today}``."""
+    return dt.datetime.now(zone).date()
 
 
 def now() -> dt.datetime:
@@ -61,26 +63,29 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-def current(attribute: Attribute) -> Any:
+def current(attribute: Attribute, zone: dt.tzinfo = UTC) -> Any:
     """The value of ``attribute``'s moving default (``today`` or ``now``) at this moment:
-    today's date (its midnight for a datetime), or now."""
+    today's date in ``zone`` (for a datetime, that day's midnight in ``zone`` in UTC), or now."""
     if attribute.default == NOW:
         return now()
-    day = today()
-    return dt.datetime.combine(day, dt.time()) if attribute.type == "datetime" else day
+    day = today(zone)
+    if attribute.type != "datetime":
+        return day
+    return dt.datetime.combine(day, dt.time(), zone).astimezone(UTC).replace(tzinfo=None)
 
 
-def within(attribute: Attribute, value: Any) -> None:
+def within(attribute: Attribute, value: Any, zone: dt.tzinfo = UTC) -> None:
     """InvalidInput naming the attribute (``field``) and the bound unless the decoded
-    ``value`` is within the attribute's ``minimum`` and ``maximum``."""
+    ``value`` is within the attribute's ``minimum`` and ``maximum`` (``today``: the day in
+    ``zone``, to which a datetime stored in UTC is compared by its day there)."""
     moment = attribute.type in MOMENTS
     if isinstance(value, float) and math.isnan(value):
         raise InvalidInput(f"{attribute.name}: NaN is no number a bound can hold", field=attribute.name)
     for bound, beyond, least in ((attribute.minimum, operator.lt, True), (attribute.maximum, operator.gt, False)):
         if bound is None:
             continue
-        limit = _limit(bound)
-        compared = value.date() if isinstance(value, dt.datetime) and type(limit) is dt.date else value
+        limit = _limit(bound, zone)
+        compared = _day(value, zone) if isinstance(value, dt.datetime) and type(limit) is dt.date else value
         try:
             outside = beyond(compared, limit)
         except TypeError:       # a time with an offset against a bound without one
@@ -92,12 +97,17 @@ def within(attribute: Attribute, value: Any) -> None:
                                f"the {allowed} allowed", field=attribute.name)
 
 
-def _limit(bound: Any) -> Any:
-    """A fixed bound as it is; ``today`` as today's date; ``now`` as this moment to the
-    microsecond (a value a client took from its clock this second is not after it)."""
+def _limit(bound: Any, zone: dt.tzinfo) -> Any:
+    """A fixed bound as it is; ``today`` as today's date in ``zone``; ``now`` as this moment
+    to the microsecond (a value a client took from its clock this second is not after it)."""
     if bound == TODAY:
-        return today()
+        return today(zone)
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) if bound == NOW else bound
+
+
+def _day(moment: dt.datetime, zone: dt.tzinfo) -> dt.date:
+    """The day in ``zone`` of a datetime stored in UTC (one with an offset: of that moment)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
 
 
 def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any, least: bool) -> None:

@@ -2,6 +2,7 @@
 several test folders would shadow each other)."""
 from __future__ import annotations
 
+import datetime
 import json
 import queue
 import re
@@ -77,22 +78,25 @@ def add_users(db_url: str) -> None:
         accounts.add(name, ROLES[name], password)
 
 
-def host_vertical(caruso_host: Any, caruso_client: Any, tmp_path: Path, name: str) -> tuple[Any, str]:
+def host_vertical(caruso_host: Any, caruso_client: Any, tmp_path: Path, name: str,
+                  timezone: str = "UTC") -> tuple[Any, str]:
     """The vertical ``name``'s storage (its model, an empty SQLite database) and front office
-    (the test users), hosted; returns the storage's proxy and the front office's URL."""
+    (the test users), hosted in ``timezone``; returns the storage's proxy and the front office's URL."""
     services = deployment_data([name])["services"]
-    caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'v.db'}"})
+    caruso_host("storage", config={**services["storage"]["config"], "db": f"sqlite:///{tmp_path / 'v.db'}",
+                                   "timezone": timezone})
     db = f"sqlite:///{tmp_path / 'fo.db'}"
     add_users(db)
     caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
-                                       "views": services["frontoffice"]["config"]["views"]})
+                                       "views": services["frontoffice"]["config"]["views"], "timezone": timezone})
     return caruso_client.get("caruso.storage/1"), caruso_client.get("frontoffice").url()
 
 
 def make_context(tmp_path: Path, manager_uri: str | None = None, *,
-                 users: bool = True, views: list[Any] | None = None, desk: bool = False) -> Context:
-    """A front office's context; without ``manager_uri`` its client's manager is unreachable
-    and every lookup fails within 0.3 s (the pages that ask a service show it missing)."""
+                 users: bool = True, views: list[Any] | None = None, desk: bool = False,
+                 zone: datetime.tzinfo = datetime.timezone.utc) -> Context:
+    """A front office's context showing times in ``zone``; without ``manager_uri`` its client's
+    manager is unreachable and every lookup fails within 0.3 s (the pages that ask a service show it missing)."""
     url = f"sqlite:///{tmp_path / 'frontoffice.db'}"
     if users:
         add_users(url)
@@ -101,7 +105,7 @@ def make_context(tmp_path: Path, manager_uri: str | None = None, *,
     return Context(accounts=Accounts(engine, QUICK_HASHES), sessions=Sessions(engine, b"k" * 32),
                    catalog=load(VIEWS if views is None else views), client=client,
                    name_throttle=Throttle(5, 300), address_throttle=Throttle(20, 300),
-                   desk_settings=desk_settings(DESK), worksheets=Worksheets(engine) if desk else None)
+                   desk_settings=desk_settings(DESK), worksheets=Worksheets(engine) if desk else None, zone=zone)
 
 
 def csrf_of(html: str) -> str:

@@ -6,6 +6,7 @@ import io
 import re
 import ssl
 import subprocess
+from zoneinfo import ZoneInfo
 
 import httpx
 from starlette.testclient import TestClient
@@ -44,6 +45,20 @@ def test_datetimes_show_as_people_write_them_in_pages_and_exports(tmp_path, caru
         sign_in(web, "sam")
         for shown in (web.get("/views/activities").text, web.get("/views/activities/export.csv").text):
             assert "2026-02-28 09:30" in shown and "2026-02-28T09:30" not in shown
+
+
+def test_in_a_time_zone_lists_exports_and_the_contact_history_show_its_times(tmp_path, caruso_manager, storage):
+    storage.create("Activity", {"kind": "call", "subject": "Timely", "at": "2026-02-28T09:30:00"})     # UTC
+    storage.add_contact("Customer", 1, {"channel": "phone", "summary": "Asked for a callback",
+                                        "at": "2026-07-01T12:30:00+00:00"})
+    zone = ZoneInfo("Asia/Kolkata")                                                                   # UTC+5:30
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri, zone=zone)),
+                    base_url="http://testserver") as web:
+        sign_in(web, "sam")
+        for shown in (web.get("/views/activities").text, web.get("/views/activities/export.csv").text):
+            assert "2026-02-28 15:00" in shown and "09:30" not in shown
+        history = web.get("/views/customer-360/show", params={"id": "1"}).text
+        assert "2026-07-01 18:00 IST</time>" in history
 
 
 def test_csv_export_shows_what_the_role_sees_and_defuses_formulas(tmp_path, caruso_manager, storage):

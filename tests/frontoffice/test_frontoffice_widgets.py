@@ -1,7 +1,9 @@
 """Field widgets: chosen by type, and submitted values checked before they reach storage."""
 import datetime
 import decimal
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 from caruso_core.errors import InvalidInput
@@ -9,7 +11,7 @@ from caruso_scripts.client import StepView
 from caruso_frontoffice.context import template_environment
 from caruso_frontoffice.records import Attribute, in_sentence, object_info
 from caruso_frontoffice.views.model import Field
-from caruso_frontoffice.widgets import bounds, display, initial, parse, parse_filter, shown, typed, widget
+from caruso_frontoffice.widgets import bounds, display, initial, parse, parse_filter, shown, typed, when, widget
 
 CUSTOMER = object_info("Customer", {"key": ["id"], "attributes": {   # shaped like describe("Customer")
     "id": {"type": "integer", "label": "Id", "generated": True},
@@ -221,3 +223,45 @@ def test_a_new_forms_moving_default_is_the_day_or_the_minute_it_is_opened_in_utc
     assert initial(Attribute("at", "datetime", "At", default="today")) == f"{today}T00:00"     # its midnight
     assert initial(Attribute("word", "string", "Word", default="now")) == "now"               # a text as it is
     assert initial(Attribute("n", "integer", "N", default=3)) == 3
+
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def test_datetimes_are_shown_and_read_in_the_front_office_s_time_zone_and_stored_in_utc():
+    contacted = attrs.evolve(CUSTOMER.attribute("contacted"), zone=AMSTERDAM)
+    assert shown(contacted, "2026-07-01T12:30:00") == "2026-07-01 14:30"          # summer: UTC+2
+    assert shown(contacted, "2026-12-05T14:26:30") == "2026-12-05 15:26:30"       # winter: UTC+1
+    assert shown(contacted, "2026-12-05T14:26:00+05:00") == "2026-12-05 14:26 +05:00"   # its own offset kept
+    assert typed(contacted, "2026-07-01T12:30:00") == "2026-07-01T14:30"          # the form's input, read back
+    assert parse(Field(name="contacted"), contacted, "2026-07-01T14:30") == "2026-07-01T12:30:00"
+    assert parse(Field(name="contacted"), contacted, typed(contacted, "2026-12-05T14:26:30")) == "2026-12-05T14:26:30"
+    # the night the clocks go back, 02:30 comes twice: the first (still summer time)
+    assert parse(Field(name="contacted"), contacted, "2026-10-25T02:30") == "2026-10-25T00:30:00"
+    with pytest.raises(InvalidInput) as caught:              # the night they go forward, 02:30 never comes
+        parse(Field(name="contacted"), contacted, "2026-03-29T02:30")
+    assert str(caught.value) == ("Last contacted: 2026-03-29T02:30: there is no such time in Europe/Amsterdam, "
+                                 "the clocks go forward then")
+    assert parse_filter(Field(name="contacted"), contacted, "2026-07-01T00:00") == "2026-06-30T22:00:00"
+
+
+def test_times_of_the_history_and_the_audit_are_shown_in_the_zone_with_its_abbreviation():
+    assert when("2026-12-05T14:26:00+00:00", AMSTERDAM) == "2026-12-05 15:26 CET"
+    assert when("2026-07-01T12:30:00", AMSTERDAM) == "2026-07-01 14:30 CEST"        # no offset: UTC
+    assert when(1782909000.0, AMSTERDAM) == "2026-07-01 14:30 CEST"                  # Unix seconds
+    assert when("2026-12-05T14:26:00Z") == "2026-12-05 14:26 UTC"
+    assert when("soon", AMSTERDAM) == "soon"
+
+
+@pytest.mark.parametrize("zone", [ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Pacific/Pago_Pago")])
+def test_today_and_now_of_a_new_form_and_a_date_input_are_those_of_the_zone(zone):
+    before = datetime.datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+    at = Attribute("at", "datetime", "At", default="now", zone=zone)
+    opened = datetime.datetime.fromisoformat(typed(at, initial(at)))            # as the form shows it
+    after = datetime.datetime.now(zone).replace(tzinfo=None)
+    assert before <= opened <= after
+    today = after.date().isoformat()              # Kiritimati (UTC+14) and Pago Pago (UTC-11): never the same day
+    assert initial(Attribute("on", "date", "On", default="today", zone=zone)) == today
+    midnight = Attribute("at", "datetime", "At", default="today", zone=zone)
+    assert typed(midnight, initial(midnight)) == f"{today}T00:00"
+    assert bounds(Attribute("born", "date", "Born", maximum="today", zone=zone), "date") == {"max": today}

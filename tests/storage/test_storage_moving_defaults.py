@@ -1,11 +1,12 @@
 """Moving defaults and bounds: ``default="now"`` (a datetime) and ``default="today"`` (a date
-or datetime) are the moment or the day a record is created, in UTC; a value given is kept, and
+or datetime) are the moment (UTC) or the day (in the storage's time zone) a record is created; a value given is kept, and
 ``describe()`` gives the word. ``max="now"`` refuses a datetime in the future (``today``
 compares its day). A model giving them to another type is refused with its line."""
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -112,3 +113,42 @@ def test_a_moving_default_of_another_type_is_refused_with_its_line(tmp_path: Pat
     with pytest.raises(ConfigError) as caught:
         loader.load(model)
     assert str(caught.value) == f"{model}:4: {message}"
+
+
+# Kiritimati is UTC+14, Pago Pago UTC-11: 25 hours apart, their dates always differ
+EAST, WEST = ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Pacific/Pago_Pago")
+RULED = MOVING + """
+    <attribute name="follow_up" type="date"/>
+    <rule name="follow_up_tomorrow" on="create"><action use="set"><set field="follow_up">${today+1}</set></action></rule>"""
+
+
+def zoned(tmp_path: Path, zone: str) -> StorageManager:
+    model = tmp_path / f"{zone.replace('/', '-')}.xml"
+    model.write_text(MODEL.format(attributes=RULED))
+    return StorageManager(model=str(model), db=f"sqlite:///{tmp_path / model.stem}.db", timezone=zone)
+
+
+def test_today_is_the_day_in_the_storage_s_time_zone_and_datetimes_stay_in_utc(tmp_path: Path):
+    east, west = zoned(tmp_path, "Pacific/Kiritimati"), zoned(tmp_path, "Pacific/Pago_Pago")
+    try:
+        before = utc_now().replace(microsecond=0)
+        made_east, made_west = east.create("Ticket", {}), west.create("Ticket", {})
+        east_day, west_day = dt.datetime.now(EAST).date(), dt.datetime.now(WEST).date()
+        assert (made_east["day"], made_west["day"]) == (east_day.isoformat(), west_day.isoformat())
+        assert made_east["follow_up"] == (east_day + dt.timedelta(days=1)).isoformat()       # a rule's ${today+1}
+        midnight = dt.datetime.combine(east_day, dt.time(), EAST).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        assert made_east["shift"] == midnight.isoformat()              # that day's midnight there, in UTC
+        assert before <= dt.datetime.fromisoformat(made_east["opened"]) <= utc_now()     # a moment: UTC
+        assert east.create("Ticket", {"day": east_day.isoformat()})["day"] == east_day.isoformat()
+        with pytest.raises(InvalidInput, match=f"day: {east_day} is after today, the latest allowed"):
+            west.create("Ticket", {"day": east_day.isoformat()})       # not yet that day in Pago Pago
+    finally:
+        east.stop()
+        west.stop()
+
+
+@pytest.mark.parametrize("zone", ["Europe/Amsterdm", "../../etc/passwd", "", 42, "x" * 300])
+def test_an_unknown_time_zone_is_refused_before_anything_is_opened(tmp_path: Path, zone):
+    with pytest.raises(ConfigError, match=r"^storage timezone: unknown time zone .*; use an IANA name"):
+        StorageManager(db=f"sqlite:///{tmp_path / 'never.db'}", timezone=zone)
+    assert not (tmp_path / "never.db").exists()

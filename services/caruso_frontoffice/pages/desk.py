@@ -452,7 +452,7 @@ def complete(request: Request, context: Context, form: FormData, agent: str, int
     popped customer, or none when the field is empty (the wrap-up then offers none)."""
     desk = _desk(context)
     customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction), agent)
-    subject, due = _follow_up(form)
+    subject, due = _follow_up(form, context.zone)
     desk.complete(agent, interaction, _field(form, "disposition"), customer)
     try:
         desk.follow_up(agent, interaction, subject, due, customer)
@@ -461,11 +461,11 @@ def complete(request: Request, context: Context, form: FormData, agent: str, int
     return None
 
 
-def _follow_up(form: FormData) -> tuple[str, str | None]:
+def _follow_up(form: FormData, zone: datetime.tzinfo) -> tuple[str, str | None]:
     """The form's ``follow_up`` (prefilled with the next action the script suggests; empty:
-    none) and ``due`` date (today or later, in UTC), checked before anything is done."""
+    none) and ``due`` date (today or later, in ``zone``), checked before anything is done."""
     due = _date(_field(form, "due").strip(), "due")
-    if due is not None and due < datetime.datetime.now(datetime.timezone.utc).date().isoformat():
+    if due is not None and due < datetime.datetime.now(zone).date().isoformat():
         raise InvalidInput(f"due {due}: a follow-up is due today or later")
     return _field(form, "follow_up").strip(), due
 
@@ -489,7 +489,7 @@ def wrap_up(request: Request, context: Context, form: FormData, agent: str, inte
     can try again. A wrap-up whose time ran out before the agent ended it gets them all the
     same, and the desk says so."""
     desk = _desk(context)
-    subject, due = _follow_up(form)
+    subject, due = _follow_up(form, context.zone)
     notes = _field(form, "notes") if "notes" in form else None
     customer = _wrap_up_customer(context, desk, agent, interaction, request.state.visitor.user.role) if subject else None
     if desk.end_wrap_up(agent, interaction, subject, due, customer, notes):

@@ -233,7 +233,7 @@ def _analytics_page(request: Request, context: Context, horizon: tuple[int, floa
     segment), the lead thresholds, the forecast."""
     service = context.client.service(ANALYTICS)
     try:
-        models = [_with_words(model) for model in reversed(service.models())]
+        models = [_with_words(model, context.zone) for model in reversed(service.models())]
     except CarusoError as failure:
         if _not_deployed(context, failure):
             line = ("This deployment does not run the analytics service (caruso.analytics/1); name it in the "
@@ -246,7 +246,7 @@ def _analytics_page(request: Request, context: Context, horizon: tuple[int, floa
     figures = {name: _asked(ask) for name, ask in (
         ("thresholds", service.lead_thresholds), ("forecast", lambda: service.forecast(*horizon)))}
     last = _asked(service.last_runs)["value"] or {}
-    runs = {kind: last.get(kind) and {**last[kind], "when": _utc(last[kind]["at"])}
+    runs = {kind: last.get(kind) and {**last[kind], "when": widgets.when(last[kind]["at"], context.zone)}
             for kind in ("score", *SEGMENTATIONS)}
     stored = {method: {"value": None, "refused": None} if runs[method] else
               _asked(lambda m=method: service.stored_segments(m)) for method in SEGMENTATIONS}
@@ -285,14 +285,9 @@ def _forecast_choice(given: Mapping[str, Any]) -> tuple[int, float]:
     return int(months), float(level)
 
 
-def _with_words(model: dict[str, Any]) -> dict[str, Any]:
-    """A stored model's summary with its training time as a UTC date and its figures in words."""
-    return {**model, "trained": _utc(model["trained_at"]), "words": _in_words(model["validation"])}
-
-
-def _utc(seconds: float) -> str:
-    """Unix ``seconds`` as a UTC date and time to the minute."""
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def _with_words(model: dict[str, Any], zone: dt.tzinfo) -> dict[str, Any]:
+    """A stored model's summary with its training time in ``zone`` and its figures in words."""
+    return {**model, "trained": widgets.when(model["trained_at"], zone), "words": _in_words(model["validation"])}
 
 
 def _scoring(scored: dict[str, Any]) -> str:

@@ -7,6 +7,8 @@
   if (!board) { return; }
   const status = document.getElementById("wallboard-status");
   const RETRY_MS = 5000;
+  const clock = new Intl.DateTimeFormat("en-GB", { timeZone: board.dataset.zone, hour: "2-digit", minute: "2-digit",
+                                                   second: "2-digit", hourCycle: "h23", timeZoneName: "short" });
   let version = -1;
 
   function duration(seconds) {
@@ -87,8 +89,8 @@
       }
       version = data.version;
       show(data);
-      // UTC, 24 hours, as every other time the front office shows
-      status.textContent = `Live · as of ${new Date(data.time * 1000).toISOString().slice(11, 19)} UTC`;
+      // 24 hours in the deployment's time zone, as every other time the front office shows
+      status.textContent = `Live · as of ${clock.format(new Date(data.time * 1000))}`;
       board.dataset.version = String(version);
       setTimeout(poll, 0);
     } catch (error) {
