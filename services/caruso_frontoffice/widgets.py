@@ -52,8 +52,9 @@ def max_length(field: Field, attribute: Attribute, kind: str) -> int:
 
 def bounds(attribute: Attribute, kind: str, value: str = "") -> dict[str, str]:
     """The ``min`` and ``max`` a date input gives the browser (the model's, ``today`` as the
-    date in the attribute's zone, as the storage takes it), leaving out one the ``value`` it shows is beyond already (stored before the
-    bound: the record's other fields stay editable); the storage checks them again. Numbers
+    date in the attribute's zone, as the storage takes it), leaving out one the ``value`` it
+    shows is beyond already (stored before the bound: the record's other fields stay
+    editable); the storage checks them again. Numbers
     are text inputs, which take no bounds: a browser's number input reads ``4,5`` as 45. A
     date-and-time input showing seconds takes any second (``step="any"``): its default step
     of a minute counts from the value shown, so only times at that second were valid and
@@ -245,10 +246,10 @@ def display(value: Any) -> str:
     return str(value)
 
 
-def when(value: Any, zone: datetime.tzinfo = UTC) -> str:
+def when(value: Any, zone: datetime.tzinfo = UTC, seconds: bool = False) -> str:
     """An ISO date-time (without an offset: UTC) or Unix seconds as pages show it, to the
-    minute, in ``zone`` with its abbreviation: ``2026-12-05 15:26 CET``; anything else as
-    :func:`display` shows it."""
+    minute (or the second), in ``zone`` with its abbreviation: ``2026-12-05 15:26 CET``;
+    anything else as :func:`display` shows it."""
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             moment = datetime.datetime.fromtimestamp(value, UTC)
@@ -259,7 +260,7 @@ def when(value: Any, zone: datetime.tzinfo = UTC) -> str:
         moment = moment.astimezone(zone)
     except (ValueError, OverflowError, OSError):
         return display(value)
-    return moment.strftime("%Y-%m-%d %H:%M %Z")
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
 def moment(value: Any, to_minute: bool = False, zone: datetime.tzinfo = UTC) -> str:
@@ -278,8 +279,8 @@ def moment(value: Any, to_minute: bool = False, zone: datetime.tzinfo = UTC) -> 
 def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped: bool = True,
           to_minute: bool = False) -> str:
     """A stored value of ``attribute`` as a page shows it: a choice by its label; a datetime
-    as :func:`moment` writes it (``to_minute``: without its seconds); a number shown with the ``percent`` widget (a fraction,
-    0.123) as a percentage (12.3%); a decimal with its thousands grouped by ``GROUP``
+    as :func:`moment` writes it in the attribute's zone (``to_minute``: without its seconds);
+    a number shown with the ``percent`` widget (a fraction, 0.123) as a percentage (12.3%); a decimal with its thousands grouped by ``GROUP``
     (1 234 567.50: a comma would read as the decimal point :func:`parse` takes) unless not
     ``grouped`` (forms and exports)."""
     if kind == "percent" and isinstance(value, (int, float, str)) and not isinstance(value, bool):

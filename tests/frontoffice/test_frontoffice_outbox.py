@@ -39,6 +39,7 @@ def test_the_outbox_page_lists_a_failed_erp_order_and_retries_it_when_asked(erp_
         assert page.status_code == 200 and 'href="/admin/outbox" aria-current="page">Outbox' in page.text
         listed = page.text.split(f'data-row="{row["id"]}" data-state="failed"')[1].split("</tr>")[0]
         assert "order_to_erp" in listed and f"SalesOrder {order['id']}" in listed
+        assert f"<td>{row['at'][:19].replace('T', ' ')} UTC</td>" in listed           # written, to the second
         assert "caruso.erp/1 order_won_opportunity" in listed and "<td>2</td>" in listed
         assert "does not answer" in listed and "after 2 attempts" in listed and "Retry now" in listed
         refused = web.post("/admin/outbox/retry", data={"id": str(row["id"])})          # no CSRF token

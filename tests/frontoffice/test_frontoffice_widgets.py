@@ -250,6 +250,7 @@ def test_times_of_the_history_and_the_audit_are_shown_in_the_zone_with_its_abbre
     assert when("2026-07-01T12:30:00", AMSTERDAM) == "2026-07-01 14:30 CEST"        # no offset: UTC
     assert when(1782909000.0, AMSTERDAM) == "2026-07-01 14:30 CEST"                  # Unix seconds
     assert when("2026-12-05T14:26:00Z") == "2026-12-05 14:26 UTC"
+    assert when("2026-12-05T14:26:07.5", AMSTERDAM, seconds=True) == "2026-12-05 15:26:07 CET"    # the outbox's
     assert when("soon", AMSTERDAM) == "soon"
 
 

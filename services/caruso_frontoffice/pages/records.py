@@ -858,7 +858,7 @@ def _trail(context: Context, info: ObjectInfo, record: dict[str, Any]) -> list[d
     if context.audit is None:
         return []
     order = {name: place for place, name in enumerate(info.attributes)}
-    return [{"at": widgets.when(entry.moment), "user": entry.user, "action": entry.action,
+    return [{"at": widgets.when(entry.moment, context.zone), "user": entry.user, "action": entry.action,
              "fields": ", ".join(info.attribute(name).label
                                  for name in sorted(entry.fields, key=lambda name: order.get(name, len(order))))}
             for entry in context.audit.of(info.name, info.key_of(record))]
