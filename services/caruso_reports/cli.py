@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from caruso_core import connect, plugins, privatefiles, progress, zones
+from caruso_core import connect, deployment, plugins, privatefiles, progress, zones
 from caruso_core.cli import manager_option
 from caruso_core.errors import ConfigError
 
@@ -55,7 +55,8 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
         raise ConfigError(f"--format {output_format} is binary: write it to a file with --output FILE")
     path = definition.locate(name, folders)
     text = definition.read(path)
-    loaded = definition.from_toml(text, path.stem, str(path))
+    loaded = definition.from_toml(text, path.stem, str(path),                 # else the deployment's zone
+                                  deployment.service_config("caruso.reports/1").get("timezone", "UTC"))
     zone = timezone or loaded.timezone
     if timezone:
         zones.zone(timezone, "--timezone")

@@ -88,19 +88,21 @@ def parse_time(value: Any, where: str, *, end: bool = False, timezone: str = "UT
     raise ConfigError(f"{where}: {value!r} is not a date or a date and time")
 
 
-def from_toml(text: str, name: str, source: str) -> Definition:
-    """A definition from TOML text; ``source`` (the file) names the place in errors."""
+def from_toml(text: str, name: str, source: str, timezone: str = "UTC") -> Definition:
+    """A definition from TOML text; ``source`` (the file) names the place in errors;
+    ``timezone`` is its time zone unless it names one."""
     if len(text) > MAX_SIZE:
         raise ConfigError(f"{source}: larger than {MAX_SIZE // 1024} KiB; is this a report definition?")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: {error}") from None
-    return from_mapping(data, name, source)
+    return from_mapping(data, name, source, timezone)
 
 
-def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
-    """A definition from parsed TOML (plain data); errors name ``source`` and the key."""
+def from_mapping(data: Mapping[str, Any], name: str, source: str, timezone: str = "UTC") -> Definition:
+    """A definition from parsed TOML (plain data); errors name ``source`` and the key;
+    ``timezone`` is its time zone unless it names one."""
     unknown = sorted(set(data) - KEYS)
     if unknown:
         raise ConfigError(f"{source}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(KEYS))}")
@@ -111,7 +113,7 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str) -> Definition:
         raise ConfigError(f"{source}: 'measures' is missing: list what to compute, e.g. "
                           "measures = [\"offered\", \"answered\"]")
     measures = _names(data["measures"], f"{source}: measures")
-    timezone = _text(data.get("timezone", "UTC"), f"{source}: timezone")
+    timezone = _text(data.get("timezone", timezone), f"{source}: timezone")
     zone(timezone, f"{source}: timezone")
     definition = Definition(
         name=name, title=_text(data.get("title", name), f"{source}: title"),
@@ -226,10 +228,11 @@ def read(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read the report definition: {error}") from None
 
 
-def load(name: str, folders: Iterable[str | Path] = (USER_FOLDER,)) -> Definition:
-    """The definition ``name`` found by :func:`locate`, validated."""
+def load(name: str, folders: Iterable[str | Path] = (USER_FOLDER,), timezone: str = "UTC") -> Definition:
+    """The definition ``name`` found by :func:`locate`, validated (``timezone``: its time zone
+    unless it names one)."""
     path = locate(name, folders)
-    return from_toml(read(path), path.stem, str(path))
+    return from_toml(read(path), path.stem, str(path), timezone)
 
 
 def _show(seconds: float, timezone: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from caruso_core import plugins, privatefiles, remote, service
+from caruso_core import plugins, privatefiles, remote, service, zones
 from caruso_core.deployment import data_dir, default_sqlite_url
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, NotFound, Unavailable
 from caruso_core.smtp import Relay
@@ -39,15 +39,19 @@ log = logging.getLogger(__name__)
 
 @service(name="reports", interface="caruso.reports/1", version="1.0.0", autostart=True)
 class ReportService:
-    """Reports over the event log at ``db``; daily mail of the definitions in ``definitions``."""
+    """Reports over the event log at ``db``; daily mail of the definitions in ``definitions``;
+    a definition that names no time zone is in ``timezone`` (default UTC, a deployment's)."""
 
     def __init__(self, db: str | None = None, definitions: str | list[str] | None = None,
                  smtp_host: str | None = None, smtp_port: int | None = None, smtp_security: str | None = None,
                  smtp_username: str | None = None, smtp_password_file: str | None = None,
                  smtp_ca_file: str | None = None, smtp_timeout: float | None = None, smtp_deadline: float | None = None,
                  mail_from: str = "reports@localhost",
-                 mail_check: float = 60.0, sent_file: str | None = None, context: Any = None) -> None:
+                 mail_check: float = 60.0, sent_file: str | None = None, timezone: str = "UTC",
+                 context: Any = None) -> None:
+        zones.zone(timezone, "reports timezone")
         self.context = context
+        self.timezone = timezone
         self.url = db or default_sqlite_url(EVENT_LOG)
         given = {"smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_security": smtp_security,
                  "smtp_username": smtp_username, "smtp_password_file": smtp_password_file, "smtp_ca_file": smtp_ca_file,
@@ -55,7 +59,7 @@ class ReportService:
         self.relay = Relay.of({key: value for key, value in given.items() if value is not None}, where="reports")
         self.mail_from = mail_from
         self.mail_check = float(mail_check)
-        self.known = self._definitions([definitions] if isinstance(definitions, str) else definitions or [])
+        self.known = self._definitions([definitions] if isinstance(definitions, str) else definitions or [], timezone)
         self.mailed = [d for d in self.known.values() if d.mail_to]
         renderers = plugins.provided("caruso_report_renderers")
         for mailed in self.mailed:
@@ -69,11 +73,12 @@ class ReportService:
         self._thread = threading.Thread(target=self._mail_daily, name="reports-mail", daemon=True)
 
     @staticmethod
-    def _definitions(folders: list[str]) -> dict[str, definition.Definition]:
+    def _definitions(folders: list[str], timezone: str) -> dict[str, definition.Definition]:
         for folder in folders:
             if not Path(folder).is_dir():
                 raise ConfigError(f"definitions {folder!r} is not a folder")
-        return {name: definition.load(str(path)) for name, path in definition.catalogue(folders).items()}
+        return {name: definition.load(str(path), timezone=timezone)
+                for name, path in definition.catalogue(folders).items()}
 
     def start(self) -> None:
         if self.mailed:
@@ -141,7 +146,7 @@ class ReportService:
         """The report of the definition ``text`` (TOML, docs/report-format.md) named ``name``,
         with the range (Unix seconds), period, filters and time zone given replacing its own;
         plain data of :class:`~caruso_reports.report.Report`. Bad definitions raise ConfigError."""
-        return self._compute(definition.from_toml(text, name, f"report {name!r}"),
+        return self._compute(definition.from_toml(text, name, f"report {name!r}", self.timezone),
                              start, end, period, filters, timezone).to_dict()
 
     def _compute(self, loaded: definition.Definition, start: float | None, end: float | None,

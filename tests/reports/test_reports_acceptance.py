@@ -104,6 +104,16 @@ def test_png_html_and_pdf_are_produced_and_the_chart_shows_something(simulated_d
     assert (tmp_path / "calls.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_caruso_report_takes_the_time_zone_of_the_deployment_here(simulated_day, tmp_path, monkeypatch):
+    url, figures = simulated_day
+    in_utc = _csv("incoming-calls", "--db", url)
+    (tmp_path / "caruso.toml").write_text('timezone = "Asia/Kolkata"\n[services.reports]\nuse = "reports"\n')
+    monkeypatch.chdir(tmp_path)
+    in_kolkata = _csv("incoming-calls", "--db", url)
+    assert (in_utc[0]["period"][-5:], in_kolkata[0]["period"][-5:]) == ("08:00", "13:00")   # 08:00 UTC is 13:30 there
+    assert sum(int(row["offered"]) for row in in_kolkata) == sum(int(row["offered"]) for row in in_utc) == figures["offered"]
+
+
 def test_the_terminal_table_has_one_line_per_hour(simulated_day):
     url, figures = simulated_day
     done = caruso("report", "incoming-calls", "--db", url)

@@ -75,6 +75,21 @@ def test_configured_folders_add_definitions_and_a_later_one_wins(tmp_path):
         ReportService(db="sqlite://", definitions=str(base), smtp_security="ssl")
 
 
+def test_a_definition_naming_no_time_zone_is_in_the_service_s(tmp_path, simulated_day):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "plain.toml").write_text('measures = ["offered"]\n')
+    (folder / "berlin.toml").write_text('measures = ["offered"]\ntimezone = "Europe/Berlin"\n')
+    url, _ = simulated_day
+    reports = ReportService(db=url, definitions=str(folder), timezone="Asia/Kolkata")
+    zones = {d["name"]: d["timezone"] for d in reports.definitions()}
+    assert (zones["plain"], zones["berlin"], zones["incoming-calls"]) == ("Asia/Kolkata", "Europe/Berlin", "Asia/Kolkata")
+    assert reports.run('measures = ["offered"]\n', "sent")["timezone"] == "Asia/Kolkata"
+    assert ReportService(db=url).run('measures = ["offered"]\n', "sent")["timezone"] == "UTC"
+    with pytest.raises(ConfigError, match="^reports timezone: unknown time zone 'Asia/Kolkatta'"):
+        ReportService(db="sqlite://", timezone="Asia/Kolkatta")
+
+
 def _first_event(url: str) -> float:
     import sqlite3
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
