@@ -85,6 +85,11 @@ class ObjectInfo:
         service refuses it when it is queried or written)."""
         return self.attributes.get(name) or Attribute(name, "string", name)
 
+    def key_attribute(self, name: str) -> Attribute:
+        """The key attribute ``name`` as keys are written (in addresses, by the storage): a
+        datetime in UTC, not in the zone pages show times in."""
+        return attrs.evolve(self.attribute(name), zone=UTC)
+
     def key_of(self, record: dict[str, Any]) -> dict[str, Any]:
         return {name: record.get(name) for name in self.key}
 
@@ -109,7 +114,8 @@ def object_info(name: str, described: dict[str, Any], zone: dt.tzinfo = UTC) -> 
     references = {relation["foreign_key"][0]: str(relation["target"])
                   for relation in (described.get("relations") or {}).values()
                   if relation.get("kind") == "many-to-one" and len(relation.get("foreign_key") or ()) == 1}
-    return ObjectInfo(name, tuple(described.get("key") or ()), attributes, references, str(described.get("label") or ""))
+    return ObjectInfo(name, tuple(described.get("key") or ()), attributes, references,
+                      str(described.get("label") or ""))
 
 
 class Records:
@@ -129,8 +135,8 @@ class Records:
         now = self._clock()
         cached = self._infos.get(object_name)
         if cached is None or cached[0] < now:
-            cached = self._infos[object_name] = (now + METADATA_SECONDS,
-                                                 object_info(object_name, self._storage.describe(object_name), self.zone))
+            described = object_info(object_name, self._storage.describe(object_name), self.zone)
+            cached = self._infos[object_name] = (now + METADATA_SECONDS, described)
         return cached[1]
 
     def page(self, view: ListView, search_fields: list[str], search: str, filters: dict[str, Any],

@@ -130,7 +130,7 @@ def _convert(kind: str, attribute: Attribute, text: str) -> Any:
     return text
 
 
-def local(value: Any, zone: datetime.tzinfo) -> datetime.datetime | None:
+def as_local(value: Any, zone: datetime.tzinfo) -> datetime.datetime | None:
     """A stored datetime (a datetime or ISO text; without an offset: UTC) as the time of
     day in ``zone`` without an offset; one with an offset as it is; None for anything else."""
     try:
@@ -144,7 +144,8 @@ def local(value: Any, zone: datetime.tzinfo) -> datetime.datetime | None:
 
 def in_utc(moment: datetime.datetime, zone: datetime.tzinfo, text: str) -> datetime.datetime:
     """The time of day ``moment`` (no offset) in ``zone`` as UTC without an offset; Unclear
-    when the clocks skip it (put forward); when they pass it twice, the first."""
+    quoting ``text`` when the clocks skip it (put forward); when they pass it twice, the
+    first (:func:`second_time` gives the other)."""
     if zone is UTC:
         return moment
     shifted = moment.replace(tzinfo=zone).astimezone(UTC)
@@ -153,8 +154,21 @@ def in_utc(moment: datetime.datetime, zone: datetime.tzinfo, text: str) -> datet
     return shifted.replace(tzinfo=None)
 
 
+def second_time(attribute: Attribute, value: str) -> str | None:
+    """For a datetime ``value`` as :func:`parse` gives it (UTC), read from a time of day the
+    clocks pass twice in the attribute's zone (the night they go back): the second such
+    moment, as :func:`parse` would give it; None for a time of day that comes once."""
+    first = datetime.datetime.fromisoformat(value)
+    try:
+        shown = first.replace(tzinfo=UTC).astimezone(attribute.zone).replace(tzinfo=None, fold=1)
+        second = shown.replace(tzinfo=attribute.zone).astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:                   # at the ends of the calendar: no clocks changed there
+        return None
+    return second.isoformat(timespec="seconds") if second != first else None
+
+
 class Unclear(Exception):
-    """A number a form cannot read without guessing: said to the user as it is."""
+    """A number or a time a form cannot read without guessing: said to the user as it is."""
 
 
 # digits with one decimal point or comma; no exponent, no grouping (1e5, 1,234.50, 12 000)
@@ -223,7 +237,7 @@ def typed(attribute: Attribute, value: Any) -> str:
     a datetime in the attribute's zone (to the minute when its seconds are zero), anything
     else as :func:`display` writes it."""
     if attribute.type == "datetime" and value is not None:
-        shifted = local(value, attribute.zone)
+        shifted = as_local(value, attribute.zone)
         if shifted is None:
             return display(value)
         return shifted.isoformat() if shifted.second or shifted.microsecond else shifted.isoformat(timespec="minutes")
@@ -263,12 +277,12 @@ def when(value: Any, zone: datetime.tzinfo = UTC, seconds: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
-def moment(value: Any, to_minute: bool = False, zone: datetime.tzinfo = UTC) -> str:
+def moment(value: Any, zone: datetime.tzinfo = UTC, to_minute: bool = False) -> str:
     """A stored datetime as pages show it, in ``zone`` (stored without an offset, it is UTC):
     ``2026-12-05 14:26``, with the seconds when they are not zero unless ``to_minute`` (a
     list's cells, which line up so); one stored with an offset is shown with it
     (``2026-12-05 14:26:30 +02:00``); anything else as :func:`display` shows it."""
-    parsed = local(value, zone)
+    parsed = as_local(value, zone)
     if parsed is None:
         return display(value)
     text = parsed.strftime("%Y-%m-%d %H:%M:%S" if parsed.second and not to_minute else "%Y-%m-%d %H:%M")
@@ -280,7 +294,8 @@ def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped:
           to_minute: bool = False) -> str:
     """A stored value of ``attribute`` as a page shows it: a choice by its label; a datetime
     as :func:`moment` writes it in the attribute's zone (``to_minute``: without its seconds);
-    a number shown with the ``percent`` widget (a fraction, 0.123) as a percentage (12.3%); a decimal with its thousands grouped by ``GROUP``
+    a number shown with the ``percent`` widget (a fraction, 0.123) as a percentage (12.3%); a
+    decimal with its thousands grouped by ``GROUP``
     (1 234 567.50: a comma would read as the decimal point :func:`parse` takes) unless not
     ``grouped`` (forms and exports)."""
     if kind == "percent" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
@@ -294,5 +309,5 @@ def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped:
         except (decimal.InvalidOperation, ValueError):
             pass
     if attribute.type == "datetime" and value is not None:
-        return moment(value, to_minute, attribute.zone)
+        return moment(value, attribute.zone, to_minute)
     return attribute.label_of(display(value)) if attribute.choice_labels else display(value)

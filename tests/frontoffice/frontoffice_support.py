@@ -114,6 +114,14 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def form_fields(html: str) -> dict[str, str]:
+    """The form's inputs (not its hidden ones) and hidden fields, by name, as the browser sends them."""
+    sent = {name: value for name, value in re.findall(r'<input name="([^"]+)" value="([^"]*)"', html)}
+    sent.update(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    sent.update(re.findall(r'<select name="([^"]+)"[^>]*>.*?<option value="([^"]*)" selected', html, re.S))
+    return {name: value.replace("&#34;", '"').replace("&quot;", '"') for name, value in sent.items()}
+
+
 def sign_in(client: TestClient, name: str, password: str | None = None) -> Any:
     csrf = csrf_of(client.get("/signin").text)
     return client.post("/signin", data={"csrf": csrf, "name": name, "password": password or PASSWORDS[name]},

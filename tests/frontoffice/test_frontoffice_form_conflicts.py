@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from caruso_core.verticals import deployment_data
 from caruso_frontoffice.app import create_app
-from frontoffice_support import csrf_of, make_context, sign_in
+from frontoffice_support import csrf_of, form_fields, make_context, sign_in
 
 FORM = "/views/customer-edit"
 
@@ -32,14 +32,6 @@ def utility(caruso_host, caruso_manager, caruso_client, tmp_path):
     with TestClient(create_app(context), base_url="http://testserver") as web:
         sign_in(web, "sam")
         yield web, caruso_client.get("caruso.storage/1")
-
-
-def form_fields(html):
-    """The form's inputs (not its hidden ones) and hidden fields, by name, as the browser sends them."""
-    sent = {name: value for name, value in re.findall(r'<input name="([^"]+)" value="([^"]*)"', html)}
-    sent.update(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-    sent.update(re.findall(r'<select name="([^"]+)"[^>]*>.*?<option value="([^"]*)" selected', html, re.S))
-    return {name: value.replace("&#34;", '"').replace("&quot;", '"') for name, value in sent.items()}
 
 
 def test_a_customer_number_in_use_is_refused_beside_its_field_with_a_link_to_its_customer(utility):

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from caruso_frontoffice.app import create_app
 from caruso_frontoffice.deskphone import DeskPhone
 from caruso_frontoffice.records import METADATA_SECONDS, Records
-from frontoffice_support import QUICK_COST, VIEWS, add_users, make_context, sign_in
+from frontoffice_support import QUICK_COST, VIEWS, add_users, form_fields, make_context, sign_in
 
 
 def test_list_pages_page(tmp_path, caruso_manager, storage):
@@ -59,6 +59,28 @@ def test_in_a_time_zone_lists_exports_and_the_contact_history_show_its_times(tmp
             assert "2026-02-28 15:00" in shown and "09:30" not in shown
         history = web.get("/views/customer-360/show", params={"id": "1"}).text
         assert "2026-07-01 18:00 IST</time>" in history
+
+
+def test_a_time_of_the_hour_the_clocks_pass_twice_is_kept_when_another_field_is_saved(tmp_path, caruso_manager,
+                                                                                       storage):
+    """02:30 comes twice in Amsterdam the night the clocks go back: a form shows both as
+    02:30, and saving it must not move the second to the first."""
+    first = storage.create("Activity", {"kind": "call", "subject": "Early", "at": "2026-10-25T00:30:00"})   # 02:30 CEST
+    second = storage.create("Activity", {"kind": "call", "subject": "Late", "at": "2026-10-25T01:30:00"})   # 02:30 CET
+    context = make_context(tmp_path, caruso_manager.uri, zone=ZoneInfo("Europe/Amsterdam"))
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "sam")
+        for activity in (first, second):
+            form = web.get("/views/activity-edit/edit", params={"id": activity["id"]}).text
+            sent = form_fields(form)
+            assert sent["at"] == "2026-10-25T02:30"
+            saved = web.post(f"/views/activity-edit/edit?id={activity['id']}", data={**sent, "subject": "Moved?"},
+                             follow_redirects=False)
+            assert saved.status_code == 303, saved.text[:2000]
+            assert storage.get("Activity", activity["id"])["at"] == activity["at"]
+        form = web.get("/views/activity-edit/edit", params={"id": first["id"]}).text
+        web.post(f"/views/activity-edit/edit?id={first['id']}", data={**form_fields(form), "at": "2026-10-25T03:30"})
+        assert storage.get("Activity", first["id"])["at"] == "2026-10-25T02:30:00"        # a change is one
 
 
 def test_csv_export_shows_what_the_role_sees_and_defuses_formulas(tmp_path, caruso_manager, storage):

@@ -247,7 +247,7 @@ def _by_key(context: Context, object_name: str, customer: Any) -> list[dict[str,
     if customer in (None, "") or len(info.key) != 1:
         return []
     try:
-        key = widgets.parse(Field(name=info.key[0], required=True), info.attribute(info.key[0]), str(customer))
+        key = widgets.parse(Field(name=info.key[0], required=True), info.key_attribute(info.key[0]), str(customer))
         return [context.records.get(object_name, key)]
     except (InvalidInput, NotFound):
         return []

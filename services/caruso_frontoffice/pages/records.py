@@ -94,7 +94,7 @@ def _key(info: ObjectInfo, values: Any) -> Any:
     parts = {}
     for name in info.key:
         try:
-            parts[name] = widgets.parse(Field(name=name, required=True), info.attribute(name),
+            parts[name] = widgets.parse(Field(name=name, required=True), info.key_attribute(name),
                                         values.get(name))
         except InvalidInput as error:
             raise _Refused(400, f"The key is incomplete or wrong: {error}") from None
@@ -678,6 +678,8 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
             values[spec["name"]] = None
             unreadable[spec["name"]] = _beside(
                 str(error).removeprefix(f"{spec['field'].label or spec['attribute'].label}: "))
+    if editing:
+        _kept_second_times(form, fields, values)
     key = _key(info, request.query_params) if editing else None
     version = _text(form.get("_version")) or None
     try:
@@ -908,6 +910,20 @@ def _typed_keys(form: FormData, fields: list[dict[str, Any]], values: dict[str, 
         else:
             looked_up.add(name)
     return looked_up
+
+
+def _kept_second_times(form: FormData, fields: list[dict[str, Any]], values: dict[str, Any]) -> None:
+    """A datetime an edit form shows in the hour the clocks pass twice reads back as the first
+    of the two (:func:`widgets.in_utc`); where the form opened with the second (``_was``) and
+    shows it unchanged, ``values`` keeps the second, so saving another field moves nothing."""
+    was = _opened_with(form)
+    for spec in fields:
+        name = spec["name"]
+        if spec["attribute"].type == "datetime" and isinstance(values.get(name), str) and name in was \
+                and was[name] != _digest(values[name]):
+            second = widgets.second_time(spec["attribute"], values[name])
+            if second is not None and was[name] == _digest(second):
+                values[name] = second
 
 
 def _entered(form: FormData, values: dict[str, Any]) -> dict[str, Any]:

@@ -31,13 +31,13 @@ import datetime as dt
 import re
 from typing import Any, Mapping
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from caruso_core import zones
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_core.digits import digits
 from caruso_frontoffice import notices, widgets
@@ -90,7 +90,7 @@ def reports(request: Request, context: Context) -> Response:
                               error=f"The reports service did not answer: {error}", query={})
     query = {key: request.query_params.get(key, "") for key in ("name", "from", "to")}
     if not query["name"]:
-        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+        today = dt.datetime.now(context.zone).date().isoformat()
         return context.render(request, "reports.html", definitions=definitions, chosen=None, report=None,
                               error=None, query={"name": "", "from": today, "to": today})
     try:
@@ -335,7 +335,7 @@ def _report_options(definitions: list[dict[str, Any]], query: dict[str, str]
         raise InvalidInput("To is before From: the range would be empty.")
     if (last - first).days >= MAX_DAYS:
         raise InvalidInput(f"The range is longer than {MAX_DAYS} days; choose a shorter one.")
-    zone = ZoneInfo(chosen["timezone"])
+    zone = zones.zone(chosen["timezone"], f"report {chosen['name']}")
     start = dt.datetime.combine(first, dt.time(), zone)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
     return chosen, (start.timestamp(), end.timestamp())

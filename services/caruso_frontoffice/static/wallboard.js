@@ -7,9 +7,18 @@
   if (!board) { return; }
   const status = document.getElementById("wallboard-status");
   const RETRY_MS = 5000;
-  const clock = new Intl.DateTimeFormat("en-GB", { timeZone: board.dataset.zone, hour: "2-digit", minute: "2-digit",
-                                                   second: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+  const clock = timeOfDay(board.dataset.zone);
   let version = -1;
+
+  // the deployment's time zone; one this browser does not know (an old one): UTC, which it says
+  function timeOfDay(zone) {
+    const options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" };
+    try {
+      return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: zone });
+    } catch (unknown) {
+      return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: "UTC" });
+    }
+  }
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "–"; }
