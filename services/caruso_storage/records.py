@@ -135,9 +135,9 @@ class Records:
             if value is None or other_value is None:
                 continue
             if changed is None or attribute.name in changed:
-                values.beside(attribute, value, other, other_value, least)
+                values.beside(attribute, value, other, other_value, least, self.zone)
             elif other.name in changed:
-                values.beside(other, other_value, attribute, value, not least)
+                values.beside(other, other_value, attribute, value, not least, self.zone)
 
     def check_limits(self, decoded: dict[str, Any]) -> None:
         """Refuse values their columns cannot hold (InvalidInput naming the attribute)."""

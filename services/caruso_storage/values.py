@@ -93,7 +93,8 @@ def within(attribute: Attribute, value: Any, zone: dt.tzinfo = UTC) -> None:
                                "give it without", field=attribute.name) from None
         if outside:
             allowed = ("earliest" if least else "latest") if moment else ("least" if least else "most")
-            raise InvalidInput(f"{attribute.name}: {readable(value)} is {_beyond(attribute, least)} {readable(bound)}, "
+            raise InvalidInput(f"{attribute.name}: {readable(value, zone)} is {_beyond(attribute, least)} "
+                               f"{readable(bound, zone)}, "
                                f"the {allowed} allowed", field=attribute.name)
 
 
@@ -106,16 +107,21 @@ def _limit(bound: Any, zone: dt.tzinfo) -> Any:
 
 
 def _day(moment: dt.datetime, zone: dt.tzinfo) -> dt.date:
-    """The day in ``zone`` of a datetime stored in UTC (one with an offset: of that moment)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
+    """The day in ``zone`` of a datetime stored in UTC (one with an offset: of that moment);
+    at the ends of the calendar, where ``zone`` has no such day, the day as it is written."""
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
+    except OverflowError:
+        return moment.date()
 
 
-def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any, least: bool) -> None:
+def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any, least: bool,
+           zone: dt.tzinfo = UTC) -> None:
     """InvalidInput naming ``attribute`` (``field``) when ``value`` is below (before) the
     ``other`` attribute's value (``least``), else above (after) it: a ``min`` or ``max`` naming
     another attribute. NaN and a time zone are refused, as fixed bounds refuse them (a
     database keeps the time of day as given, so an offset would compare otherwise than it
-    is stored)."""
+    is stored). A refusal quotes datetimes in ``zone`` (:func:`readable`)."""
     for name, given in ((attribute.name, value), (other.name, other_value)):
         if isinstance(given, float) and math.isnan(given):
             raise InvalidInput(f"{name}: NaN is no number a bound can hold", field=name)
@@ -124,8 +130,8 @@ def beside(attribute: Attribute, value: Any, other: Attribute, other_value: Any,
                                f"{(other if name == attribute.name else attribute).label}: give it without",
                                field=name)
     if value < other_value if least else value > other_value:
-        raise InvalidInput(f"{attribute.name}: {readable(value)} is {_beyond(attribute, least)} {other.label}, "
-                           f"which is {readable(other_value)}", field=attribute.name)
+        raise InvalidInput(f"{attribute.name}: {readable(value, zone)} is {_beyond(attribute, least)} {other.label}, "
+                           f"which is {readable(other_value, zone)}", field=attribute.name)
 
 
 def _beyond(attribute: Attribute, least: bool) -> str:
@@ -135,9 +141,17 @@ def _beyond(attribute: Attribute, least: bool) -> str:
     return "below" if least else "above"
 
 
-def readable(value: Any) -> Any:
+def readable(value: Any, zone: dt.tzinfo = UTC) -> Any:
     """A value as a refusal quotes it: a date and time with a space and to the minute when it
-    has no seconds (``2026-12-05 08:00``), a time to the minute likewise; others as encoded."""
+    has no seconds (``2026-12-05 08:00``), one stored in UTC shown in another ``zone`` with
+    that zone's abbreviation (``2026-12-05 09:00 CET``), a time to the minute likewise;
+    others as encoded."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None and zone is not UTC:
+        try:
+            shown = value.replace(tzinfo=UTC).astimezone(zone)
+        except OverflowError:               # at the ends of the calendar: as stored, in UTC
+            return f"{readable(value)} UTC"
+        return f"{readable(shown.replace(tzinfo=None))} {shown.strftime('%Z')}"
     if isinstance(value, (dt.datetime, dt.time)):
         whole = value.second == 0 and value.microsecond == 0
         spec = "minutes" if whole else "seconds" if value.microsecond == 0 else "auto"

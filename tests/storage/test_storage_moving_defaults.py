@@ -152,3 +152,22 @@ def test_an_unknown_time_zone_is_refused_before_anything_is_opened(tmp_path: Pat
     with pytest.raises(ConfigError, match=r"^storage timezone: unknown time zone .*; use an IANA name"):
         StorageManager(db=f"sqlite:///{tmp_path / 'never.db'}", timezone=zone)
     assert not (tmp_path / "never.db").exists()
+
+
+def test_a_refusal_quotes_a_time_in_the_storage_s_zone_and_the_ends_of_the_calendar_are_refused_too(tmp_path: Path):
+    model = tmp_path / "quoted.xml"
+    model.write_text(MODEL.format(attributes='<attribute name="at" type="datetime" max="2026-01-01T00:00:00"/>'
+                                             '<attribute name="seen" type="datetime" max="today"/>'))
+    quoted = StorageManager(model=str(model), db=f"sqlite:///{tmp_path / 'q.db'}", timezone="Europe/Amsterdam")
+    east = zoned(tmp_path, "Pacific/Kiritimati")
+    try:
+        with pytest.raises(InvalidInput) as caught:
+            quoted.create("Ticket", {"at": "2026-06-01T10:00:00"})                 # stored in UTC
+        assert str(caught.value) == "at: 2026-06-01 12:00 CEST is after 2026-01-01 01:00 CET, the latest allowed"
+        with pytest.raises(InvalidInput, match=r"^seen: 9999-12-31 23:00 UTC is after today"):
+            quoted.create("Ticket", {"seen": "9999-12-31T23:00:00"})              # beyond the calendar there
+        with pytest.raises(InvalidInput, match=r"^day: 9999-12-31 is after today"):
+            east.create("Ticket", {"day": "9999-12-31"})
+    finally:
+        quoted.stop()
+        east.stop()
