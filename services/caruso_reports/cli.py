@@ -7,6 +7,7 @@ running solution's ``caruso.reports/1`` service computes it.
 from __future__ import annotations
 
 import sys
+import tomllib
 
 import click
 
@@ -55,11 +56,14 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
         raise ConfigError(f"--format {output_format} is binary: write it to a file with --output FILE")
     path = definition.locate(name, folders)
     text = definition.read(path)
-    loaded = definition.from_toml(text, path.stem, str(path),                 # else the deployment's zone
-                                  deployment.service_config("caruso.reports/1").get("timezone", "UTC"))
-    zone = timezone or loaded.timezone
     if timezone:
         zones.zone(timezone, "--timezone")
+    # a definition naming no time zone is in the deployment's (of ./caruso.toml) here, and in
+    # the reports service's there (the same in the deployment's folder)
+    loaded = definition.from_toml(text, path.stem, str(path),
+                                  timezone or deployment.service_config("caruso.reports/1").get("timezone", "UTC"))
+    zone = timezone or loaded.timezone
+    named = timezone or (loaded.timezone if "timezone" in tomllib.loads(text) else None)
     filters = {key: values for key, values in (("queue", queues), ("agent", agents)) if values}
     first = definition.parse_time(start, "--from", timezone=zone) if start else None
     last = definition.parse_time(end, "--to", end=True, timezone=zone) if end else None
@@ -81,7 +85,7 @@ def report(name: str | None, start: str | None, end: str | None, period: str | N
             reports = connect(manager_uri).get("caruso.reports/1")
             result = Report.from_dict(reports.run(text, checked.name, checked.start, checked.end, checked.period,
                                                   {key: list(values) for key, values in checked.filters.items()},
-                                                  checked.timezone))
+                                                  named))
     rendered = renderers[output_format](result)
     if output:
         try:

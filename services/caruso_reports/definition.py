@@ -15,11 +15,11 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from caruso_core.errors import ConfigError
+from caruso_core.zones import zone
 
 from caruso_reports import customers, objects
 from caruso_reports.measures import AGENT_DIMENSIONS, AGENTS, CATALOGUE, DIMENSIONS
 from caruso_reports.periods import NAMES as PERIODS
-from caruso_core.zones import zone
 
 BUILT_IN = Path(__file__).parent / "definitions"
 USER_FOLDER = "reports"

@@ -12,8 +12,9 @@ from email.message import EmailMessage
 
 import attrs
 
-from caruso_reports.definition import Definition
 from caruso_core.zones import zone
+
+from caruso_reports.definition import Definition
 
 MIME = {"html": ("text", "html"), "csv": ("text", "csv"), "table": ("text", "plain"),
         "png": ("image", "png"), "pdf": ("application", "pdf")}

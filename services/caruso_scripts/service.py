@@ -15,6 +15,8 @@ Configuration (deployment ``config``):
               starts (default 90)
 ``locale``    how people write numbers in scripts without their own ``locale``
               (default ``en``: ``1,250.5``; ``de``: ``1.250,5``)
+``timezone``  the business's time zone (an IANA name; default UTC, a deployment's
+              ``timezone``), whose date ``today()`` is; ``now()`` is UTC, as stored
 
 Bindings and dialog actions reach other services through the client of the host's
 ``context`` (:class:`caruso_core.HostContext`); an instance made outside a host uses
@@ -49,7 +51,7 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
-from caruso_core import HostContext, plugins, remote, service
+from caruso_core import HostContext, plugins, remote, service, zones
 from caruso_core.deployment import data_dir
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_core.retrying import MAX_DAYS, within_days
@@ -93,7 +95,9 @@ class ScriptService:
 
     def __init__(self, scripts: str | list[str] | None = None, db: str | None = None,
                  settings: dict[str, Any] | None = None, keep_days: float = 90, locale: str = "en",
-                 outbox: dict[str, Any] | None = None, context: HostContext | None = None) -> None:
+                 outbox: dict[str, Any] | None = None, timezone: str = "UTC",
+                 context: HostContext | None = None) -> None:
+        zone = zones.zone(timezone, "scripts timezone")
         if not within_days(keep_days):
             raise ConfigError(f"scripts keep_days is a number of days above 0 and at most {MAX_DAYS}, not "
                               f"{keep_days!r} (sessions not changed for that long are deleted at each start)")
@@ -110,7 +114,7 @@ class ScriptService:
         self.mailer = Mailer(self.outbox, settings or {}, retries)
         client = (context or HostContext.standalone("scripts")).client
         self.engine = Engine(self.library, actions=actions, service=client.service, settings=settings,
-                             locale=locale, outbox=self.outbox)
+                             locale=locale, outbox=self.outbox, today=lambda: datetime.datetime.now(zone).date())
         self.keep_days = float(keep_days)
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._cache_lock = threading.Lock()

@@ -68,11 +68,11 @@ def test_file_order_and_errors(tmp_path, monkeypatch):
 def test_the_deployment_s_time_zone_goes_to_each_service_that_takes_one_and_sets_none():
     deployment = parse({"timezone": "Europe/Amsterdam", "services": {
         "storage": {"use": "storage"}, "frontoffice": {"use": "frontoffice", "config": {"timezone": "Asia/Kolkata"}},
-        "scripts": {"use": "scripts"}}}, "f.toml")
+        "scripts": {"use": "scripts"}, "monitor": {"use": "monitor"}}}, "f.toml")
     configs = {entry.key: entry.config for entry in deployment.services}
     assert configs == {"storage": {"timezone": "Europe/Amsterdam"}, "frontoffice": {"timezone": "Asia/Kolkata"},
-                       "scripts": {}}                        # its own kept; the script engine takes none
-    for zone in ("Europe/Amsterdm", "../../etc/passwd", 1, ""):
+                       "scripts": {"timezone": "Europe/Amsterdam"}, "monitor": {}}   # its own kept; one takes none
+    for zone in ("Europe/Amsterdm", "../../etc/passwd", 1, "", "localtime", "Factory", "right/Europe/Berlin"):
         with pytest.raises(ConfigError) as refused:
             parse({"timezone": zone, "services": {}}, "f.toml")
         assert str(refused.value) == (f"f.toml: timezone: unknown time zone {str(zone)!r}; use an IANA name such as "

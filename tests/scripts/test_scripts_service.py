@@ -1,8 +1,10 @@
 """The engine service caruso.scripts/1: persistence, restart and hot-swap mid-dialog (real Pyro5 hosts)."""
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -48,6 +50,23 @@ def test_sessions_survive_a_new_service_instance(survey, tmp_path):
     assert done["outcome"] == "rated" and done["step"]["text"] == "Score 14. fine"
     assert second.sessions() == []
     assert [s["outcome"] for s in second.sessions(status=None)] == ["rated"]
+
+
+TODAY = """<?xml version="1.0"?>
+<script id="today" version="1" title="Today"><end id="done" outcome="shown"><text>{today()}</text></end></script>
+"""
+
+
+def test_today_is_the_date_in_the_service_s_time_zone(script_folder, tmp_path):
+    folder = script_folder(today=TODAY)
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):       # UTC+14 and UTC-11: never the same day
+        engine = ScriptService(scripts=str(folder), db=f"sqlite:///{tmp_path / 's.db'}", timezone=zone)
+        try:
+            assert engine.begin("today")["step"]["text"] == dt.datetime.now(ZoneInfo(zone)).date().isoformat()
+        finally:
+            engine.stop()
+    with pytest.raises(ConfigError, match="^scripts timezone: unknown time zone 'Mars'"):
+        ScriptService(scripts=str(folder), db=f"sqlite:///{tmp_path / 's.db'}", timezone="Mars")
 
 
 def test_errors_callers_see(survey, tmp_path):
