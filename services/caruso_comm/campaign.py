@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import datetime as dt
 import io
 import math
 import re
@@ -35,6 +36,7 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from caruso_core.errors import ConfigError, Conflict, InvalidInput
+from caruso_core.zones import UTC
 
 from caruso_comm.acd import ACD
 from caruso_comm.dialer import STANDARD, Dialer
@@ -152,13 +154,14 @@ def accept_window(campaign: str, seconds: Any) -> float:
 
 class Campaign:
     """An outbound campaign on ``acd``'s queue ``queue``, dialing through ``dialer`` (made by
-    the dialer named ``dialer_name``); feed it every ACD event through :meth:`observe`."""
+    the dialer named ``dialer_name``) within its calling ``windows`` (times of day in ``zone``);
+    feed it every ACD event through :meth:`observe`."""
 
     def __init__(self, name: str, acd: ACD, queue: str, dialer: Dialer, contacts: Iterable[Contact],
                  *, pacing: str = Pacing.PROGRESSIVE, windows: Iterable[str] = ("00:00-24:00",),
                  retries: Mapping[str, Retry] | None = None, dnc: Iterable[str] = (),
                  abandon_cap: float = 0.03, connect_within: float = 2.0, auto_accept: bool = False,
-                 dialer_name: str = STANDARD) -> None:
+                 dialer_name: str = STANDARD, zone: dt.tzinfo = UTC) -> None:
         if pacing not in Pacing.ALL:
             raise ConfigError(f"campaign {name!r}: pacing {pacing!r} is not one of "
                               f"{', '.join(sorted(Pacing.ALL))}")
@@ -173,6 +176,7 @@ class Campaign:
         self.dialer_name = dialer_name
         self.contacts = list(contacts)
         self.windows = sorted(parse_window(w) for w in windows)
+        self.zone = zone
         self.retries = dict(retries or {})
         self.dnc = {normalize(n) for n in dnc}
         self.opted_out: set[str] = set()     # customers who opted out since the list was made
@@ -234,12 +238,17 @@ class Campaign:
             self.acd.timers.at(self.acd.timers.now(), self._pace)
 
     def _opens_in(self, now: float) -> float:
-        """Seconds until a calling window is open (0: open now)."""
-        second = now % DAY
+        """Seconds until a calling window is open (0: open now), its times of day in the
+        campaign's zone (a day the clocks change has 23 or 25 hours)."""
+        local = dt.datetime.fromtimestamp(now, self.zone)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        second = (local.replace(tzinfo=None) - midnight).total_seconds()
         for start, end in self.windows:
             if start <= second < end:
                 return 0.0
-        return min((start - second) % DAY for start, _ in self.windows)
+        starts = (midnight + dt.timedelta(days=days, seconds=start) for days in (0, 1, 2) for start, _ in self.windows)
+        return min(opens - now for opens in (start.replace(tzinfo=self.zone).timestamp() for start in starts)
+                   if opens > now)
 
     def _pace(self) -> None:
         self._pace_pending = False

@@ -10,12 +10,14 @@ queries run outside the server's lock; everything else takes it (``with lock:``)
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 from typing import Any, ContextManager, Iterable
 
 from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound
+from caruso_core.zones import UTC
 
 from caruso_comm.acd import ACD
 from caruso_comm.campaign import Campaign, Contact, Retry, contacts_from_records, normalize, read_contacts
@@ -32,12 +34,13 @@ class Outbound:
     """The campaigns of ``acd`` by name and the server's do-not-call list. ``query`` runs a
     storage query (``{"object", "where"}``) to its last record; ``records`` (with ``persist``)
     writes the numbers added to the do-not-call list; ``customers`` names the object whose
-    keys are the contacts' customers (a call list queried from it takes each record's ``id``)."""
+    keys are the contacts' customers (a call list queried from it takes each record's ``id``).
+    Calling windows are times of day in ``zone``."""
 
     def __init__(self, acd: ACD, dialers: Dialers, lock: ContextManager[Any], query: Query,
                  opt_outs: dict[str, Any] | None = None, records: CommRecords | None = None,
-                 customers: str = "Customer") -> None:
-        self.acd, self.dialers, self._lock, self._query = acd, dialers, lock, query
+                 customers: str = "Customer", zone: dt.tzinfo = UTC) -> None:
+        self.acd, self.dialers, self._lock, self._query, self.zone = acd, dialers, lock, query, zone
         self._opt_outs, self._records, self._customers = opt_outs, records, customers
         self.campaigns: dict[str, Campaign] = {}
         self.dnc: set[str] = set()
@@ -69,7 +72,8 @@ class Outbound:
             campaign = Campaign(name, self.acd, queue, network, contacts, pacing=pacing,
                                 windows=windows or ("00:00-24:00",), retries=rules,
                                 dnc=[*self.dnc, *(dnc or ())], abandon_cap=abandon_cap,
-                                connect_within=connect_within, auto_accept=auto_accept, dialer_name=dialer_name)
+                                connect_within=connect_within, auto_accept=auto_accept, dialer_name=dialer_name,
+                                zone=self.zone)
             self.campaigns[name] = campaign
             return dict(campaign.summary(), skipped=skipped, opted_out=opted_out)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from caruso_core import HostContext, remote, service
+from caruso_core import HostContext, remote, service, zones
 from caruso_core.deployment import default_sqlite_url
 
 from caruso_comm import handover
@@ -40,14 +40,15 @@ from caruso_comm.voicemail import VoicemailBox
 class CommServer:
     """Configuration (docs/communication.md): ``queues``, ``db`` (event log URL; default ``comm.db``), ``ivr``,
     ``callback_queues``, ``feed_size``, ``channels``, ``contact_history``, ``persist``, ``opt_outs``, ``dialer``,
-    ``reclaim_within``."""
+    ``reclaim_within``, ``timezone`` (of the campaigns' calling windows)."""
 
     def __init__(self, queues: list[dict[str, Any]] | None = None, db: str | None = None,
                  callback_queues: dict[str, str] | None = None, feed_size: int = 10_000,
                  channels: dict[str, dict[str, Any]] | None = None, contact_history: dict[str, str] | None = None,
                  ivr: dict[str, Any] | list[dict[str, Any]] | None = None, persist: bool = False,
                  opt_outs: dict[str, Any] | None = None, dialer: str = STANDARD, reclaim_within: float = 30.0,
-                 context: HostContext | None = None) -> None:
+                 timezone: str = "UTC", context: HostContext | None = None) -> None:
+        zone = zones.zone(timezone, "comm timezone")
         context = context or HostContext.standalone("comm")
         peers = Peers(context.client)
         self._server = context.name
@@ -63,7 +64,7 @@ class CommServer:
                                     held=lambda: self._hand_over.held) if persist else None
         dialers = DialerContext(self._timers, lock, context.client, lambda name: self._channels.running(name))
         self._outbound = Outbound(self._acd, Dialers(dialers, dialer), lock, peers.query, opt_outs, self._records,
-                                  (contact_history or {}).get("object", "Customer"))
+                                  (contact_history or {}).get("object", "Customer"), zone)
         self._history = ContactHistory(contact_history["object"], peers.storage) if contact_history else None
         followers = (self._log.append, self._feed.publish, self._voicemail.observe, self._outbound.observe,
                      self._records.observe if self._records else None, self._history,

@@ -1,11 +1,15 @@
 """Outbound campaigns in simulation: pacing, the abandon cap, do-not-call, retries, windows."""
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from caruso_core.errors import ConfigError, Conflict
 from caruso_comm.campaign import Campaign, Contact, Retry, read_contacts
 from caruso_comm.dialers.sim import SimDialer
+from caruso_comm.service import CommServer
 from caruso_comm.simulator import Scenario, Simulation
 
 RETRIES = {"no_answer": Retry(3, 1800), "busy": Retry(3, 600)}
@@ -16,12 +20,12 @@ def _contacts(count: int) -> list[Contact]:
 
 
 def _run(pacing, contacts, *, agents=10, dnc=(), windows=("00:00-24:00",), start=0.0, seed=1,
-         during=None):
+         during=None, zone=dt.timezone.utc):
     simulation = Simulation(Scenario(agents=agents, calls_per_hour=0, aht=120, hours=1, seed=seed,
                                      start=start))
     dialer = SimDialer(simulation.timers, seed=seed)
     campaign = Campaign("spring", simulation.acd, "sim", dialer, contacts, pacing=pacing,
-                        windows=windows, retries=RETRIES, dnc=dnc)
+                        windows=windows, retries=RETRIES, dnc=dnc, zone=zone)
     events = []
     simulation.observers += [campaign.observe, events.append]
     if during is not None:
@@ -95,6 +99,22 @@ def test_calls_are_placed_only_inside_the_calling_window():
     assert dial_times and min(dial_times) == 9 * 3600
     assert all(9 * 3600 <= t < 10 * 3600 for t in dial_times)
     assert max(e.time for e in events if e.event == "dial") > 86400
+
+
+@pytest.mark.parametrize("zone, windows, start, first", [
+    ("Asia/Kolkata", ["09:00-10:00"], 0.0, 3.5 * 3600),                 # UTC+5:30: 09:00 there is 03:30 UTC
+    ("Europe/Amsterdam", ["09:00-12:00"],                               # 01:00 on the night clocks go forward:
+     dt.datetime(2026, 3, 29, tzinfo=dt.timezone.utc).timestamp(), 7 * 3600),   # 09:00 CEST, seven hours on
+])
+def test_calling_windows_are_times_of_day_in_the_campaign_s_zone(zone, windows, start, first):
+    _, _, events = _run("progressive", _contacts(30), windows=windows, start=start, zone=ZoneInfo(zone))
+    assert min(e.time for e in events if e.event == "dial") == start + first
+
+
+def test_the_server_refuses_an_unknown_time_zone_before_it_opens_anything(tmp_path):
+    with pytest.raises(ConfigError, match="^comm timezone: unknown time zone 'Europe/Amsterdm'"):
+        CommServer(db=f"sqlite:///{tmp_path / 'comm.db'}", timezone="Europe/Amsterdm")
+    assert not (tmp_path / "comm.db").exists()
 
 
 def test_states_and_transitions():
