@@ -57,6 +57,8 @@ def test_in_a_time_zone_lists_exports_and_the_contact_history_show_its_times(tmp
         sign_in(web, "sam")
         for shown in (web.get("/views/activities").text, web.get("/views/activities/export.csv").text):
             assert "2026-02-28 15:00" in shown and "09:30" not in shown
+        heading = next(csv.reader(io.StringIO(web.get("/views/activities/export.csv").text.lstrip("\ufeff"))))
+        assert heading == ["When (Asia/Kolkata)", "Kind", "Subject", "Owner", "Done"]      # the file says its zone
         history = web.get("/views/customer-360/show", params={"id": "1"}).text
         assert "2026-07-01 18:00 IST</time>" in history
 

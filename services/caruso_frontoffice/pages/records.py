@@ -238,7 +238,8 @@ def delete_filter(request: Request, context: Context, form: FormData) -> Respons
 def export(request: Request, context: Context) -> Response:
     """The list's matching rows (search, filters, sort as on the page; at most
     ``EXPORT_ROWS``) as CSV of the columns the user sees, UTF-8 after a byte-order mark
-    (without it Excel reads the file in the computer's legacy code page: *MÃ¼ller*)."""
+    (without it Excel reads the file in the computer's legacy code page: *MÃ¼ller*); a
+    datetime column's heading names the zone its times are in (the file leaves the pages)."""
     view = _view(request, context, (ListView,))
     role = request.state.visitor.user.role
     records = context.records
@@ -255,7 +256,9 @@ def export(request: Request, context: Context) -> Response:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow([f.label or info.attribute(f.name).label for f in columns])
+    writer.writerow([f"{f.label or info.attribute(f.name).label}"
+                     + (f" ({context.zone})" if info.attribute(f.name).type == "datetime" and not f.by else "")
+                     for f in columns])
     writer.writerows([[_cell(text) for text in shown]
                       for shown in _cell_texts(context, view, info, columns, rows, exported=True)])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
