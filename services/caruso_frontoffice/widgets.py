@@ -126,13 +126,14 @@ def _convert(kind: str, attribute: Attribute, text: str) -> Any:
         moment = datetime.datetime.fromisoformat(text)
         if moment.tzinfo is not None:              # stored as written: an offset would be lost
             raise Unclear(f"{text}: a date and time without a time zone, please")
-        return in_utc(moment, attribute.zone, text).isoformat(timespec="seconds")
+        return in_utc(moment, attribute.zone).isoformat(timespec="seconds")
     return text
 
 
 def as_local(value: Any, zone: datetime.tzinfo) -> datetime.datetime | None:
     """A stored datetime (a datetime or ISO text; without an offset: UTC) as the time of
-    day in ``zone`` without an offset; one with an offset as it is; None for anything else."""
+    day in ``zone`` without an offset (its ``fold`` 1 for the second of a time the clocks
+    pass twice); one with an offset as it is; None for anything else."""
     try:
         moment = value if isinstance(value, datetime.datetime) else datetime.datetime.fromisoformat(str(value))
         if moment.tzinfo is not None or zone is UTC:
@@ -142,15 +143,16 @@ def as_local(value: Any, zone: datetime.tzinfo) -> datetime.datetime | None:
         return None
 
 
-def in_utc(moment: datetime.datetime, zone: datetime.tzinfo, text: str) -> datetime.datetime:
+def in_utc(moment: datetime.datetime, zone: datetime.tzinfo) -> datetime.datetime:
     """The time of day ``moment`` (no offset) in ``zone`` as UTC without an offset; Unclear
-    quoting ``text`` when the clocks skip it (put forward); when they pass it twice, the
-    first (:func:`second_time` gives the other)."""
+    when the clocks skip it (put forward); when they pass it twice, the first
+    (:func:`second_time` gives the other)."""
     if zone is UTC:
         return moment
     shifted = moment.replace(tzinfo=zone).astimezone(UTC)
     if shifted.astimezone(zone).replace(tzinfo=None) != moment:
-        raise Unclear(f"{text}: there is no such time in {zone}, the clocks go forward then")
+        raise Unclear(f"{moment.isoformat(sep=' ', timespec='minutes' if not moment.second else 'seconds')}: "
+                      f"there is no such time in {zone}, the clocks go forward then")
     return shifted.replace(tzinfo=None)
 
 
@@ -281,13 +283,18 @@ def moment(value: Any, zone: datetime.tzinfo = UTC, to_minute: bool = False) -> 
     """A stored datetime as pages show it, in ``zone`` (stored without an offset, it is UTC):
     ``2026-12-05 14:26``, with the seconds when they are not zero unless ``to_minute`` (a
     list's cells, which line up so); one stored with an offset is shown with it
-    (``2026-12-05 14:26:30 +02:00``); anything else as :func:`display` shows it."""
+    (``2026-12-05 14:26:30 +02:00``); a time the clocks pass twice (the night they go back)
+    with the zone's abbreviation, which tells the two apart (``2026-10-25 02:30 CET``);
+    anything else as :func:`display` shows it."""
     parsed = as_local(value, zone)
     if parsed is None:
         return display(value)
     text = parsed.strftime("%Y-%m-%d %H:%M:%S" if parsed.second and not to_minute else "%Y-%m-%d %H:%M")
     offset = parsed.strftime("%z")
-    return f"{text} {offset[:3]}:{offset[3:5]}" if offset else text
+    if offset:
+        return f"{text} {offset[:3]}:{offset[3:5]}"
+    here, other = parsed.replace(tzinfo=zone), parsed.replace(tzinfo=zone, fold=1 - parsed.fold)
+    return f"{text} {here.strftime('%Z')}" if here.utcoffset() != other.utcoffset() else text
 
 
 def shown(attribute: Attribute, value: Any, kind: str | None = None, *, grouped: bool = True,

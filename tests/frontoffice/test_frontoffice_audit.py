@@ -34,7 +34,7 @@ def trail(page: str) -> list[str]:
 
 def rows(page: str) -> list[list[str]]:
     """The admin audit page's rows, without the time."""
-    return [[html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)][1:]
+    return [[html.unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)][1:]
             for row in re.findall(r'<tr data-entry="\d+">(.*?)</tr>', page, re.S)]
 
 

@@ -238,9 +238,11 @@ def test_datetimes_are_shown_and_read_in_the_front_office_s_time_zone_and_stored
     assert parse(Field(name="contacted"), contacted, typed(contacted, "2026-12-05T14:26:30")) == "2026-12-05T14:26:30"
     # the night the clocks go back, 02:30 comes twice: the first (still summer time)
     assert parse(Field(name="contacted"), contacted, "2026-10-25T02:30") == "2026-10-25T00:30:00"
+    assert [shown(contacted, stored) for stored in ("2026-10-25T00:30:00", "2026-10-25T01:30:00")] == [
+        "2026-10-25 02:30 CEST", "2026-10-25 02:30 CET"]                     # pages tell the two apart
     with pytest.raises(InvalidInput) as caught:              # the night they go forward, 02:30 never comes
         parse(Field(name="contacted"), contacted, "2026-03-29T02:30")
-    assert str(caught.value) == ("Last contacted: 2026-03-29T02:30: there is no such time in Europe/Amsterdam, "
+    assert str(caught.value) == ("Last contacted: 2026-03-29 02:30: there is no such time in Europe/Amsterdam, "
                                  "the clocks go forward then")
     assert parse_filter(Field(name="contacted"), contacted, "2026-07-01T00:00") == "2026-06-30T22:00:00"
 
