@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from caruso_core.verticals import deployment_data
 from caruso_frontoffice.app import create_app
-from frontoffice_support import csrf_of, form_fields, make_context, sign_in
+from frontoffice_support import form_fields, make_context, sign_in
 
 FORM = "/views/customer-edit"
 
