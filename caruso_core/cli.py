@@ -464,13 +464,16 @@ def vertical_show(name: str) -> None:
 @port_options
 def vertical_install(names: tuple[str, ...], into: str, manager_port: int | None, web_port: int | None) -> None:
     """Write the deployment file for the default services plus the verticals NAMES, on the
-    manager's and the front office's ports of the caruso.toml it replaces unless told others."""
-    from caruso_core.deployment import DEFAULT_FILE, placed_ports
+    manager's and the front office's ports and in the time zone of the caruso.toml it
+    replaces unless told other ports."""
+    from caruso_core.deployment import DEFAULT_FILE, placed_ports, read_toml
     from caruso_core.verticals import write_deployment
 
-    kept_manager, kept_web = placed_ports(Path(into) / DEFAULT_FILE)
+    existing = Path(into) / DEFAULT_FILE
+    kept_manager, kept_web = placed_ports(existing)
     written = write_deployment(Path(into), list(names), manager_port=manager_port or kept_manager,
-                               web_port=web_port or kept_web)
+                               web_port=web_port or kept_web,
+                               timezone=read_toml(existing).get("timezone") if existing.is_file() else None)
     click.echo(f"wrote {written}")
 
 

@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 import attrs
 import tomli_w
 
-from caruso_core import plugins, progress
+from caruso_core import plugins, progress, zones
 from caruso_core.deployment import DEFAULT_FILE, default, parse, place, read_toml
 from caruso_core.errors import ConfigError
 
@@ -184,18 +184,24 @@ def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_deployment(folder: Path, names: list[str], *, manager_port: int | None = None,
-                     web_port: int | None = None, own_copies: bool = False) -> Path:
+                     web_port: int | None = None, own_copies: bool = False, timezone: str | None = None) -> Path:
     """Write ``folder/caruso.toml`` for ``names`` atomically (nothing half-written), placed on
-    the ports given (:func:`caruso_core.deployment.place`); return its path. ``own_copies``:
-    the verticals' files are copied into ``folder`` (see :func:`copier`) and the file names
-    the copies by paths relative to it."""
+    the ports given (:func:`caruso_core.deployment.place`) and in the time zone given (none:
+    a comment shows how to set one); return its path. ``own_copies``: the verticals' files
+    are copied into ``folder`` (see :func:`copier`) and the file names the copies by paths
+    relative to it."""
+    target = folder / DEFAULT_FILE
+    if timezone is not None:
+        zones.zone(timezone, f"{target}: timezone")
     check_services(deployment_data(names), folder)     # the verticals' own files, before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     data = place(deployment_data(names, place_file=copier(folder) if own_copies else None), manager_port, web_port)
-    target = folder / DEFAULT_FILE
-    header = (f"# caruso deployment: default services{''.join(', ' + n for n in names)}\n"
-              '# timezone = "Europe/Amsterdam"   # the business\'s time zone (default UTC): the times pages show\n'
-              "#                                 # and take, and the day a model's today is\n")
+    header = f"# caruso deployment: default services{''.join(', ' + n for n in names)}\n"
+    if timezone is None:
+        header += ('# timezone = "Europe/Amsterdam"   # the business\'s time zone (default UTC): the times pages show\n'
+                   "#                                 # and take, and the day a model's today is\n")
+    else:
+        data = {"timezone": timezone, **data}
     with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp", encoding="utf-8") as file:
         file.write(header + tomli_w.dumps(data))
     os.replace(file.name, target)

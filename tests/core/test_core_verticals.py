@@ -117,8 +117,11 @@ def test_cli_list_and_init_write_a_deployment_that_loads(verticals, tmp_path):
     made = run("init", "acme-energy", "--vertical", "acme", "--manager-port", "17870", "--web-port", "18896",
                cwd=tmp_path, paths=paths)
     assert made.returncode == 0, made.stderr
-    data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
+    written = (tmp_path / "acme-energy" / "caruso.toml").read_text()
+    data = tomllib.loads(written)
     assert data["services"]["echo"]["config"]["tag"] == "acme"
+    assert "timezone" not in data and '\n# timezone = "Europe/Amsterdam"' in written          # how to set it
+    (tmp_path / "acme-energy" / "caruso.toml").write_text(f'timezone = "Asia/Kolkata"\n{written}')
     again = run("init", "acme-energy", cwd=tmp_path, paths=paths)
     assert again.returncode == 1 and "exists and is not empty" in again.stderr
     installed = run("vertical", "install", "base", "--into", "acme-energy", cwd=tmp_path, paths=paths)
@@ -126,6 +129,7 @@ def test_cli_list_and_init_write_a_deployment_that_loads(verticals, tmp_path):
     data = tomllib.loads((tmp_path / "acme-energy" / "caruso.toml").read_text())
     assert data["services"]["echo"]["config"]["tag"] == "base"
     assert data["manager"]["uri"].endswith(":17870")                           # the ports init placed it on
+    assert data["timezone"] == "Asia/Kolkata"                                   # and the zone it was given
     assert data["services"]["frontoffice"]["config"]["address"] == "http://127.0.0.1:18896"
     assert not list((tmp_path / "acme-energy").glob("*.tmp"))
     kept = (tmp_path / "acme-energy" / "caruso.toml").read_text()
