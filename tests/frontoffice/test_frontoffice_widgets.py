@@ -254,6 +254,7 @@ def test_times_of_the_history_and_the_audit_are_shown_in_the_zone_with_its_abbre
     assert when("2026-12-05T14:26:00Z") == "2026-12-05 14:26 UTC"
     assert when("2026-12-05T14:26:07.5", AMSTERDAM, seconds=True) == "2026-12-05 15:26:07 CET"    # the outbox's
     assert when("soon", AMSTERDAM) == "soon"
+    assert [when(peer_sent, AMSTERDAM) for peer_sent in (1e20, float("nan"), -1e20)] == ["1e+20", "nan", "-1e+20"]
 
 
 @pytest.mark.parametrize("zone", [ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Pacific/Pago_Pago")])
