@@ -321,7 +321,7 @@ class ACD:
         for agent_id in sorted(interaction.offers):
             agent = self.agents[agent_id]
             agent.misses += 1
-            interaction.declined.add(agent_id)
+            interaction.declined_by(agent_id)
             self._withdraw(interaction, agent_id, NO_ANSWER, misses=agent.misses)
             if queue.max_no_answer and agent.misses >= queue.max_no_answer \
                     and agent.status == AgentStatus.AVAILABLE:
@@ -347,7 +347,7 @@ class ACD:
         now = self._now()
         interaction.offers.discard(agent_id)
         agent.offers.discard(interaction_id)
-        interaction.state, interaction.agent, interaction.connected_at = InteractionState.CONNECTED, agent_id, now
+        interaction.connected_to(agent_id, now)
         interaction.token += 1
         agent.connected.add(interaction_id)
         agent.misses = 0
@@ -358,9 +358,10 @@ class ACD:
         return interaction
 
     def reject(self, agent_id: str, interaction_id: str) -> None:
-        """The agent declines an offer; the interaction is not offered to them again in this queue."""
+        """The agent declines an offer; the interaction is not offered to them again in this queue
+        (:meth:`Interaction.declined_by`)."""
         agent, interaction = self._offered(agent_id, interaction_id)
-        interaction.declined.add(agent_id)
+        interaction.declined_by(agent_id)
         self._withdraw(interaction, agent_id, REJECT)
         if not interaction.offers:
             self._requeue(interaction)
@@ -384,8 +385,9 @@ class ACD:
     def transfer(self, agent_id: str, interaction_id: str, *, queue: str | None = None,
                  agent: str | None = None) -> None:
         """Hand a connected interaction to another queue or directly to a ready agent. Its
-        queue does not offer it back to this agent (nor when the other agent lets it ring out):
-        it waits for another, as long as the queue's ``max_wait`` lets it."""
+        queue does not offer it back to this agent: it waits for another, as long as the queue's
+        ``max_wait`` lets it; but if the agent it was handed to directly rejects it or lets it
+        ring out, it goes back into its queue, where this agent may take it again."""
         source, interaction = self._connected(agent_id, interaction_id)
         if (queue is None) == (agent is None):
             raise InvalidInput("transfer to exactly one of a queue or an agent")
@@ -398,7 +400,7 @@ class ACD:
         self._emit(TRANSFER, interaction, interaction.queue, agent_id, talk=talk,
                    to_queue=queue, to_agent=agent)
         self._wrap_up(source, interaction)
-        interaction.transferred_by(agent_id)
+        interaction.transferred_by(agent_id, agent)
         if target is not None:
             self._offer(interaction, [target], None)
         else:
@@ -571,7 +573,8 @@ class ACD:
                         "talk_time": a.talk_time, "misses": a.misses,
                         "wrapping": {i: list(w) for i, w in a.wrapping.items()}}
                        for a in self.agents.values()],
-            "interactions": [dict(i.snapshot(), stage=i.stage, declined=sorted(i.declined), passed_over=i.passed_over)
+            "interactions": [dict(i.snapshot(), stage=i.stage, declined=sorted(i.declined), passed_over=i.passed_over,
+                                  handed_to=i.handed_to)
                              for i in self.interactions.values()],
             "handled": {name: list(handled) for name, handled in self._handled.items()},
         }
@@ -644,7 +647,8 @@ class ACD:
             data["id"], data["queue"], data["channel"], data["direction"], data["customer"],
             data["from"], data["to"], data["priority"], data["state"], data["created"],
             data["entered"], data["connected_at"], agent=data["agent"], stage=data["stage"],
-            declined=set(data["declined"]), passed_over=data.get("passed_over"))
+            declined=set(data["declined"]), passed_over=data.get("passed_over"),
+            handed_to=data.get("handed_to"))
         if interaction.state == InteractionState.CONNECTED:
             agent = self.agents[interaction.agent]
             agent.connected.add(interaction.id)

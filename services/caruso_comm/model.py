@@ -193,17 +193,33 @@ class Interaction:
     stage: int = 0
     token: int = 0
     passed_over: str | None = None      # the agent who last transferred it: never offered it again
+    handed_to: str | None = None        # the agent it was transferred to directly, until they answer
 
     def enter(self, queue: str, at: float) -> None:
         """It waits in ``queue`` from ``at``, at its first stage, for any of its agents but the
         one who transferred it (also in a queue it overflows to)."""
         self.queue, self.entered, self.stage = queue, at, 0
-        self.state, self.agent = InteractionState.WAITING, None
+        self.state, self.agent, self.handed_to = InteractionState.WAITING, None, None
         self.declined = {self.passed_over} if self.passed_over else set()
 
-    def transferred_by(self, agent: str) -> None:
-        """``agent`` hands it on: it is not offered to them again."""
+    def transferred_by(self, agent: str, to_agent: str | None = None) -> None:
+        """``agent`` hands it on, to a queue or directly ``to_agent``: it is not offered to
+        them again unless ``to_agent`` declines it (:meth:`declined_by`)."""
         self.state, self.agent, self.passed_over, self.declined = InteractionState.WAITING, None, agent, {agent}
+        self.handed_to = to_agent
+
+    def connected_to(self, agent: str, at: float) -> None:
+        """``agent`` answers it."""
+        self.state, self.agent, self.connected_at, self.handed_to = InteractionState.CONNECTED, agent, at, None
+
+    def declined_by(self, agent: str) -> None:
+        """``agent`` rejects it or lets it ring out: it is not offered to them again in this queue.
+        If they were the agent it was handed to directly, the transfer failed: the agent who
+        handed it on may take it again, as a telephone system recalls a transfer nobody took."""
+        self.declined.add(agent)
+        if agent == self.handed_to:
+            self.declined.discard(self.passed_over)
+            self.passed_over = self.handed_to = None
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data for callers."""

@@ -116,18 +116,17 @@ def _replay(events: list[Event]) -> Open:
             interaction.state = InteractionState.OFFERED
         elif event.event == CONNECT:
             offers.discard(event.agent)
-            interaction.state, interaction.agent, interaction.connected_at = (
-                InteractionState.CONNECTED, event.agent, event.time)
+            interaction.connected_to(event.agent, event.time)
         elif event.event in OFFER_ENDINGS:
             offers.discard(event.agent)
-            if event.event in (NO_ANSWER, REJECT):           # not offered to them again in this queue
-                interaction.declined.add(event.agent)
+            if event.event in (NO_ANSWER, REJECT):
+                interaction.declined_by(event.agent)
             if not offers and interaction.state == InteractionState.OFFERED:
                 interaction.state = InteractionState.WAITING
         elif event.event == ESCALATE:
             interaction.stage = int(event.data["stage"])
         elif event.event == TRANSFER:
-            interaction.transferred_by(event.agent)
+            interaction.transferred_by(event.agent, event.data.get("to_agent"))
     return Open(interaction, offers, entered_id)
 
 

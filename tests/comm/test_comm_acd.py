@@ -113,10 +113,46 @@ def test_a_transferred_call_is_not_offered_back_to_the_agent_who_transferred_it(
     desk.acd.transfer("bob", first, queue="help")
     assert desk.offered_to(first) == ["ann", "bob", "ann"]          # another agent may hand it back
     desk.acd.accept("ann", first)
-    desk.acd.transfer("ann", first, agent="bob")
+    desk.acd.transfer("ann", first, queue="help")
+    assert desk.offered_to(first) == ["ann", "bob", "ann", "bob"]
     desk.advance(10)                                                  # bob lets it ring out
     assert desk.offered_to(first) == ["ann", "bob", "ann", "bob"]
     assert desk.acd.interactions[first].state == "waiting"
+
+
+@pytest.mark.parametrize("declines", ["reject", "ring out"])
+def test_a_call_handed_to_an_agent_who_declines_it_goes_back_to_the_one_who_handed_it_on(desk, declines):
+    desk.acd.add_queue(Queue("help", offer_timeout=10, wrap_up=30))
+    desk.acd.login("ann")
+    desk.acd.login("bob")
+    call = desk.acd.arrive("help").id
+    desk.acd.accept("ann", call)
+    desk.acd.transfer("ann", call, agent="bob")
+    assert desk.offered_to(call) == ["ann", "bob"]
+    if declines == "reject":
+        desk.acd.reject("bob", call)
+    else:
+        desk.advance(10)
+    assert desk.acd.interactions[call].state == "waiting"            # ann is wrapping up the transfer
+    desk.acd.end_wrap_up("ann", call)
+    assert desk.offered_to(call) == ["ann", "bob", "ann"]
+    desk.acd.accept("ann", call)
+    desk.acd.transfer("ann", call, queue="help")                     # a queue transfer still passes her over
+    desk.advance(10)
+    assert desk.offered_to(call) == ["ann", "bob", "ann", "bob"]
+    assert desk.acd.interactions[call].state == "waiting"
+
+
+def test_a_hot_swap_keeps_a_direct_transfer_so_that_a_decline_after_it_goes_back(desk):
+    desk.acd.add_queue(Queue("help", offer_timeout=10))
+    desk.acd.login("ann")
+    desk.acd.login("bob")
+    call = desk.acd.arrive("help").id
+    desk.acd.accept("ann", call)
+    desk.acd.transfer("ann", call, agent="bob")
+    desk.swap()                                                      # offers again to bob only
+    desk.acd.reject("bob", call)
+    assert desk.offered_to(call) == ["ann", "bob", "bob", "ann"]
 
 
 def test_a_transferred_call_that_overflows_is_not_offered_back_to_the_agent_who_transferred_it(desk):
@@ -148,15 +184,16 @@ def test_a_cold_start_reads_the_agent_who_transferred_a_waiting_call_as_passed_o
         desk.acd.accept(agent, interaction)
     desk.acd.transfer("ann", first, queue="help")
     desk.acd.transfer("cid", third, agent="ann")
-    desk.advance(10)                                           # ann and cid let them ring out
+    desk.advance(10)                                           # cid, then ann let them ring out
     log.flush()
     try:
-        left = {found.interaction.id: found.interaction for found in left_over(log, "comm", (), (), ()).open}
+        left = {found.interaction.id: found for found in left_over(log, "comm", (), (), ()).open}
     finally:
         log.close()
-    assert (left[first].state, left[first].declined) == ("waiting", {"ann", "cid"})   # offered to cid too
-    assert (left[second].state, left[second].declined) == ("connected", set())
-    assert (left[third].state, left[third].declined) == ("waiting", {"cid", "ann"})
+    assert (left[first].interaction.state, left[first].interaction.declined) == ("waiting", {"ann", "cid"})
+    assert (left[second].interaction.state, left[second].interaction.declined) == ("connected", set())
+    assert (left[third].interaction.declined, left[third].interaction.passed_over) == ({"ann"}, None)
+    assert (left[third].interaction.state, left[third].offers) == ("offered", {"cid"})  # back to who handed it on
 
 
 def test_max_wait_overflows_to_another_queue_then_to_voicemail(desk):
