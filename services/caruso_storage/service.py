@@ -7,6 +7,7 @@ databases unchanged.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import threading
@@ -438,12 +439,11 @@ class StorageManager:
         latest = [new]
 
         def create(object: str, data: dict[str, Any]) -> Any:
-            created = self._create(transaction, object, {k: values.encode(v) for k, v in data.items()}, depth + 1)
+            created = self._create(transaction, object, self._rule_values(object, data), depth + 1)
             return self.records[object].key_value(created)
 
         def update(object: str, other: Any, data: dict[str, Any]) -> Any:
-            changed = self._update(transaction, object, other, {k: values.encode(v) for k, v in data.items()},
-                                   None, depth + 1)
+            changed = self._update(transaction, object, other, self._rule_values(object, data), None, depth + 1)
             changed_key = self.records[object].key_value(changed)
             if object == records.obj.name and changed_key == key:
                 latest[0] = changed
@@ -465,6 +465,16 @@ class StorageManager:
         rules.fire(records.obj, event, key, new, old, transaction, create, update, post, log, only, related,
                    self.zone)
         return latest[0]
+
+    def _rule_values(self, object: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A rule's values for ``object`` as plain data; a day (``${today}``, a date attribute's
+        value) set into a datetime is its midnight in the business's time zone, as a datetime's
+        ``default="today"`` is."""
+        records = self.records.get(object)
+        attributes = records.obj.attributes if records is not None else {}
+        return {field: values.encode(values.midnight(value, self.zone) if type(value) is dt.date
+                                     and field in attributes and attributes[field].type == "datetime" else value)
+                for field, value in data.items()}
 
     def _path_value(self, transaction: Transaction, records: Records, record: dict[str, Any], field: str) -> Any:
         """The value at the dotted ``field`` from ``record`` along many-to-one relations, read in

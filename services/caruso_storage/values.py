@@ -69,8 +69,11 @@ def current(attribute: Attribute, zone: dt.tzinfo = UTC) -> Any:
     if attribute.default == NOW:
         return now()
     day = today(zone)
-    if attribute.type != "datetime":
-        return day
+    return midnight(day, zone) if attribute.type == "datetime" else day
+
+
+def midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The moment ``day`` begins in ``zone``, in UTC without a time zone (as datetimes are stored)."""
     return dt.datetime.combine(day, dt.time(), zone).astimezone(UTC).replace(tzinfo=None)
 
 

@@ -119,7 +119,10 @@ def test_a_moving_default_of_another_type_is_refused_with_its_line(tmp_path: Pat
 EAST, WEST = ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Pacific/Pago_Pago")
 RULED = MOVING + """
     <attribute name="follow_up" type="date"/>
-    <rule name="follow_up_tomorrow" on="create"><action use="set"><set field="follow_up">${today+1}</set></action></rule>"""
+    <attribute name="call_back" type="datetime"/>
+    <rule name="follow_up_tomorrow" on="create"><action use="set">
+      <set field="follow_up">${today+1}</set><set field="call_back">${today+1}</set>
+    </action></rule>"""
 
 
 def zoned(tmp_path: Path, zone: str) -> StorageManager:
@@ -138,6 +141,7 @@ def test_today_is_the_day_in_the_storage_s_time_zone_and_datetimes_stay_in_utc(t
         assert made_east["follow_up"] == (east_day + dt.timedelta(days=1)).isoformat()       # a rule's ${today+1}
         midnight = dt.datetime.combine(east_day, dt.time(), EAST).astimezone(dt.timezone.utc).replace(tzinfo=None)
         assert made_east["shift"] == midnight.isoformat()              # that day's midnight there, in UTC
+        assert made_east["call_back"] == (midnight + dt.timedelta(days=1)).isoformat()   # so is a rule's day
         assert before <= dt.datetime.fromisoformat(made_east["opened"]) <= utc_now()     # a moment: UTC
         assert east.create("Ticket", {"day": east_day.isoformat()})["day"] == east_day.isoformat()
         with pytest.raises(InvalidInput, match=f"day: {east_day} is after today, the latest allowed"):
