@@ -59,6 +59,8 @@ def test_in_a_time_zone_lists_exports_and_the_contact_history_show_its_times(tmp
             assert "2026-02-28 15:00" in shown and "09:30" not in shown
         heading = next(csv.reader(io.StringIO(web.get("/views/activities/export.csv").text.lstrip("\ufeff"))))
         assert heading == ["When (Asia/Kolkata)", "Kind", "Subject", "Owner", "Done"]      # the file says its zone
+        assert "1 found · page 1 of 1 · times in Asia/Kolkata" in web.get("/views/activities").text  # the list
+        assert "times in" not in web.get("/views/customers").text                         # no times: no word
         history = web.get("/views/customer-360/show", params={"id": "1"}).text
         assert "2026-07-01 18:00 IST</time>" in history
 

@@ -177,7 +177,7 @@ def _list_page(request: Request, context: Context, view: ListView, status: int =
         columns=[(f.label or info.attribute(f.name).label, f.name, f.name in asked["sortable"]) for f in columns],
         sort=asked["sort"],
         rows=table_rows(context, view, info, columns, rows, row_opener(context, view, role), role),
-        total=total, page=number, pages=pages,
+        total=total, page=number, pages=pages, times=any(_a_time(info, f) for f in columns),
         query=state, base_query={k: v for k, v in state.items() if k != "sort"},
         form=_creating(context, view.form, role),
         saved=context.saved_filters.of(request.state.visitor.user.id, view.id) if context.saved_filters else None)
@@ -256,8 +256,7 @@ def export(request: Request, context: Context) -> Response:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow([f"{f.label or info.attribute(f.name).label}"
-                     + (f" ({context.zone})" if info.attribute(f.name).type == "datetime" and not f.by else "")
+    writer.writerow([f"{f.label or info.attribute(f.name).label}" + (f" ({context.zone})" if _a_time(info, f) else "")
                      for f in columns])
     writer.writerows([[_cell(text) for text in shown]
                       for shown in _cell_texts(context, view, info, columns, rows, exported=True)])
@@ -291,6 +290,11 @@ def row_opener(context: Context, view: ListView, role: str) -> Any:
 def _page_number(raw: str | None) -> int:
     """A page number from a query parameter: 1 unless it is a number from 1 to 99,999."""
     return int(raw) if raw and digits(raw) and 0 < int(raw) < 100_000 else 1
+
+
+def _a_time(info: ObjectInfo, column: Field) -> bool:
+    """Whether ``column`` shows a moment (a datetime, shown in the business's time zone)."""
+    return info.attribute(column.name).type == "datetime" and not column.by
 
 
 def table_rows(context: Context, view: View | None, info: ObjectInfo, columns: list[Field],
