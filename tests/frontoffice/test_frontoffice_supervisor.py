@@ -2,8 +2,11 @@
 reports service: the live wallboard in Chromium, reports with charts, campaign control;
 roles, CSRF and bad input refused."""
 import codecs
+import datetime as dt
+import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -43,12 +46,15 @@ def web(centre, caruso_manager, tmp_path):
     with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as client:
         yield client
 
+NEW_YORK = ZoneInfo("America/New_York")
+
 
 @pytest.fixture
 def supervisor_site(centre, caruso_host, caruso_client, tmp_path):
     db = f"sqlite:///{tmp_path / 'served.db'}"
     add_users(db)
-    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db})
+    caruso_host("frontoffice", config={"password_cost": QUICK_COST, "address": "http://127.0.0.1:0", "db": db,
+                                       "timezone": NEW_YORK.key})
     return caruso_client.get("frontoffice").url()
 
 
@@ -138,6 +144,7 @@ def test_the_wallboard_feed_is_the_monitors_picture(web, centre):
     picture = eventually(lambda: web.get("/supervisor/wallboard.json?since=-1").json(),
                      lambda p: [a["id"] for a in p["agents"]] == ["ann"])
     assert picture["agent_counts"]["logged_in"] == 1 and picture["version"] >= 1
+    assert picture["abbreviation"] == "UTC"                          # the front office's zone's
     assert picture["campaigns"] == [] or picture["campaigns"][0]["name"] == "spring"
 
 
@@ -148,7 +155,11 @@ def test_the_wallboard_changes_when_an_agent_changes_state(browser, supervisor_s
         page = desk.sign_in("sam")
         page.wait_for_url("**/")
         page = desk.open("/supervisor")
+        before = dt.datetime.now(NEW_YORK).tzname()
         page.wait_for_selector("#wallboard-status:has-text('Live')")
+        shown = page.inner_text("#wallboard-status")                 # as the pages write it, not GMT-5
+        assert re.fullmatch(r"Live · as of \d\d:\d\d:\d\d (EST|EDT)", shown)
+        assert shown[-3:] in {before, dt.datetime.now(NEW_YORK).tzname()}
         page.evaluate("window.loadedOnce = true")
         centre.login("ann")
         centre.login("bob", status="break")

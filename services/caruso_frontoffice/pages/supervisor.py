@@ -75,9 +75,13 @@ def wallboard_json(request: Request, context: Context) -> Response:
         return JSONResponse({"error": f"since={since[:20]!r}: give the version of the last picture, a whole number"},
                             400)
     try:
-        return JSONResponse(context.client.service(MONITOR).updates(int(since), WAIT))
+        picture = context.client.service(MONITOR).updates(int(since), WAIT)
     except CarusoError as error:
         return JSONResponse({"error": f"The status monitor did not answer: {error}"}, 503)
+    # the time zone's abbreviation at the picture's moment, as the pages write it (a browser's
+    # own may differ: GMT-5 for EST)
+    picture["abbreviation"] = dt.datetime.fromtimestamp(picture["time"], context.zone).tzname()
+    return JSONResponse(picture)
 
 
 @page(*ROLES)

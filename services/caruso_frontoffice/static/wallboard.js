@@ -10,13 +10,17 @@
   const clock = timeOfDay(board.dataset.zone);
   let version = -1;
 
-  // the deployment's time zone; one this browser does not know (an old one): UTC, which it says
+  // a moment's time of day in the deployment's time zone, with the abbreviation the front office
+  // gives it (Python's zone database: EST, where this browser may say GMT-5); a zone this browser
+  // does not know (an old one): UTC, which it says
   function timeOfDay(zone) {
-    const options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" };
+    const options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
     try {
-      return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: zone });
+      const time = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: zone });
+      return (moment, abbreviation) => `${time.format(moment)} ${abbreviation}`;
     } catch (unknown) {
-      return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: "UTC" });
+      const time = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: "UTC" });
+      return (moment) => `${time.format(moment)} UTC`;
     }
   }
 
@@ -99,7 +103,7 @@
       version = data.version;
       show(data);
       // 24 hours in the deployment's time zone, as every other time the front office shows
-      status.textContent = `Live · as of ${clock.format(new Date(data.time * 1000))}`;
+      status.textContent = `Live · as of ${clock(new Date(data.time * 1000), data.abbreviation)}`;
       board.dataset.version = String(version);
       setTimeout(poll, 0);
     } catch (error) {
