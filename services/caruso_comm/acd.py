@@ -648,7 +648,7 @@ class ACD:
             data["from"], data["to"], data["priority"], data["state"], data["created"],
             data["entered"], data["connected_at"], agent=data["agent"], stage=data["stage"],
             declined=set(data["declined"]), passed_over=data.get("passed_over"),
-            handed_to=data.get("handed_to"))
+            handed_to=data.get("handed_to"), returns_to=data.get("returns_to"))
         if interaction.state == InteractionState.CONNECTED:
             agent = self.agents[interaction.agent]
             agent.connected.add(interaction.id)

@@ -194,12 +194,13 @@ class Interaction:
     token: int = 0
     passed_over: str | None = None      # the agent who last transferred it: never offered it again
     handed_to: str | None = None        # the agent it was transferred to directly, until they answer
+    returns_to: str | None = None       # the agent who handed it on, once the one it was handed to declined
 
     def enter(self, queue: str, at: float) -> None:
         """It waits in ``queue`` from ``at``, at its first stage, for any of its agents but the
         one who transferred it (also in a queue it overflows to)."""
         self.queue, self.entered, self.stage = queue, at, 0
-        self.state, self.agent, self.handed_to = InteractionState.WAITING, None, None
+        self.state, self.agent, self.handed_to, self.returns_to = InteractionState.WAITING, None, None, None
         self.declined = {self.passed_over} if self.passed_over else set()
 
     def transferred_by(self, agent: str, to_agent: str | None = None) -> None:
@@ -210,16 +211,18 @@ class Interaction:
 
     def connected_to(self, agent: str, at: float) -> None:
         """``agent`` answers it."""
-        self.state, self.agent, self.connected_at, self.handed_to = InteractionState.CONNECTED, agent, at, None
+        self.state, self.agent, self.connected_at = InteractionState.CONNECTED, agent, at
+        self.handed_to = self.returns_to = None
 
     def declined_by(self, agent: str) -> None:
         """``agent`` rejects it or lets it ring out: it is not offered to them again in this queue.
         If they were the agent it was handed to directly, the transfer failed: the agent who
-        handed it on may take it again, as a telephone system recalls a transfer nobody took."""
+        handed it on may take it again (``returns_to``, until someone answers), as a telephone
+        system recalls a transfer nobody took."""
         self.declined.add(agent)
         if agent == self.handed_to:
             self.declined.discard(self.passed_over)
-            self.passed_over = self.handed_to = None
+            self.returns_to, self.passed_over, self.handed_to = self.passed_over, None, None
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data for callers."""
@@ -228,7 +231,7 @@ class Interaction:
                 "to": self.to, "priority": self.priority, "state": self.state,
                 "created": self.created, "entered": self.entered,
                 "connected_at": self.connected_at, "ended": self.ended, "agent": self.agent,
-                "offers": sorted(self.offers)}
+                "offers": sorted(self.offers), "returns_to": self.returns_to}
 
 
 def queue_from_dict(definition: dict[str, Any]) -> Queue:

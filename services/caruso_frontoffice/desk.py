@@ -165,7 +165,7 @@ class Desk:
         of what it shows, not one read again after it: work that arrived while the page was
         drawn must differ from it, or the page would never learn of that work."""
         shown = [agent and [agent["status"], agent["reason"], agent["state"]]]
-        shown += [[w.id, w.state, len(w.messages)] for w in works]
+        shown += [[w.id, w.state, len(w.messages), w.went_on] for w in works]
         return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
 
     # -- interactions ----------------------------------------------------------------------
@@ -198,10 +198,26 @@ class Desk:
         self.own(name, interaction_id)
         self.comm.reject(name, interaction_id)
 
-    def transfer(self, name: str, interaction_id: str, queue: str) -> None:
-        """Transfer the agent's connected interaction to another queue of its channel (the desk
-        offers those); Conflict for a queue of another channel (a call is no chat)."""
+    def colleagues(self, name: str, channel: str) -> list[tuple[str, str]]:
+        """The other agents who are available and take interactions of ``channel``, whom the
+        agent ``name`` may transfer one to, each with its state (*ready* when idle)."""
+        return [(other["id"], "ready" if other["state"] == "idle" else other["state"].replace("_", " "))
+                for other in self.comm.agents() if other["id"] != name and other["status"] == "available"
+                and other["capacity"].get(channel, 0) > 0]
+
+    def transfer(self, name: str, interaction_id: str, queue: str = "", colleague: str = "") -> None:
+        """Transfer the agent's connected interaction to another queue of its channel or to a
+        colleague (the desk offers those); Conflict for a queue of another channel (a call is no
+        chat) or a colleague who cannot take it now. A colleague who rejects it or lets it ring
+        out sends it back into its queue, where this agent may be offered it again."""
         interaction = self.connected(name, interaction_id)
+        if bool(queue) == bool(colleague):
+            raise InvalidInput("choose a queue or a colleague to transfer to")
+        if colleague:
+            if colleague == name:
+                raise InvalidInput("choose a colleague to transfer to, not yourself")
+            self.comm.transfer(name, interaction_id, to_agent=colleague)
+            return
         channels = {q["name"]: q.get("channel") for q in self.comm.queues()}
         if queue not in channels:
             raise InvalidInput(f"there is no queue {queue!r} to transfer to")

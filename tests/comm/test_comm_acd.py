@@ -134,9 +134,11 @@ def test_a_call_handed_to_an_agent_who_declines_it_goes_back_to_the_one_who_hand
     else:
         desk.advance(10)
     assert desk.acd.interactions[call].state == "waiting"            # ann is wrapping up the transfer
+    assert desk.acd.interactions[call].snapshot()["returns_to"] == "ann"   # her desk says it is back
     desk.acd.end_wrap_up("ann", call)
     assert desk.offered_to(call) == ["ann", "bob", "ann"]
     desk.acd.accept("ann", call)
+    assert desk.acd.interactions[call].snapshot()["returns_to"] is None
     desk.acd.transfer("ann", call, queue="help")                     # a queue transfer still passes her over
     desk.advance(10)
     assert desk.offered_to(call) == ["ann", "bob", "ann", "bob"]

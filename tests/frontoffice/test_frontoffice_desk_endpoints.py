@@ -120,13 +120,56 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
            '</option>' in desk_web.get(f"/desk?i={call}").text    # none chosen; she is busy with this call
     comm.login("bob", {}, {"voice": 1})
     comm.set_status("bob", "available")
-    assert '<option value="sales">sales · 1 ready</option>' in desk_web.get(f"/desk?i={call}").text
-    assert "no queue ''" in unescape(post("transfer", interaction=call, queue="").text)
+    page = desk_web.get(f"/desk?i={call}").text
+    assert '<option value="sales">sales · 1 ready</option>' in page
+    assert '<option value="" selected disabled>Choose a colleague</option><option value="bob">bob · ready</option>' \
+           '</select>' in page                                    # not herself
+    assert "choose a queue or a colleague" in post("transfer", interaction=call, queue="").text
+    assert "choose a queue or a colleague" in post("transfer", interaction=call, queue="sales", agent="bob").text
+    assert "not yourself" in post("transfer", interaction=call, agent="ada").text
+    nobody = post("transfer", interaction=call, agent="<nobody>")
+    assert nobody.status_code == 404 and "no agent '<nobody>'" in unescape(nobody.text) and "<nobody>" not in nobody.text
+    comm.set_status("bob", "break")
+    assert '<option value="bob">' not in desk_web.get(f"/desk?i={call}").text
+    on_break = post("transfer", interaction=call, agent="bob")       # a page drawn before the break
+    assert on_break.status_code == 409 and "agent 'bob' cannot take a voice interaction now" in unescape(on_break.text)
     assert '<option value="chat">' not in desk_web.get(f"/desk?i={call}").text       # a call is no chat
     to_chat = post("transfer", interaction=call, queue="chat")
     assert to_chat.status_code == 409 and "queue chat takes webchat interactions, not this voice one" in to_chat.text
     assert post("transfer", interaction=call, queue="sales").status_code == 303
     assert comm.interaction(call)["queue"] == "sales"
+
+
+def test_a_call_handed_to_a_colleague_who_declines_it_comes_back_to_the_agent(desk_web, comm):
+    """ada transfers a call to bob; her wrap-up says where it is, and the desk's digest changes
+    with it (her push stream redraws her desk); bob declines it, and once her wrap-up ends it
+    is offered to her again, which her desk says."""
+    csrf = signed_in(desk_web, "ada")
+
+    def post(path, **fields):
+        return desk_web.post(f"/desk/{path}", data={"csrf": csrf, **fields}, follow_redirects=False)
+
+    def signature(page):
+        return re.search(r'data-signature="(\w+)"', page).group(1)
+
+    post("status", status="available")
+    call = comm.arrive("billing")["id"]                             # a wrap-up of 300 s
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    post("accept", interaction=call)
+    comm.login("bob", {}, {"voice": 1})
+    comm.set_status("bob", "available")
+    assert post("transfer", interaction=call, agent="bob").status_code == 303
+    assert comm.interaction(call)["offers"] == ["bob"]
+    ringing = desk_web.get(f"/desk?i={call}").text
+    assert "Transferred: it rings for bob." in ringing and "<h2>Wrap-up</h2>" in ringing
+    comm.reject("bob", call)
+    waiting = desk_web.get(f"/desk?i={call}").text
+    assert "Transferred: it waits in queue billing." in waiting and signature(waiting) != signature(ringing)
+    assert post("wrap-up", interaction=call).status_code == 303
+    eventually(lambda: comm.agent("ada")["interactions"] == [call], what="the call offered to ada again")
+    assert "Back to you: the customer is on the line." in desk_web.get(f"/desk?i={call}").text
+    post("accept", interaction=call)
+    post("complete", interaction=call, disposition="resolved")
 
 
 def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):

@@ -165,7 +165,8 @@ def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(cent
     events = telephony.reader()
     bridge = bridges_late(monkeypatch)
     caller = Sipp("caller_talks_queued.xml", tmp_path, telephony.target, service="100", duration=WELCOME_MS).start()
-    page = pages[ringing_desk(pages)]
+    answering = ringing_desk(pages)
+    page = pages[answering]
     assert page.inner_text("#phone-state") == "ringing"
     assert page.inner_text("#phone-remote").startswith("+3360000")
     page.click("#phone-accept")
@@ -188,10 +189,13 @@ def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(cent
     page.click("#phone-hold")
     page.wait_for_selector("#phone-state:has-text('connected')")
     assert not telephony.service.calls()[0]["holding"]
-    page.select_option("form[action='/desk/transfer'] select[name=queue]", "general")
-    page.click("form[action='/desk/transfer'] button")           # sent in the background: the page stays
+    colleague = next(agent for agent in AGENTS if agent != answering)
+    transfer = page.locator("form[action='/desk/transfer']:has(select[name=agent])")
+    transfer.locator("select").select_option(colleague)
+    transfer.locator("button").click()                          # sent in the background: the page stays
     leg = events.next("leg_ended")["leg"]                       # the browser's leg, ended by the transfer
-    page = pages[ringing_desk(pages)]                           # the ACD offers the call again
+    assert ringing_desk(pages) == colleague                     # the ACD offers the call to the colleague
+    page = pages[colleague]
     heard = accept(page)
     eventually(lambda: inbound_packets(page), lambda count: count > heard + 50, what="more of the caller's audio")
     page.click("#phone-hangup")

@@ -66,6 +66,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
     ``finding``, the customers *Find the caller* found for it."""
     desk, user = _desk(context), request.state.visitor.user
     agent, works, queues, script, worksheet, popped, dispositions = None, [], [], None, None, None, ()
+    colleagues: list[tuple[str, str]] = []
     found: list[dict[str, str]] = []
     script_of: str | None = None
     phone, holding = context.phone.choice(user.name), None
@@ -85,6 +86,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
                 listed = desk.comm.queues()
                 queues = [(q["name"], _readiness(q)) for q in listed
                           if q["name"] != queue and q.get("channel") == current.interaction["channel"]]
+                colleagues = desk.colleagues(user.name, current.interaction["channel"])
                 dispositions = desk.dispositions(queue, listed)
                 error = _start_auto_accepted(desk, user.name, current.interaction, popped) or error
                 if current.interaction["channel"] == "voice" and phone and phone["kind"] == "sip":
@@ -98,7 +100,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         status = max(status, 503)
     return context.render(
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
-        popped=popped, queues=queues, script=script, settings=desk.settings, signature=signature,
+        popped=popped, queues=queues, colleagues=colleagues, script=script, settings=desk.settings, signature=signature,
         finding=finding, found=found, max_find=MAX_FIND,
         dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
         phone=phone, holding=holding, phone_kinds=KINDS, error=error,
@@ -426,7 +428,7 @@ def notes(request: Request, context: Context, form: FormData, agent: str, intera
 
 @_act
 def transfer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    _desk(context).transfer(agent, interaction, _text(form.get("queue"), 200))
+    _desk(context).transfer(agent, interaction, _text(form.get("queue"), 200), _text(form.get("agent"), 200))
 
 
 @_act
