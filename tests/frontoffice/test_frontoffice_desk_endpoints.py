@@ -162,6 +162,7 @@ def test_a_call_handed_to_a_colleague_who_declines_it_comes_back_to_the_agent(de
     assert comm.interaction(call)["offers"] == ["bob"]
     ringing = desk_web.get(f"/desk?i={call}").text
     assert "Transferred: it rings for bob." in ringing and "<h2>Wrap-up</h2>" in ringing
+    assert re.search(r"transferred</a>\s*<span class=\"state wrap_up\">wrap up", ringing)   # listed so, not "ended"
     comm.reject("bob", call)
     waiting = desk_web.get(f"/desk?i={call}").text
     assert "Transferred: it waits in queue billing." in waiting and signature(waiting) != signature(ringing)

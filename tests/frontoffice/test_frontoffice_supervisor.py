@@ -18,7 +18,7 @@ from caruso_frontoffice.app import create_app
 from frontoffice_support import DESKTOP, PHONE, QUICK_COST, add_users, csrf_of, make_context, sign_in, Tab
 
 QUEUES = [{"name": "sales", "offer_timeout": 60.0, "max_no_answer": 0, "sl_target": 30},
-          {"name": "complaints"}]                               # configured, never used
+          {"name": "complaints", "wrap_up": 600}]               # no calls but in one test
 THRESHOLDS = {"sales": {"waiting": [1, 2]}}
 WALL = {"width": 1920, "height": 1080}
 CALL_LIST = "number,customer\n+49 30 1111111,1\n+49 30 2222222,2\n+49 30 3333333,3\n"
@@ -170,9 +170,15 @@ def test_the_wallboard_changes_when_an_agent_changes_state(browser, supervisor_s
         expect(ann.locator("td").nth(1)).to_have_text("break")
         assert ann.locator("td").nth(4).inner_text() == "training"
         centre.set_status("ann", "available")
+        centre.arrive("complaints", id="call-0")
+        centre.accept("ann", "call-0")
+        centre.complete("ann", "call-0")
+        expect(ann.locator("td").nth(2)).to_have_text("wrap up")        # the queue's wrap-up, in words
+        centre.end_wrap_up("ann", "call-0")
         centre.arrive("sales", id="call-1")
         centre.arrive("sales", id="call-2")
         page.wait_for_selector("#waiting tbody tr[data-key=call-2]")
+        assert page.locator("#waiting tbody tr[data-key=call-2] td").all_inner_texts()[::3] == ["sales", "call-2"]
         page.wait_for_selector("#agents tbody tr[data-key=ann] >> text=offered")
         assert page.evaluate("window.loadedOnce") is True          # the same page, never reloaded
         assert page.locator("#agent-counts [data-count=logged_in] .value").inner_text() == "2"

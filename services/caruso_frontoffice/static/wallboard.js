@@ -36,11 +36,12 @@
     return ratio === null || ratio === undefined ? "–" : `${Math.round(ratio * 100)}%`;
   }
 
-  function fill(id, rows) {
+  // rows of table ``id``: each row's cells, found again by its ``key``
+  function fill(id, rows, key = (row) => row[0]) {
     const body = document.querySelector(`#${id} tbody`);
     body.replaceChildren(...rows.map((row) => {
       const line = document.createElement("tr");
-      line.dataset.key = row[0];
+      line.dataset.key = key(row);
       for (const value of row) {
         const cell = document.createElement("td");
         cell.textContent = value === null || value === undefined ? "" : String(value);
@@ -85,8 +86,10 @@
   function show(picture) {
     document.getElementById("agent-counts").replaceChildren(...Object.entries(picture.agent_counts).map(count));
     document.getElementById("queue-tiles").replaceChildren(...picture.queues.map(tile));
-    fill("agents", picture.agents.map((a) => [a.id, a.status, a.state, duration(a.seconds_in_state), a.reason]));
-    fill("waiting", picture.waiting.map((w) => [w.id, w.queue, w.state, duration(w.wait)]));
+    fill("agents", picture.agents.map((a) => [a.id, a.status, a.state.replace("_", " "), duration(a.seconds_in_state),
+      a.reason]));
+    // the id last: on a phone the queue, state and wait are what fits
+    fill("waiting", picture.waiting.map((w) => [w.queue, w.state, duration(w.wait), w.id]), (row) => row[3]);
     fill("campaigns", picture.campaigns.map((c) => [c.name, c.state, c.contacts, percent(c.progress), c.dialed,
       c.answered, percent(c.abandon_rate)]));
   }
