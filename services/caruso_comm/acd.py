@@ -321,7 +321,7 @@ class ACD:
         for agent_id in sorted(interaction.offers):
             agent = self.agents[agent_id]
             agent.misses += 1
-            interaction.declined_by(agent_id)
+            interaction.decline(agent_id)
             self._withdraw(interaction, agent_id, NO_ANSWER, misses=agent.misses)
             if queue.max_no_answer and agent.misses >= queue.max_no_answer \
                     and agent.status == AgentStatus.AVAILABLE:
@@ -330,8 +330,11 @@ class ACD:
 
     def _withdraw(self, interaction: Interaction, agent_id: str, event: str, **data: Any) -> None:
         """Take back the offer of ``interaction`` to one agent; requeue it if no offer is left
-        (unless the caller does, as a timeout or rejection does)."""
+        (unless the caller does, as a timeout or rejection does). A withdrawn direct transfer
+        (the agent went on break) failed (:meth:`Interaction.recall`)."""
         agent = self.agents[agent_id]
+        if event == WITHDRAW and agent_id == interaction.handed_to:
+            interaction.recall()
         interaction.offers.discard(agent_id)
         agent.offers.discard(interaction.id)
         agent.load[interaction.channel] -= 1
@@ -342,7 +345,8 @@ class ACD:
         self._release(agent, interaction.channel)
 
     def accept(self, agent_id: str, interaction_id: str) -> Interaction:
-        """The agent takes an interaction offered to them; other offers of it are withdrawn."""
+        """The agent takes an interaction offered to them; other offers of it are withdrawn, and
+        their wrap-up of it (a transfer of theirs that came back) ends."""
         agent, interaction = self._offered(agent_id, interaction_id)
         now = self._now()
         interaction.offers.discard(agent_id)
@@ -355,13 +359,15 @@ class ACD:
         self._update_state(agent)
         for other in sorted(interaction.offers):
             self._withdraw(interaction, other, WITHDRAW)
+        if interaction_id in agent.wrapping:
+            self._finish_wrap_up(agent, interaction_id)
         return interaction
 
     def reject(self, agent_id: str, interaction_id: str) -> None:
         """The agent declines an offer; the interaction is not offered to them again in this queue
         (:meth:`Interaction.declined_by`)."""
         agent, interaction = self._offered(agent_id, interaction_id)
-        interaction.declined_by(agent_id)
+        interaction.decline(agent_id)
         self._withdraw(interaction, agent_id, REJECT)
         if not interaction.offers:
             self._requeue(interaction)
@@ -400,7 +406,7 @@ class ACD:
         self._emit(TRANSFER, interaction, interaction.queue, agent_id, talk=talk,
                    to_queue=queue, to_agent=agent)
         self._wrap_up(source, interaction)
-        interaction.transferred_by(agent_id, agent)
+        interaction.transferred_by(agent_id, self._now(), agent)
         if target is not None:
             self._offer(interaction, [target], None)
         else:
@@ -636,6 +642,7 @@ class ACD:
                 self._update_state(agent)
             else:
                 interaction.state = InteractionState.WAITING
+                interaction.recall()
                 self._park(interaction)
                 waiting.append(interaction)
         for interaction in waiting:
@@ -657,6 +664,7 @@ class ACD:
             for agent_id in data["offers"]:
                 self._emit(WITHDRAW, interaction, interaction.queue, agent_id, reason=RESTART)
             interaction.state = InteractionState.WAITING
+            interaction.recall()
         return interaction
 
     # -- events --------------------------------------------------------------------------

@@ -167,7 +167,8 @@ class Agent:
         return {"id": self.id, "skills": dict(self.skills), "capacity": dict(self.capacity),
                 "status": self.status, "reason": self.reason, "state": self.state,
                 "calls": self.calls, "talk_time": self.talk_time,
-                "interactions": sorted(self.offers | self.connected | set(self.wrapping))}
+                "interactions": sorted(self.offers | self.connected | set(self.wrapping)),
+                "free": {channel: self.free(channel) for channel in sorted(self.capacity)}}
 
 
 @attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
@@ -192,9 +193,9 @@ class Interaction:
     declined: set[str] = attrs.field(factory=set)
     stage: int = 0
     token: int = 0
-    passed_over: str | None = None      # the agent who last transferred it: never offered it again
+    passed_over: str | None = None      # the agent who last transferred it: not offered it again, but see recall
     handed_to: str | None = None        # the agent it was transferred to directly, until they answer
-    returns_to: str | None = None       # the agent who handed it on, once the one it was handed to declined
+    returns_to: str | None = None       # the agent who handed it on, after a recall, until someone answers
 
     def enter(self, queue: str, at: float) -> None:
         """It waits in ``queue`` from ``at``, at its first stage, for any of its agents but the
@@ -203,24 +204,32 @@ class Interaction:
         self.state, self.agent, self.handed_to, self.returns_to = InteractionState.WAITING, None, None, None
         self.declined = {self.passed_over} if self.passed_over else set()
 
-    def transferred_by(self, agent: str, to_agent: str | None = None) -> None:
-        """``agent`` hands it on, to a queue or directly ``to_agent``: it is not offered to
-        them again unless ``to_agent`` declines it (:meth:`declined_by`)."""
+    def transferred_by(self, agent: str, at: float, to_agent: str | None = None) -> None:
+        """``agent`` hands it on at ``at``, to a queue or directly ``to_agent`` (its wait starts
+        again): it is not offered to them again unless the transfer to ``to_agent`` fails
+        (:meth:`recall`)."""
         self.state, self.agent, self.passed_over, self.declined = InteractionState.WAITING, None, agent, {agent}
-        self.handed_to = to_agent
+        self.entered, self.stage, self.handed_to, self.returns_to = at, 0, to_agent, None
 
     def connected_to(self, agent: str, at: float) -> None:
         """``agent`` answers it."""
         self.state, self.agent, self.connected_at = InteractionState.CONNECTED, agent, at
         self.handed_to = self.returns_to = None
 
-    def declined_by(self, agent: str) -> None:
-        """``agent`` rejects it or lets it ring out: it is not offered to them again in this queue.
-        If they were the agent it was handed to directly, the transfer failed: the agent who
-        handed it on may take it again (``returns_to``, until someone answers), as a telephone
-        system recalls a transfer nobody took."""
+    def decline(self, agent: str) -> None:
+        """``agent`` rejects it or lets it ring out: it is not offered to them again in this queue;
+        if it was handed to them directly, the transfer failed (:meth:`recall`)."""
         self.declined.add(agent)
         if agent == self.handed_to:
+            self.recall()
+        elif agent == self.returns_to:
+            self.returns_to = None
+
+    def recall(self) -> None:
+        """The transfer to ``handed_to`` failed (declined, rung out, or the offer withdrawn): the
+        agent who handed it on may take it again (``returns_to``, until someone answers), as a
+        telephone system recalls a transfer nobody took."""
+        if self.handed_to is not None:
             self.declined.discard(self.passed_over)
             self.returns_to, self.passed_over, self.handed_to = self.passed_over, None, None
 

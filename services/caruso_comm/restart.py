@@ -120,13 +120,15 @@ def _replay(events: list[Event]) -> Open:
         elif event.event in OFFER_ENDINGS:
             offers.discard(event.agent)
             if event.event in (NO_ANSWER, REJECT):
-                interaction.declined_by(event.agent)
+                interaction.decline(event.agent)
+            elif event.agent == interaction.handed_to:         # a direct transfer's offer withdrawn
+                interaction.recall()
             if not offers and interaction.state == InteractionState.OFFERED:
                 interaction.state = InteractionState.WAITING
         elif event.event == ESCALATE:
             interaction.stage = int(event.data["stage"])
         elif event.event == TRANSFER:
-            interaction.transferred_by(event.agent, event.data.get("to_agent"))
+            interaction.transferred_by(event.agent, event.time, event.data.get("to_agent"))
     return Open(interaction, offers, entered_id)
 
 

@@ -199,11 +199,12 @@ class Desk:
         self.comm.reject(name, interaction_id)
 
     def colleagues(self, name: str, channel: str) -> list[tuple[str, str]]:
-        """The other agents who are available and take interactions of ``channel``, whom the
-        agent ``name`` may transfer one to, each with its state (*ready* when idle)."""
+        """The other agents who could take an interaction of ``channel`` now (available, with room
+        for it), whom the agent ``name`` may transfer one to, each with its state (*ready* when idle,
+        *busy* with a chat or two)."""
         return [(other["id"], "ready" if other["state"] == "idle" else other["state"].replace("_", " "))
-                for other in self.comm.agents() if other["id"] != name and other["status"] == "available"
-                and other["capacity"].get(channel, 0) > 0]
+                for other in self.comm.agents()
+                if other["id"] != name and (other.get("free") or {}).get(channel, 0) > 0]
 
     def transfer(self, name: str, interaction_id: str, queue: str = "", colleague: str = "") -> None:
         """Transfer the agent's connected interaction to another queue of its channel or to a

@@ -165,8 +165,8 @@ class Picture:
 
     def _transfer(self, event: Event) -> None:
         view = self.interactions.get(event.interaction)
-        if view is not None:
-            view.state, view.agent = "waiting", None
+        if view is not None:                      # its wait starts again
+            view.state, view.agent, view.entered = "waiting", None, event.time
 
     def _end(self, event: Event) -> None:
         self.interactions.pop(event.interaction, None)

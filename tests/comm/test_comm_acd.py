@@ -120,8 +120,8 @@ def test_a_transferred_call_is_not_offered_back_to_the_agent_who_transferred_it(
     assert desk.acd.interactions[first].state == "waiting"
 
 
-@pytest.mark.parametrize("declines", ["reject", "ring out"])
-def test_a_call_handed_to_an_agent_who_declines_it_goes_back_to_the_one_who_handed_it_on(desk, declines):
+@pytest.mark.parametrize("fails", ["reject", "ring out", "break", "hot-swap"])
+def test_a_call_handed_to_an_agent_who_does_not_take_it_goes_back_to_the_one_who_handed_it_on(desk, fails):
     desk.acd.add_queue(Queue("help", offer_timeout=10, wrap_up=30))
     desk.acd.login("ann")
     desk.acd.login("bob")
@@ -129,32 +129,67 @@ def test_a_call_handed_to_an_agent_who_declines_it_goes_back_to_the_one_who_hand
     desk.acd.accept("ann", call)
     desk.acd.transfer("ann", call, agent="bob")
     assert desk.offered_to(call) == ["ann", "bob"]
-    if declines == "reject":
-        desk.acd.reject("bob", call)
+    if fails == "hot-swap":
+        desk.swap()                                                  # which ends offers and wrap-ups
     else:
-        desk.advance(10)
-    assert desk.acd.interactions[call].state == "waiting"            # ann is wrapping up the transfer
-    assert desk.acd.interactions[call].snapshot()["returns_to"] == "ann"   # her desk says it is back
-    desk.acd.end_wrap_up("ann", call)
+        {"reject": lambda: desk.acd.reject("bob", call), "ring out": lambda: desk.advance(10),
+         "break": lambda: desk.acd.set_status("bob", "break")}[fails]()
+        assert desk.acd.interactions[call].state == "waiting"        # ann is wrapping up the transfer
+        assert desk.acd.interactions[call].snapshot()["returns_to"] == "ann"   # her desk says it is back
+        desk.acd.end_wrap_up("ann", call)
     assert desk.offered_to(call) == ["ann", "bob", "ann"]
     desk.acd.accept("ann", call)
     assert desk.acd.interactions[call].snapshot()["returns_to"] is None
+    desk.acd.set_status("bob", "available")
     desk.acd.transfer("ann", call, queue="help")                     # a queue transfer still passes her over
     desk.advance(10)
-    assert desk.offered_to(call) == ["ann", "bob", "ann", "bob"]
-    assert desk.acd.interactions[call].state == "waiting"
+    assert desk.offered_to(call)[3:] == ["bob"] and desk.acd.interactions[call].state == "waiting"
 
 
-def test_a_hot_swap_keeps_a_direct_transfer_so_that_a_decline_after_it_goes_back(desk):
-    desk.acd.add_queue(Queue("help", offer_timeout=10))
+def test_a_hot_swap_keeps_whom_a_declined_transfer_goes_back_to(desk):
+    desk.acd.add_queue(Queue("help", wrap_up=30))
     desk.acd.login("ann")
     desk.acd.login("bob")
     call = desk.acd.arrive("help").id
     desk.acd.accept("ann", call)
     desk.acd.transfer("ann", call, agent="bob")
-    desk.swap()                                                      # offers again to bob only
     desk.acd.reject("bob", call)
-    assert desk.offered_to(call) == ["ann", "bob", "bob", "ann"]
+    desk.swap()
+    assert desk.acd.interactions[call].snapshot()["returns_to"] == "ann"
+    assert desk.offered_to(call) == ["ann", "bob", "ann"]               # her wrap-up ended with the swap
+
+
+def test_a_direct_transfer_starts_the_wait_again_so_a_decline_does_not_overflow_it(desk):
+    desk.acd.add_queue(Queue("help", offer_timeout=10, max_wait=60, overflow="voicemail"))
+    desk.acd.login("ann")
+    call = desk.acd.arrive("help").id
+    desk.acd.set_status("ann", "break")                              # withdrawn: the caller waits
+    desk.advance(50)
+    desk.acd.set_status("ann", "available")
+    desk.acd.accept("ann", call)
+    desk.advance(30)
+    desk.acd.login("bob")
+    desk.acd.transfer("ann", call, agent="bob")
+    desk.advance(10)                                                  # bob lets it ring out
+    assert desk.acd.interactions[call].state == "offered" and desk.offered_to(call)[-1] == "ann"
+    desk.acd.accept("ann", call)
+    assert desk.named("connect", interaction=call)[-1].data == {"wait": 10}
+
+
+def test_taking_back_a_chat_one_is_wrapping_up_ends_that_wrap_up(desk):
+    desk.acd.add_queue(Queue("chat", channel="webchat", wrap_up=60))
+    desk.acd.login("ann", capacity={"webchat": 2})
+    desk.acd.login("bob", capacity={"webchat": 2})
+    chat = desk.acd.arrive("chat").id
+    desk.acd.accept("ann", chat)
+    desk.acd.transfer("ann", chat, agent="bob")
+    desk.acd.reject("bob", chat)
+    assert desk.offered_to(chat) == ["ann", "bob", "ann"]              # she has room for it while wrapping up
+    desk.acd.accept("ann", chat)
+    assert desk.named("wrap_end")[-1].data["of"] == chat and desk.acd.agents["ann"].load["webchat"] == 1
+    desk.acd.complete("ann", chat)
+    desk.advance(60)
+    assert desk.acd.agents["ann"].load["webchat"] == 0 and desk.acd.agents["ann"].state == "idle"
 
 
 def test_a_transferred_call_that_overflows_is_not_offered_back_to_the_agent_who_transferred_it(desk):
@@ -195,6 +230,7 @@ def test_a_cold_start_reads_the_agent_who_transferred_a_waiting_call_as_passed_o
     assert (left[first].interaction.state, left[first].interaction.declined) == ("waiting", {"ann", "cid"})
     assert (left[second].interaction.state, left[second].interaction.declined) == ("connected", set())
     assert (left[third].interaction.declined, left[third].interaction.passed_over) == ({"ann"}, None)
+    assert left[third].interaction.returns_to == "cid"
     assert (left[third].interaction.state, left[third].offers) == ("offered", {"cid"})  # back to who handed it on
 
 

@@ -125,13 +125,13 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert '<option value="" selected disabled>Choose a colleague</option><option value="bob">bob · ready</option>' \
            '</select>' in page                                    # not herself
     assert "choose a queue or a colleague" in post("transfer", interaction=call, queue="").text
-    assert "choose a queue or a colleague" in post("transfer", interaction=call, queue="sales", agent="bob").text
-    assert "not yourself" in post("transfer", interaction=call, agent="ada").text
-    nobody = post("transfer", interaction=call, agent="<nobody>")
+    assert "choose a queue or a colleague" in post("transfer", interaction=call, queue="sales", colleague="bob").text
+    assert "not yourself" in post("transfer", interaction=call, colleague="ada").text
+    nobody = post("transfer", interaction=call, colleague="<nobody>")
     assert nobody.status_code == 404 and "no agent '<nobody>'" in unescape(nobody.text) and "<nobody>" not in nobody.text
     comm.set_status("bob", "break")
     assert '<option value="bob">' not in desk_web.get(f"/desk?i={call}").text
-    on_break = post("transfer", interaction=call, agent="bob")       # a page drawn before the break
+    on_break = post("transfer", interaction=call, colleague="bob")       # a page drawn before the break
     assert on_break.status_code == 409 and "agent 'bob' cannot take a voice interaction now" in unescape(on_break.text)
     assert '<option value="chat">' not in desk_web.get(f"/desk?i={call}").text       # a call is no chat
     to_chat = post("transfer", interaction=call, queue="chat")
@@ -158,7 +158,7 @@ def test_a_call_handed_to_a_colleague_who_declines_it_comes_back_to_the_agent(de
     post("accept", interaction=call)
     comm.login("bob", {}, {"voice": 1})
     comm.set_status("bob", "available")
-    assert post("transfer", interaction=call, agent="bob").status_code == 303
+    assert post("transfer", interaction=call, colleague="bob").status_code == 303
     assert comm.interaction(call)["offers"] == ["bob"]
     ringing = desk_web.get(f"/desk?i={call}").text
     assert "Transferred: it rings for bob." in ringing and "<h2>Wrap-up</h2>" in ringing

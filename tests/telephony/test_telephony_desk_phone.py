@@ -190,7 +190,7 @@ def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(cent
     page.wait_for_selector("#phone-state:has-text('connected')")
     assert not telephony.service.calls()[0]["holding"]
     colleague = next(agent for agent in AGENTS if agent != answering)
-    transfer = page.locator("form[action='/desk/transfer']:has(select[name=agent])")
+    transfer = page.locator("form[action='/desk/transfer']:has(select[name=colleague])")
     transfer.locator("select").select_option(colleague)
     transfer.locator("button").click()                          # sent in the background: the page stays
     leg = events.next("leg_ended")["leg"]                       # the browser's leg, ended by the transfer

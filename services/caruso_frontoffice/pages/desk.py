@@ -428,7 +428,7 @@ def notes(request: Request, context: Context, form: FormData, agent: str, intera
 
 @_act
 def transfer(request: Request, context: Context, form: FormData, agent: str, interaction: str) -> None:
-    _desk(context).transfer(agent, interaction, _text(form.get("queue"), 200), _text(form.get("agent"), 200))
+    _desk(context).transfer(agent, interaction, _text(form.get("queue"), 200), _text(form.get("colleague"), 200))
 
 
 @_act

@@ -86,7 +86,7 @@
   function show(picture) {
     document.getElementById("agent-counts").replaceChildren(...Object.entries(picture.agent_counts).map(count));
     document.getElementById("queue-tiles").replaceChildren(...picture.queues.map(tile));
-    fill("agents", picture.agents.map((a) => [a.id, a.status, a.state.replace("_", " "), duration(a.seconds_in_state),
+    fill("agents", picture.agents.map((a) => [a.id, a.status, a.state.replaceAll("_", " "), duration(a.seconds_in_state),
       a.reason]));
     // the id last: on a phone the queue, state and wait are what fits
     fill("waiting", picture.waiting.map((w) => [w.queue, w.state, duration(w.wait), w.id]), (row) => row[3]);
