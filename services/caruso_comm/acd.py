@@ -365,7 +365,7 @@ class ACD:
 
     def reject(self, agent_id: str, interaction_id: str) -> None:
         """The agent declines an offer; the interaction is not offered to them again in this queue
-        (:meth:`Interaction.declined_by`)."""
+        (:meth:`Interaction.decline`)."""
         agent, interaction = self._offered(agent_id, interaction_id)
         interaction.decline(agent_id)
         self._withdraw(interaction, agent_id, REJECT)
@@ -392,8 +392,9 @@ class ACD:
                  agent: str | None = None) -> None:
         """Hand a connected interaction to another queue or directly to a ready agent. Its
         queue does not offer it back to this agent: it waits for another, as long as the queue's
-        ``max_wait`` lets it; but if the agent it was handed to directly rejects it or lets it
-        ring out, it goes back into its queue, where this agent may take it again."""
+        ``max_wait`` lets it; but if the agent it was handed to directly does not take it
+        (rejects it, lets it ring out, has the offer withdrawn), it goes back into its queue,
+        where this agent may take it again (:meth:`Interaction.recall`)."""
         source, interaction = self._connected(agent_id, interaction_id)
         if (queue is None) == (agent is None):
             raise InvalidInput("transfer to exactly one of a queue or an agent")

@@ -209,8 +209,9 @@ class Desk:
     def transfer(self, name: str, interaction_id: str, queue: str = "", colleague: str = "") -> None:
         """Transfer the agent's connected interaction to another queue of its channel or to a
         colleague (the desk offers those); Conflict for a queue of another channel (a call is no
-        chat) or a colleague who cannot take it now. A colleague who rejects it or lets it ring
-        out sends it back into its queue, where this agent may be offered it again."""
+        chat) or a colleague who cannot take it now. A colleague who does not take it (rejects
+        it, lets it ring out, goes on break) sends it back into its queue, where this agent may be
+        offered it again."""
         interaction = self.connected(name, interaction_id)
         if bool(queue) == bool(colleague):
             raise InvalidInput("choose a queue or a colleague to transfer to")

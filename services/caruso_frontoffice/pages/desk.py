@@ -100,7 +100,8 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         status = max(status, 503)
     return context.render(
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
-        popped=popped, queues=queues, colleagues=colleagues, script=script, settings=desk.settings, signature=signature,
+        popped=popped, queues=queues, colleagues=colleagues, script=script, settings=desk.settings,
+        signature=signature,
         finding=finding, found=found, max_find=MAX_FIND,
         dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
         phone=phone, holding=holding, phone_kinds=KINDS, error=error,

@@ -86,8 +86,8 @@
   function show(picture) {
     document.getElementById("agent-counts").replaceChildren(...Object.entries(picture.agent_counts).map(count));
     document.getElementById("queue-tiles").replaceChildren(...picture.queues.map(tile));
-    fill("agents", picture.agents.map((a) => [a.id, a.status, a.state.replaceAll("_", " "), duration(a.seconds_in_state),
-      a.reason]));
+    fill("agents", picture.agents.map((a) => [a.id, a.status, a.state.replaceAll("_", " "),
+      duration(a.seconds_in_state), a.reason]));
     // the id last: on a phone the queue, state and wait are what fits
     fill("waiting", picture.waiting.map((w) => [w.queue, w.state, duration(w.wait), w.id]), (row) => row[3]);
     fill("campaigns", picture.campaigns.map((c) => [c.name, c.state, c.contacts, percent(c.progress), c.dialed,
