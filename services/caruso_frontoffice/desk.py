@@ -218,7 +218,11 @@ class Desk:
         if colleague:
             if colleague == name:
                 raise InvalidInput("choose a colleague to transfer to, not yourself")
-            self.comm.transfer(name, interaction_id, to_agent=colleague)
+            try:
+                self.comm.transfer(name, interaction_id, to_agent=colleague)
+            except Conflict:
+                raise Conflict(f"{colleague} cannot take it now (busy, on break or signed out since the desk "
+                               "was drawn): choose another colleague or a queue") from None
             return
         channels = {q["name"]: q.get("channel") for q in self.comm.queues()}
         if queue not in channels:
