@@ -240,7 +240,7 @@ class Interaction:
                 "to": self.to, "priority": self.priority, "state": self.state,
                 "created": self.created, "entered": self.entered,
                 "connected_at": self.connected_at, "ended": self.ended, "agent": self.agent,
-                "offers": sorted(self.offers), "returns_to": self.returns_to}
+                "offers": sorted(self.offers), "transferred_by": self.passed_over, "returns_to": self.returns_to}
 
 
 def queue_from_dict(definition: dict[str, Any]) -> Queue:

@@ -161,11 +161,12 @@ def test_a_call_handed_to_a_colleague_who_declines_it_comes_back_to_the_agent(de
     comm.login("bob", {}, {"voice": 1})
     comm.set_status("bob", "available")
     assert post("transfer", interaction=call, colleague="bob").status_code == 303
-    assert comm.interaction(call)["offers"] == ["bob"]
+    assert (comm.interaction(call)["offers"], comm.interaction(call)["transferred_by"]) == (["bob"], "ada")
     ringing = desk_web.get(f"/desk?i={call}").text
     assert "Transferred: it rings for bob." in ringing and "<h2>Wrap-up</h2>" in ringing
     assert re.search(r"transferred</a>\s*<span class=\"state wrap_up\">wrap up", ringing)   # listed so, not "ended"
     comm.reject("bob", call)
+    assert (comm.interaction(call)["transferred_by"], comm.interaction(call)["returns_to"]) == (None, "ada")
     waiting = desk_web.get(f"/desk?i={call}").text
     assert "Transferred: it waits in queue billing." in waiting and signature(waiting) != signature(ringing)
     assert post("wrap-up", interaction=call).status_code == 303
@@ -410,7 +411,7 @@ def test_the_notes_of_a_call_the_caller_ended_are_filed_once(desk_web, comm, sto
     comm.transfer("bob", handed, queue="billing")
     eventually(lambda: comm.agent("ada")["interactions"] == [handed], what="the transferred call offered to Ada")
     offered = desk_web.get(f"/desk?i={handed}").text
-    assert "Transferred: the customer is on the line." in offered and "preview" not in offered
+    assert "Transferred by bob: the customer is on the line." in offered and "preview" not in offered
     post("reject", interaction=handed)
     comm.abandon(handed)                                              # the caller hangs up
     comm.logout("bob")
