@@ -24,6 +24,11 @@ def zone(name: Any, where: str) -> dt.tzinfo:
                       "Europe/Berlin, or UTC")
 
 
+def today(zone: dt.tzinfo) -> dt.date:
+    """The date it is now in ``zone`` (the business's today)."""
+    return dt.datetime.now(zone).date()
+
+
 @functools.cache
 def _places() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) - NOT_PLACES

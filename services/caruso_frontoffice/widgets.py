@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from caruso_core import zones
 from caruso_core.errors import InvalidInput
 from caruso_core.zones import UTC
 from caruso_frontoffice.records import Attribute
@@ -63,7 +64,7 @@ def bounds(attribute: Attribute, kind: str, value: str = "") -> dict[str, str]:
         return {"step": "any"} if len(value) > 16 and value[16:] not in (":00", ":00.000000") else {}
     if kind != "date":
         return {}
-    today = datetime.datetime.now(attribute.zone).date().isoformat()
+    today = zones.today(attribute.zone).isoformat()
     given = {name: (today if bound == "today" else str(bound))[:10]     # a datetime's too; ISO dates compare as text
              for name, bound in (("min", attribute.minimum), ("max", attribute.maximum)) if bound is not None}
     current = value[:10] or None

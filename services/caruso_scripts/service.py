@@ -114,7 +114,7 @@ class ScriptService:
         self.mailer = Mailer(self.outbox, settings or {}, retries)
         client = (context or HostContext.standalone("scripts")).client
         self.engine = Engine(self.library, actions=actions, service=client.service, settings=settings,
-                             locale=locale, outbox=self.outbox, today=lambda: datetime.datetime.now(zone).date())
+                             locale=locale, outbox=self.outbox, today=lambda: zones.today(zone))
         self.keep_days = float(keep_days)
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._cache_lock = threading.Lock()

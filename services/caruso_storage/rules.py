@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from caruso_core import plugins
+from caruso_core import plugins, zones
 from caruso_core.errors import CarusoError, ConfigError
 from caruso_core.zones import UTC
 
@@ -75,7 +75,7 @@ class RuleContext:
         name, sign, days = match.groups()
         shift = dt.timedelta(days=int(days or 0) * (-1 if sign == "-" else 1))
         if name == "today":
-            return values.today(self.zone) + shift
+            return zones.today(self.zone) + shift
         if name == "now":
             return values.now() + shift
         if "." in name:

@@ -513,7 +513,7 @@ class StorageManager:
                     continue
                 dated = records.obj.attributes[rule.at].type == "date"
                 passed = {"field": rule.at, "op": "lt" if dated else "le",
-                          "value": values.encode(values.today(self.zone) if dated else moment)}
+                          "value": values.encode(zones.today(self.zone) if dated else moment)}
                 runs += self._run_due(records, rule, filters.parse(records.obj, passed))
         return runs
 

@@ -20,6 +20,7 @@ import operator
 from typing import Any, Callable
 
 from caruso_core.errors import InvalidInput
+from caruso_core import zones
 from caruso_core.zones import UTC
 
 from caruso_storage import checks
@@ -51,12 +52,6 @@ def decode(attribute: Attribute, value: Any, *, strict: bool = True) -> Any:
     return result
 
 
-def today(zone: dt.tzinfo = UTC) -> dt.date:
-    """The day a ``today`` bound means: the date in the business's time ``zone``, as the
-    rules' ``${today}``."""
-    return dt.datetime.now(zone).date()
-
-
 def now() -> dt.datetime:
     """The moment a ``now`` default means: UTC without a time zone, to the second, as the
     rules' ``${now}``."""
@@ -68,7 +63,7 @@ def current(attribute: Attribute, zone: dt.tzinfo = UTC) -> Any:
     today's date in ``zone`` (for a datetime, that day's midnight in ``zone`` in UTC), or now."""
     if attribute.default == NOW:
         return now()
-    day = today(zone)
+    day = zones.today(zone)
     return midnight(day, zone) if attribute.type == "datetime" else day
 
 
@@ -105,7 +100,7 @@ def _limit(bound: Any, zone: dt.tzinfo) -> Any:
     """A fixed bound as it is; ``today`` as today's date in ``zone``; ``now`` as this moment
     to the microsecond (a value a client took from its clock this second is not after it)."""
     if bound == TODAY:
-        return today(zone)
+        return zones.today(zone)
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) if bound == NOW else bound
 
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from caruso_core import zones
 from caruso_core.errors import CallInterrupted, CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_scripts.client import DialogError, seq_of
 from caruso_frontoffice import notices, submissions, widgets
@@ -468,7 +469,7 @@ def _follow_up(form: FormData, zone: datetime.tzinfo) -> tuple[str, str | None]:
     """The form's ``follow_up`` (prefilled with the next action the script suggests; empty:
     none) and ``due`` date (today or later, in ``zone``), checked before anything is done."""
     due = _date(_field(form, "due").strip(), "due")
-    if due is not None and due < datetime.datetime.now(zone).date().isoformat():
+    if due is not None and due < zones.today(zone).isoformat():
         raise InvalidInput(f"due {due}: a follow-up is due today or later")
     return _field(form, "follow_up").strip(), due
 

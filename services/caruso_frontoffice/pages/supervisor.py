@@ -94,7 +94,7 @@ def reports(request: Request, context: Context) -> Response:
                               error=f"The reports service did not answer: {error}", query={})
     query = {key: request.query_params.get(key, "") for key in ("name", "from", "to")}
     if not query["name"]:
-        today = dt.datetime.now(context.zone).date().isoformat()
+        today = zones.today(context.zone).isoformat()
         return context.render(request, "reports.html", definitions=definitions, chosen=None, report=None,
                               error=None, query={"name": "", "from": today, "to": today})
     try:
