@@ -127,6 +127,8 @@ def test_bad_input_is_refused_with_a_reason_and_text_is_escaped(desk_web, comm):
     assert "choose a queue or a colleague" in post("transfer", interaction=call, queue="").text
     assert "choose a queue or a colleague" in post("transfer", interaction=call, queue="sales", colleague="bob").text
     assert "not yourself" in post("transfer", interaction=call, colleague="ada").text
+    oversized = post("transfer", interaction=call, colleague="b" * 201)
+    assert oversized.status_code == 400 and "at most 200 characters, not 201" in oversized.text
     nobody = post("transfer", interaction=call, colleague="<nobody>")
     assert nobody.status_code == 404 and "no agent '<nobody>'" in unescape(nobody.text)
     assert "<nobody>" not in nobody.text
@@ -161,6 +163,8 @@ def test_a_call_handed_to_a_colleague_who_declines_it_comes_back_to_the_agent(de
     comm.login("bob", {}, {"voice": 1})
     comm.set_status("bob", "available")
     assert post("transfer", interaction=call, colleague="bob").status_code == 303
+    again = post("transfer", interaction=call, colleague="bob")          # sent twice: it is not hers any more
+    assert again.status_code == 409 and comm.interaction(call)["offers"] == ["bob"]
     assert (comm.interaction(call)["offers"], comm.interaction(call)["transferred_by"]) == (["bob"], "ada")
     ringing = desk_web.get(f"/desk?i={call}").text
     assert "Transferred: it rings for bob." in ringing and "<h2>Wrap-up</h2>" in ringing
