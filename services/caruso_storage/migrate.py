@@ -9,6 +9,11 @@ objects and their link tables) with what the database has; ``apply`` creates wha
 is missing (tables, columns, indexes) and leaves everything else (type changes,
 removals) to a person, listed as manual steps. The indexes and FTS5 tables of full-text
 searches are the storage's own (:mod:`caruso_storage.search`), not compared.
+
+A SQLite table with a generated key made before such tables were ``AUTOINCREMENT`` gives
+a deleted record's key to the next record; ``apply`` rebuilds it as one (SQLite's own
+procedure: a new table, the rows copied with their keys, the old one dropped, the new one
+renamed, its indexes and triggers made again), in the upgrade's transaction.
 """
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ from typing import Any
 import attrs
 from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
+from caruso_core.errors import ConfigError
 from caruso_storage import journal, search
 from caruso_storage.database import WRITE_OPTION
 
@@ -86,7 +93,57 @@ def differences(connection: Connection, tables: list[Table]) -> list[Difference]
         return kind != "table" or (item.schema, name) in names
 
     context = MigrationContext.configure(connection, opts={"include_object": include, "compare_type": True})
-    return [_difference(change) for change in compare_metadata(context, wanted)]
+    return [*(_difference(change) for change in compare_metadata(context, wanted)),
+            *_key_reuse(connection, tables)]
+
+
+def reusing_keys(connection: Connection, tables: list[Table]) -> list[Table]:
+    """Those of ``tables`` the model makes ``AUTOINCREMENT`` that a SQLite database has without it."""
+    if connection.dialect.name != "sqlite":
+        return []
+    made = dict(connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all())
+    return [table for table in tables if table.dialect_options["sqlite"]["autoincrement"]
+            and table.name in made and "AUTOINCREMENT" not in made[table.name].upper()]
+
+
+def _key_reuse(connection: Connection, tables: list[Table]) -> list[Difference]:
+    """The SQLite tables the model makes ``AUTOINCREMENT`` that the database has without it; a
+    rebuild is automatic unless the table has columns the model lacks (their values would go)."""
+    found = []
+    for table in reusing_keys(connection, tables):
+        extra = sorted(_columns(connection, table.name) - {c.name for c in table.columns})
+        text = f"~ table {table.name}: rebuild as AUTOINCREMENT (it gives a deleted record's key again)"
+        found.append(Difference(text + (f"; first drop its column(s) {', '.join(extra)}" if extra else ""),
+                                not extra, ("rebuild_table", table)))
+    return found
+
+
+def _columns(connection: Connection, table_name: str) -> set[str]:
+    return {column["name"] for column in inspect(connection).get_columns(table_name)}
+
+
+def _rebuild(connection: Connection, table: Table) -> None:
+    """Make ``table`` anew as the model defines it, keeping its rows, keys, indexes and triggers
+    (SQLite: foreign keys are not enforced on caruso's connections, so the drop cascades nowhere)."""
+    kept = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN "
+                                      "('index', 'trigger') AND sql IS NOT NULL", (table.name,)).scalars().all()
+    quote = connection.dialect.identifier_preparer.quote
+    present = _columns(connection, table.name)
+    copied = ", ".join(quote(c.name) for c in table.columns if c.name in present)
+    interim = table.to_metadata(MetaData(), name=f"{table.name}__caruso_rebuild")
+    interim.indexes.clear()                      # the old table's own are made again, by name
+    interim.create(connection)
+    try:
+        connection.exec_driver_sql(f"INSERT INTO {quote(interim.name)} ({copied}) "
+                                   f"SELECT {copied} FROM {quote(table.name)}")
+    except IntegrityError as error:
+        reason = str(error.orig).replace(interim.name, table.name)
+        raise ConfigError(f"table {table.name}: cannot rebuild it as AUTOINCREMENT, its rows do not fit "
+                          f"the model ({reason}); nothing was changed") from None
+    connection.exec_driver_sql(f"DROP TABLE {quote(table.name)}")
+    connection.exec_driver_sql(f"ALTER TABLE {quote(interim.name)} RENAME TO {quote(table.name)}")
+    for statement in kept:
+        connection.exec_driver_sql(statement)
 
 
 def apply(connection: Connection, found: list[Difference]) -> list[Difference]:
@@ -104,6 +161,8 @@ def apply(connection: Connection, found: list[Difference]) -> list[Difference]:
             rest[0].create(connection)
         elif kind == "add_index":
             rest[0].create(connection)
+        elif kind == "rebuild_table":
+            _rebuild(connection, rest[0])
         else:
             schema, table, column = rest
             operations.add_column(table, Column(column.name, column.type, nullable=True), schema=schema)

@@ -37,6 +37,7 @@ READS = ("get", "query", "count", "search", "related", "contact_history")
 RESULTS = ("records", "keys", "count")
 DUE_PAGE = 500
 log = logging.getLogger("caruso.storage.rules")
+startup_log = logging.getLogger("caruso.storage")
 
 
 @service(name="storage", interface="caruso.storage/1", version="1.0.0", autostart=True)
@@ -108,6 +109,10 @@ class StorageManager:
                     for obj in self.model.objects.values():
                         if obj.database == name and not obj.existing:
                             searching.prepare(connection, obj)
+                    for table in migrate.reusing_keys(connection, owned):
+                        startup_log.warning("table %s gives a deleted record's key again (made before tables with "
+                                            "a generated key were AUTOINCREMENT): caruso model upgrade rebuilds it",
+                                            table.name)
         migrate.upgrade_journal(self.engines[self.journal_database])
 
     def start(self) -> None:

@@ -309,3 +309,95 @@ def test_diff_and_validate_compare_existing_tables_and_change_nothing(tmp_path: 
     code, output = run("model", "diff", "--model", str(model), "--db", database_url)
     assert code == 0 and "3 existing table(s), they fit the model" in output
     assert run("model", "validate", str(model), "--db", database_url)[0] == 0
+
+
+KEYED = GROWN.format(more='<attribute name="note" type="string" length="80"/>'
+                          '<index name="ix_item_name" attributes="name"/>'
+                          '<search name="words" attributes="name note"/>', objects="")
+
+
+def made_before_autoincrement(url: str, model: Path) -> None:
+    """Item's table, its index and its search as caruso made them before tables with a
+    generated key were AUTOINCREMENT."""
+    StorageManager(model=str(model), db=url).stop()
+    with raw_engine(url).begin() as connection:
+        made = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE tbl_name = 'item' "
+                                          "ORDER BY type = 'table' DESC").scalars().all()
+        connection.exec_driver_sql("DROP TABLE item")
+        for statement in [made[0].replace(" AUTOINCREMENT", ""), *made[1:]]:
+            connection.exec_driver_sql(statement)
+        connection.exec_driver_sql("DELETE FROM sqlite_sequence")
+
+
+def test_upgrade_rebuilds_a_sqlite_table_that_gives_a_deleted_records_key_again(tmp_path: Path, caplog):
+    model, url = tmp_path / "items.xml", f"sqlite:///{tmp_path / 'old.db'}"
+    model.write_text(KEYED)
+    made_before_autoincrement(url, model)
+    storage = StorageManager(model=str(model), db=url)
+    assert [r.getMessage() for r in caplog.records if r.name == "caruso.storage"] == [
+        "table item gives a deleted record's key again (made before tables with a generated key were "
+        "AUTOINCREMENT): caruso model upgrade rebuilds it"]
+    caplog.clear()
+    first, second, third = (storage.create("Item", {"name": n, "note": f"{n} note"})["id"] for n in "abc")
+    storage.update("Item", first, {"note": "changed"})
+    storage.delete("Item", third)
+    assert storage.create("Item", {"name": "d"})["id"] == third     # the old table's reuse
+    storage.delete("Item", third)
+    storage.stop()
+    code, output = run("model", "diff", "--model", str(model), "--db", url)
+    assert code == 0 and "1 difference(s)" in output, output
+    assert "~ table item: rebuild as AUTOINCREMENT (it gives a deleted record's key again)" in output
+    code, output = run("model", "upgrade", "--model", str(model), "--db", url)
+    assert code == 0 and "done: ~ table item: rebuild as AUTOINCREMENT" in output, output
+    assert "up to date" in run("model", "diff", "--model", str(model), "--db", url)[1]
+    with raw_engine(url).connect() as connection:
+        kept = connection.exec_driver_sql("SELECT type, name FROM sqlite_master WHERE tbl_name = 'item' "
+                                          "AND type != 'table'").all()
+    assert {("index", "ix_item_name"), ("trigger", "item__words__insert"), ("trigger", "item__words__update"),
+            ("trigger", "item__words__delete")} <= set(kept)
+    storage = StorageManager(model=str(model), db=url)
+    assert not [r for r in caplog.records if r.name == "caruso.storage"]
+    try:
+        assert [(r["id"], r["name"], r["note"], r["_version"]) for r in storage.query("Item")] \
+            == [(first, "a", "changed", 2), (second, "b", "b note", 1)]
+        fourth = storage.create("Item", {"name": "e", "note": "fresh words"})["id"]
+        assert fourth == third                                   # the highest key left, plus one
+        storage.delete("Item", fourth)
+        assert storage.create("Item", {"name": "f"})["id"] == fourth + 1      # never again
+        assert [hit["id"] for hit in storage.search("Item", "words", "changed")] == [first]
+    finally:
+        storage.stop()
+
+
+def test_upgrade_leaves_a_table_whose_columns_the_model_lacks_and_says_why(tmp_path: Path):
+    model, url = tmp_path / "items.xml", f"sqlite:///{tmp_path / 'old.db'}"
+    model.write_text(KEYED)
+    made_before_autoincrement(url, model)
+    with raw_engine(url).begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE item ADD COLUMN legacy_flag INTEGER")
+        connection.exec_driver_sql("INSERT INTO item (name, legacy_flag, caruso_version) VALUES ('a', 1, 1)")
+    code, output = run("model", "upgrade", "--model", str(model), "--db", url)
+    assert code == 0
+    assert "~ table item: rebuild as AUTOINCREMENT (it gives a deleted record's key again); first drop its " \
+           "column(s) legacy_flag (not applied: change it by hand)" in output
+    with raw_engine(url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT name, legacy_flag FROM item").all() == [("a", 1)]
+        assert "AUTOINCREMENT" not in connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'item'").scalar()
+
+
+def test_a_rebuild_the_rows_do_not_fit_fails_in_one_line_and_changes_nothing(tmp_path: Path):
+    model, url = tmp_path / "items.xml", f"sqlite:///{tmp_path / 'old.db'}"
+    model.write_text(GROWN.format(more="", objects=""))
+    made = "CREATE TABLE item (id INTEGER NOT NULL, name VARCHAR(40), caruso_version INTEGER NOT NULL, PRIMARY KEY (id))"
+    with raw_engine(url).begin() as connection:                  # name not yet required when it was made
+        connection.exec_driver_sql(made)
+        connection.exec_driver_sql("INSERT INTO item VALUES (1, 'a', 1), (2, NULL, 1)")
+    assert "~ column item.name: nullable True -> False (not applied: change it by hand)" \
+        in run("model", "diff", "--model", str(model), "--db", url)[1]
+    code, output = run("model", "upgrade", "--model", str(model), "--db", url)
+    assert (code, output) == (1, "error: table item: cannot rebuild it as AUTOINCREMENT, its rows do not fit the "
+                                 "model (NOT NULL constraint failed: item.name); nothing was changed\n")
+    with raw_engine(url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT name, sql FROM sqlite_master").all() == [("item", made)]
+        assert connection.exec_driver_sql("SELECT * FROM item").all() == [(1, "a", 1), (2, None, 1)]

@@ -70,8 +70,15 @@ def existing_deployment(url: str, name: str, dialect: str) -> None:
 def serves_the_old_database(url: str, name: str) -> None:
     storage = StorageManager(model=model_files(name), db=url)
     try:
-        with storage.engines["main"].connect().execution_options(**{WRITE_OPTION: True}) as connection:
-            assert migrate.differences(connection, storage.schema.new_tables(storage.model, "main")) == []
+        owned = storage.schema.new_tables(storage.model, "main")
+        with storage.engines["main"].connect().execution_options(**{WRITE_OPTION: True}) as connection, \
+                connection.begin():
+            found = migrate.differences(connection, owned)     # SQLite: tables that give a deleted key again
+            assert all(d.automatic and d.text.endswith("rebuild as AUTOINCREMENT (it gives a deleted record's "
+                                                       "key again)") for d in found)
+            assert bool(found) == url.startswith("sqlite")
+            migrate.apply(connection, found)
+            assert migrate.differences(connection, owned) == []
         assert storage.get("Customer", 7)["name"] == "Ann"
         task = storage.create("Task", {"subject": "call Ann", "customer_id": 7})
         assert [t["id"] for t in storage.related("Customer", 7, "tasks")] == [task["id"]]
