@@ -6,6 +6,7 @@ on 127.0.0.1. Each runner
 takes the same path and must reach the same outcome with the same actions and records.
 """
 import datetime
+import functools
 import re
 from pathlib import Path
 
@@ -34,7 +35,9 @@ def services(caruso_host, caruso_client, smtp_server, examples, tmp_path):
     return caruso_client.get("caruso.scripts/1"), storage, customer["id"], mailbox
 
 
+@functools.cache
 def path_answers():
+    """The moving dates every runner answers: the same for all three, even across midnight."""
     today = datetime.date.today()
     move_out, move_in = today + datetime.timedelta(days=10), today + datetime.timedelta(days=12)
     return move_out, move_in
@@ -109,6 +112,7 @@ def test_meter_reading_is_stored_with_the_previous_reading(services):
     engine, storage, customer_id, _ = services
     meter = storage.query("Meter")[0]
     storage.create("MeterReading", {"meter_id": meter["id"], "read_on": "2025-01-10", "normal": "12000.0"})
+    before = datetime.date.today().isoformat()
     view = engine.begin("meter_reading", {"customer_id": customer_id})
     assert view["step"]["text"] == ("Please enter the reading of meter E-4711 (normal tariff; "
                                     "last reading: 12000.0).")
@@ -116,8 +120,8 @@ def test_meter_reading_is_stored_with_the_previous_reading(services):
         view = engine.answer(view["session"], answer, view["seq"])
     assert view["outcome"] == "recorded" and view["variables"] == {"consumption": "345.0"}
     latest = storage.query("MeterReading", order_by=["-read_on"], limit=1)[0]
-    assert (latest["normal"], latest["previous"], latest["source"], latest["read_on"]) == (
-        "12345.0", "12000.0", "customer", datetime.date.today().isoformat())
+    assert (latest["normal"], latest["previous"], latest["source"]) == ("12345.0", "12000.0", "customer")
+    assert latest["read_on"] in {before, datetime.date.today().isoformat()}     # the day it was read
 
 
 def test_validate_checks_fields_against_the_storage_model(services, examples, script_file):

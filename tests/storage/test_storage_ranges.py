@@ -62,7 +62,7 @@ def test_values_at_the_bounds_are_stored_and_beyond_them_refused_naming_attribut
     assert refused(storage, {"score": "-1"}) == "score: -1 is below 0, the least allowed"
     assert refused(storage, {"deal": "0.494"}) == "deal: 0.49 is below 0.50, the least allowed"   # as rounded
     assert refused(storage, {"born": "1899-12-31"}) == "born: 1899-12-31 is before 1900-01-01, the earliest allowed"
-    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    tomorrow = (today + dt.timedelta(days=2)).isoformat()          # (after today even once midnight passed)
     assert refused(storage, {"born": tomorrow}) == f"born: {tomorrow} is after today, the latest allowed"
     assert refused(storage, {"met": f"{tomorrow}T00:00:00"}) == (
         f"met: {tomorrow} 00:00 is after today, the latest allowed")
