@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from caruso_frontoffice.widgets import GROUP
 from caruso_utility.demo import load
 from frontoffice_support import PHONE, Tab, host_vertical
 
@@ -98,6 +99,14 @@ def test_the_customer_360_acts_and_opens_related_records(utility):
     [invoice] = storage.query("Invoice", {"field": "customer_id", "op": "eq", "value": 2}, None, 1)
     page.click(f"text={invoice['invoice_no']}")
     page.wait_for_url(f"**/views/invoice/show?id={invoice['id']}")
+    payments = "section.card:has(h2:text-is('Payments'))"          # the invoice's related table
+    assert page.locator(f"{payments} th").all_inner_texts() == ["Paid on", "Amount", "Method"]   # no invoice column
+    some = storage.query("Payment", None, None, 1)[0]
+    paid = storage.query("Payment", {"field": "invoice_id", "op": "eq", "value": some["invoice_id"]})
+    page = wide.open(f"/views/invoice/show?id={some['invoice_id']}")
+    rows = page.locator(f"{payments} tbody tr").all_inner_texts()
+    shown = [re.sub(r"\s+", " ", row.replace(GROUP, "")) for row in rows]
+    assert shown == [f"{p['paid_on']} {p['amount']} {p['method']}" for p in paid] and paid
     page = wide.open("/views/customer-360/show?id=2")
     [connection, *_] = storage.query("Connection", {"field": "customer_id", "op": "eq", "value": 2}, ["ean"])
     page.click(f"text={connection['ean']}")             # a list without a detail view: its form, for supervisors

@@ -122,15 +122,16 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
   <list id="orders" object="SalesOrder"><column field="title" open="c360"/><column field="customer_id" open="c360"/>
     <column field="opportunity_id" open="c360"/>
     <column field="title" by="name"/><column field="customer_id" by="nickname"/></list>
-  <detail id="order" object="SalesOrder"><section label="S"><field name="title" open="c360"/></section></detail>
+  <detail id="order" object="SalesOrder"><section label="S"><field name="title" open="c360"/></section>
+    <related object="Quote" field="sales_order_id" label="Quotes"/></detail>
 </views>""")
     failed = runner.invoke(cli, ["frontoffice", "views", "check", PACKAGED, str(odd), "--storage"])
-    assert isinstance(failed.exception, ConfigError) and "9 problem(s)" in str(failed.exception)
+    assert isinstance(failed.exception, ConfigError) and "10 problem(s)" in str(failed.exception)
     assert failed.stderr.splitlines() == [
         f"{odd}:5: list 'customers' names Customer.nickname, which the model lacks",
         f"{odd}:2: list 'customers' names Customer.shoe_size, which the model lacks",
         f"{odd}:7: form 'deals' names object 'Deal', which the model lacks",
-        f"{odd}:8: customer360 'c360' names Contact.client_id, which the model lacks",
+        f"{odd}:9: customer360 'c360' names Contact.client_id, which the model lacks",
         f"{odd}:10: list 'orders' column 'title' opens view 'c360' of Customer, but SalesOrder.title relates to no "
         "Customer (no many-to-one relation on it alone)",
         f"{odd}:11: list 'orders' column 'opportunity_id' opens view 'c360' of Customer, but "
@@ -138,6 +139,7 @@ def test_views_checked_against_the_running_storage_model(tmp_path, storage):
         f"{odd}:12: list 'orders' column 'title' by='name': SalesOrder.title is no reference (a many-to-one relation "
         "on it alone, to an object with a one-attribute key)",
         f"{odd}:12: list 'orders' column 'customer_id' by='nickname': Customer has no attribute 'nickname'",
+        f"{odd}:14: detail 'order' names Quote.sales_order_id, which the model lacks",
         f"{odd}:13: detail 'order' field 'title' opens view 'c360' of Customer, but SalesOrder.title relates to no "
         "Customer (no many-to-one relation on it alone)"]
 

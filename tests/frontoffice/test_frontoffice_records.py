@@ -273,6 +273,45 @@ def test_a_360s_related_table_shows_the_first_rows_in_the_lists_order_and_says_w
         assert 'class="more"' not in web.get("/views/with-calls/show", params={"id": bo}).text
 
 
+def test_a_detail_view_shows_the_objects_that_point_at_its_record(tmp_path, caruso_manager, storage):
+    """An invoice's payments, a firm's calls: a detail view's related tables, as on a 360 (the
+    list's columns and order, the first rows, a link to the rest), those of a list for other
+    roles left out; the row's own reference to the record is not repeated."""
+    ann, bo = storage.create("Customer", {"name": "Ann"})["id"], storage.create("Customer", {"name": "Bo"})["id"]
+    for day in (3, 1, 2):
+        storage.create("Activity", {"customer_id": ann, "kind": "call", "subject": f"Call {day}",
+                                    "at": f"2026-11-0{day}T10:00:00"})
+    storage.create("Contact", {"customer_id": ann, "name": "Carl Meier", "role": "buyer"})
+    task = storage.create("Task", {"customer_id": ann, "subject": "Send the offer"})
+    views = tmp_path / "firm.xml"
+    views.write_text("""<views>
+  <list id="calls" object="Activity" page-size="2" form="call-edit"><filter field="customer_id"/>
+    <column field="subject"/><column field="customer_id"/><order field="at" descending="true"/></list>
+  <form id="call-edit" object="Activity"><field name="subject"/></form>
+  <list id="secret-tasks" object="Task" roles="supervisor admin"><column field="subject"/></list>
+  <detail id="firm" object="Customer" title="Firm"><section label="Firm"><field name="name"/></section>
+    <related object="Activity" field="customer_id" label="Calls" list="calls"/>
+    <related object="Contact" field="customer_id" label="People"/>
+    <related object="Task" field="customer_id" label="Tasks" list="secret-tasks"/></detail>
+</views>""")
+    context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        page = web.get("/views/firm/show", params={"id": ann}).text
+        assert "<h2>Firm</h2>" in page and "<h2>Tasks</h2>" not in page and "Send the offer" not in page
+        calls, people = page.split("<h2>Calls</h2>")[1].split("<h2>People</h2>")
+        assert re.findall(r">Call (\d)<", calls) == ["3", "2"] and "<th>Customer id</th>" not in calls
+        assert re.search(r'<a href="/views/call-edit/edit\?id=\d+[^"]*">Call 3</a>', calls)
+        assert (f'<p class="more">Only the first 2 are shown. <a href="/views/calls?f.customer_id={ann}">See them '
+                'all</a></p>') in calls
+        assert "<td>Carl Meier</td><td>buyer</td>" in people               # no list: its first attributes
+        empty = web.get("/views/firm/show", params={"id": bo}).text
+        assert '">No calls.</td>' in empty and '">No people.</td>' in empty and 'class="more"' not in empty
+        sign_in(web, "sam")
+        page = web.get("/views/firm/show", params={"id": ann}).text
+        assert "<h2>Tasks</h2>" in page and "Send the offer" in page and task["subject"] == "Send the offer"
+
+
 def test_the_sign_in_page_offers_phones_only_where_a_telephony_component_runs(web):
     page = web.get("/signin").text                      # none runs here: choosing one would be refused
     assert 'name="password"' in page and 'name="phone"' not in page and 'name="number"' not in page

@@ -74,7 +74,12 @@ def test_a_duplicate_lead_is_refused_with_a_link_and_the_360_makes_an_opportunit
     [opportunity] = storage.query("Opportunity", {"field": "title", "op": "eq", "value": title})
     assert (opportunity["customer_id"], opportunity["stage"], opportunity["deal_size"]) == \
         (customer["id"], "qualification", "250000.00")
+    storage.create("Quote", {"opportunity_id": opportunity["id"], "amount": "248000", "valid_until": "2027-01-31"})
     page.click(f"text={title}")
     page.wait_for_url(f"**/views/opportunity/show?id={opportunity['id']}")
     assert "250\u202f000.00" in page.inner_text("main")                 # its thousands grouped
+    quotes = page.locator("section.card:has(h2:text-is('Quotes'))")   # its related tables
+    assert quotes.locator("th").all_inner_texts() == ["Amount", "Valid until", "Status"]
+    assert quotes.locator("td a").first.inner_text() == "248\u202f000.00"
+    assert page.locator("section.card:has(h2:text-is('Sales orders')) td").inner_text() == "No sales orders."
     tab.check_layout("opportunity record")

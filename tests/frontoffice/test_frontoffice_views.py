@@ -2,7 +2,7 @@
 import pytest
 
 from caruso_core.errors import ConfigError
-from caruso_frontoffice.views.catalog import load
+from caruso_frontoffice.views.catalog import load, model_problems
 from caruso_frontoffice.views.loader import MAX_BYTES, parse
 from caruso_frontoffice.views.model import Customer360View, DetailView, FormView, ListView
 from frontoffice_support import OVERRIDE, PACKAGED, VIEWS
@@ -128,6 +128,9 @@ def test_size_limit():
      "form 'f' field 'c': open belongs to the fields of detail views and to list columns"),
     ("<views><detail id='d' object='C'><section label='S'><field name='c' open='gone'/></section></detail></views>",
      "detail 'd' field 'c' open names view 'gone', which no view file defines"),
+    ("<views><detail id='d' object='C'><section label='S'><field name='c'/></section>"
+     "<related object='O' field='c_id' label='Os' list='d'/></detail></views>",
+     "detail 'd' O names view 'd', which is a detail view"),
     ("<views><form id='f' object='C' roles='supervisor' delete='agent supervisor'><field name='n'/></form></views>",
      r"form 'f' delete: agent cannot open the form \(its roles: supervisor\)"),
 ])
@@ -141,3 +144,18 @@ def test_references_between_views_are_checked(tmp_path, text, message):
 def test_missing_sources_are_named(tmp_path):
     with pytest.raises(ConfigError, match="no such file or folder"):
         load([tmp_path / "absent.xml"])
+
+
+def test_related_objects_need_a_record_of_a_one_attribute_key(tmp_path):
+    path = write(tmp_path, "lines.xml", """<views>
+  <detail id="line" object="Line"><section label="L"><field name="no"/></section>
+    <related object="Note" field="line_id" label="Notes"/></detail>
+  <detail id="order" object="Order"><section label="O"><field name="no"/></section>
+    <related object="Line" field="order_no" label="Lines"/></detail>
+</views>""")
+    objects = {"Line": {"key": ["order_no", "no"], "attributes": {"order_no": {}, "no": {}}},
+               "Order": {"key": ["no"], "attributes": {"no": {}}},
+               "Note": {"key": ["id"], "attributes": {"line_id": {}}}}
+    assert model_problems(load([path]), objects) == [
+        f"{path}:2: detail 'line' shows related objects of Line, whose key has more than one attribute (a related "
+        "object names a key of one)"]

@@ -26,13 +26,29 @@ def test_a_later_file_adds_sections_filters_and_columns_and_keeps_the_rest(tmp_p
     before, after = load([PACKAGED]), load([PACKAGED, layer])
     detail, listing = after.views["customer"], after.views["customers"]
     assert detail.sections[:-1] == before.views["customer"].sections
-    assert detail.sections[-1].label == "Retention"
+    assert detail.sections[-1].label == "Retention" and detail.related == before.views["customer"].related == ()
     assert [(f.name, f.widget, f.source.line) for f in detail.sections[-1].fields] == [("churn_risk", "percent", 4)]
     assert listing.filters[:-1] == before.views["customers"].filters and listing.filters[-1].name == "rfm_segment"
     assert [c.name for c in listing.columns] == [*(c.name for c in before.views["customers"].columns), "churn_risk"]
     assert detail.source == before.views["customer"].source      # still the view its file defines
     assert {k: v for k, v in after.views.items() if k not in ("customer", "customers")} == \
         {k: v for k, v in before.views.items() if k not in ("customer", "customers")}
+
+
+def test_a_later_file_adds_related_objects_to_a_detail_view(tmp_path):
+    layer = tmp_path / "layer.xml"
+    layer.write_text("""<views>
+  <extend view="customer"><related object="Task" field="customer_id" label="Tasks" list="tasks"/></extend>
+</views>""")
+    second = tmp_path / "second.xml"
+    second.write_text("""<views>
+  <extend view="customer"><section label="More"><field name="city"/></section>
+    <related object="Contact" field="customer_id" label="People"/></extend>
+</views>""")
+    detail = load([PACKAGED, layer, second]).views["customer"]
+    assert [(r.object, r.label, r.list) for r in detail.related] == [("Task", "Tasks", "tasks"),
+                                                                     ("Contact", "People", None)]
+    assert detail.sections[-1].label == "More"
 
 
 def test_a_view_redefined_later_in_the_same_file_is_extended_as_redefined(tmp_path):
@@ -49,7 +65,11 @@ def test_a_view_redefined_later_in_the_same_file_is_extended_as_redefined(tmp_pa
     ('<views><extend view="nowhere"><filter field="city"/></extend></views>',
      r"layer.xml:1: extend view 'nowhere': no earlier view file defines it"),
     ('<views>\n<extend view="customers"><section label="X"><field name="city"/></section></extend></views>',
-     r"layer.xml:2: extend view 'customers': a list view takes no sections"),
+     r"layer.xml:2: extend view 'customers': a list view takes no sections or related objects"),
+    ('<views>\n<extend view="customers"><related object="Task" field="customer_id" label="T"/></extend></views>',
+     r"layer.xml:2: extend view 'customers': a list view takes no sections or related objects"),
+    ('<views>\n<extend view="customer"><related object="Task" field="customer_id" label="T" list="nowhere"/>'
+     '</extend></views>', r"layer.xml:2: detail 'customer' Task names view 'nowhere', which no view file defines"),
     ('<views>\n<extend view="customer"><filter field="city"/></extend></views>',
      r"layer.xml:2: extend view 'customer': a detail view takes no filters or columns"),
     ('<views>\n<extend view="customer-360"><column field="city"/></extend></views>',

@@ -417,13 +417,16 @@ def _shown(request: Request, context: Context, view: View, info: ObjectInfo, key
         links = _links(_opened(context, info, columns, role), record)
         shown = [(f.label or info.attribute(f.name).label, text, links.get(f.name))
                  for f, text in zip(columns, _cell_texts(context, view, info, columns, [record])[0])]
-        return context.render(request, "detail.html", view=view, sections=[(view.title, shown)],
+        return context.render(request, "detail.html", view=view, sections=[(view.title, shown)], related=[],
                               key_query=key_query(info, record), form=None)
     if isinstance(view, DetailView):
-        record = records.get(view.object, key)
+        lists = [(item, None) for item in view.related if _related_shown(context, item, role)]
+        reading = RelatedReading(context, lists, key, role)
+        record, *found = records.read([{"op": "get", "object": view.object, "key": key}, *reading.requests])
         return context.render(request, "detail.html", view=view,
                               sections=_detail_sections(context, view, info, record, role),
-                              key_query=key_query(info, record), form=_usable(context, view.form, role))
+                              related=reading.tables(found), key_query=key_query(info, record),
+                              form=_usable(context, view.form, role))
     assert isinstance(view, Customer360View)
     return _customer360(request, context, view, info, key)
 
@@ -441,15 +444,12 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
     tasks_shown = view.tasks is not None and _related_shown(context, view.tasks, role)
     if tasks_shown:
         lists.append((view.tasks, {"field": view.tasks.state_field, "op": "in", "value": list(view.tasks.open)}))
-    columns = [_related_columns(context, records, item, role) for item, _ in lists]
+    reading = RelatedReading(context, lists, key, role)
     number = _page_number(request.query_params.get("history"))
-    record, *found, entries = records.read([           # one row more than shown: whether more exist
-        {"op": "get", "object": view.object, "key": key},
-        *(referring(item.object, item.field, key, limit + 1, where, order)
-          for (item, where), (_, limit, order) in zip(lists, columns)),
+    record, *found, entries = records.read([
+        {"op": "get", "object": view.object, "key": key}, *reading.requests,
         history(view.object, key, view.history_limit, (number - 1) * view.history_limit)])
-    tables = [_related_table(context, records, item, fields, rows[:limit], len(rows) > limit, key, role)
-              for (item, _), (fields, limit, _), rows in zip(lists, columns, found)]
+    tables = reading.tables(found)
     related, tasks = (tables[:-1], tables[-1]) if tasks_shown else (tables, None)
     entries, older = history_page(entries, view.history_limit)
     return context.render(request, "customer360.html", status, view=view,
@@ -500,17 +500,36 @@ def _acts(context: Context, view: Customer360View, info: ObjectInfo, record: dic
     return found
 
 
+class RelatedReading:
+    """The tables of objects that point at the record ``key`` (``lists``: each ``Related``
+    with a further condition or None), read in the page's one round trip: ``requests`` go
+    into its batch, whose answers ``tables`` turns into what ``related.html`` shows."""
+
+    def __init__(self, context: Context, lists: list[tuple[Related, dict[str, Any] | None]], key: Any,
+                 role: str) -> None:
+        self.context, self.lists, self.key, self.role = context, lists, key, role
+        self.columns = [_related_columns(context, context.records, item, role) for item, _ in lists]
+        # one row more than shown: whether more exist
+        self.requests = [referring(item.object, item.field, key, limit + 1, where, order)
+                         for (item, where), (_, limit, order) in zip(lists, self.columns)]
+
+    def tables(self, found: list[list[dict[str, Any]]]) -> list[Any]:
+        return [_related_table(self.context, self.context.records, item, fields, rows[:limit], len(rows) > limit,
+                               self.key, self.role)
+                for (item, _), (fields, limit, _), rows in zip(self.lists, self.columns, found)]
+
+
 def _related_shown(context: Context, item: Related, role: str) -> bool:
-    """Whether ``role`` sees the objects ``item`` relates to a customer: shown with no list
+    """Whether ``role`` sees the objects ``item`` relates to a record: shown with no list
     view's columns, or with those of a list ``role`` may use (a list for other roles hides
-    them on the 360 too)."""
+    them on the 360 or detail page too)."""
     return item.list is None or _usable(context, item.list, role) is not None
 
 
 def _related_columns(context: Context, records: Records, item: Related, role: str
                      ) -> tuple[list[Field], int, list[str] | None]:
-    """The fields shown of the objects ``item`` relates to a customer (not the one naming
-    the customer, whose 360 it is), how many rows, and in which order (the list's)."""
+    """The fields shown of the objects ``item`` relates to a record (not the one naming the
+    record, whose page it is), how many rows, and in which order (the list's)."""
     target = context.catalog.view(item.list) if item.list else None
     if isinstance(target, ListView):
         return ([f for f in _visible(target.columns, role) if f.name != item.field], target.page_size,
@@ -523,10 +542,10 @@ def _related_columns(context: Context, records: Records, item: Related, role: st
 def _related_table(context: Context, records: Records, item: Related, fields: list[Field],
                    rows: list[dict[str, Any]], more: bool, key: Any, role: str
                    ) -> tuple[str, list[str], list[list[tuple[str, str | None]]], tuple[str, str | None] | None]:
-    """``(label, column labels, rows, more)`` of the objects ``item`` relates to the customer
+    """``(label, column labels, rows, more)`` of the objects ``item`` relates to the record
     ``key``, as :func:`table_rows` (the first cell opens the row like the list ``item.list``
     does); ``more``, when more exist than shown: ``(text, link)`` to the list filtered to this
-    customer where the list has that filter, else no link."""
+    record where the list has that filter, else no link."""
     info = records.info(item.object)
     target = context.catalog.view(item.list) if item.list else None
     listing = target if isinstance(target, ListView) else None

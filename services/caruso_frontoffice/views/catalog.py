@@ -111,6 +111,8 @@ def check(catalog: Catalog) -> None:
                         f"{column.source}: {view.kind} {view.id!r} column {column.name!r} open")
         elif isinstance(view, DetailView):
             _expect(catalog, view.form, FormView, f"{where} form")
+            for related in view.related:
+                _expect(catalog, related.list, ListView, f"{related.source}: {view.kind} {view.id!r} {related.object}")
             for section in view.sections:
                 for field in section.fields:
                     _expect(catalog, field.opens, (DetailView, Customer360View),
@@ -137,7 +139,7 @@ def check(catalog: Catalog) -> None:
                 if act.field is not None:
                     _creating(catalog, act.form, f"{where} action {act.label!r}")
             for related in (*view.related, *([view.tasks] if view.tasks else [])):
-                _expect(catalog, related.list, ListView, f"{where} {related.object}")
+                _expect(catalog, related.list, ListView, f"{related.source}: {view.kind} {view.id!r} {related.object}")
 
 
 def _expect(catalog: Catalog, view_id: str | None, kind: type | tuple[type, ...], where: str) -> None:
@@ -163,11 +165,16 @@ def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
     for view in catalog.views.values():
         where = f"{view.kind} {view.id!r}"
         wanted: list[tuple[str, str, Any]] = [(view.object, name, source) for name, source in _names(view)]
-        if isinstance(view, Customer360View):
-            for related in (*view.related, *([view.tasks] if view.tasks else [])):
-                wanted.append((related.object, related.field, view.source))
+        if isinstance(view, (Customer360View, DetailView)):
+            tasks = [view.tasks] if isinstance(view, Customer360View) and view.tasks else []
+            for related in (*view.related, *tasks):
+                wanted.append((related.object, related.field, related.source))
                 if isinstance(related, Tasks):
-                    wanted.append((related.object, related.state_field, view.source))
+                    wanted.append((related.object, related.state_field, related.source))
+            if view.related and len(objects.get(view.object, {}).get("key", ())) > 1:
+                problems.append(f"{view.source}: {where} shows related objects of {view.object}, whose key has "
+                                "more than one attribute (a related object names a key of one)")
+        if isinstance(view, Customer360View):
             wanted += [(catalog.views[act.form].object, act.field, view.source) for act in view.acts if act.field]
         for object_name, attribute, source in wanted:
             model = objects.get(object_name)

@@ -54,6 +54,7 @@ def _build(element: etree._Element, name: str) -> Definition:
     if element.tag == "extend":
         return Extension(id=element.get("view"), source=source,
                          sections=tuple(_section(c, name) for c in element if c.tag == "section"),
+                         related=_related(element, name),
                          filters=tuple(_field(c, name, "field") for c in element if c.tag == "filter"),
                          columns=tuple(_field(c, name, "field") for c in element if c.tag == "column"))
     if element.tag == "menu":
@@ -74,8 +75,8 @@ def _build(element: etree._Element, name: str) -> Definition:
                         order=tuple(Order(field=c.get("field"), descending=_flag(c.get("descending")) or False)
                                     for c in children if c.tag == "order"))
     if element.tag == "detail":
-        return DetailView(**head, form=element.get("form"),
-                          sections=tuple(_section(c, name) for c in children))
+        return DetailView(**head, form=element.get("form"), related=_related(element, name),
+                          sections=tuple(_section(c, name) for c in children if c.tag == "section"))
     if element.tag == "form":
         return FormView(**head, detail=element.get("detail"), creates=element.get("create") != "false",
                         deleters=_roles(element.get("delete")) or frozenset(),
@@ -88,12 +89,18 @@ def _build(element: etree._Element, name: str) -> Definition:
         acts=tuple(Act(form=c.get("form"), label=c.get("label") or "Edit", field=c.get("field"))
                    for c in children if c.tag in ("edit", "new")),
         note=None if note is None else note.get("label") or "Add a note",
-        related=tuple(Related(object=c.get("object"), field=c.get("field"), label=c.get("label"),
-                              list=c.get("list")) for c in children if c.tag == "related"),
+        related=_related(element, name),
         history_limit=int(history.get("limit", "50")) if history is not None else 50,
         tasks=None if tasks is None else Tasks(object=tasks.get("object"), field=tasks.get("field"),
+                                               source=Source(name, tasks.sourceline or 0),
                                                list=tasks.get("list"), state_field=tasks.get("state-field"),
                                                open=tuple(tasks.get("open").split())))
+
+
+def _related(element: etree._Element, name: str) -> tuple[Related, ...]:
+    return tuple(Related(object=c.get("object"), field=c.get("field"), label=c.get("label"), list=c.get("list"),
+                         source=Source(name, c.sourceline or 0))
+                 for c in element if c.tag == "related")
 
 
 def _section(element: etree._Element, name: str) -> Section:

@@ -89,12 +89,27 @@ class ListView(View):
 
 
 @attrs.frozen(kw_only=True)
+class Related:
+    """Objects of another kind that point through ``field`` at the record shown (the customer
+    of a 360, the record of a detail view), shown with the columns of the list view ``list``
+    (else their first attributes)."""
+
+    object: str
+    field: str
+    label: str
+    list: str | None = None
+    source: Source
+
+
+@attrs.frozen(kw_only=True)
 class DetailView(View):
-    """One object, read-only, in labelled sections."""
+    """One object, read-only, in labelled sections, then the objects that point at it
+    (``related``: an invoice's payments)."""
 
     kind: ClassVar[str] = "detail"
     sections: tuple[Section, ...]
     form: str | None = None
+    related: tuple[Related, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -111,17 +126,6 @@ class FormView(View):
     def deletes_for(self, role: str) -> bool:
         """Whether ``role`` may delete what this form edits (and sees the form at all)."""
         return role in self.deleters and self.visible_to(role)
-
-
-@attrs.frozen(kw_only=True)
-class Related:
-    """Objects of another kind that point at the customer through ``field``, shown with the
-    columns of the list view ``list`` (else their first attributes)."""
-
-    object: str
-    field: str
-    label: str
-    list: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -174,11 +178,12 @@ class Menu:
 
 @attrs.frozen(kw_only=True)
 class Extension:
-    """Additions to a view an earlier file defines: sections after a detail view's own,
-    filters and columns after a list's own."""
+    """Additions to a view an earlier file defines: sections and related objects after a
+    detail view's own, filters and columns after a list's own."""
 
     id: str
     sections: tuple[Section, ...] = ()
+    related: tuple[Related, ...] = ()
     filters: tuple[Field, ...] = ()
     columns: tuple[Field, ...] = ()
     source: Source
@@ -186,11 +191,12 @@ class Extension:
     def applied_to(self, view: View) -> View:
         """``view`` with the additions; ConfigError naming this extension when they do not fit it."""
         if isinstance(view, DetailView) and not (self.filters or self.columns):
-            return attrs.evolve(view, sections=view.sections + self.sections)
-        if isinstance(view, ListView) and not self.sections:
+            return attrs.evolve(view, sections=view.sections + self.sections, related=view.related + self.related)
+        if isinstance(view, ListView) and not (self.sections or self.related):
             return attrs.evolve(view, filters=view.filters + self.filters, columns=view.columns + self.columns)
         raise ConfigError(f"{self.source}: extend view {self.id!r}: a {view.kind} view takes no "
-                          + ("sections" if self.sections else "filters or columns"))
+                          + ("sections or related objects" if self.sections or self.related
+                             else "filters or columns"))
 
 
 VIEW_KINDS: dict[str, type[View]] = {cls.kind: cls for cls in (ListView, DetailView, FormView, Customer360View)}
