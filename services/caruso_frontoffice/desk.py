@@ -57,6 +57,13 @@ class Work:
         return self.interaction["state"] if self.interaction else "wrap_up"
 
 
+def _free(agents: list[dict[str, Any]], name: str, channel: str) -> list[tuple[str, str]]:
+    """Those of ``agents`` other than ``name`` with room for an interaction of ``channel`` now,
+    each with its state (*ready* when idle, *busy* with a chat or two)."""
+    return [(other["id"], "ready" if other["state"] == "idle" else other["state"].replace("_", " "))
+            for other in agents if other["id"] != name and (other.get("free") or {}).get(channel, 0) > 0]
+
+
 def _where(interaction: dict[str, Any]) -> str:
     """Where an interaction that went on without the agent is now, for their wrap-up."""
     if interaction["agent"]:
@@ -153,11 +160,20 @@ class Desk:
             return None
         return next((m for m in self.comm.voicemails() if m["callback"] == interaction_id), None)
 
-    def signature(self, name: str) -> str:
-        """A digest of what the desk shows of the agent's status and work now: it changes
-        when the page should be reloaded (an offer, an accepted call, a chat message, ...)."""
+    def pushed(self, name: str) -> dict[str, Any]:
+        """What the desk's push stream sends of the agent now: ``signature``, a digest of the
+        agent's status and work that changes when the page should be reloaded (an offer, an
+        accepted call, a chat message, ...); and while the agent has connected interactions,
+        ``colleagues``: for each of their channels, who could take one now (:meth:`colleagues`),
+        which the page puts into its transfer list without reloading."""
         agent = self.agent(name)
-        return self.signature_of(agent, self.work(agent))
+        works = self.work(agent)
+        shown: dict[str, Any] = {"signature": self.signature_of(agent, works)}
+        channels = sorted({w.interaction["channel"] for w in works if w.interaction and w.state == "connected"})
+        if channels:
+            everyone = self.comm.agents()
+            shown["colleagues"] = {channel: _free(everyone, name, channel) for channel in channels}
+        return shown
 
     @staticmethod
     def signature_of(agent: dict[str, Any] | None, works: list[Work]) -> str:
@@ -202,9 +218,7 @@ class Desk:
         """The other agents who could take an interaction of ``channel`` now (available, with room
         for it), whom the agent ``name`` may transfer one to, each with its state (*ready* when idle,
         *busy* with a chat or two)."""
-        return [(other["id"], "ready" if other["state"] == "idle" else other["state"].replace("_", " "))
-                for other in self.comm.agents()
-                if other["id"] != name and (other.get("free") or {}).get(channel, 0) > 0]
+        return _free(self.comm.agents(), name, channel)
 
     def transfer(self, name: str, interaction_id: str, queue: str = "", colleague: str = "") -> None:
         """Transfer the agent's connected interaction to another queue of its channel or to a

@@ -8,6 +8,7 @@ of docs/frontoffice.md.
 """
 import pytest
 
+from caruso_core.testing import eventually
 from frontoffice_support import PHONE, QUEUES, SCRIPTS, accounts_of, answer, wait_for_offer
 
 pytestmark = pytest.mark.browser
@@ -108,7 +109,7 @@ def test_a_transferred_call_is_wrapped_up_and_its_notes_filed(desk, comm, storag
     comm.login("bob", {}, {"voice": 1})
     page.fill("textarea[name=notes]", "Wants to change the tariff")      # not saved: goes with Transfer
     page.select_option("select[name=queue]", "sales")
-    page.click("button:has-text('Transfer')")
+    page.click("button:has-text('Transfer to queue')")
     page.wait_for_selector("h2:has-text('Wrap-up')")
     assert not page.locator("button:has-text('Complete')").count()      # Bob's call now, not hers
     assert page.input_value(".desk-interaction textarea[name=notes]") == "Wants to change the tariff"
@@ -118,6 +119,40 @@ def test_a_transferred_call_is_wrapped_up_and_its_notes_filed(desk, comm, storag
     assert comm.agent("ada")["wrap_up_left"] == {} and comm.agent("bob")["interactions"] == [call]
     [note] = storage.contact_history("Customer", 1)
     assert (note["summary"], note["reference"]) == ("Notes: Wants to change the tariff", call)
+
+
+def test_the_colleague_list_follows_colleagues_becoming_free_without_a_reload(desk, comm):
+    """Drawn with nobody free, the transfer list gains bob once he is available, from the push
+    stream (the desk is not drawn again); it does not change under the agent's hand while she
+    chooses, and follows again after."""
+    page = desk.page
+    call = comm.arrive("billing")["id"]
+    wait_for_offer(page)
+    page.click("button:has-text('Accept')")
+    page.wait_for_selector(".desk-script")
+    hint, bob = page.locator(".no-colleague"), "select[name=colleague] option[value=bob]"
+    assert hint.is_visible() and hint.inner_text() == "No colleague is free to take it now."
+    page.evaluate("document.getElementById('desk').dataset.drawn = 'once'")
+    comm.login("bob", {}, {"voice": 1})
+    comm.set_status("bob", "available")
+    page.wait_for_selector(bob, state="attached")
+    assert page.locator(bob).inner_text() == "bob · ready" and hint.is_hidden()
+    assert page.evaluate("document.getElementById('desk').dataset.drawn") == "once"     # in place
+    page.focus("select[name=colleague]")
+    comm.set_status("bob", "break")
+    eventually(lambda: page.evaluate("window.deskStream.last.desk.colleagues.voice.length") == 0,
+               what="the stream saying bob is on break")
+    assert page.locator(bob).count() == 1                       # not while she is choosing
+    page.evaluate("document.activeElement.blur()")
+    page.wait_for_selector(bob, state="detached")
+    assert hint.is_visible()
+    comm.set_status("bob", "available")
+    page.wait_for_selector(bob, state="attached")
+    page.select_option("select[name=colleague]", "bob")
+    page.click("button:has-text('Transfer to colleague')")
+    page.wait_for_selector("h2:has-text('Wrap-up')")
+    assert comm.interaction(call)["offers"] == ["bob"]
+    desk.check_layout("wrap-up of a call handed to a colleague")
 
 
 def test_a_hot_swap_of_the_script_engine_mid_script_loses_nothing(desk, comm, caruso_host, caruso_client,

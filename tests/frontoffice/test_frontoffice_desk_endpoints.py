@@ -180,6 +180,32 @@ def test_a_call_handed_to_a_colleague_who_declines_it_comes_back_to_the_agent(de
     post("complete", interaction=call, disposition="resolved")
 
 
+def test_the_push_stream_brings_the_colleagues_free_to_take_a_connected_call(desk_web, comm):
+    """The desk's transfer list follows colleagues becoming free or busy without a reload: the
+    stream's desk event carries them while a call is connected (its signature, whose change
+    reloads the page, stays as it was)."""
+    csrf = signed_in(desk_web, "ada")
+    desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"})
+    call = comm.arrive("billing")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    stream = DeskStream(desk_web)
+    try:
+        assert "colleagues" not in stream.next("desk")                # nothing connected: no list
+        comm.accept("ada", call)
+        connected = stream.next("desk")
+        assert connected["colleagues"] == {"voice": []}
+        page = desk_web.get(f"/desk?i={call}").text
+        assert '<p class="hint no-colleague" role="status">No colleague is free to take it now.</p>' in page
+        assert '<form method="post" action="/desk/transfer" class="inline" data-channel="voice">' in page
+        comm.login("bob", {}, {"voice": 1})
+        comm.set_status("bob", "available")
+        assert stream.next("desk") == {"signature": connected["signature"], "colleagues": {"voice": [["bob", "ready"]]}}
+        comm.set_status("bob", "break")
+        assert stream.next("desk") == connected
+    finally:
+        stream.close()
+
+
 def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):
     csrf = signed_in(desk_web, "ada")
 
@@ -614,7 +640,7 @@ def test_a_desk_drawn_while_an_offer_arrives_carries_the_signature_of_what_it_sh
         page = client.get("/desk").text
         drawn = re.search(r'data-signature="([0-9a-f]+)"', page).group(1)
         assert "desk-interaction" not in page                 # drawn before the offer
-        assert arrived and drawn != context.desk.signature("ada")   # so the stream's first signature reloads it
+        assert arrived and drawn != context.desk.pushed("ada")["signature"]   # so the stream's first signature reloads it
 
 
 def test_a_wrap_up_whose_time_ran_out_still_gets_its_notes_and_follow_up(desk_web, comm, storage):

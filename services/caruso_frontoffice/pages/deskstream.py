@@ -2,7 +2,8 @@
 ``static/desk.js`` and ``static/phone.js`` through one ``EventSource``.
 
 Server-sent events: ``desk`` carries ``{"signature"}``, a digest of the agent's status
-and interactions (:meth:`caruso_frontoffice.desk.Desk.signature`), and
+and interactions, and while the agent has connected interactions ``"colleagues"``, who
+could take one (:meth:`caruso_frontoffice.desk.Desk.pushed`), and
 ``phone`` carries ``{"legs": [...]}``, the agent's browser legs (sent only while a
 telephony component runs). Each is sent at the start and again whenever it changed,
 ``phone`` before ``desk`` (a page whose phone rings then redraws the desk in place).
@@ -75,7 +76,7 @@ def _seen(context: Context, visitor: Visitor, topics: set[str]) -> dict[str, Any
             pass
     if "desk" in topics and context.desk is not None:
         try:
-            seen["desk"] = {"signature": context.desk.signature(agent)}
+            seen["desk"] = context.desk.pushed(agent)
         except CarusoError:
             seen["desk"] = {"signature": "unavailable"}
     return seen

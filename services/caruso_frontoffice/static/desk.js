@@ -14,6 +14,8 @@
 // a dropped connection, which the browser retries itself) is reported on the desk, and the
 // page reloads once the front office answers again, with growing pauses; not while the
 // phone holds a call or the agent types (the notice's link then reloads).
+// The colleagues who could take a connected interaction come with the stream too: the
+// transfer list is redrawn from them in place (not while the agent is choosing in it).
 (function () {
   "use strict";
   var desk = document.getElementById("desk");
@@ -60,6 +62,24 @@
     typing = false;
     countDown(performance.now());
   }
+  function colleaguesNow(free) {     // free: {channel: [[name, state], ...]} of the connected interactions
+    Array.prototype.forEach.call(desk.querySelectorAll("form[data-channel]"), function (form) {
+      var select = form.querySelector("select[name=colleague]"), names = (free || {})[form.dataset.channel];
+      if (!select || !names || document.activeElement === select) { return; }
+      var chosen = select.value;
+      while (select.options.length > 1) { select.remove(1); }
+      names.forEach(function (pair) { select.add(new Option(pair[0] + " \u00b7 " + pair[1], pair[0])); });
+      select.value = names.some(function (pair) { return pair[0] === chosen; }) ? chosen : "";
+      if (!select.value) { select.selectedIndex = 0; }
+      var hint = desk.querySelector(".no-colleague");
+      if (hint) { hint.hidden = names.length > 0; }
+    });
+  }
+  document.addEventListener("focusout", function (event) {    // chosen: now the list may follow again
+    if (event.target.name === "colleague") {
+      setTimeout(function () { colleaguesNow(stream.last.desk && stream.last.desk.colleagues); }, 0);
+    }
+  });
   var SAVE_AFTER = 1500, saving = null;
   function notesSaid(notes, text) {
     var said = notes.form.querySelector(".notes-saved");
@@ -167,7 +187,9 @@
   });
   source.addEventListener("desk", function (event) {
     sessionStorage.removeItem(RECONNECTS);
-    changed(JSON.parse(event.data));
+    var state = JSON.parse(event.data);
+    colleaguesNow(state.colleagues);
+    changed(state);
   });
   function reconnect() {
     var tries = Number(sessionStorage.getItem(RECONNECTS) || 0);
