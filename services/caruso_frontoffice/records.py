@@ -27,6 +27,7 @@ SAID_NUMBER = re.compile(r"(?:(?:tel(?:ephone)?|phone|ph|mobile|mob|cell|fax)\.?
                          r"\s*(?:(?:ext|extension|x)\.?\s*[0-9]{1,6})?",
                          re.IGNORECASE)
 SEARCHED_DIGITS = 6                             # digits of a search that is a phone number
+SEARCHED_WORDS = 8                              # words of a search each looked for (the rest: ignored)
 
 
 @attrs.frozen
@@ -216,15 +217,20 @@ class Records:
 
 
 def searching(fields: list[str], text: str) -> dict[str, Any]:
-    """The condition of a search for ``text`` in ``fields``: one of them contains it, case and
-    accents ignored; a text typed as a phone number (``NUMBER``, ``SEARCHED_DIGITS`` digits or
-    more: not a year or a postcode; perhaps said so, ``SAID_NUMBER``) also finds the number
-    however it is stored (the storage's ``digits``: *tel 0205550101* finds *+31 20 555 0101*)."""
-    conditions = [{"field": field, "op": "contains", "value": text} for field in fields]
+    """The condition of a search for ``text`` in ``fields``: each of its words (the first
+    ``SEARCHED_WORDS``) is contained in one of them, case and accents ignored (*smith berlin*
+    finds Ann Smith of Berlin; an IBAN typed in groups finds it stored without); a text typed
+    as a phone number (``NUMBER``, ``SEARCHED_DIGITS`` digits or more: not a year or a
+    postcode; perhaps said so, ``SAID_NUMBER``) also finds the number however it is stored (the
+    storage's ``digits``: *tel 0205550101* finds *+31 20 555 0101*)."""
+    words = [{"or": [{"field": field, "op": "contains", "value": word} for field in fields]}
+             for word in text.split()[:SEARCHED_WORDS] or [text]]
+    condition = words[0] if len(words) == 1 else {"and": words}
     said = SAID_NUMBER.fullmatch(text)
     if said and typed_as_number(said["number"], SEARCHED_DIGITS):
-        conditions += [{"field": field, "op": "digits", "value": said["number"]} for field in fields]
-    return {"or": conditions}
+        condition = {"or": [condition, *({"field": field, "op": "digits", "value": said["number"]}
+                                         for field in fields)]}
+    return condition
 
 
 def typed_as_number(text: str, least: int) -> bool:

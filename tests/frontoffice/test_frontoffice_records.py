@@ -39,6 +39,25 @@ def test_list_pages_page(tmp_path, caruso_manager, storage):
         assert none.status_code == 200 and "page 1 of 1" in none.text
 
 
+def test_a_search_of_several_words_finds_what_has_each_in_some_field(tmp_path, caruso_manager, storage):
+    storage.create("Customer", {"name": "Ann Smith", "city": "Berlin", "email": "ann@example.com"})
+    storage.create("Customer", {"name": "Ann Jones", "city": "Bonn", "email": "NL91ABNA0417164300@example.com"})
+    storage.create("Customer", {"name": "Bert Smith", "city": "Bonn"})
+    with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+
+        def found(text):
+            page = web.get("/views/customers", params={"q": text}).text
+            return sorted(re.findall(r'<a href="/views/customer-360/show\?id=\d+">([^<]+)</a>', page))
+
+        assert found("ann") == ["Ann Jones", "Ann Smith"]
+        assert found("smith berlin") == found("  Berlin   SMITH ") == ["Ann Smith"]     # in any order, any field
+        assert found("smith bonn") == ["Bert Smith"] and found("smith ann bonn") == []
+        assert found("NL91 ABNA 0417 1643 00") == ["Ann Jones"]                        # printed in groups
+        assert found("ann smith jones") == [] and found("a " * 40 + "zzz") == ["Acme Utilities", "Ann Jones",
+                                                                                "Ann Smith", "Berta Brandt"]
+
+
 def test_datetimes_show_as_people_write_them_in_pages_and_exports(tmp_path, caruso_manager, storage):
     storage.create("Activity", {"kind": "call", "subject": "Timely", "at": "2026-02-28T09:30:00"})
     with TestClient(create_app(make_context(tmp_path, caruso_manager.uri)), base_url="http://testserver") as web:
