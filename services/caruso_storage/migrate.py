@@ -17,20 +17,22 @@ renamed, its indexes and triggers made again), in the upgrade's transaction.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
 from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
-from caruso_core.errors import ConfigError
 from caruso_storage import journal, search
 from caruso_storage.database import WRITE_OPTION
 
 VERSION_TABLE = "caruso_storage_alembic"
 SCRIPTS = "caruso_storage:migrations"
 HEAD = "0003"     # the latest migration's revision (a test holds it to Alembic's head)
+
+# how SQLite's CREATE TABLE says a key is never given again
+AUTOINCREMENT = re.compile(r"PRIMARY\s+KEY(?:\s+(?:ASC|DESC))?(?:\s+ON\s+CONFLICT\s+\w+)?\s+AUTOINCREMENT\b", re.I)
 
 # Alembic's version table, as Alembic makes it
 _versions = Table(VERSION_TABLE, MetaData(), Column("version_num", String(32), nullable=False),
@@ -93,8 +95,14 @@ def differences(connection: Connection, tables: list[Table]) -> list[Difference]
         return kind != "table" or (item.schema, name) in names
 
     context = MigrationContext.configure(connection, opts={"include_object": include, "compare_type": True})
-    return [*(_difference(change) for change in compare_metadata(context, wanted)),
-            *_key_reuse(connection, tables)]
+    found = [_difference(change) for change in compare_metadata(context, wanted)]
+    by_hand = {_table_of(difference.change) for difference in found if not difference.automatic}
+    for table in reusing_keys(connection, tables):       # rebuilt as the model says: only when all else fits
+        text = f"~ table {table.name}: rebuild as AUTOINCREMENT (it gives a deleted record's key again)"
+        after = table.name in by_hand
+        found.append(Difference(text + (", once the change(s) above are made" if after else ""), not after,
+                                ("rebuild_table", table)))
+    return found
 
 
 def reusing_keys(connection: Connection, tables: list[Table]) -> list[Table]:
@@ -103,45 +111,35 @@ def reusing_keys(connection: Connection, tables: list[Table]) -> list[Table]:
         return []
     made = dict(connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all())
     return [table for table in tables if table.dialect_options["sqlite"]["autoincrement"]
-            and table.name in made and "AUTOINCREMENT" not in made[table.name].upper()]
+            and table.name in made and not AUTOINCREMENT.search(made[table.name])]
 
 
-def _key_reuse(connection: Connection, tables: list[Table]) -> list[Difference]:
-    """The SQLite tables the model makes ``AUTOINCREMENT`` that the database has without it; a
-    rebuild is automatic unless the table has columns the model lacks (their values would go)."""
-    found = []
-    for table in reusing_keys(connection, tables):
-        extra = sorted(_columns(connection, table.name) - {c.name for c in table.columns})
-        text = f"~ table {table.name}: rebuild as AUTOINCREMENT (it gives a deleted record's key again)"
-        found.append(Difference(text + (f"; first drop its column(s) {', '.join(extra)}" if extra else ""),
-                                not extra, ("rebuild_table", table)))
-    return found
-
-
-def _columns(connection: Connection, table_name: str) -> set[str]:
-    return {column["name"] for column in inspect(connection).get_columns(table_name)}
+def _table_of(change: Any) -> str | None:
+    """The name of the table a difference Alembic found is about."""
+    if change[0] in ("add_column", "remove_column") or change[0].startswith("modify_"):
+        return change[2]
+    if change[0] in ("add_index", "remove_index"):
+        return change[1].table.name
+    return None
 
 
 def _rebuild(connection: Connection, table: Table) -> None:
-    """Make ``table`` anew as the model defines it, keeping its rows, keys, indexes and triggers
-    (SQLite: foreign keys are not enforced on caruso's connections, so the drop cascades nowhere)."""
+    """Make ``table`` anew as the model defines it (the database's table differs from it in
+    nothing else), keeping its rows, keys, indexes and triggers (SQLite: foreign keys are not
+    enforced on caruso's connections, so the drop cascades nowhere; views and other tables'
+    triggers naming the table are left as they are, ``legacy_alter_table``)."""
     kept = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN "
                                       "('index', 'trigger') AND sql IS NOT NULL", (table.name,)).scalars().all()
     quote = connection.dialect.identifier_preparer.quote
-    present = _columns(connection, table.name)
-    copied = ", ".join(quote(c.name) for c in table.columns if c.name in present)
+    copied = ", ".join(quote(c.name) for c in table.columns)
     interim = table.to_metadata(MetaData(), name=f"{table.name}__caruso_rebuild")
     interim.indexes.clear()                      # the old table's own are made again, by name
     interim.create(connection)
-    try:
-        connection.exec_driver_sql(f"INSERT INTO {quote(interim.name)} ({copied}) "
-                                   f"SELECT {copied} FROM {quote(table.name)}")
-    except IntegrityError as error:
-        reason = str(error.orig).replace(interim.name, table.name)
-        raise ConfigError(f"table {table.name}: cannot rebuild it as AUTOINCREMENT, its rows do not fit "
-                          f"the model ({reason}); nothing was changed") from None
+    connection.exec_driver_sql(f"INSERT INTO {quote(interim.name)} ({copied}) SELECT {copied} FROM {quote(table.name)}")
+    connection.exec_driver_sql("PRAGMA legacy_alter_table = ON")     # a view naming it would fail the rename
     connection.exec_driver_sql(f"DROP TABLE {quote(table.name)}")
     connection.exec_driver_sql(f"ALTER TABLE {quote(interim.name)} RENAME TO {quote(table.name)}")
+    connection.exec_driver_sql("PRAGMA legacy_alter_table = OFF")
     for statement in kept:
         connection.exec_driver_sql(statement)
 

@@ -333,6 +333,8 @@ def test_upgrade_rebuilds_a_sqlite_table_that_gives_a_deleted_records_key_again(
     model, url = tmp_path / "items.xml", f"sqlite:///{tmp_path / 'old.db'}"
     model.write_text(KEYED)
     made_before_autoincrement(url, model)
+    with raw_engine(url).begin() as connection:                 # a report's view over the table
+        connection.exec_driver_sql("CREATE VIEW named AS SELECT name FROM item")
     storage = StorageManager(model=str(model), db=url)
     assert [r.getMessage() for r in caplog.records if r.name == "caruso.storage"] == [
         "table item gives a deleted record's key again (made before tables with a generated key were "
@@ -367,6 +369,8 @@ def test_upgrade_rebuilds_a_sqlite_table_that_gives_a_deleted_records_key_again(
         assert [hit["id"] for hit in storage.search("Item", "words", "changed")] == [first]
     finally:
         storage.stop()
+    with raw_engine(url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT name FROM named ORDER BY name").scalars().all() == ["a", "b", "f"]
 
 
 def test_upgrade_leaves_a_table_whose_columns_the_model_lacks_and_says_why(tmp_path: Path):
@@ -378,26 +382,44 @@ def test_upgrade_leaves_a_table_whose_columns_the_model_lacks_and_says_why(tmp_p
         connection.exec_driver_sql("INSERT INTO item (name, legacy_flag, caruso_version) VALUES ('a', 1, 1)")
     code, output = run("model", "upgrade", "--model", str(model), "--db", url)
     assert code == 0
-    assert "~ table item: rebuild as AUTOINCREMENT (it gives a deleted record's key again); first drop its " \
-           "column(s) legacy_flag (not applied: change it by hand)" in output
+    assert "- column legacy_flag (not applied: change it by hand)" in output
+    assert "~ table item: rebuild as AUTOINCREMENT (it gives a deleted record's key again), once the change(s) " \
+           "above are made (not applied: change it by hand)" in output
     with raw_engine(url).connect() as connection:
         assert connection.exec_driver_sql("SELECT name, legacy_flag FROM item").all() == [("a", 1)]
         assert "AUTOINCREMENT" not in connection.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE name = 'item'").scalar()
 
 
-def test_a_rebuild_the_rows_do_not_fit_fails_in_one_line_and_changes_nothing(tmp_path: Path):
+def test_upgrade_does_not_rebuild_a_table_that_differs_otherwise_from_the_model(tmp_path: Path):
+    """A type changed by hand: the rebuild, which makes the table as the model says, would
+    change it and its values; it waits until the table fits."""
+    model, url = tmp_path / "items.xml", f"sqlite:///{tmp_path / 'old.db'}"
+    model.write_text(GROWN.format(more='<attribute name="code" type="integer"/>', objects=""))
+    made = ("CREATE TABLE item (id INTEGER NOT NULL, name VARCHAR(40) NOT NULL, code VARCHAR(10) DEFAULT 'n/a', "
+            "caruso_version INTEGER NOT NULL, PRIMARY KEY (id))")
+    with raw_engine(url).begin() as connection:
+        connection.exec_driver_sql(made)
+        connection.exec_driver_sql("INSERT INTO item VALUES (1, 'a', '007', 1)")
+    code, output = run("model", "upgrade", "--model", str(model), "--db", url)
+    assert code == 0 and "~ column item.code: type VARCHAR(10) -> INTEGER (not applied" in output, output
+    assert "rebuild as AUTOINCREMENT (it gives a deleted record's key again), once the change(s) above are made " \
+           "(not applied: change it by hand)" in output
+    with raw_engine(url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'item'").scalar() == made
+        assert connection.exec_driver_sql("SELECT code FROM item").scalar() == "007"
+
+
+def test_a_table_whose_rows_the_model_would_refuse_is_not_rebuilt(tmp_path: Path):
     model, url = tmp_path / "items.xml", f"sqlite:///{tmp_path / 'old.db'}"
     model.write_text(GROWN.format(more="", objects=""))
     made = "CREATE TABLE item (id INTEGER NOT NULL, name VARCHAR(40), caruso_version INTEGER NOT NULL, PRIMARY KEY (id))"
     with raw_engine(url).begin() as connection:                  # name not yet required when it was made
         connection.exec_driver_sql(made)
         connection.exec_driver_sql("INSERT INTO item VALUES (1, 'a', 1), (2, NULL, 1)")
-    assert "~ column item.name: nullable True -> False (not applied: change it by hand)" \
-        in run("model", "diff", "--model", str(model), "--db", url)[1]
     code, output = run("model", "upgrade", "--model", str(model), "--db", url)
-    assert (code, output) == (1, "error: table item: cannot rebuild it as AUTOINCREMENT, its rows do not fit the "
-                                 "model (NOT NULL constraint failed: item.name); nothing was changed\n")
+    assert code == 0 and "~ column item.name: nullable True -> False (not applied: change it by hand)" in output
+    assert "rebuild as AUTOINCREMENT (it gives a deleted record's key again), once the change(s) above" in output
     with raw_engine(url).connect() as connection:
-        assert connection.exec_driver_sql("SELECT name, sql FROM sqlite_master").all() == [("item", made)]
+        assert connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE tbl_name = 'item'").all() == [(made,)]
         assert connection.exec_driver_sql("SELECT * FROM item").all() == [(1, "a", 1), (2, None, 1)]
