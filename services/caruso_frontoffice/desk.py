@@ -33,6 +33,7 @@ STATUSES = ("available", "break", "logged_out")
 MAX_REASON = 60
 MAX_MESSAGE = 2000
 TITLES_SECONDS = 60.0                   # how long the scripts' titles are kept before asking again
+AGENTS_SECONDS = 1.0                    # how long the agents' list the push streams share is kept
 REFUSED = (InvalidInput, NotFound, NotAuthorized)     # the storage will not file these notes, however often asked
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class Desk:
         self.storage = client.service(STORAGE)
         self._starting = threading.Lock()
         self._titles: tuple[float, dict[str, str]] = (0.0, {})       # until when, script id: title
+        self._everyone_lock = threading.Lock()
+        self._everyone: tuple[float, list[dict[str, Any]]] = (0.0, [])    # until when, the agents
 
     # -- the agent -----------------------------------------------------------------------
 
@@ -171,9 +174,19 @@ class Desk:
         shown: dict[str, Any] = {"signature": self.signature_of(agent, works)}
         channels = sorted({w.interaction["channel"] for w in works if w.interaction and w.state == "connected"})
         if channels:
-            everyone = self.comm.agents()
+            everyone = self._recent_agents()
             shown["colleagues"] = {channel: _free(everyone, name, channel) for channel in channels}
         return shown
+
+    def _recent_agents(self) -> list[dict[str, Any]]:
+        """The communication server's agents, asked at most once per ``AGENTS_SECONDS`` for all
+        the streams of this front office (each stream of an agent on a call wants them)."""
+        with self._everyone_lock:
+            until, everyone = self._everyone
+            if time.monotonic() >= until:
+                everyone = self.comm.agents()
+                self._everyone = (time.monotonic() + AGENTS_SECONDS, everyone)
+            return everyone
 
     @staticmethod
     def signature_of(agent: dict[str, Any] | None, works: list[Work]) -> str:

@@ -218,13 +218,13 @@ class Records:
 
 def searching(fields: list[str], text: str) -> dict[str, Any]:
     """The condition of a search for ``text`` in ``fields``: each of its words (the first
-    ``SEARCHED_WORDS``) is contained in one of them, case and accents ignored (*smith berlin*
+    ``SEARCHED_WORDS`` different ones) is contained in one of them, case and accents ignored (*smith berlin*
     finds Ann Smith of Berlin; an IBAN typed in groups finds it stored without); a text typed
     as a phone number (``NUMBER``, ``SEARCHED_DIGITS`` digits or more: not a year or a
     postcode; perhaps said so, ``SAID_NUMBER``) also finds the number however it is stored (the
     storage's ``digits``: *tel 0205550101* finds *+31 20 555 0101*)."""
     words = [{"or": [{"field": field, "op": "contains", "value": word} for field in fields]}
-             for word in text.split()[:SEARCHED_WORDS] or [text]]
+             for word in list(dict.fromkeys(text.split()))[:SEARCHED_WORDS] or [text]]
     condition = words[0] if len(words) == 1 else {"and": words}
     said = SAID_NUMBER.fullmatch(text)
     if said and typed_as_number(said["number"], SEARCHED_DIGITS):

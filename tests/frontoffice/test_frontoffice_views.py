@@ -131,6 +131,9 @@ def test_size_limit():
     ("<views><detail id='d' object='C'><section label='S'><field name='c'/></section>"
      "<related object='O' field='c_id' label='Os' list='d'/></detail></views>",
      "detail 'd' O names view 'd', which is a detail view"),
+    ("<views><list id='l' object='C'><column field='c'/></list><detail id='d' object='C'><section label='S'>"
+     "<field name='c'/></section><related object='O' field='c_id' label='Os' list='l'/></detail></views>",
+     "detail 'd' O: list 'l' shows C, not O"),
     ("<views><form id='f' object='C' roles='supervisor' delete='agent supervisor'><field name='n'/></form></views>",
      r"form 'f' delete: agent cannot open the form \(its roles: supervisor\)"),
 ])
@@ -146,16 +149,25 @@ def test_missing_sources_are_named(tmp_path):
         load([tmp_path / "absent.xml"])
 
 
-def test_related_objects_need_a_record_of_a_one_attribute_key(tmp_path):
+def test_related_tables_need_a_reference_to_a_record_of_a_one_attribute_key(tmp_path):
+    """A related table shows the objects whose field names the record shown: the field must be
+    a many-to-one relation to the view's object, else it would show another record's."""
     path = write(tmp_path, "lines.xml", """<views>
   <detail id="line" object="Line"><section label="L"><field name="no"/></section>
     <related object="Note" field="line_id" label="Notes"/></detail>
   <detail id="order" object="Order"><section label="O"><field name="no"/></section>
-    <related object="Line" field="order_no" label="Lines"/></detail>
+    <related object="Line" field="order_no" label="Lines"/>
+    <related object="Note" field="line_id" label="Notes"/>
+    <related object="Note" field="author_id" label="By"/></detail>
 </views>""")
-    objects = {"Line": {"key": ["order_no", "no"], "attributes": {"order_no": {}, "no": {}}},
+    to = {"order": {"kind": "many-to-one", "target": "Order", "foreign_key": ["order_no"]},
+          "author": {"kind": "many-to-one", "target": "Person", "foreign_key": ["author_id"]}}
+    objects = {"Line": {"key": ["order_no", "no"], "attributes": {"order_no": {}, "no": {}}, "relations": to},
                "Order": {"key": ["no"], "attributes": {"no": {}}},
-               "Note": {"key": ["id"], "attributes": {"line_id": {}}}}
+               "Note": {"key": ["id"], "attributes": {"line_id": {}, "author_id": {}}, "relations": to}}
     assert model_problems(load([path]), objects) == [
-        f"{path}:2: detail 'line' shows related objects of Line, whose key has more than one attribute (a related "
-        "object names a key of one)"]
+        f"{path}:3: detail 'line' related Note: Line has a key of more than one attribute (a related table needs a "
+        "key of one)",
+        f"{path}:6: detail 'order' related Note: Note.line_id relates to no Order (no many-to-one relation on it "
+        "alone)",
+        f"{path}:7: detail 'order' related Note: Note.author_id relates to Person, not Order"]

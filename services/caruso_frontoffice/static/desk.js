@@ -61,6 +61,8 @@
     desk = board;
     typing = false;
     countDown(performance.now());
+    // drawn perhaps before a change the stream told already (it tells each once)
+    colleaguesNow(stream.last.desk && stream.last.desk.colleagues);
   }
   function colleaguesNow(free) {     // free: {channel: [[name, state], ...]} of the connected interactions
     Array.prototype.forEach.call(desk.querySelectorAll("form[data-channel]"), function (form) {

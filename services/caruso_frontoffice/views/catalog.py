@@ -17,7 +17,7 @@ import attrs
 from caruso_core.errors import ConfigError
 from caruso_frontoffice.views.loader import read
 from caruso_frontoffice.views.model import (Customer360View, DetailView, Extension, Field, FormView, ListView,
-                                            Menu, Tasks, View)
+                                            Menu, Related, Tasks, View)
 
 
 @attrs.frozen
@@ -111,8 +111,7 @@ def check(catalog: Catalog) -> None:
                         f"{column.source}: {view.kind} {view.id!r} column {column.name!r} open")
         elif isinstance(view, DetailView):
             _expect(catalog, view.form, FormView, f"{where} form")
-            for related in view.related:
-                _expect(catalog, related.list, ListView, f"{related.source}: {view.kind} {view.id!r} {related.object}")
+            _check_related(catalog, view, view.related)
             for section in view.sections:
                 for field in section.fields:
                     _expect(catalog, field.opens, (DetailView, Customer360View),
@@ -138,8 +137,17 @@ def check(catalog: Catalog) -> None:
                                       f"which edits {catalog.views[act.form].object}, not {view.object}")
                 if act.field is not None:
                     _creating(catalog, act.form, f"{where} action {act.label!r}")
-            for related in (*view.related, *([view.tasks] if view.tasks else [])):
-                _expect(catalog, related.list, ListView, f"{related.source}: {view.kind} {view.id!r} {related.object}")
+            _check_related(catalog, view, (*view.related, *([view.tasks] if view.tasks else [])))
+
+
+def _check_related(catalog: Catalog, view: View, items: Iterable[Related]) -> None:
+    """ConfigError at the first related table of ``view`` whose list is no list of its object."""
+    for related in items:
+        where = f"{related.source}: {view.kind} {view.id!r} {related.object}"
+        _expect(catalog, related.list, ListView, where)
+        if related.list and catalog.views[related.list].object != related.object:
+            raise ConfigError(f"{where}: list {related.list!r} shows {catalog.views[related.list].object}, "
+                              f"not {related.object}")
 
 
 def _expect(catalog: Catalog, view_id: str | None, kind: type | tuple[type, ...], where: str) -> None:
@@ -171,9 +179,7 @@ def model_problems(catalog: Catalog, objects: dict[str, Any]) -> list[str]:
                 wanted.append((related.object, related.field, related.source))
                 if isinstance(related, Tasks):
                     wanted.append((related.object, related.state_field, related.source))
-            if view.related and len(objects.get(view.object, {}).get("key", ())) > 1:
-                problems.append(f"{view.source}: {where} shows related objects of {view.object}, whose key has "
-                                "more than one attribute (a related object names a key of one)")
+            problems += _related_problems(view, (*view.related, *tasks), objects)
         if isinstance(view, Customer360View):
             wanted += [(catalog.views[act.form].object, act.field, view.source) for act in view.acts if act.field]
         for object_name, attribute, source in wanted:
@@ -221,6 +227,34 @@ def _noun(view: View) -> str:
     return "column" if isinstance(view, ListView) else "field"
 
 
+def _related_problems(view: Customer360View | DetailView, items: Iterable[Related],
+                      objects: dict[str, Any]) -> list[str]:
+    """The related tables of ``view`` whose ``field`` is no reference to the view's object (a
+    many-to-one relation whose foreign key is that attribute alone, to an object of a
+    one-attribute key): they would show the objects of another record that has the same key."""
+    problems = []
+    one_key = len(objects.get(view.object, {}).get("key", ())) == 1
+    for related in items:
+        model = objects.get(related.object)
+        if model is None or related.field not in model.get("attributes", {}):
+            continue                                  # said already: the model lacks it
+        targets = _targets(model, related.field)
+        if view.object not in targets or not one_key:
+            where = f"{related.source}: {view.kind} {view.id!r} related {related.object}: "
+            problems.append(where + (
+                f"{view.object} has a key of more than one attribute (a related table needs a key of one)"
+                if not one_key else f"{related.object}.{related.field} relates to {targets[0]}, not {view.object}"
+                if targets else f"{related.object}.{related.field} relates to no {view.object} (no many-to-one "
+                "relation on it alone)"))
+    return problems
+
+
+def _targets(model: dict[str, Any], attribute: str) -> list[str]:
+    """The objects ``attribute`` of an object's ``model`` names: its many-to-one relations on it alone."""
+    return [relation["target"] for relation in model.get("relations", {}).values()
+            if relation.get("kind") == "many-to-one" and relation.get("foreign_key") == [attribute]]
+
+
 def _opening_problems(catalog: Catalog, view: ListView | DetailView, model: dict[str, Any]) -> list[str]:
     """The columns (detail fields) of ``view`` that open a view of another object than the one
     their attribute names (a many-to-one relation whose foreign key is that attribute alone)."""
@@ -229,8 +263,7 @@ def _opening_problems(catalog: Catalog, view: ListView | DetailView, model: dict
         if column.opens is None:
             continue
         opened = catalog.views[column.opens].object
-        targets = [relation["target"] for relation in model.get("relations", {}).values()
-                   if relation.get("kind") == "many-to-one" and relation.get("foreign_key") == [column.name]]
+        targets = _targets(model, column.name)
         if opened not in targets:
             problems.append(f"{column.source}: {view.kind} {view.id!r} {_noun(view)} {column.name!r} opens view "
                             f"{column.opens!r} of {opened}, but {view.object}.{column.name} relates to "
