@@ -52,7 +52,7 @@ def refused(storage, values: dict) -> str:
 
 
 def test_values_at_the_bounds_are_stored_and_beyond_them_refused_naming_attribute_value_and_bound(storage):
-    today = dt.date.today()
+    today = dt.datetime.now(dt.timezone.utc).date()          # the storage's zone: UTC
     kept = storage.create("Lead", {"name": "Ann", "score": 100, "deal": "0.50", "born": "1900-01-01",
                                    "met": f"{today.isoformat()}T23:59:59", "calls_at": "18:00", "ratio": -1})
     assert (kept["score"], kept["deal"], kept["born"], kept["calls_at"], kept["ratio"]) == (
