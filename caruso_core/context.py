@@ -25,12 +25,17 @@ class HostContext:
     """``client``: a client of the deployment's manager; ``name``: the name the instance
     is registered under; ``log``: a logger named after it; ``draining``: set while the
     host admits no calls (a swap holds them, or it retires): a call that may run long,
-    such as a long poll, returns early when it is set, so that in-flight calls end soon."""
+    such as a long poll, returns early when it is set, so that in-flight calls end soon;
+    ``standby``: the instance starts as a standby (or to replace another): it takes the
+    work of its name only once made active (its ``cold_start()`` or ``import_state()``),
+    so it must not take customers' connections before (a fixed port stays its active
+    predecessor's)."""
 
     client: Client
     name: str
     log: logging.Logger
     draining: threading.Event = attrs.field(factory=threading.Event)
+    standby: bool = False
 
     @classmethod
     def standalone(cls, name: str, client: Client | None = None) -> "HostContext":

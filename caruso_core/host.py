@@ -180,7 +180,8 @@ class ServiceHost:
         self._credential = credential or os.environ.get("CARUSO_GRANT") or operator_secret
         self.gate = Gate(REFUSING if standby or replace else HOLDING, label=self.spec.name)
         self.context = HostContext(Client(remoting.manager_uri(manager)), self.spec.name,
-                                   logging.getLogger(f"caruso.{self.spec.name}"), self.gate.draining)
+                                   logging.getLogger(f"caruso.{self.spec.name}"), self.gate.draining,
+                                   standby=standby or replace)
         self.instance = construct(cls, config or {}, self.context)
         self.control_token = secrets.token_hex(16)
         self.instance_id: str | None = None

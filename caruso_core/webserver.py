@@ -195,12 +195,14 @@ class HttpServer:
             timeout_graceful_shutdown=STOP_GRACE, **(tls or {})))
         self._thread: threading.Thread | None = None
 
-    def start(self, host: str, port: int) -> int:
+    def start(self, host: str, port: int, shared: bool = False) -> int:
         """Listen on ``host:port`` (port 0: a free one) and serve; returns the port. OSError
-        if the address cannot be listened on, ConfigError if the server does not start."""
+        if the address cannot be listened on, ConfigError if the server does not start.
+        ``shared``: other listeners that say so too (``SO_REUSEPORT``, the same user) may
+        listen on the port at the same time: a successor takes it over without a gap."""
         _ensure_open_files(self.limits.open_files(), self._name)
         listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                        backlog=self.limits.backlog)
+                                        backlog=self.limits.backlog, reuse_port=shared)
         # accepted connections inherit it: without it, a response written in two parts (head,
         # body) waits for the client's delayed acknowledgement, about 40 ms a response
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

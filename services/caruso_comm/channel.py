@@ -13,7 +13,12 @@ their messages.
 A channel may also have ``observe(event)`` (every event of the ACD, under the server's
 lock: queue work, do not block), and ``export_state()`` / ``import_state(state)`` (its
 work, as plain data, handed over in a hot-swap; ``export_state`` is called outside the
-server's lock, after the server stopped its timers).
+server's lock, after the server stopped its timers). The transcripts of live interactions
+go with the server's own state. A channel that customers reach on a fixed port has
+``activate()`` (the server took the work: its cold start, or after ``import_state``),
+``resume()`` (a swap after its ``export_state`` did not happen) and ``deactivate()`` (a
+swap moved the work to a successor): a server started as a standby
+(``context.standby``) listens only from ``activate()``, and stops at ``deactivate()``.
 
 **After a restart.** With ``persist``, a cold start takes back the interactions an earlier
 run (stopped or crashed) left open on each running channel: waiting ones wait again with
@@ -110,6 +115,22 @@ class Channels:
         for name, state in states.items():
             if name in self.by_name and hasattr(self.by_name[name], "import_state"):
                 self.by_name[name].import_state(state)
+
+    def activate(self) -> None:
+        self._tell("activate")
+
+    def resume(self) -> None:
+        self._tell("resume")
+
+    def deactivate(self) -> None:
+        self._tell("deactivate")
+
+    def _tell(self, step: str) -> None:
+        """Call ``step()`` of every channel that has it."""
+        for channel in self.by_name.values():
+            told = getattr(channel, step, None)
+            if told is not None:
+                told()
 
     def stop(self) -> None:
         for channel in self.by_name.values():

@@ -22,6 +22,7 @@ from caruso_comm.outbound import Outbound
 from caruso_comm.records import CommRecords
 from caruso_comm.recovery import Recovery
 from caruso_comm.serial import Serial
+from caruso_comm.channels.transcript import Transcripts
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
 
@@ -44,6 +45,7 @@ class Lifecycle:
     records: CommRecords | None
     history: ContactHistory | None
     flush: Callable[[], None]
+    transcripts: Callable[[str], Transcripts]
 
     def start(self) -> None:
         for part in (self.records, self.history, self.channels, self.serial, self.outbound):
@@ -73,6 +75,7 @@ class Lifecycle:
             held = self.channels.held(channel, interactions)
             if held is not None:
                 self.reclaim(channel, held)
+        self.channels.activate()
 
     def reclaim(self, channel: str, held: list[str]) -> list[dict[str, Any]]:
         """See :meth:`caruso_comm.service.CommServer.reclaim`."""
@@ -82,27 +85,34 @@ class Lifecycle:
     def export_state(self) -> dict[str, Any]:
         """Queues, agents, live interactions, IVR calls, voicemail, campaigns, the feed's position,
         the records not written yet, the interactions a cold start took back that their channels
-        have not claimed yet and the channels' work; timers and records wait from now on."""
+        have not claimed yet, the channels' work and the transcripts of the live interactions;
+        timers and records wait from now on."""
         with self.serial:
             self.hand_over.move(handover.EXPORT)
         channels = self.channels.export_state()          # outside the lock: they finish their queued work
         with self.serial:
             self.log.flush()
+            live = list(self.acd.interactions)
+            transcripts = {name: self.transcripts(name).export(live) for name in self.channels.by_name}
             return {"acd": self.acd.export_state(), "feed": self.feed.last, "ivr": self.ivr.export_state(),
+                    "transcripts": {name: messages for name, messages in transcripts.items() if messages},
                     "voicemail": [m.to_dict() for m in self.voicemail.messages()], "channels": channels,
                     "records": None if self.records is None else self.records.export_state(),
                     "unclaimed": self.recovery.export_state(), **self.outbound.export_state()}
 
     def deactivate(self) -> None:
-        """A swap moved the work away: records handed over are the successor's to write."""
+        """A swap moved the work away: records handed over are the successor's to write; the
+        channels stop taking customers (the successor's take them)."""
         with self.serial:
             if self.hand_over.held and self.records is not None:
                 self.records.drop_pending()
             self.hand_over.move(handover.DEACTIVATE)
+        self.channels.deactivate()
 
     def resume(self) -> None:
         with self.serial:
             self.hand_over.move(handover.RESUME)
+        self.channels.resume()
 
     def import_state(self, state: dict[str, Any]) -> None:
         """Take over from the instance that exported ``state`` (see ``ACD.import_state``)."""
@@ -117,8 +127,11 @@ class Lifecycle:
             if self.records is not None and state["records"] is not None:
                 self.records.import_state(state["records"])
             self.recovery.import_state(state.get("unclaimed", {}))
+            for name, messages in state.get("transcripts", {}).items():
+                self.transcripts(name).load(messages)
             self.acd.announce_queues()
         self.channels.import_state(state.get("channels", {}))
+        self.channels.activate()
 
     def _forget_work(self) -> None:
         """Drop the work a swap handed to another instance; keep the queue definitions."""

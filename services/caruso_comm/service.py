@@ -80,7 +80,7 @@ class CommServer:
                                   self.transcripts, reclaim_within, self._server)
         self._lifecycle = Lifecycle(self._hand_over, lock, self._timers, self._acd, self._log, self._feed,
                                     self._voicemail, self._ivr, self._outbound, self._channels, self._recovery,
-                                    self._records, self._history, self.flush)
+                                    self._records, self._history, self.flush, self.transcripts)
 
     def _record(self, event: Event) -> None:
         """Every event, under the lock: to the log, the feed and the parts that follow events;

@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from caruso_core.testing import contract_suite, eventually
 from caruso_core.testing.commands import caruso
+from caruso_core.testing.processes import free_port
 
 QUEUES = [{"name": "sales", "offer_timeout": 1.0, "max_no_answer": 0},
           {"name": "support", "skills": {"support": 1},
@@ -120,6 +122,46 @@ def test_a_hot_swap_keeps_agents_calls_and_voicemail(comm, caruso_host):
     assert [e["event"] for e in feed["events"] if e["interaction"] == ringing] == ["withdraw", "offer"]
     server.complete(holder, talking, "done")
     assert server.interaction(waiting)["offers"] == [holder]
+
+
+def test_hot_swaps_keep_the_web_chats_on_their_port(caruso_host, caruso_client, tmp_path):
+    """The web chat listens on a fixed port. A standby does not take its connections; the
+    instance a swap makes active takes the port over (the old one listens until the swap is
+    done, then stops), also back: a customer writes on in the same chat, the agent has the
+    whole transcript, a pass issued before a swap opens a chat after it."""
+    port = free_port()
+    config = {"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "chat", "channel": "webchat"}],
+              "channels": {"webchat": {"queue": "chat", "port": port}}}
+    first = caruso_host("caruso_comm.service:CommServer", config=config)
+    server = caruso_client.get("caruso.comm/1")
+    server.login("ann", {}, {"webchat": 1})
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as web:
+        started = web.post("/chats", json={"text": "My meter reads zero"}).json()
+        chat, key = started["id"], {"Authorization": f"Bearer {started['key']}"}
+        server.accept("ann", chat)
+        server.send("ann", chat, "Let me look at it")
+        written = ["My meter reads zero", "Let me look at it"]
+
+        def write(step):               # new connections: each reaches whichever instance listens
+            for n in range(8):
+                answer = web.post(f"/chats/{chat}/messages", json={"text": f"{step} {n}"},
+                                  headers={**key, "Connection": "close"})
+                assert answer.status_code == 200, (step, answer.text)
+                written.append(f"{step} {n}")
+            assert [m["text"] for m in server.messages(chat, "webchat")] == written
+
+        second = caruso_host("caruso_comm.service:CommServer", config=config, standby=True)
+        write("beside a standby")
+        presented = server.chat_pass("C-7", "Cora")["url"].split("#pass=", 1)[1]
+        caruso_client.swap("comm", second.instance_id)
+        write("after the swap")
+        seen = web.get(f"/chats/{chat}/messages", headers=key).json()
+        assert seen["state"] == "connected" and [m["from"] for m in seen["messages"]][:2] == ["visitor", "agent"]
+        fresh = web.post("/chats", json={"text": "Hello", "pass": presented})
+        assert fresh.status_code == 201 and server.interaction(fresh.json()["id"])["customer"] == "C-7"
+        caruso_client.swap("comm", first.instance_id)
+        write("back")
+        assert server.channels()["webchat"]["url"] == f"http://127.0.0.1:{port}"
 
 
 def test_a_campaign_runs_on_the_server_from_the_cli(comm, tmp_path):

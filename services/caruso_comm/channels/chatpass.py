@@ -72,6 +72,15 @@ class ChatPasses:
             self._used[claims["nonce"]] = claims["expires"]
         return {"customer": claims["customer"], "name": claims["name"]}
 
+    def export_state(self) -> dict[str, Any]:
+        """The key and the passes used, for a successor (a hot-swap) to redeem the passes issued here."""
+        with self._lock:
+            return {"key": self._key.hex(), "used": dict(self._used)}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._key, self._used = bytes.fromhex(state["key"]), dict(state["used"])
+
     def _mac(self, payload: str) -> str:
         return _encode(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
 

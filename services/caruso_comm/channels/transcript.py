@@ -55,6 +55,13 @@ class Transcripts:
             changes, self._changes = self._changes, []
             return changes
 
+    def export(self, interactions: Iterable[str]) -> list[tuple[str, int, dict[str, Any]]]:
+        """``(interaction, position, message)`` of every message of ``interactions``, with the
+        channel's own fields, as :meth:`load` takes them (a hot-swap's successor)."""
+        with self._lock:
+            return [(interaction, position, dict(message)) for interaction in interactions
+                    for position, message in enumerate(self._messages.get(interaction, []))]
+
     def load(self, messages: Iterable[tuple[str, int, dict[str, Any]]]) -> None:
         """Messages stored by an earlier run, ``(interaction, position, message)``; an
         interaction's transcript is replaced by its stored messages in order of position."""

@@ -36,7 +36,6 @@ took back go on, the others are hung up.
 """
 from __future__ import annotations
 
-import heapq
 import logging
 import queue as queues
 import threading

@@ -51,7 +51,7 @@ import math
 import re
 import secrets
 from importlib import resources
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 import attrs
 from starlette.applications import Starlette
@@ -61,7 +61,7 @@ from starlette.routing import Route
 
 from caruso_core.context import HostContext
 from caruso_core.credentials import same
-from caruso_core.errors import CarusoError, ConfigError, Conflict, InvalidInput, NotAuthorized, NotFound
+from caruso_core.errors import CarusoError, ConfigError, Conflict, InvalidInput, NotAuthorized, NotFound, Unavailable
 from caruso_core.throttle import Throttle
 from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, Limits
 from caruso_core.digits import digits
@@ -88,7 +88,8 @@ class TooLarge(CarusoError):
     """A request body, a message or a chat's text beyond its bound."""
 
 
-STATUS = {InvalidInput: 400, NotAuthorized: 403, NotFound: 404, Conflict: 409, TooLarge: 413, TooMany: 429}
+STATUS = {InvalidInput: 400, NotAuthorized: 403, NotFound: 404, Conflict: 409, TooLarge: 413, TooMany: 429,
+          Unavailable: 503}
 
 
 @attrs.define
@@ -133,6 +134,7 @@ class WebChat:
             raise ConfigError(f"webchat frame_ancestors must be a list of origins such as "
                               f"https://www.example.com, not {frame_ancestors!r}")
         self.server = server
+        self.context = context
         self.agent_token = agent_token
         self.queue = queue
         self.port = port
@@ -143,34 +145,74 @@ class WebChat:
         self._passes = ChatPasses()
         self._starts = Throttle(starts_per_minute, 60.0)
         self._page_headers = _page_headers(frame_ancestors or [])
-        app = Starlette(routes=[
+        self._handing_over = False            # exported to a successor: writes wait for the swap's end
+        self._app = Starlette(routes=[
             Route("/", self._page("webchat.html", "text/html; charset=utf-8"), methods=["GET"]),
             Route("/chat.js", self._page("webchat.js", "text/javascript; charset=utf-8"), methods=["GET"]),
             Route("/favicon.ico", _no_icon, methods=["GET"]),
-            Route("/chats", self._start_chat, methods=["POST"]),
-            Route("/chats/{id}/messages", self._customer_writes, methods=["POST"]),
+            Route("/chats", self._writing(self._start_chat), methods=["POST"]),
+            Route("/chats/{id}/messages", self._writing(self._customer_writes), methods=["POST"]),
             Route("/chats/{id}/messages", self._read, methods=["GET"]),
-            Route("/chats/{id}/leave", self._leave, methods=["POST"]),
+            Route("/chats/{id}/leave", self._writing(self._leave), methods=["POST"]),
             Route("/agents/{agent}", self._for_agents(self._agent), methods=["GET"]),
-            Route("/agents/{agent}/chats/{id}/accept", self._for_agents(self._accept), methods=["POST"]),
-            Route("/agents/{agent}/chats/{id}/messages", self._for_agents(self._agent_writes),
+            Route("/agents/{agent}/chats/{id}/accept", self._for_agents(self._writing(self._accept)),
                   methods=["POST"]),
-            Route("/agents/{agent}/chats/{id}/complete", self._for_agents(self._complete),
+            Route("/agents/{agent}/chats/{id}/messages", self._for_agents(self._writing(self._agent_writes)),
+                  methods=["POST"]),
+            Route("/agents/{agent}/chats/{id}/complete", self._for_agents(self._writing(self._complete)),
                   methods=["POST"]),
         ], exception_handlers={CarusoError: self._error})
-        self._http = HttpServer(app, Limits.configured("webchat", max_connections, request_timeout), "webchat",
-                                proxies="127.0.0.1")
+        self._limits = Limits.configured("webchat", max_connections, request_timeout)
+        self._http: HttpServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
-        try:
-            self.port = self._http.start("127.0.0.1", self.port)
-        except OSError as error:
-            raise ConfigError(f"webchat could not listen on 127.0.0.1:{self.port} ({error.strerror})") from None
+        """Listen, unless the server starts as a standby (``context.standby``): then once it
+        is made active (:meth:`activate`), since the port is its active predecessor's."""
+        if not self.context.standby:
+            self._listen()
+
+    def activate(self) -> None:
+        """The server took the work (its cold start, or a swap's import): listen if it does
+        not yet, beside a predecessor that listens on the port until its :meth:`deactivate`
+        (both share it: a customer finds the chat at every moment of a swap)."""
+        self._handing_over = False
+        if self._http is None:
+            self._listen()
+
+    def export_state(self) -> dict[str, Any]:
+        """The chats started here (their keys' digests and counts) and the passes' key, for the
+        successor; from now on customers' and agents' writes here are answered 503 (try again)
+        until the swap ends (:meth:`resume` if it failed, :meth:`deactivate` if it worked)."""
+        self._handing_over = True
+        return {"chats": {chat_id: attrs.asdict(chat) for chat_id, chat in self._chats.items()},
+                "passes": self._passes.export_state()}
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        self._chats = collections.OrderedDict((chat_id, _Chat(**chat)) for chat_id, chat in state["chats"].items())
+        self._passes.import_state(state["passes"])
+
+    def resume(self) -> None:
+        """The swap did not happen: the work stays here."""
+        self._handing_over = False
+
+    def deactivate(self) -> None:
+        """A swap moved the work to a successor, which listens on the port now: stop listening."""
+        if self._http is not None:
+            self._http.stop(10)
+            self._http = None
 
     def stop(self) -> None:
-        self._http.stop(10)
+        self.deactivate()
+
+    def _listen(self) -> None:
+        http = HttpServer(self._app, self._limits, "webchat", proxies="127.0.0.1")
+        try:
+            self.port = http.start("127.0.0.1", self.port, shared=True)
+        except OSError as error:
+            raise ConfigError(f"webchat could not listen on 127.0.0.1:{self.port} ({error.strerror})") from None
+        self._http = http
 
     def info(self) -> dict[str, Any]:
         return {"url": self.public_url or f"http://127.0.0.1:{self.port}", "queue": self.queue}
@@ -212,6 +254,16 @@ class WebChat:
         async def serve(request: Request) -> Response:
             return Response(content, media_type=media_type, headers=self._page_headers)
         return serve
+
+    def _writing(self, endpoint: Callable[[Request], Awaitable[Response]]
+                 ) -> Callable[[Request], Awaitable[Response]]:
+        """``endpoint``, which changes a chat: refused with 503 (try again in a second) while
+        the chats are handed to a successor."""
+        async def here(request: Request) -> Response:
+            if self._handing_over:
+                raise Unavailable("the chat service is being replaced: send it again in a moment", retry_after=1)
+            return await endpoint(request)
+        return here
 
     def _for_agents(self, endpoint: Callable[[Request], Awaitable[Response]]
                     ) -> Callable[[Request], Awaitable[Response]]:
