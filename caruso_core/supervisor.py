@@ -220,6 +220,7 @@ class Supervisor:
              config: dict[str, Any] | None = None) -> dict[str, Any]:
         """Replace the active instance of service ``name`` (see the module's contract); its
         configuration is the deployment's with ``config`` merged in. ``{"active", "standby"}``."""
+        self._follow_manager(name)
         with self._lock:
             current = self._active(name)
         assert current.entry is not None
@@ -247,6 +248,7 @@ class Supervisor:
 
     def back(self, name: str) -> dict[str, Any]:
         """Make the instance the last :meth:`swap` replaced active again (``{"active", "standby"}``)."""
+        self._follow_manager(name)
         with self._lock:
             current, standby = self._active(name), self._standbys.get(name)
         if standby is None or standby.child is None or not standby.child.alive:
@@ -257,6 +259,21 @@ class Supervisor:
             self._standbys[name] = current
         self._echo(f"{name}: back to {standby.instance_id}; {current.instance_id} stands by")
         return {"active": standby.instance_id, "standby": current.instance_id}
+
+    def _follow_manager(self, name: str) -> None:
+        """Take the manager's word on which of ``name``'s two instances is active: a swap made
+        without ``caruso up`` (the admin's page, ``caruso swap NAME INSTANCE_ID``) may have made
+        the standby active."""
+        with self._lock:
+            standby = self._standbys.get(name)
+        if standby is None:
+            return
+        active = [row["instance_id"] for row in self._client.lookup(name)]
+        with self._lock:
+            current = self._active(name)
+            if standby.instance_id in active and current.instance_id not in active:
+                self.children[self.children.index(current)] = standby
+                self._standbys[name] = current
 
     def _active(self, name: str) -> Supervised:
         for supervised in self.children:

@@ -223,6 +223,13 @@ def test_swap_through_up_starts_the_new_instance_keeps_the_old_to_go_back_and_le
         failing = caruso("swap", "counter", "-c", "colour=red", "--manager", uri)
         assert failing.exit_code == 1 and "colour" in failing.stderr
         assert counter.increment() == {"value": 7, "label": "v3"}         # a failed swap changes nothing
+        [standby] = [row["instance_id"] for row in client.services()
+                     if row["name"] == "counter" and row["state"] == "standby"]
+        client.swap("counter", standby)                   # by the manager, as the admin's page does
+        assert counter.increment() == {"value": 8, "label": "from-toml"}
+        back = caruso("swap", "counter", "--back", "--manager", uri)    # up follows: back is the other one
+        assert back.exit_code == 0, back.stderr
+        assert counter.increment() == {"value": 9, "label": "v3"}
         pids = [row["health"]["pid"] for row in client.health() if "pid" in row["health"]]
     assert lines[-1] == "caruso is down"
     eventually(lambda: [pid for pid in pids if os.path.exists(f"/proc/{pid}") and
