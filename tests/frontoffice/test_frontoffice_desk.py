@@ -124,7 +124,7 @@ def test_a_transferred_call_is_wrapped_up_and_its_notes_filed(desk, comm, storag
 def test_the_colleague_list_follows_colleagues_becoming_free_without_a_reload(desk, comm):
     """Drawn with nobody free, the transfer list gains bob once he is available, from the push
     stream (the desk is not drawn again); it does not change under the agent's hand while she
-    chooses, and follows again after."""
+    chooses, and follows again after. Notes typed just before *Find the caller* are kept."""
     page = desk.page
     call = comm.arrive("billing")["id"]
     wait_for_offer(page)
@@ -148,6 +148,11 @@ def test_the_colleague_list_follows_colleagues_becoming_free_without_a_reload(de
     assert hint.is_visible()
     comm.set_status("bob", "available")
     page.wait_for_selector(bob, state="attached")
+    page.fill(".desk-notes textarea[name=notes]", "Moves to Bonn in May")       # and at once: Find the caller
+    page.fill("input[name=find]", "acme")
+    page.click("button:has-text('Find')")
+    page.wait_for_url("**find=acme**")
+    assert page.input_value(".desk-notes textarea[name=notes]") == "Moves to Bonn in May"     # saved first
     page.select_option("select[name=colleague]", "bob")
     page.click("button:has-text('Transfer to colleague')")
     page.wait_for_selector("h2:has-text('Wrap-up')")

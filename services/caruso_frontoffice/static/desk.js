@@ -5,7 +5,7 @@
 // (window.deskPhone.live) the page must not be left: the desk is redrawn in place and
 // its forms are sent in the background. Notes typed and not saved go with any other form
 // of the desk (as draft_notes, for the interaction draft_for), so that completing,
-// transferring or answering the script keeps them; and they are saved in the background as
+// transferring or answering the script keeps them (Find the caller saves them first); and they are saved in the background as
 // they are typed (SAVE_AFTER ms after the last key; the result shown beside them), so that
 // a wrap-up whose time runs out or a desk closed keeps them too. Each [data-countdown] element counts
 // down the seconds the server gave it when it drew the desk (a wrap-up's or an accept window's),
@@ -93,23 +93,48 @@
     }
     said.textContent = text;
   }
-  function saveNotes(notes) {     // kept by /desk/notes, which answers a redirect when it kept them
+  function saveNotes(notes) {     // kept by /desk/notes, which answers a redirect when it kept them; true then
     var sent = notes.value, form = notes.form;
-    fetch("/desk/notes", {method: "POST", credentials: "same-origin", redirect: "manual",
-                          body: new URLSearchParams({csrf: form.elements.csrf.value, notes: sent,
-                                                     interaction: form.elements.interaction.value})})
+    return fetch("/desk/notes", {method: "POST", credentials: "same-origin", redirect: "manual",
+                                 body: new URLSearchParams({csrf: form.elements.csrf.value, notes: sent,
+                                                            interaction: form.elements.interaction.value})})
       .then(function (response) {
         if (response.type === "opaqueredirect") {
           notes.defaultValue = sent;
           notesSaid(notes, "Notes saved.");
-          return;
+          return true;
         }
         return response.text().then(function (html) {
           var error = new DOMParser().parseFromString(html, "text/html").querySelector(".error:not([id])");
           notesSaid(notes, "Notes not saved: " + (error ? error.textContent : "status " + response.status));
+          return false;
         });
       })
-      .catch(function () { notesSaid(notes, "Notes not saved yet: the front office does not answer."); });
+      .catch(function () {
+        notesSaid(notes, "Notes not saved yet: the front office does not answer.");
+        return false;
+      });
+  }
+  function find(event, form) {    // Find the caller: notes not saved yet are saved first (not lost
+    var notes = desk.querySelector(".desk-notes textarea[name=notes]");   // by the page's load); in place
+    var unsaved = notes && notes.value !== notes.defaultValue;            // while the phone holds a call
+    if (!unsaved && !live()) {
+      return;
+    }
+    event.preventDefault();
+    clearTimeout(saving);
+    var url = form.action + "?" + new URLSearchParams(new FormData(form));
+    (unsaved ? saveNotes(notes) : Promise.resolve(true)).then(function (saved) {
+      if (!saved) {
+        return;                   // said beside the notes; the search waits for them
+      }
+      if (!live()) {
+        window.location.assign(url);
+        return;
+      }
+      fetch(url, {credentials: "same-origin"}).then(function (response) { return response.text(); })
+        .then(redraw).catch(function () { /* the next change redraws */ });
+    });
   }
   document.addEventListener("input", function (event) {
     var field = event.target;
@@ -140,6 +165,10 @@
   }
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form.classList.contains("find-caller")) {
+      find(event, form);
+      return;
+    }
     if (form.method.toLowerCase() !== "post" || form.action.indexOf("/desk/") < 0) {
       return;
     }
