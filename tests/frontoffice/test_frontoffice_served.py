@@ -198,6 +198,13 @@ def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, 
         failed = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": operator,
                                                         "instance_id": "ghost-1"})
         assert failed.status_code == 409 and "Swap of storage failed: no instance &#39;ghost-1&#39;" in failed.text
+        for name, instance in (("x" * 5000, second.instance_id), ("", second.instance_id), ("storage", ""),
+                               ("storage", "storage-1<script>"), ("storage", "9" * 5000)):     # a tampered form
+            tampered = web.post("/admin/services/swap", data={"csrf": csrf, "name": name, "operator_secret": operator,
+                                                              "instance_id": instance})
+            assert tampered.status_code == 400 and "named no service or instance of this deployment" in tampered.text
+            assert "x" * 100 not in tampered.text and "9" * 100 not in tampered.text and "<script>" not in tampered.text
+        assert caruso_client.lookup("storage")[0]["instance_id"] == first.instance_id
         for forged in ("ü", "\u2603" * 40, operator + "é"):          # compared as text of any characters
             refused = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": forged,
                                                              "instance_id": second.instance_id})

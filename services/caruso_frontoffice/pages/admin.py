@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from caruso_core.errors import (CallInterrupted, CarusoError, ManagerUnreachable, NoInstance, NotAuthorized, NotFound,
                                  Unavailable)
+from caruso_core.contract import NAME_PATTERN
 from caruso_core.digits import digits
 from caruso_frontoffice import notices
 from caruso_frontoffice.access import action, page
@@ -54,6 +55,7 @@ UNANSWERED = (Unavailable, NoInstance, ManagerUnreachable, CallInterrupted)
 # where a posted user name, role and customer key are cut: one character longer than any may be,
 # so that a longer one is refused, not shortened into another
 NAME_CUT, ROLE_CUT = 65, 21
+INSTANCE = re.compile(r"[a-z][a-z0-9_.-]{0,63}-[0-9]{1,9}")      # a service's name, a dash, a number
 ADD_FORM = {"name": NAME_CUT, "role": ROLE_CUT, "customer": KEY_LENGTH + 1}
 
 
@@ -66,6 +68,9 @@ def services(request: Request, context: Context) -> Response:
 def swap(request: Request, context: Context, form: FormData) -> Response:
     name, instance_id = str(form.get("name", "")), str(form.get("instance_id", ""))
     operator_secret = str(form.get("operator_secret", ""))[:200]
+    if not (NAME_PATTERN.match(name) and INSTANCE.fullmatch(instance_id)):
+        return _services_page(request, context, 400, error="Choose the instance to swap to with its button on "
+                              "this page: the form named no service or instance of this deployment.")
     if not operator_secret:
         return _services_page(request, context, 403, error="A swap needs the operator secret: type it in "
                               "the field next to the button.")
