@@ -248,7 +248,7 @@ class Accounts:
             raise InvalidInput("a customer account needs its customer key (e.g. customer_id=42), "
                                "and only a customer account has one")
         key = parse_customer_key(customer) if customer else None
-        check_policy(password)
+        check_policy(password, name)
         stored = None if key is None else json.dumps(key)
         if stored is not None and len(stored) > KEY_LENGTH:
             raise InvalidInput(f"a customer key has at most {KEY_LENGTH} characters as stored: write it shorter")
@@ -270,7 +270,7 @@ class Accounts:
 
     def set_password(self, name: str, password: str) -> None:
         """Give the user ``name`` a new password and end their sessions; NotFound if unknown."""
-        check_policy(password)
+        check_policy(password, name)
         with self._engine.begin() as connection:
             user_id = self._row(connection, name).id
             connection.execute(users.update().where(users.c.id == user_id).values(password=self.passwords.hash(password)))

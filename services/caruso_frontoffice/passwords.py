@@ -27,6 +27,18 @@ from caruso_core.errors import CarusoError, ConfigError, InvalidInput
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
+MIN_VARIETY = 5                  # different characters of a password
+MIN_BESIDES_NAME = 6             # characters of a password that are not the user name
+AROUND = "0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"      # stripped from a password's ends for COMMON
+# passwords people choose first (of the lists leaked ones top, in the languages of the
+# verticals), compared without the digits and signs around them: "Password123!" is one
+COMMON = frozenset({
+    "", "password", "passwort", "wachtwoord", "motdepasse", "contrasena", "contraseña", "passw0rd", "p@ssw0rd",
+    "qwerty", "qwertz", "azerty", "qwertyuiop", "asdfgh", "asdfghjkl", "zxcvbn", "abc", "abcdef", "abcdefg",
+    "letmein", "welcome", "welkom", "willkommen", "bienvenue", "admin", "administrator", "root", "user", "guest",
+    "test", "login", "secret", "geheim", "changeme", "default", "iloveyou", "monkey", "dragon", "football",
+    "baseball", "sunshine", "princess", "master", "shadow", "superman", "trustno", "hello", "hallo", "summer",
+    "winter", "spring", "autumn", "caruso"})
 HASH_SLOTS = 2
 HASH_WAIT = 10.0
 MAX_LOG2_N, MAX_R, MAX_P = 20, 32, 16   # what a stored hash may ask for (4 GiB at most: 128 * r * n)
@@ -82,10 +94,20 @@ DEFAULT_COST = Cost()
 _SLOTS = threading.BoundedSemaphore(HASH_SLOTS)
 
 
-def check_policy(password: str) -> None:
-    """Raise InvalidInput unless ``password`` is acceptable (length within bounds)."""
+def check_policy(password: str, name: str = "") -> None:
+    """Raise InvalidInput unless ``password`` is acceptable for the user ``name``: its length
+    within bounds, ``MIN_VARIETY`` different characters or more, not a common password (one of
+    ``COMMON``, or digits and signs only, with digits and signs around it or not), and
+    ``MIN_BESIDES_NAME`` characters or more besides the user name."""
     if not isinstance(password, str) or not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise InvalidInput(f"a password needs {MIN_LENGTH} to {MAX_LENGTH} characters")
+    if len(set(password.casefold())) < MIN_VARIETY:
+        raise InvalidInput(f"a password needs {MIN_VARIETY} different characters or more")
+    if password.casefold().strip(AROUND) in COMMON:
+        raise InvalidInput("that is a common password (a well-known word or a run of digits, with digits "
+                           "or signs around it perhaps): choose another")
+    if len(name) >= 3 and len(password.casefold().replace(name.casefold(), "")) < MIN_BESIDES_NAME:
+        raise InvalidInput(f"a password needs {MIN_BESIDES_NAME} characters besides the user name")
 
 
 class Passwords:

@@ -97,11 +97,11 @@ def test_forms_without_session_or_csrf_token_are_refused(web):
         assert wrong.status_code == 403
     sign_in(web, "root")
     page = web.get("/admin/users").text
-    assert web.post("/admin/users", data={"name": "eve", "role": "admin", "password": "x" * 12}).status_code == 403
+    assert web.post("/admin/users", data={"name": "eve", "role": "admin", "password": "xylophone-42"}).status_code == 403
     other = TestClient(web.app, base_url="http://testserver")
     other.get("/signin")
     foreign = other.post("/admin/users", data={"csrf": csrf_of(page), "name": "eve", "role": "admin",
-                                               "password": "x" * 12}, follow_redirects=False)
+                                               "password": "xylophone-42"}, follow_redirects=False)
     assert foreign.headers["location"].startswith("/signin")  # another browser's token does nothing there
     assert "eve" not in web.get("/admin/users").text
 
@@ -111,7 +111,7 @@ def test_a_form_sent_after_signing_out_in_another_tab_leads_to_sign_in_and_back(
     page = web.get("/admin/users").text
     web.post("/signout", data={"csrf": csrf_of(page)})                    # the other tab
     sent = web.post("/admin/users", data={"csrf": csrf_of(page), "name": "eve", "role": "agent",
-                                          "password": "x" * 12},
+                                          "password": "xylophone-42"},
                     headers={"referer": "http://testserver/admin/users"}, follow_redirects=False)
     assert sent.status_code == 303 and sent.headers["location"] == "/signin?next=%2Fadmin%2Fusers"
     shown = web.get(sent.headers["location"]).text
@@ -185,19 +185,25 @@ def test_html_in_form_values_is_escaped(web):
 def test_admin_adds_users_with_checked_input(web):
     sign_in(web, "root")
     csrf = csrf_of(web.get("/admin/users").text)
-    bad = web.post("/admin/users", data={"csrf": csrf, "name": "<b>x</b>", "role": "agent", "password": "y" * 12})
+    bad = web.post("/admin/users", data={"csrf": csrf, "name": "<b>x</b>", "role": "agent", "password": "yellow-kite-12"})
     assert bad.status_code == 400 and "user name" in bad.text and "<b>x</b>" not in bad.text
     short = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "short"})
     assert short.status_code == 400 and "10 to 256 characters" in short.text
+    for weak, said in (("aaaaaaaaaaaa", "5 different characters"), ("Password123!", "a common password"),
+                       ("1234567890", "a common password"), ("Welcome-2026", "a common password"),
+                       ("kimberly-kim", "6 characters besides the user name")):
+        refused = web.post("/admin/users", data={"csrf": csrf, "name": "kimberly", "role": "agent", "password": weak})
+        assert refused.status_code == 400 and said in refused.text, weak
+    assert "kimberly" not in web.get("/admin/users").text                 # none was added
     for long in ("k" * 65, "k" * 5000):                              # refused, not cut to 64 into another name
-        refused = web.post("/admin/users", data={"csrf": csrf, "name": long, "role": "agent", "password": "y" * 12})
+        refused = web.post("/admin/users", data={"csrf": csrf, "name": long, "role": "agent", "password": "yellow-kite-12"})
         assert refused.status_code == 400 and "1 to 64 of a-z" in refused.text
-    role = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "owner", "password": "y" * 12})
+    role = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "owner", "password": "yellow-kite-12"})
     assert role.status_code == 400 and "unknown role" in role.text
-    added = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "y" * 12})
+    added = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "yellow-kite-12"})
     assert [r.status_code for r in added.history] == [303] and "User kim (agent) added" in added.text   # PRG
     assert "User kim (agent) added" not in web.get("/admin/users").text                        # said once
-    again = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "y" * 12})
+    again = web.post("/admin/users", data={"csrf": csrf, "name": "kim", "role": "agent", "password": "yellow-kite-12"})
     assert again.status_code == 400 and "exists already" in again.text
 
 
@@ -302,15 +308,15 @@ def test_first_run_creates_one_admin_with_the_one_time_token(tmp_path):
         assert page.status_code == 200
         csrf = csrf_of(page.text)
         differ = client.post("/setup", data={"csrf": csrf, "token": token, "name": "boss",
-                                             "password": "b" * 12, "repeat": "c" * 12})
+                                             "password": "brisk-owl-12", "repeat": "crisp-owl-12"})
         assert differ.status_code == 400 and "differ" in differ.text
         done = client.post("/setup", data={"csrf": csrf, "token": token, "name": "boss",
-                                           "password": "b" * 12, "repeat": "b" * 12}, follow_redirects=False)
+                                           "password": "brisk-owl-12", "repeat": "brisk-owl-12"}, follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"] == "/admin/services"
         assert [(u.name, u.role) for u in context.accounts.all()] == [("boss", "admin")]
         assert client.get(f"/setup?token={token}").status_code == 404   # one time only
         again = client.post("/setup", data={"csrf": csrf_of(client.get("/signin").text), "token": token,
-                                            "name": "mallory", "password": "m" * 12, "repeat": "m" * 12})
+                                            "name": "mallory", "password": "mild-moose-12", "repeat": "mild-moose-12"})
         assert again.status_code == 404
     assert make_context(tmp_path, users=False).setup_token is None      # users exist: no setup page
 
@@ -320,7 +326,7 @@ def test_a_user_added_by_the_command_while_it_runs_ends_the_first_run(tmp_path):
     token = context.setup_token
     with TestClient(create_app(context), base_url="http://testserver") as client:
         assert "No user exists yet" in client.get("/signin").text
-        accounts_of(f"sqlite:///{tmp_path / 'frontoffice.db'}").add("boss", "admin", "b" * 12)   # another process
+        accounts_of(f"sqlite:///{tmp_path / 'frontoffice.db'}").add("boss", "admin", "brisk-owl-12")   # another process
         assert "No user exists yet" not in client.get("/signin").text
         assert client.get(f"/setup?token={token}").status_code == 404
 
