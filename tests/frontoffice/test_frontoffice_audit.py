@@ -73,6 +73,7 @@ def test_creates_edits_and_deletes_are_listed_with_their_users_and_fields(front_
                                     ["ada", "changed", f"Task {key}", "assignee, subject"],
                                     ["sam", "created", f"Task {key}", "done, subject"]]
         assert rows(root.get("/admin/audit?user=ada").text) == [["ada", "changed", f"Task {key}", "assignee, subject"]]
+        assert rows(root.get("/admin/audit?user=%20ADA").text) == rows(root.get("/admin/audit?user=ada").text)
         assert "No change by nobody in the audit trail." in root.get("/admin/audit?user=nobody").text
 
 

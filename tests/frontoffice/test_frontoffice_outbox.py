@@ -48,11 +48,13 @@ def test_the_outbox_page_lists_a_failed_erp_order_and_retries_it_when_asked(erp_
         assert "No pending call in the outbox." in web.get("/admin/outbox?state=pending").text
         server, books, _url = demo_erp.start(erp_port)
         try:
-            retried = web.post("/admin/outbox/retry", data={"csrf": csrf_of(page.text), "id": str(row["id"])},
-                               follow_redirects=False)
-            assert retried.status_code == 303 and retried.headers["location"] == "/admin/outbox"
+            failed = web.get("/admin/outbox?state=failed").text                # retried from the filtered page
+            assert '<input type="hidden" name="state" value="failed">' in failed
+            retried = web.post("/admin/outbox/retry", data={"csrf": csrf_of(page.text), "id": str(row["id"]),
+                                                             "state": "failed"}, follow_redirects=False)
+            assert retried.status_code == 303 and retried.headers["location"] == "/admin/outbox?state=failed"
             assert f"Outbox row {row['id']} (caruso.erp/1 order_won_opportunity) is pending again" \
-                in web.get("/admin/outbox").text
+                in web.get(retried.headers["location"]).text
             number = eventually(lambda: storage.get("SalesOrder", order["id"])["erp_order_no"])
             assert [placed["order_no"] for placed in books.orders.values()] == [number]
             delivered = web.get("/admin/outbox?state=delivered").text

@@ -203,32 +203,39 @@ def outbox(request: Request, context: Context) -> Response:
 @action("admin")
 def retry_outbox(request: Request, context: Context, form: FormData) -> Response:
     """Send a failed outbox row again now (the storage refuses any other row)."""
-    text = str(form.get("id", ""))[:12]
+    text, shown = str(form.get("id", ""))[:12], _outbox_state(form)
     if not digits(text):
-        return _outbox_page(request, context, "", 400, error="Retry needs the number of an outbox row.")
+        return _outbox_page(request, context, shown, 400, error="Retry needs the number of an outbox row.")
     try:
         row = context.client.service(STORAGE).retry_outbox(int(text))
     except CarusoError as error:
-        return _outbox_page(request, context, "", 409, error=f"Outbox row {text} was not retried: {error}")
+        return _outbox_page(request, context, shown, 409, error=f"Outbox row {text} was not retried: {error}")
     return notices.redirect(request, context.sessions, "/admin/outbox",
                             f"Outbox row {row['id']} ({row['interface']} {row['method']}) is pending again and "
-                            "is sent now.")
+                            "is sent now.", f"state={shown}" if shown else "")
 
 
 @action("admin")
 def retry_mail(request: Request, context: Context, form: FormData) -> Response:
     """Send a failed message of the script engine's mail outbox again now (the engine refuses
     an unknown message and one that is not failed)."""
-    text = str(form.get("id", ""))[:MAIL_ID_LENGTH + 1]
+    text, shown = str(form.get("id", ""))[:MAIL_ID_LENGTH + 1], _outbox_state(form)
     if not MAIL_ID.fullmatch(text):
-        return _outbox_page(request, context, "", 400, error="Send again needs the number of a failed message.")
+        return _outbox_page(request, context, shown, 400, error="Send again needs the number of a failed message.")
     try:
         row = context.client.service(SCRIPTS).retry_mail(int(text))
     except CarusoError as error:
         status = 503 if isinstance(error, UNANSWERED) else 404 if isinstance(error, NotFound) else 409
-        return _outbox_page(request, context, "", status, error=f"Message {text} was not sent again: {error}")
+        return _outbox_page(request, context, shown, status, error=f"Message {text} was not sent again: {error}")
     return notices.redirect(request, context.sessions, "/admin/outbox",
-                            f"Message {row['id']} to {row['to']} ({row['subject']}) is queued again and is sent now.")
+                            f"Message {row['id']} to {row['to']} ({row['subject']}) is queued again and is sent now.",
+                            f"state={shown}" if shown else "")
+
+
+def _outbox_state(form: FormData) -> str:
+    """The outbox page's filter a retry was sent from (none if it names no state)."""
+    state = str(form.get("state", ""))
+    return state if state in OUTBOX_STATES else ""
 
 
 def _outbox_page(request: Request, context: Context, state: str, status: int = 200, *,
@@ -255,7 +262,7 @@ def _outbox_page(request: Request, context: Context, state: str, status: int = 2
 def audit(request: Request, context: Context) -> Response:
     """A page of the audit trail: :data:`AUDIT_ROWS` entries older than ``before`` (an
     entry's number), of the user ``user`` if given."""
-    user = str(request.query_params.get("user", ""))[:NAME_CUT].strip()
+    user = user_name(str(request.query_params.get("user", ""))[:NAME_CUT])      # as accounts keep names
     before = str(request.query_params.get("before", ""))[:ENTRY_DIGITS + 1]
     if before and not ENTRY.fullmatch(before):
         return context.render(request, "audit.html", 400, entries=[], of_user=user, older=None,
