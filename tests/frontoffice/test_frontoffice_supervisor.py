@@ -135,6 +135,7 @@ def test_a_report_of_records_says_the_days_do_not_apply(web, caruso_host):
     page = web.get("/supervisor/reports?name=sales-pipeline&from=2026-11-01&to=2026-11-02")
     assert page.status_code == 200 and "Counted from the records as they are now" in page.text
     assert "None" not in page.text
+    assert "No records to count." in page.text and "No events in this range" not in page.text     # none stored
 
 
 def test_the_wallboard_feed_is_the_monitors_picture(web, centre):
