@@ -7,6 +7,7 @@ the server's lock; channels are told outside it, since they may call the server.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
 import attrs
@@ -25,6 +26,10 @@ from caruso_comm.serial import Serial
 from caruso_comm.channels.transcript import Transcripts
 from caruso_comm.timers import Timers
 from caruso_comm.voicemail import VoicemailBox
+
+
+HANDED_BYTES = 8 * 2 ** 20        # of transcripts' text in a hot-swap's state (the wire takes 32 MiB)
+log = logging.getLogger("caruso.comm")
 
 
 @attrs.define(eq=False)
@@ -75,7 +80,7 @@ class Lifecycle:
             held = self.channels.held(channel, interactions)
             if held is not None:
                 self.reclaim(channel, held)
-        self.channels.activate()
+        self._activate_channels()
 
     def reclaim(self, channel: str, held: list[str]) -> list[dict[str, Any]]:
         """See :meth:`caruso_comm.service.CommServer.reclaim`."""
@@ -92,13 +97,32 @@ class Lifecycle:
         channels = self.channels.export_state()          # outside the lock: they finish their queued work
         with self.serial:
             self.log.flush()
-            live = list(self.acd.interactions)
-            transcripts = {name: self.transcripts(name).export(live) for name in self.channels.by_name}
+            transcripts = self._handed_transcripts()
             return {"acd": self.acd.export_state(), "feed": self.feed.last, "ivr": self.ivr.export_state(),
                     "transcripts": {name: messages for name, messages in transcripts.items() if messages},
                     "voicemail": [m.to_dict() for m in self.voicemail.messages()], "channels": channels,
                     "records": None if self.records is None else self.records.export_state(),
                     "unclaimed": self.recovery.export_state(), **self.outbound.export_state()}
+
+    def _handed_transcripts(self) -> dict[str, list[Any]]:
+        """The messages of the live interactions of each text channel, up to ``HANDED_BYTES`` of
+        text in all (the state crosses the wire in one message): an interaction beyond it is
+        handed over without its transcript (logged)."""
+        handed: dict[str, list[Any]] = {}
+        size, left = 0, 0
+        for name in self.channels.by_name:
+            for interaction in self.acd.interactions:
+                messages = self.transcripts(name).export([interaction])
+                text = sum(len(str(message.get("text", ""))) for _, _, message in messages)
+                if size + text > HANDED_BYTES:
+                    left += 1
+                    continue
+                size += text
+                handed.setdefault(name, []).extend(messages)
+        if left:
+            log.warning("%d live interaction(s) handed over without their transcripts (over %d bytes of text)",
+                        left, HANDED_BYTES)
+        return handed
 
     def deactivate(self) -> None:
         """A swap moved the work away: records handed over are the successor's to write; the
@@ -131,7 +155,16 @@ class Lifecycle:
                 self.transcripts(name).load(messages)
             self.acd.announce_queues()
         self.channels.import_state(state.get("channels", {}))
-        self.channels.activate()
+        self._activate_channels()
+
+    def _activate_channels(self) -> None:
+        """The channels take customers; if one cannot (its port held by another program), the
+        instance gives the work up again (retired: no timers, no records) and the step fails."""
+        try:
+            self.channels.activate()
+        except BaseException:
+            self.deactivate()
+            raise
 
     def _forget_work(self) -> None:
         """Drop the work a swap handed to another instance; keep the queue definitions."""

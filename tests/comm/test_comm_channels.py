@@ -1,7 +1,9 @@
 """The webchat (HTTP) and email (SMTP) channels on a running communication server."""
 from __future__ import annotations
 
+import logging
 import smtplib
+import socket
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -9,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from caruso_core.errors import ConfigError, InvalidInput, NotFound, Unavailable
+from caruso_core.context import HostContext
+from caruso_core.errors import ConfigError, Conflict, InvalidInput, NotFound, Unavailable
 from caruso_core.testing import eventually
 from caruso_core.testing.mail import SmtpServer
 from caruso_core.testing.processes import free_port
@@ -180,6 +183,50 @@ def test_a_chat_is_bounded_in_messages_bytes_and_body_and_open_only_with_its_key
         for _ in range(5):
             assert http.post(f"/chats/{talking.json()['id']}/leave", headers=_key(talking)).status_code == 200
         assert [m["text"] for m in server.messages(talking.json()["id"], "webchat")] == ["hello", "(left the chat)"]
+
+
+def test_while_a_swap_exports_the_chats_writes_are_answered_503_and_taken_again_after(running):
+    """Between ``export_state`` and the swap's end a write could be lost with the old instance:
+    customers and agents are told to send it again (503, Retry-After); if the swap fails
+    (``resume``) the chat goes on here."""
+    server = running(**CHAT, channels={"webchat": {"queue": "chat", "agent_token": "s3cret"}})
+    server.login("ann", {}, {"webchat": 1})
+    with _chat(server) as http:
+        started = http.post("/chats", json={"text": "hello"}).json()
+        key = {"Authorization": f"Bearer {started['key']}"}
+        agent = {"Authorization": "Bearer s3cret"}
+        exported = server.export_state()
+        assert [chat for chat in exported["channels"]["webchat"]["chats"]] == [started["id"]]
+        assert [m["text"] for _, _, m in exported["transcripts"]["webchat"]] == ["hello"]
+        for refused in (http.post(f"/chats/{started['id']}/messages", json={"text": "lost?"}, headers=key),
+                        http.post("/chats", json={"text": "another"}),
+                        http.post(f"/agents/ann/chats/{started['id']}/accept", headers=agent)):
+            assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+            assert "being replaced: send it again" in refused.json()["error"]
+        assert http.get(f"/chats/{started['id']}/messages", headers=key).status_code == 200   # reading goes on
+        server.resume()
+        assert http.post(f"/chats/{started['id']}/messages", json={"text": "again"}, headers=key).status_code == 200
+        assert [m["text"] for m in server.messages(started["id"], "webchat")] == ["hello", "again"]
+
+
+def test_a_standby_whose_chat_port_another_program_holds_gives_the_work_up_again(running, tmp_path):
+    """A swap's import makes the standby listen on the web chat's port; when a program that
+    does not share it holds it, the import fails and the instance takes no work (its timers
+    stay quiet, it has nothing to hand on): the manager then resumes the old instance."""
+    port = free_port()
+    config = {**CHAT, "channels": {"webchat": {"queue": "chat", "port": port}}}
+    state = running(**CHAT, channels={"webchat": {"queue": "chat"}}).export_state()
+    standby = CommServer(db=f"sqlite:///{tmp_path / 'standby.db'}", **config,
+                         context=HostContext(None, "comm", logging.getLogger("caruso.comm"), standby=True))
+    standby.start()                                       # a standby: the port is not taken yet
+    try:
+        with socket.create_server(("127.0.0.1", port)):  # another program's, not shared
+            with pytest.raises(ConfigError, match=f"webchat could not listen on 127.0.0.1:{port}"):
+                standby.import_state(state)
+        with pytest.raises(Conflict, match="this instance is retired"):
+            standby.export_state()
+    finally:
+        standby.stop()
 
 
 def test_the_chat_page_may_be_framed_only_by_the_configured_origins(running, tmp_path):

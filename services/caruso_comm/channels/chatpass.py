@@ -3,9 +3,10 @@
 A portal where the customer has signed in asks the communication server for a pass
 (``chat_pass`` of ``caruso.comm/1``) and sends the browser to the chat page with it; the
 chat started with the pass carries the customer. The key that signs passes is made at
-random by each channel instance and never leaves its process, so only that instance
-issues passes it accepts (passes outstanding when the server restarts are refused; the
-customer asks the portal again).
+random by each channel instance and leaves its process only in a hot-swap's state (to the
+successor, over the manager's authenticated connections), so only that instance and its
+successors accept its passes (passes outstanding when the server restarts are refused;
+the customer asks the portal again).
 
 A pass reads ``PAYLOAD.MAC``: the payload is base64url JSON ``{"customer", "name",
 "expires", "nonce"}``, the MAC its HMAC-SHA256. Nothing in a pass is decoded before its

@@ -17,7 +17,11 @@
     const response = await fetch(path, {method: method, headers: headers,
                                         body: body === undefined ? undefined : JSON.stringify(body)});
     const data = await response.json();
-    if (!response.ok) { throw new Error(data.error || response.statusText); }
+    if (!response.ok) {
+      const failure = new Error(data.error || response.statusText);
+      failure.status = response.status;
+      throw failure;
+    }
     return data;
   }
 
@@ -109,7 +113,7 @@
     try {
       await call("POST", "chats/" + encodeURIComponent(chat) + "/leave");
     } catch (error) {
-      if (error instanceof TypeError) {   // no answer (the server is away): the chat goes on
+      if (error instanceof TypeError || error.status >= 500) {   // no answer, or being replaced: it goes on
         problem(new Error("The chat could not be ended just now. Try again in a moment."));
         return;
       }                                   // refused: it ended already

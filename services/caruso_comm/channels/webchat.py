@@ -44,14 +44,16 @@ agent) holds it, not the agents' browsers.
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import ipaddress
 import json
 import math
 import re
 import secrets
+import threading
 from importlib import resources
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Iterator, Mapping
 
 import attrs
 from starlette.applications import Starlette
@@ -146,20 +148,20 @@ class WebChat:
         self._starts = Throttle(starts_per_minute, 60.0)
         self._page_headers = _page_headers(frame_ancestors or [])
         self._handing_over = False            # exported to a successor: writes wait for the swap's end
+        self._writes = threading.Lock()       # a write's check and change, against an export between them
         self._app = Starlette(routes=[
             Route("/", self._page("webchat.html", "text/html; charset=utf-8"), methods=["GET"]),
             Route("/chat.js", self._page("webchat.js", "text/javascript; charset=utf-8"), methods=["GET"]),
             Route("/favicon.ico", _no_icon, methods=["GET"]),
-            Route("/chats", self._writing(self._start_chat), methods=["POST"]),
-            Route("/chats/{id}/messages", self._writing(self._customer_writes), methods=["POST"]),
+            Route("/chats", self._start_chat, methods=["POST"]),
+            Route("/chats/{id}/messages", self._customer_writes, methods=["POST"]),
             Route("/chats/{id}/messages", self._read, methods=["GET"]),
-            Route("/chats/{id}/leave", self._writing(self._leave), methods=["POST"]),
+            Route("/chats/{id}/leave", self._leave, methods=["POST"]),
             Route("/agents/{agent}", self._for_agents(self._agent), methods=["GET"]),
-            Route("/agents/{agent}/chats/{id}/accept", self._for_agents(self._writing(self._accept)),
+            Route("/agents/{agent}/chats/{id}/accept", self._for_agents(self._accept), methods=["POST"]),
+            Route("/agents/{agent}/chats/{id}/messages", self._for_agents(self._agent_writes),
                   methods=["POST"]),
-            Route("/agents/{agent}/chats/{id}/messages", self._for_agents(self._writing(self._agent_writes)),
-                  methods=["POST"]),
-            Route("/agents/{agent}/chats/{id}/complete", self._for_agents(self._writing(self._complete)),
+            Route("/agents/{agent}/chats/{id}/complete", self._for_agents(self._complete),
                   methods=["POST"]),
         ], exception_handlers={CarusoError: self._error})
         self._limits = Limits.configured("webchat", max_connections, request_timeout)
@@ -185,9 +187,10 @@ class WebChat:
         """The chats started here (their keys' digests and counts) and the passes' key, for the
         successor; from now on customers' and agents' writes here are answered 503 (try again)
         until the swap ends (:meth:`resume` if it failed, :meth:`deactivate` if it worked)."""
-        self._handing_over = True
-        return {"chats": {chat_id: attrs.asdict(chat) for chat_id, chat in self._chats.items()},
-                "passes": self._passes.export_state()}
+        with self._writes:
+            self._handing_over = True
+            return {"chats": {chat_id: attrs.asdict(chat) for chat_id, chat in self._chats.items()},
+                    "passes": self._passes.export_state()}
 
     def import_state(self, state: Mapping[str, Any]) -> None:
         self._chats = collections.OrderedDict((chat_id, _Chat(**chat)) for chat_id, chat in state["chats"].items())
@@ -255,15 +258,15 @@ class WebChat:
             return Response(content, media_type=media_type, headers=self._page_headers)
         return serve
 
-    def _writing(self, endpoint: Callable[[Request], Awaitable[Response]]
-                 ) -> Callable[[Request], Awaitable[Response]]:
-        """``endpoint``, which changes a chat: refused with 503 (try again in a second) while
-        the chats are handed to a successor."""
-        async def here(request: Request) -> Response:
+    @contextlib.contextmanager
+    def _here(self) -> Iterator[None]:
+        """Around a write's change of the chats (after its body was read, nothing awaited
+        within): refused with 503 (try again in a second) once the chats were handed to a
+        successor, and never half done when they are."""
+        with self._writes:
             if self._handing_over:
                 raise Unavailable("the chat service is being replaced: send it again in a moment", retry_after=1)
-            return await endpoint(request)
-        return here
+            yield
 
     def _for_agents(self, endpoint: Callable[[Request], Awaitable[Response]]
                     ) -> Callable[[Request], Awaitable[Response]]:
@@ -308,7 +311,10 @@ class WebChat:
 
     async def _start_chat(self, request: Request) -> JSONResponse:
         body = await self._json(request)
-        # from here on nothing awaits: the check and the count of a start are one step
+        with self._here():               # nothing awaits: the check and the count of a start are one step
+            return self._start(request, body)
+
+    def _start(self, request: Request, body: dict[str, Any]) -> JSONResponse:
         address = _address(request)
         wait = self._starts.wait(address)
         if wait > 0:
@@ -342,11 +348,13 @@ class WebChat:
         return chat_id, record
 
     async def _customer_writes(self, request: Request) -> JSONResponse:
-        chat_id, record = self._own_chat(request)
+        self._own_chat(request)
         text = self._text(await self._json(request))
-        self._live(chat_id)
-        record.take(text, self.max_messages, self.max_bytes)
-        self.transcripts.add(chat_id, record.sender, text)
+        with self._here():
+            chat_id, record = self._own_chat(request)
+            self._live(chat_id)
+            record.take(text, self.max_messages, self.max_bytes)
+            self.transcripts.add(chat_id, record.sender, text)
         return JSONResponse({"ok": True})
 
     async def _read(self, request: Request) -> JSONResponse:
@@ -367,16 +375,17 @@ class WebChat:
     async def _leave(self, request: Request) -> JSONResponse:
         """The customer ends the chat: one still waiting is abandoned; of a connected one the
         agent reads that the customer left (and completes it)."""
-        chat_id, record = self._own_chat(request)
-        try:
-            state = self._live(chat_id)["state"]
-        except Conflict:
-            return JSONResponse({"ok": True})                        # over already
-        if state in ("waiting", "offered"):
-            self.server.abandon(chat_id)
-        elif not record.left:
-            record.left = True
-            self.transcripts.add(chat_id, record.sender, LEFT)
+        with self._here():
+            chat_id, record = self._own_chat(request)
+            try:
+                state = self._live(chat_id)["state"]
+            except Conflict:
+                return JSONResponse({"ok": True})                    # over already
+            if state in ("waiting", "offered"):
+                self.server.abandon(chat_id)
+            elif not record.left:
+                record.left = True
+                self.transcripts.add(chat_id, record.sender, LEFT)
         return JSONResponse({"ok": True})
 
     def _live(self, chat_id: str) -> dict[str, Any]:
@@ -390,17 +399,20 @@ class WebChat:
         return JSONResponse(self.server.agent(request.path_params["agent"]))
 
     async def _accept(self, request: Request) -> JSONResponse:
-        return JSONResponse(self.server.accept(request.path_params["agent"], request.path_params["id"]))
+        with self._here():
+            return JSONResponse(self.server.accept(request.path_params["agent"], request.path_params["id"]))
 
     async def _agent_writes(self, request: Request) -> JSONResponse:
         text = self._text(await self._json(request))
-        self.server.send(request.path_params["agent"], request.path_params["id"], text)
+        with self._here():
+            self.server.send(request.path_params["agent"], request.path_params["id"], text)
         return JSONResponse({"ok": True})
 
     async def _complete(self, request: Request) -> JSONResponse:
         body = await self._json(request)
-        self.server.complete(request.path_params["agent"], request.path_params["id"],
-                             str(body.get("disposition", "")))
+        with self._here():
+            self.server.complete(request.path_params["agent"], request.path_params["id"],
+                                 str(body.get("disposition", "")))
         return JSONResponse({"ok": True})
 
 
