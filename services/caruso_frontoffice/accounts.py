@@ -270,7 +270,7 @@ class Accounts:
 
     def set_password(self, name: str, password: str) -> None:
         """Give the user ``name`` a new password and end their sessions; NotFound if unknown."""
-        check_policy(password, name)
+        check_policy(password, user_name(name))
         with self._engine.begin() as connection:
             user_id = self._row(connection, name).id
             connection.execute(users.update().where(users.c.id == user_id).values(password=self.passwords.hash(password)))

@@ -198,7 +198,8 @@ def test_admin_sees_services_and_swaps_and_rolls_back(tmp_path, caruso_manager, 
         failed = web.post("/admin/services/swap", data={"csrf": csrf, "name": "storage", "operator_secret": operator,
                                                         "instance_id": "ghost-1"})
         assert failed.status_code == 409 and "Swap of storage failed: no instance &#39;ghost-1&#39;" in failed.text
-        for name, instance in (("x" * 5000, second.instance_id), ("", second.instance_id), ("storage", ""),
+        for name, instance in (("x" * 5000, second.instance_id), ("", second.instance_id), ("storage\n", ""),
+                               ("storage", ""),
                                ("storage", "storage-1<script>"), ("storage", "9" * 5000)):     # a tampered form
             tampered = web.post("/admin/services/swap", data={"csrf": csrf, "name": name, "operator_secret": operator,
                                                               "instance_id": instance})

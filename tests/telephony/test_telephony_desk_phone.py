@@ -192,7 +192,7 @@ def test_an_agent_answers_talks_mutes_holds_transfers_and_the_next_hangs_up(cent
     page.fill("input[name=find]", "nobody by this name")            # Find the caller: drawn in place
     page.click("button:has-text('Find')")
     page.wait_for_selector("p.hint:has-text('No customer matches “nobody by this name”')")
-    assert page.inner_text("#phone-state") == "connected" and "find=" not in page.url      # the page stayed
+    assert page.inner_text("#phone-state") == "connected" and "find=nobody" in page.url      # the page stayed
     colleague = next(agent for agent in AGENTS if agent != answering)
     transfer = page.locator("form[action='/desk/transfer']:has(select[name=colleague])")
     transfer.locator("select").select_option(colleague)

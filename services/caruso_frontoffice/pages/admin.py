@@ -68,7 +68,7 @@ def services(request: Request, context: Context) -> Response:
 def swap(request: Request, context: Context, form: FormData) -> Response:
     name, instance_id = str(form.get("name", "")), str(form.get("instance_id", ""))
     operator_secret = str(form.get("operator_secret", ""))[:200]
-    if not (NAME_PATTERN.match(name) and INSTANCE.fullmatch(instance_id)):
+    if not (NAME_PATTERN.fullmatch(name) and INSTANCE.fullmatch(instance_id)):
         return _services_page(request, context, 400, error="Choose the instance to swap to with its button on "
                               "this page: the form named no service or instance of this deployment.")
     if not operator_secret:

@@ -132,6 +132,7 @@
         window.location.assign(url);
         return;
       }
+      history.replaceState(null, "", url);      // the desk's next redraw keeps the search
       fetch(url, {credentials: "same-origin"}).then(function (response) { return response.text(); })
         .then(redraw).catch(function () { /* the next change redraws */ });
     });
