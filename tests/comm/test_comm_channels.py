@@ -229,6 +229,29 @@ def test_a_standby_whose_chat_port_another_program_holds_gives_the_work_up_again
         standby.stop()
 
 
+def test_a_successor_given_no_port_takes_its_predecessors(running, tmp_path):
+    """``port = 0`` lets the first instance choose a free port; the instance a swap makes
+    active listens on that one, so customers keep their chat's address."""
+    first = running(**CHAT, channels={"webchat": {"queue": "chat"}})
+    with _chat(first) as http:
+        started = http.post("/chats", json={"text": "hello"}).json()
+    state = first.export_state()
+    successor = CommServer(db=f"sqlite:///{tmp_path / 'next.db'}", **CHAT, channels={"webchat": {"queue": "chat"}},
+                           context=HostContext(None, "comm", logging.getLogger("caruso.comm"), standby=True))
+    successor.start()
+    try:
+        successor.import_state(state)
+        first.deactivate()
+        assert successor.channels()["webchat"]["url"] == first.channels()["webchat"]["url"]
+        with _chat(successor) as http:
+            written = http.post(f"/chats/{started['id']}/messages", json={"text": "still here"},
+                                headers={"Authorization": f"Bearer {started['key']}"})
+        assert written.status_code == 200 and [m["text"] for m in successor.messages(started["id"], "webchat")] \
+            == ["hello", "still here"]
+    finally:
+        successor.stop()
+
+
 def test_the_chat_page_may_be_framed_only_by_the_configured_origins(running, tmp_path):
     closed = running(**CHAT, channels={"webchat": {"queue": "chat"}})
     with _chat(closed) as http:

@@ -190,11 +190,15 @@ class WebChat:
         with self._writes:
             self._handing_over = True
             return {"chats": {chat_id: attrs.asdict(chat) for chat_id, chat in self._chats.items()},
-                    "passes": self._passes.export_state()}
+                    "passes": self._passes.export_state(), "port": self.port}
 
     def import_state(self, state: Mapping[str, Any]) -> None:
+        """The predecessor's chats and passes, and its port when this one was given none (0: a
+        free port, which the predecessor chose): customers keep their address."""
         self._chats = collections.OrderedDict((chat_id, _Chat(**chat)) for chat_id, chat in state["chats"].items())
         self._passes.import_state(state["passes"])
+        if not self.port and self._http is None:
+            self.port = state.get("port", 0)
 
     def resume(self) -> None:
         """The swap did not happen: the work stays here."""
