@@ -51,7 +51,7 @@ import os
 import signal
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import attrs
 
@@ -260,20 +260,24 @@ class Supervisor:
         self._echo(f"{name}: back to {standby.instance_id}; {current.instance_id} stands by")
         return {"active": standby.instance_id, "standby": current.instance_id}
 
-    def _follow_manager(self, name: str) -> None:
-        """Take the manager's word on which of ``name``'s two instances is active: a swap made
-        without ``caruso up`` (the admin's page, ``caruso swap NAME INSTANCE_ID``) may have made
-        the standby active."""
+    def _follow_manager(self, name: str, active: Collection[str] | None = None) -> None:
+        """Take the manager's word (``active``: the instance ids it has active, else asked now)
+        on which of ``name``'s two instances is active: a swap made without ``caruso up`` (the
+        admin's page, ``caruso swap NAME INSTANCE_ID``) may have made the standby active."""
         with self._lock:
             standby = self._standbys.get(name)
         if standby is None:
             return
-        active = [row["instance_id"] for row in self._client.lookup(name)]
+        if active is None:
+            active = [row["instance_id"] for row in self._client.lookup(name)]
         with self._lock:
             current = self._active(name)
-            if standby.instance_id in active and current.instance_id not in active:
-                self.children[self.children.index(current)] = standby
-                self._standbys[name] = current
+            if standby.instance_id not in active or current.instance_id in active:
+                return
+            self.children[self.children.index(current)] = standby
+            self._standbys[name] = current
+        self._echo(f"{name}: {standby.instance_id} is active (swapped without caruso up); "
+                   f"{current.instance_id} stands by")
 
     def _active(self, name: str) -> Supervised:
         for supervised in self.children:
@@ -364,11 +368,15 @@ class Supervisor:
         self._restart_later(supervised, time.monotonic())
 
     def _check_registrations(self) -> None:
-        """Kill and restart a service whose process lives but whose lease lapsed (it hangs)."""
+        """Follow swaps made without `caruso up`; kill and restart a service whose process lives
+        but whose lease lapsed (it hangs)."""
         try:
             registrations = {s["instance_id"]: s for s in self._client.services()}
         except CarusoError:
             return
+        active = {instance for instance, row in registrations.items() if row.get("state") == "active"}
+        for name in list(self._standbys):
+            self._follow_manager(name, active)
         for supervised in self.children:
             found = registrations.get(supervised.instance_id or "")
             if found is None or found["healthy"] or supervised.child is None or not supervised.child.alive:

@@ -227,6 +227,9 @@ def test_swap_through_up_starts_the_new_instance_keeps_the_old_to_go_back_and_le
                      if row["name"] == "counter" and row["state"] == "standby"]
         client.swap("counter", standby)                   # by the manager, as the admin's page does
         assert counter.increment() == {"value": 8, "label": "from-toml"}
+        eventually(lambda: [line for line in lines                 # up follows it (its next check)
+                            if f"counter: {standby} is active (swapped without caruso up); " in line],
+                   what="caruso up following the swap")
         back = caruso("swap", "counter", "--back", "--manager", uri)    # up follows: back is the other one
         assert back.exit_code == 0, back.stderr
         assert counter.increment() == {"value": 9, "label": "v3"}
