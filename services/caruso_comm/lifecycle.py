@@ -97,28 +97,27 @@ class Lifecycle:
         channels = self.channels.export_state()          # outside the lock: they finish their queued work
         with self.serial:
             self.log.flush()
-            transcripts = self._handed_transcripts()
             return {"acd": self.acd.export_state(), "feed": self.feed.last, "ivr": self.ivr.export_state(),
-                    "transcripts": {name: messages for name, messages in transcripts.items() if messages},
+                    "transcripts": self._handed_transcripts(),
                     "voicemail": [m.to_dict() for m in self.voicemail.messages()], "channels": channels,
                     "records": None if self.records is None else self.records.export_state(),
                     "unclaimed": self.recovery.export_state(), **self.outbound.export_state()}
 
     def _handed_transcripts(self) -> dict[str, list[Any]]:
-        """The messages of the live interactions of each text channel, up to ``HANDED_BYTES`` of
-        text in all (the state crosses the wire in one message): an interaction beyond it is
-        handed over without its transcript (logged)."""
+        """The messages of the live interactions, by channel, up to ``HANDED_BYTES`` of text in
+        all (the state crosses the wire in one message): an interaction beyond it is handed
+        over without its transcript (logged)."""
         handed: dict[str, list[Any]] = {}
         size, left = 0, 0
-        for name in self.channels.by_name:
-            for interaction in self.acd.interactions:
-                messages = self.transcripts(name).export([interaction])
-                text = sum(len(str(message.get("text", ""))) for _, _, message in messages)
-                if size + text > HANDED_BYTES:
-                    left += 1
-                    continue
-                size += text
-                handed.setdefault(name, []).extend(messages)
+        for interaction in self.acd.interactions.values():
+            messages = self.transcripts(interaction.channel).export([interaction.id])
+            text = sum(len(str(message.get("text", ""))) for _, _, message in messages)
+            if size + text > HANDED_BYTES:
+                left += 1
+                continue
+            size += text
+            if messages:
+                handed.setdefault(interaction.channel, []).extend(messages)
         if left:
             log.warning("%d live interaction(s) handed over without their transcripts (over %d bytes of text)",
                         left, HANDED_BYTES)

@@ -137,9 +137,11 @@ def _rebuild(connection: Connection, table: Table) -> None:
     interim.create(connection)
     connection.exec_driver_sql(f"INSERT INTO {quote(interim.name)} ({copied}) SELECT {copied} FROM {quote(table.name)}")
     connection.exec_driver_sql("PRAGMA legacy_alter_table = ON")     # a view naming it would fail the rename
-    connection.exec_driver_sql(f"DROP TABLE {quote(table.name)}")
-    connection.exec_driver_sql(f"ALTER TABLE {quote(interim.name)} RENAME TO {quote(table.name)}")
-    connection.exec_driver_sql("PRAGMA legacy_alter_table = OFF")
+    try:
+        connection.exec_driver_sql(f"DROP TABLE {quote(table.name)}")
+        connection.exec_driver_sql(f"ALTER TABLE {quote(interim.name)} RENAME TO {quote(table.name)}")
+    finally:                                 # the connection goes back to the pool as it came
+        connection.exec_driver_sql("PRAGMA legacy_alter_table = OFF")
     for statement in kept:
         connection.exec_driver_sql(statement)
 

@@ -1,6 +1,7 @@
 """Pages over the storage service in-process: paging (a page past the last one goes to the
 last), metadata cache, a view naming an attribute the model lacks, a 360 view over TLS."""
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -15,6 +16,17 @@ from caruso_frontoffice.app import create_app
 from caruso_frontoffice.deskphone import DeskPhone
 from caruso_frontoffice.records import METADATA_SECONDS, Records
 from frontoffice_support import QUICK_COST, VIEWS, add_users, form_fields, make_context, sign_in
+
+
+@contextlib.contextmanager
+def signed_in_with_views(path, manager_uri, text, packaged=True):
+    """A front office with the views ``text`` (written to ``path``) over the packaged ones, or
+    alone when not ``packaged``; ada signed in."""
+    path.write_text(text)
+    context = make_context(path.parent, manager_uri, views=[*VIEWS, path] if packaged else [path])
+    with TestClient(create_app(context), base_url="http://testserver") as web:
+        sign_in(web, "ada")
+        yield web
 
 
 def test_list_pages_page(tmp_path, caruso_manager, storage):
@@ -172,16 +184,12 @@ def test_metadata_is_cached_for_a_few_seconds(storage):
 
 
 def test_a_view_naming_an_unknown_attribute_shows_the_storage_error(tmp_path, caruso_manager, storage):
-    views = tmp_path / "odd.xml"
-    views.write_text("""<views>
+    with signed_in_with_views(tmp_path / "odd.xml", caruso_manager.uri, """<views>
   <list id="odd" object="Customer"><search fields="shoe_size"/><column field="name"/></list>
   <customer360 id="odd-360" object="Customer"><profile detail="plain"/>
     <related object="Contact" field="shoe_size" label="Contacts"/></customer360>
   <detail id="plain" object="Customer"><section label="P"><field name="name"/></section></detail>
-</views>""")
-    context = make_context(tmp_path, caruso_manager.uri, views=[views])
-    with TestClient(create_app(context), base_url="http://testserver") as web:
-        sign_in(web, "ada")
+</views>""", packaged=False) as web:
         listing = web.get("/views/odd", params={"q": "x"})
         assert listing.status_code == 200 and "shoe_size" in listing.text and "0 found" in listing.text
         full = web.get("/views/odd-360/show", params={"id": "1"})
@@ -195,8 +203,7 @@ def test_a_column_naming_a_customer_opens_their_360_from_lists_and_related_table
                                                                                  storage):
     task = storage.create("Task", {"subject": "Call back", "customer_id": 1, "assignee": "ada"})
     loose = storage.create("Task", {"subject": "Tidy up"})
-    views = tmp_path / "tasks.xml"
-    views.write_text("""<views>
+    with signed_in_with_views(tmp_path / "tasks.xml", caruso_manager.uri, """<views>
   <list id="all-tasks" object="Task" form="task-edit">
     <column field="subject"/><column field="customer_id" label="Customer" open="customer-360"/>
     <column field="assignee" open="customer-360"/>
@@ -206,10 +213,7 @@ def test_a_column_naming_a_customer_opens_their_360_from_lists_and_related_table
   </list>
   <customer360 id="with-tasks" object="Customer"><profile detail="customer"/>
     <related object="Task" field="customer_id" label="Tasks" list="all-tasks"/></customer360>
-</views>""")
-    context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
-    with TestClient(create_app(context), base_url="http://testserver") as web:
-        sign_in(web, "ada")
+</views>""") as web:
         listing = web.get("/views/all-tasks").text
         assert (f'<td><a href="/views/task-edit/edit?id={task["id"]}">Call back</a></td>'
                 '<td><a href="/views/customer-360/show?id=1">1</a></td><td>ada</td>') in listing   # assignee: no relation
@@ -231,18 +235,14 @@ def test_a_column_by_another_attribute_shows_it_in_lists_related_tables_and_expo
     mine = storage.create("SalesOrder", {"customer_id": ann["id"], "title": "Boiler", "amount": "10.00",
                                          "opportunity_id": deal["id"]})
     lost = storage.create("SalesOrder", {"customer_id": 999999, "title": "Orphan", "amount": "1.00"})
-    views = tmp_path / "orders.xml"
-    views.write_text("""<views>
+    with signed_in_with_views(tmp_path / "orders.xml", caruso_manager.uri, """<views>
   <list id="orders" object="SalesOrder">
     <column field="title"/><column field="customer_id" label="Customer" open="customer-360" by="name"/>
     <column field="opportunity_id" label="Deal" by="title"/>
   </list>
   <customer360 id="with-orders" object="Customer"><profile detail="customer"/>
     <related object="SalesOrder" field="customer_id" label="Orders" list="orders"/></customer360>
-</views>""")
-    context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
-    with TestClient(create_app(context), base_url="http://testserver") as web:
-        sign_in(web, "ada")
+</views>""") as web:
         listing = web.get("/views/orders").text
         assert (f'<td><a href="/views/orders/show?id={mine["id"]}">Boiler</a></td>'
                 f'<td><a href="/views/customer-360/show?id={ann["id"]}">Ann =Arbor</a></td><td>Heat pumps</td>'
@@ -268,8 +268,7 @@ def test_a_360s_related_table_shows_the_first_rows_in_the_lists_order_and_says_w
         storage.create("Activity", {"customer_id": ann, "kind": "call", "subject": f"Call {day}",
                                     "at": f"2026-11-0{day}T10:00:00"})
     storage.create("Activity", {"customer_id": bo, "kind": "call", "subject": "Call Bo", "at": "2026-11-09T10:00:00"})
-    views = tmp_path / "calls.xml"
-    views.write_text("""<views>
+    with signed_in_with_views(tmp_path / "calls.xml", caruso_manager.uri, """<views>
   <list id="calls" object="Activity" page-size="3"><filter field="customer_id"/>
     <column field="subject"/><column field="at"/><order field="at" descending="true"/></list>
   <list id="calls-unfiltered" object="Activity" page-size="3">
@@ -277,10 +276,7 @@ def test_a_360s_related_table_shows_the_first_rows_in_the_lists_order_and_says_w
   <customer360 id="with-calls" object="Customer"><profile detail="customer"/>
     <related object="Activity" field="customer_id" label="Calls" list="calls"/>
     <related object="Activity" field="customer_id" label="Oldest calls" list="calls-unfiltered"/></customer360>
-</views>""")
-    context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
-    with TestClient(create_app(context), base_url="http://testserver") as web:
-        sign_in(web, "ada")
+</views>""") as web:
         page = web.get("/views/with-calls/show", params={"id": ann}).text
         newest, oldest = page.split("<h2>Oldest calls</h2>")
         assert re.findall(r">Call (\d)<", newest) == ["5", "4", "3"] and re.findall(r">Call (\d)<", oldest) == ["1", "2", "3"]
@@ -302,8 +298,7 @@ def test_a_detail_view_shows_the_objects_that_point_at_its_record(tmp_path, caru
                                     "at": f"2026-11-0{day}T10:00:00"})
     storage.create("Contact", {"customer_id": ann, "name": "Carl Meier", "role": "buyer"})
     task = storage.create("Task", {"customer_id": ann, "subject": "Send the offer"})
-    views = tmp_path / "firm.xml"
-    views.write_text("""<views>
+    with signed_in_with_views(tmp_path / "firm.xml", caruso_manager.uri, """<views>
   <list id="calls" object="Activity" page-size="2" form="call-edit"><filter field="customer_id"/>
     <column field="subject"/><column field="customer_id"/><order field="at" descending="true"/></list>
   <form id="call-edit" object="Activity"><field name="subject"/></form>
@@ -312,10 +307,7 @@ def test_a_detail_view_shows_the_objects_that_point_at_its_record(tmp_path, caru
     <related object="Activity" field="customer_id" label="Calls" list="calls"/>
     <related object="Contact" field="customer_id" label="People"/>
     <related object="Task" field="customer_id" label="Tasks" list="secret-tasks"/></detail>
-</views>""")
-    context = make_context(tmp_path, caruso_manager.uri, views=[*VIEWS, views])
-    with TestClient(create_app(context), base_url="http://testserver") as web:
-        sign_in(web, "ada")
+</views>""") as web:
         page = web.get("/views/firm/show", params={"id": ann}).text
         assert "<h2>Firm</h2>" in page and "<h2>Tasks</h2>" not in page and "Send the offer" not in page
         calls, people = page.split("<h2>Calls</h2>")[1].split("<h2>People</h2>")

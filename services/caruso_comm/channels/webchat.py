@@ -352,7 +352,7 @@ class WebChat:
         return chat_id, record
 
     async def _customer_writes(self, request: Request) -> JSONResponse:
-        self._own_chat(request)
+        self._own_chat(request)                 # the key first: nothing is read of a stranger's body
         text = self._text(await self._json(request))
         with self._here():
             chat_id, record = self._own_chat(request)
