@@ -59,8 +59,10 @@ def test_the_outbox_page_lists_a_failed_erp_order_and_retries_it_when_asked(erp_
             assert [placed["order_no"] for placed in books.orders.values()] == [number]
             delivered = web.get("/admin/outbox?state=delivered").text
             assert f'data-row="{row["id"]}" data-state="delivered"' in delivered and "Retry now" not in delivered
-            again = web.post("/admin/outbox/retry", data={"csrf": csrf_of(page.text), "id": str(row["id"])})
+            again = web.post("/admin/outbox/retry", data={"csrf": csrf_of(page.text), "id": str(row["id"]),
+                                                           "state": "<b>" + "x" * 5000})      # a filter of none
             assert again.status_code == 409 and "is delivered: only a failed row is retried" in again.text
+            assert "x" * 100 not in again.text and "<b>" not in again.text
         finally:
             server.shutdown()
             server.server_close()
