@@ -74,7 +74,7 @@ class Supervised:
 
     label: str
     arguments: list[str]
-    environment: dict[str, str]
+    environment: dict[str, str] = attrs.field(repr=False)    # holds the secrets: never in a message
     name: str | None = None          # the service's registered name (None: the manager)
     config: dict[str, Any] | None = None
     entry: ServiceEntry | None = None
@@ -101,6 +101,7 @@ class Supervisor:
         secret, self._operator = ("", None) if insecure else credentials.ensure()
         self._client = Client(deployment.manager_uri, operator_secret=self._operator)
         self._lock = threading.RLock()            # around the lists of children (swaps come from other threads)
+        self._swapping = threading.Lock()         # held through a whole swap or back (one at a time; not followed half made)
         self._standbys: dict[str, Supervised] = {}
         self._control: Any = None
         base = {**os.environ, "CARUSO_MANAGER": deployment.manager_uri, "CARUSO_SECRET": secret or "",
@@ -220,6 +221,11 @@ class Supervisor:
              config: dict[str, Any] | None = None) -> dict[str, Any]:
         """Replace the active instance of service ``name`` (see the module's contract); its
         configuration is the deployment's with ``config`` merged in. ``{"active", "standby"}``."""
+        with self._swapping:
+            return self._swap(name, version, use, config)
+
+    def _swap(self, name: str, version: str | None, use: str | None,
+              config: dict[str, Any] | None) -> dict[str, Any]:
         self._follow_manager(name)
         with self._lock:
             current = self._active(name)
@@ -248,6 +254,10 @@ class Supervisor:
 
     def back(self, name: str) -> dict[str, Any]:
         """Make the instance the last :meth:`swap` replaced active again (``{"active", "standby"}``)."""
+        with self._swapping:
+            return self._back(name)
+
+    def _back(self, name: str) -> dict[str, Any]:
         self._follow_manager(name)
         with self._lock:
             current, standby = self._active(name), self._standbys.get(name)
@@ -369,7 +379,16 @@ class Supervisor:
 
     def _check_registrations(self) -> None:
         """Follow swaps made without `caruso up`; kill and restart a service whose process lives
-        but whose lease lapsed (it hangs)."""
+        but whose lease lapsed (it hangs). Skipped while a swap is under way (it would be seen
+        half made); the next check comes a quarter lease later."""
+        if not self._swapping.acquire(blocking=False):
+            return
+        try:
+            self._follow_registrations()
+        finally:
+            self._swapping.release()
+
+    def _follow_registrations(self) -> None:
         try:
             registrations = {s["instance_id"]: s for s in self._client.services()}
         except CarusoError:

@@ -240,6 +240,48 @@ def test_swap_through_up_starts_the_new_instance_keeps_the_old_to_go_back_and_le
                lambda left: left == [], what="every instance, standbys too, ended")
 
 
+class ManagerSwappingMidway:
+    """Stands in for the manager (the interleaving cannot be forced with a real one): its
+    ``swap`` makes the instance active, then runs the supervisor's registration check as its
+    main loop could at that moment, while the swap has not finished."""
+
+    def __init__(self, supervisor, active):
+        self.supervisor, self.active, self.checked = supervisor, active, []
+
+    def services(self):
+        return [{"instance_id": active, "state": "active", "healthy": True} for active in self.active]
+
+    def lookup(self, name):
+        return [{"instance_id": active} for active in self.active]
+
+    def swap(self, name, instance_id):
+        self.active[:] = [instance_id]
+        checking = threading.Thread(target=self.supervisor._check_registrations)
+        checking.start()
+        checking.join()
+        self.checked.append(instance_id)
+
+
+def test_up_s_registration_check_does_not_follow_a_swap_back_it_makes_half_made():
+    from types import SimpleNamespace
+
+    from caruso_core.supervisor import Supervised, Supervisor
+    uri = "PYRO:caruso.manager@127.0.0.1:7000"
+    supervisor = Supervisor(parse({"manager": {"uri": uri}, "services": {
+        "counter": {"use": "sample_services:Counter"}}}, "caruso.toml"), echo=lambda line: None, insecure=True)
+    [_, counter] = supervisor.children
+    counter.child = SimpleNamespace(alive=True, record={"instance_id": "v2"})
+    older = Supervised("counter@1", counter.arguments, counter.environment, "counter",
+                       child=SimpleNamespace(alive=True, record={"instance_id": "v1"}))
+    supervisor._standbys["counter"] = older
+    supervisor._client = ManagerSwappingMidway(supervisor, ["v2"])
+    assert supervisor.back("counter") == {"active": "v1", "standby": "v2"}   # it failed: "... is not in list"
+    assert supervisor._client.checked == ["v1"] and supervisor.children[1] is older
+    supervisor._check_registrations()                                         # the next check agrees
+    assert supervisor.children[1] is older and supervisor._standbys["counter"] is counter
+    assert "environment" not in repr(counter)                # it holds the secrets
+
+
 def test_up_with_a_group_of_managers_runs_the_first_and_gives_its_services_all(tmp_path, monkeypatch,
                                                                               postgres_database):
     """``[manager] uri`` lists two managers of one PostgreSQL registry: ``caruso up`` runs the
