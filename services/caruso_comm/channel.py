@@ -18,7 +18,8 @@ go with the server's own state. A channel that customers reach on a fixed port h
 ``activate()`` (the server took the work: its cold start, or after ``import_state``),
 ``resume()`` (a swap after its ``export_state`` did not happen) and ``deactivate()`` (a
 swap moved the work to a successor): a server started as a standby
-(``context.standby``) listens only from ``activate()``, and stops at ``deactivate()``.
+(``context.standby``) listens only from ``activate()``, and stops at ``deactivate()``
+(:class:`caruso_comm.channels.listening.ListeningChannel` does all of it).
 
 **After a restart.** With ``persist``, a cold start takes back the interactions an earlier
 run (stopped or crashed) left open on each running channel: waiting ones wait again with

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import smtplib
 import time
 
 import httpx
@@ -124,14 +125,17 @@ def test_a_hot_swap_keeps_agents_calls_and_voicemail(comm, caruso_host):
     assert server.interaction(waiting)["offers"] == [holder]
 
 
-def test_hot_swaps_keep_the_web_chats_on_their_port(caruso_host, caruso_client, tmp_path):
-    """The web chat listens on a fixed port. A standby does not take its connections; the
-    instance a swap makes active takes the port over (the old one listens until the swap is
-    done, then stops), also back: a customer writes on in the same chat, the agent has the
-    whole transcript, a pass issued before a swap opens a chat after it."""
-    port = free_port()
-    config = {"db": f"sqlite:///{tmp_path / 'comm.db'}", "queues": [{"name": "chat", "channel": "webchat"}],
-              "channels": {"webchat": {"queue": "chat", "port": port}}}
+def test_hot_swaps_keep_the_web_chats_and_the_mail_on_their_ports(caruso_host, caruso_client, tmp_path):
+    """The web chat and the SMTP server listen on fixed ports. A standby does not take their
+    connections; the instance a swap makes active takes the ports over (the old one listens
+    until the swap is done, then stops), also back: a customer writes on in the same chat,
+    the agent has the whole transcript, a pass issued before a swap opens a chat after it,
+    and mail sent at every step arrives."""
+    port, smtp_port = free_port(), free_port()
+    config = {"db": f"sqlite:///{tmp_path / 'comm.db'}",
+              "queues": [{"name": "chat", "channel": "webchat"}, {"name": "mail", "channel": "email"}],
+              "channels": {"webchat": {"queue": "chat", "port": port},
+                           "email": {"queue": "mail", "address": "service@acme.test", "port": smtp_port}}}
     first = caruso_host("caruso_comm.service:CommServer", config=config)
     server = caruso_client.get("caruso.comm/1")
     server.login("ann", {}, {"webchat": 1})
@@ -149,7 +153,12 @@ def test_hot_swaps_keep_the_web_chats_on_their_port(caruso_host, caruso_client, 
                 assert answer.status_code == 200, (step, answer.text)
                 written.append(f"{step} {n}")
             assert [m["text"] for m in server.messages(chat, "webchat")] == written
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+                smtp.sendmail("jo@example.org", ["service@acme.test"], f"Subject: {step}\r\n\r\n{step}")
+            mailed.append(step)
+            assert [m["subject"] for i in server.waiting("mail") for m in server.messages(i["id"], "email")] == mailed
 
+        mailed = []
         second = caruso_host("caruso_comm.service:CommServer", config=config, standby=True)
         write("beside a standby")
         presented = server.chat_pass("C-7", "Cora")["url"].split("#pass=", 1)[1]

@@ -2,7 +2,9 @@
 replies go out through an SMTP relay.
 
 Configuration: ``queue``; ``address`` (the channel's own address, the replies' sender);
-``port`` (SMTP listener on 127.0.0.1; 0: a free port chosen at start); the relay replies are
+``port`` (SMTP listener on 127.0.0.1; 0: a free port chosen at start), ``max_connections``
+(sessions at once, default 100) and ``timeout`` (seconds a session may send nothing, default
+300; see :mod:`caruso_comm.channels.smtpd`); the relay replies are
 sent through, with the settings of :mod:`caruso_core.smtp` named ``relay_host``, ``relay_port``,
 ``relay_security``, ``relay_username``, ``relay_password_file``, ``relay_ca_file``,
 ``relay_timeout``, ``relay_deadline``; ``customers`` (sender address -> customer id, checked
@@ -15,26 +17,26 @@ its ``address`` is a question for the knowledge base instead (see
 :mod:`caruso_comm.channels.questions`), acknowledged to its sender through the relay.
 
 A message refused for what it holds gets SMTP 550 with the reason; one that cannot be
-written now (a service unavailable) 451, so the sender's server tries again.
+written now (a service unavailable, or the server being hot-swapped: the listener is handed
+over as :mod:`caruso_comm.channels.listening` says) 451, so the sender's server tries again.
 """
 from __future__ import annotations
 
 import email.policy
 import logging
-import socket
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parseaddr
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
 from caruso_core.context import HostContext
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, Unavailable
 from caruso_core.smtp import Relay
 
+from caruso_comm.channels.listening import ListeningChannel
 from caruso_comm.channels.lookup import CustomerLookup
 from caruso_comm.channels.questions import MailQuestions
+from caruso_comm.channels.smtpd import MAX_CONNECTIONS, TIMEOUT, SmtpListener
 
 NAME = "email"
 MAX_MESSAGE = 10 * 1024 * 1024
@@ -58,13 +60,21 @@ class _Inbox:
         return "250 Message accepted"
 
 
-class EmailChannel:
+class EmailChannel(ListeningChannel):
+    replaced = "the mail service is being replaced: send it again in a moment"
+
     def __init__(self, server: Any, context: HostContext, queue: str, address: str, port: int = 0,
                  customers: dict[str, str] | None = None, lookup: dict[str, str] | None = None,
-                 questions: dict[str, Any] | None = None, **relay: Any) -> None:
+                 questions: dict[str, Any] | None = None, max_connections: int = MAX_CONNECTIONS,
+                 timeout: float = TIMEOUT, **relay: Any) -> None:
+        super().__init__()
         unknown = sorted(name for name in relay if not name.startswith("relay_"))
         if unknown:
             raise ConfigError(f"channel email: unknown setting {unknown[0]!r}")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise ConfigError(f"channel email: max_connections must be a positive whole number, not {max_connections!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
+            raise ConfigError(f"channel email: timeout must be a number of seconds from 0 to 3600, not {timeout!r}")
         self.server, self.context = server, context
         self.queue = queue
         self.address = address
@@ -73,20 +83,17 @@ class EmailChannel:
         self._customer = CustomerLookup(context, lookup, field="email", known=customers, channel="email")
         self.questions = MailQuestions.of(questions, context)
         self.transcripts = server.transcripts(NAME)
-        self._controller: Controller | None = None
+        self._smtp = SmtpListener(_Inbox(self), address.rpartition("@")[2] or "localhost",
+                                  data_size_limit=MAX_MESSAGE, max_connections=max_connections, timeout=timeout)
 
-    def start(self) -> None:
-        if not self.port:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                self.port = probe.getsockname()[1]
-        self._controller = Controller(_Inbox(self), hostname="127.0.0.1", port=self.port,
-                                      data_size_limit=MAX_MESSAGE)
-        self._controller.start()
+    def _listen(self) -> None:
+        try:
+            self.port = self._smtp.start(self.port, shared=True)
+        except OSError as error:
+            raise ConfigError(f"channel email could not listen on 127.0.0.1:{self.port} ({error.strerror})") from None
 
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
+    def _unlisten(self) -> None:
+        self._smtp.stop()
 
     def info(self) -> dict[str, Any]:
         answer = {"smtp": f"127.0.0.1:{self.port}", "address": self.address, "queue": self.queue}
@@ -98,7 +105,11 @@ class EmailChannel:
         """A message from ``sender`` enters the queue, written through (the event log, and with
         ``persist`` the records and the message) before the SMTP server accepts it; returns the
         interaction id. A message to the questions address is stored as a question instead
-        (None)."""
+        (None). Unavailable while the server is handed over (see :meth:`here`)."""
+        with self.here():
+            return self._receive(sender, content, recipients)
+
+    def _receive(self, sender: str, content: bytes, recipients: list[str] | None) -> str | None:
         message = BytesParser(policy=email.policy.default).parsebytes(content)
         address = parseaddr(str(message.get("From", "")) or sender)[1] or sender
         body = message.get_body(preferencelist=("plain", "html"))

@@ -44,16 +44,14 @@ agent) holds it, not the agents' browsers.
 from __future__ import annotations
 
 import collections
-import contextlib
 import hashlib
 import ipaddress
 import json
 import math
 import re
 import secrets
-import threading
 from importlib import resources
-from typing import Any, Awaitable, Callable, Iterator, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 import attrs
 from starlette.applications import Starlette
@@ -69,6 +67,7 @@ from caruso_core.webserver import MAX_CONNECTIONS, REQUEST_TIMEOUT, HttpServer, 
 from caruso_core.digits import digits
 
 from caruso_comm.channels.chatpass import ChatPasses
+from caruso_comm.channels.listening import ListeningChannel
 from caruso_comm.channels.transcript import shown
 
 NAME = "webchat"
@@ -115,8 +114,11 @@ class _Chat:
         self.messages, self.bytes = self.messages + 1, self.bytes + size
 
 
-class WebChat:
-    """HTTP chat for the queue ``queue``, on ``127.0.0.1:port`` (0: a free port)."""
+class WebChat(ListeningChannel):
+    """HTTP chat for the queue ``queue``, on ``127.0.0.1:port`` (0: a free port); handed over
+    in a hot-swap with its chats and passes (:mod:`caruso_comm.channels.listening`)."""
+
+    replaced = "the chat service is being replaced: send it again in a moment"
 
     def __init__(self, server: Any, context: HostContext, queue: str, port: int = 0,
                  agent_token: str | None = None, public_url: str | None = None, frame_ancestors: list[str] | None = None,
@@ -135,6 +137,7 @@ class WebChat:
                 isinstance(origin, str) and ORIGIN.fullmatch(origin) for origin in frame_ancestors or ()):
             raise ConfigError(f"webchat frame_ancestors must be a list of origins such as "
                               f"https://www.example.com, not {frame_ancestors!r}")
+        super().__init__()
         self.server = server
         self.context = context
         self.agent_token = agent_token
@@ -147,8 +150,6 @@ class WebChat:
         self._passes = ChatPasses()
         self._starts = Throttle(starts_per_minute, 60.0)
         self._page_headers = _page_headers(frame_ancestors or [])
-        self._handing_over = False            # exported to a successor: writes wait for the swap's end
-        self._writes = threading.Lock()       # a write's check and change, against an export between them
         self._app = Starlette(routes=[
             Route("/", self._page("webchat.html", "text/html; charset=utf-8"), methods=["GET"]),
             Route("/chat.js", self._page("webchat.js", "text/javascript; charset=utf-8"), methods=["GET"]),
@@ -167,51 +168,16 @@ class WebChat:
         self._limits = Limits.configured("webchat", max_connections, request_timeout)
         self._http: HttpServer | None = None
 
-    # -- lifecycle -------------------------------------------------------------------
+    # -- hot-swap -------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Listen, unless the server starts as a standby (``context.standby``): then once it
-        is made active (:meth:`activate`), since the port is its active predecessor's."""
-        if not self.context.standby:
-            self._listen()
+    def _work(self) -> dict[str, Any]:
+        """The chats started here (their keys' digests and counts) and the passes' key."""
+        return {"chats": {chat_id: attrs.asdict(chat) for chat_id, chat in self._chats.items()},
+                "passes": self._passes.export_state()}
 
-    def activate(self) -> None:
-        """The server took the work (its cold start, or a swap's import): listen if it does
-        not yet, beside a predecessor that listens on the port until its :meth:`deactivate`
-        (both share it: a customer finds the chat at every moment of a swap)."""
-        self._handing_over = False
-        if self._http is None:
-            self._listen()
-
-    def export_state(self) -> dict[str, Any]:
-        """The chats started here (their keys' digests and counts) and the passes' key, for the
-        successor; from now on customers' and agents' writes here are answered 503 (try again)
-        until the swap ends (:meth:`resume` if it failed, :meth:`deactivate` if it worked)."""
-        with self._writes:
-            self._handing_over = True
-            return {"chats": {chat_id: attrs.asdict(chat) for chat_id, chat in self._chats.items()},
-                    "passes": self._passes.export_state(), "port": self.port}
-
-    def import_state(self, state: Mapping[str, Any]) -> None:
-        """The predecessor's chats and passes, and its port when this one was given none (0: a
-        free port, which the predecessor chose): customers keep their address."""
+    def _take_work(self, state: Mapping[str, Any]) -> None:
         self._chats = collections.OrderedDict((chat_id, _Chat(**chat)) for chat_id, chat in state["chats"].items())
         self._passes.import_state(state["passes"])
-        if not self.port and self._http is None:
-            self.port = state.get("port", 0)
-
-    def resume(self) -> None:
-        """The swap did not happen: the work stays here."""
-        self._handing_over = False
-
-    def deactivate(self) -> None:
-        """A swap moved the work to a successor, which listens on the port now: stop listening."""
-        if self._http is not None:
-            self._http.stop(10)
-            self._http = None
-
-    def stop(self) -> None:
-        self.deactivate()
 
     def _listen(self) -> None:
         http = HttpServer(self._app, self._limits, "webchat", proxies="127.0.0.1")
@@ -220,6 +186,11 @@ class WebChat:
         except OSError as error:
             raise ConfigError(f"webchat could not listen on 127.0.0.1:{self.port} ({error.strerror})") from None
         self._http = http
+
+    def _unlisten(self) -> None:
+        assert self._http is not None
+        self._http.stop(10)
+        self._http = None
 
     def info(self) -> dict[str, Any]:
         return {"url": self.public_url or f"http://127.0.0.1:{self.port}", "queue": self.queue}
@@ -261,16 +232,6 @@ class WebChat:
         async def serve(request: Request) -> Response:
             return Response(content, media_type=media_type, headers=self._page_headers)
         return serve
-
-    @contextlib.contextmanager
-    def _here(self) -> Iterator[None]:
-        """Around a write's change of the chats (after its body was read, nothing awaited
-        within): refused with 503 (try again in a second) once the chats were handed to a
-        successor, and never half done when they are."""
-        with self._writes:
-            if self._handing_over:
-                raise Unavailable("the chat service is being replaced: send it again in a moment", retry_after=1)
-            yield
 
     def _for_agents(self, endpoint: Callable[[Request], Awaitable[Response]]
                     ) -> Callable[[Request], Awaitable[Response]]:
@@ -315,7 +276,7 @@ class WebChat:
 
     async def _start_chat(self, request: Request) -> JSONResponse:
         body = await self._json(request)
-        with self._here():               # nothing awaits: the check and the count of a start are one step
+        with self.here():               # nothing awaits: the check and the count of a start are one step
             return self._start(request, body)
 
     def _start(self, request: Request, body: dict[str, Any]) -> JSONResponse:
@@ -354,7 +315,7 @@ class WebChat:
     async def _customer_writes(self, request: Request) -> JSONResponse:
         self._own_chat(request)                 # the key first: nothing is read of a stranger's body
         text = self._text(await self._json(request))
-        with self._here():
+        with self.here():
             chat_id, record = self._own_chat(request)
             self._live(chat_id)
             record.take(text, self.max_messages, self.max_bytes)
@@ -379,7 +340,7 @@ class WebChat:
     async def _leave(self, request: Request) -> JSONResponse:
         """The customer ends the chat: one still waiting is abandoned; of a connected one the
         agent reads that the customer left (and completes it)."""
-        with self._here():
+        with self.here():
             chat_id, record = self._own_chat(request)
             try:
                 state = self._live(chat_id)["state"]
@@ -403,18 +364,18 @@ class WebChat:
         return JSONResponse(self.server.agent(request.path_params["agent"]))
 
     async def _accept(self, request: Request) -> JSONResponse:
-        with self._here():
+        with self.here():
             return JSONResponse(self.server.accept(request.path_params["agent"], request.path_params["id"]))
 
     async def _agent_writes(self, request: Request) -> JSONResponse:
         text = self._text(await self._json(request))
-        with self._here():
+        with self.here():
             self.server.send(request.path_params["agent"], request.path_params["id"], text)
         return JSONResponse({"ok": True})
 
     async def _complete(self, request: Request) -> JSONResponse:
         body = await self._json(request)
-        with self._here():
+        with self.here():
             self.server.complete(request.path_params["agent"], request.path_params["id"],
                                  str(body.get("disposition", "")))
         return JSONResponse({"ok": True})

@@ -1,0 +1,180 @@
+"""The e-mail channel's SMTP listener: its bounds against malformed, oversized, slow and
+flooding senders, and its hand-over in a hot-swap of the communication server."""
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import time
+from email.message import EmailMessage
+
+import pytest
+
+from caruso_core.context import HostContext
+from caruso_core.errors import ConfigError, Conflict
+from caruso_comm.channels.smtpd import SESSIONS_SPAN
+from caruso_comm.service import CommServer
+from comm_servers import running  # noqa: F401  (a fixture)
+
+MAIL = {"queues": [{"name": "mail", "channel": "email"}]}
+
+
+def _email(**settings):
+    return {**MAIL, "channels": {"email": {"queue": "mail", "address": "service@acme.test", **settings}}}
+
+
+def _port(server):
+    return int(server.channels()["email"]["smtp"].rsplit(":", 1)[1])
+
+
+def _message(text="My meter shows 4711."):
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "jo@example.org", "service@acme.test", "Meter"
+    message.set_content(text)
+    return message
+
+
+def _send(port, message):
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.send_message(message)
+
+
+def _texts(server):
+    """The messages of the e-mails waiting (nobody is logged in), oldest first."""
+    return [message["text"].strip() for interaction in server.waiting("mail")
+            for message in server.messages(interaction["id"], "email")]
+
+
+def _session(port):
+    """A raw connection, past the greeting (returned)."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return connection, connection.recv(1024)
+
+
+def _closed_within(connection, seconds):
+    """Whether the server closes ``connection`` within ``seconds`` (what it said last)."""
+    connection.settimeout(seconds)
+    said = b""
+    try:
+        while chunk := connection.recv(4096):
+            said += chunk
+    except TimeoutError:
+        return False, said
+    return True, said
+
+
+def test_malformed_and_oversized_mail_is_refused_in_one_line_and_nothing_enters(running):
+    server = running(**_email())
+    port = _port(server)
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.ehlo()
+        assert smtp.docmd("FROBNICATE")[0] == 500
+        assert smtp.docmd("MAIL", "FROM:<" + "x" * 1000 + "@example.org>")[0] == 500      # line too long
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:      # said at once, from the SIZE it announces
+            smtp.sendmail("jo@example.org", ["service@acme.test"], b"x" * (10 * 1024 * 1024 + 1))
+        assert refused.value.smtp_code == 552
+    connection, greeting = _session(port)
+    with connection:                             # a sender that hides the size is refused after the data
+        assert greeting.startswith(b"220 acme.test")
+        connection.sendall(b"HELO a\r\nMAIL FROM:<jo@example.org>\r\nRCPT TO:<service@acme.test>\r\nDATA\r\n")
+        connection.sendall((b"x" * 998 + b"\r\n") * 10600 + b".\r\nQUIT\r\n")     # 10.6 MB in lines
+        closed, said = _closed_within(connection, 30)
+        assert closed and b"552 Error: Too much mail data" in said
+    assert server.waiting("mail") == []
+    _send(port, _message())
+    assert _texts(server) == ["My meter shows 4711."]
+
+
+def test_a_flood_of_connections_is_answered_421_beyond_the_limit_and_served_once_they_go(running):
+    server = running(**_email(max_connections=2))
+    port = _port(server)
+    first, second = _session(port), _session(port)
+    third, greeting = _session(port)
+    with third:
+        assert greeting.startswith(b"421 too many connections") and _closed_within(third, 30)[0]
+    assert first[1].startswith(b"220") and second[1].startswith(b"220")
+    first[0].close()
+    with second[0]:
+        _send(port, _message())            # a place is free again once one went
+    assert _texts(server) == ["My meter shows 4711."]
+
+
+def test_a_slow_sender_is_cut_after_the_timeout_and_a_busy_one_at_the_session_s_span(running):
+    timeout = 0.4
+    port = _port(running(**_email(timeout=timeout)))
+    slow, _ = _session(port)
+    with slow:
+        slow.sendall(b"HEL")                       # bytes of a line do not renew the timeout
+        began = time.monotonic()
+        assert _closed_within(slow, 30)[0]
+        assert time.monotonic() - began < timeout * SESSIONS_SPAN
+    busy, _ = _session(port)
+    began = time.monotonic()
+    with busy:
+        busy.settimeout(30)
+        answers = 0
+        try:
+            while True:                            # a command every half timeout: never idle
+                busy.sendall(b"NOOP\r\n")
+                if not busy.recv(1024):
+                    break
+                answers += 1
+                time.sleep(timeout / 2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    assert timeout * SESSIONS_SPAN <= time.monotonic() - began < timeout * SESSIONS_SPAN + 10
+    assert answers > SESSIONS_SPAN
+
+
+def test_settings_out_of_bounds_are_refused_in_one_line(tmp_path):
+    for settings, said in (({"max_connections": 0}, "max_connections must be a positive whole number, not 0"),
+                           ({"max_connections": True}, "max_connections must be a positive whole number, not True"),
+                           ({"timeout": "300"}, "timeout must be a number of seconds from 0 to 3600, not '300'"),
+                           ({"timeout": 0}, "timeout must be a number of seconds from 0 to 3600, not 0")):
+        with pytest.raises(ConfigError) as refused:
+            CommServer(db=f"sqlite:///{tmp_path / 'x.db'}", **_email(**settings))
+        assert str(refused.value) == f"channel email: {said}"
+
+
+def _standby(tmp_path, name, **settings):
+    standby = CommServer(db=f"sqlite:///{tmp_path / f'{name}.db'}", **_email(**settings),
+                         context=HostContext(None, "comm", logging.getLogger("caruso.comm"), standby=True))
+    standby.start()
+    return standby
+
+
+@pytest.mark.parametrize("given", ["the same port", "no port"])
+def test_a_swap_hands_the_smtp_port_over_and_mail_meanwhile_is_deferred_451_never_lost(running, tmp_path, given):
+    """The standby starts beside the active instance without listening (on a fixed port it
+    would fail: the port is taken); from the export until the swap's end the old one
+    answers 451 (its sender tries again); the successor then listens on the same port, a
+    successor given none too, and the mail goes on there once the old one stopped."""
+    first = running(**_email())
+    port = _port(first)
+    _send(port, _message("before"))
+    successor = _standby(tmp_path, "next", port=port if given == "the same port" else 0)
+    try:
+        state = first.export_state()
+        with pytest.raises(smtplib.SMTPDataError) as deferred:
+            _send(port, _message("during"))
+        assert (deferred.value.smtp_code, deferred.value.smtp_error) == (
+            451, b"the mail service is being replaced: send it again in a moment")
+        successor.import_state(state)
+        assert _port(successor) == port
+        first.deactivate()
+        _send(port, _message("after"))
+        assert _texts(successor) == ["before", "after"]   # the live e-mail's message came with the state
+        with pytest.raises(Conflict, match="this instance is retired"):
+            first.export_state()
+    finally:
+        successor.stop()
+
+
+def test_a_swap_that_does_not_happen_takes_mail_again_on_the_old_instance(running):
+    server = running(**_email())
+    server.export_state()
+    with pytest.raises(smtplib.SMTPDataError):
+        _send(_port(server), _message("during"))
+    server.resume()
+    _send(_port(server), _message("again"))
+    assert _texts(server) == ["again"]
