@@ -29,6 +29,7 @@ MAX_LABEL = 60
 MAIL_AT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 CHART_KINDS = ("line", "bar")
 MAX_SIZE = 64 * 1024
+EACH_QUEUE = "queue"          # a service-level target: each queue's own sl_target
 
 
 @attrs.frozen
@@ -44,7 +45,7 @@ class Definition:
     dimensions: tuple[str, ...] = ("period",)
     period: str = "day"
     timezone: str = "UTC"
-    service_level_target: float = 20.0
+    service_level_target: float | str = 20.0      # seconds, or EACH_QUEUE
     short_abandon: float = 0.0
     conversions: tuple[str, ...] = ("sale",)
     object: str | None = None
@@ -121,7 +122,7 @@ def from_mapping(data: Mapping[str, Any], name: str, source: str, timezone: str 
         measures=measures,
         dimensions=_names(data.get("dimensions", ["period"]), f"{source}: dimensions", empty=True),
         period=_text(data.get("period", "day"), f"{source}: period"), timezone=timezone,
-        service_level_target=_seconds(data.get("service_level_target", 20), f"{source}: service_level_target"),
+        service_level_target=_target(data.get("service_level_target", 20), f"{source}: service_level_target"),
         short_abandon=_seconds(data.get("short_abandon", 0), f"{source}: short_abandon"),
         conversions=_names(data.get("conversions", ["sale"]), f"{source}: conversions"),
         object=_text(data["object"], f"{source}: object") if "object" in data else None,
@@ -257,6 +258,14 @@ def _text(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{where} must be a string, not {value!r}")
     return value
+
+
+def _target(value: Any, where: str) -> float | str:
+    if value == EACH_QUEUE:
+        return EACH_QUEUE
+    if isinstance(value, str):
+        raise ConfigError(f"{where} is a number of seconds or \"{EACH_QUEUE}\" (each queue's own), not {value!r}")
+    return _seconds(value, where)
 
 
 def _seconds(value: Any, where: str) -> float:

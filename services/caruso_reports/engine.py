@@ -18,11 +18,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from caruso_comm.events import COMPLETE, CONNECT, DIAL, ENTER, TRANSFER, table as events
+from caruso_comm.events import COMPLETE, CONNECT, DIAL, ENTER, QUEUES, TRANSFER, table as events
 from caruso_core.errors import ConfigError
 
 from caruso_reports import agenttime, customers
-from caruso_reports.definition import Definition
+from caruso_reports.definition import EACH_QUEUE, Definition
 from caruso_reports.measures import AGENTS, CATALOGUE
 from caruso_reports.periods import QUARTER, UTC, Period, sql_start
 from caruso_reports.report import Report
@@ -30,6 +30,7 @@ from caruso_reports.tallies import TALLIES, Scope, merge
 
 Key = tuple[Any, ...]
 MISSING = {"longest_wait": None}   # a tally's value where a row has no such events (else 0)
+DEFAULT_SL_TARGET = 20.0           # a queue's sl_target unless configured (caruso_comm.model.Queue)
 
 
 def compute(engine: sa.Engine, definition: Definition, shown: customers.Shown | None = None,
@@ -108,7 +109,7 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
                  .where(earlier.c.event == CONNECT, *_range(earlier.c.time, definition))
                  .group_by(earlier.c.interaction).cte("first_connects"))
     scope = Scope(rows, sa.and_(rows.c.event == CONNECT, rows.c.id.in_(sa.select(first_ids.c.id))),
-                  definition.service_level_target, definition.short_abandon, definition.conversions)
+                  _target(connection, definition, rows), definition.short_abandon, definition.conversions)
     used = set(definition.dimensions) | set(definition.filters)
     source: sa.FromClause = rows
     queue = rows.c.queue
@@ -161,6 +162,18 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
             continue
         merge(found.setdefault(key, {}), values)
     return found
+
+
+def _target(connection: sa.Connection, definition: Definition, rows: sa.Alias) -> float | sa.ColumnElement:
+    """The service-level target of a row: the definition's seconds, or with ``"queue"`` its
+    queue's ``sl_target`` as the communication server last announced its queues (the
+    ``queues`` event; a queue it did not name, or none announced: the default target)."""
+    if definition.service_level_target != EACH_QUEUE:
+        return definition.service_level_target
+    announced = connection.execute(sa.select(events.c.data).where(events.c.event == QUEUES)
+                                   .order_by(events.c.id.desc()).limit(1)).scalar()
+    targets = {queue["name"]: float(queue["sl_target"]) for queue in (announced or {}).get("queues", [])}
+    return sa.case(targets, value=rows.c.queue, else_=DEFAULT_SL_TARGET) if targets else DEFAULT_SL_TARGET
 
 
 def _agent_tallies(connection: sa.Connection, definition: Definition, now: float) -> dict[Key, dict[str, Any]]:

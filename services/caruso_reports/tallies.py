@@ -19,12 +19,13 @@ from caruso_comm.events import (ABANDON, COMPLETE, CONNECT, DIAL, DIAL_RESULT, E
 @attrs.frozen
 class Scope:
     """What tallies aggregate over: ``rows`` (an alias of ``comm_events``), ``first_connect``
-    (true for an interaction's first connect), the service-level target and the
-    short-abandon threshold in seconds, the dispositions that count as conversions."""
+    (true for an interaction's first connect), the service-level target (seconds, or an
+    expression of the row, e.g. by its queue) and the short-abandon threshold in seconds,
+    the dispositions that count as conversions."""
 
     rows: sa.Alias
     first_connect: sa.ColumnElement
-    target: float
+    target: float | sa.ColumnElement
     short_abandon: float
     conversions: tuple[str, ...] = ()
 

@@ -18,7 +18,7 @@ WIDE = {"width": 1366, "height": 900}
 DAY = ["--agents", "3", "--calls-per-hour", "60", "--aht", "150", "--hours", "2", "--patience", "40",
        "--wrap-up", "10", "--seed", "5"]
 LABELS = ["Period", "Queue", "Offered", "Answered", "Abandoned", "Abandoned within 5 s", "Transferred",
-          "Overflowed", "Service level (20 s)", "Service level of answered", "Average wait (m:ss)",
+          "Overflowed", "Service level", "Service level of answered", "Average wait (m:ss)",
           "Average handling (m:ss)", "Average talk (m:ss)", "Longest wait (m:ss)"]
 FIGURE = re.compile(r"^(\d+|\d+\.\d%|\d+:\d\d(:\d\d)?|-)$")
 

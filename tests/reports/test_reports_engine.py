@@ -106,6 +106,36 @@ def test_incoming_calls_by_queue_follow_the_counting_rules(sqlite_day):
         assert _same(by_queue[queue], expected), queue
 
 
+def test_the_service_level_of_each_queue_is_measured_against_its_own_target(tmp_path):
+    """``service_level_target = "queue"`` (the standard report's): each queue's ``sl_target``
+    as the server announced it, as the wallboard measures it; a number: one for all."""
+    url = f"sqlite:///{tmp_path / 'comm.db'}"
+    clock = VirtualClock(START)
+    log = EventLog(url)
+    acd = ACD(Timers(clock), log)
+    acd.add_queue(Queue("sales", sl_target=10))
+    acd.add_queue(Queue("support", sl_target=60))
+    acd.add_queue(Queue("chat", channel="chat"))                  # the default target, 20 s
+    acd.announce_queues()
+    acd.login("ann", capacity={"voice": 3, "chat": 1})
+    for queue, channel in (("sales", "voice"), ("support", "voice"), ("chat", "chat")):
+        acd.arrive(queue, id=queue, channel=channel)
+    clock.now = START + 30                                        # each waited 30 s
+    for queue in ("sales", "support", "chat"):
+        acd.accept("ann", queue)
+    log.close()
+    each = {row["queue"]: row["service_level"] for row in _rows(url, "incoming-calls", dimensions=("queue",))}
+    assert each == {"sales": 0.0, "support": 1.0, "chat": 0.0}
+    clock.now = START + 40
+    one = {row["queue"]: row["service_level"]
+           for row in _rows(url, "incoming-calls", dimensions=("queue",), service_level_target=45.0)}
+    assert one == {"sales": 1.0, "support": 1.0, "chat": 1.0}
+    with pytest.raises(ConfigError) as refused:
+        definition.from_mapping({"measures": ["service_level"], "service_level_target": "queues"}, "x", "x.toml")
+    assert str(refused.value) == ('x.toml: service_level_target is a number of seconds or "queue" '
+                                  "(each queue's own), not 'queues'")
+
+
 def test_periods_split_at_midnight_and_the_month_and_sum_to_the_totals(sqlite_day):
     months = _rows(sqlite_day, "voicemail", period="month")
     assert [(r["period"], r["queue"], r["offered"], r["voicemails"]) for r in months] == [
