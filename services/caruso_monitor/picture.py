@@ -47,6 +47,7 @@ class InteractionView:
     id: str
     queue: str
     entered: float
+    channel: str = "voice"
     state: str = "waiting"
     offers: set[str] = attrs.field(factory=set)
     agent: str | None = None
@@ -131,7 +132,8 @@ class Picture:
     def _enter(self, event: Event) -> None:
         view = self.interactions.get(event.interaction)
         if view is None:
-            self.interactions[event.interaction] = InteractionView(event.interaction, event.queue, event.time)
+            self.interactions[event.interaction] = InteractionView(event.interaction, event.queue, event.time,
+                                                                   event.data.get("channel") or "voice")
         else:
             view.queue, view.entered, view.state, view.agent = event.queue, event.time, "waiting", None
             view.offers.clear()
@@ -229,7 +231,8 @@ class Picture:
         agents = [{"id": a.id, "status": a.status, "reason": a.reason, "state": a.state,
                    "seconds_in_state": now - a.state_since, "seconds_in_status": now - a.status_since}
                   for a in sorted(self.agents.values(), key=lambda a: a.id)]
-        waiting = [{"id": i.id, "queue": i.queue, "state": i.state, "wait": now - i.entered}
+        waiting = [{"id": i.id, "queue": i.queue, "state": i.state, "wait": now - i.entered, "channel": i.channel,
+                    "ringing": sorted(i.offers)}
                    for i in sorted(self.interactions.values(), key=lambda i: (i.entered, i.id))
                    if i.state != "connected"]
         queues = []

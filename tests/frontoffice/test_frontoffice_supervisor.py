@@ -179,7 +179,9 @@ def test_the_wallboard_changes_when_an_agent_changes_state(browser, supervisor_s
         centre.arrive("sales", id="call-1")
         centre.arrive("sales", id="call-2")
         page.wait_for_selector("#waiting tbody tr[data-key=call-2]")
-        assert page.locator("#waiting tbody tr[data-key=call-2] td").all_inner_texts()[::3] == ["sales", "call-2"]
+        cells = page.locator("#waiting tbody tr[data-key=call-2] td").all_inner_texts()
+        assert (cells[:2], cells[3]) == (["sales", "voice"], "waiting")            # no caller's id on the wall
+        expect(page.locator("#waiting tbody tr[data-key=call-1] td").nth(3)).to_have_text("ringing at ann")
         page.wait_for_selector("#agents tbody tr[data-key=ann] >> text=offered")
         assert page.evaluate("window.loadedOnce") is True          # the same page, never reloaded
         assert page.locator("#agent-counts [data-count=logged_in] .value").inner_text() == "2"

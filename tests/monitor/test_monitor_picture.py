@@ -148,8 +148,8 @@ def test_a_snapshot_counts_agents_waiting_interactions_and_the_longest_wait():
     assert picture["agent_counts"] == {"logged_in": 2, "available": 1, "break": 1, "offered": 1, "idle": 1}
     q2 = next(q for q in picture["queues"] if q["queue"] == "q2")
     assert (q2["waiting"], q2["longest_wait"]) == (2, 7.0)
-    assert [(w["id"], w["state"], w["wait"]) for w in picture["waiting"]] == [("x", "offered", 7.0),
-                                                                              ("y", "waiting", 4.0)]
+    assert [(w["id"], w["state"], w["wait"], w["ringing"], w["channel"]) for w in picture["waiting"]] == [
+        ("x", "offered", 7.0, ["a0"], "voice"), ("y", "waiting", 4.0, [], "voice")]
     assert {a["id"]: a["seconds_in_state"] for a in picture["agents"]} == {"a0": 7.0, "a1": 7.0}
 
 

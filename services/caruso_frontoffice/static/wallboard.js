@@ -37,11 +37,11 @@
   }
 
   // rows of table ``id``: each row's cells, found again by its ``key``
-  function fill(id, rows, key = (row) => row[0]) {
+  function fill(id, rows, keys = rows.map((row) => row[0])) {
     const body = document.querySelector(`#${id} tbody`);
-    body.replaceChildren(...rows.map((row) => {
+    body.replaceChildren(...rows.map((row, n) => {
       const line = document.createElement("tr");
-      line.dataset.key = key(row);
+      line.dataset.key = keys[n];
       for (const value of row) {
         const cell = document.createElement("td");
         cell.textContent = value === null || value === undefined ? "" : String(value);
@@ -88,8 +88,9 @@
     document.getElementById("queue-tiles").replaceChildren(...picture.queues.map(tile));
     fill("agents", picture.agents.map((a) => [a.id, a.status, a.state.replaceAll("_", " "),
       duration(a.seconds_in_state), a.reason]));
-    // the id last: on a phone the queue, state and wait are what fits
-    fill("waiting", picture.waiting.map((w) => [w.queue, w.state, duration(w.wait), w.id]), (row) => row[3]);
+    // no caller's name or number on a wall: the queue, the channel, how long, and who it rings at
+    fill("waiting", picture.waiting.map((w) => [w.queue, w.channel, duration(w.wait),
+      w.ringing.length ? `ringing at ${w.ringing.join(", ")}` : w.state]), picture.waiting.map((w) => w.id));
     fill("campaigns", picture.campaigns.map((c) => [c.name, c.state, c.contacts, percent(c.progress), c.dialed,
       c.answered, percent(c.abandon_rate)]));
   }
