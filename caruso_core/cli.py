@@ -141,7 +141,9 @@ def deployment_secrets(insecure: bool) -> tuple[str | None, str | None]:
 
 @cli.command()
 @click.option("--uri", envvar="CARUSO_MANAGER", help="Where to listen (a Pyro5 URI of object caruso.manager).")
-@click.option("--db", help="SQLAlchemy URL of the registrations (default: data/manager.db).")
+@click.option("--db", envvar="CARUSO_MANAGER_DB",
+              help="SQLAlchemy URL of the registrations (default: data/manager.db; its password keeps off "
+                   "command lines in CARUSO_MANAGER_DB).")
 @click.option("--lease", type=Finite(min=0.2), default=10.0, show_default=True,
               help="Seconds a registration lives without renewal before it is marked unhealthy.")
 @click.option("--insecure", is_flag=True, help=INSECURE_HELP)

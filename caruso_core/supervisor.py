@@ -10,8 +10,8 @@ Contract:
 - the deployment's secrets come from :func:`caruso_core.credentials.ensure` (made in
   the data folder when missing) unless it runs insecure; every child gets the
   deployment secret, the manager the operator secret, and each service only the grant
-  of its own name (``CARUSO_GRANT``) and its configuration on standard input, so no
-  secret or credential shows on a command line;
+  of its own name (``CARUSO_GRANT``) and its configuration on standard input, the manager
+  its database URL in ``CARUSO_MANAGER_DB``, so no secret or credential shows on a command line;
 - a child that crashes (exits with a non-zero code or a signal) leaves the registry (its
   registration is removed at once) and is restarted, after 1, 2, 4 ... up to 30 seconds
   of backoff (the backoff resets once a child has run for a minute); so is a service
@@ -27,7 +27,9 @@ Contract:
   started and supervised here: it starts as a standby, the manager swaps it in (its state moved), and
   the instance it replaced stays as a standby for :meth:`Supervisor.back` until the next
   swap; the deployment's control service (:mod:`caruso_core.control`) offers both to
-  ``caruso swap``;
+  ``caruso swap``; swaps run one at a time, none once the supervisor stops (its stop waits
+  for one under way), and a new instance the manager made active is kept even when the
+  answer to the swap was lost;
 - SIGINT or SIGTERM stops the services in reverse order (each drains its calls and
   unregisters), then the manager; children still running after their grace are killed;
   during the start it stops what started so far ("stopped while starting"; exit 0);
@@ -68,13 +70,14 @@ MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0
 
 
-@attrs.define
+@attrs.define(repr=False)
 class Supervised:
-    """One supervised command, how to (re)start it, and its current process."""
+    """One supervised command, how to (re)start it, and its current process. Its repr is its
+    label: its environment and configuration hold secrets, never shown in a message."""
 
     label: str
     arguments: list[str]
-    environment: dict[str, str] = attrs.field(repr=False)    # holds the secrets: never in a message
+    environment: dict[str, str]
     name: str | None = None          # the service's registered name (None: the manager)
     config: dict[str, Any] | None = None
     entry: ServiceEntry | None = None
@@ -87,6 +90,9 @@ class Supervised:
     def instance_id(self) -> str | None:
         """The instance id its current process registered, once it said it is ready."""
         return (self.child.record or {}).get("instance_id") if self.child is not None else None
+
+    def __repr__(self) -> str:
+        return f"Supervised({self.label!r})"
 
 
 class Supervisor:
@@ -107,6 +113,7 @@ class Supervisor:
         base = {**os.environ, "CARUSO_MANAGER": deployment.manager_uri, "CARUSO_SECRET": secret or "",
                 **(deployment.tls.environment() if deployment.tls else {})}
         base.pop("CARUSO_GRANT", None)
+        base.pop("CARUSO_MANAGER_DB", None)       # the manager's alone
         self._base = base
         self.children = [self._manager(insecure)] if deployment.runs_manager else []
         self.children += [self._service(entry.key, entry) for entry in deployment.services]
@@ -114,11 +121,12 @@ class Supervisor:
     def _manager(self, insecure: bool) -> Supervised:
         manager_args = ["manager", "--uri", self.deployment.manager_here, "--lease", str(self.deployment.lease),
                         "--ready-json"]
-        if self.deployment.manager_db:
-            manager_args += ["--db", self.deployment.manager_db]
         if insecure:
             manager_args.append("--insecure")
-        return Supervised("manager", manager_args, {**self._base, "CARUSO_OPERATOR_SECRET": self._operator or ""})
+        environment = {**self._base, "CARUSO_OPERATOR_SECRET": self._operator or ""}
+        if self.deployment.manager_db:
+            environment["CARUSO_MANAGER_DB"] = self.deployment.manager_db     # its password: no command line
+        return Supervised("manager", manager_args, environment)
 
     def _service(self, label: str, entry: ServiceEntry) -> Supervised:
         environment = {**self._base, "CARUSO_OPERATOR_SECRET": ""}
@@ -161,9 +169,8 @@ class Supervisor:
             while not self._stop.wait(min(0.25, every)):
                 with self._lock:
                     self._restart_crashed()
-                    if time.monotonic() >= next_check:
+                    if time.monotonic() >= next_check and self._check_registrations():
                         next_check = time.monotonic() + every
-                        self._check_registrations()
                         if self._control is not None and not self._control.alive:
                             self._revive_control()
         finally:
@@ -222,10 +229,15 @@ class Supervisor:
         """Replace the active instance of service ``name`` (see the module's contract); its
         configuration is the deployment's with ``config`` merged in. ``{"active", "standby"}``."""
         with self._swapping:
-            return self._swap(name, version, use, config)
+            self._refuse_when_stopping()
+            answer, older = self._swap(name, version, use, config)
+        if older is not None:
+            self._retire(older)
+        return answer
 
     def _swap(self, name: str, version: str | None, use: str | None,
-              config: dict[str, Any] | None) -> dict[str, Any]:
+              config: dict[str, Any] | None) -> tuple[dict[str, Any], Supervised | None]:
+        """The swap, and the standby it replaces (to retire)."""
         self._follow_manager(name)
         with self._lock:
             current = self._active(name)
@@ -242,19 +254,32 @@ class Supervisor:
             self._await_ready(new)
             self._client.swap(name, new.instance_id or "")
         except BaseException:
-            new.child and new.child.stop(STOP_GRACE)
-            raise
+            if not self._made_active(name, new):
+                new.child and new.child.stop(STOP_GRACE)
+                raise
         with self._lock:
             self.children[self.children.index(current)] = new
             older, self._standbys[name] = self._standbys.get(name), current
-        if older is not None:
-            self._retire(older)
         self._echo(f"{name}: {new.instance_id} ({entry.spec.version}) is active; {current.instance_id} stands by")
-        return {"active": new.instance_id, "standby": current.instance_id}
+        return {"active": new.instance_id, "standby": current.instance_id}, older
+
+    def _made_active(self, name: str, new: Supervised) -> bool:
+        """Whether the manager made ``new`` active although the swap's call failed (its answer
+        was lost): then it is kept, not stopped (its predecessor stands by already)."""
+        try:
+            return new.instance_id is not None and new.instance_id in [
+                row["instance_id"] for row in self._client.lookup(name)]
+        except CarusoError:
+            return False
+
+    def _refuse_when_stopping(self) -> None:
+        if self._stop.is_set():
+            raise ConfigError("caruso up is stopping: no swap now")
 
     def back(self, name: str) -> dict[str, Any]:
         """Make the instance the last :meth:`swap` replaced active again (``{"active", "standby"}``)."""
         with self._swapping:
+            self._refuse_when_stopping()
             return self._back(name)
 
     def _back(self, name: str) -> dict[str, Any]:
@@ -377,16 +402,17 @@ class Supervisor:
                    "restarting it")
         self._restart_later(supervised, time.monotonic())
 
-    def _check_registrations(self) -> None:
+    def _check_registrations(self) -> bool:
         """Follow swaps made without `caruso up`; kill and restart a service whose process lives
         but whose lease lapsed (it hangs). Skipped while a swap is under way (it would be seen
-        half made); the next check comes a quarter lease later."""
+        half made): False then."""
         if not self._swapping.acquire(blocking=False):
-            return
+            return False
         try:
             self._follow_registrations()
         finally:
             self._swapping.release()
+        return True
 
     def _follow_registrations(self) -> None:
         try:
@@ -416,7 +442,11 @@ class Supervisor:
             pass       # already gone, or the manager is down (it expires then)
 
     def _shutdown(self) -> None:
-        for supervised in [*self._standbys.values(), *reversed(self.children)]:
+        """Stop every child, after a swap under way (refused from now on) is done."""
+        self._swapping.acquire(timeout=READY_TIMEOUT + STOP_GRACE)     # kept: no swap starts after it
+        with self._lock:
+            stopping = [*self._standbys.values(), *reversed(self.children)]
+        for supervised in stopping:
             child = supervised.child
             if child is None or not child.alive:
                 continue

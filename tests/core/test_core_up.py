@@ -279,7 +279,44 @@ def test_up_s_registration_check_does_not_follow_a_swap_back_it_makes_half_made(
     assert supervisor._client.checked == ["v1"] and supervisor.children[1] is older
     supervisor._check_registrations()                                         # the next check agrees
     assert supervisor.children[1] is older and supervisor._standbys["counter"] is counter
-    assert "environment" not in repr(counter)                # it holds the secrets
+    assert repr(counter) == "Supervised('counter')"            # its environment and configuration hold secrets
+
+
+def test_up_keeps_a_new_instance_the_manager_made_active_when_the_answer_to_the_swap_was_lost(monkeypatch):
+    from types import SimpleNamespace
+
+    from caruso_core.errors import Unavailable
+    from caruso_core.supervisor import Supervisor
+    supervisor = Supervisor(parse({"manager": {"uri": "PYRO:caruso.manager@127.0.0.1:7000", "db": "sqlite:///m.db"},
+                                   "services": {"counter": {"use": "sample_services:Counter"}}}, "caruso.toml"),
+                            echo=lambda line: None, insecure=True)
+    [manager, counter] = supervisor.children
+    assert "sqlite:///m.db" not in manager.arguments and manager.environment["CARUSO_MANAGER_DB"] == "sqlite:///m.db"
+    assert "CARUSO_MANAGER_DB" not in counter.environment
+    counter.child = SimpleNamespace(alive=True, record={"instance_id": "v1"})
+    stopped = []
+
+    def start(supervised, standby=False):
+        supervised.child = SimpleNamespace(alive=True, record={"instance_id": supervised.label},
+                                           stop=lambda grace: stopped.append(supervised.label))
+    monkeypatch.setattr(supervisor, "_start", start)
+    monkeypatch.setattr(supervisor, "_await_ready", lambda supervised: None)
+    active = ["v1"]
+
+    def swap_whose_answer_is_lost(name, instance_id):
+        active[:] = [instance_id]
+        raise Unavailable("the manager did not answer within 30s")
+    supervisor._client = SimpleNamespace(lookup=lambda name: [{"instance_id": a} for a in active],
+                                         swap=swap_whose_answer_is_lost)
+    assert supervisor.swap("counter", version="2.0.0") == {"active": "counter@2.0.0", "standby": "v1"}
+    assert stopped == [] and supervisor.children[1].instance_id == "counter@2.0.0"
+    supervisor._client.swap = lambda name, instance_id: (_ for _ in ()).throw(Unavailable("no manager"))
+    with pytest.raises(Unavailable):                         # not made active: the new instance is stopped
+        supervisor.swap("counter", version="3.0.0")
+    assert stopped == ["counter@3.0.0"] and supervisor.children[1].instance_id == "counter@2.0.0"
+    supervisor.stop()
+    with pytest.raises(ConfigError, match="^caruso up is stopping: no swap now$"):
+        supervisor.back("counter")
 
 
 def test_up_with_a_group_of_managers_runs_the_first_and_gives_its_services_all(tmp_path, monkeypatch,

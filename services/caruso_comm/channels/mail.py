@@ -43,23 +43,6 @@ MAX_MESSAGE = 10 * 1024 * 1024
 log = logging.getLogger("caruso.comm.email")
 
 
-class _Inbox:
-    """aiosmtpd handler: every accepted message goes to the channel."""
-
-    def __init__(self, channel: "EmailChannel") -> None:
-        self.channel = channel
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        try:
-            self.channel.receive(envelope.mail_from, envelope.content, list(envelope.rcpt_tos))
-        except InvalidInput as error:
-            log.warning("e-mail from %s refused: %s", envelope.mail_from, error.message)
-            return f"550 {error.message}"
-        except CarusoError as error:
-            return f"451 {error.message}"
-        return "250 Message accepted"
-
-
 class EmailChannel(ListeningChannel):
     replaced = "the mail service is being replaced: send it again in a moment"
 
@@ -83,7 +66,7 @@ class EmailChannel(ListeningChannel):
         self._customer = CustomerLookup(context, lookup, field="email", known=customers, channel="email")
         self.questions = MailQuestions.of(questions, context)
         self.transcripts = server.transcripts(NAME)
-        self._smtp = SmtpListener(_Inbox(self), address.rpartition("@")[2] or "localhost",
+        self._smtp = SmtpListener(self._answer, address.rpartition("@")[2] or "localhost",
                                   data_size_limit=MAX_MESSAGE, max_connections=max_connections, timeout=timeout)
 
     def _listen(self) -> None:
@@ -106,25 +89,34 @@ class EmailChannel(ListeningChannel):
         ``persist`` the records and the message) before the SMTP server accepts it; returns the
         interaction id. A message to the questions address is stored as a question instead
         (None). Unavailable while the server is handed over (see :meth:`here`)."""
-        with self.here():
-            return self._receive(sender, content, recipients)
-
-    def _receive(self, sender: str, content: bytes, recipients: list[str] | None) -> str | None:
         message = BytesParser(policy=email.policy.default).parsebytes(content)
         address = parseaddr(str(message.get("From", "")) or sender)[1] or sender
         body = message.get_body(preferencelist=("plain", "html"))
-        text = body.get_content() if body is not None else ""
+        text = _text(body) if body is not None else ""
         if self.questions is not None and self.questions.addressed(recipients or []):
             self.questions.ask(address, text, html=body is not None and body.get_content_type() == "text/html")
             if self.questions.reply:
                 self._acknowledge(message, address, self.questions)
             return None
-        interaction = self.server.arrive(self.queue, channel=NAME, from_=address, to=self.address,
-                                         customer=self._customer(address))
-        self.transcripts.add(interaction["id"], address, text, subject=str(message.get("Subject", "")),
-                             message_id=str(message.get("Message-ID", "")))
-        self.server.write_through()
+        customer = self._customer(address)        # it may ask the storage: before the hand-over's lock
+        with self.here():
+            interaction = self.server.arrive(self.queue, channel=NAME, from_=address, to=self.address,
+                                             customer=customer)
+            self.transcripts.add(interaction["id"], address, text, subject=str(message.get("Subject", "")),
+                                 message_id=str(message.get("Message-ID", "")))
+            self.server.write_through()
         return interaction["id"]
+
+    def _answer(self, envelope: Any) -> str:
+        """The SMTP server's reply to a message's data (see the module's description)."""
+        try:
+            self.receive(envelope.mail_from, envelope.content, list(envelope.rcpt_tos))
+        except InvalidInput as error:
+            log.warning("e-mail from %s refused: %s", envelope.mail_from, error.message)
+            return f"550 {error.message}"
+        except CarusoError as error:
+            return f"451 {error.message}"
+        return "250 Message accepted"
 
     def send(self, interaction: dict[str, Any], agent: str, text: str) -> None:
         first = (self.transcripts.of(interaction["id"]) or [{}])[0]
@@ -147,6 +139,15 @@ class EmailChannel(ListeningChannel):
     def held(self, interactions: list[dict[str, Any]]) -> list[str]:
         """After a restart: the e-mails whose messages came back go on."""
         return [interaction["id"] for interaction in interactions if self.transcripts.of(interaction["id"])]
+
+
+def _text(body: Any) -> str:
+    """A body part's text; in a charset Python does not know (``unknown-8bit``), its bytes
+    read as UTF-8, what cannot be read replaced (the customer's message is kept, not bounced)."""
+    try:
+        return str(body.get_content())
+    except (LookupError, UnicodeError):
+        return bytes(body.get_payload(decode=True) or b"").decode("utf-8", "replace")
 
 
 def _reply(sender: str, to: str, subject: str, message_id: str, text: str) -> EmailMessage:

@@ -6,20 +6,25 @@ during a hot-swap (``shared``: ``SO_REUSEPORT``), within bounds a flood cannot b
   ``421`` (try again later, as a sending server does) and closed;
 - a session that sends no command (or no line of a message) for ``timeout`` seconds is
   closed (aiosmtpd's timeout: bytes of an unfinished line do not renew it), and every
-  session is closed ``SESSIONS_SPAN`` times ``timeout`` after it began, whatever it sends;
+  session is cut ``SESSIONS_SPAN`` times ``timeout`` after it began, whatever it sends or
+  leaves unread (a client that reads no answers cannot hold its place);
 - a message holds at most ``data_size_limit`` bytes (``552``), a command line 512 bytes,
   and a session gives each command at most ``CALL_LIMIT`` times (aiosmtpd's limits);
-- the greeting names ``hostname`` (aiosmtpd would ask the resolver for it per connection).
+- the greeting names ``hostname`` (aiosmtpd would ask the resolver for it per connection);
+  addresses may be UTF-8 (``SMTPUTF8``).
 
-:meth:`SmtpListener.stop` closes the listener and the sessions under way: a message whose
-``250`` was not sent yet is not accepted (its sender sends it again).
+The handler's ``handle_DATA`` may block (it writes the message through): it runs on a
+thread of the loop's executor, so the loop serves the other sessions meanwhile.
+:meth:`SmtpListener.stop` closes the listener and cuts the sessions under way: a message
+whose ``250`` was not sent yet is not accepted (its sender sends it again).
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from aiosmtpd.smtp import SMTP
 
@@ -31,6 +36,7 @@ SESSIONS_SPAN = 6
 CALL_LIMIT = 20
 BACKLOG = 64
 START_TIMEOUT = 30.0
+log = logging.getLogger("caruso.comm.email")
 
 
 class _Session(SMTP):
@@ -52,7 +58,7 @@ class _Session(SMTP):
             return
         self._admitted = True
         self._listener.sessions.add(self)
-        self._span = self.loop.call_later(self._listener.timeout * SESSIONS_SPAN, transport.close)
+        self._span = self.loop.call_later(self._listener.timeout * SESSIONS_SPAN, transport.abort)  # type: ignore[attr-defined]
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -71,12 +77,28 @@ class _Session(SMTP):
         return super().eof_received() if self._admitted else False
 
 
-class SmtpListener:
-    """Serves ``handler`` (aiosmtpd's ``handle_DATA`` and friends) on ``127.0.0.1``."""
+class _Blocking:
+    """aiosmtpd's handler calling ``receive(envelope)`` on the loop's executor: its answer
+    (an SMTP reply line), or ``451`` for an error nobody foresaw (the sender tries again)."""
 
-    def __init__(self, handler: Any, hostname: str, *, data_size_limit: int,
+    def __init__(self, receive: Callable[[Any], str]) -> None:
+        self._receive = receive
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, self._receive, envelope)
+        except Exception:
+            log.exception("a message from %s could not be taken", envelope.mail_from)
+            return "451 the message could not be taken now: send it again later"
+
+
+class SmtpListener:
+    """Serves ``receive(envelope)`` (returns the reply to a message's data: ``"250 ..."``,
+    ``"451 ..."``, ...) on ``127.0.0.1``."""
+
+    def __init__(self, receive: Callable[[Any], str], hostname: str, *, data_size_limit: int,
                  max_connections: int = MAX_CONNECTIONS, timeout: float = TIMEOUT) -> None:
-        self.handler, self.hostname = handler, hostname
+        self.handler, self.hostname = _Blocking(receive), hostname
         self.data_size_limit, self.max_connections, self.timeout = data_size_limit, max_connections, timeout
         self.sessions: set[_Session] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -87,6 +109,7 @@ class SmtpListener:
         """Listen on ``127.0.0.1:port`` (0: a free port) and serve; returns the port. OSError
         if the port cannot be listened on."""
         listener = socket.create_server(("127.0.0.1", port), backlog=BACKLOG, reuse_port=shared)
+        self.sessions = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="email-smtp", daemon=True)
         self._thread.start()
@@ -117,9 +140,9 @@ class SmtpListener:
             self._server.close()
         for session in list(self.sessions):
             if session.transport is not None:
-                session.transport.close()
+                session.transport.abort()     # type: ignore[attr-defined]
         await asyncio.sleep(0)            # the transports close on the next turn
 
     def _session(self) -> _Session:
         return _Session(self, self.handler, data_size_limit=self.data_size_limit, hostname=self.hostname,
-                        timeout=self.timeout, command_call_limit=CALL_LIMIT)
+                        timeout=self.timeout, command_call_limit=CALL_LIMIT, enable_SMTPUTF8=True)
