@@ -16,8 +16,9 @@ from caruso_core.zones import zone
 
 from caruso_reports.definition import Definition
 
-MIME = {"html": ("text", "html"), "csv": ("text", "csv"), "table": ("text", "plain"),
-        "png": ("image", "png"), "pdf": ("application", "pdf")}
+MIME = {"html": ("text", "html"), "csv": ("text", "csv"), "spreadsheet": ("text", "csv"), "table": ("text", "plain"),
+        "png": ("image", "png"), "png-narrow": ("image", "png"), "pdf": ("application", "pdf")}
+SUFFIX = {"spreadsheet": "csv", "table": "txt", "png-narrow": "png"}     # a renderer's file, where not its name
 
 
 def due(definition: Definition, last_sent: str | None, now: float) -> dt.date | None:
@@ -50,5 +51,5 @@ def message(definition: Definition, day: dt.date, content: bytes, sender: str) -
     mail.set_content(f"{definition.title} for {day.isoformat()} ({definition.timezone}) is attached.\n")
     kind, subtype = MIME.get(definition.mail_format, ("application", "octet-stream"))
     mail.add_attachment(content, maintype=kind, subtype=subtype,
-                        filename=f"{definition.name}-{day.isoformat()}.{definition.mail_format}")
+                        filename=f"{definition.name}-{day.isoformat()}.{SUFFIX.get(definition.mail_format, definition.mail_format)}")
     return mail

@@ -118,7 +118,8 @@ def test_a_report_downloads_as_csv_html_and_pdf_for_supervisors_only(web):
     query = "name=incoming-calls&from=2026-11-01&to=2026-11-02"
     page = web.get(f"/supervisor/reports?{query}").text
     assert f'href="/supervisor/reports/download?{query.replace("&", "&amp;")}&amp;format=csv"' in page
-    for kind, starts in (("csv", codecs.BOM_UTF8 + b"period,"), ("html", b"<!doctype html>"), ("pdf", b"%PDF")):
+    for kind, starts in (("csv", codecs.BOM_UTF8 + b"Period,Queue,Offered,"), ("html", b"<!doctype html>"),
+                         ("pdf", b"%PDF")):
         got = web.get(f"/supervisor/reports/download?{query}&format={kind}")
         assert got.status_code == 200 and got.content.lower().startswith(starts.lower()), (kind, got.content[:60])
         assert got.headers["content-disposition"] == f'attachment; filename="incoming-calls-2026-11-01-2026-11-02.{kind}"'

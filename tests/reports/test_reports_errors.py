@@ -60,7 +60,7 @@ def test_bad_options(simulated_day, tmp_path):
         "incoming-calls", "--db", url, "--from", "2026-02-01", "--to", "2026-01-01")
     assert "'2026-13-01' is not a date" in _fails("incoming-calls", "--db", url, "--from", "2026-13-01")
     assert "no report definition 'outgoing'" in _fails("outgoing", "--db", url)
-    assert "--format xls: no such renderer; available: csv, html, pdf, png, png-narrow, table" in _fails(
+    assert "--format xls: no such renderer; available: csv, html, pdf, png, png-narrow, spreadsheet, table" in _fails(
         "incoming-calls", "--db", url, "--format", "xls")
     assert "agent times" in _fails("agent-availability", "--db", url, "--queue", "sim")
     assert "--timezone: unknown time zone 'Mars/Base'" in _fails("incoming-calls", "--db", url, "--timezone",

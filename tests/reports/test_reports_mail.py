@@ -133,3 +133,14 @@ def test_a_relay_that_cannot_be_reached_is_said_in_one_line_and_tried_again(simu
     assert said.levelname == "WARNING" and said.exc_info is None and "\n" not in said.getMessage()
     assert said.getMessage().endswith("Connection refused; retrying in 0.05 s")
     assert not (tmp_path / "sent.json").exists()
+
+
+@pytest.mark.parametrize("renderer, filename, kind", [("spreadsheet", "calls-2026-11-30.csv", "text/csv"),
+                                                      ("table", "calls-2026-11-30.txt", "text/plain"),
+                                                      ("png-narrow", "calls-2026-11-30.png", "image/png")])
+def test_a_mailed_report_is_named_and_typed_as_its_file_is(renderer, filename, kind):
+    from caruso_reports import definition, mailing
+    mailed = definition.from_toml(MAILED.replace('format = "csv"', f'format = "{renderer}"'), "calls", "calls.toml")
+    (attachment,) = [part for part in mailing.message(mailed, dt.date(2026, 11, 30), b"x", "caruso@example.com").walk()
+                     if part.get_filename()]
+    assert (attachment.get_filename(), attachment.get_content_type()) == (filename, kind)

@@ -11,7 +11,7 @@ from matplotlib import image
 
 from caruso_core.errors import ConfigError
 from caruso_reports.definition import from_toml
-from caruso_reports.renderers import charts, html, text
+from caruso_reports.renderers import charts, html, spreadsheet, text
 from caruso_reports.renderers.cells import duration
 from caruso_reports.report import Report
 
@@ -45,6 +45,21 @@ def test_labels_come_from_the_definition_and_figures_are_written_one_way():
     assert duration(489, hours=True) == "0:08:09" and duration(489) == "8:09"
     page = html.page(calls).decode()
     assert "<td class=\"n\">83.3%</td>" in page and "<th>Asa (m:ss)</th>" in page and "<img" in page
+
+
+def test_csv_for_programs_and_for_spreadsheets_computes_no_formula_a_value_brings():
+    """A dimension's value may come from a customer's record (``customer.ATTRIBUTE``)."""
+    calls = report([{"queue": '=HYPERLINK("http://evil.example","x")', "offered": 2, "service_level": 0.5,
+                     "asa": 3.0, "talk_time": 60.0},
+                    {"queue": "-12.50", "offered": 1, "service_level": None, "asa": None, "talk_time": 0.0}])
+    programs = spreadsheet.csv(calls).decode().splitlines()
+    assert programs[0] == "queue,offered,service_level,asa,talk_time"
+    assert programs[1] == "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",2,0.5,3.0,60.0"
+    assert programs[2] == "-12.50,1,,,0.0"                     # one signed number stays a number
+    people = spreadsheet.spreadsheet(calls)
+    assert people.startswith(b"\xef\xbb\xbf") and people[3:].decode().splitlines()[0] == (
+        "Queue,Offered,Service level,Asa (m:ss),Talk time (m:ss)")
+    assert people[3:].decode().splitlines()[1:] == programs[1:]
 
 
 def test_a_range_without_events_says_so_without_axes():

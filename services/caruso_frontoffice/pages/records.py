@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from caruso_core import spreadsheets
 from caruso_core.errors import CallInterrupted, CarusoError, Conflict, InvalidInput, NoInstance, NotFound
 from caruso_core.digits import digits
 from caruso_frontoffice import notices, references, submissions, widgets
@@ -41,7 +42,6 @@ NEXT_PAGE = re.compile(r"/views/[A-Za-z0-9_./~%-]*(\?[A-Za-z0-9_./~%=&+-]*)?")
 MAX_NOTE = 4000
 NEXT = "next"
 EXPORT_ROWS = 10_000
-PLAIN_CELL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")    # a signed number: its sign computes nothing
 # a new form: the browser may show it again from its cache on Back (its once-token with it, so
 # Save after Back goes to the record made), never without asking the site on a new visit; signing
 # out clears it (pages/auth.py)
@@ -258,20 +258,10 @@ def export(request: Request, context: Context) -> Response:
     writer = csv.writer(out)
     writer.writerow([f"{f.label or info.attribute(f.name).label}" + (f" ({context.zone})" if _a_time(info, f) else "")
                      for f in columns])
-    writer.writerows([[_cell(text) for text in shown]
+    writer.writerows([[spreadsheets.cell(text) for text in shown]
                       for shown in _cell_texts(context, view, info, columns, rows, exported=True)])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{view.id}.csv"'})
-
-
-def _cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a quote,
-    unless it is one signed number (``-12.50``), which a spreadsheet should read as the number
-    it is. A phone number keeps the quote: ``+1-202-555-0101`` would be computed (-857), and
-    ``+3:3`` is a reference to a row."""
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not PLAIN_CELL.fullmatch(text):
-        return "'" + text
-    return text
 
 
 def row_opener(context: Context, view: ListView, role: str) -> Any:

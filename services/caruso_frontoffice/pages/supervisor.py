@@ -26,7 +26,6 @@ shows as one line on the page.
 """
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import re
 from typing import Any, Mapping
@@ -60,6 +59,7 @@ FORECAST_LEVELS = (0.5, 0.8, 0.9, 0.95)
 DEFAULT_HORIZON = (6, 0.8)
 MAX_CHART_BYTES = 2 * 1024 * 1024
 DOWNLOADS = {"csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+RENDERED_AS = {"csv": "spreadsheet"}      # for people: the definition's headings, a byte-order mark
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 
@@ -116,7 +116,7 @@ def chart(request: Request, context: Context) -> Response:
 @page(*ROLES)
 def download(request: Request, context: Context) -> Response:
     """The report of the page's query as a file in the ``format`` asked (one of DOWNLOADS);
-    CSV after a byte-order mark, as a list's export."""
+    CSV headed by the report's labels after a byte-order mark, as a list's export."""
     kind = request.query_params.get("format", "")
     if kind not in DOWNLOADS:
         return Response(f"format {kind[:20]!r}: use one of {', '.join(DOWNLOADS)}", 400, media_type="text/plain")
@@ -126,8 +126,6 @@ def download(request: Request, context: Context) -> Response:
     name, data = rendered
     if not isinstance(data, bytes) or len(data) > MAX_DOWNLOAD_BYTES:
         return Response("The reports service answered with no file of a sensible size.", 502, media_type="text/plain")
-    if kind == "csv":
-        data = codecs.BOM_UTF8 + data
     filename = f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)[:60]}-{request.query_params['from']}-{request.query_params['to']}"
     return Response(data, media_type=DOWNLOADS[kind],
                     headers={"Content-Disposition": f'attachment; filename="{filename}.{kind}"'})
@@ -140,7 +138,7 @@ def _rendered(request: Request, context: Context, kind: str) -> tuple[str, Any] 
     query = {key: request.query_params.get(key, "") for key in ("name", "from", "to")}
     try:
         chosen, options = _report_options(service.definitions(), query)
-        return chosen["name"], service.render(chosen["name"], kind, *options)
+        return chosen["name"], service.render(chosen["name"], RENDERED_AS.get(kind, kind), *options)
     except CarusoError as error:
         return Response(str(error), _status(error), media_type="text/plain")
 

@@ -1,0 +1,17 @@
+"""CSV for spreadsheets: a cell a spreadsheet would compute is written so that it shows as
+text (CSV injection: a customer's name ``=HYPERLINK(...)`` must not become a formula)."""
+from __future__ import annotations
+
+import re
+
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")    # a signed number: its sign computes nothing
+
+
+def cell(text: str) -> str:
+    """``text`` as a cell a spreadsheet shows as text: one starting like a formula gets a
+    quote, unless it is one signed number (``-12.50``), which a spreadsheet should read as
+    the number it is. A phone number keeps the quote: ``+1-202-555-0101`` would be computed
+    (-857), and ``+3:3`` is a reference to a row."""
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
