@@ -1,6 +1,6 @@
-"""Extending a view an earlier file defines (``<extend view="ID">``): a detail view gains
-sections, a list gains filters and columns; whatever does not fit is refused with its file
-and line."""
+"""Extending a view an earlier file defines (``<extend view="ID">``): a form or detail view
+has fields restated, a detail view gains sections, a list gains filters and columns;
+whatever does not fit is refused with its file and line."""
 import pytest
 
 from caruso_core.errors import ConfigError
@@ -51,6 +51,30 @@ def test_a_later_file_adds_related_objects_to_a_detail_view(tmp_path):
     assert detail.sections[-1].label == "More"
 
 
+def test_a_later_file_restates_fields_of_forms_and_detail_views_by_name(tmp_path):
+    """A vertical whose customers have numbers makes the base forms take them, without
+    copying the forms."""
+    layer = tmp_path / "layer.xml"
+    layer.write_text("""<views>
+  <extend view="task-edit">
+    <field name="customer_id" by="customer_no" label="Customer number"/>
+  </extend>
+  <extend view="customer"><field name="email" label="E-mail address"/>
+    <section label="More"><field name="city"/></section></extend>
+</views>""")
+    before, after = load([PACKAGED]), load([PACKAGED, layer])
+    form, earlier = after.views["task-edit"], before.views["task-edit"]
+    [restated] = [f for f in form.fields if f.name == "customer_id"]
+    [original] = [f for f in earlier.fields if f.name == "customer_id"]
+    assert (restated.by, restated.label, restated.source.line, original.by) == (
+        "customer_no", "Customer number", 3, None)
+    assert [f.name for f in form.fields] == [f.name for f in earlier.fields]          # in its place
+    assert [f for f in form.fields if f.name != "customer_id"] == [f for f in earlier.fields if f.name != "customer_id"]
+    detail = after.views["customer"]
+    [email] = [f for s in detail.sections for f in s.fields if f.name == "email"]
+    assert email.label == "E-mail address" and detail.sections[-1].label == "More"
+
+
 def test_a_view_redefined_later_in_the_same_file_is_extended_as_redefined(tmp_path):
     layer = tmp_path / "layer.xml"
     layer.write_text("""<views>
@@ -78,6 +102,12 @@ def test_a_view_redefined_later_in_the_same_file_is_extended_as_redefined(tmp_pa
      '<extend view="customers"><filter field="name"/></extend></views>', r"layer.xml:2: extend id 'customers' is defined twice"),
     ('<views><extend view="customers"><section label="X"><field name="city"/></section>'
      '<filter field="city"/></extend></views>', r"layer.xml:1: "),
+    ('<views>\n<extend view="task-edit">\n<field name="colour" label="Colour"/></extend></views>',
+     r"layer.xml:3: extend view 'task-edit': the view shows no field 'colour' \(it shows: "),
+    ('<views>\n<extend view="customers"><field name="city" label="Town"/></extend></views>',
+     r"layer.xml:2: extend view 'customers': a list view has no fields to restate"),
+    ('<views>\n<extend view="task-edit"><field name="subject"/><section label="X"><field name="city"/></section>'
+     '</extend></views>', r"layer.xml:2: extend view 'task-edit': a form view takes no sections or related objects"),
     ('<views>\n<extend view="customers"><column field="city" open="nowhere"/></extend></views>',
      r"layer.xml:2: list 'customers' column 'city' open names view 'nowhere', which no view file defines"),
 ])

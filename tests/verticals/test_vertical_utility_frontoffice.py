@@ -75,6 +75,9 @@ def test_an_agent_sees_the_customer_360_but_not_the_bank_details(caruso_host, ca
         refusal = re.search(r'<span class="field-error"[^>]*>(.*?)</span>', recorded.text, re.S)
         assert refusal and "Another consent has this customer number and channel already" in refusal.group(1)
         assert f'href="/views/consent-edit/edit?id={consent["id"]}"' in refusal.group(1)     # change that one
+        form = agent.get("/views/opportunity-edit/new", params={"customer_id": 2}).text   # the base's sales form
+        assert "Customer number" in form and "Customer id" not in form
+        assert re.search(f'name="customer_id"[^>]*value="{customer["customer_no"]}"', form), form
     with signed_in(url, "sam", "sam-password-1") as supervisor:
         assert customer["iban"] in supervisor.get("/views/customer-360/show?id=2").text
         assert "/views/invoice-new/new" in supervisor.get("/views/invoices").text

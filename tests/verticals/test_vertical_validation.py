@@ -8,7 +8,8 @@ from caruso_core.testing.commands import caruso as run_caruso
 from caruso_core.verticals import deployment_data, installed
 
 VERTICALS = ["utility", "bank", "service"]
-SALES_VIEWS = "caruso_frontoffice.views:sales.xml"     # the packaged views each vertical's 360 links to
+# the packaged views each vertical's 360 links to, taking customers by number
+SALES_VIEWS = ["caruso_frontoffice.views:sales.xml", "caruso_frontoffice.views:customer-numbers.xml"]
 
 
 def caruso(*args):
@@ -37,7 +38,7 @@ def test_scripts_validate_lint_clean_and_pass_their_tests(vertical):
 def test_views_check(vertical, tmp_path):
     """The views, their create forms against the model, the desk's and portal's scripts
     against the context they give: all of the vertical's deployment."""
-    result = caruso("frontoffice", "views", "check", SALES_VIEWS, str(vertical.root / "views"))
+    result = caruso("frontoffice", "views", "check", *SALES_VIEWS, str(vertical.root / "views"))
     assert result.returncode == 0 and result.stdout.startswith("ok:"), result.stderr
     deployment = tmp_path / "caruso.toml"
     deployment.write_text(tomli_w.dumps(deployment_data([vertical.name])))
@@ -57,7 +58,7 @@ def test_the_deployment_loads_with_its_queues(vertical, tmp_path):
         assert {q["name"] for q in server.queues()} == {q["name"] for q in comm["queues"]}
     finally:
         server.stop()
-    assert data["services"]["frontoffice"]["config"]["views"] == [SALES_VIEWS, str(vertical.root.resolve() / "views")]
+    assert data["services"]["frontoffice"]["config"]["views"] == [*SALES_VIEWS, str(vertical.root.resolve() / "views")]
 
 
 def test_an_agent_signed_in_to_the_desk_can_take_every_queues_calls(vertical):

@@ -2,7 +2,7 @@
 
 A vertical ships its view files; an integrator lists a file after them that
 redefines one view (same id) and leaves the others as they are, or extends one
-(``<extend view="ID">``: sections, filters and columns added to it). Sources are files,
+(``<extend view="ID">``: fields restated, sections, filters and columns added to it). Sources are files,
 folders (their ``*.xml`` files in name order) or ``package:path`` resources of an
 installed package.
 """

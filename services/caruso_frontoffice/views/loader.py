@@ -53,6 +53,7 @@ def _build(element: etree._Element, name: str) -> Definition:
     source = Source(name, element.sourceline or 0)
     if element.tag == "extend":
         return Extension(id=element.get("view"), source=source,
+                         fields=tuple(_field(c, name) for c in element if c.tag == "field"),
                          sections=tuple(_section(c, name) for c in element if c.tag == "section"),
                          related=_related(element, name),
                          filters=tuple(_field(c, name, "field") for c in element if c.tag == "filter"),

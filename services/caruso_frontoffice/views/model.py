@@ -178,10 +178,13 @@ class Menu:
 
 @attrs.frozen(kw_only=True)
 class Extension:
-    """Additions to a view an earlier file defines: sections and related objects after a
-    detail view's own, filters and columns after a list's own."""
+    """Changes to a view an earlier file defines: ``fields`` restate fields of a form or
+    detail view by name (the attributes they give replace the field's: a vertical's label,
+    or ``by`` its customer number); sections and related objects come after a detail view's
+    own, filters and columns after a list's own."""
 
     id: str
+    fields: tuple[Field, ...] = ()
     sections: tuple[Section, ...] = ()
     related: tuple[Related, ...] = ()
     filters: tuple[Field, ...] = ()
@@ -189,7 +192,11 @@ class Extension:
     source: Source
 
     def applied_to(self, view: View) -> View:
-        """``view`` with the additions; ConfigError naming this extension when they do not fit it."""
+        """``view`` with the changes; ConfigError naming this extension when they do not fit it."""
+        if self.fields:
+            view = self._restated(view)
+        if isinstance(view, FormView) and not (self.sections or self.related or self.filters or self.columns):
+            return view
         if isinstance(view, DetailView) and not (self.filters or self.columns):
             return attrs.evolve(view, sections=view.sections + self.sections, related=view.related + self.related)
         if isinstance(view, ListView) and not (self.sections or self.related):
@@ -197,6 +204,34 @@ class Extension:
         raise ConfigError(f"{self.source}: extend view {self.id!r}: a {view.kind} view takes no "
                           + ("sections or related objects" if self.sections or self.related
                              else "filters or columns"))
+
+    def _restated(self, view: View) -> View:
+        if isinstance(view, FormView):
+            restated = attrs.evolve(view, fields=tuple(self._restate(f) for f in view.fields))
+            shown = [f.name for f in view.fields]
+        elif isinstance(view, DetailView):
+            restated = attrs.evolve(view, sections=tuple(
+                attrs.evolve(s, fields=tuple(self._restate(f) for f in s.fields)) for s in view.sections))
+            shown = [f.name for s in view.sections for f in s.fields]
+        else:
+            raise ConfigError(f"{self.source}: extend view {self.id!r}: a {view.kind} view has no fields to "
+                              "restate (its columns and filters are added)")
+        for field in self.fields:
+            if field.name not in shown:
+                raise ConfigError(f"{field.source}: extend view {self.id!r}: the view shows no field "
+                                  f"{field.name!r} (it shows: {', '.join(shown)})")
+        return restated
+
+    def _restate(self, field: Field) -> Field:
+        """``field`` with what this extension's field of its name gives instead."""
+        given = next((f for f in self.fields if f.name == field.name), None)
+        if given is None:
+            return field
+        return attrs.evolve(field, source=given.source, **{name: value for name in RESTATED
+                                                           if (value := getattr(given, name)) is not None})
+
+
+RESTATED = ("label", "widget", "required", "max_length", "roles", "opens", "by")
 
 
 VIEW_KINDS: dict[str, type[View]] = {cls.kind: cls for cls in (ListView, DetailView, FormView, Customer360View)}
