@@ -14,7 +14,7 @@ from caruso_core.testing.postgres import Cluster, find_binaries
 from caruso_core.testing.processes import child_environment
 from caruso_core.testing.waiting import eventually
 
-LEASE = 2.0
+LEASE = 3.0         # a registration lapses after it: long enough for a process starved on a loaded machine
 NOTES = """<?xml version="1.0" encoding="UTF-8"?>
 <model name="notes">
   <object name="Note" table="note">

@@ -24,11 +24,11 @@ def bank(caruso_host, caruso_client, tmp_path, browser, shots):
         tab.close()
 
 
-def fill_lead(page, name, email, phone, customer_id):
+def fill_lead(page, name, email, phone, customer_no):
     page.fill("input[name=name]", name)
     page.fill("input[name=email]", email)
     page.fill("input[name=phone]", phone)
-    page.fill("input[name=customer_id]", str(customer_id))
+    page.fill("input[name=customer_id]", customer_no)      # the bank's forms take the customer's number
     page.click("button:has-text('Save')")
     page.wait_for_load_state()
 
@@ -41,13 +41,13 @@ def test_a_duplicate_lead_is_refused_with_a_link_and_the_360_makes_an_opportunit
         ("n.berg@example.org", "+47 900 11 222")
 
     page = tab.open("/views/lead-edit/new")
-    fill_lead(page, "Nora Berg", mail, number, customer["id"])
+    fill_lead(page, "Nora Berg", mail, number, customer["customer_no"])
     [lead] = storage.query("Lead", {"field": "email", "op": "eq", "value": mail})
     page.wait_for_url(f"**/views/lead/show?id={lead['id']}")
     assert "Nora Berg" in page.inner_text("main")
 
     page = tab.open("/views/lead-edit/new")
-    fill_lead(page, "N. Berg", "  " + mail.upper(), "+47 555 0000", customer["id"])
+    fill_lead(page, "N. Berg", "  " + mail.upper(), "+47 555 0000", customer["customer_no"])
     assert page.url.endswith("/views/lead-edit/new")
     tab.expected(400)
     refusal = page.locator("label:has(input[name=email]) .field-error")
@@ -63,7 +63,7 @@ def test_a_duplicate_lead_is_refused_with_a_link_and_the_360_makes_an_opportunit
     assert "Nora Berg" in page.locator("section:has(h2:has-text('Leads'))").inner_text()
     page.click("p.actions >> text=New opportunity")
     page.wait_for_url("**/views/opportunity-edit/new?**")
-    assert page.input_value("input[name=customer_id]") == str(customer["id"])
+    assert page.input_value("input[name=customer_id]") == customer["customer_no"]
     title = f"Mortgage for the flat ({size})"
     page.fill("input[name=title]", title)
     page.select_option("select[name=stage]", "qualification")
