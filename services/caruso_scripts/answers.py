@@ -25,6 +25,8 @@ YES = {"yes", "y", "true", "1", "ja", "oui", "si"}
 NO = {"no", "n", "false", "2", "0", "nein", "non"}
 NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
 AMOUNT = re.compile(r"-?\d{1,13}(\.\d{1,2})?")
+CURRENCY = r"(?:[€$£¥]|[A-Z]{3})"          # a sign or an ISO 4217 code, before or after an amount
+WITH_CURRENCY = re.compile(f"{CURRENCY}\\s*(.+)|(.+?)\\s*{CURRENCY}")
 
 
 def accept(question: Question, raw: Any, scope: Scope) -> Any:
@@ -84,6 +86,8 @@ def _number(question: Question, raw: Any, numbers: NumberFormat) -> int | decima
 
 
 def _amount(question: Question, raw: Any, numbers: NumberFormat) -> decimal.Decimal:
+    if isinstance(raw, str) and (priced := WITH_CURRENCY.fullmatch(raw.strip())):
+        raw = priced.group(1) if priced.group(1) is not None else priced.group(2)   # €12.50, 12,50 EUR
     value = _numeric(raw, AMOUNT, f"Please enter an amount with at most two decimals, e.g. {numbers.show('120.50')}.",
                      numbers)
     return decimal.Decimal(value).quantize(decimal.Decimal("0.01"))

@@ -69,6 +69,8 @@ class NumberFormat:
         body = text.strip()
         sign = "-" if body.startswith("-") else ""
         body = body[len(sign):]
+        if re.search(f"[^0-9.,{re.escape(self.separators)}]", body):
+            raise ValueError(f"'{text}' is not a number.")
         other = "," if self.decimal == "." else "."
         if other in body and other not in self.separators:
             raise Unclear(f"'{text}' is not clear here: write decimals with '{self.decimal}', "

@@ -63,6 +63,9 @@ def test_decimal_commas_in_a_german_script(web, locales):
     ("1 2", "'1 2' is not clear here"),
     ("12.505", "Please enter an amount with at most two decimals, e.g. 120.50."),
     ("twelve", "Please enter an amount with at most two decimals, e.g. 120.50."),
+    ("12.50 euros", "Please enter an amount with at most two decimals, e.g. 120.50."),     # not "unclear"
+    ("12.50 USD EUR", "Please enter an amount with at most two decimals, e.g. 120.50."),
+    ("12,50 EUR", "'12,50' is not clear here: ',' separates thousands"),
 ])
 def test_unclear_numbers_are_refused_in_an_english_script(web, typed, message):
     with web(locale="de", script_locale="en") as client:
@@ -73,7 +76,8 @@ def test_unclear_numbers_are_refused_in_an_english_script(web, typed, message):
 
 
 @pytest.mark.parametrize("given, shown", [("1,250", "1250.00"), ("1 250.5", "1250.50"), (12.5, "12.50"),
-                                          (1250, "1250.00")])
+                                          (1250, "1250.00"), ("€12.50", "12.50"), ("12.50 EUR", "12.50"),
+                                          ("EUR 1,250", "1250.00"), ("$ 3", "3.00"), ("1,250.50 £", "1250.50")])
 def test_numbers_in_an_english_script(tmp_path, given, shown):
     engine = service(tmp_path)
     view = engine.begin("payment")
