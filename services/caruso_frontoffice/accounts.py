@@ -93,6 +93,20 @@ def check_customer(storage: Any, key: dict[str, Any],
     _one_customer(storage, key, _conditions(_customer_object(storage, described), key))
 
 
+def script_key(storage: Any, key: dict[str, Any],
+               described: Callable[[str], ObjectInfo] | None = None) -> dict[str, Any]:
+    """``key`` as the dialog scripts read it: with :data:`KEY_NAME` (``customer_id``), the key
+    of the one customer it names, added when it names the customer otherwise
+    (``customer_no=K-1001``: the scripts' bindings load the customer by ``customer_id``);
+    errors as :func:`check_customer`. A Customer whose key has several attributes gets none."""
+    if KEY_NAME in key:
+        return dict(key)
+    info = _customer_object(storage, described)
+    found = _one_customer(storage, key, _conditions(info, key))
+    attribute = KEY_NAME if KEY_NAME in info.attributes else info.key[0] if len(info.key) == 1 else None
+    return {**key, KEY_NAME: found[attribute]} if attribute else dict(key)
+
+
 class CustomerGone(InvalidInput):
     """A customer key that no customer holds (any more)."""
 
@@ -172,8 +186,8 @@ def _conditions(info: ObjectInfo, key: dict[str, Any]) -> list[dict[str, Any]]:
     return conditions
 
 
-def _one_customer(storage: Any, key: dict[str, Any], conditions: list[dict[str, Any]]) -> None:
-    """Refuse ``key`` unless exactly one customer meets its ``conditions`` (see :func:`check_customer`)."""
+def _one_customer(storage: Any, key: dict[str, Any], conditions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one customer that meets ``key``'s ``conditions``; refused otherwise (see :func:`check_customer`)."""
     shown = shown_key(key)
     try:
         found = storage.query(CUSTOMER, {"and": conditions}, None, 2, 0)
@@ -187,6 +201,7 @@ def _one_customer(storage: Any, key: dict[str, Any], conditions: list[dict[str, 
     if len(found) > 1:
         raise InvalidInput(f"customer key {shown}: several customers have it; give a key that names one "
                            f"(e.g. {KEY_NAME}=42)")
+    return found[0]
 
 
 def _found_once(storage: Any, field: str, values: dict[str, Any]) -> set[str]:

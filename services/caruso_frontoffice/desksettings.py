@@ -8,6 +8,7 @@
     agent_skills = { ada = { billing = 3 } }       # an agent's own skills (replace ``skills``)
     capacity = { voice = 1, webchat = 2 }          # interactions per channel an agent holds
     dispositions = ["resolved", "follow-up"]       # offered when completing
+    follow_up_dispositions = ["follow-up"]         # those that need a follow-up task (what is to be done)
     customer_view = "customer-360"                 # the screen pop's customer 360 view
     match = ["phone", "email"]                     # attributes compared with the caller's number or address
     phone_ice_limit = 4                            # seconds the desk phone's ICE may take after it answered
@@ -39,6 +40,7 @@ class DeskSettings:
     agent_skills: dict[str, dict[str, int]] = attrs.field(factory=dict)
     capacity: dict[str, int] = attrs.field(factory=lambda: dict(DEFAULT_CAPACITY))
     dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS
+    follow_up_dispositions: tuple[str, ...] = ("follow-up",)
     customer_view: str | None = None
     match: tuple[str, ...] = DEFAULT_MATCH
     phone_ice_limit: float = 4.0
@@ -70,7 +72,7 @@ def desk_settings(config: dict[str, Any] | None) -> DeskSettings:
                                   for agent, skills in _mapping(config["agent_skills"], "agent_skills", dict).items()}
     if "capacity" in config:
         values["capacity"] = _mapping(config["capacity"], "capacity", int)
-    for key in ("dispositions", "match"):
+    for key in ("dispositions", "follow_up_dispositions", "match"):
         if key in config:
             values[key] = _names(config[key], key)
     if "customer_view" in config:

@@ -218,6 +218,11 @@ def test_an_interaction_gets_one_follow_up_task(desk_web, comm, storage):
     post("accept", interaction=call)
     long = post("complete", interaction=call, disposition="resolved", follow_up="x" * 5000)
     assert long.status_code == 400 and "the follow-up: at most 300 characters, not 5000; shorten it" in long.text
+    empty = post("complete", interaction=call, disposition="follow-up", follow_up=" ")
+    assert empty.status_code == 400 and "follow-up: say what is to be done in the follow-up task" in empty.text
+    undone = post("complete", interaction=call, disposition="resolved", due=SOON)
+    assert undone.status_code == 400 and f"due {SOON}: say what is to be done by then" in undone.text
+    assert comm.interaction(call)["state"] == "connected"                        # neither completed it
     done = post("complete", interaction=call, disposition="resolved", follow_up="Send the brochure")
     assert done.status_code == 303 and comm.agent("ada")["wrap_up_left"]
     again = post("wrap-up", interaction=call, follow_up="Send the brochure")          # a stale or forged form
@@ -339,6 +344,10 @@ def test_an_agent_finds_a_caller_nobody_recognised_for_script_notes_and_follow_u
     assert desk_web.get("/desk", params={"i": call, "find": "100%"}).text.count("The caller is") == 1   # % literal
     assert desk_web.get("/desk", params={"i": call, "find": "1_0"}).text.count("The caller is") == 0    # _ literal
     assert desk_web.get("/desk", params={"i": call, "find": "zo"}).text.count("The caller is") == 2
+    for n in range(6):
+        storage.create("Customer", {"name": f"Zorro {n}"})
+    many = desk_web.get("/desk", params={"i": call, "find": "zorro"}).text
+    assert many.count("The caller is") == 5 and "More customers match “zorro”: add a word" in many
     assert desk_web.get("/desk", params={"i": call, "find": "5550199"}).text.count("The caller is") == 0   # phone:
     # a column the agent's role does not see, which her list page does not search either
     hostile = desk_web.get("/desk", params={"i": call, "find": "<script>alert(1)</script>" + "x" * 500})
@@ -603,6 +612,23 @@ def test_desk_settings_name_the_bad_key():
                          ({"phone_ice_limit": "4"}, "phone_ice_limit must be a number of seconds")):
         with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
             desk_settings(bad)
+
+
+def test_an_agent_who_signs_out_is_offered_nothing_and_keeps_a_connected_call(desk_web, comm):
+    csrf = signed_in(desk_web, "ada")
+    assert desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"}).status_code == 200
+    desk_web.post("/signout", data={"csrf": csrf})
+    assert comm.agent("ada")["status"] == "logged_out"
+    csrf = signed_in(desk_web, "ada")
+    desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"})
+    call = comm.arrive("billing", from_="+49 30 1234567")["id"]
+    eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
+    desk_web.post("/desk/accept", data={"csrf": csrf, "interaction": call})
+    desk_web.post("/signout", data={"csrf": csrf})
+    assert (comm.agent("ada")["status"], comm.agent("ada")["reason"]) == ("break", "signed out")
+    assert comm.interaction(call)["state"] == "connected"                   # the call is not cut
+    waiting = comm.arrive("billing", from_="+49 30 7654321")["id"]
+    assert comm.interaction(waiting)["offers"] == []                       # nobody rings at her
 
 
 def test_the_push_stream_ends_at_sign_out_and_one_agent_holds_a_bounded_number(desk_web, comm, monkeypatch):

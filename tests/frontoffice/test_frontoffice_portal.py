@@ -219,7 +219,7 @@ def test_a_fault_report_needs_a_signed_in_customer_in_the_service_verticals_port
                                     "installed": "2025-06-01"})
     context = attrs.evolve(make_context(tmp_path, caruso_manager.uri),
                            self_service=tuple(settings["frontoffice"]["config"]["self_service"]))
-    context.accounts.add("hotel", "customer", "hotel-secret-1", f"customer_id={hotel['id']}")
+    context.accounts.add("hotel", "customer", "hotel-secret-1", "customer_no=S-7")     # keyed by its number
     with TestClient(create_app(context), base_url="http://testserver") as web:
         refused = _start(web, "report_fault")
         assert refused.status_code == 403 and "please sign in first" in refused.text

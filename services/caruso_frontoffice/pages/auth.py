@@ -17,15 +17,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from caruso_core.credentials import same
-from caruso_core.errors import CarusoError, InvalidInput
+from caruso_core.errors import CarusoError, Conflict, InvalidInput
 from caruso_frontoffice.access import action, page, set_cookie
 from caruso_frontoffice.accounts import UNLINKED, User, unlinked
 from caruso_frontoffice.context import Context
+from caruso_frontoffice.desk import Desk
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.passwords import HashingBusy
 from caruso_frontoffice.records import STORAGE
 
 log = logging.getLogger("caruso.frontoffice")
+SIGNED_OUT = "signed out"          # the break of an agent who signed out during a call
 
 
 @page()
@@ -90,11 +92,28 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
 
 @action()
 def signout(request: Request, context: Context, form: FormData) -> Response:
+    """Sign out; an agent leaves the queues too (:func:`_leave_the_queues`)."""
+    user = request.state.visitor.user
+    if user is not None and context.desk is not None:
+        _leave_the_queues(context.desk, user.name)
     context.sessions.unbind(request.state.visitor.token)
     response = RedirectResponse("/signin", 303)
     response.headers["clear-site-data"] = '"cache"'    # the new forms the browser kept for Back (see app.py)
     set_cookie(request, response, context, context.sessions.new_token(), signed_in=False)
     return response
+
+
+def _leave_the_queues(desk: Desk, name: str) -> None:
+    """Nothing is offered to an agent who signed out: logged out of the communication server,
+    or, while connected to an interaction (which is not cut), on a break *signed out*. A
+    server that does not answer is logged; the sign-out goes on."""
+    try:
+        try:
+            desk.set_status(name, "logged_out")
+        except Conflict:                          # connected to an interaction
+            desk.set_status(name, "break", SIGNED_OUT)
+    except CarusoError as error:
+        log.warning("%s signed out but stays in the queues: %s", name, error)
 
 
 @page()

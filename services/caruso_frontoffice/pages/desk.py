@@ -103,7 +103,7 @@ def _board(request: Request, context: Context, focus: str, status: int = 200, er
         request, "desk.html", status, agent=agent, works=works, current=current, worksheet=worksheet,
         popped=popped, queues=queues, colleagues=colleagues, script=script, settings=desk.settings,
         signature=signature,
-        finding=finding, found=found, max_find=MAX_FIND,
+        finding=finding, found=found, max_find=MAX_FIND, max_found=FOUND,
         dispositions=dispositions, suggested=_suggested(script), max_notes=MAX_NOTES,
         phone=phone, holding=holding, phone_kinds=KINDS, error=error,
         once=submissions.new_token() if context.submissions is not None else None,
@@ -219,9 +219,10 @@ def _by_digits(context: Context, object_name: str, fields: list[str], number: st
 
 
 def _found(context: Context, role: str, text: str) -> list[dict[str, str]]:
-    """*Find the caller*: up to ``FOUND`` customers of the customer 360's object whose
-    attributes that object's list searches (else the desk's ``match``) contain ``text``, each
-    as its key's query and its name as the 360's profile shows it."""
+    """*Find the caller*: up to ``FOUND`` + 1 customers (the page lists ``FOUND`` and says when
+    more match) of the customer 360's object whose attributes that object's list searches
+    (else the desk's ``match``) contain ``text``, each as its key's query and its name as the
+    360's profile shows it."""
     view = _customer_view(context, role)
     if view is None:
         return []
@@ -232,7 +233,7 @@ def _found(context: Context, role: str, text: str) -> list[dict[str, str]]:
               if f in info.attributes]
     if not fields:
         return []
-    records = context.records.matching(view.object, searching(fields, text), FOUND)
+    records = context.records.matching(view.object, searching(fields, text), FOUND + 1)
     return [{"query": key_query(info, record), "name": _name(context, view, info, record, role)} for record in records]
 
 
@@ -457,7 +458,10 @@ def complete(request: Request, context: Context, form: FormData, agent: str, int
     desk = _desk(context)
     customer = _popped_customer(context, request.state.visitor.user.role, desk.connected(agent, interaction), agent)
     subject, due = _follow_up(form, context.zone)
-    desk.complete(agent, interaction, _field(form, "disposition"), customer)
+    disposition = _field(form, "disposition")
+    if disposition in context.desk_settings.follow_up_dispositions and not subject:
+        raise InvalidInput(f"{disposition}: say what is to be done in the follow-up task")
+    desk.complete(agent, interaction, disposition, customer)
     try:
         desk.follow_up(agent, interaction, subject, due, customer)
     except CarusoError as failure:
@@ -471,7 +475,10 @@ def _follow_up(form: FormData, zone: datetime.tzinfo) -> tuple[str, str | None]:
     due = _date(_field(form, "due").strip(), "due")
     if due is not None and due < zones.today(zone).isoformat():
         raise InvalidInput(f"due {due}: a follow-up is due today or later")
-    return _field(form, "follow_up").strip(), due
+    subject = _field(form, "follow_up").strip()
+    if due is not None and not subject:
+        raise InvalidInput(f"due {due}: say what is to be done by then in the follow-up task")
+    return subject, due
 
 
 def _date(text: str, name: str) -> str | None:

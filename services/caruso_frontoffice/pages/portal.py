@@ -29,7 +29,7 @@ from starlette.routing import Route
 from caruso_core.errors import CarusoError, InvalidInput, NotFound
 from caruso_core.digits import digits
 from caruso_frontoffice.access import action, page
-from caruso_frontoffice.accounts import UNLINKED, unlinked
+from caruso_frontoffice.accounts import UNLINKED, script_key, unlinked
 from caruso_frontoffice.articles import MAX_PAGE, MAX_TEXT
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.records import STORAGE
@@ -137,9 +137,9 @@ def start(request: Request, context: Context, form: FormData) -> Response:
     address = request.client.host if request.client else "unknown"
 
     def begin() -> Response:
-        customer = _customer(request)
+        customer = _customer(request, context)
         try:
-            view = context.dialogs.begin(request.path_params["script"], _dialog_context(request), address)
+            view = context.dialogs.begin(request.path_params["script"], {**customer, "channel": CHANNEL}, address)
         except DialogError as error:
             if customer:
                 raise
@@ -153,7 +153,7 @@ def start(request: Request, context: Context, form: FormData) -> Response:
 @_linked
 def show(request: Request, context: Context) -> Response:
     return _answer(request, context, lambda: _step(
-        request, context, context.dialogs.current(request.path_params["session"], _dialog_context(request))))
+        request, context, context.dialogs.current(request.path_params["session"], _dialog_context(request, context))))
 
 
 @action()
@@ -163,7 +163,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
 
     def reply() -> Response:
         answer = form.get("answer")
-        sent = context.dialogs.submit(session, _dialog_context(request), answer if isinstance(answer, str) else None,
+        sent = context.dialogs.submit(session, _dialog_context(request, context), answer if isinstance(answer, str) else None,
                                       form.get("seq"), "back" in form)
         if sent.problem is None:
             return RedirectResponse(f"{BASE}/s/{session}", 303)
@@ -172,15 +172,18 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     return _answer(request, context, reply)
 
 
-def _customer(request: Request) -> dict[str, Any]:
-    """The signed-in customer's key, else nothing."""
+def _customer(request: Request, context: Context) -> dict[str, Any]:
+    """The signed-in customer's key as the scripts read it (:func:`caruso_frontoffice.accounts.script_key`:
+    with ``customer_id`` also for an account keyed by its customer number), else nothing."""
     user = request.state.visitor.user
-    return dict(user.customer) if user is not None and user.customer else {}
+    if user is None or not user.customer:
+        return {}
+    return script_key(context.client.service(STORAGE), user.customer, context.records.info)
 
 
-def _dialog_context(request: Request) -> dict[str, Any]:
+def _dialog_context(request: Request, context: Context) -> dict[str, Any]:
     """The context of the visitor's dialogs: the channel (``web``) and :func:`_customer`."""
-    return {**_customer(request), "channel": CHANNEL}
+    return {**_customer(request, context), "channel": CHANNEL}
 
 
 def _problem(sent: Reply) -> tuple[int, str | None]:
