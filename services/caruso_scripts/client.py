@@ -59,16 +59,19 @@ def seq_of(value: Any) -> int:
 
 @attrs.frozen
 class ScriptInfo:
-    """A script the engine publishes."""
+    """A script the engine publishes; ``needs``: the context names it cannot start without
+    (``customer_id``: it serves a known customer only)."""
 
     id: str
     version: str
     title: str
     description: str = ""
+    needs: tuple[str, ...] = ()
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> "ScriptInfo":
-        return cls(data["id"], data["version"], data["title"], data.get("description") or "")
+        return cls(data["id"], data["version"], data["title"], data.get("description") or "",
+                   tuple(data.get("needs") or ()))
 
 
 @attrs.frozen

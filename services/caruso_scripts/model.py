@@ -203,6 +203,18 @@ class Script:
         return ({"context"} | {b.name for b in self.bindings} | {v.name for v in self.variables}
                 | {s.id for s in self.steps.values() if isinstance(s, (Question, SubScript))})
 
+    def context_reads(self, given: frozenset[str] = frozenset()) -> list[tuple["Script", Binding, str]]:
+        """``(script, binding, name)`` for each context name not in ``given`` that the key of a
+        required binding reads, in this script and its sub-scripts (whose context adds their
+        parameters): what whoever starts the script must give."""
+        found = [(self, binding, path[1]) for binding in self.bindings if binding.required
+                 for path, _ in binding.key.paths()
+                 if path[0] == "context" and len(path) > 1 and path[1] not in given]
+        for step in self.steps.values():
+            if isinstance(step, SubScript):
+                found += step.script.context_reads(given | {param.name for param in step.params})
+        return found
+
     def sub(self, path: list[str]) -> "Script":
         """The script run by the chain of sub-script steps ``path`` (empty: this one)."""
         script = self

@@ -145,8 +145,10 @@ class ScriptService:
 
     @remote
     def scripts(self) -> list[dict[str, Any]]:
-        """The published scripts: id, version, title, description."""
-        return [attrs.asdict(ScriptInfo(s.id, s.version, s.title, s.description))
+        """The published scripts: id, version, title, description, needs (the context names
+        its required bindings read)."""
+        return [attrs.asdict(ScriptInfo(s.id, s.version, s.title, s.description,
+                                        tuple(sorted({name for _, _, name in s.context_reads()}))))
                 for s in sorted(self.library.values(), key=lambda s: s.id)]
 
     @remote

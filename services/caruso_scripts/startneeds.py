@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Iterable
 
 from caruso_core import plugins
-from caruso_scripts.model import Script, SubScript
 from caruso_scripts.service import load_library
 
 
@@ -25,23 +24,7 @@ def unmet_context(sources: Iterable[str | Path], starts: Iterable[tuple[str, str
         if script is None:
             problems.append(f"{where} starts script {script_id!r}, which the scripts service does not have")
             continue
-        problems += [f"{need}, which {where} does not give (it gives {', '.join(sorted(supplied))})"
-                     for need in _missing(script, supplied)]
+        problems += [f"{read.source}:{binding.line}: binding {binding.name!r} needs context.{name}, which "
+                     f"{where} does not give (it gives {', '.join(sorted(supplied))})"
+                     for read, binding, name in script.context_reads(supplied)]
     return problems
-
-
-def _missing(script: Script, supplied: frozenset[str]) -> list[str]:
-    """``file:line: binding 'x' needs context.y`` for each required binding of ``script``
-    (and its sub-scripts) whose key reads a context name not in ``supplied``."""
-    found = []
-    for binding in script.bindings:
-        if not binding.required:
-            continue
-        for path, _ in binding.key.paths():
-            if path[0] == "context" and len(path) > 1 and path[1] not in supplied:
-                found.append(f"{script.source}:{binding.line}: binding {binding.name!r} needs "
-                             f"context.{path[1]}")
-    for step in script.steps.values():
-        if isinstance(step, SubScript):
-            found += _missing(step.script, supplied | {param.name for param in step.params})
-    return found

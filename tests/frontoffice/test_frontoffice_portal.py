@@ -221,10 +221,15 @@ def test_a_fault_report_needs_a_signed_in_customer_in_the_service_verticals_port
                            self_service=tuple(settings["frontoffice"]["config"]["self_service"]))
     context.accounts.add("hotel", "customer", "hotel-secret-1", "customer_no=S-7")     # keyed by its number
     with TestClient(create_app(context), base_url="http://testserver") as web:
+        listed = web.get("/portal").text                 # offered to anonymous visitors as a sign-in
+        assert 'action="/portal/start/report_fault"' not in listed
+        assert re.search(r'<a class="button secondary" href="/signin\?next=/portal">[^<]+</a>\s*'
+                         r'<p class="hint">For customers with an account: sign in first.</p>', listed), listed
         refused = _start(web, "report_fault")
         assert refused.status_code == 403 and "please sign in first" in refused.text
         assert '<a href="/signin?next=/portal">Sign in</a>' in refused.text
         sign_in(web, "hotel", "hotel-secret-1")
+        assert 'action="/portal/start/report_fault"' in web.get("/portal").text
         session = _start(web, "report_fault").headers["location"]
         for answer in (None, "HB-2291", None, "no", "no hot water", None, "yes"):
             page = web.get(session)

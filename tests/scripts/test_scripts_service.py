@@ -38,7 +38,7 @@ def survey(script_folder):
 def test_sessions_survive_a_new_service_instance(survey, tmp_path):
     db = f"sqlite:///{tmp_path / 'sessions.db'}"
     first = ScriptService(scripts=str(survey), db=db)
-    assert first.scripts() == [{"id": "survey", "version": "1", "title": "Survey", "description": ""}]
+    assert first.scripts() == [{"id": "survey", "version": "1", "title": "Survey", "description": "", "needs": ()}]
     view = first.begin("survey")
     view = first.answer(view["session"], True, view["seq"])
     first.stop()
