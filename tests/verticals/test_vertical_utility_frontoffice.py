@@ -1,6 +1,7 @@
 """The utility deployment's front office: its views over the utility model, with role rules."""
 import contextlib
 import re
+from html import unescape
 
 import httpx
 
@@ -39,6 +40,8 @@ def test_an_agent_sees_the_customer_360_but_not_the_bank_details(caruso_host, ca
     with signed_in(url, "anna", "anna-password-1") as agent:
         page = agent.get("/views/customer-360/show?id=2")
         assert page.status_code == 200
+        title = unescape(re.search(r"<title>(.*?)</title>", page.text).group(1))       # tabs told apart
+        assert title == f"{customer['customer_no']} · {customer['name']} · Customer 360 · caruso front office", title
         assert customer["name"] in page.text and all(ean in page.text for ean in eans)
         assert "Invoices" in page.text and "Service orders" in page.text
         assert customer["iban"] not in page.text

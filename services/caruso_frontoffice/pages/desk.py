@@ -29,7 +29,7 @@ from caruso_frontoffice.access import action, page
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import MAX_MESSAGE, MAX_NOTES, MAX_TASK, Desk
 from caruso_frontoffice.deskphone import KINDS
-from caruso_frontoffice.pages.records import key_query, record_sections, searched_fields
+from caruso_frontoffice.pages.records import called, key_query, record_sections, searched_fields
 from caruso_frontoffice.records import searching, typed_as_number
 from caruso_frontoffice.views.model import Customer360View, Field, ListView
 
@@ -240,9 +240,7 @@ def _found(context: Context, role: str, text: str) -> list[dict[str, str]]:
 def _name(context: Context, view: Customer360View, info: Any, record: dict[str, Any], role: str) -> str:
     """A customer as the first two values of the 360's profile show them (*S-1001 · Hotel De
     Zon*: a number alone does not tell two customers apart), else their key."""
-    profile = context.catalog.view(view.profile)
-    shown = [value for _, value, _ in record_sections(profile, info, record, role)[0][1] if value]
-    return " · ".join(shown[:2]) or key_query(info, record)
+    return called(record_sections(context.catalog.view(view.profile), info, record, role)) or key_query(info, record)
 
 
 def _by_key(context: Context, object_name: str, customer: Any) -> list[dict[str, Any]]:

@@ -163,8 +163,8 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
 
     def reply() -> Response:
         answer = form.get("answer")
-        sent = context.dialogs.submit(session, _dialog_context(request, context), answer if isinstance(answer, str) else None,
-                                      form.get("seq"), "back" in form)
+        sent = context.dialogs.submit(session, _dialog_context(request, context),
+                                      answer if isinstance(answer, str) else None, form.get("seq"), "back" in form)
         if sent.problem is None:
             return RedirectResponse(f"{BASE}/s/{session}", 303)
         status, notice = _problem(sent)

@@ -408,13 +408,13 @@ def _shown(request: Request, context: Context, view: View, info: ObjectInfo, key
         shown = [(f.label or info.attribute(f.name).label, text, links.get(f.name))
                  for f, text in zip(columns, _cell_texts(context, view, info, columns, [record])[0])]
         return context.render(request, "detail.html", view=view, sections=[(view.title, shown)], related=[],
-                              key_query=key_query(info, record), form=None)
+                              key_query=key_query(info, record), form=None, called=called([(view.title, shown)]))
     if isinstance(view, DetailView):
         lists = [(item, None) for item in view.related if _related_shown(context, item, role)]
         reading = RelatedReading(context, lists, key, role)
         record, *found = records.read([{"op": "get", "object": view.object, "key": key}, *reading.requests])
-        return context.render(request, "detail.html", view=view,
-                              sections=_detail_sections(context, view, info, record, role),
+        sections = _detail_sections(context, view, info, record, role)
+        return context.render(request, "detail.html", view=view, sections=sections, called=called(sections),
                               related=reading.tables(found), key_query=key_query(info, record),
                               form=_usable(context, view.form, role))
     assert isinstance(view, Customer360View)
@@ -442,11 +442,18 @@ def _customer360(request: Request, context: Context, view: Customer360View, info
     tables = reading.tables(found)
     related, tasks = (tables[:-1], tables[-1]) if tasks_shown else (tables, None)
     entries, older = history_page(entries, view.history_limit)
-    return context.render(request, "customer360.html", status, view=view,
-                          sections=_detail_sections(context, profile, info, record, role),
+    sections = _detail_sections(context, profile, info, record, role)
+    return context.render(request, "customer360.html", status, view=view, sections=sections, called=called(sections),
                           related=related, tasks=tasks,
                           history=entries, history_page=number, older=older, key_query=key_query(info, record),
                           acts=_acts(context, view, info, record, role), note_error=refused, note=note)
+
+
+def called(sections: list[tuple[str, list[tuple[str, str, Any]]]]) -> str:
+    """What a record is called in its page's title and heading: the first two values its
+    first section shows (*K-1010 · Hannes Fischer*), so that two open tabs differ."""
+    shown = [text for _, text, _ in sections[0][1] if text] if sections else []
+    return " · ".join(shown[:2])
 
 
 @action(*STAFF)
