@@ -90,7 +90,8 @@ class StepView:
     ``yesno``, ``text``, ``number``, ``amount``, ``date``), ``required``, ``options``
     (choices), ``maxlength`` (text) and the ``decimal`` mark (number and amount); an end
     step its ``outcome`` and, when the script declares them, the ``disposition`` and the
-    ``next`` action it suggests. ``line`` is the step's line in the script file.
+    ``next`` action it suggests. ``line`` is the step's line in the script file. ``given``
+    is a question's earlier answer as text, when ``back`` returned to it (shown again).
     """
 
     id: str
@@ -105,6 +106,7 @@ class StepView:
     line: int | None = None
     disposition: str | None = None
     next: str | None = None
+    given: str | None = None
 
     @property
     def is_question(self) -> bool:
@@ -115,7 +117,7 @@ class StepView:
         return cls(data["id"], data["kind"], data.get("text"), data.get("type"), bool(data.get("required")),
                    tuple(Option(o["value"], o["label"]) for o in data.get("options") or ()),
                    data.get("maxlength"), data.get("decimal"), data.get("outcome"), data.get("line"),
-                   data.get("disposition"), data.get("next"))
+                   data.get("disposition"), data.get("next"), data.get("given"))
 
     def wire(self, line: bool = True) -> dict[str, Any]:
         """The step as the interface sends it (without ``line`` when ``line`` is false)."""
@@ -128,6 +130,8 @@ class StepView:
                          maxlength=self.maxlength)
             if self.decimal is not None:
                 shown["decimal"] = self.decimal
+            if self.given is not None:
+                shown["given"] = self.given
         elif self.kind in ("info", "end"):
             shown["text"] = self.text
             if self.kind == "end":

@@ -47,7 +47,7 @@ from caruso_scripts.answers import accept
 from caruso_scripts.bounds import LIMITS, Budget, measure, measure_all
 from caruso_scripts.client import DialogError, DialogView, Option, StepView
 from caruso_scripts.errors import ExpressionError
-from caruso_scripts.expressions import Scope
+from caruso_scripts.expressions import Scope, as_text
 from caruso_scripts.model import Action, End, Info, Question, Script, Step, SubScript, Transition
 from caruso_scripts.numbers import NumberFormat, number_format
 
@@ -140,6 +140,7 @@ class Session:
     depth: int = 0
     size: int = 0
     last: dict[str, Any] | None = None
+    given: str | None = None          # the answer ``back`` took back, as text (shown again)
     created: str = ""
     updated: str = ""
 
@@ -248,7 +249,7 @@ class Engine:
             raise
         session.depth += 1
         self._remember(session, before)
-        session.last = {"seq": session.seq, "raw": values.stored(raw)}
+        session.last, session.given = {"seq": session.seq, "raw": values.stored(raw)}, None
         session.seq += 1
         session.updated = _now()
         return True
@@ -259,7 +260,10 @@ class Engine:
             raise Conflict(f"the dialog has ended ({session.outcome}); start a new one")
         if not session.history:
             raise Conflict("there is no earlier step to go back to")
+        answers = {tuple(frame.path): frame.answers for frame in session.frames}
         session.restore(session.history.pop())
+        taken = answers.get(tuple(session.frame.path), {}).get(session.frame.step)
+        session.given = None if taken is None else as_text(taken, self._numbers(self.script_of(session)))
         session.depth -= 1
         session.last = None
         session.trail = [*session.trail, self._where(session)][-TRAIL:]
@@ -293,7 +297,8 @@ class Engine:
             return StepView(step.id, step.kind, text, step.type, step.required,
                             tuple(Option(o.value, o.label) for o in step.options),
                             step.maxlength if step.type == "text" else None,
-                            self._numbers(script).decimal if step.type in NUMERIC else None, line=step.line)
+                            self._numbers(script).decimal if step.type in NUMERIC else None, line=step.line,
+                            given=session.given)
         if isinstance(step, End):
             return StepView(step.id, step.kind, text, outcome=step.outcome, disposition=step.disposition,
                             next=step.next, line=step.line)

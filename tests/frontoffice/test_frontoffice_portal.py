@@ -231,11 +231,16 @@ def test_a_fault_report_needs_a_signed_in_customer_in_the_service_verticals_port
         sign_in(web, "hotel", "hotel-secret-1")
         assert 'action="/portal/start/report_fault"' in web.get("/portal").text
         session = _start(web, "report_fault").headers["location"]
-        for answer in (None, "HB-2291", None, "no", "no hot water", None, "yes"):
+
+        def post(**fields):
             page = web.get(session)
             seq = re.search(r'name="seq" value="(\d+)"', page.text).group(1)
-            data = {"csrf": csrf_of(page.text), "seq": seq, **({"answer": answer} if answer else {})}
-            assert web.post(session, data=data, follow_redirects=False).status_code == 303, (answer, page.text)
+            assert web.post(session, data={"csrf": csrf_of(page.text), "seq": seq, **fields},
+                            follow_redirects=False).status_code == 303, (fields, page.text)
+        post(), post(answer="HB-2291"), post(back="1")
+        assert 'name="answer" value="HB-2291"' in web.get(session).text      # Back shows the answer again
+        for answer in ("HB-2291", None, "no", "no hot water", None, "yes"):
+            post(**({"answer": answer} if answer else {}))
         assert "the field service order is open" in web.get(session).text
         assert "Back</button>" not in web.get(session).text                 # nothing to take back after it
     [order] = storage.query("FieldServiceOrder", None)

@@ -135,9 +135,11 @@ def test_back_returns_to_the_previous_question(flow):
     engine.answer(session, "house")
     engine.back(session)
     assert session.frame.step == "kind" and "kind" not in session.frame.answers
+    assert engine.view(session)["step"]["given"] == "house"           # shown again, to change or keep
     engine.back(session)
-    assert session.frame.step == "when"
+    assert session.frame.step == "when" and engine.view(session)["step"]["given"] == "2026-03-03"
     engine.answer(session, "2026-03-04")
+    assert "given" not in engine.view(session)["step"]                # a step reached by answering
     engine.answer(session, "flat")
     assert session.frame.variables["fee"] == decimal.Decimal("0.00")
     assert session.trail == ["hello", "when", "kind", "amount", "kind", "when", "kind", "amount"]
