@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")    # a signed number: its sign computes nothing
+PLAIN = re.compile(r"-|[+-]?[0-9]+(\.[0-9]+)?")    # a lone dash, or a signed number: the sign computes nothing
 
 
 def cell(text: str) -> str:
     """``text`` as a cell a spreadsheet shows as text: one starting like a formula gets a
     quote, unless it is one signed number (``-12.50``), which a spreadsheet should read as
-    the number it is. A phone number keeps the quote: ``+1-202-555-0101`` would be computed
+    the number it is, or a lone dash (a value the report does not have). A phone number keeps the quote: ``+1-202-555-0101`` would be computed
     (-857), and ``+3:3`` is a reference to a row."""
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not PLAIN_NUMBER.fullmatch(text):
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not PLAIN.fullmatch(text):
         return "'" + text
     return text

@@ -95,16 +95,13 @@ def check_customer(storage: Any, key: dict[str, Any],
 
 def script_key(storage: Any, key: dict[str, Any],
                described: Callable[[str], ObjectInfo] | None = None) -> dict[str, Any]:
-    """``key`` as the dialog scripts read it: with :data:`KEY_NAME` (``customer_id``), the key
-    of the one customer it names, added when it names the customer otherwise
-    (``customer_no=K-1001``: the scripts' bindings load the customer by ``customer_id``);
-    errors as :func:`check_customer`. A Customer whose key has several attributes gets none."""
-    if KEY_NAME in key:
-        return dict(key)
+    """``key`` checked as :func:`check_customer` does (same errors), as the dialog scripts read
+    it: with :data:`KEY_NAME` (``customer_id``) the key of the one customer it names, whatever
+    attributes it names (``customer_no=K-1001``), since the scripts' bindings load the
+    customer by its key. A Customer whose key has several attributes gives none."""
     info = _customer_object(storage, described)
     found = _one_customer(storage, key, _conditions(info, key))
-    attribute = KEY_NAME if KEY_NAME in info.attributes else info.key[0] if len(info.key) == 1 else None
-    return {**key, KEY_NAME: found[attribute]} if attribute else dict(key)
+    return {**key, KEY_NAME: found[info.key[0]]} if len(info.key) == 1 else dict(key)
 
 
 class CustomerGone(InvalidInput):

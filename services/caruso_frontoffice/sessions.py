@@ -77,6 +77,12 @@ class Sessions:
             return connection.execute(sa.select(sessions.c.user_id).where(
                 sessions.c.token_hash == _digest(token), sessions.c.expires_at >= time.time())).scalar()
 
+    def live(self, user_id: int) -> int:
+        """How many live sessions ``user_id`` has (signed in in as many browsers)."""
+        with self._engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(sessions).where(
+                sessions.c.user_id == user_id, sessions.c.expires_at >= time.time())).scalar() or 0
+
     def unbind(self, token: str) -> None:
         with self._engine.begin() as connection:
             connection.execute(sessions.delete().where(sessions.c.token_hash == _digest(token)))

@@ -166,13 +166,15 @@ def _interaction_tallies(connection: sa.Connection, definition: Definition,
 
 def _target(connection: sa.Connection, definition: Definition, rows: sa.Alias) -> float | sa.ColumnElement:
     """The service-level target of a row: the definition's seconds, or with ``"queue"`` its
-    queue's ``sl_target`` as the communication server last announced its queues (the
-    ``queues`` event; a queue it did not name, or none announced: the default target)."""
+    queue's ``sl_target`` as a communication server last announced it (its ``queues`` events:
+    servers sharing a log announce their own queues each; a queue none named: the default
+    target)."""
     if definition.service_level_target != EACH_QUEUE:
         return definition.service_level_target
-    announced = connection.execute(sa.select(events.c.data).where(events.c.event == QUEUES)
-                                   .order_by(events.c.id.desc()).limit(1)).scalar()
-    targets = {queue["name"]: float(queue["sl_target"]) for queue in (announced or {}).get("queues", [])}
+    targets: dict[str, float] = {}
+    for announced in connection.execute(sa.select(events.c.data).where(events.c.event == QUEUES)
+                                        .order_by(events.c.time, events.c.id)).scalars():
+        targets.update((queue["name"], float(queue["sl_target"])) for queue in (announced or {}).get("queues", []))
     return sa.case(targets, value=rows.c.queue, else_=DEFAULT_SL_TARGET) if targets else DEFAULT_SL_TARGET
 
 

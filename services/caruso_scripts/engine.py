@@ -240,7 +240,9 @@ class Engine:
         try:
             if isinstance(step, Question):
                 frame = session.frame
-                frame.put(frame.answers, step.id, accept(step, raw, self._scope(frame, turn, script)))
+                accepted = accept(step, raw, self._scope(frame, turn, script))
+                frame.put(frame.answers, step.id, accepted)
+                before["given"] = as_text(accepted, self._numbers(script))     # shown again after back
             self._take(session, script, step, turn)
             self._arrive(session, *self._settle(session, turn), turn)
         except Exception:
@@ -260,10 +262,9 @@ class Engine:
             raise Conflict(f"the dialog has ended ({session.outcome}); start a new one")
         if not session.history:
             raise Conflict("there is no earlier step to go back to")
-        answers = {tuple(frame.path): frame.answers for frame in session.frames}
-        session.restore(session.history.pop())
-        taken = answers.get(tuple(session.frame.path), {}).get(session.frame.step)
-        session.given = None if taken is None else as_text(taken, self._numbers(self.script_of(session)))
+        earlier = session.history.pop()
+        session.restore(earlier)
+        session.given = earlier.get("given")
         session.depth -= 1
         session.last = None
         session.trail = [*session.trail, self._where(session)][-TRAIL:]

@@ -615,20 +615,26 @@ def test_desk_settings_name_the_bad_key():
 
 
 def test_an_agent_who_signs_out_is_offered_nothing_and_keeps_a_connected_call(desk_web, comm):
+    """Signed out in her last browser, ada leaves the queues; during a call she stays on it, on a
+    break (a chat, which she has room for, no longer rings at her)."""
     csrf = signed_in(desk_web, "ada")
-    assert desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"}).status_code == 200
-    desk_web.post("/signout", data={"csrf": csrf})
+    with TestClient(desk_web.app, base_url="http://testserver") as phone:     # a second browser
+        signed_in(phone, "ada")
+        assert desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"}).status_code == 200
+        assert desk_web.post("/signout", data={"csrf": csrf}).status_code == 200
+        assert comm.agent("ada")["status"] == "available"                # her other desk takes calls
+        assert phone.post("/signout", data={"csrf": csrf_of(phone.get("/").text)}).status_code == 200
     assert comm.agent("ada")["status"] == "logged_out"
     csrf = signed_in(desk_web, "ada")
     desk_web.post("/desk/status", data={"csrf": csrf, "status": "available"})
     call = comm.arrive("billing", from_="+49 30 1234567")["id"]
     eventually(lambda: comm.agent("ada")["interactions"], what="the offer")
-    desk_web.post("/desk/accept", data={"csrf": csrf, "interaction": call})
-    desk_web.post("/signout", data={"csrf": csrf})
+    assert desk_web.post("/desk/accept", data={"csrf": csrf, "interaction": call}).status_code == 200
+    assert desk_web.post("/signout", data={"csrf": csrf}).status_code == 200
     assert (comm.agent("ada")["status"], comm.agent("ada")["reason"]) == ("break", "signed out")
     assert comm.interaction(call)["state"] == "connected"                   # the call is not cut
-    waiting = comm.arrive("billing", from_="+49 30 7654321")["id"]
-    assert comm.interaction(waiting)["offers"] == []                       # nobody rings at her
+    chat = comm.arrive("chat", channel="webchat")["id"]
+    assert comm.interaction(chat)["offers"] == [] and comm.agent("ada")["capacity"]["webchat"] == 1
 
 
 def test_the_push_stream_ends_at_sign_out_and_one_agent_holds_a_bounded_number(desk_web, comm, monkeypatch):

@@ -125,7 +125,7 @@ def test_csv_export_shows_what_the_role_sees_and_defuses_formulas(tmp_path, caru
         sign_in(web, "ada")                                     # an agent: the override hides phone numbers
         exported = web.get("/views/customers/export.csv", params={"f.segment": "public", "sort": "-name"})
         assert exported.headers["content-type"].startswith("text/csv")
-        assert exported.content.startswith(codecs.BOM_UTF8 + b"Name,")      # Excel reads it as UTF-8
+        assert exported.content.startswith(codecs.BOM_UTF8 + b'"Name",')    # Excel reads it as UTF-8
         lines = exported.text.splitlines()
         assert "+1 555 0100" not in exported.text and len(lines) == 2
         assert lines[1].startswith("\"'=HYPERLINK(")
@@ -256,7 +256,7 @@ def test_a_column_by_another_attribute_shows_it_in_lists_related_tables_and_expo
         assert f'<dd><a href="/views/customer-360/show?id={ann["id"]}">Ann =Arbor</a></dd>' in opened
         assert "<dd>Heat pumps</dd>" in opened                               # no open: no link
         exported = web.get("/views/orders/export.csv").text.splitlines()
-        assert "Boiler,Ann =Arbor,Heat pumps" in exported and "Orphan,999999," in exported
+        assert '"Boiler","Ann =Arbor","Heat pumps"' in exported and '"Orphan","999999",""' in exported
         related = web.get("/views/with-orders/show", params={"id": ann["id"]}).text
         assert f'<td><a href="/views/orders/show?id={mine["id"]}">Boiler</a></td><td>Heat pumps</td>' in related
 

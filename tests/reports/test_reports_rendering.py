@@ -52,14 +52,15 @@ def test_csv_for_programs_and_for_spreadsheets_computes_no_formula_a_value_bring
     calls = report([{"queue": '=HYPERLINK("http://evil.example","x")', "offered": 2, "service_level": 0.5,
                      "asa": 3.0, "talk_time": 60.0},
                     {"queue": "-12.50", "offered": 1, "service_level": None, "asa": None, "talk_time": 0.0}])
-    programs = spreadsheet.csv(calls).decode().splitlines()
-    assert programs[0] == "queue,offered,service_level,asa,talk_time"
-    assert programs[1] == "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",2,0.5,3.0,60.0"
-    assert programs[2] == "-12.50,1,,,0.0"                     # one signed number stays a number
-    people = spreadsheet.spreadsheet(calls)
-    assert people.startswith(b"\xef\xbb\xbf") and people[3:].decode().splitlines()[0] == (
-        "Queue,Offered,Service level,Asa (m:ss),Talk time (m:ss)")
-    assert people[3:].decode().splitlines()[1:] == programs[1:]
+    programs = spreadsheet.csv(calls).decode().splitlines()     # every cell quoted: ";" splits none
+    assert programs[0] == '"queue","offered","service_level","asa","talk_time"'
+    assert programs[1] == '"\'=HYPERLINK(""http://evil.example"",""x"")","2","0.5","3.0","60.0"'
+    assert programs[2] == '"-12.50","1","","","0.0"'                # one signed number stays a number
+    people = spreadsheet.spreadsheet(calls)                         # as shown, under the labels
+    assert people.startswith(b"\xef\xbb\xbf") and people[3:].decode().splitlines() == [
+        '"Queue","Offered","Service level","Asa (m:ss)","Talk time (m:ss)"',
+        '"\'=HYPERLINK(""http://evil.example"",""x"")","2","50.0%","0:03","1:00"',
+        '"-12.50","1","-","-","0:00"']
 
 
 def test_a_range_without_events_says_so_without_axes():

@@ -19,7 +19,7 @@ def test_the_service_gives_the_same_report_as_the_database(simulated_day, caruso
     direct = caruso("report", "incoming-calls", "--db", url, "--format", "csv", "--period", "day")
     served = caruso("report", "incoming-calls", "--format", "csv", "--period", "day", env=env)
     assert served.returncode == 0, served.stderr
-    assert served.stdout == direct.stdout and f",{figures['offered']}," in served.stdout
+    assert served.stdout == direct.stdout and f',"{figures["offered"]}",' in served.stdout
     reports = caruso_client.get("caruso.reports/1")
     with pytest.raises(ConfigError, match="unknown measure 'ofered'"):
         reports.run('measures = ["ofered"]', "mine")

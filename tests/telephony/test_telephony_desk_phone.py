@@ -247,6 +247,7 @@ def test_phones_chosen_by_the_admin_and_at_sign_in_and_a_tab_closed_while_ringin
     assert comm.agent(ringing)["status"] == "break"          # not ready: its phone went away
     accept(pages[other])
     pages[other].click("#phone-hangup")
+    pages[other].wait_for_selector("#phone-state:has-text('idle')")      # its call torn down before the close
     assert caller.wait() == 0, caller.log()
     pages[other].context.close()
 

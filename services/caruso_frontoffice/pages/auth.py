@@ -23,6 +23,7 @@ from caruso_frontoffice.accounts import UNLINKED, User, unlinked
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import Desk
 from caruso_frontoffice.deskphone import KINDS
+from caruso_frontoffice.pages.desk import ROLES as DESK_ROLES
 from caruso_frontoffice.passwords import HashingBusy
 from caruso_frontoffice.records import STORAGE
 
@@ -92,11 +93,13 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
 
 @action()
 def signout(request: Request, context: Context, form: FormData) -> Response:
-    """Sign out; an agent leaves the queues too (:func:`_leave_the_queues`)."""
+    """Sign out; an agent or supervisor signed in nowhere else leaves the queues too
+    (:func:`_leave_the_queues`): a desk open in another browser goes on taking calls."""
     user = request.state.visitor.user
-    if user is not None and context.desk is not None:
-        _leave_the_queues(context.desk, user.name)
     context.sessions.unbind(request.state.visitor.token)
+    if user is not None and user.role in DESK_ROLES and context.desk is not None \
+            and not context.sessions.live(user.id):
+        _leave_the_queues(context.desk, user.name)
     response = RedirectResponse("/signin", 303)
     response.headers["clear-site-data"] = '"cache"'    # the new forms the browser kept for Back (see app.py)
     set_cookie(request, response, context, context.sessions.new_token(), signed_in=False)
@@ -104,9 +107,9 @@ def signout(request: Request, context: Context, form: FormData) -> Response:
 
 
 def _leave_the_queues(desk: Desk, name: str) -> None:
-    """Nothing is offered to an agent who signed out: logged out of the communication server,
-    or, while connected to an interaction (which is not cut), on a break *signed out*. A
-    server that does not answer is logged; the sign-out goes on."""
+    """Nothing is offered to an agent who signed out: logged out of the communication server
+    (which ends a wrap-up), or, while connected to an interaction (which is not cut), on a
+    break *signed out*. A server that does not answer is logged; the sign-out goes on."""
     try:
         try:
             desk.set_status(name, "logged_out")

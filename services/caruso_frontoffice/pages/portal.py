@@ -26,10 +26,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, InvalidInput, NotFound
+from caruso_core.errors import CarusoError, InvalidInput, NotFound, Unavailable
 from caruso_core.digits import digits
 from caruso_frontoffice.access import action, page
-from caruso_frontoffice.accounts import UNLINKED, script_key, unlinked
+from caruso_frontoffice.accounts import UNLINKED, script_key
 from caruso_frontoffice.articles import MAX_PAGE, MAX_TEXT
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.records import STORAGE
@@ -53,16 +53,25 @@ TOO_LONG = f"Please search with at most {MAX_TEXT} characters."
 
 
 def _linked(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """``handler``, unless the visitor is a customer account whose key no longer names one
-    customer (:func:`caruso_frontoffice.accounts.unlinked`): then 403 in one line, logged."""
+    """``handler``, with the customer of a customer account as the scripts read it in
+    ``request.state.customer`` (:func:`caruso_frontoffice.accounts.script_key`; the account's
+    own key when the storage does not answer, logged; nothing for others); unless its key no
+    longer names one customer: then 403 in one line, logged."""
     @functools.wraps(handler)
     def checked(request: Request, context: Context, *form: FormData) -> Response:
         user = request.state.visitor.user
-        why = user is not None and unlinked(context.client.service(STORAGE), user, context.records.info)
-        if why:
-            log.warning("self-service %s %s of customer account %r refused: %s", request.method, request.url.path,
-                        user.name, why)
-            return context.render(request, "portal_refused.html", 403, reason=UNLINKED)
+        request.state.customer = {}
+        if user is not None and user.customer:
+            try:
+                request.state.customer = script_key(context.client.service(STORAGE), user.customer,
+                                                    context.records.info)
+            except Unavailable as error:
+                log.warning("customer account %r was not checked: %s", user.name, error)
+                request.state.customer = dict(user.customer)
+            except InvalidInput as error:
+                log.warning("self-service %s %s of customer account %r refused: %s", request.method,
+                            request.url.path, user.name, error)
+                return context.render(request, "portal_refused.html", 403, reason=UNLINKED)
         return handler(request, context, *form)
     return checked
 
@@ -137,9 +146,9 @@ def start(request: Request, context: Context, form: FormData) -> Response:
     address = request.client.host if request.client else "unknown"
 
     def begin() -> Response:
-        customer = _customer(request, context)
+        customer = request.state.customer
         try:
-            view = context.dialogs.begin(request.path_params["script"], {**customer, "channel": CHANNEL}, address)
+            view = context.dialogs.begin(request.path_params["script"], _dialog_context(request), address)
         except DialogError as error:
             if customer:
                 raise
@@ -153,7 +162,7 @@ def start(request: Request, context: Context, form: FormData) -> Response:
 @_linked
 def show(request: Request, context: Context) -> Response:
     return _answer(request, context, lambda: _step(
-        request, context, context.dialogs.current(request.path_params["session"], _dialog_context(request, context))))
+        request, context, context.dialogs.current(request.path_params["session"], _dialog_context(request))))
 
 
 @action()
@@ -163,7 +172,7 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
 
     def reply() -> Response:
         answer = form.get("answer")
-        sent = context.dialogs.submit(session, _dialog_context(request, context),
+        sent = context.dialogs.submit(session, _dialog_context(request),
                                       answer if isinstance(answer, str) else None, form.get("seq"), "back" in form)
         if sent.problem is None:
             return RedirectResponse(f"{BASE}/s/{session}", 303)
@@ -172,18 +181,10 @@ def submit(request: Request, context: Context, form: FormData) -> Response:
     return _answer(request, context, reply)
 
 
-def _customer(request: Request, context: Context) -> dict[str, Any]:
-    """The signed-in customer's key as the scripts read it (:func:`caruso_frontoffice.accounts.script_key`:
-    with ``customer_id`` also for an account keyed by its customer number), else nothing."""
-    user = request.state.visitor.user
-    if user is None or not user.customer:
-        return {}
-    return script_key(context.client.service(STORAGE), user.customer, context.records.info)
-
-
-def _dialog_context(request: Request, context: Context) -> dict[str, Any]:
-    """The context of the visitor's dialogs: the channel (``web``) and :func:`_customer`."""
-    return {**_customer(request, context), "channel": CHANNEL}
+def _dialog_context(request: Request) -> dict[str, Any]:
+    """The context of the visitor's dialogs: the channel (``web``) and the signed-in
+    customer as :func:`_linked` found them."""
+    return {**request.state.customer, "channel": CHANNEL}
 
 
 def _problem(sent: Reply) -> tuple[int, str | None]:

@@ -42,6 +42,7 @@ NEXT_PAGE = re.compile(r"/views/[A-Za-z0-9_./~%-]*(\?[A-Za-z0-9_./~%=&+-]*)?")
 MAX_NOTE = 4000
 NEXT = "next"
 EXPORT_ROWS = 10_000
+MAX_CALLED = 80         # characters a record's name in its page's title may have
 # a new form: the browser may show it again from its cache on Back (its once-token with it, so
 # Save after Back goes to the record made), never without asking the site on a new visit; signing
 # out clears it (pages/auth.py)
@@ -255,7 +256,7 @@ def export(request: Request, context: Context) -> Response:
     columns = _visible(view.columns, role)
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)      # a spreadsheet that splits at ";" keeps a value whole
     writer.writerow([f"{f.label or info.attribute(f.name).label}" + (f" ({context.zone})" if _a_time(info, f) else "")
                      for f in columns])
     writer.writerows([[spreadsheets.cell(text) for text in shown]
@@ -453,7 +454,8 @@ def called(sections: list[tuple[str, list[tuple[str, str, Any]]]]) -> str:
     """What a record is called in its page's title and heading: the first two values its
     first section shows (*K-1010 · Hannes Fischer*), so that two open tabs differ."""
     shown = [text for _, text, _ in sections[0][1] if text] if sections else []
-    return " · ".join(shown[:2])
+    joined = " · ".join(shown[:2])
+    return joined if len(joined) <= MAX_CALLED else joined[:MAX_CALLED - 1] + "…"
 
 
 @action(*STAFF)

@@ -89,8 +89,8 @@
     fill("agents", picture.agents.map((a) => [a.id, a.status, a.state.replaceAll("_", " "),
       duration(a.seconds_in_state), a.reason]));
     // no caller's name or number on a wall: the queue, the channel, how long, and who it rings at
-    fill("waiting", picture.waiting.map((w) => [w.queue, w.channel, duration(w.wait),
-      w.ringing.length ? `ringing at ${w.ringing.join(", ")}` : w.state]), picture.waiting.map((w) => w.id));
+    fill("waiting", picture.waiting.map((w) => [w.queue, w.channel || "", duration(w.wait),
+      (w.ringing || []).length ? `ringing at ${w.ringing.join(", ")}` : w.state]), picture.waiting.map((w) => w.id));
     fill("campaigns", picture.campaigns.map((c) => [c.name, c.state, c.contacts, percent(c.progress), c.dialed,
       c.answered, percent(c.abandon_rate)]));
   }

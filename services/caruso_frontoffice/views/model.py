@@ -214,8 +214,10 @@ class Extension:
                 attrs.evolve(s, fields=tuple(self._restate(f) for f in s.fields)) for s in view.sections))
             shown = [f.name for s in view.sections for f in s.fields]
         else:
+            why = "restate those of its profile's view" if isinstance(view, Customer360View) \
+                else "its columns and filters are added"
             raise ConfigError(f"{self.source}: extend view {self.id!r}: a {view.kind} view has no fields to "
-                              "restate (its columns and filters are added)")
+                              f"restate ({why})")
         for field in self.fields:
             if field.name not in shown:
                 raise ConfigError(f"{field.source}: extend view {self.id!r}: the view shows no field "

@@ -2,9 +2,11 @@
 one column per dimension and measure; numbers unformatted (ratios as fractions), a text
 that a spreadsheet would compute quoted (:func:`caruso_core.spreadsheets.cell`).
 
-``csv`` is for programs: headed by the columns' names. ``spreadsheet`` is for people: headed
-by the columns' headings (the definition's labels), after a byte-order mark (which Excel
-needs to read UTF-8); the front office's download is this one."""
+``csv`` is for programs: headed by the columns' names, numbers unformatted. ``spreadsheet`` is
+for people: headed by the columns' headings (the definition's labels), the values as the
+report shows them (*83.3%*, *1:05* under *Average wait (m:ss)*), after a byte-order mark
+(which Excel needs to read UTF-8); the front office's download is this one. Every cell is
+quoted (a spreadsheet that splits at ``;`` keeps a value whole)."""
 from __future__ import annotations
 
 import codecs
@@ -13,26 +15,26 @@ import io
 from typing import Any
 
 from caruso_core import spreadsheets
-from caruso_reports.renderers.cells import heading, plain
+from caruso_reports.renderers.cells import heading, plain, shown
 from caruso_reports.report import Report
 
 
 def csv(report: Report) -> bytes:
     """The report as CSV (UTF-8, comma separated, ``\\r\\n`` line ends), headed by names."""
-    return _written(report, report.columns)
+    return _written(report.columns, [[plain(report, c, row.get(c)) for c in report.columns] for row in report.rows])
 
 
 def spreadsheet(report: Report) -> bytes:
-    """The report as CSV headed by the columns' headings, after a byte-order mark."""
-    return codecs.BOM_UTF8 + _written(report, [heading(report, column) for column in report.columns])
+    """The report as CSV headed by the columns' headings, as shown, after a byte-order mark."""
+    return codecs.BOM_UTF8 + _written([heading(report, column) for column in report.columns],
+                                      [[shown(report, c, row.get(c)) for c in report.columns] for row in report.rows])
 
 
-def _written(report: Report, header: list[str]) -> bytes:
+def _written(header: list[str], rows: list[list[Any]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv_module.writer(buffer)
-    writer.writerow([spreadsheets.cell(text) for text in header])
-    for row in report.rows:
-        writer.writerow([_safe(plain(report, c, row.get(c))) for c in report.columns])
+    writer = csv_module.writer(buffer, quoting=csv_module.QUOTE_ALL)
+    for row in [header, *rows]:
+        writer.writerow([_safe(value) for value in row])
     return buffer.getvalue().encode()
 
 
