@@ -118,8 +118,9 @@ class Session:
     ``position`` names the path of transitions taken from the start, ``depth`` counts its
     answers and ``size`` is the size of the data; ``history`` holds the earlier states
     for ``back``, one per answer up to this one, so the last is at ``depth - 1``
-    (``state()``, plus ``total``: the sizes of the states up to this one); ``last`` is the
-    last answer (to recognize a retry), ``actions`` the most recent actions run (at most
+    (``state()``, plus ``total``: the sizes of the states up to this one, and ``given``: the
+    answer given there as text); ``last`` is the last answer (to recognize a retry), or after
+    ``back`` the answer it took back (``given``, shown again), ``actions`` the most recent actions run (at most
     ``LOGGED``, as plain data) and ``done`` the key of every action run that going back
     can reach again, with the depth of the state it ran from.
     """
@@ -140,7 +141,6 @@ class Session:
     depth: int = 0
     size: int = 0
     last: dict[str, Any] | None = None
-    given: str | None = None          # the answer ``back`` took back, as text (shown again)
     created: str = ""
     updated: str = ""
 
@@ -251,7 +251,7 @@ class Engine:
             raise
         session.depth += 1
         self._remember(session, before)
-        session.last, session.given = {"seq": session.seq, "raw": values.stored(raw)}, None
+        session.last = {"seq": session.seq, "raw": values.stored(raw)}
         session.seq += 1
         session.updated = _now()
         return True
@@ -264,9 +264,9 @@ class Engine:
             raise Conflict("there is no earlier step to go back to")
         earlier = session.history.pop()
         session.restore(earlier)
-        session.given = earlier.get("given")
         session.depth -= 1
-        session.last = None
+        # no answer to recognize as a retry (no seq); the one taken back, shown again
+        session.last = {"seq": None, "raw": None, "given": earlier.get("given")}
         session.trail = [*session.trail, self._where(session)][-TRAIL:]
         session.seq += 1
         session.updated = _now()
@@ -299,7 +299,7 @@ class Engine:
                             tuple(Option(o.value, o.label) for o in step.options),
                             step.maxlength if step.type == "text" else None,
                             self._numbers(script).decimal if step.type in NUMERIC else None, line=step.line,
-                            given=session.given)
+                            given=(session.last or {}).get("given"))
         if isinstance(step, End):
             return StepView(step.id, step.kind, text, outcome=step.outcome, disposition=step.disposition,
                             next=step.next, line=step.line)
