@@ -81,7 +81,7 @@ def shown_key(key: dict[str, Any]) -> str:
 
 
 def check_customer(storage: Any, key: dict[str, Any],
-                   described: Callable[[str], ObjectInfo] | None = None) -> None:
+                   described: Callable[[str], ObjectInfo] | None = None) -> dict[str, Any]:
     """Refuse a customer key that does not name exactly one ``Customer`` of the storage
     service ``storage`` (a client of ``caruso.storage/1``): each name is an attribute of Customer (``customer_id``, the
     name the dialog scripts read, stands for its key attribute unless Customer has an
@@ -89,16 +89,12 @@ def check_customer(storage: Any, key: dict[str, Any],
     attribute, the value or the key that is wrong (:class:`CustomerGone` when no customer
     holds it); Unavailable when the storage service cannot be asked (nothing is known about
     the key then). ``described(object)`` gives Customer's description where one is kept
-    (:meth:`caruso_frontoffice.records.Records.info`), else the storage is asked for it."""
-    _one_customer(storage, key, _conditions(_customer_object(storage, described), key))
+    (:meth:`caruso_frontoffice.records.Records.info`), else the storage is asked for it.
 
-
-def script_key(storage: Any, key: dict[str, Any],
-               described: Callable[[str], ObjectInfo] | None = None) -> dict[str, Any]:
-    """``key`` checked as :func:`check_customer` does (same errors), as the dialog scripts read
-    it: with :data:`KEY_NAME` (``customer_id``) the key of the one customer it names, whatever
-    attributes it names (``customer_no=K-1001``), since the scripts' bindings load the
-    customer by its key. A Customer whose key has several attributes gives none."""
+    Returns ``key`` as the dialog scripts read it: with :data:`KEY_NAME` the key of the one
+    customer it names, whatever attributes it names (``customer_no=K-1001``), since the
+    scripts' bindings load the customer by its key (a Customer whose key has several
+    attributes gives none)."""
     info = _customer_object(storage, described)
     found = _one_customer(storage, key, _conditions(info, key))
     return {**key, KEY_NAME: found[info.key[0]]} if len(info.key) == 1 else dict(key)
@@ -141,20 +137,22 @@ def unlinked_customers(storage: Any, keys: dict[str, dict[str, Any]]) -> dict[st
     return problems
 
 
-def unlinked(storage: Any, user: User, described: Callable[[str], ObjectInfo] | None = None) -> str | None:
-    """Why the customer account ``user`` may not act as its customer now, in one line: its key
-    names no customer of ``storage``, or not exactly one (see :func:`check_customer`). None for
-    a key that names one, for staff, and when the storage does not answer (logged: the key
-    cannot be judged then, and the self-service needs the storage anyway)."""
-    if user.customer is None:
-        return None
+def linked(storage: Any, user: User,
+           described: Callable[[str], ObjectInfo] | None = None) -> tuple[dict[str, Any], str | None]:
+    """The customer account ``user``'s key as the dialog scripts read it (:func:`check_customer`;
+    nothing for staff), and why it may not act as its customer now, in one line: its key names
+    no customer of ``storage``, or not exactly one (None: it may). When the storage does not
+    answer, the account's own key and None (logged: the key cannot be judged then, and the
+    self-service needs the storage anyway)."""
+    if not user.customer:
+        return {}, None
     try:
-        check_customer(storage, user.customer, described)
+        return check_customer(storage, user.customer, described), None
     except Unavailable as error:
         log.warning("customer account %r was not checked: %s", user.name, error)
+        return dict(user.customer), None
     except InvalidInput as error:
-        return str(error)
-    return None
+        return {}, str(error)
 
 
 def _customer_object(storage: Any, described: Callable[[str], ObjectInfo] | None = None) -> ObjectInfo:

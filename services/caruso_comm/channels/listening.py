@@ -22,17 +22,19 @@ import threading
 from typing import Any, Iterator, Mapping
 
 from caruso_core.context import HostContext
-from caruso_core.errors import Unavailable
+from caruso_core.errors import ConfigError, Unavailable
 
 
 class ListeningChannel:
-    """Subclasses set ``context``, ``port`` and :attr:`replaced` (what a refused write is
-    told), and give ``_listen()`` (listen on ``self.port``, shared, and set it to the port
-    taken; ConfigError when it cannot), ``_unlisten()`` and, when they hand over work
-    besides the port, ``_work()`` and ``_take_work(state)``."""
+    """Subclasses set ``context``, ``port``, :attr:`label` (how errors name them) and
+    :attr:`replaced` (what a refused write is told), and give ``_listen()`` (listen on
+    ``self.port`` on 127.0.0.1, shared; return the port taken; OSError when it cannot),
+    ``_unlisten()`` and, when they hand over work besides the port, ``_work()`` and
+    ``_take_work(state)``."""
 
     context: HostContext
     port: int
+    label = "channel"
     replaced = "the service is being replaced: send it again in a moment"
 
     def __init__(self) -> None:
@@ -80,7 +82,10 @@ class ListeningChannel:
             yield
 
     def _start_listening(self) -> None:
-        self._listen()
+        try:
+            self.port = self._listen()
+        except OSError as error:
+            raise ConfigError(f"{self.label} could not listen on 127.0.0.1:{self.port} ({error.strerror})") from None
         self._listening = True
 
     def _work(self) -> dict[str, Any]:
@@ -89,7 +94,7 @@ class ListeningChannel:
     def _take_work(self, state: Mapping[str, Any]) -> None:
         pass
 
-    def _listen(self) -> None:
+    def _listen(self) -> int:
         raise NotImplementedError
 
     def _unlisten(self) -> None:

@@ -44,6 +44,7 @@ log = logging.getLogger("caruso.comm.email")
 
 
 class EmailChannel(ListeningChannel):
+    label = "channel email"
     replaced = "the mail service is being replaced: send it again in a moment"
 
     def __init__(self, server: Any, context: HostContext, queue: str, address: str, port: int = 0,
@@ -69,11 +70,8 @@ class EmailChannel(ListeningChannel):
         self._smtp = SmtpListener(self._answer, address.rpartition("@")[2] or "localhost",
                                   data_size_limit=MAX_MESSAGE, max_connections=max_connections, timeout=timeout)
 
-    def _listen(self) -> None:
-        try:
-            self.port = self._smtp.start(self.port, shared=True)
-        except OSError as error:
-            raise ConfigError(f"channel email could not listen on 127.0.0.1:{self.port} ({error.strerror})") from None
+    def _listen(self) -> int:
+        return self._smtp.start(self.port, shared=True)
 
     def _unlisten(self) -> None:
         self._smtp.stop()

@@ -118,6 +118,7 @@ class WebChat(ListeningChannel):
     """HTTP chat for the queue ``queue``, on ``127.0.0.1:port`` (0: a free port); handed over
     in a hot-swap with its chats and passes (:mod:`caruso_comm.channels.listening`)."""
 
+    label = "webchat"
     replaced = "the chat service is being replaced: send it again in a moment"
 
     def __init__(self, server: Any, context: HostContext, queue: str, port: int = 0,
@@ -179,13 +180,11 @@ class WebChat(ListeningChannel):
         self._chats = collections.OrderedDict((chat_id, _Chat(**chat)) for chat_id, chat in state["chats"].items())
         self._passes.import_state(state["passes"])
 
-    def _listen(self) -> None:
+    def _listen(self) -> int:
         http = HttpServer(self._app, self._limits, "webchat", proxies="127.0.0.1")
-        try:
-            self.port = http.start("127.0.0.1", self.port, shared=True)
-        except OSError as error:
-            raise ConfigError(f"webchat could not listen on 127.0.0.1:{self.port} ({error.strerror})") from None
+        port = http.start("127.0.0.1", self.port, shared=True)
         self._http = http
+        return port
 
     def _unlisten(self) -> None:
         assert self._http is not None

@@ -4,7 +4,7 @@ may set the agent's phone (``phone``, ``number``: see :mod:`caruso_frontoffice.d
 Failed sign-ins count against the name and the client address (see
 :mod:`caruso_core.throttle`); while either is over its limit, sign-ins for it
 are refused with 429 without checking the password. A customer account whose key no longer
-names one customer (:func:`caruso_frontoffice.accounts.unlinked`) is refused with 403 (logged).
+names one customer (:func:`caruso_frontoffice.accounts.linked`) is refused with 403 (logged).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from starlette.routing import Route
 from caruso_core.credentials import same
 from caruso_core.errors import CarusoError, Conflict, InvalidInput
 from caruso_frontoffice.access import action, page, set_cookie
-from caruso_frontoffice.accounts import UNLINKED, User, unlinked
+from caruso_frontoffice.accounts import UNLINKED, User, linked
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.desk import Desk
 from caruso_frontoffice.deskphone import KINDS
@@ -78,7 +78,7 @@ def signin(request: Request, context: Context, form: FormData) -> Response:
         context.address_throttle.hit(keys[1])
         return _signin_again(request, context, form, 401, "Wrong name or password.")
     context.name_throttle.forget(keys[0])
-    why = unlinked(context.client.service(STORAGE), user, context.records.info)
+    why = linked(context.client.service(STORAGE), user, context.records.info)[1]
     if why:
         log.warning("sign-in of %r from %s refused: %s", name, address, why)
         return _signin_again(request, context, form, 403, UNLINKED)

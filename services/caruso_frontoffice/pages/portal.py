@@ -26,10 +26,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from caruso_core.errors import CarusoError, InvalidInput, NotFound, Unavailable
+from caruso_core.errors import CarusoError, InvalidInput, NotFound
 from caruso_core.digits import digits
 from caruso_frontoffice.access import action, page
-from caruso_frontoffice.accounts import UNLINKED, script_key
+from caruso_frontoffice.accounts import UNLINKED, linked
 from caruso_frontoffice.articles import MAX_PAGE, MAX_TEXT
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.records import STORAGE
@@ -53,25 +53,18 @@ TOO_LONG = f"Please search with at most {MAX_TEXT} characters."
 
 
 def _linked(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """``handler``, with the customer of a customer account as the scripts read it in
-    ``request.state.customer`` (:func:`caruso_frontoffice.accounts.script_key`; the account's
-    own key when the storage does not answer, logged; nothing for others); unless its key no
-    longer names one customer: then 403 in one line, logged."""
+    """``handler``, with a customer account's key as the scripts read it in
+    ``request.state.customer`` (:func:`caruso_frontoffice.accounts.linked`; nothing for
+    others); unless its key no longer names one customer: then 403 in one line, logged."""
     @functools.wraps(handler)
     def checked(request: Request, context: Context, *form: FormData) -> Response:
         user = request.state.visitor.user
-        request.state.customer = {}
-        if user is not None and user.customer:
-            try:
-                request.state.customer = script_key(context.client.service(STORAGE), user.customer,
-                                                    context.records.info)
-            except Unavailable as error:
-                log.warning("customer account %r was not checked: %s", user.name, error)
-                request.state.customer = dict(user.customer)
-            except InvalidInput as error:
-                log.warning("self-service %s %s of customer account %r refused: %s", request.method,
-                            request.url.path, user.name, error)
-                return context.render(request, "portal_refused.html", 403, reason=UNLINKED)
+        request.state.customer, why = linked(context.client.service(STORAGE), user, context.records.info) \
+            if user is not None else ({}, None)
+        if why:
+            log.warning("self-service %s %s of customer account %r refused: %s", request.method, request.url.path,
+                        user.name, why)
+            return context.render(request, "portal_refused.html", 403, reason=UNLINKED)
         return handler(request, context, *form)
     return checked
 

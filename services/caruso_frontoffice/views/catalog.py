@@ -203,8 +203,7 @@ def _typed_reference_problems(view: FormView | DetailView | ListView, objects: d
         if field.by is None:
             continue
         where = f"{field.source}: {view.kind} {view.id!r} {_noun(view)} {field.name!r} by={field.by!r}"
-        targets = [relation["target"] for relation in objects[view.object].get("relations", {}).values()
-                   if relation.get("kind") == "many-to-one" and relation.get("foreign_key") == [field.name]]
+        targets = _targets(objects[view.object], field.name)
         target = objects.get(targets[0]) if targets else None
         if target is None or len(target.get("key") or ()) != 1:
             problems.append(f"{where}: {view.object}.{field.name} is no reference (a many-to-one relation on it "
@@ -239,13 +238,15 @@ def _related_problems(view: Customer360View | DetailView, items: Iterable[Relate
         if model is None or related.field not in model.get("attributes", {}):
             continue                                  # said already: the model lacks it
         targets = _targets(model, related.field)
-        if view.object not in targets or not one_key:
-            where = f"{related.source}: {view.kind} {view.id!r} related {related.object}: "
-            problems.append(where + (
-                f"{view.object} has a key of more than one attribute (a related table needs a key of one)"
-                if not one_key else f"{related.object}.{related.field} relates to {targets[0]}, not {view.object}"
-                if targets else f"{related.object}.{related.field} relates to no {view.object} (no many-to-one "
-                "relation on it alone)"))
+        if not one_key:
+            why = f"{view.object} has a key of more than one attribute (a related table needs a key of one)"
+        elif view.object in targets:
+            continue
+        elif targets:
+            why = f"{related.object}.{related.field} relates to {targets[0]}, not {view.object}"
+        else:
+            why = f"{related.object}.{related.field} relates to no {view.object} (no many-to-one relation on it alone)"
+        problems.append(f"{related.source}: {view.kind} {view.id!r} related {related.object}: {why}")
     return problems
 
 

@@ -10,8 +10,6 @@ quoted (a spreadsheet that splits at ``;`` keeps a value whole)."""
 from __future__ import annotations
 
 import codecs
-import csv as csv_module
-import io
 from typing import Any
 
 from caruso_core import spreadsheets
@@ -31,12 +29,4 @@ def spreadsheet(report: Report) -> bytes:
 
 
 def _written(header: list[str], rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv_module.writer(buffer, quoting=csv_module.QUOTE_ALL)
-    for row in [header, *rows]:
-        writer.writerow([_safe(value) for value in row])
-    return buffer.getvalue().encode()
-
-
-def _safe(value: Any) -> Any:
-    return spreadsheets.cell(value) if isinstance(value, str) else value
+    return spreadsheets.table([header, *rows]).encode()
