@@ -29,7 +29,7 @@ Contract:
   swap; the deployment's control service (:mod:`caruso_core.control`) offers both to
   ``caruso swap``; swaps run one at a time, none once the supervisor stops (its stop waits
   for one under way), and a new instance the manager made active is kept even when the
-  answer to the swap was lost;
+  answer to the swap (or the back) was lost;
 - SIGINT or SIGTERM stops the services in reverse order (each drains its calls and
   unregisters), then the manager; children still running after their grace are killed;
   during the start it stops what started so far ("stopped while starting"; exit 0);
@@ -288,7 +288,11 @@ class Supervisor:
             current, standby = self._active(name), self._standbys.get(name)
         if standby is None or standby.child is None or not standby.child.alive:
             raise ConfigError(f"no earlier instance of {name!r} stands by: there is nothing to go back to")
-        self._client.swap(name, standby.instance_id or "")
+        try:
+            self._client.swap(name, standby.instance_id or "")
+        except BaseException:
+            if not self._made_active(name, standby):
+                raise
         with self._lock:
             self.children[self.children.index(current)] = standby
             self._standbys[name] = current

@@ -25,8 +25,7 @@ YES = {"yes", "y", "true", "1", "ja", "oui", "si"}
 NO = {"no", "n", "false", "2", "0", "nein", "non"}
 NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
 AMOUNT = re.compile(r"-?\d{1,13}(\.\d{1,2})?")
-CURRENCY = r"(?:[€$£¥]|[A-Z]{3})"          # a sign or an ISO 4217 code, before or after an amount
-WITH_CURRENCY = re.compile(f"{CURRENCY}\\s*(.+)|(.+?)\\s*{CURRENCY}")
+CURRENCY = re.compile(r"[€$£¥]|[A-Z]{3}")     # a sign or an ISO 4217 code, before or after an amount
 
 
 def accept(question: Question, raw: Any, scope: Scope) -> Any:
@@ -86,11 +85,23 @@ def _number(question: Question, raw: Any, numbers: NumberFormat) -> int | decima
 
 
 def _amount(question: Question, raw: Any, numbers: NumberFormat) -> decimal.Decimal:
-    if isinstance(raw, str) and (priced := WITH_CURRENCY.fullmatch(raw.strip())):
-        raw = priced.group(1) if priced.group(1) is not None else priced.group(2)   # €12.50, 12,50 EUR
+    if isinstance(raw, str):
+        raw = _without_currency(raw.strip())
     value = _numeric(raw, AMOUNT, f"Please enter an amount with at most two decimals, e.g. {numbers.show('120.50')}.",
                      numbers)
     return decimal.Decimal(value).quantize(decimal.Decimal("0.01"))
+
+
+def _without_currency(text: str) -> str:
+    """An amount without the currency written before or after it (``€12.50``, ``12,50 EUR``);
+    sliced, not searched: a long answer costs no backtracking."""
+    for size in (1, 3):
+        if len(text) > size and CURRENCY.fullmatch(text[:size]):
+            return text[size:].lstrip()
+    for size in (1, 3):
+        if len(text) > size and CURRENCY.fullmatch(text[-size:]):
+            return text[:-size].rstrip()
+    return text
 
 
 def _numeric(raw: Any, pattern: re.Pattern[str], message: str, numbers: NumberFormat) -> int | decimal.Decimal:

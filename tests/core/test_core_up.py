@@ -314,6 +314,9 @@ def test_up_keeps_a_new_instance_the_manager_made_active_when_the_answer_to_the_
     with pytest.raises(Unavailable):                         # not made active: the new instance is stopped
         supervisor.swap("counter", version="3.0.0")
     assert stopped == ["counter@3.0.0"] and supervisor.children[1].instance_id == "counter@2.0.0"
+    supervisor._client.swap = swap_whose_answer_is_lost                  # back, its answer lost too
+    assert supervisor.back("counter") == {"active": "v1", "standby": "counter@2.0.0"}
+    assert supervisor.children[1].instance_id == "v1"
     supervisor.stop()
     with pytest.raises(ConfigError, match="^caruso up is stopping: no swap now$"):
         supervisor.back("counter")

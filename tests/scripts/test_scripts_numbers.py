@@ -66,6 +66,7 @@ def test_decimal_commas_in_a_german_script(web, locales):
     ("12.50 euros", "Please enter an amount with at most two decimals, e.g. 120.50."),     # not "unclear"
     ("12.50 USD EUR", "Please enter an amount with at most two decimals, e.g. 120.50."),
     ("12,50 EUR", "'12,50' is not clear here: ',' separates thousands"),
+    ("1" + " " * 3990 + "x", "Please enter an amount with at most two decimals, e.g. 120.50."),   # long, no currency
 ])
 def test_unclear_numbers_are_refused_in_an_english_script(web, typed, message):
     with web(locale="de", script_locale="en") as client:

@@ -16,7 +16,8 @@ during a hot-swap (``shared``: ``SO_REUSEPORT``), within bounds a flood cannot b
 The handler's ``handle_DATA`` may block (it writes the message through): it runs on a
 thread of the loop's executor, so the loop serves the other sessions meanwhile.
 :meth:`SmtpListener.stop` closes the listener and cuts the sessions under way: a message
-whose ``250`` was not sent yet is not accepted (its sender sends it again).
+whose ``250`` was not sent is sent again by its sender (one already written before the cut
+then arrives twice: messages are not told apart by their ``Message-ID``).
 """
 from __future__ import annotations
 
