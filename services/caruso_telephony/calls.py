@@ -5,7 +5,7 @@ the trunk, or outbound placed by ``dial``) and its :class:`Leg` s towards agents
 numbers, each leg ringing one or several dialogs (every registered contact of an agent's
 phone). Call and leg ids are made here, unique across instances (they start with the
 instance's random tag), short enough to name media sessions. A call's state is changed
-only by tasks on its :class:`~caruso_telephony.serial.Serial`; the table's indexes are
+only by tasks on its :class:`~caruso_core.lanes.Lane`; the table's indexes are
 thread-safe. :class:`CallTable` finds a call by id or by the SIP Call-ID of any of its
 dialogs, until sippy forgot the dialog (so late retransmissions still find the call);
 a call counts as *held* from its creation until it ended.
@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import attrs
 
 from caruso_core.errors import NotFound
-from caruso_telephony.serial import Serial
+from caruso_core.lanes import Lane
 from caruso_telephony.sip.dialogs import Dialog
 
 CALLER = "caller"                 # the media tag of the caller's side
@@ -55,7 +55,7 @@ class Call:
 
     id: str
     direction: str
-    serial: Serial
+    serial: Lane
     caller: Dialog | None = None
     to: str = ""
     caller_number: str = ""

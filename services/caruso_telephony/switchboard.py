@@ -7,7 +7,7 @@ port stays, so the caller needs no re-INVITE), a bridge unblocks the leg's audio
 
 Contract:
 
-- Every change to a call runs on the call's :class:`~caruso_telephony.serial.Serial`: SIP
+- Every change to a call runs on the call's :class:`~caruso_core.lanes.Lane`: SIP
   reports (posted from the SIP loop), media reports (from the media layer's thread),
   deadlines (from the clock) and commands (a command waits for its task, at most
   ``COMMAND_TIMEOUT`` seconds, then fails with Unavailable). Tasks talk to sippy only
@@ -37,6 +37,7 @@ from typing import Any, Callable
 import attrs
 
 from caruso_core.errors import CarusoError, Conflict, InvalidInput, NotFound, Unavailable
+from caruso_core.lanes import Lane
 from caruso_telephony.browserlegs import BrowserLegs
 from caruso_telephony.calls import CALLER, PLACEHOLDER, Call, CallTable, Leg
 from caruso_telephony.clock import Clock
@@ -44,7 +45,6 @@ from caruso_telephony.events import EventLog
 from caruso_telephony.media.control import MAX_REPEAT
 from caruso_telephony.phonechoice import PhoneChoices
 from caruso_telephony.phones import Phones
-from caruso_telephony.serial import Serial
 from caruso_telephony.sip.dialogs import Dialog
 from caruso_telephony.sip.message import Message, reply
 from caruso_telephony.sip.sdp import answering
@@ -169,7 +169,7 @@ class Switchboard:
                                 [str(body) for body in request.getHFBodys("supported")])
         except TooBrief as brief:
             return respond(request, 422, "Session Interval Too Small", ("Min-SE", str(brief.minimum)))
-        call = Call(self.table.new_id("c"), "inbound", Serial(self.pool))
+        call = Call(self.table.new_id("c"), "inbound", Lane(self.pool))
         dialog = Dialog(self.stack.global_config, self._report(call))
         dialog.session = session
         call.caller = dialog
@@ -568,7 +568,7 @@ class Switchboard:
         caller = check_caller_id(caller_id) if caller_id is not None else self.trunk.caller_id
         if self.table.count() >= self.policy.max_calls:
             raise Unavailable(f"{self.policy.max_calls} calls are held: no capacity to dial")
-        call = Call(self.table.new_id("c"), "outbound", Serial(self.pool), state="dialing", to=number,
+        call = Call(self.table.new_id("c"), "outbound", Lane(self.pool), state="dialing", to=number,
                     caller_number=caller)
         self.table.add(call)
         future = call.serial.post(self._dial, call, uri, ring_seconds)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import threading
 import wave
+from collections import Counter
 
 import pytest
 
+from caruso_comm.channels.voice import VoiceChannel
 from caruso_core.testing import eventually
 from caruso_core.testing.commands import caruso
 from baresip_phone import Baresip
-from sip_peers import Sipp, free_port
+from sip_peers import SIPP_TIMEOUT, Sipp, free_port
 from voice_centre import MENU, bridges_late, sign_in, start_centre
 
 WELCOME_MS = 1500
@@ -83,6 +87,41 @@ def test_an_agent_who_hangs_up_before_the_bridge_ends_the_call_which_counts_as_a
     assert telephony.service.calls() == []
 
 
+def test_a_call_whose_handling_waits_holds_up_no_other_call(centre, tmp_path, monkeypatch):
+    """The communication server (in this process) is made to wait, on the first call an
+    agent answers, until the test lets it go on: meanwhile a second caller goes through the
+    IVR and the queue to the other agent, and is bridged."""
+    telephony, comm, _ = centre
+    waiting, release = threading.Event(), threading.Event()
+    bridging = VoiceChannel._on_leg_answered
+
+    def first_waits(channel, *args):
+        if not waiting.is_set():
+            waiting.set()
+            release.wait(SIPP_TIMEOUT)
+        bridging(channel, *args)
+    monkeypatch.setattr(VoiceChannel, "_on_leg_answered", first_waits)
+    answering = Sipp("phone_answers.xml", tmp_path, calls=2, port=free_port())
+    sign_in(telephony, comm, tmp_path, 2, answering.port)
+    answering.start()
+
+    def caller() -> Sipp:
+        return Sipp("caller_connects.xml", tmp_path, telephony.target, service="100", duration=15000).start()
+
+    def bridged() -> int:
+        return sum(call["bridged"] is not None for call in telephony.service.calls())
+    try:
+        first = caller()
+        assert waiting.wait(SIPP_TIMEOUT), "the first call was not answered"
+        second = caller()
+        eventually(bridged, lambda count: count == 1, what="the second call bridged while the first waits")
+    finally:
+        release.set()
+    eventually(bridged, lambda count: count == 2, what="both calls bridged")
+    assert first.wait() == 0 and second.wait() == 0 and answering.wait() == 0, first.log() + second.log()
+    assert telephony.service.calls() == []
+
+
 def test_a_hot_swap_of_the_communication_server_drops_none_of_50_connected_calls(caruso_host, caruso_client, tmp_path):
     # a caller whose key the load lost still reaches an agent: after 3 s of silence, twice
     telephony, comm, config = start_centre(caruso_host, caruso_client, tmp_path, dict(MENU, default="power"),
@@ -106,13 +145,24 @@ def test_a_hot_swap_of_the_communication_server_drops_none_of_50_connected_calls
         waiting = {call["call"]: call for call in telephony.service.calls() if call["bridged"] is None}
         told = [event for event in comm.events(0, 0)["events"] if event["interaction"] in waiting]
         raise AssertionError(f"{failure}; not bridged: {list(waiting.values())!r:.2000}; "
-                             f"comm's events of those: {told!r:.2000}") from None
+                             f"comm's events of those: {told!r:.2000}; {invites(agents, 50)}") from None
     caruso_host("comm", config=config, replace=True)
     assert bridged() == 50
     assert callers.wait() == 0 and agents.wait() == 0, callers.log() + agents.log()
     assert callers.counts() == {"successful": 50, "failed": 0} and agents.counts() == callers.counts()
     eventually(completed, lambda count: count == 50, what="50 interactions completed after the swap")
     assert telephony.service.calls() == []
+
+
+def invites(phones: Sipp, count: int) -> str:
+    """What the SIPp of phones 1 to ``count`` has received so far: its INVITEs, the calls they
+    belong to, the phones that got none and those that got more than one."""
+    received = [message for message in phones.received() if message.startswith("INVITE ")]
+    calls = {re.search(r"^Call-ID: *(\S+)", message, re.M | re.I).group(1) for message in received}
+    by_phone = Counter(re.match(r"INVITE sip:([^@]+)@", message).group(1) for message in received)
+    return (f"the phones' SIPp received {len(received)} INVITEs of {len(calls)} calls; none to "
+            f"{[f'phone{n}' for n in range(1, count + 1) if not by_phone[f'phone{n}']]}, more than one to "
+            f"{ {phone: n for phone, n in by_phone.items() if n > 1} }")
 
 
 def test_a_baresip_phone_talks_both_ways_and_a_voicemail_is_as_long_as_the_message(centre, tmp_path):

@@ -23,10 +23,15 @@ them, through the telephony interface (docs/telephony.md), and keeps the ACD in 
   interaction (abandoned while waiting, completed when connected);
 - a queue overflowing to voicemail records a message for it.
 
-Threads: one polls telephony's events; one works through them and through the ACD's
-events (:meth:`observe`, called under the server's lock, only queues them), making
-telephony calls outside the server's lock. The channel reads telephony's events only
-while the server's host takes calls (``context.draining`` is clear: not a standby, not
+Threads: one polls telephony's events; one hands them, and the ACD's events
+(:meth:`observe`, called under the server's lock, only queues them), to the call they
+concern: a call's work runs in order on its lane (:mod:`caruso_core.lanes`), side by side
+with other calls' on ``WORKERS`` threads, so that a call waiting on telephony, the scripts
+or the storage holds up no other call; the ACD's events of one agent still run in the
+order the ACD sent them (the ringing of a call withdrawn from an agent stops before the
+next call offered to the agent rings); telephony calls are made outside the server's lock.
+The same thread places outbound calls (one at a time) and asks the lane of a call whose
+timer is due to act on it. The channel reads telephony's events only while the server's host takes calls (``context.draining`` is clear: not a standby, not
 during a swap); a hot-swap hands the events' cursor and the calls over
 (:meth:`export_state`, :meth:`import_state`), so calls stay up whichever instance runs.
 The first time it reads, an instance that took over nothing reports the calls telephony
@@ -36,6 +41,7 @@ took back go on, the others are hung up.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import queue as queues
 import threading
@@ -45,7 +51,8 @@ from typing import Any, Callable, Mapping
 import attrs
 
 from caruso_core.context import HostContext
-from caruso_core.errors import CarusoError, Conflict, NotFound
+from caruso_core.errors import CarusoError, Conflict, NotFound, Unavailable
+from caruso_core.lanes import Lane
 
 from caruso_comm.channels.lookup import CustomerLookup
 from caruso_comm.events import ABANDON, COMPLETE, NO_ANSWER, OFFER, TRANSFER, VOICEMAIL, WITHDRAW, Event
@@ -62,6 +69,7 @@ PROMPTS = {
 IVR, QUEUE, AGENT, VOICEMAIL_RECORDING, ENDING, OUTBOUND = "ivr", "queue", "agent", "voicemail", "ending", "outbound"
 UNREACHABLE = (404, 408, 480)        # no registered phone, no answer from it, not available
 POLL = 5.0
+WORKERS = 8                          # calls handled side by side
 
 
 @attrs.define
@@ -109,6 +117,11 @@ class VoiceChannel:
         self._of_interaction: dict[str, str] = {}              # interaction -> telephony call id
         self._dialing: dict[str, Callable[[str], None]] = {}   # interaction -> report(result)
         self._work: queues.Queue[tuple[str, Any]] = queues.Queue()
+        self._pool = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="voice-call")
+        self._lanes: dict[str, Lane] = {}                      # telephony call id -> its work in order
+        self._pending: set[concurrent.futures.Future[Any]] = set()   # work posted to lanes, not done
+        self._of_agent: dict[str, concurrent.futures.Future[Any]] = {}   # an agent's latest ACD event's work
+        self._due_posted: set[str] = set()                     # calls whose timer work waits in their lane
         self._cursor: int | None = None
         self._epoch: str | None = None
         self._stopping, self._idle, self._exported = threading.Event(), threading.Event(), threading.Event()
@@ -128,6 +141,7 @@ class VoiceChannel:
         self._stopping.set()
         self._work.put(("stop", None))
         self._worker.join(timeout=POLL + 5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def info(self) -> dict[str, Any]:
         return {"telephony": self._telephony_key, "calls": len(self._calls), "cursor": self._cursor}
@@ -154,15 +168,18 @@ class VoiceChannel:
         self._idle.wait(POLL + 5)
         self._idle.clear()
         return {"cursor": self._cursor, "epoch": self._epoch,
-                "calls": {call_id: attrs.asdict(call) for call_id, call in self._calls.items()}}
+                "calls": {call_id: attrs.asdict(call) for call_id, call in list(self._calls.items())}}
 
     def import_state(self, state: Mapping[str, Any]) -> None:
         """Take over the calls and the cursor of a predecessor, then act."""
         self._cursor, self._epoch = state.get("cursor"), state.get("epoch")
         self._calls = {call_id: VoiceCall(**data) for call_id, data in state.get("calls", {}).items()}
         self._of_interaction = {call.interaction: call_id for call_id, call in self._calls.items()}
+        self._lanes.clear()
+        self._due_posted.clear()
         self._adopted = True
         self._exported.clear()
+        self._work.put(("wake", None))          # timers of the calls taken over may be due
 
     # -- outbound calls for the SIP dialer ----------------------------------------------------
 
@@ -213,6 +230,9 @@ class VoiceChannel:
             self._cursor, self._epoch = batch["next"], batch["epoch"]
 
     def _act(self) -> None:
+        """Hand each item to its call's lane; place calls and adopt them here (a new call's
+        events are dispatched after it is followed); ``idle`` once every lane is done. Only
+        this thread adds and removes lanes."""
         while True:
             try:
                 kind, item = self._work.get(timeout=self._until_due())
@@ -220,12 +240,59 @@ class VoiceChannel:
                 kind, item = "due", None
             if kind == "stop":
                 return
-            if kind == "idle":
-                self._idle.set()
-                continue
+            try:
+                if kind == "idle":
+                    self._drain()
+                    self._idle.set()
+                    continue
+                if kind in ("telephony", "acd"):
+                    self._dispatch(kind, item)
+                elif kind in ("dial", "adopt"):
+                    self._handle(kind, item)
+                elif kind == "forget":
+                    self._lanes.pop(item, None)
+                    self._due_posted.discard(item)
+                if kind == "due" or self._until_due() == 0.0:      # due work waits for no quiet moment
+                    self._post_due()
+            except Exception:
+                log.exception("voice: dispatching %s %r failed", kind, item)
+
+    def _dispatch(self, kind: str, item: Any) -> None:
+        """To the call's lane; an ACD event naming an agent after the work of the agent's
+        previous one (whichever call that was about)."""
+        call_id = self._of_interaction.get(item.interaction or "") if kind == "acd" else item.get("call")
+        if call_id is None or (call_id not in self._lanes and call_id not in self._calls
+                               and not (kind == "telephony" and item.get("event") == "incoming")):
+            return                               # a call this channel does not follow (any more)
+        agent = item.agent if kind == "acd" else None
+        future = self._post(call_id, kind, item, self._of_agent.get(agent) if agent else None)
+        if agent and future is not None:
+            self._of_agent[agent] = future
+
+    def _post(self, call_id: str, kind: str, item: Any,
+              after: concurrent.futures.Future[Any] | None = None) -> concurrent.futures.Future[Any] | None:
+        """Post to the call's lane (made if need be); None when it takes no more (logged)."""
+        lane = self._lanes.get(call_id) or self._lanes.setdefault(call_id, Lane(self._pool))
+        try:
+            future = lane.post(self._run, kind, item, after=after if after is not None and not after.done() else None)
+        except Unavailable as error:             # stopping, or a call flooded with events
+            log.warning("voice: %s for %s: %s", kind, call_id, error)
+            return None
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    def _run(self, kind: str, item: Any) -> None:
+        """A task of a call's lane; the dispatcher then looks at the timers it may have set."""
+        if not self._stopping.is_set():
             self._handle(kind, item)
-            if kind != "due" and self._until_due() == 0.0:      # due work waits for no quiet moment
-                self._handle("due", None)
+            self._work.put(("wake", None))
+
+    def _drain(self) -> None:
+        """Wait until the work posted to lanes is done (``POLL`` seconds at most)."""
+        deadline = time.monotonic() + POLL
+        while self._pending and (left := deadline - time.monotonic()) > 0:
+            concurrent.futures.wait(list(self._pending), timeout=left)
 
     def _handle(self, kind: str, item: Any) -> None:
         try:
@@ -442,17 +509,30 @@ class VoiceChannel:
         call.announce_at = time.monotonic() + self._position_every if self._position_every > 0 else None
 
     def _until_due(self) -> float:
-        due = [moment for call in self._calls.values() for moment in (call.announce_at, call.input_due)
-               if moment is not None]
+        due = [moment for call_id, call in list(self._calls.items()) if call_id not in self._due_posted
+               for moment in (call.announce_at, call.input_due) if moment is not None]
         return max(min(due, default=time.monotonic() + POLL) - time.monotonic(), 0.0)
 
-    def _due(self, _: Any) -> None:
+    def _post_due(self) -> None:
+        """Ask the lane of each call with a timer due to act on it (once until it has)."""
         now = time.monotonic()
         for call_id, call in list(self._calls.items()):
-            if call.input_due is not None and call.input_due <= now:
+            if call_id not in self._due_posted and any(moment is not None and moment <= now
+                                                       for moment in (call.input_due, call.announce_at)):
+                self._due_posted.add(call_id)
+                if self._post(call_id, "due", call_id) is None:
+                    self._due_posted.discard(call_id)
+
+    def _due(self, call_id: str) -> None:
+        try:
+            call = self._calls.get(call_id)
+            now = time.monotonic()
+            if call is not None and call.input_due is not None and call.input_due <= now:
                 self._silent(call_id, call)
-            if call.announce_at is not None and call.announce_at <= now:
+            if call is not None and call.announce_at is not None and call.announce_at <= now:
                 self._announce(call_id, call)
+        finally:
+            self._due_posted.discard(call_id)
 
     def _silent(self, call_id: str, call: VoiceCall) -> None:
         """The caller keyed nothing after the turn's prompt: asked again, then the keys
@@ -525,7 +605,10 @@ class VoiceChannel:
         self._of_interaction[call.interaction] = call_id
 
     def _forget(self, call_id: str) -> None:
+        """Follow the call no more; work its lane holds still runs, and finds no call (the
+        dispatcher drops the lane)."""
         call = self._calls.pop(call_id, None)
+        self._work.put(("forget", call_id))
         if call is not None:
             self._of_interaction.pop(call.interaction, None)
 
