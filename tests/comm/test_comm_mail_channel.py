@@ -1,5 +1,6 @@
 """The e-mail channel's SMTP listener: its bounds against malformed, oversized, slow and
-flooding senders, and its hand-over in a hot-swap of the communication server."""
+flooding senders, messages sent again, and its hand-over in a hot-swap of the
+communication server."""
 from __future__ import annotations
 
 import logging
@@ -29,9 +30,11 @@ def _port(server):
     return int(server.channels()["email"]["smtp"].rsplit(":", 1)[1])
 
 
-def _message(text="My meter shows 4711."):
+def _message(text="My meter shows 4711.", sender="jo@example.org", message_id=None):
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "jo@example.org", "service@acme.test", "Meter"
+    message["From"], message["To"], message["Subject"] = sender, "service@acme.test", "Meter"
+    if message_id is not None:
+        message["Message-ID"] = message_id
     message.set_content(text)
     return message
 
@@ -184,6 +187,20 @@ def test_settings_out_of_bounds_are_refused_in_one_line(tmp_path):
         assert str(refused.value) == f"channel email: {said}"
 
 
+def test_a_message_sent_again_is_accepted_and_entered_once(running):
+    """An MTA sends a message again when it did not get the answer to its data (a session
+    cut after the message was written): the same Message-ID from the same sender is one
+    e-mail; another Message-ID, or the same one from another sender, is another."""
+    server = running(**_email())
+    port = _port(server)
+    for message in (_message("first", message_id="<m1@example.org>"), _message("first", message_id="<m1@example.org>"),
+                    _message("second", message_id="<m2@example.org>"),
+                    _message("forged", sender="eve@example.org", message_id="<m1@example.org>"),
+                    _message("no id"), _message("no id")):
+        _send(port, message)
+    assert _texts(server) == ["first", "second", "forged", "no id", "no id"]
+
+
 def _standby(tmp_path, name, **settings):
     standby = CommServer(db=f"sqlite:///{tmp_path / f'{name}.db'}", **_email(**settings),
                          context=HostContext(None, "comm", logging.getLogger("caruso.comm"), standby=True))
@@ -199,7 +216,8 @@ def test_a_swap_hands_the_smtp_port_over_and_mail_meanwhile_is_deferred_451_neve
     successor given none too, and the mail goes on there once the old one stopped."""
     first = running(**_email())
     port = _port(first)
-    _send(port, _message("before"))
+    before = _message("before", message_id="<before@example.org>")
+    _send(port, before)
     successor = _standby(tmp_path, "next", port=port if given == "the same port" else 0)
     try:
         state = first.export_state()
@@ -211,6 +229,7 @@ def test_a_swap_hands_the_smtp_port_over_and_mail_meanwhile_is_deferred_451_neve
         assert _port(successor) == port
         first.deactivate()
         _send(port, _message("after"))
+        _send(port, before)                      # its 250 was lost: the successor knows it
         assert _texts(successor) == ["before", "after"]   # the live e-mail's message came with the state
         with pytest.raises(Conflict, match="this instance is retired"):
             first.export_state()

@@ -19,6 +19,10 @@ its ``address`` is a question for the knowledge base instead (see
 A message refused for what it holds gets SMTP 550 with the reason; one that cannot be
 written now (a service unavailable, or the server being hot-swapped: the listener is handed
 over as :mod:`caruso_comm.channels.listening` says) 451, so the sender's server tries again.
+A message whose ``Message-ID`` came from the same sender already (sent again after an
+answer lost on the way, say a session cut by a hot-swap) is accepted once more and not
+entered again, as long as the first one's transcript is kept (the latest 10,000 e-mails,
+and across hot-swaps and restarts those of the e-mails still in play).
 """
 from __future__ import annotations
 
@@ -85,8 +89,9 @@ class EmailChannel(ListeningChannel):
     def receive(self, sender: str, content: bytes, recipients: list[str] | None = None) -> str | None:
         """A message from ``sender`` enters the queue, written through (the event log, and with
         ``persist`` the records and the message) before the SMTP server accepts it; returns the
-        interaction id. A message to the questions address is stored as a question instead
-        (None). Unavailable while the server is handed over (see :meth:`here`)."""
+        interaction id, that of the first one for a message received already. A message to the
+        questions address is stored as a question instead (None). Unavailable while the server
+        is handed over (see :meth:`here`)."""
         message = BytesParser(policy=email.policy.default).parsebytes(content)
         address = parseaddr(str(message.get("From", "")) or sender)[1] or sender
         body = message.get_body(preferencelist=("plain", "html"))
@@ -96,12 +101,17 @@ class EmailChannel(ListeningChannel):
             if self.questions.reply:
                 self._acknowledge(message, address, self.questions)
             return None
+        message_id = str(message.get("Message-ID", "")).strip()
         customer = self._customer(address)        # it may ask the storage: before the hand-over's lock
         with self.here():
+            taken = self.transcripts.holding({"from": address, "message_id": message_id}) if message_id else None
+            if taken is not None:
+                log.info("e-mail %s from %s received again: it is interaction %s already", message_id, address, taken)
+                return taken
             interaction = self.server.arrive(self.queue, channel=NAME, from_=address, to=self.address,
                                              customer=customer)
             self.transcripts.add(interaction["id"], address, text, subject=str(message.get("Subject", "")),
-                                 message_id=str(message.get("Message-ID", "")))
+                                 message_id=message_id)
             self.server.write_through()
         return interaction["id"]
 

@@ -49,6 +49,14 @@ class Transcripts:
         with self._lock:
             return [dict(m) for m in self._messages.get(interaction, [])[after:]]
 
+    def holding(self, fields: dict[str, Any]) -> str | None:
+        """The latest interaction kept with a message whose fields include ``fields``."""
+        with self._lock:
+            for interaction in reversed(self._messages):
+                if any(fields.items() <= message.items() for message in self._messages[interaction]):
+                    return interaction
+        return None
+
     def take_changes(self) -> list[tuple[str, int, dict[str, Any]]]:
         """``(interaction, position, message)`` of each message added since the last call."""
         with self._lock:
