@@ -83,8 +83,20 @@
     return found;
   }
 
+  // what the signed-in agents do, each counted once: the work they have, else their status
+  const DOING = {offered: "ringing", busy: "busy", wrap_up: "wrap_up"};
+
+  function doing(agents) {
+    const counts = {logged_in: agents.length};
+    for (const agent of agents) {
+      const key = DOING[agent.state] || (agent.status === "break" ? "on_break" : agent.status);
+      counts[key] = (counts[key] || 0) + 1;
+    }
+    return counts;
+  }
+
   function show(picture) {
-    document.getElementById("agent-counts").replaceChildren(...Object.entries(picture.agent_counts).map(count));
+    document.getElementById("agent-counts").replaceChildren(...Object.entries(doing(picture.agents)).map(count));
     document.getElementById("queue-tiles").replaceChildren(...picture.queues.map(tile));
     fill("agents", picture.agents.map((a) => [a.id, a.status, a.state.replaceAll("_", " "),
       duration(a.seconds_in_state), a.reason]));
