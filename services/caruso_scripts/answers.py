@@ -26,6 +26,8 @@ NO = {"no", "n", "false", "2", "0", "nein", "non"}
 NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
 AMOUNT = re.compile(r"-?\d{1,13}(\.\d{1,2})?")
 CURRENCY = re.compile(r"[€$£¥]|[A-Z]{3}")     # a sign or an ISO 4217 code, before or after an amount
+SIGNS = {"€": {"EUR"}, "£": {"GBP"}, "¥": {"JPY", "CNY"},
+         "$": {"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN"}}   # the codes each sign may stand for
 
 
 def accept(question: Question, raw: Any, scope: Scope) -> Any:
@@ -86,22 +88,26 @@ def _number(question: Question, raw: Any, numbers: NumberFormat) -> int | decima
 
 def _amount(question: Question, raw: Any, numbers: NumberFormat) -> decimal.Decimal:
     if isinstance(raw, str):
-        raw = _without_currency(raw.strip())
+        raw, written = _without_currency(raw.strip())
+        if written is not None and question.currency is not None \
+                and question.currency not in SIGNS.get(written, {written}):
+            raise AnswerRejected(f"This amount is in {question.currency}: please enter it in {question.currency}.")
     value = _numeric(raw, AMOUNT, f"Please enter an amount with at most two decimals, e.g. {numbers.show('120.50')}.",
                      numbers)
     return decimal.Decimal(value).quantize(decimal.Decimal("0.01"))
 
 
-def _without_currency(text: str) -> str:
-    """An amount without the currency written before or after it (``€12.50``, ``12,50 EUR``);
-    sliced, not searched: a long answer costs no backtracking."""
+def _without_currency(text: str) -> tuple[str, str | None]:
+    """An amount without the currency written before or after it (``€12.50``, ``12,50 EUR``),
+    and that currency (None: none written); sliced, not searched: a long answer costs no
+    backtracking."""
     for size in (1, 3):
         if len(text) > size and CURRENCY.fullmatch(text[:size]):
-            return text[size:].lstrip()
+            return text[size:].lstrip(), text[:size]
     for size in (1, 3):
         if len(text) > size and CURRENCY.fullmatch(text[-size:]):
-            return text[:-size].rstrip()
-    return text
+            return text[:-size].rstrip(), text[-size:]
+    return text, None
 
 
 def _numeric(raw: Any, pattern: re.Pattern[str], message: str, numbers: NumberFormat) -> int | decimal.Decimal:

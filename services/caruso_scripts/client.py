@@ -88,7 +88,8 @@ class StepView:
 
     ``kind`` is ``question``, ``info`` or ``end``. A question has a ``type`` (``choice``,
     ``yesno``, ``text``, ``number``, ``amount``, ``date``), ``required``, ``options``
-    (choices), ``maxlength`` (text) and the ``decimal`` mark (number and amount); an end
+    (choices), ``maxlength`` (text), the ``decimal`` mark (number and amount) and the
+    ``currency`` an amount is in, when its script names one; an end
     step its ``outcome`` and, when the script declares them, the ``disposition`` and the
     ``next`` action it suggests. ``line`` is the step's line in the script file. ``given``
     is a question's earlier answer as text, when ``back`` returned to it (shown again).
@@ -107,6 +108,7 @@ class StepView:
     disposition: str | None = None
     next: str | None = None
     given: str | None = None
+    currency: str | None = None
 
     @property
     def is_question(self) -> bool:
@@ -117,7 +119,7 @@ class StepView:
         return cls(data["id"], data["kind"], data.get("text"), data.get("type"), bool(data.get("required")),
                    tuple(Option(o["value"], o["label"]) for o in data.get("options") or ()),
                    data.get("maxlength"), data.get("decimal"), data.get("outcome"), data.get("line"),
-                   data.get("disposition"), data.get("next"), data.get("given"))
+                   data.get("disposition"), data.get("next"), data.get("given"), data.get("currency"))
 
     def wire(self, line: bool = True) -> dict[str, Any]:
         """The step as the interface sends it (without ``line`` when ``line`` is false)."""
@@ -132,6 +134,8 @@ class StepView:
                 shown["decimal"] = self.decimal
             if self.given is not None:
                 shown["given"] = self.given
+            if self.currency is not None:
+                shown["currency"] = self.currency
         elif self.kind in ("info", "end"):
             shown["text"] = self.text
             if self.kind == "end":

@@ -291,7 +291,8 @@ class Engine:
             list(session.trail), values.plain(session.context)).wire()
 
     def describe_step(self, session: Session, step: Step) -> StepView:
-        """The step as shown; number and amount questions say their ``decimal`` mark."""
+        """The step as shown; number and amount questions say their ``decimal`` mark, an
+        amount its ``currency`` when the script names one."""
         script = self.script_of(session)
         text = self._text(session, script, step, Turn(self.today()))
         if isinstance(step, Question):
@@ -299,7 +300,7 @@ class Engine:
                             tuple(Option(o.value, o.label) for o in step.options),
                             step.maxlength if step.type == "text" else None,
                             self._numbers(script).decimal if step.type in NUMERIC else None, line=step.line,
-                            given=(session.last or {}).get("given"))
+                            given=(session.last or {}).get("given"), currency=step.currency)
         if isinstance(step, End):
             return StepView(step.id, step.kind, text, outcome=step.outcome, disposition=step.disposition,
                             next=step.next, line=step.line)

@@ -226,6 +226,8 @@ class _Loader:
             self.problem(line, f"min/max apply to number, amount and date questions, not {kind}")
         if kind != "text" and element.get("maxlength"):
             self.problem(line, "maxlength applies to text questions only")
+        if kind != "amount" and element.get("currency"):
+            self.problem(line, "currency applies to amount questions only")
         maxlength = int(element.get("maxlength") or 500)
         if maxlength > MAX_TEXT_ANSWER:
             self.problem(line, f"maxlength is at most {MAX_TEXT_ANSWER}")
@@ -235,7 +237,7 @@ class _Loader:
                         element.get("required", "true") == "true", options,
                         self.expression(element, "min") if element.get("min") else None,
                         self.expression(element, "max") if element.get("max") else None,
-                        maxlength, validations)
+                        maxlength, validations, element.get("currency"))
 
     def transition(self, go: etree._Element) -> Transition:
         assignments = tuple(Assignment(s.get("var"), self.expression(s, "value"), s.sourceline)

@@ -113,6 +113,7 @@ class Question:
     maximum: Expression | None = None
     maxlength: int = 500
     validations: tuple[Validation, ...] = ()
+    currency: str | None = None              # an amount's ISO 4217 code: another one written is refused
     kind = "question"
 
 

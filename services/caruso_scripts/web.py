@@ -239,7 +239,8 @@ def _step_html(view: DialogView, notice: str | None = None, entered: str | None 
     elif kind is not None:
         types = {"date": "date", "number": "text", "amount": "text", "text": "text"}
         size = f' maxlength="{int(step.maxlength)}"' if step.maxlength else ""
-        example = f' placeholder="{_e(EXAMPLES[kind].replace(".", step.decimal or "."))}"' \
+        unit = f" {step.currency}" if step.currency else ""
+        example = f' placeholder="{_e(EXAMPLES[kind].replace(".", step.decimal or ".") + unit)}"' \
             if kind in EXAMPLES else ""
         fields = (f'<input type="{types[kind]}" name="answer" value="{_e(entered)}"{size}{required}{example}'
                   f' inputmode="{"decimal" if kind in EXAMPLES else "text"}">')

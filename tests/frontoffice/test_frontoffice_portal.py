@@ -167,7 +167,15 @@ def test_customers_complete_a_script_on_a_phone(browser, portal, shots):
         page.wait_for_selector("text=Your meter reading, customer 7?")
         page.fill("input[name=answer]", "48213")
         page.click("button:has-text('Next')")
-        page.wait_for_selector("text=Thank you, customer 7: we noted 48213.")
+        page.wait_for_selector("text=Your monthly advance from now on?")
+        assert page.get_attribute("input[name=answer]", "placeholder") == "120.50 EUR"
+        page.fill("input[name=answer]", "$55")                    # the script's amounts are in euros
+        phone.expected(422)
+        page.click("button:has-text('Next')")
+        page.wait_for_selector("text=This amount is in EUR: please enter it in EUR.")
+        page.fill("input[name=answer]", "55 EUR")
+        page.click("button:has-text('Next')")
+        page.wait_for_selector("text=Thank you, customer 7: we noted 48213, advance 55.00.")
         phone.check_layout("customer's end")
         phone.open("/views/customers", 403)
     finally:

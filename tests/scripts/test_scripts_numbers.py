@@ -88,6 +88,29 @@ def test_numbers_in_an_english_script(tmp_path, given, shown):
         engine.answer(view["session"], 1e400, view["seq"])
 
 
+@pytest.mark.parametrize("given, taken", [("€12.50", "12.50"), ("12.50 EUR", "12.50"), ("12.50", "12.50"),
+                                          ("$50", "This amount is in EUR"), ("50 USD", "This amount is in EUR"),
+                                          ("£ 3", "This amount is in EUR")])
+def test_an_amount_in_the_script_s_currency_is_taken_and_another_refused(tmp_path, given, taken):
+    (tmp_path / "euro.xml").write_text(PAYMENT.replace('type="amount" min="1"', 'type="amount" min="1" currency="EUR"')
+                                       .replace('id="payment"', 'id="euro"').format(locale=""))
+    engine = ScriptService(scripts=str(tmp_path / "euro.xml"), db=f"sqlite:///{tmp_path / 's.db'}")
+    view = engine.begin("euro")
+    assert view["step"]["currency"] == "EUR"
+    if taken.startswith("This"):
+        with pytest.raises(InvalidInput, match=f"^{taken}: please enter it in EUR.$"):
+            engine.answer(view["session"], given, view["seq"])
+    else:
+        assert engine.answer(view["session"], given, view["seq"])["answers"]["amount"] == taken
+
+
+def test_a_currency_on_a_question_that_is_no_amount_is_refused_at_its_line(tmp_path):
+    path = tmp_path / "months.xml"
+    path.write_text(PAYMENT.replace('type="number" max="24"', 'type="number" max="24" currency="EUR"').format(locale=""))
+    with pytest.raises(ConfigError, match=r"months.xml:6: .*currency applies to amount questions only"):
+        ScriptService(scripts=str(path), db=f"sqlite:///{tmp_path / 's.db'}")
+
+
 def test_the_phone_keys_a_decimal_in_the_script_locale(tmp_path):
     ivr = IvrRunner(service(tmp_path, script_locale="fr"))
     turn = ivr.press(ivr.begin("payment").session, "42*5#")
