@@ -72,9 +72,35 @@ def test_creates_edits_and_deletes_are_listed_with_their_users_and_fields(front_
         assert rows(listed) == [["sam", "deleted", f"Task {key}", ""],
                                     ["ada", "changed", f"Task {key}", "assignee, subject"],
                                     ["sam", "created", f"Task {key}", "done, subject"]]
-        assert rows(root.get("/admin/audit?user=ada").text) == [["ada", "changed", f"Task {key}", "assignee, subject"]]
+        assert rows(root.get("/admin/audit?user=ada").text) == [      # the deletion is not on this page: a link
+            ["ada", "changed", f'<a href="/views/tasks/show?{key}">Task {key}</a>', "assignee, subject"]]
         assert rows(root.get("/admin/audit?user=%20ADA").text) == rows(root.get("/admin/audit?user=ada").text)
         assert "No change by nobody in the audit trail." in root.get("/admin/audit?user=nobody").text
+
+
+def test_the_audit_page_links_each_record_to_where_it_opens_unless_it_was_deleted(front_office, storage):
+    with httpx.Client(base_url=front_office) as sam:
+        assert sign_in(sam, "sam").status_code == 303
+        made = {}
+        for subject in ("Kept", "Deleted"):
+            new = sam.get("/views/task-edit/new").text
+            assert sam.post("/views/task-edit/new", data={**hidden(new, "/views/task-edit/new"),
+                                                          "subject": subject}).status_code == 303
+            made[subject] = next(t["id"] for t in storage.query("Task") if t["subject"] == subject)
+        new = sam.get("/views/customer-edit/new").text
+        assert sam.post("/views/customer-edit/new", data={**hidden(new, "/views/customer-edit/new"),
+                                                          "name": "Ann Audit"}).status_code == 303
+        customer = next(c["id"] for c in storage.query("Customer") if c["name"] == "Ann Audit")
+        edit = f"/views/task-edit/edit?id={made['Deleted']}"
+        delete = f"/views/task-edit/delete?id={made['Deleted']}"
+        assert sam.post(delete, data={**hidden(sam.get(edit).text, delete), "confirm": "yes"}).status_code == 303
+    with httpx.Client(base_url=front_office) as root:
+        assert sign_in(root, "root").status_code == 303
+        cells = re.findall(r'<tr data-entry="\d+">(?:\s*<td[^>]*>.*?</td>){3}\s*<td>(.*?)</td>', root.get("/admin/audit").text, re.S)
+        assert cells[:4] == [f"Task id={made['Deleted']}",                      # deleted: nowhere to go
+                             f'<a href="/views/customer-360/show?id={customer}">Customer id={customer}</a>',
+                             f"Task id={made['Deleted']}",
+                             f'<a href="/views/tasks/show?id={made["Kept"]}">Task id={made["Kept"]}</a>']   # as the tasks list opens it
 
 
 def test_the_audit_page_is_the_admins_and_its_parameters_are_bounded(front_office, storage):

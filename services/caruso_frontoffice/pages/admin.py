@@ -31,9 +31,10 @@ from caruso_core.errors import (CallInterrupted, CarusoError, ManagerUnreachable
                                  Unavailable)
 from caruso_core.contract import NAME_PATTERN
 from caruso_core.digits import digits
-from caruso_frontoffice import notices
+from caruso_frontoffice import notices, widgets
 from caruso_frontoffice.access import action, page
 from caruso_frontoffice.accounts import GONE, KEY_LENGTH, ROLES, STAFF, check_customer, unlinked_customers, user_name
+from caruso_frontoffice.audit import Entry
 from caruso_frontoffice.context import Context
 from caruso_frontoffice.deskphone import KINDS
 from caruso_frontoffice.records import STORAGE
@@ -272,7 +273,25 @@ def audit(request: Request, context: Context) -> Response:
     older = urlencode({**({"user": user} if user else {}), "before": entries[-1].id}) \
         if len(entries) == AUDIT_ROWS else None
     return context.render(request, "audit.html", entries=entries, of_user=user, older=older, error=None,
-                          shown=AUDIT_ROWS)
+                          shown=AUDIT_ROWS, links=_record_links(context, entries, request.state.visitor.user.role))
+
+
+def _record_links(context: Context, entries: list[Entry], role: str) -> dict[int, str]:
+    """The page opening each entry's record, by entry number, where ``role`` opens it from a
+    list (see ``Catalog.opening``); none where a newer entry of the page (``entries``, newest
+    first) deleted it, or created another record with its key. A record deleted another way
+    is linked and its page says it is gone."""
+    gone, links = set(), {}
+    for entry in entries:
+        record = (entry.object, tuple(sorted(entry.key.items())))
+        if entry.action == "deleted":
+            gone.add(record)
+        opening = context.catalog.opening(entry.object, role)
+        if opening is not None and record not in gone:
+            links[entry.id] = opening + urlencode({name: widgets.display(value) for name, value in entry.key.items()})
+        if entry.action == "created":
+            gone.add(record)                     # older entries are about an earlier record with this key
+    return links
 
 
 routes = [

@@ -262,14 +262,9 @@ def export(request: Request, context: Context) -> Response:
 def row_opener(context: Context, view: ListView, role: str) -> Any:
     """How a row of ``view`` opens its record: ``opener(info, row)`` gives the URL of the
     list's detail view, else its form for editing, else the record shown with the list's
-    columns."""
-    detail = _usable(context, view.detail, role)
-    if detail:
-        return lambda info, row: f"/views/{detail}/show?{key_query(info, row)}"
-    form = _usable(context, view.form, role)
-    if form:
-        return lambda info, row: f"/views/{form}/edit?{key_query(info, row)}"
-    return lambda info, row: f"/views/{view.id}/show?{key_query(info, row)}"
+    columns (``Catalog.opens``)."""
+    path = context.catalog.opens(view, role)
+    return lambda info, row: path + key_query(info, row)
 
 
 def _page_number(raw: str | None) -> int:

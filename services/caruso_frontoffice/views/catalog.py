@@ -30,6 +30,25 @@ class Catalog:
     def view(self, view_id: str) -> View | None:
         return self.views.get(view_id)
 
+    def opens(self, view: ListView, role: str) -> str:
+        """Where a row of the list ``view`` opens for ``role``, as the path its key follows
+        (``/views/customer-360/show?``): the list's detail view, else its form for editing,
+        else the record shown with the list's columns."""
+        for target, verb in ((view.detail, "show"), (view.form, "edit")):
+            if target and target in self.views and self.views[target].visible_to(role):
+                return f"/views/{target}/{verb}?"
+        return f"/views/{view.id}/show?"
+
+    def opening(self, object_name: str, role: str) -> str | None:
+        """Where a record of ``object_name`` opens for ``role`` (as :meth:`opens` says): as
+        from the first list of it the role may use, else in its first detail view or 360."""
+        for view in self.views.values():
+            if isinstance(view, ListView) and view.object == object_name and view.visible_to(role):
+                return self.opens(view, role)
+        shown = next((view.id for view in self.views.values() if view.object == object_name
+                      and isinstance(view, (DetailView, Customer360View)) and view.visible_to(role)), None)
+        return f"/views/{shown}/show?" if shown else None
+
     def menus_for(self, role: str) -> list[tuple[str, list[tuple[str, str]]]]:
         """Menus with the items ``role`` may open: ``(label, [(view id, label), ...])``."""
         found = []
