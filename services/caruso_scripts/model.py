@@ -5,7 +5,7 @@ point into the file. Expressions are already parsed and checked (see ``loader``)
 """
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Iterable, Union
 
 import attrs
 
@@ -206,14 +206,18 @@ class Script:
 
     def context_reads(self, given: frozenset[str] = frozenset()) -> list[tuple["Script", Binding, str]]:
         """``(script, binding, name)`` for each context name not in ``given`` that the key of a
-        required binding reads, in this script and its sub-scripts (whose context adds their
-        parameters): what whoever starts the script must give."""
-        found = [(self, binding, path[1]) for binding in self.bindings if binding.required
-                 for path, _ in binding.key.paths()
-                 if path[0] == "context" and len(path) > 1 and path[1] not in given]
+        required binding reads, in this script and its sub-scripts (whose context is this one's
+        plus their parameters: a parameter the binding reads stands for the context names its
+        value reads here): what whoever starts the script must give."""
+        found = [(self, binding, name) for binding in self.bindings if binding.required
+                 for name in _context_names([binding.key]) if name not in given]
         for step in self.steps.values():
             if isinstance(step, SubScript):
-                found += step.script.context_reads(given | {param.name for param in step.params})
+                params = {param.name: param for param in step.params}
+                for script, binding, name in step.script.context_reads():
+                    names = _context_names(e for e, _ in _param_expressions((params[name],))) \
+                        if name in params else [name]
+                    found += [(script, binding, read) for read in names if read not in given]
         return found
 
     def sub(self, path: list[str]) -> "Script":
@@ -245,6 +249,12 @@ class Script:
                 for action in transition.actions:
                     found += _param_expressions(action.params)
         return found
+
+
+def _context_names(expressions: Iterable[Expression]) -> list[str]:
+    """The names of the context (``context.NAME``) that ``expressions`` read."""
+    return [path[1] for expression in expressions for path, _ in expression.paths()
+            if path[0] == "context" and len(path) > 1]
 
 
 def _param_expressions(params: tuple[Param, ...]) -> list[tuple[Expression, int]]:

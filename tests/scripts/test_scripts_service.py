@@ -52,6 +52,29 @@ def test_sessions_survive_a_new_service_instance(survey, tmp_path):
     assert [s["outcome"] for s in second.sessions(status=None)] == ["rated"]
 
 
+CARD = """<?xml version="1.0"?>
+<script id="card" version="1" title="Card"><bind name="card" object="Card" key="context.card_id"/>
+  <end id="done" outcome="blocked"/></script>
+"""
+
+
+def test_what_a_script_needs_follows_its_sub_scripts_parameters_to_the_context_they_read(script_folder, tmp_path):
+    """A sub-script binding a record by a parameter needs what the parameter's value reads of
+    the starter's context; a parameter given a value of the script's own needs nothing."""
+    def outer(name, param):
+        return (f'<?xml version="1.0"?><script id="{name}" version="1" title="{name}">'
+                f'<subscript id="block" src="card.xml">{param}<go to="done"/></subscript>'
+                f'<end id="done" outcome="done"/></script>')
+    folder = script_folder(card=CARD, lost=outer("lost", '<param name="card_id" value="context.first_card"/>'),
+                           fixed=outer("fixed", '<param name="card_id" value="17"/>'),
+                           texted=outer("texted", '<param name="card_id">{context.customer_id}-1</param>'),
+                           passed=outer("passed", ""))
+    engine = ScriptService(scripts=str(folder), db=f"sqlite:///{tmp_path / 's.db'}")
+    needs = {script["id"]: script["needs"] for script in engine.scripts()}
+    assert needs == {"card": ("card_id",), "lost": ("first_card",), "fixed": (), "texted": ("customer_id",),
+                     "passed": ("card_id",)}
+
+
 TODAY = """<?xml version="1.0"?>
 <script id="today" version="1" title="Today"><end id="done" outcome="shown"><text>{today()}</text></end></script>
 """
