@@ -1,6 +1,8 @@
 """The webchat (HTTP) and email (SMTP) channels on a running communication server."""
 from __future__ import annotations
 
+import email
+import email.utils
 import logging
 import smtplib
 import socket
@@ -317,7 +319,9 @@ def _email_reaches_an_agent_and_the_reply_the_relay(running, smtp_server, relay)
     reply = str(eventually(lambda: smtp_server.messages, what="the emailed reply")[0])
     assert smtp_server.recipients[0] == ["jo@example.org"]
     assert "Subject: Re: Meter reading" in reply and "In-Reply-To: <m1@example.org>" in reply
-    assert "Thank you, noted." in reply
+    assert "References: <m1@example.org>" in reply and "Thank you, noted." in reply
+    headers = email.message_from_string(reply)                  # its own id and date: mail programs thread it
+    assert headers["Message-ID"].endswith("@acme.test>") and email.utils.parsedate_to_datetime(headers["Date"])
 
 
 def test_an_unknown_channel_is_a_configuration_error(tmp_path):

@@ -201,6 +201,21 @@ def test_a_message_sent_again_is_accepted_and_entered_once(running):
     assert _texts(server) == ["first", "second", "forged", "no id", "no id"]
 
 
+def test_an_html_mail_reads_as_text_in_lines_and_its_attachments_are_named(running):
+    """What the agent reads: no tags, styles or scripts, a line for each paragraph and line
+    break, and a note of the attachments the desk does not show."""
+    server = running(**_email())
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "jo@example.org", "service@acme.test", "Meter"
+    message.set_content("<html><head><style>p {color: red}</style><script>alert(1)</script></head><body>"
+                        "<p>My meter shows <b>4711</b>.</p><p>Steps:<br>1. read<br>2. send</p>"
+                        "<p>Caf&eacute; &amp; more</p></body></html>", subtype="html")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="bill.pdf")
+    _send(_port(server), message)
+    assert _texts(server) == ["My meter shows 4711.\n\nSteps:\n1. read\n2. send\n\nCafé & more\n"
+                              "[attached, not shown here: bill.pdf (application/pdf)]"]
+
+
 def _standby(tmp_path, name, **settings):
     standby = CommServer(db=f"sqlite:///{tmp_path / f'{name}.db'}", **_email(**settings),
                          context=HostContext(None, "comm", logging.getLogger("caruso.comm"), standby=True))

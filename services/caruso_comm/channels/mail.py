@@ -30,13 +30,14 @@ import email.policy
 import logging
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
 from caruso_core.context import HostContext
 from caruso_core.errors import CarusoError, ConfigError, InvalidInput, Unavailable
 from caruso_core.smtp import Relay
 
+from caruso_comm.channels.htmltext import html_text
 from caruso_comm.channels.listening import ListeningChannel
 from caruso_comm.channels.lookup import CustomerLookup
 from caruso_comm.channels.questions import MailQuestions
@@ -96,8 +97,9 @@ class EmailChannel(ListeningChannel):
         address = parseaddr(str(message.get("From", "")) or sender)[1] or sender
         body = message.get_body(preferencelist=("plain", "html"))
         text = _text(body) if body is not None else ""
+        html = body is not None and body.get_content_type() == "text/html"
         if self.questions is not None and self.questions.addressed(recipients or []):
-            self.questions.ask(address, text, html=body is not None and body.get_content_type() == "text/html")
+            self.questions.ask(address, text, html=html)
             if self.questions.reply:
                 self._acknowledge(message, address, self.questions)
             return None
@@ -110,8 +112,8 @@ class EmailChannel(ListeningChannel):
                 return taken
             interaction = self.server.arrive(self.queue, channel=NAME, from_=address, to=self.address,
                                              customer=customer)
-            self.transcripts.add(interaction["id"], address, text, subject=str(message.get("Subject", "")),
-                                 message_id=message_id)
+            self.transcripts.add(interaction["id"], address, _shown(message, html_text(text) if html else text),
+                                 subject=str(message.get("Subject", "")), message_id=message_id)
             self.server.write_through()
         return interaction["id"]
 
@@ -158,12 +160,22 @@ def _text(body: Any) -> str:
         return bytes(body.get_payload(decode=True) or b"").decode("utf-8", "replace")
 
 
+def _shown(message: Any, text: str) -> str:
+    """The text an agent reads of ``message``: its body's, and the attachments it does not show."""
+    attached = [f"{part.get_filename() or 'unnamed'} ({part.get_content_type()})"
+                for part in message.iter_attachments()] if message.is_multipart() else []
+    return text + (f"\n[attached, not shown here: {', '.join(attached)}]" if attached else "")
+
+
 def _reply(sender: str, to: str, subject: str, message_id: str, text: str) -> EmailMessage:
-    """A reply from ``sender`` to ``to`` on the message of ``subject`` and ``message_id``."""
+    """A reply from ``sender`` to ``to`` on the message of ``subject`` and ``message_id``,
+    with its own Message-ID and Date, so that mail programs thread it."""
     reply = EmailMessage()
     reply["From"], reply["To"] = sender, to
     reply["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
+    reply["Date"] = formatdate(usegmt=True)
+    reply["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")   # no resolver asked
     if message_id:
-        reply["In-Reply-To"] = message_id
+        reply["In-Reply-To"] = reply["References"] = message_id
     reply.set_content(text)
     return reply

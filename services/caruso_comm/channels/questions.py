@@ -19,12 +19,13 @@ scripts and styles left out) with its blanks and line breaks folded into single 
 from __future__ import annotations
 
 import logging
-from html.parser import HTMLParser
 from typing import Any, Mapping
 
 from caruso_core.context import HostContext
 from caruso_core.errors import ConfigError, InvalidInput
 from caruso_storage.counting import stored_once
+
+from caruso_comm.channels.htmltext import html_text
 
 log = logging.getLogger("caruso.comm.email")
 STORAGE = "caruso.storage/1"
@@ -77,7 +78,7 @@ class MailQuestions:
         object, or the one that holds the same question with its ``count`` raised. InvalidInput
         (and a log line) when there is no question or it is too long; the storage's errors as
         they are."""
-        question = " ".join((_HtmlText.of(text) if html else text).split())
+        question = " ".join((html_text(text) if html else text).split())
         if not question:
             log.warning("e-mail question from %s refused: the message has no text", sender)
             raise InvalidInput("the message has no text: please write your question in it")
@@ -91,33 +92,3 @@ class MailQuestions:
                   else stored_once(storage, self.object, values, self.field, self.count))
         log.info("e-mail question from %s stored in %s", sender, self.object)
         return stored
-
-
-class _HtmlText(HTMLParser):
-    """The text of an HTML body (character references resolved; no entity is ever loaded)."""
-
-    SKIPPED = ("script", "style", "head", "title")
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    @classmethod
-    def of(cls, html: str) -> str:
-        parser = cls()
-        parser.feed(html)
-        parser.close()
-        return " ".join(parser.parts)
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self.SKIPPED:
-            self.skipping += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIPPED and self.skipping:
-            self.skipping -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
