@@ -1,5 +1,6 @@
 """Web chat identity end to end over HTTP: the portal, the communication server's web chat
 and the agent desktop's screen pop, against the real services."""
+import re
 from html import unescape
 from urllib.parse import urlsplit
 
@@ -83,6 +84,34 @@ def test_an_anonymous_chat_pops_nobody_and_a_portal_customers_chat_pops_their_re
         assert offered == started.json()["id"] and "Berta Brandt" in page
         again = chat.post("/chats", json={"text": "twice?", "pass": target.fragment.removeprefix("pass=")})
         assert again.status_code == 400 and "used already" in again.json()["error"]
+
+
+def test_a_colleague_taking_over_a_chat_reads_who_wrote_what_with_its_lines(front, comm):
+    """ada answers a chat and hands it to sam: on sam's desk the customer's message keeps
+    its lines, ada's reply is hers (not the customer's) and sam's own is *you*."""
+    ada, sam = front(), front()
+    for user, name in ((ada, "ada"), (sam, "sam")):
+        sign_in(user, name)
+        user.post("/desk/status", data={"csrf": csrf_of(user.get("/").text), "status": "available"})
+    with httpx.Client(base_url=comm.channels()["webchat"]["url"], timeout=30) as chat:
+        started = chat.post("/chats", json={"text": "Hello,\nmy meter:\n1. stopped\n2. beeps"}).json()
+    chat_id = started["id"]
+    offered = "ada" if comm.agent("ada")["interactions"] == [chat_id] else "sam"
+    first, other = (ada, sam) if offered == "ada" else (sam, ada)
+    colleague = "sam" if offered == "ada" else "ada"
+    csrf = csrf_of(first.get(f"/desk?i={chat_id}").text)
+    first.post("/desk/accept", data={"csrf": csrf, "interaction": chat_id})
+    first.post("/desk/send", data={"csrf": csrf, "interaction": chat_id, "text": "Let me check."})
+    assert first.post("/desk/transfer", data={"csrf": csrf, "interaction": chat_id, "colleague": colleague},
+                      follow_redirects=False).status_code == 303
+    csrf = csrf_of(other.get(f"/desk?i={chat_id}").text)
+    other.post("/desk/accept", data={"csrf": csrf, "interaction": chat_id})
+    other.post("/desk/send", data={"csrf": csrf, "interaction": chat_id, "text": "I have it now."})
+    page = unescape(other.get(f"/desk?i={chat_id}").text)
+    conversation = page[page.index('<ol class="messages">'):page.index("</ol>", page.index('<ol class="messages">'))]
+    assert [(kind, who) for kind, who in re.findall(r'<li class="(\w+)"><span class="hint">(\w+)</span>', conversation)] \
+        == [("customer", "customer"), ("agent", offered), ("agent", "you")]
+    assert "Hello,\nmy meter:\n1. stopped\n2. beeps" in conversation        # its lines, shown so (pre-wrap)
 
 
 def test_the_portal_says_when_there_is_no_web_chat(tmp_path, caruso_manager):
