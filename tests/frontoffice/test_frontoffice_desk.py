@@ -219,9 +219,12 @@ def test_web_chat_voicemail_callback_and_outbound_preview(desk, comm, tab, tmp_p
     oversized = page.request.post("/desk/send", form={**reply, "_once": "x" * 200}, max_redirects=0)
     assert oversized.status == 400 and "at most 100 characters" in oversized.text()          # refused, not sent
     customer.check_layout("web chat page")
+    page.fill("textarea[name=text]", "Anything else I")            # a draft the next message must not take away
     customer.page.fill("#text", "Thanks!")
     customer.page.click("#write button")
     page.wait_for_selector(".desk-chat li:has-text('Thanks!')")      # the new message shows without a reload
+    assert page.input_value("textarea[name=text]") == "Anything else I"
+    assert page.evaluate("document.activeElement.name") == "text"    # still typing there
     assert page.locator(".desk-chat li.agent").count() == 1           # the reply went once
     assert customer.page.inner_text("#log").count("Yes, until") == 1
     desk.check_layout("web chat")

@@ -216,8 +216,9 @@ def test_an_auto_accepted_campaign_call_starts_the_queue_s_script(desk, comm, ca
 def test_notes_are_saved_as_they_are_typed_and_a_save_too_late_is_said(desk, comm, storage):
     """Notes typed and never submitted, on the connected call and then in its wrap-up, are
     kept by the page in the background; the wrap-up ended without the agent (its time ran
-    out) and the desk drawn in another tab files them; a later save in the first tab is
-    refused, and the page says so beside the notes."""
+    out) while they type: the desk says it changed and keeps the wrap-up they type in; the
+    desk drawn in another tab files what was kept; a later save in the first tab is refused,
+    and the page says so beside the notes."""
     one = desk()
     page = one.page
     acme = storage.query("Customer", {"field": "phone", "op": "eq", "value": "+49 30 1234567"})[0]["id"]
@@ -234,7 +235,10 @@ def test_notes_are_saved_as_they_are_typed_and_a_save_too_late_is_said(desk, com
     with page.expect_request_finished(lambda request: request.url.endswith("/desk/notes")):
         page.fill(wrap_up, "Asked about the bill; pays on Friday")
     expect(page.locator(".notes-saved")).to_have_text("Notes saved.")
-    comm.end_wrap_up("ada", call)                                 # as its time running out does
+    page.eval_on_selector(wrap_up, "notes => { notes.value += '; pays on'; }")     # being typed as ...
+    comm.end_wrap_up("ada", call)                                 # ... its time runs out
+    expect(page.locator("#desk-changed")).to_be_visible()          # the desk says so, keeping what is typed
+    assert page.input_value(wrap_up) == "Asked about the bill; pays on Friday; pays on"
     other = desk()                                                # a drawing files what was kept
     assert [entry["summary"] for entry in storage.contact_history("Customer", acme)
             if entry["reference"] == call] == ["Notes: Asked about the bill; pays on Friday"]

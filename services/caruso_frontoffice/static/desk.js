@@ -51,15 +51,66 @@
   }
   var navigation = performance.getEntriesByType("navigation")[0];
   countDown(navigation && navigation.responseStart > 0 ? navigation.responseStart : performance.now());
-  function redraw(html) {
+  // what the agent typed or chose and has not sent, by form, interaction and field: kept
+  // across a redraw of the desk, with the field they were in and where in it
+  function fieldKey(field) {
+    var form = field.form, interaction = form && form.elements.interaction;
+    return [form ? form.getAttribute("action") : "", interaction ? interaction.value : "", field.name,
+            field.type === "radio" || field.type === "checkbox" ? field.value : ""].join("|");
+  }
+  function fields(root) {
+    return Array.prototype.filter.call(root.querySelectorAll("textarea, input, select"), function (field) {
+      return field.name && field.type !== "hidden" && field.type !== "submit";
+    });
+  }
+  function entered(root) {
+    var kept = {};
+    fields(root).forEach(function (field) {
+      if (field.type === "radio" || field.type === "checkbox") {
+        if (field.checked !== field.defaultChecked) { kept[fieldKey(field)] = field.checked; }
+      } else if (field.tagName === "SELECT") {
+        var chosen = field.options[field.selectedIndex];
+        if (chosen && !chosen.defaultSelected) { kept[fieldKey(field)] = field.value; }
+      } else if (field.value !== field.defaultValue) {
+        kept[fieldKey(field)] = field.value;
+      }
+    });
+    return kept;
+  }
+  function enterAgain(root, kept, focused) {
+    fields(root).forEach(function (field) {
+      var key = fieldKey(field);
+      if (key in kept) {
+        if (field.type === "radio" || field.type === "checkbox") { field.checked = kept[key]; } else { field.value = kept[key]; }
+      }
+      if (focused && key === focused.key) {
+        field.focus();
+        if (focused.caret) { field.setSelectionRange(focused.caret[0], focused.caret[1]); }
+      }
+    });
+  }
+  function redraw(html, careful) {   // careful: not when a field holding what was typed would go
     var fresh = new DOMParser().parseFromString(html, "text/html");
     var board = fresh.getElementById("desk"), phone = document.getElementById("phone");
     var slot = fresh.getElementById("phone");
     if (!board) { return; }
+    var kept = entered(desk), active = document.activeElement, focused = null;
+    if (careful) {
+      var drawn = fields(board).map(fieldKey);
+      if (Object.keys(kept).some(function (key) { return drawn.indexOf(key) < 0; })) {
+        document.getElementById("desk-changed").hidden = false;     // the agent decides when
+        return;
+      }
+    }
+    if (active && active.name && desk.contains(active)) {
+      focused = {key: fieldKey(active), caret: typeof active.selectionStart === "number"
+                 ? [active.selectionStart, active.selectionEnd] : null};
+    }
     if (slot && phone) { slot.replaceWith(phone); }
     desk.replaceWith(board);
     desk = board;
-    typing = false;
+    enterAgain(board, kept, focused);
+    typing = Object.keys(kept).length > 0;     // still unsent: the next change redraws too
     countDown(performance.now());
     // drawn perhaps before a change the stream told already (it tells each once)
     colleaguesNow(stream.last.desk && stream.last.desk.colleagues);
@@ -196,15 +247,14 @@
       if (stream.last.desk) { changed(stream.last.desk); }
     }, LEFT_WITHIN);
   });
-  function changed(state) {
+  function changed(state) {     // redrawn in place while a call or what was typed stays (see redraw); else reloaded
     if (leaving || state.signature === desk.dataset.signature) {
       return;
     }
-    if (typing) {
-      document.getElementById("desk-changed").hidden = false;
-    } else if (live()) {
+    if (typing || live()) {
       fetch(window.location.href, {credentials: "same-origin"})
-        .then(function (response) { return response.text(); }).then(redraw)
+        .then(function (response) { return response.text(); })
+        .then(function (html) { redraw(html, true); })
         .catch(function () { /* the next change redraws */ });
     } else {
       window.location.reload();
