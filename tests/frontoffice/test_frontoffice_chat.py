@@ -66,6 +66,7 @@ def test_an_anonymous_chat_pops_nobody_and_a_portal_customers_chat_pops_their_re
         assert "Berta Brandt" not in page
         ada_csrf = csrf_of(page)
         ada.post("/desk/accept", data={"csrf": ada_csrf, "interaction": offered})
+        assert "these notes go to no contact history unless you find the caller" in ada.get(f"/desk?i={offered}").text
         ada.post("/desk/complete", data={"csrf": ada_csrf, "interaction": offered, "disposition": "resolved"})
 
         cora = front()
