@@ -48,10 +48,13 @@ class Lane:
     def _start(self) -> None:
         try:
             self._pool.submit(self._drain)
-        except RuntimeError:            # the pool shut down: run nothing more
+        except RuntimeError:            # the pool shut down: run nothing more, and say so to whoever waits
             with self._lock:
+                dropped = list(self._tasks)
                 self._tasks.clear()
                 self._running = False
+            for future, *_ in dropped:
+                future.set_exception(Unavailable("the lane's worker pool is closed"))
             raise Unavailable("the lane's worker pool is closed") from None
 
     def _drain(self) -> None:

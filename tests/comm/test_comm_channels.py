@@ -356,6 +356,20 @@ def test_transcripts_keep_the_latest_interactions():
     assert [m["text"] for m in transcripts.of("b", after=1)] == ["hi"]
 
 
+def test_transcripts_know_the_messages_received_they_keep_by_sender_and_message_id():
+    from caruso_comm.channels.transcript import Transcripts
+
+    transcripts = Transcripts(capacity=2)
+    transcripts.add("a", "jo@example.org", "first", message_id="<1@x>")
+    transcripts.add("b", "jo@example.org", "second", message_id="<2@x>")
+    assert transcripts.received("jo@example.org", "<1@x>") == "a" and transcripts.received("eve@x", "<1@x>") is None
+    transcripts.add("c", "jo@example.org", "third")                     # "a" is no longer kept
+    assert transcripts.received("jo@example.org", "<1@x>") is None
+    transcripts.load([("b", 0, {"from": "jo@example.org", "text": "again", "message_id": "<3@x>"})])
+    assert (transcripts.received("jo@example.org", "<2@x>"), transcripts.received("jo@example.org", "<3@x>")) == (
+        None, "b")                                                      # replaced by what was stored
+
+
 def test_an_unknown_queue_is_not_found_in_one_line(tmp_path):
     server = CommServer(db=f"sqlite:///{tmp_path / 'c.db'}", queues=[{"name": "sales"}])
     with pytest.raises(NotFound, match="^no queue 'nosuch'$"):

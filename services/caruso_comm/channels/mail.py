@@ -104,16 +104,17 @@ class EmailChannel(ListeningChannel):
                 self._acknowledge(message, address, self.questions)
             return None
         message_id = str(message.get("Message-ID", "")).strip()
+        shown = _shown(message, html_text(text) if html else text)
         customer = self._customer(address)        # it may ask the storage: before the hand-over's lock
         with self.here():
-            taken = self.transcripts.holding({"from": address, "message_id": message_id}) if message_id else None
+            taken = self.transcripts.received(address, message_id) if message_id else None
             if taken is not None:
                 log.info("e-mail %s from %s received again: it is interaction %s already", message_id, address, taken)
                 return taken
             interaction = self.server.arrive(self.queue, channel=NAME, from_=address, to=self.address,
                                              customer=customer)
-            self.transcripts.add(interaction["id"], address, _shown(message, html_text(text) if html else text),
-                                 subject=str(message.get("Subject", "")), message_id=message_id)
+            self.transcripts.add(interaction["id"], address, shown, subject=str(message.get("Subject", "")),
+                                 message_id=message_id)
             self.server.write_through()
         return interaction["id"]
 
@@ -137,7 +138,7 @@ class EmailChannel(ListeningChannel):
     def _acknowledge(self, message: Any, address: str, questions: MailQuestions) -> None:
         """Tell the sender of a stored question so; a relay that fails is logged (the question stays)."""
         reply = _reply(questions.address, address, str(message.get("Subject", "")),
-                       str(message.get("Message-ID", "")), questions.reply)
+                       str(message.get("Message-ID", "")).strip(), questions.reply)
         try:
             self.relay.send(reply, f"the acknowledgement of an e-mail question to {address}")
         except Unavailable as error:

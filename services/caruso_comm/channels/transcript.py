@@ -23,12 +23,14 @@ class Transcripts:
         self._capacity, self._noting = capacity, noting
         self._messages: collections.OrderedDict[str, list[dict[str, Any]]] = collections.OrderedDict()
         self._changes: list[tuple[str, int, dict[str, Any]]] = []
+        self._received: dict[tuple[Any, str], str] = {}      # (sender, message_id) -> interaction kept
 
     def add(self, interaction: str, sender: str, text: str, **extra: Any) -> None:
         with self._lock:
             message = {"from": sender, "text": text, "time": time.time(), **extra}
             kept = self._kept(interaction)
             kept.append(message)
+            self._index(interaction, message)
             if self._noting:
                 self._changes.append((interaction, len(kept) - 1, dict(message)))
 
@@ -36,8 +38,18 @@ class Transcripts:
         if interaction not in self._messages:
             self._messages[interaction] = []
             while len(self._messages) > self._capacity:
-                self._messages.popitem(last=False)
+                self._forget(*self._messages.popitem(last=False))
         return self._messages[interaction]
+
+    def _index(self, interaction: str, message: dict[str, Any]) -> None:
+        if message.get("message_id"):
+            self._received[(message.get("from"), message["message_id"])] = interaction
+
+    def _forget(self, interaction: str, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            key = (message.get("from"), message.get("message_id"))
+            if self._received.get(key) == interaction:
+                del self._received[key]
 
     def of(self, interaction: str, after: int = 0) -> list[dict[str, Any]]:
         """Messages from the ``after``-th on (0: all), without the channel's own fields."""
@@ -49,13 +61,10 @@ class Transcripts:
         with self._lock:
             return [dict(m) for m in self._messages.get(interaction, [])[after:]]
 
-    def holding(self, fields: dict[str, Any]) -> str | None:
-        """The latest interaction kept with a message whose fields include ``fields``."""
+    def received(self, sender: str, message_id: str) -> str | None:
+        """The interaction kept with the message ``message_id`` of ``sender`` (its latest), if any."""
         with self._lock:
-            for interaction in reversed(self._messages):
-                if any(fields.items() <= message.items() for message in self._messages[interaction]):
-                    return interaction
-        return None
+            return self._received.get((sender, message_id))
 
     def take_changes(self) -> list[tuple[str, int, dict[str, Any]]]:
         """``(interaction, position, message)`` of each message added since the last call."""
@@ -78,8 +87,11 @@ class Transcripts:
             by_interaction.setdefault(interaction, []).append((position, message))
         with self._lock:
             for interaction, numbered in by_interaction.items():
-                self._messages.pop(interaction, None)
-                self._kept(interaction).extend(dict(m) for _, m in sorted(numbered, key=lambda n: n[0]))
+                self._forget(interaction, self._messages.pop(interaction, []))
+                kept = self._kept(interaction)
+                for _, message in sorted(numbered, key=lambda n: n[0]):
+                    kept.append(dict(message))
+                    self._index(interaction, kept[-1])
 
 
 def shown(message: dict[str, Any]) -> dict[str, Any]:

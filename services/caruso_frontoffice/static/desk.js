@@ -1,7 +1,8 @@
 // The agent desk: the front office pushes what changed on the desk (an offer, a chat
 // message, ...) through one EventSource on /desk/stream, kept as window.deskStream for
-// phone.js too; the page reloads when the desk changed, unless the agent is typing: then
-// a notice with a link appears instead. While the desk's phone holds a call
+// phone.js too; the page reloads when the desk changed; while the agent has typed something
+// not sent yet it is redrawn in place keeping it (a notice with a link instead when the
+// field holding it would go). While the desk's phone holds a call
 // (window.deskPhone.live) the page must not be left: the desk is redrawn in place and
 // its forms are sent in the background. Notes typed and not saved go with any other form
 // of the desk (as draft_notes, for the interaction draft_for), so that completing,
@@ -58,14 +59,14 @@
     return [form ? form.getAttribute("action") : "", interaction ? interaction.value : "", field.name,
             field.type === "radio" || field.type === "checkbox" ? field.value : ""].join("|");
   }
-  function fields(root) {
+  function formFields(root) {
     return Array.prototype.filter.call(root.querySelectorAll("textarea, input, select"), function (field) {
       return field.name && field.type !== "hidden" && field.type !== "submit";
     });
   }
   function entered(root) {
     var kept = {};
-    fields(root).forEach(function (field) {
+    formFields(root).forEach(function (field) {
       if (field.type === "radio" || field.type === "checkbox") {
         if (field.checked !== field.defaultChecked) { kept[fieldKey(field)] = field.checked; }
       } else if (field.tagName === "SELECT") {
@@ -78,7 +79,7 @@
     return kept;
   }
   function enterAgain(root, kept, focused) {
-    fields(root).forEach(function (field) {
+    formFields(root).forEach(function (field) {
       var key = fieldKey(field);
       if (key in kept) {
         if (field.type === "radio" || field.type === "checkbox") { field.checked = kept[key]; } else { field.value = kept[key]; }
@@ -96,7 +97,7 @@
     if (!board) { return; }
     var kept = entered(desk), active = document.activeElement, focused = null;
     if (careful) {
-      var drawn = fields(board).map(fieldKey);
+      var drawn = formFields(board).map(fieldKey);
       if (Object.keys(kept).some(function (key) { return drawn.indexOf(key) < 0; })) {
         document.getElementById("desk-changed").hidden = false;     // the agent decides when
         return;
@@ -194,7 +195,10 @@
     if (field.name === "notes" && field.form && field.form.elements.interaction &&
         field.form.action.indexOf("/desk/") >= 0) {
       clearTimeout(saving);
-      saving = setTimeout(function () { saveNotes(field); }, SAVE_AFTER);
+      saving = setTimeout(function () {          // the field as drawn now: a redraw may have replaced it
+        var drawn = desk.querySelector("form[action='" + field.form.getAttribute("action") + "'] textarea[name=notes]");
+        if (drawn) { saveNotes(drawn); }
+      }, SAVE_AFTER);
     }
   });
   function carry(form, name, value) {
@@ -226,6 +230,11 @@
     }
     clearTimeout(saving);         // the notes go with this form instead
     carryNotes(form);
+    formFields(form).forEach(function (field) {     // sent: not typed back into the desk that answers
+      field.defaultValue = field.value;
+      field.defaultChecked = field.checked;
+      Array.prototype.forEach.call(field.options || [], function (option) { option.defaultSelected = option.selected; });
+    });
     if (!live()) {
       return;
     }
