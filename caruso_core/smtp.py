@@ -149,6 +149,8 @@ class Relay:
             return f"{self} answered {error.smtp_code} {' '.join(text.split())}"
         if isinstance(error, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(error):
             return f"{self}: {error} ({self.prefix}security is {self.security}; nothing was sent)"
+        if isinstance(error, ConnectionRefusedError):
+            return f"{self}: nothing takes mail there (connection refused): is the mail relay running?"
         return f"{self}: {error if isinstance(error, PasswordFileRefused) else one_line(error)}"
 
 

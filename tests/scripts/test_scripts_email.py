@@ -51,7 +51,7 @@ def test_without_a_mail_server_the_dialog_goes_on_and_the_mail_waits_for_one(mai
     waiting = eventually(engine.mail_outbox, lambda shown: shown["failing"], what="a failed attempt")
     assert (waiting["queued"], waiting["sent"]) == (1, 0)
     assert waiting["failing"][0]["state"] == "queued" and waiting["failing"][0]["attempts"] >= 1
-    assert f"127.0.0.1:{server.port}: ConnectionRefusedError" in waiting["failing"][0]["last_error"]
+    assert f"127.0.0.1:{server.port}: nothing takes mail there (connection refused)" in waiting["failing"][0]["last_error"]
     server.start()
     try:
         assert sent_one(engine) == {**NOTHING, "sent": 1}
