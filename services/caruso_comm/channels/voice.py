@@ -31,7 +31,8 @@ or the storage holds up no other call; the ACD's events of one agent still run i
 order the ACD sent them (the ringing of a call withdrawn from an agent stops before the
 next call offered to the agent rings); telephony calls are made outside the server's lock.
 The same thread places outbound calls (one at a time) and asks the lane of a call whose
-timer is due to act on it. The channel reads telephony's events only while the server's host takes calls (``context.draining`` is clear: not a standby, not
+timer is due to act on it. The channel reads telephony's events only while the server's
+host takes calls (``context.draining`` is clear: not a standby, not
 during a swap); a hot-swap hands the events' cursor and the calls over
 (:meth:`export_state`, :meth:`import_state`), so calls stay up whichever instance runs.
 The first time it reads, an instance that took over nothing reports the calls telephony
@@ -272,9 +273,11 @@ class VoiceChannel:
     def _post(self, call_id: str, kind: str, item: Any,
               after: concurrent.futures.Future[Any] | None = None) -> concurrent.futures.Future[Any] | None:
         """Post to the call's lane (made if need be); None when it takes no more (logged)."""
-        lane = self._lanes.get(call_id) or self._lanes.setdefault(call_id, Lane(self._pool))
+        lane = self._lanes.get(call_id)
+        if lane is None:
+            lane = self._lanes[call_id] = Lane(self._pool)
         try:
-            future = lane.post(self._run, kind, item, after=after if after is not None and not after.done() else None)
+            future = lane.post(self._run, kind, item, after=after)
         except Unavailable as error:             # stopping, or a call flooded with events
             log.warning("voice: %s for %s: %s", kind, call_id, error)
             return None
@@ -525,11 +528,12 @@ class VoiceChannel:
 
     def _due(self, call_id: str) -> None:
         try:
-            call = self._calls.get(call_id)
-            now = time.monotonic()
-            if call is not None and call.input_due is not None and call.input_due <= now:
+            call, now = self._calls.get(call_id), time.monotonic()
+            if call is None:
+                return
+            if call.input_due is not None and call.input_due <= now:
                 self._silent(call_id, call)
-            if call is not None and call.announce_at is not None and call.announce_at <= now:
+            if call.announce_at is not None and call.announce_at <= now:
                 self._announce(call_id, call)
         finally:
             self._due_posted.discard(call_id)

@@ -281,12 +281,13 @@ def _record_links(context: Context, entries: list[Entry], role: str) -> dict[int
     list (see ``Catalog.opening``); none where a newer entry of the page (``entries``, newest
     first) deleted it, or created another record with its key. A record deleted another way
     is linked and its page says it is gone."""
+    openings = {name: context.catalog.opening(name, role) for name in {entry.object for entry in entries}}
     gone, links = set(), {}
     for entry in entries:
         record = (entry.object, tuple(sorted(entry.key.items())))
         if entry.action == "deleted":
             gone.add(record)
-        opening = context.catalog.opening(entry.object, role)
+        opening = openings[entry.object]
         if opening is not None and record not in gone:
             links[entry.id] = opening + urlencode({name: widgets.display(value) for name, value in entry.key.items()})
         if entry.action == "created":
