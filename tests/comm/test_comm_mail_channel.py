@@ -216,6 +216,15 @@ def test_an_html_mail_reads_as_text_in_lines_and_its_attachments_are_named(runni
                               "[attached, not shown here: bill.pdf (application/pdf)]"]
 
 
+def test_html_that_is_malformed_or_oversized_is_read_within_bounds():
+    from caruso_comm.channels.htmltext import MAX_HTML, html_text
+
+    assert html_text("<p>Hi <b>there<<>> <div>&bogus; &#xD800; <script>never()") == "Hi there<<>>\n&bogus; \ufffd"   # as a browser shows it; no script
+    huge = "<p>" + "word " * (MAX_HTML // 5) + "</p><p>cut off</p>"          # past the bound: not read
+    text = html_text(huge * 4)
+    assert "cut off" not in text and len(text) <= MAX_HTML
+
+
 def _standby(tmp_path, name, **settings):
     standby = CommServer(db=f"sqlite:///{tmp_path / f'{name}.db'}", **_email(**settings),
                          context=HostContext(None, "comm", logging.getLogger("caruso.comm"), standby=True))

@@ -111,6 +111,15 @@ def test_a_currency_on_a_question_that_is_no_amount_is_refused_at_its_line(tmp_p
         ScriptService(scripts=str(path), db=f"sqlite:///{tmp_path / 's.db'}")
 
 
+@pytest.mark.parametrize("currency", ["eur", "EURO", "", "€"])
+def test_a_currency_that_is_no_iso_code_is_refused_at_its_line(tmp_path, currency):
+    path = tmp_path / "euro.xml"
+    path.write_text(PAYMENT.replace('type="amount" min="1"', f'type="amount" min="1" currency="{currency}"')
+                    .format(locale=""))
+    with pytest.raises(ConfigError, match=r"euro.xml:4: "):
+        ScriptService(scripts=str(path), db=f"sqlite:///{tmp_path / 's.db'}")
+
+
 def test_the_phone_keys_a_decimal_in_the_script_locale(tmp_path):
     ivr = IvrRunner(service(tmp_path, script_locale="fr"))
     turn = ivr.press(ivr.begin("payment").session, "42*5#")
